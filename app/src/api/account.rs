@@ -1,0 +1,75 @@
+//! Sign up, log in, log out, change password, and who is signed in.
+
+use leptos::prelude::*;
+
+use crate::model::account::AccountView;
+use crate::model::AppError;
+
+#[cfg(feature = "ssr")]
+use crate::server::{auth::guard::SignedIn, domain::accounts as domain, respond, AppState};
+
+/// Creates an account and signs it in.
+#[server(prefix = "/api", endpoint = "sign-up")]
+pub async fn sign_up(email: String, username: String, password: String, password_confirm: String) -> Result<(), AppError> {
+    respond(async move {
+        let state = AppState::current()?;
+        let session = crate::server::auth::guard::current_session().await?;
+        let account = domain::sign_up(&state, domain::SignUp { email, username, password, password_confirm }).await?;
+        SignedIn::start(&session, &account).await?;
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
+}
+
+/// Logs in with an email or username and a password.
+#[server(prefix = "/api", endpoint = "log-in")]
+pub async fn log_in(login: String, password: String) -> Result<(), AppError> {
+    respond(async move {
+        let state = AppState::current()?;
+        let session = crate::server::auth::guard::current_session().await?;
+        let addr = super::client_addr_of_request().await;
+        let account = domain::log_in(&state, &login, password, addr).await?;
+        SignedIn::start(&session, &account).await?;
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
+}
+
+/// Logs out: the session is deleted on the server and its cookie cleared.
+#[server(prefix = "/api", endpoint = "log-out")]
+pub async fn log_out() -> Result<(), AppError> {
+    respond(async move {
+        let session = crate::server::auth::guard::current_session().await?;
+        SignedIn::end(&session).await?;
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
+}
+
+/// Changes the signed-in person's password; every other session of theirs is signed out.
+#[server(prefix = "/api", endpoint = "change-password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    new_password_confirm: String,
+) -> Result<(), AppError> {
+    respond(async move {
+        let state = AppState::current()?;
+        let who = SignedIn::require().await?;
+        let addr = super::client_addr_of_request().await;
+        let account =
+            domain::change_password(&state, &who, current_password, new_password, new_password_confirm, addr).await?;
+        who.renew(&account).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The signed-in person, or `None`.
+#[server(prefix = "/api", endpoint = "current-account")]
+pub async fn current_account() -> Result<Option<AccountView>, AppError> {
+    respond(async move { Ok(SignedIn::optional().await?.map(|s| s.account.view())) }).await
+}

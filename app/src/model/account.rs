@@ -1,0 +1,131 @@
+//! Account rules: email, username and password syntax, shared by the forms and the server.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AppError;
+
+pub const EMAIL_MAX: usize = 254;
+pub const USERNAME_MIN: usize = 3;
+pub const USERNAME_MAX: usize = 32;
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 128;
+
+/// What the console knows about the signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub id: Uuid,
+    pub email: String,
+    pub username: String,
+    pub is_operator: bool,
+    pub created: chrono::DateTime<chrono::Utc>,
+}
+
+/// Checks an email address and returns it trimmed. Deliberately simple: one `@`, a local part,
+/// a domain with a dot, no spaces — the mailbox itself is proven by the mail we send.
+pub fn validate_email(field: &str, raw: &str) -> Result<String, AppError> {
+    let email = raw.trim();
+    if email.is_empty() {
+        return Err(AppError::invalid(field, "is required"));
+    }
+    if email.chars().count() > EMAIL_MAX {
+        return Err(AppError::invalid(field, format!("must be at most {EMAIL_MAX} characters")));
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(AppError::invalid(field, "must not contain spaces"));
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return Err(AppError::invalid(field, "must be an address like name@example.com"));
+    };
+    let domain_ok = !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+    if local.is_empty() || local.chars().count() > 64 || !domain_ok {
+        return Err(AppError::invalid(field, "must be an address like name@example.com"));
+    }
+    Ok(email.to_string())
+}
+
+/// The key under which an email is unique: case-folded.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Usernames: 3–32 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
+pub fn validate_username(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    let n = name.chars().count();
+    if n == 0 {
+        return Err(AppError::invalid("Username", "is required"));
+    }
+    if !(USERNAME_MIN..=USERNAME_MAX).contains(&n) {
+        return Err(AppError::invalid(
+            "Username",
+            format!("must be {USERNAME_MIN}–{USERNAME_MAX} characters long"),
+        ));
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        return Err(AppError::invalid("Username", "may contain only letters A–Z, digits, '.', '_' and '-'"));
+    }
+    if !name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return Err(AppError::invalid("Username", "must start with a letter or a digit"));
+    }
+    Ok(name.to_string())
+}
+
+/// The key under which a username is unique: case-folded, so `Alice` and `alice` are one name.
+pub fn username_key(username: &str) -> String {
+    username.trim().to_ascii_lowercase()
+}
+
+/// Password length rule (the common-password check runs on the server, where the list is).
+pub fn validate_password_length(field: &str, password: &str) -> Result<(), AppError> {
+    let n = password.chars().count();
+    if n < PASSWORD_MIN {
+        return Err(AppError::invalid(field, format!("must be at least {PASSWORD_MIN} characters long")));
+    }
+    if n > PASSWORD_MAX {
+        return Err(AppError::invalid(field, format!("must be at most {PASSWORD_MAX} characters long")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(validate_email("Email", "  Ann@Example.com ").unwrap(), "Ann@Example.com");
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "a@b@c.com", "ann@.com", "ann@example..com"] {
+            let err = validate_email("Email", bad).unwrap_err();
+            assert_eq!(err.field(), Some("Email"), "{bad}");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(validate_email("Email", &long).is_err());
+        assert_eq!(email_key(" Ann@Example.COM"), "ann@example.com");
+    }
+
+    #[test]
+    fn usernames() {
+        assert_eq!(validate_username(" ann.lee_1 ").unwrap(), "ann.lee_1");
+        for bad in ["", "ab", &"a".repeat(33), "ann lee", "_ann", "änn", "ann@x"] {
+            assert!(validate_username(bad).is_err(), "{bad}");
+        }
+        assert!(validate_username(&"a".repeat(32)).is_ok());
+        assert_eq!(username_key("Ann"), "ann");
+    }
+
+    #[test]
+    fn password_lengths() {
+        assert!(validate_password_length("Password", "1234567").is_err());
+        assert!(validate_password_length("Password", "12345678").is_ok());
+        assert!(validate_password_length("Password", &"x".repeat(128)).is_ok());
+        assert!(validate_password_length("Password", &"x".repeat(129)).is_err());
+        // characters, not bytes
+        assert!(validate_password_length("Password", &"é".repeat(8)).is_ok());
+    }
+}

@@ -1,0 +1,7 @@
+//! Types and rules shared by the browser and the server. A rule lives here once; the form and
+//! the server both call it.
+
+pub mod account;
+pub mod error;
+
+pub use error::AppError;

@@ -1,0 +1,114 @@
+//! Guards: a value of these types exists only when the check passed, so a function that takes one
+//! is authorized by having it.
+
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::model::AppError;
+use crate::server::store::accounts::{self, Account};
+use crate::server::AppState;
+
+const ACCOUNT_ID: &str = "account_id";
+const EPOCH: &str = "session_epoch";
+const LOGIN_AT: &str = "login_at";
+
+fn session_error(e: tower_sessions::session::Error) -> AppError {
+    tracing::error!(error = %e, "session store failure");
+    AppError::Internal
+}
+
+/// A signed-in person, checked against the store on this request.
+pub struct SignedIn {
+    pub account: Account,
+    pub session: Session,
+}
+
+impl SignedIn {
+    /// The signed-in person of the current server function's request, or 401.
+    pub async fn require() -> Result<SignedIn, AppError> {
+        SignedIn::optional().await?.ok_or(AppError::Unauthenticated)
+    }
+
+    /// The signed-in person of the current server function's request, if any.
+    pub async fn optional() -> Result<Option<SignedIn>, AppError> {
+        let state = AppState::current()?;
+        let session = current_session().await?;
+        SignedIn::from_session(&state, session).await
+    }
+
+    /// Resolves a session to its account. A session past its absolute lifetime, from before the
+    /// last password change, of a deleted account, or holding data we cannot read is ended.
+    pub async fn from_session(state: &AppState, session: Session) -> Result<Option<SignedIn>, AppError> {
+        let (id, epoch, login_at) = match read_keys(&session).await {
+            Ok(Some(keys)) => keys,
+            Ok(None) => return Ok(None),
+            Err(_) => {
+                session.flush().await.map_err(session_error)?;
+                return Ok(None);
+            }
+        };
+        let age = chrono::Utc::now().timestamp().saturating_sub(login_at);
+        if age < 0 || age as u64 > state.config.session_absolute.as_secs() {
+            session.flush().await.map_err(session_error)?;
+            return Ok(None);
+        }
+        let account = state.store.read(move |tx| accounts::get(tx, id)).await?;
+        match account {
+            Some(account) if account.session_epoch == epoch => Ok(Some(SignedIn { account, session })),
+            _ => {
+                session.flush().await.map_err(session_error)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Starts a signed-in session for `account` under a fresh session id.
+    pub async fn start(session: &Session, account: &Account) -> Result<(), AppError> {
+        session.cycle_id().await.map_err(session_error)?;
+        session.insert(ACCOUNT_ID, account.id).await.map_err(session_error)?;
+        session.insert(EPOCH, account.session_epoch).await.map_err(session_error)?;
+        session.insert(LOGIN_AT, chrono::Utc::now().timestamp()).await.map_err(session_error)?;
+        Ok(())
+    }
+
+    /// Ends this session: its record is deleted and the cookie cleared.
+    pub async fn end(session: &Session) -> Result<(), AppError> {
+        session.flush().await.map_err(session_error)
+    }
+
+    /// After a password change: this session moves to the new epoch (others are now stale).
+    pub async fn renew(&self, account: &Account) -> Result<(), AppError> {
+        self.session.cycle_id().await.map_err(session_error)?;
+        self.session.insert(EPOCH, account.session_epoch).await.map_err(session_error)
+    }
+}
+
+async fn read_keys(session: &Session) -> Result<Option<(Uuid, u64, i64)>, tower_sessions::session::Error> {
+    let Some(id) = session.get::<Uuid>(ACCOUNT_ID).await? else {
+        return Ok(None);
+    };
+    let epoch = session.get::<u64>(EPOCH).await?.unwrap_or(0);
+    let login_at = session.get::<i64>(LOGIN_AT).await?.unwrap_or(0);
+    Ok(Some((id, epoch, login_at)))
+}
+
+/// The session of the current server function's request.
+pub async fn current_session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "no session layer on this request");
+        AppError::Internal
+    })
+}
+
+/// A platform operator.
+pub struct Operator(pub SignedIn);
+
+impl Operator {
+    pub async fn require() -> Result<Operator, AppError> {
+        let signed_in = SignedIn::require().await?;
+        if !signed_in.account.is_operator {
+            return Err(AppError::Forbidden("Only platform operators may use the operator area.".into()));
+        }
+        Ok(Operator(signed_in))
+    }
+}

@@ -1,0 +1,4 @@
+//! The use cases of the console. Each takes the guard that authorizes it and runs in one write
+//! transaction.
+
+pub mod accounts;

@@ -1,0 +1,12 @@
+//! Everything that exists only on the server: storage, domain logic, authentication.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod respond;
+pub mod state;
+pub mod store;
+
+pub use config::Config;
+pub use respond::respond;
+pub use state::AppState;

@@ -1,0 +1,36 @@
+//! The state every server function and handler shares.
+
+use std::sync::Arc;
+
+use super::auth::password::Hasher;
+use super::auth::ratelimit::LoginLimiter;
+use super::store::Store;
+use super::Config;
+use crate::model::AppError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub hasher: Hasher,
+    pub limiter: Arc<LoginLimiter>,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> Self {
+        let limiter = LoginLimiter::new(
+            config.login_failures_per_account,
+            config.login_failures_per_address,
+            config.login_window,
+        );
+        AppState { store, hasher: Hasher::new(), limiter: Arc::new(limiter), config: Arc::new(config) }
+    }
+
+    /// The state provided to the current server function.
+    pub fn current() -> Result<AppState, AppError> {
+        leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+            tracing::error!("AppState missing from the server function context");
+            AppError::Internal
+        })
+    }
+}

@@ -1,0 +1,163 @@
+//! Account records and their unique indexes.
+
+use chrono::{DateTime, Utc};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::codec::{decode, encode};
+use super::tables::{ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME};
+use crate::model::account::{email_key, username_key, AccountView};
+use crate::model::AppError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: Uuid,
+    pub email: String,
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub is_operator: bool,
+    pub created: DateTime<Utc>,
+    /// Raised when the password changes; sessions from an older epoch are signed out.
+    pub session_epoch: u64,
+}
+
+impl Account {
+    pub fn view(&self) -> AccountView {
+        AccountView {
+            id: self.id,
+            email: self.email.clone(),
+            username: self.username.clone(),
+            is_operator: self.is_operator,
+            created: self.created,
+        }
+    }
+}
+
+/// Inserts a new account; refuses a taken email or username (ignoring case).
+pub fn insert(tx: &WriteTransaction, account: &Account) -> Result<(), AppError> {
+    let mut by_email = tx.open_table(ACCOUNTS_BY_EMAIL)?;
+    let mut by_username = tx.open_table(ACCOUNTS_BY_USERNAME)?;
+    let ekey = email_key(&account.email);
+    let ukey = username_key(&account.username);
+    if by_email.get(ekey.as_str())?.is_some() {
+        return Err(AppError::conflict("Email", "is already registered to an account"));
+    }
+    if by_username.get(ukey.as_str())?.is_some() {
+        return Err(AppError::conflict("Username", "is already taken"));
+    }
+    by_email.insert(ekey.as_str(), account.id.as_u128())?;
+    by_username.insert(ukey.as_str(), account.id.as_u128())?;
+    tx.open_table(ACCOUNTS)?.insert(account.id.as_u128(), encode(account)?.as_slice())?;
+    Ok(())
+}
+
+/// Replaces an account's record. Email and username are not changed here.
+pub fn update(tx: &WriteTransaction, account: &Account) -> Result<(), AppError> {
+    let mut accounts = tx.open_table(ACCOUNTS)?;
+    if accounts.get(account.id.as_u128())?.is_none() {
+        return Err(AppError::NotFound("No such account.".into()));
+    }
+    accounts.insert(account.id.as_u128(), encode(account)?.as_slice())?;
+    Ok(())
+}
+
+pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<Account>, AppError> {
+    let accounts = tx.open_table(ACCOUNTS)?;
+    let value = accounts.get(id.as_u128())?;
+    value.map(|v| decode(v.value())).transpose()
+}
+
+pub fn get_for_update(tx: &WriteTransaction, id: Uuid) -> Result<Option<Account>, AppError> {
+    let accounts = tx.open_table(ACCOUNTS)?;
+    let value = accounts.get(id.as_u128())?;
+    value.map(|v| decode(v.value())).transpose()
+}
+
+/// Finds an account by email (when `login` contains `@`) or by username, ignoring case.
+pub fn find_by_login(tx: &ReadTransaction, login: &str) -> Result<Option<Account>, AppError> {
+    let id = if login.contains('@') {
+        tx.open_table(ACCOUNTS_BY_EMAIL)?.get(email_key(login).as_str())?.map(|v| v.value())
+    } else {
+        tx.open_table(ACCOUNTS_BY_USERNAME)?.get(username_key(login).as_str())?.map(|v| v.value())
+    };
+    match id {
+        Some(id) => get(tx, Uuid::from_u128(id)),
+        None => Ok(None),
+    }
+}
+
+pub fn count(tx: &ReadTransaction) -> Result<u64, AppError> {
+    Ok(tx.open_table(ACCOUNTS)?.len()?)
+}
+
+pub fn count_operators(tx: &ReadTransaction) -> Result<u64, AppError> {
+    let mut n = 0;
+    for row in tx.open_table(ACCOUNTS)?.iter()? {
+        let (_, v) = row?;
+        if decode::<Account>(v.value())?.is_operator {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::*;
+
+    fn account(email: &str, username: &str) -> Account {
+        Account {
+            id: Uuid::new_v4(),
+            email: email.into(),
+            username: username.into(),
+            password_hash: "x".into(),
+            is_operator: false,
+            created: Utc::now(),
+            session_epoch: 0,
+        }
+    }
+
+    #[test]
+    fn email_and_username_are_unique_ignoring_case() {
+        let store = Store::memory();
+        let ann = account("Ann@Example.com", "ann");
+        store.write_blocking(|tx| insert(tx, &ann)).unwrap();
+        let same_email = store.write_blocking(|tx| insert(tx, &account("ann@example.COM", "other"))).unwrap_err();
+        assert_eq!(same_email.field(), Some("Email"));
+        assert_eq!(same_email.status(), 409);
+        let same_name = store.write_blocking(|tx| insert(tx, &account("bob@example.com", "ANN"))).unwrap_err();
+        assert_eq!(same_name.field(), Some("Username"));
+        // the refused inserts left nothing behind
+        assert_eq!(store.read_blocking(count).unwrap(), 1);
+        assert!(store.read_blocking(|tx| find_by_login(tx, "bob@example.com")).unwrap().is_none());
+    }
+
+    #[test]
+    fn found_by_email_or_username() {
+        let store = Store::memory();
+        let ann = account("Ann@Example.com", "Ann.Lee");
+        store.write_blocking(|tx| insert(tx, &ann)).unwrap();
+        for login in ["ann@example.com", "ANN@EXAMPLE.COM", "ann.lee", "Ann.Lee"] {
+            let found = store.read_blocking(|tx| find_by_login(tx, login)).unwrap();
+            assert_eq!(found.as_ref().map(|a| a.id), Some(ann.id), "{login}");
+        }
+        assert!(store.read_blocking(|tx| find_by_login(tx, "nobody")).unwrap().is_none());
+    }
+
+    #[test]
+    fn update_persists_and_refuses_unknown_ids() {
+        let store = Store::memory();
+        let mut ann = account("ann@example.com", "ann");
+        store.write_blocking(|tx| insert(tx, &ann)).unwrap();
+        ann.session_epoch = 3;
+        ann.is_operator = true;
+        store.write_blocking(|tx| update(tx, &ann)).unwrap();
+        assert_eq!(store.read_blocking(|tx| get(tx, ann.id)).unwrap().unwrap(), ann);
+        assert_eq!(store.read_blocking(count_operators).unwrap(), 1);
+        let ghost = account("ghost@example.com", "ghost");
+        assert_eq!(store.write_blocking(|tx| update(tx, &ghost)).unwrap_err().status(), 404);
+    }
+}

@@ -1,0 +1,308 @@
+//! The embedded redb store: one data file, opened once per process.
+//!
+//! redb is blocking, so every call from async code goes through [`Store::read`] /
+//! [`Store::write`], which run on tokio's blocking pool. One `write` is one use case: it commits
+//! only when the closure returns `Ok`, so a use case is atomic.
+
+pub mod accounts;
+pub mod codec;
+pub mod migrations;
+pub mod sessions;
+pub mod tables;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+
+use crate::model::AppError;
+use tables::META;
+
+/// The schema version this build writes. A file with a higher number is refused.
+pub const SCHEMA_VERSION: u64 = 1;
+const SCHEMA_KEY: &str = "schema_version";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the data file {0} is in use by another running mpdp (it is locked). Stop that process first, or choose another --data-dir."
+    )]
+    AlreadyOpen(String),
+    #[error(
+        "the data file was written by a newer MPDP (schema version {found}; this build understands up to {supported}). Run the newer MPDP, or restore a backup made by this version."
+    )]
+    TooNew { found: u64, supported: u64 },
+    #[error("migration {0} failed: {1}")]
+    Migration(String, String),
+    #[error("database error: {0}")]
+    Db(#[from] redb::Error),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the data file, refusing one that another process holds or that a newer
+    /// build wrote, and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let mut builder = Database::builder();
+        builder.set_repair_callback(|_| {
+            tracing::warn!("the data file was not closed cleanly last time; repairing it");
+        });
+        let db = match builder.create(path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::AlreadyOpen(path.display().to_string()))
+            }
+            Err(e) => return Err(StoreError::Db(e.into())),
+        };
+        Store::init(db)
+    }
+
+    /// A store on redb's in-memory backend, for tests.
+    pub fn memory() -> Store {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .expect("an in-memory database always opens");
+        Store::init(db).expect("a fresh in-memory database always migrates")
+    }
+
+    fn init(db: Database) -> Result<Store, StoreError> {
+        Store::init_with(db, migrations::MIGRATIONS_LIST)
+    }
+
+    pub(crate) fn init_with(db: Database, list: &[migrations::Migration]) -> Result<Store, StoreError> {
+        // Check the version before touching anything.
+        {
+            let tx = db.begin_read().map_err(redb::Error::from)?;
+            match tx.open_table(META) {
+                Ok(meta) => {
+                    let found = meta.get(SCHEMA_KEY).map_err(redb::Error::from)?.map(|v| v.value()).unwrap_or(0);
+                    if found > SCHEMA_VERSION {
+                        return Err(StoreError::TooNew { found, supported: SCHEMA_VERSION });
+                    }
+                }
+                Err(redb::TableError::TableDoesNotExist(_)) => {}
+                Err(e) => return Err(StoreError::Db(e.into())),
+            }
+        }
+        migrations::run(&db, list)?;
+        let tx = db.begin_write().map_err(redb::Error::from)?;
+        tx.open_table(META).map_err(redb::Error::from)?.insert(SCHEMA_KEY, SCHEMA_VERSION).map_err(redb::Error::from)?;
+        tx.commit().map_err(redb::Error::from)?;
+        Ok(Store { db: Arc::new(db) })
+    }
+
+    /// The stored schema version.
+    pub fn schema_version(&self) -> Result<u64, AppError> {
+        let tx = self.db.begin_read()?;
+        let meta = tx.open_table(META)?;
+        Ok(meta.get(SCHEMA_KEY)?.map(|v| v.value()).unwrap_or(0))
+    }
+
+    /// Runs `f` in a read transaction on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReadTransaction) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_read()?;
+            f(&tx)
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// Runs `f` in one write transaction on the blocking pool; commits only if `f` succeeds.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, AppError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write_blocking(f)).await.map_err(join_error)?
+    }
+
+    /// [`Store::write`] for code that is already off the async executor (the command line).
+    pub fn write_blocking<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T, AppError>) -> Result<T, AppError> {
+        let tx = self.db.begin_write()?;
+        match f(&tx) {
+            Ok(value) => {
+                tx.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                tx.abort()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Store::read`] for code that is already off the async executor.
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, AppError>) -> Result<T, AppError> {
+        let tx = self.db.begin_read()?;
+        f(&tx)
+    }
+
+    /// True when a read transaction opens and the metadata table can be read (`/healthz`).
+    pub async fn healthy(&self) -> bool {
+        self.read(|tx| {
+            let meta = tx.open_table(META)?;
+            meta.get(SCHEMA_KEY)?;
+            Ok(())
+        })
+        .await
+        .is_ok()
+    }
+
+    /// Closes the database cleanly so the next open needs no repair. Waits (up to `patience`)
+    /// for other holders — requests still finishing on the blocking pool — to let go.
+    pub fn close(self, patience: std::time::Duration) -> Result<(), StoreError> {
+        let deadline = std::time::Instant::now() + patience;
+        let mut db = self.db;
+        loop {
+            match Arc::try_unwrap(db) {
+                Ok(database) => {
+                    database.close().map_err(redb::Error::from)?;
+                    return Ok(());
+                }
+                Err(shared) if std::time::Instant::now() < deadline => {
+                    db = shared;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(_) => {
+                    tracing::warn!("the database is still in use at shutdown; it will be closed when the last user drops it");
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> AppError {
+    tracing::error!(error = %e, "a storage task failed");
+    AppError::Internal
+}
+
+macro_rules! storage_errors_are_internal {
+    ($($t:ty),*) => {$(
+        impl From<$t> for AppError {
+            fn from(e: $t) -> Self {
+                tracing::error!(error = %e, "storage failure");
+                AppError::Internal
+            }
+        }
+    )*};
+}
+storage_errors_are_internal!(
+    redb::Error,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::DatabaseError
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::backends::InMemoryBackend;
+
+    fn memory_db() -> Database {
+        Database::builder().create_with_backend(InMemoryBackend::new()).unwrap()
+    }
+
+    #[test]
+    fn fresh_store_is_at_the_current_schema_version() {
+        let store = Store::memory();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    fn mark(tx: &WriteTransaction) -> Result<(), redb::Error> {
+        const T: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("test-marks-1");
+        let mut t = tx.open_table(T)?;
+        let n = t.get("runs")?.map(|v| v.value()).unwrap_or(0);
+        t.insert("runs", n + 1)?;
+        Ok(())
+    }
+
+    fn fail(_: &WriteTransaction) -> Result<(), redb::Error> {
+        Err(redb::Error::Corrupted("test migration refuses".into()))
+    }
+
+    #[test]
+    fn migrations_run_once_each_and_are_recorded() {
+        let db = memory_db();
+        let list: &[migrations::Migration] = &[("0001-accounts-and-sessions", |_| Ok(())), ("test-mark", mark)];
+        assert_eq!(migrations::run(&db, list).unwrap(), vec!["0001-accounts-and-sessions", "test-mark"]);
+        assert!(migrations::run(&db, list).unwrap().is_empty(), "a second run applies nothing");
+        let tx = db.begin_read().unwrap();
+        const T: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("test-marks-1");
+        assert_eq!(tx.open_table(T).unwrap().get("runs").unwrap().unwrap().value(), 1);
+    }
+
+    #[test]
+    fn a_failing_migration_changes_nothing_and_is_not_recorded() {
+        let db = memory_db();
+        let list: &[migrations::Migration] = &[("test-mark", mark), ("test-fail", fail)];
+        let err = migrations::run(&db, list).unwrap_err();
+        assert!(err.to_string().contains("test-fail"), "{err}");
+        let tx = db.begin_read().unwrap();
+        let done = tx.open_table(tables::MIGRATIONS).unwrap();
+        assert!(done.get("test-mark").unwrap().is_some());
+        assert!(done.get("test-fail").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let db = memory_db();
+        let tx = db.begin_write().unwrap();
+        tx.open_table(META).unwrap().insert(SCHEMA_KEY, SCHEMA_VERSION + 1).unwrap();
+        tx.commit().unwrap();
+        match Store::init_with(db, migrations::MIGRATIONS_LIST) {
+            Err(StoreError::TooNew { found, supported }) => {
+                assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
+            }
+            other => panic!("expected TooNew, got {:?}", other.map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_file_is_refused() {
+        let dir = std::env::temp_dir().join(format!("mpdp-store-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mpdp.redb");
+        let first = Store::open(&path).unwrap();
+        let second = Store::open(&path);
+        assert!(matches!(second, Err(StoreError::AlreadyOpen(_))), "{:?}", second.map(|_| ()));
+        first.close(std::time::Duration::from_secs(1)).unwrap();
+        let again = Store::open(&path).unwrap();
+        assert_eq!(again.schema_version().unwrap(), SCHEMA_VERSION);
+        drop(again);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_use_case_writes_nothing() {
+        let store = Store::memory();
+        let r: Result<(), AppError> = store
+            .write(|tx| {
+                tx.open_table(META)?.insert("probe", 7)?;
+                Err(AppError::invalid("Probe", "refused"))
+            })
+            .await;
+        assert!(r.is_err());
+        let v = store.read(|tx| Ok(tx.open_table(META)?.get("probe")?.map(|v| v.value()))).await.unwrap();
+        assert_eq!(v, None);
+    }
+}

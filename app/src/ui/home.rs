@@ -1,0 +1,69 @@
+//! The home page: the login entry for visitors, a dashboard for the signed-in.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::kit::{action_error, Field, FormError, PageHeader, SubmitButton};
+use super::use_auth;
+use crate::model::account::AccountView;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match auth.me.await {
+                    Ok(Some(me)) => view! { <Dashboard me /> }.into_any(),
+                    Ok(None) => view! { <LoginPanel /> }.into_any(),
+                    Err(e) => view! { <p class="alert alert-error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LoginPanel() -> impl IntoView {
+    let auth = use_auth();
+    let error = action_error(auth.log_in);
+    view! {
+        <Title text="Log in" />
+        <section class="auth-panel" aria-labelledby="login-title">
+            <h1 id="login-title">"Log in to MPDP"</h1>
+            <p class="lede">"The console for your workspaces, mini programs and host apps."</p>
+            <ActionForm action=auth.log_in>
+                <FormError error />
+                <Field label="Email or username" name="login" autocomplete="username" required=true error />
+                <Field label="Password" name="password" kind="password" autocomplete="current-password" required=true error />
+                <SubmitButton label="Log in" pending=auth.log_in.pending() />
+            </ActionForm>
+            <p class="aside">"New here? " <a href="/sign-up">"Create an account"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn Dashboard(me: AccountView) -> impl IntoView {
+    let since = me.created.format("%Y-%m-%d").to_string();
+    view! {
+        <Title text="Home" />
+        <PageHeader title="Home" />
+        <section class="panel" aria-labelledby="welcome">
+            <h2 id="welcome">"Welcome, " {me.username.clone()}</h2>
+            <dl class="facts">
+                <dt>"Email"</dt>
+                <dd>{me.email.clone()}</dd>
+                <dt>"Member since"</dt>
+                <dd>{since}</dd>
+                <dt>"Role"</dt>
+                <dd>{if me.is_operator { "Platform operator" } else { "Console user" }}</dd>
+            </dl>
+            <ul class="links">
+                <li><a href="/account">"Account and password"</a></li>
+                {me.is_operator.then(|| view! { <li><a href="/operator">"Operator area"</a></li> })}
+            </ul>
+        </section>
+    }
+}

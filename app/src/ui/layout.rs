@@ -1,0 +1,65 @@
+//! The top bar: brand, navigation for the signed-in person, log out.
+
+use leptos::prelude::*;
+use leptos::form::ActionForm;
+use leptos_router::hooks::use_location;
+
+use super::use_auth;
+
+#[component]
+fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
+    let location = use_location();
+    let current = move || {
+        let path = location.pathname.get();
+        let here = if href == "/" { path == "/" } else { path == href || path.starts_with(&format!("{href}/")) };
+        here.then_some("page")
+    };
+    view! { <a href=href aria-current=current class="nav-link">{label}</a> }
+}
+
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">"◆"</span>
+                "MPDP"
+            </a>
+            <Transition fallback=|| view! { <span class="nav-placeholder"></span> }>
+                {move || Suspend::new(async move {
+                    match auth.me.await {
+                        Ok(Some(me)) => {
+                            view! {
+                                <nav class="nav" aria-label="Main">
+                                    <NavLink href="/" label="Home" />
+                                    <NavLink href="/account" label="Account" />
+                                    {me.is_operator.then(|| view! { <NavLink href="/operator" label="Operator" /> })}
+                                </nav>
+                                <div class="session">
+                                    <span class="session-user">
+                                        <span class="visually-hidden">"Signed in as "</span>
+                                        {me.username.clone()}
+                                    </span>
+                                    <ActionForm action=auth.log_out>
+                                        <button type="submit" class="button button-quiet">"Log out"</button>
+                                    </ActionForm>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        _ => {
+                            view! {
+                                <nav class="nav" aria-label="Main">
+                                    <NavLink href="/" label="Log in" />
+                                    <NavLink href="/sign-up" label="Sign up" />
+                                </nav>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </header>
+    }
+}

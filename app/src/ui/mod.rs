@@ -1,0 +1,85 @@
+//! Pages and components, one page per file.
+
+pub mod account;
+pub mod home;
+pub mod kit;
+pub mod layout;
+pub mod not_found;
+pub mod operator;
+pub mod sign_up;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, StaticSegment};
+
+use crate::api::account::{current_account, ChangePassword, LogIn, LogOut, SignUp};
+use crate::model::account::AccountView;
+use crate::model::AppError;
+
+/// The HTML document around the app (server only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let css = format!("/{}/mpdp.css", options.site_pkg_dir);
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="stylesheet" href=css />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Who is signed in, and the actions that change it, shared by every page.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub log_in: ServerAction<LogIn>,
+    pub log_out: ServerAction<LogOut>,
+    pub sign_up: ServerAction<SignUp>,
+    pub change_password: ServerAction<ChangePassword>,
+    pub me: Resource<Result<Option<AccountView>, AppError>>,
+}
+
+pub fn use_auth() -> Auth {
+    expect_context::<Auth>()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let log_in = ServerAction::<LogIn>::new();
+    let log_out = ServerAction::<LogOut>::new();
+    let sign_up = ServerAction::<SignUp>::new();
+    let change_password = ServerAction::<ChangePassword>::new();
+    let me = Resource::new(
+        move || (log_in.version().get(), log_out.version().get(), sign_up.version().get()),
+        |_| current_account(),
+    );
+    provide_context(Auth { log_in, log_out, sign_up, change_password, me });
+
+    view! {
+        <Title formatter=|page: String| if page.is_empty() { "MPDP".to_string() } else { format!("{page} · MPDP") } />
+        <Meta name="description" content="MPDP — Mini Program Development Platform console" />
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <layout::TopBar />
+            <main id="main" class="main">
+                <Routes fallback=not_found::NotFound>
+                    <Route path=StaticSegment("") view=home::HomePage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("sign-up") view=sign_up::SignUpPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("account") view=account::AccountPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("operator") view=operator::OperatorPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+

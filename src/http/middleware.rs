@@ -1,0 +1,50 @@
+//! Refuses state-changing requests that a browser sent on behalf of another site.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Clone)]
+pub struct OriginPolicy {
+    pub public_origin: Arc<str>,
+}
+
+/// A non-GET request that carries a cookie, or targets a server function, must come from this
+/// site: `Sec-Fetch-Site` (when the browser sends it) must be `same-origin` or `none`, and
+/// `Origin` (when sent) must be the public URL's origin or this host's.
+pub async fn refuse_cross_site(State(policy): State<OriginPolicy>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let guarded = headers.contains_key(header::COOKIE) || req.uri().path().starts_with("/api/");
+    if guarded {
+        if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+            if site != "same-origin" && site != "none" {
+                return refuse(&format!("Sec-Fetch-Site is {site}"));
+            }
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("");
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let same_host = !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"));
+            if origin != &*policy.public_origin && !same_host {
+                return refuse(&format!("Origin {origin} is not this site"));
+            }
+        }
+    }
+    next.run(req).await
+}
+
+fn refuse(why: &str) -> Response {
+    tracing::warn!(reason = why, "refused a cross-site request");
+    let error = app::model::AppError::Forbidden(
+        "This request came from another site and was refused. Use the MPDP console itself.".into(),
+    );
+    let body = serde_json::to_vec(&error).unwrap_or_default();
+    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], Body::from(body)).into_response()
+}

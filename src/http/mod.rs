@@ -1,0 +1,99 @@
+//! The HTTP surface: the console's pages and server functions, `/healthz`, the embedded static
+//! files, and the middleware around all of it.
+
+mod assets;
+mod middleware;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::server::store::sessions::RedbSessionStore;
+use app::server::store::Store;
+use app::server::AppState;
+use app::{shell, App};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// Console forms are small; anything bigger is refused before it is read.
+const CONSOLE_BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let options = assets::leptos_options();
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let render_shell = {
+        let options = options.clone();
+        move || shell(options.clone())
+    };
+    let not_found = leptos_axum::render_app_async_with_context(context.clone(), render_shell.clone());
+
+    let https = state.config.is_https();
+    let sessions = SessionManagerLayer::new(RedbSessionStore::new(state.store.clone()))
+        // `__Host-` binds the cookie to this exact origin; browsers accept it only with Secure.
+        .with_name(if https { "__Host-mpdp_session" } else { "mpdp_session" })
+        .with_secure(https)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(
+            time::Duration::try_from(state.config.session_idle).unwrap_or(time::Duration::hours(12)),
+        ));
+
+    let store = state.store.clone();
+    let origin = middleware::OriginPolicy { public_origin: Arc::from(state.config.public_origin()) };
+
+    Router::new()
+        .route("/healthz", get(move || healthz(store.clone())))
+        .leptos_routes_with_context(&options, routes, context, render_shell)
+        .fallback(move |req: Request| assets::serve_or_not_found(req, not_found.clone()))
+        .with_state(options)
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(origin, middleware::refuse_cross_site))
+        .layer(RequestBodyLimitLayer::new(CONSOLE_BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'self'; \
+                 img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+            ),
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// 200 only when a read transaction opens on the data file.
+async fn healthz(store: Store) -> impl IntoResponse {
+    if store.healthy().await {
+        (StatusCode::OK, "ok\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
+    }
+}
+
+/// Deletes expired sessions every ten minutes.
+pub async fn purge_expired_sessions(store: Store) {
+    let sessions = RedbSessionStore::new(store);
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = sessions.delete_expired().await {
+            tracing::warn!(error = %e, "could not purge expired sessions");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! `mpdp`: the console and APIs (`serve`) and the operator's command line.
+
+mod http;
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use app::server::store::Store;
+use app::server::{AppState, Config};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "mpdp", version, about = "MPDP — Mini Program Development Platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the console and its APIs.
+    Serve(ServeArgs),
+    /// Manage platform operators.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+}
+
+#[derive(Args)]
+struct DataDir {
+    /// Directory holding the data file (created if missing).
+    #[arg(long, env = "MPDP_DATA_DIR", default_value = "./mpdp-data", value_name = "DIR")]
+    data_dir: PathBuf,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "MPDP_LISTEN", default_value = "127.0.0.1:3000", value_name = "ADDR:PORT")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    data: DataDir,
+    /// The URL people use to reach the console (used in emails, the origin check, and — when it
+    /// starts with https:// — for Secure cookies). Defaults to http://<listen address>.
+    #[arg(long, env = "MPDP_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+    public_url: Option<String>,
+    /// Minutes without activity after which a session ends.
+    #[arg(long, env = "MPDP_SESSION_IDLE_MINUTES", default_value_t = 720, value_parser = clap::value_parser!(u64).range(1..=525_600))]
+    session_idle_minutes: u64,
+    /// Hours after login after which a session ends, however active.
+    #[arg(long, env = "MPDP_SESSION_MAX_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u64).range(1..=8_760))]
+    session_max_hours: u64,
+    /// Failed logins allowed per account within the login window.
+    #[arg(long, env = "MPDP_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    login_failures_per_account: u32,
+    /// Failed logins allowed per client address within the login window.
+    #[arg(long, env = "MPDP_LOGIN_FAILURES_PER_ADDRESS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    login_failures_per_address: u32,
+    /// Length of the failed-login window, in seconds.
+    #[arg(long, env = "MPDP_LOGIN_WINDOW_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    login_window_secs: u64,
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Create a platform operator account. The password is asked for at a terminal, or read as
+    /// one line from standard input otherwise. Run it while the server is stopped.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.chars().any(|c| c.is_whitespace()) {
+        return Err("must name a host, like https://console.example.com".into());
+    }
+    Ok(url.to_string())
+}
+
+fn main() -> std::process::ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("could not start the async runtime")
+            .and_then(|rt| rt.block_on(serve(args))),
+        Command::Operator { command: OperatorCommand::Create { email, username, data } } => {
+            create_operator(&data.data_dir, &email, &username)
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("MPDP_LOG").unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// Holds the data directory for this process: a second `mpdp` on the same directory is refused.
+struct DataDirLock(#[allow(dead_code)] std::fs::File);
+
+fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create the data directory {}", dir.display()))?;
+    let path = dir.join("mpdp.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("could not open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(DataDirLock(file)),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "the data directory {} is in use by another running mpdp. Stop that process first, or choose another --data-dir.",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).context("could not lock the data directory"),
+    }
+}
+
+fn open_store(dir: &Path) -> anyhow::Result<Store> {
+    Store::open(&dir.join("mpdp.redb")).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let lock = lock_data_dir(&args.data.data_dir)?;
+    let store = open_store(&args.data.data_dir)?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("could not listen on {} (--listen / MPDP_LISTEN)", args.listen))?;
+    let addr = listener.local_addr()?;
+    let config = Config {
+        public_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")),
+        session_idle: Duration::from_secs(args.session_idle_minutes * 60),
+        session_absolute: Duration::from_secs(args.session_max_hours * 3600),
+        login_failures_per_account: args.login_failures_per_account,
+        login_failures_per_address: args.login_failures_per_address,
+        login_window: Duration::from_secs(args.login_window_secs),
+    };
+    let public_url = config.public_url.clone();
+    let state = AppState::new(store.clone(), config);
+    let purge = tokio::spawn(http::purge_expired_sessions(store.clone()));
+    let router = http::router(state.clone());
+    tracing::info!(%addr, %public_url, data_dir = %args.data.data_dir.display(), "MPDP is serving");
+    println!("MPDP console listening on http://{addr}");
+
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the server failed")?;
+
+    purge.abort();
+    let _ = purge.await;
+    drop(state);
+    store.close(Duration::from_secs(10)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    drop(lock);
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: no new connections; finishing requests in flight");
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password for the new operator: ")?;
+        let again = rpassword::prompt_password("Repeat the password: ")?;
+        if first != again {
+            bail!("the two passwords differ; nothing was created");
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("could not read the password from standard input")?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+fn create_operator(data_dir: &Path, email: &str, username: &str) -> anyhow::Result<()> {
+    // Check the fields before asking for a password.
+    app::model::account::validate_email("--email", email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    app::model::account::validate_username(username).map_err(|e| anyhow::anyhow!("--username: {e}"))?;
+    let _lock = lock_data_dir(data_dir).context("operator create needs the server stopped")?;
+    let store = open_store(data_dir)?;
+    let password = read_password()?;
+    let account = app::server::domain::accounts::create_operator_blocking(&store, email, username, &password)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.close(Duration::from_secs(5)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("Created platform operator {} <{}> ({}). Log in at the console's home page.", account.username, account.email, account.id);
+    Ok(())
+}
