@@ -13,7 +13,11 @@ use app::server::{AppState, Config};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "mpdp", version, about = "MPDP — Mini Program Development Platform")]
+#[command(
+    name = "mpdp",
+    version,
+    about = "MPDP — Mini Program Development Platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,14 +37,24 @@ enum Command {
 #[derive(Args)]
 struct DataDir {
     /// Directory holding the data file (created if missing).
-    #[arg(long, env = "MPDP_DATA_DIR", default_value = "./mpdp-data", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "MPDP_DATA_DIR",
+        default_value = "./mpdp-data",
+        value_name = "DIR"
+    )]
     data_dir: PathBuf,
 }
 
 #[derive(Args)]
 struct ServeArgs {
     /// Address and port to listen on.
-    #[arg(long, env = "MPDP_LISTEN", default_value = "127.0.0.1:3000", value_name = "ADDR:PORT")]
+    #[arg(
+        long,
+        env = "MPDP_LISTEN",
+        default_value = "127.0.0.1:3000",
+        value_name = "ADDR:PORT"
+    )]
     listen: SocketAddr,
     #[command(flatten)]
     data: DataDir,
@@ -101,9 +115,14 @@ fn main() -> std::process::ExitCode {
             .build()
             .context("could not start the async runtime")
             .and_then(|rt| rt.block_on(serve(args))),
-        Command::Operator { command: OperatorCommand::Create { email, username, data } } => {
-            create_operator(&data.data_dir, &email, &username)
-        }
+        Command::Operator {
+            command:
+                OperatorCommand::Create {
+                    email,
+                    username,
+                    data,
+                },
+        } => create_operator(&data.data_dir, &email, &username),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -116,15 +135,20 @@ fn main() -> std::process::ExitCode {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("MPDP_LOG").unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = EnvFilter::try_from_env("MPDP_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// Holds the data directory for this process: a second `mpdp` on the same directory is refused.
 struct DataDirLock(#[allow(dead_code)] std::fs::File);
 
 fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
-    std::fs::create_dir_all(dir).with_context(|| format!("could not create the data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("could not create the data directory {}", dir.display()))?;
     let path = dir.join("mpdp.lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -151,7 +175,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(&args.data.data_dir)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| format!("could not listen on {} (--listen / MPDP_LISTEN)", args.listen))?;
+        .with_context(|| {
+            format!(
+                "could not listen on {} (--listen / MPDP_LISTEN)",
+                args.listen
+            )
+        })?;
     let addr = listener.local_addr()?;
     let config = Config {
         public_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")),
@@ -168,15 +197,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, %public_url, data_dir = %args.data.data_dir.display(), "MPDP is serving");
     println!("MPDP console listening on http://{addr}");
 
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server failed")?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("the server failed")?;
 
     purge.abort();
     let _ = purge.await;
     drop(state);
-    store.close(Duration::from_secs(10)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    store
+        .close(Duration::from_secs(10))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     drop(lock);
     tracing::info!("stopped cleanly");
     Ok(())
@@ -214,7 +248,10 @@ fn read_password() -> anyhow::Result<String> {
         Ok(first)
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("could not read the password from standard input")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("could not read the password from standard input")?;
         Ok(line.trim_end_matches(['\r', '\n']).to_string())
     }
 }
@@ -222,13 +259,20 @@ fn read_password() -> anyhow::Result<String> {
 fn create_operator(data_dir: &Path, email: &str, username: &str) -> anyhow::Result<()> {
     // Check the fields before asking for a password.
     app::model::account::validate_email("--email", email).map_err(|e| anyhow::anyhow!("{e}"))?;
-    app::model::account::validate_username(username).map_err(|e| anyhow::anyhow!("--username: {e}"))?;
+    app::model::account::validate_username(username)
+        .map_err(|e| anyhow::anyhow!("--username: {e}"))?;
     let _lock = lock_data_dir(data_dir).context("operator create needs the server stopped")?;
     let store = open_store(data_dir)?;
     let password = read_password()?;
-    let account = app::server::domain::accounts::create_operator_blocking(&store, email, username, &password)
+    let account =
+        app::server::domain::accounts::create_operator_blocking(&store, email, username, &password)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store
+        .close(Duration::from_secs(5))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    store.close(Duration::from_secs(5)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("Created platform operator {} <{}> ({}). Log in at the console's home page.", account.username, account.email, account.id);
+    println!(
+        "Created platform operator {} <{}> ({}). Log in at the console's home page.",
+        account.username, account.email, account.id
+    );
     Ok(())
 }

@@ -1,1 +1,752 @@
+//! The server over HTTP: accounts, sessions, refusals, operations.
 
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use std::time::Duration;
+
+#[tokio::test]
+async fn healthz_answers_when_the_database_is_readable() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let r = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "ok\n");
+}
+
+#[tokio::test]
+async fn sign_up_log_in_protected_call_log_out_then_refused() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let c = client();
+
+    // Signed out: the protected call is refused and nobody is signed in.
+    let r = call(
+        &c,
+        &server,
+        "change-password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "x"),
+            ("new_password_confirm", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert_eq!(r.kind(), "unauthenticated");
+    assert!(me(&c, &server).await.is_null());
+
+    let r = sign_up(&c, &server, "ann@example.com", "ann").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.headers.get("location").unwrap(), "/");
+    let cookie = r
+        .headers
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("mpdp_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http must not set Secure: {cookie}"
+    );
+    assert_eq!(me(&c, &server).await["username"], "ann");
+
+    // Log out, then log in again in a fresh client.
+    let r = call(&c, &server, "log-out", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(me(&c, &server).await.is_null());
+
+    let c2 = client();
+    let r = log_in(&c2, &server, "ANN@example.com", PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(me(&c2, &server).await["email"], "ann@example.com");
+
+    // The session cookie reaches a protected server function.
+    let r = call(
+        &c2,
+        &server,
+        "change-password",
+        &[
+            ("current_password", "wrong one!"),
+            ("new_password", "violet canyon 88"),
+            ("new_password_confirm", "violet canyon 88"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.field().as_deref(), Some("Current password"));
+
+    let r = call(&c2, &server, "log-out", &[]).await;
+    assert_eq!(r.status, 200);
+    let r = call(
+        &c2,
+        &server,
+        "change-password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "violet canyon 88"),
+            ("new_password_confirm", "violet canyon 88"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_session_id_changes_at_login_and_the_old_one_is_dead_after_logout() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let c = client();
+    sign_up(&c, &server, "ann@example.com", "ann").await;
+    call(&c, &server, "log-out", &[]).await;
+
+    // A visitor with a session id picked before login (fixation) ends up with a different one.
+    let before = "mpdp_session=".to_string();
+    let r = log_in(&c, &server, "ann", PASSWORD).await;
+    let set = r
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let id = set.split(';').next().unwrap().to_string();
+    assert_ne!(id, before);
+
+    // Replaying that cookie after logout does not sign anyone in.
+    call(&c, &server, "log-out", &[]).await;
+    let replay = reqwest::Client::new();
+    let r = replay
+        .post(server.url("/api/current-account"))
+        .header("cookie", &id)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "null");
+}
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_look_the_same() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let c = client();
+    sign_up(&c, &server, "ann@example.com", "ann").await;
+    let wrong = log_in(&client(), &server, "ann", "not the password").await;
+    let unknown = log_in(&client(), &server, "nobody@example.com", "not the password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!((wrong.status, &wrong.body), (unknown.status, &unknown.body));
+    assert!(
+        wrong.body.contains("do not match an account"),
+        "{}",
+        wrong.body
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_are_rate_limited_and_the_window_reopens() {
+    let dir = DataDir::new();
+    let server = Server::start(
+        &dir,
+        &[
+            "--login-failures-per-account",
+            "3",
+            "--login-window-secs",
+            "2",
+        ],
+    );
+    let c = client();
+    sign_up(&c, &server, "ann@example.com", "ann").await;
+    for _ in 0..3 {
+        let r = log_in(&client(), &server, "ann", "not the password").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    // Locked: even the right password is refused, with a clear message and Retry-After.
+    let r = log_in(&client(), &server, "ann", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("Too many failed logins for this account"),
+        "{}",
+        r.body
+    );
+    assert!(r.headers.get("retry-after").is_some());
+    // Another account is unaffected.
+    let other = client();
+    sign_up(&other, &server, "bob@example.com", "bob").await;
+    call(&other, &server, "log-out", &[]).await;
+    assert_eq!(log_in(&other, &server, "bob", PASSWORD).await.status, 200);
+
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let later = client();
+    let r = log_in(&later, &server, "ann", PASSWORD).await;
+    assert_eq!(
+        r.status, 200,
+        "the real user gets in after the window: {}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_are_rate_limited_per_address() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--login-failures-per-address", "4"]);
+    for i in 0..4 {
+        let r = log_in(&client(), &server, &format!("user{i}"), "not the password").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = log_in(&client(), &server, "someone-else", "not the password").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("network address"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let c = client();
+    sign_up(&c, &server, "ann@example.com", "ann").await;
+    let change = [
+        ("current_password", PASSWORD),
+        ("new_password", "violet canyon 88"),
+        ("new_password_confirm", "violet canyon 88"),
+    ];
+
+    let r = call_with(
+        &c,
+        &server,
+        "change-password",
+        &change,
+        headers(&[("origin", "https://evil.example")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("another site"), "{}", r.body);
+    let r = call_with(
+        &c,
+        &server,
+        "change-password",
+        &change,
+        headers(&[("sec-fetch-site", "cross-site")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call_with(
+        &c,
+        &server,
+        "log-out",
+        &[],
+        headers(&[("sec-fetch-site", "same-site")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A cross-site login attempt (login CSRF) is refused too.
+    let r = call_with(
+        &client(),
+        &server,
+        "log-in",
+        &[("login", "ann"), ("password", PASSWORD)],
+        headers(&[("origin", "null")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Nothing changed: the old password still works.
+    assert_eq!(
+        log_in(&client(), &server, "ann", PASSWORD).await.status,
+        200
+    );
+
+    // The same request from the console itself goes through.
+    let own = server.base.clone();
+    let r = call_with(
+        &c,
+        &server,
+        "change-password",
+        &change,
+        headers(&[("origin", &own), ("sec-fetch-site", "same-origin")]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let c = client();
+    sign_up(&c, &server, "ann@example.com", "ann").await;
+    let cookie = {
+        let r = call(&c, &server, "log-out", &[]).await;
+        assert_eq!(r.status, 200);
+        let r = log_in(&c, &server, "ann", PASSWORD).await;
+        r.headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let (ok, log) = server.stop();
+    assert!(ok, "clean exit: {log}");
+    assert!(log.contains("stopped cleanly"), "{log}");
+
+    let server = Server::start(&dir, &[]);
+    let r = reqwest::Client::new()
+        .post(server.url("/api/current-account"))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["username"], "ann");
+    assert!(
+        !server.log().contains("repairing"),
+        "a clean shutdown needs no repair: {}",
+        server.log()
+    );
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_data_directory_is_refused() {
+    let dir = DataDir::new();
+    let _first = Server::start(&dir, &[]);
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by another running mpdp"), "{err}");
+}
+
+#[tokio::test]
+async fn password_change_signs_out_other_sessions_and_the_new_password_works() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let laptop = client();
+    sign_up(&laptop, &server, "ann@example.com", "ann").await;
+    let phone = client();
+    assert_eq!(log_in(&phone, &server, "ann", PASSWORD).await.status, 200);
+
+    let r = call(
+        &laptop,
+        &server,
+        "change-password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "violet canyon 88"),
+            ("new_password_confirm", "violet canyon 88"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        me(&laptop, &server).await["username"],
+        "ann",
+        "this session stays signed in"
+    );
+    assert!(
+        me(&phone, &server).await.is_null(),
+        "the other session is signed out"
+    );
+    assert_eq!(
+        log_in(&client(), &server, "ann", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        log_in(&client(), &server, "ann", "violet canyon 88")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn bad_sign_ups_name_the_field_and_change_nothing() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let c = client();
+    assert_eq!(
+        sign_up(&c, &server, "ann@example.com", "ann").await.status,
+        200
+    );
+    let long = "a".repeat(300);
+    let cases: Vec<([(&str, &str); 4], u16, &str)> = vec![
+        (
+            [
+                ("email", "ANN@example.com"),
+                ("username", "ann2"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+            409,
+            "Email",
+        ),
+        (
+            [
+                ("email", "bob@example.com"),
+                ("username", "Ann"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+            409,
+            "Username",
+        ),
+        (
+            [
+                ("email", "bob-at-example.com"),
+                ("username", "bob"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+            422,
+            "Email",
+        ),
+        (
+            [
+                ("email", "bob@example.com"),
+                ("username", "b"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+            422,
+            "Username",
+        ),
+        (
+            [
+                ("email", "bob@example.com"),
+                ("username", "bob"),
+                ("password", "password1"),
+                ("password_confirm", "password1"),
+            ],
+            422,
+            "Password",
+        ),
+        (
+            [
+                ("email", "bob@example.com"),
+                ("username", "bob"),
+                ("password", "short"),
+                ("password_confirm", "short"),
+            ],
+            422,
+            "Password",
+        ),
+        (
+            [
+                ("email", "bob@example.com"),
+                ("username", "bob"),
+                ("password", PASSWORD),
+                ("password_confirm", "different 123"),
+            ],
+            422,
+            "Confirm password",
+        ),
+        (
+            [
+                ("email", &long),
+                ("username", "bob"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+            422,
+            "Email",
+        ),
+        (
+            [
+                ("email", "bob@example.com"),
+                ("username", &long),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+            422,
+            "Username",
+        ),
+    ];
+    for (form, status, field) in cases {
+        let fresh = client();
+        let r = call(&fresh, &server, "sign-up", &form).await;
+        assert_eq!(r.status.as_u16(), status, "{form:?}: {}", r.body);
+        assert_eq!(r.field().as_deref(), Some(field), "{form:?}: {}", r.body);
+        assert!(
+            me(&fresh, &server).await.is_null(),
+            "a refused sign-up signs nobody in"
+        );
+    }
+    // None of those created an account: bob can still sign up with every value.
+    assert_eq!(
+        sign_up(&client(), &server, "bob@example.com", "bob")
+            .await
+            .status,
+        200
+    );
+
+    // A missing field is a 400 that says what is missing.
+    let r = call(
+        &client(),
+        &server,
+        "sign-up",
+        &[("email", "carol@example.com")],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let huge = "x".repeat(200 * 1024);
+    let r = call(
+        &client(),
+        &server,
+        "log-in",
+        &[("login", &huge), ("password", "x")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_garbage_session_cookie_is_treated_as_signed_out() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    for cookie in [
+        "mpdp_session=garbage",
+        "mpdp_session=%%%",
+        "mpdp_session=AAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        let r = reqwest::Client::new()
+            .post(server.url("/api/current-account"))
+            .header("cookie", cookie)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{cookie}");
+        assert_eq!(r.text().await.unwrap(), "null");
+        let page = reqwest::Client::new()
+            .get(server.url("/account"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 401, "{cookie}");
+        assert!(page.text().await.unwrap().contains("Please log in"));
+    }
+}
+
+#[tokio::test]
+async fn plain_form_posts_work_without_javascript() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let c = client();
+    let home = server.url("/");
+    let r = c
+        .post(server.url("/api/sign-up"))
+        .header("accept", "text/html")
+        .header("referer", server.url("/sign-up"))
+        .form(&[
+            ("email", "ann@example.com"),
+            ("username", "ann"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["location"], "/");
+    let page = c.get(&home).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Welcome, ann"), "{page}");
+
+    // An error comes back to the form's page, which shows it.
+    let r = client()
+        .post(server.url("/api/log-in"))
+        .header("accept", "text/html")
+        .header("referer", &home)
+        .form(&[("login", "ann"), ("password", "not the password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let back = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(back.starts_with(&home) && back.contains("__err="), "{back}");
+    let page = client()
+        .get(&back)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("do not match an account"), "{page}");
+}
+
+#[tokio::test]
+async fn pages_render_and_unknown_paths_get_the_404_page() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let r = reqwest::get(server.url("/")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let headers = r.headers().clone();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Log in to MPDP"));
+    assert!(page.contains(r#"<label for="field-login">Email or username</label>"#));
+    let r = reqwest::get(server.url("/sign-up")).await.unwrap();
+    assert!(r.text().await.unwrap().contains("Create your MPDP account"));
+    let r = reqwest::get(server.url("/no/such/page")).await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("Page not found"));
+    let r = reqwest::get(server.url("/pkg/not-this-build/mpdp.js"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn https_public_url_makes_cookies_secure_and_host_bound() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--public-url", "https://console.example.com"]);
+    let r = sign_up(&client(), &server, "ann@example.com", "ann").await;
+    let cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.starts_with("__Host-mpdp_session="), "{cookie}");
+    assert!(cookie.contains("Secure"), "{cookie}");
+    // The public origin is accepted as this site's.
+    let r = call_with(
+        &client(),
+        &server,
+        "log-in",
+        &[("login", "ann"), ("password", PASSWORD)],
+        headers(&[("origin", "https://console.example.com")]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_operator_area_is_for_operators_only() {
+    let dir = DataDir::new();
+    let out = create_operator(&dir, "op@example.com", "operator", "steady lantern 7");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Created platform operator operator"));
+    // A second operator with the same email is refused and says why.
+    let again = create_operator(&dir, "OP@example.com", "operator2", "steady lantern 7");
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("Email: is already registered"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let weak = create_operator(&dir, "op2@example.com", "operator2", "password");
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("Password"));
+
+    let server = Server::start(&dir, &[]);
+    // The operator command refuses to run beside the server.
+    let busy = create_operator(&dir, "op3@example.com", "operator3", "steady lantern 7");
+    assert!(!busy.status.success());
+    assert!(
+        String::from_utf8_lossy(&busy.stderr).contains("in use"),
+        "{}",
+        String::from_utf8_lossy(&busy.stderr)
+    );
+
+    let signed_out = call(&client(), &server, "operator-overview", &[]).await;
+    assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
+    let user = client();
+    sign_up(&user, &server, "ann@example.com", "ann").await;
+    let r = call(&user, &server, "operator-overview", &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(me(&user, &server).await["is_operator"], false);
+
+    let op = client();
+    assert_eq!(
+        log_in(&op, &server, "operator", "steady lantern 7")
+            .await
+            .status,
+        200
+    );
+    let r = call(&op, &server, "operator-overview", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["accounts"], 2);
+    assert_eq!(r.json()["operators"], 1);
+    let page = op
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"href="/operator""#),
+        "operators see the Operator area in the navigation"
+    );
+    let page = user
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(r#"href="/operator""#));
+}
+
+#[test]
+fn bad_command_line_values_are_refused_with_the_flag_named() {
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--public-url", "ftp://x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--public-url") && err.contains("must start with http:// or https://"),
+        "{err}"
+    );
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--listen", "nowhere"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--login-window-secs", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = std::process::Command::new(BIN)
+        .args(["serve"])
+        .env("MPDP_LISTEN", "still nowhere")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
+    let dir = DataDir::new();
+    let out = create_operator(&dir, "not-an-email", "operator", "steady lantern 7");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--email"));
+}

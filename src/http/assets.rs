@@ -26,7 +26,11 @@ fn build_id() -> &'static str {
         let mut id = String::new();
         for ext in ["js", "wasm", "css"] {
             match Site::get(&format!("pkg/{OUTPUT}.{ext}")) {
-                Some(file) => id.extend(file.metadata.sha256_hash()[..3].iter().map(|b| format!("{b:02x}"))),
+                Some(file) => id.extend(
+                    file.metadata.sha256_hash()[..3]
+                        .iter()
+                        .map(|b| format!("{b:02x}")),
+                ),
                 None => id.push_str("000000"),
             }
         }
@@ -35,7 +39,9 @@ fn build_id() -> &'static str {
 }
 
 pub fn leptos_options() -> LeptosOptions {
-    let mut options = leptos::prelude::get_configuration(None).expect("the built-in Leptos settings are valid").leptos_options;
+    let mut options = leptos::prelude::get_configuration(None)
+        .expect("the built-in Leptos settings are valid")
+        .leptos_options;
     options.output_name = OUTPUT.into();
     options.site_pkg_dir = format!("pkg/{}", build_id()).into();
     options
@@ -69,21 +75,41 @@ fn embedded(path: &str, headers: &HeaderMap) -> Option<Response> {
     let original = Site::get(&name)?;
     let etag = format!(
         "\"{}\"",
-        original.metadata.sha256_hash()[..12].iter().map(|b| format!("{b:02x}")).collect::<String>()
+        original.metadata.sha256_hash()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     );
-    let cache = if immutable { "public, max-age=31536000, immutable" } else { "public, max-age=3600" };
+    let cache = if immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=3600"
+    };
     let mut builder = Response::builder()
         .header(header::ETAG, &etag)
         .header(header::CACHE_CONTROL, cache)
         .header(header::VARY, "Accept-Encoding");
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
-        return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).ok();
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .ok();
     }
     let mime = mime_guess::from_path(&name).first_or_octet_stream();
     builder = builder.header(header::CONTENT_TYPE, mime.as_ref());
-    let accepts = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accepts = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     for (encoding, suffix) in [("br", "br"), ("gzip", "gz")] {
-        if accepts.split(',').any(|e| e.trim().split(';').next() == Some(encoding)) {
+        if accepts
+            .split(',')
+            .any(|e| e.trim().split(';').next() == Some(encoding))
+        {
             if let Some(compressed) = Site::get(&format!("{name}.{suffix}")) {
                 return builder
                     .header(header::CONTENT_ENCODING, HeaderValue::from_static(encoding))

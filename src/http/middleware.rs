@@ -16,7 +16,11 @@ pub struct OriginPolicy {
 /// A non-GET request that carries a cookie, or targets a server function, must come from this
 /// site: `Sec-Fetch-Site` (when the browser sends it) must be `same-origin` or `none`, and
 /// `Origin` (when sent) must be the public URL's origin or this host's.
-pub async fn refuse_cross_site(State(policy): State<OriginPolicy>, req: Request, next: Next) -> Response {
+pub async fn refuse_cross_site(
+    State(policy): State<OriginPolicy>,
+    req: Request,
+    next: Next,
+) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
@@ -30,8 +34,12 @@ pub async fn refuse_cross_site(State(policy): State<OriginPolicy>, req: Request,
         }
         if let Some(origin) = headers.get(header::ORIGIN) {
             let origin = origin.to_str().unwrap_or("");
-            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-            let same_host = !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"));
+            let host = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let same_host = !host.is_empty()
+                && (origin == format!("http://{host}") || origin == format!("https://{host}"));
             if origin != &*policy.public_origin && !same_host {
                 return refuse(&format!("Origin {origin} is not this site"));
             }
@@ -46,5 +54,30 @@ fn refuse(why: &str) -> Response {
         "This request came from another site and was refused. Use the MPDP console itself.".into(),
     );
     let body = serde_json::to_vec(&error).unwrap_or_default();
-    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], Body::from(body)).into_response()
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(body),
+    )
+        .into_response()
+}
+
+/// Server functions answer an error as a JSON `AppError` (marked by the `serverfnerror` header);
+/// this gives each its own HTTP status — 422, 409, 401, 403, 404, 429 … — instead of a blanket
+/// 500, including errors raised before the function body runs (a missing form field).
+/// A plain form post's redirect back to the form is left as it is.
+pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    if !response.headers().contains_key("serverfnerror") || response.status().is_redirection() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 256 * 1024).await.unwrap_or_default();
+    if let Ok(error) = serde_json::from_slice::<app::model::AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let app::model::AppError::RateLimited { retry_after_secs, .. } = error {
+            parts.headers.insert(header::RETRY_AFTER, retry_after_secs.into());
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }

@@ -39,22 +39,30 @@ pub fn router(state: AppState) -> Router {
         let options = options.clone();
         move || shell(options.clone())
     };
-    let not_found = leptos_axum::render_app_async_with_context(context.clone(), render_shell.clone());
+    let not_found =
+        leptos_axum::render_app_async_with_context(context.clone(), render_shell.clone());
 
     let https = state.config.is_https();
     let sessions = SessionManagerLayer::new(RedbSessionStore::new(state.store.clone()))
         // `__Host-` binds the cookie to this exact origin; browsers accept it only with Secure.
-        .with_name(if https { "__Host-mpdp_session" } else { "mpdp_session" })
+        .with_name(if https {
+            "__Host-mpdp_session"
+        } else {
+            "mpdp_session"
+        })
         .with_secure(https)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(
-            time::Duration::try_from(state.config.session_idle).unwrap_or(time::Duration::hours(12)),
+            time::Duration::try_from(state.config.session_idle)
+                .unwrap_or(time::Duration::hours(12)),
         ));
 
     let store = state.store.clone();
-    let origin = middleware::OriginPolicy { public_origin: Arc::from(state.config.public_origin()) };
+    let origin = middleware::OriginPolicy {
+        public_origin: Arc::from(state.config.public_origin()),
+    };
 
     Router::new()
         .route("/healthz", get(move || healthz(store.clone())))
@@ -62,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(move |req: Request| assets::serve_or_not_found(req, not_found.clone()))
         .with_state(options)
         .layer(sessions)
+        .layer(axum::middleware::from_fn(middleware::server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(origin, middleware::refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(CONSOLE_BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -6,47 +6,52 @@ use crate::model::account::AccountView;
 use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::server::{auth::guard::SignedIn, domain::accounts as domain, respond, AppState};
+use crate::server::{auth::guard::SignedIn, domain::accounts as domain, AppState};
 
 /// Creates an account and signs it in.
 #[server(prefix = "/api", endpoint = "sign-up")]
-pub async fn sign_up(email: String, username: String, password: String, password_confirm: String) -> Result<(), AppError> {
-    respond(async move {
-        let state = AppState::current()?;
-        let session = crate::server::auth::guard::current_session().await?;
-        let account = domain::sign_up(&state, domain::SignUp { email, username, password, password_confirm }).await?;
-        SignedIn::start(&session, &account).await?;
-        leptos_axum::redirect("/");
-        Ok(())
-    })
-    .await
+pub async fn sign_up(
+    email: String,
+    username: String,
+    password: String,
+    password_confirm: String,
+) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let session = crate::server::auth::guard::current_session().await?;
+    let account = domain::sign_up(
+        &state,
+        domain::SignUp {
+            email,
+            username,
+            password,
+            password_confirm,
+        },
+    )
+    .await?;
+    SignedIn::start(&session, &account).await?;
+    leptos_axum::redirect("/");
+    Ok(())
 }
 
 /// Logs in with an email or username and a password.
 #[server(prefix = "/api", endpoint = "log-in")]
 pub async fn log_in(login: String, password: String) -> Result<(), AppError> {
-    respond(async move {
-        let state = AppState::current()?;
-        let session = crate::server::auth::guard::current_session().await?;
-        let addr = super::client_addr_of_request().await;
-        let account = domain::log_in(&state, &login, password, addr).await?;
-        SignedIn::start(&session, &account).await?;
-        leptos_axum::redirect("/");
-        Ok(())
-    })
-    .await
+    let state = AppState::current()?;
+    let session = crate::server::auth::guard::current_session().await?;
+    let addr = super::client_addr_of_request().await;
+    let account = domain::log_in(&state, &login, password, addr).await?;
+    SignedIn::start(&session, &account).await?;
+    leptos_axum::redirect("/");
+    Ok(())
 }
 
 /// Logs out: the session is deleted on the server and its cookie cleared.
 #[server(prefix = "/api", endpoint = "log-out")]
 pub async fn log_out() -> Result<(), AppError> {
-    respond(async move {
-        let session = crate::server::auth::guard::current_session().await?;
-        SignedIn::end(&session).await?;
-        leptos_axum::redirect("/");
-        Ok(())
-    })
-    .await
+    let session = crate::server::auth::guard::current_session().await?;
+    SignedIn::end(&session).await?;
+    leptos_axum::redirect("/");
+    Ok(())
 }
 
 /// Changes the signed-in person's password; every other session of theirs is signed out.
@@ -56,20 +61,24 @@ pub async fn change_password(
     new_password: String,
     new_password_confirm: String,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = AppState::current()?;
-        let who = SignedIn::require().await?;
-        let addr = super::client_addr_of_request().await;
-        let account =
-            domain::change_password(&state, &who, current_password, new_password, new_password_confirm, addr).await?;
-        who.renew(&account).await?;
-        Ok(())
-    })
-    .await
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let addr = super::client_addr_of_request().await;
+    let account = domain::change_password(
+        &state,
+        &who,
+        current_password,
+        new_password,
+        new_password_confirm,
+        addr,
+    )
+    .await?;
+    who.renew(&account).await?;
+    Ok(())
 }
 
 /// The signed-in person, or `None`.
 #[server(prefix = "/api", endpoint = "current-account")]
 pub async fn current_account() -> Result<Option<AccountView>, AppError> {
-    respond(async move { Ok(SignedIn::optional().await?.map(|s| s.account.view())) }).await
+    Ok(SignedIn::optional().await?.map(|s| s.account.view()))
 }

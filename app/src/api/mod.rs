@@ -5,7 +5,8 @@ pub mod account;
 pub mod operator;
 
 #[cfg(feature = "ssr")]
-pub(crate) fn client_addr_of_request() -> impl std::future::Future<Output = Option<std::net::IpAddr>> {
+pub(crate) fn client_addr_of_request() -> impl std::future::Future<Output = Option<std::net::IpAddr>>
+{
     async {
         leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .await

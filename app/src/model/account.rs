@@ -29,22 +29,33 @@ pub fn validate_email(field: &str, raw: &str) -> Result<String, AppError> {
         return Err(AppError::invalid(field, "is required"));
     }
     if email.chars().count() > EMAIL_MAX {
-        return Err(AppError::invalid(field, format!("must be at most {EMAIL_MAX} characters")));
+        return Err(AppError::invalid(
+            field,
+            format!("must be at most {EMAIL_MAX} characters"),
+        ));
     }
     if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(AppError::invalid(field, "must not contain spaces"));
     }
     let Some((local, domain)) = email.split_once('@') else {
-        return Err(AppError::invalid(field, "must be an address like name@example.com"));
+        return Err(AppError::invalid(
+            field,
+            "must be an address like name@example.com",
+        ));
     };
     let domain_ok = !domain.contains('@')
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
     if local.is_empty() || local.chars().count() > 64 || !domain_ok {
-        return Err(AppError::invalid(field, "must be an address like name@example.com"));
+        return Err(AppError::invalid(
+            field,
+            "must be an address like name@example.com",
+        ));
     }
     Ok(email.to_string())
 }
@@ -67,11 +78,24 @@ pub fn validate_username(raw: &str) -> Result<String, AppError> {
             format!("must be {USERNAME_MIN}–{USERNAME_MAX} characters long"),
         ));
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-        return Err(AppError::invalid("Username", "may contain only letters A–Z, digits, '.', '_' and '-'"));
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(AppError::invalid(
+            "Username",
+            "may contain only letters A–Z, digits, '.', '_' and '-'",
+        ));
     }
-    if !name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) {
-        return Err(AppError::invalid("Username", "must start with a letter or a digit"));
+    if !name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(AppError::invalid(
+            "Username",
+            "must start with a letter or a digit",
+        ));
     }
     Ok(name.to_string())
 }
@@ -85,10 +109,16 @@ pub fn username_key(username: &str) -> String {
 pub fn validate_password_length(field: &str, password: &str) -> Result<(), AppError> {
     let n = password.chars().count();
     if n < PASSWORD_MIN {
-        return Err(AppError::invalid(field, format!("must be at least {PASSWORD_MIN} characters long")));
+        return Err(AppError::invalid(
+            field,
+            format!("must be at least {PASSWORD_MIN} characters long"),
+        ));
     }
     if n > PASSWORD_MAX {
-        return Err(AppError::invalid(field, format!("must be at most {PASSWORD_MAX} characters long")));
+        return Err(AppError::invalid(
+            field,
+            format!("must be at most {PASSWORD_MAX} characters long"),
+        ));
     }
     Ok(())
 }
@@ -99,8 +129,21 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(validate_email("Email", "  Ann@Example.com ").unwrap(), "Ann@Example.com");
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "a@b@c.com", "ann@.com", "ann@example..com"] {
+        assert_eq!(
+            validate_email("Email", "  Ann@Example.com ").unwrap(),
+            "Ann@Example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "ann@.com",
+            "ann@example..com",
+        ] {
             let err = validate_email("Email", bad).unwrap_err();
             assert_eq!(err.field(), Some("Email"), "{bad}");
         }

@@ -7,7 +7,7 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(into = "WireError", from = "WireError")]
 pub enum AppError {
     /// A field broke a rule: 422.
     #[error("{field}: {message}")]
@@ -29,7 +29,10 @@ pub enum AppError {
     NotFound(String),
     /// Too many attempts: 429.
     #[error("{message}")]
-    RateLimited { message: String, retry_after_secs: u64 },
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The request itself could not be read (malformed body, missing argument): 400.
     #[error("The request could not be read: {0}")]
     BadRequest(String),
@@ -40,11 +43,17 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::Invalid { field: field.into(), message: message.into() }
+        AppError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::Conflict { field: field.into(), message: message.into() }
+        AppError::Conflict {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The HTTP status code of this error.
@@ -70,19 +79,88 @@ impl AppError {
     }
 }
 
+/// How an [`AppError`] travels as JSON: `{"kind": "invalid", "field": "Email", "message": "…"}`.
+/// `message` is always present so that any client can show it.
+#[derive(Serialize, Deserialize)]
+struct WireError {
+    kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    #[serde(default)]
+    message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retry_after_secs: Option<u64>,
+}
+
+impl From<AppError> for WireError {
+    fn from(e: AppError) -> Self {
+        let text = e.to_string();
+        let (kind, field, message, retry_after_secs) = match e {
+            AppError::Invalid { field, message } => ("invalid", Some(field), message, None),
+            AppError::Conflict { field, message } => ("conflict", Some(field), message, None),
+            AppError::Unauthenticated => ("unauthenticated", None, text, None),
+            AppError::InvalidCredentials => ("invalid_credentials", None, text, None),
+            AppError::Forbidden(m) => ("forbidden", None, m, None),
+            AppError::NotFound(m) => ("not_found", None, m, None),
+            AppError::RateLimited {
+                message,
+                retry_after_secs,
+            } => ("rate_limited", None, message, Some(retry_after_secs)),
+            AppError::BadRequest(m) => ("bad_request", None, m, None),
+            AppError::Internal => ("internal", None, text, None),
+        };
+        WireError {
+            kind: kind.into(),
+            field,
+            message,
+            retry_after_secs,
+        }
+    }
+}
+
+impl From<WireError> for AppError {
+    fn from(w: WireError) -> Self {
+        let field = w.field.unwrap_or_default();
+        match w.kind.as_str() {
+            "invalid" => AppError::Invalid {
+                field,
+                message: w.message,
+            },
+            "conflict" => AppError::Conflict {
+                field,
+                message: w.message,
+            },
+            "unauthenticated" => AppError::Unauthenticated,
+            "invalid_credentials" => AppError::InvalidCredentials,
+            "forbidden" => AppError::Forbidden(w.message),
+            "not_found" => AppError::NotFound(w.message),
+            "rate_limited" => AppError::RateLimited {
+                message: w.message,
+                retry_after_secs: w.retry_after_secs.unwrap_or(1),
+            },
+            "bad_request" => AppError::BadRequest(w.message),
+            _ => AppError::Internal,
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) => AppError::BadRequest(m),
-            ServerFnErrorErr::Request(m) => AppError::BadRequest(m),
-            ServerFnErrorErr::Response(_) => {
-                AppError::BadRequest("the server's answer could not be read; check your connection".into())
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) => {
+                AppError::BadRequest(m)
             }
+            ServerFnErrorErr::Request(m) => AppError::BadRequest(m),
+            ServerFnErrorErr::Response(_) => AppError::BadRequest(
+                "the server's answer could not be read; check your connection".into(),
+            ),
             ServerFnErrorErr::MissingArg(m) => AppError::BadRequest(format!("missing field {m}")),
             ServerFnErrorErr::UnsupportedRequestMethod(m) => AppError::BadRequest(m),
-            ServerFnErrorErr::Registration(_) => AppError::NotFound("No such server function.".into()),
+            ServerFnErrorErr::Registration(_) => {
+                AppError::NotFound("No such server function.".into())
+            }
             other => {
                 #[cfg(feature = "ssr")]
                 tracing::error!(error = %other, "server function failure");
@@ -106,7 +184,10 @@ mod tests {
             AppError::InvalidCredentials,
             AppError::Forbidden("no".into()),
             AppError::NotFound("gone".into()),
-            AppError::RateLimited { message: "slow down".into(), retry_after_secs: 3 },
+            AppError::RateLimited {
+                message: "slow down".into(),
+                retry_after_secs: 3,
+            },
             AppError::BadRequest("bad".into()),
             AppError::Internal,
         ];
@@ -119,7 +200,26 @@ mod tests {
     }
 
     #[test]
+    fn the_wire_form_always_carries_a_message() {
+        let json = serde_json::to_value(AppError::invalid("Email", "must contain @")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "invalid", "field": "Email", "message": "must contain @"})
+        );
+        let json = serde_json::to_value(AppError::Forbidden("no".into())).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "forbidden", "message": "no"})
+        );
+        let json = serde_json::to_value(AppError::InvalidCredentials).unwrap();
+        assert!(json["message"].as_str().unwrap().contains("do not match"));
+    }
+
+    #[test]
     fn message_names_the_field() {
-        assert_eq!(AppError::invalid("Email", "must contain @").to_string(), "Email: must contain @");
+        assert_eq!(
+            AppError::invalid("Email", "must contain @").to_string(),
+            "Email: must contain @"
+        );
     }
 }

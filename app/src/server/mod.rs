@@ -3,10 +3,8 @@
 pub mod auth;
 pub mod config;
 pub mod domain;
-pub mod respond;
 pub mod state;
 pub mod store;
 
 pub use config::Config;
-pub use respond::respond;
 pub use state::AppState;

@@ -23,7 +23,12 @@ impl AppState {
             config.login_failures_per_address,
             config.login_window,
         );
-        AppState { store, hasher: Hasher::new(), limiter: Arc::new(limiter), config: Arc::new(config) }
+        AppState {
+            store,
+            hasher: Hasher::new(),
+            limiter: Arc::new(limiter),
+            config: Arc::new(config),
+        }
     }
 
     /// The state provided to the current server function.

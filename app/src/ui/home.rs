@@ -51,7 +51,7 @@ fn Dashboard(me: AccountView) -> impl IntoView {
         <Title text="Home" />
         <PageHeader title="Home" />
         <section class="panel" aria-labelledby="welcome">
-            <h2 id="welcome">"Welcome, " {me.username.clone()}</h2>
+            <h2 id="welcome">{format!("Welcome, {}", me.username)}</h2>
             <dl class="facts">
                 <dt>"Email"</dt>
                 <dd>{me.email.clone()}</dd>

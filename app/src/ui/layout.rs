@@ -1,7 +1,7 @@
 //! The top bar: brand, navigation for the signed-in person, log out.
 
-use leptos::prelude::*;
 use leptos::form::ActionForm;
+use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use super::use_auth;
@@ -11,7 +11,11 @@ fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
     let location = use_location();
     let current = move || {
         let path = location.pathname.get();
-        let here = if href == "/" { path == "/" } else { path == href || path.starts_with(&format!("{href}/")) };
+        let here = if href == "/" {
+            path == "/"
+        } else {
+            path == href || path.starts_with(&format!("{href}/"))
+        };
         here.then_some("page")
     };
     view! { <a href=href aria-current=current class="nav-link">{label}</a> }

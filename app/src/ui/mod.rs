@@ -60,10 +60,22 @@ pub fn App() -> impl IntoView {
     let sign_up = ServerAction::<SignUp>::new();
     let change_password = ServerAction::<ChangePassword>::new();
     let me = Resource::new(
-        move || (log_in.version().get(), log_out.version().get(), sign_up.version().get()),
+        move || {
+            (
+                log_in.version().get(),
+                log_out.version().get(),
+                sign_up.version().get(),
+            )
+        },
         |_| current_account(),
     );
-    provide_context(Auth { log_in, log_out, sign_up, change_password, me });
+    provide_context(Auth {
+        log_in,
+        log_out,
+        sign_up,
+        change_password,
+        me,
+    });
 
     view! {
         <Title formatter=|page: String| if page.is_empty() { "MPDP".to_string() } else { format!("{page} · MPDP") } />
@@ -82,4 +94,3 @@ pub fn App() -> impl IntoView {
         </Router>
     }
 }
-

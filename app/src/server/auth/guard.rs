@@ -38,7 +38,10 @@ impl SignedIn {
 
     /// Resolves a session to its account. A session past its absolute lifetime, from before the
     /// last password change, of a deleted account, or holding data we cannot read is ended.
-    pub async fn from_session(state: &AppState, session: Session) -> Result<Option<SignedIn>, AppError> {
+    pub async fn from_session(
+        state: &AppState,
+        session: Session,
+    ) -> Result<Option<SignedIn>, AppError> {
         let (id, epoch, login_at) = match read_keys(&session).await {
             Ok(Some(keys)) => keys,
             Ok(None) => return Ok(None),
@@ -54,7 +57,9 @@ impl SignedIn {
         }
         let account = state.store.read(move |tx| accounts::get(tx, id)).await?;
         match account {
-            Some(account) if account.session_epoch == epoch => Ok(Some(SignedIn { account, session })),
+            Some(account) if account.session_epoch == epoch => {
+                Ok(Some(SignedIn { account, session }))
+            }
             _ => {
                 session.flush().await.map_err(session_error)?;
                 Ok(None)
@@ -65,9 +70,18 @@ impl SignedIn {
     /// Starts a signed-in session for `account` under a fresh session id.
     pub async fn start(session: &Session, account: &Account) -> Result<(), AppError> {
         session.cycle_id().await.map_err(session_error)?;
-        session.insert(ACCOUNT_ID, account.id).await.map_err(session_error)?;
-        session.insert(EPOCH, account.session_epoch).await.map_err(session_error)?;
-        session.insert(LOGIN_AT, chrono::Utc::now().timestamp()).await.map_err(session_error)?;
+        session
+            .insert(ACCOUNT_ID, account.id)
+            .await
+            .map_err(session_error)?;
+        session
+            .insert(EPOCH, account.session_epoch)
+            .await
+            .map_err(session_error)?;
+        session
+            .insert(LOGIN_AT, chrono::Utc::now().timestamp())
+            .await
+            .map_err(session_error)?;
         Ok(())
     }
 
@@ -79,11 +93,16 @@ impl SignedIn {
     /// After a password change: this session moves to the new epoch (others are now stale).
     pub async fn renew(&self, account: &Account) -> Result<(), AppError> {
         self.session.cycle_id().await.map_err(session_error)?;
-        self.session.insert(EPOCH, account.session_epoch).await.map_err(session_error)
+        self.session
+            .insert(EPOCH, account.session_epoch)
+            .await
+            .map_err(session_error)
     }
 }
 
-async fn read_keys(session: &Session) -> Result<Option<(Uuid, u64, i64)>, tower_sessions::session::Error> {
+async fn read_keys(
+    session: &Session,
+) -> Result<Option<(Uuid, u64, i64)>, tower_sessions::session::Error> {
     let Some(id) = session.get::<Uuid>(ACCOUNT_ID).await? else {
         return Ok(None);
     };
@@ -107,7 +126,9 @@ impl Operator {
     pub async fn require() -> Result<Operator, AppError> {
         let signed_in = SignedIn::require().await?;
         if !signed_in.account.is_operator {
-            return Err(AppError::Forbidden("Only platform operators may use the operator area.".into()));
+            return Err(AppError::Forbidden(
+                "Only platform operators may use the operator area.".into(),
+            ));
         }
         Ok(Operator(signed_in))
     }

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
@@ -44,16 +46,26 @@ impl Default for Hasher {
 impl Hasher {
     pub fn new() -> Self {
         // Leave at least one core to everything else (the container API, page renders).
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let permits = (cores / 2).max(1);
-        Hasher { permits: Arc::new(Semaphore::new(permits)), waiting: Arc::new(AtomicUsize::new(0)), dummy_hash: Arc::new(OnceLock::new()) }
+        Hasher {
+            permits: Arc::new(Semaphore::new(permits)),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            dummy_hash: Arc::new(OnceLock::new()),
+        }
     }
 
-    async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
         if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(AppError::RateLimited {
-                message: "The server is busy signing people in. Please try again in a few seconds.".into(),
+                message: "The server is busy signing people in. Please try again in a few seconds."
+                    .into(),
                 retry_after_secs: 5,
             });
         }
@@ -84,13 +96,21 @@ impl Hasher {
         self.run(move || {
             let (hash, real) = match hash {
                 Some(h) => (h, true),
-                None => (dummy.get_or_init(|| hash_blocking("not a real password").unwrap_or_default()).clone(), false),
+                None => (
+                    dummy
+                        .get_or_init(|| hash_blocking("not a real password").unwrap_or_default())
+                        .clone(),
+                    false,
+                ),
             };
             let Ok(parsed) = PasswordHash::new(&hash) else {
                 tracing::error!("a stored password hash could not be parsed");
                 return false;
             };
-            argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+                && real
         })
         .await
     }
@@ -99,22 +119,33 @@ impl Hasher {
 /// Hashes synchronously (the command line, which is not on the async executor).
 pub fn hash_blocking(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| {
-        tracing::error!(error = %e, "password hashing failed");
-        AppError::Internal
-    })
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            AppError::Internal
+        })
 }
 
 fn common_passwords() -> &'static HashSet<&'static str> {
     static LIST: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    LIST.get_or_init(|| include_str!("../../../data/common-passwords.txt").lines().filter(|l| !l.is_empty()).collect())
+    LIST.get_or_init(|| {
+        include_str!("../../../data/common-passwords.txt")
+            .lines()
+            .filter(|l| !l.is_empty())
+            .collect()
+    })
 }
 
 /// The whole password rule: length, and not one of the commonly used passwords.
 pub fn validate_new_password(field: &str, password: &str) -> Result<(), AppError> {
     validate_password_length(field, password)?;
     if common_passwords().contains(password.to_lowercase().as_str()) {
-        return Err(AppError::invalid(field, "is one of the most commonly used passwords; choose a less guessable one"));
+        return Err(AppError::invalid(
+            field,
+            "is one of the most commonly used passwords; choose a less guessable one",
+        ));
     }
     Ok(())
 }
@@ -126,7 +157,13 @@ mod tests {
     #[test]
     fn common_passwords_are_refused_ignoring_case() {
         assert!(common_passwords().len() > 10_000);
-        for weak in ["password", "Password1", "12345678", "QWERTYUIOP", "iloveyou"] {
+        for weak in [
+            "password",
+            "Password1",
+            "12345678",
+            "QWERTYUIOP",
+            "iloveyou",
+        ] {
             if weak.len() >= 8 {
                 let e = validate_new_password("Password", weak).unwrap_err();
                 assert_eq!(e.field(), Some("Password"), "{weak}");
@@ -140,9 +177,24 @@ mod tests {
     async fn hash_and_verify() {
         let hasher = Hasher::new();
         let hash = hasher.hash("a long passphrase 9".into()).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        assert!(hasher.verify("a long passphrase 9".into(), Some(hash.clone())).await.unwrap());
-        assert!(!hasher.verify("a long passphrase 8".into(), Some(hash)).await.unwrap());
-        assert!(!hasher.verify("not a real password".into(), None).await.unwrap(), "no account never verifies");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(hasher
+            .verify("a long passphrase 9".into(), Some(hash.clone()))
+            .await
+            .unwrap());
+        assert!(!hasher
+            .verify("a long passphrase 8".into(), Some(hash))
+            .await
+            .unwrap());
+        assert!(
+            !hasher
+                .verify("not a real password".into(), None)
+                .await
+                .unwrap(),
+            "no account never verifies"
+        );
     }
 }

@@ -22,7 +22,12 @@ pub struct LoginLimiter {
 
 impl LoginLimiter {
     pub fn new(per_account: u32, per_address: u32, window: Duration) -> Self {
-        LoginLimiter { windows: Mutex::new(HashMap::new()), per_account, per_address, window }
+        LoginLimiter {
+            windows: Mutex::new(HashMap::new()),
+            per_account,
+            per_address,
+            window,
+        }
     }
 
     fn remaining(&self, key: &str, limit: u32, now: Instant) -> Option<Duration> {
@@ -35,7 +40,8 @@ impl LoginLimiter {
     /// Refuses (429) while the account or the address has used up its failures in this window.
     pub fn check(&self, account_key: &str, addr: Option<IpAddr>) -> Result<(), AppError> {
         let now = Instant::now();
-        if let Some(wait) = self.remaining(&format!("account:{account_key}"), self.per_account, now) {
+        if let Some(wait) = self.remaining(&format!("account:{account_key}"), self.per_account, now)
+        {
             return Err(limited("this account", wait));
         }
         if let Some(addr) = addr {
@@ -53,9 +59,15 @@ impl LoginLimiter {
             windows.retain(|_, w| now.duration_since(w.started) < self.window);
         }
         let mut bump = |key: String| {
-            let w = windows.entry(key).or_insert(Window { started: now, failures: 0 });
+            let w = windows.entry(key).or_insert(Window {
+                started: now,
+                failures: 0,
+            });
             if now.duration_since(w.started) >= self.window {
-                *w = Window { started: now, failures: 0 };
+                *w = Window {
+                    started: now,
+                    failures: 0,
+                };
             }
             w.failures += 1;
         };
@@ -67,13 +79,20 @@ impl LoginLimiter {
 
     /// A successful login clears the account's failures (not the address's).
     pub fn record_success(&self, account_key: &str) {
-        self.windows.lock().expect("limiter lock").remove(&format!("account:{account_key}"));
+        self.windows
+            .lock()
+            .expect("limiter lock")
+            .remove(&format!("account:{account_key}"));
     }
 }
 
 fn limited(what: &str, wait: Duration) -> AppError {
     let secs = wait.as_secs().max(1);
-    let when = if secs >= 120 { format!("{} minutes", secs.div_ceil(60)) } else { format!("{secs} seconds") };
+    let when = if secs >= 120 {
+        format!("{} minutes", secs.div_ceil(60))
+    } else {
+        format!("{secs} seconds")
+    };
     AppError::RateLimited {
         message: format!("Too many failed logins for {what}. Please wait {when} and try again."),
         retry_after_secs: secs,

@@ -5,7 +5,9 @@ use std::net::IpAddr;
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::model::account::{email_key, username_key, validate_email, validate_password_length, validate_username};
+use crate::model::account::{
+    email_key, username_key, validate_email, validate_password_length, validate_username,
+};
 use crate::model::AppError;
 use crate::server::auth::guard::SignedIn;
 use crate::server::auth::password::{hash_blocking, validate_new_password};
@@ -27,13 +29,29 @@ pub fn check_sign_up(input: &SignUp) -> Result<(String, String), AppError> {
     let username = validate_username(&input.username)?;
     validate_new_password("Password", &input.password)?;
     if input.password != input.password_confirm {
-        return Err(AppError::invalid("Confirm password", "must match the password"));
+        return Err(AppError::invalid(
+            "Confirm password",
+            "must match the password",
+        ));
     }
     Ok((email, username))
 }
 
-fn new_account(email: String, username: String, password_hash: String, is_operator: bool) -> Account {
-    Account { id: Uuid::new_v4(), email, username, password_hash, is_operator, created: Utc::now(), session_epoch: 0 }
+fn new_account(
+    email: String,
+    username: String,
+    password_hash: String,
+    is_operator: bool,
+) -> Account {
+    Account {
+        id: Uuid::new_v4(),
+        email,
+        username,
+        password_hash,
+        is_operator,
+        created: Utc::now(),
+        session_epoch: 0,
+    }
 }
 
 pub async fn sign_up(state: &AppState, input: SignUp) -> Result<Account, AppError> {
@@ -42,23 +60,41 @@ pub async fn sign_up(state: &AppState, input: SignUp) -> Result<Account, AppErro
     let (ekey, ukey) = (email_key(&email), username_key(&username));
     let taken = state
         .store
-        .read(move |tx| Ok((accounts::find_by_login(tx, &ekey)?.is_some(), accounts::find_by_login(tx, &ukey)?.is_some())))
+        .read(move |tx| {
+            Ok((
+                accounts::find_by_login(tx, &ekey)?.is_some(),
+                accounts::find_by_login(tx, &ukey)?.is_some(),
+            ))
+        })
         .await?;
     match taken {
-        (true, _) => return Err(AppError::conflict("Email", "is already registered to an account")),
+        (true, _) => {
+            return Err(AppError::conflict(
+                "Email",
+                "is already registered to an account",
+            ))
+        }
         (_, true) => return Err(AppError::conflict("Username", "is already taken")),
         _ => {}
     }
     let hash = state.hasher.hash(input.password).await?;
     let account = new_account(email, username, hash, false);
     let stored = account.clone();
-    state.store.write(move |tx| accounts::insert(tx, &stored)).await?;
+    state
+        .store
+        .write(move |tx| accounts::insert(tx, &stored))
+        .await?;
     tracing::info!(account = %account.id, "account signed up");
     Ok(account)
 }
 
 /// Checks a login. Unknown account and wrong password give the same error after the same work.
-pub async fn log_in(state: &AppState, login: &str, password: String, addr: Option<IpAddr>) -> Result<Account, AppError> {
+pub async fn log_in(
+    state: &AppState,
+    login: &str,
+    password: String,
+    addr: Option<IpAddr>,
+) -> Result<Account, AppError> {
     let login = login.trim().to_string();
     if login.is_empty() {
         return Err(AppError::invalid("Email or username", "is required"));
@@ -66,14 +102,21 @@ pub async fn log_in(state: &AppState, login: &str, password: String, addr: Optio
     if password.is_empty() {
         return Err(AppError::invalid("Password", "is required"));
     }
-    if login.chars().count() > 254 || password.chars().count() > crate::model::account::PASSWORD_MAX {
+    if login.chars().count() > 254 || password.chars().count() > crate::model::account::PASSWORD_MAX
+    {
         return Err(AppError::InvalidCredentials);
     }
     let limiter_key = login.to_lowercase();
     state.limiter.check(&limiter_key, addr)?;
     let lookup = login.clone();
-    let account = state.store.read(move |tx| accounts::find_by_login(tx, &lookup)).await?;
-    let ok = state.hasher.verify(password, account.as_ref().map(|a| a.password_hash.clone())).await?;
+    let account = state
+        .store
+        .read(move |tx| accounts::find_by_login(tx, &lookup))
+        .await?;
+    let ok = state
+        .hasher
+        .verify(password, account.as_ref().map(|a| a.password_hash.clone()))
+        .await?;
     match account {
         Some(account) if ok => {
             state.limiter.record_success(&limiter_key);
@@ -100,17 +143,28 @@ pub async fn change_password(
     if current.is_empty() {
         return Err(AppError::invalid("Current password", "is required"));
     }
-    validate_password_length("Current password", &current).map_err(|_| AppError::invalid("Current password", "is not correct"))?;
+    validate_password_length("Current password", &current)
+        .map_err(|_| AppError::invalid("Current password", "is not correct"))?;
     validate_new_password("New password", &new)?;
     if new != confirm {
-        return Err(AppError::invalid("Confirm new password", "must match the new password"));
+        return Err(AppError::invalid(
+            "Confirm new password",
+            "must match the new password",
+        ));
     }
     if new == current {
-        return Err(AppError::invalid("New password", "must differ from the current password"));
+        return Err(AppError::invalid(
+            "New password",
+            "must differ from the current password",
+        ));
     }
     let limiter_key = who.account.email.to_lowercase();
     state.limiter.check(&limiter_key, addr)?;
-    if !state.hasher.verify(current, Some(who.account.password_hash.clone())).await? {
+    if !state
+        .hasher
+        .verify(current, Some(who.account.password_hash.clone()))
+        .await?
+    {
         state.limiter.record_failure(&limiter_key, addr);
         return Err(AppError::invalid("Current password", "is not correct"));
     }
@@ -131,7 +185,12 @@ pub async fn change_password(
 }
 
 /// `mpdp operator create`: a new account that is a platform operator.
-pub fn create_operator_blocking(store: &Store, email: &str, username: &str, password: &str) -> Result<Account, AppError> {
+pub fn create_operator_blocking(
+    store: &Store,
+    email: &str,
+    username: &str,
+    password: &str,
+) -> Result<Account, AppError> {
     let input = SignUp {
         email: email.into(),
         username: username.into(),
@@ -156,16 +215,27 @@ mod tests {
     }
 
     fn form(email: &str, username: &str, password: &str) -> SignUp {
-        SignUp { email: email.into(), username: username.into(), password: password.into(), password_confirm: password.into() }
+        SignUp {
+            email: email.into(),
+            username: username.into(),
+            password: password.into(),
+            password_confirm: password.into(),
+        }
     }
 
     #[tokio::test]
     async fn sign_up_then_log_in_by_email_or_username() {
         let s = state();
-        let ann = sign_up(&s, form("Ann@Example.com", "ann", "blue harbour 42")).await.unwrap();
+        let ann = sign_up(&s, form("Ann@Example.com", "ann", "blue harbour 42"))
+            .await
+            .unwrap();
         assert!(!ann.is_operator);
-        let by_email = log_in(&s, "ann@example.com", "blue harbour 42".into(), None).await.unwrap();
-        let by_name = log_in(&s, "ANN", "blue harbour 42".into(), None).await.unwrap();
+        let by_email = log_in(&s, "ann@example.com", "blue harbour 42".into(), None)
+            .await
+            .unwrap();
+        let by_name = log_in(&s, "ANN", "blue harbour 42".into(), None)
+            .await
+            .unwrap();
         assert_eq!((by_email.id, by_name.id), (ann.id, ann.id));
     }
 
@@ -199,19 +269,31 @@ mod tests {
     #[tokio::test]
     async fn duplicates_are_conflicts() {
         let s = state();
-        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42")).await.unwrap();
-        let e = sign_up(&s, form("ANN@example.com", "ann2", "blue harbour 42")).await.unwrap_err();
+        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"))
+            .await
+            .unwrap();
+        let e = sign_up(&s, form("ANN@example.com", "ann2", "blue harbour 42"))
+            .await
+            .unwrap_err();
         assert_eq!((e.status(), e.field()), (409, Some("Email")));
-        let e = sign_up(&s, form("ann2@example.com", "Ann", "blue harbour 42")).await.unwrap_err();
+        let e = sign_up(&s, form("ann2@example.com", "Ann", "blue harbour 42"))
+            .await
+            .unwrap_err();
         assert_eq!((e.status(), e.field()), (409, Some("Username")));
     }
 
     #[tokio::test]
     async fn unknown_user_and_wrong_password_look_the_same() {
         let s = state();
-        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42")).await.unwrap();
-        let wrong = log_in(&s, "ann", "blue harbour 43".into(), None).await.unwrap_err();
-        let unknown = log_in(&s, "bob", "blue harbour 42".into(), None).await.unwrap_err();
+        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"))
+            .await
+            .unwrap();
+        let wrong = log_in(&s, "ann", "blue harbour 43".into(), None)
+            .await
+            .unwrap_err();
+        let unknown = log_in(&s, "bob", "blue harbour 42".into(), None)
+            .await
+            .unwrap_err();
         assert_eq!(wrong, unknown);
         assert_eq!(wrong, AppError::InvalidCredentials);
     }
@@ -219,22 +301,31 @@ mod tests {
     #[tokio::test]
     async fn the_account_limit_applies_even_to_the_right_password() {
         let s = state();
-        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42")).await.unwrap();
+        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"))
+            .await
+            .unwrap();
         for _ in 0..2 {
-            log_in(&s, "ann", "wrong password".into(), None).await.unwrap_err();
+            log_in(&s, "ann", "wrong password".into(), None)
+                .await
+                .unwrap_err();
         }
-        let e = log_in(&s, "ann", "blue harbour 42".into(), None).await.unwrap_err();
+        let e = log_in(&s, "ann", "blue harbour 42".into(), None)
+            .await
+            .unwrap_err();
         assert_eq!(e.status(), 429);
     }
 
     #[test]
     fn operator_creation_validates_and_refuses_duplicates() {
         let store = Store::memory();
-        let op = create_operator_blocking(&store, "op@example.com", "operator", "steady lantern 7").unwrap();
+        let op = create_operator_blocking(&store, "op@example.com", "operator", "steady lantern 7")
+            .unwrap();
         assert!(op.is_operator);
-        let e = create_operator_blocking(&store, "op@example.com", "operator2", "steady lantern 7").unwrap_err();
+        let e = create_operator_blocking(&store, "op@example.com", "operator2", "steady lantern 7")
+            .unwrap_err();
         assert_eq!(e.field(), Some("Email"));
-        let e = create_operator_blocking(&store, "op2@example.com", "operator2", "password").unwrap_err();
+        let e = create_operator_blocking(&store, "op2@example.com", "operator2", "password")
+            .unwrap_err();
         assert_eq!(e.field(), Some("Password"));
     }
 }

@@ -42,14 +42,18 @@ pub fn insert(tx: &WriteTransaction, account: &Account) -> Result<(), AppError> 
     let ekey = email_key(&account.email);
     let ukey = username_key(&account.username);
     if by_email.get(ekey.as_str())?.is_some() {
-        return Err(AppError::conflict("Email", "is already registered to an account"));
+        return Err(AppError::conflict(
+            "Email",
+            "is already registered to an account",
+        ));
     }
     if by_username.get(ukey.as_str())?.is_some() {
         return Err(AppError::conflict("Username", "is already taken"));
     }
     by_email.insert(ekey.as_str(), account.id.as_u128())?;
     by_username.insert(ukey.as_str(), account.id.as_u128())?;
-    tx.open_table(ACCOUNTS)?.insert(account.id.as_u128(), encode(account)?.as_slice())?;
+    tx.open_table(ACCOUNTS)?
+        .insert(account.id.as_u128(), encode(account)?.as_slice())?;
     Ok(())
 }
 
@@ -78,9 +82,13 @@ pub fn get_for_update(tx: &WriteTransaction, id: Uuid) -> Result<Option<Account>
 /// Finds an account by email (when `login` contains `@`) or by username, ignoring case.
 pub fn find_by_login(tx: &ReadTransaction, login: &str) -> Result<Option<Account>, AppError> {
     let id = if login.contains('@') {
-        tx.open_table(ACCOUNTS_BY_EMAIL)?.get(email_key(login).as_str())?.map(|v| v.value())
+        tx.open_table(ACCOUNTS_BY_EMAIL)?
+            .get(email_key(login).as_str())?
+            .map(|v| v.value())
     } else {
-        tx.open_table(ACCOUNTS_BY_USERNAME)?.get(username_key(login).as_str())?.map(|v| v.value())
+        tx.open_table(ACCOUNTS_BY_USERNAME)?
+            .get(username_key(login).as_str())?
+            .map(|v| v.value())
     };
     match id {
         Some(id) => get(tx, Uuid::from_u128(id)),
@@ -125,14 +133,21 @@ mod tests {
         let store = Store::memory();
         let ann = account("Ann@Example.com", "ann");
         store.write_blocking(|tx| insert(tx, &ann)).unwrap();
-        let same_email = store.write_blocking(|tx| insert(tx, &account("ann@example.COM", "other"))).unwrap_err();
+        let same_email = store
+            .write_blocking(|tx| insert(tx, &account("ann@example.COM", "other")))
+            .unwrap_err();
         assert_eq!(same_email.field(), Some("Email"));
         assert_eq!(same_email.status(), 409);
-        let same_name = store.write_blocking(|tx| insert(tx, &account("bob@example.com", "ANN"))).unwrap_err();
+        let same_name = store
+            .write_blocking(|tx| insert(tx, &account("bob@example.com", "ANN")))
+            .unwrap_err();
         assert_eq!(same_name.field(), Some("Username"));
         // the refused inserts left nothing behind
         assert_eq!(store.read_blocking(count).unwrap(), 1);
-        assert!(store.read_blocking(|tx| find_by_login(tx, "bob@example.com")).unwrap().is_none());
+        assert!(store
+            .read_blocking(|tx| find_by_login(tx, "bob@example.com"))
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -144,7 +159,10 @@ mod tests {
             let found = store.read_blocking(|tx| find_by_login(tx, login)).unwrap();
             assert_eq!(found.as_ref().map(|a| a.id), Some(ann.id), "{login}");
         }
-        assert!(store.read_blocking(|tx| find_by_login(tx, "nobody")).unwrap().is_none());
+        assert!(store
+            .read_blocking(|tx| find_by_login(tx, "nobody"))
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -155,9 +173,18 @@ mod tests {
         ann.session_epoch = 3;
         ann.is_operator = true;
         store.write_blocking(|tx| update(tx, &ann)).unwrap();
-        assert_eq!(store.read_blocking(|tx| get(tx, ann.id)).unwrap().unwrap(), ann);
+        assert_eq!(
+            store.read_blocking(|tx| get(tx, ann.id)).unwrap().unwrap(),
+            ann
+        );
         assert_eq!(store.read_blocking(count_operators).unwrap(), 1);
         let ghost = account("ghost@example.com", "ghost");
-        assert_eq!(store.write_blocking(|tx| update(tx, &ghost)).unwrap_err().status(), 404);
+        assert_eq!(
+            store
+                .write_blocking(|tx| update(tx, &ghost))
+                .unwrap_err()
+                .status(),
+            404
+        );
     }
 }

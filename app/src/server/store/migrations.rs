@@ -8,10 +8,14 @@ use redb::ReadableTable;
 use super::tables::*;
 use super::StoreError;
 
-pub type Migration = (&'static str, fn(&WriteTransaction) -> Result<(), redb::Error>);
+pub type Migration = (
+    &'static str,
+    fn(&WriteTransaction) -> Result<(), redb::Error>,
+);
 
 /// The migrations of this build, in order. Append only; never rename or remove one.
-pub const MIGRATIONS_LIST: &[Migration] = &[("0001-accounts-and-sessions", create_accounts_and_sessions)];
+pub const MIGRATIONS_LIST: &[Migration] =
+    &[("0001-accounts-and-sessions", create_accounts_and_sessions)];
 
 fn create_accounts_and_sessions(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(ACCOUNTS)?;
@@ -27,7 +31,12 @@ pub fn run(db: &Database, list: &[Migration]) -> Result<Vec<&'static str>, Store
     let mut applied = Vec::new();
     for (name, migrate) in list {
         let tx = db.begin_write().map_err(redb::Error::from)?;
-        let done = tx.open_table(MIGRATIONS).map_err(redb::Error::from)?.get(*name).map_err(redb::Error::from)?.is_some();
+        let done = tx
+            .open_table(MIGRATIONS)
+            .map_err(redb::Error::from)?
+            .get(*name)
+            .map_err(redb::Error::from)?
+            .is_some();
         if done {
             tx.abort().map_err(redb::Error::from)?;
             continue;

@@ -79,15 +79,25 @@ impl Store {
         Store::init_with(db, migrations::MIGRATIONS_LIST)
     }
 
-    pub(crate) fn init_with(db: Database, list: &[migrations::Migration]) -> Result<Store, StoreError> {
+    pub(crate) fn init_with(
+        db: Database,
+        list: &[migrations::Migration],
+    ) -> Result<Store, StoreError> {
         // Check the version before touching anything.
         {
             let tx = db.begin_read().map_err(redb::Error::from)?;
             match tx.open_table(META) {
                 Ok(meta) => {
-                    let found = meta.get(SCHEMA_KEY).map_err(redb::Error::from)?.map(|v| v.value()).unwrap_or(0);
+                    let found = meta
+                        .get(SCHEMA_KEY)
+                        .map_err(redb::Error::from)?
+                        .map(|v| v.value())
+                        .unwrap_or(0);
                     if found > SCHEMA_VERSION {
-                        return Err(StoreError::TooNew { found, supported: SCHEMA_VERSION });
+                        return Err(StoreError::TooNew {
+                            found,
+                            supported: SCHEMA_VERSION,
+                        });
                     }
                 }
                 Err(redb::TableError::TableDoesNotExist(_)) => {}
@@ -96,7 +106,10 @@ impl Store {
         }
         migrations::run(&db, list)?;
         let tx = db.begin_write().map_err(redb::Error::from)?;
-        tx.open_table(META).map_err(redb::Error::from)?.insert(SCHEMA_KEY, SCHEMA_VERSION).map_err(redb::Error::from)?;
+        tx.open_table(META)
+            .map_err(redb::Error::from)?
+            .insert(SCHEMA_KEY, SCHEMA_VERSION)
+            .map_err(redb::Error::from)?;
         tx.commit().map_err(redb::Error::from)?;
         Ok(Store { db: Arc::new(db) })
     }
@@ -130,11 +143,16 @@ impl Store {
         F: FnOnce(&WriteTransaction) -> Result<T, AppError> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write_blocking(f)).await.map_err(join_error)?
+        tokio::task::spawn_blocking(move || store.write_blocking(f))
+            .await
+            .map_err(join_error)?
     }
 
     /// [`Store::write`] for code that is already off the async executor (the command line).
-    pub fn write_blocking<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T, AppError>) -> Result<T, AppError> {
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
         let tx = self.db.begin_write()?;
         match f(&tx) {
             Ok(value) => {
@@ -149,7 +167,10 @@ impl Store {
     }
 
     /// [`Store::read`] for code that is already off the async executor.
-    pub fn read_blocking<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, AppError>) -> Result<T, AppError> {
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
         let tx = self.db.begin_read()?;
         f(&tx)
     }
@@ -217,9 +238,12 @@ storage_errors_are_internal!(
 mod tests {
     use super::*;
     use redb::backends::InMemoryBackend;
+    use redb::ReadableTable;
 
     fn memory_db() -> Database {
-        Database::builder().create_with_backend(InMemoryBackend::new()).unwrap()
+        Database::builder()
+            .create_with_backend(InMemoryBackend::new())
+            .unwrap()
     }
 
     #[test]
@@ -243,12 +267,29 @@ mod tests {
     #[test]
     fn migrations_run_once_each_and_are_recorded() {
         let db = memory_db();
-        let list: &[migrations::Migration] = &[("0001-accounts-and-sessions", |_| Ok(())), ("test-mark", mark)];
-        assert_eq!(migrations::run(&db, list).unwrap(), vec!["0001-accounts-and-sessions", "test-mark"]);
-        assert!(migrations::run(&db, list).unwrap().is_empty(), "a second run applies nothing");
+        let list: &[migrations::Migration] = &[
+            ("0001-accounts-and-sessions", |_| Ok(())),
+            ("test-mark", mark),
+        ];
+        assert_eq!(
+            migrations::run(&db, list).unwrap(),
+            vec!["0001-accounts-and-sessions", "test-mark"]
+        );
+        assert!(
+            migrations::run(&db, list).unwrap().is_empty(),
+            "a second run applies nothing"
+        );
         let tx = db.begin_read().unwrap();
         const T: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("test-marks-1");
-        assert_eq!(tx.open_table(T).unwrap().get("runs").unwrap().unwrap().value(), 1);
+        assert_eq!(
+            tx.open_table(T)
+                .unwrap()
+                .get("runs")
+                .unwrap()
+                .unwrap()
+                .value(),
+            1
+        );
     }
 
     #[test]
@@ -267,7 +308,10 @@ mod tests {
     fn a_newer_schema_is_refused() {
         let db = memory_db();
         let tx = db.begin_write().unwrap();
-        tx.open_table(META).unwrap().insert(SCHEMA_KEY, SCHEMA_VERSION + 1).unwrap();
+        tx.open_table(META)
+            .unwrap()
+            .insert(SCHEMA_KEY, SCHEMA_VERSION + 1)
+            .unwrap();
         tx.commit().unwrap();
         match Store::init_with(db, migrations::MIGRATIONS_LIST) {
             Err(StoreError::TooNew { found, supported }) => {
@@ -284,7 +328,11 @@ mod tests {
         let path = dir.join("mpdp.redb");
         let first = Store::open(&path).unwrap();
         let second = Store::open(&path);
-        assert!(matches!(second, Err(StoreError::AlreadyOpen(_))), "{:?}", second.map(|_| ()));
+        assert!(
+            matches!(second, Err(StoreError::AlreadyOpen(_))),
+            "{:?}",
+            second.map(|_| ())
+        );
         first.close(std::time::Duration::from_secs(1)).unwrap();
         let again = Store::open(&path).unwrap();
         assert_eq!(again.schema_version().unwrap(), SCHEMA_VERSION);
@@ -302,7 +350,10 @@ mod tests {
             })
             .await;
         assert!(r.is_err());
-        let v = store.read(|tx| Ok(tx.open_table(META)?.get("probe")?.map(|v| v.value()))).await.unwrap();
+        let v = store
+            .read(|tx| Ok(tx.open_table(META)?.get("probe")?.map(|v| v.value())))
+            .await
+            .unwrap();
         assert_eq!(v, None);
     }
 }

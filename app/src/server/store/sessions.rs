@@ -38,9 +38,15 @@ fn decode_record(id: Id, bytes: &[u8]) -> Result<Record, AppError> {
         return Err(AppError::Internal);
     }
     let expiry = i64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"));
-    let expiry_date = OffsetDateTime::from_unix_timestamp(expiry).map_err(|_| AppError::Internal)?;
-    let data: HashMap<String, serde_json::Value> = serde_json::from_slice(&bytes[8..]).map_err(|_| AppError::Internal)?;
-    Ok(Record { id, data, expiry_date })
+    let expiry_date =
+        OffsetDateTime::from_unix_timestamp(expiry).map_err(|_| AppError::Internal)?;
+    let data: HashMap<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..]).map_err(|_| AppError::Internal)?;
+    Ok(Record {
+        id,
+        data,
+        expiry_date,
+    })
 }
 
 fn put(tx: &WriteTransaction, record: &Record) -> Result<(), AppError> {
@@ -93,7 +99,10 @@ impl SessionStore for RedbSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let record = record.clone();
-        self.store.write(move |tx| put(tx, &record)).await.map_err(backend)
+        self.store
+            .write(move |tx| put(tx, &record))
+            .await
+            .map_err(backend)
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
@@ -112,7 +121,10 @@ impl SessionStore for RedbSessionStore {
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         let id = session_id.0;
-        self.store.write(move |tx| remove(tx, id)).await.map_err(backend)
+        self.store
+            .write(move |tx| remove(tx, id))
+            .await
+            .map_err(backend)
     }
 }
 
@@ -144,7 +156,9 @@ impl RedbSessionStore {
     /// Number of stored sessions, expired or not (for tests and the operator overview).
     pub async fn count(&self) -> Result<u64, AppError> {
         use redb::ReadableTableMetadata;
-        self.store.read(|tx| Ok(tx.open_table(SESSIONS)?.len()?)).await
+        self.store
+            .read(|tx| Ok(tx.open_table(SESSIONS)?.len()?))
+            .await
     }
 }
 
@@ -155,7 +169,11 @@ mod tests {
     fn record(expiry: OffsetDateTime) -> Record {
         let mut data = HashMap::new();
         data.insert("account_id".to_string(), serde_json::json!("abc"));
-        Record { id: Id::default(), data, expiry_date: expiry.replace_nanosecond(0).unwrap() }
+        Record {
+            id: Id::default(),
+            data,
+            expiry_date: expiry.replace_nanosecond(0).unwrap(),
+        }
     }
 
     #[tokio::test]
@@ -180,7 +198,9 @@ mod tests {
         store.create(&mut first).await.unwrap();
         let mut second = record(OffsetDateTime::now_utc() + time::Duration::hours(1));
         second.id = first.id;
-        second.data.insert("who".into(), serde_json::json!("intruder"));
+        second
+            .data
+            .insert("who".into(), serde_json::json!("intruder"));
         store.create(&mut second).await.unwrap();
         assert_ne!(second.id, first.id, "a colliding id is replaced");
         assert_eq!(store.load(&first.id).await.unwrap(), Some(first));

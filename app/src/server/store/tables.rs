@@ -16,10 +16,12 @@ pub const MIGRATIONS: TableDefinition<&str, i64> = TableDefinition::new("migrati
 pub const ACCOUNTS: TableDefinition<u128, &[u8]> = TableDefinition::new("accounts-1");
 
 /// Key: case-folded email. Value: account id. Unique.
-pub const ACCOUNTS_BY_EMAIL: TableDefinition<&str, u128> = TableDefinition::new("accounts-by-email-1");
+pub const ACCOUNTS_BY_EMAIL: TableDefinition<&str, u128> =
+    TableDefinition::new("accounts-by-email-1");
 
 /// Key: case-folded username. Value: account id. Unique.
-pub const ACCOUNTS_BY_USERNAME: TableDefinition<&str, u128> = TableDefinition::new("accounts-by-username-1");
+pub const ACCOUNTS_BY_USERNAME: TableDefinition<&str, u128> =
+    TableDefinition::new("accounts-by-username-1");
 
 /// Key: session id. Value: expiry (Unix seconds, 8 bytes big-endian) followed by the session
 /// data as JSON.
@@ -27,4 +29,5 @@ pub const SESSIONS: TableDefinition<i128, &[u8]> = TableDefinition::new("session
 
 /// Key: (expiry in Unix seconds, session id). Value: none. Lets expired sessions be purged
 /// without scanning the live ones.
-pub const SESSIONS_BY_EXPIRY: TableDefinition<(i64, i128), ()> = TableDefinition::new("sessions-by-expiry-1");
+pub const SESSIONS_BY_EXPIRY: TableDefinition<(i64, i128), ()> =
+    TableDefinition::new("sessions-by-expiry-1");

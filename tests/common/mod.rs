@@ -1,0 +1,275 @@
+//! Runs the real `mpdp` binary on 127.0.0.1:0 with its own data directory, and talks to it over
+//! HTTP like the browser and the command line do.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::StatusCode;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_mpdp");
+
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    pub fn new() -> DataDir {
+        let dir =
+            std::env::temp_dir().join(format!("mpdp-it-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        DataDir(dir)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{nanos}-{}", N.fetch_add(1, Ordering::SeqCst))
+}
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub log: PathBuf,
+}
+
+impl Server {
+    pub fn start(dir: &DataDir, extra: &[&str]) -> Server {
+        let log = dir.path().join(format!("server-{}.log", rand_suffix()));
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(extra)
+            .env_remove("MPDP_PUBLIC_URL")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start mpdp");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("MPDP console listening on ") {
+                        break url.trim().to_string();
+                    }
+                }
+                _ => {
+                    let _ = child.wait();
+                    panic!(
+                        "mpdp did not start: {}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    );
+                }
+            }
+        };
+        Server { child, base, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends SIGTERM and waits; returns (exit success, log).
+    pub fn stop(mut self) -> (bool, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = wait_with_timeout(&mut self.child, Duration::from_secs(30));
+        (
+            status,
+            std::fs::read_to_string(&self.log).unwrap_or_default(),
+        )
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.success();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("mpdp did not stop within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
+    }
+    /// The `field` of an AppError body.
+    pub fn field(&self) -> Option<String> {
+        self.json()
+            .get("field")
+            .and_then(|f| f.as_str())
+            .map(str::to_string)
+    }
+    pub fn kind(&self) -> String {
+        self.json()["kind"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// Calls a server function the way the console's own client does (form-encoded POST).
+pub async fn call(
+    client: &reqwest::Client,
+    server: &Server,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> Reply {
+    call_with(client, server, endpoint, form, HeaderMap::new()).await
+}
+
+pub async fn call_with(
+    client: &reqwest::Client,
+    server: &Server,
+    endpoint: &str,
+    form: &[(&str, &str)],
+    headers: HeaderMap,
+) -> Reply {
+    let res = client
+        .post(server.url(&format!("/api/{endpoint}")))
+        .header("accept", "application/json")
+        .headers(headers)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.text().await.unwrap();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.insert(*k, HeaderValue::from_str(v).unwrap());
+    }
+    h
+}
+
+pub const PASSWORD: &str = "amber otter 17";
+
+pub async fn sign_up(
+    client: &reqwest::Client,
+    server: &Server,
+    email: &str,
+    username: &str,
+) -> Reply {
+    call(
+        client,
+        server,
+        "sign-up",
+        &[
+            ("email", email),
+            ("username", username),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ],
+    )
+    .await
+}
+
+pub async fn log_in(
+    client: &reqwest::Client,
+    server: &Server,
+    login: &str,
+    password: &str,
+) -> Reply {
+    call(
+        client,
+        server,
+        "log-in",
+        &[("login", login), ("password", password)],
+    )
+    .await
+}
+
+/// The signed-in account's JSON, or null.
+pub async fn me(client: &reqwest::Client, server: &Server) -> serde_json::Value {
+    let r = call(client, server, "current-account", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+/// Runs `mpdp operator create` with the password on stdin.
+pub fn create_operator(
+    dir: &DataDir,
+    email: &str,
+    username: &str,
+    password: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args([
+            "operator",
+            "create",
+            "--email",
+            email,
+            "--username",
+            username,
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
