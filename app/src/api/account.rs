@@ -74,6 +74,7 @@ pub async fn change_password(
     )
     .await?;
     who.renew(&account).await?;
+    leptos_axum::redirect("/account?password_changed=1");
     Ok(())
 }
 

@@ -45,9 +45,12 @@ fn AccountDetails(me: AccountView) -> impl IntoView {
     let auth = use_auth();
     let action = auth.change_password;
     let error = action_error(action);
+    // After a plain form post (no JavaScript) the server redirects here with a marker.
+    let query = leptos_router::hooks::use_query_map();
     let done = Signal::derive(move || {
-        matches!(action.value().get(), Some(Ok(())))
-            .then(|| "Password changed. Your other sessions have been signed out.".to_string())
+        let changed = matches!(action.value().get(), Some(Ok(())))
+            || (action.value().get().is_none() && query.read().get("password_changed").is_some());
+        changed.then(|| "Password changed. Your other sessions have been signed out.".to_string())
     });
     // Empty the form after a successful change.
     let form = NodeRef::<leptos::html::Form>::new();

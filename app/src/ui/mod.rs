@@ -76,6 +76,12 @@ pub fn App() -> impl IntoView {
         change_password,
         me,
     });
+    // Effects run only in the browser: this marks the page as interactive (tests wait for it).
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 
     view! {
         <Title formatter=|page: String| if page.is_empty() { "MPDP".to_string() } else { format!("{page} · MPDP") } />

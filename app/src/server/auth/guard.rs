@@ -133,3 +133,75 @@ impl Operator {
         Ok(Operator(signed_in))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::server::domain::accounts::{sign_up, SignUp};
+    use crate::server::store::sessions::RedbSessionStore;
+    use crate::server::store::Store;
+    use crate::server::Config;
+
+    async fn setup() -> (AppState, Account) {
+        let mut config = Config::default();
+        config.session_absolute = Duration::from_secs(60);
+        let state = AppState::new(Store::memory(), config);
+        let account = sign_up(
+            &state,
+            SignUp {
+                email: "ann@example.com".into(),
+                username: "ann".into(),
+                password: "amber otter 17".into(),
+                password_confirm: "amber otter 17".into(),
+            },
+        )
+        .await
+        .unwrap();
+        (state, account)
+    }
+
+    fn session(state: &AppState) -> Session {
+        Session::new(None, Arc::new(RedbSessionStore::new(state.store.clone())), None)
+    }
+
+    #[tokio::test]
+    async fn a_started_session_resolves_to_its_account() {
+        let (state, account) = setup().await;
+        let s = session(&state);
+        SignedIn::start(&s, &account).await.unwrap();
+        let who = SignedIn::from_session(&state, s).await.unwrap().unwrap();
+        assert_eq!(who.account.id, account.id);
+    }
+
+    #[tokio::test]
+    async fn a_session_past_its_absolute_lifetime_is_ended() {
+        let (state, account) = setup().await;
+        let s = session(&state);
+        SignedIn::start(&s, &account).await.unwrap();
+        s.insert(LOGIN_AT, chrono::Utc::now().timestamp() - 61).await.unwrap();
+        assert!(SignedIn::from_session(&state, s.clone()).await.unwrap().is_none());
+        assert!(s.get::<Uuid>(ACCOUNT_ID).await.unwrap().is_none(), "its data is gone");
+    }
+
+    #[tokio::test]
+    async fn a_session_from_before_a_password_change_is_ended() {
+        let (state, account) = setup().await;
+        let s = session(&state);
+        SignedIn::start(&s, &account).await.unwrap();
+        let mut changed = account.clone();
+        changed.session_epoch += 1;
+        state.store.write(move |tx| crate::server::store::accounts::update(tx, &changed)).await.unwrap();
+        assert!(SignedIn::from_session(&state, s).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn unreadable_session_data_counts_as_signed_out() {
+        let (state, _) = setup().await;
+        let s = session(&state);
+        s.insert(ACCOUNT_ID, "not a uuid").await.unwrap();
+        assert!(SignedIn::from_session(&state, s).await.unwrap().is_none());
+    }
+}

@@ -1,0 +1,45 @@
+import { defineConfig } from "@playwright/test";
+
+// The console under test: the release binary, on its own port and a fresh data directory.
+const port = Number(process.env.MPDP_E2E_PORT ?? 3310);
+const dataDir = `.data/run-${Date.now()}`;
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+      ],
+    },
+  },
+  projects: [
+    { name: "javascript", use: { browserName: "chromium", javaScriptEnabled: true } },
+    { name: "no-javascript", use: { browserName: "chromium", javaScriptEnabled: false } },
+  ],
+  webServer: {
+    command: `env MPDP_LOG=warn ../target/release/mpdp serve --listen 127.0.0.1:${port} --data-dir ${dataDir}`,
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore",
+    stderr: "pipe",
+  },
+});
