@@ -3,5 +3,7 @@
 
 pub mod account;
 pub mod error;
+pub mod mcc;
+pub mod workspace;
 
 pub use error::AppError;

@@ -15,6 +15,8 @@ pub struct Config {
     /// Failed logins allowed per client address within `login_window`.
     pub login_failures_per_address: u32,
     pub login_window: Duration,
+    /// Whether an SMTP server is configured (otherwise mail stays in the outbox).
+    pub smtp_configured: bool,
 }
 
 impl Config {
@@ -44,6 +46,7 @@ impl Default for Config {
             login_failures_per_account: 5,
             login_failures_per_address: 20,
             login_window: Duration::from_secs(15 * 60),
+            smtp_configured: false,
         }
     }
 }

@@ -14,6 +14,8 @@ pub struct AppState {
     pub hasher: Hasher,
     pub limiter: Arc<LoginLimiter>,
     pub config: Arc<Config>,
+    /// Wakes the mail worker when a use case has queued a message.
+    pub mail_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
             hasher: Hasher::new(),
             limiter: Arc::new(limiter),
             config: Arc::new(config),
+            mail_wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 

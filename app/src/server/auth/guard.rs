@@ -134,6 +134,61 @@ impl Operator {
     }
 }
 
+/// An active member of a workspace (not blocked). Anyone else — including members of other
+/// workspaces — gets 404, so workspace names are not revealed.
+pub struct Member {
+    pub who: SignedIn,
+    pub workspace: crate::server::store::workspaces::Workspace,
+    pub membership: crate::server::store::workspaces::Membership,
+}
+
+impl Member {
+    pub async fn require(workspace_name: &str) -> Result<Member, AppError> {
+        let who = SignedIn::require().await?;
+        let state = AppState::current()?;
+        Member::check(&state, who, workspace_name).await
+    }
+
+    pub async fn check(state: &AppState, who: SignedIn, workspace_name: &str) -> Result<Member, AppError> {
+        use crate::server::store::workspaces as ws;
+        let name = workspace_name.to_string();
+        let account = who.account.id;
+        let found = state
+            .store
+            .read(move |tx| {
+                let Some(w) = ws::workspace_by_name(tx, &name)? else { return Ok(None) };
+                Ok(ws::membership(tx, w.id, account)?.map(|m| (w, m)))
+            })
+            .await?;
+        match found {
+            Some((workspace, membership)) if membership.active => Ok(Member { who, workspace, membership }),
+            _ => Err(AppError::NotFound(format!("There is no workspace named {workspace_name} that you are a member of."))),
+        }
+    }
+
+    /// Refuses changes while the workspace is suspended.
+    pub fn for_change(self) -> Result<Member, AppError> {
+        if self.workspace.status == crate::model::workspace::WorkspaceStatus::Suspended {
+            return Err(AppError::Forbidden(format!(
+                "The workspace {} is suspended: nothing in it can be changed until the platform operator reactivates it.",
+                self.workspace.name
+            )));
+        }
+        Ok(self)
+    }
+
+    /// Only a Workspace Admin passes.
+    pub fn admin(self) -> Result<WorkspaceAdmin, AppError> {
+        if self.membership.role != crate::model::workspace::Role::WorkspaceAdmin {
+            return Err(AppError::Forbidden("Only a Workspace Admin of this workspace may do this.".into()));
+        }
+        Ok(WorkspaceAdmin(self))
+    }
+}
+
+/// A Workspace Admin of one workspace.
+pub struct WorkspaceAdmin(pub Member);
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

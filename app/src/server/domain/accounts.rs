@@ -82,7 +82,12 @@ pub async fn sign_up(state: &AppState, input: SignUp) -> Result<Account, AppErro
     let stored = account.clone();
     state
         .store
-        .write(move |tx| accounts::insert(tx, &stored))
+        .write(move |tx| {
+            accounts::insert(tx, &stored)?;
+            // Representatives named before they had an account join their workspaces now.
+            crate::server::store::workspaces::admit_pending(tx, stored.id, &stored.email)?;
+            Ok(())
+        })
         .await?;
     tracing::info!(account = %account.id, "account signed up");
     Ok(account)

@@ -2,3 +2,5 @@
 //! transaction.
 
 pub mod accounts;
+pub mod mail;
+pub mod workspaces;

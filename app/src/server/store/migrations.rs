@@ -14,8 +14,10 @@ pub type Migration = (
 );
 
 /// The migrations of this build, in order. Append only; never rename or remove one.
-pub const MIGRATIONS_LIST: &[Migration] =
-    &[("0001-accounts-and-sessions", create_accounts_and_sessions)];
+pub const MIGRATIONS_LIST: &[Migration] = &[
+    ("0001-accounts-and-sessions", create_accounts_and_sessions),
+    ("0002-workspaces-mail-audit", create_workspaces_mail_audit),
+];
 
 fn create_accounts_and_sessions(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(ACCOUNTS)?;
@@ -23,6 +25,24 @@ fn create_accounts_and_sessions(tx: &WriteTransaction) -> Result<(), redb::Error
     tx.open_table(ACCOUNTS_BY_USERNAME)?;
     tx.open_table(SESSIONS)?;
     tx.open_table(SESSIONS_BY_EXPIRY)?;
+    Ok(())
+}
+
+fn create_workspaces_mail_audit(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(APPLICATIONS)?;
+    tx.open_table(APPLICATIONS_BY_STATUS)?;
+    tx.open_table(APPLICATIONS_BY_APPLICANT)?;
+    tx.open_table(PENDING_NAMES)?;
+    tx.open_table(WORKSPACES)?;
+    tx.open_table(WORKSPACES_BY_NAME)?;
+    tx.open_table(MEMBERSHIPS)?;
+    tx.open_table(MEMBERSHIPS_BY_ACCOUNT)?;
+    tx.open_table(PENDING_ADMISSIONS)?;
+    tx.open_table(CHANGE_REQUESTS)?;
+    tx.open_table(OUTBOX)?;
+    tx.open_table(OUTBOX_QUEUE)?;
+    tx.open_table(AUDIT)?;
+    tx.open_table(AUDIT_BY_WORKSPACE)?;
     Ok(())
 }
 

@@ -5,6 +5,9 @@
 //! only when the closure returns `Ok`, so a use case is atomic.
 
 pub mod accounts;
+pub mod audit;
+pub mod outbox;
+pub mod workspaces;
 pub mod codec;
 pub mod migrations;
 pub mod sessions;
@@ -19,7 +22,7 @@ use crate::model::AppError;
 use tables::META;
 
 /// The schema version this build writes. A file with a higher number is refused.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 const SCHEMA_KEY: &str = "schema_version";
 
 #[derive(Debug, thiserror::Error)]

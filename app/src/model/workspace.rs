@@ -1,0 +1,321 @@
+//! Workspace rules and the views the console shows of workspaces, applications, roles and the
+//! audit log.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::account::{email_key, validate_email};
+use super::mcc::mcc_description;
+use super::AppError;
+
+pub const NAME_MIN: usize = 3;
+pub const NAME_MAX: usize = 32;
+pub const ADDRESS_MAX: usize = 500;
+pub const PERSON_NAME_MAX: usize = 100;
+pub const MAX_REPRESENTATIVES: usize = 20;
+pub const REASON_MAX: usize = 1000;
+
+/// Workspace Name: `A-Z a-z 0-9` only, 3–32 characters. It is used in URLs and never changes.
+pub fn validate_workspace_name(raw: &str) -> Result<String, AppError> {
+    const FIELD: &str = "Workspace Name";
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid(FIELD, "is required"));
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(AppError::invalid(FIELD, "may contain only the letters A–Z and a–z and the digits 0–9 (no spaces or other characters)"));
+    }
+    if !(NAME_MIN..=NAME_MAX).contains(&name.len()) {
+        return Err(AppError::invalid(FIELD, format!("must be {NAME_MIN}–{NAME_MAX} characters long")));
+    }
+    Ok(name.to_string())
+}
+
+/// Names are unique ignoring case.
+pub fn workspace_name_key(name: &str) -> String {
+    name.trim().to_ascii_lowercase()
+}
+
+pub fn validate_mcc(raw: &str) -> Result<String, AppError> {
+    let code = raw.trim();
+    // The form's list shows "5812 — Eating places…"; accept the code at the front.
+    let code = code.split([' ', '—', '-']).next().unwrap_or("").trim();
+    if code.is_empty() {
+        return Err(AppError::invalid("Scope of Business", "is required: choose a Merchant Category Code"));
+    }
+    if mcc_description(code).is_none() {
+        return Err(AppError::invalid("Scope of Business", format!("{code} is not a Merchant Category Code in the list")));
+    }
+    Ok(code.to_string())
+}
+
+pub fn validate_address(raw: &str) -> Result<String, AppError> {
+    let address = raw.trim();
+    if address.is_empty() {
+        return Err(AppError::invalid("Business Address", "is required"));
+    }
+    if address.chars().count() > ADDRESS_MAX {
+        return Err(AppError::invalid("Business Address", format!("must be at most {ADDRESS_MAX} characters")));
+    }
+    Ok(address.to_string())
+}
+
+pub fn validate_reason(field: &str, raw: &str) -> Result<String, AppError> {
+    let reason = raw.trim();
+    if reason.is_empty() {
+        return Err(AppError::invalid(field, "is required"));
+    }
+    if reason.chars().count() > REASON_MAX {
+        return Err(AppError::invalid(field, format!("must be at most {REASON_MAX} characters")));
+    }
+    Ok(reason.to_string())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Representative {
+    pub name: String,
+    pub email: String,
+}
+
+/// Business Representatives, one per line as `Name <email>`: at least one, valid and distinct
+/// emails.
+pub fn parse_representatives(raw: &str) -> Result<Vec<Representative>, AppError> {
+    const FIELD: &str = "Business Representatives";
+    let mut reps: Vec<Representative> = Vec::new();
+    for (i, line) in raw.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+        let n = i + 1;
+        let (name, email) = match (line.rfind('<'), line.ends_with('>')) {
+            (Some(open), true) => (line[..open].trim(), &line[open + 1..line.len() - 1]),
+            _ => return Err(AppError::invalid(FIELD, format!("line {n} must look like: Jane Doe <jane@example.com>"))),
+        };
+        if name.is_empty() {
+            return Err(AppError::invalid(FIELD, format!("line {n} needs the representative's name before the email")));
+        }
+        if name.chars().count() > PERSON_NAME_MAX {
+            return Err(AppError::invalid(FIELD, format!("line {n}: the name must be at most {PERSON_NAME_MAX} characters")));
+        }
+        let email = validate_email(FIELD, email).map_err(|e| match e {
+            AppError::Invalid { message, .. } => AppError::invalid(FIELD, format!("line {n}: the email {message}")),
+            other => other,
+        })?;
+        if reps.iter().any(|r| email_key(&r.email) == email_key(&email)) {
+            return Err(AppError::invalid(FIELD, format!("line {n}: {email} is listed twice; each representative needs their own email")));
+        }
+        reps.push(Representative { name: name.to_string(), email });
+    }
+    if reps.is_empty() {
+        return Err(AppError::invalid(FIELD, "at least one representative is required"));
+    }
+    if reps.len() > MAX_REPRESENTATIVES {
+        return Err(AppError::invalid(FIELD, format!("at most {MAX_REPRESENTATIVES} representatives")));
+    }
+    Ok(reps)
+}
+
+pub fn format_representatives(reps: &[Representative]) -> String {
+    reps.iter().map(|r| format!("{} <{}>", r.name, r.email)).collect::<Vec<_>>().join("\n")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApplicationStatus {
+    Pending,
+    Generated,
+    Rejected,
+    Withdrawn,
+}
+
+impl ApplicationStatus {
+    pub const ALL: [ApplicationStatus; 4] = [Self::Pending, Self::Generated, Self::Rejected, Self::Withdrawn];
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Generated => "Generated",
+            Self::Rejected => "Rejected",
+            Self::Withdrawn => "Withdrawn",
+        }
+    }
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.label().eq_ignore_ascii_case(s))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkspaceStatus {
+    Active,
+    Suspended,
+}
+
+impl WorkspaceStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Suspended => "Suspended",
+        }
+    }
+}
+
+/// Workspace roles, with an explicit privilege order (higher may do more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    WorkspaceAdmin,
+    WorkspaceReviewer,
+    MiniProgramAdmin,
+    WorkspaceDeveloper,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::WorkspaceAdmin => "Workspace Admin",
+            Self::WorkspaceReviewer => "Workspace Reviewer",
+            Self::MiniProgramAdmin => "Mini Program Admin",
+            Self::WorkspaceDeveloper => "Workspace Developer",
+        }
+    }
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::WorkspaceAdmin => 40,
+            Self::WorkspaceReviewer => 30,
+            Self::MiniProgramAdmin => 20,
+            Self::WorkspaceDeveloper => 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationView {
+    pub id: Uuid,
+    pub applicant: String,
+    pub name: String,
+    pub mcc: String,
+    pub mcc_description: String,
+    pub address: String,
+    pub representatives: Vec<Representative>,
+    pub status: ApplicationStatus,
+    pub reason: Option<String>,
+    pub created: DateTime<Utc>,
+    pub decided: Option<DateTime<Utc>>,
+    pub workspace_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceView {
+    pub id: Uuid,
+    pub name: String,
+    pub status: WorkspaceStatus,
+    pub status_reason: Option<String>,
+    pub address: String,
+    pub mcc: String,
+    pub mcc_description: String,
+    pub representatives: Vec<Representative>,
+    pub created: DateTime<Utc>,
+}
+
+/// A workspace as seen by one of its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyWorkspace {
+    pub id: Uuid,
+    pub name: String,
+    pub status: WorkspaceStatus,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEventView {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub workspace: Option<String>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub details: String,
+    pub client: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRequestView {
+    pub id: Uuid,
+    pub workspace: String,
+    pub requester: String,
+    pub what: String,
+    pub why: String,
+    pub created: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxView {
+    pub id: Uuid,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub created: DateTime<Utc>,
+    pub sent: Option<DateTime<Utc>>,
+}
+
+/// One page of a list, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl<T> Page<T> {
+    pub fn pages(&self) -> u32 {
+        (self.total.div_ceil(self.per_page.max(1) as u64)).max(1) as u32
+    }
+}
+
+pub const PER_PAGE: u32 = 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_names() {
+        assert_eq!(validate_workspace_name(" Acme01 ").unwrap(), "Acme01");
+        assert!(validate_workspace_name("abc").is_ok());
+        assert!(validate_workspace_name(&"a".repeat(32)).is_ok());
+        for bad in ["", "ab", &"a".repeat(33), "Acme Pay", "acme-pay", "acme_pay", "Аcme", "acmé", "ａcme", "acme\u{200b}"] {
+            let e = validate_workspace_name(bad).unwrap_err();
+            assert_eq!(e.field(), Some("Workspace Name"), "{bad:?}");
+        }
+        assert_eq!(workspace_name_key("AcMe"), workspace_name_key("acme"));
+    }
+
+    #[test]
+    fn mcc_codes() {
+        assert_eq!(validate_mcc("5812").unwrap(), "5812");
+        assert_eq!(validate_mcc("5812 — Eating places and restaurants").unwrap(), "5812");
+        assert_eq!(validate_mcc("0000").unwrap_err().field(), Some("Scope of Business"));
+        assert!(validate_mcc("").is_err());
+        assert!(validate_mcc("abcd").is_err());
+    }
+
+    #[test]
+    fn representatives() {
+        let reps = parse_representatives("Jane Doe <jane@example.com>\n\n  Li Wei <li@example.com> ").unwrap();
+        assert_eq!(reps.len(), 2);
+        assert_eq!(reps[1], Representative { name: "Li Wei".into(), email: "li@example.com".into() });
+        for bad in ["", "jane@example.com", "<jane@example.com>", "Jane <not-an-email>", "Jane <a@example.com>\nJoe <A@Example.com>"] {
+            assert_eq!(parse_representatives(bad).unwrap_err().field(), Some("Business Representatives"), "{bad:?}");
+        }
+        assert_eq!(parse_representatives(&format_representatives(&reps)).unwrap(), reps);
+    }
+
+    #[test]
+    fn roles_have_an_explicit_order() {
+        assert!(Role::WorkspaceAdmin.rank() > Role::WorkspaceReviewer.rank());
+        assert!(Role::WorkspaceReviewer.rank() > Role::MiniProgramAdmin.rank());
+        assert!(Role::MiniProgramAdmin.rank() > Role::WorkspaceDeveloper.rank());
+    }
+}

@@ -1,0 +1,377 @@
+//! Workspace applications, their generation or rejection by the operator, Workspace – General,
+//! change requests, suspension.
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::model::account::email_key;
+use crate::model::workspace::*;
+use crate::model::AppError;
+use crate::server::auth::guard::{Member, Operator, SignedIn, WorkspaceAdmin};
+use crate::server::store::audit::{self, Actor};
+use crate::server::store::workspaces::{self as ws, ChangeRequest, Workspace, WorkspaceApplication};
+use crate::server::store::{accounts, outbox};
+use crate::server::AppState;
+
+pub fn actor(who: &SignedIn, client: Option<std::net::IpAddr>) -> Actor {
+    Actor { id: Some(who.account.id), name: who.account.username.clone(), client: client.map(|c| c.to_string()) }
+}
+
+/// What a person fills in to apply for a workspace.
+pub struct ApplicationForm {
+    pub name: String,
+    pub mcc: String,
+    pub address: String,
+    pub representatives: String,
+}
+
+pub fn check_application(form: &ApplicationForm) -> Result<(String, String, String, Vec<Representative>), AppError> {
+    Ok((
+        validate_workspace_name(&form.name)?,
+        validate_mcc(&form.mcc)?,
+        validate_address(&form.address)?,
+        parse_representatives(&form.representatives)?,
+    ))
+}
+
+pub async fn apply(state: &AppState, who: &SignedIn, form: ApplicationForm, actor: Actor) -> Result<ApplicationView, AppError> {
+    let (name, mcc, address, representatives) = check_application(&form)?;
+    let application = WorkspaceApplication {
+        id: Uuid::now_v7(),
+        applicant: who.account.id,
+        applicant_name: who.account.username.clone(),
+        name,
+        mcc,
+        address,
+        representatives,
+        status: ApplicationStatus::Pending,
+        reason: None,
+        created: Utc::now(),
+        decided: None,
+        workspace_id: None,
+    };
+    let stored = application.clone();
+    state
+        .store
+        .write(move |tx| {
+            ws::insert_application(tx, &stored)?;
+            audit::record(tx, &actor, None, "workspace_application.submitted", &stored.name, &format!("application {}", stored.id))?;
+            Ok(())
+        })
+        .await?;
+    Ok(application.view())
+}
+
+pub async fn withdraw(state: &AppState, who: &SignedIn, id: Uuid, actor: Actor) -> Result<(), AppError> {
+    let applicant = who.account.id;
+    state
+        .store
+        .write(move |tx| {
+            let mut a = ws::get_application_for_update(tx, id)?
+                .filter(|a| a.applicant == applicant)
+                .ok_or_else(|| AppError::NotFound("No such application of yours.".into()))?;
+            if a.status != ApplicationStatus::Pending {
+                return Err(AppError::conflict("Application", format!("is already {} and can no longer be withdrawn", a.status.label())));
+            }
+            a.status = ApplicationStatus::Withdrawn;
+            a.decided = Some(Utc::now());
+            ws::decide_application(tx, &a)?;
+            audit::record(tx, &actor, None, "workspace_application.withdrawn", &a.name, &format!("application {}", a.id))?;
+            Ok(())
+        })
+        .await
+}
+
+/// Generates the workspace of a pending application: Active, every representative a Workspace
+/// Admin (or admitted on sign-up), each told by email. One transaction.
+pub async fn generate(state: &AppState, op: &Operator, id: Uuid, actor: Actor) -> Result<Workspace, AppError> {
+    let _ = op;
+    let console = state.config.public_url.trim_end_matches('/').to_string();
+    let workspace = state
+        .store
+        .write(move |tx| {
+            let mut a = ws::get_application_for_update(tx, id)?.ok_or_else(|| AppError::NotFound("No such application.".into()))?;
+            if a.status != ApplicationStatus::Pending {
+                return Err(AppError::conflict("Application", format!("has already been decided ({})", a.status.label())));
+            }
+            let workspace = Workspace {
+                id: Uuid::now_v7(),
+                name: a.name.clone(),
+                mcc: a.mcc.clone(),
+                address: a.address.clone(),
+                representatives: a.representatives.clone(),
+                status: WorkspaceStatus::Active,
+                status_reason: None,
+                created: Utc::now(),
+                application: a.id,
+            };
+            a.status = ApplicationStatus::Generated;
+            a.decided = Some(workspace.created);
+            a.workspace_id = Some(workspace.id);
+            ws::decide_application(tx, &a)?;
+            ws::insert_workspace(tx, &workspace)?;
+            for rep in &workspace.representatives {
+                let has_account = ws::admit(tx, workspace.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
+                let body = generation_email(&console, &workspace, rep, has_account);
+                outbox::enqueue(tx, vec![rep.email.clone()], &format!("Your MPDP workspace {} is ready", workspace.name), &body)?;
+            }
+            audit::record(
+                tx,
+                &actor,
+                Some((workspace.id, &workspace.name)),
+                "workspace.generated",
+                &workspace.name,
+                &format!("from application {}; admins: {}", a.id, workspace.representatives.iter().map(|r| r.email.as_str()).collect::<Vec<_>>().join(", ")),
+            )?;
+            Ok(workspace)
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(workspace)
+}
+
+fn generation_email(console: &str, w: &Workspace, rep: &Representative, has_account: bool) -> String {
+    let mut body = format!(
+        "Hello {},\n\nThe workspace {} has been generated on MPDP, with you as a Workspace Admin.\n\n\
+         Workspace ID: {}\nWorkspace Name: {}\nConsole: {}/w/{}/general\n",
+        rep.name, w.name, w.id, w.name, console, w.name
+    );
+    if !has_account {
+        body.push_str(&format!(
+            "\nYou do not have an MPDP account with this email address yet. Sign up at {console}/sign-up \
+             with {} and you will join the workspace as its Workspace Admin.\n",
+            rep.email
+        ));
+    }
+    body
+}
+
+pub async fn reject(state: &AppState, op: &Operator, id: Uuid, reason: &str, actor: Actor) -> Result<(), AppError> {
+    let _ = op;
+    let reason = validate_reason("Reason", reason)?;
+    state
+        .store
+        .write(move |tx| {
+            let mut a = ws::get_application_for_update(tx, id)?.ok_or_else(|| AppError::NotFound("No such application.".into()))?;
+            if a.status != ApplicationStatus::Pending {
+                return Err(AppError::conflict("Application", format!("has already been decided ({})", a.status.label())));
+            }
+            a.status = ApplicationStatus::Rejected;
+            a.reason = Some(reason.clone());
+            a.decided = Some(Utc::now());
+            ws::decide_application(tx, &a)?;
+            let applicant = accounts::get_for_update(tx, a.applicant)?;
+            if let Some(applicant) = applicant {
+                let body = format!(
+                    "Hello {},\n\nYour application for the workspace {} was rejected by the platform operator.\n\nReason: {}\n\n\
+                     You may apply again with the necessary changes.\n",
+                    applicant.username, a.name, reason
+                );
+                outbox::enqueue(tx, vec![applicant.email], &format!("Your workspace application {} was rejected", a.name), &body)?;
+            }
+            audit::record(tx, &actor, None, "workspace_application.rejected", &a.name, &format!("reason: {reason}"))?;
+            Ok(())
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(())
+}
+
+/// A Workspace Admin asks the operator to change the registered information.
+pub async fn request_change(state: &AppState, admin: &WorkspaceAdmin, what: &str, why: &str, actor: Actor) -> Result<(), AppError> {
+    let what = validate_reason("What to change", what)?;
+    let why = validate_reason("Why", why)?;
+    let m = &admin.0;
+    let request = ChangeRequest {
+        id: Uuid::now_v7(),
+        workspace: m.workspace.id,
+        workspace_name: m.workspace.name.clone(),
+        requester: m.who.account.id,
+        requester_name: m.who.account.username.clone(),
+        what,
+        why,
+        created: Utc::now(),
+    };
+    state
+        .store
+        .write(move |tx| {
+            ws::insert_change_request(tx, &request)?;
+            audit::record(
+                tx,
+                &actor,
+                Some((request.workspace, &request.workspace_name)),
+                "workspace.change_requested",
+                &request.workspace_name,
+                &format!("what: {}; why: {}", request.what, request.why),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+/// The operator edits a workspace's registered information (never its name). New
+/// representatives become Workspace Admins like the first ones.
+pub async fn edit_info(
+    state: &AppState,
+    op: &Operator,
+    id: Uuid,
+    mcc: &str,
+    address: &str,
+    representatives: &str,
+    actor: Actor,
+) -> Result<Workspace, AppError> {
+    let _ = op;
+    let mcc = validate_mcc(mcc)?;
+    let address = validate_address(address)?;
+    let reps = parse_representatives(representatives)?;
+    state
+        .store
+        .write(move |tx| {
+            let mut w = ws::get_workspace_for_update(tx, id)?.ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+            let mut changes = Vec::new();
+            if w.mcc != mcc {
+                changes.push(format!("scope {} → {}", w.mcc, mcc));
+            }
+            if w.address != address {
+                changes.push(format!("address {:?} → {:?}", w.address, address));
+            }
+            if w.representatives != reps {
+                changes.push(format!("representatives {:?} → {:?}", format_representatives(&w.representatives), format_representatives(&reps)));
+            }
+            if changes.is_empty() {
+                return Err(AppError::invalid("Registered information", "is unchanged; edit a field first"));
+            }
+            let added: Vec<Representative> = reps
+                .iter()
+                .filter(|r| !w.representatives.iter().any(|o| email_key(&o.email) == email_key(&r.email)))
+                .cloned()
+                .collect();
+            w.mcc = mcc;
+            w.address = address;
+            w.representatives = reps;
+            ws::update_workspace(tx, &w)?;
+            for rep in added {
+                ws::admit(tx, w.id, &rep.email, Role::WorkspaceAdmin)?;
+            }
+            audit::record(tx, &actor, Some((w.id, &w.name)), "workspace.info_edited", &w.name, &changes.join("; "))?;
+            Ok(w)
+        })
+        .await
+}
+
+pub async fn set_status(state: &AppState, op: &Operator, id: Uuid, suspend: bool, reason: &str, actor: Actor) -> Result<Workspace, AppError> {
+    let _ = op;
+    let reason = validate_reason("Reason", reason)?;
+    state
+        .store
+        .write(move |tx| {
+            let mut w = ws::get_workspace_for_update(tx, id)?.ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+            let (target, action) = if suspend {
+                (WorkspaceStatus::Suspended, "workspace.suspended")
+            } else {
+                (WorkspaceStatus::Active, "workspace.reactivated")
+            };
+            if w.status == target {
+                return Err(AppError::conflict("Status", format!("the workspace is already {}", target.label())));
+            }
+            w.status = target;
+            w.status_reason = Some(reason.clone());
+            ws::update_workspace(tx, &w)?;
+            audit::record(tx, &actor, Some((w.id, &w.name)), action, &w.name, &format!("reason: {reason}"))?;
+            Ok(w)
+        })
+        .await
+}
+
+/// The General page's view of a member's workspace.
+pub fn general(member: &Member) -> (WorkspaceView, Role) {
+    (member.workspace.view(), member.membership.role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::domain::accounts::{sign_up, SignUp};
+    use crate::server::store::Store;
+    use crate::server::Config;
+
+    async fn person(state: &AppState, name: &str) -> SignedIn {
+        let account = sign_up(
+            state,
+            SignUp {
+                email: format!("{name}@example.com"),
+                username: name.into(),
+                password: "amber otter 17".into(),
+                password_confirm: "amber otter 17".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let session = tower_sessions::Session::new(
+            None,
+            std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(state.store.clone())),
+            None,
+        );
+        SignedIn { account, session }
+    }
+
+    fn form(name: &str, reps: &str) -> ApplicationForm {
+        ApplicationForm { name: name.into(), mcc: "5812".into(), address: "1 Harbour Road".into(), representatives: reps.into() }
+    }
+
+    fn nobody() -> Actor {
+        Actor { id: None, name: "test".into(), client: None }
+    }
+
+    #[tokio::test]
+    async fn generate_makes_representatives_admins_and_queues_their_mail() {
+        let state = AppState::new(Store::memory(), Config::default());
+        let ann = person(&state, "ann").await;
+        let mut op = person(&state, "operator").await;
+        op.account.is_operator = true;
+        let op = Operator(op);
+        let app = apply(&state, &ann, form("Acme", "Ann <ann@example.com>\nZed <zed@example.com>"), nobody()).await.unwrap();
+
+        let e = apply(&state, &ann, form("ACME", "Ann <ann@example.com>"), nobody()).await.unwrap_err();
+        assert_eq!((e.status(), e.field()), (409, Some("Workspace Name")));
+
+        let w = generate(&state, &op, app.id, nobody()).await.unwrap();
+        assert_eq!(w.status, WorkspaceStatus::Active);
+        let again = generate(&state, &op, app.id, nobody()).await.unwrap_err();
+        assert_eq!(again.status(), 409);
+        assert_eq!(reject(&state, &op, app.id, "late", nobody()).await.unwrap_err().status(), 409);
+
+        let mine = state.store.read(move |tx| ws::workspaces_of(tx, ann.account.id)).await.unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].role, Role::WorkspaceAdmin);
+
+        // zed has no account yet: admitted on sign-up.
+        let zed = person(&state, "zed").await;
+        let theirs = state.store.read(move |tx| ws::workspaces_of(tx, zed.account.id)).await.unwrap();
+        assert_eq!(theirs.iter().map(|w| w.name.as_str()).collect::<Vec<_>>(), vec!["Acme"]);
+
+        let mail = state.store.read(|tx| outbox::list(tx, None, "", 1, 10)).await.unwrap();
+        assert_eq!(mail.total, 2);
+        assert!(mail.items.iter().any(|m| m.to == vec!["zed@example.com".to_string()] && m.body.contains("/sign-up")));
+        assert!(mail.items.iter().all(|m| m.body.contains(&w.id.to_string())));
+    }
+
+    #[tokio::test]
+    async fn reject_needs_a_reason_and_withdraw_only_while_pending() {
+        let state = AppState::new(Store::memory(), Config::default());
+        let ann = person(&state, "ann").await;
+        let op = Operator(person(&state, "operator").await);
+        let a = apply(&state, &ann, form("Acme", "Ann <ann@example.com>"), nobody()).await.unwrap();
+        assert_eq!(reject(&state, &op, a.id, "  ", nobody()).await.unwrap_err().field(), Some("Reason"));
+        reject(&state, &op, a.id, "Incomplete address", nobody()).await.unwrap();
+        assert_eq!(withdraw(&state, &ann, a.id, nobody()).await.unwrap_err().status(), 409);
+        let b = apply(&state, &ann, form("Acme", "Ann <ann@example.com>"), nobody()).await.unwrap();
+        let bob = person(&state, "bob").await;
+        assert_eq!(withdraw(&state, &bob, b.id, nobody()).await.unwrap_err().status(), 404, "not bob's");
+        withdraw(&state, &ann, b.id, nobody()).await.unwrap();
+        let events = state.store.read(|tx| audit::list(tx, None, "", "", 1, 50)).await.unwrap();
+        let actions: Vec<_> = events.items.iter().map(|e| e.action.as_str()).collect();
+        assert!(actions.contains(&"workspace_application.rejected"));
+        assert!(actions.contains(&"workspace_application.withdrawn"));
+    }
+}

@@ -1,0 +1,168 @@
+//! The audit log: append-only, per workspace and for the platform.
+
+use chrono::{DateTime, Utc};
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::codec::{decode, encode};
+use super::tables::{AUDIT, AUDIT_BY_WORKSPACE, META};
+use crate::model::workspace::{AuditEventView, Page};
+use crate::model::AppError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub at: DateTime<Utc>,
+    pub workspace: Option<Uuid>,
+    pub workspace_name: Option<String>,
+    pub actor: Option<Uuid>,
+    pub actor_name: String,
+    pub action: String,
+    pub target: String,
+    pub details: String,
+    pub client: Option<String>,
+}
+
+/// Who did something, and from where.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: Option<Uuid>,
+    pub name: String,
+    pub client: Option<String>,
+}
+
+/// Appends an event in the caller's transaction, so it commits exactly when the change does.
+pub fn record(
+    tx: &WriteTransaction,
+    actor: &Actor,
+    workspace: Option<(Uuid, &str)>,
+    action: &str,
+    target: &str,
+    details: &str,
+) -> Result<u64, AppError> {
+    let mut meta = tx.open_table(META)?;
+    let seq = meta.get("audit_seq")?.map(|v| v.value()).unwrap_or(0) + 1;
+    meta.insert("audit_seq", seq)?;
+    let event = AuditEvent {
+        at: Utc::now(),
+        workspace: workspace.map(|(id, _)| id),
+        workspace_name: workspace.map(|(_, n)| n.to_string()),
+        actor: actor.id,
+        actor_name: actor.name.clone(),
+        action: action.into(),
+        target: target.into(),
+        details: details.into(),
+        client: actor.client.clone(),
+    };
+    tx.open_table(AUDIT)?.insert(seq, encode(&event)?.as_slice())?;
+    if let Some((id, _)) = workspace {
+        tx.open_table(AUDIT_BY_WORKSPACE)?.insert((id.as_u128(), seq), ())?;
+    }
+    Ok(seq)
+}
+
+fn view(seq: u64, e: AuditEvent) -> AuditEventView {
+    AuditEventView {
+        seq,
+        at: e.at,
+        workspace: e.workspace_name,
+        actor: e.actor_name,
+        action: e.action,
+        target: e.target,
+        details: e.details,
+        client: e.client.unwrap_or_default(),
+    }
+}
+
+/// A page of events, newest first: one workspace's, or (with `None`) all of them. `action`
+/// filters by action name; `query` searches actor, target and details.
+pub fn list(
+    tx: &ReadTransaction,
+    workspace: Option<Uuid>,
+    action: &str,
+    query: &str,
+    page: u32,
+    per_page: u32,
+) -> Result<Page<AuditEventView>, AppError> {
+    let events = tx.open_table(AUDIT)?;
+    let q = query.trim().to_lowercase();
+    let filtered = action.is_empty() && q.is_empty();
+    let matches = |e: &AuditEvent| {
+        (action.is_empty() || e.action == action)
+            && (q.is_empty()
+                || e.actor_name.to_lowercase().contains(&q)
+                || e.target.to_lowercase().contains(&q)
+                || e.details.to_lowercase().contains(&q))
+    };
+    let skip = (page.max(1) - 1) as u64 * per_page as u64;
+    // Sequence numbers, newest first.
+    let seqs: Vec<u64> = match workspace {
+        Some(ws) => {
+            let index = tx.open_table(AUDIT_BY_WORKSPACE)?;
+            let id = ws.as_u128();
+            let mut v = Vec::new();
+            for row in index.range((id, 0)..=(id, u64::MAX))?.rev() {
+                v.push(row?.0.value().1);
+            }
+            v
+        }
+        None => {
+            let mut v = Vec::new();
+            for row in events.iter()?.rev() {
+                v.push(row?.0.value());
+            }
+            v
+        }
+    };
+    let (mut items, mut total) = (Vec::new(), 0u64);
+    for seq in seqs {
+        let wanted_now = total >= skip && items.len() < per_page as usize;
+        if filtered && !wanted_now {
+            total += 1;
+            continue;
+        }
+        let Some(v) = events.get(seq)? else { continue };
+        let e: AuditEvent = decode(v.value())?;
+        if filtered || matches(&e) {
+            if wanted_now {
+                items.push(view(seq, e));
+            }
+            total += 1;
+        }
+    }
+    Ok(Page { items, total, page: page.max(1), per_page })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::*;
+
+    #[test]
+    fn events_are_numbered_filtered_and_paged_newest_first() {
+        let store = Store::memory();
+        let ws = Uuid::new_v4();
+        let actor = Actor { id: None, name: "ann".into(), client: Some("10.0.0.1".into()) };
+        store
+            .write_blocking(|tx| {
+                for i in 0..5 {
+                    record(tx, &actor, Some((ws, "Acme")), "workspace.info_edited", &format!("t{i}"), "")?;
+                }
+                record(tx, &actor, None, "application.submitted", "other", "")?;
+                Ok(())
+            })
+            .unwrap();
+        let all = store.read_blocking(|tx| list(tx, None, "", "", 1, 4)).unwrap();
+        assert_eq!(all.total, 6);
+        assert_eq!(all.items.len(), 4);
+        assert_eq!(all.items[0].action, "application.submitted");
+        let mine = store.read_blocking(|tx| list(tx, Some(ws), "", "", 2, 4)).unwrap();
+        assert_eq!((mine.total, mine.items.len()), (5, 1));
+        assert_eq!(mine.items[0].target, "t0");
+        let filtered = store.read_blocking(|tx| list(tx, None, "application.submitted", "", 1, 10)).unwrap();
+        assert_eq!(filtered.total, 1);
+        let searched = store.read_blocking(|tx| list(tx, Some(ws), "", "T3", 1, 10)).unwrap();
+        assert_eq!(searched.items.len(), 1);
+        assert_eq!(searched.items[0].client, "10.0.0.1");
+    }
+}

@@ -1,0 +1,179 @@
+//! The email outbox: every message is stored before it is sent, and stays as the record.
+
+use chrono::{DateTime, Utc};
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::codec::{decode, encode};
+use super::tables::{OUTBOX, OUTBOX_QUEUE};
+use crate::model::workspace::{OutboxView, Page};
+use crate::model::AppError;
+
+/// After this many failed attempts a message is marked failed and no longer retried.
+pub const MAX_ATTEMPTS: u32 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailState {
+    Queued,
+    Sent,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub id: Uuid,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub state: MailState,
+    pub attempts: u32,
+    pub next_attempt: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created: DateTime<Utc>,
+    pub sent: Option<DateTime<Utc>>,
+}
+
+impl OutboxMessage {
+    pub fn view(&self) -> OutboxView {
+        OutboxView {
+            id: self.id,
+            to: self.to.clone(),
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            state: match self.state {
+                MailState::Queued => "Queued",
+                MailState::Sent => "Sent",
+                MailState::Failed => "Failed",
+            }
+            .into(),
+            attempts: self.attempts,
+            last_error: self.last_error.clone(),
+            created: self.created,
+            sent: self.sent,
+        }
+    }
+}
+
+/// Stores a message for sending, in the caller's transaction.
+pub fn enqueue(tx: &WriteTransaction, to: Vec<String>, subject: &str, body: &str) -> Result<Uuid, AppError> {
+    let now = Utc::now();
+    let message = OutboxMessage {
+        id: Uuid::now_v7(),
+        to,
+        subject: subject.into(),
+        body: body.into(),
+        state: MailState::Queued,
+        attempts: 0,
+        next_attempt: now,
+        last_error: None,
+        created: now,
+        sent: None,
+    };
+    tx.open_table(OUTBOX)?.insert(message.id.as_u128(), encode(&message)?.as_slice())?;
+    tx.open_table(OUTBOX_QUEUE)?.insert((now.timestamp_millis(), message.id.as_u128()), ())?;
+    Ok(message.id)
+}
+
+/// Messages whose next attempt is due, oldest first.
+pub fn due(tx: &ReadTransaction, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMessage>, AppError> {
+    let queue = tx.open_table(OUTBOX_QUEUE)?;
+    let outbox = tx.open_table(OUTBOX)?;
+    let mut out = Vec::new();
+    for row in queue.range((i64::MIN, 0)..=(now.timestamp_millis(), u128::MAX))?.take(limit) {
+        let (_, id) = row?.0.value();
+        if let Some(v) = outbox.get(id)? {
+            out.push(decode(v.value())?);
+        }
+    }
+    Ok(out)
+}
+
+/// Records the outcome of one delivery attempt.
+pub fn record_attempt(tx: &WriteTransaction, id: Uuid, result: Result<(), String>, now: DateTime<Utc>) -> Result<OutboxMessage, AppError> {
+    let mut outbox = tx.open_table(OUTBOX)?;
+    let mut queue = tx.open_table(OUTBOX_QUEUE)?;
+    let mut m: OutboxMessage = {
+        let v = outbox.get(id.as_u128())?.ok_or_else(|| AppError::NotFound("No such message.".into()))?;
+        decode(v.value())?
+    };
+    queue.remove((m.next_attempt.timestamp_millis(), id.as_u128()))?;
+    m.attempts += 1;
+    match result {
+        Ok(()) => {
+            m.state = MailState::Sent;
+            m.sent = Some(now);
+            m.last_error = None;
+        }
+        Err(e) => {
+            m.last_error = Some(e);
+            if m.attempts >= MAX_ATTEMPTS {
+                m.state = MailState::Failed;
+            } else {
+                // 2 s, 4 s, 8 s … up to an hour between attempts.
+                let wait = 2i64.saturating_pow(m.attempts).min(3600);
+                m.next_attempt = now + chrono::Duration::seconds(wait);
+                queue.insert((m.next_attempt.timestamp_millis(), id.as_u128()), ())?;
+            }
+        }
+    }
+    outbox.insert(id.as_u128(), encode(&m)?.as_slice())?;
+    Ok(m)
+}
+
+pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<OutboxMessage>, AppError> {
+    let outbox = tx.open_table(OUTBOX)?;
+    let v = outbox.get(id.as_u128())?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+/// A page of messages, newest first, optionally only those in `state` or to/about `query`.
+pub fn list(tx: &ReadTransaction, state: Option<MailState>, query: &str, page: u32, per_page: u32) -> Result<Page<OutboxView>, AppError> {
+    let outbox = tx.open_table(OUTBOX)?;
+    let q = query.trim().to_lowercase();
+    let skip = (page.max(1) - 1) as u64 * per_page as u64;
+    let (mut items, mut total) = (Vec::new(), 0u64);
+    for row in outbox.iter()?.rev() {
+        let m: OutboxMessage = decode(row?.1.value())?;
+        let hit = state.is_none_or(|s| s == m.state)
+            && (q.is_empty() || m.subject.to_lowercase().contains(&q) || m.to.iter().any(|t| t.to_lowercase().contains(&q)));
+        if hit {
+            if total >= skip && items.len() < per_page as usize {
+                items.push(m.view());
+            }
+            total += 1;
+        }
+    }
+    Ok(Page { items, total, page: page.max(1), per_page })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::*;
+
+    #[test]
+    fn failures_back_off_then_give_up_and_success_dequeues() {
+        let store = Store::memory();
+        let id = store.write_blocking(|tx| enqueue(tx, vec!["a@example.com".into()], "Hi", "Body")).unwrap();
+        let now = Utc::now();
+        assert_eq!(store.read_blocking(|tx| due(tx, now, 10)).unwrap().len(), 1);
+        let m = store.write_blocking(|tx| record_attempt(tx, id, Err("connection refused".into()), now)).unwrap();
+        assert_eq!((m.state, m.attempts), (MailState::Queued, 1));
+        assert!(store.read_blocking(|tx| due(tx, now, 10)).unwrap().is_empty(), "not due until the backoff passes");
+        assert_eq!(store.read_blocking(|tx| due(tx, now + chrono::Duration::seconds(3), 10)).unwrap().len(), 1);
+        let m = store.write_blocking(|tx| record_attempt(tx, id, Ok(()), now)).unwrap();
+        assert_eq!(m.state, MailState::Sent);
+        assert!(store.read_blocking(|tx| due(tx, now + chrono::Duration::days(1), 10)).unwrap().is_empty());
+
+        let id2 = store.write_blocking(|tx| enqueue(tx, vec!["b@example.com".into()], "Hi", "Body")).unwrap();
+        for _ in 0..MAX_ATTEMPTS {
+            store.write_blocking(|tx| record_attempt(tx, id2, Err("down".into()), now)).unwrap();
+        }
+        let m = store.read_blocking(|tx| get(tx, id2)).unwrap().unwrap();
+        assert_eq!(m.state, MailState::Failed);
+        assert!(store.read_blocking(|tx| due(tx, now + chrono::Duration::days(1), 10)).unwrap().is_empty());
+        let page = store.read_blocking(|tx| list(tx, Some(MailState::Failed), "", 1, 10)).unwrap();
+        assert_eq!(page.total, 1);
+    }
+}

@@ -1,0 +1,434 @@
+//! Workspace applications, workspaces, memberships and pending admissions.
+
+use chrono::{DateTime, Utc};
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::codec::{decode, encode};
+use super::tables::*;
+use crate::model::account::email_key;
+use crate::model::mcc::mcc_description;
+use crate::model::workspace::*;
+use crate::model::AppError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkspaceApplication {
+    pub id: Uuid,
+    pub applicant: Uuid,
+    pub applicant_name: String,
+    pub name: String,
+    pub mcc: String,
+    pub address: String,
+    pub representatives: Vec<Representative>,
+    pub status: ApplicationStatus,
+    pub reason: Option<String>,
+    pub created: DateTime<Utc>,
+    pub decided: Option<DateTime<Utc>>,
+    pub workspace_id: Option<Uuid>,
+}
+
+impl WorkspaceApplication {
+    pub fn view(&self) -> ApplicationView {
+        ApplicationView {
+            id: self.id,
+            applicant: self.applicant_name.clone(),
+            name: self.name.clone(),
+            mcc: self.mcc.clone(),
+            mcc_description: mcc_description(&self.mcc).unwrap_or("").into(),
+            address: self.address.clone(),
+            representatives: self.representatives.clone(),
+            status: self.status,
+            reason: self.reason.clone(),
+            created: self.created,
+            decided: self.decided,
+            workspace_id: self.workspace_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Workspace {
+    pub id: Uuid,
+    pub name: String,
+    pub mcc: String,
+    pub address: String,
+    pub representatives: Vec<Representative>,
+    pub status: WorkspaceStatus,
+    pub status_reason: Option<String>,
+    pub created: DateTime<Utc>,
+    pub application: Uuid,
+}
+
+impl Workspace {
+    pub fn view(&self) -> WorkspaceView {
+        WorkspaceView {
+            id: self.id,
+            name: self.name.clone(),
+            status: self.status,
+            status_reason: self.status_reason.clone(),
+            address: self.address.clone(),
+            mcc: self.mcc.clone(),
+            mcc_description: mcc_description(&self.mcc).unwrap_or("").into(),
+            representatives: self.representatives.clone(),
+            created: self.created,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Membership {
+    pub workspace: Uuid,
+    pub account: Uuid,
+    pub role: Role,
+    /// False when the member is blocked.
+    pub active: bool,
+    pub joined: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingAdmission {
+    pub role: Role,
+    pub added: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangeRequest {
+    pub id: Uuid,
+    pub workspace: Uuid,
+    pub workspace_name: String,
+    pub requester: Uuid,
+    pub requester_name: String,
+    pub what: String,
+    pub why: String,
+    pub created: DateTime<Utc>,
+}
+
+// ---- names ----------------------------------------------------------------------------------
+
+/// True when a workspace or a pending application already uses the name (ignoring case).
+pub fn name_taken(tx: &WriteTransaction, name: &str) -> Result<bool, AppError> {
+    let key = workspace_name_key(name);
+    Ok(tx.open_table(WORKSPACES_BY_NAME)?.get(key.as_str())?.is_some()
+        || tx.open_table(PENDING_NAMES)?.get(key.as_str())?.is_some())
+}
+
+// ---- applications ---------------------------------------------------------------------------
+
+pub fn insert_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
+    if name_taken(tx, &a.name)? {
+        return Err(AppError::conflict("Workspace Name", "is already taken by a workspace or a pending application"));
+    }
+    tx.open_table(PENDING_NAMES)?.insert(workspace_name_key(&a.name).as_str(), a.id.as_u128())?;
+    let created = a.created.timestamp_millis();
+    tx.open_table(APPLICATIONS_BY_APPLICANT)?.insert((a.applicant.as_u128(), created, a.id.as_u128()), ())?;
+    tx.open_table(APPLICATIONS_BY_STATUS)?.insert((a.status.code(), created, a.id.as_u128()), ())?;
+    tx.open_table(APPLICATIONS)?.insert(a.id.as_u128(), encode(a)?.as_slice())?;
+    Ok(())
+}
+
+pub fn get_application(tx: &ReadTransaction, id: Uuid) -> Result<Option<WorkspaceApplication>, AppError> {
+    let t = tx.open_table(APPLICATIONS)?;
+    let v = t.get(id.as_u128())?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+pub fn get_application_for_update(tx: &WriteTransaction, id: Uuid) -> Result<Option<WorkspaceApplication>, AppError> {
+    let t = tx.open_table(APPLICATIONS)?;
+    let v = t.get(id.as_u128())?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+/// Moves a pending application to its decided state; frees its name reservation.
+pub fn decide_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
+    let created = a.created.timestamp_millis();
+    let mut by_status = tx.open_table(APPLICATIONS_BY_STATUS)?;
+    by_status.remove((ApplicationStatus::Pending.code(), created, a.id.as_u128()))?;
+    by_status.insert((a.status.code(), created, a.id.as_u128()), ())?;
+    tx.open_table(PENDING_NAMES)?.remove(workspace_name_key(&a.name).as_str())?;
+    tx.open_table(APPLICATIONS)?.insert(a.id.as_u128(), encode(a)?.as_slice())?;
+    Ok(())
+}
+
+pub fn applications_of(tx: &ReadTransaction, applicant: Uuid) -> Result<Vec<WorkspaceApplication>, AppError> {
+    let index = tx.open_table(APPLICATIONS_BY_APPLICANT)?;
+    let id = applicant.as_u128();
+    let mut out = Vec::new();
+    for row in index.range((id, i64::MIN, 0)..=(id, i64::MAX, u128::MAX))?.rev() {
+        let (_, _, app) = row?.0.value();
+        if let Some(a) = get_application(tx, Uuid::from_u128(app))? {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// The operator's queue: newest first, by status, searched by name.
+pub fn list_applications(
+    tx: &ReadTransaction,
+    status: Option<ApplicationStatus>,
+    query: &str,
+    page: u32,
+    per_page: u32,
+) -> Result<Page<ApplicationView>, AppError> {
+    let index = tx.open_table(APPLICATIONS_BY_STATUS)?;
+    let q = query.trim().to_lowercase();
+    let skip = (page.max(1) - 1) as u64 * per_page as u64;
+    let mut keys: Vec<(i64, u128)> = Vec::new();
+    let codes: Vec<u8> = match status {
+        Some(s) => vec![s.code()],
+        None => ApplicationStatus::ALL.iter().map(|s| s.code()).collect(),
+    };
+    for code in codes {
+        for row in index.range((code, i64::MIN, 0)..=(code, i64::MAX, u128::MAX))? {
+            let (_, created, id) = row?.0.value();
+            keys.push((created, id));
+        }
+    }
+    keys.sort_unstable_by(|a, b| b.cmp(a));
+    let (mut items, mut total) = (Vec::new(), 0u64);
+    for (_, id) in keys {
+        let wanted_now = total >= skip && items.len() < per_page as usize;
+        if q.is_empty() && !wanted_now {
+            total += 1;
+            continue;
+        }
+        let Some(a) = get_application(tx, Uuid::from_u128(id))? else { continue };
+        if q.is_empty() || a.name.to_lowercase().contains(&q) {
+            if total >= skip && items.len() < per_page as usize {
+                items.push(a.view());
+            }
+            total += 1;
+        }
+    }
+    Ok(Page { items, total, page: page.max(1), per_page })
+}
+
+// ---- workspaces -----------------------------------------------------------------------------
+
+pub fn insert_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError> {
+    let key = workspace_name_key(&w.name);
+    let mut by_name = tx.open_table(WORKSPACES_BY_NAME)?;
+    if by_name.get(key.as_str())?.is_some() {
+        return Err(AppError::conflict("Workspace Name", "is already taken by a workspace"));
+    }
+    by_name.insert(key.as_str(), w.id.as_u128())?;
+    tx.open_table(WORKSPACES)?.insert(w.id.as_u128(), encode(w)?.as_slice())?;
+    Ok(())
+}
+
+pub fn update_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError> {
+    tx.open_table(WORKSPACES)?.insert(w.id.as_u128(), encode(w)?.as_slice())?;
+    Ok(())
+}
+
+pub fn get_workspace(tx: &ReadTransaction, id: Uuid) -> Result<Option<Workspace>, AppError> {
+    let t = tx.open_table(WORKSPACES)?;
+    let v = t.get(id.as_u128())?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+pub fn get_workspace_for_update(tx: &WriteTransaction, id: Uuid) -> Result<Option<Workspace>, AppError> {
+    let t = tx.open_table(WORKSPACES)?;
+    let v = t.get(id.as_u128())?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+pub fn workspace_by_name(tx: &ReadTransaction, name: &str) -> Result<Option<Workspace>, AppError> {
+    let id = tx.open_table(WORKSPACES_BY_NAME)?.get(workspace_name_key(name).as_str())?.map(|v| v.value());
+    match id {
+        Some(id) => get_workspace(tx, Uuid::from_u128(id)),
+        None => Ok(None),
+    }
+}
+
+pub fn list_workspaces(tx: &ReadTransaction, query: &str, page: u32, per_page: u32) -> Result<Page<WorkspaceView>, AppError> {
+    let by_name = tx.open_table(WORKSPACES_BY_NAME)?;
+    let q = query.trim().to_lowercase();
+    let skip = (page.max(1) - 1) as u64 * per_page as u64;
+    let (mut items, mut total) = (Vec::new(), 0u64);
+    for row in by_name.iter()? {
+        let (name, id) = row?;
+        if q.is_empty() || name.value().contains(&q) {
+            if total >= skip && items.len() < per_page as usize {
+                if let Some(w) = get_workspace(tx, Uuid::from_u128(id.value()))? {
+                    items.push(w.view());
+                }
+            }
+            total += 1;
+        }
+    }
+    Ok(Page { items, total, page: page.max(1), per_page })
+}
+
+// ---- memberships ----------------------------------------------------------------------------
+
+pub fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), AppError> {
+    tx.open_table(MEMBERSHIPS)?.insert((m.workspace.as_u128(), m.account.as_u128()), encode(m)?.as_slice())?;
+    tx.open_table(MEMBERSHIPS_BY_ACCOUNT)?.insert((m.account.as_u128(), m.workspace.as_u128()), ())?;
+    Ok(())
+}
+
+pub fn membership(tx: &ReadTransaction, workspace: Uuid, account: Uuid) -> Result<Option<Membership>, AppError> {
+    let t = tx.open_table(MEMBERSHIPS)?;
+    let v = t.get((workspace.as_u128(), account.as_u128()))?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+pub fn membership_for_update(tx: &WriteTransaction, workspace: Uuid, account: Uuid) -> Result<Option<Membership>, AppError> {
+    let t = tx.open_table(MEMBERSHIPS)?;
+    let v = t.get((workspace.as_u128(), account.as_u128()))?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+/// The workspaces an account belongs to (active memberships only), by name.
+pub fn workspaces_of(tx: &ReadTransaction, account: Uuid) -> Result<Vec<MyWorkspace>, AppError> {
+    let index = tx.open_table(MEMBERSHIPS_BY_ACCOUNT)?;
+    let a = account.as_u128();
+    let mut out = Vec::new();
+    for row in index.range((a, 0)..=(a, u128::MAX))? {
+        let (_, ws) = row?.0.value();
+        let ws = Uuid::from_u128(ws);
+        if let (Some(m), Some(w)) = (membership(tx, ws, account)?, get_workspace(tx, ws)?) {
+            if m.active {
+                out.push(MyWorkspace { id: w.id, name: w.name, status: w.status, role: m.role });
+            }
+        }
+    }
+    out.sort_by_key(|w| w.name.to_lowercase());
+    Ok(out)
+}
+
+/// Makes `email`'s account a member with `role`, or — with no account yet — records the
+/// admission for when they sign up. An existing membership keeps its role unless `role` ranks
+/// higher.
+pub fn admit(tx: &WriteTransaction, workspace: Uuid, email: &str, role: Role) -> Result<Option<Uuid>, AppError> {
+    let key = email_key(email);
+    let account = tx.open_table(ACCOUNTS_BY_EMAIL)?.get(key.as_str())?.map(|v| Uuid::from_u128(v.value()));
+    match account {
+        Some(account) => {
+            let m = match membership_for_update(tx, workspace, account)? {
+                Some(mut m) => {
+                    if role.rank() > m.role.rank() {
+                        m.role = role;
+                    }
+                    m
+                }
+                None => Membership { workspace, account, role, active: true, joined: Utc::now() },
+            };
+            put_membership(tx, &m)?;
+            Ok(Some(account))
+        }
+        None => {
+            let p = PendingAdmission { role, added: Utc::now() };
+            tx.open_table(PENDING_ADMISSIONS)?.insert((key.as_str(), workspace.as_u128()), encode(&p)?.as_slice())?;
+            Ok(None)
+        }
+    }
+}
+
+/// On sign-up: turns the admissions waiting for this email into memberships. Returns the
+/// workspaces joined.
+pub fn admit_pending(tx: &WriteTransaction, account: Uuid, email: &str) -> Result<Vec<Uuid>, AppError> {
+    let key = email_key(email);
+    let waiting: Vec<(u128, PendingAdmission)> = {
+        let t = tx.open_table(PENDING_ADMISSIONS)?;
+        let mut out = Vec::new();
+        for row in t.range((key.as_str(), 0u128)..=(key.as_str(), u128::MAX))? {
+            let (k, v) = row?;
+            out.push((k.value().1, decode(v.value())?));
+        }
+        out
+    };
+    let mut joined = Vec::new();
+    for (ws, p) in waiting {
+        tx.open_table(PENDING_ADMISSIONS)?.remove((key.as_str(), ws))?;
+        let workspace = Uuid::from_u128(ws);
+        put_membership(tx, &Membership { workspace, account, role: p.role, active: true, joined: Utc::now() })?;
+        joined.push(workspace);
+    }
+    Ok(joined)
+}
+
+// ---- change requests ------------------------------------------------------------------------
+
+pub fn insert_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), AppError> {
+    tx.open_table(CHANGE_REQUESTS)?.insert(c.id.as_u128(), encode(c)?.as_slice())?;
+    Ok(())
+}
+
+pub fn list_change_requests(tx: &ReadTransaction, page: u32, per_page: u32) -> Result<Page<ChangeRequestView>, AppError> {
+    let t = tx.open_table(CHANGE_REQUESTS)?;
+    let skip = (page.max(1) - 1) as usize * per_page as usize;
+    let mut items = Vec::new();
+    let mut total = 0u64;
+    for row in t.iter()?.rev() {
+        let (_, v) = row?;
+        if (total as usize) >= skip && items.len() < per_page as usize {
+            let c: ChangeRequest = decode(v.value())?;
+            items.push(ChangeRequestView {
+                id: c.id,
+                workspace: c.workspace_name,
+                requester: c.requester_name,
+                what: c.what,
+                why: c.why,
+                created: c.created,
+            });
+        }
+        total += 1;
+    }
+    Ok(Page { items, total, page: page.max(1), per_page })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::*;
+
+    fn application(name: &str) -> WorkspaceApplication {
+        WorkspaceApplication {
+            id: Uuid::new_v4(),
+            applicant: Uuid::new_v4(),
+            applicant_name: "ann".into(),
+            name: name.into(),
+            mcc: "5812".into(),
+            address: "1 Main St".into(),
+            representatives: vec![Representative { name: "Ann".into(), email: "ann@example.com".into() }],
+            status: ApplicationStatus::Pending,
+            reason: None,
+            created: Utc::now(),
+            decided: None,
+            workspace_id: None,
+        }
+    }
+
+    #[test]
+    fn a_pending_name_is_reserved_ignoring_case_until_decided() {
+        let store = Store::memory();
+        let mut first = application("Acme");
+        store.write_blocking(|tx| insert_application(tx, &first)).unwrap();
+        let e = store.write_blocking(|tx| insert_application(tx, &application("ACME"))).unwrap_err();
+        assert_eq!((e.status(), e.field()), (409, Some("Workspace Name")));
+        first.status = ApplicationStatus::Withdrawn;
+        store.write_blocking(|tx| decide_application(tx, &first)).unwrap();
+        store.write_blocking(|tx| insert_application(tx, &application("acme"))).unwrap();
+        let page = store.read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", 1, 10)).unwrap();
+        assert_eq!(page.total, 1);
+        let all = store.read_blocking(|tx| list_applications(tx, None, "ACM", 1, 10)).unwrap();
+        assert_eq!(all.total, 2);
+    }
+
+    #[test]
+    fn admission_waits_for_sign_up() {
+        let store = Store::memory();
+        let ws = Uuid::new_v4();
+        let joined = store.write_blocking(|tx| admit(tx, ws, "New@Example.com", Role::WorkspaceAdmin)).unwrap();
+        assert_eq!(joined, None);
+        let account = Uuid::new_v4();
+        let admitted = store.write_blocking(|tx| admit_pending(tx, account, "new@example.com")).unwrap();
+        assert_eq!(admitted, vec![ws]);
+        let m = store.read_blocking(|tx| membership(tx, ws, account)).unwrap().unwrap();
+        assert_eq!(m.role, Role::WorkspaceAdmin);
+        assert!(store.write_blocking(|tx| admit_pending(tx, account, "new@example.com")).unwrap().is_empty(), "admitted once");
+    }
+}
