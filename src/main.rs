@@ -77,6 +77,14 @@ struct ServeArgs {
     /// Length of the failed-login window, in seconds.
     #[arg(long, env = "MPDP_LOGIN_WINDOW_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     login_window_secs: u64,
+    /// SMTP server for outgoing mail: smtp://host:port (plain), smtp://host:587?tls=required
+    /// (STARTTLS) or smtps://host (TLS), with optional user:password@. Without it, mail is kept
+    /// in the outbox for the operator to read.
+    #[arg(long, env = "MPDP_SMTP_URL", value_name = "URL")]
+    smtp_url: Option<String>,
+    /// Sender address of outgoing mail.
+    #[arg(long, env = "MPDP_MAIL_FROM", default_value = "MPDP <mpdp@localhost>", value_name = "MAILBOX")]
+    mail_from: String,
 }
 
 #[derive(Subcommand)]
@@ -171,6 +179,10 @@ fn open_store(dir: &Path) -> anyhow::Result<Store> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mailer = match &args.smtp_url {
+        Some(url) => Some(app::server::domain::mail::Mailer::new(url, &args.mail_from).map_err(|e| anyhow::anyhow!(e))?),
+        None => None,
+    };
     let lock = lock_data_dir(&args.data.data_dir)?;
     let store = open_store(&args.data.data_dir)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -189,10 +201,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         login_failures_per_account: args.login_failures_per_account,
         login_failures_per_address: args.login_failures_per_address,
         login_window: Duration::from_secs(args.login_window_secs),
+        smtp_configured: mailer.is_some(),
     };
     let public_url = config.public_url.clone();
     let state = AppState::new(store.clone(), config);
     let purge = tokio::spawn(http::purge_expired_sessions(store.clone()));
+    let mail = match mailer {
+        Some(mailer) => tokio::spawn(app::server::domain::mail::run_worker(store.clone(), mailer, state.mail_wake.clone())),
+        None => {
+            tracing::info!("no SMTP server configured (--smtp-url): mail is kept in the outbox");
+            tokio::spawn(async {})
+        }
+    };
     let router = http::router(state.clone());
     tracing::info!(%addr, %public_url, data_dir = %args.data.data_dir.display(), "MPDP is serving");
     println!("MPDP console listening on http://{addr}");
@@ -206,7 +226,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .context("the server failed")?;
 
     purge.abort();
+    mail.abort();
     let _ = purge.await;
+    let _ = mail.await;
     drop(state);
     store
         .close(Duration::from_secs(10))

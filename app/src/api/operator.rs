@@ -1,9 +1,21 @@
-//! The operator area.
+//! The operator area: workspace applications, workspaces, change requests, outbox, audit log.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
+use crate::model::workspace::{ApplicationView, AuditEventView, ChangeRequestView, OutboxView, Page, WorkspaceView};
+#[cfg(feature = "ssr")]
+use crate::model::workspace::{ApplicationStatus, PER_PAGE};
 use crate::model::AppError;
+
+#[cfg(feature = "ssr")]
+use crate::server::{
+    auth::guard::Operator,
+    domain::workspaces as domain,
+    store::{self, audit, outbox, workspaces as ws},
+    AppState,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OverviewFigures {
@@ -11,32 +23,170 @@ pub struct OverviewFigures {
     pub operators: u64,
     pub sessions: u64,
     pub schema_version: u64,
+    pub pending_applications: u64,
+    pub smtp_configured: bool,
 }
 
-/// Figures for the operator's overview page. Operators only.
+/// Figures for the operator's overview page.
 #[server(prefix = "/api", endpoint = "operator-overview")]
 pub async fn operator_overview() -> Result<OverviewFigures, AppError> {
-    use crate::server::{auth::guard::Operator, store, AppState};
     Operator::require().await?;
     let state = AppState::current()?;
-    let s = state.store.clone();
-    let (accounts, operators) = state
+    let (accounts, operators, pending_applications) = state
         .store
         .read(|tx| {
-            Ok((
-                store::accounts::count(tx)?,
-                store::accounts::count_operators(tx)?,
-            ))
+            let pending = ws::list_applications(tx, Some(ApplicationStatus::Pending), "", 1, 1)?.total;
+            Ok((store::accounts::count(tx)?, store::accounts::count_operators(tx)?, pending))
         })
         .await?;
-    let sessions = store::sessions::RedbSessionStore::new(s.clone())
-        .count()
-        .await?;
-    let schema_version = store::SCHEMA_VERSION;
+    let sessions = store::sessions::RedbSessionStore::new(state.store.clone()).count().await?;
     Ok(OverviewFigures {
         accounts,
         operators,
         sessions,
-        schema_version,
+        schema_version: store::SCHEMA_VERSION,
+        pending_applications,
+        smtp_configured: state.config.smtp_configured,
     })
+}
+
+#[cfg(feature = "ssr")]
+async fn operator_actor() -> Result<(Operator, store::audit::Actor), AppError> {
+    let op = Operator::require().await?;
+    let actor = domain::actor(&op.0, super::client_addr_of_request().await);
+    Ok((op, actor))
+}
+
+/// The queue of workspace applications: filter by status ("" for all), search by name.
+#[server(prefix = "/api", endpoint = "list-workspace-applications")]
+pub async fn list_workspace_applications(status: String, q: String, page: u32) -> Result<Page<ApplicationView>, AppError> {
+    Operator::require().await?;
+    let status = match status.as_str() {
+        "" => None,
+        s => Some(ApplicationStatus::parse(s).ok_or_else(|| AppError::invalid("Status", "must be Pending, Generated, Rejected or Withdrawn"))?),
+    };
+    let state = AppState::current()?;
+    state.store.read(move |tx| ws::list_applications(tx, status, &q, page, PER_PAGE)).await
+}
+
+/// One application in full: for the operator, or for its applicant.
+#[server(prefix = "/api", endpoint = "get-workspace-application")]
+pub async fn get_workspace_application(id: Uuid) -> Result<ApplicationView, AppError> {
+    let who = crate::server::auth::guard::SignedIn::require().await?;
+    let state = AppState::current()?;
+    let a = state.store.read(move |tx| ws::get_application(tx, id)).await?;
+    match a {
+        Some(a) if who.account.is_operator || a.applicant == who.account.id => Ok(a.view()),
+        _ => Err(AppError::NotFound("No such application.".into())),
+    }
+}
+
+/// Generates the workspace of a pending application.
+#[server(prefix = "/api", endpoint = "generate-workspace")]
+pub async fn generate_workspace(id: Uuid) -> Result<(), AppError> {
+    let (op, actor) = operator_actor().await?;
+    let state = AppState::current()?;
+    domain::generate(&state, &op, id, actor).await?;
+    leptos_axum::redirect(&format!("/operator/applications/{id}?generated=1"));
+    Ok(())
+}
+
+/// Rejects a pending application with a reason.
+#[server(prefix = "/api", endpoint = "reject-workspace-application")]
+pub async fn reject_workspace_application(id: Uuid, reason: String) -> Result<(), AppError> {
+    let (op, actor) = operator_actor().await?;
+    let state = AppState::current()?;
+    domain::reject(&state, &op, id, &reason, actor).await?;
+    leptos_axum::redirect(&format!("/operator/applications/{id}?rejected=1"));
+    Ok(())
+}
+
+/// All workspaces, searched by name.
+#[server(prefix = "/api", endpoint = "list-workspaces")]
+pub async fn list_workspaces(q: String, page: u32) -> Result<Page<WorkspaceView>, AppError> {
+    Operator::require().await?;
+    let state = AppState::current()?;
+    state.store.read(move |tx| ws::list_workspaces(tx, &q, page, PER_PAGE)).await
+}
+
+/// One workspace, for the operator.
+#[server(prefix = "/api", endpoint = "get-workspace")]
+pub async fn get_workspace(id: Uuid) -> Result<WorkspaceView, AppError> {
+    Operator::require().await?;
+    let state = AppState::current()?;
+    state.store.read(move |tx| ws::get_workspace(tx, id)).await?.map(|w| w.view()).ok_or_else(|| AppError::NotFound("No such workspace.".into()))
+}
+
+/// Edits a workspace's registered information (never its name).
+#[server(prefix = "/api", endpoint = "edit-workspace-info")]
+pub async fn edit_workspace_info(id: Uuid, mcc: String, address: String, representatives: String) -> Result<(), AppError> {
+    let (op, actor) = operator_actor().await?;
+    let state = AppState::current()?;
+    domain::edit_info(&state, &op, id, &mcc, &address, &representatives, actor).await?;
+    leptos_axum::redirect(&format!("/operator/workspaces/{id}?saved=1"));
+    Ok(())
+}
+
+/// Suspends (`action` = "suspend") or reactivates ("reactivate") a workspace, with a reason.
+#[server(prefix = "/api", endpoint = "set-workspace-status")]
+pub async fn set_workspace_status(id: Uuid, action: String, reason: String) -> Result<(), AppError> {
+    let (op, actor) = operator_actor().await?;
+    let suspend = match action.as_str() {
+        "suspend" => true,
+        "reactivate" => false,
+        _ => return Err(AppError::invalid("Action", "must be suspend or reactivate")),
+    };
+    let state = AppState::current()?;
+    domain::set_status(&state, &op, id, suspend, &reason, actor).await?;
+    leptos_axum::redirect(&format!("/operator/workspaces/{id}?{action}ed=1"));
+    Ok(())
+}
+
+/// Change requests from Workspace Admins, newest first.
+#[server(prefix = "/api", endpoint = "list-change-requests")]
+pub async fn list_change_requests(page: u32) -> Result<Page<ChangeRequestView>, AppError> {
+    Operator::require().await?;
+    let state = AppState::current()?;
+    state.store.read(move |tx| ws::list_change_requests(tx, page, PER_PAGE)).await
+}
+
+/// The outbox: every email the platform has queued, with its delivery state.
+#[server(prefix = "/api", endpoint = "list-outbox")]
+pub async fn list_outbox(state: String, q: String, page: u32) -> Result<Page<OutboxView>, AppError> {
+    Operator::require().await?;
+    let filter = match state.as_str() {
+        "" => None,
+        "Queued" => Some(outbox::MailState::Queued),
+        "Sent" => Some(outbox::MailState::Sent),
+        "Failed" => Some(outbox::MailState::Failed),
+        _ => return Err(AppError::invalid("State", "must be Queued, Sent or Failed")),
+    };
+    let app = AppState::current()?;
+    app.store.read(move |tx| outbox::list(tx, filter, &q, page, PER_PAGE)).await
+}
+
+/// One outbox message in full.
+#[server(prefix = "/api", endpoint = "get-outbox-message")]
+pub async fn get_outbox_message(id: Uuid) -> Result<OutboxView, AppError> {
+    Operator::require().await?;
+    let state = AppState::current()?;
+    state.store.read(move |tx| outbox::get(tx, id)).await?.map(|m| m.view()).ok_or_else(|| AppError::NotFound("No such message.".into()))
+}
+
+/// The audit log of the whole platform, or of one workspace (by name).
+#[server(prefix = "/api", endpoint = "platform-audit")]
+pub async fn platform_audit(workspace: String, action: String, q: String, page: u32) -> Result<Page<AuditEventView>, AppError> {
+    Operator::require().await?;
+    let state = AppState::current()?;
+    state
+        .store
+        .read(move |tx| {
+            let scope = if workspace.trim().is_empty() {
+                None
+            } else {
+                Some(ws::workspace_by_name(tx, &workspace)?.ok_or_else(|| AppError::invalid("Workspace", format!("there is no workspace named {workspace}")))?.id)
+            };
+            audit::list(tx, scope, &action, &q, page, PER_PAGE)
+        })
+        .await
 }

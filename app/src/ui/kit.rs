@@ -150,3 +150,146 @@ pub fn SubmitButton(label: &'static str, #[prop(into)] pending: Signal<bool>) ->
         </button>
     }
 }
+
+/// A query-string parameter of the current URL ("" when absent).
+pub fn query_param(name: &'static str) -> Memo<String> {
+    let query = use_query_map();
+    Memo::new(move |_| query.read().get(name).unwrap_or_default())
+}
+
+/// The `page` query parameter as a page number (1 when absent or invalid).
+pub fn page_param() -> Memo<u32> {
+    let p = query_param("page");
+    Memo::new(move |_| p.get().parse::<u32>().ok().filter(|n| *n >= 1).unwrap_or(1))
+}
+
+/// A route parameter (`:name`, `:id`).
+pub fn route_param(name: &'static str) -> Memo<String> {
+    let params = leptos_router::hooks::use_params_map();
+    Memo::new(move |_| params.read().get(name).unwrap_or_default())
+}
+
+/// Time as people read it in a table.
+pub fn fmt_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A status with one colour per meaning.
+#[component]
+pub fn StatusBadge(#[prop(into)] label: String) -> impl IntoView {
+    let class = format!("badge badge-{}", label.to_lowercase());
+    view! { <span class=class>{label}</span> }
+}
+
+/// The search box and filters above a table: a GET form, so it works without JavaScript and the
+/// URL can be shared.
+#[component]
+pub fn ListControls(
+    /// Label of the search box.
+    search_label: &'static str,
+    /// (parameter, label, options as (value, text)) for each select filter.
+    #[prop(optional)]
+    filters: Vec<(&'static str, &'static str, Vec<(&'static str, &'static str)>)>,
+    /// (parameter, label) for extra text filters.
+    #[prop(optional)]
+    texts: Vec<(&'static str, &'static str)>,
+) -> impl IntoView {
+    let q = query_param("q");
+    view! {
+        <form method="get" class="list-controls" role="search">
+            {texts
+                .into_iter()
+                .map(|(param, label)| {
+                    let current = query_param(param);
+                    let id = format!("filter-{param}");
+                    view! {
+                        <div class="control">
+                            <label for=id.clone()>{label}</label>
+                            <input id=id name=param prop:value=move || current.get() value=current.get_untracked() />
+                        </div>
+                    }
+                })
+                .collect_view()}
+            <div class="control">
+                <label for="list-search">{search_label}</label>
+                <input id="list-search" type="search" name="q" prop:value=move || q.get() value=q.get_untracked() />
+            </div>
+            {filters
+                .into_iter()
+                .map(|(param, label, options)| {
+                    let current = query_param(param);
+                    let id = format!("filter-{param}");
+                    view! {
+                        <div class="control">
+                            <label for=id.clone()>{label}</label>
+                            <select id=id name=param>
+                                {options
+                                    .into_iter()
+                                    .map(|(value, text)| {
+                                        view! {
+                                            <option value=value selected=move || current.get() == value>
+                                                {text}
+                                            </option>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </select>
+                        </div>
+                    }
+                })
+                .collect_view()}
+            <button type="submit" class="button">"Apply"</button>
+        </form>
+    }
+}
+
+/// "Page 2 of 7" with previous / next links that keep the other query parameters.
+#[component]
+pub fn Pager(page: u32, pages: u32, total: u64) -> impl IntoView {
+    let query = use_query_map();
+    let link = move |n: u32| {
+        let q = query.read_untracked();
+        let mut pairs: Vec<String> = q
+            .clone()
+            .into_iter()
+            .filter(|(k, _)| k != "page" && !k.starts_with("__"))
+            .map(|(k, v)| format!("{}={}", urlencode(&k), urlencode(&v)))
+            .collect();
+        pairs.push(format!("page={n}"));
+        format!("?{}", pairs.join("&"))
+    };
+    view! {
+        <nav class="pager" aria-label="Pagination">
+            <span class="pager-status">{format!("Page {page} of {pages} · {total} in all")}</span>
+            {(page > 1).then(|| view! { <a class="button" rel="prev" href=link(page - 1)>"Previous"</a> })}
+            {(page < pages).then(|| view! { <a class="button" rel="next" href=link(page + 1)>"Next"</a> })}
+        </nav>
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An error in place of a page's content.
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }
+}
+
+/// A loading line for Suspense fallbacks.
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="loading">"Loading…"</p> }
+}
+
+/// A notice shown when the URL carries `param` (set by the server's redirect after a change).
+pub fn notice_from_query(param: &'static str, message: &'static str) -> Signal<Option<String>> {
+    let p = query_param(param);
+    Signal::derive(move || (!p.get().is_empty()).then(|| message.to_string()))
+}

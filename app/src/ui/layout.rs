@@ -21,6 +21,40 @@ fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
     view! { <a href=href aria-current=current class="nav-link">{label}</a> }
 }
 
+/// The workspaces the person belongs to, to move between them.
+#[component]
+fn WorkspaceSwitcher() -> impl IntoView {
+    let location = use_location();
+    let list = Resource::new(|| (), |_| crate::api::workspaces::my_workspaces());
+    let current = move || {
+        let path = location.pathname.get();
+        path.strip_prefix("/w/").and_then(|rest| rest.split('/').next()).map(str::to_string)
+    };
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let workspaces = list.await.unwrap_or_default();
+                (!workspaces.is_empty()).then(|| {
+                    view! {
+                        <details class="switcher">
+                            <summary class="nav-link">
+                                {move || current().map(|c| format!("Workspace: {c}")).unwrap_or_else(|| "Switch workspace".into())}
+                            </summary>
+                            <ul class="switcher-menu" aria-label="Your workspaces">
+                                {workspaces.into_iter().map(|w| {
+                                    let href = format!("/w/{}/general", w.name);
+                                    let label = format!("{} ({})", w.name, w.role.label());
+                                    view! { <li><a href=href>{label}</a></li> }
+                                }).collect_view()}
+                            </ul>
+                        </details>
+                    }
+                })
+            })}
+        </Transition>
+    }
+}
+
 #[component]
 pub fn TopBar() -> impl IntoView {
     let auth = use_auth();
@@ -37,6 +71,8 @@ pub fn TopBar() -> impl IntoView {
                             view! {
                                 <nav class="nav" aria-label="Main">
                                     <NavLink href="/" label="Home" />
+                                    <NavLink href="/workspaces" label="Workspaces" />
+                                    <WorkspaceSwitcher />
                                     <NavLink href="/account" label="Account" />
                                     {me.is_operator.then(|| view! { <NavLink href="/operator" label="Operator" /> })}
                                 </nav>

@@ -1,17 +1,19 @@
 //! Pages and components, one page per file.
 
 pub mod account;
+pub mod audit_table;
 pub mod home;
 pub mod kit;
 pub mod layout;
 pub mod not_found;
 pub mod operator;
 pub mod sign_up;
+pub mod workspaces;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::{path, SsrMode, StaticSegment};
 
 use crate::api::account::{current_account, ChangePassword, LogIn, LogOut, SignUp};
 use crate::model::account::AccountView;
@@ -95,6 +97,18 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("sign-up") view=sign_up::SignUpPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("account") view=account::AccountPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("operator") view=operator::OperatorPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/applications") view=operator::applications::ApplicationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/applications/:id") view=operator::application::ApplicationPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/workspaces") view=operator::workspaces::WorkspacesAdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/workspaces/:id") view=operator::workspace::WorkspaceAdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/change-requests") view=operator::change_requests::ChangeRequestsPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/outbox") view=operator::outbox::OutboxPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/outbox/:id") view=operator::outbox::OutboxMessagePage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/audit") view=operator::audit::PlatformAuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/workspaces") view=workspaces::list::WorkspacesPage ssr=SsrMode::Async />
+                    <Route path=path!("/workspaces/apply") view=workspaces::apply::ApplyPage ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/general") view=workspaces::general::GeneralPage ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/audit") view=workspaces::audit::WorkspaceAuditPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

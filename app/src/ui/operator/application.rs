@@ -1,0 +1,90 @@
+//! `/operator/applications/{id}`: one application in full; generate or reject.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use uuid::Uuid;
+
+use super::OperatorNav;
+use crate::api::operator::{get_workspace_application, GenerateWorkspace, RejectWorkspaceApplication};
+use crate::model::workspace::ApplicationStatus;
+use crate::model::AppError;
+use crate::ui::kit::{action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading, Notice, PageHeader, StatusBadge};
+
+#[component]
+pub fn ApplicationPage() -> impl IntoView {
+    let id = route_param("id");
+    let generate = ServerAction::<GenerateWorkspace>::new();
+    let reject = ServerAction::<RejectWorkspaceApplication>::new();
+    let data = Resource::new(
+        move || (id.get(), generate.version().get(), reject.version().get()),
+        |(id, _, _)| async move {
+            let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound("No such application.".into()))?;
+            get_workspace_application(id).await
+        },
+    );
+    let generated = notice_from_query("generated", "Workspace generated. The representatives have been emailed.");
+    let rejected = notice_from_query("rejected", "Application rejected. The applicant has been emailed the reason.");
+    let gen_error = action_error(generate);
+    let rej_error = action_error(reject);
+    view! {
+        <Title text="Workspace application" />
+        <PageHeader title="Workspace application" crumbs=vec![("Home", "/"), ("Operator", "/operator"), ("Applications", "/operator/applications")] />
+        <OperatorNav active="applications" />
+        <Notice message=generated />
+        <Notice message=rejected />
+        <FormError error=gen_error />
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(a) => {
+                        let pending = a.status == ApplicationStatus::Pending;
+                        let (id_generate, id_reject) = (a.id.to_string(), a.id.to_string());
+                        view! {
+                            <section class="panel" aria-labelledby="details">
+                                <h2 id="details">{a.name.clone()}</h2>
+                                <dl class="facts">
+                                    <dt>"Status"</dt><dd><StatusBadge label=a.status.label() /></dd>
+                                    <dt>"Workspace Name"</dt><dd>{a.name.clone()}</dd>
+                                    <dt>"Applicant"</dt><dd>{a.applicant.clone()}</dd>
+                                    <dt>"Scope of Business"</dt><dd>{format!("{} — {}", a.mcc, a.mcc_description)}</dd>
+                                    <dt>"Business Address"</dt><dd class="pre">{a.address.clone()}</dd>
+                                    <dt>"Business Representatives"</dt>
+                                    <dd><ul class="plain">{a.representatives.iter().map(|r| view! { <li>{format!("{} <{}>", r.name, r.email)}</li> }).collect_view()}</ul></dd>
+                                    <dt>"Submitted"</dt><dd>{fmt_time(&a.created)}</dd>
+                                    {a.decided.map(|d| view! { <dt>"Decided"</dt><dd>{fmt_time(&d)}</dd> })}
+                                    {a.reason.clone().map(|r| view! { <dt>"Reason"</dt><dd>{r}</dd> })}
+                                    {a.workspace_id.map(|w| view! { <dt>"Workspace"</dt><dd><a href=format!("/operator/workspaces/{w}")>{w.to_string()}</a></dd> })}
+                                </dl>
+                            </section>
+                            {pending.then(|| view! {
+                                <section class="panel" aria-labelledby="decide">
+                                    <h2 id="decide">"Decide"</h2>
+                                    <div class="decide">
+                                        <ActionForm action=generate>
+                                            <input type="hidden" name="id" value=id_generate />
+                                            <p>"Generate the workspace: it becomes Active, and every representative becomes a Workspace Admin and is emailed."</p>
+                                            <button type="submit" class="button button-primary">"Generate workspace"</button>
+                                        </ActionForm>
+                                        <details class="confirm">
+                                            <summary class="button">"Reject…"</summary>
+                                            <div class="confirm-body">
+                                                <ActionForm action=reject>
+                                                    <FormError error=rej_error />
+                                                    <input type="hidden" name="id" value=id_reject />
+                                                    <Field label="Reason" name="reason" required=true maxlength=1000 hint="Sent to the applicant." error=rej_error />
+                                                    <button type="submit" class="button button-danger">"Reject application"</button>
+                                                </ActionForm>
+                                            </div>
+                                        </details>
+                                    </div>
+                                </section>
+                            })}
+                        }.into_any()
+                    }
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,38 @@
+//! `/operator/audit`: the audit log of every workspace and of the platform.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::OperatorNav;
+use crate::api::operator::platform_audit;
+use crate::ui::audit_table::{AuditTable, AUDIT_ACTIONS};
+use crate::ui::kit::{page_param, query_param, ErrorPanel, ListControls, Loading, PageHeader};
+
+#[component]
+pub fn PlatformAuditPage() -> impl IntoView {
+    let (workspace, action, q, page) = (query_param("workspace"), query_param("action"), query_param("q"), page_param());
+    let data = Resource::new(
+        move || (workspace.get(), action.get(), q.get(), page.get()),
+        |(w, a, q, p)| platform_audit(w, a, q, p),
+    );
+    view! {
+        <Title text="Audit log" />
+        <PageHeader title="Audit log" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />
+        <OperatorNav active="audit" />
+        <section class="panel">
+            <ListControls
+                search_label="Search who, target or details"
+                texts=vec![("workspace", "Workspace Name")]
+                filters=vec![("action", "Action", AUDIT_ACTIONS.to_vec())]
+            />
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(p) => view! { <AuditTable page=p show_workspace=true /> }.into_any(),
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

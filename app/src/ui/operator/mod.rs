@@ -1,0 +1,67 @@
+//! The operator area. Every figure and list comes from a server function that refuses
+//! non-operators.
+
+pub mod application;
+pub mod applications;
+pub mod audit;
+pub mod change_requests;
+pub mod outbox;
+pub mod workspace;
+pub mod workspaces;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::kit::{ErrorPanel, Loading, PageHeader};
+use crate::api::operator::operator_overview;
+
+/// Tabs of the operator area.
+#[component]
+pub fn OperatorNav(active: &'static str) -> impl IntoView {
+    let tab = |slug: &'static str, label: &'static str| {
+        let href = if slug.is_empty() { "/operator".to_string() } else { format!("/operator/{slug}") };
+        view! { <a href=href class="tab" aria-current=(slug == active).then_some("page")>{label}</a> }
+    };
+    view! {
+        <nav class="tabs" aria-label="Operator">
+            {tab("", "Overview")}
+            {tab("applications", "Applications")}
+            {tab("workspaces", "Workspaces")}
+            {tab("change-requests", "Change requests")}
+            {tab("outbox", "Outbox")}
+            {tab("audit", "Audit log")}
+        </nav>
+    }
+}
+
+#[component]
+pub fn OperatorPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| operator_overview());
+    view! {
+        <Title text="Operator" />
+        <PageHeader title="Operator" crumbs=vec![("Home", "/")] />
+        <OperatorNav active="" />
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(o) => view! {
+                        <section class="panel" aria-labelledby="instance">
+                            <h2 id="instance">"This instance"</h2>
+                            <dl class="facts">
+                                <dt>"Pending workspace applications"</dt>
+                                <dd><a href="/operator/applications?status=Pending">{o.pending_applications}</a></dd>
+                                <dt>"Accounts"</dt><dd>{o.accounts}</dd>
+                                <dt>"Platform operators"</dt><dd>{o.operators}</dd>
+                                <dt>"Stored sessions"</dt><dd>{o.sessions}</dd>
+                                <dt>"Outgoing mail"</dt>
+                                <dd>{if o.smtp_configured { "Sent through the configured SMTP server" } else { "No SMTP server configured: messages are kept in the outbox" }}</dd>
+                                <dt>"Data schema version"</dt><dd>{o.schema_version}</dd>
+                            </dl>
+                        </section>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,97 @@
+//! `/operator/outbox`: every email, its delivery state, and each message in full.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use uuid::Uuid;
+
+use super::OperatorNav;
+use crate::api::operator::{get_outbox_message, list_outbox};
+use crate::model::AppError;
+use crate::ui::kit::{fmt_time, page_param, query_param, route_param, ErrorPanel, ListControls, Loading, PageHeader, Pager, StatusBadge};
+
+#[component]
+pub fn OutboxPage() -> impl IntoView {
+    let (state, q, page) = (query_param("state"), query_param("q"), page_param());
+    let data = Resource::new(move || (state.get(), q.get(), page.get()), |(s, q, p)| list_outbox(s, q, p));
+    view! {
+        <Title text="Outbox" />
+        <PageHeader title="Outbox" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />
+        <OperatorNav active="outbox" />
+        <section class="panel">
+            <ListControls
+                search_label="Search recipient or subject"
+                filters=vec![("state", "State", vec![("", "All"), ("Queued", "Queued"), ("Sent", "Sent"), ("Failed", "Failed")])]
+            />
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(p) if p.items.is_empty() => view! { <p class="empty">"No messages match."</p> }.into_any(),
+                        Ok(p) => {
+                            let pages = p.pages();
+                            view! {
+                                <table class="table">
+                                    <thead><tr>
+                                        <th scope="col">"Queued"</th><th scope="col">"To"</th><th scope="col">"Subject"</th>
+                                        <th scope="col">"State"</th><th scope="col">"Attempts"</th><th scope="col">"Last error"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {p.items.into_iter().map(|m| view! {
+                                            <tr>
+                                                <td class="nowrap">{fmt_time(&m.created)}</td>
+                                                <td>{m.to.join(", ")}</td>
+                                                <td><a href=format!("/operator/outbox/{}", m.id)>{m.subject.clone()}</a></td>
+                                                <td><StatusBadge label=m.state.clone() /></td>
+                                                <td>{m.attempts}</td>
+                                                <td class="details">{m.last_error.clone().unwrap_or_default()}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <Pager page=p.page pages total=p.total />
+                            }.into_any()
+                        }
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn OutboxMessagePage() -> impl IntoView {
+    let id = route_param("id");
+    let data = Resource::new(
+        move || id.get(),
+        |id| async move {
+            let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound("No such message.".into()))?;
+            get_outbox_message(id).await
+        },
+    );
+    view! {
+        <Title text="Message" />
+        <PageHeader title="Message" crumbs=vec![("Home", "/"), ("Operator", "/operator"), ("Outbox", "/operator/outbox")] />
+        <OperatorNav active="outbox" />
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(m) => view! {
+                        <section class="panel" aria-labelledby="subject">
+                            <h2 id="subject">{m.subject.clone()}</h2>
+                            <dl class="facts">
+                                <dt>"To"</dt><dd>{m.to.join(", ")}</dd>
+                                <dt>"State"</dt><dd><StatusBadge label=m.state.clone() /></dd>
+                                <dt>"Queued"</dt><dd>{fmt_time(&m.created)}</dd>
+                                <dt>"Sent"</dt><dd>{m.sent.map(|t| fmt_time(&t)).unwrap_or_else(|| "—".into())}</dd>
+                                <dt>"Attempts"</dt><dd>{m.attempts}</dd>
+                                <dt>"Last error"</dt><dd>{m.last_error.clone().unwrap_or_else(|| "—".into())}</dd>
+                            </dl>
+                            <pre class="mail-body">{m.body.clone()}</pre>
+                        </section>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,110 @@
+//! `/operator/workspaces/{id}`: edit the registered information; suspend or reactivate.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use uuid::Uuid;
+
+use super::OperatorNav;
+use crate::api::operator::{get_workspace, EditWorkspaceInfo, SetWorkspaceStatus};
+use crate::model::workspace::{format_representatives, WorkspaceStatus};
+use crate::model::AppError;
+use crate::ui::kit::{action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading, Notice, PageHeader, StatusBadge};
+
+#[component]
+pub fn WorkspaceAdminPage() -> impl IntoView {
+    let id = route_param("id");
+    let edit = ServerAction::<EditWorkspaceInfo>::new();
+    let status = ServerAction::<SetWorkspaceStatus>::new();
+    let data = Resource::new(
+        move || (id.get(), edit.version().get(), status.version().get()),
+        |(id, _, _)| async move {
+            let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound("No such workspace.".into()))?;
+            get_workspace(id).await
+        },
+    );
+    let saved = notice_from_query("saved", "Registered information saved.");
+    let suspended = notice_from_query("suspended", "Workspace suspended. Its members can read but not change anything.");
+    let reactivated = notice_from_query("reactivated", "Workspace reactivated.");
+    let edit_error = action_error(edit);
+    let status_error = action_error(status);
+    view! {
+        <Title text="Workspace" />
+        <PageHeader title="Workspace" crumbs=vec![("Home", "/"), ("Operator", "/operator"), ("Workspaces", "/operator/workspaces")] />
+        <OperatorNav active="workspaces" />
+        <Notice message=saved />
+        <Notice message=suspended />
+        <Notice message=reactivated />
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(w) => {
+                        let id = w.id.to_string();
+                        let (id_edit, id_status) = (id.clone(), id.clone());
+                        let is_active = w.status == WorkspaceStatus::Active;
+                        let (verb, label, consequence) = if is_active {
+                            ("suspend", "Suspend workspace", "While suspended, nothing in the workspace can be changed and its mini programs are no longer served to host apps. Members can still read it.")
+                        } else {
+                            ("reactivate", "Reactivate workspace", "The workspace becomes Active again: its members can make changes and its released mini programs are served again.")
+                        };
+                        view! {
+                            <section class="panel" aria-labelledby="ws-name">
+                                <h2 id="ws-name">{w.name.clone()}</h2>
+                                <dl class="facts">
+                                    <dt>"Workspace ID"</dt><dd><code>{id}</code></dd>
+                                    <dt>"Status"</dt><dd><StatusBadge label=w.status.label() />{w.status_reason.clone().map(|r| format!(" — {r}"))}</dd>
+                                    <dt>"Generated"</dt><dd>{fmt_time(&w.created)}</dd>
+                                </dl>
+                            </section>
+                            <section class="panel" aria-labelledby="edit">
+                                <h2 id="edit">"Registered information"</h2>
+                                <p class="hint">"The Workspace Name can't be changed. Every edit is recorded in the audit log."</p>
+                                <ActionForm action=edit>
+                                    <FormError error=edit_error />
+                                    <input type="hidden" name="id" value=id_edit />
+                                    <div class="field">
+                                        <label for="edit-mcc">"Scope of Business"</label>
+                                        <input id="edit-mcc" name="mcc" list="mcc-options-edit" required value=format!("{} — {}", w.mcc, w.mcc_description) />
+                                        <datalist id="mcc-options-edit">
+                                            {crate::model::mcc::MCC_LIST.iter().map(|(c, d)| view! { <option value=format!("{c} — {d}")></option> }).collect_view()}
+                                        </datalist>
+                                        <p class="field-error" role="alert">{move || edit_error.get().filter(|e| e.field() == Some("Scope of Business")).map(|e| e.to_string())}</p>
+                                    </div>
+                                    <div class="field">
+                                        <label for="edit-address">"Business Address"</label>
+                                        <textarea id="edit-address" name="address" rows="3" required>{w.address.clone()}</textarea>
+                                        <p class="field-error" role="alert">{move || edit_error.get().filter(|e| e.field() == Some("Business Address")).map(|e| e.to_string())}</p>
+                                    </div>
+                                    <div class="field">
+                                        <label for="edit-reps">"Business Representatives"</label>
+                                        <textarea id="edit-reps" name="representatives" rows="3" required>{format_representatives(&w.representatives)}</textarea>
+                                        <p class="hint">"One per line, as: Jane Doe <jane@example.com>. Added representatives become Workspace Admins."</p>
+                                        <p class="field-error" role="alert">{move || edit_error.get().filter(|e| e.field() == Some("Business Representatives")).map(|e| e.to_string())}</p>
+                                    </div>
+                                    <button type="submit" class="button button-primary">"Save changes"</button>
+                                </ActionForm>
+                            </section>
+                            <section class="panel" aria-labelledby="status">
+                                <h2 id="status">"Status"</h2>
+                                <details class="confirm">
+                                    <summary class="button">{format!("{label}…")}</summary>
+                                    <div class="confirm-body">
+                                        <p>{consequence}</p>
+                                        <ActionForm action=status>
+                                            <FormError error=status_error />
+                                            <input type="hidden" name="id" value=id_status />
+                                            <input type="hidden" name="action" value=verb />
+                                            <Field label="Reason" name="reason" required=true maxlength=1000 hint="Recorded in the audit log and shown to the workspace's members." error=status_error />
+                                            <button type="submit" class=if is_active { "button button-danger" } else { "button button-primary" }>{label}</button>
+                                        </ActionForm>
+                                    </div>
+                                </details>
+                            </section>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

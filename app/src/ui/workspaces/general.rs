@@ -1,0 +1,76 @@
+//! `/w/{name}/general`: Workspace – General, read-only, with "Request a change".
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::WorkspaceNav;
+use crate::api::workspaces::{workspace_general, RequestWorkspaceChange};
+use crate::model::workspace::WorkspaceStatus;
+use crate::ui::kit::{action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading, Notice, PageHeader, StatusBadge, SubmitButton};
+
+#[component]
+pub fn GeneralPage() -> impl IntoView {
+    let name = route_param("name");
+    let request = ServerAction::<RequestWorkspaceChange>::new();
+    let data = Resource::new(move || name.get(), workspace_general);
+    let requested = notice_from_query("requested", "Your change request has been sent to the platform operator.");
+    let error = action_error(request);
+    view! {
+        <Title text=move || format!("{} – General", name.get()) />
+        <PageHeader title="General" crumbs=vec![("Home", "/"), ("Workspaces", "/workspaces")] />
+        <WorkspaceNav active="general" />
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((w, _role)) => {
+                        let suspended = w.status == WorkspaceStatus::Suspended;
+                        view! {
+                            {suspended.then(|| view! {
+                                <p class="alert alert-error" role="alert">
+                                    {format!("This workspace is suspended{}. It is read-only until the platform operator reactivates it.", w.status_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())}
+                                </p>
+                            })}
+                            <section class="panel" aria-labelledby="registered">
+                                <h2 id="registered">"Registered information"</h2>
+                                <dl class="facts">
+                                    <dt>"Workspace ID"</dt><dd><code>{w.id.to_string()}</code></dd>
+                                    <dt>"Workspace Name"</dt><dd>{w.name.clone()}</dd>
+                                    <dt>"Status"</dt><dd><StatusBadge label=w.status.label() /></dd>
+                                    <dt>"Business Address"</dt><dd class="pre">{w.address.clone()}</dd>
+                                    <dt>"Scope of Business"</dt><dd>{format!("{} — {}", w.mcc, w.mcc_description)}</dd>
+                                    <dt>"Business Representative(s)"</dt>
+                                    <dd><ul class="plain">{w.representatives.iter().map(|r| view! { <li>{r.name.clone()}</li> }).collect_view()}</ul></dd>
+                                    <dt>"Representative email(s)"</dt>
+                                    <dd><ul class="plain">{w.representatives.iter().map(|r| view! { <li>{r.email.clone()}</li> }).collect_view()}</ul></dd>
+                                    <dt>"Generated"</dt><dd>{fmt_time(&w.created)}</dd>
+                                </dl>
+                            </section>
+                            {(!suspended).then(|| view! {
+                                <section class="panel" aria-labelledby="change">
+                                    <h2 id="change">"Request a change"</h2>
+                                    <p class="hint">"This information is kept by the platform operator. Say what should change and why; the operator makes the change. The Workspace Name can't be changed."</p>
+                                    <ActionForm action=request>
+                                        <Notice message=requested />
+                                        <FormError error />
+                                        <input type="hidden" name="workspace" value=w.name.clone() />
+                                        <Field label="What to change" name="what" required=true maxlength=1000 error />
+                                        <Field label="Why" name="why" required=true maxlength=1000 error />
+                                        <SubmitButton label="Send change request" pending=request.pending() />
+                                    </ActionForm>
+                                </section>
+                            })}
+                        }.into_any()
+                    }
+                    Err(e) => {
+                        #[cfg(feature = "ssr")]
+                        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+                            r.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+                        }
+                        view! { <ErrorPanel error=e /> }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

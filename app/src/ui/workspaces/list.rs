@@ -1,0 +1,99 @@
+//! `/workspaces`: the workspaces you belong to and your applications.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::workspaces::{my_workspace_applications, my_workspaces, WithdrawWorkspaceApplication};
+use crate::model::workspace::ApplicationStatus;
+use crate::ui::kit::{action_error, fmt_time, notice_from_query, ErrorPanel, FormError, Loading, Notice, PageHeader, StatusBadge};
+
+#[component]
+pub fn WorkspacesPage() -> impl IntoView {
+    let withdraw = ServerAction::<WithdrawWorkspaceApplication>::new();
+    let workspaces = Resource::new(|| (), |_| my_workspaces());
+    let applications = Resource::new(move || withdraw.version().get(), |_| my_workspace_applications());
+    let applied = notice_from_query("applied", "Application submitted. The platform operator will review it; you will get an email with the decision.");
+    let withdrawn = notice_from_query("withdrawn", "Application withdrawn.");
+    let error = action_error(withdraw);
+    view! {
+        <Title text="Workspaces" />
+        <PageHeader title="Workspaces" crumbs=vec![("Home", "/")]>
+            <a class="button button-primary" href="/workspaces/apply">"Apply for a workspace"</a>
+        </PageHeader>
+        <Notice message=applied />
+        <Notice message=withdrawn />
+        <FormError error />
+        <section class="panel" aria-labelledby="mine">
+            <h2 id="mine">"Your workspaces"</h2>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match workspaces.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"You are not a member of any workspace yet."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table">
+                                <thead><tr><th scope="col">"Workspace"</th><th scope="col">"Your role"</th><th scope="col">"Status"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|w| view! {
+                                        <tr>
+                                            <td><a href=format!("/w/{}/general", w.name)>{w.name.clone()}</a></td>
+                                            <td>{w.role.label()}</td>
+                                            <td><StatusBadge label=w.status.label() /></td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+        <section class="panel" aria-labelledby="applications">
+            <h2 id="applications">"Your applications"</h2>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match applications.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"You have not applied for a workspace."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table">
+                                <thead><tr>
+                                    <th scope="col">"Workspace Name"</th><th scope="col">"Scope of Business"</th><th scope="col">"Submitted"</th>
+                                    <th scope="col">"Status"</th><th scope="col">"Reason"</th><th scope="col">"Actions"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|a| {
+                                        let pending = a.status == ApplicationStatus::Pending;
+                                        let id = a.id.to_string();
+                                        view! {
+                                            <tr>
+                                                <td>{a.name.clone()}</td>
+                                                <td>{format!("{} — {}", a.mcc, a.mcc_description)}</td>
+                                                <td>{fmt_time(&a.created)}</td>
+                                                <td><StatusBadge label=a.status.label() /></td>
+                                                <td>{a.reason.clone().unwrap_or_default()}</td>
+                                                <td>{pending.then(|| view! {
+                                                    <details class="confirm">
+                                                        <summary class="button">"Withdraw…"</summary>
+                                                        <div class="confirm-body">
+                                                            <p>{format!("Withdraw the application for {}? The operator will no longer review it, and the name becomes free for others.", a.name)}</p>
+                                                            <ActionForm action=withdraw>
+                                                                <input type="hidden" name="id" value=id.clone() />
+                                                                <button type="submit" class="button button-danger">"Withdraw application"</button>
+                                                            </ActionForm>
+                                                        </div>
+                                                    </details>
+                                                })}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
