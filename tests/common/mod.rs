@@ -273,3 +273,106 @@ pub fn create_operator(
         .unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// A real SMTP server on 127.0.0.1 (Python's aiosmtpd) that stores what it receives.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    pub dir: DataDir,
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        let port = free_port();
+        let dir = DataDir::new();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 for the SMTP sink");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP sink did not start (is aiosmtpd installed? `bash .ci/setup` installs it)");
+        SmtpSink { child, port, dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The messages received so far: (recipients, raw message).
+    pub fn messages(&self) -> Vec<(Vec<String>, String)> {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| {
+                let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+                let to = v["to"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+                (to, v["data"].as_str().unwrap().to_string())
+            })
+            .collect()
+    }
+
+    /// Waits until `n` messages have arrived.
+    pub fn wait_for(&self, n: usize) -> Vec<(Vec<String>, String)> {
+        for _ in 0..200 {
+            let m = self.messages();
+            if m.len() >= n {
+                return m;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("expected {n} messages, got {:?}", self.messages());
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Creates an operator (server stopped), then starts the server and logs the operator in.
+pub async fn server_with_operator(dir: &DataDir, extra: &[&str]) -> (Server, reqwest::Client) {
+    let out = create_operator(dir, "op@example.com", "operator", "steady lantern 7");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let server = Server::start(dir, extra);
+    let op = client();
+    assert_eq!(log_in(&op, &server, "operator", "steady lantern 7").await.status, 200);
+    (server, op)
+}
+
+/// Applies for a workspace; returns the reply.
+pub async fn apply(c: &reqwest::Client, server: &Server, name: &str, reps: &str) -> Reply {
+    call(
+        c,
+        server,
+        "apply-for-workspace",
+        &[("name", name), ("mcc", "5812"), ("address", "1 Harbour Road, Singapore"), ("representatives", reps)],
+    )
+    .await
+}
+
+/// A signed-in client for a new account.
+pub async fn person(server: &Server, name: &str) -> reqwest::Client {
+    let c = client();
+    let r = sign_up(&c, server, &format!("{name}@example.com"), name).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    c
+}

@@ -43,7 +43,10 @@ fn WorkspaceSwitcher() -> impl IntoView {
                             <ul class="switcher-menu" aria-label="Your workspaces">
                                 {workspaces.into_iter().map(|w| {
                                     let href = format!("/w/{}/general", w.name);
-                                    let label = format!("{} ({})", w.name, w.role.label());
+                                    let label = match w.status {
+                                        crate::model::workspace::WorkspaceStatus::Active => format!("{} ({})", w.name, w.role.label()),
+                                        status => format!("{} ({}, {})", w.name, w.role.label(), status.label()),
+                                    };
                                     view! { <li><a href=href>{label}</a></li> }
                                 }).collect_view()}
                             </ul>
