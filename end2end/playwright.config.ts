@@ -3,6 +3,7 @@ import { defineConfig } from "@playwright/test";
 // The console under test: the release binary, on its own port and a fresh data directory.
 const port = Number(process.env.MPDP_E2E_PORT ?? 3310);
 const dataDir = `.data/run-${Date.now()}`;
+export const OPERATOR_PASSWORD = "steady lantern 7";
 
 export default defineConfig({
   testDir: "./tests",
@@ -35,7 +36,11 @@ export default defineConfig({
     { name: "no-javascript", use: { browserName: "chromium", javaScriptEnabled: false } },
   ],
   webServer: {
-    command: `env MPDP_LOG=warn ../target/release/mpdp serve --listen 127.0.0.1:${port} --data-dir ${dataDir}`,
+    // A platform operator first (password on stdin, as the README shows), then the console.
+    command:
+      `sh -c 'echo "${OPERATOR_PASSWORD}" | ../target/release/mpdp operator create --email operator@example.com ` +
+      `--username operator --data-dir ${dataDir} && ` +
+      `MPDP_LOG=warn exec ../target/release/mpdp serve --listen 127.0.0.1:${port} --data-dir ${dataDir}'`,
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

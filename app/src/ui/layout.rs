@@ -23,39 +23,31 @@ fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
 
 /// The workspaces the person belongs to, to move between them.
 #[component]
-fn WorkspaceSwitcher() -> impl IntoView {
+fn WorkspaceSwitcher(workspaces: Vec<crate::model::workspace::MyWorkspace>) -> impl IntoView {
     let location = use_location();
-    let list = Resource::new(|| (), |_| crate::api::workspaces::my_workspaces());
     let current = move || {
         let path = location.pathname.get();
         path.strip_prefix("/w/").and_then(|rest| rest.split('/').next()).map(str::to_string)
     };
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let workspaces = list.await.unwrap_or_default();
-                (!workspaces.is_empty()).then(|| {
-                    view! {
-                        <details class="switcher">
-                            <summary class="nav-link">
-                                {move || current().map(|c| format!("Workspace: {c}")).unwrap_or_else(|| "Switch workspace".into())}
-                            </summary>
-                            <ul class="switcher-menu" aria-label="Your workspaces">
-                                {workspaces.into_iter().map(|w| {
-                                    let href = format!("/w/{}/general", w.name);
-                                    let label = match w.status {
-                                        crate::model::workspace::WorkspaceStatus::Active => format!("{} ({})", w.name, w.role.label()),
-                                        status => format!("{} ({}, {})", w.name, w.role.label(), status.label()),
-                                    };
-                                    view! { <li><a href=href>{label}</a></li> }
-                                }).collect_view()}
-                            </ul>
-                        </details>
-                    }
-                })
-            })}
-        </Transition>
-    }
+    (!workspaces.is_empty()).then(|| {
+        view! {
+            <details class="switcher">
+                <summary class="nav-link">
+                    {move || current().map(|c| format!("Workspace: {c}")).unwrap_or_else(|| "Switch workspace".into())}
+                </summary>
+                <ul class="switcher-menu" aria-label="Your workspaces">
+                    {workspaces.into_iter().map(|w| {
+                        let href = format!("/w/{}/general", w.name);
+                        let label = match w.status {
+                            crate::model::workspace::WorkspaceStatus::Active => format!("{} ({})", w.name, w.role.label()),
+                            status => format!("{} ({}, {})", w.name, w.role.label(), status.label()),
+                        };
+                        view! { <li><a href=href>{label}</a></li> }
+                    }).collect_view()}
+                </ul>
+            </details>
+        }
+    })
 }
 
 #[component]
@@ -69,13 +61,15 @@ pub fn TopBar() -> impl IntoView {
             </a>
             <Transition fallback=|| view! { <span class="nav-placeholder"></span> }>
                 {move || Suspend::new(async move {
-                    match auth.me.await {
+                    let me = auth.me.await;
+                    let workspaces = auth.workspaces.await.unwrap_or_default();
+                    match me {
                         Ok(Some(me)) => {
                             view! {
                                 <nav class="nav" aria-label="Main">
                                     <NavLink href="/" label="Home" />
                                     <NavLink href="/workspaces" label="Workspaces" />
-                                    <WorkspaceSwitcher />
+                                    <WorkspaceSwitcher workspaces />
                                     <NavLink href="/account" label="Account" />
                                     {me.is_operator.then(|| view! { <NavLink href="/operator" label="Operator" /> })}
                                 </nav>

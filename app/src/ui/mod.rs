@@ -48,6 +48,8 @@ pub struct Auth {
     pub sign_up: ServerAction<SignUp>,
     pub change_password: ServerAction<ChangePassword>,
     pub me: Resource<Result<Option<AccountView>, AppError>>,
+    /// The workspaces of the signed-in person (for the switcher).
+    pub workspaces: Resource<Result<Vec<crate::model::workspace::MyWorkspace>, AppError>>,
 }
 
 pub fn use_auth() -> Auth {
@@ -71,12 +73,19 @@ pub fn App() -> impl IntoView {
         },
         |_| current_account(),
     );
+    // Created here, before any page's resources, so that the server and the browser number
+    // resources in the same order during hydration.
+    let workspaces = Resource::new(
+        move || (log_in.version().get(), log_out.version().get(), sign_up.version().get()),
+        |_| crate::api::workspaces::my_workspaces(),
+    );
     provide_context(Auth {
         log_in,
         log_out,
         sign_up,
         change_password,
         me,
+        workspaces,
     });
     // Effects run only in the browser: this marks the page as interactive (tests wait for it).
     Effect::new(move |_| {
