@@ -73,6 +73,14 @@ async fn only_operators_decide_and_nobody_decides_twice() {
         ("platform-audit", vec![("workspace", ""), ("action", ""), ("q", ""), ("page", "1")]),
         ("operator-overview", vec![]),
     ];
+    let some_id = "0190d2a4-0000-7000-8000-000000000000";
+    let mut calls = calls;
+    calls.extend([
+        ("get-workspace", vec![("id", some_id)]),
+        ("edit-workspace-info", vec![("id", some_id), ("mcc", "5812"), ("address", "x"), ("representatives", "A <a@example.com>")]),
+        ("set-workspace-status", vec![("id", some_id), ("action", "suspend"), ("reason", "x")]),
+        ("get-outbox-message", vec![("id", some_id)]),
+    ]);
     for (endpoint, form) in &calls {
         assert_eq!(call(&client(), &server, endpoint, form).await.status, 401, "{endpoint} signed out");
         assert_eq!(call(&ann, &server, endpoint, form).await.status, 403, "{endpoint} as a user");
@@ -84,8 +92,13 @@ async fn only_operators_decide_and_nobody_decides_twice() {
     assert_eq!(call(&bob, &server, "get-workspace-application", &[("id", &id)]).await.status, 404);
 
     for (endpoint, form) in &calls {
-        if !endpoint.starts_with("generate") && !endpoint.starts_with("reject") {
-            let r = call(&op, &server, endpoint, form).await;
+        if endpoint.starts_with("generate") || endpoint.starts_with("reject") {
+            continue;
+        }
+        let r = call(&op, &server, endpoint, form).await;
+        if form.iter().any(|(_, v)| *v == some_id) {
+            assert_eq!(r.status, 404, "{endpoint} as operator, unknown id: {}", r.body);
+        } else {
             assert_eq!(r.status, 200, "{endpoint} as operator: {}", r.body);
         }
     }

@@ -116,6 +116,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/operator/audit") view=operator::audit::PlatformAuditPage ssr=SsrMode::Async />
                     <Route path=path!("/workspaces") view=workspaces::list::WorkspacesPage ssr=SsrMode::Async />
                     <Route path=path!("/workspaces/apply") view=workspaces::apply::ApplyPage ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name") view=workspaces::general::GeneralPage ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/general") view=workspaces::general::GeneralPage ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/audit") view=workspaces::audit::WorkspaceAuditPage ssr=SsrMode::Async />
                 </Routes>
