@@ -15,10 +15,14 @@ pub async fn sign_up(
     username: String,
     password: String,
     password_confirm: String,
+    /// The token of the invitation link the person came from, if any.
+    invitation: Option<String>,
 ) -> Result<(), AppError> {
     let state = AppState::current()?;
     let session = crate::server::auth::guard::current_session().await?;
-    let account = domain::sign_up(
+    let client = super::client_addr_of_request().await;
+    let joins = invitation.as_deref().is_some_and(|t| !t.trim().is_empty());
+    let account = domain::sign_up_with(
         &state,
         domain::SignUp {
             email,
@@ -26,10 +30,13 @@ pub async fn sign_up(
             password,
             password_confirm,
         },
+        invitation,
+        client,
     )
     .await?;
     SignedIn::start(&session, &account).await?;
-    leptos_axum::redirect("/");
+    // Someone who signed up from an invitation lands on the workspaces they now belong to.
+    leptos_axum::redirect(if joins { "/workspaces?joined=1" } else { "/" });
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use crate::model::AppError;
 use crate::server::{
     auth::guard::{Member, SignedIn},
     domain::workspaces as domain,
+    policy::WorkspaceAction,
     AppState,
 };
 
@@ -65,16 +66,15 @@ pub async fn my_workspaces() -> Result<Vec<MyWorkspace>, AppError> {
 /// Workspace – General: the registered information, for a Workspace Admin.
 #[server(prefix = "/api", endpoint = "workspace-general")]
 pub async fn workspace_general(workspace: String) -> Result<(WorkspaceView, Role), AppError> {
-    let member = Member::require(&workspace).await?;
-    let admin = member.admin()?;
-    Ok(domain::general(&admin.0))
+    let member = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewGeneral)?;
+    Ok(domain::general(&member))
 }
 
 /// A Workspace Admin asks the operator to change the registered information.
 #[server(prefix = "/api", endpoint = "request-workspace-change")]
 pub async fn request_workspace_change(workspace: String, what: String, why: String) -> Result<(), AppError> {
     let state = AppState::current()?;
-    let admin = Member::require(&workspace).await?.for_change()?.admin()?;
+    let admin = Member::require(&workspace).await?.admin(WorkspaceAction::RequestInfoChange)?;
     let actor = domain::actor(&admin.0.who, super::client_addr_of_request().await);
     domain::request_change(&state, &admin, &what, &why, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/general?requested=1", admin.0.workspace.name));
@@ -85,7 +85,7 @@ pub async fn request_workspace_change(workspace: String, what: String, why: Stri
 #[server(prefix = "/api", endpoint = "workspace-audit")]
 pub async fn workspace_audit(workspace: String, action: String, q: String, page: u32) -> Result<Page<AuditEventView>, AppError> {
     let state = AppState::current()?;
-    let admin = Member::require(&workspace).await?.admin()?;
-    let id = admin.0.workspace.id;
+    let member = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewAudit)?;
+    let id = member.workspace.id;
     state.store.read(move |tx| crate::server::store::audit::list(tx, Some(id), &action, &q, page, PER_PAGE)).await
 }

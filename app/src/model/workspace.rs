@@ -319,3 +319,81 @@ mod tests {
         assert!(Role::MiniProgramAdmin.rank() > Role::WorkspaceDeveloper.rank());
     }
 }
+
+pub const INVITE_BULK_MAX: usize = 500;
+pub const INVITATION_DAYS: i64 = 7;
+
+/// A member as the Members page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub account_id: Uuid,
+    pub email: String,
+    pub username: String,
+    pub role: Role,
+    pub active: bool,
+    pub joined: DateTime<Utc>,
+    /// "Assigned to Mini Program: …" ("unassigned" until mini programs are assigned).
+    pub assignment: String,
+}
+
+/// A pending invitation as the Members page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub email: String,
+    pub role: Role,
+    pub inviter: String,
+    pub created: DateTime<Utc>,
+    pub expires: DateTime<Utc>,
+    pub expired: bool,
+}
+
+/// What the invitation link shows to whoever holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationInfo {
+    pub workspace: String,
+    pub email: String,
+    pub role: Role,
+    pub inviter: String,
+    pub expires: DateTime<Utc>,
+    /// "pending", "accepted", "revoked" or "expired".
+    pub state: String,
+}
+
+/// The result of inviting one address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteRow {
+    pub email: String,
+    /// "invited", "already a member", "already invited", "duplicate in the list" or
+    /// "invalid address: …".
+    pub outcome: String,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::WorkspaceAdmin, Role::WorkspaceReviewer, Role::MiniProgramAdmin, Role::WorkspaceDeveloper];
+
+    /// The form value of the role.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::WorkspaceAdmin => "WorkspaceAdmin",
+            Self::WorkspaceReviewer => "WorkspaceReviewer",
+            Self::MiniProgramAdmin => "MiniProgramAdmin",
+            Self::WorkspaceDeveloper => "WorkspaceDeveloper",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<Role, AppError> {
+        Self::ALL.into_iter().find(|r| r.code() == s.trim()).ok_or_else(|| {
+            AppError::invalid(field, "must be Workspace Admin, Workspace Reviewer, Mini Program Admin or Workspace Developer")
+        })
+    }
+}
+
+/// A workspace's home page, for any of its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceHomeView {
+    pub name: String,
+    pub status: WorkspaceStatus,
+    pub role: Role,
+    pub assignment: String,
+    pub joined: DateTime<Utc>,
+}

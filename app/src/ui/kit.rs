@@ -53,6 +53,9 @@ pub fn Field(
     #[prop(optional)] required: bool,
     #[prop(optional)] maxlength: Option<usize>,
     #[prop(optional)] minlength: Option<usize>,
+    /// An initial value (e.g. from the URL).
+    #[prop(optional, into)]
+    value: Option<Signal<String>>,
     #[prop(into)] error: Signal<Option<AppError>>,
 ) -> impl IntoView {
     let id = format!("field-{name}");
@@ -83,6 +86,7 @@ pub fn Field(
                 required=required
                 maxlength=maxlength
                 minlength=minlength
+                value=move || value.map(|v| v.get())
                 aria-invalid=move || mine().is_some().then_some("true")
                 aria-describedby=described
             />

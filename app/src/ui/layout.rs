@@ -37,7 +37,7 @@ fn WorkspaceSwitcher(workspaces: Vec<crate::model::workspace::MyWorkspace>) -> i
                 </summary>
                 <ul class="switcher-menu" aria-label="Your workspaces">
                     {workspaces.into_iter().map(|w| {
-                        let href = format!("/w/{}/general", w.name);
+                        let href = format!("/w/{}", w.name);
                         let label = match w.status {
                             crate::model::workspace::WorkspaceStatus::Active => format!("{} ({})", w.name, w.role.label()),
                             status => format!("{} ({}, {})", w.name, w.role.label(), status.label()),

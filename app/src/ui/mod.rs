@@ -116,7 +116,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/operator/audit") view=operator::audit::PlatformAuditPage ssr=SsrMode::Async />
                     <Route path=path!("/workspaces") view=workspaces::list::WorkspacesPage ssr=SsrMode::Async />
                     <Route path=path!("/workspaces/apply") view=workspaces::apply::ApplyPage ssr=SsrMode::Async />
-                    <Route path=path!("/w/:name") view=workspaces::general::GeneralPage ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name") view=workspaces::home::WorkspaceHomePage ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/members") view=workspaces::members::MembersPage ssr=SsrMode::Async />
+                    <Route path=path!("/invitations/:token") view=workspaces::invitation::InvitationPage ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/general") view=workspaces::general::GeneralPage ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/audit") view=workspaces::audit::WorkspaceAuditPage ssr=SsrMode::Async />
                 </Routes>

@@ -12,13 +12,20 @@ use crate::model::account::{PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX};
 pub fn SignUpPage() -> impl IntoView {
     let auth = use_auth();
     let error = action_error(auth.sign_up);
+    // Arriving from an invitation link: the token rides along and the email is filled in.
+    let invitation = super::kit::query_param("invitation");
+    let invited_email = super::kit::query_param("email");
     view! {
         <Title text="Sign up" />
         <section class="auth-panel" aria-labelledby="sign-up-title">
             <h1 id="sign-up-title">"Create your MPDP account"</h1>
+            {move || (!invitation.get().is_empty()).then(|| view! {
+                <p class="alert alert-success">"Sign up with the invited email address to join the workspace."</p>
+            })}
             <ActionForm action=auth.sign_up>
                 <FormError error />
-                <Field label="Email" name="email" kind="email" autocomplete="email" required=true maxlength=254 error />
+                <input type="hidden" name="invitation" value=move || invitation.get() />
+                <Field label="Email" name="email" kind="email" autocomplete="email" required=true maxlength=254 value=invited_email error />
                 <Field
                     label="Username"
                     name="username"

@@ -162,8 +162,24 @@ impl Member {
             .await?;
         match found {
             Some((workspace, membership)) if membership.active => Ok(Member { who, workspace, membership }),
-            _ => Err(AppError::NotFound(format!("There is no workspace named {workspace_name} that you are a member of."))),
+            Some((workspace, _)) => Err(AppError::Forbidden(format!(
+                "Your access to the workspace {} has been blocked by its Workspace Admin. Your other workspaces are not affected.",
+                workspace.name
+            ))),
+            None => Err(AppError::NotFound(format!("There is no workspace named {workspace_name} that you are a member of."))),
         }
+    }
+
+    /// Passes only if the policy table lets this member's role do `action` (and, for a change,
+    /// the workspace is not suspended).
+    pub fn authorize(self, action: crate::server::policy::WorkspaceAction) -> Result<Member, AppError> {
+        if !crate::server::policy::allows(self.membership.role, action) {
+            return Err(AppError::Forbidden(action.refusal().into()));
+        }
+        if action.is_change() {
+            return self.for_change();
+        }
+        Ok(self)
     }
 
     /// Refuses changes while the workspace is suspended.
@@ -177,12 +193,9 @@ impl Member {
         Ok(self)
     }
 
-    /// Only a Workspace Admin passes.
-    pub fn admin(self) -> Result<WorkspaceAdmin, AppError> {
-        if self.membership.role != crate::model::workspace::Role::WorkspaceAdmin {
-            return Err(AppError::Forbidden("Only a Workspace Admin of this workspace may do this.".into()));
-        }
-        Ok(WorkspaceAdmin(self))
+    /// Authorized for `action`, which only Workspace Admins may do.
+    pub fn admin(self, action: crate::server::policy::WorkspaceAction) -> Result<WorkspaceAdmin, AppError> {
+        Ok(WorkspaceAdmin(self.authorize(action)?))
     }
 }
 

@@ -55,6 +55,17 @@ fn new_account(
 }
 
 pub async fn sign_up(state: &AppState, input: SignUp) -> Result<Account, AppError> {
+    sign_up_with(state, input, None, None).await
+}
+
+/// Signs up and, with an invitation token from the link, joins that workspace in the same
+/// transaction (the invitation's email must be the one signed up with).
+pub async fn sign_up_with(
+    state: &AppState,
+    input: SignUp,
+    invitation: Option<String>,
+    client: Option<IpAddr>,
+) -> Result<Account, AppError> {
     let (email, username) = check_sign_up(&input)?;
     // Refuse a taken email or username before spending a hash on it; the insert checks again.
     let (ekey, ukey) = (email_key(&email), username_key(&username));
@@ -86,6 +97,14 @@ pub async fn sign_up(state: &AppState, input: SignUp) -> Result<Account, AppErro
             accounts::insert(tx, &stored)?;
             // Representatives named before they had an account join their workspaces now.
             crate::server::store::workspaces::admit_pending(tx, stored.id, &stored.email)?;
+            if let Some(token) = invitation.as_deref().filter(|t| !t.trim().is_empty()) {
+                let actor = crate::server::store::audit::Actor {
+                    id: Some(stored.id),
+                    name: stored.username.clone(),
+                    client: client.map(|c| c.to_string()),
+                };
+                crate::server::domain::members::accept_in(tx, token, &stored, &actor)?;
+            }
             Ok(())
         })
         .await?;

@@ -3,4 +3,5 @@
 
 pub mod accounts;
 pub mod mail;
+pub mod members;
 pub mod workspaces;

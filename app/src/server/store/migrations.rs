@@ -17,6 +17,7 @@ pub type Migration = (
 pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0001-accounts-and-sessions", create_accounts_and_sessions),
     ("0002-workspaces-mail-audit", create_workspaces_mail_audit),
+    ("0003-invitations", create_invitations),
 ];
 
 fn create_accounts_and_sessions(tx: &WriteTransaction) -> Result<(), redb::Error> {
@@ -43,6 +44,12 @@ fn create_workspaces_mail_audit(tx: &WriteTransaction) -> Result<(), redb::Error
     tx.open_table(OUTBOX_QUEUE)?;
     tx.open_table(AUDIT)?;
     tx.open_table(AUDIT_BY_WORKSPACE)?;
+    Ok(())
+}
+
+fn create_invitations(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(INVITATIONS)?;
+    tx.open_table(INVITATIONS_BY_WORKSPACE)?;
     Ok(())
 }
 

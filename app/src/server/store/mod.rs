@@ -9,6 +9,8 @@ pub mod audit;
 pub mod outbox;
 pub mod workspaces;
 pub mod codec;
+pub mod invitations;
+pub mod members;
 pub mod migrations;
 pub mod sessions;
 pub mod tables;
@@ -22,7 +24,7 @@ use crate::model::AppError;
 use tables::META;
 
 /// The schema version this build writes. A file with a higher number is refused.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 const SCHEMA_KEY: &str = "schema_version";
 
 #[derive(Debug, thiserror::Error)]

@@ -76,3 +76,11 @@ pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit-1");
 
 /// Key: (workspace id, sequence number). The audit events of one workspace.
 pub const AUDIT_BY_WORKSPACE: TableDefinition<(u128, u64), ()> = TableDefinition::new("audit-by-workspace-1");
+
+/// Key: SHA-256 of the invitation token (the token itself is only in the email). Value:
+/// `Invitation` as JSON.
+pub const INVITATIONS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("invitations-1");
+
+/// Key: (workspace id, case-folded email). Value: token hash of the latest invitation to that
+/// address, so each address has at most one live invitation per workspace.
+pub const INVITATIONS_BY_WORKSPACE: TableDefinition<(u128, &str), &[u8; 32]> = TableDefinition::new("invitations-by-workspace-1");

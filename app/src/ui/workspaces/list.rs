@@ -15,6 +15,8 @@ pub fn WorkspacesPage() -> impl IntoView {
     let applications = Resource::new(move || withdraw.version().get(), |_| my_workspace_applications());
     let applied = notice_from_query("applied", "Application submitted. The platform operator will review it; you will get an email with the decision.");
     let withdrawn = notice_from_query("withdrawn", "Application withdrawn.");
+    let joined = notice_from_query("joined", "Welcome! You have joined the workspace.");
+    let left = notice_from_query("left", "You have left the workspace.");
     let error = action_error(withdraw);
     view! {
         <Title text="Workspaces" />
@@ -23,6 +25,8 @@ pub fn WorkspacesPage() -> impl IntoView {
         </PageHeader>
         <Notice message=applied />
         <Notice message=withdrawn />
+        <Notice message=joined />
+        <Notice message=left />
         <FormError error />
         <section class="panel" aria-labelledby="mine">
             <h2 id="mine">"Your workspaces"</h2>
@@ -36,7 +40,7 @@ pub fn WorkspacesPage() -> impl IntoView {
                                 <tbody>
                                     {list.into_iter().map(|w| view! {
                                         <tr>
-                                            <td><a href=format!("/w/{}/general", w.name)>{w.name.clone()}</a></td>
+                                            <td><a href=format!("/w/{}", w.name)>{w.name.clone()}</a></td>
                                             <td>{w.role.label()}</td>
                                             <td><StatusBadge label=w.status.label() /></td>
                                         </tr>

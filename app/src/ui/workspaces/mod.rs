@@ -3,7 +3,10 @@
 pub mod apply;
 pub mod audit;
 pub mod general;
+pub mod home;
+pub mod invitation;
 pub mod list;
+pub mod members;
 
 use leptos::prelude::*;
 
@@ -13,14 +16,25 @@ use super::kit::route_param;
 #[component]
 pub fn WorkspaceNav(active: &'static str) -> impl IntoView {
     let name = route_param("name");
+    let auth = crate::ui::use_auth();
+    // Only the tabs the person's role opens (the server checks again on every request).
+    let is_admin = move || {
+        auth.workspaces.get().and_then(|r| r.ok()).is_some_and(|list| {
+            list.iter().any(|w| w.name.eq_ignore_ascii_case(&name.get()) && w.role == crate::model::workspace::Role::WorkspaceAdmin)
+        })
+    };
     let tab = move |slug: &'static str, label: &'static str| {
-        let href = move || format!("/w/{}/{}", name.get(), slug);
+        let href = move || if slug.is_empty() { format!("/w/{}", name.get()) } else { format!("/w/{}/{}", name.get(), slug) };
         view! { <a href=href class="tab" aria-current=(slug == active).then_some("page")>{label}</a> }
     };
     view! {
         <nav class="tabs" aria-label="Workspace">
-            {tab("general", "General")}
-            {tab("audit", "Audit log")}
+            {tab("", "Overview")}
+            <Show when=is_admin>
+                {tab("general", "General")}
+                {tab("members", "Members")}
+                {tab("audit", "Audit log")}
+            </Show>
         </nav>
     }
 }

@@ -1,0 +1,150 @@
+//! Members, invitations, roles, block / unblock, leaving.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::model::workspace::{InvitationInfo, InvitationView, InviteRow, MemberView, Page, WorkspaceHomeView};
+use crate::model::AppError;
+
+#[cfg(feature = "ssr")]
+use crate::server::{
+    auth::guard::{Member, SignedIn, WorkspaceAdmin},
+    domain::{members as domain, workspaces::actor},
+    policy::WorkspaceAction,
+    store::audit::Actor,
+    AppState,
+};
+
+#[cfg(feature = "ssr")]
+async fn admin_for(workspace: &str, action: WorkspaceAction) -> Result<(AppState, WorkspaceAdmin, Actor), AppError> {
+    let admin = Member::require(workspace).await?.admin(action)?;
+    let actor = actor(&admin.0.who, super::client_addr_of_request().await);
+    Ok((AppState::current()?, admin, actor))
+}
+
+/// A workspace's home: what any member sees.
+#[server(prefix = "/api", endpoint = "workspace-home")]
+pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewWorkspace)?;
+    Ok(WorkspaceHomeView {
+        name: m.workspace.name.clone(),
+        status: m.workspace.status,
+        role: m.membership.role,
+        assignment: "unassigned".into(),
+        joined: m.membership.joined,
+    })
+}
+
+/// Members: search by email or username, filter by role code and status ("Active" / "Inactive").
+#[server(prefix = "/api", endpoint = "list-members")]
+pub async fn list_members(workspace: String, q: String, role: String, status: String, page: u32) -> Result<Page<MemberView>, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMembers)?;
+    let role = match role.as_str() {
+        "" => None,
+        r => Some(crate::model::workspace::Role::parse("Role", r)?),
+    };
+    let active = match status.as_str() {
+        "" => None,
+        "Active" => Some(true),
+        "Inactive" => Some(false),
+        _ => return Err(AppError::invalid("Status", "must be Active or Inactive")),
+    };
+    let state = AppState::current()?;
+    let id = m.workspace.id;
+    state
+        .store
+        .read(move |tx| crate::server::store::members::list(tx, id, &q, role, active, page, crate::model::workspace::PER_PAGE))
+        .await
+}
+
+/// Pending invitations of the workspace.
+#[server(prefix = "/api", endpoint = "list-invitations")]
+pub async fn list_invitations(workspace: String) -> Result<Vec<InvitationView>, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMembers)?;
+    let state = AppState::current()?;
+    let id = m.workspace.id;
+    state.store.read(move |tx| crate::server::store::invitations::pending(tx, id, chrono::Utc::now())).await
+}
+
+/// Invites one address or a list (pasted, or read from a CSV file): a result per address.
+#[server(prefix = "/api", endpoint = "invite-members")]
+pub async fn invite_members(workspace: String, emails: String, role: String) -> Result<Vec<InviteRow>, AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::InviteMembers).await?;
+    let role = crate::model::workspace::Role::parse("Role", &role)?;
+    let addresses = domain::parse_address_list(&emails)?;
+    domain::invite(&state, &admin, addresses, role, actor).await
+}
+
+#[server(prefix = "/api", endpoint = "resend-invitation")]
+pub async fn resend_invitation(workspace: String, email: String) -> Result<(), AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::InviteMembers).await?;
+    domain::resend(&state, &admin, &email, actor).await
+}
+
+#[server(prefix = "/api", endpoint = "revoke-invitation")]
+pub async fn revoke_invitation(workspace: String, email: String) -> Result<(), AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::InviteMembers).await?;
+    domain::revoke(&state, &admin, &email, actor).await
+}
+
+#[server(prefix = "/api", endpoint = "set-member-role")]
+pub async fn set_member_role(workspace: String, account: Uuid, role: String) -> Result<(), AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ChangeRoles).await?;
+    let role = crate::model::workspace::Role::parse("Role", &role)?;
+    domain::set_role(&state, &admin, account, role, actor).await
+}
+
+#[server(prefix = "/api", endpoint = "block-member")]
+pub async fn block_member(workspace: String, account: Uuid) -> Result<(), AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::BlockMembers).await?;
+    domain::set_blocked(&state, &admin, account, true, actor).await
+}
+
+#[server(prefix = "/api", endpoint = "unblock-member")]
+pub async fn unblock_member(workspace: String, account: Uuid) -> Result<(), AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::BlockMembers).await?;
+    domain::set_blocked(&state, &admin, account, false, actor).await
+}
+
+#[server(prefix = "/api", endpoint = "remove-member")]
+pub async fn remove_member(workspace: String, account: Uuid) -> Result<(), AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::RemoveMembers).await?;
+    domain::remove(&state, &admin, account, actor).await
+}
+
+/// Leaves a workspace (the last active Workspace Admin can't).
+#[server(prefix = "/api", endpoint = "leave-workspace")]
+pub async fn leave_workspace(workspace: String) -> Result<(), AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::Leave)?;
+    let state = AppState::current()?;
+    let actor = actor(&m.who, super::client_addr_of_request().await);
+    domain::leave(&state, &m, actor).await?;
+    leptos_axum::redirect("/workspaces?left=1");
+    Ok(())
+}
+
+/// What an invitation link shows. The token is the secret; no sign-in is needed to read it.
+#[server(prefix = "/api", endpoint = "invitation-details")]
+pub async fn invitation_details(token: String) -> Result<InvitationInfo, AppError> {
+    use crate::server::store::invitations::{self as inv, InvitationState};
+    let state = AppState::current()?;
+    let i = state.store.read(move |tx| inv::by_token(tx, &token)).await?.ok_or_else(|| AppError::NotFound("This invitation link is not valid.".into()))?;
+    let s = match i.state {
+        InvitationState::Accepted => "accepted",
+        InvitationState::Revoked => "revoked",
+        InvitationState::Pending if i.expired(chrono::Utc::now()) => "expired",
+        InvitationState::Pending => "pending",
+    };
+    Ok(InvitationInfo { workspace: i.workspace_name, email: i.email, role: i.role, inviter: i.inviter, expires: i.expires, state: s.into() })
+}
+
+/// Accepts an invitation as the signed-in account (whose email must match).
+#[server(prefix = "/api", endpoint = "accept-invitation")]
+pub async fn accept_invitation(token: String) -> Result<(), AppError> {
+    let who = SignedIn::require().await?;
+    let state = AppState::current()?;
+    let actor = actor(&who, super::client_addr_of_request().await);
+    let name = domain::accept(&state, &who, token, actor).await?;
+    leptos_axum::redirect(&format!("/w/{name}?joined=1"));
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! `/w/{name}`: the workspace as any member sees it, and leaving it.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::WorkspaceNav;
+use crate::api::members::{workspace_home, LeaveWorkspace};
+use crate::ui::kit::{action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading, Notice, PageHeader, StatusBadge};
+
+#[component]
+pub fn WorkspaceHomePage() -> impl IntoView {
+    let name = route_param("name");
+    let leave = ServerAction::<LeaveWorkspace>::new();
+    let data = Resource::new(move || name.get(), workspace_home);
+    let joined = notice_from_query("joined", "Welcome! You have joined the workspace.");
+    let error = action_error(leave);
+    view! {
+        <Title text=move || name.get() />
+        <PageHeader title="Workspace" crumbs=vec![("Home", "/"), ("Workspaces", "/workspaces")] />
+        <WorkspaceNav active="" />
+        <Notice message=joined />
+        <FormError error />
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(h) => view! {
+                        <section class="panel" aria-labelledby="ws">
+                            <h2 id="ws">{h.name.clone()}</h2>
+                            <dl class="facts">
+                                <dt>"Status"</dt><dd><StatusBadge label=h.status.label() /></dd>
+                                <dt>"Your role"</dt><dd>{format!("{} · Assigned to Mini Program: {}", h.role.label(), h.assignment)}</dd>
+                                <dt>"Member since"</dt><dd>{fmt_time(&h.joined)}</dd>
+                            </dl>
+                        </section>
+                        <section class="panel" aria-labelledby="leave">
+                            <h2 id="leave">"Leave this workspace"</h2>
+                            <details class="confirm">
+                                <summary class="button">"Leave workspace…"</summary>
+                                <div class="confirm-body">
+                                    <p>{format!("You will lose access to {} and its mini programs. A Workspace Admin can invite you again.", h.name)}</p>
+                                    <ActionForm action=leave>
+                                        <input type="hidden" name="workspace" value=h.name.clone() />
+                                        <button type="submit" class="button button-danger">"Leave workspace"</button>
+                                    </ActionForm>
+                                </div>
+                            </details>
+                        </section>
+                    }.into_any(),
+                    Err(e) => {
+                        #[cfg(feature = "ssr")]
+                        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+                            r.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+                        }
+                        view! { <ErrorPanel error=e /> }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

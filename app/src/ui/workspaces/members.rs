@@ -1,0 +1,253 @@
+//! `/w/{name}/members`: Workspace – Members, for Workspace Admins.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::WorkspaceNav;
+use crate::api::members::{
+    list_invitations, list_members, BlockMember, InviteMembers, RemoveMember, ResendInvitation, RevokeInvitation, SetMemberRole,
+    UnblockMember,
+};
+use crate::model::workspace::{Role, INVITE_BULK_MAX};
+use crate::ui::kit::{action_error, fmt_time, page_param, query_param, route_param, ErrorPanel, FormError, ListControls, Loading, PageHeader, Pager, StatusBadge};
+
+const BLOCK_TEXT: &str = "If the member has been blocked, he/she will not be able to view or operate all mini programs he/she has been joined. Are you sure you want to block the member?";
+const UNBLOCK_TEXT: &str = "If you unblock the member, he/she will be able to view or operate all mini programs he/she has been joined. Are you sure you want to unblock the member?";
+
+fn role_options(selected: Option<Role>) -> impl IntoView {
+    Role::ALL
+        .into_iter()
+        .map(move |r| view! { <option value=r.code() selected=selected == Some(r)>{r.label()}</option> })
+        .collect_view()
+}
+
+#[component]
+pub fn MembersPage() -> impl IntoView {
+    let name = route_param("name");
+    let (q, role, status, page) = (query_param("q"), query_param("role"), query_param("status"), page_param());
+    let invite = ServerAction::<InviteMembers>::new();
+    let resend = ServerAction::<ResendInvitation>::new();
+    let revoke = ServerAction::<RevokeInvitation>::new();
+    let set_role = ServerAction::<SetMemberRole>::new();
+    let block = ServerAction::<BlockMember>::new();
+    let unblock = ServerAction::<UnblockMember>::new();
+    let remove = ServerAction::<RemoveMember>::new();
+    let changes = move || {
+        (invite.version().get(), resend.version().get(), revoke.version().get(), set_role.version().get())
+            .0
+            .wrapping_add(block.version().get() + unblock.version().get() + remove.version().get())
+    };
+    let members = Resource::new(
+        move || (name.get(), q.get(), role.get(), status.get(), page.get(), changes()),
+        |(n, q, r, s, p, _)| list_members(n, q, r, s, p),
+    );
+    let invitations = Resource::new(move || (name.get(), changes()), |(n, _)| list_invitations(n));
+    let errors: Vec<Signal<Option<crate::model::AppError>>> = vec![
+        action_error(resend),
+        action_error(revoke),
+        action_error(set_role),
+        action_error(block),
+        action_error(unblock),
+        action_error(remove),
+    ];
+    let action_failure = Signal::derive(move || errors.iter().find_map(|e| e.get()));
+    let invite_error = action_error(invite);
+    let bulk = NodeRef::<leptos::html::Textarea>::new();
+    let on_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                let promise = file.text();
+                leptos::task::spawn_local(async move {
+                    if let Ok(text) = wasm_bindgen_futures::JsFuture::from(promise).await {
+                        if let (Some(area), Some(text)) = (bulk.get(), text.as_string()) {
+                            area.set_value(&text);
+                        }
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+        <Title text=move || format!("{} – Members", name.get()) />
+        <PageHeader title="Members" crumbs=vec![("Home", "/"), ("Workspaces", "/workspaces")] />
+        <WorkspaceNav active="members" />
+        <FormError error=action_failure />
+        <section class="panel" aria-labelledby="invite">
+            <h2 id="invite">"Invite members"</h2>
+            <ActionForm action=invite>
+                <FormError error=invite_error />
+                <input type="hidden" name="workspace" value=move || name.get() />
+                <div class="field">
+                    <label for="invite-emails">"Email addresses"</label>
+                    <textarea id="invite-emails" name="emails" rows="3" required node_ref=bulk aria-describedby="invite-emails-hint invite-emails-error"></textarea>
+                    <p class="hint" id="invite-emails-hint">{format!("One address, or many: one per line or separated by commas (at most {INVITE_BULK_MAX}). You can also load a CSV file of emails below.")}</p>
+                    <p class="field-error" id="invite-emails-error" role="alert">
+                        {move || invite_error.get().filter(|e| e.field() == Some("Email addresses")).map(|e| e.to_string())}
+                    </p>
+                </div>
+                <div class="field">
+                    <label for="invite-csv">"CSV file of emails"</label>
+                    <input id="invite-csv" type="file" accept=".csv,text/csv,text/plain" on:change=on_file />
+                </div>
+                <div class="field">
+                    <label for="invite-role">"Role"</label>
+                    <select id="invite-role" name="role">{role_options(Some(Role::WorkspaceDeveloper))}</select>
+                </div>
+                <button type="submit" class="button button-primary">"Send invitations"</button>
+            </ActionForm>
+            {move || invite.value().get().and_then(|r| r.ok()).map(|rows| view! {
+                <table class="table" aria-label="Invitation results">
+                    <thead><tr><th scope="col">"Email"</th><th scope="col">"Result"</th></tr></thead>
+                    <tbody>
+                        {rows.into_iter().map(|r| view! { <tr><td>{r.email}</td><td>{r.outcome}</td></tr> }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </section>
+        <section class="panel" aria-labelledby="pending">
+            <h2 id="pending">"Pending invitations"</h2>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match invitations.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"No pending invitations."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table">
+                                <thead><tr>
+                                    <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Invited by"</th>
+                                    <th scope="col">"Expires"</th><th scope="col">"Actions"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|i| {
+                                        let (e1, e2) = (i.email.clone(), i.email.clone());
+                                        view! {
+                                            <tr>
+                                                <td>{i.email.clone()}</td>
+                                                <td>{i.role.label()}</td>
+                                                <td>{i.inviter.clone()}</td>
+                                                <td>{if i.expired { view! { <StatusBadge label="Expired" /> }.into_any() } else { fmt_time(&i.expires).into_any() }}</td>
+                                                <td class="row-actions">
+                                                    <ActionForm action=resend>
+                                                        <input type="hidden" name="workspace" value=move || name.get() />
+                                                        <input type="hidden" name="email" value=e1 />
+                                                        <button type="submit" class="button">"Resend"</button>
+                                                    </ActionForm>
+                                                    <ActionForm action=revoke>
+                                                        <input type="hidden" name="workspace" value=move || name.get() />
+                                                        <input type="hidden" name="email" value=e2 />
+                                                        <button type="submit" class="button">"Revoke"</button>
+                                                    </ActionForm>
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+        <section class="panel" aria-labelledby="members">
+            <h2 id="members">"Members"</h2>
+            <ListControls
+                search_label="Search email or username"
+                filters=vec![
+                    ("role", "Role", vec![("", "All roles"), ("WorkspaceAdmin", "Workspace Admin"), ("WorkspaceReviewer", "Workspace Reviewer"), ("MiniProgramAdmin", "Mini Program Admin"), ("WorkspaceDeveloper", "Workspace Developer")]),
+                    ("status", "Status", vec![("", "All"), ("Active", "Active"), ("Inactive", "Inactive")]),
+                ]
+            />
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match members.await {
+                        Ok(p) if p.items.is_empty() => view! { <p class="empty">"No members match."</p> }.into_any(),
+                        Ok(p) => {
+                            let pages = p.pages();
+                            view! {
+                                <table class="table">
+                                    <thead><tr>
+                                        <th scope="col">"Login email"</th><th scope="col">"Username"</th><th scope="col">"Role"</th>
+                                        <th scope="col">"Status"</th><th scope="col">"Start date"</th><th scope="col">"Actions"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {p.items.into_iter().map(|m| {
+                                            let id = m.account_id.to_string();
+                                            let (id1, id2, id3) = (id.clone(), id.clone(), id.clone());
+                                            let who = m.username.clone();
+                                            view! {
+                                                <tr>
+                                                    <td>{m.email.clone()}</td>
+                                                    <td>{m.username.clone()}</td>
+                                                    <td>{m.role.label()}<br /><span class="hint">{format!("Assigned to Mini Program: {}", m.assignment)}</span></td>
+                                                    <td><StatusBadge label=if m.active { "Active" } else { "Inactive" } /></td>
+                                                    <td class="nowrap">{m.joined.format("%Y-%m-%d").to_string()}</td>
+                                                    <td class="row-actions">
+                                                        <ActionForm action=set_role>
+                                                            <input type="hidden" name="workspace" value=move || name.get() />
+                                                            <input type="hidden" name="account" value=id1 />
+                                                            <label class="visually-hidden" for=format!("role-{id}")>{format!("Role of {who}")}</label>
+                                                            <select id=format!("role-{id}") name="role">{role_options(Some(m.role))}</select>
+                                                            <button type="submit" class="button">"Set role"</button>
+                                                        </ActionForm>
+                                                        <details class="confirm">
+                                                            <summary class="button">{if m.active { "Block…" } else { "Unblock…" }}</summary>
+                                                            <div class="confirm-body" role="alertdialog" aria-label=if m.active { "Block member" } else { "Unblock member" }>
+                                                                <p>{if m.active { BLOCK_TEXT } else { UNBLOCK_TEXT }}</p>
+                                                                {if m.active {
+                                                                    view! {
+                                                                        <ActionForm action=block>
+                                                                            <input type="hidden" name="workspace" value=move || name.get() />
+                                                                            <input type="hidden" name="account" value=id2 />
+                                                                            <button type="submit" class="button button-danger">"Block"</button>
+                                                                        </ActionForm>
+                                                                    }.into_any()
+                                                                } else {
+                                                                    view! {
+                                                                        <ActionForm action=unblock>
+                                                                            <input type="hidden" name="workspace" value=move || name.get() />
+                                                                            <input type="hidden" name="account" value=id2 />
+                                                                            <button type="submit" class="button button-primary">"Unblock"</button>
+                                                                        </ActionForm>
+                                                                    }.into_any()
+                                                                }}
+                                                            </div>
+                                                        </details>
+                                                        <details class="confirm">
+                                                            <summary class="button">"Remove…"</summary>
+                                                            <div class="confirm-body" role="alertdialog" aria-label="Remove member">
+                                                                <p>{format!("Remove {} from the workspace? They lose access at once; you can invite them again.", m.username)}</p>
+                                                                <ActionForm action=remove>
+                                                                    <input type="hidden" name="workspace" value=move || name.get() />
+                                                                    <input type="hidden" name="account" value=id3 />
+                                                                    <button type="submit" class="button button-danger">"Remove"</button>
+                                                                </ActionForm>
+                                                            </div>
+                                                        </details>
+                                                    </td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <Pager page=p.page pages total=p.total />
+                            }.into_any()
+                        }
+                        Err(e) => {
+                            #[cfg(feature = "ssr")]
+                            if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+                                r.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+                            }
+                            view! { <ErrorPanel error=e /> }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
