@@ -13,6 +13,7 @@ const pages: [string, string][] = [
   ["/operator/change-requests", "Change requests"],
   ["/operator/outbox", "Outbox"],
   ["/operator/audit", "Audit log"],
+  ["/invitations/0000000000000000000000000000000000000000000000000000000000000000", "Invitation"],
 ];
 
 for (const [path, heading] of pages) {

@@ -49,6 +49,8 @@ test("a user applies, the operator generates the workspace, the representative o
   await logIn(page, info, person, "amber otter 17");
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Workspaces" }).click();
   await page.getByRole("link", { name: workspace }).click();
+  await expect(page.getByText("Workspace Admin · Assigned to Mini Program: unassigned")).toBeVisible();
+  await page.getByRole("navigation", { name: "Workspace" }).getByRole("link", { name: "General" }).click();
   await expect(page.getByRole("heading", { name: "Registered information" })).toBeVisible();
   await expect(page.getByText("5812 — Eating places and restaurants")).toBeVisible();
   await expect(page.getByText("Active", { exact: true })).toBeVisible();

@@ -33,10 +33,15 @@ pub fn MembersPage() -> impl IntoView {
     let block = ServerAction::<BlockMember>::new();
     let unblock = ServerAction::<UnblockMember>::new();
     let remove = ServerAction::<RemoveMember>::new();
+    // Any completed action reloads the lists.
     let changes = move || {
-        (invite.version().get(), resend.version().get(), revoke.version().get(), set_role.version().get())
-            .0
-            .wrapping_add(block.version().get() + unblock.version().get() + remove.version().get())
+        invite.version().get()
+            + resend.version().get()
+            + revoke.version().get()
+            + set_role.version().get()
+            + block.version().get()
+            + unblock.version().get()
+            + remove.version().get()
     };
     let members = Resource::new(
         move || (name.get(), q.get(), role.get(), status.get(), page.get(), changes()),

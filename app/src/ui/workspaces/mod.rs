@@ -17,12 +17,6 @@ use super::kit::route_param;
 pub fn WorkspaceNav(active: &'static str) -> impl IntoView {
     let name = route_param("name");
     let auth = crate::ui::use_auth();
-    // Only the tabs the person's role opens (the server checks again on every request).
-    let is_admin = move || {
-        auth.workspaces.get().and_then(|r| r.ok()).is_some_and(|list| {
-            list.iter().any(|w| w.name.eq_ignore_ascii_case(&name.get()) && w.role == crate::model::workspace::Role::WorkspaceAdmin)
-        })
-    };
     let tab = move |slug: &'static str, label: &'static str| {
         let href = move || if slug.is_empty() { format!("/w/{}", name.get()) } else { format!("/w/{}/{}", name.get(), slug) };
         view! { <a href=href class="tab" aria-current=(slug == active).then_some("page")>{label}</a> }
@@ -30,11 +24,20 @@ pub fn WorkspaceNav(active: &'static str) -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Workspace">
             {tab("", "Overview")}
-            <Show when=is_admin>
-                {tab("general", "General")}
-                {tab("members", "Members")}
-                {tab("audit", "Audit log")}
-            </Show>
+            // Only the tabs the person's role opens (the server checks again on every request).
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let list = auth.workspaces.await.unwrap_or_default();
+                    let admin = list.iter().any(|w| {
+                        w.name.eq_ignore_ascii_case(&name.get_untracked()) && w.role == crate::model::workspace::Role::WorkspaceAdmin
+                    });
+                    admin.then(|| view! {
+                        {tab("general", "General")}
+                        {tab("members", "Members")}
+                        {tab("audit", "Audit log")}
+                    })
+                })}
+            </Transition>
         </nav>
     }
 }
