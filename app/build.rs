@@ -18,7 +18,10 @@ fn main() {
     rows.sort();
     rows.dedup_by(|a, b| a.0 == b.0);
     for (code, description) in rows {
-        assert!(code.len() == 4 && code.chars().all(|c| c.is_ascii_digit()), "bad MCC code {code}");
+        assert!(
+            code.len() == 4 && code.chars().all(|c| c.is_ascii_digit()),
+            "bad MCC code {code}"
+        );
         writeln!(out, "    ({code:?}, {description:?}),").unwrap();
     }
     out.push_str("];\n");

@@ -27,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run the console and its APIs.
     Serve(ServeArgs),
+    /// List the HTTP endpoints this build serves (server functions and routes), one per line.
+    Routes,
     /// Manage platform operators.
     Operator {
         #[command(subcommand)]
@@ -83,7 +85,12 @@ struct ServeArgs {
     #[arg(long, env = "MPDP_SMTP_URL", value_name = "URL")]
     smtp_url: Option<String>,
     /// Sender address of outgoing mail.
-    #[arg(long, env = "MPDP_MAIL_FROM", default_value = "MPDP <mpdp@localhost>", value_name = "MAILBOX")]
+    #[arg(
+        long,
+        env = "MPDP_MAIL_FROM",
+        default_value = "MPDP <mpdp@localhost>",
+        value_name = "MAILBOX"
+    )]
     mail_from: String,
 }
 
@@ -123,6 +130,12 @@ fn main() -> std::process::ExitCode {
             .build()
             .context("could not start the async runtime")
             .and_then(|rt| rt.block_on(serve(args))),
+        Command::Routes => {
+            for line in http::endpoints() {
+                println!("{line}");
+            }
+            Ok(())
+        }
         Command::Operator {
             command:
                 OperatorCommand::Create {
@@ -180,7 +193,10 @@ fn open_store(dir: &Path) -> anyhow::Result<Store> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mailer = match &args.smtp_url {
-        Some(url) => Some(app::server::domain::mail::Mailer::new(url, &args.mail_from).map_err(|e| anyhow::anyhow!(e))?),
+        Some(url) => Some(
+            app::server::domain::mail::Mailer::new(url, &args.mail_from)
+                .map_err(|e| anyhow::anyhow!(e))?,
+        ),
         None => None,
     };
     let lock = lock_data_dir(&args.data.data_dir)?;
@@ -207,7 +223,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), config);
     let purge = tokio::spawn(http::purge_expired_sessions(store.clone()));
     let mail = match mailer {
-        Some(mailer) => tokio::spawn(app::server::domain::mail::run_worker(store.clone(), mailer, state.mail_wake.clone())),
+        Some(mailer) => tokio::spawn(app::server::domain::mail::run_worker(
+            store.clone(),
+            mailer,
+            state.mail_wake.clone(),
+        )),
         None => {
             tracing::info!("no SMTP server configured (--smtp-url): mail is kept in the outbox");
             tokio::spawn(async {})

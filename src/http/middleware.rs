@@ -72,11 +72,19 @@ pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 256 * 1024).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 256 * 1024)
+        .await
+        .unwrap_or_default();
     if let Ok(error) = serde_json::from_slice::<app::model::AppError>(&bytes) {
-        parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let app::model::AppError::RateLimited { retry_after_secs, .. } = error {
-            parts.headers.insert(header::RETRY_AFTER, retry_after_secs.into());
+        parts.status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let app::model::AppError::RateLimited {
+            retry_after_secs, ..
+        } = error
+        {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
         }
     }
     Response::from_parts(parts, Body::from(bytes))

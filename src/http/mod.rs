@@ -86,6 +86,17 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
+/// Every endpoint of this build: "METHOD path", sorted. Server functions register themselves, so
+/// a new one appears here without anyone listing it (the authorization tests rely on that).
+pub fn endpoints() -> Vec<String> {
+    let mut out: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, method)| format!("{method} {path}"))
+        .collect();
+    out.push("GET /healthz".into());
+    out.sort();
+    out
+}
+
 /// 200 only when a read transaction opens on the data file.
 async fn healthz(store: Store) -> impl IntoResponse {
     if store.healthy().await {

@@ -296,8 +296,14 @@ impl SmtpSink {
             .spawn()
             .expect("python3 for the SMTP sink");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "ready", "the SMTP sink did not start (is aiosmtpd installed? `bash .ci/setup` installs it)");
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "the SMTP sink did not start (is aiosmtpd installed? `bash .ci/setup` installs it)"
+        );
         SmtpSink { child, port, dir }
     }
 
@@ -317,8 +323,14 @@ impl SmtpSink {
         files
             .into_iter()
             .map(|p| {
-                let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
-                let to = v["to"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+                let v: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+                let to = v["to"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_str().unwrap().to_string())
+                    .collect();
                 (to, v["data"].as_str().unwrap().to_string())
             })
             .collect()
@@ -345,16 +357,29 @@ impl Drop for SmtpSink {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Creates an operator (server stopped), then starts the server and logs the operator in.
 pub async fn server_with_operator(dir: &DataDir, extra: &[&str]) -> (Server, reqwest::Client) {
     let out = create_operator(dir, "op@example.com", "operator", "steady lantern 7");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let server = Server::start(dir, extra);
     let op = client();
-    assert_eq!(log_in(&op, &server, "operator", "steady lantern 7").await.status, 200);
+    assert_eq!(
+        log_in(&op, &server, "operator", "steady lantern 7")
+            .await
+            .status,
+        200
+    );
     (server, op)
 }
 
@@ -364,7 +389,12 @@ pub async fn apply(c: &reqwest::Client, server: &Server, name: &str, reps: &str)
         c,
         server,
         "apply-for-workspace",
-        &[("name", name), ("mcc", "5812"), ("address", "1 Harbour Road, Singapore"), ("representatives", reps)],
+        &[
+            ("name", name),
+            ("mcc", "5812"),
+            ("address", "1 Harbour Road, Singapore"),
+            ("representatives", reps),
+        ],
     )
     .await
 }

@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::model::workspace::{InvitationInfo, InvitationView, InviteRow, MemberView, Page, WorkspaceHomeView};
+use crate::model::workspace::{
+    InvitationInfo, InvitationView, InviteRow, MemberView, Page, WorkspaceHomeView,
+};
 use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
@@ -16,7 +18,10 @@ use crate::server::{
 };
 
 #[cfg(feature = "ssr")]
-async fn admin_for(workspace: &str, action: WorkspaceAction) -> Result<(AppState, WorkspaceAdmin, Actor), AppError> {
+async fn admin_for(
+    workspace: &str,
+    action: WorkspaceAction,
+) -> Result<(AppState, WorkspaceAdmin, Actor), AppError> {
     let admin = Member::require(workspace).await?.admin(action)?;
     let actor = actor(&admin.0.who, super::client_addr_of_request().await);
     Ok((AppState::current()?, admin, actor))
@@ -25,7 +30,9 @@ async fn admin_for(workspace: &str, action: WorkspaceAction) -> Result<(AppState
 /// A workspace's home: what any member sees.
 #[server(prefix = "/api", endpoint = "workspace-home")]
 pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewWorkspace)?;
+    let m = Member::require(&workspace)
+        .await?
+        .authorize(WorkspaceAction::ViewWorkspace)?;
     Ok(WorkspaceHomeView {
         name: m.workspace.name.clone(),
         status: m.workspace.status,
@@ -37,8 +44,16 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
 
 /// Members: search by email or username, filter by role code and status ("Active" / "Inactive").
 #[server(prefix = "/api", endpoint = "list-members")]
-pub async fn list_members(workspace: String, q: String, role: String, status: String, page: u32) -> Result<Page<MemberView>, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMembers)?;
+pub async fn list_members(
+    workspace: String,
+    q: String,
+    role: String,
+    status: String,
+    page: u32,
+) -> Result<Page<MemberView>, AppError> {
+    let m = Member::require(&workspace)
+        .await?
+        .authorize(WorkspaceAction::ViewMembers)?;
     let role = match role.as_str() {
         "" => None,
         r => Some(crate::model::workspace::Role::parse("Role", r)?),
@@ -53,22 +68,41 @@ pub async fn list_members(workspace: String, q: String, role: String, status: St
     let id = m.workspace.id;
     state
         .store
-        .read(move |tx| crate::server::store::members::list(tx, id, &q, role, active, page, crate::model::workspace::PER_PAGE))
+        .read(move |tx| {
+            crate::server::store::members::list(
+                tx,
+                id,
+                &q,
+                role,
+                active,
+                page,
+                crate::model::workspace::PER_PAGE,
+            )
+        })
         .await
 }
 
 /// Pending invitations of the workspace.
 #[server(prefix = "/api", endpoint = "list-invitations")]
 pub async fn list_invitations(workspace: String) -> Result<Vec<InvitationView>, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMembers)?;
+    let m = Member::require(&workspace)
+        .await?
+        .authorize(WorkspaceAction::ViewMembers)?;
     let state = AppState::current()?;
     let id = m.workspace.id;
-    state.store.read(move |tx| crate::server::store::invitations::pending(tx, id, chrono::Utc::now())).await
+    state
+        .store
+        .read(move |tx| crate::server::store::invitations::pending(tx, id, chrono::Utc::now()))
+        .await
 }
 
 /// Invites one address or a list (pasted, or read from a CSV file): a result per address.
 #[server(prefix = "/api", endpoint = "invite-members")]
-pub async fn invite_members(workspace: String, emails: String, role: String) -> Result<Vec<InviteRow>, AppError> {
+pub async fn invite_members(
+    workspace: String,
+    emails: String,
+    role: String,
+) -> Result<Vec<InviteRow>, AppError> {
     let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::InviteMembers).await?;
     let role = crate::model::workspace::Role::parse("Role", &role)?;
     let addresses = domain::parse_address_list(&emails)?;
@@ -88,7 +122,11 @@ pub async fn revoke_invitation(workspace: String, email: String) -> Result<(), A
 }
 
 #[server(prefix = "/api", endpoint = "set-member-role")]
-pub async fn set_member_role(workspace: String, account: Uuid, role: String) -> Result<(), AppError> {
+pub async fn set_member_role(
+    workspace: String,
+    account: Uuid,
+    role: String,
+) -> Result<(), AppError> {
     let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ChangeRoles).await?;
     let role = crate::model::workspace::Role::parse("Role", &role)?;
     domain::set_role(&state, &admin, account, role, actor).await
@@ -115,7 +153,9 @@ pub async fn remove_member(workspace: String, account: Uuid) -> Result<(), AppEr
 /// Leaves a workspace (the last active Workspace Admin can't).
 #[server(prefix = "/api", endpoint = "leave-workspace")]
 pub async fn leave_workspace(workspace: String) -> Result<(), AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::Leave)?;
+    let m = Member::require(&workspace)
+        .await?
+        .authorize(WorkspaceAction::Leave)?;
     let state = AppState::current()?;
     let actor = actor(&m.who, super::client_addr_of_request().await);
     domain::leave(&state, &m, actor).await?;
@@ -128,14 +168,25 @@ pub async fn leave_workspace(workspace: String) -> Result<(), AppError> {
 pub async fn invitation_details(token: String) -> Result<InvitationInfo, AppError> {
     use crate::server::store::invitations::{self as inv, InvitationState};
     let state = AppState::current()?;
-    let i = state.store.read(move |tx| inv::by_token(tx, &token)).await?.ok_or_else(|| AppError::NotFound("This invitation link is not valid.".into()))?;
+    let i = state
+        .store
+        .read(move |tx| inv::by_token(tx, &token))
+        .await?
+        .ok_or_else(|| AppError::NotFound("This invitation link is not valid.".into()))?;
     let s = match i.state {
         InvitationState::Accepted => "accepted",
         InvitationState::Revoked => "revoked",
         InvitationState::Pending if i.expired(chrono::Utc::now()) => "expired",
         InvitationState::Pending => "pending",
     };
-    Ok(InvitationInfo { workspace: i.workspace_name, email: i.email, role: i.role, inviter: i.inviter, expires: i.expires, state: s.into() })
+    Ok(InvitationInfo {
+        workspace: i.workspace_name,
+        email: i.email,
+        role: i.role,
+        inviter: i.inviter,
+        expires: i.expires,
+        state: s.into(),
+    })
 }
 
 /// Accepts an invitation as the signed-in account (whose email must match).

@@ -3,8 +3,8 @@
 
 pub mod account;
 pub mod members;
-pub mod workspaces;
 pub mod operator;
+pub mod workspaces;
 
 #[cfg(feature = "ssr")]
 pub(crate) fn client_addr_of_request() -> impl std::future::Future<Output = Option<std::net::IpAddr>>

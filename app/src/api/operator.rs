@@ -4,9 +4,11 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::model::workspace::{ApplicationView, AuditEventView, ChangeRequestView, OutboxView, Page, WorkspaceView};
 #[cfg(feature = "ssr")]
 use crate::model::workspace::{ApplicationStatus, PER_PAGE};
+use crate::model::workspace::{
+    ApplicationView, AuditEventView, ChangeRequestView, OutboxView, Page, WorkspaceView,
+};
 use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
@@ -35,11 +37,18 @@ pub async fn operator_overview() -> Result<OverviewFigures, AppError> {
     let (accounts, operators, pending_applications) = state
         .store
         .read(|tx| {
-            let pending = ws::list_applications(tx, Some(ApplicationStatus::Pending), "", 1, 1)?.total;
-            Ok((store::accounts::count(tx)?, store::accounts::count_operators(tx)?, pending))
+            let pending =
+                ws::list_applications(tx, Some(ApplicationStatus::Pending), "", 1, 1)?.total;
+            Ok((
+                store::accounts::count(tx)?,
+                store::accounts::count_operators(tx)?,
+                pending,
+            ))
         })
         .await?;
-    let sessions = store::sessions::RedbSessionStore::new(state.store.clone()).count().await?;
+    let sessions = store::sessions::RedbSessionStore::new(state.store.clone())
+        .count()
+        .await?;
     Ok(OverviewFigures {
         accounts,
         operators,
@@ -59,14 +68,26 @@ async fn operator_actor() -> Result<(Operator, store::audit::Actor), AppError> {
 
 /// The queue of workspace applications: filter by status ("" for all), search by name.
 #[server(prefix = "/api", endpoint = "list-workspace-applications")]
-pub async fn list_workspace_applications(status: String, q: String, page: u32) -> Result<Page<ApplicationView>, AppError> {
+pub async fn list_workspace_applications(
+    status: String,
+    q: String,
+    page: u32,
+) -> Result<Page<ApplicationView>, AppError> {
     Operator::require().await?;
     let status = match status.as_str() {
         "" => None,
-        s => Some(ApplicationStatus::parse(s).ok_or_else(|| AppError::invalid("Status", "must be Pending, Generated, Rejected or Withdrawn"))?),
+        s => Some(ApplicationStatus::parse(s).ok_or_else(|| {
+            AppError::invalid(
+                "Status",
+                "must be Pending, Generated, Rejected or Withdrawn",
+            )
+        })?),
     };
     let state = AppState::current()?;
-    state.store.read(move |tx| ws::list_applications(tx, status, &q, page, PER_PAGE)).await
+    state
+        .store
+        .read(move |tx| ws::list_applications(tx, status, &q, page, PER_PAGE))
+        .await
 }
 
 /// One application in full: for the operator, or for its applicant.
@@ -74,7 +95,10 @@ pub async fn list_workspace_applications(status: String, q: String, page: u32) -
 pub async fn get_workspace_application(id: Uuid) -> Result<ApplicationView, AppError> {
     let who = crate::server::auth::guard::SignedIn::require().await?;
     let state = AppState::current()?;
-    let a = state.store.read(move |tx| ws::get_application(tx, id)).await?;
+    let a = state
+        .store
+        .read(move |tx| ws::get_application(tx, id))
+        .await?;
     match a {
         Some(a) if who.account.is_operator || a.applicant == who.account.id => Ok(a.view()),
         _ => Err(AppError::NotFound("No such application.".into())),
@@ -106,7 +130,10 @@ pub async fn reject_workspace_application(id: Uuid, reason: String) -> Result<()
 pub async fn list_workspaces(q: String, page: u32) -> Result<Page<WorkspaceView>, AppError> {
     Operator::require().await?;
     let state = AppState::current()?;
-    state.store.read(move |tx| ws::list_workspaces(tx, &q, page, PER_PAGE)).await
+    state
+        .store
+        .read(move |tx| ws::list_workspaces(tx, &q, page, PER_PAGE))
+        .await
 }
 
 /// One workspace, for the operator.
@@ -114,12 +141,22 @@ pub async fn list_workspaces(q: String, page: u32) -> Result<Page<WorkspaceView>
 pub async fn get_workspace(id: Uuid) -> Result<WorkspaceView, AppError> {
     Operator::require().await?;
     let state = AppState::current()?;
-    state.store.read(move |tx| ws::get_workspace(tx, id)).await?.map(|w| w.view()).ok_or_else(|| AppError::NotFound("No such workspace.".into()))
+    state
+        .store
+        .read(move |tx| ws::get_workspace(tx, id))
+        .await?
+        .map(|w| w.view())
+        .ok_or_else(|| AppError::NotFound("No such workspace.".into()))
 }
 
 /// Edits a workspace's registered information (never its name).
 #[server(prefix = "/api", endpoint = "edit-workspace-info")]
-pub async fn edit_workspace_info(id: Uuid, mcc: String, address: String, representatives: String) -> Result<(), AppError> {
+pub async fn edit_workspace_info(
+    id: Uuid,
+    mcc: String,
+    address: String,
+    representatives: String,
+) -> Result<(), AppError> {
     let (op, actor) = operator_actor().await?;
     let state = AppState::current()?;
     domain::edit_info(&state, &op, id, &mcc, &address, &representatives, actor).await?;
@@ -129,7 +166,11 @@ pub async fn edit_workspace_info(id: Uuid, mcc: String, address: String, represe
 
 /// Suspends (`action` = "suspend") or reactivates ("reactivate") a workspace, with a reason.
 #[server(prefix = "/api", endpoint = "set-workspace-status")]
-pub async fn set_workspace_status(id: Uuid, action: String, reason: String) -> Result<(), AppError> {
+pub async fn set_workspace_status(
+    id: Uuid,
+    action: String,
+    reason: String,
+) -> Result<(), AppError> {
     let (op, actor) = operator_actor().await?;
     let suspend = match action.as_str() {
         "suspend" => true,
@@ -147,12 +188,19 @@ pub async fn set_workspace_status(id: Uuid, action: String, reason: String) -> R
 pub async fn list_change_requests(page: u32) -> Result<Page<ChangeRequestView>, AppError> {
     Operator::require().await?;
     let state = AppState::current()?;
-    state.store.read(move |tx| ws::list_change_requests(tx, page, PER_PAGE)).await
+    state
+        .store
+        .read(move |tx| ws::list_change_requests(tx, page, PER_PAGE))
+        .await
 }
 
 /// The outbox: every email the platform has queued, with its delivery state.
 #[server(prefix = "/api", endpoint = "list-outbox")]
-pub async fn list_outbox(state: String, q: String, page: u32) -> Result<Page<OutboxView>, AppError> {
+pub async fn list_outbox(
+    state: String,
+    q: String,
+    page: u32,
+) -> Result<Page<OutboxView>, AppError> {
     Operator::require().await?;
     let filter = match state.as_str() {
         "" => None,
@@ -162,7 +210,9 @@ pub async fn list_outbox(state: String, q: String, page: u32) -> Result<Page<Out
         _ => return Err(AppError::invalid("State", "must be Queued, Sent or Failed")),
     };
     let app = AppState::current()?;
-    app.store.read(move |tx| outbox::list(tx, filter, &q, page, PER_PAGE)).await
+    app.store
+        .read(move |tx| outbox::list(tx, filter, &q, page, PER_PAGE))
+        .await
 }
 
 /// One outbox message in full.
@@ -170,12 +220,22 @@ pub async fn list_outbox(state: String, q: String, page: u32) -> Result<Page<Out
 pub async fn get_outbox_message(id: Uuid) -> Result<OutboxView, AppError> {
     Operator::require().await?;
     let state = AppState::current()?;
-    state.store.read(move |tx| outbox::get(tx, id)).await?.map(|m| m.view()).ok_or_else(|| AppError::NotFound("No such message.".into()))
+    state
+        .store
+        .read(move |tx| outbox::get(tx, id))
+        .await?
+        .map(|m| m.view())
+        .ok_or_else(|| AppError::NotFound("No such message.".into()))
 }
 
 /// The audit log of the whole platform, or of one workspace (by name).
 #[server(prefix = "/api", endpoint = "platform-audit")]
-pub async fn platform_audit(workspace: String, action: String, q: String, page: u32) -> Result<Page<AuditEventView>, AppError> {
+pub async fn platform_audit(
+    workspace: String,
+    action: String,
+    q: String,
+    page: u32,
+) -> Result<Page<AuditEventView>, AppError> {
     Operator::require().await?;
     let state = AppState::current()?;
     state
@@ -184,7 +244,16 @@ pub async fn platform_audit(workspace: String, action: String, q: String, page: 
             let scope = if workspace.trim().is_empty() {
                 None
             } else {
-                Some(ws::workspace_by_name(tx, &workspace)?.ok_or_else(|| AppError::invalid("Workspace", format!("there is no workspace named {workspace}")))?.id)
+                Some(
+                    ws::workspace_by_name(tx, &workspace)?
+                        .ok_or_else(|| {
+                            AppError::invalid(
+                                "Workspace",
+                                format!("there is no workspace named {workspace}"),
+                            )
+                        })?
+                        .id,
+                )
             };
             audit::list(tx, scope, &action, &q, page, PER_PAGE)
         })

@@ -4,9 +4,11 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::model::workspace::{ApplicationView, AuditEventView, MyWorkspace, Page, Role, WorkspaceView};
 #[cfg(feature = "ssr")]
 use crate::model::workspace::PER_PAGE;
+use crate::model::workspace::{
+    ApplicationView, AuditEventView, MyWorkspace, Page, Role, WorkspaceView,
+};
 use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
@@ -28,7 +30,18 @@ pub async fn apply_for_workspace(
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
     let actor = domain::actor(&who, super::client_addr_of_request().await);
-    let view = domain::apply(&state, &who, domain::ApplicationForm { name, mcc, address, representatives }, actor).await?;
+    let view = domain::apply(
+        &state,
+        &who,
+        domain::ApplicationForm {
+            name,
+            mcc,
+            address,
+            representatives,
+        },
+        actor,
+    )
+    .await?;
     leptos_axum::redirect("/workspaces?applied=1");
     Ok(view)
 }
@@ -39,7 +52,10 @@ pub async fn my_workspace_applications() -> Result<Vec<ApplicationView>, AppErro
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
     let id = who.account.id;
-    let apps = state.store.read(move |tx| crate::server::store::workspaces::applications_of(tx, id)).await?;
+    let apps = state
+        .store
+        .read(move |tx| crate::server::store::workspaces::applications_of(tx, id))
+        .await?;
     Ok(apps.iter().map(|a| a.view()).collect())
 }
 
@@ -58,34 +74,62 @@ pub async fn withdraw_workspace_application(id: Uuid) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "my-workspaces")]
 pub async fn my_workspaces() -> Result<Vec<MyWorkspace>, AppError> {
     let state = AppState::current()?;
-    let Some(who) = SignedIn::optional().await? else { return Ok(Vec::new()) };
+    let Some(who) = SignedIn::optional().await? else {
+        return Ok(Vec::new());
+    };
     let id = who.account.id;
-    state.store.read(move |tx| crate::server::store::workspaces::workspaces_of(tx, id)).await
+    state
+        .store
+        .read(move |tx| crate::server::store::workspaces::workspaces_of(tx, id))
+        .await
 }
 
 /// Workspace – General: the registered information, for a Workspace Admin.
 #[server(prefix = "/api", endpoint = "workspace-general")]
 pub async fn workspace_general(workspace: String) -> Result<(WorkspaceView, Role), AppError> {
-    let member = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewGeneral)?;
+    let member = Member::require(&workspace)
+        .await?
+        .authorize(WorkspaceAction::ViewGeneral)?;
     Ok(domain::general(&member))
 }
 
 /// A Workspace Admin asks the operator to change the registered information.
 #[server(prefix = "/api", endpoint = "request-workspace-change")]
-pub async fn request_workspace_change(workspace: String, what: String, why: String) -> Result<(), AppError> {
+pub async fn request_workspace_change(
+    workspace: String,
+    what: String,
+    why: String,
+) -> Result<(), AppError> {
     let state = AppState::current()?;
-    let admin = Member::require(&workspace).await?.admin(WorkspaceAction::RequestInfoChange)?;
+    let admin = Member::require(&workspace)
+        .await?
+        .admin(WorkspaceAction::RequestInfoChange)?;
     let actor = domain::actor(&admin.0.who, super::client_addr_of_request().await);
     domain::request_change(&state, &admin, &what, &why, actor).await?;
-    leptos_axum::redirect(&format!("/w/{}/general?requested=1", admin.0.workspace.name));
+    leptos_axum::redirect(&format!(
+        "/w/{}/general?requested=1",
+        admin.0.workspace.name
+    ));
     Ok(())
 }
 
 /// A workspace's audit log, for its Workspace Admins.
 #[server(prefix = "/api", endpoint = "workspace-audit")]
-pub async fn workspace_audit(workspace: String, action: String, q: String, page: u32) -> Result<Page<AuditEventView>, AppError> {
+pub async fn workspace_audit(
+    workspace: String,
+    action: String,
+    q: String,
+    page: u32,
+) -> Result<Page<AuditEventView>, AppError> {
     let state = AppState::current()?;
-    let member = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewAudit)?;
+    let member = Member::require(&workspace)
+        .await?
+        .authorize(WorkspaceAction::ViewAudit)?;
     let id = member.workspace.id;
-    state.store.read(move |tx| crate::server::store::audit::list(tx, Some(id), &action, &q, page, PER_PAGE)).await
+    state
+        .store
+        .read(move |tx| {
+            crate::server::store::audit::list(tx, Some(id), &action, &q, page, PER_PAGE)
+        })
+        .await
 }

@@ -27,7 +27,10 @@ pub fn validate_workspace_name(raw: &str) -> Result<String, AppError> {
         return Err(AppError::invalid(FIELD, "may contain only the letters A–Z and a–z and the digits 0–9 (no spaces or other characters)"));
     }
     if !(NAME_MIN..=NAME_MAX).contains(&name.len()) {
-        return Err(AppError::invalid(FIELD, format!("must be {NAME_MIN}–{NAME_MAX} characters long")));
+        return Err(AppError::invalid(
+            FIELD,
+            format!("must be {NAME_MIN}–{NAME_MAX} characters long"),
+        ));
     }
     Ok(name.to_string())
 }
@@ -42,10 +45,16 @@ pub fn validate_mcc(raw: &str) -> Result<String, AppError> {
     // The form's list shows "5812 — Eating places…"; accept the code at the front.
     let code = code.split([' ', '—', '-']).next().unwrap_or("").trim();
     if code.is_empty() {
-        return Err(AppError::invalid("Scope of Business", "is required: choose a Merchant Category Code"));
+        return Err(AppError::invalid(
+            "Scope of Business",
+            "is required: choose a Merchant Category Code",
+        ));
     }
     if mcc_description(code).is_none() {
-        return Err(AppError::invalid("Scope of Business", format!("{code} is not a Merchant Category Code in the list")));
+        return Err(AppError::invalid(
+            "Scope of Business",
+            format!("{code} is not a Merchant Category Code in the list"),
+        ));
     }
     Ok(code.to_string())
 }
@@ -56,7 +65,10 @@ pub fn validate_address(raw: &str) -> Result<String, AppError> {
         return Err(AppError::invalid("Business Address", "is required"));
     }
     if address.chars().count() > ADDRESS_MAX {
-        return Err(AppError::invalid("Business Address", format!("must be at most {ADDRESS_MAX} characters")));
+        return Err(AppError::invalid(
+            "Business Address",
+            format!("must be at most {ADDRESS_MAX} characters"),
+        ));
     }
     Ok(address.to_string())
 }
@@ -67,7 +79,10 @@ pub fn validate_reason(field: &str, raw: &str) -> Result<String, AppError> {
         return Err(AppError::invalid(field, "is required"));
     }
     if reason.chars().count() > REASON_MAX {
-        return Err(AppError::invalid(field, format!("must be at most {REASON_MAX} characters")));
+        return Err(AppError::invalid(
+            field,
+            format!("must be at most {REASON_MAX} characters"),
+        ));
     }
     Ok(reason.to_string())
 }
@@ -83,38 +98,76 @@ pub struct Representative {
 pub fn parse_representatives(raw: &str) -> Result<Vec<Representative>, AppError> {
     const FIELD: &str = "Business Representatives";
     let mut reps: Vec<Representative> = Vec::new();
-    for (i, line) in raw.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+    for (i, line) in raw
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
         let n = i + 1;
         let (name, email) = match (line.rfind('<'), line.ends_with('>')) {
             (Some(open), true) => (line[..open].trim(), &line[open + 1..line.len() - 1]),
-            _ => return Err(AppError::invalid(FIELD, format!("line {n} must look like: Jane Doe <jane@example.com>"))),
+            _ => {
+                return Err(AppError::invalid(
+                    FIELD,
+                    format!("line {n} must look like: Jane Doe <jane@example.com>"),
+                ))
+            }
         };
         if name.is_empty() {
-            return Err(AppError::invalid(FIELD, format!("line {n} needs the representative's name before the email")));
+            return Err(AppError::invalid(
+                FIELD,
+                format!("line {n} needs the representative's name before the email"),
+            ));
         }
         if name.chars().count() > PERSON_NAME_MAX {
-            return Err(AppError::invalid(FIELD, format!("line {n}: the name must be at most {PERSON_NAME_MAX} characters")));
+            return Err(AppError::invalid(
+                FIELD,
+                format!("line {n}: the name must be at most {PERSON_NAME_MAX} characters"),
+            ));
         }
         let email = validate_email(FIELD, email).map_err(|e| match e {
-            AppError::Invalid { message, .. } => AppError::invalid(FIELD, format!("line {n}: the email {message}")),
+            AppError::Invalid { message, .. } => {
+                AppError::invalid(FIELD, format!("line {n}: the email {message}"))
+            }
             other => other,
         })?;
-        if reps.iter().any(|r| email_key(&r.email) == email_key(&email)) {
-            return Err(AppError::invalid(FIELD, format!("line {n}: {email} is listed twice; each representative needs their own email")));
+        if reps
+            .iter()
+            .any(|r| email_key(&r.email) == email_key(&email))
+        {
+            return Err(AppError::invalid(
+                FIELD,
+                format!(
+                    "line {n}: {email} is listed twice; each representative needs their own email"
+                ),
+            ));
         }
-        reps.push(Representative { name: name.to_string(), email });
+        reps.push(Representative {
+            name: name.to_string(),
+            email,
+        });
     }
     if reps.is_empty() {
-        return Err(AppError::invalid(FIELD, "at least one representative is required"));
+        return Err(AppError::invalid(
+            FIELD,
+            "at least one representative is required",
+        ));
     }
     if reps.len() > MAX_REPRESENTATIVES {
-        return Err(AppError::invalid(FIELD, format!("at most {MAX_REPRESENTATIVES} representatives")));
+        return Err(AppError::invalid(
+            FIELD,
+            format!("at most {MAX_REPRESENTATIVES} representatives"),
+        ));
     }
     Ok(reps)
 }
 
 pub fn format_representatives(reps: &[Representative]) -> String {
-    reps.iter().map(|r| format!("{} <{}>", r.name, r.email)).collect::<Vec<_>>().join("\n")
+    reps.iter()
+        .map(|r| format!("{} <{}>", r.name, r.email))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +179,12 @@ pub enum ApplicationStatus {
 }
 
 impl ApplicationStatus {
-    pub const ALL: [ApplicationStatus; 4] = [Self::Pending, Self::Generated, Self::Rejected, Self::Withdrawn];
+    pub const ALL: [ApplicationStatus; 4] = [
+        Self::Pending,
+        Self::Generated,
+        Self::Rejected,
+        Self::Withdrawn,
+    ];
     pub fn label(self) -> &'static str {
         match self {
             Self::Pending => "Pending",
@@ -139,7 +197,9 @@ impl ApplicationStatus {
         self as u8
     }
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.label().eq_ignore_ascii_case(s))
+        Self::ALL
+            .into_iter()
+            .find(|x| x.label().eq_ignore_ascii_case(s))
     }
 }
 
@@ -285,7 +345,18 @@ mod tests {
         assert_eq!(validate_workspace_name(" Acme01 ").unwrap(), "Acme01");
         assert!(validate_workspace_name("abc").is_ok());
         assert!(validate_workspace_name(&"a".repeat(32)).is_ok());
-        for bad in ["", "ab", &"a".repeat(33), "Acme Pay", "acme-pay", "acme_pay", "Аcme", "acmé", "ａcme", "acme\u{200b}"] {
+        for bad in [
+            "",
+            "ab",
+            &"a".repeat(33),
+            "Acme Pay",
+            "acme-pay",
+            "acme_pay",
+            "Аcme",
+            "acmé",
+            "ａcme",
+            "acme\u{200b}",
+        ] {
             let e = validate_workspace_name(bad).unwrap_err();
             assert_eq!(e.field(), Some("Workspace Name"), "{bad:?}");
         }
@@ -295,21 +366,48 @@ mod tests {
     #[test]
     fn mcc_codes() {
         assert_eq!(validate_mcc("5812").unwrap(), "5812");
-        assert_eq!(validate_mcc("5812 — Eating places and restaurants").unwrap(), "5812");
-        assert_eq!(validate_mcc("0000").unwrap_err().field(), Some("Scope of Business"));
+        assert_eq!(
+            validate_mcc("5812 — Eating places and restaurants").unwrap(),
+            "5812"
+        );
+        assert_eq!(
+            validate_mcc("0000").unwrap_err().field(),
+            Some("Scope of Business")
+        );
         assert!(validate_mcc("").is_err());
         assert!(validate_mcc("abcd").is_err());
     }
 
     #[test]
     fn representatives() {
-        let reps = parse_representatives("Jane Doe <jane@example.com>\n\n  Li Wei <li@example.com> ").unwrap();
+        let reps =
+            parse_representatives("Jane Doe <jane@example.com>\n\n  Li Wei <li@example.com> ")
+                .unwrap();
         assert_eq!(reps.len(), 2);
-        assert_eq!(reps[1], Representative { name: "Li Wei".into(), email: "li@example.com".into() });
-        for bad in ["", "jane@example.com", "<jane@example.com>", "Jane <not-an-email>", "Jane <a@example.com>\nJoe <A@Example.com>"] {
-            assert_eq!(parse_representatives(bad).unwrap_err().field(), Some("Business Representatives"), "{bad:?}");
+        assert_eq!(
+            reps[1],
+            Representative {
+                name: "Li Wei".into(),
+                email: "li@example.com".into()
+            }
+        );
+        for bad in [
+            "",
+            "jane@example.com",
+            "<jane@example.com>",
+            "Jane <not-an-email>",
+            "Jane <a@example.com>\nJoe <A@Example.com>",
+        ] {
+            assert_eq!(
+                parse_representatives(bad).unwrap_err().field(),
+                Some("Business Representatives"),
+                "{bad:?}"
+            );
         }
-        assert_eq!(parse_representatives(&format_representatives(&reps)).unwrap(), reps);
+        assert_eq!(
+            parse_representatives(&format_representatives(&reps)).unwrap(),
+            reps
+        );
     }
 
     #[test]
@@ -369,7 +467,12 @@ pub struct InviteRow {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::WorkspaceAdmin, Role::WorkspaceReviewer, Role::MiniProgramAdmin, Role::WorkspaceDeveloper];
+    pub const ALL: [Role; 4] = [
+        Role::WorkspaceAdmin,
+        Role::WorkspaceReviewer,
+        Role::MiniProgramAdmin,
+        Role::WorkspaceDeveloper,
+    ];
 
     /// The form value of the role.
     pub fn code(self) -> &'static str {

@@ -27,7 +27,15 @@ use WorkspaceAction::*;
 
 /// role × action. Read it row by row: the roles that may do the action.
 const TABLE: &[(WorkspaceAction, &[Role])] = &[
-    (ViewWorkspace, &[WorkspaceAdmin, WorkspaceReviewer, MiniProgramAdmin, WorkspaceDeveloper]),
+    (
+        ViewWorkspace,
+        &[
+            WorkspaceAdmin,
+            WorkspaceReviewer,
+            MiniProgramAdmin,
+            WorkspaceDeveloper,
+        ],
+    ),
     (ViewGeneral, &[WorkspaceAdmin]),
     (RequestInfoChange, &[WorkspaceAdmin]),
     (ViewAudit, &[WorkspaceAdmin]),
@@ -36,7 +44,15 @@ const TABLE: &[(WorkspaceAction, &[Role])] = &[
     (ChangeRoles, &[WorkspaceAdmin]),
     (BlockMembers, &[WorkspaceAdmin]),
     (RemoveMembers, &[WorkspaceAdmin]),
-    (Leave, &[WorkspaceAdmin, WorkspaceReviewer, MiniProgramAdmin, WorkspaceDeveloper]),
+    (
+        Leave,
+        &[
+            WorkspaceAdmin,
+            WorkspaceReviewer,
+            MiniProgramAdmin,
+            WorkspaceDeveloper,
+        ],
+    ),
 ];
 
 impl WorkspaceAction {
@@ -57,15 +73,28 @@ impl WorkspaceAction {
 }
 
 pub fn allows(role: Role, action: WorkspaceAction) -> bool {
-    TABLE.iter().find(|(a, _)| *a == action).is_some_and(|(_, roles)| roles.contains(&role))
+    TABLE
+        .iter()
+        .find(|(a, _)| *a == action)
+        .is_some_and(|(_, roles)| roles.contains(&role))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ALL_ACTIONS: [WorkspaceAction; 10] =
-        [ViewWorkspace, ViewGeneral, RequestInfoChange, ViewAudit, ViewMembers, InviteMembers, ChangeRoles, BlockMembers, RemoveMembers, Leave];
+    const ALL_ACTIONS: [WorkspaceAction; 10] = [
+        ViewWorkspace,
+        ViewGeneral,
+        RequestInfoChange,
+        ViewAudit,
+        ViewMembers,
+        InviteMembers,
+        ChangeRoles,
+        BlockMembers,
+        RemoveMembers,
+        Leave,
+    ];
 
     #[test]
     fn every_action_has_exactly_one_row() {

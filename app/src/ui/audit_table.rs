@@ -18,7 +18,10 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
 ];
 
 #[component]
-pub fn AuditTable(page: Page<AuditEventView>, #[prop(optional)] show_workspace: bool) -> impl IntoView {
+pub fn AuditTable(
+    page: Page<AuditEventView>,
+    #[prop(optional)] show_workspace: bool,
+) -> impl IntoView {
     let pages = page.pages();
     if page.items.is_empty() {
         return view! { <p class="empty">"No events match."</p> }.into_any();

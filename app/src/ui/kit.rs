@@ -193,7 +193,11 @@ pub fn ListControls(
     search_label: &'static str,
     /// (parameter, label, options as (value, text)) for each select filter.
     #[prop(optional)]
-    filters: Vec<(&'static str, &'static str, Vec<(&'static str, &'static str)>)>,
+    filters: Vec<(
+        &'static str,
+        &'static str,
+        Vec<(&'static str, &'static str)>,
+    )>,
     /// (parameter, label) for extra text filters.
     #[prop(optional)]
     texts: Vec<(&'static str, &'static str)>,
@@ -274,7 +278,9 @@ pub fn Pager(page: u32, pages: u32, total: u64) -> impl IntoView {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

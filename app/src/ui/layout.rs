@@ -27,7 +27,9 @@ fn WorkspaceSwitcher(workspaces: Vec<crate::model::workspace::MyWorkspace>) -> i
     let location = use_location();
     let current = move || {
         let path = location.pathname.get();
-        path.strip_prefix("/w/").and_then(|rest| rest.split('/').next()).map(str::to_string)
+        path.strip_prefix("/w/")
+            .and_then(|rest| rest.split('/').next())
+            .map(str::to_string)
     };
     (!workspaces.is_empty()).then(|| {
         view! {

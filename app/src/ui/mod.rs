@@ -76,7 +76,13 @@ pub fn App() -> impl IntoView {
     // Created here, before any page's resources, so that the server and the browser number
     // resources in the same order during hydration.
     let workspaces = Resource::new(
-        move || (log_in.version().get(), log_out.version().get(), sign_up.version().get()),
+        move || {
+            (
+                log_in.version().get(),
+                log_out.version().get(),
+                sign_up.version().get(),
+            )
+        },
         |_| crate::api::workspaces::my_workspaces(),
     );
     provide_context(Auth {

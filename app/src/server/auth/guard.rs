@@ -149,14 +149,20 @@ impl Member {
         Member::check(&state, who, workspace_name).await
     }
 
-    pub async fn check(state: &AppState, who: SignedIn, workspace_name: &str) -> Result<Member, AppError> {
+    pub async fn check(
+        state: &AppState,
+        who: SignedIn,
+        workspace_name: &str,
+    ) -> Result<Member, AppError> {
         use crate::server::store::workspaces as ws;
         let name = workspace_name.to_string();
         let account = who.account.id;
         let found = state
             .store
             .read(move |tx| {
-                let Some(w) = ws::workspace_by_name(tx, &name)? else { return Ok(None) };
+                let Some(w) = ws::workspace_by_name(tx, &name)? else {
+                    return Ok(None);
+                };
                 Ok(ws::membership(tx, w.id, account)?.map(|m| (w, m)))
             })
             .await?;
@@ -172,7 +178,10 @@ impl Member {
 
     /// Passes only if the policy table lets this member's role do `action` (and, for a change,
     /// the workspace is not suspended).
-    pub fn authorize(self, action: crate::server::policy::WorkspaceAction) -> Result<Member, AppError> {
+    pub fn authorize(
+        self,
+        action: crate::server::policy::WorkspaceAction,
+    ) -> Result<Member, AppError> {
         if !crate::server::policy::allows(self.membership.role, action) {
             return Err(AppError::Forbidden(action.refusal().into()));
         }
@@ -194,7 +203,10 @@ impl Member {
     }
 
     /// Authorized for `action`, which only Workspace Admins may do.
-    pub fn admin(self, action: crate::server::policy::WorkspaceAction) -> Result<WorkspaceAdmin, AppError> {
+    pub fn admin(
+        self,
+        action: crate::server::policy::WorkspaceAction,
+    ) -> Result<WorkspaceAdmin, AppError> {
         Ok(WorkspaceAdmin(self.authorize(action)?))
     }
 }
@@ -232,7 +244,11 @@ mod tests {
     }
 
     fn session(state: &AppState) -> Session {
-        Session::new(None, Arc::new(RedbSessionStore::new(state.store.clone())), None)
+        Session::new(
+            None,
+            Arc::new(RedbSessionStore::new(state.store.clone())),
+            None,
+        )
     }
 
     #[tokio::test]
@@ -249,9 +265,17 @@ mod tests {
         let (state, account) = setup().await;
         let s = session(&state);
         SignedIn::start(&s, &account).await.unwrap();
-        s.insert(LOGIN_AT, chrono::Utc::now().timestamp() - 61).await.unwrap();
-        assert!(SignedIn::from_session(&state, s.clone()).await.unwrap().is_none());
-        assert!(s.get::<Uuid>(ACCOUNT_ID).await.unwrap().is_none(), "its data is gone");
+        s.insert(LOGIN_AT, chrono::Utc::now().timestamp() - 61)
+            .await
+            .unwrap();
+        assert!(SignedIn::from_session(&state, s.clone())
+            .await
+            .unwrap()
+            .is_none());
+        assert!(
+            s.get::<Uuid>(ACCOUNT_ID).await.unwrap().is_none(),
+            "its data is gone"
+        );
     }
 
     #[tokio::test]
@@ -261,7 +285,11 @@ mod tests {
         SignedIn::start(&s, &account).await.unwrap();
         let mut changed = account.clone();
         changed.session_epoch += 1;
-        state.store.write(move |tx| crate::server::store::accounts::update(tx, &changed)).await.unwrap();
+        state
+            .store
+            .write(move |tx| crate::server::store::accounts::update(tx, &changed))
+            .await
+            .unwrap();
         assert!(SignedIn::from_session(&state, s).await.unwrap().is_none());
     }
 

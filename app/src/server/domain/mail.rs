@@ -26,17 +26,27 @@ impl Mailer {
             .map_err(|e| format!("--smtp-url: {e}"))?
             .timeout(Some(Duration::from_secs(15)))
             .build();
-        let from = from.parse::<Mailbox>().map_err(|e| format!("--mail-from: {e}"))?;
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|e| format!("--mail-from: {e}"))?;
         Ok(Mailer { transport, from })
     }
 
     async fn send(&self, m: &OutboxMessage) -> Result<(), String> {
-        let mut builder = Message::builder().from(self.from.clone()).subject(m.subject.clone());
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(m.subject.clone());
         for to in &m.to {
-            builder = builder.to(to.parse::<Mailbox>().map_err(|e| format!("recipient {to}: {e}"))?);
+            builder = builder.to(to
+                .parse::<Mailbox>()
+                .map_err(|e| format!("recipient {to}: {e}"))?);
         }
         let email = builder.body(m.body.clone()).map_err(|e| e.to_string())?;
-        self.transport.send(email).await.map(|_| ()).map_err(|e| e.to_string())
+        self.transport
+            .send(email)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -53,7 +63,10 @@ pub async fn run_worker(store: Store, mailer: Mailer, wake: Arc<Notify>) {
                         tracing::info!(message = %m.id, "mail sent");
                     }
                     let id = m.id;
-                    if let Err(e) = store.write(move |tx| outbox::record_attempt(tx, id, result, Utc::now())).await {
+                    if let Err(e) = store
+                        .write(move |tx| outbox::record_attempt(tx, id, result, Utc::now()))
+                        .await
+                    {
                         tracing::error!(error = %e, "could not record a mail attempt");
                     }
                 }

@@ -16,7 +16,13 @@ use crate::server::AppState;
 
 const LAST_ADMIN: &str = "is the last active Workspace Admin of this workspace; make another member Workspace Admin first";
 
-fn invitation_email(console: &str, workspace: &str, inviter: &str, role: Role, token: &str) -> (String, String) {
+fn invitation_email(
+    console: &str,
+    workspace: &str,
+    inviter: &str,
+    role: Role,
+    token: &str,
+) -> (String, String) {
     (
         format!("You are invited to the MPDP workspace {workspace}"),
         format!(
@@ -33,14 +39,31 @@ fn invitation_email(console: &str, workspace: &str, inviter: &str, role: Role, t
 /// header row naming an "email" column is skipped. Refuses malformed CSV and more than 500.
 pub fn parse_address_list(text: &str) -> Result<Vec<String>, AppError> {
     const FIELD: &str = "Email addresses";
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| AppError::invalid(FIELD, format!("the CSV could not be read at row {}: {e}", i + 1)))?;
+        let record = record.map_err(|e| {
+            AppError::invalid(
+                FIELD,
+                format!("the CSV could not be read at row {}: {e}", i + 1),
+            )
+        })?;
         // Split "a@x.com; b@x.com" cells too.
-        let cells: Vec<String> =
-            record.iter().flat_map(|f| f.split(';')).map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect();
-        if i == 0 && cells.iter().any(|c| c.eq_ignore_ascii_case("email") || c.eq_ignore_ascii_case("e-mail")) {
+        let cells: Vec<String> = record
+            .iter()
+            .flat_map(|f| f.split(';'))
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
+        if i == 0
+            && cells
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case("email") || c.eq_ignore_ascii_case("e-mail"))
+        {
             continue; // a header row
         }
         // In a row of several columns (email, name, …) the addresses are the cells with an @.
@@ -54,15 +77,31 @@ pub fn parse_address_list(text: &str) -> Result<Vec<String>, AppError> {
         return Err(AppError::invalid(FIELD, "list at least one email address"));
     }
     if out.len() > INVITE_BULK_MAX {
-        return Err(AppError::invalid(FIELD, format!("at most {INVITE_BULK_MAX} addresses at once (this list has {})", out.len())));
+        return Err(AppError::invalid(
+            FIELD,
+            format!(
+                "at most {INVITE_BULK_MAX} addresses at once (this list has {})",
+                out.len()
+            ),
+        ));
     }
     Ok(out)
 }
 
 /// Invites every address; each gets its own result. One transaction; mail only for the invited.
-pub async fn invite(state: &AppState, admin: &WorkspaceAdmin, addresses: Vec<String>, role: Role, actor: Actor) -> Result<Vec<InviteRow>, AppError> {
+pub async fn invite(
+    state: &AppState,
+    admin: &WorkspaceAdmin,
+    addresses: Vec<String>,
+    role: Role,
+    actor: Actor,
+) -> Result<Vec<InviteRow>, AppError> {
     let m = &admin.0;
-    let (wid, wname, inviter) = (m.workspace.id, m.workspace.name.clone(), m.who.account.username.clone());
+    let (wid, wname, inviter) = (
+        m.workspace.id,
+        m.workspace.name.clone(),
+        m.who.account.username.clone(),
+    );
     let console = state.config.public_url.trim_end_matches('/').to_string();
     let rows = state
         .store
@@ -77,7 +116,8 @@ pub async fn invite(state: &AppState, admin: &WorkspaceAdmin, addresses: Vec<Str
                     Ok(email) => {
                         let key = email_key(&email);
                         let existing = {
-                            let t = tx.open_table(crate::server::store::tables::ACCOUNTS_BY_EMAIL)?;
+                            let t =
+                                tx.open_table(crate::server::store::tables::ACCOUNTS_BY_EMAIL)?;
                             let id = t.get(key.as_str())?.map(|v| Uuid::from_u128(v.value()));
                             id
                         };
@@ -104,14 +144,25 @@ pub async fn invite(state: &AppState, admin: &WorkspaceAdmin, addresses: Vec<Str
                                 state: InvitationState::Pending,
                             };
                             inv::put(tx, &hash, &invitation)?;
-                            let (subject, body) = invitation_email(&console, &wname, &inviter, role, &token);
+                            let (subject, body) =
+                                invitation_email(&console, &wname, &inviter, role, &token);
                             outbox::enqueue(tx, vec![email.clone()], &subject, &body)?;
-                            audit::record(tx, &actor, Some((wid, &wname)), "member.invited", &email, &format!("as {}", role.label()))?;
+                            audit::record(
+                                tx,
+                                &actor,
+                                Some((wid, &wname)),
+                                "member.invited",
+                                &email,
+                                &format!("as {}", role.label()),
+                            )?;
                             "invited".to_string()
                         }
                     }
                 };
-                rows.push(InviteRow { email: raw.trim().to_string(), outcome });
+                rows.push(InviteRow {
+                    email: raw.trim().to_string(),
+                    outcome,
+                });
             }
             Ok(rows)
         })
@@ -121,9 +172,18 @@ pub async fn invite(state: &AppState, admin: &WorkspaceAdmin, addresses: Vec<Str
 }
 
 /// Sends a pending invitation again, with a new link and a new expiry (the old link stops).
-pub async fn resend(state: &AppState, admin: &WorkspaceAdmin, email: &str, actor: Actor) -> Result<(), AppError> {
+pub async fn resend(
+    state: &AppState,
+    admin: &WorkspaceAdmin,
+    email: &str,
+    actor: Actor,
+) -> Result<(), AppError> {
     let m = &admin.0;
-    let (wid, wname, inviter) = (m.workspace.id, m.workspace.name.clone(), m.who.account.username.clone());
+    let (wid, wname, inviter) = (
+        m.workspace.id,
+        m.workspace.name.clone(),
+        m.who.account.username.clone(),
+    );
     let console = state.config.public_url.trim_end_matches('/').to_string();
     let email = email.to_string();
     state
@@ -131,25 +191,39 @@ pub async fn resend(state: &AppState, admin: &WorkspaceAdmin, email: &str, actor
         .write(move |tx| {
             let now = Utc::now();
             let key = email_key(&email);
-            let hash = tx.open_table(crate::server::store::tables::INVITATIONS_BY_WORKSPACE)?.get((wid.as_u128(), key.as_str()))?.map(|v| *v.value());
+            let hash = tx
+                .open_table(crate::server::store::tables::INVITATIONS_BY_WORKSPACE)?
+                .get((wid.as_u128(), key.as_str()))?
+                .map(|v| *v.value());
             let current = match hash {
                 Some(h) => {
                     let t = tx.open_table(crate::server::store::tables::INVITATIONS)?;
                     let v = t.get(&h)?;
-                    v.map(|v| crate::server::store::codec::decode::<Invitation>(v.value())).transpose()?
+                    v.map(|v| crate::server::store::codec::decode::<Invitation>(v.value()))
+                        .transpose()?
                 }
                 None => None,
             };
             let mut invitation = current
                 .filter(|i| i.state == InvitationState::Pending)
-                .ok_or_else(|| AppError::NotFound(format!("There is no pending invitation for {email}.")))?;
+                .ok_or_else(|| {
+                    AppError::NotFound(format!("There is no pending invitation for {email}."))
+                })?;
             let (token, new_hash) = inv::new_token();
             invitation.created = now;
             invitation.expires = now + chrono::Duration::days(INVITATION_DAYS);
             inv::put(tx, &new_hash, &invitation)?;
-            let (subject, body) = invitation_email(&console, &wname, &inviter, invitation.role, &token);
+            let (subject, body) =
+                invitation_email(&console, &wname, &inviter, invitation.role, &token);
             outbox::enqueue(tx, vec![invitation.email.clone()], &subject, &body)?;
-            audit::record(tx, &actor, Some((wid, &wname)), "member.invitation_resent", &invitation.email, "")?;
+            audit::record(
+                tx,
+                &actor,
+                Some((wid, &wname)),
+                "member.invitation_resent",
+                &invitation.email,
+                "",
+            )?;
             Ok(())
         })
         .await?;
@@ -157,31 +231,60 @@ pub async fn resend(state: &AppState, admin: &WorkspaceAdmin, email: &str, actor
     Ok(())
 }
 
-pub async fn revoke(state: &AppState, admin: &WorkspaceAdmin, email: &str, actor: Actor) -> Result<(), AppError> {
+pub async fn revoke(
+    state: &AppState,
+    admin: &WorkspaceAdmin,
+    email: &str,
+    actor: Actor,
+) -> Result<(), AppError> {
     let (wid, wname) = (admin.0.workspace.id, admin.0.workspace.name.clone());
     let email = email.to_string();
     state
         .store
         .write(move |tx| {
-            let (hash, mut invitation) = inv::live_for(tx, wid, &email, Utc::now())?
-                .ok_or_else(|| AppError::NotFound(format!("There is no pending invitation for {email}.")))?;
+            let (hash, mut invitation) =
+                inv::live_for(tx, wid, &email, Utc::now())?.ok_or_else(|| {
+                    AppError::NotFound(format!("There is no pending invitation for {email}."))
+                })?;
             invitation.state = InvitationState::Revoked;
             inv::update(tx, &hash, &invitation)?;
-            audit::record(tx, &actor, Some((wid, &wname)), "member.invitation_revoked", &invitation.email, "")?;
+            audit::record(
+                tx,
+                &actor,
+                Some((wid, &wname)),
+                "member.invitation_revoked",
+                &invitation.email,
+                "",
+            )?;
             Ok(())
         })
         .await
 }
 
 /// Accepts an invitation in the caller's transaction: the account's email must match.
-pub fn accept_in(tx: &redb::WriteTransaction, token: &str, account: &accounts::Account, actor: &Actor) -> Result<String, AppError> {
-    let (hash, mut invitation) =
-        inv::by_token_for_update(tx, token)?.ok_or_else(|| AppError::NotFound("This invitation link is not valid.".into()))?;
+pub fn accept_in(
+    tx: &redb::WriteTransaction,
+    token: &str,
+    account: &accounts::Account,
+    actor: &Actor,
+) -> Result<String, AppError> {
+    let (hash, mut invitation) = inv::by_token_for_update(tx, token)?
+        .ok_or_else(|| AppError::NotFound("This invitation link is not valid.".into()))?;
     match invitation.state {
-        InvitationState::Accepted => return Err(AppError::conflict("Invitation", "has already been used")),
-        InvitationState::Revoked => return Err(AppError::conflict("Invitation", "has been withdrawn by the workspace; ask for a new one")),
+        InvitationState::Accepted => {
+            return Err(AppError::conflict("Invitation", "has already been used"))
+        }
+        InvitationState::Revoked => {
+            return Err(AppError::conflict(
+                "Invitation",
+                "has been withdrawn by the workspace; ask for a new one",
+            ))
+        }
         InvitationState::Pending if invitation.expired(Utc::now()) => {
-            return Err(AppError::conflict("Invitation", "has expired; ask a Workspace Admin to send it again"))
+            return Err(AppError::conflict(
+                "Invitation",
+                "has expired; ask a Workspace Admin to send it again",
+            ))
         }
         InvitationState::Pending => {}
     }
@@ -191,25 +294,56 @@ pub fn accept_in(tx: &redb::WriteTransaction, token: &str, account: &accounts::A
             invitation.email, account.email
         )));
     }
-    let workspace = ws::get_workspace_for_update(tx, invitation.workspace)?.ok_or_else(|| AppError::NotFound("The workspace no longer exists.".into()))?;
+    let workspace = ws::get_workspace_for_update(tx, invitation.workspace)?
+        .ok_or_else(|| AppError::NotFound("The workspace no longer exists.".into()))?;
     if ws::membership_for_update(tx, workspace.id, account.id)?.is_none() {
-        ws::put_membership(tx, &Membership { workspace: workspace.id, account: account.id, role: invitation.role, active: true, joined: Utc::now() })?;
+        ws::put_membership(
+            tx,
+            &Membership {
+                workspace: workspace.id,
+                account: account.id,
+                role: invitation.role,
+                active: true,
+                joined: Utc::now(),
+            },
+        )?;
     }
     invitation.state = InvitationState::Accepted;
     inv::update(tx, &hash, &invitation)?;
-    audit::record(tx, actor, Some((workspace.id, &workspace.name)), "member.joined", &account.email, &format!("as {} by invitation", invitation.role.label()))?;
+    audit::record(
+        tx,
+        actor,
+        Some((workspace.id, &workspace.name)),
+        "member.joined",
+        &account.email,
+        &format!("as {} by invitation", invitation.role.label()),
+    )?;
     Ok(workspace.name)
 }
 
-pub async fn accept(state: &AppState, who: &SignedIn, token: String, actor: Actor) -> Result<String, AppError> {
+pub async fn accept(
+    state: &AppState,
+    who: &SignedIn,
+    token: String,
+    actor: Actor,
+) -> Result<String, AppError> {
     let account = who.account.clone();
-    state.store.write(move |tx| accept_in(tx, &token, &account, &actor)).await
+    state
+        .store
+        .write(move |tx| accept_in(tx, &token, &account, &actor))
+        .await
 }
 
 /// Loads the target membership, refusing accounts that are not members.
-fn target(tx: &redb::WriteTransaction, workspace: Uuid, account: Uuid) -> Result<(Membership, accounts::Account), AppError> {
-    let m = ws::membership_for_update(tx, workspace, account)?.ok_or_else(|| AppError::NotFound("No such member in this workspace.".into()))?;
-    let a = accounts::get_for_update(tx, account)?.ok_or_else(|| AppError::NotFound("No such member in this workspace.".into()))?;
+fn target(
+    tx: &redb::WriteTransaction,
+    workspace: Uuid,
+    account: Uuid,
+) -> Result<(Membership, accounts::Account), AppError> {
+    let m = ws::membership_for_update(tx, workspace, account)?
+        .ok_or_else(|| AppError::NotFound("No such member in this workspace.".into()))?;
+    let a = accounts::get_for_update(tx, account)?
+        .ok_or_else(|| AppError::NotFound("No such member in this workspace.".into()))?;
     Ok((m, a))
 }
 
@@ -217,29 +351,58 @@ fn is_last_admin(tx: &redb::WriteTransaction, m: &Membership) -> Result<bool, Ap
     Ok(m.active && m.role == Role::WorkspaceAdmin && members::active_admins(tx, m.workspace)? <= 1)
 }
 
-pub async fn set_role(state: &AppState, admin: &WorkspaceAdmin, account: Uuid, role: Role, actor: Actor) -> Result<(), AppError> {
+pub async fn set_role(
+    state: &AppState,
+    admin: &WorkspaceAdmin,
+    account: Uuid,
+    role: Role,
+    actor: Actor,
+) -> Result<(), AppError> {
     let (wid, wname) = (admin.0.workspace.id, admin.0.workspace.name.clone());
     state
         .store
         .write(move |tx| {
             let (mut m, a) = target(tx, wid, account)?;
             if m.role == role {
-                return Err(AppError::conflict("Role", format!("{} is already {}", a.username, role.label())));
+                return Err(AppError::conflict(
+                    "Role",
+                    format!("{} is already {}", a.username, role.label()),
+                ));
             }
             if role != Role::WorkspaceAdmin && is_last_admin(tx, &m)? {
-                return Err(AppError::conflict("Role", format!("{} {LAST_ADMIN}", a.username)));
+                return Err(AppError::conflict(
+                    "Role",
+                    format!("{} {LAST_ADMIN}", a.username),
+                ));
             }
             let from = m.role;
             m.role = role;
             ws::put_membership(tx, &m)?;
-            audit::record(tx, &actor, Some((wid, &wname)), "member.role_changed", &a.email, &format!("{} → {}", from.label(), role.label()))?;
+            audit::record(
+                tx,
+                &actor,
+                Some((wid, &wname)),
+                "member.role_changed",
+                &a.email,
+                &format!("{} → {}", from.label(), role.label()),
+            )?;
             Ok(())
         })
         .await
 }
 
-pub async fn set_blocked(state: &AppState, admin: &WorkspaceAdmin, account: Uuid, blocked: bool, actor: Actor) -> Result<(), AppError> {
-    let (wid, wname, me) = (admin.0.workspace.id, admin.0.workspace.name.clone(), admin.0.who.account.id);
+pub async fn set_blocked(
+    state: &AppState,
+    admin: &WorkspaceAdmin,
+    account: Uuid,
+    blocked: bool,
+    actor: Actor,
+) -> Result<(), AppError> {
+    let (wid, wname, me) = (
+        admin.0.workspace.id,
+        admin.0.workspace.name.clone(),
+        admin.0.who.account.id,
+    );
     if blocked && account == me {
         return Err(AppError::invalid("Member", "you can't block yourself"));
     }
@@ -249,47 +412,86 @@ pub async fn set_blocked(state: &AppState, admin: &WorkspaceAdmin, account: Uuid
             let (mut m, a) = target(tx, wid, account)?;
             if m.active != blocked {
                 let now = if blocked { "blocked" } else { "active" };
-                return Err(AppError::conflict("Status", format!("{} is already {now}", a.username)));
+                return Err(AppError::conflict(
+                    "Status",
+                    format!("{} is already {now}", a.username),
+                ));
             }
             if blocked && is_last_admin(tx, &m)? {
-                return Err(AppError::conflict("Member", format!("{} {LAST_ADMIN}", a.username)));
+                return Err(AppError::conflict(
+                    "Member",
+                    format!("{} {LAST_ADMIN}", a.username),
+                ));
             }
             m.active = !blocked;
             ws::put_membership(tx, &m)?;
-            let action = if blocked { "member.blocked" } else { "member.unblocked" };
+            let action = if blocked {
+                "member.blocked"
+            } else {
+                "member.unblocked"
+            };
             audit::record(tx, &actor, Some((wid, &wname)), action, &a.email, "")?;
             Ok(())
         })
         .await
 }
 
-pub async fn remove(state: &AppState, admin: &WorkspaceAdmin, account: Uuid, actor: Actor) -> Result<(), AppError> {
-    let (wid, wname, me) = (admin.0.workspace.id, admin.0.workspace.name.clone(), admin.0.who.account.id);
+pub async fn remove(
+    state: &AppState,
+    admin: &WorkspaceAdmin,
+    account: Uuid,
+    actor: Actor,
+) -> Result<(), AppError> {
+    let (wid, wname, me) = (
+        admin.0.workspace.id,
+        admin.0.workspace.name.clone(),
+        admin.0.who.account.id,
+    );
     if account == me {
-        return Err(AppError::invalid("Member", "to remove yourself, use Leave workspace"));
+        return Err(AppError::invalid(
+            "Member",
+            "to remove yourself, use Leave workspace",
+        ));
     }
     state
         .store
         .write(move |tx| {
             let (m, a) = target(tx, wid, account)?;
             if is_last_admin(tx, &m)? {
-                return Err(AppError::conflict("Member", format!("{} {LAST_ADMIN}", a.username)));
+                return Err(AppError::conflict(
+                    "Member",
+                    format!("{} {LAST_ADMIN}", a.username),
+                ));
             }
             members::remove(tx, wid, account)?;
-            audit::record(tx, &actor, Some((wid, &wname)), "member.removed", &a.email, &format!("was {}", m.role.label()))?;
+            audit::record(
+                tx,
+                &actor,
+                Some((wid, &wname)),
+                "member.removed",
+                &a.email,
+                &format!("was {}", m.role.label()),
+            )?;
             Ok(())
         })
         .await
 }
 
 pub async fn leave(state: &AppState, member: &Member, actor: Actor) -> Result<(), AppError> {
-    let (wid, wname, me) = (member.workspace.id, member.workspace.name.clone(), member.who.account.id);
+    let (wid, wname, me) = (
+        member.workspace.id,
+        member.workspace.name.clone(),
+        member.who.account.id,
+    );
     state
         .store
         .write(move |tx| {
             let (m, a) = target(tx, wid, me)?;
             if is_last_admin(tx, &m)? {
-                return Err(AppError::conflict("Member", format!("you {}", LAST_ADMIN.replacen("is the", "are the", 1))));
+                return Err(AppError::conflict(
+                    "Member",
+                    format!("you {}", LAST_ADMIN.replacen("is the", "are the", 1)),
+                ));
             }
             members::remove(tx, wid, me)?;
             audit::record(tx, &actor, Some((wid, &wname)), "member.left", &a.email, "")?;
@@ -304,12 +506,30 @@ mod tests {
 
     #[test]
     fn address_lists() {
-        assert_eq!(parse_address_list("a@example.com\nb@example.com, c@example.com; d@example.com").unwrap().len(), 4);
-        assert_eq!(parse_address_list("email,name\na@example.com,Ann\nb@example.com,Bo").unwrap(), vec!["a@example.com", "b@example.com"]);
-        assert_eq!(parse_address_list("bob-at-example.com").unwrap(), vec!["bob-at-example.com"], "kept, to be reported invalid");
-        assert_eq!(parse_address_list("  \n").unwrap_err().field(), Some("Email addresses"));
+        assert_eq!(
+            parse_address_list("a@example.com\nb@example.com, c@example.com; d@example.com")
+                .unwrap()
+                .len(),
+            4
+        );
+        assert_eq!(
+            parse_address_list("email,name\na@example.com,Ann\nb@example.com,Bo").unwrap(),
+            vec!["a@example.com", "b@example.com"]
+        );
+        assert_eq!(
+            parse_address_list("bob-at-example.com").unwrap(),
+            vec!["bob-at-example.com"],
+            "kept, to be reported invalid"
+        );
+        assert_eq!(
+            parse_address_list("  \n").unwrap_err().field(),
+            Some("Email addresses")
+        );
         let many: String = (0..501).map(|i| format!("u{i}@example.com\n")).collect();
-        assert!(parse_address_list(&many).unwrap_err().to_string().contains("at most 500"));
+        assert!(parse_address_list(&many)
+            .unwrap_err()
+            .to_string()
+            .contains("at most 500"));
         let ok: String = (0..500).map(|i| format!("u{i}@example.com\n")).collect();
         assert_eq!(parse_address_list(&ok).unwrap().len(), 500);
     }

@@ -9,12 +9,18 @@ use crate::model::workspace::*;
 use crate::model::AppError;
 use crate::server::auth::guard::{Member, Operator, SignedIn, WorkspaceAdmin};
 use crate::server::store::audit::{self, Actor};
-use crate::server::store::workspaces::{self as ws, ChangeRequest, Workspace, WorkspaceApplication};
+use crate::server::store::workspaces::{
+    self as ws, ChangeRequest, Workspace, WorkspaceApplication,
+};
 use crate::server::store::{accounts, outbox};
 use crate::server::AppState;
 
 pub fn actor(who: &SignedIn, client: Option<std::net::IpAddr>) -> Actor {
-    Actor { id: Some(who.account.id), name: who.account.username.clone(), client: client.map(|c| c.to_string()) }
+    Actor {
+        id: Some(who.account.id),
+        name: who.account.username.clone(),
+        client: client.map(|c| c.to_string()),
+    }
 }
 
 /// What a person fills in to apply for a workspace.
@@ -25,7 +31,9 @@ pub struct ApplicationForm {
     pub representatives: String,
 }
 
-pub fn check_application(form: &ApplicationForm) -> Result<(String, String, String, Vec<Representative>), AppError> {
+pub fn check_application(
+    form: &ApplicationForm,
+) -> Result<(String, String, String, Vec<Representative>), AppError> {
     Ok((
         validate_workspace_name(&form.name)?,
         validate_mcc(&form.mcc)?,
@@ -34,7 +42,12 @@ pub fn check_application(form: &ApplicationForm) -> Result<(String, String, Stri
     ))
 }
 
-pub async fn apply(state: &AppState, who: &SignedIn, form: ApplicationForm, actor: Actor) -> Result<ApplicationView, AppError> {
+pub async fn apply(
+    state: &AppState,
+    who: &SignedIn,
+    form: ApplicationForm,
+    actor: Actor,
+) -> Result<ApplicationView, AppError> {
     let (name, mcc, address, representatives) = check_application(&form)?;
     let application = WorkspaceApplication {
         id: Uuid::now_v7(),
@@ -55,14 +68,26 @@ pub async fn apply(state: &AppState, who: &SignedIn, form: ApplicationForm, acto
         .store
         .write(move |tx| {
             ws::insert_application(tx, &stored)?;
-            audit::record(tx, &actor, None, "workspace_application.submitted", &stored.name, &format!("application {}", stored.id))?;
+            audit::record(
+                tx,
+                &actor,
+                None,
+                "workspace_application.submitted",
+                &stored.name,
+                &format!("application {}", stored.id),
+            )?;
             Ok(())
         })
         .await?;
     Ok(application.view())
 }
 
-pub async fn withdraw(state: &AppState, who: &SignedIn, id: Uuid, actor: Actor) -> Result<(), AppError> {
+pub async fn withdraw(
+    state: &AppState,
+    who: &SignedIn,
+    id: Uuid,
+    actor: Actor,
+) -> Result<(), AppError> {
     let applicant = who.account.id;
     state
         .store
@@ -71,12 +96,25 @@ pub async fn withdraw(state: &AppState, who: &SignedIn, id: Uuid, actor: Actor) 
                 .filter(|a| a.applicant == applicant)
                 .ok_or_else(|| AppError::NotFound("No such application of yours.".into()))?;
             if a.status != ApplicationStatus::Pending {
-                return Err(AppError::conflict("Application", format!("is already {} and can no longer be withdrawn", a.status.label())));
+                return Err(AppError::conflict(
+                    "Application",
+                    format!(
+                        "is already {} and can no longer be withdrawn",
+                        a.status.label()
+                    ),
+                ));
             }
             a.status = ApplicationStatus::Withdrawn;
             a.decided = Some(Utc::now());
             ws::decide_application(tx, &a)?;
-            audit::record(tx, &actor, None, "workspace_application.withdrawn", &a.name, &format!("application {}", a.id))?;
+            audit::record(
+                tx,
+                &actor,
+                None,
+                "workspace_application.withdrawn",
+                &a.name,
+                &format!("application {}", a.id),
+            )?;
             Ok(())
         })
         .await
@@ -84,15 +122,24 @@ pub async fn withdraw(state: &AppState, who: &SignedIn, id: Uuid, actor: Actor) 
 
 /// Generates the workspace of a pending application: Active, every representative a Workspace
 /// Admin (or admitted on sign-up), each told by email. One transaction.
-pub async fn generate(state: &AppState, op: &Operator, id: Uuid, actor: Actor) -> Result<Workspace, AppError> {
+pub async fn generate(
+    state: &AppState,
+    op: &Operator,
+    id: Uuid,
+    actor: Actor,
+) -> Result<Workspace, AppError> {
     let _ = op;
     let console = state.config.public_url.trim_end_matches('/').to_string();
     let workspace = state
         .store
         .write(move |tx| {
-            let mut a = ws::get_application_for_update(tx, id)?.ok_or_else(|| AppError::NotFound("No such application.".into()))?;
+            let mut a = ws::get_application_for_update(tx, id)?
+                .ok_or_else(|| AppError::NotFound("No such application.".into()))?;
             if a.status != ApplicationStatus::Pending {
-                return Err(AppError::conflict("Application", format!("has already been decided ({})", a.status.label())));
+                return Err(AppError::conflict(
+                    "Application",
+                    format!("has already been decided ({})", a.status.label()),
+                ));
             }
             let workspace = Workspace {
                 id: Uuid::now_v7(),
@@ -111,9 +158,15 @@ pub async fn generate(state: &AppState, op: &Operator, id: Uuid, actor: Actor) -
             ws::decide_application(tx, &a)?;
             ws::insert_workspace(tx, &workspace)?;
             for rep in &workspace.representatives {
-                let has_account = ws::admit(tx, workspace.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
+                let has_account =
+                    ws::admit(tx, workspace.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
                 let body = generation_email(&console, &workspace, rep, has_account);
-                outbox::enqueue(tx, vec![rep.email.clone()], &format!("Your MPDP workspace {} is ready", workspace.name), &body)?;
+                outbox::enqueue(
+                    tx,
+                    vec![rep.email.clone()],
+                    &format!("Your MPDP workspace {} is ready", workspace.name),
+                    &body,
+                )?;
             }
             audit::record(
                 tx,
@@ -121,7 +174,16 @@ pub async fn generate(state: &AppState, op: &Operator, id: Uuid, actor: Actor) -
                 Some((workspace.id, &workspace.name)),
                 "workspace.generated",
                 &workspace.name,
-                &format!("from application {}; admins: {}", a.id, workspace.representatives.iter().map(|r| r.email.as_str()).collect::<Vec<_>>().join(", ")),
+                &format!(
+                    "from application {}; admins: {}",
+                    a.id,
+                    workspace
+                        .representatives
+                        .iter()
+                        .map(|r| r.email.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             )?;
             Ok(workspace)
         })
@@ -130,7 +192,12 @@ pub async fn generate(state: &AppState, op: &Operator, id: Uuid, actor: Actor) -
     Ok(workspace)
 }
 
-fn generation_email(console: &str, w: &Workspace, rep: &Representative, has_account: bool) -> String {
+fn generation_email(
+    console: &str,
+    w: &Workspace,
+    rep: &Representative,
+    has_account: bool,
+) -> String {
     let mut body = format!(
         "Hello {},\n\nThe workspace {} has been generated on MPDP, with you as a Workspace Admin.\n\n\
          Workspace ID: {}\nWorkspace Name: {}\nConsole: {}/w/{}/general\n",
@@ -146,7 +213,13 @@ fn generation_email(console: &str, w: &Workspace, rep: &Representative, has_acco
     body
 }
 
-pub async fn reject(state: &AppState, op: &Operator, id: Uuid, reason: &str, actor: Actor) -> Result<(), AppError> {
+pub async fn reject(
+    state: &AppState,
+    op: &Operator,
+    id: Uuid,
+    reason: &str,
+    actor: Actor,
+) -> Result<(), AppError> {
     let _ = op;
     let reason = validate_reason("Reason", reason)?;
     state
@@ -178,7 +251,13 @@ pub async fn reject(state: &AppState, op: &Operator, id: Uuid, reason: &str, act
 }
 
 /// A Workspace Admin asks the operator to change the registered information.
-pub async fn request_change(state: &AppState, admin: &WorkspaceAdmin, what: &str, why: &str, actor: Actor) -> Result<(), AppError> {
+pub async fn request_change(
+    state: &AppState,
+    admin: &WorkspaceAdmin,
+    what: &str,
+    why: &str,
+    actor: Actor,
+) -> Result<(), AppError> {
     let what = validate_reason("What to change", what)?;
     let why = validate_reason("Why", why)?;
     let m = &admin.0;
@@ -227,7 +306,8 @@ pub async fn edit_info(
     state
         .store
         .write(move |tx| {
-            let mut w = ws::get_workspace_for_update(tx, id)?.ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+            let mut w = ws::get_workspace_for_update(tx, id)?
+                .ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
             let mut changes = Vec::new();
             if w.mcc != mcc {
                 changes.push(format!("scope {} → {}", w.mcc, mcc));
@@ -236,14 +316,25 @@ pub async fn edit_info(
                 changes.push(format!("address {:?} → {:?}", w.address, address));
             }
             if w.representatives != reps {
-                changes.push(format!("representatives {:?} → {:?}", format_representatives(&w.representatives), format_representatives(&reps)));
+                changes.push(format!(
+                    "representatives {:?} → {:?}",
+                    format_representatives(&w.representatives),
+                    format_representatives(&reps)
+                ));
             }
             if changes.is_empty() {
-                return Err(AppError::invalid("Registered information", "is unchanged; edit a field first"));
+                return Err(AppError::invalid(
+                    "Registered information",
+                    "is unchanged; edit a field first",
+                ));
             }
             let added: Vec<Representative> = reps
                 .iter()
-                .filter(|r| !w.representatives.iter().any(|o| email_key(&o.email) == email_key(&r.email)))
+                .filter(|r| {
+                    !w.representatives
+                        .iter()
+                        .any(|o| email_key(&o.email) == email_key(&r.email))
+                })
                 .cloned()
                 .collect();
             w.mcc = mcc;
@@ -253,31 +344,56 @@ pub async fn edit_info(
             for rep in added {
                 ws::admit(tx, w.id, &rep.email, Role::WorkspaceAdmin)?;
             }
-            audit::record(tx, &actor, Some((w.id, &w.name)), "workspace.info_edited", &w.name, &changes.join("; "))?;
+            audit::record(
+                tx,
+                &actor,
+                Some((w.id, &w.name)),
+                "workspace.info_edited",
+                &w.name,
+                &changes.join("; "),
+            )?;
             Ok(w)
         })
         .await
 }
 
-pub async fn set_status(state: &AppState, op: &Operator, id: Uuid, suspend: bool, reason: &str, actor: Actor) -> Result<Workspace, AppError> {
+pub async fn set_status(
+    state: &AppState,
+    op: &Operator,
+    id: Uuid,
+    suspend: bool,
+    reason: &str,
+    actor: Actor,
+) -> Result<Workspace, AppError> {
     let _ = op;
     let reason = validate_reason("Reason", reason)?;
     state
         .store
         .write(move |tx| {
-            let mut w = ws::get_workspace_for_update(tx, id)?.ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+            let mut w = ws::get_workspace_for_update(tx, id)?
+                .ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
             let (target, action) = if suspend {
                 (WorkspaceStatus::Suspended, "workspace.suspended")
             } else {
                 (WorkspaceStatus::Active, "workspace.reactivated")
             };
             if w.status == target {
-                return Err(AppError::conflict("Status", format!("the workspace is already {}", target.label())));
+                return Err(AppError::conflict(
+                    "Status",
+                    format!("the workspace is already {}", target.label()),
+                ));
             }
             w.status = target;
             w.status_reason = Some(reason.clone());
             ws::update_workspace(tx, &w)?;
-            audit::record(tx, &actor, Some((w.id, &w.name)), action, &w.name, &format!("reason: {reason}"))?;
+            audit::record(
+                tx,
+                &actor,
+                Some((w.id, &w.name)),
+                action,
+                &w.name,
+                &format!("reason: {reason}"),
+            )?;
             Ok(w)
         })
         .await
@@ -309,18 +425,29 @@ mod tests {
         .unwrap();
         let session = tower_sessions::Session::new(
             None,
-            std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(state.store.clone())),
+            std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(
+                state.store.clone(),
+            )),
             None,
         );
         SignedIn { account, session }
     }
 
     fn form(name: &str, reps: &str) -> ApplicationForm {
-        ApplicationForm { name: name.into(), mcc: "5812".into(), address: "1 Harbour Road".into(), representatives: reps.into() }
+        ApplicationForm {
+            name: name.into(),
+            mcc: "5812".into(),
+            address: "1 Harbour Road".into(),
+            representatives: reps.into(),
+        }
     }
 
     fn nobody() -> Actor {
-        Actor { id: None, name: "test".into(), client: None }
+        Actor {
+            id: None,
+            name: "test".into(),
+            client: None,
+        }
     }
 
     #[tokio::test]
@@ -330,30 +457,71 @@ mod tests {
         let mut op = person(&state, "operator").await;
         op.account.is_operator = true;
         let op = Operator(op);
-        let app = apply(&state, &ann, form("Acme", "Ann <ann@example.com>\nZed <zed@example.com>"), nobody()).await.unwrap();
+        let app = apply(
+            &state,
+            &ann,
+            form("Acme", "Ann <ann@example.com>\nZed <zed@example.com>"),
+            nobody(),
+        )
+        .await
+        .unwrap();
 
-        let e = apply(&state, &ann, form("ACME", "Ann <ann@example.com>"), nobody()).await.unwrap_err();
+        let e = apply(
+            &state,
+            &ann,
+            form("ACME", "Ann <ann@example.com>"),
+            nobody(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!((e.status(), e.field()), (409, Some("Workspace Name")));
 
         let w = generate(&state, &op, app.id, nobody()).await.unwrap();
         assert_eq!(w.status, WorkspaceStatus::Active);
         let again = generate(&state, &op, app.id, nobody()).await.unwrap_err();
         assert_eq!(again.status(), 409);
-        assert_eq!(reject(&state, &op, app.id, "late", nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(
+            reject(&state, &op, app.id, "late", nobody())
+                .await
+                .unwrap_err()
+                .status(),
+            409
+        );
 
-        let mine = state.store.read(move |tx| ws::workspaces_of(tx, ann.account.id)).await.unwrap();
+        let mine = state
+            .store
+            .read(move |tx| ws::workspaces_of(tx, ann.account.id))
+            .await
+            .unwrap();
         assert_eq!(mine.len(), 1);
         assert_eq!(mine[0].role, Role::WorkspaceAdmin);
 
         // zed has no account yet: admitted on sign-up.
         let zed = person(&state, "zed").await;
-        let theirs = state.store.read(move |tx| ws::workspaces_of(tx, zed.account.id)).await.unwrap();
-        assert_eq!(theirs.iter().map(|w| w.name.as_str()).collect::<Vec<_>>(), vec!["Acme"]);
+        let theirs = state
+            .store
+            .read(move |tx| ws::workspaces_of(tx, zed.account.id))
+            .await
+            .unwrap();
+        assert_eq!(
+            theirs.iter().map(|w| w.name.as_str()).collect::<Vec<_>>(),
+            vec!["Acme"]
+        );
 
-        let mail = state.store.read(|tx| outbox::list(tx, None, "", 1, 10)).await.unwrap();
+        let mail = state
+            .store
+            .read(|tx| outbox::list(tx, None, "", 1, 10))
+            .await
+            .unwrap();
         assert_eq!(mail.total, 2);
-        assert!(mail.items.iter().any(|m| m.to == vec!["zed@example.com".to_string()] && m.body.contains("/sign-up")));
-        assert!(mail.items.iter().all(|m| m.body.contains(&w.id.to_string())));
+        assert!(mail
+            .items
+            .iter()
+            .any(|m| m.to == vec!["zed@example.com".to_string()] && m.body.contains("/sign-up")));
+        assert!(mail
+            .items
+            .iter()
+            .all(|m| m.body.contains(&w.id.to_string())));
     }
 
     #[tokio::test]
@@ -361,15 +529,54 @@ mod tests {
         let state = AppState::new(Store::memory(), Config::default());
         let ann = person(&state, "ann").await;
         let op = Operator(person(&state, "operator").await);
-        let a = apply(&state, &ann, form("Acme", "Ann <ann@example.com>"), nobody()).await.unwrap();
-        assert_eq!(reject(&state, &op, a.id, "  ", nobody()).await.unwrap_err().field(), Some("Reason"));
-        reject(&state, &op, a.id, "Incomplete address", nobody()).await.unwrap();
-        assert_eq!(withdraw(&state, &ann, a.id, nobody()).await.unwrap_err().status(), 409);
-        let b = apply(&state, &ann, form("Acme", "Ann <ann@example.com>"), nobody()).await.unwrap();
+        let a = apply(
+            &state,
+            &ann,
+            form("Acme", "Ann <ann@example.com>"),
+            nobody(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            reject(&state, &op, a.id, "  ", nobody())
+                .await
+                .unwrap_err()
+                .field(),
+            Some("Reason")
+        );
+        reject(&state, &op, a.id, "Incomplete address", nobody())
+            .await
+            .unwrap();
+        assert_eq!(
+            withdraw(&state, &ann, a.id, nobody())
+                .await
+                .unwrap_err()
+                .status(),
+            409
+        );
+        let b = apply(
+            &state,
+            &ann,
+            form("Acme", "Ann <ann@example.com>"),
+            nobody(),
+        )
+        .await
+        .unwrap();
         let bob = person(&state, "bob").await;
-        assert_eq!(withdraw(&state, &bob, b.id, nobody()).await.unwrap_err().status(), 404, "not bob's");
+        assert_eq!(
+            withdraw(&state, &bob, b.id, nobody())
+                .await
+                .unwrap_err()
+                .status(),
+            404,
+            "not bob's"
+        );
         withdraw(&state, &ann, b.id, nobody()).await.unwrap();
-        let events = state.store.read(|tx| audit::list(tx, None, "", "", 1, 50)).await.unwrap();
+        let events = state
+            .store
+            .read(|tx| audit::list(tx, None, "", "", 1, 50))
+            .await
+            .unwrap();
         let actions: Vec<_> = events.items.iter().map(|e| e.action.as_str()).collect();
         assert!(actions.contains(&"workspace_application.rejected"));
         assert!(actions.contains(&"workspace_application.withdrawn"));

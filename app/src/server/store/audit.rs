@@ -54,9 +54,11 @@ pub fn record(
         details: details.into(),
         client: actor.client.clone(),
     };
-    tx.open_table(AUDIT)?.insert(seq, encode(&event)?.as_slice())?;
+    tx.open_table(AUDIT)?
+        .insert(seq, encode(&event)?.as_slice())?;
     if let Some((id, _)) = workspace {
-        tx.open_table(AUDIT_BY_WORKSPACE)?.insert((id.as_u128(), seq), ())?;
+        tx.open_table(AUDIT_BY_WORKSPACE)?
+            .insert((id.as_u128(), seq), ())?;
     }
     Ok(seq)
 }
@@ -130,7 +132,12 @@ pub fn list(
             total += 1;
         }
     }
-    Ok(Page { items, total, page: page.max(1), per_page })
+    Ok(Page {
+        items,
+        total,
+        page: page.max(1),
+        per_page,
+    })
 }
 
 #[cfg(test)]
@@ -142,26 +149,45 @@ mod tests {
     fn events_are_numbered_filtered_and_paged_newest_first() {
         let store = Store::memory();
         let ws = Uuid::new_v4();
-        let actor = Actor { id: None, name: "ann".into(), client: Some("10.0.0.1".into()) };
+        let actor = Actor {
+            id: None,
+            name: "ann".into(),
+            client: Some("10.0.0.1".into()),
+        };
         store
             .write_blocking(|tx| {
                 for i in 0..5 {
-                    record(tx, &actor, Some((ws, "Acme")), "workspace.info_edited", &format!("t{i}"), "")?;
+                    record(
+                        tx,
+                        &actor,
+                        Some((ws, "Acme")),
+                        "workspace.info_edited",
+                        &format!("t{i}"),
+                        "",
+                    )?;
                 }
                 record(tx, &actor, None, "application.submitted", "other", "")?;
                 Ok(())
             })
             .unwrap();
-        let all = store.read_blocking(|tx| list(tx, None, "", "", 1, 4)).unwrap();
+        let all = store
+            .read_blocking(|tx| list(tx, None, "", "", 1, 4))
+            .unwrap();
         assert_eq!(all.total, 6);
         assert_eq!(all.items.len(), 4);
         assert_eq!(all.items[0].action, "application.submitted");
-        let mine = store.read_blocking(|tx| list(tx, Some(ws), "", "", 2, 4)).unwrap();
+        let mine = store
+            .read_blocking(|tx| list(tx, Some(ws), "", "", 2, 4))
+            .unwrap();
         assert_eq!((mine.total, mine.items.len()), (5, 1));
         assert_eq!(mine.items[0].target, "t0");
-        let filtered = store.read_blocking(|tx| list(tx, None, "application.submitted", "", 1, 10)).unwrap();
+        let filtered = store
+            .read_blocking(|tx| list(tx, None, "application.submitted", "", 1, 10))
+            .unwrap();
         assert_eq!(filtered.total, 1);
-        let searched = store.read_blocking(|tx| list(tx, Some(ws), "", "T3", 1, 10)).unwrap();
+        let searched = store
+            .read_blocking(|tx| list(tx, Some(ws), "", "T3", 1, 10))
+            .unwrap();
         assert_eq!(searched.items.len(), 1);
         assert_eq!(searched.items[0].client, "10.0.0.1");
     }

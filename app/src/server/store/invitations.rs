@@ -63,23 +63,35 @@ pub fn hash_token(token: &str) -> [u8; 32] {
 }
 
 /// The live (pending, unexpired) invitation of `email` to `workspace`, if any.
-pub fn live_for(tx: &WriteTransaction, workspace: Uuid, email: &str, now: DateTime<Utc>) -> Result<Option<([u8; 32], Invitation)>, AppError> {
+pub fn live_for(
+    tx: &WriteTransaction,
+    workspace: Uuid,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<([u8; 32], Invitation)>, AppError> {
     let key = email_key(email);
-    let hash = tx.open_table(INVITATIONS_BY_WORKSPACE)?.get((workspace.as_u128(), key.as_str()))?.map(|v| *v.value());
+    let hash = tx
+        .open_table(INVITATIONS_BY_WORKSPACE)?
+        .get((workspace.as_u128(), key.as_str()))?
+        .map(|v| *v.value());
     let Some(hash) = hash else { return Ok(None) };
     let inv: Option<Invitation> = {
         let t = tx.open_table(INVITATIONS)?;
         let v = t.get(&hash)?;
         v.map(|v| decode(v.value())).transpose()?
     };
-    Ok(inv.filter(|i| i.state == InvitationState::Pending && !i.expired(now)).map(|i| (hash, i)))
+    Ok(inv
+        .filter(|i| i.state == InvitationState::Pending && !i.expired(now))
+        .map(|i| (hash, i)))
 }
 
 /// Stores an invitation under `hash`, replacing the address's previous one in this workspace.
 pub fn put(tx: &WriteTransaction, hash: &[u8; 32], inv: &Invitation) -> Result<(), AppError> {
     let key = email_key(&inv.email);
     let mut by_ws = tx.open_table(INVITATIONS_BY_WORKSPACE)?;
-    let old = by_ws.get((inv.workspace.as_u128(), key.as_str()))?.map(|v| *v.value());
+    let old = by_ws
+        .get((inv.workspace.as_u128(), key.as_str()))?
+        .map(|v| *v.value());
     if let Some(old) = old.filter(|o| o != hash) {
         // The old link stops working.
         let mut t = tx.open_table(INVITATIONS)?;
@@ -90,13 +102,15 @@ pub fn put(tx: &WriteTransaction, hash: &[u8; 32], inv: &Invitation) -> Result<(
         }
     }
     by_ws.insert((inv.workspace.as_u128(), key.as_str()), hash)?;
-    tx.open_table(INVITATIONS)?.insert(hash, encode(inv)?.as_slice())?;
+    tx.open_table(INVITATIONS)?
+        .insert(hash, encode(inv)?.as_slice())?;
     Ok(())
 }
 
 /// Updates an invitation in place (accepted, revoked).
 pub fn update(tx: &WriteTransaction, hash: &[u8; 32], inv: &Invitation) -> Result<(), AppError> {
-    tx.open_table(INVITATIONS)?.insert(hash, encode(inv)?.as_slice())?;
+    tx.open_table(INVITATIONS)?
+        .insert(hash, encode(inv)?.as_slice())?;
     Ok(())
 }
 
@@ -106,7 +120,10 @@ pub fn by_token(tx: &ReadTransaction, token: &str) -> Result<Option<Invitation>,
     v.map(|v| decode(v.value())).transpose()
 }
 
-pub fn by_token_for_update(tx: &WriteTransaction, token: &str) -> Result<Option<([u8; 32], Invitation)>, AppError> {
+pub fn by_token_for_update(
+    tx: &WriteTransaction,
+    token: &str,
+) -> Result<Option<([u8; 32], Invitation)>, AppError> {
     let hash = hash_token(token);
     let t = tx.open_table(INVITATIONS)?;
     let v = t.get(&hash)?;
@@ -114,7 +131,11 @@ pub fn by_token_for_update(tx: &WriteTransaction, token: &str) -> Result<Option<
 }
 
 /// Pending invitations of a workspace (expired ones included, marked), by email.
-pub fn pending(tx: &ReadTransaction, workspace: Uuid, now: DateTime<Utc>) -> Result<Vec<InvitationView>, AppError> {
+pub fn pending(
+    tx: &ReadTransaction,
+    workspace: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<InvitationView>, AppError> {
     let by_ws = tx.open_table(INVITATIONS_BY_WORKSPACE)?;
     let t = tx.open_table(INVITATIONS)?;
     let ws = workspace.as_u128();

@@ -30,8 +30,13 @@ pub fn list(
         if role.is_some_and(|r| r != m.role) || active.is_some_and(|a| a != m.active) {
             continue;
         }
-        let Some(account) = accounts::get(tx, m.account)? else { continue };
-        if !q.is_empty() && !account.email.to_lowercase().contains(&q) && !account.username.to_lowercase().contains(&q) {
+        let Some(account) = accounts::get(tx, m.account)? else {
+            continue;
+        };
+        if !q.is_empty()
+            && !account.email.to_lowercase().contains(&q)
+            && !account.username.to_lowercase().contains(&q)
+        {
             continue;
         }
         rows.push(MemberView {
@@ -47,8 +52,17 @@ pub fn list(
     rows.sort_by(|a, b| a.email.to_lowercase().cmp(&b.email.to_lowercase()));
     let total = rows.len() as u64;
     let skip = (page.max(1) - 1) as usize * per_page as usize;
-    let items = rows.into_iter().skip(skip).take(per_page as usize).collect();
-    Ok(Page { items, total, page: page.max(1), per_page })
+    let items = rows
+        .into_iter()
+        .skip(skip)
+        .take(per_page as usize)
+        .collect();
+    Ok(Page {
+        items,
+        total,
+        page: page.max(1),
+        per_page,
+    })
 }
 
 /// Active Workspace Admins of a workspace, in the caller's write transaction.
@@ -67,7 +81,9 @@ pub fn active_admins(tx: &WriteTransaction, workspace: Uuid) -> Result<u64, AppE
 
 /// Removes a membership.
 pub fn remove(tx: &WriteTransaction, workspace: Uuid, account: Uuid) -> Result<(), AppError> {
-    tx.open_table(MEMBERSHIPS)?.remove((workspace.as_u128(), account.as_u128()))?;
-    tx.open_table(super::tables::MEMBERSHIPS_BY_ACCOUNT)?.remove((account.as_u128(), workspace.as_u128()))?;
+    tx.open_table(MEMBERSHIPS)?
+        .remove((workspace.as_u128(), account.as_u128()))?;
+    tx.open_table(super::tables::MEMBERSHIPS_BY_ACCOUNT)?
+        .remove((account.as_u128(), workspace.as_u128()))?;
     Ok(())
 }

@@ -6,14 +6,14 @@
 
 pub mod accounts;
 pub mod audit;
-pub mod outbox;
-pub mod workspaces;
 pub mod codec;
 pub mod invitations;
 pub mod members;
 pub mod migrations;
+pub mod outbox;
 pub mod sessions;
 pub mod tables;
+pub mod workspaces;
 
 use std::path::Path;
 use std::sync::Arc;

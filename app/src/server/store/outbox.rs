@@ -56,7 +56,12 @@ impl OutboxMessage {
 }
 
 /// Stores a message for sending, in the caller's transaction.
-pub fn enqueue(tx: &WriteTransaction, to: Vec<String>, subject: &str, body: &str) -> Result<Uuid, AppError> {
+pub fn enqueue(
+    tx: &WriteTransaction,
+    to: Vec<String>,
+    subject: &str,
+    body: &str,
+) -> Result<Uuid, AppError> {
     let now = Utc::now();
     let message = OutboxMessage {
         id: Uuid::now_v7(),
@@ -70,17 +75,26 @@ pub fn enqueue(tx: &WriteTransaction, to: Vec<String>, subject: &str, body: &str
         created: now,
         sent: None,
     };
-    tx.open_table(OUTBOX)?.insert(message.id.as_u128(), encode(&message)?.as_slice())?;
-    tx.open_table(OUTBOX_QUEUE)?.insert((now.timestamp_millis(), message.id.as_u128()), ())?;
+    tx.open_table(OUTBOX)?
+        .insert(message.id.as_u128(), encode(&message)?.as_slice())?;
+    tx.open_table(OUTBOX_QUEUE)?
+        .insert((now.timestamp_millis(), message.id.as_u128()), ())?;
     Ok(message.id)
 }
 
 /// Messages whose next attempt is due, oldest first.
-pub fn due(tx: &ReadTransaction, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMessage>, AppError> {
+pub fn due(
+    tx: &ReadTransaction,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<OutboxMessage>, AppError> {
     let queue = tx.open_table(OUTBOX_QUEUE)?;
     let outbox = tx.open_table(OUTBOX)?;
     let mut out = Vec::new();
-    for row in queue.range((i64::MIN, 0)..=(now.timestamp_millis(), u128::MAX))?.take(limit) {
+    for row in queue
+        .range((i64::MIN, 0)..=(now.timestamp_millis(), u128::MAX))?
+        .take(limit)
+    {
         let (_, id) = row?.0.value();
         if let Some(v) = outbox.get(id)? {
             out.push(decode(v.value())?);
@@ -90,11 +104,18 @@ pub fn due(tx: &ReadTransaction, now: DateTime<Utc>, limit: usize) -> Result<Vec
 }
 
 /// Records the outcome of one delivery attempt.
-pub fn record_attempt(tx: &WriteTransaction, id: Uuid, result: Result<(), String>, now: DateTime<Utc>) -> Result<OutboxMessage, AppError> {
+pub fn record_attempt(
+    tx: &WriteTransaction,
+    id: Uuid,
+    result: Result<(), String>,
+    now: DateTime<Utc>,
+) -> Result<OutboxMessage, AppError> {
     let mut outbox = tx.open_table(OUTBOX)?;
     let mut queue = tx.open_table(OUTBOX_QUEUE)?;
     let mut m: OutboxMessage = {
-        let v = outbox.get(id.as_u128())?.ok_or_else(|| AppError::NotFound("No such message.".into()))?;
+        let v = outbox
+            .get(id.as_u128())?
+            .ok_or_else(|| AppError::NotFound("No such message.".into()))?;
         decode(v.value())?
     };
     queue.remove((m.next_attempt.timestamp_millis(), id.as_u128()))?;
@@ -128,7 +149,13 @@ pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<OutboxMessage>, AppE
 }
 
 /// A page of messages, newest first, optionally only those in `state` or to/about `query`.
-pub fn list(tx: &ReadTransaction, state: Option<MailState>, query: &str, page: u32, per_page: u32) -> Result<Page<OutboxView>, AppError> {
+pub fn list(
+    tx: &ReadTransaction,
+    state: Option<MailState>,
+    query: &str,
+    page: u32,
+    per_page: u32,
+) -> Result<Page<OutboxView>, AppError> {
     let outbox = tx.open_table(OUTBOX)?;
     let q = query.trim().to_lowercase();
     let skip = (page.max(1) - 1) as u64 * per_page as u64;
@@ -136,7 +163,9 @@ pub fn list(tx: &ReadTransaction, state: Option<MailState>, query: &str, page: u
     for row in outbox.iter()?.rev() {
         let m: OutboxMessage = decode(row?.1.value())?;
         let hit = state.is_none_or(|s| s == m.state)
-            && (q.is_empty() || m.subject.to_lowercase().contains(&q) || m.to.iter().any(|t| t.to_lowercase().contains(&q)));
+            && (q.is_empty()
+                || m.subject.to_lowercase().contains(&q)
+                || m.to.iter().any(|t| t.to_lowercase().contains(&q)));
         if hit {
             if total >= skip && items.len() < per_page as usize {
                 items.push(m.view());
@@ -144,7 +173,12 @@ pub fn list(tx: &ReadTransaction, state: Option<MailState>, query: &str, page: u
             total += 1;
         }
     }
-    Ok(Page { items, total, page: page.max(1), per_page })
+    Ok(Page {
+        items,
+        total,
+        page: page.max(1),
+        per_page,
+    })
 }
 
 #[cfg(test)]
@@ -155,25 +189,55 @@ mod tests {
     #[test]
     fn failures_back_off_then_give_up_and_success_dequeues() {
         let store = Store::memory();
-        let id = store.write_blocking(|tx| enqueue(tx, vec!["a@example.com".into()], "Hi", "Body")).unwrap();
+        let id = store
+            .write_blocking(|tx| enqueue(tx, vec!["a@example.com".into()], "Hi", "Body"))
+            .unwrap();
         let now = Utc::now();
         assert_eq!(store.read_blocking(|tx| due(tx, now, 10)).unwrap().len(), 1);
-        let m = store.write_blocking(|tx| record_attempt(tx, id, Err("connection refused".into()), now)).unwrap();
+        let m = store
+            .write_blocking(|tx| record_attempt(tx, id, Err("connection refused".into()), now))
+            .unwrap();
         assert_eq!((m.state, m.attempts), (MailState::Queued, 1));
-        assert!(store.read_blocking(|tx| due(tx, now, 10)).unwrap().is_empty(), "not due until the backoff passes");
-        assert_eq!(store.read_blocking(|tx| due(tx, now + chrono::Duration::seconds(3), 10)).unwrap().len(), 1);
-        let m = store.write_blocking(|tx| record_attempt(tx, id, Ok(()), now)).unwrap();
+        assert!(
+            store
+                .read_blocking(|tx| due(tx, now, 10))
+                .unwrap()
+                .is_empty(),
+            "not due until the backoff passes"
+        );
+        assert_eq!(
+            store
+                .read_blocking(|tx| due(tx, now + chrono::Duration::seconds(3), 10))
+                .unwrap()
+                .len(),
+            1
+        );
+        let m = store
+            .write_blocking(|tx| record_attempt(tx, id, Ok(()), now))
+            .unwrap();
         assert_eq!(m.state, MailState::Sent);
-        assert!(store.read_blocking(|tx| due(tx, now + chrono::Duration::days(1), 10)).unwrap().is_empty());
+        assert!(store
+            .read_blocking(|tx| due(tx, now + chrono::Duration::days(1), 10))
+            .unwrap()
+            .is_empty());
 
-        let id2 = store.write_blocking(|tx| enqueue(tx, vec!["b@example.com".into()], "Hi", "Body")).unwrap();
+        let id2 = store
+            .write_blocking(|tx| enqueue(tx, vec!["b@example.com".into()], "Hi", "Body"))
+            .unwrap();
         for _ in 0..MAX_ATTEMPTS {
-            store.write_blocking(|tx| record_attempt(tx, id2, Err("down".into()), now)).unwrap();
+            store
+                .write_blocking(|tx| record_attempt(tx, id2, Err("down".into()), now))
+                .unwrap();
         }
         let m = store.read_blocking(|tx| get(tx, id2)).unwrap().unwrap();
         assert_eq!(m.state, MailState::Failed);
-        assert!(store.read_blocking(|tx| due(tx, now + chrono::Duration::days(1), 10)).unwrap().is_empty());
-        let page = store.read_blocking(|tx| list(tx, Some(MailState::Failed), "", 1, 10)).unwrap();
+        assert!(store
+            .read_blocking(|tx| due(tx, now + chrono::Duration::days(1), 10))
+            .unwrap()
+            .is_empty());
+        let page = store
+            .read_blocking(|tx| list(tx, Some(MailState::Failed), "", 1, 10))
+            .unwrap();
         assert_eq!(page.total, 1);
     }
 }

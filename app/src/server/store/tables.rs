@@ -33,7 +33,8 @@ pub const SESSIONS_BY_EXPIRY: TableDefinition<(i64, i128), ()> =
     TableDefinition::new("sessions-by-expiry-1");
 
 /// Key: application id. Value: `WorkspaceApplication` as JSON.
-pub const APPLICATIONS: TableDefinition<u128, &[u8]> = TableDefinition::new("workspace-applications-1");
+pub const APPLICATIONS: TableDefinition<u128, &[u8]> =
+    TableDefinition::new("workspace-applications-1");
 
 /// Key: (status code, created Unix ms, application id). For the operator's queue by status.
 pub const APPLICATIONS_BY_STATUS: TableDefinition<(u8, i64, u128), ()> =
@@ -44,26 +45,31 @@ pub const APPLICATIONS_BY_APPLICANT: TableDefinition<(u128, i64, u128), ()> =
     TableDefinition::new("workspace-applications-by-applicant-1");
 
 /// Key: case-folded name of a pending application. Value: application id. Reserves the name.
-pub const PENDING_NAMES: TableDefinition<&str, u128> = TableDefinition::new("workspace-pending-names-1");
+pub const PENDING_NAMES: TableDefinition<&str, u128> =
+    TableDefinition::new("workspace-pending-names-1");
 
 /// Key: workspace id. Value: `Workspace` as JSON.
 pub const WORKSPACES: TableDefinition<u128, &[u8]> = TableDefinition::new("workspaces-1");
 
 /// Key: case-folded workspace name. Value: workspace id. Unique, never changes.
-pub const WORKSPACES_BY_NAME: TableDefinition<&str, u128> = TableDefinition::new("workspaces-by-name-1");
+pub const WORKSPACES_BY_NAME: TableDefinition<&str, u128> =
+    TableDefinition::new("workspaces-by-name-1");
 
 /// Key: (workspace id, account id). Value: `Membership` as JSON.
 pub const MEMBERSHIPS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("memberships-1");
 
 /// Key: (account id, workspace id). The workspaces of an account.
-pub const MEMBERSHIPS_BY_ACCOUNT: TableDefinition<(u128, u128), ()> = TableDefinition::new("memberships-by-account-1");
+pub const MEMBERSHIPS_BY_ACCOUNT: TableDefinition<(u128, u128), ()> =
+    TableDefinition::new("memberships-by-account-1");
 
 /// Key: (case-folded email, workspace id). Value: `PendingAdmission` as JSON. A person named as
 /// a representative before they had an account joins when they sign up with that email.
-pub const PENDING_ADMISSIONS: TableDefinition<(&str, u128), &[u8]> = TableDefinition::new("pending-admissions-1");
+pub const PENDING_ADMISSIONS: TableDefinition<(&str, u128), &[u8]> =
+    TableDefinition::new("pending-admissions-1");
 
 /// Key: change request id (UUIDv7, so time-ordered). Value: `ChangeRequest` as JSON.
-pub const CHANGE_REQUESTS: TableDefinition<u128, &[u8]> = TableDefinition::new("workspace-change-requests-1");
+pub const CHANGE_REQUESTS: TableDefinition<u128, &[u8]> =
+    TableDefinition::new("workspace-change-requests-1");
 
 /// Key: message id (UUIDv7, so time-ordered). Value: `OutboxMessage` as JSON.
 pub const OUTBOX: TableDefinition<u128, &[u8]> = TableDefinition::new("outbox-1");
@@ -75,7 +81,8 @@ pub const OUTBOX_QUEUE: TableDefinition<(i64, u128), ()> = TableDefinition::new(
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit-1");
 
 /// Key: (workspace id, sequence number). The audit events of one workspace.
-pub const AUDIT_BY_WORKSPACE: TableDefinition<(u128, u64), ()> = TableDefinition::new("audit-by-workspace-1");
+pub const AUDIT_BY_WORKSPACE: TableDefinition<(u128, u64), ()> =
+    TableDefinition::new("audit-by-workspace-1");
 
 /// Key: SHA-256 of the invitation token (the token itself is only in the email). Value:
 /// `Invitation` as JSON.
@@ -83,4 +90,5 @@ pub const INVITATIONS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new(
 
 /// Key: (workspace id, case-folded email). Value: token hash of the latest invitation to that
 /// address, so each address has at most one live invitation per workspace.
-pub const INVITATIONS_BY_WORKSPACE: TableDefinition<(u128, &str), &[u8; 32]> = TableDefinition::new("invitations-by-workspace-1");
+pub const INVITATIONS_BY_WORKSPACE: TableDefinition<(u128, &str), &[u8; 32]> =
+    TableDefinition::new("invitations-by-workspace-1");

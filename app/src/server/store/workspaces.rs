@@ -109,7 +109,10 @@ pub struct ChangeRequest {
 /// True when a workspace or a pending application already uses the name (ignoring case).
 pub fn name_taken(tx: &WriteTransaction, name: &str) -> Result<bool, AppError> {
     let key = workspace_name_key(name);
-    Ok(tx.open_table(WORKSPACES_BY_NAME)?.get(key.as_str())?.is_some()
+    Ok(tx
+        .open_table(WORKSPACES_BY_NAME)?
+        .get(key.as_str())?
+        .is_some()
         || tx.open_table(PENDING_NAMES)?.get(key.as_str())?.is_some())
 }
 
@@ -117,23 +120,36 @@ pub fn name_taken(tx: &WriteTransaction, name: &str) -> Result<bool, AppError> {
 
 pub fn insert_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
     if name_taken(tx, &a.name)? {
-        return Err(AppError::conflict("Workspace Name", "is already taken by a workspace or a pending application"));
+        return Err(AppError::conflict(
+            "Workspace Name",
+            "is already taken by a workspace or a pending application",
+        ));
     }
-    tx.open_table(PENDING_NAMES)?.insert(workspace_name_key(&a.name).as_str(), a.id.as_u128())?;
+    tx.open_table(PENDING_NAMES)?
+        .insert(workspace_name_key(&a.name).as_str(), a.id.as_u128())?;
     let created = a.created.timestamp_millis();
-    tx.open_table(APPLICATIONS_BY_APPLICANT)?.insert((a.applicant.as_u128(), created, a.id.as_u128()), ())?;
-    tx.open_table(APPLICATIONS_BY_STATUS)?.insert((a.status.code(), created, a.id.as_u128()), ())?;
-    tx.open_table(APPLICATIONS)?.insert(a.id.as_u128(), encode(a)?.as_slice())?;
+    tx.open_table(APPLICATIONS_BY_APPLICANT)?
+        .insert((a.applicant.as_u128(), created, a.id.as_u128()), ())?;
+    tx.open_table(APPLICATIONS_BY_STATUS)?
+        .insert((a.status.code(), created, a.id.as_u128()), ())?;
+    tx.open_table(APPLICATIONS)?
+        .insert(a.id.as_u128(), encode(a)?.as_slice())?;
     Ok(())
 }
 
-pub fn get_application(tx: &ReadTransaction, id: Uuid) -> Result<Option<WorkspaceApplication>, AppError> {
+pub fn get_application(
+    tx: &ReadTransaction,
+    id: Uuid,
+) -> Result<Option<WorkspaceApplication>, AppError> {
     let t = tx.open_table(APPLICATIONS)?;
     let v = t.get(id.as_u128())?;
     v.map(|v| decode(v.value())).transpose()
 }
 
-pub fn get_application_for_update(tx: &WriteTransaction, id: Uuid) -> Result<Option<WorkspaceApplication>, AppError> {
+pub fn get_application_for_update(
+    tx: &WriteTransaction,
+    id: Uuid,
+) -> Result<Option<WorkspaceApplication>, AppError> {
     let t = tx.open_table(APPLICATIONS)?;
     let v = t.get(id.as_u128())?;
     v.map(|v| decode(v.value())).transpose()
@@ -145,16 +161,24 @@ pub fn decide_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Re
     let mut by_status = tx.open_table(APPLICATIONS_BY_STATUS)?;
     by_status.remove((ApplicationStatus::Pending.code(), created, a.id.as_u128()))?;
     by_status.insert((a.status.code(), created, a.id.as_u128()), ())?;
-    tx.open_table(PENDING_NAMES)?.remove(workspace_name_key(&a.name).as_str())?;
-    tx.open_table(APPLICATIONS)?.insert(a.id.as_u128(), encode(a)?.as_slice())?;
+    tx.open_table(PENDING_NAMES)?
+        .remove(workspace_name_key(&a.name).as_str())?;
+    tx.open_table(APPLICATIONS)?
+        .insert(a.id.as_u128(), encode(a)?.as_slice())?;
     Ok(())
 }
 
-pub fn applications_of(tx: &ReadTransaction, applicant: Uuid) -> Result<Vec<WorkspaceApplication>, AppError> {
+pub fn applications_of(
+    tx: &ReadTransaction,
+    applicant: Uuid,
+) -> Result<Vec<WorkspaceApplication>, AppError> {
     let index = tx.open_table(APPLICATIONS_BY_APPLICANT)?;
     let id = applicant.as_u128();
     let mut out = Vec::new();
-    for row in index.range((id, i64::MIN, 0)..=(id, i64::MAX, u128::MAX))?.rev() {
+    for row in index
+        .range((id, i64::MIN, 0)..=(id, i64::MAX, u128::MAX))?
+        .rev()
+    {
         let (_, _, app) = row?.0.value();
         if let Some(a) = get_application(tx, Uuid::from_u128(app))? {
             out.push(a);
@@ -193,7 +217,9 @@ pub fn list_applications(
             total += 1;
             continue;
         }
-        let Some(a) = get_application(tx, Uuid::from_u128(id))? else { continue };
+        let Some(a) = get_application(tx, Uuid::from_u128(id))? else {
+            continue;
+        };
         if q.is_empty() || a.name.to_lowercase().contains(&q) {
             if total >= skip && items.len() < per_page as usize {
                 items.push(a.view());
@@ -201,7 +227,12 @@ pub fn list_applications(
             total += 1;
         }
     }
-    Ok(Page { items, total, page: page.max(1), per_page })
+    Ok(Page {
+        items,
+        total,
+        page: page.max(1),
+        per_page,
+    })
 }
 
 // ---- workspaces -----------------------------------------------------------------------------
@@ -210,15 +241,20 @@ pub fn insert_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppE
     let key = workspace_name_key(&w.name);
     let mut by_name = tx.open_table(WORKSPACES_BY_NAME)?;
     if by_name.get(key.as_str())?.is_some() {
-        return Err(AppError::conflict("Workspace Name", "is already taken by a workspace"));
+        return Err(AppError::conflict(
+            "Workspace Name",
+            "is already taken by a workspace",
+        ));
     }
     by_name.insert(key.as_str(), w.id.as_u128())?;
-    tx.open_table(WORKSPACES)?.insert(w.id.as_u128(), encode(w)?.as_slice())?;
+    tx.open_table(WORKSPACES)?
+        .insert(w.id.as_u128(), encode(w)?.as_slice())?;
     Ok(())
 }
 
 pub fn update_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError> {
-    tx.open_table(WORKSPACES)?.insert(w.id.as_u128(), encode(w)?.as_slice())?;
+    tx.open_table(WORKSPACES)?
+        .insert(w.id.as_u128(), encode(w)?.as_slice())?;
     Ok(())
 }
 
@@ -228,21 +264,32 @@ pub fn get_workspace(tx: &ReadTransaction, id: Uuid) -> Result<Option<Workspace>
     v.map(|v| decode(v.value())).transpose()
 }
 
-pub fn get_workspace_for_update(tx: &WriteTransaction, id: Uuid) -> Result<Option<Workspace>, AppError> {
+pub fn get_workspace_for_update(
+    tx: &WriteTransaction,
+    id: Uuid,
+) -> Result<Option<Workspace>, AppError> {
     let t = tx.open_table(WORKSPACES)?;
     let v = t.get(id.as_u128())?;
     v.map(|v| decode(v.value())).transpose()
 }
 
 pub fn workspace_by_name(tx: &ReadTransaction, name: &str) -> Result<Option<Workspace>, AppError> {
-    let id = tx.open_table(WORKSPACES_BY_NAME)?.get(workspace_name_key(name).as_str())?.map(|v| v.value());
+    let id = tx
+        .open_table(WORKSPACES_BY_NAME)?
+        .get(workspace_name_key(name).as_str())?
+        .map(|v| v.value());
     match id {
         Some(id) => get_workspace(tx, Uuid::from_u128(id)),
         None => Ok(None),
     }
 }
 
-pub fn list_workspaces(tx: &ReadTransaction, query: &str, page: u32, per_page: u32) -> Result<Page<WorkspaceView>, AppError> {
+pub fn list_workspaces(
+    tx: &ReadTransaction,
+    query: &str,
+    page: u32,
+    per_page: u32,
+) -> Result<Page<WorkspaceView>, AppError> {
     let by_name = tx.open_table(WORKSPACES_BY_NAME)?;
     let q = query.trim().to_lowercase();
     let skip = (page.max(1) - 1) as u64 * per_page as u64;
@@ -258,24 +305,41 @@ pub fn list_workspaces(tx: &ReadTransaction, query: &str, page: u32, per_page: u
             total += 1;
         }
     }
-    Ok(Page { items, total, page: page.max(1), per_page })
+    Ok(Page {
+        items,
+        total,
+        page: page.max(1),
+        per_page,
+    })
 }
 
 // ---- memberships ----------------------------------------------------------------------------
 
 pub fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), AppError> {
-    tx.open_table(MEMBERSHIPS)?.insert((m.workspace.as_u128(), m.account.as_u128()), encode(m)?.as_slice())?;
-    tx.open_table(MEMBERSHIPS_BY_ACCOUNT)?.insert((m.account.as_u128(), m.workspace.as_u128()), ())?;
+    tx.open_table(MEMBERSHIPS)?.insert(
+        (m.workspace.as_u128(), m.account.as_u128()),
+        encode(m)?.as_slice(),
+    )?;
+    tx.open_table(MEMBERSHIPS_BY_ACCOUNT)?
+        .insert((m.account.as_u128(), m.workspace.as_u128()), ())?;
     Ok(())
 }
 
-pub fn membership(tx: &ReadTransaction, workspace: Uuid, account: Uuid) -> Result<Option<Membership>, AppError> {
+pub fn membership(
+    tx: &ReadTransaction,
+    workspace: Uuid,
+    account: Uuid,
+) -> Result<Option<Membership>, AppError> {
     let t = tx.open_table(MEMBERSHIPS)?;
     let v = t.get((workspace.as_u128(), account.as_u128()))?;
     v.map(|v| decode(v.value())).transpose()
 }
 
-pub fn membership_for_update(tx: &WriteTransaction, workspace: Uuid, account: Uuid) -> Result<Option<Membership>, AppError> {
+pub fn membership_for_update(
+    tx: &WriteTransaction,
+    workspace: Uuid,
+    account: Uuid,
+) -> Result<Option<Membership>, AppError> {
     let t = tx.open_table(MEMBERSHIPS)?;
     let v = t.get((workspace.as_u128(), account.as_u128()))?;
     v.map(|v| decode(v.value())).transpose()
@@ -291,7 +355,12 @@ pub fn workspaces_of(tx: &ReadTransaction, account: Uuid) -> Result<Vec<MyWorksp
         let ws = Uuid::from_u128(ws);
         if let (Some(m), Some(w)) = (membership(tx, ws, account)?, get_workspace(tx, ws)?) {
             if m.active {
-                out.push(MyWorkspace { id: w.id, name: w.name, status: w.status, role: m.role });
+                out.push(MyWorkspace {
+                    id: w.id,
+                    name: w.name,
+                    status: w.status,
+                    role: m.role,
+                });
             }
         }
     }
@@ -302,9 +371,17 @@ pub fn workspaces_of(tx: &ReadTransaction, account: Uuid) -> Result<Vec<MyWorksp
 /// Makes `email`'s account a member with `role`, or — with no account yet — records the
 /// admission for when they sign up. An existing membership keeps its role unless `role` ranks
 /// higher.
-pub fn admit(tx: &WriteTransaction, workspace: Uuid, email: &str, role: Role) -> Result<Option<Uuid>, AppError> {
+pub fn admit(
+    tx: &WriteTransaction,
+    workspace: Uuid,
+    email: &str,
+    role: Role,
+) -> Result<Option<Uuid>, AppError> {
     let key = email_key(email);
-    let account = tx.open_table(ACCOUNTS_BY_EMAIL)?.get(key.as_str())?.map(|v| Uuid::from_u128(v.value()));
+    let account = tx
+        .open_table(ACCOUNTS_BY_EMAIL)?
+        .get(key.as_str())?
+        .map(|v| Uuid::from_u128(v.value()));
     match account {
         Some(account) => {
             let m = match membership_for_update(tx, workspace, account)? {
@@ -314,14 +391,24 @@ pub fn admit(tx: &WriteTransaction, workspace: Uuid, email: &str, role: Role) ->
                     }
                     m
                 }
-                None => Membership { workspace, account, role, active: true, joined: Utc::now() },
+                None => Membership {
+                    workspace,
+                    account,
+                    role,
+                    active: true,
+                    joined: Utc::now(),
+                },
             };
             put_membership(tx, &m)?;
             Ok(Some(account))
         }
         None => {
-            let p = PendingAdmission { role, added: Utc::now() };
-            tx.open_table(PENDING_ADMISSIONS)?.insert((key.as_str(), workspace.as_u128()), encode(&p)?.as_slice())?;
+            let p = PendingAdmission {
+                role,
+                added: Utc::now(),
+            };
+            tx.open_table(PENDING_ADMISSIONS)?
+                .insert((key.as_str(), workspace.as_u128()), encode(&p)?.as_slice())?;
             Ok(None)
         }
     }
@@ -329,7 +416,11 @@ pub fn admit(tx: &WriteTransaction, workspace: Uuid, email: &str, role: Role) ->
 
 /// On sign-up: turns the admissions waiting for this email into memberships. Returns the
 /// workspaces joined.
-pub fn admit_pending(tx: &WriteTransaction, account: Uuid, email: &str) -> Result<Vec<Uuid>, AppError> {
+pub fn admit_pending(
+    tx: &WriteTransaction,
+    account: Uuid,
+    email: &str,
+) -> Result<Vec<Uuid>, AppError> {
     let key = email_key(email);
     let waiting: Vec<(u128, PendingAdmission)> = {
         let t = tx.open_table(PENDING_ADMISSIONS)?;
@@ -342,9 +433,19 @@ pub fn admit_pending(tx: &WriteTransaction, account: Uuid, email: &str) -> Resul
     };
     let mut joined = Vec::new();
     for (ws, p) in waiting {
-        tx.open_table(PENDING_ADMISSIONS)?.remove((key.as_str(), ws))?;
+        tx.open_table(PENDING_ADMISSIONS)?
+            .remove((key.as_str(), ws))?;
         let workspace = Uuid::from_u128(ws);
-        put_membership(tx, &Membership { workspace, account, role: p.role, active: true, joined: Utc::now() })?;
+        put_membership(
+            tx,
+            &Membership {
+                workspace,
+                account,
+                role: p.role,
+                active: true,
+                joined: Utc::now(),
+            },
+        )?;
         joined.push(workspace);
     }
     Ok(joined)
@@ -353,11 +454,16 @@ pub fn admit_pending(tx: &WriteTransaction, account: Uuid, email: &str) -> Resul
 // ---- change requests ------------------------------------------------------------------------
 
 pub fn insert_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), AppError> {
-    tx.open_table(CHANGE_REQUESTS)?.insert(c.id.as_u128(), encode(c)?.as_slice())?;
+    tx.open_table(CHANGE_REQUESTS)?
+        .insert(c.id.as_u128(), encode(c)?.as_slice())?;
     Ok(())
 }
 
-pub fn list_change_requests(tx: &ReadTransaction, page: u32, per_page: u32) -> Result<Page<ChangeRequestView>, AppError> {
+pub fn list_change_requests(
+    tx: &ReadTransaction,
+    page: u32,
+    per_page: u32,
+) -> Result<Page<ChangeRequestView>, AppError> {
     let t = tx.open_table(CHANGE_REQUESTS)?;
     let skip = (page.max(1) - 1) as usize * per_page as usize;
     let mut items = Vec::new();
@@ -377,7 +483,12 @@ pub fn list_change_requests(tx: &ReadTransaction, page: u32, per_page: u32) -> R
         }
         total += 1;
     }
-    Ok(Page { items, total, page: page.max(1), per_page })
+    Ok(Page {
+        items,
+        total,
+        page: page.max(1),
+        per_page,
+    })
 }
 
 #[cfg(test)]
@@ -393,7 +504,10 @@ mod tests {
             name: name.into(),
             mcc: "5812".into(),
             address: "1 Main St".into(),
-            representatives: vec![Representative { name: "Ann".into(), email: "ann@example.com".into() }],
+            representatives: vec![Representative {
+                name: "Ann".into(),
+                email: "ann@example.com".into(),
+            }],
             status: ApplicationStatus::Pending,
             reason: None,
             created: Utc::now(),
@@ -406,15 +520,27 @@ mod tests {
     fn a_pending_name_is_reserved_ignoring_case_until_decided() {
         let store = Store::memory();
         let mut first = application("Acme");
-        store.write_blocking(|tx| insert_application(tx, &first)).unwrap();
-        let e = store.write_blocking(|tx| insert_application(tx, &application("ACME"))).unwrap_err();
+        store
+            .write_blocking(|tx| insert_application(tx, &first))
+            .unwrap();
+        let e = store
+            .write_blocking(|tx| insert_application(tx, &application("ACME")))
+            .unwrap_err();
         assert_eq!((e.status(), e.field()), (409, Some("Workspace Name")));
         first.status = ApplicationStatus::Withdrawn;
-        store.write_blocking(|tx| decide_application(tx, &first)).unwrap();
-        store.write_blocking(|tx| insert_application(tx, &application("acme"))).unwrap();
-        let page = store.read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", 1, 10)).unwrap();
+        store
+            .write_blocking(|tx| decide_application(tx, &first))
+            .unwrap();
+        store
+            .write_blocking(|tx| insert_application(tx, &application("acme")))
+            .unwrap();
+        let page = store
+            .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", 1, 10))
+            .unwrap();
         assert_eq!(page.total, 1);
-        let all = store.read_blocking(|tx| list_applications(tx, None, "ACM", 1, 10)).unwrap();
+        let all = store
+            .read_blocking(|tx| list_applications(tx, None, "ACM", 1, 10))
+            .unwrap();
         assert_eq!(all.total, 2);
     }
 
@@ -422,13 +548,26 @@ mod tests {
     fn admission_waits_for_sign_up() {
         let store = Store::memory();
         let ws = Uuid::new_v4();
-        let joined = store.write_blocking(|tx| admit(tx, ws, "New@Example.com", Role::WorkspaceAdmin)).unwrap();
+        let joined = store
+            .write_blocking(|tx| admit(tx, ws, "New@Example.com", Role::WorkspaceAdmin))
+            .unwrap();
         assert_eq!(joined, None);
         let account = Uuid::new_v4();
-        let admitted = store.write_blocking(|tx| admit_pending(tx, account, "new@example.com")).unwrap();
+        let admitted = store
+            .write_blocking(|tx| admit_pending(tx, account, "new@example.com"))
+            .unwrap();
         assert_eq!(admitted, vec![ws]);
-        let m = store.read_blocking(|tx| membership(tx, ws, account)).unwrap().unwrap();
+        let m = store
+            .read_blocking(|tx| membership(tx, ws, account))
+            .unwrap()
+            .unwrap();
         assert_eq!(m.role, Role::WorkspaceAdmin);
-        assert!(store.write_blocking(|tx| admit_pending(tx, account, "new@example.com")).unwrap().is_empty(), "admitted once");
+        assert!(
+            store
+                .write_blocking(|tx| admit_pending(tx, account, "new@example.com"))
+                .unwrap()
+                .is_empty(),
+            "admitted once"
+        );
     }
 }

@@ -6,10 +6,15 @@ use leptos_meta::Title;
 use uuid::Uuid;
 
 use super::OperatorNav;
-use crate::api::operator::{get_workspace_application, GenerateWorkspace, RejectWorkspaceApplication};
+use crate::api::operator::{
+    get_workspace_application, GenerateWorkspace, RejectWorkspaceApplication,
+};
 use crate::model::workspace::ApplicationStatus;
 use crate::model::AppError;
-use crate::ui::kit::{action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading, Notice, PageHeader, StatusBadge};
+use crate::ui::kit::{
+    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
+    Notice, PageHeader, StatusBadge,
+};
 
 #[component]
 pub fn ApplicationPage() -> impl IntoView {
@@ -19,12 +24,19 @@ pub fn ApplicationPage() -> impl IntoView {
     let data = Resource::new(
         move || (id.get(), generate.version().get(), reject.version().get()),
         |(id, _, _)| async move {
-            let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound("No such application.".into()))?;
+            let id = Uuid::parse_str(&id)
+                .map_err(|_| AppError::NotFound("No such application.".into()))?;
             get_workspace_application(id).await
         },
     );
-    let generated = notice_from_query("generated", "Workspace generated. The representatives have been emailed.");
-    let rejected = notice_from_query("rejected", "Application rejected. The applicant has been emailed the reason.");
+    let generated = notice_from_query(
+        "generated",
+        "Workspace generated. The representatives have been emailed.",
+    );
+    let rejected = notice_from_query(
+        "rejected",
+        "Application rejected. The applicant has been emailed the reason.",
+    );
     let gen_error = action_error(generate);
     let rej_error = action_error(reject);
     view! {

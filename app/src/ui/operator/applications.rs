@@ -5,12 +5,18 @@ use leptos_meta::Title;
 
 use super::OperatorNav;
 use crate::api::operator::list_workspace_applications;
-use crate::ui::kit::{fmt_time, page_param, query_param, ErrorPanel, ListControls, Loading, PageHeader, Pager, StatusBadge};
+use crate::ui::kit::{
+    fmt_time, page_param, query_param, ErrorPanel, ListControls, Loading, PageHeader, Pager,
+    StatusBadge,
+};
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
     let (status, q, page) = (query_param("status"), query_param("q"), page_param());
-    let data = Resource::new(move || (status.get(), q.get(), page.get()), |(s, q, p)| list_workspace_applications(s, q, p));
+    let data = Resource::new(
+        move || (status.get(), q.get(), page.get()),
+        |(s, q, p)| list_workspace_applications(s, q, p),
+    );
     view! {
         <Title text="Workspace applications" />
         <PageHeader title="Workspace applications" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />

@@ -10,7 +10,12 @@ use crate::ui::kit::{page_param, query_param, ErrorPanel, ListControls, Loading,
 
 #[component]
 pub fn PlatformAuditPage() -> impl IntoView {
-    let (workspace, action, q, page) = (query_param("workspace"), query_param("action"), query_param("q"), page_param());
+    let (workspace, action, q, page) = (
+        query_param("workspace"),
+        query_param("action"),
+        query_param("q"),
+        page_param(),
+    );
     let data = Resource::new(
         move || (workspace.get(), action.get(), q.get(), page.get()),
         |(w, a, q, p)| platform_audit(w, a, q, p),

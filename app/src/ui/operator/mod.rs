@@ -19,7 +19,11 @@ use crate::api::operator::operator_overview;
 #[component]
 pub fn OperatorNav(active: &'static str) -> impl IntoView {
     let tab = |slug: &'static str, label: &'static str| {
-        let href = if slug.is_empty() { "/operator".to_string() } else { format!("/operator/{slug}") };
+        let href = if slug.is_empty() {
+            "/operator".to_string()
+        } else {
+            format!("/operator/{slug}")
+        };
         view! { <a href=href class="tab" aria-current=(slug == active).then_some("page")>{label}</a> }
     };
     view! {

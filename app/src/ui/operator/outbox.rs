@@ -7,12 +7,18 @@ use uuid::Uuid;
 use super::OperatorNav;
 use crate::api::operator::{get_outbox_message, list_outbox};
 use crate::model::AppError;
-use crate::ui::kit::{fmt_time, page_param, query_param, route_param, ErrorPanel, ListControls, Loading, PageHeader, Pager, StatusBadge};
+use crate::ui::kit::{
+    fmt_time, page_param, query_param, route_param, ErrorPanel, ListControls, Loading, PageHeader,
+    Pager, StatusBadge,
+};
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {
     let (state, q, page) = (query_param("state"), query_param("q"), page_param());
-    let data = Resource::new(move || (state.get(), q.get(), page.get()), |(s, q, p)| list_outbox(s, q, p));
+    let data = Resource::new(
+        move || (state.get(), q.get(), page.get()),
+        |(s, q, p)| list_outbox(s, q, p),
+    );
     view! {
         <Title text="Outbox" />
         <PageHeader title="Outbox" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />
@@ -64,7 +70,8 @@ pub fn OutboxMessagePage() -> impl IntoView {
     let data = Resource::new(
         move || id.get(),
         |id| async move {
-            let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound("No such message.".into()))?;
+            let id =
+                Uuid::parse_str(&id).map_err(|_| AppError::NotFound("No such message.".into()))?;
             get_outbox_message(id).await
         },
     );

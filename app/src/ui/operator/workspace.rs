@@ -9,7 +9,10 @@ use super::OperatorNav;
 use crate::api::operator::{get_workspace, EditWorkspaceInfo, SetWorkspaceStatus};
 use crate::model::workspace::{format_representatives, WorkspaceStatus};
 use crate::model::AppError;
-use crate::ui::kit::{action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading, Notice, PageHeader, StatusBadge};
+use crate::ui::kit::{
+    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
+    Notice, PageHeader, StatusBadge,
+};
 
 #[component]
 pub fn WorkspaceAdminPage() -> impl IntoView {
@@ -19,12 +22,16 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
     let data = Resource::new(
         move || (id.get(), edit.version().get(), status.version().get()),
         |(id, _, _)| async move {
-            let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound("No such workspace.".into()))?;
+            let id = Uuid::parse_str(&id)
+                .map_err(|_| AppError::NotFound("No such workspace.".into()))?;
             get_workspace(id).await
         },
     );
     let saved = notice_from_query("saved", "Registered information saved.");
-    let suspended = notice_from_query("suspended", "Workspace suspended. Its members can read but not change anything.");
+    let suspended = notice_from_query(
+        "suspended",
+        "Workspace suspended. Its members can read but not change anything.",
+    );
     let reactivated = notice_from_query("reactivated", "Workspace reactivated.");
     let edit_error = action_error(edit);
     let status_error = action_error(status);

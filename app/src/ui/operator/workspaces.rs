@@ -5,12 +5,18 @@ use leptos_meta::Title;
 
 use super::OperatorNav;
 use crate::api::operator::list_workspaces;
-use crate::ui::kit::{fmt_time, page_param, query_param, ErrorPanel, ListControls, Loading, PageHeader, Pager, StatusBadge};
+use crate::ui::kit::{
+    fmt_time, page_param, query_param, ErrorPanel, ListControls, Loading, PageHeader, Pager,
+    StatusBadge,
+};
 
 #[component]
 pub fn WorkspacesAdminPage() -> impl IntoView {
     let (q, page) = (query_param("q"), page_param());
-    let data = Resource::new(move || (q.get(), page.get()), |(q, p)| list_workspaces(q, p));
+    let data = Resource::new(
+        move || (q.get(), page.get()),
+        |(q, p)| list_workspaces(q, p),
+    );
     view! {
         <Title text="Workspaces" />
         <PageHeader title="Workspaces" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />

@@ -7,7 +7,10 @@ use leptos_meta::Title;
 
 use crate::api::workspaces::ApplyForWorkspace;
 use crate::model::mcc::MCC_LIST;
-use crate::model::workspace::{parse_representatives, validate_address, validate_mcc, validate_workspace_name, ADDRESS_MAX, NAME_MAX};
+use crate::model::workspace::{
+    parse_representatives, validate_address, validate_mcc, validate_workspace_name, ADDRESS_MAX,
+    NAME_MAX,
+};
 use crate::model::AppError;
 use crate::ui::kit::{action_error, FormError, PageHeader, SubmitButton};
 
@@ -25,8 +28,18 @@ fn CheckedField(
 ) -> impl IntoView {
     let (value, set_value) = signal(String::new());
     let (touched, set_touched) = signal(false);
-    let local = move || if touched.get() { check(&value.get()).err() } else { None };
-    let message = move || local().or_else(|| server_error.get().filter(|e| e.field() == Some(label))).map(|e| e.to_string());
+    let local = move || {
+        if touched.get() {
+            check(&value.get()).err()
+        } else {
+            None
+        }
+    };
+    let message = move || {
+        local()
+            .or_else(|| server_error.get().filter(|e| e.field() == Some(label)))
+            .map(|e| e.to_string())
+    };
     let id = format!("field-{name}");
     let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
     let describedby = format!("{hint_id} {error_id}");

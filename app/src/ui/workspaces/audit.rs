@@ -6,13 +6,18 @@ use leptos_meta::Title;
 use super::WorkspaceNav;
 use crate::api::workspaces::workspace_audit;
 use crate::ui::audit_table::{AuditTable, AUDIT_ACTIONS};
-use crate::ui::kit::{page_param, query_param, route_param, ErrorPanel, ListControls, Loading, PageHeader};
+use crate::ui::kit::{
+    page_param, query_param, route_param, ErrorPanel, ListControls, Loading, PageHeader,
+};
 
 #[component]
 pub fn WorkspaceAuditPage() -> impl IntoView {
     let name = route_param("name");
     let (action, q, page) = (query_param("action"), query_param("q"), page_param());
-    let data = Resource::new(move || (name.get(), action.get(), q.get(), page.get()), |(n, a, q, p)| workspace_audit(n, a, q, p));
+    let data = Resource::new(
+        move || (name.get(), action.get(), q.get(), page.get()),
+        |(n, a, q, p)| workspace_audit(n, a, q, p),
+    );
     view! {
         <Title text=move || format!("{} – Audit log", name.get()) />
         <PageHeader title="Audit log" crumbs=vec![("Home", "/"), ("Workspaces", "/workspaces")] />

@@ -7,14 +7,20 @@ use leptos_meta::Title;
 use super::WorkspaceNav;
 use crate::api::workspaces::{workspace_general, RequestWorkspaceChange};
 use crate::model::workspace::WorkspaceStatus;
-use crate::ui::kit::{action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading, Notice, PageHeader, StatusBadge, SubmitButton};
+use crate::ui::kit::{
+    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
+    Notice, PageHeader, StatusBadge, SubmitButton,
+};
 
 #[component]
 pub fn GeneralPage() -> impl IntoView {
     let name = route_param("name");
     let request = ServerAction::<RequestWorkspaceChange>::new();
     let data = Resource::new(move || name.get(), workspace_general);
-    let requested = notice_from_query("requested", "Your change request has been sent to the platform operator.");
+    let requested = notice_from_query(
+        "requested",
+        "Your change request has been sent to the platform operator.",
+    );
     let error = action_error(request);
     view! {
         <Title text=move || format!("{} – General", name.get()) />

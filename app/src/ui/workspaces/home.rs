@@ -6,7 +6,10 @@ use leptos_meta::Title;
 
 use super::WorkspaceNav;
 use crate::api::members::{workspace_home, LeaveWorkspace};
-use crate::ui::kit::{action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading, Notice, PageHeader, StatusBadge};
+use crate::ui::kit::{
+    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading, Notice,
+    PageHeader, StatusBadge,
+};
 
 #[component]
 pub fn WorkspaceHomePage() -> impl IntoView {

@@ -4,15 +4,23 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::workspaces::{my_workspace_applications, my_workspaces, WithdrawWorkspaceApplication};
+use crate::api::workspaces::{
+    my_workspace_applications, my_workspaces, WithdrawWorkspaceApplication,
+};
 use crate::model::workspace::ApplicationStatus;
-use crate::ui::kit::{action_error, fmt_time, notice_from_query, ErrorPanel, FormError, Loading, Notice, PageHeader, StatusBadge};
+use crate::ui::kit::{
+    action_error, fmt_time, notice_from_query, ErrorPanel, FormError, Loading, Notice, PageHeader,
+    StatusBadge,
+};
 
 #[component]
 pub fn WorkspacesPage() -> impl IntoView {
     let withdraw = ServerAction::<WithdrawWorkspaceApplication>::new();
     let workspaces = Resource::new(|| (), |_| my_workspaces());
-    let applications = Resource::new(move || withdraw.version().get(), |_| my_workspace_applications());
+    let applications = Resource::new(
+        move || withdraw.version().get(),
+        |_| my_workspace_applications(),
+    );
     let applied = notice_from_query("applied", "Application submitted. The platform operator will review it; you will get an email with the decision.");
     let withdrawn = notice_from_query("withdrawn", "Application withdrawn.");
     let joined = notice_from_query("joined", "Welcome! You have joined the workspace.");

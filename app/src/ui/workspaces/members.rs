@@ -6,11 +6,14 @@ use leptos_meta::Title;
 
 use super::WorkspaceNav;
 use crate::api::members::{
-    list_invitations, list_members, BlockMember, InviteMembers, RemoveMember, ResendInvitation, RevokeInvitation, SetMemberRole,
-    UnblockMember,
+    list_invitations, list_members, BlockMember, InviteMembers, RemoveMember, ResendInvitation,
+    RevokeInvitation, SetMemberRole, UnblockMember,
 };
 use crate::model::workspace::{Role, INVITE_BULK_MAX};
-use crate::ui::kit::{action_error, fmt_time, page_param, query_param, route_param, ErrorPanel, FormError, ListControls, Loading, PageHeader, Pager, StatusBadge};
+use crate::ui::kit::{
+    action_error, fmt_time, page_param, query_param, route_param, ErrorPanel, FormError,
+    ListControls, Loading, PageHeader, Pager, StatusBadge,
+};
 
 const BLOCK_TEXT: &str = "If the member has been blocked, he/she will not be able to view or operate all mini programs he/she has been joined. Are you sure you want to block the member?";
 const UNBLOCK_TEXT: &str = "If you unblock the member, he/she will be able to view or operate all mini programs he/she has been joined. Are you sure you want to unblock the member?";
@@ -25,7 +28,12 @@ fn role_options(selected: Option<Role>) -> impl IntoView {
 #[component]
 pub fn MembersPage() -> impl IntoView {
     let name = route_param("name");
-    let (q, role, status, page) = (query_param("q"), query_param("role"), query_param("status"), page_param());
+    let (q, role, status, page) = (
+        query_param("q"),
+        query_param("role"),
+        query_param("status"),
+        page_param(),
+    );
     let invite = ServerAction::<InviteMembers>::new();
     let resend = ServerAction::<ResendInvitation>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
@@ -44,10 +52,22 @@ pub fn MembersPage() -> impl IntoView {
             + remove.version().get()
     };
     let members = Resource::new(
-        move || (name.get(), q.get(), role.get(), status.get(), page.get(), changes()),
+        move || {
+            (
+                name.get(),
+                q.get(),
+                role.get(),
+                status.get(),
+                page.get(),
+                changes(),
+            )
+        },
         |(n, q, r, s, p, _)| list_members(n, q, r, s, p),
     );
-    let invitations = Resource::new(move || (name.get(), changes()), |(n, _)| list_invitations(n));
+    let invitations = Resource::new(
+        move || (name.get(), changes()),
+        |(n, _)| list_invitations(n),
+    );
     let errors: Vec<Signal<Option<crate::model::AppError>>> = vec![
         action_error(resend),
         action_error(revoke),
@@ -63,7 +83,12 @@ pub fn MembersPage() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             use wasm_bindgen::JsCast;
-            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+            let Some(input) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            else {
+                return;
+            };
             if let Some(file) = input.files().and_then(|f| f.get(0)) {
                 let promise = file.text();
                 leptos::task::spawn_local(async move {

@@ -18,7 +18,13 @@ pub fn WorkspaceNav(active: &'static str) -> impl IntoView {
     let name = route_param("name");
     let auth = crate::ui::use_auth();
     let tab = move |slug: &'static str, label: &'static str| {
-        let href = move || if slug.is_empty() { format!("/w/{}", name.get()) } else { format!("/w/{}/{}", name.get(), slug) };
+        let href = move || {
+            if slug.is_empty() {
+                format!("/w/{}", name.get())
+            } else {
+                format!("/w/{}/{}", name.get(), slug)
+            }
+        };
         view! { <a href=href class="tab" aria-current=(slug == active).then_some("page")>{label}</a> }
     };
     view! {
