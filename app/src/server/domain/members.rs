@@ -503,6 +503,49 @@ pub async fn leave(state: &AppState, member: &Member, actor: Actor) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::store::Store;
+
+    fn account(email: &str) -> accounts::Account {
+        accounts::Account {
+            id: Uuid::new_v4(),
+            email: email.into(),
+            username: "someone".into(),
+            password_hash: "x".into(),
+            is_operator: false,
+            created: Utc::now(),
+            session_epoch: 0,
+        }
+    }
+
+    #[test]
+    fn an_expired_or_foreign_invitation_is_refused_and_changes_nothing() {
+        let store = Store::memory();
+        let workspace = Uuid::new_v4();
+        let (token, hash) = inv::new_token();
+        let invitation = Invitation {
+            workspace,
+            workspace_name: "Acme".into(),
+            email: "dev@example.com".into(),
+            role: Role::WorkspaceDeveloper,
+            inviter: "ann".into(),
+            created: Utc::now() - chrono::Duration::days(8),
+            expires: Utc::now() - chrono::Duration::days(1),
+            state: InvitationState::Pending,
+        };
+        store.write_blocking(|tx| inv::put(tx, &hash, &invitation)).unwrap();
+        let actor = Actor { id: None, name: "dev".into(), client: None };
+        let dev = account("dev@example.com");
+        let e = store.write_blocking(|tx| accept_in(tx, &token, &dev, &actor)).unwrap_err();
+        assert_eq!(e.status(), 409);
+        assert!(e.to_string().contains("expired"), "{e}");
+        let other = account("other@example.com");
+        let mut fresh = invitation.clone();
+        fresh.expires = Utc::now() + chrono::Duration::days(1);
+        store.write_blocking(|tx| inv::update(tx, &hash, &fresh)).unwrap();
+        assert_eq!(store.write_blocking(|tx| accept_in(tx, &token, &other, &actor)).unwrap_err().status(), 403);
+        assert!(store.read_blocking(|tx| ws::membership(tx, workspace, other.id)).unwrap().is_none());
+        assert_eq!(store.write_blocking(|tx| accept_in(tx, "not-a-token", &dev, &actor)).unwrap_err().status(), 404);
+    }
 
     #[test]
     fn address_lists() {
