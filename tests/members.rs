@@ -171,6 +171,9 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
     )
     .await;
     assert_eq!(r.status, 200, "a quoted cell is still read: {}", r.body);
+    let oversized = "a".repeat(100 * 1024);
+    let r = call(&ann, &server, "invite-members", &[("workspace", "Acme"), ("emails", &oversized), ("role", "WorkspaceDeveloper")]).await;
+    assert_eq!(r.status, 413, "an oversized list is refused before it is read");
     let r = call(
         &ann,
         &server,
