@@ -16,7 +16,8 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "mpdp",
     version,
-    about = "MPDP — Mini Program Development Platform"
+    about = "MPDP — Mini Program Development Platform",
+    args_override_self = true
 )]
 struct Cli {
     #[command(subcommand)]
@@ -64,12 +65,13 @@ struct ServeArgs {
     /// starts with https:// — for Secure cookies). Defaults to http://<listen address>.
     #[arg(long, env = "MPDP_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
     public_url: Option<String>,
-    /// Minutes without activity after which a session ends.
-    #[arg(long, env = "MPDP_SESSION_IDLE_MINUTES", default_value_t = 720, value_parser = clap::value_parser!(u64).range(1..=525_600))]
-    session_idle_minutes: u64,
-    /// Hours after login after which a session ends, however active.
-    #[arg(long, env = "MPDP_SESSION_MAX_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u64).range(1..=8_760))]
-    session_max_hours: u64,
+    /// How long without a request until a session ends; every request moves it on (e.g. 30m,
+    /// 12h). Between 1s and 366d.
+    #[arg(long, env = "MPDP_SESSION_IDLE", default_value = "12h", value_name = "DURATION", value_parser = parse_duration)]
+    session_idle: Duration,
+    /// How long after login a session ends, however active (e.g. 8h, 7d). Between 1s and 366d.
+    #[arg(long, env = "MPDP_SESSION_MAX", default_value = "7d", value_name = "DURATION", value_parser = parse_duration)]
+    session_max: Duration,
     /// Failed logins allowed per account within the login window.
     #[arg(long, env = "MPDP_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     login_failures_per_account: u32,
@@ -79,6 +81,15 @@ struct ServeArgs {
     /// Length of the failed-login window, in seconds.
     #[arg(long, env = "MPDP_LOGIN_WINDOW_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     login_window_secs: u64,
+    /// Sign-ups, verification resends and password reset requests allowed per client address
+    /// per hour.
+    #[arg(long, env = "MPDP_ACCOUNT_REQUESTS_PER_ADDRESS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    account_requests_per_address: u32,
+    /// Reverse proxies in front of MPDP (addresses or CIDR ranges, comma separated). Only from
+    /// these is X-Forwarded-For / Forwarded believed for the client address; from anyone else
+    /// those headers are ignored.
+    #[arg(long, env = "MPDP_TRUSTED_PROXIES", value_name = "LIST", value_parser = parse_proxies, default_value = "")]
+    trusted_proxies: ProxyList,
     /// SMTP server for outgoing mail: smtp://host:port (plain), smtp://host:587?tls=required
     /// (STARTTLS) or smtps://host (TLS), with optional user:password@. Without it, mail is kept
     /// in the outbox for the operator to read.
@@ -106,6 +117,22 @@ enum OperatorCommand {
         #[command(flatten)]
         data: DataDir,
     },
+}
+
+#[derive(Clone, Debug)]
+struct ProxyList(Vec<app::server::auth::client::IpNet>);
+
+fn parse_proxies(raw: &str) -> Result<ProxyList, String> {
+    app::server::auth::client::parse_trusted_proxies(raw).map(ProxyList)
+}
+
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(raw.trim())
+        .map_err(|e| format!("{e}; write a duration like 30m, 12h or 7d"))?;
+    if d < Duration::from_secs(1) || d > Duration::from_secs(366 * 86_400) {
+        return Err("must be between 1s and 366d".into());
+    }
+    Ok(d)
 }
 
 fn parse_public_url(raw: &str) -> Result<String, String> {
@@ -212,12 +239,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let config = Config {
         public_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")),
-        session_idle: Duration::from_secs(args.session_idle_minutes * 60),
-        session_absolute: Duration::from_secs(args.session_max_hours * 3600),
+        session_idle: args.session_idle,
+        session_absolute: args.session_max,
         login_failures_per_account: args.login_failures_per_account,
         login_failures_per_address: args.login_failures_per_address,
         login_window: Duration::from_secs(args.login_window_secs),
         smtp_configured: mailer.is_some(),
+        trusted_proxies: args.trusted_proxies.0,
+        account_requests_per_address: args.account_requests_per_address,
     };
     let public_url = config.public_url.clone();
     let state = AppState::new(store.clone(), config);

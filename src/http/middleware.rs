@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -88,4 +88,41 @@ pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
         }
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Resolves the client address once per request (see `app::server::auth::client`) and hands it
+/// to the rate limits and the audit log as a request extension.
+pub async fn client_address(
+    State(proxies): State<Arc<Vec<app::server::auth::client::IpNet>>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    use app::server::auth::client::{resolve, ClientAddr};
+    if let Some(ConnectInfo(peer)) = req
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .copied()
+    {
+        let client = resolve(peer.ip(), req.headers(), &proxies);
+        req.extensions_mut().insert(ClientAddr(client));
+    }
+    next.run(req).await
+}
+
+/// Pages and API answers depend on who is signed in: no cache may keep them (`no-store`), unless
+/// the handler chose a policy (the embedded static files do). Over https, browsers are told to
+/// use nothing else (HSTS).
+pub async fn response_headers(State(https): State<bool>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    }
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            header::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
 }

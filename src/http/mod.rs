@@ -71,6 +71,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(options)
         .layer(sessions)
         .layer(axum::middleware::from_fn(middleware::server_fn_error_status))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(state.config.trusted_proxies.clone()),
+            middleware::client_address,
+        ))
         .layer(axum::middleware::from_fn_with_state(origin, middleware::refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(CONSOLE_BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -83,6 +87,7 @@ pub fn router(state: AppState) -> Router {
                  img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
             ),
         ))
+        .layer(axum::middleware::from_fn_with_state(https, middleware::response_headers))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -1,28 +1,35 @@
-//! Sign up, log in, log out, change password, and who is signed in.
+//! Accounts: sign up, verify the email address, log in and out, change or reset the password,
+//! change the email address, see and end sessions, see one's security events.
 
 use leptos::prelude::*;
 
-use crate::model::account::AccountView;
+use crate::model::account::{AccountView, SessionView};
+use crate::model::workspace::{AuditEventView, Page};
 use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
 use crate::server::{auth::guard::SignedIn, domain::accounts as domain, AppState};
 
-/// Creates an account and signs it in.
+#[cfg(feature = "ssr")]
+async fn request_headers() -> http::HeaderMap {
+    leptos_axum::extract::<http::HeaderMap>().await.unwrap_or_default()
+}
+
+/// Creates an account and mails a link to prove the address. The answer is the same whether or
+/// not the email is already registered, and nobody is signed in.
 #[server(prefix = "/api", endpoint = "sign-up")]
 pub async fn sign_up(
     email: String,
     username: String,
     password: String,
     password_confirm: String,
-    /// The token of the invitation link the person came from, if any.
-    invitation: Option<String>,
+    /// Where to go once the address is verified (an invitation link), if anywhere.
+    next: Option<String>,
 ) -> Result<(), AppError> {
     let state = AppState::current()?;
-    let session = crate::server::auth::guard::current_session().await?;
     let client = super::client_addr_of_request().await;
-    let joins = invitation.as_deref().is_some_and(|t| !t.trim().is_empty());
-    let account = domain::sign_up_with(
+    let shown = email.trim().to_string();
+    domain::sign_up(
         &state,
         domain::SignUp {
             email,
@@ -30,24 +37,58 @@ pub async fn sign_up(
             password,
             password_confirm,
         },
-        invitation,
+        next,
         client,
     )
     .await?;
-    SignedIn::start(&session, &account).await?;
-    // Someone who signed up from an invitation lands on the workspaces they now belong to.
-    leptos_axum::redirect(if joins { "/workspaces?joined=1" } else { "/" });
+    leptos_axum::redirect(&format!("/sign-up?sent={}", super::query_escape(&shown)));
     Ok(())
 }
 
-/// Logs in with an email or username and a password.
+/// Proves an email address with the token from its link (sent at sign-up or for an email
+/// change). Then goes to `next` (a path in this console) or home.
+#[server(prefix = "/api", endpoint = "verify-email")]
+pub async fn verify_email(token: String, next: Option<String>) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let client = super::client_addr_of_request().await;
+    domain::verify_email(&state, token, client).await?;
+    let to = domain::local_path(next.as_deref()).unwrap_or_else(|| "/?verified=1".into());
+    leptos_axum::redirect(&to);
+    Ok(())
+}
+
+/// Sends the signed-in person a new verification link.
+#[server(prefix = "/api", endpoint = "resend-verification")]
+pub async fn resend_verification() -> Result<String, AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let client = super::client_addr_of_request().await;
+    let to = domain::resend_verification(&state, &who, client).await?;
+    leptos_axum::redirect("/account?verification_sent=1");
+    Ok(to)
+}
+
+/// Logs in with an email or username and a password. A browser that logs in successfully becomes
+/// a known device of the account (its own failure budget; see the security notes).
 #[server(prefix = "/api", endpoint = "log-in")]
 pub async fn log_in(login: String, password: String) -> Result<(), AppError> {
     let state = AppState::current()?;
     let session = crate::server::auth::guard::current_session().await?;
     let addr = super::client_addr_of_request().await;
-    let account = domain::log_in(&state, &login, password, addr).await?;
-    SignedIn::start(&session, &account).await?;
+    let headers = request_headers().await;
+    let device = state.devices.read(&headers);
+    let account = domain::log_in(&state, &login, password, addr, device.clone()).await?;
+    let agent = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    SignedIn::start(&session, &account, addr, agent).await?;
+    let keep = device.filter(|(a, _)| *a == account.id).map(|(_, d)| d);
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(v) = http::HeaderValue::from_str(&state.devices.issue(account.id, keep)) {
+            response.append_header(http::header::SET_COOKIE, v);
+        }
+    }
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -55,6 +96,11 @@ pub async fn log_in(login: String, password: String) -> Result<(), AppError> {
 /// Logs out: the session is deleted on the server and its cookie cleared.
 #[server(prefix = "/api", endpoint = "log-out")]
 pub async fn log_out() -> Result<(), AppError> {
+    let state = AppState::current()?;
+    if let Some(who) = SignedIn::optional().await? {
+        let addr = super::client_addr_of_request().await;
+        domain::record_sign_out(&state, &who, addr).await?;
+    }
     let session = crate::server::auth::guard::current_session().await?;
     SignedIn::end(&session).await?;
     leptos_axum::redirect("/");
@@ -85,8 +131,113 @@ pub async fn change_password(
     Ok(())
 }
 
+/// Asks to change the signed-in person's email address: a link goes to the new address.
+#[server(prefix = "/api", endpoint = "change-email")]
+pub async fn change_email(new_email: String, current_password: String) -> Result<String, AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let addr = super::client_addr_of_request().await;
+    let to = domain::request_email_change(&state, &who, &new_email, current_password, addr).await?;
+    leptos_axum::redirect("/account?email_change_sent=1");
+    Ok(to)
+}
+
+/// "Forgot password?": mails a reset link when the address has an account. Same answer either way.
+#[server(prefix = "/api", endpoint = "request-password-reset")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let addr = super::client_addr_of_request().await;
+    domain::request_password_reset(&state, &email, addr).await?;
+    leptos_axum::redirect("/forgot-password?sent=1");
+    Ok(())
+}
+
+/// Sets a new password with the token of a reset link; every session of the account ends.
+#[server(prefix = "/api", endpoint = "reset-password")]
+pub async fn reset_password(
+    token: String,
+    new_password: String,
+    new_password_confirm: String,
+) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let addr = super::client_addr_of_request().await;
+    domain::reset_password(&state, token, new_password, new_password_confirm, addr).await?;
+    // Whatever session this browser had is over too.
+    let session = crate::server::auth::guard::current_session().await?;
+    SignedIn::end(&session).await?;
+    leptos_axum::redirect("/?password_reset=1");
+    Ok(())
+}
+
 /// The signed-in person, or `None`.
 #[server(prefix = "/api", endpoint = "current-account")]
 pub async fn current_account() -> Result<Option<AccountView>, AppError> {
     Ok(SignedIn::optional().await?.map(|s| s.account.view()))
+}
+
+/// The signed-in person's live sessions, this one first.
+#[server(prefix = "/api", endpoint = "my-sessions")]
+pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
+    use crate::server::auth::guard::{AGENT, CLIENT, LAST_SEEN, LOGIN_AT};
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let current = who.session.id().map(|i| crate::server::store::sessions::handle(&i));
+    let id = who.account.id;
+    let now = chrono::Utc::now().timestamp();
+    let list = state
+        .store
+        .read(move |tx| crate::server::store::sessions::of_account(tx, id, now))
+        .await?;
+    let time = |v: Option<&serde_json::Value>| {
+        v.and_then(|v| v.as_i64())
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+    };
+    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let mut out: Vec<SessionView> = list
+        .into_iter()
+        .map(|s| SessionView {
+            handle: format!("{:032x}", s.handle),
+            started: time(s.data.get(LOGIN_AT)),
+            last_seen: time(s.data.get(LAST_SEEN)),
+            client: text(s.data.get(CLIENT)),
+            agent: text(s.data.get(AGENT)),
+            current: Some(s.handle) == current,
+        })
+        .collect();
+    out.sort_by(|a, b| b.current.cmp(&a.current).then(b.last_seen.cmp(&a.last_seen)));
+    Ok(out)
+}
+
+/// Signs out one of the signed-in person's sessions (from this browser or another).
+#[server(prefix = "/api", endpoint = "revoke-session")]
+pub async fn revoke_session(session: String) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let addr = super::client_addr_of_request().await;
+    domain::revoke_session(&state, &who, &session, addr).await?;
+    leptos_axum::redirect("/account?session_revoked=1");
+    Ok(())
+}
+
+/// Signs out every session of the signed-in person but this one.
+#[server(prefix = "/api", endpoint = "revoke-other-sessions")]
+pub async fn revoke_other_sessions() -> Result<usize, AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let addr = super::client_addr_of_request().await;
+    let n = domain::revoke_other_sessions(&state, &who, addr).await?;
+    leptos_axum::redirect("/account?sessions_revoked=1");
+    Ok(n)
+}
+
+/// The signed-in person's security events, newest first.
+#[server(prefix = "/api", endpoint = "my-security-events")]
+pub async fn my_security_events(page: u32) -> Result<Page<AuditEventView>, AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let id = who.account.id;
+    state
+        .store
+        .read(move |tx| crate::server::store::audit::of_account(tx, id, page, 10))
+        .await
 }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::model::workspace::{
-    InvitationInfo, InvitationView, InviteRow, MemberView, Page, WorkspaceHomeView,
+    AdmissionView, InvitationInfo, InvitationView, InviteRow, MemberView, Page, WorkspaceHomeView,
 };
 use crate::model::AppError;
 
@@ -94,6 +94,32 @@ pub async fn list_invitations(workspace: String) -> Result<Vec<InvitationView>, 
         .store
         .read(move |tx| crate::server::store::invitations::pending(tx, id, chrono::Utc::now()))
         .await
+}
+
+/// Admissions waiting for the address to be verified (representatives named at generation or
+/// by the operator's edit, whose address has no verified account yet).
+#[server(prefix = "/api", endpoint = "list-admissions")]
+pub async fn list_admissions(workspace: String) -> Result<Vec<AdmissionView>, AppError> {
+    let m = Member::require(&workspace)
+        .await?
+        .authorize(WorkspaceAction::ViewMembers)?;
+    let state = AppState::current()?;
+    let id = m.workspace.id;
+    let rows = state
+        .store
+        .read(move |tx| crate::server::store::workspaces::pending_admissions(tx, id))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(email, role, added)| AdmissionView { email, role, added })
+        .collect())
+}
+
+/// Withdraws a waiting admission.
+#[server(prefix = "/api", endpoint = "revoke-admission")]
+pub async fn revoke_admission(workspace: String, email: String) -> Result<(), AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::InviteMembers).await?;
+    domain::revoke_admission(&state, &admin, &email, actor).await
 }
 
 /// Invites one address or a list (pasted, or read from a CSV file): a result per address.

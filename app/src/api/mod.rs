@@ -6,13 +6,32 @@ pub mod members;
 pub mod operator;
 pub mod workspaces;
 
+/// The client address of the current request, as the middleware resolved it (trusted proxies'
+/// forwarding headers believed, anyone else's ignored).
 #[cfg(feature = "ssr")]
 pub(crate) fn client_addr_of_request() -> impl std::future::Future<Output = Option<std::net::IpAddr>>
 {
+    use crate::server::auth::client::ClientAddr;
     async {
+        if let Ok(axum::Extension(ClientAddr(ip))) =
+            leptos_axum::extract::<axum::Extension<ClientAddr>>().await
+        {
+            return Some(ip);
+        }
         leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .await
             .ok()
             .map(|axum::extract::ConnectInfo(addr)| addr.ip())
     }
+}
+
+/// Percent-encodes a query value.
+#[cfg(feature = "ssr")]
+pub(crate) fn query_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'@' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

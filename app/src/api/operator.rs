@@ -27,6 +27,7 @@ pub struct OverviewFigures {
     pub schema_version: u64,
     pub pending_applications: u64,
     pub smtp_configured: bool,
+    pub unverified_accounts: u64,
 }
 
 /// Figures for the operator's overview page.
@@ -34,7 +35,7 @@ pub struct OverviewFigures {
 pub async fn operator_overview() -> Result<OverviewFigures, AppError> {
     Operator::require().await?;
     let state = AppState::current()?;
-    let (accounts, operators, pending_applications) = state
+    let (accounts, operators, pending_applications, unverified_accounts) = state
         .store
         .read(|tx| {
             let pending =
@@ -43,6 +44,7 @@ pub async fn operator_overview() -> Result<OverviewFigures, AppError> {
                 store::accounts::count(tx)?,
                 store::accounts::count_operators(tx)?,
                 pending,
+                store::accounts::count_unverified(tx)?,
             ))
         })
         .await?;
@@ -56,6 +58,7 @@ pub async fn operator_overview() -> Result<OverviewFigures, AppError> {
         schema_version: store::SCHEMA_VERSION,
         pending_applications,
         smtp_configured: state.config.smtp_configured,
+        unverified_accounts,
     })
 }
 
@@ -192,6 +195,31 @@ pub async fn list_change_requests(page: u32) -> Result<Page<ChangeRequestView>, 
         .store
         .read(move |tx| ws::list_change_requests(tx, page, PER_PAGE))
         .await
+}
+
+/// Every account, by username, searched by username or email.
+#[server(prefix = "/api", endpoint = "list-accounts")]
+pub async fn list_accounts(
+    q: String,
+    page: u32,
+) -> Result<Page<crate::model::account::AccountView>, AppError> {
+    Operator::require().await?;
+    let state = AppState::current()?;
+    state
+        .store
+        .read(move |tx| store::accounts::list(tx, &q, page, PER_PAGE))
+        .await
+}
+
+/// Marks an account's email address verified — only while no SMTP server is configured.
+#[server(prefix = "/api", endpoint = "mark-account-verified")]
+pub async fn mark_account_verified(account: Uuid) -> Result<(), AppError> {
+    let op = Operator::require().await?;
+    let state = AppState::current()?;
+    let actor = domain::actor(&op.0, super::client_addr_of_request().await);
+    crate::server::domain::accounts::mark_verified(&state, &op, account, actor).await?;
+    leptos_axum::redirect("/operator/accounts?verified=1");
+    Ok(())
 }
 
 /// The outbox: every email the platform has queued, with its delivery state.

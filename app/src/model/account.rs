@@ -19,6 +19,21 @@ pub struct AccountView {
     pub username: String,
     pub is_operator: bool,
     pub created: chrono::DateTime<chrono::Utc>,
+    /// Whether the email address has been proven by its emailed link.
+    pub email_verified: bool,
+}
+
+/// One signed-in session, as its owner sees it on the account page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// Names the session for "Sign out" (a hash of its id, never the id).
+    pub handle: String,
+    pub started: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_seen: Option<chrono::DateTime<chrono::Utc>>,
+    pub client: String,
+    pub agent: String,
+    /// The session of the browser asking.
+    pub current: bool,
 }
 
 /// Checks an email address and returns it trimmed. Deliberately simple: one `@`, a local part,

@@ -317,6 +317,10 @@ pub struct OutboxView {
     pub last_error: Option<String>,
     pub created: DateTime<Utc>,
     pub sent: Option<DateTime<Utc>>,
+    /// The message holds a secret link (verification, reset, invitation) not yet sent.
+    pub carries_link: bool,
+    /// The secret link was cut out of this stored copy after sending.
+    pub redacted: bool,
 }
 
 /// One page of a list, newest first.
@@ -443,6 +447,14 @@ pub struct InvitationView {
     pub created: DateTime<Utc>,
     pub expires: DateTime<Utc>,
     pub expired: bool,
+}
+
+/// A representative's admission waiting for their email address to be verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdmissionView {
+    pub email: String,
+    pub role: Role,
+    pub added: DateTime<Utc>,
 }
 
 /// What the invitation link shows to whoever holds it.

@@ -17,7 +17,14 @@ pub struct Config {
     pub login_window: Duration,
     /// Whether an SMTP server is configured (otherwise mail stays in the outbox).
     pub smtp_configured: bool,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Sign-ups, verification resends and reset requests allowed per client address per hour.
+    pub account_requests_per_address: u32,
 }
+
+/// Verification and reset mails allowed per target address per hour.
+pub const MAILS_PER_TARGET_PER_HOUR: u32 = 5;
 
 impl Config {
     pub fn is_https(&self) -> bool {
@@ -47,6 +54,8 @@ impl Default for Config {
             login_failures_per_address: 20,
             login_window: Duration::from_secs(15 * 60),
             smtp_configured: false,
+            trusted_proxies: Vec::new(),
+            account_requests_per_address: 20,
         }
     }
 }

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use super::auth::password::Hasher;
-use super::auth::ratelimit::LoginLimiter;
+use super::auth::device::DeviceCookies;
+use super::auth::ratelimit::{LoginLimiter, Throttle};
 use super::store::Store;
 use super::Config;
 use crate::model::AppError;
@@ -16,6 +17,12 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Wakes the mail worker when a use case has queued a message.
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Signs and reads "known device" cookies.
+    pub devices: DeviceCookies,
+    /// Sign-ups, verification resends and reset requests per client address.
+    pub account_requests: Arc<Throttle>,
+    /// Verification and reset mails per target address.
+    pub mails_per_target: Arc<Throttle>,
 }
 
 impl AppState {
@@ -25,7 +32,21 @@ impl AppState {
             config.login_failures_per_address,
             config.login_window,
         );
+        let secret = super::store::secrets::get_or_create(
+            &store,
+            super::store::secrets::DEVICE_COOKIE_KEY,
+        )
+        .expect("the data file accepts the server's secret on first start");
         AppState {
+            devices: DeviceCookies::new(&secret, config.is_https()),
+            account_requests: Arc::new(Throttle::per_hour(
+                config.account_requests_per_address,
+                "from your network address",
+            )),
+            mails_per_target: Arc::new(Throttle::per_hour(
+                super::config::MAILS_PER_TARGET_PER_HOUR,
+                "for this email address",
+            )),
             store,
             hasher: Hasher::new(),
             limiter: Arc::new(limiter),

@@ -8,9 +8,14 @@ use crate::model::AppError;
 use crate::server::store::accounts::{self, Account};
 use crate::server::AppState;
 
-const ACCOUNT_ID: &str = "account_id";
+const ACCOUNT_ID: &str = crate::server::store::sessions::ACCOUNT_KEY;
 const EPOCH: &str = "session_epoch";
-const LOGIN_AT: &str = "login_at";
+pub(crate) const LOGIN_AT: &str = "login_at";
+/// Unix seconds of the last request; moving it forward re-saves the session, which slides the
+/// idle expiry (tower-sessions saves only modified sessions).
+pub(crate) const LAST_SEEN: &str = "last_seen";
+pub(crate) const CLIENT: &str = "client";
+pub(crate) const AGENT: &str = "agent";
 
 fn session_error(e: tower_sessions::session::Error) -> AppError {
     tracing::error!(error = %e, "session store failure");
@@ -58,6 +63,13 @@ impl SignedIn {
         let account = state.store.read(move |tx| accounts::get(tx, id)).await?;
         match account {
             Some(account) if account.session_epoch == epoch => {
+                let now = chrono::Utc::now().timestamp();
+                let seen = session.get::<i64>(LAST_SEEN).await.ok().flatten().unwrap_or(0);
+                // At most one write per interval, small against the idle timeout.
+                let interval = (state.config.session_idle.as_secs() as i64 / 4).clamp(1, 60);
+                if now - seen >= interval {
+                    session.insert(LAST_SEEN, now).await.map_err(session_error)?;
+                }
                 Ok(Some(SignedIn { account, session }))
             }
             _ => {
@@ -67,9 +79,24 @@ impl SignedIn {
         }
     }
 
-    /// Starts a signed-in session for `account` under a fresh session id.
-    pub async fn start(session: &Session, account: &Account) -> Result<(), AppError> {
+    /// Starts a signed-in session for `account` under a fresh session id, noting where from (for
+    /// the person's list of sessions).
+    pub async fn start(
+        session: &Session,
+        account: &Account,
+        client: Option<std::net::IpAddr>,
+        agent: Option<String>,
+    ) -> Result<(), AppError> {
         session.cycle_id().await.map_err(session_error)?;
+        let now = chrono::Utc::now().timestamp();
+        session.insert(LAST_SEEN, now).await.map_err(session_error)?;
+        if let Some(c) = client {
+            session.insert(CLIENT, c.to_string()).await.map_err(session_error)?;
+        }
+        if let Some(a) = agent {
+            let a: String = a.chars().take(300).collect();
+            session.insert(AGENT, a).await.map_err(session_error)?;
+        }
         session
             .insert(ACCOUNT_ID, account.id)
             .await
@@ -79,7 +106,7 @@ impl SignedIn {
             .await
             .map_err(session_error)?;
         session
-            .insert(LOGIN_AT, chrono::Utc::now().timestamp())
+            .insert(LOGIN_AT, now)
             .await
             .map_err(session_error)?;
         Ok(())
@@ -220,7 +247,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::server::domain::accounts::{sign_up, SignUp};
+    use crate::server::domain::accounts::verified_account;
     use crate::server::store::sessions::RedbSessionStore;
     use crate::server::store::Store;
     use crate::server::Config;
@@ -229,17 +256,7 @@ mod tests {
         let mut config = Config::default();
         config.session_absolute = Duration::from_secs(60);
         let state = AppState::new(Store::memory(), config);
-        let account = sign_up(
-            &state,
-            SignUp {
-                email: "ann@example.com".into(),
-                username: "ann".into(),
-                password: "amber otter 17".into(),
-                password_confirm: "amber otter 17".into(),
-            },
-        )
-        .await
-        .unwrap();
+        let account = verified_account(&state, "ann").await;
         (state, account)
     }
 
@@ -255,7 +272,7 @@ mod tests {
     async fn a_started_session_resolves_to_its_account() {
         let (state, account) = setup().await;
         let s = session(&state);
-        SignedIn::start(&s, &account).await.unwrap();
+        SignedIn::start(&s, &account, None, None).await.unwrap();
         let who = SignedIn::from_session(&state, s).await.unwrap().unwrap();
         assert_eq!(who.account.id, account.id);
     }
@@ -264,7 +281,7 @@ mod tests {
     async fn a_session_past_its_absolute_lifetime_is_ended() {
         let (state, account) = setup().await;
         let s = session(&state);
-        SignedIn::start(&s, &account).await.unwrap();
+        SignedIn::start(&s, &account, None, None).await.unwrap();
         s.insert(LOGIN_AT, chrono::Utc::now().timestamp() - 61)
             .await
             .unwrap();
@@ -282,7 +299,7 @@ mod tests {
     async fn a_session_from_before_a_password_change_is_ended() {
         let (state, account) = setup().await;
         let s = session(&state);
-        SignedIn::start(&s, &account).await.unwrap();
+        SignedIn::start(&s, &account, None, None).await.unwrap();
         let mut changed = account.clone();
         changed.session_epoch += 1;
         state

@@ -1,8 +1,10 @@
-//! Sign-up, login, password change, and the first operator.
+//! Accounts: sign-up with a proven email address, login under limits that hold, password change
+//! and reset, email change, sessions, and the first operator.
 
 use std::net::IpAddr;
 
 use chrono::Utc;
+use redb::ReadableTable;
 use uuid::Uuid;
 
 use crate::model::account::{
@@ -11,9 +13,17 @@ use crate::model::account::{
 use crate::model::AppError;
 use crate::server::auth::guard::SignedIn;
 use crate::server::auth::password::{hash_blocking, validate_new_password};
+use crate::server::auth::ratelimit::Subject;
 use crate::server::store::accounts::{self, Account};
-use crate::server::store::Store;
+use crate::server::store::audit::{self, Actor};
+use crate::server::store::tokens::{self, Purpose};
+use crate::server::store::{outbox, sessions, workspaces as ws, Store};
 use crate::server::AppState;
+
+/// How long a verification link works.
+pub const VERIFY_HOURS: i64 = 24;
+/// How long a password reset link works.
+pub const RESET_HOURS: i64 = 1;
 
 /// What a person types to sign up.
 pub struct SignUp {
@@ -37,6 +47,363 @@ pub fn check_sign_up(input: &SignUp) -> Result<(String, String), AppError> {
     Ok((email, username))
 }
 
+/// A path inside the console to go to after verification (`/invitations/…`); anything else —
+/// another site, `//host`, a scheme — is dropped.
+pub fn local_path(next: Option<&str>) -> Option<String> {
+    let n = next?.trim();
+    let ok = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.starts_with("/\\")
+        && n.len() <= 512
+        && n.chars().all(|c| c.is_ascii_graphic());
+    ok.then(|| n.to_string())
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn console(state: &AppState) -> String {
+    state.config.public_url.trim_end_matches('/').to_string()
+}
+
+fn who_acts(account: &Account, client: Option<IpAddr>) -> Actor {
+    Actor {
+        id: Some(account.id),
+        name: account.username.clone(),
+        client: client.map(|c| c.to_string()),
+    }
+}
+
+/// Queues the verification mail for `email` (the account's address, or the one it moves to).
+fn send_verification(
+    tx: &redb::WriteTransaction,
+    console: &str,
+    account: &Account,
+    email: &str,
+    purpose: Purpose,
+    next: Option<&str>,
+) -> Result<(), AppError> {
+    let token = tokens::issue(tx, account.id, purpose, email, chrono::Duration::hours(VERIFY_HOURS))?;
+    let mut link = format!("{console}/verify-email/{token}");
+    if let Some(next) = next {
+        link.push_str(&format!("?next={}", percent_encode(next)));
+    }
+    let (subject, intro) = match purpose {
+        Purpose::ChangeEmail => (
+            "Confirm your new MPDP email address",
+            format!("{} asked to use this address for their MPDP account.", account.username),
+        ),
+        _ => (
+            "Verify your MPDP email address",
+            format!("Welcome to MPDP, {}.", account.username),
+        ),
+    };
+    let body = format!(
+        "{intro}\n\nConfirm that {email} is yours: {link}\n\n\
+         The link works once, for {VERIFY_HOURS} hours. Until the address is verified, no \
+         workspace admits the account. If you did not ask for this, ignore this message.\n"
+    );
+    outbox::enqueue_with_secret(tx, vec![email.to_string()], subject, &body, Some(&token))?;
+    Ok(())
+}
+
+/// Signs up. The answer is the same whether or not the email already has an account: a new
+/// account gets a verification link; the owner of an existing one gets a note that someone tried
+/// to sign up with their address. Nobody is signed in here. Usernames may be reported as taken.
+pub async fn sign_up(
+    state: &AppState,
+    input: SignUp,
+    next: Option<String>,
+    client: Option<IpAddr>,
+) -> Result<(), AppError> {
+    let (email, username) = check_sign_up(&input)?;
+    if let Some(c) = client {
+        state.account_requests.check(&c.to_string())?;
+    }
+    let ukey = username_key(&username);
+    let username_taken = state
+        .store
+        .read(move |tx| accounts::find_by_login(tx, &ukey).map(|a| a.is_some()))
+        .await?;
+    if username_taken {
+        return Err(AppError::conflict("Username", "is already taken"));
+    }
+    // The hash is computed either way, so both answers take the same time.
+    let hash = state.hasher.hash(input.password).await?;
+    let account = new_account(email.clone(), username, hash, false);
+    let console = console(state);
+    let next = local_path(next.as_deref());
+    let notify_owner = state.mails_per_target.check(&email_key(&email)).is_ok();
+    let created = state
+        .store
+        .write(move |tx| {
+            let ekey = email_key(&account.email);
+            let existing = tx
+                .open_table(crate::server::store::tables::ACCOUNTS_BY_EMAIL)?
+                .get(ekey.as_str())?
+                .is_some();
+            if existing {
+                if notify_owner {
+                    let body = format!(
+                        "Hello,\n\nSomeone tried to create an MPDP account with {email}, which already \
+                         has one. If it was you, log in at {console}/ — or, if you forgot your password, \
+                         reset it at {console}/forgot-password. Otherwise you can ignore this message: \
+                         nothing was changed.\n"
+                    );
+                    outbox::enqueue(tx, vec![account.email.clone()], "Someone tried to sign up with your email address", &body)?;
+                }
+                return Ok(None);
+            }
+            accounts::insert(tx, &account)?;
+            send_verification(tx, &console, &account, &account.email, Purpose::VerifyEmail, next.as_deref())?;
+            audit::record_security(tx, &who_acts(&account, client), account.id, "account.signed_up", &account.email, "")?;
+            Ok(Some(account))
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    if let Some(a) = created {
+        tracing::info!(account = %a.id, "account signed up");
+    }
+    Ok(())
+}
+
+/// Sends a new verification link to the signed-in person's (unverified) address.
+pub async fn resend_verification(
+    state: &AppState,
+    who: &SignedIn,
+    client: Option<IpAddr>,
+) -> Result<String, AppError> {
+    if who.account.email_verified {
+        return Err(AppError::conflict("Email", "is already verified"));
+    }
+    if let Some(c) = client {
+        state.account_requests.check(&c.to_string())?;
+    }
+    state.mails_per_target.check(&email_key(&who.account.email))?;
+    let account = who.account.clone();
+    let console = console(state);
+    let email = state
+        .store
+        .write(move |tx| {
+            send_verification(tx, &console, &account, &account.email, Purpose::VerifyEmail, None)?;
+            Ok(account.email.clone())
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(email)
+}
+
+/// Uses a verification link: proves the account's address (or moves the account to the new
+/// address it asked for) and admits it where that address was waiting to be admitted.
+pub async fn verify_email(
+    state: &AppState,
+    token: String,
+    client: Option<IpAddr>,
+) -> Result<Account, AppError> {
+    let console = console(state);
+    let account = state
+        .store
+        .write(move |tx| {
+            let record = match tokens::consume(tx, &token, Purpose::VerifyEmail, "Verification link") {
+                Ok(r) => r,
+                Err(first) => match tokens::consume(tx, &token, Purpose::ChangeEmail, "Verification link") {
+                    Ok(r) => r,
+                    Err(_) => return Err(first),
+                },
+            };
+            let mut account = accounts::get_for_update(tx, record.account)?
+                .ok_or_else(|| AppError::invalid("Verification link", "belongs to an account that no longer exists"))?;
+            let actor = who_acts(&account, client);
+            match record.purpose {
+                Purpose::ChangeEmail => {
+                    let old = account.email.clone();
+                    accounts::change_email(tx, &mut account, &record.email)?;
+                    account.email_verified = true;
+                    accounts::update(tx, &account)?;
+                    tokens::retire(tx, account.id, Purpose::VerifyEmail)?;
+                    audit::record_security(tx, &actor, account.id, "account.email_changed", &account.email, &format!("from {old}"))?;
+                    let body = format!(
+                        "Hello {},\n\nThe email address of your MPDP account was changed from {old} to {}. \
+                         If you did not do this, reset your password at {console}/forgot-password and \
+                         contact your platform operator.\n",
+                        account.username, account.email
+                    );
+                    outbox::enqueue(tx, vec![old], "Your MPDP email address was changed", &body)?;
+                }
+                _ => {
+                    if email_key(&record.email) != email_key(&account.email) {
+                        return Err(AppError::invalid(
+                            "Verification link",
+                            "was sent to an address this account no longer uses",
+                        ));
+                    }
+                    account.email_verified = true;
+                    accounts::update(tx, &account)?;
+                    audit::record_security(tx, &actor, account.id, "account.email_verified", &account.email, "")?;
+                }
+            }
+            for (workspace, name, role) in ws::admit_pending(tx, account.id, &account.email)? {
+                audit::record(
+                    tx,
+                    &actor,
+                    Some((workspace, &name)),
+                    "member.admitted",
+                    &account.email,
+                    &format!("as {} (a representative whose address is now verified)", role.label()),
+                )?;
+            }
+            Ok(account)
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(account)
+}
+
+/// Asks to move the signed-in account to `new_email`: a link goes to the new address, and the
+/// change happens only when it is opened.
+pub async fn request_email_change(
+    state: &AppState,
+    who: &SignedIn,
+    new_email: &str,
+    password: String,
+    client: Option<IpAddr>,
+) -> Result<String, AppError> {
+    let new_email = validate_email("New email", new_email)?;
+    if email_key(&new_email) == email_key(&who.account.email) {
+        return Err(AppError::invalid("New email", "is already your email address"));
+    }
+    if password.is_empty() {
+        return Err(AppError::invalid("Current password", "is required"));
+    }
+    check_current_password(state, who, password, client).await?;
+    state.mails_per_target.check(&email_key(&new_email))?;
+    let account = who.account.clone();
+    let console = console(state);
+    let sent_to = new_email.clone();
+    state
+        .store
+        .write(move |tx| {
+            let taken = tx
+                .open_table(crate::server::store::tables::ACCOUNTS_BY_EMAIL)?
+                .get(email_key(&new_email).as_str())?
+                .is_some();
+            if taken {
+                return Err(AppError::conflict("New email", "is already used by another account"));
+            }
+            send_verification(tx, &console, &account, &new_email, Purpose::ChangeEmail, None)?;
+            audit::record_security(tx, &who_acts(&account, client), account.id, "account.email_change_requested", &new_email, "")?;
+            Ok(())
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(sent_to)
+}
+
+/// "Forgot password?": mails a reset link if `email` has an account. The answer is the same
+/// either way; requests are limited per client address and per target address.
+pub async fn request_password_reset(
+    state: &AppState,
+    email: &str,
+    client: Option<IpAddr>,
+) -> Result<(), AppError> {
+    let email = validate_email("Email", email)?;
+    if let Some(c) = client {
+        state.account_requests.check(&c.to_string())?;
+    }
+    state.mails_per_target.check(&email_key(&email))?;
+    let console = console(state);
+    // One write transaction whether or not the account exists, so both take the same time.
+    state
+        .store
+        .write(move |tx| {
+            let id = tx
+                .open_table(crate::server::store::tables::ACCOUNTS_BY_EMAIL)?
+                .get(email_key(&email).as_str())?
+                .map(|v| Uuid::from_u128(v.value()));
+            let Some(account) = id.map(|id| accounts::get_for_update(tx, id)).transpose()?.flatten() else {
+                return Ok(());
+            };
+            let token = tokens::issue(tx, account.id, Purpose::ResetPassword, &account.email, chrono::Duration::hours(RESET_HOURS))?;
+            let body = format!(
+                "Hello {},\n\nSomeone (we hope you) asked to reset the password of your MPDP account.\n\n\
+                 Choose a new password: {console}/reset-password/{token}\n\n\
+                 The link works once, for {RESET_HOURS} hour. Setting a new password signs out every \
+                 session of the account. If you did not ask for this, ignore this message; your \
+                 password stays as it is.\n",
+                account.username
+            );
+            outbox::enqueue_with_secret(tx, vec![account.email.clone()], "Reset your MPDP password", &body, Some(&token))?;
+            audit::record_security(tx, &who_acts(&account, client), account.id, "account.password_reset_requested", &account.email, "")?;
+            Ok(())
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(())
+}
+
+/// Sets a new password from a reset link. Every session of the account ends; the address is
+/// proven by the link, so it counts as verified.
+pub async fn reset_password(
+    state: &AppState,
+    token: String,
+    new: String,
+    confirm: String,
+    client: Option<IpAddr>,
+) -> Result<Account, AppError> {
+    const LINK: &str = "Reset link";
+    if !crate::server::auth::tokens::well_formed(&token) {
+        return Err(AppError::invalid(LINK, "this password reset link is malformed; copy the whole link from the email"));
+    }
+    validate_new_password("New password", &new)?;
+    if new != confirm {
+        return Err(AppError::invalid("Confirm new password", "must match the new password"));
+    }
+    if let Some(c) = client {
+        state.account_requests.check(&c.to_string())?;
+    }
+    let hash = state.hasher.hash(new).await?;
+    let console = console(state);
+    let account = state
+        .store
+        .write(move |tx| {
+            let record = tokens::consume(tx, &token, Purpose::ResetPassword, LINK)?;
+            let mut account = accounts::get_for_update(tx, record.account)?
+                .ok_or_else(|| AppError::invalid(LINK, "belongs to an account that no longer exists"))?;
+            account.password_hash = hash;
+            account.session_epoch += 1;
+            if email_key(&record.email) == email_key(&account.email) {
+                account.email_verified = true;
+            }
+            accounts::update(tx, &account)?;
+            let ended = sessions::revoke_all(tx, account.id, None)?;
+            let actor = who_acts(&account, client);
+            audit::record_security(tx, &actor, account.id, "account.password_reset", &account.email, &format!("{ended} session(s) signed out"))?;
+            if account.email_verified {
+                for (workspace, name, role) in ws::admit_pending(tx, account.id, &account.email)? {
+                    audit::record(tx, &actor, Some((workspace, &name)), "member.admitted", &account.email, &format!("as {} (address proven by a reset link)", role.label()))?;
+                }
+            }
+            let body = format!(
+                "Hello {},\n\nThe password of your MPDP account was reset, and every session was \
+                 signed out. If you did not do this, reset it again at {console}/forgot-password and \
+                 contact your platform operator.\n",
+                account.username
+            );
+            outbox::enqueue(tx, vec![account.email.clone()], "Your MPDP password was reset", &body)?;
+            Ok(account)
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    tracing::info!(account = %account.id, "password reset; every session signed out");
+    Ok(account)
+}
+
 fn new_account(
     email: String,
     username: String,
@@ -51,73 +418,19 @@ fn new_account(
         is_operator,
         created: Utc::now(),
         session_epoch: 0,
+        email_verified: is_operator,
     }
-}
-
-pub async fn sign_up(state: &AppState, input: SignUp) -> Result<Account, AppError> {
-    sign_up_with(state, input, None, None).await
-}
-
-/// Signs up and, with an invitation token from the link, joins that workspace in the same
-/// transaction (the invitation's email must be the one signed up with).
-pub async fn sign_up_with(
-    state: &AppState,
-    input: SignUp,
-    invitation: Option<String>,
-    client: Option<IpAddr>,
-) -> Result<Account, AppError> {
-    let (email, username) = check_sign_up(&input)?;
-    // Refuse a taken email or username before spending a hash on it; the insert checks again.
-    let (ekey, ukey) = (email_key(&email), username_key(&username));
-    let taken = state
-        .store
-        .read(move |tx| {
-            Ok((
-                accounts::find_by_login(tx, &ekey)?.is_some(),
-                accounts::find_by_login(tx, &ukey)?.is_some(),
-            ))
-        })
-        .await?;
-    match taken {
-        (true, _) => {
-            return Err(AppError::conflict(
-                "Email",
-                "is already registered to an account",
-            ))
-        }
-        (_, true) => return Err(AppError::conflict("Username", "is already taken")),
-        _ => {}
-    }
-    let hash = state.hasher.hash(input.password).await?;
-    let account = new_account(email, username, hash, false);
-    let stored = account.clone();
-    state
-        .store
-        .write(move |tx| {
-            accounts::insert(tx, &stored)?;
-            // Representatives named before they had an account join their workspaces now.
-            crate::server::store::workspaces::admit_pending(tx, stored.id, &stored.email)?;
-            if let Some(token) = invitation.as_deref().filter(|t| !t.trim().is_empty()) {
-                let actor = crate::server::store::audit::Actor {
-                    id: Some(stored.id),
-                    name: stored.username.clone(),
-                    client: client.map(|c| c.to_string()),
-                };
-                crate::server::domain::members::accept_in(tx, token, &stored, &actor)?;
-            }
-            Ok(())
-        })
-        .await?;
-    tracing::info!(account = %account.id, "account signed up");
-    Ok(account)
 }
 
 /// Checks a login. Unknown account and wrong password give the same error after the same work.
+/// The attempt is counted before the password is checked (see `ratelimit`); `device` is the
+/// (account, device id) of the browser's known-device cookie, if genuine.
 pub async fn log_in(
     state: &AppState,
     login: &str,
     password: String,
     addr: Option<IpAddr>,
+    device: Option<(Uuid, String)>,
 ) -> Result<Account, AppError> {
     let login = login.trim().to_string();
     if login.is_empty() {
@@ -130,28 +443,76 @@ pub async fn log_in(
     {
         return Err(AppError::InvalidCredentials);
     }
-    let limiter_key = login.to_lowercase();
-    state.limiter.check(&limiter_key, addr)?;
     let lookup = login.clone();
     let account = state
         .store
         .read(move |tx| accounts::find_by_login(tx, &lookup))
         .await?;
+    // Username and email of one account share one budget: the key is the account.
+    let subject = match (&account, device) {
+        (Some(a), Some((known, device))) if known == a.id => Subject::KnownDevice {
+            account: a.id.to_string(),
+            device,
+        },
+        (Some(a), _) => Subject::Account(a.id.to_string()),
+        (None, _) => Subject::Account(format!("login:{}", login.to_lowercase())),
+    };
+    let attempt = state.limiter.reserve(&subject, addr)?;
     let ok = state
         .hasher
         .verify(password, account.as_ref().map(|a| a.password_hash.clone()))
         .await?;
     match account {
         Some(account) if ok => {
-            state.limiter.record_success(&limiter_key);
+            state.limiter.succeeded(attempt);
+            let (id, actor) = (account.id, who_acts(&account, addr));
+            let known = matches!(subject, Subject::KnownDevice { .. });
+            state
+                .store
+                .write(move |tx| {
+                    audit::record_security(tx, &actor, id, "account.signed_in", &actor.name, if known { "from a known browser" } else { "" })
+                })
+                .await?;
             tracing::info!(account = %account.id, "logged in");
             Ok(account)
         }
-        _ => {
-            state.limiter.record_failure(&limiter_key, addr);
+        Some(account) => {
+            let (id, actor) = (account.id, who_acts(&account, addr));
+            state
+                .store
+                .write(move |tx| audit::record_security(tx, &actor, id, "account.sign_in_failed", &actor.name, "wrong password"))
+                .await?;
             tracing::info!(client = ?addr, "failed login");
             Err(AppError::InvalidCredentials)
         }
+        None => {
+            tracing::info!(client = ?addr, "failed login");
+            Err(AppError::InvalidCredentials)
+        }
+    }
+}
+
+/// Verifies the signed-in person's current password, under the login limits.
+async fn check_current_password(
+    state: &AppState,
+    who: &SignedIn,
+    current: String,
+    addr: Option<IpAddr>,
+) -> Result<(), AppError> {
+    validate_password_length("Current password", &current)
+        .map_err(|_| AppError::invalid("Current password", "is not correct"))?;
+    let attempt = state
+        .limiter
+        .reserve(&Subject::Account(who.account.id.to_string()), addr)?;
+    if state
+        .hasher
+        .verify(current, Some(who.account.password_hash.clone()))
+        .await?
+    {
+        state.limiter.succeeded(attempt);
+        Ok(())
+    } else {
+        Err(AppError::invalid("Current password", "is not correct"))
     }
 }
 
@@ -167,8 +528,6 @@ pub async fn change_password(
     if current.is_empty() {
         return Err(AppError::invalid("Current password", "is required"));
     }
-    validate_password_length("Current password", &current)
-        .map_err(|_| AppError::invalid("Current password", "is not correct"))?;
     validate_new_password("New password", &new)?;
     if new != confirm {
         return Err(AppError::invalid(
@@ -182,18 +541,10 @@ pub async fn change_password(
             "must differ from the current password",
         ));
     }
-    let limiter_key = who.account.email.to_lowercase();
-    state.limiter.check(&limiter_key, addr)?;
-    if !state
-        .hasher
-        .verify(current, Some(who.account.password_hash.clone()))
-        .await?
-    {
-        state.limiter.record_failure(&limiter_key, addr);
-        return Err(AppError::invalid("Current password", "is not correct"));
-    }
+    check_current_password(state, who, current, addr).await?;
     let hash = state.hasher.hash(new).await?;
     let id = who.account.id;
+    let keep = who.session.id().map(|i| sessions::handle(&i));
     let account = state
         .store
         .write(move |tx| {
@@ -201,6 +552,8 @@ pub async fn change_password(
             account.password_hash = hash;
             account.session_epoch += 1;
             accounts::update(tx, &account)?;
+            let ended = sessions::revoke_all(tx, id, keep)?;
+            audit::record_security(tx, &who_acts(&account, addr), id, "account.password_changed", &account.username, &format!("{ended} other session(s) signed out"))?;
             Ok(account)
         })
         .await?;
@@ -208,7 +561,83 @@ pub async fn change_password(
     Ok(account)
 }
 
-/// `mpdp operator create`: a new account that is a platform operator.
+/// Records a sign-out (the session itself is ended by the guard).
+pub async fn record_sign_out(state: &AppState, who: &SignedIn, addr: Option<IpAddr>) -> Result<(), AppError> {
+    let (id, actor) = (who.account.id, who_acts(&who.account, addr));
+    state
+        .store
+        .write(move |tx| audit::record_security(tx, &actor, id, "account.signed_out", &actor.name, "").map(|_| ()))
+        .await
+}
+
+/// Ends one of the signed-in person's sessions, named by its handle (hex).
+pub async fn revoke_session(state: &AppState, who: &SignedIn, handle: &str, addr: Option<IpAddr>) -> Result<(), AppError> {
+    let h = u128::from_str_radix(handle.trim(), 16)
+        .map_err(|_| AppError::invalid("Session", "is not a session of yours"))?;
+    let (id, actor) = (who.account.id, who_acts(&who.account, addr));
+    state
+        .store
+        .write(move |tx| {
+            if !sessions::revoke(tx, id, h)? {
+                return Err(AppError::NotFound("That session has already ended.".into()));
+            }
+            audit::record_security(tx, &actor, id, "account.session_revoked", &actor.name, "one session signed out")?;
+            Ok(())
+        })
+        .await
+}
+
+/// Ends every session of the signed-in person but this one.
+pub async fn revoke_other_sessions(state: &AppState, who: &SignedIn, addr: Option<IpAddr>) -> Result<usize, AppError> {
+    let keep = who.session.id().map(|i| sessions::handle(&i));
+    let (id, actor) = (who.account.id, who_acts(&who.account, addr));
+    state
+        .store
+        .write(move |tx| {
+            let n = sessions::revoke_all(tx, id, keep)?;
+            audit::record_security(tx, &actor, id, "account.session_revoked", &actor.name, &format!("{n} other session(s) signed out"))?;
+            Ok(n)
+        })
+        .await
+}
+
+/// The operator marks an account's address verified — only while no SMTP server is configured,
+/// when the outbox is the only way mail reaches anyone.
+pub async fn mark_verified(
+    state: &AppState,
+    op: &crate::server::auth::guard::Operator,
+    account: Uuid,
+    actor: Actor,
+) -> Result<(), AppError> {
+    let _ = op;
+    if state.config.smtp_configured {
+        return Err(AppError::conflict(
+            "Verified",
+            "mail is delivered by SMTP on this server, so the person verifies with the emailed link",
+        ));
+    }
+    state
+        .store
+        .write(move |tx| {
+            let mut a = accounts::get_for_update(tx, account)?
+                .ok_or_else(|| AppError::NotFound("No such account.".into()))?;
+            if a.email_verified {
+                return Err(AppError::conflict("Verified", format!("{} is already verified", a.email)));
+            }
+            a.email_verified = true;
+            accounts::update(tx, &a)?;
+            tokens::retire(tx, a.id, Purpose::VerifyEmail)?;
+            audit::record_security(tx, &actor, a.id, "account.marked_verified", &a.email, "by the platform operator")?;
+            for (workspace, name, role) in ws::admit_pending(tx, a.id, &a.email)? {
+                audit::record(tx, &actor, Some((workspace, &name)), "member.admitted", &a.email, &format!("as {} (address marked verified by the operator)", role.label()))?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// `mpdp operator create`: a new account that is a platform operator (verified: it is made by
+/// whoever runs the server).
 pub fn create_operator_blocking(
     store: &Store,
     email: &str,
@@ -225,6 +654,50 @@ pub fn create_operator_blocking(
     let account = new_account(email, username, hash_blocking(password)?, true);
     store.write_blocking(|tx| accounts::insert(tx, &account))?;
     Ok(account)
+}
+
+/// Test support: signs up `name@example.com` and verifies it through the emailed link, as a
+/// person would.
+#[cfg(test)]
+pub async fn verified_account(state: &AppState, name: &str) -> Account {
+    sign_up(
+        state,
+        SignUp {
+            email: format!("{name}@example.com"),
+            username: name.into(),
+            password: "amber otter 17".into(),
+            password_confirm: "amber otter 17".into(),
+        },
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let token = last_link_token(state, &format!("{name}@example.com")).await;
+    verify_email(state, token, None).await.unwrap()
+}
+
+/// Test support: the secret token of the newest mail to `to`.
+#[cfg(test)]
+pub async fn last_link_token(state: &AppState, to: &str) -> String {
+    let to = to.to_string();
+    state
+        .store
+        .read(move |tx| {
+            let t = tx.open_table(crate::server::store::tables::OUTBOX)?;
+            use redb::ReadableTable;
+            for row in t.iter()?.rev() {
+                let m: outbox::OutboxMessage = crate::server::store::codec::decode(row?.1.value())?;
+                if m.to.iter().any(|t| email_key(t) == email_key(&to)) {
+                    if let Some(s) = m.secrets.first() {
+                        return Ok(s.clone());
+                    }
+                }
+            }
+            Err(AppError::NotFound("no link mail".into()))
+        })
+        .await
+        .unwrap()
 }
 
 #[cfg(test)]
@@ -247,20 +720,29 @@ mod tests {
         }
     }
 
+    async fn count_accounts(s: &AppState) -> u64 {
+        s.store.read(|tx| accounts::count(tx)).await.unwrap()
+    }
+
     #[tokio::test]
-    async fn sign_up_then_log_in_by_email_or_username() {
+    async fn sign_up_then_log_in_by_email_or_username_unverified_until_the_link() {
         let s = state();
-        let ann = sign_up(&s, form("Ann@Example.com", "ann", "blue harbour 42"))
+        sign_up(&s, form("Ann@Example.com", "ann", "blue harbour 42"), None, None)
             .await
             .unwrap();
-        assert!(!ann.is_operator);
-        let by_email = log_in(&s, "ann@example.com", "blue harbour 42".into(), None)
+        let by_email = log_in(&s, "ann@example.com", "blue harbour 42".into(), None, None)
             .await
             .unwrap();
-        let by_name = log_in(&s, "ANN", "blue harbour 42".into(), None)
+        let by_name = log_in(&s, "ANN", "blue harbour 42".into(), None, None)
             .await
             .unwrap();
-        assert_eq!((by_email.id, by_name.id), (ann.id, ann.id));
+        assert_eq!(by_email.id, by_name.id);
+        assert!(!by_email.email_verified && !by_email.is_operator);
+        let token = last_link_token(&s, "ann@example.com").await;
+        let verified = verify_email(&s, token.clone(), None).await.unwrap();
+        assert!(verified.email_verified);
+        let again = verify_email(&s, token, None).await.unwrap_err();
+        assert_eq!((again.status(), again.field()), (422, Some("Verification link")));
     }
 
     #[tokio::test]
@@ -283,39 +765,86 @@ mod tests {
             ),
         ];
         for (input, field) in cases {
-            let e = sign_up(&s, input).await.unwrap_err();
+            let e = sign_up(&s, input, None, None).await.unwrap_err();
             assert_eq!(e.field(), Some(field), "{e}");
             assert_eq!(e.status(), 422);
         }
-        assert_eq!(s.store.read(|tx| accounts::count(tx)).await.unwrap(), 0);
+        assert_eq!(count_accounts(&s).await, 0);
     }
 
     #[tokio::test]
-    async fn duplicates_are_conflicts() {
+    async fn a_registered_email_gets_the_same_answer_and_its_owner_a_note() {
         let s = state();
-        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"))
+        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"), None, None)
             .await
             .unwrap();
-        let e = sign_up(&s, form("ANN@example.com", "ann2", "blue harbour 42"))
+        // Same answer (Ok) for the impostor; no second account, and Ann is told.
+        sign_up(&s, form("ANN@example.com", "ann2", "blue harbour 42"), None, None)
             .await
-            .unwrap_err();
-        assert_eq!((e.status(), e.field()), (409, Some("Email")));
-        let e = sign_up(&s, form("ann2@example.com", "Ann", "blue harbour 42"))
+            .unwrap();
+        assert_eq!(count_accounts(&s).await, 1);
+        let mail = s.store.read(|tx| outbox::list(tx, None, "", 1, 10)).await.unwrap();
+        assert!(mail.items.iter().any(|m| m.subject.contains("tried to sign up")));
+        let e = sign_up(&s, form("ann2@example.com", "Ann", "blue harbour 42"), None, None)
             .await
             .unwrap_err();
         assert_eq!((e.status(), e.field()), (409, Some("Username")));
     }
 
     #[tokio::test]
-    async fn unknown_user_and_wrong_password_look_the_same() {
+    async fn an_impostor_is_admitted_nowhere_and_the_owner_is_admitted_on_verifying() {
         let s = state();
-        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"))
+        let w = Uuid::new_v4();
+        s.store
+            .write(move |tx| {
+                ws::insert_workspace(tx, &ws::Workspace {
+                    id: w,
+                    name: "Acme".into(),
+                    mcc: "5812".into(),
+                    address: "1 Road".into(),
+                    representatives: vec![],
+                    status: crate::model::workspace::WorkspaceStatus::Active,
+                    status_reason: None,
+                    created: Utc::now(),
+                    application: Uuid::new_v4(),
+                })
+            })
             .await
             .unwrap();
-        let wrong = log_in(&s, "ann", "blue harbour 43".into(), None)
+        sign_up(&s, form("ceo@victim.example", "impostor", "blue harbour 42"), None, None)
+            .await
+            .unwrap();
+        let impostor = log_in(&s, "impostor", "blue harbour 42".into(), None, None).await.unwrap();
+        let admitted = s
+            .store
+            .write(move |tx| ws::admit(tx, w, "ceo@victim.example", crate::model::workspace::Role::WorkspaceAdmin))
+            .await
+            .unwrap();
+        assert_eq!(admitted, None, "an unverified address admits nobody");
+        let id = impostor.id;
+        assert!(s.store.read(move |tx| ws::membership(tx, w, id)).await.unwrap().is_none());
+        // The real owner resets the password through the mail they receive, which proves the
+        // address: the account becomes theirs, and the admission happens now.
+        request_password_reset(&s, "ceo@victim.example", None).await.unwrap();
+        let token = last_link_token(&s, "ceo@victim.example").await;
+        let owner = reset_password(&s, token, "new owner phrase 9".into(), "new owner phrase 9".into(), None)
+            .await
+            .unwrap();
+        assert!(owner.email_verified);
+        assert!(s.store.read(move |tx| ws::membership(tx, w, id)).await.unwrap().is_some());
+        assert!(log_in(&s, "impostor", "blue harbour 42".into(), None, None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn unknown_user_and_wrong_password_look_the_same() {
+        let s = state();
+        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"), None, None)
+            .await
+            .unwrap();
+        let wrong = log_in(&s, "ann", "blue harbour 43".into(), None, None)
             .await
             .unwrap_err();
-        let unknown = log_in(&s, "bob", "blue harbour 42".into(), None)
+        let unknown = log_in(&s, "bob", "blue harbour 42".into(), None, None)
             .await
             .unwrap_err();
         assert_eq!(wrong, unknown);
@@ -323,20 +852,71 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_account_limit_applies_even_to_the_right_password() {
+    async fn username_and_email_share_one_budget_and_a_known_device_has_its_own() {
         let s = state();
-        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"))
+        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"), None, None)
             .await
             .unwrap();
-        for _ in 0..2 {
-            log_in(&s, "ann", "wrong password".into(), None)
-                .await
-                .unwrap_err();
-        }
-        let e = log_in(&s, "ann", "blue harbour 42".into(), None)
+        let ann = log_in(&s, "ann", "blue harbour 42".into(), None, None).await.unwrap();
+        log_in(&s, "ann", "wrong password".into(), None, None).await.unwrap_err();
+        log_in(&s, "ann@example.com", "wrong password".into(), None, None).await.unwrap_err();
+        let e = log_in(&s, "ann", "blue harbour 42".into(), None, None)
             .await
             .unwrap_err();
-        assert_eq!(e.status(), 429);
+        assert_eq!(e.status(), 429, "the email's failures count against the username too");
+        let device = Some((ann.id, "0".repeat(32)));
+        log_in(&s, "ann", "blue harbour 42".into(), None, device).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn reset_answers_alike_for_unknown_addresses_and_refuses_bad_links() {
+        let s = state();
+        request_password_reset(&s, "nobody@example.com", None).await.unwrap();
+        assert_eq!(
+            request_password_reset(&s, "not an address", None).await.unwrap_err().field(),
+            Some("Email")
+        );
+        for bad in ["", "abc", &"g".repeat(64)] {
+            let e = reset_password(&s, bad.into(), "new owner phrase 9".into(), "new owner phrase 9".into(), None)
+                .await
+                .unwrap_err();
+            assert_eq!((e.status(), e.field()), (422, Some("Reset link")), "{bad}");
+        }
+        let unknown = "ab".repeat(32);
+        let e = reset_password(&s, unknown, "new owner phrase 9".into(), "new owner phrase 9".into(), None)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("not valid"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn email_change_happens_only_when_the_new_address_is_verified() {
+        let s = state();
+        let ann = verified_account(&s, "ann").await;
+        verified_account(&s, "bob").await;
+        let session = tower_sessions::Session::new(
+            None,
+            std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(s.store.clone())),
+            None,
+        );
+        let who = SignedIn { account: ann.clone(), session };
+        let e = request_email_change(&s, &who, "bob@example.com", "amber otter 17".into(), None)
+            .await
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (409, Some("New email")));
+        let e = request_email_change(&s, &who, "ann2@example.com", "wrong password".into(), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.field(), Some("Current password"));
+        request_email_change(&s, &who, "ann2@example.com", "amber otter 17".into(), None)
+            .await
+            .unwrap();
+        let still = log_in(&s, "ann@example.com", "amber otter 17".into(), None, None).await.unwrap();
+        assert_eq!(still.email, "ann@example.com", "nothing changes before the link");
+        let token = last_link_token(&s, "ann2@example.com").await;
+        let moved = verify_email(&s, token, None).await.unwrap();
+        assert_eq!((moved.email.as_str(), moved.email_verified), ("ann2@example.com", true));
+        assert!(log_in(&s, "ann2@example.com", "amber otter 17".into(), None, None).await.is_ok());
     }
 
     #[test]
@@ -344,12 +924,20 @@ mod tests {
         let store = Store::memory();
         let op = create_operator_blocking(&store, "op@example.com", "operator", "steady lantern 7")
             .unwrap();
-        assert!(op.is_operator);
+        assert!(op.is_operator && op.email_verified);
         let e = create_operator_blocking(&store, "op@example.com", "operator2", "steady lantern 7")
             .unwrap_err();
         assert_eq!(e.field(), Some("Email"));
         let e = create_operator_blocking(&store, "op2@example.com", "operator2", "password")
             .unwrap_err();
         assert_eq!(e.field(), Some("Password"));
+    }
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(local_path(Some("/invitations/ab")), Some("/invitations/ab".into()));
+        for bad in ["//evil.example", "https://evil.example", "javascript:alert(1)", "/\\evil", "", "relative"] {
+            assert_eq!(local_path(Some(bad)), None, "{bad}");
+        }
     }
 }

@@ -97,10 +97,11 @@ pub async fn invite(
     actor: Actor,
 ) -> Result<Vec<InviteRow>, AppError> {
     let m = &admin.0;
-    let (wid, wname, inviter) = (
+    let (wid, wname, inviter, inviter_id) = (
         m.workspace.id,
         m.workspace.name.clone(),
         m.who.account.username.clone(),
+        m.who.account.id,
     );
     let console = state.config.public_url.trim_end_matches('/').to_string();
     let rows = state
@@ -139,6 +140,7 @@ pub async fn invite(
                                 email: email.clone(),
                                 role,
                                 inviter: inviter.clone(),
+                                inviter_id: Some(inviter_id),
                                 created: now,
                                 expires: now + chrono::Duration::days(INVITATION_DAYS),
                                 state: InvitationState::Pending,
@@ -146,7 +148,7 @@ pub async fn invite(
                             inv::put(tx, &hash, &invitation)?;
                             let (subject, body) =
                                 invitation_email(&console, &wname, &inviter, role, &token);
-                            outbox::enqueue(tx, vec![email.clone()], &subject, &body)?;
+                            outbox::enqueue_with_secret(tx, vec![email.clone()], &subject, &body, Some(&token))?;
                             audit::record(
                                 tx,
                                 &actor,
@@ -215,7 +217,7 @@ pub async fn resend(
             inv::put(tx, &new_hash, &invitation)?;
             let (subject, body) =
                 invitation_email(&console, &wname, &inviter, invitation.role, &token);
-            outbox::enqueue(tx, vec![invitation.email.clone()], &subject, &body)?;
+            outbox::enqueue_with_secret(tx, vec![invitation.email.clone()], &subject, &body, Some(&token))?;
             audit::record(
                 tx,
                 &actor,
@@ -294,8 +296,20 @@ pub fn accept_in(
             invitation.email, account.email
         )));
     }
+    if !account.email_verified {
+        return Err(AppError::Forbidden(format!(
+            "Verify your email address {} first: open the link we sent you (you can ask for a new one on your account page), then accept the invitation.",
+            account.email
+        )));
+    }
     let workspace = ws::get_workspace_for_update(tx, invitation.workspace)?
         .ok_or_else(|| AppError::NotFound("The workspace no longer exists.".into()))?;
+    if workspace.status == crate::model::workspace::WorkspaceStatus::Suspended {
+        return Err(AppError::Forbidden(format!(
+            "The workspace {} is suspended: nobody can join it until the platform operator reactivates it.",
+            workspace.name
+        )));
+    }
     if ws::membership_for_update(tx, workspace.id, account.id)?.is_none() {
         ws::put_membership(
             tx,
@@ -331,6 +345,29 @@ pub async fn accept(
     state
         .store
         .write(move |tx| accept_in(tx, &token, &account, &actor))
+        .await
+}
+
+/// Withdraws an admission still waiting for its address to be verified.
+pub async fn revoke_admission(
+    state: &AppState,
+    admin: &WorkspaceAdmin,
+    email: &str,
+    actor: Actor,
+) -> Result<(), AppError> {
+    let (wid, wname) = (admin.0.workspace.id, admin.0.workspace.name.clone());
+    let email = email.trim().to_string();
+    state
+        .store
+        .write(move |tx| {
+            if !ws::revoke_admission(tx, wid, &email)? {
+                return Err(AppError::NotFound(format!(
+                    "There is no admission waiting for {email}."
+                )));
+            }
+            audit::record(tx, &actor, Some((wid, &wname)), "member.admission_revoked", &email, "")?;
+            Ok(())
+        })
         .await
 }
 
@@ -431,6 +468,21 @@ pub async fn set_blocked(
                 "member.unblocked"
             };
             audit::record(tx, &actor, Some((wid, &wname)), action, &a.email, "")?;
+            if blocked {
+                // What a blocked admin sent must not let anyone in later.
+                for (hash, mut invitation) in inv::pending_sent_by(tx, wid, a.id, &a.username)? {
+                    invitation.state = InvitationState::Revoked;
+                    inv::update(tx, &hash, &invitation)?;
+                    audit::record(
+                        tx,
+                        &actor,
+                        Some((wid, &wname)),
+                        "member.invitation_revoked",
+                        &invitation.email,
+                        &format!("sent by {}, who was blocked", a.username),
+                    )?;
+                }
+            }
             Ok(())
         })
         .await
@@ -514,6 +566,7 @@ mod tests {
             is_operator: false,
             created: Utc::now(),
             session_epoch: 0,
+            email_verified: true,
         }
     }
 
@@ -528,6 +581,7 @@ mod tests {
             email: "dev@example.com".into(),
             role: Role::WorkspaceDeveloper,
             inviter: "ann".into(),
+            inviter_id: None,
             created: Utc::now() - chrono::Duration::days(8),
             expires: Utc::now() - chrono::Duration::days(1),
             state: InvitationState::Pending,

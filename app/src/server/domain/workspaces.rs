@@ -205,8 +205,9 @@ fn generation_email(
     );
     if !has_account {
         body.push_str(&format!(
-            "\nYou do not have an MPDP account with this email address yet. Sign up at {console}/sign-up \
-             with {} and you will join the workspace as its Workspace Admin.\n",
+            "\nYou join the workspace as its Workspace Admin once {} is a verified address on MPDP: \
+             sign up at {console}/sign-up with it and open the link we send you. If you already \
+             have an account with this address, verify it from your account page.\n",
             rep.email
         ));
     }
@@ -407,22 +408,12 @@ pub fn general(member: &Member) -> (WorkspaceView, Role) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::domain::accounts::{sign_up, SignUp};
+    use crate::server::domain::accounts::verified_account;
     use crate::server::store::Store;
     use crate::server::Config;
 
     async fn person(state: &AppState, name: &str) -> SignedIn {
-        let account = sign_up(
-            state,
-            SignUp {
-                email: format!("{name}@example.com"),
-                username: name.into(),
-                password: "amber otter 17".into(),
-                password_confirm: "amber otter 17".into(),
-            },
-        )
-        .await
-        .unwrap();
+        let account = verified_account(state, name).await;
         let session = tower_sessions::Session::new(
             None,
             std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(
@@ -496,7 +487,7 @@ mod tests {
         assert_eq!(mine.len(), 1);
         assert_eq!(mine[0].role, Role::WorkspaceAdmin);
 
-        // zed has no account yet: admitted on sign-up.
+        // zed has no account yet: admitted once the address is verified.
         let zed = person(&state, "zed").await;
         let theirs = state
             .store
@@ -510,7 +501,7 @@ mod tests {
 
         let mail = state
             .store
-            .read(|tx| outbox::list(tx, None, "", 1, 10))
+            .read(|tx| outbox::list(tx, None, "is ready", 1, 10))
             .await
             .unwrap();
         assert_eq!(mail.total, 2);

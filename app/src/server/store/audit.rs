@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
-use super::tables::{AUDIT, AUDIT_BY_WORKSPACE, META};
+use super::tables::{AUDIT, AUDIT_BY_ACCOUNT, AUDIT_BY_WORKSPACE, META};
 use crate::model::workspace::{AuditEventView, Page};
 use crate::model::AppError;
 
@@ -61,6 +61,51 @@ pub fn record(
             .insert((id.as_u128(), seq), ())?;
     }
     Ok(seq)
+}
+
+/// Appends a security event of `account` (sign-in, password or email change, sessions ended):
+/// kept in the platform's log and shown to the person on their account page.
+pub fn record_security(
+    tx: &WriteTransaction,
+    actor: &Actor,
+    account: Uuid,
+    action: &str,
+    target: &str,
+    details: &str,
+) -> Result<u64, AppError> {
+    let seq = record(tx, actor, None, action, target, details)?;
+    tx.open_table(AUDIT_BY_ACCOUNT)?
+        .insert((account.as_u128(), seq), ())?;
+    Ok(seq)
+}
+
+/// A page of one account's security events, newest first (reads only that page's events).
+pub fn of_account(
+    tx: &ReadTransaction,
+    account: Uuid,
+    page: u32,
+    per_page: u32,
+) -> Result<Page<AuditEventView>, AppError> {
+    let index = tx.open_table(AUDIT_BY_ACCOUNT)?;
+    let events = tx.open_table(AUDIT)?;
+    let a = account.as_u128();
+    let skip = (page.max(1) - 1) as usize * per_page as usize;
+    let (mut items, mut total) = (Vec::new(), 0u64);
+    for row in index.range((a, 0)..=(a, u64::MAX))?.rev() {
+        let seq = row?.0.value().1;
+        if total as usize >= skip && items.len() < per_page as usize {
+            if let Some(v) = events.get(seq)? {
+                items.push(view(seq, decode(v.value())?));
+            }
+        }
+        total += 1;
+    }
+    Ok(Page {
+        items,
+        total,
+        page: page.max(1),
+        per_page,
+    })
 }
 
 fn view(seq: u64, e: AuditEvent) -> AuditEventView {
@@ -190,5 +235,24 @@ mod tests {
             .unwrap();
         assert_eq!(searched.items.len(), 1);
         assert_eq!(searched.items[0].client, "10.0.0.1");
+    }
+
+    #[test]
+    fn security_events_are_listed_per_account() {
+        let store = Store::memory();
+        let (ann, bob) = (Uuid::new_v4(), Uuid::new_v4());
+        let actor = Actor { id: Some(ann), name: "ann".into(), client: None };
+        store
+            .write_blocking(|tx| {
+                record_security(tx, &actor, ann, "account.signed_in", "ann", "")?;
+                record_security(tx, &actor, bob, "account.sign_in_failed", "bob", "")?;
+                record_security(tx, &actor, ann, "account.password_changed", "ann", "")?;
+                Ok(())
+            })
+            .unwrap();
+        let mine = store.read_blocking(|tx| of_account(tx, ann, 1, 10)).unwrap();
+        assert_eq!(mine.total, 2);
+        assert_eq!(mine.items[0].action, "account.password_changed");
+        assert_eq!(store.read_blocking(|tx| of_account(tx, bob, 1, 10)).unwrap().total, 1);
     }
 }

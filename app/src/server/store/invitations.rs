@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
@@ -27,6 +26,10 @@ pub struct Invitation {
     pub email: String,
     pub role: Role,
     pub inviter: String,
+    /// The account that sent it; its invitations are revoked if it is blocked. Absent in
+    /// invitations written before this was kept (those match by `inviter` username).
+    #[serde(default)]
+    pub inviter_id: Option<Uuid>,
     pub created: DateTime<Utc>,
     pub expires: DateTime<Utc>,
     pub state: InvitationState,
@@ -48,19 +51,7 @@ impl Invitation {
     }
 }
 
-/// A new random token (256 bits, hex) and its hash.
-pub fn new_token() -> (String, [u8; 32]) {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let hash = hash_token(&token);
-    (token, hash)
-}
-
-pub fn hash_token(token: &str) -> [u8; 32] {
-    Sha256::digest(token.trim().as_bytes()).into()
-}
+pub use crate::server::auth::tokens::{hash_token, new_token};
 
 /// The live (pending, unexpired) invitation of `email` to `workspace`, if any.
 pub fn live_for(
@@ -112,6 +103,43 @@ pub fn update(tx: &WriteTransaction, hash: &[u8; 32], inv: &Invitation) -> Resul
     tx.open_table(INVITATIONS)?
         .insert(hash, encode(inv)?.as_slice())?;
     Ok(())
+}
+
+/// The pending invitations of `workspace` sent by `inviter` (id, or username for old records),
+/// with their hashes, for revoking them when the inviter is blocked.
+pub fn pending_sent_by(
+    tx: &WriteTransaction,
+    workspace: Uuid,
+    inviter: Uuid,
+    inviter_name: &str,
+) -> Result<Vec<([u8; 32], Invitation)>, AppError> {
+    let w = workspace.as_u128();
+    let hashes: Vec<[u8; 32]> = {
+        let by_ws = tx.open_table(INVITATIONS_BY_WORKSPACE)?;
+        let mut out = Vec::new();
+        for row in by_ws.range((w, "")..)? {
+            let (k, v) = row?;
+            if k.value().0 != w {
+                break;
+            }
+            out.push(*v.value());
+        }
+        out
+    };
+    let t = tx.open_table(INVITATIONS)?;
+    let mut out = Vec::new();
+    for h in hashes {
+        let Some(v) = t.get(&h)? else { continue };
+        let i: Invitation = decode(v.value())?;
+        let sent_by = match i.inviter_id {
+            Some(id) => id == inviter,
+            None => i.inviter == inviter_name,
+        };
+        if sent_by && i.state == InvitationState::Pending {
+            out.push((h, i));
+        }
+    }
+    Ok(out)
 }
 
 pub fn by_token(tx: &ReadTransaction, token: &str) -> Result<Option<Invitation>, AppError> {

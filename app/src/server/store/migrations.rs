@@ -18,14 +18,15 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0001-accounts-and-sessions", create_accounts_and_sessions),
     ("0002-workspaces-mail-audit", create_workspaces_mail_audit),
     ("0003-invitations", create_invitations),
+    ("0004-verified-email-hashed-sessions", verified_email_hashed_sessions),
 ];
 
 fn create_accounts_and_sessions(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(ACCOUNTS)?;
     tx.open_table(ACCOUNTS_BY_EMAIL)?;
     tx.open_table(ACCOUNTS_BY_USERNAME)?;
-    tx.open_table(SESSIONS)?;
-    tx.open_table(SESSIONS_BY_EXPIRY)?;
+    tx.open_table(SESSIONS_V1)?;
+    tx.open_table(SESSIONS_BY_EXPIRY_V1)?;
     Ok(())
 }
 
@@ -50,6 +51,48 @@ fn create_workspaces_mail_audit(tx: &WriteTransaction) -> Result<(), redb::Error
 fn create_invitations(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(INVITATIONS)?;
     tx.open_table(INVITATIONS_BY_WORKSPACE)?;
+    Ok(())
+}
+
+/// Email verification, hashed session ids and per-account indexes:
+/// - operators are verified (they were made at the command line by whoever runs the server);
+///   every other existing account starts unverified and proves its address by the emailed link;
+/// - every live session moves to `SESSIONS` under the hash of its id (nobody is signed out),
+///   indexed by account; the old session tables are deleted.
+fn verified_email_hashed_sessions(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(ACCOUNT_TOKENS)?;
+    tx.open_table(ACCOUNT_TOKENS_BY_ACCOUNT)?;
+    tx.open_table(SECRETS)?;
+    tx.open_table(AUDIT_BY_ACCOUNT)?;
+    {
+        let mut accounts = tx.open_table(ACCOUNTS)?;
+        let mut updates = Vec::new();
+        for row in accounts.iter()? {
+            let (k, v) = row?;
+            let mut value: serde_json::Value = serde_json::from_slice(v.value())
+                .map_err(|e| redb::Error::Corrupted(format!("account record: {e}")))?;
+            let operator = value["is_operator"].as_bool().unwrap_or(false);
+            value["email_verified"] = serde_json::Value::Bool(operator);
+            updates.push((k.value(), serde_json::to_vec(&value).expect("JSON encodes")));
+        }
+        for (k, v) in updates {
+            accounts.insert(k, v.as_slice())?;
+        }
+    }
+    let old: Vec<(i128, Vec<u8>)> = {
+        let t = tx.open_table(SESSIONS_V1)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push((k.value(), v.value().to_vec()));
+        }
+        out
+    };
+    for (id, bytes) in old {
+        super::sessions::migrate_v1(tx, id, &bytes)?;
+    }
+    tx.delete_table(SESSIONS_V1)?;
+    tx.delete_table(SESSIONS_BY_EXPIRY_V1)?;
     Ok(())
 }
 

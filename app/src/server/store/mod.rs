@@ -12,7 +12,9 @@ pub mod members;
 pub mod migrations;
 pub mod outbox;
 pub mod sessions;
+pub mod secrets;
 pub mod tables;
+pub mod tokens;
 pub mod workspaces;
 
 use std::path::Path;
@@ -24,7 +26,7 @@ use crate::model::AppError;
 use tables::META;
 
 /// The schema version this build writes. A file with a higher number is refused.
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 const SCHEMA_KEY: &str = "schema_version";
 
 #[derive(Debug, thiserror::Error)]

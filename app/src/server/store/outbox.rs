@@ -32,9 +32,29 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
     pub created: DateTime<Utc>,
     pub sent: Option<DateTime<Utc>>,
+    /// Secrets in `body` (the tokens of links) to cut out once the message is sent.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Set when the secrets have been cut out of the stored copy.
+    #[serde(default)]
+    pub redacted: bool,
 }
 
+/// What replaces a secret link's token in the stored copy after sending.
+pub const REDACTED: &str = "[removed after sending]";
+
 impl OutboxMessage {
+    /// Cuts the secrets out of the stored body: once the mail has left, the outbox must not be
+    /// a second way to use the link.
+    fn redact(&mut self) {
+        for secret in std::mem::take(&mut self.secrets) {
+            if !secret.is_empty() {
+                self.body = self.body.replace(&secret, REDACTED);
+            }
+        }
+        self.redacted = true;
+    }
+
     pub fn view(&self) -> OutboxView {
         OutboxView {
             id: self.id,
@@ -51,6 +71,8 @@ impl OutboxMessage {
             last_error: self.last_error.clone(),
             created: self.created,
             sent: self.sent,
+            carries_link: !self.secrets.is_empty(),
+            redacted: self.redacted,
         }
     }
 }
@@ -61,6 +83,18 @@ pub fn enqueue(
     to: Vec<String>,
     subject: &str,
     body: &str,
+) -> Result<Uuid, AppError> {
+    enqueue_with_secret(tx, to, subject, body, None)
+}
+
+/// Stores a message whose body holds `secret` (a link's token): it is cut out of the stored copy
+/// as soon as the message has been sent (or has finally failed).
+pub fn enqueue_with_secret(
+    tx: &WriteTransaction,
+    to: Vec<String>,
+    subject: &str,
+    body: &str,
+    secret: Option<&str>,
 ) -> Result<Uuid, AppError> {
     let now = Utc::now();
     let message = OutboxMessage {
@@ -74,6 +108,8 @@ pub fn enqueue(
         last_error: None,
         created: now,
         sent: None,
+        secrets: secret.map(|s| vec![s.to_string()]).unwrap_or_default(),
+        redacted: false,
     };
     tx.open_table(OUTBOX)?
         .insert(message.id.as_u128(), encode(&message)?.as_slice())?;
@@ -125,11 +161,13 @@ pub fn record_attempt(
             m.state = MailState::Sent;
             m.sent = Some(now);
             m.last_error = None;
+            m.redact();
         }
         Err(e) => {
             m.last_error = Some(e);
             if m.attempts >= MAX_ATTEMPTS {
                 m.state = MailState::Failed;
+                m.redact();
             } else {
                 // 2 s, 4 s, 8 s … up to an hour between attempts.
                 let wait = 2i64.saturating_pow(m.attempts).min(3600);
@@ -239,5 +277,25 @@ mod tests {
             .read_blocking(|tx| list(tx, Some(MailState::Failed), "", 1, 10))
             .unwrap();
         assert_eq!(page.total, 1);
+    }
+
+    #[test]
+    fn a_secret_link_is_cut_out_of_the_stored_copy_once_sent() {
+        let store = Store::memory();
+        let token = "0123456789abcdef".repeat(4);
+        let body = format!("Open http://x/verify-email/{token} within 24 hours.");
+        let id = store
+            .write_blocking(|tx| enqueue_with_secret(tx, vec!["a@example.com".into()], "Verify", &body, Some(&token)))
+            .unwrap();
+        let queued = store.read_blocking(|tx| get(tx, id)).unwrap().unwrap();
+        assert!(queued.body.contains(&token), "the sender still needs it");
+        assert!(queued.view().carries_link && !queued.view().redacted);
+        let sent = store
+            .write_blocking(|tx| record_attempt(tx, id, Ok(()), Utc::now()))
+            .unwrap();
+        assert!(!sent.body.contains(&token));
+        assert!(sent.body.contains(REDACTED));
+        let stored = store.read_blocking(|tx| get(tx, id)).unwrap().unwrap();
+        assert!(!stored.body.contains(&token) && stored.redacted && stored.secrets.is_empty());
     }
 }

@@ -23,14 +23,42 @@ pub const ACCOUNTS_BY_EMAIL: TableDefinition<&str, u128> =
 pub const ACCOUNTS_BY_USERNAME: TableDefinition<&str, u128> =
     TableDefinition::new("accounts-by-username-1");
 
-/// Key: session id. Value: expiry (Unix seconds, 8 bytes big-endian) followed by the session
-/// data as JSON.
-pub const SESSIONS: TableDefinition<i128, &[u8]> = TableDefinition::new("sessions-1");
+/// Key: session id as found in the cookie — retired by migration 0004, which moved every
+/// session to `SESSIONS` under its hashed id. Kept only so the migration can read it.
+pub const SESSIONS_V1: TableDefinition<i128, &[u8]> = TableDefinition::new("sessions-1");
 
-/// Key: (expiry in Unix seconds, session id). Value: none. Lets expired sessions be purged
-/// without scanning the live ones.
-pub const SESSIONS_BY_EXPIRY: TableDefinition<(i64, i128), ()> =
+/// Retired with `SESSIONS_V1`.
+pub const SESSIONS_BY_EXPIRY_V1: TableDefinition<(i64, i128), ()> =
     TableDefinition::new("sessions-by-expiry-1");
+
+/// Key: the session's handle — the first 16 bytes of SHA-256 of the session id, so a copy of
+/// the data file holds no usable cookie. Value: expiry (Unix seconds, 8 bytes big-endian)
+/// followed by the session data as JSON.
+pub const SESSIONS: TableDefinition<u128, &[u8]> = TableDefinition::new("sessions-2");
+
+/// Key: (expiry in Unix seconds, session handle). Value: none. Lets expired sessions be purged
+/// without scanning the live ones.
+pub const SESSIONS_BY_EXPIRY: TableDefinition<(i64, u128), ()> =
+    TableDefinition::new("sessions-by-expiry-2");
+
+/// Key: (account id, session handle). Value: none. The signed-in sessions of an account, for
+/// "your sessions" and for signing them out.
+pub const SESSIONS_BY_ACCOUNT: TableDefinition<(u128, u128), ()> =
+    TableDefinition::new("sessions-by-account-1");
+
+/// Key: SHA-256 of an emailed account token (email verification, email change, password
+/// reset); the token itself is only in the email. Value: `AccountToken` as JSON.
+pub const ACCOUNT_TOKENS: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new("account-tokens-1");
+
+/// Key: (account id, purpose code: 1 verify email, 2 change email, 3 reset password). Value: the
+/// hash of that account's live token for the purpose; issuing a new one retires the old.
+pub const ACCOUNT_TOKENS_BY_ACCOUNT: TableDefinition<(u128, u8), &[u8; 32]> =
+    TableDefinition::new("account-tokens-by-account-1");
+
+/// Key: secret name (`"device-cookie-key"`). Value: random bytes generated on first start.
+/// Never sent, logged or exported.
+pub const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets-1");
 
 /// Key: application id. Value: `WorkspaceApplication` as JSON.
 pub const APPLICATIONS: TableDefinition<u128, &[u8]> =
@@ -92,3 +120,8 @@ pub const INVITATIONS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new(
 /// address, so each address has at most one live invitation per workspace.
 pub const INVITATIONS_BY_WORKSPACE: TableDefinition<(u128, &str), &[u8; 32]> =
     TableDefinition::new("invitations-by-workspace-1");
+
+/// Key: (account id, sequence number). The security events of one account (sign-in, failed
+/// sign-in, password and email changes, sessions revoked), shown on the account page.
+pub const AUDIT_BY_ACCOUNT: TableDefinition<(u128, u64), ()> =
+    TableDefinition::new("audit-by-account-1");

@@ -368,9 +368,9 @@ pub fn workspaces_of(tx: &ReadTransaction, account: Uuid) -> Result<Vec<MyWorksp
     Ok(out)
 }
 
-/// Makes `email`'s account a member with `role`, or — with no account yet — records the
-/// admission for when they sign up. An existing membership keeps its role unless `role` ranks
-/// higher.
+/// Makes `email`'s account a member with `role` — only when that account has verified the
+/// address; otherwise records the admission, which happens when the address is proven (at
+/// verification). An existing membership keeps its role unless `role` ranks higher.
 pub fn admit(
     tx: &WriteTransaction,
     workspace: Uuid,
@@ -382,8 +382,13 @@ pub fn admit(
         .open_table(ACCOUNTS_BY_EMAIL)?
         .get(key.as_str())?
         .map(|v| Uuid::from_u128(v.value()));
+    let verified = match account {
+        Some(id) => crate::server::store::accounts::get_for_update(tx, id)?
+            .is_some_and(|a| a.email_verified),
+        None => false,
+    };
     match account {
-        Some(account) => {
+        Some(account) if verified => {
             let m = match membership_for_update(tx, workspace, account)? {
                 Some(mut m) => {
                     if role.rank() > m.role.rank() {
@@ -402,7 +407,7 @@ pub fn admit(
             put_membership(tx, &m)?;
             Ok(Some(account))
         }
-        None => {
+        _ => {
             let p = PendingAdmission {
                 role,
                 added: Utc::now(),
@@ -414,13 +419,14 @@ pub fn admit(
     }
 }
 
-/// On sign-up: turns the admissions waiting for this email into memberships. Returns the
-/// workspaces joined.
+/// When `email` has just been proven: turns the admissions waiting for it into memberships.
+/// Admissions to a suspended workspace stay waiting until it is reactivated. Returns the
+/// workspaces joined, with their names and the role.
 pub fn admit_pending(
     tx: &WriteTransaction,
     account: Uuid,
     email: &str,
-) -> Result<Vec<Uuid>, AppError> {
+) -> Result<Vec<(Uuid, String, Role)>, AppError> {
     let key = email_key(email);
     let waiting: Vec<(u128, PendingAdmission)> = {
         let t = tx.open_table(PENDING_ADMISSIONS)?;
@@ -433,22 +439,67 @@ pub fn admit_pending(
     };
     let mut joined = Vec::new();
     for (ws, p) in waiting {
-        tx.open_table(PENDING_ADMISSIONS)?
-            .remove((key.as_str(), ws))?;
         let workspace = Uuid::from_u128(ws);
-        put_membership(
-            tx,
-            &Membership {
-                workspace,
-                account,
-                role: p.role,
-                active: true,
-                joined: Utc::now(),
-            },
-        )?;
-        joined.push(workspace);
+        let Some(w) = get_workspace_for_update(tx, workspace)? else {
+            tx.open_table(PENDING_ADMISSIONS)?.remove((key.as_str(), ws))?;
+            continue;
+        };
+        if w.status == WorkspaceStatus::Suspended {
+            continue;
+        }
+        tx.open_table(PENDING_ADMISSIONS)?.remove((key.as_str(), ws))?;
+        let role = match membership_for_update(tx, workspace, account)? {
+            Some(mut m) => {
+                if p.role.rank() > m.role.rank() {
+                    m.role = p.role;
+                }
+                put_membership(tx, &m)?;
+                m.role
+            }
+            None => {
+                put_membership(
+                    tx,
+                    &Membership {
+                        workspace,
+                        account,
+                        role: p.role,
+                        active: true,
+                        joined: Utc::now(),
+                    },
+                )?;
+                p.role
+            }
+        };
+        joined.push((workspace, w.name, role));
     }
     Ok(joined)
+}
+
+/// The admissions of `workspace` still waiting for their address to be proven: (email, role,
+/// added). Few per workspace (representatives), so a scan of the small table is fine.
+pub fn pending_admissions(
+    tx: &ReadTransaction,
+    workspace: Uuid,
+) -> Result<Vec<(String, Role, chrono::DateTime<Utc>)>, AppError> {
+    let t = tx.open_table(PENDING_ADMISSIONS)?;
+    let mut out = Vec::new();
+    for row in t.iter()? {
+        let (k, v) = row?;
+        let (email, ws) = k.value();
+        if ws == workspace.as_u128() {
+            let p: PendingAdmission = decode(v.value())?;
+            out.push((email.to_string(), p.role, p.added));
+        }
+    }
+    Ok(out)
+}
+
+/// Withdraws a waiting admission; true if there was one.
+pub fn revoke_admission(tx: &WriteTransaction, workspace: Uuid, email: &str) -> Result<bool, AppError> {
+    Ok(tx
+        .open_table(PENDING_ADMISSIONS)?
+        .remove((email_key(email).as_str(), workspace.as_u128()))?
+        .is_some())
 }
 
 // ---- change requests ------------------------------------------------------------------------
@@ -544,30 +595,59 @@ mod tests {
         assert_eq!(all.total, 2);
     }
 
+    fn workspace(name: &str, status: WorkspaceStatus) -> Workspace {
+        Workspace {
+            id: Uuid::new_v4(),
+            name: name.into(),
+            mcc: "5812".into(),
+            address: "1 Main St".into(),
+            representatives: vec![],
+            status,
+            status_reason: None,
+            created: Utc::now(),
+            application: Uuid::new_v4(),
+        }
+    }
+
     #[test]
-    fn admission_waits_for_sign_up() {
+    fn admission_waits_for_a_verified_address_and_a_workspace_that_is_not_suspended() {
         let store = Store::memory();
-        let ws = Uuid::new_v4();
-        let joined = store
-            .write_blocking(|tx| admit(tx, ws, "New@Example.com", Role::WorkspaceAdmin))
+        let active = workspace("Acme", WorkspaceStatus::Active);
+        let suspended = workspace("Frozen", WorkspaceStatus::Suspended);
+        let (a, b) = (active.id, suspended.id);
+        store
+            .write_blocking(|tx| {
+                insert_workspace(tx, &active)?;
+                insert_workspace(tx, &suspended)
+            })
             .unwrap();
-        assert_eq!(joined, None);
+        for ws in [a, b] {
+            let joined = store
+                .write_blocking(|tx| admit(tx, ws, "New@Example.com", Role::WorkspaceAdmin))
+                .unwrap();
+            assert_eq!(joined, None);
+        }
+        assert_eq!(store.read_blocking(|tx| pending_admissions(tx, a)).unwrap().len(), 1);
         let account = Uuid::new_v4();
         let admitted = store
             .write_blocking(|tx| admit_pending(tx, account, "new@example.com"))
             .unwrap();
-        assert_eq!(admitted, vec![ws]);
+        assert_eq!(admitted, vec![(a, "Acme".to_string(), Role::WorkspaceAdmin)]);
         let m = store
-            .read_blocking(|tx| membership(tx, ws, account))
+            .read_blocking(|tx| membership(tx, a, account))
             .unwrap()
             .unwrap();
         assert_eq!(m.role, Role::WorkspaceAdmin);
-        assert!(
-            store
-                .write_blocking(|tx| admit_pending(tx, account, "new@example.com"))
-                .unwrap()
-                .is_empty(),
-            "admitted once"
+        assert!(store.read_blocking(|tx| membership(tx, b, account)).unwrap().is_none());
+        assert_eq!(
+            store.read_blocking(|tx| pending_admissions(tx, b)).unwrap().len(),
+            1,
+            "still waiting for the suspended workspace"
         );
+        assert!(store.write_blocking(|tx| revoke_admission(tx, b, "NEW@example.com")).unwrap());
+        assert!(store
+            .write_blocking(|tx| admit_pending(tx, account, "new@example.com"))
+            .unwrap()
+            .is_empty());
     }
 }
