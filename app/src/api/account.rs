@@ -133,11 +133,11 @@ pub async fn change_password(
 
 /// Asks to change the signed-in person's email address: a link goes to the new address.
 #[server(prefix = "/api", endpoint = "change-email")]
-pub async fn change_email(new_email: String, current_password: String) -> Result<String, AppError> {
+pub async fn change_email(new_email: String, password: String) -> Result<String, AppError> {
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
     let addr = super::client_addr_of_request().await;
-    let to = domain::request_email_change(&state, &who, &new_email, current_password, addr).await?;
+    let to = domain::request_email_change(&state, &who, &new_email, password, addr).await?;
     leptos_axum::redirect("/account?email_change_sent=1");
     Ok(to)
 }

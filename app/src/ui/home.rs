@@ -4,7 +4,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::kit::{action_error, Field, FormError, PageHeader, SubmitButton};
+use super::kit::{action_error, query_param, Field, FormError, Notice, PageHeader, SubmitButton};
 use super::use_auth;
 use crate::model::account::AccountView;
 
@@ -28,17 +28,29 @@ pub fn HomePage() -> impl IntoView {
 fn LoginPanel() -> impl IntoView {
     let auth = use_auth();
     let error = action_error(auth.log_in);
+    let (verified, reset) = (query_param("verified"), query_param("password_reset"));
+    let notice = Signal::derive(move || {
+        if !reset.get().is_empty() {
+            Some("Your password has been changed and every session signed out. Log in with the new password.".to_string())
+        } else if !verified.get().is_empty() {
+            Some("Your email address is verified. Log in to continue.".to_string())
+        } else {
+            None
+        }
+    });
     view! {
         <Title text="Log in" />
         <section class="auth-panel" aria-labelledby="login-title">
             <h1 id="login-title">"Log in to MPDP"</h1>
             <p class="lede">"The console for your workspaces, mini programs and host apps."</p>
+            <Notice message=notice />
             <ActionForm action=auth.log_in>
                 <FormError error />
                 <Field label="Email or username" name="login" autocomplete="username" required=true error />
                 <Field label="Password" name="password" kind="password" autocomplete="current-password" required=true error />
                 <SubmitButton label="Log in" pending=auth.log_in.pending() />
             </ActionForm>
+            <p class="aside"><a href="/forgot-password">"Forgot password?"</a></p>
             <p class="aside">"New here? " <a href="/sign-up">"Create an account"</a></p>
         </section>
     }
@@ -47,9 +59,14 @@ fn LoginPanel() -> impl IntoView {
 #[component]
 fn Dashboard(me: AccountView) -> impl IntoView {
     let since = me.created.format("%Y-%m-%d").to_string();
+    let verified = query_param("verified");
+    let notice = Signal::derive(move || {
+        (!verified.get().is_empty()).then(|| "Your email address is verified.".to_string())
+    });
     view! {
         <Title text="Home" />
         <PageHeader title="Home" />
+        <Notice message=notice />
         <section class="panel" aria-labelledby="welcome">
             <h2 id="welcome">{format!("Welcome, {}", me.username)}</h2>
             <dl class="facts">

@@ -58,6 +58,7 @@ pub fn Field(
     value: Option<Signal<String>>,
     #[prop(into)] error: Signal<Option<AppError>>,
 ) -> impl IntoView {
+    register_field(label);
     let id = format!("field-{name}");
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
@@ -98,15 +99,31 @@ pub fn Field(
     }
 }
 
-/// An error for the whole form (one not about a single field), announced to screen readers.
+/// The labels of the `Field`s that follow a `FormError`, so it knows which errors they show.
+#[derive(Clone, Copy)]
+struct FieldRegistry(StoredValue<Vec<&'static str>>);
+
+/// Tells the `FormError` above that this form shows errors about `label` itself (for a field
+/// written by hand rather than with `Field`).
+pub fn register_field(label: &'static str) {
+    if let Some(FieldRegistry(labels)) = use_context::<FieldRegistry>() {
+        labels.update_value(|l| l.push(label));
+    }
+}
+
+/// The form's alert, announced to screen readers: every error that no field of the form shows —
+/// one about the whole form, or one naming a field this form does not have (the last-admin rule
+/// on a row's button, say). Put it first in its form: the `Field`s after it register with it.
 #[component]
 pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    let labels = StoredValue::new(Vec::<&'static str>::new());
+    provide_context(FieldRegistry(labels));
     view! {
         <div class="form-error-slot" role="alert">
             {move || {
                 error
                     .get()
-                    .filter(|e| e.field().is_none())
+                    .filter(|e| e.field().is_none_or(|f| !labels.with_value(|l| l.contains(&f))))
                     .map(|e| view! { <p class="alert alert-error">{e.to_string()}</p> })
             }}
         </div>

@@ -102,3 +102,21 @@ pub fn TopBar() -> impl IntoView {
         </header>
     }
 }
+
+/// Under the top bar while the signed-in person's email address is unproven.
+#[component]
+pub fn VerifyBanner() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                auth.me.await.ok().flatten().filter(|me| !me.email_verified).map(|me| view! {
+                    <p class="verify-banner" role="status">
+                        {format!("Verify your email address {}: open the link we sent you. Until then no workspace admits you. ", me.email)}
+                        <a href="/account#email">"Send a new link"</a>
+                    </p>
+                })
+            })}
+        </Transition>
+    }
+}

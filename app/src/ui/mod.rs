@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit_table;
+pub mod email_links;
 pub mod home;
 pub mod kit;
 pub mod layout;
@@ -106,11 +107,16 @@ pub fn App() -> impl IntoView {
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
             <layout::TopBar />
+            <layout::VerifyBanner />
             <main id="main" class="main">
                 <Routes fallback=not_found::NotFound>
                     <Route path=StaticSegment("") view=home::HomePage ssr=SsrMode::Async />
                     <Route path=StaticSegment("sign-up") view=sign_up::SignUpPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("account") view=account::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/verify-email/:token") view=email_links::VerifyEmailPage ssr=SsrMode::Async />
+                    <Route path=path!("/forgot-password") view=email_links::ForgotPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/reset-password/:token") view=email_links::ResetPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/operator/accounts") view=operator::accounts::AccountsPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("operator") view=operator::OperatorPage ssr=SsrMode::Async />
                     <Route path=path!("/operator/applications") view=operator::applications::ApplicationsPage ssr=SsrMode::Async />
                     <Route path=path!("/operator/applications/:id") view=operator::application::ApplicationPage ssr=SsrMode::Async />

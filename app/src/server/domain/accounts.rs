@@ -279,9 +279,14 @@ pub async fn request_email_change(
         return Err(AppError::invalid("New email", "is already your email address"));
     }
     if password.is_empty() {
-        return Err(AppError::invalid("Current password", "is required"));
+        return Err(AppError::invalid("Password", "is required"));
     }
-    check_current_password(state, who, password, client).await?;
+    check_current_password(state, who, password, client)
+        .await
+        .map_err(|e| match e {
+            AppError::Invalid { message, .. } => AppError::invalid("Password", message),
+            other => other,
+        })?;
     state.mails_per_target.check(&email_key(&new_email))?;
     let account = who.account.clone();
     let console = console(state);
@@ -907,7 +912,7 @@ mod tests {
         let e = request_email_change(&s, &who, "ann2@example.com", "wrong password".into(), None)
             .await
             .unwrap_err();
-        assert_eq!(e.field(), Some("Current password"));
+        assert_eq!(e.field(), Some("Password"));
         request_email_change(&s, &who, "ann2@example.com", "amber otter 17".into(), None)
             .await
             .unwrap();

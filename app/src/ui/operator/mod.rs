@@ -2,6 +2,7 @@
 //! non-operators.
 
 pub mod application;
+pub mod accounts;
 pub mod applications;
 pub mod audit;
 pub mod change_requests;
@@ -31,6 +32,7 @@ pub fn OperatorNav(active: &'static str) -> impl IntoView {
             {tab("", "Overview")}
             {tab("applications", "Applications")}
             {tab("workspaces", "Workspaces")}
+            {tab("accounts", "Accounts")}
             {tab("change-requests", "Change requests")}
             {tab("outbox", "Outbox")}
             {tab("audit", "Audit log")}
@@ -54,7 +56,8 @@ pub fn OperatorPage() -> impl IntoView {
                             <dl class="facts">
                                 <dt>"Pending workspace applications"</dt>
                                 <dd><a href="/operator/applications?status=Pending">{o.pending_applications}</a></dd>
-                                <dt>"Accounts"</dt><dd>{o.accounts}</dd>
+                                <dt>"Accounts"</dt><dd><a href="/operator/accounts">{o.accounts}</a></dd>
+                                <dt>"Accounts with an unverified email address"</dt><dd>{o.unverified_accounts}</dd>
                                 <dt>"Platform operators"</dt><dd>{o.operators}</dd>
                                 <dt>"Stored sessions"</dt><dd>{o.sessions}</dd>
                                 <dt>"Outgoing mail"</dt>

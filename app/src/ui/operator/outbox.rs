@@ -93,6 +93,12 @@ pub fn OutboxMessagePage() -> impl IntoView {
                                 <dt>"Attempts"</dt><dd>{m.attempts}</dd>
                                 <dt>"Last error"</dt><dd>{m.last_error.clone().unwrap_or_else(|| "—".into())}</dd>
                             </dl>
+                            {m.redacted.then(|| view! {
+                                <p class="alert alert-info" role="note">"The secret link in this message was removed from the stored copy after it was sent, so the outbox can't be used to open it."</p>
+                            })}
+                            {m.carries_link.then(|| view! {
+                                <p class="alert alert-info" role="note">"This message holds a secret link (verification, password reset or invitation). It is removed from this copy as soon as the message is sent. With no SMTP server configured, this outbox is how the message reaches its recipient: pass the link on only to them."</p>
+                            })}
                             <pre class="mail-body">{m.body.clone()}</pre>
                         </section>
                     }.into_any(),

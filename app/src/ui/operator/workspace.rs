@@ -68,6 +68,7 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
                                 <p class="hint">"The Workspace Name can't be changed. Every edit is recorded in the audit log."</p>
                                 <ActionForm action=edit>
                                     <FormError error=edit_error />
+                                    {["Scope of Business", "Business Address", "Business Representatives"].into_iter().for_each(crate::ui::kit::register_field)}
                                     <input type="hidden" name="id" value=id_edit />
                                     <div class="field">
                                         <label for="edit-mcc">"Scope of Business"</label>

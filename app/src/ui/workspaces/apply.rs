@@ -26,6 +26,7 @@ fn CheckedField(
     check: fn(&str) -> Result<(), AppError>,
     #[prop(into)] server_error: Signal<Option<AppError>>,
 ) -> impl IntoView {
+    crate::ui::kit::register_field(label);
     let (value, set_value) = signal(String::new());
     let (touched, set_touched) = signal(false);
     let local = move || {

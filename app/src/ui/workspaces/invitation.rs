@@ -27,6 +27,10 @@ pub fn InvitationPage() -> impl IntoView {
                         Ok(i) => {
                             let intro = format!("{} invited {} to join the workspace {} as {}.", i.inviter, i.email, i.workspace, i.role.label());
                             let body = match (i.state.as_str(), me) {
+                                ("pending", Some(me)) if me.email.eq_ignore_ascii_case(&i.email) && !me.email_verified => view! {
+                                    <p class="alert alert-error">{format!("Verify your email address {} first: open the link we sent you (or send a new one from your account page), then come back to this invitation.", me.email)}</p>
+                                    <p><a href="/account#email">"Go to your account page"</a></p>
+                                }.into_any(),
                                 ("pending", Some(me)) if me.email.eq_ignore_ascii_case(&i.email) => view! {
                                     <ActionForm action=accept>
                                         <input type="hidden" name="token" value=token.get_untracked() />
@@ -39,7 +43,7 @@ pub fn InvitationPage() -> impl IntoView {
                                 ("pending", None) => {
                                     let sign_up = format!("/sign-up?invitation={}&email={}", token.get_untracked(), i.email);
                                     view! {
-                                        <p>"New to MPDP? " <a href=sign_up>"Sign up with this email"</a> " and you join at once."</p>
+                                        <p>"New to MPDP? " <a href=sign_up>"Sign up with this email"</a> ", verify it from the message we send, then accept here."</p>
                                         <p>"Already have an account with this email? " <a href="/">"Log in"</a> ", then open this link again."</p>
                                     }.into_any()
                                 }

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use super::WorkspaceNav;
 use crate::api::members::{
-    list_invitations, list_members, BlockMember, InviteMembers, RemoveMember, ResendInvitation,
+    list_admissions, list_invitations, list_members, BlockMember, RevokeAdmission, InviteMembers, RemoveMember, ResendInvitation,
     RevokeInvitation, SetMemberRole, UnblockMember,
 };
 use crate::model::workspace::{Role, INVITE_BULK_MAX};
@@ -41,6 +41,7 @@ pub fn MembersPage() -> impl IntoView {
     let block = ServerAction::<BlockMember>::new();
     let unblock = ServerAction::<UnblockMember>::new();
     let remove = ServerAction::<RemoveMember>::new();
+    let revoke_admission = ServerAction::<RevokeAdmission>::new();
     // Any completed action reloads the lists.
     let changes = move || {
         invite.version().get()
@@ -50,6 +51,7 @@ pub fn MembersPage() -> impl IntoView {
             + block.version().get()
             + unblock.version().get()
             + remove.version().get()
+            + revoke_admission.version().get()
     };
     let members = Resource::new(
         move || {
@@ -68,7 +70,12 @@ pub fn MembersPage() -> impl IntoView {
         move || (name.get(), changes()),
         |(n, _)| list_invitations(n),
     );
+    let admissions = Resource::new(
+        move || (name.get(), changes()),
+        |(n, _)| list_admissions(n),
+    );
     let errors: Vec<Signal<Option<crate::model::AppError>>> = vec![
+        action_error(revoke_admission),
         action_error(resend),
         action_error(revoke),
         action_error(set_role),
@@ -112,6 +119,7 @@ pub fn MembersPage() -> impl IntoView {
             <h2 id="invite">"Invite members"</h2>
             <ActionForm action=invite>
                 <FormError error=invite_error />
+                {crate::ui::kit::register_field("Email addresses")}
                 <input type="hidden" name="workspace" value=move || name.get() />
                 <div class="field">
                     <label for="invite-emails">"Email addresses"</label>
@@ -171,6 +179,44 @@ pub fn MembersPage() -> impl IntoView {
                                                         <input type="hidden" name="workspace" value=move || name.get() />
                                                         <input type="hidden" name="email" value=e2 />
                                                         <button type="submit" class="button">"Revoke"</button>
+                                                    </ActionForm>
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+        <section class="panel" aria-labelledby="admissions">
+            <h2 id="admissions">"Waiting for a verified address"</h2>
+            <p class="hint">"Representatives named for this workspace join as soon as their email address is verified on MPDP. Nobody is admitted on an address they have not proven."</p>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match admissions.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"Nobody is waiting."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table" aria-label="Admissions waiting for a verified address">
+                                <thead><tr>
+                                    <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Since"</th><th scope="col">"Actions"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|a| {
+                                        let label = format!("Revoke the admission of {}", a.email);
+                                        view! {
+                                            <tr>
+                                                <td>{a.email.clone()}</td>
+                                                <td>{a.role.label()}</td>
+                                                <td class="nowrap">{fmt_time(&a.added)}</td>
+                                                <td class="row-actions">
+                                                    <ActionForm action=revoke_admission>
+                                                        <input type="hidden" name="workspace" value=move || name.get() />
+                                                        <input type="hidden" name="email" value=a.email.clone() />
+                                                        <button type="submit" class="button" aria-label=label>"Revoke"</button>
                                                     </ActionForm>
                                                 </td>
                                             </tr>

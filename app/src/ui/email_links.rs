@@ -1,0 +1,95 @@
+//! The pages behind emailed links: verifying an address, asking for a password reset, and
+//! setting a new password. Opening a link changes nothing by itself (mail scanners open links):
+//! the person confirms with a button.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::kit::{action_error, query_param, route_param, Field, FormError, Notice, SubmitButton};
+use crate::api::account::{RequestPasswordReset, ResetPassword, VerifyEmail};
+use crate::model::account::{PASSWORD_MAX, PASSWORD_MIN};
+
+/// `/verify-email/{token}`
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let token = route_param("token");
+    let next = query_param("next");
+    let verify = ServerAction::<VerifyEmail>::new();
+    let error = action_error(verify);
+    view! {
+        <Title text="Verify your email address" />
+        <section class="auth-panel" aria-labelledby="verify-title">
+            <h1 id="verify-title">"Verify your email address"</h1>
+            <p>"Confirm that this address is yours. Workspaces that named it (as a representative, or in an invitation) can then admit you."</p>
+            <ActionForm action=verify>
+                <FormError error />
+                <input type="hidden" name="token" value=move || token.get() />
+                <input type="hidden" name="next" value=move || next.get() />
+                <SubmitButton label="Verify my email address" pending=verify.pending() />
+            </ActionForm>
+            <p class="aside">"Link expired or used? Log in and send a new one from your " <a href="/account">"account page"</a> "."</p>
+        </section>
+    }
+}
+
+/// `/forgot-password`
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let request = ServerAction::<RequestPasswordReset>::new();
+    let error = action_error(request);
+    let sent = query_param("sent");
+    // The same words whether or not the address has an account.
+    let message = Signal::derive(move || {
+        (matches!(request.value().get(), Some(Ok(()))) || !sent.get().is_empty()).then(|| {
+            "If an account uses that address, we sent it a link to choose a new password. It works once, for one hour.".to_string()
+        })
+    });
+    view! {
+        <Title text="Forgot password" />
+        <section class="auth-panel" aria-labelledby="forgot-title">
+            <h1 id="forgot-title">"Forgot your password?"</h1>
+            <p>"Enter the email address of your account and we will send you a link to choose a new password."</p>
+            <Notice message />
+            <ActionForm action=request>
+                <FormError error />
+                <Field label="Email" name="email" kind="email" autocomplete="email" required=true maxlength=254 error />
+                <SubmitButton label="Send reset link" pending=request.pending() />
+            </ActionForm>
+            <p class="aside"><a href="/">"Back to log in"</a></p>
+        </section>
+    }
+}
+
+/// `/reset-password/{token}`
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let token = route_param("token");
+    let reset = ServerAction::<ResetPassword>::new();
+    let error = action_error(reset);
+    view! {
+        <Title text="Choose a new password" />
+        <section class="auth-panel" aria-labelledby="reset-title">
+            <h1 id="reset-title">"Choose a new password"</h1>
+            <p class="hint">"Setting a new password signs out every session of your account, on every device."</p>
+            <ActionForm action=reset>
+                <FormError error />
+                <input type="hidden" name="token" value=move || token.get() />
+                <Field
+                    label="New password"
+                    name="new_password"
+                    kind="password"
+                    autocomplete="new-password"
+                    required=true
+                    minlength=PASSWORD_MIN
+                    maxlength=PASSWORD_MAX
+                    hint="8–128 characters, not a commonly used password."
+                    error
+                />
+                <Field label="Confirm new password" name="new_password_confirm" kind="password" autocomplete="new-password" required=true error />
+                <SubmitButton label="Set new password" pending=reset.pending() />
+            </ActionForm>
+            <p class="aside">"Link expired or used? " <a href="/forgot-password">"Ask for a new one"</a> "."</p>
+        </section>
+    }
+}

@@ -1,0 +1,95 @@
+//! `/operator/accounts`: every account, and — while no SMTP server is configured — marking an
+//! address verified for a person who can't receive the link.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::OperatorNav;
+use crate::api::operator::{list_accounts, operator_overview, MarkAccountVerified};
+use crate::ui::kit::{
+    action_error, fmt_time, notice_from_query, page_param, query_param, ErrorPanel, FormError,
+    ListControls, Loading, Notice, PageHeader, Pager, StatusBadge,
+};
+
+#[component]
+pub fn AccountsPage() -> impl IntoView {
+    let (q, page) = (query_param("q"), page_param());
+    let mark = ServerAction::<MarkAccountVerified>::new();
+    let data = Resource::new(
+        move || (q.get(), page.get(), mark.version().get()),
+        |(q, p, _)| list_accounts(q, p),
+    );
+    let overview = Resource::new(|| (), |_| operator_overview());
+    let error = action_error(mark);
+    let done = Signal::derive({
+        let from_url = notice_from_query("verified", "The address is marked verified.");
+        move || match mark.value().get() {
+            Some(Ok(())) => Some("The address is marked verified.".to_string()),
+            Some(Err(_)) => None,
+            None => from_url.get(),
+        }
+    });
+    view! {
+        <Title text="Accounts" />
+        <PageHeader title="Accounts" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />
+        <OperatorNav active="accounts" />
+        <Notice message=done />
+        <FormError error />
+        <section class="panel">
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    let smtp = overview.await.map(|o| o.smtp_configured).unwrap_or(true);
+                    let hint = if smtp {
+                        "Mail is sent through SMTP: people verify their address with the emailed link."
+                    } else {
+                        "No SMTP server is configured, so verification links wait in the outbox. Pass a link on to its owner, or mark an address verified once you know it is theirs (this is audited)."
+                    };
+                    view! {
+                        <p class="hint">{hint}</p>
+                        <ListControls search_label="Search username or email" />
+                        {match data.await {
+                            Ok(p) if p.items.is_empty() => view! { <p class="empty">"No accounts match."</p> }.into_any(),
+                            Ok(p) => {
+                                let pages = p.pages();
+                                view! {
+                                    <table class="table">
+                                        <thead><tr>
+                                            <th scope="col">"Username"</th><th scope="col">"Email"</th><th scope="col">"Email status"</th>
+                                            <th scope="col">"Operator"</th><th scope="col">"Created"</th><th scope="col">"Actions"</th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {p.items.into_iter().map(|a| {
+                                                let id = a.id.to_string();
+                                                let label = format!("Mark {} verified", a.email);
+                                                view! {
+                                                    <tr>
+                                                        <td>{a.username.clone()}</td>
+                                                        <td>{a.email.clone()}</td>
+                                                        <td><StatusBadge label=if a.email_verified { "Verified" } else { "Unverified" } /></td>
+                                                        <td>{if a.is_operator { "Yes" } else { "No" }}</td>
+                                                        <td class="nowrap">{fmt_time(&a.created)}</td>
+                                                        <td class="row-actions">
+                                                            {(!a.email_verified && !smtp).then(|| view! {
+                                                                <ActionForm action=mark>
+                                                                    <input type="hidden" name="account" value=id />
+                                                                    <button type="submit" class="button" aria-label=label>"Mark verified"</button>
+                                                                </ActionForm>
+                                                            })}
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                    <Pager page=p.page pages total=p.total />
+                                }.into_any()
+                            }
+                            Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                        }}
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
