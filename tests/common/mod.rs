@@ -47,14 +47,20 @@ pub struct Server {
     child: Child,
     pub base: String,
     pub log: PathBuf,
+    /// A signed-in platform operator (set by `server_with_operator`), which `person` uses to
+    /// read verification links from the outbox.
+    pub op: Option<reqwest::Client>,
 }
 
 impl Server {
     pub fn start(dir: &DataDir, extra: &[&str]) -> Server {
         let log = dir.path().join(format!("server-{}.log", rand_suffix()));
+        // Tests sign many people up from 127.0.0.1; a test of that limit passes its own value
+        // (a later flag wins).
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
+            .args(["--account-requests-per-address", "10000"])
             .args(extra)
             .env_remove("MPDP_PUBLIC_URL")
             .stdout(Stdio::piped())
@@ -79,7 +85,7 @@ impl Server {
                 }
             }
         };
-        Server { child, base, log }
+        Server { child, base, log, op: None }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -372,7 +378,7 @@ pub async fn server_with_operator(dir: &DataDir, extra: &[&str]) -> (Server, req
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let server = Server::start(dir, extra);
+    let mut server = Server::start(dir, extra);
     let op = client();
     assert_eq!(
         log_in(&op, &server, "operator", "steady lantern 7")
@@ -380,6 +386,7 @@ pub async fn server_with_operator(dir: &DataDir, extra: &[&str]) -> (Server, req
             .status,
         200
     );
+    server.op = Some(op.clone());
     (server, op)
 }
 
@@ -399,10 +406,72 @@ pub async fn apply(c: &reqwest::Client, server: &Server, name: &str, reps: &str)
     .await
 }
 
-/// A signed-in client for a new account.
+/// A signed-in client for a new account `name@example.com`. With an operator on the server
+/// (`server_with_operator`), the address is verified through the emailed link, as a person would.
 pub async fn person(server: &Server, name: &str) -> reqwest::Client {
+    let c = client();
+    let email = format!("{name}@example.com");
+    let r = sign_up(&c, server, &email, name).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = log_in(&c, server, name, PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    if let Some(op) = &server.op {
+        verify(op, server, &email).await;
+    }
+    c
+}
+
+/// A signed-in client for a new account whose address is not verified.
+pub async fn unverified_person(server: &Server, name: &str) -> reqwest::Client {
     let c = client();
     let r = sign_up(&c, server, &format!("{name}@example.com"), name).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    let r = log_in(&c, server, name, PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
     c
+}
+
+/// The token of the newest link `…{path}{token}` mailed to `to`, read from the outbox by the
+/// operator `op`.
+pub async fn mailed_token(op: &reqwest::Client, server: &Server, to: &str, path: &str) -> String {
+    let r = call(op, server, "list-outbox", &[("state", ""), ("q", to), ("page", "1")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for m in r.json()["items"].as_array().unwrap() {
+        let body = m["body"].as_str().unwrap();
+        if let Some(i) = body.find(path) {
+            let token: String = body[i + path.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .collect();
+            if token.len() == 64 {
+                return token;
+            }
+        }
+    }
+    panic!("no {path} link mailed to {to}: {}", r.body);
+}
+
+/// Verifies `email` with the link from its verification mail.
+pub async fn verify(op: &reqwest::Client, server: &Server, email: &str) {
+    let token = mailed_token(op, server, email, "/verify-email/").await;
+    let r = call(&client(), server, "verify-email", &[("token", &token)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// The `mpdp_session=…` pair among a reply's cookies.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("mpdp_session=") || v.starts_with("__Host-mpdp_session="))
+        .map(str::to_string)
+}
+
+/// Signs up with `c` and logs it in (sign-up itself signs nobody in).
+pub async fn signed_up(c: &reqwest::Client, server: &Server, email: &str, username: &str) {
+    let r = sign_up(c, server, email, username).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = log_in(c, server, username, PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }

@@ -139,7 +139,7 @@ pub async fn sign_up(
     let account = new_account(email.clone(), username, hash, false);
     let console = console(state);
     let next = local_path(next.as_deref());
-    let notify_owner = state.mails_per_target.check(&email_key(&email)).is_ok();
+    let mails_per_target = state.mails_per_target.clone();
     let created = state
         .store
         .write(move |tx| {
@@ -149,7 +149,8 @@ pub async fn sign_up(
                 .get(ekey.as_str())?
                 .is_some();
             if existing {
-                if notify_owner {
+                // Quietly: a refusal here would tell the caller the address is registered.
+                if mails_per_target.check(&ekey).is_ok() {
                     let body = format!(
                         "Hello,\n\nSomeone tried to create an MPDP account with {email}, which already \
                          has one. If it was you, log in at {console}/ — or, if you forgot your password, \

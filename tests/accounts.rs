@@ -1,0 +1,456 @@
+//! Accounts you can trust, over HTTP against the real server: proven email addresses, no
+//! enumeration, limits that hold under parallel attack, known devices, client addresses behind
+//! proxies, password reset, sessions that slide, expire and can be revoked, secrets that leave
+//! the outbox, and the security events a person sees. Refusals first.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use std::time::Duration;
+
+const NEW_PASSWORD: &str = "violet canyon 88";
+
+fn sign_up_form<'a>(email: &'a str, username: &'a str) -> [(&'static str, &'a str); 4] {
+    [
+        ("email", email),
+        ("username", username),
+        ("password", PASSWORD),
+        ("password_confirm", PASSWORD),
+    ]
+}
+
+#[tokio::test]
+async fn sign_up_answers_the_same_for_a_registered_email_and_tells_its_owner() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    let first = call(&client(), &server, "sign-up", &sign_up_form("ann@example.com", "ann")).await;
+    let again = call(&client(), &server, "sign-up", &sign_up_form("ANN@example.com", "annie")).await;
+    let fresh = call(&client(), &server, "sign-up", &sign_up_form("bob@example.com", "bob")).await;
+    assert_eq!((first.status, again.status, fresh.status), (StatusCode::OK, StatusCode::OK, StatusCode::OK));
+    assert_eq!(again.body, fresh.body, "same body");
+    // The location differs only by the address typed, which the person already knows.
+    assert_eq!(again.headers["location"], "/sign-up?sent=ANN@example.com");
+    assert_eq!(fresh.headers["location"], "/sign-up?sent=bob@example.com");
+    // No second account for the address; its owner is told someone tried.
+    assert_eq!(log_in(&client(), &server, "annie", PASSWORD).await.status, 401);
+    let r = call(&op, &server, "list-outbox", &[("state", ""), ("q", "ann@example.com"), ("page", "1")]).await;
+    let subjects: Vec<String> = r.json()["items"].as_array().unwrap().iter().map(|m| m["subject"].as_str().unwrap().to_string()).collect();
+    assert!(subjects.iter().any(|s| s.contains("Someone tried to sign up")), "{subjects:?}");
+    assert_eq!(subjects.iter().filter(|s| s.contains("Verify your MPDP email")).count(), 1, "{subjects:?}");
+    // Usernames may still be reported as taken.
+    let r = call(&client(), &server, "sign-up", &sign_up_form("carol@example.com", "ANN")).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Username")));
+}
+
+#[tokio::test]
+async fn a_verification_link_works_once_and_bad_links_are_refused() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    let ann = unverified_person(&server, "ann").await;
+    assert_eq!(me(&ann, &server).await["email_verified"], false);
+
+    for (token, says) in [("", "malformed"), ("zz", "malformed"), (&"ab".repeat(32)[..], "not valid")] {
+        let r = call(&client(), &server, "verify-email", &[("token", token)]).await;
+        assert_eq!(r.status, 422, "{token}: {}", r.body);
+        assert_eq!(r.field().as_deref(), Some("Verification link"));
+        assert!(r.body.contains(says), "{}", r.body);
+    }
+    assert_eq!(me(&ann, &server).await["email_verified"], false, "nothing changed");
+
+    // A resend retires the earlier link.
+    let old = mailed_token(&op, &server, "ann@example.com", "/verify-email/").await;
+    let r = call(&ann, &server, "resend-verification", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let new = mailed_token(&op, &server, "ann@example.com", "/verify-email/").await;
+    assert_ne!(old, new);
+    let r = call(&client(), &server, "verify-email", &[("token", &old)]).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+
+    // The link goes to `next` only when it is a path of this console.
+    let r = call(&client(), &server, "verify-email", &[("token", &new), ("next", "//evil.example/")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.headers["location"], "/?verified=1");
+    assert_eq!(me(&ann, &server).await["email_verified"], true);
+    let r = call(&client(), &server, "verify-email", &[("token", &new)]).await;
+    assert_eq!(r.status, 422, "used once: {}", r.body);
+    let r = call(&ann, &server, "resend-verification", &[]).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Email")));
+}
+
+#[tokio::test]
+async fn sign_up_and_reset_requests_are_throttled_per_client_address() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--account-requests-per-address", "3"]);
+    for i in 0..3 {
+        let r = call(&client(), &server, "sign-up", &sign_up_form(&format!("u{i}@example.com"), &format!("user{i}"))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = call(&client(), &server, "sign-up", &sign_up_form("u9@example.com", "user9")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r.headers.get("retry-after").is_some());
+    assert_eq!(log_in(&client(), &server, "user9", PASSWORD).await.status, 401, "nothing was created");
+    let r = call(&client(), &server, "request-password-reset", &[("email", "u0@example.com")]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    // Logins are not starved by it.
+    assert_eq!(log_in(&client(), &server, "user0", PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn password_reset_answers_alike_then_sets_the_password_and_ends_every_session() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    let laptop = person(&server, "ann").await;
+    let phone = client();
+    assert_eq!(log_in(&phone, &server, "ann", PASSWORD).await.status, 200);
+
+    // Refusals: a malformed address, bad links, a weak password — nothing changes.
+    let r = call(&client(), &server, "request-password-reset", &[("email", "not-an-address")]).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Email")));
+    let known = call(&client(), &server, "request-password-reset", &[("email", "ann@example.com")]).await;
+    let unknown = call(&client(), &server, "request-password-reset", &[("email", "nobody@example.com")]).await;
+    assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
+    assert_eq!(known.headers["location"], unknown.headers["location"]);
+    let token = mailed_token(&op, &server, "ann@example.com", "/reset-password/").await;
+    let r = call(&op, &server, "list-outbox", &[("state", ""), ("q", "nobody@example.com"), ("page", "1")]).await;
+    assert_eq!(r.json()["total"], 0, "no mail to an address without an account");
+    for (t, says) in [("abc", "malformed"), (&"cd".repeat(32)[..], "not valid")] {
+        let r = call(&client(), &server, "reset-password", &[("token", t), ("new_password", NEW_PASSWORD), ("new_password_confirm", NEW_PASSWORD)]).await;
+        assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Reset link")), "{}", r.body);
+        assert!(r.body.contains(says), "{}", r.body);
+    }
+    let r = call(&client(), &server, "reset-password", &[("token", &token), ("new_password", "password1"), ("new_password_confirm", "password1")]).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("New password")));
+    assert_eq!(me(&laptop, &server).await["username"], "ann", "still signed in");
+
+    let r = call(&client(), &server, "reset-password", &[("token", &token), ("new_password", NEW_PASSWORD), ("new_password_confirm", NEW_PASSWORD)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(me(&laptop, &server).await.is_null(), "every session ended");
+    assert!(me(&phone, &server).await.is_null(), "every session ended");
+    assert_eq!(log_in(&client(), &server, "ann", PASSWORD).await.status, 401);
+    assert_eq!(log_in(&client(), &server, "ann", NEW_PASSWORD).await.status, 200);
+    let r = call(&client(), &server, "reset-password", &[("token", &token), ("new_password", "another phrase 77"), ("new_password_confirm", "another phrase 77")]).await;
+    assert_eq!(r.status, 422, "a link works once: {}", r.body);
+}
+
+#[tokio::test]
+async fn reset_requests_are_limited_per_target_address_whether_or_not_it_exists() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    signed_up(&client(), &server, "ann@example.com", "ann").await;
+    for email in ["ann@example.com", "nobody@example.com"] {
+        for _ in 0..5 {
+            let r = call(&client(), &server, "request-password-reset", &[("email", email)]).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        let r = call(&client(), &server, "request-password-reset", &[("email", email)]).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{email}: {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn a_hundred_parallel_wrong_passwords_verify_at_most_the_limit() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--login-failures-per-account", "5", "--login-failures-per-address", "1000"]);
+    let owner = client();
+    signed_up(&owner, &server, "ann@example.com", "ann").await;
+    // Half by username, half by email: one account, one budget.
+    let attempts = (0..100).map(|i| {
+        let login = if i % 2 == 0 { "ann" } else { "ANN@example.com" };
+        let server = &server;
+        async move { log_in(&client(), server, login, "not the password").await.status }
+    });
+    let statuses = futures_join_all(attempts).await;
+    let verified = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(verified + limited, 100, "{statuses:?}");
+    assert_eq!(verified, 5, "only the budget is checked against the password");
+    // The owner sees exactly those failures among their security events.
+    let r = call(&owner, &server, "my-security-events", &[("page", "1")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let failed = r.json()["items"].as_array().unwrap().iter().filter(|e| e["action"] == "account.sign_in_failed").count();
+    assert_eq!(failed, 5);
+}
+
+/// Runs futures concurrently (no extra crate: spawn each on the test runtime).
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<StatusCode>
+where
+    F: std::future::Future<Output = StatusCode>,
+{
+    // Borrowed futures can't be spawned; poll them together instead.
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<StatusCode>> = vec![None; pinned.len()];
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
+}
+
+#[tokio::test]
+async fn a_known_browser_gets_in_while_strangers_have_spent_the_account_budget() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--login-failures-per-account", "3"]);
+    let owner = client();
+    signed_up(&owner, &server, "ann@example.com", "ann").await;
+    let device = {
+        let r = log_in(&owner, &server, "ann", PASSWORD).await;
+        r.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("mpdp_device="))
+            .expect("a known-device cookie")
+    };
+    assert!(device.contains("HttpOnly"), "{device}");
+    call(&owner, &server, "log-out", &[]).await;
+    for _ in 0..3 {
+        assert_eq!(log_in(&client(), &server, "ann", "not the password").await.status, 401);
+    }
+    // A new browser, even with the right password, must wait…
+    let r = log_in(&client(), &server, "ann", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    // …and so must one with a forged device cookie…
+    let pair = device.split(';').next().unwrap().to_string();
+    let forged = format!("{}0", &pair[..pair.len() - 1]);
+    let forged = if forged == pair { format!("{}1", &pair[..pair.len() - 1]) } else { forged };
+    let r = call_with(&client(), &server, "log-in", &[("login", "ann"), ("password", PASSWORD)], headers(&[("cookie", &forged)])).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "a forged cookie counts for nothing: {}", r.body);
+    // …but the owner's browser gets in.
+    let r = log_in(&owner, &server, "ann", PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(me(&owner, &server).await["username"], "ann");
+}
+
+#[tokio::test]
+async fn forwarded_headers_count_only_from_a_trusted_proxy() {
+    // Untrusted peer: spoofed X-Forwarded-For does not spread failures over many addresses.
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--login-failures-per-address", "3"]);
+    for i in 0..3 {
+        let r = call_with(&client(), &server, "log-in", &[("login", &format!("u{i}")), ("password", "nope nope")], headers(&[("x-forwarded-for", &format!("198.51.100.{i}"))])).await;
+        assert_eq!(r.status, 401);
+    }
+    let r = call_with(&client(), &server, "log-in", &[("login", "u9"), ("password", "nope nope")], headers(&[("x-forwarded-for", "198.51.100.200")])).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    drop(server);
+
+    // Trusted proxy: each forwarded client has its own budget, and the audit shows it.
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--login-failures-per-address", "3", "--trusted-proxies", "127.0.0.1, ::1"]);
+    let ann = client();
+    signed_up(&ann, &server, "ann@example.com", "ann").await;
+    for _ in 0..3 {
+        let r = call_with(&client(), &server, "log-in", &[("login", "ann"), ("password", "nope nope")], headers(&[("x-forwarded-for", "203.0.113.5")])).await;
+        assert_eq!(r.status, 401);
+    }
+    let r = call_with(&client(), &server, "log-in", &[("login", "bob"), ("password", "nope nope")], headers(&[("x-forwarded-for", "203.0.113.5")])).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "that client is limited: {}", r.body);
+    let r = call_with(&client(), &server, "log-in", &[("login", "bob"), ("password", "nope nope")], headers(&[("x-forwarded-for", "1.2.3.4, 203.0.113.6")])).await;
+    assert_eq!(r.status, 401, "another client behind the proxy is not: {}", r.body);
+    let r = call(&ann, &server, "my-security-events", &[("page", "1")]).await;
+    let clients: Vec<String> = r.json()["items"].as_array().unwrap().iter().filter(|e| e["action"] == "account.sign_in_failed").map(|e| e["client"].as_str().unwrap().to_string()).collect();
+    assert_eq!(clients, vec!["203.0.113.5"; 3]);
+}
+
+#[tokio::test]
+async fn session_pages_and_answers_are_not_cached() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let r = reqwest::get(server.url("/")).await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(r.headers().get("strict-transport-security").is_none(), "plain http: no HSTS");
+    let r = call(&client(), &server, "current-account", &[]).await;
+    assert_eq!(r.headers["cache-control"], "no-store");
+    let r = reqwest::get(server.url("/account")).await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn idle_expiry_slides_with_activity_and_the_absolute_lifetime_caps_it() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--session-idle", "3s", "--session-max", "9s"]);
+    let ann = client();
+    signed_up(&ann, &server, "ann@example.com", "ann").await;
+    // Active for 6 s, twice the idle timeout: still signed in.
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(me(&ann, &server).await["username"], "ann");
+    }
+    // Idle for longer than the timeout: signed out.
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    assert!(me(&ann, &server).await.is_null(), "idle expiry");
+
+    // However active, a session ends at its absolute lifetime.
+    let bob = client();
+    signed_up(&bob, &server, "bob@example.com", "bob").await;
+    let started = std::time::Instant::now();
+    let mut ended_after = None;
+    while started.elapsed() < Duration::from_secs(14) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if me(&bob, &server).await.is_null() {
+            ended_after = Some(started.elapsed());
+            break;
+        }
+    }
+    let ended_after = ended_after.expect("the session ended");
+    assert!(ended_after >= Duration::from_secs(8), "not before the lifetime: {ended_after:?}");
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_a_revoked_one_is_refused_on_its_next_request() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]);
+    let laptop = client();
+    signed_up(&laptop, &server, "ann@example.com", "ann").await;
+    let phone = client();
+    let r = call_with(&phone, &server, "log-in", &[("login", "ann"), ("password", PASSWORD)], headers(&[("user-agent", "PhoneBrowser/1.0")])).await;
+    assert_eq!(r.status, 200);
+    let tablet = client();
+    assert_eq!(log_in(&tablet, &server, "ann", PASSWORD).await.status, 200);
+    let bob = client();
+    signed_up(&bob, &server, "bob@example.com", "bob").await;
+
+    let r = call(&laptop, &server, "my-sessions", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let list = r.json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["current"], true, "this browser first");
+    let phone_session = list.iter().find(|s| s["agent"] == "PhoneBrowser/1.0").expect("the phone's session");
+    assert_eq!(phone_session["client"], "127.0.0.1");
+    let handle = phone_session["handle"].as_str().unwrap().to_string();
+    assert!(!handle.is_empty());
+
+    // Refusals: signed out, someone else's account, nonsense.
+    assert_eq!(call(&client(), &server, "revoke-session", &[("session", &handle)]).await.status, 401);
+    let r = call(&bob, &server, "revoke-session", &[("session", &handle)]).await;
+    assert_eq!(r.status, 404, "bob can't end ann's session: {}", r.body);
+    let r = call(&laptop, &server, "revoke-session", &[("session", "not-hex")]).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Session")));
+    assert_eq!(me(&phone, &server).await["username"], "ann");
+
+    let r = call(&laptop, &server, "revoke-session", &[("session", &handle)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(me(&phone, &server).await.is_null(), "refused from its next request");
+    assert_eq!(me(&tablet, &server).await["username"], "ann");
+    let r = call(&laptop, &server, "revoke-other-sessions", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(me(&tablet, &server).await.is_null());
+    assert_eq!(me(&laptop, &server).await["username"], "ann", "this one stays");
+    assert_eq!(me(&bob, &server).await["username"], "bob", "other accounts untouched");
+    let r = call(&laptop, &server, "my-security-events", &[("page", "1")]).await;
+    let actions: Vec<String> = r.json()["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
+    assert!(actions.iter().filter(|a| *a == "account.session_revoked").count() == 2, "{actions:?}");
+    assert!(actions.contains(&"account.signed_in".to_string()), "{actions:?}");
+}
+
+#[tokio::test]
+async fn email_change_waits_for_the_new_address_and_refuses_a_taken_one() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    let ann = person(&server, "ann").await;
+    person(&server, "bob").await;
+    let r = call(&ann, &server, "change-email", &[("new_email", "bob@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("New email")), "{}", r.body);
+    let r = call(&ann, &server, "change-email", &[("new_email", "ann.new@example.com"), ("password", "wrong password")]).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Password")), "{}", r.body);
+    let r = call(&ann, &server, "change-email", &[("new_email", "nonsense"), ("password", PASSWORD)]).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("New email")));
+    assert_eq!(call(&client(), &server, "change-email", &[("new_email", "x@example.com"), ("password", PASSWORD)]).await.status, 401);
+
+    let r = call(&ann, &server, "change-email", &[("new_email", "ann.new@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(me(&ann, &server).await["email"], "ann@example.com", "not before the link");
+    let token = mailed_token(&op, &server, "ann.new@example.com", "/verify-email/").await;
+    let r = call(&client(), &server, "verify-email", &[("token", &token)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let now = me(&ann, &server).await;
+    assert_eq!((now["email"].as_str(), now["email_verified"].as_bool()), (Some("ann.new@example.com"), Some(true)));
+    assert_eq!(log_in(&client(), &server, "ann.new@example.com", PASSWORD).await.status, 200);
+    assert_eq!(log_in(&client(), &server, "ann@example.com", PASSWORD).await.status, 401);
+    let r = call(&op, &server, "list-outbox", &[("state", ""), ("q", "ann@example.com"), ("page", "1")]).await;
+    assert!(r.body.contains("Your MPDP email address was changed"), "the old address is told");
+}
+
+#[tokio::test]
+async fn the_operator_marks_an_address_verified_only_without_smtp() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    let ann = unverified_person(&server, "ann").await;
+    let id = me(&ann, &server).await["id"].as_str().unwrap().to_string();
+    assert_eq!(call(&ann, &server, "mark-account-verified", &[("account", &id)]).await.status, 403);
+    assert_eq!(call(&client(), &server, "mark-account-verified", &[("account", &id)]).await.status, 401);
+    let r = call(&op, &server, "mark-account-verified", &[("account", "not-a-uuid")]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = call(&op, &server, "mark-account-verified", &[("account", &uuid_like())]).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = call(&op, &server, "mark-account-verified", &[("account", &id)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(me(&ann, &server).await["email_verified"], true);
+    let r = call(&op, &server, "mark-account-verified", &[("account", &id)]).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = call(&op, &server, "platform-audit", &[("workspace", ""), ("action", "account.marked_verified"), ("q", ""), ("page", "1")]).await;
+    assert_eq!(r.json()["total"], 1);
+    let r = call(&op, &server, "list-accounts", &[("q", "ann"), ("page", "1")]).await;
+    assert_eq!(r.json()["items"][0]["email_verified"], true);
+    drop(server);
+
+    let sink = SmtpSink::start();
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &["--smtp-url", &sink.url()]).await;
+    let bob = unverified_person(&server, "bob").await;
+    let id = me(&bob, &server).await["id"].as_str().unwrap().to_string();
+    let r = call(&op, &server, "mark-account-verified", &[("account", &id)]).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Verified")), "{}", r.body);
+    assert_eq!(me(&bob, &server).await["email_verified"], false);
+}
+
+fn uuid_like() -> String {
+    "00000000-0000-4000-8000-000000000000".into()
+}
+
+#[tokio::test]
+async fn a_sent_link_is_cut_out_of_the_outbox_and_reaches_its_owner() {
+    let sink = SmtpSink::start();
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &["--smtp-url", &sink.url()]).await;
+    let r = call(&client(), &server, "sign-up", &sign_up_form("ann@example.com", "ann")).await;
+    assert_eq!(r.status, 200);
+    let mail = sink.wait_for(1);
+    // Long lines arrive quoted-printable: undo its soft line breaks.
+    let raw = &mail[0].1.replace("=\r\n", "").replace("=\n", "");
+    let i = raw.find("/verify-email/").expect("the link was delivered");
+    let token: String = raw[i + "/verify-email/".len()..].chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+    assert_eq!(token.len(), 64);
+    // The stored copy no longer holds it (wait for the worker to record the delivery).
+    let mut stored = String::new();
+    for _ in 0..100 {
+        let r = call(&op, &server, "list-outbox", &[("state", "Sent"), ("q", "ann@example.com"), ("page", "1")]).await;
+        if let Some(m) = r.json()["items"].as_array().unwrap().first() {
+            assert_eq!(m["redacted"], true);
+            stored = m["body"].as_str().unwrap().to_string();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!stored.is_empty(), "the message was recorded as sent");
+    assert!(!stored.contains(&token), "{stored}");
+    assert!(stored.contains("[removed after sending]"), "{stored}");
+    // The delivered link still works for its owner.
+    let r = call(&client(), &server, "verify-email", &[("token", &token)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
