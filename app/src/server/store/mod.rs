@@ -347,6 +347,47 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A data file as schema 3 wrote it: accounts without `email_verified`, sessions under their
+    /// raw ids. Migration 0004 verifies operators only and moves sessions to their hashes.
+    #[test]
+    fn a_schema_3_file_migrates_to_verified_operators_and_hashed_sessions() {
+        use crate::server::store::sessions::handle;
+        use tower_sessions::session::Id;
+        let db = memory_db();
+        migrations::run(&db, &migrations::MIGRATIONS_LIST[..3]).unwrap();
+        let (ann, op) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let session = Id::default();
+        {
+            let tx = db.begin_write().unwrap();
+            {
+                let mut accounts = tx.open_table(tables::ACCOUNTS).unwrap();
+                for (id, name, operator) in [(ann, "ann", false), (op, "op", true)] {
+                    let json = format!(r#"{{"id":"{id}","email":"{name}@example.com","username":"{name}","password_hash":"x","is_operator":{operator},"created":"2026-10-01T08:30:00Z","session_epoch":0}}"#);
+                    accounts.insert(id.as_u128(), json.as_bytes()).unwrap();
+                }
+                let expiry = chrono::Utc::now().timestamp() + 3600;
+                let mut bytes = expiry.to_be_bytes().to_vec();
+                bytes.extend(format!(r#"{{"account_id":"{ann}"}}"#).as_bytes());
+                tx.open_table(tables::SESSIONS_V1).unwrap().insert(session.0, bytes.as_slice()).unwrap();
+                tx.open_table(tables::SESSIONS_BY_EXPIRY_V1).unwrap().insert((expiry, session.0), ()).unwrap();
+                tx.open_table(META).unwrap().insert(SCHEMA_KEY, 3).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = Store::init_with(db, migrations::MIGRATIONS_LIST).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let a = store.read_blocking(|tx| accounts::get(tx, ann)).unwrap().unwrap();
+        let o = store.read_blocking(|tx| accounts::get(tx, op)).unwrap().unwrap();
+        assert!(!a.email_verified, "existing accounts start unverified");
+        assert!(o.email_verified, "operators are verified");
+        let now = chrono::Utc::now().timestamp();
+        let listed = store.read_blocking(|tx| sessions::of_account(tx, ann, now)).unwrap();
+        assert_eq!(listed.len(), 1, "the live session survived");
+        assert_eq!(listed[0].handle, handle(&session));
+        let tx = store.db.begin_read().unwrap();
+        assert!(tx.open_table(tables::SESSIONS_V1).is_err(), "the raw-id table is gone");
+    }
+
     #[tokio::test]
     async fn a_failed_use_case_writes_nothing() {
         let store = Store::memory();
