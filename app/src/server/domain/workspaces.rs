@@ -395,6 +395,15 @@ pub async fn set_status(
                 &w.name,
                 &format!("reason: {reason}"),
             )?;
+            if !suspend {
+                // Admissions that waited only because the workspace was suspended happen now.
+                for (email, role, _) in ws::pending_admissions_of(tx, w.id)? {
+                    if ws::admit(tx, w.id, &email, role)?.is_some() {
+                        ws::revoke_admission(tx, w.id, &email)?;
+                        audit::record(tx, &actor, Some((w.id, &w.name)), "member.admitted", &email, &format!("as {} on reactivation", role.label()))?;
+                    }
+                }
+            }
             Ok(w)
         })
         .await
@@ -513,6 +522,27 @@ mod tests {
             .items
             .iter()
             .all(|m| m.body.contains(&w.id.to_string())));
+    }
+
+    #[tokio::test]
+    async fn a_suspended_workspace_admits_nobody_until_it_is_reactivated() {
+        let state = AppState::new(Store::memory(), Config::default());
+        let ann = person(&state, "ann").await;
+        let op = Operator(person(&state, "operator").await);
+        let app = apply(&state, &ann, form("Acme", "Ann <ann@example.com>\nZed <zed@example.com>"), nobody())
+            .await
+            .unwrap();
+        let w = generate(&state, &op, app.id, nobody()).await.unwrap();
+        set_status(&state, &op, w.id, true, "unpaid invoice", nobody()).await.unwrap();
+        // zed proves the address while the workspace is suspended: not admitted yet.
+        let zed = person(&state, "zed").await;
+        let zid = zed.account.id;
+        let wid = w.id;
+        assert!(state.store.read(move |tx| ws::membership(tx, wid, zid)).await.unwrap().is_none());
+        set_status(&state, &op, w.id, false, "paid", nobody()).await.unwrap();
+        let m = state.store.read(move |tx| ws::membership(tx, wid, zid)).await.unwrap();
+        assert_eq!(m.map(|m| m.role), Some(Role::WorkspaceAdmin));
+        assert!(state.store.read(move |tx| ws::pending_admissions(tx, wid)).await.unwrap().is_empty());
     }
 
     #[tokio::test]

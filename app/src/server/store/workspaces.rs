@@ -387,8 +387,11 @@ pub fn admit(
             .is_some_and(|a| a.email_verified),
         None => false,
     };
+    // Nobody joins a suspended workspace; the admission waits for its reactivation.
+    let open = get_workspace_for_update(tx, workspace)?
+        .is_some_and(|w| w.status != WorkspaceStatus::Suspended);
     match account {
-        Some(account) if verified => {
+        Some(account) if verified && open => {
             let m = match membership_for_update(tx, workspace, account)? {
                 Some(mut m) => {
                     if role.rank() > m.role.rank() {
@@ -481,7 +484,21 @@ pub fn pending_admissions(
     tx: &ReadTransaction,
     workspace: Uuid,
 ) -> Result<Vec<(String, Role, chrono::DateTime<Utc>)>, AppError> {
-    let t = tx.open_table(PENDING_ADMISSIONS)?;
+    admissions_in(&tx.open_table(PENDING_ADMISSIONS)?, workspace)
+}
+
+/// [`pending_admissions`] inside a write transaction.
+pub fn pending_admissions_of(
+    tx: &WriteTransaction,
+    workspace: Uuid,
+) -> Result<Vec<(String, Role, chrono::DateTime<Utc>)>, AppError> {
+    admissions_in(&tx.open_table(PENDING_ADMISSIONS)?, workspace)
+}
+
+fn admissions_in(
+    t: &impl ReadableTable<(&'static str, u128), &'static [u8]>,
+    workspace: Uuid,
+) -> Result<Vec<(String, Role, chrono::DateTime<Utc>)>, AppError> {
     let mut out = Vec::new();
     for row in t.iter()? {
         let (k, v) = row?;
