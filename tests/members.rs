@@ -1,11 +1,14 @@
-//! Members over HTTP: invitations (one, many, CSV), joining, roles, block / unblock, the last
-//! admin rule, and who may call what.
+//! Members over HTTP: invitations (one, many, CSV), joining (sign up, verify the address, accept),
+//! roles, block / unblock, the last admin rule, suspension, and who may call what.
 
 mod common;
 
 use common::*;
 
-/// A workspace "Acme" with ann as its Workspace Admin; returns (server, operator, ann).
+/// An account id nobody has.
+const NOBODY: &str = "0190d2a4-0000-7000-8000-000000000000";
+
+/// A workspace "Acme" with ann (verified) as its Workspace Admin; returns (server, operator, ann).
 async fn acme(dir: &DataDir) -> (Server, reqwest::Client, reqwest::Client) {
     let (server, op) = server_with_operator(dir, &[]).await;
     let ann = person(&server, "ann").await;
@@ -26,26 +29,35 @@ async fn acme(dir: &DataDir) -> (Server, reqwest::Client, reqwest::Client) {
 
 /// The token in the newest invitation email to `email` (read from the outbox as the operator).
 async fn invitation_token(op: &reqwest::Client, server: &Server, email: &str) -> String {
-    let outbox = call(
-        op,
+    mailed_token(op, server, email, "/invitations/").await
+}
+
+/// `admin` invites `emails` to Acme as `role`; every address must come back "invited".
+async fn invite(admin: &reqwest::Client, server: &Server, emails: &str, role: &str) {
+    let r = call(
+        admin,
         server,
-        "list-outbox",
-        &[("state", ""), ("q", email), ("page", "1")],
+        "invite-members",
+        &[("workspace", "Acme"), ("emails", emails), ("role", role)],
     )
-    .await
-    .json();
-    let id = outbox["items"][0]["id"]
-        .as_str()
-        .expect("an invitation email")
-        .to_string();
-    let body = call(op, server, "get-outbox-message", &[("id", &id)])
-        .await
-        .json()["body"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let start = body.find("/invitations/").expect("a link") + "/invitations/".len();
-    body[start..start + 64].to_string()
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for row in r.json().as_array().unwrap() {
+        assert_eq!(row["outcome"], "invited", "{}", r.body);
+    }
+}
+
+/// `name@example.com`, invited to Acme by `admin` as `role`, signs up, logs in, verifies the
+/// address and accepts: the only way in by invitation.
+async fn join(server: &Server, admin: &reqwest::Client, name: &str, role: &str) -> reqwest::Client {
+    let op = server.op.as_ref().expect("a server with an operator");
+    let email = format!("{name}@example.com");
+    invite(admin, server, &email, role).await;
+    let token = invitation_token(op, server, &email).await;
+    let c = person(server, name).await;
+    let r = call(&c, server, "accept-invitation", &[("token", &token)]).await;
+    assert_eq!(r.status, 200, "{name} accepts: {}", r.body);
+    c
 }
 
 async fn member_id(admin: &reqwest::Client, server: &Server, q: &str) -> String {
@@ -67,6 +79,107 @@ async fn member_id(admin: &reqwest::Client, server: &Server, q: &str) -> String 
         .as_str()
         .unwrap_or_else(|| panic!("{page}"))
         .to_string()
+}
+
+/// How many members (active or blocked) Acme has, as its admin sees.
+async fn members_total(admin: &reqwest::Client, server: &Server) -> u64 {
+    let r = call(
+        admin,
+        server,
+        "list-members",
+        &[
+            ("workspace", "Acme"),
+            ("q", ""),
+            ("role", ""),
+            ("status", ""),
+            ("page", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["total"].as_u64().unwrap()
+}
+
+/// What an invitation link shows now: pending, accepted, revoked or expired.
+async fn invitation_state(server: &Server, token: &str) -> String {
+    let r = call(&client(), server, "invitation-details", &[("token", token)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["state"].as_str().unwrap().to_string()
+}
+
+/// The actions of Acme's audit log matching `action` (exactly) and `q`, newest first.
+async fn audit_events(
+    admin: &reqwest::Client,
+    server: &Server,
+    action: &str,
+    q: &str,
+) -> Vec<serde_json::Value> {
+    let r = call(
+        admin,
+        server,
+        "workspace-audit",
+        &[
+            ("workspace", "Acme"),
+            ("action", action),
+            ("q", q),
+            ("page", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["items"].as_array().unwrap().clone()
+}
+
+/// The error message of a refusal.
+fn message(r: &Reply) -> String {
+    r.json()["message"].as_str().unwrap_or_default().to_string()
+}
+
+/// POSTs to `endpoint` with headers announcing a form body of `len` bytes, sends no body, and
+/// returns the answer's status: a server that refuses a body by its announced size answers
+/// without waiting for it. (Sending a body the server will not read races with the server
+/// closing the connection, which can reset it before the answer is read.)
+fn status_of_announced_body(server: &Server, endpoint: &str, cookie: &str, len: usize) -> u16 {
+    use std::io::{Read, Write};
+    let host = server.base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    // Only a guard against hanging forever if the server waited for the body.
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        s,
+        "POST /api/{endpoint} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len}\r\n\
+         Cookie: {cookie}\r\nExpect: 100-continue\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n") {
+        let n = s.read(&mut byte).expect("an answer without the body");
+        assert_eq!(
+            n,
+            1,
+            "the connection closed: {:?}",
+            String::from_utf8_lossy(&head)
+        );
+        head.push(byte[0]);
+    }
+    let line = String::from_utf8(head).unwrap();
+    line.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not a status line: {line:?}"))
+}
+
+/// Exactly `status` — and never a 500, whatever was expected.
+fn expect(r: &Reply, status: u16, what: &str) {
+    assert_ne!(
+        r.status, 500,
+        "{what}: a server error is always a failure: {}",
+        r.body
+    );
+    assert_eq!(r.status, status, "{what}: {}", r.body);
 }
 
 #[tokio::test]
@@ -171,9 +284,14 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
     )
     .await;
     assert_eq!(r.status, 200, "a quoted cell is still read: {}", r.body);
-    let oversized = "a".repeat(100 * 1024);
-    let r = call(&ann, &server, "invite-members", &[("workspace", "Acme"), ("emails", &oversized), ("role", "WorkspaceDeveloper")]).await;
-    assert_eq!(r.status, 413, "an oversized list is refused before it is read");
+    let r = log_in(&client(), &server, "ann", PASSWORD).await;
+    let cookie = session_cookie(&r.headers).expect("a session cookie");
+    let cookie = cookie.split(';').next().unwrap();
+    assert_eq!(
+        status_of_announced_body(&server, "invite-members", cookie, 100 * 1024),
+        413,
+        "an oversized list is refused before it is read"
+    );
     let r = call(
         &ann,
         &server,
@@ -200,20 +318,10 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
 }
 
 #[tokio::test]
-async fn an_invitation_joins_by_sign_up_once_and_the_link_then_stops() {
+async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_link_then_stops() {
     let dir = DataDir::new();
     let (server, op, ann) = acme(&dir).await;
-    call(
-        &ann,
-        &server,
-        "invite-members",
-        &[
-            ("workspace", "Acme"),
-            ("emails", "dev@example.com"),
-            ("role", "WorkspaceDeveloper"),
-        ],
-    )
-    .await;
+    invite(&ann, &server, "dev@example.com", "WorkspaceDeveloper").await;
     let token = invitation_token(&op, &server, "dev@example.com").await;
     let info = call(
         &client(),
@@ -228,13 +336,20 @@ async fn an_invitation_joins_by_sign_up_once_and_the_link_then_stops() {
         (Some("Acme"), Some("pending"))
     );
 
-    // Someone else cannot use it.
+    // Someone else cannot use it, even with a verified address.
     let bob = person(&server, "bob").await;
     let r = call(&bob, &server, "accept-invitation", &[("token", &token)]).await;
-    assert_eq!(r.status, 403, "{}", r.body);
+    expect(&r, 403, "another account");
+    assert!(
+        message(&r).contains("This invitation is for dev@example.com"),
+        "{}",
+        r.body
+    );
 
-    // Signing up from the link joins as Workspace Developer, unassigned.
+    // Signing up from the link neither signs in nor joins; the verification link it mails leads
+    // back to the invitation.
     let dev = client();
+    let next = format!("/invitations/{token}");
     let r = call(
         &dev,
         &server,
@@ -244,11 +359,62 @@ async fn an_invitation_joins_by_sign_up_once_and_the_link_then_stops() {
             ("username", "dev"),
             ("password", PASSWORD),
             ("password_confirm", PASSWORD),
-            ("invitation", &token),
+            ("next", &next),
         ],
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    expect(&r, 200, "sign-up");
+    assert_eq!(r.headers["location"], "/sign-up?sent=dev@example.com");
+    assert!(me(&dev, &server).await.is_null(), "sign-up signs nobody in");
+    assert_eq!(invitation_state(&server, &token).await, "pending");
+    expect(&log_in(&dev, &server, "dev", PASSWORD).await, 200, "log-in");
+    let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
+    expect(&r, 403, "unverified");
+    assert!(
+        message(&r).starts_with("Verify your email address"),
+        "{}",
+        r.body
+    );
+
+    let verification = mailed_token(&op, &server, "dev@example.com", "/verify-email/").await;
+    let outbox = call(
+        &op,
+        &server,
+        "list-outbox",
+        &[("state", ""), ("q", "dev@example.com"), ("page", "1")],
+    )
+    .await
+    .json();
+    let mail = outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["body"].as_str().unwrap().contains(&verification))
+        .expect("the verification mail")
+        .clone();
+    assert!(
+        mail["body"].as_str().unwrap().contains(&format!(
+            "/verify-email/{verification}?next=%2Finvitations%2F{token}"
+        )),
+        "{mail}"
+    );
+    let r = call(
+        &client(),
+        &server,
+        "verify-email",
+        &[("token", &verification), ("next", &next)],
+    )
+    .await;
+    expect(&r, 200, "verify-email");
+    assert_eq!(
+        r.headers["location"],
+        next.as_str(),
+        "back to the invitation"
+    );
+
+    let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
+    expect(&r, 200, "verified, the invitee accepts");
+    assert_eq!(r.headers["location"], "/w/Acme?joined=1");
     let home = call(&dev, &server, "workspace-home", &[("workspace", "Acme")])
         .await
         .json();
@@ -259,100 +425,285 @@ async fn an_invitation_joins_by_sign_up_once_and_the_link_then_stops() {
 
     // The link works once.
     let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
-    assert_eq!(r.status, 409);
-    assert!(r.json()["message"]
-        .as_str()
-        .unwrap()
-        .contains("already been used"));
-    assert_eq!(
-        call(
+    expect(&r, 409, "used twice");
+    assert!(message(&r).contains("already been used"), "{}", r.body);
+    assert_eq!(invitation_state(&server, &token).await, "accepted");
+    expect(
+        &call(
             &client(),
             &server,
             "invitation-details",
-            &[("token", "0".repeat(64).as_str())]
+            &[("token", "0".repeat(64).as_str())],
         )
-        .await
-        .status,
-        404
+        .await,
+        404,
+        "unknown token",
     );
 
     // Resend gives a new link and kills the old; revoke kills it too.
-    call(
+    invite(&ann, &server, "late@example.com", "WorkspaceReviewer").await;
+    let first = invitation_token(&op, &server, "late@example.com").await;
+    expect(
+        &call(
+            &ann,
+            &server,
+            "resend-invitation",
+            &[("workspace", "Acme"), ("email", "late@example.com")],
+        )
+        .await,
+        200,
+        "resend",
+    );
+    let second = invitation_token(&op, &server, "late@example.com").await;
+    assert_ne!(first, second);
+    assert_eq!(invitation_state(&server, &first).await, "revoked");
+    expect(
+        &call(
+            &ann,
+            &server,
+            "revoke-invitation",
+            &[("workspace", "Acme"), ("email", "late@example.com")],
+        )
+        .await,
+        200,
+        "revoke",
+    );
+    assert_eq!(invitation_state(&server, &second).await, "revoked");
+
+    // A withdrawn link can't be used, even by the verified owner of the address.
+    let late = person(&server, "late").await;
+    for t in [&first, &second] {
+        let r = call(&late, &server, "accept-invitation", &[("token", t)]).await;
+        expect(&r, 409, "a revoked link");
+        assert!(message(&r).contains("has been withdrawn"), "{}", r.body);
+    }
+    expect(
+        &call(&late, &server, "workspace-home", &[("workspace", "Acme")]).await,
+        404,
+        "and it admitted nobody",
+    );
+    assert_eq!(members_total(&ann, &server).await, 2);
+}
+
+#[tokio::test]
+async fn an_unverified_account_cannot_accept_an_invitation_and_nothing_changes() {
+    let dir = DataDir::new();
+    let (server, op, ann) = acme(&dir).await;
+    invite(&ann, &server, "newdev@example.com", "WorkspaceDeveloper").await;
+    let token = invitation_token(&op, &server, "newdev@example.com").await;
+    let newdev = unverified_person(&server, "newdev").await;
+    assert_eq!(me(&newdev, &server).await["email_verified"], false);
+
+    let r = call(&newdev, &server, "accept-invitation", &[("token", &token)]).await;
+    expect(&r, 403, "unverified");
+    assert!(
+        message(&r).starts_with("Verify your email address"),
+        "{}",
+        r.body
+    );
+
+    // Nothing changed: not a member anywhere, the invitation still pending and listed, no join
+    // in the audit log.
+    expect(
+        &call(&newdev, &server, "workspace-home", &[("workspace", "Acme")]).await,
+        404,
+        "not a member",
+    );
+    assert_eq!(
+        call(&newdev, &server, "my-workspaces", &[]).await.json(),
+        serde_json::json!([])
+    );
+    assert_eq!(invitation_state(&server, &token).await, "pending");
+    let pending = call(&ann, &server, "list-invitations", &[("workspace", "Acme")])
+        .await
+        .json();
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    assert_eq!(pending[0]["email"], "newdev@example.com");
+    assert_eq!(members_total(&ann, &server).await, 1);
+    assert!(audit_events(&ann, &server, "member.joined", "")
+        .await
+        .is_empty());
+
+    // Verifying is all that was missing.
+    verify(&op, &server, "newdev@example.com").await;
+    let r = call(&newdev, &server, "accept-invitation", &[("token", &token)]).await;
+    expect(&r, 200, "verified");
+    assert_eq!(members_total(&ann, &server).await, 2);
+    assert_eq!(
+        audit_events(&ann, &server, "member.joined", "newdev@")
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn accepting_an_invitation_in_a_suspended_workspace_is_refused() {
+    let dir = DataDir::new();
+    let (server, op, ann) = acme(&dir).await;
+    let ws = call(&ann, &server, "workspace-general", &[("workspace", "Acme")])
+        .await
+        .json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    invite(&ann, &server, "dev@example.com", "WorkspaceDeveloper").await;
+    let token = invitation_token(&op, &server, "dev@example.com").await;
+    let dev = person(&server, "dev").await;
+    expect(
+        &call(
+            &op,
+            &server,
+            "set-workspace-status",
+            &[
+                ("id", &ws),
+                ("action", "suspend"),
+                ("reason", "Unpaid invoice"),
+            ],
+        )
+        .await,
+        200,
+        "suspend",
+    );
+
+    let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
+    expect(&r, 403, "suspended");
+    assert!(message(&r).contains("is suspended"), "{}", r.body);
+    assert_eq!(invitation_state(&server, &token).await, "pending");
+    expect(
+        &call(&dev, &server, "workspace-home", &[("workspace", "Acme")]).await,
+        404,
+        "not a member",
+    );
+    assert_eq!(members_total(&ann, &server).await, 1);
+    assert!(audit_events(&ann, &server, "member.joined", "")
+        .await
+        .is_empty());
+    // Nor can anyone be invited meanwhile.
+    let r = call(
         &ann,
         &server,
         "invite-members",
         &[
             ("workspace", "Acme"),
-            ("emails", "late@example.com"),
-            ("role", "WorkspaceReviewer"),
+            ("emails", "other@example.com"),
+            ("role", "WorkspaceDeveloper"),
         ],
     )
     .await;
-    let first = invitation_token(&op, &server, "late@example.com").await;
-    assert_eq!(
-        call(
-            &ann,
+    expect(&r, 403, "invite while suspended");
+
+    // Once reactivated, the same link works.
+    expect(
+        &call(
+            &op,
             &server,
-            "resend-invitation",
-            &[("workspace", "Acme"), ("email", "late@example.com")]
+            "set-workspace-status",
+            &[("id", &ws), ("action", "reactivate"), ("reason", "Paid")],
         )
-        .await
-        .status,
-        200
+        .await,
+        200,
+        "reactivate",
     );
-    let second = invitation_token(&op, &server, "late@example.com").await;
-    assert_ne!(first, second);
-    assert_eq!(
-        call(
-            &client(),
-            &server,
-            "invitation-details",
-            &[("token", &first)]
-        )
-        .await
-        .json()["state"],
-        "revoked"
-    );
-    assert_eq!(
-        call(
-            &ann,
-            &server,
-            "revoke-invitation",
-            &[("workspace", "Acme"), ("email", "late@example.com")]
-        )
-        .await
-        .status,
-        200
-    );
-    assert_eq!(
-        call(
-            &client(),
-            &server,
-            "invitation-details",
-            &[("token", &second)]
-        )
-        .await
-        .json()["state"],
-        "revoked"
-    );
-    let late = client();
-    let r = call(
-        &late,
+    let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
+    expect(&r, 200, "reactivated");
+    assert_eq!(members_total(&ann, &server).await, 2);
+}
+
+#[tokio::test]
+async fn blocking_an_admin_revokes_the_invitations_they_sent() {
+    let dir = DataDir::new();
+    let (server, op, ann) = acme(&dir).await;
+    let bob = join(&server, &ann, "bob", "WorkspaceAdmin").await;
+    invite(
+        &bob,
         &server,
-        "sign-up",
-        &[
-            ("email", "late@example.com"),
-            ("username", "late"),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-            ("invitation", &second),
-        ],
+        "xy1@example.com\nxy2@example.com",
+        "WorkspaceDeveloper",
     )
     .await;
-    assert_eq!(r.status, 409, "a revoked link can't be used: {}", r.body);
-    assert!(
-        me(&late, &server).await.is_null(),
-        "and the sign-up changed nothing"
+    invite(&ann, &server, "xy3@example.com", "WorkspaceReviewer").await;
+    let t1 = invitation_token(&op, &server, "xy1@example.com").await;
+    let t2 = invitation_token(&op, &server, "xy2@example.com").await;
+    let t3 = invitation_token(&op, &server, "xy3@example.com").await;
+    for t in [&t1, &t2, &t3] {
+        assert_eq!(invitation_state(&server, t).await, "pending");
+    }
+
+    let bob_id = member_id(&ann, &server, "bob").await;
+    expect(
+        &call(
+            &ann,
+            &server,
+            "block-member",
+            &[("workspace", "Acme"), ("account", &bob_id)],
+        )
+        .await,
+        200,
+        "block bob",
+    );
+
+    // What bob sent no longer lets anyone in; ann's invitation is untouched.
+    assert_eq!(invitation_state(&server, &t1).await, "revoked");
+    assert_eq!(invitation_state(&server, &t2).await, "revoked");
+    assert_eq!(invitation_state(&server, &t3).await, "pending");
+    let x1 = person(&server, "xy1").await;
+    let r = call(&x1, &server, "accept-invitation", &[("token", &t1)]).await;
+    expect(&r, 409, "an invitation from a blocked admin");
+    assert!(message(&r).contains("has been withdrawn"), "{}", r.body);
+    expect(
+        &call(&x1, &server, "workspace-home", &[("workspace", "Acme")]).await,
+        404,
+        "x1 is not a member",
+    );
+    let pending = call(&ann, &server, "list-invitations", &[("workspace", "Acme")])
+        .await
+        .json();
+    let emails: Vec<&str> = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, vec!["xy3@example.com"]);
+
+    // The audit log says so, invitation by invitation.
+    let revoked = audit_events(&ann, &server, "member.invitation_revoked", "").await;
+    let mut targets: Vec<&str> = revoked
+        .iter()
+        .map(|e| e["target"].as_str().unwrap())
+        .collect();
+    targets.sort();
+    assert_eq!(targets, vec!["xy1@example.com", "xy2@example.com"]);
+    for e in &revoked {
+        assert_eq!(e["actor"], "ann", "{e}");
+        assert!(
+            e["details"]
+                .as_str()
+                .unwrap()
+                .contains("sent by bob, who was blocked"),
+            "{e}"
+        );
+    }
+
+    // Unblocking bob does not bring the links back.
+    expect(
+        &call(
+            &ann,
+            &server,
+            "unblock-member",
+            &[("workspace", "Acme"), ("account", &bob_id)],
+        )
+        .await,
+        200,
+        "unblock bob",
+    );
+    assert_eq!(invitation_state(&server, &t1).await, "revoked");
+    let x3 = person(&server, "xy3").await;
+    expect(
+        &call(&x3, &server, "accept-invitation", &[("token", &t3)]).await,
+        200,
+        "ann's invitation still works",
     );
 }
 
@@ -360,32 +711,7 @@ async fn an_invitation_joins_by_sign_up_once_and_the_link_then_stops() {
 async fn blocking_takes_effect_on_an_open_session_and_unblocking_restores_it() {
     let dir = DataDir::new();
     let (server, op, ann) = acme(&dir).await;
-    call(
-        &ann,
-        &server,
-        "invite-members",
-        &[
-            ("workspace", "Acme"),
-            ("emails", "rev@example.com"),
-            ("role", "WorkspaceReviewer"),
-        ],
-    )
-    .await;
-    let token = invitation_token(&op, &server, "rev@example.com").await;
-    let rev = client();
-    call(
-        &rev,
-        &server,
-        "sign-up",
-        &[
-            ("email", "rev@example.com"),
-            ("username", "rev"),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-            ("invitation", &token),
-        ],
-    )
-    .await;
+    let rev = join(&server, &ann, "rev", "WorkspaceReviewer").await;
     // rev also has a workspace of their own, which blocking in Acme must not touch.
     let bid = apply(&rev, &server, "Bravo", "Rev <rev@example.com>")
         .await
@@ -393,68 +719,66 @@ async fn blocking_takes_effect_on_an_open_session_and_unblocking_restores_it() {
         .as_str()
         .unwrap()
         .to_string();
-    call(&op, &server, "generate-workspace", &[("id", &bid)]).await;
-    assert_eq!(
-        call(&rev, &server, "workspace-home", &[("workspace", "Acme")])
-            .await
-            .status,
-        200
+    expect(
+        &call(&op, &server, "generate-workspace", &[("id", &bid)]).await,
+        200,
+        "generate Bravo",
+    );
+    expect(
+        &call(&rev, &server, "workspace-home", &[("workspace", "Acme")]).await,
+        200,
+        "rev in Acme",
     );
 
     let rev_id = member_id(&ann, &server, "rev").await;
     let ann_id = member_id(&ann, &server, "ann").await;
-    assert_eq!(
-        call(
+    let r = call(
+        &ann,
+        &server,
+        "block-member",
+        &[("workspace", "Acme"), ("account", &ann_id)],
+    )
+    .await;
+    expect(&r, 422, "not yourself");
+    assert_eq!(r.field().as_deref(), Some("Member"));
+    expect(
+        &call(
             &ann,
             &server,
             "block-member",
-            &[("workspace", "Acme"), ("account", &ann_id)]
+            &[("workspace", "Acme"), ("account", &rev_id)],
         )
-        .await
-        .status,
-        422,
-        "not yourself"
-    );
-    assert_eq!(
-        call(
-            &ann,
-            &server,
-            "block-member",
-            &[("workspace", "Acme"), ("account", &rev_id)]
-        )
-        .await
-        .status,
-        200
+        .await,
+        200,
+        "block rev",
     );
 
     // The same open session is refused from the next request on, with a clear message.
     let r = call(&rev, &server, "workspace-home", &[("workspace", "Acme")]).await;
-    assert_eq!(r.status, 403);
-    assert!(r.json()["message"].as_str().unwrap().contains("blocked"));
+    expect(&r, 403, "blocked");
+    assert!(message(&r).contains("blocked"), "{}", r.body);
     let page = rev.get(server.url("/w/Acme")).send().await.unwrap();
     assert_eq!(page.status(), 403);
     assert!(page.text().await.unwrap().contains("has been blocked"));
-    assert_eq!(
-        call(&rev, &server, "leave-workspace", &[("workspace", "Acme")])
-            .await
-            .status,
-        403
+    expect(
+        &call(&rev, &server, "leave-workspace", &[("workspace", "Acme")]).await,
+        403,
+        "a blocked member can't leave",
     );
     assert!(
         me(&rev, &server).await["username"] == "rev",
         "still signed in to the console"
     );
-    assert_eq!(
-        call(
+    expect(
+        &call(
             &rev,
             &server,
             "workspace-general",
-            &[("workspace", "Bravo")]
+            &[("workspace", "Bravo")],
         )
-        .await
-        .status,
+        .await,
         200,
-        "other workspaces unaffected"
+        "other workspaces unaffected",
     );
     let inactive = call(
         &ann,
@@ -472,41 +796,26 @@ async fn blocking_takes_effect_on_an_open_session_and_unblocking_restores_it() {
     .json();
     assert_eq!(inactive["total"], 1);
 
-    assert_eq!(
-        call(
+    expect(
+        &call(
             &ann,
             &server,
             "unblock-member",
-            &[("workspace", "Acme"), ("account", &rev_id)]
+            &[("workspace", "Acme"), ("account", &rev_id)],
         )
+        .await,
+        200,
+        "unblock",
+    );
+    expect(
+        &call(&rev, &server, "workspace-home", &[("workspace", "Acme")]).await,
+        200,
+        "rev is back",
+    );
+    let actions: Vec<String> = audit_events(&ann, &server, "", "rev@")
         .await
-        .status,
-        200
-    );
-    assert_eq!(
-        call(&rev, &server, "workspace-home", &[("workspace", "Acme")])
-            .await
-            .status,
-        200
-    );
-    let audit = call(
-        &ann,
-        &server,
-        "workspace-audit",
-        &[
-            ("workspace", "Acme"),
-            ("action", ""),
-            ("q", "rev@"),
-            ("page", "1"),
-        ],
-    )
-    .await
-    .json();
-    let actions: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
         .iter()
-        .map(|e| e["action"].as_str().unwrap())
+        .map(|e| e["action"].as_str().unwrap().to_string())
         .collect();
     for a in [
         "member.invited",
@@ -514,60 +823,64 @@ async fn blocking_takes_effect_on_an_open_session_and_unblocking_restores_it() {
         "member.blocked",
         "member.unblocked",
     ] {
-        assert!(actions.contains(&a), "{a} in {actions:?}");
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
 }
 
 #[tokio::test]
 async fn the_last_admin_stays_and_roles_change() {
     let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, _op, ann) = acme(&dir).await;
     let ann_id = member_id(&ann, &server, "ann").await;
-    for (endpoint, extra) in [
-        ("set-member-role", Some(("role", "WorkspaceReviewer"))),
-        ("remove-member", None),
-    ] {
-        let mut form = vec![("workspace", "Acme"), ("account", ann_id.as_str())];
-        form.extend(extra);
-        let r = call(&ann, &server, endpoint, &form).await;
-        assert!(r.status == 409 || r.status == 422, "{endpoint}: {}", r.body);
-    }
-    assert_eq!(
-        call(&ann, &server, "leave-workspace", &[("workspace", "Acme")])
-            .await
-            .status,
-        409
-    );
-
-    call(
+    // The last admin can't step down, and nobody removes themselves (they leave instead).
+    let r = call(
         &ann,
         &server,
-        "invite-members",
+        "set-member-role",
         &[
             ("workspace", "Acme"),
-            ("emails", "bo@example.com"),
-            ("role", "WorkspaceDeveloper"),
+            ("account", &ann_id),
+            ("role", "WorkspaceReviewer"),
         ],
     )
     .await;
-    let token = invitation_token(&op, &server, "bo@example.com").await;
-    let bo = client();
-    call(
-        &bo,
+    expect(&r, 409, "the last admin steps down");
+    assert_eq!(r.field().as_deref(), Some("Role"));
+    assert!(
+        message(&r).contains("last active Workspace Admin"),
+        "{}",
+        r.body
+    );
+    let r = call(
+        &ann,
         &server,
-        "sign-up",
+        "remove-member",
+        &[("workspace", "Acme"), ("account", &ann_id)],
+    )
+    .await;
+    expect(&r, 422, "removing oneself");
+    assert_eq!(r.field().as_deref(), Some("Member"));
+    let r = call(&ann, &server, "leave-workspace", &[("workspace", "Acme")]).await;
+    expect(&r, 409, "the last admin leaves");
+    assert_eq!(r.field().as_deref(), Some("Member"));
+    // Setting the role someone already has is a conflict too.
+    let r = call(
+        &ann,
+        &server,
+        "set-member-role",
         &[
-            ("email", "bo@example.com"),
-            ("username", "boris"),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-            ("invitation", &token),
+            ("workspace", "Acme"),
+            ("account", &ann_id),
+            ("role", "WorkspaceAdmin"),
         ],
     )
     .await;
+    expect(&r, 409, "same role");
+
+    let bo = join(&server, &ann, "boris", "WorkspaceDeveloper").await;
     let bo_id = member_id(&ann, &server, "boris").await;
-    assert_eq!(
-        call(
+    expect(
+        &call(
             &bo,
             &server,
             "list-members",
@@ -576,27 +889,27 @@ async fn the_last_admin_stays_and_roles_change() {
                 ("q", ""),
                 ("role", ""),
                 ("status", ""),
-                ("page", "1")
-            ]
+                ("page", "1"),
+            ],
         )
-        .await
-        .status,
-        403
+        .await,
+        403,
+        "a developer lists members",
     );
-    assert_eq!(
-        call(
+    expect(
+        &call(
             &ann,
             &server,
             "set-member-role",
             &[
                 ("workspace", "Acme"),
                 ("account", &bo_id),
-                ("role", "WorkspaceAdmin")
-            ]
+                ("role", "WorkspaceAdmin"),
+            ],
         )
-        .await
-        .status,
-        200
+        .await,
+        200,
+        "boris made admin",
     );
     assert_eq!(
         call(
@@ -616,105 +929,54 @@ async fn the_last_admin_stays_and_roles_change() {
         2
     );
     // Now ann is not the last admin: she may step down, and leave.
-    assert_eq!(
-        call(
+    expect(
+        &call(
             &ann,
             &server,
             "set-member-role",
             &[
                 ("workspace", "Acme"),
                 ("account", &ann_id),
-                ("role", "WorkspaceReviewer")
-            ]
+                ("role", "WorkspaceReviewer"),
+            ],
         )
-        .await
-        .status,
-        200
+        .await,
+        200,
+        "ann steps down",
     );
-    assert_eq!(
-        call(&ann, &server, "leave-workspace", &[("workspace", "Acme")])
-            .await
-            .status,
-        200
+    expect(
+        &call(&ann, &server, "leave-workspace", &[("workspace", "Acme")]).await,
+        200,
+        "ann leaves",
     );
-    assert_eq!(
-        call(&ann, &server, "workspace-home", &[("workspace", "Acme")])
-            .await
-            .status,
-        404
+    expect(
+        &call(&ann, &server, "workspace-home", &[("workspace", "Acme")]).await,
+        404,
+        "ann is gone",
     );
 }
 
-/// Every member endpoint × signed out, another workspace's admin, each role, a blocked member
-/// and the operator. "allowed" means the call got past authorization (its answer is not
-/// 401/403/404); the forms are built so an allowed call changes nothing (a validation error or
-/// a harmless read).
-#[tokio::test]
-async fn member_endpoints_authorization_matrix() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
-    let mut people = vec![];
-    for (name, role) in [
-        ("rev", "WorkspaceReviewer"),
-        ("mpa", "MiniProgramAdmin"),
-        ("dev", "WorkspaceDeveloper"),
-        ("blk", "WorkspaceDeveloper"),
-    ] {
-        let email = format!("{name}@example.com");
-        call(
-            &ann,
-            &server,
-            "invite-members",
-            &[("workspace", "Acme"), ("emails", &email), ("role", role)],
-        )
-        .await;
-        let token = invitation_token(&op, &server, &email).await;
-        let c = client();
-        let r = call(
-            &c,
-            &server,
-            "sign-up",
-            &[
-                ("email", &email),
-                ("username", name),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-                ("invitation", &token),
-            ],
-        )
-        .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        people.push((name, c));
-    }
-    let blk_id = member_id(&ann, &server, "blk").await;
-    call(
-        &ann,
-        &server,
-        "block-member",
-        &[("workspace", "Acme"), ("account", &blk_id)],
-    )
-    .await;
-    let other = person(&server, "other").await;
-    let oid = apply(&other, &server, "Other", "Other <other@example.com>")
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    call(&op, &server, "generate-workspace", &[("id", &oid)]).await;
-
-    let nobody = "0190d2a4-0000-7000-8000-000000000000";
-    // (endpoint, form, roles allowed among admin/rev/mpa/dev)
-    let rows: Vec<(&str, Vec<(&str, &str)>, [bool; 4])> = vec![
+/// Every workspace endpoint, with a form whose allowed call changes nothing (a validation error,
+/// an unknown target, or a read), and the exact status for a Workspace Admin, a Workspace
+/// Reviewer, a Mini Program Admin and a Workspace Developer of Acme. `leave-workspace` comes
+/// last and really leaves: every member may, except the last admin.
+///
+/// `every_endpoint_has_an_authorization_row` takes the workspace endpoints from here, so a new
+/// workspace endpoint without a row in this matrix fails it.
+fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u16; 4])> {
+    const ADMIN_ONLY_READ: [u16; 4] = [200, 403, 403, 403];
+    const ADMIN_ONLY_UNKNOWN: [u16; 4] = [404, 403, 403, 403];
+    const ADMIN_ONLY_INVALID: [u16; 4] = [422, 403, 403, 403];
+    vec![
         (
             "workspace-home",
             vec![("workspace", "Acme")],
-            [true, true, true, true],
+            [200, 200, 200, 200],
         ),
         (
             "workspace-general",
             vec![("workspace", "Acme")],
-            [true, false, false, false],
+            ADMIN_ONLY_READ,
         ),
         (
             "workspace-audit",
@@ -724,12 +986,12 @@ async fn member_endpoints_authorization_matrix() {
                 ("q", ""),
                 ("page", "1"),
             ],
-            [true, false, false, false],
+            ADMIN_ONLY_READ,
         ),
         (
             "request-workspace-change",
             vec![("workspace", "Acme"), ("what", ""), ("why", "")],
-            [true, false, false, false],
+            ADMIN_ONLY_INVALID,
         ),
         (
             "list-members",
@@ -740,12 +1002,22 @@ async fn member_endpoints_authorization_matrix() {
                 ("status", ""),
                 ("page", "1"),
             ],
-            [true, false, false, false],
+            ADMIN_ONLY_READ,
         ),
         (
             "list-invitations",
             vec![("workspace", "Acme")],
-            [true, false, false, false],
+            ADMIN_ONLY_READ,
+        ),
+        (
+            "list-admissions",
+            vec![("workspace", "Acme")],
+            ADMIN_ONLY_READ,
+        ),
+        (
+            "revoke-admission",
+            vec![("workspace", "Acme"), ("email", "none@example.com")],
+            ADMIN_ONLY_UNKNOWN,
         ),
         (
             "invite-members",
@@ -754,130 +1026,187 @@ async fn member_endpoints_authorization_matrix() {
                 ("emails", ""),
                 ("role", "WorkspaceDeveloper"),
             ],
-            [true, false, false, false],
+            ADMIN_ONLY_INVALID,
         ),
         (
             "resend-invitation",
             vec![("workspace", "Acme"), ("email", "none@example.com")],
-            [true, false, false, false],
+            ADMIN_ONLY_UNKNOWN,
         ),
         (
             "revoke-invitation",
             vec![("workspace", "Acme"), ("email", "none@example.com")],
-            [true, false, false, false],
+            ADMIN_ONLY_UNKNOWN,
         ),
         (
             "set-member-role",
             vec![
                 ("workspace", "Acme"),
-                ("account", nobody),
+                ("account", NOBODY),
                 ("role", "WorkspaceDeveloper"),
             ],
-            [true, false, false, false],
+            ADMIN_ONLY_UNKNOWN,
         ),
         (
             "block-member",
-            vec![("workspace", "Acme"), ("account", nobody)],
-            [true, false, false, false],
+            vec![("workspace", "Acme"), ("account", NOBODY)],
+            ADMIN_ONLY_UNKNOWN,
         ),
         (
             "unblock-member",
-            vec![("workspace", "Acme"), ("account", nobody)],
-            [true, false, false, false],
+            vec![("workspace", "Acme"), ("account", NOBODY)],
+            ADMIN_ONLY_UNKNOWN,
         ),
         (
             "remove-member",
-            vec![("workspace", "Acme"), ("account", nobody)],
-            [true, false, false, false],
+            vec![("workspace", "Acme"), ("account", NOBODY)],
+            ADMIN_ONLY_UNKNOWN,
         ),
         (
             "leave-workspace",
-            vec![("workspace", "Nope")],
-            [false, false, false, false],
+            vec![("workspace", "Acme")],
+            [409, 200, 200, 200],
         ),
+    ]
+}
+
+/// Every workspace endpoint × signed out, another workspace's admin, the operator (not a
+/// member), a blocked member, and each role — each with the exact status it must get.
+#[tokio::test]
+async fn member_endpoints_authorization_matrix() {
+    let dir = DataDir::new();
+    let (server, op, ann) = acme(&dir).await;
+    let rev = join(&server, &ann, "rev", "WorkspaceReviewer").await;
+    let mpa = join(&server, &ann, "mpa", "MiniProgramAdmin").await;
+    let dev = join(&server, &ann, "dev", "WorkspaceDeveloper").await;
+    let blk = join(&server, &ann, "blk", "WorkspaceDeveloper").await;
+    let blk_id = member_id(&ann, &server, "blk").await;
+    expect(
+        &call(
+            &ann,
+            &server,
+            "block-member",
+            &[("workspace", "Acme"), ("account", &blk_id)],
+        )
+        .await,
+        200,
+        "block blk",
+    );
+    let other = person(&server, "other").await;
+    let oid = apply(&other, &server, "Other", "Other <other@example.com>")
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    expect(
+        &call(&op, &server, "generate-workspace", &[("id", &oid)]).await,
+        200,
+        "generate Other",
+    );
+    expect(
+        &call(&other, &server, "workspace-home", &[("workspace", "Other")]).await,
+        200,
+        "other is Other's admin",
+    );
+
+    let rows = workspace_rows();
+    assert_eq!(
+        rows.last().unwrap().0,
+        "leave-workspace",
+        "leaving goes last"
+    );
+    let members = [
+        ("admin", &ann),
+        ("reviewer", &rev),
+        ("mini program admin", &mpa),
+        ("developer", &dev),
     ];
-    let passed = |status: u16, body: &str| {
-        // A refusal is 401/403, or a 404 that says the workspace is not yours.
-        !(status == 401 || status == 403 || (status == 404 && body.contains("no workspace named")))
-    };
-    let members: Vec<&reqwest::Client> = vec![&ann, &people[0].1, &people[1].1, &people[2].1];
-    for (endpoint, form, allowed) in &rows {
+    for (endpoint, form, expected) in &rows {
+        if *endpoint == "leave-workspace" {
+            // Every call before this one changed nothing.
+            assert_eq!(members_total(&ann, &server).await, 5);
+            let pending = call(&ann, &server, "list-invitations", &[("workspace", "Acme")])
+                .await
+                .json();
+            assert_eq!(pending, serde_json::json!([]));
+            assert!(audit_events(&ann, &server, "member.left", "")
+                .await
+                .is_empty());
+        }
         let r = call(&client(), &server, endpoint, form).await;
-        assert_eq!(r.status, 401, "{endpoint} signed out: {}", r.body);
-        let r = call(&other, &server, endpoint, form).await;
-        assert!(
-            !passed(r.status.as_u16(), &r.body),
-            "{endpoint} as another workspace's admin: {} {}",
-            r.status,
-            r.body
-        );
-        let r = call(&op, &server, endpoint, form).await;
-        assert!(
-            !passed(r.status.as_u16(), &r.body),
-            "{endpoint} as the operator (not a member): {} {}",
-            r.status,
-            r.body
-        );
-        let r = call(&people[3].1, &server, endpoint, form).await;
-        assert!(
-            !passed(r.status.as_u16(), &r.body),
-            "{endpoint} as a blocked member: {} {}",
-            r.status,
-            r.body
-        );
-        for (who, (c, ok)) in ["admin", "reviewer", "mini program admin", "developer"]
-            .iter()
-            .zip(members.iter().zip(allowed))
-        {
+        expect(&r, 401, &format!("{endpoint} signed out"));
+        for (who, c) in [
+            ("another workspace's admin", &other),
+            ("the operator (not a member)", &op),
+        ] {
             let r = call(c, &server, endpoint, form).await;
-            assert_eq!(
-                passed(r.status.as_u16(), &r.body),
-                *ok,
-                "{endpoint} as {who}: {} {}",
-                r.status,
+            expect(&r, 404, &format!("{endpoint} as {who}"));
+            assert!(
+                message(&r).contains("no workspace named Acme"),
+                "{endpoint} as {who}: {}",
                 r.body
             );
         }
+        let r = call(&blk, &server, endpoint, form).await;
+        expect(&r, 403, &format!("{endpoint} as a blocked member"));
+        assert!(message(&r).contains("blocked"), "{endpoint}: {}", r.body);
+        for ((who, c), status) in members.iter().zip(expected) {
+            let r = call(c, &server, endpoint, form).await;
+            expect(&r, *status, &format!("{endpoint} as {who}"));
+        }
     }
-    // Nothing above changed the membership.
-    let page = call(
-        &ann,
-        &server,
-        "list-members",
-        &[
-            ("workspace", "Acme"),
-            ("q", ""),
-            ("role", ""),
-            ("status", ""),
-            ("page", "1"),
-        ],
-    )
-    .await
-    .json();
-    assert_eq!(page["total"], 5);
+
+    // Each member but the last admin has left.
+    for (who, c) in &members[1..] {
+        expect(
+            &call(c, &server, "workspace-home", &[("workspace", "Acme")]).await,
+            404,
+            &format!("the {who} has left"),
+        );
+    }
+    expect(
+        &call(&ann, &server, "workspace-general", &[("workspace", "Acme")]).await,
+        200,
+        "the last admin stayed",
+    );
+    assert_eq!(
+        members_total(&ann, &server).await,
+        2,
+        "ann and the blocked blk"
+    );
+    let mut left: Vec<String> = audit_events(&ann, &server, "member.left", "")
+        .await
+        .iter()
+        .map(|e| e["target"].as_str().unwrap().to_string())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        vec!["dev@example.com", "mpa@example.com", "rev@example.com"]
+    );
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Class {
-    /// Anyone, signed in or not.
+    /// Anyone, signed in or not: the status is a signed-out caller's.
     Public,
-    /// Any signed-in account.
+    /// Any signed-in account: 401 signed out; the status is a signed-in user's.
     SignedIn,
-    /// Platform operators only.
+    /// Platform operators only: 401 signed out, 403 for a user; the status is the operator's.
     Operator,
-    /// Workspace members by role: covered row by row in `member_endpoints_authorization_matrix`.
-    Workspace,
 }
 
-/// Every endpoint the server has must have a row here: `mpdp routes` lists them from the
-/// router, so a new endpoint without a row fails this test. Each row's refusals and its allowed
-/// caller are then checked.
+/// Every endpoint the server has must have a row: `mpdp routes` lists them from the router, so a
+/// new endpoint without a row fails this test. Workspace endpoints are the rows of
+/// `workspace_rows` (checked role by role in `member_endpoints_authorization_matrix`); the
+/// others are here, each with the exact status its allowed caller gets for a form that changes
+/// nothing.
 #[tokio::test]
 async fn every_endpoint_has_an_authorization_row() {
     use Class::*;
-    let nobody = "0190d2a4-0000-7000-8000-000000000000";
-    let rows: Vec<(&str, Class, Vec<(&str, &str)>)> = vec![
-        ("GET /healthz", Public, vec![]),
+    let rows: Vec<(&str, Class, Vec<(&str, &str)>, u16)> = vec![
+        ("GET /healthz", Public, vec![], 200),
         (
             "POST /api/sign-up",
             Public,
@@ -887,19 +1216,44 @@ async fn every_endpoint_has_an_authorization_row() {
                 ("password", ""),
                 ("password_confirm", ""),
             ],
+            422,
         ),
         (
             "POST /api/log-in",
             Public,
             vec![("login", "someone"), ("password", "")],
+            422,
         ),
-        ("POST /api/log-out", Public, vec![]),
-        ("POST /api/current-account", Public, vec![]),
-        ("POST /api/my-workspaces", Public, vec![]),
+        ("POST /api/log-out", Public, vec![], 200),
+        ("POST /api/current-account", Public, vec![], 200),
+        ("POST /api/my-workspaces", Public, vec![], 200),
         (
             "POST /api/invitation-details",
             Public,
             vec![("token", "nope")],
+            404,
+        ),
+        (
+            "POST /api/verify-email",
+            Public,
+            vec![("token", "nope")],
+            422,
+        ),
+        (
+            "POST /api/request-password-reset",
+            Public,
+            vec![("email", "")],
+            422,
+        ),
+        (
+            "POST /api/reset-password",
+            Public,
+            vec![
+                ("token", "nope"),
+                ("new_password", "x"),
+                ("new_password_confirm", "x"),
+            ],
+            422,
         ),
         (
             "POST /api/change-password",
@@ -909,6 +1263,30 @@ async fn every_endpoint_has_an_authorization_row() {
                 ("new_password", "x"),
                 ("new_password_confirm", "x"),
             ],
+            422,
+        ),
+        (
+            "POST /api/change-email",
+            SignedIn,
+            vec![("new_email", ""), ("password", "")],
+            422,
+        ),
+        // The user is verified already.
+        ("POST /api/resend-verification", SignedIn, vec![], 409),
+        ("POST /api/my-sessions", SignedIn, vec![], 200),
+        (
+            "POST /api/revoke-session",
+            SignedIn,
+            vec![("session", "nope")],
+            422,
+        ),
+        // The user has no other session.
+        ("POST /api/revoke-other-sessions", SignedIn, vec![], 200),
+        (
+            "POST /api/my-security-events",
+            SignedIn,
+            vec![("page", "1")],
+            200,
         ),
         (
             "POST /api/apply-for-workspace",
@@ -919,95 +1297,124 @@ async fn every_endpoint_has_an_authorization_row() {
                 ("address", ""),
                 ("representatives", ""),
             ],
+            422,
         ),
-        ("POST /api/my-workspace-applications", SignedIn, vec![]),
+        ("POST /api/my-workspace-applications", SignedIn, vec![], 200),
         (
             "POST /api/withdraw-workspace-application",
             SignedIn,
-            vec![("id", nobody)],
+            vec![("id", NOBODY)],
+            404,
         ),
         (
             "POST /api/get-workspace-application",
             SignedIn,
-            vec![("id", nobody)],
+            vec![("id", NOBODY)],
+            404,
         ),
         (
             "POST /api/accept-invitation",
             SignedIn,
             vec![("token", "nope")],
+            404,
         ),
-        ("POST /api/operator-overview", Operator, vec![]),
+        ("POST /api/operator-overview", Operator, vec![], 200),
         (
             "POST /api/list-workspace-applications",
             Operator,
             vec![("status", ""), ("q", ""), ("page", "1")],
+            200,
         ),
         (
             "POST /api/generate-workspace",
             Operator,
-            vec![("id", nobody)],
+            vec![("id", NOBODY)],
+            404,
         ),
         (
             "POST /api/reject-workspace-application",
             Operator,
-            vec![("id", nobody), ("reason", "x")],
+            vec![("id", NOBODY), ("reason", "x")],
+            404,
         ),
         (
             "POST /api/list-workspaces",
             Operator,
             vec![("q", ""), ("page", "1")],
+            200,
         ),
-        ("POST /api/get-workspace", Operator, vec![("id", nobody)]),
+        (
+            "POST /api/get-workspace",
+            Operator,
+            vec![("id", NOBODY)],
+            404,
+        ),
         (
             "POST /api/edit-workspace-info",
             Operator,
             vec![
-                ("id", nobody),
+                ("id", NOBODY),
                 ("mcc", "5812"),
                 ("address", "x"),
                 ("representatives", "A <a@example.com>"),
             ],
+            404,
         ),
         (
             "POST /api/set-workspace-status",
             Operator,
-            vec![("id", nobody), ("action", "suspend"), ("reason", "x")],
+            vec![("id", NOBODY), ("action", "suspend"), ("reason", "x")],
+            404,
         ),
         (
             "POST /api/list-change-requests",
             Operator,
             vec![("page", "1")],
+            200,
         ),
         (
             "POST /api/list-outbox",
             Operator,
             vec![("state", ""), ("q", ""), ("page", "1")],
+            200,
         ),
         (
             "POST /api/get-outbox-message",
             Operator,
-            vec![("id", nobody)],
+            vec![("id", NOBODY)],
+            404,
         ),
         (
             "POST /api/platform-audit",
             Operator,
             vec![("workspace", ""), ("action", ""), ("q", ""), ("page", "1")],
+            200,
         ),
-        ("POST /api/workspace-home", Workspace, vec![]),
-        ("POST /api/workspace-general", Workspace, vec![]),
-        ("POST /api/workspace-audit", Workspace, vec![]),
-        ("POST /api/request-workspace-change", Workspace, vec![]),
-        ("POST /api/list-members", Workspace, vec![]),
-        ("POST /api/list-invitations", Workspace, vec![]),
-        ("POST /api/invite-members", Workspace, vec![]),
-        ("POST /api/resend-invitation", Workspace, vec![]),
-        ("POST /api/revoke-invitation", Workspace, vec![]),
-        ("POST /api/set-member-role", Workspace, vec![]),
-        ("POST /api/block-member", Workspace, vec![]),
-        ("POST /api/unblock-member", Workspace, vec![]),
-        ("POST /api/remove-member", Workspace, vec![]),
-        ("POST /api/leave-workspace", Workspace, vec![]),
+        (
+            "POST /api/list-accounts",
+            Operator,
+            vec![("q", ""), ("page", "1")],
+            200,
+        ),
+        // No SMTP on this server, so the operator may; the account does not exist.
+        (
+            "POST /api/mark-account-verified",
+            Operator,
+            vec![("account", NOBODY)],
+            404,
+        ),
     ];
+    let mut inventory: Vec<String> = rows.iter().map(|(r, ..)| r.to_string()).collect();
+    inventory.extend(
+        workspace_rows()
+            .iter()
+            .map(|(endpoint, ..)| format!("POST /api/{endpoint}")),
+    );
+    let mut unique = inventory.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), inventory.len(), "an endpoint has two rows");
+
     let out = std::process::Command::new(BIN)
         .arg("routes")
         .output()
@@ -1020,22 +1427,19 @@ async fn every_endpoint_has_an_authorization_row() {
         .collect();
     for route in &routes {
         assert!(
-            rows.iter().any(|(r, _, _)| r == route),
-            "{route} has no row in the authorization table: add one"
+            inventory.contains(route),
+            "{route} has no row in the authorization table (or, for a workspace endpoint, in \
+             `workspace_rows`): add one"
         );
     }
-    for (r, _, _) in &rows {
-        assert!(
-            routes.iter().any(|x| x == r),
-            "{r} is in the table but not served"
-        );
+    for r in &inventory {
+        assert!(routes.contains(r), "{r} is in the table but not served");
     }
 
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, &[]).await;
     let user = person(&server, "user").await;
-    let refused = |status: u16| status == 401 || status == 403;
-    for (route, class, form) in rows.iter().filter(|(_, c, _)| *c != Workspace) {
+    for (route, class, form, status) in &rows {
         let path = route.split_once(' ').unwrap().1;
         let as_ = |c: &reqwest::Client| {
             let c = c.clone();
@@ -1049,34 +1453,33 @@ async fn every_endpoint_has_an_authorization_row() {
                     c.post(url).header("accept", "application/json").form(&form)
                 };
                 let r = req.send().await.unwrap();
-                (r.status().as_u16(), r.text().await.unwrap())
+                let status = r.status();
+                let headers = r.headers().clone();
+                Reply {
+                    status,
+                    headers,
+                    body: r.text().await.unwrap(),
+                }
             }
         };
-        let (signed_out, body) = as_(&client()).await;
+        let signed_out = as_(&client()).await;
         match class {
-            Public => assert!(
-                !refused(signed_out),
-                "{route} signed out: {signed_out} {body}"
-            ),
+            Public => expect(&signed_out, *status, &format!("{route} signed out")),
             SignedIn => {
-                let (as_user, user_body) = as_(&user).await;
-                assert_eq!(signed_out, 401, "{route} signed out: {body}");
-                assert!(
-                    !refused(as_user),
-                    "{route} as a user: {as_user} {user_body}"
-                );
+                expect(&signed_out, 401, &format!("{route} signed out"));
+                expect(&as_(&user).await, *status, &format!("{route} as a user"));
             }
             Operator => {
-                let (as_user, user_body) = as_(&user).await;
-                assert_eq!(signed_out, 401, "{route} signed out: {body}");
-                assert_eq!(as_user, 403, "{route} as a user: {user_body}");
-                let (as_op, op_body) = as_(&op).await;
-                assert!(
-                    !refused(as_op),
-                    "{route} as the operator: {as_op} {op_body}"
+                expect(&signed_out, 401, &format!("{route} signed out"));
+                expect(&as_(&user).await, 403, &format!("{route} as a user"));
+                expect(
+                    &as_(&op).await,
+                    *status,
+                    &format!("{route} as the operator"),
                 );
             }
-            Workspace => unreachable!(),
         }
     }
+    // The user's own session survived every call (revoke-other-sessions kept it).
+    assert_eq!(me(&user, &server).await["username"], "user");
 }

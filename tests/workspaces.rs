@@ -8,6 +8,90 @@ use std::time::Duration;
 
 const REPS: &str = "Ann Lee <ann@example.com>\nZed Ng <zed@example.com>";
 
+/// A raw message received by the SMTP sink, as text: quoted-printable soft line breaks joined
+/// and `=3D` decoded (long lines, such as those holding links, are wrapped in transit).
+fn text_of(raw: &str) -> String {
+    raw.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+/// The text of the newest message to `to` containing `needle` that reached the sink; waits for
+/// it to arrive.
+async fn delivered(sink: &SmtpSink, to: &str, needle: &str) -> String {
+    for _ in 0..200 {
+        let found =
+            sink.messages().into_iter().rev().find(|(rcpt, data)| {
+                rcpt.iter().any(|r| r == to) && text_of(data).contains(needle)
+            });
+        if let Some((_, data)) = found {
+            return text_of(&data);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no mail to {to} with {needle:?}: {:?}", sink.messages());
+}
+
+/// The token of the link `…{path}{token}` in the newest message delivered to `to`.
+async fn delivered_token(sink: &SmtpSink, to: &str, path: &str) -> String {
+    let text = delivered(sink, to, path).await;
+    let i = text.rfind(path).unwrap() + path.len();
+    let token: String = text[i..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    assert_eq!(token.len(), 64, "{text}");
+    token
+}
+
+/// On a server that delivers mail over SMTP: a signed-in `name@example.com`, verified with the
+/// link from the mail the sink received (the outbox copy loses the link once it is sent, so
+/// `person`'s way through the outbox does not apply; the server's `op` must be unset).
+async fn smtp_person(server: &Server, sink: &SmtpSink, name: &str) -> reqwest::Client {
+    assert!(server.op.is_none(), "unset server.op on an SMTP server");
+    let c = person(server, name).await;
+    let token = delivered_token(sink, &format!("{name}@example.com"), "/verify-email/").await;
+    let r = call(&client(), server, "verify-email", &[("token", &token)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(me(&c, server).await["email_verified"], true);
+    c
+}
+
+/// The outbox page for (`state`, `q`) once it holds `n` messages (the worker records a delivery
+/// just after the SMTP server has it).
+async fn outbox_when(
+    op: &reqwest::Client,
+    server: &Server,
+    state: &str,
+    q: &str,
+    n: u64,
+) -> serde_json::Value {
+    let mut page = serde_json::Value::Null;
+    for _ in 0..200 {
+        let r = call(
+            op,
+            server,
+            "list-outbox",
+            &[("state", state), ("q", q), ("page", "1")],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        page = r.json();
+        if page["total"] == n {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("expected {n} {state} messages for {q:?}: {page}");
+}
+
+/// The id of the workspace `name`, as its admin sees it.
+async fn workspace_id(admin: &reqwest::Client, server: &Server, name: &str) -> String {
+    let r = call(admin, server, "workspace-general", &[("workspace", name)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()[0]["id"].as_str().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn workspace_name_rules_are_checked_on_the_server() {
     let dir = DataDir::new();
@@ -126,6 +210,8 @@ async fn only_operators_decide_and_nobody_decides_twice() {
             vec![("id", some_id), ("action", "suspend"), ("reason", "x")],
         ),
         ("get-outbox-message", vec![("id", some_id)]),
+        ("list-accounts", vec![("q", ""), ("page", "1")]),
+        ("mark-account-verified", vec![("account", some_id)]),
     ]);
     for (endpoint, form) in &calls {
         assert_eq!(
@@ -259,13 +345,39 @@ async fn representatives_become_admins_and_see_general_others_get_404() {
     let mine = call(&ann, &server, "my-workspaces", &[]).await.json();
     assert_eq!(mine[0]["name"], "Acme");
 
-    // zed had no account: signing up with that email admits them as Workspace Admin.
-    let zed = person(&server, "zed").await;
+    // zed had no account: signing up with that email admits nobody until the address is
+    // verified; then zed is a Workspace Admin.
+    let waiting = call(&ann, &server, "list-admissions", &[("workspace", "Acme")]).await;
+    assert_eq!(waiting.status, 200, "{}", waiting.body);
     assert_eq!(
-        call(&zed, &server, "workspace-general", &[("workspace", "Acme")])
+        waiting.json().as_array().unwrap().len(),
+        1,
+        "{}",
+        waiting.body
+    );
+    assert_eq!(waiting.json()[0]["email"], "zed@example.com");
+    assert_eq!(waiting.json()[0]["role"], "WorkspaceAdmin");
+    let zed = unverified_person(&server, "zed").await;
+    let r = call(&zed, &server, "workspace-general", &[("workspace", "Acme")]).await;
+    assert_eq!(
+        r.status, 404,
+        "not before the address is verified: {}",
+        r.body
+    );
+    assert_eq!(
+        call(&zed, &server, "my-workspaces", &[]).await.json(),
+        serde_json::json!([])
+    );
+    verify(&op, &server, "zed@example.com").await;
+    let r = call(&zed, &server, "workspace-general", &[("workspace", "Acme")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()[1], "WorkspaceAdmin");
+    assert_eq!(
+        call(&ann, &server, "list-admissions", &[("workspace", "Acme")])
             .await
-            .status,
-        200
+            .json(),
+        serde_json::json!([]),
+        "no longer waiting"
     );
 
     // A stranger, and a signed-out visitor, learn nothing.
@@ -601,7 +713,7 @@ async fn suspension_makes_a_workspace_read_only_and_edits_are_audited() {
 async fn the_confirmation_email_reaches_every_representative_over_smtp() {
     let sink = SmtpSink::start();
     let dir = DataDir::new();
-    let (server, op) = server_with_operator(
+    let (mut server, op) = server_with_operator(
         &dir,
         &[
             "--smtp-url",
@@ -611,28 +723,30 @@ async fn the_confirmation_email_reaches_every_representative_over_smtp() {
         ],
     )
     .await;
-    let ann = person(&server, "ann").await;
+    server.op = None;
+    let ann = smtp_person(&server, &sink, "ann").await;
     let id = apply(&ann, &server, "Acme", REPS).await.json()["id"]
         .as_str()
         .unwrap()
         .to_string();
-    call(&op, &server, "generate-workspace", &[("id", &id)]).await;
-    let ws = call(&ann, &server, "workspace-general", &[("workspace", "Acme")])
-        .await
-        .json()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    assert_eq!(
+        call(&op, &server, "generate-workspace", &[("id", &id)])
+            .await
+            .status,
+        200
+    );
+    let ws = workspace_id(&ann, &server, "Acme").await;
 
-    let mut messages = sink.wait_for(2);
-    messages.sort();
-    assert_eq!(messages[0].0, vec!["ann@example.com"]);
-    assert_eq!(messages[1].0, vec!["zed@example.com"]);
-    for (_, data) in &messages {
-        assert!(
-            data.contains("Subject: Your MPDP workspace Acme is ready"),
-            "{data}"
-        );
+    let subject = "Subject: Your MPDP workspace Acme is ready";
+    let to_ann = delivered(&sink, "ann@example.com", subject).await;
+    let to_zed = delivered(&sink, "zed@example.com", subject).await;
+    let ready: Vec<_> = sink
+        .messages()
+        .into_iter()
+        .filter(|(_, d)| text_of(d).contains(subject))
+        .collect();
+    assert_eq!(ready.len(), 2, "one each: {ready:?}");
+    for data in [&to_ann, &to_zed] {
         assert!(data.contains(&format!("Workspace ID: {ws}")), "{data}");
         assert!(data.contains("Workspace Name: Acme"), "{data}");
         assert!(
@@ -642,44 +756,49 @@ async fn the_confirmation_email_reaches_every_representative_over_smtp() {
         assert!(data.contains("console@example.com"), "{data}");
     }
     assert!(
-        messages[1].1.contains("/sign-up"),
-        "zed has no account yet and is told how to join"
+        !to_ann.contains("/sign-up"),
+        "ann is verified and already a Workspace Admin: {to_ann}"
+    );
+    assert!(
+        to_zed.contains("/sign-up"),
+        "zed has no account yet and is told how to join: {to_zed}"
     );
 
     // The outbox shows them as sent.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let outbox = call(
-        &op,
-        &server,
-        "list-outbox",
-        &[("state", "Sent"), ("q", ""), ("page", "1")],
-    )
-    .await
-    .json();
-    assert_eq!(outbox["total"], 2);
+    let sent = outbox_when(&op, &server, "Sent", "is ready", 2).await;
+    assert_eq!(sent["items"][0]["state"], "Sent");
 
     // A rejection reaches the applicant with the reason.
     let id2 = apply(&ann, &server, "Bravo", REPS).await.json()["id"]
         .as_str()
         .unwrap()
         .to_string();
-    call(
-        &op,
-        &server,
-        "reject-workspace-application",
-        &[
-            ("id", &id2),
-            ("reason", "Scope does not match the business"),
-        ],
-    )
-    .await;
-    let messages = sink.wait_for(3);
-    let rejection = messages
-        .iter()
-        .find(|(_, d)| d.contains("was rejected"))
-        .expect("a rejection email");
-    assert_eq!(rejection.0, vec!["ann@example.com"]);
-    assert!(rejection.1.contains("Scope does not match the business"));
+    assert_eq!(
+        call(
+            &op,
+            &server,
+            "reject-workspace-application",
+            &[
+                ("id", &id2),
+                ("reason", "Scope does not match the business"),
+            ],
+        )
+        .await
+        .status,
+        200
+    );
+    let rejection = delivered(&sink, "ann@example.com", "was rejected").await;
+    assert!(
+        rejection.contains("Scope does not match the business"),
+        "{rejection}"
+    );
+    assert!(
+        !sink
+            .messages()
+            .iter()
+            .any(|(to, d)| to.iter().any(|t| t == "zed@example.com") && d.contains("was rejected")),
+        "only the applicant hears of the rejection"
+    );
 }
 
 #[tokio::test]
@@ -687,6 +806,7 @@ async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivere
     let dir = DataDir::new();
     let dead = format!("smtp://127.0.0.1:{}", free_port());
     let (server, op) = server_with_operator(&dir, &["--smtp-url", &dead]).await;
+    // Nothing leaves, so the verification link is still in the outbox for `person`.
     let ann = person(&server, "ann").await;
     let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>")
         .await
@@ -694,7 +814,12 @@ async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivere
         .as_str()
         .unwrap()
         .to_string();
-    call(&op, &server, "generate-workspace", &[("id", &id)]).await;
+    assert_eq!(
+        call(&op, &server, "generate-workspace", &[("id", &id)])
+            .await
+            .status,
+        200
+    );
 
     let mut attempts = 0;
     for _ in 0..100 {
@@ -702,10 +827,11 @@ async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivere
             &op,
             &server,
             "list-outbox",
-            &[("state", ""), ("q", ""), ("page", "1")],
+            &[("state", ""), ("q", "is ready"), ("page", "1")],
         )
         .await
         .json();
+        assert_eq!(outbox["total"], 1, "{outbox}");
         let m = &outbox["items"][0];
         assert_eq!(m["state"], "Queued", "{m}");
         attempts = m["attempts"].as_u64().unwrap();
@@ -719,26 +845,48 @@ async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivere
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(attempts >= 2, "the worker retried");
+    let queued = call(
+        &op,
+        &server,
+        "list-outbox",
+        &[("state", "Queued"), ("q", ""), ("page", "1")],
+    )
+    .await
+    .json();
+    assert_eq!(
+        queued["total"], 2,
+        "ann's verification and the ready mail: {queued}"
+    );
 
-    // With a working server configured, the same message goes out.
+    // With a working server configured, the same messages go out.
     let (ok, _) = server.stop();
     assert!(ok);
     let sink = SmtpSink::start();
     let server = Server::start(&dir, &["--smtp-url", &sink.url()]);
-    let messages = sink.wait_for(1);
-    assert_eq!(messages[0].0, vec!["ann@example.com"]);
-    let op = client();
-    log_in(&op, &server, "operator", "steady lantern 7").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let outbox = call(
-        &op,
-        &server,
-        "list-outbox",
-        &[("state", "Sent"), ("q", ""), ("page", "1")],
+    let ready = delivered(
+        &sink,
+        "ann@example.com",
+        "Subject: Your MPDP workspace Acme is ready",
     )
-    .await
-    .json();
-    assert_eq!(outbox["total"], 1);
+    .await;
+    assert!(ready.contains("Workspace Name: Acme"), "{ready}");
+    let verification = delivered(&sink, "ann@example.com", "/verify-email/").await;
+    assert!(
+        verification.contains("Subject: Verify your MPDP email address"),
+        "{verification}"
+    );
+    let op = client();
+    assert_eq!(
+        log_in(&op, &server, "operator", "steady lantern 7")
+            .await
+            .status,
+        200
+    );
+    let sent = outbox_when(&op, &server, "Sent", "", 2).await;
+    for m in sent["items"].as_array().unwrap() {
+        assert_eq!(m["to"][0], "ann@example.com", "{m}");
+    }
+    assert_eq!(outbox_when(&op, &server, "Queued", "", 0).await["total"], 0);
 }
 
 #[tokio::test]
@@ -761,12 +909,44 @@ async fn without_smtp_the_outbox_keeps_every_message_for_the_operator() {
     )
     .await
     .json();
-    assert_eq!(outbox["total"], 1);
-    let mid = outbox["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        outbox["total"], 2,
+        "the verification and the ready mail: {outbox}"
+    );
+    let items = outbox["items"].as_array().unwrap();
+    let ready = items
+        .iter()
+        .find(|m| m["subject"] == "Your MPDP workspace Acme is ready")
+        .expect("the ready mail");
+    let mid = ready["id"].as_str().unwrap().to_string();
     let m = call(&op, &server, "get-outbox-message", &[("id", &mid)])
         .await
         .json();
     assert!(m["body"].as_str().unwrap().contains("Workspace Name: Acme"));
+    // The outbox is the delivery path here: a secret link stays readable to the operator.
+    let verification = items
+        .iter()
+        .find(|m| m["subject"] == "Verify your MPDP email address")
+        .expect("the verification mail");
+    assert_eq!(
+        (
+            verification["carries_link"].as_bool(),
+            verification["redacted"].as_bool()
+        ),
+        (Some(true), Some(false)),
+        "{verification}"
+    );
+    assert!(
+        verification["body"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{}/verify-email/", server.base)),
+        "{verification}"
+    );
+    assert!(!verification["body"]
+        .as_str()
+        .unwrap()
+        .contains("[removed after sending]"));
     assert_eq!(
         call(&ann, &server, "get-outbox-message", &[("id", &mid)])
             .await
@@ -838,4 +1018,471 @@ async fn applicants_withdraw_their_own_pending_applications() {
         .status,
         401
     );
+}
+
+#[tokio::test]
+async fn an_impostor_with_a_representatives_email_is_not_admitted_until_the_address_is_proven() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    let ann = person(&server, "ann").await;
+    // Before the workspace exists, someone signs up with the CEO's address. They can log in, but
+    // cannot verify it: the link goes to the CEO's mailbox. Eve, another representative, has
+    // signed up too and not verified yet.
+    let impostor = client();
+    signed_up(&impostor, &server, "ceo@example.com", "impostor").await;
+    let eve = unverified_person(&server, "eve").await;
+    let id = apply(
+        &ann,
+        &server,
+        "Acme",
+        "Ann Lee <ann@example.com>\nCeo Real <ceo@example.com>\nEve Ng <eve@example.com>",
+    )
+    .await
+    .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = call(&op, &server, "generate-workspace", &[("id", &id)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // The impostor is admitted nowhere, and can neither see nor touch the waiting admissions.
+    for endpoint in ["workspace-home", "workspace-general", "list-admissions"] {
+        let r = call(&impostor, &server, endpoint, &[("workspace", "Acme")]).await;
+        assert_eq!(r.status, 404, "{endpoint}: {}", r.body);
+    }
+    let r = call(
+        &impostor,
+        &server,
+        "revoke-admission",
+        &[("workspace", "Acme"), ("email", "eve@example.com")],
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(
+        call(&impostor, &server, "my-workspaces", &[]).await.json(),
+        serde_json::json!([])
+    );
+    let page = impostor
+        .get(server.url("/w/Acme/general"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    let r = call(
+        &client(),
+        &server,
+        "list-admissions",
+        &[("workspace", "Acme")],
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    // The CEO is told to prove the address.
+    let outbox = call(
+        &op,
+        &server,
+        "list-outbox",
+        &[("state", ""), ("q", "is ready"), ("page", "1")],
+    )
+    .await
+    .json();
+    let to_ceo = outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["to"][0] == "ceo@example.com")
+        .expect("the ready mail to the CEO");
+    assert!(
+        to_ceo["body"]
+            .as_str()
+            .unwrap()
+            .contains("once ceo@example.com is a verified address"),
+        "{to_ceo}"
+    );
+
+    // Ann, the Workspace Admin, sees both admissions waiting, and only herself as a member.
+    let r = call(&ann, &server, "list-admissions", &[("workspace", "Acme")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut waiting: Vec<(String, String)> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["email"].as_str().unwrap().to_string(),
+                a["role"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    waiting.sort();
+    assert_eq!(
+        waiting,
+        vec![
+            ("ceo@example.com".to_string(), "WorkspaceAdmin".to_string()),
+            ("eve@example.com".to_string(), "WorkspaceAdmin".to_string()),
+        ]
+    );
+    let members = call(
+        &ann,
+        &server,
+        "list-members",
+        &[
+            ("workspace", "Acme"),
+            ("q", ""),
+            ("role", ""),
+            ("status", ""),
+            ("page", "1"),
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(members["total"], 1, "{members}");
+
+    // Revoking: an unknown address is 404; eve's admission goes, and her verifying later
+    // admits her nowhere.
+    let r = call(
+        &ann,
+        &server,
+        "revoke-admission",
+        &[("workspace", "Acme"), ("email", "nobody@example.com")],
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = call(
+        &ann,
+        &server,
+        "revoke-admission",
+        &[("workspace", "Acme"), ("email", "eve@example.com")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(
+        &ann,
+        &server,
+        "revoke-admission",
+        &[("workspace", "Acme"), ("email", "EVE@example.com")],
+    )
+    .await;
+    assert_eq!(r.status, 404, "only once, whatever the case: {}", r.body);
+    let waiting = call(&ann, &server, "list-admissions", &[("workspace", "Acme")])
+        .await
+        .json();
+    assert_eq!(waiting.as_array().unwrap().len(), 1, "{waiting}");
+    assert_eq!(waiting[0]["email"], "ceo@example.com");
+    verify(&op, &server, "eve@example.com").await;
+    let r = call(&eve, &server, "workspace-home", &[("workspace", "Acme")]).await;
+    assert_eq!(
+        r.status, 404,
+        "a revoked admission admits nobody: {}",
+        r.body
+    );
+
+    // The real owner proves the address with a password reset link, which only their mailbox
+    // receives: the account becomes theirs, the impostor is out, and the admission happens.
+    let r = call(
+        &client(),
+        &server,
+        "request-password-reset",
+        &[("email", "ceo@example.com")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = mailed_token(&op, &server, "ceo@example.com", "/reset-password/").await;
+    let r = call(
+        &client(),
+        &server,
+        "reset-password",
+        &[
+            ("token", &token),
+            ("new_password", "silver heron 58"),
+            ("new_password_confirm", "silver heron 58"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        me(&impostor, &server).await.is_null(),
+        "the impostor's session ended"
+    );
+    assert_eq!(
+        log_in(&client(), &server, "impostor", PASSWORD)
+            .await
+            .status,
+        401,
+        "and their password no longer works"
+    );
+    let owner = client();
+    assert_eq!(
+        log_in(&owner, &server, "ceo@example.com", "silver heron 58")
+            .await
+            .status,
+        200
+    );
+    let r = call(
+        &owner,
+        &server,
+        "workspace-general",
+        &[("workspace", "Acme")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()[1], "WorkspaceAdmin");
+    assert_eq!(
+        call(&ann, &server, "list-admissions", &[("workspace", "Acme")])
+            .await
+            .json(),
+        serde_json::json!([])
+    );
+    let audit = call(
+        &ann,
+        &server,
+        "workspace-audit",
+        &[
+            ("workspace", "Acme"),
+            ("action", ""),
+            ("q", ""),
+            ("page", "1"),
+        ],
+    )
+    .await
+    .json();
+    let events: Vec<(&str, &str)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["target"].as_str().unwrap()))
+        .collect();
+    assert!(
+        events.contains(&("member.admitted", "ceo@example.com")),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&("member.admission_revoked", "eve@example.com")),
+        "{events:?}"
+    );
+    assert!(
+        !events.contains(&("member.admitted", "eve@example.com")),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn admissions_wait_while_the_workspace_is_suspended_and_happen_on_reactivation() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    let ann = person(&server, "ann").await;
+    let id = apply(&ann, &server, "Acme", REPS).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        call(&op, &server, "generate-workspace", &[("id", &id)])
+            .await
+            .status,
+        200
+    );
+    let ws = workspace_id(&ann, &server, "Acme").await;
+    let r = call(
+        &op,
+        &server,
+        "set-workspace-status",
+        &[
+            ("id", &ws),
+            ("action", "suspend"),
+            ("reason", "Unpaid invoice"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // zed proves the address, and bob (verified already) is named a representative by the
+    // operator: while the workspace is suspended neither joins.
+    let zed = unverified_person(&server, "zed").await;
+    verify(&op, &server, "zed@example.com").await;
+    let bob = person(&server, "bob").await;
+    let r = call(
+        &op,
+        &server,
+        "edit-workspace-info",
+        &[
+            ("id", ws.as_str()),
+            ("mcc", "5812"),
+            ("address", "1 Harbour Road, Singapore"),
+            (
+                "representatives",
+                &format!("{REPS}\nBob Tan <bob@example.com>"),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for (who, c) in [("zed", &zed), ("bob", &bob)] {
+        let r = call(c, &server, "workspace-home", &[("workspace", "Acme")]).await;
+        assert_eq!(
+            r.status, 404,
+            "{who} is not admitted while suspended: {}",
+            r.body
+        );
+        assert_eq!(
+            call(c, &server, "my-workspaces", &[]).await.json(),
+            serde_json::json!([]),
+            "{who}"
+        );
+    }
+    // Still waiting, readable by the admin; revoking is a change, refused while suspended.
+    let waiting = call(&ann, &server, "list-admissions", &[("workspace", "Acme")]).await;
+    assert_eq!(waiting.status, 200, "{}", waiting.body);
+    let mut emails: Vec<String> = waiting
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["email"].as_str().unwrap().to_string())
+        .collect();
+    emails.sort();
+    assert_eq!(emails, vec!["bob@example.com", "zed@example.com"]);
+    let r = call(
+        &ann,
+        &server,
+        "revoke-admission",
+        &[("workspace", "Acme"), ("email", "zed@example.com")],
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.json()["message"].as_str().unwrap().contains("suspended"),
+        "{}",
+        r.body
+    );
+
+    // Reactivated: both join as Workspace Admins, and nothing waits any more.
+    let r = call(
+        &op,
+        &server,
+        "set-workspace-status",
+        &[("id", &ws), ("action", "reactivate"), ("reason", "Paid")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for (who, c) in [("zed", &zed), ("bob", &bob)] {
+        let r = call(c, &server, "workspace-general", &[("workspace", "Acme")]).await;
+        assert_eq!(r.status, 200, "{who}: {}", r.body);
+        assert_eq!(r.json()[1], "WorkspaceAdmin", "{who}");
+    }
+    assert_eq!(
+        call(&ann, &server, "list-admissions", &[("workspace", "Acme")])
+            .await
+            .json(),
+        serde_json::json!([])
+    );
+    let admitted = call(
+        &ann,
+        &server,
+        "workspace-audit",
+        &[
+            ("workspace", "Acme"),
+            ("action", "member.admitted"),
+            ("q", ""),
+            ("page", "1"),
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(admitted["total"], 2, "{admitted}");
+}
+
+#[tokio::test]
+async fn a_sent_invitation_link_is_cut_from_the_outbox_once_delivered_over_smtp() {
+    let sink = SmtpSink::start();
+    let dir = DataDir::new();
+    let (mut server, op) = server_with_operator(&dir, &["--smtp-url", &sink.url()]).await;
+    server.op = None;
+    let ann = smtp_person(&server, &sink, "ann").await;
+    let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>")
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        call(&op, &server, "generate-workspace", &[("id", &id)])
+            .await
+            .status,
+        200
+    );
+    let r = call(
+        &ann,
+        &server,
+        "invite-members",
+        &[
+            ("workspace", "Acme"),
+            ("emails", "dev@example.com"),
+            ("role", "WorkspaceDeveloper"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()[0]["outcome"], "invited");
+
+    // The invitee's mailbox has the link.
+    let token = delivered_token(&sink, "dev@example.com", "/invitations/").await;
+
+    // Once sent, the stored copy no longer has it, in the list, the message and its page.
+    let sent = outbox_when(&op, &server, "Sent", "You are invited", 1).await;
+    let item = &sent["items"][0];
+    assert_eq!(item["to"][0], "dev@example.com");
+    assert_eq!(
+        (item["redacted"].as_bool(), item["carries_link"].as_bool()),
+        (Some(true), Some(false)),
+        "{item}"
+    );
+    let body = item["body"].as_str().unwrap();
+    assert!(!body.contains(&token), "{body}");
+    assert!(
+        body.contains("/invitations/[removed after sending]"),
+        "{body}"
+    );
+    let mid = item["id"].as_str().unwrap().to_string();
+    let r = call(&op, &server, "get-outbox-message", &[("id", &mid)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.contains(&token), "{}", r.body);
+    assert_eq!(r.json()["redacted"], true);
+    let page = op
+        .get(server.url(&format!("/operator/outbox/{mid}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("/invitations/[removed after sending]"),
+        "{page}"
+    );
+    assert!(!page.contains(&token), "the outbox page shows the link");
+    // The verification link ann used is gone from her sent mail the same way.
+    let verification = outbox_when(&op, &server, "Sent", "Verify your MPDP", 1).await;
+    let v = &verification["items"][0];
+    assert_eq!(v["redacted"], true, "{v}");
+    assert!(
+        v["body"]
+            .as_str()
+            .unwrap()
+            .contains("/verify-email/[removed after sending]"),
+        "{v}"
+    );
+
+    // The delivered link still works for its owner.
+    let info = call(
+        &client(),
+        &server,
+        "invitation-details",
+        &[("token", &token)],
+    )
+    .await
+    .json();
+    assert_eq!(info["state"], "pending");
+    let dev = smtp_person(&server, &sink, "dev").await;
+    let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }
