@@ -51,7 +51,7 @@ async fn a_verification_link_works_once_and_bad_links_are_refused() {
     assert_eq!(me(&ann, &server).await["email_verified"], false);
 
     for (token, says) in [("", "malformed"), ("zz", "malformed"), (&"ab".repeat(32)[..], "not valid")] {
-        let r = call(&client(), &server, "verify-email", &[("token", token)]).await;
+        let r = call(&ann, &server, "verify-email", &[("token", token)]).await;
         assert_eq!(r.status, 422, "{token}: {}", r.body);
         assert_eq!(r.field().as_deref(), Some("Verification link"));
         assert!(r.body.contains(says), "{}", r.body);
@@ -64,15 +64,24 @@ async fn a_verification_link_works_once_and_bad_links_are_refused() {
     assert_eq!(r.status, 200, "{}", r.body);
     let new = mailed_token(&op, &server, "ann@example.com", "/verify-email/").await;
     assert_ne!(old, new);
-    let r = call(&client(), &server, "verify-email", &[("token", &old)]).await;
+    let r = call(&ann, &server, "verify-email", &[("token", &old)]).await;
     assert_eq!(r.status, 422, "{}", r.body);
 
+    // The link alone verifies nothing: the browser must be signed in as that account (else the
+    // owner of an address could verify an impostor's account made with it).
+    let r = call(&client(), &server, "verify-email", &[("token", &new)]).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("Log in as ann"), "{}", r.body);
+    let bob = person(&server, "bob").await;
+    assert_eq!(call(&bob, &server, "verify-email", &[("token", &new)]).await.status, 403);
+    assert_eq!(me(&ann, &server).await["email_verified"], false, "nothing changed");
+
     // The link goes to `next` only when it is a path of this console.
-    let r = call(&client(), &server, "verify-email", &[("token", &new), ("next", "//evil.example/")]).await;
+    let r = call(&ann, &server, "verify-email", &[("token", &new), ("next", "//evil.example/")]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.headers["location"], "/?verified=1");
     assert_eq!(me(&ann, &server).await["email_verified"], true);
-    let r = call(&client(), &server, "verify-email", &[("token", &new)]).await;
+    let r = call(&ann, &server, "verify-email", &[("token", &new)]).await;
     assert_eq!(r.status, 422, "used once: {}", r.body);
     let r = call(&ann, &server, "resend-verification", &[]).await;
     assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Email")));
@@ -376,7 +385,7 @@ async fn email_change_waits_for_the_new_address_and_refuses_a_taken_one() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(me(&ann, &server).await["email"], "ann@example.com", "not before the link");
     let token = mailed_token(&op, &server, "ann.new@example.com", "/verify-email/").await;
-    let r = call(&client(), &server, "verify-email", &[("token", &token)]).await;
+    let r = call(&ann, &server, "verify-email", &[("token", &token)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let now = me(&ann, &server).await;
     assert_eq!((now["email"].as_str(), now["email_verified"].as_bool()), (Some("ann.new@example.com"), Some(true)));
@@ -428,8 +437,8 @@ async fn a_sent_link_is_cut_out_of_the_outbox_and_reaches_its_owner() {
     let sink = SmtpSink::start();
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, &["--smtp-url", &sink.url()]).await;
-    let r = call(&client(), &server, "sign-up", &sign_up_form("ann@example.com", "ann")).await;
-    assert_eq!(r.status, 200);
+    let ann = client();
+    signed_up(&ann, &server, "ann@example.com", "ann").await;
     let mail = sink.wait_for(1);
     // Long lines arrive quoted-printable: undo its soft line breaks.
     let raw = &mail[0].1.replace("=\r\n", "").replace("=\n", "");
@@ -451,6 +460,6 @@ async fn a_sent_link_is_cut_out_of_the_outbox_and_reaches_its_owner() {
     assert!(!stored.contains(&token), "{stored}");
     assert!(stored.contains("[removed after sending]"), "{stored}");
     // The delivered link still works for its owner.
-    let r = call(&client(), &server, "verify-email", &[("token", &token)]).await;
+    let r = call(&ann, &server, "verify-email", &[("token", &token)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }

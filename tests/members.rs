@@ -399,7 +399,7 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
         "{mail}"
     );
     let r = call(
-        &client(),
+        &dev,
         &server,
         "verify-email",
         &[("token", &verification), ("next", &next)],

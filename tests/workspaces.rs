@@ -51,7 +51,7 @@ async fn smtp_person(server: &Server, sink: &SmtpSink, name: &str) -> reqwest::C
     assert!(server.op.is_none(), "unset server.op on an SMTP server");
     let c = person(server, name).await;
     let token = delivered_token(sink, &format!("{name}@example.com"), "/verify-email/").await;
-    let r = call(&client(), server, "verify-email", &[("token", &token)]).await;
+    let r = call(&c, server, "verify-email", &[("token", &token)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(me(&c, server).await["email_verified"], true);
     c

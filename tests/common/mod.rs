@@ -451,10 +451,15 @@ pub async fn mailed_token(op: &reqwest::Client, server: &Server, to: &str, path:
     panic!("no {path} link mailed to {to}: {}", r.body);
 }
 
-/// Verifies `email` with the link from its verification mail.
+/// Verifies `email` with the link from its verification mail, opened — as it must be — by a
+/// browser signed in to that account (username: the email's local part, password `PASSWORD`).
 pub async fn verify(op: &reqwest::Client, server: &Server, email: &str) {
     let token = mailed_token(op, server, email, "/verify-email/").await;
-    let r = call(&client(), server, "verify-email", &[("token", &token)]).await;
+    let owner = client();
+    let username = email.split('@').next().unwrap();
+    let r = log_in(&owner, server, username, PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(&owner, server, "verify-email", &[("token", &token)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
 

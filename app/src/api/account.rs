@@ -46,12 +46,14 @@ pub async fn sign_up(
 }
 
 /// Proves an email address with the token from its link (sent at sign-up or for an email
-/// change). Then goes to `next` (a path in this console) or home.
+/// change), for the signed-in account the link belongs to. Then goes to `next` (a path in this
+/// console) or home.
 #[server(prefix = "/api", endpoint = "verify-email")]
 pub async fn verify_email(token: String, next: Option<String>) -> Result<(), AppError> {
     let state = AppState::current()?;
     let client = super::client_addr_of_request().await;
-    domain::verify_email(&state, token, client).await?;
+    let who = SignedIn::optional().await?.map(|w| w.account.id);
+    domain::verify_email(&state, token, who, client).await?;
     let to = domain::local_path(next.as_deref()).unwrap_or_else(|| "/?verified=1".into());
     leptos_axum::redirect(&to);
     Ok(())
@@ -71,7 +73,12 @@ pub async fn resend_verification() -> Result<String, AppError> {
 /// Logs in with an email or username and a password. A browser that logs in successfully becomes
 /// a known device of the account (its own failure budget; see the security notes).
 #[server(prefix = "/api", endpoint = "log-in")]
-pub async fn log_in(login: String, password: String) -> Result<(), AppError> {
+pub async fn log_in(
+    login: String,
+    password: String,
+    /// Where to go afterwards: a path in this console (anything else goes home).
+    next: Option<String>,
+) -> Result<(), AppError> {
     let state = AppState::current()?;
     let session = crate::server::auth::guard::current_session().await?;
     let addr = super::client_addr_of_request().await;
@@ -89,7 +96,7 @@ pub async fn log_in(login: String, password: String) -> Result<(), AppError> {
             response.append_header(http::header::SET_COOKIE, v);
         }
     }
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(&crate::model::local_path(next.as_deref()).unwrap_or_else(|| "/".into()));
     Ok(())
 }
 

@@ -159,21 +159,42 @@ pub async fn set_member_role(
 }
 
 #[server(prefix = "/api", endpoint = "block-member")]
-pub async fn block_member(workspace: String, account: Uuid) -> Result<(), AppError> {
+pub async fn block_member(
+    workspace: String,
+    account: Uuid,
+    /// The page to return to after a plain form post from the confirmation page.
+    back: Option<String>,
+) -> Result<(), AppError> {
     let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::BlockMembers).await?;
-    domain::set_blocked(&state, &admin, account, true, actor).await
+    domain::set_blocked(&state, &admin, account, true, actor).await?;
+    super::return_to(back);
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "unblock-member")]
-pub async fn unblock_member(workspace: String, account: Uuid) -> Result<(), AppError> {
+pub async fn unblock_member(
+    workspace: String,
+    account: Uuid,
+    /// The page to return to after a plain form post from the confirmation page.
+    back: Option<String>,
+) -> Result<(), AppError> {
     let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::BlockMembers).await?;
-    domain::set_blocked(&state, &admin, account, false, actor).await
+    domain::set_blocked(&state, &admin, account, false, actor).await?;
+    super::return_to(back);
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "remove-member")]
-pub async fn remove_member(workspace: String, account: Uuid) -> Result<(), AppError> {
+pub async fn remove_member(
+    workspace: String,
+    account: Uuid,
+    /// The page to return to after a plain form post from the confirmation page.
+    back: Option<String>,
+) -> Result<(), AppError> {
     let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::RemoveMembers).await?;
-    domain::remove(&state, &admin, account, actor).await
+    domain::remove(&state, &admin, account, actor).await?;
+    super::return_to(back);
+    Ok(())
 }
 
 /// Leaves a workspace (the last active Workspace Admin can't).

@@ -35,3 +35,11 @@ pub(crate) fn query_escape(s: &str) -> String {
         })
         .collect()
 }
+
+/// After a plain form post from a confirmation page (`/confirm/…`): back to the page that asked.
+#[cfg(feature = "ssr")]
+pub(crate) fn return_to(back: Option<String>) {
+    if let Some(path) = crate::model::local_path(back.as_deref()) {
+        leptos_axum::redirect(&path);
+    }
+}

@@ -7,3 +7,29 @@ pub mod mcc;
 pub mod workspace;
 
 pub use error::AppError;
+
+/// A return target inside this console (`/w/Acme/members?page=2`), or `None` for anything that
+/// could lead elsewhere: another site, `//host`, `/\\host`, a scheme, control characters.
+pub fn local_path(next: Option<&str>) -> Option<String> {
+    let n = next?.trim();
+    let ok = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.starts_with("/\\")
+        && n.len() <= 512
+        && n.chars().all(|c| c.is_ascii_graphic());
+    ok.then(|| n.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_return_targets() {
+        assert_eq!(local_path(Some("/invitations/ab?x=1")), Some("/invitations/ab?x=1".into()));
+        for bad in ["//evil.example", "https://evil.example", "javascript:alert(1)", "/\\evil", "", "relative", "/a b"] {
+            assert_eq!(local_path(Some(bad)), None, "{bad}");
+        }
+        assert_eq!(local_path(None), None);
+    }
+}

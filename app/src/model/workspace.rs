@@ -193,8 +193,14 @@ impl ApplicationStatus {
             Self::Withdrawn => "Withdrawn",
         }
     }
+    /// Stored in index keys: explicit numbers, fixed forever (never the declaration order).
     pub fn code(self) -> u8 {
-        self as u8
+        match self {
+            Self::Pending => 0,
+            Self::Generated => 1,
+            Self::Rejected => 2,
+            Self::Withdrawn => 3,
+        }
     }
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL
@@ -343,6 +349,12 @@ pub const PER_PAGE: u32 = 20;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn application_status_codes_in_keys_never_change() {
+        let codes: Vec<u8> = ApplicationStatus::ALL.iter().map(|s| s.code()).collect();
+        assert_eq!(codes, vec![0, 1, 2, 3]);
+    }
 
     #[test]
     fn workspace_names() {

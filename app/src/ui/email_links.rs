@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::kit::{action_error, query_param, route_param, Field, FormError, Notice, SubmitButton};
+use super::use_auth;
 use crate::api::account::{RequestPasswordReset, ResetPassword, VerifyEmail};
 use crate::model::account::{PASSWORD_MAX, PASSWORD_MIN};
 
@@ -17,17 +18,41 @@ pub fn VerifyEmailPage() -> impl IntoView {
     let next = query_param("next");
     let verify = ServerAction::<VerifyEmail>::new();
     let error = action_error(verify);
+    let auth = use_auth();
+    // Signed out: log in first (the password proves the account), then come back here.
+    let login = move || {
+        let mut back = format!("/verify-email/{}", token.get());
+        let n = next.get();
+        if !n.is_empty() {
+            back.push_str(&format!("?next={}", super::kit::urlencode(&n)));
+        }
+        format!("/login?next={}", super::kit::urlencode(&back))
+    };
     view! {
         <Title text="Verify your email address" />
         <section class="auth-panel" aria-labelledby="verify-title">
             <h1 id="verify-title">"Verify your email address"</h1>
             <p>"Confirm that this address is yours. Workspaces that named it (as a representative, or in an invitation) can then admit you."</p>
-            <ActionForm action=verify>
-                <FormError error />
-                <input type="hidden" name="token" value=move || token.get() />
-                <input type="hidden" name="next" value=move || next.get() />
-                <SubmitButton label="Verify my email address" pending=verify.pending() />
-            </ActionForm>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match auth.me.await.ok().flatten() {
+                        Some(me) => view! {
+                            <p>{format!("You are logged in as {}.", me.username)}</p>
+                            <ActionForm action=verify>
+                                <FormError error />
+                                <input type="hidden" name="token" value=move || token.get() />
+                                <input type="hidden" name="next" value=move || next.get() />
+                                <SubmitButton label="Verify my email address" pending=verify.pending() />
+                            </ActionForm>
+                        }.into_any(),
+                        None => view! {
+                            <p class="alert alert-info">"Log in to the account this address belongs to, and you come back here to verify it."</p>
+                            <p><a class="button button-primary" href=login()>"Log in to verify"</a></p>
+                            <p class="hint">"Did you not create an MPDP account? Then do not verify anything: the address is yours, and you can take the account over by resetting its password."</p>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
             <p class="aside">"Link expired or used? Log in and send a new one from your " <a href="/account">"account page"</a> "."</p>
         </section>
     }

@@ -24,11 +24,38 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
+/// `/login`: the login form, which returns to `next` (a path of this console) afterwards.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let auth = use_auth();
+    let next = query_param("next");
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match auth.me.await {
+                    Ok(Some(me)) => {
+                        let to = crate::model::local_path(Some(&next.get_untracked())).unwrap_or_else(|| "/".into());
+                        view! {
+                            <Title text="Log in" />
+                            <section class="auth-panel" aria-labelledby="login-title">
+                                <h1 id="login-title">"You are logged in"</h1>
+                                <p>{format!("You are logged in as {}. ", me.username)} <a href=to>"Continue"</a></p>
+                            </section>
+                        }.into_any()
+                    }
+                    Ok(None) => view! { <LoginPanel /> }.into_any(),
+                    Err(e) => view! { <p class="alert alert-error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
 #[component]
 fn LoginPanel() -> impl IntoView {
     let auth = use_auth();
     let error = action_error(auth.log_in);
-    let (verified, reset) = (query_param("verified"), query_param("password_reset"));
+    let (verified, reset, next) = (query_param("verified"), query_param("password_reset"), query_param("next"));
     let notice = Signal::derive(move || {
         if !reset.get().is_empty() {
             Some("Your password has been changed and every session signed out. Log in with the new password.".to_string())
@@ -45,6 +72,7 @@ fn LoginPanel() -> impl IntoView {
             <p class="lede">"The console for your workspaces, mini programs and host apps."</p>
             <Notice message=notice />
             <ActionForm action=auth.log_in>
+                <input type="hidden" name="next" value=move || crate::model::local_path(Some(&next.get())).unwrap_or_default() />
                 <FormError error />
                 <Field label="Email or username" name="login" autocomplete="username" required=true error />
                 <Field label="Password" name="password" kind="password" autocomplete="current-password" required=true error />

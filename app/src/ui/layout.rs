@@ -90,7 +90,7 @@ pub fn TopBar() -> impl IntoView {
                         _ => {
                             view! {
                                 <nav class="nav" aria-label="Main">
-                                    <NavLink href="/" label="Log in" />
+                                    <NavLink href="/login" label="Log in" />
                                     <NavLink href="/sign-up" label="Sign up" />
                                 </nav>
                             }

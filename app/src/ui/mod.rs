@@ -112,6 +112,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=not_found::NotFound>
                     <Route path=StaticSegment("") view=home::HomePage ssr=SsrMode::Async />
                     <Route path=StaticSegment("sign-up") view=sign_up::SignUpPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("login") view=home::LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/confirm/:kind") view=kit::dialog::ConfirmPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("account") view=account::AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/verify-email/:token") view=email_links::VerifyEmailPage ssr=SsrMode::Async />
                     <Route path=path!("/forgot-password") view=email_links::ForgotPasswordPage ssr=SsrMode::Async />

@@ -47,17 +47,9 @@ pub fn check_sign_up(input: &SignUp) -> Result<(String, String), AppError> {
     Ok((email, username))
 }
 
-/// A path inside the console to go to after verification (`/invitations/…`); anything else —
-/// another site, `//host`, a scheme — is dropped.
-pub fn local_path(next: Option<&str>) -> Option<String> {
-    let n = next?.trim();
-    let ok = n.starts_with('/')
-        && !n.starts_with("//")
-        && !n.starts_with("/\\")
-        && n.len() <= 512
-        && n.chars().all(|c| c.is_ascii_graphic());
-    ok.then(|| n.to_string())
-}
+/// A path inside the console to go to after verification (`/invitations/…`); anything else is
+/// dropped.
+pub use crate::model::local_path;
 
 fn percent_encode(s: &str) -> String {
     s.bytes()
@@ -94,20 +86,23 @@ fn send_verification(
     if let Some(next) = next {
         link.push_str(&format!("?next={}", percent_encode(next)));
     }
+    let name = &account.username;
     let (subject, intro) = match purpose {
         Purpose::ChangeEmail => (
             "Confirm your new MPDP email address",
-            format!("{} asked to use this address for their MPDP account.", account.username),
+            format!("The MPDP account \"{name}\" asked to use {email} as its address."),
         ),
         _ => (
             "Verify your MPDP email address",
-            format!("Welcome to MPDP, {}.", account.username),
+            format!("Someone — we hope you — created the MPDP account \"{name}\" with {email}."),
         ),
     };
     let body = format!(
-        "{intro}\n\nConfirm that {email} is yours: {link}\n\n\
+        "{intro}\n\nTo confirm the address, log in as {name} and open: {link}\n\n\
          The link works once, for {VERIFY_HOURS} hours. Until the address is verified, no \
-         workspace admits the account. If you did not ask for this, ignore this message.\n"
+         workspace admits the account.\n\n\
+         If you did not create the account \"{name}\", do not verify it. The address is yours, \
+         so you can take the account over by resetting its password: {console}/forgot-password\n"
     );
     outbox::enqueue_with_secret(tx, vec![email.to_string()], subject, &body, Some(&token))?;
     Ok(())
@@ -202,15 +197,31 @@ pub async fn resend_verification(
 
 /// Uses a verification link: proves the account's address (or moves the account to the new
 /// address it asked for) and admits it where that address was waiting to be admitted.
+///
+/// The browser must be signed in as that account: the link proves the mailbox, the password
+/// proves the account. Otherwise the owner of an address, clicking the link of an account an
+/// impostor made with it, would verify the impostor.
 pub async fn verify_email(
     state: &AppState,
     token: String,
+    signed_in: Option<Uuid>,
     client: Option<IpAddr>,
 ) -> Result<Account, AppError> {
     let console = console(state);
     let account = state
         .store
         .write(move |tx| {
+            if let Some(record) = tokens::peek(tx, &token)? {
+                if signed_in != Some(record.account) {
+                    let name = accounts::get_for_update(tx, record.account)?
+                        .map(|a| a.username)
+                        .unwrap_or_default();
+                    return Err(AppError::Forbidden(format!(
+                        "This link verifies the MPDP account {name}. Log in as {name}, then open the link again. \
+                         If you did not create that account, do not verify it: reset its password at /forgot-password to take it over."
+                    )));
+                }
+            }
             let record = match tokens::consume(tx, &token, Purpose::VerifyEmail, "Verification link") {
                 Ok(r) => r,
                 Err(first) => match tokens::consume(tx, &token, Purpose::ChangeEmail, "Verification link") {
@@ -680,7 +691,8 @@ pub async fn verified_account(state: &AppState, name: &str) -> Account {
     .await
     .unwrap();
     let token = last_link_token(state, &format!("{name}@example.com")).await;
-    verify_email(state, token, None).await.unwrap()
+    let id = log_in(state, name, "amber otter 17".into(), None, None).await.unwrap().id;
+    verify_email(state, token, Some(id), None).await.unwrap()
 }
 
 /// Test support: the secret token of the newest mail to `to`.
@@ -745,9 +757,13 @@ mod tests {
         assert_eq!(by_email.id, by_name.id);
         assert!(!by_email.email_verified && !by_email.is_operator);
         let token = last_link_token(&s, "ann@example.com").await;
-        let verified = verify_email(&s, token.clone(), None).await.unwrap();
+        let e = verify_email(&s, token.clone(), None, None).await.unwrap_err();
+        assert_eq!(e.status(), 403, "signed out: the link alone verifies nothing");
+        let e = verify_email(&s, token.clone(), Some(Uuid::new_v4()), None).await.unwrap_err();
+        assert!(e.to_string().contains("Log in as ann"), "{e}");
+        let verified = verify_email(&s, token.clone(), Some(by_email.id), None).await.unwrap();
         assert!(verified.email_verified);
-        let again = verify_email(&s, token, None).await.unwrap_err();
+        let again = verify_email(&s, token, Some(by_email.id), None).await.unwrap_err();
         assert_eq!((again.status(), again.field()), (422, Some("Verification link")));
     }
 
@@ -920,7 +936,7 @@ mod tests {
         let still = log_in(&s, "ann@example.com", "amber otter 17".into(), None, None).await.unwrap();
         assert_eq!(still.email, "ann@example.com", "nothing changes before the link");
         let token = last_link_token(&s, "ann2@example.com").await;
-        let moved = verify_email(&s, token, None).await.unwrap();
+        let moved = verify_email(&s, token, Some(ann.id), None).await.unwrap();
         assert_eq!((moved.email.as_str(), moved.email_verified), ("ann2@example.com", true));
         assert!(log_in(&s, "ann2@example.com", "amber otter 17".into(), None, None).await.is_ok());
     }
@@ -939,11 +955,4 @@ mod tests {
         assert_eq!(e.field(), Some("Password"));
     }
 
-    #[test]
-    fn only_local_paths_are_followed() {
-        assert_eq!(local_path(Some("/invitations/ab")), Some("/invitations/ab".into()));
-        for bad in ["//evil.example", "https://evil.example", "javascript:alert(1)", "/\\evil", "", "relative"] {
-            assert_eq!(local_path(Some(bad)), None, "{bad}");
-        }
-    }
 }

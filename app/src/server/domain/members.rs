@@ -348,6 +348,30 @@ pub async fn accept(
         .await
 }
 
+/// Revokes the pending invitations `inviter` sent in a workspace: what a blocked or departed
+/// admin sent must not let anyone in later.
+fn revoke_invitations_sent_by(
+    tx: &redb::WriteTransaction,
+    actor: &Actor,
+    workspace: (Uuid, &str),
+    inviter: &accounts::Account,
+    why: &str,
+) -> Result<(), AppError> {
+    for (hash, mut invitation) in inv::pending_sent_by(tx, workspace.0, inviter.id, &inviter.username)? {
+        invitation.state = InvitationState::Revoked;
+        inv::update(tx, &hash, &invitation)?;
+        audit::record(
+            tx,
+            actor,
+            Some(workspace),
+            "member.invitation_revoked",
+            &invitation.email,
+            &format!("sent by {}, who {why}", inviter.username),
+        )?;
+    }
+    Ok(())
+}
+
 /// Withdraws an admission still waiting for its address to be verified.
 pub async fn revoke_admission(
     state: &AppState,
@@ -365,7 +389,7 @@ pub async fn revoke_admission(
                     "There is no admission waiting for {email}."
                 )));
             }
-            audit::record(tx, &actor, Some((wid, &wname)), "member.admission_revoked", &email, "")?;
+            audit::record(tx, &actor, Some((wid, &wname)), "member.admission_revoked", &email_key(&email), "")?;
             Ok(())
         })
         .await
@@ -469,19 +493,7 @@ pub async fn set_blocked(
             };
             audit::record(tx, &actor, Some((wid, &wname)), action, &a.email, "")?;
             if blocked {
-                // What a blocked admin sent must not let anyone in later.
-                for (hash, mut invitation) in inv::pending_sent_by(tx, wid, a.id, &a.username)? {
-                    invitation.state = InvitationState::Revoked;
-                    inv::update(tx, &hash, &invitation)?;
-                    audit::record(
-                        tx,
-                        &actor,
-                        Some((wid, &wname)),
-                        "member.invitation_revoked",
-                        &invitation.email,
-                        &format!("sent by {}, who was blocked", a.username),
-                    )?;
-                }
+                revoke_invitations_sent_by(tx, &actor, (wid, &wname), &a, "was blocked")?;
             }
             Ok(())
         })
@@ -524,6 +536,7 @@ pub async fn remove(
                 &a.email,
                 &format!("was {}", m.role.label()),
             )?;
+            revoke_invitations_sent_by(tx, &actor, (wid, &wname), &a, "was removed")?;
             Ok(())
         })
         .await
@@ -547,6 +560,7 @@ pub async fn leave(state: &AppState, member: &Member, actor: Actor) -> Result<()
             }
             members::remove(tx, wid, me)?;
             audit::record(tx, &actor, Some((wid, &wname)), "member.left", &a.email, "")?;
+            revoke_invitations_sent_by(tx, &actor, (wid, &wname), &a, "left")?;
             Ok(())
         })
         .await

@@ -304,7 +304,8 @@ pub async fn edit_info(
     let mcc = validate_mcc(mcc)?;
     let address = validate_address(address)?;
     let reps = parse_representatives(representatives)?;
-    state
+    let console = state.config.public_url.trim_end_matches('/').to_string();
+    let w = state
         .store
         .write(move |tx| {
             let mut w = ws::get_workspace_for_update(tx, id)?
@@ -338,12 +339,33 @@ pub async fn edit_info(
                 })
                 .cloned()
                 .collect();
+            let removed: Vec<Representative> = w
+                .representatives
+                .iter()
+                .filter(|o| !reps.iter().any(|r| email_key(&o.email) == email_key(&r.email)))
+                .cloned()
+                .collect();
             w.mcc = mcc;
             w.address = address;
             w.representatives = reps;
             ws::update_workspace(tx, &w)?;
-            for rep in added {
-                ws::admit(tx, w.id, &rep.email, Role::WorkspaceAdmin)?;
+            for rep in &added {
+                let member = ws::admit(tx, w.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
+                let body = generation_email(&console, &w, rep, member);
+                outbox::enqueue(
+                    tx,
+                    vec![rep.email.clone()],
+                    &format!("You are a Workspace Admin of {} on MPDP", w.name),
+                    &body,
+                )?;
+            }
+            // A representative taken off the list must not be admitted later by the admission
+            // that was waiting for them (a membership they already have stays, for the admins
+            // to manage on the Members page).
+            for rep in &removed {
+                if ws::revoke_admission(tx, w.id, &rep.email)? {
+                    audit::record(tx, &actor, Some((w.id, &w.name)), "member.admission_revoked", &email_key(&rep.email), "no longer a representative")?;
+                }
             }
             audit::record(
                 tx,
@@ -355,7 +377,9 @@ pub async fn edit_info(
             )?;
             Ok(w)
         })
-        .await
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(w)
 }
 
 pub async fn set_status(

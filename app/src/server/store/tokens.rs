@@ -121,6 +121,16 @@ pub fn consume(
     Ok(record)
 }
 
+/// The record of a token, without using it up (to check who may use it first).
+pub fn peek(tx: &WriteTransaction, token: &str) -> Result<Option<AccountToken>, AppError> {
+    if !well_formed(token) {
+        return Ok(None);
+    }
+    let t = tx.open_table(ACCOUNT_TOKENS)?;
+    let v = t.get(&hash_token(token))?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
 /// Retires the live token of `account` for `purpose`, if any.
 pub fn retire(tx: &WriteTransaction, account: Uuid, purpose: Purpose) -> Result<(), AppError> {
     let old = tx

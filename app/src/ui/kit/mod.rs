@@ -1,4 +1,7 @@
-//! The small UI kit every page uses: page header, form field, alerts, form errors.
+//! The small UI kit every page uses: page header, form field, alerts, form errors, confirmation
+//! dialogs.
+
+pub mod dialog;
 
 use leptos::prelude::*;
 use leptos::server_fn::error::ServerFnUrlError;
@@ -292,7 +295,8 @@ pub fn Pager(page: u32, pages: u32, total: u64) -> impl IntoView {
     }
 }
 
-fn urlencode(s: &str) -> String {
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

@@ -11,8 +11,9 @@ use crate::api::operator::{
 };
 use crate::model::workspace::ApplicationStatus;
 use crate::model::AppError;
+use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
-    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
+    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading,
     Notice, PageHeader, StatusBadge,
 };
 
@@ -78,17 +79,7 @@ pub fn ApplicationPage() -> impl IntoView {
                                             <p>"Generate the workspace: it becomes Active, and every representative becomes a Workspace Admin and is emailed."</p>
                                             <button type="submit" class="button button-primary">"Generate workspace"</button>
                                         </ActionForm>
-                                        <details class="confirm">
-                                            <summary class="button">"Reject…"</summary>
-                                            <div class="confirm-body">
-                                                <ActionForm action=reject>
-                                                    <FormError error=rej_error />
-                                                    <input type="hidden" name="id" value=id_reject />
-                                                    <Field label="Reason" name="reason" required=true maxlength=1000 hint="Sent to the applicant." error=rej_error />
-                                                    <button type="submit" class="button button-danger">"Reject application"</button>
-                                                </ActionForm>
-                                            </div>
-                                        </details>
+                                        <ConfirmDialog action=reject kind=Confirm::RejectApplication opener="Reject…" fields=vec![("id", id_reject.clone())] error=rej_error />
                                     </div>
                                 </section>
                             })}

@@ -9,8 +9,9 @@ use super::OperatorNav;
 use crate::api::operator::{get_workspace, EditWorkspaceInfo, SetWorkspaceStatus};
 use crate::model::workspace::{format_representatives, WorkspaceStatus};
 use crate::model::AppError;
+use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
-    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
+    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading,
     Notice, PageHeader, StatusBadge,
 };
 
@@ -94,19 +95,14 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
                             </section>
                             <section class="panel" aria-labelledby="status">
                                 <h2 id="status">"Status"</h2>
-                                <details class="confirm">
-                                    <summary class="button">{format!("{label}…")}</summary>
-                                    <div class="confirm-body">
-                                        <p>{consequence}</p>
-                                        <ActionForm action=status>
-                                            <FormError error=status_error />
-                                            <input type="hidden" name="id" value=id_status />
-                                            <input type="hidden" name="action" value=verb />
-                                            <Field label="Reason" name="reason" required=true maxlength=1000 hint="Recorded in the audit log and shown to the workspace's members." error=status_error />
-                                            <button type="submit" class=if is_active { "button button-danger" } else { "button button-primary" }>{label}</button>
-                                        </ActionForm>
-                                    </div>
-                                </details>
+                                <p>{consequence}</p>
+                                <ConfirmDialog
+                                    action=status
+                                    kind=if is_active { Confirm::SuspendWorkspace } else { Confirm::ReactivateWorkspace }
+                                    opener=format!("{label}…")
+                                    fields=vec![("id", id_status.clone()), ("action", verb.to_string())]
+                                    error=status_error
+                                />
                             </section>
                         }.into_any()
                     }

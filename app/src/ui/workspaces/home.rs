@@ -1,11 +1,11 @@
 //! `/w/{name}`: the workspace as any member sees it, and leaving it.
 
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::WorkspaceNav;
 use crate::api::members::{workspace_home, LeaveWorkspace};
+use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading, Notice,
     PageHeader, StatusBadge,
@@ -38,16 +38,8 @@ pub fn WorkspaceHomePage() -> impl IntoView {
                         </section>
                         <section class="panel" aria-labelledby="leave">
                             <h2 id="leave">"Leave this workspace"</h2>
-                            <details class="confirm">
-                                <summary class="button">"Leave workspace…"</summary>
-                                <div class="confirm-body">
-                                    <p>{format!("You will lose access to {} and its mini programs. A Workspace Admin can invite you again.", h.name)}</p>
-                                    <ActionForm action=leave>
-                                        <input type="hidden" name="workspace" value=h.name.clone() />
-                                        <button type="submit" class="button button-danger">"Leave workspace"</button>
-                                    </ActionForm>
-                                </div>
-                            </details>
+                            <p>{format!("You will lose access to {} and its mini programs. A Workspace Admin can invite you again.", h.name)}</p>
+                            <ConfirmDialog action=leave kind=Confirm::LeaveWorkspace opener="Leave workspace…" fields=vec![("workspace", h.name.clone())] error />
                         </section>
                     }.into_any(),
                     Err(e) => {

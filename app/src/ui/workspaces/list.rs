@@ -1,6 +1,5 @@
 //! `/workspaces`: the workspaces you belong to and your applications.
 
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -8,6 +7,7 @@ use crate::api::workspaces::{
     my_workspace_applications, my_workspaces, WithdrawWorkspaceApplication,
 };
 use crate::model::workspace::ApplicationStatus;
+use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     action_error, fmt_time, notice_from_query, ErrorPanel, FormError, Loading, Notice, PageHeader,
     StatusBadge,
@@ -85,16 +85,7 @@ pub fn WorkspacesPage() -> impl IntoView {
                                                 <td><StatusBadge label=a.status.label() /></td>
                                                 <td>{a.reason.clone().unwrap_or_default()}</td>
                                                 <td>{pending.then(|| view! {
-                                                    <details class="confirm">
-                                                        <summary class="button">"Withdraw…"</summary>
-                                                        <div class="confirm-body">
-                                                            <p>{format!("Withdraw the application for {}? The operator will no longer review it, and the name becomes free for others.", a.name)}</p>
-                                                            <ActionForm action=withdraw>
-                                                                <input type="hidden" name="id" value=id.clone() />
-                                                                <button type="submit" class="button button-danger">"Withdraw application"</button>
-                                                            </ActionForm>
-                                                        </div>
-                                                    </details>
+                                                    <ConfirmDialog action=withdraw kind=Confirm::WithdrawApplication opener="Withdraw…" opener_label=format!("Withdraw the application for {}", a.name) fields=vec![("id", id.clone())] error />
                                                 })}</td>
                                             </tr>
                                         }

@@ -10,13 +10,12 @@ use crate::api::members::{
     RevokeInvitation, SetMemberRole, UnblockMember,
 };
 use crate::model::workspace::{Role, INVITE_BULK_MAX};
+use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     action_error, fmt_time, page_param, query_param, route_param, ErrorPanel, FormError,
     ListControls, Loading, PageHeader, Pager, StatusBadge,
 };
 
-const BLOCK_TEXT: &str = "If the member has been blocked, he/she will not be able to view or operate all mini programs he/she has been joined. Are you sure you want to block the member?";
-const UNBLOCK_TEXT: &str = "If you unblock the member, he/she will be able to view or operate all mini programs he/she has been joined. Are you sure you want to unblock the member?";
 
 fn role_options(selected: Option<Role>) -> impl IntoView {
     Role::ALL
@@ -74,14 +73,16 @@ pub fn MembersPage() -> impl IntoView {
         move || (name.get(), changes()),
         |(n, _)| list_admissions(n),
     );
+    let (block_error, unblock_error, remove_error) =
+        (action_error(block), action_error(unblock), action_error(remove));
     let errors: Vec<Signal<Option<crate::model::AppError>>> = vec![
         action_error(revoke_admission),
         action_error(resend),
         action_error(revoke),
         action_error(set_role),
-        action_error(block),
-        action_error(unblock),
-        action_error(remove),
+        block_error,
+        unblock_error,
+        remove_error,
     ];
     let action_failure = Signal::derive(move || errors.iter().find_map(|e| e.get()));
     let invite_error = action_error(invite);
@@ -256,6 +257,8 @@ pub fn MembersPage() -> impl IntoView {
                                             let id = m.account_id.to_string();
                                             let (id1, id2, id3) = (id.clone(), id.clone(), id.clone());
                                             let who = m.username.clone();
+                                            let (block_label, unblock_label, remove_label) =
+                                                (format!("Block {who}"), format!("Unblock {who}"), format!("Remove {who}"));
                                             view! {
                                                 <tr>
                                                     <td>{m.email.clone()}</td>
@@ -271,40 +274,12 @@ pub fn MembersPage() -> impl IntoView {
                                                             <select id=format!("role-{id}") name="role">{role_options(Some(m.role))}</select>
                                                             <button type="submit" class="button">"Set role"</button>
                                                         </ActionForm>
-                                                        <details class="confirm">
-                                                            <summary class="button">{if m.active { "Block…" } else { "Unblock…" }}</summary>
-                                                            <div class="confirm-body" role="alertdialog" aria-label=if m.active { "Block member" } else { "Unblock member" }>
-                                                                <p>{if m.active { BLOCK_TEXT } else { UNBLOCK_TEXT }}</p>
-                                                                {if m.active {
-                                                                    view! {
-                                                                        <ActionForm action=block>
-                                                                            <input type="hidden" name="workspace" value=move || name.get() />
-                                                                            <input type="hidden" name="account" value=id2 />
-                                                                            <button type="submit" class="button button-danger">"Block"</button>
-                                                                        </ActionForm>
-                                                                    }.into_any()
-                                                                } else {
-                                                                    view! {
-                                                                        <ActionForm action=unblock>
-                                                                            <input type="hidden" name="workspace" value=move || name.get() />
-                                                                            <input type="hidden" name="account" value=id2 />
-                                                                            <button type="submit" class="button button-primary">"Unblock"</button>
-                                                                        </ActionForm>
-                                                                    }.into_any()
-                                                                }}
-                                                            </div>
-                                                        </details>
-                                                        <details class="confirm">
-                                                            <summary class="button">"Remove…"</summary>
-                                                            <div class="confirm-body" role="alertdialog" aria-label="Remove member">
-                                                                <p>{format!("Remove {} from the workspace? They lose access at once; you can invite them again.", m.username)}</p>
-                                                                <ActionForm action=remove>
-                                                                    <input type="hidden" name="workspace" value=move || name.get() />
-                                                                    <input type="hidden" name="account" value=id3 />
-                                                                    <button type="submit" class="button button-danger">"Remove"</button>
-                                                                </ActionForm>
-                                                            </div>
-                                                        </details>
+                                                        {if m.active {
+                                                            view! { <ConfirmDialog action=block kind=Confirm::BlockMember opener="Block…" opener_label=block_label fields=vec![("workspace", name.get_untracked()), ("account", id2.clone())] error=block_error /> }.into_any()
+                                                        } else {
+                                                            view! { <ConfirmDialog action=unblock kind=Confirm::UnblockMember opener="Unblock…" opener_label=unblock_label fields=vec![("workspace", name.get_untracked()), ("account", id2.clone())] error=unblock_error /> }.into_any()
+                                                        }}
+                                                        <ConfirmDialog action=remove kind=Confirm::RemoveMember opener="Remove…" opener_label=remove_label fields=vec![("workspace", name.get_untracked()), ("account", id3.clone())] error=remove_error />
                                                     </td>
                                                 </tr>
                                             }

@@ -1,0 +1,298 @@
+//! Confirmation before consequential actions. With JavaScript, the opening button shows a native
+//! modal `<dialog>` (the rest of the page inert, so focus stays inside; Escape cancels and
+//! changes nothing; focus returns to the button). Without JavaScript the same button is a GET form
+//! that leads to `/confirm/{kind}`, a page with the same words and a plain POST form.
+//!
+//! What each confirmation says lives once, in [`Confirm`]: the page never takes its words from
+//! the URL, so a crafted link can't put other words in front of the action.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_location, use_query_map};
+
+use super::{route_param, Field, FormError, PageHeader};
+use crate::model::AppError;
+
+const BLOCK_TEXT: &str = "If the member has been blocked, he/she will not be able to view or operate all mini programs he/she has been joined. Are you sure you want to block the member?";
+const UNBLOCK_TEXT: &str = "If you unblock the member, he/she will be able to view or operate all mini programs he/she has been joined. Are you sure you want to unblock the member?";
+
+/// Every action that asks first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    BlockMember,
+    UnblockMember,
+    RemoveMember,
+    LeaveWorkspace,
+    WithdrawApplication,
+    RejectApplication,
+    SuspendWorkspace,
+    ReactivateWorkspace,
+}
+
+/// A text input the confirmation asks for (a reason).
+pub struct Input {
+    pub label: &'static str,
+    pub name: &'static str,
+    pub hint: &'static str,
+}
+
+const REASON_TO_APPLICANT: Input = Input {
+    label: "Reason",
+    name: "reason",
+    hint: "Sent to the applicant.",
+};
+const REASON_FOR_STATUS: Input = Input {
+    label: "Reason",
+    name: "reason",
+    hint: "Recorded in the audit log and shown to the workspace's members.",
+};
+
+impl Confirm {
+    pub const ALL: [Confirm; 8] = [
+        Confirm::BlockMember,
+        Confirm::UnblockMember,
+        Confirm::RemoveMember,
+        Confirm::LeaveWorkspace,
+        Confirm::WithdrawApplication,
+        Confirm::RejectApplication,
+        Confirm::SuspendWorkspace,
+        Confirm::ReactivateWorkspace,
+    ];
+
+    /// The `/confirm/{slug}` of the page used without JavaScript.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Confirm::BlockMember => "block-member",
+            Confirm::UnblockMember => "unblock-member",
+            Confirm::RemoveMember => "remove-member",
+            Confirm::LeaveWorkspace => "leave-workspace",
+            Confirm::WithdrawApplication => "withdraw-application",
+            Confirm::RejectApplication => "reject-application",
+            Confirm::SuspendWorkspace => "suspend-workspace",
+            Confirm::ReactivateWorkspace => "reactivate-workspace",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Confirm> {
+        Confirm::ALL.into_iter().find(|c| c.slug() == slug)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Confirm::BlockMember => "Block member",
+            Confirm::UnblockMember => "Unblock member",
+            Confirm::RemoveMember => "Remove member",
+            Confirm::LeaveWorkspace => "Leave workspace",
+            Confirm::WithdrawApplication => "Withdraw application",
+            Confirm::RejectApplication => "Reject application",
+            Confirm::SuspendWorkspace => "Suspend workspace",
+            Confirm::ReactivateWorkspace => "Reactivate workspace",
+        }
+    }
+
+    /// The consequence, in words.
+    pub fn consequence(self) -> &'static str {
+        match self {
+            Confirm::BlockMember => BLOCK_TEXT,
+            Confirm::UnblockMember => UNBLOCK_TEXT,
+            Confirm::RemoveMember => "The member loses access to the workspace at once. You can invite them again later. Are you sure you want to remove the member?",
+            Confirm::LeaveWorkspace => "You lose access to this workspace at once; only a new invitation brings you back. Are you sure you want to leave?",
+            Confirm::WithdrawApplication => "The application is withdrawn and its Workspace Name released. You can apply again later. Are you sure?",
+            Confirm::RejectApplication => "The applicant is told by email, with your reason. A rejected application can't be reopened.",
+            Confirm::SuspendWorkspace => "Nothing in a suspended workspace can be changed, and its mini programs stop being served, until it is reactivated.",
+            Confirm::ReactivateWorkspace => "The workspace becomes active again: its members can change things and its mini programs are served.",
+        }
+    }
+
+    /// The confirming button.
+    pub fn confirm_label(self) -> &'static str {
+        match self {
+            Confirm::BlockMember => "Block",
+            Confirm::UnblockMember => "Unblock",
+            Confirm::RemoveMember => "Remove",
+            Confirm::LeaveWorkspace => "Leave",
+            Confirm::WithdrawApplication => "Withdraw",
+            Confirm::RejectApplication => "Reject application",
+            Confirm::SuspendWorkspace => "Suspend",
+            Confirm::ReactivateWorkspace => "Reactivate",
+        }
+    }
+
+    fn danger(self) -> bool {
+        !matches!(self, Confirm::UnblockMember | Confirm::ReactivateWorkspace)
+    }
+
+    /// The server function that acts.
+    fn path(self) -> &'static str {
+        use crate::api::{members, operator, workspaces};
+        match self {
+            Confirm::BlockMember => members::BlockMember::PATH,
+            Confirm::UnblockMember => members::UnblockMember::PATH,
+            Confirm::RemoveMember => members::RemoveMember::PATH,
+            Confirm::LeaveWorkspace => members::LeaveWorkspace::PATH,
+            Confirm::WithdrawApplication => workspaces::WithdrawWorkspaceApplication::PATH,
+            Confirm::RejectApplication => operator::RejectWorkspaceApplication::PATH,
+            Confirm::SuspendWorkspace | Confirm::ReactivateWorkspace => {
+                operator::SetWorkspaceStatus::PATH
+            }
+        }
+    }
+
+    /// The hidden fields the action takes (their values come from the page that asks).
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Confirm::BlockMember | Confirm::UnblockMember | Confirm::RemoveMember => {
+                &["workspace", "account"]
+            }
+            Confirm::LeaveWorkspace => &["workspace"],
+            Confirm::WithdrawApplication | Confirm::RejectApplication => &["id"],
+            Confirm::SuspendWorkspace | Confirm::ReactivateWorkspace => &["id", "action"],
+        }
+    }
+
+    fn input(self) -> Option<&'static Input> {
+        match self {
+            Confirm::RejectApplication => Some(&REASON_TO_APPLICANT),
+            Confirm::SuspendWorkspace | Confirm::ReactivateWorkspace => Some(&REASON_FOR_STATUS),
+            _ => None,
+        }
+    }
+}
+
+/// The current page, as a return target.
+fn here() -> String {
+    let location = use_location();
+    let search = location.search.get_untracked();
+    let path = location.pathname.get_untracked();
+    if search.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", search.trim_start_matches('?'))
+    }
+}
+
+/// A button that asks before `action` runs with `fields` (name, value).
+#[component]
+pub fn ConfirmDialog<S, OutputProtocol>(
+    action: ServerAction<S>,
+    kind: Confirm,
+    /// The opening button's text, e.g. "Block…".
+    #[prop(into)]
+    opener: String,
+    /// The opening button's accessible name when its text is ambiguous (a row of a table).
+    #[prop(optional, into)]
+    opener_label: Option<String>,
+    fields: Vec<(&'static str, String)>,
+    /// The error of `action`, shown inside the dialog.
+    #[prop(into)]
+    error: Signal<Option<AppError>>,
+) -> impl IntoView
+where
+    S: ServerFn<Error = AppError, Protocol = leptos::server_fn::Http<leptos::server_fn::codec::PostUrl, OutputProtocol>>
+        + serde::de::DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <<S::Client as leptos::server_fn::client::Client<AppError>>::Request as leptos::server_fn::request::ClientReq<AppError>>::FormData:
+        From<leptos::web_sys::FormData>,
+    S::Client: leptos::server_fn::client::Client<AppError>,
+    S::Output: Clone + Send + Sync + 'static,
+    OutputProtocol: 'static,
+{
+    let dialog = NodeRef::<leptos::html::Dialog>::new();
+    let opener_ref = NodeRef::<leptos::html::Button>::new();
+    let id = format!("confirm-{}-{}", kind.slug(), fields.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("-"));
+    let (title_id, text_id) = (format!("{id}-title"), format!("{id}-text"));
+    let (title_ref, text_ref) = (title_id.clone(), text_id.clone());
+    let open = move |ev: leptos::ev::SubmitEvent| {
+        if let Some(d) = dialog.get() {
+            ev.prevent_default();
+            let _ = d.show_modal();
+        }
+    };
+    let close = move || {
+        if let Some(d) = dialog.get() {
+            d.close();
+        }
+    };
+    // Closing (confirm, cancel or Escape) puts focus back on the button that opened it.
+    let restore_focus = move |_| {
+        if let Some(b) = opener_ref.get() {
+            let _ = b.focus();
+        }
+    };
+    // A successful action closes the dialog.
+    Effect::new(move |seen: Option<usize>| {
+        let version = action.version().get();
+        if seen.is_some_and(|s| s != version) && action.value().with_untracked(|v| matches!(v, Some(Ok(_)))) {
+            close();
+        }
+        version
+    });
+    let hidden = fields.clone();
+    view! {
+        <form method="get" action=format!("/confirm/{}", kind.slug()) class="inline-form" on:submit=open>
+            {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
+            <input type="hidden" name="back" value=here() />
+            <button type="submit" class="button" node_ref=opener_ref aria-haspopup="dialog" aria-label=opener_label>{opener}</button>
+        </form>
+        <dialog node_ref=dialog class="dialog" aria-labelledby=title_ref aria-describedby=text_ref on:close=restore_focus>
+            <h2 id=title_id>{kind.title()}</h2>
+            <p id=text_id>{kind.consequence()}</p>
+            <ActionForm action>
+                <FormError error />
+                {hidden.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
+                {kind.input().map(|i| view! { <Field label=i.label name=i.name required=true maxlength=1000 hint=i.hint error /> })}
+                <div class="dialog-actions">
+                    <button type="button" class="button" autofocus on:click=move |_| close()>"Cancel"</button>
+                    <button type="submit" class=if kind.danger() { "button button-danger" } else { "button button-primary" }>{kind.confirm_label()}</button>
+                </div>
+            </ActionForm>
+        </dialog>
+    }
+}
+
+/// `/confirm/{kind}`: the confirmation without JavaScript.
+#[component]
+pub fn ConfirmPage() -> impl IntoView {
+    let slug = route_param("kind");
+    let query = use_query_map();
+    move || {
+        let Some(kind) = Confirm::from_slug(&slug.get()) else {
+            return view! { <crate::ui::not_found::NotFound /> }.into_any();
+        };
+        let q = query.read();
+        let back = crate::model::local_path(q.get("back").as_deref()).unwrap_or_else(|| "/".into());
+        let error = (q.get("__path").as_deref() == Some(kind.path()))
+            .then(|| q.get("__err"))
+            .flatten()
+            .map(|e| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&e));
+        let error = Signal::derive(move || error.clone());
+        let fields: Vec<(&'static str, String)> = kind
+            .fields()
+            .iter()
+            .map(|name| (*name, q.get(name).unwrap_or_default()))
+            .collect();
+        view! {
+            <Title text=kind.title() />
+            <PageHeader title=kind.title() crumbs=vec![("Home", "/")] />
+            <section class="panel" aria-labelledby="confirm-text">
+                <p id="confirm-text">{kind.consequence()}</p>
+                <form method="post" action=kind.path()>
+                    <FormError error />
+                    {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
+                    <input type="hidden" name="back" value=back.clone() />
+                    {kind.input().map(|i| view! { <Field label=i.label name=i.name required=true maxlength=1000 hint=i.hint error /> })}
+                    <div class="dialog-actions">
+                        <a class="button" href=back.clone()>"Cancel"</a>
+                        <button type="submit" class=if kind.danger() { "button button-danger" } else { "button button-primary" }>{kind.confirm_label()}</button>
+                    </div>
+                </form>
+            </section>
+        }
+        .into_any()
+    }
+}
