@@ -1483,3 +1483,77 @@ async fn every_endpoint_has_an_authorization_row() {
     // The user's own session survived every call (revoke-other-sessions kept it).
     assert_eq!(me(&user, &server).await["username"], "user");
 }
+
+#[tokio::test]
+async fn removing_or_leaving_revokes_the_invitations_the_member_sent() {
+    let dir = DataDir::new();
+    let (server, op, ann) = acme(&dir).await;
+    let bob = join(&server, &ann, "bob", "WorkspaceAdmin").await;
+    let cat = join(&server, &ann, "cat", "WorkspaceAdmin").await;
+    invite(&bob, &server, "fromBob@example.com", "WorkspaceDeveloper").await;
+    invite(&cat, &server, "fromCat@example.com", "WorkspaceDeveloper").await;
+    invite(&ann, &server, "fromAnn@example.com", "WorkspaceDeveloper").await;
+    let from_bob = invitation_token(&op, &server, "fromBob@example.com").await;
+    let from_cat = invitation_token(&op, &server, "fromCat@example.com").await;
+    let from_ann = invitation_token(&op, &server, "fromAnn@example.com").await;
+
+    let bob_id = member_id(&ann, &server, "bob").await;
+    let r = call(&ann, &server, "remove-member", &[("workspace", "Acme"), ("account", &bob_id)]).await;
+    expect(&r, 200, "remove bob");
+    expect(&call(&cat, &server, "leave-workspace", &[("workspace", "Acme")]).await, 200, "cat leaves");
+
+    assert_eq!(invitation_state(&server, &from_bob).await, "revoked");
+    assert_eq!(invitation_state(&server, &from_cat).await, "revoked");
+    assert_eq!(invitation_state(&server, &from_ann).await, "pending");
+    let invitee = person(&server, "fromBob").await;
+    let r = call(&invitee, &server, "accept-invitation", &[("token", &from_bob)]).await;
+    expect(&r, 409, "an invitation from a removed admin");
+    let revoked = audit_events(&ann, &server, "member.invitation_revoked", "").await;
+    let details: Vec<&str> = revoked.iter().map(|e| e["details"].as_str().unwrap()).collect();
+    assert!(details.iter().any(|d| d.contains("bob, who was removed")), "{details:?}");
+    assert!(details.iter().any(|d| d.contains("cat, who left")), "{details:?}");
+}
+
+#[tokio::test]
+async fn a_plain_form_post_from_the_confirmation_page_returns_to_the_page_that_asked() {
+    let dir = DataDir::new();
+    let (server, _op, ann) = acme(&dir).await;
+    join(&server, &ann, "bob", "WorkspaceDeveloper").await;
+    let bob_id = member_id(&ann, &server, "bob").await;
+    // The confirmation page states the consequence in the seed's words, from its own table.
+    let page = ann
+        .get(server.url(&format!("/confirm/block-member?workspace=Acme&account={bob_id}&back=%2Fw%2FAcme%2Fmembers")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("If the member has been blocked, he/she will not be able to view or operate all mini programs he/she has been joined."), "{page}");
+    assert!(page.contains(r#"action="/api/block-member""#), "{page}");
+    let r = ann
+        .post(server.url("/api/block-member"))
+        .header("accept", "text/html")
+        .header("referer", server.url("/confirm/block-member"))
+        .form(&[("workspace", "Acme"), ("account", bob_id.as_str()), ("back", "/w/Acme/members")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], "/w/Acme/members");
+    // A foreign return target is not followed.
+    let r = ann
+        .post(server.url("/api/unblock-member"))
+        .header("accept", "text/html")
+        .header("referer", server.url("/confirm/unblock-member"))
+        .form(&[("workspace", "Acme"), ("account", bob_id.as_str()), ("back", "//evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(!to.contains("evil.example"), "{to}");
+    // An unknown confirmation is a 404 page.
+    let r = ann.get(server.url("/confirm/format-disk")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}

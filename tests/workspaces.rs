@@ -1486,3 +1486,43 @@ async fn a_sent_invitation_link_is_cut_from_the_outbox_once_delivered_over_smtp(
     let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_representative_taken_off_the_list_is_not_admitted_later() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    let ann = person(&server, "ann").await;
+    let r = apply(&ann, &server, "Acme", "Ann <ann@example.com>\nZed <zed@example.com>").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let r = call(&op, &server, "generate-workspace", &[("id", &id)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let wid = workspace_id(&ann, &server, "Acme").await;
+    let admissions = call(&ann, &server, "list-admissions", &[("workspace", "Acme")]).await.json();
+    assert_eq!(admissions.as_array().unwrap().len(), 1, "{admissions}");
+    // The operator edits zed off the list; a new representative gets the news by mail.
+    let r = call(
+        &op,
+        &server,
+        "edit-workspace-info",
+        &[("id", &wid), ("mcc", "5812"), ("address", "1 Harbour Road, Singapore"), ("representatives", "Ann <ann@example.com>\nYan <yan@example.com>")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let waiting: Vec<String> = call(&ann, &server, "list-admissions", &[("workspace", "Acme")])
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["email"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(waiting, vec!["yan@example.com"]);
+    let r = call(&op, &server, "list-outbox", &[("state", ""), ("q", "yan@example.com"), ("page", "1")]).await;
+    assert!(r.body.contains("You are a Workspace Admin of Acme"), "{}", r.body);
+    // zed signs up and verifies: not admitted.
+    let zed = person(&server, "zed").await;
+    assert_eq!(me(&zed, &server).await["email_verified"], true);
+    let r = call(&zed, &server, "workspace-home", &[("workspace", "Acme")]).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+}
