@@ -61,6 +61,13 @@ async fn sign_up_log_in_protected_call_log_out_then_refused() {
     let c2 = client();
     let r = log_in(&c2, &server, "ANN@example.com", PASSWORD).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.headers["location"], "/");
+    // With a return target: there, if it is a path of this console; home otherwise.
+    for (next, to) in [("/account", "/account"), ("//evil.example", "/"), ("https://evil.example/", "/"), ("javascript:alert(1)", "/")] {
+        let r = call(&client(), &server, "log-in", &[("login", "ann"), ("password", PASSWORD), ("next", next)]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.headers["location"], to, "{next}");
+    }
     assert_eq!(me(&c2, &server).await["email"], "ann@example.com");
 
     // The session cookie reaches a protected server function.
@@ -535,14 +542,15 @@ async fn a_garbage_session_cookie_is_treated_as_signed_out() {
             .unwrap();
         assert_eq!(r.status(), 200, "{cookie}");
         assert_eq!(r.text().await.unwrap(), "null");
-        let page = reqwest::Client::new()
+        let page = client()
             .get(server.url("/account"))
+            .header("accept", "text/html")
             .header("cookie", cookie)
             .send()
             .await
             .unwrap();
-        assert_eq!(page.status(), 401, "{cookie}");
-        assert!(page.text().await.unwrap().contains("Please log in"));
+        assert_eq!(page.status(), 302, "{cookie}");
+        assert_eq!(page.headers()["location"], "/login?next=%2Faccount");
     }
 }
 
@@ -622,6 +630,20 @@ async fn pages_render_and_unknown_paths_get_the_404_page() {
     assert!(page.contains(r#"<label for="field-login">Email or username</label>"#));
     let r = reqwest::get(server.url("/sign-up")).await.unwrap();
     assert!(r.text().await.unwrap().contains("Create your MPDP account"));
+    // A signed-out visit to a page for signed-in people goes to log in, and comes back after.
+    let r = client().get(server.url("/account")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["location"], "/login?next=%2Faccount");
+    let r = client().get(server.url("/w/Acme/members?page=2")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["location"], "/login?next=%2Fw%2FAcme%2Fmembers%3Fpage%3D2");
+    let r = reqwest::get(server.url("/login?next=%2Faccount")).await.unwrap();
+    let login = r.text().await.unwrap();
+    assert!(login.contains(r#"name="next" value="/account""#), "{login}");
+    // A foreign return target is dropped from the form.
+    let r = reqwest::get(server.url("/login?next=%2F%2Fevil.example")).await.unwrap();
+    let login = r.text().await.unwrap();
+    assert!(!login.contains("evil.example"), "{login}");
     let r = reqwest::get(server.url("/no/such/page")).await.unwrap();
     assert_eq!(r.status(), 404);
     assert!(r.text().await.unwrap().contains("Page not found"));

@@ -18,21 +18,8 @@ use crate::model::account::{AccountView, PASSWORD_MAX, PASSWORD_MIN};
 use crate::model::workspace::{AuditEventView, Page};
 use crate::model::AppError;
 
-/// Shown on pages that need a signed-in person when there is none.
-#[component]
-pub fn SignInRequired() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(axum::http::StatusCode::UNAUTHORIZED);
-    }
-    view! {
-        <Title text="Log in required" />
-        <section class="panel" aria-labelledby="signin-required">
-            <h1 id="signin-required">"Please log in"</h1>
-            <p>"This page is for signed-in people. " <a href="/">"Log in"</a> " or " <a href="/sign-up">"create an account"</a> "."</p>
-        </section>
-    }
-}
+/// Shown on pages that need a signed-in person when there is none: off to log in, and back.
+pub use super::kit::LogInFirst as SignInRequired;
 
 /// The actions of the account page, made once so every part reloads after any of them.
 #[derive(Clone, Copy)]

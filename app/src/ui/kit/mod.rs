@@ -307,10 +307,39 @@ pub fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// An error in place of a page's content.
+/// An error in place of a page's content. "Not signed in" sends the visitor to log in, and back
+/// to this page afterwards.
 #[component]
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
-    view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }
+    if error == AppError::Unauthenticated {
+        return view! { <LogInFirst /> }.into_any();
+    }
+    view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }.into_any()
+}
+
+/// Sends a signed-out visitor of a page for signed-in people to `/login`, which returns here.
+#[component]
+pub fn LogInFirst() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let here = {
+        let path = location.pathname.get_untracked();
+        let search = location.search.get_untracked();
+        if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{}", search.trim_start_matches('?'))
+        }
+    };
+    let to = format!("/login?next={}", urlencode(&here));
+    #[cfg(feature = "ssr")]
+    leptos_axum::redirect(&to);
+    #[cfg(not(feature = "ssr"))]
+    {
+        let navigate = leptos_router::hooks::use_navigate();
+        let target = to.clone();
+        Effect::new(move |_| navigate(&target, Default::default()));
+    }
+    view! { <p class="alert alert-info" role="status">"Please log in to see this page. " <a href=to>"Log in"</a></p> }
 }
 
 /// A loading line for Suspense fallbacks.

@@ -1,14 +1,12 @@
 //! `/w/{name}/audit`: the workspace's audit log, for its Workspace Admins.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use super::WorkspaceNav;
+use super::WorkspaceShell;
 use crate::api::workspaces::workspace_audit;
 use crate::ui::audit_table::{AuditTable, AUDIT_ACTIONS};
 use crate::ui::kit::{
-    page_param, query_param, route_param, ErrorPanel, ListControls, Loading, PageHeader,
-};
+    page_param, query_param, route_param, ErrorPanel, ListControls, Loading, };
 
 #[component]
 pub fn WorkspaceAuditPage() -> impl IntoView {
@@ -19,9 +17,7 @@ pub fn WorkspaceAuditPage() -> impl IntoView {
         |(n, a, q, p)| workspace_audit(n, a, q, p),
     );
     view! {
-        <Title text=move || format!("{} – Audit log", name.get()) />
-        <PageHeader title="Audit log" crumbs=vec![("Home", "/"), ("Workspaces", "/workspaces")] />
-        <WorkspaceNav active="audit" />
+        <WorkspaceShell active="audit" title="Audit log">
         <section class="panel">
             <ListControls search_label="Search who, target or details" filters=vec![("action", "Action", AUDIT_ACTIONS.to_vec())] />
             <Suspense fallback=Loading>
@@ -33,5 +29,6 @@ pub fn WorkspaceAuditPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+        </WorkspaceShell>
     }
 }

@@ -2,14 +2,13 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use super::WorkspaceNav;
+use super::WorkspaceShell;
 use crate::api::workspaces::{workspace_general, RequestWorkspaceChange};
 use crate::model::workspace::WorkspaceStatus;
 use crate::ui::kit::{
     action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
-    Notice, PageHeader, StatusBadge, SubmitButton,
+    Notice, StatusBadge, SubmitButton,
 };
 
 #[component]
@@ -23,9 +22,7 @@ pub fn GeneralPage() -> impl IntoView {
     );
     let error = action_error(request);
     view! {
-        <Title text=move || format!("{} – General", name.get()) />
-        <PageHeader title="General" crumbs=vec![("Home", "/"), ("Workspaces", "/workspaces")] />
-        <WorkspaceNav active="general" />
+        <WorkspaceShell active="general" title="General">
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match data.await {
@@ -78,5 +75,6 @@ pub fn GeneralPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </WorkspaceShell>
     }
 }

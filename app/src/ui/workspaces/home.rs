@@ -1,14 +1,13 @@
 //! `/w/{name}`: the workspace as any member sees it, and leaving it.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use super::WorkspaceNav;
+use super::WorkspaceShell;
 use crate::api::members::{workspace_home, LeaveWorkspace};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading, Notice,
-    PageHeader, StatusBadge,
+    StatusBadge,
 };
 
 #[component]
@@ -19,9 +18,7 @@ pub fn WorkspaceHomePage() -> impl IntoView {
     let joined = notice_from_query("joined", "Welcome! You have joined the workspace.");
     let error = action_error(leave);
     view! {
-        <Title text=move || name.get() />
-        <PageHeader title="Workspace" crumbs=vec![("Home", "/"), ("Workspaces", "/workspaces")] />
-        <WorkspaceNav active="" />
+        <WorkspaceShell active="" title="Overview">
         <Notice message=joined />
         <FormError error />
         <Suspense fallback=Loading>
@@ -52,5 +49,6 @@ pub fn WorkspaceHomePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </WorkspaceShell>
     }
 }

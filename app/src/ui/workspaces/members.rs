@@ -2,9 +2,8 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use super::WorkspaceNav;
+use super::WorkspaceShell;
 use crate::api::members::{
     list_admissions, list_invitations, list_members, BlockMember, RevokeAdmission, InviteMembers, RemoveMember, ResendInvitation,
     RevokeInvitation, SetMemberRole, UnblockMember,
@@ -13,7 +12,7 @@ use crate::model::workspace::{Role, INVITE_BULK_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     action_error, fmt_time, page_param, query_param, route_param, ErrorPanel, FormError,
-    ListControls, Loading, PageHeader, Pager, StatusBadge,
+    ListControls, Loading, Pager, StatusBadge,
 };
 
 
@@ -112,9 +111,7 @@ pub fn MembersPage() -> impl IntoView {
         let _ = ev;
     };
     view! {
-        <Title text=move || format!("{} – Members", name.get()) />
-        <PageHeader title="Members" crumbs=vec![("Home", "/"), ("Workspaces", "/workspaces")] />
-        <WorkspaceNav active="members" />
+        <WorkspaceShell active="members" title="Members">
         <FormError error=action_failure />
         <section class="panel" aria-labelledby="invite">
             <h2 id="invite">"Invite members"</h2>
@@ -300,5 +297,6 @@ pub fn MembersPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+        </WorkspaceShell>
     }
 }

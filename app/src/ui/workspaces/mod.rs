@@ -10,40 +10,78 @@ pub mod members;
 
 use leptos::prelude::*;
 
-use super::kit::route_param;
+use leptos_meta::Title;
 
-/// Tabs of a workspace's pages.
+use super::kit::route_param;
+use crate::model::policy::{allows, WorkspaceAction};
+
+/// The areas of a workspace, each opened by a view action of the policy table.
+const AREAS: &[(&str, &str, WorkspaceAction)] = &[
+    ("", "Overview", WorkspaceAction::ViewWorkspace),
+    ("members", "Members", WorkspaceAction::ViewMembers),
+    ("general", "General", WorkspaceAction::ViewGeneral),
+    ("audit", "Audit log", WorkspaceAction::ViewAudit),
+];
+
+/// A workspace page's frame: the workspace's name in the title and the breadcrumbs, and one
+/// navigation with the areas the person's role may open (the policy table decides; the server
+/// refuses the rest anyway).
 #[component]
-pub fn WorkspaceNav(active: &'static str) -> impl IntoView {
+pub fn WorkspaceShell(
+    /// The area's slug ("" for the overview).
+    active: &'static str,
+    /// The page's title.
+    title: &'static str,
+    children: Children,
+) -> impl IntoView {
     let name = route_param("name");
     let auth = crate::ui::use_auth();
-    let tab = move |slug: &'static str, label: &'static str| {
-        let href = move || {
-            if slug.is_empty() {
-                format!("/w/{}", name.get())
-            } else {
-                format!("/w/{}/{}", name.get(), slug)
-            }
-        };
-        view! { <a href=href class="tab" aria-current=(slug == active).then_some("page")>{label}</a> }
+    let home = move || format!("/w/{}", name.get());
+    let page_title = move || {
+        if title == "Overview" {
+            name.get()
+        } else {
+            format!("{} – {title}", name.get())
+        }
     };
     view! {
+        <Title text=page_title />
+        <header class="page-header">
+            <nav aria-label="Breadcrumb" class="crumbs">
+                <ol>
+                    <li><a href="/">"Home"</a></li>
+                    <li><a href="/workspaces">"Workspaces"</a></li>
+                    {(!active.is_empty()).then(|| view! { <li><a href=home>{move || name.get()}</a></li> })}
+                    <li aria-current="page">{move || if active.is_empty() { name.get() } else { title.to_string() }}</li>
+                </ol>
+            </nav>
+            <div class="page-header-row">
+                <h1>{move || if active.is_empty() { name.get() } else { title.to_string() }}</h1>
+            </div>
+        </header>
         <nav class="tabs" aria-label="Workspace">
-            {tab("", "Overview")}
-            // Only the tabs the person's role opens (the server checks again on every request).
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let list = auth.workspaces.await.unwrap_or_default();
-                    let admin = list.iter().any(|w| {
-                        w.name.eq_ignore_ascii_case(&name.get_untracked()) && w.role == crate::model::workspace::Role::WorkspaceAdmin
-                    });
-                    admin.then(|| view! {
-                        {tab("general", "General")}
-                        {tab("members", "Members")}
-                        {tab("audit", "Audit log")}
-                    })
+                    let role = list
+                        .iter()
+                        .find(|w| w.name.eq_ignore_ascii_case(&name.get_untracked()))
+                        .map(|w| w.role);
+                    AREAS
+                        .iter()
+                        .filter(|(_, _, action)| role.is_some_and(|r| allows(r, *action)))
+                        .map(|(slug, label, _)| {
+                            let href = if slug.is_empty() {
+                                format!("/w/{}", name.get_untracked())
+                            } else {
+                                format!("/w/{}/{}", name.get_untracked(), slug)
+                            };
+                            view! { <a href=href class="tab" aria-current=(*slug == active).then_some("page")>{*label}</a> }
+                        })
+                        .collect_view()
                 })}
             </Transition>
         </nav>
+        {children()}
     }
 }

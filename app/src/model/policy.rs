@@ -1,0 +1,119 @@
+//! The one authorization table: which workspace role may do which action. Shared with the
+//! browser, which uses it only to hide what a role can't open; the server decides. Every server function
+//! that touches a workspace goes through `Member::authorize`, which consults this table (and
+//! refuses blocked members and, for changes, suspended workspaces). Platform operator actions
+//! are guarded by `Operator`.
+
+use crate::model::workspace::Role;
+
+/// Everything a member can try to do in a workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkspaceAction {
+    /// The workspace's home page: name, status, your role.
+    ViewWorkspace,
+    ViewGeneral,
+    RequestInfoChange,
+    ViewAudit,
+    ViewMembers,
+    InviteMembers,
+    ChangeRoles,
+    BlockMembers,
+    RemoveMembers,
+    /// Leaving is allowed to every member (the last admin is refused by the domain rule).
+    Leave,
+}
+
+use Role::*;
+use WorkspaceAction::*;
+
+/// role × action. Read it row by row: the roles that may do the action.
+const TABLE: &[(WorkspaceAction, &[Role])] = &[
+    (
+        ViewWorkspace,
+        &[
+            WorkspaceAdmin,
+            WorkspaceReviewer,
+            MiniProgramAdmin,
+            WorkspaceDeveloper,
+        ],
+    ),
+    (ViewGeneral, &[WorkspaceAdmin]),
+    (RequestInfoChange, &[WorkspaceAdmin]),
+    (ViewAudit, &[WorkspaceAdmin]),
+    (ViewMembers, &[WorkspaceAdmin]),
+    (InviteMembers, &[WorkspaceAdmin]),
+    (ChangeRoles, &[WorkspaceAdmin]),
+    (BlockMembers, &[WorkspaceAdmin]),
+    (RemoveMembers, &[WorkspaceAdmin]),
+    (
+        Leave,
+        &[
+            WorkspaceAdmin,
+            WorkspaceReviewer,
+            MiniProgramAdmin,
+            WorkspaceDeveloper,
+        ],
+    ),
+];
+
+impl WorkspaceAction {
+    /// Whether the action changes something (refused while the workspace is suspended).
+    pub fn is_change(self) -> bool {
+        !matches!(self, ViewWorkspace | ViewGeneral | ViewAudit | ViewMembers)
+    }
+
+    /// What the refusal says.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            ViewGeneral | RequestInfoChange => "Only a Workspace Admin may see and request changes to the workspace's registered information.",
+            ViewAudit => "Only a Workspace Admin may read the workspace's audit log.",
+            ViewMembers | InviteMembers | ChangeRoles | BlockMembers | RemoveMembers => "Only a Workspace Admin may manage the workspace's members.",
+            Leave | ViewWorkspace => "You are not a member of this workspace.",
+        }
+    }
+}
+
+pub fn allows(role: Role, action: WorkspaceAction) -> bool {
+    TABLE
+        .iter()
+        .find(|(a, _)| *a == action)
+        .is_some_and(|(_, roles)| roles.contains(&role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_ACTIONS: [WorkspaceAction; 10] = [
+        ViewWorkspace,
+        ViewGeneral,
+        RequestInfoChange,
+        ViewAudit,
+        ViewMembers,
+        InviteMembers,
+        ChangeRoles,
+        BlockMembers,
+        RemoveMembers,
+        Leave,
+    ];
+
+    #[test]
+    fn every_action_has_exactly_one_row() {
+        for a in ALL_ACTIONS {
+            assert_eq!(TABLE.iter().filter(|(x, _)| *x == a).count(), 1, "{a:?}");
+        }
+        assert_eq!(TABLE.len(), ALL_ACTIONS.len());
+    }
+
+    #[test]
+    fn admins_manage_and_everyone_may_leave() {
+        assert!(allows(WorkspaceAdmin, ChangeRoles));
+        for r in [WorkspaceReviewer, MiniProgramAdmin, WorkspaceDeveloper] {
+            assert!(!allows(r, ChangeRoles));
+            assert!(!allows(r, ViewMembers));
+            assert!(allows(r, Leave));
+        }
+        assert!(!ViewMembers.is_change());
+        assert!(BlockMembers.is_change());
+    }
+}
