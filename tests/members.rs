@@ -1300,6 +1300,7 @@ async fn every_endpoint_has_an_authorization_row() {
             422,
         ),
         ("POST /api/my-workspace-applications", SignedIn, vec![], 200),
+        ("POST /api/home-summary", SignedIn, vec![], 200),
         (
             "POST /api/withdraw-workspace-application",
             SignedIn,

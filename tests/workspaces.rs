@@ -1526,3 +1526,29 @@ async fn a_representative_taken_off_the_list_is_not_admitted_later() {
     let r = call(&zed, &server, "workspace-home", &[("workspace", "Acme")]).await;
     assert_eq!(r.status, 404, "{}", r.body);
 }
+
+#[tokio::test]
+async fn the_home_summary_lists_workspaces_applications_and_invitations_for_a_verified_address() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    assert_eq!(call(&client(), &server, "home-summary", &[]).await.status, 401);
+    let ann = person(&server, "ann").await;
+    let r = apply(&ann, &server, "Acme", "Ann <ann@example.com>").await;
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let s = call(&ann, &server, "home-summary", &[]).await.json();
+    assert_eq!(s["applications"][0]["status"], "Pending", "{s}");
+    assert_eq!(s["workspaces"].as_array().unwrap().len(), 0);
+    call(&op, &server, "generate-workspace", &[("id", &id)]).await;
+    let r = call(&ann, &server, "invite-members", &[("workspace", "Acme"), ("emails", "bob@example.com"), ("role", "WorkspaceDeveloper")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // bob, unverified, is shown no invitation; verified, he is.
+    let bob = unverified_person(&server, "bob").await;
+    let s = call(&bob, &server, "home-summary", &[]).await.json();
+    assert_eq!(s["invitations"].as_array().unwrap().len(), 0, "{s}");
+    verify(&op, &server, "bob@example.com").await;
+    let s = call(&bob, &server, "home-summary", &[]).await.json();
+    assert_eq!(s["invitations"][0]["workspace"], "Acme", "{s}");
+    assert_eq!(s["invitations"][0]["inviter"], "ann");
+    let s = call(&ann, &server, "home-summary", &[]).await.json();
+    assert_eq!(s["workspaces"][0]["name"], "Acme", "{s}");
+}

@@ -46,6 +46,43 @@ pub async fn apply_for_workspace(
     Ok(view)
 }
 
+/// The signed-in person's home: their workspaces, applications and waiting invitations.
+#[server(prefix = "/api", endpoint = "home-summary")]
+pub async fn home_summary() -> Result<crate::model::workspace::HomeSummary, AppError> {
+    use crate::model::workspace::{HomeSummary, MyInvitation};
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let (id, email, verified) = (who.account.id, who.account.email.clone(), who.account.email_verified);
+    state
+        .store
+        .read(move |tx| {
+            let now = chrono::Utc::now();
+            // An unproven address shows no invitations: they could not be accepted anyway.
+            let invitations = if verified {
+                crate::server::store::invitations::pending_for_email(tx, &email, now)?
+                    .into_iter()
+                    .map(|i| MyInvitation {
+                        workspace: i.workspace_name,
+                        role: i.role,
+                        inviter: i.inviter,
+                        expires: i.expires,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok(HomeSummary {
+                workspaces: crate::server::store::workspaces::workspaces_of(tx, id)?,
+                applications: crate::server::store::workspaces::applications_of(tx, id)?
+                    .iter()
+                    .map(|a| a.view())
+                    .collect(),
+                invitations,
+            })
+        })
+        .await
+}
+
 /// The signed-in person's workspace applications, newest first.
 #[server(prefix = "/api", endpoint = "my-workspace-applications")]
 pub async fn my_workspace_applications() -> Result<Vec<ApplicationView>, AppError> {

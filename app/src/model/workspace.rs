@@ -461,6 +461,23 @@ pub struct InvitationView {
     pub expired: bool,
 }
 
+/// What a signed-in person's home shows: where they are, what they applied for, who invited them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeSummary {
+    pub workspaces: Vec<MyWorkspace>,
+    pub applications: Vec<ApplicationView>,
+    pub invitations: Vec<MyInvitation>,
+}
+
+/// An invitation waiting for the signed-in person (accepted from the link in its email).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyInvitation {
+    pub workspace: String,
+    pub role: Role,
+    pub inviter: String,
+    pub expires: DateTime<Utc>,
+}
+
 /// A representative's admission waiting for their email address to be verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdmissionView {

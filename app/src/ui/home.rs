@@ -11,11 +11,16 @@ use crate::model::account::AccountView;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let auth = use_auth();
+    // Made here, not inside the dashboard, so server and browser create resources in one order.
+    let summary = Resource::new(
+        move || (auth.log_in.version().get(), auth.log_out.version().get()),
+        |_| crate::api::workspaces::home_summary(),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match auth.me.await {
-                    Ok(Some(me)) => view! { <Dashboard me /> }.into_any(),
+                    Ok(Some(me)) => view! { <Dashboard me summary /> }.into_any(),
                     Ok(None) => view! { <LoginPanel /> }.into_any(),
                     Err(e) => view! { <p class="alert alert-error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
@@ -85,7 +90,10 @@ fn LoginPanel() -> impl IntoView {
 }
 
 #[component]
-fn Dashboard(me: AccountView) -> impl IntoView {
+fn Dashboard(
+    me: AccountView,
+    summary: Resource<Result<crate::model::workspace::HomeSummary, crate::model::AppError>>,
+) -> impl IntoView {
     let since = me.created.format("%Y-%m-%d").to_string();
     let verified = query_param("verified");
     let notice = Signal::derive(move || {
@@ -95,6 +103,7 @@ fn Dashboard(me: AccountView) -> impl IntoView {
         <Title text="Home" />
         <PageHeader title="Home" />
         <Notice message=notice />
+        <NextSteps verified=me.email_verified summary />
         <section class="panel" aria-labelledby="welcome">
             <h2 id="welcome">{format!("Welcome, {}", me.username)}</h2>
             <dl class="facts">
@@ -109,6 +118,54 @@ fn Dashboard(me: AccountView) -> impl IntoView {
                 <li><a href="/account">"Account and password"</a></li>
                 {me.is_operator.then(|| view! { <li><a href="/operator">"Operator area"</a></li> })}
             </ul>
+        </section>
+    }
+}
+
+/// What to do next, from where the person stands: verify, apply, wait, accept, open.
+#[component]
+fn NextSteps(
+    verified: bool,
+    summary: Resource<Result<crate::model::workspace::HomeSummary, crate::model::AppError>>,
+) -> impl IntoView {
+    use crate::model::workspace::ApplicationStatus;
+    view! {
+        <section class="panel" aria-labelledby="next-steps">
+            <h2 id="next-steps">"Next steps"</h2>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let s = match summary.await {
+                        Ok(s) => s,
+                        Err(e) => return view! { <super::kit::ErrorPanel error=e /> }.into_any(),
+                    };
+                    let pending: Vec<_> = s.applications.iter().filter(|a| a.status == ApplicationStatus::Pending).cloned().collect();
+                    let rejected: Vec<_> = s.applications.iter().filter(|a| a.status == ApplicationStatus::Rejected).take(3).cloned().collect();
+                    let nothing_yet = s.workspaces.is_empty() && pending.is_empty() && s.invitations.is_empty();
+                    view! {
+                        <ul class="steps">
+                            {(!verified).then(|| view! {
+                                <li>"Verify your email address: open the link we sent you, or " <a href="/account#email">"send a new one"</a> ". Until then no workspace admits you."</li>
+                            })}
+                            {s.invitations.into_iter().map(|i| view! {
+                                <li>{format!("{} invited you to the workspace {} as {}. Open the link in the invitation email to join (it expires {}).", i.inviter, i.workspace, i.role.label(), super::kit::fmt_time(&i.expires))}</li>
+                            }).collect_view()}
+                            {pending.into_iter().map(|a| view! {
+                                <li>{format!("Your application for the workspace {} is waiting for the platform operator's review.", a.name)} " " <a href="/workspaces">"See your applications"</a></li>
+                            }).collect_view()}
+                            {rejected.into_iter().map(|a| view! {
+                                <li>{format!("Your application for {} was rejected: {}", a.name, a.reason.clone().unwrap_or_default())} " " <a href="/workspaces/apply">"Apply again"</a></li>
+                            }).collect_view()}
+                            {nothing_yet.then(|| view! {
+                                <li>"You are not in a workspace yet. " <a href="/workspaces/apply">"Apply for a workspace"</a> " for your company, or ask a Workspace Admin to invite you."</li>
+                            })}
+                            {s.workspaces.into_iter().map(|w| {
+                                let href = format!("/w/{}", w.name);
+                                view! { <li>"Open your workspace " <a href=href>{w.name.clone()}</a> {format!(" ({})", w.role.label())}</li> }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                })}
+            </Suspense>
         </section>
     }
 }

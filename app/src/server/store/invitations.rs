@@ -159,6 +159,32 @@ pub fn by_token_for_update(
 }
 
 /// Pending invitations of a workspace (expired ones included, marked), by email.
+/// The live invitations addressed to `email`, in every workspace. (A scan of the live
+/// invitations index: there are few at a time.)
+pub fn pending_for_email(
+    tx: &ReadTransaction,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Invitation>, AppError> {
+    let key = email_key(email);
+    let by_ws = tx.open_table(INVITATIONS_BY_WORKSPACE)?;
+    let t = tx.open_table(INVITATIONS)?;
+    let mut out = Vec::new();
+    for row in by_ws.iter()? {
+        let (k, v) = row?;
+        if k.value().1 != key {
+            continue;
+        }
+        if let Some(v) = t.get(v.value())? {
+            let inv: Invitation = decode(v.value())?;
+            if inv.state == InvitationState::Pending && !inv.expired(now) {
+                out.push(inv);
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub fn pending(
     tx: &ReadTransaction,
     workspace: Uuid,
