@@ -5,7 +5,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::kit::{
+use super::kit::{Badge, Tone, 
     action_error, fmt_time, page_param, query_param, ErrorPanel, Field, FormError, Loading,
     Notice, PageHeader, Pager, StatusBadge, SubmitButton,
 };
@@ -126,7 +126,7 @@ fn AccountDetails(
             <h2 id="email-title">"Email address"</h2>
             <dl class="facts">
                 <dt>"Email"</dt>
-                <dd>{me.email.clone()} " " <StatusBadge label=if verified { "Verified" } else { "Unverified" } /></dd>
+                <dd>{me.email.clone()} " " <StatusBadge status=Badge::email(verified) /></dd>
             </dl>
             {(!verified).then(|| view! {
                 <p class="hint">"Until your address is verified, no workspace admits you. Open the link we sent you, or ask for a new one."</p>
@@ -186,7 +186,7 @@ fn AccountDetails(
                                         view! {
                                             <tr>
                                                 <td>{if s.agent.is_empty() { "Unknown browser".to_string() } else { s.agent.clone() }}
-                                                    {s.current.then(|| view! { " " <StatusBadge label="This browser" /> })}</td>
+                                                    {s.current.then(|| view! { " " <StatusBadge status=Badge::new("This browser", Tone::Info) /> })}</td>
                                                 <td>{s.client.clone()}</td>
                                                 <td class="nowrap">{s.started.map(|t| fmt_time(&t)).unwrap_or_default()}</td>
                                                 <td class="nowrap">{s.last_seen.map(|t| fmt_time(&t)).unwrap_or_default()}</td>

@@ -1,6 +1,7 @@
 //! The small UI kit every page uses: page header, form field, alerts, form errors, confirmation
 //! dialogs.
 
+pub mod badge;
 pub mod dialog;
 
 use leptos::prelude::*;
@@ -198,12 +199,7 @@ pub fn fmt_time(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// A status with one colour per meaning.
-#[component]
-pub fn StatusBadge(#[prop(into)] label: String) -> impl IntoView {
-    let class = format!("badge badge-{}", label.to_lowercase());
-    view! { <span class=class>{label}</span> }
-}
+pub use badge::{Badge, StatusBadge, Tone};
 
 /// The search box and filters above a table: a GET form, so it works without JavaScript and the
 /// URL can be shared.

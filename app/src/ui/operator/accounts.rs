@@ -7,7 +7,7 @@ use leptos_meta::Title;
 
 use super::OperatorNav;
 use crate::api::operator::{list_accounts, operator_overview, MarkAccountVerified};
-use crate::ui::kit::{
+use crate::ui::kit::{Badge, 
     action_error, fmt_time, notice_from_query, page_param, query_param, ErrorPanel, FormError,
     ListControls, Loading, Notice, PageHeader, Pager, StatusBadge,
 };
@@ -66,7 +66,7 @@ pub fn AccountsPage() -> impl IntoView {
                                                     <tr>
                                                         <td>{a.username.clone()}</td>
                                                         <td>{a.email.clone()}</td>
-                                                        <td><StatusBadge label=if a.email_verified { "Verified" } else { "Unverified" } /></td>
+                                                        <td><StatusBadge status=Badge::email(a.email_verified) /></td>
                                                         <td>{if a.is_operator { "Yes" } else { "No" }}</td>
                                                         <td class="nowrap">{fmt_time(&a.created)}</td>
                                                         <td class="row-actions">

@@ -57,7 +57,7 @@ pub fn ApplicationPage() -> impl IntoView {
                             <section class="panel" aria-labelledby="details">
                                 <h2 id="details">{a.name.clone()}</h2>
                                 <dl class="facts">
-                                    <dt>"Status"</dt><dd><StatusBadge label=a.status.label() /></dd>
+                                    <dt>"Status"</dt><dd><StatusBadge status=a.status /></dd>
                                     <dt>"Workspace Name"</dt><dd>{a.name.clone()}</dd>
                                     <dt>"Applicant"</dt><dd>{a.applicant.clone()}</dd>
                                     <dt>"Scope of Business"</dt><dd>{format!("{} — {}", a.mcc, a.mcc_description)}</dd>

@@ -45,7 +45,7 @@ pub fn ApplicationsPage() -> impl IntoView {
                                                 <td>{a.applicant.clone()}</td>
                                                 <td>{format!("{} — {}", a.mcc, a.mcc_description)}</td>
                                                 <td class="nowrap">{fmt_time(&a.created)}</td>
-                                                <td><StatusBadge label=a.status.label() /></td>
+                                                <td><StatusBadge status=a.status /></td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>

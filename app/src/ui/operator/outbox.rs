@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::OperatorNav;
 use crate::api::operator::{get_outbox_message, list_outbox};
 use crate::model::AppError;
-use crate::ui::kit::{
+use crate::ui::kit::{Badge, 
     fmt_time, page_param, query_param, route_param, ErrorPanel, ListControls, Loading, PageHeader,
     Pager, StatusBadge,
 };
@@ -46,7 +46,7 @@ pub fn OutboxPage() -> impl IntoView {
                                                 <td class="nowrap">{fmt_time(&m.created)}</td>
                                                 <td>{m.to.join(", ")}</td>
                                                 <td><a href=format!("/operator/outbox/{}", m.id)>{m.subject.clone()}</a></td>
-                                                <td><StatusBadge label=m.state.clone() /></td>
+                                                <td><StatusBadge status=Badge::mail(&m.state) /></td>
                                                 <td>{m.attempts}</td>
                                                 <td class="details">{m.last_error.clone().unwrap_or_default()}</td>
                                             </tr>
@@ -87,7 +87,7 @@ pub fn OutboxMessagePage() -> impl IntoView {
                             <h2 id="subject">{m.subject.clone()}</h2>
                             <dl class="facts">
                                 <dt>"To"</dt><dd>{m.to.join(", ")}</dd>
-                                <dt>"State"</dt><dd><StatusBadge label=m.state.clone() /></dd>
+                                <dt>"State"</dt><dd><StatusBadge status=Badge::mail(&m.state) /></dd>
                                 <dt>"Queued"</dt><dd>{fmt_time(&m.created)}</dd>
                                 <dt>"Sent"</dt><dd>{m.sent.map(|t| fmt_time(&t)).unwrap_or_else(|| "—".into())}</dd>
                                 <dt>"Attempts"</dt><dd>{m.attempts}</dd>

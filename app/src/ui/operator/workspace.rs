@@ -60,7 +60,7 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
                                 <h2 id="ws-name">{w.name.clone()}</h2>
                                 <dl class="facts">
                                     <dt>"Workspace ID"</dt><dd><code>{id}</code></dd>
-                                    <dt>"Status"</dt><dd><StatusBadge label=w.status.label() />{w.status_reason.clone().map(|r| format!(" — {r}"))}</dd>
+                                    <dt>"Status"</dt><dd><StatusBadge status=w.status />{w.status_reason.clone().map(|r| format!(" — {r}"))}</dd>
                                     <dt>"Generated"</dt><dd>{fmt_time(&w.created)}</dd>
                                 </dl>
                             </section>

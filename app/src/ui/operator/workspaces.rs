@@ -42,7 +42,7 @@ pub fn WorkspacesAdminPage() -> impl IntoView {
                                                 <td><code>{w.id.to_string()}</code></td>
                                                 <td>{format!("{} — {}", w.mcc, w.mcc_description)}</td>
                                                 <td class="nowrap">{fmt_time(&w.created)}</td>
-                                                <td><StatusBadge label=w.status.label() /></td>
+                                                <td><StatusBadge status=w.status /></td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>

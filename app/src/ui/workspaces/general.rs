@@ -39,7 +39,7 @@ pub fn GeneralPage() -> impl IntoView {
                                 <dl class="facts">
                                     <dt>"Workspace ID"</dt><dd><code>{w.id.to_string()}</code></dd>
                                     <dt>"Workspace Name"</dt><dd>{w.name.clone()}</dd>
-                                    <dt>"Status"</dt><dd><StatusBadge label=w.status.label() /></dd>
+                                    <dt>"Status"</dt><dd><StatusBadge status=w.status /></dd>
                                     <dt>"Business Address"</dt><dd class="pre">{w.address.clone()}</dd>
                                     <dt>"Scope of Business"</dt><dd>{format!("{} — {}", w.mcc, w.mcc_description)}</dd>
                                     <dt>"Business Representative(s)"</dt>

@@ -28,7 +28,7 @@ pub fn WorkspaceHomePage() -> impl IntoView {
                         <section class="panel" aria-labelledby="ws">
                             <h2 id="ws">{h.name.clone()}</h2>
                             <dl class="facts">
-                                <dt>"Status"</dt><dd><StatusBadge label=h.status.label() /></dd>
+                                <dt>"Status"</dt><dd><StatusBadge status=h.status /></dd>
                                 <dt>"Your role"</dt><dd>{format!("{} · Assigned to Mini Program: {}", h.role.label(), h.assignment)}</dd>
                                 <dt>"Member since"</dt><dd>{fmt_time(&h.joined)}</dd>
                             </dl>

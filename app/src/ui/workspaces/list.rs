@@ -50,7 +50,7 @@ pub fn WorkspacesPage() -> impl IntoView {
                                         <tr>
                                             <td><a href=format!("/w/{}", w.name)>{w.name.clone()}</a></td>
                                             <td>{w.role.label()}</td>
-                                            <td><StatusBadge label=w.status.label() /></td>
+                                            <td><StatusBadge status=w.status /></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
@@ -82,7 +82,7 @@ pub fn WorkspacesPage() -> impl IntoView {
                                                 <td>{a.name.clone()}</td>
                                                 <td>{format!("{} — {}", a.mcc, a.mcc_description)}</td>
                                                 <td>{fmt_time(&a.created)}</td>
-                                                <td><StatusBadge label=a.status.label() /></td>
+                                                <td><StatusBadge status=a.status /></td>
                                                 <td>{a.reason.clone().unwrap_or_default()}</td>
                                                 <td>{pending.then(|| view! {
                                                     <ConfirmDialog action=withdraw kind=Confirm::WithdrawApplication opener="Withdraw…" opener_label=format!("Withdraw the application for {}", a.name) fields=vec![("id", id.clone())] error />

@@ -10,7 +10,7 @@ use crate::api::members::{
 };
 use crate::model::workspace::{Role, INVITE_BULK_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
-use crate::ui::kit::{
+use crate::ui::kit::{Badge, Tone, 
     action_error, fmt_time, page_param, query_param, route_param, ErrorPanel, FormError,
     ListControls, Loading, Pager, StatusBadge,
 };
@@ -166,7 +166,7 @@ pub fn MembersPage() -> impl IntoView {
                                                 <td>{i.email.clone()}</td>
                                                 <td>{i.role.label()}</td>
                                                 <td>{i.inviter.clone()}</td>
-                                                <td>{if i.expired { view! { <StatusBadge label="Expired" /> }.into_any() } else { fmt_time(&i.expires).into_any() }}</td>
+                                                <td>{if i.expired { view! { <StatusBadge status=Badge::new("Expired", Tone::Negative) /> }.into_any() } else { fmt_time(&i.expires).into_any() }}</td>
                                                 <td class="row-actions">
                                                     <ActionForm action=resend>
                                                         <input type="hidden" name="workspace" value=move || name.get() />
@@ -261,7 +261,7 @@ pub fn MembersPage() -> impl IntoView {
                                                     <td>{m.email.clone()}</td>
                                                     <td>{m.username.clone()}</td>
                                                     <td>{m.role.label()}<br /><span class="hint">{format!("Assigned to Mini Program: {}", m.assignment)}</span></td>
-                                                    <td><StatusBadge label=if m.active { "Active" } else { "Inactive" } /></td>
+                                                    <td><StatusBadge status=Badge::member(m.active) /></td>
                                                     <td class="nowrap">{m.joined.format("%Y-%m-%d").to_string()}</td>
                                                     <td class="row-actions">
                                                         <ActionForm action=set_role>

@@ -1,0 +1,115 @@
+//! Status badges: one colour per meaning, decided by a typed status — never by the English label.
+
+use leptos::prelude::*;
+
+use crate::model::workspace::{ApplicationStatus, WorkspaceStatus};
+
+/// What a status means to the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Done, live, allowed (Active, Sent, Verified, Generated).
+    Positive,
+    /// Waiting on someone (Pending, Queued, Unverified).
+    Waiting,
+    /// Stopped or refused (Suspended, Inactive, Rejected, Failed, Expired).
+    Negative,
+    /// Closed without a verdict (Withdrawn).
+    Neutral,
+    /// A marker, not a state ("This browser").
+    Info,
+}
+
+impl Tone {
+    fn class(self) -> &'static str {
+        match self {
+            Tone::Positive => "badge badge-positive",
+            Tone::Waiting => "badge badge-waiting",
+            Tone::Negative => "badge badge-negative",
+            Tone::Neutral => "badge badge-neutral",
+            Tone::Info => "badge badge-info",
+        }
+    }
+}
+
+/// A label with its meaning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Badge {
+    pub label: String,
+    pub tone: Tone,
+}
+
+impl Badge {
+    pub fn new(label: impl Into<String>, tone: Tone) -> Badge {
+        Badge { label: label.into(), tone }
+    }
+
+    /// A member: Active or Inactive (blocked).
+    pub fn member(active: bool) -> Badge {
+        if active {
+            Badge::new("Active", Tone::Positive)
+        } else {
+            Badge::new("Inactive", Tone::Negative)
+        }
+    }
+
+    /// An email address: Verified or Unverified.
+    pub fn email(verified: bool) -> Badge {
+        if verified {
+            Badge::new("Verified", Tone::Positive)
+        } else {
+            Badge::new("Unverified", Tone::Waiting)
+        }
+    }
+
+    /// An outbox message's delivery state.
+    pub fn mail(state: &str) -> Badge {
+        let tone = match state {
+            "Sent" => Tone::Positive,
+            "Failed" => Tone::Negative,
+            _ => Tone::Waiting,
+        };
+        Badge::new(state, tone)
+    }
+}
+
+impl From<WorkspaceStatus> for Badge {
+    fn from(s: WorkspaceStatus) -> Badge {
+        let tone = match s {
+            WorkspaceStatus::Active => Tone::Positive,
+            WorkspaceStatus::Suspended => Tone::Negative,
+        };
+        Badge::new(s.label(), tone)
+    }
+}
+
+impl From<ApplicationStatus> for Badge {
+    fn from(s: ApplicationStatus) -> Badge {
+        let tone = match s {
+            ApplicationStatus::Pending => Tone::Waiting,
+            ApplicationStatus::Generated => Tone::Positive,
+            ApplicationStatus::Rejected => Tone::Negative,
+            ApplicationStatus::Withdrawn => Tone::Neutral,
+        };
+        Badge::new(s.label(), tone)
+    }
+}
+
+#[component]
+pub fn StatusBadge(#[prop(into)] status: Badge) -> impl IntoView {
+    view! { <span class=status.tone.class()>{status.label}</span> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_has_its_meaning() {
+        assert_eq!(Badge::from(ApplicationStatus::Pending).tone, Tone::Waiting);
+        assert_eq!(Badge::from(WorkspaceStatus::Suspended).tone, Tone::Negative);
+        assert_eq!(Badge::mail("Queued").tone, Tone::Waiting);
+        assert_eq!(Badge::mail("Sent").tone, Tone::Positive);
+        assert_eq!(Badge::mail("Failed").tone, Tone::Negative);
+        assert_eq!(Badge::member(false).label, "Inactive");
+    }
+}
