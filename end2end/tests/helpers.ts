@@ -1,24 +1,54 @@
-import { expect, Page, test as base, TestInfo } from "@playwright/test";
+import { BrowserContext, expect, Page, test as base, TestInfo } from "@playwright/test";
 
-/** Every test fails if the browser logs an error (a failed hydration, a panic, a 500). */
-export const test = base.extend<{ consoleErrors: string[] }>({
+/** A page in a browser context of its own (another person, or the operator), JavaScript as in the project. */
+export type NewPage = () => Promise<Page>;
+
+function watchErrors(page: Page, errors: string[]) {
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/status of (401|403|404|409|422|429)/.test(m.text())) errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(e.message));
+}
+
+/**
+ * Every test fails if a browser logs an error (a failed hydration, a panic, a 500) — on `page`
+ * and on every page `newPage` opens.
+ */
+export const test = base.extend<{ consoleErrors: string[]; newPage: NewPage }>({
   consoleErrors: [
     async ({ page }, use) => {
       const errors: string[] = [];
-      page.on("console", (m) => {
-        if (m.type() === "error" && !/status of (401|404|409|422|429)/.test(m.text())) errors.push(m.text());
-      });
-      page.on("pageerror", (e) => errors.push(e.message));
+      watchErrors(page, errors);
       await use(errors);
       expect(errors, "errors in the browser console").toEqual([]);
     },
     { auto: true },
   ],
+  newPage: async ({ browser, consoleErrors }, use, info) => {
+    const contexts: BrowserContext[] = [];
+    await use(async () => {
+      const context = await browser.newContext({ baseURL: info.project.use.baseURL, javaScriptEnabled: jsEnabled(info) });
+      contexts.push(context);
+      const page = await context.newPage();
+      watchErrors(page, consoleErrors);
+      return page;
+    });
+    for (const context of contexts) await context.close();
+  },
 });
 export { expect };
 
 export const PASSWORD = "amber otter 17";
 export const NEW_PASSWORD = "violet canyon 88";
+/** The platform operator the e2e server is started with (playwright.config.ts). */
+export const OPERATOR = { username: "operator", email: "operator@example.com", password: "steady lantern 7" };
+
+/** Subjects of the mails the console sends. */
+export const MAIL = {
+  verify: "Verify your MPDP email address",
+  reset: "Reset your MPDP password",
+  invitation: (workspace: string) => `You are invited to the MPDP workspace ${workspace}`,
+};
 
 export function uniqueName(): string {
   return `u${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -36,6 +66,7 @@ export async function open(page: Page, info: TestInfo, path: string) {
   }
 }
 
+/** Fills and submits the sign-up form. */
 export async function signUp(page: Page, info: TestInfo, email: string, username: string, password = PASSWORD) {
   await open(page, info, "/sign-up");
   await page.getByLabel("Email", { exact: true }).fill(email);
@@ -45,6 +76,12 @@ export async function signUp(page: Page, info: TestInfo, email: string, username
   await page.getByRole("button", { name: "Sign up" }).click();
 }
 
+/** The answer to every accepted sign-up, whether or not the address already had an account. */
+export async function expectCheckInbox(page: Page, email: string) {
+  const answer = page.getByRole("status").filter({ hasText: "Check your inbox." });
+  await expect(answer).toContainText(`We sent a message to ${email}.`);
+}
+
 export async function logIn(page: Page, info: TestInfo, login: string, password: string) {
   await open(page, info, "/");
   await page.getByLabel("Email or username").fill(login);
@@ -52,7 +89,92 @@ export async function logIn(page: Page, info: TestInfo, login: string, password:
   await page.getByRole("button", { name: "Log in" }).click();
 }
 
+export async function logInAsOperator(page: Page, info: TestInfo) {
+  await logIn(page, info, OPERATOR.username, OPERATOR.password);
+  await expect(page.getByRole("heading", { name: `Welcome, ${OPERATOR.username}` })).toBeVisible();
+}
+
 export async function logOut(page: Page) {
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page.getByRole("heading", { name: "Log in to MPDP" })).toBeVisible();
+}
+
+/**
+ * The body of the newest mail to `to` with `subject`. The e2e server has no SMTP, so mail waits
+ * in the outbox: the operator reads it there, in a browser of their own.
+ */
+export async function readMail(newPage: NewPage, info: TestInfo, to: string, subject: string): Promise<string> {
+  const operator = await newPage();
+  await logInAsOperator(operator, info);
+  await open(operator, info, `/operator/outbox?q=${encodeURIComponent(to)}`);
+  await operator.getByRole("link", { name: subject, exact: true }).first().click();
+  await expect(operator.getByRole("heading", { name: subject })).toBeVisible();
+  const body = await operator.locator("pre.mail-body").innerText();
+  await operator.context().close();
+  return body;
+}
+
+/**
+ * The link to `/<kind>/…` in a mail body, as a path of this server (the mail names the console
+ * by its public URL, which is not the e2e server's).
+ */
+export function linkIn(body: string, kind: "verify-email" | "reset-password" | "invitations"): string {
+  const link = body.match(new RegExp(`/${kind}/[0-9a-f]{64}(\\?\\S*)?`));
+  expect(link, `a /${kind}/ link in the mail:\n${body}`).not.toBeNull();
+  return link![0];
+}
+
+/** The verification link of the newest verification mail to `email`. */
+export async function verificationLink(newPage: NewPage, info: TestInfo, email: string): Promise<string> {
+  return linkIn(await readMail(newPage, info, email, MAIL.verify), "verify-email");
+}
+
+/** Opens a verification link and confirms it (opening alone changes nothing). */
+export async function verifyEmail(page: Page, info: TestInfo, link: string) {
+  await open(page, info, link);
+  await expect(page.getByRole("heading", { name: "Verify your email address" })).toBeVisible();
+  await page.getByRole("button", { name: "Verify my email address" }).click();
+}
+
+/** Signs up, verifies the address from the mailed link and logs in, as a person would. */
+export async function signUpVerified(
+  page: Page,
+  newPage: NewPage,
+  info: TestInfo,
+  email: string,
+  username: string,
+  password = PASSWORD,
+) {
+  await signUp(page, info, email, username, password);
+  await expectCheckInbox(page, email);
+  await verifyEmail(page, info, await verificationLink(newPage, info, email));
+  await expect(page.getByRole("status").filter({ hasText: "Your email address is verified. Log in to continue." })).toBeVisible();
+  await logIn(page, info, username, password);
+  await expect(page.getByRole("heading", { name: `Welcome, ${username}` })).toBeVisible();
+}
+
+/** Applies for a workspace with these representatives ("Name <email>" each). */
+export async function applyForWorkspace(
+  page: Page,
+  info: TestInfo,
+  workspace: string,
+  representatives: string[],
+  scope = "5812",
+  address = "1 Harbour Road",
+) {
+  await open(page, info, "/workspaces/apply");
+  await page.getByLabel("Workspace Name").fill(workspace);
+  await page.getByLabel("Scope of Business").fill(scope);
+  await page.getByLabel("Business Address").fill(address);
+  await page.getByLabel("Business Representatives").fill(representatives.join("\n"));
+  await page.getByRole("button", { name: "Submit application" }).click();
+}
+
+/** The operator (signed in on `operator`) generates the workspace of a pending application. */
+export async function generateWorkspace(operator: Page, info: TestInfo, workspace: string) {
+  await open(operator, info, `/operator/applications?q=${workspace}`);
+  await operator.getByRole("link", { name: workspace }).click();
+  await expect(operator.getByRole("heading", { name: workspace })).toBeVisible();
+  await operator.getByRole("button", { name: "Generate workspace" }).click();
+  await expect(operator.getByRole("status").filter({ hasText: "Workspace generated" })).toBeVisible();
 }

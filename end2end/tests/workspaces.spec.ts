@@ -1,39 +1,43 @@
-import { expect, logIn, logOut, open, signUp, test, uniqueName } from "./helpers";
+import {
+  applyForWorkspace,
+  expect,
+  expectCheckInbox,
+  logIn,
+  logInAsOperator,
+  logOut,
+  open,
+  PASSWORD,
+  signUp,
+  test,
+  uniqueName,
+} from "./helpers";
 
-const OPERATOR_PASSWORD = "steady lantern 7";
+const LAST_ADMIN = "is the last active Workspace Admin of this workspace; make another member Workspace Admin first";
 
-test("a user applies, the operator generates the workspace, the representative opens General", async ({ page }, info) => {
+test("a user applies, the operator generates the workspace and verifies the representative, who opens General and, as the only admin, cannot step down", async ({ page }, info) => {
   const person = uniqueName();
   const email = `${person}@example.com`;
+  const other = `${uniqueName()}@example.com`;
   const workspace = `Acme${uniqueName()}`;
 
+  // An unverified person applies, naming themselves and someone without an account.
   await signUp(page, info, email, person);
+  await expectCheckInbox(page, email);
+  await logIn(page, info, person, PASSWORD);
   await expect(page.getByRole("heading", { name: `Welcome, ${person}` })).toBeVisible();
-
-  // Apply.
-  await open(page, info, "/workspaces/apply");
-  await page.getByLabel("Workspace Name").fill(workspace);
-  await page.getByLabel("Scope of Business").fill("5812 — Eating places and restaurants");
-  await page.getByLabel("Business Address").fill("1 Harbour Road, Singapore");
-  await page.getByLabel("Business Representatives").fill(`Ann Lee <${email}>`);
-  await page.getByRole("button", { name: "Submit application" }).click();
+  await applyForWorkspace(page, info, workspace, [`Ann Lee <${email}>`, `Bo Chen <${other}>`], "5812 — Eating places and restaurants", "1 Harbour Road, Singapore");
   await expect(page.getByRole("status").filter({ hasText: "Application submitted" })).toBeVisible();
   const row = page.getByRole("row").filter({ hasText: workspace });
   await expect(row.getByText("Pending")).toBeVisible();
 
   // The same name in other case is refused with a clear message.
-  await open(page, info, "/workspaces/apply");
-  await page.getByLabel("Workspace Name").fill(workspace.toUpperCase());
-  await page.getByLabel("Scope of Business").fill("5812");
-  await page.getByLabel("Business Address").fill("2 Bay Road");
-  await page.getByLabel("Business Representatives").fill(`Ann Lee <${email}>`);
-  await page.getByRole("button", { name: "Submit application" }).click();
+  await applyForWorkspace(page, info, workspace.toUpperCase(), [`Ann Lee <${email}>`], "5812", "2 Bay Road");
   await expect(page.getByText("Workspace Name: is already taken by a workspace or a pending application")).toBeVisible();
   await open(page, info, "/");
   await logOut(page);
 
   // The operator generates it.
-  await logIn(page, info, "operator", OPERATOR_PASSWORD);
+  await logInAsOperator(page, info);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Operator" }).click();
   await page.getByRole("navigation", { name: "Operator" }).getByRole("link", { name: "Applications" }).click();
   await page.getByLabel("Search by Workspace Name").fill(workspace);
@@ -45,8 +49,32 @@ test("a user applies, the operator generates the workspace, the representative o
   await expect(page.getByText("Generated", { exact: true })).toBeVisible();
   await logOut(page);
 
+  // With the address unverified, the workspace does not admit its representative yet.
+  await logIn(page, info, person, PASSWORD);
+  await expect(page.getByRole("status").filter({ hasText: `Verify your email address ${email}` })).toBeVisible();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Workspaces" }).click();
+  await expect(page.getByText("You are not a member of any workspace yet.")).toBeVisible();
+  await logOut(page);
+
+  // Without SMTP, the operator marks the address verified (after checking it is the person's).
+  await logInAsOperator(page, info);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Operator" }).click();
+  await page.getByRole("navigation", { name: "Operator" }).getByRole("link", { name: "Accounts" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Accounts" })).toBeVisible();
+  await page.getByLabel("Search username or email").fill(email);
+  await page.getByRole("button", { name: "Apply" }).click();
+  const account = page.getByRole("row").filter({ hasText: email });
+  await expect(account.getByText("Unverified", { exact: true })).toBeVisible();
+  await account.getByRole("button", { name: `Mark ${email} verified` }).click();
+  await expect(page.getByRole("status").filter({ hasText: "The address is marked verified." })).toBeVisible();
+  await expect(account.getByText("Verified", { exact: true })).toBeVisible();
+  await expect(account.getByRole("button", { name: `Mark ${email} verified` })).toHaveCount(0);
+  await logOut(page);
+
   // The representative opens the workspace's General page.
-  await logIn(page, info, person, "amber otter 17");
+  await logIn(page, info, person, PASSWORD);
+  await expect(page.getByRole("heading", { name: `Welcome, ${person}` })).toBeVisible();
+  await expect(page.getByText(`Verify your email address ${email}`)).toHaveCount(0);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Workspaces" }).click();
   await page.getByRole("link", { name: workspace }).click();
   await expect(page.getByText("Workspace Admin · Assigned to Mini Program: unassigned")).toBeVisible();
@@ -55,6 +83,29 @@ test("a user applies, the operator generates the workspace, the representative o
   await expect(page.getByText("5812 — Eating places and restaurants")).toBeVisible();
   await expect(page.getByText("Active", { exact: true })).toBeVisible();
   await expect(page.getByText("1 Harbour Road, Singapore")).toBeVisible();
+
+  // On Members: the other representative waits for a verified address …
+  await open(page, info, `/w/${workspace}/members`);
+  const waiting = page.getByRole("table", { name: "Admissions waiting for a verified address" });
+  await expect(waiting.getByRole("row").filter({ hasText: other })).toContainText("Workspace Admin");
+
+  // … and the only active Workspace Admin can neither step down nor block themselves.
+  const me = page.getByRole("row").filter({ hasText: email });
+  await me.getByLabel(`Role of ${person}`).selectOption({ label: "Workspace Developer" });
+  await me.getByRole("button", { name: "Set role" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: LAST_ADMIN })).toBeVisible();
+  await open(page, info, `/w/${workspace}/members`);
+  await expect(me.getByRole("cell", { name: /^Workspace Admin/ })).toBeVisible();
+  await me.getByText("Block…").click();
+  await me.getByRole("button", { name: "Block", exact: true }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Member: you can't block yourself" })).toBeVisible();
+  await open(page, info, `/w/${workspace}/members`);
+  await expect(me.getByText("Active", { exact: true })).toBeVisible();
+  await expect(me.getByRole("cell", { name: /^Workspace Admin/ })).toBeVisible();
+
+  // Revoked, the waiting admission is gone.
+  await waiting.getByRole("button", { name: `Revoke the admission of ${other}` }).click();
+  await expect(page.getByText("Nobody is waiting.")).toBeVisible();
 
   // Loaded afresh, the workspace's pages render (and hydrate) too; the switcher lists it.
   await open(page, info, `/w/${workspace}/general`);
