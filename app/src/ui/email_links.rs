@@ -8,7 +8,7 @@ use leptos_meta::Title;
 
 use super::kit::{action_error, query_param, route_param, Field, FormError, Notice, SubmitButton};
 use super::use_auth;
-use crate::api::account::{RequestPasswordReset, ResetPassword, VerifyEmail};
+use crate::api::account::RequestPasswordReset;
 use crate::model::account::{PASSWORD_MAX, PASSWORD_MIN};
 
 /// `/verify-email/{token}`
@@ -16,9 +16,9 @@ use crate::model::account::{PASSWORD_MAX, PASSWORD_MIN};
 pub fn VerifyEmailPage() -> impl IntoView {
     let token = route_param("token");
     let next = query_param("next");
-    let verify = ServerAction::<VerifyEmail>::new();
-    let error = action_error(verify);
     let auth = use_auth();
+    let verify = auth.verify_email;
+    let error = action_error(verify);
     // Signed out: log in first (the password proves the account), then come back here.
     let login = move || {
         let mut back = format!("/verify-email/{}", token.get());
@@ -90,7 +90,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
     let token = route_param("token");
-    let reset = ServerAction::<ResetPassword>::new();
+    let reset = use_auth().reset_password;
     let error = action_error(reset);
     view! {
         <Title text="Choose a new password" />

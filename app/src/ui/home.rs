@@ -13,7 +13,7 @@ pub fn HomePage() -> impl IntoView {
     let auth = use_auth();
     // Made here, not inside the dashboard, so server and browser create resources in one order.
     let summary = Resource::new(
-        move || (auth.log_in.version().get(), auth.log_out.version().get()),
+        move || (auth.log_in.version().get(), auth.log_out.version().get(), auth.verify_email.version().get()),
         |_| crate::api::workspaces::home_summary(),
     );
     view! {

@@ -16,7 +16,9 @@ use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode, StaticSegment};
 
-use crate::api::account::{current_account, ChangePassword, LogIn, LogOut, SignUp};
+use crate::api::account::{
+    current_account, ChangePassword, LogIn, LogOut, ResetPassword, SignUp, VerifyEmail,
+};
 use crate::model::account::AccountView;
 use crate::model::AppError;
 
@@ -48,6 +50,9 @@ pub struct Auth {
     pub log_out: ServerAction<LogOut>,
     pub sign_up: ServerAction<SignUp>,
     pub change_password: ServerAction<ChangePassword>,
+    /// Verifying an address and resetting a password change who is signed in, and how.
+    pub verify_email: ServerAction<VerifyEmail>,
+    pub reset_password: ServerAction<ResetPassword>,
     pub me: Resource<Result<Option<AccountView>, AppError>>,
     /// The workspaces of the signed-in person (for the switcher).
     pub workspaces: Resource<Result<Vec<crate::model::workspace::MyWorkspace>, AppError>>,
@@ -64,33 +69,28 @@ pub fn App() -> impl IntoView {
     let log_out = ServerAction::<LogOut>::new();
     let sign_up = ServerAction::<SignUp>::new();
     let change_password = ServerAction::<ChangePassword>::new();
-    let me = Resource::new(
-        move || {
-            (
-                log_in.version().get(),
-                log_out.version().get(),
-                sign_up.version().get(),
-            )
-        },
-        |_| current_account(),
-    );
+    let verify_email = ServerAction::<VerifyEmail>::new();
+    let reset_password = ServerAction::<ResetPassword>::new();
+    let who_changed = move || {
+        (
+            log_in.version().get(),
+            log_out.version().get(),
+            sign_up.version().get(),
+            verify_email.version().get(),
+            reset_password.version().get(),
+        )
+    };
+    let me = Resource::new(who_changed, |_| current_account());
     // Created here, before any page's resources, so that the server and the browser number
     // resources in the same order during hydration.
-    let workspaces = Resource::new(
-        move || {
-            (
-                log_in.version().get(),
-                log_out.version().get(),
-                sign_up.version().get(),
-            )
-        },
-        |_| crate::api::workspaces::my_workspaces(),
-    );
+    let workspaces = Resource::new(who_changed, |_| crate::api::workspaces::my_workspaces());
     provide_context(Auth {
         log_in,
         log_out,
         sign_up,
         change_password,
+        verify_email,
+        reset_password,
         me,
         workspaces,
     });
