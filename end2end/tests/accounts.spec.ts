@@ -125,9 +125,10 @@ test("forgot password: the mailed link sets a new one and signs out every sessio
   await expect(page).toHaveURL(/\/\?password_reset=1$/);
   await expect(page.getByRole("status").filter({ hasText: "Your password has been changed and every session signed out" })).toBeVisible();
 
-  // The other browser's session is over.
+  // The other browser's session is over: its next page asks it to log in.
   await open(elsewhere, info, "/account");
-  await expect(elsewhere.getByRole("heading", { name: "Please log in" })).toBeVisible();
+  await expect(elsewhere).toHaveURL(/\/login\?next=%2Faccount$/);
+  await expect(elsewhere.getByRole("heading", { name: "Log in to MPDP" })).toBeVisible();
 
   // The old password is refused, the new one works; the link proved the address.
   await logIn(page, info, email, PASSWORD);
@@ -146,11 +147,31 @@ test("forgot password: the mailed link sets a new one and signs out every sessio
   await expect(page.getByRole("alert").filter({ hasText: "Reset link" })).toBeVisible();
 });
 
-test("pages for signed-in people ask visitors to log in, and unknown pages say so", async ({ page }, info) => {
-  await open(page, info, "/account");
-  await expect(page.getByRole("heading", { name: "Please log in" })).toBeVisible();
+test("pages for signed-in people send visitors to log in and back; unknown pages say so", async ({ page }, info) => {
+  const name = uniqueName();
+  await signUp(page, info, `${name}@example.com`, name);
+  await expectCheckInbox(page, `${name}@example.com`);
+  // A protected page: to log in, then back to it.
+  await open(page, info, "/account?page=1");
+  await expect(page).toHaveURL(/\/login\?next=%2Faccount%3Fpage%3D1$/);
+  await page.getByLabel("Email or username").fill(name);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/account\?page=1$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Account" })).toBeVisible();
+  await logOut(page);
+  // A crafted return target leads home, never elsewhere.
+  for (const target of ["//evil.example/", "https://evil.example/", "javascript:alert(1)"]) {
+    await open(page, info, `/login?next=${encodeURIComponent(target)}`);
+    await page.getByLabel("Email or username").fill(name);
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page.getByRole("heading", { name: `Welcome, ${name}` })).toBeVisible();
+    expect(new URL(page.url()).host).toBe(new URL(info.project.use.baseURL!).host);
+    await logOut(page);
+  }
   await open(page, info, "/operator");
-  await expect(page.getByRole("alert")).toContainText("You are not signed in");
+  await expect(page).toHaveURL(/\/login\?next=%2Foperator$/);
   const response = await page.goto("/no/such/page");
   expect(response?.status()).toBe(404);
   await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();

@@ -1,4 +1,4 @@
-import { BrowserContext, expect, Page, test as base, TestInfo } from "@playwright/test";
+import { BrowserContext, expect, Locator, Page, test as base, TestInfo } from "@playwright/test";
 
 /** A page in a browser context of its own (another person, or the operator), JavaScript as in the project. */
 export type NewPage = () => Promise<Page>;
@@ -129,14 +129,34 @@ export async function verificationLink(newPage: NewPage, info: TestInfo, email: 
   return linkIn(await readMail(newPage, info, email, MAIL.verify), "verify-email");
 }
 
-/** Opens a verification link and confirms it (opening alone changes nothing). */
+/**
+ * Opens a verification link in a browser signed in to the account and confirms it (opening alone
+ * changes nothing; the link proves the mailbox, the session the account).
+ */
 export async function verifyEmail(page: Page, info: TestInfo, link: string) {
   await open(page, info, link);
   await expect(page.getByRole("heading", { name: "Verify your email address" })).toBeVisible();
   await page.getByRole("button", { name: "Verify my email address" }).click();
 }
 
-/** Signs up, verifies the address from the mailed link and logs in, as a person would. */
+/**
+ * Opens a confirmation with `opener` and confirms it: with JavaScript in the modal dialog, without
+ * it on the confirmation page — both stating `text` under `title`.
+ */
+export async function confirmAction(page: Page, info: TestInfo, opener: Locator, title: string, text: string, confirm: string) {
+  await opener.click();
+  let scope: Locator;
+  if (jsEnabled(info)) {
+    scope = page.getByRole("dialog", { name: title });
+  } else {
+    await expect(page.getByRole("heading", { level: 1, name: title })).toBeVisible();
+    scope = page.getByRole("main");
+  }
+  await expect(scope.getByText(text)).toBeVisible();
+  await scope.getByRole("button", { name: confirm, exact: true }).click();
+}
+
+/** Signs up, logs in, verifies the address from the mailed link, as a person would. */
 export async function signUpVerified(
   page: Page,
   newPage: NewPage,
@@ -147,9 +167,10 @@ export async function signUpVerified(
 ) {
   await signUp(page, info, email, username, password);
   await expectCheckInbox(page, email);
-  await verifyEmail(page, info, await verificationLink(newPage, info, email));
-  await expect(page.getByRole("status").filter({ hasText: "Your email address is verified. Log in to continue." })).toBeVisible();
   await logIn(page, info, username, password);
+  await expect(page.getByRole("heading", { name: `Welcome, ${username}` })).toBeVisible();
+  await verifyEmail(page, info, await verificationLink(newPage, info, email));
+  await expect(page.getByRole("status").filter({ hasText: "Your email address is verified." })).toBeVisible();
   await expect(page.getByRole("heading", { name: `Welcome, ${username}` })).toBeVisible();
 }
 

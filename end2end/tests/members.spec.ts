@@ -15,6 +15,7 @@ import {
   uniqueName,
   verificationLink,
   verifyEmail,
+  confirmAction,
 } from "./helpers";
 
 const BLOCK_TEXT =
@@ -86,9 +87,8 @@ test("an admin invites; the invitee signs up from the link, verifies, joins, is 
   await expect(admin.getByRole("row").filter({ hasText: inviteeEmail }).getByRole("cell", { name: /^Workspace Reviewer/ })).toBeVisible();
 
   // … and blocks them, after the confirmation that says what happens.
-  await admin.getByRole("row").filter({ hasText: inviteeEmail }).getByText("Block…").click();
-  await expect(admin.getByRole("row").filter({ hasText: inviteeEmail }).getByText(BLOCK_TEXT)).toBeVisible();
-  await admin.getByRole("row").filter({ hasText: inviteeEmail }).getByRole("button", { name: "Block", exact: true }).click();
+  const blockButton = admin.getByRole("row").filter({ hasText: inviteeEmail }).getByRole("button", { name: `Block ${invitee}` });
+  await confirmAction(admin, info, blockButton, "Block member", BLOCK_TEXT, "Block");
   await expect(admin.getByRole("row").filter({ hasText: inviteeEmail }).getByText("Inactive")).toBeVisible();
 
   // Still logged in, the person is refused the workspace with a clear page.
@@ -97,9 +97,8 @@ test("an admin invites; the invitee signs up from the link, verifies, joins, is 
 
   // Unblocked, they are back.
   await open(admin, info, `/w/${workspace}/members`);
-  await admin.getByRole("row").filter({ hasText: inviteeEmail }).getByText("Unblock…").click();
-  await expect(admin.getByRole("row").filter({ hasText: inviteeEmail }).getByText(UNBLOCK_TEXT)).toBeVisible();
-  await admin.getByRole("row").filter({ hasText: inviteeEmail }).getByRole("button", { name: "Unblock", exact: true }).click();
+  const unblockButton = admin.getByRole("row").filter({ hasText: inviteeEmail }).getByRole("button", { name: `Unblock ${invitee}` });
+  await confirmAction(admin, info, unblockButton, "Unblock member", UNBLOCK_TEXT, "Unblock");
   await expect(admin.getByRole("row").filter({ hasText: inviteeEmail }).getByText("Active", { exact: true })).toBeVisible();
   await open(member, info, `/w/${workspace}`);
   await expect(member.getByText("Workspace Reviewer · Assigned to Mini Program: unassigned")).toBeVisible();

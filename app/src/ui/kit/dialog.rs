@@ -232,6 +232,38 @@ where
         }
         version
     });
+    // Tab and Shift+Tab go round the dialog's controls rather than out of it.
+    let trap_focus = move |ev: leptos::ev::KeyboardEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            if ev.key() != "Tab" {
+                return;
+            }
+            let Some(d) = dialog.get() else { return };
+            let Ok(list) = d.query_selector_all(
+                "button:not([disabled]), [href], input:not([type=hidden]), select, textarea",
+            ) else {
+                return;
+            };
+            let items: Vec<web_sys::HtmlElement> = (0..list.length())
+                .filter_map(|i| list.get(i))
+                .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+                .collect();
+            let (Some(first), Some(last)) = (items.first(), items.last()) else { return };
+            let active = document().active_element();
+            let on = |e: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == e.unchecked_ref::<web_sys::Element>());
+            if ev.shift_key() && on(first) {
+                ev.prevent_default();
+                let _ = last.focus();
+            } else if !ev.shift_key() && on(last) {
+                ev.prevent_default();
+                let _ = first.focus();
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
     let hidden = fields.clone();
     view! {
         <form method="get" action=format!("/confirm/{}", kind.slug()) class="inline-form" on:submit=open>
@@ -239,7 +271,7 @@ where
             <input type="hidden" name="back" value=here() />
             <button type="submit" class="button" node_ref=opener_ref aria-haspopup="dialog" aria-label=opener_label>{opener}</button>
         </form>
-        <dialog node_ref=dialog class="dialog" aria-labelledby=title_ref aria-describedby=text_ref on:close=restore_focus>
+        <dialog node_ref=dialog class="dialog" aria-labelledby=title_ref aria-describedby=text_ref on:close=restore_focus on:keydown=trap_focus>
             <h2 id=title_id>{kind.title()}</h2>
             <p id=text_id>{kind.consequence()}</p>
             <ActionForm action>

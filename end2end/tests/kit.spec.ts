@@ -1,0 +1,75 @@
+import { applyForWorkspace, expect, generateWorkspace, jsEnabled, logInAsOperator, open, OPERATOR, test, uniqueName } from "./helpers";
+
+const SUSPEND_TEXT =
+  "Nothing in a suspended workspace can be changed, and its mini programs stop being served, until it is reactivated.";
+
+test("a confirmation asks first — a modal dialog with JavaScript, a page without — and only confirming acts", async ({ page }, info) => {
+  const workspace = `Kit${uniqueName()}`;
+  await logInAsOperator(page, info);
+  await applyForWorkspace(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
+  await expect(page.getByRole("status").filter({ hasText: "Application submitted" })).toBeVisible();
+  await generateWorkspace(page, info, workspace);
+  await open(page, info, `/operator/workspaces?q=${workspace}`);
+  await page.getByRole("link", { name: workspace }).click();
+  await expect(page.getByRole("heading", { name: workspace })).toBeVisible();
+  const workspacePage = page.url();
+  const status = page.getByRole("region", { name: workspace });
+  await expect(status.getByText("Active", { exact: true })).toBeVisible();
+  const opener = page.getByRole("button", { name: "Suspend workspace…" });
+
+  if (jsEnabled(info)) {
+    await opener.click();
+    const dialog = page.getByRole("dialog", { name: "Suspend workspace" });
+    await expect(dialog).toBeVisible();
+    await expect(dialog).toContainText(SUSPEND_TEXT);
+    expect(await dialog.evaluate((d) => d.matches(":modal")), "opened modally").toBe(true);
+    // Focus moves in, and neither Tab nor Shift+Tab takes it out.
+    await expect(dialog.getByRole("button", { name: "Cancel" })).toBeFocused();
+    for (const key of ["Tab", "Tab", "Tab", "Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab"]) {
+      await page.keyboard.press(key);
+      expect(await dialog.evaluate((d) => d.contains(document.activeElement)), `focus inside after ${key}`).toBe(true);
+    }
+    // Escape cancels and changes nothing; focus returns to the button that opened it.
+    await page.keyboard.press("Escape");
+    await expect(dialog).toBeHidden();
+    await expect(opener).toBeFocused();
+    await open(page, info, workspacePage);
+    await expect(status.getByText("Active", { exact: true })).toBeVisible();
+
+    // A refusal shows inside the dialog (the reason is required), which stays open.
+    await opener.click();
+    await dialog.getByRole("button", { name: "Suspend", exact: true }).click();
+    await expect(dialog).toBeVisible();
+    // Confirming acts.
+    await dialog.getByLabel("Reason").fill("Unpaid invoice");
+    await dialog.getByRole("button", { name: "Suspend", exact: true }).click();
+  } else {
+    // Without JavaScript the button leads to a confirmation page with the same words.
+    await opener.click();
+    await expect(page).toHaveURL(/\/confirm\/suspend-workspace\?/);
+    await expect(page.getByRole("heading", { level: 1, name: "Suspend workspace" })).toBeVisible();
+    await expect(page.getByText(SUSPEND_TEXT)).toBeVisible();
+    // Cancel goes back, and nothing changed.
+    await page.getByRole("link", { name: "Cancel" }).click();
+    await expect(page).toHaveURL(workspacePage);
+    await expect(status.getByText("Active", { exact: true })).toBeVisible();
+    // Confirming acts.
+    await opener.click();
+    await page.getByLabel("Reason").fill("Unpaid invoice");
+    await page.getByRole("button", { name: "Suspend", exact: true }).click();
+  }
+  await expect(page.getByRole("heading", { name: workspace })).toBeVisible();
+  await expect(status.getByText("Suspended", { exact: true })).toBeVisible();
+  await open(page, info, workspacePage);
+  await expect(status.getByText("Suspended", { exact: true })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Reactivate workspace…" })).toBeVisible();
+});
+
+test("a crafted confirmation link can't choose the words, and an unknown one is not found", async ({ page }, info) => {
+  await open(page, info, "/confirm/block-member?workspace=Acme&account=x&back=%2F%2Fevil.example&text=Click%20me");
+  await expect(page.getByRole("heading", { level: 1, name: "Block member" })).toBeVisible();
+  await expect(page.getByText("Click me")).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "Cancel" })).toHaveAttribute("href", "/");
+  const response = await page.goto("/confirm/format-disk");
+  expect(response?.status()).toBe(404);
+});
