@@ -5,16 +5,16 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::kit::{Badge, Tone, 
-    action_error, fmt_time, page_param, query_param, ErrorPanel, Field, FormError, Loading,
-    Notice, PageHeader, Pager, StatusBadge, SubmitButton,
+use super::kit::{
+    action_error, fmt_time, page_param, query_param, Badge, DataTable, Field, FormError, Notice,
+    PageHeader, StatusBadge, SubmitButton, Tone,
 };
 use super::use_auth;
 use crate::api::account::{
     my_security_events, my_sessions, ChangeEmail, ResendVerification, RevokeOtherSessions,
     RevokeSession,
 };
-use crate::model::account::{AccountView, PASSWORD_MAX, PASSWORD_MIN};
+use crate::model::account::{AccountView, SessionView, PASSWORD_MAX, PASSWORD_MIN};
 use crate::model::workspace::{AuditEventView, Page};
 use crate::model::AppError;
 
@@ -171,43 +171,32 @@ fn AccountDetails(
             <h2 id="sessions-title">"Where you are signed in"</h2>
             <Notice message=session_done />
             <FormError error=session_error />
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match sessions.await {
-                        Ok(list) => view! {
-                            <table class="table" aria-label="Your sessions">
-                                <thead><tr>
-                                    <th scope="col">"Browser"</th><th scope="col">"Client address"</th>
-                                    <th scope="col">"Started"</th><th scope="col">"Last seen"</th><th scope="col">"Actions"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|s| {
-                                        let label = format!("Sign out the session from {}", if s.client.is_empty() { "an unknown address".to_string() } else { s.client.clone() });
-                                        view! {
-                                            <tr>
-                                                <td>{if s.agent.is_empty() { "Unknown browser".to_string() } else { s.agent.clone() }}
-                                                    {s.current.then(|| view! { " " <StatusBadge status=Badge::new("This browser", Tone::Info) /> })}</td>
-                                                <td>{s.client.clone()}</td>
-                                                <td class="nowrap">{s.started.map(|t| fmt_time(&t)).unwrap_or_default()}</td>
-                                                <td class="nowrap">{s.last_seen.map(|t| fmt_time(&t)).unwrap_or_default()}</td>
-                                                <td class="row-actions">
-                                                    {(!s.current).then(|| view! {
-                                                        <ActionForm action=actions.revoke>
-                                                            <input type="hidden" name="session" value=s.handle.clone() />
-                                                            <button type="submit" class="button" aria-label=label>"Sign out"</button>
-                                                        </ActionForm>
-                                                    })}
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <DataTable
+                label="Your sessions"
+                columns=vec!["Browser", "Client address", "Started", "Last seen", "Actions"]
+                data=sessions
+                empty="No sessions."
+                row=move |s: SessionView| {
+                    let label = format!("Sign out the session from {}", if s.client.is_empty() { "an unknown address".to_string() } else { s.client.clone() });
+                    view! {
+                        <tr>
+                            <td>{if s.agent.is_empty() { "Unknown browser".to_string() } else { s.agent.clone() }}
+                                {s.current.then(|| view! { " " <StatusBadge status=Badge::new("This browser", Tone::Info) /> })}</td>
+                            <td>{s.client.clone()}</td>
+                            <td class="nowrap">{s.started.map(|t| fmt_time(&t)).unwrap_or_default()}</td>
+                            <td class="nowrap">{s.last_seen.map(|t| fmt_time(&t)).unwrap_or_default()}</td>
+                            <td class="row-actions">
+                                {(!s.current).then(|| view! {
+                                    <ActionForm action=actions.revoke>
+                                        <input type="hidden" name="session" value=s.handle.clone() />
+                                        <button type="submit" class="button" aria-label=label>"Sign out"</button>
+                                    </ActionForm>
+                                })}
+                            </td>
+                        </tr>
+                    }.into_any()
+                }
+            />
             <ActionForm action=actions.revoke_others>
                 <button type="submit" class="button">"Sign out everywhere else"</button>
             </ActionForm>
@@ -215,35 +204,20 @@ fn AccountDetails(
         <section class="panel" aria-labelledby="events-title">
             <h2 id="events-title">"Security events"</h2>
             <p class="hint">"Sign-ins, failed sign-ins, password and email changes, and sessions signed out, newest first."</p>
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match events.await {
-                        Ok(p) if p.items.is_empty() => view! { <p class="empty">"Nothing yet."</p> }.into_any(),
-                        Ok(p) => {
-                            let pages = p.pages();
-                            view! {
-                                <table class="table" aria-label="Security events">
-                                    <thead><tr>
-                                        <th scope="col">"When"</th><th scope="col">"Event"</th><th scope="col">"Details"</th><th scope="col">"Client address"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {p.items.into_iter().map(|e| view! {
-                                            <tr>
-                                                <td class="nowrap">{fmt_time(&e.at)}</td>
-                                                <td>{event_label(&e.action)}</td>
-                                                <td>{e.details.clone()}</td>
-                                                <td>{e.client.clone()}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                <Pager page=p.page pages total=p.total />
-                            }.into_any()
-                        }
-                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <DataTable
+                label="Security events"
+                columns=vec!["When", "Event", "Details", "Client address"]
+                data=events
+                empty="Nothing yet."
+                row=|e: AuditEventView| view! {
+                    <tr>
+                        <td class="nowrap">{fmt_time(&e.at)}</td>
+                        <td>{event_label(&e.action)}</td>
+                        <td>{e.details.clone()}</td>
+                        <td>{e.client.clone()}</td>
+                    </tr>
+                }.into_any()
+            />
         </section>
     }
 }

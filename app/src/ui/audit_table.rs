@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 
 use crate::model::workspace::{AuditEventView, Page};
-use crate::ui::kit::{fmt_time, Pager};
+use crate::model::AppError;
+use crate::ui::kit::{fmt_time, DataTable};
 
 pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("", "All actions"),
@@ -17,43 +18,33 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("workspace.reactivated", "Workspace reactivated"),
 ];
 
+/// The audit log of a workspace (or, for the operator, of every workspace: `show_workspace`).
 #[component]
 pub fn AuditTable(
-    page: Page<AuditEventView>,
+    data: Resource<Result<Page<AuditEventView>, AppError>>,
     #[prop(optional)] show_workspace: bool,
 ) -> impl IntoView {
-    let pages = page.pages();
-    if page.items.is_empty() {
-        return view! { <p class="empty">"No events match."</p> }.into_any();
+    let mut columns = vec!["When", "Who", "Action", "Target", "Details", "From"];
+    if show_workspace {
+        columns.insert(1, "Workspace");
     }
     view! {
-        <table class="table">
-            <thead>
+        <DataTable
+            label="Audit log"
+            columns
+            data
+            empty="No events match."
+            row=move |e: AuditEventView| view! {
                 <tr>
-                    <th scope="col">"When"</th>
-                    {show_workspace.then(|| view! { <th scope="col">"Workspace"</th> })}
-                    <th scope="col">"Who"</th>
-                    <th scope="col">"Action"</th>
-                    <th scope="col">"Target"</th>
-                    <th scope="col">"Details"</th>
-                    <th scope="col">"From"</th>
+                    <td class="nowrap">{fmt_time(&e.at)}</td>
+                    {show_workspace.then(|| view! { <td>{e.workspace.clone().unwrap_or_else(|| "—".into())}</td> })}
+                    <td>{e.actor.clone()}</td>
+                    <td><code>{e.action.clone()}</code></td>
+                    <td>{e.target.clone()}</td>
+                    <td class="details">{e.details.clone()}</td>
+                    <td>{e.client.clone()}</td>
                 </tr>
-            </thead>
-            <tbody>
-                {page.items.into_iter().map(|e| view! {
-                    <tr>
-                        <td class="nowrap">{fmt_time(&e.at)}</td>
-                        {show_workspace.then(|| view! { <td>{e.workspace.clone().unwrap_or_else(|| "—".into())}</td> })}
-                        <td>{e.actor.clone()}</td>
-                        <td><code>{e.action.clone()}</code></td>
-                        <td>{e.target.clone()}</td>
-                        <td class="details">{e.details.clone()}</td>
-                        <td>{e.client.clone()}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
-        <Pager page=page.page pages total=page.total />
+            }.into_any()
+        />
     }
-    .into_any()
 }

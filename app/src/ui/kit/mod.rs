@@ -3,6 +3,9 @@
 
 pub mod badge;
 pub mod dialog;
+pub mod table;
+
+pub use table::DataTable;
 
 use leptos::prelude::*;
 use leptos::server_fn::error::ServerFnUrlError;

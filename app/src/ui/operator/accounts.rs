@@ -7,9 +7,10 @@ use leptos_meta::Title;
 
 use super::OperatorNav;
 use crate::api::operator::{list_accounts, operator_overview, MarkAccountVerified};
-use crate::ui::kit::{Badge, 
-    action_error, fmt_time, notice_from_query, page_param, query_param, ErrorPanel, FormError,
-    ListControls, Loading, Notice, PageHeader, Pager, StatusBadge,
+use crate::model::account::AccountView;
+use crate::ui::kit::{
+    action_error, fmt_time, notice_from_query, page_param, query_param, Badge, DataTable,
+    FormError, ListControls, Loading, Notice, PageHeader, StatusBadge,
 };
 
 #[component]
@@ -48,45 +49,33 @@ pub fn AccountsPage() -> impl IntoView {
                     view! {
                         <p class="hint">{hint}</p>
                         <ListControls search_label="Search username or email" />
-                        {match data.await {
-                            Ok(p) if p.items.is_empty() => view! { <p class="empty">"No accounts match."</p> }.into_any(),
-                            Ok(p) => {
-                                let pages = p.pages();
+                        <DataTable
+                            label="Accounts"
+                            columns=vec!["Username", "Email", "Email status", "Operator", "Created", "Actions"]
+                            data
+                            empty="No accounts match."
+                            row=move |a: AccountView| {
+                                let id = a.id.to_string();
+                                let label = format!("Mark {} verified", a.email);
                                 view! {
-                                    <table class="table">
-                                        <thead><tr>
-                                            <th scope="col">"Username"</th><th scope="col">"Email"</th><th scope="col">"Email status"</th>
-                                            <th scope="col">"Operator"</th><th scope="col">"Created"</th><th scope="col">"Actions"</th>
-                                        </tr></thead>
-                                        <tbody>
-                                            {p.items.into_iter().map(|a| {
-                                                let id = a.id.to_string();
-                                                let label = format!("Mark {} verified", a.email);
-                                                view! {
-                                                    <tr>
-                                                        <td>{a.username.clone()}</td>
-                                                        <td>{a.email.clone()}</td>
-                                                        <td><StatusBadge status=Badge::email(a.email_verified) /></td>
-                                                        <td>{if a.is_operator { "Yes" } else { "No" }}</td>
-                                                        <td class="nowrap">{fmt_time(&a.created)}</td>
-                                                        <td class="row-actions">
-                                                            {(!a.email_verified && !smtp).then(|| view! {
-                                                                <ActionForm action=mark>
-                                                                    <input type="hidden" name="account" value=id />
-                                                                    <button type="submit" class="button" aria-label=label>"Mark verified"</button>
-                                                                </ActionForm>
-                                                            })}
-                                                        </td>
-                                                    </tr>
-                                                }
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                    <Pager page=p.page pages total=p.total />
+                                    <tr>
+                                        <td>{a.username.clone()}</td>
+                                        <td>{a.email.clone()}</td>
+                                        <td><StatusBadge status=Badge::email(a.email_verified) /></td>
+                                        <td>{if a.is_operator { "Yes" } else { "No" }}</td>
+                                        <td class="nowrap">{fmt_time(&a.created)}</td>
+                                        <td class="row-actions">
+                                            {(!a.email_verified && !smtp).then(|| view! {
+                                                <ActionForm action=mark>
+                                                    <input type="hidden" name="account" value=id />
+                                                    <button type="submit" class="button" aria-label=label>"Mark verified"</button>
+                                                </ActionForm>
+                                            })}
+                                        </td>
+                                    </tr>
                                 }.into_any()
                             }
-                            Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                        }}
+                        />
                     }
                 })}
             </Suspense>

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use super::OperatorNav;
 use crate::api::operator::platform_audit;
 use crate::ui::audit_table::{AuditTable, AUDIT_ACTIONS};
-use crate::ui::kit::{page_param, query_param, ErrorPanel, ListControls, Loading, PageHeader};
+use crate::ui::kit::{page_param, query_param, ListControls, PageHeader};
 
 #[component]
 pub fn PlatformAuditPage() -> impl IntoView {
@@ -30,14 +30,7 @@ pub fn PlatformAuditPage() -> impl IntoView {
                 texts=vec![("workspace", "Workspace Name")]
                 filters=vec![("action", "Action", AUDIT_ACTIONS.to_vec())]
             />
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(p) => view! { <AuditTable page=p show_workspace=true /> }.into_any(),
-                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <AuditTable data show_workspace=true />
         </section>
     }
 }

@@ -5,7 +5,8 @@ use leptos_meta::Title;
 
 use super::OperatorNav;
 use crate::api::operator::list_change_requests;
-use crate::ui::kit::{fmt_time, page_param, ErrorPanel, Loading, PageHeader, Pager};
+use crate::model::workspace::ChangeRequestView;
+use crate::ui::kit::{fmt_time, page_param, DataTable, PageHeader};
 
 #[component]
 pub fn ChangeRequestsPage() -> impl IntoView {
@@ -16,34 +17,21 @@ pub fn ChangeRequestsPage() -> impl IntoView {
         <PageHeader title="Change requests" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />
         <OperatorNav active="change-requests" />
         <section class="panel">
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(p) if p.items.is_empty() => view! { <p class="empty">"No change requests yet."</p> }.into_any(),
-                        Ok(p) => {
-                            let pages = p.pages();
-                            view! {
-                                <table class="table">
-                                    <thead><tr><th scope="col">"Received"</th><th scope="col">"Workspace"</th><th scope="col">"From"</th><th scope="col">"What"</th><th scope="col">"Why"</th></tr></thead>
-                                    <tbody>
-                                        {p.items.into_iter().map(|c| view! {
-                                            <tr>
-                                                <td class="nowrap">{fmt_time(&c.created)}</td>
-                                                <td>{c.workspace.clone()}</td>
-                                                <td>{c.requester.clone()}</td>
-                                                <td>{c.what.clone()}</td>
-                                                <td>{c.why.clone()}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                <Pager page=p.page pages total=p.total />
-                            }.into_any()
-                        }
-                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <DataTable
+                label="Change requests"
+                columns=vec!["Received", "Workspace", "From", "What", "Why"]
+                data
+                empty="No change requests yet."
+                row=|c: ChangeRequestView| view! {
+                    <tr>
+                        <td class="nowrap">{fmt_time(&c.created)}</td>
+                        <td>{c.workspace.clone()}</td>
+                        <td>{c.requester.clone()}</td>
+                        <td>{c.what.clone()}</td>
+                        <td>{c.why.clone()}</td>
+                    </tr>
+                }.into_any()
+            />
         </section>
     }
 }

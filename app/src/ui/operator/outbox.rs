@@ -7,9 +7,10 @@ use uuid::Uuid;
 use super::OperatorNav;
 use crate::api::operator::{get_outbox_message, list_outbox};
 use crate::model::AppError;
-use crate::ui::kit::{Badge, 
-    fmt_time, page_param, query_param, route_param, ErrorPanel, ListControls, Loading, PageHeader,
-    Pager, StatusBadge,
+use crate::model::workspace::OutboxView;
+use crate::ui::kit::{
+    fmt_time, page_param, query_param, route_param, Badge, DataTable, ErrorPanel, ListControls,
+    Loading, PageHeader, StatusBadge,
 };
 
 #[component]
@@ -28,38 +29,22 @@ pub fn OutboxPage() -> impl IntoView {
                 search_label="Search recipient or subject"
                 filters=vec![("state", "State", vec![("", "All"), ("Queued", "Queued"), ("Sent", "Sent"), ("Failed", "Failed")])]
             />
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(p) if p.items.is_empty() => view! { <p class="empty">"No messages match."</p> }.into_any(),
-                        Ok(p) => {
-                            let pages = p.pages();
-                            view! {
-                                <table class="table">
-                                    <thead><tr>
-                                        <th scope="col">"Queued"</th><th scope="col">"To"</th><th scope="col">"Subject"</th>
-                                        <th scope="col">"State"</th><th scope="col">"Attempts"</th><th scope="col">"Last error"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {p.items.into_iter().map(|m| view! {
-                                            <tr>
-                                                <td class="nowrap">{fmt_time(&m.created)}</td>
-                                                <td>{m.to.join(", ")}</td>
-                                                <td><a href=format!("/operator/outbox/{}", m.id)>{m.subject.clone()}</a></td>
-                                                <td><StatusBadge status=Badge::mail(&m.state) /></td>
-                                                <td>{m.attempts}</td>
-                                                <td class="details">{m.last_error.clone().unwrap_or_default()}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                <Pager page=p.page pages total=p.total />
-                            }.into_any()
-                        }
-                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <DataTable
+                label="Outbox"
+                columns=vec!["Queued", "To", "Subject", "State", "Attempts", "Last error"]
+                data
+                empty="No messages match."
+                row=|m: OutboxView| view! {
+                    <tr>
+                        <td class="nowrap">{fmt_time(&m.created)}</td>
+                        <td>{m.to.join(", ")}</td>
+                        <td><a href=format!("/operator/outbox/{}", m.id)>{m.subject.clone()}</a></td>
+                        <td><StatusBadge status=Badge::mail(&m.state) /></td>
+                        <td>{m.attempts}</td>
+                        <td class="details">{m.last_error.clone().unwrap_or_default()}</td>
+                    </tr>
+                }.into_any()
+            />
         </section>
     }
 }

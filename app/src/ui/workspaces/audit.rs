@@ -6,7 +6,7 @@ use super::WorkspaceShell;
 use crate::api::workspaces::workspace_audit;
 use crate::ui::audit_table::{AuditTable, AUDIT_ACTIONS};
 use crate::ui::kit::{
-    page_param, query_param, route_param, ErrorPanel, ListControls, Loading, };
+    page_param, query_param, route_param, ListControls, };
 
 #[component]
 pub fn WorkspaceAuditPage() -> impl IntoView {
@@ -20,14 +20,7 @@ pub fn WorkspaceAuditPage() -> impl IntoView {
         <WorkspaceShell active="audit" title="Audit log">
         <section class="panel">
             <ListControls search_label="Search who, target or details" filters=vec![("action", "Action", AUDIT_ACTIONS.to_vec())] />
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(p) => view! { <AuditTable page=p /> }.into_any(),
-                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <AuditTable data />
         </section>
         </WorkspaceShell>
     }

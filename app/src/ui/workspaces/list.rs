@@ -6,11 +6,10 @@ use leptos_meta::Title;
 use crate::api::workspaces::{
     my_workspace_applications, my_workspaces, WithdrawWorkspaceApplication,
 };
-use crate::model::workspace::ApplicationStatus;
+use crate::model::workspace::{ApplicationStatus, ApplicationView, MyWorkspace};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
-    action_error, fmt_time, notice_from_query, ErrorPanel, FormError, Loading, Notice, PageHeader,
-    StatusBadge,
+    action_error, fmt_time, notice_from_query, DataTable, FormError, Notice, PageHeader, StatusBadge,
 };
 
 #[component]
@@ -38,65 +37,44 @@ pub fn WorkspacesPage() -> impl IntoView {
         <FormError error />
         <section class="panel" aria-labelledby="mine">
             <h2 id="mine">"Your workspaces"</h2>
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match workspaces.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">"You are not a member of any workspace yet."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <table class="table">
-                                <thead><tr><th scope="col">"Workspace"</th><th scope="col">"Your role"</th><th scope="col">"Status"</th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|w| view! {
-                                        <tr>
-                                            <td><a href=format!("/w/{}", w.name)>{w.name.clone()}</a></td>
-                                            <td>{w.role.label()}</td>
-                                            <td><StatusBadge status=w.status /></td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <DataTable
+                label="Your workspaces"
+                columns=vec!["Workspace", "Your role", "Status"]
+                data=workspaces
+                empty="You are not a member of any workspace yet."
+                row=|w: MyWorkspace| view! {
+                    <tr>
+                        <td><a href=format!("/w/{}", w.name)>{w.name.clone()}</a></td>
+                        <td>{w.role.label()}</td>
+                        <td><StatusBadge status=w.status /></td>
+                    </tr>
+                }.into_any()
+            />
         </section>
         <section class="panel" aria-labelledby="applications">
             <h2 id="applications">"Your applications"</h2>
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match applications.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">"You have not applied for a workspace."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <table class="table">
-                                <thead><tr>
-                                    <th scope="col">"Workspace Name"</th><th scope="col">"Scope of Business"</th><th scope="col">"Submitted"</th>
-                                    <th scope="col">"Status"</th><th scope="col">"Reason"</th><th scope="col">"Actions"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|a| {
-                                        let pending = a.status == ApplicationStatus::Pending;
-                                        let id = a.id.to_string();
-                                        view! {
-                                            <tr>
-                                                <td>{a.name.clone()}</td>
-                                                <td>{format!("{} — {}", a.mcc, a.mcc_description)}</td>
-                                                <td>{fmt_time(&a.created)}</td>
-                                                <td><StatusBadge status=a.status /></td>
-                                                <td>{a.reason.clone().unwrap_or_default()}</td>
-                                                <td>{pending.then(|| view! {
-                                                    <ConfirmDialog action=withdraw kind=Confirm::WithdrawApplication opener="Withdraw…" opener_label=format!("Withdraw the application for {}", a.name) fields=vec![("id", id.clone())] error />
-                                                })}</td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <DataTable
+                label="Your applications"
+                columns=vec!["Workspace Name", "Scope of Business", "Submitted", "Status", "Reason", "Actions"]
+                data=applications
+                empty="You have not applied for a workspace."
+                row=move |a: ApplicationView| {
+                    let pending = a.status == ApplicationStatus::Pending;
+                    let id = a.id.to_string();
+                    view! {
+                        <tr>
+                            <td>{a.name.clone()}</td>
+                            <td>{format!("{} — {}", a.mcc, a.mcc_description)}</td>
+                            <td>{fmt_time(&a.created)}</td>
+                            <td><StatusBadge status=a.status /></td>
+                            <td>{a.reason.clone().unwrap_or_default()}</td>
+                            <td>{pending.then(|| view! {
+                                <ConfirmDialog action=withdraw kind=Confirm::WithdrawApplication opener="Withdraw…" opener_label=format!("Withdraw the application for {}", a.name) fields=vec![("id", id.clone())] error />
+                            })}</td>
+                        </tr>
+                    }.into_any()
+                }
+            />
         </section>
     }
 }

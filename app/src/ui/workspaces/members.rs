@@ -5,16 +5,15 @@ use leptos::prelude::*;
 
 use super::WorkspaceShell;
 use crate::api::members::{
-    list_admissions, list_invitations, list_members, BlockMember, RevokeAdmission, InviteMembers, RemoveMember, ResendInvitation,
-    RevokeInvitation, SetMemberRole, UnblockMember,
+    list_admissions, list_invitations, list_members, BlockMember, InviteMembers, RemoveMember,
+    ResendInvitation, RevokeAdmission, RevokeInvitation, SetMemberRole, UnblockMember,
 };
-use crate::model::workspace::{Role, INVITE_BULK_MAX};
+use crate::model::workspace::{AdmissionView, InvitationView, MemberView, Role, INVITE_BULK_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
-use crate::ui::kit::{Badge, Tone, 
-    action_error, fmt_time, page_param, query_param, route_param, ErrorPanel, FormError,
-    ListControls, Loading, Pager, StatusBadge,
+use crate::ui::kit::{
+    action_error, fmt_time, page_param, query_param, route_param, Badge, DataTable, FormError,
+    ListControls, StatusBadge, Tone,
 };
-
 
 fn role_options(selected: Option<Role>) -> impl IntoView {
     Role::ALL
@@ -148,21 +147,15 @@ pub fn MembersPage() -> impl IntoView {
         </section>
         <section class="panel" aria-labelledby="pending">
             <h2 id="pending">"Pending invitations"</h2>
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match invitations.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">"No pending invitations."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <table class="table">
-                                <thead><tr>
-                                    <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Invited by"</th>
-                                    <th scope="col">"Expires"</th><th scope="col">"Actions"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|i| {
-                                        let (e1, e2) = (i.email.clone(), i.email.clone());
-                                        view! {
-                                            <tr>
+            <DataTable
+                label="Pending invitations"
+                columns=vec!["Email", "Role", "Invited by", "Expires", "Actions"]
+                data=invitations
+                empty="No pending invitations."
+                row=move |i: InvitationView| {
+                    let (e1, e2) = (i.email.clone(), i.email.clone());
+                    view! {
+                        <tr>
                                                 <td>{i.email.clone()}</td>
                                                 <td>{i.role.label()}</td>
                                                 <td>{i.inviter.clone()}</td>
@@ -180,30 +173,19 @@ pub fn MembersPage() -> impl IntoView {
                                                     </ActionForm>
                                                 </td>
                                             </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                    }.into_any()
+                }
+            />
         </section>
         <section class="panel" aria-labelledby="admissions">
             <h2 id="admissions">"Waiting for a verified address"</h2>
             <p class="hint">"Representatives named for this workspace join as soon as their email address is verified on MPDP. Nobody is admitted on an address they have not proven."</p>
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match admissions.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">"Nobody is waiting."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <table class="table" aria-label="Admissions waiting for a verified address">
-                                <thead><tr>
-                                    <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Since"</th><th scope="col">"Actions"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|a| {
+            <DataTable
+                label="Admissions waiting for a verified address"
+                columns=vec!["Email", "Role", "Since", "Actions"]
+                data=admissions
+                empty="Nobody is waiting."
+                row=move |a: AdmissionView| {
                                         let label = format!("Revoke the admission of {}", a.email);
                                         view! {
                                             <tr>
@@ -218,15 +200,9 @@ pub fn MembersPage() -> impl IntoView {
                                                     </ActionForm>
                                                 </td>
                                             </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                                        }.into_any()
+                }
+            />
         </section>
         <section class="panel" aria-labelledby="members">
             <h2 id="members">"Members"</h2>
@@ -237,20 +213,12 @@ pub fn MembersPage() -> impl IntoView {
                     ("status", "Status", vec![("", "All"), ("Active", "Active"), ("Inactive", "Inactive")]),
                 ]
             />
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match members.await {
-                        Ok(p) if p.items.is_empty() => view! { <p class="empty">"No members match."</p> }.into_any(),
-                        Ok(p) => {
-                            let pages = p.pages();
-                            view! {
-                                <table class="table">
-                                    <thead><tr>
-                                        <th scope="col">"Login email"</th><th scope="col">"Username"</th><th scope="col">"Role"</th>
-                                        <th scope="col">"Status"</th><th scope="col">"Start date"</th><th scope="col">"Actions"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {p.items.into_iter().map(|m| {
+            <DataTable
+                label="Members"
+                columns=vec!["Login email", "Username", "Role", "Status", "Start date", "Actions"]
+                data=members
+                empty="No members match."
+                row=move |m: MemberView| {
                                             let id = m.account_id.to_string();
                                             let (id1, id2, id3) = (id.clone(), id.clone(), id.clone());
                                             let who = m.username.clone();
@@ -279,23 +247,9 @@ pub fn MembersPage() -> impl IntoView {
                                                         <ConfirmDialog action=remove kind=Confirm::RemoveMember opener="Remove…" opener_label=remove_label fields=vec![("workspace", name.get_untracked()), ("account", id3.clone())] error=remove_error />
                                                     </td>
                                                 </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                <Pager page=p.page pages total=p.total />
-                            }.into_any()
-                        }
-                        Err(e) => {
-                            #[cfg(feature = "ssr")]
-                            if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-                                r.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
-                            }
-                            view! { <ErrorPanel error=e /> }.into_any()
-                        }
-                    }
-                })}
-            </Suspense>
+                                            }.into_any()
+                }
+            />
         </section>
         </WorkspaceShell>
     }
