@@ -161,8 +161,8 @@ impl Confirm {
     }
 }
 
-/// The current page, as a return target.
-fn here() -> String {
+/// The current page (path and query), as a return target.
+pub fn here() -> String {
     let location = use_location();
     let search = location.search.get_untracked();
     let path = location.pathname.get_untracked();

@@ -319,16 +319,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
 /// Sends a signed-out visitor of a page for signed-in people to `/login`, which returns here.
 #[component]
 pub fn LogInFirst() -> impl IntoView {
-    let location = leptos_router::hooks::use_location();
-    let here = {
-        let path = location.pathname.get_untracked();
-        let search = location.search.get_untracked();
-        if search.is_empty() {
-            path
-        } else {
-            format!("{path}?{}", search.trim_start_matches('?'))
-        }
-    };
+    let here = dialog::here();
     let to = format!("/login?next={}", urlencode(&here));
     #[cfg(feature = "ssr")]
     leptos_axum::redirect(&to);
