@@ -1,4 +1,18 @@
-import { applyForWorkspace, expect, generateWorkspace, jsEnabled, logInAsOperator, open, OPERATOR, test, uniqueName } from "./helpers";
+import {
+  applyForWorkspace,
+  expect,
+  generateWorkspace,
+  jsEnabled,
+  linkIn,
+  logInAsOperator,
+  MAIL,
+  open,
+  OPERATOR,
+  readMail,
+  signUpVerified,
+  test,
+  uniqueName,
+} from "./helpers";
 
 const SUSPEND_TEXT =
   "Nothing in a suspended workspace can be changed, and its mini programs stop being served, until it is reactivated.";
@@ -72,4 +86,60 @@ test("a crafted confirmation link can't choose the words, and an unknown one is 
   await expect(page.getByRole("link", { name: "Cancel" })).toHaveAttribute("href", "/");
   const response = await page.goto("/confirm/format-disk");
   expect(response?.status()).toBe(404);
+});
+
+test("by keyboard alone: invite, join, block through the confirmation, unblock", async ({ page: admin, newPage }, info) => {
+  const workspace = `Keys${uniqueName()}`;
+  const name = uniqueName();
+  const email = `${name}@example.com`;
+  await logInAsOperator(admin, info);
+  await applyForWorkspace(admin, info, workspace, [`Operator <${OPERATOR.email}>`]);
+  await expect(admin.getByRole("status").filter({ hasText: "Application submitted" })).toBeVisible();
+  await generateWorkspace(admin, info, workspace);
+
+  // The admin invites, with the keyboard.
+  await open(admin, info, `/w/${workspace}/members`);
+  await admin.getByLabel("Email addresses").focus();
+  await admin.keyboard.type(email);
+  await admin.getByRole("button", { name: "Send invitations" }).focus();
+  await admin.keyboard.press("Enter");
+  await expect(admin.getByRole("table", { name: "Invitation results" }).getByRole("row").filter({ hasText: email })).toContainText("invited");
+
+  // The invitee signs up, verifies, and joins from the link — pressing Enter on "Join".
+  const member = await newPage();
+  await signUpVerified(member, newPage, info, email, name);
+  const invitation = linkIn(await readMail(newPage, info, email, MAIL.invitation(workspace)), "invitations");
+  await open(member, info, invitation);
+  await member.getByRole("button", { name: `Join ${workspace}` }).focus();
+  await member.keyboard.press("Enter");
+  await expect(member.getByRole("status").filter({ hasText: "You have joined the workspace" })).toBeVisible();
+
+  // Block: Enter opens the confirmation, Tab reaches "Block", Enter confirms.
+  await open(admin, info, `/w/${workspace}/members`);
+  const row = () => admin.getByRole("table", { name: "Members" }).getByRole("row").filter({ hasText: email });
+  await row().getByRole("button", { name: `Block ${name}` }).focus();
+  await admin.keyboard.press("Enter");
+  if (jsEnabled(info)) {
+    const dialog = admin.getByRole("dialog", { name: "Block member" });
+    await expect(dialog.getByRole("button", { name: "Cancel" })).toBeFocused();
+    await admin.keyboard.press("Tab");
+    await expect(dialog.getByRole("button", { name: "Block", exact: true })).toBeFocused();
+  } else {
+    await expect(admin.getByRole("heading", { level: 1, name: "Block member" })).toBeVisible();
+    await admin.getByRole("button", { name: "Block", exact: true }).focus();
+  }
+  await admin.keyboard.press("Enter");
+  await expect(row().getByText("Inactive", { exact: true })).toBeVisible();
+
+  // Unblock the same way.
+  await row().getByRole("button", { name: `Unblock ${name}` }).focus();
+  await admin.keyboard.press("Enter");
+  if (jsEnabled(info)) {
+    await admin.keyboard.press("Tab");
+    await expect(admin.getByRole("dialog", { name: "Unblock member" }).getByRole("button", { name: "Unblock", exact: true })).toBeFocused();
+  } else {
+    await admin.getByRole("button", { name: "Unblock", exact: true }).focus();
+  }
+  await admin.keyboard.press("Enter");
+  await expect(row().getByText("Active", { exact: true })).toBeVisible();
 });

@@ -112,8 +112,58 @@ pub fn MembersPage() -> impl IntoView {
     view! {
         <WorkspaceShell active="members" title="Members">
         <FormError error=action_failure />
-        <section class="panel" aria-labelledby="invite">
-            <h2 id="invite">"Invite members"</h2>
+        <section class="panel" aria-labelledby="members">
+            <div class="section-header">
+                <h2 id="members">"Members"</h2>
+                <a class="button button-primary" href="#invite">"Invite members"</a>
+            </div>
+            <ListControls
+                search_label="Search email or username"
+                filters=vec![
+                    ("role", "Role", vec![("", "All roles"), ("WorkspaceAdmin", "Workspace Admin"), ("WorkspaceReviewer", "Workspace Reviewer"), ("MiniProgramAdmin", "Mini Program Admin"), ("WorkspaceDeveloper", "Workspace Developer")]),
+                    ("status", "Status", vec![("", "All"), ("Active", "Active"), ("Inactive", "Inactive")]),
+                ]
+            />
+            <DataTable
+                label="Members"
+                columns=vec!["Login email", "Username", "Role", "Status", "Start date", "Actions"]
+                data=members
+                empty="No members match."
+                row=move |m: MemberView| {
+                                            let id = m.account_id.to_string();
+                                            let (id1, id2, id3) = (id.clone(), id.clone(), id.clone());
+                                            let who = m.username.clone();
+                                            let (block_label, unblock_label, remove_label) =
+                                                (format!("Block {who}"), format!("Unblock {who}"), format!("Remove {who}"));
+                                            view! {
+                                                <tr>
+                                                    <td>{m.email.clone()}</td>
+                                                    <td>{m.username.clone()}</td>
+                                                    <td>{m.role.label()}<br /><span class="hint">{format!("Assigned to Mini Program: {}", m.assignment)}</span></td>
+                                                    <td><StatusBadge status=Badge::member(m.active) /></td>
+                                                    <td class="nowrap">{m.joined.format("%Y-%m-%d").to_string()}</td>
+                                                    <td class="row-actions">
+                                                        <ActionForm action=set_role>
+                                                            <input type="hidden" name="workspace" value=move || name.get() />
+                                                            <input type="hidden" name="account" value=id1 />
+                                                            <label class="visually-hidden" for=format!("role-{id}")>{format!("Role of {who}")}</label>
+                                                            <select id=format!("role-{id}") name="role">{role_options(Some(m.role))}</select>
+                                                            <button type="submit" class="button">"Set role"</button>
+                                                        </ActionForm>
+                                                        {if m.active {
+                                                            view! { <ConfirmDialog action=block kind=Confirm::BlockMember opener="Block…" opener_label=block_label fields=vec![("workspace", name.get_untracked()), ("account", id2.clone())] error=block_error /> }.into_any()
+                                                        } else {
+                                                            view! { <ConfirmDialog action=unblock kind=Confirm::UnblockMember opener="Unblock…" opener_label=unblock_label fields=vec![("workspace", name.get_untracked()), ("account", id2.clone())] error=unblock_error /> }.into_any()
+                                                        }}
+                                                        <ConfirmDialog action=remove kind=Confirm::RemoveMember opener="Remove…" opener_label=remove_label fields=vec![("workspace", name.get_untracked()), ("account", id3.clone())] error=remove_error />
+                                                    </td>
+                                                </tr>
+                                            }.into_any()
+                }
+            />
+        </section>
+        <section class="panel" id="invite" aria-labelledby="invite-title">
+            <h2 id="invite-title">"Invite members"</h2>
             <ActionForm action=invite>
                 <FormError error=invite_error />
                 {crate::ui::kit::register_field("Email addresses")}
@@ -201,53 +251,6 @@ pub fn MembersPage() -> impl IntoView {
                                                 </td>
                                             </tr>
                                         }.into_any()
-                }
-            />
-        </section>
-        <section class="panel" aria-labelledby="members">
-            <h2 id="members">"Members"</h2>
-            <ListControls
-                search_label="Search email or username"
-                filters=vec![
-                    ("role", "Role", vec![("", "All roles"), ("WorkspaceAdmin", "Workspace Admin"), ("WorkspaceReviewer", "Workspace Reviewer"), ("MiniProgramAdmin", "Mini Program Admin"), ("WorkspaceDeveloper", "Workspace Developer")]),
-                    ("status", "Status", vec![("", "All"), ("Active", "Active"), ("Inactive", "Inactive")]),
-                ]
-            />
-            <DataTable
-                label="Members"
-                columns=vec!["Login email", "Username", "Role", "Status", "Start date", "Actions"]
-                data=members
-                empty="No members match."
-                row=move |m: MemberView| {
-                                            let id = m.account_id.to_string();
-                                            let (id1, id2, id3) = (id.clone(), id.clone(), id.clone());
-                                            let who = m.username.clone();
-                                            let (block_label, unblock_label, remove_label) =
-                                                (format!("Block {who}"), format!("Unblock {who}"), format!("Remove {who}"));
-                                            view! {
-                                                <tr>
-                                                    <td>{m.email.clone()}</td>
-                                                    <td>{m.username.clone()}</td>
-                                                    <td>{m.role.label()}<br /><span class="hint">{format!("Assigned to Mini Program: {}", m.assignment)}</span></td>
-                                                    <td><StatusBadge status=Badge::member(m.active) /></td>
-                                                    <td class="nowrap">{m.joined.format("%Y-%m-%d").to_string()}</td>
-                                                    <td class="row-actions">
-                                                        <ActionForm action=set_role>
-                                                            <input type="hidden" name="workspace" value=move || name.get() />
-                                                            <input type="hidden" name="account" value=id1 />
-                                                            <label class="visually-hidden" for=format!("role-{id}")>{format!("Role of {who}")}</label>
-                                                            <select id=format!("role-{id}") name="role">{role_options(Some(m.role))}</select>
-                                                            <button type="submit" class="button">"Set role"</button>
-                                                        </ActionForm>
-                                                        {if m.active {
-                                                            view! { <ConfirmDialog action=block kind=Confirm::BlockMember opener="Block…" opener_label=block_label fields=vec![("workspace", name.get_untracked()), ("account", id2.clone())] error=block_error /> }.into_any()
-                                                        } else {
-                                                            view! { <ConfirmDialog action=unblock kind=Confirm::UnblockMember opener="Unblock…" opener_label=unblock_label fields=vec![("workspace", name.get_untracked()), ("account", id2.clone())] error=unblock_error /> }.into_any()
-                                                        }}
-                                                        <ConfirmDialog action=remove kind=Confirm::RemoveMember opener="Remove…" opener_label=remove_label fields=vec![("workspace", name.get_untracked()), ("account", id3.clone())] error=remove_error />
-                                                    </td>
-                                                </tr>
-                                            }.into_any()
                 }
             />
         </section>

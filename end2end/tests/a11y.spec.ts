@@ -1,0 +1,55 @@
+import AxeBuilder from "@axe-core/playwright";
+import { Page, TestInfo } from "@playwright/test";
+import { applyForWorkspace, expect, generateWorkspace, logInAsOperator, open, OPERATOR, test, uniqueName } from "./helpers";
+
+/** Runs axe-core (WCAG 2 A and AA rules) on the page: no serious or critical violation. */
+async function expectAccessible(page: Page, info: TestInfo, path: string) {
+  await open(page, info, path);
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  expect(bad, `accessibility of ${path}`).toEqual([]);
+}
+
+const ZEROS = "0".repeat(64);
+
+test("every page a visitor can open passes axe-core", async ({ page }, info) => {
+  for (const path of ["/", "/login", "/sign-up", "/forgot-password", `/verify-email/${ZEROS}`, `/reset-password/${ZEROS}`, `/invitations/${ZEROS}`, "/confirm/block-member", "/no/such/page"]) {
+    await expectAccessible(page, info, path);
+  }
+});
+
+test("every page of an operator who is also a Workspace Admin passes axe-core", async ({ page }, info) => {
+  const workspace = `Ally${uniqueName()}`;
+  await logInAsOperator(page, info);
+  await applyForWorkspace(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
+  await expect(page.getByRole("status").filter({ hasText: "Application submitted" })).toBeVisible();
+  await generateWorkspace(page, info, workspace);
+  const application = page.url();
+  await open(page, info, `/operator/workspaces?q=${workspace}`);
+  await page.getByRole("link", { name: workspace }).click();
+  await expect(page.getByRole("heading", { name: workspace })).toBeVisible();
+  const workspacePage = new URL(page.url()).pathname;
+  for (const path of [
+    "/",
+    "/account",
+    "/workspaces",
+    "/workspaces/apply",
+    `/w/${workspace}`,
+    `/w/${workspace}/members`,
+    `/w/${workspace}/general`,
+    `/w/${workspace}/audit`,
+    "/operator",
+    "/operator/applications",
+    new URL(application).pathname,
+    "/operator/workspaces",
+    workspacePage,
+    "/operator/accounts",
+    "/operator/change-requests",
+    "/operator/outbox",
+    "/operator/audit",
+  ]) {
+    await expectAccessible(page, info, path);
+  }
+});
