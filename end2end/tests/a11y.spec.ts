@@ -1,6 +1,9 @@
 import AxeBuilder from "@axe-core/playwright";
 import { Page, TestInfo } from "@playwright/test";
-import { applyForWorkspace, expect, generateWorkspace, logInAsOperator, open, OPERATOR, test, uniqueName } from "./helpers";
+import { applyForWorkspace, expect, generateWorkspace, jsEnabled, logInAsOperator, open, OPERATOR, test, uniqueName } from "./helpers";
+
+// axe-core runs as JavaScript in the page; the markup without JavaScript is the same server render.
+test.beforeEach(({}, info) => test.skip(!jsEnabled(info), "axe-core needs JavaScript in the page"));
 
 /** Runs axe-core (WCAG 2 A and AA rules) on the page: no serious or critical violation. */
 async function expectAccessible(page: Page, info: TestInfo, path: string) {
