@@ -47,22 +47,40 @@ pub fn PageHeader(
     }
 }
 
-/// A labelled input with an optional hint and the error that names it.
+/// A labelled control — an input of any `kind`, a `"textarea"`, a `"select"` (with `options`) or
+/// a `"file"` — with an optional hint and the error that names it.
 #[component]
 pub fn Field(
     /// The visible label; errors about this field carry the same name.
     label: &'static str,
     /// The form parameter name.
     name: &'static str,
-    #[prop(default = "text")] kind: &'static str,
+    /// An input type, or "textarea" or "select".
+    #[prop(default = "text")]
+    kind: &'static str,
     #[prop(optional)] autocomplete: Option<&'static str>,
-    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional, into)] hint: Option<String>,
     #[prop(optional)] required: bool,
     #[prop(optional)] maxlength: Option<usize>,
     #[prop(optional)] minlength: Option<usize>,
-    /// An initial value (e.g. from the URL).
+    /// An initial value (e.g. from the URL); for a select, the chosen option's value.
     #[prop(optional, into)]
     value: Option<Signal<String>>,
+    /// Rows of a textarea.
+    #[prop(optional)]
+    rows: Option<u32>,
+    /// A select's (value, text) options.
+    #[prop(optional)]
+    options: Vec<(String, String)>,
+    /// What a file input accepts.
+    #[prop(optional)]
+    accept: Option<&'static str>,
+    /// A textarea's element, for code that fills it (a chosen CSV file).
+    #[prop(optional)]
+    textarea_ref: Option<NodeRef<leptos::html::Textarea>>,
+    /// Runs when a file is chosen.
+    #[prop(optional)]
+    on_change: Option<Callback<leptos::ev::Event>>,
     #[prop(into)] error: Signal<Option<AppError>>,
 ) -> impl IntoView {
     register_field(label);
@@ -70,11 +88,12 @@ pub fn Field(
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
     let mine = move || error.get().filter(|e| e.field() == Some(label));
+    let has_hint = hint.is_some();
     let described = {
         let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
         move || {
             let mut ids = Vec::new();
-            if hint.is_some() {
+            if has_hint {
                 ids.push(hint_id.clone());
             }
             if mine().is_some() {
@@ -83,21 +102,56 @@ pub fn Field(
             (!ids.is_empty()).then(|| ids.join(" "))
         }
     };
-    view! {
-        <div class="field" class:field-invalid=move || mine().is_some()>
-            <label for=id.clone()>{label}</label>
+    let invalid = move || mine().is_some().then_some("true");
+    let initial = move || value.map(|v| v.get());
+    let control = match kind {
+        "textarea" => {
+            let node_ref = textarea_ref.unwrap_or_default();
+            view! {
+                <textarea id=id.clone() name=name rows=rows.unwrap_or(3) required=required maxlength=maxlength
+                    node_ref=node_ref aria-invalid=invalid aria-describedby=described>{initial}</textarea>
+            }
+            .into_any()
+        }
+        "select" => view! {
+            <select id=id.clone() name=name required=required aria-invalid=invalid aria-describedby=described>
+                {options
+                    .into_iter()
+                    .map(|(v, text)| {
+                        let selected = value.is_some_and(|s| s.get_untracked() == v);
+                        view! { <option value=v selected=selected>{text}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        }
+        .into_any(),
+        _ => view! {
             <input
-                id=id
-                name=name
+                id=id.clone()
+                // A file is read in the browser (forms here post URL-encoded), never posted.
+                name=(kind != "file").then_some(name)
                 type=kind
                 autocomplete=autocomplete
                 required=required
                 maxlength=maxlength
                 minlength=minlength
-                value=move || value.map(|v| v.get())
-                aria-invalid=move || mine().is_some().then_some("true")
+                accept=accept
+                value=initial
+                aria-invalid=invalid
                 aria-describedby=described
+                on:change=move |ev| {
+                    if let Some(f) = on_change {
+                        f.run(ev);
+                    }
+                }
             />
+        }
+        .into_any(),
+    };
+    view! {
+        <div class="field" class:field-invalid=move || mine().is_some()>
+            <label for=id>{label}</label>
+            {control}
             {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
             <p class="field-error" id=error_id role="alert">
                 {move || mine().map(|e| e.to_string())}

@@ -11,7 +11,7 @@ use crate::model::workspace::{format_representatives, WorkspaceStatus};
 use crate::model::AppError;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
-    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading,
+    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
     Notice, PageHeader, StatusBadge,
 };
 
@@ -69,7 +69,7 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
                                 <p class="hint">"The Workspace Name can't be changed. Every edit is recorded in the audit log."</p>
                                 <ActionForm action=edit>
                                     <FormError error=edit_error />
-                                    {["Scope of Business", "Business Address", "Business Representatives"].into_iter().for_each(crate::ui::kit::register_field)}
+                                    {crate::ui::kit::register_field("Scope of Business")}
                                     <input type="hidden" name="id" value=id_edit />
                                     <div class="field">
                                         <label for="edit-mcc">"Scope of Business"</label>
@@ -79,17 +79,16 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
                                         </datalist>
                                         <p class="field-error" role="alert">{move || edit_error.get().filter(|e| e.field() == Some("Scope of Business")).map(|e| e.to_string())}</p>
                                     </div>
-                                    <div class="field">
-                                        <label for="edit-address">"Business Address"</label>
-                                        <textarea id="edit-address" name="address" rows="3" required>{w.address.clone()}</textarea>
-                                        <p class="field-error" role="alert">{move || edit_error.get().filter(|e| e.field() == Some("Business Address")).map(|e| e.to_string())}</p>
-                                    </div>
-                                    <div class="field">
-                                        <label for="edit-reps">"Business Representatives"</label>
-                                        <textarea id="edit-reps" name="representatives" rows="3" required>{format_representatives(&w.representatives)}</textarea>
-                                        <p class="hint">"One per line, as: Jane Doe <jane@example.com>. Added representatives become Workspace Admins."</p>
-                                        <p class="field-error" role="alert">{move || edit_error.get().filter(|e| e.field() == Some("Business Representatives")).map(|e| e.to_string())}</p>
-                                    </div>
+                                    <Field label="Business Address" name="address" kind="textarea" required=true value=Signal::derive({ let a = w.address.clone(); move || a.clone() }) error=edit_error />
+                                    <Field
+                                        label="Business Representatives"
+                                        name="representatives"
+                                        kind="textarea"
+                                        required=true
+                                        value=Signal::derive({ let r = format_representatives(&w.representatives); move || r.clone() })
+                                        hint="One per line, as: Jane Doe <jane@example.com>. Added representatives become Workspace Admins."
+                                        error=edit_error
+                                    />
                                     <button type="submit" class="button button-primary">"Save changes"</button>
                                 </ActionForm>
                             </section>

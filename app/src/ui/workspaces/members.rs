@@ -11,8 +11,8 @@ use crate::api::members::{
 use crate::model::workspace::{AdmissionView, InvitationView, MemberView, Role, INVITE_BULK_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
-    action_error, fmt_time, page_param, query_param, route_param, Badge, DataTable, FormError,
-    ListControls, StatusBadge, Tone,
+    action_error, fmt_time, page_param, query_param, route_param, Badge, DataTable, Field,
+    FormError, ListControls, StatusBadge, Tone,
 };
 
 fn role_options(selected: Option<Role>) -> impl IntoView {
@@ -166,24 +166,25 @@ pub fn MembersPage() -> impl IntoView {
             <h2 id="invite-title">"Invite members"</h2>
             <ActionForm action=invite>
                 <FormError error=invite_error />
-                {crate::ui::kit::register_field("Email addresses")}
                 <input type="hidden" name="workspace" value=move || name.get() />
-                <div class="field">
-                    <label for="invite-emails">"Email addresses"</label>
-                    <textarea id="invite-emails" name="emails" rows="3" required node_ref=bulk aria-describedby="invite-emails-hint invite-emails-error"></textarea>
-                    <p class="hint" id="invite-emails-hint">{format!("One address, or many: one per line or separated by commas (at most {INVITE_BULK_MAX}). You can also load a CSV file of emails below.")}</p>
-                    <p class="field-error" id="invite-emails-error" role="alert">
-                        {move || invite_error.get().filter(|e| e.field() == Some("Email addresses")).map(|e| e.to_string())}
-                    </p>
-                </div>
-                <div class="field">
-                    <label for="invite-csv">"CSV file of emails"</label>
-                    <input id="invite-csv" type="file" accept=".csv,text/csv,text/plain" on:change=on_file />
-                </div>
-                <div class="field">
-                    <label for="invite-role">"Role"</label>
-                    <select id="invite-role" name="role">{role_options(Some(Role::WorkspaceDeveloper))}</select>
-                </div>
+                <Field
+                    label="Email addresses"
+                    name="emails"
+                    kind="textarea"
+                    required=true
+                    textarea_ref=bulk
+                    hint=format!("One address, or many: one per line or separated by commas (at most {INVITE_BULK_MAX}). You can also load a CSV file of emails below.")
+                    error=invite_error
+                />
+                <Field label="CSV file of emails" name="csv" kind="file" accept=".csv,text/csv,text/plain" on_change=Callback::new(on_file) error=invite_error />
+                <Field
+                    label="Role"
+                    name="role"
+                    kind="select"
+                    options=Role::ALL.into_iter().map(|r| (r.code().to_string(), r.label().to_string())).collect()
+                    value=Signal::derive(|| Role::WorkspaceDeveloper.code().to_string())
+                    error=invite_error
+                />
                 <button type="submit" class="button button-primary">"Send invitations"</button>
             </ActionForm>
             {move || invite.value().get().and_then(|r| r.ok()).map(|rows| view! {
