@@ -33,12 +33,36 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
     let m = Member::require(&workspace)
         .await?
         .authorize(WorkspaceAction::ViewWorkspace)?;
+    let members = if crate::server::policy::allows(m.membership.role, WorkspaceAction::ViewMembers) {
+        let state = AppState::current()?;
+        let id = m.workspace.id;
+        Some(
+            state
+                .store
+                .read(move |tx| {
+                    use crate::server::store::{invitations, members, workspaces};
+                    Ok(crate::model::workspace::MemberCounts {
+                        members: members::list(tx, id, "", None, None, 1, 1)?.total,
+                        blocked: members::list(tx, id, "", None, Some(false), 1, 1)?.total,
+                        invitations: invitations::pending(tx, id, chrono::Utc::now())?
+                            .iter()
+                            .filter(|i| !i.expired)
+                            .count() as u64,
+                        waiting_admissions: workspaces::pending_admissions(tx, id)?.len() as u64,
+                    })
+                })
+                .await?,
+        )
+    } else {
+        None
+    };
     Ok(WorkspaceHomeView {
         name: m.workspace.name.clone(),
         status: m.workspace.status,
         role: m.membership.role,
         assignment: "unassigned".into(),
         joined: m.membership.joined,
+        members,
     })
 }
 

@@ -540,4 +540,15 @@ pub struct WorkspaceHomeView {
     pub role: Role,
     pub assignment: String,
     pub joined: DateTime<Utc>,
+    /// For those who may manage members: what needs their attention.
+    pub members: Option<MemberCounts>,
+}
+
+/// The counts a Workspace Admin's overview shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberCounts {
+    pub members: u64,
+    pub blocked: u64,
+    pub invitations: u64,
+    pub waiting_admissions: u64,
 }

@@ -33,6 +33,22 @@ pub fn WorkspaceHomePage() -> impl IntoView {
                                 <dt>"Member since"</dt><dd>{fmt_time(&h.joined)}</dd>
                             </dl>
                         </section>
+                        {h.members.clone().map(|c| {
+                            let members = format!("/w/{}/members", h.name);
+                            view! {
+                                <section class="panel" aria-labelledby="attention">
+                                    <h2 id="attention">"Needs your attention"</h2>
+                                    <ul class="steps">
+                                        <li>{format!("{} member(s), {} of them blocked. ", c.members, c.blocked)} <a href=members.clone()>"Manage members"</a></li>
+                                        {(c.invitations > 0).then(|| view! { <li>{format!("{} invitation(s) waiting to be accepted.", c.invitations)}</li> })}
+                                        {(c.waiting_admissions > 0).then(|| view! { <li>{format!("{} representative(s) waiting for a verified address.", c.waiting_admissions)}</li> })}
+                                        {(h.status == crate::model::workspace::WorkspaceStatus::Suspended).then(|| view! {
+                                            <li>"The workspace is suspended: nothing in it can be changed until the platform operator reactivates it."</li>
+                                        })}
+                                    </ul>
+                                </section>
+                            }
+                        })}
                         <section class="panel" aria-labelledby="leave">
                             <h2 id="leave">"Leave this workspace"</h2>
                             <p>{format!("You will lose access to {} and its mini programs. A Workspace Admin can invite you again.", h.name)}</p>
