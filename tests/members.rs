@@ -1558,3 +1558,21 @@ async fn a_plain_form_post_from_the_confirmation_page_returns_to_the_page_that_a
     let r = ann.get(server.url("/confirm/format-disk")).send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn the_overview_shows_admins_what_needs_attention_and_others_only_their_place() {
+    let dir = DataDir::new();
+    let (server, _op, ann) = acme(&dir).await;
+    let dev = join(&server, &ann, "dev", "WorkspaceDeveloper").await;
+    invite(&ann, &server, "later@example.com", "WorkspaceDeveloper").await;
+    let dev_id = member_id(&ann, &server, "dev").await;
+    expect(&call(&ann, &server, "block-member", &[("workspace", "Acme"), ("account", &dev_id)]).await, 200, "block dev");
+    let home = call(&ann, &server, "workspace-home", &[("workspace", "Acme")]).await;
+    expect(&home, 200, "admin's overview");
+    let counts = &home.json()["members"];
+    assert_eq!((counts["members"].as_u64(), counts["blocked"].as_u64(), counts["invitations"].as_u64()), (Some(2), Some(1), Some(1)), "{counts}");
+    expect(&call(&ann, &server, "unblock-member", &[("workspace", "Acme"), ("account", &dev_id)]).await, 200, "unblock dev");
+    let home = call(&dev, &server, "workspace-home", &[("workspace", "Acme")]).await;
+    expect(&home, 200, "developer's overview");
+    assert!(home.json()["members"].is_null(), "{}", home.body);
+}
