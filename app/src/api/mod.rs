@@ -28,12 +28,8 @@ pub(crate) fn client_addr_of_request() -> impl std::future::Future<Output = Opti
 /// Percent-encodes a query value.
 #[cfg(feature = "ssr")]
 pub(crate) fn query_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'@' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    // An address reads better with its `@` as it is; the rest as any query value.
+    crate::model::url_encode(s).replace("%40", "@")
 }
 
 /// After a plain form post from a confirmation page (`/confirm/…`): back to the page that asked.

@@ -9,6 +9,18 @@ pub mod workspace;
 
 pub use error::AppError;
 
+/// Percent-encodes a URL query value: everything but the unreserved characters of RFC 3986.
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// A return target inside this console (`/w/Acme/members?page=2`), or `None` for anything that
 /// could lead elsewhere: another site, `//host`, `/\\host`, a scheme, control characters.
 pub fn local_path(next: Option<&str>) -> Option<String> {

@@ -7,14 +7,14 @@ use leptos_meta::Title;
 
 use super::kit::{
     action_error, fmt_time, page_param, query_param, Badge, DataTable, Field, FormError, Notice,
-    PageHeader, StatusBadge, SubmitButton, Tone,
+    NewPasswordFields, PageHeader, StatusBadge, SubmitButton, Tone,
 };
 use super::use_auth;
 use crate::api::account::{
     my_security_events, my_sessions, ChangeEmail, ResendVerification, RevokeOtherSessions,
     RevokeSession,
 };
-use crate::model::account::{AccountView, SessionView, PASSWORD_MAX, PASSWORD_MIN};
+use crate::model::account::{AccountView, SessionView};
 use crate::model::workspace::{AuditEventView, Page};
 use crate::model::AppError;
 
@@ -152,18 +152,7 @@ fn AccountDetails(
                 <Notice message=password_done />
                 <FormError error />
                 <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" required=true error />
-                <Field
-                    label="New password"
-                    name="new_password"
-                    kind="password"
-                    autocomplete="new-password"
-                    required=true
-                    minlength=PASSWORD_MIN
-                    maxlength=PASSWORD_MAX
-                    hint="8–128 characters, not a commonly used password."
-                    error
-                />
-                <Field label="Confirm new password" name="new_password_confirm" kind="password" autocomplete="new-password" required=true error />
+                <NewPasswordFields error />
                 <SubmitButton label="Change password" pending=action.pending() />
             </ActionForm>
         </section>

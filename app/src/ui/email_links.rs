@@ -6,10 +6,11 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::kit::{action_error, query_param, route_param, Field, FormError, Notice, SubmitButton};
+use super::kit::{
+    action_error, query_param, route_param, Field, FormError, NewPasswordFields, Notice, SubmitButton,
+};
 use super::use_auth;
 use crate::api::account::RequestPasswordReset;
-use crate::model::account::{PASSWORD_MAX, PASSWORD_MIN};
 
 /// `/verify-email/{token}`
 #[component]
@@ -100,18 +101,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
             <ActionForm action=reset>
                 <FormError error />
                 <input type="hidden" name="token" value=move || token.get() />
-                <Field
-                    label="New password"
-                    name="new_password"
-                    kind="password"
-                    autocomplete="new-password"
-                    required=true
-                    minlength=PASSWORD_MIN
-                    maxlength=PASSWORD_MAX
-                    hint="8–128 characters, not a commonly used password."
-                    error
-                />
-                <Field label="Confirm new password" name="new_password_confirm" kind="password" autocomplete="new-password" required=true error />
+                <NewPasswordFields error />
                 <SubmitButton label="Set new password" pending=reset.pending() />
             </ActionForm>
             <p class="aside">"Link expired or used? " <a href="/forgot-password">"Ask for a new one"</a> "."</p>

@@ -51,15 +51,6 @@ pub fn check_sign_up(input: &SignUp) -> Result<(String, String), AppError> {
 /// dropped.
 pub use crate::model::local_path;
 
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn console(state: &AppState) -> String {
     state.config.public_url.trim_end_matches('/').to_string()
 }
@@ -84,7 +75,7 @@ fn send_verification(
     let token = tokens::issue(tx, account.id, purpose, email, chrono::Duration::hours(VERIFY_HOURS))?;
     let mut link = format!("{console}/verify-email/{token}");
     if let Some(next) = next {
-        link.push_str(&format!("?next={}", percent_encode(next)));
+        link.push_str(&format!("?next={}", crate::model::url_encode(next)));
     }
     let name = &account.username;
     let (subject, intro) = match purpose {

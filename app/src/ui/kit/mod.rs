@@ -160,6 +160,26 @@ pub fn Field(
     }
 }
 
+/// "New password" and "Confirm new password", as every form that sets a password asks them.
+#[component]
+pub fn NewPasswordFields(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    use crate::model::account::{PASSWORD_MAX, PASSWORD_MIN};
+    view! {
+        <Field
+            label="New password"
+            name="new_password"
+            kind="password"
+            autocomplete="new-password"
+            required=true
+            minlength=PASSWORD_MIN
+            maxlength=PASSWORD_MAX
+            hint="8–128 characters, not a commonly used password."
+            error
+        />
+        <Field label="Confirm new password" name="new_password_confirm" kind="password" autocomplete="new-password" required=true error />
+    }
+}
+
 /// The labels of the `Field`s that follow a `FormError`, so it knows which errors they show.
 #[derive(Clone, Copy)]
 struct FieldRegistry(StoredValue<Vec<&'static str>>);
@@ -349,16 +369,7 @@ pub fn Pager(page: u32, pages: u32, total: u64) -> impl IntoView {
 }
 
 /// Percent-encodes a query value.
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use crate::model::url_encode as urlencode;
 
 /// An error in place of a page's content. "Not signed in" sends the visitor to log in, and back
 /// to this page afterwards.
