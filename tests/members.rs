@@ -1576,3 +1576,94 @@ async fn the_overview_shows_admins_what_needs_attention_and_others_only_their_pl
     expect(&home, 200, "developer's overview");
     assert!(home.json()["members"].is_null(), "{}", home.body);
 }
+
+/// One page of Acme's audit log as its admin asks for it.
+async fn audit_page(ann: &reqwest::Client, server: &Server, sort: &str, cursor: &str) -> Reply {
+    call(ann, server, "workspace-audit", &[("workspace", "Acme"), ("action", ""), ("q", ""), ("sort", sort), ("cursor", cursor)]).await
+}
+
+fn seqs(r: &Reply) -> Vec<u64> {
+    r.json()["items"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn lists_page_by_cursor_sort_by_a_column_and_refuse_changed_links() {
+    let dir = DataDir::new();
+    let (server, _op, ann) = acme(&dir).await;
+    let emails: Vec<String> = (0..25).map(|i| format!("p{i:02}@example.com")).collect();
+    invite(&ann, &server, &emails.join("\n"), "WorkspaceDeveloper").await;
+
+    // Newest first by default; "next" leads on, "previous" leads back to the same rows.
+    let first = audit_page(&ann, &server, "", "").await;
+    expect(&first, 200, "first page");
+    let j = first.json();
+    let total = j["total"].as_u64().unwrap();
+    assert!(total >= 26, "{j}");
+    assert_eq!((j["offset"].as_u64(), j["prev"].is_null(), j["sort"].as_str()), (Some(0), true, Some("-time")));
+    let one = seqs(&first);
+    assert_eq!(one.len(), 20);
+    assert!(one.windows(2).all(|w| w[0] > w[1]), "{one:?}");
+    let second = audit_page(&ann, &server, "", j["next"].as_str().unwrap()).await;
+    expect(&second, 200, "second page");
+    let two = seqs(&second);
+    assert_eq!(two.len() as u64, total - 20);
+    assert!(two[0] < one[19], "{one:?} {two:?}");
+    assert_eq!(second.json()["offset"].as_u64(), Some(20));
+    let back = audit_page(&ann, &server, "", second.json()["prev"].as_str().unwrap()).await;
+    assert_eq!(seqs(&back), one);
+
+    // A write between pages does not shift the next page.
+    invite(&ann, &server, "late@example.com", "WorkspaceDeveloper").await;
+    let again = audit_page(&ann, &server, "", j["next"].as_str().unwrap()).await;
+    assert_eq!(seqs(&again), two);
+
+    // Oldest first, on request.
+    let oldest = audit_page(&ann, &server, "time", "").await;
+    expect(&oldest, 200, "oldest first");
+    let up = seqs(&oldest);
+    assert!(up.windows(2).all(|w| w[0] < w[1]), "{up:?}");
+
+    // An unknown column, a changed cursor, a cursor of another sort: refused, naming the rule.
+    let r = audit_page(&ann, &server, "password", "").await;
+    expect(&r, 422, "unknown sort");
+    assert_eq!(r.json()["field"], "Sort");
+    assert!(message(&r).contains("can be sorted by time"), "{}", r.body);
+    for bad in ["a.-time.zz.i5", "garbage", "b.-time.1.t", "a.-time.1.i99999999999999999999"] {
+        let r = audit_page(&ann, &server, "", bad).await;
+        expect(&r, 422, bad);
+        assert_eq!(r.json()["field"], "Page", "{bad}");
+    }
+    let r = audit_page(&ann, &server, "time", j["next"].as_str().unwrap()).await;
+    expect(&r, 422, "cursor of another sort");
+
+    // Members sort by any of their columns.
+    let _bob = join(&server, &ann, "bob", "WorkspaceDeveloper").await;
+    let names = |r: &Reply| -> Vec<String> {
+        r.json()["items"].as_array().unwrap().iter().map(|m| m["username"].as_str().unwrap().to_string()).collect()
+    };
+    let list = |sort: &'static str| {
+        let (ann, server) = (&ann, &server);
+        async move {
+            call(ann, server, "list-members", &[("workspace", "Acme"), ("q", ""), ("role", ""), ("status", ""), ("sort", sort), ("cursor", "")]).await
+        }
+    };
+    assert_eq!(names(&list("username").await), ["ann", "bob"]);
+    assert_eq!(names(&list("-username").await), ["bob", "ann"]);
+    assert_eq!(names(&list("-joined").await), ["bob", "ann"]);
+    expect(&list("password_hash").await, 422, "members by an unknown column");
+
+    // The page itself says what is wrong, with a way back, and no server error.
+    let r = ann
+        .get(server.url("/w/Acme/audit?cursor=a.-time.zz.i5"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("this page link is not valid"), "{body}");
+    assert!(body.contains("Show the list from the start"), "{body}");
+    let r = ann.get(server.url("/w/Acme/members?sort=-username")).send().await.unwrap();
+    let body = r.text().await.unwrap();
+    assert!(body.contains(r#"aria-sort="descending""#), "{body}");
+}

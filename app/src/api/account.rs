@@ -8,6 +8,10 @@ use crate::model::workspace::{AuditEventView, Page};
 use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
+use crate::model::page::Sort;
+#[cfg(feature = "ssr")]
+use crate::server::store::audit;
+#[cfg(feature = "ssr")]
 use crate::server::{auth::guard::SignedIn, domain::accounts as domain, AppState};
 
 #[cfg(feature = "ssr")]
@@ -239,12 +243,18 @@ pub async fn revoke_other_sessions() -> Result<usize, AppError> {
 
 /// The signed-in person's security events, newest first.
 #[server(prefix = "/api", endpoint = "my-security-events")]
-pub async fn my_security_events(page: u32) -> Result<Page<AuditEventView>, AppError> {
+pub async fn my_security_events(
+    #[server(default)] sort: String,
+    #[server(default)] cursor: String,
+) -> Result<Page<AuditEventView>, AppError> {
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
     let id = who.account.id;
     state
         .store
-        .read(move |tx| crate::server::store::audit::of_account(tx, id, page, 10))
+        .read(move |tx| {
+            let sort = Sort::parse(&sort, audit::SORTS, "-time")?;
+            audit::of_account(tx, id, sort, &cursor, 10)
+        })
         .await
 }

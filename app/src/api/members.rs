@@ -9,6 +9,8 @@ use crate::model::workspace::{
 use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
+use crate::model::page::Sort;
+#[cfg(feature = "ssr")]
 use crate::server::{
     auth::guard::{Member, SignedIn, WorkspaceAdmin},
     domain::{members as domain, workspaces::actor},
@@ -42,8 +44,8 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
                 .read(move |tx| {
                     use crate::server::store::{invitations, members, workspaces};
                     Ok(crate::model::workspace::MemberCounts {
-                        members: members::list(tx, id, "", None, None, 1, 1)?.total,
-                        blocked: members::list(tx, id, "", None, Some(false), 1, 1)?.total,
+                        members: members::list(tx, id, "", None, None, Sort::parse("", members::SORTS, "email")?, "", 1)?.total,
+                        blocked: members::list(tx, id, "", None, Some(false), Sort::parse("", members::SORTS, "email")?, "", 1)?.total,
                         invitations: invitations::pending(tx, id, chrono::Utc::now())?
                             .iter()
                             .filter(|i| !i.expired)
@@ -73,7 +75,8 @@ pub async fn list_members(
     q: String,
     role: String,
     status: String,
-    page: u32,
+    #[server(default)] sort: String,
+    #[server(default)] cursor: String,
 ) -> Result<Page<MemberView>, AppError> {
     let m = Member::require(&workspace)
         .await?
@@ -99,7 +102,8 @@ pub async fn list_members(
                 &q,
                 role,
                 active,
-                page,
+                Sort::parse(&sort, crate::server::store::members::SORTS, "email")?,
+                &cursor,
                 crate::model::workspace::PER_PAGE,
             )
         })

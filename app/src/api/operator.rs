@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
+use crate::model::page::Sort;
+#[cfg(feature = "ssr")]
 use crate::model::workspace::{ApplicationStatus, PER_PAGE};
 use crate::model::workspace::{
     ApplicationView, AuditEventView, ChangeRequestView, OutboxView, Page, WorkspaceView,
@@ -39,7 +41,7 @@ pub async fn operator_overview() -> Result<OverviewFigures, AppError> {
         .store
         .read(|tx| {
             let pending =
-                ws::list_applications(tx, Some(ApplicationStatus::Pending), "", 1, 1)?.total;
+                ws::list_applications(tx, Some(ApplicationStatus::Pending), "", Sort::parse("", ws::APPLICATION_SORTS, "-created")?, "", 1)?.total;
             Ok((
                 store::accounts::count(tx)?,
                 store::accounts::count_operators(tx)?,
@@ -74,7 +76,8 @@ async fn operator_actor() -> Result<(Operator, store::audit::Actor), AppError> {
 pub async fn list_workspace_applications(
     status: String,
     q: String,
-    page: u32,
+    #[server(default)] sort: String,
+    #[server(default)] cursor: String,
 ) -> Result<Page<ApplicationView>, AppError> {
     Operator::require().await?;
     let status = match status.as_str() {
@@ -89,7 +92,7 @@ pub async fn list_workspace_applications(
     let state = AppState::current()?;
     state
         .store
-        .read(move |tx| ws::list_applications(tx, status, &q, page, PER_PAGE))
+        .read(move |tx| ws::list_applications(tx, status, &q, Sort::parse(&sort, ws::APPLICATION_SORTS, "-created")?, &cursor, PER_PAGE))
         .await
 }
 
@@ -130,12 +133,16 @@ pub async fn reject_workspace_application(id: Uuid, reason: String) -> Result<()
 
 /// All workspaces, searched by name.
 #[server(prefix = "/api", endpoint = "list-workspaces")]
-pub async fn list_workspaces(q: String, page: u32) -> Result<Page<WorkspaceView>, AppError> {
+pub async fn list_workspaces(
+    q: String,
+    #[server(default)] sort: String,
+    #[server(default)] cursor: String,
+) -> Result<Page<WorkspaceView>, AppError> {
     Operator::require().await?;
     let state = AppState::current()?;
     state
         .store
-        .read(move |tx| ws::list_workspaces(tx, &q, page, PER_PAGE))
+        .read(move |tx| ws::list_workspaces(tx, &q, Sort::parse(&sort, ws::WORKSPACE_SORTS, "name")?, &cursor, PER_PAGE))
         .await
 }
 
@@ -188,12 +195,15 @@ pub async fn set_workspace_status(
 
 /// Change requests from Workspace Admins, newest first.
 #[server(prefix = "/api", endpoint = "list-change-requests")]
-pub async fn list_change_requests(page: u32) -> Result<Page<ChangeRequestView>, AppError> {
+pub async fn list_change_requests(
+    #[server(default)] sort: String,
+    #[server(default)] cursor: String,
+) -> Result<Page<ChangeRequestView>, AppError> {
     Operator::require().await?;
     let state = AppState::current()?;
     state
         .store
-        .read(move |tx| ws::list_change_requests(tx, page, PER_PAGE))
+        .read(move |tx| ws::list_change_requests(tx, Sort::parse(&sort, ws::CHANGE_REQUEST_SORTS, "-created")?, &cursor, PER_PAGE))
         .await
 }
 
@@ -201,13 +211,14 @@ pub async fn list_change_requests(page: u32) -> Result<Page<ChangeRequestView>, 
 #[server(prefix = "/api", endpoint = "list-accounts")]
 pub async fn list_accounts(
     q: String,
-    page: u32,
+    #[server(default)] sort: String,
+    #[server(default)] cursor: String,
 ) -> Result<Page<crate::model::account::AccountView>, AppError> {
     Operator::require().await?;
     let state = AppState::current()?;
     state
         .store
-        .read(move |tx| store::accounts::list(tx, &q, page, PER_PAGE))
+        .read(move |tx| store::accounts::list(tx, &q, Sort::parse(&sort, store::accounts::SORTS, "username")?, &cursor, PER_PAGE))
         .await
 }
 
@@ -227,7 +238,8 @@ pub async fn mark_account_verified(account: Uuid) -> Result<(), AppError> {
 pub async fn list_outbox(
     state: String,
     q: String,
-    page: u32,
+    #[server(default)] sort: String,
+    #[server(default)] cursor: String,
 ) -> Result<Page<OutboxView>, AppError> {
     Operator::require().await?;
     let filter = match state.as_str() {
@@ -239,7 +251,7 @@ pub async fn list_outbox(
     };
     let app = AppState::current()?;
     app.store
-        .read(move |tx| outbox::list(tx, filter, &q, page, PER_PAGE))
+        .read(move |tx| outbox::list(tx, filter, &q, Sort::parse(&sort, outbox::SORTS, "-created")?, &cursor, PER_PAGE))
         .await
 }
 
@@ -262,7 +274,8 @@ pub async fn platform_audit(
     workspace: String,
     action: String,
     q: String,
-    page: u32,
+    #[server(default)] sort: String,
+    #[server(default)] cursor: String,
 ) -> Result<Page<AuditEventView>, AppError> {
     Operator::require().await?;
     let state = AppState::current()?;
@@ -283,7 +296,7 @@ pub async fn platform_audit(
                         .id,
                 )
             };
-            audit::list(tx, scope, &action, &q, page, PER_PAGE)
+            audit::list(tx, scope, &action, &q, Sort::parse(&sort, audit::SORTS, "-time")?, &cursor, PER_PAGE)
         })
         .await
 }

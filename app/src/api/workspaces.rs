@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
+use crate::model::page::Sort;
+#[cfg(feature = "ssr")]
 use crate::model::workspace::PER_PAGE;
 use crate::model::workspace::{
     ApplicationView, AuditEventView, MyWorkspace, Page, Role, WorkspaceView,
@@ -156,7 +158,8 @@ pub async fn workspace_audit(
     workspace: String,
     action: String,
     q: String,
-    page: u32,
+    #[server(default)] sort: String,
+    #[server(default)] cursor: String,
 ) -> Result<Page<AuditEventView>, AppError> {
     let state = AppState::current()?;
     let member = Member::require(&workspace)
@@ -166,7 +169,7 @@ pub async fn workspace_audit(
     state
         .store
         .read(move |tx| {
-            crate::server::store::audit::list(tx, Some(id), &action, &q, page, PER_PAGE)
+            crate::server::store::audit::list(tx, Some(id), &action, &q, Sort::parse(&sort, crate::server::store::audit::SORTS, "-time")?, &cursor, PER_PAGE)
         })
         .await
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod error;
 pub mod mcc;
+pub mod page;
 pub mod policy;
 pub mod workspace;
 

@@ -329,22 +329,7 @@ pub struct OutboxView {
     pub redacted: bool,
 }
 
-/// One page of a list, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub total: u64,
-    pub page: u32,
-    pub per_page: u32,
-}
-
-impl<T> Page<T> {
-    pub fn pages(&self) -> u32 {
-        (self.total.div_ceil(self.per_page.max(1) as u64)).max(1) as u32
-    }
-}
-
-pub const PER_PAGE: u32 = 20;
+pub use super::page::{Page, PER_PAGE};
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::kit::{
-    action_error, fmt_time, page_param, query_param, Badge, DataTable, Field, FormError, Notice,
+    action_error, fmt_time, list_position, query_param, Badge, DataTable, Field, FormError, Notice,
     NewPasswordFields, PageHeader, StatusBadge, SubmitButton, Tone,
 };
 use super::use_auth;
@@ -39,7 +39,7 @@ pub fn AccountPage() -> impl IntoView {
         revoke: ServerAction::new(),
         revoke_others: ServerAction::new(),
     };
-    let page = page_param();
+    let page = list_position();
     let changes = move || {
         actions.revoke.version().get()
             + actions.revoke_others.version().get()
@@ -47,7 +47,7 @@ pub fn AccountPage() -> impl IntoView {
             + auth.change_password.version().get()
     };
     let sessions = Resource::new(changes, |_| my_sessions());
-    let events = Resource::new(move || (page.get(), changes()), |(p, _)| my_security_events(p));
+    let events = Resource::new(move || (page.get(), changes()), |(p, _)| my_security_events(p.0, p.1));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -196,6 +196,7 @@ fn AccountDetails(
             <DataTable
                 label="Security events"
                 columns=vec!["When", "Event", "Details", "Client address"]
+                sortable=vec![("When", "time")]
                 data=events
                 empty="Nothing yet."
                 row=|e: AuditEventView| view! {

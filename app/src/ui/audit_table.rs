@@ -32,6 +32,7 @@ pub fn AuditTable(
         <DataTable
             label="Audit log"
             columns
+            sortable=vec![("When", "time")]
             data
             empty="No events match."
             row=move |e: AuditEventView| view! {

@@ -796,7 +796,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(count_accounts(&s).await, 1);
-        let mail = s.store.read(|tx| outbox::list(tx, None, "", 1, 10)).await.unwrap();
+        let mail = s.store.read(|tx| outbox::list(tx, None, "", crate::model::page::Sort::parse("", outbox::SORTS, "-created").unwrap(), "", 10)).await.unwrap();
         assert!(mail.items.iter().any(|m| m.subject.contains("tried to sign up")));
         let e = sign_up(&s, form("ann2@example.com", "Ann", "blue harbour 42"), None, None)
             .await

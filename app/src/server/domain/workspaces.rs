@@ -534,7 +534,7 @@ mod tests {
 
         let mail = state
             .store
-            .read(|tx| outbox::list(tx, None, "is ready", 1, 10))
+            .read(|tx| outbox::list(tx, None, "is ready", crate::model::page::Sort::parse("", outbox::SORTS, "-created").unwrap(), "", 10))
             .await
             .unwrap();
         assert_eq!(mail.total, 2);
@@ -619,7 +619,7 @@ mod tests {
         withdraw(&state, &ann, b.id, nobody()).await.unwrap();
         let events = state
             .store
-            .read(|tx| audit::list(tx, None, "", "", 1, 50))
+            .read(|tx| audit::list(tx, None, "", "", crate::model::page::Sort::parse("", audit::SORTS, "-time").unwrap(), "", 50))
             .await
             .unwrap();
         let actions: Vec<_> = events.items.iter().map(|e| e.action.as_str()).collect();

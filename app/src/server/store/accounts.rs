@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::codec::{decode, encode};
 use super::tables::{ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME};
 use crate::model::account::{email_key, username_key, AccountView};
+use crate::model::page::{window, KeyValue, Page, Sort};
 use crate::model::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,28 +126,31 @@ pub fn count(tx: &ReadTransaction) -> Result<u64, AppError> {
     Ok(tx.open_table(ACCOUNTS)?.len()?)
 }
 
-/// A page of accounts in username order, those whose username or email contains `query`.
+/// How the accounts list can be sorted.
+pub const SORTS: &[&str] = &["username", "email", "created"];
+
+/// A page of accounts, those whose username or email contains `query`.
 pub fn list(
     tx: &ReadTransaction,
     query: &str,
-    page: u32,
+    sort: Sort,
+    cursor: &str,
     per_page: u32,
-) -> Result<crate::model::workspace::Page<AccountView>, AppError> {
-    let by_name = tx.open_table(ACCOUNTS_BY_USERNAME)?;
+) -> Result<Page<AccountView>, AppError> {
     let q = query.trim().to_lowercase();
-    let skip = (page.max(1) - 1) as u64 * per_page as u64;
-    let (mut items, mut total) = (Vec::new(), 0u64);
-    for row in by_name.iter()? {
-        let (_, id) = row?;
-        let Some(a) = get(tx, Uuid::from_u128(id.value()))? else { continue };
+    let mut rows = Vec::new();
+    for row in tx.open_table(ACCOUNTS)?.iter()? {
+        let a: Account = decode(row?.1.value())?;
         if q.is_empty() || a.username.to_lowercase().contains(&q) || a.email.to_lowercase().contains(&q) {
-            if total >= skip && items.len() < per_page as usize {
-                items.push(a.view());
-            }
-            total += 1;
+            let value = match sort.column {
+                "email" => KeyValue::Text(a.email.to_lowercase()),
+                "created" => KeyValue::Int(a.created.timestamp_micros()),
+                _ => KeyValue::Text(a.username.to_lowercase()),
+            };
+            rows.push(((value, a.id.as_u128()), a.view()));
         }
     }
-    Ok(crate::model::workspace::Page { items, total, page: page.max(1), per_page })
+    window(rows, sort, cursor, per_page)
 }
 
 /// Accounts whose email address is not verified yet.

@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode};
 use super::tables::{AUDIT, AUDIT_BY_ACCOUNT, AUDIT_BY_WORKSPACE, META};
-use crate::model::workspace::{AuditEventView, Page};
+use crate::model::page::{window, Key, KeyValue, Page, Sort};
+use crate::model::workspace::AuditEventView;
 use crate::model::AppError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,33 +80,36 @@ pub fn record_security(
     Ok(seq)
 }
 
-/// A page of one account's security events, newest first (reads only that page's events).
+/// How audit lists can be sorted: by time (the event's sequence number).
+pub const SORTS: &[&str] = &["time"];
+
+fn key(seq: u64) -> (Key, u64) {
+    ((KeyValue::Int(seq as i64), seq as u128), seq)
+}
+
+/// A page of one account's security events (reads only that page's events).
 pub fn of_account(
     tx: &ReadTransaction,
     account: Uuid,
-    page: u32,
+    sort: Sort,
+    cursor: &str,
     per_page: u32,
 ) -> Result<Page<AuditEventView>, AppError> {
     let index = tx.open_table(AUDIT_BY_ACCOUNT)?;
     let events = tx.open_table(AUDIT)?;
     let a = account.as_u128();
-    let skip = (page.max(1) - 1) as usize * per_page as usize;
-    let (mut items, mut total) = (Vec::new(), 0u64);
-    for row in index.range((a, 0)..=(a, u64::MAX))?.rev() {
-        let seq = row?.0.value().1;
-        if total as usize >= skip && items.len() < per_page as usize {
-            if let Some(v) = events.get(seq)? {
-                items.push(view(seq, decode(v.value())?));
-            }
-        }
-        total += 1;
+    let mut seqs = Vec::new();
+    for row in index.range((a, 0)..=(a, u64::MAX))? {
+        seqs.push(key(row?.0.value().1));
     }
-    Ok(Page {
-        items,
-        total,
-        page: page.max(1),
-        per_page,
-    })
+    window(seqs, sort, cursor, per_page)?.try_map(|seq| load(&events, seq))
+}
+
+fn load(events: &impl ReadableTable<u64, &'static [u8]>, seq: u64) -> Result<AuditEventView, AppError> {
+    match events.get(seq)? {
+        Some(v) => Ok(view(seq, decode(v.value())?)),
+        None => Err(AppError::Internal),
+    }
 }
 
 fn view(seq: u64, e: AuditEvent) -> AuditEventView {
@@ -121,19 +125,20 @@ fn view(seq: u64, e: AuditEvent) -> AuditEventView {
     }
 }
 
-/// A page of events, newest first: one workspace's, or (with `None`) all of them. `action`
-/// filters by action name; `query` searches actor, target and details.
+/// A page of events: one workspace's, or (with `None`) all of them. `action` filters by action
+/// name; `query` searches actor, target and details. Without a filter only the page's events are
+/// read.
 pub fn list(
     tx: &ReadTransaction,
     workspace: Option<Uuid>,
     action: &str,
     query: &str,
-    page: u32,
+    sort: Sort,
+    cursor: &str,
     per_page: u32,
 ) -> Result<Page<AuditEventView>, AppError> {
     let events = tx.open_table(AUDIT)?;
     let q = query.trim().to_lowercase();
-    let filtered = action.is_empty() && q.is_empty();
     let matches = |e: &AuditEvent| {
         (action.is_empty() || e.action == action)
             && (q.is_empty()
@@ -141,48 +146,35 @@ pub fn list(
                 || e.target.to_lowercase().contains(&q)
                 || e.details.to_lowercase().contains(&q))
     };
-    let skip = (page.max(1) - 1) as u64 * per_page as u64;
-    // Sequence numbers, newest first.
     let seqs: Vec<u64> = match workspace {
         Some(ws) => {
             let index = tx.open_table(AUDIT_BY_WORKSPACE)?;
             let id = ws.as_u128();
             let mut v = Vec::new();
-            for row in index.range((id, 0)..=(id, u64::MAX))?.rev() {
+            for row in index.range((id, 0)..=(id, u64::MAX))? {
                 v.push(row?.0.value().1);
             }
             v
         }
         None => {
             let mut v = Vec::new();
-            for row in events.iter()?.rev() {
+            for row in events.iter()? {
                 v.push(row?.0.value());
             }
             v
         }
     };
-    let (mut items, mut total) = (Vec::new(), 0u64);
+    let mut keys = Vec::with_capacity(seqs.len());
     for seq in seqs {
-        let wanted_now = total >= skip && items.len() < per_page as usize;
-        if filtered && !wanted_now {
-            total += 1;
-            continue;
-        }
-        let Some(v) = events.get(seq)? else { continue };
-        let e: AuditEvent = decode(v.value())?;
-        if filtered || matches(&e) {
-            if wanted_now {
-                items.push(view(seq, e));
+        if action.is_empty() && q.is_empty() {
+            keys.push(key(seq));
+        } else if let Some(v) = events.get(seq)? {
+            if matches(&decode(v.value())?) {
+                keys.push(key(seq));
             }
-            total += 1;
         }
     }
-    Ok(Page {
-        items,
-        total,
-        page: page.max(1),
-        per_page,
-    })
+    window(keys, sort, cursor, per_page)?.try_map(|seq| load(&events, seq))
 }
 
 #[cfg(test)]
@@ -215,23 +207,28 @@ mod tests {
                 Ok(())
             })
             .unwrap();
+        let newest = Sort::parse("", SORTS, "-time").unwrap();
         let all = store
-            .read_blocking(|tx| list(tx, None, "", "", 1, 4))
+            .read_blocking(|tx| list(tx, None, "", "", newest, "", 4))
             .unwrap();
         assert_eq!(all.total, 6);
         assert_eq!(all.items.len(), 4);
         assert_eq!(all.items[0].action, "application.submitted");
+        let first = store
+            .read_blocking(|tx| list(tx, Some(ws), "", "", newest, "", 4))
+            .unwrap();
+        let next = first.next.unwrap();
         let mine = store
-            .read_blocking(|tx| list(tx, Some(ws), "", "", 2, 4))
+            .read_blocking(|tx| list(tx, Some(ws), "", "", newest, &next, 4))
             .unwrap();
         assert_eq!((mine.total, mine.items.len()), (5, 1));
         assert_eq!(mine.items[0].target, "t0");
         let filtered = store
-            .read_blocking(|tx| list(tx, None, "application.submitted", "", 1, 10))
+            .read_blocking(|tx| list(tx, None, "application.submitted", "", newest, "", 10))
             .unwrap();
         assert_eq!(filtered.total, 1);
         let searched = store
-            .read_blocking(|tx| list(tx, Some(ws), "", "T3", 1, 10))
+            .read_blocking(|tx| list(tx, Some(ws), "", "T3", newest, "", 10))
             .unwrap();
         assert_eq!(searched.items.len(), 1);
         assert_eq!(searched.items[0].client, "10.0.0.1");
@@ -242,6 +239,7 @@ mod tests {
         let store = Store::memory();
         let (ann, bob) = (Uuid::new_v4(), Uuid::new_v4());
         let actor = Actor { id: Some(ann), name: "ann".into(), client: None };
+        let newest = Sort::parse("", SORTS, "-time").unwrap();
         store
             .write_blocking(|tx| {
                 record_security(tx, &actor, ann, "account.signed_in", "ann", "")?;
@@ -250,9 +248,9 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        let mine = store.read_blocking(|tx| of_account(tx, ann, 1, 10)).unwrap();
+        let mine = store.read_blocking(|tx| of_account(tx, ann, newest, "", 10)).unwrap();
         assert_eq!(mine.total, 2);
         assert_eq!(mine.items[0].action, "account.password_changed");
-        assert_eq!(store.read_blocking(|tx| of_account(tx, bob, 1, 10)).unwrap().total, 1);
+        assert_eq!(store.read_blocking(|tx| of_account(tx, bob, newest, "", 10)).unwrap().total, 1);
     }
 }

@@ -7,18 +7,24 @@ use super::accounts;
 use super::codec::decode;
 use super::tables::MEMBERSHIPS;
 use super::workspaces::Membership;
-use crate::model::workspace::{MemberView, Page, Role};
+use crate::model::page::{window, KeyValue, Page, Sort};
+use crate::model::workspace::{MemberView, Role};
 use crate::model::AppError;
 
-/// A page of members sorted by email: searched by email or username, filtered by role and by
-/// status (active = not blocked).
+/// How the members list can be sorted.
+pub const SORTS: &[&str] = &["email", "username", "role", "joined"];
+
+/// A page of members: searched by email or username, filtered by role and by status (active =
+/// not blocked), sorted by one of [`SORTS`].
+#[allow(clippy::too_many_arguments)]
 pub fn list(
     tx: &ReadTransaction,
     workspace: Uuid,
     query: &str,
     role: Option<Role>,
     active: Option<bool>,
-    page: u32,
+    sort: Sort,
+    cursor: &str,
     per_page: u32,
 ) -> Result<Page<MemberView>, AppError> {
     let memberships = tx.open_table(MEMBERSHIPS)?;
@@ -39,7 +45,14 @@ pub fn list(
         {
             continue;
         }
-        rows.push(MemberView {
+        let value = match sort.column {
+            "username" => KeyValue::Text(account.username.to_lowercase()),
+            "role" => KeyValue::Int(m.role as i64),
+            "joined" => KeyValue::Int(m.joined.timestamp_micros()),
+            _ => KeyValue::Text(account.email.to_lowercase()),
+        };
+        let key = (value, account.id.as_u128());
+        rows.push((key, MemberView {
             account_id: account.id,
             email: account.email,
             username: account.username,
@@ -47,22 +60,9 @@ pub fn list(
             active: m.active,
             joined: m.joined,
             assignment: "unassigned".into(),
-        });
+        }));
     }
-    rows.sort_by(|a, b| a.email.to_lowercase().cmp(&b.email.to_lowercase()));
-    let total = rows.len() as u64;
-    let skip = (page.max(1) - 1) as usize * per_page as usize;
-    let items = rows
-        .into_iter()
-        .skip(skip)
-        .take(per_page as usize)
-        .collect();
-    Ok(Page {
-        items,
-        total,
-        page: page.max(1),
-        per_page,
-    })
+    window(rows, sort, cursor, per_page)
 }
 
 /// Active Workspace Admins of a workspace, in the caller's write transaction.

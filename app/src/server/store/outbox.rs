@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode};
 use super::tables::{OUTBOX, OUTBOX_QUEUE};
-use crate::model::workspace::{OutboxView, Page};
+use crate::model::page::{window, KeyValue, Page, Sort};
+use crate::model::workspace::OutboxView;
 use crate::model::AppError;
 
 /// After this many failed attempts a message is marked failed and no longer retried.
@@ -186,37 +187,33 @@ pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<OutboxMessage>, AppE
     v.map(|v| decode(v.value())).transpose()
 }
 
-/// A page of messages, newest first, optionally only those in `state` or to/about `query`.
+/// How the outbox can be sorted.
+pub const SORTS: &[&str] = &["created"];
+
+/// A page of messages, optionally only those in `state` or to/about `query`.
 pub fn list(
     tx: &ReadTransaction,
     state: Option<MailState>,
     query: &str,
-    page: u32,
+    sort: Sort,
+    cursor: &str,
     per_page: u32,
 ) -> Result<Page<OutboxView>, AppError> {
     let outbox = tx.open_table(OUTBOX)?;
     let q = query.trim().to_lowercase();
-    let skip = (page.max(1) - 1) as u64 * per_page as u64;
-    let (mut items, mut total) = (Vec::new(), 0u64);
-    for row in outbox.iter()?.rev() {
-        let m: OutboxMessage = decode(row?.1.value())?;
+    let mut rows = Vec::new();
+    for row in outbox.iter()? {
+        let (id, v) = row?;
+        let m: OutboxMessage = decode(v.value())?;
         let hit = state.is_none_or(|s| s == m.state)
             && (q.is_empty()
                 || m.subject.to_lowercase().contains(&q)
                 || m.to.iter().any(|t| t.to_lowercase().contains(&q)));
         if hit {
-            if total >= skip && items.len() < per_page as usize {
-                items.push(m.view());
-            }
-            total += 1;
+            rows.push(((KeyValue::Int(m.created.timestamp_micros()), id.value()), m.view()));
         }
     }
-    Ok(Page {
-        items,
-        total,
-        page: page.max(1),
-        per_page,
-    })
+    window(rows, sort, cursor, per_page)
 }
 
 #[cfg(test)]
@@ -274,7 +271,7 @@ mod tests {
             .unwrap()
             .is_empty());
         let page = store
-            .read_blocking(|tx| list(tx, Some(MailState::Failed), "", 1, 10))
+            .read_blocking(|tx| list(tx, Some(MailState::Failed), "", Sort::parse("", SORTS, "-created").unwrap(), "", 10))
             .unwrap();
         assert_eq!(page.total, 1);
     }

@@ -9,6 +9,7 @@ use super::codec::{decode, encode};
 use super::tables::*;
 use crate::model::account::email_key;
 use crate::model::mcc::mcc_description;
+use crate::model::page::{window, KeyValue, Sort};
 use crate::model::workspace::*;
 use crate::model::AppError;
 
@@ -187,51 +188,50 @@ pub fn applications_of(
     Ok(out)
 }
 
-/// The operator's queue: newest first, by status, searched by name.
+/// How the operator's queue can be sorted.
+pub const APPLICATION_SORTS: &[&str] = &["created", "name"];
+
+/// The operator's queue: by status, searched by name. Sorted by time, only the page's
+/// applications are read.
 pub fn list_applications(
     tx: &ReadTransaction,
     status: Option<ApplicationStatus>,
     query: &str,
-    page: u32,
+    sort: Sort,
+    cursor: &str,
     per_page: u32,
 ) -> Result<Page<ApplicationView>, AppError> {
     let index = tx.open_table(APPLICATIONS_BY_STATUS)?;
     let q = query.trim().to_lowercase();
-    let skip = (page.max(1) - 1) as u64 * per_page as u64;
-    let mut keys: Vec<(i64, u128)> = Vec::new();
     let codes: Vec<u8> = match status {
         Some(s) => vec![s.code()],
         None => ApplicationStatus::ALL.iter().map(|s| s.code()).collect(),
     };
+    let by_time = q.is_empty() && sort.column == "created";
+    let mut rows = Vec::new();
     for code in codes {
         for row in index.range((code, i64::MIN, 0)..=(code, i64::MAX, u128::MAX))? {
             let (_, created, id) = row?.0.value();
-            keys.push((created, id));
-        }
-    }
-    keys.sort_unstable_by(|a, b| b.cmp(a));
-    let (mut items, mut total) = (Vec::new(), 0u64);
-    for (_, id) in keys {
-        let wanted_now = total >= skip && items.len() < per_page as usize;
-        if q.is_empty() && !wanted_now {
-            total += 1;
-            continue;
-        }
-        let Some(a) = get_application(tx, Uuid::from_u128(id))? else {
-            continue;
-        };
-        if q.is_empty() || a.name.to_lowercase().contains(&q) {
-            if total >= skip && items.len() < per_page as usize {
-                items.push(a.view());
+            if by_time {
+                rows.push(((KeyValue::Int(created), id), id));
+                continue;
             }
-            total += 1;
+            let Some(a) = get_application(tx, Uuid::from_u128(id))? else {
+                continue;
+            };
+            if q.is_empty() || a.name.to_lowercase().contains(&q) {
+                let value = match sort.column {
+                    "name" => KeyValue::Text(a.name.to_lowercase()),
+                    _ => KeyValue::Int(created),
+                };
+                rows.push(((value, id), id));
+            }
         }
     }
-    Ok(Page {
-        items,
-        total,
-        page: page.max(1),
-        per_page,
+    window(rows, sort, cursor, per_page)?.try_map(|id| {
+        get_application(tx, Uuid::from_u128(id))?
+            .map(|a| a.view())
+            .ok_or(AppError::Internal)
     })
 }
 
@@ -284,33 +284,30 @@ pub fn workspace_by_name(tx: &ReadTransaction, name: &str) -> Result<Option<Work
     }
 }
 
+/// How the operator's workspace list can be sorted.
+pub const WORKSPACE_SORTS: &[&str] = &["name", "created"];
+
+/// All workspaces, those whose name contains `query`.
 pub fn list_workspaces(
     tx: &ReadTransaction,
     query: &str,
-    page: u32,
+    sort: Sort,
+    cursor: &str,
     per_page: u32,
 ) -> Result<Page<WorkspaceView>, AppError> {
-    let by_name = tx.open_table(WORKSPACES_BY_NAME)?;
     let q = query.trim().to_lowercase();
-    let skip = (page.max(1) - 1) as u64 * per_page as u64;
-    let (mut items, mut total) = (Vec::new(), 0u64);
-    for row in by_name.iter()? {
-        let (name, id) = row?;
-        if q.is_empty() || name.value().contains(&q) {
-            if total >= skip && items.len() < per_page as usize {
-                if let Some(w) = get_workspace(tx, Uuid::from_u128(id.value()))? {
-                    items.push(w.view());
-                }
-            }
-            total += 1;
+    let mut rows = Vec::new();
+    for row in tx.open_table(WORKSPACES)?.iter()? {
+        let w: Workspace = decode(row?.1.value())?;
+        if q.is_empty() || w.name.to_lowercase().contains(&q) {
+            let value = match sort.column {
+                "created" => KeyValue::Int(w.created.timestamp_micros()),
+                _ => KeyValue::Text(w.name.to_lowercase()),
+            };
+            rows.push(((value, w.id.as_u128()), w.view()));
         }
     }
-    Ok(Page {
-        items,
-        total,
-        page: page.max(1),
-        per_page,
-    })
+    window(rows, sort, cursor, per_page)
 }
 
 // ---- memberships ----------------------------------------------------------------------------
@@ -527,42 +524,44 @@ pub fn insert_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result
     Ok(())
 }
 
+/// How change requests can be sorted.
+pub const CHANGE_REQUEST_SORTS: &[&str] = &["created"];
+
+/// Requests for changes to workspaces' information.
 pub fn list_change_requests(
     tx: &ReadTransaction,
-    page: u32,
+    sort: Sort,
+    cursor: &str,
     per_page: u32,
 ) -> Result<Page<ChangeRequestView>, AppError> {
     let t = tx.open_table(CHANGE_REQUESTS)?;
-    let skip = (page.max(1) - 1) as usize * per_page as usize;
-    let mut items = Vec::new();
-    let mut total = 0u64;
-    for row in t.iter()?.rev() {
-        let (_, v) = row?;
-        if (total as usize) >= skip && items.len() < per_page as usize {
-            let c: ChangeRequest = decode(v.value())?;
-            items.push(ChangeRequestView {
+    let mut rows = Vec::new();
+    for row in t.iter()? {
+        let c: ChangeRequest = decode(row?.1.value())?;
+        let key = (KeyValue::Int(c.created.timestamp_micros()), c.id.as_u128());
+        rows.push((
+            key,
+            ChangeRequestView {
                 id: c.id,
                 workspace: c.workspace_name,
                 requester: c.requester_name,
                 what: c.what,
                 why: c.why,
                 created: c.created,
-            });
-        }
-        total += 1;
+            },
+        ));
     }
-    Ok(Page {
-        items,
-        total,
-        page: page.max(1),
-        per_page,
-    })
+    window(rows, sort, cursor, per_page)
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::Store;
     use super::*;
+
+    fn newest() -> Sort {
+        Sort::parse("", APPLICATION_SORTS, "-created").unwrap()
+    }
 
     fn application(name: &str) -> WorkspaceApplication {
         WorkspaceApplication {
@@ -603,11 +602,11 @@ mod tests {
             .write_blocking(|tx| insert_application(tx, &application("acme")))
             .unwrap();
         let page = store
-            .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", 1, 10))
+            .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", newest(), "", 10))
             .unwrap();
         assert_eq!(page.total, 1);
         let all = store
-            .read_blocking(|tx| list_applications(tx, None, "ACM", 1, 10))
+            .read_blocking(|tx| list_applications(tx, None, "ACM", newest(), "", 10))
             .unwrap();
         assert_eq!(all.total, 2);
     }

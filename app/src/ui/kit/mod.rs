@@ -259,10 +259,13 @@ pub fn query_param(name: &'static str) -> Memo<String> {
     Memo::new(move |_| query.read().get(name).unwrap_or_default())
 }
 
-/// The `page` query parameter as a page number (1 when absent or invalid).
-pub fn page_param() -> Memo<u32> {
-    let p = query_param("page");
-    Memo::new(move |_| p.get().parse::<u32>().ok().filter(|n| *n >= 1).unwrap_or(1))
+/// The list position in the URL query: (`sort`, `cursor`), both "" when absent.
+pub fn list_position() -> Memo<(String, String)> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        let q = query.read();
+        (q.get("sort").unwrap_or_default(), q.get("cursor").unwrap_or_default())
+    })
 }
 
 /// A route parameter (`:name`, `:id`).
@@ -296,6 +299,7 @@ pub fn ListControls(
     texts: Vec<(&'static str, &'static str)>,
 ) -> impl IntoView {
     let q = query_param("q");
+    let sort = query_param("sort");
     view! {
         <form method="get" class="list-controls" role="search">
             {texts
@@ -339,32 +343,10 @@ pub fn ListControls(
                     }
                 })
                 .collect_view()}
+            // Filtering starts again from the first page, in the same order.
+            {move || (!sort.get().is_empty()).then(|| view! { <input type="hidden" name="sort" value=sort.get() /> })}
             <button type="submit" class="button">"Apply"</button>
         </form>
-    }
-}
-
-/// "Page 2 of 7" with previous / next links that keep the other query parameters.
-#[component]
-pub fn Pager(page: u32, pages: u32, total: u64) -> impl IntoView {
-    let query = use_query_map();
-    let link = move |n: u32| {
-        let q = query.read_untracked();
-        let mut pairs: Vec<String> = q
-            .clone()
-            .into_iter()
-            .filter(|(k, _)| k != "page" && !k.starts_with("__"))
-            .map(|(k, v)| format!("{}={}", urlencode(&k), urlencode(&v)))
-            .collect();
-        pairs.push(format!("page={n}"));
-        format!("?{}", pairs.join("&"))
-    };
-    view! {
-        <nav class="pager" aria-label="Pagination">
-            <span class="pager-status">{format!("Page {page} of {pages} · {total} in all")}</span>
-            {(page > 1).then(|| view! { <a class="button" rel="prev" href=link(page - 1)>"Previous"</a> })}
-            {(page < pages).then(|| view! { <a class="button" rel="next" href=link(page + 1)>"Next"</a> })}
-        </nav>
     }
 }
 

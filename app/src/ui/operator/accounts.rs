@@ -9,17 +9,17 @@ use super::OperatorNav;
 use crate::api::operator::{list_accounts, operator_overview, MarkAccountVerified};
 use crate::model::account::AccountView;
 use crate::ui::kit::{
-    action_error, fmt_time, notice_from_query, page_param, query_param, Badge, DataTable,
+    action_error, fmt_time, notice_from_query, list_position, query_param, Badge, DataTable,
     FormError, ListControls, Loading, Notice, PageHeader, StatusBadge,
 };
 
 #[component]
 pub fn AccountsPage() -> impl IntoView {
-    let (q, page) = (query_param("q"), page_param());
+    let (q, page) = (query_param("q"), list_position());
     let mark = ServerAction::<MarkAccountVerified>::new();
     let data = Resource::new(
         move || (q.get(), page.get(), mark.version().get()),
-        |(q, p, _)| list_accounts(q, p),
+        |(q, p, _)| list_accounts(q, p.0, p.1),
     );
     let overview = Resource::new(|| (), |_| operator_overview());
     let error = action_error(mark);
@@ -52,6 +52,7 @@ pub fn AccountsPage() -> impl IntoView {
                         <DataTable
                             label="Accounts"
                             columns=vec!["Username", "Email", "Email status", "Operator", "Created", "Actions"]
+                            sortable=vec![("Username", "username"), ("Email", "email"), ("Created", "created")]
                             data
                             empty="No accounts match."
                             row=move |a: AccountView| {

@@ -6,14 +6,14 @@ use leptos_meta::Title;
 use super::OperatorNav;
 use crate::api::operator::list_workspace_applications;
 use crate::model::workspace::ApplicationView;
-use crate::ui::kit::{fmt_time, page_param, query_param, DataTable, ListControls, PageHeader, StatusBadge};
+use crate::ui::kit::{fmt_time, list_position, query_param, DataTable, ListControls, PageHeader, StatusBadge};
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
-    let (status, q, page) = (query_param("status"), query_param("q"), page_param());
+    let (status, q, page) = (query_param("status"), query_param("q"), list_position());
     let data = Resource::new(
         move || (status.get(), q.get(), page.get()),
-        |(s, q, p)| list_workspace_applications(s, q, p),
+        |(s, q, p)| list_workspace_applications(s, q, p.0, p.1),
     );
     view! {
         <Title text="Workspace applications" />
@@ -27,6 +27,7 @@ pub fn ApplicationsPage() -> impl IntoView {
             <DataTable
                 label="Workspace applications"
                 columns=vec!["Workspace Name", "Applicant", "Scope of Business", "Submitted", "Status"]
+                sortable=vec![("Workspace Name", "name"), ("Submitted", "created")]
                 data
                 empty="No applications match."
                 row=|a: ApplicationView| view! {

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use super::OperatorNav;
 use crate::api::operator::platform_audit;
 use crate::ui::audit_table::{AuditTable, AUDIT_ACTIONS};
-use crate::ui::kit::{page_param, query_param, ListControls, PageHeader};
+use crate::ui::kit::{list_position, query_param, ListControls, PageHeader};
 
 #[component]
 pub fn PlatformAuditPage() -> impl IntoView {
@@ -14,11 +14,11 @@ pub fn PlatformAuditPage() -> impl IntoView {
         query_param("workspace"),
         query_param("action"),
         query_param("q"),
-        page_param(),
+        list_position(),
     );
     let data = Resource::new(
         move || (workspace.get(), action.get(), q.get(), page.get()),
-        |(w, a, q, p)| platform_audit(w, a, q, p),
+        |(w, a, q, p)| platform_audit(w, a, q, p.0, p.1),
     );
     view! {
         <Title text="Audit log" />

@@ -6,12 +6,12 @@ use leptos_meta::Title;
 use super::OperatorNav;
 use crate::api::operator::list_change_requests;
 use crate::model::workspace::ChangeRequestView;
-use crate::ui::kit::{fmt_time, page_param, DataTable, PageHeader};
+use crate::ui::kit::{fmt_time, list_position, DataTable, PageHeader};
 
 #[component]
 pub fn ChangeRequestsPage() -> impl IntoView {
-    let page = page_param();
-    let data = Resource::new(move || page.get(), list_change_requests);
+    let page = list_position();
+    let data = Resource::new(move || page.get(), |(s, c)| list_change_requests(s, c));
     view! {
         <Title text="Change requests" />
         <PageHeader title="Change requests" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />
@@ -20,6 +20,7 @@ pub fn ChangeRequestsPage() -> impl IntoView {
             <DataTable
                 label="Change requests"
                 columns=vec!["Received", "Workspace", "From", "What", "Why"]
+                sortable=vec![("Received", "created")]
                 data
                 empty="No change requests yet."
                 row=|c: ChangeRequestView| view! {

@@ -9,16 +9,16 @@ use crate::api::operator::{get_outbox_message, list_outbox};
 use crate::model::AppError;
 use crate::model::workspace::OutboxView;
 use crate::ui::kit::{
-    fmt_time, page_param, query_param, route_param, Badge, DataTable, ErrorPanel, ListControls,
+    fmt_time, list_position, query_param, route_param, Badge, DataTable, ErrorPanel, ListControls,
     Loading, PageHeader, StatusBadge,
 };
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {
-    let (state, q, page) = (query_param("state"), query_param("q"), page_param());
+    let (state, q, page) = (query_param("state"), query_param("q"), list_position());
     let data = Resource::new(
         move || (state.get(), q.get(), page.get()),
-        |(s, q, p)| list_outbox(s, q, p),
+        |(s, q, p)| list_outbox(s, q, p.0, p.1),
     );
     view! {
         <Title text="Outbox" />
@@ -32,6 +32,7 @@ pub fn OutboxPage() -> impl IntoView {
             <DataTable
                 label="Outbox"
                 columns=vec!["Queued", "To", "Subject", "State", "Attempts", "Last error"]
+                sortable=vec![("Queued", "created")]
                 data
                 empty="No messages match."
                 row=|m: OutboxView| view! {

@@ -6,14 +6,14 @@ use leptos_meta::Title;
 use super::OperatorNav;
 use crate::api::operator::list_workspaces;
 use crate::model::workspace::WorkspaceView;
-use crate::ui::kit::{fmt_time, page_param, query_param, DataTable, ListControls, PageHeader, StatusBadge};
+use crate::ui::kit::{fmt_time, list_position, query_param, DataTable, ListControls, PageHeader, StatusBadge};
 
 #[component]
 pub fn WorkspacesAdminPage() -> impl IntoView {
-    let (q, page) = (query_param("q"), page_param());
+    let (q, page) = (query_param("q"), list_position());
     let data = Resource::new(
         move || (q.get(), page.get()),
-        |(q, p)| list_workspaces(q, p),
+        |(q, p)| list_workspaces(q, p.0, p.1),
     );
     view! {
         <Title text="Workspaces" />
@@ -24,6 +24,7 @@ pub fn WorkspacesAdminPage() -> impl IntoView {
             <DataTable
                 label="Workspaces"
                 columns=vec!["Workspace Name", "Workspace ID", "Scope of Business", "Generated", "Status"]
+                sortable=vec![("Workspace Name", "name"), ("Generated", "created")]
                 data
                 empty="No workspaces match."
                 row=|w: WorkspaceView| view! {

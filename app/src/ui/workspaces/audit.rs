@@ -6,15 +6,15 @@ use super::WorkspaceShell;
 use crate::api::workspaces::workspace_audit;
 use crate::ui::audit_table::{AuditTable, AUDIT_ACTIONS};
 use crate::ui::kit::{
-    page_param, query_param, route_param, ListControls, };
+    list_position, query_param, route_param, ListControls, };
 
 #[component]
 pub fn WorkspaceAuditPage() -> impl IntoView {
     let name = route_param("name");
-    let (action, q, page) = (query_param("action"), query_param("q"), page_param());
+    let (action, q, page) = (query_param("action"), query_param("q"), list_position());
     let data = Resource::new(
         move || (name.get(), action.get(), q.get(), page.get()),
-        |(n, a, q, p)| workspace_audit(n, a, q, p),
+        |(n, a, q, p)| workspace_audit(n, a, q, p.0, p.1),
     );
     view! {
         <WorkspaceShell active="audit" title="Audit log">

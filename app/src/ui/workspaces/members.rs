@@ -11,7 +11,7 @@ use crate::api::members::{
 use crate::model::workspace::{AdmissionView, InvitationView, MemberView, Role, INVITE_BULK_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
-    action_error, fmt_time, page_param, query_param, route_param, Badge, DataTable, Field,
+    action_error, fmt_time, list_position, query_param, route_param, Badge, DataTable, Field,
     FormError, ListControls, StatusBadge, Tone,
 };
 
@@ -29,7 +29,7 @@ pub fn MembersPage() -> impl IntoView {
         query_param("q"),
         query_param("role"),
         query_param("status"),
-        page_param(),
+        list_position(),
     );
     let invite = ServerAction::<InviteMembers>::new();
     let resend = ServerAction::<ResendInvitation>::new();
@@ -61,7 +61,7 @@ pub fn MembersPage() -> impl IntoView {
                 changes(),
             )
         },
-        |(n, q, r, s, p, _)| list_members(n, q, r, s, p),
+        |(n, q, r, s, p, _)| list_members(n, q, r, s, p.0, p.1),
     );
     let invitations = Resource::new(
         move || (name.get(), changes()),
@@ -127,6 +127,7 @@ pub fn MembersPage() -> impl IntoView {
             <DataTable
                 label="Members"
                 columns=vec!["Login email", "Username", "Role", "Status", "Start date", "Actions"]
+                sortable=vec![("Login email", "email"), ("Username", "username"), ("Role", "role"), ("Start date", "joined")]
                 data=members
                 empty="No members match."
                 row=move |m: MemberView| {
