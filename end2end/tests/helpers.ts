@@ -199,3 +199,24 @@ export async function generateWorkspace(operator: Page, info: TestInfo, workspac
   await operator.getByRole("button", { name: "Generate workspace" }).click();
   await expect(operator.getByRole("status").filter({ hasText: "Workspace generated" })).toBeVisible();
 }
+
+/** Opens "Invite members" (a dialog; without JavaScript the same dialog shown in the page). */
+export async function openInviteDialog(page: Page): Promise<Locator> {
+  await page.getByRole("button", { name: "Invite members" }).click();
+  const dialog = page.getByRole("dialog", { name: "Invite members" });
+  await expect(dialog.getByLabel("Email addresses")).toBeVisible();
+  return dialog;
+}
+
+/** Invites `emails` from the Members page. */
+export async function inviteMembers(page: Page, emails: string) {
+  const dialog = await openInviteDialog(page);
+  await dialog.getByLabel("Email addresses").fill(emails);
+  await dialog.getByRole("button", { name: "Send invitations" }).click();
+}
+
+/** Opens the "Actions" menu of `who`'s row in a table and returns the row. */
+export async function rowActions(row: Locator, who: string): Promise<Locator> {
+  await row.getByRole("button", { name: `Actions for ${who}` }).click();
+  return row;
+}

@@ -12,6 +12,7 @@ import {
   signUpVerified,
   test,
   uniqueName,
+  inviteMembers,
 } from "./helpers";
 
 const SUSPEND_TEXT =
@@ -99,6 +100,9 @@ test("by keyboard alone: invite, join, block through the confirmation, unblock",
 
   // The admin invites, with the keyboard.
   await open(admin, info, `/w/${workspace}/members`);
+  await admin.getByRole("button", { name: "Invite members" }).focus();
+  await admin.keyboard.press("Enter");
+  await expect(admin.getByRole("dialog", { name: "Invite members" })).toBeVisible();
   await admin.getByLabel("Email addresses").focus();
   await admin.keyboard.type(email);
   await admin.getByRole("button", { name: "Send invitations" }).focus();
@@ -117,6 +121,8 @@ test("by keyboard alone: invite, join, block through the confirmation, unblock",
   // Block: Enter opens the confirmation, Tab reaches "Block", Enter confirms.
   await open(admin, info, `/w/${workspace}/members`);
   const row = () => admin.getByRole("table", { name: "Members" }).getByRole("row").filter({ hasText: email });
+  await row().getByRole("button", { name: `Actions for ${name}` }).focus();
+  await admin.keyboard.press("Enter");
   await row().getByRole("button", { name: `Block ${name}` }).focus();
   await admin.keyboard.press("Enter");
   if (jsEnabled(info)) {
@@ -132,6 +138,8 @@ test("by keyboard alone: invite, join, block through the confirmation, unblock",
   await expect(row().getByText("Inactive", { exact: true })).toBeVisible();
 
   // Unblock the same way.
+  await row().getByRole("button", { name: `Actions for ${name}` }).focus();
+  await admin.keyboard.press("Enter");
   await row().getByRole("button", { name: `Unblock ${name}` }).focus();
   await admin.keyboard.press("Enter");
   if (jsEnabled(info)) {
@@ -142,4 +150,50 @@ test("by keyboard alone: invite, join, block through the confirmation, unblock",
   }
   await admin.keyboard.press("Enter");
   await expect(row().getByText("Active", { exact: true })).toBeVisible();
+});
+
+test("a table's sort, filter and pages live in the URL; a changed page link is refused with a way back", async ({ page }, info) => {
+  const workspace = `Pages${uniqueName()}`;
+  await logInAsOperator(page, info);
+  await applyForWorkspace(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
+  await generateWorkspace(page, info, workspace);
+  await open(page, info, `/w/${workspace}/members`);
+  const emails = Array.from({ length: 24 }, (_, i) => `p${String(i).padStart(2, "0")}-${workspace.toLowerCase()}@example.com`);
+  await inviteMembers(page, emails.join("\n"));
+  await expect(page.getByRole("table", { name: "Pending invitations" }).getByRole("row").filter({ hasText: emails[23] })).toBeVisible();
+
+  // Newest first, 20 to a page.
+  await open(page, info, `/w/${workspace}/audit`);
+  const log = page.getByRole("table", { name: "Audit log" });
+  await expect(log.getByRole("columnheader", { name: /When/ })).toHaveAttribute("aria-sort", "descending");
+  const pager = page.getByRole("navigation", { name: "Pagination" });
+  await expect(pager).toContainText(/1–20 of \d+/);
+  await expect(log.getByRole("row").nth(1)).toContainText(emails[23]);
+  await pager.getByRole("link", { name: "Next" }).click();
+  await expect(page).toHaveURL(/cursor=/);
+  await expect(pager).toContainText(/21–\d+ of \d+/);
+  await pager.getByRole("link", { name: "Previous" }).click();
+  await expect(pager).toContainText(/1–20 of \d+/);
+  await expect(log.getByRole("row").nth(1)).toContainText(emails[23]);
+
+  // Oldest first: the header says so, and the URL keeps it.
+  await log.getByRole("link", { name: /When/ }).click();
+  await expect(page).toHaveURL(/sort=time/);
+  await expect(log.getByRole("columnheader", { name: /When/ })).toHaveAttribute("aria-sort", "ascending");
+  await expect(log.getByRole("row").nth(1)).toContainText("workspace.generated");
+
+  // A search keeps the order and starts from the first page.
+  await page.getByLabel("Search").fill(emails[3]);
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page).toHaveURL(/sort=time/);
+  await expect(log.getByRole("row")).toHaveCount(2);
+  await expect(pager).toContainText("1–1 of 1");
+
+  // A page link that was changed, or an unknown column: a message and a way back, never a crash.
+  await open(page, info, `/w/${workspace}/audit?cursor=a.-time.zz.i5`);
+  await expect(page.getByRole("alert").filter({ hasText: "this page link is not valid" })).toBeVisible();
+  await page.getByRole("link", { name: "Show the list from the start" }).click();
+  await expect(pager).toContainText(/1–20 of \d+/);
+  await open(page, info, `/w/${workspace}/audit?sort=password`);
+  await expect(page.getByRole("alert").filter({ hasText: "is not a column this list can be sorted by" })).toBeVisible();
 });

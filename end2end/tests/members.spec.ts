@@ -16,6 +16,9 @@ import {
   verificationLink,
   verifyEmail,
   confirmAction,
+  inviteMembers,
+  jsEnabled,
+  rowActions,
 } from "./helpers";
 
 const BLOCK_TEXT =
@@ -39,8 +42,8 @@ test("an admin invites; the invitee signs up from the link, verifies, joins, is 
 
   // The admin invites a person.
   await open(admin, info, `/w/${workspace}/members`);
-  await admin.getByLabel("Email addresses").fill(inviteeEmail);
-  await admin.getByRole("button", { name: "Send invitations" }).click();
+  await inviteMembers(admin, inviteeEmail);
+  await expect(admin.getByRole("status").filter({ hasText: "1 of 1 invitations sent." })).toBeVisible({ visible: jsEnabled(info) });
   await expect(admin.getByRole("row").filter({ hasText: inviteeEmail }).first()).toBeVisible();
   await open(admin, info, `/w/${workspace}/members`);
   await expect(admin.getByRole("row").filter({ hasText: inviteeEmail }).getByRole("button", { name: "Resend" })).toBeVisible();
@@ -81,13 +84,13 @@ test("an admin invites; the invitee signs up from the link, verifies, joins, is 
 
   // The admin makes them Workspace Reviewer.
   await open(admin, info, `/w/${workspace}/members`);
-  const row = admin.getByRole("row").filter({ hasText: inviteeEmail });
+  const row = await rowActions(admin.getByRole("row").filter({ hasText: inviteeEmail }), invitee);
   await row.getByLabel(`Role of ${invitee}`).selectOption({ label: "Workspace Reviewer" });
   await row.getByRole("button", { name: "Set role" }).click();
   await expect(admin.getByRole("row").filter({ hasText: inviteeEmail }).getByRole("cell", { name: /^Workspace Reviewer/ })).toBeVisible();
 
   // … and blocks them, after the confirmation that says what happens.
-  const blockButton = admin.getByRole("row").filter({ hasText: inviteeEmail }).getByRole("button", { name: `Block ${invitee}` });
+  const blockButton = (await rowActions(admin.getByRole("row").filter({ hasText: inviteeEmail }), invitee)).getByRole("button", { name: `Block ${invitee}` });
   await confirmAction(admin, info, blockButton, "Block member", BLOCK_TEXT, "Block");
   await expect(admin.getByRole("row").filter({ hasText: inviteeEmail }).getByText("Inactive")).toBeVisible();
 
@@ -97,7 +100,7 @@ test("an admin invites; the invitee signs up from the link, verifies, joins, is 
 
   // Unblocked, they are back.
   await open(admin, info, `/w/${workspace}/members`);
-  const unblockButton = admin.getByRole("row").filter({ hasText: inviteeEmail }).getByRole("button", { name: `Unblock ${invitee}` });
+  const unblockButton = (await rowActions(admin.getByRole("row").filter({ hasText: inviteeEmail }), invitee)).getByRole("button", { name: `Unblock ${invitee}` });
   await confirmAction(admin, info, unblockButton, "Unblock member", UNBLOCK_TEXT, "Unblock");
   await expect(admin.getByRole("row").filter({ hasText: inviteeEmail }).getByText("Active", { exact: true })).toBeVisible();
   await open(member, info, `/w/${workspace}`);

@@ -11,6 +11,7 @@ import {
   test,
   uniqueName,
   jsEnabled,
+  rowActions,
 } from "./helpers";
 
 const LAST_ADMIN = "is the last active Workspace Admin of this workspace; make another member Workspace Admin first";
@@ -92,11 +93,13 @@ test("a user applies, the operator generates the workspace and verifies the repr
 
   // … and the only active Workspace Admin can neither step down nor block themselves.
   const me = page.getByRole("row").filter({ hasText: email });
+  await rowActions(me, person);
   await me.getByLabel(`Role of ${person}`).selectOption({ label: "Workspace Developer" });
   await me.getByRole("button", { name: "Set role" }).click();
   await expect(page.getByRole("alert").filter({ hasText: LAST_ADMIN })).toBeVisible();
   await open(page, info, `/w/${workspace}/members`);
   await expect(me.getByRole("cell", { name: /^Workspace Admin/ })).toBeVisible();
+  await rowActions(me, person);
   await me.getByRole("button", { name: `Block ${person}` }).click();
   const refusal = page.getByRole("alert").filter({ hasText: "Member: you can't block yourself" });
   if (jsEnabled(info)) {

@@ -94,6 +94,7 @@ pub fn App() -> impl IntoView {
         me,
         workspaces,
     });
+    kit::Toasts::provide();
     // Effects run only in the browser: this marks the page as interactive (tests wait for it).
     Effect::new(move |_| {
         if let Some(body) = document().body() {
@@ -137,6 +138,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/w/:name/audit") view=workspaces::audit::WorkspaceAuditPage ssr=SsrMode::Async />
                 </Routes>
             </main>
+            <kit::ToastRegion />
         </Router>
     }
 }

@@ -218,12 +218,6 @@ where
             d.close();
         }
     };
-    // Closing (confirm, cancel or Escape) puts focus back on the button that opened it.
-    let restore_focus = move |_| {
-        if let Some(b) = opener_ref.get() {
-            let _ = b.focus();
-        }
-    };
     // A successful action closes the dialog.
     Effect::new(move |seen: Option<usize>| {
         let version = action.version().get();
@@ -232,38 +226,6 @@ where
         }
         version
     });
-    // Tab and Shift+Tab go round the dialog's controls rather than out of it.
-    let trap_focus = move |ev: leptos::ev::KeyboardEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            if ev.key() != "Tab" {
-                return;
-            }
-            let Some(d) = dialog.get() else { return };
-            let Ok(list) = d.query_selector_all(
-                "button:not([disabled]), [href], input:not([type=hidden]), select, textarea",
-            ) else {
-                return;
-            };
-            let items: Vec<web_sys::HtmlElement> = (0..list.length())
-                .filter_map(|i| list.get(i))
-                .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
-                .collect();
-            let (Some(first), Some(last)) = (items.first(), items.last()) else { return };
-            let active = document().active_element();
-            let on = |e: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == e.unchecked_ref::<web_sys::Element>());
-            if ev.shift_key() && on(first) {
-                ev.prevent_default();
-                let _ = last.focus();
-            } else if !ev.shift_key() && on(last) {
-                ev.prevent_default();
-                let _ = first.focus();
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
     let hidden = fields.clone();
     view! {
         <form method="get" action=format!("/confirm/{}", kind.slug()) class="inline-form" on:submit=open>
@@ -271,7 +233,7 @@ where
             <input type="hidden" name="back" value=here() />
             <button type="submit" class="button" node_ref=opener_ref aria-haspopup="dialog" aria-label=opener_label>{opener}</button>
         </form>
-        <dialog node_ref=dialog class="dialog" aria-labelledby=title_ref aria-describedby=text_ref on:close=restore_focus on:keydown=trap_focus>
+        <Modal dialog opener=opener_ref labelledby=title_ref describedby=text_ref>
             <h2 id=title_id>{kind.title()}</h2>
             <p id=text_id>{kind.consequence()}</p>
             <ActionForm action>
@@ -283,7 +245,111 @@ where
                     <button type="submit" class=if kind.danger() { "button button-danger" } else { "button button-primary" }>{kind.confirm_label()}</button>
                 </div>
             </ActionForm>
+        </Modal>
+    }
+}
+
+/// Tab and Shift+Tab go round the dialog's controls rather than out of it.
+fn trap_focus(dialog: NodeRef<leptos::html::Dialog>, ev: leptos::ev::KeyboardEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if ev.key() != "Tab" {
+            return;
+        }
+        let Some(d) = dialog.get() else { return };
+        let Ok(list) = d.query_selector_all(
+            "button:not([disabled]), [href], input:not([type=hidden]), select, textarea",
+        ) else {
+            return;
+        };
+        let items: Vec<web_sys::HtmlElement> = (0..list.length())
+            .filter_map(|i| list.get(i))
+            .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+            .collect();
+        let (Some(first), Some(last)) = (items.first(), items.last()) else { return };
+        let active = document().active_element();
+        let on = |e: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == e.unchecked_ref::<web_sys::Element>());
+        if ev.shift_key() && on(first) {
+            ev.prevent_default();
+            let _ = last.focus();
+        } else if !ev.shift_key() && on(last) {
+            ev.prevent_default();
+            let _ = first.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (dialog, ev);
+}
+
+/// A native `<dialog>`, opened modally by its owner (`show_modal`): the rest of the page is
+/// inert, Tab stays inside, Escape closes it, and focus goes back to `opener` on closing. With
+/// `open` it is rendered open in the page's flow (the page without JavaScript).
+#[component]
+pub fn Modal(
+    dialog: NodeRef<leptos::html::Dialog>,
+    opener: NodeRef<leptos::html::Button>,
+    #[prop(into)] labelledby: String,
+    #[prop(optional, into)] describedby: Option<String>,
+    #[prop(optional)] open: bool,
+    children: Children,
+) -> impl IntoView {
+    let restore_focus = move |_| {
+        if let Some(b) = opener.get() {
+            let _ = b.focus();
+        }
+    };
+    view! {
+        <dialog node_ref=dialog class="dialog" open=open aria-labelledby=labelledby aria-describedby=describedby
+            on:close=restore_focus on:keydown=move |ev| trap_focus(dialog, ev)>
+            {children()}
         </dialog>
+    }
+}
+
+/// A button that opens a dialog holding a form (children). Without JavaScript the button is a
+/// link to the same page with `?{param}=1`, where the dialog is shown in the page.
+#[component]
+pub fn FormDialog(
+    /// The button's text and the dialog's title.
+    title: &'static str,
+    /// The query parameter that shows the dialog without JavaScript.
+    param: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let dialog = NodeRef::<leptos::html::Dialog>::new();
+    let opener = NodeRef::<leptos::html::Button>::new();
+    let query = use_query_map();
+    let shown = query.read_untracked().get(param).is_some();
+    let id = format!("dialog-{param}");
+    let title_id = format!("{id}-title");
+    let open = move |ev: leptos::ev::SubmitEvent| {
+        if let Some(d) = dialog.get() {
+            ev.prevent_default();
+            if !d.open() {
+                let _ = d.show_modal();
+            }
+        }
+    };
+    let close = move |ev: leptos::ev::MouseEvent| {
+        if let Some(d) = dialog.get() {
+            ev.prevent_default();
+            d.close();
+        }
+    };
+    let without = super::table::query_with(&[(param, None)]);
+    view! {
+        <form method="get" class="inline-form" on:submit=open>
+            <input type="hidden" name=param value="1" />
+            <button type="submit" class="button button-primary" node_ref=opener aria-haspopup="dialog">{title}</button>
+        </form>
+        <Modal dialog opener labelledby=title_id.clone() open=shown>
+            <div class="dialog-header">
+                <h2 id=title_id>{title}</h2>
+                <a class="button" href=without role="button" on:click=close>"Close"</a>
+            </div>
+            {children()}
+        </Modal>
     }
 }
 

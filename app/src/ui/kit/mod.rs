@@ -3,9 +3,13 @@
 
 pub mod badge;
 pub mod dialog;
+pub mod menu;
 pub mod table;
+pub mod toast;
 
+pub use menu::RowMenu;
 pub use table::DataTable;
+pub use toast::{toast_action, use_toasts, Notice, ToastRegion, Toasts};
 
 use leptos::prelude::*;
 use leptos::server_fn::error::ServerFnUrlError;
@@ -207,16 +211,6 @@ pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
                     .filter(|e| e.field().is_none_or(|f| !labels.with_value(|l| l.contains(&f))))
                     .map(|e| view! { <p class="alert alert-error">{e.to_string()}</p> })
             }}
-        </div>
-    }
-}
-
-/// A success or information message.
-#[component]
-pub fn Notice(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
-    view! {
-        <div class="notice-slot" role="status">
-            {move || message.get().map(|m| view! { <p class="alert alert-success">{m}</p> })}
         </div>
     }
 }

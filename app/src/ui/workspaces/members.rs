@@ -9,10 +9,10 @@ use crate::api::members::{
     ResendInvitation, RevokeAdmission, RevokeInvitation, SetMemberRole, UnblockMember,
 };
 use crate::model::workspace::{AdmissionView, InvitationView, MemberView, Role, INVITE_BULK_MAX};
-use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
+use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
     action_error, fmt_time, list_position, query_param, route_param, Badge, DataTable, Field,
-    FormError, ListControls, StatusBadge, Tone,
+    FormError, ListControls, RowMenu, StatusBadge, Tone, toast_action,
 };
 
 fn role_options(selected: Option<Role>) -> impl IntoView {
@@ -82,40 +82,27 @@ pub fn MembersPage() -> impl IntoView {
         unblock_error,
         remove_error,
     ];
+    toast_action(invite, |rows| {
+        let sent = rows.iter().filter(|r| r.outcome == "invited").count();
+        format!("{sent} of {} invitations sent.", rows.len())
+    });
+    toast_action(set_role, |_| "Role changed.".into());
+    toast_action(block, |_| "Member blocked.".into());
+    toast_action(unblock, |_| "Member unblocked.".into());
+    toast_action(remove, |_| "Member removed.".into());
+    toast_action(resend, |_| "Invitation sent again.".into());
+    toast_action(revoke, |_| "Invitation revoked.".into());
+    toast_action(revoke_admission, |_| "Admission revoked.".into());
     let action_failure = Signal::derive(move || errors.iter().find_map(|e| e.get()));
-    let invite_error = action_error(invite);
-    let bulk = NodeRef::<leptos::html::Textarea>::new();
-    let on_file = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            let Some(input) = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            else {
-                return;
-            };
-            if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                let promise = file.text();
-                leptos::task::spawn_local(async move {
-                    if let Ok(text) = wasm_bindgen_futures::JsFuture::from(promise).await {
-                        if let (Some(area), Some(text)) = (bulk.get(), text.as_string()) {
-                            area.set_value(&text);
-                        }
-                    }
-                });
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
     view! {
         <WorkspaceShell active="members" title="Members">
         <FormError error=action_failure />
         <section class="panel" aria-labelledby="members">
             <div class="section-header">
                 <h2 id="members">"Members"</h2>
-                <a class="button button-primary" href="#invite">"Invite members"</a>
+                <FormDialog title="Invite members" param="invite">
+                    <InviteForm invite name />
+                </FormDialog>
             </div>
             <ListControls
                 search_label="Search email or username"
@@ -144,6 +131,7 @@ pub fn MembersPage() -> impl IntoView {
                                                     <td><StatusBadge status=Badge::member(m.active) /></td>
                                                     <td class="nowrap">{m.joined.format("%Y-%m-%d").to_string()}</td>
                                                     <td class="row-actions">
+                                                        <RowMenu label=format!("Actions for {who}")>
                                                         <ActionForm action=set_role>
                                                             <input type="hidden" name="workspace" value=move || name.get() />
                                                             <input type="hidden" name="account" value=id1 />
@@ -157,45 +145,12 @@ pub fn MembersPage() -> impl IntoView {
                                                             view! { <ConfirmDialog action=unblock kind=Confirm::UnblockMember opener="Unblock…" opener_label=unblock_label fields=vec![("workspace", name.get_untracked()), ("account", id2.clone())] error=unblock_error /> }.into_any()
                                                         }}
                                                         <ConfirmDialog action=remove kind=Confirm::RemoveMember opener="Remove…" opener_label=remove_label fields=vec![("workspace", name.get_untracked()), ("account", id3.clone())] error=remove_error />
+                                                        </RowMenu>
                                                     </td>
                                                 </tr>
                                             }.into_any()
                 }
             />
-        </section>
-        <section class="panel" id="invite" aria-labelledby="invite-title">
-            <h2 id="invite-title">"Invite members"</h2>
-            <ActionForm action=invite>
-                <FormError error=invite_error />
-                <input type="hidden" name="workspace" value=move || name.get() />
-                <Field
-                    label="Email addresses"
-                    name="emails"
-                    kind="textarea"
-                    required=true
-                    textarea_ref=bulk
-                    hint=format!("One address, or many: one per line or separated by commas (at most {INVITE_BULK_MAX}). You can also load a CSV file of emails below.")
-                    error=invite_error
-                />
-                <Field label="CSV file of emails" name="csv" kind="file" accept=".csv,text/csv,text/plain" on_change=Callback::new(on_file) error=invite_error />
-                <Field
-                    label="Role"
-                    name="role"
-                    kind="select"
-                    options=Role::ALL.into_iter().map(|r| (r.code().to_string(), r.label().to_string())).collect()
-                    value=Signal::derive(|| Role::WorkspaceDeveloper.code().to_string())
-                    error=invite_error
-                />
-                <button type="submit" class="button button-primary">"Send invitations"</button>
-            </ActionForm>
-            {move || invite.value().get().and_then(|r| r.ok()).map(|rows| view! {
-                <table class="table" aria-label="Invitation results">
-                    <thead><tr><th scope="col">"Email"</th><th scope="col">"Result"</th></tr></thead>
-                    <tbody>
-                        {rows.into_iter().map(|r| view! { <tr><td>{r.email}</td><td>{r.outcome}</td></tr> }).collect_view()}
-                    </tbody>
-                </table>
-            })}
         </section>
         <section class="panel" aria-labelledby="pending">
             <h2 id="pending">"Pending invitations"</h2>
@@ -257,5 +212,66 @@ pub fn MembersPage() -> impl IntoView {
             />
         </section>
         </WorkspaceShell>
+    }
+}
+
+/// The invitation form, shown in the "Invite members" dialog, with each address's outcome.
+#[component]
+fn InviteForm(invite: ServerAction<InviteMembers>, name: Memo<String>) -> impl IntoView {
+    let invite_error = action_error(invite);
+    let bulk = NodeRef::<leptos::html::Textarea>::new();
+    let on_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(input) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            else {
+                return;
+            };
+            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                let promise = file.text();
+                leptos::task::spawn_local(async move {
+                    if let Ok(text) = wasm_bindgen_futures::JsFuture::from(promise).await {
+                        if let (Some(area), Some(text)) = (bulk.get(), text.as_string()) {
+                            area.set_value(&text);
+                        }
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+            <ActionForm action=invite>
+                <FormError error=invite_error />
+                <input type="hidden" name="workspace" value=move || name.get() />
+                <Field
+                    label="Email addresses"
+                    name="emails"
+                    kind="textarea"
+                    required=true
+                    textarea_ref=bulk
+                    hint=format!("One address, or many: one per line or separated by commas (at most {INVITE_BULK_MAX}). You can also load a CSV file of emails below.")
+                    error=invite_error
+                />
+                <Field label="CSV file of emails" name="csv" kind="file" accept=".csv,text/csv,text/plain" on_change=Callback::new(on_file) error=invite_error />
+                <Field
+                    label="Role"
+                    name="role"
+                    kind="select"
+                    options=Role::ALL.into_iter().map(|r| (r.code().to_string(), r.label().to_string())).collect()
+                    value=Signal::derive(|| Role::WorkspaceDeveloper.code().to_string())
+                    error=invite_error
+                />
+                <button type="submit" class="button button-primary">"Send invitations"</button>
+            </ActionForm>
+            {move || invite.value().get().and_then(|r| r.ok()).map(|rows| view! {
+                <ul class="results" aria-label="Invitation results">
+                    {rows.into_iter().map(|r| view! { <li><strong>{r.email}</strong>": "{r.outcome}</li> }).collect_view()}
+                </ul>
+            })}
     }
 }
