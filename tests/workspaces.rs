@@ -154,13 +154,36 @@ async fn workspace_name_rules_are_checked_on_the_server() {
             r.body
         );
     }
+    // The console's form sends the representatives as rows; blank rows are skipped, and a
+    // half-filled one is refused by its number.
+    let rows = |second_name: &'static str| {
+        [
+            ("name", "Rows1"),
+            ("mcc", "5812 — Eating places and restaurants"),
+            ("address", "1 Harbour Road"),
+            ("rep[0][name]", "Ann Lee"),
+            ("rep[0][email]", "ann@example.com"),
+            ("rep[1][name]", second_name),
+            ("rep[1][email]", "li@example.com"),
+            ("rep[2][name]", ""),
+            ("rep[2][email]", ""),
+        ]
+    };
+    let r = call(&ann, &server, "apply-for-workspace", &rows("")).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Business Representatives")), "{}", r.body);
+    assert!(r.body.contains("representative 2 needs a name"), "{}", r.body);
+    let r = call(&ann, &server, "apply-for-workspace", &rows("Li Wei")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let reps = r.json()["representatives"].clone();
+    assert_eq!(reps.as_array().map(|a| a.len()), Some(2), "{reps}");
+    assert_eq!(reps[1]["email"], "li@example.com");
     let mine = call(&ann, &server, "my-workspace-applications", &[])
         .await
         .json();
     assert_eq!(
         mine.as_array().unwrap().len(),
-        2,
-        "only the two valid applications exist"
+        3,
+        "only the three valid applications exist"
     );
 }
 

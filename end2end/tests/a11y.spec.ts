@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { Page, TestInfo } from "@playwright/test";
-import { applyForWorkspace, expect, generateWorkspace, jsEnabled, logInAsOperator, open, OPERATOR, test, uniqueName } from "./helpers";
+import { applyForWorkspace, expect, generateWorkspace, inviteMembers, jsEnabled, linkIn, logInAsOperator, MAIL, open, OPERATOR, readMail, signUpVerified, test, uniqueName } from "./helpers";
 
 // axe-core runs as JavaScript in the page; the markup without JavaScript is the same server render.
 test.beforeEach(({}, info) => test.skip(!jsEnabled(info), "axe-core needs JavaScript in the page"));
@@ -41,6 +41,8 @@ test("every page of an operator who is also a Workspace Admin passes axe-core", 
     "/workspaces/apply",
     `/w/${workspace}`,
     `/w/${workspace}/members`,
+    `/w/${workspace}/members?invite=1`,
+    `/w/${workspace}/members?sort=-joined`,
     `/w/${workspace}/general`,
     `/w/${workspace}/audit`,
     "/operator",
@@ -56,3 +58,26 @@ test("every page of an operator who is also a Workspace Admin passes axe-core", 
     await expectAccessible(page, info, path);
   }
 });
+
+for (const role of ["Workspace Reviewer", "Mini Program Admin", "Workspace Developer"]) {
+  test(`every page a ${role} can open, or is refused, passes axe-core`, async ({ page: admin, newPage }, info) => {
+    const workspace = `Ally${uniqueName()}`;
+    await logInAsOperator(admin, info);
+    await applyForWorkspace(admin, info, workspace, [`Operator <${OPERATOR.email}>`]);
+    await expect(admin.getByRole("status").filter({ hasText: "Application submitted" })).toBeVisible();
+    await generateWorkspace(admin, info, workspace);
+    const name = uniqueName();
+    const email = `${name}@example.com`;
+    await open(admin, info, `/w/${workspace}/members`);
+    await inviteMembers(admin, email, role);
+    await expect(admin.getByRole("table", { name: "Pending invitations" }).getByRole("row").filter({ hasText: email })).toBeVisible();
+    const member = await newPage();
+    await signUpVerified(member, newPage, info, email, name);
+    await open(member, info, linkIn(await readMail(newPage, info, email, MAIL.invitation(workspace)), "invitations"));
+    await member.getByRole("button", { name: `Join ${workspace}` }).click();
+    await expect(member.getByRole("status").filter({ hasText: "You have joined the workspace" })).toBeVisible();
+    for (const path of ["/", "/account", "/workspaces", "/workspaces/apply", `/w/${workspace}`, `/w/${workspace}/members`, `/w/${workspace}/general`, `/w/${workspace}/audit`]) {
+      await expectAccessible(member, info, path);
+    }
+  });
+}

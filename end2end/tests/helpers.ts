@@ -187,8 +187,20 @@ export async function applyForWorkspace(
   await page.getByLabel("Workspace Name").fill(workspace);
   await page.getByLabel("Scope of Business").fill(scope);
   await page.getByLabel("Business Address").fill(address);
-  await page.getByLabel("Business Representatives").fill(representatives.join("\n"));
+  await fillRepresentatives(page, representatives);
   await page.getByRole("button", { name: "Submit application" }).click();
+}
+
+/** Fills one representative row per "Name <email>", adding rows as a person would. */
+export async function fillRepresentatives(page: Page, representatives: string[]) {
+  for (const [i, rep] of representatives.entries()) {
+    const [, name, email] = /^(.*)<(.*)>$/.exec(rep) ?? [rep, rep, ""];
+    if (i > 0) {
+      await page.getByRole("button", { name: "Add another representative" }).click();
+    }
+    await page.getByLabel(`Name of representative ${i + 1}`).fill(name.trim());
+    await page.getByLabel(`Email of representative ${i + 1}`).fill(email.trim());
+  }
 }
 
 /** The operator (signed in on `operator`) generates the workspace of a pending application. */
@@ -208,10 +220,13 @@ export async function openInviteDialog(page: Page): Promise<Locator> {
   return dialog;
 }
 
-/** Invites `emails` from the Members page. */
-export async function inviteMembers(page: Page, emails: string) {
+/** Invites `emails` from the Members page (as Workspace Developer unless `role` says otherwise). */
+export async function inviteMembers(page: Page, emails: string, role?: string) {
   const dialog = await openInviteDialog(page);
   await dialog.getByLabel("Email addresses").fill(emails);
+  if (role) {
+    await dialog.getByLabel("Role").selectOption({ label: role });
+  }
   await dialog.getByRole("button", { name: "Send invitations" }).click();
 }
 

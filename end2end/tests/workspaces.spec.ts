@@ -12,6 +12,7 @@ import {
   uniqueName,
   jsEnabled,
   rowActions,
+  signUpVerified,
 } from "./helpers";
 
 const LAST_ADMIN = "is the last active Workspace Admin of this workspace; make another member Workspace Admin first";
@@ -127,4 +128,57 @@ test("a user applies, the operator generates the workspace and verifies the repr
   await expect(page.getByRole("cell", { name: "workspace.generated" })).toBeVisible();
   await page.getByText(`Workspace: ${workspace}`).click();
   await expect(page.getByRole("link", { name: `${workspace} (Workspace Admin)` })).toBeVisible();
+});
+
+test("the application form: a combobox for the Scope of Business, one row per representative", async ({ page, newPage }, info) => {
+  const name = uniqueName();
+  await signUpVerified(page, newPage, info, `${name}@example.com`, name);
+  await open(page, info, "/workspaces/apply");
+  const workspace = `Form${uniqueName()}`;
+  await page.getByLabel("Workspace Name").fill(workspace);
+  const scope = page.getByRole("combobox", { name: "Scope of Business" });
+  if (jsEnabled(info)) {
+    // Typing words searches the descriptions; the keyboard picks an option.
+    await scope.fill("veterinary");
+    await expect(scope).toHaveAttribute("aria-expanded", "true");
+    const list = page.getByRole("listbox", { name: "Merchant Category Codes" });
+    await expect(list.getByRole("option", { name: /0742/ })).toBeVisible();
+    await scope.press("ArrowDown");
+    await expect(list.getByRole("option").first()).toHaveAttribute("aria-selected", "true");
+    await expect(scope).toHaveAttribute("aria-activedescendant", /listbox-\d+$/);
+    await scope.press("Enter");
+    await expect(scope).toHaveValue("0742 — Veterinary services");
+    await expect(scope).toHaveAttribute("aria-expanded", "false");
+    // Escape closes the list without choosing.
+    await scope.fill("5812");
+    await expect(scope).toHaveAttribute("aria-expanded", "true");
+    await scope.press("Escape");
+    await expect(scope).toHaveAttribute("aria-expanded", "false");
+    await expect(scope).toHaveValue("5812");
+  } else {
+    // Without JavaScript the box takes the code.
+    await scope.fill("0742");
+  }
+  await page.getByLabel("Business Address").fill("1 Harbour Road");
+
+  // Rows are added and removed (without JavaScript, by a round trip that keeps what was typed).
+  await page.getByLabel("Name of representative 1").fill(name);
+  await page.getByLabel("Email of representative 1").fill(`${name}@example.com`);
+  await page.getByRole("button", { name: "Add another representative" }).click();
+  await page.getByLabel("Email of representative 2").fill(`second-${name}@example.com`);
+  await page.getByRole("button", { name: "Add another representative" }).click();
+  await expect(page.getByLabel("Name of representative 3")).toBeVisible();
+  await page.getByRole("button", { name: "Remove representative 3" }).click();
+  await expect(page.getByLabel("Name of representative 3")).toHaveCount(0);
+  await expect(page.getByLabel("Workspace Name")).toHaveValue(workspace);
+  await expect(page.getByLabel("Email of representative 2")).toHaveValue(`second-${name}@example.com`);
+  if (jsEnabled(info)) {
+    // A row without a name is named in the refusal.
+    await page.getByRole("button", { name: "Submit application" }).click();
+    await expect(page.getByRole("alert").filter({ hasText: "representative 2 needs a name" }).first()).toBeVisible();
+  }
+  await page.getByLabel("Name of representative 2").fill("Second Person");
+  await page.getByRole("button", { name: "Submit application" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Application submitted" })).toBeVisible();
+  await expect(page.getByRole("row").filter({ hasText: workspace })).toContainText("0742");
 });

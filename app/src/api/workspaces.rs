@@ -21,14 +21,19 @@ use crate::server::{
     AppState,
 };
 
-/// Applies for a new workspace.
+/// Applies for a new workspace. The Business Representatives come as the form's rows (`rep`),
+/// or typed one per line as `Name <email>` (`representatives`); both make one list, checked by
+/// one rule.
 #[server(prefix = "/api", endpoint = "apply-for-workspace")]
 pub async fn apply_for_workspace(
     name: String,
     mcc: String,
     address: String,
-    representatives: String,
+    #[server(default)] representatives: String,
+    #[server(default)] rep: Vec<crate::model::workspace::RepresentativeRow>,
 ) -> Result<ApplicationView, AppError> {
+    let mut rows = crate::model::workspace::representative_lines(&representatives)?;
+    rows.extend(rep);
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
     let actor = domain::actor(&who, super::client_addr_of_request().await);
@@ -39,7 +44,7 @@ pub async fn apply_for_workspace(
             name,
             mcc,
             address,
-            representatives,
+            representatives: rows,
         },
         actor,
     )

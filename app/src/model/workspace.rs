@@ -93,54 +93,70 @@ pub struct Representative {
     pub email: String,
 }
 
-/// Business Representatives, one per line as `Name <email>`: at least one, valid and distinct
-/// emails.
-pub fn parse_representatives(raw: &str) -> Result<Vec<Representative>, AppError> {
-    const FIELD: &str = "Business Representatives";
-    let mut reps: Vec<Representative> = Vec::new();
-    for (i, line) in raw
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .enumerate()
-    {
-        let n = i + 1;
-        let (name, email) = match (line.rfind('<'), line.ends_with('>')) {
-            (Some(open), true) => (line[..open].trim(), &line[open + 1..line.len() - 1]),
+/// A representative as a form's row gives it: either part may be blank.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepresentativeRow {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+const REPS_FIELD: &str = "Business Representatives";
+
+/// Business Representatives typed one per line as `Name <email>` (the API's and the operator's
+/// form), as rows.
+pub fn representative_lines(raw: &str) -> Result<Vec<RepresentativeRow>, AppError> {
+    let mut rows = Vec::new();
+    for (i, line) in raw.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+        match (line.rfind('<'), line.ends_with('>')) {
+            (Some(open), true) => rows.push(RepresentativeRow {
+                name: line[..open].trim().to_string(),
+                email: line[open + 1..line.len() - 1].to_string(),
+            }),
             _ => {
                 return Err(AppError::invalid(
-                    FIELD,
-                    format!("line {n} must look like: Jane Doe <jane@example.com>"),
+                    REPS_FIELD,
+                    format!("line {} must look like: Jane Doe <jane@example.com>", i + 1),
                 ))
             }
-        };
+        }
+    }
+    Ok(rows)
+}
+
+/// Business Representatives from rows (blank rows are skipped): at least one, each with a name
+/// and a valid email, emails distinct.
+pub fn check_representatives(rows: &[RepresentativeRow]) -> Result<Vec<Representative>, AppError> {
+    let mut reps: Vec<Representative> = Vec::new();
+    let filled = rows
+        .iter()
+        .filter(|r| !r.name.trim().is_empty() || !r.email.trim().is_empty());
+    for (i, row) in filled.enumerate() {
+        let n = i + 1;
+        let name = row.name.trim();
         if name.is_empty() {
             return Err(AppError::invalid(
-                FIELD,
-                format!("line {n} needs the representative's name before the email"),
+                REPS_FIELD,
+                format!("representative {n} needs a name"),
             ));
         }
         if name.chars().count() > PERSON_NAME_MAX {
             return Err(AppError::invalid(
-                FIELD,
-                format!("line {n}: the name must be at most {PERSON_NAME_MAX} characters"),
+                REPS_FIELD,
+                format!("representative {n}: the name must be at most {PERSON_NAME_MAX} characters"),
             ));
         }
-        let email = validate_email(FIELD, email).map_err(|e| match e {
+        let email = validate_email(REPS_FIELD, row.email.trim()).map_err(|e| match e {
             AppError::Invalid { message, .. } => {
-                AppError::invalid(FIELD, format!("line {n}: the email {message}"))
+                AppError::invalid(REPS_FIELD, format!("representative {n}: the email {message}"))
             }
             other => other,
         })?;
-        if reps
-            .iter()
-            .any(|r| email_key(&r.email) == email_key(&email))
-        {
+        if reps.iter().any(|r| email_key(&r.email) == email_key(&email)) {
             return Err(AppError::invalid(
-                FIELD,
-                format!(
-                    "line {n}: {email} is listed twice; each representative needs their own email"
-                ),
+                REPS_FIELD,
+                format!("representative {n}: {email} is listed twice; each representative needs their own email"),
             ));
         }
         reps.push(Representative {
@@ -149,18 +165,20 @@ pub fn parse_representatives(raw: &str) -> Result<Vec<Representative>, AppError>
         });
     }
     if reps.is_empty() {
-        return Err(AppError::invalid(
-            FIELD,
-            "at least one representative is required",
-        ));
+        return Err(AppError::invalid(REPS_FIELD, "at least one representative is required"));
     }
     if reps.len() > MAX_REPRESENTATIVES {
         return Err(AppError::invalid(
-            FIELD,
+            REPS_FIELD,
             format!("at most {MAX_REPRESENTATIVES} representatives"),
         ));
     }
     Ok(reps)
+}
+
+/// Business Representatives, one per line as `Name <email>`.
+pub fn parse_representatives(raw: &str) -> Result<Vec<Representative>, AppError> {
+    check_representatives(&representative_lines(raw)?)
 }
 
 pub fn format_representatives(reps: &[Representative]) -> String {
@@ -409,6 +427,16 @@ mod tests {
             parse_representatives(&format_representatives(&reps)).unwrap(),
             reps
         );
+        let row = |name: &str, email: &str| RepresentativeRow { name: name.into(), email: email.into() };
+        // Blank rows (the form's spare ones) are skipped; a half-filled row is refused by number.
+        assert_eq!(check_representatives(&[row("", ""), row("Jane", "jane@example.com"), row(" ", "")]).unwrap().len(), 1);
+        let e = check_representatives(&[row("Jane", "jane@example.com"), row("", "li@example.com")]).unwrap_err();
+        assert!(e.to_string().contains("representative 2 needs a name"), "{e}");
+        let e = check_representatives(&[row("Jane", "jane@example.com"), row("Li", "nope")]).unwrap_err();
+        assert!(e.to_string().contains("representative 2: the email"), "{e}");
+        assert!(check_representatives(&[row("", "")]).is_err());
+        let many: Vec<_> = (0..=MAX_REPRESENTATIVES).map(|i| row("R", &format!("r{i}@example.com"))).collect();
+        assert!(check_representatives(&many).is_err());
     }
 
     #[test]

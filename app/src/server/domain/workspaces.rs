@@ -28,7 +28,7 @@ pub struct ApplicationForm {
     pub name: String,
     pub mcc: String,
     pub address: String,
-    pub representatives: String,
+    pub representatives: Vec<RepresentativeRow>,
 }
 
 pub fn check_application(
@@ -38,7 +38,7 @@ pub fn check_application(
         validate_workspace_name(&form.name)?,
         validate_mcc(&form.mcc)?,
         validate_address(&form.address)?,
-        parse_representatives(&form.representatives)?,
+        check_representatives(&form.representatives)?,
     ))
 }
 
@@ -462,7 +462,7 @@ mod tests {
             name: name.into(),
             mcc: "5812".into(),
             address: "1 Harbour Road".into(),
-            representatives: reps.into(),
+            representatives: representative_lines(reps).unwrap(),
         }
     }
 

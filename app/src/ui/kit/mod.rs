@@ -2,11 +2,13 @@
 //! dialogs.
 
 pub mod badge;
+pub mod combobox;
 pub mod dialog;
 pub mod menu;
 pub mod table;
 pub mod toast;
 
+pub use combobox::Combobox;
 pub use menu::RowMenu;
 pub use table::DataTable;
 pub use toast::{toast_action, use_toasts, Notice, ToastRegion, Toasts};
