@@ -1062,6 +1062,21 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
             vec![("workspace", "Acme"), ("account", NOBODY)],
             ADMIN_ONLY_UNKNOWN,
         ),
+        ("list-apps", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
+        ("get-app", vec![("workspace", "Acme"), ("id", NOBODY)], ADMIN_ONLY_UNKNOWN),
+        ("list-app-keys", vec![("workspace", "Acme"), ("id", NOBODY)], ADMIN_ONLY_UNKNOWN),
+        ("take-new-keys", vec![("workspace", "Acme"), ("id", NOBODY)], ADMIN_ONLY_READ),
+        ("create-app", vec![("workspace", "Acme"), ("name", "")], ADMIN_ONLY_INVALID),
+        (
+            "rotate-app-key",
+            vec![("workspace", "Acme"), ("app", NOBODY), ("kind", "upload"), ("grace", "none")],
+            ADMIN_ONLY_UNKNOWN,
+        ),
+        (
+            "revoke-app-key",
+            vec![("workspace", "Acme"), ("app", NOBODY), ("key", "0000000000000000")],
+            ADMIN_ONLY_UNKNOWN,
+        ),
         (
             "leave-workspace",
             vec![("workspace", "Acme")],

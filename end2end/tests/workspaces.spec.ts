@@ -138,6 +138,12 @@ test("the application form: a combobox for the Scope of Business, one row per re
   await page.getByLabel("Workspace Name").fill(workspace);
   const scope = page.getByRole("combobox", { name: "Scope of Business" });
   if (jsEnabled(info)) {
+    // Escape closes the list without choosing.
+    await scope.fill("5812");
+    await expect(scope).toHaveAttribute("aria-expanded", "true");
+    await scope.press("Escape");
+    await expect(scope).toHaveAttribute("aria-expanded", "false");
+    await expect(scope).toHaveValue("5812");
     // Typing words searches the descriptions; the keyboard picks an option.
     await scope.fill("veterinary");
     await expect(scope).toHaveAttribute("aria-expanded", "true");
@@ -149,12 +155,6 @@ test("the application form: a combobox for the Scope of Business, one row per re
     await scope.press("Enter");
     await expect(scope).toHaveValue("0742 — Veterinary services");
     await expect(scope).toHaveAttribute("aria-expanded", "false");
-    // Escape closes the list without choosing.
-    await scope.fill("5812");
-    await expect(scope).toHaveAttribute("aria-expanded", "true");
-    await scope.press("Escape");
-    await expect(scope).toHaveAttribute("aria-expanded", "false");
-    await expect(scope).toHaveValue("5812");
   } else {
     // Without JavaScript the box takes the code.
     await scope.fill("0742");

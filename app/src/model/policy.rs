@@ -21,6 +21,10 @@ pub enum WorkspaceAction {
     RemoveMembers,
     /// Leaving is allowed to every member (the last admin is refused by the domain rule).
     Leave,
+    /// App Manage: the workspace's host apps and their keys.
+    ViewApps,
+    /// Adding Apps, rotating and revoking their keys.
+    ManageApps,
 }
 
 use Role::*;
@@ -45,6 +49,8 @@ const TABLE: &[(WorkspaceAction, &[Role])] = &[
     (ChangeRoles, &[WorkspaceAdmin]),
     (BlockMembers, &[WorkspaceAdmin]),
     (RemoveMembers, &[WorkspaceAdmin]),
+    (ViewApps, &[WorkspaceAdmin]),
+    (ManageApps, &[WorkspaceAdmin]),
     (
         Leave,
         &[
@@ -59,7 +65,7 @@ const TABLE: &[(WorkspaceAction, &[Role])] = &[
 impl WorkspaceAction {
     /// Whether the action changes something (refused while the workspace is suspended).
     pub fn is_change(self) -> bool {
-        !matches!(self, ViewWorkspace | ViewGeneral | ViewAudit | ViewMembers)
+        !matches!(self, ViewWorkspace | ViewGeneral | ViewAudit | ViewMembers | ViewApps)
     }
 
     /// What the refusal says.
@@ -69,6 +75,7 @@ impl WorkspaceAction {
             ViewAudit => "Only a Workspace Admin may read the workspace's audit log.",
             ViewMembers | InviteMembers | ChangeRoles | BlockMembers | RemoveMembers => "Only a Workspace Admin may manage the workspace's members.",
             Leave | ViewWorkspace => "You are not a member of this workspace.",
+            ViewApps | ManageApps => "Only a Workspace Admin may see and manage the workspace's Apps and their keys.",
         }
     }
 }
@@ -84,7 +91,7 @@ pub fn allows(role: Role, action: WorkspaceAction) -> bool {
 mod tests {
     use super::*;
 
-    const ALL_ACTIONS: [WorkspaceAction; 10] = [
+    const ALL_ACTIONS: [WorkspaceAction; 12] = [
         ViewWorkspace,
         ViewGeneral,
         RequestInfoChange,
@@ -95,6 +102,8 @@ mod tests {
         BlockMembers,
         RemoveMembers,
         Leave,
+        ViewApps,
+        ManageApps,
     ];
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod keys;
 pub mod policy;
 pub mod state;
 pub mod store;

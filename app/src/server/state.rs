@@ -23,6 +23,10 @@ pub struct AppState {
     pub account_requests: Arc<Throttle>,
     /// Verification and reset mails per target address.
     pub mails_per_target: Arc<Throttle>,
+    /// When App keys were last used, written in batches.
+    pub last_used: Arc<super::domain::apps::LastUsed>,
+    /// New keys waiting to be shown once to a browser without JavaScript (memory only).
+    pub shown_once: Arc<super::domain::apps::ShownOnce>,
 }
 
 impl AppState {
@@ -52,6 +56,8 @@ impl AppState {
             limiter: Arc::new(limiter),
             config: Arc::new(config),
             mail_wake: Arc::new(tokio::sync::Notify::new()),
+            last_used: Arc::default(),
+            shown_once: Arc::default(),
         }
     }
 

@@ -157,6 +157,7 @@ pub async fn generate(
             a.workspace_id = Some(workspace.id);
             ws::decide_application(tx, &a)?;
             ws::insert_workspace(tx, &workspace)?;
+            crate::server::store::apps::ensure_platform_key(tx, workspace.id)?;
             for rep in &workspace.representatives {
                 let has_account =
                     ws::admit(tx, workspace.id, &rep.email, Role::WorkspaceAdmin)?.is_some();

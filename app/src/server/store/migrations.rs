@@ -19,6 +19,7 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0002-workspaces-mail-audit", create_workspaces_mail_audit),
     ("0003-invitations", create_invitations),
     ("0004-verified-email-hashed-sessions", verified_email_hashed_sessions),
+    ("0005-apps-keys-platform-keys", apps_keys_platform_keys),
 ];
 
 fn create_accounts_and_sessions(tx: &WriteTransaction) -> Result<(), redb::Error> {
@@ -93,6 +94,30 @@ fn verified_email_hashed_sessions(tx: &WriteTransaction) -> Result<(), redb::Err
     }
     tx.delete_table(SESSIONS_V1)?;
     tx.delete_table(SESSIONS_BY_EXPIRY_V1)?;
+    Ok(())
+}
+
+/// App Manage: the tables of Apps and their keys, and a platform signing key for every existing
+/// workspace (new workspaces get theirs when generated).
+fn apps_keys_platform_keys(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(APPS)?;
+    tx.open_table(APPS_BY_WORKSPACE)?;
+    tx.open_table(APP_KEYS)?;
+    tx.open_table(APP_KEYS_BY_APP)?;
+    tx.open_table(ACCESS_KEYS_BY_HASH)?;
+    tx.open_table(PLATFORM_KEYS)?;
+    let ids: Vec<u128> = {
+        let t = tx.open_table(WORKSPACES)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            out.push(row?.0.value());
+        }
+        out
+    };
+    for id in ids {
+        super::apps::ensure_platform_key(tx, uuid::Uuid::from_u128(id))
+            .map_err(|e| redb::Error::Corrupted(format!("platform key: {e}")))?;
+    }
     Ok(())
 }
 

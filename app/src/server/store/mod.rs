@@ -5,6 +5,7 @@
 //! only when the closure returns `Ok`, so a use case is atomic.
 
 pub mod accounts;
+pub mod apps;
 pub mod audit;
 pub mod codec;
 pub mod invitations;
@@ -26,7 +27,7 @@ use crate::model::AppError;
 use tables::META;
 
 /// The schema version this build writes. A file with a higher number is refused.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 const SCHEMA_KEY: &str = "schema_version";
 
 #[derive(Debug, thiserror::Error)]

@@ -125,3 +125,26 @@ pub const INVITATIONS_BY_WORKSPACE: TableDefinition<(u128, &str), &[u8; 32]> =
 /// sign-in, password and email changes, sessions revoked), shown on the account page.
 pub const AUDIT_BY_ACCOUNT: TableDefinition<(u128, u64), ()> =
     TableDefinition::new("audit-by-account-1");
+
+/// Key: App id. Value: `App` as JSON.
+pub const APPS: TableDefinition<u128, &[u8]> = TableDefinition::new("apps-1");
+
+/// Key: (workspace id, App id). The Apps of a workspace.
+pub const APPS_BY_WORKSPACE: TableDefinition<(u128, u128), ()> =
+    TableDefinition::new("apps-by-workspace-1");
+
+/// Key: key id (16 hex digits). Value: `Key` as JSON — never the key itself: the SHA-256 of an
+/// Accessing Key, the public half of an Upload Key.
+pub const APP_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("app-keys-1");
+
+/// Key: (App id, key id). The keys of an App.
+pub const APP_KEYS_BY_APP: TableDefinition<(u128, &str), ()> =
+    TableDefinition::new("app-keys-by-app-1");
+
+/// Key: SHA-256 of an Accessing Key. Value: key id. How a bearer key is recognised.
+pub const ACCESS_KEYS_BY_HASH: TableDefinition<&[u8; 32], &str> =
+    TableDefinition::new("access-keys-by-hash-1");
+
+/// Key: workspace id. Value: `PlatformKey` as JSON (the workspace's Ed25519 signing key). Its
+/// private part never leaves the server.
+pub const PLATFORM_KEYS: TableDefinition<u128, &[u8]> = TableDefinition::new("platform-keys-1");

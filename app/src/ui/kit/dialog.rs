@@ -29,6 +29,7 @@ pub enum Confirm {
     RejectApplication,
     SuspendWorkspace,
     ReactivateWorkspace,
+    RevokeKey,
 }
 
 /// A text input the confirmation asks for (a reason).
@@ -50,7 +51,7 @@ const REASON_FOR_STATUS: Input = Input {
 };
 
 impl Confirm {
-    pub const ALL: [Confirm; 8] = [
+    pub const ALL: [Confirm; 9] = [
         Confirm::BlockMember,
         Confirm::UnblockMember,
         Confirm::RemoveMember,
@@ -59,6 +60,7 @@ impl Confirm {
         Confirm::RejectApplication,
         Confirm::SuspendWorkspace,
         Confirm::ReactivateWorkspace,
+        Confirm::RevokeKey,
     ];
 
     /// The `/confirm/{slug}` of the page used without JavaScript.
@@ -72,6 +74,7 @@ impl Confirm {
             Confirm::RejectApplication => "reject-application",
             Confirm::SuspendWorkspace => "suspend-workspace",
             Confirm::ReactivateWorkspace => "reactivate-workspace",
+            Confirm::RevokeKey => "revoke-key",
         }
     }
 
@@ -89,6 +92,7 @@ impl Confirm {
             Confirm::RejectApplication => "Reject application",
             Confirm::SuspendWorkspace => "Suspend workspace",
             Confirm::ReactivateWorkspace => "Reactivate workspace",
+            Confirm::RevokeKey => "Revoke key",
         }
     }
 
@@ -103,6 +107,7 @@ impl Confirm {
             Confirm::RejectApplication => "The applicant is told by email, with your reason. A rejected application can't be reopened.",
             Confirm::SuspendWorkspace => "Nothing in a suspended workspace can be changed, and its mini programs stop being served, until it is reactivated.",
             Confirm::ReactivateWorkspace => "The workspace becomes active again: its members can change things and its mini programs are served.",
+            Confirm::RevokeKey => "The key stops working at once, with no grace period: a container or a build tool still using it is refused from its next request. Are you sure you want to revoke it?",
         }
     }
 
@@ -117,6 +122,7 @@ impl Confirm {
             Confirm::RejectApplication => "Reject application",
             Confirm::SuspendWorkspace => "Suspend",
             Confirm::ReactivateWorkspace => "Reactivate",
+            Confirm::RevokeKey => "Revoke",
         }
     }
 
@@ -126,7 +132,7 @@ impl Confirm {
 
     /// The server function that acts.
     fn path(self) -> &'static str {
-        use crate::api::{members, operator, workspaces};
+        use crate::api::{apps, members, operator, workspaces};
         match self {
             Confirm::BlockMember => members::BlockMember::PATH,
             Confirm::UnblockMember => members::UnblockMember::PATH,
@@ -137,6 +143,7 @@ impl Confirm {
             Confirm::SuspendWorkspace | Confirm::ReactivateWorkspace => {
                 operator::SetWorkspaceStatus::PATH
             }
+            Confirm::RevokeKey => apps::RevokeAppKey::PATH,
         }
     }
 
@@ -149,6 +156,7 @@ impl Confirm {
             Confirm::LeaveWorkspace => &["workspace"],
             Confirm::WithdrawApplication | Confirm::RejectApplication => &["id"],
             Confirm::SuspendWorkspace | Confirm::ReactivateWorkspace => &["id", "action"],
+            Confirm::RevokeKey => &["workspace", "app", "key"],
         }
     }
 

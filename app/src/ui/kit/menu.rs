@@ -45,7 +45,7 @@ pub fn RowMenu(
     };
     view! {
         <details class="row-menu" node_ref=details on:keydown=on_key on:toggle=on_toggle>
-            <summary class="button" node_ref=summary aria-label=label>"Actions"<span aria-hidden="true">" ▾"</span></summary>
+            <summary class="button" role="button" node_ref=summary aria-label=label>"Actions"<span aria-hidden="true">" ▾"</span></summary>
             <div class="row-menu-items">{children()}</div>
         </details>
     }

@@ -87,10 +87,13 @@ pub fn Field(
     /// Runs when a file is chosen.
     #[prop(optional)]
     on_change: Option<Callback<leptos::ev::Event>>,
+    /// The control's id, when one page has two fields of the same name (default `field-{name}`).
+    #[prop(optional, into)]
+    id: Option<String>,
     #[prop(into)] error: Signal<Option<AppError>>,
 ) -> impl IntoView {
     register_field(label);
-    let id = format!("field-{name}");
+    let id = id.unwrap_or_else(|| format!("field-{name}"));
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
     let mine = move || error.get().filter(|e| e.field() == Some(label));

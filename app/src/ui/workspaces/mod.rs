@@ -1,6 +1,7 @@
 //! A person's workspaces and applications, applying, and a workspace's own pages.
 
 pub mod apply;
+pub mod apps;
 pub mod audit;
 pub mod general;
 pub mod home;
@@ -18,6 +19,7 @@ use crate::model::policy::{allows, WorkspaceAction};
 /// The areas of a workspace, each opened by a view action of the policy table.
 const AREAS: &[(&str, &str, WorkspaceAction)] = &[
     ("", "Overview", WorkspaceAction::ViewWorkspace),
+    ("apps", "App Manage", WorkspaceAction::ViewApps),
     ("members", "Members", WorkspaceAction::ViewMembers),
     ("general", "General", WorkspaceAction::ViewGeneral),
     ("audit", "Audit log", WorkspaceAction::ViewAudit),
@@ -32,6 +34,10 @@ pub fn WorkspaceShell(
     active: &'static str,
     /// The page's title.
     title: &'static str,
+    /// On a page for one thing of the area (an App): its name, which becomes the page's title;
+    /// the area becomes a breadcrumb.
+    #[prop(optional)]
+    detail: Option<Resource<String>>,
     children: Children,
 ) -> impl IntoView {
     let name = route_param("name");
@@ -44,19 +50,35 @@ pub fn WorkspaceShell(
             format!("{} – {title}", name.get())
         }
     };
+    let area = move || format!("/w/{}/{active}", name.get());
+    // The page's own name: the detail's (once loaded), the workspace's, or the area's.
+    let heading = move || match detail {
+        Some(d) => view! {
+            <Suspense fallback=|| "…">
+                {move || Suspend::new(async move {
+                    let d = d.await;
+                    view! { <Title text=format!("{d} – {} – {title}", name.get_untracked()) /> {d} }
+                })}
+            </Suspense>
+        }
+        .into_any(),
+        None if active.is_empty() => name.get().into_any(),
+        None => title.into_any(),
+    };
     view! {
-        <Title text=page_title />
+        {detail.is_none().then(|| view! { <Title text=page_title /> })}
         <header class="page-header">
             <nav aria-label="Breadcrumb" class="crumbs">
                 <ol>
                     <li><a href="/">"Home"</a></li>
                     <li><a href="/workspaces">"Workspaces"</a></li>
                     {(!active.is_empty()).then(|| view! { <li><a href=home>{move || name.get()}</a></li> })}
-                    <li aria-current="page">{move || if active.is_empty() { name.get() } else { title.to_string() }}</li>
+                    {detail.is_some().then(|| view! { <li><a href=area>{title}</a></li> })}
+                    <li aria-current="page">{heading}</li>
                 </ol>
             </nav>
             <div class="page-header-row">
-                <h1>{move || if active.is_empty() { name.get() } else { title.to_string() }}</h1>
+                <h1>{heading}</h1>
             </div>
         </header>
         <nav class="tabs" aria-label="Workspace">

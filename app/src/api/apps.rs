@@ -1,0 +1,126 @@
+//! App Manage: Apps and their keys (Workspace Admins only).
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::model::apps::{AppView, CreatedApp, NewKey};
+use crate::model::AppError;
+
+#[cfg(feature = "ssr")]
+use crate::model::apps::{Grace, KeyKind};
+#[cfg(feature = "ssr")]
+use crate::server::{
+    auth::guard::{Member, WorkspaceAdmin},
+    domain::{apps as domain, workspaces::actor},
+    policy::WorkspaceAction,
+    store::audit::Actor,
+    AppState,
+};
+
+#[cfg(feature = "ssr")]
+async fn admin_for(workspace: &str, action: WorkspaceAction) -> Result<(AppState, WorkspaceAdmin, Actor), AppError> {
+    let admin = Member::require(workspace).await?.admin(action)?;
+    let actor = actor(&admin.0.who, super::client_addr_of_request().await);
+    Ok((AppState::current()?, admin, actor))
+}
+
+/// Whether the request is a plain form post from a browser without JavaScript (which follows a
+/// redirect and never sees the answer's body).
+#[cfg(feature = "ssr")]
+async fn plain_form_post() -> bool {
+    leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|h| h.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
+        .unwrap_or(false)
+}
+
+/// A browser without JavaScript goes to the App's page, where the new keys wait to be shown
+/// once; with JavaScript the keys are in the answer.
+#[cfg(feature = "ssr")]
+async fn show_once(state: &AppState, admin: &WorkspaceAdmin, keys: &[NewKey]) {
+    if let Some(app) = keys.first().map(|k| k.app) {
+        if plain_form_post().await {
+            state.shown_once.put(admin.0.who.account.id, keys.to_vec());
+            leptos_axum::redirect(&format!("/w/{}/apps/{app}", admin.0.workspace.name));
+        }
+    }
+}
+
+/// The Apps of a workspace, with their keys (masked).
+#[server(prefix = "/api", endpoint = "list-apps")]
+pub async fn list_apps(workspace: String) -> Result<Vec<AppView>, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
+    domain::list(&AppState::current()?, m.workspace.id).await
+}
+
+/// One App: its keys (masked), the platform public key.
+#[server(prefix = "/api", endpoint = "get-app")]
+pub async fn get_app(workspace: String, id: Uuid) -> Result<AppView, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
+    domain::view(&AppState::current()?, m.workspace.id, id).await
+}
+
+/// The keys an App has had, masked, newest first.
+#[server(prefix = "/api", endpoint = "list-app-keys")]
+pub async fn list_app_keys(workspace: String, id: Uuid) -> Result<Vec<crate::model::apps::KeyView>, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
+    Ok(domain::view(&AppState::current()?, m.workspace.id, id).await?.keys)
+}
+
+/// Keys made for this person's last plain form post, shown once (then forgotten).
+#[server(prefix = "/api", endpoint = "take-new-keys")]
+pub async fn take_new_keys(workspace: String, id: Uuid) -> Result<Vec<NewKey>, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
+    let state = AppState::current()?;
+    Ok(state.shown_once.take(m.who.account.id, id))
+}
+
+/// Adds an App (name; iOS and/or Android with their ids) with both keys, shown once.
+#[server(prefix = "/api", endpoint = "create-app")]
+pub async fn create_app(
+    workspace: String,
+    name: String,
+    #[server(default)] ios: Option<String>,
+    #[server(default)] ios_bundle_id: String,
+    #[server(default)] android: Option<String>,
+    #[server(default)] android_package: String,
+) -> Result<CreatedApp, AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ManageApps).await?;
+    let form = domain::AppForm {
+        name,
+        ios: ios.is_some(),
+        ios_bundle_id,
+        android: android.is_some(),
+        android_package,
+    };
+    let created = domain::create(&state, &admin, form, actor).await?;
+    show_once(&state, &admin, &created.keys).await;
+    Ok(created)
+}
+
+/// Replaces an App's Accessing or Upload Key; the old one works for the grace period.
+#[server(prefix = "/api", endpoint = "rotate-app-key")]
+pub async fn rotate_app_key(workspace: String, app: Uuid, kind: String, grace: String) -> Result<NewKey, AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ManageApps).await?;
+    let (kind, grace) = (KeyKind::parse(&kind)?, Grace::parse(&grace)?);
+    let key = domain::rotate(&state, &admin, app, kind, grace, actor).await?;
+    show_once(&state, &admin, std::slice::from_ref(&key)).await;
+    Ok(key)
+}
+
+/// Revokes a key at once.
+#[server(prefix = "/api", endpoint = "revoke-app-key")]
+pub async fn revoke_app_key(
+    workspace: String,
+    app: Uuid,
+    key: String,
+    /// The page to return to after a plain form post from the confirmation page.
+    #[server(default)]
+    back: Option<String>,
+) -> Result<(), AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ManageApps).await?;
+    domain::revoke(&state, &admin, app, key, actor).await?;
+    super::return_to(back);
+    Ok(())
+}

@@ -1,0 +1,314 @@
+//! App Manage (`/w/{name}/apps`, Workspace Admins): the workspace's host apps, and one App's
+//! keys (`/w/{name}/apps/{id}`): shown once when made, masked after, rotated with a grace
+//! period, revoked at once.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+use super::WorkspaceShell;
+use crate::api::apps::{get_app, list_app_keys, list_apps, take_new_keys, CreateApp, RevokeAppKey, RotateAppKey};
+use crate::model::apps::{AppView, Grace, KeyKind, KeyView, NewKey, APP_NAME_MAX, BUNDLE_ID_MAX};
+use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
+use crate::ui::kit::{
+    action_error, fmt_time, route_param, toast_action, use_toasts, Badge, DataTable, ErrorPanel,
+    Field, FormError, Loading, RowMenu, StatusBadge, Tone,
+};
+
+#[component]
+pub fn AppsPage() -> impl IntoView {
+    let name = route_param("name");
+    let create = ServerAction::<CreateApp>::new();
+    toast_action(create, |_| "App added. Copy its keys now: they are shown only once.".into());
+    let apps = Resource::new(move || (name.get(), create.version().get()), |(n, _)| list_apps(n));
+    let error = action_error(create);
+    view! {
+        <WorkspaceShell active="apps" title="App Manage">
+            <section class="panel" aria-labelledby="apps-title">
+                <div class="section-header">
+                    <h2 id="apps-title">"Apps"</h2>
+                    <FormDialog title="Add App" param="add">
+                        <ActionForm action=create>
+                            <FormError error />
+                            <input type="hidden" name="workspace" value=move || name.get() />
+                            <Field label="App Name" name="name" required=true maxlength=APP_NAME_MAX hint="The host app, as your team calls it (for example: Acme Super App)." error />
+                            <fieldset class="platforms">
+                                <legend>"Platforms"</legend>
+                                <PlatformChoice platform="ios" label="iOS" id_label="iOS Bundle ID" id_name="ios_bundle_id" error />
+                                <PlatformChoice platform="android" label="Android" id_label="Android Package Name" id_name="android_package" error />
+                            </fieldset>
+                            <button type="submit" class="button button-primary">"Add App"</button>
+                        </ActionForm>
+                        {move || create.value().get().and_then(Result::ok).map(|c| {
+                            let href = format!("/w/{}/apps/{}", name.get_untracked(), c.app);
+                            view! {
+                                <NewKeys keys=c.keys />
+                                <p><a href=href>"Open the App"</a></p>
+                            }
+                        })}
+                    </FormDialog>
+                </div>
+                <p class="hint">"An App is a host application whose container SDK runs this workspace's mini programs. Each App has a Mini Program Accessing Key for its container and a Mini Program Upload Key for your build tools."</p>
+                <DataTable
+                    label="Apps"
+                    columns=vec!["App Name", "Platforms", "Bundle ID / Package Name", "Live keys", "Created"]
+                    data=apps
+                    empty="No Apps yet. Add the first one."
+                    row=move |a: AppView| {
+                        let href = format!("/w/{}/apps/{}", name.get_untracked(), a.id);
+                        let ids = [a.ios_bundle_id.clone(), a.android_package.clone()].into_iter().flatten().collect::<Vec<_>>().join(", ");
+                        let live = a.keys.iter().filter(|k| k.live).count();
+                        view! {
+                            <tr>
+                                <td><a href=href>{a.name.clone()}</a></td>
+                                <td>{a.platforms()}</td>
+                                <td><code>{ids}</code></td>
+                                <td>{live}</td>
+                                <td class="nowrap">{fmt_time(&a.created)}</td>
+                            </tr>
+                        }.into_any()
+                    }
+                />
+            </section>
+        </WorkspaceShell>
+    }
+}
+
+/// A platform's checkbox and the id the App has there.
+#[component]
+fn PlatformChoice(
+    platform: &'static str,
+    label: &'static str,
+    id_label: &'static str,
+    id_name: &'static str,
+    #[prop(into)] error: Signal<Option<crate::model::AppError>>,
+) -> impl IntoView {
+    let check_id = format!("platform-{platform}");
+    view! {
+        <div class="platform-choice">
+            <div class="checkbox">
+                <input type="checkbox" id=check_id.clone() name=platform value="on" />
+                <label for=check_id>{label}</label>
+            </div>
+            <Field label=id_label name=id_name maxlength=BUNDLE_ID_MAX hint="Like com.example.app; needed when the platform is ticked." error />
+        </div>
+    }
+}
+
+/// Keys just made, shown in full this once, each with a copy button.
+#[component]
+fn NewKeys(keys: Vec<NewKey>) -> impl IntoView {
+    let toasts = use_toasts();
+    view! {
+        <section class="new-keys" aria-labelledby="new-keys-title" role="region">
+            <h3 id="new-keys-title">"Copy your new keys now"</h3>
+            <p class="alert alert-info">"This is the only time they are shown. MPDP keeps only a hash of the Accessing Key and the public half of the Upload Key; if you lose a key, rotate it."</p>
+            {keys.into_iter().map(|k| {
+                let id = format!("new-key-{}", k.id);
+                let text = k.key.clone();
+                let copy = move |_| {
+                    #[cfg(feature = "hydrate")]
+                    {
+                        let _ = window().navigator().clipboard().write_text(&text);
+                        toasts.success("Copied to the clipboard.");
+                    }
+                    #[cfg(not(feature = "hydrate"))]
+                    let _ = (&text, toasts);
+                };
+                view! {
+                    <div class="new-key">
+                        <label for=id.clone()>{format!("{} ({})", k.kind.label(), k.id)}</label>
+                        <div class="copy-row">
+                            <input id=id type="text" readonly value=k.key class="mono" />
+                            <button type="button" class="button" on:click=copy aria-label=format!("Copy the {}", k.kind.label())>"Copy"</button>
+                        </div>
+                    </div>
+                }
+            }).collect_view()}
+        </section>
+    }
+}
+
+fn key_status(k: &KeyView) -> Badge {
+    if k.revoked.is_some() {
+        Badge::new("Revoked", Tone::Negative)
+    } else if !k.live {
+        Badge::new("Expired", Tone::Neutral)
+    } else if k.expires.is_some() {
+        Badge::new("Ending (grace period)", Tone::Waiting)
+    } else {
+        Badge::new("Active", Tone::Positive)
+    }
+}
+
+#[component]
+pub fn AppPage() -> impl IntoView {
+    let (name, id) = (route_param("name"), route_param("id"));
+    let rotate = ServerAction::<RotateAppKey>::new();
+    let revoke = ServerAction::<RevokeAppKey>::new();
+    toast_action(rotate, |k| format!("New {} made. Copy it now: it is shown only once.", k.kind.label()));
+    toast_action(revoke, |_| "Key revoked.".into());
+    let app_id = Memo::new(move |_| id.get().parse::<uuid::Uuid>().ok());
+    let app = Resource::new(
+        move || (name.get(), app_id.get(), rotate.version().get(), revoke.version().get()),
+        |(n, id, _, _)| async move {
+            match id {
+                Some(id) => get_app(n, id).await,
+                None => Err(crate::model::AppError::NotFound("No such App in this workspace.".into())),
+            }
+        },
+    );
+    // Keys made by a plain form post (no JavaScript), waiting to be shown once.
+    let waiting = Resource::new(
+        move || (name.get(), app_id.get()),
+        |(n, id)| async move {
+            match id {
+                Some(id) => take_new_keys(n, id).await.unwrap_or_default(),
+                None => Vec::new(),
+            }
+        },
+    );
+    let keys = Resource::new(
+        move || (name.get(), app_id.get(), rotate.version().get(), revoke.version().get()),
+        |(n, id, _, _)| async move {
+            match id {
+                Some(id) => list_app_keys(n, id).await,
+                None => Ok(Vec::new()),
+            }
+        },
+    );
+    let title = Resource::new(
+        move || (name.get(), app_id.get()),
+        |(n, id)| async move {
+            match id {
+                Some(id) => get_app(n, id).await.map(|a| a.name).unwrap_or_else(|_| "App".into()),
+                None => "App".into(),
+            }
+        },
+    );
+    let (rotate_error, revoke_error) = (action_error(rotate), action_error(revoke));
+    view! {
+        <WorkspaceShell active="apps" title="App Manage" detail=title>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    let shown: Vec<NewKey> = waiting.await;
+                    let fresh = move || {
+                        let mut all = shown.clone();
+                        if let Some(Ok(k)) = rotate.value().get() {
+                            all.push(k);
+                        }
+                        (!all.is_empty()).then(|| view! { <NewKeys keys=all /> })
+                    };
+                    match app.await {
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                        Ok(a) => {
+                            let ws = name.get_untracked();
+                            let app_text = a.id.to_string();
+                            view! {
+                                {fresh}
+                                <section class="panel" aria-labelledby="app-details">
+                                    <h2 id="app-details">"Details"</h2>
+                                    <dl class="details">
+                                        <dt>"Platforms"</dt><dd>{a.platforms()}</dd>
+                                        {a.ios_bundle_id.clone().map(|i| view! { <dt>"iOS Bundle ID"</dt><dd><code>{i}</code></dd> })}
+                                        {a.android_package.clone().map(|p| view! { <dt>"Android Package Name"</dt><dd><code>{p}</code></dd> })}
+                                        <dt>"App ID"</dt><dd><code>{app_text.clone()}</code></dd>
+                                        <dt>"Created"</dt><dd>{format!("{} by {}", fmt_time(&a.created), a.created_by)}</dd>
+                                        <dt>"Platform public key"</dt>
+                                        <dd><code class="mono wrap">{a.platform_public_key.clone()}</code>
+                                            <p class="hint">"The workspace's Ed25519 key signs manifests and bundles uploaded from the console, so the container can verify what it runs. Its private half never leaves the server."</p></dd>
+                                    </dl>
+                                </section>
+                                {[KeyKind::Accessing, KeyKind::Upload].into_iter().map(|kind| {
+                                    let section = format!("keys-{}", kind.code());
+                                    let (ws, app_text) = (ws.clone(), app_text.clone());
+                                    view! {
+                                        <section class="panel" aria-labelledby=section.clone()>
+                                            <div class="section-header">
+                                                <h2 id=section.clone()>{kind.label()}</h2>
+                                                <RotateKey kind ws=ws.clone() app=app_text.clone() rotate error=rotate_error />
+                                            </div>
+                                            <p class="hint">{kind.description()}</p>
+                                        </section>
+                                    }
+                                }).collect_view()}
+                                <section class="panel" aria-labelledby="keys-title">
+                                    <h2 id="keys-title">"Keys"</h2>
+                                    <DataTable
+                                        label="Keys"
+                                        columns=vec!["Key", "Kind", "Key ID", "Created", "Last used", "Status", "Actions"]
+                                        data=keys
+                                        empty="This App has no keys."
+                                        row=move |k: KeyView| {
+                                            let status = key_status(&k);
+                                            let until = k.expires.filter(|_| k.live && k.revoked.is_none()).map(|e| format!("until {}", fmt_time(&e)));
+                                            let fields = vec![("workspace", name.get_untracked()), ("app", app_text.clone()), ("key", k.id.clone())];
+                                            let label = format!("Actions for key {}", k.id);
+                                            let revoke_label = format!("Revoke key {}", k.id);
+                                            view! {
+                                                <tr>
+                                                    <td><code>{k.masked.clone()}</code></td>
+                                                    <td>{k.kind.label()}</td>
+                                                    <td><code>{k.id.clone()}</code></td>
+                                                    <td class="nowrap">{fmt_time(&k.created)}</td>
+                                                    <td class="nowrap">{k.last_used.map(|t| fmt_time(&t)).unwrap_or_else(|| "never".into())}</td>
+                                                    <td><StatusBadge status=status />{until.map(|u| view! { <br /><span class="hint">{u}</span> })}</td>
+                                                    <td class="row-actions">
+                                                        {(k.revoked.is_none() && k.live).then(|| view! {
+                                                            <RowMenu label=label>
+                                                                <ConfirmDialog action=revoke kind=Confirm::RevokeKey opener="Revoke…" opener_label=revoke_label fields error=revoke_error />
+                                                            </RowMenu>
+                                                        })}
+                                                    </td>
+                                                </tr>
+                                            }.into_any()
+                                        }
+                                    />
+                                </section>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </WorkspaceShell>
+    }
+}
+
+/// "Rotate…": a dialog that asks how long the old key keeps working.
+#[component]
+fn RotateKey(
+    kind: KeyKind,
+    ws: String,
+    app: String,
+    rotate: ServerAction<RotateAppKey>,
+    #[prop(into)] error: Signal<Option<crate::model::AppError>>,
+) -> impl IntoView {
+    let title: &'static str = match kind {
+        KeyKind::Accessing => "Rotate the Accessing Key",
+        KeyKind::Upload => "Rotate the Upload Key",
+    };
+    let param: &'static str = match kind {
+        KeyKind::Accessing => "rotate-accessing",
+        KeyKind::Upload => "rotate-upload",
+    };
+    view! {
+        <FormDialog title param>
+            <p>"A new key is made and shown once. The key in use now keeps working for the grace period you choose, so you can roll the new one out; then it stops."</p>
+            <ActionForm action=rotate>
+                <FormError error />
+                <input type="hidden" name="workspace" value=ws />
+                <input type="hidden" name="app" value=app />
+                <input type="hidden" name="kind" value=kind.code() />
+                <Field
+                    label="Grace period"
+                    name="grace"
+                    id=format!("grace-{}", kind.code())
+                    kind="select"
+                    options=Grace::ALL.into_iter().map(|g| (g.code().to_string(), g.label().to_string())).collect()
+                    value=Signal::derive(|| Grace::Day.code().to_string())
+                    error
+                />
+                <button type="submit" class="button button-primary">"Rotate"</button>
+            </ActionForm>
+        </FormDialog>
+    }
+}

@@ -1,0 +1,211 @@
+//! App Manage over HTTP: Apps and their keys — shown once, never stored, masked afterwards,
+//! rotated with a grace period, revoked at once — and who may do what.
+
+mod common;
+
+use common::*;
+
+/// Acme, with ann (verified) as its Workspace Admin; returns (server, operator, ann, Acme's id).
+async fn acme(dir: &DataDir) -> (Server, reqwest::Client, reqwest::Client, String) {
+    let (server, op) = server_with_operator(dir, &[]).await;
+    let ann = person(&server, "ann").await;
+    let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>").await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = call(&op, &server, "generate-workspace", &[("id", &id)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let wid = call(&ann, &server, "workspace-general", &[("workspace", "Acme")]).await.json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (server, op, ann, wid)
+}
+
+fn expect(r: &Reply, status: u16, what: &str) {
+    assert_eq!(r.status.as_u16(), status, "{what}: {}", r.body);
+}
+
+async fn create_app(ann: &reqwest::Client, server: &Server, name: &str) -> serde_json::Value {
+    let r = call(
+        ann,
+        server,
+        "create-app",
+        &[("workspace", "Acme"), ("name", name), ("ios", "on"), ("ios_bundle_id", "com.acme.super"), ("android", "on"), ("android_package", "com.acme.super")],
+    )
+    .await;
+    expect(&r, 200, "create an App");
+    r.json()
+}
+
+async fn keys(ann: &reqwest::Client, server: &Server, app: &str) -> Vec<serde_json::Value> {
+    let r = call(ann, server, "list-app-keys", &[("workspace", "Acme"), ("id", app)]).await;
+    expect(&r, 200, "the App's keys");
+    r.json().as_array().unwrap().clone()
+}
+
+fn key_of<'a>(keys: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value {
+    keys.iter().find(|k| k["id"] == id).unwrap_or_else(|| panic!("no key {id} in {keys:?}"))
+}
+
+#[tokio::test]
+async fn an_admin_adds_an_app_whose_keys_are_shown_once_and_never_stored() {
+    let dir = DataDir::new();
+    let (server, _op, ann, _) = acme(&dir).await;
+    let created = create_app(&ann, &server, "Acme Super App").await;
+    let app = created["app"].as_str().unwrap().to_string();
+    let made = created["keys"].as_array().unwrap();
+    assert_eq!(made.len(), 2);
+    let access = made.iter().find(|k| k["kind"] == "Accessing").unwrap();
+    let upload = made.iter().find(|k| k["kind"] == "Upload").unwrap();
+    let (access_key, upload_key) = (access["key"].as_str().unwrap(), upload["key"].as_str().unwrap());
+    assert!(access_key.starts_with("mpak_") && access_key.len() >= 5 + 22, "{access_key}");
+    assert!(upload_key.starts_with("mpuk_") && upload_key.len() == 5 + 43, "{upload_key}");
+
+    // Afterwards: masked by their last characters, never in full.
+    let view = call(&ann, &server, "get-app", &[("workspace", "Acme"), ("id", &app)]).await;
+    expect(&view, 200, "App detail");
+    assert!(!view.body.contains(access_key) && !view.body.contains(upload_key), "{}", view.body);
+    let v = view.json();
+    assert_eq!(v["name"], "Acme Super App");
+    assert!(v["platform_public_key"].as_str().is_some_and(|k| k.len() == 43), "{v}");
+    let listed = keys(&ann, &server, &app).await;
+    let masked = key_of(&listed, access["id"].as_str().unwrap())["masked"].as_str().unwrap().to_string();
+    assert_eq!(masked, format!("mpak_…{}", &access_key[access_key.len() - 4..]));
+    let list = call(&ann, &server, "list-apps", &[("workspace", "Acme")]).await;
+    assert!(!list.body.contains(access_key) && !list.body.contains(upload_key));
+    // Nothing waits to be shown to a browser with JavaScript: it had the keys in the answer.
+    let waiting = call(&ann, &server, "take-new-keys", &[("workspace", "Acme"), ("id", &app)]).await;
+    assert_eq!(waiting.json(), serde_json::json!([]));
+
+    // A browser without JavaScript is sent to the App's page, where the keys wait once.
+    let r = ann
+        .post(server.url("/api/rotate-app-key"))
+        .header("accept", "text/html")
+        .form(&[("workspace", "Acme"), ("app", app.as_str()), ("kind", "accessing"), ("grace", "1h")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], format!("/w/Acme/apps/{app}"));
+    let page = ann.get(server.url(&format!("/w/Acme/apps/{app}"))).send().await.unwrap().text().await.unwrap();
+    // (The page carries it twice: in the field, and in the data the page hydrates from.)
+    let shown: std::collections::BTreeSet<&str> =
+        page.split("mpak_").skip(1).filter(|s| !s.starts_with('…')).map(|s| &s[..43]).collect();
+    assert_eq!(shown.len(), 1, "the new key, in full: {page}");
+    assert!(!shown.contains(&access_key[5..]), "a new key, not the first one");
+    let again = ann.get(server.url(&format!("/w/Acme/apps/{app}"))).send().await.unwrap().text().await.unwrap();
+    assert!(again.split("mpak_").skip(1).all(|s| s.starts_with('…')), "shown once only");
+
+    // The data file holds no key and no private seed.
+    drop(server);
+    let bytes = std::fs::read(dir.path().join("mpdp.redb")).unwrap();
+    for secret in [access_key, upload_key, &access_key[5..], &upload_key[5..]] {
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} is in the data file");
+    }
+}
+
+#[tokio::test]
+async fn rotation_keeps_the_old_key_for_its_grace_and_revocation_is_at_once() {
+    let dir = DataDir::new();
+    let (server, _op, ann, _) = acme(&dir).await;
+    let created = create_app(&ann, &server, "Acme").await;
+    let app = created["app"].as_str().unwrap().to_string();
+    let first_upload = created["keys"].as_array().unwrap().iter().find(|k| k["kind"] == "Upload").unwrap()["id"].as_str().unwrap().to_string();
+
+    // A week's grace: the old key is still live, ending; the new one is live.
+    let r = call(&ann, &server, "rotate-app-key", &[("workspace", "Acme"), ("app", &app), ("kind", "upload"), ("grace", "7d")]).await;
+    expect(&r, 200, "rotate with 7 days of grace");
+    let second = r.json();
+    assert!(second["key"].as_str().unwrap().starts_with("mpuk_"));
+    let second = second["id"].as_str().unwrap().to_string();
+    let ks = keys(&ann, &server, &app).await;
+    let old = key_of(&ks, &first_upload);
+    assert_eq!(old["live"], true);
+    assert!(old["expires"].is_string(), "{old}");
+    assert_eq!(key_of(&ks, &second)["live"], true);
+
+    // No grace: the key in use stops at once (the old one's grace is cut short too).
+    let r = call(&ann, &server, "rotate-app-key", &[("workspace", "Acme"), ("app", &app), ("kind", "upload"), ("grace", "none")]).await;
+    expect(&r, 200, "rotate with no grace");
+    let third = r.json()["id"].as_str().unwrap().to_string();
+    let ks = keys(&ann, &server, &app).await;
+    assert_eq!(key_of(&ks, &first_upload)["live"], false);
+    assert_eq!(key_of(&ks, &second)["live"], false);
+    assert_eq!(key_of(&ks, &third)["live"], true);
+
+    // Revoked: at once, and only once.
+    let r = call(&ann, &server, "revoke-app-key", &[("workspace", "Acme"), ("app", &app), ("key", &third)]).await;
+    expect(&r, 200, "revoke");
+    let ks = keys(&ann, &server, &app).await;
+    assert_eq!(key_of(&ks, &third)["live"], false);
+    assert!(key_of(&ks, &third)["revoked"].is_string());
+    let r = call(&ann, &server, "revoke-app-key", &[("workspace", "Acme"), ("app", &app), ("key", &third)]).await;
+    expect(&r, 409, "revoked twice");
+
+    // Every change is in the audit log.
+    let log = call(&ann, &server, "workspace-audit", &[("workspace", "Acme"), ("action", ""), ("q", "")]).await.json();
+    let actions: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in ["app.created", "app.key_created", "app.key_rotated", "app.key_revoked"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_app_forms_name_the_field_and_change_nothing() {
+    let dir = DataDir::new();
+    let (server, _op, ann, _) = acme(&dir).await;
+    let long = "x".repeat(65);
+    for (form, field) in [
+        (vec![("name", ""), ("ios", "on"), ("ios_bundle_id", "com.a.b")], "App Name"),
+        (vec![("name", long.as_str()), ("ios", "on"), ("ios_bundle_id", "com.a.b")], "App Name"),
+        (vec![("name", "A")], "Platforms"),
+        (vec![("name", "A"), ("ios", "on"), ("ios_bundle_id", "acme")], "iOS Bundle ID"),
+        (vec![("name", "A"), ("android", "on"), ("android_package", "com.acme/../x")], "Android Package Name"),
+    ] {
+        let mut f = vec![("workspace", "Acme")];
+        f.extend(form.iter().copied());
+        let r = call(&ann, &server, "create-app", &f).await;
+        expect(&r, 422, field);
+        assert_eq!(r.field().as_deref(), Some(field), "{}", r.body);
+    }
+    create_app(&ann, &server, "Acme").await;
+    let r = call(&ann, &server, "create-app", &[("workspace", "Acme"), ("name", "ACME"), ("ios", "on"), ("ios_bundle_id", "com.a.b")]).await;
+    expect(&r, 409, "a second App of the same name");
+    let apps = call(&ann, &server, "list-apps", &[("workspace", "Acme")]).await.json();
+    assert_eq!(apps.as_array().unwrap().len(), 1);
+    let app = apps[0]["id"].as_str().unwrap().to_string();
+    for (kind, grace, field) in [("secret", "none", "Key"), ("upload", "2h", "Grace period")] {
+        let r = call(&ann, &server, "rotate-app-key", &[("workspace", "Acme"), ("app", &app), ("kind", kind), ("grace", grace)]).await;
+        expect(&r, 422, field);
+        assert_eq!(r.field().as_deref(), Some(field));
+    }
+    let r = call(&ann, &server, "get-app", &[("workspace", "Acme"), ("id", "not-a-uuid")]).await;
+    assert_eq!(r.status.as_u16() / 100, 4, "{}", r.body);
+    assert_eq!(keys(&ann, &server, &app).await.len(), 2, "nothing rotated");
+}
+
+#[tokio::test]
+async fn another_workspace_cannot_see_or_touch_an_app_and_a_suspended_one_changes_nothing() {
+    let dir = DataDir::new();
+    let (server, op, ann, wid) = acme(&dir).await;
+    let app = create_app(&ann, &server, "Acme").await["app"].as_str().unwrap().to_string();
+    let bob = person(&server, "bob").await;
+    let oid = apply(&bob, &server, "Other", "Bob <bob@example.com>").await.json()["id"].as_str().unwrap().to_string();
+    expect(&call(&op, &server, "generate-workspace", &[("id", &oid)]).await, 200, "generate Other");
+    // Bob, admin of Other, names Acme's App in his own workspace: not found.
+    for (endpoint, form) in [
+        ("get-app", vec![("workspace", "Other"), ("id", app.as_str())]),
+        ("list-app-keys", vec![("workspace", "Other"), ("id", app.as_str())]),
+        ("rotate-app-key", vec![("workspace", "Other"), ("app", app.as_str()), ("kind", "upload"), ("grace", "none")]),
+    ] {
+        expect(&call(&bob, &server, endpoint, &form).await, 404, endpoint);
+    }
+    // Suspended: readable, not changeable.
+    expect(&call(&op, &server, "set-workspace-status", &[("id", &wid), ("action", "suspend"), ("reason", "audit")]).await, 200, "suspend");
+    expect(&call(&ann, &server, "list-apps", &[("workspace", "Acme")]).await, 200, "read while suspended");
+    let r = call(&ann, &server, "rotate-app-key", &[("workspace", "Acme"), ("app", &app), ("kind", "upload"), ("grace", "none")]).await;
+    expect(&r, 403, "rotate while suspended");
+    let r = call(&ann, &server, "create-app", &[("workspace", "Acme"), ("name", "B"), ("ios", "on"), ("ios_bundle_id", "com.a.b")]).await;
+    expect(&r, 403, "add while suspended");
+}
