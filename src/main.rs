@@ -1,6 +1,7 @@
 //! `mpdp`: the console and APIs (`serve`) and the operator's command line.
 
 mod http;
+mod studio;
 
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
@@ -34,6 +35,11 @@ enum Command {
     Operator {
         #[command(subcommand)]
         command: OperatorCommand,
+    },
+    /// Upload mini program versions and list them, with an App's Upload Key (the Studio API).
+    Studio {
+        #[command(subcommand)]
+        command: studio::StudioCommand,
     },
 }
 
@@ -96,6 +102,9 @@ struct ServeArgs {
     #[arg(long, env = "MPDP_SMTP_URL", value_name = "URL")]
     smtp_url: Option<String>,
     /// Sender address of outgoing mail.
+    /// The largest bundle an upload may carry, in MiB.
+    #[arg(long, env = "MPDP_MAX_BUNDLE_MIB", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=2048))]
+    max_bundle_mib: u64,
     #[arg(
         long,
         env = "MPDP_MAIL_FROM",
@@ -171,6 +180,11 @@ fn main() -> std::process::ExitCode {
                     data,
                 },
         } => create_operator(&data.data_dir, &email, &username),
+        Command::Studio { command } => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("could not start the async runtime")
+            .and_then(|rt| rt.block_on(studio::run(command))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -247,10 +261,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         smtp_configured: mailer.is_some(),
         trusted_proxies: args.trusted_proxies.0,
         account_requests_per_address: args.account_requests_per_address,
+        max_bundle_bytes: args.max_bundle_mib * 1024 * 1024,
+        bundle_dir: args.data.data_dir.join("bundles"),
     };
     let public_url = config.public_url.clone();
     let state = AppState::new(store.clone(), config);
     let purge = tokio::spawn(http::purge_expired_sessions(store.clone()));
+    let last_used = tokio::spawn(http::flush_key_uses(state.clone()));
     let mail = match mailer {
         Some(mailer) => tokio::spawn(app::server::domain::mail::run_worker(
             store.clone(),
@@ -276,6 +293,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     purge.abort();
     mail.abort();
+    last_used.abort();
+    if let Err(e) = state.last_used.flush(&state).await {
+        tracing::warn!(error = %e, "could not record when keys were last used");
+    }
     let _ = purge.await;
     let _ = mail.await;
     drop(state);

@@ -1062,6 +1062,22 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
             vec![("workspace", "Acme"), ("account", NOBODY)],
             ADMIN_ONLY_UNKNOWN,
         ),
+        ("list-mini-programs", vec![("workspace", "Acme")], [200, 200, 200, 200]),
+        ("get-mini-program", vec![("workspace", "Acme"), ("id", NOBODY)], [404, 404, 404, 404]),
+        ("list-versions", vec![("workspace", "Acme"), ("id", NOBODY)], [404, 404, 404, 404]),
+        ("mini-program-icon", vec![("workspace", "Acme"), ("id", NOBODY)], [404, 404, 404, 404]),
+        ("create-mini-program", vec![("workspace", "Acme"), ("name", ""), ("category", "Finance")], [422, 403, 422, 403]),
+        ("assignable-members", vec![("workspace", "Acme")], [200, 403, 200, 403]),
+        (
+            "assign-mini-program",
+            vec![("workspace", "Acme"), ("id", NOBODY), ("account", NOBODY), ("role", "developer")],
+            [404, 403, 404, 403],
+        ),
+        (
+            "unassign-mini-program",
+            vec![("workspace", "Acme"), ("id", NOBODY), ("account", NOBODY)],
+            [404, 403, 404, 403],
+        ),
         ("list-apps", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
         ("get-app", vec![("workspace", "Acme"), ("id", NOBODY)], ADMIN_ONLY_UNKNOWN),
         ("list-app-keys", vec![("workspace", "Acme"), ("id", NOBODY)], ADMIN_ONLY_UNKNOWN),
@@ -1222,6 +1238,9 @@ async fn every_endpoint_has_an_authorization_row() {
     use Class::*;
     let rows: Vec<(&str, Class, Vec<(&str, &str)>, u16)> = vec![
         ("GET /healthz", Public, vec![], 200),
+        // The Studio API: signed by an Upload Key, never by a session; unsigned is 401.
+        ("GET /api/studio/v1/mini-programs/{id}/versions", Public, vec![], 401),
+        ("POST /api/studio/v1/mini-programs/{id}/versions", Public, vec![], 401),
         (
             "POST /api/sign-up",
             Public,

@@ -40,8 +40,8 @@ test("an admin adds an App, sees both keys once and masked after, rotates the Up
   await page.getByRole("button", { name: "Add App", exact: true }).last().click();
   const fresh = page.getByRole("region", { name: "Copy your new keys now" });
   await expect(fresh).toBeVisible();
-  const accessing = fresh.getByLabel(/Mini Program Accessing Key/);
-  const upload = fresh.getByLabel(/Mini Program Upload Key/);
+  const accessing = fresh.getByRole("textbox", { name: /Mini Program Accessing Key/ });
+  const upload = fresh.getByRole("textbox", { name: /Mini Program Upload Key/ });
   await expect(accessing).toHaveValue(/^mpak_[A-Za-z0-9_-]{43}$/);
   await expect(upload).toHaveValue(/^mpuk_[A-Za-z0-9_-]{43}$/);
   const accessKey = await accessing.inputValue();
@@ -65,7 +65,7 @@ test("an admin adds an App, sees both keys once and masked after, rotates the Up
   const rotate = page.getByRole("dialog", { name: "Rotate the Upload Key" });
   await rotate.getByLabel("Grace period").selectOption({ label: "24 hours" });
   await rotate.getByRole("button", { name: "Rotate" }).click();
-  await expect(page.getByRole("region", { name: "Copy your new keys now" }).getByLabel(/Mini Program Upload Key/)).toHaveValue(/^mpuk_/);
+  await expect(page.getByRole("region", { name: "Copy your new keys now" }).getByRole("textbox", { name: /Mini Program Upload Key/ })).toHaveValue(/^mpuk_/);
   await open(page, info, new URL(page.url()).pathname);
   await expect(keys.getByRole("row")).toHaveCount(4);
   await expect(keys.getByRole("row").filter({ hasText: "Ending (grace period)" })).toHaveCount(1);

@@ -232,6 +232,10 @@ export async function inviteMembers(page: Page, emails: string, role?: string) {
 
 /** Opens the "Actions" menu of `who`'s row in a table and returns the row. */
 export async function rowActions(row: Locator, who: string): Promise<Locator> {
-  await row.getByRole("button", { name: `Actions for ${who}` }).click();
+  const opener = row.getByRole("button", { name: `Actions for ${who}` });
+  // Open it unless it is open already (a menu stays open after an action that was refused).
+  if (!(await opener.evaluate((s) => (s.parentElement as HTMLDetailsElement).open))) {
+    await opener.click();
+  }
   return row;
 }

@@ -122,7 +122,9 @@ test("by keyboard alone: invite, join, block through the confirmation, unblock",
   await open(admin, info, `/w/${workspace}/members`);
   const row = () => admin.getByRole("table", { name: "Members" }).getByRole("row").filter({ hasText: email });
   await row().getByRole("button", { name: `Actions for ${name}` }).focus();
-  await admin.keyboard.press("Enter");
+  if (!(await row().getByRole("button", { name: `Actions for ${name}` }).evaluate((s) => (s.parentElement as HTMLDetailsElement).open))) {
+    await admin.keyboard.press("Enter");
+  }
   await row().getByRole("button", { name: `Block ${name}` }).focus();
   await admin.keyboard.press("Enter");
   if (jsEnabled(info)) {
@@ -139,7 +141,9 @@ test("by keyboard alone: invite, join, block through the confirmation, unblock",
 
   // Unblock the same way.
   await row().getByRole("button", { name: `Actions for ${name}` }).focus();
-  await admin.keyboard.press("Enter");
+  if (!(await row().getByRole("button", { name: `Actions for ${name}` }).evaluate((s) => (s.parentElement as HTMLDetailsElement).open))) {
+    await admin.keyboard.press("Enter");
+  }
   await row().getByRole("button", { name: `Unblock ${name}` }).focus();
   await admin.keyboard.press("Enter");
   if (jsEnabled(info)) {

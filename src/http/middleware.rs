@@ -126,3 +126,29 @@ pub async fn response_headers(State(https): State<bool>, req: Request, next: Nex
     }
     response
 }
+
+/// Console forms are small; anything bigger is refused before it is read.
+pub const CONSOLE_BODY_LIMIT: usize = 64 * 1024;
+/// The form that carries a mini program's icon (≤ 256 KiB, as base64).
+const ICON_FORM_LIMIT: usize = 384 * 1024;
+
+/// Refuses a console request whose body is larger than its form may be — by the announced
+/// length before reading, and by counting while reading.
+pub async fn body_limit(req: Request, next: Next) -> Response {
+    let limit = if req.uri().path() == "/api/create-mini-program" {
+        ICON_FORM_LIMIT
+    } else {
+        CONSOLE_BODY_LIMIT
+    };
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded").into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let body = Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
+}

@@ -18,15 +18,12 @@ use axum::routing::get;
 use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-/// Console forms are small; anything bigger is refused before it is read.
-const CONSOLE_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let options = assets::leptos_options();
@@ -64,19 +61,23 @@ pub fn router(state: AppState) -> Router {
         public_origin: Arc::from(state.config.public_origin()),
     };
 
-    Router::new()
+    let console = Router::new()
         .route("/healthz", get(move || healthz(store.clone())))
         .leptos_routes_with_context(&options, routes, context, render_shell)
         .fallback(move |req: Request| assets::serve_or_not_found(req, not_found.clone()))
         .with_state(options)
+        .layer(axum::middleware::from_fn(middleware::body_limit))
         .layer(sessions)
         .layer(axum::middleware::from_fn(middleware::server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(state.config.trusted_proxies.clone()),
             middleware::client_address,
         ))
-        .layer(axum::middleware::from_fn_with_state(origin, middleware::refuse_cross_site))
-        .layer(RequestBodyLimitLayer::new(CONSOLE_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(origin, middleware::refuse_cross_site));
+    // The machine APIs: no session, no origin check, their own limits and authorisation.
+    Router::new()
+        .merge(app::server::studio::router(state.clone()))
+        .merge(console)
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
@@ -98,6 +99,7 @@ pub fn endpoints() -> Vec<String> {
         .map(|(path, method)| format!("{method} {path}"))
         .collect();
     out.push("GET /healthz".into());
+    out.extend(app::server::studio::endpoints());
     out.sort();
     out
 }
@@ -108,6 +110,17 @@ async fn healthz(store: Store) -> impl IntoResponse {
         (StatusCode::OK, "ok\n")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
+    }
+}
+
+/// Writes when App keys were last used, once a minute (off the request path).
+pub async fn flush_key_uses(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.last_used.flush(&state).await {
+            tracing::warn!(error = %e, "could not record when keys were last used");
+        }
     }
 }
 

@@ -58,11 +58,18 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
     } else {
         None
     };
+    let assignment = {
+        let (id, me) = (m.workspace.id, m.who.account.id);
+        AppState::current()?
+            .store
+            .read(move |tx| crate::server::domain::minis::assignment_text(tx, id, me))
+            .await?
+    };
     Ok(WorkspaceHomeView {
         name: m.workspace.name.clone(),
         status: m.workspace.status,
         role: m.membership.role,
-        assignment: "unassigned".into(),
+        assignment,
         joined: m.membership.joined,
         members,
     })

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod apps;
 pub mod members;
+pub mod minis;
 pub mod operator;
 pub mod workspaces;
 

@@ -5,6 +5,7 @@ pub mod account;
 pub mod apps;
 pub mod error;
 pub mod mcc;
+pub mod minis;
 pub mod page;
 pub mod policy;
 pub mod workspace;

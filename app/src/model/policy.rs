@@ -21,6 +21,12 @@ pub enum WorkspaceAction {
     RemoveMembers,
     /// Leaving is allowed to every member (the last admin is refused by the domain rule).
     Leave,
+    /// The mini programs (a Workspace Developer sees those assigned to them).
+    ViewMiniPrograms,
+    /// Creating a mini program (its creator becomes its admin).
+    CreateMiniPrograms,
+    /// Assigning members to a mini program (further limited to its admins and Workspace Admins).
+    AssignMiniPrograms,
     /// App Manage: the workspace's host apps and their keys.
     ViewApps,
     /// Adding Apps, rotating and revoking their keys.
@@ -49,6 +55,17 @@ const TABLE: &[(WorkspaceAction, &[Role])] = &[
     (ChangeRoles, &[WorkspaceAdmin]),
     (BlockMembers, &[WorkspaceAdmin]),
     (RemoveMembers, &[WorkspaceAdmin]),
+    (
+        ViewMiniPrograms,
+        &[
+            WorkspaceAdmin,
+            WorkspaceReviewer,
+            MiniProgramAdmin,
+            WorkspaceDeveloper,
+        ],
+    ),
+    (CreateMiniPrograms, &[WorkspaceAdmin, MiniProgramAdmin]),
+    (AssignMiniPrograms, &[WorkspaceAdmin, MiniProgramAdmin]),
     (ViewApps, &[WorkspaceAdmin]),
     (ManageApps, &[WorkspaceAdmin]),
     (
@@ -65,7 +82,7 @@ const TABLE: &[(WorkspaceAction, &[Role])] = &[
 impl WorkspaceAction {
     /// Whether the action changes something (refused while the workspace is suspended).
     pub fn is_change(self) -> bool {
-        !matches!(self, ViewWorkspace | ViewGeneral | ViewAudit | ViewMembers | ViewApps)
+        !matches!(self, ViewWorkspace | ViewGeneral | ViewAudit | ViewMembers | ViewApps | ViewMiniPrograms)
     }
 
     /// What the refusal says.
@@ -75,6 +92,9 @@ impl WorkspaceAction {
             ViewAudit => "Only a Workspace Admin may read the workspace's audit log.",
             ViewMembers | InviteMembers | ChangeRoles | BlockMembers | RemoveMembers => "Only a Workspace Admin may manage the workspace's members.",
             Leave | ViewWorkspace => "You are not a member of this workspace.",
+            ViewMiniPrograms => "You are not a member of this workspace.",
+            CreateMiniPrograms => "Only a Mini Program Admin or a Workspace Admin may create mini programs.",
+            AssignMiniPrograms => "Only a mini program's admin or a Workspace Admin may change who works on it.",
             ViewApps | ManageApps => "Only a Workspace Admin may see and manage the workspace's Apps and their keys.",
         }
     }
@@ -91,7 +111,7 @@ pub fn allows(role: Role, action: WorkspaceAction) -> bool {
 mod tests {
     use super::*;
 
-    const ALL_ACTIONS: [WorkspaceAction; 12] = [
+    const ALL_ACTIONS: [WorkspaceAction; 15] = [
         ViewWorkspace,
         ViewGeneral,
         RequestInfoChange,
@@ -102,6 +122,9 @@ mod tests {
         BlockMembers,
         RemoveMembers,
         Leave,
+        ViewMiniPrograms,
+        CreateMiniPrograms,
+        AssignMiniPrograms,
         ViewApps,
         ManageApps,
     ];

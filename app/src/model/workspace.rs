@@ -459,7 +459,7 @@ pub struct MemberView {
     pub role: Role,
     pub active: bool,
     pub joined: DateTime<Utc>,
-    /// "Assigned to Mini Program: …" ("unassigned" until mini programs are assigned).
+    /// "Assigned to Mini Program: …": the mini programs' names, or "unassigned".
     pub assignment: String,
 }
 

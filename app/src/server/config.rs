@@ -21,6 +21,10 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Sign-ups, verification resends and reset requests allowed per client address per hour.
     pub account_requests_per_address: u32,
+    /// The largest bundle an upload may carry.
+    pub max_bundle_bytes: u64,
+    /// Where bundles are kept (content-addressed): `bundles/` beside the data file.
+    pub bundle_dir: std::path::PathBuf,
 }
 
 /// Verification and reset mails allowed per target address per hour.
@@ -56,6 +60,8 @@ impl Default for Config {
             smtp_configured: false,
             trusted_proxies: Vec::new(),
             account_requests_per_address: 20,
+            max_bundle_bytes: 50 * 1024 * 1024,
+            bundle_dir: std::env::temp_dir().join(format!("mpdp-bundles-{}", std::process::id())),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod keys;
 pub mod policy;
 pub mod state;
 pub mod store;
+pub mod studio;
 
 pub use config::Config;
 pub use state::AppState;

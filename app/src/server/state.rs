@@ -25,6 +25,8 @@ pub struct AppState {
     pub mails_per_target: Arc<Throttle>,
     /// When App keys were last used, written in batches.
     pub last_used: Arc<super::domain::apps::LastUsed>,
+    /// The bundle files.
+    pub bundles: super::studio::Bundles,
     /// New keys waiting to be shown once to a browser without JavaScript (memory only).
     pub shown_once: Arc<super::domain::apps::ShownOnce>,
 }
@@ -42,6 +44,7 @@ impl AppState {
         )
         .expect("the data file accepts the server's secret on first start");
         AppState {
+            bundles: super::studio::Bundles::new(config.bundle_dir.clone()),
             devices: DeviceCookies::new(&secret, config.is_https()),
             account_requests: Arc::new(Throttle::per_hour(
                 config.account_requests_per_address,

@@ -134,6 +134,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/w/:name") view=workspaces::home::WorkspaceHomePage ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/members") view=workspaces::members::MembersPage ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/apps") view=workspaces::apps::AppsPage ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/mini-programs") view=workspaces::minis::MiniProgramsPage ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/mini-programs/:id") view=workspaces::minis::MiniProgramPage ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/apps/:id") view=workspaces::apps::AppPage ssr=SsrMode::Async />
                     <Route path=path!("/invitations/:token") view=workspaces::invitation::InvitationPage ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/general") view=workspaces::general::GeneralPage ssr=SsrMode::Async />

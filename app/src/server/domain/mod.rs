@@ -5,4 +5,5 @@ pub mod accounts;
 pub mod apps;
 pub mod mail;
 pub mod members;
+pub mod minis;
 pub mod workspaces;

@@ -59,7 +59,7 @@ pub fn list(
             role: m.role,
             active: m.active,
             joined: m.joined,
-            assignment: "unassigned".into(),
+            assignment: crate::server::domain::minis::assignment_text(tx, workspace, account.id)?,
         }));
     }
     window(rows, sort, cursor, per_page)
@@ -85,5 +85,5 @@ pub fn remove(tx: &WriteTransaction, workspace: Uuid, account: Uuid) -> Result<(
         .remove((workspace.as_u128(), account.as_u128()))?;
     tx.open_table(super::tables::MEMBERSHIPS_BY_ACCOUNT)?
         .remove((account.as_u128(), workspace.as_u128()))?;
-    Ok(())
+    super::minis::unassign_member(tx, workspace, account)
 }

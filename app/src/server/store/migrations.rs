@@ -20,6 +20,7 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0003-invitations", create_invitations),
     ("0004-verified-email-hashed-sessions", verified_email_hashed_sessions),
     ("0005-apps-keys-platform-keys", apps_keys_platform_keys),
+    ("0006-mini-programs-versions", mini_programs_versions),
 ];
 
 fn create_accounts_and_sessions(tx: &WriteTransaction) -> Result<(), redb::Error> {
@@ -118,6 +119,18 @@ fn apps_keys_platform_keys(tx: &WriteTransaction) -> Result<(), redb::Error> {
         super::apps::ensure_platform_key(tx, uuid::Uuid::from_u128(id))
             .map_err(|e| redb::Error::Corrupted(format!("platform key: {e}")))?;
     }
+    Ok(())
+}
+
+/// Mini programs, their members, versions and the nonces of signed Studio requests.
+fn mini_programs_versions(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(MINI_PROGRAMS)?;
+    tx.open_table(MINI_PROGRAMS_BY_WORKSPACE)?;
+    tx.open_table(MINI_ICONS)?;
+    tx.open_table(ASSIGNMENTS)?;
+    tx.open_table(ASSIGNMENTS_BY_MEMBER)?;
+    tx.open_table(VERSIONS)?;
+    tx.open_table(SIGNED_NONCES)?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub mod codec;
 pub mod invitations;
 pub mod members;
 pub mod migrations;
+pub mod minis;
 pub mod outbox;
 pub mod sessions;
 pub mod secrets;
@@ -27,7 +28,7 @@ use crate::model::AppError;
 use tables::META;
 
 /// The schema version this build writes. A file with a higher number is refused.
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 const SCHEMA_KEY: &str = "schema_version";
 
 #[derive(Debug, thiserror::Error)]

@@ -148,3 +148,28 @@ pub const ACCESS_KEYS_BY_HASH: TableDefinition<&[u8; 32], &str> =
 /// Key: workspace id. Value: `PlatformKey` as JSON (the workspace's Ed25519 signing key). Its
 /// private part never leaves the server.
 pub const PLATFORM_KEYS: TableDefinition<u128, &[u8]> = TableDefinition::new("platform-keys-1");
+
+/// Key: mini program id. Value: `MiniProgram` as JSON.
+pub const MINI_PROGRAMS: TableDefinition<u128, &[u8]> = TableDefinition::new("mini-programs-1");
+
+/// Key: (workspace id, mini program id). The mini programs of a workspace.
+pub const MINI_PROGRAMS_BY_WORKSPACE: TableDefinition<(u128, u128), ()> =
+    TableDefinition::new("mini-programs-by-workspace-1");
+
+/// Key: mini program id. Value: its icon (PNG, JPEG or WebP, checked by content, ≤ 256 KiB).
+pub const MINI_ICONS: TableDefinition<u128, &[u8]> = TableDefinition::new("mini-icons-1");
+
+/// Key: (mini program id, account id). Value: role code (1 admin, 2 developer).
+pub const ASSIGNMENTS: TableDefinition<(u128, u128), u8> = TableDefinition::new("assignments-1");
+
+/// Key: (workspace id, account id, mini program id). A member's mini programs.
+pub const ASSIGNMENTS_BY_MEMBER: TableDefinition<(u128, u128, u128), ()> =
+    TableDefinition::new("assignments-by-member-1");
+
+/// Key: (mini program id, version text). Value: `Version` as JSON; the bundle is the file named
+/// by its sha256 under the data directory's `bundles/`.
+pub const VERSIONS: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new("versions-1");
+
+/// Key: (key id, nonce) of a signed Studio request. Value: its time (Unix seconds). A nonce is
+/// accepted once.
+pub const SIGNED_NONCES: TableDefinition<(&str, &str), i64> = TableDefinition::new("signed-nonces-1");

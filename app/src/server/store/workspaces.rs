@@ -322,6 +322,17 @@ pub fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), AppEr
     Ok(())
 }
 
+/// Every membership of a workspace.
+pub fn memberships_of(tx: &ReadTransaction, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
+    let t = tx.open_table(MEMBERSHIPS)?;
+    let ws = workspace.as_u128();
+    let mut out = Vec::new();
+    for row in t.range((ws, 0)..=(ws, u128::MAX))? {
+        out.push(decode::<Membership>(row?.1.value())?);
+    }
+    Ok(out)
+}
+
 pub fn membership(
     tx: &ReadTransaction,
     workspace: Uuid,

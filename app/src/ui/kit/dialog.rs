@@ -30,6 +30,7 @@ pub enum Confirm {
     SuspendWorkspace,
     ReactivateWorkspace,
     RevokeKey,
+    Unassign,
 }
 
 /// A text input the confirmation asks for (a reason).
@@ -51,7 +52,7 @@ const REASON_FOR_STATUS: Input = Input {
 };
 
 impl Confirm {
-    pub const ALL: [Confirm; 9] = [
+    pub const ALL: [Confirm; 10] = [
         Confirm::BlockMember,
         Confirm::UnblockMember,
         Confirm::RemoveMember,
@@ -61,6 +62,7 @@ impl Confirm {
         Confirm::SuspendWorkspace,
         Confirm::ReactivateWorkspace,
         Confirm::RevokeKey,
+        Confirm::Unassign,
     ];
 
     /// The `/confirm/{slug}` of the page used without JavaScript.
@@ -75,6 +77,7 @@ impl Confirm {
             Confirm::SuspendWorkspace => "suspend-workspace",
             Confirm::ReactivateWorkspace => "reactivate-workspace",
             Confirm::RevokeKey => "revoke-key",
+            Confirm::Unassign => "unassign-mini-program",
         }
     }
 
@@ -93,6 +96,7 @@ impl Confirm {
             Confirm::SuspendWorkspace => "Suspend workspace",
             Confirm::ReactivateWorkspace => "Reactivate workspace",
             Confirm::RevokeKey => "Revoke key",
+            Confirm::Unassign => "Unassign member",
         }
     }
 
@@ -107,6 +111,7 @@ impl Confirm {
             Confirm::RejectApplication => "The applicant is told by email, with your reason. A rejected application can't be reopened.",
             Confirm::SuspendWorkspace => "Nothing in a suspended workspace can be changed, and its mini programs stop being served, until it is reactivated.",
             Confirm::ReactivateWorkspace => "The workspace becomes active again: its members can change things and its mini programs are served.",
+            Confirm::Unassign => "The member stops working on this mini program at once: a developer no longer sees it or uploads to it. You can assign them again later.",
             Confirm::RevokeKey => "The key stops working at once, with no grace period: a container or a build tool still using it is refused from its next request. Are you sure you want to revoke it?",
         }
     }
@@ -123,6 +128,7 @@ impl Confirm {
             Confirm::SuspendWorkspace => "Suspend",
             Confirm::ReactivateWorkspace => "Reactivate",
             Confirm::RevokeKey => "Revoke",
+            Confirm::Unassign => "Unassign",
         }
     }
 
@@ -132,7 +138,7 @@ impl Confirm {
 
     /// The server function that acts.
     fn path(self) -> &'static str {
-        use crate::api::{apps, members, operator, workspaces};
+        use crate::api::{apps, members, minis, operator, workspaces};
         match self {
             Confirm::BlockMember => members::BlockMember::PATH,
             Confirm::UnblockMember => members::UnblockMember::PATH,
@@ -144,6 +150,7 @@ impl Confirm {
                 operator::SetWorkspaceStatus::PATH
             }
             Confirm::RevokeKey => apps::RevokeAppKey::PATH,
+            Confirm::Unassign => minis::UnassignMiniProgram::PATH,
         }
     }
 
@@ -157,6 +164,7 @@ impl Confirm {
             Confirm::WithdrawApplication | Confirm::RejectApplication => &["id"],
             Confirm::SuspendWorkspace | Confirm::ReactivateWorkspace => &["id", "action"],
             Confirm::RevokeKey => &["workspace", "app", "key"],
+            Confirm::Unassign => &["workspace", "id", "account"],
         }
     }
 

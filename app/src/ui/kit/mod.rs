@@ -242,6 +242,24 @@ where
     })
 }
 
+/// How many times `action` has succeeded: lists depend on it, so a refusal (shown in the form or
+/// dialog that asked) leaves the list — and the open dialog in it — as it was.
+pub fn successes<S>(action: ServerAction<S>) -> Memo<usize>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Memo::new(move |prev: Option<&usize>| {
+        let before = prev.copied().unwrap_or(0);
+        action.version().track();
+        if prev.is_some() && action.value().with_untracked(|v| matches!(v, Some(Ok(_)))) {
+            before + 1
+        } else {
+            before
+        }
+    })
+}
+
 /// A button that shows it is working while its action is pending.
 #[component]
 pub fn SubmitButton(label: &'static str, #[prop(into)] pending: Signal<bool>) -> impl IntoView {

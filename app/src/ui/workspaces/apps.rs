@@ -11,7 +11,7 @@ use crate::model::apps::{AppView, Grace, KeyKind, KeyView, NewKey, APP_NAME_MAX,
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
     action_error, fmt_time, route_param, toast_action, use_toasts, Badge, DataTable, ErrorPanel,
-    Field, FormError, Loading, RowMenu, StatusBadge, Tone,
+    Field, FormError, Loading, RowMenu, StatusBadge, Tone, successes,
 };
 
 #[component]
@@ -19,7 +19,8 @@ pub fn AppsPage() -> impl IntoView {
     let name = route_param("name");
     let create = ServerAction::<CreateApp>::new();
     toast_action(create, |_| "App added. Copy its keys now: they are shown only once.".into());
-    let apps = Resource::new(move || (name.get(), create.version().get()), |(n, _)| list_apps(n));
+    let created = successes(create);
+    let apps = Resource::new(move || (name.get(), created.get()), |(n, _)| list_apps(n));
     let error = action_error(create);
     view! {
         <WorkspaceShell active="apps" title="App Manage">
@@ -148,9 +149,11 @@ pub fn AppPage() -> impl IntoView {
     toast_action(rotate, |k| format!("New {} made. Copy it now: it is shown only once.", k.kind.label()));
     toast_action(revoke, |_| "Key revoked.".into());
     let app_id = Memo::new(move |_| id.get().parse::<uuid::Uuid>().ok());
+    let (rotated, revoked) = (successes(rotate), successes(revoke));
+    let changed = Memo::new(move |_| rotated.get() + revoked.get());
     let app = Resource::new(
-        move || (name.get(), app_id.get(), rotate.version().get(), revoke.version().get()),
-        |(n, id, _, _)| async move {
+        move || (name.get(), app_id.get(), changed.get()),
+        |(n, id, _)| async move {
             match id {
                 Some(id) => get_app(n, id).await,
                 None => Err(crate::model::AppError::NotFound("No such App in this workspace.".into())),
@@ -168,8 +171,8 @@ pub fn AppPage() -> impl IntoView {
         },
     );
     let keys = Resource::new(
-        move || (name.get(), app_id.get(), rotate.version().get(), revoke.version().get()),
-        |(n, id, _, _)| async move {
+        move || (name.get(), app_id.get(), changed.get()),
+        |(n, id, _)| async move {
             match id {
                 Some(id) => list_app_keys(n, id).await,
                 None => Ok(Vec::new()),

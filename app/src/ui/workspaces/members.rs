@@ -12,7 +12,7 @@ use crate::model::workspace::{AdmissionView, InvitationView, MemberView, Role, I
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
     action_error, fmt_time, list_position, query_param, route_param, Badge, DataTable, Field,
-    FormError, ListControls, RowMenu, StatusBadge, Tone, toast_action,
+    FormError, ListControls, RowMenu, StatusBadge, Tone, successes, toast_action,
 };
 
 fn role_options(selected: Option<Role>) -> impl IntoView {
@@ -40,16 +40,17 @@ pub fn MembersPage() -> impl IntoView {
     let remove = ServerAction::<RemoveMember>::new();
     let revoke_admission = ServerAction::<RevokeAdmission>::new();
     // Any completed action reloads the lists.
-    let changes = move || {
-        invite.version().get()
-            + resend.version().get()
-            + revoke.version().get()
-            + set_role.version().get()
-            + block.version().get()
-            + unblock.version().get()
-            + remove.version().get()
-            + revoke_admission.version().get()
-    };
+    let done = [
+        successes(invite),
+        successes(resend),
+        successes(revoke),
+        successes(set_role),
+        successes(block),
+        successes(unblock),
+        successes(remove),
+        successes(revoke_admission),
+    ];
+    let changes = move || done.iter().map(|d| d.get()).sum::<usize>();
     let members = Resource::new(
         move || {
             (

@@ -8,6 +8,7 @@ pub mod home;
 pub mod invitation;
 pub mod list;
 pub mod members;
+pub mod minis;
 
 use leptos::prelude::*;
 
@@ -19,6 +20,7 @@ use crate::model::policy::{allows, WorkspaceAction};
 /// The areas of a workspace, each opened by a view action of the policy table.
 const AREAS: &[(&str, &str, WorkspaceAction)] = &[
     ("", "Overview", WorkspaceAction::ViewWorkspace),
+    ("mini-programs", "Mini Programs", WorkspaceAction::ViewMiniPrograms),
     ("apps", "App Manage", WorkspaceAction::ViewApps),
     ("members", "Members", WorkspaceAction::ViewMembers),
     ("general", "General", WorkspaceAction::ViewGeneral),

@@ -1,0 +1,146 @@
+//! Mini programs: create, list, one with its versions, and who works on it.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::model::minis::{MiniProgramView, VersionView};
+use crate::model::page::Page;
+use crate::model::AppError;
+
+#[cfg(feature = "ssr")]
+use crate::model::minis::MiniRole;
+#[cfg(feature = "ssr")]
+use crate::server::{
+    auth::guard::Member,
+    domain::{minis as domain, workspaces::actor},
+    policy::WorkspaceAction,
+    AppState,
+};
+
+/// A member who can be assigned to a mini program.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Assignable {
+    pub account: Uuid,
+    pub label: String,
+}
+
+/// The mini programs the person may see (a Workspace Developer: those assigned to them).
+#[server(prefix = "/api", endpoint = "list-mini-programs")]
+pub async fn list_mini_programs(workspace: String) -> Result<Vec<MiniProgramView>, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
+    domain::list(&AppState::current()?, &m).await
+}
+
+/// One mini program, with its members.
+#[server(prefix = "/api", endpoint = "get-mini-program")]
+pub async fn get_mini_program(workspace: String, id: Uuid) -> Result<MiniProgramView, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
+    domain::get(&AppState::current()?, &m, id).await
+}
+
+/// A page of a mini program's versions.
+#[server(prefix = "/api", endpoint = "list-versions")]
+pub async fn list_versions(
+    workspace: String,
+    id: Uuid,
+    #[server(default)] sort: String,
+    #[server(default)] cursor: String,
+) -> Result<Page<VersionView>, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
+    domain::versions(&AppState::current()?, &m, id, &sort, cursor).await
+}
+
+/// A mini program's icon, as a `data:` URL for an `<img>`.
+#[server(prefix = "/api", endpoint = "mini-program-icon")]
+pub async fn mini_program_icon(workspace: String, id: Uuid) -> Result<String, AppError> {
+    use base64::Engine;
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
+    let bytes = domain::icon(&AppState::current()?, &m, id).await?;
+    let kind = match imagesize::image_type(&bytes) {
+        Ok(imagesize::ImageType::Png) => "image/png",
+        Ok(imagesize::ImageType::Jpeg) => "image/jpeg",
+        _ => "image/webp",
+    };
+    Ok(format!("data:{kind};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
+}
+
+/// Creates a mini program (name, description, category, and an icon as base64, read from the
+/// chosen file in the browser); its creator becomes its admin.
+#[server(prefix = "/api", endpoint = "create-mini-program")]
+pub async fn create_mini_program(
+    workspace: String,
+    name: String,
+    #[server(default)] description: String,
+    category: String,
+    #[server(default)] icon: String,
+) -> Result<Uuid, AppError> {
+    use base64::Engine;
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::CreateMiniPrograms)?;
+    let state = AppState::current()?;
+    let icon = match icon.trim() {
+        "" => None,
+        text => {
+            let data = text.split_once(";base64,").map_or(text, |(_, d)| d);
+            Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(data)
+                    .map_err(|_| AppError::invalid("Icon", "could not be read: choose the image file again"))?,
+            )
+        }
+    };
+    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let form = domain::MiniForm { name, description, category };
+    let id = domain::create(&state, &m, form, icon, actor).await?;
+    leptos_axum::redirect(&format!("/w/{}/mini-programs/{id}", m.workspace.name));
+    Ok(id)
+}
+
+/// The workspace's active members, to assign to a mini program.
+#[server(prefix = "/api", endpoint = "assignable-members")]
+pub async fn assignable_members(workspace: String) -> Result<Vec<Assignable>, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
+    let state = AppState::current()?;
+    let wid = m.workspace.id;
+    state
+        .store
+        .read(move |tx| {
+            let mut out = Vec::new();
+            for row in crate::server::store::workspaces::memberships_of(tx, wid)? {
+                if !row.active {
+                    continue;
+                }
+                if let Some(a) = crate::server::store::accounts::get(tx, row.account)? {
+                    out.push(Assignable { account: a.id, label: format!("{} ({}) — {}", a.username, a.email, row.role.label()) });
+                }
+            }
+            out.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+            Ok(out)
+        })
+        .await
+}
+
+/// Assigns a member to a mini program as admin or developer.
+#[server(prefix = "/api", endpoint = "assign-mini-program")]
+pub async fn assign_mini_program(workspace: String, id: Uuid, account: Uuid, role: String) -> Result<(), AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
+    let role = MiniRole::parse(&role)?;
+    let actor = actor(&m.who, super::client_addr_of_request().await);
+    domain::assign(&AppState::current()?, &m, id, account, role, actor).await
+}
+
+/// Takes a member off a mini program.
+#[server(prefix = "/api", endpoint = "unassign-mini-program")]
+pub async fn unassign_mini_program(
+    workspace: String,
+    id: Uuid,
+    account: Uuid,
+    /// The page to return to after a plain form post from the confirmation page.
+    #[server(default)]
+    back: Option<String>,
+) -> Result<(), AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
+    let actor = actor(&m.who, super::client_addr_of_request().await);
+    domain::unassign(&AppState::current()?, &m, id, account, actor).await?;
+    super::return_to(back);
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! Mini programs, their members and their versions — shared by the browser and the server.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AppError;
+
+pub const MINI_NAME_MAX: usize = 40;
+pub const MINI_DESCRIPTION_MAX: usize = 500;
+pub const VERSION_NOTE_MAX: usize = 2000;
+/// An icon's largest size.
+pub const ICON_MAX_BYTES: usize = 256 * 1024;
+
+/// The categories a mini program can be listed under.
+pub const CATEGORIES: &[&str] = &[
+    "Shopping",
+    "Food & Drink",
+    "Travel & Transport",
+    "Finance",
+    "Lifestyle",
+    "Entertainment",
+    "Education",
+    "Health & Fitness",
+    "Utilities",
+    "Government & Public Services",
+    "Games",
+    "Social",
+];
+
+/// A member's part in one mini program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MiniRole {
+    Admin,
+    Developer,
+}
+
+impl MiniRole {
+    pub fn label(self) -> &'static str {
+        match self {
+            MiniRole::Admin => "Mini program admin",
+            MiniRole::Developer => "Developer",
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            MiniRole::Admin => "admin",
+            MiniRole::Developer => "developer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<MiniRole, AppError> {
+        match text {
+            "admin" => Ok(MiniRole::Admin),
+            "developer" => Ok(MiniRole::Developer),
+            _ => Err(AppError::invalid("Role", "must be admin or developer")),
+        }
+    }
+}
+
+/// Where a version is in its life (SPEC §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VersionState {
+    Uploaded,
+    InReview,
+    Approved,
+    Released,
+    Rejected,
+    Superseded,
+    Removed,
+}
+
+impl VersionState {
+    pub fn label(self) -> &'static str {
+        match self {
+            VersionState::Uploaded => "Uploaded",
+            VersionState::InReview => "In review",
+            VersionState::Approved => "Approved",
+            VersionState::Released => "Released",
+            VersionState::Rejected => "Rejected",
+            VersionState::Superseded => "Superseded",
+            VersionState::Removed => "Removed",
+        }
+    }
+}
+
+pub fn validate_mini_name(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("Mini Program Name", "is required"));
+    }
+    if name.chars().count() > MINI_NAME_MAX {
+        return Err(AppError::invalid("Mini Program Name", format!("must be at most {MINI_NAME_MAX} characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::invalid("Mini Program Name", "must not contain control characters"));
+    }
+    Ok(name.to_string())
+}
+
+pub fn validate_description(raw: &str) -> Result<String, AppError> {
+    let d = raw.trim();
+    if d.chars().count() > MINI_DESCRIPTION_MAX {
+        return Err(AppError::invalid("Description", format!("must be at most {MINI_DESCRIPTION_MAX} characters")));
+    }
+    Ok(d.to_string())
+}
+
+pub fn validate_category(raw: &str) -> Result<String, AppError> {
+    CATEGORIES
+        .iter()
+        .find(|c| **c == raw.trim())
+        .map(|c| c.to_string())
+        .ok_or_else(|| AppError::invalid("Category", "must be one of the listed categories"))
+}
+
+pub fn validate_note(raw: &str) -> Result<String, AppError> {
+    let n = raw.trim();
+    if n.chars().count() > VERSION_NOTE_MAX {
+        return Err(AppError::invalid("Note", format!("must be at most {VERSION_NOTE_MAX} characters")));
+    }
+    Ok(n.to_string())
+}
+
+/// A member of a mini program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentView {
+    pub account: Uuid,
+    pub username: String,
+    pub email: String,
+    pub role: MiniRole,
+}
+
+/// A mini program as its list and its page show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MiniProgramView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub has_icon: bool,
+    pub removed: bool,
+    pub created: DateTime<Utc>,
+    pub created_by: String,
+    /// The viewer's part in it (`None` for a Workspace Admin who is not assigned).
+    pub my_role: Option<MiniRole>,
+    /// Whether the viewer may manage it (its admin, or a Workspace Admin).
+    pub can_manage: bool,
+    /// Whether the viewer may upload versions (assigned, or a Workspace Admin).
+    pub can_upload: bool,
+    pub members: Vec<AssignmentView>,
+    pub latest: Option<String>,
+}
+
+/// A version of a mini program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionView {
+    pub version: String,
+    pub state: VersionState,
+    pub size: u64,
+    pub sha256: String,
+    /// Who uploaded it: a person (from the console) or an Upload Key.
+    pub uploader: String,
+    pub note: String,
+    pub created: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_checked_by_their_rules() {
+        assert_eq!(validate_mini_name(" Coupons ").unwrap(), "Coupons");
+        assert_eq!(validate_mini_name("").unwrap_err().field(), Some("Mini Program Name"));
+        assert!(validate_mini_name(&"x".repeat(41)).is_err());
+        assert!(validate_description(&"x".repeat(501)).is_err());
+        assert_eq!(validate_category("Finance").unwrap(), "Finance");
+        assert_eq!(validate_category("Weapons").unwrap_err().field(), Some("Category"));
+        assert!(validate_note(&"x".repeat(2001)).is_err());
+        assert_eq!(MiniRole::parse("developer").unwrap(), MiniRole::Developer);
+        assert!(MiniRole::parse("owner").is_err());
+    }
+}

@@ -1,0 +1,305 @@
+//! Mini programs: created by a Mini Program Admin (or a Workspace Admin), who becomes its admin;
+//! members assigned to it as admin or developer; versions, listed newest first.
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::model::minis::{
+    validate_category, validate_description, validate_mini_name, AssignmentView, MiniProgramView, MiniRole, VersionView,
+    ICON_MAX_BYTES,
+};
+use crate::model::page::{window, KeyValue, Page, Sort};
+use crate::model::workspace::Role;
+use crate::model::AppError;
+use crate::server::auth::guard::Member;
+use crate::server::store::audit::{self, Actor};
+use crate::server::store::minis::{self as store, MiniProgram};
+use crate::server::store::{accounts, workspaces as ws};
+use crate::server::AppState;
+
+/// How a version list can be sorted.
+pub const VERSION_SORTS: &[&str] = &["created"];
+
+/// An icon's sides, in pixels.
+const ICON_MIN_PX: usize = 16;
+const ICON_MAX_PX: usize = 1024;
+
+/// Checks an icon by its content: PNG, JPEG or WebP, at most 256 KiB, 16–1024 pixels a side.
+pub fn check_icon(bytes: &[u8]) -> Result<(), AppError> {
+    const FIELD: &str = "Icon";
+    if bytes.len() > ICON_MAX_BYTES {
+        return Err(AppError::invalid(FIELD, format!("must be at most {} KiB (this one is {} KiB)", ICON_MAX_BYTES / 1024, bytes.len().div_ceil(1024))));
+    }
+    let kind = imagesize::image_type(bytes).map_err(|_| AppError::invalid(FIELD, "must be a PNG, JPEG or WebP image (this file is not an image)"))?;
+    if !matches!(kind, imagesize::ImageType::Png | imagesize::ImageType::Jpeg | imagesize::ImageType::Webp) {
+        return Err(AppError::invalid(FIELD, "must be a PNG, JPEG or WebP image"));
+    }
+    let size = imagesize::blob_size(bytes).map_err(|_| AppError::invalid(FIELD, "could not be read as an image"))?;
+    if size.width < ICON_MIN_PX || size.height < ICON_MIN_PX || size.width > ICON_MAX_PX || size.height > ICON_MAX_PX {
+        return Err(AppError::invalid(
+            FIELD,
+            format!("must be {ICON_MIN_PX}–{ICON_MAX_PX} pixels on each side (this one is {}×{})", size.width, size.height),
+        ));
+    }
+    Ok(())
+}
+
+/// What the "Create mini program" form sends.
+pub struct MiniForm {
+    pub name: String,
+    pub description: String,
+    pub category: String,
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("No such mini program in this workspace.".into())
+}
+
+/// Who is asking, as the checks below need it (taken from a `Member`, which only the guard makes).
+#[derive(Clone)]
+struct Viewer {
+    workspace: Uuid,
+    workspace_name: String,
+    account: Uuid,
+    role: Role,
+}
+
+impl Viewer {
+    fn of(m: &Member) -> Viewer {
+        Viewer {
+            workspace: m.workspace.id,
+            workspace_name: m.workspace.name.clone(),
+            account: m.who.account.id,
+            role: m.membership.role,
+        }
+    }
+}
+
+/// Whether `m` may see mini program `mp`: Workspace Developers only those assigned to them.
+fn may_see(tx: &redb::ReadTransaction, m: &Viewer, mp: Uuid) -> Result<bool, AppError> {
+    Ok(m.role != Role::WorkspaceDeveloper || store::role(tx, mp, m.account)?.is_some())
+}
+
+/// A mini program's view for `m`.
+fn view_of(tx: &redb::ReadTransaction, m: &Viewer, mp: MiniProgram) -> Result<MiniProgramView, AppError> {
+    let my_role = store::role(tx, mp.id, m.account)?;
+    let admin = m.role == Role::WorkspaceAdmin;
+    let mut members = Vec::new();
+    for (account, role) in store::members(tx, mp.id)? {
+        if let Some(a) = accounts::get(tx, account)? {
+            members.push(AssignmentView { account, username: a.username, email: a.email, role });
+        }
+    }
+    members.sort_by(|a, b| a.username.to_lowercase().cmp(&b.username.to_lowercase()));
+    let latest = store::versions(tx, mp.id)?.first().map(|v| v.version.clone());
+    Ok(MiniProgramView {
+        id: mp.id,
+        name: mp.name,
+        description: mp.description,
+        category: mp.category,
+        has_icon: mp.has_icon,
+        removed: mp.removed,
+        created: mp.created,
+        created_by: mp.created_by,
+        my_role,
+        can_manage: admin || my_role == Some(MiniRole::Admin),
+        can_upload: admin || my_role.is_some(),
+        members,
+        latest,
+    })
+}
+
+/// Creates a mini program; its creator becomes its admin. Audited.
+pub async fn create(state: &AppState, m: &Member, form: MiniForm, icon: Option<Vec<u8>>, actor: Actor) -> Result<Uuid, AppError> {
+    let name = validate_mini_name(&form.name)?;
+    let description = validate_description(&form.description)?;
+    let category = validate_category(&form.category)?;
+    if let Some(bytes) = &icon {
+        check_icon(bytes)?;
+    }
+    let (wid, wname, me) = (m.workspace.id, m.workspace.name.clone(), m.who.account.id);
+    let mp = MiniProgram {
+        id: Uuid::now_v7(),
+        workspace: wid,
+        name,
+        description,
+        category,
+        has_icon: icon.is_some(),
+        removed: false,
+        created: Utc::now(),
+        created_by: m.who.account.username.clone(),
+    };
+    state
+        .store
+        .write(move |tx| {
+            if store::names_taken(tx, wid, &mp.name)? {
+                return Err(AppError::conflict("Mini Program Name", "is already the name of a mini program in this workspace"));
+            }
+            store::put(tx, &mp)?;
+            if let Some(bytes) = &icon {
+                store::put_icon(tx, mp.id, bytes)?;
+            }
+            store::assign(tx, wid, mp.id, me, MiniRole::Admin)?;
+            audit::record(tx, &actor, Some((wid, &wname)), "mini_program.created", &mp.name, &format!("category {}", mp.category))?;
+            Ok(mp.id)
+        })
+        .await
+}
+
+/// The mini programs `m` may see, by name.
+pub async fn list(state: &AppState, m: &Member) -> Result<Vec<MiniProgramView>, AppError> {
+    let m = Viewer::of(m);
+    state
+        .store
+        .read(move |tx| {
+            let mut out = Vec::new();
+            for mp in store::of_workspace(tx, m.workspace)? {
+                if may_see(tx, &m, mp.id)? {
+                    out.push(view_of(tx, &m, mp)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// One mini program, if `m` may see it.
+pub async fn get(state: &AppState, m: &Member, id: Uuid) -> Result<MiniProgramView, AppError> {
+    let m = Viewer::of(m);
+    state
+        .store
+        .read(move |tx| {
+            let mp = store::get(tx, m.workspace, id)?.ok_or_else(not_found)?;
+            if !may_see(tx, &m, id)? {
+                return Err(not_found());
+            }
+            view_of(tx, &m, mp)
+        })
+        .await
+}
+
+/// A page of a mini program's versions, newest first.
+pub async fn versions(state: &AppState, m: &Member, id: Uuid, sort: &str, cursor: String) -> Result<Page<VersionView>, AppError> {
+    let m = Viewer::of(m);
+    let sort = Sort::parse(sort, VERSION_SORTS, "-created")?;
+    state
+        .store
+        .read(move |tx| {
+            store::get(tx, m.workspace, id)?.ok_or_else(not_found)?;
+            if !may_see(tx, &m, id)? {
+                return Err(not_found());
+            }
+            let rows = store::versions(tx, id)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| ((KeyValue::Int(v.created.timestamp_micros()), i as u128), v.view()))
+                .collect();
+            window(rows, sort, &cursor, crate::model::page::PER_PAGE)
+        })
+        .await
+}
+
+/// The icon of a mini program `m` may see.
+pub async fn icon(state: &AppState, m: &Member, id: Uuid) -> Result<Vec<u8>, AppError> {
+    let m = Viewer::of(m);
+    state
+        .store
+        .read(move |tx| {
+            store::get(tx, m.workspace, id)?.ok_or_else(not_found)?;
+            if !may_see(tx, &m, id)? {
+                return Err(not_found());
+            }
+            store::icon(tx, id)?.ok_or_else(|| AppError::NotFound("This mini program has no icon.".into()))
+        })
+        .await
+}
+
+/// Refuses unless `m` manages mini program `mp` (its admin, or a Workspace Admin) — the
+/// mini-program-scoped check, in the caller's write transaction.
+fn require_manager(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Result<MiniProgram, AppError> {
+    let found = store::get_for_update(tx, m.workspace, mp)?;
+    let role = store::role_for_update(tx, mp, m.account)?;
+    let admin = m.role == Role::WorkspaceAdmin;
+    match found {
+        Some(p) if admin || role == Some(MiniRole::Admin) => Ok(p),
+        Some(_) if m.role != Role::WorkspaceDeveloper || role.is_some() => Err(AppError::Forbidden(
+            "Only this mini program's admin or a Workspace Admin may change who works on it.".into(),
+        )),
+        _ => Err(not_found()),
+    }
+}
+
+/// Assigns an active member of the workspace to a mini program as admin or developer (or
+/// changes their part). Audited.
+pub async fn assign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, role: MiniRole, actor: Actor) -> Result<(), AppError> {
+    let m = Viewer::of(m);
+    state
+        .store
+        .write(move |tx| {
+            let p = require_manager(tx, &m, mp)?;
+            let wid = m.workspace;
+            let member = ws::membership_for_update(tx, wid, account)?
+                .filter(|x| x.active)
+                .ok_or_else(|| AppError::invalid("Member", "must be an active member of this workspace"))?;
+            let who = accounts::get_for_update(tx, member.account)?.ok_or(AppError::Internal)?;
+            store::assign(tx, wid, mp, account, role)?;
+            audit::record(tx, &actor, Some((wid, &m.workspace_name)), "mini_program.assigned", &p.name, &format!("{} as {}", who.username, role.label()))
+        })
+        .await
+        .map(|_| ())
+}
+
+/// Takes a member off a mini program. Audited.
+pub async fn unassign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, actor: Actor) -> Result<(), AppError> {
+    let m = Viewer::of(m);
+    state
+        .store
+        .write(move |tx| {
+            let p = require_manager(tx, &m, mp)?;
+            let wid = m.workspace;
+            if !store::unassign(tx, wid, mp, account)? {
+                return Err(AppError::NotFound("That member is not assigned to this mini program.".into()));
+            }
+            let who = accounts::get_for_update(tx, account)?.map(|a| a.username).unwrap_or_default();
+            audit::record(tx, &actor, Some((wid, &m.workspace_name)), "mini_program.unassigned", &p.name, &who)
+        })
+        .await
+        .map(|_| ())
+}
+
+/// "Assigned to Mini Program: Coupons, Parking" (or "unassigned") for a member.
+pub fn assignment_text(tx: &redb::ReadTransaction, workspace: Uuid, account: Uuid) -> Result<String, AppError> {
+    let mut names = Vec::new();
+    for id in store::assigned_to(tx, workspace, account)? {
+        if let Some(p) = store::get(tx, workspace, id)? {
+            names.push(p.name);
+        }
+    }
+    names.sort_by_key(|n| n.to_lowercase());
+    Ok(if names.is_empty() { "unassigned".into() } else { names.join(", ") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let mut b = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
+        b.extend(w.to_be_bytes());
+        b.extend(h.to_be_bytes());
+        b.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        b
+    }
+
+    #[test]
+    fn icons_are_checked_by_content_and_size() {
+        assert!(check_icon(&png(128, 128)).is_ok());
+        assert_eq!(check_icon(b"GIF89a not allowed").unwrap_err().field(), Some("Icon"));
+        assert!(check_icon(b"hello, I am text").unwrap_err().to_string().contains("not an image"));
+        assert!(check_icon(&png(8, 8)).unwrap_err().to_string().contains("8×8"));
+        assert!(check_icon(&png(4096, 64)).is_err());
+        let mut big = png(64, 64);
+        big.resize(ICON_MAX_BYTES + 1, 0);
+        assert!(check_icon(&big).unwrap_err().to_string().contains("256 KiB"));
+    }
+}

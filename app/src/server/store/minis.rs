@@ -1,0 +1,299 @@
+//! Mini programs, who is assigned to them, their versions, and the nonces of signed requests.
+
+use chrono::{DateTime, Utc};
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::codec::{decode, encode};
+use super::tables::{ASSIGNMENTS, ASSIGNMENTS_BY_MEMBER, MINI_ICONS, MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE, SIGNED_NONCES, VERSIONS};
+use crate::model::minis::{MiniRole, VersionState, VersionView};
+use crate::model::AppError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MiniProgram {
+    pub id: Uuid,
+    pub workspace: Uuid,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub has_icon: bool,
+    pub removed: bool,
+    pub created: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// A version as stored: its bundle is the content-addressed file named by `sha256`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Version {
+    pub mini_program: Uuid,
+    pub version: String,
+    pub state: VersionState,
+    pub size: u64,
+    pub sha256: String,
+    /// Who uploaded it, as people read it.
+    pub uploader: String,
+    /// The Upload Key that signed it, if it came from the Studio.
+    pub key: Option<String>,
+    /// The person who uploaded it from the console, if so.
+    pub account: Option<Uuid>,
+    /// The Ed25519 signature over the upload (by the Upload Key, or by the workspace's platform
+    /// key for a console upload), base64url.
+    pub signature: String,
+    pub note: String,
+    pub created: DateTime<Utc>,
+}
+
+impl Version {
+    pub fn view(&self) -> VersionView {
+        VersionView {
+            version: self.version.clone(),
+            state: self.state,
+            size: self.size,
+            sha256: self.sha256.clone(),
+            uploader: self.uploader.clone(),
+            note: self.note.clone(),
+            created: self.created,
+        }
+    }
+}
+
+fn role_code(r: MiniRole) -> u8 {
+    match r {
+        MiniRole::Admin => 1,
+        MiniRole::Developer => 2,
+    }
+}
+
+fn role_of(code: u8) -> MiniRole {
+    if code == 1 {
+        MiniRole::Admin
+    } else {
+        MiniRole::Developer
+    }
+}
+
+pub fn put(tx: &WriteTransaction, mp: &MiniProgram) -> Result<(), AppError> {
+    tx.open_table(MINI_PROGRAMS)?.insert(mp.id.as_u128(), encode(mp)?.as_slice())?;
+    tx.open_table(MINI_PROGRAMS_BY_WORKSPACE)?
+        .insert((mp.workspace.as_u128(), mp.id.as_u128()), ())?;
+    Ok(())
+}
+
+fn get_in(table: &impl ReadableTable<u128, &'static [u8]>, workspace: Uuid, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
+    let mp: Option<MiniProgram> = table.get(id.as_u128())?.map(|v| decode(v.value())).transpose()?;
+    Ok(mp.filter(|m| m.workspace == workspace))
+}
+
+/// A mini program of `workspace` (one of another workspace is `None`).
+pub fn get(tx: &ReadTransaction, workspace: Uuid, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
+    get_in(&tx.open_table(MINI_PROGRAMS)?, workspace, id)
+}
+
+pub fn get_for_update(tx: &WriteTransaction, workspace: Uuid, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
+    get_in(&tx.open_table(MINI_PROGRAMS)?, workspace, id)
+}
+
+/// A mini program by id alone (for the Studio, which learns the workspace from the key).
+pub fn by_id(tx: &ReadTransaction, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
+    let t = tx.open_table(MINI_PROGRAMS)?;
+    let v = t.get(id.as_u128())?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+/// The mini programs of a workspace, by name.
+pub fn of_workspace(tx: &ReadTransaction, workspace: Uuid) -> Result<Vec<MiniProgram>, AppError> {
+    let index = tx.open_table(MINI_PROGRAMS_BY_WORKSPACE)?;
+    let table = tx.open_table(MINI_PROGRAMS)?;
+    let ws = workspace.as_u128();
+    let mut out = Vec::new();
+    for row in index.range((ws, 0)..=(ws, u128::MAX))? {
+        if let Some(v) = table.get(row?.0.value().1)? {
+            out.push(decode::<MiniProgram>(v.value())?);
+        }
+    }
+    out.sort_by_key(|m| m.name.to_lowercase());
+    Ok(out)
+}
+
+pub fn names_taken(tx: &WriteTransaction, workspace: Uuid, name: &str) -> Result<bool, AppError> {
+    let index = tx.open_table(MINI_PROGRAMS_BY_WORKSPACE)?;
+    let table = tx.open_table(MINI_PROGRAMS)?;
+    let ws = workspace.as_u128();
+    for row in index.range((ws, 0)..=(ws, u128::MAX))? {
+        if let Some(v) = table.get(row?.0.value().1)? {
+            if decode::<MiniProgram>(v.value())?.name.to_lowercase() == name.to_lowercase() {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+pub fn put_icon(tx: &WriteTransaction, id: Uuid, bytes: &[u8]) -> Result<(), AppError> {
+    tx.open_table(MINI_ICONS)?.insert(id.as_u128(), bytes)?;
+    Ok(())
+}
+
+pub fn icon(tx: &ReadTransaction, id: Uuid) -> Result<Option<Vec<u8>>, AppError> {
+    let t = tx.open_table(MINI_ICONS)?;
+    let v = t.get(id.as_u128())?;
+    Ok(v.map(|v| v.value().to_vec()))
+}
+
+pub fn assign(tx: &WriteTransaction, workspace: Uuid, mp: Uuid, account: Uuid, role: MiniRole) -> Result<(), AppError> {
+    tx.open_table(ASSIGNMENTS)?
+        .insert((mp.as_u128(), account.as_u128()), role_code(role))?;
+    tx.open_table(ASSIGNMENTS_BY_MEMBER)?
+        .insert((workspace.as_u128(), account.as_u128(), mp.as_u128()), ())?;
+    Ok(())
+}
+
+pub fn unassign(tx: &WriteTransaction, workspace: Uuid, mp: Uuid, account: Uuid) -> Result<bool, AppError> {
+    let had = tx
+        .open_table(ASSIGNMENTS)?
+        .remove((mp.as_u128(), account.as_u128()))?
+        .is_some();
+    tx.open_table(ASSIGNMENTS_BY_MEMBER)?
+        .remove((workspace.as_u128(), account.as_u128(), mp.as_u128()))?;
+    Ok(had)
+}
+
+/// Every assignment of a member in a workspace (when they leave or are removed).
+pub fn unassign_member(tx: &WriteTransaction, workspace: Uuid, account: Uuid) -> Result<(), AppError> {
+    let mps: Vec<u128> = {
+        let index = tx.open_table(ASSIGNMENTS_BY_MEMBER)?;
+        let (w, a) = (workspace.as_u128(), account.as_u128());
+        let mut out = Vec::new();
+        for row in index.range((w, a, 0)..=(w, a, u128::MAX))? {
+            out.push(row?.0.value().2);
+        }
+        out
+    };
+    for mp in mps {
+        unassign(tx, workspace, Uuid::from_u128(mp), account)?;
+    }
+    Ok(())
+}
+
+/// A member's part in a mini program.
+pub fn role(tx: &ReadTransaction, mp: Uuid, account: Uuid) -> Result<Option<MiniRole>, AppError> {
+    let t = tx.open_table(ASSIGNMENTS)?;
+    let v = t.get((mp.as_u128(), account.as_u128()))?;
+    Ok(v.map(|v| role_of(v.value())))
+}
+
+pub fn role_for_update(tx: &WriteTransaction, mp: Uuid, account: Uuid) -> Result<Option<MiniRole>, AppError> {
+    let t = tx.open_table(ASSIGNMENTS)?;
+    let v = t.get((mp.as_u128(), account.as_u128()))?;
+    Ok(v.map(|v| role_of(v.value())))
+}
+
+/// Who is assigned to a mini program: (account, role).
+pub fn members(tx: &ReadTransaction, mp: Uuid) -> Result<Vec<(Uuid, MiniRole)>, AppError> {
+    let t = tx.open_table(ASSIGNMENTS)?;
+    let m = mp.as_u128();
+    let mut out = Vec::new();
+    for row in t.range((m, 0)..=(m, u128::MAX))? {
+        let (k, v) = row?;
+        out.push((Uuid::from_u128(k.value().1), role_of(v.value())));
+    }
+    Ok(out)
+}
+
+/// The mini programs a member is assigned to in a workspace.
+pub fn assigned_to(tx: &ReadTransaction, workspace: Uuid, account: Uuid) -> Result<Vec<Uuid>, AppError> {
+    let index = tx.open_table(ASSIGNMENTS_BY_MEMBER)?;
+    let (w, a) = (workspace.as_u128(), account.as_u128());
+    let mut out = Vec::new();
+    for row in index.range((w, a, 0)..=(w, a, u128::MAX))? {
+        out.push(Uuid::from_u128(row?.0.value().2));
+    }
+    Ok(out)
+}
+
+pub fn put_version(tx: &WriteTransaction, v: &Version) -> Result<(), AppError> {
+    tx.open_table(VERSIONS)?
+        .insert((v.mini_program.as_u128(), v.version.as_str()), encode(v)?.as_slice())?;
+    Ok(())
+}
+
+fn versions_in(table: &impl ReadableTable<(u128, &'static str), &'static [u8]>, mp: Uuid) -> Result<Vec<Version>, AppError> {
+    let m = mp.as_u128();
+    let mut out = Vec::new();
+    for row in table.range((m, "")..)? {
+        let (k, v) = row?;
+        if k.value().0 != m {
+            break;
+        }
+        out.push(decode::<Version>(v.value())?);
+    }
+    out.sort_by(|a, b| b.created.cmp(&a.created));
+    Ok(out)
+}
+
+/// The versions of a mini program, newest first.
+pub fn versions(tx: &ReadTransaction, mp: Uuid) -> Result<Vec<Version>, AppError> {
+    versions_in(&tx.open_table(VERSIONS)?, mp)
+}
+
+pub fn versions_for_update(tx: &WriteTransaction, mp: Uuid) -> Result<Vec<Version>, AppError> {
+    versions_in(&tx.open_table(VERSIONS)?, mp)
+}
+
+/// Records a signed request's nonce; `false` when it was seen before (a replay). Nonces older
+/// than `keep_secs` are forgotten, since their timestamps are refused anyway.
+pub fn use_nonce(tx: &WriteTransaction, key: &str, nonce: &str, now: i64, keep_secs: i64) -> Result<bool, AppError> {
+    let mut t = tx.open_table(SIGNED_NONCES)?;
+    if t.get((key, nonce))?.is_some() {
+        return Ok(false);
+    }
+    let old: Vec<(String, String)> = {
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            if v.value() < now - keep_secs {
+                let (a, b) = k.value();
+                out.push((a.to_string(), b.to_string()));
+            }
+            if out.len() >= 256 {
+                break;
+            }
+        }
+        out
+    };
+    for (a, b) in old {
+        t.remove((a.as_str(), b.as_str()))?;
+    }
+    t.insert((key, nonce), now)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::*;
+
+    #[test]
+    fn assignments_are_found_both_ways_and_removed_with_the_member() {
+        let store = Store::memory();
+        let (ws, mp, ann) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        store.write_blocking(|tx| assign(tx, ws, mp, ann, MiniRole::Developer)).unwrap();
+        assert_eq!(store.read_blocking(|tx| role(tx, mp, ann)).unwrap(), Some(MiniRole::Developer));
+        assert_eq!(store.read_blocking(|tx| assigned_to(tx, ws, ann)).unwrap(), vec![mp]);
+        store.write_blocking(|tx| unassign_member(tx, ws, ann)).unwrap();
+        assert_eq!(store.read_blocking(|tx| role(tx, mp, ann)).unwrap(), None);
+        assert!(store.read_blocking(|tx| members(tx, mp)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_nonce_is_accepted_once() {
+        let store = Store::memory();
+        assert!(store.write_blocking(|tx| use_nonce(tx, "k", "n1", 1000, 600)).unwrap());
+        assert!(!store.write_blocking(|tx| use_nonce(tx, "k", "n1", 1001, 600)).unwrap());
+        assert!(store.write_blocking(|tx| use_nonce(tx, "other", "n1", 1001, 600)).unwrap());
+        // Long after, the old nonce is forgotten (its timestamp would be refused anyway).
+        assert!(store.write_blocking(|tx| use_nonce(tx, "k", "n2", 5000, 600)).unwrap());
+        assert!(store.write_blocking(|tx| use_nonce(tx, "k", "n1", 5001, 600)).unwrap());
+    }
+}

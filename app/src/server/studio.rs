@@ -1,0 +1,585 @@
+//! The Studio API (`/api/studio/v1/…`): how bundles get into the platform. A machine API on its
+//! own router — no session, no origin check, no console body limit — authorised by the
+//! Upload Key's Ed25519 signature (see [`crate::server::keys`]).
+//!
+//! An upload is checked in this order, each refusal a JSON error with nothing stored: the
+//! signature header is well-formed; the key is known, an Upload Key, not revoked, within its grace
+//! period; the timestamp is within five minutes and the nonce unused; the mini program exists in
+//! the key's workspace; the workspace is active; the mini program is not removed; the version is
+//! semantic and higher than every earlier one; the size is within the limit; the archive is a
+//! well-formed gzip'd tar of at most 10 000 entries and 200 MiB unpacked (measured while reading,
+//! so a bomb is refused without unpacking it), with no absolute paths, no `..`, no links or
+//! devices, and an `app.json` at its root; and the signature verifies over the received bytes'
+//! sha256. The bundle is written to a temporary file, fsynced, renamed to its content address
+//! (and the directory fsynced) before its record commits.
+
+use std::io::{Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::model::apps::KeyKind;
+use crate::model::minis::{validate_note, VersionState, VersionView};
+use crate::model::workspace::WorkspaceStatus;
+use crate::server::keys::{self, SignatureHeader};
+use crate::server::store::apps::{self as app_store, Key};
+use crate::server::store::audit::{self, Actor};
+use crate::server::store::minis::{self as store, Version};
+use crate::server::store::workspaces as ws;
+use crate::server::AppState;
+
+/// How far a signed request's clock may be from the server's.
+pub const CLOCK_SKEW_SECS: i64 = 300;
+/// At most this many entries in a bundle.
+pub const MAX_ENTRIES: usize = 10_000;
+/// At most this many bytes unpacked.
+pub const MAX_UNPACKED: u64 = 200 * 1024 * 1024;
+
+/// A refusal: status, a stable code, a message that says what to do, and the field if any.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), field: None }
+    }
+
+    fn field(mut self, field: &'static str) -> ApiError {
+        self.field = Some(field);
+        self
+    }
+
+    fn internal() -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on the server. It has been logged; please try again.")
+    }
+}
+
+impl From<crate::model::AppError> for ApiError {
+    fn from(e: crate::model::AppError) -> ApiError {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        ApiError { status, code: "error", message: e.to_string(), field: None }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorInner<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorInner<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: ErrorInner { code: self.code, message: &self.message, field: self.field } };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The answer to an upload.
+#[derive(Serialize)]
+pub struct Uploaded {
+    pub version: VersionView,
+    pub console_url: String,
+}
+
+/// The answer to a version listing.
+#[derive(Serialize)]
+pub struct Versions {
+    pub versions: Vec<VersionView>,
+}
+
+/// Content-addressed bundle files under the data directory.
+#[derive(Clone, Debug)]
+pub struct Bundles {
+    dir: PathBuf,
+}
+
+impl Bundles {
+    pub fn new(dir: PathBuf) -> Bundles {
+        Bundles { dir }
+    }
+
+    /// Where the bundle with this sha256 lives.
+    pub fn path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(&sha256[..2]).join(format!("{sha256}.tar.gz"))
+    }
+
+    fn temp_dir(&self) -> PathBuf {
+        self.dir.join("tmp")
+    }
+
+    /// Moves a complete, fsynced temporary file to its content address and fsyncs the directory,
+    /// so the file is durable before any record names it.
+    pub fn commit(&self, temp: &Path, sha256: &str) -> std::io::Result<PathBuf> {
+        let to = self.path(sha256);
+        let parent = to.parent().expect("a bundle path has a directory");
+        std::fs::create_dir_all(parent)?;
+        if to.exists() {
+            // The same bytes are already stored.
+            std::fs::remove_file(temp)?;
+        } else {
+            std::fs::rename(temp, &to)?;
+        }
+        std::fs::File::open(parent)?.sync_all()?;
+        Ok(to)
+    }
+}
+
+/// Removes the temporary file when an upload is refused or fails.
+struct TempFile(Option<PathBuf>);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/studio/v1/mini-programs/{id}/versions", post(upload).get(list_versions))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// The routes of this router, for `mpdp routes`.
+pub fn endpoints() -> Vec<String> {
+    vec![
+        "GET /api/studio/v1/mini-programs/{id}/versions".into(),
+        "POST /api/studio/v1/mini-programs/{id}/versions".into(),
+    ]
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The signature header, well-formed.
+fn signature(headers: &HeaderMap) -> Result<SignatureHeader, ApiError> {
+    let text = header(headers, keys::SIGNATURE_HEADER).ok_or_else(|| {
+        ApiError::new(StatusCode::UNAUTHORIZED, "signature_missing", "The MPDP-Signature header is missing: sign the request with the App's Upload Key (mpdp studio does this for you).")
+    })?;
+    SignatureHeader::parse(text).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "signature_malformed", format!("The MPDP-Signature header is malformed: {e}.")))
+}
+
+/// The key of a signature: known, an Upload Key, not revoked, within its grace period.
+async fn upload_key(state: &AppState, id: &str) -> Result<Key, ApiError> {
+    let id = id.to_string();
+    let key = state.store.read(move |tx| app_store::key(tx, &id)).await?;
+    let key = key.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown_key", "The key that signed this request is not known to this server."))?;
+    if key.kind != KeyKind::Upload {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong_key_kind", "This request is signed by an Accessing Key; uploads are signed with the App's Upload Key (mpuk_…)."));
+    }
+    if key.revoked.is_some() {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "key_revoked", "This Upload Key has been revoked. Ask a Workspace Admin for the App's current Upload Key."));
+    }
+    if !key.live(Utc::now()) {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "key_expired", "This Upload Key was rotated and its grace period is over. Use the App's current Upload Key."));
+    }
+    Ok(key)
+}
+
+/// The timestamp is recent and the nonce unused (recorded now, so a replay is refused).
+async fn fresh(state: &AppState, sig: &SignatureHeader) -> Result<(), ApiError> {
+    let now = Utc::now().timestamp();
+    if (now - sig.ts).abs() > CLOCK_SKEW_SECS {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "stale_timestamp",
+            format!("The request's timestamp is more than {} minutes from the server's clock: check the clock and sign again.", CLOCK_SKEW_SECS / 60),
+        ));
+    }
+    let (key, nonce) = (sig.key.clone(), sig.nonce.clone());
+    let first = state.store.write(move |tx| store::use_nonce(tx, &key, &nonce, now, 2 * CLOCK_SKEW_SECS)).await?;
+    if !first {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "replayed", "This signed request was already received (its nonce was used): sign each request anew."));
+    }
+    Ok(())
+}
+
+/// The mini program, in the key's workspace, which is active.
+async fn mini_program_of(state: &AppState, key: &Key, id: &str) -> Result<(store::MiniProgram, ws::Workspace), ApiError> {
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No such mini program in the workspace of this key.");
+    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    let wid = key.workspace;
+    let found = state
+        .store
+        .read(move |tx| Ok((store::by_id(tx, id)?, ws::get_workspace(tx, wid)?)))
+        .await?;
+    let (Some(mp), Some(w)) = found else { return Err(not_found()) };
+    if mp.workspace != key.workspace {
+        return Err(not_found());
+    }
+    if w.status == WorkspaceStatus::Suspended {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "workspace_suspended", format!("The workspace {} is suspended: nothing can be uploaded until the platform operator reactivates it.", w.name)));
+    }
+    Ok((mp, w))
+}
+
+/// A semantic version higher than every earlier one of the mini program.
+fn check_version(text: &str, earlier: &[Version]) -> Result<semver::Version, ApiError> {
+    let v = semver::Version::parse(text.trim()).map_err(|_| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "version_invalid", format!("“{}” is not a semantic version like 1.2.3 (three numbers, no leading zeros).", text.trim())).field("version")
+    })?;
+    let highest = earlier.iter().filter_map(|e| semver::Version::parse(&e.version).ok()).max();
+    if let Some(h) = highest {
+        if v <= h {
+            return Err(ApiError::new(StatusCode::CONFLICT, "version_not_higher", format!("Version {v} must be higher than {h}, the highest uploaded so far.")).field("version"));
+        }
+    }
+    Ok(v)
+}
+
+/// Reads a bundle as it would be unpacked, without unpacking it: refuses what could escape, link
+/// or exhaust, and requires `app.json` at the root.
+pub fn check_archive(path: &Path) -> Result<(), ApiError> {
+    let bad = |code: &'static str, message: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).field("bundle");
+    let malformed = |e: std::io::Error| bad("archive_malformed", format!("The bundle is not a well-formed gzip-compressed tar archive ({e})."));
+    let file = std::fs::File::open(path).map_err(|_| ApiError::internal())?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+    let (mut entries, mut unpacked, mut app_json) = (0usize, 0u64, false);
+    for entry in archive.entries().map_err(malformed)? {
+        let mut entry = entry.map_err(malformed)?;
+        entries += 1;
+        if entries > MAX_ENTRIES {
+            return Err(bad("archive_too_many_entries", format!("The bundle has more than {MAX_ENTRIES} entries.")));
+        }
+        let raw = entry.path_bytes().into_owned();
+        let name = String::from_utf8_lossy(&raw).into_owned();
+        let path = entry.path().map_err(malformed)?.into_owned();
+        if raw.first() == Some(&b'/') || path.is_absolute() || path.components().any(|c| matches!(c, Component::RootDir | Component::Prefix(_))) {
+            return Err(bad("archive_absolute_path", format!("The bundle has an absolute path ({name}); every path must be relative to the bundle's root.")));
+        }
+        if path.components().any(|c| c == Component::ParentDir) {
+            return Err(bad("archive_parent_path", format!("The bundle has a path with .. ({name}), which could write outside the bundle.")));
+        }
+        let kind = entry.header().entry_type();
+        if kind.is_symlink() || kind.is_hard_link() {
+            return Err(bad("archive_link", format!("The bundle has a link ({name}); links are not allowed.")));
+        }
+        if !(kind.is_file() || kind.is_dir()) {
+            return Err(bad("archive_special_file", format!("The bundle has a special file ({name}); only files and directories are allowed.")));
+        }
+        let declared = entry.header().size().map_err(malformed)?;
+        if unpacked.saturating_add(declared) > MAX_UNPACKED {
+            return Err(bad("archive_too_large_unpacked", format!("The bundle would unpack to more than {} MiB.", MAX_UNPACKED / (1024 * 1024))));
+        }
+        // Count what is actually read, not only what the header says.
+        let read = std::io::copy(&mut (&mut entry).take(MAX_UNPACKED - unpacked + 1), &mut std::io::sink()).map_err(malformed)?;
+        unpacked += read;
+        if unpacked > MAX_UNPACKED {
+            return Err(bad("archive_too_large_unpacked", format!("The bundle would unpack to more than {} MiB.", MAX_UNPACKED / (1024 * 1024))));
+        }
+        let normal: Vec<_> = path.components().filter(|c| *c != Component::CurDir).collect();
+        if kind.is_file() && normal.len() == 1 && normal[0].as_os_str() == "app.json" {
+            app_json = true;
+        }
+    }
+    if entries == 0 {
+        return Err(bad("archive_empty", "The bundle is empty.".into()));
+    }
+    if !app_json {
+        return Err(bad("archive_no_app_json", "The bundle has no app.json at its root: a mini program bundle needs one.".into()));
+    }
+    Ok(())
+}
+
+/// Streams a request body to a temporary file under `bundles`, hashing it and refusing more than
+/// `limit` bytes; fsyncs it. Returns (temp file, sha256, size).
+async fn receive(bundles: &Bundles, body: Body, limit: u64) -> Result<(TempFile, String, u64), ApiError> {
+    use futures::StreamExt;
+    let dir = bundles.temp_dir();
+    tokio::fs::create_dir_all(&dir).await.map_err(|_| ApiError::internal())?;
+    let path = dir.join(format!("{}.part", Uuid::new_v4()));
+    let temp = TempFile(Some(path.clone()));
+    let mut file = std::fs::File::create(&path).map_err(|_| ApiError::internal())?;
+    let (mut hasher, mut size) = (Sha256::new(), 0u64);
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "upload_truncated", "The upload was cut short before all its bytes arrived; nothing was stored."))?;
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(too_large(limit));
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).map_err(|_| ApiError::internal())?;
+    }
+    file.sync_all().map_err(|_| ApiError::internal())?;
+    Ok((temp, keys::hex(&hasher.finalize()), size))
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "bundle_too_large", format!("The bundle is larger than {} MiB, this server's limit.", limit / (1024 * 1024))).field("bundle")
+}
+
+/// `POST /api/studio/v1/mini-programs/{id}/versions`: a signed upload.
+async fn upload(State(state): State<AppState>, UrlPath(id): UrlPath<String>, headers: HeaderMap, body: Body) -> Response {
+    match upload_checked(&state, &id, &headers, body).await {
+        Ok(done) => (StatusCode::CREATED, Json(done)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn upload_checked(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> Result<Uploaded, ApiError> {
+    let sig = signature(headers)?;
+    let (Some(claimed_sha), Some(claimed_size)) = (sig.sha256.clone(), sig.size) else {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "signature_malformed", "The MPDP-Signature header of an upload needs sha256= and size=."));
+    };
+    let key = upload_key(state, &sig.key).await?;
+    fresh(state, &sig).await?;
+    let (mp, workspace) = mini_program_of(state, &key, id).await?;
+    if mp.removed {
+        return Err(ApiError::new(StatusCode::CONFLICT, "mini_program_removed", "This mini program has been removed; nothing more can be uploaded to it."));
+    }
+    let version_text = header(headers, "mpdp-version")
+        .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "version_missing", "The MPDP-Version header is missing (the version, like 1.2.3).").field("version"))?
+        .trim()
+        .to_string();
+    let mp_id = mp.id;
+    let earlier = state.store.read(move |tx| store::versions(tx, mp_id)).await?;
+    check_version(&version_text, &earlier)?;
+    let note = match header(headers, "mpdp-note") {
+        Some(n) => {
+            let decoded = percent_decode(n).ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note_invalid", "The MPDP-Note header must be percent-encoded UTF-8.").field("note"))?;
+            validate_note(&decoded).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note_invalid", e.to_string()).field("note"))?
+        }
+        None => String::new(),
+    };
+    let limit = state.config.max_bundle_bytes;
+    let announced = header(headers, "content-length").and_then(|l| l.parse::<u64>().ok());
+    if claimed_size > limit || announced.is_some_and(|l| l > limit) {
+        return Err(too_large(limit));
+    }
+    let bundles = state.bundles.clone();
+    let (temp, sha, size) = receive(&bundles, body, limit).await?;
+    if announced.is_some_and(|l| l != size) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "upload_truncated", "The upload was cut short before all its bytes arrived; nothing was stored."));
+    }
+    let checked_path = temp.0.clone().ok_or_else(ApiError::internal)?;
+    tokio::task::spawn_blocking(move || check_archive(&checked_path)).await.map_err(|_| ApiError::internal())??;
+    let message = keys::upload_message(&mp.id.to_string(), &version_text, &sha, size, sig.ts, &sig.nonce);
+    if sha != claimed_sha || size != claimed_size || !keys::verify(&key.material, message.as_bytes(), &sig.sig) {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "The signature does not match the bytes received and the key: nothing was stored."));
+    }
+    // The file first (durable), then the record that names it.
+    let temp_path = temp.0.clone().ok_or_else(ApiError::internal)?;
+    let sha_for_file = sha.clone();
+    tokio::task::spawn_blocking(move || bundles.commit(&temp_path, &sha_for_file))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not store a bundle");
+            ApiError::internal()
+        })?;
+    std::mem::forget(temp);
+    let app_name = {
+        let app = key.app;
+        let wid = key.workspace;
+        state.store.read(move |tx| app_store::app_of(tx, wid, app)).await?.map(|a| a.name).unwrap_or_default()
+    };
+    let record = Version {
+        mini_program: mp.id,
+        version: version_text.clone(),
+        state: VersionState::Uploaded,
+        size,
+        sha256: sha,
+        uploader: format!("Upload Key {} ({app_name})", key.id),
+        key: Some(key.id.clone()),
+        account: None,
+        signature: sig.sig.clone(),
+        note,
+        created: Utc::now(),
+    };
+    let (wid, wname, mp_name) = (workspace.id, workspace.name.clone(), mp.name.clone());
+    let saved = record.clone();
+    let actor = Actor { id: None, name: format!("Upload Key {}", key.id), client: None };
+    state
+        .store
+        .write(move |tx| {
+            let earlier = store::versions_for_update(tx, saved.mini_program)?;
+            if let Err(e) = check_version(&saved.version, &earlier) {
+                return Err(crate::model::AppError::conflict("version", e.message));
+            }
+            store::put_version(tx, &saved)?;
+            audit::record(tx, &actor, Some((wid, &wname)), "mini_program.version_uploaded", &mp_name, &format!("{} ({} bytes, sha256 {}) signed by Upload Key {}", saved.version, saved.size, saved.sha256, saved.key.clone().unwrap_or_default()))?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| match e {
+            crate::model::AppError::Conflict { message, .. } => ApiError::new(StatusCode::CONFLICT, "version_not_higher", message).field("version"),
+            other => other.into(),
+        })?;
+    state.last_used.touch(&key.id);
+    Ok(Uploaded {
+        version: record.view(),
+        console_url: format!("{}/w/{}/mini-programs/{}", state.config.public_url.trim_end_matches('/'), workspace.name, mp.id),
+    })
+}
+
+/// `GET /api/studio/v1/mini-programs/{id}/versions`: a signed listing.
+async fn list_versions(State(state): State<AppState>, UrlPath(id): UrlPath<String>, headers: HeaderMap) -> Response {
+    let result: Result<Versions, ApiError> = async {
+        let sig = signature(&headers)?;
+        let key = upload_key(&state, &sig.key).await?;
+        fresh(&state, &sig).await?;
+        let (mp, _) = mini_program_of(&state, &key, &id).await?;
+        if !keys::verify(&key.material, keys::list_message(&mp.id.to_string(), sig.ts, &sig.nonce).as_bytes(), &sig.sig) {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "The signature does not match the request and the key."));
+        }
+        let mp_id = mp.id;
+        let versions = state.store.read(move |tx| store::versions(tx, mp_id)).await?;
+        state.last_used.touch(&key.id);
+        Ok(Versions { versions: versions.iter().map(Version::view).collect() })
+    }
+    .await;
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Decodes `%XX` escapes; `None` for a malformed escape or bytes that are not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tgz(entries: &[(&str, &[u8], tar::EntryType)]) -> tempfile_path::Path {
+        tempfile_path::write(entries)
+    }
+
+    /// Builds test archives by hand, to put in them what a careful packer never would.
+    mod tempfile_path {
+        use std::io::Write;
+
+        pub struct Path(pub std::path::PathBuf);
+
+        impl Drop for Path {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_file(&self.0);
+            }
+        }
+
+        pub fn write(entries: &[(&str, &[u8], tar::EntryType)]) -> Path {
+            let mut raw = Vec::new();
+            for (name, data, kind) in entries {
+                let mut h = [0u8; 512];
+                h[..name.len()].copy_from_slice(name.as_bytes());
+                let fields: [(usize, usize, String); 5] = [
+                    (100, 8, "0000644\0".into()),
+                    (108, 8, "0000000\0".into()),
+                    (116, 8, "0000000\0".into()),
+                    (124, 12, format!("{:011o}\0", data.len())),
+                    (136, 12, "00000000000\0".into()),
+                ];
+                for (at, len, text) in fields {
+                    h[at..at + len].copy_from_slice(&text.as_bytes()[..len]);
+                }
+                h[156] = kind.as_byte();
+                if kind.is_symlink() {
+                    h[157..157 + 11].copy_from_slice(b"/etc/passwd");
+                }
+                h[257..263].copy_from_slice(b"ustar\0");
+                h[263..265].copy_from_slice(b"00");
+                h[148..156].copy_from_slice(b"        ");
+                let sum: u32 = h.iter().map(|b| *b as u32).sum();
+                h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+                raw.extend_from_slice(&h);
+                raw.extend_from_slice(data);
+                raw.resize(raw.len().div_ceil(512) * 512, 0);
+            }
+            raw.resize(raw.len() + 1024, 0);
+            let path = std::env::temp_dir().join(format!("mpdp-test-{}.tar.gz", uuid::Uuid::new_v4()));
+            let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::default());
+            gz.write_all(&raw).unwrap();
+            gz.finish().unwrap();
+            Path(path)
+        }
+    }
+
+    use tar::EntryType as E;
+
+    fn code(p: &tempfile_path::Path) -> &'static str {
+        check_archive(&p.0).map(|_| "ok").unwrap_or_else(|e| e.code)
+    }
+
+    #[test]
+    fn archives_are_checked_without_unpacking_them() {
+        assert_eq!(code(&tgz(&[("app.json", b"{}", E::Regular), ("pages/index.js", b"x", E::Regular)])), "ok");
+        assert_eq!(code(&tgz(&[("./app.json", b"{}", E::Regular)])), "ok");
+        assert_eq!(code(&tgz(&[("index.js", b"x", E::Regular)])), "archive_no_app_json");
+        assert_eq!(code(&tgz(&[("sub/app.json", b"{}", E::Regular)])), "archive_no_app_json");
+        assert_eq!(code(&tgz(&[("app.json", b"{}", E::Regular), ("../evil", b"x", E::Regular)])), "archive_parent_path");
+        assert_eq!(code(&tgz(&[("app.json", b"{}", E::Regular), ("/etc/evil", b"x", E::Regular)])), "archive_absolute_path");
+        assert_eq!(code(&tgz(&[("app.json", b"{}", E::Regular), ("link", b"", E::Symlink)])), "archive_link");
+        assert_eq!(code(&tgz(&[("app.json", b"{}", E::Regular), ("dev", b"", E::Char)])), "archive_special_file");
+        let path = std::env::temp_dir().join(format!("mpdp-test-{}.tar.gz", uuid::Uuid::new_v4()));
+        std::fs::write(&path, b"not gzip at all").unwrap();
+        let p = tempfile_path::Path(path);
+        assert_eq!(code(&p), "archive_malformed");
+    }
+
+    #[test]
+    fn versions_must_be_semantic_and_rise() {
+        let v = |s: &str| Version {
+            mini_program: Uuid::nil(),
+            version: s.into(),
+            state: VersionState::Uploaded,
+            size: 0,
+            sha256: String::new(),
+            uploader: String::new(),
+            key: None,
+            account: None,
+            signature: String::new(),
+            note: String::new(),
+            created: Utc::now(),
+        };
+        assert!(check_version("1.2.3", &[]).is_ok());
+        for bad in ["1.2", "01.0.0", "1.0.0.0", "v1.0.0", ""] {
+            assert_eq!(check_version(bad, &[]).unwrap_err().code, "version_invalid", "{bad}");
+        }
+        let earlier = [v("1.2.3"), v("1.10.0")];
+        assert_eq!(check_version("1.9.9", &earlier).unwrap_err().code, "version_not_higher");
+        assert_eq!(check_version("1.10.0", &earlier).unwrap_err().code, "version_not_higher");
+        assert!(check_version("1.10.1-beta.1", &earlier).is_ok());
+        assert_eq!(percent_decode("caf%C3%A9%20ok").as_deref(), Some("café ok"));
+        assert_eq!(percent_decode("%zz"), None);
+    }
+}

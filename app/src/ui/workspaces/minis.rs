@@ -1,0 +1,264 @@
+//! Mini Programs (`/w/{name}/mini-programs`): the list (a Workspace Developer sees those assigned
+//! to them), creating one, and one mini program's page with its members and versions.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+use super::WorkspaceShell;
+use crate::api::minis::{
+    assignable_members, get_mini_program, list_mini_programs, list_versions, mini_program_icon, AssignMiniProgram,
+    CreateMiniProgram, UnassignMiniProgram,
+};
+use crate::model::minis::{AssignmentView, MiniProgramView, MiniRole, VersionView, CATEGORIES, MINI_DESCRIPTION_MAX, MINI_NAME_MAX};
+use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
+use crate::ui::kit::{
+    action_error, fmt_time, list_position, route_param, toast_action, Badge, DataTable, ErrorPanel, Field, FormError,
+    Loading, RowMenu, StatusBadge, Tone, successes,
+};
+
+#[component]
+pub fn MiniProgramsPage() -> impl IntoView {
+    let name = route_param("name");
+    let create = ServerAction::<CreateMiniProgram>::new();
+    let created = successes(create);
+    let list = Resource::new(move || (name.get(), created.get()), |(n, _)| list_mini_programs(n));
+    let error = action_error(create);
+    let icon = RwSignal::new(String::new());
+    let on_icon = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                let promise = file.array_buffer();
+                leptos::task::spawn_local(async move {
+                    if let Ok(buf) = wasm_bindgen_futures::JsFuture::from(promise).await {
+                        let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+                        use base64::Engine;
+                        icon.set(base64::engine::general_purpose::STANDARD.encode(bytes));
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, icon);
+    };
+    view! {
+        <WorkspaceShell active="mini-programs" title="Mini Programs">
+            <section class="panel" aria-labelledby="minis-title">
+                <div class="section-header">
+                    <h2 id="minis-title">"Mini Programs"</h2>
+                    <FormDialog title="Create mini program" param="create">
+                        <ActionForm action=create>
+                            <FormError error />
+                            <input type="hidden" name="workspace" value=move || name.get() />
+                            <input type="hidden" name="icon" prop:value=move || icon.get() />
+                            <Field label="Mini Program Name" name="name" required=true maxlength=MINI_NAME_MAX error />
+                            <Field label="Description" name="description" kind="textarea" maxlength=MINI_DESCRIPTION_MAX hint="What it does, in a sentence or two (at most 500 characters)." error />
+                            <Field
+                                label="Category"
+                                name="category"
+                                kind="select"
+                                required=true
+                                options=CATEGORIES.iter().map(|c| (c.to_string(), c.to_string())).collect()
+                                error
+                            />
+                            <Field label="Icon" name="icon_file" kind="file" accept="image/png,image/jpeg,image/webp" hint="PNG, JPEG or WebP, at most 256 KiB, 16–1024 pixels a side. Optional; it needs JavaScript in the browser." on_change=Callback::new(on_icon) error />
+                            <button type="submit" class="button button-primary">"Create"</button>
+                        </ActionForm>
+                    </FormDialog>
+                </div>
+                <p class="hint">"You become the admin of a mini program you create, and assign members to it as admins or developers. Workspace Developers see the mini programs they are assigned to."</p>
+                <DataTable
+                    label="Mini programs"
+                    columns=vec!["Mini Program Name", "Category", "Latest version", "Your part", "Members", "Created"]
+                    data=list
+                    empty="No mini programs to show yet."
+                    row=move |p: MiniProgramView| {
+                        let href = format!("/w/{}/mini-programs/{}", name.get_untracked(), p.id);
+                        view! {
+                            <tr>
+                                <td><a href=href>{p.name.clone()}</a>{p.removed.then(|| view! { " " <StatusBadge status=Badge::new("Removed", Tone::Negative) /> })}</td>
+                                <td>{p.category.clone()}</td>
+                                <td>{p.latest.clone().unwrap_or_else(|| "—".into())}</td>
+                                <td>{p.my_role.map(|r| r.label()).unwrap_or("—")}</td>
+                                <td>{p.members.len()}</td>
+                                <td class="nowrap">{fmt_time(&p.created)}</td>
+                            </tr>
+                        }.into_any()
+                    }
+                />
+            </section>
+        </WorkspaceShell>
+    }
+}
+
+fn version_badge(v: &VersionView) -> Badge {
+    use crate::model::minis::VersionState::*;
+    let tone = match v.state {
+        Uploaded | InReview => Tone::Waiting,
+        Approved | Released => Tone::Positive,
+        Rejected | Removed => Tone::Negative,
+        Superseded => Tone::Neutral,
+    };
+    Badge::new(v.state.label(), tone)
+}
+
+#[component]
+pub fn MiniProgramPage() -> impl IntoView {
+    let (name, id) = (route_param("name"), route_param("id"));
+    let assign = ServerAction::<AssignMiniProgram>::new();
+    let unassign = ServerAction::<UnassignMiniProgram>::new();
+    toast_action(assign, |_| "Member assigned.".into());
+    toast_action(unassign, |_| "Member unassigned.".into());
+    let mp_id = Memo::new(move |_| id.get().parse::<uuid::Uuid>().ok());
+    let missing = || crate::model::AppError::NotFound("No such mini program in this workspace.".into());
+    let (assigned, unassigned) = (successes(assign), successes(unassign));
+    let changes = move || assigned.get() + unassigned.get();
+    let mp = Resource::new(move || (name.get(), mp_id.get(), changes()), move |(n, id, _)| async move {
+        match id {
+            Some(id) => get_mini_program(n, id).await,
+            None => Err(missing()),
+        }
+    });
+    let title = Resource::new(move || (name.get(), mp_id.get()), move |(n, id)| async move {
+        match id {
+            Some(id) => get_mini_program(n, id).await.map(|p| p.name).unwrap_or_else(|_| "Mini program".into()),
+            None => "Mini program".into(),
+        }
+    });
+    let members = Resource::new(move || (name.get(), mp_id.get(), changes()), move |(n, id, _)| async move {
+        match id {
+            Some(id) => get_mini_program(n, id).await.map(|p| p.members),
+            None => Err(missing()),
+        }
+    });
+    let position = list_position();
+    let versions = Resource::new(move || (name.get(), mp_id.get(), position.get()), move |(n, id, p)| async move {
+        match id {
+            Some(id) => list_versions(n, id, p.0, p.1).await,
+            None => Err(missing()),
+        }
+    });
+    let icon = Resource::new(move || (name.get(), mp_id.get()), move |(n, id)| async move {
+        match id {
+            Some(id) => mini_program_icon(n, id).await.ok(),
+            None => None,
+        }
+    });
+    let candidates = Resource::new(move || name.get(), |n| async move { assignable_members(n).await.unwrap_or_default() });
+    let (assign_error, unassign_error) = (action_error(assign), action_error(unassign));
+    view! {
+        <WorkspaceShell active="mini-programs" title="Mini Programs" detail=title>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    let icon = icon.await;
+                    let candidates = candidates.await;
+                    match mp.await {
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                        Ok(p) => {
+                            let ws = name.get_untracked();
+                            let id_text = p.id.to_string();
+                            let manage = p.can_manage;
+                            let cli = format!("mpdp studio upload --server {} --key \"$MPDP_UPLOAD_KEY\" --mini-program {} --version 1.0.0 ./dist", "https://console.example.com", id_text);
+                            view! {
+                                <section class="panel" aria-labelledby="mp-details">
+                                    <h2 id="mp-details">"Details"</h2>
+                                    <div class="mp-summary">
+                                        {icon.map(|src| view! { <img class="mp-icon" src=src alt=format!("Icon of {}", p.name) width="64" height="64" /> })}
+                                        <dl class="details">
+                                            <dt>"Category"</dt><dd>{p.category.clone()}</dd>
+                                            <dt>"Description"</dt><dd>{if p.description.is_empty() { "—".to_string() } else { p.description.clone() }}</dd>
+                                            <dt>"Mini program ID"</dt><dd><code>{id_text.clone()}</code></dd>
+                                            <dt>"Created"</dt><dd>{format!("{} by {}", fmt_time(&p.created), p.created_by)}</dd>
+                                            <dt>"Your part"</dt><dd>{p.my_role.map(|r| r.label()).unwrap_or(if manage { "Workspace Admin" } else { "—" })}</dd>
+                                        </dl>
+                                    </div>
+                                </section>
+                                <section class="panel" aria-labelledby="mp-members">
+                                    <h2 id="mp-members">"Members"</h2>
+                                    <FormError error=unassign_error />
+                                    <DataTable
+                                        label="Members of this mini program"
+                                        columns=vec!["Username", "Email", "Part", "Actions"]
+                                        data=members
+                                        empty="Nobody is assigned yet."
+                                        row=move |a: AssignmentView| {
+                                            let fields = vec![("workspace", name.get_untracked()), ("id", p.id.to_string()), ("account", a.account.to_string())];
+                                            let label = format!("Actions for {}", a.username);
+                                            let unassign_label = format!("Unassign {}", a.username);
+                                            view! {
+                                                <tr>
+                                                    <td>{a.username.clone()}</td>
+                                                    <td>{a.email.clone()}</td>
+                                                    <td>{a.role.label()}</td>
+                                                    <td class="row-actions">
+                                                        {manage.then(|| view! {
+                                                            <RowMenu label>
+                                                                <ConfirmDialog action=unassign kind=Confirm::Unassign opener="Unassign…" opener_label=unassign_label fields error=unassign_error />
+                                                            </RowMenu>
+                                                        })}
+                                                    </td>
+                                                </tr>
+                                            }.into_any()
+                                        }
+                                    />
+                                    {manage.then(|| view! {
+                                        <ActionForm action=assign attr:class="inline-fields">
+                                            <FormError error=assign_error />
+                                            <input type="hidden" name="workspace" value=ws.clone() />
+                                            <input type="hidden" name="id" value=id_text.clone() />
+                                            <Field
+                                                label="Member"
+                                                name="account"
+                                                kind="select"
+                                                required=true
+                                                options=candidates.iter().map(|c| (c.account.to_string(), c.label.clone())).collect()
+                                                error=assign_error
+                                            />
+                                            <Field
+                                                label="Part"
+                                                name="role"
+                                                kind="select"
+                                                options=[MiniRole::Developer, MiniRole::Admin].into_iter().map(|r| (r.code().to_string(), r.label().to_string())).collect()
+                                                error=assign_error
+                                            />
+                                            <button type="submit" class="button button-primary">"Assign"</button>
+                                        </ActionForm>
+                                    })}
+                                </section>
+                                <section class="panel" aria-labelledby="mp-versions">
+                                    <h2 id="mp-versions">"Versions"</h2>
+                                    <p class="hint">"Upload a version with the Mini Program Studio and the App's Upload Key, for example:"</p>
+                                    <pre class="mono wrap"><code>{cli}</code></pre>
+                                    <DataTable
+                                        label="Versions"
+                                        columns=vec!["Version", "State", "Size", "SHA-256", "Uploaded by", "Note", "Uploaded"]
+                                        sortable=vec![("Uploaded", "created")]
+                                        data=versions
+                                        empty="No versions uploaded yet."
+                                        row=move |v: VersionView| {
+                                            let status = version_badge(&v);
+                                            let short = v.sha256.chars().take(12).collect::<String>();
+                                            view! {
+                                                <tr>
+                                                    <td>{v.version.clone()}</td>
+                                                    <td><StatusBadge status /></td>
+                                                    <td class="nowrap">{format!("{} bytes", v.size)}</td>
+                                                    <td><code title=v.sha256.clone()>{short}"…"</code></td>
+                                                    <td>{v.uploader.clone()}</td>
+                                                    <td class="details">{v.note.clone()}</td>
+                                                    <td class="nowrap">{fmt_time(&v.created)}</td>
+                                                </tr>
+                                            }.into_any()
+                                        }
+                                    />
+                                </section>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </WorkspaceShell>
+    }
+}

@@ -1,0 +1,366 @@
+//! The Studio upload API with the real binary: the real CLI (`mpdp studio upload` and
+//! `versions`) against a server on port 0, then every refusal — each with its status and code,
+//! and afterwards no record and no file.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use app::server::keys;
+use common::*;
+
+struct Setup {
+    server: Server,
+    dir: DataDir,
+    op: reqwest::Client,
+    ann: reqwest::Client,
+    wid: String,
+    app: String,
+    upload_key: String,
+    mp: String,
+}
+
+async fn setup(extra: &[&str]) -> Setup {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, extra).await;
+    let ann = person(&server, "ann").await;
+    let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>").await.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(call(&op, &server, "generate-workspace", &[("id", &id)]).await.status, 200);
+    let wid = call(&ann, &server, "workspace-general", &[("workspace", "Acme")]).await.json()[0]["id"].as_str().unwrap().to_string();
+    let created = call(
+        &ann,
+        &server,
+        "create-app",
+        &[("workspace", "Acme"), ("name", "Super"), ("android", "on"), ("android_package", "com.acme.super")],
+    )
+    .await
+    .json();
+    let app = created["app"].as_str().unwrap().to_string();
+    let upload_key = created["keys"].as_array().unwrap().iter().find(|k| k["kind"] == "Upload").unwrap()["key"].as_str().unwrap().to_string();
+    let r = call(&ann, &server, "create-mini-program", &[("workspace", "Acme"), ("name", "Coupons"), ("category", "Shopping")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mp = r.json().as_str().unwrap().to_string();
+    Setup { server, dir, op, ann, wid, app, upload_key, mp }
+}
+
+/// A bundle directory with an app.json.
+fn bundle_dir() -> DataDir {
+    let d = DataDir::new();
+    std::fs::write(d.path().join("app.json"), br#"{"pages":["index"]}"#).unwrap();
+    std::fs::create_dir_all(d.path().join("pages")).unwrap();
+    std::fs::write(d.path().join("pages/index.js"), b"Page({})").unwrap();
+    d
+}
+
+fn studio(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).arg("studio").args(args).env_remove("MPDP_UPLOAD_KEY").output().unwrap()
+}
+
+/// A gzip'd tar built by hand, to hold what a careful packer never would.
+fn tgz(entries: &[(&str, &[u8], u8)]) -> Vec<u8> {
+    let mut raw = Vec::new();
+    for (name, data, kind) in entries {
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[108..116].copy_from_slice(b"0000000\0");
+        h[116..124].copy_from_slice(b"0000000\0");
+        h[124..136].copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
+        h[136..148].copy_from_slice(b"00000000000\0");
+        h[156] = *kind;
+        if *kind == b'2' {
+            h[157..168].copy_from_slice(b"/etc/passwd");
+        }
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|b| *b as u32).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        raw.extend_from_slice(&h);
+        raw.extend_from_slice(data);
+        raw.resize(raw.len().div_ceil(512) * 512, 0);
+    }
+    raw.resize(raw.len() + 1024, 0);
+    gz(&raw)
+}
+
+fn gz(raw: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(raw).unwrap();
+    e.finish().unwrap()
+}
+
+/// A tar entry declaring (and holding) `size` zero bytes, gzip'd: small on the wire, huge unpacked.
+fn bomb(size: usize) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut h = [0u8; 512];
+    h[..8].copy_from_slice(b"app.json");
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[108..116].copy_from_slice(b"0000000\0");
+    h[116..124].copy_from_slice(b"0000000\0");
+    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+    h[136..148].copy_from_slice(b"00000000000\0");
+    h[156] = b'0';
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|b| *b as u32).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    e.write_all(&h).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..size / zeros.len() {
+        e.write_all(&zeros).unwrap();
+    }
+    e.finish().unwrap()
+}
+
+fn good_bundle() -> Vec<u8> {
+    tgz(&[("app.json", b"{}", b'0'), ("index.js", b"x", b'0')])
+}
+
+/// Sends a signed upload as the Studio would, with any part changed by the caller.
+struct Upload<'a> {
+    key: &'a str,
+    mp: &'a str,
+    version: &'a str,
+    body: Vec<u8>,
+    ts: i64,
+}
+
+impl<'a> Upload<'a> {
+    fn new(s: &'a Setup, version: &'a str, body: Vec<u8>) -> Upload<'a> {
+        Upload { key: &s.upload_key, mp: &s.mp, version, body, ts: now() }
+    }
+
+    fn header(&self) -> String {
+        let key = keys::parse_upload_key(self.key).unwrap();
+        keys::sign_upload(&key, self.mp, self.version, &keys::sha256_hex(&self.body), self.body.len() as u64, self.ts)
+    }
+
+    async fn send_with(&self, server: &Server, header: Option<String>) -> Reply {
+        let mut req = client()
+            .post(server.url(&format!("/api/studio/v1/mini-programs/{}/versions", self.mp)))
+            .header("content-type", "application/gzip")
+            .header("mpdp-version", self.version)
+            .body(self.body.clone());
+        if let Some(h) = header {
+            req = req.header("mpdp-signature", h);
+        }
+        let r = req.send().await.unwrap();
+        let (status, headers) = (r.status(), r.headers().clone());
+        Reply { status, headers, body: r.text().await.unwrap() }
+    }
+
+    async fn send(&self, server: &Server) -> Reply {
+        self.send_with(server, Some(self.header())).await
+    }
+}
+
+fn refused(r: &Reply, status: u16, code: &str) {
+    assert_eq!(r.status.as_u16(), status, "{code}: {}", r.body);
+    let j = r.json();
+    assert_eq!(j["error"]["code"], code, "{}", r.body);
+    assert!(j["error"]["message"].as_str().is_some_and(|m| m.len() > 10), "{}", r.body);
+}
+
+async fn versions(s: &Setup) -> Vec<serde_json::Value> {
+    let r = call(&s.ann, &s.server, "list-versions", &[("workspace", "Acme"), ("id", &s.mp)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["items"].as_array().unwrap().clone()
+}
+
+/// Bundle files on disk (and no temporary files left).
+fn bundle_files(dir: &Path) -> Vec<String> {
+    let root = dir.join("bundles");
+    let mut out = Vec::new();
+    if let Ok(subdirs) = std::fs::read_dir(&root) {
+        for d in subdirs.flatten() {
+            for f in std::fs::read_dir(d.path()).unwrap().flatten() {
+                out.push(format!("{}/{}", d.file_name().to_string_lossy(), f.file_name().to_string_lossy()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn the_cli_uploads_a_signed_bundle_and_lists_it() {
+    let s = setup(&[]).await;
+    let src = bundle_dir();
+    let dir = src.path().to_str().unwrap();
+    let out = studio(&["upload", "--server", &s.server.base, "--key", &s.upload_key, "--mini-program", &s.mp, "--version", "1.0.0", "--note", "First one: café", dir]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Uploaded 1.0.0"), "{stdout}");
+    assert!(stdout.contains(&format!("/w/Acme/mini-programs/{}", s.mp)), "{stdout}");
+
+    let listed = versions(&s).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["version"], "1.0.0");
+    assert_eq!(listed[0]["state"], "Uploaded");
+    assert_eq!(listed[0]["note"], "First one: café");
+    let sha = listed[0]["sha256"].as_str().unwrap().to_string();
+    let file = s.dir.path().join("bundles").join(&sha[..2]).join(format!("{sha}.tar.gz"));
+    assert_eq!(keys::sha256_hex(&std::fs::read(&file).unwrap()), sha, "the file is the bundle");
+
+    // The same files pack to the same bytes: a re-upload as a new version has the same sha256.
+    let out = studio(&["upload", "--server", &s.server.base, "--key", &s.upload_key, "--mini-program", &s.mp, "--version", "1.0.1", dir]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(versions(&s).await[0]["sha256"], sha.as_str());
+
+    // The CLI shows the server's refusal and exits non-zero.
+    let out = studio(&["upload", "--server", &s.server.base, "--key", &s.upload_key, "--mini-program", &s.mp, "--version", "0.9.0", dir]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("must be higher than 1.0.1") && stderr.contains("version_not_higher"), "{stderr}");
+
+    // Listing, with the key from the environment.
+    let out = Command::new(BIN)
+        .args(["studio", "versions", "--server", &s.server.base, "--mini-program", &s.mp])
+        .env("MPDP_UPLOAD_KEY", &s.upload_key)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1.0.1") && stdout.contains("1.0.0") && stdout.contains("Uploaded"), "{stdout}");
+
+    // An Accessing Key can't upload: the CLI says so before sending anything.
+    let app = call(&s.ann, &s.server, "create-app", &[("workspace", "Acme"), ("name", "Other"), ("ios", "on"), ("ios_bundle_id", "com.acme.o")]).await.json();
+    let mpak = app["keys"][0]["key"].as_str().unwrap().to_string();
+    assert!(mpak.starts_with("mpak_"));
+    let out = studio(&["upload", "--server", &s.server.base, "--key", &mpak, "--mini-program", &s.mp, "--version", "2.0.0", dir]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Accessing Key"));
+
+    // The audit log names the key.
+    let log = call(&s.ann, &s.server, "workspace-audit", &[("workspace", "Acme"), ("action", "mini_program.version_uploaded"), ("q", "")]).await.json();
+    assert_eq!(log["total"], 2, "{log}");
+    let _ = (&s.op, &s.wid, &s.app);
+}
+
+#[tokio::test]
+async fn every_refusal_has_its_status_and_code_and_stores_nothing() {
+    let s = setup(&["--max-bundle-mib", "1"]).await;
+    let base = Upload::new(&s, "1.0.0", good_bundle());
+
+    // The signature header: missing, malformed.
+    refused(&base.send_with(&s.server, None).await, 401, "signature_missing");
+    refused(&base.send_with(&s.server, Some("key=zz".into())).await, 400, "signature_malformed");
+    // An unknown key.
+    let stranger = keys::new_upload_key().0;
+    refused(&Upload { key: &stranger, ..Upload::new(&s, "1.0.0", good_bundle()) }.send(&s.server).await, 401, "unknown_key");
+    // A stale timestamp.
+    refused(&Upload { ts: now() - 3600, ..Upload::new(&s, "1.0.0", good_bundle()) }.send(&s.server).await, 401, "stale_timestamp");
+    // A bad signature: right key id, signed by another key.
+    let mut forged = keys::SignatureHeader::parse(&base.header()).unwrap();
+    forged.sig = keys::SignatureHeader::parse(&Upload { key: &stranger, ..Upload::new(&s, "1.0.0", good_bundle()) }.header()).unwrap().sig;
+    refused(&base.send_with(&s.server, Some(forged.render())).await, 401, "bad_signature");
+    // Bytes other than those signed.
+    let header = base.header();
+    let other = Upload::new(&s, "1.0.0", tgz(&[("app.json", b"{\"x\":1}", b'0')]));
+    refused(&other.send_with(&s.server, Some(header)).await, 401, "bad_signature");
+    // Versions that are not semantic.
+    for v in ["1.2", "01.0.0", "latest"] {
+        refused(&Upload::new(&s, v, good_bundle()).send(&s.server).await, 422, "version_invalid");
+    }
+    // Over the size limit (1 MiB on this server).
+    refused(&Upload::new(&s, "1.0.0", vec![7u8; 1024 * 1024 + 10]).send(&s.server).await, 413, "bundle_too_large");
+    // Archives: malformed, escaping, linking, special, a bomb, no app.json.
+    for (body, code) in [
+        (b"not a gzip file at all".to_vec(), "archive_malformed"),
+        (gz(b"gzip, but not a tar archive, and far too short to be one"), "archive_malformed"),
+        (tgz(&[("app.json", b"{}", b'0'), ("../escape.js", b"x", b'0')]), "archive_parent_path"),
+        (tgz(&[("app.json", b"{}", b'0'), ("/etc/cron.d/x", b"x", b'0')]), "archive_absolute_path"),
+        (tgz(&[("app.json", b"{}", b'0'), ("link", b"", b'2')]), "archive_link"),
+        (tgz(&[("app.json", b"{}", b'0'), ("tty", b"", b'3')]), "archive_special_file"),
+        (bomb(201 * 1024 * 1024), "archive_too_large_unpacked"),
+        (tgz(&[("index.js", b"x", b'0')]), "archive_no_app_json"),
+    ] {
+        assert!(body.len() < 1024 * 1024, "{code}: the test bundle itself is small ({} bytes)", body.len());
+        refused(&Upload::new(&s, "1.0.0", body).send(&s.server).await, 422, code);
+    }
+    // A truncated upload: the connection ends before the announced length.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let body = good_bundle();
+        let up = Upload::new(&s, "1.0.0", body.clone());
+        let addr = s.server.base.trim_start_matches("http://").to_string();
+        let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /api/studio/v1/mini-programs/{}/versions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/gzip\r\nMPDP-Version: 1.0.0\r\nMPDP-Signature: {}\r\nContent-Length: {}\r\n\r\n",
+            s.mp,
+            up.header(),
+            body.len() + 100
+        );
+        sock.write_all(head.as_bytes()).await.unwrap();
+        sock.write_all(&body).await.unwrap();
+        sock.shutdown().await.unwrap();
+        let mut answer = String::new();
+        let _ = sock.read_to_string(&mut answer).await;
+    }
+    // Nothing of all that was stored.
+    assert!(versions(&s).await.is_empty());
+    assert!(bundle_files(s.dir.path()).is_empty(), "{:?}", bundle_files(s.dir.path()));
+
+    // Now a good one; then a replay of the very same request, and a version not higher.
+    let good = Upload::new(&s, "1.0.0", good_bundle());
+    let header = good.header();
+    let r = good.send_with(&s.server, Some(header.clone())).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    refused(&good.send_with(&s.server, Some(header)).await, 401, "replayed");
+    refused(&Upload::new(&s, "1.0.0", good_bundle()).send(&s.server).await, 409, "version_not_higher");
+    refused(&Upload::new(&s, "0.1.0", good_bundle()).send(&s.server).await, 409, "version_not_higher");
+
+    // Two uploads of one version at once: exactly one wins.
+    let (a, b) = (Upload::new(&s, "2.0.0", good_bundle()), Upload::new(&s, "2.0.0", tgz(&[("app.json", b"{\"b\":1}", b'0')])));
+    let (ra, rb) = tokio::join!(a.send(&s.server), b.send(&s.server));
+    let mut statuses = [ra.status.as_u16(), rb.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{} / {}", ra.body, rb.body);
+    assert_eq!(versions(&s).await.len(), 2);
+
+    // A key of another workspace: its mini programs are not this key's.
+    let bob = person(&s.server, "bob").await;
+    let oid = apply(&bob, &s.server, "Other", "Bob <bob@example.com>").await.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(call(&s.op, &s.server, "generate-workspace", &[("id", &oid)]).await.status, 200);
+    let other = call(&bob, &s.server, "create-app", &[("workspace", "Other"), ("name", "B"), ("ios", "on"), ("ios_bundle_id", "com.b.b")]).await.json();
+    let other_key = other["keys"].as_array().unwrap().iter().find(|k| k["kind"] == "Upload").unwrap()["key"].as_str().unwrap().to_string();
+    refused(&Upload { key: &other_key, ..Upload::new(&s, "3.0.0", good_bundle()) }.send(&s.server).await, 404, "unknown_mini_program");
+
+    // A suspended workspace takes nothing; reactivated, it does again.
+    let status = |action: &'static str| {
+        let (op, server, wid) = (&s.op, &s.server, s.wid.clone());
+        async move { call(op, server, "set-workspace-status", &[("id", wid.as_str()), ("action", action), ("reason", "audit")]).await }
+    };
+    assert_eq!(status("suspend").await.status, 200);
+    refused(&Upload::new(&s, "3.0.0", good_bundle()).send(&s.server).await, 403, "workspace_suspended");
+    assert_eq!(status("reactivate").await.status, 200);
+
+    // Rotated without grace: the old key stops; revoked: refused on the next request.
+    let r = call(&s.ann, &s.server, "rotate-app-key", &[("workspace", "Acme"), ("app", &s.app), ("kind", "upload"), ("grace", "none")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (new_key, new_id) = (r.json()["key"].as_str().unwrap().to_string(), r.json()["id"].as_str().unwrap().to_string());
+    refused(&Upload::new(&s, "3.0.0", good_bundle()).send(&s.server).await, 401, "key_expired");
+    let with_new = Upload { key: &new_key, ..Upload::new(&s, "3.0.0", good_bundle()) };
+    let r = with_new.send(&s.server).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(call(&s.ann, &s.server, "revoke-app-key", &[("workspace", "Acme"), ("app", &s.app), ("key", &new_id)]).await.status, 200);
+    refused(&Upload { key: &new_key, ..Upload::new(&s, "4.0.0", good_bundle()) }.send(&s.server).await, 401, "key_revoked");
+
+    // Three versions stored, each with its file, and no temporary file left behind.
+    let listed = versions(&s).await;
+    assert_eq!(listed.len(), 3);
+    let files = bundle_files(s.dir.path());
+    assert!(files.iter().all(|f| !f.starts_with("tmp/")), "{files:?}");
+    for v in &listed {
+        let sha = v["sha256"].as_str().unwrap();
+        assert!(files.contains(&format!("{}/{sha}.tar.gz", &sha[..2])), "{sha} in {files:?}");
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
