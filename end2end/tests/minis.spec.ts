@@ -1,0 +1,92 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  applyForWorkspace,
+  expect,
+  generateWorkspace,
+  inviteMembers,
+  jsEnabled,
+  linkIn,
+  logInAsOperator,
+  MAIL,
+  open,
+  OPERATOR,
+  readMail,
+  signUpVerified,
+  test,
+  uniqueName,
+} from "./helpers";
+
+test("a mini program is created, a developer assigned, a version uploaded with the Studio appears, and the Members page shows the assignment", async ({ page, newPage }, info) => {
+  const workspace = `Minis${uniqueName()}`;
+  await logInAsOperator(page, info);
+  await applyForWorkspace(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
+  await generateWorkspace(page, info, workspace);
+
+  // A developer joins.
+  const dev = uniqueName();
+  const email = `${dev}@example.com`;
+  await open(page, info, `/w/${workspace}/members`);
+  await inviteMembers(page, email);
+  await expect(page.getByRole("table", { name: "Pending invitations" }).getByRole("row").filter({ hasText: email })).toBeVisible();
+  const member = await newPage();
+  await signUpVerified(member, newPage, info, email, dev);
+  await open(member, info, linkIn(await readMail(newPage, info, email, MAIL.invitation(workspace)), "invitations"));
+  await member.getByRole("button", { name: `Join ${workspace}` }).click();
+  await expect(member.getByRole("status").filter({ hasText: "You have joined the workspace" })).toBeVisible();
+
+  // The admin creates a mini program (a refusal first names the field).
+  await open(page, info, `/w/${workspace}`);
+  await page.getByRole("navigation", { name: "Workspace" }).getByRole("link", { name: "Mini Programs" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Mini Programs" })).toBeVisible();
+  await page.getByRole("button", { name: "Create mini program" }).click();
+  const dialog = page.getByRole("dialog", { name: "Create mini program" });
+  await dialog.getByLabel("Mini Program Name").fill("Coupons");
+  await dialog.getByLabel("Category").selectOption("Shopping");
+  await dialog.getByRole("button", { name: "Create" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Coupons" })).toBeVisible();
+  const id = new URL(page.url()).pathname.split("/").pop()!;
+
+  // The developer sees no mini program until assigned.
+  await open(member, info, `/w/${workspace}/mini-programs`);
+  await expect(member.getByText("No mini programs to show yet.")).toBeVisible();
+  await open(member, info, `/w/${workspace}/mini-programs/${id}`);
+  await expect(member.getByRole("alert").filter({ hasText: "No such mini program" })).toBeVisible();
+
+  // Assigned as developer.
+  await page.getByLabel("Member").selectOption({ label: `${dev} (${email}) — Workspace Developer` });
+  await page.getByLabel("Part").selectOption({ label: "Developer" });
+  await page.getByRole("button", { name: "Assign" }).click();
+  await expect(page.getByRole("table", { name: "Members of this mini program" }).getByRole("row").filter({ hasText: dev })).toContainText("Developer");
+  await open(page, info, `/w/${workspace}/members`);
+  await expect(page.getByRole("row").filter({ hasText: email })).toContainText("Assigned to Mini Program: Coupons");
+  await open(member, info, `/w/${workspace}/mini-programs`);
+  await expect(member.getByRole("table", { name: "Mini programs" }).getByRole("link", { name: "Coupons" })).toBeVisible();
+
+  // An App and its Upload Key; the Studio uploads a version; it shows in the list.
+  await open(page, info, `/w/${workspace}/apps?add=1`);
+  const add = page.getByRole("dialog", { name: "Add App" });
+  await add.getByLabel("App Name").fill("Super App");
+  await add.getByLabel("Android", { exact: true }).check();
+  await add.getByLabel("Android Package Name").fill("com.example.super");
+  await add.getByRole("button", { name: "Add App" }).click();
+  const key = await page.getByRole("region", { name: "Copy your new keys now" }).getByRole("textbox", { name: /Mini Program Upload Key/ }).inputValue();
+  const src = mkdtempSync(join(tmpdir(), "mpdp-bundle-"));
+  writeFileSync(join(src, "app.json"), '{"pages":["index"]}');
+  mkdirSync(join(src, "pages"));
+  writeFileSync(join(src, "pages", "index.js"), "Page({})");
+  const base = new URL(page.url()).origin;
+  const out = execFileSync("../target/release/mpdp", ["studio", "upload", "--server", base, "--mini-program", id, "--version", "1.0.0", "--note", "First release", src], {
+    env: { ...process.env, MPDP_UPLOAD_KEY: key },
+  }).toString();
+  expect(out).toContain("Uploaded 1.0.0");
+  await open(member, info, `/w/${workspace}/mini-programs/${id}`);
+  const versions = member.getByRole("table", { name: "Versions" });
+  await expect(versions.getByRole("row").filter({ hasText: "1.0.0" })).toContainText("Uploaded");
+  await expect(versions.getByRole("row").filter({ hasText: "1.0.0" })).toContainText("First release");
+  if (jsEnabled(info)) {
+    await expect(member.getByRole("heading", { level: 1, name: "Coupons" })).toBeVisible();
+  }
+});
