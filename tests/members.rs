@@ -1241,6 +1241,8 @@ async fn every_endpoint_has_an_authorization_row() {
         // The Studio API: signed by an Upload Key, never by a session; unsigned is 401.
         ("GET /api/studio/v1/mini-programs/{id}/versions", Public, vec![], 401),
         ("POST /api/studio/v1/mini-programs/{id}/versions", Public, vec![], 401),
+        // The console's bundle upload takes a multipart form only (who may: tests/studio.rs).
+        ("POST /w/{name}/mini-programs/{id}/versions/upload", Public, vec![], 400),
         (
             "POST /api/sign-up",
             Public,

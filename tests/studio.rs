@@ -364,3 +364,70 @@ async fn every_refusal_has_its_status_and_code_and_stores_nothing() {
 fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
+
+/// `name` joins Acme by invitation as `role`; returns the client and the account id.
+async fn join(s: &Setup, name: &str, role: &str) -> (reqwest::Client, String) {
+    let email = format!("{name}@example.com");
+    let r = call(&s.ann, &s.server, "invite-members", &[("workspace", "Acme"), ("emails", email.as_str()), ("role", role)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = mailed_token(&s.op, &s.server, &email, "/invitations/").await;
+    let c = person(&s.server, name).await;
+    assert_eq!(call(&c, &s.server, "accept-invitation", &[("token", &token)]).await.status, 200);
+    let list = call(&s.ann, &s.server, "list-members", &[("workspace", "Acme"), ("q", name), ("role", ""), ("status", "")]).await.json();
+    (c, list["items"][0]["account_id"].as_str().unwrap().to_string())
+}
+
+/// Uploads from the console's form; returns where the browser is sent.
+async fn browser_upload(c: &reqwest::Client, s: &Setup, version: &str, bundle: Vec<u8>) -> String {
+    let form = reqwest::multipart::Form::new()
+        .text("version", version.to_string())
+        .text("note", "from the browser")
+        .part("bundle", reqwest::multipart::Part::bytes(bundle).file_name("bundle.tar.gz"));
+    let r = c
+        .post(s.server.url(&format!("/w/Acme/mini-programs/{}/versions/upload", s.mp)))
+        .header("origin", s.server.base.clone())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{:?}", r.headers());
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_assigned_member_uploads_from_the_browser_and_others_are_refused() {
+    let s = setup(&[]).await;
+    let (dev, dev_id) = join(&s, "dev", "WorkspaceDeveloper").await;
+    let (other, _) = join(&s, "other", "WorkspaceDeveloper").await;
+    let (rev, _) = join(&s, "rev", "WorkspaceReviewer").await;
+    let (blk, blk_id) = join(&s, "blk", "WorkspaceDeveloper").await;
+    for id in [&dev_id, &blk_id] {
+        let r = call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", id), ("role", "developer")]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    assert_eq!(call(&s.ann, &s.server, "block-member", &[("workspace", "Acme"), ("account", &blk_id)]).await.status, 200);
+
+    // The assigned developer: stored, signed by the platform, named as the uploader.
+    let to = browser_upload(&dev, &s, "1.0.0", good_bundle()).await;
+    assert!(to.ends_with("?uploaded=1.0.0"), "{to}");
+    let listed = versions(&s).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["uploader"], "uploaded from the console by dev");
+    assert_eq!(listed[0]["note"], "from the browser");
+
+    // A developer not assigned, a Reviewer, a blocked member: refused, nothing stored.
+    for (who, c, needle) in [("not assigned", &other, "No%20such%20mini%20program"), ("reviewer", &rev, "upload"), ("blocked", &blk, "blocked")] {
+        let to = browser_upload(c, &s, "2.0.0", good_bundle()).await;
+        assert!(to.contains("upload_error=") && to.contains(needle), "{who}: {to}");
+    }
+    // Bad bundles and versions are refused with the rule, as from the Studio.
+    let to = browser_upload(&dev, &s, "1.0.0", good_bundle()).await;
+    assert!(to.contains("upload_error=") && to.contains("higher"), "{to}");
+    let to = browser_upload(&dev, &s, "3.0.0", tgz(&[("index.js", b"x", b'0')])).await;
+    assert!(to.contains("app.json"), "{to}");
+    // Signed out: to log in, and back.
+    let to = browser_upload(&client(), &s, "3.0.0", good_bundle()).await;
+    assert!(to.starts_with("/login?next="), "{to}");
+    assert_eq!(versions(&s).await.len(), 1);
+    assert!(bundle_files(s.dir.path()).iter().all(|f| !f.starts_with("tmp/")));
+}

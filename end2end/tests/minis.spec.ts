@@ -56,8 +56,8 @@ test("a mini program is created, a developer assigned, a version uploaded with t
   await expect(member.getByRole("alert").filter({ hasText: "No such mini program" })).toBeVisible();
 
   // Assigned as developer.
-  await page.getByLabel("Member").selectOption({ label: `${dev} (${email}) — Workspace Developer` });
-  await page.getByLabel("Part").selectOption({ label: "Developer" });
+  await page.getByLabel("Member", { exact: true }).selectOption({ label: `${dev} (${email}) — Workspace Developer` });
+  await page.getByLabel("Part", { exact: true }).selectOption({ label: "Developer" });
   await page.getByRole("button", { name: "Assign" }).click();
   await expect(page.getByRole("table", { name: "Members of this mini program" }).getByRole("row").filter({ hasText: dev })).toContainText("Developer");
   await open(page, info, `/w/${workspace}/members`);

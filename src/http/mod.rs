@@ -66,7 +66,12 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&options, routes, context, render_shell)
         .fallback(move |req: Request| assets::serve_or_not_found(req, not_found.clone()))
         .with_state(options)
-        .layer(axum::middleware::from_fn(middleware::body_limit))
+        .merge(
+            Router::new()
+                .route("/w/{name}/mini-programs/{id}/versions/upload", axum::routing::post(app::server::studio::console_upload))
+                .with_state(state.clone()),
+        )
+        .layer(axum::middleware::from_fn_with_state(state.config.max_bundle_bytes, middleware::body_limit))
         .layer(sessions)
         .layer(axum::middleware::from_fn(middleware::server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(
@@ -100,6 +105,7 @@ pub fn endpoints() -> Vec<String> {
         .collect();
     out.push("GET /healthz".into());
     out.extend(app::server::studio::endpoints());
+    out.push("POST /w/{name}/mini-programs/{id}/versions/upload".into());
     out.sort();
     out
 }

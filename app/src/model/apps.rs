@@ -47,7 +47,7 @@ impl KeyKind {
     pub fn description(self) -> &'static str {
         match self {
             KeyKind::Accessing => "Lets the container SDK in this app read the app's published mini programs through the platform's container API.",
-            KeyKind::Upload => "You need it to sign your mini program and upload it: it lets Mini Program bundles be built and uploaded to the console for this app, and lets the container verify what it runs.",
+            KeyKind::Upload => "Lets Mini Program bundles be built and uploaded to the console for this app — with it you need to sign your mini program and upload it — and lets the container verify what it runs.",
         }
     }
 

@@ -27,6 +27,9 @@ pub enum WorkspaceAction {
     CreateMiniPrograms,
     /// Assigning members to a mini program (further limited to its admins and Workspace Admins).
     AssignMiniPrograms,
+    /// Uploading a version from the browser (further limited to those assigned to the mini
+    /// program, and Workspace Admins).
+    UploadVersions,
     /// App Manage: the workspace's host apps and their keys.
     ViewApps,
     /// Adding Apps, rotating and revoking their keys.
@@ -66,6 +69,7 @@ const TABLE: &[(WorkspaceAction, &[Role])] = &[
     ),
     (CreateMiniPrograms, &[WorkspaceAdmin, MiniProgramAdmin]),
     (AssignMiniPrograms, &[WorkspaceAdmin, MiniProgramAdmin]),
+    (UploadVersions, &[WorkspaceAdmin, MiniProgramAdmin, WorkspaceDeveloper]),
     (ViewApps, &[WorkspaceAdmin]),
     (ManageApps, &[WorkspaceAdmin]),
     (
@@ -95,6 +99,7 @@ impl WorkspaceAction {
             ViewMiniPrograms => "You are not a member of this workspace.",
             CreateMiniPrograms => "Only a Mini Program Admin or a Workspace Admin may create mini programs.",
             AssignMiniPrograms => "Only a mini program's admin or a Workspace Admin may change who works on it.",
+            UploadVersions => "Only members assigned to this mini program, or a Workspace Admin, may upload its versions.",
             ViewApps | ManageApps => "Only a Workspace Admin may see and manage the workspace's Apps and their keys.",
         }
     }
@@ -111,7 +116,7 @@ pub fn allows(role: Role, action: WorkspaceAction) -> bool {
 mod tests {
     use super::*;
 
-    const ALL_ACTIONS: [WorkspaceAction; 15] = [
+    const ALL_ACTIONS: [WorkspaceAction; 16] = [
         ViewWorkspace,
         ViewGeneral,
         RequestInfoChange,
@@ -125,6 +130,7 @@ mod tests {
         ViewMiniPrograms,
         CreateMiniPrograms,
         AssignMiniPrograms,
+        UploadVersions,
         ViewApps,
         ManageApps,
     ];

@@ -308,6 +308,13 @@ pub fn check_archive(path: &Path) -> Result<(), ApiError> {
 /// Streams a request body to a temporary file under `bundles`, hashing it and refusing more than
 /// `limit` bytes; fsyncs it. Returns (temp file, sha256, size).
 async fn receive(bundles: &Bundles, body: Body, limit: u64) -> Result<(TempFile, String, u64), ApiError> {
+    receive_stream(bundles, body.into_data_stream(), limit).await
+}
+
+async fn receive_stream<S, E>(bundles: &Bundles, mut stream: S, limit: u64) -> Result<(TempFile, String, u64), ApiError>
+where
+    S: futures::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+{
     use futures::StreamExt;
     let dir = bundles.temp_dir();
     tokio::fs::create_dir_all(&dir).await.map_err(|_| ApiError::internal())?;
@@ -315,7 +322,6 @@ async fn receive(bundles: &Bundles, body: Body, limit: u64) -> Result<(TempFile,
     let temp = TempFile(Some(path.clone()));
     let mut file = std::fs::File::create(&path).map_err(|_| ApiError::internal())?;
     let (mut hasher, mut size) = (Sha256::new(), 0u64);
-    let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "upload_truncated", "The upload was cut short before all its bytes arrived; nothing was stored."))?;
         size += chunk.len() as u64;
@@ -371,8 +377,7 @@ async fn upload_checked(state: &AppState, id: &str, headers: &HeaderMap, body: B
     if claimed_size > limit || announced.is_some_and(|l| l > limit) {
         return Err(too_large(limit));
     }
-    let bundles = state.bundles.clone();
-    let (temp, sha, size) = receive(&bundles, body, limit).await?;
+    let (temp, sha, size) = receive(&state.bundles, body, limit).await?;
     if announced.is_some_and(|l| l != size) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "upload_truncated", "The upload was cut short before all its bytes arrived; nothing was stored."));
     }
@@ -382,17 +387,6 @@ async fn upload_checked(state: &AppState, id: &str, headers: &HeaderMap, body: B
     if sha != claimed_sha || size != claimed_size || !keys::verify(&key.material, message.as_bytes(), &sig.sig) {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "The signature does not match the bytes received and the key: nothing was stored."));
     }
-    // The file first (durable), then the record that names it.
-    let temp_path = temp.0.clone().ok_or_else(ApiError::internal)?;
-    let sha_for_file = sha.clone();
-    tokio::task::spawn_blocking(move || bundles.commit(&temp_path, &sha_for_file))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not store a bundle");
-            ApiError::internal()
-        })?;
-    std::mem::forget(temp);
     let app_name = {
         let app = key.app;
         let wid = key.workspace;
@@ -411,30 +405,142 @@ async fn upload_checked(state: &AppState, id: &str, headers: &HeaderMap, body: B
         note,
         created: Utc::now(),
     };
-    let (wid, wname, mp_name) = (workspace.id, workspace.name.clone(), mp.name.clone());
-    let saved = record.clone();
     let actor = Actor { id: None, name: format!("Upload Key {}", key.id), client: None };
+    let view = record.view();
+    store_version(state, temp, record, (workspace.id, workspace.name.clone()), mp.name.clone(), actor, format!("signed by Upload Key {}", key.id)).await?;
+    state.last_used.touch(&key.id);
+    Ok(Uploaded {
+        version: view,
+        console_url: format!("{}/w/{}/mini-programs/{}", state.config.public_url.trim_end_matches('/'), workspace.name, mp.id),
+    })
+}
+
+/// Stores a checked bundle and its version record: the file first (durable), then the record,
+/// which re-checks the version in the write transaction (of two at once, one wins).
+async fn store_version(state: &AppState, temp: TempFile, record: Version, workspace: (uuid::Uuid, String), mp_name: String, actor: Actor, how: String) -> Result<(), ApiError> {
+    let temp_path = temp.0.clone().ok_or_else(ApiError::internal)?;
+    let bundles = state.bundles.clone();
+    let sha = record.sha256.clone();
+    tokio::task::spawn_blocking(move || bundles.commit(&temp_path, &sha))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not store a bundle");
+            ApiError::internal()
+        })?;
+    std::mem::forget(temp);
+    let (wid, wname) = workspace;
     state
         .store
         .write(move |tx| {
-            let earlier = store::versions_for_update(tx, saved.mini_program)?;
-            if let Err(e) = check_version(&saved.version, &earlier) {
+            let earlier = store::versions_for_update(tx, record.mini_program)?;
+            if let Err(e) = check_version(&record.version, &earlier) {
                 return Err(crate::model::AppError::conflict("version", e.message));
             }
-            store::put_version(tx, &saved)?;
-            audit::record(tx, &actor, Some((wid, &wname)), "mini_program.version_uploaded", &mp_name, &format!("{} ({} bytes, sha256 {}) signed by Upload Key {}", saved.version, saved.size, saved.sha256, saved.key.clone().unwrap_or_default()))?;
+            store::put_version(tx, &record)?;
+            audit::record(tx, &actor, Some((wid, &wname)), "mini_program.version_uploaded", &mp_name, &format!("{} ({} bytes, sha256 {}) {how}", record.version, record.size, record.sha256))?;
             Ok(())
         })
         .await
         .map_err(|e| match e {
             crate::model::AppError::Conflict { message, .. } => ApiError::new(StatusCode::CONFLICT, "version_not_higher", message).field("version"),
             other => other.into(),
-        })?;
-    state.last_used.touch(&key.id);
-    Ok(Uploaded {
-        version: record.view(),
-        console_url: format!("{}/w/{}/mini-programs/{}", state.config.public_url.trim_end_matches('/'), workspace.name, mp.id),
-    })
+        })
+}
+
+/// The console's upload (`POST /w/{name}/mini-programs/{id}/versions/upload`, a multipart form
+/// with `version`, `note` and `bundle`): for a member assigned to the mini program, or a
+/// Workspace Admin. The server computes the hash and signs it with the workspace's platform key
+/// as "uploaded from the console by <person>". Answers with a redirect to the mini program's page
+/// saying what happened, so it works without JavaScript.
+pub async fn console_upload(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    UrlPath((name, id)): UrlPath<(String, String)>,
+    multipart: axum::extract::Multipart,
+) -> Response {
+    use axum::response::Redirect;
+    let page = format!("/w/{}/mini-programs/{}", crate::model::url_encode(&name), crate::model::url_encode(&id));
+    match console_upload_checked(&state, session, &name, &id, multipart).await {
+        Ok(version) => Redirect::to(&format!("{page}?uploaded={}", crate::model::url_encode(&version))).into_response(),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => Redirect::to(&format!("/login?next={}", crate::model::url_encode(&page))).into_response(),
+        Err(e) => {
+            let mut r = Redirect::to(&format!("{page}?upload_error={}", crate::model::url_encode(&e.message))).into_response();
+            // Scripts and tests read the refusal's status too.
+            r.headers_mut().insert("mpdp-refusal", axum::http::HeaderValue::from(e.status.as_u16()));
+            r
+        }
+    }
+}
+
+async fn console_upload_checked(state: &AppState, session: tower_sessions::Session, name: &str, id: &str, mut form: axum::extract::Multipart) -> Result<String, ApiError> {
+    use crate::server::auth::guard::{Member, SignedIn};
+    use crate::server::policy::WorkspaceAction;
+    let who = SignedIn::from_session(state, session)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "signed_out", "Please log in."))?;
+    let m = Member::check(state, who, name).await?.authorize(WorkspaceAction::UploadVersions)?;
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No such mini program in this workspace.");
+    let mp_id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    let (wid, me) = (m.workspace.id, m.who.account.id);
+    let admin = m.membership.role == crate::model::workspace::Role::WorkspaceAdmin;
+    let (mp, role, platform) = state
+        .store
+        .read(move |tx| Ok((store::get(tx, wid, mp_id)?, store::role(tx, mp_id, me)?, app_store::platform_key(tx, wid)?)))
+        .await?;
+    let mp = mp.ok_or_else(not_found)?;
+    if !admin && role.is_none() {
+        return Err(if m.membership.role == crate::model::workspace::Role::WorkspaceDeveloper {
+            not_found()
+        } else {
+            ApiError::new(StatusCode::FORBIDDEN, "not_assigned", "Only members assigned to this mini program, or a Workspace Admin, may upload its versions.")
+        });
+    }
+    if mp.removed {
+        return Err(ApiError::new(StatusCode::CONFLICT, "mini_program_removed", "This mini program has been removed; nothing more can be uploaded to it."));
+    }
+    let platform = platform.ok_or_else(ApiError::internal)?;
+    let bad_form = |e: axum::extract::multipart::MultipartError| ApiError::new(StatusCode::BAD_REQUEST, "form_malformed", format!("The upload form could not be read: {e}"));
+    let (mut version, mut note, mut received) = (String::new(), String::new(), None);
+    while let Some(field) = form.next_field().await.map_err(bad_form)? {
+        match field.name() {
+            Some("version") => version = field.text().await.map_err(bad_form)?.trim().to_string(),
+            Some("note") => note = field.text().await.map_err(bad_form)?,
+            Some("bundle") => {
+                let limit = state.config.max_bundle_bytes;
+                received = Some(receive_stream(&state.bundles, field, limit).await?);
+            }
+            _ => {}
+        }
+    }
+    let earlier = state.store.read(move |tx| store::versions(tx, mp_id)).await?;
+    check_version(&version, &earlier)?;
+    let note = validate_note(&note).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note_invalid", e.to_string()).field("note"))?;
+    let (temp, sha, size) = received.ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bundle_missing", "Choose the bundle file (.tar.gz) to upload.").field("bundle"))?;
+    if size == 0 {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bundle_missing", "Choose the bundle file (.tar.gz) to upload.").field("bundle"));
+    }
+    let checked = temp.0.clone().ok_or_else(ApiError::internal)?;
+    tokio::task::spawn_blocking(move || check_archive(&checked)).await.map_err(|_| ApiError::internal())??;
+    let (ts, nonce) = (Utc::now().timestamp(), keys::new_nonce());
+    let signature = keys::sign(&platform.seed, keys::upload_message(&mp.id.to_string(), &version, &sha, size, ts, &nonce).as_bytes());
+    let person = m.who.account.username.clone();
+    let record = Version {
+        mini_program: mp.id,
+        version: version.clone(),
+        state: VersionState::Uploaded,
+        size,
+        sha256: sha,
+        uploader: format!("uploaded from the console by {person}"),
+        key: None,
+        account: Some(me),
+        signature,
+        note,
+        created: Utc::now(),
+    };
+    let actor = crate::server::domain::workspaces::actor(&m.who, None);
+    store_version(state, temp, record, (wid, m.workspace.name.clone()), mp.name.clone(), actor, format!("uploaded from the console by {person}")).await?;
+    Ok(version)
 }
 
 /// `GET /api/studio/v1/mini-programs/{id}/versions`: a signed listing.

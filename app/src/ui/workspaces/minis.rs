@@ -12,7 +12,7 @@ use crate::api::minis::{
 use crate::model::minis::{AssignmentView, MiniProgramView, MiniRole, VersionView, CATEGORIES, MINI_DESCRIPTION_MAX, MINI_NAME_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
-    action_error, fmt_time, list_position, route_param, toast_action, Badge, DataTable, ErrorPanel, Field, FormError,
+    action_error, fmt_time, list_position, query_param, route_param, Notice, toast_action, Badge, DataTable, ErrorPanel, Field, FormError,
     Loading, RowMenu, StatusBadge, Tone, successes,
 };
 
@@ -148,6 +148,12 @@ pub fn MiniProgramPage() -> impl IntoView {
     });
     let candidates = Resource::new(move || name.get(), |n| async move { assignable_members(n).await.unwrap_or_default() });
     let (assign_error, unassign_error) = (action_error(assign), action_error(unassign));
+    let uploaded = query_param("uploaded");
+    let upload_error = query_param("upload_error");
+    let upload_notice = Signal::derive(move || {
+        let v = uploaded.get();
+        (!v.is_empty()).then(|| format!("Version {v} uploaded."))
+    });
     view! {
         <WorkspaceShell active="mini-programs" title="Mini Programs" detail=title>
             <Suspense fallback=Loading>
@@ -160,6 +166,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                             let ws = name.get_untracked();
                             let id_text = p.id.to_string();
                             let manage = p.can_manage;
+                            let upload_action = format!("/w/{}/mini-programs/{}/versions/upload", ws, id_text);
                             let cli = format!("mpdp studio upload --server {} --key \"$MPDP_UPLOAD_KEY\" --mini-program {} --version 1.0.0 ./dist", "https://console.example.com", id_text);
                             view! {
                                 <section class="panel" aria-labelledby="mp-details">
@@ -229,7 +236,32 @@ pub fn MiniProgramPage() -> impl IntoView {
                                 </section>
                                 <section class="panel" aria-labelledby="mp-versions">
                                     <h2 id="mp-versions">"Versions"</h2>
-                                    <p class="hint">"Upload a version with the Mini Program Studio and the App's Upload Key, for example:"</p>
+                                    <Notice message=upload_notice />
+                                    {move || {
+                                        let e = upload_error.get();
+                                        (!e.is_empty()).then(|| view! { <p class="alert alert-error" role="alert">{format!("The upload was refused: {e}")}</p> })
+                                    }}
+                                    {p.can_upload.then(|| view! {
+                                        <form method="post" enctype="multipart/form-data" class="upload-form"
+                                            action=upload_action>
+                                            <div class="field">
+                                                <label for="upload-version">"Version"</label>
+                                                <input id="upload-version" name="version" required maxlength="64" aria-describedby="upload-version-hint" />
+                                                <p class="hint" id="upload-version-hint">"A semantic version higher than every earlier one, like 1.2.3."</p>
+                                            </div>
+                                            <div class="field">
+                                                <label for="upload-note">"Note"</label>
+                                                <textarea id="upload-note" name="note" rows="2" maxlength="2000"></textarea>
+                                            </div>
+                                            <div class="field">
+                                                <label for="upload-bundle">"Bundle"</label>
+                                                <input id="upload-bundle" type="file" name="bundle" required accept=".tar.gz,.tgz,application/gzip" aria-describedby="upload-bundle-hint" />
+                                                <p class="hint" id="upload-bundle-hint">"A gzip-compressed tar with app.json at its root, as mpdp studio packs it. The server hashes it and signs it with the workspace's platform key as uploaded from the console by you."</p>
+                                            </div>
+                                            <button type="submit" class="button button-primary">"Upload version"</button>
+                                        </form>
+                                    })}
+                                    <p class="hint">"Or upload with the Mini Program Studio and the App's Upload Key, for example:"</p>
                                     <pre class="mono wrap"><code>{cli}</code></pre>
                                     <DataTable
                                         label="Versions"
