@@ -224,12 +224,21 @@ pub async fn list_accounts(
 
 /// Marks an account's email address verified — only while no SMTP server is configured.
 #[server(prefix = "/api", endpoint = "mark-account-verified")]
-pub async fn mark_account_verified(account: Uuid) -> Result<(), AppError> {
+pub async fn mark_account_verified(
+    account: Uuid,
+    /// The list as it was (search, sort, page), to return to after a plain form post.
+    #[server(default)]
+    back: Option<String>,
+) -> Result<(), AppError> {
     let op = Operator::require().await?;
     let state = AppState::current()?;
     let actor = domain::actor(&op.0, super::client_addr_of_request().await);
     crate::server::domain::accounts::mark_verified(&state, &op, account, actor).await?;
-    leptos_axum::redirect("/operator/accounts?verified=1");
+    let list = crate::model::local_path(back.as_deref())
+        .filter(|p| p.starts_with("/operator/accounts"))
+        .unwrap_or_else(|| "/operator/accounts".into());
+    let sep = if list.contains('?') { '&' } else { '?' };
+    leptos_axum::redirect(&format!("{list}{sep}verified=1"));
     Ok(())
 }
 

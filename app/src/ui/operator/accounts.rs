@@ -69,6 +69,7 @@ pub fn AccountsPage() -> impl IntoView {
                                             {(!a.email_verified && !smtp).then(|| view! {
                                                 <ActionForm action=mark>
                                                     <input type="hidden" name="account" value=id />
+                                                    <input type="hidden" name="back" value=crate::ui::kit::dialog::here() />
                                                     <button type="submit" class="button" aria-label=label>"Mark verified"</button>
                                                 </ActionForm>
                                             })}
