@@ -151,6 +151,8 @@ pub struct MiniProgramView {
     pub can_upload: bool,
     pub members: Vec<AssignmentView>,
     pub latest: Option<String>,
+    /// The console's address, for the Studio command it shows.
+    pub server: String,
 }
 
 /// A version of a mini program.

@@ -80,6 +80,15 @@ fn may_see(tx: &redb::ReadTransaction, m: &Viewer, mp: Uuid) -> Result<bool, App
     Ok(m.role != Role::WorkspaceDeveloper || store::role(tx, mp, m.account)?.is_some())
 }
 
+/// Mini program `id` of `m`'s workspace, if `m` may see it (else not found, saying nothing more).
+fn visible(tx: &redb::ReadTransaction, m: &Viewer, id: Uuid) -> Result<MiniProgram, AppError> {
+    let mp = store::get(tx, m.workspace, id)?.ok_or_else(not_found)?;
+    if !may_see(tx, m, id)? {
+        return Err(not_found());
+    }
+    Ok(mp)
+}
+
 /// A mini program's view for `m`.
 fn view_of(tx: &redb::ReadTransaction, m: &Viewer, mp: MiniProgram) -> Result<MiniProgramView, AppError> {
     let my_role = store::role(tx, mp.id, m.account)?;
@@ -106,6 +115,7 @@ fn view_of(tx: &redb::ReadTransaction, m: &Viewer, mp: MiniProgram) -> Result<Mi
         can_upload: admin || my_role.is_some(),
         members,
         latest,
+        server: String::new(),
     })
 }
 
@@ -166,16 +176,16 @@ pub async fn list(state: &AppState, m: &Member) -> Result<Vec<MiniProgramView>, 
 /// One mini program, if `m` may see it.
 pub async fn get(state: &AppState, m: &Member, id: Uuid) -> Result<MiniProgramView, AppError> {
     let m = Viewer::of(m);
-    state
+    let server = state.config.public_url.trim_end_matches('/').to_string();
+    let mut view = state
         .store
         .read(move |tx| {
-            let mp = store::get(tx, m.workspace, id)?.ok_or_else(not_found)?;
-            if !may_see(tx, &m, id)? {
-                return Err(not_found());
-            }
+            let mp = visible(tx, &m, id)?;
             view_of(tx, &m, mp)
         })
-        .await
+        .await?;
+    view.server = server;
+    Ok(view)
 }
 
 /// A page of a mini program's versions, newest first.
@@ -185,10 +195,7 @@ pub async fn versions(state: &AppState, m: &Member, id: Uuid, sort: &str, cursor
     state
         .store
         .read(move |tx| {
-            store::get(tx, m.workspace, id)?.ok_or_else(not_found)?;
-            if !may_see(tx, &m, id)? {
-                return Err(not_found());
-            }
+            visible(tx, &m, id)?;
             let rows = store::versions(tx, id)?
                 .into_iter()
                 .enumerate()
@@ -205,10 +212,7 @@ pub async fn icon(state: &AppState, m: &Member, id: Uuid) -> Result<Vec<u8>, App
     state
         .store
         .read(move |tx| {
-            store::get(tx, m.workspace, id)?.ok_or_else(not_found)?;
-            if !may_see(tx, &m, id)? {
-                return Err(not_found());
-            }
+            visible(tx, &m, id)?;
             store::icon(tx, id)?.ok_or_else(|| AppError::NotFound("This mini program has no icon.".into()))
         })
         .await

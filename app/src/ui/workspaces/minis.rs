@@ -167,7 +167,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                             let id_text = p.id.to_string();
                             let manage = p.can_manage;
                             let upload_action = format!("/w/{}/mini-programs/{}/versions/upload", ws, id_text);
-                            let cli = format!("mpdp studio upload --server {} --key \"$MPDP_UPLOAD_KEY\" --mini-program {} --version 1.0.0 ./dist", "https://console.example.com", id_text);
+                            let cli = format!("MPDP_UPLOAD_KEY=mpuk_… mpdp studio upload --server {} --mini-program {} --version 1.0.0 ./dist", p.server, id_text);
                             view! {
                                 <section class="panel" aria-labelledby="mp-details">
                                     <h2 id="mp-details">"Details"</h2>
