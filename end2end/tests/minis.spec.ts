@@ -89,4 +89,19 @@ test("a mini program is created, a developer assigned, a version uploaded with t
   if (jsEnabled(info)) {
     await expect(member.getByRole("heading", { level: 1, name: "Coupons" })).toBeVisible();
   }
+
+  // The developer uploads the next version from the browser.
+  const file = join(tmpdir(), `mpdp-bundle-${uniqueName()}.tar.gz`);
+  execFileSync("tar", ["-czf", file, "-C", src, "."]);
+  await member.getByLabel("Version", { exact: true }).fill("1.1.0");
+  await member.getByLabel("Note", { exact: true }).fill("From the browser");
+  await member.getByLabel("Bundle", { exact: true }).setInputFiles(file);
+  await member.getByRole("button", { name: "Upload version" }).click();
+  await expect(member.getByRole("status").filter({ hasText: "Version 1.1.0 uploaded." })).toBeVisible();
+  await expect(versions.getByRole("row").filter({ hasText: "1.1.0" })).toContainText(`uploaded from the console by ${dev}`);
+  // A version that is not higher is refused, with the rule.
+  await member.getByLabel("Version", { exact: true }).fill("1.0.5");
+  await member.getByLabel("Bundle", { exact: true }).setInputFiles(file);
+  await member.getByRole("button", { name: "Upload version" }).click();
+  await expect(member.getByRole("alert").filter({ hasText: "must be higher than 1.1.0" })).toBeVisible();
 });
