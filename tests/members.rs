@@ -1069,6 +1069,11 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
         ("create-mini-program", vec![("workspace", "Acme"), ("name", ""), ("category", "Finance")], [422, 403, 422, 403]),
         ("assignable-members", vec![("workspace", "Acme")], [200, 403, 200, 403]),
         (
+            "edit-mini-program",
+            vec![("workspace", "Acme"), ("id", NOBODY), ("name", "X"), ("category", "Finance")],
+            [404, 403, 404, 403],
+        ),
+        (
             "assign-mini-program",
             vec![("workspace", "Acme"), ("id", NOBODY), ("account", NOBODY), ("role", "developer")],
             [404, 403, 404, 403],

@@ -431,3 +431,44 @@ async fn an_assigned_member_uploads_from_the_browser_and_others_are_refused() {
     assert_eq!(versions(&s).await.len(), 1);
     assert!(bundle_files(s.dir.path()).iter().all(|f| !f.starts_with("tmp/")));
 }
+
+#[tokio::test]
+async fn a_mini_program_is_edited_by_its_admins_only_and_by_its_rules() {
+    let s = setup(&[]).await;
+    let (dev, dev_id) = join(&s, "dev", "WorkspaceDeveloper").await;
+    let (mpa, _) = join(&s, "mpa", "MiniProgramAdmin").await;
+    let r = call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", &dev_id), ("role", "developer")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let edit = |c: &reqwest::Client, name: &str, category: &str, icon: &str| {
+        let (c, server, mp) = (c.clone(), &s.server, s.mp.clone());
+        let (name, category, icon) = (name.to_string(), category.to_string(), icon.to_string());
+        async move {
+            call(&c, server, "edit-mini-program", &[("workspace", "Acme"), ("id", mp.as_str()), ("name", name.as_str()), ("description", "Save on every order"), ("category", category.as_str()), ("icon", icon.as_str())]).await
+        }
+    };
+    // Its admin (here the Workspace Admin who made it) changes it; the audit log says what changed.
+    let r = edit(&s.ann, "Coupons Plus", "Finance", "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let p = call(&s.ann, &s.server, "get-mini-program", &[("workspace", "Acme"), ("id", &s.mp)]).await.json();
+    assert_eq!((p["name"].as_str(), p["category"].as_str(), p["description"].as_str()), (Some("Coupons Plus"), Some("Finance"), Some("Save on every order")));
+    let log = call(&s.ann, &s.server, "workspace-audit", &[("workspace", "Acme"), ("action", "mini_program.edited"), ("q", "")]).await.json();
+    assert!(log["items"][0]["details"].as_str().unwrap().contains("name Coupons → Coupons Plus"), "{log}");
+    // A developer of it, and a Mini Program Admin who is not its admin: refused.
+    assert_eq!(edit(&dev, "Mine", "Finance", "").await.status, 403);
+    let r = edit(&mpa, "Mine", "Finance", "").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // The rules: a category from the list, an image for an icon, a name not taken, a change.
+    for (name, category, icon, status, field) in [
+        ("Coupons Plus", "Weapons", "", 422, "Category"),
+        ("Coupons Plus", "Finance", "aGVsbG8gd29ybGQ=", 422, "Icon"),
+        ("Coupons Plus", "Finance", "", 422, "Mini Program Name"),
+        ("", "Finance", "", 422, "Mini Program Name"),
+    ] {
+        let r = edit(&s.ann, name, category, icon).await;
+        assert_eq!((r.status.as_u16(), r.field().as_deref()), (status, Some(field)), "{}", r.body);
+    }
+    let r = call(&s.ann, &s.server, "create-mini-program", &[("workspace", "Acme"), ("name", "Parking"), ("category", "Utilities")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = edit(&s.ann, "PARKING", "Finance", "").await;
+    assert_eq!(r.status, 409, "{}", r.body);
+}

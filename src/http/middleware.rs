@@ -137,7 +137,7 @@ const ICON_FORM_LIMIT: usize = 384 * 1024;
 /// The console's bundle upload takes a bundle (up to `max_bundle`) and a few form fields.
 pub async fn body_limit(State(max_bundle): State<u64>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let limit = if path == "/api/create-mini-program" {
+    let limit = if path == "/api/create-mini-program" || path == "/api/edit-mini-program" {
         ICON_FORM_LIMIT
     } else if path.starts_with("/w/") && path.ends_with("/versions/upload") {
         usize::try_from(max_bundle).unwrap_or(usize::MAX).saturating_add(64 * 1024)

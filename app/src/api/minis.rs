@@ -74,25 +74,47 @@ pub async fn create_mini_program(
     category: String,
     #[server(default)] icon: String,
 ) -> Result<Uuid, AppError> {
-    use base64::Engine;
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::CreateMiniPrograms)?;
     let state = AppState::current()?;
-    let icon = match icon.trim() {
-        "" => None,
-        text => {
-            let data = text.split_once(";base64,").map_or(text, |(_, d)| d);
-            Some(
-                base64::engine::general_purpose::STANDARD
-                    .decode(data)
-                    .map_err(|_| AppError::invalid("Icon", "could not be read: choose the image file again"))?,
-            )
-        }
-    };
+    let icon = icon_bytes(&icon)?;
     let actor = actor(&m.who, super::client_addr_of_request().await);
     let form = domain::MiniForm { name, description, category };
     let id = domain::create(&state, &m, form, icon, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/mini-programs/{id}", m.workspace.name));
     Ok(id)
+}
+
+/// Reads an icon sent as base64 (a `data:` URL or bare), "" for none.
+#[cfg(feature = "ssr")]
+fn icon_bytes(icon: &str) -> Result<Option<Vec<u8>>, AppError> {
+    use base64::Engine;
+    match icon.trim() {
+        "" => Ok(None),
+        text => {
+            let data = text.split_once(";base64,").map_or(text, |(_, d)| d);
+            base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .map(Some)
+                .map_err(|_| AppError::invalid("Icon", "could not be read: choose the image file again"))
+        }
+    }
+}
+
+/// Changes a mini program's name, description, category and (when a file is chosen) icon.
+#[server(prefix = "/api", endpoint = "edit-mini-program")]
+pub async fn edit_mini_program(
+    workspace: String,
+    id: Uuid,
+    name: String,
+    #[server(default)] description: String,
+    category: String,
+    #[server(default)] icon: String,
+) -> Result<(), AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
+    let icon = icon_bytes(&icon)?;
+    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let form = domain::MiniForm { name, description, category };
+    domain::edit(&AppState::current()?, &m, id, form, icon, actor).await
 }
 
 /// The workspace's active members, to assign to a mini program.

@@ -25,7 +25,8 @@ pub enum WorkspaceAction {
     ViewMiniPrograms,
     /// Creating a mini program (its creator becomes its admin).
     CreateMiniPrograms,
-    /// Assigning members to a mini program (further limited to its admins and Workspace Admins).
+    /// Assigning members to a mini program, and editing it (further limited to its admins and
+    /// Workspace Admins).
     AssignMiniPrograms,
     /// Uploading a version from the browser (further limited to those assigned to the mini
     /// program, and Workspace Admins).

@@ -233,6 +233,51 @@ fn require_manager(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Result<
     }
 }
 
+/// Changes a mini program's name, description, category and (when given) icon. Audited with
+/// what changed.
+pub async fn edit(state: &AppState, m: &Member, id: Uuid, form: MiniForm, icon: Option<Vec<u8>>, actor: Actor) -> Result<(), AppError> {
+    let name = validate_mini_name(&form.name)?;
+    let description = validate_description(&form.description)?;
+    let category = validate_category(&form.category)?;
+    if let Some(bytes) = &icon {
+        check_icon(bytes)?;
+    }
+    let m = Viewer::of(m);
+    state
+        .store
+        .write(move |tx| {
+            let mut p = require_manager(tx, &m, id)?;
+            if p.name.to_lowercase() != name.to_lowercase() && store::names_taken(tx, m.workspace, &name)? {
+                return Err(AppError::conflict("Mini Program Name", "is already the name of a mini program in this workspace"));
+            }
+            let mut changed = Vec::new();
+            if p.name != name {
+                changed.push(format!("name {} → {name}", p.name));
+            }
+            if p.description != description {
+                changed.push("description".to_string());
+            }
+            if p.category != category {
+                changed.push(format!("category {} → {category}", p.category));
+            }
+            if icon.is_some() {
+                changed.push("icon".to_string());
+            }
+            if changed.is_empty() {
+                return Err(AppError::invalid("Mini Program Name", "nothing was changed"));
+            }
+            (p.name, p.description, p.category) = (name, description, category);
+            if let Some(bytes) = &icon {
+                store::put_icon(tx, p.id, bytes)?;
+                p.has_icon = true;
+            }
+            store::put(tx, &p)?;
+            audit::record(tx, &actor, Some((m.workspace, &m.workspace_name)), "mini_program.edited", &p.name, &changed.join("; "))
+        })
+        .await
+        .map(|_| ())
+}
+
 /// Assigns an active member of the workspace to a mini program as admin or developer (or
 /// changes their part). Audited.
 pub async fn assign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, role: MiniRole, actor: Actor) -> Result<(), AppError> {

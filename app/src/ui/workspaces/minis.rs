@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::WorkspaceShell;
 use crate::api::minis::{
     assignable_members, get_mini_program, list_mini_programs, list_versions, mini_program_icon, AssignMiniProgram,
-    CreateMiniProgram, UnassignMiniProgram,
+    CreateMiniProgram, EditMiniProgram, UnassignMiniProgram,
 };
 use crate::model::minis::{AssignmentView, MiniProgramView, MiniRole, VersionView, CATEGORIES, MINI_DESCRIPTION_MAX, MINI_NAME_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
@@ -24,25 +24,6 @@ pub fn MiniProgramsPage() -> impl IntoView {
     let list = Resource::new(move || (name.get(), created.get()), |(n, _)| list_mini_programs(n));
     let error = action_error(create);
     let icon = RwSignal::new(String::new());
-    let on_icon = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
-            if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                let promise = file.array_buffer();
-                leptos::task::spawn_local(async move {
-                    if let Ok(buf) = wasm_bindgen_futures::JsFuture::from(promise).await {
-                        let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-                        use base64::Engine;
-                        icon.set(base64::engine::general_purpose::STANDARD.encode(bytes));
-                    }
-                });
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (ev, icon);
-    };
     view! {
         <WorkspaceShell active="mini-programs" title="Mini Programs">
             <section class="panel" aria-labelledby="minis-title">
@@ -52,18 +33,7 @@ pub fn MiniProgramsPage() -> impl IntoView {
                         <ActionForm action=create>
                             <FormError error />
                             <input type="hidden" name="workspace" value=move || name.get() />
-                            <input type="hidden" name="icon" prop:value=move || icon.get() />
-                            <Field label="Mini Program Name" name="name" required=true maxlength=MINI_NAME_MAX error />
-                            <Field label="Description" name="description" kind="textarea" maxlength=MINI_DESCRIPTION_MAX hint="What it does, in a sentence or two (at most 500 characters)." error />
-                            <Field
-                                label="Category"
-                                name="category"
-                                kind="select"
-                                required=true
-                                options=CATEGORIES.iter().map(|c| (c.to_string(), c.to_string())).collect()
-                                error
-                            />
-                            <Field label="Icon" name="icon_file" kind="file" accept="image/png,image/jpeg,image/webp" hint="PNG, JPEG or WebP, at most 256 KiB, 16–1024 pixels a side. Optional; it needs JavaScript in the browser." on_change=Callback::new(on_icon) error />
+                            <MiniFields icon error />
                             <button type="submit" class="button button-primary">"Create"</button>
                         </ActionForm>
                     </FormDialog>
@@ -93,6 +63,60 @@ pub fn MiniProgramsPage() -> impl IntoView {
     }
 }
 
+/// The fields of a mini program, for creating or (with `current`) editing it. The icon file is
+/// read in the browser into `icon` (base64), which a hidden field sends.
+#[component]
+fn MiniFields(
+    icon: RwSignal<String>,
+    #[prop(optional)] current: Option<MiniProgramView>,
+    #[prop(into)] error: Signal<Option<crate::model::AppError>>,
+) -> impl IntoView {
+    let on_icon = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                let promise = file.array_buffer();
+                leptos::task::spawn_local(async move {
+                    if let Ok(buf) = wasm_bindgen_futures::JsFuture::from(promise).await {
+                        let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+                        use base64::Engine;
+                        icon.set(base64::engine::general_purpose::STANDARD.encode(bytes));
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, icon);
+    };
+    let value = |v: String| Signal::derive(move || v.clone());
+    let (name, description, category) = match &current {
+        Some(c) => (value(c.name.clone()), value(c.description.clone()), value(c.category.clone())),
+        None => (value(String::new()), value(String::new()), value(String::new())),
+    };
+    let icon_hint = if current.is_some() {
+        "Choose a file only to replace the icon. PNG, JPEG or WebP, at most 256 KiB, 16–1024 pixels a side; it needs JavaScript in the browser."
+    } else {
+        "PNG, JPEG or WebP, at most 256 KiB, 16–1024 pixels a side. Optional; it needs JavaScript in the browser."
+    };
+    view! {
+        <input type="hidden" name="icon" prop:value=move || icon.get() />
+        <Field label="Mini Program Name" name="name" required=true maxlength=MINI_NAME_MAX value=name error />
+        <Field label="Description" name="description" kind="textarea" maxlength=MINI_DESCRIPTION_MAX hint="What it does, in a sentence or two (at most 500 characters)." value=description error />
+        <Field
+            label="Category"
+            name="category"
+            kind="select"
+            required=true
+            options=CATEGORIES.iter().map(|c| (c.to_string(), c.to_string())).collect()
+            value=category
+            error
+        />
+        <Field label="Icon" name="icon_file" kind="file" accept="image/png,image/jpeg,image/webp" hint=icon_hint on_change=Callback::new(on_icon) error />
+    }
+}
+
 fn version_badge(v: &VersionView) -> Badge {
     use crate::model::minis::VersionState::*;
     let tone = match v.state {
@@ -109,19 +133,23 @@ pub fn MiniProgramPage() -> impl IntoView {
     let (name, id) = (route_param("name"), route_param("id"));
     let assign = ServerAction::<AssignMiniProgram>::new();
     let unassign = ServerAction::<UnassignMiniProgram>::new();
+    let edit = ServerAction::<EditMiniProgram>::new();
+    toast_action(edit, |_| "Mini program saved.".into());
+    let edit_error = action_error(edit);
+    let edit_icon = RwSignal::new(String::new());
     toast_action(assign, |_| "Member assigned.".into());
     toast_action(unassign, |_| "Member unassigned.".into());
     let mp_id = Memo::new(move |_| id.get().parse::<uuid::Uuid>().ok());
     let missing = || crate::model::AppError::NotFound("No such mini program in this workspace.".into());
-    let (assigned, unassigned) = (successes(assign), successes(unassign));
-    let changes = move || assigned.get() + unassigned.get();
+    let (assigned, unassigned, edited) = (successes(assign), successes(unassign), successes(edit));
+    let changes = move || assigned.get() + unassigned.get() + edited.get();
     let mp = Resource::new(move || (name.get(), mp_id.get(), changes()), move |(n, id, _)| async move {
         match id {
             Some(id) => get_mini_program(n, id).await,
             None => Err(missing()),
         }
     });
-    let title = Resource::new(move || (name.get(), mp_id.get()), move |(n, id)| async move {
+    let title = Resource::new(move || (name.get(), mp_id.get(), edited.get()), move |(n, id, _)| async move {
         match id {
             Some(id) => get_mini_program(n, id).await.map(|p| p.name).unwrap_or_else(|_| "Mini program".into()),
             None => "Mini program".into(),
@@ -140,7 +168,7 @@ pub fn MiniProgramPage() -> impl IntoView {
             None => Err(missing()),
         }
     });
-    let icon = Resource::new(move || (name.get(), mp_id.get()), move |(n, id)| async move {
+    let icon = Resource::new(move || (name.get(), mp_id.get(), edited.get()), move |(n, id, _)| async move {
         match id {
             Some(id) => mini_program_icon(n, id).await.ok(),
             None => None,
@@ -170,7 +198,24 @@ pub fn MiniProgramPage() -> impl IntoView {
                             let cli = format!("MPDP_UPLOAD_KEY=mpuk_… mpdp studio upload --server {} --mini-program {} --version 1.0.0 ./dist", p.server, id_text);
                             view! {
                                 <section class="panel" aria-labelledby="mp-details">
-                                    <h2 id="mp-details">"Details"</h2>
+                                    <div class="section-header">
+                                        <h2 id="mp-details">"Details"</h2>
+                                        {manage.then(|| {
+                                            let current = p.clone();
+                                            let (ws, id_text) = (ws.clone(), id_text.clone());
+                                            view! {
+                                                <FormDialog title="Edit mini program" param="edit">
+                                                    <ActionForm action=edit>
+                                                        <FormError error=edit_error />
+                                                        <input type="hidden" name="workspace" value=ws />
+                                                        <input type="hidden" name="id" value=id_text />
+                                                        <MiniFields icon=edit_icon current error=edit_error />
+                                                        <button type="submit" class="button button-primary">"Save"</button>
+                                                    </ActionForm>
+                                                </FormDialog>
+                                            }
+                                        })}
+                                    </div>
                                     <div class="mp-summary">
                                         {icon.map(|src| view! { <img class="mp-icon" src=src alt=format!("Icon of {}", p.name) width="64" height="64" /> })}
                                         <dl class="details">
