@@ -22,9 +22,6 @@ async fn acme(dir: &DataDir) -> (Server, reqwest::Client, reqwest::Client, Strin
     (server, op, ann, wid)
 }
 
-fn expect(r: &Reply, status: u16, what: &str) {
-    assert_eq!(r.status.as_u16(), status, "{what}: {}", r.body);
-}
 
 async fn create_app(ann: &reqwest::Client, server: &Server, name: &str) -> serde_json::Value {
     let r = call(

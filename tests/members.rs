@@ -172,15 +172,6 @@ fn status_of_announced_body(server: &Server, endpoint: &str, cookie: &str, len: 
         .unwrap_or_else(|| panic!("not a status line: {line:?}"))
 }
 
-/// Exactly `status` — and never a 500, whatever was expected.
-fn expect(r: &Reply, status: u16, what: &str) {
-    assert_ne!(
-        r.status, 500,
-        "{what}: a server error is always a failure: {}",
-        r.body
-    );
-    assert_eq!(r.status, status, "{what}: {}", r.body);
-}
 
 #[tokio::test]
 async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {

@@ -138,6 +138,12 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// Exactly `status` — and never a 500, whatever was expected.
+pub fn expect(r: &Reply, status: u16, what: &str) {
+    assert_ne!(r.status, 500, "{what}: a server error is always a failure: {}", r.body);
+    assert_eq!(r.status, status, "{what}: {}", r.body);
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,

@@ -9,20 +9,14 @@ use crate::model::AppError;
 #[cfg(feature = "ssr")]
 use crate::model::apps::{Grace, KeyKind};
 #[cfg(feature = "ssr")]
+use super::admin_for;
+#[cfg(feature = "ssr")]
 use crate::server::{
     auth::guard::{Member, WorkspaceAdmin},
-    domain::{apps as domain, workspaces::actor},
+    domain::apps as domain,
     policy::WorkspaceAction,
-    store::audit::Actor,
     AppState,
 };
-
-#[cfg(feature = "ssr")]
-async fn admin_for(workspace: &str, action: WorkspaceAction) -> Result<(AppState, WorkspaceAdmin, Actor), AppError> {
-    let admin = Member::require(workspace).await?.admin(action)?;
-    let actor = actor(&admin.0.who, super::client_addr_of_request().await);
-    Ok((AppState::current()?, admin, actor))
-}
 
 /// Whether the request is a plain form post from a browser without JavaScript (which follows a
 /// redirect and never sees the answer's body).

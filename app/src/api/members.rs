@@ -12,22 +12,14 @@ use crate::model::AppError;
 use crate::model::page::Sort;
 #[cfg(feature = "ssr")]
 use crate::server::{
-    auth::guard::{Member, SignedIn, WorkspaceAdmin},
+    auth::guard::{Member, SignedIn},
     domain::{members as domain, workspaces::actor},
     policy::WorkspaceAction,
-    store::audit::Actor,
     AppState,
 };
 
 #[cfg(feature = "ssr")]
-async fn admin_for(
-    workspace: &str,
-    action: WorkspaceAction,
-) -> Result<(AppState, WorkspaceAdmin, Actor), AppError> {
-    let admin = Member::require(workspace).await?.admin(action)?;
-    let actor = actor(&admin.0.who, super::client_addr_of_request().await);
-    Ok((AppState::current()?, admin, actor))
-}
+use super::admin_for;
 
 /// A workspace's home: what any member sees.
 #[server(prefix = "/api", endpoint = "workspace-home")]

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::model::minis::{MiniProgramView, VersionView};
+use crate::model::minis::{Assignable, MiniProgramView, VersionView};
 use crate::model::page::Page;
 use crate::model::AppError;
 
@@ -16,13 +16,6 @@ use crate::server::{
     policy::WorkspaceAction,
     AppState,
 };
-
-/// A member who can be assigned to a mini program.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Assignable {
-    pub account: Uuid,
-    pub label: String,
-}
 
 /// The mini programs the person may see (a Workspace Developer: those assigned to them).
 #[server(prefix = "/api", endpoint = "list-mini-programs")]
@@ -121,24 +114,7 @@ pub async fn edit_mini_program(
 #[server(prefix = "/api", endpoint = "assignable-members")]
 pub async fn assignable_members(workspace: String) -> Result<Vec<Assignable>, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
-    let state = AppState::current()?;
-    let wid = m.workspace.id;
-    state
-        .store
-        .read(move |tx| {
-            let mut out = Vec::new();
-            for row in crate::server::store::workspaces::memberships_of(tx, wid)? {
-                if !row.active {
-                    continue;
-                }
-                if let Some(a) = crate::server::store::accounts::get(tx, row.account)? {
-                    out.push(Assignable { account: a.id, label: format!("{} ({}) — {}", a.username, a.email, row.role.label()) });
-                }
-            }
-            out.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
-            Ok(out)
-        })
-        .await
+    domain::assignable(&AppState::current()?, &m).await
 }
 
 /// Assigns a member to a mini program as admin or developer.

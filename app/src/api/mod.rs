@@ -27,6 +27,22 @@ pub(crate) fn client_addr_of_request() -> impl std::future::Future<Output = Opti
     }
 }
 
+/// A Workspace Admin of `workspace` allowed `action` (by the policy table), with the state and
+/// the audit actor a change needs.
+#[cfg(feature = "ssr")]
+pub(crate) async fn admin_for(
+    workspace: &str,
+    action: crate::server::policy::WorkspaceAction,
+) -> Result<
+    (crate::server::AppState, crate::server::auth::guard::WorkspaceAdmin, crate::server::store::audit::Actor),
+    crate::model::AppError,
+> {
+    use crate::server::auth::guard::Member;
+    let admin = Member::require(workspace).await?.admin(action)?;
+    let actor = crate::server::domain::workspaces::actor(&admin.0.who, client_addr_of_request().await);
+    Ok((crate::server::AppState::current()?, admin, actor))
+}
+
 /// Percent-encodes a query value.
 #[cfg(feature = "ssr")]
 pub(crate) fn query_escape(s: &str) -> String {

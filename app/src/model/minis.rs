@@ -123,6 +123,13 @@ pub fn validate_note(raw: &str) -> Result<String, AppError> {
     Ok(n.to_string())
 }
 
+/// A member who can be assigned to a mini program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignable {
+    pub account: Uuid,
+    pub label: String,
+}
+
 /// A member of a mini program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssignmentView {

@@ -107,39 +107,48 @@ fn not_found() -> AppError {
     AppError::NotFound("No such App in this workspace.".into())
 }
 
+/// An App as App detail shows it, read in the caller's transaction.
+fn view_in(tx: &redb::ReadTransaction, app: App, platform: &str) -> Result<AppView, AppError> {
+    let now = Utc::now();
+    let keys = store::keys_of(tx, app.id)?.iter().map(|k| k.view(now)).collect();
+    Ok(AppView {
+        id: app.id,
+        name: app.name,
+        ios_bundle_id: app.ios_bundle_id,
+        android_package: app.android_package,
+        created: app.created,
+        created_by: app.created_by,
+        keys,
+        platform_public_key: platform.to_string(),
+    })
+}
+
+fn platform_public(tx: &redb::ReadTransaction, workspace: Uuid) -> Result<String, AppError> {
+    Ok(store::platform_key(tx, workspace)?
+        .map(|p| keys::public_key_text(&p.public))
+        .unwrap_or_default())
+}
+
 /// One App with its keys and the workspace's platform public key.
 pub async fn view(state: &AppState, workspace: Uuid, id: Uuid) -> Result<AppView, AppError> {
     state
         .store
         .read(move |tx| {
             let app = store::app_of(tx, workspace, id)?.ok_or_else(not_found)?;
-            let now = Utc::now();
-            let keys = store::keys_of(tx, id)?.iter().map(|k| k.view(now)).collect();
-            let platform = store::platform_key(tx, workspace)?
-                .map(|p| keys::public_key_text(&p.public))
-                .unwrap_or_default();
-            Ok(AppView {
-                id: app.id,
-                name: app.name,
-                ios_bundle_id: app.ios_bundle_id,
-                android_package: app.android_package,
-                created: app.created,
-                created_by: app.created_by,
-                keys,
-                platform_public_key: platform,
-            })
+            view_in(tx, app, &platform_public(tx, workspace)?)
         })
         .await
 }
 
-/// The Apps of a workspace, each with its keys.
+/// The Apps of a workspace, each with its keys (one read).
 pub async fn list(state: &AppState, workspace: Uuid) -> Result<Vec<AppView>, AppError> {
-    let apps = state.store.read(move |tx| store::apps_of(tx, workspace)).await?;
-    let mut out = Vec::with_capacity(apps.len());
-    for a in apps {
-        out.push(view(state, workspace, a.id).await?);
-    }
-    Ok(out)
+    state
+        .store
+        .read(move |tx| {
+            let platform = platform_public(tx, workspace)?;
+            store::apps_of(tx, workspace)?.into_iter().map(|a| view_in(tx, a, &platform)).collect()
+        })
+        .await
 }
 
 /// Replaces the live key of `kind` with a new one, shown once. The old key keeps working for

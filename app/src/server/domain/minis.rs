@@ -316,6 +316,30 @@ pub async fn unassign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, act
         .map(|_| ())
 }
 
+/// The workspace's active members, who can be assigned to a mini program.
+pub async fn assignable(state: &AppState, m: &Member) -> Result<Vec<crate::model::minis::Assignable>, AppError> {
+    let wid = m.workspace.id;
+    state
+        .store
+        .read(move |tx| {
+            let mut out = Vec::new();
+            for row in ws::memberships_of(tx, wid)? {
+                if !row.active {
+                    continue;
+                }
+                if let Some(a) = accounts::get(tx, row.account)? {
+                    out.push(crate::model::minis::Assignable {
+                        account: a.id,
+                        label: format!("{} ({}) — {}", a.username, a.email, row.role.label()),
+                    });
+                }
+            }
+            out.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+            Ok(out)
+        })
+        .await
+}
+
 /// "Assigned to Mini Program: Coupons, Parking" (or "unassigned") for a member.
 pub fn assignment_text(tx: &redb::ReadTransaction, workspace: Uuid, account: Uuid) -> Result<String, AppError> {
     let mut names = Vec::new();

@@ -78,18 +78,18 @@ pub fn insert_app(tx: &WriteTransaction, app: &App) -> Result<(), AppError> {
     Ok(())
 }
 
-/// An App of `workspace` (an App of another workspace is `None`).
-pub fn app_of(tx: &ReadTransaction, workspace: Uuid, id: Uuid) -> Result<Option<App>, AppError> {
-    let v = tx.open_table(APPS)?.get(id.as_u128())?;
-    let app: Option<App> = v.map(|v| decode(v.value())).transpose()?;
+fn app_in(table: &impl ReadableTable<u128, &'static [u8]>, workspace: Uuid, id: Uuid) -> Result<Option<App>, AppError> {
+    let app: Option<App> = table.get(id.as_u128())?.map(|v| decode(v.value())).transpose()?;
     Ok(app.filter(|a| a.workspace == workspace))
 }
 
+/// An App of `workspace` (an App of another workspace is `None`).
+pub fn app_of(tx: &ReadTransaction, workspace: Uuid, id: Uuid) -> Result<Option<App>, AppError> {
+    app_in(&tx.open_table(APPS)?, workspace, id)
+}
+
 pub fn app_of_for_update(tx: &WriteTransaction, workspace: Uuid, id: Uuid) -> Result<Option<App>, AppError> {
-    let table = tx.open_table(APPS)?;
-    let v = table.get(id.as_u128())?;
-    let app: Option<App> = v.map(|v| decode(v.value())).transpose()?;
-    Ok(app.filter(|a| a.workspace == workspace))
+    app_in(&tx.open_table(APPS)?, workspace, id)
 }
 
 fn apps_in(
@@ -134,15 +134,16 @@ pub fn key_exists(tx: &WriteTransaction, id: &str) -> Result<bool, AppError> {
     Ok(tx.open_table(APP_KEYS)?.get(id)?.is_some())
 }
 
+fn key_in(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<Option<Key>, AppError> {
+    table.get(id)?.map(|v| decode(v.value())).transpose()
+}
+
 pub fn key(tx: &ReadTransaction, id: &str) -> Result<Option<Key>, AppError> {
-    let v = tx.open_table(APP_KEYS)?.get(id)?;
-    v.map(|v| decode(v.value())).transpose()
+    key_in(&tx.open_table(APP_KEYS)?, id)
 }
 
 pub fn key_for_update(tx: &WriteTransaction, id: &str) -> Result<Option<Key>, AppError> {
-    let table = tx.open_table(APP_KEYS)?;
-    let v = table.get(id)?;
-    v.map(|v| decode(v.value())).transpose()
+    key_in(&tx.open_table(APP_KEYS)?, id)
 }
 
 /// The Accessing Key whose SHA-256 is `hash`.

@@ -176,17 +176,17 @@ pub fn unassign_member(tx: &WriteTransaction, workspace: Uuid, account: Uuid) ->
     Ok(())
 }
 
+fn role_in(t: &impl ReadableTable<(u128, u128), u8>, mp: Uuid, account: Uuid) -> Result<Option<MiniRole>, AppError> {
+    Ok(t.get((mp.as_u128(), account.as_u128()))?.map(|v| role_of(v.value())))
+}
+
 /// A member's part in a mini program.
 pub fn role(tx: &ReadTransaction, mp: Uuid, account: Uuid) -> Result<Option<MiniRole>, AppError> {
-    let t = tx.open_table(ASSIGNMENTS)?;
-    let v = t.get((mp.as_u128(), account.as_u128()))?;
-    Ok(v.map(|v| role_of(v.value())))
+    role_in(&tx.open_table(ASSIGNMENTS)?, mp, account)
 }
 
 pub fn role_for_update(tx: &WriteTransaction, mp: Uuid, account: Uuid) -> Result<Option<MiniRole>, AppError> {
-    let t = tx.open_table(ASSIGNMENTS)?;
-    let v = t.get((mp.as_u128(), account.as_u128()))?;
-    Ok(v.map(|v| role_of(v.value())))
+    role_in(&tx.open_table(ASSIGNMENTS)?, mp, account)
 }
 
 /// Who is assigned to a mini program: (account, role).
