@@ -68,10 +68,10 @@ test("a user applies, the operator generates the workspace and verifies the repr
   await page.getByRole("button", { name: "Apply" }).click();
   const account = page.getByRole("row").filter({ hasText: email });
   await expect(account.getByText("Unverified", { exact: true })).toBeVisible();
-  await account.getByRole("button", { name: `Mark ${email} verified` }).click();
+  await account.getByRole("button", { name: `Mark verified: ${email}` }).click();
   await expect(page.getByRole("status").filter({ hasText: "The address is marked verified." })).toBeVisible();
   await expect(account.getByText("Verified", { exact: true })).toBeVisible();
-  await expect(account.getByRole("button", { name: `Mark ${email} verified` })).toHaveCount(0);
+  await expect(account.getByRole("button", { name: `Mark verified: ${email}` })).toHaveCount(0);
   await logOut(page);
 
   // The representative opens the workspace's General page.

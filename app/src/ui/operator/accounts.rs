@@ -57,7 +57,7 @@ pub fn AccountsPage() -> impl IntoView {
                             empty="No accounts match."
                             row=move |a: AccountView| {
                                 let id = a.id.to_string();
-                                let label = format!("Mark {} verified", a.email);
+                                let label = format!("Mark verified: {}", a.email);
                                 view! {
                                     <tr>
                                         <td>{a.username.clone()}</td>
