@@ -2,6 +2,7 @@
 //! the server both call it.
 
 pub mod account;
+pub mod approvals;
 pub mod apps;
 pub mod error;
 pub mod mcc;

@@ -402,6 +402,8 @@ async fn upload_checked(state: &AppState, id: &str, headers: &HeaderMap, body: B
         key: Some(key.id.clone()),
         account: None,
         signature: sig.sig.clone(),
+        signed_ts: sig.ts,
+        signed_nonce: sig.nonce.clone(),
         note,
         created: Utc::now(),
     };
@@ -535,6 +537,8 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
         key: None,
         account: Some(me),
         signature,
+        signed_ts: ts,
+        signed_nonce: nonce,
         note,
         created: Utc::now(),
     };
@@ -633,6 +637,8 @@ mod tests {
             key: None,
             account: None,
             signature: String::new(),
+            signed_ts: 0,
+            signed_nonce: String::new(),
             note: String::new(),
             created: Utc::now(),
         };

@@ -138,6 +138,7 @@ pub async fn create(state: &AppState, m: &Member, form: MiniForm, icon: Option<V
         removed: false,
         created: Utc::now(),
         created_by: m.who.account.username.clone(),
+        features: Vec::new(),
     };
     state
         .store

@@ -21,7 +21,22 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0004-verified-email-hashed-sessions", verified_email_hashed_sessions),
     ("0005-apps-keys-platform-keys", apps_keys_platform_keys),
     ("0006-mini-programs-versions", mini_programs_versions),
+    ("0007-approvals-releases-notifications", approvals_releases_notifications),
 ];
+
+fn approvals_releases_notifications(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(APPROVALS)?;
+    tx.open_table(APPROVALS_INDEX)?;
+    tx.open_table(APPROVAL_COUNTS)?;
+    tx.open_table(APPROVALS_BY_SUBJECT)?;
+    tx.open_table(APPROVAL_APPLICANTS)?;
+    tx.open_table(APPROVALS_BY_APPLICANT)?;
+    tx.open_table(APPROVALS_PENDING)?;
+    tx.open_table(RELEASES)?;
+    tx.open_table(NOTIFICATIONS)?;
+    tx.open_table(NOTIFICATIONS_UNREAD)?;
+    Ok(())
+}
 
 fn create_accounts_and_sessions(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(ACCOUNTS)?;

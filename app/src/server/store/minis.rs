@@ -21,6 +21,9 @@ pub struct MiniProgram {
     pub removed: bool,
     pub created: DateTime<Utc>,
     pub created_by: String,
+    /// Activated features (codes from `model::approvals::FEATURES`), in activation order.
+    #[serde(default)]
+    pub features: Vec<String>,
 }
 
 /// A version as stored: its bundle is the content-addressed file named by `sha256`.
@@ -40,6 +43,12 @@ pub struct Version {
     /// The Ed25519 signature over the upload (by the Upload Key, or by the workspace's platform
     /// key for a console upload), base64url.
     pub signature: String,
+    /// The signed timestamp and nonce, which with the fields above make the signed message
+    /// (`keys::upload_message`), so a container can check who built the bundle.
+    #[serde(default)]
+    pub signed_ts: i64,
+    #[serde(default)]
+    pub signed_nonce: String,
     pub note: String,
     pub created: DateTime<Utc>,
 }
@@ -210,6 +219,20 @@ pub fn assigned_to(tx: &ReadTransaction, workspace: Uuid, account: Uuid) -> Resu
         out.push(Uuid::from_u128(row?.0.value().2));
     }
     Ok(out)
+}
+
+/// One version of a mini program.
+pub fn version_for_update(tx: &WriteTransaction, mp: Uuid, version: &str) -> Result<Option<Version>, AppError> {
+    let t = tx.open_table(VERSIONS)?;
+    let v = t.get((mp.as_u128(), version))?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+/// One version of a mini program.
+pub fn version(tx: &ReadTransaction, mp: Uuid, version: &str) -> Result<Option<Version>, AppError> {
+    let t = tx.open_table(VERSIONS)?;
+    let v = t.get((mp.as_u128(), version))?;
+    v.map(|v| decode(v.value())).transpose()
 }
 
 pub fn put_version(tx: &WriteTransaction, v: &Version) -> Result<(), AppError> {

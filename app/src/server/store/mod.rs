@@ -5,6 +5,7 @@
 //! only when the closure returns `Ok`, so a use case is atomic.
 
 pub mod accounts;
+pub mod approvals;
 pub mod apps;
 pub mod audit;
 pub mod codec;
@@ -12,7 +13,9 @@ pub mod invitations;
 pub mod members;
 pub mod migrations;
 pub mod minis;
+pub mod notifications;
 pub mod outbox;
+pub mod releases;
 pub mod sessions;
 pub mod secrets;
 pub mod tables;
@@ -28,7 +31,7 @@ use crate::model::AppError;
 use tables::META;
 
 /// The schema version this build writes. A file with a higher number is refused.
-pub const SCHEMA_VERSION: u64 = 6;
+pub const SCHEMA_VERSION: u64 = 7;
 const SCHEMA_KEY: &str = "schema_version";
 
 #[derive(Debug, thiserror::Error)]

@@ -173,3 +173,46 @@ pub const VERSIONS: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new(
 /// Key: (key id, nonce) of a signed Studio request. Value: its time (Unix seconds). A nonce is
 /// accepted once.
 pub const SIGNED_NONCES: TableDefinition<(&str, &str), i64> = TableDefinition::new("signed-nonces-1");
+
+/// Key: application id (UUIDv7). Value: `Application` as JSON (publishing, removal, member
+/// request, feature activation).
+pub const APPROVALS: TableDefinition<u128, &[u8]> = TableDefinition::new("approvals-1");
+
+/// Key: (workspace id, order: 1 created / 2 finished, category code or 0 for any, status code or
+/// 0 for any, time in µs (0 while unfinished), application id). Each application is listed under
+/// every combination of its category or "any" and its status or "any", in both orders, so every
+/// filter of the Approvals list is one range read in display order.
+pub const APPROVALS_INDEX: TableDefinition<(u128, u8, u8, u8, i64, u128), ()> =
+    TableDefinition::new("approvals-index-1");
+
+/// Key: (workspace id, category code or 0, status code or 0). Value: how many applications.
+/// Kept in the transaction of every write, so a list's count is one lookup.
+pub const APPROVAL_COUNTS: TableDefinition<(u128, u8, u8), u64> =
+    TableDefinition::new("approval-counts-1");
+
+/// Key: (workspace id, subject: the mini program or the applicant, created µs, application id).
+/// Value: (category code, status code, finished µs or 0). For a search by mini program or applicant.
+pub const APPROVALS_BY_SUBJECT: TableDefinition<(u128, u128, i64, u128), (u8, u8, i64)> =
+    TableDefinition::new("approvals-by-subject-1");
+
+/// Key: (workspace id, applicant account id). Value: "username email", what a search matches.
+pub const APPROVAL_APPLICANTS: TableDefinition<(u128, u128), &str> =
+    TableDefinition::new("approval-applicants-1");
+
+/// Key: (applicant account id, created µs, application id). "My requests", in every workspace.
+pub const APPROVALS_BY_APPLICANT: TableDefinition<(u128, i64, u128), ()> =
+    TableDefinition::new("approvals-by-applicant-1");
+
+/// Key: what a pending application is about (`version:<mp>:<version>`, `removal:<mp>`,
+/// `feature:<mp>:<code>`, `member:<workspace>:<account>`). Value: its id. At most one pending
+/// application per key.
+pub const APPROVALS_PENDING: TableDefinition<&str, u128> = TableDefinition::new("approvals-pending-1");
+
+/// Key: (mini program id, App id). Value: `Release` as JSON — the version released to that App.
+pub const RELEASES: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("releases-1");
+
+/// Key: (account id, notification id (UUIDv7)). Value: `Notification` as JSON.
+pub const NOTIFICATIONS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("notifications-1");
+
+/// Key: account id. Value: how many of its notifications are unread.
+pub const NOTIFICATIONS_UNREAD: TableDefinition<u128, u64> = TableDefinition::new("notifications-unread-1");

@@ -1,0 +1,292 @@
+//! Approvals (SPEC §7): applications in four categories, their states and what the console shows
+//! of them — shared by the browser and the server.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AppError;
+
+/// A decision's reason, a removal's reason, an application's note: at most this many characters.
+pub const REASON_MAX: usize = 2000;
+
+/// What an application asks for (SPEC §7's reviewing categories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Category {
+    Publishing,
+    Removal,
+    MemberRequest,
+    Feature,
+}
+
+impl Category {
+    pub const ALL: [Category; 4] = [Category::Publishing, Category::Removal, Category::MemberRequest, Category::Feature];
+
+    /// The reviewing category, as the Approvals list shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::Publishing => "Mini Program Publishing",
+            Category::Removal => "Mini Program Removal",
+            Category::MemberRequest => "Member requests",
+            Category::Feature => "Feature activation",
+        }
+    }
+
+    /// The application's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Category::Publishing => "Apply for publishing review",
+            Category::Removal => "Apply for removal",
+            Category::MemberRequest => "Apply to join the workspace",
+            Category::Feature => "Apply for feature activation",
+        }
+    }
+
+    /// The value of the `category` filter in the URL.
+    pub fn param(self) -> &'static str {
+        match self {
+            Category::Publishing => "publishing",
+            Category::Removal => "removal",
+            Category::MemberRequest => "member",
+            Category::Feature => "feature",
+        }
+    }
+
+    /// The code stored in index keys (0 means "any").
+    pub fn code(self) -> u8 {
+        match self {
+            Category::Publishing => 1,
+            Category::Removal => 2,
+            Category::MemberRequest => 3,
+            Category::Feature => 4,
+        }
+    }
+
+    /// A `category` filter: `""` for every category.
+    pub fn parse_filter(text: &str) -> Result<Option<Category>, AppError> {
+        match text.trim() {
+            "" | "all" => Ok(None),
+            t => Category::ALL.into_iter().find(|c| c.param() == t).map(Some).ok_or_else(|| {
+                AppError::invalid("Category", "must be one of publishing, removal, member, feature")
+            }),
+        }
+    }
+}
+
+/// Where an application is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Status {
+    Pending,
+    Approved,
+    Rejected,
+    Withdrawn,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [Status::Pending, Status::Approved, Status::Rejected, Status::Withdrawn];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pending => "Pending",
+            Status::Approved => "Approved",
+            Status::Rejected => "Rejected",
+            Status::Withdrawn => "Withdrawn",
+        }
+    }
+
+    pub fn param(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// The code stored in index keys (0 means "any").
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Pending => 1,
+            Status::Approved => 2,
+            Status::Rejected => 3,
+            Status::Withdrawn => 4,
+        }
+    }
+
+    /// A `status` filter: `""` for every status.
+    pub fn parse_filter(text: &str) -> Result<Option<Status>, AppError> {
+        match text.trim() {
+            "" | "all" => Ok(None),
+            t => Status::ALL.into_iter().find(|s| s.param() == t).map(Some).ok_or_else(|| {
+                AppError::invalid("Status", "must be one of pending, approved, rejected, withdrawn")
+            }),
+        }
+    }
+}
+
+/// A capability a mini program may ask to use (feature activation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Feature {
+    /// As the manifest names it.
+    pub code: &'static str,
+    pub label: &'static str,
+    /// What the container lets the mini program do once it is activated.
+    pub description: &'static str,
+}
+
+/// The capabilities that can be activated, one application each.
+pub const FEATURES: &[Feature] = &[
+    Feature { code: "location", label: "Location", description: "Read the device's position while the mini program is open." },
+    Feature { code: "camera", label: "Camera", description: "Take photos and scan codes with the camera." },
+    Feature { code: "microphone", label: "Microphone", description: "Record audio." },
+    Feature { code: "contacts", label: "Contacts", description: "Pick entries from the address book." },
+    Feature { code: "payment", label: "Payment", description: "Start payments through the host app's wallet." },
+    Feature { code: "bluetooth", label: "Bluetooth", description: "Discover and connect to Bluetooth devices." },
+    Feature { code: "clipboard", label: "Clipboard", description: "Read from and write to the clipboard." },
+    Feature { code: "notifications", label: "Notifications", description: "Send notifications through the host app." },
+    Feature { code: "biometrics", label: "Biometric authentication", description: "Ask the person to confirm with a fingerprint or face." },
+    Feature { code: "nfc", label: "NFC", description: "Read NFC tags." },
+];
+
+/// A feature by its code.
+pub fn feature(code: &str) -> Result<&'static Feature, AppError> {
+    FEATURES.iter().find(|f| f.code == code.trim()).ok_or_else(|| {
+        AppError::invalid(
+            "Feature",
+            format!(
+                "must be one of {}",
+                FEATURES.iter().map(|f| f.code).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })
+}
+
+/// A required reason (rejection, removal): 1–2 000 characters.
+pub fn validate_reason(raw: &str) -> Result<String, AppError> {
+    let r = raw.trim();
+    if r.is_empty() {
+        return Err(AppError::invalid("Reason", "is required"));
+    }
+    if r.chars().count() > REASON_MAX {
+        return Err(AppError::invalid("Reason", format!("must be at most {REASON_MAX} characters")));
+    }
+    Ok(r.to_string())
+}
+
+/// An optional note to the approvers: at most 2 000 characters.
+pub fn validate_apply_note(raw: &str) -> Result<String, AppError> {
+    let n = raw.trim();
+    if n.chars().count() > REASON_MAX {
+        return Err(AppError::invalid("Note", format!("must be at most {REASON_MAX} characters")));
+    }
+    Ok(n.to_string())
+}
+
+/// A row of the Approvals list and of "My requests".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationRow {
+    pub id: Uuid,
+    pub workspace: String,
+    pub title: String,
+    pub category: Category,
+    pub mini_program: Option<String>,
+    pub version: Option<String>,
+    pub applicant: String,
+    pub created: DateTime<Utc>,
+    pub finished: Option<DateTime<Utc>>,
+    pub status: Status,
+}
+
+/// One step of an application's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub who: String,
+    /// "Applied", "Approved", "Rejected", "Withdrawn", "Released".
+    pub what: String,
+    pub text: String,
+}
+
+/// Everything about one application, as its page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationDetail {
+    pub row: ApplicationRow,
+    pub mini_program_id: Option<Uuid>,
+    /// The target Apps of a publishing application.
+    pub apps: Vec<String>,
+    /// The feature of a feature activation: (label, description).
+    pub feature: Option<(String, String)>,
+    /// The applicant's note (publishing, feature, member request) or reason (removal).
+    pub note: String,
+    /// The approver's reason for a rejection.
+    pub reason: Option<String>,
+    pub decided_by: Option<String>,
+    pub history: Vec<HistoryEntry>,
+    /// Whether the viewer may approve or reject it now.
+    pub can_decide: bool,
+    /// Why the viewer may not decide it, when they are an approver and it is pending (their own
+    /// application; a member request for a Reviewer).
+    pub decide_refusal: Option<String>,
+    /// Whether the viewer (its applicant) may withdraw it now.
+    pub can_withdraw: bool,
+}
+
+/// A notification in the console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationView {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub text: String,
+    /// Where it leads (the application's page).
+    pub link: String,
+    pub read: bool,
+}
+
+/// Where a mini program is released, for its page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseView {
+    pub app: String,
+    pub version: String,
+    pub released: DateTime<Utc>,
+}
+
+/// What a mini program's admin can apply for now, and what is in place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MiniApprovals {
+    /// The version that can be sent to publishing review (the newest, when it is Uploaded).
+    pub publishable: Option<String>,
+    /// The workspace's Apps: (id, name).
+    pub apps: Vec<(Uuid, String)>,
+    pub releases: Vec<ReleaseView>,
+    /// Activated features: (code, label).
+    pub features: Vec<(String, String)>,
+    /// Features that can still be asked for: (code, label).
+    pub requestable: Vec<(String, String)>,
+    /// Whether a removal can be applied for (released, none pending).
+    pub removable: bool,
+    /// Pending applications about this mini program: (id, title).
+    pub pending: Vec<(Uuid, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_and_fields_name_their_rule() {
+        assert_eq!(Category::parse_filter("").unwrap(), None);
+        assert_eq!(Category::parse_filter("removal").unwrap(), Some(Category::Removal));
+        assert_eq!(Category::parse_filter("nope").unwrap_err().field(), Some("Category"));
+        assert_eq!(Status::parse_filter("withdrawn").unwrap(), Some(Status::Withdrawn));
+        assert_eq!(Status::parse_filter("done").unwrap_err().field(), Some("Status"));
+        assert_eq!(feature("camera").unwrap().label, "Camera");
+        assert!(feature("teleport").unwrap_err().to_string().contains("location, camera"));
+        assert_eq!(validate_reason("  ").unwrap_err().field(), Some("Reason"));
+        assert!(validate_reason(&"x".repeat(2001)).is_err());
+        assert_eq!(validate_reason(&"x".repeat(2000)).unwrap().len(), 2000);
+        assert!(validate_apply_note(&"y".repeat(2001)).is_err());
+        let codes: std::collections::HashSet<u8> = Category::ALL.iter().map(|c| c.code()).collect();
+        assert_eq!(codes.len(), 4);
+        assert!(!codes.contains(&0), "0 means any");
+    }
+}

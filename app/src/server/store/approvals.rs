@@ -1,0 +1,556 @@
+//! Applications (publishing, removal, member requests, feature activation), stored so that the
+//! Approvals list reads one page straight from an index in display order, whatever the filter,
+//! and counts with one lookup — it never scans a workspace's applications per page.
+
+use std::ops::Bound;
+
+use chrono::{DateTime, Utc};
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::codec::{decode, encode};
+use super::tables::{
+    APPROVALS, APPROVALS_BY_APPLICANT, APPROVALS_BY_SUBJECT, APPROVALS_INDEX, APPROVALS_PENDING, APPROVAL_APPLICANTS,
+    APPROVAL_COUNTS, MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE,
+};
+use crate::model::approvals::{ApplicationRow, Category, HistoryEntry, Status};
+use crate::model::page::{window, KeyValue, Page, Sort};
+use crate::model::AppError;
+
+/// How the Approvals list can be sorted.
+pub const SORTS: &[&str] = &["created", "finished"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Application {
+    pub id: Uuid,
+    pub workspace: Uuid,
+    pub workspace_name: String,
+    pub category: Category,
+    pub status: Status,
+    pub applicant: Uuid,
+    pub applicant_name: String,
+    pub applicant_email: String,
+    pub mini_program: Option<Uuid>,
+    pub mini_program_name: Option<String>,
+    pub version: Option<String>,
+    /// The target Apps of a publishing application: (id, name).
+    pub apps: Vec<(Uuid, String)>,
+    pub feature: Option<String>,
+    /// The applicant's note, or a removal's reason.
+    pub note: String,
+    pub created: DateTime<Utc>,
+    pub finished: Option<DateTime<Utc>>,
+    pub decided_by: Option<(Uuid, String)>,
+    /// A rejection's reason.
+    pub reason: Option<String>,
+    pub history: Vec<HistoryEntry>,
+}
+
+impl Application {
+    /// What at most one pending application may be about.
+    pub fn pending_key(&self) -> String {
+        let mp = self.mini_program.unwrap_or_default();
+        match self.category {
+            Category::Publishing => format!("version:{mp}:{}", self.version.as_deref().unwrap_or_default()),
+            Category::Removal => format!("removal:{mp}"),
+            Category::Feature => format!("feature:{mp}:{}", self.feature.as_deref().unwrap_or_default()),
+            Category::MemberRequest => format!("member:{}:{}", self.workspace, self.applicant),
+        }
+    }
+
+    pub fn row(&self) -> ApplicationRow {
+        ApplicationRow {
+            id: self.id,
+            workspace: self.workspace_name.clone(),
+            title: self.category.title().into(),
+            category: self.category,
+            mini_program: self.mini_program_name.clone(),
+            version: self.version.clone(),
+            applicant: self.applicant_name.clone(),
+            created: self.created,
+            finished: self.finished,
+            status: self.status,
+        }
+    }
+
+    fn finished_micros(&self) -> i64 {
+        self.finished.map(|f| f.timestamp_micros()).unwrap_or(0)
+    }
+
+    fn index_keys(&self) -> Vec<IndexKey> {
+        let (w, id) = (self.workspace.as_u128(), self.id.as_u128());
+        let mut out = Vec::with_capacity(8);
+        for (order, time) in [(1u8, self.created.timestamp_micros()), (2u8, self.finished_micros())] {
+            for c in [0, self.category.code()] {
+                for s in [0, self.status.code()] {
+                    out.push((w, order, c, s, time, id));
+                }
+            }
+        }
+        out
+    }
+
+    fn subjects(&self) -> Vec<u128> {
+        let mut s = vec![self.applicant.as_u128()];
+        if let Some(mp) = self.mini_program {
+            s.push(mp.as_u128());
+        }
+        s
+    }
+}
+
+type IndexKey = (u128, u8, u8, u8, i64, u128);
+
+fn add_count(tx: &WriteTransaction, w: u128, category: u8, status: u8, delta: i64) -> Result<(), AppError> {
+    let mut t = tx.open_table(APPROVAL_COUNTS)?;
+    for c in [0, category] {
+        for s in [0, status] {
+            let n = t.get((w, c, s))?.map(|v| v.value()).unwrap_or(0);
+            t.insert((w, c, s), (n as i64 + delta).max(0) as u64)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stores a new (pending) application with its indexes and counts. Refused with 409 when a
+/// pending application about the same thing exists.
+pub fn insert(tx: &WriteTransaction, a: &Application) -> Result<(), AppError> {
+    let key = a.pending_key();
+    {
+        let mut pending = tx.open_table(APPROVALS_PENDING)?;
+        if pending.get(key.as_str())?.is_some() {
+            return Err(AppError::conflict("Application", "a pending application for this already exists; wait for its decision or withdraw it"));
+        }
+        pending.insert(key.as_str(), a.id.as_u128())?;
+    }
+    tx.open_table(APPROVALS)?.insert(a.id.as_u128(), encode(a)?.as_slice())?;
+    {
+        let mut index = tx.open_table(APPROVALS_INDEX)?;
+        for k in a.index_keys() {
+            index.insert(k, ())?;
+        }
+    }
+    let (w, created) = (a.workspace.as_u128(), a.created.timestamp_micros());
+    {
+        let mut subjects = tx.open_table(APPROVALS_BY_SUBJECT)?;
+        for s in a.subjects() {
+            subjects.insert((w, s, created, a.id.as_u128()), (a.category.code(), a.status.code(), a.finished_micros()))?;
+        }
+    }
+    tx.open_table(APPROVAL_APPLICANTS)?
+        .insert((w, a.applicant.as_u128()), format!("{} {}", a.applicant_name, a.applicant_email).as_str())?;
+    tx.open_table(APPROVALS_BY_APPLICANT)?
+        .insert((a.applicant.as_u128(), created, a.id.as_u128()), ())?;
+    add_count(tx, w, a.category.code(), a.status.code(), 1)
+}
+
+/// Writes a changed application (a decision, a withdrawal), moving its index entries and counts
+/// and freeing its pending key when it is no longer pending.
+pub fn update(tx: &WriteTransaction, before: &Application, after: &Application) -> Result<(), AppError> {
+    tx.open_table(APPROVALS)?.insert(after.id.as_u128(), encode(after)?.as_slice())?;
+    if before.status == after.status && before.finished == after.finished {
+        return Ok(());
+    }
+    {
+        let mut index = tx.open_table(APPROVALS_INDEX)?;
+        for k in before.index_keys() {
+            index.remove(k)?;
+        }
+        for k in after.index_keys() {
+            index.insert(k, ())?;
+        }
+    }
+    let (w, created) = (after.workspace.as_u128(), after.created.timestamp_micros());
+    {
+        let mut subjects = tx.open_table(APPROVALS_BY_SUBJECT)?;
+        for s in after.subjects() {
+            subjects.insert((w, s, created, after.id.as_u128()), (after.category.code(), after.status.code(), after.finished_micros()))?;
+        }
+    }
+    if before.status == Status::Pending && after.status != Status::Pending {
+        let mut pending = tx.open_table(APPROVALS_PENDING)?;
+        let key = before.pending_key();
+        if pending.get(key.as_str())?.map(|v| v.value()) == Some(before.id.as_u128()) {
+            pending.remove(key.as_str())?;
+        }
+    }
+    if before.status != after.status {
+        add_count(tx, w, before.category.code(), before.status.code(), -1)?;
+        add_count(tx, w, after.category.code(), after.status.code(), 1)?;
+    }
+    Ok(())
+}
+
+fn get_in(t: &impl ReadableTable<u128, &'static [u8]>, id: Uuid) -> Result<Option<Application>, AppError> {
+    t.get(id.as_u128())?.map(|v| decode(v.value())).transpose()
+}
+
+pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<Application>, AppError> {
+    get_in(&tx.open_table(APPROVALS)?, id)
+}
+
+pub fn get_for_update(tx: &WriteTransaction, id: Uuid) -> Result<Option<Application>, AppError> {
+    get_in(&tx.open_table(APPROVALS)?, id)
+}
+
+/// The pending application about `key` (see [`Application::pending_key`]), if any.
+pub fn pending(tx: &ReadTransaction, key: &str) -> Result<Option<Uuid>, AppError> {
+    Ok(tx.open_table(APPROVALS_PENDING)?.get(key)?.map(|v| Uuid::from_u128(v.value())))
+}
+
+pub fn pending_for_update(tx: &WriteTransaction, key: &str) -> Result<Option<Uuid>, AppError> {
+    Ok(tx.open_table(APPROVALS_PENDING)?.get(key)?.map(|v| Uuid::from_u128(v.value())))
+}
+
+/// How many applications of a workspace match a category and status (`None`: any).
+pub fn count(tx: &ReadTransaction, workspace: Uuid, category: Option<Category>, status: Option<Status>) -> Result<u64, AppError> {
+    let key = (workspace.as_u128(), category.map_or(0, Category::code), status.map_or(0, Status::code));
+    Ok(tx.open_table(APPROVAL_COUNTS)?.get(key)?.map(|v| v.value()).unwrap_or(0))
+}
+
+/// What the Approvals list asks for.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub workspace: Uuid,
+    pub category: Option<Category>,
+    pub status: Option<Status>,
+    /// Matched against mini program names and applicants' usernames and emails.
+    pub search: String,
+    pub sort: Sort,
+    pub cursor: String,
+    pub per_page: u32,
+}
+
+/// A page of applications, and how many index entries were read to make it.
+pub struct Listed {
+    pub page: Page<Application>,
+    pub entries_read: usize,
+}
+
+fn bad_cursor() -> AppError {
+    AppError::invalid(
+        "Page",
+        "this page link is not valid (it was changed, or the list is now sorted differently); start again from the first page",
+    )
+}
+
+/// `a|b . sort . offset . id (hex) . time (µs)`: the row the page starts after or ends before,
+/// and the offset of the page it leads to (for "21–40 of 57").
+fn encode_cursor(sort: &Sort, after: bool, offset: u64, key: (i64, u128)) -> String {
+    format!("{}.{}.{offset}.{:x}.{}", if after { "a" } else { "b" }, sort.param(), key.1, key.0)
+}
+
+fn decode_cursor(sort: &Sort, text: &str) -> Result<Option<(bool, u64, (i64, u128))>, AppError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let parts: Vec<&str> = text.split('.').collect();
+    let [dir, s, offset, id, time] = parts.as_slice() else { return Err(bad_cursor()) };
+    if *s != sort.param() || id.is_empty() || id.len() > 32 {
+        return Err(bad_cursor());
+    }
+    let after = match *dir {
+        "a" => true,
+        "b" => false,
+        _ => return Err(bad_cursor()),
+    };
+    let offset = offset.parse::<u64>().map_err(|_| bad_cursor())?;
+    let id = u128::from_str_radix(id, 16).map_err(|_| bad_cursor())?;
+    let time = time.parse::<i64>().map_err(|_| bad_cursor())?;
+    Ok(Some((after, offset, (time, id))))
+}
+
+/// Reads up to `n` entries of one index prefix, in key order (`ascending`) or its reverse,
+/// starting just past `from`.
+fn scan(
+    t: &impl ReadableTable<IndexKey, ()>,
+    prefix: (u128, u8, u8, u8),
+    from: Option<(i64, u128)>,
+    ascending: bool,
+    n: usize,
+    read: &mut usize,
+) -> Result<Vec<(i64, u128)>, AppError> {
+    let (w, o, c, s) = prefix;
+    let lo: IndexKey = (w, o, c, s, i64::MIN, 0);
+    let hi: IndexKey = (w, o, c, s, i64::MAX, u128::MAX);
+    let bounds: (Bound<IndexKey>, Bound<IndexKey>) = match (from, ascending) {
+        (None, _) => (Bound::Included(lo), Bound::Included(hi)),
+        (Some((tm, id)), true) => (Bound::Excluded((w, o, c, s, tm, id)), Bound::Included(hi)),
+        (Some((tm, id)), false) => (Bound::Included(lo), Bound::Excluded((w, o, c, s, tm, id))),
+    };
+    let range = t.range::<IndexKey>(bounds)?;
+    let rows: Box<dyn Iterator<Item = _>> = if ascending { Box::new(range) } else { Box::new(range.rev()) };
+    let mut out = Vec::with_capacity(n);
+    for row in rows.take(n) {
+        let k = row?.0.value();
+        *read += 1;
+        out.push((k.4, k.5));
+    }
+    Ok(out)
+}
+
+fn load(tx: &ReadTransaction, ids: &[u128]) -> Result<Vec<Application>, AppError> {
+    let t = tx.open_table(APPROVALS)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(a) = get_in(&t, Uuid::from_u128(*id))? {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// One page of a workspace's applications.
+pub fn list(tx: &ReadTransaction, q: &Query) -> Result<Listed, AppError> {
+    if !q.search.trim().is_empty() {
+        return search(tx, q);
+    }
+    let order = if q.sort.column == "finished" { 2 } else { 1 };
+    let prefix = (q.workspace.as_u128(), order, q.category.map_or(0, Category::code), q.status.map_or(0, Status::code));
+    let total = count(tx, q.workspace, q.category, q.status)?;
+    let index = tx.open_table(APPROVALS_INDEX)?;
+    let per = q.per_page.max(1) as usize;
+    // Display order is key order when ascending, its reverse when descending.
+    let forward = !q.sort.desc;
+    let mut read = 0;
+    let cursor = decode_cursor(&q.sort, &q.cursor)?;
+    let (keys, offset, has_prev, has_next) = match cursor {
+        None => {
+            let mut keys = scan(&index, prefix, None, forward, per + 1, &mut read)?;
+            let more = keys.len() > per;
+            keys.truncate(per);
+            (keys, 0, false, more)
+        }
+        Some((true, offset, k)) => {
+            let mut keys = scan(&index, prefix, Some(k), forward, per + 1, &mut read)?;
+            let more = keys.len() > per;
+            keys.truncate(per);
+            (keys, offset.min(total), true, more)
+        }
+        Some((false, offset, k)) => {
+            let mut keys = scan(&index, prefix, Some(k), !forward, per + 1, &mut read)?;
+            if keys.len() > per {
+                keys.truncate(per);
+                keys.reverse();
+                (keys, offset.min(total), true, true)
+            } else {
+                // Fewer than a page before the cursor: that is the first page.
+                let mut keys = scan(&index, prefix, None, forward, per + 1, &mut read)?;
+                let more = keys.len() > per;
+                keys.truncate(per);
+                (keys, 0, false, more)
+            }
+        }
+    };
+    let prev = match keys.first() {
+        Some(first) if has_prev => Some(encode_cursor(&q.sort, false, offset.saturating_sub(per as u64), *first)),
+        _ => None,
+    };
+    let next = match keys.last() {
+        Some(last) if has_next => Some(encode_cursor(&q.sort, true, offset + keys.len() as u64, *last)),
+        _ => None,
+    };
+    let ids: Vec<u128> = keys.iter().map(|k| k.1).collect();
+    let items = load(tx, &ids)?;
+    Ok(Listed { page: Page { items, total, offset, prev, next, sort: q.sort.param() }, entries_read: read })
+}
+
+/// A searched page: the applications of the mini programs and applicants whose names match,
+/// read from their subject index (so only theirs), filtered and paged.
+fn search(tx: &ReadTransaction, q: &Query) -> Result<Listed, AppError> {
+    let needle = q.search.trim().to_lowercase();
+    let w = q.workspace.as_u128();
+    let mut subjects = Vec::new();
+    {
+        let index = tx.open_table(MINI_PROGRAMS_BY_WORKSPACE)?;
+        let table = tx.open_table(MINI_PROGRAMS)?;
+        for row in index.range((w, 0)..=(w, u128::MAX))? {
+            let id = row?.0.value().1;
+            if let Some(v) = table.get(id)? {
+                let mp: super::minis::MiniProgram = decode(v.value())?;
+                if mp.name.to_lowercase().contains(&needle) {
+                    subjects.push(id);
+                }
+            }
+        }
+    }
+    for row in tx.open_table(APPROVAL_APPLICANTS)?.range((w, 0)..=(w, u128::MAX))? {
+        let (k, v) = row?;
+        if v.value().to_lowercase().contains(&needle) {
+            subjects.push(k.value().1);
+        }
+    }
+    let (cat, st) = (q.category.map_or(0, Category::code), q.status.map_or(0, Status::code));
+    let by_subject = tx.open_table(APPROVALS_BY_SUBJECT)?;
+    let mut read = 0;
+    let mut seen = std::collections::HashSet::new();
+    let mut rows = Vec::new();
+    for s in subjects {
+        for row in by_subject.range((w, s, i64::MIN, 0)..=(w, s, i64::MAX, u128::MAX))? {
+            let (k, v) = row?;
+            read += 1;
+            let (_, _, created, id) = k.value();
+            let (c, status, finished) = v.value();
+            if (cat == 0 || c == cat) && (st == 0 || status == st) && seen.insert(id) {
+                let time = if q.sort.column == "finished" { finished } else { created };
+                rows.push(((KeyValue::Int(time), id), id));
+            }
+        }
+    }
+    let page = window(rows, q.sort, &q.cursor, q.per_page)?;
+    let items = load(tx, &page.items)?;
+    Ok(Listed {
+        page: Page { items, total: page.total, offset: page.offset, prev: page.prev, next: page.next, sort: page.sort },
+        entries_read: read,
+    })
+}
+
+/// The applications of one applicant, in every workspace.
+pub fn of_applicant(tx: &ReadTransaction, account: Uuid, sort: Sort, cursor: &str, per_page: u32) -> Result<Page<Application>, AppError> {
+    let a = account.as_u128();
+    let mut rows = Vec::new();
+    for row in tx.open_table(APPROVALS_BY_APPLICANT)?.range((a, i64::MIN, 0)..=(a, i64::MAX, u128::MAX))? {
+        let (_, created, id) = row?.0.value();
+        rows.push(((KeyValue::Int(created), id), id));
+    }
+    let page = window(rows, sort, cursor, per_page)?;
+    let items = load(tx, &page.items)?;
+    Ok(Page { items, total: page.total, offset: page.offset, prev: page.prev, next: page.next, sort: page.sort })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::*;
+
+    fn application(ws: Uuid, n: u32, category: Category) -> Application {
+        let applicant = Uuid::from_u128(1000 + n as u128 % 3);
+        Application {
+            id: Uuid::now_v7(),
+            workspace: ws,
+            workspace_name: "Acme".into(),
+            category,
+            status: Status::Pending,
+            applicant,
+            applicant_name: format!("user{}", n % 3),
+            applicant_email: format!("user{}@example.com", n % 3),
+            mini_program: Some(Uuid::from_u128(ws.as_u128() ^ 77)),
+            mini_program_name: Some("Coupons".into()),
+            version: Some(format!("1.0.{n}")),
+            apps: vec![],
+            feature: None,
+            note: String::new(),
+            created: DateTime::from_timestamp(1_700_000_000 + n as i64, 0).unwrap(),
+            finished: None,
+            decided_by: None,
+            reason: None,
+            history: vec![],
+        }
+    }
+
+    fn query(ws: Uuid, sort: &str, cursor: &str) -> Query {
+        Query {
+            workspace: ws,
+            category: None,
+            status: None,
+            search: String::new(),
+            sort: Sort::parse(sort, SORTS, "-created").unwrap(),
+            cursor: cursor.into(),
+            per_page: 10,
+        }
+    }
+
+    fn seed(store: &Store, ws: Uuid, n: u32) -> Vec<Application> {
+        let apps: Vec<Application> = (0..n)
+            .map(|i| application(ws, i, if i % 2 == 0 { Category::Publishing } else { Category::Feature }))
+            .map(|mut a| {
+                if a.category == Category::Feature {
+                    a.feature = Some(format!("f{}", a.version.clone().unwrap()));
+                }
+                a
+            })
+            .collect();
+        let copy = apps.clone();
+        store.write_blocking(move |tx| copy.iter().try_for_each(|a| insert(tx, a))).unwrap();
+        apps
+    }
+
+    #[test]
+    fn pages_come_from_the_index_in_display_order_both_ways() {
+        let store = Store::memory();
+        let ws = Uuid::now_v7();
+        seed(&store, ws, 25);
+        seed(&store, Uuid::now_v7(), 5);
+        let p1 = store.read_blocking(|tx| list(tx, &query(ws, "", ""))).unwrap();
+        assert_eq!((p1.page.total, p1.page.offset, p1.page.items.len()), (25, 0, 10));
+        assert_eq!(p1.page.items[0].version.as_deref(), Some("1.0.24"));
+        assert!(p1.entries_read <= 11, "{}", p1.entries_read);
+        let next = p1.page.next.clone().unwrap();
+        let p2 = store.read_blocking(move |tx| list(tx, &query(ws, "", &next))).unwrap();
+        assert_eq!((p2.page.offset, p2.page.items[0].version.as_deref()), (10, Some("1.0.14")));
+        let next = p2.page.next.clone().unwrap();
+        let p3 = store.read_blocking(move |tx| list(tx, &query(ws, "", &next))).unwrap();
+        assert_eq!((p3.page.offset, p3.page.items.len(), p3.page.next.is_none()), (20, 5, true));
+        let prev = p3.page.prev.clone().unwrap();
+        let back = store.read_blocking(move |tx| list(tx, &query(ws, "", &prev))).unwrap();
+        assert_eq!(back.page.items.iter().map(|a| a.id).collect::<Vec<_>>(), p2.page.items.iter().map(|a| a.id).collect::<Vec<_>>());
+        let asc = store.read_blocking(move |tx| list(tx, &query(ws, "created", ""))).unwrap();
+        assert_eq!(asc.page.items[0].version.as_deref(), Some("1.0.0"));
+        for bad in ["x", "a.-created.0.zz.1", "a.created.0.1.1", "q.-created.0.1.1", "a.-created.-1.1.1"] {
+            let bad = bad.to_string();
+            let e = store.read_blocking(move |tx| list(tx, &query(ws, "", &bad))).err().unwrap();
+            assert_eq!(e.field(), Some("Page"));
+        }
+    }
+
+    #[test]
+    fn decisions_move_rows_between_filters_and_counts_follow() {
+        let store = Store::memory();
+        let ws = Uuid::now_v7();
+        let apps = seed(&store, ws, 6);
+        let before = apps[0].clone();
+        let mut after = before.clone();
+        after.status = Status::Approved;
+        after.finished = Some(Utc::now());
+        store.write_blocking(|tx| update(tx, &before, &after)).unwrap();
+        let counts = store
+            .read_blocking(move |tx| {
+                Ok((
+                    count(tx, ws, None, None)?,
+                    count(tx, ws, None, Some(Status::Pending))?,
+                    count(tx, ws, Some(Category::Publishing), Some(Status::Approved))?,
+                    count(tx, ws, Some(Category::Feature), None)?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(counts, (6, 5, 1, 3));
+        let mut q = query(ws, "-finished", "");
+        q.status = Some(Status::Approved);
+        let approved = store.read_blocking(move |tx| list(tx, &q)).unwrap();
+        assert_eq!(approved.page.items.iter().map(|a| a.id).collect::<Vec<_>>(), vec![before.id]);
+        // Its pending key is free again; a second pending one for the same version is refused.
+        let mut again = application(ws, 0, Category::Publishing);
+        again.version = before.version.clone();
+        store.write_blocking(|tx| insert(tx, &again)).unwrap();
+        let mut third = application(ws, 0, Category::Publishing);
+        third.version = before.version.clone();
+        let e = store.write_blocking(|tx| insert(tx, &third)).unwrap_err();
+        assert_eq!(e.status(), 409);
+    }
+
+    #[test]
+    fn a_search_reads_only_the_matching_subjects() {
+        let store = Store::memory();
+        let ws = Uuid::now_v7();
+        seed(&store, ws, 9);
+        let mut q = query(ws, "", "");
+        q.search = "USER1@".into();
+        let found = store.read_blocking(move |tx| list(tx, &q)).unwrap();
+        assert_eq!(found.page.total, 3);
+        assert!(found.page.items.iter().all(|a| a.applicant_name == "user1"));
+        let mut q = query(ws, "", "");
+        q.search = "nothing like it".into();
+        assert_eq!(store.read_blocking(move |tx| list(tx, &q)).unwrap().page.total, 0);
+    }
+}
