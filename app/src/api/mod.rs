@@ -2,6 +2,7 @@
 //! Every one has a stable URL under `/api/`.
 
 pub mod account;
+pub mod approvals;
 pub mod apps;
 pub mod members;
 pub mod minis;

@@ -35,6 +35,14 @@ pub enum WorkspaceAction {
     ViewApps,
     /// Adding Apps, rotating and revoking their keys.
     ManageApps,
+    /// Applying for publishing review, removal or feature activation of a mini program (further
+    /// limited to that mini program's admins and Workspace Admins).
+    ApplyForMiniPrograms,
+    /// The Approvals list and its applications.
+    ViewApprovals,
+    /// Approving or rejecting applications (member requests further limited to Workspace Admins;
+    /// nobody decides their own — the two-person rule).
+    DecideApprovals,
 }
 
 use Role::*;
@@ -73,6 +81,9 @@ const TABLE: &[(WorkspaceAction, &[Role])] = &[
     (UploadVersions, &[WorkspaceAdmin, MiniProgramAdmin, WorkspaceDeveloper]),
     (ViewApps, &[WorkspaceAdmin]),
     (ManageApps, &[WorkspaceAdmin]),
+    (ApplyForMiniPrograms, &[WorkspaceAdmin, MiniProgramAdmin]),
+    (ViewApprovals, &[WorkspaceAdmin, WorkspaceReviewer]),
+    (DecideApprovals, &[WorkspaceAdmin, WorkspaceReviewer]),
     (
         Leave,
         &[
@@ -87,7 +98,7 @@ const TABLE: &[(WorkspaceAction, &[Role])] = &[
 impl WorkspaceAction {
     /// Whether the action changes something (refused while the workspace is suspended).
     pub fn is_change(self) -> bool {
-        !matches!(self, ViewWorkspace | ViewGeneral | ViewAudit | ViewMembers | ViewApps | ViewMiniPrograms)
+        !matches!(self, ViewWorkspace | ViewGeneral | ViewAudit | ViewMembers | ViewApps | ViewMiniPrograms | ViewApprovals)
     }
 
     /// What the refusal says.
@@ -102,6 +113,8 @@ impl WorkspaceAction {
             AssignMiniPrograms => "Only a mini program's admin or a Workspace Admin may change who works on it.",
             UploadVersions => "Only members assigned to this mini program, or a Workspace Admin, may upload its versions.",
             ViewApps | ManageApps => "Only a Workspace Admin may see and manage the workspace's Apps and their keys.",
+            ApplyForMiniPrograms => "Only a mini program's admin or a Workspace Admin may apply for its publishing, removal or features.",
+            ViewApprovals | DecideApprovals => "Only a Workspace Admin or a Workspace Reviewer may see and decide the workspace's applications.",
         }
     }
 }
@@ -117,7 +130,7 @@ pub fn allows(role: Role, action: WorkspaceAction) -> bool {
 mod tests {
     use super::*;
 
-    const ALL_ACTIONS: [WorkspaceAction; 16] = [
+    const ALL_ACTIONS: [WorkspaceAction; 19] = [
         ViewWorkspace,
         ViewGeneral,
         RequestInfoChange,
@@ -134,6 +147,9 @@ mod tests {
         UploadVersions,
         ViewApps,
         ManageApps,
+        ApplyForMiniPrograms,
+        ViewApprovals,
+        DecideApprovals,
     ];
 
     #[test]

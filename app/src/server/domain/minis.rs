@@ -57,15 +57,15 @@ fn not_found() -> AppError {
 
 /// Who is asking, as the checks below need it (taken from a `Member`, which only the guard makes).
 #[derive(Clone)]
-struct Viewer {
-    workspace: Uuid,
-    workspace_name: String,
-    account: Uuid,
-    role: Role,
+pub(crate) struct Viewer {
+    pub(crate) workspace: Uuid,
+    pub(crate) workspace_name: String,
+    pub(crate) account: Uuid,
+    pub(crate) role: Role,
 }
 
 impl Viewer {
-    fn of(m: &Member) -> Viewer {
+    pub(crate) fn of(m: &Member) -> Viewer {
         Viewer {
             workspace: m.workspace.id,
             workspace_name: m.workspace.name.clone(),
@@ -81,7 +81,7 @@ fn may_see(tx: &redb::ReadTransaction, m: &Viewer, mp: Uuid) -> Result<bool, App
 }
 
 /// Mini program `id` of `m`'s workspace, if `m` may see it (else not found, saying nothing more).
-fn visible(tx: &redb::ReadTransaction, m: &Viewer, id: Uuid) -> Result<MiniProgram, AppError> {
+pub(crate) fn visible(tx: &redb::ReadTransaction, m: &Viewer, id: Uuid) -> Result<MiniProgram, AppError> {
     let mp = store::get(tx, m.workspace, id)?.ok_or_else(not_found)?;
     if !may_see(tx, m, id)? {
         return Err(not_found());

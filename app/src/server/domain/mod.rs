@@ -2,6 +2,7 @@
 //! transaction.
 
 pub mod accounts;
+pub mod approvals;
 pub mod apps;
 pub mod mail;
 pub mod members;

@@ -274,14 +274,23 @@ pub fn get_workspace_for_update(
 }
 
 pub fn workspace_by_name(tx: &ReadTransaction, name: &str) -> Result<Option<Workspace>, AppError> {
-    let id = tx
-        .open_table(WORKSPACES_BY_NAME)?
-        .get(workspace_name_key(name).as_str())?
-        .map(|v| v.value());
-    match id {
-        Some(id) => get_workspace(tx, Uuid::from_u128(id)),
-        None => Ok(None),
-    }
+    by_name_in(&tx.open_table(WORKSPACES_BY_NAME)?, &tx.open_table(WORKSPACES)?, name)
+}
+
+pub fn workspace_by_name_for_update(tx: &WriteTransaction, name: &str) -> Result<Option<Workspace>, AppError> {
+    by_name_in(&tx.open_table(WORKSPACES_BY_NAME)?, &tx.open_table(WORKSPACES)?, name)
+}
+
+fn by_name_in(
+    names: &impl ReadableTable<&'static str, u128>,
+    workspaces: &impl ReadableTable<u128, &'static [u8]>,
+    name: &str,
+) -> Result<Option<Workspace>, AppError> {
+    let Some(id) = names.get(workspace_name_key(name).as_str())?.map(|v| v.value()) else {
+        return Ok(None);
+    };
+    let v = workspaces.get(id)?;
+    v.map(|v| decode(v.value())).transpose()
 }
 
 /// How the operator's workspace list can be sorted.
@@ -324,13 +333,21 @@ pub fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), AppEr
 
 /// Every membership of a workspace.
 pub fn memberships_of(tx: &ReadTransaction, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
-    let t = tx.open_table(MEMBERSHIPS)?;
+    memberships_in(&tx.open_table(MEMBERSHIPS)?, workspace)
+}
+
+fn memberships_in(t: &impl ReadableTable<(u128, u128), &'static [u8]>, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
     let ws = workspace.as_u128();
     let mut out = Vec::new();
     for row in t.range((ws, 0)..=(ws, u128::MAX))? {
         out.push(decode::<Membership>(row?.1.value())?);
     }
     Ok(out)
+}
+
+/// Every membership of a workspace, in a write transaction.
+pub fn memberships_of_for_update(tx: &WriteTransaction, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
+    memberships_in(&tx.open_table(MEMBERSHIPS)?, workspace)
 }
 
 pub fn membership(

@@ -1,0 +1,162 @@
+//! Approvals: applying (publishing, removal, feature activation, joining a workspace), the
+//! Approvals list, deciding and withdrawing, "My requests" and notifications.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::model::approvals::{ApplicationDetail, ApplicationRow, MiniApprovals, NotificationView};
+use crate::model::page::Page;
+use crate::model::AppError;
+
+#[cfg(feature = "ssr")]
+use crate::server::{
+    auth::guard::{Member, SignedIn},
+    domain::{approvals as domain, workspaces::actor},
+    policy::WorkspaceAction,
+    AppState,
+};
+
+/// A page of the workspace's applications (Workspace Admins and Reviewers).
+#[server(prefix = "/api", endpoint = "list-approvals")]
+pub async fn list_approvals(
+    workspace: String,
+    #[server(default)] category: String,
+    #[server(default)] status: String,
+    #[server(default)] q: String,
+    #[server(default)] sort: String,
+    #[server(default)] cursor: String,
+) -> Result<Page<ApplicationRow>, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApprovals)?;
+    let filter = domain::ListFilter { category, status, search: q, sort, cursor };
+    domain::list(&AppState::current()?, &m, filter).await
+}
+
+/// One application, for its applicant or the workspace's approvers.
+#[server(prefix = "/api", endpoint = "get-application")]
+pub async fn get_application(workspace: String, id: Uuid) -> Result<ApplicationDetail, AppError> {
+    let who = SignedIn::require().await?;
+    domain::get(&AppState::current()?, &who, workspace, id).await
+}
+
+/// Approves a pending application (not one's own).
+#[server(prefix = "/api", endpoint = "approve-application")]
+pub async fn approve_application(
+    workspace: String,
+    id: Uuid,
+    #[server(default)] reason: String,
+    #[server(default)] back: Option<String>,
+) -> Result<(), AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::DecideApprovals)?;
+    let actor = actor(&m.who, super::client_addr_of_request().await);
+    domain::decide(&AppState::current()?, &m, id, true, reason, actor).await?;
+    super::return_to(back);
+    Ok(())
+}
+
+/// Rejects a pending application (not one's own) with a reason the applicant reads.
+#[server(prefix = "/api", endpoint = "reject-application")]
+pub async fn reject_application(
+    workspace: String,
+    id: Uuid,
+    #[server(default)] reason: String,
+    #[server(default)] back: Option<String>,
+) -> Result<(), AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::DecideApprovals)?;
+    let actor = actor(&m.who, super::client_addr_of_request().await);
+    domain::decide(&AppState::current()?, &m, id, false, reason, actor).await?;
+    super::return_to(back);
+    Ok(())
+}
+
+/// The applicant withdraws their pending application.
+#[server(prefix = "/api", endpoint = "withdraw-application")]
+pub async fn withdraw_application(id: Uuid, #[server(default)] back: Option<String>) -> Result<(), AppError> {
+    let who = SignedIn::require().await?;
+    let actor = actor(&who, super::client_addr_of_request().await);
+    domain::withdraw(&AppState::current()?, &who, id, actor).await?;
+    super::return_to(back);
+    Ok(())
+}
+
+/// "Apply for publishing review": the newest Uploaded version, to the chosen Apps (`apps[0]`,
+/// `apps[1]`, … in a form).
+#[server(prefix = "/api", endpoint = "apply-publishing")]
+pub async fn apply_publishing(
+    workspace: String,
+    id: Uuid,
+    #[server(default)] version: String,
+    #[server(default)] apps: Vec<Uuid>,
+    #[server(default)] note: String,
+) -> Result<Uuid, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
+    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let app = domain::apply_publishing(&AppState::current()?, &m, id, version, apps, note, actor).await?;
+    leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace.name));
+    Ok(app)
+}
+
+/// "Apply for removal" of a released mini program, with a reason.
+#[server(prefix = "/api", endpoint = "apply-removal")]
+pub async fn apply_removal(workspace: String, id: Uuid, #[server(default)] reason: String) -> Result<Uuid, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
+    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let app = domain::apply_removal(&AppState::current()?, &m, id, reason, actor).await?;
+    leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace.name));
+    Ok(app)
+}
+
+/// "Apply for feature activation": one capability from the documented list.
+#[server(prefix = "/api", endpoint = "apply-feature")]
+pub async fn apply_feature(
+    workspace: String,
+    id: Uuid,
+    #[server(default)] feature: String,
+    #[server(default)] note: String,
+) -> Result<Uuid, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
+    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let app = domain::apply_feature(&AppState::current()?, &m, id, feature, note, actor).await?;
+    leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace.name));
+    Ok(app)
+}
+
+/// "Apply to join the workspace" by its name. The answer is the same whether or not it exists.
+#[server(prefix = "/api", endpoint = "apply-join")]
+pub async fn apply_join(#[server(default)] workspace: String, #[server(default)] note: String) -> Result<(), AppError> {
+    let who = SignedIn::require().await?;
+    let actor = actor(&who, super::client_addr_of_request().await);
+    let shown = workspace.trim().to_string();
+    domain::apply_join(&AppState::current()?, &who, workspace, note, actor).await?;
+    super::return_to(Some(format!("/requests?asked={}", crate::model::url_encode(&shown))));
+    Ok(())
+}
+
+/// "My requests": the person's applications in every workspace.
+#[server(prefix = "/api", endpoint = "my-requests")]
+pub async fn my_requests(#[server(default)] sort: String, #[server(default)] cursor: String) -> Result<Page<ApplicationRow>, AppError> {
+    let who = SignedIn::require().await?;
+    domain::mine(&AppState::current()?, &who, sort, cursor).await
+}
+
+/// The person's notifications; opening them marks them read.
+#[server(prefix = "/api", endpoint = "open-notifications")]
+pub async fn open_notifications() -> Result<Vec<NotificationView>, AppError> {
+    let who = SignedIn::require().await?;
+    domain::open_notifications(&AppState::current()?, &who).await
+}
+
+/// How many of the person's notifications are unread (0 when signed out).
+#[server(prefix = "/api", endpoint = "unread-notifications")]
+pub async fn unread_notifications() -> Result<u64, AppError> {
+    match SignedIn::optional().await? {
+        Some(who) => domain::unread(&AppState::current()?, &who).await,
+        None => Ok(0),
+    }
+}
+
+/// What can be applied for on a mini program, and where it is released.
+#[server(prefix = "/api", endpoint = "mini-program-approvals")]
+pub async fn mini_program_approvals(workspace: String, id: Uuid) -> Result<MiniApprovals, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
+    domain::of_mini_program(&AppState::current()?, &m, id).await
+}

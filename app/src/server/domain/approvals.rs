@@ -1,0 +1,652 @@
+//! Approvals (SPEC §7): applying, deciding, withdrawing, and what a decision does — a release, a
+//! removal, a new member, an activated feature. Each use case is one write transaction: the
+//! application, its effect, its audit events and its notifications commit together or not at all,
+//! and two decisions of one application can never both stand (redb serialises write
+//! transactions; the second finds it decided and gets 409).
+//!
+//! **Two-person rule:** nobody decides their own application, whatever their role — a Workspace
+//! Admin who applies needs another Workspace Admin or a Workspace Reviewer to decide.
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::model::approvals::{
+    feature, validate_apply_note, validate_reason, ApplicationDetail, ApplicationRow, Category, HistoryEntry, MiniApprovals,
+    NotificationView, ReleaseView, Status, FEATURES,
+};
+use crate::model::minis::{MiniRole, VersionState};
+use crate::model::page::{Page, Sort, PER_PAGE};
+use crate::model::workspace::{Role, WorkspaceStatus};
+use crate::model::AppError;
+use crate::server::auth::guard::{Member, SignedIn};
+use crate::server::domain::minis::{visible, Viewer};
+use crate::server::policy::{allows, WorkspaceAction};
+use crate::server::store::approvals::{self as store, Application, Query};
+use crate::server::store::audit::{self, Actor};
+use crate::server::store::releases::{self, Release};
+use crate::server::store::workspaces::{self as ws, Membership};
+use crate::server::store::{accounts, apps as app_store, minis, notifications, outbox};
+use crate::server::AppState;
+
+fn not_found() -> AppError {
+    AppError::NotFound("No such application.".into())
+}
+
+fn mini_not_found() -> AppError {
+    AppError::NotFound("No such mini program in this workspace.".into())
+}
+
+/// The console's address of an application.
+fn path_of(a: &Application) -> String {
+    format!("/w/{}/approvals/{}", crate::model::url_encode(&a.workspace_name), a.id)
+}
+
+/// "Coupons 1.2.0", "Coupons", or "" — what an application is about, for messages.
+fn subject_of(a: &Application) -> String {
+    let mut s = a.mini_program_name.clone().unwrap_or_default();
+    if let Some(v) = &a.version {
+        s = format!("{s} {v}");
+    }
+    if let Some(f) = &a.feature {
+        let label = feature(f).map(|f| f.label).unwrap_or(f);
+        s = format!("{s}: {label}");
+    }
+    if a.category == Category::MemberRequest {
+        s = format!("{} joining {}", a.applicant_name, a.workspace_name);
+    }
+    s
+}
+
+fn step(who: &str, what: &str, text: String) -> HistoryEntry {
+    HistoryEntry { at: Utc::now(), who: who.into(), what: what.into(), text }
+}
+
+/// Tells the workspace's approvers of a new application (in the console and by email): Workspace
+/// Admins and Reviewers, or for a member request Workspace Admins only; never the applicant.
+fn tell_approvers(tx: &redb::WriteTransaction, a: &Application, public_url: &str) -> Result<(), AppError> {
+    let path = path_of(a);
+    let text = format!("{} applied: {} — {}", a.applicant_name, a.category.title(), subject_of(a));
+    for m in ws::memberships_of_for_update(tx, a.workspace)? {
+        let approver = match a.category {
+            Category::MemberRequest => m.role == Role::WorkspaceAdmin,
+            _ => allows(m.role, WorkspaceAction::DecideApprovals),
+        };
+        if !m.active || !approver || m.account == a.applicant {
+            continue;
+        }
+        notifications::notify(tx, m.account, &text, &path)?;
+        if let Some(who) = accounts::get_for_update(tx, m.account)? {
+            let body = format!(
+                "Hello {},\n\n{text}\n\nOpen it to approve or reject it:\n{}{path}\n",
+                who.username,
+                public_url.trim_end_matches('/')
+            );
+            outbox::enqueue(tx, vec![who.email], &format!("New application in {}: {}", a.workspace_name, a.category.title()), &body)?;
+        }
+    }
+    Ok(())
+}
+
+/// Tells the applicant of a decision (in the console and by email).
+fn tell_applicant(tx: &redb::WriteTransaction, a: &Application, public_url: &str) -> Result<(), AppError> {
+    let who = a.decided_by.as_ref().map(|d| d.1.as_str()).unwrap_or("an approver");
+    let mut text = format!("Your application “{}” ({}) was {} by {who}", a.category.title(), subject_of(a), a.status.label().to_lowercase());
+    if let Some(r) = &a.reason {
+        text = format!("{text}: {r}");
+    }
+    let path = path_of(a);
+    notifications::notify(tx, a.applicant, &text, &path)?;
+    if let Some(account) = accounts::get_for_update(tx, a.applicant)? {
+        let body = format!("Hello {},\n\n{text}\n\nSee it here:\n{}{path}\n", account.username, public_url.trim_end_matches('/'));
+        outbox::enqueue(tx, vec![account.email], &format!("Your application was {}: {}", a.status.label().to_lowercase(), a.category.title()), &body)?;
+    }
+    Ok(())
+}
+
+/// The mini program, if `m` may apply for it: its admin, or a Workspace Admin. Others who can see
+/// it are refused; those who can't see it get 404.
+fn require_mini_admin(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Result<minis::MiniProgram, AppError> {
+    let found = minis::get_for_update(tx, m.workspace, mp)?;
+    let role = minis::role_for_update(tx, mp, m.account)?;
+    match found {
+        Some(p) if m.role == Role::WorkspaceAdmin || role == Some(MiniRole::Admin) => Ok(p),
+        Some(_) if m.role != Role::WorkspaceDeveloper || role.is_some() => Err(AppError::Forbidden(
+            "Only this mini program's admin or a Workspace Admin may apply for its publishing, removal or features.".into(),
+        )),
+        _ => Err(mini_not_found()),
+    }
+}
+
+fn new_application(m: &Member, category: Category, mp: Option<&minis::MiniProgram>, note: String) -> Application {
+    let now = Utc::now();
+    Application {
+        id: Uuid::now_v7(),
+        workspace: m.workspace.id,
+        workspace_name: m.workspace.name.clone(),
+        category,
+        status: Status::Pending,
+        applicant: m.who.account.id,
+        applicant_name: m.who.account.username.clone(),
+        applicant_email: m.who.account.email.clone(),
+        mini_program: mp.map(|p| p.id),
+        mini_program_name: mp.map(|p| p.name.clone()),
+        version: None,
+        apps: Vec::new(),
+        feature: None,
+        note,
+        created: now,
+        finished: None,
+        decided_by: None,
+        reason: None,
+        history: Vec::new(),
+    }
+}
+
+/// Stores a new application with its audit event and tells the approvers.
+fn file(tx: &redb::WriteTransaction, mut a: Application, actor: &Actor, public_url: &str) -> Result<Uuid, AppError> {
+    let subject = subject_of(&a);
+    a.history.push(step(&a.applicant_name, "Applied", if a.note.is_empty() { subject.clone() } else { format!("{subject} — {}", a.note) }));
+    store::insert(tx, &a)?;
+    audit::record(tx, actor, Some((a.workspace, &a.workspace_name)), "approval.applied", a.category.title(), &subject)?;
+    tell_approvers(tx, &a, public_url)?;
+    Ok(a.id)
+}
+
+/// "Apply for publishing review": the newest version, when Uploaded, to one or more of the
+/// workspace's Apps. The version becomes In review.
+pub async fn apply_publishing(
+    state: &AppState,
+    m: &Member,
+    mp: Uuid,
+    version: String,
+    apps: Vec<Uuid>,
+    note: String,
+    actor: Actor,
+) -> Result<Uuid, AppError> {
+    let note = validate_apply_note(&note)?;
+    let apps: BTreeSet<Uuid> = apps.into_iter().collect();
+    if apps.is_empty() {
+        return Err(AppError::invalid("Apps", "choose at least one App to release to"));
+    }
+    let viewer = Viewer::of(m);
+    let mut a = new_application(m, Category::Publishing, None, note);
+    let url = state.config.public_url.clone();
+    state
+        .store
+        .write(move |tx| {
+            let p = require_mini_admin(tx, &viewer, mp)?;
+            if p.removed {
+                return Err(AppError::conflict("Mini program", "has been removed; it can't be published again"));
+            }
+            let versions = minis::versions_for_update(tx, mp)?;
+            let newest = versions.first().ok_or_else(|| AppError::invalid("Version", "this mini program has no versions yet: upload one first"))?;
+            let mut v = versions
+                .iter()
+                .find(|v| v.version == version.trim())
+                .cloned()
+                .ok_or_else(|| AppError::invalid("Version", format!("{} is not a version of this mini program", version.trim())))?;
+            if v.version != newest.version {
+                return Err(AppError::conflict("Version", format!("only the newest version, {}, can be sent to review", newest.version)));
+            }
+            if v.state != VersionState::Uploaded {
+                return Err(AppError::conflict("Version", format!("{} is {}; only an Uploaded version can be sent to review", v.version, v.state.label())));
+            }
+            for id in &apps {
+                let app = app_store::app_of_for_update(tx, viewer.workspace, *id)?
+                    .ok_or_else(|| AppError::invalid("Apps", "one of the chosen Apps is not an App of this workspace"))?;
+                a.apps.push((app.id, app.name));
+            }
+            a.mini_program = Some(p.id);
+            a.mini_program_name = Some(p.name.clone());
+            a.version = Some(v.version.clone());
+            let id = file(tx, a, &actor, &url)?;
+            v.state = VersionState::InReview;
+            minis::put_version(tx, &v)?;
+            Ok(id)
+        })
+        .await
+}
+
+/// "Apply for removal": for a mini program released to at least one App, with a reason.
+pub async fn apply_removal(state: &AppState, m: &Member, mp: Uuid, reason: String, actor: Actor) -> Result<Uuid, AppError> {
+    let reason = validate_reason(&reason)?;
+    let viewer = Viewer::of(m);
+    let a = new_application(m, Category::Removal, None, reason);
+    let url = state.config.public_url.clone();
+    state
+        .store
+        .write(move |tx| {
+            let p = require_mini_admin(tx, &viewer, mp)?;
+            if p.removed {
+                return Err(AppError::conflict("Mini program", "has already been removed"));
+            }
+            if releases::of_mini_program_for_update(tx, mp)?.is_empty() {
+                return Err(AppError::conflict("Mini program", "is not released to any App, so there is nothing to remove"));
+            }
+            let a = Application { mini_program: Some(p.id), mini_program_name: Some(p.name), ..a };
+            file(tx, a, &actor, &url)
+        })
+        .await
+}
+
+/// "Apply for feature activation": one capability from the documented list, for one mini program.
+pub async fn apply_feature(state: &AppState, m: &Member, mp: Uuid, code: String, note: String, actor: Actor) -> Result<Uuid, AppError> {
+    let f = feature(&code)?;
+    let note = validate_apply_note(&note)?;
+    let viewer = Viewer::of(m);
+    let a = new_application(m, Category::Feature, None, note);
+    let url = state.config.public_url.clone();
+    state
+        .store
+        .write(move |tx| {
+            let p = require_mini_admin(tx, &viewer, mp)?;
+            if p.removed {
+                return Err(AppError::conflict("Mini program", "has been removed"));
+            }
+            if p.features.iter().any(|x| x == f.code) {
+                return Err(AppError::conflict("Feature", format!("{} is already activated for this mini program", f.label)));
+            }
+            let a = Application { mini_program: Some(p.id), mini_program_name: Some(p.name), feature: Some(f.code.into()), ..a };
+            file(tx, a, &actor, &url)
+        })
+        .await
+}
+
+/// "Apply to join the workspace": any signed-in account with a verified email. The answer is the
+/// same whether or not the workspace exists, and whether or not the person is already a member
+/// or has asked before — the name of a workspace is not revealed this way.
+pub async fn apply_join(state: &AppState, who: &SignedIn, workspace: String, note: String, actor: Actor) -> Result<(), AppError> {
+    let account = who.account.clone();
+    if !account.email_verified {
+        return Err(AppError::Forbidden(format!(
+            "Verify your email address {} first: open the link we sent you (you can ask for a new one on your account page).",
+            account.email
+        )));
+    }
+    let name = workspace.trim().to_string();
+    if name.is_empty() {
+        return Err(AppError::invalid("Workspace name", "is required"));
+    }
+    if name.chars().count() > 100 {
+        return Err(AppError::invalid("Workspace name", "must be at most 100 characters"));
+    }
+    let note = validate_apply_note(&note)?;
+    let url = state.config.public_url.clone();
+    let filed = state
+        .store
+        .write(move |tx| {
+            let Some(w) = ws::workspace_by_name_for_update(tx, &name)? else { return Ok(false) };
+            if w.status == WorkspaceStatus::Suspended || ws::membership_for_update(tx, w.id, account.id)?.is_some() {
+                return Ok(false);
+            }
+            let a = Application {
+                id: Uuid::now_v7(),
+                workspace: w.id,
+                workspace_name: w.name.clone(),
+                category: Category::MemberRequest,
+                status: Status::Pending,
+                applicant: account.id,
+                applicant_name: account.username.clone(),
+                applicant_email: account.email.clone(),
+                mini_program: None,
+                mini_program_name: None,
+                version: None,
+                apps: Vec::new(),
+                feature: None,
+                note,
+                created: Utc::now(),
+                finished: None,
+                decided_by: None,
+                reason: None,
+                history: Vec::new(),
+            };
+            if store::pending_for_update(tx, &a.pending_key())?.is_some() {
+                return Ok(false);
+            }
+            file(tx, a, &actor, &url)?;
+            Ok(true)
+        })
+        .await?;
+    tracing::debug!(filed, "member request");
+    Ok(())
+}
+
+/// Releases a publishing application's version to its Apps: each App's previous release of the
+/// mini program is replaced, and a version no longer released anywhere becomes Superseded.
+fn release(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
+    let (mp_id, version) = (a.mini_program.ok_or(AppError::Internal)?, a.version.clone().unwrap_or_default());
+    let p = minis::get_for_update(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
+    if p.removed {
+        return Err(AppError::conflict("Mini program", "has been removed; it can't be released"));
+    }
+    let mut v = minis::version_for_update(tx, mp_id, &version)?.ok_or(AppError::Internal)?;
+    if v.state != VersionState::InReview {
+        return Err(AppError::conflict("Version", format!("{} is {}, not In review", v.version, v.state.label())));
+    }
+    let new = semver::Version::parse(&v.version).map_err(|_| AppError::Internal)?;
+    let current = releases::of_mini_program_for_update(tx, mp_id)?;
+    let now = Utc::now();
+    let mut replaced = BTreeSet::new();
+    let mut to = Vec::new();
+    for (app_id, app_name) in &a.apps {
+        if app_store::app_of_for_update(tx, a.workspace, *app_id)?.is_none() {
+            continue;
+        }
+        if let Some(old) = current.iter().find(|r| r.app == *app_id) {
+            if semver::Version::parse(&old.version).is_ok_and(|o| o > new) {
+                return Err(AppError::conflict("Version", format!("{} is already released to {app_name}; an older version can't replace it", old.version)));
+            }
+        }
+        let old = releases::put(tx, &Release { mini_program: mp_id, app: *app_id, version: v.version.clone(), sha256: v.sha256.clone(), size: v.size, released: now, application: a.id })?;
+        if let Some(old) = old.filter(|o| o.version != v.version) {
+            replaced.insert(old.version);
+        }
+        to.push(app_name.clone());
+    }
+    v.state = VersionState::Released;
+    minis::put_version(tx, &v)?;
+    let still: BTreeSet<String> = releases::of_mini_program_for_update(tx, mp_id)?.into_iter().map(|r| r.version).collect();
+    for old in replaced.iter().filter(|o| !still.contains(*o)) {
+        if let Some(mut ov) = minis::version_for_update(tx, mp_id, old)? {
+            ov.state = VersionState::Superseded;
+            minis::put_version(tx, &ov)?;
+        }
+    }
+    history.push(step("MPDP", "Released", format!("{} {} released to {}", p.name, v.version, to.join(", "))));
+    Ok(())
+}
+
+/// Takes a mini program off every App: it is Removed, and so are its released versions.
+fn remove(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
+    let mp_id = a.mini_program.ok_or(AppError::Internal)?;
+    let mut p = minis::get_for_update(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
+    if p.removed {
+        return Err(AppError::conflict("Mini program", "has already been removed"));
+    }
+    p.removed = true;
+    minis::put(tx, &p)?;
+    for r in releases::remove_mini_program(tx, mp_id)? {
+        if let Some(mut v) = minis::version_for_update(tx, mp_id, &r.version)? {
+            v.state = VersionState::Removed;
+            minis::put_version(tx, &v)?;
+        }
+    }
+    history.push(step("MPDP", "Removed", format!("{} was taken off every App", p.name)));
+    Ok(())
+}
+
+fn activate(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
+    let mp_id = a.mini_program.ok_or(AppError::Internal)?;
+    let mut p = minis::get_for_update(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
+    let code = a.feature.clone().unwrap_or_default();
+    if !p.features.contains(&code) {
+        p.features.push(code.clone());
+        minis::put(tx, &p)?;
+    }
+    history.push(step("MPDP", "Activated", format!("{} may now use {}", p.name, feature(&code).map(|f| f.label).unwrap_or(&code))));
+    Ok(())
+}
+
+fn join(tx: &redb::WriteTransaction, a: &Application, actor: &Actor, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
+    if ws::membership_for_update(tx, a.workspace, a.applicant)?.is_some() {
+        history.push(step("MPDP", "Joined", format!("{} was already a member", a.applicant_name)));
+        return Ok(());
+    }
+    ws::put_membership(tx, &Membership { workspace: a.workspace, account: a.applicant, role: Role::WorkspaceDeveloper, active: true, joined: Utc::now() })?;
+    audit::record(tx, actor, Some((a.workspace, &a.workspace_name)), "member.joined", &a.applicant_email, "as Workspace Developer by an approved member request")?;
+    history.push(step("MPDP", "Joined", format!("{} joined as Workspace Developer", a.applicant_name)));
+    Ok(())
+}
+
+/// Whether a decision changes what the container API serves.
+fn changes_container(category: Category) -> bool {
+    matches!(category, Category::Publishing | Category::Removal | Category::Feature)
+}
+
+/// Approves (`reason` optional) or rejects (`reason` required) a pending application of `m`'s
+/// workspace, with its effect. Refused: one's own application (two-person rule), a member request
+/// for anyone but a Workspace Admin, an application no longer pending (409).
+pub async fn decide(state: &AppState, m: &Member, id: Uuid, approve: bool, reason: String, actor: Actor) -> Result<(), AppError> {
+    let reason = if approve {
+        Some(validate_apply_note(&reason).map_err(|_| AppError::invalid("Reason", format!("must be at most {} characters", crate::model::approvals::REASON_MAX)))?)
+            .filter(|r| !r.is_empty())
+    } else {
+        Some(validate_reason(&reason)?)
+    };
+    let (wid, me, my_name, role) = (m.workspace.id, m.who.account.id, m.who.account.username.clone(), m.membership.role);
+    let url = state.config.public_url.clone();
+    let category = state
+        .store
+        .write(move |tx| {
+            let before = store::get_for_update(tx, id)?.filter(|a| a.workspace == wid).ok_or_else(not_found)?;
+            if before.applicant == me {
+                return Err(AppError::Forbidden(
+                    "Nobody decides their own application (two-person rule): another Workspace Admin or a Workspace Reviewer must decide it.".into(),
+                ));
+            }
+            if before.category == Category::MemberRequest && role != Role::WorkspaceAdmin {
+                return Err(AppError::Forbidden("Only a Workspace Admin may decide member requests.".into()));
+            }
+            if before.status != Status::Pending {
+                return Err(AppError::conflict(
+                    "Application",
+                    format!("was already {}; a decided or withdrawn application can't change", before.status.label().to_lowercase()),
+                ));
+            }
+            let mut after = before.clone();
+            let mut effects = Vec::new();
+            if approve {
+                match before.category {
+                    Category::Publishing => release(tx, &before, &mut effects)?,
+                    Category::Removal => remove(tx, &before, &mut effects)?,
+                    Category::Feature => activate(tx, &before, &mut effects)?,
+                    Category::MemberRequest => join(tx, &before, &actor, &mut effects)?,
+                }
+            } else if before.category == Category::Publishing {
+                if let (Some(mp), Some(v)) = (before.mini_program, &before.version) {
+                    if let Some(mut v) = minis::version_for_update(tx, mp, v)?.filter(|v| v.state == VersionState::InReview) {
+                        v.state = VersionState::Rejected;
+                        minis::put_version(tx, &v)?;
+                    }
+                }
+            }
+            after.status = if approve { Status::Approved } else { Status::Rejected };
+            after.finished = Some(Utc::now());
+            after.decided_by = Some((me, my_name.clone()));
+            after.reason = if approve { None } else { reason.clone() };
+            let what = if approve { "Approved" } else { "Rejected" };
+            after.history.push(step(&my_name, what, reason.clone().unwrap_or_default()));
+            after.history.extend(effects);
+            store::update(tx, &before, &after)?;
+            let action = if approve { "approval.approved" } else { "approval.rejected" };
+            audit::record(tx, &actor, Some((wid, &after.workspace_name)), action, after.category.title(), &format!("{} by {}{}", subject_of(&after), after.applicant_name, reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()))?;
+            if approve && changes_container(after.category) {
+                let what = if after.category == Category::Removal { "mini_program.removed" } else if after.category == Category::Feature { "mini_program.feature_activated" } else { "mini_program.released" };
+                audit::record(tx, &actor, Some((wid, &after.workspace_name)), what, after.mini_program_name.as_deref().unwrap_or_default(), &subject_of(&after))?;
+            }
+            tell_applicant(tx, &after, &url)?;
+            Ok(after.category)
+        })
+        .await?;
+    if approve && changes_container(category) {
+        let _ = category; // CONTAINER-REFRESH: state.container.refresh(&state.store).await;
+    }
+    Ok(())
+}
+
+/// The applicant withdraws their pending application; a version in review is Uploaded again.
+pub async fn withdraw(state: &AppState, who: &SignedIn, id: Uuid, actor: Actor) -> Result<(), AppError> {
+    let me = who.account.id;
+    state
+        .store
+        .write(move |tx| {
+            let before = store::get_for_update(tx, id)?.filter(|a| a.applicant == me).ok_or_else(not_found)?;
+            if before.status != Status::Pending {
+                return Err(AppError::conflict(
+                    "Application",
+                    format!("was already {}; only a pending application can be withdrawn", before.status.label().to_lowercase()),
+                ));
+            }
+            if let (Category::Publishing, Some(mp), Some(v)) = (before.category, before.mini_program, &before.version) {
+                if let Some(mut v) = minis::version_for_update(tx, mp, v)?.filter(|v| v.state == VersionState::InReview) {
+                    v.state = VersionState::Uploaded;
+                    minis::put_version(tx, &v)?;
+                }
+            }
+            let mut after = before.clone();
+            after.status = Status::Withdrawn;
+            after.finished = Some(Utc::now());
+            after.history.push(step(&before.applicant_name, "Withdrawn", String::new()));
+            store::update(tx, &before, &after)?;
+            audit::record(tx, &actor, Some((after.workspace, &after.workspace_name)), "approval.withdrawn", after.category.title(), &subject_of(&after))?;
+            Ok(())
+        })
+        .await
+}
+
+/// The Approvals list's filters, as the URL carries them.
+pub struct ListFilter {
+    pub category: String,
+    pub status: String,
+    pub search: String,
+    pub sort: String,
+    pub cursor: String,
+}
+
+/// A page of `m`'s workspace's applications.
+pub async fn list(state: &AppState, m: &Member, f: ListFilter) -> Result<Page<ApplicationRow>, AppError> {
+    let q = Query {
+        workspace: m.workspace.id,
+        category: Category::parse_filter(&f.category)?,
+        status: Status::parse_filter(&f.status)?,
+        search: f.search.chars().take(100).collect(),
+        sort: Sort::parse(&f.sort, store::SORTS, "-created")?,
+        cursor: f.cursor,
+        per_page: PER_PAGE,
+    };
+    let listed = state.store.read(move |tx| store::list(tx, &q)).await?;
+    listed.page.try_map(|a| Ok(a.row()))
+}
+
+/// An application, for its applicant or the workspace's approvers (anyone else: 404).
+pub async fn get(state: &AppState, who: &SignedIn, workspace: String, id: Uuid) -> Result<ApplicationDetail, AppError> {
+    let me = who.account.id;
+    state
+        .store
+        .read(move |tx| {
+            let w = ws::workspace_by_name(tx, &workspace)?.ok_or_else(not_found)?;
+            let a = store::get(tx, id)?.filter(|a| a.workspace == w.id).ok_or_else(not_found)?;
+            let role = ws::membership(tx, w.id, me)?.filter(|m| m.active).map(|m| m.role);
+            let approver = role.is_some_and(|r| allows(r, WorkspaceAction::ViewApprovals));
+            if a.applicant != me && !approver {
+                return Err(not_found());
+            }
+            let pending = a.status == Status::Pending;
+            let refusal = if !approver || !pending {
+                None
+            } else if a.applicant == me {
+                Some("This is your own application: another Workspace Admin or a Workspace Reviewer decides it (two-person rule).".to_string())
+            } else if a.category == Category::MemberRequest && role != Some(Role::WorkspaceAdmin) {
+                Some("Only a Workspace Admin may decide member requests.".to_string())
+            } else if w.status == WorkspaceStatus::Suspended {
+                Some(format!("The workspace {} is suspended: nothing in it can be decided until the platform operator reactivates it.", w.name))
+            } else {
+                None
+            };
+            Ok(ApplicationDetail {
+                row: a.row(),
+                mini_program_id: a.mini_program,
+                apps: a.apps.iter().map(|(_, n)| n.clone()).collect(),
+                feature: a.feature.as_deref().and_then(|c| feature(c).ok()).map(|f| (f.label.to_string(), f.description.to_string())),
+                note: a.note.clone(),
+                reason: a.reason.clone(),
+                decided_by: a.decided_by.as_ref().map(|d| d.1.clone()),
+                history: a.history.clone(),
+                can_decide: approver && pending && refusal.is_none(),
+                decide_refusal: refusal,
+                can_withdraw: a.applicant == me && pending,
+            })
+        })
+        .await
+}
+
+/// "My requests": the person's applications in every workspace.
+pub async fn mine(state: &AppState, who: &SignedIn, sort: String, cursor: String) -> Result<Page<ApplicationRow>, AppError> {
+    let me = who.account.id;
+    let sort = Sort::parse(&sort, &["created"], "-created")?;
+    let page = state.store.read(move |tx| store::of_applicant(tx, me, sort, &cursor, PER_PAGE)).await?;
+    page.try_map(|a| Ok(a.row()))
+}
+
+/// The person's notifications, newest first; opening them marks them read.
+pub async fn open_notifications(state: &AppState, who: &SignedIn) -> Result<Vec<NotificationView>, AppError> {
+    let me = who.account.id;
+    let list = state.store.write(move |tx| notifications::open_all(tx, me)).await?;
+    Ok(list.iter().map(|n| n.view()).collect())
+}
+
+/// How many of the person's notifications are unread.
+pub async fn unread(state: &AppState, who: &SignedIn) -> Result<u64, AppError> {
+    let me = who.account.id;
+    state.store.read(move |tx| notifications::unread(tx, me)).await
+}
+
+/// What `m` can apply for on a mini program they may see, and where it is released.
+pub async fn of_mini_program(state: &AppState, m: &Member, mp: Uuid) -> Result<MiniApprovals, AppError> {
+    let viewer = Viewer::of(m);
+    state
+        .store
+        .read(move |tx| {
+            let p = visible(tx, &viewer, mp)?;
+            let apps: Vec<(Uuid, String)> = app_store::apps_of(tx, viewer.workspace)?.into_iter().map(|a| (a.id, a.name)).collect();
+            let released = releases::of_mini_program(tx, mp)?;
+            let mut pending = Vec::new();
+            let mut note_pending = |key: String| -> Result<bool, AppError> {
+                let found = store::pending(tx, &key)?;
+                if let Some(id) = found {
+                    if let Some(a) = store::get(tx, id)? {
+                        pending.push((id, format!("{} — {}", a.category.title(), subject_of(&a))));
+                    }
+                }
+                Ok(found.is_some())
+            };
+            let newest = minis::versions(tx, mp)?.into_iter().next();
+            if let Some(v) = &newest {
+                note_pending(format!("version:{mp}:{}", v.version))?;
+            }
+            let removal_pending = note_pending(format!("removal:{mp}"))?;
+            let mut requestable = Vec::new();
+            for f in FEATURES {
+                let asked = note_pending(format!("feature:{mp}:{}", f.code))?;
+                if !asked && !p.features.iter().any(|x| x == f.code) {
+                    requestable.push((f.code.to_string(), f.label.to_string()));
+                }
+            }
+            let releases = released
+                .iter()
+                .map(|r| ReleaseView {
+                    app: apps.iter().find(|(id, _)| *id == r.app).map(|(_, n)| n.clone()).unwrap_or_default(),
+                    version: r.version.clone(),
+                    released: r.released,
+                })
+                .collect();
+            Ok(MiniApprovals {
+                publishable: newest.filter(|v| v.state == VersionState::Uploaded && !p.removed).map(|v| v.version),
+                apps,
+                releases,
+                features: p.features.iter().map(|c| (c.clone(), feature(c).map(|f| f.label.to_string()).unwrap_or_else(|_| c.clone()))).collect(),
+                requestable: if p.removed { Vec::new() } else { requestable },
+                removable: !p.removed && !released.is_empty() && !removal_pending,
+                pending,
+            })
+        })
+        .await
+}
+
+/// How many applications of the workspace are pending (for the overview).
+pub async fn pending_count(state: &AppState, m: &Member) -> Result<u64, AppError> {
+    let wid = m.workspace.id;
+    state.store.read(move |tx| store::count(tx, wid, None, Some(Status::Pending))).await
+}
