@@ -57,7 +57,13 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
             .read(move |tx| crate::server::domain::minis::assignment_text(tx, id, me))
             .await?
     };
+    let pending_approvals = if crate::server::policy::allows(m.membership.role, WorkspaceAction::ViewApprovals) {
+        Some(crate::server::domain::approvals::pending_count(&AppState::current()?, &m).await?)
+    } else {
+        None
+    };
     Ok(WorkspaceHomeView {
+        pending_approvals,
         name: m.workspace.name.clone(),
         status: m.workspace.status,
         role: m.membership.role,

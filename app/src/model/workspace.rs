@@ -555,6 +555,8 @@ pub struct WorkspaceHomeView {
     pub joined: DateTime<Utc>,
     /// For those who may manage members: what needs their attention.
     pub members: Option<MemberCounts>,
+    /// For those who decide applications: how many are pending.
+    pub pending_approvals: Option<u64>,
 }
 
 /// The counts a Workspace Admin's overview shows.

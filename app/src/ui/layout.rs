@@ -52,9 +52,28 @@ fn WorkspaceSwitcher(workspaces: Vec<crate::model::workspace::MyWorkspace>) -> i
     })
 }
 
+/// The link to the notifications, with how many are unread.
+#[component]
+fn NotificationsLink(unread: u64) -> impl IntoView {
+    let location = use_location();
+    let current = move || (location.pathname.get() == "/notifications").then_some("page");
+    view! {
+        <a href="/notifications" class="nav-link" aria-current=current>
+            "Notifications"
+            {(unread > 0).then(|| view! { " " <span class="count">{unread}</span><span class="visually-hidden">" unread"</span> })}
+        </a>
+    }
+}
+
 #[component]
 pub fn TopBar() -> impl IntoView {
     let auth = use_auth();
+    let location = use_location();
+    // Looked at again on every page change (opening the notifications reads them).
+    let unread = Resource::new(
+        move || (location.pathname.get(), auth.log_in.version().get(), auth.log_out.version().get()),
+        |_| crate::api::approvals::unread_notifications(),
+    );
     view! {
         <header class="topbar">
             <a class="brand" href="/">
@@ -65,6 +84,7 @@ pub fn TopBar() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let me = auth.me.await;
                     let workspaces = auth.workspaces.await.unwrap_or_default();
+                    let unread = unread.await.unwrap_or(0);
                     match me {
                         Ok(Some(me)) => {
                             view! {
@@ -72,6 +92,8 @@ pub fn TopBar() -> impl IntoView {
                                     <NavLink href="/" label="Home" />
                                     <NavLink href="/workspaces" label="Workspaces" />
                                     <WorkspaceSwitcher workspaces />
+                                    <NavLink href="/requests" label="My requests" />
+                                    <NotificationsLink unread />
                                     <NavLink href="/account" label="Account" />
                                     {me.is_operator.then(|| view! { <NavLink href="/operator" label="Operator" /> })}
                                 </nav>

@@ -8,6 +8,7 @@ pub mod kit;
 pub mod layout;
 pub mod not_found;
 pub mod operator;
+pub mod requests;
 pub mod sign_up;
 pub mod workspaces;
 
@@ -140,6 +141,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/invitations/:token") view=workspaces::invitation::InvitationPage ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/general") view=workspaces::general::GeneralPage ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/audit") view=workspaces::audit::WorkspaceAuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/approvals") view=workspaces::approvals::ApprovalsPage ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/approvals/:id") view=workspaces::approvals::ApplicationPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests") view=requests::MyRequestsPage ssr=SsrMode::Async />
+                    <Route path=path!("/notifications") view=requests::NotificationsPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <kit::ToastRegion />

@@ -416,6 +416,9 @@ pub async fn decide(state: &AppState, m: &Member, id: Uuid, approve: bool, reaso
         Some(validate_reason(&reason)?)
     };
     let (wid, me, my_name, role) = (m.workspace.id, m.who.account.id, m.who.account.username.clone(), m.membership.role);
+    if !allows(role, WorkspaceAction::DecideApprovals) {
+        return Err(AppError::Forbidden(WorkspaceAction::DecideApprovals.refusal().into()));
+    }
     let url = state.config.public_url.clone();
     let category = state
         .store
@@ -649,4 +652,278 @@ pub async fn of_mini_program(state: &AppState, m: &Member, mp: Uuid) -> Result<M
 pub async fn pending_count(state: &AppState, m: &Member) -> Result<u64, AppError> {
     let wid = m.workspace.id;
     state.store.read(move |tx| store::count(tx, wid, None, Some(Status::Pending))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::domain::accounts::verified_account;
+    use crate::server::store::minis::Version;
+    use crate::server::store::workspaces::Workspace;
+    use crate::server::store::Store;
+    use crate::server::Config;
+
+    fn nobody() -> Actor {
+        Actor { id: None, name: "test".into(), client: None }
+    }
+
+    struct World {
+        state: AppState,
+        workspace: Workspace,
+        mp: Uuid,
+        app: Uuid,
+    }
+
+    async fn member(w: &World, name: &str, role: Role) -> Member {
+        let account = verified_account(&w.state, name).await;
+        let membership = Membership { workspace: w.workspace.id, account: account.id, role, active: true, joined: Utc::now() };
+        let m = membership.clone();
+        w.state.store.write(move |tx| ws::put_membership(tx, &m)).await.unwrap();
+        let session = tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(w.state.store.clone())), None);
+        Member { who: SignedIn { account, session }, workspace: w.workspace.clone(), membership }
+    }
+
+    /// A workspace with one App and one mini program (owned by nobody yet).
+    async fn world() -> World {
+        let state = AppState::new(Store::memory(), Config::default());
+        let workspace = Workspace {
+            id: Uuid::now_v7(),
+            name: "Acme".into(),
+            mcc: "5812".into(),
+            address: "1 Harbour Road".into(),
+            representatives: vec![],
+            status: WorkspaceStatus::Active,
+            status_reason: None,
+            created: Utc::now(),
+            application: Uuid::now_v7(),
+        };
+        let (mp, app) = (Uuid::now_v7(), Uuid::now_v7());
+        let w = workspace.clone();
+        state
+            .store
+            .write(move |tx| {
+                ws::insert_workspace(tx, &w)?;
+                app_store::insert_app(tx, &app_store::App { id: app, workspace: w.id, name: "Wallet".into(), ios_bundle_id: Some("com.acme.wallet".into()), android_package: None, created: Utc::now(), created_by: "ann".into() })?;
+                minis::put(tx, &minis::MiniProgram { id: mp, workspace: w.id, name: "Coupons".into(), description: String::new(), category: "Shopping".into(), has_icon: false, removed: false, created: Utc::now(), created_by: "ann".into(), features: vec![] })
+            })
+            .await
+            .unwrap();
+        World { state, workspace, mp, app }
+    }
+
+    async fn upload(w: &World, version: &str) {
+        let v = Version {
+            mini_program: w.mp,
+            version: version.into(),
+            state: VersionState::Uploaded,
+            size: 10,
+            sha256: crate::server::keys::sha256_hex(version.as_bytes()),
+            uploader: "test".into(),
+            key: None,
+            account: None,
+            signature: String::new(),
+            signed_ts: 0,
+            signed_nonce: String::new(),
+            note: String::new(),
+            created: Utc::now(),
+        };
+        w.state.store.write(move |tx| minis::put_version(tx, &v)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+
+    async fn state_of(w: &World, version: &str) -> VersionState {
+        let (mp, v) = (w.mp, version.to_string());
+        w.state.store.read(move |tx| minis::version(tx, mp, &v)).await.unwrap().unwrap().state
+    }
+
+    async fn released(w: &World) -> Vec<String> {
+        let mp = w.mp;
+        w.state.store.read(move |tx| releases::of_mini_program(tx, mp)).await.unwrap().into_iter().map(|r| r.version).collect()
+    }
+
+    #[tokio::test]
+    async fn publishing_moves_versions_through_their_states_and_refuses_every_other_step() {
+        let w = world().await;
+        let admin = member(&w, "ann", Role::WorkspaceAdmin).await;
+        let mpa = member(&w, "mia", Role::MiniProgramAdmin).await;
+        let reviewer = member(&w, "rex", Role::WorkspaceReviewer).await;
+        let dev = member(&w, "dev", Role::WorkspaceDeveloper).await;
+        let (mp, app, s) = (w.mp, w.app, &w.state);
+        let (mia, dev_id, wid) = (mpa.who.account.id, dev.who.account.id, w.workspace.id);
+        s.store.write(move |tx| { minis::assign(tx, wid, mp, mia, MiniRole::Admin)?; minis::assign(tx, wid, mp, dev_id, MiniRole::Developer) }).await.unwrap();
+        // Nothing to publish yet; nothing released to remove.
+        assert_eq!(apply_publishing(s, &mpa, mp, "1.0.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 422);
+        assert_eq!(apply_removal(s, &mpa, mp, "old".into(), nobody()).await.unwrap_err().status(), 409);
+        upload(&w, "1.0.0").await;
+        upload(&w, "1.1.0").await;
+        // Only the newest, and only to this workspace's Apps; a developer may not apply.
+        assert_eq!(apply_publishing(s, &mpa, mp, "1.0.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(apply_publishing(s, &mpa, mp, "1.1.0".into(), vec![Uuid::now_v7()], String::new(), nobody()).await.unwrap_err().field(), Some("Apps"));
+        assert_eq!(apply_publishing(s, &mpa, mp, "1.1.0".into(), vec![], String::new(), nobody()).await.unwrap_err().field(), Some("Apps"));
+        assert_eq!(apply_publishing(s, &dev, mp, "1.1.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 403);
+        let first = apply_publishing(s, &mpa, mp, "1.1.0".into(), vec![app], "first".into(), nobody()).await.unwrap();
+        assert_eq!(state_of(&w, "1.1.0").await, VersionState::InReview);
+        // Once in review it can't be sent again.
+        assert_eq!(apply_publishing(s, &admin, mp, "1.1.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 409);
+        // Two-person rule, and a reason for a rejection.
+        assert_eq!(decide(s, &mpa, first, true, String::new(), nobody()).await.unwrap_err().status(), 403);
+        assert_eq!(decide(s, &reviewer, first, false, "  ".into(), nobody()).await.unwrap_err().field(), Some("Reason"));
+        decide(s, &reviewer, first, false, "Crashes on start".into(), nobody()).await.unwrap();
+        assert_eq!(state_of(&w, "1.1.0").await, VersionState::Rejected);
+        assert_eq!(decide(s, &admin, first, true, String::new(), nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(withdraw(s, &mpa.who, first, nobody()).await.unwrap_err().status(), 409);
+        // A new version, applied for and withdrawn: Uploaded again; withdrawn can't be decided.
+        upload(&w, "1.2.0").await;
+        let second = apply_publishing(s, &mpa, mp, "1.2.0".into(), vec![app], String::new(), nobody()).await.unwrap();
+        assert_eq!(withdraw(s, &reviewer.who, second, nobody()).await.unwrap_err().status(), 404, "only the applicant withdraws");
+        withdraw(s, &mpa.who, second, nobody()).await.unwrap();
+        assert_eq!(state_of(&w, "1.2.0").await, VersionState::Uploaded);
+        assert_eq!(decide(s, &reviewer, second, true, String::new(), nobody()).await.unwrap_err().status(), 409);
+        // Applied again and approved: Released; the next release supersedes it.
+        let third = apply_publishing(s, &mpa, mp, "1.2.0".into(), vec![app], String::new(), nobody()).await.unwrap();
+        decide(s, &reviewer, third, true, String::new(), nobody()).await.unwrap();
+        assert_eq!(state_of(&w, "1.2.0").await, VersionState::Released);
+        assert_eq!(released(&w).await, vec!["1.2.0"]);
+        upload(&w, "2.0.0").await;
+        let fourth = apply_publishing(s, &admin, mp, "2.0.0".into(), vec![app], String::new(), nobody()).await.unwrap();
+        assert_eq!(decide(s, &admin, fourth, true, String::new(), nobody()).await.unwrap_err().status(), 403, "a Workspace Admin does not decide their own");
+        decide(s, &mpa, fourth, true, String::new(), nobody()).await.unwrap_err();
+        decide(s, &reviewer, fourth, true, String::new(), nobody()).await.unwrap();
+        assert_eq!((state_of(&w, "1.2.0").await, state_of(&w, "2.0.0").await), (VersionState::Superseded, VersionState::Released));
+        // Removal: applied, approved → removed, off every App, nothing more can be applied for.
+        let removal = apply_removal(s, &mpa, mp, "Campaign over".into(), nobody()).await.unwrap();
+        assert_eq!(apply_removal(s, &admin, mp, "again".into(), nobody()).await.unwrap_err().status(), 409);
+        decide(s, &admin, removal, true, String::new(), nobody()).await.unwrap();
+        assert!(released(&w).await.is_empty());
+        assert_eq!(state_of(&w, "2.0.0").await, VersionState::Removed);
+        assert_eq!(apply_removal(s, &mpa, mp, "again".into(), nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(apply_feature(s, &mpa, mp, "camera".into(), String::new(), nobody()).await.unwrap_err().status(), 409);
+        // The applicant was told of each decision.
+        let mia_id = mpa.who.account.id;
+        assert_eq!(s.store.read(move |tx| notifications::unread(tx, mia_id)).await.unwrap(), 3, "rejected, released, removed");
+    }
+
+    #[tokio::test]
+    async fn features_and_member_requests_follow_their_rules() {
+        let w = world().await;
+        let admin = member(&w, "ann", Role::WorkspaceAdmin).await;
+        let reviewer = member(&w, "rex", Role::WorkspaceReviewer).await;
+        let (mp, s) = (w.mp, &w.state);
+        assert_eq!(apply_feature(s, &admin, mp, "teleport".into(), String::new(), nobody()).await.unwrap_err().field(), Some("Feature"));
+        let f = apply_feature(s, &admin, mp, "location".into(), String::new(), nobody()).await.unwrap();
+        assert_eq!(apply_feature(s, &admin, mp, "location".into(), String::new(), nobody()).await.unwrap_err().status(), 409);
+        decide(s, &reviewer, f, true, String::new(), nobody()).await.unwrap();
+        let features = s.store.read(move |tx| minis::by_id(tx, mp)).await.unwrap().unwrap().features;
+        assert_eq!(features, vec!["location"]);
+        assert_eq!(apply_feature(s, &admin, mp, "location".into(), String::new(), nobody()).await.unwrap_err().status(), 409);
+
+        // A member request: the same answer for a name that does not exist; only an admin decides.
+        let zed = verified_account(s, "zed").await;
+        let session = tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(s.store.clone())), None);
+        let zed = SignedIn { account: zed, session };
+        apply_join(s, &zed, "Nowhere".into(), String::new(), nobody()).await.unwrap();
+        apply_join(s, &zed, "acme".into(), "I build the coupons".into(), nobody()).await.unwrap();
+        apply_join(s, &zed, "Acme".into(), String::new(), nobody()).await.unwrap();
+        let mine = mine(s, &zed, String::new(), String::new()).await.unwrap();
+        assert_eq!(mine.total, 1, "one request, in the workspace that exists");
+        let req = mine.items[0].id;
+        assert_eq!(decide(s, &reviewer, req, true, String::new(), nobody()).await.unwrap_err().status(), 403);
+        decide(s, &admin, req, true, String::new(), nobody()).await.unwrap();
+        let (wid, zid) = (w.workspace.id, zed.account.id);
+        let joined = s.store.read(move |tx| ws::membership(tx, wid, zid)).await.unwrap().unwrap();
+        assert_eq!((joined.role, joined.active), (Role::WorkspaceDeveloper, true));
+        // Now a member: asking again files nothing.
+        apply_join(s, &zed, "Acme".into(), String::new(), nobody()).await.unwrap();
+        assert_eq!(super::mine(s, &zed, String::new(), String::new()).await.unwrap().total, 1);
+    }
+
+    #[tokio::test]
+    async fn of_two_concurrent_decisions_exactly_one_stands() {
+        let w = world().await;
+        let admin = member(&w, "ann", Role::WorkspaceAdmin).await;
+        let rex = member(&w, "rex", Role::WorkspaceReviewer).await;
+        let ray = member(&w, "ray", Role::WorkspaceReviewer).await;
+        let s = &w.state;
+        for (i, f) in FEATURES.iter().enumerate() {
+            let id = apply_feature(s, &admin, w.mp, f.code.into(), String::new(), nobody()).await.unwrap();
+            let (a, b) = tokio::join!(
+                decide(s, &rex, id, true, String::new(), nobody()),
+                decide(s, &ray, id, false, format!("no {i}"), nobody())
+            );
+            assert!(a.is_ok() != b.is_ok(), "exactly one of {a:?} / {b:?}");
+            let loser = a.err().or(b.err()).unwrap();
+            assert_eq!(loser.status(), 409);
+            let stored = s.store.read(move |tx| store::get(tx, id)).await.unwrap().unwrap();
+            let winner_approved = stored.status == Status::Approved;
+            assert_eq!(stored.history.iter().filter(|h| h.what == "Approved" || h.what == "Rejected").count(), 1);
+            let activated = s.store.read({ let mp = w.mp; move |tx| minis::by_id(tx, mp) }).await.unwrap().unwrap().features.contains(&f.code.to_string());
+            assert_eq!(activated, winner_approved);
+        }
+    }
+
+    /// 100 000 applications in one workspace, filed through the domain: the first page and a page
+    /// deep in the list are read from the index, not by scanning (counted in index entries read).
+    #[tokio::test]
+    async fn a_hundred_thousand_applications_are_paged_without_scanning() {
+        const N: usize = 100_000;
+        let w = world().await;
+        let admin = member(&w, "ann", Role::WorkspaceAdmin).await;
+        let template = new_application(&admin, Category::Feature, None, String::new());
+        let url = w.state.config.public_url.clone();
+        for batch in 0..(N / 5_000) {
+            let (template, url) = (template.clone(), url.clone());
+            w.state
+                .store
+                .write(move |tx| {
+                    for i in 0..5_000 {
+                        let n = batch * 5_000 + i;
+                        let a = Application {
+                            id: Uuid::now_v7(),
+                            created: template.created + chrono::Duration::milliseconds(n as i64),
+                            mini_program: Some(Uuid::from_u128(n as u128)),
+                            mini_program_name: Some(format!("Mini {n}")),
+                            feature: Some("camera".into()),
+                            ..template.clone()
+                        };
+                        file(tx, a, &nobody(), &url)?;
+                    }
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+        let wid = w.workspace.id;
+        let page = |sort: &'static str, cursor: String, status: Option<Status>| {
+            let s = w.state.clone();
+            async move {
+                s.store
+                    .read(move |tx| {
+                        store::list(tx, &Query { workspace: wid, category: None, status, search: String::new(), sort: Sort::parse(sort, store::SORTS, "-created")?, cursor, per_page: PER_PAGE })
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        let first = page("", String::new(), None).await;
+        assert_eq!((first.page.total, first.page.items.len()), (N as u64, 20));
+        assert!(first.entries_read <= 21, "first page read {} index entries", first.entries_read);
+        // Deep: follow "next" 2 000 times (40 000 rows in), each page as cheap as the first.
+        let mut cursor = first.page.next.clone().unwrap();
+        let mut max_read = 0;
+        for _ in 0..2_000 {
+            let p = page("", cursor.clone(), None).await;
+            max_read = max_read.max(p.entries_read);
+            cursor = p.page.next.clone().unwrap();
+        }
+        let deep = page("", cursor.clone(), None).await;
+        assert_eq!(deep.page.offset, 40_020);
+        assert!(max_read <= 21 && deep.entries_read <= 21, "a deep page read {max_read} index entries");
+        // Back from there, and with a filter, the same.
+        let back = page("", deep.page.prev.clone().unwrap(), None).await;
+        assert_eq!(back.page.offset, 40_000);
+        assert!(back.entries_read <= 21);
+        let pending = page("created", String::new(), Some(Status::Pending)).await;
+        assert_eq!(pending.page.total, N as u64);
+        assert!(pending.entries_read <= 21);
+    }
 }

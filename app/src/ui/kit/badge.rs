@@ -94,6 +94,19 @@ impl From<ApplicationStatus> for Badge {
     }
 }
 
+impl From<crate::model::approvals::Status> for Badge {
+    fn from(s: crate::model::approvals::Status) -> Badge {
+        use crate::model::approvals::Status;
+        let tone = match s {
+            Status::Pending => Tone::Waiting,
+            Status::Approved => Tone::Positive,
+            Status::Rejected => Tone::Negative,
+            Status::Withdrawn => Tone::Neutral,
+        };
+        Badge::new(s.label(), tone)
+    }
+}
+
 #[component]
 pub fn StatusBadge(#[prop(into)] status: Badge) -> impl IntoView {
     view! { <span class=status.tone.class()>{status.label}</span> }

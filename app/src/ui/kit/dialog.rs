@@ -31,6 +31,9 @@ pub enum Confirm {
     ReactivateWorkspace,
     RevokeKey,
     Unassign,
+    ApproveApproval,
+    RejectApproval,
+    WithdrawApproval,
 }
 
 /// A text input the confirmation asks for (a reason).
@@ -38,21 +41,30 @@ pub struct Input {
     pub label: &'static str,
     pub name: &'static str,
     pub hint: &'static str,
+    pub maxlength: usize,
 }
 
 const REASON_TO_APPLICANT: Input = Input {
     label: "Reason",
     name: "reason",
     hint: "Sent to the applicant.",
+    maxlength: 1000,
+};
+const DECISION_REASON: Input = Input {
+    label: "Reason",
+    name: "reason",
+    hint: "Required. The applicant reads it in the console and by email (at most 2 000 characters).",
+    maxlength: crate::model::approvals::REASON_MAX,
 };
 const REASON_FOR_STATUS: Input = Input {
     label: "Reason",
     name: "reason",
     hint: "Recorded in the audit log and shown to the workspace's members.",
+    maxlength: 1000,
 };
 
 impl Confirm {
-    pub const ALL: [Confirm; 10] = [
+    pub const ALL: [Confirm; 13] = [
         Confirm::BlockMember,
         Confirm::UnblockMember,
         Confirm::RemoveMember,
@@ -63,6 +75,9 @@ impl Confirm {
         Confirm::ReactivateWorkspace,
         Confirm::RevokeKey,
         Confirm::Unassign,
+        Confirm::ApproveApproval,
+        Confirm::RejectApproval,
+        Confirm::WithdrawApproval,
     ];
 
     /// The `/confirm/{slug}` of the page used without JavaScript.
@@ -78,6 +93,9 @@ impl Confirm {
             Confirm::ReactivateWorkspace => "reactivate-workspace",
             Confirm::RevokeKey => "revoke-key",
             Confirm::Unassign => "unassign-mini-program",
+            Confirm::ApproveApproval => "approve-approval",
+            Confirm::RejectApproval => "reject-approval",
+            Confirm::WithdrawApproval => "withdraw-approval",
         }
     }
 
@@ -97,6 +115,9 @@ impl Confirm {
             Confirm::ReactivateWorkspace => "Reactivate workspace",
             Confirm::RevokeKey => "Revoke key",
             Confirm::Unassign => "Unassign member",
+            Confirm::ApproveApproval => "Approve application",
+            Confirm::RejectApproval => "Reject application",
+            Confirm::WithdrawApproval => "Withdraw application",
         }
     }
 
@@ -112,6 +133,9 @@ impl Confirm {
             Confirm::SuspendWorkspace => "Nothing in a suspended workspace can be changed, and its mini programs stop being served, until it is reactivated.",
             Confirm::ReactivateWorkspace => "The workspace becomes active again: its members can change things and its mini programs are served.",
             Confirm::Unassign => "The member stops working on this mini program at once: a developer no longer sees it or uploads to it. You can assign them again later.",
+            Confirm::ApproveApproval => "Approving takes effect at once: a version is released to the chosen Apps (the one they had is superseded), a removed mini program leaves every container, a feature is activated, or the person joins as a Workspace Developer. The applicant is told. A decision can't be changed.",
+            Confirm::RejectApproval => "The applicant is told in the console and by email, with your reason. A rejected application can't be reopened; they can apply again.",
+            Confirm::WithdrawApproval => "The application is withdrawn and nobody can decide it any more; a version in review becomes Uploaded again. You can apply again later. Are you sure?",
             Confirm::RevokeKey => "The key stops working at once, with no grace period: a container or a build tool still using it is refused from its next request. Are you sure you want to revoke it?",
         }
     }
@@ -129,16 +153,19 @@ impl Confirm {
             Confirm::ReactivateWorkspace => "Reactivate",
             Confirm::RevokeKey => "Revoke",
             Confirm::Unassign => "Unassign",
+            Confirm::ApproveApproval => "Approve",
+            Confirm::RejectApproval => "Reject",
+            Confirm::WithdrawApproval => "Withdraw",
         }
     }
 
     fn danger(self) -> bool {
-        !matches!(self, Confirm::UnblockMember | Confirm::ReactivateWorkspace)
+        !matches!(self, Confirm::UnblockMember | Confirm::ReactivateWorkspace | Confirm::ApproveApproval)
     }
 
     /// The server function that acts.
     fn path(self) -> &'static str {
-        use crate::api::{apps, members, minis, operator, workspaces};
+        use crate::api::{approvals, apps, members, minis, operator, workspaces};
         match self {
             Confirm::BlockMember => members::BlockMember::PATH,
             Confirm::UnblockMember => members::UnblockMember::PATH,
@@ -151,6 +178,9 @@ impl Confirm {
             }
             Confirm::RevokeKey => apps::RevokeAppKey::PATH,
             Confirm::Unassign => minis::UnassignMiniProgram::PATH,
+            Confirm::ApproveApproval => approvals::ApproveApplication::PATH,
+            Confirm::RejectApproval => approvals::RejectApplication::PATH,
+            Confirm::WithdrawApproval => approvals::WithdrawApplication::PATH,
         }
     }
 
@@ -165,12 +195,15 @@ impl Confirm {
             Confirm::SuspendWorkspace | Confirm::ReactivateWorkspace => &["id", "action"],
             Confirm::RevokeKey => &["workspace", "app", "key"],
             Confirm::Unassign => &["workspace", "id", "account"],
+            Confirm::ApproveApproval | Confirm::RejectApproval => &["workspace", "id"],
+            Confirm::WithdrawApproval => &["id"],
         }
     }
 
     fn input(self) -> Option<&'static Input> {
         match self {
             Confirm::RejectApplication => Some(&REASON_TO_APPLICANT),
+            Confirm::RejectApproval => Some(&DECISION_REASON),
             Confirm::SuspendWorkspace | Confirm::ReactivateWorkspace => Some(&REASON_FOR_STATUS),
             _ => None,
         }
@@ -255,7 +288,7 @@ where
             <ActionForm action>
                 <FormError error />
                 {hidden.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
-                {kind.input().map(|i| view! { <Field label=i.label name=i.name required=true maxlength=1000 hint=i.hint error /> })}
+                {kind.input().map(|i| view! { <Field label=i.label name=i.name kind="textarea" required=true maxlength=i.maxlength hint=i.hint error /> })}
                 <div class="dialog-actions">
                     <button type="button" class="button" autofocus on:click=move |_| close()>"Cancel"</button>
                     <button type="submit" class=if kind.danger() { "button button-danger" } else { "button button-primary" }>{kind.confirm_label()}</button>
@@ -399,7 +432,7 @@ pub fn ConfirmPage() -> impl IntoView {
                     <FormError error />
                     {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
                     <input type="hidden" name="back" value=back.clone() />
-                    {kind.input().map(|i| view! { <Field label=i.label name=i.name required=true maxlength=1000 hint=i.hint error /> })}
+                    {kind.input().map(|i| view! { <Field label=i.label name=i.name kind="textarea" required=true maxlength=i.maxlength hint=i.hint error /> })}
                     <div class="dialog-actions">
                         <a class="button" href=back.clone()>"Cancel"</a>
                         <button type="submit" class=if kind.danger() { "button button-danger" } else { "button button-primary" }>{kind.confirm_label()}</button>

@@ -33,6 +33,30 @@ pub fn WorkspaceHomePage() -> impl IntoView {
                                 <dt>"Member since"</dt><dd>{fmt_time(&h.joined)}</dd>
                             </dl>
                         </section>
+                        {h.pending_approvals.map(|n| {
+                            let href = format!("/w/{}/approvals?status=pending", h.name);
+                            view! {
+                                <section class="panel" aria-labelledby="to-decide">
+                                    <h2 id="to-decide">"Approvals"</h2>
+                                    <p>
+                                        {if n == 0 { "No application is waiting for a decision.".to_string() } else { format!("{n} application(s) waiting for a decision. ") }}
+                                        {(n > 0).then(|| view! { <a href=href>"Review pending applications"</a> })}
+                                    </p>
+                                </section>
+                            }
+                        })}
+                        {(h.role == crate::model::workspace::Role::WorkspaceDeveloper).then(|| {
+                            let href = format!("/w/{}/mini-programs", h.name);
+                            view! {
+                                <section class="panel" aria-labelledby="assigned">
+                                    <h2 id="assigned">"Your mini programs"</h2>
+                                    <p>
+                                        {if h.assignment == "unassigned" { "You are not assigned to any mini program yet: a Mini Program Admin assigns you.".to_string() } else { format!("Assigned to: {}. ", h.assignment) }}
+                                        {(h.assignment != "unassigned").then(|| view! { <a href=href>"Open your mini programs"</a> })}
+                                    </p>
+                                </section>
+                            }
+                        })}
                         {h.members.clone().map(|c| {
                             let members = format!("/w/{}/members", h.name);
                             view! {

@@ -279,6 +279,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                                         </ActionForm>
                                     })}
                                 </section>
+                                <super::release::ReleasePanel workspace=name.get_untracked() id=p.id manage />
                                 <section class="panel" aria-labelledby="mp-versions">
                                     <h2 id="mp-versions">"Versions"</h2>
                                     <Notice message=upload_notice />

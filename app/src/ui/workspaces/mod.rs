@@ -1,6 +1,7 @@
 //! A person's workspaces and applications, applying, and a workspace's own pages.
 
 pub mod apply;
+pub mod approvals;
 pub mod apps;
 pub mod audit;
 pub mod general;
@@ -9,6 +10,7 @@ pub mod invitation;
 pub mod list;
 pub mod members;
 pub mod minis;
+pub mod release;
 
 use leptos::prelude::*;
 
@@ -22,6 +24,7 @@ const AREAS: &[(&str, &str, WorkspaceAction)] = &[
     ("", "Overview", WorkspaceAction::ViewWorkspace),
     ("mini-programs", "Mini Programs", WorkspaceAction::ViewMiniPrograms),
     ("apps", "App Manage", WorkspaceAction::ViewApps),
+    ("approvals", "Approvals", WorkspaceAction::ViewApprovals),
     ("members", "Members", WorkspaceAction::ViewMembers),
     ("general", "General", WorkspaceAction::ViewGeneral),
     ("audit", "Audit log", WorkspaceAction::ViewAudit),

@@ -1,0 +1,179 @@
+//! `/w/{name}/approvals`: the workspace's applications (Workspace Admins and Reviewers), and
+//! `/w/{name}/approvals/{id}`: one application in full, with its history and the decision.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::WorkspaceShell;
+use crate::api::approvals::{get_application, list_approvals, ApproveApplication, RejectApplication, WithdrawApplication};
+use crate::model::approvals::{ApplicationRow, Category, Status};
+use crate::model::AppError;
+use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
+use crate::ui::kit::{
+    action_error, fmt_time, list_position, query_param, route_param, successes, toast_action, DataTable, ErrorPanel, FormError,
+    ListControls, Loading, StatusBadge,
+};
+
+/// One row of an applications table (the Approvals list, "My requests").
+pub fn application_row(a: ApplicationRow, with_workspace: bool) -> AnyView {
+    let href = format!("/w/{}/approvals/{}", crate::model::url_encode(&a.workspace), a.id);
+    view! {
+        <tr>
+            <td><a href=href>{a.title.clone()}</a></td>
+            {with_workspace.then(|| view! { <td>{a.workspace.clone()}</td> })}
+            <td>{a.category.label()}</td>
+            <td>{a.mini_program.clone().unwrap_or_else(|| "—".into())}</td>
+            <td>{a.version.clone().unwrap_or_else(|| "—".into())}</td>
+            {(!with_workspace).then(|| view! { <td>{a.applicant.clone()}</td> })}
+            <td class="nowrap">{fmt_time(&a.created)}</td>
+            <td class="nowrap">{a.finished.as_ref().map(fmt_time).unwrap_or_else(|| "—".into())}</td>
+            <td><StatusBadge status=a.status /></td>
+        </tr>
+    }
+    .into_any()
+}
+
+fn options<T: Copy>(all: &[T], param: fn(T) -> &'static str, label: fn(T) -> &'static str, any: &'static str) -> Vec<(&'static str, &'static str)> {
+    std::iter::once(("", any)).chain(all.iter().map(|x| (param(*x), label(*x)))).collect()
+}
+
+#[component]
+pub fn ApprovalsPage() -> impl IntoView {
+    let name = route_param("name");
+    let (q, category, status, page) = (query_param("q"), query_param("category"), query_param("status"), list_position());
+    let rows = Resource::new(
+        move || (name.get(), category.get(), status.get(), q.get(), page.get()),
+        |(n, c, s, q, p)| list_approvals(n, c, s, q, p.0, p.1),
+    );
+    view! {
+        <WorkspaceShell active="approvals" title="Approvals">
+            <section class="panel" aria-labelledby="approvals">
+                <h2 id="approvals">"Applications"</h2>
+                <p class="hint">"Publishing reviews, removals, member requests and feature activations of this workspace. Nobody decides their own application."</p>
+                <ListControls
+                    search_label="Search mini program or applicant"
+                    filters=vec![
+                        ("category", "Category", options(&Category::ALL, Category::param, Category::label, "All categories")),
+                        ("status", "Status", options(&Status::ALL, Status::param, Status::label, "All statuses")),
+                    ]
+                />
+                <DataTable
+                    label="Applications"
+                    columns=vec!["Title", "Category", "Mini Program name", "Version", "Applicant", "Created", "Finish time", "Status"]
+                    sortable=vec![("Created", "created"), ("Finish time", "finished")]
+                    data=rows
+                    empty="No applications match."
+                    row=move |a: ApplicationRow| application_row(a, false)
+                />
+            </section>
+        </WorkspaceShell>
+    }
+}
+
+#[component]
+pub fn ApplicationPage() -> impl IntoView {
+    let name = route_param("name");
+    let id = route_param("id");
+    let approve = ServerAction::<ApproveApplication>::new();
+    let reject = ServerAction::<RejectApplication>::new();
+    let withdraw = ServerAction::<WithdrawApplication>::new();
+    let done = [successes(approve), successes(reject), successes(withdraw)];
+    let changes = move || done.iter().map(|d| d.get()).sum::<usize>();
+    let data = Resource::new(
+        move || (name.get(), id.get(), changes()),
+        |(n, id, _)| async move {
+            let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound("No such application.".into()))?;
+            get_application(n, id).await
+        },
+    );
+    let title = Resource::new(
+        move || (name.get(), id.get(), changes()),
+        |(n, id, _)| async move {
+            match Uuid::parse_str(&id) {
+                Ok(id) => get_application(n, id).await.map(|a| a.row.title).unwrap_or_else(|_| "Application".into()),
+                Err(_) => "Application".into(),
+            }
+        },
+    );
+    toast_action(approve, |_| "Application approved.".into());
+    toast_action(reject, |_| "Application rejected. The applicant has been told why.".into());
+    toast_action(withdraw, |_| "Application withdrawn.".into());
+    let (approve_error, reject_error, withdraw_error) = (action_error(approve), action_error(reject), action_error(withdraw));
+    view! {
+        <WorkspaceShell active="approvals" title="Approvals" detail=title>
+            <FormError error=withdraw_error />
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => {
+                            #[cfg(feature = "ssr")]
+                            if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+                                r.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+                            }
+                            view! { <ErrorPanel error=e /> }.into_any()
+                        }
+                        Ok(a) => {
+                            let ws = name.get_untracked();
+                            let fields = vec![("workspace", ws.clone()), ("id", a.row.id.to_string())];
+                            let mp_link = a.mini_program_id.map(|mp| format!("/w/{}/mini-programs/{mp}", crate::model::url_encode(&ws)));
+                            let note_label = if a.row.category == Category::Removal { "Reason for removal" } else { "Note" };
+                            view! {
+                                <section class="panel" aria-labelledby="application">
+                                    <h2 id="application">{a.row.title.clone()}</h2>
+                                    <dl class="facts">
+                                        <dt>"Status"</dt><dd><StatusBadge status=a.row.status /></dd>
+                                        <dt>"Category"</dt><dd>{a.row.category.label()}</dd>
+                                        {a.row.mini_program.clone().map(|n| view! {
+                                            <dt>"Mini program"</dt>
+                                            <dd>{match mp_link.clone() { Some(href) => view! { <a href=href>{n}</a> }.into_any(), None => n.into_any() }}</dd>
+                                        })}
+                                        {a.row.version.clone().map(|v| view! { <dt>"Version"</dt><dd>{v}</dd> })}
+                                        {(!a.apps.is_empty()).then(|| view! { <dt>"Release to"</dt><dd>{a.apps.join(", ")}</dd> })}
+                                        {a.feature.clone().map(|(label, description)| view! { <dt>"Feature"</dt><dd>{label}<br /><span class="hint">{description}</span></dd> })}
+                                        {(a.row.category == Category::MemberRequest).then(|| view! { <dt>"Joins as"</dt><dd>"Workspace Developer, unassigned"</dd> })}
+                                        <dt>"Applicant"</dt><dd>{a.row.applicant.clone()}</dd>
+                                        {(!a.note.is_empty()).then(|| view! { <dt>{note_label}</dt><dd class="pre">{a.note.clone()}</dd> })}
+                                        <dt>"Created"</dt><dd>{fmt_time(&a.row.created)}</dd>
+                                        <dt>"Finish time"</dt><dd>{a.row.finished.as_ref().map(fmt_time).unwrap_or_else(|| "—".into())}</dd>
+                                        {a.decided_by.clone().map(|d| view! { <dt>"Decided by"</dt><dd>{d}</dd> })}
+                                        {a.reason.clone().map(|r| view! { <dt>"Reason"</dt><dd class="pre">{r}</dd> })}
+                                    </dl>
+                                </section>
+                                {(a.can_decide || a.decide_refusal.is_some()).then(|| view! {
+                                    <section class="panel" aria-labelledby="decide">
+                                        <h2 id="decide">"Decide"</h2>
+                                        {a.decide_refusal.clone().map(|r| view! { <p class="alert alert-info" role="note">{r}</p> })}
+                                        {a.can_decide.then(|| view! {
+                                            <div class="decide">
+                                                <ConfirmDialog action=approve kind=Confirm::ApproveApproval opener="Approve…" fields=fields.clone() error=approve_error />
+                                                <ConfirmDialog action=reject kind=Confirm::RejectApproval opener="Reject…" fields=fields.clone() error=reject_error />
+                                            </div>
+                                        })}
+                                    </section>
+                                })}
+                                {a.can_withdraw.then(|| view! {
+                                    <section class="panel" aria-labelledby="withdraw">
+                                        <h2 id="withdraw">"Your application"</h2>
+                                        <p>"It waits for a Workspace Admin or a Workspace Reviewer. You can withdraw it while it is pending."</p>
+                                        <ConfirmDialog action=withdraw kind=Confirm::WithdrawApproval opener="Withdraw…" fields=vec![("id", a.row.id.to_string())] error=withdraw_error />
+                                    </section>
+                                })}
+                                <section class="panel" aria-labelledby="history">
+                                    <h2 id="history">"History"</h2>
+                                    <ol class="history">
+                                        {a.history.iter().map(|h| view! {
+                                            <li>
+                                                <span class="nowrap">{fmt_time(&h.at)}</span>" · "<strong>{h.what.clone()}</strong>" · "{h.who.clone()}
+                                                {(!h.text.is_empty()).then(|| view! { <p class="pre">{h.text.clone()}</p> })}
+                                            </li>
+                                        }).collect_view()}
+                                    </ol>
+                                </section>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </WorkspaceShell>
+    }
+}

@@ -1,0 +1,164 @@
+//! A mini program's release panel: where it is released, its activated features, its pending
+//! applications, and — for its admins — applying for publishing review, removal or a feature.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::api::approvals::{mini_program_approvals, ApplyFeature, ApplyPublishing, ApplyRemoval};
+use crate::model::approvals::{FEATURES, REASON_MAX};
+use crate::ui::kit::dialog::FormDialog;
+use crate::ui::kit::{action_error, fmt_time, successes, ErrorPanel, Field, FormError, Loading};
+
+#[component]
+pub fn ReleasePanel(
+    workspace: String,
+    id: Uuid,
+    /// Whether the person may apply (the mini program's admin, or a Workspace Admin).
+    manage: bool,
+) -> impl IntoView {
+    let publish = ServerAction::<ApplyPublishing>::new();
+    let removal = ServerAction::<ApplyRemoval>::new();
+    let feature = ServerAction::<ApplyFeature>::new();
+    let done = [successes(publish), successes(removal), successes(feature)];
+    let changes = move || done.iter().map(|d| d.get()).sum::<usize>();
+    let ws = workspace.clone();
+    let data = Resource::new(move || changes(), move |_| mini_program_approvals(ws.clone(), id));
+    let (publish_error, removal_error, feature_error) = (action_error(publish), action_error(removal), action_error(feature));
+    view! {
+        <section class="panel" aria-labelledby="mp-release">
+            <h2 id="mp-release">"Release"</h2>
+            <Suspense fallback=Loading>
+                {move || {
+                    let workspace = workspace.clone();
+                    Suspend::new(async move {
+                        let r = match data.await {
+                            Ok(r) => r,
+                            Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
+                        };
+                        let id_text = id.to_string();
+                        let publish_form = r.publishable.clone().filter(|_| manage).map(|version| {
+                            let (ws, id_text) = (workspace.clone(), id_text.clone());
+                            let apps = r.apps.clone();
+                            view! {
+                                <FormDialog title="Apply for publishing review" param="publish">
+                                    <ActionForm action=publish>
+                                        <FormError error=publish_error />
+                                        <input type="hidden" name="workspace" value=ws />
+                                        <input type="hidden" name="id" value=id_text />
+                                        <div class="field">
+                                            <label for="publish-version">"Version"</label>
+                                            <input id="publish-version" name="version" value=version readonly aria-describedby="publish-version-hint" />
+                                            <p class="hint" id="publish-version-hint">"The newest version, as uploaded. It is In review until the application is decided."</p>
+                                        </div>
+                                        <fieldset class="field" aria-describedby="publish-apps-error">
+                                            <legend>"Apps"</legend>
+                                            {if apps.is_empty() {
+                                                view! { <p class="hint">"This workspace has no Apps yet: a Workspace Admin adds them in App Manage."</p> }.into_any()
+                                            } else {
+                                                apps.into_iter().enumerate().map(|(i, (app, label))| {
+                                                    let cid = format!("publish-app-{i}");
+                                                    view! {
+                                                        <div class="check">
+                                                            <input type="checkbox" id=cid.clone() name=format!("apps[{i}]") value=app.to_string() />
+                                                            <label for=cid>{label}</label>
+                                                        </div>
+                                                    }
+                                                }).collect_view().into_any()
+                                            }}
+                                            <p class="field-error" id="publish-apps-error" role="alert">
+                                                {move || publish_error.get().filter(|e| e.field() == Some("Apps")).map(|e| e.to_string())}
+                                            </p>
+                                        </fieldset>
+                                        <Field label="Note" name="note" kind="textarea" maxlength=REASON_MAX hint="What changed, for the reviewer (optional)." error=publish_error />
+                                        <button type="submit" class="button button-primary">"Apply for publishing review"</button>
+                                    </ActionForm>
+                                </FormDialog>
+                            }
+                        });
+                        let removal_form = (manage && r.removable).then(|| {
+                            let (ws, id_text) = (workspace.clone(), id_text.clone());
+                            view! {
+                                <FormDialog title="Apply for removal" param="removal">
+                                    <ActionForm action=removal>
+                                        <FormError error=removal_error />
+                                        <input type="hidden" name="workspace" value=ws />
+                                        <input type="hidden" name="id" value=id_text />
+                                        <p>"Once approved, the mini program is taken off every App at once and can't be published again."</p>
+                                        <Field label="Reason" name="reason" kind="textarea" required=true maxlength=REASON_MAX error=removal_error />
+                                        <button type="submit" class="button button-danger">"Apply for removal"</button>
+                                    </ActionForm>
+                                </FormDialog>
+                            }
+                        });
+                        let feature_form = (manage && !r.requestable.is_empty()).then(|| {
+                            let (ws, id_text) = (workspace.clone(), id_text.clone());
+                            let options = r.requestable.clone();
+                            view! {
+                                <FormDialog title="Apply for feature activation" param="feature">
+                                    <ActionForm action=feature>
+                                        <FormError error=feature_error />
+                                        <input type="hidden" name="workspace" value=ws />
+                                        <input type="hidden" name="id" value=id_text />
+                                        <Field label="Feature" name="feature" kind="select" required=true options hint="One capability per application; once approved it is in the mini program's manifest." error=feature_error />
+                                        <Field label="Note" name="note" kind="textarea" maxlength=REASON_MAX hint="Why the mini program needs it (optional)." error=feature_error />
+                                        <button type="submit" class="button button-primary">"Apply for feature activation"</button>
+                                    </ActionForm>
+                                </FormDialog>
+                            }
+                        });
+                        view! {
+                            <div class="actions-row">{publish_form}{feature_form}{removal_form}</div>
+                            {(manage && r.publishable.is_none()).then(|| view! {
+                                <p class="hint">"To apply for publishing review, upload a new version: only the newest version, while Uploaded, can be sent."</p>
+                            })}
+                            <dl class="facts">
+                                <dt>"Released to"</dt>
+                                <dd>
+                                    {if r.releases.is_empty() {
+                                        view! { "Not released to any App." }.into_any()
+                                    } else {
+                                        view! {
+                                            <ul class="plain">
+                                                {r.releases.iter().map(|x| view! { <li>{format!("{}: version {} (since {})", x.app, x.version, fmt_time(&x.released))}</li> }).collect_view()}
+                                            </ul>
+                                        }.into_any()
+                                    }}
+                                </dd>
+                                <dt>"Activated features"</dt>
+                                <dd>
+                                    {if r.features.is_empty() {
+                                        "None".to_string()
+                                    } else {
+                                        r.features.iter().map(|(_, label)| label.clone()).collect::<Vec<_>>().join(", ")
+                                    }}
+                                </dd>
+                                <dt>"Pending applications"</dt>
+                                <dd>
+                                    {if r.pending.is_empty() {
+                                        view! { "None" }.into_any()
+                                    } else {
+                                        view! {
+                                            <ul class="plain">
+                                                {r.pending.iter().map(|(app, title)| {
+                                                    let href = format!("/w/{}/approvals/{app}", crate::model::url_encode(&workspace));
+                                                    view! { <li><a href=href>{title.clone()}</a></li> }
+                                                }).collect_view()}
+                                            </ul>
+                                        }.into_any()
+                                    }}
+                                </dd>
+                            </dl>
+                            <details class="hint">
+                                <summary>"Features that can be activated"</summary>
+                                <ul class="plain">
+                                    {FEATURES.iter().map(|f| view! { <li><strong>{f.label}</strong>{format!(" ({}) — {}", f.code, f.description)}</li> }).collect_view()}
+                                </ul>
+                            </details>
+                        }.into_any()
+                    })
+                }}
+            </Suspense>
+        </section>
+    }
+}
