@@ -195,10 +195,7 @@ impl Member {
             .await?;
         match found {
             Some((workspace, membership)) if membership.active => Ok(Member { who, workspace, membership }),
-            Some((workspace, _)) => Err(AppError::Forbidden(format!(
-                "Your access to the workspace {} has been blocked by its Workspace Admin. Your other workspaces are not affected.",
-                workspace.name
-            ))),
+            Some((workspace, _)) => Err(Member::blocked(&workspace.name)),
             None => Err(AppError::NotFound(format!("There is no workspace named {workspace_name} that you are a member of."))),
         }
     }
@@ -221,12 +218,23 @@ impl Member {
     /// Refuses changes while the workspace is suspended.
     pub fn for_change(self) -> Result<Member, AppError> {
         if self.workspace.status == crate::model::workspace::WorkspaceStatus::Suspended {
-            return Err(AppError::Forbidden(format!(
-                "The workspace {} is suspended: nothing in it can be changed until the platform operator reactivates it.",
-                self.workspace.name
-            )));
+            return Err(Member::suspended(&self.workspace.name));
         }
         Ok(self)
+    }
+
+    /// The refusal for a blocked member of `workspace`.
+    pub fn blocked(workspace: &str) -> AppError {
+        AppError::Forbidden(format!(
+            "Your access to the workspace {workspace} has been blocked by its Workspace Admin. Your other workspaces are not affected."
+        ))
+    }
+
+    /// The refusal of a change in the suspended `workspace`.
+    pub fn suspended(workspace: &str) -> AppError {
+        AppError::Forbidden(format!(
+            "The workspace {workspace} is suspended: nothing in it can be changed until the platform operator reactivates it."
+        ))
     }
 
     /// Authorized for `action`, which only Workspace Admins may do.

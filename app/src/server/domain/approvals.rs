@@ -480,12 +480,21 @@ pub async fn decide(state: &AppState, m: &Member, id: Uuid, approve: bool, reaso
 }
 
 /// The applicant withdraws their pending application; a version in review is Uploaded again.
+/// Refused, like every change there, to a blocked member of its workspace and while the workspace
+/// is suspended.
 pub async fn withdraw(state: &AppState, who: &SignedIn, id: Uuid, actor: Actor) -> Result<(), AppError> {
     let me = who.account.id;
     state
         .store
         .write(move |tx| {
             let before = store::get_for_update(tx, id)?.filter(|a| a.applicant == me).ok_or_else(not_found)?;
+            let w = ws::get_workspace_for_update(tx, before.workspace)?.ok_or_else(not_found)?;
+            if ws::membership_for_update(tx, w.id, me)?.is_some_and(|m| !m.active) {
+                return Err(Member::blocked(&w.name));
+            }
+            if w.status == WorkspaceStatus::Suspended {
+                return Err(Member::suspended(&w.name));
+            }
             if before.status != Status::Pending {
                 return Err(AppError::conflict(
                     "Application",
@@ -533,15 +542,20 @@ pub async fn list(state: &AppState, m: &Member, f: ListFilter) -> Result<Page<Ap
     listed.page.try_map(|a| Ok(a.row()))
 }
 
-/// An application, for its applicant or the workspace's approvers (anyone else: 404).
+/// An application, for its applicant or the workspace's approvers (a blocked member of the workspace:
+/// 403, like everywhere in it; anyone else: 404).
 pub async fn get(state: &AppState, who: &SignedIn, workspace: String, id: Uuid) -> Result<ApplicationDetail, AppError> {
     let me = who.account.id;
     state
         .store
         .read(move |tx| {
             let w = ws::workspace_by_name(tx, &workspace)?.ok_or_else(not_found)?;
+            let membership = ws::membership(tx, w.id, me)?;
+            if membership.as_ref().is_some_and(|m| !m.active) {
+                return Err(Member::blocked(&w.name));
+            }
             let a = store::get(tx, id)?.filter(|a| a.workspace == w.id).ok_or_else(not_found)?;
-            let role = ws::membership(tx, w.id, me)?.filter(|m| m.active).map(|m| m.role);
+            let role = membership.map(|m| m.role);
             let approver = role.is_some_and(|r| allows(r, WorkspaceAction::ViewApprovals));
             if a.applicant != me && !approver {
                 return Err(not_found());
