@@ -1089,6 +1089,24 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
             vec![("workspace", "Acme"), ("app", NOBODY), ("key", "0000000000000000")],
             ADMIN_ONLY_UNKNOWN,
         ),
+        // Approvals: Workspace Admins and Reviewers list and decide (member requests, and one's
+        // own application, are refused by the domain: tests/approvals.rs); mini program admins
+        // and Workspace Admins apply.
+        (
+            "list-approvals",
+            vec![("workspace", "Acme"), ("category", ""), ("status", ""), ("q", ""), ("sort", ""), ("cursor", "")],
+            [200, 200, 403, 403],
+        ),
+        ("approve-application", vec![("workspace", "Acme"), ("id", NOBODY)], [404, 404, 403, 403]),
+        ("reject-application", vec![("workspace", "Acme"), ("id", NOBODY), ("reason", "No")], [404, 404, 403, 403]),
+        (
+            "apply-publishing",
+            vec![("workspace", "Acme"), ("id", NOBODY), ("version", "1.0.0"), ("apps[0]", NOBODY)],
+            [404, 403, 404, 403],
+        ),
+        ("apply-removal", vec![("workspace", "Acme"), ("id", NOBODY), ("reason", "Retired")], [404, 403, 404, 403]),
+        ("apply-feature", vec![("workspace", "Acme"), ("id", NOBODY), ("feature", "camera")], [404, 403, 404, 403]),
+        ("mini-program-approvals", vec![("workspace", "Acme"), ("id", NOBODY)], [404, 404, 404, 404]),
         (
             "leave-workspace",
             vec![("workspace", "Acme")],
@@ -1429,6 +1447,31 @@ async fn every_endpoint_has_an_authorization_row() {
             vec![("q", ""), ("page", "1")],
             200,
         ),
+        // Approvals outside one workspace's guard: the applicant need not be a member (a member
+        // request), so an application they can't see is 404, whoever asks.
+        (
+            "POST /api/get-application",
+            SignedIn,
+            vec![("workspace", "Acme"), ("id", NOBODY)],
+            404,
+        ),
+        (
+            "POST /api/withdraw-application",
+            SignedIn,
+            vec![("id", NOBODY)],
+            404,
+        ),
+        // The user is verified; no name is a validation error (a name, known or not, is 200).
+        (
+            "POST /api/apply-join",
+            SignedIn,
+            vec![("workspace", "")],
+            422,
+        ),
+        ("POST /api/my-requests", SignedIn, vec![], 200),
+        ("POST /api/open-notifications", SignedIn, vec![], 200),
+        // 0 when signed out.
+        ("POST /api/unread-notifications", Public, vec![], 200),
         // No SMTP on this server, so the operator may; the account does not exist.
         (
             "POST /api/mark-account-verified",
