@@ -45,7 +45,28 @@ test("every page of an operator who is also a Workspace Admin passes axe-core", 
   await page.getByRole("link", { name: workspace }).click();
   await expect(page.getByRole("heading", { name: workspace })).toBeVisible();
   const workspacePage = new URL(page.url()).pathname;
+  // A mini program, and an application for one of its features.
+  await open(page, info, `/w/${workspace}/mini-programs?create=1`);
+  const create = page.getByRole("dialog", { name: "Create mini program" });
+  await create.getByLabel("Mini Program Name").fill("Coupons");
+  await create.getByLabel("Category").selectOption("Shopping");
+  await create.getByRole("button", { name: "Create" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Coupons" })).toBeVisible();
+  const miniProgram = new URL(page.url()).pathname;
+  await open(page, info, `${miniProgram}?feature=1`);
+  const feature = page.getByRole("dialog", { name: "Apply for feature activation" });
+  await feature.getByLabel("Feature").selectOption({ label: "Camera" });
+  await feature.getByRole("button", { name: "Apply for feature activation" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Apply for feature activation" })).toBeVisible();
+  const applicationPage = new URL(page.url()).pathname;
   for (const path of [
+    miniProgram,
+    `${miniProgram}?feature=1`,
+    applicationPage,
+    `/w/${workspace}/approvals`,
+    `/w/${workspace}/approvals?status=pending&sort=-finished`,
+    "/requests",
+    "/notifications",
     "/",
     "/account",
     "/workspaces",
@@ -91,7 +112,7 @@ for (const role of ["Workspace Reviewer", "Mini Program Admin", "Workspace Devel
     await open(member, info, linkIn(await readMail(newPage, info, email, MAIL.invitation(workspace)), "invitations"));
     await member.getByRole("button", { name: `Join ${workspace}` }).click();
     await expect(member.getByRole("status").filter({ hasText: "You have joined the workspace" })).toBeVisible();
-    for (const path of ["/", "/account", "/workspaces", "/workspaces/apply", `/w/${workspace}`, `/w/${workspace}/members`, `/w/${workspace}/general`, `/w/${workspace}/audit`, `/w/${workspace}/mini-programs`, `/w/${workspace}/apps`]) {
+    for (const path of ["/", "/account", "/workspaces", "/workspaces/apply", `/w/${workspace}`, `/w/${workspace}/members`, `/w/${workspace}/general`, `/w/${workspace}/audit`, `/w/${workspace}/mini-programs`, `/w/${workspace}/apps`, `/w/${workspace}/approvals`, "/requests", "/notifications"]) {
       await expectAccessible(member, info, path);
     }
   });
