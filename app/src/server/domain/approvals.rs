@@ -377,6 +377,34 @@ fn remove(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<Histor
     Ok(())
 }
 
+/// After a removal, the mini program's pending publishing and feature applications can't succeed:
+/// they are closed as Rejected, with the reason, and their applicants told.
+fn close_pending_of_removed(tx: &redb::WriteTransaction, removal: &Application, actor: &Actor, public_url: &str) -> Result<(), AppError> {
+    let Some(mp) = removal.mini_program else { return Ok(()) };
+    let mut ids = store::pending_with_prefix(tx, &format!("version:{mp}:"))?;
+    ids.extend(store::pending_with_prefix(tx, &format!("feature:{mp}:"))?);
+    const REASON: &str = "The mini program was removed, so this application can no longer be approved.";
+    for id in ids {
+        let Some(before) = store::get_for_update(tx, id)?.filter(|a| a.status == Status::Pending) else { continue };
+        if let (Some(mp), Some(v)) = (before.mini_program, &before.version) {
+            if let Some(mut v) = minis::version_for_update(tx, mp, v)?.filter(|v| v.state == VersionState::InReview) {
+                v.state = VersionState::Rejected;
+                minis::put_version(tx, &v)?;
+            }
+        }
+        let mut after = before.clone();
+        after.status = Status::Rejected;
+        after.finished = Some(Utc::now());
+        after.decided_by = Some((Uuid::nil(), "MPDP".into()));
+        after.reason = Some(REASON.into());
+        after.history.push(step("MPDP", "Rejected", REASON.into()));
+        store::update(tx, &before, &after)?;
+        audit::record(tx, actor, Some((after.workspace, &after.workspace_name)), "approval.rejected", after.category.title(), &format!("{}: {REASON}", subject_of(&after)))?;
+        tell_applicant(tx, &after, public_url)?;
+    }
+    Ok(())
+}
+
 fn activate(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
     let mp_id = a.mini_program.ok_or(AppError::Internal)?;
     let mut p = minis::get_for_update(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
@@ -443,7 +471,10 @@ pub async fn decide(state: &AppState, m: &Member, id: Uuid, approve: bool, reaso
             if approve {
                 match before.category {
                     Category::Publishing => release(tx, &before, &mut effects)?,
-                    Category::Removal => remove(tx, &before, &mut effects)?,
+                    Category::Removal => {
+                        remove(tx, &before, &mut effects)?;
+                        close_pending_of_removed(tx, &before, &actor, &url)?;
+                    }
                     Category::Feature => activate(tx, &before, &mut effects)?,
                     Category::MemberRequest => join(tx, &before, &actor, &mut effects)?,
                 }
@@ -806,15 +837,20 @@ mod tests {
         assert_eq!((state_of(&w, "1.2.0").await, state_of(&w, "2.0.0").await), (VersionState::Superseded, VersionState::Released));
         // Removal: applied, approved → removed, off every App, nothing more can be applied for.
         let removal = apply_removal(s, &mpa, mp, "Campaign over".into(), nobody()).await.unwrap();
+        let asked = apply_feature(s, &mpa, mp, "camera".into(), String::new(), nobody()).await.unwrap();
         assert_eq!(apply_removal(s, &admin, mp, "again".into(), nobody()).await.unwrap_err().status(), 409);
         decide(s, &admin, removal, true, String::new(), nobody()).await.unwrap();
         assert!(released(&w).await.is_empty());
         assert_eq!(state_of(&w, "2.0.0").await, VersionState::Removed);
         assert_eq!(apply_removal(s, &mpa, mp, "again".into(), nobody()).await.unwrap_err().status(), 409);
         assert_eq!(apply_feature(s, &mpa, mp, "camera".into(), String::new(), nobody()).await.unwrap_err().status(), 409);
+        // What was still pending about it is closed, with the reason.
+        let closed = s.store.read(move |tx| store::get(tx, asked)).await.unwrap().unwrap();
+        assert_eq!(closed.status, Status::Rejected);
+        assert!(closed.reason.unwrap().contains("was removed"));
         // The applicant was told of each decision.
         let mia_id = mpa.who.account.id;
-        assert_eq!(s.store.read(move |tx| notifications::unread(tx, mia_id)).await.unwrap(), 3, "rejected, released, removed");
+        assert_eq!(s.store.read(move |tx| notifications::unread(tx, mia_id)).await.unwrap(), 4, "rejected, released, removed, closed");
     }
 
     #[tokio::test]

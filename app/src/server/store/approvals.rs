@@ -203,6 +203,20 @@ pub fn pending_for_update(tx: &WriteTransaction, key: &str) -> Result<Option<Uui
     Ok(tx.open_table(APPROVALS_PENDING)?.get(key)?.map(|v| Uuid::from_u128(v.value())))
 }
 
+/// The pending applications whose keys start with `prefix` (`version:<mp>:`, `feature:<mp>:`).
+pub fn pending_with_prefix(tx: &WriteTransaction, prefix: &str) -> Result<Vec<Uuid>, AppError> {
+    let t = tx.open_table(APPROVALS_PENDING)?;
+    let mut out = Vec::new();
+    for row in t.range(prefix..)? {
+        let (k, v) = row?;
+        if !k.value().starts_with(prefix) {
+            break;
+        }
+        out.push(Uuid::from_u128(v.value()));
+    }
+    Ok(out)
+}
+
 /// How many applications of a workspace match a category and status (`None`: any).
 pub fn count(tx: &ReadTransaction, workspace: Uuid, category: Option<Category>, status: Option<Status>) -> Result<u64, AppError> {
     let key = (workspace.as_u128(), category.map_or(0, Category::code), status.map_or(0, Status::code));
