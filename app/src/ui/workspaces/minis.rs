@@ -176,6 +176,8 @@ pub fn MiniProgramPage() -> impl IntoView {
     });
     let candidates = Resource::new(move || name.get(), |n| async move { assignable_members(n).await.unwrap_or_default() });
     let (assign_error, unassign_error) = (action_error(assign), action_error(unassign));
+    // How much of a browser upload has been sent (with JavaScript), in percent.
+    let progress = RwSignal::new(None::<u32>);
     let uploaded = query_param("uploaded");
     let upload_error = query_param("upload_error");
     let upload_notice = Signal::derive(move || {
@@ -289,7 +291,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                                     }}
                                     {p.can_upload.then(|| view! {
                                         <form method="post" enctype="multipart/form-data" class="upload-form"
-                                            action=upload_action>
+                                            action=upload_action on:submit=move |ev| send_with_progress(ev, progress)>
                                             <div class="field">
                                                 <label for="upload-version">"Version"</label>
                                                 <input id="upload-version" name="version" required maxlength="64" aria-describedby="upload-version-hint" />
@@ -304,7 +306,13 @@ pub fn MiniProgramPage() -> impl IntoView {
                                                 <input id="upload-bundle" type="file" name="bundle" required accept=".tar.gz,.tgz,application/gzip" aria-describedby="upload-bundle-hint" />
                                                 <p class="hint" id="upload-bundle-hint">"A gzip-compressed tar with app.json at its root, as mpdp studio packs it. The server hashes it and signs it with the workspace's platform key as uploaded from the console by you."</p>
                                             </div>
-                                            <button type="submit" class="button button-primary">"Upload version"</button>
+                                            <button type="submit" class="button button-primary" aria-busy=move || progress.get().is_some().then_some("true")>"Upload version"</button>
+                                            {move || progress.get().map(|pct| view! {
+                                                <div class="upload-progress">
+                                                    <progress max="100" value=pct aria-label="Upload progress">{format!("{pct}%")}</progress>
+                                                    <span role="status">{if pct < 100 { format!("Uploading… {pct}%") } else { "Checking the bundle…".to_string() }}</span>
+                                                </div>
+                                            })}
                                         </form>
                                     })}
                                     <p class="hint">"Or upload with the Mini Program Studio and the App's Upload Key, for example:"</p>
@@ -339,4 +347,50 @@ pub fn MiniProgramPage() -> impl IntoView {
             </Suspense>
         </WorkspaceShell>
     }
+}
+
+/// With JavaScript, sends the upload form by XMLHttpRequest to show its progress, then goes where
+/// the server's answer leads (the mini program's page saying what happened). Without JavaScript
+/// the form posts as it is.
+fn send_with_progress(ev: leptos::ev::SubmitEvent, progress: RwSignal<Option<u32>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        let Some(form) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok()) else { return };
+        let (Ok(data), Ok(xhr)) = (web_sys::FormData::new_with_form(&form), web_sys::XmlHttpRequest::new()) else { return };
+        if xhr.open("POST", &form.action()).is_err() {
+            return;
+        }
+        ev.prevent_default();
+        progress.set(Some(0));
+        if let Ok(upload) = xhr.upload() {
+            let on_progress = Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+                if e.length_computable() && e.total() > 0.0 {
+                    progress.set(Some(((e.loaded() / e.total()) * 100.0).floor().min(100.0) as u32));
+                }
+            });
+            upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+            on_progress.forget();
+        }
+        let done_xhr = xhr.clone();
+        let on_done = Closure::<dyn Fn()>::new(move || {
+            let url = done_xhr.response_url();
+            let origin = window().location().origin().unwrap_or_default();
+            // Only a page of this console (the redirect's target) is followed.
+            if !url.is_empty() && url.starts_with(&format!("{origin}/")) {
+                let _ = window().location().set_href(&url);
+            } else {
+                progress.set(None);
+                let _ = window().location().reload();
+            }
+        });
+        xhr.set_onloadend(Some(on_done.as_ref().unchecked_ref()));
+        on_done.forget();
+        if xhr.send_with_opt_form_data(Some(&data)).is_err() {
+            progress.set(None);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, progress);
 }
