@@ -36,7 +36,8 @@ enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
-    /// Upload mini program versions and list them, with an App's Upload Key (the Studio API).
+    /// Upload mini program versions and list them, with an App's Upload Key (the Studio API);
+    /// verify a manifest and bundle from the container API as a container does.
     Studio {
         #[command(subcommand)]
         command: studio::StudioCommand,
@@ -266,6 +267,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let public_url = config.public_url.clone();
     let state = AppState::new(store.clone(), config);
+    // The container API serves from memory: build what it serves before the first request.
+    state.container.refresh(&store).await;
     let purge = tokio::spawn(http::purge_expired_sessions(store.clone()));
     let last_used = tokio::spawn(http::flush_key_uses(state.clone()));
     let mail = match mailer {

@@ -4,6 +4,8 @@
 //! the directory into a deterministic `.tar.gz` (the same files always give the same bytes, so the
 //! same SHA-256), signs what it sends with the Upload Key and streams the archive to the server.
 //! `versions` lists what has been uploaded. The key never leaves this machine: only signatures do.
+//! `verify` checks, as a container does, a manifest from the container API and its bundle: the
+//! platform's signature, the uploader's signature, and the bundle's sha256 and size.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
@@ -37,6 +39,9 @@ pub enum StudioCommand {
     Upload(UploadArgs),
     /// List the versions uploaded for a mini program.
     Versions(VersionsArgs),
+    /// Check a manifest from the container API and its bundle as a container does: the
+    /// platform's signature, the uploader's signature, the bundle's sha256 and size.
+    Verify(VerifyArgs),
 }
 
 /// Where to, and as whom: the flags every Studio command needs.
@@ -82,11 +87,29 @@ pub struct VersionsArgs {
     target: Target,
 }
 
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// A manifest as `GET /api/container/v1/mini-programs/{id}` answers it (JSON).
+    #[arg(long, value_name = "FILE")]
+    manifest: PathBuf,
+    /// The bundle as `GET /api/container/v1/bundles/{sha256}` answers it.
+    #[arg(long, value_name = "FILE")]
+    bundle: PathBuf,
+    /// The workspace's platform public key, as the console's App detail page shows it
+    /// (43 base64url characters).
+    #[arg(long, value_name = "KEY")]
+    platform_key: String,
+}
+
 /// Runs a Studio command.
 pub async fn run(command: StudioCommand) -> anyhow::Result<()> {
     match command {
         StudioCommand::Upload(args) => upload(args).await,
         StudioCommand::Versions(args) => versions(args).await,
+        StudioCommand::Verify(args) => {
+            print!("{}", verify(&args)?);
+            Ok(())
+        }
     }
 }
 
@@ -581,6 +604,59 @@ async fn versions(args: VersionsArgs) -> anyhow::Result<()> {
         print!("{}", versions_table(&versions));
     }
     Ok(())
+}
+
+/// `--platform-key`: an Ed25519 public key in base64url.
+pub fn check_platform_key(raw: &str) -> anyhow::Result<[u8; 32]> {
+    keys::parse_public_key(raw).ok_or_else(|| {
+        anyhow!("--platform-key: not a platform public key: it must be the 43 base64url characters the console shows on the App's page")
+    })
+}
+
+/// SHA-256 (lowercase hex) and size of a file, read in a stream.
+fn digest_file(path: &Path) -> io::Result<(String, u64)> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let size = io::copy(&mut file, &mut hasher)?;
+    Ok((keys::hex(&hasher.finalize()), size))
+}
+
+/// Checks a manifest and its bundle (see [`VerifyArgs`]); returns what was checked, a line each,
+/// or the first mismatch.
+pub fn verify(args: &VerifyArgs) -> anyhow::Result<String> {
+    use app::server::manifest::{self, SignedBy};
+    let platform = check_platform_key(&args.platform_key)?;
+    let raw = std::fs::read(&args.manifest)
+        .with_context(|| format!("--manifest: could not read {}", args.manifest.display()))?;
+    let m = manifest::verify_platform(&raw, &platform)
+        .map_err(|e| anyhow!("--manifest {}: {e}", args.manifest.display()))?;
+    let mut out = format!(
+        "Manifest: {} {} (mini program {}, App {})\n",
+        m.name, m.version, m.id, m.app
+    );
+    out.push_str(&format!(
+        "platform signature: valid (platform key {})\n",
+        keys::public_key_text(&platform)
+    ));
+    let by = manifest::verify_uploader(&m, &platform)
+        .map_err(|e| anyhow!("--manifest {}: {e}", args.manifest.display()))?;
+    out.push_str(&match by {
+        SignedBy::UploadKey(id) => format!(
+            "uploader signature: valid (Upload Key {id}, public key {})\n",
+            m.uploader.public_key
+        ),
+        SignedBy::Console => {
+            "uploader signature: valid (uploaded in the console, signed by the platform key)\n"
+                .to_string()
+        }
+    });
+    let (sha256, size) = digest_file(&args.bundle)
+        .with_context(|| format!("--bundle: could not read {}", args.bundle.display()))?;
+    manifest::verify_bundle(&m, &sha256, size)
+        .map_err(|e| anyhow!("--bundle {}: {e}", args.bundle.display()))?;
+    out.push_str(&format!("bundle: sha256 {sha256}, {size} bytes, as the manifest says\n"));
+    out.push_str("Verified.\n");
+    Ok(out)
 }
 
 /// A JSON value as a table cell: strings without quotes, nothing for null.

@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
     // The machine APIs: no session, no origin check, their own limits and authorisation.
     Router::new()
         .merge(app::server::studio::router(state.clone()))
+        .merge(app::server::container::router(state.clone()))
         .merge(console)
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
@@ -105,6 +106,7 @@ pub fn endpoints() -> Vec<String> {
         .collect();
     out.push("GET /healthz".into());
     out.extend(app::server::studio::endpoints());
+    out.extend(app::server::container::endpoints());
     out.push("POST /w/{name}/mini-programs/{id}/versions/upload".into());
     out.sort();
     out

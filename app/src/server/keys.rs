@@ -104,6 +104,11 @@ pub fn public_key_text(public: &[u8; 32]) -> String {
     B64.encode(public)
 }
 
+/// A public key from its base64url text (as [`public_key_text`] writes it).
+pub fn parse_public_key(text: &str) -> Option<[u8; 32]> {
+    B64.decode(text.trim()).ok()?.try_into().ok()
+}
+
 /// What an upload's signature covers.
 pub fn upload_message(
     mini_program: &str,

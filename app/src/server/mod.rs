@@ -2,8 +2,10 @@
 
 pub mod auth;
 pub mod config;
+pub mod container;
 pub mod domain;
 pub mod keys;
+pub mod manifest;
 pub mod policy;
 pub mod state;
 pub mod store;

@@ -29,6 +29,9 @@ pub struct AppState {
     pub bundles: super::studio::Bundles,
     /// New keys waiting to be shown once to a browser without JavaScript (memory only).
     pub shown_once: Arc<super::domain::apps::ShownOnce>,
+    /// What the container API serves: an in-memory snapshot, rebuilt after the commits that
+    /// change it (`container.refresh(&store)`).
+    pub container: Arc<super::container::Container>,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             mail_wake: Arc::new(tokio::sync::Notify::new()),
             last_used: Arc::default(),
             shown_once: Arc::default(),
+            container: Arc::default(),
         }
     }
 

@@ -69,7 +69,7 @@ pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, act
         created: Utc::now(),
         created_by: m.who.account.username.clone(),
     };
-    state
+    let created = state
         .store
         .write(move |tx| {
             if store::apps_of_for_update(tx, wid)?
@@ -89,7 +89,10 @@ pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, act
             audit::record(tx, &actor, Some((wid, &wname)), "app.created", &app.name, &app_details(&app))?;
             Ok(CreatedApp { app: app.id, keys: made })
         })
-        .await
+        .await?;
+    // The new Accessing Key reads the container API from now on.
+    state.container.refresh(&state.store).await;
+    Ok(created)
 }
 
 fn app_details(app: &App) -> String {
@@ -162,7 +165,7 @@ pub async fn rotate(
     actor: Actor,
 ) -> Result<NewKey, AppError> {
     let (wid, wname) = (admin.0.workspace.id, admin.0.workspace.name.clone());
-    state
+    let new = state
         .store
         .write(move |tx| {
             let app = store::app_of_for_update(tx, wid, app)?.ok_or_else(not_found)?;
@@ -187,7 +190,10 @@ pub async fn rotate(
             )?;
             Ok(new)
         })
-        .await
+        .await?;
+    // The container API knows the new key, and the old one's grace end.
+    state.container.refresh(&state.store).await;
+    Ok(new)
 }
 
 /// Revokes a key at once.
@@ -207,8 +213,10 @@ pub async fn revoke(state: &AppState, admin: &WorkspaceAdmin, app: Uuid, key: St
             store::put_key(tx, &k)?;
             audit::record(tx, &actor, Some((wid, &wname)), "app.key_revoked", &app.name, &format!("{} {}", k.kind.label(), k.id))
         })
-        .await
-        .map(|_| ())
+        .await?;
+    // Revocation is immediate: the container API refuses the key from the next request on.
+    state.container.refresh(&state.store).await;
+    Ok(())
 }
 
 /// When keys were last used, kept in memory and written in one batch at most once a minute per

@@ -393,7 +393,7 @@ pub async fn set_status(
 ) -> Result<Workspace, AppError> {
     let _ = op;
     let reason = validate_reason("Reason", reason)?;
-    state
+    let w = state
         .store
         .write(move |tx| {
             let mut w = ws::get_workspace_for_update(tx, id)?
@@ -431,7 +431,11 @@ pub async fn set_status(
             }
             Ok(w)
         })
-        .await
+        .await?;
+    // A suspended workspace's mini programs leave the container API at once (and come back on
+    // reactivation).
+    state.container.refresh(&state.store).await;
+    Ok(w)
 }
 
 /// The General page's view of a member's workspace.

@@ -155,6 +155,20 @@ pub fn access_key_by_hash(tx: &ReadTransaction, hash: &[u8; 32]) -> Result<Optio
     }
 }
 
+/// Every Accessing Key, revoked and expired ones included (for the container API's snapshot).
+pub fn access_keys(tx: &ReadTransaction) -> Result<Vec<Key>, AppError> {
+    let index = tx.open_table(ACCESS_KEYS_BY_HASH)?;
+    let keys = tx.open_table(APP_KEYS)?;
+    let mut out = Vec::new();
+    for row in index.iter()? {
+        let (_, id) = row?;
+        if let Some(k) = key_in(&keys, id.value())? {
+            out.push(k);
+        }
+    }
+    Ok(out)
+}
+
 fn keys_in(
     index: &impl ReadableTable<(u128, &'static str), ()>,
     keys: &impl ReadableTable<&'static str, &'static [u8]>,

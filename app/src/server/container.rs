@@ -1,0 +1,837 @@
+//! The container API (`/api/container/v1/…`): what a host App's container SDK reads — the mini
+//! programs released to that App, each as a signed [manifest](crate::server::manifest), their
+//! icons and their bundle bytes. A machine API on its own router (no session, no origin check),
+//! authorised by `Authorization: Bearer mpak_…`, the App's Accessing Key.
+//!
+//! This is the hot path, so nothing here reads or writes the database: every answer comes from an
+//! immutable [`Snapshot`] of pre-serialised bodies and their ETags per App, looked up by the
+//! Accessing Key's SHA-256, and swapped in whole by [`Container::refresh`] after each commit that
+//! changes what is served (releases, removals, features, keys, workspace status). A key's grace
+//! end is kept in the snapshot and compared with the clock on each request, so a grace period
+//! ends on time without a rebuild. "Last used" is noted in memory ([`LastUsed::touch`]).
+//!
+//! [`LastUsed::touch`]: crate::server::domain::apps::LastUsed::touch
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path as UrlPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, SecondsFormat, Utc};
+use headers::{ETag, HeaderMapExt, IfNoneMatch};
+use redb::ReadTransaction;
+use serde::Serialize;
+use tower_http::services::ServeFile;
+use uuid::Uuid;
+
+use crate::model::workspace::WorkspaceStatus;
+use crate::model::AppError;
+use crate::server::keys;
+use crate::server::manifest::{BundleRef, IconRef, Manifest, Uploader, CONSOLE_UPLOADER, FORMAT};
+use crate::server::store::apps::{self as app_store, PlatformKey};
+use crate::server::store::minis::{self as mini_store, MiniProgram};
+use crate::server::store::workspaces as ws;
+use crate::server::store::{releases, Store};
+use crate::server::studio::ApiError;
+use crate::server::AppState;
+
+/// Where the container API lives.
+pub const PREFIX: &str = "/api/container/v1";
+/// Lists, manifests and icons change with releases: a cache keeps them but asks again each time.
+const REVALIDATE: &str = "no-cache";
+/// A bundle is named by its content, so it never changes.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// The path of a mini program's icon.
+pub fn icon_url(id: Uuid) -> String {
+    format!("{PREFIX}/mini-programs/{id}/icon")
+}
+
+/// The path of a bundle.
+pub fn bundle_url(sha256: &str) -> String {
+    format!("{PREFIX}/bundles/{sha256}")
+}
+
+/// A prebuilt answer: its bytes, their type and their ETag (the SHA-256 of the bytes).
+#[derive(Clone)]
+struct Served {
+    body: Bytes,
+    content_type: HeaderValue,
+    etag: ETag,
+}
+
+impl Served {
+    fn new(body: Vec<u8>, content_type: &'static str) -> Result<Served, AppError> {
+        let etag = format!("\"{}\"", keys::sha256_hex(&body)).parse::<ETag>().map_err(|_| AppError::Internal)?;
+        Ok(Served { body: Bytes::from(body), content_type: HeaderValue::from_static(content_type), etag })
+    }
+
+    fn json(value: &impl Serialize) -> Result<Served, AppError> {
+        let body = serde_json::to_vec(value).map_err(|e| {
+            tracing::error!(error = %e, "could not serialise a container API answer");
+            AppError::Internal
+        })?;
+        Served::new(body, "application/json")
+    }
+
+    /// 200 with the bytes, or 304 when the request's `If-None-Match` names them.
+    fn respond(&self, request: &HeaderMap) -> Response {
+        let mut response = if not_modified(request, &self.etag) {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            let mut r = Body::from(self.body.clone()).into_response();
+            r.headers_mut().insert(header::CONTENT_TYPE, self.content_type.clone());
+            r
+        };
+        let headers = response.headers_mut();
+        headers.typed_insert(self.etag.clone());
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(REVALIDATE));
+        response
+    }
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`): the client's copy is current.
+fn not_modified(request: &HeaderMap, etag: &ETag) -> bool {
+    request.typed_get::<IfNoneMatch>().is_some_and(|m| !m.precondition_passes(etag))
+}
+
+/// The body of `GET /api/container/v1/mini-programs`.
+#[derive(Serialize)]
+struct List<'a> {
+    app: String,
+    mini_programs: Vec<&'a Manifest>,
+}
+
+/// What one App's container is served.
+pub struct AppContent {
+    list: Served,
+    manifests: HashMap<Uuid, Served>,
+    icons: HashMap<Uuid, Arc<Served>>,
+    bundles: HashSet<String>,
+}
+
+impl AppContent {
+    /// The ids of the mini programs released to the App, in the list's order.
+    pub fn mini_programs(&self) -> Vec<Uuid> {
+        let list: serde_json::Value = serde_json::from_slice(&self.list.body).unwrap_or_default();
+        list["mini_programs"]
+            .as_array()
+            .map(|l| l.iter().filter_map(|m| m["id"].as_str().and_then(|id| Uuid::parse_str(id).ok())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether the bundle with this sha256 is released to the App.
+    pub fn has_bundle(&self, sha256: &str) -> bool {
+        self.bundles.contains(sha256)
+    }
+}
+
+/// An Accessing Key as the snapshot knows it.
+struct Grant {
+    key_id: String,
+    revoked: bool,
+    /// The end of the grace period after a rotation.
+    expires: Option<DateTime<Utc>>,
+    content: Arc<AppContent>,
+}
+
+/// Everything the container API serves, by the SHA-256 of each Accessing Key.
+#[derive(Default)]
+pub struct Snapshot {
+    keys: HashMap<[u8; 32], Grant>,
+}
+
+fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+impl Snapshot {
+    /// The content an Accessing Key may read at `now`, or why it may not.
+    pub fn authorize(&self, token: &str, now: DateTime<Utc>) -> Result<(&str, &Arc<AppContent>), ApiError> {
+        let grant = self.keys.get(&keys::access_key_hash(token)).ok_or_else(|| {
+            unauthorized("unknown_key", "This Accessing Key is not known to this server: use the App's current Mini Program Accessing Key as the console showed it.")
+        })?;
+        if grant.revoked {
+            return Err(unauthorized("key_revoked", "This Accessing Key has been revoked. Ask a Workspace Admin for the App's current Accessing Key."));
+        }
+        if grant.expires.is_some_and(|end| now >= end) {
+            return Err(unauthorized("key_expired", "This Accessing Key was rotated and its grace period is over. Use the App's current Accessing Key."));
+        }
+        Ok((&grant.key_id, &grant.content))
+    }
+}
+
+/// The container API's snapshot and what keeps it current.
+pub struct Container {
+    snapshot: ArcSwap<Snapshot>,
+    /// Refresh calls so far; each call takes the next number.
+    requested: AtomicU64,
+    /// Held while rebuilding; holds the highest call number whose commit the current snapshot's
+    /// read has seen.
+    covered: tokio::sync::Mutex<u64>,
+}
+
+impl Default for Container {
+    fn default() -> Self {
+        Container::new()
+    }
+}
+
+impl Container {
+    /// An empty snapshot (nothing served) until the first [`Container::refresh`].
+    pub fn new() -> Container {
+        Container { snapshot: ArcSwap::from_pointee(Snapshot::default()), requested: AtomicU64::new(0), covered: tokio::sync::Mutex::new(0) }
+    }
+
+    /// The snapshot being served.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Rebuilds the snapshot from the store and swaps it in. Call it after a commit that changes
+    /// what is served. Refreshes run one at a time, each reading after it got its turn, so the
+    /// last swap always comes from a read that began after the last commit; a call whose commit a
+    /// finished rebuild already saw returns at once.
+    pub async fn refresh(&self, store: &Store) {
+        let ticket = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut covered = self.covered.lock().await;
+        if *covered >= ticket {
+            return;
+        }
+        // Every call numbered up to here committed before this read begins.
+        let upto = self.requested.load(Ordering::SeqCst);
+        match store.read(build).await {
+            Ok(snapshot) => {
+                self.snapshot.store(Arc::new(snapshot));
+                *covered = upto;
+            }
+            Err(e) => tracing::error!(error = %e, "could not rebuild the container API's snapshot; it keeps serving the previous one"),
+        }
+    }
+}
+
+/// One mini program released to an App, ready to serve.
+struct Entry {
+    id: Uuid,
+    manifest: Manifest,
+    icon: Option<Arc<Served>>,
+}
+
+/// What the build remembers per workspace and mini program, so each is read once.
+#[derive(Default)]
+struct Reads {
+    /// The platform key of each active workspace (`None`: suspended, or unknown).
+    workspaces: HashMap<Uuid, Option<PlatformKey>>,
+    /// Mini programs that are not removed (`None`: removed, or unknown).
+    minis: HashMap<Uuid, Option<MiniProgram>>,
+    icons: HashMap<Uuid, Option<Arc<Served>>>,
+}
+
+impl Reads {
+    fn workspace(&mut self, tx: &ReadTransaction, id: Uuid) -> Result<Option<PlatformKey>, AppError> {
+        if let Some(known) = self.workspaces.get(&id) {
+            return Ok(known.clone());
+        }
+        let active = ws::get_workspace(tx, id)?.is_some_and(|w| w.status == WorkspaceStatus::Active);
+        let platform = if active { app_store::platform_key(tx, id)? } else { None };
+        self.workspaces.insert(id, platform.clone());
+        Ok(platform)
+    }
+
+    fn mini_program(&mut self, tx: &ReadTransaction, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
+        if let Some(known) = self.minis.get(&id) {
+            return Ok(known.clone());
+        }
+        let mp = mini_store::by_id(tx, id)?.filter(|m| !m.removed);
+        self.minis.insert(id, mp.clone());
+        Ok(mp)
+    }
+
+    fn icon(&mut self, tx: &ReadTransaction, id: Uuid) -> Result<Option<Arc<Served>>, AppError> {
+        if let Some(known) = self.icons.get(&id) {
+            return Ok(known.clone());
+        }
+        let icon = match mini_store::icon(tx, id)? {
+            Some(bytes) => {
+                let kind = match imagesize::image_type(&bytes) {
+                    Ok(imagesize::ImageType::Png) => "image/png",
+                    Ok(imagesize::ImageType::Jpeg) => "image/jpeg",
+                    Ok(imagesize::ImageType::Webp) => "image/webp",
+                    _ => "application/octet-stream",
+                };
+                Some(Arc::new(Served::new(bytes, kind)?))
+            }
+            None => None,
+        };
+        self.icons.insert(id, icon.clone());
+        Ok(icon)
+    }
+}
+
+/// Builds the snapshot in one read transaction: every Accessing Key (revoked and expired ones
+/// too, to say why they are refused) with what its App is served — the releases of mini programs
+/// that are not removed, in workspaces that are active, each manifest signed by the workspace's
+/// platform key.
+pub fn build(tx: &ReadTransaction) -> Result<Snapshot, AppError> {
+    let mut reads = Reads::default();
+    let mut per_app: HashMap<Uuid, Vec<Entry>> = HashMap::new();
+    for r in releases::all(tx)? {
+        let Some(mp) = reads.mini_program(tx, r.mini_program)? else { continue };
+        let Some(platform) = reads.workspace(tx, mp.workspace)? else { continue };
+        let Some(version) = mini_store::version(tx, mp.id, &r.version)? else {
+            tracing::warn!(mini_program = %mp.id, version = %r.version, "a release names a version that is not stored; not served");
+            continue;
+        };
+        let (key, public_key) = match &version.key {
+            Some(id) => match app_store::key(tx, id)? {
+                Some(k) => (id.clone(), keys::public_key_text(&k.material)),
+                None => {
+                    tracing::warn!(mini_program = %mp.id, version = %r.version, key = %id, "the Upload Key that signed a released version is not stored; not served");
+                    continue;
+                }
+            },
+            None => (CONSOLE_UPLOADER.to_string(), keys::public_key_text(&platform.public)),
+        };
+        let icon = if mp.has_icon { reads.icon(tx, mp.id)? } else { None };
+        let manifest = Manifest {
+            format: FORMAT.to_string(),
+            app: r.app.to_string(),
+            id: mp.id.to_string(),
+            name: mp.name.clone(),
+            icon: icon.as_ref().map(|i| IconRef { url: icon_url(mp.id), sha256: keys::sha256_hex(&i.body) }),
+            version: version.version.clone(),
+            bundle: BundleRef { url: bundle_url(&version.sha256), sha256: version.sha256.clone(), size: version.size },
+            features: mp.features.clone(),
+            released: r.released.to_rfc3339_opts(SecondsFormat::Secs, true),
+            uploader: Uploader {
+                key,
+                public_key,
+                signed_ts: version.signed_ts,
+                signed_nonce: version.signed_nonce.clone(),
+                signature: version.signature.clone(),
+            },
+            platform_signature: String::new(),
+        }
+        .signed(&platform.seed)
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not sign a manifest");
+            AppError::Internal
+        })?;
+        per_app.entry(r.app).or_default().push(Entry { id: mp.id, manifest, icon });
+    }
+    let mut contents: HashMap<Uuid, Arc<AppContent>> = HashMap::new();
+    let mut snapshot = Snapshot::default();
+    for key in app_store::access_keys(tx)? {
+        let content = match contents.get(&key.app) {
+            Some(c) => c.clone(),
+            None => {
+                let c = Arc::new(app_content(key.app, per_app.remove(&key.app).unwrap_or_default())?);
+                contents.insert(key.app, c.clone());
+                c
+            }
+        };
+        snapshot.keys.insert(key.material, Grant { key_id: key.id, revoked: key.revoked.is_some(), expires: key.expires, content });
+    }
+    Ok(snapshot)
+}
+
+/// One App's answers, the list sorted by name.
+fn app_content(app: Uuid, mut entries: Vec<Entry>) -> Result<AppContent, AppError> {
+    entries.sort_by(|a, b| a.manifest.name.to_lowercase().cmp(&b.manifest.name.to_lowercase()).then(a.id.cmp(&b.id)));
+    let list = Served::json(&List { app: app.to_string(), mini_programs: entries.iter().map(|e| &e.manifest).collect() })?;
+    let mut manifests = HashMap::new();
+    let mut icons = HashMap::new();
+    let mut bundles = HashSet::new();
+    for e in &entries {
+        manifests.insert(e.id, Served::json(&e.manifest)?);
+        if let Some(icon) = &e.icon {
+            icons.insert(e.id, icon.clone());
+        }
+        bundles.insert(e.manifest.bundle.sha256.clone());
+    }
+    Ok(AppContent { list, manifests, icons, bundles })
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/container/v1/mini-programs", get(list))
+        .route("/api/container/v1/mini-programs/{id}", get(manifest))
+        .route("/api/container/v1/mini-programs/{id}/icon", get(icon))
+        .route("/api/container/v1/bundles/{sha256}", get(bundle))
+        .with_state(state)
+}
+
+/// The routes of this router, for `mpdp routes`.
+pub fn endpoints() -> Vec<String> {
+    vec![
+        "GET /api/container/v1/bundles/{sha256}".into(),
+        "GET /api/container/v1/mini-programs".into(),
+        "GET /api/container/v1/mini-programs/{id}".into(),
+        "GET /api/container/v1/mini-programs/{id}/icon".into(),
+    ]
+}
+
+/// A refusal, with `WWW-Authenticate` on a 401 (RFC 6750).
+fn refuse(e: ApiError) -> Response {
+    let unauthorized = e.status == StatusCode::UNAUTHORIZED;
+    let mut r = e.into_response();
+    if unauthorized {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"mpdp-container\""));
+    }
+    r
+}
+
+/// The Accessing Key of `Authorization: Bearer mpak_…`.
+fn bearer(request: &HeaderMap) -> Result<&str, ApiError> {
+    let malformed = || {
+        unauthorized("authorization_malformed", "The Authorization header must be `Bearer mpak_…`, with the App's Mini Program Accessing Key.")
+    };
+    let value = request.get(header::AUTHORIZATION).ok_or_else(|| {
+        unauthorized("authorization_missing", "The Authorization header is missing: send `Authorization: Bearer mpak_…` with the App's Mini Program Accessing Key.")
+    })?;
+    let (scheme, token) = value.to_str().map_err(|_| malformed())?.trim().split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(malformed());
+    }
+    let token = token.trim();
+    if token.starts_with(keys::UPLOAD_PREFIX) {
+        return Err(unauthorized("wrong_key_kind", "This is the App's Upload Key (mpuk_…), which signs uploads and must stay with the developers; the container API takes the App's Accessing Key (mpak_…)."));
+    }
+    if !token.starts_with(keys::ACCESS_PREFIX) {
+        return Err(malformed());
+    }
+    Ok(token)
+}
+
+/// What the request's Accessing Key may read; notes the key's use.
+fn admitted(state: &AppState, request: &HeaderMap) -> Result<Arc<AppContent>, ApiError> {
+    let token = bearer(request)?;
+    let snapshot = state.container.snapshot.load();
+    let (key_id, content) = snapshot.authorize(token, Utc::now())?;
+    state.last_used.touch(key_id);
+    Ok(content.clone())
+}
+
+fn unknown_mini_program() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No mini program with this id is released to this App.")
+}
+
+/// `GET /api/container/v1/mini-programs`: every manifest released to the App.
+async fn list(State(state): State<AppState>, request: HeaderMap) -> Response {
+    match admitted(&state, &request) {
+        Ok(content) => content.list.respond(&request),
+        Err(e) => refuse(e),
+    }
+}
+
+/// `GET /api/container/v1/mini-programs/{id}`: one manifest.
+async fn manifest(State(state): State<AppState>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
+    let content = match admitted(&state, &request) {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
+    };
+    match Uuid::parse_str(&id).ok().and_then(|id| content.manifests.get(&id)) {
+        Some(m) => m.respond(&request),
+        None => refuse(unknown_mini_program()),
+    }
+}
+
+/// `GET /api/container/v1/mini-programs/{id}/icon`: the icon's bytes.
+async fn icon(State(state): State<AppState>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
+    let content = match admitted(&state, &request) {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
+    };
+    let Some(id) = Uuid::parse_str(&id).ok().filter(|id| content.manifests.contains_key(id)) else {
+        return refuse(unknown_mini_program());
+    };
+    match content.icons.get(&id) {
+        Some(icon) => icon.respond(&request),
+        None => refuse(ApiError::new(StatusCode::NOT_FOUND, "no_icon", "This mini program has no icon.")),
+    }
+}
+
+/// `GET /api/container/v1/bundles/{sha256}`: a bundle released to the App, streamed from its
+/// file, with single byte ranges (tower-http's `ServeFile`) and its sha256 as ETag.
+async fn bundle(State(state): State<AppState>, UrlPath(sha256): UrlPath<String>, request: Request) -> Response {
+    let content = match admitted(&state, request.headers()) {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
+    };
+    if !content.has_bundle(&sha256) {
+        return refuse(ApiError::new(StatusCode::NOT_FOUND, "unknown_bundle", "No bundle with this sha256 is released to this App."));
+    }
+    drop(content);
+    let Ok(etag) = format!("\"{sha256}\"").parse::<ETag>() else {
+        return refuse(ApiError::internal());
+    };
+    let immutable = |headers: &mut HeaderMap| {
+        headers.typed_insert(etag.clone());
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+        headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    };
+    if not_modified(request.headers(), &etag) {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        immutable(r.headers_mut());
+        return r;
+    }
+    let file = match ServeFile::new(state.bundles.path(&sha256)).try_call(request).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, %sha256, "could not read a released bundle");
+            return refuse(ApiError::internal());
+        }
+    };
+    let (mut parts, body) = file.into_parts();
+    match parts.status {
+        StatusCode::OK | StatusCode::PARTIAL_CONTENT => {
+            parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/gzip"));
+            immutable(&mut parts.headers);
+            Response::from_parts(parts, Body::new(body))
+        }
+        StatusCode::RANGE_NOT_SATISFIABLE => {
+            let mut r = refuse(ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                "The Range header asks for bytes outside the bundle (or for several ranges): ask for one range within Content-Range's length.",
+            ));
+            if let Some(range) = parts.headers.get(header::CONTENT_RANGE) {
+                r.headers_mut().insert(header::CONTENT_RANGE, range.clone());
+            }
+            r
+        }
+        StatusCode::NOT_MODIFIED => Response::from_parts(parts, Body::new(body)),
+        status => {
+            tracing::error!(%status, %sha256, "a released bundle's file could not be served (is it missing from the bundles directory?)");
+            refuse(ApiError::internal())
+        }
+    }
+}
+
+/// A JSON body, for the tests' reading of served answers.
+#[cfg(test)]
+fn served_json(s: &Served) -> serde_json::Value {
+    serde_json::from_slice(&s.body).unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::apps::KeyKind;
+    use crate::model::minis::VersionState;
+    use crate::server::manifest;
+    use crate::server::store::apps::{App, Key};
+    use crate::server::store::minis::Version;
+    use crate::server::store::releases::Release;
+    use crate::server::store::workspaces::Workspace;
+    use chrono::Duration;
+
+    /// A workspace with an App (its Accessing Key returned), a mini program with a version
+    /// uploaded by an Upload Key, released to the App.
+    struct World {
+        store: Store,
+        workspace: Uuid,
+        app: Uuid,
+        access: String,
+        access_id: String,
+        mp: Uuid,
+        platform: [u8; 32],
+    }
+
+    fn access_key(app: &App, now: DateTime<Utc>) -> (String, Key) {
+        let (text, material) = keys::new_access_key();
+        let key = Key {
+            id: keys::key_id(&material),
+            kind: KeyKind::Accessing,
+            app: app.id,
+            workspace: app.workspace,
+            material,
+            tail: keys::key_tail(&text),
+            created: now,
+            expires: None,
+            revoked: None,
+            last_used: None,
+        };
+        (text, key)
+    }
+
+    fn add_app(store: &Store, workspace: Uuid, name: &str) -> (App, String, Key) {
+        let now = Utc::now();
+        let app = App { id: Uuid::now_v7(), workspace, name: name.into(), ios_bundle_id: None, android_package: Some("com.acme".into()), created: now, created_by: "ann".into() };
+        let (text, key) = access_key(&app, now);
+        store
+            .write_blocking(|tx| {
+                app_store::insert_app(tx, &app)?;
+                app_store::put_key(tx, &key)
+            })
+            .unwrap();
+        (app, text, key)
+    }
+
+    fn world() -> World {
+        let store = Store::memory();
+        let now = Utc::now();
+        let workspace = Uuid::now_v7();
+        let w = Workspace {
+            id: workspace,
+            name: "Acme".into(),
+            mcc: "5812".into(),
+            address: "1 Road".into(),
+            representatives: vec![],
+            status: WorkspaceStatus::Active,
+            status_reason: None,
+            created: now,
+            application: Uuid::now_v7(),
+        };
+        store
+            .write_blocking(|tx| {
+                ws::insert_workspace(tx, &w)?;
+                app_store::ensure_platform_key(tx, workspace)
+            })
+            .unwrap();
+        let platform = store.read_blocking(|tx| app_store::platform_key(tx, workspace)).unwrap().unwrap().public;
+        let (app, access, access_key) = add_app(&store, workspace, "Super");
+        // The Upload Key that signs the bundle.
+        let (upload, upload_public) = keys::new_upload_key();
+        let signer = keys::parse_upload_key(&upload).unwrap();
+        let upload_key = Key { kind: KeyKind::Upload, material: upload_public, id: keys::key_id(&upload_public), ..access_key.clone() };
+        let mp = Uuid::now_v7();
+        let bundle = b"bundle bytes";
+        let sha = keys::sha256_hex(bundle);
+        let header = keys::SignatureHeader::parse(&keys::sign_upload(&signer, &mp.to_string(), "1.0.0", &sha, bundle.len() as u64, now.timestamp())).unwrap();
+        let mini = MiniProgram {
+            id: mp,
+            workspace,
+            name: "Coupons".into(),
+            description: String::new(),
+            category: "Shopping".into(),
+            has_icon: false,
+            removed: false,
+            created: now,
+            created_by: "ann".into(),
+            features: vec!["location".into()],
+        };
+        let version = Version {
+            mini_program: mp,
+            version: "1.0.0".into(),
+            state: VersionState::Uploaded,
+            size: bundle.len() as u64,
+            sha256: sha.clone(),
+            uploader: "ci".into(),
+            key: Some(header.key.clone()),
+            account: None,
+            signature: header.sig.clone(),
+            signed_ts: header.ts,
+            signed_nonce: header.nonce.clone(),
+            note: String::new(),
+            created: now,
+        };
+        store
+            .write_blocking(|tx| {
+                app_store::put_key(tx, &upload_key)?;
+                mini_store::put(tx, &mini)?;
+                mini_store::put_version(tx, &version)?;
+                releases::put(tx, &Release { mini_program: mp, app: app.id, version: "1.0.0".into(), sha256: sha.clone(), size: bundle.len() as u64, released: now, application: Uuid::now_v7() })
+                    .map(|_| ())
+            })
+            .unwrap();
+        World { store, workspace, app: app.id, access, access_id: access_key.id, mp, platform }
+    }
+
+    fn snapshot(w: &World) -> Snapshot {
+        w.store.read_blocking(build).unwrap()
+    }
+
+    fn code(r: Result<(&str, &Arc<AppContent>), ApiError>) -> &'static str {
+        r.map(|_| "ok").unwrap_or_else(|e| e.code)
+    }
+
+    #[test]
+    fn an_apps_key_sees_its_release_with_both_signatures_valid() {
+        let w = world();
+        let s = snapshot(&w);
+        let (id, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        assert_eq!(id, w.access_id);
+        assert_eq!(content.mini_programs(), vec![w.mp]);
+        let list = served_json(&content.list);
+        assert_eq!(list["app"], w.app.to_string());
+        let m = &list["mini_programs"][0];
+        assert_eq!((m["name"].as_str(), m["version"].as_str()), (Some("Coupons"), Some("1.0.0")));
+        assert_eq!(m["features"], serde_json::json!(["location"]));
+        assert!(m.get("icon").is_none(), "no icon, no icon field");
+        let one = &content.manifests[&w.mp];
+        assert_eq!(&served_json(one), m, "the list holds the same manifests");
+        let read = manifest::verify_platform(&one.body, &w.platform).unwrap();
+        assert!(matches!(manifest::verify_uploader(&read, &w.platform).unwrap(), manifest::SignedBy::UploadKey(_)));
+        manifest::verify_bundle(&read, &keys::sha256_hex(b"bundle bytes"), 12).unwrap();
+        assert!(content.has_bundle(&read.bundle.sha256));
+        assert_eq!(read.bundle.url, format!("/api/container/v1/bundles/{}", read.bundle.sha256));
+        // The same store gives the same bytes, so the same ETags.
+        let again = snapshot(&w);
+        let (_, content2) = again.authorize(&w.access, Utc::now()).unwrap();
+        assert_eq!(content2.list.etag, content.list.etag);
+        assert_eq!(code(s.authorize("mpak_unknown", Utc::now())), "unknown_key");
+    }
+
+    #[test]
+    fn another_apps_key_does_not_see_it() {
+        let w = world();
+        let (_, other, _) = add_app(&w.store, w.workspace, "Other");
+        let s = snapshot(&w);
+        let (_, content) = s.authorize(&other, Utc::now()).unwrap();
+        assert!(content.mini_programs().is_empty());
+        assert!(content.manifests.is_empty() && content.bundles.is_empty());
+        assert_eq!(served_json(&content.list)["mini_programs"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_revoked_key_is_refused() {
+        let w = world();
+        let id = w.access_id.clone();
+        w.store
+            .write_blocking(|tx| {
+                let mut k = app_store::key_for_update(tx, &id)?.unwrap();
+                k.revoked = Some(Utc::now());
+                app_store::put_key(tx, &k)
+            })
+            .unwrap();
+        assert_eq!(code(snapshot(&w).authorize(&w.access, Utc::now())), "key_revoked");
+    }
+
+    #[test]
+    fn a_rotated_key_works_until_its_grace_ends_by_the_clock() {
+        let w = world();
+        let id = w.access_id.clone();
+        let end = Utc::now() + Duration::hours(1);
+        w.store
+            .write_blocking(|tx| {
+                let mut k = app_store::key_for_update(tx, &id)?.unwrap();
+                k.expires = Some(end);
+                app_store::put_key(tx, &k)
+            })
+            .unwrap();
+        let s = snapshot(&w);
+        assert_eq!(code(s.authorize(&w.access, end - Duration::seconds(1))), "ok");
+        // The same snapshot, later: no rebuild is needed for the grace period to end.
+        assert_eq!(code(s.authorize(&w.access, end)), "key_expired");
+    }
+
+    #[test]
+    fn a_suspended_workspace_serves_nothing() {
+        let w = world();
+        let wid = w.workspace;
+        w.store
+            .write_blocking(|tx| {
+                let mut ws_ = ws::get_workspace_for_update(tx, wid)?.unwrap();
+                ws_.status = WorkspaceStatus::Suspended;
+                ws::update_workspace(tx, &ws_)
+            })
+            .unwrap();
+        let s = snapshot(&w);
+        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        assert!(content.mini_programs().is_empty() && content.bundles.is_empty());
+    }
+
+    #[test]
+    fn a_removed_mini_program_is_gone() {
+        let w = world();
+        let (wid, mp) = (w.workspace, w.mp);
+        w.store
+            .write_blocking(|tx| {
+                let mut m = mini_store::get_for_update(tx, wid, mp)?.unwrap();
+                m.removed = true;
+                mini_store::put(tx, &m)
+            })
+            .unwrap();
+        let s = snapshot(&w);
+        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        assert!(content.mini_programs().is_empty() && content.bundles.is_empty());
+    }
+
+    #[test]
+    fn a_console_upload_names_the_platform_key_and_an_icon_is_served() {
+        let w = world();
+        let (wid, mp) = (w.workspace, w.mp);
+        let png = {
+            // The smallest PNG header imagesize recognises: signature and IHDR of 16×16.
+            let mut b = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
+            b.extend_from_slice(&16u32.to_be_bytes());
+            b.extend_from_slice(&16u32.to_be_bytes());
+            b.extend_from_slice(&[8, 6, 0, 0, 0]);
+            b
+        };
+        let platform = w.store.read_blocking(|tx| app_store::platform_key(tx, wid)).unwrap().unwrap();
+        w.store
+            .write_blocking(|tx| {
+                let mut v = mini_store::version_for_update(tx, mp, "1.0.0")?.unwrap();
+                v.key = None;
+                v.signature = keys::sign(&platform.seed, keys::upload_message(&mp.to_string(), "1.0.0", &v.sha256, v.size, v.signed_ts, &v.signed_nonce).as_bytes());
+                mini_store::put_version(tx, &v)?;
+                let mut m = mini_store::get_for_update(tx, wid, mp)?.unwrap();
+                m.has_icon = true;
+                mini_store::put(tx, &m)?;
+                mini_store::put_icon(tx, mp, &png)
+            })
+            .unwrap();
+        let s = snapshot(&w);
+        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        let read = manifest::verify_platform(&content.manifests[&mp].body, &w.platform).unwrap();
+        assert_eq!(read.uploader.key, "console");
+        assert_eq!(manifest::verify_uploader(&read, &w.platform).unwrap(), manifest::SignedBy::Console);
+        let icon = &content.icons[&mp];
+        assert_eq!(icon.content_type, "image/png");
+        assert_eq!(read.icon.unwrap(), IconRef { url: icon_url(mp), sha256: keys::sha256_hex(&png) });
+    }
+
+    #[tokio::test]
+    async fn refresh_swaps_in_what_was_committed_before_it_was_called() {
+        let w = world();
+        let container = Container::new();
+        assert_eq!(code(container.snapshot().authorize(&w.access, Utc::now())), "unknown_key");
+        container.refresh(&w.store).await;
+        assert_eq!(code(container.snapshot().authorize(&w.access, Utc::now())), "ok");
+        let (_, other, _) = add_app(&w.store, w.workspace, "Other");
+        // Calls at once: every one returns with the new key served.
+        let (a, b) = tokio::join!(container.refresh(&w.store), container.refresh(&w.store));
+        let _ = (a, b);
+        assert_eq!(code(container.snapshot().authorize(&other, Utc::now())), "ok");
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_strictly() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+            m
+        };
+        assert_eq!(bearer(&HeaderMap::new()).unwrap_err().code, "authorization_missing");
+        assert_eq!(bearer(&h("mpak_x")).unwrap_err().code, "authorization_malformed");
+        assert_eq!(bearer(&h("Basic mpak_x")).unwrap_err().code, "authorization_malformed");
+        assert_eq!(bearer(&h("Bearer abc")).unwrap_err().code, "authorization_malformed");
+        assert_eq!(bearer(&h("Bearer mpuk_x")).unwrap_err().code, "wrong_key_kind");
+        assert_eq!(bearer(&h("bearer  mpak_x ")).unwrap(), "mpak_x");
+    }
+
+    #[test]
+    fn if_none_match_names_the_current_etag() {
+        let s = Served::new(b"{}".to_vec(), "application/json").unwrap();
+        let with = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::IF_NONE_MATCH, HeaderValue::from_str(v).unwrap());
+            m
+        };
+        assert_eq!(s.respond(&HeaderMap::new()).status(), StatusCode::OK);
+        let current = s.respond(&HeaderMap::new()).headers()[header::ETAG].to_str().unwrap().to_string();
+        assert_eq!(s.respond(&with(&current)).status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(s.respond(&with(&format!("\"old\", {current}"))).status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(s.respond(&with(&format!("W/{current}"))).status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(s.respond(&with("*")).status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(s.respond(&with("\"old\"")).status(), StatusCode::OK);
+    }
+}
