@@ -505,7 +505,7 @@ pub async fn decide(state: &AppState, m: &Member, id: Uuid, approve: bool, reaso
         })
         .await?;
     if approve && changes_container(category) {
-        let _ = category; // CONTAINER-REFRESH: state.container.refresh(&state.store).await;
+        state.container.refresh(&state.store).await;
     }
     Ok(())
 }

@@ -275,8 +275,10 @@ pub async fn edit(state: &AppState, m: &Member, id: Uuid, form: MiniForm, icon: 
             store::put(tx, &p)?;
             audit::record(tx, &actor, Some((m.workspace, &m.workspace_name)), "mini_program.edited", &p.name, &changed.join("; "))
         })
-        .await
-        .map(|_| ())
+        .await?;
+    // The name and icon are in the manifests the container API serves.
+    state.container.refresh(&state.store).await;
+    Ok(())
 }
 
 /// Assigns an active member of the workspace to a mini program as admin or developer (or
