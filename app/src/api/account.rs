@@ -56,7 +56,7 @@ pub async fn sign_up(
 pub async fn verify_email(token: String, next: Option<String>) -> Result<(), AppError> {
     let state = AppState::current()?;
     let client = super::client_addr_of_request().await;
-    let who = SignedIn::optional().await?.map(|w| w.account.id);
+    let who = SignedIn::optional().await?.map(|w| w.account().id);
     domain::verify_email(&state, token, who, client).await?;
     let to = domain::local_path(next.as_deref()).unwrap_or_else(|| "/?verified=1".into());
     leptos_axum::redirect(&to);
@@ -183,7 +183,7 @@ pub async fn reset_password(
 /// The signed-in person, or `None`.
 #[server(prefix = "/api", endpoint = "current-account")]
 pub async fn current_account() -> Result<Option<AccountView>, AppError> {
-    Ok(SignedIn::optional().await?.map(|s| s.account.view()))
+    Ok(SignedIn::optional().await?.map(|s| s.account().view()))
 }
 
 /// The signed-in person's live sessions, this one first.
@@ -192,8 +192,8 @@ pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
     use crate::server::auth::guard::{AGENT, CLIENT, LAST_SEEN, LOGIN_AT};
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
-    let current = who.session.id().map(|i| crate::server::store::sessions::handle(&i));
-    let id = who.account.id;
+    let current = who.session().id().map(|i| crate::server::store::sessions::handle(&i));
+    let id = who.account().id;
     let now = chrono::Utc::now().timestamp();
     let list = state
         .store
@@ -249,7 +249,7 @@ pub async fn my_security_events(
 ) -> Result<Page<AuditEventView>, AppError> {
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
-    let id = who.account.id;
+    let id = who.account().id;
     state
         .store
         .read(move |tx| {

@@ -47,7 +47,7 @@ pub async fn approve_application(
     #[server(default)] back: Option<String>,
 ) -> Result<(), AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::DecideApprovals)?;
-    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let actor = actor(&m.who(), super::client_addr_of_request().await);
     domain::decide(&AppState::current()?, &m, id, true, reason, actor).await?;
     super::return_to(back);
     Ok(())
@@ -62,7 +62,7 @@ pub async fn reject_application(
     #[server(default)] back: Option<String>,
 ) -> Result<(), AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::DecideApprovals)?;
-    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let actor = actor(&m.who(), super::client_addr_of_request().await);
     domain::decide(&AppState::current()?, &m, id, false, reason, actor).await?;
     super::return_to(back);
     Ok(())
@@ -89,9 +89,9 @@ pub async fn apply_publishing(
     #[server(default)] note: String,
 ) -> Result<Uuid, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
-    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let actor = actor(&m.who(), super::client_addr_of_request().await);
     let app = domain::apply_publishing(&AppState::current()?, &m, id, version, apps, note, actor).await?;
-    leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace.name));
+    leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
     Ok(app)
 }
 
@@ -99,9 +99,9 @@ pub async fn apply_publishing(
 #[server(prefix = "/api", endpoint = "apply-removal")]
 pub async fn apply_removal(workspace: String, id: Uuid, #[server(default)] reason: String) -> Result<Uuid, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
-    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let actor = actor(&m.who(), super::client_addr_of_request().await);
     let app = domain::apply_removal(&AppState::current()?, &m, id, reason, actor).await?;
-    leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace.name));
+    leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
     Ok(app)
 }
 
@@ -114,9 +114,9 @@ pub async fn apply_feature(
     #[server(default)] note: String,
 ) -> Result<Uuid, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
-    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let actor = actor(&m.who(), super::client_addr_of_request().await);
     let app = domain::apply_feature(&AppState::current()?, &m, id, feature, note, actor).await?;
-    leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace.name));
+    leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
     Ok(app)
 }
 

@@ -27,9 +27,9 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
     let m = Member::require(&workspace)
         .await?
         .authorize(WorkspaceAction::ViewWorkspace)?;
-    let members = if crate::server::policy::allows(m.membership.role, WorkspaceAction::ViewMembers) {
+    let members = if crate::server::policy::allows(m.membership().role, WorkspaceAction::ViewMembers) {
         let state = AppState::current()?;
-        let id = m.workspace.id;
+        let id = m.workspace().id;
         Some(
             state
                 .store
@@ -51,24 +51,24 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
         None
     };
     let assignment = {
-        let (id, me) = (m.workspace.id, m.who.account.id);
+        let (id, me) = (m.workspace().id, m.who().account().id);
         AppState::current()?
             .store
             .read(move |tx| crate::server::domain::minis::assignment_text(tx, id, me))
             .await?
     };
-    let pending_approvals = if crate::server::policy::allows(m.membership.role, WorkspaceAction::ViewApprovals) {
+    let pending_approvals = if crate::server::policy::allows(m.membership().role, WorkspaceAction::ViewApprovals) {
         Some(crate::server::domain::approvals::pending_count(&AppState::current()?, &m).await?)
     } else {
         None
     };
     Ok(WorkspaceHomeView {
         pending_approvals,
-        name: m.workspace.name.clone(),
-        status: m.workspace.status,
-        role: m.membership.role,
+        name: m.workspace().name.clone(),
+        status: m.workspace().status,
+        role: m.membership().role,
         assignment,
-        joined: m.membership.joined,
+        joined: m.membership().joined,
         members,
     })
 }
@@ -97,7 +97,7 @@ pub async fn list_members(
         _ => return Err(AppError::invalid("Status", "must be Active or Inactive")),
     };
     let state = AppState::current()?;
-    let id = m.workspace.id;
+    let id = m.workspace().id;
     state
         .store
         .read(move |tx| {
@@ -122,7 +122,7 @@ pub async fn list_invitations(workspace: String) -> Result<Vec<InvitationView>, 
         .await?
         .authorize(WorkspaceAction::ViewMembers)?;
     let state = AppState::current()?;
-    let id = m.workspace.id;
+    let id = m.workspace().id;
     state
         .store
         .read(move |tx| crate::server::store::invitations::pending(tx, id, chrono::Utc::now()))
@@ -137,7 +137,7 @@ pub async fn list_admissions(workspace: String) -> Result<Vec<AdmissionView>, Ap
         .await?
         .authorize(WorkspaceAction::ViewMembers)?;
     let state = AppState::current()?;
-    let id = m.workspace.id;
+    let id = m.workspace().id;
     let rows = state
         .store
         .read(move |tx| crate::server::store::workspaces::pending_admissions(tx, id))
@@ -237,7 +237,7 @@ pub async fn leave_workspace(workspace: String) -> Result<(), AppError> {
         .await?
         .authorize(WorkspaceAction::Leave)?;
     let state = AppState::current()?;
-    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let actor = actor(&m.who(), super::client_addr_of_request().await);
     domain::leave(&state, &m, actor).await?;
     leptos_axum::redirect("/workspaces?left=1");
     Ok(())

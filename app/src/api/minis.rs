@@ -70,10 +70,10 @@ pub async fn create_mini_program(
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::CreateMiniPrograms)?;
     let state = AppState::current()?;
     let icon = icon_bytes(&icon)?;
-    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let actor = actor(&m.who(), super::client_addr_of_request().await);
     let form = domain::MiniForm { name, description, category };
     let id = domain::create(&state, &m, form, icon, actor).await?;
-    leptos_axum::redirect(&format!("/w/{}/mini-programs/{id}", m.workspace.name));
+    leptos_axum::redirect(&format!("/w/{}/mini-programs/{id}", m.workspace().name));
     Ok(id)
 }
 
@@ -105,7 +105,7 @@ pub async fn edit_mini_program(
 ) -> Result<(), AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
     let icon = icon_bytes(&icon)?;
-    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let actor = actor(&m.who(), super::client_addr_of_request().await);
     let form = domain::MiniForm { name, description, category };
     domain::edit(&AppState::current()?, &m, id, form, icon, actor).await
 }
@@ -122,7 +122,7 @@ pub async fn assignable_members(workspace: String) -> Result<Vec<Assignable>, Ap
 pub async fn assign_mini_program(workspace: String, id: Uuid, account: Uuid, role: String) -> Result<(), AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
     let role = MiniRole::parse(&role)?;
-    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let actor = actor(&m.who(), super::client_addr_of_request().await);
     domain::assign(&AppState::current()?, &m, id, account, role, actor).await
 }
 
@@ -137,7 +137,7 @@ pub async fn unassign_mini_program(
     back: Option<String>,
 ) -> Result<(), AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
-    let actor = actor(&m.who, super::client_addr_of_request().await);
+    let actor = actor(&m.who(), super::client_addr_of_request().await);
     domain::unassign(&AppState::current()?, &m, id, account, actor).await?;
     super::return_to(back);
     Ok(())

@@ -40,7 +40,7 @@ pub(crate) async fn admin_for(
 > {
     use crate::server::auth::guard::Member;
     let admin = Member::require(workspace).await?.admin(action)?;
-    let actor = crate::server::domain::workspaces::actor(&admin.0.who, client_addr_of_request().await);
+    let actor = crate::server::domain::workspaces::actor(&admin.member().who(), client_addr_of_request().await);
     Ok((crate::server::AppState::current()?, admin, actor))
 }
 

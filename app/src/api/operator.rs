@@ -67,7 +67,7 @@ pub async fn operator_overview() -> Result<OverviewFigures, AppError> {
 #[cfg(feature = "ssr")]
 async fn operator_actor() -> Result<(Operator, store::audit::Actor), AppError> {
     let op = Operator::require().await?;
-    let actor = domain::actor(&op.0, super::client_addr_of_request().await);
+    let actor = domain::actor(&op.signed_in(), super::client_addr_of_request().await);
     Ok((op, actor))
 }
 
@@ -106,7 +106,7 @@ pub async fn get_workspace_application(id: Uuid) -> Result<ApplicationView, AppE
         .read(move |tx| ws::get_application(tx, id))
         .await?;
     match a {
-        Some(a) if who.account.is_operator || a.applicant == who.account.id => Ok(a.view()),
+        Some(a) if who.account().is_operator || a.applicant == who.account().id => Ok(a.view()),
         _ => Err(AppError::NotFound("No such application.".into())),
     }
 }
@@ -232,7 +232,7 @@ pub async fn mark_account_verified(
 ) -> Result<(), AppError> {
     let op = Operator::require().await?;
     let state = AppState::current()?;
-    let actor = domain::actor(&op.0, super::client_addr_of_request().await);
+    let actor = domain::actor(&op.signed_in(), super::client_addr_of_request().await);
     crate::server::domain::accounts::mark_verified(&state, &op, account, actor).await?;
     let list = crate::model::local_path(back.as_deref())
         .filter(|p| p.starts_with("/operator/accounts"))

@@ -59,7 +59,7 @@ pub async fn home_summary() -> Result<crate::model::workspace::HomeSummary, AppE
     use crate::model::workspace::{HomeSummary, MyInvitation};
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
-    let (id, email, verified) = (who.account.id, who.account.email.clone(), who.account.email_verified);
+    let (id, email, verified) = (who.account().id, who.account().email.clone(), who.account().email_verified);
     state
         .store
         .read(move |tx| {
@@ -95,7 +95,7 @@ pub async fn home_summary() -> Result<crate::model::workspace::HomeSummary, AppE
 pub async fn my_workspace_applications() -> Result<Vec<ApplicationView>, AppError> {
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
-    let id = who.account.id;
+    let id = who.account().id;
     let apps = state
         .store
         .read(move |tx| crate::server::store::workspaces::applications_of(tx, id))
@@ -121,7 +121,7 @@ pub async fn my_workspaces() -> Result<Vec<MyWorkspace>, AppError> {
     let Some(who) = SignedIn::optional().await? else {
         return Ok(Vec::new());
     };
-    let id = who.account.id;
+    let id = who.account().id;
     state
         .store
         .read(move |tx| crate::server::store::workspaces::workspaces_of(tx, id))
@@ -148,11 +148,11 @@ pub async fn request_workspace_change(
     let admin = Member::require(&workspace)
         .await?
         .admin(WorkspaceAction::RequestInfoChange)?;
-    let actor = domain::actor(&admin.0.who, super::client_addr_of_request().await);
+    let actor = domain::actor(&admin.member().who(), super::client_addr_of_request().await);
     domain::request_change(&state, &admin, &what, &why, actor).await?;
     leptos_axum::redirect(&format!(
         "/w/{}/general?requested=1",
-        admin.0.workspace.name
+        admin.member().workspace().name
     ));
     Ok(())
 }
@@ -170,7 +170,7 @@ pub async fn workspace_audit(
     let member = Member::require(&workspace)
         .await?
         .authorize(WorkspaceAction::ViewAudit)?;
-    let id = member.workspace.id;
+    let id = member.workspace().id;
     state
         .store
         .read(move |tx| {

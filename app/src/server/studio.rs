@@ -476,7 +476,7 @@ pub async fn console_upload(
 }
 
 async fn console_upload_checked(state: &AppState, session: tower_sessions::Session, name: &str, id: &str, mut form: axum::extract::Multipart) -> Result<String, ApiError> {
-    use crate::server::auth::guard::{Member, SignedIn};
+    use crate::server::auth::guard::{Member, MemberScope, MiniNeed, MiniProgramAccess, SignedIn};
     use crate::server::policy::WorkspaceAction;
     let who = SignedIn::from_session(state, session)
         .await?
@@ -484,20 +484,18 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
     let m = Member::check(state, who, name).await?.authorize(WorkspaceAction::UploadVersions)?;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No such mini program in this workspace.");
     let mp_id = Uuid::parse_str(id).map_err(|_| not_found())?;
-    let (wid, me) = (m.workspace.id, m.who.account.id);
-    let admin = m.membership.role == crate::model::workspace::Role::WorkspaceAdmin;
-    let (mp, role, platform) = state
+    let (wid, me) = (m.workspace().id, m.who().account().id);
+    let scope = MemberScope::of(&m);
+    let (access, platform) = state
         .store
-        .read(move |tx| Ok((store::get(tx, wid, mp_id)?, store::role(tx, mp_id, me)?, app_store::platform_key(tx, wid)?)))
+        .read(move |tx| Ok((MiniProgramAccess::check_read(tx, &scope, mp_id, MiniNeed::Upload), app_store::platform_key(tx, wid)?)))
         .await?;
-    let mp = mp.ok_or_else(not_found)?;
-    if !admin && role.is_none() {
-        return Err(if m.membership.role == crate::model::workspace::Role::WorkspaceDeveloper {
-            not_found()
-        } else {
-            ApiError::new(StatusCode::FORBIDDEN, "not_assigned", "Only members assigned to this mini program, or a Workspace Admin, may upload its versions.")
-        });
-    }
+    let mp = match access {
+        Ok(a) => a.into_mini_program(),
+        Err(crate::model::AppError::NotFound(_)) => return Err(not_found()),
+        Err(crate::model::AppError::Forbidden(message)) => return Err(ApiError::new(StatusCode::FORBIDDEN, "not_assigned", message)),
+        Err(e) => return Err(e.into()),
+    };
     if mp.removed {
         return Err(ApiError::new(StatusCode::CONFLICT, "mini_program_removed", "This mini program has been removed; nothing more can be uploaded to it."));
     }
@@ -526,7 +524,7 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
     tokio::task::spawn_blocking(move || check_archive(&checked)).await.map_err(|_| ApiError::internal())??;
     let (ts, nonce) = (Utc::now().timestamp(), keys::new_nonce());
     let signature = keys::sign(&platform.seed, keys::upload_message(&mp.id.to_string(), &version, &sha, size, ts, &nonce).as_bytes());
-    let person = m.who.account.username.clone();
+    let person = m.who().account().username.clone();
     let record = Version {
         mini_program: mp.id,
         version: version.clone(),
@@ -542,8 +540,8 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
         note,
         created: Utc::now(),
     };
-    let actor = crate::server::domain::workspaces::actor(&m.who, None);
-    store_version(state, temp, record, (wid, m.workspace.name.clone()), mp.name.clone(), actor, format!("uploaded from the console by {person}")).await?;
+    let actor = crate::server::domain::workspaces::actor(&m.who(), None);
+    store_version(state, temp, record, (wid, m.workspace().name.clone()), mp.name.clone(), actor, format!("uploaded from the console by {person}")).await?;
     Ok(version)
 }
 

@@ -23,12 +23,27 @@ fn session_error(e: tower_sessions::session::Error) -> AppError {
 }
 
 /// A signed-in person, checked against the store on this request.
+/// Its fields are private: it is made only from a session checked against the store.
 pub struct SignedIn {
-    pub account: Account,
-    pub session: Session,
+    account: Account,
+    session: Session,
 }
 
 impl SignedIn {
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// A signed-in person as a test sets it up.
+    #[cfg(test)]
+    pub fn for_tests(account: Account, session: Session) -> SignedIn {
+        SignedIn { account, session }
+    }
+
     /// The signed-in person of the current server function's request, or 401.
     pub async fn require() -> Result<SignedIn, AppError> {
         SignedIn::optional().await?.ok_or(AppError::Unauthenticated)
@@ -146,10 +161,20 @@ pub async fn current_session() -> Result<Session, AppError> {
     })
 }
 
-/// A platform operator.
-pub struct Operator(pub SignedIn);
+/// A platform operator (made only by [`Operator::require`]).
+pub struct Operator(SignedIn);
 
 impl Operator {
+    pub fn signed_in(&self) -> &SignedIn {
+        &self.0
+    }
+
+    /// An operator as a test sets it up.
+    #[cfg(test)]
+    pub fn for_tests(who: SignedIn) -> Operator {
+        Operator(who)
+    }
+
     pub async fn require() -> Result<Operator, AppError> {
         let signed_in = SignedIn::require().await?;
         if !signed_in.account.is_operator {
@@ -163,13 +188,34 @@ impl Operator {
 
 /// An active member of a workspace (not blocked). Anyone else — including members of other
 /// workspaces — gets 404, so workspace names are not revealed.
+/// Its fields are private: a `Member` is made only by [`Member::check`], and read through its
+/// accessors.
 pub struct Member {
-    pub who: SignedIn,
-    pub workspace: crate::server::store::workspaces::Workspace,
-    pub membership: crate::server::store::workspaces::Membership,
+    who: SignedIn,
+    workspace: crate::server::store::workspaces::Workspace,
+    membership: crate::server::store::workspaces::Membership,
 }
 
 impl Member {
+    /// The signed-in person.
+    pub fn who(&self) -> &SignedIn {
+        &self.who
+    }
+
+    pub fn workspace(&self) -> &crate::server::store::workspaces::Workspace {
+        &self.workspace
+    }
+
+    pub fn membership(&self) -> &crate::server::store::workspaces::Membership {
+        &self.membership
+    }
+
+    /// A member as a test sets it up (the checks themselves are tested against the store).
+    #[cfg(test)]
+    pub fn for_tests(who: SignedIn, workspace: crate::server::store::workspaces::Workspace, membership: crate::server::store::workspaces::Membership) -> Member {
+        Member { who, workspace, membership }
+    }
+
     pub async fn require(workspace_name: &str) -> Result<Member, AppError> {
         let who = SignedIn::require().await?;
         let state = AppState::current()?;
@@ -246,8 +292,136 @@ impl Member {
     }
 }
 
-/// A Workspace Admin of one workspace.
-pub struct WorkspaceAdmin(pub Member);
+/// A Workspace Admin of one workspace (made only by [`Member::admin`]).
+pub struct WorkspaceAdmin(Member);
+
+impl WorkspaceAdmin {
+    pub fn member(&self) -> &Member {
+        &self.0
+    }
+}
+
+/// A member's standing in their workspace, cut loose from the request so a store transaction can
+/// take it along. Its fields are private: it is made only from a checked [`Member`].
+#[derive(Clone)]
+pub struct MemberScope {
+    workspace: Uuid,
+    workspace_name: String,
+    account: Uuid,
+    role: crate::model::workspace::Role,
+}
+
+impl MemberScope {
+    pub fn of(m: &Member) -> MemberScope {
+        MemberScope {
+            workspace: m.workspace.id,
+            workspace_name: m.workspace.name.clone(),
+            account: m.who.account.id,
+            role: m.membership.role,
+        }
+    }
+
+    pub fn workspace(&self) -> Uuid {
+        self.workspace
+    }
+
+    pub fn workspace_name(&self) -> &str {
+        &self.workspace_name
+    }
+
+    pub fn account(&self) -> Uuid {
+        self.account
+    }
+
+    pub fn role(&self) -> crate::model::workspace::Role {
+        self.role
+    }
+}
+
+/// What a mini program action needs of the member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MiniNeed {
+    /// Seeing it: everyone of the workspace, a Workspace Developer only when assigned to it.
+    See,
+    /// Uploading its versions: assigned to it (admin or developer), or a Workspace Admin.
+    Upload,
+    /// Managing it — editing, assigning, applying for its publishing, removal or features: its
+    /// admin, or a Workspace Admin.
+    Manage,
+}
+
+impl MiniNeed {
+    fn refusal(self) -> &'static str {
+        match self {
+            MiniNeed::See => "You are not a member of this workspace.",
+            MiniNeed::Upload => "Only members assigned to this mini program, or a Workspace Admin, may upload its versions.",
+            MiniNeed::Manage => "Only this mini program's admin or a Workspace Admin may change it, change who works on it, or apply for its publishing, removal or features.",
+        }
+    }
+}
+
+/// The mini-program-scoped guard: exists only when the member may do the [`MiniNeed`] on the
+/// mini program, checked in the caller's transaction. One that the member may not even see is
+/// "not found", saying nothing more; one they see but may not act on is refused (403).
+pub struct MiniProgramAccess {
+    mini_program: crate::server::store::minis::MiniProgram,
+    part: Option<crate::model::minis::MiniRole>,
+}
+
+impl MiniProgramAccess {
+    pub fn check_read(tx: &redb::ReadTransaction, scope: &MemberScope, id: Uuid, need: MiniNeed) -> Result<MiniProgramAccess, AppError> {
+        use crate::server::store::minis;
+        MiniProgramAccess::decide(scope, minis::get(tx, scope.workspace, id)?, minis::role(tx, id, scope.account)?, need)
+    }
+
+    pub fn check_write(tx: &redb::WriteTransaction, scope: &MemberScope, id: Uuid, need: MiniNeed) -> Result<MiniProgramAccess, AppError> {
+        use crate::server::store::minis;
+        MiniProgramAccess::decide(scope, minis::get_for_update(tx, scope.workspace, id)?, minis::role_for_update(tx, id, scope.account)?, need)
+    }
+
+    /// Whether a member of `role`, with `part` in a mini program, sees it.
+    pub fn sees(role: crate::model::workspace::Role, part: Option<crate::model::minis::MiniRole>) -> bool {
+        role != crate::model::workspace::Role::WorkspaceDeveloper || part.is_some()
+    }
+
+    fn decide(
+        scope: &MemberScope,
+        found: Option<crate::server::store::minis::MiniProgram>,
+        part: Option<crate::model::minis::MiniRole>,
+        need: MiniNeed,
+    ) -> Result<MiniProgramAccess, AppError> {
+        use crate::model::minis::MiniRole;
+        use crate::model::workspace::Role;
+        let not_found = || AppError::NotFound("No such mini program in this workspace.".into());
+        let mini_program = found.ok_or_else(not_found)?;
+        if !MiniProgramAccess::sees(scope.role, part) {
+            return Err(not_found());
+        }
+        let admin = scope.role == Role::WorkspaceAdmin;
+        let allowed = match need {
+            MiniNeed::See => true,
+            MiniNeed::Upload => admin || part.is_some(),
+            MiniNeed::Manage => admin || part == Some(MiniRole::Admin),
+        };
+        if !allowed {
+            return Err(AppError::Forbidden(need.refusal().into()));
+        }
+        Ok(MiniProgramAccess { mini_program, part })
+    }
+
+    pub fn mini_program(&self) -> &crate::server::store::minis::MiniProgram {
+        &self.mini_program
+    }
+
+    pub fn into_mini_program(self) -> crate::server::store::minis::MiniProgram {
+        self.mini_program
+    }
+
+    /// The member's part in it, if assigned.
+    pub fn part(&self) -> Option<crate::model::minis::MiniRole> {
+        self.part
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -324,5 +498,37 @@ mod tests {
         let s = session(&state);
         s.insert(ACCOUNT_ID, "not a uuid").await.unwrap();
         assert!(SignedIn::from_session(&state, s).await.unwrap().is_none());
+    }
+
+    #[test]
+    fn the_mini_program_guard_follows_the_part_and_the_role() {
+        use crate::model::minis::MiniRole::{Admin, Developer};
+        use crate::model::workspace::Role::*;
+        let mp = crate::server::store::minis::MiniProgram {
+            id: Uuid::nil(),
+            workspace: Uuid::nil(),
+            name: "Coupons".into(),
+            description: String::new(),
+            category: "Shopping".into(),
+            has_icon: false,
+            removed: false,
+            created: chrono::Utc::now(),
+            created_by: "ann".into(),
+            features: vec![],
+        };
+        let scope = |role| MemberScope { workspace: Uuid::nil(), workspace_name: "Acme".into(), account: Uuid::nil(), role };
+        let status = |role, part, need| match MiniProgramAccess::decide(&scope(role), Some(mp.clone()), part, need) {
+            Ok(_) => 200,
+            Err(e) => e.status(),
+        };
+        assert_eq!(status(WorkspaceDeveloper, None, MiniNeed::See), 404, "a developer does not see what they are not assigned to");
+        assert_eq!(status(WorkspaceDeveloper, Some(Developer), MiniNeed::Upload), 200);
+        assert_eq!(status(WorkspaceDeveloper, Some(Developer), MiniNeed::Manage), 403);
+        assert_eq!(status(WorkspaceReviewer, None, MiniNeed::See), 200);
+        assert_eq!(status(WorkspaceReviewer, None, MiniNeed::Upload), 403);
+        assert_eq!(status(MiniProgramAdmin, Some(Admin), MiniNeed::Manage), 200);
+        assert_eq!(status(MiniProgramAdmin, None, MiniNeed::Manage), 403);
+        assert_eq!(status(WorkspaceAdmin, None, MiniNeed::Manage), 200);
+        assert!(MiniProgramAccess::decide(&scope(WorkspaceAdmin), None, None, MiniNeed::See).is_err());
     }
 }

@@ -166,14 +166,14 @@ pub async fn resend_verification(
     who: &SignedIn,
     client: Option<IpAddr>,
 ) -> Result<String, AppError> {
-    if who.account.email_verified {
+    if who.account().email_verified {
         return Err(AppError::conflict("Email", "is already verified"));
     }
     if let Some(c) = client {
         state.account_requests.check(&c.to_string())?;
     }
-    state.mails_per_target.check(&email_key(&who.account.email))?;
-    let account = who.account.clone();
+    state.mails_per_target.check(&email_key(&who.account().email))?;
+    let account = who.account().clone();
     let console = console(state);
     let email = state
         .store
@@ -278,7 +278,7 @@ pub async fn request_email_change(
     client: Option<IpAddr>,
 ) -> Result<String, AppError> {
     let new_email = validate_email("New email", new_email)?;
-    if email_key(&new_email) == email_key(&who.account.email) {
+    if email_key(&new_email) == email_key(&who.account().email) {
         return Err(AppError::invalid("New email", "is already your email address"));
     }
     if password.is_empty() {
@@ -291,7 +291,7 @@ pub async fn request_email_change(
             other => other,
         })?;
     state.mails_per_target.check(&email_key(&new_email))?;
-    let account = who.account.clone();
+    let account = who.account().clone();
     let console = console(state);
     let sent_to = new_email.clone();
     state
@@ -511,10 +511,10 @@ async fn check_current_password(
         .map_err(|_| AppError::invalid("Current password", "is not correct"))?;
     let attempt = state
         .limiter
-        .reserve(&Subject::Account(who.account.id.to_string()), addr)?;
+        .reserve(&Subject::Account(who.account().id.to_string()), addr)?;
     if state
         .hasher
-        .verify(current, Some(who.account.password_hash.clone()))
+        .verify(current, Some(who.account().password_hash.clone()))
         .await?
     {
         state.limiter.succeeded(attempt);
@@ -551,8 +551,8 @@ pub async fn change_password(
     }
     check_current_password(state, who, current, addr).await?;
     let hash = state.hasher.hash(new).await?;
-    let id = who.account.id;
-    let keep = who.session.id().map(|i| sessions::handle(&i));
+    let id = who.account().id;
+    let keep = who.session().id().map(|i| sessions::handle(&i));
     let account = state
         .store
         .write(move |tx| {
@@ -571,7 +571,7 @@ pub async fn change_password(
 
 /// Records a sign-out (the session itself is ended by the guard).
 pub async fn record_sign_out(state: &AppState, who: &SignedIn, addr: Option<IpAddr>) -> Result<(), AppError> {
-    let (id, actor) = (who.account.id, who_acts(&who.account, addr));
+    let (id, actor) = (who.account().id, who_acts(&who.account(), addr));
     state
         .store
         .write(move |tx| audit::record_security(tx, &actor, id, "account.signed_out", &actor.name, "").map(|_| ()))
@@ -582,7 +582,7 @@ pub async fn record_sign_out(state: &AppState, who: &SignedIn, addr: Option<IpAd
 pub async fn revoke_session(state: &AppState, who: &SignedIn, handle: &str, addr: Option<IpAddr>) -> Result<(), AppError> {
     let h = u128::from_str_radix(handle.trim(), 16)
         .map_err(|_| AppError::invalid("Session", "is not a session of yours"))?;
-    let (id, actor) = (who.account.id, who_acts(&who.account, addr));
+    let (id, actor) = (who.account().id, who_acts(&who.account(), addr));
     state
         .store
         .write(move |tx| {
@@ -597,8 +597,8 @@ pub async fn revoke_session(state: &AppState, who: &SignedIn, handle: &str, addr
 
 /// Ends every session of the signed-in person but this one.
 pub async fn revoke_other_sessions(state: &AppState, who: &SignedIn, addr: Option<IpAddr>) -> Result<usize, AppError> {
-    let keep = who.session.id().map(|i| sessions::handle(&i));
-    let (id, actor) = (who.account.id, who_acts(&who.account, addr));
+    let keep = who.session().id().map(|i| sessions::handle(&i));
+    let (id, actor) = (who.account().id, who_acts(&who.account(), addr));
     state
         .store
         .write(move |tx| {
@@ -912,7 +912,7 @@ mod tests {
             std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(s.store.clone())),
             None,
         );
-        let who = SignedIn { account: ann.clone(), session };
+        let who = SignedIn::for_tests(ann.clone(), session);
         let e = request_email_change(&s, &who, "bob@example.com", "amber otter 17".into(), None)
             .await
             .unwrap_err();

@@ -16,12 +16,13 @@ use crate::model::approvals::{
     feature, validate_apply_note, validate_reason, ApplicationDetail, ApplicationRow, Category, HistoryEntry, MiniApprovals,
     NotificationView, ReleaseView, Status, FEATURES,
 };
-use crate::model::minis::{MiniRole, VersionState};
+use crate::model::minis::VersionState;
 use crate::model::page::{Page, Sort, PER_PAGE};
 use crate::model::workspace::{Role, WorkspaceStatus};
 use crate::model::AppError;
 use crate::server::auth::guard::{Member, SignedIn};
-use crate::server::domain::minis::{visible, Viewer};
+use crate::server::auth::guard::{MemberScope as Viewer, MiniNeed, MiniProgramAccess};
+use crate::server::domain::minis::visible;
 use crate::server::policy::{allows, WorkspaceAction};
 use crate::server::store::approvals::{self as store, Application, Query};
 use crate::server::store::audit::{self, Actor};
@@ -105,31 +106,23 @@ fn tell_applicant(tx: &redb::WriteTransaction, a: &Application, public_url: &str
     Ok(())
 }
 
-/// The mini program, if `m` may apply for it: its admin, or a Workspace Admin. Others who can see
-/// it are refused; those who can't see it get 404.
+/// The mini program, if `m` may apply for it: its admin, or a Workspace Admin (the
+/// mini-program-scoped guard). Others who can see it are refused; those who can't see it get 404.
 fn require_mini_admin(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Result<minis::MiniProgram, AppError> {
-    let found = minis::get_for_update(tx, m.workspace, mp)?;
-    let role = minis::role_for_update(tx, mp, m.account)?;
-    match found {
-        Some(p) if m.role == Role::WorkspaceAdmin || role == Some(MiniRole::Admin) => Ok(p),
-        Some(_) if m.role != Role::WorkspaceDeveloper || role.is_some() => Err(AppError::Forbidden(
-            "Only this mini program's admin or a Workspace Admin may apply for its publishing, removal or features.".into(),
-        )),
-        _ => Err(mini_not_found()),
-    }
+    Ok(MiniProgramAccess::check_write(tx, m, mp, MiniNeed::Manage)?.into_mini_program())
 }
 
 fn new_application(m: &Member, category: Category, mp: Option<&minis::MiniProgram>, note: String) -> Application {
     let now = Utc::now();
     Application {
         id: Uuid::now_v7(),
-        workspace: m.workspace.id,
-        workspace_name: m.workspace.name.clone(),
+        workspace: m.workspace().id,
+        workspace_name: m.workspace().name.clone(),
         category,
         status: Status::Pending,
-        applicant: m.who.account.id,
-        applicant_name: m.who.account.username.clone(),
-        applicant_email: m.who.account.email.clone(),
+        applicant: m.who().account().id,
+        applicant_name: m.who().account().username.clone(),
+        applicant_email: m.who().account().email.clone(),
         mini_program: mp.map(|p| p.id),
         mini_program_name: mp.map(|p| p.name.clone()),
         version: None,
@@ -194,7 +187,7 @@ pub async fn apply_publishing(
                 return Err(AppError::conflict("Version", format!("{} is {}; only an Uploaded version can be sent to review", v.version, v.state.label())));
             }
             for id in &apps {
-                let app = app_store::app_of_for_update(tx, viewer.workspace, *id)?
+                let app = app_store::app_of_for_update(tx, viewer.workspace(), *id)?
                     .ok_or_else(|| AppError::invalid("Apps", "one of the chosen Apps is not an App of this workspace"))?;
                 a.apps.push((app.id, app.name));
             }
@@ -258,7 +251,7 @@ pub async fn apply_feature(state: &AppState, m: &Member, mp: Uuid, code: String,
 /// same whether or not the workspace exists, and whether or not the person is already a member
 /// or has asked before — the name of a workspace is not revealed this way.
 pub async fn apply_join(state: &AppState, who: &SignedIn, workspace: String, note: String, actor: Actor) -> Result<(), AppError> {
-    let account = who.account.clone();
+    let account = who.account().clone();
     if !account.email_verified {
         return Err(AppError::Forbidden(format!(
             "Verify your email address {} first: open the link we sent you (you can ask for a new one on your account page).",
@@ -443,7 +436,7 @@ pub async fn decide(state: &AppState, m: &Member, id: Uuid, approve: bool, reaso
     } else {
         Some(validate_reason(&reason)?)
     };
-    let (wid, me, my_name, role) = (m.workspace.id, m.who.account.id, m.who.account.username.clone(), m.membership.role);
+    let (wid, me, my_name, role) = (m.workspace().id, m.who().account().id, m.who().account().username.clone(), m.membership().role);
     if !allows(role, WorkspaceAction::DecideApprovals) {
         return Err(AppError::Forbidden(WorkspaceAction::DecideApprovals.refusal().into()));
     }
@@ -514,7 +507,7 @@ pub async fn decide(state: &AppState, m: &Member, id: Uuid, approve: bool, reaso
 /// Refused, like every change there, to a blocked member of its workspace and while the workspace
 /// is suspended.
 pub async fn withdraw(state: &AppState, who: &SignedIn, id: Uuid, actor: Actor) -> Result<(), AppError> {
-    let me = who.account.id;
+    let me = who.account().id;
     state
         .store
         .write(move |tx| {
@@ -561,7 +554,7 @@ pub struct ListFilter {
 /// A page of `m`'s workspace's applications.
 pub async fn list(state: &AppState, m: &Member, f: ListFilter) -> Result<Page<ApplicationRow>, AppError> {
     let q = Query {
-        workspace: m.workspace.id,
+        workspace: m.workspace().id,
         category: Category::parse_filter(&f.category)?,
         status: Status::parse_filter(&f.status)?,
         search: f.search.chars().take(100).collect(),
@@ -576,7 +569,7 @@ pub async fn list(state: &AppState, m: &Member, f: ListFilter) -> Result<Page<Ap
 /// An application, for its applicant or the workspace's approvers (a blocked member of the workspace:
 /// 403, like everywhere in it; anyone else: 404).
 pub async fn get(state: &AppState, who: &SignedIn, workspace: String, id: Uuid) -> Result<ApplicationDetail, AppError> {
-    let me = who.account.id;
+    let me = who.account().id;
     state
         .store
         .read(move |tx| {
@@ -622,7 +615,7 @@ pub async fn get(state: &AppState, who: &SignedIn, workspace: String, id: Uuid) 
 
 /// "My requests": the person's applications in every workspace.
 pub async fn mine(state: &AppState, who: &SignedIn, sort: String, cursor: String) -> Result<Page<ApplicationRow>, AppError> {
-    let me = who.account.id;
+    let me = who.account().id;
     let sort = Sort::parse(&sort, &["created"], "-created")?;
     let page = state.store.read(move |tx| store::of_applicant(tx, me, sort, &cursor, PER_PAGE)).await?;
     page.try_map(|a| Ok(a.row()))
@@ -630,14 +623,14 @@ pub async fn mine(state: &AppState, who: &SignedIn, sort: String, cursor: String
 
 /// The person's notifications, newest first; opening them marks them read.
 pub async fn open_notifications(state: &AppState, who: &SignedIn) -> Result<Vec<NotificationView>, AppError> {
-    let me = who.account.id;
+    let me = who.account().id;
     let list = state.store.write(move |tx| notifications::open_all(tx, me)).await?;
     Ok(list.iter().map(|n| n.view()).collect())
 }
 
 /// How many of the person's notifications are unread.
 pub async fn unread(state: &AppState, who: &SignedIn) -> Result<u64, AppError> {
-    let me = who.account.id;
+    let me = who.account().id;
     state.store.read(move |tx| notifications::unread(tx, me)).await
 }
 
@@ -648,7 +641,7 @@ pub async fn of_mini_program(state: &AppState, m: &Member, mp: Uuid) -> Result<M
         .store
         .read(move |tx| {
             let p = visible(tx, &viewer, mp)?;
-            let apps: Vec<(Uuid, String)> = app_store::apps_of(tx, viewer.workspace)?.into_iter().map(|a| (a.id, a.name)).collect();
+            let apps: Vec<(Uuid, String)> = app_store::apps_of(tx, viewer.workspace())?.into_iter().map(|a| (a.id, a.name)).collect();
             let released = releases::of_mini_program(tx, mp)?;
             let mut pending = Vec::new();
             let mut note_pending = |key: String| -> Result<bool, AppError> {
@@ -695,13 +688,14 @@ pub async fn of_mini_program(state: &AppState, m: &Member, mp: Uuid) -> Result<M
 
 /// How many applications of the workspace are pending (for the overview).
 pub async fn pending_count(state: &AppState, m: &Member) -> Result<u64, AppError> {
-    let wid = m.workspace.id;
+    let wid = m.workspace().id;
     state.store.read(move |tx| store::count(tx, wid, None, Some(Status::Pending))).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::minis::MiniRole;
     use crate::server::domain::accounts::verified_account;
     use crate::server::store::minis::Version;
     use crate::server::store::workspaces::Workspace;
@@ -725,7 +719,7 @@ mod tests {
         let m = membership.clone();
         w.state.store.write(move |tx| ws::put_membership(tx, &m)).await.unwrap();
         let session = tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(w.state.store.clone())), None);
-        Member { who: SignedIn { account, session }, workspace: w.workspace.clone(), membership }
+        Member::for_tests(SignedIn::for_tests(account, session), w.workspace.clone(), membership)
     }
 
     /// A workspace with one App and one mini program (owned by nobody yet).
@@ -794,7 +788,7 @@ mod tests {
         let reviewer = member(&w, "rex", Role::WorkspaceReviewer).await;
         let dev = member(&w, "dev", Role::WorkspaceDeveloper).await;
         let (mp, app, s) = (w.mp, w.app, &w.state);
-        let (mia, dev_id, wid) = (mpa.who.account.id, dev.who.account.id, w.workspace.id);
+        let (mia, dev_id, wid) = (mpa.who().account().id, dev.who().account().id, w.workspace.id);
         s.store.write(move |tx| { minis::assign(tx, wid, mp, mia, MiniRole::Admin)?; minis::assign(tx, wid, mp, dev_id, MiniRole::Developer) }).await.unwrap();
         // Nothing to publish yet; nothing released to remove.
         assert_eq!(apply_publishing(s, &mpa, mp, "1.0.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 422);
@@ -816,12 +810,12 @@ mod tests {
         decide(s, &reviewer, first, false, "Crashes on start".into(), nobody()).await.unwrap();
         assert_eq!(state_of(&w, "1.1.0").await, VersionState::Rejected);
         assert_eq!(decide(s, &admin, first, true, String::new(), nobody()).await.unwrap_err().status(), 409);
-        assert_eq!(withdraw(s, &mpa.who, first, nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(withdraw(s, &mpa.who(), first, nobody()).await.unwrap_err().status(), 409);
         // A new version, applied for and withdrawn: Uploaded again; withdrawn can't be decided.
         upload(&w, "1.2.0").await;
         let second = apply_publishing(s, &mpa, mp, "1.2.0".into(), vec![app], String::new(), nobody()).await.unwrap();
-        assert_eq!(withdraw(s, &reviewer.who, second, nobody()).await.unwrap_err().status(), 404, "only the applicant withdraws");
-        withdraw(s, &mpa.who, second, nobody()).await.unwrap();
+        assert_eq!(withdraw(s, &reviewer.who(), second, nobody()).await.unwrap_err().status(), 404, "only the applicant withdraws");
+        withdraw(s, &mpa.who(), second, nobody()).await.unwrap();
         assert_eq!(state_of(&w, "1.2.0").await, VersionState::Uploaded);
         assert_eq!(decide(s, &reviewer, second, true, String::new(), nobody()).await.unwrap_err().status(), 409);
         // Applied again and approved: Released; the next release supersedes it.
@@ -849,7 +843,7 @@ mod tests {
         assert_eq!(closed.status, Status::Rejected);
         assert!(closed.reason.unwrap().contains("was removed"));
         // The applicant was told of each decision.
-        let mia_id = mpa.who.account.id;
+        let mia_id = mpa.who().account().id;
         assert_eq!(s.store.read(move |tx| notifications::unread(tx, mia_id)).await.unwrap(), 4, "rejected, released, removed, closed");
     }
 
@@ -870,7 +864,7 @@ mod tests {
         // A member request: the same answer for a name that does not exist; only an admin decides.
         let zed = verified_account(s, "zed").await;
         let session = tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(s.store.clone())), None);
-        let zed = SignedIn { account: zed, session };
+        let zed = SignedIn::for_tests(zed, session);
         apply_join(s, &zed, "Nowhere".into(), String::new(), nobody()).await.unwrap();
         apply_join(s, &zed, "acme".into(), "I build the coupons".into(), nobody()).await.unwrap();
         apply_join(s, &zed, "Acme".into(), String::new(), nobody()).await.unwrap();
@@ -879,7 +873,7 @@ mod tests {
         let req = mine.items[0].id;
         assert_eq!(decide(s, &reviewer, req, true, String::new(), nobody()).await.unwrap_err().status(), 403);
         decide(s, &admin, req, true, String::new(), nobody()).await.unwrap();
-        let (wid, zid) = (w.workspace.id, zed.account.id);
+        let (wid, zid) = (w.workspace.id, zed.account().id);
         let joined = s.store.read(move |tx| ws::membership(tx, wid, zid)).await.unwrap().unwrap();
         assert_eq!((joined.role, joined.active), (Role::WorkspaceDeveloper, true));
         // Now a member: asking again files nothing.

@@ -58,8 +58,8 @@ fn make_key(tx: &redb::WriteTransaction, app: &App, kind: KeyKind, now: DateTime
 pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, actor: Actor) -> Result<CreatedApp, AppError> {
     let (name, ios_bundle_id, android_package) =
         check_app(&form.name, form.ios, &form.ios_bundle_id, form.android, &form.android_package)?;
-    let m = &admin.0;
-    let (wid, wname) = (m.workspace.id, m.workspace.name.clone());
+    let m = &admin.member();
+    let (wid, wname) = (m.workspace().id, m.workspace().name.clone());
     let app = App {
         id: Uuid::now_v7(),
         workspace: wid,
@@ -67,7 +67,7 @@ pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, act
         ios_bundle_id,
         android_package,
         created: Utc::now(),
-        created_by: m.who.account.username.clone(),
+        created_by: m.who().account().username.clone(),
     };
     let created = state
         .store
@@ -164,7 +164,7 @@ pub async fn rotate(
     grace: Grace,
     actor: Actor,
 ) -> Result<NewKey, AppError> {
-    let (wid, wname) = (admin.0.workspace.id, admin.0.workspace.name.clone());
+    let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
     let new = state
         .store
         .write(move |tx| {
@@ -198,7 +198,7 @@ pub async fn rotate(
 
 /// Revokes a key at once.
 pub async fn revoke(state: &AppState, admin: &WorkspaceAdmin, app: Uuid, key: String, actor: Actor) -> Result<(), AppError> {
-    let (wid, wname) = (admin.0.workspace.id, admin.0.workspace.name.clone());
+    let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
     state
         .store
         .write(move |tx| {

@@ -96,12 +96,12 @@ pub async fn invite(
     role: Role,
     actor: Actor,
 ) -> Result<Vec<InviteRow>, AppError> {
-    let m = &admin.0;
+    let m = &admin.member();
     let (wid, wname, inviter, inviter_id) = (
-        m.workspace.id,
-        m.workspace.name.clone(),
-        m.who.account.username.clone(),
-        m.who.account.id,
+        m.workspace().id,
+        m.workspace().name.clone(),
+        m.who().account().username.clone(),
+        m.who().account().id,
     );
     let console = state.config.public_url.trim_end_matches('/').to_string();
     let rows = state
@@ -180,11 +180,11 @@ pub async fn resend(
     email: &str,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let m = &admin.0;
+    let m = &admin.member();
     let (wid, wname, inviter) = (
-        m.workspace.id,
-        m.workspace.name.clone(),
-        m.who.account.username.clone(),
+        m.workspace().id,
+        m.workspace().name.clone(),
+        m.who().account().username.clone(),
     );
     let console = state.config.public_url.trim_end_matches('/').to_string();
     let email = email.to_string();
@@ -239,7 +239,7 @@ pub async fn revoke(
     email: &str,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let (wid, wname) = (admin.0.workspace.id, admin.0.workspace.name.clone());
+    let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
     let email = email.to_string();
     state
         .store
@@ -341,7 +341,7 @@ pub async fn accept(
     token: String,
     actor: Actor,
 ) -> Result<String, AppError> {
-    let account = who.account.clone();
+    let account = who.account().clone();
     state
         .store
         .write(move |tx| accept_in(tx, &token, &account, &actor))
@@ -379,7 +379,7 @@ pub async fn revoke_admission(
     email: &str,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let (wid, wname) = (admin.0.workspace.id, admin.0.workspace.name.clone());
+    let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
     let email = email.trim().to_string();
     state
         .store
@@ -419,7 +419,7 @@ pub async fn set_role(
     role: Role,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let (wid, wname) = (admin.0.workspace.id, admin.0.workspace.name.clone());
+    let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
     state
         .store
         .write(move |tx| {
@@ -460,9 +460,9 @@ pub async fn set_blocked(
     actor: Actor,
 ) -> Result<(), AppError> {
     let (wid, wname, me) = (
-        admin.0.workspace.id,
-        admin.0.workspace.name.clone(),
-        admin.0.who.account.id,
+        admin.member().workspace().id,
+        admin.member().workspace().name.clone(),
+        admin.member().who().account().id,
     );
     if blocked && account == me {
         return Err(AppError::invalid("Member", "you can't block yourself"));
@@ -507,9 +507,9 @@ pub async fn remove(
     actor: Actor,
 ) -> Result<(), AppError> {
     let (wid, wname, me) = (
-        admin.0.workspace.id,
-        admin.0.workspace.name.clone(),
-        admin.0.who.account.id,
+        admin.member().workspace().id,
+        admin.member().workspace().name.clone(),
+        admin.member().who().account().id,
     );
     if account == me {
         return Err(AppError::invalid(
@@ -544,9 +544,9 @@ pub async fn remove(
 
 pub async fn leave(state: &AppState, member: &Member, actor: Actor) -> Result<(), AppError> {
     let (wid, wname, me) = (
-        member.workspace.id,
-        member.workspace.name.clone(),
-        member.who.account.id,
+        member.workspace().id,
+        member.workspace().name.clone(),
+        member.who().account().id,
     );
     state
         .store

@@ -11,7 +11,7 @@ use crate::model::minis::{
 use crate::model::page::{window, KeyValue, Page, Sort};
 use crate::model::workspace::Role;
 use crate::model::AppError;
-use crate::server::auth::guard::Member;
+use crate::server::auth::guard::{Member, MemberScope as Viewer, MiniNeed, MiniProgramAccess};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::minis::{self as store, MiniProgram};
 use crate::server::store::{accounts, workspaces as ws};
@@ -51,48 +51,20 @@ pub struct MiniForm {
     pub category: String,
 }
 
-fn not_found() -> AppError {
-    AppError::NotFound("No such mini program in this workspace.".into())
-}
-
-/// Who is asking, as the checks below need it (taken from a `Member`, which only the guard makes).
-#[derive(Clone)]
-pub(crate) struct Viewer {
-    pub(crate) workspace: Uuid,
-    pub(crate) workspace_name: String,
-    pub(crate) account: Uuid,
-    pub(crate) role: Role,
-}
-
-impl Viewer {
-    pub(crate) fn of(m: &Member) -> Viewer {
-        Viewer {
-            workspace: m.workspace.id,
-            workspace_name: m.workspace.name.clone(),
-            account: m.who.account.id,
-            role: m.membership.role,
-        }
-    }
-}
-
 /// Whether `m` may see mini program `mp`: Workspace Developers only those assigned to them.
 fn may_see(tx: &redb::ReadTransaction, m: &Viewer, mp: Uuid) -> Result<bool, AppError> {
-    Ok(m.role != Role::WorkspaceDeveloper || store::role(tx, mp, m.account)?.is_some())
+    Ok(MiniProgramAccess::sees(m.role(), store::role(tx, mp, m.account())?))
 }
 
 /// Mini program `id` of `m`'s workspace, if `m` may see it (else not found, saying nothing more).
 pub(crate) fn visible(tx: &redb::ReadTransaction, m: &Viewer, id: Uuid) -> Result<MiniProgram, AppError> {
-    let mp = store::get(tx, m.workspace, id)?.ok_or_else(not_found)?;
-    if !may_see(tx, m, id)? {
-        return Err(not_found());
-    }
-    Ok(mp)
+    Ok(MiniProgramAccess::check_read(tx, m, id, MiniNeed::See)?.into_mini_program())
 }
 
 /// A mini program's view for `m`.
 fn view_of(tx: &redb::ReadTransaction, m: &Viewer, mp: MiniProgram) -> Result<MiniProgramView, AppError> {
-    let my_role = store::role(tx, mp.id, m.account)?;
-    let admin = m.role == Role::WorkspaceAdmin;
+    let my_role = store::role(tx, mp.id, m.account())?;
+    let admin = m.role() == Role::WorkspaceAdmin;
     let mut members = Vec::new();
     for (account, role) in store::members(tx, mp.id)? {
         if let Some(a) = accounts::get(tx, account)? {
@@ -127,7 +99,7 @@ pub async fn create(state: &AppState, m: &Member, form: MiniForm, icon: Option<V
     if let Some(bytes) = &icon {
         check_icon(bytes)?;
     }
-    let (wid, wname, me) = (m.workspace.id, m.workspace.name.clone(), m.who.account.id);
+    let (wid, wname, me) = (m.workspace().id, m.workspace().name.clone(), m.who().account().id);
     let mp = MiniProgram {
         id: Uuid::now_v7(),
         workspace: wid,
@@ -137,7 +109,7 @@ pub async fn create(state: &AppState, m: &Member, form: MiniForm, icon: Option<V
         has_icon: icon.is_some(),
         removed: false,
         created: Utc::now(),
-        created_by: m.who.account.username.clone(),
+        created_by: m.who().account().username.clone(),
         features: Vec::new(),
     };
     state
@@ -164,7 +136,7 @@ pub async fn list(state: &AppState, m: &Member) -> Result<Vec<MiniProgramView>, 
         .store
         .read(move |tx| {
             let mut out = Vec::new();
-            for mp in store::of_workspace(tx, m.workspace)? {
+            for mp in store::of_workspace(tx, m.workspace())? {
                 if may_see(tx, &m, mp.id)? {
                     out.push(view_of(tx, &m, mp)?);
                 }
@@ -220,18 +192,9 @@ pub async fn icon(state: &AppState, m: &Member, id: Uuid) -> Result<Vec<u8>, App
 }
 
 /// Refuses unless `m` manages mini program `mp` (its admin, or a Workspace Admin) — the
-/// mini-program-scoped check, in the caller's write transaction.
+/// mini-program-scoped guard, in the caller's write transaction.
 fn require_manager(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Result<MiniProgram, AppError> {
-    let found = store::get_for_update(tx, m.workspace, mp)?;
-    let role = store::role_for_update(tx, mp, m.account)?;
-    let admin = m.role == Role::WorkspaceAdmin;
-    match found {
-        Some(p) if admin || role == Some(MiniRole::Admin) => Ok(p),
-        Some(_) if m.role != Role::WorkspaceDeveloper || role.is_some() => Err(AppError::Forbidden(
-            "Only this mini program's admin or a Workspace Admin may change who works on it.".into(),
-        )),
-        _ => Err(not_found()),
-    }
+    Ok(MiniProgramAccess::check_write(tx, m, mp, MiniNeed::Manage)?.into_mini_program())
 }
 
 /// Changes a mini program's name, description, category and (when given) icon. Audited with
@@ -248,7 +211,7 @@ pub async fn edit(state: &AppState, m: &Member, id: Uuid, form: MiniForm, icon: 
         .store
         .write(move |tx| {
             let mut p = require_manager(tx, &m, id)?;
-            if p.name.to_lowercase() != name.to_lowercase() && store::names_taken(tx, m.workspace, &name)? {
+            if p.name.to_lowercase() != name.to_lowercase() && store::names_taken(tx, m.workspace(), &name)? {
                 return Err(AppError::conflict("Mini Program Name", "is already the name of a mini program in this workspace"));
             }
             let mut changed = Vec::new();
@@ -273,7 +236,7 @@ pub async fn edit(state: &AppState, m: &Member, id: Uuid, form: MiniForm, icon: 
                 p.has_icon = true;
             }
             store::put(tx, &p)?;
-            audit::record(tx, &actor, Some((m.workspace, &m.workspace_name)), "mini_program.edited", &p.name, &changed.join("; "))
+            audit::record(tx, &actor, Some((m.workspace(), &m.workspace_name())), "mini_program.edited", &p.name, &changed.join("; "))
         })
         .await?;
     // The name and icon are in the manifests the container API serves.
@@ -289,13 +252,13 @@ pub async fn assign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, role:
         .store
         .write(move |tx| {
             let p = require_manager(tx, &m, mp)?;
-            let wid = m.workspace;
+            let wid = m.workspace();
             let member = ws::membership_for_update(tx, wid, account)?
                 .filter(|x| x.active)
                 .ok_or_else(|| AppError::invalid("Member", "must be an active member of this workspace"))?;
             let who = accounts::get_for_update(tx, member.account)?.ok_or(AppError::Internal)?;
             store::assign(tx, wid, mp, account, role)?;
-            audit::record(tx, &actor, Some((wid, &m.workspace_name)), "mini_program.assigned", &p.name, &format!("{} as {}", who.username, role.label()))
+            audit::record(tx, &actor, Some((wid, &m.workspace_name())), "mini_program.assigned", &p.name, &format!("{} as {}", who.username, role.label()))
         })
         .await
         .map(|_| ())
@@ -308,12 +271,12 @@ pub async fn unassign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, act
         .store
         .write(move |tx| {
             let p = require_manager(tx, &m, mp)?;
-            let wid = m.workspace;
+            let wid = m.workspace();
             if !store::unassign(tx, wid, mp, account)? {
                 return Err(AppError::NotFound("That member is not assigned to this mini program.".into()));
             }
             let who = accounts::get_for_update(tx, account)?.map(|a| a.username).unwrap_or_default();
-            audit::record(tx, &actor, Some((wid, &m.workspace_name)), "mini_program.unassigned", &p.name, &who)
+            audit::record(tx, &actor, Some((wid, &m.workspace_name())), "mini_program.unassigned", &p.name, &who)
         })
         .await
         .map(|_| ())
@@ -321,7 +284,7 @@ pub async fn unassign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, act
 
 /// The workspace's active members, who can be assigned to a mini program.
 pub async fn assignable(state: &AppState, m: &Member) -> Result<Vec<crate::model::minis::Assignable>, AppError> {
-    let wid = m.workspace.id;
+    let wid = m.workspace().id;
     state
         .store
         .read(move |tx| {

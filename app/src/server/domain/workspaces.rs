@@ -17,8 +17,8 @@ use crate::server::AppState;
 
 pub fn actor(who: &SignedIn, client: Option<std::net::IpAddr>) -> Actor {
     Actor {
-        id: Some(who.account.id),
-        name: who.account.username.clone(),
+        id: Some(who.account().id),
+        name: who.account().username.clone(),
         client: client.map(|c| c.to_string()),
     }
 }
@@ -51,8 +51,8 @@ pub async fn apply(
     let (name, mcc, address, representatives) = check_application(&form)?;
     let application = WorkspaceApplication {
         id: Uuid::now_v7(),
-        applicant: who.account.id,
-        applicant_name: who.account.username.clone(),
+        applicant: who.account().id,
+        applicant_name: who.account().username.clone(),
         name,
         mcc,
         address,
@@ -88,7 +88,7 @@ pub async fn withdraw(
     id: Uuid,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let applicant = who.account.id;
+    let applicant = who.account().id;
     state
         .store
         .write(move |tx| {
@@ -262,13 +262,13 @@ pub async fn request_change(
 ) -> Result<(), AppError> {
     let what = validate_reason("What to change", what)?;
     let why = validate_reason("Why", why)?;
-    let m = &admin.0;
+    let m = &admin.member();
     let request = ChangeRequest {
         id: Uuid::now_v7(),
-        workspace: m.workspace.id,
-        workspace_name: m.workspace.name.clone(),
-        requester: m.who.account.id,
-        requester_name: m.who.account.username.clone(),
+        workspace: m.workspace().id,
+        workspace_name: m.workspace().name.clone(),
+        requester: m.who().account().id,
+        requester_name: m.who().account().username.clone(),
         what,
         why,
         created: Utc::now(),
@@ -440,7 +440,7 @@ pub async fn set_status(
 
 /// The General page's view of a member's workspace.
 pub fn general(member: &Member) -> (WorkspaceView, Role) {
-    (member.workspace.view(), member.membership.role)
+    (member.workspace().view(), member.membership().role)
 }
 
 #[cfg(test)]
@@ -459,7 +459,7 @@ mod tests {
             )),
             None,
         );
-        SignedIn { account, session }
+        SignedIn::for_tests(account, session)
     }
 
     fn form(name: &str, reps: &str) -> ApplicationForm {
@@ -483,9 +483,10 @@ mod tests {
     async fn generate_makes_representatives_admins_and_queues_their_mail() {
         let state = AppState::new(Store::memory(), Config::default());
         let ann = person(&state, "ann").await;
-        let mut op = person(&state, "operator").await;
-        op.account.is_operator = true;
-        let op = Operator(op);
+        let op = person(&state, "operator").await;
+        let mut account = op.account().clone();
+        account.is_operator = true;
+        let op = Operator::for_tests(SignedIn::for_tests(account, op.session().clone()));
         let app = apply(
             &state,
             &ann,
@@ -519,7 +520,7 @@ mod tests {
 
         let mine = state
             .store
-            .read(move |tx| ws::workspaces_of(tx, ann.account.id))
+            .read(move |tx| ws::workspaces_of(tx, ann.account().id))
             .await
             .unwrap();
         assert_eq!(mine.len(), 1);
@@ -529,7 +530,7 @@ mod tests {
         let zed = person(&state, "zed").await;
         let theirs = state
             .store
-            .read(move |tx| ws::workspaces_of(tx, zed.account.id))
+            .read(move |tx| ws::workspaces_of(tx, zed.account().id))
             .await
             .unwrap();
         assert_eq!(
@@ -557,7 +558,7 @@ mod tests {
     async fn a_suspended_workspace_admits_nobody_until_it_is_reactivated() {
         let state = AppState::new(Store::memory(), Config::default());
         let ann = person(&state, "ann").await;
-        let op = Operator(person(&state, "operator").await);
+        let op = Operator::for_tests(person(&state, "operator").await);
         let app = apply(&state, &ann, form("Acme", "Ann <ann@example.com>\nZed <zed@example.com>"), nobody())
             .await
             .unwrap();
@@ -565,7 +566,7 @@ mod tests {
         set_status(&state, &op, w.id, true, "unpaid invoice", nobody()).await.unwrap();
         // zed proves the address while the workspace is suspended: not admitted yet.
         let zed = person(&state, "zed").await;
-        let zid = zed.account.id;
+        let zid = zed.account().id;
         let wid = w.id;
         assert!(state.store.read(move |tx| ws::membership(tx, wid, zid)).await.unwrap().is_none());
         set_status(&state, &op, w.id, false, "paid", nobody()).await.unwrap();
@@ -578,7 +579,7 @@ mod tests {
     async fn reject_needs_a_reason_and_withdraw_only_while_pending() {
         let state = AppState::new(Store::memory(), Config::default());
         let ann = person(&state, "ann").await;
-        let op = Operator(person(&state, "operator").await);
+        let op = Operator::for_tests(person(&state, "operator").await);
         let a = apply(
             &state,
             &ann,
