@@ -1,5 +1,6 @@
 //! `mpdp`: the console and APIs (`serve`) and the operator's command line.
 
+mod admin;
 mod http;
 mod studio;
 
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use app::server::store::Store;
+use app::server::store::{maintenance, Store, StoreError};
 use app::server::{AppState, Config};
 use clap::{Args, Parser, Subcommand};
 
@@ -41,6 +42,37 @@ enum Command {
     Studio {
         #[command(subcommand)]
         command: studio::StudioCommand,
+    },
+    /// Write a consistent backup (one tar archive) of a data directory. With the server running,
+    /// the server writes it through its admin socket while it goes on taking writes; with the
+    /// server stopped, this process reads the data file itself.
+    Backup {
+        #[command(flatten)]
+        data: DataDir,
+        /// The archive to write (a new file; an existing one is never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Bring a backup back into a new (missing or empty) data directory, checking every bundle.
+    Restore {
+        /// The archive `mpdp backup` wrote.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// The directory to restore into; it must be missing or empty.
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+    },
+    /// Verify a data directory (server stopped): the data file opens and passes redb's integrity
+    /// check, and every version's bundle exists with its sha256. Lists orphan bundle files.
+    /// Exits non-zero when something is wrong.
+    Check {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Reclaim unused space in the data file (server stopped); reports the size before and after.
+    Compact {
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 
@@ -186,6 +218,10 @@ fn main() -> std::process::ExitCode {
             .build()
             .context("could not start the async runtime")
             .and_then(|rt| rt.block_on(studio::run(command))),
+        Command::Backup { data, out } => backup(&data.data_dir, &out),
+        Command::Restore { from, data_dir } => restore(&from, &data_dir),
+        Command::Check { data } => check(&data.data_dir),
+        Command::Compact { data } => compact(&data.data_dir),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -230,7 +266,95 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
 }
 
 fn open_store(dir: &Path) -> anyhow::Result<Store> {
-    Store::open(&dir.join("mpdp.redb")).map_err(|e| anyhow::anyhow!("{e}"))
+    let path = dir.join(maintenance::DATA_FILE);
+    Store::open(&path).map_err(|e| match e {
+        StoreError::Db(cause) => anyhow::anyhow!(maintenance::cannot_open(&path, dir, &cause.to_string())),
+        other => anyhow::anyhow!("{other}"),
+    })
+}
+
+/// `mpdp backup`: through the running server's admin socket, or from the file when none runs.
+fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<()> {
+    let out = if out.is_absolute() {
+        out.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .context("could not read the current directory")?
+            .join(out)
+    };
+    if let Some(summary) = admin::request_backup(data_dir, &out)? {
+        println!("{} (online, by the running server)", admin::describe(&summary, &out));
+        return Ok(());
+    }
+    let _lock = lock_data_dir(data_dir).with_context(|| {
+        format!(
+            "a server holds {} but its admin socket ({}) cannot be reached",
+            data_dir.display(),
+            data_dir.join(admin::SOCKET).display()
+        )
+    })?;
+    let db = maintenance::open_data_file(data_dir).map_err(anyhow::Error::msg)?;
+    let summary = maintenance::backup_database(&db, data_dir, &out).map_err(anyhow::Error::msg)?;
+    drop(db);
+    println!("{} (offline: no server was running)", admin::describe(&summary, &out));
+    Ok(())
+}
+
+/// `mpdp restore`.
+fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<()> {
+    let summary = maintenance::restore(from, data_dir).map_err(anyhow::Error::msg)?;
+    println!(
+        "Restored {} entries in {} tables ({} versions) and {} bundle files, backed up {}, into {}. `mpdp check` passes on it; start the server with --data-dir {}.",
+        summary.entries(),
+        summary.tables.len(),
+        summary.versions,
+        summary.bundles.len(),
+        summary.created.format("%Y-%m-%d %H:%M:%S UTC"),
+        data_dir.display(),
+        data_dir.display()
+    );
+    Ok(())
+}
+
+/// `mpdp check`: prints what it verified and found; fails when there is a problem.
+fn check(data_dir: &Path) -> anyhow::Result<()> {
+    let _lock = lock_data_dir(data_dir).context("mpdp check needs the server stopped")?;
+    let report = maintenance::check(data_dir).map_err(anyhow::Error::msg)?;
+    println!(
+        "Data file: opens, schema version {}, {} versions; {} bundles verified by sha256.",
+        report.schema_version, report.versions, report.bundles_verified
+    );
+    for path in &report.orphans {
+        println!("orphan bundle (no version names it; harmless, left by an upload that did not finish): {}", path.display());
+    }
+    for path in &report.temp_files {
+        println!("unfinished upload in the temporary directory (harmless): {}", path.display());
+    }
+    for problem in &report.problems {
+        println!("PROBLEM: {problem}");
+    }
+    if report.problems.is_empty() {
+        println!("OK: no problems ({} orphan bundles, {} temporary files).", report.orphans.len(), report.temp_files.len());
+        Ok(())
+    } else {
+        bail!(
+            "{} problems found in {}; restore the latest backup (`mpdp restore --from BACKUP.tar --data-dir NEW-DIR`) if they matter",
+            report.problems.len(),
+            data_dir.display()
+        )
+    }
+}
+
+/// `mpdp compact`.
+fn compact(data_dir: &Path) -> anyhow::Result<()> {
+    let _lock = lock_data_dir(data_dir).context("mpdp compact needs the server stopped")?;
+    let (before, after) = maintenance::compact(data_dir).map_err(anyhow::Error::msg)?;
+    println!(
+        "Compacted {}: {before} bytes before, {after} bytes after ({} bytes reclaimed).",
+        data_dir.join(maintenance::DATA_FILE).display(),
+        before.saturating_sub(after)
+    );
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -282,6 +406,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tokio::spawn(async {})
         }
     };
+    let admin = match admin::listen(&args.data.data_dir, store.clone()) {
+        Ok((task, path)) => Some((task, path)),
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "no admin socket: `mpdp backup` cannot reach this server while it runs");
+            None
+        }
+    };
     let router = http::router(state.clone());
     tracing::info!(%addr, %public_url, data_dir = %args.data.data_dir.display(), "MPDP is serving");
     println!("MPDP console listening on http://{addr}");
@@ -294,6 +425,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await
     .context("the server failed")?;
 
+    if let Some((task, path)) = admin {
+        task.abort();
+        let _ = task.await;
+        let _ = std::fs::remove_file(path);
+    }
     purge.abort();
     mail.abort();
     last_used.abort();

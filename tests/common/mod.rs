@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod load;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -101,6 +103,12 @@ impl Server {
             status,
             std::fs::read_to_string(&self.log).unwrap_or_default(),
         )
+    }
+
+    /// Ends the process with SIGKILL, as a power cut would: no shutdown, nothing flushed.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn log(&self) -> String {

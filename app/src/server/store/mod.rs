@@ -10,6 +10,7 @@ pub mod apps;
 pub mod audit;
 pub mod codec;
 pub mod invitations;
+pub mod maintenance;
 pub mod members;
 pub mod migrations;
 pub mod minis;
