@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Page, TestInfo } from "@playwright/test";
 import {
+  applyAndWait,
   applyForWorkspace,
   confirmAction,
   expect,
@@ -54,7 +55,7 @@ test("a version is published through review, a removal is withdrawn and rejected
   test.setTimeout(180_000);
   const workspace = `Review${uniqueName()}`;
   await logInAsOperator(page, info);
-  await applyForWorkspace(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
+  await applyAndWait(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
   await generateWorkspace(page, info, workspace);
   const [mia] = await newMember(page, newPage, info, workspace, "Mini Program Admin");
   const [rex, rexName] = await newMember(page, newPage, info, workspace, "Workspace Reviewer");

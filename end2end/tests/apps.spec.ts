@@ -1,4 +1,5 @@
 import {
+  applyAndWait,
   applyForWorkspace,
   expect,
   generateWorkspace,
@@ -14,7 +15,7 @@ import {
 test("an admin adds an App, sees both keys once and masked after, rotates the Upload Key and revokes a key", async ({ page }, info) => {
   const workspace = `Apps${uniqueName()}`;
   await logInAsOperator(page, info);
-  await applyForWorkspace(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
+  await applyAndWait(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
   await generateWorkspace(page, info, workspace);
 
   // App Manage is in the workspace's navigation.

@@ -191,6 +191,12 @@ export async function applyForWorkspace(
   await page.getByRole("button", { name: "Submit application" }).click();
 }
 
+/** Applies as [`applyForWorkspace`] does, and waits until the application is submitted. */
+export async function applyAndWait(page: Page, info: TestInfo, workspace: string, representatives: string[]) {
+  await applyForWorkspace(page, info, workspace, representatives);
+  await expect(page.getByRole("status").filter({ hasText: "Application submitted" })).toBeVisible();
+}
+
 /** Fills one representative row per "Name <email>", adding rows as a person would. */
 export async function fillRepresentatives(page: Page, representatives: string[]) {
   for (const [i, rep] of representatives.entries()) {

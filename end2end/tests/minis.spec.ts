@@ -3,6 +3,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  applyAndWait,
   applyForWorkspace,
   expect,
   generateWorkspace,
@@ -22,7 +23,7 @@ import {
 test("a mini program is created, a developer assigned, a version uploaded with the Studio appears, and the Members page shows the assignment", async ({ page, newPage }, info) => {
   const workspace = `Minis${uniqueName()}`;
   await logInAsOperator(page, info);
-  await applyForWorkspace(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
+  await applyAndWait(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
   await generateWorkspace(page, info, workspace);
 
   // A developer joins.
