@@ -1,5 +1,6 @@
 //! `mpdp`: the console and APIs (`serve`) and the operator's command line.
 
+mod dev;
 mod http;
 mod studio;
 
@@ -41,6 +42,11 @@ enum Command {
     Studio {
         #[command(subcommand)]
         command: studio::StudioCommand,
+    },
+    /// For developing and benchmarking MPDP: seed a data directory; generate load.
+    Dev {
+        #[command(subcommand)]
+        command: dev::DevCommand,
     },
 }
 
@@ -186,6 +192,7 @@ fn main() -> std::process::ExitCode {
             .build()
             .context("could not start the async runtime")
             .and_then(|rt| rt.block_on(studio::run(command))),
+        Command::Dev { command } => dev::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
