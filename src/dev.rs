@@ -55,8 +55,12 @@ pub struct LoadArgs {
     #[arg(long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
     /// A form body (`a=1&b=2`), sent as application/x-www-form-urlencoded.
-    #[arg(long, value_name = "FORM")]
+    #[arg(long, value_name = "FORM", conflicts_with = "forms")]
     form: Option<String>,
+    /// A file of form bodies, one per line: client i (or request i, with --rate) sends line i,
+    /// wrapping — for requests that must differ, like 20 people logging in.
+    #[arg(long, value_name = "FILE")]
+    forms: Option<PathBuf>,
     /// Requests per second on a fixed schedule (open loop). Without it, --concurrency clients
     /// send as fast as they are answered.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -120,26 +124,45 @@ struct Request {
     method: reqwest::Method,
     url: String,
     headers: reqwest::header::HeaderMap,
-    form: Option<String>,
+    /// Form bodies; request `i` sends `forms[i % len]` (none: no body).
+    forms: Vec<String>,
+    told: std::sync::atomic::AtomicBool,
 }
 
 impl Request {
     /// Sends it and reads the whole body; the time it took if the answer was 2xx or 3xx.
-    async fn send(&self) -> Option<Duration> {
+    async fn send(&self, i: usize) -> Option<Duration> {
         let started = Instant::now();
         let mut r = self
             .client
             .request(self.method.clone(), &self.url)
             .headers(self.headers.clone());
-        if let Some(f) = &self.form {
+        if !self.forms.is_empty() {
             r = r
                 .header("content-type", "application/x-www-form-urlencoded")
-                .body(f.clone());
+                .body(self.forms[i % self.forms.len()].clone());
         }
-        let res = r.send().await.ok()?;
-        let good = res.status().is_success() || res.status().is_redirection();
-        res.bytes().await.ok()?;
-        good.then(|| started.elapsed())
+        let res = match r.send().await {
+            Ok(res) => res,
+            Err(e) => {
+                self.note_failure(format!("no answer: {e}"));
+                return None;
+            }
+        };
+        let status = res.status();
+        let body = res.bytes().await.ok()?;
+        if status.is_success() || status.is_redirection() {
+            return Some(started.elapsed());
+        }
+        self.note_failure(format!("{status}: {}", String::from_utf8_lossy(&body[..body.len().min(200)])));
+        None
+    }
+
+    /// Tells of the first failure on standard error (the rest are only counted).
+    fn note_failure(&self, what: String) {
+        if !self.told.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("load: a request failed: {what}");
+        }
     }
 }
 
@@ -163,9 +186,22 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
         .pool_max_idle_per_host(1024)
         .build()
         .context("could not make an HTTP client")?;
-    let req = Arc::new(Request { client, method, url: args.url.clone(), headers, form: args.form.clone() });
-    for _ in 0..args.warmup {
-        if req.send().await.is_none() {
+    let forms = match (&args.form, &args.forms) {
+        (Some(f), _) => vec![f.clone()],
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--forms {}: could not read it", path.display()))?;
+            let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+            if lines.is_empty() {
+                bail!("--forms {}: the file has no form lines", path.display());
+            }
+            lines
+        }
+        (None, None) => Vec::new(),
+    };
+    let req = Arc::new(Request { client, method, url: args.url.clone(), headers, forms, told: Default::default() });
+    for i in 0..args.warmup {
+        if req.send(i as usize).await.is_none() {
             bail!("--url {}: the warm-up request failed (not 2xx/3xx, or no answer)", args.url);
         }
     }
@@ -183,17 +219,18 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
                 }
                 tokio::time::sleep_until(due.into()).await;
                 let req = req.clone();
-                tasks.push(tokio::spawn(async move { vec![req.send().await] }));
+                let i = n as usize;
+                tasks.push(tokio::spawn(async move { vec![req.send(i).await] }));
                 n += 1;
             }
         }
         None => {
-            for _ in 0..args.concurrency {
+            for client in 0..args.concurrency as usize {
                 let req = req.clone();
                 tasks.push(tokio::spawn(async move {
                     let mut times = Vec::new();
                     while Instant::now() < deadline {
-                        times.push(req.send().await);
+                        times.push(req.send(client).await);
                     }
                     times
                 }));

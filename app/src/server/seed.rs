@@ -146,6 +146,7 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
     let operator = accounts::create_operator_blocking(&store, "operator@example.com", "operator", PASSWORD)?;
     let op = Operator(signed_in(&store, &operator));
     let mut lines: Vec<(String, String)> = Vec::new();
+    let mut logins: Vec<String> = Vec::new();
     let roles = [Role::WorkspaceAdmin, Role::WorkspaceReviewer, Role::MiniProgramAdmin, Role::WorkspaceDeveloper];
 
     for w in 1..=plan.workspaces {
@@ -167,6 +168,7 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
         let mut accounts_of = Vec::new();
         for (username, _) in &people {
             accounts_of.push(person(&state, &op, username).await?);
+            logins.push(username.clone());
         }
         let founder = signed_in(&store, &accounts_of[0]);
         let form = workspaces::ApplicationForm {
@@ -294,6 +296,7 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
             lines.push(("DEEP_OFFSET".into(), offset.to_string()));
         }
     }
+    lines.push(("LOGINS".into(), logins.join(",")));
     lines.push(("SEED_SECONDS".into(), format!("{:.2}", started.elapsed().as_secs_f64())));
     drop(state);
     Ok(Seeded { lines })
