@@ -52,9 +52,12 @@ fn actor(name: &str) -> Actor {
     Actor { id: None, name: format!("{name} (mpdp dev seed)"), client: None }
 }
 
-fn signed_in(store: &Store, account: &Account) -> SignedIn {
-    let session = tower_sessions::Session::new(None, Arc::new(RedbSessionStore::new(store.clone())), None);
-    SignedIn { account: account.clone(), session }
+/// `account` signed in through a real session, resolved by the same check every request makes.
+async fn signed_in(state: &AppState, account: &Account) -> Result<SignedIn, AppError> {
+    let session = tower_sessions::Session::new(None, Arc::new(RedbSessionStore::new(state.store.clone())), None);
+    SignedIn::start(&session, account, None, None).await?;
+    session.save().await.map_err(|_| AppError::Internal)?;
+    SignedIn::from_session(state, session).await?.ok_or(AppError::Unauthenticated)
 }
 
 async fn account_named(state: &AppState, name: &str) -> Result<Account, AppError> {
@@ -144,7 +147,7 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
     let config = Config { bundle_dir, ..Config::default() };
     let state = AppState::new(store.clone(), config);
     let operator = accounts::create_operator_blocking(&store, "operator@example.com", "operator", PASSWORD)?;
-    let op = Operator(signed_in(&store, &operator));
+    let op = Operator::check(signed_in(&state, &operator).await?)?;
     let mut lines: Vec<(String, String)> = Vec::new();
     let mut logins: Vec<String> = Vec::new();
     let roles = [Role::WorkspaceAdmin, Role::WorkspaceReviewer, Role::MiniProgramAdmin, Role::WorkspaceDeveloper];
@@ -170,7 +173,7 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
             accounts_of.push(person(&state, &op, username).await?);
             logins.push(username.clone());
         }
-        let founder = signed_in(&store, &accounts_of[0]);
+        let founder = signed_in(&state, &accounts_of[0]).await?;
         let form = workspaces::ApplicationForm {
             name: name.clone(),
             mcc: "5812".into(),
@@ -179,13 +182,13 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
         };
         let applied = workspaces::apply(&state, &founder, form, actor(&people[0].0)).await?;
         workspaces::generate(&state, &op, applied.id, actor("operator")).await?;
-        let admin_member = || Member::check(&state, signed_in(&store, &accounts_of[0]), &name);
+        let admin_member = || async { Member::check(&state, signed_in(&state, &accounts_of[0]).await?, &name).await };
         // Everyone else is invited with their role and accepts the link from the mail.
         for ((username, role), account) in people.iter().zip(&accounts_of).skip(1) {
             let admin = admin_member().await?.admin(WorkspaceAction::InviteMembers)?;
             members::invite(&state, &admin, vec![account.email.clone()], *role, actor(&people[0].0)).await?;
             let token = newest_token_to(&state, &account.email).await?;
-            members::accept(&state, &signed_in(&store, account), token, actor(username)).await?;
+            members::accept(&state, &signed_in(&state, account).await?, token, actor(username)).await?;
         }
         // An App with its two keys.
         let admin = admin_member().await?.admin(WorkspaceAction::ManageApps)?;
@@ -215,7 +218,7 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
             if let Some(r) = reviewer {
                 let m = admin_member().await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
                 let id = approvals::apply_publishing(&state, &m, mp, "1.0.0".into(), vec![created.app], "first release".into(), actor(&people[0].0)).await?;
-                let rm = Member::check(&state, signed_in(&store, &accounts_of[r]), &name).await?.authorize(WorkspaceAction::DecideApprovals)?;
+                let rm = Member::check(&state, signed_in(&state, &accounts_of[r]).await?, &name).await?.authorize(WorkspaceAction::DecideApprovals)?;
                 approvals::decide(&state, &rm, id, true, String::new(), actor(&people[r].0)).await?;
                 if released_sha.is_empty() {
                     released_sha = sha;
@@ -254,8 +257,8 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
             while filed < plan.approvals {
                 let n = BATCH.min(plan.approvals - filed);
                 let am = admin_member().await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
-                let rm = Member::check(&state, signed_in(&store, &accounts_of[reviewer]), &name).await?.authorize(WorkspaceAction::DecideApprovals)?;
-                let (viewer, template, decider) = (minis::Viewer::of(&am), approvals::feature_template(&am), approvals::Decider::of(&rm)?);
+                let rm = Member::check(&state, signed_in(&state, &accounts_of[reviewer]).await?, &name).await?.authorize(WorkspaceAction::DecideApprovals)?;
+                let (viewer, template, decider) = (crate::server::auth::guard::MemberScope::of(&am), approvals::feature_template(&am), approvals::Decider::of(&rm)?);
                 let (applicant, decider_actor) = (actor(&people[0].0), actor(&people[reviewer].0));
                 let rejection = approvals::decision_reason(false, "Seeded: not needed yet")?;
                 let (pairs, total, url) = (pairs.clone(), plan.approvals, state.config.public_url.clone());
