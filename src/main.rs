@@ -1,6 +1,7 @@
 //! `mpdp`: the console and APIs (`serve`) and the operator's command line.
 
 mod admin;
+mod dev;
 mod http;
 mod studio;
 
@@ -73,6 +74,11 @@ enum Command {
     Compact {
         #[command(flatten)]
         data: DataDir,
+    },
+    /// For developing and benchmarking MPDP: seed a data directory; generate load.
+    Dev {
+        #[command(subcommand)]
+        command: dev::DevCommand,
     },
 }
 
@@ -222,6 +228,7 @@ fn main() -> std::process::ExitCode {
         Command::Restore { from, data_dir } => restore(&from, &data_dir),
         Command::Check { data } => check(&data.data_dir),
         Command::Compact { data } => compact(&data.data_dir),
+        Command::Dev { command } => dev::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod keys;
 pub mod manifest;
 pub mod policy;
+pub mod seed;
 pub mod state;
 pub mod store;
 pub mod studio;

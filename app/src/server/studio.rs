@@ -347,7 +347,7 @@ async fn upload(State(state): State<AppState>, UrlPath(id): UrlPath<String>, hea
     }
 }
 
-async fn upload_checked(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> Result<Uploaded, ApiError> {
+pub(crate) async fn upload_checked(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> Result<Uploaded, ApiError> {
     let sig = signature(headers)?;
     let (Some(claimed_sha), Some(claimed_size)) = (sig.sha256.clone(), sig.size) else {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "signature_malformed", "The MPDP-Signature header of an upload needs sha256= and size=."));

@@ -176,7 +176,12 @@ impl Operator {
     }
 
     pub async fn require() -> Result<Operator, AppError> {
-        let signed_in = SignedIn::require().await?;
+        Operator::check(SignedIn::require().await?)
+    }
+
+    /// Passes only for a platform operator's account (also used by `mpdp dev seed`, which signs
+    /// people in through real sessions outside a request).
+    pub fn check(signed_in: SignedIn) -> Result<Operator, AppError> {
         if !signed_in.account.is_operator {
             return Err(AppError::Forbidden(
                 "Only platform operators may use the operator area.".into(),

@@ -226,25 +226,62 @@ pub async fn apply_removal(state: &AppState, m: &Member, mp: Uuid, reason: Strin
 
 /// "Apply for feature activation": one capability from the documented list, for one mini program.
 pub async fn apply_feature(state: &AppState, m: &Member, mp: Uuid, code: String, note: String, actor: Actor) -> Result<Uuid, AppError> {
-    let f = feature(&code)?;
-    let note = validate_apply_note(&note)?;
+    let mut ids = apply_features(state, m, vec![(mp, code, note)], actor).await?;
+    Ok(ids.remove(0))
+}
+
+/// Several feature applications by one member, each checked and filed as [`apply_feature`] does,
+/// in one write transaction (all or none).
+pub async fn apply_features(state: &AppState, m: &Member, items: Vec<(Uuid, String, String)>, actor: Actor) -> Result<Vec<Uuid>, AppError> {
+    let mut checked = Vec::with_capacity(items.len());
+    for (mp, code, note) in items {
+        checked.push((mp, feature(&code)?, validate_apply_note(&note)?));
+    }
     let viewer = Viewer::of(m);
-    let a = new_application(m, Category::Feature, None, note);
+    let template = feature_template(m);
     let url = state.config.public_url.clone();
     state
         .store
-        .write(move |tx| {
-            let p = require_mini_admin(tx, &viewer, mp)?;
-            if p.removed {
-                return Err(AppError::conflict("Mini program", "has been removed"));
-            }
-            if p.features.iter().any(|x| x == f.code) {
-                return Err(AppError::conflict("Feature", format!("{} is already activated for this mini program", f.label)));
-            }
-            let a = Application { mini_program: Some(p.id), mini_program_name: Some(p.name), feature: Some(f.code.into()), ..a };
-            file(tx, a, &actor, &url)
-        })
+        .write(move |tx| checked.into_iter().map(|(mp, f, note)| apply_feature_in(tx, &viewer, &template, mp, f, note, &actor, &url)).collect())
         .await
+}
+
+/// What every feature application of `m` starts from (see [`apply_feature_in`]).
+pub(crate) fn feature_template(m: &Member) -> Application {
+    new_application(m, Category::Feature, None, String::new())
+}
+
+/// Files one feature application in the caller's write transaction, checked as
+/// [`apply_feature`] does (`note` already validated): lets `mpdp dev seed` file thousands per
+/// transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn apply_feature_in(
+    tx: &redb::WriteTransaction,
+    viewer: &Viewer,
+    template: &Application,
+    mp: Uuid,
+    f: &crate::model::approvals::Feature,
+    note: String,
+    actor: &Actor,
+    url: &str,
+) -> Result<Uuid, AppError> {
+    let p = require_mini_admin(tx, viewer, mp)?;
+    if p.removed {
+        return Err(AppError::conflict("Mini program", "has been removed"));
+    }
+    if p.features.iter().any(|x| x == f.code) {
+        return Err(AppError::conflict("Feature", format!("{} is already activated for this mini program", f.label)));
+    }
+    let a = Application {
+        id: Uuid::now_v7(),
+        created: Utc::now(),
+        mini_program: Some(p.id),
+        mini_program_name: Some(p.name),
+        feature: Some(f.code.into()),
+        note,
+        ..template.clone()
+    };
+    file(tx, a, actor, url)
 }
 
 /// "Apply to join the workspace": any signed-in account with a verified email. The answer is the
@@ -422,85 +459,107 @@ fn join(tx: &redb::WriteTransaction, a: &Application, actor: &Actor, history: &m
 }
 
 /// Whether a decision changes what the container API serves.
-fn changes_container(category: Category) -> bool {
+pub(crate) fn changes_container(category: Category) -> bool {
     matches!(category, Category::Publishing | Category::Removal | Category::Feature)
 }
 
 /// Approves (`reason` optional) or rejects (`reason` required) a pending application of `m`'s
 /// workspace, with its effect. Refused: one's own application (two-person rule), a member request
 /// for anyone but a Workspace Admin, an application no longer pending (409).
-pub async fn decide(state: &AppState, m: &Member, id: Uuid, approve: bool, reason: String, actor: Actor) -> Result<(), AppError> {
-    let reason = if approve {
-        Some(validate_apply_note(&reason).map_err(|_| AppError::invalid("Reason", format!("must be at most {} characters", crate::model::approvals::REASON_MAX)))?)
-            .filter(|r| !r.is_empty())
-    } else {
-        Some(validate_reason(&reason)?)
-    };
-    let (wid, me, my_name, role) = (m.workspace().id, m.who().account().id, m.who().account().username.clone(), m.membership().role);
-    if !allows(role, WorkspaceAction::DecideApprovals) {
-        return Err(AppError::Forbidden(WorkspaceAction::DecideApprovals.refusal().into()));
+/// Who decides, as [`decide_in`] needs it: a member whose role may decide applications.
+pub(crate) struct Decider {
+    workspace: Uuid,
+    account: Uuid,
+    name: String,
+    role: Role,
+}
+
+impl Decider {
+    pub(crate) fn of(m: &Member) -> Result<Decider, AppError> {
+        if !allows(m.membership().role, WorkspaceAction::DecideApprovals) {
+            return Err(AppError::Forbidden(WorkspaceAction::DecideApprovals.refusal().into()));
+        }
+        Ok(Decider { workspace: m.workspace().id, account: m.who().account().id, name: m.who().account().username.clone(), role: m.membership().role })
     }
+}
+
+/// The reason a decision is stored with: required for a rejection, optional for an approval.
+pub(crate) fn decision_reason(approve: bool, reason: &str) -> Result<Option<String>, AppError> {
+    if approve {
+        Ok(Some(validate_apply_note(reason).map_err(|_| AppError::invalid("Reason", format!("must be at most {} characters", crate::model::approvals::REASON_MAX)))?)
+            .filter(|r| !r.is_empty()))
+    } else {
+        Ok(Some(validate_reason(reason)?))
+    }
+}
+
+pub async fn decide(state: &AppState, m: &Member, id: Uuid, approve: bool, reason: String, actor: Actor) -> Result<(), AppError> {
+    let reason = decision_reason(approve, &reason)?;
+    let decider = Decider::of(m)?;
     let url = state.config.public_url.clone();
-    let category = state
-        .store
-        .write(move |tx| {
-            let before = store::get_for_update(tx, id)?.filter(|a| a.workspace == wid).ok_or_else(not_found)?;
-            if before.applicant == me {
-                return Err(AppError::Forbidden(
-                    "Nobody decides their own application (two-person rule): another Workspace Admin or a Workspace Reviewer must decide it.".into(),
-                ));
-            }
-            if before.category == Category::MemberRequest && role != Role::WorkspaceAdmin {
-                return Err(AppError::Forbidden("Only a Workspace Admin may decide member requests.".into()));
-            }
-            if before.status != Status::Pending {
-                return Err(AppError::conflict(
-                    "Application",
-                    format!("was already {}; a decided or withdrawn application can't change", before.status.label().to_lowercase()),
-                ));
-            }
-            let mut after = before.clone();
-            let mut effects = Vec::new();
-            if approve {
-                match before.category {
-                    Category::Publishing => release(tx, &before, &mut effects)?,
-                    Category::Removal => {
-                        remove(tx, &before, &mut effects)?;
-                        close_pending_of_removed(tx, &before, &actor, &url)?;
-                    }
-                    Category::Feature => activate(tx, &before, &mut effects)?,
-                    Category::MemberRequest => join(tx, &before, &actor, &mut effects)?,
-                }
-            } else if before.category == Category::Publishing {
-                if let (Some(mp), Some(v)) = (before.mini_program, &before.version) {
-                    if let Some(mut v) = minis::version_for_update(tx, mp, v)?.filter(|v| v.state == VersionState::InReview) {
-                        v.state = VersionState::Rejected;
-                        minis::put_version(tx, &v)?;
-                    }
-                }
-            }
-            after.status = if approve { Status::Approved } else { Status::Rejected };
-            after.finished = Some(Utc::now());
-            after.decided_by = Some((me, my_name.clone()));
-            after.reason = if approve { None } else { reason.clone() };
-            let what = if approve { "Approved" } else { "Rejected" };
-            after.history.push(step(&my_name, what, reason.clone().unwrap_or_default()));
-            after.history.extend(effects);
-            store::update(tx, &before, &after)?;
-            let action = if approve { "approval.approved" } else { "approval.rejected" };
-            audit::record(tx, &actor, Some((wid, &after.workspace_name)), action, after.category.title(), &format!("{} by {}{}", subject_of(&after), after.applicant_name, reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()))?;
-            if approve && changes_container(after.category) {
-                let what = if after.category == Category::Removal { "mini_program.removed" } else if after.category == Category::Feature { "mini_program.feature_activated" } else { "mini_program.released" };
-                audit::record(tx, &actor, Some((wid, &after.workspace_name)), what, after.mini_program_name.as_deref().unwrap_or_default(), &subject_of(&after))?;
-            }
-            tell_applicant(tx, &after, &url)?;
-            Ok(after.category)
-        })
-        .await?;
+    let category = state.store.write(move |tx| decide_in(tx, &decider, id, approve, reason, &actor, &url)).await?;
     if approve && changes_container(category) {
         state.container.refresh(&state.store).await;
     }
     Ok(())
+}
+
+/// Decides one application in the caller's write transaction, with every check of [`decide`]
+/// (`reason` from [`decision_reason`]). The caller refreshes the container API's snapshot after
+/// the commit when an approval [`changes_container`].
+pub(crate) fn decide_in(tx: &redb::WriteTransaction, d: &Decider, id: Uuid, approve: bool, reason: Option<String>, actor: &Actor, url: &str) -> Result<Category, AppError> {
+    let (wid, me, my_name, role) = (d.workspace, d.account, &d.name, d.role);
+    let before = store::get_for_update(tx, id)?.filter(|a| a.workspace == wid).ok_or_else(not_found)?;
+    if before.applicant == me {
+        return Err(AppError::Forbidden(
+            "Nobody decides their own application (two-person rule): another Workspace Admin or a Workspace Reviewer must decide it.".into(),
+        ));
+    }
+    if before.category == Category::MemberRequest && role != Role::WorkspaceAdmin {
+        return Err(AppError::Forbidden("Only a Workspace Admin may decide member requests.".into()));
+    }
+    if before.status != Status::Pending {
+        return Err(AppError::conflict(
+            "Application",
+            format!("was already {}; a decided or withdrawn application can't change", before.status.label().to_lowercase()),
+        ));
+    }
+    let mut after = before.clone();
+    let mut effects = Vec::new();
+    if approve {
+        match before.category {
+            Category::Publishing => release(tx, &before, &mut effects)?,
+            Category::Removal => {
+                remove(tx, &before, &mut effects)?;
+                close_pending_of_removed(tx, &before, &actor, &url)?;
+            }
+            Category::Feature => activate(tx, &before, &mut effects)?,
+            Category::MemberRequest => join(tx, &before, &actor, &mut effects)?,
+        }
+    } else if before.category == Category::Publishing {
+        if let (Some(mp), Some(v)) = (before.mini_program, &before.version) {
+            if let Some(mut v) = minis::version_for_update(tx, mp, v)?.filter(|v| v.state == VersionState::InReview) {
+                v.state = VersionState::Rejected;
+                minis::put_version(tx, &v)?;
+            }
+        }
+    }
+    after.status = if approve { Status::Approved } else { Status::Rejected };
+    after.finished = Some(Utc::now());
+    after.decided_by = Some((me, my_name.clone()));
+    after.reason = if approve { None } else { reason.clone() };
+    let what = if approve { "Approved" } else { "Rejected" };
+    after.history.push(step(&my_name, what, reason.clone().unwrap_or_default()));
+    after.history.extend(effects);
+    store::update(tx, &before, &after)?;
+    let action = if approve { "approval.approved" } else { "approval.rejected" };
+    audit::record(tx, &actor, Some((wid, &after.workspace_name)), action, after.category.title(), &format!("{} by {}{}", subject_of(&after), after.applicant_name, reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()))?;
+    if approve && changes_container(after.category) {
+        let what = if after.category == Category::Removal { "mini_program.removed" } else if after.category == Category::Feature { "mini_program.feature_activated" } else { "mini_program.released" };
+        audit::record(tx, &actor, Some((wid, &after.workspace_name)), what, after.mini_program_name.as_deref().unwrap_or_default(), &subject_of(&after))?;
+    }
+    tell_applicant(tx, &after, &url)?;
+    Ok(after.category)
 }
 
 /// The applicant withdraws their pending application; a version in review is Uploaded again.
