@@ -407,6 +407,18 @@ fn remove(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<Histor
     Ok(())
 }
 
+/// The version a publishing application put In review leaves it as `to` (Rejected when the
+/// application is rejected or closed, Uploaded when it is withdrawn). Other categories: nothing.
+fn end_review(tx: &redb::WriteTransaction, a: &Application, to: VersionState) -> Result<(), AppError> {
+    if let (Category::Publishing, Some(mp), Some(v)) = (a.category, a.mini_program, &a.version) {
+        if let Some(mut v) = minis::version_for_update(tx, mp, v)?.filter(|v| v.state == VersionState::InReview) {
+            v.state = to;
+            minis::put_version(tx, &v)?;
+        }
+    }
+    Ok(())
+}
+
 /// After a removal, the mini program's pending publishing and feature applications can't succeed:
 /// they are closed as Rejected, with the reason, and their applicants told.
 fn close_pending_of_removed(tx: &redb::WriteTransaction, removal: &Application, actor: &Actor, public_url: &str) -> Result<(), AppError> {
@@ -416,12 +428,7 @@ fn close_pending_of_removed(tx: &redb::WriteTransaction, removal: &Application, 
     const REASON: &str = "The mini program was removed, so this application can no longer be approved.";
     for id in ids {
         let Some(before) = store::get_for_update(tx, id)?.filter(|a| a.status == Status::Pending) else { continue };
-        if let (Some(mp), Some(v)) = (before.mini_program, &before.version) {
-            if let Some(mut v) = minis::version_for_update(tx, mp, v)?.filter(|v| v.state == VersionState::InReview) {
-                v.state = VersionState::Rejected;
-                minis::put_version(tx, &v)?;
-            }
-        }
+        end_review(tx, &before, VersionState::Rejected)?;
         let mut after = before.clone();
         after.status = Status::Rejected;
         after.finished = Some(Utc::now());
@@ -536,13 +543,8 @@ pub(crate) fn decide_in(tx: &redb::WriteTransaction, d: &Decider, id: Uuid, appr
             Category::Feature => activate(tx, &before, &mut effects)?,
             Category::MemberRequest => join(tx, &before, &actor, &mut effects)?,
         }
-    } else if before.category == Category::Publishing {
-        if let (Some(mp), Some(v)) = (before.mini_program, &before.version) {
-            if let Some(mut v) = minis::version_for_update(tx, mp, v)?.filter(|v| v.state == VersionState::InReview) {
-                v.state = VersionState::Rejected;
-                minis::put_version(tx, &v)?;
-            }
-        }
+    } else {
+        end_review(tx, &before, VersionState::Rejected)?;
     }
     after.status = if approve { Status::Approved } else { Status::Rejected };
     after.finished = Some(Utc::now());
@@ -584,12 +586,7 @@ pub async fn withdraw(state: &AppState, who: &SignedIn, id: Uuid, actor: Actor) 
                     format!("was already {}; only a pending application can be withdrawn", before.status.label().to_lowercase()),
                 ));
             }
-            if let (Category::Publishing, Some(mp), Some(v)) = (before.category, before.mini_program, &before.version) {
-                if let Some(mut v) = minis::version_for_update(tx, mp, v)?.filter(|v| v.state == VersionState::InReview) {
-                    v.state = VersionState::Uploaded;
-                    minis::put_version(tx, &v)?;
-                }
-            }
+            end_review(tx, &before, VersionState::Uploaded)?;
             let mut after = before.clone();
             after.status = Status::Withdrawn;
             after.finished = Some(Utc::now());
