@@ -81,30 +81,11 @@ async fn acme() -> Acme {
     Acme { server, op, ann, rev, mpa, dev, app, upload_key, mp, _dir: dir }
 }
 
-/// A bundle (gzip'd tar with an app.json), different for each version.
-fn bundle(version: &str) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut b = tar::Builder::new(gz);
-    let js = format!("Page({{}}) // {version}");
-    for (name, data) in [("app.json", &br#"{"pages":["index"]}"#[..]), ("index.js", js.as_bytes())] {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, name, data).unwrap();
-    }
-    b.into_inner().unwrap().finish().unwrap()
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
 /// Uploads `version` of `mp` through the Studio API, signed with `key`, as the Studio does.
 async fn upload_with(server: &Server, key: &str, mp: &str, version: &str) -> Reply {
-    let body = bundle(version);
+    let body = common::load::bundle(mp, version);
     let k = keys::parse_upload_key(key).unwrap();
-    let sig = keys::sign_upload(&k, mp, version, &keys::sha256_hex(&body), body.len() as u64, now());
+    let sig = keys::sign_upload(&k, mp, version, &keys::sha256_hex(&body), body.len() as u64, common::load::now());
     let r = client()
         .post(server.url(&format!("/api/studio/v1/mini-programs/{mp}/versions")))
         .header("content-type", "application/gzip")

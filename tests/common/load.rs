@@ -70,7 +70,8 @@ pub fn bundle(mp: &str, version: &str) -> Vec<u8> {
     b.into_inner().unwrap().finish().unwrap()
 }
 
-fn now() -> i64 {
+/// Unix seconds now, as signatures carry them.
+pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 

@@ -149,12 +149,10 @@ pub fn ReleasePanel(
                                     }}
                                 </dd>
                             </dl>
-                            <details class="hint">
-                                <summary>"Features that can be activated"</summary>
-                                <ul class="plain">
-                                    {FEATURES.iter().map(|f| view! { <li><strong>{f.label}</strong>{format!(" ({}) — {}", f.code, f.description)}</li> }).collect_view()}
-                                </ul>
-                            </details>
+                            <h3 class="hint">"Features that can be activated"</h3>
+                            <ul class="plain hint">
+                                {FEATURES.iter().map(|f| view! { <li><strong>{f.label}</strong>{format!(" ({}) — {}", f.code, f.description)}</li> }).collect_view()}
+                            </ul>
                         }.into_any()
                     })
                 }}
