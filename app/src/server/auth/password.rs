@@ -1,9 +1,14 @@
-//! Argon2id password hashing with OWASP's parameters, run on the blocking pool and bounded so a
+//! Argon2id password hashing with OWASP's parameters, run on its own threads and bounded so a
 //! burst of logins cannot take every core from the rest of the server.
+//!
+//! The hashing threads are few (half the cores, at least one) and, on Linux, run at the lowest
+//! scheduling priority (nice 19): when a container request or a page render wants a core, the
+//! scheduler gives it at once instead of sharing it fairly with a 19 MiB hash. Logins then wait a
+//! little longer under load; everything else does not.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -29,9 +34,13 @@ fn argon2() -> Argon2<'static> {
     )
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    /// The hashing threads' queue; they end when the last `Hasher` clone is dropped.
+    jobs: mpsc::Sender<Job>,
     waiting: Arc<AtomicUsize>,
     /// Verified against when the account does not exist, so both cases cost the same time.
     dummy_hash: Arc<OnceLock<String>>,
@@ -50,8 +59,29 @@ impl Hasher {
             .map(|n| n.get())
             .unwrap_or(2);
         let permits = (cores / 2).max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..permits {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("mpdp-hash-{n}"))
+                .spawn(move || {
+                    lowest_priority();
+                    loop {
+                        let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
         Hasher {
             permits: Arc::new(Semaphore::new(permits)),
+            jobs,
             waiting: Arc::new(AtomicUsize::new(0)),
             dummy_hash: Arc::new(OnceLock::new()),
         }
@@ -72,17 +102,20 @@ impl Hasher {
         let permit = self.permits.clone().acquire_owned().await;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let permit = permit.map_err(|_| AppError::Internal)?;
-        let out = tokio::task::spawn_blocking(move || {
-            let out = job();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing task failed");
+        let (done, out) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(job());
+                drop(permit);
+            }))
+            .map_err(|_| {
+                tracing::error!("no password hashing thread is running");
+                AppError::Internal
+            })?;
+        out.await.map_err(|_| {
+            tracing::error!("a password hashing job failed");
             AppError::Internal
-        })?;
-        Ok(out)
+        })
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
@@ -113,6 +146,23 @@ impl Hasher {
                 && real
         })
         .await
+    }
+}
+
+/// Lowers the calling thread to nice 19. Linux keeps a nice value per thread, so this touches the
+/// hashing threads only. Raising it back would need a privilege, which is why hashing has threads
+/// of its own rather than borrowing the blocking pool's.
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only reads its integer arguments; 0 means the calling thread.
+        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
+        if rc != 0 {
+            tracing::warn!(
+                error = %std::io::Error::last_os_error(),
+                "could not lower the priority of a password hashing thread"
+            );
+        }
     }
 }
 
@@ -171,6 +221,25 @@ mod tests {
         }
         assert!(validate_new_password("Password", "short").is_err());
         assert!(validate_new_password("Password", "correct horse battery staple 42").is_ok());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_runs_at_the_lowest_priority_off_the_async_threads() {
+        let hasher = Hasher::new();
+        let (name, nice) = hasher
+            .run(|| {
+                // SAFETY: getpriority only reads its integer arguments; 0 is the calling thread.
+                let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+                (std::thread::current().name().map(str::to_owned), nice)
+            })
+            .await
+            .unwrap();
+        assert_eq!(name.as_deref(), Some("mpdp-hash-0"));
+        assert_eq!(nice, 19);
+        // SAFETY: as above.
+        let here = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+        assert_ne!(here, 19, "the caller's own priority is untouched");
     }
 
     #[tokio::test]
