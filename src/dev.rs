@@ -21,6 +21,36 @@ pub enum DevCommand {
     /// whatever the answers, and timed from its start) or from a number of clients each sending
     /// the next request when the last is answered; print the rate and latency percentiles.
     Load(LoadArgs),
+    /// Durable writes over HTTP: each client applies for the activation of its own feature of one
+    /// mini program (so clients never collide) and withdraws it again, over and over, through the
+    /// console's server functions. Every 2xx answer is one acknowledged write transaction. Prints
+    /// `writes=… failed=… seconds=… wps=…`.
+    Writes(WritesArgs),
+}
+
+#[derive(Args)]
+pub struct WritesArgs {
+    /// The server, e.g. http://127.0.0.1:3000.
+    #[arg(long)]
+    base: String,
+    /// The Cookie header of a signed-in session that may apply for features.
+    #[arg(long)]
+    cookie: String,
+    /// The workspace's name.
+    #[arg(long)]
+    workspace: String,
+    /// The mini program's id.
+    #[arg(long)]
+    mini_program: String,
+    /// Comma-separated feature codes, one per client.
+    #[arg(long, value_delimiter = ',', required = true)]
+    features: Vec<String>,
+    /// Concurrent clients, each sending its next request when the last is answered.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    clients: u32,
+    /// How long to measure (e.g. 10s).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    duration: Duration,
 }
 
 #[derive(Args)]
@@ -84,6 +114,7 @@ pub fn run(command: DevCommand) -> anyhow::Result<()> {
     match command {
         DevCommand::Seed(args) => rt.block_on(seed(args)),
         DevCommand::Load(args) => rt.block_on(load(args)),
+        DevCommand::Writes(args) => rt.block_on(writes(args)),
     }
 }
 
@@ -266,5 +297,92 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
         pct(0.99),
         times.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0),
     );
+    Ok(())
+}
+
+async fn writes(args: WritesArgs) -> anyhow::Result<()> {
+    if args.clients as usize > args.features.len() {
+        bail!(
+            "--clients {}: at most {} (one feature per client, from --features)",
+            args.clients,
+            args.features.len()
+        );
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("could not make an HTTP client")?;
+    let base = args.base.trim_end_matches('/').to_string();
+    let post = {
+        let (client, cookie) = (client.clone(), args.cookie.clone());
+        move |endpoint: &'static str, form: Vec<(&'static str, String)>| {
+            let request = client
+                .post(format!("{base}/api/{endpoint}"))
+                .header("accept", "application/json")
+                .header("cookie", cookie.clone())
+                .form(&form);
+            async move {
+                let res = request.send().await.map_err(|e| format!("{endpoint}: no answer: {e}"))?;
+                let status = res.status();
+                let body = res.text().await.unwrap_or_default();
+                if status.is_success() {
+                    Ok(body)
+                } else {
+                    Err(format!("{endpoint} {status}: {}", &body[..body.len().min(200)]))
+                }
+            }
+        }
+    };
+    let started = Instant::now();
+    let deadline = started + args.duration;
+    let mut tasks = Vec::new();
+    for feature in args.features.iter().take(args.clients as usize).cloned() {
+        let (post, workspace, mini) = (post.clone(), args.workspace.clone(), args.mini_program.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed, mut first_error) = (0u64, 0u64, None);
+            while Instant::now() < deadline {
+                let applied = post(
+                    "apply-feature",
+                    vec![("workspace", workspace.clone()), ("id", mini.clone()), ("feature", feature.clone())],
+                )
+                .await;
+                let id = match applied {
+                    Ok(body) => body.trim().trim_matches('"').to_string(),
+                    Err(e) => {
+                        failed += 1;
+                        first_error.get_or_insert(e);
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                ok += 1;
+                match post("withdraw-application", vec![("id", id)]).await {
+                    Ok(_) => ok += 1,
+                    Err(e) => {
+                        failed += 1;
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            (ok, failed, first_error)
+        }));
+    }
+    let (mut ok, mut failed) = (0u64, 0u64);
+    for t in tasks {
+        let (o, f, e) = t.await.context("a client task failed")?;
+        ok += o;
+        failed += f;
+        if let Some(e) = e {
+            eprintln!("writes: {e}");
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "writes={ok} failed={failed} seconds={seconds:.2} wps={:.1}",
+        ok as f64 / seconds
+    );
+    if ok == 0 {
+        bail!("no write succeeded ({failed} failed)");
+    }
     Ok(())
 }

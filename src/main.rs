@@ -398,6 +398,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let public_url = config.public_url.clone();
     let state = AppState::new(store.clone(), config);
+    match state.bundles.remove_unfinished() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(files = n, "removed uploads left unfinished by the last run from bundles/tmp"),
+        Err(e) => tracing::warn!(error = %e, "could not clean bundles/tmp; `mpdp check` lists what is there"),
+    }
     // The container API serves from memory: build what it serves before the first request.
     state.container.refresh(&store).await;
     let purge = tokio::spawn(http::purge_expired_sessions(store.clone()));

@@ -128,6 +128,26 @@ impl Bundles {
         self.dir.join("tmp")
     }
 
+    /// Deletes what uploads interrupted by a crash left in `tmp/`. Only at start-up, while this
+    /// process holds the data directory's lock: no upload can be in flight then. Returns how
+    /// many files were removed.
+    pub fn remove_unfinished(&self) -> std::io::Result<usize> {
+        let entries = match std::fs::read_dir(self.temp_dir()) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Moves a complete, fsynced temporary file to its content address and fsyncs the directory,
     /// so the file is durable before any record names it.
     pub fn commit(&self, temp: &Path, sha256: &str) -> std::io::Result<PathBuf> {
@@ -588,6 +608,24 @@ fn percent_decode(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_up_removes_unfinished_uploads_and_keeps_stored_bundles() {
+        let dir = std::env::temp_dir().join(format!("mpdp-bundles-{}", uuid::Uuid::new_v4()));
+        let bundles = Bundles::new(dir.clone());
+        assert_eq!(bundles.remove_unfinished().unwrap(), 0, "no tmp/ yet");
+        std::fs::create_dir_all(bundles.temp_dir()).unwrap();
+        std::fs::write(bundles.temp_dir().join("upload-1"), b"half").unwrap();
+        std::fs::write(bundles.temp_dir().join("upload-2"), b"").unwrap();
+        let sha = "ab".repeat(32);
+        let stored = bundles.temp_dir().join("complete");
+        std::fs::write(&stored, b"whole").unwrap();
+        let kept = bundles.commit(&stored, &sha).unwrap();
+        assert_eq!(bundles.remove_unfinished().unwrap(), 2);
+        assert_eq!(std::fs::read_dir(bundles.temp_dir()).unwrap().count(), 0);
+        assert_eq!(std::fs::read(kept).unwrap(), b"whole");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     // Archives with escaping paths, links, devices, bombs and no app.json are refused over HTTP,
     // each case, in tests/studio.rs; here, what a well-formed archive and garbage look like.
