@@ -1,444 +1,344 @@
-//! The pages loaded on demand. Each is a lazy route: with `cargo leptos --split` its code (and
-//! whatever only it uses) goes into a WASM chunk of its own, which the browser fetches when the
-//! page is first shown: on a direct visit before the page hydrates, on a navigation before it
-//! renders. The server renders them like any other page. The home and login pages, the frame
-//! (top bar, banner, toasts) and what they use stay in the main WASM.
+//! The pages loaded on demand, as lazy routes. With `cargo leptos --split` the code of each area
+//! below (and whatever only it uses) goes into WASM chunks of its own, which the browser fetches
+//! when a page of the area is first shown: on a direct visit before the page hydrates, on a
+//! navigation before it renders. Code that areas share goes into chunks of its own. The server
+//! renders these pages like any other. The home and login pages, the frame (top bar, banner,
+//! toasts) and what they use stay in the main WASM.
+//!
+//! One lazy function per area rather than per page: a chunk per page meant hundreds of small
+//! chunk files, dozens of them to fetch for one page.
 
 use leptos::prelude::*;
-use leptos_router::{lazy_route, LazyRoute};
+use leptos_router::LazyRoute;
 
 use super::{account, email_links, kit, operator, requests, sign_up, workspaces};
 
-/// `/sign-up`
-pub struct SignUp;
+/// A lazy route: `$route` shows the page `$page` of an area through the area's lazy function
+/// `$area`; `$preload` (made by `#[lazy]`) fetches the area's chunks as a navigation starts.
+macro_rules! page_route {
+    ($(#[$doc:meta])* $route:ident => $area:ident($page:expr), $preload:ident) => {
+        $(#[$doc])*
+        pub struct $route;
 
-#[lazy_route]
-impl LazyRoute for SignUp {
-    fn data() -> Self {
-        Self
-    }
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
 
-    fn view(_this: Self) -> AnyView {
-        view! { <sign_up::SignUpPage /> }.into_any()
+            async fn view(_this: Self) -> AnyView {
+                $area($page).await
+            }
+
+            async fn preload() {
+                #[cfg(feature = "hydrate")]
+                $preload().await;
+            }
+        }
+    };
+}
+
+/// The pages of a person's own account and the links sent by email (signing up, verifying the
+/// address, resetting the password) and the confirmation page without JavaScript.
+#[derive(Clone, Copy)]
+pub enum AccountPage {
+    SignUp,
+    VerifyEmail,
+    ForgotPassword,
+    ResetPassword,
+    Account,
+    Confirm,
+}
+
+#[lazy]
+fn account_pages(page: AccountPage) -> AnyView {
+    match page {
+        AccountPage::SignUp => view! { <sign_up::SignUpPage /> }.into_any(),
+        AccountPage::VerifyEmail => view! { <email_links::VerifyEmailPage /> }.into_any(),
+        AccountPage::ForgotPassword => view! { <email_links::ForgotPasswordPage /> }.into_any(),
+        AccountPage::ResetPassword => view! { <email_links::ResetPasswordPage /> }.into_any(),
+        AccountPage::Account => view! { <account::AccountPage /> }.into_any(),
+        AccountPage::Confirm => view! { <kit::dialog::ConfirmPage /> }.into_any(),
     }
 }
 
-/// `/confirm/{kind}`
-pub struct Confirm;
+page_route!(
+    /// `/sign-up`
+    SignUp => account_pages(AccountPage::SignUp), __preload_account_pages
+);
 
-#[lazy_route]
-impl LazyRoute for Confirm {
-    fn data() -> Self {
-        Self
-    }
+page_route!(
+    /// `/verify-email/{token}`
+    VerifyEmail => account_pages(AccountPage::VerifyEmail), __preload_account_pages
+);
 
-    fn view(_this: Self) -> AnyView {
-        view! { <kit::dialog::ConfirmPage /> }.into_any()
+page_route!(
+    /// `/forgot-password`
+    ForgotPassword => account_pages(AccountPage::ForgotPassword), __preload_account_pages
+);
+
+page_route!(
+    /// `/reset-password/{token}`
+    ResetPassword => account_pages(AccountPage::ResetPassword), __preload_account_pages
+);
+
+page_route!(
+    /// `/account`
+    Account => account_pages(AccountPage::Account), __preload_account_pages
+);
+
+page_route!(
+    /// `/confirm/{kind}`
+    Confirm => account_pages(AccountPage::Confirm), __preload_account_pages
+);
+
+/// The pages of the operator area.
+#[derive(Clone, Copy)]
+pub enum OperatorPage {
+    Overview,
+    Accounts,
+    Applications,
+    Application,
+    Workspaces,
+    Workspace,
+    ChangeRequests,
+    Outbox,
+    OutboxMessage,
+    Audit,
+}
+
+#[lazy]
+fn operator_pages(page: OperatorPage) -> AnyView {
+    match page {
+        OperatorPage::Overview => view! { <operator::OperatorPage /> }.into_any(),
+        OperatorPage::Accounts => view! { <operator::accounts::AccountsPage /> }.into_any(),
+        OperatorPage::Applications => view! { <operator::applications::ApplicationsPage /> }.into_any(),
+        OperatorPage::Application => view! { <operator::application::ApplicationPage /> }.into_any(),
+        OperatorPage::Workspaces => view! { <operator::workspaces::WorkspacesAdminPage /> }.into_any(),
+        OperatorPage::Workspace => view! { <operator::workspace::WorkspaceAdminPage /> }.into_any(),
+        OperatorPage::ChangeRequests => view! { <operator::change_requests::ChangeRequestsPage /> }.into_any(),
+        OperatorPage::Outbox => view! { <operator::outbox::OutboxPage /> }.into_any(),
+        OperatorPage::OutboxMessage => view! { <operator::outbox::OutboxMessagePage /> }.into_any(),
+        OperatorPage::Audit => view! { <operator::audit::PlatformAuditPage /> }.into_any(),
     }
 }
 
-/// `/account`
-pub struct Account;
+page_route!(
+    /// `/operator`
+    Operator => operator_pages(OperatorPage::Overview), __preload_operator_pages
+);
 
-#[lazy_route]
-impl LazyRoute for Account {
-    fn data() -> Self {
-        Self
-    }
+page_route!(
+    /// `/operator/accounts`
+    OperatorAccounts => operator_pages(OperatorPage::Accounts), __preload_operator_pages
+);
 
-    fn view(_this: Self) -> AnyView {
-        view! { <account::AccountPage /> }.into_any()
+page_route!(
+    /// `/operator/applications`
+    OperatorApplications => operator_pages(OperatorPage::Applications), __preload_operator_pages
+);
+
+page_route!(
+    /// `/operator/applications/{id}`
+    OperatorApplication => operator_pages(OperatorPage::Application), __preload_operator_pages
+);
+
+page_route!(
+    /// `/operator/workspaces`
+    OperatorWorkspaces => operator_pages(OperatorPage::Workspaces), __preload_operator_pages
+);
+
+page_route!(
+    /// `/operator/workspaces/{id}`
+    OperatorWorkspace => operator_pages(OperatorPage::Workspace), __preload_operator_pages
+);
+
+page_route!(
+    /// `/operator/change-requests`
+    OperatorChangeRequests => operator_pages(OperatorPage::ChangeRequests), __preload_operator_pages
+);
+
+page_route!(
+    /// `/operator/outbox`
+    OperatorOutbox => operator_pages(OperatorPage::Outbox), __preload_operator_pages
+);
+
+page_route!(
+    /// `/operator/outbox/{id}`
+    OperatorOutboxMessage => operator_pages(OperatorPage::OutboxMessage), __preload_operator_pages
+);
+
+page_route!(
+    /// `/operator/audit`
+    OperatorAudit => operator_pages(OperatorPage::Audit), __preload_operator_pages
+);
+
+/// The pages of a person's workspaces, applications, invitations and notifications.
+#[derive(Clone, Copy)]
+pub enum MyPage {
+    Workspaces,
+    Apply,
+    Invitation,
+    Requests,
+    Notifications,
+}
+
+#[lazy]
+fn mine_pages(page: MyPage) -> AnyView {
+    match page {
+        MyPage::Workspaces => view! { <workspaces::list::WorkspacesPage /> }.into_any(),
+        MyPage::Apply => view! { <workspaces::apply::ApplyPage /> }.into_any(),
+        MyPage::Invitation => view! { <workspaces::invitation::InvitationPage /> }.into_any(),
+        MyPage::Requests => view! { <requests::MyRequestsPage /> }.into_any(),
+        MyPage::Notifications => view! { <requests::NotificationsPage /> }.into_any(),
     }
 }
 
-/// `/verify-email/{token}`
-pub struct VerifyEmail;
+page_route!(
+    /// `/workspaces`
+    Workspaces => mine_pages(MyPage::Workspaces), __preload_mine_pages
+);
 
-#[lazy_route]
-impl LazyRoute for VerifyEmail {
-    fn data() -> Self {
-        Self
-    }
+page_route!(
+    /// `/workspaces/apply`
+    ApplyWorkspace => mine_pages(MyPage::Apply), __preload_mine_pages
+);
 
-    fn view(_this: Self) -> AnyView {
-        view! { <email_links::VerifyEmailPage /> }.into_any()
+page_route!(
+    /// `/invitations/{token}`
+    Invitation => mine_pages(MyPage::Invitation), __preload_mine_pages
+);
+
+page_route!(
+    /// `/requests`
+    MyRequests => mine_pages(MyPage::Requests), __preload_mine_pages
+);
+
+page_route!(
+    /// `/notifications`
+    Notifications => mine_pages(MyPage::Notifications), __preload_mine_pages
+);
+
+/// The pages of a workspace's overview, General settings and audit log.
+#[derive(Clone, Copy)]
+pub enum WorkspacePage {
+    Overview,
+    General,
+    Audit,
+}
+
+#[lazy]
+fn workspace_pages(page: WorkspacePage) -> AnyView {
+    match page {
+        WorkspacePage::Overview => view! { <workspaces::home::WorkspaceHomePage /> }.into_any(),
+        WorkspacePage::General => view! { <workspaces::general::GeneralPage /> }.into_any(),
+        WorkspacePage::Audit => view! { <workspaces::audit::WorkspaceAuditPage /> }.into_any(),
     }
 }
 
-/// `/forgot-password`
-pub struct ForgotPassword;
+page_route!(
+    /// `/w/{name}`
+    WorkspaceHome => workspace_pages(WorkspacePage::Overview), __preload_workspace_pages
+);
 
-#[lazy_route]
-impl LazyRoute for ForgotPassword {
-    fn data() -> Self {
-        Self
-    }
+page_route!(
+    /// `/w/{name}/general`
+    General => workspace_pages(WorkspacePage::General), __preload_workspace_pages
+);
 
-    fn view(_this: Self) -> AnyView {
-        view! { <email_links::ForgotPasswordPage /> }.into_any()
+page_route!(
+    /// `/w/{name}/audit`
+    WorkspaceAudit => workspace_pages(WorkspacePage::Audit), __preload_workspace_pages
+);
+
+/// The pages of a workspace's members.
+#[derive(Clone, Copy)]
+pub enum MembersPage {
+    Members,
+}
+
+#[lazy]
+fn members_pages(page: MembersPage) -> AnyView {
+    match page {
+        MembersPage::Members => view! { <workspaces::members::MembersPage /> }.into_any(),
     }
 }
 
-/// `/reset-password/{token}`
-pub struct ResetPassword;
+page_route!(
+    /// `/w/{name}/members`
+    Members => members_pages(MembersPage::Members), __preload_members_pages
+);
 
-#[lazy_route]
-impl LazyRoute for ResetPassword {
-    fn data() -> Self {
-        Self
-    }
+/// The pages of App Manage.
+#[derive(Clone, Copy)]
+pub enum AppsPage {
+    List,
+    App,
+}
 
-    fn view(_this: Self) -> AnyView {
-        view! { <email_links::ResetPasswordPage /> }.into_any()
+#[lazy]
+fn apps_pages(page: AppsPage) -> AnyView {
+    match page {
+        AppsPage::List => view! { <workspaces::apps::AppsPage /> }.into_any(),
+        AppsPage::App => view! { <workspaces::apps::AppPage /> }.into_any(),
     }
 }
 
-/// `/operator/accounts`
-pub struct OperatorAccounts;
+page_route!(
+    /// `/w/{name}/apps`
+    Apps => apps_pages(AppsPage::List), __preload_apps_pages
+);
 
-#[lazy_route]
-impl LazyRoute for OperatorAccounts {
-    fn data() -> Self {
-        Self
-    }
+page_route!(
+    /// `/w/{name}/apps/{id}`
+    WorkspaceApp => apps_pages(AppsPage::App), __preload_apps_pages
+);
 
-    fn view(_this: Self) -> AnyView {
-        view! { <operator::accounts::AccountsPage /> }.into_any()
+/// The pages of Mini Programs.
+#[derive(Clone, Copy)]
+pub enum MinisPage {
+    List,
+    MiniProgram,
+}
+
+#[lazy]
+fn minis_pages(page: MinisPage) -> AnyView {
+    match page {
+        MinisPage::List => view! { <workspaces::minis::MiniProgramsPage /> }.into_any(),
+        MinisPage::MiniProgram => view! { <workspaces::minis::MiniProgramPage /> }.into_any(),
     }
 }
 
-/// `/operator`
-pub struct Operator;
+page_route!(
+    /// `/w/{name}/mini-programs`
+    MiniPrograms => minis_pages(MinisPage::List), __preload_minis_pages
+);
 
-#[lazy_route]
-impl LazyRoute for Operator {
-    fn data() -> Self {
-        Self
-    }
+page_route!(
+    /// `/w/{name}/mini-programs/{id}`
+    MiniProgram => minis_pages(MinisPage::MiniProgram), __preload_minis_pages
+);
 
-    fn view(_this: Self) -> AnyView {
-        view! { <operator::OperatorPage /> }.into_any()
+/// The pages of a workspace's approvals.
+#[derive(Clone, Copy)]
+pub enum ApprovalsPage {
+    List,
+    Application,
+}
+
+#[lazy]
+fn approvals_pages(page: ApprovalsPage) -> AnyView {
+    match page {
+        ApprovalsPage::List => view! { <workspaces::approvals::ApprovalsPage /> }.into_any(),
+        ApprovalsPage::Application => view! { <workspaces::approvals::ApplicationPage /> }.into_any(),
     }
 }
 
-/// `/operator/applications`
-pub struct OperatorApplications;
-
-#[lazy_route]
-impl LazyRoute for OperatorApplications {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <operator::applications::ApplicationsPage /> }.into_any()
-    }
-}
-
-/// `/operator/applications/{id}`
-pub struct OperatorApplication;
-
-#[lazy_route]
-impl LazyRoute for OperatorApplication {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <operator::application::ApplicationPage /> }.into_any()
-    }
-}
-
-/// `/operator/workspaces`
-pub struct OperatorWorkspaces;
-
-#[lazy_route]
-impl LazyRoute for OperatorWorkspaces {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <operator::workspaces::WorkspacesAdminPage /> }.into_any()
-    }
-}
-
-/// `/operator/workspaces/{id}`
-pub struct OperatorWorkspace;
-
-#[lazy_route]
-impl LazyRoute for OperatorWorkspace {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <operator::workspace::WorkspaceAdminPage /> }.into_any()
-    }
-}
-
-/// `/operator/change-requests`
-pub struct OperatorChangeRequests;
-
-#[lazy_route]
-impl LazyRoute for OperatorChangeRequests {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <operator::change_requests::ChangeRequestsPage /> }.into_any()
-    }
-}
-
-/// `/operator/outbox`
-pub struct OperatorOutbox;
-
-#[lazy_route]
-impl LazyRoute for OperatorOutbox {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <operator::outbox::OutboxPage /> }.into_any()
-    }
-}
-
-/// `/operator/outbox/{id}`
-pub struct OperatorOutboxMessage;
-
-#[lazy_route]
-impl LazyRoute for OperatorOutboxMessage {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <operator::outbox::OutboxMessagePage /> }.into_any()
-    }
-}
-
-/// `/operator/audit`
-pub struct OperatorAudit;
-
-#[lazy_route]
-impl LazyRoute for OperatorAudit {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <operator::audit::PlatformAuditPage /> }.into_any()
-    }
-}
-
-/// `/workspaces`
-pub struct Workspaces;
-
-#[lazy_route]
-impl LazyRoute for Workspaces {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::list::WorkspacesPage /> }.into_any()
-    }
-}
-
-/// `/workspaces/apply`
-pub struct ApplyWorkspace;
-
-#[lazy_route]
-impl LazyRoute for ApplyWorkspace {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::apply::ApplyPage /> }.into_any()
-    }
-}
-
-/// `/w/{name}`
-pub struct WorkspaceHome;
-
-#[lazy_route]
-impl LazyRoute for WorkspaceHome {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::home::WorkspaceHomePage /> }.into_any()
-    }
-}
-
-/// `/w/{name}/members`
-pub struct Members;
-
-#[lazy_route]
-impl LazyRoute for Members {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::members::MembersPage /> }.into_any()
-    }
-}
-
-/// `/w/{name}/apps`
-pub struct Apps;
-
-#[lazy_route]
-impl LazyRoute for Apps {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::apps::AppsPage /> }.into_any()
-    }
-}
-
-/// `/w/{name}/mini-programs`
-pub struct MiniPrograms;
-
-#[lazy_route]
-impl LazyRoute for MiniPrograms {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::minis::MiniProgramsPage /> }.into_any()
-    }
-}
-
-/// `/w/{name}/mini-programs/{id}`
-pub struct MiniProgram;
-
-#[lazy_route]
-impl LazyRoute for MiniProgram {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::minis::MiniProgramPage /> }.into_any()
-    }
-}
-
-/// `/w/{name}/apps/{id}`
-pub struct WorkspaceApp;
-
-#[lazy_route]
-impl LazyRoute for WorkspaceApp {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::apps::AppPage /> }.into_any()
-    }
-}
-
-/// `/invitations/{token}`
-pub struct Invitation;
-
-#[lazy_route]
-impl LazyRoute for Invitation {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::invitation::InvitationPage /> }.into_any()
-    }
-}
-
-/// `/w/{name}/general`
-pub struct General;
-
-#[lazy_route]
-impl LazyRoute for General {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::general::GeneralPage /> }.into_any()
-    }
-}
-
-/// `/w/{name}/audit`
-pub struct WorkspaceAudit;
-
-#[lazy_route]
-impl LazyRoute for WorkspaceAudit {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::audit::WorkspaceAuditPage /> }.into_any()
-    }
-}
-
-/// `/w/{name}/approvals`
-pub struct Approvals;
-
-#[lazy_route]
-impl LazyRoute for Approvals {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::approvals::ApprovalsPage /> }.into_any()
-    }
-}
-
-/// `/w/{name}/approvals/{id}`
-pub struct WorkspaceApplication;
-
-#[lazy_route]
-impl LazyRoute for WorkspaceApplication {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <workspaces::approvals::ApplicationPage /> }.into_any()
-    }
-}
-
-/// `/requests`
-pub struct MyRequests;
-
-#[lazy_route]
-impl LazyRoute for MyRequests {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <requests::MyRequestsPage /> }.into_any()
-    }
-}
-
-/// `/notifications`
-pub struct Notifications;
-
-#[lazy_route]
-impl LazyRoute for Notifications {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <requests::NotificationsPage /> }.into_any()
-    }
-}
+page_route!(
+    /// `/w/{name}/approvals`
+    Approvals => approvals_pages(ApprovalsPage::List), __preload_approvals_pages
+);
+
+page_route!(
+    /// `/w/{name}/approvals/{id}`
+    WorkspaceApplication => approvals_pages(ApprovalsPage::Application), __preload_approvals_pages
+);
