@@ -107,9 +107,9 @@ pub fn App() -> impl IntoView {
             <layout::VerifyBanner />
             <main id="main" class="main">
                 <Routes fallback=not_found::NotFound>
-                    <Route path=StaticSegment("") view=home::HomePage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("") view={Lazy::<pages::Home>::new()} ssr=SsrMode::Async />
                     <Route path=StaticSegment("sign-up") view={Lazy::<pages::SignUp>::new()} ssr=SsrMode::Async />
-                    <Route path=StaticSegment("login") view=home::LoginPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("login") view={Lazy::<pages::Login>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/confirm/:kind") view={Lazy::<pages::Confirm>::new()} ssr=SsrMode::Async />
                     <Route path=StaticSegment("account") view={Lazy::<pages::Account>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/verify-email/:token") view={Lazy::<pages::VerifyEmail>::new()} ssr=SsrMode::Async />

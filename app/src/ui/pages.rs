@@ -2,8 +2,8 @@
 //! below (and whatever only it uses) goes into WASM chunks of its own, which the browser fetches
 //! when a page of the area is first shown: on a direct visit before the page hydrates, on a
 //! navigation before it renders. Code that areas share goes into chunks of its own. The server
-//! renders these pages like any other. The home and login pages, the frame (top bar, banner,
-//! toasts) and what they use stay in the main WASM.
+//! renders these pages like any other. Only the frame (top bar, banner, toasts, the page for
+//! addresses that lead nowhere) and what it uses stay in the main WASM, which every page needs.
 //!
 //! One lazy function per area rather than per page: a chunk per page meant hundreds of small
 //! chunk files, dozens of them to fetch for one page.
@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 use leptos_router::LazyRoute;
 
-use super::{account, email_links, kit, operator, requests, sign_up, workspaces};
+use super::{account, email_links, home, kit, operator, requests, sign_up, workspaces};
 
 /// A lazy route: `$route` shows the page `$page` of an area through the area's lazy function
 /// `$area`; `$preload` (made by `#[lazy]`) fetches the area's chunks as a navigation starts.
@@ -36,6 +36,31 @@ macro_rules! page_route {
         }
     };
 }
+
+/// The home page (the login form for visitors, the dashboard for the signed-in) and the login page.
+#[derive(Clone, Copy)]
+pub enum HomePage {
+    Home,
+    Login,
+}
+
+#[lazy]
+fn home_pages(page: HomePage) -> AnyView {
+    match page {
+        HomePage::Home => view! { <home::HomePage /> }.into_any(),
+        HomePage::Login => view! { <home::LoginPage /> }.into_any(),
+    }
+}
+
+page_route!(
+    /// `/`
+    Home => home_pages(HomePage::Home), __preload_home_pages
+);
+
+page_route!(
+    /// `/login`
+    Login => home_pages(HomePage::Login), __preload_home_pages
+);
 
 /// The pages of a person's own account and the links sent by email (signing up, verifying the
 /// address, resetting the password) and the confirmation page without JavaScript.
