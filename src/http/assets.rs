@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use leptos::prelude::{ArcStoredValue, LeptosOptions};
+use leptos::prelude::LeptosOptions;
 use rust_embed::RustEmbed;
 use sha2::{Digest, Sha256};
 
@@ -48,28 +48,22 @@ fn build_id() -> &'static str {
     })
 }
 
-/// The lazy functions' chunk files, for the server to add `<link rel="preload">` for the chunks
-/// a page it renders uses (so the browser fetches them with the main WASM, not after it).
-/// `None` for a build without WASM splitting.
-pub fn split_manifest(options: &LeptosOptions) -> Option<leptos::WasmSplitManifest> {
-    static MANIFEST: OnceLock<Option<HashMap<String, Vec<String>>>> = OnceLock::new();
-    let chunks = MANIFEST
-        .get_or_init(|| {
-            let file = Site::get(SPLIT_MANIFEST)?;
-            match serde_json::from_slice(&file.data) {
-                Ok(chunks) => Some(chunks),
-                Err(e) => {
-                    tracing::error!("{SPLIT_MANIFEST} is not a valid WASM split manifest: {e}");
-                    None
-                }
-            }
-        })
-        .clone()?;
-    Some(leptos::WasmSplitManifest(ArcStoredValue::new((
-        format!("/{}", options.site_pkg_dir),
-        chunks,
-        SPLIT_LOADER.to_string(),
-    ))))
+/// The chunk files of each lazy function (from the split manifest), for the server to preload a
+/// page's chunks with the main WASM. `None` for a build without WASM splitting.
+pub fn split_chunks(options: &LeptosOptions) -> Option<app::ui::pages::SplitChunks> {
+    let file = Site::get(SPLIT_MANIFEST)?;
+    let chunks: HashMap<String, Vec<String>> = match serde_json::from_slice(&file.data) {
+        Ok(chunks) => chunks,
+        Err(e) => {
+            tracing::error!("{SPLIT_MANIFEST} is not a valid WASM split manifest: {e}");
+            return None;
+        }
+    };
+    Some(app::ui::pages::SplitChunks {
+        pkg: format!("/{}", options.site_pkg_dir),
+        loader: SPLIT_LOADER.to_string(),
+        chunks: Arc::new(chunks),
+    })
 }
 
 pub fn leptos_options() -> LeptosOptions {

@@ -8,7 +8,7 @@ pub mod kit;
 pub mod layout;
 pub mod not_found;
 pub mod operator;
-mod pages;
+pub mod pages;
 pub mod requests;
 pub mod sign_up;
 pub mod workspaces;
@@ -27,6 +27,11 @@ use crate::model::AppError;
 /// The HTML document around the app (server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let css = format!("/{}/mpdp.css", options.site_pkg_dir);
+    // Every page is a lazy route: the main JS imports the chunk loader right away.
+    #[cfg(feature = "ssr")]
+    let loader = use_context::<pages::SplitChunks>().map(|split| format!("{}/{}", split.pkg, split.loader));
+    #[cfg(not(feature = "ssr"))]
+    let loader: Option<String> = None;
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -36,6 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" href=css />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <HydrationScripts options />
+                {loader.map(|href| view! { <link rel="modulepreload" href=href /> })}
                 <MetaTags />
             </head>
             <body>

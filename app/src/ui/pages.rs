@@ -26,6 +26,8 @@ macro_rules! page_route {
             }
 
             async fn view(_this: Self) -> AnyView {
+                #[cfg(feature = "ssr")]
+                preload_chunks(stringify!($area));
                 $area($page).await
             }
 
@@ -35,6 +37,51 @@ macro_rules! page_route {
             }
         }
     };
+}
+
+/// For the server: the chunk files of each lazy function, from the split manifest of the front
+/// end it serves (provided as context when that was built with WASM splitting).
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug)]
+pub struct SplitChunks {
+    /// Where the front end's files are served: `/pkg/<build id>`.
+    pub pkg: String,
+    /// The chunk loader, which the main JS imports.
+    pub loader: String,
+    /// The chunk files (without `.wasm`) that each lazy function needs, by the function's name
+    /// in the manifest (its name, `_`, a number).
+    pub chunks: std::sync::Arc<std::collections::HashMap<String, Vec<String>>>,
+}
+
+#[cfg(feature = "ssr")]
+impl SplitChunks {
+    fn of(&self, function: &str) -> &[String] {
+        self.chunks
+            .iter()
+            .find(|(name, _)| {
+                name.strip_prefix(function)
+                    .and_then(|rest| rest.strip_prefix('_'))
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .map(|(_, files)| files.as_slice())
+            .unwrap_or_default()
+    }
+}
+
+/// Adds `<link rel="preload">` to the page's head for the chunks of an area's lazy function, so
+/// that the browser fetches them along with the main WASM rather than after it.
+#[cfg(feature = "ssr")]
+fn preload_chunks(function: &str) {
+    use leptos_meta::Link;
+
+    let Some(split) = use_context::<SplitChunks>() else {
+        return;
+    };
+    for file in split.of(function) {
+        // Registers the link with the page's head; renders nothing in the body.
+        let href = format!("{}/{file}.wasm", split.pkg);
+        let _ = view! { <Link rel="preload" href as_="fetch" type_="application/wasm" crossorigin="anonymous" /> }.to_html();
+    }
 }
 
 /// The home page (the login form for visitors, the dashboard for the signed-in) and the login page.
