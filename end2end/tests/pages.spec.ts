@@ -1,4 +1,4 @@
-import { expect, logInAsOperator, open, test } from "./helpers";
+import { expect, jsEnabled, logInAsOperator, open, test } from "./helpers";
 
 // Every console page, loaded afresh while signed in, renders and (with JavaScript) hydrates
 // without an error in the browser console.
@@ -39,3 +39,53 @@ for (const [path, heading] of visitorPages) {
     await expect(page.getByRole("heading", { level: 1, name: heading })).toBeVisible();
   });
 }
+
+// Each area of the console is a set of lazy-loaded WASM chunks. With JavaScript, moving between
+// areas stays in the page: the area's chunks load and its page renders, without a full load.
+test("moving between the areas of the console", async ({ page }, info) => {
+  await logInAsOperator(page, info);
+  await open(page, info, "/");
+  if (jsEnabled(info)) await page.evaluate(() => ((window as any).sameDocument = true));
+  const main = page.getByRole("navigation", { name: "Main" });
+  const steps: [() => Promise<void>, string, number][] = [
+    [() => main.getByRole("link", { name: "Operator" }).click(), "Operator", 1],
+    [() => page.getByRole("navigation", { name: "Operator" }).getByRole("link", { name: "Outbox" }).click(), "Outbox", 1],
+    [() => main.getByRole("link", { name: "Workspaces" }).click(), "Workspaces", 1],
+    [() => main.getByRole("link", { name: "My requests" }).click(), "My requests", 1],
+    [() => main.getByRole("link", { name: "Account" }).click(), "Account", 1],
+    [() => main.getByRole("link", { name: "Home" }).click(), "Welcome, operator", 2],
+  ];
+  for (const [go, heading, level] of steps) {
+    await go();
+    await expect(page.getByRole("heading", { level, name: heading })).toBeVisible();
+  }
+  if (jsEnabled(info)) expect(await page.evaluate(() => (window as any).sameDocument)).toBe(true);
+});
+
+// The front end's files, the lazy chunks and their loader included, are served under this
+// build's fingerprint: cached for good, with their type, compressed.
+test("the WASM, its lazy chunks and their loader are served under the build's id", async ({ request }) => {
+  const home = await (await request.get("/")).text();
+  const js = home.match(/href="(\/pkg\/([0-9a-f]+)\/)mpdp\.js"/);
+  expect(js, "the main script in the page").not.toBeNull();
+  const [, dir, id] = js!;
+  const chunks = [...home.matchAll(/href="\/pkg\/[0-9a-f]+\/((?:split|chunk)_[^"]+\.wasm)"/g)].map((m) => m[1]);
+  expect(chunks.length, "preloaded chunks of the home page").toBeGreaterThan(0);
+  const main = await (await request.get(`${dir}mpdp.js`)).text();
+  const loader = main.match(/["']\.\/(__wasm_split[^"']*\.js)["']/);
+  expect(loader, "the chunk loader imported by the main script").not.toBeNull();
+  const files: [string, string][] = [
+    ["mpdp.wasm", "application/wasm"],
+    ...chunks.map((c): [string, string] => [c, "application/wasm"]),
+    [loader![1], "text/javascript"],
+  ];
+  for (const [file, type] of files) {
+    const r = await request.get(`${dir}${file}`, { headers: { "accept-encoding": "br" } });
+    expect(r.status(), file).toBe(200);
+    expect(r.headers()["content-type"], file).toBe(type);
+    expect(r.headers()["content-encoding"], file).toBe("br");
+    expect(r.headers()["cache-control"], file).toContain("immutable");
+  }
+  // Another build's id finds nothing, so a browser never mixes files of two builds.
+  expect((await request.get(`/pkg/not-${id}/${chunks[0]}`)).status()).toBe(404);
+});

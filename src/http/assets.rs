@@ -1,9 +1,10 @@
 //! The console's static files (WASM, JS, CSS, `public/`), embedded in the binary by the release
 //! build, served precompressed, and under a per-build path so they can be cached for a year.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -11,6 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use leptos::prelude::LeptosOptions;
 use rust_embed::RustEmbed;
+use sha2::{Digest, Sha256};
 
 #[derive(RustEmbed)]
 #[folder = "target/site"]
@@ -19,22 +21,48 @@ struct Site;
 
 const OUTPUT: &str = "mpdp";
 
+/// What `cargo leptos --split` writes next to the main WASM: which chunk files each lazy
+/// function needs (the chunks and their loader, `__wasm_split.*.js`, are in `pkg/` too).
+const SPLIT_MANIFEST: &str = "pkg/__wasm_split_manifest.json";
+const SPLIT_LOADER: &str = "__wasm_split.______________________.js";
+
 /// A short fingerprint of this build's front end; it names the asset directory in URLs.
+/// Every file in `pkg/` counts (the main JS and WASM, the CSS, and with WASM splitting every
+/// chunk, the loader and the manifest), so a new build never shares a URL with an older file.
 fn build_id() -> &'static str {
     static ID: OnceLock<String> = OnceLock::new();
     ID.get_or_init(|| {
-        let mut id = String::new();
-        for ext in ["js", "wasm", "css"] {
-            match Site::get(&format!("pkg/{OUTPUT}.{ext}")) {
-                Some(file) => id.extend(
-                    file.metadata.sha256_hash()[..3]
-                        .iter()
-                        .map(|b| format!("{b:02x}")),
-                ),
-                None => id.push_str("000000"),
+        let mut files: Vec<_> = Site::iter()
+            .filter(|name| name.starts_with("pkg/") && !name.ends_with(".gz") && !name.ends_with(".br"))
+            .collect();
+        files.sort();
+        let mut hash = Sha256::new();
+        for name in &files {
+            if let Some(file) = Site::get(name) {
+                hash.update(name.as_bytes());
+                hash.update([0]);
+                hash.update(file.metadata.sha256_hash());
             }
         }
-        id
+        hash.finalize()[..9].iter().map(|b| format!("{b:02x}")).collect()
+    })
+}
+
+/// The chunk files of each lazy function (from the split manifest), for the server to preload a
+/// page's chunks with the main WASM. `None` for a build without WASM splitting.
+pub fn split_chunks(options: &LeptosOptions) -> Option<app::ui::pages::SplitChunks> {
+    let file = Site::get(SPLIT_MANIFEST)?;
+    let chunks: HashMap<String, Vec<String>> = match serde_json::from_slice(&file.data) {
+        Ok(chunks) => chunks,
+        Err(e) => {
+            tracing::error!("{SPLIT_MANIFEST} is not a valid WASM split manifest: {e}");
+            return None;
+        }
+    };
+    Some(app::ui::pages::SplitChunks {
+        pkg: format!("/{}", options.site_pkg_dir),
+        loader: SPLIT_LOADER.to_string(),
+        chunks: Arc::new(chunks),
     })
 }
 

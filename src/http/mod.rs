@@ -28,9 +28,15 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 pub fn router(state: AppState) -> Router {
     let options = assets::leptos_options();
     let routes = generate_route_list(App);
+    let split_chunks = assets::split_chunks(&options);
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            if let Some(chunks) = split_chunks.clone() {
+                provide_context(chunks);
+            }
+        }
     };
     let render_shell = {
         let options = options.clone();

@@ -8,6 +8,7 @@ pub mod kit;
 pub mod layout;
 pub mod not_found;
 pub mod operator;
+pub mod pages;
 pub mod requests;
 pub mod sign_up;
 pub mod workspaces;
@@ -15,7 +16,7 @@ pub mod workspaces;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode, StaticSegment};
+use leptos_router::{path, Lazy, SsrMode, StaticSegment};
 
 use crate::api::account::{
     current_account, ChangePassword, LogIn, LogOut, ResetPassword, SignUp, VerifyEmail,
@@ -26,6 +27,11 @@ use crate::model::AppError;
 /// The HTML document around the app (server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let css = format!("/{}/mpdp.css", options.site_pkg_dir);
+    // Every page is a lazy route: the main JS imports the chunk loader right away.
+    #[cfg(feature = "ssr")]
+    let loader = use_context::<pages::SplitChunks>().map(|split| format!("{}/{}", split.pkg, split.loader));
+    #[cfg(not(feature = "ssr"))]
+    let loader: Option<String> = None;
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -35,6 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" href=css />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <HydrationScripts options />
+                {loader.map(|href| view! { <link rel="modulepreload" href=href /> })}
                 <MetaTags />
             </head>
             <body>
@@ -96,12 +103,6 @@ pub fn App() -> impl IntoView {
         workspaces,
     });
     kit::Toasts::provide();
-    // Effects run only in the browser: this marks the page as interactive (tests wait for it).
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Title formatter=|page: String| if page.is_empty() { "MPDP".to_string() } else { format!("{page} · MPDP") } />
@@ -112,39 +113,39 @@ pub fn App() -> impl IntoView {
             <layout::VerifyBanner />
             <main id="main" class="main">
                 <Routes fallback=not_found::NotFound>
-                    <Route path=StaticSegment("") view=home::HomePage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("sign-up") view=sign_up::SignUpPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("login") view=home::LoginPage ssr=SsrMode::Async />
-                    <Route path=path!("/confirm/:kind") view=kit::dialog::ConfirmPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("account") view=account::AccountPage ssr=SsrMode::Async />
-                    <Route path=path!("/verify-email/:token") view=email_links::VerifyEmailPage ssr=SsrMode::Async />
-                    <Route path=path!("/forgot-password") view=email_links::ForgotPasswordPage ssr=SsrMode::Async />
-                    <Route path=path!("/reset-password/:token") view=email_links::ResetPasswordPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/accounts") view=operator::accounts::AccountsPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("operator") view=operator::OperatorPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/applications") view=operator::applications::ApplicationsPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/applications/:id") view=operator::application::ApplicationPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/workspaces") view=operator::workspaces::WorkspacesAdminPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/workspaces/:id") view=operator::workspace::WorkspaceAdminPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/change-requests") view=operator::change_requests::ChangeRequestsPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/outbox") view=operator::outbox::OutboxPage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/outbox/:id") view=operator::outbox::OutboxMessagePage ssr=SsrMode::Async />
-                    <Route path=path!("/operator/audit") view=operator::audit::PlatformAuditPage ssr=SsrMode::Async />
-                    <Route path=path!("/workspaces") view=workspaces::list::WorkspacesPage ssr=SsrMode::Async />
-                    <Route path=path!("/workspaces/apply") view=workspaces::apply::ApplyPage ssr=SsrMode::Async />
-                    <Route path=path!("/w/:name") view=workspaces::home::WorkspaceHomePage ssr=SsrMode::Async />
-                    <Route path=path!("/w/:name/members") view=workspaces::members::MembersPage ssr=SsrMode::Async />
-                    <Route path=path!("/w/:name/apps") view=workspaces::apps::AppsPage ssr=SsrMode::Async />
-                    <Route path=path!("/w/:name/mini-programs") view=workspaces::minis::MiniProgramsPage ssr=SsrMode::Async />
-                    <Route path=path!("/w/:name/mini-programs/:id") view=workspaces::minis::MiniProgramPage ssr=SsrMode::Async />
-                    <Route path=path!("/w/:name/apps/:id") view=workspaces::apps::AppPage ssr=SsrMode::Async />
-                    <Route path=path!("/invitations/:token") view=workspaces::invitation::InvitationPage ssr=SsrMode::Async />
-                    <Route path=path!("/w/:name/general") view=workspaces::general::GeneralPage ssr=SsrMode::Async />
-                    <Route path=path!("/w/:name/audit") view=workspaces::audit::WorkspaceAuditPage ssr=SsrMode::Async />
-                    <Route path=path!("/w/:name/approvals") view=workspaces::approvals::ApprovalsPage ssr=SsrMode::Async />
-                    <Route path=path!("/w/:name/approvals/:id") view=workspaces::approvals::ApplicationPage ssr=SsrMode::Async />
-                    <Route path=path!("/requests") view=requests::MyRequestsPage ssr=SsrMode::Async />
-                    <Route path=path!("/notifications") view=requests::NotificationsPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("") view={Lazy::<pages::Home>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("sign-up") view={Lazy::<pages::SignUp>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("login") view={Lazy::<pages::Login>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/confirm/:kind") view={Lazy::<pages::Confirm>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("account") view={Lazy::<pages::Account>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/verify-email/:token") view={Lazy::<pages::VerifyEmail>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/forgot-password") view={Lazy::<pages::ForgotPassword>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/reset-password/:token") view={Lazy::<pages::ResetPassword>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operator/accounts") view={Lazy::<pages::OperatorAccounts>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("operator") view={Lazy::<pages::Operator>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operator/applications") view={Lazy::<pages::OperatorApplications>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operator/applications/:id") view={Lazy::<pages::OperatorApplication>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operator/workspaces") view={Lazy::<pages::OperatorWorkspaces>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operator/workspaces/:id") view={Lazy::<pages::OperatorWorkspace>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operator/change-requests") view={Lazy::<pages::OperatorChangeRequests>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operator/outbox") view={Lazy::<pages::OperatorOutbox>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operator/outbox/:id") view={Lazy::<pages::OperatorOutboxMessage>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operator/audit") view={Lazy::<pages::OperatorAudit>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/workspaces") view={Lazy::<pages::Workspaces>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/workspaces/apply") view={Lazy::<pages::ApplyWorkspace>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name") view={Lazy::<pages::WorkspaceHome>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/members") view={Lazy::<pages::Members>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/apps") view={Lazy::<pages::Apps>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/mini-programs") view={Lazy::<pages::MiniPrograms>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/mini-programs/:id") view={Lazy::<pages::MiniProgram>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/apps/:id") view={Lazy::<pages::WorkspaceApp>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/invitations/:token") view={Lazy::<pages::Invitation>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/general") view={Lazy::<pages::General>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/audit") view={Lazy::<pages::WorkspaceAudit>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/approvals") view={Lazy::<pages::Approvals>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/approvals/:id") view={Lazy::<pages::WorkspaceApplication>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests") view={Lazy::<pages::MyRequests>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/notifications") view={Lazy::<pages::Notifications>::new()} ssr=SsrMode::Async />
                 </Routes>
             </main>
             <kit::ToastRegion />
