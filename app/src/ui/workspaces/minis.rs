@@ -175,6 +175,7 @@ pub fn MiniProgramPage() -> impl IntoView {
         }
     });
     let candidates = Resource::new(move || name.get(), |n| async move { assignable_members(n).await.unwrap_or_default() });
+    let release = super::release::Release::new(name, mp_id);
     let (assign_error, unassign_error) = (action_error(assign), action_error(unassign));
     // How much of a browser upload has been sent (with JavaScript), in percent.
     let progress = RwSignal::new(None::<u32>);
@@ -281,7 +282,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                                         </ActionForm>
                                     })}
                                 </section>
-                                <super::release::ReleasePanel workspace=name.get_untracked() id=p.id manage />
+                                <super::release::ReleasePanel release workspace=name.get_untracked() id=p.id manage />
                                 <section class="panel" aria-labelledby="mp-versions">
                                     <h2 id="mp-versions">"Versions"</h2>
                                     <Notice message=upload_notice />

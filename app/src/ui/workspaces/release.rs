@@ -6,24 +6,53 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::api::approvals::{mini_program_approvals, ApplyFeature, ApplyPublishing, ApplyRemoval};
-use crate::model::approvals::{FEATURES, REASON_MAX};
+use crate::model::approvals::{MiniApprovals, FEATURES, REASON_MAX};
+use crate::model::AppError;
 use crate::ui::kit::dialog::FormDialog;
 use crate::ui::kit::{action_error, fmt_time, successes, ErrorPanel, Field, FormError, Loading};
 
+/// A mini program's release data, and the applications that change it. The page makes it in its
+/// body: the panel is rendered inside the page's Suspense, which the server may run twice (once
+/// to find the resources it reads), so a resource made in the panel would get other ids on the
+/// server than in the browser, and the browser would hydrate with another resource's data.
+#[derive(Clone, Copy)]
+pub struct Release {
+    publish: ServerAction<ApplyPublishing>,
+    removal: ServerAction<ApplyRemoval>,
+    feature: ServerAction<ApplyFeature>,
+    data: Resource<Result<MiniApprovals, AppError>>,
+}
+
+impl Release {
+    /// For the mini program `id` (`None`: no such mini program) of `workspace`.
+    pub fn new(workspace: Memo<String>, id: Memo<Option<Uuid>>) -> Self {
+        let publish = ServerAction::<ApplyPublishing>::new();
+        let removal = ServerAction::<ApplyRemoval>::new();
+        let feature = ServerAction::<ApplyFeature>::new();
+        let done = [successes(publish), successes(removal), successes(feature)];
+        let changes = move || done.iter().map(|d| d.get()).sum::<usize>();
+        let data = Resource::new(
+            move || (workspace.get(), id.get(), changes()),
+            |(ws, id, _)| async move {
+                match id {
+                    Some(id) => mini_program_approvals(ws, id).await,
+                    None => Err(AppError::NotFound("No such mini program in this workspace.".into())),
+                }
+            },
+        );
+        Release { publish, removal, feature, data }
+    }
+}
+
 #[component]
 pub fn ReleasePanel(
+    release: Release,
     workspace: String,
     id: Uuid,
     /// Whether the person may apply (the mini program's admin, or a Workspace Admin).
     manage: bool,
 ) -> impl IntoView {
-    let publish = ServerAction::<ApplyPublishing>::new();
-    let removal = ServerAction::<ApplyRemoval>::new();
-    let feature = ServerAction::<ApplyFeature>::new();
-    let done = [successes(publish), successes(removal), successes(feature)];
-    let changes = move || done.iter().map(|d| d.get()).sum::<usize>();
-    let ws = workspace.clone();
-    let data = Resource::new(move || changes(), move |_| mini_program_approvals(ws.clone(), id));
+    let Release { publish, removal, feature, data } = release;
     let (publish_error, removal_error, feature_error) = (action_error(publish), action_error(removal), action_error(feature));
     view! {
         <section class="panel" aria-labelledby="mp-release">
