@@ -35,6 +35,7 @@ test("every page a visitor can open passes axe-core", async ({ page }, info) => 
 });
 
 test("every page of an operator who is also a Workspace Admin passes axe-core", async ({ page }, info) => {
+  test.setTimeout(180_000); // some thirty pages, each analysed by axe-core
   const workspace = `Ally${uniqueName()}`;
   await logInAsOperator(page, info);
   await applyForWorkspace(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
@@ -97,6 +98,7 @@ test("every page of an operator who is also a Workspace Admin passes axe-core", 
 
 for (const role of ["Workspace Reviewer", "Mini Program Admin", "Workspace Developer"]) {
   test(`every page a ${role} can open, or is refused, passes axe-core`, async ({ page: admin, newPage }, info) => {
+    test.setTimeout(120_000); // a dozen pages and refusals, each analysed by axe-core
     const workspace = `Ally${uniqueName()}`;
     await logInAsOperator(admin, info);
     await applyForWorkspace(admin, info, workspace, [`Operator <${OPERATOR.email}>`]);
