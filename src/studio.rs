@@ -8,7 +8,7 @@
 //! platform's signature, the uploader's signature, and the bundle's sha256 and size.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,7 +16,6 @@ use anyhow::{anyhow, bail, Context};
 use app::server::keys;
 use clap::{Args, Subcommand};
 use ed25519_dalek::SigningKey;
-use flate2::{Compression, GzBuilder};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::StatusCode;
@@ -263,6 +262,9 @@ fn list_bundle_limited(dir: &Path, limit: usize) -> anyhow::Result<Vec<BundleFil
             } else {
                 format!("{prefix}/{name}")
             };
+            // The server's rules for paths, told here with the file's name.
+            app::server::archive::Canonical::<Vec<u8>>::check_path(&path)
+                .map_err(|e| anyhow!("{}: {e}", source.display()))?;
             // DirEntry::file_type does not follow symbolic links.
             let kind = entry
                 .file_type()
@@ -295,75 +297,31 @@ fn list_bundle_limited(dir: &Path, limit: usize) -> anyhow::Result<Vec<BundleFil
     Ok(files)
 }
 
-/// Packs `files` into a gzip-compressed tar written to `out`, deterministically: entries in the
-/// given order, paths only, mode 0644, mtime 0, owner 0:0 without names, a gzip header without
-/// name or time. The same files always give the same bytes.
+/// Packs `files` into the platform's canonical archive (see `app::server::archive`), written to
+/// `out`: ustar, every directory that holds a file and the files sorted by path bytes, mode 0644
+/// (directories 0755), mtime 0, owner 0:0 without names, a gzip header without name or time. The
+/// same files always give the same bytes, and the server's re-pack of them is byte for byte the
+/// same archive, so the bundle containers download has the sha256 that was signed.
 pub fn pack<W: Write>(files: &[BundleFile], out: W) -> anyhow::Result<W> {
-    let gzip = GzBuilder::new().mtime(0).write(out, Compression::default());
-    let mut archive = tar::Builder::new(gzip);
-    for file in files {
-        let mut header = tar::Header::new_ustar();
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_size(file.size);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_username("")?;
-        header.set_groupname("")?;
-        header.set_device_major(0)?;
-        header.set_device_minor(0)?;
-        let data = File::open(&file.source)
-            .with_context(|| format!("could not open {}", file.source.display()))?;
-        // append_data sets the path (a GNU long-name entry beyond ustar's 255 bytes) and the
-        // checksum.
-        archive
-            .append_data(&mut header, &file.path, Exactly::new(data, file.size))
-            .with_context(|| format!("could not pack {}", file.source.display()))?;
-    }
-    let gzip = archive
-        .into_inner()
-        .context("could not finish the archive")?;
-    gzip.finish().context("could not finish the archive")
-}
-
-/// Reads exactly `left` bytes, so a file that changes while it is packed fails the packing
-/// rather than corrupting the archive.
-struct Exactly<R> {
-    inner: R,
-    left: u64,
-}
-
-impl<R: Read> Exactly<R> {
-    fn new(inner: R, size: u64) -> Self {
-        Exactly { inner, left: size }
-    }
-}
-
-impl<R: Read> Read for Exactly<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.left == 0 {
-            let mut probe = [0u8; 1];
-            return match self.inner.read(&mut probe)? {
-                0 => Ok(0),
-                _ => Err(io::Error::other(
-                    "the file grew while it was packed; try again",
-                )),
-            };
+    use app::server::archive::{canonical_entries, Canonical};
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let mut archive = Canonical::new(out);
+    for (path, file) in canonical_entries(&paths, &[]) {
+        match file {
+            None => archive
+                .dir(&path)
+                .with_context(|| format!("could not pack the directory {path}"))?,
+            Some(i) => {
+                let file = &files[i];
+                let data = File::open(&file.source)
+                    .with_context(|| format!("could not open {}", file.source.display()))?;
+                archive
+                    .file(&path, file.size, data)
+                    .with_context(|| format!("could not pack {}", file.source.display()))?;
+            }
         }
-        let max = usize::try_from(self.left)
-            .unwrap_or(usize::MAX)
-            .min(buf.len());
-        let n = self.inner.read(&mut buf[..max])?;
-        if n == 0 && max > 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the file shrank while it was packed; try again",
-            ));
-        }
-        self.left -= n as u64;
-        Ok(n)
     }
+    archive.finish().context("could not finish the archive")
 }
 
 /// Passes writes through, counting and hashing them.

@@ -258,10 +258,17 @@ async fn every_refusal_has_its_status_and_code_and_stores_nothing() {
     let mut forged = keys::SignatureHeader::parse(&base.header()).unwrap();
     forged.sig = keys::SignatureHeader::parse(&Upload { key: &stranger, ..Upload::new(&s, "1.0.0", good_bundle()) }.header()).unwrap().sig;
     refused(&base.send_with(&s.server, Some(forged.render())).await, 401, "bad_signature");
-    // Bytes other than those signed.
+    // Bytes other than those signed (same length, so Content-Length agrees with size=).
     let header = base.header();
-    let other = Upload::new(&s, "1.0.0", tgz(&[("app.json", b"{\"x\":1}", b'0')]));
-    refused(&other.send_with(&s.server, Some(header)).await, 401, "bad_signature");
+    let mut other = good_bundle();
+    let last = other.len() - 1;
+    other[last] ^= 1;
+    refused(&Upload::new(&s, "1.0.0", other).send_with(&s.server, Some(header)).await, 400, "bundle_mismatch");
+    // Content-Length other than the signed size.
+    let longer = Upload::new(&s, "1.0.0", good_bundle());
+    let mut body = longer.body.clone();
+    body.extend_from_slice(&[0u8; 10]);
+    refused(&Upload { body, ..Upload::new(&s, "1.0.0", good_bundle()) }.send_with(&s.server, Some(longer.header())).await, 400, "size_mismatch");
     // Versions that are not semantic.
     for v in ["1.2", "01.0.0", "latest"] {
         refused(&Upload::new(&s, v, good_bundle()).send(&s.server).await, 422, "version_invalid");
@@ -321,6 +328,11 @@ async fn every_refusal_has_its_status_and_code_and_stores_nothing() {
     statuses.sort();
     assert_eq!(statuses, [201, 409], "{} / {}", ra.body, rb.body);
     assert_eq!(versions(&s).await.len(), 2);
+    // The loser's bundle is not left behind: every file is named by a version.
+    let named: Vec<String> = versions(&s).await.iter().map(|v| v["sha256"].as_str().unwrap().to_string()).collect();
+    for f in bundle_files(s.dir.path()) {
+        assert!(named.iter().any(|sha| f.ends_with(&format!("{sha}.tar.gz"))), "{f} is named by no version: {named:?}");
+    }
 
     // A key of another workspace: its mini programs are not this key's.
     let bob = person(&s.server, "bob").await;
@@ -471,4 +483,199 @@ async fn a_mini_program_is_edited_by_its_admins_only_and_by_its_rules() {
     assert_eq!(r.status, 200, "{}", r.body);
     let r = edit(&s.ann, "PARKING", "Finance", "").await;
     assert_eq!(r.status, 409, "{}", r.body);
+}
+
+/// A raw tar header block: any name, type and declared size (the checksum set).
+fn raw_header(name: &[u8], kind: u8, size: u64) -> Vec<u8> {
+    let mut h = [0u8; 512];
+    h[..name.len()].copy_from_slice(name);
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[108..116].copy_from_slice(b"0000000\0");
+    h[116..124].copy_from_slice(b"0000000\0");
+    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+    h[136..148].copy_from_slice(b"00000000000\0");
+    h[156] = kind;
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|b| *b as u32).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    h.to_vec()
+}
+
+/// Raw tar entries (no end blocks), each padded to 512 bytes.
+fn tar_entries(entries: &[(&[u8], u8, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, kind, data) in entries {
+        out.extend(raw_header(name, *kind, data.len() as u64));
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out
+}
+
+/// A GNU long-name entry declaring `size` bytes, followed by that many zeros, then app.json:
+/// half a megabyte on the wire.
+fn long_name_bomb(size: u64) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(&raw_header(b"././@LongLink", b'L', size)).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..size / zeros.len() as u64 {
+        e.write_all(&zeros).unwrap();
+    }
+    e.write_all(&tar_entries(&[(b"app.json", b'0', b"{}")])).unwrap();
+    e.write_all(&[0u8; 1024]).unwrap();
+    e.finish().unwrap()
+}
+
+/// The server's resident memory, from /proc.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn hostile_archives_are_refused_by_rule_and_store_nothing() {
+    let s = setup(&[]).await;
+    // Two gzip members: app.json in the first (no end blocks); in the second `..` paths, a link
+    // out of the bundle and a file written through it — what every unpacker would also read.
+    let mut two_members = gz(&tar_entries(&[(b"app.json", b'0', b"{}")]));
+    let mut second = tar_entries(&[(b"../../x", b'0', b"x")]);
+    let mut link = raw_header(b"escape", b'2', 0);
+    link[157..161].copy_from_slice(b"/tmp");
+    link[148..156].copy_from_slice(b"        ");
+    let sum: u32 = link.iter().map(|b| *b as u32).sum();
+    link[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    second.extend(link);
+    second.extend(tar_entries(&[(b"escape/y", b'0', b"y")]));
+    second.extend_from_slice(&[0u8; 1024]);
+    two_members.extend(gz(&second));
+    // A PAX header saying `path=ok.js` before an entry whose ustar name is `../evil.js`.
+    let mut pax = tar_entries(&[(b"app.json", b'0', b"{}"), (b"PaxHeader/evil", b'x', b"16 path=ok.js\n"), (b"../evil.js", b'0', b"x")]);
+    pax.extend_from_slice(&[0u8; 1024]);
+    // Data after the end blocks.
+    let mut trailing = tar_entries(&[(b"app.json", b'0', b"{}")]);
+    trailing.extend_from_slice(&[0u8; 1024]);
+    trailing.extend(tar_entries(&[(b"late.js", b'0', b"x")]));
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("two gzip members", two_members, "archive_trailing_data"),
+        ("a PAX path over a ustar ..", gz(&pax), "archive_path_mismatch"),
+        ("data after the end of the archive", gz(&trailing), "archive_trailing_data"),
+        ("a 512 MiB GNU long name", long_name_bomb(512 << 20), "archive_extension_header"),
+        ("a huge PAX header", gz(&[raw_header(b"PaxHeader/x", b'x', 1 << 30), vec![b'a'; 4096]].concat()), "archive_extension_header"),
+        ("two files, one path ignoring case", tgz(&[("app.json", b"{}", b'0'), ("A.js", b"1", b'0'), ("a.js", b"2", b'0')]), "archive_duplicate_path"),
+    ];
+    let before = rss_kib(s.server.pid());
+    for (what, body, code) in cases {
+        assert!(body.len() < 1 << 20, "{what}: {} bytes on the wire", body.len());
+        let r = Upload::new(&s, "1.0.0", body).send(&s.server).await;
+        assert_eq!(r.status, 422, "{what}: {}", r.body);
+        refused(&r, 422, code);
+    }
+    // The long name was refused from its header: the server did not grow by the name's size.
+    let after = rss_kib(s.server.pid());
+    assert!(after < before + 128 * 1024, "RSS grew from {before} KiB to {after} KiB");
+    assert!(versions(&s).await.is_empty());
+    assert!(bundle_files(s.dir.path()).is_empty(), "{:?}", bundle_files(s.dir.path()));
+
+    // The stored bundle is the canonical re-pack: the listing and the file agree, and a well-formed
+    // upload that was not canonical is stored canonical.
+    let r = Upload::new(&s, "1.0.0", tgz(&[("index.js", b"x", b'0'), ("app.json", b"{}", b'0')])).send(&s.server).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let sha = r.json()["version"]["sha256"].as_str().unwrap().to_string();
+    let stored = std::fs::read(s.dir.path().join("bundles").join(&sha[..2]).join(format!("{sha}.tar.gz"))).unwrap();
+    assert_eq!(keys::sha256_hex(&stored), sha);
+    let mut names = Vec::new();
+    let mut a = tar::Archive::new(flate2::read::MultiGzDecoder::new(&stored[..]));
+    for e in a.entries().unwrap() {
+        names.push(e.unwrap().path().unwrap().to_str().unwrap().to_string());
+    }
+    assert_eq!(names, ["app.json", "index.js"]);
+}
+
+#[tokio::test]
+async fn a_forged_signature_is_refused_before_the_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = setup(&["--max-bundle-mib", "1"]).await;
+    // A real key id and mini program id (what every manifest carries), a made-up signature, and
+    // a body announced far larger than the limit that is never sent: the answer comes anyway.
+    let real = keys::SignatureHeader::parse(&Upload::new(&s, "1.0.0", good_bundle()).header()).unwrap();
+    let forged = keys::SignatureHeader { sha256: Some("00".repeat(32)), size: Some(64 << 20), sig: "A".repeat(86), ..real };
+    let addr = s.server.base.trim_start_matches("http://").to_string();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/studio/v1/mini-programs/{}/versions HTTP/1.1\r\nHost: {addr}\r\nMPDP-Version: 1.0.0\r\nMPDP-Signature: {}\r\nContent-Length: {}\r\n\r\n",
+        s.mp,
+        forged.render(),
+        64u64 << 20
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(&long_name_bomb(8 << 20)[..4096]).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(20), sock.read(&mut answer)).await.expect("answered without the body").unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("bad_signature"), "{answer}");
+    // The refused request wrote nothing: its nonce is still unused, so the same header signed
+    // properly... is a new request the key holder could still send.
+    assert!(versions(&s).await.is_empty());
+    assert!(bundle_files(s.dir.path()).is_empty());
+
+    // A chunked body longer than the signed size is refused as not the signed bytes.
+    let body = good_bundle();
+    let up = Upload::new(&s, "1.0.0", body.clone());
+    let mut padded = body;
+    padded.extend_from_slice(&[0u8; 4096]);
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/studio/v1/mini-programs/{}/versions HTTP/1.1\r\nHost: {addr}\r\nMPDP-Version: 1.0.0\r\nMPDP-Signature: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        s.mp,
+        up.header()
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    for chunk in padded.chunks(1000) {
+        sock.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.unwrap();
+        sock.write_all(chunk).await.unwrap();
+        sock.write_all(b"\r\n").await.unwrap();
+    }
+    sock.write_all(b"0\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let _ = sock.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("bundle_mismatch"), "{answer}");
+    assert!(versions(&s).await.is_empty());
+}
+
+#[tokio::test]
+async fn parallel_uploads_of_one_key_are_capped() {
+    let s = setup(&[]).await;
+    // Hold two uploads open (headers sent, body pending); the third is refused at once.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = s.server.base.trim_start_matches("http://").to_string();
+    let body = good_bundle();
+    let mut open = Vec::new();
+    for v in ["1.0.0", "1.0.1"] {
+        let up = Upload::new(&s, v, body.clone());
+        let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /api/studio/v1/mini-programs/{}/versions HTTP/1.1\r\nHost: {addr}\r\nMPDP-Version: {v}\r\nMPDP-Signature: {}\r\nContent-Length: {}\r\n\r\n",
+            s.mp,
+            up.header(),
+            body.len()
+        );
+        sock.write_all(head.as_bytes()).await.unwrap();
+        sock.write_all(&body[..10]).await.unwrap();
+        open.push(sock);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    refused(&Upload::new(&s, "1.0.2", body.clone()).send(&s.server).await, 429, "too_many_uploads");
+    // When they end, the key uploads again.
+    for mut sock in open {
+        sock.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        let _ = sock.read_to_end(&mut rest).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let r = Upload::new(&s, "1.0.2", body).send(&s.server).await;
+    assert_eq!(r.status, 201, "{}", r.body);
 }

@@ -75,21 +75,26 @@ pub fn router(state: AppState) -> Router {
         .merge(
             Router::new()
                 .route("/w/{name}/mini-programs/{id}/versions/upload", axum::routing::post(app::server::studio::console_upload))
+                // The multipart reader's own limit (2 MiB by default) would cut a bundle short:
+                // `body_limit` below bounds this form by the bundle limit instead.
+                .layer(axum::extract::DefaultBodyLimit::disable())
                 .with_state(state.clone()),
         )
         .layer(axum::middleware::from_fn_with_state(state.config.max_bundle_bytes, middleware::body_limit))
         .layer(sessions)
         .layer(axum::middleware::from_fn(middleware::server_fn_error_status))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(state.config.trusted_proxies.clone()),
-            middleware::client_address,
-        ))
         .layer(axum::middleware::from_fn_with_state(origin, middleware::refuse_cross_site));
     // The machine APIs: no session, no origin check, their own limits and authorisation.
     Router::new()
         .merge(app::server::studio::router(state.clone()))
         .merge(app::server::container::router(state.clone()))
         .merge(console)
+        // Every request's client address, the machine APIs' too (Upload Key address ranges,
+        // uploads per address).
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(state.config.trusted_proxies.clone()),
+            middleware::client_address,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))

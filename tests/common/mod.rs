@@ -55,6 +55,14 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server process's id (to read its memory from /proc).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Server {
     pub fn start(dir: &DataDir, extra: &[&str]) -> Server {
         let log = dir.path().join(format!("server-{}.log", rand_suffix()));
         // Tests sign many people up from 127.0.0.1; a test of that limit passes its own value

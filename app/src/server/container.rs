@@ -318,6 +318,8 @@ pub fn build(tx: &ReadTransaction) -> Result<Snapshot, AppError> {
             uploader: Uploader {
                 key,
                 public_key,
+                sha256: version.uploaded().0.to_string(),
+                size: version.uploaded().1,
                 signed_ts: version.signed_ts,
                 signed_nonce: version.signed_nonce.clone(),
                 signature: version.signature.clone(),
@@ -629,6 +631,8 @@ mod tests {
             state: VersionState::Uploaded,
             size: bundle.len() as u64,
             sha256: sha.clone(),
+            uploaded_sha256: String::new(),
+            uploaded_size: 0,
             uploader: "ci".into(),
             key: Some(header.key.clone()),
             account: None,

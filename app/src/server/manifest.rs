@@ -6,13 +6,21 @@
 //! - the **uploader's** (`uploader.signature`): the Ed25519 signature that came with the upload,
 //!   by the App's Upload Key (`uploader.key` is its id) or, for a bundle uploaded in the console,
 //!   by the workspace's platform key (`uploader.key` is `"console"`), over
-//!   [`keys::upload_message`]`(id, version, bundle.sha256, bundle.size, uploader.signed_ts,
-//!   uploader.signed_nonce)`; `uploader.public_key` is the key that made it;
+//!   [`keys::upload_message`]`(id, version, uploader.sha256, uploader.size, uploader.signed_ts,
+//!   uploader.signed_nonce)`; `uploader.public_key` is the key that made it. `uploader.sha256`
+//!   and `uploader.size` are those of the bytes that were uploaded;
 //! - the **platform's** (`platform_signature`): the workspace's platform key's Ed25519 signature
 //!   over the manifest's [canonical bytes](canonical_bytes), which vouches for every other field,
-//!   the uploader's public key included.
+//!   the uploader's public key and `bundle` included. `bundle.sha256` and `bundle.size` are those
+//!   of the canonical archive the platform re-packed from the checked upload (see
+//!   `server::archive`), which is what the container downloads: the platform vouches for exactly
+//!   what it checked. A bundle packed by `mpdp studio upload` is already canonical, so both
+//!   digests are then the same.
 //!
 //! Public keys and signatures are unpadded base64url; hashes are lowercase hex.
+//!
+//! `format` `mpdp-manifest-2` added `uploader.sha256` and `uploader.size`; in
+//! `mpdp-manifest-1` the uploader signed `bundle.sha256` and `bundle.size`.
 
 use std::fmt::Write as _;
 
@@ -22,7 +30,7 @@ use serde_json::Value;
 use crate::server::keys;
 
 /// The `format` of manifests this build writes and reads.
-pub const FORMAT: &str = "mpdp-manifest-1";
+pub const FORMAT: &str = "mpdp-manifest-2";
 /// The field that holds the platform's signature, left out of the canonical bytes.
 pub const SIGNATURE_FIELD: &str = "platform_signature";
 /// `uploader.key` of a bundle uploaded in the console (signed by the platform key).
@@ -78,6 +86,9 @@ pub struct Uploader {
     pub key: String,
     /// The public key that made `signature`.
     pub public_key: String,
+    /// The sha256 and size of the bytes uploaded (before the platform re-packed them).
+    pub sha256: String,
+    pub size: u64,
     pub signed_ts: i64,
     pub signed_nonce: String,
     pub signature: String,
@@ -106,7 +117,7 @@ pub enum ManifestError {
     UploaderKeyId(String, String),
     #[error("uploader.key is \"console\" but uploader.public_key is not the platform key")]
     ConsoleKey,
-    #[error("uploader.signature does not verify: it was not made by uploader.public_key over this id, version, bundle.sha256, bundle.size, signed_ts and signed_nonce")]
+    #[error("uploader.signature does not verify: it was not made by uploader.public_key over this id, version, uploader.sha256, uploader.size, signed_ts and signed_nonce")]
     UploaderSignature,
     #[error("bundle.sha256: the manifest says {expected} but the bundle's is {actual}")]
     BundleSha256 { expected: String, actual: String },
@@ -207,7 +218,7 @@ impl Manifest {
 
     /// What the uploader signed.
     pub fn upload_message(&self) -> String {
-        keys::upload_message(&self.id, &self.version, &self.bundle.sha256, self.bundle.size, self.uploader.signed_ts, &self.uploader.signed_nonce)
+        keys::upload_message(&self.id, &self.version, &self.uploader.sha256, self.uploader.size, self.uploader.signed_ts, &self.uploader.signed_nonce)
     }
 }
 
@@ -301,6 +312,8 @@ mod tests {
             uploader: Uploader {
                 key: header.key,
                 public_key: keys::public_key_text(&key.verifying_key().to_bytes()),
+                sha256: keys::sha256_hex(&bundle),
+                size: bundle.len() as u64,
                 signed_ts: header.ts,
                 signed_nonce: header.nonce,
                 signature: header.sig,
@@ -390,8 +403,8 @@ mod tests {
         let changes: [fn(&mut Manifest); 6] = [
             |m: &mut Manifest| m.version = "1.2.4".into(),
             |m: &mut Manifest| m.id = "0190a0b1-c2d3-7e4f-8a9b-0c1d2e3f4a5c".into(),
-            |m: &mut Manifest| m.bundle.sha256 = "cd".repeat(32),
-            |m: &mut Manifest| m.bundle.size += 1,
+            |m: &mut Manifest| m.uploader.sha256 = "cd".repeat(32),
+            |m: &mut Manifest| m.uploader.size += 1,
             |m: &mut Manifest| m.uploader.signed_ts += 1,
             |m: &mut Manifest| m.uploader.signed_nonce = "0".repeat(32),
         ];
@@ -433,8 +446,8 @@ mod tests {
     fn another_format_is_refused_after_its_signature() {
         let (seed, platform) = keys::new_platform_key();
         let (mut m, _, _) = studio_manifest();
-        m.format = "mpdp-manifest-2".into();
+        m.format = "mpdp-manifest-1".into();
         let m = m.signed(&seed).unwrap();
-        assert_eq!(verify_platform(&serde_json::to_vec(&m).unwrap(), &platform).unwrap_err(), ManifestError::Format("mpdp-manifest-2".into()));
+        assert_eq!(verify_platform(&serde_json::to_vec(&m).unwrap(), &platform).unwrap_err(), ManifestError::Format("mpdp-manifest-1".into()));
     }
 }

@@ -1,5 +1,6 @@
 //! Everything that exists only on the server: storage, domain logic, authentication.
 
+pub mod archive;
 pub mod auth;
 pub mod config;
 pub mod container;

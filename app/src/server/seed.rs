@@ -135,10 +135,11 @@ async fn upload(state: &AppState, upload_key: &str, mp: Uuid, version: &str, byt
     headers.insert("mpdp-signature", value(&sig)?);
     headers.insert("mpdp-version", value(version)?);
     headers.insert("content-length", value(&bytes.len().to_string())?);
-    crate::server::studio::upload_checked(state, &mp.to_string(), &headers, Body::from(bytes))
+    let uploaded = crate::server::studio::upload_checked(state, &mp.to_string(), &headers, None, Body::from(bytes))
         .await
         .map_err(|e| AppError::invalid("bundle", format!("the seeded upload was refused: {}", e.message)))?;
-    Ok(sha)
+    // What is stored and served: the canonical archive re-packed from the upload.
+    Ok(uploaded.version.sha256)
 }
 
 /// Seeds `plan` into the (new) data file `store`, with bundles under `bundle_dir`.

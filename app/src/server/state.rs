@@ -32,6 +32,8 @@ pub struct AppState {
     /// What the container API serves: an in-memory snapshot, rebuilt after the commits that
     /// change it (`container.refresh(&store)`).
     pub container: Arc<super::container::Container>,
+    /// The Studio API's nonces in flight and uploads in progress (memory only).
+    pub studio: Arc<super::studio::StudioLimits>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             last_used: Arc::default(),
             shown_once: Arc::default(),
             container: Arc::default(),
+            studio: Arc::default(),
         }
     }
 

@@ -2,21 +2,30 @@
 //! own router — no session, no origin check, no console body limit — authorised by the
 //! Upload Key's Ed25519 signature (see [`crate::server::keys`]).
 //!
-//! An upload is checked in this order, each refusal a JSON error with nothing stored: the
-//! signature header is well-formed; the key is known, an Upload Key, not revoked, within its grace
-//! period; the timestamp is within five minutes and the nonce unused; the mini program exists in
-//! the key's workspace; the workspace is active; the mini program is not removed; the version is
-//! semantic and higher than every earlier one; the size is within the limit; the archive is a
-//! well-formed gzip'd tar of at most 10 000 entries and 200 MiB unpacked (measured while reading,
-//! so a bomb is refused without unpacking it), with no absolute paths, no `..`, no links or
-//! devices, and an `app.json` at its root; and the signature verifies over the received bytes'
-//! sha256. The bundle is written to a temporary file, fsynced, renamed to its content address
-//! (and the directory fsynced) before its record commits.
+//! An upload is authenticated before a byte of its body is read, each refusal a JSON error with
+//! nothing stored: the signature header is well-formed and names the sha256 and size of the body;
+//! the key is known, an Upload Key, not revoked, within its grace period; the timestamp is within
+//! five minutes; the signature verifies over the upload message (mini program, version, sha256,
+//! size, timestamp, nonce); the nonce was not used and is not in use by a request in flight. Then,
+//! still without reading the body: at most [`UPLOADS_PER_KEY`] uploads at once per key and
+//! [`UPLOADS_PER_ADDRESS`] per client address; the mini program exists in the key's workspace,
+//! within the key's scope, not removed; the workspace is active; the version is semantic and
+//! higher than every earlier one that is not retired; the signed size is within the limit and
+//! agrees with `Content-Length`. Only then is the body streamed — off the async workers, through a
+//! bounded channel to a blocking thread that hashes it, reads it strictly as an archive and
+//! re-packs the canonical archive (see [`crate::server::archive`]) into a temporary file, fsynced.
+//! The received bytes must be exactly the signed ones. The canonical file is renamed to its
+//! content address (the directory fsynced) before the record commits; the record's transaction
+//! consumes the nonce and re-checks the key, the workspace, the mini program and the version, so
+//! of two racing uploads one wins and the loser leaves no file behind.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,6 +39,7 @@ use uuid::Uuid;
 use crate::model::apps::KeyKind;
 use crate::model::minis::{validate_note, VersionState, VersionView};
 use crate::model::workspace::WorkspaceStatus;
+use crate::server::archive;
 use crate::server::keys::{self, SignatureHeader};
 use crate::server::store::apps::{self as app_store, Key};
 use crate::server::store::audit::{self, Actor};
@@ -39,10 +49,10 @@ use crate::server::AppState;
 
 /// How far a signed request's clock may be from the server's.
 pub const CLOCK_SKEW_SECS: i64 = 300;
-/// At most this many entries in a bundle.
-pub const MAX_ENTRIES: usize = 10_000;
-/// At most this many bytes unpacked.
-pub const MAX_UNPACKED: u64 = 200 * 1024 * 1024;
+/// Uploads in progress at once per Upload Key.
+pub const UPLOADS_PER_KEY: usize = 2;
+/// Uploads in progress at once per client address (IPv6: per /64).
+pub const UPLOADS_PER_ADDRESS: usize = 4;
 
 /// A refusal: status, a stable code, a message that says what to do, and the field if any.
 #[derive(Debug)]
@@ -112,11 +122,14 @@ pub struct Versions {
 #[derive(Clone, Debug)]
 pub struct Bundles {
     dir: PathBuf,
+    /// The content addresses being stored or cleaned up right now: one upload at a time per
+    /// address, so a loser's cleanup never removes a file that a winner's record names.
+    busy: Arc<(Mutex<HashSet<String>>, std::sync::Condvar)>,
 }
 
 impl Bundles {
     pub fn new(dir: PathBuf) -> Bundles {
-        Bundles { dir }
+        Bundles { dir, busy: Arc::default() }
     }
 
     /// Where the bundle with this sha256 lives.
@@ -148,25 +161,58 @@ impl Bundles {
         Ok(removed)
     }
 
+    /// Holds the content address `sha256` until the guard is dropped (blocking).
+    fn hold(&self, sha256: &str) -> Held {
+        let (lock, freed) = &*self.busy;
+        let mut busy = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while busy.contains(sha256) {
+            busy = freed.wait(busy).unwrap_or_else(|e| e.into_inner());
+        }
+        busy.insert(sha256.to_string());
+        Held { bundles: self.clone(), sha256: sha256.to_string() }
+    }
+
     /// Moves a complete, fsynced temporary file to its content address and fsyncs the directory,
-    /// so the file is durable before any record names it.
-    pub fn commit(&self, temp: &Path, sha256: &str) -> std::io::Result<PathBuf> {
+    /// so the file is durable before any record names it. Returns whether this call created the
+    /// file (false: the same bytes were stored already).
+    pub fn commit(&self, temp: &Path, sha256: &str) -> std::io::Result<bool> {
         let to = self.path(sha256);
         let parent = to.parent().expect("a bundle path has a directory");
         std::fs::create_dir_all(parent)?;
-        if to.exists() {
-            // The same bytes are already stored.
+        let created = if to.exists() {
             std::fs::remove_file(temp)?;
+            false
         } else {
             std::fs::rename(temp, &to)?;
-        }
+            true
+        };
         std::fs::File::open(parent)?.sync_all()?;
-        Ok(to)
+        Ok(created)
+    }
+}
+
+/// A content address held by one upload (see [`Bundles::hold`]).
+struct Held {
+    bundles: Bundles,
+    sha256: String,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let (lock, freed) = &*self.bundles.busy;
+        lock.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.sha256);
+        freed.notify_all();
     }
 }
 
 /// Removes the temporary file when an upload is refused or fails.
 struct TempFile(Option<PathBuf>);
+
+impl TempFile {
+    fn path(&self) -> Result<PathBuf, ApiError> {
+        self.0.clone().ok_or_else(ApiError::internal)
+    }
+}
 
 impl Drop for TempFile {
     fn drop(&mut self) {
@@ -179,6 +225,7 @@ impl Drop for TempFile {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/studio/v1/mini-programs/{id}/versions", post(upload).get(list_versions))
+        // The upload counts its body itself, against the signed size.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
@@ -208,6 +255,11 @@ async fn upload_key(state: &AppState, id: &str) -> Result<Key, ApiError> {
     let id = id.to_string();
     let key = state.store.read(move |tx| app_store::key(tx, &id)).await?;
     let key = key.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown_key", "The key that signed this request is not known to this server."))?;
+    key_usable(&key)?;
+    Ok(key)
+}
+
+fn key_usable(key: &Key) -> Result<(), ApiError> {
     if key.kind != KeyKind::Upload {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong_key_kind", "This request is signed by an Accessing Key; uploads are signed with the App's Upload Key (mpuk_…)."));
     }
@@ -217,172 +269,364 @@ async fn upload_key(state: &AppState, id: &str) -> Result<Key, ApiError> {
     if !key.live(Utc::now()) {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "key_expired", "This Upload Key was rotated and its grace period is over. Use the App's current Upload Key."));
     }
-    Ok(key)
-}
-
-/// The timestamp is recent and the nonce unused (recorded now, so a replay is refused).
-async fn fresh(state: &AppState, sig: &SignatureHeader) -> Result<(), ApiError> {
-    let now = Utc::now().timestamp();
-    if (now - sig.ts).abs() > CLOCK_SKEW_SECS {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "stale_timestamp",
-            format!("The request's timestamp is more than {} minutes from the server's clock: check the clock and sign again.", CLOCK_SKEW_SECS / 60),
-        ));
-    }
-    let (key, nonce) = (sig.key.clone(), sig.nonce.clone());
-    let first = state.store.write(move |tx| store::use_nonce(tx, &key, &nonce, now, 2 * CLOCK_SKEW_SECS)).await?;
-    if !first {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "replayed", "This signed request was already received (its nonce was used): sign each request anew."));
-    }
     Ok(())
 }
 
+fn stale() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "stale_timestamp",
+        format!("The request's timestamp is more than {} minutes from the server's clock: check the clock and sign again.", CLOCK_SKEW_SECS / 60),
+    )
+}
+
+fn replayed() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "replayed", "This signed request was already received (its nonce was used): sign each request anew.")
+}
+
+fn bad_signature() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "The signature does not verify with the key over this request: nothing was read or stored.")
+}
+
+/// A verified request: the key, its signature header, and the nonce held against concurrent
+/// replays until the request ends.
+struct Verified {
+    key: Key,
+    sig: SignatureHeader,
+    _nonce: NonceHold,
+}
+
+/// Authenticates a signed request before anything else is read: the key, the clock, the
+/// signature over `message`, then the nonce (a point read, and a hold against the same nonce
+/// in flight). Nothing is written.
+async fn authenticate(state: &AppState, sig: SignatureHeader, message: impl FnOnce(&SignatureHeader) -> String) -> Result<Verified, ApiError> {
+    let key = upload_key(state, &sig.key).await?;
+    if (Utc::now().timestamp() - sig.ts).abs() > CLOCK_SKEW_SECS {
+        return Err(stale());
+    }
+    if !keys::verify(&key.material, message(&sig).as_bytes(), &sig.sig) {
+        return Err(bad_signature());
+    }
+    let hold = state.studio.in_flight.hold(&sig.key, &sig.nonce).ok_or_else(replayed)?;
+    let (k, n) = (sig.key.clone(), sig.nonce.clone());
+    if state.store.read(move |tx| store::nonce_used(tx, &k, &n)).await? {
+        return Err(replayed());
+    }
+    Ok(Verified { key, sig, _nonce: hold })
+}
+
+/// What the Studio API keeps in memory: nonces in flight and uploads in progress.
+#[derive(Default)]
+pub struct StudioLimits {
+    in_flight: Arc<InFlight>,
+    uploads: Arc<UploadSlots>,
+}
+
+/// Nonces of verified requests not yet finished, so a replay sent while the original is still
+/// being received is refused at once.
+#[derive(Default)]
+struct InFlight(Mutex<HashSet<(String, String)>>);
+
+struct NonceHold(Arc<InFlight>, (String, String));
+
+impl InFlight {
+    fn hold(self: &Arc<Self>, key: &str, nonce: &str) -> Option<NonceHold> {
+        let id = (key.to_string(), nonce.to_string());
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(id.clone()).then(|| NonceHold(self.clone(), id))
+    }
+}
+
+impl Drop for NonceHold {
+    fn drop(&mut self) {
+        self.0 .0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.1);
+    }
+}
+
+/// Uploads in progress per key and per client address; entries leave the maps when their count
+/// falls to zero, so the maps hold only what is in flight.
+#[derive(Default)]
+struct UploadSlots(Mutex<(HashMap<String, usize>, HashMap<IpAddr, usize>)>);
+
+struct UploadSlot(Arc<UploadSlots>, String, Option<IpAddr>);
+
+/// The part of an address that one client controls: an IPv4 address, or an IPv6 /64.
+pub fn address_bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+impl UploadSlots {
+    fn take(self: &Arc<Self>, key: &str, client: Option<IpAddr>) -> Result<UploadSlot, ApiError> {
+        let busy = |what: &str, n: usize| {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_uploads", format!("{n} uploads {what} are already in progress: wait for one to finish, then try again."))
+        };
+        let bucket = client.map(address_bucket);
+        let mut maps = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if maps.0.get(key).copied().unwrap_or(0) >= UPLOADS_PER_KEY {
+            return Err(busy("with this Upload Key", UPLOADS_PER_KEY));
+        }
+        if let Some(b) = bucket {
+            if maps.1.get(&b).copied().unwrap_or(0) >= UPLOADS_PER_ADDRESS {
+                return Err(busy("from your network address", UPLOADS_PER_ADDRESS));
+            }
+            *maps.1.entry(b).or_default() += 1;
+        }
+        *maps.0.entry(key.to_string()).or_default() += 1;
+        Ok(UploadSlot(self.clone(), key.to_string(), bucket))
+    }
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut maps = self.0 .0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = maps.0.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                maps.0.remove(&self.1);
+            }
+        }
+        if let Some(b) = self.2 {
+            if let Some(n) = maps.1.get_mut(&b) {
+                *n -= 1;
+                if *n == 0 {
+                    maps.1.remove(&b);
+                }
+            }
+        }
+    }
+}
+
+fn not_found_in_key_workspace() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No such mini program in the workspace of this key.")
+}
+
+fn suspended(name: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "workspace_suspended", format!("The workspace {name} is suspended: nothing can be uploaded until the platform operator reactivates it."))
+}
+
+fn removed() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "mini_program_removed", "This mini program has been removed; nothing more can be uploaded to it.")
+}
+
 /// The mini program, in the key's workspace, which is active.
-async fn mini_program_of(state: &AppState, key: &Key, id: &str) -> Result<(store::MiniProgram, ws::Workspace), ApiError> {
-    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No such mini program in the workspace of this key.");
-    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
+async fn mini_program_of(state: &AppState, key: &Key, id: Uuid) -> Result<(store::MiniProgram, ws::Workspace), ApiError> {
     let wid = key.workspace;
     let found = state
         .store
         .read(move |tx| Ok((store::by_id(tx, id)?, ws::get_workspace(tx, wid)?)))
         .await?;
-    let (Some(mp), Some(w)) = found else { return Err(not_found()) };
+    let (Some(mp), Some(w)) = found else { return Err(not_found_in_key_workspace()) };
     if mp.workspace != key.workspace {
-        return Err(not_found());
+        return Err(not_found_in_key_workspace());
     }
     if w.status == WorkspaceStatus::Suspended {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "workspace_suspended", format!("The workspace {} is suspended: nothing can be uploaded until the platform operator reactivates it.", w.name)));
+        return Err(suspended(&w.name));
     }
     Ok((mp, w))
 }
 
-/// A semantic version higher than every earlier one of the mini program.
+/// A semantic version higher than every earlier one of the mini program that is not retired.
+/// Precedence is SemVer's (§11): build metadata does not count, so `1.0.0+b2` is not higher than
+/// `1.0.0+b1`.
 fn check_version(text: &str, earlier: &[Version]) -> Result<semver::Version, ApiError> {
     let v = semver::Version::parse(text.trim()).map_err(|_| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "version_invalid", format!("“{}” is not a semantic version like 1.2.3 (three numbers, no leading zeros).", text.trim())).field("version")
     })?;
-    let highest = earlier.iter().filter_map(|e| semver::Version::parse(&e.version).ok()).max();
+    let highest = earlier
+        .iter()
+        // RETIRED-MERGE
+        .filter_map(|e| semver::Version::parse(&e.version).ok())
+        .max_by(|a, b| a.cmp_precedence(b));
     if let Some(h) = highest {
-        if v <= h {
-            return Err(ApiError::new(StatusCode::CONFLICT, "version_not_higher", format!("Version {v} must be higher than {h}, the highest uploaded so far.")).field("version"));
+        if v.cmp_precedence(&h) != std::cmp::Ordering::Greater {
+            return Err(ApiError::new(StatusCode::CONFLICT, "version_not_higher", format!("Version {v} must be higher than {h}, the highest uploaded so far (build metadata after + does not count).")).field("version"));
         }
     }
     Ok(v)
-}
-
-/// Reads a bundle as it would be unpacked, without unpacking it: refuses what could escape, link
-/// or exhaust, and requires `app.json` at the root.
-pub fn check_archive(path: &Path) -> Result<(), ApiError> {
-    let bad = |code: &'static str, message: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).field("bundle");
-    let malformed = |e: std::io::Error| bad("archive_malformed", format!("The bundle is not a well-formed gzip-compressed tar archive ({e})."));
-    let file = std::fs::File::open(path).map_err(|_| ApiError::internal())?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
-    let (mut entries, mut unpacked, mut app_json) = (0usize, 0u64, false);
-    for entry in archive.entries().map_err(malformed)? {
-        let mut entry = entry.map_err(malformed)?;
-        entries += 1;
-        if entries > MAX_ENTRIES {
-            return Err(bad("archive_too_many_entries", format!("The bundle has more than {MAX_ENTRIES} entries.")));
-        }
-        let raw = entry.path_bytes().into_owned();
-        let name = String::from_utf8_lossy(&raw).into_owned();
-        let path = entry.path().map_err(malformed)?.into_owned();
-        if raw.first() == Some(&b'/') || path.is_absolute() || path.components().any(|c| matches!(c, Component::RootDir | Component::Prefix(_))) {
-            return Err(bad("archive_absolute_path", format!("The bundle has an absolute path ({name}); every path must be relative to the bundle's root.")));
-        }
-        if path.components().any(|c| c == Component::ParentDir) {
-            return Err(bad("archive_parent_path", format!("The bundle has a path with .. ({name}), which could write outside the bundle.")));
-        }
-        let kind = entry.header().entry_type();
-        if kind.is_symlink() || kind.is_hard_link() {
-            return Err(bad("archive_link", format!("The bundle has a link ({name}); links are not allowed.")));
-        }
-        if !(kind.is_file() || kind.is_dir()) {
-            return Err(bad("archive_special_file", format!("The bundle has a special file ({name}); only files and directories are allowed.")));
-        }
-        let declared = entry.header().size().map_err(malformed)?;
-        if unpacked.saturating_add(declared) > MAX_UNPACKED {
-            return Err(bad("archive_too_large_unpacked", format!("The bundle would unpack to more than {} MiB.", MAX_UNPACKED / (1024 * 1024))));
-        }
-        // Count what is actually read, not only what the header says.
-        let read = std::io::copy(&mut (&mut entry).take(MAX_UNPACKED - unpacked + 1), &mut std::io::sink()).map_err(malformed)?;
-        unpacked += read;
-        if unpacked > MAX_UNPACKED {
-            return Err(bad("archive_too_large_unpacked", format!("The bundle would unpack to more than {} MiB.", MAX_UNPACKED / (1024 * 1024))));
-        }
-        let normal: Vec<_> = path.components().filter(|c| *c != Component::CurDir).collect();
-        if kind.is_file() && normal.len() == 1 && normal[0].as_os_str() == "app.json" {
-            app_json = true;
-        }
-    }
-    if entries == 0 {
-        return Err(bad("archive_empty", "The bundle is empty.".into()));
-    }
-    if !app_json {
-        return Err(bad("archive_no_app_json", "The bundle has no app.json at its root: a mini program bundle needs one.".into()));
-    }
-    Ok(())
-}
-
-/// Streams a request body to a temporary file under `bundles`, hashing it and refusing more than
-/// `limit` bytes; fsyncs it. Returns (temp file, sha256, size).
-async fn receive(bundles: &Bundles, body: Body, limit: u64) -> Result<(TempFile, String, u64), ApiError> {
-    receive_stream(bundles, body.into_data_stream(), limit).await
-}
-
-async fn receive_stream<S, E>(bundles: &Bundles, mut stream: S, limit: u64) -> Result<(TempFile, String, u64), ApiError>
-where
-    S: futures::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
-{
-    use futures::StreamExt;
-    let dir = bundles.temp_dir();
-    tokio::fs::create_dir_all(&dir).await.map_err(|_| ApiError::internal())?;
-    let path = dir.join(format!("{}.part", Uuid::new_v4()));
-    let temp = TempFile(Some(path.clone()));
-    let mut file = std::fs::File::create(&path).map_err(|_| ApiError::internal())?;
-    let (mut hasher, mut size) = (Sha256::new(), 0u64);
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "upload_truncated", "The upload was cut short before all its bytes arrived; nothing was stored."))?;
-        size += chunk.len() as u64;
-        if size > limit {
-            return Err(too_large(limit));
-        }
-        hasher.update(&chunk);
-        file.write_all(&chunk).map_err(|_| ApiError::internal())?;
-    }
-    file.sync_all().map_err(|_| ApiError::internal())?;
-    Ok((temp, keys::hex(&hasher.finalize()), size))
 }
 
 fn too_large(limit: u64) -> ApiError {
     ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "bundle_too_large", format!("The bundle is larger than {} MiB, this server's limit.", limit / (1024 * 1024))).field("bundle")
 }
 
+fn truncated() -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "upload_truncated", "The upload was cut short before all its bytes arrived; nothing was stored.")
+}
+
+impl From<archive::Refusal> for ApiError {
+    fn from(r: archive::Refusal) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code, r.message).field("bundle")
+    }
+}
+
+/// A received bundle, checked and re-packed: the canonical archive in a temporary file (fsynced)
+/// with its sha256 and size, and the sha256 and size of the bytes received.
+struct Received {
+    temp: TempFile,
+    sha256: String,
+    size: u64,
+    uploaded_sha256: String,
+    uploaded_size: u64,
+}
+
+/// Reads the body's chunks on a blocking thread, hashing and counting them.
+struct ChannelReader {
+    chunks: tokio::sync::mpsc::Receiver<Bytes>,
+    current: Bytes,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        let chunk = self.current.split_to(n);
+        buf[..n].copy_from_slice(&chunk);
+        self.hasher.update(&chunk);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+/// Hashes and counts what it writes.
+struct HashingWriter {
+    file: std::fs::File,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// A new file that no one else can have made or linked (`O_CREAT | O_EXCL`, mode 0600).
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Streams a body (at most `limit` bytes) to a blocking thread that checks it as an archive and
+/// writes its canonical archive to a temporary file under `bundles/tmp`. The async side only
+/// forwards chunks: hashing, decompressing and writing never run on the runtime's workers.
+async fn receive_canonical<S, E>(bundles: &Bundles, mut stream: S, limit: u64) -> Result<Received, ApiError>
+where
+    S: futures::Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    use futures::StreamExt;
+    let dir = bundles.temp_dir();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let worker = tokio::task::spawn_blocking(move || -> Result<Received, ApiError> {
+        let internal = |e: std::io::Error| {
+            tracing::error!(error = %e, "could not write a bundle's temporary files");
+            ApiError::internal()
+        };
+        std::fs::create_dir_all(&dir).map_err(internal)?;
+        let path = dir.join(format!("{}.part", Uuid::new_v4()));
+        let out = create_private(&path).map_err(internal)?;
+        let temp = TempFile(Some(path));
+        // The files' data between reading and re-packing: unlinked at once, gone with the handle.
+        let spool_path = dir.join(format!("{}.spool", Uuid::new_v4()));
+        let mut spool = create_private(&spool_path).map_err(internal)?;
+        std::fs::remove_file(&spool_path).map_err(internal)?;
+        let mut reader = ChannelReader { chunks: rx, current: Bytes::new(), hasher: Sha256::new(), size: 0 };
+        let writer = HashingWriter { file: out, hasher: Sha256::new(), size: 0 };
+        let (writer, _) = archive::canonicalise(std::io::BufReader::with_capacity(64 * 1024, &mut reader), &mut spool, writer)?;
+        writer.file.sync_all().map_err(internal)?;
+        Ok(Received {
+            temp,
+            sha256: keys::hex(&writer.hasher.finalize()),
+            size: writer.size,
+            uploaded_sha256: keys::hex(&reader.hasher.finalize()),
+            uploaded_size: reader.size,
+        })
+    });
+    let mut size = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            drop(tx);
+            let _ = worker.await;
+            return Err(truncated());
+        };
+        size += chunk.len() as u64;
+        if size > limit {
+            drop(tx);
+            let _ = worker.await;
+            return Err(too_large(limit));
+        }
+        if tx.send(chunk).await.is_err() {
+            break; // the archive was refused: its reason is the answer
+        }
+    }
+    drop(tx);
+    worker.await.map_err(|_| ApiError::internal())?
+}
+
 /// `POST /api/studio/v1/mini-programs/{id}/versions`: a signed upload.
-async fn upload(State(state): State<AppState>, UrlPath(id): UrlPath<String>, headers: HeaderMap, body: Body) -> Response {
-    match upload_checked(&state, &id, &headers, body).await {
+async fn upload(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+    client: Option<axum::Extension<crate::server::auth::client::ClientAddr>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let client = client.map(|c| c.0 .0);
+    match upload_checked(&state, &id, &headers, client, body).await {
         Ok(done) => (StatusCode::CREATED, Json(done)).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-pub(crate) async fn upload_checked(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> Result<Uploaded, ApiError> {
+/// The Upload Key's scope: its mini programs and client address ranges.
+fn in_scope(_key: &Key, _mini_program: Uuid, _client: Option<IpAddr>) -> Result<(), ApiError> {
+    Ok(()) // SCOPE-MERGE
+}
+
+pub(crate) async fn upload_checked(state: &AppState, id: &str, headers: &HeaderMap, client: Option<IpAddr>, body: Body) -> Result<Uploaded, ApiError> {
     let sig = signature(headers)?;
     let (Some(claimed_sha), Some(claimed_size)) = (sig.sha256.clone(), sig.size) else {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "signature_malformed", "The MPDP-Signature header of an upload needs sha256= and size=."));
     };
-    let key = upload_key(state, &sig.key).await?;
-    fresh(state, &sig).await?;
-    let (mp, workspace) = mini_program_of(state, &key, id).await?;
-    if mp.removed {
-        return Err(ApiError::new(StatusCode::CONFLICT, "mini_program_removed", "This mini program has been removed; nothing more can be uploaded to it."));
-    }
     let version_text = header(headers, "mpdp-version")
         .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "version_missing", "The MPDP-Version header is missing (the version, like 1.2.3).").field("version"))?
         .trim()
         .to_string();
-    let mp_id = mp.id;
+    let mp_id = Uuid::parse_str(id).map_err(|_| not_found_in_key_workspace())?;
+    // Authenticate first: nothing below runs for a request the key did not sign.
+    let verified = authenticate(state, sig, |sig| keys::upload_message(&mp_id.to_string(), &version_text, &claimed_sha, claimed_size, sig.ts, &sig.nonce)).await?;
+    let (key, sig) = (&verified.key, &verified.sig);
+    let _slot = state.studio.uploads.take(&key.id, client)?;
+    let (mp, workspace) = mini_program_of(state, key, mp_id).await?;
+    in_scope(key, mp.id, client)?;
+    if mp.removed {
+        return Err(removed());
+    }
     let earlier = state.store.read(move |tx| store::versions(tx, mp_id)).await?;
     check_version(&version_text, &earlier)?;
     let note = match header(headers, "mpdp-note") {
@@ -393,31 +637,31 @@ pub(crate) async fn upload_checked(state: &AppState, id: &str, headers: &HeaderM
         None => String::new(),
     };
     let limit = state.config.max_bundle_bytes;
-    let announced = header(headers, "content-length").and_then(|l| l.parse::<u64>().ok());
-    if claimed_size > limit || announced.is_some_and(|l| l > limit) {
+    if claimed_size > limit {
         return Err(too_large(limit));
     }
-    let (temp, sha, size) = receive(&state.bundles, body, limit).await?;
-    if announced.is_some_and(|l| l != size) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "upload_truncated", "The upload was cut short before all its bytes arrived; nothing was stored."));
+    if header(headers, "content-length").is_some_and(|l| l.parse::<u64>().ok() != Some(claimed_size)) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "size_mismatch", "Content-Length differs from the size= the signature names: nothing was read.").field("bundle"));
     }
-    let checked_path = temp.0.clone().ok_or_else(ApiError::internal)?;
-    tokio::task::spawn_blocking(move || check_archive(&checked_path)).await.map_err(|_| ApiError::internal())??;
-    let message = keys::upload_message(&mp.id.to_string(), &version_text, &sha, size, sig.ts, &sig.nonce);
-    if sha != claimed_sha || size != claimed_size || !keys::verify(&key.material, message.as_bytes(), &sig.sig) {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "The signature does not match the bytes received and the key: nothing was stored."));
+    let received = receive_canonical(&state.bundles, body.into_data_stream(), claimed_size).await.map_err(|e| {
+        // More bytes than signed is not "too large for the server": the body is not what was signed.
+        if e.code == "bundle_too_large" { bundle_mismatch() } else { e }
+    })?;
+    if received.uploaded_sha256 != claimed_sha || received.uploaded_size != claimed_size {
+        return Err(bundle_mismatch());
     }
     let app_name = {
-        let app = key.app;
-        let wid = key.workspace;
+        let (app, wid) = (key.app, key.workspace);
         state.store.read(move |tx| app_store::app_of(tx, wid, app)).await?.map(|a| a.name).unwrap_or_default()
     };
     let record = Version {
         mini_program: mp.id,
         version: version_text.clone(),
         state: VersionState::Uploaded,
-        size,
-        sha256: sha,
+        size: received.size,
+        sha256: received.sha256.clone(),
+        uploaded_sha256: received.uploaded_sha256.clone(),
+        uploaded_size: received.uploaded_size,
         uploader: format!("Upload Key {} ({app_name})", key.id),
         key: Some(key.id.clone()),
         account: None,
@@ -427,9 +671,10 @@ pub(crate) async fn upload_checked(state: &AppState, id: &str, headers: &HeaderM
         note,
         created: Utc::now(),
     };
-    let actor = Actor { id: None, name: format!("Upload Key {}", key.id), client: None };
+    let actor = Actor { id: None, name: format!("Upload Key {}", key.id), client: client.map(|c| c.to_string()) };
     let view = record.view();
-    store_version(state, temp, record, (workspace.id, workspace.name.clone()), mp.name.clone(), actor, format!("signed by Upload Key {}", key.id)).await?;
+    let uploader = Uploader::Key { id: key.id.clone(), nonce: sig.nonce.clone(), client };
+    store_version(state, received.temp, record, (workspace.id, workspace.name.clone()), mp.name.clone(), actor, uploader).await?;
     state.last_used.touch(&key.id);
     Ok(Uploaded {
         version: view,
@@ -437,37 +682,94 @@ pub(crate) async fn upload_checked(state: &AppState, id: &str, headers: &HeaderM
     })
 }
 
-/// Stores a checked bundle and its version record: the file first (durable), then the record,
-/// which re-checks the version in the write transaction (of two at once, one wins).
-async fn store_version(state: &AppState, temp: TempFile, record: Version, workspace: (uuid::Uuid, String), mp_name: String, actor: Actor, how: String) -> Result<(), ApiError> {
-    let temp_path = temp.0.clone().ok_or_else(ApiError::internal)?;
+fn bundle_mismatch() -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bundle_mismatch", "The bytes received are not the ones signed (their sha256 or size differs from the signature's): nothing was stored.").field("bundle")
+}
+
+/// Who stores a version, re-checked in the transaction that stores it.
+enum Uploader {
+    /// An Upload Key: still usable and in scope; its nonce is consumed here.
+    Key { id: String, nonce: String, client: Option<IpAddr> },
+    /// A member in the console: still an active member, allowed to upload to the mini program.
+    Member(crate::server::auth::guard::MemberScope),
+}
+
+/// Stores a checked bundle and its version record: the file first (durable), then the record.
+/// The record's transaction re-checks what the upload was allowed on (the key or the member, the
+/// workspace, the mini program, the version), so of two at once one wins; a loser removes the
+/// file it put in place unless a record names it.
+async fn store_version(state: &AppState, temp: TempFile, record: Version, workspace: (uuid::Uuid, String), mp_name: String, actor: Actor, uploader: Uploader) -> Result<(), ApiError> {
+    let temp_path = temp.path()?;
     let bundles = state.bundles.clone();
     let sha = record.sha256.clone();
-    tokio::task::spawn_blocking(move || bundles.commit(&temp_path, &sha))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not store a bundle");
-            ApiError::internal()
-        })?;
+    let held = tokio::task::spawn_blocking(move || {
+        let held = bundles.hold(&sha);
+        bundles.commit(&temp_path, &sha).map(|created| (held, created))
+    })
+    .await
+    .map_err(|_| ApiError::internal())?
+    .map_err(|e| {
+        tracing::error!(error = %e, "could not store a bundle");
+        ApiError::internal()
+    })?;
     std::mem::forget(temp);
+    let (held, created) = held;
     let (wid, wname) = workspace;
-    state
+    let how = match &uploader {
+        Uploader::Key { id, .. } => format!("signed by Upload Key {id}"),
+        Uploader::Member(_) => format!("uploaded from the console by {}", actor.name),
+    };
+    // Refusals come back as `Ok(Err(_))`: what the transaction wrote before (a consumed nonce)
+    // commits, the version does not.
+    let written: Result<Result<(), ApiError>, crate::model::AppError> = state
         .store
         .write(move |tx| {
+            use crate::model::AppError;
+            let w = ws::get_workspace_for_update(tx, wid)?.ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+            if w.status == WorkspaceStatus::Suspended {
+                return Ok(Err(suspended(&w.name)));
+            }
+            match &uploader {
+                Uploader::Key { id, nonce, client } => {
+                    let Some(key) = app_store::key_for_update(tx, id)? else {
+                        return Ok(Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown_key", "The key that signed this request is not known to this server.")));
+                    };
+                    if let Err(e) = key_usable(&key).and_then(|_| in_scope(&key, record.mini_program, *client)) {
+                        return Ok(Err(e));
+                    }
+                    if !store::use_nonce(tx, id, nonce, Utc::now().timestamp(), 2 * CLOCK_SKEW_SECS)? {
+                        return Ok(Err(replayed()));
+                    }
+                }
+                Uploader::Member(scope) => {
+                    let m = ws::membership_for_update(tx, scope.workspace(), scope.account())?;
+                    if !m.is_some_and(|m| m.active) {
+                        return Err(crate::server::auth::guard::Member::blocked(&wname));
+                    }
+                    crate::server::auth::guard::MiniProgramAccess::check_write(tx, scope, record.mini_program, crate::server::auth::guard::MiniNeed::Upload)?;
+                }
+            }
+            let mp = store::get_for_update(tx, wid, record.mini_program)?.ok_or_else(|| AppError::NotFound("No such mini program.".into()))?;
+            if mp.removed {
+                return Ok(Err(removed()));
+            }
             let earlier = store::versions_for_update(tx, record.mini_program)?;
             if let Err(e) = check_version(&record.version, &earlier) {
-                return Err(crate::model::AppError::conflict("version", e.message));
+                return Ok(Err(e));
             }
             store::put_version(tx, &record)?;
             audit::record(tx, &actor, Some((wid, &wname)), "mini_program.version_uploaded", &mp_name, &format!("{} ({} bytes, sha256 {}) {how}", record.version, record.size, record.sha256))?;
-            Ok(())
+            Ok(Ok(()))
         })
-        .await
-        .map_err(|e| match e {
-            crate::model::AppError::Conflict { message, .. } => ApiError::new(StatusCode::CONFLICT, "version_not_higher", message).field("version"),
-            other => other.into(),
-        })
+        .await;
+    let stored = matches!(written, Ok(Ok(())));
+    if !stored && created {
+        // No record names the file: this upload put it there and holds its address.
+        let path = state.bundles.path(&held.sha256);
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
+    }
+    drop(held);
+    written?
 }
 
 /// The console's upload (`POST /w/{name}/mini-programs/{id}/versions/upload`, a multipart form
@@ -479,11 +781,13 @@ pub async fn console_upload(
     State(state): State<AppState>,
     session: tower_sessions::Session,
     UrlPath((name, id)): UrlPath<(String, String)>,
+    client: Option<axum::Extension<crate::server::auth::client::ClientAddr>>,
     multipart: axum::extract::Multipart,
 ) -> Response {
     use axum::response::Redirect;
     let page = format!("/w/{}/mini-programs/{}", crate::model::url_encode(&name), crate::model::url_encode(&id));
-    match console_upload_checked(&state, session, &name, &id, multipart).await {
+    let client = client.map(|c| c.0 .0);
+    match console_upload_checked(&state, session, &name, &id, client, multipart).await {
         Ok(version) => Redirect::to(&format!("{page}?uploaded={}", crate::model::url_encode(&version))).into_response(),
         Err(e) if e.status == StatusCode::UNAUTHORIZED => Redirect::to(&format!("/login?next={}", crate::model::url_encode(&page))).into_response(),
         Err(e) => {
@@ -495,7 +799,7 @@ pub async fn console_upload(
     }
 }
 
-async fn console_upload_checked(state: &AppState, session: tower_sessions::Session, name: &str, id: &str, mut form: axum::extract::Multipart) -> Result<String, ApiError> {
+async fn console_upload_checked(state: &AppState, session: tower_sessions::Session, name: &str, id: &str, client: Option<IpAddr>, mut form: axum::extract::Multipart) -> Result<String, ApiError> {
     use crate::server::auth::guard::{Member, MemberScope, MiniNeed, MiniProgramAccess, SignedIn};
     use crate::server::policy::WorkspaceAction;
     let who = SignedIn::from_session(state, session)
@@ -506,9 +810,10 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
     let mp_id = Uuid::parse_str(id).map_err(|_| not_found())?;
     let (wid, me) = (m.workspace().id, m.who().account().id);
     let scope = MemberScope::of(&m);
+    let read_scope = scope.clone();
     let (access, platform) = state
         .store
-        .read(move |tx| Ok((MiniProgramAccess::check_read(tx, &scope, mp_id, MiniNeed::Upload), app_store::platform_key(tx, wid)?)))
+        .read(move |tx| Ok((MiniProgramAccess::check_read(tx, &read_scope, mp_id, MiniNeed::Upload), app_store::platform_key(tx, wid)?)))
         .await?;
     let mp = match access {
         Ok(a) => a.into_mini_program(),
@@ -517,9 +822,10 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
         Err(e) => return Err(e.into()),
     };
     if mp.removed {
-        return Err(ApiError::new(StatusCode::CONFLICT, "mini_program_removed", "This mini program has been removed; nothing more can be uploaded to it."));
+        return Err(removed());
     }
     let platform = platform.ok_or_else(ApiError::internal)?;
+    let _slot = state.studio.uploads.take(&format!("account:{me}"), client)?;
     let bad_form = |e: axum::extract::multipart::MultipartError| ApiError::new(StatusCode::BAD_REQUEST, "form_malformed", format!("The upload form could not be read: {e}"));
     let (mut version, mut note, mut received) = (String::new(), String::new(), None);
     while let Some(field) = form.next_field().await.map_err(bad_form)? {
@@ -528,7 +834,14 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
             Some("note") => note = field.text().await.map_err(bad_form)?,
             Some("bundle") => {
                 let limit = state.config.max_bundle_bytes;
-                received = Some(receive_stream(&state.bundles, field, limit).await?);
+                let mut empty = true;
+                let mut field = futures::StreamExt::peekable(field);
+                if std::pin::Pin::new(&mut field).peek().await.is_some() {
+                    empty = false;
+                }
+                if !empty {
+                    received = Some(receive_canonical(&state.bundles, field, limit).await?);
+                }
             }
             _ => {}
         }
@@ -536,21 +849,18 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
     let earlier = state.store.read(move |tx| store::versions(tx, mp_id)).await?;
     check_version(&version, &earlier)?;
     let note = validate_note(&note).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note_invalid", e.to_string()).field("note"))?;
-    let (temp, sha, size) = received.ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bundle_missing", "Choose the bundle file (.tar.gz) to upload.").field("bundle"))?;
-    if size == 0 {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bundle_missing", "Choose the bundle file (.tar.gz) to upload.").field("bundle"));
-    }
-    let checked = temp.0.clone().ok_or_else(ApiError::internal)?;
-    tokio::task::spawn_blocking(move || check_archive(&checked)).await.map_err(|_| ApiError::internal())??;
+    let received = received.ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bundle_missing", "Choose the bundle file (.tar.gz) to upload.").field("bundle"))?;
     let (ts, nonce) = (Utc::now().timestamp(), keys::new_nonce());
-    let signature = keys::sign(&platform.seed, keys::upload_message(&mp.id.to_string(), &version, &sha, size, ts, &nonce).as_bytes());
+    let signature = keys::sign(&platform.seed, keys::upload_message(&mp.id.to_string(), &version, &received.uploaded_sha256, received.uploaded_size, ts, &nonce).as_bytes());
     let person = m.who().account().username.clone();
     let record = Version {
         mini_program: mp.id,
         version: version.clone(),
         state: VersionState::Uploaded,
-        size,
-        sha256: sha,
+        size: received.size,
+        sha256: received.sha256.clone(),
+        uploaded_sha256: received.uploaded_sha256.clone(),
+        uploaded_size: received.uploaded_size,
         uploader: format!("uploaded from the console by {person}"),
         key: None,
         account: Some(me),
@@ -560,24 +870,32 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
         note,
         created: Utc::now(),
     };
-    let actor = crate::server::domain::workspaces::actor(&m.who(), None);
-    store_version(state, temp, record, (wid, m.workspace().name.clone()), mp.name.clone(), actor, format!("uploaded from the console by {person}")).await?;
+    let actor = crate::server::domain::workspaces::actor(m.who(), client);
+    store_version(state, received.temp, record, (wid, m.workspace().name.clone()), mp.name.clone(), actor, Uploader::Member(scope)).await?;
     Ok(version)
 }
 
-/// `GET /api/studio/v1/mini-programs/{id}/versions`: a signed listing.
-async fn list_versions(State(state): State<AppState>, UrlPath(id): UrlPath<String>, headers: HeaderMap) -> Response {
+/// `GET /api/studio/v1/mini-programs/{id}/versions`: a signed listing. The nonce is consumed by
+/// one small write after the signature verified.
+async fn list_versions(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+    client: Option<axum::Extension<crate::server::auth::client::ClientAddr>>,
+    headers: HeaderMap,
+) -> Response {
+    let client = client.map(|c| c.0 .0);
     let result: Result<Versions, ApiError> = async {
         let sig = signature(&headers)?;
-        let key = upload_key(&state, &sig.key).await?;
-        fresh(&state, &sig).await?;
-        let (mp, _) = mini_program_of(&state, &key, &id).await?;
-        if !keys::verify(&key.material, keys::list_message(&mp.id.to_string(), sig.ts, &sig.nonce).as_bytes(), &sig.sig) {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "The signature does not match the request and the key."));
+        let mp_id = Uuid::parse_str(&id).map_err(|_| not_found_in_key_workspace())?;
+        let verified = authenticate(&state, sig, |sig| keys::list_message(&mp_id.to_string(), sig.ts, &sig.nonce)).await?;
+        let (mp, _) = mini_program_of(&state, &verified.key, mp_id).await?;
+        in_scope(&verified.key, mp.id, client)?;
+        let (k, n) = (verified.sig.key.clone(), verified.sig.nonce.clone());
+        if !state.store.write(move |tx| store::use_nonce(tx, &k, &n, Utc::now().timestamp(), 2 * CLOCK_SKEW_SECS)).await? {
+            return Err(replayed());
         }
-        let mp_id = mp.id;
         let versions = state.store.read(move |tx| store::versions(tx, mp_id)).await?;
-        state.last_used.touch(&key.id);
+        state.last_used.touch(&verified.key.id);
         Ok(Versions { versions: versions.iter().map(Version::view).collect() })
     }
     .await;
@@ -620,45 +938,12 @@ mod tests {
         let sha = "ab".repeat(32);
         let stored = bundles.temp_dir().join("complete");
         std::fs::write(&stored, b"whole").unwrap();
-        let kept = bundles.commit(&stored, &sha).unwrap();
+        assert!(bundles.commit(&stored, &sha).unwrap());
+        let kept = bundles.path(&sha);
         assert_eq!(bundles.remove_unfinished().unwrap(), 2);
         assert_eq!(std::fs::read_dir(bundles.temp_dir()).unwrap().count(), 0);
         assert_eq!(std::fs::read(kept).unwrap(), b"whole");
         std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    // Archives with escaping paths, links, devices, bombs and no app.json are refused over HTTP,
-    // each case, in tests/studio.rs; here, what a well-formed archive and garbage look like.
-    fn tgz(entries: &[(&str, &[u8])]) -> std::path::PathBuf {
-        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()));
-        for (name, data) in entries {
-            let mut h = tar::Header::new_ustar();
-            h.set_size(data.len() as u64);
-            h.set_mode(0o644);
-            h.set_cksum();
-            builder.append_data(&mut h, name, *data).unwrap();
-        }
-        let bytes = builder.into_inner().unwrap().finish().unwrap();
-        let path = std::env::temp_dir().join(format!("mpdp-test-{}.tar.gz", uuid::Uuid::new_v4()));
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-
-    fn code(p: std::path::PathBuf) -> &'static str {
-        let c = check_archive(&p).map(|_| "ok").unwrap_or_else(|e| e.code);
-        let _ = std::fs::remove_file(p);
-        c
-    }
-
-    #[test]
-    fn archives_are_read_without_unpacking_them() {
-        assert_eq!(code(tgz(&[("app.json", b"{}"), ("pages/index.js", b"x")])), "ok");
-        assert_eq!(code(tgz(&[("./app.json", b"{}")])), "ok");
-        assert_eq!(code(tgz(&[("index.js", b"x")])), "archive_no_app_json");
-        assert_eq!(code(tgz(&[("sub/app.json", b"{}")])), "archive_no_app_json");
-        let path = std::env::temp_dir().join(format!("mpdp-test-{}.tar.gz", uuid::Uuid::new_v4()));
-        std::fs::write(&path, b"not gzip at all").unwrap();
-        assert_eq!(code(path), "archive_malformed");
     }
 
     #[test]
@@ -669,6 +954,8 @@ mod tests {
             state: VersionState::Uploaded,
             size: 0,
             sha256: String::new(),
+            uploaded_sha256: String::new(),
+            uploaded_size: 0,
             uploader: String::new(),
             key: None,
             account: None,
@@ -686,6 +973,9 @@ mod tests {
         assert_eq!(check_version("1.9.9", &earlier).unwrap_err().code, "version_not_higher");
         assert_eq!(check_version("1.10.0", &earlier).unwrap_err().code, "version_not_higher");
         assert!(check_version("1.10.1-beta.1", &earlier).is_ok());
+        // Build metadata has no precedence (SemVer §10): 4.2.0+build.2 is not higher than +build.1.
+        assert_eq!(check_version("1.10.0+build.2", &[v("1.10.0+build.1")]).unwrap_err().code, "version_not_higher");
+        assert!(check_version("1.10.1+build.1", &[v("1.10.0+build.2")]).is_ok());
         assert_eq!(percent_decode("caf%C3%A9%20ok").as_deref(), Some("café ok"));
         assert_eq!(percent_decode("%zz"), None);
     }

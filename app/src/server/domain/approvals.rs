@@ -813,6 +813,8 @@ mod tests {
             state: VersionState::Uploaded,
             size: 10,
             sha256: crate::server::keys::sha256_hex(version.as_bytes()),
+            uploaded_sha256: String::new(),
+            uploaded_size: 0,
             uploader: "test".into(),
             key: None,
             account: None,

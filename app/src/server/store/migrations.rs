@@ -22,7 +22,20 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0005-apps-keys-platform-keys", apps_keys_platform_keys),
     ("0006-mini-programs-versions", mini_programs_versions),
     ("0007-approvals-releases-notifications", approvals_releases_notifications),
+    ("0008-signed-nonces-by-time", signed_nonces_by_time),
 ];
+
+/// Indexes the signed requests' nonces by time.
+fn signed_nonces_by_time(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    let nonces = tx.open_table(SIGNED_NONCES)?;
+    let mut by_time = tx.open_table(SIGNED_NONCES_BY_TIME)?;
+    for row in nonces.iter()? {
+        let (k, ts) = row?;
+        let (key, nonce) = k.value();
+        by_time.insert((ts.value(), key, nonce), ())?;
+    }
+    Ok(())
+}
 
 fn approvals_releases_notifications(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(APPROVALS)?;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
-use super::tables::{ASSIGNMENTS, ASSIGNMENTS_BY_MEMBER, MINI_ICONS, MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE, SIGNED_NONCES, VERSIONS};
+use super::tables::{ASSIGNMENTS, ASSIGNMENTS_BY_MEMBER, MINI_ICONS, MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE, SIGNED_NONCES, SIGNED_NONCES_BY_TIME, VERSIONS};
 use crate::model::minis::{MiniRole, VersionState, VersionView};
 use crate::model::AppError;
 
@@ -26,14 +26,22 @@ pub struct MiniProgram {
     pub features: Vec<String>,
 }
 
-/// A version as stored: its bundle is the content-addressed file named by `sha256`.
+/// A version as stored: its bundle is the content-addressed file named by `sha256`, the
+/// canonical archive the platform re-packed from the upload (see `server::archive`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Version {
     pub mini_program: Uuid,
     pub version: String,
     pub state: VersionState,
+    /// The canonical archive's size and sha256: what is stored and served.
     pub size: u64,
     pub sha256: String,
+    /// The uploaded bytes' sha256 and size: what the uploader signed. Empty in versions stored
+    /// before bundles were re-packed, whose stored bytes are the uploaded ones.
+    #[serde(default)]
+    pub uploaded_sha256: String,
+    #[serde(default)]
+    pub uploaded_size: u64,
     /// Who uploaded it, as people read it.
     pub uploader: String,
     /// The Upload Key that signed it, if it came from the Studio.
@@ -54,6 +62,15 @@ pub struct Version {
 }
 
 impl Version {
+    /// What the uploader signed: (sha256, size) of the bytes they sent.
+    pub fn uploaded(&self) -> (&str, u64) {
+        if self.uploaded_sha256.is_empty() {
+            (&self.sha256, self.size)
+        } else {
+            (&self.uploaded_sha256, self.uploaded_size)
+        }
+    }
+
     pub fn view(&self) -> VersionView {
         VersionView {
             version: self.version.clone(),
@@ -264,31 +281,35 @@ pub fn versions_for_update(tx: &WriteTransaction, mp: Uuid) -> Result<Vec<Versio
     versions_in(&tx.open_table(VERSIONS)?, mp)
 }
 
+/// Whether a signed request's nonce was used already (a point read).
+pub fn nonce_used(tx: &ReadTransaction, key: &str, nonce: &str) -> Result<bool, AppError> {
+    Ok(tx.open_table(SIGNED_NONCES)?.get((key, nonce))?.is_some())
+}
+
 /// Records a signed request's nonce; `false` when it was seen before (a replay). Nonces older
-/// than `keep_secs` are forgotten, since their timestamps are refused anyway.
+/// than `keep_secs` are forgotten (a range of the time index), since their timestamps are
+/// refused anyway.
 pub fn use_nonce(tx: &WriteTransaction, key: &str, nonce: &str, now: i64, keep_secs: i64) -> Result<bool, AppError> {
     let mut t = tx.open_table(SIGNED_NONCES)?;
     if t.get((key, nonce))?.is_some() {
         return Ok(false);
     }
-    let old: Vec<(String, String)> = {
+    let mut by_time = tx.open_table(SIGNED_NONCES_BY_TIME)?;
+    let expired: Vec<(i64, String, String)> = {
         let mut out = Vec::new();
-        for row in t.iter()? {
-            let (k, v) = row?;
-            if v.value() < now - keep_secs {
-                let (a, b) = k.value();
-                out.push((a.to_string(), b.to_string()));
-            }
-            if out.len() >= 256 {
-                break;
-            }
+        for row in by_time.range((i64::MIN, "", "")..(now - keep_secs, "", ""))? {
+            let row = row?;
+            let (ts, k, n) = row.0.value();
+            out.push((ts, k.to_string(), n.to_string()));
         }
         out
     };
-    for (a, b) in old {
-        t.remove((a.as_str(), b.as_str()))?;
+    for (ts, k, n) in expired {
+        t.remove((k.as_str(), n.as_str()))?;
+        by_time.remove((ts, k.as_str(), n.as_str()))?;
     }
     t.insert((key, nonce), now)?;
+    by_time.insert((now, key, nonce), ())?;
     Ok(true)
 }
 
@@ -318,5 +339,14 @@ mod tests {
         // Long after, the old nonce is forgotten (its timestamp would be refused anyway).
         assert!(store.write_blocking(|tx| use_nonce(tx, "k", "n2", 5000, 600)).unwrap());
         assert!(store.write_blocking(|tx| use_nonce(tx, "k", "n1", 5001, 600)).unwrap());
+        // Only the nonces of the last `keep_secs` are kept, found through the time index.
+        let kept = store.read_blocking(|tx| {
+            let t = tx.open_table(SIGNED_NONCES_BY_TIME)?;
+            let rows: Vec<(i64, String, String)> = t.iter()?.map(|r| r.map(|(k, _)| { let (a, b, c) = k.value(); (a, b.to_string(), c.to_string()) })).collect::<Result<_, _>>()?;
+            Ok(rows)
+        }).unwrap();
+        assert_eq!(kept, vec![(5000, "k".to_string(), "n2".to_string()), (5001, "k".to_string(), "n1".to_string())]);
+        assert!(store.read_blocking(|tx| nonce_used(tx, "k", "n2")).unwrap());
+        assert!(!store.read_blocking(|tx| nonce_used(tx, "other", "n1")).unwrap());
     }
 }

@@ -174,6 +174,10 @@ pub const VERSIONS: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new(
 /// accepted once.
 pub const SIGNED_NONCES: TableDefinition<(&str, &str), i64> = TableDefinition::new("signed-nonces-1");
 
+/// Key: (time in Unix seconds, key id, nonce): the rows of `SIGNED_NONCES` in time order, so
+/// forgetting the expired ones is a range delete.
+pub const SIGNED_NONCES_BY_TIME: TableDefinition<(i64, &str, &str), ()> = TableDefinition::new("signed-nonces-by-time-1");
+
 /// Key: application id (UUIDv7). Value: `Application` as JSON (publishing, removal, member
 /// request, feature activation).
 pub const APPROVALS: TableDefinition<u128, &[u8]> = TableDefinition::new("approvals-1");
