@@ -336,8 +336,8 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
             }
             let raw_path = header.path_bytes().into_owned();
             if let Some(pax) = pending.take() {
-                let ustar = normalise_path(&raw_path)?;
-                if pax.path.as_deref().is_some_and(|p| normalise_path(p).ok() != Some(ustar.clone())) {
+                let ustar = normalise_path(&raw_path);
+                if pax.path.as_deref().is_some_and(|p| ustar.is_err() || normalise_path(p) != ustar) {
                     let effective = String::from_utf8_lossy(pax.path.as_deref().unwrap_or_default()).into_owned();
                     return Err(Refusal::new(
                         "archive_path_mismatch",
@@ -575,7 +575,7 @@ pub(crate) mod tests {
         after.extend(tar_of(&[(b"evil.js", b'0', b"x")]));
         assert_eq!(code(&gzip(&after)), "archive_trailing_data");
         // A PAX path that disagrees with the ustar name.
-        let pax = b"16 path=ok.js\n";
+        let pax = b"14 path=ok.js\n";
         let disagree = end(tar_of(&[(b"app.json", b'0', b"{}"), (b"PaxHeader", b'x', pax), (b"../evil.js", b'0', b"x")]));
         assert_eq!(code(&gzip(&disagree)), "archive_path_mismatch");
         // A PAX path that agrees is fine, and dropped from the canonical archive.
@@ -583,7 +583,7 @@ pub(crate) mod tests {
         let (canonical, _) = check(&gzip(&agree)).unwrap();
         assert_eq!(listing(&canonical).len(), 2);
         // A PAX size that disagrees.
-        let size = end(tar_of(&[(b"app.json", b'0', b"{}"), (b"PaxHeader", b'x', b"12 size=99\n"), (b"a.js", b'0', b"x")]));
+        let size = end(tar_of(&[(b"app.json", b'0', b"{}"), (b"PaxHeader", b'x', b"11 size=99\n"), (b"a.js", b'0', b"x")]));
         assert_eq!(code(&gzip(&size)), "archive_size_mismatch");
     }
 
