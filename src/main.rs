@@ -407,6 +407,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     state.container.refresh(&store).await;
     let purge = tokio::spawn(http::purge_expired_sessions(store.clone()));
     let last_used = tokio::spawn(http::flush_key_uses(state.clone()));
+    let login_windows = tokio::spawn(http::forget_expired_login_windows(state.clone()));
     let mail = match mailer {
         Some(mailer) => tokio::spawn(app::server::domain::mail::run_worker(
             store.clone(),
@@ -443,6 +444,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(path);
     }
     purge.abort();
+    login_windows.abort();
     mail.abort();
     last_used.abort();
     if let Err(e) = state.last_used.flush(&state).await {
