@@ -458,7 +458,7 @@ mod tests {
 
     #[test]
     fn ended_windows_are_forgotten_by_the_timer() {
-        let l = LoginLimiter::new(5, 5, Duration::from_millis(50));
+        let l = LoginLimiter::new(5, 100, Duration::from_millis(50));
         for n in 0..10 {
             let _ = l.reserve(&acct(&format!("a{n}")), Some(ip("192.0.2.9")));
         }
