@@ -253,14 +253,15 @@ fn init_tracing() {
 struct DataDirLock(#[allow(dead_code)] std::fs::File);
 
 fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("could not create the data directory {}", dir.display()))?;
+    if let Some(mode) = app::server::store::files::private_dir(dir).map_err(anyhow::Error::msg)? {
+        tracing::warn!(
+            data_dir = %dir.display(),
+            was = %format!("{mode:o}"),
+            "the data directory could be read by other users; restricted it to its owner (0700)"
+        );
+    }
     let path = dir.join("mpdp.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    let file = app::server::store::files::open_lock_file(&path)
         .with_context(|| format!("could not open {}", path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(DataDirLock(file)),

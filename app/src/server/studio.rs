@@ -340,7 +340,7 @@ where
     tokio::fs::create_dir_all(&dir).await.map_err(|_| ApiError::internal())?;
     let path = dir.join(format!("{}.part", Uuid::new_v4()));
     let temp = TempFile(Some(path.clone()));
-    let mut file = std::fs::File::create(&path).map_err(|_| ApiError::internal())?;
+    let mut file = crate::server::store::files::create_private(&path).map_err(|_| ApiError::internal())?;
     let (mut hasher, mut size) = (Sha256::new(), 0u64);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "upload_truncated", "The upload was cut short before all its bytes arrived; nothing was stored."))?;
