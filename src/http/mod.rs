@@ -81,7 +81,10 @@ pub fn router(state: AppState) -> Router {
         .layer(sessions)
         .layer(axum::middleware::from_fn(middleware::server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(state.config.trusted_proxies.clone()),
+            middleware::ClientAddressPolicy {
+                trusted_proxies: state.config.trusted_proxies.clone().into(),
+                header: state.config.client_address_header.clone(),
+            },
             middleware::client_address,
         ))
         .layer(axum::middleware::from_fn_with_state(origin, middleware::refuse_cross_site));
