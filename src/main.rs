@@ -130,11 +130,19 @@ struct ServeArgs {
     /// per hour.
     #[arg(long, env = "MPDP_ACCOUNT_REQUESTS_PER_ADDRESS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     account_requests_per_address: u32,
-    /// Reverse proxies in front of MPDP (addresses or CIDR ranges, comma separated). Only from
-    /// these is X-Forwarded-For / Forwarded believed for the client address; from anyone else
-    /// those headers are ignored.
+    /// Reverse proxies in front of MPDP (addresses or CIDR ranges, comma separated). Only when
+    /// the connection comes from one of these is the --client-address-header believed; from
+    /// anyone else every forwarding header is ignored.
     #[arg(long, env = "MPDP_TRUSTED_PROXIES", value_name = "LIST", value_parser = parse_proxies, default_value = "")]
     trusted_proxies: ProxyList,
+    /// The one header the trusted proxies put the client's address in: x-forwarded-for (nginx:
+    /// `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`), x-real-ip (nginx:
+    /// `proxy_set_header X-Real-IP $remote_addr;`), forwarded (RFC 7239), or any other header
+    /// name. Every other forwarding header is ignored, since a proxy passes the ones it does not
+    /// set on from the client. In a list the client is the right-most address that is not a
+    /// trusted proxy.
+    #[arg(long, env = "MPDP_CLIENT_ADDRESS_HEADER", value_name = "HEADER", default_value = "x-forwarded-for", value_parser = parse_address_header)]
+    client_address_header: app::server::auth::client::AddressHeader,
     /// SMTP server for outgoing mail: smtp://host:port (plain), smtp://host:587?tls=required
     /// (STARTTLS) or smtps://host (TLS), with optional user:password@. Without it, mail is kept
     /// in the outbox for the operator to read.
@@ -172,6 +180,10 @@ struct ProxyList(Vec<app::server::auth::client::IpNet>);
 
 fn parse_proxies(raw: &str) -> Result<ProxyList, String> {
     app::server::auth::client::parse_trusted_proxies(raw).map(ProxyList)
+}
+
+fn parse_address_header(raw: &str) -> Result<app::server::auth::client::AddressHeader, String> {
+    app::server::auth::client::parse_address_header(raw)
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -253,14 +265,15 @@ fn init_tracing() {
 struct DataDirLock(#[allow(dead_code)] std::fs::File);
 
 fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("could not create the data directory {}", dir.display()))?;
+    if let Some(mode) = app::server::store::files::private_dir(dir).map_err(anyhow::Error::msg)? {
+        tracing::warn!(
+            data_dir = %dir.display(),
+            was = %format!("{mode:o}"),
+            "the data directory could be read by other users; restricted it to its owner (0700)"
+        );
+    }
     let path = dir.join("mpdp.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    let file = app::server::store::files::open_lock_file(&path)
         .with_context(|| format!("could not open {}", path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(DataDirLock(file)),
@@ -392,6 +405,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         login_window: Duration::from_secs(args.login_window_secs),
         smtp_configured: mailer.is_some(),
         trusted_proxies: args.trusted_proxies.0,
+        client_address_header: args.client_address_header,
         account_requests_per_address: args.account_requests_per_address,
         max_bundle_bytes: args.max_bundle_mib * 1024 * 1024,
         bundle_dir: args.data.data_dir.join("bundles"),
@@ -407,6 +421,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     state.container.refresh(&store).await;
     let purge = tokio::spawn(http::purge_expired_sessions(store.clone()));
     let last_used = tokio::spawn(http::flush_key_uses(state.clone()));
+    let login_windows = tokio::spawn(http::forget_expired_login_windows(state.clone()));
     let mail = match mailer {
         Some(mailer) => tokio::spawn(app::server::domain::mail::run_worker(
             store.clone(),
@@ -425,6 +440,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             None
         }
     };
+    if !state.config.trusted_proxies.is_empty() {
+        tracing::info!(
+            header = %state.config.client_address_header,
+            proxies = state.config.trusted_proxies.len(),
+            "client addresses are read from this header of requests from the trusted proxies only"
+        );
+    }
     let router = http::router(state.clone());
     tracing::info!(%addr, %public_url, data_dir = %args.data.data_dir.display(), "MPDP is serving");
     println!("MPDP console listening on http://{addr}");
@@ -443,6 +465,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(path);
     }
     purge.abort();
+    login_windows.abort();
     mail.abort();
     last_used.abort();
     if let Err(e) = state.last_used.flush(&state).await {
@@ -518,4 +541,45 @@ fn create_operator(data_dir: &Path, email: &str, username: &str) -> anyhow::Resu
         account.username, account.email, account.id
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(extra: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let argv = ["mpdp", "serve"].iter().chain(extra).copied();
+        match Cli::try_parse_from(argv)?.command {
+            Command::Serve(args) => Ok(args),
+            _ => unreachable!("serve parses as serve"),
+        }
+    }
+
+    #[test]
+    fn the_client_address_header_is_one_header_name() {
+        let args = serve_args(&["--client-address-header", "X-Real-IP"]).unwrap();
+        assert_eq!(args.client_address_header.to_string(), "x-real-ip");
+        let args = serve_args(&["--client-address-header", "forwarded"]).unwrap();
+        assert_eq!(args.client_address_header, app::server::auth::client::AddressHeader::Forwarded);
+        for bad in ["x real ip", "x-forwarded-for,forwarded", ""] {
+            let e = serve_args(&["--client-address-header", bad]).err().unwrap().to_string();
+            assert!(e.contains("--client-address-header") && e.contains("letters, digits and -"), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn starting_on_a_data_directory_makes_it_its_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let fresh = root.path().join("new/data");
+        drop(lock_data_dir(&fresh).unwrap());
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&fresh), 0o700);
+        assert_eq!(mode(&fresh.join("mpdp.lock")), 0o600);
+        let loose = root.path().join("loose");
+        std::fs::create_dir(&loose).unwrap();
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o755)).unwrap();
+        drop(lock_data_dir(&loose).unwrap());
+        assert_eq!(mode(&loose), 0o700);
+    }
 }

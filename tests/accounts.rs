@@ -276,6 +276,35 @@ async fn forwarded_headers_count_only_from_a_trusted_proxy() {
 }
 
 #[tokio::test]
+async fn only_the_configured_client_address_header_is_believed() {
+    // X-Forwarded-For (the default): a Forwarded the client wrote itself, passed on by a proxy
+    // that only appends to X-Forwarded-For, spreads nothing.
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--login-failures-per-address", "2", "--trusted-proxies", "127.0.0.1, ::1"]);
+    for i in 0..2 {
+        let forged = format!("for=198.51.100.{i}");
+        let r = call_with(&client(), &server, "log-in", &[("login", &format!("u{i}")), ("password", "nope nope")], headers(&[("forwarded", &forged), ("x-forwarded-for", "203.0.113.5")])).await;
+        assert_eq!(r.status, 401);
+    }
+    let r = call_with(&client(), &server, "log-in", &[("login", "u9"), ("password", "nope nope")], headers(&[("forwarded", "for=198.51.100.99"), ("x-forwarded-for", "203.0.113.5")])).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "the forged Forwarded was ignored: {}", r.body);
+    drop(server);
+
+    // X-Real-IP: the proxy sets it; X-Forwarded-For and Forwarded from the client are ignored.
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--login-failures-per-address", "2", "--trusted-proxies", "127.0.0.1, ::1", "--client-address-header", "X-Real-IP"]);
+    for i in 0..2 {
+        let forged = format!("198.51.100.{i}");
+        let r = call_with(&client(), &server, "log-in", &[("login", &format!("u{i}")), ("password", "nope nope")], headers(&[("x-forwarded-for", &forged), ("forwarded", &format!("for={forged}")), ("x-real-ip", "203.0.113.7")])).await;
+        assert_eq!(r.status, 401);
+    }
+    let r = call_with(&client(), &server, "log-in", &[("login", "u9"), ("password", "nope nope")], headers(&[("x-forwarded-for", "198.51.100.99"), ("x-real-ip", "203.0.113.7")])).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    let r = call_with(&client(), &server, "log-in", &[("login", "u9"), ("password", "nope nope")], headers(&[("x-real-ip", "203.0.113.8")])).await;
+    assert_eq!(r.status, 401, "another client behind the proxy is not limited: {}", r.body);
+}
+
+#[tokio::test]
 async fn session_pages_and_answers_are_not_cached() {
     let dir = DataDir::new();
     let server = Server::start(&dir, &[]);

@@ -794,13 +794,13 @@ async fn the_approvals_list_filters_searches_sorts_and_pages() {
     tampered.push(searched_next.clone());
     for bad in &tampered {
         let r = s.list(&s.ann, &[("cursor", bad)]).await;
-        refused(&r, 422, Some("Page"), "this page link is not valid", bad);
+        refused(&r, 422, Some("cursor"), "this page link is not valid", bad);
     }
     for bad in [next.clone(), format!("{searched_next}x"), "a.-created.zz.i5".to_string()] {
         let r = s.list(&s.ann, &[("q", "example.com"), ("cursor", &bad)]).await;
-        refused(&r, 422, Some("Page"), "this page link is not valid", &bad);
+        refused(&r, 422, Some("cursor"), "this page link is not valid", &bad);
     }
-    refused(&s.list(&s.ann, &[("sort", "created"), ("cursor", &next)]).await, 422, Some("Page"), "not valid", "a link of another sort");
+    refused(&s.list(&s.ann, &[("sort", "created"), ("cursor", &next)]).await, 422, Some("cursor"), "not valid", "a link of another sort");
     refused(&s.list(&s.ann, &[("category", "nope")]).await, 422, Some("Category"), "must be one of publishing, removal, member, feature", "unknown category");
     refused(&s.list(&s.ann, &[("status", "done")]).await, 422, Some("Status"), "must be one of pending, approved, rejected, withdrawn", "unknown status");
     refused(&s.list(&s.ann, &[("sort", "applicant")]).await, 422, Some("Sort"), "can be sorted by created, finished", "unknown sort");
@@ -891,7 +891,7 @@ async fn my_requests_lists_the_persons_applications_in_every_workspace() {
     let oldest = call(&s.ann, &s.server, "my-requests", &[("sort", "created")]).await.json();
     assert_eq!(ids(&oldest), [in_acme.clone(), bravo_id.clone()]);
     refused(&call(&s.ann, &s.server, "my-requests", &[("sort", "status")]).await, 422, Some("Sort"), "can be sorted by created", "unknown sort");
-    refused(&call(&s.ann, &s.server, "my-requests", &[("cursor", "garbage")]).await, 422, Some("Page"), "not valid", "changed link");
+    refused(&call(&s.ann, &s.server, "my-requests", &[("cursor", "garbage")]).await, 422, Some("cursor"), "not valid", "changed link");
     // Bravo's admin decides it; ann reads it there, and withdraws nothing decided.
     let r = call(&bo, &s.server, "approve-application", &[("workspace", "Bravo"), ("id", &bravo_id)]).await;
     expect(&r, 200, "bo approves ann");

@@ -791,6 +791,7 @@ fn bad_command_line_values_are_refused_with_the_flag_named() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
     for (flag, value, says) in [
         ("--trusted-proxies", "10.0.0.0/8, proxy.local", "proxy.local"),
+        ("--client-address-header", "x real ip", "letters, digits and -"),
         ("--session-idle", "0s", "between 1s and 366d"),
         ("--session-max", "forever", "duration like"),
         ("--account-requests-per-address", "0", "--account-requests-per-address"),

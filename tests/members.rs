@@ -1711,7 +1711,7 @@ async fn lists_page_by_cursor_sort_by_a_column_and_refuse_changed_links() {
     for bad in ["a.-time.zz.i5", "garbage", "b.-time.1.t", "a.-time.1.i99999999999999999999"] {
         let r = audit_page(&ann, &server, "", bad).await;
         expect(&r, 422, bad);
-        assert_eq!(r.json()["field"], "Page", "{bad}");
+        assert_eq!(r.json()["field"], "cursor", "{bad}");
     }
     let r = audit_page(&ann, &server, "time", j["next"].as_str().unwrap()).await;
     expect(&r, 422, "cursor of another sort");

@@ -90,10 +90,18 @@ pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// Whom the client address middleware believes: the trusted proxies, and the one header they
+/// state the client's address in.
+#[derive(Clone)]
+pub struct ClientAddressPolicy {
+    pub trusted_proxies: Arc<[app::server::auth::client::IpNet]>,
+    pub header: app::server::auth::client::AddressHeader,
+}
+
 /// Resolves the client address once per request (see `app::server::auth::client`) and hands it
 /// to the rate limits and the audit log as a request extension.
 pub async fn client_address(
-    State(proxies): State<Arc<Vec<app::server::auth::client::IpNet>>>,
+    State(policy): State<ClientAddressPolicy>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -103,7 +111,7 @@ pub async fn client_address(
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .copied()
     {
-        let client = resolve(peer.ip(), req.headers(), &proxies);
+        let client = resolve(peer.ip(), req.headers(), &policy.trusted_proxies, &policy.header);
         req.extensions_mut().insert(ClientAddr(client));
     }
     next.run(req).await

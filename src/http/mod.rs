@@ -92,7 +92,10 @@ pub fn router(state: AppState) -> Router {
         // Every request's client address, the machine APIs' too (Upload Key address ranges,
         // uploads per address).
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(state.config.trusted_proxies.clone()),
+            middleware::ClientAddressPolicy {
+                trusted_proxies: state.config.trusted_proxies.clone().into(),
+                header: state.config.client_address_header.clone(),
+            },
             middleware::client_address,
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -152,5 +155,15 @@ pub async fn purge_expired_sessions(store: Store) {
         if let Err(e) = sessions.delete_expired().await {
             tracing::warn!(error = %e, "could not purge expired sessions");
         }
+    }
+}
+
+/// Drops the failed-login windows that have ended, once a minute, so the limiter's memory
+/// follows recent activity (it is also capped by size).
+pub async fn forget_expired_login_windows(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        state.limiter.forget_expired();
     }
 }

@@ -73,10 +73,11 @@ pub enum KeyValue {
 /// A row's place in its list: the sorted value, then the row's id to break ties.
 pub type Key = (KeyValue, u128);
 
-/// The message for a page link that cannot be followed.
-fn bad_cursor() -> AppError {
+/// The refusal of a page link (`cursor` parameter) that cannot be followed; every keyset list
+/// uses it, so the message and the field are the same everywhere.
+pub fn bad_cursor() -> AppError {
     AppError::invalid(
-        "Page",
+        "cursor",
         "this page link is not valid (it was changed, or the list is now sorted differently); start again from the first page",
     )
 }
@@ -154,7 +155,8 @@ pub fn window<T>(
             }
         }
     };
-    let prev = (start > 0).then(|| encode_cursor(&sort, false, &rows[start].0));
+    // Past the last row the page is empty: it has no first row to lead back from.
+    let prev = rows.get(start).filter(|_| start > 0).map(|r| encode_cursor(&sort, false, &r.0));
     let next = (end < len && end > start).then(|| encode_cursor(&sort, true, &rows[end - 1].0));
     let items = rows.drain(start..end).map(|(_, t)| t).collect();
     Ok(Page {
@@ -243,8 +245,55 @@ mod tests {
             format!("a.-created.{}.i5", "f".repeat(40)),
         ] {
             let e = window(rows(5), sort, &bad, 20).unwrap_err();
-            assert_eq!(e.field(), Some("Page"), "{bad}");
+            assert_eq!(e.field(), Some("cursor"), "{bad}");
+            assert_eq!(e.status(), 422, "{bad}");
+            assert!(e.to_string().starts_with("cursor: this page link is not valid"), "{e}");
         }
         assert!(window(rows(5), other_sort, &good, 20).is_err());
+    }
+
+    #[test]
+    fn a_cursor_at_the_last_row_gives_an_empty_page() {
+        let sort = Sort::parse("-created", COLS, "").unwrap();
+        // 40 rows: the second page ends exactly at the last row and has no next link.
+        let p2 = window(rows(40), sort, &encode_cursor(&sort, true, &((KeyValue::Int(210), 21))), 20).unwrap();
+        assert_eq!((p2.items.len(), p2.items[19], p2.next.is_none()), (20, 1, true));
+        let last = encode_cursor(&sort, true, &(KeyValue::Int(10), 1));
+        let empty = window(rows(40), sort, &last, 20).unwrap();
+        assert!(empty.items.is_empty());
+        assert_eq!((empty.total, empty.offset, empty.prev, empty.next), (40, 40, None, None));
+        // The same when the list is sorted the other way.
+        let asc = Sort::parse("created", COLS, "").unwrap();
+        let last = encode_cursor(&asc, true, &(KeyValue::Int(400), 40));
+        let empty = window(rows(40), asc, &last, 20).unwrap();
+        assert_eq!((empty.items.len(), empty.offset), (0, 40));
+    }
+
+    #[test]
+    fn a_cursor_past_the_last_row_gives_an_empty_page() {
+        let sort = Sort::parse("-created", COLS, "").unwrap();
+        // Rows that were there when the link was made are gone now.
+        for key in [(KeyValue::Int(5), 0), (KeyValue::Int(-1), 7), (KeyValue::Int(i64::MIN), 0)] {
+            let past = encode_cursor(&sort, true, &key);
+            let page = window(rows(3), sort, &past, 20).unwrap();
+            assert!(page.items.is_empty(), "{past}");
+            assert_eq!((page.total, page.offset, page.prev, page.next), (3, 3, None, None), "{past}");
+        }
+        // A list that has become empty.
+        let page = window(rows(0), sort, &encode_cursor(&sort, true, &(KeyValue::Int(10), 1)), 20).unwrap();
+        assert_eq!((page.items.len(), page.total, page.offset), (0, 0, 0));
+        // "Before" a row before the first one leads to the first page.
+        let before = encode_cursor(&sort, false, &(KeyValue::Int(i64::MAX), u128::MAX));
+        let first = window(rows(3), sort, &before, 20).unwrap();
+        assert_eq!((first.items, first.offset, first.prev), (vec![3, 2, 1], 0, None));
+    }
+
+    #[test]
+    fn a_malformed_cursor_names_the_cursor_field() {
+        let sort = Sort::parse("-created", COLS, "").unwrap();
+        for bad in ["a", "a.-created", "a.-created.1", "a.-created..i5", "a.-created.1.i", "a.-created.1.i9223372036854775808", "a.-created.1.tabc"] {
+            let e = window(rows(3), sort, bad, 20).unwrap_err();
+            assert_eq!((e.status(), e.field()), (422, Some("cursor")), "{bad}");
+        }
     }
 }

@@ -17,8 +17,10 @@ pub struct Config {
     pub login_window: Duration,
     /// Whether an SMTP server is configured (otherwise mail stays in the outbox).
     pub smtp_configured: bool,
-    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    /// Reverse proxies whose `client_address_header` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The one header the trusted proxies state the client's address in; others are ignored.
+    pub client_address_header: super::auth::client::AddressHeader,
     /// Sign-ups, verification resends and reset requests allowed per client address per hour.
     pub account_requests_per_address: u32,
     /// The largest bundle an upload may carry.
@@ -59,6 +61,7 @@ impl Default for Config {
             login_window: Duration::from_secs(15 * 60),
             smtp_configured: false,
             trusted_proxies: Vec::new(),
+            client_address_header: Default::default(),
             account_requests_per_address: 20,
             max_bundle_bytes: 50 * 1024 * 1024,
             bundle_dir: std::env::temp_dir().join(format!("mpdp-bundles-{}", std::process::id())),

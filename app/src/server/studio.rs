@@ -523,15 +523,6 @@ impl Write for HashingWriter {
     }
 }
 
-/// A new file that no one else can have made or linked (`O_CREAT | O_EXCL`, mode 0600).
-fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
-}
-
 /// Streams a body (at most `limit` bytes) to a blocking thread that checks it as an archive and
 /// writes its canonical archive to a temporary file under `bundles/tmp`. The async side only
 /// forwards chunks: hashing, decompressing and writing never run on the runtime's workers.
@@ -549,11 +540,11 @@ where
         };
         std::fs::create_dir_all(&dir).map_err(internal)?;
         let path = dir.join(format!("{}.part", Uuid::new_v4()));
-        let out = create_private(&path).map_err(internal)?;
+        let out = crate::server::store::files::create_private(&path).map_err(internal)?;
         let temp = TempFile(Some(path));
         // The files' data between reading and re-packing: unlinked at once, gone with the handle.
         let spool_path = dir.join(format!("{}.spool", Uuid::new_v4()));
-        let mut spool = create_private(&spool_path).map_err(internal)?;
+        let mut spool = crate::server::store::files::create_private(&spool_path).map_err(internal)?;
         std::fs::remove_file(&spool_path).map_err(internal)?;
         let mut reader = ChannelReader { chunks: rx, current: Bytes::new(), hasher: Sha256::new(), size: 0 };
         let writer = HashingWriter { file: out, hasher: Sha256::new(), size: 0 };

@@ -10,17 +10,101 @@
 //!
 //! **Sign-up, verification resends and password resets** are plain request rates per client
 //! address and per target email: those are `governor` limiters.
+//!
+//! **Addresses** are counted by the block one customer line gets ([`address_key`]): an IPv4
+//! address itself, an IPv6 address's /64 — otherwise one line's 2^64 addresses would each get a
+//! budget of their own.
+//!
+//! **Memory** is bounded: every limiter keeps at most a fixed number of keys
+//! ([`MAX_TRACKED_KEYS`]) in a [`RecentKeys`] map, which forgets the least recently used keys
+//! first, with no scan on the request path. A flood of distinct addresses can therefore make the
+//! limiters forget quiet keys (their budgets start again), but never grow without bound; a key
+//! that keeps being used stays.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed, StateStore};
+use governor::{Quota, RateLimiter};
+use ipnet::Ipv6Net;
 
 use crate::model::AppError;
+
+/// The most keys one limiter keeps (about 100 bytes each).
+pub const MAX_TRACKED_KEYS: usize = 100_000;
+
+/// What per-address limits count under: the IPv4 address (also when it arrives IPv4-mapped, as
+/// `::ffff:a.b.c.d`), or the /64 an IPv6 address belongs to (`2001:db8:1:2::/64`).
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => Ipv6Net::new(v6, 64).expect("64 is a valid IPv6 prefix length").trunc().to_string(),
+        },
+    }
+}
+
+/// Keys and their states, at most `cap` of them, the least recently used forgotten first. Two
+/// generations: a key that is used moves into the current one; when the current one is half the
+/// cap, it becomes the previous one and the old previous one (keys unused for a whole
+/// generation) is dropped. Each use is O(1); nothing is scanned.
+struct RecentKeys<V> {
+    current: HashMap<String, V>,
+    previous: HashMap<String, V>,
+    half: usize,
+}
+
+impl<V> RecentKeys<V> {
+    fn new(cap: usize) -> Self {
+        RecentKeys { current: HashMap::new(), previous: HashMap::new(), half: (cap / 2).max(1) }
+    }
+
+    /// The state of `key`, if it has one, now among the most recently used.
+    fn get_recent(&mut self, key: &str) -> Option<&mut V> {
+        if !self.current.contains_key(key) {
+            let value = self.previous.remove(key)?;
+            self.put(key, value);
+        }
+        self.current.get_mut(key)
+    }
+
+    /// The state of `key` (made by `new` when it has none), now among the most recently used.
+    fn entry(&mut self, key: &str, new: impl FnOnce() -> V) -> &mut V {
+        if !self.current.contains_key(key) {
+            let value = self.previous.remove(key).unwrap_or_else(new);
+            self.put(key, value);
+        }
+        self.current.get_mut(key).expect("the key was just put in the current generation")
+    }
+
+    fn put(&mut self, key: &str, value: V) {
+        if self.current.len() >= self.half {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key.to_owned(), value);
+    }
+
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+
+    /// Keeps only the states `keep` accepts (for a timer, off the request path).
+    fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
+        self.current.retain(|_, v| keep(v));
+        self.previous.retain(|_, v| keep(v));
+    }
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere leaves counters that are still counters: carry on with them.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 struct Window {
     started: Instant,
@@ -45,7 +129,7 @@ pub struct Attempt {
 }
 
 pub struct LoginLimiter {
-    windows: Mutex<HashMap<String, Window>>,
+    windows: Mutex<RecentKeys<Window>>,
     per_account: u32,
     per_address: u32,
     window: Duration,
@@ -53,8 +137,13 @@ pub struct LoginLimiter {
 
 impl LoginLimiter {
     pub fn new(per_account: u32, per_address: u32, window: Duration) -> Self {
+        Self::with_capacity(per_account, per_address, window, MAX_TRACKED_KEYS)
+    }
+
+    /// A limiter that keeps at most `cap` keys.
+    pub fn with_capacity(per_account: u32, per_address: u32, window: Duration, cap: usize) -> Self {
         LoginLimiter {
-            windows: Mutex::new(HashMap::new()),
+            windows: Mutex::new(RecentKeys::new(cap)),
             per_account,
             per_address,
             window,
@@ -76,14 +165,12 @@ impl LoginLimiter {
             )),
         }
         if let (Subject::Account(_), Some(addr)) = (subject, addr) {
-            keys.push((format!("address:{addr}"), self.per_address, "your network address"));
+            keys.push((format!("address:{}", address_key(addr)), self.per_address, "your network address"));
         }
-        let mut windows = self.windows.lock().expect("limiter lock");
-        if windows.len() > 100_000 {
-            windows.retain(|_, w| now.duration_since(w.started) < self.window);
-        }
+        let mut windows = locked(&self.windows);
         for (key, limit, what) in &keys {
-            if let Some(w) = windows.get(key) {
+            // Looked at is used: a key that keeps being refused is not the one forgotten.
+            if let Some(w) = windows.get_recent(key) {
                 let elapsed = now.duration_since(w.started);
                 if elapsed < self.window && w.failures >= *limit {
                     return Err(limited(what, self.window - elapsed));
@@ -91,7 +178,7 @@ impl LoginLimiter {
             }
         }
         for (key, _, _) in &keys {
-            let w = windows.entry(key.clone()).or_insert(Window { started: now, failures: 0 });
+            let w = windows.entry(key, || Window { started: now, failures: 0 });
             if now.duration_since(w.started) >= self.window {
                 *w = Window { started: now, failures: 0 };
             }
@@ -102,12 +189,23 @@ impl LoginLimiter {
 
     /// The attempt was right: it is not a failure, so it is given back.
     pub fn succeeded(&self, attempt: Attempt) {
-        let mut windows = self.windows.lock().expect("limiter lock");
+        let mut windows = locked(&self.windows);
         for key in attempt.keys {
-            if let Some(w) = windows.get_mut(&key) {
+            if let Some(w) = windows.get_recent(&key) {
                 w.failures = w.failures.saturating_sub(1);
             }
         }
+    }
+
+    /// Drops the windows that have ended, so memory follows recent activity (run from a timer).
+    pub fn forget_expired(&self) {
+        let now = Instant::now();
+        locked(&self.windows).retain(|w| now.duration_since(w.started) < self.window);
+    }
+
+    /// How many keys the limiter holds now.
+    pub fn tracked_keys(&self) -> usize {
+        locked(&self.windows).len()
     }
 }
 
@@ -130,28 +228,64 @@ fn wait_text(wait: Duration) -> String {
     }
 }
 
+/// governor's rate state per key, kept in a bounded [`RecentKeys`] map.
+struct BoundedStates(Arc<Mutex<RecentKeys<InMemoryState>>>);
+
+impl StateStore for BoundedStates {
+    type Key = String;
+
+    fn measure_and_replace<T, F, E>(&self, key: &String, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        locked(&self.0)
+            .entry(key, InMemoryState::default)
+            .measure_and_replace(&NotKeyed::NonKey, f)
+    }
+}
+
 /// A request rate per key (client address, target email), for requests that send mail or
 /// create accounts — so they can neither flood inboxes nor fill the password-hashing queue.
 pub struct Throttle {
-    limiter: DefaultKeyedRateLimiter<String>,
+    limiter: RateLimiter<String, BoundedStates, DefaultClock>,
+    /// The limiter's states (shared with it), to count them.
+    states: Arc<Mutex<RecentKeys<InMemoryState>>>,
     what: &'static str,
 }
 
 impl Throttle {
     /// `per_hour` requests per key per hour, all of which may come at once.
     pub fn per_hour(per_hour: u32, what: &'static str) -> Self {
+        Self::per_hour_with_capacity(per_hour, what, MAX_TRACKED_KEYS)
+    }
+
+    /// The same, keeping at most `cap` keys.
+    pub fn per_hour_with_capacity(per_hour: u32, what: &'static str, cap: usize) -> Self {
         let n = NonZeroU32::new(per_hour.max(1)).expect("non-zero");
+        let states = Arc::new(Mutex::new(RecentKeys::new(cap)));
         Throttle {
-            limiter: RateLimiter::keyed(Quota::per_hour(n).allow_burst(n)),
+            limiter: RateLimiter::new(
+                Quota::per_hour(n).allow_burst(n),
+                BoundedStates(states.clone()),
+                DefaultClock::default(),
+            ),
+            states,
             what,
         }
     }
 
+    /// Counts a request from the client address `ip` (its /64 for IPv6), or refuses it with 429.
+    pub fn check_address(&self, ip: IpAddr) -> Result<(), AppError> {
+        self.check(&format!("address:{}", address_key(ip)))
+    }
+
+    /// How many keys the throttle holds now.
+    pub fn tracked_keys(&self) -> usize {
+        locked(&self.states).len()
+    }
+
     /// Counts a request for `key`, or refuses it with 429.
     pub fn check(&self, key: &str) -> Result<(), AppError> {
-        if self.limiter.len() > 100_000 {
-            self.limiter.retain_recent();
-        }
         self.limiter.check_key(&key.to_string()).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             AppError::RateLimited {
@@ -238,5 +372,99 @@ mod tests {
         assert_eq!(e.status(), 429);
         assert!(e.to_string().contains("sign up"), "{e}");
         t.check("10.0.0.2").unwrap();
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv6_addresses_are_counted_by_their_64_and_ipv4_by_the_address() {
+        assert_eq!(address_key(ip("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
+        assert_eq!(address_key(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")), "2001:db8:1:2::/64");
+        assert_ne!(address_key(ip("2001:db8:1:3::1")), address_key(ip("2001:db8:1:2::1")));
+        assert_eq!(address_key(ip("198.51.100.7")), "198.51.100.7");
+        assert_ne!(address_key(ip("198.51.100.7")), address_key(ip("198.51.100.8")));
+        assert_eq!(address_key(ip("::ffff:198.51.100.7")), "198.51.100.7");
+    }
+
+    #[test]
+    fn two_addresses_in_one_64_share_a_login_budget() {
+        let l = LoginLimiter::new(100, 2, Duration::from_secs(60));
+        let _ = l.reserve(&acct("a"), Some(ip("2001:db8:0:1::1"))).unwrap();
+        let _ = l.reserve(&acct("b"), Some(ip("2001:db8:0:1:dead:beef:0:7"))).unwrap();
+        let e = l.reserve(&acct("c"), Some(ip("2001:db8:0:1:ffff::"))).err().unwrap();
+        assert_eq!(e.status(), 429);
+        assert!(e.to_string().contains("your network address"), "{e}");
+        // The next /64 has a budget of its own.
+        let _ = l.reserve(&acct("c"), Some(ip("2001:db8:0:2::1"))).unwrap();
+    }
+
+    #[test]
+    fn a_mapped_ipv4_address_shares_the_budget_of_the_ipv4_address() {
+        let l = LoginLimiter::new(100, 2, Duration::from_secs(60));
+        let _ = l.reserve(&acct("a"), Some(ip("203.0.113.5"))).unwrap();
+        let _ = l.reserve(&acct("b"), Some(ip("::ffff:203.0.113.5"))).unwrap();
+        assert!(l.reserve(&acct("c"), Some(ip("203.0.113.5"))).is_err());
+        assert!(l.reserve(&acct("c"), Some(ip("::ffff:203.0.113.5"))).is_err());
+        // Its neighbour is another customer.
+        let _ = l.reserve(&acct("c"), Some(ip("203.0.113.6"))).unwrap();
+    }
+
+    #[test]
+    fn the_throttle_counts_a_64_once_and_a_mapped_address_as_ipv4() {
+        let t = Throttle::per_hour(2, "from your network address");
+        t.check_address(ip("2001:db8:5:5::1")).unwrap();
+        t.check_address(ip("2001:db8:5:5::2")).unwrap();
+        let e = t.check_address(ip("2001:db8:5:5:1:2:3:4")).unwrap_err();
+        assert_eq!(e.status(), 429);
+        assert!(e.to_string().contains("from your network address"), "{e}");
+        t.check_address(ip("2001:db8:5:6::1")).unwrap();
+        t.check_address(ip("192.0.2.1")).unwrap();
+        t.check_address(ip("::ffff:192.0.2.1")).unwrap();
+        assert!(t.check_address(ip("192.0.2.1")).is_err());
+        t.check_address(ip("192.0.2.2")).unwrap();
+    }
+
+    #[test]
+    fn the_login_limiter_holds_at_most_its_cap_of_keys() {
+        let l = LoginLimiter::with_capacity(5, 5, Duration::from_secs(600), 1000);
+        let busy = ip("198.51.100.1");
+        for n in 0..50_000u32 {
+            let _ = l.reserve(&acct(&format!("guess{n}")), Some(IpAddr::from(n.to_be_bytes())));
+            // One account stays in use all along: it is not forgotten.
+            if n % 100 == 0 {
+                let _ = l.reserve(&acct("target"), Some(busy));
+            }
+            assert!(l.tracked_keys() <= 1000, "{} keys after {n}", l.tracked_keys());
+        }
+        assert!(l.tracked_keys() >= 500, "{}", l.tracked_keys());
+        let e = l.reserve(&acct("target"), Some(busy)).err().unwrap();
+        assert!(e.to_string().contains("this account"), "a key in use keeps its count: {e}");
+    }
+
+    #[test]
+    fn the_throttle_holds_at_most_its_cap_of_keys() {
+        let t = Throttle::per_hour_with_capacity(1, "to sign up from your network address", 1000);
+        t.check("kept").unwrap();
+        for n in 0..50_000u32 {
+            t.check_address(IpAddr::from(n.to_be_bytes())).unwrap();
+            if n % 100 == 0 {
+                assert!(t.check("kept").is_err(), "a key in use keeps its count");
+            }
+            assert!(t.tracked_keys() <= 1000, "{} keys after {n}", t.tracked_keys());
+        }
+    }
+
+    #[test]
+    fn ended_windows_are_forgotten_by_the_timer() {
+        let l = LoginLimiter::new(5, 100, Duration::from_millis(50));
+        for n in 0..10 {
+            let _ = l.reserve(&acct(&format!("a{n}")), Some(ip("192.0.2.9")));
+        }
+        assert_eq!(l.tracked_keys(), 11);
+        std::thread::sleep(Duration::from_millis(80));
+        l.forget_expired();
+        assert_eq!(l.tracked_keys(), 0);
     }
 }

@@ -110,7 +110,7 @@ pub async fn sign_up(
 ) -> Result<(), AppError> {
     let (email, username) = check_sign_up(&input)?;
     if let Some(c) = client {
-        state.account_requests.check(&c.to_string())?;
+        state.account_requests.check_address(c)?;
     }
     let ukey = username_key(&username);
     let username_taken = state
@@ -170,7 +170,7 @@ pub async fn resend_verification(
         return Err(AppError::conflict("Email", "is already verified"));
     }
     if let Some(c) = client {
-        state.account_requests.check(&c.to_string())?;
+        state.account_requests.check_address(c)?;
     }
     state.mails_per_target.check(&email_key(&who.account().email))?;
     let account = who.account().clone();
@@ -322,7 +322,7 @@ pub async fn request_password_reset(
 ) -> Result<(), AppError> {
     let email = validate_email("Email", email)?;
     if let Some(c) = client {
-        state.account_requests.check(&c.to_string())?;
+        state.account_requests.check_address(c)?;
     }
     state.mails_per_target.check(&email_key(&email))?;
     let console = console(state);
@@ -373,7 +373,7 @@ pub async fn reset_password(
         return Err(AppError::invalid("Confirm new password", "must match the new password"));
     }
     if let Some(c) = client {
-        state.account_requests.check(&c.to_string())?;
+        state.account_requests.check_address(c)?;
     }
     let hash = state.hasher.hash(new).await?;
     let console = console(state);

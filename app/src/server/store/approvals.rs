@@ -15,7 +15,7 @@ use super::tables::{
     APPROVAL_COUNTS, MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE,
 };
 use crate::model::approvals::{ApplicationRow, Category, HistoryEntry, Status};
-use crate::model::page::{window, KeyValue, Page, Sort};
+use crate::model::page::{bad_cursor, window, KeyValue, Page, Sort};
 use crate::model::AppError;
 
 /// How the Approvals list can be sorted.
@@ -240,13 +240,6 @@ pub struct Query {
 pub struct Listed {
     pub page: Page<Application>,
     pub entries_read: usize,
-}
-
-fn bad_cursor() -> AppError {
-    AppError::invalid(
-        "Page",
-        "this page link is not valid (it was changed, or the list is now sorted differently); start again from the first page",
-    )
 }
 
 /// `a|b . sort . offset . id (hex) . time (µs)`: the row the page starts after or ends before,
@@ -514,7 +507,28 @@ mod tests {
         for bad in ["x", "a.-created.0.zz.1", "a.created.0.1.1", "q.-created.0.1.1", "a.-created.-1.1.1"] {
             let bad = bad.to_string();
             let e = store.read_blocking(move |tx| list(tx, &query(ws, "", &bad))).err().unwrap();
-            assert_eq!(e.field(), Some("Page"));
+            assert_eq!(e.field(), Some("cursor"));
+        }
+    }
+
+    #[test]
+    fn a_cursor_at_or_past_the_last_row_reads_an_empty_page() {
+        let store = Store::memory();
+        let ws = Uuid::now_v7();
+        seed(&store, ws, 20);
+        let p1 = store.read_blocking(move |tx| list(tx, &query(ws, "", ""))).unwrap();
+        let p2 = store.read_blocking(move |tx| list(tx, &query(ws, "", &p1.page.next.unwrap()))).unwrap();
+        assert_eq!((p2.page.items.len(), p2.page.next.is_none()), (10, true));
+        // The row the second page ends with, as a "next" cursor.
+        let last = p2.page.items.last().unwrap();
+        let at_last = format!("a.-created.20.{:x}.{}", last.id.as_u128(), last.created.timestamp_micros());
+        let past = format!("a.-created.20.0.{}", i64::MIN);
+        let past_asc = format!("a.created.99999999999.{:x}.{}", u128::MAX, i64::MAX);
+        for (sort, cursor) in [("", at_last), ("", past), ("created", past_asc)] {
+            let c = cursor.clone();
+            let page = store.read_blocking(move |tx| list(tx, &query(ws, sort, &c))).unwrap().page;
+            assert!(page.items.is_empty(), "{cursor}");
+            assert_eq!((page.total, page.offset, page.next), (20, 20, None), "{cursor}");
         }
     }
 

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Write};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use redb::{
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::codec::decode;
+use super::files;
 use super::minis::Version;
 use super::tables::*;
 use super::{Store, SCHEMA_KEY};
@@ -193,11 +195,13 @@ fn sync_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// Writes a backup of `db` to `out` (which must not exist): the snapshot of one read transaction
-/// and the bundles it names, as one tar archive, fsynced and then renamed into place.
+/// and the bundles it names, as one tar archive, fsynced and then moved into place. The archive
+/// and its partial files are created 0600 and never through a file or link already there.
 pub fn backup_database(db: &Database, data_dir: &Path, out: &Path) -> Result<BackupSummary, String> {
-    if out.exists() {
+    if let Ok(meta) = std::fs::symlink_metadata(out) {
+        let what = if meta.file_type().is_symlink() { "a symbolic link" } else { "a file" };
         return Err(format!(
-            "--out: {} already exists; a backup never overwrites a file, choose a new name",
+            "--out: {} already exists ({what}); a backup never overwrites or writes through one, choose a new name",
             out.display()
         ));
     }
@@ -212,7 +216,16 @@ pub fn backup_database(db: &Database, data_dir: &Path, out: &Path) -> Result<Bac
         .to_string();
     let partial = parent.join(format!(".{name}.partial"));
     let snapshot_path = parent.join(format!(".{name}.redb.partial"));
-    let result = write_backup(db, data_dir, &snapshot_path, &partial, out, &parent);
+    let snapshot = files::create_private(&snapshot_path).map_err(|e| files::in_the_way("--out", &snapshot_path, &e))?;
+    let archive = match files::create_private(&partial) {
+        Ok(file) => file,
+        Err(e) => {
+            let _ = std::fs::remove_file(&snapshot_path);
+            return Err(files::in_the_way("--out", &partial, &e));
+        }
+    };
+    // From here both partial files are ours to remove.
+    let result = write_backup(db, data_dir, snapshot, &snapshot_path, archive, &partial, out, &parent);
     let _ = std::fs::remove_file(&snapshot_path);
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
@@ -220,10 +233,13 @@ pub fn backup_database(db: &Database, data_dir: &Path, out: &Path) -> Result<Bac
     result
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_backup(
     db: &Database,
     data_dir: &Path,
+    snapshot: File,
     snapshot_path: &Path,
+    archive_file: File,
     partial: &Path,
     out: &Path,
     parent: &Path,
@@ -232,7 +248,8 @@ fn write_backup(
     let tx = db
         .begin_read()
         .map_err(|e| format!("could not begin a read transaction: {e}"))?;
-    let copy = Database::create(snapshot_path)
+    let copy = redb::backends::FileBackend::new(snapshot)
+        .and_then(|backend| Database::builder().create_with_backend(backend))
         .map_err(|e| format!("--out: could not create {}: {e}", snapshot_path.display()))?;
     let wtx = copy
         .begin_write()
@@ -257,9 +274,7 @@ fn write_backup(
     let manifest = serde_json::to_vec_pretty(&summary)
         .map_err(|e| format!("could not describe the backup: {e}"))?;
 
-    let file = File::create(partial)
-        .map_err(|e| format!("--out: could not create {}: {e}", partial.display()))?;
-    let mut archive = tar::Builder::new(file);
+    let mut archive = tar::Builder::new(archive_file);
     let io = |e: std::io::Error| format!("could not write the backup archive: {e}");
     let mut header = tar::Header::new_gnu();
     header.set_size(manifest.len() as u64);
@@ -289,8 +304,7 @@ fn write_backup(
     let file = archive.into_inner().map_err(io)?;
     file.sync_all().map_err(io)?;
     drop(file);
-    std::fs::rename(partial, out)
-        .map_err(|e| format!("--out: could not move the backup into place at {}: {e}", out.display()))?;
+    files::move_into_place(partial, out)?;
     sync_dir(parent)?;
     Ok(summary)
 }
@@ -312,7 +326,15 @@ pub fn open_data_file(data_dir: &Path) -> Result<Database, String> {
             path.display()
         ));
     }
-    Database::open(&path).map_err(|e| match e {
+    let (file, tightened) = files::open_data_file(&path, false)?;
+    if let Some(mode) = tightened {
+        tracing::warn!(file = %path.display(), was = %format!("{mode:o}"), "the data file could be read by other users; restricted it to its owner (0600)");
+    }
+    if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+        return Err(cannot_open(&path, data_dir, "it is empty"));
+    }
+    let backend = redb::backends::FileBackend::new(file).map_err(|e| cannot_open(&path, data_dir, &e.to_string()))?;
+    Database::builder().create_with_backend(backend).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => format!(
             "the data file {} is in use by a running mpdp; stop it first",
             path.display()
@@ -438,9 +460,7 @@ pub fn restore(from: &Path, data_dir: &Path) -> Result<BackupSummary, String> {
     }
     let archive = File::open(from)
         .map_err(|e| format!("--from: could not open {}: {e}", from.display()))?;
-    std::fs::create_dir_all(data_dir).map_err(|e| {
-        format!("--data-dir: could not create {}: {e}", data_dir.display())
-    })?;
+    files::private_dir(data_dir).map_err(|e| format!("--data-dir: {e}"))?;
     let result = unpack(archive, from, data_dir);
     if result.is_err() {
         if let Ok(entries) = std::fs::read_dir(data_dir) {
@@ -512,11 +532,15 @@ fn unpack(archive: File, from: &Path, data_dir: &Path) -> Result<BackupSummary, 
             .parent()
             .ok_or_else(|| bad(format!("unexpected entry {name}")))?
             .to_path_buf();
-        std::fs::create_dir_all(&dir)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(files::DIR_MODE)
+            .create(&dir)
             .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
         dirs.insert(dir);
-        let mut file = File::create(&target)
-            .map_err(|e| format!("could not create {}: {e}", target.display()))?;
+        // A second entry of the same name is refused, not written over the first.
+        let mut file = files::create_private(&target)
+            .map_err(|e| bad(format!("could not create {} for {name}: {e}", target.display())))?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -612,5 +636,97 @@ mod tests {
         let e = check(&dir).unwrap_err();
         assert!(e.contains("mpdp restore") && e.contains("mpdp check"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_data_file_a_backup_and_a_restore_are_their_owners_only() {
+        use super::files::mode_of;
+        let dir = temp_dir("modes");
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        assert_eq!(files::private_dir(&dir).unwrap(), Some(0o755));
+        let store = Store::open(&dir.join(DATA_FILE)).unwrap();
+        assert_eq!(mode_of(&dir).unwrap(), 0o700);
+        assert_eq!(mode_of(&dir.join(DATA_FILE)).unwrap(), 0o600);
+        let backups = temp_dir("modes-out");
+        let out = backups.join("b.tar");
+        store.backup_to(&dir, &out).unwrap();
+        assert_eq!(mode_of(&out).unwrap(), 0o600);
+        let left: Vec<_> = std::fs::read_dir(&backups).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("b.tar")], "no partial file is left");
+        store.close(std::time::Duration::from_secs(1)).unwrap();
+
+        let target = backups.join("restored/data");
+        restore(&out, &target).unwrap();
+        assert_eq!(mode_of(&target).unwrap(), 0o700);
+        assert_eq!(mode_of(&target.join(DATA_FILE)).unwrap(), 0o600);
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&backups);
+    }
+
+    #[test]
+    fn a_loose_data_file_is_tightened_when_it_is_opened() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = temp_dir("loose-file");
+        let path = dir.join(DATA_FILE);
+        drop(Store::open(&path).unwrap());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Store::open(&path).unwrap());
+        assert_eq!(files::mode_of(&path).unwrap(), 0o600);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let report = check(&dir).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(files::mode_of(&path).unwrap(), 0o600);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_data_file_that_is_a_symbolic_link_is_refused() {
+        let dir = temp_dir("linked");
+        let real = temp_dir("linked-real").join(DATA_FILE);
+        drop(Store::open(&real).unwrap());
+        std::os::unix::fs::symlink(&real, dir.join(DATA_FILE)).unwrap();
+        let e = Store::open(&dir.join(DATA_FILE)).err().unwrap().to_string();
+        assert!(e.contains("is a symbolic link"), "{e}");
+        let e = check(&dir).unwrap_err();
+        assert!(e.contains("is a symbolic link"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(real.parent().unwrap());
+    }
+
+    #[test]
+    fn a_planted_link_at_a_backups_partial_or_target_path_is_refused_not_followed() {
+        let dir = temp_dir("planted");
+        let store = Store::open(&dir.join(DATA_FILE)).unwrap();
+        let out_dir = temp_dir("planted-out");
+        let victim = out_dir.join("victim");
+        std::fs::write(&victim, b"keep me").unwrap();
+        let out = out_dir.join("b.tar");
+        for planted in [".b.tar.partial", ".b.tar.redb.partial", "b.tar"] {
+            let link = out_dir.join(planted);
+            std::os::unix::fs::symlink(&victim, &link).unwrap();
+            let e = store.backup_to(&dir, &out).unwrap_err();
+            assert!(e.starts_with("--out:") && e.contains("symbolic link"), "{planted}: {e}");
+            assert_eq!(std::fs::read(&victim).unwrap(), b"keep me", "{planted}: the link was followed");
+            assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "{planted}: the link was removed");
+            let names: Vec<String> = std::fs::read_dir(&out_dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+            assert_eq!(names.len(), 2, "{planted}: nothing else was written: {names:?}");
+            std::fs::remove_file(&link).unwrap();
+        }
+        // A dangling link is refused too, and nothing appears where it points.
+        let nowhere = out_dir.join("nowhere");
+        std::os::unix::fs::symlink(&nowhere, out_dir.join(".b.tar.partial")).unwrap();
+        assert!(store.backup_to(&dir, &out).is_err());
+        assert!(!nowhere.exists());
+        std::fs::remove_file(out_dir.join(".b.tar.partial")).unwrap();
+        // A file a person left there is not removed either.
+        std::fs::write(out_dir.join(".b.tar.redb.partial"), b"mine").unwrap();
+        let e = store.backup_to(&dir, &out).unwrap_err();
+        assert!(e.contains("is a file already"), "{e}");
+        assert_eq!(std::fs::read(out_dir.join(".b.tar.redb.partial")).unwrap(), b"mine");
+        std::fs::remove_file(out_dir.join(".b.tar.redb.partial")).unwrap();
+        store.backup_to(&dir, &out).unwrap();
+        store.close(std::time::Duration::from_secs(1)).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&out_dir);
     }
 }

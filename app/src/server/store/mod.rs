@@ -17,6 +17,7 @@ pub mod approvals;
 pub mod apps;
 pub mod audit;
 pub mod codec;
+pub mod files;
 pub mod invitations;
 pub mod maintenance;
 pub mod members;
@@ -60,6 +61,9 @@ pub enum StoreError {
     Migration(String, String),
     #[error("database error: {0}")]
     Db(#[from] redb::Error),
+    /// The data file cannot be used as it is (a symbolic link, not a regular file …).
+    #[error("{0}")]
+    DataFile(String),
 }
 
 #[derive(Clone)]
@@ -144,7 +148,13 @@ impl Store {
         builder.set_repair_callback(|_| {
             tracing::warn!("the data file was not closed cleanly last time; repairing it");
         });
-        let db = match builder.create(path) {
+        // Opened here, not by redb, to create it 0600 and never through a symbolic link.
+        let (file, tightened) = files::open_data_file(path, true).map_err(StoreError::DataFile)?;
+        if let Some(mode) = tightened {
+            tracing::warn!(file = %path.display(), was = %format!("{mode:o}"), "the data file could be read by other users; restricted it to its owner (0600)");
+        }
+        let backend = redb::backends::FileBackend::new(file).map_err(|e| StoreError::Db(e.into()))?;
+        let db = match builder.create_with_backend(backend) {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(StoreError::AlreadyOpen(path.display().to_string()))

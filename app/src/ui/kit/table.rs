@@ -171,7 +171,7 @@ where
                                     r.set_status(status);
                                 }
                             }
-                            let reset = matches!(e.field(), Some("Page" | "Sort"))
+                            let reset = matches!(e.field(), Some("cursor" | "Sort"))
                                 .then(|| query_with(&[("cursor", None), ("sort", None)]));
                             view! {
                                 <ErrorPanel error=e />
