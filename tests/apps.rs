@@ -358,7 +358,7 @@ async fn the_upload_keys_a_blocked_member_was_shown_are_listed_and_rotated_in_on
     assert_eq!(log["items"].as_array().unwrap().len(), 2, "{log}");
 
     // A removed member's keys are listed too; without JavaScript the new key waits on its App's page.
-    let (cy, cy_id) = join(&server, &op, &ann, "cy", "WorkspaceAdmin").await;
+    let (cy, cy_id) = join(&server, &op, &ann, "cyd", "WorkspaceAdmin").await;
     expect(&call(&cy, &server, "rotate-app-key", &[("workspace", "Acme"), ("app", &second), ("kind", "upload"), ("grace", "none")]).await, 200, "cy rotates");
     expect(&call(&ann, &server, "remove-member", &[("workspace", "Acme"), ("account", &cy_id)]).await, 200, "remove cy");
     assert_eq!(exposed().await[0]["standing"], "No longer a member");
