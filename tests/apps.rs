@@ -206,3 +206,171 @@ async fn another_workspace_cannot_see_or_touch_an_app_and_a_suspended_one_change
     let r = call(&ann, &server, "create-app", &[("workspace", "Acme"), ("name", "B"), ("ios", "on"), ("ios_bundle_id", "com.a.b")]).await;
     expect(&r, 403, "add while suspended");
 }
+
+async fn mini_program(ann: &reqwest::Client, server: &Server, name: &str) -> String {
+    let r = call(ann, server, "create-mini-program", &[("workspace", "Acme"), ("name", name), ("category", "Shopping")]).await;
+    expect(&r, 200, "create a mini program");
+    r.json().as_str().unwrap().to_string()
+}
+
+/// `name` joins Acme by invitation as `role`; returns the client and the account id.
+async fn join(server: &Server, op: &reqwest::Client, ann: &reqwest::Client, name: &str, role: &str) -> (reqwest::Client, String) {
+    let email = format!("{name}@example.com");
+    expect(&call(ann, server, "invite-members", &[("workspace", "Acme"), ("emails", email.as_str()), ("role", role)]).await, 200, "invite");
+    let token = mailed_token(op, server, &email, "/invitations/").await;
+    let c = person(server, name).await;
+    expect(&call(&c, server, "accept-invitation", &[("token", &token)]).await, 200, "accept");
+    let list = call(ann, server, "list-members", &[("workspace", "Acme"), ("q", name), ("role", ""), ("status", "")]).await.json();
+    (c, list["items"][0]["account_id"].as_str().unwrap().to_string())
+}
+
+fn upload_key_of(keys: &[serde_json::Value]) -> &serde_json::Value {
+    keys.iter().find(|k| k["kind"] == "Upload" && k["live"] == true && k["expires"].is_null()).expect("a current Upload Key")
+}
+
+#[tokio::test]
+async fn an_upload_key_scope_is_checked_field_by_field_audited_and_kept_by_a_rotation() {
+    let dir = DataDir::new();
+    let (server, _op, ann, _) = acme(&dir).await;
+    let app = create_app(&ann, &server, "Acme").await["app"].as_str().unwrap().to_string();
+    let coupons = mini_program(&ann, &server, "Coupons").await;
+    let parking = mini_program(&ann, &server, "Parking").await;
+
+    // At first: unrestricted, and the workspace's mini programs to choose from.
+    let v = call(&ann, &server, "get-app", &[("workspace", "Acme"), ("id", &app)]).await.json();
+    assert_eq!(v["upload_scope"], serde_json::json!({"mini_programs": [], "networks": []}));
+    assert_eq!(v["mini_programs"].as_array().unwrap().len(), 2);
+    let scope = |form: Vec<(&'static str, String)>| {
+        let (ann, server, app) = (ann.clone(), &server, app.clone());
+        async move {
+            let mut f: Vec<(&str, String)> = vec![("workspace", "Acme".into()), ("app", app)];
+            f.extend(form);
+            let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            call(&ann, server, "set-upload-key-scope", &f).await
+        }
+    };
+
+    // Each rule names the field, and the entry that broke it; nothing is changed.
+    let r = scope(vec![("networks", "10.0.0.0/8\n10.0.0.256/24".into())]).await;
+    expect(&r, 422, "a bad range");
+    assert_eq!(r.field().as_deref(), Some("Client address ranges"));
+    assert!(r.body.contains("entry 2") && r.body.contains("10.0.0.256/24"), "{}", r.body);
+    let r = scope(vec![("networks", "10.1.0.0/8".into())]).await;
+    expect(&r, 422, "bits past the prefix");
+    assert!(r.body.contains("write 10.0.0.0/8"), "{}", r.body);
+    let other = "0190f5a8-0000-7000-8000-00000000dead".to_string();
+    let r = scope(vec![("mini_programs[0]", coupons.clone()), ("mini_programs[1]", other.clone())]).await;
+    expect(&r, 422, "an unknown mini program");
+    assert_eq!(r.field().as_deref(), Some("Mini programs"));
+    assert!(r.body.contains(&other), "{}", r.body);
+    expect(&scope(vec![]).await, 422, "nothing changed");
+
+    // Limited: to Coupons, from two ranges (typed as people type them).
+    let r = scope(vec![("mini_programs[0]", coupons.clone()), ("mini_programs[2]", coupons.clone()), ("networks", " 203.0.113.0/24,\n2001:DB8::/32 ".into())]).await;
+    expect(&r, 200, "set the scope");
+    let v = call(&ann, &server, "get-app", &[("workspace", "Acme"), ("id", &app)]).await.json();
+    assert_eq!(v["upload_scope"]["mini_programs"], serde_json::json!([[coupons, "Coupons"]]));
+    assert_eq!(v["upload_scope"]["networks"], serde_json::json!(["203.0.113.0/24", "2001:db8::/32"]));
+    let current = upload_key_of(v["keys"].as_array().unwrap()).clone();
+    assert_eq!(current["scope"], v["upload_scope"]);
+    assert_eq!(current["made_by"], "ann");
+    assert_eq!(current["shown_to"], serde_json::json!(["ann"]));
+    let accessing = v["keys"].as_array().unwrap().iter().find(|k| k["kind"] == "Accessing").unwrap();
+    assert!(accessing["scope"].is_null(), "an Accessing Key has no upload scope");
+
+    // A rotation keeps the scope: the new key, and the old one in its grace period.
+    expect(&call(&ann, &server, "rotate-app-key", &[("workspace", "Acme"), ("app", &app), ("kind", "upload"), ("grace", "1h")]).await, 200, "rotate");
+    let ks = keys(&ann, &server, &app).await;
+    let new = upload_key_of(&ks);
+    assert_ne!(new["id"], current["id"]);
+    assert_eq!(new["scope"], current["scope"]);
+    // Widened again: to every mini program, from any address — both live keys.
+    expect(&scope(vec![("mini_programs[0]", parking.clone())]).await, 200, "change the scope");
+    let ks = keys(&ann, &server, &app).await;
+    for k in ks.iter().filter(|k| k["kind"] == "Upload" && k["live"] == true) {
+        assert_eq!(k["scope"]["mini_programs"], serde_json::json!([[parking, "Parking"]]), "{k}");
+        assert_eq!(k["scope"]["networks"], serde_json::json!([]), "{k}");
+    }
+
+    // The audit log says what changed.
+    let log = call(&ann, &server, "workspace-audit", &[("workspace", "Acme"), ("action", "app.upload_scope_changed"), ("q", "")]).await.json();
+    let details: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["details"].as_str().unwrap()).collect();
+    assert_eq!(details.len(), 2, "{details:?}");
+    assert!(details.iter().any(|d| d.contains("mini programs Coupons (was all); client address ranges 203.0.113.0/24, 2001:db8::/32 (was any)")), "{details:?}");
+    assert!(details.iter().any(|d| d.contains("mini programs Parking (was Coupons)")), "{details:?}");
+
+    // Revoked: there is no live Upload Key to limit.
+    for k in keys(&ann, &server, &app).await.iter().filter(|k| k["kind"] == "Upload" && k["live"] == true) {
+        let id = k["id"].as_str().unwrap();
+        expect(&call(&ann, &server, "revoke-app-key", &[("workspace", "Acme"), ("app", &app), ("key", id)]).await, 200, "revoke");
+    }
+    expect(&scope(vec![]).await, 409, "no live Upload Key");
+}
+
+#[tokio::test]
+async fn the_upload_keys_a_blocked_member_was_shown_are_listed_and_rotated_in_one_step() {
+    let dir = DataDir::new();
+    let (server, op, ann, _) = acme(&dir).await;
+    let (bob, bob_id) = join(&server, &op, &ann, "bob", "WorkspaceAdmin").await;
+    let first = create_app(&ann, &server, "First").await["app"].as_str().unwrap().to_string();
+    // Bob adds an App (shown both its keys) and rotates First's Upload Key (shown the new one).
+    let second = create_app(&bob, &server, "Second").await["app"].as_str().unwrap().to_string();
+    let r = call(&bob, &server, "rotate-app-key", &[("workspace", "Acme"), ("app", &first), ("kind", "upload"), ("grace", "7d")]).await;
+    expect(&r, 200, "bob rotates First's Upload Key");
+    let bobs_first = r.json()["id"].as_str().unwrap().to_string();
+    let bobs_second = upload_key_of(&keys(&ann, &server, &second).await)["id"].as_str().unwrap().to_string();
+    assert_eq!(key_of(&keys(&ann, &server, &first).await, &bobs_first)["shown_to"], serde_json::json!(["bob"]));
+    let exposed = || async { call(&ann, &server, "exposed-upload-keys", &[("workspace", "Acme")]).await.json() };
+    assert_eq!(exposed().await, serde_json::json!([]), "bob is an active member");
+
+    // Blocked: the console lists the Upload Keys he could have copied (not ann's, still in grace).
+    expect(&call(&ann, &server, "block-member", &[("workspace", "Acme"), ("account", &bob_id)]).await, 200, "block bob");
+    let list = exposed().await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!((list[0]["username"].as_str(), list[0]["standing"].as_str()), (Some("bob"), Some("Blocked")));
+    let mut ids: Vec<&str> = list[0]["keys"].as_array().unwrap().iter().map(|k| k["id"].as_str().unwrap()).collect();
+    ids.sort();
+    let mut want = vec![bobs_first.as_str(), bobs_second.as_str()];
+    want.sort();
+    assert_eq!(ids, want, "{list}");
+    let page = ann.get(server.url("/w/Acme/members")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Rotate the Upload Keys bob was shown") && page.contains(r#"action="/confirm/rotate-exposed-upload-keys""#), "{page}");
+
+    // One step: each App gets a new Upload Key, shown once to ann; bob's copies stop at once.
+    let r = call(&ann, &server, "rotate-exposed-upload-keys", &[("workspace", "Acme"), ("account", &bob_id)]).await;
+    expect(&r, 200, "rotate bob's keys");
+    let made = r.json();
+    let mut apps: Vec<&str> = made.as_array().unwrap().iter().map(|k| k["app_name"].as_str().unwrap()).collect();
+    apps.sort();
+    assert_eq!(apps, vec!["First", "Second"]);
+    assert!(made.as_array().unwrap().iter().all(|k| k["kind"] == "Upload" && k["key"].as_str().unwrap().starts_with("mpuk_")));
+    for (app, old) in [(&first, &bobs_first), (&second, &bobs_second)] {
+        let ks = keys(&ann, &server, app).await;
+        assert_eq!(key_of(&ks, old)["live"], false, "{old} stopped");
+        assert_eq!(upload_key_of(&ks)["shown_to"], serde_json::json!(["ann"]));
+        assert_eq!(ks.iter().filter(|k| k["kind"] == "Upload" && k["live"] == true).count(), 1, "only the new one works");
+    }
+    let accessing = keys(&ann, &server, &second).await.into_iter().find(|k| k["kind"] == "Accessing").unwrap();
+    assert_eq!(accessing["live"], true, "the container's Accessing Key is not touched");
+    assert_eq!(exposed().await, serde_json::json!([]));
+    expect(&call(&ann, &server, "rotate-exposed-upload-keys", &[("workspace", "Acme"), ("account", &bob_id)]).await, 409, "nothing left to rotate");
+    let log = call(&ann, &server, "workspace-audit", &[("workspace", "Acme"), ("action", "app.key_rotated"), ("q", "bob had been shown it")]).await.json();
+    assert_eq!(log["items"].as_array().unwrap().len(), 2, "{log}");
+
+    // A removed member's keys are listed too; without JavaScript the new key waits on its App's page.
+    let (cy, cy_id) = join(&server, &op, &ann, "cyd", "WorkspaceAdmin").await;
+    expect(&call(&cy, &server, "rotate-app-key", &[("workspace", "Acme"), ("app", &second), ("kind", "upload"), ("grace", "none")]).await, 200, "cy rotates");
+    expect(&call(&ann, &server, "remove-member", &[("workspace", "Acme"), ("account", &cy_id)]).await, 200, "remove cy");
+    assert_eq!(exposed().await[0]["standing"], "No longer a member");
+    let r = ann
+        .post(server.url("/api/rotate-exposed-upload-keys"))
+        .header("accept", "text/html")
+        .form(&[("workspace", "Acme"), ("account", cy_id.as_str()), ("back", "/w/Acme/members")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], format!("/w/Acme/apps/{second}"));
+    let waiting = call(&ann, &server, "take-new-keys", &[("workspace", "Acme"), ("id", &second)]).await.json();
+    assert_eq!(waiting.as_array().unwrap().len(), 1, "{waiting}");
+}

@@ -1089,6 +1089,23 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
             vec![("workspace", "Acme"), ("app", NOBODY), ("key", "0000000000000000")],
             ADMIN_ONLY_UNKNOWN,
         ),
+        (
+            "set-upload-key-scope",
+            vec![("workspace", "Acme"), ("app", NOBODY), ("mini_programs[0]", NOBODY), ("networks", "10.0.0.0/8")],
+            ADMIN_ONLY_UNKNOWN,
+        ),
+        ("exposed-upload-keys", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
+        // Nobody was shown a key that still works: nothing to rotate.
+        (
+            "rotate-exposed-upload-keys",
+            vec![("workspace", "Acme"), ("account", NOBODY)],
+            [409, 403, 403, 403],
+        ),
+        (
+            "retire-version",
+            vec![("workspace", "Acme"), ("id", NOBODY), ("version", "1.0.0")],
+            ADMIN_ONLY_UNKNOWN,
+        ),
         // Approvals: Workspace Admins and Reviewers list and decide (member requests, and one's
         // own application, are refused by the domain: tests/approvals.rs); mini program admins
         // and Workspace Admins apply.

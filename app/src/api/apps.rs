@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::model::apps::{AppView, CreatedApp, NewKey};
+use crate::model::apps::{AppView, CreatedApp, ExposedKeysView, NewKey};
 use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
@@ -30,7 +30,7 @@ async fn plain_form_post() -> bool {
 }
 
 /// A browser without JavaScript goes to the App's page, where the new keys wait to be shown
-/// once; with JavaScript the keys are in the answer.
+/// once (keys of other Apps wait on their pages); with JavaScript the keys are in the answer.
 #[cfg(feature = "ssr")]
 async fn show_once(state: &AppState, admin: &WorkspaceAdmin, keys: &[NewKey]) {
     if let Some(app) = keys.first().map(|k| k.app) {
@@ -117,4 +117,42 @@ pub async fn revoke_app_key(
     domain::revoke(&state, &admin, app, key, actor).await?;
     super::return_to(back);
     Ok(())
+}
+
+/// Limits the App's Upload Key to chosen mini programs of the workspace (`mini_programs[0]`,
+/// `mini_programs[1]`, … in a form; none: all of them) and to client address ranges (CIDR, one
+/// per line or comma separated; none: any address).
+#[server(prefix = "/api", endpoint = "set-upload-key-scope")]
+pub async fn set_upload_key_scope(
+    workspace: String,
+    app: Uuid,
+    #[server(default)] mini_programs: Vec<Uuid>,
+    #[server(default)] networks: String,
+) -> Result<(), AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ManageApps).await?;
+    domain::set_upload_scope(&state, &admin, app, domain::ScopeForm { mini_programs, networks }, actor).await
+}
+
+/// The blocked and former members who were shown Upload Keys that still work, with those keys.
+#[server(prefix = "/api", endpoint = "exposed-upload-keys")]
+pub async fn exposed_upload_keys(workspace: String) -> Result<Vec<ExposedKeysView>, AppError> {
+    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
+    domain::exposed_upload_keys(&AppState::current()?, m.workspace().id).await
+}
+
+/// Rotates, in one step and with no grace period, the Upload Keys `account` was shown that still
+/// work; the new keys are shown once.
+#[server(prefix = "/api", endpoint = "rotate-exposed-upload-keys")]
+pub async fn rotate_exposed_upload_keys(
+    workspace: String,
+    account: Uuid,
+    /// The page that asked (a plain form post goes to the first App's page, where its new key waits).
+    #[server(default)]
+    back: Option<String>,
+) -> Result<Vec<NewKey>, AppError> {
+    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ManageApps).await?;
+    let keys = domain::rotate_keys_shown_to(&state, &admin, account, actor).await?;
+    let _ = back;
+    show_once(&state, &admin, &keys).await;
+    Ok(keys)
 }

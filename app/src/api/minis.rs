@@ -43,6 +43,23 @@ pub async fn list_versions(
     domain::versions(&AppState::current()?, &m, id, &sort, cursor).await
 }
 
+/// Retires a version that was uploaded and never released (Workspace Admins): it leaves the
+/// version lists, and a lower version can be uploaded after it.
+#[server(prefix = "/api", endpoint = "retire-version")]
+pub async fn retire_version(
+    workspace: String,
+    id: Uuid,
+    version: String,
+    /// The page to return to after a plain form post from the confirmation page.
+    #[server(default)]
+    back: Option<String>,
+) -> Result<(), AppError> {
+    let (state, admin, actor) = super::admin_for(&workspace, WorkspaceAction::RetireVersions).await?;
+    domain::retire_version(&state, &admin, id, version, actor).await?;
+    super::return_to(back);
+    Ok(())
+}
+
 /// A mini program's icon, as a `data:` URL for an `<img>`.
 #[server(prefix = "/api", endpoint = "mini-program-icon")]
 pub async fn mini_program_icon(workspace: String, id: Uuid) -> Result<String, AppError> {

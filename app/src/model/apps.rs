@@ -1,6 +1,8 @@
 //! App Manage: the host apps of a workspace and their keys — shared by the browser and the
 //! server. A rule lives here once; the form and the server both call it.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -9,6 +11,11 @@ use super::AppError;
 
 pub const APP_NAME_MAX: usize = 64;
 pub const BUNDLE_ID_MAX: usize = 155;
+/// At most this many client address ranges in an Upload Key's scope.
+pub const SCOPE_NETWORKS_MAX: usize = 100;
+/// The scope form's fields, as its errors name them.
+pub const SCOPE_MINI_PROGRAMS_FIELD: &str = "Mini programs";
+pub const SCOPE_NETWORKS_FIELD: &str = "Client address ranges";
 
 /// Where a host app runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +177,150 @@ pub fn check_app(
     Ok((name, ios, android))
 }
 
+/// A client address range (CIDR): an IPv4 or IPv6 address and a prefix length, with no address
+/// bits set past the prefix. Written `203.0.113.0/24` or `2001:db8::/32`; a bare address is the
+/// range of that one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    /// Reads one range; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<Cidr, String> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| "is not an IPv4 or IPv6 address range like 203.0.113.0/24 or 2001:db8::/32".to_string())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => match p.parse::<u8>() {
+                Ok(n) if n <= max && !p.starts_with('+') => n,
+                _ => return Err(format!("has a prefix length that is not a number from 0 to {max}")),
+            },
+        };
+        let cidr = Cidr { addr, prefix };
+        let network = cidr.network();
+        if network != addr {
+            return Err(format!("has address bits set past its /{prefix} prefix: write {network}/{prefix}"));
+        }
+        Ok(cidr)
+    }
+
+    fn bits(addr: IpAddr) -> u128 {
+        match addr {
+            IpAddr::V4(a) => u32::from(a) as u128,
+            IpAddr::V6(a) => u128::from(a),
+        }
+    }
+
+    fn mask(&self) -> u128 {
+        let width = if self.addr.is_ipv4() { 32 } else { 128 };
+        let all = if width == 32 { u32::MAX as u128 } else { u128::MAX };
+        if self.prefix == 0 {
+            0
+        } else {
+            (all >> (width - self.prefix as u32)) << (width - self.prefix as u32) & all
+        }
+    }
+
+    /// The first address of the range.
+    fn network(&self) -> IpAddr {
+        let bits = Cidr::bits(self.addr) & self.mask();
+        match self.addr {
+            IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::from(bits as u32)),
+            IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::from(bits)),
+        }
+    }
+
+    /// Whether `ip` is in the range. An IPv4 client seen as an IPv4-mapped IPv6 address
+    /// (`::ffff:203.0.113.7`, on a dual-stack socket) is matched as the IPv4 address it is.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        ip.is_ipv4() == self.addr.is_ipv4() && Cidr::bits(ip) & self.mask() == Cidr::bits(self.addr)
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// The "Client address ranges" of an Upload Key's scope, as typed: ranges one per line or
+/// separated by commas, semicolons or spaces; none means any address. Each is checked (an error
+/// names the entry and what is wrong with it) and written canonically; repeats are dropped.
+pub fn parse_networks(text: &str) -> Result<Vec<String>, AppError> {
+    let mut out: Vec<String> = Vec::new();
+    let entries = text.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|e| !e.is_empty());
+    for (i, entry) in entries.enumerate() {
+        let cidr = Cidr::parse(entry).map_err(|rule| AppError::invalid(SCOPE_NETWORKS_FIELD, format!("entry {} (“{entry}”) {rule}", i + 1)))?;
+        let canonical = cidr.to_string();
+        if !out.contains(&canonical) {
+            out.push(canonical);
+        }
+    }
+    if out.len() > SCOPE_NETWORKS_MAX {
+        return Err(AppError::invalid(SCOPE_NETWORKS_FIELD, format!("at most {SCOPE_NETWORKS_MAX} ranges (this list has {})", out.len())));
+    }
+    Ok(out)
+}
+
+/// What an Upload Key may upload to: chosen mini programs (none chosen: every mini program of
+/// its workspace) from chosen client address ranges (none: any address).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadScopeView {
+    /// (id, name) of each mini program chosen.
+    pub mini_programs: Vec<(Uuid, String)>,
+    /// The ranges, canonical (`10.0.0.0/8`).
+    pub networks: Vec<String>,
+}
+
+impl UploadScopeView {
+    pub fn mini_programs_text(&self) -> String {
+        if self.mini_programs.is_empty() {
+            "Every mini program of the workspace".into()
+        } else {
+            self.mini_programs.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ")
+        }
+    }
+
+    pub fn networks_text(&self) -> String {
+        if self.networks.is_empty() {
+            "Any address".into()
+        } else {
+            self.networks.join(", ")
+        }
+    }
+}
+
+/// A blocked or former member who was shown, in full, Upload Keys that still work: they could
+/// have copied them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExposedKeysView {
+    pub account: Uuid,
+    pub username: String,
+    pub email: String,
+    /// "Blocked", or "No longer a member".
+    pub standing: String,
+    pub keys: Vec<ExposedKey>,
+}
+
+/// One live Upload Key that was shown to a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExposedKey {
+    pub app: Uuid,
+    pub app_name: String,
+    pub id: String,
+    pub masked: String,
+}
+
 /// One key of an App as the console shows it: never the key itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyView {
@@ -184,6 +335,15 @@ pub struct KeyView {
     pub last_used: Option<DateTime<Utc>>,
     /// Usable now.
     pub live: bool,
+    /// Who made it (by adding the App or rotating the key), if recorded.
+    #[serde(default)]
+    pub made_by: Option<String>,
+    /// Who was shown it in full (empty: made before MPDP recorded this).
+    #[serde(default)]
+    pub shown_to: Vec<String>,
+    /// An Upload Key's scope.
+    #[serde(default)]
+    pub scope: Option<UploadScopeView>,
 }
 
 /// An App, with its keys, as App detail shows it.
@@ -199,6 +359,12 @@ pub struct AppView {
     pub keys: Vec<KeyView>,
     /// The workspace's platform public key (base64url Ed25519), which signs manifests.
     pub platform_public_key: String,
+    /// The scope of the App's current Upload Key (`None` when it has no live Upload Key).
+    #[serde(default)]
+    pub upload_scope: Option<UploadScopeView>,
+    /// The workspace's mini programs (id, name), to choose an Upload Key's scope from.
+    #[serde(default)]
+    pub mini_programs: Vec<(Uuid, String)>,
 }
 
 impl AppView {
@@ -218,6 +384,9 @@ impl AppView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewKey {
     pub app: Uuid,
+    /// The App's name, to tell keys of several Apps apart.
+    #[serde(default)]
+    pub app_name: String,
     pub kind: KeyKind,
     pub id: String,
     /// The key itself. It is not stored; this is the only time it is shown.
@@ -248,6 +417,45 @@ mod tests {
             assert_eq!(check_app("A", false, "", true, bad).unwrap_err().field(), Some("Android Package Name"), "{bad}");
         }
         assert!(check_app("A", true, "com.acme.app", true, "com.acme.app_2").is_ok());
+    }
+
+    #[test]
+    fn address_ranges_are_checked_entry_by_entry_and_written_canonically() {
+        assert_eq!(
+            parse_networks("10.0.0.0/8\n 203.0.113.7, 2001:DB8::/32;192.168.1.0/24 10.0.0.0/8").unwrap(),
+            vec!["10.0.0.0/8", "203.0.113.7/32", "2001:db8::/32", "192.168.1.0/24"]
+        );
+        assert_eq!(parse_networks("  \n ").unwrap(), Vec::<String>::new(), "none: any address");
+        for (text, says) in [
+            ("10.0.0.0/8, 10.0.0.300/24", "entry 2 (“10.0.0.300/24”) is not an IPv4 or IPv6 address"),
+            ("10.0.0.0/33", "entry 1 (“10.0.0.0/33”) has a prefix length that is not a number from 0 to 32"),
+            ("2001:db8::/129", "from 0 to 128"),
+            ("10.1.2.3/8", "has address bits set past its /8 prefix: write 10.0.0.0/8"),
+            ("example.com", "is not an IPv4 or IPv6 address"),
+            ("10.0.0.0/+8", "prefix length"),
+            ("10.0.0.0/", "prefix length"),
+        ] {
+            let e = parse_networks(text).unwrap_err();
+            assert_eq!(e.field(), Some(SCOPE_NETWORKS_FIELD));
+            assert!(e.to_string().contains(says), "{text}: {e}");
+        }
+        let many: String = (0..101).map(|i| format!("10.0.{i}.0/24\n")).collect();
+        assert!(parse_networks(&many).unwrap_err().to_string().contains("at most 100"));
+    }
+
+    #[test]
+    fn a_range_holds_the_addresses_under_its_prefix() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let net = Cidr::parse("203.0.113.0/24").unwrap();
+        assert!(net.contains(ip("203.0.113.0")) && net.contains(ip("203.0.113.255")));
+        assert!(!net.contains(ip("203.0.114.1")) && !net.contains(ip("2001:db8::1")));
+        assert!(net.contains(ip("::ffff:203.0.113.9")), "an IPv4-mapped client is its IPv4 address");
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        assert!(Cidr::parse("::/0").unwrap().contains(ip("2001:db8::1")));
+        assert!(Cidr::parse("192.0.2.1").unwrap().contains(ip("192.0.2.1")));
+        assert!(!Cidr::parse("192.0.2.1").unwrap().contains(ip("192.0.2.2")));
+        let v6 = Cidr::parse("2001:db8:1::/48").unwrap();
+        assert!(v6.contains(ip("2001:db8:1:ffff::1")) && !v6.contains(ip("2001:db8:2::1")));
     }
 
     #[test]

@@ -59,7 +59,8 @@ impl MiniRole {
     }
 }
 
-/// Where a version is in its life (SPEC §6).
+/// Where a version is in its life (SPEC §6). Stored by variant name (serde's default), so a
+/// variant is never renamed; the golden test in `server::store::minis` holds every name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VersionState {
     Uploaded,
@@ -69,6 +70,9 @@ pub enum VersionState {
     Rejected,
     Superseded,
     Removed,
+    /// Taken back by a Workspace Admin before it was ever released: left out of every version
+    /// list and of "higher than every earlier version"; its record and bundle are kept.
+    Retired,
 }
 
 impl VersionState {
@@ -81,7 +85,14 @@ impl VersionState {
             VersionState::Rejected => "Rejected",
             VersionState::Superseded => "Superseded",
             VersionState::Removed => "Removed",
+            VersionState::Retired => "Retired",
         }
+    }
+
+    /// Whether a Workspace Admin may retire a version in this state: uploaded and never
+    /// released — Uploaded, or Rejected in review.
+    pub fn retirable(self) -> bool {
+        matches!(self, VersionState::Uploaded | VersionState::Rejected)
     }
 }
 
@@ -158,6 +169,9 @@ pub struct MiniProgramView {
     pub can_upload: bool,
     pub members: Vec<AssignmentView>,
     pub latest: Option<String>,
+    /// Whether the viewer may retire its never-released versions (a Workspace Admin).
+    #[serde(default)]
+    pub can_retire: bool,
     /// The console's address, for the Studio command it shows.
     pub server: String,
 }

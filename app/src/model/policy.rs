@@ -31,6 +31,8 @@ pub enum WorkspaceAction {
     /// Uploading a version from the browser (further limited to those assigned to the mini
     /// program, and Workspace Admins).
     UploadVersions,
+    /// Retiring a version that was uploaded and never released.
+    RetireVersions,
     /// App Manage: the workspace's host apps and their keys.
     ViewApps,
     /// Adding Apps, rotating and revoking their keys.
@@ -79,6 +81,7 @@ const TABLE: &[(WorkspaceAction, &[Role])] = &[
     (CreateMiniPrograms, &[WorkspaceAdmin, MiniProgramAdmin]),
     (AssignMiniPrograms, &[WorkspaceAdmin, MiniProgramAdmin]),
     (UploadVersions, &[WorkspaceAdmin, MiniProgramAdmin, WorkspaceDeveloper]),
+    (RetireVersions, &[WorkspaceAdmin]),
     (ViewApps, &[WorkspaceAdmin]),
     (ManageApps, &[WorkspaceAdmin]),
     (ApplyForMiniPrograms, &[WorkspaceAdmin, MiniProgramAdmin]),
@@ -112,6 +115,7 @@ impl WorkspaceAction {
             CreateMiniPrograms => "Only a Mini Program Admin or a Workspace Admin may create mini programs.",
             AssignMiniPrograms => "Only a mini program's admin or a Workspace Admin may change who works on it.",
             UploadVersions => "Only members assigned to this mini program, or a Workspace Admin, may upload its versions.",
+            RetireVersions => "Only a Workspace Admin may retire a version.",
             ViewApps | ManageApps => "Only a Workspace Admin may see and manage the workspace's Apps and their keys.",
             ApplyForMiniPrograms => "Only a mini program's admin or a Workspace Admin may apply for its publishing, removal or features.",
             ViewApprovals | DecideApprovals => "Only a Workspace Admin or a Workspace Reviewer may see and decide the workspace's applications.",
@@ -130,7 +134,7 @@ pub fn allows(role: Role, action: WorkspaceAction) -> bool {
 mod tests {
     use super::*;
 
-    const ALL_ACTIONS: [WorkspaceAction; 19] = [
+    const ALL_ACTIONS: [WorkspaceAction; 20] = [
         ViewWorkspace,
         ViewGeneral,
         RequestInfoChange,
@@ -145,6 +149,7 @@ mod tests {
         CreateMiniPrograms,
         AssignMiniPrograms,
         UploadVersions,
+        RetireVersions,
         ViewApps,
         ManageApps,
         ApplyForMiniPrograms,

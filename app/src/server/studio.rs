@@ -41,7 +41,7 @@ use crate::model::minis::{validate_note, VersionState, VersionView};
 use crate::model::workspace::WorkspaceStatus;
 use crate::server::archive;
 use crate::server::keys::{self, SignatureHeader};
-use crate::server::store::apps::{self as app_store, Key};
+use crate::server::store::apps::{self as app_store, Key, KeyRecord};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::minis::{self as store, Version};
 use crate::server::store::workspaces as ws;
@@ -250,13 +250,18 @@ fn signature(headers: &HeaderMap) -> Result<SignatureHeader, ApiError> {
     SignatureHeader::parse(text).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "signature_malformed", format!("The MPDP-Signature header is malformed: {e}.")))
 }
 
-/// The key of a signature: known, an Upload Key, not revoked, within its grace period.
-async fn upload_key(state: &AppState, id: &str) -> Result<Key, ApiError> {
+/// The key of a signature, with its scope: known, an Upload Key, not revoked, within its grace
+/// period.
+async fn upload_key(state: &AppState, id: &str) -> Result<KeyRecord, ApiError> {
     let id = id.to_string();
-    let key = state.store.read(move |tx| app_store::key(tx, &id)).await?;
-    let key = key.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown_key", "The key that signed this request is not known to this server."))?;
-    key_usable(&key)?;
-    Ok(key)
+    let record = state.store.read(move |tx| app_store::key_record(tx, &id)).await?;
+    let record = record.ok_or_else(unknown_key)?;
+    key_usable(&record.key)?;
+    Ok(record)
+}
+
+fn unknown_key() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unknown_key", "The key that signed this request is not known to this server.")
 }
 
 fn key_usable(key: &Key) -> Result<(), ApiError> {
@@ -291,7 +296,7 @@ fn bad_signature() -> ApiError {
 /// A verified request: the key, its signature header, and the nonce held against concurrent
 /// replays until the request ends.
 struct Verified {
-    key: Key,
+    key: KeyRecord,
     sig: SignatureHeader,
     _nonce: NonceHold,
 }
@@ -304,7 +309,7 @@ async fn authenticate(state: &AppState, sig: SignatureHeader, message: impl FnOn
     if (Utc::now().timestamp() - sig.ts).abs() > CLOCK_SKEW_SECS {
         return Err(stale());
     }
-    if !keys::verify(&key.material, message(&sig).as_bytes(), &sig.sig) {
+    if !keys::verify(&key.key.material, message(&sig).as_bytes(), &sig.sig) {
         return Err(bad_signature());
     }
     let hold = state.studio.in_flight.hold(&sig.key, &sig.nonce).ok_or_else(replayed)?;
@@ -441,11 +446,7 @@ fn check_version(text: &str, earlier: &[Version]) -> Result<semver::Version, Api
     let v = semver::Version::parse(text.trim()).map_err(|_| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "version_invalid", format!("“{}” is not a semantic version like 1.2.3 (three numbers, no leading zeros).", text.trim())).field("version")
     })?;
-    let highest = earlier
-        .iter()
-        // RETIRED-MERGE
-        .filter_map(|e| semver::Version::parse(&e.version).ok())
-        .max_by(|a, b| a.cmp_precedence(b));
+    let highest = store::highest_live_version(earlier);
     if let Some(h) = highest {
         if v.cmp_precedence(&h) != std::cmp::Ordering::Greater {
             return Err(ApiError::new(StatusCode::CONFLICT, "version_not_higher", format!("Version {v} must be higher than {h}, the highest uploaded so far (build metadata after + does not count).")).field("version"));
@@ -595,8 +596,8 @@ async fn upload(
 }
 
 /// The Upload Key's scope: its mini programs and client address ranges.
-fn in_scope(_key: &Key, _mini_program: Uuid, _client: Option<IpAddr>) -> Result<(), ApiError> {
-    Ok(()) // SCOPE-MERGE
+fn in_scope(key: &KeyRecord, mini_program: Uuid, client: Option<IpAddr>) -> Result<(), ApiError> {
+    app_store::upload_scope_allows(key, mini_program, client).map_err(|r| ApiError::new(StatusCode::FORBIDDEN, r.code(), r.message()))
 }
 
 pub(crate) async fn upload_checked(state: &AppState, id: &str, headers: &HeaderMap, client: Option<IpAddr>, body: Body) -> Result<Uploaded, ApiError> {
@@ -611,10 +612,11 @@ pub(crate) async fn upload_checked(state: &AppState, id: &str, headers: &HeaderM
     let mp_id = Uuid::parse_str(id).map_err(|_| not_found_in_key_workspace())?;
     // Authenticate first: nothing below runs for a request the key did not sign.
     let verified = authenticate(state, sig, |sig| keys::upload_message(&mp_id.to_string(), &version_text, &claimed_sha, claimed_size, sig.ts, &sig.nonce)).await?;
-    let (key, sig) = (&verified.key, &verified.sig);
+    let (record, sig) = (&verified.key, &verified.sig);
+    let key = &record.key;
     let _slot = state.studio.uploads.take(&key.id, client)?;
     let (mp, workspace) = mini_program_of(state, key, mp_id).await?;
-    in_scope(key, mp.id, client)?;
+    in_scope(record, mp.id, client)?;
     if mp.removed {
         return Err(removed());
     }
@@ -722,10 +724,10 @@ async fn store_version(state: &AppState, temp: TempFile, record: Version, worksp
             }
             match &uploader {
                 Uploader::Key { id, nonce, client } => {
-                    let Some(key) = app_store::key_for_update(tx, id)? else {
-                        return Ok(Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown_key", "The key that signed this request is not known to this server.")));
+                    let Some(key) = app_store::key_record_for_update(tx, id)? else {
+                        return Ok(Err(unknown_key()));
                     };
-                    if let Err(e) = key_usable(&key).and_then(|_| in_scope(&key, record.mini_program, *client)) {
+                    if let Err(e) = key_usable(&key.key).and_then(|_| in_scope(&key, record.mini_program, *client)) {
                         return Ok(Err(e));
                     }
                     if !store::use_nonce(tx, id, nonce, Utc::now().timestamp(), 2 * CLOCK_SKEW_SECS)? {
@@ -748,7 +750,11 @@ async fn store_version(state: &AppState, temp: TempFile, record: Version, worksp
             if let Err(e) = check_version(&record.version, &earlier) {
                 return Ok(Err(e));
             }
-            store::put_version(tx, &record)?;
+            match store::put_version(tx, &record) {
+                Ok(()) => {}
+                Err(AppError::Conflict { message, .. }) => return Ok(Err(ApiError::new(StatusCode::CONFLICT, "version_retired", message).field("version"))),
+                Err(e) => return Err(e),
+            }
             audit::record(tx, &actor, Some((wid, &wname)), "mini_program.version_uploaded", &mp_name, &format!("{} ({} bytes, sha256 {}) {how}", record.version, record.size, record.sha256))?;
             Ok(Ok(()))
         })
@@ -879,14 +885,14 @@ async fn list_versions(
         let sig = signature(&headers)?;
         let mp_id = Uuid::parse_str(&id).map_err(|_| not_found_in_key_workspace())?;
         let verified = authenticate(&state, sig, |sig| keys::list_message(&mp_id.to_string(), sig.ts, &sig.nonce)).await?;
-        let (mp, _) = mini_program_of(&state, &verified.key, mp_id).await?;
+        let (mp, _) = mini_program_of(&state, &verified.key.key, mp_id).await?;
         in_scope(&verified.key, mp.id, client)?;
         let (k, n) = (verified.sig.key.clone(), verified.sig.nonce.clone());
         if !state.store.write(move |tx| store::use_nonce(tx, &k, &n, Utc::now().timestamp(), 2 * CLOCK_SKEW_SECS)).await? {
             return Err(replayed());
         }
         let versions = state.store.read(move |tx| store::versions(tx, mp_id)).await?;
-        state.last_used.touch(&verified.key.id);
+        state.last_used.touch(&verified.key.key.id);
         Ok(Versions { versions: versions.iter().map(Version::view).collect() })
     }
     .await;

@@ -304,6 +304,11 @@ impl WorkspaceAdmin {
     pub fn member(&self) -> &Member {
         &self.0
     }
+
+    /// The admin's standing, to re-check inside a write transaction ([`MemberScope::recheck`]).
+    pub fn scope(&self) -> MemberScope {
+        MemberScope::of(&self.0)
+    }
 }
 
 /// A member's standing in their workspace, cut loose from the request so a store transaction can
@@ -340,6 +345,29 @@ impl MemberScope {
 
     pub fn role(&self) -> crate::model::workspace::Role {
         self.role
+    }
+
+    /// Re-reads, in the write transaction that acts, what the guard checked on the request: the
+    /// member is still an active member whose role the policy table allows `action`, and, for a
+    /// change, the workspace is not suspended — so a block, a role change or a suspension
+    /// committed since the check can't slip between the check and the write.
+    pub fn recheck(&self, tx: &redb::WriteTransaction, action: crate::server::policy::WorkspaceAction) -> Result<(), AppError> {
+        use crate::server::store::workspaces as ws;
+        let gone = || AppError::NotFound(format!("There is no workspace named {} that you are a member of.", self.workspace_name));
+        let m = ws::membership_for_update(tx, self.workspace, self.account)?.ok_or_else(gone)?;
+        if !m.active {
+            return Err(Member::blocked(&self.workspace_name));
+        }
+        if !crate::server::policy::allows(m.role, action) {
+            return Err(AppError::Forbidden(action.refusal().into()));
+        }
+        if action.is_change() {
+            let w = ws::get_workspace_for_update(tx, self.workspace)?.ok_or_else(gone)?;
+            if w.status == crate::model::workspace::WorkspaceStatus::Suspended {
+                return Err(Member::suspended(&self.workspace_name));
+            }
+        }
+        Ok(())
     }
 }
 

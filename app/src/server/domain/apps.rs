@@ -1,5 +1,7 @@
 //! App Manage: a workspace's host apps, their Accessing and Upload Keys (created, rotated with a
-//! grace period, revoked), and when each key was last used.
+//! grace period, revoked), and when each key was last used; an Upload Key's scope (mini programs,
+//! client address ranges); who made each key and was shown it, and rotating in one step the
+//! Upload Keys a blocked or former member could have copied.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,12 +9,17 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use crate::model::apps::{check_app, AppView, CreatedApp, Grace, KeyKind, NewKey};
+use crate::model::apps::{
+    check_app, parse_networks, AppView, CreatedApp, ExposedKey, ExposedKeysView, Grace, KeyKind, KeyView, NewKey, UploadScopeView,
+    SCOPE_MINI_PROGRAMS_FIELD,
+};
 use crate::model::AppError;
 use crate::server::auth::guard::WorkspaceAdmin;
 use crate::server::keys;
-use crate::server::store::apps::{self as store, App, Key};
+use crate::server::policy::WorkspaceAction;
+use crate::server::store::apps::{self as store, App, Key, KeyRecord, UploadScope};
 use crate::server::store::audit::{self, Actor};
+use crate::server::store::{accounts, minis, workspaces as ws};
 use crate::server::AppState;
 
 /// What the "Add App" form sends.
@@ -24,8 +31,9 @@ pub struct AppForm {
     pub android_package: String,
 }
 
-/// Makes a key of `kind` for `app` in the caller's transaction; returns the key as shown once.
-fn make_key(tx: &redb::WriteTransaction, app: &App, kind: KeyKind, now: DateTime<Utc>) -> Result<NewKey, AppError> {
+/// Makes a key of `kind` for `app` with `scope` in the caller's transaction, recorded as made by
+/// and shown to `by`; returns the key as shown once.
+fn make_key(tx: &redb::WriteTransaction, app: &App, kind: KeyKind, now: DateTime<Utc>, scope: UploadScope, by: Uuid) -> Result<NewKey, AppError> {
     loop {
         let (text, material) = match kind {
             KeyKind::Accessing => keys::new_access_key(),
@@ -35,23 +43,45 @@ fn make_key(tx: &redb::WriteTransaction, app: &App, kind: KeyKind, now: DateTime
         if store::key_exists(tx, &id)? {
             continue;
         }
-        store::put_key(
-            tx,
-            &Key {
-                id: id.clone(),
-                kind,
-                app: app.id,
-                workspace: app.workspace,
-                material,
-                tail: keys::key_tail(&text),
-                created: now,
-                expires: None,
-                revoked: None,
-                last_used: None,
-            },
-        )?;
-        return Ok(NewKey { app: app.id, kind, id, key: text });
+        let key = Key {
+            id: id.clone(),
+            kind,
+            app: app.id,
+            workspace: app.workspace,
+            material,
+            tail: keys::key_tail(&text),
+            created: now,
+            expires: None,
+            revoked: None,
+            last_used: None,
+        };
+        store::put_key_record(tx, &KeyRecord::new(key, scope, by))?;
+        return Ok(NewKey { app: app.id, app_name: app.name.clone(), kind, id, key: text });
     }
+}
+
+/// The scope a new Upload Key of `app` starts with: that of the App's newest Upload Key, live or
+/// not, so a rotation (even after a revocation) never widens what the App's key may do.
+fn inherited_scope(tx: &redb::WriteTransaction, app: Uuid) -> Result<UploadScope, AppError> {
+    Ok(store::key_records_of_for_update(tx, app)?
+        .into_iter()
+        .find(|r| r.key.kind == KeyKind::Upload)
+        .map(|r| r.scope)
+        .unwrap_or_default())
+}
+
+/// Expires every live key of `kind` of `app` at `until` (or sooner, if it already ends sooner);
+/// returns their ids.
+fn end_live_keys(tx: &redb::WriteTransaction, app: Uuid, kind: KeyKind, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<String>, AppError> {
+    let mut old = Vec::new();
+    for mut r in store::key_records_of_for_update(tx, app)? {
+        if r.key.kind == kind && r.key.live(now) {
+            r.key.expires = Some(r.key.expires.map_or(until, |e| e.min(until)));
+            old.push(r.key.id.clone());
+            store::put_key_record(tx, &r)?;
+        }
+    }
+    Ok(old)
 }
 
 /// Adds an App with both its keys, shown once. One transaction, audited.
@@ -59,7 +89,7 @@ pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, act
     let (name, ios_bundle_id, android_package) =
         check_app(&form.name, form.ios, &form.ios_bundle_id, form.android, &form.android_package)?;
     let m = &admin.member();
-    let (wid, wname) = (m.workspace().id, m.workspace().name.clone());
+    let (wid, wname, me, scope) = (m.workspace().id, m.workspace().name.clone(), m.who().account().id, admin.scope());
     let app = App {
         id: Uuid::now_v7(),
         workspace: wid,
@@ -72,6 +102,7 @@ pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, act
     let created = state
         .store
         .write(move |tx| {
+            scope.recheck(tx, WorkspaceAction::ManageApps)?;
             if store::apps_of_for_update(tx, wid)?
                 .iter()
                 .any(|a| a.name.to_lowercase() == app.name.to_lowercase())
@@ -82,7 +113,7 @@ pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, act
             store::ensure_platform_key(tx, wid)?;
             let mut made = Vec::new();
             for kind in [KeyKind::Accessing, KeyKind::Upload] {
-                let k = make_key(tx, &app, kind, app.created)?;
+                let k = make_key(tx, &app, kind, app.created, UploadScope::default(), me)?;
                 audit::record(tx, &actor, Some((wid, &wname)), "app.key_created", &app.name, &format!("{} {}", kind.label(), k.id))?;
                 made.push(k);
             }
@@ -110,10 +141,42 @@ fn not_found() -> AppError {
     AppError::NotFound("No such App in this workspace.".into())
 }
 
+/// A person's username, for the console ("a former account" when it is gone).
+fn username(tx: &redb::ReadTransaction, account: Uuid) -> Result<String, AppError> {
+    Ok(accounts::get(tx, account)?.map(|a| a.username).unwrap_or_else(|| "a deleted account".into()))
+}
+
+/// An Upload Key's scope as the console shows it, with the mini programs' names.
+fn scope_view(tx: &redb::ReadTransaction, workspace: Uuid, scope: &UploadScope) -> Result<UploadScopeView, AppError> {
+    let mut mini_programs = Vec::new();
+    for id in &scope.mini_programs {
+        let name = minis::get(tx, workspace, *id)?.map(|p| p.name).unwrap_or_else(|| id.to_string());
+        mini_programs.push((*id, name));
+    }
+    Ok(UploadScopeView { mini_programs, networks: scope.networks.clone() })
+}
+
+fn key_view(tx: &redb::ReadTransaction, r: &KeyRecord, now: DateTime<Utc>) -> Result<KeyView, AppError> {
+    let mut view = r.key.view(now);
+    view.made_by = r.created_by.map(|a| username(tx, a)).transpose()?;
+    view.shown_to = r.shown_to.iter().map(|a| username(tx, *a)).collect::<Result<_, _>>()?;
+    if r.key.kind == KeyKind::Upload {
+        view.scope = Some(scope_view(tx, r.key.workspace, &r.scope)?);
+    }
+    Ok(view)
+}
+
 /// An App as App detail shows it, read in the caller's transaction.
 fn view_in(tx: &redb::ReadTransaction, app: App, platform: &str) -> Result<AppView, AppError> {
     let now = Utc::now();
-    let keys = store::keys_of(tx, app.id)?.iter().map(|k| k.view(now)).collect();
+    let records = store::key_records_of(tx, app.id)?;
+    let keys = records.iter().map(|r| key_view(tx, r, now)).collect::<Result<Vec<_>, _>>()?;
+    let upload_scope = records
+        .iter()
+        .find(|r| r.key.kind == KeyKind::Upload && r.key.live(now))
+        .map(|r| scope_view(tx, app.workspace, &r.scope))
+        .transpose()?;
+    let mini_programs = minis::of_workspace(tx, app.workspace)?.into_iter().map(|p| (p.id, p.name)).collect();
     Ok(AppView {
         id: app.id,
         name: app.name,
@@ -123,6 +186,8 @@ fn view_in(tx: &redb::ReadTransaction, app: App, platform: &str) -> Result<AppVi
         created_by: app.created_by,
         keys,
         platform_public_key: platform.to_string(),
+        upload_scope,
+        mini_programs,
     })
 }
 
@@ -165,21 +230,20 @@ pub async fn rotate(
     actor: Actor,
 ) -> Result<NewKey, AppError> {
     let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
+    let (me, scope) = (admin.member().who().account().id, admin.scope());
     let new = state
         .store
         .write(move |tx| {
+            scope.recheck(tx, WorkspaceAction::ManageApps)?;
             let app = store::app_of_for_update(tx, wid, app)?.ok_or_else(not_found)?;
             let now = Utc::now();
             let until = now + Duration::seconds(grace.seconds());
-            let mut old = Vec::new();
-            for mut k in store::keys_of_for_update(tx, app.id)? {
-                if k.kind == kind && k.live(now) {
-                    k.expires = Some(k.expires.map_or(until, |e| e.min(until)));
-                    old.push(k.id.clone());
-                    store::put_key(tx, &k)?;
-                }
-            }
-            let new = make_key(tx, &app, kind, now)?;
+            let limits = match kind {
+                KeyKind::Upload => inherited_scope(tx, app.id)?,
+                KeyKind::Accessing => UploadScope::default(),
+            };
+            let old = end_live_keys(tx, app.id, kind, now, until)?;
+            let new = make_key(tx, &app, kind, now, limits, me)?;
             audit::record(
                 tx,
                 &actor,
@@ -198,10 +262,11 @@ pub async fn rotate(
 
 /// Revokes a key at once.
 pub async fn revoke(state: &AppState, admin: &WorkspaceAdmin, app: Uuid, key: String, actor: Actor) -> Result<(), AppError> {
-    let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
+    let (wid, wname, scope) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.scope());
     state
         .store
         .write(move |tx| {
+            scope.recheck(tx, WorkspaceAction::ManageApps)?;
             let app = store::app_of_for_update(tx, wid, app)?.ok_or_else(not_found)?;
             let mut k = store::key_for_update(tx, &key)?
                 .filter(|k| k.app == app.id)
@@ -217,6 +282,169 @@ pub async fn revoke(state: &AppState, admin: &WorkspaceAdmin, app: Uuid, key: St
     // Revocation is immediate: the container API refuses the key from the next request on.
     state.container.refresh(&state.store).await;
     Ok(())
+}
+
+/// What the scope form sends: the chosen mini programs' ids, and the ranges as typed.
+pub struct ScopeForm {
+    pub mini_programs: Vec<Uuid>,
+    pub networks: String,
+}
+
+/// Limits the App's Upload Key — every live one, the current key and any still in its grace
+/// period — to the chosen mini programs of the workspace (none: all of them) and client address
+/// ranges (none: any). A rotation carries the scope to the new key. Audited with what changed.
+pub async fn set_upload_scope(state: &AppState, admin: &WorkspaceAdmin, app: Uuid, form: ScopeForm, actor: Actor) -> Result<(), AppError> {
+    let networks = parse_networks(&form.networks)?;
+    let mut chosen: Vec<Uuid> = Vec::new();
+    for id in form.mini_programs {
+        if !chosen.contains(&id) {
+            chosen.push(id);
+        }
+    }
+    let (wid, wname, scope) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.scope());
+    state
+        .store
+        .write(move |tx| {
+            scope.recheck(tx, WorkspaceAction::ManageApps)?;
+            let app = store::app_of_for_update(tx, wid, app)?.ok_or_else(not_found)?;
+            let mut names = Vec::new();
+            for id in &chosen {
+                let p = minis::get_for_update(tx, wid, *id)?.ok_or_else(|| {
+                    AppError::invalid(SCOPE_MINI_PROGRAMS_FIELD, format!("{id} is not a mini program of this workspace: choose from the list"))
+                })?;
+                names.push(p.name);
+            }
+            let now = Utc::now();
+            let live: Vec<KeyRecord> = store::key_records_of_for_update(tx, app.id)?
+                .into_iter()
+                .filter(|r| r.key.kind == KeyKind::Upload && r.key.live(now))
+                .collect();
+            let Some(current) = live.first() else {
+                return Err(AppError::conflict("Upload Key", "this App has no live Upload Key to limit: rotate the Upload Key to make one"));
+            };
+            let new = UploadScope { mini_programs: chosen, networks };
+            if live.iter().all(|r| r.scope == new) {
+                return Err(AppError::invalid(SCOPE_MINI_PROGRAMS_FIELD, "nothing was changed"));
+            }
+            let before = current.scope.clone();
+            let mut ids = Vec::new();
+            for mut r in live {
+                r.scope = new.clone();
+                ids.push(r.key.id.clone());
+                store::put_key_record(tx, &r)?;
+            }
+            let programs = |names: &[String]| if names.is_empty() { "all".to_string() } else { names.join(", ") };
+            let ranges = |n: &[String]| if n.is_empty() { "any".to_string() } else { n.join(", ") };
+            let mut before_names = Vec::new();
+            for id in &before.mini_programs {
+                before_names.push(minis::get_for_update(tx, wid, *id)?.map(|p| p.name).unwrap_or_else(|| id.to_string()));
+            }
+            audit::record(
+                tx,
+                &actor,
+                Some((wid, &wname)),
+                "app.upload_scope_changed",
+                &app.name,
+                &format!(
+                    "Upload Key {}: mini programs {} (was {}); client address ranges {} (was {})",
+                    ids.join(", "),
+                    programs(&names),
+                    programs(&before_names),
+                    ranges(&new.networks),
+                    ranges(&before.networks)
+                ),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+/// The blocked and former members of a workspace who were shown, in full, Upload Keys that
+/// still work — keys they could have copied — by username. (One read over the workspace's Apps
+/// and their keys: a workspace has few.)
+pub async fn exposed_upload_keys(state: &AppState, workspace: Uuid) -> Result<Vec<ExposedKeysView>, AppError> {
+    state
+        .store
+        .read(move |tx| {
+            let now = Utc::now();
+            let mut out: Vec<ExposedKeysView> = Vec::new();
+            for app in store::apps_of(tx, workspace)? {
+                for r in store::key_records_of(tx, app.id)? {
+                    if r.key.kind != KeyKind::Upload || !r.key.live(now) {
+                        continue;
+                    }
+                    for account in &r.shown_to {
+                        let standing = match ws::membership(tx, workspace, *account)? {
+                            Some(m) if m.active => continue,
+                            Some(_) => "Blocked",
+                            None => "No longer a member",
+                        };
+                        let key = ExposedKey { app: app.id, app_name: app.name.clone(), id: r.key.id.clone(), masked: r.key.view(now).masked };
+                        match out.iter_mut().find(|e| e.account == *account) {
+                            Some(e) => e.keys.push(key),
+                            None => {
+                                let a = accounts::get(tx, *account)?;
+                                out.push(ExposedKeysView {
+                                    account: *account,
+                                    username: a.as_ref().map(|a| a.username.clone()).unwrap_or_else(|| "a deleted account".into()),
+                                    email: a.map(|a| a.email).unwrap_or_default(),
+                                    standing: standing.into(),
+                                    keys: vec![key],
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            out.sort_by_key(|e| e.username.to_lowercase());
+            Ok(out)
+        })
+        .await
+}
+
+/// Rotates, in one step, the Upload Key of every App of which `account` was shown a key that
+/// still works: each App gets a new Upload Key (same scope; shown once, to this admin), and the
+/// keys in use stop at once — no grace period, since a copy may be in the wrong hands. One
+/// transaction, audited per App.
+pub async fn rotate_keys_shown_to(state: &AppState, admin: &WorkspaceAdmin, account: Uuid, actor: Actor) -> Result<Vec<NewKey>, AppError> {
+    let (wid, wname, scope) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.scope());
+    let me = admin.member().who().account().id;
+    let made = state
+        .store
+        .write(move |tx| {
+            scope.recheck(tx, WorkspaceAction::ManageApps)?;
+            let now = Utc::now();
+            let who = accounts::get_for_update(tx, account)?.map(|a| a.username).unwrap_or_else(|| "a deleted account".into());
+            let mut made = Vec::new();
+            for app in store::apps_of_for_update(tx, wid)? {
+                let exposed = store::key_records_of_for_update(tx, app.id)?
+                    .iter()
+                    .any(|r| r.key.kind == KeyKind::Upload && r.key.live(now) && r.shown(account));
+                if !exposed {
+                    continue;
+                }
+                let limits = inherited_scope(tx, app.id)?;
+                let old = end_live_keys(tx, app.id, KeyKind::Upload, now, now)?;
+                let new = make_key(tx, &app, KeyKind::Upload, now, limits, me)?;
+                audit::record(
+                    tx,
+                    &actor,
+                    Some((wid, &wname)),
+                    "app.key_rotated",
+                    &app.name,
+                    &format!("{}: {} replaced by {}; grace {}; {who} had been shown it", KeyKind::Upload.label(), old.join(", "), new.id, Grace::None.label()),
+                )?;
+                made.push(new);
+            }
+            if made.is_empty() {
+                return Err(AppError::conflict("Member", format!("{who} was not shown any Upload Key that still works")));
+            }
+            Ok(made)
+        })
+        .await?;
+    // The container API verifies bundles by the keys it knows.
+    state.container.refresh(&state.store).await;
+    Ok(made)
 }
 
 /// When keys were last used, kept in memory and written in one batch at most once a minute per
@@ -274,12 +502,14 @@ pub struct ShownOnce {
 impl ShownOnce {
     const KEEP_SECS: i64 = 600;
 
+    /// Keeps each key to be shown on its App's page.
     pub fn put(&self, account: Uuid, keys: Vec<NewKey>) {
-        let Some(app) = keys.first().map(|k| k.app) else { return };
         let now = Utc::now();
         if let Ok(mut w) = self.waiting.lock() {
             w.retain(|_, (at, _)| now - *at < Duration::seconds(Self::KEEP_SECS));
-            w.entry((account, app)).or_insert_with(|| (now, Vec::new())).1.extend(keys);
+            for key in keys {
+                w.entry((account, key.app)).or_insert_with(|| (now, Vec::new())).1.push(key);
+            }
         }
     }
 

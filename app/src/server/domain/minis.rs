@@ -1,5 +1,6 @@
 //! Mini programs: created by a Mini Program Admin (or a Workspace Admin), who becomes its admin;
-//! members assigned to it as admin or developer; versions, listed newest first.
+//! members assigned to it as admin or developer; versions, listed newest first; a Workspace Admin
+//! retires a version that was never released.
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -11,7 +12,8 @@ use crate::model::minis::{
 use crate::model::page::{window, KeyValue, Page, Sort};
 use crate::model::workspace::Role;
 use crate::model::AppError;
-use crate::server::auth::guard::{Member, MemberScope as Viewer, MiniNeed, MiniProgramAccess};
+use crate::server::auth::guard::{Member, MemberScope as Viewer, MiniNeed, MiniProgramAccess, WorkspaceAdmin};
+use crate::server::policy::WorkspaceAction;
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::minis::{self as store, MiniProgram};
 use crate::server::store::{accounts, workspaces as ws};
@@ -87,6 +89,7 @@ fn view_of(tx: &redb::ReadTransaction, m: &Viewer, mp: MiniProgram) -> Result<Mi
         can_upload: admin || my_role.is_some(),
         members,
         latest,
+        can_retire: admin,
         server: String::new(),
     })
 }
@@ -175,6 +178,46 @@ pub async fn versions(state: &AppState, m: &Member, id: Uuid, sort: &str, cursor
                 .map(|(i, v)| ((KeyValue::Int(v.created.timestamp_micros()), i as u128), v.view()))
                 .collect();
             window(rows, sort, &cursor, crate::model::page::PER_PAGE)
+        })
+        .await
+}
+
+/// Retires a version of a mini program that was uploaded and never released (Uploaded, or
+/// Rejected in review): it leaves every version list and no longer counts for "higher than every
+/// earlier version", so a lower one can be uploaded; its record, its bundle and the audit log
+/// keep it, and its number is not used again. Checked and done in one transaction, audited.
+pub async fn retire_version(state: &AppState, admin: &WorkspaceAdmin, mp: Uuid, version: String, actor: Actor) -> Result<(), AppError> {
+    let scope = admin.scope();
+    state
+        .store
+        .write(move |tx| {
+            scope.recheck(tx, WorkspaceAction::RetireVersions)?;
+            let p = store::get_for_update(tx, scope.workspace(), mp)?
+                .ok_or_else(|| AppError::NotFound("No such mini program in this workspace.".into()))?;
+            let text = version.trim();
+            let mut v = store::version_for_update(tx, mp, text)?
+                .ok_or_else(|| AppError::NotFound(format!("{} has no version {text}.", p.name)))?;
+            if v.is_retired() {
+                return Err(AppError::conflict("Version", format!("{text} is already retired")));
+            }
+            if !v.state.retirable() {
+                return Err(AppError::conflict(
+                    "Version",
+                    format!("{text} is {}; only a version that was never released — Uploaded or Rejected — can be retired", v.state.label()),
+                ));
+            }
+            let was = v.state;
+            v.state = crate::model::minis::VersionState::Retired;
+            store::put_version(tx, &v)?;
+            audit::record(
+                tx,
+                &actor,
+                Some((scope.workspace(), scope.workspace_name())),
+                "mini_program.version_retired",
+                &p.name,
+                &format!("{} ({} bytes, sha256 {}) was {}; uploaded by {}", v.version, v.size, v.sha256, was.label(), v.uploader),
+            )?;
+            Ok(())
         })
         .await
 }
@@ -321,6 +364,152 @@ pub fn assignment_text(tx: &redb::ReadTransaction, workspace: Uuid, account: Uui
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::minis::VersionState;
+    use crate::server::auth::guard::SignedIn;
+    use crate::server::domain::accounts::verified_account;
+    use crate::server::store::minis::Version;
+    use crate::server::store::workspaces::{Membership, Workspace};
+    use crate::server::store::Store;
+    use crate::server::Config;
+
+    fn nobody() -> Actor {
+        Actor { id: None, name: "test".into(), client: None }
+    }
+
+    async fn member_of(state: &AppState, workspace: &Workspace, name: &str, role: Role) -> Member {
+        let account = verified_account(state, name).await;
+        let membership = Membership { workspace: workspace.id, account: account.id, role, active: true, joined: Utc::now() };
+        let m = membership.clone();
+        state.store.write(move |tx| ws::put_membership(tx, &m)).await.unwrap();
+        let session = tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(state.store.clone())), None);
+        Member::for_tests(SignedIn::for_tests(account, session), workspace.clone(), membership)
+    }
+
+    /// A workspace with a mini program holding one version in each state.
+    async fn world() -> (AppState, Workspace, Uuid) {
+        let state = AppState::new(Store::memory(), Config::default());
+        let workspace = Workspace {
+            id: Uuid::now_v7(),
+            name: "Acme".into(),
+            mcc: "5812".into(),
+            address: "1 Harbour Road".into(),
+            representatives: vec![],
+            status: crate::model::workspace::WorkspaceStatus::Active,
+            status_reason: None,
+            created: Utc::now(),
+            application: Uuid::now_v7(),
+        };
+        let mp = Uuid::now_v7();
+        let w = workspace.clone();
+        state
+            .store
+            .write(move |tx| {
+                ws::insert_workspace(tx, &w)?;
+                store::put(tx, &MiniProgram { id: mp, workspace: w.id, name: "Coupons".into(), description: String::new(), category: "Shopping".into(), has_icon: false, removed: false, created: Utc::now(), created_by: "ann".into(), features: vec![] })?;
+                for (i, state) in [VersionState::Released, VersionState::Superseded, VersionState::Approved, VersionState::InReview, VersionState::Removed, VersionState::Rejected, VersionState::Uploaded].into_iter().enumerate() {
+                    store::put_version(tx, &Version {
+                        mini_program: mp,
+                        version: format!("1.{i}.0"),
+                        state,
+                        size: 1,
+                        sha256: "ab".repeat(32),
+                        uploader: "test".into(),
+                        key: None,
+                        account: None,
+                        signature: String::new(),
+                        signed_ts: 0,
+                        signed_nonce: String::new(),
+                        note: String::new(),
+                        created: Utc::now() + chrono::Duration::seconds(i as i64),
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        (state, workspace, mp)
+    }
+
+    #[tokio::test]
+    async fn only_a_never_released_version_is_retired_and_then_leaves_the_lists() {
+        let (state, workspace, mp) = world().await;
+        let ann = member_of(&state, &workspace, "ann", Role::WorkspaceAdmin).await;
+        let admin = ann.admin(WorkspaceAction::RetireVersions).unwrap();
+        // Released, superseded, approved, in review, removed: refused, and nothing changes.
+        for (v, state_label) in [("1.0.0", "Released"), ("1.1.0", "Superseded"), ("1.2.0", "Approved"), ("1.3.0", "In review"), ("1.4.0", "Removed")] {
+            let e = retire_version(&state, &admin, mp, v.into(), nobody()).await.unwrap_err();
+            assert_eq!((e.status(), e.field()), (409, Some("Version")), "{v}");
+            assert!(e.to_string().contains(state_label), "{v}: {e}");
+        }
+        assert_eq!(retire_version(&state, &admin, mp, "9.9.9".into(), nobody()).await.unwrap_err().status(), 404);
+        assert_eq!(retire_version(&state, &admin, Uuid::now_v7(), "1.6.0".into(), nobody()).await.unwrap_err().status(), 404);
+        // Rejected and Uploaded: retired.
+        let listed = |state: AppState| async move { state.store.read(move |tx| store::versions(tx, mp)).await.unwrap() };
+        assert_eq!(listed(state.clone()).await.len(), 7);
+        retire_version(&state, &admin, mp, "1.5.0".into(), nobody()).await.unwrap();
+        retire_version(&state, &admin, mp, " 1.6.0 ".into(), nobody()).await.unwrap();
+        let left = listed(state.clone()).await;
+        assert_eq!(left.len(), 5);
+        assert!(left.iter().all(|v| v.version != "1.5.0" && v.version != "1.6.0"));
+        assert_eq!(store::highest_live_version(&left), Some(semver::Version::new(1, 4, 0)));
+        // Twice: refused.
+        assert!(retire_version(&state, &admin, mp, "1.6.0".into(), nobody()).await.unwrap_err().to_string().contains("already retired"));
+        // The console's list and "latest" leave them out; the audit log keeps them.
+        let ann = admin.member();
+        let page = versions(&state, ann, mp, "", String::new()).await.unwrap();
+        assert_eq!(page.items.len(), 5);
+        assert_eq!(get(&state, ann, mp).await.unwrap().latest.as_deref(), Some("1.4.0"));
+        assert!(get(&state, ann, mp).await.unwrap().can_retire);
+        let wid = workspace.id;
+        let log = state
+            .store
+            .read(move |tx| {
+                use crate::server::store::audit;
+                audit::list(tx, Some(wid), "mini_program.version_retired", "", Sort::parse("", audit::SORTS, "-time")?, "", 50)
+            })
+            .await
+            .unwrap();
+        assert_eq!(log.items.len(), 2);
+        assert!(log.items.iter().any(|e| e.details.starts_with("1.5.0") && e.details.contains("was Rejected")), "{:?}", log.items);
+    }
+
+    #[tokio::test]
+    async fn a_blocked_or_demoted_admin_cannot_retire_with_a_guard_checked_before() {
+        let (state, workspace, mp) = world().await;
+        let ann = member_of(&state, &workspace, "ann", Role::WorkspaceAdmin).await;
+        let admin = ann.admin(WorkspaceAction::RetireVersions).unwrap();
+        // Blocked after the guard was made (a request in flight): the write re-checks.
+        let (wid, aid) = (workspace.id, admin.member().who().account().id);
+        state
+            .store
+            .write(move |tx| {
+                let mut m = ws::membership_for_update(tx, wid, aid)?.unwrap();
+                m.active = false;
+                ws::put_membership(tx, &m)
+            })
+            .await
+            .unwrap();
+        let e = retire_version(&state, &admin, mp, "1.6.0".into(), nobody()).await.unwrap_err();
+        assert_eq!(e.status(), 403);
+        assert!(e.to_string().contains("blocked"), "{e}");
+        // Demoted to Mini Program Admin: refused by the policy table.
+        state
+            .store
+            .write(move |tx| {
+                let mut m = ws::membership_for_update(tx, wid, aid)?.unwrap();
+                (m.active, m.role) = (true, Role::MiniProgramAdmin);
+                ws::put_membership(tx, &m)
+            })
+            .await
+            .unwrap();
+        assert_eq!(retire_version(&state, &admin, mp, "1.6.0".into(), nobody()).await.unwrap_err().status(), 403);
+        // Nor can a Mini Program Admin or a Developer get the guard at all.
+        for (name, role) in [("mia", Role::MiniProgramAdmin), ("dev", Role::WorkspaceDeveloper)] {
+            let m = member_of(&state, &workspace, name, role).await;
+            assert_eq!(m.admin(WorkspaceAction::RetireVersions).err().map(|e| e.status()), Some(403));
+        }
+        assert_eq!(state.store.read(move |tx| store::versions(tx, mp)).await.unwrap().len(), 7, "nothing retired");
+    }
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         let mut b = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];

@@ -1,5 +1,7 @@
 //! Apps, their keys, and the workspaces' platform signing keys.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -7,7 +9,7 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode};
 use super::tables::{ACCESS_KEYS_BY_HASH, APPS, APPS_BY_WORKSPACE, APP_KEYS, APP_KEYS_BY_APP, PLATFORM_KEYS};
-use crate::model::apps::{KeyKind, KeyView};
+use crate::model::apps::{Cidr, KeyKind, KeyView};
 use crate::model::AppError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,8 +61,106 @@ impl Key {
             revoked: self.revoked,
             last_used: self.last_used,
             live: self.live(now),
+            made_by: None,
+            shown_to: Vec::new(),
+            scope: None,
         }
     }
+}
+
+/// What an Upload Key may upload to. Empty lists are "unrestricted": every mini program of the
+/// key's workspace, from any address — which is how a record from before scopes reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadScope {
+    /// The mini programs (of the key's workspace) it may upload to; none: all of them.
+    #[serde(default)]
+    pub mini_programs: Vec<Uuid>,
+    /// The client address ranges it may upload from, canonical CIDR (`10.0.0.0/8`); none: any.
+    #[serde(default)]
+    pub networks: Vec<String>,
+}
+
+/// A key as stored: the [`Key`] and, in the same JSON object, what the console keeps beside it
+/// — an Upload Key's scope, and who made the key and was shown it in full. A record from before
+/// these fields reads as unrestricted, with nobody recorded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyRecord {
+    #[serde(flatten)]
+    pub key: Key,
+    #[serde(default)]
+    pub scope: UploadScope,
+    /// The account that made the key (by adding its App or rotating the key before it).
+    #[serde(default)]
+    pub created_by: Option<Uuid>,
+    /// The accounts that were shown the key in full (it is shown once, to whoever made it).
+    #[serde(default)]
+    pub shown_to: Vec<Uuid>,
+}
+
+impl KeyRecord {
+    /// A new key, made by `by`, who is shown it.
+    pub fn new(key: Key, scope: UploadScope, by: Uuid) -> KeyRecord {
+        KeyRecord { key, scope, created_by: Some(by), shown_to: vec![by] }
+    }
+
+    /// Whether `account` was shown this key in full.
+    pub fn shown(&self, account: Uuid) -> bool {
+        self.shown_to.contains(&account)
+    }
+}
+
+/// Why an Upload Key's scope refuses an upload. The Studio API answers 403 with [`code`] and
+/// [`message`](ScopeRefusal::message).
+///
+/// [`code`]: ScopeRefusal::code
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeRefusal {
+    /// The mini program is not one of those the key is limited to.
+    MiniProgram,
+    /// The client address is outside the key's ranges, or unknown while the key has ranges.
+    Address(Option<IpAddr>),
+}
+
+impl ScopeRefusal {
+    /// The Studio API's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScopeRefusal::MiniProgram => "key_scope_mini_program",
+            ScopeRefusal::Address(_) => "key_scope_address",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ScopeRefusal::MiniProgram => "This Upload Key is limited to other mini programs of the workspace: a Workspace Admin can change its scope on the App's page.".into(),
+            ScopeRefusal::Address(Some(ip)) => format!("This Upload Key may not be used from {ip}: it is limited to other client address ranges, which a Workspace Admin can change on the App's page."),
+            ScopeRefusal::Address(None) => "This Upload Key is limited to client address ranges, and the server could not tell this request's address.".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ScopeRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+/// Whether `key`'s scope lets it upload to (or list the versions of) `mini_program` from
+/// `client`. Only the scope is checked — the caller has already checked the key is a live
+/// Upload Key of the mini program's workspace. A stored range that can't be read matches
+/// nothing (refused rather than widened).
+pub fn upload_scope_allows(key: &KeyRecord, mini_program: Uuid, client: Option<IpAddr>) -> Result<(), ScopeRefusal> {
+    let scope = &key.scope;
+    if !scope.mini_programs.is_empty() && !scope.mini_programs.contains(&mini_program) {
+        return Err(ScopeRefusal::MiniProgram);
+    }
+    if !scope.networks.is_empty() {
+        let Some(ip) = client else { return Err(ScopeRefusal::Address(None)) };
+        if !scope.networks.iter().filter_map(|n| Cidr::parse(n).ok()).any(|n| n.contains(ip)) {
+            return Err(ScopeRefusal::Address(Some(ip)));
+        }
+    }
+    Ok(())
 }
 
 /// A workspace's platform signing key. The seed never leaves the server.
@@ -118,8 +218,10 @@ pub fn apps_of_for_update(tx: &WriteTransaction, workspace: Uuid) -> Result<Vec<
     apps_in(&tx.open_table(APPS_BY_WORKSPACE)?, &tx.open_table(APPS)?, workspace)
 }
 
-pub fn put_key(tx: &WriteTransaction, key: &Key) -> Result<(), AppError> {
-    tx.open_table(APP_KEYS)?.insert(key.id.as_str(), encode(key)?.as_slice())?;
+/// Stores a key with its scope and holders, and indexes it.
+pub fn put_key_record(tx: &WriteTransaction, record: &KeyRecord) -> Result<(), AppError> {
+    let key = &record.key;
+    tx.open_table(APP_KEYS)?.insert(key.id.as_str(), encode(record)?.as_slice())?;
     tx.open_table(APP_KEYS_BY_APP)?
         .insert((key.app.as_u128(), key.id.as_str()), ())?;
     if key.kind == KeyKind::Accessing {
@@ -129,6 +231,16 @@ pub fn put_key(tx: &WriteTransaction, key: &Key) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Stores a key's own fields; the scope and holders already stored with it are kept (a new key
+/// gets none: unrestricted, nobody recorded).
+pub fn put_key(tx: &WriteTransaction, key: &Key) -> Result<(), AppError> {
+    let record = match key_record_for_update(tx, &key.id)? {
+        Some(r) => KeyRecord { key: key.clone(), ..r },
+        None => KeyRecord { key: key.clone(), scope: UploadScope::default(), created_by: None, shown_to: Vec::new() },
+    };
+    put_key_record(tx, &record)
+}
+
 /// Whether a key id is taken (ids are 64 bits of a hash; a clash is retried).
 pub fn key_exists(tx: &WriteTransaction, id: &str) -> Result<bool, AppError> {
     Ok(tx.open_table(APP_KEYS)?.get(id)?.is_some())
@@ -136,6 +248,19 @@ pub fn key_exists(tx: &WriteTransaction, id: &str) -> Result<bool, AppError> {
 
 fn key_in(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<Option<Key>, AppError> {
     table.get(id)?.map(|v| decode(v.value())).transpose()
+}
+
+fn record_in(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<Option<KeyRecord>, AppError> {
+    table.get(id)?.map(|v| decode(v.value())).transpose()
+}
+
+/// A key with its scope and holders (for the Studio API: [`upload_scope_allows`]).
+pub fn key_record(tx: &ReadTransaction, id: &str) -> Result<Option<KeyRecord>, AppError> {
+    record_in(&tx.open_table(APP_KEYS)?, id)
+}
+
+pub fn key_record_for_update(tx: &WriteTransaction, id: &str) -> Result<Option<KeyRecord>, AppError> {
+    record_in(&tx.open_table(APP_KEYS)?, id)
 }
 
 pub fn key(tx: &ReadTransaction, id: &str) -> Result<Option<Key>, AppError> {
@@ -169,11 +294,11 @@ pub fn access_keys(tx: &ReadTransaction) -> Result<Vec<Key>, AppError> {
     Ok(out)
 }
 
-fn keys_in(
+fn records_in(
     index: &impl ReadableTable<(u128, &'static str), ()>,
     keys: &impl ReadableTable<&'static str, &'static [u8]>,
     app: Uuid,
-) -> Result<Vec<Key>, AppError> {
+) -> Result<Vec<KeyRecord>, AppError> {
     let a = app.as_u128();
     let mut out = Vec::new();
     for row in index.range((a, "")..)? {
@@ -183,31 +308,40 @@ fn keys_in(
             break;
         }
         if let Some(v) = keys.get(id)? {
-            out.push(decode::<Key>(v.value())?);
+            out.push(decode::<KeyRecord>(v.value())?);
         }
     }
-    out.sort_by(|x, y| y.created.cmp(&x.created));
+    out.sort_by(|x, y| y.key.created.cmp(&x.key.created));
     Ok(out)
 }
 
 /// Every key an App has had, newest first.
 pub fn keys_of(tx: &ReadTransaction, app: Uuid) -> Result<Vec<Key>, AppError> {
-    keys_in(&tx.open_table(APP_KEYS_BY_APP)?, &tx.open_table(APP_KEYS)?, app)
+    Ok(key_records_of(tx, app)?.into_iter().map(|r| r.key).collect())
 }
 
 pub fn keys_of_for_update(tx: &WriteTransaction, app: Uuid) -> Result<Vec<Key>, AppError> {
-    keys_in(&tx.open_table(APP_KEYS_BY_APP)?, &tx.open_table(APP_KEYS)?, app)
+    Ok(key_records_of_for_update(tx, app)?.into_iter().map(|r| r.key).collect())
+}
+
+/// Every key an App has had, with scopes and holders, newest first.
+pub fn key_records_of(tx: &ReadTransaction, app: Uuid) -> Result<Vec<KeyRecord>, AppError> {
+    records_in(&tx.open_table(APP_KEYS_BY_APP)?, &tx.open_table(APP_KEYS)?, app)
+}
+
+pub fn key_records_of_for_update(tx: &WriteTransaction, app: Uuid) -> Result<Vec<KeyRecord>, AppError> {
+    records_in(&tx.open_table(APP_KEYS_BY_APP)?, &tx.open_table(APP_KEYS)?, app)
 }
 
 /// Records when keys were last used (a batch, written at most once a minute per key).
 pub fn record_last_used(tx: &WriteTransaction, uses: &[(String, DateTime<Utc>)]) -> Result<(), AppError> {
     let mut table = tx.open_table(APP_KEYS)?;
     for (id, at) in uses {
-        let current = table.get(id.as_str())?.map(|v| decode::<Key>(v.value())).transpose()?;
-        if let Some(mut k) = current {
-            if k.last_used.is_none_or(|l| l < *at) {
-                k.last_used = Some(*at);
-                table.insert(id.as_str(), encode(&k)?.as_slice())?;
+        let current = table.get(id.as_str())?.map(|v| decode::<KeyRecord>(v.value())).transpose()?;
+        if let Some(mut r) = current {
+            if r.key.last_used.is_none_or(|l| l < *at) {
+                r.key.last_used = Some(*at);
+                table.insert(id.as_str(), encode(&r)?.as_slice())?;
             }
         }
     }
@@ -273,6 +407,89 @@ mod tests {
         let by_hash = store.read_blocking(|tx| access_key_by_hash(tx, &[7; 32])).unwrap().unwrap();
         assert_eq!(by_hash.id, "00000000000000a1");
         assert!(store.read_blocking(|tx| access_key_by_hash(tx, &[8; 32])).unwrap().is_none());
+    }
+
+    /// A key record as an earlier build wrote it (before scopes and holders), byte for byte.
+    const KEY_BEFORE_SCOPES: &str = r#"{"id":"00000000000000a2","kind":"Upload","app":"0190f5a8-0000-7000-8000-000000000001","workspace":"0190f5a8-0000-7000-8000-000000000002","material":[7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7],"tail":"abcd","created":"2025-06-01T10:00:00Z","expires":null,"revoked":null,"last_used":"2025-06-02T08:30:00Z"}"#;
+
+    #[test]
+    fn stored_keys_from_before_scopes_read_as_unrestricted_and_the_encoding_is_fixed() {
+        let old: KeyRecord = crate::server::store::codec::decode(KEY_BEFORE_SCOPES.as_bytes()).unwrap();
+        assert_eq!(old.key.id, "00000000000000a2");
+        assert_eq!(old.key.kind, KeyKind::Upload);
+        assert_eq!(old.key.material, [7; 32]);
+        assert!(old.key.last_used.is_some());
+        assert_eq!(old.scope, UploadScope::default());
+        assert_eq!((old.created_by, old.shown_to.len()), (None, 0));
+        assert!(upload_scope_allows(&old, Uuid::new_v4(), None).is_ok(), "unrestricted");
+        // What this build writes: the key's fields, then the scope and holders, by these names.
+        let by = Uuid::from_u128(3);
+        let mut new = KeyRecord::new(old.key.clone(), UploadScope { mini_programs: vec![Uuid::from_u128(4)], networks: vec!["10.0.0.0/8".into()] }, by);
+        new.key.last_used = None;
+        let text = String::from_utf8(crate::server::store::codec::encode(&new).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"id":"00000000000000a2","kind":"Upload","app":"0190f5a8-0000-7000-8000-000000000001","workspace":"0190f5a8-0000-7000-8000-000000000002","material":[7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7],"tail":"abcd","created":"2025-06-01T10:00:00Z","expires":null,"revoked":null,"last_used":null,"scope":{"mini_programs":["00000000-0000-0000-0000-000000000004"],"networks":["10.0.0.0/8"]},"created_by":"00000000-0000-0000-0000-000000000003","shown_to":["00000000-0000-0000-0000-000000000003"]}"#
+        );
+        // The key alone still reads from the new record (what older readers of `Key` see).
+        let plain: Key = crate::server::store::codec::decode(text.as_bytes()).unwrap();
+        assert_eq!(plain.id, new.key.id);
+    }
+
+    #[test]
+    fn writing_a_key_keeps_its_scope_and_holders() {
+        let store = Store::memory();
+        let (app, by) = (Uuid::new_v4(), Uuid::new_v4());
+        let scope = UploadScope { mini_programs: vec![Uuid::new_v4()], networks: vec![] };
+        let record = KeyRecord::new(key("00000000000000c1", KeyKind::Upload, app), scope.clone(), by);
+        store.write_blocking(|tx| put_key_record(tx, &record)).unwrap();
+        let mut k = record.key.clone();
+        k.revoked = Some(Utc::now());
+        store
+            .write_blocking(|tx| {
+                put_key(tx, &k)?;
+                record_last_used(tx, &[("00000000000000c1".into(), Utc::now())])
+            })
+            .unwrap();
+        let back = store.read_blocking(|tx| key_record(tx, "00000000000000c1")).unwrap().unwrap();
+        assert!(back.key.revoked.is_some() && back.key.last_used.is_some());
+        assert_eq!(back.scope, scope);
+        assert_eq!((back.created_by, back.shown_to.clone()), (Some(by), vec![by]));
+        assert!(back.shown(by) && !back.shown(app));
+        assert_eq!(store.read_blocking(|tx| key_records_of(tx, app)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_upload_scope_limits_mini_programs_and_addresses() {
+        let (coupons, parking, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let with = |mini_programs: Vec<Uuid>, networks: &[&str]| {
+            let scope = UploadScope { mini_programs, networks: networks.iter().map(|n| n.to_string()).collect() };
+            KeyRecord::new(key("1", KeyKind::Upload, Uuid::nil()), scope, Uuid::nil())
+        };
+        let open = with(vec![], &[]);
+        assert_eq!(upload_scope_allows(&open, other, None), Ok(()));
+        let programs = with(vec![coupons, parking], &[]);
+        assert_eq!(upload_scope_allows(&programs, parking, None), Ok(()), "no ranges: any address, even unknown");
+        let refused = upload_scope_allows(&programs, other, ip("10.0.0.1")).unwrap_err();
+        assert_eq!((refused.code(), refused.clone()), ("key_scope_mini_program", ScopeRefusal::MiniProgram));
+        assert!(refused.message().contains("other mini programs"));
+        let ranges = with(vec![], &["10.0.0.0/8", "2001:db8::/32"]);
+        assert_eq!(upload_scope_allows(&ranges, other, ip("10.20.30.40")), Ok(()));
+        assert_eq!(upload_scope_allows(&ranges, other, ip("2001:db8::7")), Ok(()));
+        assert_eq!(upload_scope_allows(&ranges, other, ip("::ffff:10.0.0.1")), Ok(()), "IPv4-mapped");
+        let outside = upload_scope_allows(&ranges, other, ip("192.0.2.1")).unwrap_err();
+        assert_eq!(outside.code(), "key_scope_address");
+        assert!(outside.message().contains("192.0.2.1"), "{outside}");
+        assert_eq!(upload_scope_allows(&ranges, other, None).unwrap_err(), ScopeRefusal::Address(None), "unknown address: refused");
+        // Both rules: the mini program is checked first.
+        let both = with(vec![coupons], &["10.0.0.0/8"]);
+        assert_eq!(upload_scope_allows(&both, coupons, ip("10.0.0.1")), Ok(()));
+        assert_eq!(upload_scope_allows(&both, parking, ip("192.0.2.1")).unwrap_err().code(), "key_scope_mini_program");
+        assert_eq!(upload_scope_allows(&both, coupons, ip("192.0.2.1")).unwrap_err().code(), "key_scope_address");
+        // A stored range that can't be read widens nothing.
+        let broken = with(vec![], &["not a range"]);
+        assert!(upload_scope_allows(&broken, coupons, ip("10.0.0.1")).is_err());
     }
 
     #[test]

@@ -71,6 +71,12 @@ impl Version {
         }
     }
 
+    /// Whether a Workspace Admin retired it: it is then left out of every version list and of
+    /// "higher than every earlier version".
+    pub fn is_retired(&self) -> bool {
+        self.state == VersionState::Retired
+    }
+
     pub fn view(&self) -> VersionView {
         VersionView {
             version: self.version.clone(),
@@ -252,13 +258,24 @@ pub fn version(tx: &ReadTransaction, mp: Uuid, version: &str) -> Result<Option<V
     v.map(|v| decode(v.value())).transpose()
 }
 
+/// Stores a version's record. A retired version's record is final: a version number, once
+/// uploaded, is never used for other bytes, so an upload of a retired number is refused here
+/// (409, field "Version") whatever checked it before.
 pub fn put_version(tx: &WriteTransaction, v: &Version) -> Result<(), AppError> {
-    tx.open_table(VERSIONS)?
-        .insert((v.mini_program.as_u128(), v.version.as_str()), encode(v)?.as_slice())?;
+    let mut table = tx.open_table(VERSIONS)?;
+    let key = (v.mini_program.as_u128(), v.version.as_str());
+    let before: Option<Version> = table.get(key)?.map(|old| decode(old.value())).transpose()?;
+    if before.is_some_and(|b| b.is_retired() && !v.is_retired()) {
+        return Err(AppError::conflict(
+            "Version",
+            format!("{} was uploaded before and retired; a version number is never used twice, so choose another", v.version),
+        ));
+    }
+    table.insert(key, encode(v)?.as_slice())?;
     Ok(())
 }
 
-fn versions_in(table: &impl ReadableTable<(u128, &'static str), &'static [u8]>, mp: Uuid) -> Result<Vec<Version>, AppError> {
+fn versions_in(table: &impl ReadableTable<(u128, &'static str), &'static [u8]>, mp: Uuid, retired: bool) -> Result<Vec<Version>, AppError> {
     let m = mp.as_u128();
     let mut out = Vec::new();
     for row in table.range((m, "")..)? {
@@ -266,19 +283,39 @@ fn versions_in(table: &impl ReadableTable<(u128, &'static str), &'static [u8]>, 
         if k.value().0 != m {
             break;
         }
-        out.push(decode::<Version>(v.value())?);
+        let v = decode::<Version>(v.value())?;
+        if retired || !v.is_retired() {
+            out.push(v);
+        }
     }
     out.sort_by(|a, b| b.created.cmp(&a.created));
     Ok(out)
 }
 
-/// The versions of a mini program, newest first.
+/// The versions of a mini program that count, newest first: retired ones are left out (of the
+/// console's and the Studio API's lists, of "the newest version", of "higher than every
+/// earlier one").
 pub fn versions(tx: &ReadTransaction, mp: Uuid) -> Result<Vec<Version>, AppError> {
-    versions_in(&tx.open_table(VERSIONS)?, mp)
+    versions_in(&tx.open_table(VERSIONS)?, mp, false)
 }
 
 pub fn versions_for_update(tx: &WriteTransaction, mp: Uuid) -> Result<Vec<Version>, AppError> {
-    versions_in(&tx.open_table(VERSIONS)?, mp)
+    versions_in(&tx.open_table(VERSIONS)?, mp, false)
+}
+
+/// Every version of a mini program, retired ones included, newest first.
+pub fn all_versions(tx: &ReadTransaction, mp: Uuid) -> Result<Vec<Version>, AppError> {
+    versions_in(&tx.open_table(VERSIONS)?, mp, true)
+}
+
+/// The highest semantic version among `versions` that are not retired: what a new upload must be
+/// higher than. Version texts that don't parse are skipped (uploads are checked, so there are none).
+pub fn highest_live_version(versions: &[Version]) -> Option<semver::Version> {
+    versions
+        .iter()
+        .filter(|v| !v.is_retired())
+        .filter_map(|v| semver::Version::parse(&v.version).ok())
+        .max_by(|a, b| a.cmp_precedence(b))
 }
 
 /// Whether a signed request's nonce was used already (a point read).
@@ -328,6 +365,74 @@ mod tests {
         store.write_blocking(|tx| unassign_member(tx, ws, ann)).unwrap();
         assert_eq!(store.read_blocking(|tx| role(tx, mp, ann)).unwrap(), None);
         assert!(store.read_blocking(|tx| members(tx, mp)).unwrap().is_empty());
+    }
+
+    fn record(mp: Uuid, text: &str, state: VersionState) -> Version {
+        Version {
+            mini_program: mp,
+            version: text.into(),
+            state,
+            size: 1,
+            sha256: "ab".repeat(32),
+            uploader: "test".into(),
+            key: None,
+            account: None,
+            signature: String::new(),
+            signed_ts: 0,
+            signed_nonce: String::new(),
+            note: String::new(),
+            created: Utc::now(),
+        }
+    }
+
+    /// Every state, by the name an earlier build stored it under (and `Retired`, this build's).
+    #[test]
+    fn version_states_are_stored_by_their_names() {
+        use VersionState::*;
+        let named = [
+            (Uploaded, "Uploaded"),
+            (InReview, "InReview"),
+            (Approved, "Approved"),
+            (Released, "Released"),
+            (Rejected, "Rejected"),
+            (Superseded, "Superseded"),
+            (Removed, "Removed"),
+            (Retired, "Retired"),
+        ];
+        for (state, name) in named {
+            assert_eq!(encode(&state).unwrap(), format!("\"{name}\"").into_bytes());
+            assert_eq!(decode::<VersionState>(format!("\"{name}\"").as_bytes()).unwrap(), state);
+        }
+        // A record as an earlier build wrote it reads as it was.
+        let old = br#"{"mini_program":"0190f5a8-0000-7000-8000-000000000003","version":"1.2.0","state":"Rejected","size":10,"sha256":"abab","uploader":"Upload Key 00000000000000a2 (Wallet)","key":"00000000000000a2","account":null,"signature":"c2ln","signed_ts":1748772000,"signed_nonce":"bm9uY2U","note":"","created":"2025-06-01T10:00:00Z"}"#;
+        let v: Version = decode(old).unwrap();
+        assert_eq!((v.version.as_str(), v.state, v.is_retired()), ("1.2.0", VersionState::Rejected, false));
+    }
+
+    #[test]
+    fn retired_versions_are_left_out_of_lists_and_of_the_highest() {
+        let store = Store::memory();
+        let mp = Uuid::new_v4();
+        store
+            .write_blocking(|tx| {
+                put_version(tx, &record(mp, "1.0.0", VersionState::Released))?;
+                put_version(tx, &record(mp, "1.1.0", VersionState::Rejected))?;
+                put_version(tx, &record(mp, "18446744073709551615.0.0", VersionState::Retired))
+            })
+            .unwrap();
+        let live = store.read_blocking(|tx| versions(tx, mp)).unwrap();
+        assert_eq!(live.iter().map(|v| v.version.as_str()).collect::<Vec<_>>(), vec!["1.1.0", "1.0.0"]);
+        assert_eq!(store.read_blocking(|tx| all_versions(tx, mp)).unwrap().len(), 3);
+        assert_eq!(store.write_blocking(|tx| versions_for_update(tx, mp)).unwrap().len(), 2);
+        assert_eq!(highest_live_version(&live), Some(semver::Version::new(1, 1, 0)));
+        let all = store.read_blocking(|tx| all_versions(tx, mp)).unwrap();
+        assert_eq!(highest_live_version(&all), Some(semver::Version::new(1, 1, 0)), "retired ones don't count, even when passed");
+        assert_eq!(highest_live_version(&[]), None);
+        // The retired number is not used again.
+        let again = store.write_blocking(|tx| put_version(tx, &record(mp, "18446744073709551615.0.0", VersionState::Uploaded))).unwrap_err();
+        assert_eq!((again.status(), again.field()), (409, Some("Version")));
+        assert!(again.to_string().contains("retired"), "{again}");
+        assert!(store.read_blocking(|tx| version(tx, mp, "18446744073709551615.0.0")).unwrap().unwrap().is_retired());
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub enum Confirm {
     ApproveApproval,
     RejectApproval,
     WithdrawApproval,
+    RetireVersion,
+    RotateExposedKeys,
 }
 
 /// A text input the confirmation asks for (a reason).
@@ -64,7 +66,7 @@ const REASON_FOR_STATUS: Input = Input {
 };
 
 impl Confirm {
-    pub const ALL: [Confirm; 13] = [
+    pub const ALL: [Confirm; 15] = [
         Confirm::BlockMember,
         Confirm::UnblockMember,
         Confirm::RemoveMember,
@@ -78,6 +80,8 @@ impl Confirm {
         Confirm::ApproveApproval,
         Confirm::RejectApproval,
         Confirm::WithdrawApproval,
+        Confirm::RetireVersion,
+        Confirm::RotateExposedKeys,
     ];
 
     /// The `/confirm/{slug}` of the page used without JavaScript.
@@ -96,6 +100,8 @@ impl Confirm {
             Confirm::ApproveApproval => "approve-approval",
             Confirm::RejectApproval => "reject-approval",
             Confirm::WithdrawApproval => "withdraw-approval",
+            Confirm::RetireVersion => "retire-version",
+            Confirm::RotateExposedKeys => "rotate-exposed-upload-keys",
         }
     }
 
@@ -118,6 +124,8 @@ impl Confirm {
             Confirm::ApproveApproval => "Approve application",
             Confirm::RejectApproval => "Reject application",
             Confirm::WithdrawApproval => "Withdraw application",
+            Confirm::RetireVersion => "Retire version",
+            Confirm::RotateExposedKeys => "Rotate the Upload Keys they were shown",
         }
     }
 
@@ -137,6 +145,8 @@ impl Confirm {
             Confirm::RejectApproval => "The applicant is told in the console and by email, with your reason. A rejected application can't be reopened; they can apply again.",
             Confirm::WithdrawApproval => "The application is withdrawn and nobody can decide it any more; a version in review becomes Uploaded again. You can apply again later. Are you sure?",
             Confirm::RevokeKey => "The key stops working at once, with no grace period: a container or a build tool still using it is refused from its next request. Are you sure you want to revoke it?",
+            Confirm::RetireVersion => "The version leaves the version lists and no longer counts as the highest: a lower version can be uploaded after it. Its number can't be used again, and the audit log keeps it. A retired version can't be brought back. Are you sure you want to retire it?",
+            Confirm::RotateExposedKeys => "Each App whose Upload Key this person was shown gets a new Upload Key, with the same scope, shown to you once. The keys in use stop working at once, with no grace period: build tools must switch to the new keys. Are you sure you want to rotate them?",
         }
     }
 
@@ -156,6 +166,8 @@ impl Confirm {
             Confirm::ApproveApproval => "Approve",
             Confirm::RejectApproval => "Reject",
             Confirm::WithdrawApproval => "Withdraw",
+            Confirm::RetireVersion => "Retire",
+            Confirm::RotateExposedKeys => "Rotate now",
         }
     }
 
@@ -181,6 +193,8 @@ impl Confirm {
             Confirm::ApproveApproval => approvals::ApproveApplication::PATH,
             Confirm::RejectApproval => approvals::RejectApplication::PATH,
             Confirm::WithdrawApproval => approvals::WithdrawApplication::PATH,
+            Confirm::RetireVersion => minis::RetireVersion::PATH,
+            Confirm::RotateExposedKeys => apps::RotateExposedUploadKeys::PATH,
         }
     }
 
@@ -197,6 +211,8 @@ impl Confirm {
             Confirm::Unassign => &["workspace", "id", "account"],
             Confirm::ApproveApproval | Confirm::RejectApproval => &["workspace", "id"],
             Confirm::WithdrawApproval => &["id"],
+            Confirm::RetireVersion => &["workspace", "id", "version"],
+            Confirm::RotateExposedKeys => &["workspace", "account"],
         }
     }
 

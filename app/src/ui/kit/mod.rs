@@ -169,6 +169,60 @@ pub fn Field(
     }
 }
 
+/// A labelled group of checkboxes — several of a list chosen — sent as `{name}[0]`, `{name}[1]`, …
+/// (a server function takes them as a `Vec`), with a hint, the error that names the group, and
+/// what to say when there is nothing to choose.
+#[component]
+pub fn CheckGroup(
+    /// The group's legend; errors about it carry the same name.
+    label: &'static str,
+    /// The form parameter's name, without the index.
+    name: &'static str,
+    /// (value, text, checked) of each box.
+    options: Vec<(String, String, bool)>,
+    #[prop(optional, into)] hint: Option<String>,
+    /// Shown instead of the boxes when there are none.
+    #[prop(optional, into)]
+    empty: Option<String>,
+    #[prop(into)] error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    register_field(label);
+    let (hint_id, error_id) = (format!("group-{name}-hint"), format!("group-{name}-error"));
+    let mine = move || error.get().filter(|e| e.field() == Some(label));
+    let described = {
+        let ids = [hint.as_ref().map(|_| hint_id.clone()), Some(error_id.clone())];
+        ids.into_iter().flatten().collect::<Vec<_>>().join(" ")
+    };
+    let boxes = if options.is_empty() {
+        empty.map(|e| view! { <p class="hint">{e}</p> }).into_any()
+    } else {
+        options
+            .into_iter()
+            .enumerate()
+            .map(|(i, (value, text, checked))| {
+                let id = format!("group-{name}-{i}");
+                view! {
+                    <div class="check">
+                        <input type="checkbox" id=id.clone() name=format!("{name}[{i}]") value=value checked=checked />
+                        <label for=id>{text}</label>
+                    </div>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <fieldset class="field" class:field-invalid=move || mine().is_some() aria-describedby=described>
+            <legend>{label}</legend>
+            {boxes}
+            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
+            <p class="field-error" id=error_id role="alert">
+                {move || mine().map(|e| e.to_string())}
+            </p>
+        </fieldset>
+    }
+}
+
 /// "New password" and "Confirm new password", as every form that sets a password asks them.
 #[component]
 pub fn NewPasswordFields(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {

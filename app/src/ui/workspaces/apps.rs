@@ -1,16 +1,19 @@
 //! App Manage (`/w/{name}/apps`, Workspace Admins): the workspace's host apps, and one App's
 //! keys (`/w/{name}/apps/{id}`): shown once when made, masked after, rotated with a grace
-//! period, revoked at once.
+//! period, revoked at once; who made each key and was shown it; the Upload Key's scope.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use super::WorkspaceShell;
-use crate::api::apps::{get_app, list_app_keys, list_apps, take_new_keys, CreateApp, RevokeAppKey, RotateAppKey};
-use crate::model::apps::{AppView, Grace, KeyKind, KeyView, NewKey, APP_NAME_MAX, BUNDLE_ID_MAX};
+use crate::api::apps::{get_app, list_app_keys, list_apps, take_new_keys, CreateApp, RevokeAppKey, RotateAppKey, SetUploadKeyScope};
+use crate::model::apps::{
+    AppView, Grace, KeyKind, KeyView, NewKey, UploadScopeView, APP_NAME_MAX, BUNDLE_ID_MAX, SCOPE_MINI_PROGRAMS_FIELD,
+    SCOPE_NETWORKS_FIELD,
+};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
-    action_error, fmt_time, route_param, toast_action, use_toasts, Badge, DataTable, ErrorPanel,
+    action_error, fmt_time, route_param, toast_action, use_toasts, Badge, CheckGroup, DataTable, ErrorPanel,
     Field, FormError, Loading, RowMenu, StatusBadge, Tone, successes,
 };
 
@@ -97,7 +100,7 @@ fn PlatformChoice(
 
 /// Keys just made, shown in full this once, each with a copy button.
 #[component]
-fn NewKeys(keys: Vec<NewKey>) -> impl IntoView {
+pub(crate) fn NewKeys(keys: Vec<NewKey>) -> impl IntoView {
     let toasts = use_toasts();
     view! {
         <section class="new-keys" aria-labelledby="new-keys-title" role="region">
@@ -117,7 +120,7 @@ fn NewKeys(keys: Vec<NewKey>) -> impl IntoView {
                 };
                 view! {
                     <div class="new-key">
-                        <label for=id.clone()>{format!("{} ({})", k.kind.label(), k.id)}</label>
+                        <label for=id.clone()>{if k.app_name.is_empty() { format!("{} ({})", k.kind.label(), k.id) } else { format!("{} of {} ({})", k.kind.label(), k.app_name, k.id) }}</label>
                         <div class="copy-row">
                             <input id=id type="text" readonly value=k.key class="mono" />
                             <button type="button" class="button" on:click=copy aria-label=format!("Copy the {}", k.kind.label())>"Copy"</button>
@@ -146,11 +149,13 @@ pub fn AppPage() -> impl IntoView {
     let (name, id) = (route_param("name"), route_param("id"));
     let rotate = ServerAction::<RotateAppKey>::new();
     let revoke = ServerAction::<RevokeAppKey>::new();
+    let limit = ServerAction::<SetUploadKeyScope>::new();
     toast_action(rotate, |k| format!("New {} made. Copy it now: it is shown only once.", k.kind.label()));
     toast_action(revoke, |_| "Key revoked.".into());
+    toast_action(limit, |_| "Upload Key scope saved.".into());
     let app_id = Memo::new(move |_| id.get().parse::<uuid::Uuid>().ok());
-    let (rotated, revoked) = (successes(rotate), successes(revoke));
-    let changed = Memo::new(move |_| rotated.get() + revoked.get());
+    let (rotated, revoked, limited) = (successes(rotate), successes(revoke), successes(limit));
+    let changed = Memo::new(move |_| rotated.get() + revoked.get() + limited.get());
     let app = Resource::new(
         move || (name.get(), app_id.get(), changed.get()),
         |(n, id, _)| async move {
@@ -188,7 +193,7 @@ pub fn AppPage() -> impl IntoView {
             }
         },
     );
-    let (rotate_error, revoke_error) = (action_error(rotate), action_error(revoke));
+    let (rotate_error, revoke_error, limit_error) = (action_error(rotate), action_error(revoke), action_error(limit));
     view! {
         <WorkspaceShell active="apps" title="App Manage" detail=title>
             <Suspense fallback=Loading>
@@ -224,6 +229,9 @@ pub fn AppPage() -> impl IntoView {
                                 {[KeyKind::Accessing, KeyKind::Upload].into_iter().map(|kind| {
                                     let section = format!("keys-{}", kind.code());
                                     let (ws, app_text) = (ws.clone(), app_text.clone());
+                                    let scope = (kind == KeyKind::Upload).then(|| view! {
+                                        <UploadScope scope=a.upload_scope.clone() choices=a.mini_programs.clone() ws=ws.clone() app=app_text.clone() limit error=limit_error />
+                                    });
                                     view! {
                                         <section class="panel" aria-labelledby=section.clone()>
                                             <div class="section-header">
@@ -231,6 +239,7 @@ pub fn AppPage() -> impl IntoView {
                                                 <RotateKey kind ws=ws.clone() app=app_text.clone() rotate error=rotate_error />
                                             </div>
                                             <p class="hint">{kind.description()}</p>
+                                            {scope}
                                         </section>
                                     }
                                 }).collect_view()}
@@ -238,7 +247,7 @@ pub fn AppPage() -> impl IntoView {
                                     <h2 id="keys-title">"Keys"</h2>
                                     <DataTable
                                         label="Keys"
-                                        columns=vec!["Key", "Kind", "Key ID", "Created", "Last used", "Status", "Actions"]
+                                        columns=vec!["Key", "Kind", "Key ID", "Created", "Shown to", "Last used", "Status", "Actions"]
                                         data=keys
                                         empty="This App has no keys."
                                         row=move |k: KeyView| {
@@ -247,12 +256,14 @@ pub fn AppPage() -> impl IntoView {
                                             let fields = vec![("workspace", name.get_untracked()), ("app", app_text.clone()), ("key", k.id.clone())];
                                             let label = format!("Actions for key {}", k.id);
                                             let revoke_label = format!("Revoke key {}", k.id);
+                                            let shown = if k.shown_to.is_empty() { "not recorded".to_string() } else { k.shown_to.join(", ") };
                                             view! {
                                                 <tr>
                                                     <td><code>{k.masked.clone()}</code></td>
                                                     <td>{k.kind.label()}</td>
                                                     <td><code>{k.id.clone()}</code></td>
                                                     <td class="nowrap">{fmt_time(&k.created)}</td>
+                                                    <td>{shown}</td>
                                                     <td class="nowrap">{k.last_used.map(|t| fmt_time(&t)).unwrap_or_else(|| "never".into())}</td>
                                                     <td><StatusBadge status=status />{until.map(|u| view! { <br /><span class="hint">{u}</span> })}</td>
                                                     <td class="row-actions">
@@ -314,4 +325,60 @@ fn RotateKey(
             </ActionForm>
         </FormDialog>
     }
+}
+
+/// What the App's Upload Key may upload to, and "Edit scope…": the mini programs chosen from the
+/// workspace's list and the client address ranges typed one per line.
+#[component]
+fn UploadScope(
+    scope: Option<UploadScopeView>,
+    choices: Vec<(uuid::Uuid, String)>,
+    ws: String,
+    app: String,
+    limit: ServerAction<SetUploadKeyScope>,
+    #[prop(into)] error: Signal<Option<crate::model::AppError>>,
+) -> impl IntoView {
+    let Some(scope) = scope else {
+        return view! { <p class="hint">"This App has no live Upload Key: rotate it to make one, then limit what it may do."</p> }.into_any();
+    };
+    let options = choices
+        .into_iter()
+        .map(|(id, name)| {
+            let checked = scope.mini_programs.iter().any(|(m, _)| *m == id);
+            (id.to_string(), name, checked)
+        })
+        .collect();
+    let typed = scope.networks.join("\n");
+    view! {
+        <dl class="details">
+            <dt>"May upload to"</dt><dd>{scope.mini_programs_text()}</dd>
+            <dt>"From client addresses"</dt><dd>{scope.networks_text()}</dd>
+        </dl>
+        <FormDialog title="Edit Upload Key scope" param="upload-scope">
+            <p>"The App's Upload Key — and a key still in its grace period — may upload only to the mini programs ticked, and only from the address ranges listed. A rotation keeps the scope."</p>
+            <ActionForm action=limit>
+                <FormError error />
+                <input type="hidden" name="workspace" value=ws />
+                <input type="hidden" name="app" value=app />
+                <CheckGroup
+                    label=SCOPE_MINI_PROGRAMS_FIELD
+                    name="mini_programs"
+                    options
+                    hint="None ticked: every mini program of the workspace, including those made later."
+                    empty="This workspace has no mini programs yet: the key may upload to those made later."
+                    error
+                />
+                <Field
+                    label=SCOPE_NETWORKS_FIELD
+                    name="networks"
+                    kind="textarea"
+                    value=Signal::derive(move || typed.clone())
+                    hint="IPv4 or IPv6 ranges in CIDR form, one per line or separated by commas, such as 203.0.113.0/24 or 2001:db8::/32; a single address stands for itself. Empty: any address."
+                    error
+                />
+                <button type="submit" class="button button-primary">"Save scope"</button>
+            </ActionForm>
+        </FormDialog>
+    }
+    .into_any()
 }

@@ -4,10 +4,12 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use super::WorkspaceShell;
+use crate::api::apps::{exposed_upload_keys, RotateExposedUploadKeys};
 use crate::api::members::{
     list_admissions, list_invitations, list_members, BlockMember, InviteMembers, RemoveMember,
     ResendInvitation, RevokeAdmission, RevokeInvitation, SetMemberRole, UnblockMember,
 };
+use crate::model::apps::ExposedKeysView;
 use crate::model::workspace::{AdmissionView, InvitationView, MemberView, Role, INVITE_BULK_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
@@ -39,6 +41,7 @@ pub fn MembersPage() -> impl IntoView {
     let unblock = ServerAction::<UnblockMember>::new();
     let remove = ServerAction::<RemoveMember>::new();
     let revoke_admission = ServerAction::<RevokeAdmission>::new();
+    let rotate_exposed = ServerAction::<RotateExposedUploadKeys>::new();
     // Any completed action reloads the lists.
     let done = [
         successes(invite),
@@ -49,6 +52,7 @@ pub fn MembersPage() -> impl IntoView {
         successes(unblock),
         successes(remove),
         successes(revoke_admission),
+        successes(rotate_exposed),
     ];
     let changes = move || done.iter().map(|d| d.get()).sum::<usize>();
     let members = Resource::new(
@@ -72,6 +76,11 @@ pub fn MembersPage() -> impl IntoView {
         move || (name.get(), changes()),
         |(n, _)| list_admissions(n),
     );
+    let exposed = Resource::new(
+        move || (name.get(), changes()),
+        |(n, _)| exposed_upload_keys(n),
+    );
+    let rotate_exposed_error = action_error(rotate_exposed);
     let (block_error, unblock_error, remove_error) =
         (action_error(block), action_error(unblock), action_error(remove));
     let errors: Vec<Signal<Option<crate::model::AppError>>> = vec![
@@ -94,6 +103,7 @@ pub fn MembersPage() -> impl IntoView {
     toast_action(resend, |_| "Invitation sent again.".into());
     toast_action(revoke, |_| "Invitation revoked.".into());
     toast_action(revoke_admission, |_| "Admission revoked.".into());
+    toast_action(rotate_exposed, |keys| format!("{} new Upload Keys made. Copy them now: they are shown only once.", keys.len()));
     let action_failure = Signal::derive(move || errors.iter().find_map(|e| e.get()));
     view! {
         <WorkspaceShell active="members" title="Members">
@@ -150,6 +160,41 @@ pub fn MembersPage() -> impl IntoView {
                                                     </td>
                                                 </tr>
                                             }.into_any()
+                }
+            />
+        </section>
+        <section class="panel" aria-labelledby="exposed-keys">
+            <h2 id="exposed-keys">"Upload Keys a blocked or former member could have copied"</h2>
+            <p class="hint">"An Upload Key belongs to its App, not to a person: blocking a member doesn't stop a copy of a key they were shown. Each Upload Key is shown once, in full, to whoever made it; these still work. Rotate them to stop the copies. (Keys made before MPDP recorded who saw them are listed on their App's page as \"not recorded\".)"</p>
+            {move || rotate_exposed.value().get().and_then(Result::ok).map(|keys| view! { <super::apps::NewKeys keys /> })}
+            <DataTable
+                label="Upload Keys a blocked or former member could have copied"
+                columns=vec!["Member", "Standing", "Upload Keys they were shown", "Actions"]
+                data=exposed
+                empty="No blocked or former member was shown an Upload Key that still works."
+                row=move |e: ExposedKeysView| {
+                    let label = format!("Actions for the keys {} was shown", e.username);
+                    let rotate_label = format!("Rotate the Upload Keys {} was shown", e.username);
+                    let fields = vec![("workspace", name.get_untracked()), ("account", e.account.to_string())];
+                    view! {
+                        <tr>
+                            <td>{e.username.clone()}<br /><span class="hint">{e.email.clone()}</span></td>
+                            <td><StatusBadge status=Badge::new(if e.standing == "Blocked" { "Blocked" } else { "Former member" }, Tone::Negative) /></td>
+                            <td>
+                                <ul class="plain-list">
+                                    {e.keys.iter().map(|k| {
+                                        let href = format!("/w/{}/apps/{}", name.get_untracked(), k.app);
+                                        view! { <li><a href=href>{k.app_name.clone()}</a>": "<code>{k.masked.clone()}</code>" ("{k.id.clone()}")"</li> }
+                                    }).collect_view()}
+                                </ul>
+                            </td>
+                            <td class="row-actions">
+                                <RowMenu label>
+                                    <ConfirmDialog action=rotate_exposed kind=Confirm::RotateExposedKeys opener="Rotate these keys…" opener_label=rotate_label fields error=rotate_exposed_error />
+                                </RowMenu>
+                            </td>
+                        </tr>
+                    }.into_any()
                 }
             />
         </section>

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::WorkspaceShell;
 use crate::api::minis::{
     assignable_members, get_mini_program, list_mini_programs, list_versions, mini_program_icon, AssignMiniProgram,
-    CreateMiniProgram, EditMiniProgram, UnassignMiniProgram,
+    CreateMiniProgram, EditMiniProgram, RetireVersion, UnassignMiniProgram,
 };
 use crate::model::minis::{AssignmentView, MiniProgramView, MiniRole, VersionView, CATEGORIES, MINI_DESCRIPTION_MAX, MINI_NAME_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
@@ -123,7 +123,7 @@ fn version_badge(v: &VersionView) -> Badge {
         Uploaded | InReview => Tone::Waiting,
         Approved | Released => Tone::Positive,
         Rejected | Removed => Tone::Negative,
-        Superseded => Tone::Neutral,
+        Superseded | Retired => Tone::Neutral,
     };
     Badge::new(v.state.label(), tone)
 }
@@ -134,6 +134,10 @@ pub fn MiniProgramPage() -> impl IntoView {
     let assign = ServerAction::<AssignMiniProgram>::new();
     let unassign = ServerAction::<UnassignMiniProgram>::new();
     let edit = ServerAction::<EditMiniProgram>::new();
+    let retire = ServerAction::<RetireVersion>::new();
+    toast_action(retire, |_| "Version retired.".into());
+    let retired = successes(retire);
+    let retire_error = action_error(retire);
     toast_action(edit, |_| "Mini program saved.".into());
     let edit_error = action_error(edit);
     let edit_icon = RwSignal::new(String::new());
@@ -162,7 +166,7 @@ pub fn MiniProgramPage() -> impl IntoView {
         }
     });
     let position = list_position();
-    let versions = Resource::new(move || (name.get(), mp_id.get(), position.get()), move |(n, id, p)| async move {
+    let versions = Resource::new(move || (name.get(), mp_id.get(), position.get(), retired.get()), move |(n, id, p, _)| async move {
         match id {
             Some(id) => list_versions(n, id, p.0, p.1).await,
             None => Err(missing()),
@@ -197,6 +201,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                             let ws = name.get_untracked();
                             let id_text = p.id.to_string();
                             let manage = p.can_manage;
+                            let (can_retire, mp_uuid) = (p.can_retire, p.id);
                             let upload_action = format!("/w/{}/mini-programs/{}/versions/upload", ws, id_text);
                             let cli = format!("MPDP_UPLOAD_KEY=mpuk_… mpdp studio upload --server {} --mini-program {} --version 1.0.0 ./dist", p.server, id_text);
                             view! {
@@ -320,13 +325,23 @@ pub fn MiniProgramPage() -> impl IntoView {
                                     <pre class="mono wrap"><code>{cli}</code></pre>
                                     <DataTable
                                         label="Versions"
-                                        columns=vec!["Version", "State", "Size", "SHA-256", "Uploaded by", "Note", "Uploaded"]
+                                        columns=vec!["Version", "State", "Size", "SHA-256", "Uploaded by", "Note", "Uploaded", "Actions"]
                                         sortable=vec![("Uploaded", "created")]
                                         data=versions
                                         empty="No versions uploaded yet."
                                         row=move |v: VersionView| {
                                             let status = version_badge(&v);
                                             let short = v.sha256.chars().take(12).collect::<String>();
+                                            let actions = (can_retire && v.state.retirable()).then(|| {
+                                                let fields = vec![("workspace", name.get_untracked()), ("id", mp_uuid.to_string()), ("version", v.version.clone())];
+                                                let label = format!("Actions for version {}", v.version);
+                                                let retire_label = format!("Retire version {}", v.version);
+                                                view! {
+                                                    <RowMenu label>
+                                                        <ConfirmDialog action=retire kind=Confirm::RetireVersion opener="Retire…" opener_label=retire_label fields error=retire_error />
+                                                    </RowMenu>
+                                                }
+                                            });
                                             view! {
                                                 <tr>
                                                     <td>{v.version.clone()}</td>
@@ -336,6 +351,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                                                     <td>{v.uploader.clone()}</td>
                                                     <td class="details">{v.note.clone()}</td>
                                                     <td class="nowrap">{fmt_time(&v.created)}</td>
+                                                    <td class="row-actions">{actions}</td>
                                                 </tr>
                                             }.into_any()
                                         }

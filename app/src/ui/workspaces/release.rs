@@ -9,7 +9,7 @@ use crate::api::approvals::{mini_program_approvals, ApplyFeature, ApplyPublishin
 use crate::model::approvals::{MiniApprovals, FEATURES, REASON_MAX};
 use crate::model::AppError;
 use crate::ui::kit::dialog::FormDialog;
-use crate::ui::kit::{action_error, fmt_time, successes, ErrorPanel, Field, FormError, Loading};
+use crate::ui::kit::{action_error, fmt_time, successes, CheckGroup, ErrorPanel, Field, FormError, Loading};
 
 /// A mini program's release data, and the applications that change it. The page makes it in its
 /// body: the panel is rendered inside the page's Suspense, which the server may run twice (once
@@ -80,25 +80,13 @@ pub fn ReleasePanel(
                                             <input id="publish-version" name="version" value=version readonly aria-describedby="publish-version-hint" />
                                             <p class="hint" id="publish-version-hint">"The newest version, as uploaded. It is In review until the application is decided."</p>
                                         </div>
-                                        <fieldset class="field" aria-describedby="publish-apps-error">
-                                            <legend>"Apps"</legend>
-                                            {if apps.is_empty() {
-                                                view! { <p class="hint">"This workspace has no Apps yet: a Workspace Admin adds them in App Manage."</p> }.into_any()
-                                            } else {
-                                                apps.into_iter().enumerate().map(|(i, (app, label))| {
-                                                    let cid = format!("publish-app-{i}");
-                                                    view! {
-                                                        <div class="check">
-                                                            <input type="checkbox" id=cid.clone() name=format!("apps[{i}]") value=app.to_string() />
-                                                            <label for=cid>{label}</label>
-                                                        </div>
-                                                    }
-                                                }).collect_view().into_any()
-                                            }}
-                                            <p class="field-error" id="publish-apps-error" role="alert">
-                                                {move || publish_error.get().filter(|e| e.field() == Some("Apps")).map(|e| e.to_string())}
-                                            </p>
-                                        </fieldset>
+                                        <CheckGroup
+                                            label="Apps"
+                                            name="apps"
+                                            options=apps.into_iter().map(|(app, label)| (app.to_string(), label, false)).collect()
+                                            empty="This workspace has no Apps yet: a Workspace Admin adds them in App Manage."
+                                            error=publish_error
+                                        />
                                         <Field label="Note" name="note" kind="textarea" maxlength=REASON_MAX hint="What changed, for the reviewer (optional)." error=publish_error />
                                         <button type="submit" class="button button-primary">"Apply for publishing review"</button>
                                     </ActionForm>

@@ -1,0 +1,197 @@
+//! Retiring a version over HTTP: a Workspace Admin retires an uploaded version that was never
+//! released; it leaves the console's and the Studio's lists, no longer counts as the highest (a
+//! lower version uploads after it), its number is not used again, and the audit log keeps it.
+//! Nobody else may retire, and nothing else can be retired.
+
+mod common;
+
+use std::io::Write;
+use std::process::Command;
+
+use common::*;
+
+struct Setup {
+    server: Server,
+    _dir: DataDir,
+    op: reqwest::Client,
+    ann: reqwest::Client,
+    app: String,
+    upload_key: String,
+    mp: String,
+}
+
+async fn setup() -> Setup {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    let ann = person(&server, "ann").await;
+    let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>").await.json()["id"].as_str().unwrap().to_string();
+    expect(&call(&op, &server, "generate-workspace", &[("id", &id)]).await, 200, "generate Acme");
+    let r = call(&ann, &server, "create-app", &[("workspace", "Acme"), ("name", "Super"), ("android", "on"), ("android_package", "com.acme.super")]).await;
+    expect(&r, 200, "create an App");
+    let created = r.json();
+    let app = created["app"].as_str().unwrap().to_string();
+    let upload_key = created["keys"].as_array().unwrap().iter().find(|k| k["kind"] == "Upload").unwrap()["key"].as_str().unwrap().to_string();
+    let r = call(&ann, &server, "create-mini-program", &[("workspace", "Acme"), ("name", "Coupons"), ("category", "Shopping")]).await;
+    expect(&r, 200, "create a mini program");
+    let mp = r.json().as_str().unwrap().to_string();
+    Setup { server, _dir: dir, op, ann, app, upload_key, mp }
+}
+
+/// `name` joins Acme by invitation as `role`; returns the client and the account id.
+async fn join(s: &Setup, name: &str, role: &str) -> (reqwest::Client, String) {
+    let email = format!("{name}@example.com");
+    expect(&call(&s.ann, &s.server, "invite-members", &[("workspace", "Acme"), ("emails", email.as_str()), ("role", role)]).await, 200, "invite");
+    let token = mailed_token(&s.op, &s.server, &email, "/invitations/").await;
+    let c = person(&s.server, name).await;
+    expect(&call(&c, &s.server, "accept-invitation", &[("token", &token)]).await, 200, "accept");
+    let list = call(&s.ann, &s.server, "list-members", &[("workspace", "Acme"), ("q", name), ("role", ""), ("status", "")]).await.json();
+    (c, list["items"][0]["account_id"].as_str().unwrap().to_string())
+}
+
+/// A gzip'd tar with an app.json at its root.
+fn bundle(marker: &str) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, data) in [("app.json", b"{}".to_vec()), ("index.js", marker.as_bytes().to_vec())] {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        builder.append_data(&mut h, name, data.as_slice()).unwrap();
+    }
+    let raw = builder.into_inner().unwrap();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&raw).unwrap();
+    e.finish().unwrap()
+}
+
+/// Uploads from the console's form; returns where the browser is sent.
+async fn browser_upload(c: &reqwest::Client, s: &Setup, version: &str) -> String {
+    let form = reqwest::multipart::Form::new()
+        .text("version", version.to_string())
+        .text("note", "")
+        .part("bundle", reqwest::multipart::Part::bytes(bundle(version)).file_name("bundle.tar.gz"));
+    let r = c
+        .post(s.server.url(&format!("/w/Acme/mini-programs/{}/versions/upload", s.mp)))
+        .header("origin", s.server.base.clone())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{:?}", r.headers());
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+async fn listed(s: &Setup) -> Vec<String> {
+    let r = call(&s.ann, &s.server, "list-versions", &[("workspace", "Acme"), ("id", &s.mp)]).await;
+    expect(&r, 200, "list versions");
+    r.json()["items"].as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap().to_string()).collect()
+}
+
+async fn retire(c: &reqwest::Client, s: &Setup, version: &str) -> Reply {
+    call(c, &s.server, "retire-version", &[("workspace", "Acme"), ("id", &s.mp), ("version", version)]).await
+}
+
+#[tokio::test]
+async fn a_retired_version_leaves_the_lists_and_a_lower_one_uploads_after_it() {
+    let s = setup().await;
+    let (mpa, mpa_id) = join(&s, "mpa", "MiniProgramAdmin").await;
+    let (dev, dev_id) = join(&s, "dev", "WorkspaceDeveloper").await;
+    let (blk, blk_id) = join(&s, "blk", "WorkspaceAdmin").await;
+    for (id, part) in [(&mpa_id, "admin"), (&dev_id, "developer")] {
+        expect(&call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", id), ("role", part)]).await, 200, "assign");
+    }
+    expect(&call(&s.ann, &s.server, "block-member", &[("workspace", "Acme"), ("account", &blk_id)]).await, 200, "block blk");
+
+    // 1.0.0, then a version so high that nothing could ever be uploaded after it.
+    assert!(browser_upload(&dev, &s, "1.0.0").await.ends_with("?uploaded=1.0.0"));
+    let blocking = "18446744073709551615.0.0";
+    assert!(browser_upload(&dev, &s, blocking).await.contains("?uploaded="));
+    assert!(browser_upload(&dev, &s, "2.0.0").await.contains("upload_error="), "lower than the highest");
+
+    // Its mini program's admin, its developer, a blocked Workspace Admin: refused; nothing changes.
+    for (who, c, status, says) in [("mini program admin", &mpa, 403, "Only a Workspace Admin"), ("developer", &dev, 403, "Only a Workspace Admin"), ("blocked admin", &blk, 403, "blocked")] {
+        let r = retire(c, &s, blocking).await;
+        expect(&r, status, who);
+        assert!(r.body.contains(says), "{who}: {}", r.body);
+    }
+    expect(&retire(&client(), &s, blocking).await, 401, "signed out");
+    assert_eq!(listed(&s).await, vec![blocking, "1.0.0"]);
+
+    // The Workspace Admin retires it: gone from the console's list and from the Studio's.
+    expect(&retire(&s.ann, &s, blocking).await, 200, "retire");
+    assert_eq!(listed(&s).await, vec!["1.0.0"]);
+    let p = call(&s.ann, &s.server, "get-mini-program", &[("workspace", "Acme"), ("id", &s.mp)]).await.json();
+    assert_eq!(p["latest"], "1.0.0");
+    let out = Command::new(BIN)
+        .args(["studio", "versions", "--server", &s.server.base, "--mini-program", &s.mp])
+        .env("MPDP_UPLOAD_KEY", &s.upload_key)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1.0.0") && !stdout.contains(blocking), "{stdout}");
+    expect(&retire(&s.ann, &s, blocking).await, 409, "retired twice");
+
+    // A lower version uploads now; the retired number is never used again.
+    assert!(browser_upload(&dev, &s, "2.0.0").await.ends_with("?uploaded=2.0.0"));
+    let to = browser_upload(&dev, &s, blocking).await;
+    assert!(to.contains("upload_error=") && to.contains("retired"), "{to}");
+    assert_eq!(listed(&s).await, vec!["2.0.0", "1.0.0"]);
+
+    // A version in review can't be retired (nor anything released after it: the domain's tests).
+    let r = call(&s.ann, &s.server, "apply-publishing", &[("workspace", "Acme"), ("id", &s.mp), ("version", "2.0.0"), ("apps[0]", &s.app), ("note", "")]).await;
+    expect(&r, 200, "apply for publishing review");
+    let r = retire(&s.ann, &s, "2.0.0").await;
+    expect(&r, 409, "retire a version in review");
+    assert_eq!(r.field().as_deref(), Some("Version"));
+    assert!(r.body.contains("In review"), "{}", r.body);
+    // An uploaded version that is not the newest can be retired too.
+    expect(&retire(&s.ann, &s, "1.0.0").await, 200, "retire an older uploaded version");
+    expect(&retire(&s.ann, &s, "9.9.9").await, 404, "no such version");
+
+    // The audit log keeps what was retired.
+    let log = call(&s.ann, &s.server, "workspace-audit", &[("workspace", "Acme"), ("action", "mini_program.version_retired"), ("q", "")]).await.json();
+    let details: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["details"].as_str().unwrap()).collect();
+    assert_eq!(details.len(), 2, "{details:?}");
+    assert!(details.iter().any(|d| d.starts_with(blocking) && d.contains("was Uploaded")), "{details:?}");
+}
+
+#[tokio::test]
+async fn the_version_page_offers_retire_to_a_workspace_admin_only() {
+    let s = setup().await;
+    let (mpa, mpa_id) = join(&s, "mpa", "MiniProgramAdmin").await;
+    expect(&call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", &mpa_id), ("role", "admin")]).await, 200, "assign");
+    assert!(browser_upload(&mpa, &s, "1.0.0").await.ends_with("?uploaded=1.0.0"));
+    let page = |c: &reqwest::Client| {
+        let (c, url) = (c.clone(), s.server.url(&format!("/w/Acme/mini-programs/{}", s.mp)));
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let admin = page(&s.ann).await;
+    assert!(admin.contains(r#"action="/confirm/retire-version""#), "{admin}");
+    assert!(admin.contains("Retire version 1.0.0"), "{admin}");
+    assert!(!page(&mpa).await.contains("/confirm/retire-version"));
+    // Without JavaScript: the confirmation page, then a plain form post back to the page.
+    let confirm = s
+        .ann
+        .get(s.server.url(&format!("/confirm/retire-version?workspace=Acme&id={}&version=1.0.0&back=/w/Acme/mini-programs/{}", s.mp, s.mp)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(confirm.contains("a lower version can be uploaded after it") && confirm.contains(r#"action="/api/retire-version""#), "{confirm}");
+    let back = format!("/w/Acme/mini-programs/{}", s.mp);
+    let r = s
+        .ann
+        .post(s.server.url("/api/retire-version"))
+        .header("origin", s.server.base.clone())
+        .header("accept", "text/html")
+        .form(&[("workspace", "Acme"), ("id", s.mp.as_str()), ("version", "1.0.0"), ("back", back.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], back.as_str());
+    assert!(listed(&s).await.is_empty());
+}
