@@ -230,6 +230,7 @@ pub async fn verify_email(
                     account.email_verified = true;
                     accounts::update(tx, &account)?;
                     tokens::retire(tx, account.id, Purpose::VerifyEmail)?;
+                    tokens::retire_credential_links(tx, account.id)?;
                     audit::record_security(tx, &actor, account.id, "account.email_changed", &account.email, &format!("from {old}"))?;
                     let body = format!(
                         "Hello {},\n\nThe email address of your MPDP account was changed from {old} to {}. \
@@ -389,6 +390,7 @@ pub async fn reset_password(
                 account.email_verified = true;
             }
             accounts::update(tx, &account)?;
+            tokens::retire_credential_links(tx, account.id)?;
             let ended = sessions::revoke_all(tx, account.id, None)?;
             let actor = who_acts(&account, client);
             audit::record_security(tx, &actor, account.id, "account.password_reset", &account.email, &format!("{ended} session(s) signed out"))?;
@@ -560,6 +562,7 @@ pub async fn change_password(
             account.password_hash = hash;
             account.session_epoch += 1;
             accounts::update(tx, &account)?;
+            tokens::retire_credential_links(tx, id)?;
             let ended = sessions::revoke_all(tx, id, keep)?;
             audit::record_security(tx, &who_acts(&account, addr), id, "account.password_changed", &account.username, &format!("{ended} other session(s) signed out"))?;
             Ok(account)
@@ -930,6 +933,77 @@ mod tests {
         let moved = verify_email(&s, token, Some(ann.id), None).await.unwrap();
         assert_eq!((moved.email.as_str(), moved.email_verified), ("ann2@example.com", true));
         assert!(log_in(&s, "ann2@example.com", "amber otter 17".into(), None, None).await.is_ok());
+    }
+
+    fn signed_in(s: &AppState, account: &Account) -> SignedIn {
+        let session = tower_sessions::Session::new(
+            None,
+            std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(s.store.clone())),
+            None,
+        );
+        SignedIn::for_tests(account.clone(), session)
+    }
+
+    async fn current(s: &AppState, id: Uuid) -> Account {
+        s.store.read(move |tx| accounts::get(tx, id)).await.unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_reset_link_stops_working_once_the_password_is_changed() {
+        let s = state();
+        let ann = verified_account(&s, "ann").await;
+        request_password_reset(&s, "ann@example.com", None).await.unwrap();
+        let reset = last_link_token(&s, "ann@example.com").await;
+        change_password(&s, &signed_in(&s, &ann), "amber otter 17".into(), "quiet river 88".into(), "quiet river 88".into(), None)
+            .await
+            .unwrap();
+        let before = current(&s, ann.id).await;
+        let e = reset_password(&s, reset, "taken over 123".into(), "taken over 123".into(), None)
+            .await
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (422, Some("Reset link")), "{e}");
+        assert_eq!(current(&s, ann.id).await, before, "a refused link changes nothing");
+        assert!(log_in(&s, "ann", "quiet river 88".into(), None, None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_email_change_link_stops_working_once_the_password_is_reset() {
+        let s = state();
+        let ann = verified_account(&s, "ann").await;
+        request_email_change(&s, &signed_in(&s, &ann), "ann.new@example.com", "amber otter 17".into(), None)
+            .await
+            .unwrap();
+        let change = last_link_token(&s, "ann.new@example.com").await;
+        request_password_reset(&s, "ann@example.com", None).await.unwrap();
+        let reset = last_link_token(&s, "ann@example.com").await;
+        reset_password(&s, reset, "quiet river 88".into(), "quiet river 88".into(), None).await.unwrap();
+        let before = current(&s, ann.id).await;
+        let e = verify_email(&s, change, Some(ann.id), None).await.unwrap_err();
+        assert_eq!((e.status(), e.field()), (422, Some("Verification link")), "{e}");
+        let after = current(&s, ann.id).await;
+        assert_eq!(after, before, "a refused link changes nothing");
+        assert_eq!(after.email, "ann@example.com");
+        assert!(log_in(&s, "ann.new@example.com", "quiet river 88".into(), None, None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_reset_link_stops_working_once_the_email_is_changed() {
+        let s = state();
+        let ann = verified_account(&s, "ann").await;
+        request_password_reset(&s, "ann@example.com", None).await.unwrap();
+        let reset = last_link_token(&s, "ann@example.com").await;
+        request_email_change(&s, &signed_in(&s, &ann), "ann.new@example.com", "amber otter 17".into(), None)
+            .await
+            .unwrap();
+        let change = last_link_token(&s, "ann.new@example.com").await;
+        verify_email(&s, change, Some(ann.id), None).await.unwrap();
+        let before = current(&s, ann.id).await;
+        let e = reset_password(&s, reset, "taken over 123".into(), "taken over 123".into(), None)
+            .await
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (422, Some("Reset link")), "{e}");
+        assert_eq!(current(&s, ann.id).await, before, "a refused link changes nothing");
+        assert!(log_in(&s, "ann.new@example.com", "amber otter 17".into(), None, None).await.is_ok());
     }
 
     #[test]
