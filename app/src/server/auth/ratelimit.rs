@@ -157,9 +157,12 @@ fn limited(what: &str, wait: Duration) -> AppError {
     }
 }
 
-fn wait_text(wait: Duration) -> String {
+/// How long to wait, in words: "3 hours", "12 minutes", "40 seconds".
+pub(crate) fn wait_text(wait: Duration) -> String {
     let secs = wait.as_secs().max(1);
-    if secs >= 120 {
+    if secs >= 7200 {
+        format!("{} hours", secs.div_ceil(3600))
+    } else if secs >= 120 {
         format!("{} minutes", secs.div_ceil(60))
     } else {
         format!("{secs} seconds")
