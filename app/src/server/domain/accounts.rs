@@ -470,7 +470,7 @@ pub async fn log_in(
         .read(move |tx| accounts::find_by_login(tx, &lookup))
         .await?;
     let spelling = if login.contains('@') { email_key(&login) } else { username_key(&login) };
-    // A device cookie counts only for its account, and only from before no password change since.
+    // A device cookie counts only for its account, and only if issued at its current session epoch.
     let subject = match (&account, device) {
         (Some(a), Some((known, epoch, device))) if known == a.id && epoch == a.session_epoch => {
             Subject::KnownDevice { account: a.id.to_string(), device }
