@@ -163,22 +163,25 @@ async fn a_hundred_parallel_wrong_passwords_verify_at_most_the_limit() {
     let server = Server::start(&dir, &["--login-failures-per-account", "5", "--login-failures-per-address", "1000"]);
     let owner = client();
     signed_up(&owner, &server, "ann@example.com", "ann").await;
-    // Half by username, half by email: one account, one budget.
+    // Half by username, half by email: one account, one budget of checks. Each spelling is
+    // answered 401 until its own budget is spent (as a login naming nobody would be), but only
+    // the account's budget is checked against the password.
     let attempts = (0..100).map(|i| {
         let login = if i % 2 == 0 { "ann" } else { "ANN@example.com" };
         let server = &server;
         async move { log_in(&client(), server, login, "not the password").await.status }
     });
     let statuses = futures_join_all(attempts).await;
-    let verified = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let answered = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
     let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
-    assert_eq!(verified + limited, 100, "{statuses:?}");
-    assert_eq!(verified, 5, "only the budget is checked against the password");
-    // The owner sees exactly those failures among their security events.
+    assert_eq!(answered + limited, 100, "{statuses:?}");
+    assert_eq!(answered, 10, "five per spelling");
+    // The owner sees those failures among their security events: five checked, five not.
     let r = call(&owner, &server, "my-security-events", &[("page", "1")]).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let failed = r.json()["items"].as_array().unwrap().iter().filter(|e| e["action"] == "account.sign_in_failed").count();
-    assert_eq!(failed, 5);
+    let failed: Vec<String> = r.json()["items"].as_array().unwrap().iter().filter(|e| e["action"] == "account.sign_in_failed").map(|e| e["details"].as_str().unwrap().to_string()).collect();
+    assert_eq!(failed.len(), 10, "{failed:?}");
+    assert_eq!(failed.iter().filter(|d| *d == "wrong password").count(), 5, "only the budget is checked against the password: {failed:?}");
 }
 
 /// Runs futures concurrently (no extra crate: spawn each on the test runtime).
@@ -396,19 +399,42 @@ async fn sessions_are_listed_and_a_revoked_one_is_refused_on_its_next_request() 
     assert!(actions.contains(&"account.signed_in".to_string()), "{actions:?}");
 }
 
+/// The bodies of the messages in the outbox to `to`, newest first.
+async fn mail_to(op: &reqwest::Client, server: &Server, to: &str) -> Vec<(String, String)> {
+    let r = call(op, server, "list-outbox", &[("state", ""), ("q", to), ("page", "1")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["subject"].as_str().unwrap().to_string(), m["body"].as_str().unwrap().to_string()))
+        .collect()
+}
+
 #[tokio::test]
-async fn email_change_waits_for_the_new_address_and_refuses_a_taken_one() {
+async fn email_change_waits_for_the_new_address_and_answers_alike_for_a_taken_one() {
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, &[]).await;
     let ann = person(&server, "ann").await;
     person(&server, "bob").await;
-    let r = call(&ann, &server, "change-email", &[("new_email", "bob@example.com"), ("password", PASSWORD)]).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("New email")), "{}", r.body);
     let r = call(&ann, &server, "change-email", &[("new_email", "ann.new@example.com"), ("password", "wrong password")]).await;
     assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Password")), "{}", r.body);
     let r = call(&ann, &server, "change-email", &[("new_email", "nonsense"), ("password", PASSWORD)]).await;
     assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("New email")));
     assert_eq!(call(&client(), &server, "change-email", &[("new_email", "x@example.com"), ("password", PASSWORD)]).await.status, 401);
+
+    // An address another account has is answered exactly like a free one; no link is made for
+    // it, and its owner is told instead.
+    let links_to_bob = mail_to(&op, &server, "bob@example.com").await.iter().filter(|(_, b)| b.contains("/verify-email/")).count();
+    let taken = call(&ann, &server, "change-email", &[("new_email", "bob@example.com"), ("password", PASSWORD)]).await;
+    let free = call(&ann, &server, "change-email", &[("new_email", "cat@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!((taken.status, free.status), (StatusCode::OK, StatusCode::OK), "{} / {}", taken.body, free.body);
+    assert_eq!(taken.body.replace("bob@", "cat@"), free.body, "the answer names only the address typed");
+    assert_eq!(taken.headers.get("location"), free.headers.get("location"));
+    let to_bob = mail_to(&op, &server, "bob@example.com").await;
+    assert_eq!(to_bob.iter().filter(|(_, b)| b.contains("/verify-email/")).count(), links_to_bob, "no link to a taken address");
+    assert!(to_bob.iter().any(|(s, _)| s.contains("Someone tried to use your email address")), "{to_bob:?}");
+    assert_eq!(me(&ann, &server).await["email"], "ann@example.com");
 
     let r = call(&ann, &server, "change-email", &[("new_email", "ann.new@example.com"), ("password", PASSWORD)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -422,6 +448,107 @@ async fn email_change_waits_for_the_new_address_and_refuses_a_taken_one() {
     assert_eq!(log_in(&client(), &server, "ann@example.com", PASSWORD).await.status, 401);
     let r = call(&op, &server, "list-outbox", &[("state", ""), ("q", "ann@example.com"), ("page", "1")]).await;
     assert!(r.body.contains("Your MPDP email address was changed"), "the old address is told");
+}
+
+#[tokio::test]
+async fn a_failed_login_is_answered_and_recorded_alike_whether_or_not_the_account_exists() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    person(&server, "ann").await;
+    let known = log_in(&client(), &server, "ann", "not the password").await;
+    let unknown = log_in(&client(), &server, "nobody", "not the password").await;
+    assert_eq!((known.status, unknown.status), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(known.body, unknown.body);
+    // Both wrote the same durable record, so neither answer comes back sooner.
+    let r = call(&op, &server, "platform-audit", &[("workspace", ""), ("action", "account.sign_in_failed"), ("q", ""), ("page", "1")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut targets: Vec<String> = r.json()["items"].as_array().unwrap().iter().map(|e| e["target"].as_str().unwrap().to_string()).collect();
+    targets.sort();
+    assert_eq!(targets, vec!["ann", "nobody"]);
+}
+
+#[tokio::test]
+async fn a_spent_account_budget_does_not_tell_that_a_username_and_an_email_are_one_account() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--login-failures-per-account", "2"]);
+    signed_up(&client(), &server, "ann@example.com", "ann").await;
+    // Strangers spend ann's budget by email, then try her username with the right password; the
+    // same is done for an email and a username that name nobody. The answers must match.
+    let mut answers = Vec::new();
+    for (first, second) in [("ann@example.com", "ann"), ("bob@example.com", "bob")] {
+        for _ in 0..2 {
+            assert_eq!(log_in(&client(), &server, first, "not the password").await.status, 401);
+        }
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let r = log_in(&client(), &server, second, PASSWORD).await;
+            seen.push((r.status.as_u16(), r.kind()));
+        }
+        answers.push(seen);
+    }
+    assert_eq!(answers[0], vec![(401, "invalid_credentials".into()), (401, "invalid_credentials".into()), (429, "rate_limited".into())]);
+    assert_eq!(answers[0], answers[1], "ann's username is answered as a login naming nobody");
+}
+
+/// The `mpdp_device=…` cookie of a reply, if it sets one.
+fn device_cookie(r: &Reply) -> Option<String> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("mpdp_device="))
+}
+
+/// Three strangers' wrong passwords for `login`: the account's budget (3) is spent.
+async fn strangers_spend(server: &Server, login: &str) {
+    for _ in 0..3 {
+        assert_eq!(log_in(&client(), server, login, "not the password").await.status, 401);
+    }
+}
+
+#[tokio::test]
+async fn a_known_browser_counts_for_nothing_after_a_password_change_a_reset_or_signing_out_everywhere() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &["--login-failures-per-account", "3"]).await;
+
+    // Password change: the browser that changed it stays known, the others do not.
+    let old = client();
+    signed_up(&old, &server, "ann@example.com", "ann").await;
+    assert!(device_cookie(&log_in(&old, &server, "ann", PASSWORD).await).is_some());
+    let laptop = client();
+    assert_eq!(log_in(&laptop, &server, "ann", PASSWORD).await.status, 200);
+    let r = call(&laptop, &server, "change-password", &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD), ("new_password_confirm", NEW_PASSWORD)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(device_cookie(&r).is_some(), "this browser's cookie moves to the new epoch");
+    call(&laptop, &server, "log-out", &[]).await;
+    strangers_spend(&server, "ann").await;
+    let r = log_in(&old, &server, "ann", NEW_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "a cookie from before the change: {}", r.body);
+    let r = log_in(&laptop, &server, "ann", NEW_PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Reset: every cookie issued before counts for nothing, the laptop's too.
+    call(&client(), &server, "request-password-reset", &[("email", "ann@example.com")]).await;
+    let token = mailed_token(&op, &server, "ann@example.com", "/reset-password/").await;
+    let r = call(&client(), &server, "reset-password", &[("token", &token), ("new_password", "amber harbour 5"), ("new_password_confirm", "amber harbour 5")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = log_in(&laptop, &server, "ann", "amber harbour 5").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "a cookie from before the reset: {}", r.body);
+
+    // "Sign out everywhere": the same, but this browser stays signed in and known.
+    let phone = client();
+    signed_up(&phone, &server, "bob@example.com", "bob").await;
+    let desk = client();
+    assert_eq!(log_in(&desk, &server, "bob", PASSWORD).await.status, 200);
+    let r = call(&desk, &server, "revoke-other-sessions", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(me(&phone, &server).await.is_null());
+    assert_eq!(me(&desk, &server).await["username"], "bob");
+    call(&desk, &server, "log-out", &[]).await;
+    strangers_spend(&server, "bob").await;
+    let r = log_in(&phone, &server, "bob", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "a cookie from before signing out everywhere: {}", r.body);
+    assert_eq!(log_in(&desk, &server, "bob", PASSWORD).await.status, 200);
 }
 
 #[tokio::test]

@@ -593,6 +593,37 @@ async fn member_requests_reveal_no_workspace_and_only_a_workspace_admin_decides_
     assert_eq!(call(&kim, &s.server, "my-requests", &[]).await.json()["total"], 2);
 }
 
+#[tokio::test]
+async fn asking_to_join_then_withdrawing_again_and_again_is_capped_per_account() {
+    let s = acme().await;
+    let joe = person(&s.server, "joe").await;
+    let mails_to_ann = || async {
+        let r = call(&s.op, &s.server, "list-outbox", &[("state", ""), ("q", "New application in Acme")]).await;
+        r.json()["total"].as_u64().unwrap()
+    };
+    // Five rounds of ask → withdraw: each asks, and each mails the Workspace Admin.
+    for round in 0..5 {
+        expect(&call(&joe, &s.server, "apply-join", &[("workspace", "Acme")]).await, 200, &format!("ask {round}"));
+        let id = call(&joe, &s.server, "my-requests", &[]).await.json()["items"][0]["id"].as_str().unwrap().to_string();
+        expect(&s.withdraw(&joe, &id).await, 200, &format!("withdraw {round}"));
+    }
+    assert_eq!(mails_to_ann().await, 5);
+    // The sixth is refused with the rule named — for any name, so it tells nothing about Acme —
+    // and changes nothing.
+    let before = s.snapshot().await;
+    for name in ["Acme", "Nowhere"] {
+        let r = call(&joe, &s.server, "apply-join", &[("workspace", name)]).await;
+        refused(&r, 429, None, "You can ask to join workspaces at most 5 times a day", name);
+        assert!(r.headers.get("retry-after").is_some_and(|v| v.to_str().unwrap().parse::<u64>().unwrap() > 23 * 3600), "{:?}", r.headers);
+    }
+    assert_eq!(s.snapshot().await, before, "nothing changed");
+    assert_eq!(call(&joe, &s.server, "my-requests", &[]).await.json()["total"], 5);
+    // Someone else still asks.
+    let kim = person(&s.server, "kim").await;
+    expect(&call(&kim, &s.server, "apply-join", &[("workspace", "Acme")]).await, 200, "kim asks");
+    assert_eq!(mails_to_ann().await, 6);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_approvers_deciding_at_once_one_wins_and_the_other_gets_409() {
     let s = acme().await;

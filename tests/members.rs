@@ -699,6 +699,46 @@ async fn blocking_an_admin_revokes_the_invitations_they_sent() {
 }
 
 #[tokio::test]
+async fn demoting_an_admin_revokes_the_invitations_they_sent() {
+    let dir = DataDir::new();
+    let (server, op, ann) = acme(&dir).await;
+    let bob = join(&server, &ann, "bob", "WorkspaceAdmin").await;
+    invite(&bob, &server, "dm1@example.com", "WorkspaceDeveloper").await;
+    invite(&ann, &server, "dm2@example.com", "WorkspaceDeveloper").await;
+    let t1 = invitation_token(&op, &server, "dm1@example.com").await;
+    let t2 = invitation_token(&op, &server, "dm2@example.com").await;
+    let bob_id = member_id(&ann, &server, "bob").await;
+    let set_role = |role: &'static str| {
+        let (ann, server, bob_id) = (&ann, &server, bob_id.clone());
+        async move { call(ann, server, "set-member-role", &[("workspace", "Acme"), ("account", &bob_id), ("role", role)]).await }
+    };
+
+    // Refused first: a change to the role bob has already changes nothing.
+    let r = set_role("WorkspaceAdmin").await;
+    expect(&r, 409, "bob is already a Workspace Admin");
+    assert_eq!(r.field().as_deref(), Some("Role"));
+    assert_eq!(invitation_state(&server, &t1).await, "pending");
+
+    expect(&set_role("WorkspaceReviewer").await, 200, "demote bob");
+    assert_eq!(invitation_state(&server, &t1).await, "revoked");
+    assert_eq!(invitation_state(&server, &t2).await, "pending", "ann's invitation is untouched");
+    let x1 = person(&server, "dm1").await;
+    let r = call(&x1, &server, "accept-invitation", &[("token", &t1)]).await;
+    expect(&r, 409, "an invitation from a demoted admin");
+    assert!(message(&r).contains("has been withdrawn"), "{}", r.body);
+    expect(&call(&x1, &server, "workspace-home", &[("workspace", "Acme")]).await, 404, "dm1 is not a member");
+    let revoked = audit_events(&ann, &server, "member.invitation_revoked", "").await;
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert!(revoked[0]["details"].as_str().unwrap().contains("sent by bob, who was made Workspace Reviewer"), "{revoked:?}");
+
+    // Made Workspace Admin again, bob does not bring the link back.
+    expect(&set_role("WorkspaceAdmin").await, 200, "promote bob");
+    assert_eq!(invitation_state(&server, &t1).await, "revoked");
+    let x2 = person(&server, "dm2").await;
+    expect(&call(&x2, &server, "accept-invitation", &[("token", &t2)]).await, 200, "ann's invitation works");
+}
+
+#[tokio::test]
 async fn blocking_takes_effect_on_an_open_session_and_unblocking_restores_it() {
     let dir = DataDir::new();
     let (server, op, ann) = acme(&dir).await;

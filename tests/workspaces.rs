@@ -92,10 +92,77 @@ async fn workspace_id(admin: &reqwest::Client, server: &Server, name: &str) -> S
     r.json()[0]["id"].as_str().unwrap().to_string()
 }
 
+/// The (name, status) of `c`'s workspace applications, newest first.
+async fn my_applications(c: &reqwest::Client, server: &Server) -> Vec<(String, String)> {
+    let r = call(c, server, "my-workspace-applications", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["name"].as_str().unwrap().to_string(), a["status"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn applying_needs_a_verified_address_keeps_others_pending_names_private_and_is_capped() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    let pending_total = || async {
+        call(&op, &server, "list-workspace-applications", &[("status", "Pending"), ("q", "")]).await.json()["total"].as_u64().unwrap()
+    };
+
+    // Unverified: refused, with what to do; nothing filed.
+    let zed = unverified_person(&server, "zed").await;
+    let r = apply(&zed, &server, "Zeta", REPS).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap().contains("Verify your email address zed@example.com first"), "{}", r.body);
+    assert_eq!(pending_total().await, 0);
+
+    // Ann's pending "Acme" is not revealed to bob: his answer is that of a free name.
+    let ann = person(&server, "ann").await;
+    let bob = person(&server, "bob").await;
+    let a = apply(&ann, &server, "Acme", REPS).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let taken = apply(&bob, &server, "ACME", REPS).await;
+    let free = apply(&bob, &server, "Zeta", REPS).await;
+    assert_eq!((taken.status, free.status), (reqwest::StatusCode::OK, reqwest::StatusCode::OK), "{} / {}", taken.body, free.body);
+    assert_eq!(taken.json()["status"], free.json()["status"]);
+    // Her own pending name is refused to her.
+    let r = apply(&ann, &server, "acme", REPS).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Workspace Name")), "{}", r.body);
+    assert!(r.body.contains("you already have a pending application for this name"), "{}", r.body);
+
+    // At most three pending at a time; the fourth is refused and stores nothing.
+    for name in ["Two", "Three"] {
+        assert_eq!(apply(&ann, &server, name, REPS).await.status, 200);
+    }
+    let before = (my_applications(&ann, &server).await, pending_total().await);
+    let r = apply(&ann, &server, "Four", REPS).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Workspace application")), "{}", r.body);
+    assert!(r.body.contains("you already have 3 pending applications"), "{}", r.body);
+    assert_eq!((my_applications(&ann, &server).await, pending_total().await), before, "nothing changed");
+    let two = call(&ann, &server, "my-workspace-applications", &[]).await.json().as_array().unwrap().iter().find(|a| a["name"] == "Two").unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(call(&ann, &server, "withdraw-workspace-application", &[("id", &two)]).await.status, 200);
+    assert_eq!(apply(&ann, &server, "Four", REPS).await.status, 200, "a withdrawn one no longer counts");
+
+    // The operator generates ann's Acme; bob's can then not be generated, and stays pending.
+    let r = call(&op, &server, "generate-workspace", &[("id", a.json()["id"].as_str().unwrap())]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(&op, &server, "generate-workspace", &[("id", taken.json()["id"].as_str().unwrap())]).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Workspace Name")), "{}", r.body);
+    assert!(my_applications(&bob, &server).await.contains(&("ACME".to_string(), "Pending".to_string())));
+    // A workspace's name is refused to everyone.
+    let cat = person(&server, "cat").await;
+    let r = apply(&cat, &server, "aCme", REPS).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Workspace Name")), "{}", r.body);
+    assert!(r.body.contains("is already the name of a workspace"), "{}", r.body);
+}
+
 #[tokio::test]
 async fn workspace_name_rules_are_checked_on_the_server() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
+    let (server, _op) = server_with_operator(&dir, &[]).await;
     let ann = person(&server, "ann").await;
     let long = "a".repeat(33);
     for (name, why) in [
@@ -990,7 +1057,7 @@ async fn without_smtp_the_outbox_keeps_every_message_for_the_operator() {
 #[tokio::test]
 async fn applicants_withdraw_their_own_pending_applications() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
+    let (server, _op) = server_with_operator(&dir, &[]).await;
     let ann = person(&server, "ann").await;
     let id = apply(&ann, &server, "Acme", REPS).await.json()["id"]
         .as_str()
@@ -1023,8 +1090,8 @@ async fn applicants_withdraw_their_own_pending_applications() {
         .await
         .json();
     assert_eq!(mine[0]["status"], "Withdrawn");
-    // The name is free again.
-    assert_eq!(apply(&bob, &server, "acme", REPS).await.status, 200);
+    // Withdrawn, it no longer keeps ann from asking for the name again.
+    assert_eq!(apply(&ann, &server, "acme", REPS).await.status, 200);
     assert_eq!(
         call(
             &client(),

@@ -17,46 +17,19 @@ import {
 
 const LAST_ADMIN = "is the last active Workspace Admin of this workspace; make another member Workspace Admin first";
 
-test("a user applies, the operator generates the workspace and verifies the representative, who opens General and, as the only admin, cannot step down", async ({ page }, info) => {
+test("an unverified user is told to verify first; verified, they apply, the operator generates the workspace, and the representative opens General and, as the only admin, cannot step down", async ({ page }, info) => {
   const person = uniqueName();
   const email = `${person}@example.com`;
   const other = `${uniqueName()}@example.com`;
   const workspace = `Acme${uniqueName()}`;
 
-  // An unverified person applies, naming themselves and someone without an account.
+  // An unverified person may not apply yet: the form says what to do.
   await signUp(page, info, email, person);
   await expectCheckInbox(page, email);
   await logIn(page, info, person, PASSWORD);
   await expect(page.getByRole("heading", { name: `Welcome, ${person}` })).toBeVisible();
-  await applyForWorkspace(page, info, workspace, [`Ann Lee <${email}>`, `Bo Chen <${other}>`], "5812 — Eating places and restaurants", "1 Harbour Road, Singapore");
-  await expect(page.getByRole("status").filter({ hasText: "Application submitted" })).toBeVisible();
-  const row = page.getByRole("row").filter({ hasText: workspace });
-  await expect(row.getByText("Pending")).toBeVisible();
-
-  // The same name in other case is refused with a clear message.
-  await applyForWorkspace(page, info, workspace.toUpperCase(), [`Ann Lee <${email}>`], "5812", "2 Bay Road");
-  await expect(page.getByText("Workspace Name: is already taken by a workspace or a pending application")).toBeVisible();
-  await open(page, info, "/");
-  await logOut(page);
-
-  // The operator generates it.
-  await logInAsOperator(page, info);
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Operator" }).click();
-  await page.getByRole("navigation", { name: "Operator" }).getByRole("link", { name: "Applications" }).click();
-  await page.getByLabel("Search by Workspace Name").fill(workspace);
-  await page.getByRole("button", { name: "Apply" }).click();
-  await page.getByRole("link", { name: workspace }).click();
-  await expect(page.getByRole("heading", { name: workspace })).toBeVisible();
-  await page.getByRole("button", { name: "Generate workspace" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Workspace generated" })).toBeVisible();
-  await expect(page.getByText("Generated", { exact: true })).toBeVisible();
-  await logOut(page);
-
-  // With the address unverified, the workspace does not admit its representative yet.
-  await logIn(page, info, person, PASSWORD);
-  await expect(page.getByRole("status").filter({ hasText: `Verify your email address ${email}` })).toBeVisible();
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Workspaces" }).click();
-  await expect(page.getByText("You are not a member of any workspace yet.")).toBeVisible();
+  await applyForWorkspace(page, info, workspace, [`Ann Lee <${email}>`], "5812 — Eating places and restaurants", "1 Harbour Road, Singapore");
+  await expect(page.getByText(`Verify your email address ${email} first`)).toBeVisible();
   await logOut(page);
 
   // Without SMTP, the operator marks the address verified (after checking it is the person's).
@@ -74,10 +47,36 @@ test("a user applies, the operator generates the workspace and verifies the repr
   await expect(account.getByRole("button", { name: `Mark verified: ${email}` })).toHaveCount(0);
   await logOut(page);
 
-  // The representative opens the workspace's General page.
+  // Verified, the person applies, naming themselves and someone without an account.
+  await logIn(page, info, person, PASSWORD);
+  await expect(page.getByText(`Verify your email address ${email}`)).toHaveCount(0);
+  await applyForWorkspace(page, info, workspace, [`Ann Lee <${email}>`, `Bo Chen <${other}>`], "5812 — Eating places and restaurants", "1 Harbour Road, Singapore");
+  await expect(page.getByRole("status").filter({ hasText: "Application submitted" })).toBeVisible();
+  const row = page.getByRole("row").filter({ hasText: workspace });
+  await expect(row.getByText("Pending")).toBeVisible();
+
+  // The same name in other case, while it is pending, is refused with a clear message.
+  await applyForWorkspace(page, info, workspace.toUpperCase(), [`Ann Lee <${email}>`], "5812", "2 Bay Road");
+  await expect(page.getByText("Workspace Name: you already have a pending application for this name")).toBeVisible();
+  await open(page, info, "/");
+  await logOut(page);
+
+  // The operator generates it.
+  await logInAsOperator(page, info);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Operator" }).click();
+  await page.getByRole("navigation", { name: "Operator" }).getByRole("link", { name: "Applications" }).click();
+  await page.getByLabel("Search by Workspace Name").fill(workspace);
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.getByRole("link", { name: workspace }).click();
+  await expect(page.getByRole("heading", { name: workspace })).toBeVisible();
+  await page.getByRole("button", { name: "Generate workspace" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Workspace generated" })).toBeVisible();
+  await expect(page.getByText("Generated", { exact: true })).toBeVisible();
+  await logOut(page);
+
+  // The representative, verified, is a Workspace Admin at once and opens its General page.
   await logIn(page, info, person, PASSWORD);
   await expect(page.getByRole("heading", { name: `Welcome, ${person}` })).toBeVisible();
-  await expect(page.getByText(`Verify your email address ${email}`)).toHaveCount(0);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Workspaces" }).click();
   await page.getByRole("link", { name: workspace }).click();
   await expect(page.getByText("Workspace Admin · Assigned to Mini Program: unassigned")).toBeVisible();

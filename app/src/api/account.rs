@@ -94,14 +94,35 @@ pub async fn log_in(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     SignedIn::start(&session, &account, addr, agent).await?;
-    let keep = device.filter(|(a, _)| *a == account.id).map(|(_, d)| d);
+    let keep = device
+        .filter(|(a, epoch, _)| *a == account.id && *epoch == account.session_epoch)
+        .map(|(_, _, d)| d);
+    make_known(&state, &account, keep);
+    leptos_axum::redirect(&crate::model::local_path(next.as_deref()).unwrap_or_else(|| "/".into()));
+    Ok(())
+}
+
+/// Makes this browser a known device of `account` at its current session epoch (keeping the
+/// device id `keep`, if it has one).
+#[cfg(feature = "ssr")]
+fn make_known(state: &AppState, account: &crate::server::store::accounts::Account, keep: Option<String>) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(v) = http::HeaderValue::from_str(&state.devices.issue(account.id, keep)) {
+        if let Ok(v) = http::HeaderValue::from_str(&state.devices.issue(account.id, account.session_epoch, keep)) {
             response.append_header(http::header::SET_COOKIE, v);
         }
     }
-    leptos_axum::redirect(&crate::model::local_path(next.as_deref()).unwrap_or_else(|| "/".into()));
-    Ok(())
+}
+
+/// This browser's known-device id for the signed-in account, kept when the epoch moves on: the
+/// person who changes the password (or signs out everywhere) keeps this browser known.
+#[cfg(feature = "ssr")]
+async fn own_device(state: &AppState, who: &SignedIn) -> Option<String> {
+    let (id, epoch) = (who.account().id, who.account().session_epoch);
+    state
+        .devices
+        .read(&request_headers().await)
+        .filter(|(a, e, _)| *a == id && *e == epoch)
+        .map(|(_, _, d)| d)
 }
 
 /// Logs out: the session is deleted on the server and its cookie cleared.
@@ -128,6 +149,7 @@ pub async fn change_password(
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
     let addr = super::client_addr_of_request().await;
+    let keep = own_device(&state, &who).await;
     let account = domain::change_password(
         &state,
         &who,
@@ -138,6 +160,7 @@ pub async fn change_password(
     )
     .await?;
     who.renew(&account).await?;
+    make_known(&state, &account, keep);
     leptos_axum::redirect("/account?password_changed=1");
     Ok(())
 }
@@ -236,7 +259,10 @@ pub async fn revoke_other_sessions() -> Result<usize, AppError> {
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
     let addr = super::client_addr_of_request().await;
-    let n = domain::revoke_other_sessions(&state, &who, addr).await?;
+    let keep = own_device(&state, &who).await;
+    let (n, account) = domain::revoke_other_sessions(&state, &who, addr).await?;
+    who.renew(&account).await?;
+    make_known(&state, &account, keep);
     leptos_axum::redirect("/account?sessions_revoked=1");
     Ok(n)
 }

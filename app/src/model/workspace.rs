@@ -15,6 +15,8 @@ pub const ADDRESS_MAX: usize = 500;
 pub const PERSON_NAME_MAX: usize = 100;
 pub const MAX_REPRESENTATIVES: usize = 20;
 pub const REASON_MAX: usize = 1000;
+/// Pending workspace applications one account may have at a time.
+pub const PENDING_APPLICATIONS_MAX: usize = 3;
 
 /// Workspace Name: `A-Z a-z 0-9` only, 3–32 characters. It is used in URLs and never changes.
 pub fn validate_workspace_name(raw: &str) -> Result<String, AppError> {

@@ -3,6 +3,11 @@
 //! and a random device id. A later login to that account from that browser spends the device's
 //! own failure budget, so strangers guessing at the account cannot lock its owner out. A cookie
 //! whose signature does not hold is ignored.
+//!
+//! The cookie also names the account's session epoch when it was issued: a password change or
+//! reset, or "sign out everywhere", raises the epoch, and from then on the cookies issued before
+//! count for nothing (a stolen browser profile must not keep its own budget past a password
+//! change). Cookies in the earlier two-part form are ignored the same way.
 
 use cookie::{Cookie, CookieJar, Key, SameSite};
 use http::HeaderMap;
@@ -41,8 +46,9 @@ impl DeviceCookies {
         }
     }
 
-    /// The (account, device id) of the request's device cookie, if present and genuine.
-    pub fn read(&self, headers: &HeaderMap) -> Option<(Uuid, String)> {
+    /// The (account, session epoch, device id) of the request's device cookie, if present and
+    /// genuine.
+    pub fn read(&self, headers: &HeaderMap) -> Option<(Uuid, u64, String)> {
         let mut jar = CookieJar::new();
         for value in headers.get_all(http::header::COOKIE) {
             let Ok(value) = value.to_str() else { continue };
@@ -53,15 +59,20 @@ impl DeviceCookies {
             }
         }
         let verified = jar.signed(&self.key).get(self.name())?;
-        let (account, device) = verified.value().split_once('.')?;
+        let mut parts = verified.value().split('.');
+        let (account, epoch, device) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
         let account = Uuid::parse_str(account).ok()?;
+        let epoch = epoch.parse().ok()?;
         (device.len() == 32 && device.bytes().all(|b| b.is_ascii_hexdigit()))
-            .then(|| (account, device.to_string()))
+            .then(|| (account, epoch, device.to_string()))
     }
 
-    /// A `Set-Cookie` value that makes this browser known for `account`, keeping `device` when
-    /// the browser already has an id.
-    pub fn issue(&self, account: Uuid, device: Option<String>) -> String {
+    /// A `Set-Cookie` value that makes this browser known for `account` at its session `epoch`,
+    /// keeping `device` when the browser already has an id.
+    pub fn issue(&self, account: Uuid, epoch: u64, device: Option<String>) -> String {
         let device = device.unwrap_or_else(|| {
             let mut bytes = [0u8; 16];
             rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -69,7 +80,7 @@ impl DeviceCookies {
         });
         let mut jar = CookieJar::new();
         jar.signed_mut(&self.key).add(
-            Cookie::build((self.name(), format!("{account}.{device}")))
+            Cookie::build((self.name(), format!("{account}.{epoch}.{device}")))
                 .path("/")
                 .http_only(true)
                 .secure(self.https)
@@ -97,21 +108,29 @@ mod tests {
     fn an_issued_cookie_reads_back_and_a_forged_one_does_not() {
         let d = DeviceCookies::new(&[7u8; 64], false);
         let ann = Uuid::new_v4();
-        let set = d.issue(ann, None);
+        let set = d.issue(ann, 3, None);
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
         let pair = set.split(';').next().unwrap();
-        let (account, device) = d.read(&headers_with(&format!("other=1; {pair}"))).unwrap();
-        assert_eq!(account, ann);
+        let (account, epoch, device) = d.read(&headers_with(&format!("other=1; {pair}"))).unwrap();
+        assert_eq!((account, epoch), (ann, 3));
         assert_eq!(device.len(), 32);
         // Same device id kept on the next login.
-        let again = d.issue(ann, Some(device.clone()));
+        let again = d.issue(ann, 4, Some(device.clone()));
         assert!(again.contains(&device));
+        // Forged: the epoch moved forward by hand.
+        let moved = pair.replace(&format!("{ann}.3."), &format!("{ann}.4."));
+        assert!(d.read(&headers_with(&moved)).is_none());
+        // Genuine, but in the two-part form of before epochs: ignored.
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&Key::from(&[7u8; 64])).add(Cookie::new("mpdp_device", format!("{ann}.{device}")));
+        let old = jar.delta().next().unwrap().to_string();
+        assert!(d.read(&headers_with(old.split(';').next().unwrap())).is_none());
         // Forged: the value changed to another account, or signed with another key.
         let forged = pair.replace(&ann.to_string(), &Uuid::new_v4().to_string());
         assert!(d.read(&headers_with(&forged)).is_none());
         let other_key = DeviceCookies::new(&[8u8; 64], false);
         assert!(other_key.read(&headers_with(pair)).is_none());
         assert!(d.read(&headers_with("mpdp_device=garbage")).is_none());
-        assert!(DeviceCookies::new(&[7u8; 64], true).issue(ann, None).starts_with("__Host-"));
+        assert!(DeviceCookies::new(&[7u8; 64], true).issue(ann, 0, None).starts_with("__Host-"));
     }
 }

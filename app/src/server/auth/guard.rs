@@ -132,7 +132,8 @@ impl SignedIn {
         session.flush().await.map_err(session_error)
     }
 
-    /// After a password change: this session moves to the new epoch (others are now stale).
+    /// After the epoch moves on (password change, "sign out everywhere"): this session moves to
+    /// the new epoch (others are now stale).
     pub async fn renew(&self, account: &Account) -> Result<(), AppError> {
         self.session.cycle_id().await.map_err(session_error)?;
         self.session

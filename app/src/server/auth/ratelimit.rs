@@ -8,6 +8,13 @@
 //! the account before has a budget of its own (see `device`). Counting failures needs that refund,
 //! which a token bucket such as `governor` cannot give back, so this part is written here.
 //!
+//! What a login is *answered* must not tell whether it names an account, nor that a username and
+//! an email name the same one. So the 429 of a login comes only from budgets that behave alike
+//! for every login text: its own spelling's and the client address's. The account's budget, which
+//! its username and email share, is kept quietly: once spent, further attempts on the account are
+//! not checked (see [`Attempt::account_spent`]) and are answered like any wrong password, until
+//! the spelling's own budget answers 429 — after as many attempts as for a login naming nobody.
+//!
 //! **Sign-up, verification resends and password resets** are plain request rates per client
 //! address and per target email: those are `governor` limiters.
 //!
@@ -114,18 +121,31 @@ struct Window {
 /// Whose failures an attempt counts against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
-    /// An account (its username and email share this budget), or for a login that names no
-    /// account, that login text (so both cases behave alike).
-    Account(String),
+    /// A login as typed, case-folded (`spelling`), and the account it names, if any. The
+    /// spelling's budget answers 429 alike whether or not it names an account; the account's,
+    /// shared by its username and email, is spent quietly.
+    Login { spelling: String, account: Option<String> },
     /// A browser that signed in to this account before: its own budget, so the owner gets in
     /// while strangers exhaust the account's.
     KnownDevice { account: String, device: String },
+    /// A signed-in person confirming their password: their account's budget, answered openly
+    /// (they know the account exists).
+    SignedIn(String),
 }
 
 /// A reserved attempt: counted already; call [`LoginLimiter::succeeded`] to refund it.
 #[must_use]
 pub struct Attempt {
     keys: Vec<String>,
+    account_spent: bool,
+}
+
+impl Attempt {
+    /// The account's shared budget is spent: the password must not be checked, and the attempt
+    /// is answered as a wrong password (a 429 here would tell that the login names the account).
+    pub fn account_spent(&self) -> bool {
+        self.account_spent
+    }
 }
 
 pub struct LoginLimiter {
@@ -151,40 +171,56 @@ impl LoginLimiter {
     }
 
     /// Counts one attempt for `subject` (and, unless it is a known device, the client address)
-    /// — or refuses with 429, counting nothing, when a budget is spent. Check and count happen
-    /// under one lock, so parallel attempts cannot slip past the limit.
+    /// — or refuses with 429, counting nothing, when a budget that may be answered openly is
+    /// spent. Check and count happen under one lock, so parallel attempts cannot slip past the
+    /// limit.
     pub fn reserve(&self, subject: &Subject, addr: Option<IpAddr>) -> Result<Attempt, AppError> {
         let now = Instant::now();
-        let mut keys: Vec<(String, u32, &str)> = Vec::new();
+        let mut open: Vec<(String, u32, &str)> = Vec::new();
+        let mut quiet: Option<String> = None;
         match subject {
-            Subject::Account(a) => keys.push((format!("account:{a}"), self.per_account, "this account")),
-            Subject::KnownDevice { account, device } => keys.push((
+            Subject::Login { spelling, account } => {
+                open.push((format!("login:{spelling}"), self.per_account, "this account"));
+                quiet = account.as_ref().map(|a| format!("account:{a}"));
+            }
+            Subject::KnownDevice { account, device } => open.push((
                 format!("device:{account}:{device}"),
                 self.per_account,
                 "this account on this browser",
             )),
-        }
-        if let (Subject::Account(_), Some(addr)) = (subject, addr) {
-            keys.push((format!("address:{}", address_key(addr)), self.per_address, "your network address"));
-        }
-        let mut windows = locked(&self.windows);
-        for (key, limit, what) in &keys {
-            // Looked at is used: a key that keeps being refused is not the one forgotten.
-            if let Some(w) = windows.get_recent(key) {
-                let elapsed = now.duration_since(w.started);
-                if elapsed < self.window && w.failures >= *limit {
-                    return Err(limited(what, self.window - elapsed));
-                }
+            Subject::SignedIn(account) => {
+                open.push((format!("account:{account}"), self.per_account, "this account"))
             }
         }
-        for (key, _, _) in &keys {
+        if let (Subject::Login { .. } | Subject::SignedIn(_), Some(addr)) = (subject, addr) {
+            open.push((format!("address:{}", address_key(addr)), self.per_address, "your network address"));
+        }
+        let mut windows = locked(&self.windows);
+        // Looked at is used: a key that keeps being refused is not the one forgotten.
+        let spent = |windows: &mut RecentKeys<Window>, key: &str, limit: u32| {
+            windows.get_recent(key).and_then(|w| {
+                let elapsed = now.duration_since(w.started);
+                (elapsed < self.window && w.failures >= limit).then(|| self.window - elapsed)
+            })
+        };
+        for (key, limit, what) in &open {
+            if let Some(wait) = spent(&mut windows, key, *limit) {
+                return Err(limited(what, wait));
+            }
+        }
+        let account_spent = quiet
+            .as_deref()
+            .is_some_and(|key| spent(&mut windows, key, self.per_account).is_some());
+        let mut keys: Vec<String> = open.into_iter().map(|(k, _, _)| k).collect();
+        keys.extend(quiet.filter(|_| !account_spent));
+        for key in &keys {
             let w = windows.entry(key, || Window { started: now, failures: 0 });
             if now.duration_since(w.started) >= self.window {
                 *w = Window { started: now, failures: 0 };
             }
             w.failures += 1;
         }
-        Ok(Attempt { keys: keys.into_iter().map(|(k, _, _)| k).collect() })
+        Ok(Attempt { keys, account_spent })
     }
 
     /// The attempt was right: it is not a failure, so it is given back.
@@ -219,9 +255,12 @@ fn limited(what: &str, wait: Duration) -> AppError {
     }
 }
 
-fn wait_text(wait: Duration) -> String {
+/// How long to wait, in words: "3 hours", "12 minutes", "40 seconds".
+pub(crate) fn wait_text(wait: Duration) -> String {
     let secs = wait.as_secs().max(1);
-    if secs >= 120 {
+    if secs >= 7200 {
+        format!("{} hours", secs.div_ceil(3600))
+    } else if secs >= 120 {
         format!("{} minutes", secs.div_ceil(60))
     } else {
         format!("{secs} seconds")
@@ -305,7 +344,11 @@ mod tests {
     use super::*;
 
     fn acct(a: &str) -> Subject {
-        Subject::Account(a.into())
+        Subject::Login { spelling: a.into(), account: Some(a.into()) }
+    }
+
+    fn spelling(text: &str, account: Option<&str>) -> Subject {
+        Subject::Login { spelling: text.into(), account: account.map(str::to_string) }
     }
 
     #[test]
@@ -361,6 +404,28 @@ mod tests {
         l.succeeded(owner);
         let other = Subject::KnownDevice { account: "ann".into(), device: "d2".into() };
         let _ = l.reserve(&other, None).unwrap();
+    }
+
+    #[test]
+    fn a_spent_account_budget_is_kept_quietly_so_a_429_never_links_two_spellings() {
+        let l = LoginLimiter::new(2, 100, Duration::from_secs(60));
+        // Two failures by email spend ann's shared budget (and that spelling's).
+        for _ in 0..2 {
+            let a = l.reserve(&spelling("ann@example.com", Some("id-ann")), None).unwrap();
+            assert!(!a.account_spent());
+        }
+        assert_eq!(l.reserve(&spelling("ann@example.com", Some("id-ann")), None).err().unwrap().status(), 429);
+        // Her username and a login naming nobody are answered alike: two attempts, then 429.
+        for subject in [spelling("ann", Some("id-ann")), spelling("nobody", None)] {
+            let first = l.reserve(&subject, None).unwrap();
+            let second = l.reserve(&subject, None).unwrap();
+            assert_eq!(l.reserve(&subject, None).err().unwrap().status(), 429, "{subject:?}");
+            // but ann's username is not checked: her budget is spent
+            let quiet = matches!(&subject, Subject::Login { account: Some(_), .. });
+            assert_eq!((first.account_spent(), second.account_spent()), (quiet, quiet), "{subject:?}");
+        }
+        // A signed-in ann confirming her password sees her account's budget openly.
+        assert_eq!(l.reserve(&Subject::SignedIn("id-ann".into()), None).err().unwrap().status(), 429);
     }
 
     #[test]

@@ -230,6 +230,7 @@ pub async fn verify_email(
                     account.email_verified = true;
                     accounts::update(tx, &account)?;
                     tokens::retire(tx, account.id, Purpose::VerifyEmail)?;
+                    tokens::retire_credential_links(tx, account.id)?;
                     audit::record_security(tx, &actor, account.id, "account.email_changed", &account.email, &format!("from {old}"))?;
                     let body = format!(
                         "Hello {},\n\nThe email address of your MPDP account was changed from {old} to {}. \
@@ -269,7 +270,8 @@ pub async fn verify_email(
 }
 
 /// Asks to move the signed-in account to `new_email`: a link goes to the new address, and the
-/// change happens only when it is opened.
+/// change happens only when it is opened. The answer is the same when another account already
+/// has the address: then no link is made, and the owner of that address gets a note instead.
 pub async fn request_email_change(
     state: &AppState,
     who: &SignedIn,
@@ -301,11 +303,20 @@ pub async fn request_email_change(
                 .open_table(crate::server::store::tables::ACCOUNTS_BY_EMAIL)?
                 .get(email_key(&new_email).as_str())?
                 .is_some();
+            // Quietly: a refusal here would tell the caller the address is registered.
             if taken {
-                return Err(AppError::conflict("New email", "is already used by another account"));
+                let body = format!(
+                    "Hello,\n\nSomeone signed in to another MPDP account asked to use {new_email} as its \
+                     address. This address already belongs to your account, so nothing was changed \
+                     and no link was sent. You can ignore this message; if you are worried, change \
+                     your password at {console}/account.\n"
+                );
+                outbox::enqueue(tx, vec![new_email.clone()], "Someone tried to use your email address", &body)?;
+            } else {
+                send_verification(tx, &console, &account, &new_email, Purpose::ChangeEmail, None)?;
             }
-            send_verification(tx, &console, &account, &new_email, Purpose::ChangeEmail, None)?;
-            audit::record_security(tx, &who_acts(&account, client), account.id, "account.email_change_requested", &new_email, "")?;
+            let details = if taken { "not sent: the address belongs to another account" } else { "" };
+            audit::record_security(tx, &who_acts(&account, client), account.id, "account.email_change_requested", &new_email, details)?;
             Ok(())
         })
         .await?;
@@ -389,6 +400,7 @@ pub async fn reset_password(
                 account.email_verified = true;
             }
             accounts::update(tx, &account)?;
+            tokens::retire_credential_links(tx, account.id)?;
             let ended = sessions::revoke_all(tx, account.id, None)?;
             let actor = who_acts(&account, client);
             audit::record_security(tx, &actor, account.id, "account.password_reset", &account.email, &format!("{ended} session(s) signed out"))?;
@@ -430,15 +442,16 @@ fn new_account(
     }
 }
 
-/// Checks a login. Unknown account and wrong password give the same error after the same work.
-/// The attempt is counted before the password is checked (see `ratelimit`); `device` is the
-/// (account, device id) of the browser's known-device cookie, if genuine.
+/// Checks a login. Unknown account and wrong password give the same error after the same work —
+/// a password check and one recorded failure either way. The attempt is counted before the
+/// password is checked (see `ratelimit`); `device` is the (account, session epoch, device id) of
+/// the browser's known-device cookie, if genuine.
 pub async fn log_in(
     state: &AppState,
     login: &str,
     password: String,
     addr: Option<IpAddr>,
-    device: Option<(Uuid, String)>,
+    device: Option<(Uuid, u64, String)>,
 ) -> Result<Account, AppError> {
     let login = login.trim().to_string();
     if login.is_empty() {
@@ -456,48 +469,51 @@ pub async fn log_in(
         .store
         .read(move |tx| accounts::find_by_login(tx, &lookup))
         .await?;
-    // Username and email of one account share one budget: the key is the account.
+    let spelling = if login.contains('@') { email_key(&login) } else { username_key(&login) };
+    // A device cookie counts only for its account, and only if issued at its current session epoch.
     let subject = match (&account, device) {
-        (Some(a), Some((known, device))) if known == a.id => Subject::KnownDevice {
-            account: a.id.to_string(),
-            device,
-        },
-        (Some(a), _) => Subject::Account(a.id.to_string()),
-        (None, _) => Subject::Account(format!("login:{}", login.to_lowercase())),
+        (Some(a), Some((known, epoch, device))) if known == a.id && epoch == a.session_epoch => {
+            Subject::KnownDevice { account: a.id.to_string(), device }
+        }
+        (a, _) => Subject::Login { spelling, account: a.as_ref().map(|a| a.id.to_string()) },
     };
     let attempt = state.limiter.reserve(&subject, addr)?;
+    let checked = account.as_ref().filter(|_| !attempt.account_spent());
     let ok = state
         .hasher
-        .verify(password, account.as_ref().map(|a| a.password_hash.clone()))
+        .verify(password, checked.map(|a| a.password_hash.clone()))
         .await?;
-    match account {
-        Some(account) if ok => {
-            state.limiter.succeeded(attempt);
-            let (id, actor) = (account.id, who_acts(&account, addr));
-            let known = matches!(subject, Subject::KnownDevice { .. });
-            state
-                .store
-                .write(move |tx| {
-                    audit::record_security(tx, &actor, id, "account.signed_in", &actor.name, if known { "from a known browser" } else { "" })
-                })
-                .await?;
-            tracing::info!(account = %account.id, "logged in");
-            Ok(account)
-        }
-        Some(account) => {
-            let (id, actor) = (account.id, who_acts(&account, addr));
-            state
-                .store
-                .write(move |tx| audit::record_security(tx, &actor, id, "account.sign_in_failed", &actor.name, "wrong password"))
-                .await?;
-            tracing::info!(client = ?addr, "failed login");
-            Err(AppError::InvalidCredentials)
-        }
-        None => {
-            tracing::info!(client = ?addr, "failed login");
-            Err(AppError::InvalidCredentials)
-        }
+    if let (Some(account), true) = (&account, ok) {
+        state.limiter.succeeded(attempt);
+        let (id, actor) = (account.id, who_acts(account, addr));
+        let known = matches!(subject, Subject::KnownDevice { .. });
+        state
+            .store
+            .write(move |tx| {
+                audit::record_security(tx, &actor, id, "account.signed_in", &actor.name, if known { "from a known browser" } else { "" })
+            })
+            .await?;
+        tracing::info!(account = %account.id, "logged in");
+        return Ok(account.clone());
     }
+    // The failure is recorded whether or not the login names an account: the same durable write
+    // either way, so the time of the answer does not tell them apart.
+    let spent = attempt.account_spent();
+    state
+        .store
+        .write(move |tx| match &account {
+            Some(a) => {
+                let why = if spent { "refused unchecked: too many failed logins for this account" } else { "wrong password" };
+                audit::record_security(tx, &who_acts(a, addr), a.id, "account.sign_in_failed", &a.username, why)
+            }
+            None => {
+                let actor = Actor { id: None, name: login.clone(), client: addr.map(|c| c.to_string()) };
+                audit::record(tx, &actor, None, "account.sign_in_failed", &login, "no such account")
+            }
+        })
+        .await?;
+    tracing::info!(client = ?addr, "failed login");
+    Err(AppError::InvalidCredentials)
 }
 
 /// Verifies the signed-in person's current password, under the login limits.
@@ -511,7 +527,7 @@ async fn check_current_password(
         .map_err(|_| AppError::invalid("Current password", "is not correct"))?;
     let attempt = state
         .limiter
-        .reserve(&Subject::Account(who.account().id.to_string()), addr)?;
+        .reserve(&Subject::SignedIn(who.account().id.to_string()), addr)?;
     if state
         .hasher
         .verify(current, Some(who.account().password_hash.clone()))
@@ -560,6 +576,7 @@ pub async fn change_password(
             account.password_hash = hash;
             account.session_epoch += 1;
             accounts::update(tx, &account)?;
+            tokens::retire_credential_links(tx, id)?;
             let ended = sessions::revoke_all(tx, id, keep)?;
             audit::record_security(tx, &who_acts(&account, addr), id, "account.password_changed", &account.username, &format!("{ended} other session(s) signed out"))?;
             Ok(account)
@@ -595,16 +612,21 @@ pub async fn revoke_session(state: &AppState, who: &SignedIn, handle: &str, addr
         .await
 }
 
-/// Ends every session of the signed-in person but this one.
-pub async fn revoke_other_sessions(state: &AppState, who: &SignedIn, addr: Option<IpAddr>) -> Result<usize, AppError> {
+/// "Sign out everywhere": ends every session of the signed-in person but this one, and raises
+/// the session epoch, so known-device cookies issued before count for nothing (the caller moves
+/// this session and this browser's cookie to the new epoch).
+pub async fn revoke_other_sessions(state: &AppState, who: &SignedIn, addr: Option<IpAddr>) -> Result<(usize, Account), AppError> {
     let keep = who.session().id().map(|i| sessions::handle(&i));
     let (id, actor) = (who.account().id, who_acts(&who.account(), addr));
     state
         .store
         .write(move |tx| {
+            let mut account = accounts::get_for_update(tx, id)?.ok_or(AppError::Unauthenticated)?;
+            account.session_epoch += 1;
+            accounts::update(tx, &account)?;
             let n = sessions::revoke_all(tx, id, keep)?;
             audit::record_security(tx, &actor, id, "account.session_revoked", &actor.name, &format!("{n} other session(s) signed out"))?;
-            Ok(n)
+            Ok((n, account))
         })
         .await
 }
@@ -865,7 +887,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn username_and_email_share_one_budget_and_a_known_device_has_its_own() {
+    async fn username_and_email_share_one_budget_quietly_and_a_known_device_has_its_own() {
         let s = state();
         sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"), None, None)
             .await
@@ -873,12 +895,64 @@ mod tests {
         let ann = log_in(&s, "ann", "blue harbour 42".into(), None, None).await.unwrap();
         log_in(&s, "ann", "wrong password".into(), None, None).await.unwrap_err();
         log_in(&s, "ann@example.com", "wrong password".into(), None, None).await.unwrap_err();
+        // The email's failure spent the account's budget for the username too: even the right
+        // password is not checked — and is answered as a wrong one, not 429, which would tell
+        // that both spellings name one account.
         let e = log_in(&s, "ann", "blue harbour 42".into(), None, None)
             .await
             .unwrap_err();
-        assert_eq!(e.status(), 429, "the email's failures count against the username too");
-        let device = Some((ann.id, "0".repeat(32)));
+        assert_eq!(e, AppError::InvalidCredentials);
+        // A device cookie from another session epoch (before a password change) counts for
+        // nothing; the current one has its own budget.
+        let stale = Some((ann.id, ann.session_epoch + 1, "0".repeat(32)));
+        assert!(log_in(&s, "ann", "blue harbour 42".into(), None, stale).await.is_err());
+        let device = Some((ann.id, ann.session_epoch, "0".repeat(32)));
         log_in(&s, "ann", "blue harbour 42".into(), None, device).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_answer_to_a_login_does_not_tell_whether_another_spelling_names_the_same_account() {
+        let s = state();
+        sign_up(&s, form("bob@example.com", "bob", "blue harbour 42"), None, None)
+            .await
+            .unwrap();
+        // The same story for a linked pair (bob's email, then his username) and for two logins
+        // naming nobody: two failures on the first spelling, then the second is tried.
+        let mut answers = Vec::new();
+        for (first, second) in [("bob@example.com", "bob"), ("carol@example.com", "carol")] {
+            for _ in 0..2 {
+                log_in(&s, first, "wrong password".into(), None, None).await.unwrap_err();
+            }
+            let mut seen = Vec::new();
+            for _ in 0..3 {
+                seen.push(log_in(&s, second, "wrong password".into(), None, None).await.unwrap_err().status());
+            }
+            answers.push(seen);
+        }
+        assert_eq!(answers[0], vec![401, 401, 429]);
+        assert_eq!(answers[0], answers[1]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_login_is_recorded_alike_whether_or_not_the_account_exists() {
+        let s = state();
+        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"), None, None)
+            .await
+            .unwrap();
+        let failures = |s: AppState| async move {
+            s.store
+                .read(|tx| audit::list(tx, None, "account.sign_in_failed", "", crate::model::page::Sort::parse("", audit::SORTS, "-time")?, "", 10))
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|e| e.target)
+                .collect::<Vec<_>>()
+        };
+        assert!(failures(s.clone()).await.is_empty());
+        log_in(&s, "ann", "wrong password".into(), None, None).await.unwrap_err();
+        log_in(&s, "nobody", "wrong password".into(), None, None).await.unwrap_err();
+        assert_eq!(failures(s.clone()).await, vec!["nobody", "ann"]);
     }
 
     #[tokio::test]
@@ -913,10 +987,19 @@ mod tests {
             None,
         );
         let who = SignedIn::for_tests(ann.clone(), session);
-        let e = request_email_change(&s, &who, "bob@example.com", "amber otter 17".into(), None)
+        // A taken address is answered like a free one; its owner is told, and no link is made.
+        let sent = request_email_change(&s, &who, "BOB@example.com", "amber otter 17".into(), None)
             .await
-            .unwrap_err();
-        assert_eq!((e.status(), e.field()), (409, Some("New email")));
+            .unwrap();
+        assert_eq!(sent, "BOB@example.com");
+        let mail = s.store.read(|tx| outbox::list(tx, None, "bob@example.com", crate::model::page::Sort::parse("", outbox::SORTS, "-created").unwrap(), "", 10)).await.unwrap();
+        assert!(mail.items[0].subject.contains("tried to use your email address"), "{:?}", mail.items[0].subject);
+        let live = s
+            .store
+            .write(move |tx| Ok(tx.open_table(crate::server::store::tables::ACCOUNT_TOKENS_BY_ACCOUNT)?.get((ann.id.as_u128(), Purpose::ChangeEmail.code()))?.is_some()))
+            .await
+            .unwrap();
+        assert!(!live, "no email-change link exists for a taken address");
         let e = request_email_change(&s, &who, "ann2@example.com", "wrong password".into(), None)
             .await
             .unwrap_err();
@@ -930,6 +1013,77 @@ mod tests {
         let moved = verify_email(&s, token, Some(ann.id), None).await.unwrap();
         assert_eq!((moved.email.as_str(), moved.email_verified), ("ann2@example.com", true));
         assert!(log_in(&s, "ann2@example.com", "amber otter 17".into(), None, None).await.is_ok());
+    }
+
+    fn signed_in(s: &AppState, account: &Account) -> SignedIn {
+        let session = tower_sessions::Session::new(
+            None,
+            std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(s.store.clone())),
+            None,
+        );
+        SignedIn::for_tests(account.clone(), session)
+    }
+
+    async fn current(s: &AppState, id: Uuid) -> Account {
+        s.store.read(move |tx| accounts::get(tx, id)).await.unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_reset_link_stops_working_once_the_password_is_changed() {
+        let s = state();
+        let ann = verified_account(&s, "ann").await;
+        request_password_reset(&s, "ann@example.com", None).await.unwrap();
+        let reset = last_link_token(&s, "ann@example.com").await;
+        change_password(&s, &signed_in(&s, &ann), "amber otter 17".into(), "quiet river 88".into(), "quiet river 88".into(), None)
+            .await
+            .unwrap();
+        let before = current(&s, ann.id).await;
+        let e = reset_password(&s, reset, "taken over 123".into(), "taken over 123".into(), None)
+            .await
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (422, Some("Reset link")), "{e}");
+        assert_eq!(current(&s, ann.id).await, before, "a refused link changes nothing");
+        assert!(log_in(&s, "ann", "quiet river 88".into(), None, None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_email_change_link_stops_working_once_the_password_is_reset() {
+        let s = state();
+        let ann = verified_account(&s, "ann").await;
+        request_email_change(&s, &signed_in(&s, &ann), "ann.new@example.com", "amber otter 17".into(), None)
+            .await
+            .unwrap();
+        let change = last_link_token(&s, "ann.new@example.com").await;
+        request_password_reset(&s, "ann@example.com", None).await.unwrap();
+        let reset = last_link_token(&s, "ann@example.com").await;
+        reset_password(&s, reset, "quiet river 88".into(), "quiet river 88".into(), None).await.unwrap();
+        let before = current(&s, ann.id).await;
+        let e = verify_email(&s, change, Some(ann.id), None).await.unwrap_err();
+        assert_eq!((e.status(), e.field()), (422, Some("Verification link")), "{e}");
+        let after = current(&s, ann.id).await;
+        assert_eq!(after, before, "a refused link changes nothing");
+        assert_eq!(after.email, "ann@example.com");
+        assert!(log_in(&s, "ann.new@example.com", "quiet river 88".into(), None, None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_reset_link_stops_working_once_the_email_is_changed() {
+        let s = state();
+        let ann = verified_account(&s, "ann").await;
+        request_password_reset(&s, "ann@example.com", None).await.unwrap();
+        let reset = last_link_token(&s, "ann@example.com").await;
+        request_email_change(&s, &signed_in(&s, &ann), "ann.new@example.com", "amber otter 17".into(), None)
+            .await
+            .unwrap();
+        let change = last_link_token(&s, "ann.new@example.com").await;
+        verify_email(&s, change, Some(ann.id), None).await.unwrap();
+        let before = current(&s, ann.id).await;
+        let e = reset_password(&s, reset, "taken over 123".into(), "taken over 123".into(), None)
+            .await
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (422, Some("Reset link")), "{e}");
+        assert_eq!(current(&s, ann.id).await, before, "a refused link changes nothing");
+        assert!(log_in(&s, "ann.new@example.com", "amber otter 17".into(), None, None).await.is_ok());
     }
 
     #[test]

@@ -64,9 +64,25 @@ fn step(who: &str, what: &str, text: String) -> HistoryEntry {
     HistoryEntry { at: Utc::now(), who: who.into(), what: what.into(), text }
 }
 
-/// Tells the workspace's approvers of a new application (in the console and by email): Workspace
-/// Admins and Reviewers, or for a member request Workspace Admins only; never the applicant.
-fn tell_approvers(tx: &redb::WriteTransaction, a: &Application, public_url: &str) -> Result<(), AppError> {
+/// Member requests one account may file in a day. Each one mails every Workspace Admin of the
+/// workspace, so apply → withdraw → apply must not become a way to flood their inboxes.
+pub const MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY: usize = 5;
+
+/// Member requests to one workspace per hour that are announced by email; past that, its
+/// Workspace Admins still find them in the console (notifications, Approvals), without mail.
+pub const MEMBER_REQUEST_MAILS_PER_WORKSPACE_PER_HOUR: usize = 10;
+
+/// Whether a new application is announced to the approvers by email as well as in the console.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Announce {
+    ConsoleAndMail,
+    ConsoleOnly,
+}
+
+/// Tells the workspace's approvers of a new application (in the console and, unless `how` says
+/// otherwise, by email): Workspace Admins and Reviewers, or for a member request Workspace Admins
+/// only; never the applicant.
+fn tell_approvers(tx: &redb::WriteTransaction, a: &Application, public_url: &str, how: Announce) -> Result<(), AppError> {
     let path = path_of(a);
     let text = format!("{} applied: {} — {}", a.applicant_name, a.category.title(), subject_of(a));
     for m in ws::memberships_of_for_update(tx, a.workspace)? {
@@ -78,6 +94,9 @@ fn tell_approvers(tx: &redb::WriteTransaction, a: &Application, public_url: &str
             continue;
         }
         notifications::notify(tx, m.account, &text, &path)?;
+        if how == Announce::ConsoleOnly {
+            continue;
+        }
         if let Some(who) = accounts::get_for_update(tx, m.account)? {
             let body = format!(
                 "Hello {},\n\n{text}\n\nOpen it to approve or reject it:\n{}{path}\n",
@@ -138,12 +157,16 @@ fn new_application(m: &Member, category: Category, mp: Option<&minis::MiniProgra
 }
 
 /// Stores a new application with its audit event and tells the approvers.
-fn file(tx: &redb::WriteTransaction, mut a: Application, actor: &Actor, public_url: &str) -> Result<Uuid, AppError> {
+fn file(tx: &redb::WriteTransaction, a: Application, actor: &Actor, public_url: &str) -> Result<Uuid, AppError> {
+    file_announced(tx, a, actor, public_url, Announce::ConsoleAndMail)
+}
+
+fn file_announced(tx: &redb::WriteTransaction, mut a: Application, actor: &Actor, public_url: &str, how: Announce) -> Result<Uuid, AppError> {
     let subject = subject_of(&a);
     a.history.push(step(&a.applicant_name, "Applied", if a.note.is_empty() { subject.clone() } else { format!("{subject} — {}", a.note) }));
     store::insert(tx, &a)?;
     audit::record(tx, actor, Some((a.workspace, &a.workspace_name)), "approval.applied", a.category.title(), &subject)?;
-    tell_approvers(tx, &a, public_url)?;
+    tell_approvers(tx, &a, public_url, how)?;
     Ok(a.id)
 }
 
@@ -287,6 +310,13 @@ pub(crate) fn apply_feature_in(
 /// "Apply to join the workspace": any signed-in account with a verified email. The answer is the
 /// same whether or not the workspace exists, and whether or not the person is already a member
 /// or has asked before — the name of a workspace is not revealed this way.
+///
+/// Limits, read in the transaction that files the request: an account files at most
+/// [`MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY`] (429, whatever name is asked for — the count is of
+/// the person's own requests, which "My requests" shows them anyway); past
+/// [`MEMBER_REQUEST_MAILS_PER_WORKSPACE_PER_HOUR`] a workspace's admins are told in the console
+/// only. That second limit answers nothing different: a 429 there would tell that the workspace
+/// exists.
 pub async fn apply_join(state: &AppState, who: &SignedIn, workspace: String, note: String, actor: Actor) -> Result<(), AppError> {
     let account = who.account().clone();
     if !account.email_verified {
@@ -307,6 +337,19 @@ pub async fn apply_join(state: &AppState, who: &SignedIn, workspace: String, not
     let filed = state
         .store
         .write(move |tx| {
+            let now = Utc::now();
+            let day = chrono::Duration::days(1);
+            let mine = store::member_requests_by_since(tx, account.id, now - day)?;
+            if mine.len() >= MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY {
+                let wait = (mine[mine.len() - MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY] + day - now).num_seconds().max(1) as u64;
+                return Err(AppError::RateLimited {
+                    message: format!(
+                        "You can ask to join workspaces at most {MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY} times a day, withdrawn requests included. Please wait {} and try again.",
+                        crate::server::auth::ratelimit::wait_text(std::time::Duration::from_secs(wait))
+                    ),
+                    retry_after_secs: wait,
+                });
+            }
             let Some(w) = ws::workspace_by_name_for_update(tx, &name)? else { return Ok(false) };
             if w.status == WorkspaceStatus::Suspended || ws::membership_for_update(tx, w.id, account.id)?.is_some() {
                 return Ok(false);
@@ -335,7 +378,9 @@ pub async fn apply_join(state: &AppState, who: &SignedIn, workspace: String, not
             if store::pending_for_update(tx, &a.pending_key())?.is_some() {
                 return Ok(false);
             }
-            file(tx, a, &actor, &url)?;
+            let recent = store::member_requests_to_since(tx, w.id, now - chrono::Duration::hours(1))?;
+            let how = if recent < MEMBER_REQUEST_MAILS_PER_WORKSPACE_PER_HOUR { Announce::ConsoleAndMail } else { Announce::ConsoleOnly };
+            file_announced(tx, a, &actor, &url, how)?;
             Ok(true)
         })
         .await?;
@@ -937,6 +982,59 @@ mod tests {
         // Now a member: asking again files nothing.
         apply_join(s, &zed, "Acme".into(), String::new(), nobody()).await.unwrap();
         assert_eq!(super::mine(s, &zed, String::new(), String::new()).await.unwrap().total, 1);
+    }
+
+    #[tokio::test]
+    async fn member_requests_are_capped_per_account_and_past_a_workspace_s_hourly_budget_go_unmailed() {
+        let w = world().await;
+        let admin = member(&w, "ann", Role::WorkspaceAdmin).await;
+        let s = &w.state;
+        let ann_id = admin.who().account().id;
+        let signed_in = |name: &'static str| async move {
+            let a = verified_account(s, name).await;
+            let session = tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(s.store.clone())), None);
+            SignedIn::for_tests(a, session)
+        };
+        let mails_to_ann = || async move {
+            s.store
+                .read(|tx| outbox::list(tx, None, "New application in Acme", Sort::parse("", outbox::SORTS, "-created")?, "", 50))
+                .await
+                .unwrap()
+                .total
+        };
+        // Asks, then withdraws, again and again: each time the admins are mailed, up to the cap.
+        let loop_until_refused = |who: SignedIn| async move {
+            for _ in 0..MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY {
+                apply_join(s, &who, "Acme".into(), String::new(), nobody()).await.unwrap();
+                let id = mine(s, &who, String::new(), String::new()).await.unwrap().items[0].id;
+                withdraw(s, &who, id, nobody()).await.unwrap();
+            }
+            who
+        };
+        let joe = loop_until_refused(signed_in("joe").await).await;
+        assert_eq!(mails_to_ann().await, MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY as u64);
+        let (filed, unread) = (mine(s, &joe, String::new(), String::new()).await.unwrap().total, s.store.read(move |tx| notifications::unread(tx, ann_id)).await.unwrap());
+        // The next request is refused, whatever the name — and changes nothing.
+        for name in ["Acme", "Nowhere"] {
+            let e = apply_join(s, &joe, name.into(), String::new(), nobody()).await.unwrap_err();
+            assert_eq!(e.status(), 429, "{name}: {e}");
+            assert!(e.to_string().contains("at most 5 times a day"), "{e}");
+            assert!(matches!(e, AppError::RateLimited { retry_after_secs, .. } if retry_after_secs > 23 * 3600), "{e:?}");
+        }
+        assert_eq!(mine(s, &joe, String::new(), String::new()).await.unwrap().total, filed);
+        assert_eq!(s.store.read(move |tx| notifications::unread(tx, ann_id)).await.unwrap(), unread);
+        assert_eq!(mails_to_ann().await, MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY as u64);
+
+        // Past the workspace's hourly budget, a request is still filed and answered alike, and
+        // ann sees it in the console — but no mail goes out.
+        loop_until_refused(signed_in("kim").await).await;
+        assert_eq!(mails_to_ann().await, MEMBER_REQUEST_MAILS_PER_WORKSPACE_PER_HOUR as u64);
+        let lee = signed_in("lee").await;
+        apply_join(s, &lee, "Acme".into(), String::new(), nobody()).await.unwrap();
+        assert_eq!(mine(s, &lee, String::new(), String::new()).await.unwrap().total, 1);
+        assert_eq!(mails_to_ann().await, MEMBER_REQUEST_MAILS_PER_WORKSPACE_PER_HOUR as u64);
+        let texts: Vec<String> = open_notifications(s, admin.who()).await.unwrap().into_iter().map(|n| n.text).collect();
+        assert!(texts[0].starts_with("lee applied"), "{texts:?}");
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ use crate::model::account::{email_key, validate_email};
 use crate::model::workspace::{InviteRow, Role, INVITATION_DAYS, INVITE_BULK_MAX};
 use crate::model::AppError;
 use crate::server::auth::guard::{Member, SignedIn, WorkspaceAdmin};
+use crate::server::policy::{allows, WorkspaceAction};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::invitations::{self as inv, Invitation, InvitationState};
 use crate::server::store::workspaces::{self as ws, Membership};
@@ -310,6 +311,12 @@ pub fn accept_in(
             workspace.name
         )));
     }
+    if !inviter_may_still_invite(tx, &invitation)? {
+        return Err(AppError::conflict(
+            "Invitation",
+            "was sent by someone who may no longer invite members to this workspace; ask a Workspace Admin to invite you again",
+        ));
+    }
     if ws::membership_for_update(tx, workspace.id, account.id)?.is_none() {
         ws::put_membership(
             tx,
@@ -335,6 +342,23 @@ pub fn accept_in(
     Ok(workspace.name)
 }
 
+/// Whether the account that sent `invitation` is still an active member whose role may invite:
+/// an invitation speaks for its sender, so a demoted, blocked or departed sender's invitation
+/// lets nobody in, even one that was somehow not revoked with the change.
+fn inviter_may_still_invite(tx: &redb::WriteTransaction, invitation: &Invitation) -> Result<bool, AppError> {
+    let inviter = match invitation.inviter_id {
+        Some(id) => Some(id),
+        // Invitations written before the sender's id was kept name the sender by username.
+        None => tx
+            .open_table(crate::server::store::tables::ACCOUNTS_BY_USERNAME)?
+            .get(crate::model::account::username_key(&invitation.inviter).as_str())?
+            .map(|v| Uuid::from_u128(v.value())),
+    };
+    let Some(inviter) = inviter else { return Ok(false) };
+    Ok(ws::membership_for_update(tx, invitation.workspace, inviter)?
+        .is_some_and(|m| m.active && allows(m.role, WorkspaceAction::InviteMembers)))
+}
+
 pub async fn accept(
     state: &AppState,
     who: &SignedIn,
@@ -348,8 +372,8 @@ pub async fn accept(
         .await
 }
 
-/// Revokes the pending invitations `inviter` sent in a workspace: what a blocked or departed
-/// admin sent must not let anyone in later.
+/// Revokes the pending invitations `inviter` sent in a workspace: what a demoted, blocked or
+/// departed admin sent must not let anyone in later.
 fn revoke_invitations_sent_by(
     tx: &redb::WriteTransaction,
     actor: &Actor,
@@ -447,6 +471,9 @@ pub async fn set_role(
                 &a.email,
                 &format!("{} → {}", from.label(), role.label()),
             )?;
+            if allows(from, WorkspaceAction::InviteMembers) && !allows(role, WorkspaceAction::InviteMembers) {
+                revoke_invitations_sent_by(tx, &actor, (wid, &wname), &a, &format!("was made {}", role.label()))?;
+            }
             Ok(())
         })
         .await
@@ -613,6 +640,60 @@ mod tests {
         assert_eq!(store.write_blocking(|tx| accept_in(tx, &token, &other, &actor)).unwrap_err().status(), 403);
         assert!(store.read_blocking(|tx| ws::membership(tx, workspace, other.id)).unwrap().is_none());
         assert_eq!(store.write_blocking(|tx| accept_in(tx, "not-a-token", &dev, &actor)).unwrap_err().status(), 404);
+    }
+
+    #[test]
+    fn an_invitation_lets_nobody_in_once_its_sender_may_no_longer_invite() {
+        let store = Store::memory();
+        let workspace = crate::server::store::workspaces::Workspace {
+            id: Uuid::new_v4(),
+            name: "Acme".into(),
+            mcc: "5812".into(),
+            address: "1 Road".into(),
+            representatives: vec![],
+            status: crate::model::workspace::WorkspaceStatus::Active,
+            status_reason: None,
+            created: Utc::now(),
+            application: Uuid::new_v4(),
+        };
+        let w = workspace.id;
+        let bob = Uuid::new_v4();
+        let membership = |role, active| Membership { workspace: w, account: bob, role, active, joined: Utc::now() };
+        store.write_blocking(|tx| ws::insert_workspace(tx, &workspace)).unwrap();
+        let (token, hash) = inv::new_token();
+        let invitation = Invitation {
+            workspace: w,
+            workspace_name: "Acme".into(),
+            email: "dev@example.com".into(),
+            role: Role::WorkspaceDeveloper,
+            inviter: "bob".into(),
+            inviter_id: Some(bob),
+            created: Utc::now(),
+            expires: Utc::now() + chrono::Duration::days(1),
+            state: InvitationState::Pending,
+        };
+        store.write_blocking(|tx| inv::put(tx, &hash, &invitation)).unwrap();
+        let actor = Actor { id: None, name: "dev".into(), client: None };
+        let dev = account("dev@example.com");
+        // Bob demoted, blocked, or gone — with his invitation still pending — lets nobody in.
+        for sender in [Some(membership(Role::WorkspaceDeveloper, true)), Some(membership(Role::WorkspaceAdmin, false)), None] {
+            store
+                .write_blocking(|tx| match &sender {
+                    Some(m) => ws::put_membership(tx, m),
+                    None => members::remove(tx, w, bob),
+                })
+                .unwrap();
+            let e = store.write_blocking(|tx| accept_in(tx, &token, &dev, &actor)).unwrap_err();
+            assert_eq!((e.status(), e.field()), (409, Some("Invitation")), "{sender:?}: {e}");
+            assert!(e.to_string().contains("may no longer invite"), "{e}");
+            assert!(store.read_blocking(|tx| ws::membership(tx, w, dev.id)).unwrap().is_none());
+            let still = store.read_blocking(|tx| inv::by_token(tx, &token)).unwrap().unwrap();
+            assert_eq!(still.state, InvitationState::Pending, "a refusal changes nothing");
+        }
+        // Bob an active Workspace Admin again: the invitation works.
+        store.write_blocking(|tx| ws::put_membership(tx, &membership(Role::WorkspaceAdmin, true))).unwrap();
+        assert_eq!(store.write_blocking(|tx| accept_in(tx, &token, &dev, &actor)).unwrap(), "Acme");
+        assert!(store.read_blocking(|tx| ws::membership(tx, w, dev.id)).unwrap().is_some());
     }
 
     #[test]

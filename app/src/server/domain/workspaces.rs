@@ -42,12 +42,22 @@ pub fn check_application(
     ))
 }
 
+/// Applies for a workspace: only with a verified email address, at most
+/// `PENDING_APPLICATIONS_MAX` pending at a time. The name is refused when a workspace has it, or
+/// the applicant already asked for it; another account's pending application for it is not
+/// revealed (see `store::workspaces::insert_application`).
 pub async fn apply(
     state: &AppState,
     who: &SignedIn,
     form: ApplicationForm,
     actor: Actor,
 ) -> Result<ApplicationView, AppError> {
+    if !who.account().email_verified {
+        return Err(AppError::Forbidden(format!(
+            "Verify your email address {} first: open the link we sent you (you can ask for a new one on your account page), then apply.",
+            who.account().email
+        )));
+    }
     let (name, mcc, address, representatives) = check_application(&form)?;
     let application = WorkspaceApplication {
         id: Uuid::now_v7(),
@@ -573,6 +583,63 @@ mod tests {
         let m = state.store.read(move |tx| ws::membership(tx, wid, zid)).await.unwrap();
         assert_eq!(m.map(|m| m.role), Some(Role::WorkspaceAdmin));
         assert!(state.store.read(move |tx| ws::pending_admissions(tx, wid)).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn applying_needs_a_verified_address_and_another_account_s_pending_name_looks_free() {
+        let state = AppState::new(Store::memory(), Config::default());
+        let pending = |state: &AppState| {
+            let state = state.clone();
+            async move {
+                state
+                    .store
+                    .read(|tx| ws::list_applications(tx, Some(ApplicationStatus::Pending), "", crate::model::page::Sort::parse("", ws::APPLICATION_SORTS, "-created")?, "", 10))
+                    .await
+                    .unwrap()
+                    .total
+            }
+        };
+        // Unverified: refused, nothing stored.
+        crate::server::domain::accounts::sign_up(
+            &state,
+            crate::server::domain::accounts::SignUp {
+                email: "cat@example.com".into(),
+                username: "cat".into(),
+                password: "amber otter 17".into(),
+                password_confirm: "amber otter 17".into(),
+            },
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        let cat = crate::server::domain::accounts::log_in(&state, "cat", "amber otter 17".into(), None, None).await.unwrap();
+        let session = tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(state.store.clone())), None);
+        let cat = SignedIn::for_tests(cat, session);
+        let e = apply(&state, &cat, form("Acme", "Cat <cat@example.com>"), nobody()).await.unwrap_err();
+        assert_eq!(e.status(), 403);
+        assert!(e.to_string().contains("Verify your email address cat@example.com"), "{e}");
+        assert_eq!(pending(&state).await, 0);
+
+        // Ann's pending "Acme" does not keep bob from asking for it: his answer is a free name's.
+        let ann = person(&state, "ann").await;
+        let bob = person(&state, "bob").await;
+        let op = Operator::for_tests(person(&state, "operator").await);
+        let a = apply(&state, &ann, form("Acme", "Ann <ann@example.com>"), nobody()).await.unwrap();
+        let b = apply(&state, &bob, form("ACME", "Bob <bob@example.com>"), nobody()).await.unwrap();
+        assert_eq!(pending(&state).await, 2);
+        // The operator generates one; the other can no longer be, and stays as it was.
+        generate(&state, &op, a.id, nobody()).await.unwrap();
+        let e = generate(&state, &op, b.id, nobody()).await.unwrap_err();
+        assert_eq!((e.status(), e.field()), (409, Some("Workspace Name")));
+        assert_eq!(pending(&state).await, 1);
+        // Now that a workspace has the name, it is refused to everyone.
+        let cy = person(&state, "cyd").await;
+        let e = apply(&state, &cy, form("acme", "Cyd <cyd@example.com>"), nobody()).await.unwrap_err();
+        assert_eq!((e.status(), e.field()), (409, Some("Workspace Name")));
+        assert!(e.to_string().contains("is already the name of a workspace"), "{e}");
+        reject(&state, &op, b.id, "The name went to another applicant", nobody()).await.unwrap();
+        assert_eq!(pending(&state).await, 0);
     }
 
     #[tokio::test]

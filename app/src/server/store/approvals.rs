@@ -194,6 +194,32 @@ pub fn get_for_update(tx: &WriteTransaction, id: Uuid) -> Result<Option<Applicat
     get_in(&tx.open_table(APPROVALS)?, id)
 }
 
+/// When the member requests `applicant` filed since `since` were filed, oldest first — in
+/// every workspace, whatever became of them since.
+pub fn member_requests_by_since(tx: &WriteTransaction, applicant: Uuid, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, AppError> {
+    let (a, from) = (applicant.as_u128(), since.timestamp_micros());
+    let ids: Vec<u128> = tx
+        .open_table(APPROVALS_BY_APPLICANT)?
+        .range((a, from, 0)..=(a, i64::MAX, u128::MAX))?
+        .map(|row| row.map(|(k, _)| k.value().2))
+        .collect::<Result<_, _>>()?;
+    let t = tx.open_table(APPROVALS)?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(a) = get_in(&t, Uuid::from_u128(id))?.filter(|a| a.category == Category::MemberRequest) {
+            out.push(a.created);
+        }
+    }
+    Ok(out)
+}
+
+/// How many member requests `workspace` has had since `since`, whatever became of them (one
+/// range of the index, no application read).
+pub fn member_requests_to_since(tx: &WriteTransaction, workspace: Uuid, since: DateTime<Utc>) -> Result<usize, AppError> {
+    let (w, c, from) = (workspace.as_u128(), Category::MemberRequest.code(), since.timestamp_micros());
+    Ok(tx.open_table(APPROVALS_INDEX)?.range((w, 1, c, 0, from, 0)..=(w, 1, c, 0, i64::MAX, u128::MAX))?.count())
+}
+
 /// The pending application about `key` (see [`Application::pending_key`]), if any.
 pub fn pending(tx: &ReadTransaction, key: &str) -> Result<Option<Uuid>, AppError> {
     Ok(tx.open_table(APPROVALS_PENDING)?.get(key)?.map(|v| Uuid::from_u128(v.value())))

@@ -22,8 +22,40 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0005-apps-keys-platform-keys", apps_keys_platform_keys),
     ("0006-mini-programs-versions", mini_programs_versions),
     ("0007-approvals-releases-notifications", approvals_releases_notifications),
-    ("0008-signed-nonces-by-time", signed_nonces_by_time),
+    ("0008-pending-applications-by-applicant", pending_applications_by_applicant),
+    ("0009-signed-nonces-by-time", signed_nonces_by_time),
 ];
+
+/// A pending workspace application no longer reserves its name against other accounts: the
+/// pending ones are indexed by applicant instead (`PENDING_APPLICATIONS`), and `PENDING_NAMES`
+/// is deleted.
+fn pending_applications_by_applicant(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    let pending = crate::model::workspace::ApplicationStatus::Pending.code();
+    let ids: Vec<u128> = {
+        let t = tx.open_table(APPLICATIONS_BY_STATUS)?;
+        let mut out = Vec::new();
+        for row in t.range((pending, i64::MIN, 0)..=(pending, i64::MAX, u128::MAX))? {
+            out.push(row?.0.value().2);
+        }
+        out
+    };
+    let mut index = tx.open_table(PENDING_APPLICATIONS)?;
+    let applications = tx.open_table(APPLICATIONS)?;
+    for id in ids {
+        let Some(v) = applications.get(id)? else { continue };
+        let value: serde_json::Value = serde_json::from_slice(v.value())
+            .map_err(|e| redb::Error::Corrupted(format!("workspace application record: {e}")))?;
+        let applicant = value["applicant"]
+            .as_str()
+            .and_then(|a| uuid::Uuid::parse_str(a).ok())
+            .ok_or_else(|| redb::Error::Corrupted(format!("workspace application {id:032x} has no applicant")))?;
+        let name = crate::model::workspace::workspace_name_key(value["name"].as_str().unwrap_or_default());
+        index.insert((applicant.as_u128(), name.as_str()), id)?;
+    }
+    drop((index, applications));
+    tx.delete_table(PENDING_NAMES)?;
+    Ok(())
+}
 
 /// Indexes the signed requests' nonces by time.
 fn signed_nonces_by_time(tx: &WriteTransaction) -> Result<(), redb::Error> {

@@ -44,7 +44,7 @@ use crate::model::AppError;
 use tables::META;
 
 /// The schema version this build writes. A file with a higher number is refused.
-pub const SCHEMA_VERSION: u64 = 7;
+pub const SCHEMA_VERSION: u64 = 9;
 const SCHEMA_KEY: &str = "schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -563,6 +563,37 @@ mod tests {
         assert_eq!(listed[0].handle, handle(&session));
         let tx = store.db.begin_read().unwrap();
         assert!(tx.open_table(tables::SESSIONS_V1).is_err(), "the raw-id table is gone");
+    }
+
+    /// A data file as schema 7 wrote it: a pending application reserving its name in
+    /// `PENDING_NAMES`, a decided one not. Migration 0008 indexes the pending one by applicant and
+    /// deletes the reservations.
+    #[test]
+    fn a_schema_7_file_moves_pending_applications_to_their_applicants() {
+        let db = memory_db();
+        migrations::run(&db, &migrations::MIGRATIONS_LIST[..7]).unwrap();
+        let (ann, pending, decided) = (uuid::Uuid::new_v4(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        {
+            let tx = db.begin_write().unwrap();
+            {
+                let mut applications = tx.open_table(tables::APPLICATIONS).unwrap();
+                let mut by_status = tx.open_table(tables::APPLICATIONS_BY_STATUS).unwrap();
+                for (id, name, status, code) in [(pending, "Acme", "Pending", 0u8), (decided, "Beta", "Withdrawn", 3)] {
+                    let json = format!(r#"{{"id":"{id}","applicant":"{ann}","applicant_name":"ann","name":"{name}","mcc":"5812","address":"1 Road","representatives":[],"status":"{status}","reason":null,"created":"2026-10-01T08:30:00Z","decided":null,"workspace_id":null}}"#);
+                    applications.insert(id.as_u128(), json.as_bytes()).unwrap();
+                    by_status.insert((code, 1_790_000_000_000i64, id.as_u128()), ()).unwrap();
+                }
+                tx.open_table(tables::PENDING_NAMES).unwrap().insert("acme", pending.as_u128()).unwrap();
+                tx.open_table(META).unwrap().insert(SCHEMA_KEY, 7).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = Store::init_with(db, migrations::MIGRATIONS_LIST).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let mine = store.write_blocking(|tx| workspaces::pending_of_applicant(tx, ann)).unwrap();
+        assert_eq!(mine, vec![("acme".to_string(), pending)]);
+        let tx = store.db.begin_read().unwrap();
+        assert!(tx.open_table(tables::PENDING_NAMES).is_err(), "the name reservations are gone");
     }
 
     #[tokio::test]

@@ -72,9 +72,16 @@ pub const APPLICATIONS_BY_STATUS: TableDefinition<(u8, i64, u128), ()> =
 pub const APPLICATIONS_BY_APPLICANT: TableDefinition<(u128, i64, u128), ()> =
     TableDefinition::new("workspace-applications-by-applicant-1");
 
-/// Key: case-folded name of a pending application. Value: application id. Reserves the name.
+/// Key: case-folded name of a pending application. Value: application id. Reserved the name
+/// against every other account — which told anyone that someone had applied for it — until
+/// migration 0008 deleted it for `PENDING_APPLICATIONS`. Kept only so that migration can read it.
 pub const PENDING_NAMES: TableDefinition<&str, u128> =
     TableDefinition::new("workspace-pending-names-1");
+
+/// Key: (applicant account id, case-folded name of a pending workspace application). Value:
+/// application id. An account's pending applications: at most a few, one per name.
+pub const PENDING_APPLICATIONS: TableDefinition<(u128, &str), u128> =
+    TableDefinition::new("workspace-pending-applications-1");
 
 /// Key: workspace id. Value: `Workspace` as JSON.
 pub const WORKSPACES: TableDefinition<u128, &[u8]> = TableDefinition::new("workspaces-1");

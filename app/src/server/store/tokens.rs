@@ -143,6 +143,13 @@ pub fn retire(tx: &WriteTransaction, account: Uuid, purpose: Purpose) -> Result<
     Ok(())
 }
 
+/// Retires the live password-reset and email-change links of `account`: they were issued for a
+/// password or an address that has just changed, so they must not outlive it.
+pub fn retire_credential_links(tx: &WriteTransaction, account: Uuid) -> Result<(), AppError> {
+    retire(tx, account, Purpose::ResetPassword)?;
+    retire(tx, account, Purpose::ChangeEmail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::Store;

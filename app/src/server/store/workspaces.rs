@@ -107,27 +107,60 @@ pub struct ChangeRequest {
 
 // ---- names ----------------------------------------------------------------------------------
 
-/// True when a workspace or a pending application already uses the name (ignoring case).
-pub fn name_taken(tx: &WriteTransaction, name: &str) -> Result<bool, AppError> {
-    let key = workspace_name_key(name);
+/// True when a workspace has the name (ignoring case).
+pub fn workspace_name_taken(tx: &WriteTransaction, name: &str) -> Result<bool, AppError> {
     Ok(tx
         .open_table(WORKSPACES_BY_NAME)?
-        .get(key.as_str())?
-        .is_some()
-        || tx.open_table(PENDING_NAMES)?.get(key.as_str())?.is_some())
+        .get(workspace_name_key(name).as_str())?
+        .is_some())
 }
 
 // ---- applications ---------------------------------------------------------------------------
 
+/// The pending applications of `applicant`: (case-folded name, application id).
+pub fn pending_of_applicant(tx: &WriteTransaction, applicant: Uuid) -> Result<Vec<(String, Uuid)>, AppError> {
+    let a = applicant.as_u128();
+    let mut out = Vec::new();
+    for row in tx.open_table(PENDING_APPLICATIONS)?.range((a, "")..)? {
+        let (k, v) = row?;
+        let (who, name) = k.value();
+        if who != a {
+            break;
+        }
+        out.push((name.to_string(), Uuid::from_u128(v.value())));
+    }
+    Ok(out)
+}
+
+/// Stores a pending application. Refused (409): a name a workspace has; a name the applicant
+/// already has a pending application for; more than `PENDING_APPLICATIONS_MAX` pending.
+///
+/// A pending application of *another* account does not keep the name from anyone: refusing it
+/// would tell every applicant which names others have asked for, before anything is generated.
+/// Two applications may then ask for one name; the operator generates at most one of them (the
+/// name is unique among workspaces) and rejects the other.
 pub fn insert_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
-    if name_taken(tx, &a.name)? {
+    let key = workspace_name_key(&a.name);
+    if workspace_name_taken(tx, &a.name)? {
+        return Err(AppError::conflict("Workspace Name", "is already the name of a workspace"));
+    }
+    let mine = pending_of_applicant(tx, a.applicant)?;
+    if mine.iter().any(|(name, _)| *name == key) {
         return Err(AppError::conflict(
             "Workspace Name",
-            "is already taken by a workspace or a pending application",
+            "you already have a pending application for this name; wait for the operator's decision or withdraw it",
         ));
     }
-    tx.open_table(PENDING_NAMES)?
-        .insert(workspace_name_key(&a.name).as_str(), a.id.as_u128())?;
+    if mine.len() >= PENDING_APPLICATIONS_MAX {
+        return Err(AppError::conflict(
+            "Workspace application",
+            format!(
+                "you already have {PENDING_APPLICATIONS_MAX} pending applications, the most one account may have; wait for the operator's decisions or withdraw one"
+            ),
+        ));
+    }
+    tx.open_table(PENDING_APPLICATIONS)?
+        .insert((a.applicant.as_u128(), key.as_str()), a.id.as_u128())?;
     let created = a.created.timestamp_millis();
     tx.open_table(APPLICATIONS_BY_APPLICANT)?
         .insert((a.applicant.as_u128(), created, a.id.as_u128()), ())?;
@@ -156,14 +189,19 @@ pub fn get_application_for_update(
     v.map(|v| decode(v.value())).transpose()
 }
 
-/// Moves a pending application to its decided state; frees its name reservation.
+/// Moves a pending application to its decided state; it no longer counts among its applicant's
+/// pending ones.
 pub fn decide_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
     let created = a.created.timestamp_millis();
     let mut by_status = tx.open_table(APPLICATIONS_BY_STATUS)?;
     by_status.remove((ApplicationStatus::Pending.code(), created, a.id.as_u128()))?;
     by_status.insert((a.status.code(), created, a.id.as_u128()), ())?;
-    tx.open_table(PENDING_NAMES)?
-        .remove(workspace_name_key(&a.name).as_str())?;
+    let mut pending = tx.open_table(PENDING_APPLICATIONS)?;
+    let key = (a.applicant.as_u128(), workspace_name_key(&a.name));
+    if pending.get((key.0, key.1.as_str()))?.is_some_and(|v| v.value() == a.id.as_u128()) {
+        pending.remove((key.0, key.1.as_str()))?;
+    }
+    drop(pending);
     tx.open_table(APPLICATIONS)?
         .insert(a.id.as_u128(), encode(a)?.as_slice())?;
     Ok(())
@@ -612,31 +650,65 @@ mod tests {
     }
 
     #[test]
-    fn a_pending_name_is_reserved_ignoring_case_until_decided() {
+    fn a_pending_name_is_kept_only_from_its_own_applicant_until_decided() {
         let store = Store::memory();
         let mut first = application("Acme");
         store
             .write_blocking(|tx| insert_application(tx, &first))
             .unwrap();
+        // The same applicant, same name in other case: refused.
+        let again = WorkspaceApplication { id: Uuid::new_v4(), name: "ACME".into(), ..first.clone() };
         let e = store
-            .write_blocking(|tx| insert_application(tx, &application("ACME")))
+            .write_blocking(|tx| insert_application(tx, &again))
             .unwrap_err();
         assert_eq!((e.status(), e.field()), (409, Some("Workspace Name")));
+        assert!(e.to_string().contains("you already have a pending application"), "{e}");
+        // Another account: the name is answered as free.
+        store
+            .write_blocking(|tx| insert_application(tx, &application("ACME")))
+            .unwrap();
         first.status = ApplicationStatus::Withdrawn;
         store
             .write_blocking(|tx| decide_application(tx, &first))
             .unwrap();
         store
-            .write_blocking(|tx| insert_application(tx, &application("acme")))
+            .write_blocking(|tx| insert_application(tx, &again))
             .unwrap();
         let page = store
             .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", newest(), "", 10))
             .unwrap();
-        assert_eq!(page.total, 1);
+        assert_eq!(page.total, 2);
         let all = store
             .read_blocking(|tx| list_applications(tx, None, "ACM", newest(), "", 10))
             .unwrap();
-        assert_eq!(all.total, 2);
+        assert_eq!(all.total, 3);
+    }
+
+    #[test]
+    fn a_workspace_name_is_refused_to_everyone_and_pending_applications_are_capped() {
+        let store = Store::memory();
+        store
+            .write_blocking(|tx| insert_workspace(tx, &workspace("Acme", WorkspaceStatus::Active)))
+            .unwrap();
+        let e = store
+            .write_blocking(|tx| insert_application(tx, &application("aCmE")))
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (409, Some("Workspace Name")));
+        assert!(e.to_string().contains("is already the name of a workspace"), "{e}");
+        let first = application("One");
+        let mine = |name: &str| WorkspaceApplication { id: Uuid::new_v4(), name: name.into(), ..first.clone() };
+        for name in ["One", "Two", "Three"] {
+            store.write_blocking(|tx| insert_application(tx, &mine(name))).unwrap();
+        }
+        let e = store
+            .write_blocking(|tx| insert_application(tx, &mine("Four")))
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (409, Some("Workspace application")));
+        assert!(e.to_string().contains("3 pending applications"), "{e}");
+        let pending = store
+            .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", newest(), "", 10))
+            .unwrap();
+        assert_eq!(pending.total, 3, "a refusal stores nothing");
     }
 
     fn workspace(name: &str, status: WorkspaceStatus) -> Workspace {
