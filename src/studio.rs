@@ -667,6 +667,7 @@ pub fn versions_table(versions: &[VersionInfo]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
     use std::time::SystemTime;
 
     fn write(dir: &Path, path: &str, contents: &str) {
@@ -731,7 +732,7 @@ mod tests {
         assert_eq!(temp.size, first.len() as u64);
         assert_eq!(temp.sha256, keys::sha256_hex(&first));
 
-        // What is inside: only the files, sorted, with the fixed metadata.
+        // What is inside: the files and their directories, sorted, with the fixed metadata.
         assert_eq!(&first[..4], &[0x1f, 0x8b, 8, 0], "gzip without a file name");
         assert_eq!(&first[4..8], &[0, 0, 0, 0], "gzip mtime 0");
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&first[..]));
@@ -739,6 +740,10 @@ mod tests {
         for entry in archive.entries().unwrap() {
             let mut entry = entry.unwrap();
             let header = entry.header().clone();
+            if header.entry_type() == tar::EntryType::Directory {
+                assert_eq!(header.mode().unwrap(), 0o755);
+                continue;
+            }
             assert_eq!(header.entry_type(), tar::EntryType::Regular);
             assert_eq!(header.mode().unwrap(), 0o644);
             assert_eq!(header.mtime().unwrap(), 0);
@@ -758,10 +763,10 @@ mod tests {
     }
 
     #[test]
-    fn long_paths_are_packed() {
+    fn paths_are_packed_up_to_what_a_ustar_header_holds() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "app.json", "{}");
-        let long = format!("{}/{}.js", "d".repeat(120), "f".repeat(150));
+        let long = format!("{}/{}.js", "d".repeat(99), "f".repeat(90));
         write(dir.path(), &long, "x");
         let bytes = packed(dir.path());
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
@@ -770,8 +775,21 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().path().unwrap().to_str().unwrap().to_string())
             .collect();
-        assert_eq!(paths, ["app.json".to_string(), long]);
-        assert_eq!(bytes, packed(dir.path()));
+        assert_eq!(paths, ["app.json".to_string(), "d".repeat(99), long]);
+        // Longer, and the file is named before anything is sent: a name of more than 100 bytes,
+        // a directory that does not fit, a path of more than 255 bytes.
+        for too_long in [
+            format!("g/{}.js", "f".repeat(120)),
+            format!("{}/x.js", "e".repeat(120)),
+            format!("{}/{}/{}.js", "h".repeat(90), "i".repeat(90), "f".repeat(90)),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path(), "app.json", "{}");
+            write(dir.path(), &too_long, "x");
+            let e = list_bundle(dir.path()).unwrap_err().to_string();
+            // The message names the file, or the directory that does not fit.
+            assert!(e.contains(&too_long[..40]) && (e.contains("ustar") || e.contains("255")), "{e}");
+        }
     }
 
     #[cfg(unix)]

@@ -159,10 +159,16 @@ impl<W: Write> Canonical<W> {
         Canonical { tar: tar::Builder::new(gzip) }
     }
 
-    /// Checks that a path can be written (the same rules as for an upload).
+    /// Checks that a file's path can be written, its directories' too (the same rules as for an
+    /// upload).
     pub fn check_path(path: &str) -> Result<String, Refusal> {
         let normal = normalise_path(path.as_bytes())?.ok_or_else(|| Refusal::new("archive_path_invalid", "An entry needs a path below the bundle's root."))?;
         canonical_header(&normal, false, 0)?;
+        let mut parent = normal.as_str();
+        while let Some((up, _)) = parent.rsplit_once('/') {
+            canonical_header(up, true, 0)?;
+            parent = up;
+        }
         Ok(normal)
     }
 
