@@ -148,10 +148,14 @@ struct ServeArgs {
     /// in the outbox for the operator to read.
     #[arg(long, env = "MPDP_SMTP_URL", value_name = "URL")]
     smtp_url: Option<String>,
-    /// Sender address of outgoing mail.
     /// The largest bundle an upload may carry, in MiB.
     #[arg(long, env = "MPDP_MAX_BUNDLE_MIB", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=2048))]
     max_bundle_mib: u64,
+    /// Connections served at once; more wait in the listen backlog until one closes. Each takes
+    /// a file descriptor, so keep it under the process's limit (`ulimit -n`).
+    #[arg(long, env = "MPDP_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    max_connections: u64,
+    /// Sender address of outgoing mail.
     #[arg(
         long,
         env = "MPDP_MAIL_FROM",
@@ -451,13 +455,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, %public_url, data_dir = %args.data.data_dir.display(), "MPDP is serving");
     println!("MPDP console listening on http://{addr}");
 
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("the server failed")?;
+    http::serve::serve(listener, router, args.max_connections as usize, shutdown_signal()).await;
 
     if let Some((task, path)) = admin {
         task.abort();

@@ -3,6 +3,7 @@
 
 mod assets;
 mod middleware;
+pub mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,9 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+
+/// The longest pause allowed between two parts of a request's body.
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
     let options = assets::leptos_options();
@@ -109,6 +113,8 @@ pub fn router(state: AppState) -> Router {
             ),
         ))
         .layer(axum::middleware::from_fn_with_state(https, middleware::response_headers))
+        // A body that stops arriving ends the request (uploads included) rather than holding it.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_IDLE_TIMEOUT))
         .layer(TraceLayer::new_for_http())
 }
 
