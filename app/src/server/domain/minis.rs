@@ -413,6 +413,8 @@ mod tests {
                         state,
                         size: 1,
                         sha256: "ab".repeat(32),
+                        uploaded_sha256: String::new(),
+                        uploaded_size: 0,
                         uploader: "test".into(),
                         key: None,
                         account: None,
