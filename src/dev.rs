@@ -26,6 +26,32 @@ pub enum DevCommand {
     /// console's server functions. Every 2xx answer is one acknowledged write transaction. Prints
     /// `writes=… failed=… seconds=… wps=…`.
     Writes(WritesArgs),
+    /// Junk uploads, as an attacker without the key would send them: each client posts a body of
+    /// --mib MiB to the Studio API under a forged signature (the App's real key id, signed by
+    /// another key), over and over, for --duration. Prints `uploads=… refused=… seconds=…`.
+    Junk(JunkArgs),
+}
+
+#[derive(Args)]
+pub struct JunkArgs {
+    /// The server, e.g. http://127.0.0.1:3000.
+    #[arg(long)]
+    base: String,
+    /// The App's Upload Key: only its id goes into the forged signatures.
+    #[arg(long, env = "MPDP_UPLOAD_KEY", hide_env_values = true)]
+    key: String,
+    /// The mini program's id.
+    #[arg(long)]
+    mini_program: String,
+    /// Concurrent clients, each sending its next upload when the last is answered.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    clients: u32,
+    /// The size each upload declares and sends, in MiB.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    mib: u64,
+    /// How long to send (e.g. 10s).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    duration: Duration,
 }
 
 #[derive(Args)]
@@ -115,6 +141,7 @@ pub fn run(command: DevCommand) -> anyhow::Result<()> {
         DevCommand::Seed(args) => rt.block_on(seed(args)),
         DevCommand::Load(args) => rt.block_on(load(args)),
         DevCommand::Writes(args) => rt.block_on(writes(args)),
+        DevCommand::Junk(args) => rt.block_on(junk(args)),
     }
 }
 
@@ -383,6 +410,53 @@ async fn writes(args: WritesArgs) -> anyhow::Result<()> {
     );
     if ok == 0 {
         bail!("no write succeeded ({failed} failed)");
+    }
+    Ok(())
+}
+
+async fn junk(args: JunkArgs) -> anyhow::Result<()> {
+    use app::server::keys;
+    use tokio::io::AsyncReadExt;
+    let real = keys::parse_upload_key(&args.key).ok_or_else(|| anyhow::anyhow!("--key: not an Upload Key (mpuk_…)"))?;
+    let key_id = keys::key_id(&real.verifying_key().to_bytes());
+    let stranger = keys::parse_upload_key(&keys::new_upload_key().0).expect("a new key parses");
+    let size = args.mib * 1024 * 1024;
+    let url = format!("{}/api/studio/v1/mini-programs/{}/versions", args.base.trim_end_matches('/'), args.mini_program);
+    let client = reqwest::Client::builder().build().context("could not make an HTTP client")?;
+    let deadline = Instant::now() + args.duration;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.clients {
+        let (client, url, stranger, key_id) = (client.clone(), url.clone(), stranger.clone(), key_id.clone());
+        let mini_program = args.mini_program.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut sent, mut refused) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+                let forged = keys::sign_upload(&stranger, &mini_program, "1.0.0", &"00".repeat(32), size, ts);
+                let mut header = keys::SignatureHeader::parse(&forged).expect("our own header parses");
+                header.key = key_id.clone();
+                let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(tokio::io::repeat(0x5a).take(size)));
+                sent += 1;
+                match client.post(&url).header("mpdp-signature", header.render()).header("mpdp-version", "1.0.0").header("content-length", size).body(body).send().await {
+                    Ok(r) if r.status().is_client_error() => refused += 1,
+                    Ok(r) => eprintln!("junk: an upload was answered {}", r.status()),
+                    // The server may close the connection once it has refused the request.
+                    Err(_) => refused += 1,
+                }
+            }
+            (sent, refused)
+        }));
+    }
+    let (mut sent, mut refused) = (0, 0);
+    for t in tasks {
+        let (s, r) = t.await.context("a junk client failed")?;
+        sent += s;
+        refused += r;
+    }
+    println!("uploads={sent} refused={refused} seconds={:.2}", started.elapsed().as_secs_f64());
+    if sent != refused {
+        bail!("{} junk uploads were not refused", sent - refused);
     }
     Ok(())
 }

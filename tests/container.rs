@@ -217,13 +217,23 @@ async fn a_release_reaches_the_container_signed_and_leaves_when_it_must() {
     assert_eq!(keys::sha256_hex(&bundle), sha);
     assert_eq!(bundle.len() as u64, read.bundle.size);
     assert_eq!(header(&r, "etag"), format!("\"{sha}\""));
-    assert_eq!(header(&r, "cache-control"), "public, max-age=31536000, immutable");
+    // Authorised by a bearer key: kept by the client's cache only, never a shared one.
+    assert_eq!(header(&r, "cache-control"), "private, max-age=31536000, immutable");
     assert_eq!(header(&r, "accept-ranges"), "bytes");
     assert_eq!(header(&r, "content-type"), "application/gzip");
     assert_eq!(header(&r, "content-length"), bundle.len().to_string());
     manifest::verify_bundle(&read, &keys::sha256_hex(&bundle), bundle.len() as u64).unwrap();
     let (r, _) = get(&s, &bundle_path, Some(&s.access_key), &[("if-none-match", &format!("\"{sha}\""))]).await;
     expect(&r, 304, "the bundle revalidated");
+    // Date preconditions hold for bytes that never change: the bundle, whatever the date.
+    for date in ["Thu, 01 Jan 1970 00:00:00 GMT", "Fri, 01 Jan 2100 00:00:00 GMT"] {
+        let (r, again) = get(&s, &bundle_path, Some(&s.access_key), &[("if-unmodified-since", date)]).await;
+        expect(&r, 200, "the bundle with If-Unmodified-Since");
+        assert_eq!(again, bundle);
+        let (r, again) = get(&s, &bundle_path, Some(&s.access_key), &[("if-modified-since", date)]).await;
+        expect(&r, 200, "the bundle with If-Modified-Since");
+        assert_eq!(again, bundle);
+    }
     assert_eq!(header(&r, "etag"), format!("\"{sha}\""));
 
     // By ranges: a slice, the tail, and beyond the end.

@@ -440,6 +440,22 @@ async fn an_assigned_member_uploads_from_the_browser_and_others_are_refused() {
     let to = browser_upload(&client(), &s, "3.0.0", good_bundle()).await;
     assert!(to.starts_with("/login?next="), "{to}");
     assert_eq!(versions(&s).await.len(), 1);
+    // A bundle of several MiB (over the multipart reader's own 2 MiB default) goes through.
+    let mut noise = vec![0u8; 3 << 20];
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for b in noise.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let big = tgz(&[("app.json", b"{}", b'0'), ("assets/noise.bin", &noise, b'0')]);
+    assert!(big.len() > 3 << 20, "{}", big.len());
+    let to = browser_upload(&dev, &s, "3.0.0", big).await;
+    assert!(to.ends_with("?uploaded=3.0.0"), "{to}");
+    let listed = versions(&s).await;
+    assert_eq!(listed.len(), 2);
+    assert!(listed[0]["size"].as_u64().unwrap() > 3 << 20, "{}", listed[0]);
     assert!(bundle_files(s.dir.path()).iter().all(|f| !f.starts_with("tmp/")));
 }
 

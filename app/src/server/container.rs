@@ -44,8 +44,9 @@ use crate::server::AppState;
 pub const PREFIX: &str = "/api/container/v1";
 /// Lists, manifests and icons change with releases: a cache keeps them but asks again each time.
 const REVALIDATE: &str = "no-cache";
-/// A bundle is named by its content, so it never changes.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// A bundle is named by its content, so it never changes; the answer was authorised by a
+/// bearer key, so only the client's own cache keeps it, never a shared one.
+const IMMUTABLE: &str = "private, max-age=31536000, immutable";
 
 /// The path of a mini program's icon.
 pub fn icon_url(id: Uuid) -> String {
@@ -488,6 +489,12 @@ async fn bundle(State(state): State<AppState>, UrlPath(sha256): UrlPath<String>,
         let mut r = StatusCode::NOT_MODIFIED.into_response();
         immutable(r.headers_mut());
         return r;
+    }
+    // The bytes never change, so a date precondition always holds: left to `ServeFile`, which
+    // compares it with the file's time on disk, it could refuse a valid request.
+    let mut request = request;
+    for date in [header::IF_UNMODIFIED_SINCE, header::IF_MODIFIED_SINCE] {
+        request.headers_mut().remove(date);
     }
     let file = match ServeFile::new(state.bundles.path(&sha256)).try_call(request).await {
         Ok(r) => r,
