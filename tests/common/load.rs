@@ -55,19 +55,15 @@ pub async fn post(c: &reqwest::Client, base: &str, endpoint: &str, form: &[(&str
     Ok((status, r.text().await?))
 }
 
-/// A bundle (gzip'd tar with an app.json), different for each mini program and version.
+/// A bundle (gzip'd tar with an app.json), different for each mini program and version, packed
+/// canonically as `mpdp studio upload` packs, so the stored file has the uploaded sha256.
 pub fn bundle(mp: &str, version: &str) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut b = tar::Builder::new(gz);
+    let mut b = app::server::archive::Canonical::new(Vec::new());
     let js = format!("Page({{}}) // {mp} {version}");
     for (name, data) in [("app.json", &br#"{"pages":["index"]}"#[..]), ("index.js", js.as_bytes())] {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, name, data).unwrap();
+        b.file(name, data.len() as u64, data).unwrap();
     }
-    b.into_inner().unwrap().finish().unwrap()
+    b.finish().unwrap()
 }
 
 /// Unix seconds now, as signatures carry them.
