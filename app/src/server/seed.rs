@@ -109,20 +109,17 @@ async fn newest_token_to(state: &AppState, email: &str) -> Result<String, AppErr
         .await
 }
 
-/// A gzip'd tar bundle: `app.json` and `S` KiB of incompressible bytes (so the file is `S` KiB).
+/// A bundle: `app.json` and `S` KiB of incompressible bytes (so the file is `S` KiB), packed as
+/// the canonical archive `mpdp studio upload` makes, so what is stored is what was uploaded.
 fn bundle(kib: usize, seed: u64) -> Vec<u8> {
     use rand::SeedableRng;
     let mut data = vec![0u8; kib * 1024];
     rand::rngs::StdRng::seed_from_u64(seed).fill_bytes(&mut data);
-    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
-    for (name, bytes) in [("app.json", br#"{"pages":["pages/index"]}"#.as_slice()), ("assets/payload.bin", data.as_slice())] {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        builder.append_data(&mut h, name, bytes).expect("a tar in memory");
-    }
-    builder.into_inner().and_then(|gz| gz.finish()).expect("a gzip in memory")
+    let mut archive = crate::server::archive::Canonical::new(Vec::new());
+    archive.file("app.json", 25, br#"{"pages":["pages/index"]}"#.as_slice()).expect("a tar in memory");
+    archive.dir("assets").expect("a tar in memory");
+    archive.file("assets/payload.bin", data.len() as u64, data.as_slice()).expect("a tar in memory");
+    archive.finish().expect("a gzip in memory")
 }
 
 /// Uploads a version through the Studio API's own checks, signed with the App's Upload Key.
