@@ -425,6 +425,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     state.container.refresh(&store).await;
     let purge = tokio::spawn(http::purge_expired_sessions(store.clone()));
     let last_used = tokio::spawn(http::flush_key_uses(state.clone()));
+    let lists = tokio::spawn(http::issue_lists_anew(state.clone()));
     let login_windows = tokio::spawn(http::forget_expired_login_windows(state.clone()));
     let mail = match mailer {
         Some(mailer) => tokio::spawn(app::server::domain::mail::run_worker(
@@ -466,6 +467,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     login_windows.abort();
     mail.abort();
     last_used.abort();
+    lists.abort();
     if let Err(e) = state.last_used.flush(&state).await {
         tracing::warn!(error = %e, "could not record when keys were last used");
     }

@@ -98,6 +98,14 @@ pub struct VerifyArgs {
     /// (43 base64url characters).
     #[arg(long, value_name = "KEY")]
     platform_key: String,
+    /// The App the container runs in (its id): the manifest, and the list if given, must be
+    /// made for it.
+    #[arg(long, value_name = "ID")]
+    app: Option<String>,
+    /// The list as `GET /api/container/v1/mini-programs` answers it: its signature, App and
+    /// expiry are checked, and it must hold this very manifest.
+    #[arg(long, value_name = "FILE")]
+    list: Option<PathBuf>,
 }
 
 /// Runs a Studio command.
@@ -588,6 +596,11 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<String> {
         .with_context(|| format!("--manifest: could not read {}", args.manifest.display()))?;
     let m = manifest::verify_platform(&raw, &platform)
         .map_err(|e| anyhow!("--manifest {}: {e}", args.manifest.display()))?;
+    if let Some(app) = &args.app {
+        if &m.app != app {
+            bail!("--manifest {}: {}", args.manifest.display(), manifest::ManifestError::WrongApp(m.app.clone(), app.clone()));
+        }
+    }
     let mut out = format!(
         "Manifest: {} {} (mini program {}, App {})\n",
         m.name, m.version, m.id, m.app
@@ -613,6 +626,20 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<String> {
     manifest::verify_bundle(&m, &sha256, size)
         .map_err(|e| anyhow!("--bundle {}: {e}", args.bundle.display()))?;
     out.push_str(&format!("bundle: sha256 {sha256}, {size} bytes, as the manifest says\n"));
+    if let Some(path) = &args.list {
+        let raw = std::fs::read(path).with_context(|| format!("--list: could not read {}", path.display()))?;
+        let list = manifest::verify_list_now(&raw, &platform).map_err(|e| anyhow!("--list {}: {e}", path.display()))?;
+        if list.app != m.app {
+            bail!("--list {}: {}", path.display(), manifest::ManifestError::WrongApp(list.app.clone(), m.app.clone()));
+        }
+        if !list.mini_programs.iter().any(|l| l == &m) {
+            bail!("--list {}: {}", path.display(), manifest::ManifestError::NotInList(m.id.clone()));
+        }
+        out.push_str(&format!(
+            "list: valid (sequence {}, issued {}, expires {}), holds this manifest\n",
+            list.sequence, list.issued, list.expires
+        ));
+    }
     out.push_str("Verified.\n");
     Ok(out)
 }

@@ -109,7 +109,8 @@ async fn refusals_come_first_and_an_empty_list_is_revalidated() {
     // Nothing is released yet: an empty list, with an ETag to revalidate it by.
     let (r, _) = get(&s, LIST, Some(&s.access_key), &[]).await;
     expect(&r, 200, "the empty list");
-    assert_eq!(r.json(), serde_json::json!({"app": s.app, "mini_programs": []}));
+    let empty = manifest::verify_list_now(r.body.as_bytes(), &keys::parse_public_key(&s.platform_key).unwrap()).unwrap();
+    assert_eq!((empty.format.as_str(), empty.app.as_str(), empty.mini_programs.len()), ("mpdp-list-1", s.app.as_str(), 0));
     assert_eq!(header(&r, "content-type"), "application/json");
     assert_eq!(header(&r, "cache-control"), "no-cache");
     let etag = header(&r, "etag");
@@ -276,6 +277,30 @@ async fn a_release_reaches_the_container_signed_and_leaves_when_it_must() {
     let out = verify_cli(&mfile, &bfile, "not-a-key");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--platform-key"), "{}", String::from_utf8_lossy(&out.stderr));
 
+    // The list is signed too, with a sequence and an expiry; verify checks it, and the App.
+    let (_, list_bytes) = get(&s, LIST, Some(&s.access_key), &[]).await;
+    let signed = manifest::verify_list_now(&list_bytes, &platform).unwrap();
+    assert_eq!(signed.app, s.app);
+    assert_eq!(signed.mini_programs, vec![read.clone()]);
+    let lfile = files.path().join("list.json");
+    std::fs::write(&lfile, &list_bytes).unwrap();
+    let with = |extra: &[&str]| {
+        let mut args = vec!["verify", "--manifest", mfile.to_str().unwrap(), "--bundle", bfile.to_str().unwrap(), "--platform-key", &s.platform_key];
+        args.extend_from_slice(extra);
+        studio(&args)
+    };
+    let out = with(&["--list", lfile.to_str().unwrap(), "--app", &s.app]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("list: valid (sequence {}", signed.sequence)), "{stdout}");
+    let out = with(&["--app", "0190a0b1-0000-7000-8000-00000000abcd"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not the App"), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut forged: serde_json::Value = serde_json::from_slice(&list_bytes).unwrap();
+    forged["sequence"] = (signed.sequence + 1_000_000).into();
+    std::fs::write(&lfile, serde_json::to_vec(&forged).unwrap()).unwrap();
+    let out = with(&["--list", lfile.to_str().unwrap()]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("platform_signature does not verify"), "{}", String::from_utf8_lossy(&out.stderr));
+
     // Another App's key sees none of it.
     assert!(listed(&s, &s.other_access_key).await.is_empty());
     let (r, _) = get(&s, &manifest_path, Some(&s.other_access_key), &[]).await;
@@ -289,6 +314,7 @@ async fn a_release_reaches_the_container_signed_and_leaves_when_it_must() {
     approved(&s, &bob, "apply-feature", &[("workspace", "Acme"), ("id", &s.mp), ("feature", "location")]).await;
     let (r, _) = get(&s, LIST, Some(&s.access_key), &[("if-none-match", &list_etag)]).await;
     expect(&r, 200, "the list changed");
+    assert!(manifest::verify_list_now(r.body.as_bytes(), &platform).unwrap().sequence > signed.sequence, "a later list has a higher sequence");
     assert_eq!(r.json()["mini_programs"][0]["features"], serde_json::json!(["location"]));
     let (r, bytes) = get(&s, &manifest_path, Some(&s.access_key), &[]).await;
     assert_ne!(header(&r, "etag"), manifest_etag);

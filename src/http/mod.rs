@@ -152,6 +152,17 @@ pub async fn flush_key_uses(state: AppState) {
     }
 }
 
+/// Issues the container lists anew (a new sequence, a new expiry) every hour, so a list that
+/// is current never expires even when nothing changes.
+pub async fn issue_lists_anew(state: AppState) {
+    let mut tick = tokio::time::interval(app::server::manifest::LIST_RESIGN);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        state.container.refresh(&state.store).await;
+    }
+}
+
 /// Deletes expired sessions every ten minutes.
 pub async fn purge_expired_sessions(store: Store) {
     let sessions = RedbSessionStore::new(store);

@@ -32,7 +32,7 @@ use uuid::Uuid;
 use crate::model::workspace::WorkspaceStatus;
 use crate::model::AppError;
 use crate::server::keys;
-use crate::server::manifest::{BundleRef, IconRef, Manifest, Uploader, CONSOLE_UPLOADER, FORMAT};
+use crate::server::manifest::{BundleRef, IconRef, Manifest, Uploader, CONSOLE_UPLOADER, FORMAT, LIST_FORMAT, LIST_VALIDITY};
 use crate::server::store::apps::{self as app_store, PlatformKey};
 use crate::server::store::minis::{self as mini_store, MiniProgram};
 use crate::server::store::workspaces as ws;
@@ -108,11 +108,25 @@ fn not_modified(request: &HeaderMap, etag: &HeaderValue) -> bool {
     })
 }
 
-/// The body of `GET /api/container/v1/mini-programs`.
+/// The body of `GET /api/container/v1/mini-programs`: signed like a manifest (see
+/// [`crate::server::manifest::SignedList`]), with a sequence that only rises and an expiry, so
+/// an old list can't be replayed as the current one.
 #[derive(Serialize)]
 struct List<'a> {
+    format: &'static str,
     app: String,
+    sequence: u64,
+    issued: String,
+    expires: String,
     mini_programs: Vec<&'a Manifest>,
+    platform_signature: String,
+}
+
+/// What stamps a snapshot's lists: the sequence, and when they were made.
+#[derive(Clone, Copy)]
+pub struct Stamp {
+    pub sequence: u64,
+    pub issued: DateTime<Utc>,
 }
 
 /// What one App's container is served.
@@ -182,6 +196,8 @@ pub struct Container {
     /// Held while rebuilding; holds the highest call number whose commit the current snapshot's
     /// read has seen.
     covered: tokio::sync::Mutex<u64>,
+    /// The last lists' sequence.
+    sequence: AtomicU64,
 }
 
 impl Default for Container {
@@ -193,7 +209,7 @@ impl Default for Container {
 impl Container {
     /// An empty snapshot (nothing served) until the first [`Container::refresh`].
     pub fn new() -> Container {
-        Container { snapshot: ArcSwap::from_pointee(Snapshot::default()), requested: AtomicU64::new(0), covered: tokio::sync::Mutex::new(0) }
+        Container { snapshot: ArcSwap::from_pointee(Snapshot::default()), requested: AtomicU64::new(0), covered: tokio::sync::Mutex::new(0), sequence: AtomicU64::new(0) }
     }
 
     /// The snapshot being served.
@@ -213,7 +229,15 @@ impl Container {
         }
         // Every call numbered up to here committed before this read begins.
         let upto = self.requested.load(Ordering::SeqCst);
-        match store.read(build).await {
+        // The time in milliseconds, or one more than the last if the clock has not moved on:
+        // it only rises, across restarts too as long as the clock does.
+        let issued = Utc::now();
+        let now_ms = u64::try_from(issued.timestamp_millis()).unwrap_or(0);
+        let last = self.sequence.load(Ordering::SeqCst);
+        let sequence = now_ms.max(last + 1);
+        self.sequence.store(sequence, Ordering::SeqCst);
+        let stamp = Stamp { sequence, issued };
+        match store.read(move |tx| build_at(tx, stamp)).await {
             Ok(snapshot) => {
                 self.snapshot.store(Arc::new(snapshot));
                 *covered = upto;
@@ -286,6 +310,12 @@ impl Reads {
 /// that are not removed, in workspaces that are active, each manifest signed by the workspace's
 /// platform key.
 pub fn build(tx: &ReadTransaction) -> Result<Snapshot, AppError> {
+    let issued = Utc::now();
+    build_at(tx, Stamp { sequence: u64::try_from(issued.timestamp_millis()).unwrap_or(0), issued })
+}
+
+/// [`build`], its lists stamped with `stamp`.
+pub fn build_at(tx: &ReadTransaction, stamp: Stamp) -> Result<Snapshot, AppError> {
     let mut reads = Reads::default();
     let mut per_app: HashMap<Uuid, Vec<Entry>> = HashMap::new();
     for r in releases::all(tx)? {
@@ -336,11 +366,25 @@ pub fn build(tx: &ReadTransaction) -> Result<Snapshot, AppError> {
     }
     let mut contents: HashMap<Uuid, Arc<AppContent>> = HashMap::new();
     let mut snapshot = Snapshot::default();
+    let mut platform_keys: HashMap<Uuid, Option<PlatformKey>> = HashMap::new();
     for key in app_store::access_keys(tx)? {
         let content = match contents.get(&key.app) {
             Some(c) => c.clone(),
             None => {
-                let c = Arc::new(app_content(key.app, per_app.remove(&key.app).unwrap_or_default())?);
+                // A suspended workspace's Apps get an empty list, signed all the same.
+                let platform = match platform_keys.get(&key.workspace) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = app_store::platform_key(tx, key.workspace)?;
+                        platform_keys.insert(key.workspace, p.clone());
+                        p
+                    }
+                };
+                let Some(platform) = platform else {
+                    tracing::warn!(workspace = %key.workspace, "a workspace has no platform key; its Apps are not served");
+                    continue;
+                };
+                let c = Arc::new(app_content(key.app, per_app.remove(&key.app).unwrap_or_default(), &platform.seed, stamp)?);
                 contents.insert(key.app, c.clone());
                 c
             }
@@ -351,9 +395,24 @@ pub fn build(tx: &ReadTransaction) -> Result<Snapshot, AppError> {
 }
 
 /// One App's answers, the list sorted by name.
-fn app_content(app: Uuid, mut entries: Vec<Entry>) -> Result<AppContent, AppError> {
+fn app_content(app: Uuid, mut entries: Vec<Entry>, platform_seed: &[u8; 32], stamp: Stamp) -> Result<AppContent, AppError> {
     entries.sort_by(|a, b| a.manifest.name.to_lowercase().cmp(&b.manifest.name.to_lowercase()).then(a.id.cmp(&b.id)));
-    let list = Served::json(&List { app: app.to_string(), mini_programs: entries.iter().map(|e| &e.manifest).collect() })?;
+    let mut list = List {
+        format: LIST_FORMAT,
+        app: app.to_string(),
+        sequence: stamp.sequence,
+        issued: stamp.issued.to_rfc3339_opts(SecondsFormat::Secs, true),
+        expires: (stamp.issued + chrono::Duration::from_std(LIST_VALIDITY).unwrap_or_default()).to_rfc3339_opts(SecondsFormat::Secs, true),
+        mini_programs: entries.iter().map(|e| &e.manifest).collect(),
+        platform_signature: String::new(),
+    };
+    let unsigned = serde_json::to_value(&list).map_err(|_| AppError::Internal)?;
+    let bytes = crate::server::manifest::canonical_bytes(&unsigned).map_err(|e| {
+        tracing::error!(error = %e, "could not sign a container list");
+        AppError::Internal
+    })?;
+    list.platform_signature = keys::sign(platform_seed, &bytes);
+    let list = Served::json(&list)?;
     let mut manifests = HashMap::new();
     let mut icons = HashMap::new();
     let mut bundles = HashSet::new();
@@ -662,7 +721,8 @@ mod tests {
     }
 
     fn snapshot(w: &World) -> Snapshot {
-        w.store.read_blocking(build).unwrap()
+        let stamp = Stamp { sequence: 7, issued: chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().to_utc() };
+        w.store.read_blocking(move |tx| build_at(tx, stamp)).unwrap()
     }
 
     fn code(r: Result<(&str, &Arc<AppContent>), ApiError>) -> &'static str {
@@ -678,6 +738,10 @@ mod tests {
         assert_eq!(content.mini_programs(), vec![w.mp]);
         let list = served_json(&content.list);
         assert_eq!(list["app"], w.app.to_string());
+        // The list is signed with its sequence and lifetime.
+        let signed = manifest::verify_list(&content.list.body, &w.platform, chrono::DateTime::parse_from_rfc3339("2026-01-02T04:00:00Z").unwrap().to_utc()).unwrap();
+        assert_eq!((signed.sequence, signed.issued.as_str(), signed.expires.as_str()), (7, "2026-01-02T03:04:05Z", "2026-01-03T03:04:05Z"));
+        assert!(matches!(manifest::verify_list(&content.list.body, &w.platform, chrono::DateTime::parse_from_rfc3339("2026-01-03T03:04:05Z").unwrap().to_utc()), Err(manifest::ManifestError::ListExpired(_))));
         let m = &list["mini_programs"][0];
         assert_eq!((m["name"].as_str(), m["version"].as_str()), (Some("Coupons"), Some("1.0.0")));
         assert_eq!(m["features"], serde_json::json!(["location"]));
@@ -815,9 +879,17 @@ mod tests {
         assert_eq!(code(container.snapshot().authorize(&w.access, Utc::now())), "ok");
         let (_, other, _) = add_app(&w.store, w.workspace, "Other");
         // Calls at once: every one returns with the new key served.
+        let sequence = |c: &Container| served_json(&c.snapshot().authorize(&w.access, Utc::now()).unwrap().1.list)["sequence"].as_u64().unwrap();
+        let before = sequence(&container);
         let (a, b) = tokio::join!(container.refresh(&w.store), container.refresh(&w.store));
         let _ = (a, b);
         assert_eq!(code(container.snapshot().authorize(&other, Utc::now())), "ok");
+        // Each rebuild's lists carry a higher sequence than the last.
+        assert!(sequence(&container) > before);
+        container.refresh(&w.store).await;
+        let after = sequence(&container);
+        container.refresh(&w.store).await;
+        assert!(sequence(&container) > after);
     }
 
     #[test]

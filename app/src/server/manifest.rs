@@ -31,6 +31,59 @@ use crate::server::keys;
 
 /// The `format` of manifests this build writes and reads.
 pub const FORMAT: &str = "mpdp-manifest-2";
+/// The `format` of container lists this build writes and reads.
+pub const LIST_FORMAT: &str = "mpdp-list-1";
+/// How long a container list is valid after it was issued; the server issues a new one well
+/// before (see [`LIST_RESIGN`]).
+pub const LIST_VALIDITY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// How often the server issues its lists anew even when nothing changed.
+pub const LIST_RESIGN: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// A container list as signed: `GET /api/container/v1/mini-programs` answers it. Its
+/// `platform_signature` covers the canonical bytes of everything else, like a manifest's.
+/// `sequence` rises with every list the server issues, and `expires` is `issued` plus
+/// [`LIST_VALIDITY`]: a container keeps the highest sequence it accepted and refuses a lower one
+/// or an expired list, so an old list can't be replayed as the current one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedList {
+    pub format: String,
+    pub app: String,
+    pub sequence: u64,
+    /// RFC 3339, UTC.
+    pub issued: String,
+    /// RFC 3339, UTC.
+    pub expires: String,
+    pub mini_programs: Vec<Manifest>,
+    pub platform_signature: String,
+}
+
+/// Checks a container list as received: the platform's signature (over every field it has),
+/// its format, and that it has not expired at `now`. Each manifest in it is checked further
+/// with [`verify_uploader`] and [`verify_bundle`].
+pub fn verify_list(raw: &[u8], platform_public: &[u8; 32], now: chrono::DateTime<chrono::Utc>) -> Result<SignedList, ManifestError> {
+    let value: Value = serde_json::from_slice(raw).map_err(|e| ManifestError::NotJson(e.to_string()))?;
+    let signature = value.get(SIGNATURE_FIELD).and_then(Value::as_str).ok_or(ManifestError::SignatureMissing)?.to_string();
+    if !keys::verify(platform_public, &canonical_bytes(&value)?, &signature) {
+        return Err(ManifestError::PlatformSignature);
+    }
+    if let Some(format) = value.get("format").and_then(Value::as_str) {
+        if format != LIST_FORMAT {
+            return Err(ManifestError::ListFormat(format.to_string()));
+        }
+    }
+    let list: SignedList = serde_json::from_value(value).map_err(|e| ManifestError::Fields(e.to_string()))?;
+    let expires = chrono::DateTime::parse_from_rfc3339(&list.expires).map_err(|_| ManifestError::Fields(format!("expires {:?} is not an RFC 3339 time", list.expires)))?;
+    if now >= expires {
+        return Err(ManifestError::ListExpired(list.expires.clone()));
+    }
+    Ok(list)
+}
+
+/// [`verify_list`] at the current time.
+pub fn verify_list_now(raw: &[u8], platform_public: &[u8; 32]) -> Result<SignedList, ManifestError> {
+    verify_list(raw, platform_public, chrono::Utc::now())
+}
+
 /// The field that holds the platform's signature, left out of the canonical bytes.
 pub const SIGNATURE_FIELD: &str = "platform_signature";
 /// `uploader.key` of a bundle uploaded in the console (signed by the platform key).
@@ -111,6 +164,14 @@ pub enum ManifestError {
     Fields(String),
     #[error("format is {0:?}; this build reads {FORMAT}")]
     Format(String),
+    #[error("the list's format is {0:?}; this build reads {LIST_FORMAT}")]
+    ListFormat(String),
+    #[error("the list expired at {0}: it is an old list, not the current one (ask the server again)")]
+    ListExpired(String),
+    #[error("app is {0}, not the App {1} this was checked for")]
+    WrongApp(String, String),
+    #[error("the manifest of {0} is not in the list, or differs from the list's")]
+    NotInList(String),
     #[error("uploader.public_key is not an Ed25519 public key (43 base64url characters)")]
     UploaderKeyMalformed,
     #[error("uploader.key {0:?} is not the id of uploader.public_key (expected {1})")]
