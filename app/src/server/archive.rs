@@ -7,7 +7,8 @@
 //! - exactly one gzip member, and nothing after it (every unpacker reads a second member);
 //! - tar headers read raw: GNU long-name and long-link entries (`L`, `K`) are refused before their
 //!   data is read; a PAX header (`x`, `g`) is at most [`MAX_PAX_BYTES`] and may not disagree with
-//!   the ustar header it describes (`path`, `size`), nor set `linkpath` or GNU sparse maps;
+//!   the ustar header it describes (`path`, `size`), nor set either twice (unpackers differ on
+//!   which counts), nor set `linkpath` or GNU sparse maps;
 //! - after the end-of-archive block, nothing but zero padding;
 //! - every decompressed byte (headers, data, padding) counts against [`MAX_UNPACKED`], so a bomb
 //!   is refused after reading at most that much, whatever its headers declare;
@@ -466,6 +467,9 @@ fn read_pax(data: &[u8]) -> Result<Pax, Refusal> {
         let ext = ext.map_err(|_| bad("is malformed"))?;
         let key = ext.key_bytes();
         match key {
+            // Unpackers differ on which of two records counts.
+            b"path" if pax.path.is_some() => return Err(bad("sets the path twice")),
+            b"size" if pax.size.is_some() => return Err(bad("sets the size twice")),
             b"path" => pax.path = Some(ext.value_bytes().to_vec()),
             b"size" => pax.size = Some(ext.value().ok().and_then(|v| v.parse().ok()).ok_or_else(|| bad("has a size that is not a number"))?),
             b"linkpath" | b"GNU.sparse.name" => return Err(bad("names a link or a sparse file")),
@@ -662,5 +666,18 @@ pub(crate) mod tests {
         let bomb = e.finish().unwrap();
         assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
         assert_eq!(code(&bomb), "archive_too_large_unpacked");
+    }
+
+    #[test]
+    fn a_pax_header_that_sets_a_path_or_a_size_twice_is_refused() {
+        // The tar crate takes the first record, other unpackers the last: the ustar name agrees
+        // with the last, and a lenient unpacker would have written evil.js.
+        let paths = end(tar_of(&[(b"app.json", b'0', b"{}"), (b"PaxHeader", b'x', b"16 path=evil.js\n14 path=ok.js\n"), (b"ok.js", b'0', b"x")]));
+        assert_eq!(code(&gzip(&paths)), "archive_extension_header");
+        let sizes = end(tar_of(&[(b"app.json", b'0', b"{}"), (b"PaxHeader", b'x', b"10 size=0\n10 size=1\n"), (b"a.js", b'0', b"x")]));
+        assert_eq!(code(&gzip(&sizes)), "archive_extension_header");
+        // Once each is fine.
+        let once = end(tar_of(&[(b"app.json", b'0', b"{}"), (b"PaxHeader", b'x', b"14 path=ok.js\n10 size=1\n"), (b"ok.js", b'0', b"x")]));
+        assert_eq!(code(&gzip(&once)), "ok");
     }
 }
