@@ -14,8 +14,9 @@
 //!   is refused after reading at most that much, whatever its headers declare;
 //! - entries are regular files or directories with relative UTF-8 paths: no `..`, no absolute
 //!   path, no backslash or control character, at most [`MAX_DEPTH`] levels, at most
-//!   [`MAX_PATH_BYTES`] bytes, no two entries with the same path ignoring case (they would
-//!   overwrite each other on a case-insensitive file system), no file where a directory is needed;
+//!   [`MAX_PATH_BYTES`] bytes, no file whose name ends with `/` (unpackers make it a directory),
+//!   no two entries with the same path ignoring case (they would overwrite each other on a
+//!   case-insensitive file system), no file where a directory is needed;
 //! - at most [`MAX_ENTRIES`] entries, and a regular file `app.json` at the root.
 //!
 //! What passes is re-packed as the **canonical archive**: ustar headers only (no extension
@@ -342,7 +343,10 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
                 continue;
             }
             let raw_path = header.path_bytes().into_owned();
+            // A name ending in `/` makes unpackers write a directory whatever the entry's type.
+            let mut names_a_directory = raw_path.ends_with(b"/");
             if let Some(pax) = pending.take() {
+                names_a_directory |= pax.path.as_deref().is_some_and(|p| p.ends_with(b"/"));
                 let ustar = normalise_path(&raw_path);
                 if pax.path.as_deref().is_some_and(|p| ustar.is_err() || normalise_path(p) != ustar) {
                     let effective = String::from_utf8_lossy(pax.path.as_deref().unwrap_or_default()).into_owned();
@@ -362,6 +366,9 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
             let dir = kind.is_dir();
             if !(dir || matches!(kind, tar::EntryType::Regular | tar::EntryType::Continuous)) {
                 return Err(Refusal::new("archive_special_file", format!("The bundle has a special file ({name}); only files and directories are allowed.")));
+            }
+            if !dir && names_a_directory {
+                return Err(Refusal::new("archive_path_invalid", format!("The bundle has a file whose name ends with / ({name}); unpackers would make it a directory.")));
             }
             let Some(path) = path else {
                 if dir {
@@ -666,6 +673,27 @@ pub(crate) mod tests {
         let bomb = e.finish().unwrap();
         assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
         assert_eq!(code(&bomb), "archive_too_large_unpacked");
+    }
+
+    #[test]
+    fn a_file_whose_name_ends_with_a_slash_is_refused() {
+        // In a GNU or old header, unpackers make `pages/` a directory whatever its type; the
+        // canonical archive would have held a file.
+        let mut gnu = tar::Header::new_gnu();
+        gnu.as_mut_bytes()[..6].copy_from_slice(b"pages/");
+        gnu.set_entry_type(tar::EntryType::Regular);
+        gnu.set_size(0);
+        gnu.set_cksum();
+        let mut tar = tar_of(&[(b"app.json", b'0', b"{}")]);
+        tar.extend_from_slice(gnu.as_bytes());
+        assert_eq!(code(&gzip(&end(tar))), "archive_path_invalid");
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"pages/", b'0', b"")])))), "archive_path_invalid");
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json/", b'7', b"{}")])))), "archive_path_invalid");
+        // A PAX path ending with `/` for a file agrees with its ustar name once normalised.
+        let pax = end(tar_of(&[(b"app.json", b'0', b"{}"), (b"PaxHeader", b'x', b"14 path=a.js/\n"), (b"a.js", b'0', b"x")]));
+        assert_eq!(code(&gzip(&pax)), "archive_path_invalid");
+        // A directory's may.
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"pages/", b'5', b"")])))), "ok");
     }
 
     #[test]
