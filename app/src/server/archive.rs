@@ -16,7 +16,8 @@
 //!   path, no backslash or control character, at most [`MAX_DEPTH`] levels, at most
 //!   [`MAX_PATH_BYTES`] bytes, no file whose name ends with `/` (unpackers make it a directory),
 //!   no two entries with the same path ignoring case (they would overwrite each other on a
-//!   case-insensitive file system), no file where a directory is needed;
+//!   case-insensitive file system) nor two directories that differ only in case, no file where a
+//!   directory is needed;
 //! - at most [`MAX_ENTRIES`] entries, and a regular file `app.json` at the root.
 //!
 //! What passes is re-packed as the **canonical archive**: ustar headers only (no extension
@@ -427,12 +428,22 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
     if entries == 0 || items.is_empty() {
         return Err(Refusal::new("archive_empty", "The bundle is empty."));
     }
-    // A file can't also be a directory that another entry needs.
+    // A file can't also be a directory that another entry needs, and the directories that files
+    // need can't differ only in case either (the canonical archive lists them).
     for path in items.keys() {
         let mut parent = path.as_str();
         while let Some((up, _)) = parent.rsplit_once('/') {
             if items.get(up).is_some_and(|i| !i.dir) || folded.get(&up.to_lowercase()).is_some_and(|p| items.get(p).is_some_and(|i| !i.dir)) {
                 return Err(Refusal::new("archive_path_conflict", format!("The bundle has {up} as a file and as the directory of {path}.")));
+            }
+            match folded.entry(up.to_lowercase()) {
+                std::collections::hash_map::Entry::Occupied(other) if other.get() != up => {
+                    return Err(Refusal::new("archive_duplicate_path", format!("The bundle has two directories {} and {up}, ignoring case; their files would mix.", other.get())));
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {}
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(up.to_string());
+                }
             }
             parent = up;
         }
@@ -673,6 +684,16 @@ pub(crate) mod tests {
         let bomb = e.finish().unwrap();
         assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
         assert_eq!(code(&bomb), "archive_too_large_unpacked");
+    }
+
+    #[test]
+    fn directories_that_differ_only_in_case_are_refused() {
+        // Neither file collides with another, but the canonical archive would list both
+        // directories, and refuse itself.
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"a/x.js", b'0', b"1"), (b"A/y.js", b'0', b"2")])))), "archive_duplicate_path");
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"a", b'5', b""), (b"A/y.js", b'0', b"2")])))), "archive_duplicate_path");
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"p/a/x.js", b'0', b"1"), (b"p/A", b'5', b"")])))), "archive_duplicate_path");
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"a/x.js", b'0', b"1"), (b"a/y.js", b'0', b"2"), (b"a", b'5', b"")])))), "ok");
     }
 
     #[test]
