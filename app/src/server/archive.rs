@@ -7,14 +7,17 @@
 //! - exactly one gzip member, and nothing after it (every unpacker reads a second member);
 //! - tar headers read raw: GNU long-name and long-link entries (`L`, `K`) are refused before their
 //!   data is read; a PAX header (`x`, `g`) is at most [`MAX_PAX_BYTES`] and may not disagree with
-//!   the ustar header it describes (`path`, `size`), nor set `linkpath` or GNU sparse maps;
+//!   the ustar header it describes (`path`, `size`), nor set either twice (unpackers differ on
+//!   which counts), nor set `linkpath` or GNU sparse maps;
 //! - after the end-of-archive block, nothing but zero padding;
 //! - every decompressed byte (headers, data, padding) counts against [`MAX_UNPACKED`], so a bomb
 //!   is refused after reading at most that much, whatever its headers declare;
 //! - entries are regular files or directories with relative UTF-8 paths: no `..`, no absolute
 //!   path, no backslash or control character, at most [`MAX_DEPTH`] levels, at most
-//!   [`MAX_PATH_BYTES`] bytes, no two entries with the same path ignoring case (they would
-//!   overwrite each other on a case-insensitive file system), no file where a directory is needed;
+//!   [`MAX_PATH_BYTES`] bytes, no file whose name ends with `/` (unpackers make it a directory),
+//!   no two entries with the same path ignoring case (they would overwrite each other on a
+//!   case-insensitive file system) nor two directories that differ only in case, no file where a
+//!   directory is needed;
 //! - at most [`MAX_ENTRIES`] entries, and a regular file `app.json` at the root.
 //!
 //! What passes is re-packed as the **canonical archive**: ustar headers only (no extension
@@ -341,7 +344,10 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
                 continue;
             }
             let raw_path = header.path_bytes().into_owned();
+            // A name ending in `/` makes unpackers write a directory whatever the entry's type.
+            let mut names_a_directory = raw_path.ends_with(b"/");
             if let Some(pax) = pending.take() {
+                names_a_directory |= pax.path.as_deref().is_some_and(|p| p.ends_with(b"/"));
                 let ustar = normalise_path(&raw_path);
                 if pax.path.as_deref().is_some_and(|p| ustar.is_err() || normalise_path(p) != ustar) {
                     let effective = String::from_utf8_lossy(pax.path.as_deref().unwrap_or_default()).into_owned();
@@ -361,6 +367,9 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
             let dir = kind.is_dir();
             if !(dir || matches!(kind, tar::EntryType::Regular | tar::EntryType::Continuous)) {
                 return Err(Refusal::new("archive_special_file", format!("The bundle has a special file ({name}); only files and directories are allowed.")));
+            }
+            if !dir && names_a_directory {
+                return Err(Refusal::new("archive_path_invalid", format!("The bundle has a file whose name ends with / ({name}); unpackers would make it a directory.")));
             }
             let Some(path) = path else {
                 if dir {
@@ -419,12 +428,22 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
     if entries == 0 || items.is_empty() {
         return Err(Refusal::new("archive_empty", "The bundle is empty."));
     }
-    // A file can't also be a directory that another entry needs.
+    // A file can't also be a directory that another entry needs, and the directories that files
+    // need can't differ only in case either (the canonical archive lists them).
     for path in items.keys() {
         let mut parent = path.as_str();
         while let Some((up, _)) = parent.rsplit_once('/') {
             if items.get(up).is_some_and(|i| !i.dir) || folded.get(&up.to_lowercase()).is_some_and(|p| items.get(p).is_some_and(|i| !i.dir)) {
                 return Err(Refusal::new("archive_path_conflict", format!("The bundle has {up} as a file and as the directory of {path}.")));
+            }
+            match folded.entry(up.to_lowercase()) {
+                std::collections::hash_map::Entry::Occupied(other) if other.get() != up => {
+                    return Err(Refusal::new("archive_duplicate_path", format!("The bundle has two directories {} and {up}, ignoring case; their files would mix.", other.get())));
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {}
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(up.to_string());
+                }
             }
             parent = up;
         }
@@ -466,6 +485,9 @@ fn read_pax(data: &[u8]) -> Result<Pax, Refusal> {
         let ext = ext.map_err(|_| bad("is malformed"))?;
         let key = ext.key_bytes();
         match key {
+            // Unpackers differ on which of two records counts.
+            b"path" if pax.path.is_some() => return Err(bad("sets the path twice")),
+            b"size" if pax.size.is_some() => return Err(bad("sets the size twice")),
             b"path" => pax.path = Some(ext.value_bytes().to_vec()),
             b"size" => pax.size = Some(ext.value().ok().and_then(|v| v.parse().ok()).ok_or_else(|| bad("has a size that is not a number"))?),
             b"linkpath" | b"GNU.sparse.name" => return Err(bad("names a link or a sparse file")),
@@ -521,7 +543,7 @@ pub(crate) mod tests {
         canonicalise(io::BufReader::new(bytes), &mut spool, Vec::new())
     }
 
-    fn tempfile_spool() -> std::fs::File {
+    pub fn tempfile_spool() -> std::fs::File {
         let path = std::env::temp_dir().join(format!("mpdp-spool-{}", uuid::Uuid::new_v4()));
         let f = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
@@ -662,5 +684,842 @@ pub(crate) mod tests {
         let bomb = e.finish().unwrap();
         assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
         assert_eq!(code(&bomb), "archive_too_large_unpacked");
+    }
+
+    #[test]
+    fn directories_that_differ_only_in_case_are_refused() {
+        // Neither file collides with another, but the canonical archive would list both
+        // directories, and refuse itself.
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"a/x.js", b'0', b"1"), (b"A/y.js", b'0', b"2")])))), "archive_duplicate_path");
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"a", b'5', b""), (b"A/y.js", b'0', b"2")])))), "archive_duplicate_path");
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"p/a/x.js", b'0', b"1"), (b"p/A", b'5', b"")])))), "archive_duplicate_path");
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"a/x.js", b'0', b"1"), (b"a/y.js", b'0', b"2"), (b"a", b'5', b"")])))), "ok");
+    }
+
+    #[test]
+    fn a_file_whose_name_ends_with_a_slash_is_refused() {
+        // In a GNU or old header, unpackers make `pages/` a directory whatever its type; the
+        // canonical archive would have held a file.
+        let mut gnu = tar::Header::new_gnu();
+        gnu.as_mut_bytes()[..6].copy_from_slice(b"pages/");
+        gnu.set_entry_type(tar::EntryType::Regular);
+        gnu.set_size(0);
+        gnu.set_cksum();
+        let mut tar = tar_of(&[(b"app.json", b'0', b"{}")]);
+        tar.extend_from_slice(gnu.as_bytes());
+        assert_eq!(code(&gzip(&end(tar))), "archive_path_invalid");
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"pages/", b'0', b"")])))), "archive_path_invalid");
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json/", b'7', b"{}")])))), "archive_path_invalid");
+        // A PAX path ending with `/` for a file agrees with its ustar name once normalised.
+        let pax = end(tar_of(&[(b"app.json", b'0', b"{}"), (b"PaxHeader", b'x', b"14 path=a.js/\n"), (b"a.js", b'0', b"x")]));
+        assert_eq!(code(&gzip(&pax)), "archive_path_invalid");
+        // A directory's may.
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"pages/", b'5', b"")])))), "ok");
+    }
+
+    #[test]
+    fn a_pax_header_that_sets_a_path_or_a_size_twice_is_refused() {
+        // The tar crate takes the first record, other unpackers the last: the ustar name agrees
+        // with the last, and a lenient unpacker would have written evil.js.
+        let paths = end(tar_of(&[(b"app.json", b'0', b"{}"), (b"PaxHeader", b'x', b"16 path=evil.js\n14 path=ok.js\n"), (b"ok.js", b'0', b"x")]));
+        assert_eq!(code(&gzip(&paths)), "archive_extension_header");
+        let sizes = end(tar_of(&[(b"app.json", b'0', b"{}"), (b"PaxHeader", b'x', b"10 size=0\n10 size=1\n"), (b"a.js", b'0', b"x")]));
+        assert_eq!(code(&gzip(&sizes)), "archive_extension_header");
+        // Once each is fine.
+        let once = end(tar_of(&[(b"app.json", b'0', b"{}"), (b"PaxHeader", b'x', b"14 path=ok.js\n10 size=1\n"), (b"ok.js", b'0', b"x")]));
+        assert_eq!(code(&gzip(&once)), "ok");
+    }
+}
+
+/// Hostile archives from a grammar, mixing well-formed and hostile parts, against the reader's
+/// promises: it never panics nor hangs, its spool never holds more than the upload unpacks to, it
+/// refuses with an `archive_…` code, and what it accepts re-packs to an archive that is its own
+/// canonical form and holds exactly the files a lenient unpacker would write from the upload.
+/// `MPDP_FUZZ_CASES` sets the number of archives (512 by default).
+#[cfg(test)]
+mod proptests {
+    use super::tests::{gzip, raw_header, tempfile_spool};
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::sample::{select, Index};
+    use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
+    use std::cell::RefCell;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// Far more than any generated archive takes; past it the reader is taken to hang.
+    const ANSWER_WITHIN: Duration = Duration::from_secs(20);
+
+    /// Bytes shown as an escaped string when a case fails.
+    #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+    pub struct Bytes(pub Vec<u8>);
+
+    impl std::fmt::Debug for Bytes {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "b\"{}\"", self.0.escape_ascii())
+        }
+    }
+
+    fn bytes(b: &[u8]) -> Bytes {
+        Bytes(b.to_vec())
+    }
+
+    // The grammar.
+
+    #[derive(Debug, Clone)]
+    pub struct Case {
+        /// The `app.json` entry (`None`: there is none) and where it goes among the items.
+        pub app_json: Option<Entry>,
+        pub at: Index,
+        pub items: Vec<Item>,
+        pub end: End,
+        pub bomb: Option<Bomb>,
+        pub gzip: Gzip,
+    }
+
+    #[derive(Debug, Clone)]
+    pub enum Item {
+        Entry(Entry),
+        /// Raw bytes where a header is expected, padded to a block or not.
+        Garbage(Bytes, bool),
+        /// Zero blocks in the middle: an early end.
+        Zeros(usize),
+    }
+
+    #[derive(Debug, Clone)]
+    pub struct Entry {
+        pub name: Name,
+        pub kind: u8,
+        pub format: Format,
+        pub long: Long,
+        pub data: Data,
+        pub size: Size,
+        /// A PAX header (local or global) before the entry.
+        pub pax: Option<Pax>,
+        pub link: Bytes,
+        pub bad_checksum: bool,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub enum Format {
+        Ustar,
+        Gnu,
+        Old,
+    }
+
+    /// How a name that does not fit the 100-byte name field is written.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub enum Long {
+        /// In ustar's prefix and name fields where it can be split, else cut.
+        Split,
+        /// In a GNU long-name entry before the header (whatever its length), the header's name cut.
+        Gnu,
+        /// Cut to 100 bytes.
+        Cut,
+    }
+
+    #[derive(Debug, Clone)]
+    pub enum Name {
+        /// Parts joined by `/` (or `//`), after a lead (`./`, `/`, `../`), maybe with a trailing `/`.
+        Path { lead: &'static str, parts: Vec<Part>, double: bool, trailing: bool },
+        /// `d/d/…/x.js`, this many levels.
+        Deep(usize),
+        /// A directory part and a file part of these lengths in bytes (`é` for two when wide).
+        Long { dir: usize, file: usize, wide: bool },
+        Raw(Bytes),
+    }
+
+    #[derive(Debug, Clone)]
+    pub enum Part {
+        Word(&'static str),
+        Num(u8),
+        Odd(Bytes),
+    }
+
+    #[derive(Debug, Clone)]
+    pub enum Data {
+        Bytes(Bytes),
+        Json,
+        Zeros(usize),
+        /// A ustar header block for another file: what a reader out of step reads as an entry.
+        Header(Name),
+    }
+
+    #[derive(Debug, Clone)]
+    pub enum Size {
+        Exact,
+        Less(u64),
+        More(u64),
+        Huge(u64),
+        /// Not a number.
+        Garbage,
+    }
+
+    #[derive(Debug, Clone)]
+    pub struct Pax {
+        pub global: bool,
+        pub records: Vec<Record>,
+        pub size: Size,
+    }
+
+    #[derive(Debug, Clone)]
+    pub struct Record {
+        pub key: Bytes,
+        pub value: Value,
+        pub frame: Frame,
+    }
+
+    #[derive(Debug, Clone)]
+    pub enum Value {
+        /// The entry's own name for `path`, its declared size for `size`, else `1`.
+        Own,
+        /// The declared size plus this.
+        Offset(i64),
+        Name(Name),
+        Junk(Bytes),
+        /// This many bytes.
+        Long(usize),
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    pub enum Frame {
+        Exact,
+        /// The length prefix off by this much.
+        Off(i8),
+        NoNewline,
+        NoLength,
+    }
+
+    #[derive(Debug, Clone)]
+    pub enum End {
+        None,
+        One,
+        Two,
+        Four,
+        /// Two zero blocks, then this many zero bytes (a partial block too).
+        Zeros(usize),
+        Garbage(Bytes),
+        More(Vec<Item>),
+    }
+
+    /// A run of zeros: one file of them, or padding after the end (at most 1.5 MiB either way).
+    #[derive(Debug, Clone)]
+    pub enum Bomb {
+        File(usize),
+        Padding(usize),
+    }
+
+    #[derive(Debug, Clone)]
+    pub enum Gzip {
+        One,
+        /// With a name, a comment and an extra field in the gzip header.
+        Named,
+        /// Two members, split at this point of the tar stream.
+        Split(Index),
+        Members(usize),
+        EmptyMember,
+        Trailing(Bytes),
+        Truncated(Index),
+        Corrupt(Index, u8),
+    }
+
+    const WORDS: &[&str] = &["app.json", "App.json", "APP.JSON", "pages", "Pages", "index.js", "a", "A", "b.js", "d", "D", "util", "logo.png", "é.js", "É.js"];
+    const ODD: &[&[u8]] = &[b"..", b".", b"", b"x\\y", b"a\x01b", b"\x7f", b"tab\t", b"new\nline", b"\xff\xfe.js", b"\xc3", b"nul\0cut", b"C:", b"~"];
+    const LENGTHS: &[usize] = &[0, 1, 54, 99, 100, 101, 154, 155, 156, 200, 254, 255, 256];
+    const LINKS: &[&[u8]] = &[b"", b"app.json", b"../../etc/passwd", b"/etc/passwd"];
+
+    impl Name {
+        pub fn bytes(&self) -> Vec<u8> {
+            match self {
+                Name::Path { lead, parts, double, trailing } => {
+                    let mut out = lead.as_bytes().to_vec();
+                    for (i, part) in parts.iter().enumerate() {
+                        if i > 0 {
+                            out.extend_from_slice(if *double { b"//" } else { b"/" });
+                        }
+                        match part {
+                            Part::Word(w) => out.extend_from_slice(w.as_bytes()),
+                            Part::Num(n) => out.extend_from_slice(format!("f{n}.js").as_bytes()),
+                            Part::Odd(b) => out.extend_from_slice(&b.0),
+                        }
+                    }
+                    if *trailing {
+                        out.push(b'/');
+                    }
+                    out
+                }
+                Name::Deep(levels) => ("d/".repeat(levels.saturating_sub(1)) + "x.js").into_bytes(),
+                Name::Long { dir, file, wide } => {
+                    let run = |n: usize, c: &str| if *wide { c.repeat(n / 2) + &"a".repeat(n % 2) } else { "a".repeat(n) };
+                    let file = run(*file.max(&1), "é");
+                    if *dir == 0 { file.into_bytes() } else { format!("{}/{file}", run(*dir, "ü")).into_bytes() }
+                }
+                Name::Raw(b) => b.0.clone(),
+            }
+        }
+
+        fn plain(word: &'static str) -> Name {
+            Name::Path { lead: "", parts: vec![Part::Word(word)], double: false, trailing: false }
+        }
+    }
+
+    impl Size {
+        fn declared(&self, actual: u64) -> u64 {
+            match self {
+                Size::Exact | Size::Garbage => actual,
+                Size::Less(n) => actual.saturating_sub(*n),
+                Size::More(n) => actual + n,
+                Size::Huge(n) => *n,
+            }
+        }
+    }
+
+    impl Data {
+        fn bytes(&self) -> Vec<u8> {
+            match self {
+                Data::Bytes(b) => b.0.clone(),
+                Data::Json => br#"{"pages":["pages/index"]}"#.to_vec(),
+                Data::Zeros(n) => vec![0; *n],
+                Data::Header(name) => raw_header(&name.bytes(), b'0', 0).to_vec(),
+            }
+        }
+    }
+
+    /// One PAX record, its length prefix counting itself.
+    fn record(key: &[u8], value: &[u8], frame: Frame) -> Vec<u8> {
+        let body = key.len() + 1 + value.len() + 1;
+        let mut len = body + 1;
+        while len != body + 1 + len.to_string().len() {
+            len = body + 1 + len.to_string().len();
+        }
+        let shown = match frame {
+            Frame::Off(d) => (len as i64 + d as i64).max(0).to_string(),
+            _ => len.to_string(),
+        };
+        let mut out = Vec::new();
+        if !matches!(frame, Frame::NoLength) {
+            out.extend_from_slice(shown.as_bytes());
+            out.push(b' ');
+        }
+        out.extend_from_slice(key);
+        out.push(b'=');
+        out.extend_from_slice(value);
+        if !matches!(frame, Frame::NoNewline) {
+            out.push(b'\n');
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn header(format: Format, name: &[u8], prefix: &[u8], kind: u8, size: &Size, declared: u64, link: &[u8], bad_checksum: bool) -> [u8; 512] {
+        let mut h = match format {
+            Format::Ustar => tar::Header::new_ustar(),
+            Format::Gnu => tar::Header::new_gnu(),
+            Format::Old => tar::Header::new_old(),
+        };
+        h.set_entry_type(tar::EntryType::new(kind));
+        h.set_mode(0o644);
+        h.set_size(declared);
+        let b = h.as_mut_bytes();
+        b[..name.len().min(100)].copy_from_slice(&name[..name.len().min(100)]);
+        b[157..157 + link.len().min(100)].copy_from_slice(&link[..link.len().min(100)]);
+        if format == Format::Ustar {
+            b[345..345 + prefix.len().min(155)].copy_from_slice(&prefix[..prefix.len().min(155)]);
+        }
+        if matches!(size, Size::Garbage) {
+            b[124..136].copy_from_slice(b"9z9z9z9z9z9\0");
+        }
+        h.set_cksum();
+        let mut block = *h.as_bytes();
+        if bad_checksum {
+            block[300] ^= 1;
+        }
+        block
+    }
+
+    /// Ustar's prefix and name for a path, when it can be split so.
+    fn split(name: &[u8]) -> Option<(&[u8], &[u8])> {
+        if name.len() <= 100 {
+            return Some((b"", name));
+        }
+        (0..name.len()).rev().filter(|&i| name[i] == b'/').find(|&i| i <= 155 && name.len() - i - 1 <= 100).map(|i| (&name[..i], &name[i + 1..]))
+    }
+
+    fn pad(out: &mut Vec<u8>) {
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+
+    impl Entry {
+        fn encode(&self, out: &mut Vec<u8>) {
+            let name = self.name.bytes();
+            let data = self.data.bytes();
+            let declared = self.size.declared(data.len() as u64);
+            if let Some(pax) = &self.pax {
+                let mut body = Vec::new();
+                for r in &pax.records {
+                    let value = match (&r.value, r.key.0.as_slice()) {
+                        (Value::Own, b"path") => name.clone(),
+                        (Value::Own, b"size") => declared.to_string().into_bytes(),
+                        (Value::Own, _) => b"1".to_vec(),
+                        (Value::Offset(d), _) => (declared as i128 + *d as i128).to_string().into_bytes(),
+                        (Value::Name(n), _) => n.bytes(),
+                        (Value::Junk(b), _) => b.0.clone(),
+                        (Value::Long(n), _) => vec![b'a'; *n],
+                    };
+                    body.extend(record(&r.key.0, &value, r.frame));
+                }
+                let kind = if pax.global { b'g' } else { b'x' };
+                out.extend_from_slice(&header(self.format, b"PaxHeader/entry", b"", kind, &pax.size, pax.size.declared(body.len() as u64), b"", false));
+                out.extend(body);
+                pad(out);
+            }
+            if self.long == Long::Gnu {
+                let mut long = name.clone();
+                long.push(0);
+                out.extend_from_slice(&header(self.format, b"././@LongLink", b"", b'L', &Size::Exact, long.len() as u64, b"", false));
+                out.extend(long);
+                pad(out);
+            }
+            let (prefix, field) = match (self.format, self.long) {
+                (Format::Ustar, Long::Split) => split(&name).unwrap_or((&b""[..], &name[..])),
+                _ => (&b""[..], &name[..]),
+            };
+            out.extend_from_slice(&header(self.format, field, prefix, self.kind, &self.size, declared, &self.link.0, self.bad_checksum));
+            out.extend(data);
+            pad(out);
+        }
+
+        /// A well-formed file.
+        fn file(name: Name, data: Data) -> Entry {
+            Entry { name, kind: b'0', format: Format::Ustar, long: Long::Split, data, size: Size::Exact, pax: None, link: bytes(b""), bad_checksum: false }
+        }
+    }
+
+    fn encode_items(items: &[Item], out: &mut Vec<u8>) {
+        for item in items {
+            match item {
+                Item::Entry(e) => e.encode(out),
+                Item::Garbage(b, padded) => {
+                    out.extend_from_slice(&b.0);
+                    if *padded {
+                        pad(out);
+                    }
+                }
+                Item::Zeros(blocks) => out.resize(out.len() + 512 * blocks, 0),
+            }
+        }
+    }
+
+    impl Case {
+        /// The tar stream and the upload.
+        pub fn encode(&self) -> (Vec<u8>, Vec<u8>) {
+            let mut items = self.items.clone();
+            if let Some(app) = &self.app_json {
+                items.insert(self.at.index(items.len() + 1), Item::Entry(app.clone()));
+            }
+            if let Some(Bomb::File(n)) = self.bomb {
+                items.push(Item::Entry(Entry::file(Name::plain("d"), Data::Zeros(n))));
+            }
+            let mut tar = Vec::new();
+            encode_items(&items, &mut tar);
+            match &self.end {
+                End::None => {}
+                End::One => tar.extend_from_slice(&[0; 512]),
+                End::Two => tar.extend_from_slice(&[0; 1024]),
+                End::Four => tar.extend_from_slice(&[0; 2048]),
+                End::Zeros(n) => tar.resize(tar.len() + 1024 + n, 0),
+                End::Garbage(b) => {
+                    tar.extend_from_slice(&[0; 1024]);
+                    tar.extend_from_slice(&b.0);
+                }
+                End::More(more) => {
+                    tar.extend_from_slice(&[0; 1024]);
+                    encode_items(more, &mut tar);
+                    tar.extend_from_slice(&[0; 1024]);
+                }
+            }
+            if let Some(Bomb::Padding(n)) = self.bomb {
+                tar.resize(tar.len() + n, 0);
+            }
+            let upload = compress(&tar, &self.gzip);
+            (tar, upload)
+        }
+    }
+
+    fn compress(tar: &[u8], layer: &Gzip) -> Vec<u8> {
+        match layer {
+            Gzip::One => gzip(tar),
+            Gzip::Named => {
+                let mut e = flate2::GzBuilder::new().filename("bundle.tar").comment("packed").extra(vec![1, 2, 3, 4]).mtime(7).write(Vec::new(), Compression::best());
+                e.write_all(tar).unwrap();
+                e.finish().unwrap()
+            }
+            Gzip::Split(at) => {
+                let at = at.index(tar.len() + 1);
+                let mut out = gzip(&tar[..at]);
+                out.extend(gzip(&tar[at..]));
+                out
+            }
+            Gzip::Members(n) => tar.chunks(tar.len().div_ceil(*n).max(1)).flat_map(gzip).collect(),
+            Gzip::EmptyMember => {
+                let mut out = gzip(tar);
+                out.extend(gzip(b""));
+                out
+            }
+            Gzip::Trailing(b) => {
+                let mut out = gzip(tar);
+                out.extend_from_slice(&b.0);
+                out
+            }
+            Gzip::Truncated(at) => {
+                let mut out = gzip(tar);
+                out.truncate(at.index(out.len()));
+                out
+            }
+            Gzip::Corrupt(at, xor) => {
+                let mut out = gzip(tar);
+                let at = at.index(out.len());
+                out[at] ^= xor;
+                out
+            }
+        }
+    }
+
+    // Strategies.
+
+    fn part() -> impl Strategy<Value = Part> {
+        prop_oneof![
+            8 => select(WORDS).prop_map(Part::Word),
+            6 => (0u8..40).prop_map(Part::Num),
+            1 => select(ODD).prop_map(|b| Part::Odd(bytes(b))),
+            1 => prop::collection::vec(any::<u8>(), 1..6).prop_map(|b| Part::Odd(Bytes(b))),
+        ]
+    }
+
+    fn name() -> impl Strategy<Value = Name> {
+        let lead = prop_oneof![24 => Just(""), 3 => Just("./"), 1 => Just("/"), 1 => Just("//"), 1 => Just("../"), 1 => Just(".//")];
+        prop_oneof![
+            24 => (lead, prop::collection::vec(part(), 1..4), prop::bool::weighted(0.08), prop::bool::weighted(0.08))
+                .prop_map(|(lead, parts, double, trailing)| Name::Path { lead, parts, double, trailing }),
+            1 => (28usize..=36).prop_map(Name::Deep),
+            2 => (select(LENGTHS), select(LENGTHS), prop::bool::weighted(0.2)).prop_map(|(dir, file, wide)| Name::Long { dir, file, wide }),
+            1 => prop::collection::vec(any::<u8>(), 0..110).prop_map(|b| Name::Raw(Bytes(b))),
+        ]
+    }
+
+    fn kind() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            30 => Just(b'0'),
+            3 => Just(b'\0'),
+            2 => Just(b'7'),
+            10 => Just(b'5'),
+            1 => Just(b'1'),
+            1 => Just(b'2'),
+            1 => Just(b'3'),
+            1 => Just(b'4'),
+            1 => Just(b'6'),
+            1 => Just(b'L'),
+            1 => Just(b'K'),
+            1 => Just(b'x'),
+            1 => Just(b'g'),
+            1 => Just(b'S'),
+            1 => any::<u8>(),
+        ]
+    }
+
+    fn format() -> impl Strategy<Value = Format> {
+        prop_oneof![10 => Just(Format::Ustar), 2 => Just(Format::Gnu), 1 => Just(Format::Old)]
+    }
+
+    fn long() -> impl Strategy<Value = Long> {
+        prop_oneof![12 => Just(Long::Split), 1 => Just(Long::Gnu), 1 => Just(Long::Cut)]
+    }
+
+    fn data() -> impl Strategy<Value = Data> {
+        prop_oneof![
+            8 => prop::collection::vec(any::<u8>(), 0..700).prop_map(|b| Data::Bytes(Bytes(b))),
+            2 => Just(Data::Json),
+            1 => (0usize..16 * 1024).prop_map(Data::Zeros),
+            1 => name().prop_map(Data::Header),
+        ]
+    }
+
+    fn size() -> impl Strategy<Value = Size> {
+        let huge = prop_oneof![
+            select(vec![MAX_UNPACKED - 4096, MAX_UNPACKED, MAX_UNPACKED + 1, 1 << 32, (8 << 30) - 1, 8 << 30]),
+            1u64..=(8 << 30),
+        ];
+        prop_oneof![
+            40 => Just(Size::Exact),
+            2 => (1u64..600).prop_map(Size::Less),
+            2 => (1u64..1200).prop_map(Size::More),
+            2 => huge.prop_map(Size::Huge),
+            1 => Just(Size::Garbage),
+        ]
+    }
+
+    fn pax() -> impl Strategy<Value = Pax> {
+        let key = prop_oneof![
+            8 => Just(bytes(b"path")),
+            4 => Just(bytes(b"size")),
+            2 => Just(bytes(b"mtime")),
+            1 => Just(bytes(b"linkpath")),
+            1 => Just(bytes(b"GNU.sparse.size")),
+            1 => Just(bytes(b"GNU.sparse.map")),
+            1 => Just(bytes(b"GNU.sparse.name")),
+            1 => Just(bytes(b"comment")),
+            1 => prop::collection::vec(any::<u8>(), 0..8).prop_map(Bytes),
+        ];
+        let value = prop_oneof![
+            10 => Just(Value::Own),
+            1 => (-3i64..=3).prop_map(Value::Offset),
+            3 => name().prop_map(Value::Name),
+            1 => prop::collection::vec(any::<u8>(), 0..12).prop_map(|b| Value::Junk(Bytes(b))),
+            1 => select(vec![100usize, 8 * 1024, 9 * 1024]).prop_map(Value::Long),
+        ];
+        let frame = prop_oneof![
+            16 => Just(Frame::Exact),
+            1 => prop_oneof![Just(-2i8), Just(-1), Just(1), Just(2)].prop_map(Frame::Off),
+            1 => Just(Frame::NoNewline),
+            1 => Just(Frame::NoLength),
+        ];
+        let record = (key, value, frame).prop_map(|(key, value, frame)| Record { key, value, frame });
+        (prop::bool::weighted(0.2), prop::collection::vec(record, 0..4), size()).prop_map(|(global, records, size)| Pax { global, records, size })
+    }
+
+    fn entry() -> impl Strategy<Value = Entry> {
+        (name(), kind(), format(), long(), data(), size(), prop::option::weighted(0.12, pax()), select(LINKS), prop::bool::weighted(0.02)).prop_map(
+            |(name, kind, format, long, data, size, pax, link, bad_checksum)| Entry { name, kind, format, long, data, size, pax, link: bytes(link), bad_checksum },
+        )
+    }
+
+    /// A file or directory as a packer writes it, maybe with a PAX header that agrees.
+    fn benign() -> impl Strategy<Value = Entry> {
+        let lead = prop_oneof![8 => Just(""), 1 => Just("./")];
+        let part = prop_oneof![2 => select(WORDS).prop_map(Part::Word), 3 => (0u8..40).prop_map(Part::Num)];
+        let name = (lead, prop::collection::vec(part, 1..4)).prop_map(|(lead, parts)| Name::Path { lead, parts, double: false, trailing: false });
+        let kind = prop_oneof![12 => Just(b'0'), 1 => Just(b'\0'), 1 => Just(b'7'), 4 => Just(b'5')];
+        let record = prop_oneof![Just(b"path".as_slice()), Just(b"size".as_slice()), Just(b"mtime".as_slice()), Just(b"comment".as_slice())]
+            .prop_map(|key| Record { key: bytes(key), value: Value::Own, frame: Frame::Exact });
+        let pax = prop::collection::vec(record, 1..3).prop_map(|records| Pax { global: false, records, size: Size::Exact });
+        (name, kind, format(), prop::collection::vec(any::<u8>(), 0..600), prop::option::weighted(0.2, pax)).prop_map(|(name, kind, format, data, pax)| Entry {
+            kind,
+            format,
+            data: Data::Bytes(Bytes(if kind == b'5' { vec![] } else { data })),
+            pax,
+            ..Entry::file(name, Data::Json)
+        })
+    }
+
+    fn app_json() -> impl Strategy<Value = Option<Entry>> {
+        let app = Entry::file(Name::plain("app.json"), Data::Json);
+        let variant = (prop_oneof![Just(""), Just("./"), Just("/")], kind(), format(), prop::option::weighted(0.5, pax())).prop_map(move |(lead, kind, format, pax)| {
+            let name = Name::Path { lead, parts: vec![Part::Word("app.json")], double: false, trailing: false };
+            Some(Entry { name, kind, format, pax, ..Entry::file(Name::plain("app.json"), Data::Json) })
+        });
+        prop_oneof![24 => Just(Some(app)), 1 => Just(None), 4 => variant]
+    }
+
+    fn item() -> impl Strategy<Value = Item> {
+        prop_oneof![
+            20 => benign().prop_map(Item::Entry),
+            20 => entry().prop_map(Item::Entry),
+            1 => (prop::collection::vec(any::<u8>(), 1..1024), any::<bool>()).prop_map(|(b, padded)| Item::Garbage(Bytes(b), padded)),
+            1 => (1usize..3).prop_map(Item::Zeros),
+        ]
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        let end = prop_oneof![
+            2 => Just(End::None),
+            2 => Just(End::One),
+            16 => Just(End::Two),
+            2 => Just(End::Four),
+            2 => (1usize..4096).prop_map(End::Zeros),
+            1 => prop::collection::vec(any::<u8>(), 1..64).prop_map(|b| End::Garbage(Bytes(b))),
+            1 => prop::collection::vec(item(), 1..3).prop_map(End::More),
+        ];
+        let bomb = prop_oneof![(0usize..=1536 * 1024).prop_map(Bomb::File), (0usize..=1536 * 1024).prop_map(Bomb::Padding)];
+        let layer = prop_oneof![
+            30 => Just(Gzip::One),
+            2 => Just(Gzip::Named),
+            1 => any::<Index>().prop_map(Gzip::Split),
+            1 => (2usize..5).prop_map(Gzip::Members),
+            1 => Just(Gzip::EmptyMember),
+            1 => prop::collection::vec(any::<u8>(), 1..16).prop_map(|b| Gzip::Trailing(Bytes(b))),
+            1 => any::<Index>().prop_map(Gzip::Truncated),
+            2 => (any::<Index>(), 1u8..=255).prop_map(|(at, xor)| Gzip::Corrupt(at, xor)),
+        ];
+        (app_json(), any::<Index>(), prop::collection::vec(item(), 0..7), end, prop::option::weighted(0.04, bomb), layer)
+            .prop_map(|(app_json, at, items, end, bomb, gzip)| Case { app_json, at, items, end, bomb, gzip })
+    }
+
+    // The properties.
+
+    fn fail(why: impl Into<String>) -> TestCaseError {
+        TestCaseError::fail(why.into())
+    }
+
+    type Answer = (Result<(Vec<u8>, Checked), Refusal>, u64);
+
+    /// The reader's answer and the size its spool grew to; a panic or no answer in time fails.
+    fn run(upload: &[u8]) -> Result<Answer, TestCaseError> {
+        let upload = upload.to_vec();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut spool = tempfile_spool();
+            let answer = canonicalise(io::BufReader::new(&upload[..]), &mut spool, Vec::new());
+            let grown = spool.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+            let _ = tx.send((answer, grown));
+        });
+        match rx.recv_timeout(ANSWER_WITHIN) {
+            Ok(answer) => Ok(answer),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(fail(format!("no answer within {ANSWER_WITHIN:?}"))),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(fail("the reader panicked")),
+        }
+    }
+
+    /// How many bytes the first gzip member gives before it ends or fails.
+    fn unpacked_len(upload: &[u8]) -> u64 {
+        let mut gz = flate2::bufread::GzDecoder::new(upload);
+        let (mut buf, mut n) = (vec![0u8; 64 * 1024], 0u64);
+        while let Ok(k) = gz.read(&mut buf) {
+            if k == 0 {
+                break;
+            }
+            n += k as u64;
+        }
+        n
+    }
+
+    /// `./a//b/` is `a/b`.
+    fn normal(path: &[u8]) -> Vec<u8> {
+        path.split(|b| *b == b'/').filter(|p| !p.is_empty() && *p != b".").collect::<Vec<_>>().join(&b'/')
+    }
+
+    /// What a lenient unpacker writes: `tar::Archive` over every gzip member, GNU long names and
+    /// PAX paths and sizes applied, as `tar::Entry::unpack` decides what to make of an entry
+    /// (unknown types are files; an old or GNU header's name ending in `/` is a directory). Its
+    /// files (normalised path → content) and directories; a link or a failure fails.
+    #[allow(clippy::type_complexity)]
+    fn lenient(tgz: &[u8]) -> Result<(BTreeMap<Bytes, Bytes>, Vec<Bytes>), TestCaseError> {
+        let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(tgz));
+        let (mut files, mut dirs) = (BTreeMap::new(), Vec::new());
+        let unpacker = |e: io::Error| fail(format!("a lenient unpacker fails on it: {e}"));
+        for entry in archive.entries().map_err(unpacker)? {
+            let mut entry = entry.map_err(unpacker)?;
+            let kind = entry.header().entry_type();
+            let path = entry.path_bytes().into_owned();
+            if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() || kind.is_gnu_longname() || kind.is_gnu_longlink() {
+                continue;
+            }
+            if kind.is_hard_link() || kind.is_symlink() {
+                return Err(fail(format!("a lenient unpacker makes a link {:?}", bytes(&path))));
+            }
+            if kind.is_dir() || (entry.header().as_ustar().is_none() && path.ends_with(b"/")) {
+                dirs.push(Bytes(normal(&path)));
+                continue;
+            }
+            let mut data = Vec::new();
+            (&mut entry).take(4 << 20).read_to_end(&mut data).map_err(unpacker)?;
+            if let Some(before) = files.insert(Bytes(normal(&path)), Bytes(data)) {
+                return Err(fail(format!("a lenient unpacker writes {:?} twice (first {before:?})", bytes(&path))));
+            }
+        }
+        Ok((files, dirs))
+    }
+
+    /// One gzip member holding ustar headers of files and directories with clean relative paths,
+    /// `app.json` a file at the root, and exactly two zero blocks after the last entry.
+    fn check_canonical(tgz: &[u8], checked: &Checked) -> Result<(), TestCaseError> {
+        let mut gz = flate2::bufread::GzDecoder::new(tgz);
+        let mut tar = Vec::new();
+        gz.read_to_end(&mut tar).map_err(|e| fail(format!("the canonical archive does not decompress: {e}")))?;
+        prop_assert!(gz.into_inner().is_empty(), "bytes after the canonical archive's gzip member");
+        let (mut pos, mut app_json, mut files, mut total) = (0usize, false, 0usize, 0u64);
+        loop {
+            prop_assert!(pos + 512 <= tar.len(), "the canonical archive has no end blocks");
+            let block = &tar[pos..pos + 512];
+            if block.iter().all(|b| *b == 0) {
+                break;
+            }
+            let h = tar::Header::from_byte_slice(block);
+            prop_assert!(h.as_ustar().is_some(), "not a ustar header at {}", pos);
+            let kind = block[156];
+            prop_assert!(kind == b'0' || kind == b'5', "entry type {:?}", kind as char);
+            let path = h.path_bytes().into_owned();
+            let text = std::str::from_utf8(&path).map_err(|_| fail(format!("a path that is not UTF-8: {:?}", bytes(&path))))?;
+            prop_assert!(!text.is_empty() && text.len() <= MAX_PATH_BYTES, "path length {}", text.len());
+            prop_assert!(!text.chars().any(|c| c == '\\' || c.is_control()), "path {:?}", text);
+            prop_assert!(text.split('/').all(|p| !p.is_empty() && p != "." && p != ".."), "path {:?}", text);
+            let size = h.entry_size().map_err(|e| fail(e.to_string()))?;
+            if kind == b'0' {
+                files += 1;
+                total += size;
+                app_json |= text == "app.json";
+            } else {
+                prop_assert_eq!(size, 0);
+            }
+            pos += 512 + (size as usize).div_ceil(512) * 512;
+        }
+        prop_assert!(tar[pos..] == [0u8; 1024], "after the last entry: {} bytes, not two zero blocks", tar.len() - pos);
+        prop_assert!(app_json, "no app.json file at the root");
+        prop_assert_eq!((files, total), (checked.files, checked.bytes));
+        Ok(())
+    }
+
+    /// Every promise for one upload; the refusal's code when it is refused.
+    pub fn verify(upload: &[u8]) -> Result<Option<&'static str>, TestCaseError> {
+        let (answer, grown) = run(upload)?;
+        let bound = unpacked_len(upload);
+        prop_assert!(grown <= bound, "the spool grew to {} bytes from {} unpacked", grown, bound);
+        let (canonical, checked) = match answer {
+            Err(refusal) => {
+                prop_assert!(refusal.code.starts_with("archive_"), "refused with {}", refusal.code);
+                return Ok(Some(refusal.code));
+            }
+            Ok(accepted) => accepted,
+        };
+        let (again, _) = run(&canonical)?;
+        let again = again.map_err(|r| fail(format!("the canonical archive is refused: {} ({})", r.code, r.message)))?;
+        prop_assert!(again.0 == canonical, "the canonical archive re-packs differently");
+        prop_assert_eq!(&again.1, &checked);
+        check_canonical(&canonical, &checked)?;
+        let (input_files, input_dirs) = lenient(upload)?;
+        let (output_files, output_dirs) = lenient(&canonical)?;
+        prop_assert_eq!(&input_files, &output_files, "a lenient unpacker writes other files from the upload than from its canonical archive");
+        for dir in input_dirs.iter().filter(|d| !d.0.is_empty()) {
+            prop_assert!(output_dirs.contains(dir), "a lenient unpacker makes the directory {:?}, which the canonical archive lacks", dir);
+        }
+        Ok(None)
+    }
+
+    fn config() -> Config {
+        let cases = std::env::var("MPDP_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512);
+        Config {
+            cases,
+            max_shrink_iters: 2048,
+            max_shrink_time: 30_000,
+            failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel("proptest-regressions"))),
+            source_file: Some(file!()),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn hostile_archives_are_refused_or_repacked_faithfully() {
+        let answers: RefCell<BTreeMap<&'static str, usize>> = RefCell::default();
+        let mut runner = TestRunner::new(config());
+        let result = runner.run(&case(), |case| {
+            let (tar, upload) = case.encode();
+            prop_assert!(tar.len() < 2 << 20, "the case unpacks to {} bytes", tar.len());
+            let code = verify(&upload)?;
+            *answers.borrow_mut().entry(code.unwrap_or("accepted")).or_default() += 1;
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        eprintln!("answers: {:?}", answers.borrow());
     }
 }
