@@ -735,11 +735,9 @@ async fn store_version(state: &AppState, temp: TempFile, record: Version, worksp
                     }
                 }
                 Uploader::Member(scope) => {
-                    let m = ws::membership_for_update(tx, scope.workspace(), scope.account())?;
-                    if !m.is_some_and(|m| m.active) {
-                        return Err(crate::server::auth::guard::Member::blocked(&wname));
-                    }
-                    crate::server::auth::guard::MiniProgramAccess::check_write(tx, scope, record.mini_program, crate::server::auth::guard::MiniNeed::Upload)?;
+                    // Blocked, demoted or unassigned since the request was checked: refused.
+                    let now = scope.recheck(tx, crate::server::policy::WorkspaceAction::UploadVersions)?;
+                    crate::server::auth::guard::MiniProgramAccess::check_write(tx, &now, record.mini_program, crate::server::auth::guard::MiniNeed::Upload)?;
                 }
             }
             let mp = store::get_for_update(tx, wid, record.mini_program)?.ok_or_else(|| AppError::NotFound("No such mini program.".into()))?;

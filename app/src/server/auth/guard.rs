@@ -352,7 +352,8 @@ impl MemberScope {
     /// member is still an active member whose role the policy table allows `action`, and, for a
     /// change, the workspace is not suspended — so a block, a role change or a suspension
     /// committed since the check can't slip between the check and the write.
-    pub fn recheck(&self, tx: &redb::WriteTransaction, action: crate::server::policy::WorkspaceAction) -> Result<(), AppError> {
+    /// Returns the scope with the member's role as it is now.
+    pub fn recheck(&self, tx: &redb::WriteTransaction, action: crate::server::policy::WorkspaceAction) -> Result<MemberScope, AppError> {
         use crate::server::store::workspaces as ws;
         let gone = || AppError::NotFound(format!("There is no workspace named {} that you are a member of.", self.workspace_name));
         let m = ws::membership_for_update(tx, self.workspace, self.account)?.ok_or_else(gone)?;
@@ -368,7 +369,7 @@ impl MemberScope {
                 return Err(Member::suspended(&self.workspace_name));
             }
         }
-        Ok(())
+        Ok(MemberScope { role: m.role, ..self.clone() })
     }
 }
 
