@@ -351,39 +351,26 @@ impl Drop for NonceHold {
 /// Uploads in progress per key and per client address; entries leave the maps when their count
 /// falls to zero, so the maps hold only what is in flight.
 #[derive(Default)]
-struct UploadSlots(Mutex<(HashMap<String, usize>, HashMap<IpAddr, usize>)>);
+struct UploadSlots(Mutex<(HashMap<String, usize>, HashMap<String, usize>)>);
 
-struct UploadSlot(Arc<UploadSlots>, String, Option<IpAddr>);
-
-/// The part of an address that one client controls: an IPv4 address, or an IPv6 /64.
-pub fn address_bucket(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-        v4 => v4,
-    }
-}
+struct UploadSlot(Arc<UploadSlots>, String, Option<String>);
 
 impl UploadSlots {
     fn take(self: &Arc<Self>, key: &str, client: Option<IpAddr>) -> Result<UploadSlot, ApiError> {
         let busy = |what: &str, n: usize| {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_uploads", format!("{n} uploads {what} are already in progress: wait for one to finish, then try again."))
         };
-        let bucket = client.map(address_bucket);
+        // Counted as the login limits count addresses: IPv4 itself, IPv6 by its /64.
+        let bucket = client.map(crate::server::auth::ratelimit::address_key);
         let mut maps = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if maps.0.get(key).copied().unwrap_or(0) >= UPLOADS_PER_KEY {
             return Err(busy("with this Upload Key", UPLOADS_PER_KEY));
         }
-        if let Some(b) = bucket {
-            if maps.1.get(&b).copied().unwrap_or(0) >= UPLOADS_PER_ADDRESS {
+        if let Some(b) = &bucket {
+            if maps.1.get(b).copied().unwrap_or(0) >= UPLOADS_PER_ADDRESS {
                 return Err(busy("from your network address", UPLOADS_PER_ADDRESS));
             }
-            *maps.1.entry(b).or_default() += 1;
+            *maps.1.entry(b.clone()).or_default() += 1;
         }
         *maps.0.entry(key.to_string()).or_default() += 1;
         Ok(UploadSlot(self.clone(), key.to_string(), bucket))
@@ -399,11 +386,11 @@ impl Drop for UploadSlot {
                 maps.0.remove(&self.1);
             }
         }
-        if let Some(b) = self.2 {
-            if let Some(n) = maps.1.get_mut(&b) {
+        if let Some(b) = &self.2 {
+            if let Some(n) = maps.1.get_mut(b) {
                 *n -= 1;
                 if *n == 0 {
-                    maps.1.remove(&b);
+                    maps.1.remove(b);
                 }
             }
         }
