@@ -694,3 +694,35 @@ async fn parallel_uploads_of_one_key_are_capped() {
     let r = Upload::new(&s, "1.0.2", body).send(&s.server).await;
     assert_eq!(r.status, 201, "{}", r.body);
 }
+
+#[tokio::test]
+async fn forged_uploads_past_the_budget_are_answered_late_and_signed_ones_are_not_held() {
+    let s = setup(&[]).await;
+    let body = good_bundle();
+    // Signed by a stranger's key under the App's key id: a fresh nonce each time.
+    let real = keys::SignatureHeader::parse(&Upload::new(&s, "1.0.0", body.clone()).header()).unwrap();
+    let stranger = keys::parse_upload_key(&keys::new_upload_key().0).unwrap();
+    let forged = || {
+        let h = keys::sign_upload(&stranger, &s.mp, "1.0.0", &keys::sha256_hex(&body), body.len() as u64, now());
+        keys::SignatureHeader { key: real.key.clone(), ..keys::SignatureHeader::parse(&h).unwrap() }.render()
+    };
+    // Within the budget, each forged upload is refused at once (nothing waits).
+    for _ in 0..app::server::studio::REFUSALS_PER_ADDRESS {
+        refused(&Upload::new(&s, "1.0.0", body.clone()).send_with(&s.server, Some(forged())).await, 401, "bad_signature");
+    }
+    // Past it, the refusal is the same 401, but it is not answered before the delay.
+    let started = std::time::Instant::now();
+    let late = Upload::new(&s, "1.0.0", body.clone());
+    let late = late.send_with(&s.server, Some(forged()));
+    tokio::pin!(late);
+    assert!(
+        tokio::time::timeout(app::server::studio::REFUSAL_DELAY / 2, &mut late).await.is_err(),
+        "a refusal past the budget must wait before it is answered"
+    );
+    refused(&late.await, 401, "bad_signature");
+    assert!(started.elapsed() >= app::server::studio::REFUSAL_DELAY);
+    // The key holder, from the same address, is not held: a signed upload is stored.
+    let r = Upload::new(&s, "1.0.0", body).send(&s.server).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(versions(&s).await.len(), 1);
+}

@@ -175,12 +175,13 @@ pub async fn purge_expired_sessions(store: Store) {
     }
 }
 
-/// Drops the failed-login windows that have ended, once a minute, so the limiter's memory
-/// follows recent activity (it is also capped by size).
+/// Drops the failed-login windows and the Studio API's refusal windows that have ended, once a
+/// minute, so the limiters' memory follows recent activity (it is also capped by size).
 pub async fn forget_expired_login_windows(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
         state.limiter.forget_expired();
+        state.studio.forget_expired();
     }
 }

@@ -40,6 +40,7 @@ use crate::model::apps::KeyKind;
 use crate::model::minis::{validate_note, VersionState, VersionView};
 use crate::model::workspace::WorkspaceStatus;
 use crate::server::archive;
+use crate::server::auth::ratelimit::Tarpit;
 use crate::server::keys::{self, SignatureHeader};
 use crate::server::store::apps::{self as app_store, Key, KeyRecord};
 use crate::server::store::audit::{self, Actor};
@@ -53,6 +54,13 @@ pub const CLOCK_SKEW_SECS: i64 = 300;
 pub const UPLOADS_PER_KEY: usize = 2;
 /// Uploads in progress at once per client address (IPv6: per /64).
 pub const UPLOADS_PER_ADDRESS: usize = 4;
+/// Refused unauthenticated requests (401) per client address per minute answered at once; past
+/// these, each is answered after [`REFUSAL_DELAY`].
+pub const REFUSALS_PER_ADDRESS: u32 = 20;
+/// How long a refusal past the budget waits before it is answered.
+pub const REFUSAL_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+/// Refusals of one address waiting at once, at most.
+pub const REFUSALS_HELD_PER_ADDRESS: usize = 32;
 
 /// A refusal: status, a stable code, a message that says what to do, and the field if any.
 #[derive(Debug)]
@@ -227,6 +235,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/studio/v1/mini-programs/{id}/versions", post(upload).get(list_versions))
         // The upload counts its body itself, against the signed size.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), slow_refusals))
         .with_state(state)
 }
 
@@ -320,11 +329,44 @@ async fn authenticate(state: &AppState, sig: SignatureHeader, message: impl FnOn
     Ok(Verified { key, sig, _nonce: hold })
 }
 
-/// What the Studio API keeps in memory: nonces in flight and uploads in progress.
-#[derive(Default)]
+/// What the Studio API keeps in memory: nonces in flight, uploads in progress and recent
+/// refusals per address.
 pub struct StudioLimits {
     in_flight: Arc<InFlight>,
     uploads: Arc<UploadSlots>,
+    refusals: Arc<Tarpit>,
+}
+
+impl Default for StudioLimits {
+    fn default() -> Self {
+        StudioLimits {
+            in_flight: Arc::default(),
+            uploads: Arc::default(),
+            refusals: Arc::new(Tarpit::new(REFUSALS_PER_ADDRESS, std::time::Duration::from_secs(60), REFUSAL_DELAY, REFUSALS_HELD_PER_ADDRESS)),
+        }
+    }
+}
+
+impl StudioLimits {
+    /// Forgets refusal windows that have ended (run from a timer).
+    pub fn forget_expired(&self) {
+        self.refusals.forget_expired();
+    }
+}
+
+/// Answers a refused authentication (401) late once its client address is past
+/// [`REFUSALS_PER_ADDRESS`] a minute: a client sending forged uploads in a loop gets a few
+/// answers a second, and the server spends a timer on each, not a worker. The body of a refused
+/// upload is never read, so while the answer waits the client's bytes stop in its own socket.
+async fn slow_refusals(State(state): State<AppState>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let client = request.extensions().get::<crate::server::auth::client::ClientAddr>().map(|c| c.0);
+    let response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        if let Some(hold) = client.and_then(|ip| state.studio.refusals.refused(ip)) {
+            tokio::time::sleep(hold.delay).await;
+        }
+    }
+    response
 }
 
 /// Nonces of verified requests not yet finished, so a replay sent while the original is still

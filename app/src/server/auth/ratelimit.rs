@@ -267,6 +267,64 @@ pub(crate) fn wait_text(wait: Duration) -> String {
     }
 }
 
+/// Refused unauthenticated requests per client address (IPv6 by /64). Up to a budget per window
+/// they are answered at once; past it, each further refusal is answered only after a delay, so a
+/// client that keeps sending forged requests sends a few per second instead of thousands, and
+/// costs the server a timer rather than a worker. Requests that authenticate are never delayed,
+/// also from an address past its budget. At most `max_held` refusals per address wait at once;
+/// beyond that they are answered at once (the connection cap bounds the rest).
+pub struct Tarpit {
+    windows: Mutex<RecentKeys<(Window, usize)>>,
+    budget: u32,
+    window: Duration,
+    delay: Duration,
+    max_held: usize,
+}
+
+/// A refusal waiting out its delay; counted among the address's held ones until dropped.
+pub struct TarpitHold {
+    tarpit: Arc<Tarpit>,
+    key: String,
+    pub delay: Duration,
+}
+
+impl Tarpit {
+    pub fn new(budget: u32, window: Duration, delay: Duration, max_held: usize) -> Self {
+        Tarpit { windows: Mutex::new(RecentKeys::new(MAX_TRACKED_KEYS)), budget, window, delay, max_held }
+    }
+
+    /// Counts a refusal from `ip`. Past the budget, the hold to wait out before answering it.
+    pub fn refused(self: &Arc<Self>, ip: IpAddr) -> Option<TarpitHold> {
+        let now = Instant::now();
+        let key = address_key(ip);
+        let mut windows = locked(&self.windows);
+        let (w, held) = windows.entry(&key, || (Window { started: now, failures: 0 }, 0));
+        if now.duration_since(w.started) >= self.window {
+            *w = Window { started: now, failures: 0 };
+        }
+        w.failures = w.failures.saturating_add(1);
+        if w.failures <= self.budget || *held >= self.max_held {
+            return None;
+        }
+        *held += 1;
+        Some(TarpitHold { tarpit: self.clone(), key, delay: self.delay })
+    }
+
+    /// Drops the windows that have ended and hold nothing (run from a timer).
+    pub fn forget_expired(&self) {
+        let now = Instant::now();
+        locked(&self.windows).retain(|(w, held)| *held > 0 || now.duration_since(w.started) < self.window);
+    }
+}
+
+impl Drop for TarpitHold {
+    fn drop(&mut self) {
+        if let Some((_, held)) = locked(&self.tarpit.windows).get_recent(&self.key) {
+            *held = held.saturating_sub(1);
+        }
+    }
+}
+
 /// governor's rate state per key, kept in a bounded [`RecentKeys`] map.
 struct BoundedStates(Arc<Mutex<RecentKeys<InMemoryState>>>);
 
@@ -349,6 +407,31 @@ mod tests {
 
     fn spelling(text: &str, account: Option<&str>) -> Subject {
         Subject::Login { spelling: text.into(), account: account.map(str::to_string) }
+    }
+
+    #[test]
+    fn refusals_past_the_budget_are_held_and_holds_are_bounded() {
+        let t = Arc::new(Tarpit::new(3, Duration::from_millis(300), Duration::from_secs(1), 2));
+        let ip: IpAddr = "10.0.0.9".parse().unwrap();
+        for _ in 0..3 {
+            assert!(t.refused(ip).is_none(), "within the budget a refusal is answered at once");
+        }
+        let a = t.refused(ip).expect("past the budget a refusal is held");
+        assert_eq!(a.delay, Duration::from_secs(1));
+        let b = t.refused(ip).expect("a second hold");
+        assert!(t.refused(ip).is_none(), "no more than max_held wait at once");
+        // Another address and another /64 have budgets of their own; one /64 shares one.
+        assert!(t.refused("10.0.0.10".parse().unwrap()).is_none());
+        let v6a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let v6b: IpAddr = "2001:db8:1:2::ffff".parse().unwrap();
+        for _ in 0..3 {
+            assert!(t.refused(v6a).is_none());
+        }
+        assert!(t.refused(v6b).is_some(), "the same /64 is one budget");
+        drop((a, b));
+        assert!(t.refused(ip).is_some(), "a hold that ended frees its place");
+        std::thread::sleep(Duration::from_millis(350));
+        assert!(t.refused(ip).is_none(), "a new window starts a new budget");
     }
 
     #[test]
