@@ -14,7 +14,7 @@ use common::load::*;
 use common::*;
 
 async fn mpdp(args: Vec<std::ffi::OsString>) -> Output {
-    tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output().unwrap()).await.unwrap()
+    tokio::task::spawn_blocking(move || Command::new(bin()).args(args).output().unwrap()).await.unwrap()
 }
 
 fn args(parts: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<std::ffi::OsString> {

@@ -152,7 +152,7 @@ fn bundle_dir() -> DataDir {
 }
 
 fn studio(args: &[&str]) -> std::process::Output {
-    Command::new(BIN).arg("studio").args(args).env_remove("MPDP_UPLOAD_KEY").output().unwrap()
+    Command::new(bin()).arg("studio").args(args).env_remove("MPDP_UPLOAD_KEY").output().unwrap()
 }
 
 fn verify_cli(manifest: &Path, bundle: &Path, platform_key: &str) -> std::process::Output {

@@ -73,7 +73,7 @@ async fn kill_9_at_random_moments_loses_no_acknowledged_write() {
         let snapshot = ledger.lock().unwrap().clone();
 
         // Stopped: the file opens as it is, and no version record lacks its bundle.
-        let out = Command::new(BIN).arg("check").arg("--data-dir").arg(dir.path()).output().unwrap();
+        let out = Command::new(bin()).arg("check").arg("--data-dir").arg(dir.path()).output().unwrap();
         let report = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(out.status.success(), "round {round}: mpdp check after kill -9 failed:\n{report}\n{}", String::from_utf8_lossy(&out.stderr));
         orphans = report.lines().filter(|l| l.starts_with("orphan bundle")).count();

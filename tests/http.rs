@@ -329,7 +329,7 @@ async fn sessions_survive_a_restart() {
 async fn a_second_server_on_the_same_data_directory_is_refused() {
     let dir = DataDir::new();
     let _first = Server::start(&dir, &[]);
-    let out = std::process::Command::new(BIN)
+    let out = std::process::Command::new(bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .output()
@@ -761,7 +761,7 @@ async fn the_operator_area_is_for_operators_only() {
 
 #[test]
 fn bad_command_line_values_are_refused_with_the_flag_named() {
-    let out = std::process::Command::new(BIN)
+    let out = std::process::Command::new(bin())
         .args(["serve", "--public-url", "ftp://x"])
         .output()
         .unwrap();
@@ -771,18 +771,18 @@ fn bad_command_line_values_are_refused_with_the_flag_named() {
         err.contains("--public-url") && err.contains("must start with http:// or https://"),
         "{err}"
     );
-    let out = std::process::Command::new(BIN)
+    let out = std::process::Command::new(bin())
         .args(["serve", "--listen", "nowhere"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
-    let out = std::process::Command::new(BIN)
+    let out = std::process::Command::new(bin())
         .args(["serve", "--login-window-secs", "0"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = std::process::Command::new(BIN)
+    let out = std::process::Command::new(bin())
         .args(["serve"])
         .env("MPDP_LISTEN", "still nowhere")
         .output()
@@ -796,7 +796,7 @@ fn bad_command_line_values_are_refused_with_the_flag_named() {
         ("--session-max", "forever", "duration like"),
         ("--account-requests-per-address", "0", "--account-requests-per-address"),
     ] {
-        let out = std::process::Command::new(BIN)
+        let out = std::process::Command::new(bin())
             .args(["serve", flag, value])
             .output()
             .unwrap();

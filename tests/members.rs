@@ -1553,7 +1553,7 @@ async fn every_endpoint_has_an_authorization_row() {
     unique.dedup();
     assert_eq!(unique.len(), inventory.len(), "an endpoint has two rows");
 
-    let out = std::process::Command::new(BIN)
+    let out = std::process::Command::new(bin())
         .arg("routes")
         .output()
         .unwrap();

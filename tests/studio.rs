@@ -55,7 +55,7 @@ fn bundle_dir() -> DataDir {
 }
 
 fn studio(args: &[&str]) -> std::process::Output {
-    Command::new(BIN).arg("studio").args(args).env_remove("MPDP_UPLOAD_KEY").output().unwrap()
+    Command::new(bin()).arg("studio").args(args).env_remove("MPDP_UPLOAD_KEY").output().unwrap()
 }
 
 /// A gzip'd tar built by hand, to hold what a careful packer never would.
@@ -218,7 +218,7 @@ async fn the_cli_uploads_a_signed_bundle_and_lists_it() {
     assert!(stderr.contains("must be higher than 1.0.1") && stderr.contains("version_not_higher"), "{stderr}");
 
     // Listing, with the key from the environment.
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["studio", "versions", "--server", &s.server.base, "--mini-program", &s.mp])
         .env("MPDP_UPLOAD_KEY", &s.upload_key)
         .output()

@@ -122,7 +122,7 @@ async fn a_retired_version_leaves_the_lists_and_a_lower_one_uploads_after_it() {
     assert_eq!(listed(&s).await, vec!["1.0.0"]);
     let p = call(&s.ann, &s.server, "get-mini-program", &[("workspace", "Acme"), ("id", &s.mp)]).await.json();
     assert_eq!(p["latest"], "1.0.0");
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["studio", "versions", "--server", &s.server.base, "--mini-program", &s.mp])
         .env("MPDP_UPLOAD_KEY", &s.upload_key)
         .output()

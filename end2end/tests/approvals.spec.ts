@@ -1,42 +1,22 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Page, TestInfo } from "@playwright/test";
 import {
+  addApp,
   applyAndWait,
-  applyForWorkspace,
+  bundleDir,
+  createMiniProgram,
   confirmAction,
   expect,
   generateWorkspace,
-  inviteMembers,
   jsEnabled,
-  linkIn,
   logInAsOperator,
-  MAIL,
-  NewPage,
+  newMember,
   open,
   OPERATOR,
-  readMail,
   signUpVerified,
+  studioUpload,
   test,
   uniqueName,
 } from "./helpers";
-
-/** Invites a new person with `role`; they sign up, verify and join. Returns their page. */
-async function newMember(admin: Page, newPage: NewPage, info: TestInfo, workspace: string, role: string): Promise<[Page, string]> {
-  const name = uniqueName();
-  const email = `${name}@example.com`;
-  await open(admin, info, `/w/${workspace}/members`);
-  await inviteMembers(admin, email, role);
-  await expect(admin.getByRole("table", { name: "Pending invitations" }).getByRole("row").filter({ hasText: email })).toBeVisible();
-  const page = await newPage();
-  await signUpVerified(page, newPage, info, email, name);
-  await open(page, info, linkIn(await readMail(newPage, info, email, MAIL.invitation(workspace)), "invitations"));
-  await page.getByRole("button", { name: `Join ${workspace}` }).click();
-  await expect(page.getByRole("status").filter({ hasText: "You have joined the workspace" })).toBeVisible();
-  return [page, name];
-}
 
 /** Opens `title` of the mini program's release panel (a dialog, or the same form in the page). */
 async function releaseForm(page: Page, title: string) {
@@ -61,29 +41,12 @@ test("a version is published through review, a removal is withdrawn and rejected
   const [rex, rexName] = await newMember(page, newPage, info, workspace, "Workspace Reviewer");
 
   // The admin adds an App; the Mini Program Admin creates a mini program; the Studio uploads 1.0.0.
-  await open(page, info, `/w/${workspace}/apps?add=1`);
-  const add = page.getByRole("dialog", { name: "Add App" });
-  await add.getByLabel("App Name").fill("Super App");
-  await add.getByLabel("Android", { exact: true }).check();
-  await add.getByLabel("Android Package Name").fill("com.example.super");
-  await add.getByRole("button", { name: "Add App" }).click();
-  const key = await page.getByRole("region", { name: "Copy your new keys now" }).getByRole("textbox", { name: /Mini Program Upload Key/ }).inputValue();
-  await open(mia, info, `/w/${workspace}/mini-programs?create=1`);
-  const create = mia.getByRole("dialog", { name: "Create mini program" });
-  await create.getByLabel("Mini Program Name").fill("Coupons");
-  await create.getByLabel("Category").selectOption("Shopping");
-  await create.getByRole("button", { name: "Create" }).click();
-  await expect(mia.getByRole("heading", { level: 1, name: "Coupons" })).toBeVisible();
+  const key = await addApp(page, info, workspace, "Super App", "com.example.super");
+  const id = await createMiniProgram(mia, info, workspace, "Coupons");
   const mpPath = new URL(mia.url()).pathname;
-  const id = mpPath.split("/").pop()!;
-  const src = mkdtempSync(join(tmpdir(), "mpdp-bundle-"));
-  writeFileSync(join(src, "app.json"), '{"pages":["index"]}');
-  mkdirSync(join(src, "pages"));
-  writeFileSync(join(src, "pages", "index.js"), "Page({})");
+  const src = bundleDir();
   const base = new URL(page.url()).origin;
-  execFileSync("../target/release/mpdp", ["studio", "upload", "--server", base, "--mini-program", id, "--version", "1.0.0", src], {
-    env: { ...process.env, MPDP_UPLOAD_KEY: key },
-  });
+  expect(studioUpload(base, key, id, "1.0.0", src).ok).toBe(true);
 
   // Applying for publishing review: the App is required; then the version is In review.
   await open(mia, info, mpPath);

@@ -1,4 +1,8 @@
 import { BrowserContext, expect, Locator, Page, test as base, TestInfo } from "@playwright/test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** A page in a browser context of its own (another person, or the operator), JavaScript as in the project. */
 export type NewPage = () => Promise<Page>;
@@ -244,4 +248,62 @@ export async function rowActions(row: Locator, who: string): Promise<Locator> {
     await opener.click();
   }
   return row;
+}
+
+/** Invites a new person with `role`; they sign up, verify and join. Returns their page. */
+export async function newMember(admin: Page, newPage: NewPage, info: TestInfo, workspace: string, role: string): Promise<[Page, string]> {
+  const name = uniqueName();
+  const email = `${name}@example.com`;
+  await open(admin, info, `/w/${workspace}/members`);
+  await inviteMembers(admin, email, role);
+  await expect(admin.getByRole("table", { name: "Pending invitations" }).getByRole("row").filter({ hasText: email })).toBeVisible();
+  const page = await newPage();
+  await signUpVerified(page, newPage, info, email, name);
+  await open(page, info, linkIn(await readMail(newPage, info, email, MAIL.invitation(workspace)), "invitations"));
+  await page.getByRole("button", { name: `Join ${workspace}` }).click();
+  await expect(page.getByRole("status").filter({ hasText: "You have joined the workspace" })).toBeVisible();
+  return [page, name];
+}
+
+/** A bundle directory as a mini program's build leaves it: app.json and one page. */
+export function bundleDir(): string {
+  const src = mkdtempSync(join(tmpdir(), "mpdp-bundle-"));
+  writeFileSync(join(src, "app.json"), '{"pages":["index"]}');
+  mkdirSync(join(src, "pages"));
+  writeFileSync(join(src, "pages", "index.js"), "Page({})");
+  return src;
+}
+
+/**
+ * Uploads `src` as `version` of a mini program with the release binary's `mpdp studio upload`,
+ * signed with `key`. Returns whether it was accepted and what the command printed.
+ */
+export function studioUpload(base: string, key: string, miniProgram: string, version: string, src: string, note?: string): { ok: boolean; out: string } {
+  const args = ["studio", "upload", "--server", base, "--mini-program", miniProgram, "--version", version];
+  if (note) args.push("--note", note);
+  args.push(src);
+  const r = spawnSync("../target/release/mpdp", args, { env: { ...process.env, MPDP_UPLOAD_KEY: key } });
+  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
+}
+
+/** Creates a mini program from the Mini Programs page; returns its id (the page is then its page). */
+export async function createMiniProgram(page: Page, info: TestInfo, workspace: string, name: string, category = "Shopping"): Promise<string> {
+  await open(page, info, `/w/${workspace}/mini-programs?create=1`);
+  const create = page.getByRole("dialog", { name: "Create mini program" });
+  await create.getByLabel("Mini Program Name").fill(name);
+  await create.getByLabel("Category").selectOption(category);
+  await create.getByRole("button", { name: "Create" }).click();
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  return new URL(page.url()).pathname.split("/").pop()!;
+}
+
+/** Adds an Android App from App Manage; returns its Upload Key, shown once. */
+export async function addApp(page: Page, info: TestInfo, workspace: string, name: string, androidPackage: string): Promise<string> {
+  await open(page, info, `/w/${workspace}/apps?add=1`);
+  const add = page.getByRole("dialog", { name: "Add App" });
+  await add.getByLabel("App Name").fill(name);
+  await add.getByLabel("Android", { exact: true }).check();
+  await add.getByLabel("Android Package Name").fill(androidPackage);
+  await add.getByRole("button", { name: "Add App" }).click();
+  return page.getByRole("region", { name: "Copy your new keys now" }).getByRole("textbox", { name: /Mini Program Upload Key/ }).inputValue();
 }

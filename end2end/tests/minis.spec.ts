@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  addApp,
   applyAndWait,
+  bundleDir,
   applyForWorkspace,
   expect,
   generateWorkspace,
@@ -16,6 +17,7 @@ import {
   OPERATOR,
   readMail,
   signUpVerified,
+  studioUpload,
   test,
   uniqueName,
 } from "./helpers";
@@ -67,22 +69,11 @@ test("a mini program is created, a developer assigned, a version uploaded with t
   await expect(member.getByRole("table", { name: "Mini programs" }).getByRole("link", { name: "Coupons" })).toBeVisible();
 
   // An App and its Upload Key; the Studio uploads a version; it shows in the list.
-  await open(page, info, `/w/${workspace}/apps?add=1`);
-  const add = page.getByRole("dialog", { name: "Add App" });
-  await add.getByLabel("App Name").fill("Super App");
-  await add.getByLabel("Android", { exact: true }).check();
-  await add.getByLabel("Android Package Name").fill("com.example.super");
-  await add.getByRole("button", { name: "Add App" }).click();
-  const key = await page.getByRole("region", { name: "Copy your new keys now" }).getByRole("textbox", { name: /Mini Program Upload Key/ }).inputValue();
-  const src = mkdtempSync(join(tmpdir(), "mpdp-bundle-"));
-  writeFileSync(join(src, "app.json"), '{"pages":["index"]}');
-  mkdirSync(join(src, "pages"));
-  writeFileSync(join(src, "pages", "index.js"), "Page({})");
+  const key = await addApp(page, info, workspace, "Super App", "com.example.super");
+  const src = bundleDir();
   const base = new URL(page.url()).origin;
-  const out = execFileSync("../target/release/mpdp", ["studio", "upload", "--server", base, "--mini-program", id, "--version", "1.0.0", "--note", "First release", src], {
-    env: { ...process.env, MPDP_UPLOAD_KEY: key },
-  }).toString();
-  expect(out).toContain("Uploaded 1.0.0");
+  const uploaded = studioUpload(base, key, id, "1.0.0", src, "First release");
+  expect(uploaded.out).toContain("Uploaded 1.0.0");
   await open(member, info, `/w/${workspace}/mini-programs/${id}`);
   const versions = member.getByRole("table", { name: "Versions" });
   await expect(versions.getByRole("row").filter({ hasText: "1.0.0" })).toContainText("Uploaded");

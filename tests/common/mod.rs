@@ -13,7 +13,11 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::StatusCode;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_mpdp");
+/// The binary under test: the one cargo built for these tests, or the one `MPDP_TEST_BIN` names
+/// (CI runs the Studio reproductions against the release binary this way).
+pub fn bin() -> String {
+    std::env::var("MPDP_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_mpdp").to_string())
+}
 
 pub struct DataDir(pub PathBuf);
 
@@ -67,7 +71,7 @@ impl Server {
         let log = dir.path().join(format!("server-{}.log", rand_suffix()));
         // Tests sign many people up from 127.0.0.1; a test of that limit passes its own value
         // (a later flag wins).
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
             .args(["--account-requests-per-address", "10000"])
@@ -277,7 +281,7 @@ pub fn create_operator(
     password: &str,
 ) -> std::process::Output {
     use std::io::Write;
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args([
             "operator",
             "create",

@@ -15,7 +15,7 @@ pub struct AppState {
     pub hasher: Hasher,
     pub limiter: Arc<LoginLimiter>,
     pub config: Arc<Config>,
-    /// Wakes the mail worker when a use case has queued a message.
+    /// Wakes the mail worker when a commit has queued a message (see [`after_commit`]).
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// Signs and reads "known device" cookies.
     pub devices: DeviceCookies,
@@ -30,7 +30,7 @@ pub struct AppState {
     /// New keys waiting to be shown once to a browser without JavaScript (memory only).
     pub shown_once: Arc<super::domain::apps::ShownOnce>,
     /// What the container API serves: an in-memory snapshot, rebuilt after the commits that
-    /// change it (`container.refresh(&store)`).
+    /// change it (see [`after_commit`]).
     pub container: Arc<super::container::Container>,
     /// The Studio API's nonces in flight and uploads in progress (memory only).
     pub studio: Arc<super::studio::StudioLimits>,
@@ -48,6 +48,9 @@ impl AppState {
             super::store::secrets::DEVICE_COOKIE_KEY,
         )
         .expect("the data file accepts the server's secret on first start");
+        let container: Arc<super::container::Container> = Arc::default();
+        let mail_wake = Arc::new(tokio::sync::Notify::new());
+        store.on_commit(after_commit(container.clone(), mail_wake.clone()));
         AppState {
             bundles: super::studio::Bundles::new(config.bundle_dir.clone()),
             devices: DeviceCookies::new(&secret, config.is_https()),
@@ -63,10 +66,10 @@ impl AppState {
             hasher: Hasher::new(),
             limiter: Arc::new(limiter),
             config: Arc::new(config),
-            mail_wake: Arc::new(tokio::sync::Notify::new()),
+            mail_wake,
             last_used: Arc::default(),
             shown_once: Arc::default(),
-            container: Arc::default(),
+            container,
             studio: Arc::default(),
         }
     }
@@ -78,4 +81,21 @@ impl AppState {
             AppError::Internal
         })
     }
+}
+
+/// The server's one dispatcher of commit effects (see [`super::store::effects`]): a commit that
+/// queued mail wakes the mail worker; one that changed what containers are served rebuilds the
+/// container API's snapshot before the use case returns.
+fn after_commit(container: Arc<super::container::Container>, mail_wake: Arc<tokio::sync::Notify>) -> super::store::effects::Dispatcher {
+    Arc::new(move |store, effects| {
+        let (container, mail_wake) = (container.clone(), mail_wake.clone());
+        Box::pin(async move {
+            if effects.mail {
+                mail_wake.notify_one();
+            }
+            if effects.served {
+                container.refresh(&store).await;
+            }
+        })
+    })
 }

@@ -153,7 +153,6 @@ pub async fn sign_up(
             Ok(Some(account))
         })
         .await?;
-    state.mail_wake.notify_one();
     if let Some(a) = created {
         tracing::info!(account = %a.id, "account signed up");
     }
@@ -182,7 +181,6 @@ pub async fn resend_verification(
             Ok(account.email.clone())
         })
         .await?;
-    state.mail_wake.notify_one();
     Ok(email)
 }
 
@@ -265,7 +263,6 @@ pub async fn verify_email(
             Ok(account)
         })
         .await?;
-    state.mail_wake.notify_one();
     Ok(account)
 }
 
@@ -320,7 +317,6 @@ pub async fn request_email_change(
             Ok(())
         })
         .await?;
-    state.mail_wake.notify_one();
     Ok(sent_to)
 }
 
@@ -362,7 +358,6 @@ pub async fn request_password_reset(
             Ok(())
         })
         .await?;
-    state.mail_wake.notify_one();
     Ok(())
 }
 
@@ -419,7 +414,6 @@ pub async fn reset_password(
             Ok(account)
         })
         .await?;
-    state.mail_wake.notify_one();
     tracing::info!(account = %account.id, "password reset; every session signed out");
     Ok(account)
 }

@@ -549,16 +549,13 @@ pub async fn decide(state: &AppState, m: &Member, id: Uuid, approve: bool, reaso
     let reason = decision_reason(approve, &reason)?;
     let decider = Decider::of(m)?;
     let url = state.config.public_url.clone();
-    let category = state.store.write(move |tx| decide_in(tx, &decider, id, approve, reason, &actor, &url)).await?;
-    if approve && changes_container(category) {
-        state.container.refresh(&state.store).await;
-    }
+    state.store.write(move |tx| decide_in(tx, &decider, id, approve, reason, &actor, &url)).await?;
     Ok(())
 }
 
 /// Decides one application in the caller's write transaction, with every check of [`decide`]
-/// (`reason` from [`decision_reason`]). The caller refreshes the container API's snapshot after
-/// the commit when an approval [`changes_container`].
+/// (`reason` from [`decision_reason`]). What an approval changes for containers is a commit
+/// effect (see [`crate::server::store::effects`]).
 pub(crate) fn decide_in(tx: &redb::WriteTransaction, d: &Decider, id: Uuid, approve: bool, reason: Option<String>, actor: &Actor, url: &str) -> Result<Category, AppError> {
     let (wid, me, my_name, role) = (d.workspace, d.account, &d.name, d.role);
     let before = store::get_for_update(tx, id)?.filter(|a| a.workspace == wid).ok_or_else(not_found)?;

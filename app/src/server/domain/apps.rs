@@ -121,8 +121,6 @@ pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, act
             Ok(CreatedApp { app: app.id, keys: made })
         })
         .await?;
-    // The new Accessing Key reads the container API from now on.
-    state.container.refresh(&state.store).await;
     Ok(created)
 }
 
@@ -255,8 +253,6 @@ pub async fn rotate(
             Ok(new)
         })
         .await?;
-    // The container API knows the new key, and the old one's grace end.
-    state.container.refresh(&state.store).await;
     Ok(new)
 }
 
@@ -279,8 +275,6 @@ pub async fn revoke(state: &AppState, admin: &WorkspaceAdmin, app: Uuid, key: St
             audit::record(tx, &actor, Some((wid, &wname)), "app.key_revoked", &app.name, &format!("{} {}", k.kind.label(), k.id))
         })
         .await?;
-    // Revocation is immediate: the container API refuses the key from the next request on.
-    state.container.refresh(&state.store).await;
     Ok(())
 }
 
@@ -442,8 +436,6 @@ pub async fn rotate_keys_shown_to(state: &AppState, admin: &WorkspaceAdmin, acco
             Ok(made)
         })
         .await?;
-    // The container API verifies bundles by the keys it knows.
-    state.container.refresh(&state.store).await;
     Ok(made)
 }
 

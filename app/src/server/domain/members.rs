@@ -170,7 +170,6 @@ pub async fn invite(
             Ok(rows)
         })
         .await?;
-    state.mail_wake.notify_one();
     Ok(rows)
 }
 
@@ -230,7 +229,6 @@ pub async fn resend(
             Ok(())
         })
         .await?;
-    state.mail_wake.notify_one();
     Ok(())
 }
 

@@ -282,8 +282,6 @@ pub async fn edit(state: &AppState, m: &Member, id: Uuid, form: MiniForm, icon: 
             audit::record(tx, &actor, Some((m.workspace(), &m.workspace_name())), "mini_program.edited", &p.name, &changed.join("; "))
         })
         .await?;
-    // The name and icon are in the manifests the container API serves.
-    state.container.refresh(&state.store).await;
     Ok(())
 }
 

@@ -199,7 +199,6 @@ pub async fn generate(
             Ok(workspace)
         })
         .await?;
-    state.mail_wake.notify_one();
     Ok(workspace)
 }
 
@@ -258,7 +257,6 @@ pub async fn reject(
             Ok(())
         })
         .await?;
-    state.mail_wake.notify_one();
     Ok(())
 }
 
@@ -389,7 +387,6 @@ pub async fn edit_info(
             Ok(w)
         })
         .await?;
-    state.mail_wake.notify_one();
     Ok(w)
 }
 
@@ -442,9 +439,6 @@ pub async fn set_status(
             Ok(w)
         })
         .await?;
-    // A suspended workspace's mini programs leave the container API at once (and come back on
-    // reactivation).
-    state.container.refresh(&state.store).await;
     Ok(w)
 }
 

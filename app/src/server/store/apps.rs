@@ -1,5 +1,6 @@
 //! Apps, their keys, and the workspaces' platform signing keys.
 
+use super::effects::{caused, Effect};
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
@@ -220,6 +221,7 @@ pub fn apps_of_for_update(tx: &WriteTransaction, workspace: Uuid) -> Result<Vec<
 
 /// Stores a key with its scope and holders, and indexes it.
 pub fn put_key_record(tx: &WriteTransaction, record: &KeyRecord) -> Result<(), AppError> {
+    caused(Effect::Served);
     let key = &record.key;
     tx.open_table(APP_KEYS)?.insert(key.id.as_str(), encode(record)?.as_slice())?;
     tx.open_table(APP_KEYS_BY_APP)?
@@ -349,6 +351,7 @@ pub fn record_last_used(tx: &WriteTransaction, uses: &[(String, DateTime<Utc>)])
 }
 
 pub fn put_platform_key(tx: &WriteTransaction, workspace: Uuid, key: &PlatformKey) -> Result<(), AppError> {
+    caused(Effect::Served);
     tx.open_table(PLATFORM_KEYS)?
         .insert(workspace.as_u128(), encode(key)?.as_slice())?;
     Ok(())

@@ -1,5 +1,6 @@
 //! Mini programs, who is assigned to them, their versions, and the nonces of signed requests.
 
+use super::effects::{caused, Effect};
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -106,6 +107,7 @@ fn role_of(code: u8) -> MiniRole {
 }
 
 pub fn put(tx: &WriteTransaction, mp: &MiniProgram) -> Result<(), AppError> {
+    caused(Effect::Served);
     tx.open_table(MINI_PROGRAMS)?.insert(mp.id.as_u128(), encode(mp)?.as_slice())?;
     tx.open_table(MINI_PROGRAMS_BY_WORKSPACE)?
         .insert((mp.workspace.as_u128(), mp.id.as_u128()), ())?;
@@ -163,6 +165,7 @@ pub fn names_taken(tx: &WriteTransaction, workspace: Uuid, name: &str) -> Result
 }
 
 pub fn put_icon(tx: &WriteTransaction, id: Uuid, bytes: &[u8]) -> Result<(), AppError> {
+    caused(Effect::Served);
     tx.open_table(MINI_ICONS)?.insert(id.as_u128(), bytes)?;
     Ok(())
 }
@@ -262,6 +265,8 @@ pub fn version(tx: &ReadTransaction, mp: Uuid, version: &str) -> Result<Option<V
 /// uploaded, is never used for other bytes, so an upload of a retired number is refused here
 /// (409, field "Version") whatever checked it before.
 pub fn put_version(tx: &WriteTransaction, v: &Version) -> Result<(), AppError> {
+    // No effect: a version is served only once a release names it, and what is served of it (its
+    // digests and size) never changes after the upload; `releases::put` causes the effect.
     let mut table = tx.open_table(VERSIONS)?;
     let key = (v.mini_program.as_u128(), v.version.as_str());
     let before: Option<Version> = table.get(key)?.map(|old| decode(old.value())).transpose()?;

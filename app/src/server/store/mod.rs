@@ -17,6 +17,7 @@ pub mod approvals;
 pub mod apps;
 pub mod audit;
 pub mod codec;
+pub mod effects;
 pub mod files;
 pub mod invitations;
 pub mod maintenance;
@@ -71,6 +72,8 @@ pub struct Store {
     db: Arc<Database>,
     /// `None` for the in-memory backend, where there is nothing to fsync.
     group: Option<Arc<GroupCommit>>,
+    /// Told of each commit's effects once it is on disk (see [`effects`]).
+    after_commit: Arc<std::sync::RwLock<Option<effects::Dispatcher>>>,
 }
 
 /// The bookkeeping of group commit (see the module's documentation).
@@ -211,6 +214,7 @@ impl Store {
         Ok(Store {
             db: Arc::new(db),
             group: None,
+            after_commit: Arc::default(),
         })
     }
 
@@ -253,19 +257,56 @@ impl Store {
     }
 
     /// Runs `f` in one write transaction on the blocking pool; commits only if `f` succeeds.
+    /// Once the commit is on disk, its effects go to the dispatcher (see [`effects`]), and this
+    /// returns after the dispatcher has applied them.
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, AppError> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write_blocking(f))
+        let (value, effects) = tokio::task::spawn_blocking(move || store.commit(f))
             .await
-            .map_err(join_error)?
+            .map_err(join_error)??;
+        self.dispatch(effects).await;
+        Ok(value)
     }
 
-    /// [`Store::write`] for code that is already off the async executor (the command line).
+    /// [`Store::write`] for code that is already off the async executor (the command line, where
+    /// no server is told: the effects are returned to the caller instead).
     pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        self.commit(f).map(|(value, _)| value)
+    }
+
+    /// Registers what applies every commit's effects (the server does, once, at start).
+    pub fn on_commit(&self, dispatcher: effects::Dispatcher) {
+        *self.after_commit.write().unwrap_or_else(|e| e.into_inner()) = Some(dispatcher);
+    }
+
+    /// Applies `effects` through the registered dispatcher, if any.
+    pub async fn dispatch(&self, effects: effects::Effects) {
+        if effects.is_empty() {
+            return;
+        }
+        let dispatcher = self.after_commit.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(dispatcher) = dispatcher {
+            dispatcher(self.clone(), effects).await;
+        }
+    }
+
+    /// One write transaction, committed (and on disk) only if `f` succeeds, with what it caused.
+    pub fn commit<T>(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> Result<T, AppError>,
+    ) -> Result<(T, effects::Effects), AppError> {
+        let (outcome, effects) = effects::collect(|| self.commit_unobserved(f));
+        outcome.map(|value| (value, effects))
+    }
+
+    fn commit_unobserved<T>(
         &self,
         f: impl FnOnce(&WriteTransaction) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
@@ -611,5 +652,50 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(v, None);
+    }
+
+    #[tokio::test]
+    async fn a_commit_hands_its_effects_to_the_dispatcher_and_a_failed_one_none() {
+        use effects::Effects;
+        let store = Store::memory();
+        let seen: Arc<Mutex<Vec<Effects>>> = Arc::default();
+        let record = seen.clone();
+        store.on_commit(Arc::new(move |_store, e| {
+            record.lock().unwrap().push(e);
+            Box::pin(async {})
+        }));
+        let release = releases::Release {
+            mini_program: uuid::Uuid::new_v4(),
+            app: uuid::Uuid::new_v4(),
+            version: "1.0.0".into(),
+            sha256: "00".repeat(32),
+            size: 1,
+            released: chrono::Utc::now(),
+            application: uuid::Uuid::new_v4(),
+        };
+        let r = release.clone();
+        store.write(move |tx| releases::put(tx, &r).map(|_| ())).await.unwrap();
+        store.write(|tx| outbox::enqueue(tx, vec!["a@example.com".into()], "Hello", "Hi").map(|_| ())).await.unwrap();
+        store.write(|tx| Ok(tx.open_table(META)?.insert("probe", 1).map(|_| ())?)).await.unwrap();
+        let r = release.clone();
+        let failed: Result<(), AppError> = store
+            .write(move |tx| {
+                releases::put(tx, &r)?;
+                outbox::enqueue(tx, vec!["a@example.com".into()], "Hello", "Hi")?;
+                Err(AppError::invalid("Probe", "refused"))
+            })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![Effects { served: true, mail: false }, Effects { served: false, mail: true }],
+            "a commit without effects and a failed one tell nobody"
+        );
+        // The command line's blocking writes return nothing to a dispatcher.
+        let r = release.clone();
+        store.write_blocking(move |tx| releases::put(tx, &r).map(|_| ())).unwrap();
+        assert_eq!(seen.lock().unwrap().len(), 2);
+        let (_, e) = store.commit(move |tx| releases::put(tx, &release).map(|_| ())).unwrap();
+        assert!(e.served);
     }
 }

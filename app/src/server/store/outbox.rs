@@ -1,5 +1,6 @@
 //! The email outbox: every message is stored before it is sent, and stays as the record.
 
+use super::effects::{caused, Effect};
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,7 @@ pub fn enqueue_with_secret(
     body: &str,
     secret: Option<&str>,
 ) -> Result<Uuid, AppError> {
+    caused(Effect::Mail);
     let now = Utc::now();
     let message = OutboxMessage {
         id: Uuid::now_v7(),

@@ -1,5 +1,6 @@
 //! What is released to which App: one version of a mini program per App.
 
+use super::effects::{caused, Effect};
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,7 @@ pub struct Release {
 }
 
 pub fn put(tx: &WriteTransaction, r: &Release) -> Result<Option<Release>, AppError> {
+    caused(Effect::Served);
     let mut t = tx.open_table(RELEASES)?;
     let old = t
         .insert((r.mini_program.as_u128(), r.app.as_u128()), encode(r)?.as_slice())?
@@ -51,6 +53,7 @@ pub fn of_mini_program_for_update(tx: &WriteTransaction, mp: Uuid) -> Result<Vec
 
 /// Takes a mini program off every App (a removal); returns what was released.
 pub fn remove_mini_program(tx: &WriteTransaction, mp: Uuid) -> Result<Vec<Release>, AppError> {
+    caused(Effect::Served);
     let gone = of_mini_program_for_update(tx, mp)?;
     let mut t = tx.open_table(RELEASES)?;
     for r in &gone {

@@ -1,5 +1,6 @@
 //! Workspace applications, workspaces, memberships and pending admissions.
 
+use super::effects::{caused, Effect};
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -291,6 +292,7 @@ pub fn insert_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppE
 }
 
 pub fn update_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError> {
+    caused(Effect::Served);
     tx.open_table(WORKSPACES)?
         .insert(w.id.as_u128(), encode(w)?.as_slice())?;
     Ok(())
