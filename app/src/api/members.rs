@@ -54,7 +54,7 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
         let (id, me) = (m.workspace().id, m.who().account().id);
         AppState::current()?
             .store
-            .read(move |tx| crate::server::domain::minis::assignment_text(tx, id, me))
+            .read(move |tx| crate::server::store::minis::assignment_text(tx, id, me))
             .await?
     };
     let pending_approvals = if crate::server::policy::allows(m.membership().role, WorkspaceAction::ViewApprovals) {

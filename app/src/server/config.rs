@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use http::HeaderName;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The address people use to reach the console, e.g. `https://console.example.com`.
@@ -20,7 +22,7 @@ pub struct Config {
     /// Reverse proxies whose `client_address_header` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The one header the trusted proxies state the client's address in; others are ignored.
-    pub client_address_header: super::auth::client::AddressHeader,
+    pub client_address_header: AddressHeader,
     /// Sign-ups, verification resends and reset requests allowed per client address per hour.
     pub account_requests_per_address: u32,
     /// The largest bundle an upload may carry.
@@ -82,4 +84,42 @@ mod tests {
         c.public_url = "http://127.0.0.1:3000".into();
         assert_eq!(c.public_origin(), "http://127.0.0.1:3000");
     }
+}
+
+/// The one header trusted proxies state the client's address in (`--client-address-header`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressHeader {
+    /// `Forwarded` (RFC 7239), read from its `for=` parameters.
+    Forwarded,
+    /// Any other header, read as a comma-separated list of addresses, oldest first:
+    /// `X-Forwarded-For`, or one address as in `X-Real-IP`.
+    List(HeaderName),
+}
+
+impl Default for AddressHeader {
+    fn default() -> Self {
+        AddressHeader::List(HeaderName::from_static("x-forwarded-for"))
+    }
+}
+
+impl std::fmt::Display for AddressHeader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AddressHeader::Forwarded => f.write_str("forwarded"),
+            AddressHeader::List(name) => f.write_str(name.as_str()),
+        }
+    }
+}
+
+/// Parses `--client-address-header`: a header name such as `x-forwarded-for`, `forwarded` or
+/// `x-real-ip` (any case).
+pub fn parse_address_header(raw: &str) -> Result<AddressHeader, String> {
+    let name = raw.trim();
+    let rule = "must be the name of the one HTTP header your proxy puts the client's address in \
+                (letters, digits and -, at most 64), like x-forwarded-for, forwarded or x-real-ip";
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(format!("{name:?} {rule}"));
+    }
+    let name = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).map_err(|_| format!("{name:?} {rule}"))?;
+    Ok(if name == http::header::FORWARDED { AddressHeader::Forwarded } else { AddressHeader::List(name) })
 }

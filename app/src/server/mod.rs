@@ -12,6 +12,7 @@ pub mod seed;
 pub mod state;
 pub mod store;
 pub mod studio;
+pub mod tokens;
 
 pub use config::Config;
 pub use state::AppState;

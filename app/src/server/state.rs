@@ -26,7 +26,7 @@ pub struct AppState {
     /// When App keys were last used, written in batches.
     pub last_used: Arc<super::domain::apps::LastUsed>,
     /// The bundle files.
-    pub bundles: super::studio::Bundles,
+    pub bundles: super::store::bundles::Bundles,
     /// New keys waiting to be shown once to a browser without JavaScript (memory only).
     pub shown_once: Arc<super::domain::apps::ShownOnce>,
     /// What the container API serves: an in-memory snapshot, rebuilt after the commits that
@@ -52,7 +52,7 @@ impl AppState {
         let mail_wake = Arc::new(tokio::sync::Notify::new());
         store.on_commit(after_commit(container.clone(), mail_wake.clone()));
         AppState {
-            bundles: super::studio::Bundles::new(config.bundle_dir.clone()),
+            bundles: super::store::bundles::Bundles::new(config.bundle_dir.clone()),
             devices: DeviceCookies::new(&secret, config.is_https()),
             account_requests: Arc::new(Throttle::per_hour(
                 config.account_requests_per_address,

@@ -22,7 +22,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
@@ -44,6 +44,7 @@ use crate::server::auth::ratelimit::Tarpit;
 use crate::server::keys::{self, SignatureHeader};
 use crate::server::store::apps::{self as app_store, Key, KeyRecord};
 use crate::server::store::audit::{self, Actor};
+pub use crate::server::store::bundles::Bundles;
 use crate::server::store::minis::{self as store, Version};
 use crate::server::store::workspaces as ws;
 use crate::server::AppState;
@@ -55,10 +56,13 @@ pub const UPLOADS_PER_KEY: usize = 2;
 /// Uploads in progress at once per client address (IPv6: per /64).
 pub const UPLOADS_PER_ADDRESS: usize = 4;
 /// Refused unauthenticated requests (401) per client address per minute answered at once; past
-/// these, each is answered after [`REFUSAL_DELAY`].
+/// these, the n-th further one is answered after n × [`REFUSAL_DELAY`], at most
+/// [`REFUSAL_DELAY_MAX`].
 pub const REFUSALS_PER_ADDRESS: u32 = 20;
-/// How long a refusal past the budget waits before it is answered.
+/// How much longer each refusal past the budget waits than the one before.
 pub const REFUSAL_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+/// The longest a refusal waits.
+pub const REFUSAL_DELAY_MAX: std::time::Duration = std::time::Duration::from_secs(10);
 /// Refusals of one address waiting at once, at most.
 pub const REFUSALS_HELD_PER_ADDRESS: usize = 32;
 
@@ -124,93 +128,6 @@ pub struct Uploaded {
 #[derive(Serialize)]
 pub struct Versions {
     pub versions: Vec<VersionView>,
-}
-
-/// Content-addressed bundle files under the data directory.
-#[derive(Clone, Debug)]
-pub struct Bundles {
-    dir: PathBuf,
-    /// The content addresses being stored or cleaned up right now: one upload at a time per
-    /// address, so a loser's cleanup never removes a file that a winner's record names.
-    busy: Arc<(Mutex<HashSet<String>>, std::sync::Condvar)>,
-}
-
-impl Bundles {
-    pub fn new(dir: PathBuf) -> Bundles {
-        Bundles { dir, busy: Arc::default() }
-    }
-
-    /// Where the bundle with this sha256 lives.
-    pub fn path(&self, sha256: &str) -> PathBuf {
-        self.dir.join(&sha256[..2]).join(format!("{sha256}.tar.gz"))
-    }
-
-    fn temp_dir(&self) -> PathBuf {
-        self.dir.join("tmp")
-    }
-
-    /// Deletes what uploads interrupted by a crash left in `tmp/`. Only at start-up, while this
-    /// process holds the data directory's lock: no upload can be in flight then. Returns how
-    /// many files were removed.
-    pub fn remove_unfinished(&self) -> std::io::Result<usize> {
-        let entries = match std::fs::read_dir(self.temp_dir()) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e),
-        };
-        let mut removed = 0;
-        for entry in entries {
-            let entry = entry?;
-            if entry.file_type()?.is_file() {
-                std::fs::remove_file(entry.path())?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
-    }
-
-    /// Holds the content address `sha256` until the guard is dropped (blocking).
-    fn hold(&self, sha256: &str) -> Held {
-        let (lock, freed) = &*self.busy;
-        let mut busy = lock.lock().unwrap_or_else(|e| e.into_inner());
-        while busy.contains(sha256) {
-            busy = freed.wait(busy).unwrap_or_else(|e| e.into_inner());
-        }
-        busy.insert(sha256.to_string());
-        Held { bundles: self.clone(), sha256: sha256.to_string() }
-    }
-
-    /// Moves a complete, fsynced temporary file to its content address and fsyncs the directory,
-    /// so the file is durable before any record names it. Returns whether this call created the
-    /// file (false: the same bytes were stored already).
-    pub fn commit(&self, temp: &Path, sha256: &str) -> std::io::Result<bool> {
-        let to = self.path(sha256);
-        let parent = to.parent().expect("a bundle path has a directory");
-        std::fs::create_dir_all(parent)?;
-        let created = if to.exists() {
-            std::fs::remove_file(temp)?;
-            false
-        } else {
-            std::fs::rename(temp, &to)?;
-            true
-        };
-        std::fs::File::open(parent)?.sync_all()?;
-        Ok(created)
-    }
-}
-
-/// A content address held by one upload (see [`Bundles::hold`]).
-struct Held {
-    bundles: Bundles,
-    sha256: String,
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let (lock, freed) = &*self.bundles.busy;
-        lock.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.sha256);
-        freed.notify_all();
-    }
 }
 
 /// Removes the temporary file when an upload is refused or fails.
@@ -342,7 +259,7 @@ impl Default for StudioLimits {
         StudioLimits {
             in_flight: Arc::default(),
             uploads: Arc::default(),
-            refusals: Arc::new(Tarpit::new(REFUSALS_PER_ADDRESS, std::time::Duration::from_secs(60), REFUSAL_DELAY, REFUSALS_HELD_PER_ADDRESS)),
+            refusals: Arc::new(Tarpit::new(REFUSALS_PER_ADDRESS, std::time::Duration::from_secs(60), REFUSAL_DELAY, REFUSAL_DELAY_MAX, REFUSALS_HELD_PER_ADDRESS)),
         }
     }
 }
@@ -355,8 +272,9 @@ impl StudioLimits {
 }
 
 /// Answers a refused authentication (401) late once its client address is past
-/// [`REFUSALS_PER_ADDRESS`] a minute: a client sending forged uploads in a loop gets a few
-/// answers a second, and the server spends a timer on each, not a worker. The body of a refused
+/// [`REFUSALS_PER_ADDRESS`] a minute, later with each one: a client sending forged uploads in a
+/// loop soon gets one answer per connection every ten seconds, and the server spends a timer on
+/// each, not a worker. The body of a refused
 /// upload is never read, so while the answer waits the client's bytes stop in its own socket.
 async fn slow_refusals(State(state): State<AppState>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let client = request.extensions().get::<crate::server::auth::client::ClientAddr>().map(|c| c.0);

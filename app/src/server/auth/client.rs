@@ -12,43 +12,7 @@ use std::net::IpAddr;
 use http::{HeaderMap, HeaderName};
 pub use ipnet::IpNet;
 
-/// The one header trusted proxies state the client's address in (`--client-address-header`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AddressHeader {
-    /// `Forwarded` (RFC 7239), read from its `for=` parameters.
-    Forwarded,
-    /// Any other header, read as a comma-separated list of addresses, oldest first:
-    /// `X-Forwarded-For`, or one address as in `X-Real-IP`.
-    List(HeaderName),
-}
-
-impl Default for AddressHeader {
-    fn default() -> Self {
-        AddressHeader::List(HeaderName::from_static("x-forwarded-for"))
-    }
-}
-
-impl std::fmt::Display for AddressHeader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AddressHeader::Forwarded => f.write_str("forwarded"),
-            AddressHeader::List(name) => f.write_str(name.as_str()),
-        }
-    }
-}
-
-/// Parses `--client-address-header`: a header name such as `x-forwarded-for`, `forwarded` or
-/// `x-real-ip` (any case).
-pub fn parse_address_header(raw: &str) -> Result<AddressHeader, String> {
-    let name = raw.trim();
-    let rule = "must be the name of the one HTTP header your proxy puts the client's address in \
-                (letters, digits and -, at most 64), like x-forwarded-for, forwarded or x-real-ip";
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(format!("{name:?} {rule}"));
-    }
-    let name = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).map_err(|_| format!("{name:?} {rule}"))?;
-    Ok(if name == http::header::FORWARDED { AddressHeader::Forwarded } else { AddressHeader::List(name) })
-}
+pub use crate::server::config::{parse_address_header, AddressHeader};
 
 /// The address limits and the audit log use for the current request (set by the middleware).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

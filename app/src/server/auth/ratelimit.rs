@@ -268,16 +268,18 @@ pub(crate) fn wait_text(wait: Duration) -> String {
 }
 
 /// Refused unauthenticated requests per client address (IPv6 by /64). Up to a budget per window
-/// they are answered at once; past it, each further refusal is answered only after a delay, so a
-/// client that keeps sending forged requests sends a few per second instead of thousands, and
-/// costs the server a timer rather than a worker. Requests that authenticate are never delayed,
+/// they are answered at once; past it, each further refusal is answered only after a delay that
+/// grows by `step` with each one, up to `max_delay` — so a client that keeps sending forged
+/// requests soon sends one every few seconds per connection instead of thousands, and costs the
+/// server a timer rather than a worker. Requests that authenticate are never delayed,
 /// also from an address past its budget. At most `max_held` refusals per address wait at once;
 /// beyond that they are answered at once (the connection cap bounds the rest).
 pub struct Tarpit {
     windows: Mutex<RecentKeys<(Window, usize)>>,
     budget: u32,
     window: Duration,
-    delay: Duration,
+    step: Duration,
+    max_delay: Duration,
     max_held: usize,
 }
 
@@ -289,8 +291,8 @@ pub struct TarpitHold {
 }
 
 impl Tarpit {
-    pub fn new(budget: u32, window: Duration, delay: Duration, max_held: usize) -> Self {
-        Tarpit { windows: Mutex::new(RecentKeys::new(MAX_TRACKED_KEYS)), budget, window, delay, max_held }
+    pub fn new(budget: u32, window: Duration, step: Duration, max_delay: Duration, max_held: usize) -> Self {
+        Tarpit { windows: Mutex::new(RecentKeys::new(MAX_TRACKED_KEYS)), budget, window, step, max_delay, max_held }
     }
 
     /// Counts a refusal from `ip`. Past the budget, the hold to wait out before answering it.
@@ -307,7 +309,8 @@ impl Tarpit {
             return None;
         }
         *held += 1;
-        Some(TarpitHold { tarpit: self.clone(), key, delay: self.delay })
+        let delay = self.step.saturating_mul(w.failures - self.budget).min(self.max_delay);
+        Some(TarpitHold { tarpit: self.clone(), key, delay })
     }
 
     /// Drops the windows that have ended and hold nothing (run from a timer).
@@ -411,7 +414,7 @@ mod tests {
 
     #[test]
     fn refusals_past_the_budget_are_held_and_holds_are_bounded() {
-        let t = Arc::new(Tarpit::new(3, Duration::from_millis(300), Duration::from_secs(1), 2));
+        let t = Arc::new(Tarpit::new(3, Duration::from_millis(300), Duration::from_secs(1), Duration::from_secs(2), 2));
         let ip: IpAddr = "10.0.0.9".parse().unwrap();
         for _ in 0..3 {
             assert!(t.refused(ip).is_none(), "within the budget a refusal is answered at once");
@@ -419,6 +422,7 @@ mod tests {
         let a = t.refused(ip).expect("past the budget a refusal is held");
         assert_eq!(a.delay, Duration::from_secs(1));
         let b = t.refused(ip).expect("a second hold");
+        assert_eq!(b.delay, Duration::from_secs(2), "each refusal past the budget waits longer");
         assert!(t.refused(ip).is_none(), "no more than max_held wait at once");
         // Another address and another /64 have budgets of their own; one /64 shares one.
         assert!(t.refused("10.0.0.10".parse().unwrap()).is_none());
@@ -429,7 +433,7 @@ mod tests {
         }
         assert!(t.refused(v6b).is_some(), "the same /64 is one budget");
         drop((a, b));
-        assert!(t.refused(ip).is_some(), "a hold that ended frees its place");
+        assert_eq!(t.refused(ip).map(|h| h.delay), Some(Duration::from_secs(2)), "a hold that ended frees its place; the delay stops at its most");
         std::thread::sleep(Duration::from_millis(350));
         assert!(t.refused(ip).is_none(), "a new window starts a new budget");
     }

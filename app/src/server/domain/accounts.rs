@@ -371,7 +371,7 @@ pub async fn reset_password(
     client: Option<IpAddr>,
 ) -> Result<Account, AppError> {
     const LINK: &str = "Reset link";
-    if !crate::server::auth::tokens::well_formed(&token) {
+    if !crate::server::tokens::well_formed(&token) {
         return Err(AppError::invalid(LINK, "this password reset link is malformed; copy the whole link from the email"));
     }
     validate_new_password("New password", &new)?;

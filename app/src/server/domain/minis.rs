@@ -347,17 +347,6 @@ pub async fn assignable(state: &AppState, m: &Member) -> Result<Vec<crate::model
         .await
 }
 
-/// "Assigned to Mini Program: Coupons, Parking" (or "unassigned") for a member.
-pub fn assignment_text(tx: &redb::ReadTransaction, workspace: Uuid, account: Uuid) -> Result<String, AppError> {
-    let mut names = Vec::new();
-    for id in store::assigned_to(tx, workspace, account)? {
-        if let Some(p) = store::get(tx, workspace, id)? {
-            names.push(p.name);
-        }
-    }
-    names.sort_by_key(|n| n.to_lowercase());
-    Ok(if names.is_empty() { "unassigned".into() } else { names.join(", ") })
-}
 
 #[cfg(test)]
 mod tests {

@@ -51,7 +51,7 @@ impl Invitation {
     }
 }
 
-pub use crate::server::auth::tokens::{hash_token, new_token};
+pub use crate::server::tokens::{hash_token, new_token};
 
 /// The live (pending, unexpired) invitation of `email` to `workspace`, if any.
 pub fn live_for(

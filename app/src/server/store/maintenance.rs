@@ -25,7 +25,7 @@ use super::files;
 use super::minis::Version;
 use super::tables::*;
 use super::{Store, SCHEMA_KEY};
-use crate::server::studio::Bundles;
+use super::bundles::Bundles;
 
 /// The data file's name inside a data directory.
 pub const DATA_FILE: &str = "mpdp.redb";

@@ -59,7 +59,7 @@ pub fn list(
             role: m.role,
             active: m.active,
             joined: m.joined,
-            assignment: crate::server::domain::minis::assignment_text(tx, workspace, account.id)?,
+            assignment: crate::server::store::minis::assignment_text(tx, workspace, account.id)?,
         }));
     }
     window(rows, sort, cursor, per_page)

@@ -355,6 +355,19 @@ pub fn use_nonce(tx: &WriteTransaction, key: &str, nonce: &str, now: i64, keep_s
     Ok(true)
 }
 
+
+/// "Assigned to Mini Program: Coupons, Parking" (or "unassigned") for a member.
+pub fn assignment_text(tx: &redb::ReadTransaction, workspace: Uuid, account: Uuid) -> Result<String, AppError> {
+    let mut names = Vec::new();
+    for id in assigned_to(tx, workspace, account)? {
+        if let Some(p) = get(tx, workspace, id)? {
+            names.push(p.name);
+        }
+    }
+    names.sort_by_key(|n| n.to_lowercase());
+    Ok(if names.is_empty() { "unassigned".into() } else { names.join(", ") })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::Store;

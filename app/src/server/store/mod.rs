@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod approvals;
 pub mod apps;
 pub mod audit;
+pub mod bundles;
 pub mod codec;
 pub mod effects;
 pub mod files;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::codec::{decode, encode};
 use super::tables::{ACCOUNT_TOKENS, ACCOUNT_TOKENS_BY_ACCOUNT};
 use crate::model::AppError;
-use crate::server::auth::tokens::{hash_token, new_token, well_formed};
+use crate::server::tokens::{hash_token, new_token, well_formed};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Purpose {
