@@ -890,23 +890,7 @@ mod tests {
 
     #[test]
     fn versions_must_be_semantic_and_rise() {
-        let v = |s: &str| Version {
-            mini_program: Uuid::nil(),
-            version: s.into(),
-            state: VersionState::Uploaded,
-            size: 0,
-            sha256: String::new(),
-            uploaded_sha256: String::new(),
-            uploaded_size: 0,
-            uploader: String::new(),
-            key: None,
-            account: None,
-            signature: String::new(),
-            signed_ts: 0,
-            signed_nonce: String::new(),
-            note: String::new(),
-            created: Utc::now(),
-        };
+        let v = |s: &str| Version::for_test(Uuid::nil(), s, VersionState::Uploaded);
         assert!(check_version("1.2.3", &[]).is_ok());
         for bad in ["1.2", "01.0.0", "1.0.0.0", "v1.0.0", ""] {
             assert_eq!(check_version(bad, &[]).unwrap_err().code, "version_invalid", "{bad}");

@@ -849,23 +849,7 @@ mod tests {
     }
 
     async fn upload(w: &World, version: &str) {
-        let v = Version {
-            mini_program: w.mp,
-            version: version.into(),
-            state: VersionState::Uploaded,
-            size: 10,
-            sha256: crate::server::keys::sha256_hex(version.as_bytes()),
-            uploaded_sha256: String::new(),
-            uploaded_size: 0,
-            uploader: "test".into(),
-            key: None,
-            account: None,
-            signature: String::new(),
-            signed_ts: 0,
-            signed_nonce: String::new(),
-            note: String::new(),
-            created: Utc::now(),
-        };
+        let v = Version { size: 10, sha256: crate::server::keys::sha256_hex(version.as_bytes()), ..Version::for_test(w.mp, version, VersionState::Uploaded) };
         w.state.store.write(move |tx| minis::put_version(tx, &v)).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }

@@ -394,23 +394,7 @@ mod tests {
                 ws::insert_workspace(tx, &w)?;
                 store::put(tx, &MiniProgram { id: mp, workspace: w.id, name: "Coupons".into(), description: String::new(), category: "Shopping".into(), has_icon: false, removed: false, created: Utc::now(), created_by: "ann".into(), features: vec![] })?;
                 for (i, state) in [VersionState::Released, VersionState::Superseded, VersionState::Approved, VersionState::InReview, VersionState::Removed, VersionState::Rejected, VersionState::Uploaded].into_iter().enumerate() {
-                    store::put_version(tx, &Version {
-                        mini_program: mp,
-                        version: format!("1.{i}.0"),
-                        state,
-                        size: 1,
-                        sha256: "ab".repeat(32),
-                        uploaded_sha256: String::new(),
-                        uploaded_size: 0,
-                        uploader: "test".into(),
-                        key: None,
-                        account: None,
-                        signature: String::new(),
-                        signed_ts: 0,
-                        signed_nonce: String::new(),
-                        note: String::new(),
-                        created: Utc::now() + chrono::Duration::seconds(i as i64),
-                    })?;
+                    store::put_version(tx, &Version { created: Utc::now() + chrono::Duration::seconds(i as i64), ..Version::for_test(mp, &format!("1.{i}.0"), state) })?;
                 }
                 Ok(())
             })

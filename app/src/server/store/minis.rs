@@ -62,6 +62,30 @@ pub struct Version {
     pub created: DateTime<Utc>,
 }
 
+#[cfg(test)]
+impl Version {
+    /// A version record for tests: 1 byte, a made-up sha256, uploaded by "test" just now.
+    pub(crate) fn for_test(mini_program: Uuid, version: &str, state: VersionState) -> Version {
+        Version {
+            mini_program,
+            version: version.into(),
+            state,
+            size: 1,
+            sha256: "ab".repeat(32),
+            uploaded_sha256: String::new(),
+            uploaded_size: 0,
+            uploader: "test".into(),
+            key: None,
+            account: None,
+            signature: String::new(),
+            signed_ts: 0,
+            signed_nonce: String::new(),
+            note: String::new(),
+            created: Utc::now(),
+        }
+    }
+}
+
 impl Version {
     /// What the uploader signed: (sha256, size) of the bytes they sent.
     pub fn uploaded(&self) -> (&str, u64) {
@@ -386,23 +410,7 @@ mod tests {
     }
 
     fn record(mp: Uuid, text: &str, state: VersionState) -> Version {
-        Version {
-            mini_program: mp,
-            version: text.into(),
-            state,
-            size: 1,
-            sha256: "ab".repeat(32),
-            uploaded_sha256: String::new(),
-            uploaded_size: 0,
-            uploader: "test".into(),
-            key: None,
-            account: None,
-            signature: String::new(),
-            signed_ts: 0,
-            signed_nonce: String::new(),
-            note: String::new(),
-            created: Utc::now(),
-        }
+        Version::for_test(mp, text, state)
     }
 
     /// Every state, by the name an earlier build stored it under (and `Retired`, this build's).
