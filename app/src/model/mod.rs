@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod approvals;
+pub mod audit;
 pub mod apps;
 pub mod error;
 pub mod mcc;

@@ -19,6 +19,7 @@
 //! consumes the nonce and re-checks the key, the workspace, the mini program and the version, so
 //! of two racing uploads one wins and the loser leaves no file behind.
 
+use crate::model::audit::AuditAction;
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::net::IpAddr;
@@ -700,7 +701,7 @@ async fn store_version(state: &AppState, temp: TempFile, record: Version, worksp
                 Err(AppError::Conflict { message, .. }) => return Ok(Err(ApiError::new(StatusCode::CONFLICT, "version_retired", message).field("version"))),
                 Err(e) => return Err(e),
             }
-            audit::record(tx, &actor, Some((wid, &wname)), "mini_program.version_uploaded", &mp_name, &format!("{} ({} bytes, sha256 {}) {how}", record.version, record.size, record.sha256))?;
+            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MiniProgramVersionUploaded, &mp_name, &format!("{} ({} bytes, sha256 {}) {how}", record.version, record.size, record.sha256))?;
             Ok(Ok(()))
         })
         .await;

@@ -214,20 +214,5 @@ fn AccountDetails(
 
 /// A security event's action code in words.
 fn event_label(action: &str) -> String {
-    match action {
-        "account.signed_up" => "Account created",
-        "account.signed_in" => "Signed in",
-        "account.sign_in_failed" => "Failed sign-in",
-        "account.signed_out" => "Signed out",
-        "account.password_changed" => "Password changed",
-        "account.password_reset_requested" => "Password reset requested",
-        "account.password_reset" => "Password reset",
-        "account.email_verified" => "Email address verified",
-        "account.email_change_requested" => "Email change requested",
-        "account.email_changed" => "Email address changed",
-        "account.session_revoked" => "Session signed out",
-        "account.marked_verified" => "Email marked verified by the operator",
-        other => other,
-    }
-    .to_string()
+    crate::model::audit::AuditAction::parse(action).map_or(action, |a| a.label()).to_string()
 }

@@ -3,20 +3,16 @@
 use leptos::prelude::*;
 
 use crate::model::workspace::{AuditEventView, Page};
+use crate::model::audit::AuditAction;
 use crate::model::AppError;
 use crate::ui::kit::{fmt_time, DataTable};
 
-pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
-    ("", "All actions"),
-    ("workspace_application.submitted", "Application submitted"),
-    ("workspace_application.withdrawn", "Application withdrawn"),
-    ("workspace_application.rejected", "Application rejected"),
-    ("workspace.generated", "Workspace generated"),
-    ("workspace.info_edited", "Information edited"),
-    ("workspace.change_requested", "Change requested"),
-    ("workspace.suspended", "Workspace suspended"),
-    ("workspace.reactivated", "Workspace reactivated"),
-];
+/// The audit log's action filter: every action of a workspace's log, by its words.
+pub fn audit_actions() -> Vec<(&'static str, &'static str)> {
+    std::iter::once(("", "All actions"))
+        .chain(AuditAction::ALL.iter().filter(|a| !a.is_account()).map(|a| (a.code(), a.label())))
+        .collect()
+}
 
 /// The audit log of a workspace (or, for the operator, of every workspace: `show_workspace`).
 #[component]

@@ -1,6 +1,7 @@
 //! Accounts: sign-up with a proven email address, login under limits that hold, password change
 //! and reset, email change, sessions, and the first operator.
 
+use crate::model::audit::AuditAction;
 use std::net::IpAddr;
 
 use chrono::Utc;
@@ -149,7 +150,7 @@ pub async fn sign_up(
             }
             accounts::insert(tx, &account)?;
             send_verification(tx, &console, &account, &account.email, Purpose::VerifyEmail, next.as_deref())?;
-            audit::record_security(tx, &who_acts(&account, client), account.id, "account.signed_up", &account.email, "")?;
+            audit::record_security(tx, &who_acts(&account, client), account.id, AuditAction::AccountSignedUp, &account.email, "")?;
             Ok(Some(account))
         })
         .await?;
@@ -229,7 +230,7 @@ pub async fn verify_email(
                     accounts::update(tx, &account)?;
                     tokens::retire(tx, account.id, Purpose::VerifyEmail)?;
                     tokens::retire_credential_links(tx, account.id)?;
-                    audit::record_security(tx, &actor, account.id, "account.email_changed", &account.email, &format!("from {old}"))?;
+                    audit::record_security(tx, &actor, account.id, AuditAction::AccountEmailChanged, &account.email, &format!("from {old}"))?;
                     let body = format!(
                         "Hello {},\n\nThe email address of your MPDP account was changed from {old} to {}. \
                          If you did not do this, reset your password at {console}/forgot-password and \
@@ -247,7 +248,7 @@ pub async fn verify_email(
                     }
                     account.email_verified = true;
                     accounts::update(tx, &account)?;
-                    audit::record_security(tx, &actor, account.id, "account.email_verified", &account.email, "")?;
+                    audit::record_security(tx, &actor, account.id, AuditAction::AccountEmailVerified, &account.email, "")?;
                 }
             }
             for (workspace, name, role) in ws::admit_pending(tx, account.id, &account.email)? {
@@ -255,7 +256,7 @@ pub async fn verify_email(
                     tx,
                     &actor,
                     Some((workspace, &name)),
-                    "member.admitted",
+                    AuditAction::MemberAdmitted,
                     &account.email,
                     &format!("as {} (a representative whose address is now verified)", role.label()),
                 )?;
@@ -313,7 +314,7 @@ pub async fn request_email_change(
                 send_verification(tx, &console, &account, &new_email, Purpose::ChangeEmail, None)?;
             }
             let details = if taken { "not sent: the address belongs to another account" } else { "" };
-            audit::record_security(tx, &who_acts(&account, client), account.id, "account.email_change_requested", &new_email, details)?;
+            audit::record_security(tx, &who_acts(&account, client), account.id, AuditAction::AccountEmailChangeRequested, &new_email, details)?;
             Ok(())
         })
         .await?;
@@ -354,7 +355,7 @@ pub async fn request_password_reset(
                 account.username
             );
             outbox::enqueue_with_secret(tx, vec![account.email.clone()], "Reset your MPDP password", &body, Some(&token))?;
-            audit::record_security(tx, &who_acts(&account, client), account.id, "account.password_reset_requested", &account.email, "")?;
+            audit::record_security(tx, &who_acts(&account, client), account.id, AuditAction::AccountPasswordResetRequested, &account.email, "")?;
             Ok(())
         })
         .await?;
@@ -398,10 +399,10 @@ pub async fn reset_password(
             tokens::retire_credential_links(tx, account.id)?;
             let ended = sessions::revoke_all(tx, account.id, None)?;
             let actor = who_acts(&account, client);
-            audit::record_security(tx, &actor, account.id, "account.password_reset", &account.email, &format!("{ended} session(s) signed out"))?;
+            audit::record_security(tx, &actor, account.id, AuditAction::AccountPasswordReset, &account.email, &format!("{ended} session(s) signed out"))?;
             if account.email_verified {
                 for (workspace, name, role) in ws::admit_pending(tx, account.id, &account.email)? {
-                    audit::record(tx, &actor, Some((workspace, &name)), "member.admitted", &account.email, &format!("as {} (address proven by a reset link)", role.label()))?;
+                    audit::record(tx, &actor, Some((workspace, &name)), AuditAction::MemberAdmitted, &account.email, &format!("as {} (address proven by a reset link)", role.label()))?;
                 }
             }
             let body = format!(
@@ -484,7 +485,7 @@ pub async fn log_in(
         state
             .store
             .write(move |tx| {
-                audit::record_security(tx, &actor, id, "account.signed_in", &actor.name, if known { "from a known browser" } else { "" })
+                audit::record_security(tx, &actor, id, AuditAction::AccountSignedIn, &actor.name, if known { "from a known browser" } else { "" })
             })
             .await?;
         tracing::info!(account = %account.id, "logged in");
@@ -498,11 +499,11 @@ pub async fn log_in(
         .write(move |tx| match &account {
             Some(a) => {
                 let why = if spent { "refused unchecked: too many failed logins for this account" } else { "wrong password" };
-                audit::record_security(tx, &who_acts(a, addr), a.id, "account.sign_in_failed", &a.username, why)
+                audit::record_security(tx, &who_acts(a, addr), a.id, AuditAction::AccountSignInFailed, &a.username, why)
             }
             None => {
                 let actor = Actor { id: None, name: login.clone(), client: addr.map(|c| c.to_string()) };
-                audit::record(tx, &actor, None, "account.sign_in_failed", &login, "no such account")
+                audit::record(tx, &actor, None, AuditAction::AccountSignInFailed, &login, "no such account")
             }
         })
         .await?;
@@ -572,7 +573,7 @@ pub async fn change_password(
             accounts::update(tx, &account)?;
             tokens::retire_credential_links(tx, id)?;
             let ended = sessions::revoke_all(tx, id, keep)?;
-            audit::record_security(tx, &who_acts(&account, addr), id, "account.password_changed", &account.username, &format!("{ended} other session(s) signed out"))?;
+            audit::record_security(tx, &who_acts(&account, addr), id, AuditAction::AccountPasswordChanged, &account.username, &format!("{ended} other session(s) signed out"))?;
             Ok(account)
         })
         .await?;
@@ -585,7 +586,7 @@ pub async fn record_sign_out(state: &AppState, who: &SignedIn, addr: Option<IpAd
     let (id, actor) = (who.account().id, who_acts(&who.account(), addr));
     state
         .store
-        .write(move |tx| audit::record_security(tx, &actor, id, "account.signed_out", &actor.name, "").map(|_| ()))
+        .write(move |tx| audit::record_security(tx, &actor, id, AuditAction::AccountSignedOut, &actor.name, "").map(|_| ()))
         .await
 }
 
@@ -600,7 +601,7 @@ pub async fn revoke_session(state: &AppState, who: &SignedIn, handle: &str, addr
             if !sessions::revoke(tx, id, h)? {
                 return Err(AppError::NotFound("That session has already ended.".into()));
             }
-            audit::record_security(tx, &actor, id, "account.session_revoked", &actor.name, "one session signed out")?;
+            audit::record_security(tx, &actor, id, AuditAction::AccountSessionRevoked, &actor.name, "one session signed out")?;
             Ok(())
         })
         .await
@@ -619,7 +620,7 @@ pub async fn revoke_other_sessions(state: &AppState, who: &SignedIn, addr: Optio
             account.session_epoch += 1;
             accounts::update(tx, &account)?;
             let n = sessions::revoke_all(tx, id, keep)?;
-            audit::record_security(tx, &actor, id, "account.session_revoked", &actor.name, &format!("{n} other session(s) signed out"))?;
+            audit::record_security(tx, &actor, id, AuditAction::AccountSessionRevoked, &actor.name, &format!("{n} other session(s) signed out"))?;
             Ok((n, account))
         })
         .await
@@ -651,9 +652,9 @@ pub async fn mark_verified(
             a.email_verified = true;
             accounts::update(tx, &a)?;
             tokens::retire(tx, a.id, Purpose::VerifyEmail)?;
-            audit::record_security(tx, &actor, a.id, "account.marked_verified", &a.email, "by the platform operator")?;
+            audit::record_security(tx, &actor, a.id, AuditAction::AccountMarkedVerified, &a.email, "by the platform operator")?;
             for (workspace, name, role) in ws::admit_pending(tx, a.id, &a.email)? {
-                audit::record(tx, &actor, Some((workspace, &name)), "member.admitted", &a.email, &format!("as {} (address marked verified by the operator)", role.label()))?;
+                audit::record(tx, &actor, Some((workspace, &name)), AuditAction::MemberAdmitted, &a.email, &format!("as {} (address marked verified by the operator)", role.label()))?;
             }
             Ok(())
         })

@@ -7,6 +7,7 @@
 //! **Two-person rule:** nobody decides their own application, whatever their role — a Workspace
 //! Admin who applies needs another Workspace Admin or a Workspace Reviewer to decide.
 
+use crate::model::audit::AuditAction;
 use std::collections::BTreeSet;
 
 use chrono::Utc;
@@ -165,7 +166,7 @@ fn file_announced(tx: &redb::WriteTransaction, mut a: Application, actor: &Actor
     let subject = subject_of(&a);
     a.history.push(step(&a.applicant_name, "Applied", if a.note.is_empty() { subject.clone() } else { format!("{subject} — {}", a.note) }));
     store::insert(tx, &a)?;
-    audit::record(tx, actor, Some((a.workspace, &a.workspace_name)), "approval.applied", a.category.title(), &subject)?;
+    audit::record(tx, actor, Some((a.workspace, &a.workspace_name)), AuditAction::ApprovalApplied, a.category.title(), &subject)?;
     tell_approvers(tx, &a, public_url, how)?;
     Ok(a.id)
 }
@@ -481,7 +482,7 @@ fn close_pending_of_removed(tx: &redb::WriteTransaction, removal: &Application, 
         after.reason = Some(REASON.into());
         after.history.push(step("MPDP", "Rejected", REASON.into()));
         store::update(tx, &before, &after)?;
-        audit::record(tx, actor, Some((after.workspace, &after.workspace_name)), "approval.rejected", after.category.title(), &format!("{}: {REASON}", subject_of(&after)))?;
+        audit::record(tx, actor, Some((after.workspace, &after.workspace_name)), AuditAction::ApprovalRejected, after.category.title(), &format!("{}: {REASON}", subject_of(&after)))?;
         tell_applicant(tx, &after, public_url)?;
     }
     Ok(())
@@ -505,7 +506,7 @@ fn join(tx: &redb::WriteTransaction, a: &Application, actor: &Actor, history: &m
         return Ok(());
     }
     ws::put_membership(tx, &Membership { workspace: a.workspace, account: a.applicant, role: Role::WorkspaceDeveloper, active: true, joined: Utc::now() })?;
-    audit::record(tx, actor, Some((a.workspace, &a.workspace_name)), "member.joined", &a.applicant_email, "as Workspace Developer by an approved member request")?;
+    audit::record(tx, actor, Some((a.workspace, &a.workspace_name)), AuditAction::MemberJoined, &a.applicant_email, "as Workspace Developer by an approved member request")?;
     history.push(step("MPDP", "Joined", format!("{} joined as Workspace Developer", a.applicant_name)));
     Ok(())
 }
@@ -596,10 +597,10 @@ pub(crate) fn decide_in(tx: &redb::WriteTransaction, d: &Decider, id: Uuid, appr
     after.history.push(step(&my_name, what, reason.clone().unwrap_or_default()));
     after.history.extend(effects);
     store::update(tx, &before, &after)?;
-    let action = if approve { "approval.approved" } else { "approval.rejected" };
+    let action = if approve { AuditAction::ApprovalApproved } else { AuditAction::ApprovalRejected };
     audit::record(tx, &actor, Some((wid, &after.workspace_name)), action, after.category.title(), &format!("{} by {}{}", subject_of(&after), after.applicant_name, reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()))?;
     if approve && changes_container(after.category) {
-        let what = if after.category == Category::Removal { "mini_program.removed" } else if after.category == Category::Feature { "mini_program.feature_activated" } else { "mini_program.released" };
+        let what = if after.category == Category::Removal { AuditAction::MiniProgramRemoved } else if after.category == Category::Feature { AuditAction::MiniProgramFeatureActivated } else { AuditAction::MiniProgramReleased };
         audit::record(tx, &actor, Some((wid, &after.workspace_name)), what, after.mini_program_name.as_deref().unwrap_or_default(), &subject_of(&after))?;
     }
     tell_applicant(tx, &after, &url)?;
@@ -634,7 +635,7 @@ pub async fn withdraw(state: &AppState, who: &SignedIn, id: Uuid, actor: Actor) 
             after.finished = Some(Utc::now());
             after.history.push(step(&before.applicant_name, "Withdrawn", String::new()));
             store::update(tx, &before, &after)?;
-            audit::record(tx, &actor, Some((after.workspace, &after.workspace_name)), "approval.withdrawn", after.category.title(), &subject_of(&after))?;
+            audit::record(tx, &actor, Some((after.workspace, &after.workspace_name)), AuditAction::ApprovalWithdrawn, after.category.title(), &subject_of(&after))?;
             Ok(())
         })
         .await

@@ -3,6 +3,7 @@
 //! client address ranges); who made each key and was shown it, and rotating in one step the
 //! Upload Keys a blocked or former member could have copied.
 
+use crate::model::audit::AuditAction;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -114,10 +115,10 @@ pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, act
             let mut made = Vec::new();
             for kind in [KeyKind::Accessing, KeyKind::Upload] {
                 let k = make_key(tx, &app, kind, app.created, UploadScope::default(), me)?;
-                audit::record(tx, &actor, Some((wid, &wname)), "app.key_created", &app.name, &format!("{} {}", kind.label(), k.id))?;
+                audit::record(tx, &actor, Some((wid, &wname)), AuditAction::AppKeyCreated, &app.name, &format!("{} {}", kind.label(), k.id))?;
                 made.push(k);
             }
-            audit::record(tx, &actor, Some((wid, &wname)), "app.created", &app.name, &app_details(&app))?;
+            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::AppCreated, &app.name, &app_details(&app))?;
             Ok(CreatedApp { app: app.id, keys: made })
         })
         .await?;
@@ -246,7 +247,7 @@ pub async fn rotate(
                 tx,
                 &actor,
                 Some((wid, &wname)),
-                "app.key_rotated",
+                AuditAction::AppKeyRotated,
                 &app.name,
                 &format!("{}: {} replaced by {}; grace {}", kind.label(), old.join(", "), new.id, grace.label()),
             )?;
@@ -272,7 +273,7 @@ pub async fn revoke(state: &AppState, admin: &WorkspaceAdmin, app: Uuid, key: St
             }
             k.revoked = Some(Utc::now());
             store::put_key(tx, &k)?;
-            audit::record(tx, &actor, Some((wid, &wname)), "app.key_revoked", &app.name, &format!("{} {}", k.kind.label(), k.id))
+            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::AppKeyRevoked, &app.name, &format!("{} {}", k.kind.label(), k.id))
         })
         .await?;
     Ok(())
@@ -337,7 +338,7 @@ pub async fn set_upload_scope(state: &AppState, admin: &WorkspaceAdmin, app: Uui
                 tx,
                 &actor,
                 Some((wid, &wname)),
-                "app.upload_scope_changed",
+                AuditAction::AppUploadScopeChanged,
                 &app.name,
                 &format!(
                     "Upload Key {}: mini programs {} (was {}); client address ranges {} (was {})",
@@ -424,7 +425,7 @@ pub async fn rotate_keys_shown_to(state: &AppState, admin: &WorkspaceAdmin, acco
                     tx,
                     &actor,
                     Some((wid, &wname)),
-                    "app.key_rotated",
+                    AuditAction::AppKeyRotated,
                     &app.name,
                     &format!("{}: {} replaced by {}; grace {}; {who} had been shown it", KeyKind::Upload.label(), old.join(", "), new.id, Grace::None.label()),
                 )?;

@@ -1,5 +1,6 @@
 //! Members: invitations (one or many), roles, block / unblock, removal and leaving.
 
+use crate::model::audit::AuditAction;
 use chrono::Utc;
 use redb::ReadableTable;
 use uuid::Uuid;
@@ -154,7 +155,7 @@ pub async fn invite(
                                 tx,
                                 &actor,
                                 Some((wid, &wname)),
-                                "member.invited",
+                                AuditAction::MemberInvited,
                                 &email,
                                 &format!("as {}", role.label()),
                             )?;
@@ -222,7 +223,7 @@ pub async fn resend(
                 tx,
                 &actor,
                 Some((wid, &wname)),
-                "member.invitation_resent",
+                AuditAction::MemberInvitationResent,
                 &invitation.email,
                 "",
             )?;
@@ -253,7 +254,7 @@ pub async fn revoke(
                 tx,
                 &actor,
                 Some((wid, &wname)),
-                "member.invitation_revoked",
+                AuditAction::MemberInvitationRevoked,
                 &invitation.email,
                 "",
             )?;
@@ -333,7 +334,7 @@ pub fn accept_in(
         tx,
         actor,
         Some((workspace.id, &workspace.name)),
-        "member.joined",
+        AuditAction::MemberJoined,
         &account.email,
         &format!("as {} by invitation", invitation.role.label()),
     )?;
@@ -386,7 +387,7 @@ fn revoke_invitations_sent_by(
             tx,
             actor,
             Some(workspace),
-            "member.invitation_revoked",
+            AuditAction::MemberInvitationRevoked,
             &invitation.email,
             &format!("sent by {}, who {why}", inviter.username),
         )?;
@@ -411,7 +412,7 @@ pub async fn revoke_admission(
                     "There is no admission waiting for {email}."
                 )));
             }
-            audit::record(tx, &actor, Some((wid, &wname)), "member.admission_revoked", &email_key(&email), "")?;
+            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MemberAdmissionRevoked, &email_key(&email), "")?;
             Ok(())
         })
         .await
@@ -465,7 +466,7 @@ pub async fn set_role(
                 tx,
                 &actor,
                 Some((wid, &wname)),
-                "member.role_changed",
+                AuditAction::MemberRoleChanged,
                 &a.email,
                 &format!("{} → {}", from.label(), role.label()),
             )?;
@@ -512,9 +513,9 @@ pub async fn set_blocked(
             m.active = !blocked;
             ws::put_membership(tx, &m)?;
             let action = if blocked {
-                "member.blocked"
+                AuditAction::MemberBlocked
             } else {
-                "member.unblocked"
+                AuditAction::MemberUnblocked
             };
             audit::record(tx, &actor, Some((wid, &wname)), action, &a.email, "")?;
             if blocked {
@@ -557,7 +558,7 @@ pub async fn remove(
                 tx,
                 &actor,
                 Some((wid, &wname)),
-                "member.removed",
+                AuditAction::MemberRemoved,
                 &a.email,
                 &format!("was {}", m.role.label()),
             )?;
@@ -584,7 +585,7 @@ pub async fn leave(state: &AppState, member: &Member, actor: Actor) -> Result<()
                 ));
             }
             members::remove(tx, wid, me)?;
-            audit::record(tx, &actor, Some((wid, &wname)), "member.left", &a.email, "")?;
+            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MemberLeft, &a.email, "")?;
             revoke_invitations_sent_by(tx, &actor, (wid, &wname), &a, "left")?;
             Ok(())
         })

@@ -2,6 +2,7 @@
 //! members assigned to it as admin or developer; versions, listed newest first; a Workspace Admin
 //! retires a version that was never released.
 
+use crate::model::audit::AuditAction;
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -126,7 +127,7 @@ pub async fn create(state: &AppState, m: &Member, form: MiniForm, icon: Option<V
                 store::put_icon(tx, mp.id, bytes)?;
             }
             store::assign(tx, wid, mp.id, me, MiniRole::Admin)?;
-            audit::record(tx, &actor, Some((wid, &wname)), "mini_program.created", &mp.name, &format!("category {}", mp.category))?;
+            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MiniProgramCreated, &mp.name, &format!("category {}", mp.category))?;
             Ok(mp.id)
         })
         .await
@@ -213,7 +214,7 @@ pub async fn retire_version(state: &AppState, admin: &WorkspaceAdmin, mp: Uuid, 
                 tx,
                 &actor,
                 Some((scope.workspace(), scope.workspace_name())),
-                "mini_program.version_retired",
+                AuditAction::MiniProgramVersionRetired,
                 &p.name,
                 &format!("{} ({} bytes, sha256 {}) was {}; uploaded by {}", v.version, v.size, v.sha256, was.label(), v.uploader),
             )?;
@@ -279,7 +280,7 @@ pub async fn edit(state: &AppState, m: &Member, id: Uuid, form: MiniForm, icon: 
                 p.has_icon = true;
             }
             store::put(tx, &p)?;
-            audit::record(tx, &actor, Some((m.workspace(), &m.workspace_name())), "mini_program.edited", &p.name, &changed.join("; "))
+            audit::record(tx, &actor, Some((m.workspace(), &m.workspace_name())), AuditAction::MiniProgramEdited, &p.name, &changed.join("; "))
         })
         .await?;
     Ok(())
@@ -299,7 +300,7 @@ pub async fn assign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, role:
                 .ok_or_else(|| AppError::invalid("Member", "must be an active member of this workspace"))?;
             let who = accounts::get_for_update(tx, member.account)?.ok_or(AppError::Internal)?;
             store::assign(tx, wid, mp, account, role)?;
-            audit::record(tx, &actor, Some((wid, &m.workspace_name())), "mini_program.assigned", &p.name, &format!("{} as {}", who.username, role.label()))
+            audit::record(tx, &actor, Some((wid, &m.workspace_name())), AuditAction::MiniProgramAssigned, &p.name, &format!("{} as {}", who.username, role.label()))
         })
         .await
         .map(|_| ())
@@ -317,7 +318,7 @@ pub async fn unassign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, act
                 return Err(AppError::NotFound("That member is not assigned to this mini program.".into()));
             }
             let who = accounts::get_for_update(tx, account)?.map(|a| a.username).unwrap_or_default();
-            audit::record(tx, &actor, Some((wid, &m.workspace_name())), "mini_program.unassigned", &p.name, &who)
+            audit::record(tx, &actor, Some((wid, &m.workspace_name())), AuditAction::MiniProgramUnassigned, &p.name, &who)
         })
         .await
         .map(|_| ())

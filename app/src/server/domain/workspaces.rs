@@ -1,6 +1,7 @@
 //! Workspace applications, their generation or rejection by the operator, Workspace – General,
 //! change requests, suspension.
 
+use crate::model::audit::AuditAction;
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -82,7 +83,7 @@ pub async fn apply(
                 tx,
                 &actor,
                 None,
-                "workspace_application.submitted",
+                AuditAction::WorkspaceApplicationSubmitted,
                 &stored.name,
                 &format!("application {}", stored.id),
             )?;
@@ -121,7 +122,7 @@ pub async fn withdraw(
                 tx,
                 &actor,
                 None,
-                "workspace_application.withdrawn",
+                AuditAction::WorkspaceApplicationWithdrawn,
                 &a.name,
                 &format!("application {}", a.id),
             )?;
@@ -183,7 +184,7 @@ pub async fn generate(
                 tx,
                 &actor,
                 Some((workspace.id, &workspace.name)),
-                "workspace.generated",
+                AuditAction::WorkspaceGenerated,
                 &workspace.name,
                 &format!(
                     "from application {}; admins: {}",
@@ -253,7 +254,7 @@ pub async fn reject(
                 );
                 outbox::enqueue(tx, vec![applicant.email], &format!("Your workspace application {} was rejected", a.name), &body)?;
             }
-            audit::record(tx, &actor, None, "workspace_application.rejected", &a.name, &format!("reason: {reason}"))?;
+            audit::record(tx, &actor, None, AuditAction::WorkspaceApplicationRejected, &a.name, &format!("reason: {reason}"))?;
             Ok(())
         })
         .await?;
@@ -289,7 +290,7 @@ pub async fn request_change(
                 tx,
                 &actor,
                 Some((request.workspace, &request.workspace_name)),
-                "workspace.change_requested",
+                AuditAction::WorkspaceChangeRequested,
                 &request.workspace_name,
                 &format!("what: {}; why: {}", request.what, request.why),
             )?;
@@ -373,14 +374,14 @@ pub async fn edit_info(
             // to manage on the Members page).
             for rep in &removed {
                 if ws::revoke_admission(tx, w.id, &rep.email)? {
-                    audit::record(tx, &actor, Some((w.id, &w.name)), "member.admission_revoked", &email_key(&rep.email), "no longer a representative")?;
+                    audit::record(tx, &actor, Some((w.id, &w.name)), AuditAction::MemberAdmissionRevoked, &email_key(&rep.email), "no longer a representative")?;
                 }
             }
             audit::record(
                 tx,
                 &actor,
                 Some((w.id, &w.name)),
-                "workspace.info_edited",
+                AuditAction::WorkspaceInfoEdited,
                 &w.name,
                 &changes.join("; "),
             )?;
@@ -406,9 +407,9 @@ pub async fn set_status(
             let mut w = ws::get_workspace_for_update(tx, id)?
                 .ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
             let (target, action) = if suspend {
-                (WorkspaceStatus::Suspended, "workspace.suspended")
+                (WorkspaceStatus::Suspended, AuditAction::WorkspaceSuspended)
             } else {
-                (WorkspaceStatus::Active, "workspace.reactivated")
+                (WorkspaceStatus::Active, AuditAction::WorkspaceReactivated)
             };
             if w.status == target {
                 return Err(AppError::conflict(
@@ -432,7 +433,7 @@ pub async fn set_status(
                 for (email, role, _) in ws::pending_admissions_of(tx, w.id)? {
                     if ws::admit(tx, w.id, &email, role)?.is_some() {
                         ws::revoke_admission(tx, w.id, &email)?;
-                        audit::record(tx, &actor, Some((w.id, &w.name)), "member.admitted", &email, &format!("as {} on reactivation", role.label()))?;
+                        audit::record(tx, &actor, Some((w.id, &w.name)), AuditAction::MemberAdmitted, &email, &format!("as {} on reactivation", role.label()))?;
                     }
                 }
             }

@@ -1,5 +1,6 @@
 //! The audit log: append-only, per workspace and for the platform.
 
+use crate::model::audit::AuditAction;
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -37,7 +38,7 @@ pub fn record(
     tx: &WriteTransaction,
     actor: &Actor,
     workspace: Option<(Uuid, &str)>,
-    action: &str,
+    action: AuditAction,
     target: &str,
     details: &str,
 ) -> Result<u64, AppError> {
@@ -50,7 +51,7 @@ pub fn record(
         workspace_name: workspace.map(|(_, n)| n.to_string()),
         actor: actor.id,
         actor_name: actor.name.clone(),
-        action: action.into(),
+        action: action.code().into(),
         target: target.into(),
         details: details.into(),
         client: actor.client.clone(),
@@ -70,7 +71,7 @@ pub fn record_security(
     tx: &WriteTransaction,
     actor: &Actor,
     account: Uuid,
-    action: &str,
+    action: AuditAction,
     target: &str,
     details: &str,
 ) -> Result<u64, AppError> {
@@ -198,12 +199,12 @@ mod tests {
                         tx,
                         &actor,
                         Some((ws, "Acme")),
-                        "workspace.info_edited",
+                        AuditAction::WorkspaceInfoEdited,
                         &format!("t{i}"),
                         "",
                     )?;
                 }
-                record(tx, &actor, None, "application.submitted", "other", "")?;
+                record(tx, &actor, None, AuditAction::WorkspaceApplicationSubmitted, "other", "")?;
                 Ok(())
             })
             .unwrap();
@@ -213,7 +214,7 @@ mod tests {
             .unwrap();
         assert_eq!(all.total, 6);
         assert_eq!(all.items.len(), 4);
-        assert_eq!(all.items[0].action, "application.submitted");
+        assert_eq!(all.items[0].action, "workspace_application.submitted");
         let first = store
             .read_blocking(|tx| list(tx, Some(ws), "", "", newest, "", 4))
             .unwrap();
@@ -224,7 +225,7 @@ mod tests {
         assert_eq!((mine.total, mine.items.len()), (5, 1));
         assert_eq!(mine.items[0].target, "t0");
         let filtered = store
-            .read_blocking(|tx| list(tx, None, "application.submitted", "", newest, "", 10))
+            .read_blocking(|tx| list(tx, None, "workspace_application.submitted", "", newest, "", 10))
             .unwrap();
         assert_eq!(filtered.total, 1);
         let searched = store
@@ -242,9 +243,9 @@ mod tests {
         let newest = Sort::parse("", SORTS, "-time").unwrap();
         store
             .write_blocking(|tx| {
-                record_security(tx, &actor, ann, "account.signed_in", "ann", "")?;
-                record_security(tx, &actor, bob, "account.sign_in_failed", "bob", "")?;
-                record_security(tx, &actor, ann, "account.password_changed", "ann", "")?;
+                record_security(tx, &actor, ann, AuditAction::AccountSignedIn, "ann", "")?;
+                record_security(tx, &actor, bob, AuditAction::AccountSignInFailed, "bob", "")?;
+                record_security(tx, &actor, ann, AuditAction::AccountPasswordChanged, "ann", "")?;
                 Ok(())
             })
             .unwrap();

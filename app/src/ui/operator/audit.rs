@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use super::OperatorNav;
 use crate::api::operator::platform_audit;
-use crate::ui::audit_table::{AuditTable, AUDIT_ACTIONS};
+use crate::ui::audit_table::{AuditTable, audit_actions};
 use crate::ui::kit::{list_position, query_param, ListControls, PageHeader};
 
 #[component]
@@ -28,7 +28,7 @@ pub fn PlatformAuditPage() -> impl IntoView {
             <ListControls
                 search_label="Search who, target or details"
                 texts=vec![("workspace", "Workspace Name")]
-                filters=vec![("action", "Action", AUDIT_ACTIONS.to_vec())]
+                filters=vec![("action", "Action", audit_actions())]
             />
             <AuditTable data show_workspace=true />
         </section>

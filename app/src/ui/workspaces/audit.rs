@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::WorkspaceShell;
 use crate::api::workspaces::workspace_audit;
-use crate::ui::audit_table::{AuditTable, AUDIT_ACTIONS};
+use crate::ui::audit_table::{AuditTable, audit_actions};
 use crate::ui::kit::{
     list_position, query_param, route_param, ListControls, };
 
@@ -19,7 +19,7 @@ pub fn WorkspaceAuditPage() -> impl IntoView {
     view! {
         <WorkspaceShell active="audit" title="Audit log">
         <section class="panel">
-            <ListControls search_label="Search who, target or details" filters=vec![("action", "Action", AUDIT_ACTIONS.to_vec())] />
+            <ListControls search_label="Search who, target or details" filters=vec![("action", "Action", audit_actions())] />
             <AuditTable data />
         </section>
         </WorkspaceShell>
