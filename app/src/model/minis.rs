@@ -60,7 +60,7 @@ impl MiniRole {
 }
 
 /// Where a version is in its life (SPEC §6). Stored by variant name (serde's default), so a
-/// variant is never renamed; the golden test in `server::store::minis` holds every name.
+/// variant is never renamed; the golden test (`server::store::golden`) holds every name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VersionState {
     Uploaded,

@@ -6,16 +6,17 @@ use uuid::Uuid;
 
 use crate::model::AppError;
 use crate::server::store::accounts::{self, Account};
+use crate::server::store::sessions;
 use crate::server::AppState;
 
-const ACCOUNT_ID: &str = crate::server::store::sessions::ACCOUNT_KEY;
-const EPOCH: &str = "session_epoch";
-pub(crate) const LOGIN_AT: &str = "login_at";
+const ACCOUNT_ID: &str = sessions::ACCOUNT_KEY;
+const EPOCH: &str = sessions::EPOCH_KEY;
+pub(crate) const LOGIN_AT: &str = sessions::LOGIN_AT_KEY;
 /// Unix seconds of the last request; moving it forward re-saves the session, which slides the
 /// idle expiry (tower-sessions saves only modified sessions).
-pub(crate) const LAST_SEEN: &str = "last_seen";
-pub(crate) const CLIENT: &str = "client";
-pub(crate) const AGENT: &str = "agent";
+pub(crate) const LAST_SEEN: &str = sessions::LAST_SEEN_KEY;
+pub(crate) const CLIENT: &str = sessions::CLIENT_KEY;
+pub(crate) const AGENT: &str = sessions::AGENT_KEY;
 
 fn session_error(e: tower_sessions::session::Error) -> AppError {
     tracing::error!(error = %e, "session store failure");

@@ -21,7 +21,7 @@ use crate::model::AppError;
 /// How the Approvals list can be sorted.
 pub const SORTS: &[&str] = &["created", "finished"];
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Application {
     pub id: Uuid,
     pub workspace: Uuid,

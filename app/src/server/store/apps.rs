@@ -13,7 +13,7 @@ use super::tables::{ACCESS_KEYS_BY_HASH, APPS, APPS_BY_WORKSPACE, APP_KEYS, APP_
 use crate::model::apps::{Cidr, KeyKind, KeyView};
 use crate::model::AppError;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct App {
     pub id: Uuid,
     pub workspace: Uuid,
@@ -26,7 +26,7 @@ pub struct App {
 
 /// A key of an App. `material` is what the server keeps: the SHA-256 of an Accessing Key, the
 /// public key of an Upload Key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Key {
     pub id: String,
     pub kind: KeyKind,
@@ -84,7 +84,7 @@ pub struct UploadScope {
 /// A key as stored: the [`Key`] and, in the same JSON object, what the console keeps beside it
 /// — an Upload Key's scope, and who made the key and was shown it in full. A record from before
 /// these fields reads as unrestricted, with nobody recorded.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyRecord {
     #[serde(flatten)]
     pub key: Key,

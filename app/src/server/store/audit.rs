@@ -12,7 +12,7 @@ use crate::model::page::{window, Key, KeyValue, Page, Sort};
 use crate::model::workspace::AuditEventView;
 use crate::model::AppError;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub at: DateTime<Utc>,
     pub workspace: Option<Uuid>,

@@ -19,7 +19,7 @@ pub enum InvitationState {
     Revoked,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Invitation {
     pub workspace: Uuid,
     pub workspace_name: String,

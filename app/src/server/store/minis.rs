@@ -11,7 +11,7 @@ use super::tables::{ASSIGNMENTS, ASSIGNMENTS_BY_MEMBER, MINI_ICONS, MINI_PROGRAM
 use crate::model::minis::{MiniRole, VersionState, VersionView};
 use crate::model::AppError;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MiniProgram {
     pub id: Uuid,
     pub workspace: Uuid,
@@ -29,7 +29,7 @@ pub struct MiniProgram {
 
 /// A version as stored: its bundle is the content-addressed file named by `sha256`, the
 /// canonical archive the platform re-packed from the upload (see `server::archive`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Version {
     pub mini_program: Uuid,
     pub version: String,

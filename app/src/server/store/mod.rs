@@ -20,6 +20,8 @@ pub mod bundles;
 pub mod codec;
 pub mod effects;
 pub mod files;
+#[cfg(test)]
+mod golden;
 pub mod invitations;
 pub mod maintenance;
 pub mod members;

@@ -13,7 +13,7 @@ use crate::model::AppError;
 /// How many notifications an account keeps; older ones are dropped as new ones arrive.
 pub const KEEP: usize = 200;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
     pub id: Uuid,
     pub at: DateTime<Utc>,

@@ -22,7 +22,7 @@ pub enum MailState {
     Failed,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxMessage {
     pub id: Uuid,
     pub to: Vec<String>,

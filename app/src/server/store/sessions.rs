@@ -4,7 +4,7 @@
 //! file (a backup, a stolen disk) learns no cookie that would sign them in. Sessions of a signed-in
 //! account are indexed by account, so the person can see and end them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
@@ -18,8 +18,19 @@ use super::tables::{SESSIONS, SESSIONS_BY_ACCOUNT, SESSIONS_BY_EXPIRY};
 use super::Store;
 use crate::model::AppError;
 
-/// The session data key naming the signed-in account (written by the guards).
+// The names of the session data the guards write: part of the stored format.
+/// The signed-in account.
 pub const ACCOUNT_KEY: &str = "account_id";
+/// The account's session epoch when the session started; a session of an older epoch is ended.
+pub const EPOCH_KEY: &str = "session_epoch";
+/// When the person signed in (Unix seconds), for the absolute lifetime.
+pub const LOGIN_AT_KEY: &str = "login_at";
+/// The last request (Unix seconds).
+pub const LAST_SEEN_KEY: &str = "last_seen";
+/// The address the person signed in from, for their list of sessions.
+pub const CLIENT_KEY: &str = "client";
+/// The browser's User-Agent at sign-in, for their list of sessions.
+pub const AGENT_KEY: &str = "agent";
 
 #[derive(Debug, Clone)]
 pub struct RedbSessionStore {
@@ -46,13 +57,16 @@ fn backend(e: AppError) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-fn encode_data(expiry: i64, data: &HashMap<String, serde_json::Value>) -> Result<Vec<u8>, AppError> {
+/// The stored bytes of a session. The data's keys are written in order, so the same session
+/// always has the same bytes (a `HashMap` alone would write them in a different order each run).
+pub(super) fn encode_data(expiry: i64, data: &HashMap<String, serde_json::Value>) -> Result<Vec<u8>, AppError> {
     let mut bytes = expiry.to_be_bytes().to_vec();
-    bytes.extend(serde_json::to_vec(data).map_err(|_| AppError::Internal)?);
+    let ordered: BTreeMap<&String, &serde_json::Value> = data.iter().collect();
+    bytes.extend(serde_json::to_vec(&ordered).map_err(|_| AppError::Internal)?);
     Ok(bytes)
 }
 
-fn split(bytes: &[u8]) -> Result<(i64, HashMap<String, serde_json::Value>), AppError> {
+pub(super) fn split(bytes: &[u8]) -> Result<(i64, HashMap<String, serde_json::Value>), AppError> {
     if bytes.len() < 8 {
         return Err(AppError::Internal);
     }

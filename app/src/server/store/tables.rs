@@ -33,7 +33,7 @@ pub const SESSIONS_BY_EXPIRY_V1: TableDefinition<(i64, i128), ()> =
 
 /// Key: the session's handle — the first 16 bytes of SHA-256 of the session id, so a copy of
 /// the data file holds no usable cookie. Value: expiry (Unix seconds, 8 bytes big-endian)
-/// followed by the session data as JSON.
+/// followed by the session data as JSON, its keys in order.
 pub const SESSIONS: TableDefinition<u128, &[u8]> = TableDefinition::new("sessions-2");
 
 /// Key: (expiry in Unix seconds, session handle). Value: none. Lets expired sessions be purged
@@ -140,8 +140,9 @@ pub const APPS: TableDefinition<u128, &[u8]> = TableDefinition::new("apps-1");
 pub const APPS_BY_WORKSPACE: TableDefinition<(u128, u128), ()> =
     TableDefinition::new("apps-by-workspace-1");
 
-/// Key: key id (16 hex digits). Value: `Key` as JSON — never the key itself: the SHA-256 of an
-/// Accessing Key, the public half of an Upload Key.
+/// Key: key id (16 hex digits). Value: `KeyRecord` as JSON (the `Key`'s fields, its upload scope
+/// and holders) — never the key itself: the SHA-256 of an Accessing Key, the public half of an
+/// Upload Key.
 pub const APP_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("app-keys-1");
 
 /// Key: (App id, key id). The keys of an App.

@@ -39,7 +39,7 @@ impl Purpose {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountToken {
     pub account: Uuid,
     pub purpose: Purpose,

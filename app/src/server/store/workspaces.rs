@@ -14,7 +14,7 @@ use crate::model::page::{window, KeyValue, Sort};
 use crate::model::workspace::*;
 use crate::model::AppError;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkspaceApplication {
     pub id: Uuid,
     pub applicant: Uuid,
@@ -49,7 +49,7 @@ impl WorkspaceApplication {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workspace {
     pub id: Uuid,
     pub name: String,
@@ -78,7 +78,7 @@ impl Workspace {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Membership {
     pub workspace: Uuid,
     pub account: Uuid,
@@ -88,13 +88,13 @@ pub struct Membership {
     pub joined: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingAdmission {
     pub role: Role,
     pub added: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeRequest {
     pub id: Uuid,
     pub workspace: Uuid,
