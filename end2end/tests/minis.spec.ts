@@ -8,15 +8,11 @@ import {
   applyForWorkspace,
   expect,
   generateWorkspace,
-  inviteMembers,
   jsEnabled,
-  linkIn,
   logInAsOperator,
-  MAIL,
+  newMember,
   open,
   OPERATOR,
-  readMail,
-  signUpVerified,
   studioUpload,
   test,
   uniqueName,
@@ -29,16 +25,8 @@ test("a mini program is created, a developer assigned, a version uploaded with t
   await generateWorkspace(page, info, workspace);
 
   // A developer joins.
-  const dev = uniqueName();
+  const [member, dev] = await newMember(page, newPage, info, workspace, "Workspace Developer");
   const email = `${dev}@example.com`;
-  await open(page, info, `/w/${workspace}/members`);
-  await inviteMembers(page, email);
-  await expect(page.getByRole("table", { name: "Pending invitations" }).getByRole("row").filter({ hasText: email })).toBeVisible();
-  const member = await newPage();
-  await signUpVerified(member, newPage, info, email, dev);
-  await open(member, info, linkIn(await readMail(newPage, info, email, MAIL.invitation(workspace)), "invitations"));
-  await member.getByRole("button", { name: `Join ${workspace}` }).click();
-  await expect(member.getByRole("status").filter({ hasText: "You have joined the workspace" })).toBeVisible();
 
   // The admin creates a mini program (a refusal first names the field).
   await open(page, info, `/w/${workspace}`);
