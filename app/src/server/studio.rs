@@ -19,7 +19,6 @@
 //! consumes the nonce and re-checks the key, the workspace, the mini program and the version, so
 //! of two racing uploads one wins and the loser leaves no file behind.
 
-use crate::model::audit::AuditAction;
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::net::IpAddr;
@@ -40,6 +39,7 @@ use uuid::Uuid;
 use crate::model::apps::KeyKind;
 use crate::model::minis::{validate_note, VersionState, VersionView};
 use crate::model::workspace::WorkspaceStatus;
+use crate::model::audit::AuditAction;
 use crate::server::archive;
 use crate::server::auth::ratelimit::Tarpit;
 use crate::server::keys::{self, SignatureHeader};

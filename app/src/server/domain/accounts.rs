@@ -1,7 +1,6 @@
 //! Accounts: sign-up with a proven email address, login under limits that hold, password change
 //! and reset, email change, sessions, and the first operator.
 
-use crate::model::audit::AuditAction;
 use std::net::IpAddr;
 
 use chrono::Utc;
@@ -12,6 +11,7 @@ use crate::model::account::{
     email_key, username_key, validate_email, validate_password_length, validate_username,
 };
 use crate::model::AppError;
+use crate::model::audit::AuditAction;
 use crate::server::auth::guard::SignedIn;
 use crate::server::auth::password::{hash_blocking, validate_new_password};
 use crate::server::auth::ratelimit::Subject;

@@ -7,7 +7,6 @@
 //! **Two-person rule:** nobody decides their own application, whatever their role — a Workspace
 //! Admin who applies needs another Workspace Admin or a Workspace Reviewer to decide.
 
-use crate::model::audit::AuditAction;
 use std::collections::BTreeSet;
 
 use chrono::Utc;
@@ -21,6 +20,7 @@ use crate::model::minis::VersionState;
 use crate::model::page::{Page, Sort, PER_PAGE};
 use crate::model::workspace::{Role, WorkspaceStatus};
 use crate::model::AppError;
+use crate::model::audit::AuditAction;
 use crate::server::auth::guard::{Member, SignedIn};
 use crate::server::auth::guard::{MemberScope as Viewer, MiniNeed, MiniProgramAccess};
 use crate::server::domain::minis::visible;

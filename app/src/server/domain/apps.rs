@@ -3,7 +3,6 @@
 //! client address ranges); who made each key and was shown it, and rotating in one step the
 //! Upload Keys a blocked or former member could have copied.
 
-use crate::model::audit::AuditAction;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -15,6 +14,7 @@ use crate::model::apps::{
     SCOPE_MINI_PROGRAMS_FIELD,
 };
 use crate::model::AppError;
+use crate::model::audit::AuditAction;
 use crate::server::auth::guard::WorkspaceAdmin;
 use crate::server::keys;
 use crate::server::policy::WorkspaceAction;

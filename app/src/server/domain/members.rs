@@ -1,6 +1,5 @@
 //! Members: invitations (one or many), roles, block / unblock, removal and leaving.
 
-use crate::model::audit::AuditAction;
 use chrono::Utc;
 use redb::ReadableTable;
 use uuid::Uuid;
@@ -8,6 +7,7 @@ use uuid::Uuid;
 use crate::model::account::{email_key, validate_email};
 use crate::model::workspace::{InviteRow, Role, INVITATION_DAYS, INVITE_BULK_MAX};
 use crate::model::AppError;
+use crate::model::audit::AuditAction;
 use crate::server::auth::guard::{Member, SignedIn, WorkspaceAdmin};
 use crate::server::policy::{allows, WorkspaceAction};
 use crate::server::store::audit::{self, Actor};

@@ -2,7 +2,6 @@
 //! members assigned to it as admin or developer; versions, listed newest first; a Workspace Admin
 //! retires a version that was never released.
 
-use crate::model::audit::AuditAction;
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -13,6 +12,7 @@ use crate::model::minis::{
 use crate::model::page::{window, KeyValue, Page, Sort};
 use crate::model::workspace::Role;
 use crate::model::AppError;
+use crate::model::audit::AuditAction;
 use crate::server::auth::guard::{Member, MemberScope as Viewer, MiniNeed, MiniProgramAccess, WorkspaceAdmin};
 use crate::server::policy::WorkspaceAction;
 use crate::server::store::audit::{self, Actor};

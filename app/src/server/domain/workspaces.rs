@@ -1,13 +1,13 @@
 //! Workspace applications, their generation or rejection by the operator, Workspace – General,
 //! change requests, suspension.
 
-use crate::model::audit::AuditAction;
 use chrono::Utc;
 use uuid::Uuid;
 
 use crate::model::account::email_key;
 use crate::model::workspace::*;
 use crate::model::AppError;
+use crate::model::audit::AuditAction;
 use crate::server::auth::guard::{Member, Operator, SignedIn, WorkspaceAdmin};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::workspaces::{

@@ -1,6 +1,5 @@
 //! Apps, their keys, and the workspaces' platform signing keys.
 
-use super::effects::{caused, Effect};
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
@@ -9,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
+use super::effects::{caused, Effect};
 use super::tables::{ACCESS_KEYS_BY_HASH, APPS, APPS_BY_WORKSPACE, APP_KEYS, APP_KEYS_BY_APP, PLATFORM_KEYS};
 use crate::model::apps::{Cidr, KeyKind, KeyView};
 use crate::model::AppError;

@@ -1,6 +1,5 @@
 //! The audit log: append-only, per workspace and for the platform.
 
-use crate::model::audit::AuditAction;
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -11,6 +10,7 @@ use super::tables::{AUDIT, AUDIT_BY_ACCOUNT, AUDIT_BY_WORKSPACE, META};
 use crate::model::page::{window, Key, KeyValue, Page, Sort};
 use crate::model::workspace::AuditEventView;
 use crate::model::AppError;
+use crate::model::audit::AuditAction;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {

@@ -1,12 +1,12 @@
 //! Mini programs, who is assigned to them, their versions, and the nonces of signed requests.
 
-use super::effects::{caused, Effect};
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
+use super::effects::{caused, Effect};
 use super::tables::{ASSIGNMENTS, ASSIGNMENTS_BY_MEMBER, MINI_ICONS, MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE, SIGNED_NONCES, SIGNED_NONCES_BY_TIME, VERSIONS};
 use crate::model::minis::{MiniRole, VersionState, VersionView};
 use crate::model::AppError;

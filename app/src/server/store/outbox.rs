@@ -1,12 +1,12 @@
 //! The email outbox: every message is stored before it is sent, and stays as the record.
 
-use super::effects::{caused, Effect};
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
+use super::effects::{caused, Effect};
 use super::tables::{OUTBOX, OUTBOX_QUEUE};
 use crate::model::page::{window, KeyValue, Page, Sort};
 use crate::model::workspace::OutboxView;

@@ -1,12 +1,12 @@
 //! What is released to which App: one version of a mini program per App.
 
-use super::effects::{caused, Effect};
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
+use super::effects::{caused, Effect};
 use super::tables::RELEASES;
 use crate::model::AppError;
 

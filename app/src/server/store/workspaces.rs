@@ -1,12 +1,12 @@
 //! Workspace applications, workspaces, memberships and pending admissions.
 
-use super::effects::{caused, Effect};
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
+use super::effects::{caused, Effect};
 use super::tables::*;
 use crate::model::account::email_key;
 use crate::model::mcc::mcc_description;
