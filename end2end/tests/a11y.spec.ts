@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { BrowserContext, Page, TestInfo } from "@playwright/test";
-import { applyForWorkspace, expect, generateWorkspace, inviteMembers, jsEnabled, linkIn, logInAsOperator, MAIL, open, OPERATOR, readMail, signUpVerified, test, uniqueName } from "./helpers";
+import { applyForWorkspace, expect, generateWorkspace, jsEnabled, logInAsOperator, newMember, open, OPERATOR, test, uniqueName } from "./helpers";
 
 /**
  * Runs axe-core (WCAG 2 A and AA rules) on the page: no serious or critical violation. axe-core is
@@ -104,16 +104,7 @@ for (const role of ["Workspace Reviewer", "Mini Program Admin", "Workspace Devel
     await applyForWorkspace(admin, info, workspace, [`Operator <${OPERATOR.email}>`]);
     await expect(admin.getByRole("status").filter({ hasText: "Application submitted" })).toBeVisible();
     await generateWorkspace(admin, info, workspace);
-    const name = uniqueName();
-    const email = `${name}@example.com`;
-    await open(admin, info, `/w/${workspace}/members`);
-    await inviteMembers(admin, email, role);
-    await expect(admin.getByRole("table", { name: "Pending invitations" }).getByRole("row").filter({ hasText: email })).toBeVisible();
-    const member = await newPage();
-    await signUpVerified(member, newPage, info, email, name);
-    await open(member, info, linkIn(await readMail(newPage, info, email, MAIL.invitation(workspace)), "invitations"));
-    await member.getByRole("button", { name: `Join ${workspace}` }).click();
-    await expect(member.getByRole("status").filter({ hasText: "You have joined the workspace" })).toBeVisible();
+    const [member] = await newMember(admin, newPage, info, workspace, role);
     for (const path of ["/", "/account", "/workspaces", "/workspaces/apply", `/w/${workspace}`, `/w/${workspace}/members`, `/w/${workspace}/general`, `/w/${workspace}/audit`, `/w/${workspace}/mini-programs`, `/w/${workspace}/apps`, `/w/${workspace}/approvals`, "/requests", "/notifications"]) {
       await expectAccessible(member, info, path);
     }
