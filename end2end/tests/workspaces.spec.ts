@@ -49,6 +49,7 @@ test("an unverified user is told to verify first; verified, they apply, the oper
 
   // Verified, the person applies, naming themselves and someone without an account.
   await logIn(page, info, person, PASSWORD);
+  await expect(page.getByRole("heading", { name: `Welcome, ${person}` })).toBeVisible();
   await expect(page.getByText(`Verify your email address ${email}`)).toHaveCount(0);
   await applyForWorkspace(page, info, workspace, [`Ann Lee <${email}>`, `Bo Chen <${other}>`], "5812 — Eating places and restaurants", "1 Harbour Road, Singapore");
   await expect(page.getByRole("status").filter({ hasText: "Application submitted" })).toBeVisible();
