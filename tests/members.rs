@@ -70,7 +70,6 @@ async fn member_id(admin: &reqwest::Client, server: &Server, q: &str) -> String 
             ("q", q),
             ("role", ""),
             ("status", ""),
-            ("page", "1"),
         ],
     )
     .await
@@ -92,7 +91,6 @@ async fn members_total(admin: &reqwest::Client, server: &Server) -> u64 {
             ("q", ""),
             ("role", ""),
             ("status", ""),
-            ("page", "1"),
         ],
     )
     .await;
@@ -122,7 +120,6 @@ async fn audit_events(
             ("workspace", "Acme"),
             ("action", action),
             ("q", q),
-            ("page", "1"),
         ],
     )
     .await;
@@ -225,7 +222,7 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
         &op,
         &server,
         "list-outbox",
-        &[("state", ""), ("q", "invited"), ("page", "1")],
+        &[("state", ""), ("q", "invited")],
     )
     .await
     .json();
@@ -372,7 +369,7 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
         &op,
         &server,
         "list-outbox",
-        &[("state", ""), ("q", "dev@example.com"), ("page", "1")],
+        &[("state", ""), ("q", "dev@example.com")],
     )
     .await
     .json();
@@ -820,7 +817,6 @@ async fn blocking_takes_effect_on_an_open_session_and_unblocking_restores_it() {
             ("q", ""),
             ("role", ""),
             ("status", "Inactive"),
-            ("page", "1"),
         ],
     )
     .await
@@ -920,7 +916,6 @@ async fn the_last_admin_stays_and_roles_change() {
                 ("q", ""),
                 ("role", ""),
                 ("status", ""),
-                ("page", "1"),
             ],
         )
         .await,
@@ -950,9 +945,8 @@ async fn the_last_admin_stays_and_roles_change() {
             &[
                 ("workspace", "Acme"),
                 ("q", ""),
-                ("role", "WorkspaceAdmin"),
-                ("status", ""),
-                ("page", "1")
+                ("role", "workspace-admin"),
+                ("status", "")
             ]
         )
         .await
@@ -1015,7 +1009,6 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
                 ("workspace", "Acme"),
                 ("action", ""),
                 ("q", ""),
-                ("page", "1"),
             ],
             ADMIN_ONLY_READ,
         ),
@@ -1031,7 +1024,6 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
                 ("q", ""),
                 ("role", ""),
                 ("status", ""),
-                ("page", "1"),
             ],
             ADMIN_ONLY_READ,
         ),
@@ -1397,7 +1389,7 @@ async fn every_endpoint_has_an_authorization_row() {
         (
             "POST /api/my-security-events",
             SignedIn,
-            vec![("page", "1")],
+            vec![],
             200,
         ),
         (
@@ -1435,7 +1427,7 @@ async fn every_endpoint_has_an_authorization_row() {
         (
             "POST /api/list-workspace-applications",
             Operator,
-            vec![("status", ""), ("q", ""), ("page", "1")],
+            vec![("status", ""), ("q", "")],
             200,
         ),
         (
@@ -1453,7 +1445,7 @@ async fn every_endpoint_has_an_authorization_row() {
         (
             "POST /api/list-workspaces",
             Operator,
-            vec![("q", ""), ("page", "1")],
+            vec![("q", "")],
             200,
         ),
         (
@@ -1482,13 +1474,13 @@ async fn every_endpoint_has_an_authorization_row() {
         (
             "POST /api/list-change-requests",
             Operator,
-            vec![("page", "1")],
+            vec![],
             200,
         ),
         (
             "POST /api/list-outbox",
             Operator,
-            vec![("state", ""), ("q", ""), ("page", "1")],
+            vec![("state", ""), ("q", "")],
             200,
         ),
         (
@@ -1500,13 +1492,13 @@ async fn every_endpoint_has_an_authorization_row() {
         (
             "POST /api/platform-audit",
             Operator,
-            vec![("workspace", ""), ("action", ""), ("q", ""), ("page", "1")],
+            vec![("workspace", ""), ("action", ""), ("q", "")],
             200,
         ),
         (
             "POST /api/list-accounts",
             Operator,
-            vec![("q", ""), ("page", "1")],
+            vec![("q", "")],
             200,
         ),
         // Approvals outside one workspace's guard: the applicant need not be a member (a member

@@ -36,8 +36,8 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
                 .read(move |tx| {
                     use crate::server::store::{invitations, members, workspaces};
                     Ok(crate::model::workspace::MemberCounts {
-                        members: members::list(tx, id, "", None, None, Sort::parse("", members::SORTS, "email")?, "", 1)?.total,
-                        blocked: members::list(tx, id, "", None, Some(false), Sort::parse("", members::SORTS, "email")?, "", 1)?.total,
+                        members: members::count(tx, id, None, None)?,
+                        blocked: members::count(tx, id, None, Some(false))?,
                         invitations: invitations::pending(tx, id, chrono::Utc::now())?
                             .iter()
                             .filter(|i| !i.expired)
@@ -73,7 +73,8 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
     })
 }
 
-/// Members: search by email or username, filter by role code and status ("Active" / "Inactive").
+/// Members: search by email or username, filter by role (`workspace-admin` …) and status
+/// (`active`, `inactive`).
 #[server(prefix = "/api", endpoint = "list-members")]
 pub async fn list_members(
     workspace: String,
@@ -86,16 +87,10 @@ pub async fn list_members(
     let m = Member::require(&workspace)
         .await?
         .authorize(WorkspaceAction::ViewMembers)?;
-    let role = match role.as_str() {
-        "" => None,
-        r => Some(crate::model::workspace::Role::parse("Role", r)?),
-    };
-    let active = match status.as_str() {
-        "" => None,
-        "Active" => Some(true),
-        "Inactive" => Some(false),
-        _ => return Err(AppError::invalid("Status", "must be Active or Inactive")),
-    };
+    use crate::model::page::FilterWord;
+    use crate::model::workspace::{MemberStatus, Role};
+    let role = Role::parse_filter(&role)?;
+    let active = MemberStatus::parse_filter(&status)?.map(|s| s == MemberStatus::Active);
     let state = AppState::current()?;
     let id = m.workspace().id;
     state
@@ -111,6 +106,7 @@ pub async fn list_members(
                 &cursor,
                 crate::model::workspace::PER_PAGE,
             )
+            .map(|listed| listed.page)
         })
         .await
 }

@@ -41,7 +41,7 @@ pub async fn operator_overview() -> Result<OverviewFigures, AppError> {
         .store
         .read(|tx| {
             let pending =
-                ws::list_applications(tx, Some(ApplicationStatus::Pending), "", Sort::parse("", ws::APPLICATION_SORTS, "-created")?, "", 1)?.total;
+                ws::count_applications(tx, Some(ApplicationStatus::Pending))?;
             Ok((
                 store::accounts::count(tx)?,
                 store::accounts::count_operators(tx)?,
@@ -80,19 +80,11 @@ pub async fn list_workspace_applications(
     #[server(default)] cursor: String,
 ) -> Result<Page<ApplicationView>, AppError> {
     Operator::require().await?;
-    let status = match status.as_str() {
-        "" => None,
-        s => Some(ApplicationStatus::parse(s).ok_or_else(|| {
-            AppError::invalid(
-                "Status",
-                "must be Pending, Generated, Rejected or Withdrawn",
-            )
-        })?),
-    };
+    let status = <ApplicationStatus as crate::model::page::FilterWord>::parse_filter(&status)?;
     let state = AppState::current()?;
     state
         .store
-        .read(move |tx| ws::list_applications(tx, status, &q, Sort::parse(&sort, ws::APPLICATION_SORTS, "-created")?, &cursor, PER_PAGE))
+        .read(move |tx| ws::list_applications(tx, status, &q, Sort::parse(&sort, ws::APPLICATION_SORTS, "-created")?, &cursor, PER_PAGE).map(|l| l.page))
         .await
 }
 
@@ -142,7 +134,7 @@ pub async fn list_workspaces(
     let state = AppState::current()?;
     state
         .store
-        .read(move |tx| ws::list_workspaces(tx, &q, Sort::parse(&sort, ws::WORKSPACE_SORTS, "name")?, &cursor, PER_PAGE))
+        .read(move |tx| ws::list_workspaces(tx, &q, Sort::parse(&sort, ws::WORKSPACE_SORTS, "name")?, &cursor, PER_PAGE).map(|l| l.page))
         .await
 }
 
@@ -203,7 +195,7 @@ pub async fn list_change_requests(
     let state = AppState::current()?;
     state
         .store
-        .read(move |tx| ws::list_change_requests(tx, Sort::parse(&sort, ws::CHANGE_REQUEST_SORTS, "-created")?, &cursor, PER_PAGE))
+        .read(move |tx| ws::list_change_requests(tx, Sort::parse(&sort, ws::CHANGE_REQUEST_SORTS, "-created")?, &cursor, PER_PAGE).map(|l| l.page))
         .await
 }
 
@@ -218,7 +210,7 @@ pub async fn list_accounts(
     let state = AppState::current()?;
     state
         .store
-        .read(move |tx| store::accounts::list(tx, &q, Sort::parse(&sort, store::accounts::SORTS, "username")?, &cursor, PER_PAGE))
+        .read(move |tx| store::accounts::list(tx, &q, Sort::parse(&sort, store::accounts::SORTS, "username")?, &cursor, PER_PAGE).map(|l| l.page))
         .await
 }
 
@@ -251,16 +243,10 @@ pub async fn list_outbox(
     #[server(default)] cursor: String,
 ) -> Result<Page<OutboxView>, AppError> {
     Operator::require().await?;
-    let filter = match state.as_str() {
-        "" => None,
-        "Queued" => Some(outbox::MailState::Queued),
-        "Sent" => Some(outbox::MailState::Sent),
-        "Failed" => Some(outbox::MailState::Failed),
-        _ => return Err(AppError::invalid("State", "must be Queued, Sent or Failed")),
-    };
+    let filter = <outbox::MailState as crate::model::page::FilterWord>::parse_filter(&state)?;
     let app = AppState::current()?;
     app.store
-        .read(move |tx| outbox::list(tx, filter, &q, Sort::parse(&sort, outbox::SORTS, "-created")?, &cursor, PER_PAGE))
+        .read(move |tx| outbox::list(tx, filter, &q, Sort::parse(&sort, outbox::SORTS, "-created")?, &cursor, PER_PAGE).map(|l| l.page))
         .await
 }
 

@@ -62,15 +62,6 @@ impl Category {
         }
     }
 
-    /// A `category` filter: `""` for every category.
-    pub fn parse_filter(text: &str) -> Result<Option<Category>, AppError> {
-        match text.trim() {
-            "" | "all" => Ok(None),
-            t => Category::ALL.into_iter().find(|c| c.param() == t).map(Some).ok_or_else(|| {
-                AppError::invalid("Category", "must be one of publishing, removal, member, feature")
-            }),
-        }
-    }
 }
 
 /// Where an application is.
@@ -113,15 +104,6 @@ impl Status {
         }
     }
 
-    /// A `status` filter: `""` for every status.
-    pub fn parse_filter(text: &str) -> Result<Option<Status>, AppError> {
-        match text.trim() {
-            "" | "all" => Ok(None),
-            t => Status::ALL.into_iter().find(|s| s.param() == t).map(Some).ok_or_else(|| {
-                AppError::invalid("Status", "must be one of pending, approved, rejected, withdrawn")
-            }),
-        }
-    }
 }
 
 /// A capability a mini program may ask to use (feature activation).
@@ -270,6 +252,7 @@ pub struct MiniApprovals {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::page::FilterWord;
     use super::*;
 
     #[test]
@@ -288,5 +271,31 @@ mod tests {
         let codes: std::collections::HashSet<u8> = Category::ALL.iter().map(|c| c.code()).collect();
         assert_eq!(codes.len(), 4);
         assert!(!codes.contains(&0), "0 means any");
+    }
+}
+
+impl crate::model::page::FilterWord for Category {
+    const FIELD: &'static str = "Category";
+    fn all() -> &'static [Self] {
+        &Self::ALL
+    }
+    fn word(self) -> &'static str {
+        self.param()
+    }
+    fn label(self) -> &'static str {
+        Category::label(self)
+    }
+}
+
+impl crate::model::page::FilterWord for Status {
+    const FIELD: &'static str = "Status";
+    fn all() -> &'static [Self] {
+        &Self::ALL
+    }
+    fn word(self) -> &'static str {
+        self.param()
+    }
+    fn label(self) -> &'static str {
+        Status::label(self)
     }
 }

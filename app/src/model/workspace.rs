@@ -569,3 +569,94 @@ pub struct MemberCounts {
     pub invitations: u64,
     pub waiting_admissions: u64,
 }
+
+impl crate::model::page::FilterWord for Role {
+    const FIELD: &'static str = "Role";
+    fn all() -> &'static [Self] {
+        &Self::ALL
+    }
+    fn word(self) -> &'static str {
+        match self {
+            Self::WorkspaceAdmin => "workspace-admin",
+            Self::WorkspaceReviewer => "workspace-reviewer",
+            Self::MiniProgramAdmin => "mini-program-admin",
+            Self::WorkspaceDeveloper => "workspace-developer",
+        }
+    }
+    fn label(self) -> &'static str {
+        Role::label(self)
+    }
+}
+
+impl crate::model::page::FilterWord for ApplicationStatus {
+    const FIELD: &'static str = "Status";
+    fn all() -> &'static [Self] {
+        &Self::ALL
+    }
+    fn word(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Generated => "generated",
+            Self::Rejected => "rejected",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+    fn label(self) -> &'static str {
+        ApplicationStatus::label(self)
+    }
+}
+
+/// A member's status as the Members list filters it: active, or blocked (inactive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStatus {
+    Active,
+    Inactive,
+}
+
+impl crate::model::page::FilterWord for MemberStatus {
+    const FIELD: &'static str = "Status";
+    fn all() -> &'static [Self] {
+        &[Self::Active, Self::Inactive]
+    }
+    fn word(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Inactive => "Inactive",
+        }
+    }
+}
+
+/// Where an outbox message is: waiting to be sent (or retried), sent, or given up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailState {
+    Queued,
+    Sent,
+    Failed,
+}
+
+impl crate::model::page::FilterWord for MailState {
+    const FIELD: &'static str = "State";
+    fn all() -> &'static [Self] {
+        &[Self::Queued, Self::Sent, Self::Failed]
+    }
+    fn word(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Self::Queued => "Queued",
+            Self::Sent => "Sent",
+            Self::Failed => "Failed",
+        }
+    }
+}

@@ -654,8 +654,8 @@ pub struct ListFilter {
 pub async fn list(state: &AppState, m: &Member, f: ListFilter) -> Result<Page<ApplicationRow>, AppError> {
     let q = Query {
         workspace: m.workspace().id,
-        category: Category::parse_filter(&f.category)?,
-        status: Status::parse_filter(&f.status)?,
+        category: crate::model::page::FilterWord::parse_filter(&f.category)?,
+        status: crate::model::page::FilterWord::parse_filter(&f.status)?,
         search: f.search.chars().take(100).collect(),
         sort: Sort::parse(&f.sort, store::SORTS, "-created")?,
         cursor: f.cursor,

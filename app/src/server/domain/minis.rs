@@ -176,7 +176,7 @@ pub async fn versions(state: &AppState, m: &Member, id: Uuid, sort: &str, cursor
             let rows = store::versions(tx, id)?
                 .into_iter()
                 .enumerate()
-                .map(|(i, v)| ((KeyValue::Int(v.created.timestamp_micros()), i as u128), v.view()))
+                .map(|(i, v)| (KeyValue::Int(v.created.timestamp_micros()), i as u128, v.view()))
                 .collect();
             window(rows, sort, &cursor, crate::model::page::PER_PAGE)
         })

@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
-use super::tables::{ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME};
+use super::listing::{self, List, Listed, Row};
+use super::tables::{ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME, MEMBERSHIPS_BY_ACCOUNT};
 use crate::model::account::{email_key, username_key, AccountView};
-use crate::model::page::{window, KeyValue, Page, Sort};
+use crate::model::page::{KeyValue, Sort};
 use crate::model::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +62,39 @@ pub fn insert(tx: &WriteTransaction, account: &Account) -> Result<(), AppError> 
     by_username.insert(ukey.as_str(), account.id.as_u128())?;
     tx.open_table(ACCOUNTS)?
         .insert(account.id.as_u128(), encode(account)?.as_slice())?;
-    Ok(())
+    index(tx, account)
+}
+
+/// The operator's accounts list, sorted by username, email or when the account was made.
+pub const LIST: List = List { code: 1, sorts: &["username", "email", "created"] };
+
+/// How the accounts list can be sorted.
+pub const SORTS: &[&str] = LIST.sorts;
+
+fn flag(on: bool) -> u32 {
+    if on { 1 } else { 2 }
+}
+
+fn index(tx: &WriteTransaction, a: &Account) -> Result<(), AppError> {
+    let row = Row::new(
+        &[flag(a.email_verified), flag(a.is_operator)],
+        vec![KeyValue::Text(a.username.clone()), KeyValue::Text(a.email.clone()), KeyValue::Int(a.created.timestamp_micros())],
+    );
+    listing::set(tx, LIST, 0, a.id.as_u128(), Some(&row))
+}
+
+/// Lists every account again (a migration's job).
+pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
+    listing::clear(tx, LIST)?;
+    let all: Vec<Account> = {
+        let t = tx.open_table(ACCOUNTS)?;
+        let mut out = Vec::new();
+        for r in t.iter()? {
+            out.push(decode(r?.1.value())?);
+        }
+        out
+    };
+    all.iter().try_for_each(|a| index(tx, a))
 }
 
 /// Replaces an account's record. Email and username are not changed here.
@@ -71,7 +104,8 @@ pub fn update(tx: &WriteTransaction, account: &Account) -> Result<(), AppError> 
         return Err(AppError::NotFound("No such account.".into()));
     }
     accounts.insert(account.id.as_u128(), encode(account)?.as_slice())?;
-    Ok(())
+    drop(accounts);
+    index(tx, account)
 }
 
 /// Moves an account to a new email address, refusing one that another account holds.
@@ -90,7 +124,24 @@ pub fn change_email(tx: &WriteTransaction, account: &mut Account, new_email: &st
     by_email.insert(new_key.as_str(), account.id.as_u128())?;
     drop(by_email);
     account.email = new_email.to_string();
-    update(tx, account)
+    update(tx, account)?;
+    // The members lists the account is on are sorted by email too.
+    let workspaces: Vec<u128> = {
+        let t = tx.open_table(MEMBERSHIPS_BY_ACCOUNT)?;
+        let a = account.id.as_u128();
+        let mut out = Vec::new();
+        for r in t.range((a, 0)..=(a, u128::MAX))? {
+            out.push(r?.0.value().1);
+        }
+        out
+    };
+    for w in workspaces {
+        let w = Uuid::from_u128(w);
+        if let Some(m) = super::workspaces::membership_for_update(tx, w, account.id)? {
+            super::members::index(tx, w, account.id, Some(&m))?;
+        }
+    }
+    Ok(())
 }
 
 pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<Account>, AppError> {
@@ -126,54 +177,37 @@ pub fn count(tx: &ReadTransaction) -> Result<u64, AppError> {
     Ok(tx.open_table(ACCOUNTS)?.len()?)
 }
 
-/// How the accounts list can be sorted.
-pub const SORTS: &[&str] = &["username", "email", "created"];
-
-/// A page of accounts, those whose username or email contains `query`.
+/// A page of accounts, those whose username or email contains `query`. Without a search only
+/// the page's accounts are read.
 pub fn list(
     tx: &ReadTransaction,
     query: &str,
     sort: Sort,
     cursor: &str,
     per_page: u32,
-) -> Result<Page<AccountView>, AppError> {
+) -> Result<Listed<AccountView>, AppError> {
     let q = query.trim().to_lowercase();
-    let mut rows = Vec::new();
-    for row in tx.open_table(ACCOUNTS)?.iter()? {
-        let a: Account = decode(row?.1.value())?;
-        if q.is_empty() || a.username.to_lowercase().contains(&q) || a.email.to_lowercase().contains(&q) {
-            let value = match sort.column {
-                "email" => KeyValue::Text(a.email.to_lowercase()),
-                "created" => KeyValue::Int(a.created.timestamp_micros()),
-                _ => KeyValue::Text(a.username.to_lowercase()),
-            };
-            rows.push(((value, a.id.as_u128()), a.view()));
-        }
+    let accounts = tx.open_table(ACCOUNTS)?;
+    let query = listing::Query { scope: 0, filter: 0, sort, cursor, per_page };
+    let account = |id: u128| accounts.get(id)?.map(|v| decode::<Account>(v.value())).transpose();
+    if q.is_empty() {
+        return listing::page(tx, LIST, &query, |id| Ok(account(id)?.map(|a| a.view())));
     }
-    window(rows, sort, cursor, per_page)
+    listing::search(tx, LIST, &query, |id| {
+        Ok(account(id)?
+            .filter(|a| a.username.to_lowercase().contains(&q) || a.email.to_lowercase().contains(&q))
+            .map(|a| a.view()))
+    })
 }
 
 /// Accounts whose email address is not verified yet.
 pub fn count_unverified(tx: &ReadTransaction) -> Result<u64, AppError> {
-    let mut n = 0;
-    for row in tx.open_table(ACCOUNTS)?.iter()? {
-        let (_, v) = row?;
-        if !decode::<Account>(v.value())?.email_verified {
-            n += 1;
-        }
-    }
-    Ok(n)
+    listing::count(tx, LIST, 0, listing::filter(&[Some(flag(false)), None]))
 }
 
+/// Accounts of platform operators.
 pub fn count_operators(tx: &ReadTransaction) -> Result<u64, AppError> {
-    let mut n = 0;
-    for row in tx.open_table(ACCOUNTS)?.iter()? {
-        let (_, v) = row?;
-        if decode::<Account>(v.value())?.is_operator {
-            n += 1;
-        }
-    }
-    Ok(n)
+    listing::count(tx, LIST, 0, listing::filter(&[None, Some(flag(true))]))
 }
 
 #[cfg(test)]

@@ -2,24 +2,39 @@
 //! Approvals list reads one page straight from an index in display order, whatever the filter,
 //! and counts with one lookup — it never scans a workspace's applications per page.
 
-use std::ops::Bound;
-
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
+use super::listing::{self, List, Row};
+pub use super::listing::Listed;
 use super::tables::{
-    APPROVALS, APPROVALS_BY_APPLICANT, APPROVALS_BY_SUBJECT, APPROVALS_INDEX, APPROVALS_PENDING, APPROVAL_APPLICANTS,
-    APPROVAL_COUNTS, MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE,
+    APPROVALS, APPROVALS_BY_APPLICANT, APPROVALS_BY_SUBJECT, APPROVALS_PENDING, APPROVAL_APPLICANTS, MINI_PROGRAMS,
+    MINI_PROGRAMS_BY_WORKSPACE,
 };
 use crate::model::approvals::{ApplicationRow, Category, HistoryEntry, Status};
-use crate::model::page::{bad_cursor, window, KeyValue, Page, Sort};
+use crate::model::page::{window, KeyValue, Page, Sort};
 use crate::model::AppError;
 
+/// A workspace's Approvals list, filtered by category and status, by when an application was
+/// filed or finished.
+pub const LIST: List = List { code: 9, sorts: &["created", "finished"] };
+
+/// "My requests": one applicant's applications in every workspace.
+pub const MINE: List = List { code: 10, sorts: &["created"] };
+
 /// How the Approvals list can be sorted.
-pub const SORTS: &[&str] = &["created", "finished"];
+pub const SORTS: &[&str] = LIST.sorts;
+
+fn category_code(c: Category) -> u32 {
+    u32::from(c.code())
+}
+
+fn status_code(s: Status) -> u32 {
+    u32::from(s.code())
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Application {
@@ -78,19 +93,6 @@ impl Application {
         self.finished.map(|f| f.timestamp_micros()).unwrap_or(0)
     }
 
-    fn index_keys(&self) -> Vec<IndexKey> {
-        let (w, id) = (self.workspace.as_u128(), self.id.as_u128());
-        let mut out = Vec::with_capacity(8);
-        for (order, time) in [(1u8, self.created.timestamp_micros()), (2u8, self.finished_micros())] {
-            for c in [0, self.category.code()] {
-                for s in [0, self.status.code()] {
-                    out.push((w, order, c, s, time, id));
-                }
-            }
-        }
-        out
-    }
-
     fn subjects(&self) -> Vec<u128> {
         let mut s = vec![self.applicant.as_u128()];
         if let Some(mp) = self.mini_program {
@@ -100,17 +102,30 @@ impl Application {
     }
 }
 
-type IndexKey = (u128, u8, u8, u8, i64, u128);
+/// Lists an application on its workspace's Approvals list and on its applicant's requests.
+fn index(tx: &WriteTransaction, a: &Application) -> Result<(), AppError> {
+    let created = KeyValue::Int(a.created.timestamp_micros());
+    let row = Row::new(
+        &[category_code(a.category), status_code(a.status)],
+        vec![created.clone(), KeyValue::Int(a.finished_micros())],
+    );
+    listing::set(tx, LIST, a.workspace.as_u128(), a.id.as_u128(), Some(&row))?;
+    listing::set(tx, MINE, a.applicant.as_u128(), a.id.as_u128(), Some(&Row::new(&[], vec![created])))
+}
 
-fn add_count(tx: &WriteTransaction, w: u128, category: u8, status: u8, delta: i64) -> Result<(), AppError> {
-    let mut t = tx.open_table(APPROVAL_COUNTS)?;
-    for c in [0, category] {
-        for s in [0, status] {
-            let n = t.get((w, c, s))?.map(|v| v.value()).unwrap_or(0);
-            t.insert((w, c, s), (n as i64 + delta).max(0) as u64)?;
+/// Lists every application again (a migration's job).
+pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
+    listing::clear(tx, LIST)?;
+    listing::clear(tx, MINE)?;
+    let all: Vec<Application> = {
+        let t = tx.open_table(APPROVALS)?;
+        let mut out = Vec::new();
+        for r in t.iter()? {
+            out.push(decode(r?.1.value())?);
         }
-    }
-    Ok(())
+        out
+    };
+    all.iter().try_for_each(|a| index(tx, a))
 }
 
 /// Stores a new (pending) application with its indexes and counts. Refused with 409 when a
@@ -125,12 +140,7 @@ pub fn insert(tx: &WriteTransaction, a: &Application) -> Result<(), AppError> {
         pending.insert(key.as_str(), a.id.as_u128())?;
     }
     tx.open_table(APPROVALS)?.insert(a.id.as_u128(), encode(a)?.as_slice())?;
-    {
-        let mut index = tx.open_table(APPROVALS_INDEX)?;
-        for k in a.index_keys() {
-            index.insert(k, ())?;
-        }
-    }
+    index(tx, a)?;
     let (w, created) = (a.workspace.as_u128(), a.created.timestamp_micros());
     {
         let mut subjects = tx.open_table(APPROVALS_BY_SUBJECT)?;
@@ -142,7 +152,7 @@ pub fn insert(tx: &WriteTransaction, a: &Application) -> Result<(), AppError> {
         .insert((w, a.applicant.as_u128()), format!("{} {}", a.applicant_name, a.applicant_email).as_str())?;
     tx.open_table(APPROVALS_BY_APPLICANT)?
         .insert((a.applicant.as_u128(), created, a.id.as_u128()), ())?;
-    add_count(tx, w, a.category.code(), a.status.code(), 1)
+    Ok(())
 }
 
 /// Writes a changed application (a decision, a withdrawal), moving its index entries and counts
@@ -152,15 +162,7 @@ pub fn update(tx: &WriteTransaction, before: &Application, after: &Application) 
     if before.status == after.status && before.finished == after.finished {
         return Ok(());
     }
-    {
-        let mut index = tx.open_table(APPROVALS_INDEX)?;
-        for k in before.index_keys() {
-            index.remove(k)?;
-        }
-        for k in after.index_keys() {
-            index.insert(k, ())?;
-        }
-    }
+    index(tx, after)?;
     let (w, created) = (after.workspace.as_u128(), after.created.timestamp_micros());
     {
         let mut subjects = tx.open_table(APPROVALS_BY_SUBJECT)?;
@@ -174,10 +176,6 @@ pub fn update(tx: &WriteTransaction, before: &Application, after: &Application) 
         if pending.get(key.as_str())?.map(|v| v.value()) == Some(before.id.as_u128()) {
             pending.remove(key.as_str())?;
         }
-    }
-    if before.status != after.status {
-        add_count(tx, w, before.category.code(), before.status.code(), -1)?;
-        add_count(tx, w, after.category.code(), after.status.code(), 1)?;
     }
     Ok(())
 }
@@ -216,8 +214,8 @@ pub fn member_requests_by_since(tx: &WriteTransaction, applicant: Uuid, since: D
 /// How many member requests `workspace` has had since `since`, whatever became of them (one
 /// range of the index, no application read).
 pub fn member_requests_to_since(tx: &WriteTransaction, workspace: Uuid, since: DateTime<Utc>) -> Result<usize, AppError> {
-    let (w, c, from) = (workspace.as_u128(), Category::MemberRequest.code(), since.timestamp_micros());
-    Ok(tx.open_table(APPROVALS_INDEX)?.range((w, 1, c, 0, from, 0)..=(w, 1, c, 0, i64::MAX, u128::MAX))?.count())
+    let filter = listing::filter(&[Some(category_code(Category::MemberRequest)), None]);
+    listing::entries_from(tx, LIST, workspace.as_u128(), filter, "created", &KeyValue::Int(since.timestamp_micros()))
 }
 
 /// The pending application about `key` (see [`Application::pending_key`]), if any.
@@ -245,8 +243,7 @@ pub fn pending_with_prefix(tx: &WriteTransaction, prefix: &str) -> Result<Vec<Uu
 
 /// How many applications of a workspace match a category and status (`None`: any).
 pub fn count(tx: &ReadTransaction, workspace: Uuid, category: Option<Category>, status: Option<Status>) -> Result<u64, AppError> {
-    let key = (workspace.as_u128(), category.map_or(0, Category::code), status.map_or(0, Status::code));
-    Ok(tx.open_table(APPROVAL_COUNTS)?.get(key)?.map(|v| v.value()).unwrap_or(0))
+    listing::count(tx, LIST, workspace.as_u128(), listing::filter(&[category.map(category_code), status.map(status_code)]))
 }
 
 /// What the Approvals list asks for.
@@ -262,67 +259,6 @@ pub struct Query {
     pub per_page: u32,
 }
 
-/// A page of applications, and how many index entries were read to make it.
-pub struct Listed {
-    pub page: Page<Application>,
-    pub entries_read: usize,
-}
-
-/// `a|b . sort . offset . id (hex) . time (µs)`: the row the page starts after or ends before,
-/// and the offset of the page it leads to (for "21–40 of 57").
-fn encode_cursor(sort: &Sort, after: bool, offset: u64, key: (i64, u128)) -> String {
-    format!("{}.{}.{offset}.{:x}.{}", if after { "a" } else { "b" }, sort.param(), key.1, key.0)
-}
-
-fn decode_cursor(sort: &Sort, text: &str) -> Result<Option<(bool, u64, (i64, u128))>, AppError> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    let parts: Vec<&str> = text.split('.').collect();
-    let [dir, s, offset, id, time] = parts.as_slice() else { return Err(bad_cursor()) };
-    if *s != sort.param() || id.is_empty() || id.len() > 32 {
-        return Err(bad_cursor());
-    }
-    let after = match *dir {
-        "a" => true,
-        "b" => false,
-        _ => return Err(bad_cursor()),
-    };
-    let offset = offset.parse::<u64>().map_err(|_| bad_cursor())?;
-    let id = u128::from_str_radix(id, 16).map_err(|_| bad_cursor())?;
-    let time = time.parse::<i64>().map_err(|_| bad_cursor())?;
-    Ok(Some((after, offset, (time, id))))
-}
-
-/// Reads up to `n` entries of one index prefix, in key order (`ascending`) or its reverse,
-/// starting just past `from`.
-fn scan(
-    t: &impl ReadableTable<IndexKey, ()>,
-    prefix: (u128, u8, u8, u8),
-    from: Option<(i64, u128)>,
-    ascending: bool,
-    n: usize,
-    read: &mut usize,
-) -> Result<Vec<(i64, u128)>, AppError> {
-    let (w, o, c, s) = prefix;
-    let lo: IndexKey = (w, o, c, s, i64::MIN, 0);
-    let hi: IndexKey = (w, o, c, s, i64::MAX, u128::MAX);
-    let bounds: (Bound<IndexKey>, Bound<IndexKey>) = match (from, ascending) {
-        (None, _) => (Bound::Included(lo), Bound::Included(hi)),
-        (Some((tm, id)), true) => (Bound::Excluded((w, o, c, s, tm, id)), Bound::Included(hi)),
-        (Some((tm, id)), false) => (Bound::Included(lo), Bound::Excluded((w, o, c, s, tm, id))),
-    };
-    let range = t.range::<IndexKey>(bounds)?;
-    let rows: Box<dyn Iterator<Item = _>> = if ascending { Box::new(range) } else { Box::new(range.rev()) };
-    let mut out = Vec::with_capacity(n);
-    for row in rows.take(n) {
-        let k = row?.0.value();
-        *read += 1;
-        out.push((k.4, k.5));
-    }
-    Ok(out)
-}
-
 fn load(tx: &ReadTransaction, ids: &[u128]) -> Result<Vec<Application>, AppError> {
     let t = tx.open_table(APPROVALS)?;
     let mut out = Vec::with_capacity(ids.len());
@@ -334,64 +270,21 @@ fn load(tx: &ReadTransaction, ids: &[u128]) -> Result<Vec<Application>, AppError
     Ok(out)
 }
 
-/// One page of a workspace's applications.
-pub fn list(tx: &ReadTransaction, q: &Query) -> Result<Listed, AppError> {
+/// One page of a workspace's applications, read from the index in display order whatever the
+/// filter.
+pub fn list(tx: &ReadTransaction, q: &Query) -> Result<Listed<Application>, AppError> {
     if !q.search.trim().is_empty() {
         return search(tx, q);
     }
-    let order = if q.sort.column == "finished" { 2 } else { 1 };
-    let prefix = (q.workspace.as_u128(), order, q.category.map_or(0, Category::code), q.status.map_or(0, Status::code));
-    let total = count(tx, q.workspace, q.category, q.status)?;
-    let index = tx.open_table(APPROVALS_INDEX)?;
-    let per = q.per_page.max(1) as usize;
-    // Display order is key order when ascending, its reverse when descending.
-    let forward = !q.sort.desc;
-    let mut read = 0;
-    let cursor = decode_cursor(&q.sort, &q.cursor)?;
-    let (keys, offset, has_prev, has_next) = match cursor {
-        None => {
-            let mut keys = scan(&index, prefix, None, forward, per + 1, &mut read)?;
-            let more = keys.len() > per;
-            keys.truncate(per);
-            (keys, 0, false, more)
-        }
-        Some((true, offset, k)) => {
-            let mut keys = scan(&index, prefix, Some(k), forward, per + 1, &mut read)?;
-            let more = keys.len() > per;
-            keys.truncate(per);
-            (keys, offset.min(total), true, more)
-        }
-        Some((false, offset, k)) => {
-            let mut keys = scan(&index, prefix, Some(k), !forward, per + 1, &mut read)?;
-            if keys.len() > per {
-                keys.truncate(per);
-                keys.reverse();
-                (keys, offset.min(total), true, true)
-            } else {
-                // Fewer than a page before the cursor: that is the first page.
-                let mut keys = scan(&index, prefix, None, forward, per + 1, &mut read)?;
-                let more = keys.len() > per;
-                keys.truncate(per);
-                (keys, 0, false, more)
-            }
-        }
-    };
-    let prev = match keys.first() {
-        Some(first) if has_prev => Some(encode_cursor(&q.sort, false, offset.saturating_sub(per as u64), *first)),
-        _ => None,
-    };
-    let next = match keys.last() {
-        Some(last) if has_next => Some(encode_cursor(&q.sort, true, offset + keys.len() as u64, *last)),
-        _ => None,
-    };
-    let ids: Vec<u128> = keys.iter().map(|k| k.1).collect();
-    let items = load(tx, &ids)?;
-    Ok(Listed { page: Page { items, total, offset, prev, next, sort: q.sort.param() }, entries_read: read })
+    let t = tx.open_table(APPROVALS)?;
+    let filter = listing::filter(&[q.category.map(category_code), q.status.map(status_code)]);
+    let query = listing::Query { scope: q.workspace.as_u128(), filter, sort: q.sort, cursor: &q.cursor, per_page: q.per_page };
+    listing::page(tx, LIST, &query, |id| get_in(&t, Uuid::from_u128(id)))
 }
 
 /// A searched page: the applications of the mini programs and applicants whose names match,
 /// read from their subject index (so only theirs), filtered and paged.
-fn search(tx: &ReadTransaction, q: &Query) -> Result<Listed, AppError> {
+fn search(tx: &ReadTransaction, q: &Query) -> Result<Listed<Application>, AppError> {
     let needle = q.search.trim().to_lowercase();
     let w = q.workspace.as_u128();
     let mut subjects = Vec::new();
@@ -427,7 +320,7 @@ fn search(tx: &ReadTransaction, q: &Query) -> Result<Listed, AppError> {
             let (c, status, finished) = v.value();
             if (cat == 0 || c == cat) && (st == 0 || status == st) && seen.insert(id) {
                 let time = if q.sort.column == "finished" { finished } else { created };
-                rows.push(((KeyValue::Int(time), id), id));
+                rows.push((KeyValue::Int(time), id, id));
             }
         }
     }
@@ -439,17 +332,11 @@ fn search(tx: &ReadTransaction, q: &Query) -> Result<Listed, AppError> {
     })
 }
 
-/// The applications of one applicant, in every workspace.
+/// The applications of one applicant, in every workspace (only the page's are read).
 pub fn of_applicant(tx: &ReadTransaction, account: Uuid, sort: Sort, cursor: &str, per_page: u32) -> Result<Page<Application>, AppError> {
-    let a = account.as_u128();
-    let mut rows = Vec::new();
-    for row in tx.open_table(APPROVALS_BY_APPLICANT)?.range((a, i64::MIN, 0)..=(a, i64::MAX, u128::MAX))? {
-        let (_, created, id) = row?.0.value();
-        rows.push(((KeyValue::Int(created), id), id));
-    }
-    let page = window(rows, sort, cursor, per_page)?;
-    let items = load(tx, &page.items)?;
-    Ok(Page { items, total: page.total, offset: page.offset, prev: page.prev, next: page.next, sort: page.sort })
+    let t = tx.open_table(APPROVALS)?;
+    let query = listing::Query { scope: account.as_u128(), filter: 0, sort, cursor, per_page };
+    Ok(listing::page(tx, MINE, &query, |id| get_in(&t, Uuid::from_u128(id)))?.page)
 }
 
 #[cfg(test)]
@@ -547,9 +434,14 @@ mod tests {
         assert_eq!((p2.page.items.len(), p2.page.next.is_none()), (10, true));
         // The row the second page ends with, as a "next" cursor.
         let last = p2.page.items.last().unwrap();
-        let at_last = format!("a.-created.20.{:x}.{}", last.id.as_u128(), last.created.timestamp_micros());
-        let past = format!("a.-created.20.0.{}", i64::MIN);
-        let past_asc = format!("a.created.99999999999.{:x}.{}", u128::MAX, i64::MAX);
+        use crate::model::page::Cursor;
+        let (newest, oldest) = (Sort::parse("", SORTS, "-created").unwrap(), Sort::parse("created", SORTS, "").unwrap());
+        let cursor = |sort: &Sort, offset: u64, time: i64, id: u128| {
+            Cursor { after: true, offset, key: (KeyValue::Int(time).bytes(), id) }.encode(sort)
+        };
+        let at_last = cursor(&newest, 20, last.created.timestamp_micros(), last.id.as_u128());
+        let past = cursor(&newest, 20, i64::MIN, 0);
+        let past_asc = cursor(&oldest, 99999999999, i64::MAX, u128::MAX);
         for (sort, cursor) in [("", at_last), ("", past), ("created", past_asc)] {
             let c = cursor.clone();
             let page = store.read_blocking(move |tx| list(tx, &query(ws, sort, &c))).unwrap().page;

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
+use super::listing::{self, List, Listed, Row};
 use super::tables::{AUDIT, AUDIT_BY_ACCOUNT, AUDIT_BY_WORKSPACE, META};
-use crate::model::page::{window, Key, KeyValue, Page, Sort};
+use crate::model::page::{KeyValue, Page, Sort};
 use crate::model::workspace::AuditEventView;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
@@ -62,7 +63,61 @@ pub fn record(
         tx.open_table(AUDIT_BY_WORKSPACE)?
             .insert((id.as_u128(), seq), ())?;
     }
+    index(tx, seq, &event)?;
     Ok(seq)
+}
+
+/// The audit logs: a workspace's (scope: the workspace) and the platform's (scope 0), filtered
+/// by action, newest or oldest first.
+pub const LIST: List = List { code: 3, sorts: &["time"] };
+
+/// An account's security events (scope: the account).
+pub const SECURITY_LIST: List = List { code: 4, sorts: &["time"] };
+
+/// How audit lists can be sorted: by time (the event's sequence number).
+pub const SORTS: &[&str] = LIST.sorts;
+
+fn time_key(seq: u64) -> Vec<KeyValue> {
+    vec![KeyValue::Int(seq as i64)]
+}
+
+fn index(tx: &WriteTransaction, seq: u64, e: &AuditEvent) -> Result<(), AppError> {
+    let row = Row::new(&[listing::text_code(&e.action)], time_key(seq));
+    listing::set(tx, LIST, 0, u128::from(seq), Some(&row))?;
+    if let Some(w) = e.workspace {
+        listing::set(tx, LIST, w.as_u128(), u128::from(seq), Some(&row))?;
+    }
+    Ok(())
+}
+
+/// Lists every event again (a migration's job).
+pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
+    listing::clear(tx, LIST)?;
+    listing::clear(tx, SECURITY_LIST)?;
+    let all: Vec<(u64, AuditEvent)> = {
+        let t = tx.open_table(AUDIT)?;
+        let mut out = Vec::new();
+        for r in t.iter()? {
+            let (k, v) = r?;
+            out.push((k.value(), decode(v.value())?));
+        }
+        out
+    };
+    for (seq, e) in &all {
+        index(tx, *seq, e)?;
+    }
+    let security: Vec<(u128, u64)> = {
+        let t = tx.open_table(AUDIT_BY_ACCOUNT)?;
+        let mut out = Vec::new();
+        for r in t.iter()? {
+            out.push(r?.0.value());
+        }
+        out
+    };
+    for (account, seq) in security {
+        listing::set(tx, SECURITY_LIST, account, u128::from(seq), Some(&Row::new(&[], time_key(seq))))?;
+    }
+    Ok(())
 }
 
 /// Appends a security event of `account` (sign-in, password or email change, sessions ended):
@@ -78,14 +133,8 @@ pub fn record_security(
     let seq = record(tx, actor, None, action, target, details)?;
     tx.open_table(AUDIT_BY_ACCOUNT)?
         .insert((account.as_u128(), seq), ())?;
+    listing::set(tx, SECURITY_LIST, account.as_u128(), u128::from(seq), Some(&Row::new(&[], time_key(seq))))?;
     Ok(seq)
-}
-
-/// How audit lists can be sorted: by time (the event's sequence number).
-pub const SORTS: &[&str] = &["time"];
-
-fn key(seq: u64) -> (Key, u64) {
-    ((KeyValue::Int(seq as i64), seq as u128), seq)
 }
 
 /// A page of one account's security events (reads only that page's events).
@@ -96,14 +145,9 @@ pub fn of_account(
     cursor: &str,
     per_page: u32,
 ) -> Result<Page<AuditEventView>, AppError> {
-    let index = tx.open_table(AUDIT_BY_ACCOUNT)?;
     let events = tx.open_table(AUDIT)?;
-    let a = account.as_u128();
-    let mut seqs = Vec::new();
-    for row in index.range((a, 0)..=(a, u64::MAX))? {
-        seqs.push(key(row?.0.value().1));
-    }
-    window(seqs, sort, cursor, per_page)?.try_map(|seq| load(&events, seq))
+    let query = listing::Query { scope: account.as_u128(), filter: 0, sort, cursor, per_page };
+    Ok(listing::page(tx, SECURITY_LIST, &query, |seq| load(&events, seq as u64).map(Some))?.page)
 }
 
 fn load(events: &impl ReadableTable<u64, &'static [u8]>, seq: u64) -> Result<AuditEventView, AppError> {
@@ -127,8 +171,7 @@ fn view(seq: u64, e: AuditEvent) -> AuditEventView {
 }
 
 /// A page of events: one workspace's, or (with `None`) all of them. `action` filters by action
-/// name; `query` searches actor, target and details. Without a filter only the page's events are
-/// read.
+/// name; `query` searches actor, target and details.
 pub fn list(
     tx: &ReadTransaction,
     workspace: Option<Uuid>,
@@ -138,44 +181,43 @@ pub fn list(
     cursor: &str,
     per_page: u32,
 ) -> Result<Page<AuditEventView>, AppError> {
+    listed(tx, workspace, action, query, sort, cursor, per_page).map(|l| l.page)
+}
+
+/// [`list`], with how many entries it read. Without a search only the page's events are read,
+/// whatever the action filter; a search reads the scope's events of that action.
+pub fn listed(
+    tx: &ReadTransaction,
+    workspace: Option<Uuid>,
+    action: &str,
+    query: &str,
+    sort: Sort,
+    cursor: &str,
+    per_page: u32,
+) -> Result<Listed<AuditEventView>, AppError> {
     let events = tx.open_table(AUDIT)?;
+    let scope = workspace.map_or(0, |w| w.as_u128());
+    let filter = listing::filter(&[(!action.is_empty()).then(|| listing::text_code(action))]);
     let q = query.trim().to_lowercase();
-    let matches = |e: &AuditEvent| {
-        (action.is_empty() || e.action == action)
-            && (q.is_empty()
-                || e.actor_name.to_lowercase().contains(&q)
-                || e.target.to_lowercase().contains(&q)
-                || e.details.to_lowercase().contains(&q))
-    };
-    let seqs: Vec<u64> = match workspace {
-        Some(ws) => {
-            let index = tx.open_table(AUDIT_BY_WORKSPACE)?;
-            let id = ws.as_u128();
-            let mut v = Vec::new();
-            for row in index.range((id, 0)..=(id, u64::MAX))? {
-                v.push(row?.0.value().1);
-            }
-            v
-        }
-        None => {
-            let mut v = Vec::new();
-            for row in events.iter()? {
-                v.push(row?.0.value());
-            }
-            v
-        }
-    };
-    let mut keys = Vec::with_capacity(seqs.len());
-    for seq in seqs {
-        if action.is_empty() && q.is_empty() {
-            keys.push(key(seq));
-        } else if let Some(v) = events.get(seq)? {
-            if matches(&decode(v.value())?) {
-                keys.push(key(seq));
-            }
-        }
+    if q.is_empty() {
+        let query = listing::Query { scope, filter, sort, cursor, per_page };
+        return listing::page(tx, LIST, &query, |seq| {
+            let event = load(&events, seq as u64)?;
+            // Two actions whose codes share 32 bits are told apart here.
+            Ok((action.is_empty() || event.action == action).then_some(event))
+        });
     }
-    window(keys, sort, cursor, per_page)?.try_map(|seq| load(&events, seq))
+    // A search reads the scope's events of that action and keeps the matches.
+    let query = listing::Query { scope, filter, sort, cursor, per_page };
+    listing::search(tx, LIST, &query, |seq| {
+        let Some(v) = events.get(seq as u64)? else { return Ok(None) };
+        let e: AuditEvent = decode(v.value())?;
+        let hit = (action.is_empty() || e.action == action)
+            && (e.actor_name.to_lowercase().contains(&q)
+                || e.target.to_lowercase().contains(&q)
+                || e.details.to_lowercase().contains(&q));
+        Ok(hit.then(|| view(seq as u64, e)))
+    })
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ use super::apps::{App, Key, KeyRecord, PlatformKey, UploadScope};
 use super::audit::AuditEvent;
 use super::codec::{decode, encode};
 use super::invitations::{Invitation, InvitationState};
+use super::listing::Row;
 use super::minis::{MiniProgram, Version};
 use super::notifications::Notification;
 use super::outbox::{MailState, OutboxMessage};
@@ -70,7 +71,12 @@ fn representatives() -> Vec<Representative> {
     ]
 }
 
-fn account() -> Account {
+fn listing_row() -> Row {
+    use crate::model::page::KeyValue;
+    Row::new(&[1, 2], vec![KeyValue::Text("ann@example.com".into()), KeyValue::Int(1_772_356_530_123_456)])
+}
+
+pub(super) fn account() -> Account {
     Account {
         id: id(1),
         email: "ann@example.com".into(),
@@ -83,7 +89,7 @@ fn account() -> Account {
     }
 }
 
-fn workspace_application() -> WorkspaceApplication {
+pub(super) fn workspace_application() -> WorkspaceApplication {
     WorkspaceApplication {
         id: id(2),
         applicant: id(1),
@@ -100,7 +106,7 @@ fn workspace_application() -> WorkspaceApplication {
     }
 }
 
-fn workspace() -> Workspace {
+pub(super) fn workspace() -> Workspace {
     Workspace {
         id: id(3),
         name: "Acme Wallet".into(),
@@ -114,7 +120,7 @@ fn workspace() -> Workspace {
     }
 }
 
-fn membership() -> Membership {
+pub(super) fn membership() -> Membership {
     Membership {
         workspace: id(3),
         account: id(1),
@@ -128,7 +134,7 @@ fn pending_admission() -> PendingAdmission {
     PendingAdmission { role: Role::WorkspaceReviewer, added: at("2026-03-02T14:00:00Z") }
 }
 
-fn change_request() -> ChangeRequest {
+pub(super) fn change_request() -> ChangeRequest {
     ChangeRequest {
         id: id(4),
         workspace: id(3),
@@ -261,7 +267,7 @@ fn version() -> Version {
     }
 }
 
-fn approval() -> Application {
+pub(super) fn approval() -> Application {
     Application {
         id: id(8),
         workspace: id(3),
@@ -424,6 +430,7 @@ golden! {
     release_is_kept: Release = release() => "release.json", equal;
     notification_is_kept: Notification = notification() => "notification.json", equal;
     account_token_is_kept: AccountToken = account_token() => "account_token.json", equal;
+    listing_row_is_kept: Row = listing_row() => "listing_row.json", equal;
 
     application_statuses_are_kept: Vec<ApplicationStatus> =
         every!(ApplicationStatus: Pending, Generated, Rejected, Withdrawn) => "application_status.json", equal;

@@ -3,19 +3,94 @@
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use uuid::Uuid;
 
-use super::accounts;
+use super::accounts::{self, Account};
 use super::codec::decode;
+use super::listing::{self, List, Row};
 use super::tables::MEMBERSHIPS;
 use super::workspaces::Membership;
-use crate::model::page::{window, KeyValue, Page, Sort};
+use crate::model::page::{KeyValue, Sort};
 use crate::model::workspace::{MemberView, Role};
 use crate::model::AppError;
 
+/// The members list: per workspace, filtered by role and status, sorted by email, username, role
+/// or the day they joined.
+pub const LIST: List = List { code: 2, sorts: &["email", "username", "role", "joined"] };
+
 /// How the members list can be sorted.
-pub const SORTS: &[&str] = &["email", "username", "role", "joined"];
+pub const SORTS: &[&str] = LIST.sorts;
+
+/// Stored in index keys: explicit numbers, fixed forever (never the declaration order).
+fn role_code(role: Role) -> u32 {
+    match role {
+        Role::WorkspaceAdmin => 1,
+        Role::WorkspaceReviewer => 2,
+        Role::MiniProgramAdmin => 3,
+        Role::WorkspaceDeveloper => 4,
+    }
+}
+
+fn status_code(active: bool) -> u32 {
+    if active { 1 } else { 2 }
+}
+
+fn row(m: &Membership, a: &Account) -> Row {
+    Row::new(
+        &[role_code(m.role), status_code(m.active)],
+        vec![
+            KeyValue::Text(a.email.clone()),
+            KeyValue::Text(a.username.clone()),
+            KeyValue::Int(i64::from(role_code(m.role))),
+            KeyValue::Int(m.joined.timestamp_micros()),
+        ],
+    )
+}
+
+/// Lists (or, with `None`, takes off the list) a workspace's member, in the transaction that
+/// writes the membership or the account.
+pub fn index(tx: &WriteTransaction, workspace: Uuid, account: Uuid, m: Option<&Membership>) -> Result<(), AppError> {
+    let row = match m {
+        Some(m) => accounts::get_for_update(tx, account)?.map(|a| row(m, &a)),
+        None => None,
+    };
+    listing::set(tx, LIST, workspace.as_u128(), account.as_u128(), row.as_ref())
+}
+
+/// Lists every membership again (a migration's job).
+pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
+    listing::clear(tx, LIST)?;
+    let all: Vec<Membership> = {
+        let t = tx.open_table(MEMBERSHIPS)?;
+        let mut out = Vec::new();
+        for r in t.iter()? {
+            out.push(decode(r?.1.value())?);
+        }
+        out
+    };
+    for m in all {
+        index(tx, m.workspace, m.account, Some(&m))?;
+    }
+    Ok(())
+}
+
+/// How many members of a workspace have the role and status asked for (`None`: any).
+pub fn count(tx: &ReadTransaction, workspace: Uuid, role: Option<Role>, active: Option<bool>) -> Result<u64, AppError> {
+    listing::count(tx, LIST, workspace.as_u128(), listing::filter(&[role.map(role_code), active.map(status_code)]))
+}
+
+fn view(tx: &ReadTransaction, workspace: Uuid, m: Membership, account: Account) -> Result<MemberView, AppError> {
+    Ok(MemberView {
+        account_id: account.id,
+        email: account.email,
+        username: account.username,
+        role: m.role,
+        active: m.active,
+        joined: m.joined,
+        assignment: super::minis::assignment_text(tx, workspace, account.id)?,
+    })
+}
 
 /// A page of members: searched by email or username, filtered by role and by status (active =
-/// not blocked), sorted by one of [`SORTS`].
+/// not blocked), sorted by one of [`SORTS`]. Without a search only the page's members are read.
 #[allow(clippy::too_many_arguments)]
 pub fn list(
     tx: &ReadTransaction,
@@ -26,43 +101,25 @@ pub fn list(
     sort: Sort,
     cursor: &str,
     per_page: u32,
-) -> Result<Page<MemberView>, AppError> {
+) -> Result<listing::Listed<MemberView>, AppError> {
     let memberships = tx.open_table(MEMBERSHIPS)?;
     let ws = workspace.as_u128();
     let q = query.trim().to_lowercase();
-    let mut rows = Vec::new();
-    for row in memberships.range((ws, 0)..=(ws, u128::MAX))? {
-        let m: Membership = decode(row?.1.value())?;
-        if role.is_some_and(|r| r != m.role) || active.is_some_and(|a| a != m.active) {
-            continue;
-        }
-        let Some(account) = accounts::get(tx, m.account)? else {
-            continue;
-        };
-        if !q.is_empty()
-            && !account.email.to_lowercase().contains(&q)
-            && !account.username.to_lowercase().contains(&q)
-        {
-            continue;
-        }
-        let value = match sort.column {
-            "username" => KeyValue::Text(account.username.to_lowercase()),
-            "role" => KeyValue::Int(m.role as i64),
-            "joined" => KeyValue::Int(m.joined.timestamp_micros()),
-            _ => KeyValue::Text(account.email.to_lowercase()),
-        };
-        let key = (value, account.id.as_u128());
-        rows.push((key, MemberView {
-            account_id: account.id,
-            email: account.email,
-            username: account.username,
-            role: m.role,
-            active: m.active,
-            joined: m.joined,
-            assignment: crate::server::store::minis::assignment_text(tx, workspace, account.id)?,
-        }));
+    let filter = listing::filter(&[role.map(role_code), active.map(status_code)]);
+    let query = listing::Query { scope: ws, filter, sort, cursor, per_page };
+    let member = |id: u128| -> Result<Option<(Membership, Account)>, AppError> {
+        let Some(v) = memberships.get((ws, id))? else { return Ok(None) };
+        let m: Membership = decode(v.value())?;
+        Ok(accounts::get(tx, m.account)?.map(|a| (m, a)))
+    };
+    if q.is_empty() {
+        return listing::page(tx, LIST, &query, |id| member(id)?.map(|(m, a)| view(tx, workspace, m, a)).transpose());
     }
-    window(rows, sort, cursor, per_page)
+    // A search keeps the members whose email or username matches, and builds only the page's.
+    let found = listing::search(tx, LIST, &query, |id| {
+        Ok(member(id)?.filter(|(_, a)| a.email.to_lowercase().contains(&q) || a.username.to_lowercase().contains(&q)))
+    })?;
+    Ok(listing::Listed { page: found.page.try_map(|(m, a)| view(tx, workspace, m, a))?, entries_read: found.entries_read })
 }
 
 /// Active Workspace Admins of a workspace, in the caller's write transaction.
@@ -83,6 +140,7 @@ pub fn active_admins(tx: &WriteTransaction, workspace: Uuid) -> Result<u64, AppE
 pub fn remove(tx: &WriteTransaction, workspace: Uuid, account: Uuid) -> Result<(), AppError> {
     tx.open_table(MEMBERSHIPS)?
         .remove((workspace.as_u128(), account.as_u128()))?;
+    index(tx, workspace, account, None)?;
     tx.open_table(super::tables::MEMBERSHIPS_BY_ACCOUNT)?
         .remove((account.as_u128(), workspace.as_u128()))?;
     super::minis::unassign_member(tx, workspace, account)

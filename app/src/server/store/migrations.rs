@@ -24,7 +24,20 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0007-approvals-releases-notifications", approvals_releases_notifications),
     ("0008-pending-applications-by-applicant", pending_applications_by_applicant),
     ("0009-signed-nonces-by-time", signed_nonces_by_time),
+    ("0010-listings", listings),
 ];
+
+/// Every list of the console is read from one index in display order (`listing`): the rows that
+/// exist are listed, and the Approvals list's own index and counts, which it replaces, are deleted.
+fn listings(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(LISTINGS)?;
+    tx.open_table(LISTING_ROWS)?;
+    tx.open_table(LISTING_COUNTS)?;
+    super::listing::reindex_all(tx).map_err(|e| redb::Error::Corrupted(format!("listings: {e}")))?;
+    tx.delete_table(APPROVALS_INDEX)?;
+    tx.delete_table(APPROVAL_COUNTS)?;
+    Ok(())
+}
 
 /// A pending workspace application no longer reserves its name against other accounts: the
 /// pending ones are indexed by applicant instead (`PENDING_APPLICATIONS`), and `PENDING_NAMES`

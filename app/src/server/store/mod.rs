@@ -23,6 +23,7 @@ pub mod files;
 #[cfg(test)]
 mod golden;
 pub mod invitations;
+pub mod listing;
 pub mod maintenance;
 pub mod members;
 pub mod migrations;
@@ -48,7 +49,7 @@ use crate::model::AppError;
 use tables::META;
 
 /// The schema version this build writes. A file with a higher number is refused.
-pub const SCHEMA_VERSION: u64 = 9;
+pub const SCHEMA_VERSION: u64 = 10;
 const SCHEMA_KEY: &str = "schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -638,6 +639,50 @@ mod tests {
         assert_eq!(mine, vec![("acme".to_string(), pending)]);
         let tx = store.db.begin_read().unwrap();
         assert!(tx.open_table(tables::PENDING_NAMES).is_err(), "the name reservations are gone");
+    }
+
+    /// A data file as schema 9 wrote it: accounts, a membership, an audit event, a message and an
+    /// application, none of them listed. Migration 0010 lists them all, and the Approvals list's
+    /// old index is deleted.
+    #[test]
+    fn a_schema_9_file_lists_every_row_it_has() {
+        use crate::model::page::Sort;
+        let db = memory_db();
+        migrations::run(&db, &migrations::MIGRATIONS_LIST[..9]).unwrap();
+        let (ann, ws) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        {
+            let tx = db.begin_write().unwrap();
+            {
+                let json = format!(r#"{{"id":"{ann}","email":"ann@example.com","username":"ann","password_hash":"x","is_operator":false,"created":"2026-10-01T08:30:00Z","session_epoch":0,"email_verified":false}}"#);
+                tx.open_table(tables::ACCOUNTS).unwrap().insert(ann.as_u128(), json.as_bytes()).unwrap();
+                let m = format!(r#"{{"workspace":"{ws}","account":"{ann}","role":"WorkspaceAdmin","active":true,"joined":"2026-10-01T08:30:00Z"}}"#);
+                tx.open_table(tables::MEMBERSHIPS).unwrap().insert((ws.as_u128(), ann.as_u128()), m.as_bytes()).unwrap();
+                let e = format!(r#"{{"at":"2026-10-01T08:30:00Z","workspace":"{ws}","workspace_name":"Acme","actor":"{ann}","actor_name":"ann","action":"member.invited","target":"bob@example.com","details":"","client":null}}"#);
+                tx.open_table(tables::AUDIT).unwrap().insert(1, e.as_bytes()).unwrap();
+                tx.open_table(tables::AUDIT_BY_WORKSPACE).unwrap().insert((ws.as_u128(), 1), ()).unwrap();
+                tx.open_table(tables::APPROVALS_INDEX).unwrap().insert((ws.as_u128(), 1, 0, 0, 0, 1), ()).unwrap();
+                tx.open_table(META).unwrap().insert(SCHEMA_KEY, 9).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = Store::init_with(db, migrations::MIGRATIONS_LIST).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let (accounts, unverified, members, events) = store
+            .read_blocking(|tx| {
+                Ok((
+                    accounts::list(tx, "", Sort::parse("", accounts::SORTS, "username")?, "", 20)?.page.items,
+                    accounts::count_unverified(tx)?,
+                    members::list(tx, ws, "", None, Some(true), Sort::parse("", members::SORTS, "email")?, "", 20)?.page.items,
+                    audit::list(tx, Some(ws), "member.invited", "", Sort::parse("", audit::SORTS, "-time")?, "", 20)?.items,
+                ))
+            })
+            .unwrap();
+        assert_eq!(accounts.iter().map(|a| a.username.as_str()).collect::<Vec<_>>(), vec!["ann"]);
+        assert_eq!(unverified, 1);
+        assert_eq!(members.iter().map(|m| m.email.as_str()).collect::<Vec<_>>(), vec!["ann@example.com"]);
+        assert_eq!(events.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(), vec!["bob@example.com"]);
+        let tx = store.db.begin_read().unwrap();
+        assert!(tx.open_table(tables::APPROVALS_INDEX).is_err(), "the old Approvals index is gone");
     }
 
     #[tokio::test]

@@ -7,20 +7,16 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode};
 use super::effects::{caused, Effect};
+use super::listing::{self, List, Listed, Row};
 use super::tables::{OUTBOX, OUTBOX_QUEUE};
-use crate::model::page::{window, KeyValue, Page, Sort};
+use crate::model::page::{KeyValue, Sort};
 use crate::model::workspace::OutboxView;
 use crate::model::AppError;
 
 /// After this many failed attempts a message is marked failed and no longer retried.
 pub const MAX_ATTEMPTS: u32 = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MailState {
-    Queued,
-    Sent,
-    Failed,
-}
+pub use crate::model::workspace::MailState;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxMessage {
@@ -116,6 +112,7 @@ pub fn enqueue_with_secret(
     };
     tx.open_table(OUTBOX)?
         .insert(message.id.as_u128(), encode(&message)?.as_slice())?;
+    index(tx, &message)?;
     tx.open_table(OUTBOX_QUEUE)?
         .insert((now.timestamp_millis(), message.id.as_u128()), ())?;
     Ok(message.id)
@@ -180,6 +177,8 @@ pub fn record_attempt(
         }
     }
     outbox.insert(id.as_u128(), encode(&m)?.as_slice())?;
+    drop((outbox, queue));
+    index(tx, &m)?;
     Ok(m)
 }
 
@@ -189,10 +188,41 @@ pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<OutboxMessage>, AppE
     v.map(|v| decode(v.value())).transpose()
 }
 
-/// How the outbox can be sorted.
-pub const SORTS: &[&str] = &["created"];
+/// The outbox as the operator lists it: every message, filtered by state, by when it was queued.
+pub const LIST: List = List { code: 5, sorts: &["created"] };
 
-/// A page of messages, optionally only those in `state` or to/about `query`.
+/// How the outbox can be sorted.
+pub const SORTS: &[&str] = LIST.sorts;
+
+fn state_code(s: MailState) -> u32 {
+    match s {
+        MailState::Queued => 1,
+        MailState::Sent => 2,
+        MailState::Failed => 3,
+    }
+}
+
+fn index(tx: &WriteTransaction, m: &OutboxMessage) -> Result<(), AppError> {
+    let row = Row::new(&[state_code(m.state)], vec![KeyValue::Int(m.created.timestamp_micros())]);
+    listing::set(tx, LIST, 0, m.id.as_u128(), Some(&row))
+}
+
+/// Lists every message again (a migration's job).
+pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
+    listing::clear(tx, LIST)?;
+    let all: Vec<OutboxMessage> = {
+        let t = tx.open_table(OUTBOX)?;
+        let mut out = Vec::new();
+        for r in t.iter()? {
+            out.push(decode(r?.1.value())?);
+        }
+        out
+    };
+    all.iter().try_for_each(|m| index(tx, m))
+}
+
+/// A page of messages, optionally only those in `state` or to/about `query`. Without a search
+/// only the page's messages are read.
 pub fn list(
     tx: &ReadTransaction,
     state: Option<MailState>,
@@ -200,22 +230,19 @@ pub fn list(
     sort: Sort,
     cursor: &str,
     per_page: u32,
-) -> Result<Page<OutboxView>, AppError> {
+) -> Result<Listed<OutboxView>, AppError> {
     let outbox = tx.open_table(OUTBOX)?;
     let q = query.trim().to_lowercase();
-    let mut rows = Vec::new();
-    for row in outbox.iter()? {
-        let (id, v) = row?;
-        let m: OutboxMessage = decode(v.value())?;
-        let hit = state.is_none_or(|s| s == m.state)
-            && (q.is_empty()
-                || m.subject.to_lowercase().contains(&q)
-                || m.to.iter().any(|t| t.to_lowercase().contains(&q)));
-        if hit {
-            rows.push(((KeyValue::Int(m.created.timestamp_micros()), id.value()), m.view()));
-        }
+    let query = listing::Query { scope: 0, filter: listing::filter(&[state.map(state_code)]), sort, cursor, per_page };
+    let message = |id: u128| outbox.get(id)?.map(|v| decode::<OutboxMessage>(v.value())).transpose();
+    if q.is_empty() {
+        return listing::page(tx, LIST, &query, |id| Ok(message(id)?.map(|m| m.view())));
     }
-    window(rows, sort, cursor, per_page)
+    listing::search(tx, LIST, &query, |id| {
+        Ok(message(id)?
+            .filter(|m| m.subject.to_lowercase().contains(&q) || m.to.iter().any(|t| t.to_lowercase().contains(&q)))
+            .map(|m| m.view()))
+    })
 }
 
 #[cfg(test)]

@@ -191,14 +191,13 @@ pub const SIGNED_NONCES_BY_TIME: TableDefinition<(i64, &str, &str), ()> = TableD
 pub const APPROVALS: TableDefinition<u128, &[u8]> = TableDefinition::new("approvals-1");
 
 /// Key: (workspace id, order: 1 created / 2 finished, category code or 0 for any, status code or
-/// 0 for any, time in µs (0 while unfinished), application id). Each application is listed under
-/// every combination of its category or "any" and its status or "any", in both orders, so every
-/// filter of the Approvals list is one range read in display order.
+/// 0 for any, time in µs (0 while unfinished), application id). The Approvals list's index until
+/// migration 0010 listed every list in `LISTINGS` and deleted it; kept only so that migration can.
 pub const APPROVALS_INDEX: TableDefinition<(u128, u8, u8, u8, i64, u128), ()> =
     TableDefinition::new("approvals-index-1");
 
 /// Key: (workspace id, category code or 0, status code or 0). Value: how many applications.
-/// Kept in the transaction of every write, so a list's count is one lookup.
+/// Deleted by migration 0010 for `LISTING_COUNTS`; kept only so that migration can.
 pub const APPROVAL_COUNTS: TableDefinition<(u128, u8, u8), u64> =
     TableDefinition::new("approval-counts-1");
 
@@ -228,3 +227,18 @@ pub const NOTIFICATIONS: TableDefinition<(u128, u128), &[u8]> = TableDefinition:
 
 /// Key: account id. Value: how many of its notifications are unread.
 pub const NOTIFICATIONS_UNREAD: TableDefinition<u128, u64> = TableDefinition::new("notifications-unread-1");
+
+/// Key: (list code, scope: the workspace, account or mini program whose list it is, or 0 for a
+/// list of the whole platform, filter code (0: every row), sort number (the column's place in
+/// the list's sorts), sort key bytes, row id). Value: none. Every list of the console is a range
+/// of this index in display order, so a page reads its own rows and no others (`listing`).
+pub const LISTINGS: TableDefinition<(u8, u128, u64, u8, &[u8], u128), ()> =
+    TableDefinition::new("listings-1");
+
+/// Key: (list code, scope, row id). Value: the listing `Row` as JSON — the filter codes and sort
+/// keys the row is listed under, so a change of the row moves exactly its entries.
+pub const LISTING_ROWS: TableDefinition<(u8, u128, u128), &[u8]> = TableDefinition::new("listing-rows-1");
+
+/// Key: (list code, scope, filter code). Value: how many rows are listed under it. Kept in the
+/// transaction of every write, so a list's count is one lookup.
+pub const LISTING_COUNTS: TableDefinition<(u8, u128, u64), u64> = TableDefinition::new("listing-counts-1");

@@ -10,7 +10,8 @@ use super::effects::{caused, Effect};
 use super::tables::*;
 use crate::model::account::email_key;
 use crate::model::mcc::mcc_description;
-use crate::model::page::{window, KeyValue, Sort};
+use super::listing::{self, List, Listed, Row};
+use crate::model::page::{KeyValue, Sort};
 use crate::model::workspace::*;
 use crate::model::AppError;
 
@@ -169,7 +170,7 @@ pub fn insert_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Re
         .insert((a.status.code(), created, a.id.as_u128()), ())?;
     tx.open_table(APPLICATIONS)?
         .insert(a.id.as_u128(), encode(a)?.as_slice())?;
-    Ok(())
+    index_application(tx, a)
 }
 
 pub fn get_application(
@@ -205,7 +206,7 @@ pub fn decide_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Re
     drop(pending);
     tx.open_table(APPLICATIONS)?
         .insert(a.id.as_u128(), encode(a)?.as_slice())?;
-    Ok(())
+    index_application(tx, a)
 }
 
 pub fn applications_of(
@@ -227,10 +228,26 @@ pub fn applications_of(
     Ok(out)
 }
 
-/// How the operator's queue can be sorted.
-pub const APPLICATION_SORTS: &[&str] = &["created", "name"];
+/// The operator's queue of workspace applications, filtered by status.
+pub const APPLICATION_LIST: List = List { code: 6, sorts: &["created", "name"] };
 
-/// The operator's queue: by status, searched by name. Sorted by time, only the page's
+/// How the operator's queue can be sorted.
+pub const APPLICATION_SORTS: &[&str] = APPLICATION_LIST.sorts;
+
+fn index_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
+    let row = Row::new(
+        &[u32::from(a.status.code()) + 1],
+        vec![KeyValue::Int(a.created.timestamp_micros()), KeyValue::Text(a.name.clone())],
+    );
+    listing::set(tx, APPLICATION_LIST, 0, a.id.as_u128(), Some(&row))
+}
+
+/// How many workspace applications have `status` (`None`: any).
+pub fn count_applications(tx: &ReadTransaction, status: Option<ApplicationStatus>) -> Result<u64, AppError> {
+    listing::count(tx, APPLICATION_LIST, 0, listing::filter(&[status.map(|s| u32::from(s.code()) + 1)]))
+}
+
+/// The operator's queue: by status, searched by name. Without a search only the page's
 /// applications are read.
 pub fn list_applications(
     tx: &ReadTransaction,
@@ -239,39 +256,106 @@ pub fn list_applications(
     sort: Sort,
     cursor: &str,
     per_page: u32,
-) -> Result<Page<ApplicationView>, AppError> {
-    let index = tx.open_table(APPLICATIONS_BY_STATUS)?;
+) -> Result<Listed<ApplicationView>, AppError> {
+    let t = tx.open_table(APPLICATIONS)?;
     let q = query.trim().to_lowercase();
-    let codes: Vec<u8> = match status {
-        Some(s) => vec![s.code()],
-        None => ApplicationStatus::ALL.iter().map(|s| s.code()).collect(),
-    };
-    let by_time = q.is_empty() && sort.column == "created";
-    let mut rows = Vec::new();
-    for code in codes {
-        for row in index.range((code, i64::MIN, 0)..=(code, i64::MAX, u128::MAX))? {
-            let (_, created, id) = row?.0.value();
-            if by_time {
-                rows.push(((KeyValue::Int(created), id), id));
-                continue;
-            }
-            let Some(a) = get_application(tx, Uuid::from_u128(id))? else {
-                continue;
-            };
-            if q.is_empty() || a.name.to_lowercase().contains(&q) {
-                let value = match sort.column {
-                    "name" => KeyValue::Text(a.name.to_lowercase()),
-                    _ => KeyValue::Int(created),
-                };
-                rows.push(((value, id), id));
-            }
-        }
+    let filter = listing::filter(&[status.map(|s| u32::from(s.code()) + 1)]);
+    let query = listing::Query { scope: 0, filter, sort, cursor, per_page };
+    let application = |id: u128| t.get(id)?.map(|v| decode::<WorkspaceApplication>(v.value())).transpose();
+    if q.is_empty() {
+        return listing::page(tx, APPLICATION_LIST, &query, |id| Ok(application(id)?.map(|a| a.view())));
     }
-    window(rows, sort, cursor, per_page)?.try_map(|id| {
-        get_application(tx, Uuid::from_u128(id))?
-            .map(|a| a.view())
-            .ok_or(AppError::Internal)
+    listing::search(tx, APPLICATION_LIST, &query, |id| {
+        Ok(application(id)?.filter(|a| a.name.to_lowercase().contains(&q)).map(|a| a.view()))
     })
+}
+
+/// The operator's list of workspaces, searched by name.
+pub const WORKSPACE_LIST: List = List { code: 7, sorts: &["name", "created"] };
+
+/// How the operator's workspace list can be sorted.
+pub const WORKSPACE_SORTS: &[&str] = WORKSPACE_LIST.sorts;
+
+fn index_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError> {
+    let status = match w.status {
+        WorkspaceStatus::Active => 1,
+        WorkspaceStatus::Suspended => 2,
+    };
+    let row = Row::new(&[status], vec![KeyValue::Text(w.name.clone()), KeyValue::Int(w.created.timestamp_micros())]);
+    listing::set(tx, WORKSPACE_LIST, 0, w.id.as_u128(), Some(&row))
+}
+
+/// All workspaces, those whose name contains `query`. Without a search only the page's
+/// workspaces are read.
+pub fn list_workspaces(
+    tx: &ReadTransaction,
+    query: &str,
+    sort: Sort,
+    cursor: &str,
+    per_page: u32,
+) -> Result<Listed<WorkspaceView>, AppError> {
+    let t = tx.open_table(WORKSPACES)?;
+    let q = query.trim().to_lowercase();
+    let query = listing::Query { scope: 0, filter: 0, sort, cursor, per_page };
+    let workspace = |id: u128| t.get(id)?.map(|v| decode::<Workspace>(v.value())).transpose();
+    if q.is_empty() {
+        return listing::page(tx, WORKSPACE_LIST, &query, |id| Ok(workspace(id)?.map(|w| w.view())));
+    }
+    listing::search(tx, WORKSPACE_LIST, &query, |id| {
+        Ok(workspace(id)?.filter(|w| w.name.to_lowercase().contains(&q)).map(|w| w.view()))
+    })
+}
+
+/// The operator's list of requests for changes to workspaces' information.
+pub const CHANGE_REQUEST_LIST: List = List { code: 8, sorts: &["created"] };
+
+/// How change requests can be sorted.
+pub const CHANGE_REQUEST_SORTS: &[&str] = CHANGE_REQUEST_LIST.sorts;
+
+fn index_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), AppError> {
+    let row = Row::new(&[], vec![KeyValue::Int(c.created.timestamp_micros())]);
+    listing::set(tx, CHANGE_REQUEST_LIST, 0, c.id.as_u128(), Some(&row))
+}
+
+/// Requests for changes to workspaces' information; only the page's are read.
+pub fn list_change_requests(
+    tx: &ReadTransaction,
+    sort: Sort,
+    cursor: &str,
+    per_page: u32,
+) -> Result<Listed<ChangeRequestView>, AppError> {
+    let t = tx.open_table(CHANGE_REQUESTS)?;
+    let query = listing::Query { scope: 0, filter: 0, sort, cursor, per_page };
+    listing::page(tx, CHANGE_REQUEST_LIST, &query, |id| {
+        let Some(v) = t.get(id)? else { return Ok(None) };
+        let c: ChangeRequest = decode(v.value())?;
+        Ok(Some(ChangeRequestView {
+            id: c.id,
+            workspace: c.workspace_name,
+            requester: c.requester_name,
+            what: c.what,
+            why: c.why,
+            created: c.created,
+        }))
+    })
+}
+
+/// Lists every workspace application, workspace and change request again (a migration's job).
+pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
+    fn all<T: serde::de::DeserializeOwned>(tx: &WriteTransaction, def: redb::TableDefinition<u128, &'static [u8]>) -> Result<Vec<T>, AppError> {
+        let t = tx.open_table(def)?;
+        let mut out = Vec::new();
+        for r in t.iter()? {
+            out.push(decode(r?.1.value())?);
+        }
+        Ok(out)
+    }
+    for list in [APPLICATION_LIST, WORKSPACE_LIST, CHANGE_REQUEST_LIST] {
+        listing::clear(tx, list)?;
+    }
+    all::<WorkspaceApplication>(tx, APPLICATIONS)?.iter().try_for_each(|a| index_application(tx, a))?;
+    all::<Workspace>(tx, WORKSPACES)?.iter().try_for_each(|w| index_workspace(tx, w))?;
+    all::<ChangeRequest>(tx, CHANGE_REQUESTS)?.iter().try_for_each(|c| index_change_request(tx, c))
 }
 
 // ---- workspaces -----------------------------------------------------------------------------
@@ -288,14 +372,14 @@ pub fn insert_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppE
     by_name.insert(key.as_str(), w.id.as_u128())?;
     tx.open_table(WORKSPACES)?
         .insert(w.id.as_u128(), encode(w)?.as_slice())?;
-    Ok(())
+    index_workspace(tx, w)
 }
 
 pub fn update_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError> {
     caused(Effect::Served);
     tx.open_table(WORKSPACES)?
         .insert(w.id.as_u128(), encode(w)?.as_slice())?;
-    Ok(())
+    index_workspace(tx, w)
 }
 
 pub fn get_workspace(tx: &ReadTransaction, id: Uuid) -> Result<Option<Workspace>, AppError> {
@@ -333,32 +417,6 @@ fn by_name_in(
     v.map(|v| decode(v.value())).transpose()
 }
 
-/// How the operator's workspace list can be sorted.
-pub const WORKSPACE_SORTS: &[&str] = &["name", "created"];
-
-/// All workspaces, those whose name contains `query`.
-pub fn list_workspaces(
-    tx: &ReadTransaction,
-    query: &str,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
-) -> Result<Page<WorkspaceView>, AppError> {
-    let q = query.trim().to_lowercase();
-    let mut rows = Vec::new();
-    for row in tx.open_table(WORKSPACES)?.iter()? {
-        let w: Workspace = decode(row?.1.value())?;
-        if q.is_empty() || w.name.to_lowercase().contains(&q) {
-            let value = match sort.column {
-                "created" => KeyValue::Int(w.created.timestamp_micros()),
-                _ => KeyValue::Text(w.name.to_lowercase()),
-            };
-            rows.push(((value, w.id.as_u128()), w.view()));
-        }
-    }
-    window(rows, sort, cursor, per_page)
-}
-
 // ---- memberships ----------------------------------------------------------------------------
 
 pub fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), AppError> {
@@ -368,7 +426,7 @@ pub fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), AppEr
     )?;
     tx.open_table(MEMBERSHIPS_BY_ACCOUNT)?
         .insert((m.account.as_u128(), m.workspace.as_u128()), ())?;
-    Ok(())
+    super::members::index(tx, m.workspace, m.account, Some(m))
 }
 
 /// Every membership of a workspace.
@@ -589,37 +647,7 @@ pub fn revoke_admission(tx: &WriteTransaction, workspace: Uuid, email: &str) -> 
 pub fn insert_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), AppError> {
     tx.open_table(CHANGE_REQUESTS)?
         .insert(c.id.as_u128(), encode(c)?.as_slice())?;
-    Ok(())
-}
-
-/// How change requests can be sorted.
-pub const CHANGE_REQUEST_SORTS: &[&str] = &["created"];
-
-/// Requests for changes to workspaces' information.
-pub fn list_change_requests(
-    tx: &ReadTransaction,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
-) -> Result<Page<ChangeRequestView>, AppError> {
-    let t = tx.open_table(CHANGE_REQUESTS)?;
-    let mut rows = Vec::new();
-    for row in t.iter()? {
-        let c: ChangeRequest = decode(row?.1.value())?;
-        let key = (KeyValue::Int(c.created.timestamp_micros()), c.id.as_u128());
-        rows.push((
-            key,
-            ChangeRequestView {
-                id: c.id,
-                workspace: c.workspace_name,
-                requester: c.requester_name,
-                what: c.what,
-                why: c.why,
-                created: c.created,
-            },
-        ));
-    }
-    window(rows, sort, cursor, per_page)
+    index_change_request(tx, c)
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@ use leptos_meta::Title;
 
 use super::OperatorNav;
 use crate::api::operator::list_workspace_applications;
-use crate::model::workspace::ApplicationView;
+use crate::model::page::FilterWord;
+use crate::model::workspace::{ApplicationStatus, ApplicationView};
 use crate::ui::kit::{fmt_time, list_position, query_param, DataTable, ListControls, PageHeader, StatusBadge};
 
 #[component]
@@ -22,7 +23,7 @@ pub fn ApplicationsPage() -> impl IntoView {
         <section class="panel">
             <ListControls
                 search_label="Search by Workspace Name"
-                filters=vec![("status", "Status", vec![("", "All"), ("Pending", "Pending"), ("Generated", "Generated"), ("Rejected", "Rejected"), ("Withdrawn", "Withdrawn")])]
+                filters=vec![("status", "Status", ApplicationStatus::options("All"))]
             />
             <DataTable
                 label="Workspace applications"

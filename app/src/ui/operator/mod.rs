@@ -55,7 +55,7 @@ pub fn OperatorPage() -> impl IntoView {
                             <h2 id="instance">"This instance"</h2>
                             <dl class="facts">
                                 <dt>"Pending workspace applications"</dt>
-                                <dd><a href="/operator/applications?status=Pending">{o.pending_applications}</a></dd>
+                                <dd><a href="/operator/applications?status=pending">{o.pending_applications}</a></dd>
                                 <dt>"Accounts"</dt><dd><a href="/operator/accounts">{o.accounts}</a></dd>
                                 <dt>"Accounts with an unverified email address"</dt><dd>{o.unverified_accounts}</dd>
                                 <dt>"Platform operators"</dt><dd>{o.operators}</dd>

@@ -7,7 +7,8 @@ use uuid::Uuid;
 use super::OperatorNav;
 use crate::api::operator::{get_outbox_message, list_outbox};
 use crate::model::AppError;
-use crate::model::workspace::OutboxView;
+use crate::model::page::FilterWord;
+use crate::model::workspace::{MailState, OutboxView};
 use crate::ui::kit::{
     fmt_time, list_position, query_param, route_param, Badge, DataTable, ErrorPanel, ListControls,
     Loading, PageHeader, StatusBadge,
@@ -27,7 +28,7 @@ pub fn OutboxPage() -> impl IntoView {
         <section class="panel">
             <ListControls
                 search_label="Search recipient or subject"
-                filters=vec![("state", "State", vec![("", "All"), ("Queued", "Queued"), ("Sent", "Sent"), ("Failed", "Failed")])]
+                filters=vec![("state", "State", MailState::options("All"))]
             />
             <DataTable
                 label="Outbox"

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::WorkspaceShell;
 use crate::api::approvals::{get_application, list_approvals, ApproveApplication, RejectApplication, WithdrawApplication};
 use crate::model::approvals::{ApplicationRow, Category, Status};
+use crate::model::page::FilterWord;
 use crate::model::AppError;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
@@ -33,10 +34,6 @@ pub fn application_row(a: ApplicationRow, with_workspace: bool) -> AnyView {
     .into_any()
 }
 
-fn options<T: Copy>(all: &[T], param: fn(T) -> &'static str, label: fn(T) -> &'static str, any: &'static str) -> Vec<(&'static str, &'static str)> {
-    std::iter::once(("", any)).chain(all.iter().map(|x| (param(*x), label(*x)))).collect()
-}
-
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
     let name = route_param("name");
@@ -53,8 +50,8 @@ pub fn ApprovalsPage() -> impl IntoView {
                 <ListControls
                     search_label="Search mini program or applicant"
                     filters=vec![
-                        ("category", "Category", options(&Category::ALL, Category::param, Category::label, "All categories")),
-                        ("status", "Status", options(&Status::ALL, Status::param, Status::label, "All statuses")),
+                        ("category", "Category", Category::options("All categories")),
+                        ("status", "Status", Status::options("All statuses")),
                     ]
                 />
                 <DataTable

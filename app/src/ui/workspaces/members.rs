@@ -10,7 +10,8 @@ use crate::api::members::{
     ResendInvitation, RevokeAdmission, RevokeInvitation, SetMemberRole, UnblockMember,
 };
 use crate::model::apps::ExposedKeysView;
-use crate::model::workspace::{AdmissionView, InvitationView, MemberView, Role, INVITE_BULK_MAX};
+use crate::model::page::FilterWord;
+use crate::model::workspace::{AdmissionView, InvitationView, MemberStatus, MemberView, Role, INVITE_BULK_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
     action_error, fmt_time, list_position, query_param, route_param, Badge, DataTable, Field,
@@ -118,8 +119,8 @@ pub fn MembersPage() -> impl IntoView {
             <ListControls
                 search_label="Search email or username"
                 filters=vec![
-                    ("role", "Role", vec![("", "All roles"), ("WorkspaceAdmin", "Workspace Admin"), ("WorkspaceReviewer", "Workspace Reviewer"), ("MiniProgramAdmin", "Mini Program Admin"), ("WorkspaceDeveloper", "Workspace Developer")]),
-                    ("status", "Status", vec![("", "All"), ("Active", "Active"), ("Inactive", "Inactive")]),
+                    ("role", "Role", Role::options("All roles")),
+                    ("status", "Status", MemberStatus::options("All")),
                 ]
             />
             <DataTable
