@@ -94,6 +94,10 @@ pub struct SeedArgs {
     /// Feature-activation applications filed in the first workspace.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
     approvals: u32,
+    /// More members of the first workspace (accounts written straight to the store, verified,
+    /// joined as Workspace Developers), for the Members page at scale.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
+    listed_members: u32,
     /// Size of each uploaded bundle, in KiB (incompressible content, so the file is this large).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=51_200))]
     bundle_kib: u32,
@@ -159,6 +163,7 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
         workspaces: args.workspaces as usize,
         members: args.members as usize,
         approvals: args.approvals as usize,
+        listed_members: args.listed_members as usize,
         bundle_kib: args.bundle_kib as usize,
     };
     let seeded = app::server::seed::seed(store.clone(), dir.join("bundles"), &plan, |what| {

@@ -568,6 +568,13 @@ mod tests {
     }
 
     #[test]
+    fn a_platform_key_that_starts_with_a_hyphen_is_the_key_not_an_option() {
+        let key = format!("-{}", "A".repeat(42));
+        let argv = ["mpdp", "studio", "verify", "--manifest", "m.json", "--bundle", "b.tar.gz", "--platform-key", &key];
+        assert!(Cli::try_parse_from(argv).is_ok());
+    }
+
+    #[test]
     fn starting_on_a_data_directory_makes_it_its_owners_only() {
         use std::os::unix::fs::PermissionsExt;
         let root = tempfile::tempdir().unwrap();

@@ -72,7 +72,7 @@ pub struct UploadArgs {
     #[arg(long = "version", value_name = "X.Y.Z")]
     version: String,
     /// What changed in this version, for reviewers (at most 2000 characters).
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     note: Option<String>,
     /// The mini program: a directory with app.json at its root. Every regular file in it is
     /// uploaded; symbolic links and special files are refused.
@@ -95,8 +95,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     bundle: PathBuf,
     /// The workspace's platform public key, as the console's App detail page shows it
-    /// (43 base64url characters).
-    #[arg(long, value_name = "KEY")]
+    /// (43 base64url characters; one in 64 starts with `-`, which is still the key).
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     platform_key: String,
     /// The App the container runs in (its id): the manifest, and the list if given, must be
     /// made for it.

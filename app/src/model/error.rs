@@ -70,6 +70,23 @@ impl AppError {
         }
     }
 
+    /// The error's stable code, the same in every API's JSON (`invalid`, `conflict`,
+    /// `unauthenticated`, `invalid_credentials`, `forbidden`, `not_found`, `rate_limited`,
+    /// `bad_request`, `internal`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid { .. } => "invalid",
+            AppError::Conflict { .. } => "conflict",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Internal => "internal",
+        }
+    }
+
     /// The form field this error belongs to, if any.
     pub fn field(&self) -> Option<&str> {
         match self {
@@ -94,20 +111,12 @@ struct WireError {
 
 impl From<AppError> for WireError {
     fn from(e: AppError) -> Self {
-        let text = e.to_string();
-        let (kind, field, message, retry_after_secs) = match e {
-            AppError::Invalid { field, message } => ("invalid", Some(field), message, None),
-            AppError::Conflict { field, message } => ("conflict", Some(field), message, None),
-            AppError::Unauthenticated => ("unauthenticated", None, text, None),
-            AppError::InvalidCredentials => ("invalid_credentials", None, text, None),
-            AppError::Forbidden(m) => ("forbidden", None, m, None),
-            AppError::NotFound(m) => ("not_found", None, m, None),
-            AppError::RateLimited {
-                message,
-                retry_after_secs,
-            } => ("rate_limited", None, message, Some(retry_after_secs)),
-            AppError::BadRequest(m) => ("bad_request", None, m, None),
-            AppError::Internal => ("internal", None, text, None),
+        let (text, kind) = (e.to_string(), e.code());
+        let (field, message, retry_after_secs) = match e {
+            AppError::Invalid { field, message } | AppError::Conflict { field, message } => (Some(field), message, None),
+            AppError::Unauthenticated | AppError::InvalidCredentials | AppError::Internal => (None, text, None),
+            AppError::Forbidden(m) | AppError::NotFound(m) | AppError::BadRequest(m) => (None, m, None),
+            AppError::RateLimited { message, retry_after_secs } => (None, message, Some(retry_after_secs)),
         };
         WireError {
             kind: kind.into(),

@@ -40,6 +40,10 @@ pub struct Plan {
     pub workspaces: usize,
     pub members: usize,
     pub approvals: usize,
+    /// More members of the first workspace, written in batches straight to the store (accounts
+    /// as sign-up makes them, verified, joined as Workspace Developers): the Members page at
+    /// scale.
+    pub listed_members: usize,
     pub bundle_kib: usize,
 }
 
@@ -295,6 +299,76 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
             }
             lines.push(("DEEP_CURSOR".into(), cursor));
             lines.push(("DEEP_OFFSET".into(), offset.to_string()));
+            // The listed members, and a page of the Members list and of the operator's audit log
+            // deep in each.
+            let wid = admin_member().await?.workspace().id;
+            let password_hash = accounts_of[0].password_hash.clone();
+            let mut added = 0;
+            while added < plan.listed_members {
+                let n = BATCH.min(plan.listed_members - added);
+                let hash = password_hash.clone();
+                state
+                    .store
+                    .write(move |tx| {
+                        let now = chrono::Utc::now();
+                        for i in added..added + n {
+                            let account = Account {
+                                id: Uuid::now_v7(),
+                                email: format!("listed{i}@example.com"),
+                                username: format!("listed{i}"),
+                                password_hash: hash.clone(),
+                                is_operator: false,
+                                created: now,
+                                session_epoch: 0,
+                                email_verified: true,
+                            };
+                            crate::server::store::accounts::insert(tx, &account)?;
+                            let m = crate::server::store::workspaces::Membership {
+                                workspace: wid,
+                                account: account.id,
+                                role: Role::WorkspaceDeveloper,
+                                active: true,
+                                joined: now + chrono::Duration::microseconds(i as i64),
+                            };
+                            crate::server::store::workspaces::put_membership(tx, &m)?;
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                added += n;
+                progress(&format!("{added} of {} listed members added", plan.listed_members));
+            }
+            let middle = |total: u64| (total / 2).saturating_sub(1);
+            let deep = |list: crate::server::store::listing::List, scope: u128, sort: &'static str| {
+                let store = state.store.clone();
+                async move {
+                    store
+                        .read(move |tx| {
+                            let sort = crate::model::page::Sort::parse(sort, list.sorts, sort)?;
+                            let total = crate::server::store::listing::count(tx, list, scope, 0)?;
+                            let (mut cursor, mut offset) = (String::new(), 0u64);
+                            loop {
+                                let q = crate::server::store::listing::Query { scope, filter: 0, sort, cursor: &cursor, per_page: crate::model::page::PER_PAGE };
+                                let page = crate::server::store::listing::page(tx, list, &q, |id| Ok(Some(id)))?.page;
+                                match page.next {
+                                    Some(next) if offset + page.items.len() as u64 <= middle(total) => {
+                                        offset += page.items.len() as u64;
+                                        cursor = next;
+                                    }
+                                    _ => return Ok((cursor, total)),
+                                }
+                            }
+                        })
+                        .await
+                }
+            };
+            let (members_cursor, members_total) = deep(crate::server::store::members::LIST, wid.as_u128(), "email").await?;
+            let (audit_cursor, audit_total) = deep(crate::server::store::audit::LIST, 0, "-time").await?;
+            lines.push(("MEMBERS".into(), members_total.to_string()));
+            lines.push(("MEMBERS_PATH".into(), format!("/w/{name}/members")));
+            lines.push(("MEMBERS_DEEP_CURSOR".into(), members_cursor));
+            lines.push(("AUDIT_EVENTS".into(), audit_total.to_string()));
+            lines.push(("AUDIT_DEEP_CURSOR".into(), audit_cursor));
         }
     }
     lines.push(("LOGINS".into(), logins.join(",")));

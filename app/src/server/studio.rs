@@ -73,7 +73,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub field: Option<&'static str>,
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -82,7 +82,7 @@ impl ApiError {
     }
 
     fn field(mut self, field: &'static str) -> ApiError {
-        self.field = Some(field);
+        self.field = Some(field.to_string());
         self
     }
 
@@ -91,10 +91,12 @@ impl ApiError {
     }
 }
 
+/// A use case's refusal keeps its kind: its stable code (`conflict`, `forbidden` …), its status
+/// and the field it names.
 impl From<crate::model::AppError> for ApiError {
     fn from(e: crate::model::AppError) -> ApiError {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        ApiError { status, code: "error", message: e.to_string(), field: None }
+        ApiError { status, code: e.code(), message: e.to_string(), field: e.field().map(str::to_string) }
     }
 }
 
@@ -113,7 +115,7 @@ struct ErrorInner<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorInner { code: self.code, message: &self.message, field: self.field } };
+        let body = ErrorBody { error: ErrorInner { code: self.code, message: &self.message, field: self.field.as_deref() } };
         (self.status, Json(body)).into_response()
     }
 }
@@ -869,6 +871,23 @@ fn percent_decode(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_use_case_refusal_keeps_its_kind_status_and_field() {
+        use crate::model::AppError;
+        let cases = [
+            (AppError::conflict("Version", "was retired"), 409, "conflict", Some("Version")),
+            (AppError::Forbidden("blocked".into()), 403, "forbidden", None),
+            (AppError::NotFound("gone".into()), 404, "not_found", None),
+            (AppError::invalid("note", "too long"), 422, "invalid", Some("note")),
+            (AppError::Internal, 500, "internal", None),
+        ];
+        for (e, status, code, field) in cases {
+            let api = ApiError::from(e.clone());
+            assert_eq!((api.status.as_u16(), api.code, api.field.as_deref()), (status, code, field), "{e:?}");
+            assert_eq!(api.message, e.to_string());
+        }
+    }
 
     #[test]
     fn start_up_removes_unfinished_uploads_and_keeps_stored_bundles() {
