@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod load;
+pub mod workspace;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
