@@ -9,7 +9,7 @@ use crate::model::minis::{
     validate_category, validate_description, validate_mini_name, AssignmentView, MiniProgramView, MiniRole, VersionView,
     ICON_MAX_BYTES,
 };
-use crate::model::page::{window, KeyValue, Page, Sort};
+use crate::model::page::{Page, Sort};
 use crate::model::workspace::Role;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
@@ -21,7 +21,7 @@ use crate::server::store::{accounts, workspaces as ws};
 use crate::server::AppState;
 
 /// How a version list can be sorted.
-pub const VERSION_SORTS: &[&str] = &["created"];
+pub const VERSION_SORTS: &[&str] = store::VERSION_LIST.sorts;
 
 /// An icon's sides, in pixels.
 const ICON_MIN_PX: usize = 16;
@@ -173,12 +173,7 @@ pub async fn versions(state: &AppState, m: &Member, id: Uuid, sort: &str, cursor
         .store
         .read(move |tx| {
             visible(tx, &m, id)?;
-            let rows = store::versions(tx, id)?
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| (KeyValue::Int(v.created.timestamp_micros()), i as u128, v.view()))
-                .collect();
-            window(rows, sort, &cursor, crate::model::page::PER_PAGE)
+            Ok(store::versions_page(tx, id, sort, &cursor, crate::model::page::PER_PAGE)?.page)
         })
         .await
 }

@@ -247,7 +247,7 @@ fn mini_program() -> MiniProgram {
     }
 }
 
-fn version() -> Version {
+pub(super) fn version() -> Version {
     Version {
         mini_program: id(7),
         version: "1.2.0".into(),

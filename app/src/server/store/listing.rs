@@ -153,6 +153,7 @@ pub fn reindex_all(tx: &WriteTransaction) -> Result<(), AppError> {
     super::outbox::reindex(tx)?;
     super::workspaces::reindex(tx)?;
     super::approvals::reindex(tx)?;
+    super::minis::reindex(tx)?;
     Ok(())
 }
 
@@ -248,6 +249,16 @@ pub fn page<T>(
     q: &Query,
     mut load: impl FnMut(u128) -> Result<Option<T>, AppError>,
 ) -> Result<Listed<T>, AppError> {
+    page_keyed(tx, list, q, |_, id| load(id))
+}
+
+/// [`page`], whose `load` is also given the row's sort key (a row found by its key).
+pub fn page_keyed<T>(
+    tx: &ReadTransaction,
+    list: List,
+    q: &Query,
+    mut load: impl FnMut(&[u8], u128) -> Result<Option<T>, AppError>,
+) -> Result<Listed<T>, AppError> {
     let Some(order) = list.sorts.iter().position(|c| *c == q.sort.column) else {
         tracing::error!(list = list.code, sort = q.sort.column, "a sort the list does not have");
         return Err(AppError::Internal);
@@ -303,8 +314,8 @@ pub fn page<T>(
         _ => None,
     };
     let mut items = Vec::with_capacity(keys.len());
-    for (_, id) in &keys {
-        if let Some(t) = load(*id)? {
+    for (key, id) in &keys {
+        if let Some(t) = load(key, *id)? {
             items.push(t);
         }
     }
@@ -432,13 +443,14 @@ mod tests {
     #[test]
     fn every_list_reads_only_its_page() {
         use super::super::golden as g;
-        use super::super::{accounts, approvals, audit, members, outbox, workspaces};
+        use super::super::{accounts, approvals, audit, members, minis, outbox, workspaces};
         use crate::model::audit::AuditAction;
         use uuid::Uuid;
         const N: u128 = 60;
         let store = Store::memory();
         let ws = Uuid::from_u128(7);
         let applicant = Uuid::from_u128(8);
+        let mp = Uuid::from_u128(9);
         store
             .write_blocking(|tx| {
                 for i in 0..N {
@@ -467,6 +479,9 @@ mod tests {
                     (ap.id, ap.workspace, ap.applicant, ap.version, ap.created) =
                         (Uuid::from_u128(5000 + i), ws, applicant, Some(format!("1.0.{i}")), ap.created + later);
                     approvals::insert(tx, &ap)?;
+                    let mut v = g::version();
+                    (v.mini_program, v.version, v.created) = (mp, format!("1.0.{i}"), v.created + later);
+                    minis::put_version(tx, &v)?;
                 }
                 Ok(())
             })
@@ -484,6 +499,7 @@ mod tests {
             (workspaces::CHANGE_REQUEST_LIST, 0, N as u64),
             (approvals::LIST, ws.as_u128(), N as u64),
             (approvals::MINE, applicant.as_u128(), N as u64),
+            (minis::VERSION_LIST, mp.as_u128(), N as u64),
         ];
         for (list, scope, total) in lists {
             for column in list.sorts {
@@ -513,10 +529,11 @@ mod tests {
                     workspaces::list_applications(tx, None, "", s(workspaces::APPLICATION_SORTS), "", 20)?.entries_read,
                     workspaces::list_workspaces(tx, "", s(workspaces::WORKSPACE_SORTS), "", 20)?.entries_read,
                     workspaces::list_change_requests(tx, s(workspaces::CHANGE_REQUEST_SORTS), "", 20)?.entries_read,
+                    minis::versions_page(tx, mp, s(minis::VERSION_LIST.sorts), "", 20)?.entries_read,
                 ])
             })
             .unwrap();
-        assert_eq!(read, vec![21; 8]);
+        assert_eq!(read, vec![21; 9]);
     }
 
     #[test]

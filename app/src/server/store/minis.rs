@@ -7,8 +7,10 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode};
 use super::effects::{caused, Effect};
+use super::listing::{self, List, Listed, Row};
 use super::tables::{ASSIGNMENTS, ASSIGNMENTS_BY_MEMBER, MINI_ICONS, MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE, SIGNED_NONCES, SIGNED_NONCES_BY_TIME, VERSIONS};
 use crate::model::minis::{MiniRole, VersionState, VersionView};
+use crate::model::page::Sort;
 use crate::model::AppError;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -301,7 +303,52 @@ pub fn put_version(tx: &WriteTransaction, v: &Version) -> Result<(), AppError> {
         ));
     }
     table.insert(key, encode(v)?.as_slice())?;
-    Ok(())
+    drop(table);
+    index_version(tx, v)
+}
+
+/// A mini program's versions as the console lists them (retired ones left out), newest first.
+pub const VERSION_LIST: List = List { code: 11, sorts: &["created"] };
+
+/// A version's place in its list: its upload time, then its number (so the key names the
+/// version); its row id is the first 16 bytes of the SHA-256 of the number.
+fn version_key(v: &Version) -> (Vec<u8>, u128) {
+    use sha2::{Digest, Sha256};
+    let mut key = crate::model::page::KeyValue::Int(v.created.timestamp_micros()).bytes();
+    key.extend_from_slice(v.version.as_bytes());
+    let h = Sha256::digest(v.version.as_bytes());
+    (key, u128::from_be_bytes(h[..16].try_into().expect("16 bytes")))
+}
+
+fn index_version(tx: &WriteTransaction, v: &Version) -> Result<(), AppError> {
+    let (key, id) = version_key(v);
+    let row = (!v.is_retired()).then(|| Row { filters: vec![0], keys: vec![key] });
+    listing::set(tx, VERSION_LIST, v.mini_program.as_u128(), id, row.as_ref())
+}
+
+/// Lists every version again (a migration's job).
+pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
+    listing::clear(tx, VERSION_LIST)?;
+    let all: Vec<Version> = {
+        let t = tx.open_table(VERSIONS)?;
+        let mut out = Vec::new();
+        for r in t.iter()? {
+            out.push(decode(r?.1.value())?);
+        }
+        out
+    };
+    all.iter().try_for_each(|v| index_version(tx, v))
+}
+
+/// A page of a mini program's versions that count (retired ones left out): only the page's are
+/// read.
+pub fn versions_page(tx: &ReadTransaction, mp: Uuid, sort: Sort, cursor: &str, per_page: u32) -> Result<Listed<VersionView>, AppError> {
+    let t = tx.open_table(VERSIONS)?;
+    let query = listing::Query { scope: mp.as_u128(), filter: 0, sort, cursor, per_page };
+    listing::page_keyed(tx, VERSION_LIST, &query, |key, _| {
+        let Some(number) = key.get(8..).and_then(|n| std::str::from_utf8(n).ok()) else { return Ok(None) };
+        t.get((mp.as_u128(), number))?.map(|v| decode::<Version>(v.value()).map(|v| v.view())).transpose()
+    })
 }
 
 fn versions_in(table: &impl ReadableTable<(u128, &'static str), &'static [u8]>, mp: Uuid, retired: bool) -> Result<Vec<Version>, AppError> {
