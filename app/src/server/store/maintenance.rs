@@ -97,27 +97,22 @@ fn copy_every_table(
     src: &ReadTransaction,
     dst: &WriteTransaction,
 ) -> Result<Vec<(String, u64)>, String> {
-    let mut copied = Vec::new();
-    macro_rules! copy {
-        ($($table:ident),* $(,)?) => {$(
-            if let Some(n) = copy_table(src, dst, $table).map_err(|e| format!("could not copy the table {}: {e}", $table.name()))? {
-                copied.push(($table.name().to_string(), n));
-            }
-        )*};
+    struct Copy<'a> {
+        src: &'a ReadTransaction,
+        dst: &'a WriteTransaction,
+        copied: Vec<(String, u64)>,
     }
-    copy!(
-        META, MIGRATIONS, ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME, SESSIONS_V1,
-        SESSIONS_BY_EXPIRY_V1, SESSIONS, SESSIONS_BY_EXPIRY, SESSIONS_BY_ACCOUNT, ACCOUNT_TOKENS,
-        ACCOUNT_TOKENS_BY_ACCOUNT, SECRETS, APPLICATIONS, APPLICATIONS_BY_STATUS,
-        APPLICATIONS_BY_APPLICANT, PENDING_NAMES, PENDING_APPLICATIONS, WORKSPACES, WORKSPACES_BY_NAME, MEMBERSHIPS,
-        MEMBERSHIPS_BY_ACCOUNT, PENDING_ADMISSIONS, CHANGE_REQUESTS, OUTBOX, OUTBOX_QUEUE, AUDIT,
-        AUDIT_BY_WORKSPACE, INVITATIONS, INVITATIONS_BY_WORKSPACE, AUDIT_BY_ACCOUNT, APPS,
-        APPS_BY_WORKSPACE, APP_KEYS, APP_KEYS_BY_APP, ACCESS_KEYS_BY_HASH, PLATFORM_KEYS,
-        MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE, MINI_ICONS, ASSIGNMENTS, ASSIGNMENTS_BY_MEMBER,
-        VERSIONS, SIGNED_NONCES, SIGNED_NONCES_BY_TIME, APPROVALS, APPROVALS_INDEX, APPROVAL_COUNTS, APPROVALS_BY_SUBJECT,
-        APPROVAL_APPLICANTS, APPROVALS_BY_APPLICANT, APPROVALS_PENDING, RELEASES, NOTIFICATIONS,
-        NOTIFICATIONS_UNREAD, LISTINGS, LISTING_ROWS, LISTING_COUNTS,
-    );
+    impl super::tables::Visit for Copy<'_> {
+        fn table<K: redb::Key + 'static, V: redb::Value + 'static>(&mut self, def: TableDefinition<K, V>) -> Result<(), String> {
+            if let Some(n) = copy_table(self.src, self.dst, def).map_err(|e| format!("could not copy the table {}: {e}", def.name()))? {
+                self.copied.push((def.name().to_string(), n));
+            }
+            Ok(())
+        }
+    }
+    let mut copy = Copy { src, dst, copied: Vec::new() };
+    super::tables::each(&mut copy)?;
+    let copied = copy.copied;
     let db_err = |e: redb::StorageError| format!("could not list the tables: {e}");
     for table in src.list_tables().map_err(db_err)? {
         if !copied.iter().any(|(name, _)| name == table.name()) {
