@@ -291,7 +291,7 @@ pub async fn platform_audit(
                         .id,
                 )
             };
-            audit::list(tx, scope, &action, &q, Sort::parse(&sort, audit::SORTS, "-time")?, &cursor, PER_PAGE)
+            audit::list(tx, scope, &action, &q, Sort::parse(&sort, audit::SORTS, "-time")?, &cursor, PER_PAGE).map(|l| l.page)
         })
         .await
 }

@@ -174,7 +174,7 @@ pub async fn workspace_audit(
     state
         .store
         .read(move |tx| {
-            crate::server::store::audit::list(tx, Some(id), &action, &q, Sort::parse(&sort, crate::server::store::audit::SORTS, "-time")?, &cursor, PER_PAGE)
+            crate::server::store::audit::list(tx, Some(id), &action, &q, Sort::parse(&sort, crate::server::store::audit::SORTS, "-time")?, &cursor, PER_PAGE).map(|l| l.page)
         })
         .await
 }

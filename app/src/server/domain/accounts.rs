@@ -939,7 +939,7 @@ mod tests {
                 .read(|tx| audit::list(tx, None, "account.sign_in_failed", "", crate::model::page::Sort::parse("", audit::SORTS, "-time")?, "", 10))
                 .await
                 .unwrap()
-                .items
+                .page.items
                 .into_iter()
                 .map(|e| e.target)
                 .collect::<Vec<_>>()

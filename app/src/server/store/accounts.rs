@@ -86,14 +86,7 @@ fn index(tx: &WriteTransaction, a: &Account) -> Result<(), AppError> {
 /// Lists every account again (a migration's job).
 pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
     listing::clear(tx, LIST)?;
-    let all: Vec<Account> = {
-        let t = tx.open_table(ACCOUNTS)?;
-        let mut out = Vec::new();
-        for r in t.iter()? {
-            out.push(decode(r?.1.value())?);
-        }
-        out
-    };
+    let all: Vec<Account> = listing::records(tx, ACCOUNTS)?;
     all.iter().try_for_each(|a| index(tx, a))
 }
 

@@ -117,14 +117,7 @@ fn index(tx: &WriteTransaction, a: &Application) -> Result<(), AppError> {
 pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
     listing::clear(tx, LIST)?;
     listing::clear(tx, MINE)?;
-    let all: Vec<Application> = {
-        let t = tx.open_table(APPROVALS)?;
-        let mut out = Vec::new();
-        for r in t.iter()? {
-            out.push(decode(r?.1.value())?);
-        }
-        out
-    };
+    let all: Vec<Application> = listing::records(tx, APPROVALS)?;
     all.iter().try_for_each(|a| index(tx, a))
 }
 

@@ -171,22 +171,9 @@ fn view(seq: u64, e: AuditEvent) -> AuditEventView {
 }
 
 /// A page of events: one workspace's, or (with `None`) all of them. `action` filters by action
-/// name; `query` searches actor, target and details.
+/// name; `query` searches actor, target and details. Without a search only the page's events are
+/// read, whatever the action filter; a search reads the scope's events of that action.
 pub fn list(
-    tx: &ReadTransaction,
-    workspace: Option<Uuid>,
-    action: &str,
-    query: &str,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
-) -> Result<Page<AuditEventView>, AppError> {
-    listed(tx, workspace, action, query, sort, cursor, per_page).map(|l| l.page)
-}
-
-/// [`list`], with how many entries it read. Without a search only the page's events are read,
-/// whatever the action filter; a search reads the scope's events of that action.
-pub fn listed(
     tx: &ReadTransaction,
     workspace: Option<Uuid>,
     action: &str,
@@ -260,7 +247,7 @@ mod tests {
         let first = store
             .read_blocking(|tx| list(tx, Some(ws), "", "", newest, "", 4))
             .unwrap();
-        let next = first.next.unwrap();
+        let next = first.page.next.clone().unwrap();
         let mine = store
             .read_blocking(|tx| list(tx, Some(ws), "", "", newest, &next, 4))
             .unwrap();

@@ -145,6 +145,19 @@ pub fn clear(tx: &WriteTransaction, list: List) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Every record of a table whose values are JSON, decoded: what a list is built again from.
+pub fn records<K: redb::Key + 'static, T: serde::de::DeserializeOwned>(
+    tx: &WriteTransaction,
+    def: redb::TableDefinition<K, &'static [u8]>,
+) -> Result<Vec<T>, AppError> {
+    let t = tx.open_table(def)?;
+    let mut out = Vec::new();
+    for r in t.iter()? {
+        out.push(decode(r?.1.value())?);
+    }
+    Ok(out)
+}
+
 /// Lists every row of every list again from the tables that hold them.
 pub fn reindex_all(tx: &WriteTransaction) -> Result<(), AppError> {
     super::accounts::reindex(tx)?;
@@ -523,8 +536,8 @@ mod tests {
                 Ok(vec![
                     accounts::list(tx, "", s(accounts::SORTS), "", 20)?.entries_read,
                     members::list(tx, ws, "", None, None, s(members::SORTS), "", 20)?.entries_read,
-                    audit::listed(tx, None, "", "", s(audit::SORTS), "", 20)?.entries_read,
-                    audit::listed(tx, Some(ws), "workspace_application.submitted", "", s(audit::SORTS), "", 20)?.entries_read,
+                    audit::list(tx, None, "", "", s(audit::SORTS), "", 20)?.entries_read,
+                    audit::list(tx, Some(ws), "workspace_application.submitted", "", s(audit::SORTS), "", 20)?.entries_read,
                     outbox::list(tx, None, "", s(outbox::SORTS), "", 20)?.entries_read,
                     workspaces::list_applications(tx, None, "", s(workspaces::APPLICATION_SORTS), "", 20)?.entries_read,
                     workspaces::list_workspaces(tx, "", s(workspaces::WORKSPACE_SORTS), "", 20)?.entries_read,

@@ -58,14 +58,7 @@ pub fn index(tx: &WriteTransaction, workspace: Uuid, account: Uuid, m: Option<&M
 /// Lists every membership again (a migration's job).
 pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
     listing::clear(tx, LIST)?;
-    let all: Vec<Membership> = {
-        let t = tx.open_table(MEMBERSHIPS)?;
-        let mut out = Vec::new();
-        for r in t.iter()? {
-            out.push(decode(r?.1.value())?);
-        }
-        out
-    };
+    let all: Vec<Membership> = listing::records(tx, MEMBERSHIPS)?;
     for m in all {
         index(tx, m.workspace, m.account, Some(&m))?;
     }

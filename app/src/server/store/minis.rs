@@ -329,14 +329,7 @@ fn index_version(tx: &WriteTransaction, v: &Version) -> Result<(), AppError> {
 /// Lists every version again (a migration's job).
 pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
     listing::clear(tx, VERSION_LIST)?;
-    let all: Vec<Version> = {
-        let t = tx.open_table(VERSIONS)?;
-        let mut out = Vec::new();
-        for r in t.iter()? {
-            out.push(decode(r?.1.value())?);
-        }
-        out
-    };
+    let all: Vec<Version> = listing::records(tx, VERSIONS)?;
     all.iter().try_for_each(|v| index_version(tx, v))
 }
 

@@ -210,14 +210,7 @@ fn index(tx: &WriteTransaction, m: &OutboxMessage) -> Result<(), AppError> {
 /// Lists every message again (a migration's job).
 pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
     listing::clear(tx, LIST)?;
-    let all: Vec<OutboxMessage> = {
-        let t = tx.open_table(OUTBOX)?;
-        let mut out = Vec::new();
-        for r in t.iter()? {
-            out.push(decode(r?.1.value())?);
-        }
-        out
-    };
+    let all: Vec<OutboxMessage> = listing::records(tx, OUTBOX)?;
     all.iter().try_for_each(|m| index(tx, m))
 }
 

@@ -342,20 +342,12 @@ pub fn list_change_requests(
 
 /// Lists every workspace application, workspace and change request again (a migration's job).
 pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
-    fn all<T: serde::de::DeserializeOwned>(tx: &WriteTransaction, def: redb::TableDefinition<u128, &'static [u8]>) -> Result<Vec<T>, AppError> {
-        let t = tx.open_table(def)?;
-        let mut out = Vec::new();
-        for r in t.iter()? {
-            out.push(decode(r?.1.value())?);
-        }
-        Ok(out)
-    }
     for list in [APPLICATION_LIST, WORKSPACE_LIST, CHANGE_REQUEST_LIST] {
         listing::clear(tx, list)?;
     }
-    all::<WorkspaceApplication>(tx, APPLICATIONS)?.iter().try_for_each(|a| index_application(tx, a))?;
-    all::<Workspace>(tx, WORKSPACES)?.iter().try_for_each(|w| index_workspace(tx, w))?;
-    all::<ChangeRequest>(tx, CHANGE_REQUESTS)?.iter().try_for_each(|c| index_change_request(tx, c))
+    listing::records::<_, WorkspaceApplication>(tx, APPLICATIONS)?.iter().try_for_each(|a| index_application(tx, a))?;
+    listing::records::<_, Workspace>(tx, WORKSPACES)?.iter().try_for_each(|w| index_workspace(tx, w))?;
+    listing::records::<_, ChangeRequest>(tx, CHANGE_REQUESTS)?.iter().try_for_each(|c| index_change_request(tx, c))
 }
 
 // ---- workspaces -----------------------------------------------------------------------------
