@@ -195,22 +195,9 @@ pub fn check_note(raw: &str) -> anyhow::Result<Option<String>> {
     if raw.trim().is_empty() {
         return Ok(None);
     }
-    Ok(Some(percent_encode(raw)))
+    Ok(Some(app::server::studio::encode_note(raw)))
 }
 
-/// Percent-encodes every byte of the UTF-8 text except the unreserved characters of RFC 3986,
-/// so any note fits an HTTP header.
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// A regular file of a bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -806,7 +806,7 @@ async fn the_approvals_list_filters_searches_sorts_and_pages() {
 
     // Changed links, another sort's link, unknown filters and sorts: 422, naming the field.
     let searched_next = jf["next"].as_str().unwrap().to_string();
-    let mut tampered = vec![
+    let tampered = vec![
         "garbage".to_string(),
         next.replacen("a.", "x.", 1),
         format!("{}zz", next),

@@ -850,22 +850,21 @@ async fn list_versions(
     }
 }
 
-/// Decodes `%XX` escapes; `None` for a malformed escape or bytes that are not UTF-8.
+/// The characters a note keeps as they are in its header: RFC 3986's unreserved ones.
+const NOTE_KEPT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// A note as its `MPDP-Note` header carries it: every byte of its UTF-8 but the unreserved
+/// characters percent-encoded, so any note fits an HTTP header.
+pub fn encode_note(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, NOTE_KEPT).to_string()
+}
+
+/// Decodes `%XX` escapes; `None` for a malformed escape (a `%` not followed by two hex digits)
+/// or bytes that are not UTF-8.
 fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    let escapes_whole = text.split('%').skip(1).all(|rest| rest.as_bytes().get(..2).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)));
+    escapes_whole.then(|| percent_encoding::percent_decode_str(text).decode_utf8().ok().map(|s| s.into_owned())).flatten()
 }
 
 #[cfg(test)]

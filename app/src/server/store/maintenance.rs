@@ -176,11 +176,7 @@ fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
         hasher.update(&buf[..n]);
         len += n as u64;
     }
-    Ok((hex(&hasher.finalize()), len))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok((hex::encode(hasher.finalize()), len))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), String> {
@@ -552,7 +548,7 @@ fn unpack(archive: File, from: &Path, data_dir: &Path) -> Result<BackupSummary, 
         file.sync_all()
             .map_err(|e| format!("could not write {}: {e}", target.display()))?;
         if name != DATA_FILE {
-            let sha = hex(&hasher.finalize());
+            let sha = hex::encode(hasher.finalize());
             if !name.ends_with(&format!("{sha}.tar.gz")) {
                 return Err(bad(format!("{name} does not hold the bytes its name says (sha256 {sha})")));
             }
