@@ -295,7 +295,12 @@ impl Member {
         self,
         action: crate::server::policy::WorkspaceAction,
     ) -> Result<WorkspaceAdmin, AppError> {
-        Ok(WorkspaceAdmin(self.authorize(action)?))
+        let member = self.authorize(action)?;
+        // The guard proves the role, whatever the action's row allows.
+        if member.membership.role != crate::model::workspace::Role::WorkspaceAdmin {
+            return Err(AppError::Forbidden(action.refusal().into()));
+        }
+        Ok(WorkspaceAdmin(member))
     }
 }
 
@@ -534,6 +539,33 @@ mod tests {
         let s = session(&state);
         s.insert(ACCOUNT_ID, "not a uuid").await.unwrap();
         assert!(SignedIn::from_session(&state, s).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_admin_guard_proves_the_role_whatever_the_action_allows() {
+        use crate::model::workspace::{Role, WorkspaceStatus};
+        use crate::server::policy::WorkspaceAction;
+        let (state, account) = setup().await;
+        let workspace = crate::server::store::workspaces::Workspace {
+            id: Uuid::now_v7(),
+            name: "Acme".into(),
+            mcc: "5812".into(),
+            address: "1 Road".into(),
+            representatives: vec![],
+            status: WorkspaceStatus::Active,
+            status_reason: None,
+            created: chrono::Utc::now(),
+            application: Uuid::now_v7(),
+        };
+        let member = |role| {
+            let membership = crate::server::store::workspaces::Membership { workspace: workspace.id, account: account.id, role, active: true, joined: chrono::Utc::now() };
+            Member::for_tests(SignedIn::for_tests(account.clone(), session(&state)), workspace.clone(), membership)
+        };
+        // A Mini Program Admin may create mini programs, but is no Workspace Admin.
+        assert!(member(Role::MiniProgramAdmin).authorize(WorkspaceAction::CreateMiniPrograms).is_ok());
+        let refused = member(Role::MiniProgramAdmin).admin(WorkspaceAction::CreateMiniPrograms).err().unwrap();
+        assert_eq!(refused.status(), 403);
+        assert!(member(Role::WorkspaceAdmin).admin(WorkspaceAction::CreateMiniPrograms).is_ok());
     }
 
     #[test]
