@@ -300,12 +300,12 @@ impl Member {
         if member.membership.role != crate::model::workspace::Role::WorkspaceAdmin {
             return Err(AppError::Forbidden(action.refusal().into()));
         }
-        Ok(WorkspaceAdmin(member))
+        Ok(WorkspaceAdmin(member, action))
     }
 }
 
-/// A Workspace Admin of one workspace (made only by [`Member::admin`]).
-pub struct WorkspaceAdmin(Member);
+/// A Workspace Admin of one workspace, for one action (made only by [`Member::admin`]).
+pub struct WorkspaceAdmin(Member, crate::server::policy::WorkspaceAction);
 
 impl WorkspaceAdmin {
     pub fn member(&self) -> &Member {
@@ -315,6 +315,31 @@ impl WorkspaceAdmin {
     /// The admin's standing, to re-check inside a write transaction ([`MemberScope::recheck`]).
     pub fn scope(&self) -> MemberScope {
         MemberScope::of(&self.0)
+    }
+
+    /// What this guard proved, to be proved again in the write transaction that acts
+    /// ([`AdminStanding::recheck`]).
+    pub fn standing(&self) -> AdminStanding {
+        AdminStanding { scope: self.scope(), action: self.1 }
+    }
+}
+
+/// A Workspace Admin's standing for one action, cut loose from the request so the write
+/// transaction that acts can check it again: a block, a demotion or a suspension committed since
+/// the request's check is refused there.
+#[derive(Clone)]
+pub struct AdminStanding {
+    scope: MemberScope,
+    action: crate::server::policy::WorkspaceAction,
+}
+
+impl AdminStanding {
+    pub fn recheck(&self, tx: &redb::WriteTransaction) -> Result<(), AppError> {
+        let now = self.scope.recheck(tx, self.action)?;
+        if now.role != crate::model::workspace::Role::WorkspaceAdmin {
+            return Err(AppError::Forbidden(self.action.refusal().into()));
+        }
+        Ok(())
     }
 }
 

@@ -17,7 +17,6 @@ use crate::model::AppError;
 use crate::model::audit::AuditAction;
 use crate::server::auth::guard::WorkspaceAdmin;
 use crate::server::keys;
-use crate::server::policy::WorkspaceAction;
 use crate::server::store::apps::{self as store, App, Key, KeyRecord, UploadScope};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::{accounts, minis, workspaces as ws};
@@ -90,7 +89,7 @@ pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, act
     let (name, ios_bundle_id, android_package) =
         check_app(&form.name, form.ios, &form.ios_bundle_id, form.android, &form.android_package)?;
     let m = &admin.member();
-    let (wid, wname, me, scope) = (m.workspace().id, m.workspace().name.clone(), m.who().account().id, admin.scope());
+    let (wid, wname, me, standing) = (m.workspace().id, m.workspace().name.clone(), m.who().account().id, admin.standing());
     let app = App {
         id: Uuid::now_v7(),
         workspace: wid,
@@ -103,7 +102,7 @@ pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, act
     let created = state
         .store
         .write(move |tx| {
-            scope.recheck(tx, WorkspaceAction::ManageApps)?;
+            standing.recheck(tx)?;
             if store::apps_of_for_update(tx, wid)?
                 .iter()
                 .any(|a| a.name.to_lowercase() == app.name.to_lowercase())
@@ -229,11 +228,11 @@ pub async fn rotate(
     actor: Actor,
 ) -> Result<NewKey, AppError> {
     let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
-    let (me, scope) = (admin.member().who().account().id, admin.scope());
+    let (me, standing) = (admin.member().who().account().id, admin.standing());
     let new = state
         .store
         .write(move |tx| {
-            scope.recheck(tx, WorkspaceAction::ManageApps)?;
+            standing.recheck(tx)?;
             let app = store::app_of_for_update(tx, wid, app)?.ok_or_else(not_found)?;
             let now = Utc::now();
             let until = now + Duration::seconds(grace.seconds());
@@ -259,11 +258,11 @@ pub async fn rotate(
 
 /// Revokes a key at once.
 pub async fn revoke(state: &AppState, admin: &WorkspaceAdmin, app: Uuid, key: String, actor: Actor) -> Result<(), AppError> {
-    let (wid, wname, scope) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.scope());
+    let (wid, wname, standing) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.standing());
     state
         .store
         .write(move |tx| {
-            scope.recheck(tx, WorkspaceAction::ManageApps)?;
+            standing.recheck(tx)?;
             let app = store::app_of_for_update(tx, wid, app)?.ok_or_else(not_found)?;
             let mut k = store::key_for_update(tx, &key)?
                 .filter(|k| k.app == app.id)
@@ -296,11 +295,11 @@ pub async fn set_upload_scope(state: &AppState, admin: &WorkspaceAdmin, app: Uui
             chosen.push(id);
         }
     }
-    let (wid, wname, scope) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.scope());
+    let (wid, wname, standing) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.standing());
     state
         .store
         .write(move |tx| {
-            scope.recheck(tx, WorkspaceAction::ManageApps)?;
+            standing.recheck(tx)?;
             let app = store::app_of_for_update(tx, wid, app)?.ok_or_else(not_found)?;
             let mut names = Vec::new();
             for id in &chosen {
@@ -402,12 +401,12 @@ pub async fn exposed_upload_keys(state: &AppState, workspace: Uuid) -> Result<Ve
 /// keys in use stop at once — no grace period, since a copy may be in the wrong hands. One
 /// transaction, audited per App.
 pub async fn rotate_keys_shown_to(state: &AppState, admin: &WorkspaceAdmin, account: Uuid, actor: Actor) -> Result<Vec<NewKey>, AppError> {
-    let (wid, wname, scope) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.scope());
+    let (wid, wname, standing) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.standing());
     let me = admin.member().who().account().id;
     let made = state
         .store
         .write(move |tx| {
-            scope.recheck(tx, WorkspaceAction::ManageApps)?;
+            standing.recheck(tx)?;
             let now = Utc::now();
             let who = accounts::get_for_update(tx, account)?.map(|a| a.username).unwrap_or_else(|| "a deleted account".into());
             let mut made = Vec::new();

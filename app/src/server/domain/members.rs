@@ -106,9 +106,11 @@ pub async fn invite(
         m.who().account().id,
     );
     let console = state.config.public_url.trim_end_matches('/').to_string();
+    let standing = admin.standing();
     let rows = state
         .store
         .write(move |tx| {
+            standing.recheck(tx)?;
             let now = Utc::now();
             let mut seen = std::collections::HashSet::new();
             let mut rows = Vec::new();
@@ -189,9 +191,11 @@ pub async fn resend(
     );
     let console = state.config.public_url.trim_end_matches('/').to_string();
     let email = email.to_string();
+    let standing = admin.standing();
     state
         .store
         .write(move |tx| {
+            standing.recheck(tx)?;
             let now = Utc::now();
             let key = email_key(&email);
             let hash = tx
@@ -241,9 +245,11 @@ pub async fn revoke(
 ) -> Result<(), AppError> {
     let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
     let email = email.to_string();
+    let standing = admin.standing();
     state
         .store
         .write(move |tx| {
+            standing.recheck(tx)?;
             let (hash, mut invitation) =
                 inv::live_for(tx, wid, &email, Utc::now())?.ok_or_else(|| {
                     AppError::NotFound(format!("There is no pending invitation for {email}."))
@@ -404,9 +410,11 @@ pub async fn revoke_admission(
 ) -> Result<(), AppError> {
     let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
     let email = email.trim().to_string();
+    let standing = admin.standing();
     state
         .store
         .write(move |tx| {
+            standing.recheck(tx)?;
             if !ws::revoke_admission(tx, wid, &email)? {
                 return Err(AppError::NotFound(format!(
                     "There is no admission waiting for {email}."
@@ -443,9 +451,11 @@ pub async fn set_role(
     actor: Actor,
 ) -> Result<(), AppError> {
     let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
+    let standing = admin.standing();
     state
         .store
         .write(move |tx| {
+            standing.recheck(tx)?;
             let (mut m, a) = target(tx, wid, account)?;
             if m.role == role {
                 return Err(AppError::conflict(
@@ -493,9 +503,11 @@ pub async fn set_blocked(
     if blocked && account == me {
         return Err(AppError::invalid("Member", "you can't block yourself"));
     }
+    let standing = admin.standing();
     state
         .store
         .write(move |tx| {
+            standing.recheck(tx)?;
             let (mut m, a) = target(tx, wid, account)?;
             if m.active != blocked {
                 let now = if blocked { "blocked" } else { "active" };
@@ -543,9 +555,11 @@ pub async fn remove(
             "to remove yourself, use Leave workspace",
         ));
     }
+    let standing = admin.standing();
     state
         .store
         .write(move |tx| {
+            standing.recheck(tx)?;
             let (m, a) = target(tx, wid, account)?;
             if is_last_admin(tx, &m)? {
                 return Err(AppError::conflict(

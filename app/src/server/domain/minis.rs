@@ -14,7 +14,6 @@ use crate::model::workspace::Role;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
 use crate::server::auth::guard::{Member, MemberScope as Viewer, MiniNeed, MiniProgramAccess, WorkspaceAdmin};
-use crate::server::policy::WorkspaceAction;
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::minis::{self as store, MiniProgram};
 use crate::server::store::{accounts, workspaces as ws};
@@ -183,11 +182,11 @@ pub async fn versions(state: &AppState, m: &Member, id: Uuid, sort: &str, cursor
 /// earlier version", so a lower one can be uploaded; its record, its bundle and the audit log
 /// keep it, and its number is not used again. Checked and done in one transaction, audited.
 pub async fn retire_version(state: &AppState, admin: &WorkspaceAdmin, mp: Uuid, version: String, actor: Actor) -> Result<(), AppError> {
-    let scope = admin.scope();
+    let (scope, standing) = (admin.scope(), admin.standing());
     state
         .store
         .write(move |tx| {
-            scope.recheck(tx, WorkspaceAction::RetireVersions)?;
+            standing.recheck(tx)?;
             let p = store::get_for_update(tx, scope.workspace(), mp)?
                 .ok_or_else(|| AppError::NotFound("No such mini program in this workspace.".into()))?;
             let text = version.trim();
@@ -347,6 +346,7 @@ pub async fn assignable(state: &AppState, m: &Member) -> Result<Vec<crate::model
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::policy::WorkspaceAction;
     use crate::model::minis::VersionState;
     use crate::server::auth::guard::SignedIn;
     use crate::server::domain::accounts::verified_account;
@@ -397,6 +397,32 @@ mod tests {
             .await
             .unwrap();
         (state, workspace, mp)
+    }
+
+    /// The request's guard was checked before a demotion, a block or a suspension committed: the
+    /// write transaction that acts checks again, refuses, and changes nothing.
+    #[tokio::test]
+    async fn an_admin_guard_is_proved_again_in_the_write_that_acts() {
+        let (state, workspace, mp) = world().await;
+        let ann = member_of(&state, &workspace, "ann", Role::WorkspaceAdmin).await;
+        let account = ann.who().account().id;
+        let put = |role: Role, active: bool| {
+            let m = Membership { workspace: workspace.id, account, role, active, joined: Utc::now() };
+            let state = state.clone();
+            async move { state.store.write(move |tx| ws::put_membership(tx, &m)).await.unwrap() }
+        };
+        let admin = ann.admin(WorkspaceAction::RetireVersions).unwrap();
+        put(Role::WorkspaceReviewer, true).await;
+        assert_eq!(retire_version(&state, &admin, mp, "1.6.0".into(), nobody()).await.unwrap_err().status(), 403, "demoted");
+        put(Role::WorkspaceAdmin, false).await;
+        assert_eq!(retire_version(&state, &admin, mp, "1.6.0".into(), nobody()).await.unwrap_err().status(), 403, "blocked");
+        put(Role::WorkspaceAdmin, true).await;
+        let mut suspended = workspace.clone();
+        suspended.status = crate::model::workspace::WorkspaceStatus::Suspended;
+        state.store.write(move |tx| ws::update_workspace(tx, &suspended)).await.unwrap();
+        assert_eq!(retire_version(&state, &admin, mp, "1.6.0".into(), nobody()).await.unwrap_err().status(), 403, "suspended");
+        let v = state.store.read(move |tx| store::version(tx, mp, "1.6.0")).await.unwrap().unwrap();
+        assert_eq!(v.state, VersionState::Uploaded, "nothing changed");
     }
 
     #[tokio::test]

@@ -282,9 +282,11 @@ pub async fn request_change(
         why,
         created: Utc::now(),
     };
+    let standing = admin.standing();
     state
         .store
         .write(move |tx| {
+            standing.recheck(tx)?;
             ws::insert_change_request(tx, &request)?;
             audit::record(
                 tx,
