@@ -158,18 +158,6 @@ pub fn records<K: redb::Key + 'static, T: serde::de::DeserializeOwned>(
     Ok(out)
 }
 
-/// Lists every row of every list again from the tables that hold them.
-pub fn reindex_all(tx: &WriteTransaction) -> Result<(), AppError> {
-    super::accounts::reindex(tx)?;
-    super::members::reindex(tx)?;
-    super::audit::reindex(tx)?;
-    super::outbox::reindex(tx)?;
-    super::workspaces::reindex(tx)?;
-    super::approvals::reindex(tx)?;
-    super::minis::reindex(tx)?;
-    Ok(())
-}
-
 /// How many rows of `list` in `scope` match `filter`.
 pub fn count(tx: &ReadTransaction, list: List, scope: u128, filter: u64) -> Result<u64, AppError> {
     Ok(tx.open_table(LISTING_COUNTS)?.get((list.code, scope, filter))?.map(|v| v.value()).unwrap_or(0))

@@ -27,13 +27,26 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0010-listings", listings),
 ];
 
+/// Lists every row of every list again from the tables that hold them (each list's module knows
+/// its rows; the listing index knows none of them).
+fn reindex_all(tx: &WriteTransaction) -> Result<(), crate::model::AppError> {
+    super::accounts::reindex(tx)?;
+    super::members::reindex(tx)?;
+    super::audit::reindex(tx)?;
+    super::outbox::reindex(tx)?;
+    super::workspaces::reindex(tx)?;
+    super::approvals::reindex(tx)?;
+    super::minis::reindex(tx)?;
+    Ok(())
+}
+
 /// Every list of the console is read from one index in display order (`listing`): the rows that
 /// exist are listed, and the Approvals list's own index and counts, which it replaces, are deleted.
 fn listings(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(LISTINGS)?;
     tx.open_table(LISTING_ROWS)?;
     tx.open_table(LISTING_COUNTS)?;
-    super::listing::reindex_all(tx).map_err(|e| redb::Error::Corrupted(format!("listings: {e}")))?;
+    reindex_all(tx).map_err(|e| redb::Error::Corrupted(format!("listings: {e}")))?;
     tx.delete_table(APPROVALS_INDEX)?;
     tx.delete_table(APPROVAL_COUNTS)?;
     Ok(())
