@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use app::server::store::{maintenance, Store, StoreError};
+use app::server::clock::Clock;
 use app::server::{AppState, Config};
 use clap::{Args, Parser, Subcommand};
 
@@ -163,6 +164,11 @@ struct ServeArgs {
         value_name = "MAILBOX"
     )]
     mail_from: String,
+    /// For tests: the server's clock moves forward as told on standard input, a line
+    /// `advance <milliseconds>` at a time (each answered `clock advanced <milliseconds>` on
+    /// standard output), so rules about time are tested without waiting for it.
+    #[arg(long, hide = true)]
+    test_clock: bool,
 }
 
 #[derive(Subcommand)]
@@ -381,6 +387,21 @@ fn compact(data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--test-clock`: moves `clock` forward by each `advance <milliseconds>` line on standard input.
+async fn advance_from_stdin(clock: Clock) {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        match line.trim().strip_prefix("advance ").map(|ms| ms.trim().parse::<u64>()) {
+            Some(Ok(ms)) => {
+                clock.advance(Duration::from_millis(ms));
+                println!("clock advanced {ms}");
+            }
+            _ => eprintln!("--test-clock: expected `advance <milliseconds>`, got {line:?}"),
+        }
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mailer = match &args.smtp_url {
         Some(url) => Some(
@@ -390,7 +411,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let lock = lock_data_dir(&args.data.data_dir)?;
-    let store = open_store(&args.data.data_dir)?;
+    let clock = Clock::system();
+    let store = open_store(&args.data.data_dir)?.with_clock(clock.clone());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| {
@@ -415,7 +437,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bundle_dir: args.data.data_dir.join("bundles"),
     };
     let public_url = config.public_url.clone();
-    let state = AppState::new(store.clone(), config);
+    let state = AppState::new(app::server::Context::with_clock(store.clone(), config, clock.clone()));
+    if args.test_clock {
+        tokio::spawn(advance_from_stdin(clock));
+    }
     match state.bundles.remove_unfinished() {
         Ok(0) => {}
         Ok(n) => tracing::info!(files = n, "removed uploads left unfinished by the last run from bundles/tmp"),

@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         let state = state.clone();
         move || {
             provide_context(state.clone());
+            provide_context(state.cx.clone());
             if let Some(chunks) = split_chunks.clone() {
                 provide_context(chunks);
             }

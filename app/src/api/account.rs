@@ -12,7 +12,7 @@ use crate::model::page::Sort;
 #[cfg(feature = "ssr")]
 use crate::server::store::audit;
 #[cfg(feature = "ssr")]
-use crate::server::{auth::guard::SignedIn, domain::accounts as domain, AppState};
+use crate::server::{guard::SignedIn, domain::accounts as domain, AppState};
 
 #[cfg(feature = "ssr")]
 async fn request_headers() -> http::HeaderMap {
@@ -84,7 +84,7 @@ pub async fn log_in(
     next: Option<String>,
 ) -> Result<(), AppError> {
     let state = AppState::current()?;
-    let session = crate::server::auth::guard::current_session().await?;
+    let session = crate::server::guard::current_session().await?;
     let addr = super::client_addr_of_request().await;
     let headers = request_headers().await;
     let device = state.devices.read(&headers);
@@ -93,7 +93,7 @@ pub async fn log_in(
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    SignedIn::start(&session, &account, addr, agent).await?;
+    SignedIn::start(&state.clock, &session, &account, addr, agent).await?;
     let keep = device
         .filter(|(a, epoch, _)| *a == account.id && *epoch == account.session_epoch)
         .map(|(_, _, d)| d);
@@ -133,7 +133,7 @@ pub async fn log_out() -> Result<(), AppError> {
         let addr = super::client_addr_of_request().await;
         domain::record_sign_out(&state, &who, addr).await?;
     }
-    let session = crate::server::auth::guard::current_session().await?;
+    let session = crate::server::guard::current_session().await?;
     SignedIn::end(&session).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -197,7 +197,7 @@ pub async fn reset_password(
     let addr = super::client_addr_of_request().await;
     domain::reset_password(&state, token, new_password, new_password_confirm, addr).await?;
     // Whatever session this browser had is over too.
-    let session = crate::server::auth::guard::current_session().await?;
+    let session = crate::server::guard::current_session().await?;
     SignedIn::end(&session).await?;
     leptos_axum::redirect("/?password_reset=1");
     Ok(())
@@ -212,7 +212,7 @@ pub async fn current_account() -> Result<Option<AccountView>, AppError> {
 /// The signed-in person's live sessions, this one first.
 #[server(prefix = "/api", endpoint = "my-sessions")]
 pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
-    use crate::server::auth::guard::{AGENT, CLIENT, LAST_SEEN, LOGIN_AT};
+    use crate::server::guard::{AGENT, CLIENT, LAST_SEEN, LOGIN_AT};
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
     let current = who.session().id().map(|i| crate::server::store::sessions::handle(&i));

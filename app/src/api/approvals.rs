@@ -10,10 +10,10 @@ use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
 use crate::server::{
-    auth::guard::{Member, SignedIn},
+    guard::{Member, SignedIn},
     domain::{approvals as domain, workspaces::actor},
     policy::WorkspaceAction,
-    AppState,
+    Context,
 };
 
 /// A page of the workspace's applications (Workspace Admins and Reviewers).
@@ -28,14 +28,14 @@ pub async fn list_approvals(
 ) -> Result<Page<ApplicationRow>, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApprovals)?;
     let filter = domain::ListFilter { category, status, search: q, sort, cursor };
-    domain::list(&AppState::current()?, &m, filter).await
+    domain::list(&Context::current()?, &m, filter).await
 }
 
 /// One application, for its applicant or the workspace's approvers.
 #[server(prefix = "/api", endpoint = "get-application")]
 pub async fn get_application(workspace: String, id: Uuid) -> Result<ApplicationDetail, AppError> {
     let who = SignedIn::require().await?;
-    domain::get(&AppState::current()?, &who, workspace, id).await
+    domain::get(&Context::current()?, &who, workspace, id).await
 }
 
 /// Approves a pending application (not one's own).
@@ -48,7 +48,7 @@ pub async fn approve_application(
 ) -> Result<(), AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::DecideApprovals)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
-    domain::decide(&AppState::current()?, &m, id, true, reason, actor).await?;
+    domain::decide(&Context::current()?, &m, id, true, reason, actor).await?;
     super::return_to(back);
     Ok(())
 }
@@ -63,7 +63,7 @@ pub async fn reject_application(
 ) -> Result<(), AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::DecideApprovals)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
-    domain::decide(&AppState::current()?, &m, id, false, reason, actor).await?;
+    domain::decide(&Context::current()?, &m, id, false, reason, actor).await?;
     super::return_to(back);
     Ok(())
 }
@@ -73,7 +73,7 @@ pub async fn reject_application(
 pub async fn withdraw_application(id: Uuid, #[server(default)] back: Option<String>) -> Result<(), AppError> {
     let who = SignedIn::require().await?;
     let actor = actor(&who, super::client_addr_of_request().await);
-    domain::withdraw(&AppState::current()?, &who, id, actor).await?;
+    domain::withdraw(&Context::current()?, &who, id, actor).await?;
     super::return_to(back);
     Ok(())
 }
@@ -90,7 +90,7 @@ pub async fn apply_publishing(
 ) -> Result<Uuid, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
-    let app = domain::apply_publishing(&AppState::current()?, &m, id, version, apps, note, actor).await?;
+    let app = domain::apply_publishing(&Context::current()?, &m, id, version, apps, note, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
     Ok(app)
 }
@@ -100,7 +100,7 @@ pub async fn apply_publishing(
 pub async fn apply_removal(workspace: String, id: Uuid, #[server(default)] reason: String) -> Result<Uuid, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
-    let app = domain::apply_removal(&AppState::current()?, &m, id, reason, actor).await?;
+    let app = domain::apply_removal(&Context::current()?, &m, id, reason, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
     Ok(app)
 }
@@ -115,7 +115,7 @@ pub async fn apply_feature(
 ) -> Result<Uuid, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
-    let app = domain::apply_feature(&AppState::current()?, &m, id, feature, note, actor).await?;
+    let app = domain::apply_feature(&Context::current()?, &m, id, feature, note, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
     Ok(app)
 }
@@ -126,7 +126,7 @@ pub async fn apply_join(#[server(default)] workspace: String, #[server(default)]
     let who = SignedIn::require().await?;
     let actor = actor(&who, super::client_addr_of_request().await);
     let shown = workspace.trim().to_string();
-    domain::apply_join(&AppState::current()?, &who, workspace, note, actor).await?;
+    domain::apply_join(&Context::current()?, &who, workspace, note, actor).await?;
     super::return_to(Some(format!("/requests?asked={}", crate::model::url_encode(&shown))));
     Ok(())
 }
@@ -135,21 +135,21 @@ pub async fn apply_join(#[server(default)] workspace: String, #[server(default)]
 #[server(prefix = "/api", endpoint = "my-requests")]
 pub async fn my_requests(#[server(default)] sort: String, #[server(default)] cursor: String) -> Result<Page<ApplicationRow>, AppError> {
     let who = SignedIn::require().await?;
-    domain::mine(&AppState::current()?, &who, sort, cursor).await
+    domain::mine(&Context::current()?, &who, sort, cursor).await
 }
 
 /// The person's notifications; opening them marks them read.
 #[server(prefix = "/api", endpoint = "open-notifications")]
 pub async fn open_notifications() -> Result<Vec<NotificationView>, AppError> {
     let who = SignedIn::require().await?;
-    domain::open_notifications(&AppState::current()?, &who).await
+    domain::open_notifications(&Context::current()?, &who).await
 }
 
 /// How many of the person's notifications are unread (0 when signed out).
 #[server(prefix = "/api", endpoint = "unread-notifications")]
 pub async fn unread_notifications() -> Result<u64, AppError> {
     match SignedIn::optional().await? {
-        Some(who) => domain::unread(&AppState::current()?, &who).await,
+        Some(who) => domain::unread(&Context::current()?, &who).await,
         None => Ok(0),
     }
 }
@@ -158,5 +158,5 @@ pub async fn unread_notifications() -> Result<u64, AppError> {
 #[server(prefix = "/api", endpoint = "mini-program-approvals")]
 pub async fn mini_program_approvals(workspace: String, id: Uuid) -> Result<MiniApprovals, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
-    domain::of_mini_program(&AppState::current()?, &m, id).await
+    domain::of_mini_program(&Context::current()?, &m, id).await
 }

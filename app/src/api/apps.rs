@@ -12,10 +12,10 @@ use crate::model::apps::{Grace, KeyKind};
 use super::admin_for;
 #[cfg(feature = "ssr")]
 use crate::server::{
-    auth::guard::{Member, WorkspaceAdmin},
+    guard::{Member, WorkspaceAdmin},
     domain::apps as domain,
     policy::WorkspaceAction,
-    AppState,
+    AppState, Context,
 };
 
 /// Whether the request is a plain form post from a browser without JavaScript (which follows a
@@ -35,7 +35,7 @@ async fn plain_form_post() -> bool {
 async fn show_once(state: &AppState, admin: &WorkspaceAdmin, keys: &[NewKey]) {
     if let Some(app) = keys.first().map(|k| k.app) {
         if plain_form_post().await {
-            state.shown_once.put(admin.member().who().account().id, keys.to_vec());
+            state.shown_once.put(admin.member().who().account().id, keys.to_vec(), state.clock.now());
             leptos_axum::redirect(&format!("/w/{}/apps/{app}", admin.member().workspace().name));
         }
     }
@@ -45,21 +45,21 @@ async fn show_once(state: &AppState, admin: &WorkspaceAdmin, keys: &[NewKey]) {
 #[server(prefix = "/api", endpoint = "list-apps")]
 pub async fn list_apps(workspace: String) -> Result<Vec<AppView>, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
-    domain::list(&AppState::current()?, m.workspace().id).await
+    domain::list(&Context::current()?, m.workspace().id).await
 }
 
 /// One App: its keys (masked), the platform public key.
 #[server(prefix = "/api", endpoint = "get-app")]
 pub async fn get_app(workspace: String, id: Uuid) -> Result<AppView, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
-    domain::view(&AppState::current()?, m.workspace().id, id).await
+    domain::view(&Context::current()?, m.workspace().id, id).await
 }
 
 /// The keys an App has had, masked, newest first.
 #[server(prefix = "/api", endpoint = "list-app-keys")]
 pub async fn list_app_keys(workspace: String, id: Uuid) -> Result<Vec<crate::model::apps::KeyView>, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
-    Ok(domain::view(&AppState::current()?, m.workspace().id, id).await?.keys)
+    Ok(domain::view(&Context::current()?, m.workspace().id, id).await?.keys)
 }
 
 /// Keys made for this person's last plain form post, shown once (then forgotten).
@@ -67,7 +67,7 @@ pub async fn list_app_keys(workspace: String, id: Uuid) -> Result<Vec<crate::mod
 pub async fn take_new_keys(workspace: String, id: Uuid) -> Result<Vec<NewKey>, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
     let state = AppState::current()?;
-    Ok(state.shown_once.take(m.who().account().id, id))
+    Ok(state.shown_once.take(m.who().account().id, id, state.clock.now()))
 }
 
 /// Adds an App (name; iOS and/or Android with their ids) with both keys, shown once.
@@ -137,7 +137,7 @@ pub async fn set_upload_key_scope(
 #[server(prefix = "/api", endpoint = "exposed-upload-keys")]
 pub async fn exposed_upload_keys(workspace: String) -> Result<Vec<ExposedKeysView>, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
-    domain::exposed_upload_keys(&AppState::current()?, m.workspace().id).await
+    domain::exposed_upload_keys(&Context::current()?, m.workspace().id).await
 }
 
 /// Rotates, in one step and with no grace period, the Upload Keys `account` was shown that still

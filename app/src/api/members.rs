@@ -12,7 +12,7 @@ use crate::model::AppError;
 use crate::model::page::Sort;
 #[cfg(feature = "ssr")]
 use crate::server::{
-    auth::guard::{Member, SignedIn},
+    guard::{Member, SignedIn},
     domain::{members as domain, workspaces::actor},
     policy::WorkspaceAction,
     AppState,
@@ -58,7 +58,7 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
             .await?
     };
     let pending_approvals = if crate::server::policy::allows(m.membership().role, WorkspaceAction::ViewApprovals) {
-        Some(crate::server::domain::approvals::pending_count(&AppState::current()?, &m).await?)
+        Some(crate::server::domain::approvals::pending_count(&crate::server::Context::current()?, &m).await?)
     } else {
         None
     };

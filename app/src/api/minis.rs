@@ -11,24 +11,24 @@ use crate::model::AppError;
 use crate::model::minis::MiniRole;
 #[cfg(feature = "ssr")]
 use crate::server::{
-    auth::guard::Member,
+    guard::Member,
     domain::{minis as domain, workspaces::actor},
     policy::WorkspaceAction,
-    AppState,
+    AppState, Context,
 };
 
 /// The mini programs the person may see (a Workspace Developer: those assigned to them).
 #[server(prefix = "/api", endpoint = "list-mini-programs")]
 pub async fn list_mini_programs(workspace: String) -> Result<Vec<MiniProgramView>, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
-    domain::list(&AppState::current()?, &m).await
+    domain::list(&Context::current()?, &m).await
 }
 
 /// One mini program, with its members.
 #[server(prefix = "/api", endpoint = "get-mini-program")]
 pub async fn get_mini_program(workspace: String, id: Uuid) -> Result<MiniProgramView, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
-    domain::get(&AppState::current()?, &m, id).await
+    domain::get(&Context::current()?, &m, id).await
 }
 
 /// A page of a mini program's versions.
@@ -40,7 +40,7 @@ pub async fn list_versions(
     #[server(default)] cursor: String,
 ) -> Result<Page<VersionView>, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
-    domain::versions(&AppState::current()?, &m, id, &sort, cursor).await
+    domain::versions(&Context::current()?, &m, id, &sort, cursor).await
 }
 
 /// Retires a version that was uploaded and never released (Workspace Admins): it leaves the
@@ -65,7 +65,7 @@ pub async fn retire_version(
 pub async fn mini_program_icon(workspace: String, id: Uuid) -> Result<String, AppError> {
     use base64::Engine;
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
-    let bytes = domain::icon(&AppState::current()?, &m, id).await?;
+    let bytes = domain::icon(&Context::current()?, &m, id).await?;
     let kind = match imagesize::image_type(&bytes) {
         Ok(imagesize::ImageType::Png) => "image/png",
         Ok(imagesize::ImageType::Jpeg) => "image/jpeg",
@@ -124,14 +124,14 @@ pub async fn edit_mini_program(
     let icon = icon_bytes(&icon)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
     let form = domain::MiniForm { name, description, category };
-    domain::edit(&AppState::current()?, &m, id, form, icon, actor).await
+    domain::edit(&Context::current()?, &m, id, form, icon, actor).await
 }
 
 /// The workspace's active members, to assign to a mini program.
 #[server(prefix = "/api", endpoint = "assignable-members")]
 pub async fn assignable_members(workspace: String) -> Result<Vec<Assignable>, AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
-    domain::assignable(&AppState::current()?, &m).await
+    domain::assignable(&Context::current()?, &m).await
 }
 
 /// Assigns a member to a mini program as admin or developer.
@@ -140,7 +140,7 @@ pub async fn assign_mini_program(workspace: String, id: Uuid, account: Uuid, rol
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
     let role = MiniRole::parse(&role)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
-    domain::assign(&AppState::current()?, &m, id, account, role, actor).await
+    domain::assign(&Context::current()?, &m, id, account, role, actor).await
 }
 
 /// Takes a member off a mini program.
@@ -155,7 +155,7 @@ pub async fn unassign_mini_program(
 ) -> Result<(), AppError> {
     let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
-    domain::unassign(&AppState::current()?, &m, id, account, actor).await?;
+    domain::unassign(&Context::current()?, &m, id, account, actor).await?;
     super::return_to(back);
     Ok(())
 }

@@ -35,10 +35,10 @@ pub(crate) async fn admin_for(
     workspace: &str,
     action: crate::server::policy::WorkspaceAction,
 ) -> Result<
-    (crate::server::AppState, crate::server::auth::guard::WorkspaceAdmin, crate::server::store::audit::Actor),
+    (crate::server::AppState, crate::server::guard::WorkspaceAdmin, crate::server::store::audit::Actor),
     crate::model::AppError,
 > {
-    use crate::server::auth::guard::Member;
+    use crate::server::guard::Member;
     let admin = Member::require(workspace).await?.admin(action)?;
     let actor = crate::server::domain::workspaces::actor(&admin.member().who(), client_addr_of_request().await);
     Ok((crate::server::AppState::current()?, admin, actor))

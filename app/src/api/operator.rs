@@ -15,7 +15,7 @@ use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
 use crate::server::{
-    auth::guard::Operator,
+    guard::Operator,
     domain::workspaces as domain,
     store::{self, audit, outbox, workspaces as ws},
     AppState,
@@ -91,7 +91,7 @@ pub async fn list_workspace_applications(
 /// One application in full: for the operator, or for its applicant.
 #[server(prefix = "/api", endpoint = "get-workspace-application")]
 pub async fn get_workspace_application(id: Uuid) -> Result<ApplicationView, AppError> {
-    let who = crate::server::auth::guard::SignedIn::require().await?;
+    let who = crate::server::guard::SignedIn::require().await?;
     let state = AppState::current()?;
     let a = state
         .store

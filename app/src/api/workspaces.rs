@@ -15,7 +15,7 @@ use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
 use crate::server::{
-    auth::guard::{Member, SignedIn},
+    guard::{Member, SignedIn},
     domain::workspaces as domain,
     policy::WorkspaceAction,
     AppState,

@@ -231,7 +231,7 @@ impl Container {
         let upto = self.requested.load(Ordering::SeqCst);
         // The time in milliseconds, or one more than the last if the clock has not moved on:
         // it only rises, across restarts too as long as the clock does.
-        let issued = Utc::now();
+        let issued = store.clock().now();
         let now_ms = u64::try_from(issued.timestamp_millis()).unwrap_or(0);
         let last = self.sequence.load(Ordering::SeqCst);
         let sequence = now_ms.max(last + 1);
@@ -481,8 +481,8 @@ fn bearer(request: &HeaderMap) -> Result<&str, ApiError> {
 fn admitted(state: &AppState, request: &HeaderMap) -> Result<Arc<AppContent>, ApiError> {
     let token = bearer(request)?;
     let snapshot = state.container.snapshot.load();
-    let (key_id, content) = snapshot.authorize(token, Utc::now())?;
-    state.last_used.touch(key_id);
+    let (key_id, content) = snapshot.authorize(token, state.clock.now())?;
+    state.last_used.touch(key_id, state.clock.now());
     Ok(content.clone())
 }
 

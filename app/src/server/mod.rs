@@ -2,9 +2,12 @@
 
 pub mod archive;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod container;
+pub mod context;
 pub mod domain;
+pub mod guard;
 pub mod keys;
 pub mod manifest;
 pub mod policy;
@@ -15,4 +18,5 @@ pub mod studio;
 pub mod tokens;
 
 pub use config::Config;
+pub use context::Context;
 pub use state::AppState;

@@ -16,14 +16,14 @@ use crate::model::apps::KeyKind;
 use crate::model::approvals::FEATURES;
 use crate::model::workspace::{RepresentativeRow, Role};
 use crate::model::AppError;
-use crate::server::auth::guard::{Member, Operator, SignedIn};
+use crate::server::guard::{Member, Operator, SignedIn};
 use crate::server::domain::{accounts, approvals, apps, members, minis, workspaces};
 use crate::server::policy::WorkspaceAction;
 use crate::server::store::accounts::Account;
 use crate::server::store::audit::Actor;
 use crate::server::store::sessions::RedbSessionStore;
 use crate::server::store::{tables, Store};
-use crate::server::{AppState, Config};
+use crate::server::{AppState, Config, Context};
 
 /// The password of every seeded account.
 pub const PASSWORD: &str = "bench otter 42";
@@ -59,7 +59,7 @@ fn actor(name: &str) -> Actor {
 /// `account` signed in through a real session, resolved by the same check every request makes.
 async fn signed_in(state: &AppState, account: &Account) -> Result<SignedIn, AppError> {
     let session = tower_sessions::Session::new(None, Arc::new(RedbSessionStore::new(state.store.clone())), None);
-    SignedIn::start(&session, account, None, None).await?;
+    SignedIn::start(&state.clock, &session, account, None, None).await?;
     session.save().await.map_err(|_| AppError::Internal)?;
     SignedIn::from_session(state, session).await?.ok_or(AppError::Unauthenticated)
 }
@@ -147,7 +147,7 @@ async fn upload(state: &AppState, upload_key: &str, mp: Uuid, version: &str, byt
 pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut progress: impl FnMut(&str)) -> Result<Seeded, AppError> {
     let started = Instant::now();
     let config = Config { bundle_dir, ..Config::default() };
-    let state = AppState::new(store.clone(), config);
+    let state = AppState::new(Context::new(store.clone(), config));
     let operator = accounts::create_operator_blocking(&store, "operator@example.com", "operator", PASSWORD)?;
     let op = Operator::check(signed_in(&state, &operator).await?)?;
     let mut lines: Vec<(String, String)> = Vec::new();
@@ -260,7 +260,7 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
                 let n = BATCH.min(plan.approvals - filed);
                 let am = admin_member().await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
                 let rm = Member::check(&state, signed_in(&state, &accounts_of[reviewer]).await?, &name).await?.authorize(WorkspaceAction::DecideApprovals)?;
-                let (viewer, template, decider) = (crate::server::auth::guard::MemberScope::of(&am), approvals::feature_template(&am), approvals::Decider::of(&rm)?);
+                let (viewer, template, decider) = (crate::server::guard::MemberScope::of(&am), approvals::feature_template(&am), approvals::Decider::of(&rm)?);
                 let (applicant, decider_actor) = (actor(&people[0].0), actor(&people[reviewer].0));
                 let rejection = approvals::decision_reason(false, "Seeded: not needed yet")?;
                 let (pairs, total, url) = (pairs.clone(), plan.approvals, state.config.public_url.clone());

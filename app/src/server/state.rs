@@ -1,28 +1,22 @@
-//! The state every server function and handler shares.
+//! The state every server function and handler shares: the use cases' [`Context`] and what only
+//! the HTTP layer holds (the container API's snapshot, the Studio API's limits, cookies, keys
+//! waiting to be shown).
 
+use std::ops::Deref;
 use std::sync::Arc;
 
-use super::auth::password::Hasher;
 use super::auth::device::DeviceCookies;
-use super::auth::ratelimit::{LoginLimiter, Throttle};
-use super::store::Store;
-use super::Config;
+use super::context::Context;
 use crate::model::AppError;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub hasher: Hasher,
-    pub limiter: Arc<LoginLimiter>,
-    pub config: Arc<Config>,
+    /// What the use cases are given.
+    pub cx: Context,
     /// Wakes the mail worker when a commit has queued a message (see [`after_commit`]).
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// Signs and reads "known device" cookies.
     pub devices: DeviceCookies,
-    /// Sign-ups, verification resends and reset requests per client address.
-    pub account_requests: Arc<Throttle>,
-    /// Verification and reset mails per target address.
-    pub mails_per_target: Arc<Throttle>,
     /// When App keys were last used, written in batches.
     pub last_used: Arc<super::domain::apps::LastUsed>,
     /// The bundle files.
@@ -36,41 +30,35 @@ pub struct AppState {
     pub studio: Arc<super::studio::StudioLimits>,
 }
 
+/// A handler reads the context's parts (`state.store`, `state.clock` …) as its own, and hands
+/// `&state` to a use case that takes a `&Context`.
+impl Deref for AppState {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.cx
+    }
+}
+
 impl AppState {
-    pub fn new(store: Store, config: Config) -> Self {
-        let limiter = LoginLimiter::new(
-            config.login_failures_per_account,
-            config.login_failures_per_address,
-            config.login_window,
-        );
+    pub fn new(cx: Context) -> Self {
         let secret = super::store::secrets::get_or_create(
-            &store,
+            &cx.store,
             super::store::secrets::DEVICE_COOKIE_KEY,
         )
         .expect("the data file accepts the server's secret on first start");
         let container: Arc<super::container::Container> = Arc::default();
         let mail_wake = Arc::new(tokio::sync::Notify::new());
-        store.on_commit(after_commit(container.clone(), mail_wake.clone()));
+        cx.store.on_commit(after_commit(container.clone(), mail_wake.clone()));
         AppState {
-            bundles: super::store::bundles::Bundles::new(config.bundle_dir.clone()),
-            devices: DeviceCookies::new(&secret, config.is_https()),
-            account_requests: Arc::new(Throttle::per_hour(
-                config.account_requests_per_address,
-                "from your network address",
-            )),
-            mails_per_target: Arc::new(Throttle::per_hour(
-                super::config::MAILS_PER_TARGET_PER_HOUR,
-                "for this email address",
-            )),
-            store,
-            hasher: Hasher::new(),
-            limiter: Arc::new(limiter),
-            config: Arc::new(config),
+            bundles: super::store::bundles::Bundles::new(cx.config.bundle_dir.clone()),
+            devices: DeviceCookies::new(&secret, cx.config.is_https()),
             mail_wake,
             last_used: Arc::default(),
             shown_once: Arc::default(),
             container,
-            studio: Arc::default(),
+            studio: Arc::new(super::studio::StudioLimits::new(cx.clock.clone())),
+            cx,
         }
     }
 

@@ -185,7 +185,7 @@ async fn upload_key(state: &AppState, id: &str) -> Result<KeyRecord, ApiError> {
     let id = id.to_string();
     let record = state.store.read(move |tx| app_store::key_record(tx, &id)).await?;
     let record = record.ok_or_else(unknown_key)?;
-    key_usable(&record.key)?;
+    key_usable(&record.key, state.clock.now())?;
     Ok(record)
 }
 
@@ -193,14 +193,14 @@ fn unknown_key() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unknown_key", "The key that signed this request is not known to this server.")
 }
 
-fn key_usable(key: &Key) -> Result<(), ApiError> {
+fn key_usable(key: &Key, now: chrono::DateTime<Utc>) -> Result<(), ApiError> {
     if key.kind != KeyKind::Upload {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong_key_kind", "This request is signed by an Accessing Key; uploads are signed with the App's Upload Key (mpuk_…)."));
     }
     if key.revoked.is_some() {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "key_revoked", "This Upload Key has been revoked. Ask a Workspace Admin for the App's current Upload Key."));
     }
-    if !key.live(Utc::now()) {
+    if !key.live(now) {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "key_expired", "This Upload Key was rotated and its grace period is over. Use the App's current Upload Key."));
     }
     Ok(())
@@ -235,7 +235,7 @@ struct Verified {
 /// in flight). Nothing is written.
 async fn authenticate(state: &AppState, sig: SignatureHeader, message: impl FnOnce(&SignatureHeader) -> String) -> Result<Verified, ApiError> {
     let key = upload_key(state, &sig.key).await?;
-    if (Utc::now().timestamp() - sig.ts).abs() > CLOCK_SKEW_SECS {
+    if (state.clock.timestamp() - sig.ts).abs() > CLOCK_SKEW_SECS {
         return Err(stale());
     }
     if !keys::verify(&key.key.material, message(&sig).as_bytes(), &sig.sig) {
@@ -257,17 +257,16 @@ pub struct StudioLimits {
     refusals: Arc<Tarpit>,
 }
 
-impl Default for StudioLimits {
-    fn default() -> Self {
+impl StudioLimits {
+    /// The limits, with refusal windows on `clock`.
+    pub fn new(clock: crate::server::clock::Clock) -> Self {
         StudioLimits {
             in_flight: Arc::default(),
             uploads: Arc::default(),
-            refusals: Arc::new(Tarpit::new(REFUSALS_PER_ADDRESS, std::time::Duration::from_secs(60), REFUSAL_DELAY, REFUSAL_DELAY_MAX, REFUSALS_HELD_PER_ADDRESS)),
+            refusals: Arc::new(Tarpit::new(REFUSALS_PER_ADDRESS, std::time::Duration::from_secs(60), REFUSAL_DELAY, REFUSAL_DELAY_MAX, REFUSALS_HELD_PER_ADDRESS, clock)),
         }
     }
-}
 
-impl StudioLimits {
     /// Forgets refusal windows that have ended (run from a timer).
     pub fn forget_expired(&self) {
         self.refusals.forget_expired();
@@ -612,13 +611,13 @@ pub(crate) async fn upload_checked(state: &AppState, id: &str, headers: &HeaderM
         signed_ts: sig.ts,
         signed_nonce: sig.nonce.clone(),
         note,
-        created: Utc::now(),
+        created: state.clock.now(),
     };
     let actor = Actor { id: None, name: format!("Upload Key {}", key.id), client: client.map(|c| c.to_string()) };
     let view = record.view();
     let uploader = Uploader::Key { id: key.id.clone(), nonce: sig.nonce.clone(), client };
     store_version(state, received.temp, record, (workspace.id, workspace.name.clone()), mp.name.clone(), actor, uploader).await?;
-    state.last_used.touch(&key.id);
+    state.last_used.touch(&key.id, state.clock.now());
     Ok(Uploaded {
         version: view,
         console_url: format!("{}/w/{}/mini-programs/{}", state.config.public_url.trim_end_matches('/'), workspace.name, mp.id),
@@ -634,7 +633,7 @@ enum Uploader {
     /// An Upload Key: still usable and in scope; its nonce is consumed here.
     Key { id: String, nonce: String, client: Option<IpAddr> },
     /// A member in the console: still an active member, allowed to upload to the mini program.
-    Member(crate::server::auth::guard::MemberScope),
+    Member(crate::server::guard::MemberScope),
 }
 
 /// Stores a checked bundle and its version record: the file first (durable), then the record.
@@ -677,17 +676,17 @@ async fn store_version(state: &AppState, temp: TempFile, record: Version, worksp
                     let Some(key) = app_store::key_record_for_update(tx, id)? else {
                         return Ok(Err(unknown_key()));
                     };
-                    if let Err(e) = key_usable(&key.key).and_then(|_| in_scope(&key, record.mini_program, *client)) {
+                    if let Err(e) = key_usable(&key.key, crate::server::store::now()).and_then(|_| in_scope(&key, record.mini_program, *client)) {
                         return Ok(Err(e));
                     }
-                    if !store::use_nonce(tx, id, nonce, Utc::now().timestamp(), 2 * CLOCK_SKEW_SECS)? {
+                    if !store::use_nonce(tx, id, nonce, crate::server::store::now().timestamp(), 2 * CLOCK_SKEW_SECS)? {
                         return Ok(Err(replayed()));
                     }
                 }
                 Uploader::Member(scope) => {
                     // Blocked, demoted or unassigned since the request was checked: refused.
                     let now = scope.recheck(tx, crate::server::policy::WorkspaceAction::UploadVersions)?;
-                    crate::server::auth::guard::MiniProgramAccess::check_write(tx, &now, record.mini_program, crate::server::auth::guard::MiniNeed::Upload)?;
+                    crate::server::guard::MiniProgramAccess::check_write(tx, &now, record.mini_program, crate::server::guard::MiniNeed::Upload)?;
                 }
             }
             let mp = store::get_for_update(tx, wid, record.mini_program)?.ok_or_else(|| AppError::NotFound("No such mini program.".into()))?;
@@ -745,7 +744,7 @@ pub async fn console_upload(
 }
 
 async fn console_upload_checked(state: &AppState, session: tower_sessions::Session, name: &str, id: &str, client: Option<IpAddr>, mut form: axum::extract::Multipart) -> Result<String, ApiError> {
-    use crate::server::auth::guard::{Member, MemberScope, MiniNeed, MiniProgramAccess, SignedIn};
+    use crate::server::guard::{Member, MemberScope, MiniNeed, MiniProgramAccess, SignedIn};
     use crate::server::policy::WorkspaceAction;
     let who = SignedIn::from_session(state, session)
         .await?
@@ -795,7 +794,7 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
     check_version(&version, &earlier)?;
     let note = validate_note(&note).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note_invalid", e.to_string()).field("note"))?;
     let received = received.ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bundle_missing", "Choose the bundle file (.tar.gz) to upload.").field("bundle"))?;
-    let (ts, nonce) = (Utc::now().timestamp(), keys::new_nonce());
+    let (ts, nonce) = (state.clock.timestamp(), keys::new_nonce());
     let signature = keys::sign(&platform.seed, keys::upload_message(&mp.id.to_string(), &version, &received.uploaded_sha256, received.uploaded_size, ts, &nonce).as_bytes());
     let person = m.who().account().username.clone();
     let record = Version {
@@ -813,7 +812,7 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
         signed_ts: ts,
         signed_nonce: nonce,
         note,
-        created: Utc::now(),
+        created: state.clock.now(),
     };
     let actor = crate::server::domain::workspaces::actor(m.who(), client);
     store_version(state, received.temp, record, (wid, m.workspace().name.clone()), mp.name.clone(), actor, Uploader::Member(scope)).await?;
@@ -836,11 +835,11 @@ async fn list_versions(
         let (mp, _) = mini_program_of(&state, &verified.key.key, mp_id).await?;
         in_scope(&verified.key, mp.id, client)?;
         let (k, n) = (verified.sig.key.clone(), verified.sig.nonce.clone());
-        if !state.store.write(move |tx| store::use_nonce(tx, &k, &n, Utc::now().timestamp(), 2 * CLOCK_SKEW_SECS)).await? {
+        if !state.store.write(move |tx| store::use_nonce(tx, &k, &n, crate::server::store::now().timestamp(), 2 * CLOCK_SKEW_SECS)).await? {
             return Err(replayed());
         }
         let versions = state.store.read(move |tx| store::versions(tx, mp_id)).await?;
-        state.last_used.touch(&verified.key.key.id);
+        state.last_used.touch(&verified.key.key.id, state.clock.now());
         Ok(Versions { versions: versions.iter().map(Version::view).collect() })
     }
     .await;

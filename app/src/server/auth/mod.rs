@@ -1,7 +1,6 @@
-//! Passwords, login rate limits, client addresses, known devices and the
-//! session guards.
+//! Passwords, login rate limits, client addresses and known devices: the parts the session
+//! guards ([`super::guard`]) and the account use cases are built from.
 
-pub mod guard;
 pub mod password;
 pub mod ratelimit;
 pub mod client;

@@ -34,13 +34,13 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use governor::clock::{Clock, DefaultClock};
 use governor::nanos::Nanos;
 use governor::state::{InMemoryState, NotKeyed, StateStore};
 use governor::{Quota, RateLimiter};
 use ipnet::Ipv6Net;
 
 use crate::model::AppError;
+use crate::server::clock::Clock;
 
 /// The most keys one limiter keeps (about 100 bytes each).
 pub const MAX_TRACKED_KEYS: usize = 100_000;
@@ -150,20 +150,22 @@ impl Attempt {
 
 pub struct LoginLimiter {
     windows: Mutex<RecentKeys<Window>>,
+    clock: Clock,
     per_account: u32,
     per_address: u32,
     window: Duration,
 }
 
 impl LoginLimiter {
-    pub fn new(per_account: u32, per_address: u32, window: Duration) -> Self {
-        Self::with_capacity(per_account, per_address, window, MAX_TRACKED_KEYS)
+    pub fn new(per_account: u32, per_address: u32, window: Duration, clock: Clock) -> Self {
+        Self::with_capacity(per_account, per_address, window, MAX_TRACKED_KEYS, clock)
     }
 
     /// A limiter that keeps at most `cap` keys.
-    pub fn with_capacity(per_account: u32, per_address: u32, window: Duration, cap: usize) -> Self {
+    pub fn with_capacity(per_account: u32, per_address: u32, window: Duration, cap: usize, clock: Clock) -> Self {
         LoginLimiter {
             windows: Mutex::new(RecentKeys::new(cap)),
+            clock,
             per_account,
             per_address,
             window,
@@ -175,7 +177,7 @@ impl LoginLimiter {
     /// spent. Check and count happen under one lock, so parallel attempts cannot slip past the
     /// limit.
     pub fn reserve(&self, subject: &Subject, addr: Option<IpAddr>) -> Result<Attempt, AppError> {
-        let now = Instant::now();
+        let now = self.clock.instant();
         let mut open: Vec<(String, u32, &str)> = Vec::new();
         let mut quiet: Option<String> = None;
         match subject {
@@ -235,7 +237,7 @@ impl LoginLimiter {
 
     /// Drops the windows that have ended, so memory follows recent activity (run from a timer).
     pub fn forget_expired(&self) {
-        let now = Instant::now();
+        let now = self.clock.instant();
         locked(&self.windows).retain(|w| now.duration_since(w.started) < self.window);
     }
 
@@ -276,6 +278,7 @@ pub(crate) fn wait_text(wait: Duration) -> String {
 /// beyond that they are answered at once (the connection cap bounds the rest).
 pub struct Tarpit {
     windows: Mutex<RecentKeys<(Window, usize)>>,
+    clock: Clock,
     budget: u32,
     window: Duration,
     step: Duration,
@@ -291,13 +294,13 @@ pub struct TarpitHold {
 }
 
 impl Tarpit {
-    pub fn new(budget: u32, window: Duration, step: Duration, max_delay: Duration, max_held: usize) -> Self {
-        Tarpit { windows: Mutex::new(RecentKeys::new(MAX_TRACKED_KEYS)), budget, window, step, max_delay, max_held }
+    pub fn new(budget: u32, window: Duration, step: Duration, max_delay: Duration, max_held: usize, clock: Clock) -> Self {
+        Tarpit { windows: Mutex::new(RecentKeys::new(MAX_TRACKED_KEYS)), clock, budget, window, step, max_delay, max_held }
     }
 
     /// Counts a refusal from `ip`. Past the budget, the hold to wait out before answering it.
     pub fn refused(self: &Arc<Self>, ip: IpAddr) -> Option<TarpitHold> {
-        let now = Instant::now();
+        let now = self.clock.instant();
         let key = address_key(ip);
         let mut windows = locked(&self.windows);
         let (w, held) = windows.entry(&key, || (Window { started: now, failures: 0 }, 0));
@@ -315,7 +318,7 @@ impl Tarpit {
 
     /// Drops the windows that have ended and hold nothing (run from a timer).
     pub fn forget_expired(&self) {
-        let now = Instant::now();
+        let now = self.clock.instant();
         locked(&self.windows).retain(|(w, held)| *held > 0 || now.duration_since(w.started) < self.window);
     }
 }
@@ -347,7 +350,8 @@ impl StateStore for BoundedStates {
 /// A request rate per key (client address, target email), for requests that send mail or
 /// create accounts — so they can neither flood inboxes nor fill the password-hashing queue.
 pub struct Throttle {
-    limiter: RateLimiter<String, BoundedStates, DefaultClock>,
+    limiter: RateLimiter<String, BoundedStates, Clock, governor::middleware::NoOpMiddleware<Instant>>,
+    clock: Clock,
     /// The limiter's states (shared with it), to count them.
     states: Arc<Mutex<RecentKeys<InMemoryState>>>,
     what: &'static str,
@@ -355,20 +359,21 @@ pub struct Throttle {
 
 impl Throttle {
     /// `per_hour` requests per key per hour, all of which may come at once.
-    pub fn per_hour(per_hour: u32, what: &'static str) -> Self {
-        Self::per_hour_with_capacity(per_hour, what, MAX_TRACKED_KEYS)
+    pub fn per_hour(per_hour: u32, what: &'static str, clock: Clock) -> Self {
+        Self::per_hour_with_capacity(per_hour, what, MAX_TRACKED_KEYS, clock)
     }
 
     /// The same, keeping at most `cap` keys.
-    pub fn per_hour_with_capacity(per_hour: u32, what: &'static str, cap: usize) -> Self {
+    pub fn per_hour_with_capacity(per_hour: u32, what: &'static str, cap: usize, clock: Clock) -> Self {
         let n = NonZeroU32::new(per_hour.max(1)).expect("non-zero");
         let states = Arc::new(Mutex::new(RecentKeys::new(cap)));
         Throttle {
             limiter: RateLimiter::new(
                 Quota::per_hour(n).allow_burst(n),
                 BoundedStates(states.clone()),
-                DefaultClock::default(),
+                clock.clone(),
             ),
+            clock,
             states,
             what,
         }
@@ -387,7 +392,7 @@ impl Throttle {
     /// Counts a request for `key`, or refuses it with 429.
     pub fn check(&self, key: &str) -> Result<(), AppError> {
         self.limiter.check_key(&key.to_string()).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let wait = not_until.wait_time_from(self.clock.instant());
             AppError::RateLimited {
                 message: format!(
                     "Too many requests {}. Please wait {} and try again.",
@@ -414,7 +419,8 @@ mod tests {
 
     #[test]
     fn refusals_past_the_budget_are_held_and_holds_are_bounded() {
-        let t = Arc::new(Tarpit::new(3, Duration::from_millis(300), Duration::from_secs(1), Duration::from_secs(2), 2));
+        let clock = Clock::system();
+        let t = Arc::new(Tarpit::new(3, Duration::from_millis(300), Duration::from_secs(1), Duration::from_secs(2), 2, clock.clone()));
         let ip: IpAddr = "10.0.0.9".parse().unwrap();
         for _ in 0..3 {
             assert!(t.refused(ip).is_none(), "within the budget a refusal is answered at once");
@@ -434,13 +440,14 @@ mod tests {
         assert!(t.refused(v6b).is_some(), "the same /64 is one budget");
         drop((a, b));
         assert_eq!(t.refused(ip).map(|h| h.delay), Some(Duration::from_secs(2)), "a hold that ended frees its place; the delay stops at its most");
-        std::thread::sleep(Duration::from_millis(350));
+        clock.advance(Duration::from_millis(350));
         assert!(t.refused(ip).is_none(), "a new window starts a new budget");
     }
 
     #[test]
     fn account_limit_then_window_reopens() {
-        let l = LoginLimiter::new(3, 100, Duration::from_millis(200));
+        let clock = Clock::system();
+        let l = LoginLimiter::new(3, 100, Duration::from_millis(200), clock.clone());
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         for _ in 0..3 {
             let _failed = l.reserve(&acct("ann"), Some(ip)).unwrap();
@@ -450,13 +457,14 @@ mod tests {
         assert!(e.to_string().contains("this account"), "{e}");
         // another account from elsewhere is unaffected
         let _ = l.reserve(&acct("bob"), Some("10.0.0.2".parse().unwrap())).unwrap();
-        std::thread::sleep(Duration::from_millis(250));
+        clock.advance(Duration::from_millis(250));
         let _ = l.reserve(&acct("ann"), Some(ip)).unwrap();
     }
 
     #[test]
     fn parallel_attempts_never_exceed_the_budget() {
-        let l = std::sync::Arc::new(LoginLimiter::new(5, 1000, Duration::from_secs(60)));
+        let clock = Clock::system();
+        let l = std::sync::Arc::new(LoginLimiter::new(5, 1000, Duration::from_secs(60), clock.clone()));
         let handles: Vec<_> = (0..100)
             .map(|_| {
                 let l = l.clone();
@@ -469,7 +477,8 @@ mod tests {
 
     #[test]
     fn address_limit_covers_every_account() {
-        let l = LoginLimiter::new(100, 2, Duration::from_secs(60));
+        let clock = Clock::system();
+        let l = LoginLimiter::new(100, 2, Duration::from_secs(60), clock.clone());
         let ip: IpAddr = "10.0.0.9".parse().unwrap();
         let _ = l.reserve(&acct("a"), Some(ip)).unwrap();
         let _ = l.reserve(&acct("b"), Some(ip)).unwrap();
@@ -480,7 +489,8 @@ mod tests {
 
     #[test]
     fn success_is_refunded_and_a_known_device_has_its_own_budget() {
-        let l = LoginLimiter::new(2, 100, Duration::from_secs(60));
+        let clock = Clock::system();
+        let l = LoginLimiter::new(2, 100, Duration::from_secs(60), clock.clone());
         let ok = l.reserve(&acct("ann"), None).unwrap();
         l.succeeded(ok);
         let _f1 = l.reserve(&acct("ann"), None).unwrap();
@@ -495,7 +505,8 @@ mod tests {
 
     #[test]
     fn a_spent_account_budget_is_kept_quietly_so_a_429_never_links_two_spellings() {
-        let l = LoginLimiter::new(2, 100, Duration::from_secs(60));
+        let clock = Clock::system();
+        let l = LoginLimiter::new(2, 100, Duration::from_secs(60), clock.clone());
         // Two failures by email spend ann's shared budget (and that spelling's).
         for _ in 0..2 {
             let a = l.reserve(&spelling("ann@example.com", Some("id-ann")), None).unwrap();
@@ -517,7 +528,8 @@ mod tests {
 
     #[test]
     fn throttle_refuses_past_the_rate_per_key() {
-        let t = Throttle::per_hour(2, "to sign up from your network address");
+        let clock = Clock::system();
+        let t = Throttle::per_hour(2, "to sign up from your network address", clock.clone());
         t.check("10.0.0.1").unwrap();
         t.check("10.0.0.1").unwrap();
         let e = t.check("10.0.0.1").unwrap_err();
@@ -542,7 +554,8 @@ mod tests {
 
     #[test]
     fn two_addresses_in_one_64_share_a_login_budget() {
-        let l = LoginLimiter::new(100, 2, Duration::from_secs(60));
+        let clock = Clock::system();
+        let l = LoginLimiter::new(100, 2, Duration::from_secs(60), clock.clone());
         let _ = l.reserve(&acct("a"), Some(ip("2001:db8:0:1::1"))).unwrap();
         let _ = l.reserve(&acct("b"), Some(ip("2001:db8:0:1:dead:beef:0:7"))).unwrap();
         let e = l.reserve(&acct("c"), Some(ip("2001:db8:0:1:ffff::"))).err().unwrap();
@@ -554,7 +567,8 @@ mod tests {
 
     #[test]
     fn a_mapped_ipv4_address_shares_the_budget_of_the_ipv4_address() {
-        let l = LoginLimiter::new(100, 2, Duration::from_secs(60));
+        let clock = Clock::system();
+        let l = LoginLimiter::new(100, 2, Duration::from_secs(60), clock.clone());
         let _ = l.reserve(&acct("a"), Some(ip("203.0.113.5"))).unwrap();
         let _ = l.reserve(&acct("b"), Some(ip("::ffff:203.0.113.5"))).unwrap();
         assert!(l.reserve(&acct("c"), Some(ip("203.0.113.5"))).is_err());
@@ -565,7 +579,8 @@ mod tests {
 
     #[test]
     fn the_throttle_counts_a_64_once_and_a_mapped_address_as_ipv4() {
-        let t = Throttle::per_hour(2, "from your network address");
+        let clock = Clock::system();
+        let t = Throttle::per_hour(2, "from your network address", clock.clone());
         t.check_address(ip("2001:db8:5:5::1")).unwrap();
         t.check_address(ip("2001:db8:5:5::2")).unwrap();
         let e = t.check_address(ip("2001:db8:5:5:1:2:3:4")).unwrap_err();
@@ -580,7 +595,8 @@ mod tests {
 
     #[test]
     fn the_login_limiter_holds_at_most_its_cap_of_keys() {
-        let l = LoginLimiter::with_capacity(5, 5, Duration::from_secs(600), 1000);
+        let clock = Clock::system();
+        let l = LoginLimiter::with_capacity(5, 5, Duration::from_secs(600), 1000, clock.clone());
         let busy = ip("198.51.100.1");
         for n in 0..50_000u32 {
             let _ = l.reserve(&acct(&format!("guess{n}")), Some(IpAddr::from(n.to_be_bytes())));
@@ -597,7 +613,8 @@ mod tests {
 
     #[test]
     fn the_throttle_holds_at_most_its_cap_of_keys() {
-        let t = Throttle::per_hour_with_capacity(1, "to sign up from your network address", 1000);
+        let clock = Clock::system();
+        let t = Throttle::per_hour_with_capacity(1, "to sign up from your network address", 1000, clock.clone());
         t.check("kept").unwrap();
         for n in 0..50_000u32 {
             t.check_address(IpAddr::from(n.to_be_bytes())).unwrap();
@@ -610,13 +627,14 @@ mod tests {
 
     #[test]
     fn ended_windows_are_forgotten_by_the_timer() {
-        let l = LoginLimiter::new(5, 100, Duration::from_millis(50));
+        let clock = Clock::system();
+        let l = LoginLimiter::new(5, 100, Duration::from_millis(50), clock.clone());
         for n in 0..10 {
             let _ = l.reserve(&acct(&format!("a{n}")), Some(ip("192.0.2.9")));
         }
         // Per attempt its spelling and its account, and the one address.
         assert_eq!(l.tracked_keys(), 21);
-        std::thread::sleep(Duration::from_millis(80));
+        clock.advance(Duration::from_millis(80));
         l.forget_expired();
         assert_eq!(l.tracked_keys(), 0);
     }

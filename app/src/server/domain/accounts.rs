@@ -3,7 +3,6 @@
 
 use std::net::IpAddr;
 
-use chrono::Utc;
 use redb::ReadableTable;
 use uuid::Uuid;
 
@@ -12,14 +11,14 @@ use crate::model::account::{
 };
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::auth::guard::SignedIn;
+use crate::server::guard::SignedIn;
 use crate::server::auth::password::{hash_blocking, validate_new_password};
 use crate::server::auth::ratelimit::Subject;
 use crate::server::store::accounts::{self, Account};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::tokens::{self, Purpose};
 use crate::server::store::{outbox, sessions, workspaces as ws, Store};
-use crate::server::AppState;
+use crate::server::Context;
 
 /// How long a verification link works.
 pub const VERIFY_HOURS: i64 = 24;
@@ -52,8 +51,8 @@ pub fn check_sign_up(input: &SignUp) -> Result<(String, String), AppError> {
 /// dropped.
 pub use crate::model::local_path;
 
-fn console(state: &AppState) -> String {
-    state.config.public_url.trim_end_matches('/').to_string()
+fn console(cx: &Context) -> String {
+    cx.config.public_url.trim_end_matches('/').to_string()
 }
 
 fn who_acts(account: &Account, client: Option<IpAddr>) -> Actor {
@@ -104,17 +103,17 @@ fn send_verification(
 /// account gets a verification link; the owner of an existing one gets a note that someone tried
 /// to sign up with their address. Nobody is signed in here. Usernames may be reported as taken.
 pub async fn sign_up(
-    state: &AppState,
+    cx: &Context,
     input: SignUp,
     next: Option<String>,
     client: Option<IpAddr>,
 ) -> Result<(), AppError> {
     let (email, username) = check_sign_up(&input)?;
     if let Some(c) = client {
-        state.account_requests.check_address(c)?;
+        cx.account_requests.check_address(c)?;
     }
     let ukey = username_key(&username);
-    let username_taken = state
+    let username_taken = cx
         .store
         .read(move |tx| accounts::find_by_login(tx, &ukey).map(|a| a.is_some()))
         .await?;
@@ -122,12 +121,12 @@ pub async fn sign_up(
         return Err(AppError::conflict("Username", "is already taken"));
     }
     // The hash is computed either way, so both answers take the same time.
-    let hash = state.hasher.hash(input.password).await?;
+    let hash = cx.hasher.hash(input.password).await?;
     let account = new_account(email.clone(), username, hash, false);
-    let console = console(state);
+    let console = console(cx);
     let next = local_path(next.as_deref());
-    let mails_per_target = state.mails_per_target.clone();
-    let created = state
+    let mails_per_target = cx.mails_per_target.clone();
+    let created = cx
         .store
         .write(move |tx| {
             let ekey = email_key(&account.email);
@@ -162,7 +161,7 @@ pub async fn sign_up(
 
 /// Sends a new verification link to the signed-in person's (unverified) address.
 pub async fn resend_verification(
-    state: &AppState,
+    cx: &Context,
     who: &SignedIn,
     client: Option<IpAddr>,
 ) -> Result<String, AppError> {
@@ -170,12 +169,12 @@ pub async fn resend_verification(
         return Err(AppError::conflict("Email", "is already verified"));
     }
     if let Some(c) = client {
-        state.account_requests.check_address(c)?;
+        cx.account_requests.check_address(c)?;
     }
-    state.mails_per_target.check(&email_key(&who.account().email))?;
+    cx.mails_per_target.check(&email_key(&who.account().email))?;
     let account = who.account().clone();
-    let console = console(state);
-    let email = state
+    let console = console(cx);
+    let email = cx
         .store
         .write(move |tx| {
             send_verification(tx, &console, &account, &account.email, Purpose::VerifyEmail, None)?;
@@ -192,13 +191,13 @@ pub async fn resend_verification(
 /// proves the account. Otherwise the owner of an address, clicking the link of an account an
 /// impostor made with it, would verify the impostor.
 pub async fn verify_email(
-    state: &AppState,
+    cx: &Context,
     token: String,
     signed_in: Option<Uuid>,
     client: Option<IpAddr>,
 ) -> Result<Account, AppError> {
-    let console = console(state);
-    let account = state
+    let console = console(cx);
+    let account = cx
         .store
         .write(move |tx| {
             if let Some(record) = tokens::peek(tx, &token)? {
@@ -271,7 +270,7 @@ pub async fn verify_email(
 /// change happens only when it is opened. The answer is the same when another account already
 /// has the address: then no link is made, and the owner of that address gets a note instead.
 pub async fn request_email_change(
-    state: &AppState,
+    cx: &Context,
     who: &SignedIn,
     new_email: &str,
     password: String,
@@ -284,17 +283,17 @@ pub async fn request_email_change(
     if password.is_empty() {
         return Err(AppError::invalid("Password", "is required"));
     }
-    check_current_password(state, who, password, client)
+    check_current_password(cx, who, password, client)
         .await
         .map_err(|e| match e {
             AppError::Invalid { message, .. } => AppError::invalid("Password", message),
             other => other,
         })?;
-    state.mails_per_target.check(&email_key(&new_email))?;
+    cx.mails_per_target.check(&email_key(&new_email))?;
     let account = who.account().clone();
-    let console = console(state);
+    let console = console(cx);
     let sent_to = new_email.clone();
-    state
+    cx
         .store
         .write(move |tx| {
             let taken = tx
@@ -324,18 +323,18 @@ pub async fn request_email_change(
 /// "Forgot password?": mails a reset link if `email` has an account. The answer is the same
 /// either way; requests are limited per client address and per target address.
 pub async fn request_password_reset(
-    state: &AppState,
+    cx: &Context,
     email: &str,
     client: Option<IpAddr>,
 ) -> Result<(), AppError> {
     let email = validate_email("Email", email)?;
     if let Some(c) = client {
-        state.account_requests.check_address(c)?;
+        cx.account_requests.check_address(c)?;
     }
-    state.mails_per_target.check(&email_key(&email))?;
-    let console = console(state);
+    cx.mails_per_target.check(&email_key(&email))?;
+    let console = console(cx);
     // One write transaction whether or not the account exists, so both take the same time.
-    state
+    cx
         .store
         .write(move |tx| {
             let id = tx
@@ -365,7 +364,7 @@ pub async fn request_password_reset(
 /// Sets a new password from a reset link. Every session of the account ends; the address is
 /// proven by the link, so it counts as verified.
 pub async fn reset_password(
-    state: &AppState,
+    cx: &Context,
     token: String,
     new: String,
     confirm: String,
@@ -380,11 +379,11 @@ pub async fn reset_password(
         return Err(AppError::invalid("Confirm new password", "must match the new password"));
     }
     if let Some(c) = client {
-        state.account_requests.check_address(c)?;
+        cx.account_requests.check_address(c)?;
     }
-    let hash = state.hasher.hash(new).await?;
-    let console = console(state);
-    let account = state
+    let hash = cx.hasher.hash(new).await?;
+    let console = console(cx);
+    let account = cx
         .store
         .write(move |tx| {
             let record = tokens::consume(tx, &token, Purpose::ResetPassword, LINK)?;
@@ -431,7 +430,7 @@ fn new_account(
         username,
         password_hash,
         is_operator,
-        created: Utc::now(),
+        created: crate::server::store::now(),
         session_epoch: 0,
         email_verified: is_operator,
     }
@@ -442,7 +441,7 @@ fn new_account(
 /// password is checked (see `ratelimit`); `device` is the (account, session epoch, device id) of
 /// the browser's known-device cookie, if genuine.
 pub async fn log_in(
-    state: &AppState,
+    cx: &Context,
     login: &str,
     password: String,
     addr: Option<IpAddr>,
@@ -460,7 +459,7 @@ pub async fn log_in(
         return Err(AppError::InvalidCredentials);
     }
     let lookup = login.clone();
-    let account = state
+    let account = cx
         .store
         .read(move |tx| accounts::find_by_login(tx, &lookup))
         .await?;
@@ -472,17 +471,17 @@ pub async fn log_in(
         }
         (a, _) => Subject::Login { spelling, account: a.as_ref().map(|a| a.id.to_string()) },
     };
-    let attempt = state.limiter.reserve(&subject, addr)?;
+    let attempt = cx.limiter.reserve(&subject, addr)?;
     let checked = account.as_ref().filter(|_| !attempt.account_spent());
-    let ok = state
+    let ok = cx
         .hasher
         .verify(password, checked.map(|a| a.password_hash.clone()))
         .await?;
     if let (Some(account), true) = (&account, ok) {
-        state.limiter.succeeded(attempt);
+        cx.limiter.succeeded(attempt);
         let (id, actor) = (account.id, who_acts(account, addr));
         let known = matches!(subject, Subject::KnownDevice { .. });
-        state
+        cx
             .store
             .write(move |tx| {
                 audit::record_security(tx, &actor, id, AuditAction::AccountSignedIn, &actor.name, if known { "from a known browser" } else { "" })
@@ -494,7 +493,7 @@ pub async fn log_in(
     // The failure is recorded whether or not the login names an account: the same durable write
     // either way, so the time of the answer does not tell them apart.
     let spent = attempt.account_spent();
-    state
+    cx
         .store
         .write(move |tx| match &account {
             Some(a) => {
@@ -513,22 +512,22 @@ pub async fn log_in(
 
 /// Verifies the signed-in person's current password, under the login limits.
 async fn check_current_password(
-    state: &AppState,
+    cx: &Context,
     who: &SignedIn,
     current: String,
     addr: Option<IpAddr>,
 ) -> Result<(), AppError> {
     validate_password_length("Current password", &current)
         .map_err(|_| AppError::invalid("Current password", "is not correct"))?;
-    let attempt = state
+    let attempt = cx
         .limiter
         .reserve(&Subject::SignedIn(who.account().id.to_string()), addr)?;
-    if state
+    if cx
         .hasher
         .verify(current, Some(who.account().password_hash.clone()))
         .await?
     {
-        state.limiter.succeeded(attempt);
+        cx.limiter.succeeded(attempt);
         Ok(())
     } else {
         Err(AppError::invalid("Current password", "is not correct"))
@@ -537,7 +536,7 @@ async fn check_current_password(
 
 /// Changes the signed-in person's password and signs out every other session of theirs.
 pub async fn change_password(
-    state: &AppState,
+    cx: &Context,
     who: &SignedIn,
     current: String,
     new: String,
@@ -560,11 +559,11 @@ pub async fn change_password(
             "must differ from the current password",
         ));
     }
-    check_current_password(state, who, current, addr).await?;
-    let hash = state.hasher.hash(new).await?;
+    check_current_password(cx, who, current, addr).await?;
+    let hash = cx.hasher.hash(new).await?;
     let id = who.account().id;
     let keep = who.session().id().map(|i| sessions::handle(&i));
-    let account = state
+    let account = cx
         .store
         .write(move |tx| {
             let mut account = accounts::get_for_update(tx, id)?.ok_or(AppError::Unauthenticated)?;
@@ -582,20 +581,20 @@ pub async fn change_password(
 }
 
 /// Records a sign-out (the session itself is ended by the guard).
-pub async fn record_sign_out(state: &AppState, who: &SignedIn, addr: Option<IpAddr>) -> Result<(), AppError> {
+pub async fn record_sign_out(cx: &Context, who: &SignedIn, addr: Option<IpAddr>) -> Result<(), AppError> {
     let (id, actor) = (who.account().id, who_acts(&who.account(), addr));
-    state
+    cx
         .store
         .write(move |tx| audit::record_security(tx, &actor, id, AuditAction::AccountSignedOut, &actor.name, "").map(|_| ()))
         .await
 }
 
 /// Ends one of the signed-in person's sessions, named by its handle (hex).
-pub async fn revoke_session(state: &AppState, who: &SignedIn, handle: &str, addr: Option<IpAddr>) -> Result<(), AppError> {
+pub async fn revoke_session(cx: &Context, who: &SignedIn, handle: &str, addr: Option<IpAddr>) -> Result<(), AppError> {
     let h = u128::from_str_radix(handle.trim(), 16)
         .map_err(|_| AppError::invalid("Session", "is not a session of yours"))?;
     let (id, actor) = (who.account().id, who_acts(&who.account(), addr));
-    state
+    cx
         .store
         .write(move |tx| {
             if !sessions::revoke(tx, id, h)? {
@@ -610,10 +609,10 @@ pub async fn revoke_session(state: &AppState, who: &SignedIn, handle: &str, addr
 /// "Sign out everywhere": ends every session of the signed-in person but this one, and raises
 /// the session epoch, so known-device cookies issued before count for nothing (the caller moves
 /// this session and this browser's cookie to the new epoch).
-pub async fn revoke_other_sessions(state: &AppState, who: &SignedIn, addr: Option<IpAddr>) -> Result<(usize, Account), AppError> {
+pub async fn revoke_other_sessions(cx: &Context, who: &SignedIn, addr: Option<IpAddr>) -> Result<(usize, Account), AppError> {
     let keep = who.session().id().map(|i| sessions::handle(&i));
     let (id, actor) = (who.account().id, who_acts(&who.account(), addr));
-    state
+    cx
         .store
         .write(move |tx| {
             let mut account = accounts::get_for_update(tx, id)?.ok_or(AppError::Unauthenticated)?;
@@ -629,19 +628,19 @@ pub async fn revoke_other_sessions(state: &AppState, who: &SignedIn, addr: Optio
 /// The operator marks an account's address verified — only while no SMTP server is configured,
 /// when the outbox is the only way mail reaches anyone.
 pub async fn mark_verified(
-    state: &AppState,
-    op: &crate::server::auth::guard::Operator,
+    cx: &Context,
+    op: &crate::server::guard::Operator,
     account: Uuid,
     actor: Actor,
 ) -> Result<(), AppError> {
     let _ = op;
-    if state.config.smtp_configured {
+    if cx.config.smtp_configured {
         return Err(AppError::conflict(
             "Verified",
             "mail is delivered by SMTP on this server, so the person verifies with the emailed link",
         ));
     }
-    state
+    cx
         .store
         .write(move |tx| {
             let mut a = accounts::get_for_update(tx, account)?
@@ -684,9 +683,9 @@ pub fn create_operator_blocking(
 /// Test support: signs up `name@example.com` and verifies it through the emailed link, as a
 /// person would.
 #[cfg(test)]
-pub async fn verified_account(state: &AppState, name: &str) -> Account {
+pub async fn verified_account(cx: &Context, name: &str) -> Account {
     sign_up(
-        state,
+        cx,
         SignUp {
             email: format!("{name}@example.com"),
             username: name.into(),
@@ -698,16 +697,16 @@ pub async fn verified_account(state: &AppState, name: &str) -> Account {
     )
     .await
     .unwrap();
-    let token = last_link_token(state, &format!("{name}@example.com")).await;
-    let id = log_in(state, name, "amber otter 17".into(), None, None).await.unwrap().id;
-    verify_email(state, token, Some(id), None).await.unwrap()
+    let token = last_link_token(cx, &format!("{name}@example.com")).await;
+    let id = log_in(cx, name, "amber otter 17".into(), None, None).await.unwrap().id;
+    verify_email(cx, token, Some(id), None).await.unwrap()
 }
 
 /// Test support: the secret token of the newest mail to `to`.
 #[cfg(test)]
-pub async fn last_link_token(state: &AppState, to: &str) -> String {
+pub async fn last_link_token(cx: &Context, to: &str) -> String {
     let to = to.to_string();
-    state
+    cx
         .store
         .read(move |tx| {
             let t = tx.open_table(crate::server::store::tables::OUTBOX)?;
@@ -728,13 +727,14 @@ pub async fn last_link_token(state: &AppState, to: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
     use super::*;
     use crate::server::Config;
 
-    fn state() -> AppState {
+    fn state() -> Context {
         let mut config = Config::default();
         config.login_failures_per_account = 2;
-        AppState::new(Store::memory(), config)
+        Context::new(Store::memory(), config)
     }
 
     fn form(email: &str, username: &str, password: &str) -> SignUp {
@@ -746,7 +746,7 @@ mod tests {
         }
     }
 
-    async fn count_accounts(s: &AppState) -> u64 {
+    async fn count_accounts(s: &Context) -> u64 {
         s.store.read(|tx| accounts::count(tx)).await.unwrap()
     }
 
@@ -934,7 +934,7 @@ mod tests {
         sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"), None, None)
             .await
             .unwrap();
-        let failures = |s: AppState| async move {
+        let failures = |s: Context| async move {
             s.store
                 .read(|tx| audit::list(tx, None, "account.sign_in_failed", "", crate::model::page::Sort::parse("", audit::SORTS, "-time")?, "", 10))
                 .await
@@ -1010,7 +1010,7 @@ mod tests {
         assert!(log_in(&s, "ann2@example.com", "amber otter 17".into(), None, None).await.is_ok());
     }
 
-    fn signed_in(s: &AppState, account: &Account) -> SignedIn {
+    fn signed_in(s: &Context, account: &Account) -> SignedIn {
         let session = tower_sessions::Session::new(
             None,
             std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(s.store.clone())),
@@ -1019,7 +1019,7 @@ mod tests {
         SignedIn::for_tests(account.clone(), session)
     }
 
-    async fn current(s: &AppState, id: Uuid) -> Account {
+    async fn current(s: &Context, id: Uuid) -> Account {
         s.store.read(move |tx| accounts::get(tx, id)).await.unwrap().unwrap()
     }
 

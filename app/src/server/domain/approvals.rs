@@ -9,7 +9,6 @@
 
 use std::collections::BTreeSet;
 
-use chrono::Utc;
 use uuid::Uuid;
 
 use crate::model::approvals::{
@@ -21,8 +20,8 @@ use crate::model::page::{Page, Sort, PER_PAGE};
 use crate::model::workspace::{Role, WorkspaceStatus};
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::auth::guard::{Member, SignedIn};
-use crate::server::auth::guard::{MemberScope as Viewer, MiniNeed, MiniProgramAccess};
+use crate::server::guard::{Member, SignedIn};
+use crate::server::guard::{MemberScope as Viewer, MiniNeed, MiniProgramAccess};
 use crate::server::domain::minis::visible;
 use crate::server::policy::{allows, WorkspaceAction};
 use crate::server::store::approvals::{self as store, Application, Query};
@@ -30,7 +29,7 @@ use crate::server::store::audit::{self, Actor};
 use crate::server::store::releases::{self, Release};
 use crate::server::store::workspaces::{self as ws, Membership};
 use crate::server::store::{accounts, apps as app_store, minis, notifications, outbox};
-use crate::server::AppState;
+use crate::server::Context;
 
 fn not_found() -> AppError {
     AppError::NotFound("No such application.".into())
@@ -62,7 +61,7 @@ fn subject_of(a: &Application) -> String {
 }
 
 fn step(who: &str, what: &str, text: String) -> HistoryEntry {
-    HistoryEntry { at: Utc::now(), who: who.into(), what: what.into(), text }
+    HistoryEntry { at: crate::server::store::now(), who: who.into(), what: what.into(), text }
 }
 
 /// Member requests one account may file in a day. Each one mails every Workspace Admin of the
@@ -133,7 +132,7 @@ fn require_mini_admin(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Resu
 }
 
 fn new_application(m: &Member, category: Category, mp: Option<&minis::MiniProgram>, note: String) -> Application {
-    let now = Utc::now();
+    let now = crate::server::store::now();
     Application {
         id: Uuid::now_v7(),
         workspace: m.workspace().id,
@@ -174,7 +173,7 @@ fn file_announced(tx: &redb::WriteTransaction, mut a: Application, actor: &Actor
 /// "Apply for publishing review": the newest version, when Uploaded, to one or more of the
 /// workspace's Apps. The version becomes In review.
 pub async fn apply_publishing(
-    state: &AppState,
+    cx: &Context,
     m: &Member,
     mp: Uuid,
     version: String,
@@ -189,8 +188,8 @@ pub async fn apply_publishing(
     }
     let viewer = Viewer::of(m);
     let mut a = new_application(m, Category::Publishing, None, note);
-    let url = state.config.public_url.clone();
-    state
+    let url = cx.config.public_url.clone();
+    cx
         .store
         .write(move |tx| {
             let p = require_mini_admin(tx, &viewer, mp)?;
@@ -227,12 +226,12 @@ pub async fn apply_publishing(
 }
 
 /// "Apply for removal": for a mini program released to at least one App, with a reason.
-pub async fn apply_removal(state: &AppState, m: &Member, mp: Uuid, reason: String, actor: Actor) -> Result<Uuid, AppError> {
+pub async fn apply_removal(cx: &Context, m: &Member, mp: Uuid, reason: String, actor: Actor) -> Result<Uuid, AppError> {
     let reason = validate_reason(&reason)?;
     let viewer = Viewer::of(m);
     let a = new_application(m, Category::Removal, None, reason);
-    let url = state.config.public_url.clone();
-    state
+    let url = cx.config.public_url.clone();
+    cx
         .store
         .write(move |tx| {
             let p = require_mini_admin(tx, &viewer, mp)?;
@@ -249,22 +248,22 @@ pub async fn apply_removal(state: &AppState, m: &Member, mp: Uuid, reason: Strin
 }
 
 /// "Apply for feature activation": one capability from the documented list, for one mini program.
-pub async fn apply_feature(state: &AppState, m: &Member, mp: Uuid, code: String, note: String, actor: Actor) -> Result<Uuid, AppError> {
-    let mut ids = apply_features(state, m, vec![(mp, code, note)], actor).await?;
+pub async fn apply_feature(cx: &Context, m: &Member, mp: Uuid, code: String, note: String, actor: Actor) -> Result<Uuid, AppError> {
+    let mut ids = apply_features(cx, m, vec![(mp, code, note)], actor).await?;
     Ok(ids.remove(0))
 }
 
 /// Several feature applications by one member, each checked and filed as [`apply_feature`] does,
 /// in one write transaction (all or none).
-pub async fn apply_features(state: &AppState, m: &Member, items: Vec<(Uuid, String, String)>, actor: Actor) -> Result<Vec<Uuid>, AppError> {
+pub async fn apply_features(cx: &Context, m: &Member, items: Vec<(Uuid, String, String)>, actor: Actor) -> Result<Vec<Uuid>, AppError> {
     let mut checked = Vec::with_capacity(items.len());
     for (mp, code, note) in items {
         checked.push((mp, feature(&code)?, validate_apply_note(&note)?));
     }
     let viewer = Viewer::of(m);
     let template = feature_template(m);
-    let url = state.config.public_url.clone();
-    state
+    let url = cx.config.public_url.clone();
+    cx
         .store
         .write(move |tx| checked.into_iter().map(|(mp, f, note)| apply_feature_in(tx, &viewer, &template, mp, f, note, &actor, &url)).collect())
         .await
@@ -298,7 +297,7 @@ pub(crate) fn apply_feature_in(
     }
     let a = Application {
         id: Uuid::now_v7(),
-        created: Utc::now(),
+        created: crate::server::store::now(),
         mini_program: Some(p.id),
         mini_program_name: Some(p.name),
         feature: Some(f.code.into()),
@@ -318,7 +317,7 @@ pub(crate) fn apply_feature_in(
 /// [`MEMBER_REQUEST_MAILS_PER_WORKSPACE_PER_HOUR`] a workspace's admins are told in the console
 /// only. That second limit answers nothing different: a 429 there would tell that the workspace
 /// exists.
-pub async fn apply_join(state: &AppState, who: &SignedIn, workspace: String, note: String, actor: Actor) -> Result<(), AppError> {
+pub async fn apply_join(cx: &Context, who: &SignedIn, workspace: String, note: String, actor: Actor) -> Result<(), AppError> {
     let account = who.account().clone();
     if !account.email_verified {
         return Err(AppError::Forbidden(format!(
@@ -334,11 +333,11 @@ pub async fn apply_join(state: &AppState, who: &SignedIn, workspace: String, not
         return Err(AppError::invalid("Workspace name", "must be at most 100 characters"));
     }
     let note = validate_apply_note(&note)?;
-    let url = state.config.public_url.clone();
-    let filed = state
+    let url = cx.config.public_url.clone();
+    let filed = cx
         .store
         .write(move |tx| {
-            let now = Utc::now();
+            let now = crate::server::store::now();
             let day = chrono::Duration::days(1);
             let mine = store::member_requests_by_since(tx, account.id, now - day)?;
             if mine.len() >= MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY {
@@ -370,7 +369,7 @@ pub async fn apply_join(state: &AppState, who: &SignedIn, workspace: String, not
                 apps: Vec::new(),
                 feature: None,
                 note,
-                created: Utc::now(),
+                created: crate::server::store::now(),
                 finished: None,
                 decided_by: None,
                 reason: None,
@@ -403,7 +402,7 @@ fn release(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<Histo
     }
     let new = semver::Version::parse(&v.version).map_err(|_| AppError::Internal)?;
     let current = releases::of_mini_program_for_update(tx, mp_id)?;
-    let now = Utc::now();
+    let now = crate::server::store::now();
     let mut replaced = BTreeSet::new();
     let mut to = Vec::new();
     for (app_id, app_name) in &a.apps {
@@ -477,7 +476,7 @@ fn close_pending_of_removed(tx: &redb::WriteTransaction, removal: &Application, 
         end_review(tx, &before, VersionState::Rejected)?;
         let mut after = before.clone();
         after.status = Status::Rejected;
-        after.finished = Some(Utc::now());
+        after.finished = Some(crate::server::store::now());
         after.decided_by = Some((Uuid::nil(), "MPDP".into()));
         after.reason = Some(REASON.into());
         after.history.push(step("MPDP", "Rejected", REASON.into()));
@@ -505,7 +504,7 @@ fn join(tx: &redb::WriteTransaction, a: &Application, actor: &Actor, history: &m
         history.push(step("MPDP", "Joined", format!("{} was already a member", a.applicant_name)));
         return Ok(());
     }
-    ws::put_membership(tx, &Membership { workspace: a.workspace, account: a.applicant, role: Role::WorkspaceDeveloper, active: true, joined: Utc::now() })?;
+    ws::put_membership(tx, &Membership { workspace: a.workspace, account: a.applicant, role: Role::WorkspaceDeveloper, active: true, joined: crate::server::store::now() })?;
     audit::record(tx, actor, Some((a.workspace, &a.workspace_name)), AuditAction::MemberJoined, &a.applicant_email, "as Workspace Developer by an approved member request")?;
     history.push(step("MPDP", "Joined", format!("{} joined as Workspace Developer", a.applicant_name)));
     Ok(())
@@ -546,11 +545,11 @@ pub(crate) fn decision_reason(approve: bool, reason: &str) -> Result<Option<Stri
     }
 }
 
-pub async fn decide(state: &AppState, m: &Member, id: Uuid, approve: bool, reason: String, actor: Actor) -> Result<(), AppError> {
+pub async fn decide(cx: &Context, m: &Member, id: Uuid, approve: bool, reason: String, actor: Actor) -> Result<(), AppError> {
     let reason = decision_reason(approve, &reason)?;
     let decider = Decider::of(m)?;
-    let url = state.config.public_url.clone();
-    state.store.write(move |tx| decide_in(tx, &decider, id, approve, reason, &actor, &url)).await?;
+    let url = cx.config.public_url.clone();
+    cx.store.write(move |tx| decide_in(tx, &decider, id, approve, reason, &actor, &url)).await?;
     Ok(())
 }
 
@@ -590,7 +589,7 @@ pub(crate) fn decide_in(tx: &redb::WriteTransaction, d: &Decider, id: Uuid, appr
         end_review(tx, &before, VersionState::Rejected)?;
     }
     after.status = if approve { Status::Approved } else { Status::Rejected };
-    after.finished = Some(Utc::now());
+    after.finished = Some(crate::server::store::now());
     after.decided_by = Some((me, my_name.clone()));
     after.reason = if approve { None } else { reason.clone() };
     let what = if approve { "Approved" } else { "Rejected" };
@@ -610,9 +609,9 @@ pub(crate) fn decide_in(tx: &redb::WriteTransaction, d: &Decider, id: Uuid, appr
 /// The applicant withdraws their pending application; a version in review is Uploaded again.
 /// Refused, like every change there, to a blocked member of its workspace and while the workspace
 /// is suspended.
-pub async fn withdraw(state: &AppState, who: &SignedIn, id: Uuid, actor: Actor) -> Result<(), AppError> {
+pub async fn withdraw(cx: &Context, who: &SignedIn, id: Uuid, actor: Actor) -> Result<(), AppError> {
     let me = who.account().id;
-    state
+    cx
         .store
         .write(move |tx| {
             let before = store::get_for_update(tx, id)?.filter(|a| a.applicant == me).ok_or_else(not_found)?;
@@ -632,7 +631,7 @@ pub async fn withdraw(state: &AppState, who: &SignedIn, id: Uuid, actor: Actor) 
             end_review(tx, &before, VersionState::Uploaded)?;
             let mut after = before.clone();
             after.status = Status::Withdrawn;
-            after.finished = Some(Utc::now());
+            after.finished = Some(crate::server::store::now());
             after.history.push(step(&before.applicant_name, "Withdrawn", String::new()));
             store::update(tx, &before, &after)?;
             audit::record(tx, &actor, Some((after.workspace, &after.workspace_name)), AuditAction::ApprovalWithdrawn, after.category.title(), &subject_of(&after))?;
@@ -651,7 +650,7 @@ pub struct ListFilter {
 }
 
 /// A page of `m`'s workspace's applications.
-pub async fn list(state: &AppState, m: &Member, f: ListFilter) -> Result<Page<ApplicationRow>, AppError> {
+pub async fn list(cx: &Context, m: &Member, f: ListFilter) -> Result<Page<ApplicationRow>, AppError> {
     let q = Query {
         workspace: m.workspace().id,
         category: crate::model::page::FilterWord::parse_filter(&f.category)?,
@@ -661,15 +660,15 @@ pub async fn list(state: &AppState, m: &Member, f: ListFilter) -> Result<Page<Ap
         cursor: f.cursor,
         per_page: PER_PAGE,
     };
-    let listed = state.store.read(move |tx| store::list(tx, &q)).await?;
+    let listed = cx.store.read(move |tx| store::list(tx, &q)).await?;
     listed.page.try_map(|a| Ok(a.row()))
 }
 
 /// An application, for its applicant or the workspace's approvers (a blocked member of the workspace:
 /// 403, like everywhere in it; anyone else: 404).
-pub async fn get(state: &AppState, who: &SignedIn, workspace: String, id: Uuid) -> Result<ApplicationDetail, AppError> {
+pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> Result<ApplicationDetail, AppError> {
     let me = who.account().id;
-    state
+    cx
         .store
         .read(move |tx| {
             let w = ws::workspace_by_name(tx, &workspace)?.ok_or_else(not_found)?;
@@ -713,30 +712,30 @@ pub async fn get(state: &AppState, who: &SignedIn, workspace: String, id: Uuid) 
 }
 
 /// "My requests": the person's applications in every workspace.
-pub async fn mine(state: &AppState, who: &SignedIn, sort: String, cursor: String) -> Result<Page<ApplicationRow>, AppError> {
+pub async fn mine(cx: &Context, who: &SignedIn, sort: String, cursor: String) -> Result<Page<ApplicationRow>, AppError> {
     let me = who.account().id;
     let sort = Sort::parse(&sort, &["created"], "-created")?;
-    let page = state.store.read(move |tx| store::of_applicant(tx, me, sort, &cursor, PER_PAGE)).await?;
+    let page = cx.store.read(move |tx| store::of_applicant(tx, me, sort, &cursor, PER_PAGE)).await?;
     page.try_map(|a| Ok(a.row()))
 }
 
 /// The person's notifications, newest first; opening them marks them read.
-pub async fn open_notifications(state: &AppState, who: &SignedIn) -> Result<Vec<NotificationView>, AppError> {
+pub async fn open_notifications(cx: &Context, who: &SignedIn) -> Result<Vec<NotificationView>, AppError> {
     let me = who.account().id;
-    let list = state.store.write(move |tx| notifications::open_all(tx, me)).await?;
+    let list = cx.store.write(move |tx| notifications::open_all(tx, me)).await?;
     Ok(list.iter().map(|n| n.view()).collect())
 }
 
 /// How many of the person's notifications are unread.
-pub async fn unread(state: &AppState, who: &SignedIn) -> Result<u64, AppError> {
+pub async fn unread(cx: &Context, who: &SignedIn) -> Result<u64, AppError> {
     let me = who.account().id;
-    state.store.read(move |tx| notifications::unread(tx, me)).await
+    cx.store.read(move |tx| notifications::unread(tx, me)).await
 }
 
 /// What `m` can apply for on a mini program they may see, and where it is released.
-pub async fn of_mini_program(state: &AppState, m: &Member, mp: Uuid) -> Result<MiniApprovals, AppError> {
+pub async fn of_mini_program(cx: &Context, m: &Member, mp: Uuid) -> Result<MiniApprovals, AppError> {
     let viewer = Viewer::of(m);
-    state
+    cx
         .store
         .read(move |tx| {
             let p = visible(tx, &viewer, mp)?;
@@ -786,13 +785,14 @@ pub async fn of_mini_program(state: &AppState, m: &Member, mp: Uuid) -> Result<M
 }
 
 /// How many applications of the workspace are pending (for the overview).
-pub async fn pending_count(state: &AppState, m: &Member) -> Result<u64, AppError> {
+pub async fn pending_count(cx: &Context, m: &Member) -> Result<u64, AppError> {
     let wid = m.workspace().id;
-    state.store.read(move |tx| store::count(tx, wid, None, Some(Status::Pending))).await
+    cx.store.read(move |tx| store::count(tx, wid, None, Some(Status::Pending))).await
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
     use super::*;
     use crate::model::minis::MiniRole;
     use crate::server::domain::accounts::verified_account;
@@ -806,7 +806,7 @@ mod tests {
     }
 
     struct World {
-        state: AppState,
+        state: Context,
         workspace: Workspace,
         mp: Uuid,
         app: Uuid,
@@ -823,7 +823,7 @@ mod tests {
 
     /// A workspace with one App and one mini program (owned by nobody yet).
     async fn world() -> World {
-        let state = AppState::new(Store::memory(), Config::default());
+        let state = Context::new(Store::memory(), Config::default());
         let workspace = Workspace {
             id: Uuid::now_v7(),
             name: "Acme".into(),

@@ -15,12 +15,12 @@ use crate::model::apps::{
 };
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::auth::guard::WorkspaceAdmin;
+use crate::server::guard::WorkspaceAdmin;
 use crate::server::keys;
 use crate::server::store::apps::{self as store, App, Key, KeyRecord, UploadScope};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::{accounts, minis, workspaces as ws};
-use crate::server::AppState;
+use crate::server::Context;
 
 /// What the "Add App" form sends.
 pub struct AppForm {
@@ -85,7 +85,7 @@ fn end_live_keys(tx: &redb::WriteTransaction, app: Uuid, kind: KeyKind, now: Dat
 }
 
 /// Adds an App with both its keys, shown once. One transaction, audited.
-pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, actor: Actor) -> Result<CreatedApp, AppError> {
+pub async fn create(cx: &Context, admin: &WorkspaceAdmin, form: AppForm, actor: Actor) -> Result<CreatedApp, AppError> {
     let (name, ios_bundle_id, android_package) =
         check_app(&form.name, form.ios, &form.ios_bundle_id, form.android, &form.android_package)?;
     let m = &admin.member();
@@ -96,10 +96,10 @@ pub async fn create(state: &AppState, admin: &WorkspaceAdmin, form: AppForm, act
         name,
         ios_bundle_id,
         android_package,
-        created: Utc::now(),
+        created: cx.clock.now(),
         created_by: m.who().account().username.clone(),
     };
-    let created = state
+    let created = cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
@@ -165,8 +165,7 @@ fn key_view(tx: &redb::ReadTransaction, r: &KeyRecord, now: DateTime<Utc>) -> Re
 }
 
 /// An App as App detail shows it, read in the caller's transaction.
-fn view_in(tx: &redb::ReadTransaction, app: App, platform: &str) -> Result<AppView, AppError> {
-    let now = Utc::now();
+fn view_in(tx: &redb::ReadTransaction, app: App, platform: &str, now: DateTime<Utc>) -> Result<AppView, AppError> {
     let records = store::key_records_of(tx, app.id)?;
     let keys = records.iter().map(|r| key_view(tx, r, now)).collect::<Result<Vec<_>, _>>()?;
     let upload_scope = records
@@ -196,23 +195,25 @@ fn platform_public(tx: &redb::ReadTransaction, workspace: Uuid) -> Result<String
 }
 
 /// One App with its keys and the workspace's platform public key.
-pub async fn view(state: &AppState, workspace: Uuid, id: Uuid) -> Result<AppView, AppError> {
-    state
+pub async fn view(cx: &Context, workspace: Uuid, id: Uuid) -> Result<AppView, AppError> {
+    let now = cx.clock.now();
+    cx
         .store
         .read(move |tx| {
             let app = store::app_of(tx, workspace, id)?.ok_or_else(not_found)?;
-            view_in(tx, app, &platform_public(tx, workspace)?)
+            view_in(tx, app, &platform_public(tx, workspace)?, now)
         })
         .await
 }
 
 /// The Apps of a workspace, each with its keys (one read).
-pub async fn list(state: &AppState, workspace: Uuid) -> Result<Vec<AppView>, AppError> {
-    state
+pub async fn list(cx: &Context, workspace: Uuid) -> Result<Vec<AppView>, AppError> {
+    let now = cx.clock.now();
+    cx
         .store
         .read(move |tx| {
             let platform = platform_public(tx, workspace)?;
-            store::apps_of(tx, workspace)?.into_iter().map(|a| view_in(tx, a, &platform)).collect()
+            store::apps_of(tx, workspace)?.into_iter().map(|a| view_in(tx, a, &platform, now)).collect()
         })
         .await
 }
@@ -220,7 +221,7 @@ pub async fn list(state: &AppState, workspace: Uuid) -> Result<Vec<AppView>, App
 /// Replaces the live key of `kind` with a new one, shown once. The old key keeps working for
 /// the grace period (none: it stops at once).
 pub async fn rotate(
-    state: &AppState,
+    cx: &Context,
     admin: &WorkspaceAdmin,
     app: Uuid,
     kind: KeyKind,
@@ -229,12 +230,12 @@ pub async fn rotate(
 ) -> Result<NewKey, AppError> {
     let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
     let (me, standing) = (admin.member().who().account().id, admin.standing());
-    let new = state
+    let new = cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
             let app = store::app_of_for_update(tx, wid, app)?.ok_or_else(not_found)?;
-            let now = Utc::now();
+            let now = crate::server::store::now();
             let until = now + Duration::seconds(grace.seconds());
             let limits = match kind {
                 KeyKind::Upload => inherited_scope(tx, app.id)?,
@@ -257,9 +258,9 @@ pub async fn rotate(
 }
 
 /// Revokes a key at once.
-pub async fn revoke(state: &AppState, admin: &WorkspaceAdmin, app: Uuid, key: String, actor: Actor) -> Result<(), AppError> {
+pub async fn revoke(cx: &Context, admin: &WorkspaceAdmin, app: Uuid, key: String, actor: Actor) -> Result<(), AppError> {
     let (wid, wname, standing) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.standing());
-    state
+    cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
@@ -270,7 +271,7 @@ pub async fn revoke(state: &AppState, admin: &WorkspaceAdmin, app: Uuid, key: St
             if k.revoked.is_some() {
                 return Err(AppError::conflict("Key", "is already revoked"));
             }
-            k.revoked = Some(Utc::now());
+            k.revoked = Some(crate::server::store::now());
             store::put_key(tx, &k)?;
             audit::record(tx, &actor, Some((wid, &wname)), AuditAction::AppKeyRevoked, &app.name, &format!("{} {}", k.kind.label(), k.id))
         })
@@ -287,7 +288,7 @@ pub struct ScopeForm {
 /// Limits the App's Upload Key — every live one, the current key and any still in its grace
 /// period — to the chosen mini programs of the workspace (none: all of them) and client address
 /// ranges (none: any). A rotation carries the scope to the new key. Audited with what changed.
-pub async fn set_upload_scope(state: &AppState, admin: &WorkspaceAdmin, app: Uuid, form: ScopeForm, actor: Actor) -> Result<(), AppError> {
+pub async fn set_upload_scope(cx: &Context, admin: &WorkspaceAdmin, app: Uuid, form: ScopeForm, actor: Actor) -> Result<(), AppError> {
     let networks = parse_networks(&form.networks)?;
     let mut chosen: Vec<Uuid> = Vec::new();
     for id in form.mini_programs {
@@ -296,7 +297,7 @@ pub async fn set_upload_scope(state: &AppState, admin: &WorkspaceAdmin, app: Uui
         }
     }
     let (wid, wname, standing) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.standing());
-    state
+    cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
@@ -308,7 +309,7 @@ pub async fn set_upload_scope(state: &AppState, admin: &WorkspaceAdmin, app: Uui
                 })?;
                 names.push(p.name);
             }
-            let now = Utc::now();
+            let now = crate::server::store::now();
             let live: Vec<KeyRecord> = store::key_records_of_for_update(tx, app.id)?
                 .into_iter()
                 .filter(|r| r.key.kind == KeyKind::Upload && r.key.live(now))
@@ -356,11 +357,11 @@ pub async fn set_upload_scope(state: &AppState, admin: &WorkspaceAdmin, app: Uui
 /// The blocked and former members of a workspace who were shown, in full, Upload Keys that
 /// still work — keys they could have copied — by username. (One read over the workspace's Apps
 /// and their keys: a workspace has few.)
-pub async fn exposed_upload_keys(state: &AppState, workspace: Uuid) -> Result<Vec<ExposedKeysView>, AppError> {
-    state
+pub async fn exposed_upload_keys(cx: &Context, workspace: Uuid) -> Result<Vec<ExposedKeysView>, AppError> {
+    cx
         .store
         .read(move |tx| {
-            let now = Utc::now();
+            let now = crate::server::store::now();
             let mut out: Vec<ExposedKeysView> = Vec::new();
             for app in store::apps_of(tx, workspace)? {
                 for r in store::key_records_of(tx, app.id)? {
@@ -400,14 +401,14 @@ pub async fn exposed_upload_keys(state: &AppState, workspace: Uuid) -> Result<Ve
 /// still works: each App gets a new Upload Key (same scope; shown once, to this admin), and the
 /// keys in use stop at once — no grace period, since a copy may be in the wrong hands. One
 /// transaction, audited per App.
-pub async fn rotate_keys_shown_to(state: &AppState, admin: &WorkspaceAdmin, account: Uuid, actor: Actor) -> Result<Vec<NewKey>, AppError> {
+pub async fn rotate_keys_shown_to(cx: &Context, admin: &WorkspaceAdmin, account: Uuid, actor: Actor) -> Result<Vec<NewKey>, AppError> {
     let (wid, wname, standing) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.standing());
     let me = admin.member().who().account().id;
-    let made = state
+    let made = cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            let now = Utc::now();
+            let now = crate::server::store::now();
             let who = accounts::get_for_update(tx, account)?.map(|a| a.username).unwrap_or_else(|| "a deleted account".into());
             let mut made = Vec::new();
             for app in store::apps_of_for_update(tx, wid)? {
@@ -448,9 +449,8 @@ pub struct LastUsed {
 }
 
 impl LastUsed {
-    /// Notes a use (cheap: a map insert).
-    pub fn touch(&self, key: &str) {
-        let now = Utc::now();
+    /// Notes a use at `now` (cheap: a map insert).
+    pub fn touch(&self, key: &str, now: DateTime<Utc>) {
         let fresh = self
             .written
             .lock()
@@ -464,7 +464,7 @@ impl LastUsed {
     }
 
     /// Writes what was noted since the last flush, in one transaction.
-    pub async fn flush(&self, state: &AppState) -> Result<usize, AppError> {
+    pub async fn flush(&self, cx: &Context) -> Result<usize, AppError> {
         let batch: Vec<(String, DateTime<Utc>)> = match self.pending.lock() {
             Ok(mut p) => p.drain().collect(),
             Err(_) => return Err(AppError::Internal),
@@ -478,7 +478,7 @@ impl LastUsed {
             }
         }
         let n = batch.len();
-        state.store.write(move |tx| store::record_last_used(tx, &batch)).await?;
+        cx.store.write(move |tx| store::record_last_used(tx, &batch)).await?;
         Ok(n)
     }
 }
@@ -495,8 +495,7 @@ impl ShownOnce {
     const KEEP_SECS: i64 = 600;
 
     /// Keeps each key to be shown on its App's page.
-    pub fn put(&self, account: Uuid, keys: Vec<NewKey>) {
-        let now = Utc::now();
+    pub fn put(&self, account: Uuid, keys: Vec<NewKey>, now: DateTime<Utc>) {
         if let Ok(mut w) = self.waiting.lock() {
             w.retain(|_, (at, _)| now - *at < Duration::seconds(Self::KEEP_SECS));
             for key in keys {
@@ -505,8 +504,7 @@ impl ShownOnce {
         }
     }
 
-    pub fn take(&self, account: Uuid, app: Uuid) -> Vec<NewKey> {
-        let now = Utc::now();
+    pub fn take(&self, account: Uuid, app: Uuid, now: DateTime<Utc>) -> Vec<NewKey> {
         self.waiting
             .lock()
             .ok()

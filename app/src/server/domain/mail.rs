@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::Notify;
@@ -53,7 +52,7 @@ impl Mailer {
 /// Sends due messages until the process ends; woken early by `wake` when a message is queued.
 pub async fn run_worker(store: Store, mailer: Mailer, wake: Arc<Notify>) {
     loop {
-        match store.read(|tx| outbox::due(tx, Utc::now(), 20)).await {
+        match store.read({ let now = store.clock().now(); move |tx| outbox::due(tx, now, 20) }).await {
             Ok(due) => {
                 for m in due {
                     let result = mailer.send(&m).await;
@@ -64,7 +63,7 @@ pub async fn run_worker(store: Store, mailer: Mailer, wake: Arc<Notify>) {
                     }
                     let id = m.id;
                     if let Err(e) = store
-                        .write(move |tx| outbox::record_attempt(tx, id, result, Utc::now()))
+                        .write(move |tx| outbox::record_attempt(tx, id, result, crate::server::store::now()))
                         .await
                     {
                         tracing::error!(error = %e, "could not record a mail attempt");

@@ -1,6 +1,5 @@
 //! Members: invitations (one or many), roles, block / unblock, removal and leaving.
 
-use chrono::Utc;
 use redb::ReadableTable;
 use uuid::Uuid;
 
@@ -8,13 +7,13 @@ use crate::model::account::{email_key, validate_email};
 use crate::model::workspace::{InviteRow, Role, INVITATION_DAYS, INVITE_BULK_MAX};
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::auth::guard::{Member, SignedIn, WorkspaceAdmin};
+use crate::server::guard::{Member, SignedIn, WorkspaceAdmin};
 use crate::server::policy::{allows, WorkspaceAction};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::invitations::{self as inv, Invitation, InvitationState};
 use crate::server::store::workspaces::{self as ws, Membership};
 use crate::server::store::{accounts, members, outbox};
-use crate::server::AppState;
+use crate::server::Context;
 
 const LAST_ADMIN: &str = "is the last active Workspace Admin of this workspace; make another member Workspace Admin first";
 
@@ -92,7 +91,7 @@ pub fn parse_address_list(text: &str) -> Result<Vec<String>, AppError> {
 
 /// Invites every address; each gets its own result. One transaction; mail only for the invited.
 pub async fn invite(
-    state: &AppState,
+    cx: &Context,
     admin: &WorkspaceAdmin,
     addresses: Vec<String>,
     role: Role,
@@ -105,13 +104,13 @@ pub async fn invite(
         m.who().account().username.clone(),
         m.who().account().id,
     );
-    let console = state.config.public_url.trim_end_matches('/').to_string();
+    let console = cx.config.public_url.trim_end_matches('/').to_string();
     let standing = admin.standing();
-    let rows = state
+    let rows = cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            let now = Utc::now();
+            let now = crate::server::store::now();
             let mut seen = std::collections::HashSet::new();
             let mut rows = Vec::new();
             for raw in addresses {
@@ -178,7 +177,7 @@ pub async fn invite(
 
 /// Sends a pending invitation again, with a new link and a new expiry (the old link stops).
 pub async fn resend(
-    state: &AppState,
+    cx: &Context,
     admin: &WorkspaceAdmin,
     email: &str,
     actor: Actor,
@@ -189,14 +188,14 @@ pub async fn resend(
         m.workspace().name.clone(),
         m.who().account().username.clone(),
     );
-    let console = state.config.public_url.trim_end_matches('/').to_string();
+    let console = cx.config.public_url.trim_end_matches('/').to_string();
     let email = email.to_string();
     let standing = admin.standing();
-    state
+    cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            let now = Utc::now();
+            let now = crate::server::store::now();
             let key = email_key(&email);
             let hash = tx
                 .open_table(crate::server::store::tables::INVITATIONS_BY_WORKSPACE)?
@@ -238,7 +237,7 @@ pub async fn resend(
 }
 
 pub async fn revoke(
-    state: &AppState,
+    cx: &Context,
     admin: &WorkspaceAdmin,
     email: &str,
     actor: Actor,
@@ -246,12 +245,12 @@ pub async fn revoke(
     let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
     let email = email.to_string();
     let standing = admin.standing();
-    state
+    cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
             let (hash, mut invitation) =
-                inv::live_for(tx, wid, &email, Utc::now())?.ok_or_else(|| {
+                inv::live_for(tx, wid, &email, crate::server::store::now())?.ok_or_else(|| {
                     AppError::NotFound(format!("There is no pending invitation for {email}."))
                 })?;
             invitation.state = InvitationState::Revoked;
@@ -288,7 +287,7 @@ pub fn accept_in(
                 "has been withdrawn by the workspace; ask for a new one",
             ))
         }
-        InvitationState::Pending if invitation.expired(Utc::now()) => {
+        InvitationState::Pending if invitation.expired(crate::server::store::now()) => {
             return Err(AppError::conflict(
                 "Invitation",
                 "has expired; ask a Workspace Admin to send it again",
@@ -330,7 +329,7 @@ pub fn accept_in(
                 account: account.id,
                 role: invitation.role,
                 active: true,
-                joined: Utc::now(),
+                joined: crate::server::store::now(),
             },
         )?;
     }
@@ -365,13 +364,13 @@ fn inviter_may_still_invite(tx: &redb::WriteTransaction, invitation: &Invitation
 }
 
 pub async fn accept(
-    state: &AppState,
+    cx: &Context,
     who: &SignedIn,
     token: String,
     actor: Actor,
 ) -> Result<String, AppError> {
     let account = who.account().clone();
-    state
+    cx
         .store
         .write(move |tx| accept_in(tx, &token, &account, &actor))
         .await
@@ -403,7 +402,7 @@ fn revoke_invitations_sent_by(
 
 /// Withdraws an admission still waiting for its address to be verified.
 pub async fn revoke_admission(
-    state: &AppState,
+    cx: &Context,
     admin: &WorkspaceAdmin,
     email: &str,
     actor: Actor,
@@ -411,7 +410,7 @@ pub async fn revoke_admission(
     let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
     let email = email.trim().to_string();
     let standing = admin.standing();
-    state
+    cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
@@ -444,7 +443,7 @@ fn is_last_admin(tx: &redb::WriteTransaction, m: &Membership) -> Result<bool, Ap
 }
 
 pub async fn set_role(
-    state: &AppState,
+    cx: &Context,
     admin: &WorkspaceAdmin,
     account: Uuid,
     role: Role,
@@ -452,7 +451,7 @@ pub async fn set_role(
 ) -> Result<(), AppError> {
     let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
     let standing = admin.standing();
-    state
+    cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
@@ -489,7 +488,7 @@ pub async fn set_role(
 }
 
 pub async fn set_blocked(
-    state: &AppState,
+    cx: &Context,
     admin: &WorkspaceAdmin,
     account: Uuid,
     blocked: bool,
@@ -504,7 +503,7 @@ pub async fn set_blocked(
         return Err(AppError::invalid("Member", "you can't block yourself"));
     }
     let standing = admin.standing();
-    state
+    cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
@@ -539,7 +538,7 @@ pub async fn set_blocked(
 }
 
 pub async fn remove(
-    state: &AppState,
+    cx: &Context,
     admin: &WorkspaceAdmin,
     account: Uuid,
     actor: Actor,
@@ -556,7 +555,7 @@ pub async fn remove(
         ));
     }
     let standing = admin.standing();
-    state
+    cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
@@ -582,13 +581,13 @@ pub async fn remove(
         .await
 }
 
-pub async fn leave(state: &AppState, member: &Member, actor: Actor) -> Result<(), AppError> {
+pub async fn leave(cx: &Context, member: &Member, actor: Actor) -> Result<(), AppError> {
     let (wid, wname, me) = (
         member.workspace().id,
         member.workspace().name.clone(),
         member.who().account().id,
     );
-    state
+    cx
         .store
         .write(move |tx| {
             let (m, a) = target(tx, wid, me)?;
@@ -608,6 +607,7 @@ pub async fn leave(state: &AppState, member: &Member, actor: Actor) -> Result<()
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
     use super::*;
     use crate::server::store::Store;
 

@@ -2,7 +2,6 @@
 //! members assigned to it as admin or developer; versions, listed newest first; a Workspace Admin
 //! retires a version that was never released.
 
-use chrono::Utc;
 use uuid::Uuid;
 
 use crate::model::minis::{
@@ -13,11 +12,11 @@ use crate::model::page::{Page, Sort};
 use crate::model::workspace::Role;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::auth::guard::{Member, MemberScope as Viewer, MiniNeed, MiniProgramAccess, WorkspaceAdmin};
+use crate::server::guard::{Member, MemberScope as Viewer, MiniNeed, MiniProgramAccess, WorkspaceAdmin};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::minis::{self as store, MiniProgram};
 use crate::server::store::{accounts, workspaces as ws};
-use crate::server::AppState;
+use crate::server::Context;
 
 /// How a version list can be sorted.
 pub const VERSION_SORTS: &[&str] = store::VERSION_LIST.sorts;
@@ -95,7 +94,7 @@ fn view_of(tx: &redb::ReadTransaction, m: &Viewer, mp: MiniProgram) -> Result<Mi
 }
 
 /// Creates a mini program; its creator becomes its admin. Audited.
-pub async fn create(state: &AppState, m: &Member, form: MiniForm, icon: Option<Vec<u8>>, actor: Actor) -> Result<Uuid, AppError> {
+pub async fn create(cx: &Context, m: &Member, form: MiniForm, icon: Option<Vec<u8>>, actor: Actor) -> Result<Uuid, AppError> {
     let name = validate_mini_name(&form.name)?;
     let description = validate_description(&form.description)?;
     let category = validate_category(&form.category)?;
@@ -111,11 +110,11 @@ pub async fn create(state: &AppState, m: &Member, form: MiniForm, icon: Option<V
         category,
         has_icon: icon.is_some(),
         removed: false,
-        created: Utc::now(),
+        created: cx.clock.now(),
         created_by: m.who().account().username.clone(),
         features: Vec::new(),
     };
-    state
+    cx
         .store
         .write(move |tx| {
             if store::names_taken(tx, wid, &mp.name)? {
@@ -133,9 +132,9 @@ pub async fn create(state: &AppState, m: &Member, form: MiniForm, icon: Option<V
 }
 
 /// The mini programs `m` may see, by name.
-pub async fn list(state: &AppState, m: &Member) -> Result<Vec<MiniProgramView>, AppError> {
+pub async fn list(cx: &Context, m: &Member) -> Result<Vec<MiniProgramView>, AppError> {
     let m = Viewer::of(m);
-    state
+    cx
         .store
         .read(move |tx| {
             let mut out = Vec::new();
@@ -150,10 +149,10 @@ pub async fn list(state: &AppState, m: &Member) -> Result<Vec<MiniProgramView>, 
 }
 
 /// One mini program, if `m` may see it.
-pub async fn get(state: &AppState, m: &Member, id: Uuid) -> Result<MiniProgramView, AppError> {
+pub async fn get(cx: &Context, m: &Member, id: Uuid) -> Result<MiniProgramView, AppError> {
     let m = Viewer::of(m);
-    let server = state.config.public_url.trim_end_matches('/').to_string();
-    let mut view = state
+    let server = cx.config.public_url.trim_end_matches('/').to_string();
+    let mut view = cx
         .store
         .read(move |tx| {
             let mp = visible(tx, &m, id)?;
@@ -165,10 +164,10 @@ pub async fn get(state: &AppState, m: &Member, id: Uuid) -> Result<MiniProgramVi
 }
 
 /// A page of a mini program's versions, newest first.
-pub async fn versions(state: &AppState, m: &Member, id: Uuid, sort: &str, cursor: String) -> Result<Page<VersionView>, AppError> {
+pub async fn versions(cx: &Context, m: &Member, id: Uuid, sort: &str, cursor: String) -> Result<Page<VersionView>, AppError> {
     let m = Viewer::of(m);
     let sort = Sort::parse(sort, VERSION_SORTS, "-created")?;
-    state
+    cx
         .store
         .read(move |tx| {
             visible(tx, &m, id)?;
@@ -181,9 +180,9 @@ pub async fn versions(state: &AppState, m: &Member, id: Uuid, sort: &str, cursor
 /// Rejected in review): it leaves every version list and no longer counts for "higher than every
 /// earlier version", so a lower one can be uploaded; its record, its bundle and the audit log
 /// keep it, and its number is not used again. Checked and done in one transaction, audited.
-pub async fn retire_version(state: &AppState, admin: &WorkspaceAdmin, mp: Uuid, version: String, actor: Actor) -> Result<(), AppError> {
+pub async fn retire_version(cx: &Context, admin: &WorkspaceAdmin, mp: Uuid, version: String, actor: Actor) -> Result<(), AppError> {
     let (scope, standing) = (admin.scope(), admin.standing());
-    state
+    cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
@@ -218,9 +217,9 @@ pub async fn retire_version(state: &AppState, admin: &WorkspaceAdmin, mp: Uuid, 
 }
 
 /// The icon of a mini program `m` may see.
-pub async fn icon(state: &AppState, m: &Member, id: Uuid) -> Result<Vec<u8>, AppError> {
+pub async fn icon(cx: &Context, m: &Member, id: Uuid) -> Result<Vec<u8>, AppError> {
     let m = Viewer::of(m);
-    state
+    cx
         .store
         .read(move |tx| {
             visible(tx, &m, id)?;
@@ -237,7 +236,7 @@ fn require_manager(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Result<
 
 /// Changes a mini program's name, description, category and (when given) icon. Audited with
 /// what changed.
-pub async fn edit(state: &AppState, m: &Member, id: Uuid, form: MiniForm, icon: Option<Vec<u8>>, actor: Actor) -> Result<(), AppError> {
+pub async fn edit(cx: &Context, m: &Member, id: Uuid, form: MiniForm, icon: Option<Vec<u8>>, actor: Actor) -> Result<(), AppError> {
     let name = validate_mini_name(&form.name)?;
     let description = validate_description(&form.description)?;
     let category = validate_category(&form.category)?;
@@ -245,7 +244,7 @@ pub async fn edit(state: &AppState, m: &Member, id: Uuid, form: MiniForm, icon: 
         check_icon(bytes)?;
     }
     let m = Viewer::of(m);
-    state
+    cx
         .store
         .write(move |tx| {
             let mut p = require_manager(tx, &m, id)?;
@@ -282,9 +281,9 @@ pub async fn edit(state: &AppState, m: &Member, id: Uuid, form: MiniForm, icon: 
 
 /// Assigns an active member of the workspace to a mini program as admin or developer (or
 /// changes their part). Audited.
-pub async fn assign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, role: MiniRole, actor: Actor) -> Result<(), AppError> {
+pub async fn assign(cx: &Context, m: &Member, mp: Uuid, account: Uuid, role: MiniRole, actor: Actor) -> Result<(), AppError> {
     let m = Viewer::of(m);
-    state
+    cx
         .store
         .write(move |tx| {
             let p = require_manager(tx, &m, mp)?;
@@ -301,9 +300,9 @@ pub async fn assign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, role:
 }
 
 /// Takes a member off a mini program. Audited.
-pub async fn unassign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, actor: Actor) -> Result<(), AppError> {
+pub async fn unassign(cx: &Context, m: &Member, mp: Uuid, account: Uuid, actor: Actor) -> Result<(), AppError> {
     let m = Viewer::of(m);
-    state
+    cx
         .store
         .write(move |tx| {
             let p = require_manager(tx, &m, mp)?;
@@ -319,9 +318,9 @@ pub async fn unassign(state: &AppState, m: &Member, mp: Uuid, account: Uuid, act
 }
 
 /// The workspace's active members, who can be assigned to a mini program.
-pub async fn assignable(state: &AppState, m: &Member) -> Result<Vec<crate::model::minis::Assignable>, AppError> {
+pub async fn assignable(cx: &Context, m: &Member) -> Result<Vec<crate::model::minis::Assignable>, AppError> {
     let wid = m.workspace().id;
-    state
+    cx
         .store
         .read(move |tx| {
             let mut out = Vec::new();
@@ -345,10 +344,11 @@ pub async fn assignable(state: &AppState, m: &Member) -> Result<Vec<crate::model
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
     use super::*;
     use crate::server::policy::WorkspaceAction;
     use crate::model::minis::VersionState;
-    use crate::server::auth::guard::SignedIn;
+    use crate::server::guard::SignedIn;
     use crate::server::domain::accounts::verified_account;
     use crate::server::store::minis::Version;
     use crate::server::store::workspaces::{Membership, Workspace};
@@ -359,7 +359,7 @@ mod tests {
         Actor { id: None, name: "test".into(), client: None }
     }
 
-    async fn member_of(state: &AppState, workspace: &Workspace, name: &str, role: Role) -> Member {
+    async fn member_of(state: &Context, workspace: &Workspace, name: &str, role: Role) -> Member {
         let account = verified_account(state, name).await;
         let membership = Membership { workspace: workspace.id, account: account.id, role, active: true, joined: Utc::now() };
         let m = membership.clone();
@@ -369,8 +369,8 @@ mod tests {
     }
 
     /// A workspace with a mini program holding one version in each state.
-    async fn world() -> (AppState, Workspace, Uuid) {
-        let state = AppState::new(Store::memory(), Config::default());
+    async fn world() -> (Context, Workspace, Uuid) {
+        let state = Context::new(Store::memory(), Config::default());
         let workspace = Workspace {
             id: Uuid::now_v7(),
             name: "Acme".into(),
@@ -439,7 +439,7 @@ mod tests {
         assert_eq!(retire_version(&state, &admin, mp, "9.9.9".into(), nobody()).await.unwrap_err().status(), 404);
         assert_eq!(retire_version(&state, &admin, Uuid::now_v7(), "1.6.0".into(), nobody()).await.unwrap_err().status(), 404);
         // Rejected and Uploaded: retired.
-        let listed = |state: AppState| async move { state.store.read(move |tx| store::versions(tx, mp)).await.unwrap() };
+        let listed = |state: Context| async move { state.store.read(move |tx| store::versions(tx, mp)).await.unwrap() };
         assert_eq!(listed(state.clone()).await.len(), 7);
         retire_version(&state, &admin, mp, "1.5.0".into(), nobody()).await.unwrap();
         retire_version(&state, &admin, mp, " 1.6.0 ".into(), nobody()).await.unwrap();

@@ -1,20 +1,19 @@
 //! Workspace applications, their generation or rejection by the operator, Workspace – General,
 //! change requests, suspension.
 
-use chrono::Utc;
 use uuid::Uuid;
 
 use crate::model::account::email_key;
 use crate::model::workspace::*;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::auth::guard::{Member, Operator, SignedIn, WorkspaceAdmin};
+use crate::server::guard::{Member, Operator, SignedIn, WorkspaceAdmin};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::workspaces::{
     self as ws, ChangeRequest, Workspace, WorkspaceApplication,
 };
 use crate::server::store::{accounts, outbox};
-use crate::server::AppState;
+use crate::server::Context;
 
 pub fn actor(who: &SignedIn, client: Option<std::net::IpAddr>) -> Actor {
     Actor {
@@ -48,7 +47,7 @@ pub fn check_application(
 /// the applicant already asked for it; another account's pending application for it is not
 /// revealed (see `store::workspaces::insert_application`).
 pub async fn apply(
-    state: &AppState,
+    cx: &Context,
     who: &SignedIn,
     form: ApplicationForm,
     actor: Actor,
@@ -70,12 +69,12 @@ pub async fn apply(
         representatives,
         status: ApplicationStatus::Pending,
         reason: None,
-        created: Utc::now(),
+        created: cx.clock.now(),
         decided: None,
         workspace_id: None,
     };
     let stored = application.clone();
-    state
+    cx
         .store
         .write(move |tx| {
             ws::insert_application(tx, &stored)?;
@@ -94,13 +93,13 @@ pub async fn apply(
 }
 
 pub async fn withdraw(
-    state: &AppState,
+    cx: &Context,
     who: &SignedIn,
     id: Uuid,
     actor: Actor,
 ) -> Result<(), AppError> {
     let applicant = who.account().id;
-    state
+    cx
         .store
         .write(move |tx| {
             let mut a = ws::get_application_for_update(tx, id)?
@@ -116,7 +115,7 @@ pub async fn withdraw(
                 ));
             }
             a.status = ApplicationStatus::Withdrawn;
-            a.decided = Some(Utc::now());
+            a.decided = Some(crate::server::store::now());
             ws::decide_application(tx, &a)?;
             audit::record(
                 tx,
@@ -134,14 +133,14 @@ pub async fn withdraw(
 /// Generates the workspace of a pending application: Active, every representative a Workspace
 /// Admin (or admitted on sign-up), each told by email. One transaction.
 pub async fn generate(
-    state: &AppState,
+    cx: &Context,
     op: &Operator,
     id: Uuid,
     actor: Actor,
 ) -> Result<Workspace, AppError> {
     let _ = op;
-    let console = state.config.public_url.trim_end_matches('/').to_string();
-    let workspace = state
+    let console = cx.config.public_url.trim_end_matches('/').to_string();
+    let workspace = cx
         .store
         .write(move |tx| {
             let mut a = ws::get_application_for_update(tx, id)?
@@ -160,7 +159,7 @@ pub async fn generate(
                 representatives: a.representatives.clone(),
                 status: WorkspaceStatus::Active,
                 status_reason: None,
-                created: Utc::now(),
+                created: crate::server::store::now(),
                 application: a.id,
             };
             a.status = ApplicationStatus::Generated;
@@ -226,7 +225,7 @@ fn generation_email(
 }
 
 pub async fn reject(
-    state: &AppState,
+    cx: &Context,
     op: &Operator,
     id: Uuid,
     reason: &str,
@@ -234,7 +233,7 @@ pub async fn reject(
 ) -> Result<(), AppError> {
     let _ = op;
     let reason = validate_reason("Reason", reason)?;
-    state
+    cx
         .store
         .write(move |tx| {
             let mut a = ws::get_application_for_update(tx, id)?.ok_or_else(|| AppError::NotFound("No such application.".into()))?;
@@ -243,7 +242,7 @@ pub async fn reject(
             }
             a.status = ApplicationStatus::Rejected;
             a.reason = Some(reason.clone());
-            a.decided = Some(Utc::now());
+            a.decided = Some(crate::server::store::now());
             ws::decide_application(tx, &a)?;
             let applicant = accounts::get_for_update(tx, a.applicant)?;
             if let Some(applicant) = applicant {
@@ -263,7 +262,7 @@ pub async fn reject(
 
 /// A Workspace Admin asks the operator to change the registered information.
 pub async fn request_change(
-    state: &AppState,
+    cx: &Context,
     admin: &WorkspaceAdmin,
     what: &str,
     why: &str,
@@ -280,10 +279,10 @@ pub async fn request_change(
         requester_name: m.who().account().username.clone(),
         what,
         why,
-        created: Utc::now(),
+        created: cx.clock.now(),
     };
     let standing = admin.standing();
-    state
+    cx
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
@@ -304,7 +303,7 @@ pub async fn request_change(
 /// The operator edits a workspace's registered information (never its name). New
 /// representatives become Workspace Admins like the first ones.
 pub async fn edit_info(
-    state: &AppState,
+    cx: &Context,
     op: &Operator,
     id: Uuid,
     mcc: &str,
@@ -316,8 +315,8 @@ pub async fn edit_info(
     let mcc = validate_mcc(mcc)?;
     let address = validate_address(address)?;
     let reps = parse_representatives(representatives)?;
-    let console = state.config.public_url.trim_end_matches('/').to_string();
-    let w = state
+    let console = cx.config.public_url.trim_end_matches('/').to_string();
+    let w = cx
         .store
         .write(move |tx| {
             let mut w = ws::get_workspace_for_update(tx, id)?
@@ -394,7 +393,7 @@ pub async fn edit_info(
 }
 
 pub async fn set_status(
-    state: &AppState,
+    cx: &Context,
     op: &Operator,
     id: Uuid,
     suspend: bool,
@@ -403,7 +402,7 @@ pub async fn set_status(
 ) -> Result<Workspace, AppError> {
     let _ = op;
     let reason = validate_reason("Reason", reason)?;
-    let w = state
+    let w = cx
         .store
         .write(move |tx| {
             let mut w = ws::get_workspace_for_update(tx, id)?
@@ -457,7 +456,7 @@ mod tests {
     use crate::server::store::Store;
     use crate::server::Config;
 
-    async fn person(state: &AppState, name: &str) -> SignedIn {
+    async fn person(state: &Context, name: &str) -> SignedIn {
         let account = verified_account(state, name).await;
         let session = tower_sessions::Session::new(
             None,
@@ -488,7 +487,7 @@ mod tests {
 
     #[tokio::test]
     async fn generate_makes_representatives_admins_and_queues_their_mail() {
-        let state = AppState::new(Store::memory(), Config::default());
+        let state = Context::new(Store::memory(), Config::default());
         let ann = person(&state, "ann").await;
         let op = person(&state, "operator").await;
         let mut account = op.account().clone();
@@ -563,7 +562,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_suspended_workspace_admits_nobody_until_it_is_reactivated() {
-        let state = AppState::new(Store::memory(), Config::default());
+        let state = Context::new(Store::memory(), Config::default());
         let ann = person(&state, "ann").await;
         let op = Operator::for_tests(person(&state, "operator").await);
         let app = apply(&state, &ann, form("Acme", "Ann <ann@example.com>\nZed <zed@example.com>"), nobody())
@@ -584,8 +583,8 @@ mod tests {
 
     #[tokio::test]
     async fn applying_needs_a_verified_address_and_another_account_s_pending_name_looks_free() {
-        let state = AppState::new(Store::memory(), Config::default());
-        let pending = |state: &AppState| {
+        let state = Context::new(Store::memory(), Config::default());
+        let pending = |state: &Context| {
             let state = state.clone();
             async move {
                 state
@@ -641,7 +640,7 @@ mod tests {
 
     #[tokio::test]
     async fn reject_needs_a_reason_and_withdraw_only_while_pending() {
-        let state = AppState::new(Store::memory(), Config::default());
+        let state = Context::new(Store::memory(), Config::default());
         let ann = person(&state, "ann").await;
         let op = Operator::for_tests(person(&state, "operator").await);
         let a = apply(

@@ -369,7 +369,7 @@ pub fn ensure_platform_key(tx: &WriteTransaction, workspace: Uuid) -> Result<(),
         return Ok(());
     }
     let (seed, public) = crate::server::keys::new_platform_key();
-    put_platform_key(tx, workspace, &PlatformKey { seed, public, created: Utc::now() })
+    put_platform_key(tx, workspace, &PlatformKey { seed, public, created: super::now() })
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ pub fn record(
     let seq = meta.get("audit_seq")?.map(|v| v.value()).unwrap_or(0) + 1;
     meta.insert("audit_seq", seq)?;
     let event = AuditEvent {
-        at: Utc::now(),
+        at: super::now(),
         workspace: workspace.map(|(id, _)| id),
         workspace_name: workspace.map(|(_, n)| n.to_string()),
         actor: actor.id,

@@ -43,8 +43,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 
+use chrono::{DateTime, Utc};
 use redb::{Database, Durability, ReadTransaction, ReadableDatabase, WriteTransaction};
 
+use super::clock::Clock;
 use crate::model::AppError;
 use tables::META;
 
@@ -78,6 +80,20 @@ pub struct Store {
     group: Option<Arc<GroupCommit>>,
     /// Told of each commit's effects once it is on disk (see [`effects`]).
     after_commit: Arc<std::sync::RwLock<Option<effects::Dispatcher>>>,
+    /// The server's clock: a write transaction's time (see [`now`]).
+    clock: Clock,
+}
+
+thread_local! {
+    /// The time of the write transaction running on this thread, if one is.
+    static WRITE_TIME: std::cell::Cell<Option<DateTime<Utc>>> = const { std::cell::Cell::new(None) };
+}
+
+/// The time of the write transaction running on this thread: read once from the store's clock
+/// when the transaction began, so everything one write stamps bears the same time. Outside a
+/// write of a [`Store`] — a unit test on a bare database — it is the system clock.
+pub fn now() -> DateTime<Utc> {
+    WRITE_TIME.with(|t| t.get()).unwrap_or_else(Utc::now)
 }
 
 /// The bookkeeping of group commit (see the module's documentation).
@@ -219,6 +235,7 @@ impl Store {
             db: Arc::new(db),
             group: None,
             after_commit: Arc::default(),
+            clock: Clock::system(),
         })
     }
 
@@ -226,6 +243,17 @@ impl Store {
     fn grouped(mut self) -> Store {
         self.group = Some(Arc::new(GroupCommit::default()));
         self
+    }
+
+    /// This store with its write transactions on `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock of this store's write transactions.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// How many group (durable) commits this store has made; `None` without group commit.
@@ -306,6 +334,13 @@ impl Store {
         &self,
         f: impl FnOnce(&WriteTransaction) -> Result<T, AppError>,
     ) -> Result<(T, effects::Effects), AppError> {
+        struct Reset(Option<DateTime<Utc>>);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                WRITE_TIME.with(|t| t.set(self.0));
+            }
+        }
+        let _reset = Reset(WRITE_TIME.with(|t| t.replace(Some(self.clock.now()))));
         let (outcome, effects) = effects::collect(|| self.commit_unobserved(f));
         outcome.map(|value| (value, effects))
     }

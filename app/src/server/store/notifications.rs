@@ -38,7 +38,7 @@ fn bump(tx: &WriteTransaction, account: Uuid, delta: i64) -> Result<(), AppError
 
 /// Adds an unread notification for `account`, in the caller's transaction.
 pub fn notify(tx: &WriteTransaction, account: Uuid, text: &str, link: &str) -> Result<(), AppError> {
-    let n = Notification { id: Uuid::now_v7(), at: Utc::now(), text: text.into(), link: link.into(), read: false };
+    let n = Notification { id: Uuid::now_v7(), at: super::now(), text: text.into(), link: link.into(), read: false };
     let a = account.as_u128();
     let mut t = tx.open_table(NOTIFICATIONS)?;
     t.insert((a, n.id.as_u128()), encode(&n)?.as_slice())?;

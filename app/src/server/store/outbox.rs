@@ -95,7 +95,7 @@ pub fn enqueue_with_secret(
     secret: Option<&str>,
 ) -> Result<Uuid, AppError> {
     caused(Effect::Mail);
-    let now = Utc::now();
+    let now = super::now();
     let message = OutboxMessage {
         id: Uuid::now_v7(),
         to,

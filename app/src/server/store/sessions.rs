@@ -41,6 +41,18 @@ impl RedbSessionStore {
     pub fn new(store: Store) -> Self {
         RedbSessionStore { store }
     }
+
+    /// How far the store's clock runs ahead of the system clock, in seconds. tower-sessions
+    /// dates a session's expiry by the system clock; it is stored, and compared, on the store's
+    /// clock, so a test that moves the clock forward moves sessions toward their end.
+    fn ahead(&self) -> i64 {
+        self.store.clock().ahead().as_secs() as i64
+    }
+
+    /// An expiry as tower-sessions gives it, on the store's clock (Unix seconds).
+    fn stored_expiry(&self, record: &Record) -> i64 {
+        record.expiry_date.unix_timestamp().saturating_add(self.ahead())
+    }
 }
 
 /// The stored key of a session: the first 16 bytes of SHA-256 of its id.
@@ -186,6 +198,7 @@ pub fn revoke_all(tx: &WriteTransaction, account: Uuid, keep: Option<u128>) -> R
 impl SessionStore for RedbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let mut candidate = record.clone();
+        let expiry = self.stored_expiry(record);
         let stored = self
             .store
             .write(move |tx| {
@@ -193,12 +206,7 @@ impl SessionStore for RedbSessionStore {
                 while tx.open_table(SESSIONS)?.get(handle(&candidate.id))?.is_some() {
                     candidate.id = Id::default();
                 }
-                put_at(
-                    tx,
-                    handle(&candidate.id),
-                    candidate.expiry_date.unix_timestamp(),
-                    &candidate.data,
-                )?;
+                put_at(tx, handle(&candidate.id), expiry, &candidate.data)?;
                 Ok(candidate.id)
             })
             .await
@@ -210,6 +218,7 @@ impl SessionStore for RedbSessionStore {
     /// Updates a stored session. A session that is gone — signed out, revoked from another
     /// browser, purged — is not brought back by a request that was still in flight.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let expiry = self.stored_expiry(record);
         let record = record.clone();
         self.store
             .write(move |tx| {
@@ -217,7 +226,7 @@ impl SessionStore for RedbSessionStore {
                 if tx.open_table(SESSIONS)?.get(h)?.is_none() {
                     return Ok(());
                 }
-                put_at(tx, h, record.expiry_date.unix_timestamp(), &record.data)
+                put_at(tx, h, expiry, &record.data)
             })
             .await
             .map_err(backend)
@@ -237,9 +246,12 @@ impl SessionStore for RedbSessionStore {
         let Some((expiry, data)) = found else {
             return Ok(None);
         };
-        let expiry_date = OffsetDateTime::from_unix_timestamp(expiry)
+        if expiry <= self.store.clock().timestamp() {
+            return Ok(None);
+        }
+        let expiry_date = OffsetDateTime::from_unix_timestamp(expiry.saturating_sub(self.ahead()))
             .map_err(|e| session_store::Error::Backend(e.to_string()))?;
-        Ok((expiry_date > OffsetDateTime::now_utc()).then_some(Record {
+        Ok(Some(Record {
             id,
             data,
             expiry_date,
@@ -258,7 +270,7 @@ impl SessionStore for RedbSessionStore {
 #[async_trait]
 impl ExpiredDeletion for RedbSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = self.store.clock().timestamp();
         self.store
             .write(move |tx| {
                 let expired: Vec<(i64, u128)> = {

@@ -66,7 +66,7 @@ pub fn issue(
         tokens.remove(&old)?;
     }
     let (token, hash) = new_token();
-    let now = Utc::now();
+    let now = super::now();
     let record = AccountToken {
         account,
         purpose,
@@ -112,7 +112,7 @@ pub fn consume(
     tokens.remove(&hash)?;
     tx.open_table(ACCOUNT_TOKENS_BY_ACCOUNT)?
         .remove((record.account.as_u128(), purpose.code()))?;
-    if record.expires <= Utc::now() {
+    if record.expires <= super::now() {
         return Err(AppError::invalid(
             field,
             format!("this {} has expired; ask for a new one", purpose.link_name()),

@@ -519,7 +519,7 @@ pub fn admit(
                     account,
                     role,
                     active: true,
-                    joined: Utc::now(),
+                    joined: super::now(),
                 },
             };
             put_membership(tx, &m)?;
@@ -528,7 +528,7 @@ pub fn admit(
         _ => {
             let p = PendingAdmission {
                 role,
-                added: Utc::now(),
+                added: super::now(),
             };
             tx.open_table(PENDING_ADMISSIONS)?
                 .insert((key.as_str(), workspace.as_u128()), encode(&p)?.as_slice())?;
@@ -582,7 +582,7 @@ pub fn admit_pending(
                         account,
                         role: p.role,
                         active: true,
-                        joined: Utc::now(),
+                        joined: super::now(),
                     },
                 )?;
                 p.role

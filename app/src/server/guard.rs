@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::model::AppError;
 use crate::server::store::accounts::{self, Account};
 use crate::server::store::sessions;
-use crate::server::AppState;
+use crate::server::Context;
 
 const ACCOUNT_ID: &str = sessions::ACCOUNT_KEY;
 const EPOCH: &str = sessions::EPOCH_KEY;
@@ -52,7 +52,7 @@ impl SignedIn {
 
     /// The signed-in person of the current server function's request, if any.
     pub async fn optional() -> Result<Option<SignedIn>, AppError> {
-        let state = AppState::current()?;
+        let state = Context::current()?;
         let session = current_session().await?;
         SignedIn::from_session(&state, session).await
     }
@@ -60,7 +60,7 @@ impl SignedIn {
     /// Resolves a session to its account. A session past its absolute lifetime, from before the
     /// last password change, of a deleted account, or holding data we cannot read is ended.
     pub async fn from_session(
-        state: &AppState,
+        state: &Context,
         session: Session,
     ) -> Result<Option<SignedIn>, AppError> {
         let (id, epoch, login_at) = match read_keys(&session).await {
@@ -71,7 +71,7 @@ impl SignedIn {
                 return Ok(None);
             }
         };
-        let age = chrono::Utc::now().timestamp().saturating_sub(login_at);
+        let age = state.clock.timestamp().saturating_sub(login_at);
         if age < 0 || age as u64 > state.config.session_absolute.as_secs() {
             session.flush().await.map_err(session_error)?;
             return Ok(None);
@@ -79,7 +79,7 @@ impl SignedIn {
         let account = state.store.read(move |tx| accounts::get(tx, id)).await?;
         match account {
             Some(account) if account.session_epoch == epoch => {
-                let now = chrono::Utc::now().timestamp();
+                let now = state.clock.timestamp();
                 let seen = session.get::<i64>(LAST_SEEN).await.ok().flatten().unwrap_or(0);
                 // At most one write per interval, small against the idle timeout.
                 let interval = (state.config.session_idle.as_secs() as i64 / 4).clamp(1, 60);
@@ -98,13 +98,14 @@ impl SignedIn {
     /// Starts a signed-in session for `account` under a fresh session id, noting where from (for
     /// the person's list of sessions).
     pub async fn start(
+        clock: &crate::server::clock::Clock,
         session: &Session,
         account: &Account,
         client: Option<std::net::IpAddr>,
         agent: Option<String>,
     ) -> Result<(), AppError> {
         session.cycle_id().await.map_err(session_error)?;
-        let now = chrono::Utc::now().timestamp();
+        let now = clock.timestamp();
         session.insert(LAST_SEEN, now).await.map_err(session_error)?;
         if let Some(c) = client {
             session.insert(CLIENT, c.to_string()).await.map_err(session_error)?;
@@ -225,12 +226,12 @@ impl Member {
 
     pub async fn require(workspace_name: &str) -> Result<Member, AppError> {
         let who = SignedIn::require().await?;
-        let state = AppState::current()?;
+        let state = Context::current()?;
         Member::check(&state, who, workspace_name).await
     }
 
     pub async fn check(
-        state: &AppState,
+        state: &Context,
         who: SignedIn,
         workspace_name: &str,
     ) -> Result<Member, AppError> {
@@ -500,15 +501,15 @@ mod tests {
     use crate::server::store::Store;
     use crate::server::Config;
 
-    async fn setup() -> (AppState, Account) {
+    async fn setup() -> (Context, Account) {
         let mut config = Config::default();
         config.session_absolute = Duration::from_secs(60);
-        let state = AppState::new(Store::memory(), config);
+        let state = Context::new(Store::memory(), config);
         let account = verified_account(&state, "ann").await;
         (state, account)
     }
 
-    fn session(state: &AppState) -> Session {
+    fn session(state: &Context) -> Session {
         Session::new(
             None,
             Arc::new(RedbSessionStore::new(state.store.clone())),
@@ -520,7 +521,7 @@ mod tests {
     async fn a_started_session_resolves_to_its_account() {
         let (state, account) = setup().await;
         let s = session(&state);
-        SignedIn::start(&s, &account, None, None).await.unwrap();
+        SignedIn::start(&state.clock, &s, &account, None, None).await.unwrap();
         let who = SignedIn::from_session(&state, s).await.unwrap().unwrap();
         assert_eq!(who.account.id, account.id);
     }
@@ -529,7 +530,7 @@ mod tests {
     async fn a_session_past_its_absolute_lifetime_is_ended() {
         let (state, account) = setup().await;
         let s = session(&state);
-        SignedIn::start(&s, &account, None, None).await.unwrap();
+        SignedIn::start(&state.clock, &s, &account, None, None).await.unwrap();
         s.insert(LOGIN_AT, chrono::Utc::now().timestamp() - 61)
             .await
             .unwrap();
@@ -547,7 +548,7 @@ mod tests {
     async fn a_session_from_before_a_password_change_is_ended() {
         let (state, account) = setup().await;
         let s = session(&state);
-        SignedIn::start(&s, &account, None, None).await.unwrap();
+        SignedIn::start(&state.clock, &s, &account, None, None).await.unwrap();
         let mut changed = account.clone();
         changed.session_epoch += 1;
         state

@@ -1,0 +1,68 @@
+//! What a use case is given: the store (whose commits carry their own effects), the settings, the
+//! clock, and the limits on guessing and on mail. Nothing of the HTTP layer — the container
+//! API's snapshot, the Studio API's limits, cookies — is here: the domain cannot reach it.
+
+use std::sync::Arc;
+
+use super::auth::password::Hasher;
+use super::auth::ratelimit::{LoginLimiter, Throttle};
+use super::clock::Clock;
+use super::config::{Config, MAILS_PER_TARGET_PER_HOUR};
+use super::store::Store;
+use crate::model::AppError;
+
+#[derive(Clone)]
+pub struct Context {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    pub hasher: Hasher,
+    /// Failed logins per account, known device and client address.
+    pub limiter: Arc<LoginLimiter>,
+    /// Sign-ups, verification resends and reset requests per client address.
+    pub account_requests: Arc<Throttle>,
+    /// Verification and reset mails per target address.
+    pub mails_per_target: Arc<Throttle>,
+}
+
+impl Context {
+    /// A context on the system clock.
+    pub fn new(store: Store, config: Config) -> Context {
+        Context::with_clock(store, config, Clock::system())
+    }
+
+    /// A context whose rules read `clock`.
+    pub fn with_clock(store: Store, config: Config, clock: Clock) -> Context {
+        let limiter = LoginLimiter::new(
+            config.login_failures_per_account,
+            config.login_failures_per_address,
+            config.login_window,
+            clock.clone(),
+        );
+        Context {
+            account_requests: Arc::new(Throttle::per_hour(
+                config.account_requests_per_address,
+                "from your network address",
+                clock.clone(),
+            )),
+            mails_per_target: Arc::new(Throttle::per_hour(
+                MAILS_PER_TARGET_PER_HOUR,
+                "for this email address",
+                clock.clone(),
+            )),
+            limiter: Arc::new(limiter),
+            hasher: Hasher::new(),
+            config: Arc::new(config),
+            store,
+            clock,
+        }
+    }
+
+    /// The context of the current server function's request.
+    pub fn current() -> Result<Context, AppError> {
+        leptos::prelude::use_context::<Context>().ok_or_else(|| {
+            tracing::error!("Context missing from the server function context");
+            AppError::Internal
+        })
+    }
+}
