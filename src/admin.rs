@@ -98,7 +98,7 @@ async fn answer(stream: tokio::net::UnixStream, store: Store, data_dir: PathBuf)
                     }
                     Ok(Err(e)) => {
                         tracing::warn!(error = %e, "backup failed");
-                        Reply::Error(e)
+                        Reply::Error(e.to_string())
                     }
                     Err(_) => Reply::Error("the backup task failed; see the server's log".into()),
                 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use app::server::store::{maintenance, Store, StoreError};
 use app::server::clock::Clock;
-use app::server::{AppState, Config};
+use app::server::{state::AppState, Config};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -323,8 +323,8 @@ fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<()> {
             data_dir.join(admin::SOCKET).display()
         )
     })?;
-    let db = maintenance::open_data_file(data_dir).map_err(anyhow::Error::msg)?;
-    let summary = maintenance::backup_database(&db, data_dir, &out).map_err(anyhow::Error::msg)?;
+    let db = maintenance::open_data_file(data_dir)?;
+    let summary = maintenance::backup_database(&db, data_dir, &out)?;
     drop(db);
     println!("{} (offline: no server was running)", admin::describe(&summary, &out));
     Ok(())
@@ -332,7 +332,7 @@ fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<()> {
 
 /// `mpdp restore`.
 fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<()> {
-    let summary = maintenance::restore(from, data_dir).map_err(anyhow::Error::msg)?;
+    let summary = maintenance::restore(from, data_dir)?;
     println!(
         "Restored {} entries in {} tables ({} versions) and {} bundle files, backed up {}, into {}. `mpdp check` passes on it; start the server with --data-dir {}.",
         summary.entries(),
@@ -349,7 +349,7 @@ fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<()> {
 /// `mpdp check`: prints what it verified and found; fails when there is a problem.
 fn check(data_dir: &Path) -> anyhow::Result<()> {
     let _lock = lock_data_dir(data_dir).context("mpdp check needs the server stopped")?;
-    let report = maintenance::check(data_dir).map_err(anyhow::Error::msg)?;
+    let report = maintenance::check(data_dir)?;
     println!(
         "Data file: opens, schema version {}, {} versions; {} bundles verified by sha256.",
         report.schema_version, report.versions, report.bundles_verified
@@ -378,7 +378,7 @@ fn check(data_dir: &Path) -> anyhow::Result<()> {
 /// `mpdp compact`.
 fn compact(data_dir: &Path) -> anyhow::Result<()> {
     let _lock = lock_data_dir(data_dir).context("mpdp compact needs the server stopped")?;
-    let (before, after) = maintenance::compact(data_dir).map_err(anyhow::Error::msg)?;
+    let (before, after) = maintenance::compact(data_dir)?;
     println!(
         "Compacted {}: {before} bytes before, {after} bytes after ({} bytes reclaimed).",
         data_dir.join(maintenance::DATA_FILE).display(),
@@ -387,19 +387,21 @@ fn compact(data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--test-clock`: moves `clock` forward by each `advance <milliseconds>` line on standard input.
-async fn advance_from_stdin(clock: Clock) {
-    use tokio::io::AsyncBufReadExt;
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        match line.trim().strip_prefix("advance ").map(|ms| ms.trim().parse::<u64>()) {
-            Some(Ok(ms)) => {
-                clock.advance(Duration::from_millis(ms));
-                println!("clock advanced {ms}");
+/// `--test-clock`: moves `clock` forward by each `advance <milliseconds>` line on standard input,
+/// read on a thread of its own (a read that never ends must not hold up the server's shutdown).
+fn advance_from_stdin(clock: Clock) {
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { return };
+            match line.trim().strip_prefix("advance ").map(|ms| ms.trim().parse::<u64>()) {
+                Some(Ok(ms)) => {
+                    clock.advance(Duration::from_millis(ms));
+                    println!("clock advanced {ms}");
+                }
+                _ => eprintln!("--test-clock: expected `advance <milliseconds>`, got {line:?}"),
             }
-            _ => eprintln!("--test-clock: expected `advance <milliseconds>`, got {line:?}"),
         }
-    }
+    });
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -439,7 +441,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = config.public_url.clone();
     let state = AppState::new(app::server::Context::with_clock(store.clone(), config, clock.clone()));
     if args.test_clock {
-        tokio::spawn(advance_from_stdin(clock));
+        advance_from_stdin(clock);
     }
     match state.bundles.remove_unfinished() {
         Ok(0) => {}

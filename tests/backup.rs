@@ -8,7 +8,6 @@ mod common;
 
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use common::load::*;
 use common::*;
@@ -47,7 +46,8 @@ async fn a_backup_under_write_load_restores_whole_and_checks_clean() {
         let next = resume(&team, &server.base, mp, &ledger).await;
         load.push(tokio::spawn(chain(team.clone(), server.base.clone(), mp.clone(), next, u64::MAX, ledger.clone())));
     }
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let history = ledger.lock().unwrap().acknowledged();
+    acknowledged_past(&ledger, history).await;
 
     // While it runs, the data file is the server's: check and compact are refused, backup is not.
     let o = mpdp(args(&[&"check", &"--data-dir", &dir.path()])).await;
@@ -63,7 +63,7 @@ async fn a_backup_under_write_load_restores_whole_and_checks_clean() {
     assert!(o.status.success(), "{said}");
     assert!(said.contains("online, by the running server"), "{said}");
     let backed_up_versions = count_before(&said, "versions");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    acknowledged_past(&ledger, acknowledged_before.acknowledged()).await;
     let during = ledger.lock().unwrap().acknowledged() - acknowledged_before.acknowledged();
     for l in &load {
         l.abort();

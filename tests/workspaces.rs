@@ -908,7 +908,8 @@ async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivere
         200
     );
 
-    let mut attempts = 0;
+    // The first attempt fails; the second comes after a backoff of 2 s, on the server's clock.
+    let (mut attempts, mut waited) = (0, false);
     for _ in 0..100 {
         let outbox = call(
             &op,
@@ -928,6 +929,10 @@ async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivere
                 "{m}"
             );
             break;
+        }
+        if attempts == 1 && !waited {
+            server.advance(Duration::from_secs(3));
+            waited = true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

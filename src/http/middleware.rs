@@ -62,34 +62,6 @@ fn refuse(why: &str) -> Response {
         .into_response()
 }
 
-/// Server functions answer an error as a JSON `AppError` (marked by the `serverfnerror` header);
-/// this gives each its own HTTP status — 422, 409, 401, 403, 404, 429 … — instead of a blanket
-/// 500, including errors raised before the function body runs (a missing form field).
-/// A plain form post's redirect back to the form is left as it is.
-pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    if !response.headers().contains_key("serverfnerror") || response.status().is_redirection() {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 256 * 1024)
-        .await
-        .unwrap_or_default();
-    if let Ok(error) = serde_json::from_slice::<app::model::AppError>(&bytes) {
-        parts.status =
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let app::model::AppError::RateLimited {
-            retry_after_secs, ..
-        } = error
-        {
-            parts
-                .headers
-                .insert(header::RETRY_AFTER, retry_after_secs.into());
-        }
-    }
-    Response::from_parts(parts, Body::from(bytes))
-}
-
 /// Whom the client address middleware believes: the trusted proxies, and the one header they
 /// state the client's address in.
 #[derive(Clone)]

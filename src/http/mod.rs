@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use app::server::store::sessions::RedbSessionStore;
 use app::server::store::Store;
-use app::server::AppState;
+use app::server::state::AppState;
 use app::{shell, App};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -83,16 +83,15 @@ pub fn router(state: AppState) -> Router {
                 // The multipart reader's own limit (2 MiB by default) would cut a bundle short:
                 // `body_limit` below bounds this form by the bundle limit instead.
                 .layer(axum::extract::DefaultBodyLimit::disable())
-                .with_state(state.clone()),
+                .with_state(state.studio_api()),
         )
         .layer(axum::middleware::from_fn_with_state(state.config.max_bundle_bytes, middleware::body_limit))
         .layer(sessions)
-        .layer(axum::middleware::from_fn(middleware::server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(origin, middleware::refuse_cross_site));
     // The machine APIs: no session, no origin check, their own limits and authorisation.
     Router::new()
-        .merge(app::server::studio::router(state.clone()))
-        .merge(app::server::container::router(state.clone()))
+        .merge(app::server::studio::router(state.studio_api()))
+        .merge(app::server::container::router(state.container_api()))
         .merge(console)
         // Every request's client address, the machine APIs' too (Upload Key address ranges,
         // uploads per address).

@@ -42,6 +42,17 @@ impl Ledger {
     }
 }
 
+/// Waits until the load has had more than `count` writes acknowledged (a minute at most).
+pub async fn acknowledged_past(ledger: &std::sync::Mutex<Ledger>, count: usize) {
+    for _ in 0..1200 {
+        if ledger.lock().unwrap().acknowledged() > count {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the load had no more than {count} writes acknowledged within a minute");
+}
+
 /// POSTs a server function; `Err` when the server did not answer (it was killed).
 pub async fn post(c: &reqwest::Client, base: &str, endpoint: &str, form: &[(&str, &str)]) -> Result<(u16, String), reqwest::Error> {
     let r = c

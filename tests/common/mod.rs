@@ -52,6 +52,8 @@ fn rand_suffix() -> String {
 
 pub struct Server {
     child: Child,
+    /// The server's standard input and output, to move its clock (`--test-clock`).
+    clock: std::sync::Mutex<(std::process::ChildStdin, std::io::Lines<BufReader<std::process::ChildStdout>>)>,
     pub base: String,
     pub log: PathBuf,
     /// A signed-in platform operator (set by `server_with_operator`), which `person` uses to
@@ -75,9 +77,10 @@ impl Server {
         let mut child = Command::new(bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
-            .args(["--account-requests-per-address", "10000"])
+            .args(["--account-requests-per-address", "10000", "--test-clock"])
             .args(extra)
             .env_remove("MPDP_PUBLIC_URL")
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -100,7 +103,25 @@ impl Server {
                 }
             }
         };
-        Server { child, base, log, op: None }
+        let stdin = child.stdin.take().unwrap();
+        Server { child, clock: std::sync::Mutex::new((stdin, lines)), base, log, op: None }
+    }
+
+    /// Moves the server's clock forward by `by`, as if that much time had passed; returns once
+    /// the server says it has.
+    pub fn advance(&self, by: Duration) {
+        use std::io::Write;
+        let mut io = self.clock.lock().unwrap();
+        let ms = by.as_millis();
+        writeln!(io.0, "advance {ms}").unwrap();
+        io.0.flush().unwrap();
+        loop {
+            match io.1.next() {
+                Some(Ok(line)) if line.trim() == format!("clock advanced {ms}") => return,
+                Some(Ok(_)) => continue,
+                other => panic!("the server did not advance its clock: {other:?}\n{}", self.log()),
+            }
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

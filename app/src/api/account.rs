@@ -12,7 +12,7 @@ use crate::model::page::Sort;
 #[cfg(feature = "ssr")]
 use crate::server::store::audit;
 #[cfg(feature = "ssr")]
-use crate::server::{guard::SignedIn, domain::accounts as domain, AppState};
+use crate::server::{guard::SignedIn, domain::accounts as domain, state::AppState};
 
 #[cfg(feature = "ssr")]
 async fn request_headers() -> http::HeaderMap {
@@ -217,7 +217,7 @@ pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
     let who = SignedIn::require().await?;
     let current = who.session().id().map(|i| crate::server::store::sessions::handle(&i));
     let id = who.account().id;
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.timestamp();
     let list = state
         .store
         .read(move |tx| crate::server::store::sessions::of_account(tx, id, now))

@@ -15,7 +15,7 @@ use crate::server::{
     guard::{Member, WorkspaceAdmin},
     domain::apps as domain,
     policy::WorkspaceAction,
-    AppState, Context,
+    state::AppState, Context,
 };
 
 /// Whether the request is a plain form post from a browser without JavaScript (which follows a

@@ -15,7 +15,7 @@ use crate::server::{
     guard::{Member, SignedIn},
     domain::{members as domain, workspaces::actor},
     policy::WorkspaceAction,
-    AppState,
+    state::AppState,
 };
 
 #[cfg(feature = "ssr")]
@@ -30,6 +30,7 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
     let members = if crate::server::policy::allows(m.membership().role, WorkspaceAction::ViewMembers) {
         let state = AppState::current()?;
         let id = m.workspace().id;
+        let now = state.clock.now();
         Some(
             state
                 .store
@@ -38,7 +39,7 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
                     Ok(crate::model::workspace::MemberCounts {
                         members: members::count(tx, id, None, None)?,
                         blocked: members::count(tx, id, None, Some(false))?,
-                        invitations: invitations::pending(tx, id, chrono::Utc::now())?
+                        invitations: invitations::pending(tx, id, now)?
                             .iter()
                             .filter(|i| !i.expired)
                             .count() as u64,
@@ -121,7 +122,7 @@ pub async fn list_invitations(workspace: String) -> Result<Vec<InvitationView>, 
     let id = m.workspace().id;
     state
         .store
-        .read(move |tx| crate::server::store::invitations::pending(tx, id, chrono::Utc::now()))
+        .read({ let now = state.clock.now(); move |tx| crate::server::store::invitations::pending(tx, id, now) })
         .await
 }
 
@@ -252,7 +253,7 @@ pub async fn invitation_details(token: String) -> Result<InvitationInfo, AppErro
     let s = match i.state {
         InvitationState::Accepted => "accepted",
         InvitationState::Revoked => "revoked",
-        InvitationState::Pending if i.expired(chrono::Utc::now()) => "expired",
+        InvitationState::Pending if i.expired(state.clock.now()) => "expired",
         InvitationState::Pending => "pending",
     };
     Ok(InvitationInfo {

@@ -14,7 +14,7 @@ use crate::server::{
     guard::Member,
     domain::{minis as domain, workspaces::actor},
     policy::WorkspaceAction,
-    AppState, Context,
+    state::AppState, Context,
 };
 
 /// The mini programs the person may see (a Workspace Developer: those assigned to them).

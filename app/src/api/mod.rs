@@ -35,13 +35,13 @@ pub(crate) async fn admin_for(
     workspace: &str,
     action: crate::server::policy::WorkspaceAction,
 ) -> Result<
-    (crate::server::AppState, crate::server::guard::WorkspaceAdmin, crate::server::store::audit::Actor),
+    (crate::server::state::AppState, crate::server::guard::WorkspaceAdmin, crate::server::store::audit::Actor),
     crate::model::AppError,
 > {
     use crate::server::guard::Member;
     let admin = Member::require(workspace).await?.admin(action)?;
     let actor = crate::server::domain::workspaces::actor(&admin.member().who(), client_addr_of_request().await);
-    Ok((crate::server::AppState::current()?, admin, actor))
+    Ok((crate::server::state::AppState::current()?, admin, actor))
 }
 
 /// Percent-encodes a query value.

@@ -18,7 +18,7 @@ use crate::server::{
     guard::Operator,
     domain::workspaces as domain,
     store::{self, audit, outbox, workspaces as ws},
-    AppState,
+    state::AppState,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

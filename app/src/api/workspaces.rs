@@ -18,7 +18,7 @@ use crate::server::{
     guard::{Member, SignedIn},
     domain::workspaces as domain,
     policy::WorkspaceAction,
-    AppState,
+    state::AppState,
 };
 
 /// Applies for a new workspace. The Business Representatives come as the form's rows (`rep`),
@@ -60,10 +60,10 @@ pub async fn home_summary() -> Result<crate::model::workspace::HomeSummary, AppE
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
     let (id, email, verified) = (who.account().id, who.account().email.clone(), who.account().email_verified);
+    let now = state.clock.now();
     state
         .store
         .read(move |tx| {
-            let now = chrono::Utc::now();
             // An unproven address shows no invitations: they could not be accepted anyway.
             let invitations = if verified {
                 crate::server::store::invitations::pending_for_email(tx, &email, now)?

@@ -156,6 +156,15 @@ impl From<WireError> for AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// Encodes the error as JSON, and — on the server, while the request is answered — gives the
+    /// answer this error's status (see `server::http_error::answer_status`).
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        crate::server::http_error::answer_status(self);
+        use leptos::server_fn::Encodes;
+        JsonEncoding::encode(self).unwrap_or_else(|_| JsonEncoding::encode(&AppError::Internal).expect("a unit variant encodes"))
+    }
+
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) => {

@@ -37,8 +37,7 @@ use crate::server::store::apps::{self as app_store, PlatformKey};
 use crate::server::store::minis::{self as mini_store, MiniProgram};
 use crate::server::store::workspaces as ws;
 use crate::server::store::{releases, Store};
-use crate::server::studio::ApiError;
-use crate::server::AppState;
+use crate::server::http_error::ApiError;
 
 /// Where the container API lives.
 pub const PREFIX: &str = "/api/container/v1";
@@ -426,7 +425,17 @@ fn app_content(app: Uuid, mut entries: Vec<Entry>, platform_seed: &[u8; 32], sta
     Ok(AppContent { list, manifests, icons, bundles })
 }
 
-pub fn router(state: AppState) -> Router {
+/// What the container API's handlers are given: the snapshot they serve, the bundle files, the
+/// clock, and where key uses are noted.
+#[derive(Clone)]
+pub struct Serving {
+    pub container: Arc<Container>,
+    pub bundles: crate::server::store::bundles::Bundles,
+    pub clock: crate::server::clock::Clock,
+    pub last_used: Arc<crate::server::domain::apps::LastUsed>,
+}
+
+pub fn router(state: Serving) -> Router {
     Router::new()
         .route("/api/container/v1/mini-programs", get(list))
         .route("/api/container/v1/mini-programs/{id}", get(manifest))
@@ -478,7 +487,7 @@ fn bearer(request: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 /// What the request's Accessing Key may read; notes the key's use.
-fn admitted(state: &AppState, request: &HeaderMap) -> Result<Arc<AppContent>, ApiError> {
+fn admitted(state: &Serving, request: &HeaderMap) -> Result<Arc<AppContent>, ApiError> {
     let token = bearer(request)?;
     let snapshot = state.container.snapshot.load();
     let (key_id, content) = snapshot.authorize(token, state.clock.now())?;
@@ -491,7 +500,7 @@ fn unknown_mini_program() -> ApiError {
 }
 
 /// `GET /api/container/v1/mini-programs`: every manifest released to the App.
-async fn list(State(state): State<AppState>, request: HeaderMap) -> Response {
+async fn list(State(state): State<Serving>, request: HeaderMap) -> Response {
     match admitted(&state, &request) {
         Ok(content) => content.list.respond(&request),
         Err(e) => refuse(e),
@@ -499,7 +508,7 @@ async fn list(State(state): State<AppState>, request: HeaderMap) -> Response {
 }
 
 /// `GET /api/container/v1/mini-programs/{id}`: one manifest.
-async fn manifest(State(state): State<AppState>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
+async fn manifest(State(state): State<Serving>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
     let content = match admitted(&state, &request) {
         Ok(c) => c,
         Err(e) => return refuse(e),
@@ -511,7 +520,7 @@ async fn manifest(State(state): State<AppState>, UrlPath(id): UrlPath<String>, r
 }
 
 /// `GET /api/container/v1/mini-programs/{id}/icon`: the icon's bytes.
-async fn icon(State(state): State<AppState>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
+async fn icon(State(state): State<Serving>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
     let content = match admitted(&state, &request) {
         Ok(c) => c,
         Err(e) => return refuse(e),
@@ -527,7 +536,7 @@ async fn icon(State(state): State<AppState>, UrlPath(id): UrlPath<String>, reque
 
 /// `GET /api/container/v1/bundles/{sha256}`: a bundle released to the App, streamed from its
 /// file, with single byte ranges (tower-http's `ServeFile`) and its sha256 as ETag.
-async fn bundle(State(state): State<AppState>, UrlPath(sha256): UrlPath<String>, request: Request) -> Response {
+async fn bundle(State(state): State<Serving>, UrlPath(sha256): UrlPath<String>, request: Request) -> Response {
     let content = match admitted(&state, request.headers()) {
         Ok(c) => c,
         Err(e) => return refuse(e),

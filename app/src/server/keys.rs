@@ -161,39 +161,38 @@ impl SignatureHeader {
     }
 
     /// Reads a header; the error says what is wrong with it.
-    pub fn parse(text: &str) -> Result<SignatureHeader, String> {
+    pub fn parse(text: &str) -> Result<SignatureHeader, SignatureError> {
+        use SignatureError::*;
         let mut fields = std::collections::BTreeMap::new();
         for part in text.split(',') {
-            let (k, v) = part
-                .trim()
-                .split_once('=')
-                .ok_or_else(|| format!("“{}” is not name=value", part.trim()))?;
+            let (k, v) = part.trim().split_once('=').ok_or_else(|| NotNameValue(part.trim().to_string()))?;
             if fields.insert(k.trim(), v.trim()).is_some() {
-                return Err(format!("{k} appears twice"));
+                return Err(Repeated(k.trim().to_string()));
             }
         }
-        let get = |k: &str| fields.get(k).copied().ok_or_else(|| format!("{k}= is missing"));
+        let get = |k: &'static str| fields.get(k).copied().ok_or(Missing(k));
+        let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
         let key = get("key")?;
-        if key.len() != 16 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err("key= must be the 16 hex digits of a key id".into());
+        if !hex(key, 16) {
+            return Err(Malformed { field: "key", rule: "the 16 hex digits of a key id" });
         }
-        let ts = get("ts")?.parse::<i64>().map_err(|_| "ts= must be Unix seconds".to_string())?;
+        let ts = get("ts")?.parse::<i64>().map_err(|_| Malformed { field: "ts", rule: "Unix seconds" })?;
         let nonce = get("nonce")?;
-        if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err("nonce= must be 32 hex digits".into());
+        if !hex(nonce, 32) {
+            return Err(Malformed { field: "nonce", rule: "32 hex digits" });
         }
         let sha256 = match fields.get("sha256") {
-            Some(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => Some(s.to_lowercase()),
-            Some(_) => return Err("sha256= must be 64 hex digits".into()),
+            Some(s) if hex(s, 64) => Some(s.to_lowercase()),
+            Some(_) => return Err(Malformed { field: "sha256", rule: "64 hex digits" }),
             None => None,
         };
         let size = match fields.get("size") {
-            Some(s) => Some(s.parse::<u64>().map_err(|_| "size= must be a number of bytes".to_string())?),
+            Some(s) => Some(s.parse::<u64>().map_err(|_| Malformed { field: "size", rule: "a number of bytes" })?),
             None => None,
         };
         let sig = get("sig")?;
         if sig.is_empty() || sig.len() > 100 {
-            return Err("sig= must be a base64url Ed25519 signature".into());
+            return Err(Malformed { field: "sig", rule: "a base64url Ed25519 signature" });
         }
         Ok(SignatureHeader {
             key: key.to_lowercase(),
@@ -204,6 +203,19 @@ impl SignatureHeader {
             sig: sig.to_string(),
         })
     }
+}
+
+/// What is wrong with a signature header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("“{0}” is not name=value")]
+    NotNameValue(String),
+    #[error("{0} appears twice")]
+    Repeated(String),
+    #[error("{0}= is missing")]
+    Missing(&'static str),
+    #[error("{field}= must be {rule}")]
+    Malformed { field: &'static str, rule: &'static str },
 }
 
 /// The header a Studio client sends with an upload.
@@ -280,7 +292,7 @@ mod tests {
             ("key=0000000000000000,key=0000000000000000", "appears twice"),
         ] {
             let e = SignatureHeader::parse(bad).unwrap_err();
-            assert!(e.contains(why), "{bad}: {e}");
+            assert!(e.to_string().contains(why), "{bad}: {e}");
         }
     }
 }

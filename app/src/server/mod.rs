@@ -8,6 +8,7 @@ pub mod container;
 pub mod context;
 pub mod domain;
 pub mod guard;
+pub mod http_error;
 pub mod keys;
 pub mod manifest;
 pub mod policy;
@@ -19,4 +20,3 @@ pub mod tokens;
 
 pub use config::Config;
 pub use context::Context;
-pub use state::AppState;

@@ -23,7 +23,7 @@ use crate::server::store::accounts::Account;
 use crate::server::store::audit::Actor;
 use crate::server::store::sessions::RedbSessionStore;
 use crate::server::store::{tables, Store};
-use crate::server::{AppState, Config, Context};
+use crate::server::{state::AppState, Config, Context};
 
 /// The password of every seeded account.
 pub const PASSWORD: &str = "bench otter 42";
@@ -136,7 +136,7 @@ async fn upload(state: &AppState, upload_key: &str, mp: Uuid, version: &str, byt
     headers.insert("mpdp-signature", value(&sig)?);
     headers.insert("mpdp-version", value(version)?);
     headers.insert("content-length", value(&bytes.len().to_string())?);
-    let uploaded = crate::server::studio::upload_checked(state, &mp.to_string(), &headers, None, Body::from(bytes))
+    let uploaded = crate::server::studio::upload_checked(&state.studio_api(), &mp.to_string(), &headers, None, Body::from(bytes))
         .await
         .map_err(|e| AppError::invalid("bundle", format!("the seeded upload was refused: {}", e.message)))?;
     // What is stored and served: the canonical archive re-packed from the upload.

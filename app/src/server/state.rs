@@ -62,6 +62,26 @@ impl AppState {
         }
     }
 
+    /// What the Studio API's handlers are given.
+    pub fn studio_api(&self) -> super::studio::Studio {
+        super::studio::Studio {
+            cx: self.cx.clone(),
+            bundles: self.bundles.clone(),
+            limits: self.studio.clone(),
+            last_used: self.last_used.clone(),
+        }
+    }
+
+    /// What the container API's handlers are given.
+    pub fn container_api(&self) -> super::container::Serving {
+        super::container::Serving {
+            container: self.container.clone(),
+            bundles: self.bundles.clone(),
+            clock: self.cx.clock.clone(),
+            last_used: self.last_used.clone(),
+        }
+    }
+
     /// The state provided to the current server function.
     pub fn current() -> Result<AppState, AppError> {
         leptos::prelude::use_context::<AppState>().ok_or_else(|| {

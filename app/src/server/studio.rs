@@ -41,6 +41,7 @@ use crate::model::minis::{validate_note, VersionState, VersionView};
 use crate::model::workspace::WorkspaceStatus;
 use crate::model::audit::AuditAction;
 use crate::server::archive;
+use crate::server::http_error::ApiError;
 use crate::server::auth::ratelimit::Tarpit;
 use crate::server::keys::{self, SignatureHeader};
 use crate::server::store::apps::{self as app_store, Key, KeyRecord};
@@ -48,7 +49,7 @@ use crate::server::store::audit::{self, Actor};
 pub use crate::server::store::bundles::Bundles;
 use crate::server::store::minis::{self as store, Version};
 use crate::server::store::workspaces as ws;
-use crate::server::AppState;
+use crate::server::context::Context;
 
 /// How far a signed request's clock may be from the server's.
 pub const CLOCK_SKEW_SECS: i64 = 300;
@@ -66,59 +67,6 @@ pub const REFUSAL_DELAY: std::time::Duration = std::time::Duration::from_secs(1)
 pub const REFUSAL_DELAY_MAX: std::time::Duration = std::time::Duration::from_secs(10);
 /// Refusals of one address waiting at once, at most.
 pub const REFUSALS_HELD_PER_ADDRESS: usize = 32;
-
-/// A refusal: status, a stable code, a message that says what to do, and the field if any.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub field: Option<String>,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), field: None }
-    }
-
-    fn field(mut self, field: &'static str) -> ApiError {
-        self.field = Some(field.to_string());
-        self
-    }
-
-    pub(crate) fn internal() -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on the server. It has been logged; please try again.")
-    }
-}
-
-/// A use case's refusal keeps its kind: its stable code (`conflict`, `forbidden` …), its status
-/// and the field it names.
-impl From<crate::model::AppError> for ApiError {
-    fn from(e: crate::model::AppError) -> ApiError {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        ApiError { status, code: e.code(), message: e.to_string(), field: e.field().map(str::to_string) }
-    }
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorInner<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorInner<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorInner { code: self.code, message: &self.message, field: self.field.as_deref() } };
-        (self.status, Json(body)).into_response()
-    }
-}
 
 /// The answer to an upload.
 #[derive(Serialize)]
@@ -150,7 +98,25 @@ impl Drop for TempFile {
     }
 }
 
-pub fn router(state: AppState) -> Router {
+/// What the Studio API's handlers are given: the use cases' context, the bundle files, the
+/// Studio's limits kept in memory, and where key uses are noted.
+#[derive(Clone)]
+pub struct Studio {
+    pub cx: Context,
+    pub bundles: crate::server::store::bundles::Bundles,
+    pub limits: Arc<StudioLimits>,
+    pub last_used: Arc<crate::server::domain::apps::LastUsed>,
+}
+
+impl std::ops::Deref for Studio {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.cx
+    }
+}
+
+pub fn router(state: Studio) -> Router {
     Router::new()
         .route("/api/studio/v1/mini-programs/{id}/versions", post(upload).get(list_versions))
         // The upload counts its body itself, against the signed size.
@@ -181,7 +147,7 @@ fn signature(headers: &HeaderMap) -> Result<SignatureHeader, ApiError> {
 
 /// The key of a signature, with its scope: known, an Upload Key, not revoked, within its grace
 /// period.
-async fn upload_key(state: &AppState, id: &str) -> Result<KeyRecord, ApiError> {
+async fn upload_key(state: &Studio, id: &str) -> Result<KeyRecord, ApiError> {
     let id = id.to_string();
     let record = state.store.read(move |tx| app_store::key_record(tx, &id)).await?;
     let record = record.ok_or_else(unknown_key)?;
@@ -233,7 +199,7 @@ struct Verified {
 /// Authenticates a signed request before anything else is read: the key, the clock, the
 /// signature over `message`, then the nonce (a point read, and a hold against the same nonce
 /// in flight). Nothing is written.
-async fn authenticate(state: &AppState, sig: SignatureHeader, message: impl FnOnce(&SignatureHeader) -> String) -> Result<Verified, ApiError> {
+async fn authenticate(state: &Studio, sig: SignatureHeader, message: impl FnOnce(&SignatureHeader) -> String) -> Result<Verified, ApiError> {
     let key = upload_key(state, &sig.key).await?;
     if (state.clock.timestamp() - sig.ts).abs() > CLOCK_SKEW_SECS {
         return Err(stale());
@@ -241,7 +207,7 @@ async fn authenticate(state: &AppState, sig: SignatureHeader, message: impl FnOn
     if !keys::verify(&key.key.material, message(&sig).as_bytes(), &sig.sig) {
         return Err(bad_signature());
     }
-    let hold = state.studio.in_flight.hold(&sig.key, &sig.nonce).ok_or_else(replayed)?;
+    let hold = state.limits.in_flight.hold(&sig.key, &sig.nonce).ok_or_else(replayed)?;
     let (k, n) = (sig.key.clone(), sig.nonce.clone());
     if state.store.read(move |tx| store::nonce_used(tx, &k, &n)).await? {
         return Err(replayed());
@@ -278,11 +244,11 @@ impl StudioLimits {
 /// loop soon gets one answer per connection every ten seconds, and the server spends a timer on
 /// each, not a worker. The body of a refused
 /// upload is never read, so while the answer waits the client's bytes stop in its own socket.
-async fn slow_refusals(State(state): State<AppState>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn slow_refusals(State(state): State<Studio>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let client = request.extensions().get::<crate::server::auth::client::ClientAddr>().map(|c| c.0);
     let response = next.run(request).await;
     if response.status() == StatusCode::UNAUTHORIZED {
-        if let Some(hold) = client.and_then(|ip| state.studio.refusals.refused(ip)) {
+        if let Some(hold) = client.and_then(|ip| state.limits.refusals.refused(ip)) {
             tokio::time::sleep(hold.delay).await;
         }
     }
@@ -372,7 +338,7 @@ fn removed() -> ApiError {
 }
 
 /// The mini program, in the key's workspace, which is active.
-async fn mini_program_of(state: &AppState, key: &Key, id: Uuid) -> Result<(store::MiniProgram, ws::Workspace), ApiError> {
+async fn mini_program_of(state: &Studio, key: &Key, id: Uuid) -> Result<(store::MiniProgram, ws::Workspace), ApiError> {
     let wid = key.workspace;
     let found = state
         .store
@@ -531,7 +497,7 @@ where
 
 /// `POST /api/studio/v1/mini-programs/{id}/versions`: a signed upload.
 async fn upload(
-    State(state): State<AppState>,
+    State(state): State<Studio>,
     UrlPath(id): UrlPath<String>,
     client: Option<axum::Extension<crate::server::auth::client::ClientAddr>>,
     headers: HeaderMap,
@@ -549,7 +515,7 @@ fn in_scope(key: &KeyRecord, mini_program: Uuid, client: Option<IpAddr>) -> Resu
     app_store::upload_scope_allows(key, mini_program, client).map_err(|r| ApiError::new(StatusCode::FORBIDDEN, r.code(), r.message()))
 }
 
-pub(crate) async fn upload_checked(state: &AppState, id: &str, headers: &HeaderMap, client: Option<IpAddr>, body: Body) -> Result<Uploaded, ApiError> {
+pub(crate) async fn upload_checked(state: &Studio, id: &str, headers: &HeaderMap, client: Option<IpAddr>, body: Body) -> Result<Uploaded, ApiError> {
     let sig = signature(headers)?;
     let (Some(claimed_sha), Some(claimed_size)) = (sig.sha256.clone(), sig.size) else {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "signature_malformed", "The MPDP-Signature header of an upload needs sha256= and size=."));
@@ -563,7 +529,7 @@ pub(crate) async fn upload_checked(state: &AppState, id: &str, headers: &HeaderM
     let verified = authenticate(state, sig, |sig| keys::upload_message(&mp_id.to_string(), &version_text, &claimed_sha, claimed_size, sig.ts, &sig.nonce)).await?;
     let (record, sig) = (&verified.key, &verified.sig);
     let key = &record.key;
-    let _slot = state.studio.uploads.take(&key.id, client)?;
+    let _slot = state.limits.uploads.take(&key.id, client)?;
     let (mp, workspace) = mini_program_of(state, key, mp_id).await?;
     in_scope(record, mp.id, client)?;
     if mp.removed {
@@ -640,7 +606,7 @@ enum Uploader {
 /// The record's transaction re-checks what the upload was allowed on (the key or the member, the
 /// workspace, the mini program, the version), so of two at once one wins; a loser removes the
 /// file it put in place unless a record names it.
-async fn store_version(state: &AppState, temp: TempFile, record: Version, workspace: (uuid::Uuid, String), mp_name: String, actor: Actor, uploader: Uploader) -> Result<(), ApiError> {
+async fn store_version(state: &Studio, temp: TempFile, record: Version, workspace: (uuid::Uuid, String), mp_name: String, actor: Actor, uploader: Uploader) -> Result<(), ApiError> {
     let temp_path = temp.path()?;
     let bundles = state.bundles.clone();
     let sha = record.sha256.clone();
@@ -722,7 +688,7 @@ async fn store_version(state: &AppState, temp: TempFile, record: Version, worksp
 /// as "uploaded from the console by <person>". Answers with a redirect to the mini program's page
 /// saying what happened, so it works without JavaScript.
 pub async fn console_upload(
-    State(state): State<AppState>,
+    State(state): State<Studio>,
     session: tower_sessions::Session,
     UrlPath((name, id)): UrlPath<(String, String)>,
     client: Option<axum::Extension<crate::server::auth::client::ClientAddr>>,
@@ -743,7 +709,7 @@ pub async fn console_upload(
     }
 }
 
-async fn console_upload_checked(state: &AppState, session: tower_sessions::Session, name: &str, id: &str, client: Option<IpAddr>, mut form: axum::extract::Multipart) -> Result<String, ApiError> {
+async fn console_upload_checked(state: &Studio, session: tower_sessions::Session, name: &str, id: &str, client: Option<IpAddr>, mut form: axum::extract::Multipart) -> Result<String, ApiError> {
     use crate::server::guard::{Member, MemberScope, MiniNeed, MiniProgramAccess, SignedIn};
     use crate::server::policy::WorkspaceAction;
     let who = SignedIn::from_session(state, session)
@@ -769,7 +735,7 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
         return Err(removed());
     }
     let platform = platform.ok_or_else(ApiError::internal)?;
-    let _slot = state.studio.uploads.take(&format!("account:{me}"), client)?;
+    let _slot = state.limits.uploads.take(&format!("account:{me}"), client)?;
     let bad_form = |e: axum::extract::multipart::MultipartError| ApiError::new(StatusCode::BAD_REQUEST, "form_malformed", format!("The upload form could not be read: {e}"));
     let (mut version, mut note, mut received) = (String::new(), String::new(), None);
     while let Some(field) = form.next_field().await.map_err(bad_form)? {
@@ -822,7 +788,7 @@ async fn console_upload_checked(state: &AppState, session: tower_sessions::Sessi
 /// `GET /api/studio/v1/mini-programs/{id}/versions`: a signed listing. The nonce is consumed by
 /// one small write after the signature verified.
 async fn list_versions(
-    State(state): State<AppState>,
+    State(state): State<Studio>,
     UrlPath(id): UrlPath<String>,
     client: Option<axum::Extension<crate::server::auth::client::ClientAddr>>,
     headers: HeaderMap,

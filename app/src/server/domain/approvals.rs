@@ -850,9 +850,10 @@ mod tests {
     }
 
     async fn upload(w: &World, version: &str) {
-        let v = Version { size: 10, sha256: crate::server::keys::sha256_hex(version.as_bytes()), ..Version::for_test(w.mp, version, VersionState::Uploaded) };
+        // Each upload a moment after the last, so the versions list has one order.
+        let v = Version { size: 10, sha256: crate::server::keys::sha256_hex(version.as_bytes()), created: w.state.clock.now(), ..Version::for_test(w.mp, version, VersionState::Uploaded) };
+        w.state.clock.advance(std::time::Duration::from_millis(1));
         w.state.store.write(move |tx| minis::put_version(tx, &v)).await.unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
 
     async fn state_of(w: &World, version: &str) -> VersionState {

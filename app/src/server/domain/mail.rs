@@ -11,6 +11,21 @@ use tokio::sync::Notify;
 use crate::server::store::outbox::{self, OutboxMessage};
 use crate::server::store::Store;
 
+/// Why a mail could not be set up or sent.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("--smtp-url: {0}")]
+    SmtpUrl(#[source] lettre::transport::smtp::Error),
+    #[error("--mail-from: {0}")]
+    From(#[source] lettre::address::AddressError),
+    #[error("recipient {to}: {source}")]
+    Recipient { to: String, #[source] source: lettre::address::AddressError },
+    #[error("{0}")]
+    Message(#[from] lettre::error::Error),
+    #[error("{0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+}
+
 #[derive(Clone)]
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -20,32 +35,29 @@ pub struct Mailer {
 impl Mailer {
     /// `smtp://host:port` (plain), `smtp://host?tls=required` (STARTTLS) or `smtps://host` (TLS),
     /// with optional `user:password@`.
-    pub fn new(smtp_url: &str, from: &str) -> Result<Mailer, String> {
+    pub fn new(smtp_url: &str, from: &str) -> Result<Mailer, MailError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
-            .map_err(|e| format!("--smtp-url: {e}"))?
+            .map_err(MailError::SmtpUrl)?
             .timeout(Some(Duration::from_secs(15)))
             .build();
         let from = from
             .parse::<Mailbox>()
-            .map_err(|e| format!("--mail-from: {e}"))?;
+            .map_err(MailError::From)?;
         Ok(Mailer { transport, from })
     }
 
-    async fn send(&self, m: &OutboxMessage) -> Result<(), String> {
+    async fn send(&self, m: &OutboxMessage) -> Result<(), MailError> {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(m.subject.clone());
         for to in &m.to {
             builder = builder.to(to
                 .parse::<Mailbox>()
-                .map_err(|e| format!("recipient {to}: {e}"))?);
+                .map_err(|source| MailError::Recipient { to: to.clone(), source })?);
         }
-        let email = builder.body(m.body.clone()).map_err(|e| e.to_string())?;
-        self.transport
-            .send(email)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        let email = builder.body(m.body.clone())?;
+        self.transport.send(email).await?;
+        Ok(())
     }
 }
 
@@ -61,7 +73,7 @@ pub async fn run_worker(store: Store, mailer: Mailer, wake: Arc<Notify>) {
                     } else {
                         tracing::info!(message = %m.id, "mail sent");
                     }
-                    let id = m.id;
+                    let (id, result) = (m.id, result.map_err(|e| e.to_string()));
                     if let Err(e) = store
                         .write(move |tx| outbox::record_attempt(tx, id, result, crate::server::store::now()))
                         .await

@@ -56,6 +56,45 @@ impl BackupSummary {
     }
 }
 
+/// Why a maintenance command (backup, restore, check, compact) could not do its work. Each says
+/// what the operator gave or what went wrong, and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum MaintenanceError {
+    /// What a flag names cannot be used as asked (`--out` exists, `--data-dir` is not empty …).
+    #[error("{flag}: {message}")]
+    Flag { flag: &'static str, message: String },
+    /// The archive `--from` names is not a whole MPDP backup.
+    #[error("--from: {} is not an mpdp backup: {why}", from.display())]
+    NotABackup { from: PathBuf, why: String },
+    /// The data file does not open.
+    #[error("the data file {} cannot be opened ({cause}). Nothing was changed. Run `mpdp check --data-dir {}` to see what is wrong; if the file is damaged, restore the latest backup with `mpdp restore --from BACKUP.tar --data-dir NEW-DIR` and start the server with --data-dir NEW-DIR", path.display(), data_dir.display())]
+    CannotOpen { path: PathBuf, data_dir: PathBuf, cause: String },
+    /// A running server holds the data file.
+    #[error("the data file {} is in use by a running mpdp; stop it first", .0.display())]
+    InUse(PathBuf),
+    /// The data holds what this build cannot copy or read, or does not pass the check.
+    #[error("{0}")]
+    Unreadable(String),
+    /// A file or directory could not be read or written.
+    #[error("could not {doing}: {source}")]
+    Io { doing: String, #[source] source: std::io::Error },
+    /// The data file could not be read or written.
+    #[error("could not {doing}: {source}")]
+    Storage { doing: String, #[source] source: redb::Error },
+}
+
+impl MaintenanceError {
+    fn io(doing: impl Into<String>) -> impl FnOnce(std::io::Error) -> MaintenanceError {
+        let doing = doing.into();
+        move |source| MaintenanceError::Io { doing, source }
+    }
+
+    fn storage<E: Into<redb::Error>>(doing: impl Into<String>) -> impl FnOnce(E) -> MaintenanceError {
+        let doing = doing.into();
+        move |source| MaintenanceError::Storage { doing, source: source.into() }
+    }
+}
+
 /// What `check` found.
 #[derive(Debug, Default)]
 pub struct CheckReport {
@@ -96,15 +135,17 @@ fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
 fn copy_every_table(
     src: &ReadTransaction,
     dst: &WriteTransaction,
-) -> Result<Vec<(String, u64)>, String> {
+) -> Result<Vec<(String, u64)>, MaintenanceError> {
     struct Copy<'a> {
         src: &'a ReadTransaction,
         dst: &'a WriteTransaction,
         copied: Vec<(String, u64)>,
     }
     impl super::tables::Visit for Copy<'_> {
-        fn table<K: redb::Key + 'static, V: redb::Value + 'static>(&mut self, def: TableDefinition<K, V>) -> Result<(), String> {
-            if let Some(n) = copy_table(self.src, self.dst, def).map_err(|e| format!("could not copy the table {}: {e}", def.name()))? {
+        type Error = MaintenanceError;
+
+        fn table<K: redb::Key + 'static, V: redb::Value + 'static>(&mut self, def: TableDefinition<K, V>) -> Result<(), MaintenanceError> {
+            if let Some(n) = copy_table(self.src, self.dst, def).map_err(MaintenanceError::storage(format!("copy the table {}", def.name())))? {
                 self.copied.push((def.name().to_string(), n));
             }
             Ok(())
@@ -113,52 +154,51 @@ fn copy_every_table(
     let mut copy = Copy { src, dst, copied: Vec::new() };
     super::tables::each(&mut copy)?;
     let copied = copy.copied;
-    let db_err = |e: redb::StorageError| format!("could not list the tables: {e}");
-    for table in src.list_tables().map_err(db_err)? {
+    for table in src.list_tables().map_err(MaintenanceError::storage("list the tables"))? {
         if !copied.iter().any(|(name, _)| name == table.name()) {
-            return Err(format!(
+            return Err(MaintenanceError::Unreadable(format!(
                 "the data file has a table ({}) that this build's backup does not know; use the mpdp that wrote the file",
                 table.name()
-            ));
+            )));
         }
     }
-    if let Some(table) = src.list_multimap_tables().map_err(db_err)?.next() {
-        return Err(format!(
+    if let Some(table) = src.list_multimap_tables().map_err(MaintenanceError::storage("list the tables"))?.next() {
+        return Err(MaintenanceError::Unreadable(format!(
             "the data file has a multimap table ({}) that this build's backup does not know",
             table.name()
-        ));
+        )));
     }
     Ok(copied)
 }
 
 /// The stored versions and the bundles they name, as `tx` sees them.
-fn versions(tx: &ReadTransaction) -> Result<Vec<Version>, String> {
+fn versions(tx: &ReadTransaction) -> Result<Vec<Version>, MaintenanceError> {
     let table = match tx.open_table(VERSIONS) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(format!("could not open the versions: {e}")),
+        Err(e) => return Err(MaintenanceError::storage("open the versions")(e)),
     };
     let mut out = Vec::new();
-    for entry in table.iter().map_err(|e| format!("could not read the versions: {e}"))? {
-        let (key, value) = entry.map_err(|e| format!("could not read a version: {e}"))?;
+    for entry in table.iter().map_err(MaintenanceError::storage("read the versions"))? {
+        let (key, value) = entry.map_err(MaintenanceError::storage("read a version"))?;
         let (mp, text) = key.value();
         let version: Version = decode(value.value()).map_err(|_| {
-            format!("the record of version {text} of mini program {mp:032x} cannot be read")
+            MaintenanceError::Unreadable(format!("the record of version {text} of mini program {mp:032x} cannot be read"))
         })?;
         out.push(version);
     }
     Ok(out)
 }
 
-fn schema_version(tx: &ReadTransaction) -> Result<u64, String> {
+fn schema_version(tx: &ReadTransaction) -> Result<u64, MaintenanceError> {
     match tx.open_table(META) {
         Ok(meta) => Ok(meta
             .get(SCHEMA_KEY)
-            .map_err(|e| format!("could not read the schema version: {e}"))?
+            .map_err(MaintenanceError::storage("read the schema version"))?
             .map(|v| v.value())
             .unwrap_or(0)),
         Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
-        Err(e) => Err(format!("could not read the schema version: {e}")),
+        Err(e) => Err(MaintenanceError::storage("read the schema version")(e)),
     }
 }
 
@@ -179,22 +219,22 @@ fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     Ok((hex::encode(hasher.finalize()), len))
 }
 
-fn sync_dir(dir: &Path) -> Result<(), String> {
+fn sync_dir(dir: &Path) -> Result<(), MaintenanceError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| format!("could not sync the directory {}: {e}", dir.display()))
+        .map_err(MaintenanceError::io(format!("sync the directory {}", dir.display())))
 }
 
 /// Writes a backup of `db` to `out` (which must not exist): the snapshot of one read transaction
 /// and the bundles it names, as one tar archive, fsynced and then moved into place. The archive
 /// and its partial files are created 0600 and never through a file or link already there.
-pub fn backup_database(db: &Database, data_dir: &Path, out: &Path) -> Result<BackupSummary, String> {
+pub fn backup_database(db: &Database, data_dir: &Path, out: &Path) -> Result<BackupSummary, MaintenanceError> {
     if let Ok(meta) = std::fs::symlink_metadata(out) {
         let what = if meta.file_type().is_symlink() { "a symbolic link" } else { "a file" };
-        return Err(format!(
-            "--out: {} already exists ({what}); a backup never overwrites or writes through one, choose a new name",
-            out.display()
-        ));
+        return Err(MaintenanceError::Flag {
+            flag: "--out",
+            message: format!("{} already exists ({what}); a backup never overwrites or writes through one, choose a new name", out.display()),
+        });
     }
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -202,17 +242,17 @@ pub fn backup_database(db: &Database, data_dir: &Path, out: &Path) -> Result<Bac
     };
     let name = out
         .file_name()
-        .ok_or_else(|| format!("--out: {} does not name a file", out.display()))?
+        .ok_or_else(|| MaintenanceError::Flag { flag: "--out", message: format!("{} does not name a file", out.display()) })?
         .to_string_lossy()
         .to_string();
     let partial = parent.join(format!(".{name}.partial"));
     let snapshot_path = parent.join(format!(".{name}.redb.partial"));
-    let snapshot = files::create_private(&snapshot_path).map_err(|e| files::in_the_way("--out", &snapshot_path, &e))?;
+    let snapshot = files::create_private(&snapshot_path).map_err(|e| in_the_way(&snapshot_path, &e))?;
     let archive = match files::create_private(&partial) {
         Ok(file) => file,
         Err(e) => {
             let _ = std::fs::remove_file(&snapshot_path);
-            return Err(files::in_the_way("--out", &partial, &e));
+            return Err(in_the_way(&partial, &e));
         }
     };
     // From here both partial files are ours to remove.
@@ -234,20 +274,20 @@ fn write_backup(
     partial: &Path,
     out: &Path,
     parent: &Path,
-) -> Result<BackupSummary, String> {
+) -> Result<BackupSummary, MaintenanceError> {
     // One read transaction: the tables and the versions (so the bundles) as of one moment.
     let tx = db
         .begin_read()
-        .map_err(|e| format!("could not begin a read transaction: {e}"))?;
+        .map_err(MaintenanceError::storage("begin a read transaction"))?;
     let copy = redb::backends::FileBackend::new(snapshot)
         .and_then(|backend| Database::builder().create_with_backend(backend))
-        .map_err(|e| format!("--out: could not create {}: {e}", snapshot_path.display()))?;
+        .map_err(|e| MaintenanceError::Flag { flag: "--out", message: format!("could not create {}: {e}", snapshot_path.display()) })?;
     let wtx = copy
         .begin_write()
-        .map_err(|e| format!("could not write the snapshot: {e}"))?;
+        .map_err(MaintenanceError::storage("write the snapshot"))?;
     let tables = copy_every_table(&tx, &wtx)?;
     wtx.commit()
-        .map_err(|e| format!("could not write the snapshot: {e}"))?;
+        .map_err(MaintenanceError::storage("write the snapshot"))?;
     drop(copy);
     let versions = versions(&tx)?;
     let schema_version = schema_version(&tx)?;
@@ -263,10 +303,10 @@ fn write_backup(
         versions: versions.len() as u64,
     };
     let manifest = serde_json::to_vec_pretty(&summary)
-        .map_err(|e| format!("could not describe the backup: {e}"))?;
+        .map_err(|e| MaintenanceError::io("describe the backup")(e.into()))?;
 
     let mut archive = tar::Builder::new(archive_file);
-    let io = |e: std::io::Error| format!("could not write the backup archive: {e}");
+    let io = || MaintenanceError::io("write the backup archive");
     let mut header = tar::Header::new_gnu();
     header.set_size(manifest.len() as u64);
     header.set_mode(0o600);
@@ -274,50 +314,45 @@ fn write_backup(
     header.set_cksum();
     archive
         .append_data(&mut header, MANIFEST, manifest.as_slice())
-        .map_err(io)?;
+        .map_err(io())?;
     archive
         .append_path_with_name(snapshot_path, DATA_FILE)
-        .map_err(io)?;
+        .map_err(io())?;
     let store = Bundles::new(data_dir.join(BUNDLE_DIR));
     for sha in &bundles {
         let path = store.path(sha);
         let name = path
             .strip_prefix(data_dir)
-            .map_err(|_| format!("bundle {sha} is outside the data directory"))?
+            .map_err(|_| MaintenanceError::Unreadable(format!("bundle {sha} is outside the data directory")))?
             .to_path_buf();
-        archive.append_path_with_name(&path, &name).map_err(|e| {
-            format!(
-                "could not add the bundle {} to the backup ({e}); run `mpdp check` on the data directory",
-                path.display()
-            )
-        })?;
+        archive.append_path_with_name(&path, &name).map_err(MaintenanceError::io(format!(
+            "add the bundle {} to the backup (run `mpdp check` on the data directory)",
+            path.display()
+        )))?;
     }
-    let file = archive.into_inner().map_err(io)?;
-    file.sync_all().map_err(io)?;
+    let file = archive.into_inner().map_err(io())?;
+    file.sync_all().map_err(io())?;
     drop(file);
-    files::move_into_place(partial, out)?;
+    files::move_into_place(partial, out).map_err(|message| MaintenanceError::Flag { flag: "--out", message })?;
     sync_dir(parent)?;
     Ok(summary)
 }
 
 impl Store {
     /// Writes a backup of the running store (see [`backup_database`]); blocking.
-    pub fn backup_to(&self, data_dir: &Path, out: &Path) -> Result<BackupSummary, String> {
+    pub fn backup_to(&self, data_dir: &Path, out: &Path) -> Result<BackupSummary, MaintenanceError> {
         backup_database(&self.db, data_dir, out)
     }
 }
 
 /// Opens the data file of a stopped server for maintenance, with a message that says what to do
 /// when it cannot be opened.
-pub fn open_data_file(data_dir: &Path) -> Result<Database, String> {
+pub fn open_data_file(data_dir: &Path) -> Result<Database, MaintenanceError> {
     let path = data_dir.join(DATA_FILE);
     if !path.exists() {
-        return Err(format!(
-            "--data-dir: there is no data file at {}",
-            path.display()
-        ));
+        return Err(MaintenanceError::Flag { flag: "--data-dir", message: format!("there is no data file at {}", path.display()) });
     }
-    let (file, tightened) = files::open_data_file(&path, false)?;
+    let (file, tightened) = files::open_data_file(&path, false).map_err(|cause| cannot_open(&path, data_dir, &cause))?;
     if let Some(mode) = tightened {
         tracing::warn!(file = %path.display(), was = %format!("{mode:o}"), "the data file could be read by other users; restricted it to its owner (0600)");
     }
@@ -326,27 +361,27 @@ pub fn open_data_file(data_dir: &Path) -> Result<Database, String> {
     }
     let backend = redb::backends::FileBackend::new(file).map_err(|e| cannot_open(&path, data_dir, &e.to_string()))?;
     Database::builder().create_with_backend(backend).map_err(|e| match e {
-        redb::DatabaseError::DatabaseAlreadyOpen => format!(
-            "the data file {} is in use by a running mpdp; stop it first",
-            path.display()
-        ),
+        redb::DatabaseError::DatabaseAlreadyOpen => MaintenanceError::InUse(path.clone()),
         other => cannot_open(&path, data_dir, &other.to_string()),
     })
 }
 
 /// What to tell an operator whose data file does not open.
-pub fn cannot_open(path: &Path, data_dir: &Path, cause: &str) -> String {
-    format!(
-        "the data file {} cannot be opened ({cause}). Nothing was changed. Run `mpdp check --data-dir {}` to see what is wrong; if the file is damaged, restore the latest backup with `mpdp restore --from BACKUP.tar --data-dir NEW-DIR` and start the server with --data-dir NEW-DIR",
-        path.display(),
-        data_dir.display()
-    )
+pub fn cannot_open(path: &Path, data_dir: &Path, cause: &str) -> MaintenanceError {
+    MaintenanceError::CannotOpen { path: path.to_path_buf(), data_dir: data_dir.to_path_buf(), cause: cause.to_string() }
+}
+
+/// `--out` names a place a new file cannot be made (something is in the way, or no permission).
+fn in_the_way(path: &Path, e: &std::io::Error) -> MaintenanceError {
+    let message = files::in_the_way("--out", path, e);
+    let message = message.strip_prefix("--out: ").map(str::to_string).unwrap_or(message);
+    MaintenanceError::Flag { flag: "--out", message }
 }
 
 /// Verifies a stopped server's data directory: the file opens and passes redb's integrity check,
 /// every version's bundle exists with its sha256; lists orphan bundle files and unfinished
 /// uploads. Errors only when the data file cannot be opened at all.
-pub fn check(data_dir: &Path) -> Result<CheckReport, String> {
+pub fn check(data_dir: &Path) -> Result<CheckReport, MaintenanceError> {
     let mut db = open_data_file(data_dir)?;
     let mut report = CheckReport::default();
     match db.check_integrity() {
@@ -365,7 +400,7 @@ pub fn check(data_dir: &Path) -> Result<CheckReport, String> {
     let versions = match versions(&tx) {
         Ok(v) => v,
         Err(e) => {
-            report.problems.push(e);
+            report.problems.push(e.to_string());
             Vec::new()
         }
     };
@@ -411,12 +446,12 @@ pub fn check(data_dir: &Path) -> Result<CheckReport, String> {
 }
 
 /// Compacts a stopped server's data file; returns its size (bytes) before and after.
-pub fn compact(data_dir: &Path) -> Result<(u64, u64), String> {
+pub fn compact(data_dir: &Path) -> Result<(u64, u64), MaintenanceError> {
     let path = data_dir.join(DATA_FILE);
     let size = |p: &Path| {
         std::fs::metadata(p)
             .map(|m| m.len())
-            .map_err(|e| format!("could not read the size of {}: {e}", p.display()))
+            .map_err(MaintenanceError::io(format!("read the size of {}", p.display())))
     };
     let mut db = open_data_file(data_dir)?;
     let before = size(&path)?;
@@ -425,7 +460,7 @@ pub fn compact(data_dir: &Path) -> Result<(u64, u64), String> {
         match db.compact() {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(format!("could not compact {}: {e}", path.display())),
+            Err(e) => return Err(MaintenanceError::storage(format!("compact {}", path.display()))(e)),
         }
     }
     drop(db);
@@ -435,23 +470,21 @@ pub fn compact(data_dir: &Path) -> Result<(u64, u64), String> {
 /// Restores a backup archive into `data_dir`, which must be missing or empty. Every bundle's
 /// sha256 is checked as it is written, and the restored data file is opened before success is
 /// reported; on failure what was written is removed again.
-pub fn restore(from: &Path, data_dir: &Path) -> Result<BackupSummary, String> {
+pub fn restore(from: &Path, data_dir: &Path) -> Result<BackupSummary, MaintenanceError> {
+    let data_dir_flag = |message: String| MaintenanceError::Flag { flag: "--data-dir", message };
     if let Ok(mut entries) = std::fs::read_dir(data_dir) {
         if entries.next().is_some() {
-            return Err(format!(
-                "--data-dir: {} is not empty; restore only into a new or empty directory, so nothing is overwritten",
+            return Err(data_dir_flag(format!(
+                "{} is not empty; restore only into a new or empty directory, so nothing is overwritten",
                 data_dir.display()
-            ));
+            )));
         }
     } else if data_dir.exists() {
-        return Err(format!(
-            "--data-dir: {} exists and is not a directory",
-            data_dir.display()
-        ));
+        return Err(data_dir_flag(format!("{} exists and is not a directory", data_dir.display())));
     }
     let archive = File::open(from)
-        .map_err(|e| format!("--from: could not open {}: {e}", from.display()))?;
-    files::private_dir(data_dir).map_err(|e| format!("--data-dir: {e}"))?;
+        .map_err(|e| MaintenanceError::Flag { flag: "--from", message: format!("could not open {}: {e}", from.display()) })?;
+    files::private_dir(data_dir).map_err(data_dir_flag)?;
     let result = unpack(archive, from, data_dir);
     if result.is_err() {
         if let Ok(entries) = std::fs::read_dir(data_dir) {
@@ -468,8 +501,8 @@ pub fn restore(from: &Path, data_dir: &Path) -> Result<BackupSummary, String> {
     result
 }
 
-fn unpack(archive: File, from: &Path, data_dir: &Path) -> Result<BackupSummary, String> {
-    let bad = |what: String| format!("--from: {} is not an mpdp backup: {what}", from.display());
+fn unpack(archive: File, from: &Path, data_dir: &Path) -> Result<BackupSummary, MaintenanceError> {
+    let bad = |why: String| MaintenanceError::NotABackup { from: from.to_path_buf(), why };
     let mut archive = tar::Archive::new(archive);
     let mut summary: Option<BackupSummary> = None;
     let mut bundles_written = BTreeSet::new();
@@ -490,10 +523,10 @@ fn unpack(archive: File, from: &Path, data_dir: &Path) -> Result<BackupSummary, 
             let s: BackupSummary =
                 serde_json::from_slice(&bytes).map_err(|e| bad(format!("backup.json: {e}")))?;
             if s.format > FORMAT {
-                return Err(format!(
-                    "--from: the backup has format {} and this build reads up to {FORMAT}; restore it with a newer mpdp",
-                    s.format
-                ));
+                return Err(MaintenanceError::Flag {
+                    flag: "--from",
+                    message: format!("the backup has format {} and this build reads up to {FORMAT}; restore it with a newer mpdp", s.format),
+                });
             }
             summary = Some(s);
             continue;
@@ -527,7 +560,7 @@ fn unpack(archive: File, from: &Path, data_dir: &Path) -> Result<BackupSummary, 
             .recursive(true)
             .mode(files::DIR_MODE)
             .create(&dir)
-            .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
+            .map_err(MaintenanceError::io(format!("create {}", dir.display())))?;
         dirs.insert(dir);
         // A second entry of the same name is refused, not written over the first.
         let mut file = files::create_private(&target)
@@ -543,10 +576,10 @@ fn unpack(archive: File, from: &Path, data_dir: &Path) -> Result<BackupSummary, 
             }
             hasher.update(&buf[..n]);
             file.write_all(&buf[..n])
-                .map_err(|e| format!("could not write {}: {e}", target.display()))?;
+                .map_err(MaintenanceError::io(format!("write {}", target.display())))?;
         }
         file.sync_all()
-            .map_err(|e| format!("could not write {}: {e}", target.display()))?;
+            .map_err(MaintenanceError::io(format!("write {}", target.display())))?;
         if name != DATA_FILE {
             let sha = hex::encode(hasher.finalize());
             if !name.ends_with(&format!("{sha}.tar.gz")) {
@@ -575,10 +608,10 @@ fn unpack(archive: File, from: &Path, data_dir: &Path) -> Result<BackupSummary, 
     // The restored file must open and its versions' bundles must all be there.
     let report = check(data_dir)?;
     if !report.problems.is_empty() {
-        return Err(format!(
+        return Err(MaintenanceError::Unreadable(format!(
             "the restored data does not pass the check: {}",
             report.problems.join("; ")
-        ));
+        )));
     }
     Ok(summary)
 }
@@ -601,13 +634,15 @@ mod tests {
         let summary = store.backup_to(&dir, &out).unwrap();
         assert!(summary.tables.iter().any(|(name, n)| name == "meta-1" && *n >= 1));
         let again = store.backup_to(&dir, &out).unwrap_err();
+        assert!(matches!(again, MaintenanceError::Flag { flag: "--out", .. }), "{again:?}");
+        let again = again.to_string();
         assert!(again.contains("--out") && again.contains("already exists"), "{again}");
         store.close(std::time::Duration::from_secs(1)).unwrap();
 
         let target = temp_dir("dst");
         let restored = restore(&out, &target).unwrap();
         assert_eq!(restored.entries(), summary.entries());
-        let refused = restore(&out, &target).unwrap_err();
+        let refused = restore(&out, &target).unwrap_err().to_string();
         assert!(refused.contains("--data-dir") && refused.contains("not empty"), "{refused}");
         let report = check(&target).unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
@@ -624,7 +659,7 @@ mod tests {
     fn a_damaged_file_gets_a_message_that_says_what_to_do() {
         let dir = temp_dir("bad");
         std::fs::write(dir.join(DATA_FILE), b"not a database at all, just some bytes").unwrap();
-        let e = check(&dir).unwrap_err();
+        let e = check(&dir).unwrap_err().to_string();
         assert!(e.contains("mpdp restore") && e.contains("mpdp check"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -678,7 +713,7 @@ mod tests {
         std::os::unix::fs::symlink(&real, dir.join(DATA_FILE)).unwrap();
         let e = Store::open(&dir.join(DATA_FILE)).err().unwrap().to_string();
         assert!(e.contains("is a symbolic link"), "{e}");
-        let e = check(&dir).unwrap_err();
+        let e = check(&dir).unwrap_err().to_string();
         assert!(e.contains("is a symbolic link"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(real.parent().unwrap());
@@ -695,7 +730,7 @@ mod tests {
         for planted in [".b.tar.partial", ".b.tar.redb.partial", "b.tar"] {
             let link = out_dir.join(planted);
             std::os::unix::fs::symlink(&victim, &link).unwrap();
-            let e = store.backup_to(&dir, &out).unwrap_err();
+            let e = store.backup_to(&dir, &out).unwrap_err().to_string();
             assert!(e.starts_with("--out:") && e.contains("symbolic link"), "{planted}: {e}");
             assert_eq!(std::fs::read(&victim).unwrap(), b"keep me", "{planted}: the link was followed");
             assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "{planted}: the link was removed");
@@ -711,7 +746,7 @@ mod tests {
         std::fs::remove_file(out_dir.join(".b.tar.partial")).unwrap();
         // A file a person left there is not removed either.
         std::fs::write(out_dir.join(".b.tar.redb.partial"), b"mine").unwrap();
-        let e = store.backup_to(&dir, &out).unwrap_err();
+        let e = store.backup_to(&dir, &out).unwrap_err().to_string();
         assert!(e.contains("is a file already"), "{e}");
         assert_eq!(std::fs::read(out_dir.join(".b.tar.redb.partial")).unwrap(), b"mine");
         std::fs::remove_file(out_dir.join(".b.tar.redb.partial")).unwrap();

@@ -8,7 +8,10 @@ use redb::TableDefinition;
 
 /// Something done with every table of the data file in turn ([`each`]): a backup copies each.
 pub trait Visit {
-    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(&mut self, def: TableDefinition<K, V>) -> Result<(), String>;
+    /// Why a visit stops.
+    type Error;
+
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(&mut self, def: TableDefinition<K, V>) -> Result<(), Self::Error>;
 }
 
 /// Defines every table once: its constant, and its place in [`each`] and [`NAMES`].
@@ -17,7 +20,7 @@ macro_rules! tables {
         $($(#[$doc])* pub const $name: TableDefinition<$k, $v> = TableDefinition::new($file);)*
 
         /// Calls `visit` with every table of the data file, in the order they are defined.
-        pub fn each(visit: &mut impl Visit) -> Result<(), String> {
+        pub fn each<T: Visit>(visit: &mut T) -> Result<(), T::Error> {
             $(visit.table($name)?;)*
             Ok(())
         }
@@ -252,7 +255,9 @@ mod tests {
         }
         struct Count(usize);
         impl Visit for Count {
-            fn table<K: redb::Key + 'static, V: redb::Value + 'static>(&mut self, _: TableDefinition<K, V>) -> Result<(), String> {
+            type Error = std::convert::Infallible;
+
+            fn table<K: redb::Key + 'static, V: redb::Value + 'static>(&mut self, _: TableDefinition<K, V>) -> Result<(), Self::Error> {
                 self.0 += 1;
                 Ok(())
             }
