@@ -786,7 +786,7 @@ mod tests {
         let id = w.access_id.clone();
         w.store
             .write_blocking(|tx| {
-                let mut k = app_store::key_for_update(tx, &id)?.unwrap();
+                let mut k = app_store::key(tx, &id)?.unwrap();
                 k.revoked = Some(Utc::now());
                 app_store::put_key(tx, &k)
             })
@@ -801,7 +801,7 @@ mod tests {
         let end = Utc::now() + Duration::hours(1);
         w.store
             .write_blocking(|tx| {
-                let mut k = app_store::key_for_update(tx, &id)?.unwrap();
+                let mut k = app_store::key(tx, &id)?.unwrap();
                 k.expires = Some(end);
                 app_store::put_key(tx, &k)
             })
@@ -818,7 +818,7 @@ mod tests {
         let wid = w.workspace;
         w.store
             .write_blocking(|tx| {
-                let mut ws_ = ws::get_workspace_for_update(tx, wid)?.unwrap();
+                let mut ws_ = ws::get_workspace(tx, wid)?.unwrap();
                 ws_.status = WorkspaceStatus::Suspended;
                 ws::update_workspace(tx, &ws_)
             })
@@ -834,7 +834,7 @@ mod tests {
         let (wid, mp) = (w.workspace, w.mp);
         w.store
             .write_blocking(|tx| {
-                let mut m = mini_store::get_for_update(tx, wid, mp)?.unwrap();
+                let mut m = mini_store::get(tx, wid, mp)?.unwrap();
                 m.removed = true;
                 mini_store::put(tx, &m)
             })
@@ -859,11 +859,11 @@ mod tests {
         let platform = w.store.read_blocking(|tx| app_store::platform_key(tx, wid)).unwrap().unwrap();
         w.store
             .write_blocking(|tx| {
-                let mut v = mini_store::version_for_update(tx, mp, "1.0.0")?.unwrap();
+                let mut v = mini_store::version(tx, mp, "1.0.0")?.unwrap();
                 v.key = None;
                 v.signature = keys::sign(&platform.seed, keys::upload_message(&mp.to_string(), "1.0.0", &v.sha256, v.size, v.signed_ts, &v.signed_nonce).as_bytes());
                 mini_store::put_version(tx, &v)?;
-                let mut m = mini_store::get_for_update(tx, wid, mp)?.unwrap();
+                let mut m = mini_store::get(tx, wid, mp)?.unwrap();
                 m.has_icon = true;
                 mini_store::put(tx, &m)?;
                 mini_store::put_icon(tx, mp, &png)

@@ -388,7 +388,7 @@ impl MemberScope {
     pub fn recheck(&self, tx: &redb::WriteTransaction, action: crate::server::policy::WorkspaceAction) -> Result<MemberScope, AppError> {
         use crate::server::store::workspaces as ws;
         let gone = || AppError::NotFound(format!("There is no workspace named {} that you are a member of.", self.workspace_name));
-        let m = ws::membership_for_update(tx, self.workspace, self.account)?.ok_or_else(gone)?;
+        let m = ws::membership(tx, self.workspace, self.account)?.ok_or_else(gone)?;
         if !m.active {
             return Err(Member::blocked(&self.workspace_name));
         }
@@ -396,7 +396,7 @@ impl MemberScope {
             return Err(AppError::Forbidden(action.refusal().into()));
         }
         if action.is_change() {
-            let w = ws::get_workspace_for_update(tx, self.workspace)?.ok_or_else(gone)?;
+            let w = ws::get_workspace(tx, self.workspace)?.ok_or_else(gone)?;
             if w.status == crate::model::workspace::WorkspaceStatus::Suspended {
                 return Err(Member::suspended(&self.workspace_name));
             }
@@ -443,7 +443,7 @@ impl MiniProgramAccess {
 
     pub fn check_write(tx: &redb::WriteTransaction, scope: &MemberScope, id: Uuid, need: MiniNeed) -> Result<MiniProgramAccess, AppError> {
         use crate::server::store::minis;
-        MiniProgramAccess::decide(scope, minis::get_for_update(tx, scope.workspace, id)?, minis::role_for_update(tx, id, scope.account)?, need)
+        MiniProgramAccess::decide(scope, minis::get(tx, scope.workspace, id)?, minis::role(tx, id, scope.account)?, need)
     }
 
     /// Whether a member of `role`, with `part` in a mini program, sees it.

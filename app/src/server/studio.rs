@@ -633,13 +633,13 @@ async fn store_version(state: &Studio, temp: TempFile, record: Version, workspac
         .store
         .write(move |tx| {
             use crate::model::AppError;
-            let w = ws::get_workspace_for_update(tx, wid)?.ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+            let w = ws::get_workspace(tx, wid)?.ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
             if w.status == WorkspaceStatus::Suspended {
                 return Ok(Err(suspended(&w.name)));
             }
             match &uploader {
                 Uploader::Key { id, nonce, client } => {
-                    let Some(key) = app_store::key_record_for_update(tx, id)? else {
+                    let Some(key) = app_store::key_record(tx, id)? else {
                         return Ok(Err(unknown_key()));
                     };
                     if let Err(e) = key_usable(&key.key, crate::server::store::now()).and_then(|_| in_scope(&key, record.mini_program, *client)) {
@@ -655,11 +655,11 @@ async fn store_version(state: &Studio, temp: TempFile, record: Version, workspac
                     crate::server::guard::MiniProgramAccess::check_write(tx, &now, record.mini_program, crate::server::guard::MiniNeed::Upload)?;
                 }
             }
-            let mp = store::get_for_update(tx, wid, record.mini_program)?.ok_or_else(|| AppError::NotFound("No such mini program.".into()))?;
+            let mp = store::get(tx, wid, record.mini_program)?.ok_or_else(|| AppError::NotFound("No such mini program.".into()))?;
             if mp.removed {
                 return Ok(Err(removed()));
             }
-            let earlier = store::versions_for_update(tx, record.mini_program)?;
+            let earlier = store::versions(tx, record.mini_program)?;
             if let Err(e) = check_version(&record.version, &earlier) {
                 return Ok(Err(e));
             }

@@ -202,7 +202,7 @@ pub async fn verify_email(
         .write(move |tx| {
             if let Some(record) = tokens::peek(tx, &token)? {
                 if signed_in != Some(record.account) {
-                    let name = accounts::get_for_update(tx, record.account)?
+                    let name = accounts::get(tx, record.account)?
                         .map(|a| a.username)
                         .unwrap_or_default();
                     return Err(AppError::Forbidden(format!(
@@ -218,7 +218,7 @@ pub async fn verify_email(
                     Err(_) => return Err(first),
                 },
             };
-            let mut account = accounts::get_for_update(tx, record.account)?
+            let mut account = accounts::get(tx, record.account)?
                 .ok_or_else(|| AppError::invalid("Verification link", "belongs to an account that no longer exists"))?;
             let actor = who_acts(&account, client);
             match record.purpose {
@@ -341,7 +341,7 @@ pub async fn request_password_reset(
                 .open_table(crate::server::store::tables::ACCOUNTS_BY_EMAIL)?
                 .get(email_key(&email).as_str())?
                 .map(|v| Uuid::from_u128(v.value()));
-            let Some(account) = id.map(|id| accounts::get_for_update(tx, id)).transpose()?.flatten() else {
+            let Some(account) = id.map(|id| accounts::get(tx, id)).transpose()?.flatten() else {
                 return Ok(());
             };
             let token = tokens::issue(tx, account.id, Purpose::ResetPassword, &account.email, chrono::Duration::hours(RESET_HOURS))?;
@@ -387,7 +387,7 @@ pub async fn reset_password(
         .store
         .write(move |tx| {
             let record = tokens::consume(tx, &token, Purpose::ResetPassword, LINK)?;
-            let mut account = accounts::get_for_update(tx, record.account)?
+            let mut account = accounts::get(tx, record.account)?
                 .ok_or_else(|| AppError::invalid(LINK, "belongs to an account that no longer exists"))?;
             account.password_hash = hash;
             account.session_epoch += 1;
@@ -566,7 +566,7 @@ pub async fn change_password(
     let account = cx
         .store
         .write(move |tx| {
-            let mut account = accounts::get_for_update(tx, id)?.ok_or(AppError::Unauthenticated)?;
+            let mut account = accounts::get(tx, id)?.ok_or(AppError::Unauthenticated)?;
             account.password_hash = hash;
             account.session_epoch += 1;
             accounts::update(tx, &account)?;
@@ -615,7 +615,7 @@ pub async fn revoke_other_sessions(cx: &Context, who: &SignedIn, addr: Option<Ip
     cx
         .store
         .write(move |tx| {
-            let mut account = accounts::get_for_update(tx, id)?.ok_or(AppError::Unauthenticated)?;
+            let mut account = accounts::get(tx, id)?.ok_or(AppError::Unauthenticated)?;
             account.session_epoch += 1;
             accounts::update(tx, &account)?;
             let n = sessions::revoke_all(tx, id, keep)?;
@@ -643,7 +643,7 @@ pub async fn mark_verified(
     cx
         .store
         .write(move |tx| {
-            let mut a = accounts::get_for_update(tx, account)?
+            let mut a = accounts::get(tx, account)?
                 .ok_or_else(|| AppError::NotFound("No such account.".into()))?;
             if a.email_verified {
                 return Err(AppError::conflict("Verified", format!("{} is already verified", a.email)));

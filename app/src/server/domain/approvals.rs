@@ -85,7 +85,7 @@ enum Announce {
 fn tell_approvers(tx: &redb::WriteTransaction, a: &Application, public_url: &str, how: Announce) -> Result<(), AppError> {
     let path = path_of(a);
     let text = format!("{} applied: {} — {}", a.applicant_name, a.category.title(), subject_of(a));
-    for m in ws::memberships_of_for_update(tx, a.workspace)? {
+    for m in ws::memberships_of(tx, a.workspace)? {
         let approver = match a.category {
             Category::MemberRequest => m.role == Role::WorkspaceAdmin,
             _ => allows(m.role, WorkspaceAction::DecideApprovals),
@@ -97,7 +97,7 @@ fn tell_approvers(tx: &redb::WriteTransaction, a: &Application, public_url: &str
         if how == Announce::ConsoleOnly {
             continue;
         }
-        if let Some(who) = accounts::get_for_update(tx, m.account)? {
+        if let Some(who) = accounts::get(tx, m.account)? {
             let body = format!(
                 "Hello {},\n\n{text}\n\nOpen it to approve or reject it:\n{}{path}\n",
                 who.username,
@@ -118,7 +118,7 @@ fn tell_applicant(tx: &redb::WriteTransaction, a: &Application, public_url: &str
     }
     let path = path_of(a);
     notifications::notify(tx, a.applicant, &text, &path)?;
-    if let Some(account) = accounts::get_for_update(tx, a.applicant)? {
+    if let Some(account) = accounts::get(tx, a.applicant)? {
         let body = format!("Hello {},\n\n{text}\n\nSee it here:\n{}{path}\n", account.username, public_url.trim_end_matches('/'));
         outbox::enqueue(tx, vec![account.email], &format!("Your application was {}: {}", a.status.label().to_lowercase(), a.category.title()), &body)?;
     }
@@ -196,7 +196,7 @@ pub async fn apply_publishing(
             if p.removed {
                 return Err(AppError::conflict("Mini program", "has been removed; it can't be published again"));
             }
-            let versions = minis::versions_for_update(tx, mp)?;
+            let versions = minis::versions(tx, mp)?;
             let newest = versions.first().ok_or_else(|| AppError::invalid("Version", "this mini program has no versions yet: upload one first"))?;
             let mut v = versions
                 .iter()
@@ -210,7 +210,7 @@ pub async fn apply_publishing(
                 return Err(AppError::conflict("Version", format!("{} is {}; only an Uploaded version can be sent to review", v.version, v.state.label())));
             }
             for id in &apps {
-                let app = app_store::app_of_for_update(tx, viewer.workspace(), *id)?
+                let app = app_store::app_of(tx, viewer.workspace(), *id)?
                     .ok_or_else(|| AppError::invalid("Apps", "one of the chosen Apps is not an App of this workspace"))?;
                 a.apps.push((app.id, app.name));
             }
@@ -238,7 +238,7 @@ pub async fn apply_removal(cx: &Context, m: &Member, mp: Uuid, reason: String, a
             if p.removed {
                 return Err(AppError::conflict("Mini program", "has already been removed"));
             }
-            if releases::of_mini_program_for_update(tx, mp)?.is_empty() {
+            if releases::of_mini_program(tx, mp)?.is_empty() {
                 return Err(AppError::conflict("Mini program", "is not released to any App, so there is nothing to remove"));
             }
             let a = Application { mini_program: Some(p.id), mini_program_name: Some(p.name), ..a };
@@ -350,8 +350,8 @@ pub async fn apply_join(cx: &Context, who: &SignedIn, workspace: String, note: S
                     retry_after_secs: wait,
                 });
             }
-            let Some(w) = ws::workspace_by_name_for_update(tx, &name)? else { return Ok(false) };
-            if w.status == WorkspaceStatus::Suspended || ws::membership_for_update(tx, w.id, account.id)?.is_some() {
+            let Some(w) = ws::workspace_by_name(tx, &name)? else { return Ok(false) };
+            if w.status == WorkspaceStatus::Suspended || ws::membership(tx, w.id, account.id)?.is_some() {
                 return Ok(false);
             }
             let a = Application {
@@ -375,7 +375,7 @@ pub async fn apply_join(cx: &Context, who: &SignedIn, workspace: String, note: S
                 reason: None,
                 history: Vec::new(),
             };
-            if store::pending_for_update(tx, &a.pending_key())?.is_some() {
+            if store::pending(tx, &a.pending_key())?.is_some() {
                 return Ok(false);
             }
             let recent = store::member_requests_to_since(tx, w.id, now - chrono::Duration::hours(1))?;
@@ -392,21 +392,21 @@ pub async fn apply_join(cx: &Context, who: &SignedIn, workspace: String, note: S
 /// mini program is replaced, and a version no longer released anywhere becomes Superseded.
 fn release(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
     let (mp_id, version) = (a.mini_program.ok_or(AppError::Internal)?, a.version.clone().unwrap_or_default());
-    let p = minis::get_for_update(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
+    let p = minis::get(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
     if p.removed {
         return Err(AppError::conflict("Mini program", "has been removed; it can't be released"));
     }
-    let mut v = minis::version_for_update(tx, mp_id, &version)?.ok_or(AppError::Internal)?;
+    let mut v = minis::version(tx, mp_id, &version)?.ok_or(AppError::Internal)?;
     if v.state != VersionState::InReview {
         return Err(AppError::conflict("Version", format!("{} is {}, not In review", v.version, v.state.label())));
     }
     let new = semver::Version::parse(&v.version).map_err(|_| AppError::Internal)?;
-    let current = releases::of_mini_program_for_update(tx, mp_id)?;
+    let current = releases::of_mini_program(tx, mp_id)?;
     let now = crate::server::store::now();
     let mut replaced = BTreeSet::new();
     let mut to = Vec::new();
     for (app_id, app_name) in &a.apps {
-        if app_store::app_of_for_update(tx, a.workspace, *app_id)?.is_none() {
+        if app_store::app_of(tx, a.workspace, *app_id)?.is_none() {
             continue;
         }
         if let Some(old) = current.iter().find(|r| r.app == *app_id) {
@@ -422,9 +422,9 @@ fn release(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<Histo
     }
     v.state = VersionState::Released;
     minis::put_version(tx, &v)?;
-    let still: BTreeSet<String> = releases::of_mini_program_for_update(tx, mp_id)?.into_iter().map(|r| r.version).collect();
+    let still: BTreeSet<String> = releases::of_mini_program(tx, mp_id)?.into_iter().map(|r| r.version).collect();
     for old in replaced.iter().filter(|o| !still.contains(*o)) {
-        if let Some(mut ov) = minis::version_for_update(tx, mp_id, old)? {
+        if let Some(mut ov) = minis::version(tx, mp_id, old)? {
             ov.state = VersionState::Superseded;
             minis::put_version(tx, &ov)?;
         }
@@ -436,14 +436,14 @@ fn release(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<Histo
 /// Takes a mini program off every App: it is Removed, and so are its released versions.
 fn remove(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
     let mp_id = a.mini_program.ok_or(AppError::Internal)?;
-    let mut p = minis::get_for_update(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
+    let mut p = minis::get(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
     if p.removed {
         return Err(AppError::conflict("Mini program", "has already been removed"));
     }
     p.removed = true;
     minis::put(tx, &p)?;
     for r in releases::remove_mini_program(tx, mp_id)? {
-        if let Some(mut v) = minis::version_for_update(tx, mp_id, &r.version)? {
+        if let Some(mut v) = minis::version(tx, mp_id, &r.version)? {
             v.state = VersionState::Removed;
             minis::put_version(tx, &v)?;
         }
@@ -456,7 +456,7 @@ fn remove(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<Histor
 /// application is rejected or closed, Uploaded when it is withdrawn). Other categories: nothing.
 fn end_review(tx: &redb::WriteTransaction, a: &Application, to: VersionState) -> Result<(), AppError> {
     if let (Category::Publishing, Some(mp), Some(v)) = (a.category, a.mini_program, &a.version) {
-        if let Some(mut v) = minis::version_for_update(tx, mp, v)?.filter(|v| v.state == VersionState::InReview) {
+        if let Some(mut v) = minis::version(tx, mp, v)?.filter(|v| v.state == VersionState::InReview) {
             v.state = to;
             minis::put_version(tx, &v)?;
         }
@@ -472,7 +472,7 @@ fn close_pending_of_removed(tx: &redb::WriteTransaction, removal: &Application, 
     ids.extend(store::pending_with_prefix(tx, &format!("feature:{mp}:"))?);
     const REASON: &str = "The mini program was removed, so this application can no longer be approved.";
     for id in ids {
-        let Some(before) = store::get_for_update(tx, id)?.filter(|a| a.status == Status::Pending) else { continue };
+        let Some(before) = store::get(tx, id)?.filter(|a| a.status == Status::Pending) else { continue };
         end_review(tx, &before, VersionState::Rejected)?;
         let mut after = before.clone();
         after.status = Status::Rejected;
@@ -489,7 +489,7 @@ fn close_pending_of_removed(tx: &redb::WriteTransaction, removal: &Application, 
 
 fn activate(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
     let mp_id = a.mini_program.ok_or(AppError::Internal)?;
-    let mut p = minis::get_for_update(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
+    let mut p = minis::get(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
     let code = a.feature.clone().unwrap_or_default();
     if !p.features.contains(&code) {
         p.features.push(code.clone());
@@ -500,7 +500,7 @@ fn activate(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<Hist
 }
 
 fn join(tx: &redb::WriteTransaction, a: &Application, actor: &Actor, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
-    if ws::membership_for_update(tx, a.workspace, a.applicant)?.is_some() {
+    if ws::membership(tx, a.workspace, a.applicant)?.is_some() {
         history.push(step("MPDP", "Joined", format!("{} was already a member", a.applicant_name)));
         return Ok(());
     }
@@ -558,7 +558,7 @@ pub async fn decide(cx: &Context, m: &Member, id: Uuid, approve: bool, reason: S
 /// effect (see [`crate::server::store::effects`]).
 pub(crate) fn decide_in(tx: &redb::WriteTransaction, d: &Decider, id: Uuid, approve: bool, reason: Option<String>, actor: &Actor, url: &str) -> Result<Category, AppError> {
     let (wid, me, my_name, role) = (d.workspace, d.account, &d.name, d.role);
-    let before = store::get_for_update(tx, id)?.filter(|a| a.workspace == wid).ok_or_else(not_found)?;
+    let before = store::get(tx, id)?.filter(|a| a.workspace == wid).ok_or_else(not_found)?;
     if before.applicant == me {
         return Err(AppError::Forbidden(
             "Nobody decides their own application (two-person rule): another Workspace Admin or a Workspace Reviewer must decide it.".into(),
@@ -614,9 +614,9 @@ pub async fn withdraw(cx: &Context, who: &SignedIn, id: Uuid, actor: Actor) -> R
     cx
         .store
         .write(move |tx| {
-            let before = store::get_for_update(tx, id)?.filter(|a| a.applicant == me).ok_or_else(not_found)?;
-            let w = ws::get_workspace_for_update(tx, before.workspace)?.ok_or_else(not_found)?;
-            if ws::membership_for_update(tx, w.id, me)?.is_some_and(|m| !m.active) {
+            let before = store::get(tx, id)?.filter(|a| a.applicant == me).ok_or_else(not_found)?;
+            let w = ws::get_workspace(tx, before.workspace)?.ok_or_else(not_found)?;
+            if ws::membership(tx, w.id, me)?.is_some_and(|m| !m.active) {
                 return Err(Member::blocked(&w.name));
             }
             if w.status == WorkspaceStatus::Suspended {

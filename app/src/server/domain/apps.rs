@@ -63,7 +63,7 @@ fn make_key(tx: &redb::WriteTransaction, app: &App, kind: KeyKind, now: DateTime
 /// The scope a new Upload Key of `app` starts with: that of the App's newest Upload Key, live or
 /// not, so a rotation (even after a revocation) never widens what the App's key may do.
 fn inherited_scope(tx: &redb::WriteTransaction, app: Uuid) -> Result<UploadScope, AppError> {
-    Ok(store::key_records_of_for_update(tx, app)?
+    Ok(store::key_records_of(tx, app)?
         .into_iter()
         .find(|r| r.key.kind == KeyKind::Upload)
         .map(|r| r.scope)
@@ -74,7 +74,7 @@ fn inherited_scope(tx: &redb::WriteTransaction, app: Uuid) -> Result<UploadScope
 /// returns their ids.
 fn end_live_keys(tx: &redb::WriteTransaction, app: Uuid, kind: KeyKind, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<String>, AppError> {
     let mut old = Vec::new();
-    for mut r in store::key_records_of_for_update(tx, app)? {
+    for mut r in store::key_records_of(tx, app)? {
         if r.key.kind == kind && r.key.live(now) {
             r.key.expires = Some(r.key.expires.map_or(until, |e| e.min(until)));
             old.push(r.key.id.clone());
@@ -103,7 +103,7 @@ pub async fn create(cx: &Context, admin: &WorkspaceAdmin, form: AppForm, actor: 
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            if store::apps_of_for_update(tx, wid)?
+            if store::apps_of(tx, wid)?
                 .iter()
                 .any(|a| a.name.to_lowercase() == app.name.to_lowercase())
             {
@@ -234,7 +234,7 @@ pub async fn rotate(
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            let app = store::app_of_for_update(tx, wid, app)?.ok_or_else(not_found)?;
+            let app = store::app_of(tx, wid, app)?.ok_or_else(not_found)?;
             let now = crate::server::store::now();
             let until = now + Duration::seconds(grace.seconds());
             let limits = match kind {
@@ -264,8 +264,8 @@ pub async fn revoke(cx: &Context, admin: &WorkspaceAdmin, app: Uuid, key: String
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            let app = store::app_of_for_update(tx, wid, app)?.ok_or_else(not_found)?;
-            let mut k = store::key_for_update(tx, &key)?
+            let app = store::app_of(tx, wid, app)?.ok_or_else(not_found)?;
+            let mut k = store::key(tx, &key)?
                 .filter(|k| k.app == app.id)
                 .ok_or_else(|| AppError::NotFound("No such key for this App.".into()))?;
             if k.revoked.is_some() {
@@ -301,16 +301,16 @@ pub async fn set_upload_scope(cx: &Context, admin: &WorkspaceAdmin, app: Uuid, f
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            let app = store::app_of_for_update(tx, wid, app)?.ok_or_else(not_found)?;
+            let app = store::app_of(tx, wid, app)?.ok_or_else(not_found)?;
             let mut names = Vec::new();
             for id in &chosen {
-                let p = minis::get_for_update(tx, wid, *id)?.ok_or_else(|| {
+                let p = minis::get(tx, wid, *id)?.ok_or_else(|| {
                     AppError::invalid(SCOPE_MINI_PROGRAMS_FIELD, format!("{id} is not a mini program of this workspace: choose from the list"))
                 })?;
                 names.push(p.name);
             }
             let now = crate::server::store::now();
-            let live: Vec<KeyRecord> = store::key_records_of_for_update(tx, app.id)?
+            let live: Vec<KeyRecord> = store::key_records_of(tx, app.id)?
                 .into_iter()
                 .filter(|r| r.key.kind == KeyKind::Upload && r.key.live(now))
                 .collect();
@@ -332,7 +332,7 @@ pub async fn set_upload_scope(cx: &Context, admin: &WorkspaceAdmin, app: Uuid, f
             let ranges = |n: &[String]| if n.is_empty() { "any".to_string() } else { n.join(", ") };
             let mut before_names = Vec::new();
             for id in &before.mini_programs {
-                before_names.push(minis::get_for_update(tx, wid, *id)?.map(|p| p.name).unwrap_or_else(|| id.to_string()));
+                before_names.push(minis::get(tx, wid, *id)?.map(|p| p.name).unwrap_or_else(|| id.to_string()));
             }
             audit::record(
                 tx,
@@ -409,10 +409,10 @@ pub async fn rotate_keys_shown_to(cx: &Context, admin: &WorkspaceAdmin, account:
         .write(move |tx| {
             standing.recheck(tx)?;
             let now = crate::server::store::now();
-            let who = accounts::get_for_update(tx, account)?.map(|a| a.username).unwrap_or_else(|| "a deleted account".into());
+            let who = accounts::get(tx, account)?.map(|a| a.username).unwrap_or_else(|| "a deleted account".into());
             let mut made = Vec::new();
-            for app in store::apps_of_for_update(tx, wid)? {
-                let exposed = store::key_records_of_for_update(tx, app.id)?
+            for app in store::apps_of(tx, wid)? {
+                let exposed = store::key_records_of(tx, app.id)?
                     .iter()
                     .any(|r| r.key.kind == KeyKind::Upload && r.key.live(now) && r.shown(account));
                 if !exposed {

@@ -126,7 +126,7 @@ pub async fn invite(
                             id
                         };
                         let member = match existing {
-                            Some(a) => ws::membership_for_update(tx, wid, a)?.is_some(),
+                            Some(a) => ws::membership(tx, wid, a)?.is_some(),
                             None => false,
                         };
                         if !seen.insert(key.clone()) {
@@ -307,7 +307,7 @@ pub fn accept_in(
             account.email
         )));
     }
-    let workspace = ws::get_workspace_for_update(tx, invitation.workspace)?
+    let workspace = ws::get_workspace(tx, invitation.workspace)?
         .ok_or_else(|| AppError::NotFound("The workspace no longer exists.".into()))?;
     if workspace.status == crate::model::workspace::WorkspaceStatus::Suspended {
         return Err(AppError::Forbidden(format!(
@@ -321,7 +321,7 @@ pub fn accept_in(
             "was sent by someone who may no longer invite members to this workspace; ask a Workspace Admin to invite you again",
         ));
     }
-    if ws::membership_for_update(tx, workspace.id, account.id)?.is_none() {
+    if ws::membership(tx, workspace.id, account.id)?.is_none() {
         ws::put_membership(
             tx,
             &Membership {
@@ -359,7 +359,7 @@ fn inviter_may_still_invite(tx: &redb::WriteTransaction, invitation: &Invitation
             .map(|v| Uuid::from_u128(v.value())),
     };
     let Some(inviter) = inviter else { return Ok(false) };
-    Ok(ws::membership_for_update(tx, invitation.workspace, inviter)?
+    Ok(ws::membership(tx, invitation.workspace, inviter)?
         .is_some_and(|m| m.active && allows(m.role, WorkspaceAction::InviteMembers)))
 }
 
@@ -431,9 +431,9 @@ fn target(
     workspace: Uuid,
     account: Uuid,
 ) -> Result<(Membership, accounts::Account), AppError> {
-    let m = ws::membership_for_update(tx, workspace, account)?
+    let m = ws::membership(tx, workspace, account)?
         .ok_or_else(|| AppError::NotFound("No such member in this workspace.".into()))?;
-    let a = accounts::get_for_update(tx, account)?
+    let a = accounts::get(tx, account)?
         .ok_or_else(|| AppError::NotFound("No such member in this workspace.".into()))?;
     Ok((m, a))
 }

@@ -186,10 +186,10 @@ pub async fn retire_version(cx: &Context, admin: &WorkspaceAdmin, mp: Uuid, vers
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            let p = store::get_for_update(tx, scope.workspace(), mp)?
+            let p = store::get(tx, scope.workspace(), mp)?
                 .ok_or_else(|| AppError::NotFound("No such mini program in this workspace.".into()))?;
             let text = version.trim();
-            let mut v = store::version_for_update(tx, mp, text)?
+            let mut v = store::version(tx, mp, text)?
                 .ok_or_else(|| AppError::NotFound(format!("{} has no version {text}.", p.name)))?;
             if v.is_retired() {
                 return Err(AppError::conflict("Version", format!("{text} is already retired")));
@@ -288,10 +288,10 @@ pub async fn assign(cx: &Context, m: &Member, mp: Uuid, account: Uuid, role: Min
         .write(move |tx| {
             let p = require_manager(tx, &m, mp)?;
             let wid = m.workspace();
-            let member = ws::membership_for_update(tx, wid, account)?
+            let member = ws::membership(tx, wid, account)?
                 .filter(|x| x.active)
                 .ok_or_else(|| AppError::invalid("Member", "must be an active member of this workspace"))?;
-            let who = accounts::get_for_update(tx, member.account)?.ok_or(AppError::Internal)?;
+            let who = accounts::get(tx, member.account)?.ok_or(AppError::Internal)?;
             store::assign(tx, wid, mp, account, role)?;
             audit::record(tx, &actor, Some((wid, &m.workspace_name())), AuditAction::MiniProgramAssigned, &p.name, &format!("{} as {}", who.username, role.label()))
         })
@@ -310,7 +310,7 @@ pub async fn unassign(cx: &Context, m: &Member, mp: Uuid, account: Uuid, actor: 
             if !store::unassign(tx, wid, mp, account)? {
                 return Err(AppError::NotFound("That member is not assigned to this mini program.".into()));
             }
-            let who = accounts::get_for_update(tx, account)?.map(|a| a.username).unwrap_or_default();
+            let who = accounts::get(tx, account)?.map(|a| a.username).unwrap_or_default();
             audit::record(tx, &actor, Some((wid, &m.workspace_name())), AuditAction::MiniProgramUnassigned, &p.name, &who)
         })
         .await
@@ -478,7 +478,7 @@ mod tests {
         state
             .store
             .write(move |tx| {
-                let mut m = ws::membership_for_update(tx, wid, aid)?.unwrap();
+                let mut m = ws::membership(tx, wid, aid)?.unwrap();
                 m.active = false;
                 ws::put_membership(tx, &m)
             })
@@ -491,7 +491,7 @@ mod tests {
         state
             .store
             .write(move |tx| {
-                let mut m = ws::membership_for_update(tx, wid, aid)?.unwrap();
+                let mut m = ws::membership(tx, wid, aid)?.unwrap();
                 (m.active, m.role) = (true, Role::MiniProgramAdmin);
                 ws::put_membership(tx, &m)
             })

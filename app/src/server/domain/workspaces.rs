@@ -102,7 +102,7 @@ pub async fn withdraw(
     cx
         .store
         .write(move |tx| {
-            let mut a = ws::get_application_for_update(tx, id)?
+            let mut a = ws::get_application(tx, id)?
                 .filter(|a| a.applicant == applicant)
                 .ok_or_else(|| AppError::NotFound("No such application of yours.".into()))?;
             if a.status != ApplicationStatus::Pending {
@@ -143,7 +143,7 @@ pub async fn generate(
     let workspace = cx
         .store
         .write(move |tx| {
-            let mut a = ws::get_application_for_update(tx, id)?
+            let mut a = ws::get_application(tx, id)?
                 .ok_or_else(|| AppError::NotFound("No such application.".into()))?;
             if a.status != ApplicationStatus::Pending {
                 return Err(AppError::conflict(
@@ -236,7 +236,7 @@ pub async fn reject(
     cx
         .store
         .write(move |tx| {
-            let mut a = ws::get_application_for_update(tx, id)?.ok_or_else(|| AppError::NotFound("No such application.".into()))?;
+            let mut a = ws::get_application(tx, id)?.ok_or_else(|| AppError::NotFound("No such application.".into()))?;
             if a.status != ApplicationStatus::Pending {
                 return Err(AppError::conflict("Application", format!("has already been decided ({})", a.status.label())));
             }
@@ -244,7 +244,7 @@ pub async fn reject(
             a.reason = Some(reason.clone());
             a.decided = Some(crate::server::store::now());
             ws::decide_application(tx, &a)?;
-            let applicant = accounts::get_for_update(tx, a.applicant)?;
+            let applicant = accounts::get(tx, a.applicant)?;
             if let Some(applicant) = applicant {
                 let body = format!(
                     "Hello {},\n\nYour application for the workspace {} was rejected by the platform operator.\n\nReason: {}\n\n\
@@ -319,7 +319,7 @@ pub async fn edit_info(
     let w = cx
         .store
         .write(move |tx| {
-            let mut w = ws::get_workspace_for_update(tx, id)?
+            let mut w = ws::get_workspace(tx, id)?
                 .ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
             let mut changes = Vec::new();
             if w.mcc != mcc {
@@ -405,7 +405,7 @@ pub async fn set_status(
     let w = cx
         .store
         .write(move |tx| {
-            let mut w = ws::get_workspace_for_update(tx, id)?
+            let mut w = ws::get_workspace(tx, id)?
                 .ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
             let (target, action) = if suspend {
                 (WorkspaceStatus::Suspended, AuditAction::WorkspaceSuspended)

@@ -1,6 +1,7 @@
 //! Account records and their unique indexes.
 
 use chrono::{DateTime, Utc};
+use super::Reads;
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -130,21 +131,15 @@ pub fn change_email(tx: &WriteTransaction, account: &mut Account, new_email: &st
     };
     for w in workspaces {
         let w = Uuid::from_u128(w);
-        if let Some(m) = super::workspaces::membership_for_update(tx, w, account.id)? {
+        if let Some(m) = super::workspaces::membership(tx, w, account.id)? {
             super::members::index(tx, w, account.id, Some(&m))?;
         }
     }
     Ok(())
 }
 
-pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<Account>, AppError> {
-    let accounts = tx.open_table(ACCOUNTS)?;
-    let value = accounts.get(id.as_u128())?;
-    value.map(|v| decode(v.value())).transpose()
-}
-
-pub fn get_for_update(tx: &WriteTransaction, id: Uuid) -> Result<Option<Account>, AppError> {
-    let accounts = tx.open_table(ACCOUNTS)?;
+pub fn get(tx: &impl Reads, id: Uuid) -> Result<Option<Account>, AppError> {
+    let accounts = tx.open(ACCOUNTS)?;
     let value = accounts.get(id.as_u128())?;
     value.map(|v| decode(v.value())).transpose()
 }

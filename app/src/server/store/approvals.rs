@@ -3,6 +3,7 @@
 //! and counts with one lookup — it never scans a workspace's applications per page.
 
 use chrono::{DateTime, Utc};
+use super::Reads;
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -177,12 +178,8 @@ fn get_in(t: &impl ReadableTable<u128, &'static [u8]>, id: Uuid) -> Result<Optio
     t.get(id.as_u128())?.map(|v| decode(v.value())).transpose()
 }
 
-pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<Application>, AppError> {
-    get_in(&tx.open_table(APPROVALS)?, id)
-}
-
-pub fn get_for_update(tx: &WriteTransaction, id: Uuid) -> Result<Option<Application>, AppError> {
-    get_in(&tx.open_table(APPROVALS)?, id)
+pub fn get(tx: &impl Reads, id: Uuid) -> Result<Option<Application>, AppError> {
+    get_in(&tx.open(APPROVALS)?, id)
 }
 
 /// When the member requests `applicant` filed since `since` were filed, oldest first — in
@@ -212,12 +209,8 @@ pub fn member_requests_to_since(tx: &WriteTransaction, workspace: Uuid, since: D
 }
 
 /// The pending application about `key` (see [`Application::pending_key`]), if any.
-pub fn pending(tx: &ReadTransaction, key: &str) -> Result<Option<Uuid>, AppError> {
-    Ok(tx.open_table(APPROVALS_PENDING)?.get(key)?.map(|v| Uuid::from_u128(v.value())))
-}
-
-pub fn pending_for_update(tx: &WriteTransaction, key: &str) -> Result<Option<Uuid>, AppError> {
-    Ok(tx.open_table(APPROVALS_PENDING)?.get(key)?.map(|v| Uuid::from_u128(v.value())))
+pub fn pending(tx: &impl Reads, key: &str) -> Result<Option<Uuid>, AppError> {
+    Ok(tx.open(APPROVALS_PENDING)?.get(key)?.map(|v| Uuid::from_u128(v.value())))
 }
 
 /// The pending applications whose keys start with `prefix` (`version:<mp>:`, `feature:<mp>:`).

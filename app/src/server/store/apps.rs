@@ -1,6 +1,7 @@
 //! Apps, their keys, and the workspaces' platform signing keys.
 
 use std::net::IpAddr;
+use super::Reads;
 
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
@@ -185,12 +186,8 @@ fn app_in(table: &impl ReadableTable<u128, &'static [u8]>, workspace: Uuid, id: 
 }
 
 /// An App of `workspace` (an App of another workspace is `None`).
-pub fn app_of(tx: &ReadTransaction, workspace: Uuid, id: Uuid) -> Result<Option<App>, AppError> {
-    app_in(&tx.open_table(APPS)?, workspace, id)
-}
-
-pub fn app_of_for_update(tx: &WriteTransaction, workspace: Uuid, id: Uuid) -> Result<Option<App>, AppError> {
-    app_in(&tx.open_table(APPS)?, workspace, id)
+pub fn app_of(tx: &impl Reads, workspace: Uuid, id: Uuid) -> Result<Option<App>, AppError> {
+    app_in(&tx.open(APPS)?, workspace, id)
 }
 
 fn apps_in(
@@ -211,12 +208,8 @@ fn apps_in(
 }
 
 /// The Apps of a workspace, by name.
-pub fn apps_of(tx: &ReadTransaction, workspace: Uuid) -> Result<Vec<App>, AppError> {
-    apps_in(&tx.open_table(APPS_BY_WORKSPACE)?, &tx.open_table(APPS)?, workspace)
-}
-
-pub fn apps_of_for_update(tx: &WriteTransaction, workspace: Uuid) -> Result<Vec<App>, AppError> {
-    apps_in(&tx.open_table(APPS_BY_WORKSPACE)?, &tx.open_table(APPS)?, workspace)
+pub fn apps_of(tx: &impl Reads, workspace: Uuid) -> Result<Vec<App>, AppError> {
+    apps_in(&tx.open(APPS_BY_WORKSPACE)?, &tx.open(APPS)?, workspace)
 }
 
 /// Stores a key with its scope and holders, and indexes it.
@@ -236,7 +229,7 @@ pub fn put_key_record(tx: &WriteTransaction, record: &KeyRecord) -> Result<(), A
 /// Stores a key's own fields; the scope and holders already stored with it are kept (a new key
 /// gets none: unrestricted, nobody recorded).
 pub fn put_key(tx: &WriteTransaction, key: &Key) -> Result<(), AppError> {
-    let record = match key_record_for_update(tx, &key.id)? {
+    let record = match key_record(tx, &key.id)? {
         Some(r) => KeyRecord { key: key.clone(), ..r },
         None => KeyRecord { key: key.clone(), scope: UploadScope::default(), created_by: None, shown_to: Vec::new() },
     };
@@ -257,20 +250,12 @@ fn record_in(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) 
 }
 
 /// A key with its scope and holders (for the Studio API: [`upload_scope_allows`]).
-pub fn key_record(tx: &ReadTransaction, id: &str) -> Result<Option<KeyRecord>, AppError> {
-    record_in(&tx.open_table(APP_KEYS)?, id)
+pub fn key_record(tx: &impl Reads, id: &str) -> Result<Option<KeyRecord>, AppError> {
+    record_in(&tx.open(APP_KEYS)?, id)
 }
 
-pub fn key_record_for_update(tx: &WriteTransaction, id: &str) -> Result<Option<KeyRecord>, AppError> {
-    record_in(&tx.open_table(APP_KEYS)?, id)
-}
-
-pub fn key(tx: &ReadTransaction, id: &str) -> Result<Option<Key>, AppError> {
-    key_in(&tx.open_table(APP_KEYS)?, id)
-}
-
-pub fn key_for_update(tx: &WriteTransaction, id: &str) -> Result<Option<Key>, AppError> {
-    key_in(&tx.open_table(APP_KEYS)?, id)
+pub fn key(tx: &impl Reads, id: &str) -> Result<Option<Key>, AppError> {
+    key_in(&tx.open(APP_KEYS)?, id)
 }
 
 /// The Accessing Key whose SHA-256 is `hash`.
@@ -318,21 +303,13 @@ fn records_in(
 }
 
 /// Every key an App has had, newest first.
-pub fn keys_of(tx: &ReadTransaction, app: Uuid) -> Result<Vec<Key>, AppError> {
+pub fn keys_of(tx: &impl Reads, app: Uuid) -> Result<Vec<Key>, AppError> {
     Ok(key_records_of(tx, app)?.into_iter().map(|r| r.key).collect())
 }
 
-pub fn keys_of_for_update(tx: &WriteTransaction, app: Uuid) -> Result<Vec<Key>, AppError> {
-    Ok(key_records_of_for_update(tx, app)?.into_iter().map(|r| r.key).collect())
-}
-
 /// Every key an App has had, with scopes and holders, newest first.
-pub fn key_records_of(tx: &ReadTransaction, app: Uuid) -> Result<Vec<KeyRecord>, AppError> {
-    records_in(&tx.open_table(APP_KEYS_BY_APP)?, &tx.open_table(APP_KEYS)?, app)
-}
-
-pub fn key_records_of_for_update(tx: &WriteTransaction, app: Uuid) -> Result<Vec<KeyRecord>, AppError> {
-    records_in(&tx.open_table(APP_KEYS_BY_APP)?, &tx.open_table(APP_KEYS)?, app)
+pub fn key_records_of(tx: &impl Reads, app: Uuid) -> Result<Vec<KeyRecord>, AppError> {
+    records_in(&tx.open(APP_KEYS_BY_APP)?, &tx.open(APP_KEYS)?, app)
 }
 
 /// Records when keys were last used (a batch, written at most once a minute per key).

@@ -49,7 +49,7 @@ fn row(m: &Membership, a: &Account) -> Row {
 /// writes the membership or the account.
 pub fn index(tx: &WriteTransaction, workspace: Uuid, account: Uuid, m: Option<&Membership>) -> Result<(), AppError> {
     let row = match m {
-        Some(m) => accounts::get_for_update(tx, account)?.map(|a| row(m, &a)),
+        Some(m) => accounts::get(tx, account)?.map(|a| row(m, &a)),
         None => None,
     };
     listing::set(tx, LIST, workspace.as_u128(), account.as_u128(), row.as_ref())

@@ -1,6 +1,7 @@
 //! Mini programs, who is assigned to them, their versions, and the nonces of signed requests.
 
 use chrono::{DateTime, Utc};
+use super::Reads;
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -146,12 +147,8 @@ fn get_in(table: &impl ReadableTable<u128, &'static [u8]>, workspace: Uuid, id: 
 }
 
 /// A mini program of `workspace` (one of another workspace is `None`).
-pub fn get(tx: &ReadTransaction, workspace: Uuid, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
-    get_in(&tx.open_table(MINI_PROGRAMS)?, workspace, id)
-}
-
-pub fn get_for_update(tx: &WriteTransaction, workspace: Uuid, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
-    get_in(&tx.open_table(MINI_PROGRAMS)?, workspace, id)
+pub fn get(tx: &impl Reads, workspace: Uuid, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
+    get_in(&tx.open(MINI_PROGRAMS)?, workspace, id)
 }
 
 /// A mini program by id alone (for the Studio, which learns the workspace from the key).
@@ -242,12 +239,8 @@ fn role_in(t: &impl ReadableTable<(u128, u128), u8>, mp: Uuid, account: Uuid) ->
 }
 
 /// A member's part in a mini program.
-pub fn role(tx: &ReadTransaction, mp: Uuid, account: Uuid) -> Result<Option<MiniRole>, AppError> {
-    role_in(&tx.open_table(ASSIGNMENTS)?, mp, account)
-}
-
-pub fn role_for_update(tx: &WriteTransaction, mp: Uuid, account: Uuid) -> Result<Option<MiniRole>, AppError> {
-    role_in(&tx.open_table(ASSIGNMENTS)?, mp, account)
+pub fn role(tx: &impl Reads, mp: Uuid, account: Uuid) -> Result<Option<MiniRole>, AppError> {
+    role_in(&tx.open(ASSIGNMENTS)?, mp, account)
 }
 
 /// Who is assigned to a mini program: (account, role).
@@ -274,15 +267,8 @@ pub fn assigned_to(tx: &ReadTransaction, workspace: Uuid, account: Uuid) -> Resu
 }
 
 /// One version of a mini program.
-pub fn version_for_update(tx: &WriteTransaction, mp: Uuid, version: &str) -> Result<Option<Version>, AppError> {
-    let t = tx.open_table(VERSIONS)?;
-    let v = t.get((mp.as_u128(), version))?;
-    v.map(|v| decode(v.value())).transpose()
-}
-
-/// One version of a mini program.
-pub fn version(tx: &ReadTransaction, mp: Uuid, version: &str) -> Result<Option<Version>, AppError> {
-    let t = tx.open_table(VERSIONS)?;
+pub fn version(tx: &impl Reads, mp: Uuid, version: &str) -> Result<Option<Version>, AppError> {
+    let t = tx.open(VERSIONS)?;
     let v = t.get((mp.as_u128(), version))?;
     v.map(|v| decode(v.value())).transpose()
 }
@@ -364,12 +350,8 @@ fn versions_in(table: &impl ReadableTable<(u128, &'static str), &'static [u8]>, 
 /// The versions of a mini program that count, newest first: retired ones are left out (of the
 /// console's and the Studio API's lists, of "the newest version", of "higher than every
 /// earlier one").
-pub fn versions(tx: &ReadTransaction, mp: Uuid) -> Result<Vec<Version>, AppError> {
-    versions_in(&tx.open_table(VERSIONS)?, mp, false)
-}
-
-pub fn versions_for_update(tx: &WriteTransaction, mp: Uuid) -> Result<Vec<Version>, AppError> {
-    versions_in(&tx.open_table(VERSIONS)?, mp, false)
+pub fn versions(tx: &impl Reads, mp: Uuid) -> Result<Vec<Version>, AppError> {
+    versions_in(&tx.open(VERSIONS)?, mp, false)
 }
 
 /// Every version of a mini program, retired ones included, newest first.
@@ -491,7 +473,7 @@ mod tests {
         let live = store.read_blocking(|tx| versions(tx, mp)).unwrap();
         assert_eq!(live.iter().map(|v| v.version.as_str()).collect::<Vec<_>>(), vec!["1.1.0", "1.0.0"]);
         assert_eq!(store.read_blocking(|tx| all_versions(tx, mp)).unwrap().len(), 3);
-        assert_eq!(store.write_blocking(|tx| versions_for_update(tx, mp)).unwrap().len(), 2);
+        assert_eq!(store.write_blocking(|tx| versions(tx, mp)).unwrap().len(), 2);
         assert_eq!(highest_live_version(&live), Some(semver::Version::new(1, 1, 0)));
         let all = store.read_blocking(|tx| all_versions(tx, mp)).unwrap();
         assert_eq!(highest_live_version(&all), Some(semver::Version::new(1, 1, 0)), "retired ones don't count, even when passed");

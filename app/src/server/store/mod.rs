@@ -84,6 +84,32 @@ pub struct Store {
     clock: Clock,
 }
 
+/// Reading a table, alike in a read transaction and in a write transaction (which sees its own
+/// writes): one function reads a record for a page and for the use case that changes it.
+pub trait Reads {
+    type Table<'t, K: redb::Key + 'static, V: redb::Value + 'static>: redb::ReadableTable<K, V>
+    where
+        Self: 't;
+
+    fn open<K: redb::Key + 'static, V: redb::Value + 'static>(&self, def: redb::TableDefinition<K, V>) -> Result<Self::Table<'_, K, V>, AppError>;
+}
+
+impl Reads for ReadTransaction {
+    type Table<'t, K: redb::Key + 'static, V: redb::Value + 'static> = redb::ReadOnlyTable<K, V>;
+
+    fn open<K: redb::Key + 'static, V: redb::Value + 'static>(&self, def: redb::TableDefinition<K, V>) -> Result<Self::Table<'_, K, V>, AppError> {
+        Ok(self.open_table(def)?)
+    }
+}
+
+impl Reads for WriteTransaction {
+    type Table<'t, K: redb::Key + 'static, V: redb::Value + 'static> = redb::Table<'t, K, V>;
+
+    fn open<K: redb::Key + 'static, V: redb::Value + 'static>(&self, def: redb::TableDefinition<K, V>) -> Result<Self::Table<'_, K, V>, AppError> {
+        Ok(self.open_table(def)?)
+    }
+}
+
 thread_local! {
     /// The time of the write transaction running on this thread, if one is.
     static WRITE_TIME: std::cell::Cell<Option<DateTime<Utc>>> = const { std::cell::Cell::new(None) };

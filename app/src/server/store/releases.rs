@@ -1,6 +1,7 @@
 //! What is released to which App: one version of a mini program per App.
 
 use chrono::{DateTime, Utc};
+use super::Reads;
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -43,18 +44,14 @@ fn of_in(t: &impl ReadableTable<(u128, u128), &'static [u8]>, mp: Uuid) -> Resul
 }
 
 /// Where a mini program is released.
-pub fn of_mini_program(tx: &ReadTransaction, mp: Uuid) -> Result<Vec<Release>, AppError> {
-    of_in(&tx.open_table(RELEASES)?, mp)
-}
-
-pub fn of_mini_program_for_update(tx: &WriteTransaction, mp: Uuid) -> Result<Vec<Release>, AppError> {
-    of_in(&tx.open_table(RELEASES)?, mp)
+pub fn of_mini_program(tx: &impl Reads, mp: Uuid) -> Result<Vec<Release>, AppError> {
+    of_in(&tx.open(RELEASES)?, mp)
 }
 
 /// Takes a mini program off every App (a removal); returns what was released.
 pub fn remove_mini_program(tx: &WriteTransaction, mp: Uuid) -> Result<Vec<Release>, AppError> {
     caused(Effect::Served);
-    let gone = of_mini_program_for_update(tx, mp)?;
+    let gone = of_mini_program(tx, mp)?;
     let mut t = tx.open_table(RELEASES)?;
     for r in &gone {
         t.remove((r.mini_program.as_u128(), r.app.as_u128()))?;

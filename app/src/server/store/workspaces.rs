@@ -1,6 +1,7 @@
 //! Workspace applications, workspaces, memberships and pending admissions.
 
 use chrono::{DateTime, Utc};
+use super::Reads;
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -174,19 +175,10 @@ pub fn insert_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Re
 }
 
 pub fn get_application(
-    tx: &ReadTransaction,
+    tx: &impl Reads,
     id: Uuid,
 ) -> Result<Option<WorkspaceApplication>, AppError> {
-    let t = tx.open_table(APPLICATIONS)?;
-    let v = t.get(id.as_u128())?;
-    v.map(|v| decode(v.value())).transpose()
-}
-
-pub fn get_application_for_update(
-    tx: &WriteTransaction,
-    id: Uuid,
-) -> Result<Option<WorkspaceApplication>, AppError> {
-    let t = tx.open_table(APPLICATIONS)?;
+    let t = tx.open(APPLICATIONS)?;
     let v = t.get(id.as_u128())?;
     v.map(|v| decode(v.value())).transpose()
 }
@@ -374,27 +366,14 @@ pub fn update_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppE
     index_workspace(tx, w)
 }
 
-pub fn get_workspace(tx: &ReadTransaction, id: Uuid) -> Result<Option<Workspace>, AppError> {
-    let t = tx.open_table(WORKSPACES)?;
+pub fn get_workspace(tx: &impl Reads, id: Uuid) -> Result<Option<Workspace>, AppError> {
+    let t = tx.open(WORKSPACES)?;
     let v = t.get(id.as_u128())?;
     v.map(|v| decode(v.value())).transpose()
 }
 
-pub fn get_workspace_for_update(
-    tx: &WriteTransaction,
-    id: Uuid,
-) -> Result<Option<Workspace>, AppError> {
-    let t = tx.open_table(WORKSPACES)?;
-    let v = t.get(id.as_u128())?;
-    v.map(|v| decode(v.value())).transpose()
-}
-
-pub fn workspace_by_name(tx: &ReadTransaction, name: &str) -> Result<Option<Workspace>, AppError> {
-    by_name_in(&tx.open_table(WORKSPACES_BY_NAME)?, &tx.open_table(WORKSPACES)?, name)
-}
-
-pub fn workspace_by_name_for_update(tx: &WriteTransaction, name: &str) -> Result<Option<Workspace>, AppError> {
-    by_name_in(&tx.open_table(WORKSPACES_BY_NAME)?, &tx.open_table(WORKSPACES)?, name)
+pub fn workspace_by_name(tx: &impl Reads, name: &str) -> Result<Option<Workspace>, AppError> {
+    by_name_in(&tx.open(WORKSPACES_BY_NAME)?, &tx.open(WORKSPACES)?, name)
 }
 
 fn by_name_in(
@@ -422,8 +401,8 @@ pub fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), AppEr
 }
 
 /// Every membership of a workspace.
-pub fn memberships_of(tx: &ReadTransaction, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
-    memberships_in(&tx.open_table(MEMBERSHIPS)?, workspace)
+pub fn memberships_of(tx: &impl Reads, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
+    memberships_in(&tx.open(MEMBERSHIPS)?, workspace)
 }
 
 fn memberships_in(t: &impl ReadableTable<(u128, u128), &'static [u8]>, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
@@ -435,27 +414,12 @@ fn memberships_in(t: &impl ReadableTable<(u128, u128), &'static [u8]>, workspace
     Ok(out)
 }
 
-/// Every membership of a workspace, in a write transaction.
-pub fn memberships_of_for_update(tx: &WriteTransaction, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
-    memberships_in(&tx.open_table(MEMBERSHIPS)?, workspace)
-}
-
 pub fn membership(
-    tx: &ReadTransaction,
+    tx: &impl Reads,
     workspace: Uuid,
     account: Uuid,
 ) -> Result<Option<Membership>, AppError> {
-    let t = tx.open_table(MEMBERSHIPS)?;
-    let v = t.get((workspace.as_u128(), account.as_u128()))?;
-    v.map(|v| decode(v.value())).transpose()
-}
-
-pub fn membership_for_update(
-    tx: &WriteTransaction,
-    workspace: Uuid,
-    account: Uuid,
-) -> Result<Option<Membership>, AppError> {
-    let t = tx.open_table(MEMBERSHIPS)?;
+    let t = tx.open(MEMBERSHIPS)?;
     let v = t.get((workspace.as_u128(), account.as_u128()))?;
     v.map(|v| decode(v.value())).transpose()
 }
@@ -498,16 +462,16 @@ pub fn admit(
         .get(key.as_str())?
         .map(|v| Uuid::from_u128(v.value()));
     let verified = match account {
-        Some(id) => crate::server::store::accounts::get_for_update(tx, id)?
+        Some(id) => crate::server::store::accounts::get(tx, id)?
             .is_some_and(|a| a.email_verified),
         None => false,
     };
     // Nobody joins a suspended workspace; the admission waits for its reactivation.
-    let open = get_workspace_for_update(tx, workspace)?
+    let open = get_workspace(tx, workspace)?
         .is_some_and(|w| w.status != WorkspaceStatus::Suspended);
     match account {
         Some(account) if verified && open => {
-            let m = match membership_for_update(tx, workspace, account)? {
+            let m = match membership(tx, workspace, account)? {
                 Some(mut m) => {
                     if role.rank() > m.role.rank() {
                         m.role = role;
@@ -558,7 +522,7 @@ pub fn admit_pending(
     let mut joined = Vec::new();
     for (ws, p) in waiting {
         let workspace = Uuid::from_u128(ws);
-        let Some(w) = get_workspace_for_update(tx, workspace)? else {
+        let Some(w) = get_workspace(tx, workspace)? else {
             tx.open_table(PENDING_ADMISSIONS)?.remove((key.as_str(), ws))?;
             continue;
         };
@@ -566,7 +530,7 @@ pub fn admit_pending(
             continue;
         }
         tx.open_table(PENDING_ADMISSIONS)?.remove((key.as_str(), ws))?;
-        let role = match membership_for_update(tx, workspace, account)? {
+        let role = match membership(tx, workspace, account)? {
             Some(mut m) => {
                 if p.role.rank() > m.role.rank() {
                     m.role = p.role;
