@@ -275,7 +275,8 @@ pub fn accept_in(
     account: &accounts::Account,
     actor: &Actor,
 ) -> Result<String, AppError> {
-    let (hash, mut invitation) = inv::by_token_for_update(tx, token)?
+    let hash = inv::hash_token(token);
+    let mut invitation = inv::by_token(tx, token)?
         .ok_or_else(|| AppError::NotFound("This invitation link is not valid.".into()))?;
     match invitation.state {
         InvitationState::Accepted => {

@@ -142,23 +142,12 @@ pub fn pending_sent_by(
     Ok(out)
 }
 
-pub fn by_token(tx: &ReadTransaction, token: &str) -> Result<Option<Invitation>, AppError> {
-    let t = tx.open_table(INVITATIONS)?;
+pub fn by_token(tx: &impl super::Reads, token: &str) -> Result<Option<Invitation>, AppError> {
+    let t = tx.open(INVITATIONS)?;
     let v = t.get(&hash_token(token))?;
     v.map(|v| decode(v.value())).transpose()
 }
 
-pub fn by_token_for_update(
-    tx: &WriteTransaction,
-    token: &str,
-) -> Result<Option<([u8; 32], Invitation)>, AppError> {
-    let hash = hash_token(token);
-    let t = tx.open_table(INVITATIONS)?;
-    let v = t.get(&hash)?;
-    Ok(v.map(|v| decode(v.value())).transpose()?.map(|i| (hash, i)))
-}
-
-/// Pending invitations of a workspace (expired ones included, marked), by email.
 /// The live invitations addressed to `email`, in every workspace. (A scan of the live
 /// invitations index: there are few at a time.)
 pub fn pending_for_email(
@@ -185,6 +174,7 @@ pub fn pending_for_email(
     Ok(out)
 }
 
+/// Pending invitations of a workspace (expired ones included, marked), by email.
 pub fn pending(
     tx: &ReadTransaction,
     workspace: Uuid,
