@@ -12,10 +12,10 @@ use app::server::store::sessions::RedbSessionStore;
 use app::server::store::Store;
 use app::server::state::AppState;
 use app::{shell, App};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use app::server::routes::Routes;
 use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -67,19 +67,17 @@ pub fn router(state: AppState) -> Router {
                 .unwrap_or(time::Duration::hours(12)),
         ));
 
-    let store = state.store.clone();
     let origin = middleware::OriginPolicy {
         public_origin: Arc::from(state.config.public_origin()),
     };
 
     let console = Router::new()
-        .route("/healthz", get(move || healthz(store.clone())))
         .leptos_routes_with_context(&options, routes, context, render_shell)
         .fallback(move |req: Request| assets::serve_or_not_found(req, not_found.clone()))
         .with_state(options)
         .merge(
-            Router::new()
-                .route("/w/{name}/mini-programs/{id}/versions/upload", axum::routing::post(app::server::studio::console_upload))
+            app::server::studio::console_routes()
+                .into_router()
                 // The multipart reader's own limit (2 MiB by default) would cut a bundle short:
                 // `body_limit` below bounds this form by the bundle limit instead.
                 .layer(axum::extract::DefaultBodyLimit::disable())
@@ -90,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(origin, middleware::refuse_cross_site));
     // The machine APIs: no session, no origin check, their own limits and authorisation.
     Router::new()
+        .merge(health().into_router().with_state(state.store.clone()))
         .merge(app::server::studio::router(state.studio_api()))
         .merge(app::server::container::router(state.container_api()))
         .merge(console)
@@ -124,16 +123,21 @@ pub fn endpoints() -> Vec<String> {
     let mut out: Vec<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, method)| format!("{method} {path}"))
         .collect();
-    out.push("GET /healthz".into());
-    out.extend(app::server::studio::endpoints());
-    out.extend(app::server::container::endpoints());
-    out.push("POST /w/{name}/mini-programs/{id}/versions/upload".into());
+    out.extend_from_slice(health().endpoints());
+    out.extend_from_slice(app::server::studio::routes().endpoints());
+    out.extend_from_slice(app::server::studio::console_routes().endpoints());
+    out.extend_from_slice(app::server::container::routes().endpoints());
     out.sort();
     out
 }
 
+/// `/healthz`, for load balancers and monitors.
+fn health() -> Routes<Store> {
+    Routes::default().get("/healthz", healthz)
+}
+
 /// 200 only when a read transaction opens on the data file.
-async fn healthz(store: Store) -> impl IntoResponse {
+async fn healthz(State(store): State<Store>) -> impl IntoResponse {
     if store.healthy().await {
         (StatusCode::OK, "ok\n")
     } else {

@@ -21,7 +21,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, SecondsFormat, Utc};
 use redb::ReadTransaction;
@@ -38,6 +37,7 @@ use crate::server::store::minis::{self as mini_store, MiniProgram};
 use crate::server::store::workspaces as ws;
 use crate::server::store::{releases, Store};
 use crate::server::http_error::ApiError;
+use crate::server::routes::Routes;
 
 /// Where the container API lives.
 pub const PREFIX: &str = "/api/container/v1";
@@ -435,23 +435,17 @@ pub struct Serving {
     pub last_used: Arc<crate::server::domain::apps::LastUsed>,
 }
 
-pub fn router(state: Serving) -> Router {
-    Router::new()
-        .route("/api/container/v1/mini-programs", get(list))
-        .route("/api/container/v1/mini-programs/{id}", get(manifest))
-        .route("/api/container/v1/mini-programs/{id}/icon", get(icon))
-        .route("/api/container/v1/bundles/{sha256}", get(bundle))
-        .with_state(state)
+/// The container API's routes.
+pub fn routes() -> Routes<Serving> {
+    Routes::default()
+        .get("/api/container/v1/mini-programs", list)
+        .get("/api/container/v1/mini-programs/{id}", manifest)
+        .get("/api/container/v1/mini-programs/{id}/icon", icon)
+        .get("/api/container/v1/bundles/{sha256}", bundle)
 }
 
-/// The routes of this router, for `mpdp routes`.
-pub fn endpoints() -> Vec<String> {
-    vec![
-        "GET /api/container/v1/bundles/{sha256}".into(),
-        "GET /api/container/v1/mini-programs".into(),
-        "GET /api/container/v1/mini-programs/{id}".into(),
-        "GET /api/container/v1/mini-programs/{id}/icon".into(),
-    ]
+pub fn router(state: Serving) -> Router {
+    routes().into_router().with_state(state)
 }
 
 /// A refusal, with `WWW-Authenticate` on a 401 (RFC 6750).

@@ -29,7 +29,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Utc;
 use serde::Serialize;
@@ -42,6 +41,7 @@ use crate::model::workspace::WorkspaceStatus;
 use crate::model::audit::AuditAction;
 use crate::server::archive;
 use crate::server::http_error::ApiError;
+use crate::server::routes::Routes;
 use crate::server::auth::ratelimit::Tarpit;
 use crate::server::keys::{self, SignatureHeader};
 use crate::server::store::apps::{self as app_store, Key, KeyRecord};
@@ -116,21 +116,25 @@ impl std::ops::Deref for Studio {
     }
 }
 
+/// The Studio API's routes.
+pub fn routes() -> Routes<Studio> {
+    Routes::default()
+        .post("/api/studio/v1/mini-programs/{id}/versions", upload)
+        .get("/api/studio/v1/mini-programs/{id}/versions", list_versions)
+}
+
+/// The console's own upload form (a signed-in member's browser, not a Studio key).
+pub fn console_routes() -> Routes<Studio> {
+    Routes::default().post("/w/{name}/mini-programs/{id}/versions/upload", console_upload)
+}
+
 pub fn router(state: Studio) -> Router {
-    Router::new()
-        .route("/api/studio/v1/mini-programs/{id}/versions", post(upload).get(list_versions))
+    routes()
+        .into_router()
         // The upload counts its body itself, against the signed size.
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(state.clone(), slow_refusals))
         .with_state(state)
-}
-
-/// The routes of this router, for `mpdp routes`.
-pub fn endpoints() -> Vec<String> {
-    vec![
-        "GET /api/studio/v1/mini-programs/{id}/versions".into(),
-        "POST /api/studio/v1/mini-programs/{id}/versions".into(),
-    ]
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
