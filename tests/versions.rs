@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::Command;
 
 use common::*;
@@ -48,20 +47,9 @@ async fn join(s: &Setup, name: &str, role: &str) -> (reqwest::Client, String) {
     (c, list["items"][0]["account_id"].as_str().unwrap().to_string())
 }
 
-/// A gzip'd tar with an app.json at its root.
+/// A bundle with an app.json at its root, packed as the Studio packs.
 fn bundle(marker: &str) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, data) in [("app.json", b"{}".to_vec()), ("index.js", marker.as_bytes().to_vec())] {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        builder.append_data(&mut h, name, data.as_slice()).unwrap();
-    }
-    let raw = builder.into_inner().unwrap();
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(&raw).unwrap();
-    e.finish().unwrap()
+    app::server::archive::pack(&[("app.json", b"{}"), ("index.js", marker.as_bytes())]).unwrap()
 }
 
 /// Uploads from the console's form; returns where the browser is sent.

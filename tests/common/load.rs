@@ -69,12 +69,8 @@ pub async fn post(c: &reqwest::Client, base: &str, endpoint: &str, form: &[(&str
 /// A bundle (gzip'd tar with an app.json), different for each mini program and version, packed
 /// canonically as `mpdp studio upload` packs, so the stored file has the uploaded sha256.
 pub fn bundle(mp: &str, version: &str) -> Vec<u8> {
-    let mut b = app::server::archive::Canonical::new(Vec::new());
     let js = format!("Page({{}}) // {mp} {version}");
-    for (name, data) in [("app.json", &br#"{"pages":["index"]}"#[..]), ("index.js", js.as_bytes())] {
-        b.file(name, data.len() as u64, data).unwrap();
-    }
-    b.finish().unwrap()
+    app::server::archive::pack(&[("app.json", br#"{"pages":["index"]}"#), ("index.js", js.as_bytes())]).unwrap()
 }
 
 /// Unix seconds now, as signatures carry them.

@@ -150,6 +150,20 @@ pub fn canonical_entries(files: &[&str], dirs: &[&str]) -> Vec<(String, Option<u
     all.into_iter().collect()
 }
 
+/// The canonical archive of `files` held in memory (path, bytes): what `mpdp studio upload` makes
+/// of the same files on disk, byte for byte — for the seeder and the tests.
+pub fn pack(files: &[(&str, &[u8])]) -> Result<Vec<u8>, CanonicalError> {
+    let paths: Vec<&str> = files.iter().map(|(path, _)| *path).collect();
+    let mut archive = Canonical::new(Vec::new());
+    for (path, file) in canonical_entries(&paths, &[]) {
+        match file {
+            None => archive.dir(&path)?,
+            Some(i) => archive.file(&path, files[i].1.len() as u64, files[i].1)?,
+        }
+    }
+    Ok(archive.finish()?)
+}
+
 /// Writes a canonical archive. Entries must be appended in canonical order (sorted by path bytes,
 /// parents first); [`Canonical::finish`] writes the end blocks and the gzip trailer.
 pub struct Canonical<W: Write> {

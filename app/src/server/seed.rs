@@ -119,11 +119,7 @@ fn bundle(kib: usize, seed: u64) -> Vec<u8> {
     use rand::SeedableRng;
     let mut data = vec![0u8; kib * 1024];
     rand::rngs::StdRng::seed_from_u64(seed).fill_bytes(&mut data);
-    let mut archive = crate::server::archive::Canonical::new(Vec::new());
-    archive.file("app.json", 25, br#"{"pages":["pages/index"]}"#.as_slice()).expect("a tar in memory");
-    archive.dir("assets").expect("a tar in memory");
-    archive.file("assets/payload.bin", data.len() as u64, data.as_slice()).expect("a tar in memory");
-    archive.finish().expect("a gzip in memory")
+    crate::server::archive::pack(&[("app.json", br#"{"pages":["pages/index"]}"#), ("assets/payload.bin", &data)]).expect("a tar in memory")
 }
 
 /// Uploads a version through the Studio API's own checks, signed with the App's Upload Key.
