@@ -20,23 +20,15 @@ pub fn bin() -> String {
     std::env::var("MPDP_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_mpdp").to_string())
 }
 
-pub struct DataDir(pub PathBuf);
+/// A data directory of its own for one test, removed when dropped.
+pub struct DataDir(tempfile::TempDir);
 
 impl DataDir {
     pub fn new() -> DataDir {
-        let dir =
-            std::env::temp_dir().join(format!("mpdp-it-{}-{}", std::process::id(), rand_suffix()));
-        std::fs::create_dir_all(&dir).unwrap();
-        DataDir(dir)
+        DataDir(tempfile::Builder::new().prefix("mpdp-it-").tempdir().unwrap())
     }
     pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 

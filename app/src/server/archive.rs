@@ -558,10 +558,7 @@ pub(crate) mod tests {
     }
 
     pub fn tempfile_spool() -> std::fs::File {
-        let path = std::env::temp_dir().join(format!("mpdp-spool-{}", uuid::Uuid::new_v4()));
-        let f = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
-        std::fs::remove_file(&path).unwrap();
-        f
+        tempfile::tempfile().unwrap()
     }
 
     fn code(bytes: &[u8]) -> &'static str {

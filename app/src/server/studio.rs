@@ -859,8 +859,8 @@ mod tests {
 
     #[test]
     fn start_up_removes_unfinished_uploads_and_keeps_stored_bundles() {
-        let dir = std::env::temp_dir().join(format!("mpdp-bundles-{}", uuid::Uuid::new_v4()));
-        let bundles = Bundles::new(dir.clone());
+        let dir = tempfile::tempdir().unwrap();
+        let bundles = Bundles::new(dir.path().to_path_buf());
         assert_eq!(bundles.remove_unfinished().unwrap(), 0, "no tmp/ yet");
         std::fs::create_dir_all(bundles.temp_dir()).unwrap();
         std::fs::write(bundles.temp_dir().join("upload-1"), b"half").unwrap();

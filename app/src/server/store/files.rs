@@ -160,8 +160,28 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    fn temp(what: &str) -> PathBuf {
-        std::env::temp_dir().join(format!("mpdp-files-{what}-{}", uuid::Uuid::new_v4()))
+    /// A path of the test's own (not yet created) inside a directory removed when dropped.
+    /// (The directory is held only to be removed when the test ends.)
+    struct Temp(#[allow(dead_code)] tempfile::TempDir, PathBuf);
+
+    impl std::ops::Deref for Temp {
+        type Target = PathBuf;
+
+        fn deref(&self) -> &PathBuf {
+            &self.1
+        }
+    }
+
+    impl AsRef<Path> for Temp {
+        fn as_ref(&self) -> &Path {
+            &self.1
+        }
+    }
+
+    fn temp(what: &str) -> Temp {
+        let dir = tempfile::Builder::new().prefix("mpdp-files-").tempdir().unwrap();
+        let path = dir.path().join(what);
+        Temp(dir, path)
     }
 
     #[test]

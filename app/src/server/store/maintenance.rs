@@ -620,10 +620,25 @@ fn unpack(archive: File, from: &Path, data_dir: &Path) -> Result<BackupSummary, 
 mod tests {
     use super::*;
 
-    fn temp_dir(what: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("mpdp-maint-{what}-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    /// A directory of the test's own, removed when dropped.
+    struct Temp(tempfile::TempDir);
+
+    impl std::ops::Deref for Temp {
+        type Target = Path;
+
+        fn deref(&self) -> &Path {
+            self.0.path()
+        }
+    }
+
+    impl AsRef<Path> for Temp {
+        fn as_ref(&self) -> &Path {
+            self.0.path()
+        }
+    }
+
+    fn temp_dir(what: &str) -> Temp {
+        Temp(tempfile::Builder::new().prefix(&format!("mpdp-maint-{what}-")).tempdir().unwrap())
     }
 
     #[test]
@@ -708,7 +723,8 @@ mod tests {
     #[test]
     fn a_data_file_that_is_a_symbolic_link_is_refused() {
         let dir = temp_dir("linked");
-        let real = temp_dir("linked-real").join(DATA_FILE);
+        let real_dir = temp_dir("linked-real");
+        let real = real_dir.join(DATA_FILE);
         drop(Store::open(&real).unwrap());
         std::os::unix::fs::symlink(&real, dir.join(DATA_FILE)).unwrap();
         let e = Store::open(&dir.join(DATA_FILE)).err().unwrap().to_string();

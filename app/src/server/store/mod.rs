@@ -481,9 +481,8 @@ mod tests {
     #[test]
     fn concurrent_writes_to_a_file_share_fsyncs_and_all_persist() {
         const T: redb::TableDefinition<u64, u64> = redb::TableDefinition::new("test-group");
-        let dir = std::env::temp_dir().join(format!("mpdp-group-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("mpdp.redb");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mpdp.redb");
         let store = Store::open(&path).unwrap();
         let (threads, each) = (16u64, 25u64);
         let barrier = Arc::new(std::sync::Barrier::new(threads as usize));
@@ -613,9 +612,8 @@ mod tests {
 
     #[test]
     fn a_second_open_of_the_same_file_is_refused() {
-        let dir = std::env::temp_dir().join(format!("mpdp-store-test-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("mpdp.redb");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mpdp.redb");
         let first = Store::open(&path).unwrap();
         let second = Store::open(&path);
         assert!(
