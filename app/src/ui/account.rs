@@ -3,6 +3,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use crate::ui::kit::Panel;
 use leptos_meta::Title;
 
 use super::kit::{
@@ -113,15 +114,14 @@ fn AccountDetails(
     view! {
         <Title text="Account" />
         <PageHeader title="Account" crumbs=vec![("Home", "/")] />
-        <section class="panel" aria-labelledby="profile">
-            <h2 id="profile">"Profile"</h2>
+        <Panel id="profile" title="Profile">
             <dl class="facts">
                 <dt>"Username"</dt>
                 <dd>{me.username.clone()}</dd>
                 <dt>"Created"</dt>
                 <dd>{fmt_time(&me.created)}</dd>
             </dl>
-        </section>
+        </Panel>
         <section class="panel" id="email" aria-labelledby="email-title">
             <h2 id="email-title">"Email address"</h2>
             <dl class="facts">
@@ -145,8 +145,7 @@ fn AccountDetails(
                 <SubmitButton label="Send confirmation link" pending=actions.change_email.pending() />
             </ActionForm>
         </section>
-        <section class="panel" aria-labelledby="password">
-            <h2 id="password">"Change password"</h2>
+        <Panel id="password" title="Change password">
             <p class="hint">"Changing your password signs you out everywhere else."</p>
             <ActionForm action node_ref=form>
                 <Notice message=password_done />
@@ -155,9 +154,8 @@ fn AccountDetails(
                 <NewPasswordFields error />
                 <SubmitButton label="Change password" pending=action.pending() />
             </ActionForm>
-        </section>
-        <section class="panel" aria-labelledby="sessions-title">
-            <h2 id="sessions-title">"Where you are signed in"</h2>
+        </Panel>
+        <Panel id="sessions-title" title="Where you are signed in">
             <Notice message=session_done />
             <FormError error=session_error />
             <DataTable
@@ -189,9 +187,8 @@ fn AccountDetails(
             <ActionForm action=actions.revoke_others>
                 <button type="submit" class="button">"Sign out everywhere else"</button>
             </ActionForm>
-        </section>
-        <section class="panel" aria-labelledby="events-title">
-            <h2 id="events-title">"Security events"</h2>
+        </Panel>
+        <Panel id="events-title" title="Security events">
             <p class="hint">"Sign-ins, failed sign-ins, password and email changes, and sessions signed out, newest first."</p>
             <DataTable
                 label="Security events"
@@ -208,7 +205,7 @@ fn AccountDetails(
                     </tr>
                 }.into_any()
             />
-        </section>
+        </Panel>
     }
 }
 

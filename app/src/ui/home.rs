@@ -2,6 +2,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use crate::ui::kit::Panel;
 use leptos_meta::Title;
 
 use super::kit::{action_error, query_param, Field, FormError, Notice, PageHeader, SubmitButton};
@@ -130,8 +131,7 @@ fn NextSteps(
 ) -> impl IntoView {
     use crate::model::workspace::ApplicationStatus;
     view! {
-        <section class="panel" aria-labelledby="next-steps">
-            <h2 id="next-steps">"Next steps"</h2>
+        <Panel id="next-steps" title="Next steps">
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let s = match summary.await {
@@ -166,6 +166,6 @@ fn NextSteps(
                     }.into_any()
                 })}
             </Suspense>
-        </section>
+        </Panel>
     }
 }

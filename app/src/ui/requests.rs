@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use crate::api::approvals::{my_requests, open_notifications, ApplyJoin};
 use crate::model::approvals::{ApplicationRow, REASON_MAX};
 use crate::ui::kit::{
+    Panel,
     action_error, fmt_time, list_position, query_param, successes, DataTable, ErrorPanel, Field, FormError, Loading, Notice,
     PageHeader,
 };
@@ -31,8 +32,7 @@ pub fn MyRequestsPage() -> impl IntoView {
         <Title text="My requests" />
         <PageHeader title="My requests" crumbs=vec![("Home", "/")] />
         <Notice message=notice />
-        <section class="panel" aria-labelledby="requests">
-            <h2 id="requests">"Your applications"</h2>
+        <Panel id="requests" title="Your applications">
             <DataTable
                 label="Your applications"
                 columns=vec!["Title", "Workspace", "Category", "Mini Program name", "Version", "Created", "Finish time", "Status"]
@@ -41,9 +41,8 @@ pub fn MyRequestsPage() -> impl IntoView {
                 empty="You have not applied for anything yet."
                 row=move |a: ApplicationRow| application_row(a, true)
             />
-        </section>
-        <section class="panel" aria-labelledby="join">
-            <h2 id="join">"Apply to join a workspace"</h2>
+        </Panel>
+        <Panel id="join" title="Apply to join a workspace">
             <p class="hint">"Ask to join a workspace by its name. Its Workspace Admins decide; if they approve, you join as a Workspace Developer."</p>
             <ActionForm action=join>
                 <FormError error />
@@ -51,7 +50,7 @@ pub fn MyRequestsPage() -> impl IntoView {
                 <Field label="Note" name="note" kind="textarea" maxlength=REASON_MAX hint="Who you are and why you ask (optional)." error />
                 <button type="submit" class="button button-primary">"Apply to join"</button>
             </ActionForm>
-        </section>
+        </Panel>
     }
 }
 
@@ -61,8 +60,7 @@ pub fn NotificationsPage() -> impl IntoView {
     view! {
         <Title text="Notifications" />
         <PageHeader title="Notifications" crumbs=vec![("Home", "/")] />
-        <section class="panel" aria-labelledby="notifications">
-            <h2 id="notifications">"Notifications"</h2>
+        <Panel id="notifications" title="Notifications">
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     match list.await {
@@ -82,6 +80,6 @@ pub fn NotificationsPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </section>
+        </Panel>
     }
 }

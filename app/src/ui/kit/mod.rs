@@ -1,4 +1,4 @@
-//! The small UI kit every page uses: page header, form field, alerts, form errors, confirmation
+//! The small UI kit every page uses: page header, titled panel, form field, alerts, form errors, confirmation
 //! dialogs.
 
 pub mod badge;
@@ -19,6 +19,23 @@ use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 
 use crate::model::AppError;
+
+/// A titled section of a page: its heading (an h2) names the section for screen readers.
+#[component]
+pub fn Panel(
+    /// The heading's id, unique on the page.
+    id: &'static str,
+    /// The heading.
+    title: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class="panel" aria-labelledby=id>
+            <h2 id=id>{title}</h2>
+            {children()}
+        </section>
+    }
+}
 
 /// A page title with breadcrumbs above it.
 #[component]

@@ -13,6 +13,7 @@ use crate::model::workspace::ApplicationStatus;
 use crate::model::AppError;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
+    Panel,
     action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading,
     Notice, PageHeader, StatusBadge,
 };
@@ -71,8 +72,7 @@ pub fn ApplicationPage() -> impl IntoView {
                                 </dl>
                             </section>
                             {pending.then(|| view! {
-                                <section class="panel" aria-labelledby="decide">
-                                    <h2 id="decide">"Decide"</h2>
+                                <Panel id="decide" title="Decide">
                                     <div class="decide">
                                         <ActionForm action=generate>
                                             <input type="hidden" name="id" value=id_generate />
@@ -81,7 +81,7 @@ pub fn ApplicationPage() -> impl IntoView {
                                         </ActionForm>
                                         <ConfirmDialog action=reject kind=Confirm::RejectApplication opener="Reject…" fields=vec![("id", id_reject.clone())] error=rej_error />
                                     </div>
-                                </section>
+                                </Panel>
                             })}
                         }.into_any()
                     }

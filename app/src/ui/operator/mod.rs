@@ -11,6 +11,7 @@ pub mod workspace;
 pub mod workspaces;
 
 use leptos::prelude::*;
+use crate::ui::kit::Panel;
 use leptos_meta::Title;
 
 use super::kit::{ErrorPanel, Loading, PageHeader};
@@ -51,8 +52,7 @@ pub fn OperatorPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match overview.await {
                     Ok(o) => view! {
-                        <section class="panel" aria-labelledby="instance">
-                            <h2 id="instance">"This instance"</h2>
+                        <Panel id="instance" title="This instance">
                             <dl class="facts">
                                 <dt>"Pending workspace applications"</dt>
                                 <dd><a href="/operator/applications?status=pending">{o.pending_applications}</a></dd>
@@ -64,7 +64,7 @@ pub fn OperatorPage() -> impl IntoView {
                                 <dd>{if o.smtp_configured { "Sent through the configured SMTP server" } else { "No SMTP server configured: messages are kept in the outbox" }}</dd>
                                 <dt>"Data schema version"</dt><dd>{o.schema_version}</dd>
                             </dl>
-                        </section>
+                        </Panel>
                     }.into_any(),
                     Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
                 }

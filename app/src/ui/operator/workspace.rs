@@ -11,6 +11,7 @@ use crate::model::workspace::{format_representatives, WorkspaceStatus};
 use crate::model::AppError;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
+    Panel,
     action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
     Notice, PageHeader, StatusBadge,
 };
@@ -64,8 +65,7 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
                                     <dt>"Generated"</dt><dd>{fmt_time(&w.created)}</dd>
                                 </dl>
                             </section>
-                            <section class="panel" aria-labelledby="edit">
-                                <h2 id="edit">"Registered information"</h2>
+                            <Panel id="edit" title="Registered information">
                                 <p class="hint">"The Workspace Name can't be changed. Every edit is recorded in the audit log."</p>
                                 <ActionForm action=edit>
                                     <FormError error=edit_error />
@@ -91,9 +91,8 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
                                     />
                                     <button type="submit" class="button button-primary">"Save changes"</button>
                                 </ActionForm>
-                            </section>
-                            <section class="panel" aria-labelledby="status">
-                                <h2 id="status">"Status"</h2>
+                            </Panel>
+                            <Panel id="status" title="Status">
                                 <p>{consequence}</p>
                                 <ConfirmDialog
                                     action=status
@@ -102,7 +101,7 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
                                     fields=vec![("id", id_status.clone()), ("action", verb.to_string())]
                                     error=status_error
                                 />
-                            </section>
+                            </Panel>
                         }.into_any()
                     }
                     Err(e) => view! { <ErrorPanel error=e /> }.into_any(),

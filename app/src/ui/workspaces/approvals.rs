@@ -11,6 +11,7 @@ use crate::model::page::FilterWord;
 use crate::model::AppError;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
+    Panel,
     action_error, fmt_time, list_position, query_param, route_param, successes, toast_action, DataTable, ErrorPanel, FormError,
     ListControls, Loading, StatusBadge,
 };
@@ -44,8 +45,7 @@ pub fn ApprovalsPage() -> impl IntoView {
     );
     view! {
         <WorkspaceShell active="approvals" title="Approvals">
-            <section class="panel" aria-labelledby="approvals">
-                <h2 id="approvals">"Applications"</h2>
+            <Panel id="approvals" title="Applications">
                 <p class="hint">"Publishing reviews, removals, member requests and feature activations of this workspace. Nobody decides their own application."</p>
                 <ListControls
                     search_label="Search mini program or applicant"
@@ -62,7 +62,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                     empty="No applications match."
                     row=move |a: ApplicationRow| application_row(a, false)
                 />
-            </section>
+            </Panel>
         </WorkspaceShell>
     }
 }
@@ -137,8 +137,7 @@ pub fn ApplicationPage() -> impl IntoView {
                                     </dl>
                                 </section>
                                 {(a.can_decide || a.decide_refusal.is_some()).then(|| view! {
-                                    <section class="panel" aria-labelledby="decide">
-                                        <h2 id="decide">"Decide"</h2>
+                                    <Panel id="decide" title="Decide">
                                         {a.decide_refusal.clone().map(|r| view! { <p class="alert alert-info" role="note">{r}</p> })}
                                         {a.can_decide.then(|| view! {
                                             <div class="decide">
@@ -146,17 +145,15 @@ pub fn ApplicationPage() -> impl IntoView {
                                                 <ConfirmDialog action=reject kind=Confirm::RejectApproval opener="Reject…" fields=fields.clone() error=reject_error />
                                             </div>
                                         })}
-                                    </section>
+                                    </Panel>
                                 })}
                                 {a.can_withdraw.then(|| view! {
-                                    <section class="panel" aria-labelledby="withdraw">
-                                        <h2 id="withdraw">"Your application"</h2>
+                                    <Panel id="withdraw" title="Your application">
                                         <p>"It waits for a Workspace Admin or a Workspace Reviewer. You can withdraw it while it is pending."</p>
                                         <ConfirmDialog action=withdraw kind=Confirm::WithdrawApproval opener="Withdraw…" fields=vec![("id", a.row.id.to_string())] error=withdraw_error />
-                                    </section>
+                                    </Panel>
                                 })}
-                                <section class="panel" aria-labelledby="history">
-                                    <h2 id="history">"History"</h2>
+                                <Panel id="history" title="History">
                                     <ol class="history">
                                         {a.history.iter().map(|h| view! {
                                             <li>
@@ -165,7 +162,7 @@ pub fn ApplicationPage() -> impl IntoView {
                                             </li>
                                         }).collect_view()}
                                     </ol>
-                                </section>
+                                </Panel>
                             }.into_any()
                         }
                     }

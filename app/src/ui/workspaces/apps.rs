@@ -13,6 +13,7 @@ use crate::model::apps::{
 };
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
+    Panel,
     action_error, fmt_time, route_param, toast_action, use_toasts, Badge, CheckGroup, DataTable, ErrorPanel,
     Field, FormError, Loading, RowMenu, StatusBadge, Tone, successes,
 };
@@ -213,19 +214,20 @@ pub fn AppPage() -> impl IntoView {
                             let app_text = a.id.to_string();
                             view! {
                                 {fresh}
-                                <section class="panel" aria-labelledby="app-details">
-                                    <h2 id="app-details">"Details"</h2>
-                                    <dl class="details">
-                                        <dt>"Platforms"</dt><dd>{a.platforms()}</dd>
-                                        {a.ios_bundle_id.clone().map(|i| view! { <dt>"iOS Bundle ID"</dt><dd><code>{i}</code></dd> })}
-                                        {a.android_package.clone().map(|p| view! { <dt>"Android Package Name"</dt><dd><code>{p}</code></dd> })}
-                                        <dt>"App ID"</dt><dd><code>{app_text.clone()}</code></dd>
-                                        <dt>"Created"</dt><dd>{format!("{} by {}", fmt_time(&a.created), a.created_by)}</dd>
-                                        <dt>"Platform public key"</dt>
-                                        <dd><code class="mono wrap">{a.platform_public_key.clone()}</code>
-                                            <p class="hint">"The workspace's Ed25519 key signs manifests and bundles uploaded from the console, so the container can verify what it runs. Its private half never leaves the server."</p></dd>
-                                    </dl>
-                                </section>
+                                { let (a, app_text) = (a.clone(), app_text.clone()); view! {
+                                    <Panel id="app-details" title="Details">
+                                        <dl class="details">
+                                            <dt>"Platforms"</dt><dd>{a.platforms()}</dd>
+                                            {a.ios_bundle_id.clone().map(|i| view! { <dt>"iOS Bundle ID"</dt><dd><code>{i}</code></dd> })}
+                                            {a.android_package.clone().map(|p| view! { <dt>"Android Package Name"</dt><dd><code>{p}</code></dd> })}
+                                            <dt>"App ID"</dt><dd><code>{app_text.clone()}</code></dd>
+                                            <dt>"Created"</dt><dd>{format!("{} by {}", fmt_time(&a.created), a.created_by)}</dd>
+                                            <dt>"Platform public key"</dt>
+                                            <dd><code class="mono wrap">{a.platform_public_key.clone()}</code>
+                                                <p class="hint">"The workspace's Ed25519 key signs manifests and bundles uploaded from the console, so the container can verify what it runs. Its private half never leaves the server."</p></dd>
+                                        </dl>
+                                    </Panel>
+                                } }
                                 {[KeyKind::Accessing, KeyKind::Upload].into_iter().map(|kind| {
                                     let section = format!("keys-{}", kind.code());
                                     let (ws, app_text) = (ws.clone(), app_text.clone());
@@ -243,8 +245,7 @@ pub fn AppPage() -> impl IntoView {
                                         </section>
                                     }
                                 }).collect_view()}
-                                <section class="panel" aria-labelledby="keys-title">
-                                    <h2 id="keys-title">"Keys"</h2>
+                                <Panel id="keys-title" title="Keys">
                                     <DataTable
                                         label="Keys"
                                         columns=vec!["Key", "Kind", "Key ID", "Created", "Shown to", "Last used", "Status", "Actions"]
@@ -277,7 +278,7 @@ pub fn AppPage() -> impl IntoView {
                                             }.into_any()
                                         }
                                     />
-                                </section>
+                                </Panel>
                             }.into_any()
                         }
                     }

@@ -7,6 +7,7 @@ use super::WorkspaceShell;
 use crate::api::workspaces::{workspace_general, RequestWorkspaceChange};
 use crate::model::workspace::WorkspaceStatus;
 use crate::ui::kit::{
+    Panel,
     action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
     Notice, StatusBadge, SubmitButton,
 };
@@ -34,24 +35,24 @@ pub fn GeneralPage() -> impl IntoView {
                                     {format!("This workspace is suspended{}. It is read-only until the platform operator reactivates it.", w.status_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())}
                                 </p>
                             })}
-                            <section class="panel" aria-labelledby="registered">
-                                <h2 id="registered">"Registered information"</h2>
-                                <dl class="facts">
-                                    <dt>"Workspace ID"</dt><dd><code>{w.id.to_string()}</code></dd>
-                                    <dt>"Workspace Name"</dt><dd>{w.name.clone()}</dd>
-                                    <dt>"Status"</dt><dd><StatusBadge status=w.status /></dd>
-                                    <dt>"Business Address"</dt><dd class="pre">{w.address.clone()}</dd>
-                                    <dt>"Scope of Business"</dt><dd>{format!("{} — {}", w.mcc, w.mcc_description)}</dd>
-                                    <dt>"Business Representative(s)"</dt>
-                                    <dd><ul class="plain">{w.representatives.iter().map(|r| view! { <li>{r.name.clone()}</li> }).collect_view()}</ul></dd>
-                                    <dt>"Representative email(s)"</dt>
-                                    <dd><ul class="plain">{w.representatives.iter().map(|r| view! { <li>{r.email.clone()}</li> }).collect_view()}</ul></dd>
-                                    <dt>"Generated"</dt><dd>{fmt_time(&w.created)}</dd>
-                                </dl>
-                            </section>
+                            { let w = w.clone(); view! {
+                                <Panel id="registered" title="Registered information">
+                                    <dl class="facts">
+                                        <dt>"Workspace ID"</dt><dd><code>{w.id.to_string()}</code></dd>
+                                        <dt>"Workspace Name"</dt><dd>{w.name.clone()}</dd>
+                                        <dt>"Status"</dt><dd><StatusBadge status=w.status /></dd>
+                                        <dt>"Business Address"</dt><dd class="pre">{w.address.clone()}</dd>
+                                        <dt>"Scope of Business"</dt><dd>{format!("{} — {}", w.mcc, w.mcc_description)}</dd>
+                                        <dt>"Business Representative(s)"</dt>
+                                        <dd><ul class="plain">{w.representatives.iter().map(|r| view! { <li>{r.name.clone()}</li> }).collect_view()}</ul></dd>
+                                        <dt>"Representative email(s)"</dt>
+                                        <dd><ul class="plain">{w.representatives.iter().map(|r| view! { <li>{r.email.clone()}</li> }).collect_view()}</ul></dd>
+                                        <dt>"Generated"</dt><dd>{fmt_time(&w.created)}</dd>
+                                    </dl>
+                                </Panel>
+                            } }
                             {(!suspended).then(|| view! {
-                                <section class="panel" aria-labelledby="change">
-                                    <h2 id="change">"Request a change"</h2>
+                                <Panel id="change" title="Request a change">
                                     <p class="hint">"This information is kept by the platform operator. Say what should change and why; the operator makes the change. The Workspace Name can't be changed."</p>
                                     <ActionForm action=request>
                                         <Notice message=requested />
@@ -61,7 +62,7 @@ pub fn GeneralPage() -> impl IntoView {
                                         <Field label="Why" name="why" required=true maxlength=1000 error />
                                         <SubmitButton label="Send change request" pending=request.pending() />
                                     </ActionForm>
-                                </section>
+                                </Panel>
                             })}
                         }.into_any()
                     }

@@ -6,6 +6,7 @@ use super::WorkspaceShell;
 use crate::api::members::{workspace_home, LeaveWorkspace};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
+    Panel,
     action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading, Notice,
     StatusBadge,
 };
@@ -36,32 +37,29 @@ pub fn WorkspaceHomePage() -> impl IntoView {
                         {h.pending_approvals.map(|n| {
                             let href = format!("/w/{}/approvals?status=pending", h.name);
                             view! {
-                                <section class="panel" aria-labelledby="to-decide">
-                                    <h2 id="to-decide">"Approvals"</h2>
+                                <Panel id="to-decide" title="Approvals">
                                     <p>
                                         {if n == 0 { "No application is waiting for a decision.".to_string() } else { format!("{n} application(s) waiting for a decision. ") }}
                                         {(n > 0).then(|| view! { <a href=href>"Review pending applications"</a> })}
                                     </p>
-                                </section>
+                                </Panel>
                             }
                         })}
                         {(h.role == crate::model::workspace::Role::WorkspaceDeveloper).then(|| {
                             let href = format!("/w/{}/mini-programs", h.name);
                             view! {
-                                <section class="panel" aria-labelledby="assigned">
-                                    <h2 id="assigned">"Your mini programs"</h2>
+                                <Panel id="assigned" title="Your mini programs">
                                     <p>
                                         {if h.assignment == "unassigned" { "You are not assigned to any mini program yet: a Mini Program Admin assigns you.".to_string() } else { format!("Assigned to: {}. ", h.assignment) }}
                                         {(h.assignment != "unassigned").then(|| view! { <a href=href>"Open your mini programs"</a> })}
                                     </p>
-                                </section>
+                                </Panel>
                             }
                         })}
                         {h.members.clone().map(|c| {
                             let members = format!("/w/{}/members", h.name);
                             view! {
-                                <section class="panel" aria-labelledby="attention">
-                                    <h2 id="attention">"Needs your attention"</h2>
+                                <Panel id="attention" title="Needs your attention">
                                     <ul class="steps">
                                         <li>{format!("{} member(s), {} of them blocked. ", c.members, c.blocked)} <a href=members.clone()>"Manage members"</a></li>
                                         {(c.invitations > 0).then(|| view! { <li>{format!("{} invitation(s) waiting to be accepted.", c.invitations)}</li> })}
@@ -70,14 +68,13 @@ pub fn WorkspaceHomePage() -> impl IntoView {
                                             <li>"The workspace is suspended: nothing in it can be changed until the platform operator reactivates it."</li>
                                         })}
                                     </ul>
-                                </section>
+                                </Panel>
                             }
                         })}
-                        <section class="panel" aria-labelledby="leave">
-                            <h2 id="leave">"Leave this workspace"</h2>
+                        <Panel id="leave" title="Leave this workspace">
                             <p>{format!("You will lose access to {} and its mini programs. A Workspace Admin can invite you again.", h.name)}</p>
                             <ConfirmDialog action=leave kind=Confirm::LeaveWorkspace opener="Leave workspace…" fields=vec![("workspace", h.name.clone())] error />
-                        </section>
+                        </Panel>
                     }.into_any(),
                     Err(e) => {
                         #[cfg(feature = "ssr")]

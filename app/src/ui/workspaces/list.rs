@@ -9,6 +9,7 @@ use crate::api::workspaces::{
 use crate::model::workspace::{ApplicationStatus, ApplicationView, MyWorkspace};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
+    Panel,
     action_error, fmt_time, notice_from_query, DataTable, FormError, Notice, PageHeader, StatusBadge,
 };
 
@@ -35,8 +36,7 @@ pub fn WorkspacesPage() -> impl IntoView {
         <Notice message=joined />
         <Notice message=left />
         <FormError error />
-        <section class="panel" aria-labelledby="mine">
-            <h2 id="mine">"Your workspaces"</h2>
+        <Panel id="mine" title="Your workspaces">
             <DataTable
                 label="Your workspaces"
                 columns=vec!["Workspace", "Your role", "Status"]
@@ -50,9 +50,8 @@ pub fn WorkspacesPage() -> impl IntoView {
                     </tr>
                 }.into_any()
             />
-        </section>
-        <section class="panel" aria-labelledby="applications">
-            <h2 id="applications">"Your applications"</h2>
+        </Panel>
+        <Panel id="applications" title="Your applications">
             <DataTable
                 label="Your applications"
                 columns=vec!["Workspace Name", "Scope of Business", "Submitted", "Status", "Reason", "Actions"]
@@ -75,6 +74,6 @@ pub fn WorkspacesPage() -> impl IntoView {
                     }.into_any()
                 }
             />
-        </section>
+        </Panel>
     }
 }

@@ -14,6 +14,7 @@ use crate::model::page::FilterWord;
 use crate::model::workspace::{AdmissionView, InvitationView, MemberStatus, MemberView, Role, INVITE_BULK_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
+    Panel,
     action_error, fmt_time, list_position, query_param, route_param, Badge, DataTable, Field,
     FormError, ListControls, RowMenu, StatusBadge, Tone, successes, toast_action,
 };
@@ -164,8 +165,7 @@ pub fn MembersPage() -> impl IntoView {
                 }
             />
         </section>
-        <section class="panel" aria-labelledby="exposed-keys">
-            <h2 id="exposed-keys">"Upload Keys a blocked or former member could have copied"</h2>
+        <Panel id="exposed-keys" title="Upload Keys a blocked or former member could have copied">
             <p class="hint">"An Upload Key belongs to its App, not to a person: blocking a member doesn't stop a copy of a key they were shown. Each Upload Key is shown once, in full, to whoever made it; these still work. Rotate them to stop the copies. (Keys made before MPDP recorded who saw them are listed on their App's page as \"not recorded\".)"</p>
             {move || rotate_exposed.value().get().and_then(Result::ok).map(|keys| view! { <super::apps::NewKeys keys /> })}
             <DataTable
@@ -198,9 +198,8 @@ pub fn MembersPage() -> impl IntoView {
                     }.into_any()
                 }
             />
-        </section>
-        <section class="panel" aria-labelledby="pending">
-            <h2 id="pending">"Pending invitations"</h2>
+        </Panel>
+        <Panel id="pending" title="Pending invitations">
             <DataTable
                 label="Pending invitations"
                 columns=vec!["Email", "Role", "Invited by", "Expires", "Actions"]
@@ -230,9 +229,8 @@ pub fn MembersPage() -> impl IntoView {
                     }.into_any()
                 }
             />
-        </section>
-        <section class="panel" aria-labelledby="admissions">
-            <h2 id="admissions">"Waiting for a verified address"</h2>
+        </Panel>
+        <Panel id="admissions" title="Waiting for a verified address">
             <p class="hint">"Representatives named for this workspace join as soon as their email address is verified on MPDP. Nobody is admitted on an address they have not proven."</p>
             <DataTable
                 label="Admissions waiting for a verified address"
@@ -257,7 +255,7 @@ pub fn MembersPage() -> impl IntoView {
                                         }.into_any()
                 }
             />
-        </section>
+        </Panel>
         </WorkspaceShell>
     }
 }

@@ -12,6 +12,7 @@ use crate::api::minis::{
 use crate::model::minis::{AssignmentView, MiniProgramView, MiniRole, VersionView, CATEGORIES, MINI_DESCRIPTION_MAX, MINI_NAME_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
+    Panel,
     action_error, fmt_time, list_position, query_param, route_param, Notice, toast_action, Badge, DataTable, ErrorPanel, Field, FormError,
     Loading, RowMenu, StatusBadge, Tone, successes,
 };
@@ -235,8 +236,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                                         </dl>
                                     </div>
                                 </section>
-                                <section class="panel" aria-labelledby="mp-members">
-                                    <h2 id="mp-members">"Members"</h2>
+                                <Panel id="mp-members" title="Members">
                                     <FormError error=unassign_error />
                                     <DataTable
                                         label="Members of this mini program"
@@ -286,10 +286,9 @@ pub fn MiniProgramPage() -> impl IntoView {
                                             <button type="submit" class="button button-primary">"Assign"</button>
                                         </ActionForm>
                                     })}
-                                </section>
+                                </Panel>
                                 <super::release::ReleasePanel release workspace=name.get_untracked() id=p.id manage />
-                                <section class="panel" aria-labelledby="mp-versions">
-                                    <h2 id="mp-versions">"Versions"</h2>
+                                <Panel id="mp-versions" title="Versions">
                                     <Notice message=upload_notice />
                                     {move || {
                                         let e = upload_error.get();
@@ -356,7 +355,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                                             }.into_any()
                                         }
                                     />
-                                </section>
+                                </Panel>
                             }.into_any()
                         }
                     }

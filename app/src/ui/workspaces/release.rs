@@ -9,7 +9,7 @@ use crate::api::approvals::{mini_program_approvals, ApplyFeature, ApplyPublishin
 use crate::model::approvals::{MiniApprovals, FEATURES, REASON_MAX};
 use crate::model::AppError;
 use crate::ui::kit::dialog::FormDialog;
-use crate::ui::kit::{action_error, fmt_time, successes, CheckGroup, ErrorPanel, Field, FormError, Loading};
+use crate::ui::kit::{Panel, action_error, fmt_time, successes, CheckGroup, ErrorPanel, Field, FormError, Loading};
 
 /// A mini program's release data, and the applications that change it. The page makes it in its
 /// body: the panel is rendered inside the page's Suspense, which the server may run twice (once
@@ -55,8 +55,7 @@ pub fn ReleasePanel(
     let Release { publish, removal, feature, data } = release;
     let (publish_error, removal_error, feature_error) = (action_error(publish), action_error(removal), action_error(feature));
     view! {
-        <section class="panel" aria-labelledby="mp-release">
-            <h2 id="mp-release">"Release"</h2>
+        <Panel id="mp-release" title="Release">
             <Suspense fallback=Loading>
                 {move || {
                     let workspace = workspace.clone();
@@ -174,6 +173,6 @@ pub fn ReleasePanel(
                     })
                 }}
             </Suspense>
-        </section>
+        </Panel>
     }
 }
