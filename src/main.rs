@@ -206,16 +206,7 @@ fn parse_duration(raw: &str) -> Result<Duration, String> {
 }
 
 fn parse_public_url(raw: &str) -> Result<String, String> {
-    let url = raw.trim().trim_end_matches('/');
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or("must start with http:// or https://")?;
-    let host = rest.split('/').next().unwrap_or("");
-    if host.is_empty() || host.chars().any(|c| c.is_whitespace()) {
-        return Err("must name a host, like https://console.example.com".into());
-    }
-    Ok(url.to_string())
+    Config::parse_public_url(raw)
 }
 
 fn main() -> std::process::ExitCode {

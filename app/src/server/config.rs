@@ -39,16 +39,33 @@ impl Config {
         self.public_url.starts_with("https://")
     }
 
-    /// The origin (`scheme://host[:port]`) of the public URL.
-    pub fn public_origin(&self) -> &str {
-        let url = self.public_url.trim_end_matches('/');
-        match url.find("://") {
-            Some(i) => match url[i + 3..].find('/') {
-                Some(j) => &url[..i + 3 + j],
-                None => url,
-            },
-            None => url,
+    /// The origin (`scheme://host[:port]`) of the public URL, as a browser's `Origin` header
+    /// states it (host in lower case, no default port).
+    pub fn public_origin(&self) -> String {
+        url::Url::parse(&self.public_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|_| self.public_url.trim_end_matches('/').to_string())
+    }
+
+    /// Checks a `--public-url`: an http or https URL naming a host; returned without a trailing
+    /// slash.
+    pub fn parse_public_url(raw: &str) -> Result<String, String> {
+        let raw = raw.trim();
+        let trimmed = raw.trim_end_matches('/');
+        let url = url::Url::parse(raw).map_err(|_| {
+            if raw.contains("://") {
+                "must name a host, like https://console.example.com".to_string()
+            } else {
+                "must start with http:// or https://".to_string()
+            }
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("must start with http:// or https://".into());
         }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("must name a host, like https://console.example.com".into());
+        }
+        Ok(trimmed.to_string())
     }
 }
 
@@ -83,6 +100,22 @@ mod tests {
         assert!(c.is_https());
         c.public_url = "http://127.0.0.1:3000".into();
         assert_eq!(c.public_origin(), "http://127.0.0.1:3000");
+        c.public_url = "https://Console.Example.com:443/".into();
+        assert_eq!(c.public_origin(), "https://console.example.com", "as a browser states it");
+    }
+
+    #[test]
+    fn a_public_url_is_http_or_https_and_names_a_host() {
+        assert_eq!(Config::parse_public_url(" https://console.example.com/mpdp/ ").unwrap(), "https://console.example.com/mpdp");
+        for (bad, why) in [
+            ("ftp://x", "must start with http:// or https://"),
+            ("console.example.com", "must start with http:// or https://"),
+            ("https://", "must name a host"),
+            ("https://exa mple.com", "must name a host"),
+        ] {
+            let e = Config::parse_public_url(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 }
 
