@@ -4,6 +4,8 @@
 //! refuses blocked members and, for changes, suspended workspaces). Platform operator actions
 //! are guarded by `Operator`.
 
+use crate::model::approvals::Category;
+use crate::model::minis::MiniRole;
 use crate::model::workspace::Role;
 
 /// Everything a member can try to do in a workspace.
@@ -95,6 +97,59 @@ pub fn allows(role: Role, action: WorkspaceAction) -> bool {
     roles(action).contains(&role)
 }
 
+/// Who may decide an application of `category`: the roles of [`DecideApprovals`], and for a
+/// member request a Workspace Admin only (it admits a person to the workspace). Nobody decides
+/// their own application; that rule is the domain's. A `match`, so a new category without its
+/// row does not compile.
+pub fn may_decide(role: Role, category: Category) -> bool {
+    match category {
+        Category::MemberRequest => role == WorkspaceAdmin,
+        Category::Publishing | Category::Removal | Category::Feature => allows(role, DecideApprovals),
+    }
+}
+
+/// What refusing [`may_decide`] says.
+pub fn decide_refusal(category: Category) -> &'static str {
+    match category {
+        Category::MemberRequest => "Only a Workspace Admin may decide member requests.",
+        Category::Publishing | Category::Removal | Category::Feature => DecideApprovals.refusal(),
+    }
+}
+
+/// What a mini program action needs of the member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MiniNeed {
+    /// Seeing it: everyone of the workspace, a Workspace Developer only when assigned to it.
+    See,
+    /// Uploading its versions: assigned to it (admin or developer), or a Workspace Admin.
+    Upload,
+    /// Managing it — editing, assigning, applying for its publishing, removal or features: its
+    /// admin, or a Workspace Admin.
+    Manage,
+}
+
+/// The mini program table: whether a member of `role`, with `part` in a mini program (assigned as
+/// its admin or developer, or not at all), may do `need` on it. One who may not [`MiniNeed::See`]
+/// it is told it does not exist.
+pub fn mini_allows(role: Role, part: Option<MiniRole>, need: MiniNeed) -> bool {
+    match need {
+        MiniNeed::See => role != WorkspaceDeveloper || part.is_some(),
+        MiniNeed::Upload => role == WorkspaceAdmin || part.is_some(),
+        MiniNeed::Manage => role == WorkspaceAdmin || part == Some(MiniRole::Admin),
+    }
+}
+
+impl MiniNeed {
+    /// What the refusal says.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            MiniNeed::See => "You are not a member of this workspace.",
+            MiniNeed::Upload => "Only members assigned to this mini program, or a Workspace Admin, may upload its versions.",
+            MiniNeed::Manage => "Only this mini program's admin or a Workspace Admin may change it, change who works on it, or apply for its publishing, removal or features.",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +176,26 @@ mod tests {
         ViewApprovals,
         DecideApprovals,
     ];
+
+    #[test]
+    fn the_mini_program_table_and_who_decides_each_category() {
+        use MiniNeed::*;
+        for need in [See, Upload, Manage] {
+            assert!(mini_allows(WorkspaceAdmin, None, need), "{need:?}");
+            assert!(mini_allows(WorkspaceDeveloper, Some(MiniRole::Admin), need), "{need:?}");
+        }
+        assert!(!mini_allows(WorkspaceDeveloper, None, See), "a developer sees only what they are assigned to");
+        assert!(mini_allows(WorkspaceDeveloper, Some(MiniRole::Developer), Upload));
+        assert!(!mini_allows(WorkspaceDeveloper, Some(MiniRole::Developer), Manage));
+        assert!(mini_allows(WorkspaceReviewer, None, See));
+        assert!(!mini_allows(WorkspaceReviewer, None, Upload));
+        assert!(!mini_allows(MiniProgramAdmin, None, Manage), "a Mini Program Admin manages the ones they administer");
+        for c in Category::ALL {
+            assert!(may_decide(WorkspaceAdmin, c), "{c:?}");
+            assert!(!may_decide(WorkspaceDeveloper, c), "{c:?}");
+            assert_eq!(may_decide(WorkspaceReviewer, c), c != Category::MemberRequest, "{c:?}");
+        }
+    }
 
     #[test]
     fn every_action_has_a_row_and_a_workspace_admin_may_do_it() {

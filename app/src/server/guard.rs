@@ -405,27 +405,7 @@ impl MemberScope {
     }
 }
 
-/// What a mini program action needs of the member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MiniNeed {
-    /// Seeing it: everyone of the workspace, a Workspace Developer only when assigned to it.
-    See,
-    /// Uploading its versions: assigned to it (admin or developer), or a Workspace Admin.
-    Upload,
-    /// Managing it — editing, assigning, applying for its publishing, removal or features: its
-    /// admin, or a Workspace Admin.
-    Manage,
-}
-
-impl MiniNeed {
-    fn refusal(self) -> &'static str {
-        match self {
-            MiniNeed::See => "You are not a member of this workspace.",
-            MiniNeed::Upload => "Only members assigned to this mini program, or a Workspace Admin, may upload its versions.",
-            MiniNeed::Manage => "Only this mini program's admin or a Workspace Admin may change it, change who works on it, or apply for its publishing, removal or features.",
-        }
-    }
-}
+pub use crate::server::policy::MiniNeed;
 
 /// The mini-program-scoped guard: exists only when the member may do the [`MiniNeed`] on the
 /// mini program, checked in the caller's transaction. One that the member may not even see is
@@ -436,19 +416,11 @@ pub struct MiniProgramAccess {
 }
 
 impl MiniProgramAccess {
-    pub fn check_read(tx: &redb::ReadTransaction, scope: &MemberScope, id: Uuid, need: MiniNeed) -> Result<MiniProgramAccess, AppError> {
+    /// Checks `need` on the mini program `id` in the caller's transaction (a read, or the write
+    /// that acts).
+    pub fn check(tx: &impl crate::server::store::Reads, scope: &MemberScope, id: Uuid, need: MiniNeed) -> Result<MiniProgramAccess, AppError> {
         use crate::server::store::minis;
         MiniProgramAccess::decide(scope, minis::get(tx, scope.workspace, id)?, minis::role(tx, id, scope.account)?, need)
-    }
-
-    pub fn check_write(tx: &redb::WriteTransaction, scope: &MemberScope, id: Uuid, need: MiniNeed) -> Result<MiniProgramAccess, AppError> {
-        use crate::server::store::minis;
-        MiniProgramAccess::decide(scope, minis::get(tx, scope.workspace, id)?, minis::role(tx, id, scope.account)?, need)
-    }
-
-    /// Whether a member of `role`, with `part` in a mini program, sees it.
-    pub fn sees(role: crate::model::workspace::Role, part: Option<crate::model::minis::MiniRole>) -> bool {
-        role != crate::model::workspace::Role::WorkspaceDeveloper || part.is_some()
     }
 
     fn decide(
@@ -457,20 +429,13 @@ impl MiniProgramAccess {
         part: Option<crate::model::minis::MiniRole>,
         need: MiniNeed,
     ) -> Result<MiniProgramAccess, AppError> {
-        use crate::model::minis::MiniRole;
-        use crate::model::workspace::Role;
+        use crate::server::policy::mini_allows;
         let not_found = || AppError::NotFound("No such mini program in this workspace.".into());
         let mini_program = found.ok_or_else(not_found)?;
-        if !MiniProgramAccess::sees(scope.role, part) {
+        if !mini_allows(scope.role, part, MiniNeed::See) {
             return Err(not_found());
         }
-        let admin = scope.role == Role::WorkspaceAdmin;
-        let allowed = match need {
-            MiniNeed::See => true,
-            MiniNeed::Upload => admin || part.is_some(),
-            MiniNeed::Manage => admin || part == Some(MiniRole::Admin),
-        };
-        if !allowed {
+        if !mini_allows(scope.role, part, need) {
             return Err(AppError::Forbidden(need.refusal().into()));
         }
         Ok(MiniProgramAccess { mini_program, part })

@@ -656,7 +656,7 @@ async fn store_version(state: &Studio, temp: TempFile, record: Version, workspac
                 Uploader::Member(scope) => {
                     // Blocked, demoted or unassigned since the request was checked: refused.
                     let now = scope.recheck(tx, crate::server::policy::WorkspaceAction::UploadVersions)?;
-                    crate::server::guard::MiniProgramAccess::check_write(tx, &now, record.mini_program, crate::server::guard::MiniNeed::Upload)?;
+                    crate::server::guard::MiniProgramAccess::check(tx, &now, record.mini_program, crate::server::guard::MiniNeed::Upload)?;
                 }
             }
             let mp = store::get(tx, wid, record.mini_program)?.ok_or_else(|| AppError::NotFound("No such mini program.".into()))?;
@@ -727,7 +727,7 @@ async fn console_upload_checked(state: &Studio, session: tower_sessions::Session
     let read_scope = scope.clone();
     let (access, platform) = state
         .store
-        .read(move |tx| Ok((MiniProgramAccess::check_read(tx, &read_scope, mp_id, MiniNeed::Upload), app_store::platform_key(tx, wid)?)))
+        .read(move |tx| Ok((MiniProgramAccess::check(tx, &read_scope, mp_id, MiniNeed::Upload), app_store::platform_key(tx, wid)?)))
         .await?;
     let mp = match access {
         Ok(a) => a.into_mini_program(),

@@ -23,7 +23,7 @@ use crate::model::audit::AuditAction;
 use crate::server::guard::{Member, SignedIn};
 use crate::server::guard::{MemberScope as Viewer, MiniNeed, MiniProgramAccess};
 use crate::server::domain::minis::visible;
-use crate::server::policy::{allows, WorkspaceAction};
+use crate::server::policy::{allows, decide_refusal, may_decide, WorkspaceAction};
 use crate::server::store::approvals::{self as store, Application, Query};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::releases::{self, Release};
@@ -86,10 +86,7 @@ fn tell_approvers(tx: &redb::WriteTransaction, a: &Application, public_url: &str
     let path = path_of(a);
     let text = format!("{} applied: {} — {}", a.applicant_name, a.category.title(), subject_of(a));
     for m in ws::memberships_of(tx, a.workspace)? {
-        let approver = match a.category {
-            Category::MemberRequest => m.role == Role::WorkspaceAdmin,
-            _ => allows(m.role, WorkspaceAction::DecideApprovals),
-        };
+        let approver = may_decide(m.role, a.category);
         if !m.active || !approver || m.account == a.applicant {
             continue;
         }
@@ -128,7 +125,7 @@ fn tell_applicant(tx: &redb::WriteTransaction, a: &Application, public_url: &str
 /// The mini program, if `m` may apply for it: its admin, or a Workspace Admin (the
 /// mini-program-scoped guard). Others who can see it are refused; those who can't see it get 404.
 fn require_mini_admin(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Result<minis::MiniProgram, AppError> {
-    Ok(MiniProgramAccess::check_write(tx, m, mp, MiniNeed::Manage)?.into_mini_program())
+    Ok(MiniProgramAccess::check(tx, m, mp, MiniNeed::Manage)?.into_mini_program())
 }
 
 fn new_application(m: &Member, category: Category, mp: Option<&minis::MiniProgram>, note: String) -> Application {
@@ -564,8 +561,8 @@ pub(crate) fn decide_in(tx: &redb::WriteTransaction, d: &Decider, id: Uuid, appr
             "Nobody decides their own application (two-person rule): another Workspace Admin or a Workspace Reviewer must decide it.".into(),
         ));
     }
-    if before.category == Category::MemberRequest && role != Role::WorkspaceAdmin {
-        return Err(AppError::Forbidden("Only a Workspace Admin may decide member requests.".into()));
+    if !may_decide(role, before.category) {
+        return Err(AppError::Forbidden(decide_refusal(before.category).into()));
     }
     if before.status != Status::Pending {
         return Err(AppError::conflict(
@@ -687,8 +684,8 @@ pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> R
                 None
             } else if a.applicant == me {
                 Some("This is your own application: another Workspace Admin or a Workspace Reviewer decides it (two-person rule).".to_string())
-            } else if a.category == Category::MemberRequest && role != Some(Role::WorkspaceAdmin) {
-                Some("Only a Workspace Admin may decide member requests.".to_string())
+            } else if !role.is_some_and(|r| may_decide(r, a.category)) {
+                Some(decide_refusal(a.category).to_string())
             } else if w.status == WorkspaceStatus::Suspended {
                 Some(format!("The workspace {} is suspended: nothing in it can be decided until the platform operator reactivates it.", w.name))
             } else {

@@ -54,12 +54,12 @@ pub struct MiniForm {
 
 /// Whether `m` may see mini program `mp`: Workspace Developers only those assigned to them.
 fn may_see(tx: &redb::ReadTransaction, m: &Viewer, mp: Uuid) -> Result<bool, AppError> {
-    Ok(MiniProgramAccess::sees(m.role(), store::role(tx, mp, m.account())?))
+    Ok(crate::server::policy::mini_allows(m.role(), store::role(tx, mp, m.account())?, MiniNeed::See))
 }
 
 /// Mini program `id` of `m`'s workspace, if `m` may see it (else not found, saying nothing more).
 pub(crate) fn visible(tx: &redb::ReadTransaction, m: &Viewer, id: Uuid) -> Result<MiniProgram, AppError> {
-    Ok(MiniProgramAccess::check_read(tx, m, id, MiniNeed::See)?.into_mini_program())
+    Ok(MiniProgramAccess::check(tx, m, id, MiniNeed::See)?.into_mini_program())
 }
 
 /// A mini program's view for `m`.
@@ -231,7 +231,7 @@ pub async fn icon(cx: &Context, m: &Member, id: Uuid) -> Result<Vec<u8>, AppErro
 /// Refuses unless `m` manages mini program `mp` (its admin, or a Workspace Admin) — the
 /// mini-program-scoped guard, in the caller's write transaction.
 fn require_manager(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Result<MiniProgram, AppError> {
-    Ok(MiniProgramAccess::check_write(tx, m, mp, MiniNeed::Manage)?.into_mini_program())
+    Ok(MiniProgramAccess::check(tx, m, mp, MiniNeed::Manage)?.into_mini_program())
 }
 
 /// Changes a mini program's name, description, category and (when given) icon. Audited with
