@@ -44,6 +44,27 @@ async fn sign_up_answers_the_same_for_a_registered_email_and_tells_its_owner() {
 }
 
 #[tokio::test]
+async fn a_verification_link_expires_after_a_day_on_the_servers_clock() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &["--session-idle", "3d"]).await;
+    let ann = unverified_person(&server, "ann").await;
+    let token = mailed_token(&op, &server, "ann@example.com", "/verify-email/").await;
+    // A day and a minute later the link is refused, and nothing changes.
+    server.advance(Duration::from_secs(24 * 3600 + 60));
+    let r = call(&ann, &server, "verify-email", &[("token", &token)]).await;
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Verification link")), "{}", r.body);
+    assert!(r.body.contains("has expired; ask for a new one"), "{}", r.body);
+    assert_eq!(me(&ann, &server).await["email_verified"], false);
+    // A new link, used within the day, verifies.
+    assert_eq!(call(&ann, &server, "resend-verification", &[]).await.status, 200);
+    let fresh = mailed_token(&op, &server, "ann@example.com", "/verify-email/").await;
+    assert_ne!(fresh, token);
+    server.advance(Duration::from_secs(23 * 3600));
+    assert_eq!(call(&ann, &server, "verify-email", &[("token", &fresh)]).await.status, 200);
+    assert_eq!(me(&ann, &server).await["email_verified"], true);
+}
+
+#[tokio::test]
 async fn a_verification_link_works_once_and_bad_links_are_refused() {
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, &[]).await;
