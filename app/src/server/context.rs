@@ -31,8 +31,9 @@ impl Context {
         Context::with_clock(store, config, Clock::system())
     }
 
-    /// A context whose rules read `clock`.
+    /// A context whose rules — and whose store's write transactions — read `clock`.
     pub fn with_clock(store: Store, config: Config, clock: Clock) -> Context {
+        let store = store.with_clock(clock.clone());
         let limiter = LoginLimiter::new(
             config.login_failures_per_account,
             config.login_failures_per_address,

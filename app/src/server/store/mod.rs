@@ -472,6 +472,17 @@ mod tests {
     use redb::backends::InMemoryBackend;
     use redb::{ReadableTable, ReadableTableMetadata};
 
+    #[test]
+    fn a_write_transaction_has_one_time_from_the_stores_clock() {
+        let clock = Clock::system();
+        let store = Store::memory().with_clock(clock.clone());
+        clock.advance(std::time::Duration::from_secs(3600));
+        let (a, b) = store.write_blocking(|_| Ok((now(), now()))).unwrap();
+        assert_eq!(a, b, "everything one write stamps bears one time");
+        assert!(a >= Utc::now() + chrono::Duration::minutes(59), "the store's clock, moved on");
+        assert!(now() <= Utc::now(), "outside a write: the system clock");
+    }
+
     fn memory_db() -> Database {
         Database::builder()
             .create_with_backend(InMemoryBackend::new())
