@@ -157,10 +157,10 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     /// Encodes the error as JSON, and — on the server, while the request is answered — gives the
-    /// answer this error's status (see `server::http_error::answer_status`).
+    /// answer this error's status (see [`answer_status`]).
     fn ser(&self) -> leptos::server_fn::Bytes {
         #[cfg(feature = "ssr")]
-        crate::server::http_error::answer_status(self);
+        answer_status(self);
         use leptos::server_fn::Encodes;
         JsonEncoding::encode(self).unwrap_or_else(|_| JsonEncoding::encode(&AppError::Internal).expect("a unit variant encodes"))
     }
@@ -186,6 +186,33 @@ impl FromServerFnError for AppError {
                 AppError::Internal
             }
         }
+    }
+}
+
+/// Gives the server function's answer the status of `e` (and a rate limit its Retry-After). A
+/// plain form post from a browser without JavaScript is answered by a redirect back to its form,
+/// which is left as it is.
+#[cfg(feature = "ssr")]
+fn answer_status(e: &AppError) {
+    use http::{header, HeaderValue, StatusCode};
+    use leptos::prelude::use_context;
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|request| {
+        let html = request
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        html && request.headers.contains_key(header::REFERER)
+    });
+    if plain_form_post {
+        return;
+    }
+    response.set_status(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    if let AppError::RateLimited { retry_after_secs, .. } = e {
+        response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
     }
 }
 

@@ -4,10 +4,10 @@
 //!   the status of the refusal ([`ApiError`]); a use case's [`AppError`] keeps its kind, its
 //!   stable code and the field it names.
 //! - The console's server functions answer the `AppError` itself, as JSON, with its own status
-//!   (422, 409, 401, 403, 404, 429 with Retry-After …), set by [`answer_status`] while the error is
-//!   encoded — never by reading the body back afterwards.
+//!   (422, 409, 401, 403, 404, 429 with Retry-After …), set while the error is encoded (see
+//!   `AppError`'s `FromServerFnError`) — never by reading the body back afterwards.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -64,31 +64,5 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody { error: ErrorInner { code: self.code, message: &self.message, field: self.field.as_deref() } };
         (self.status, Json(body)).into_response()
-    }
-}
-
-
-/// Gives the server function's answer the status of `e` (and a rate limit its Retry-After). A
-/// plain form post from a browser without JavaScript is answered by a redirect back to its form,
-/// which is left as it is.
-pub fn answer_status(e: &AppError) {
-    use leptos::prelude::use_context;
-    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
-        return;
-    };
-    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|request| {
-        let html = request
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-        html && request.headers.contains_key(header::REFERER)
-    });
-    if plain_form_post {
-        return;
-    }
-    response.set_status(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
-    if let AppError::RateLimited { retry_after_secs, .. } = e {
-        response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
     }
 }
