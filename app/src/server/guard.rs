@@ -201,7 +201,7 @@ impl Operator {
 pub struct Member {
     who: SignedIn,
     workspace: crate::server::store::workspaces::Workspace,
-    membership: crate::server::store::workspaces::Membership,
+    membership: crate::server::store::members::Membership,
 }
 
 impl Member {
@@ -214,13 +214,13 @@ impl Member {
         &self.workspace
     }
 
-    pub fn membership(&self) -> &crate::server::store::workspaces::Membership {
+    pub fn membership(&self) -> &crate::server::store::members::Membership {
         &self.membership
     }
 
     /// A member as a test sets it up (the checks themselves are tested against the store).
     #[cfg(test)]
-    pub fn for_tests(who: SignedIn, workspace: crate::server::store::workspaces::Workspace, membership: crate::server::store::workspaces::Membership) -> Member {
+    pub fn for_tests(who: SignedIn, workspace: crate::server::store::workspaces::Workspace, membership: crate::server::store::members::Membership) -> Member {
         Member { who, workspace, membership }
     }
 
@@ -244,7 +244,7 @@ impl Member {
                 let Some(w) = ws::workspace_by_name(tx, &name)? else {
                     return Ok(None);
                 };
-                Ok(ws::membership(tx, w.id, account)?.map(|m| (w, m)))
+                Ok(crate::server::store::members::membership(tx, w.id, account)?.map(|m| (w, m)))
             })
             .await?;
         match found {
@@ -388,7 +388,7 @@ impl MemberScope {
     pub fn recheck(&self, tx: &redb::WriteTransaction, action: crate::server::policy::WorkspaceAction) -> Result<MemberScope, AppError> {
         use crate::server::store::workspaces as ws;
         let gone = || AppError::NotFound(format!("There is no workspace named {} that you are a member of.", self.workspace_name));
-        let m = ws::membership(tx, self.workspace, self.account)?.ok_or_else(gone)?;
+        let m = crate::server::store::members::membership(tx, self.workspace, self.account)?.ok_or_else(gone)?;
         if !m.active {
             return Err(Member::blocked(&self.workspace_name));
         }
@@ -549,7 +549,7 @@ mod tests {
             application: Uuid::now_v7(),
         };
         let member = |role| {
-            let membership = crate::server::store::workspaces::Membership { workspace: workspace.id, account: account.id, role, active: true, joined: chrono::Utc::now() };
+            let membership = crate::server::store::members::Membership { workspace: workspace.id, account: account.id, role, active: true, joined: chrono::Utc::now() };
             Member::for_tests(SignedIn::for_tests(account.clone(), session(&state)), workspace.clone(), membership)
         };
         // A Mini Program Admin may create mini programs, but is no Workspace Admin.

@@ -319,14 +319,14 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
                                 email_verified: true,
                             };
                             crate::server::store::accounts::insert(tx, &account)?;
-                            let m = crate::server::store::workspaces::Membership {
+                            let m = crate::server::store::members::Membership {
                                 workspace: wid,
                                 account: account.id,
                                 role: Role::WorkspaceDeveloper,
                                 active: true,
                                 joined: now + chrono::Duration::microseconds(i as i64),
                             };
-                            crate::server::store::workspaces::put_membership(tx, &m)?;
+                            crate::server::store::members::put_membership(tx, &m)?;
                         }
                         Ok(())
                     })

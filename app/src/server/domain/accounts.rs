@@ -227,6 +227,7 @@ pub async fn verify_email(
                     accounts::change_email(tx, &mut account, &record.email)?;
                     account.email_verified = true;
                     accounts::update(tx, &account)?;
+                    crate::server::store::members::account_changed(tx, &account)?;
                     tokens::retire(tx, account.id, Purpose::VerifyEmail)?;
                     tokens::retire_credential_links(tx, account.id)?;
                     audit::record_security(tx, &actor, account.id, AuditAction::AccountEmailChanged, &account.email, &format!("from {old}"))?;
@@ -852,7 +853,7 @@ mod tests {
             .unwrap();
         assert_eq!(admitted, None, "an unverified address admits nobody");
         let id = impostor.id;
-        assert!(s.store.read(move |tx| ws::membership(tx, w, id)).await.unwrap().is_none());
+        assert!(s.store.read(move |tx| crate::server::store::members::membership(tx, w, id)).await.unwrap().is_none());
         // The real owner resets the password through the mail they receive, which proves the
         // address: the account becomes theirs, and the admission happens now.
         request_password_reset(&s, "ceo@victim.example", None).await.unwrap();
@@ -861,7 +862,7 @@ mod tests {
             .await
             .unwrap();
         assert!(owner.email_verified);
-        assert!(s.store.read(move |tx| ws::membership(tx, w, id)).await.unwrap().is_some());
+        assert!(s.store.read(move |tx| crate::server::store::members::membership(tx, w, id)).await.unwrap().is_some());
         assert!(log_in(&s, "impostor", "blue harbour 42".into(), None, None).await.is_err());
     }
 

@@ -27,7 +27,8 @@ use crate::server::policy::{allows, decide_refusal, may_decide, WorkspaceAction}
 use crate::server::store::approvals::{self as store, Application, Query};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::releases::{self, Release};
-use crate::server::store::workspaces::{self as ws, Membership};
+use crate::server::store::members::Membership;
+use crate::server::store::workspaces as ws;
 use crate::server::store::{accounts, apps as app_store, minis, notifications, outbox};
 use crate::server::Context;
 
@@ -85,7 +86,7 @@ enum Announce {
 fn tell_approvers(tx: &redb::WriteTransaction, a: &Application, public_url: &str, how: Announce) -> Result<(), AppError> {
     let path = path_of(a);
     let text = format!("{} applied: {} — {}", a.applicant_name, a.category.title(), subject_of(a));
-    for m in ws::memberships_of(tx, a.workspace)? {
+    for m in crate::server::store::members::memberships_of(tx, a.workspace)? {
         let approver = may_decide(m.role, a.category);
         if !m.active || !approver || m.account == a.applicant {
             continue;
@@ -348,7 +349,7 @@ pub async fn apply_join(cx: &Context, who: &SignedIn, workspace: String, note: S
                 });
             }
             let Some(w) = ws::workspace_by_name(tx, &name)? else { return Ok(false) };
-            if w.status == WorkspaceStatus::Suspended || ws::membership(tx, w.id, account.id)?.is_some() {
+            if w.status == WorkspaceStatus::Suspended || crate::server::store::members::membership(tx, w.id, account.id)?.is_some() {
                 return Ok(false);
             }
             let a = Application {
@@ -497,11 +498,11 @@ fn activate(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<Hist
 }
 
 fn join(tx: &redb::WriteTransaction, a: &Application, actor: &Actor, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
-    if ws::membership(tx, a.workspace, a.applicant)?.is_some() {
+    if crate::server::store::members::membership(tx, a.workspace, a.applicant)?.is_some() {
         history.push(step("MPDP", "Joined", format!("{} was already a member", a.applicant_name)));
         return Ok(());
     }
-    ws::put_membership(tx, &Membership { workspace: a.workspace, account: a.applicant, role: Role::WorkspaceDeveloper, active: true, joined: crate::server::store::now() })?;
+    crate::server::store::members::put_membership(tx, &Membership { workspace: a.workspace, account: a.applicant, role: Role::WorkspaceDeveloper, active: true, joined: crate::server::store::now() })?;
     audit::record(tx, actor, Some((a.workspace, &a.workspace_name)), AuditAction::MemberJoined, &a.applicant_email, "as Workspace Developer by an approved member request")?;
     history.push(step("MPDP", "Joined", format!("{} joined as Workspace Developer", a.applicant_name)));
     Ok(())
@@ -613,7 +614,7 @@ pub async fn withdraw(cx: &Context, who: &SignedIn, id: Uuid, actor: Actor) -> R
         .write(move |tx| {
             let before = store::get(tx, id)?.filter(|a| a.applicant == me).ok_or_else(not_found)?;
             let w = ws::get_workspace(tx, before.workspace)?.ok_or_else(not_found)?;
-            if ws::membership(tx, w.id, me)?.is_some_and(|m| !m.active) {
+            if crate::server::store::members::membership(tx, w.id, me)?.is_some_and(|m| !m.active) {
                 return Err(Member::blocked(&w.name));
             }
             if w.status == WorkspaceStatus::Suspended {
@@ -669,7 +670,7 @@ pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> R
         .store
         .read(move |tx| {
             let w = ws::workspace_by_name(tx, &workspace)?.ok_or_else(not_found)?;
-            let membership = ws::membership(tx, w.id, me)?;
+            let membership = crate::server::store::members::membership(tx, w.id, me)?;
             if membership.as_ref().is_some_and(|m| !m.active) {
                 return Err(Member::blocked(&w.name));
             }
@@ -813,7 +814,7 @@ mod tests {
         let account = verified_account(&w.state, name).await;
         let membership = Membership { workspace: w.workspace.id, account: account.id, role, active: true, joined: Utc::now() };
         let m = membership.clone();
-        w.state.store.write(move |tx| ws::put_membership(tx, &m)).await.unwrap();
+        w.state.store.write(move |tx| crate::server::store::members::put_membership(tx, &m)).await.unwrap();
         let session = tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(w.state.store.clone())), None);
         Member::for_tests(SignedIn::for_tests(account, session), w.workspace.clone(), membership)
     }
@@ -957,7 +958,7 @@ mod tests {
         assert_eq!(decide(s, &reviewer, req, true, String::new(), nobody()).await.unwrap_err().status(), 403);
         decide(s, &admin, req, true, String::new(), nobody()).await.unwrap();
         let (wid, zid) = (w.workspace.id, zed.account().id);
-        let joined = s.store.read(move |tx| ws::membership(tx, wid, zid)).await.unwrap().unwrap();
+        let joined = s.store.read(move |tx| crate::server::store::members::membership(tx, wid, zid)).await.unwrap().unwrap();
         assert_eq!((joined.role, joined.active), (Role::WorkspaceDeveloper, true));
         // Now a member: asking again files nothing.
         apply_join(s, &zed, "Acme".into(), String::new(), nobody()).await.unwrap();

@@ -19,7 +19,7 @@ use crate::server::guard::WorkspaceAdmin;
 use crate::server::keys;
 use crate::server::store::apps::{self as store, App, Key, KeyRecord, UploadScope};
 use crate::server::store::audit::{self, Actor};
-use crate::server::store::{accounts, minis, workspaces as ws};
+use crate::server::store::{accounts, members, minis};
 use crate::server::Context;
 
 /// What the "Add App" form sends.
@@ -369,7 +369,7 @@ pub async fn exposed_upload_keys(cx: &Context, workspace: Uuid) -> Result<Vec<Ex
                         continue;
                     }
                     for account in &r.shown_to {
-                        let standing = match ws::membership(tx, workspace, *account)? {
+                        let standing = match members::membership(tx, workspace, *account)? {
                             Some(m) if m.active => continue,
                             Some(_) => "Blocked",
                             None => "No longer a member",

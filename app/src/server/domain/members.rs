@@ -11,7 +11,8 @@ use crate::server::guard::{Member, SignedIn, WorkspaceAdmin};
 use crate::server::policy::{allows, WorkspaceAction};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::invitations::{self as inv, Invitation, InvitationState};
-use crate::server::store::workspaces::{self as ws, Membership};
+use crate::server::store::members::Membership;
+use crate::server::store::workspaces as ws;
 use crate::server::store::{accounts, members, outbox};
 use crate::server::Context;
 
@@ -126,7 +127,7 @@ pub async fn invite(
                             id
                         };
                         let member = match existing {
-                            Some(a) => ws::membership(tx, wid, a)?.is_some(),
+                            Some(a) => crate::server::store::members::membership(tx, wid, a)?.is_some(),
                             None => false,
                         };
                         if !seen.insert(key.clone()) {
@@ -322,8 +323,8 @@ pub fn accept_in(
             "was sent by someone who may no longer invite members to this workspace; ask a Workspace Admin to invite you again",
         ));
     }
-    if ws::membership(tx, workspace.id, account.id)?.is_none() {
-        ws::put_membership(
+    if crate::server::store::members::membership(tx, workspace.id, account.id)?.is_none() {
+        crate::server::store::members::put_membership(
             tx,
             &Membership {
                 workspace: workspace.id,
@@ -360,7 +361,7 @@ fn inviter_may_still_invite(tx: &redb::WriteTransaction, invitation: &Invitation
             .map(|v| Uuid::from_u128(v.value())),
     };
     let Some(inviter) = inviter else { return Ok(false) };
-    Ok(ws::membership(tx, invitation.workspace, inviter)?
+    Ok(crate::server::store::members::membership(tx, invitation.workspace, inviter)?
         .is_some_and(|m| m.active && allows(m.role, WorkspaceAction::InviteMembers)))
 }
 
@@ -432,7 +433,7 @@ fn target(
     workspace: Uuid,
     account: Uuid,
 ) -> Result<(Membership, accounts::Account), AppError> {
-    let m = ws::membership(tx, workspace, account)?
+    let m = crate::server::store::members::membership(tx, workspace, account)?
         .ok_or_else(|| AppError::NotFound("No such member in this workspace.".into()))?;
     let a = accounts::get(tx, account)?
         .ok_or_else(|| AppError::NotFound("No such member in this workspace.".into()))?;
@@ -471,7 +472,7 @@ pub async fn set_role(
             }
             let from = m.role;
             m.role = role;
-            ws::put_membership(tx, &m)?;
+            crate::server::store::members::put_membership(tx, &m)?;
             audit::record(
                 tx,
                 &actor,
@@ -523,7 +524,7 @@ pub async fn set_blocked(
                 ));
             }
             m.active = !blocked;
-            ws::put_membership(tx, &m)?;
+            crate::server::store::members::put_membership(tx, &m)?;
             let action = if blocked {
                 AuditAction::MemberBlocked
             } else {
@@ -652,7 +653,7 @@ mod tests {
         fresh.expires = Utc::now() + chrono::Duration::days(1);
         store.write_blocking(|tx| inv::update(tx, &hash, &fresh)).unwrap();
         assert_eq!(store.write_blocking(|tx| accept_in(tx, &token, &other, &actor)).unwrap_err().status(), 403);
-        assert!(store.read_blocking(|tx| ws::membership(tx, workspace, other.id)).unwrap().is_none());
+        assert!(store.read_blocking(|tx| crate::server::store::members::membership(tx, workspace, other.id)).unwrap().is_none());
         assert_eq!(store.write_blocking(|tx| accept_in(tx, "not-a-token", &dev, &actor)).unwrap_err().status(), 404);
     }
 
@@ -693,21 +694,21 @@ mod tests {
         for sender in [Some(membership(Role::WorkspaceDeveloper, true)), Some(membership(Role::WorkspaceAdmin, false)), None] {
             store
                 .write_blocking(|tx| match &sender {
-                    Some(m) => ws::put_membership(tx, m),
+                    Some(m) => crate::server::store::members::put_membership(tx, m),
                     None => members::remove(tx, w, bob),
                 })
                 .unwrap();
             let e = store.write_blocking(|tx| accept_in(tx, &token, &dev, &actor)).unwrap_err();
             assert_eq!((e.status(), e.field()), (409, Some("Invitation")), "{sender:?}: {e}");
             assert!(e.to_string().contains("may no longer invite"), "{e}");
-            assert!(store.read_blocking(|tx| ws::membership(tx, w, dev.id)).unwrap().is_none());
+            assert!(store.read_blocking(|tx| crate::server::store::members::membership(tx, w, dev.id)).unwrap().is_none());
             let still = store.read_blocking(|tx| inv::by_token(tx, &token)).unwrap().unwrap();
             assert_eq!(still.state, InvitationState::Pending, "a refusal changes nothing");
         }
         // Bob an active Workspace Admin again: the invitation works.
-        store.write_blocking(|tx| ws::put_membership(tx, &membership(Role::WorkspaceAdmin, true))).unwrap();
+        store.write_blocking(|tx| crate::server::store::members::put_membership(tx, &membership(Role::WorkspaceAdmin, true))).unwrap();
         assert_eq!(store.write_blocking(|tx| accept_in(tx, &token, &dev, &actor)).unwrap(), "Acme");
-        assert!(store.read_blocking(|tx| ws::membership(tx, w, dev.id)).unwrap().is_some());
+        assert!(store.read_blocking(|tx| crate::server::store::members::membership(tx, w, dev.id)).unwrap().is_some());
     }
 
     #[test]

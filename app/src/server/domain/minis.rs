@@ -15,7 +15,7 @@ use crate::model::audit::AuditAction;
 use crate::server::guard::{Member, MemberScope as Viewer, MiniNeed, MiniProgramAccess, WorkspaceAdmin};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::minis::{self as store, MiniProgram};
-use crate::server::store::{accounts, workspaces as ws};
+use crate::server::store::{accounts, members};
 use crate::server::Context;
 
 /// How a version list can be sorted.
@@ -288,7 +288,7 @@ pub async fn assign(cx: &Context, m: &Member, mp: Uuid, account: Uuid, role: Min
         .write(move |tx| {
             let p = require_manager(tx, &m, mp)?;
             let wid = m.workspace();
-            let member = ws::membership(tx, wid, account)?
+            let member = members::membership(tx, wid, account)?
                 .filter(|x| x.active)
                 .ok_or_else(|| AppError::invalid("Member", "must be an active member of this workspace"))?;
             let who = accounts::get(tx, member.account)?.ok_or(AppError::Internal)?;
@@ -324,7 +324,7 @@ pub async fn assignable(cx: &Context, m: &Member) -> Result<Vec<crate::model::mi
         .store
         .read(move |tx| {
             let mut out = Vec::new();
-            for row in ws::memberships_of(tx, wid)? {
+            for row in members::memberships_of(tx, wid)? {
                 if !row.active {
                     continue;
                 }
@@ -351,7 +351,8 @@ mod tests {
     use crate::server::guard::SignedIn;
     use crate::server::domain::accounts::verified_account;
     use crate::server::store::minis::Version;
-    use crate::server::store::workspaces::{Membership, Workspace};
+    use crate::server::store::members::Membership;
+    use crate::server::store::workspaces::{self as ws, Workspace};
     use crate::server::store::Store;
     use crate::server::Config;
 
@@ -363,7 +364,7 @@ mod tests {
         let account = verified_account(state, name).await;
         let membership = Membership { workspace: workspace.id, account: account.id, role, active: true, joined: Utc::now() };
         let m = membership.clone();
-        state.store.write(move |tx| ws::put_membership(tx, &m)).await.unwrap();
+        state.store.write(move |tx| members::put_membership(tx, &m)).await.unwrap();
         let session = tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(state.store.clone())), None);
         Member::for_tests(SignedIn::for_tests(account, session), workspace.clone(), membership)
     }
@@ -409,7 +410,7 @@ mod tests {
         let put = |role: Role, active: bool| {
             let m = Membership { workspace: workspace.id, account, role, active, joined: Utc::now() };
             let state = state.clone();
-            async move { state.store.write(move |tx| ws::put_membership(tx, &m)).await.unwrap() }
+            async move { state.store.write(move |tx| members::put_membership(tx, &m)).await.unwrap() }
         };
         let admin = ann.admin(WorkspaceAction::RetireVersions).unwrap();
         put(Role::WorkspaceReviewer, true).await;
@@ -478,9 +479,9 @@ mod tests {
         state
             .store
             .write(move |tx| {
-                let mut m = ws::membership(tx, wid, aid)?.unwrap();
+                let mut m = members::membership(tx, wid, aid)?.unwrap();
                 m.active = false;
-                ws::put_membership(tx, &m)
+                members::put_membership(tx, &m)
             })
             .await
             .unwrap();
@@ -491,9 +492,9 @@ mod tests {
         state
             .store
             .write(move |tx| {
-                let mut m = ws::membership(tx, wid, aid)?.unwrap();
+                let mut m = members::membership(tx, wid, aid)?.unwrap();
                 (m.active, m.role) = (true, Role::MiniProgramAdmin);
-                ws::put_membership(tx, &m)
+                members::put_membership(tx, &m)
             })
             .await
             .unwrap();

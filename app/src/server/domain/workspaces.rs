@@ -574,9 +574,9 @@ mod tests {
         let zed = person(&state, "zed").await;
         let zid = zed.account().id;
         let wid = w.id;
-        assert!(state.store.read(move |tx| ws::membership(tx, wid, zid)).await.unwrap().is_none());
+        assert!(state.store.read(move |tx| crate::server::store::members::membership(tx, wid, zid)).await.unwrap().is_none());
         set_status(&state, &op, w.id, false, "paid", nobody()).await.unwrap();
-        let m = state.store.read(move |tx| ws::membership(tx, wid, zid)).await.unwrap();
+        let m = state.store.read(move |tx| crate::server::store::members::membership(tx, wid, zid)).await.unwrap();
         assert_eq!(m.map(|m| m.role), Some(Role::WorkspaceAdmin));
         assert!(state.store.read(move |tx| ws::pending_admissions(tx, wid)).await.unwrap().is_empty());
     }

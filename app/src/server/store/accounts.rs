@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode};
 use super::listing::{self, List, Listed, Row};
-use super::tables::{ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME, MEMBERSHIPS_BY_ACCOUNT};
+use super::tables::{ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME};
 use crate::model::account::{email_key, username_key, AccountView};
 use crate::model::page::{KeyValue, Sort};
 use crate::model::AppError;
@@ -102,7 +102,8 @@ pub fn update(tx: &WriteTransaction, account: &Account) -> Result<(), AppError> 
     index(tx, account)
 }
 
-/// Moves an account to a new email address, refusing one that another account holds.
+/// Moves an account to a new email address, refusing one that another account holds. The caller
+/// sorts the account's members list entries again (`members::account_changed`).
 pub fn change_email(tx: &WriteTransaction, account: &mut Account, new_email: &str) -> Result<(), AppError> {
     let mut by_email = tx.open_table(ACCOUNTS_BY_EMAIL)?;
     let new_key = email_key(new_email);
@@ -119,22 +120,6 @@ pub fn change_email(tx: &WriteTransaction, account: &mut Account, new_email: &st
     drop(by_email);
     account.email = new_email.to_string();
     update(tx, account)?;
-    // The members lists the account is on are sorted by email too.
-    let workspaces: Vec<u128> = {
-        let t = tx.open_table(MEMBERSHIPS_BY_ACCOUNT)?;
-        let a = account.id.as_u128();
-        let mut out = Vec::new();
-        for r in t.range((a, 0)..=(a, u128::MAX))? {
-            out.push(r?.0.value().1);
-        }
-        out
-    };
-    for w in workspaces {
-        let w = Uuid::from_u128(w);
-        if let Some(m) = super::workspaces::membership(tx, w, account.id)? {
-            super::members::index(tx, w, account.id, Some(&m))?;
-        }
-    }
     Ok(())
 }
 

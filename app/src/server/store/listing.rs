@@ -462,7 +462,7 @@ mod tests {
                     accounts::insert(tx, &a)?;
                     let mut m = g::membership();
                     (m.workspace, m.account, m.joined) = (ws, a.id, m.joined + later);
-                    workspaces::put_membership(tx, &m)?;
+                    crate::server::store::members::put_membership(tx, &m)?;
                     let actor = audit::Actor { id: Some(a.id), name: a.username.clone(), client: None };
                     audit::record(tx, &actor, Some((ws, "Acme")), AuditAction::WorkspaceApplicationSubmitted, "t", "d")?;
                     audit::record_security(tx, &actor, applicant, AuditAction::WorkspaceApplicationSubmitted, "t", "d")?;

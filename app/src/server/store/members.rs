@@ -3,11 +3,15 @@
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use uuid::Uuid;
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
 use super::accounts::{self, Account};
+use super::codec::encode;
+use super::Reads;
 use super::codec::decode;
 use super::listing::{self, List, Row};
-use super::tables::MEMBERSHIPS;
-use super::workspaces::Membership;
+use super::tables::{MEMBERSHIPS, MEMBERSHIPS_BY_ACCOUNT};
 use crate::model::page::{KeyValue, Sort};
 use crate::model::workspace::{MemberView, Role};
 use crate::model::AppError;
@@ -43,6 +47,72 @@ fn row(m: &Membership, a: &Account) -> Row {
             KeyValue::Int(m.joined.timestamp_micros()),
         ],
     )
+}
+
+/// A member of a workspace: their role, and whether they are blocked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Membership {
+    pub workspace: Uuid,
+    pub account: Uuid,
+    pub role: Role,
+    /// False when the member is blocked.
+    pub active: bool,
+    pub joined: DateTime<Utc>,
+}
+
+pub fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), AppError> {
+    tx.open_table(MEMBERSHIPS)?.insert(
+        (m.workspace.as_u128(), m.account.as_u128()),
+        encode(m)?.as_slice(),
+    )?;
+    tx.open_table(MEMBERSHIPS_BY_ACCOUNT)?
+        .insert((m.account.as_u128(), m.workspace.as_u128()), ())?;
+    index(tx, m.workspace, m.account, Some(m))
+}
+
+/// Every membership of a workspace.
+pub fn memberships_of(tx: &impl Reads, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
+    memberships_in(&tx.open(MEMBERSHIPS)?, workspace)
+}
+
+fn memberships_in(t: &impl ReadableTable<(u128, u128), &'static [u8]>, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
+    let ws = workspace.as_u128();
+    let mut out = Vec::new();
+    for row in t.range((ws, 0)..=(ws, u128::MAX))? {
+        out.push(decode::<Membership>(row?.1.value())?);
+    }
+    Ok(out)
+}
+
+pub fn membership(
+    tx: &impl Reads,
+    workspace: Uuid,
+    account: Uuid,
+) -> Result<Option<Membership>, AppError> {
+    let t = tx.open(MEMBERSHIPS)?;
+    let v = t.get((workspace.as_u128(), account.as_u128()))?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+/// Sorts an account's entries of the members lists again after its email changed (they are
+/// sorted by email and username), in the transaction that changed it.
+pub fn account_changed(tx: &WriteTransaction, account: &Account) -> Result<(), AppError> {
+    let workspaces: Vec<u128> = {
+        let t = tx.open_table(MEMBERSHIPS_BY_ACCOUNT)?;
+        let a = account.id.as_u128();
+        let mut out = Vec::new();
+        for r in t.range((a, 0)..=(a, u128::MAX))? {
+            out.push(r?.0.value().1);
+        }
+        out
+    };
+    for w in workspaces {
+        let w = Uuid::from_u128(w);
+        if let Some(m) = membership(tx, w, account.id)? {
+            index(tx, w, account.id, Some(&m))?;
+        }
+    }
+    Ok(())
 }
 
 /// Lists (or, with `None`, takes off the list) a workspace's member, in the transaction that

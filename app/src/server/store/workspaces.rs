@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
+use super::members::{membership, put_membership, Membership};
 use super::effects::{caused, Effect};
 use super::tables::*;
 use crate::model::account::email_key;
@@ -78,16 +79,6 @@ impl Workspace {
             created: self.created,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Membership {
-    pub workspace: Uuid,
-    pub account: Uuid,
-    pub role: Role,
-    /// False when the member is blocked.
-    pub active: bool,
-    pub joined: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -388,41 +379,7 @@ fn by_name_in(
     v.map(|v| decode(v.value())).transpose()
 }
 
-// ---- memberships ----------------------------------------------------------------------------
-
-pub fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), AppError> {
-    tx.open_table(MEMBERSHIPS)?.insert(
-        (m.workspace.as_u128(), m.account.as_u128()),
-        encode(m)?.as_slice(),
-    )?;
-    tx.open_table(MEMBERSHIPS_BY_ACCOUNT)?
-        .insert((m.account.as_u128(), m.workspace.as_u128()), ())?;
-    super::members::index(tx, m.workspace, m.account, Some(m))
-}
-
-/// Every membership of a workspace.
-pub fn memberships_of(tx: &impl Reads, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
-    memberships_in(&tx.open(MEMBERSHIPS)?, workspace)
-}
-
-fn memberships_in(t: &impl ReadableTable<(u128, u128), &'static [u8]>, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
-    let ws = workspace.as_u128();
-    let mut out = Vec::new();
-    for row in t.range((ws, 0)..=(ws, u128::MAX))? {
-        out.push(decode::<Membership>(row?.1.value())?);
-    }
-    Ok(out)
-}
-
-pub fn membership(
-    tx: &impl Reads,
-    workspace: Uuid,
-    account: Uuid,
-) -> Result<Option<Membership>, AppError> {
-    let t = tx.open(MEMBERSHIPS)?;
-    let v = t.get((workspace.as_u128(), account.as_u128()))?;
-    v.map(|v| decode(v.value())).transpose()
-}
+// ---- memberships (the records are the members list's: see `members`) -----------------------
 
 /// The workspaces an account belongs to (active memberships only), by name.
 pub fn workspaces_of(tx: &ReadTransaction, account: Uuid) -> Result<Vec<MyWorkspace>, AppError> {
