@@ -10,9 +10,8 @@ use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
 use crate::server::{
-    guard::{Member, SignedIn},
+    guard::{act, Member, SignedIn},
     domain::{approvals as domain, workspaces::actor},
-    policy::WorkspaceAction,
     Context,
 };
 
@@ -26,7 +25,7 @@ pub async fn list_approvals(
     #[server(default)] sort: String,
     #[server(default)] cursor: String,
 ) -> Result<Page<ApplicationRow>, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApprovals)?;
+    let m = Member::require(&workspace).await?.authorize(act::ViewApprovals)?;
     let filter = domain::ListFilter { category, status, search: q, sort, cursor };
     domain::list(&Context::current()?, &m, filter).await
 }
@@ -46,7 +45,7 @@ pub async fn approve_application(
     #[server(default)] reason: String,
     #[server(default)] back: Option<String>,
 ) -> Result<(), AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::DecideApprovals)?;
+    let m = Member::require(&workspace).await?.authorize(act::DecideApprovals)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
     domain::decide(&Context::current()?, &m, id, true, reason, actor).await?;
     super::return_to(back);
@@ -61,7 +60,7 @@ pub async fn reject_application(
     #[server(default)] reason: String,
     #[server(default)] back: Option<String>,
 ) -> Result<(), AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::DecideApprovals)?;
+    let m = Member::require(&workspace).await?.authorize(act::DecideApprovals)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
     domain::decide(&Context::current()?, &m, id, false, reason, actor).await?;
     super::return_to(back);
@@ -88,7 +87,7 @@ pub async fn apply_publishing(
     #[server(default)] apps: Vec<Uuid>,
     #[server(default)] note: String,
 ) -> Result<Uuid, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::ApplyForMiniPrograms)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
     let app = domain::apply_publishing(&Context::current()?, &m, id, version, apps, note, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
@@ -98,7 +97,7 @@ pub async fn apply_publishing(
 /// "Apply for removal" of a released mini program, with a reason.
 #[server(prefix = "/api", endpoint = "apply-removal")]
 pub async fn apply_removal(workspace: String, id: Uuid, #[server(default)] reason: String) -> Result<Uuid, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::ApplyForMiniPrograms)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
     let app = domain::apply_removal(&Context::current()?, &m, id, reason, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
@@ -113,7 +112,7 @@ pub async fn apply_feature(
     #[server(default)] feature: String,
     #[server(default)] note: String,
 ) -> Result<Uuid, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::ApplyForMiniPrograms)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
     let app = domain::apply_feature(&Context::current()?, &m, id, feature, note, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
@@ -157,6 +156,6 @@ pub async fn unread_notifications() -> Result<u64, AppError> {
 /// What can be applied for on a mini program, and where it is released.
 #[server(prefix = "/api", endpoint = "mini-program-approvals")]
 pub async fn mini_program_approvals(workspace: String, id: Uuid) -> Result<MiniApprovals, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::ViewMiniPrograms)?;
     domain::of_mini_program(&Context::current()?, &m, id).await
 }

@@ -9,12 +9,11 @@ use crate::model::AppError;
 #[cfg(feature = "ssr")]
 use crate::model::apps::{Grace, KeyKind};
 #[cfg(feature = "ssr")]
-use super::admin_for;
+use super::acting;
 #[cfg(feature = "ssr")]
 use crate::server::{
-    guard::{Member, WorkspaceAdmin},
+    guard::{act, Authorized, Member},
     domain::apps as domain,
-    policy::WorkspaceAction,
     state::AppState, Context,
 };
 
@@ -32,11 +31,11 @@ async fn plain_form_post() -> bool {
 /// A browser without JavaScript goes to the App's page, where the new keys wait to be shown
 /// once (keys of other Apps wait on their pages); with JavaScript the keys are in the answer.
 #[cfg(feature = "ssr")]
-async fn show_once(state: &AppState, admin: &WorkspaceAdmin, keys: &[NewKey]) {
+async fn show_once(state: &AppState, admin: &Authorized<act::ManageApps>, keys: &[NewKey]) {
     if let Some(app) = keys.first().map(|k| k.app) {
         if plain_form_post().await {
-            state.shown_once.put(admin.member().who().account().id, keys.to_vec(), state.clock.now());
-            leptos_axum::redirect(&format!("/w/{}/apps/{app}", admin.member().workspace().name));
+            state.shown_once.put(admin.who().account().id, keys.to_vec(), state.clock.now());
+            leptos_axum::redirect(&format!("/w/{}/apps/{app}", admin.workspace().name));
         }
     }
 }
@@ -44,28 +43,28 @@ async fn show_once(state: &AppState, admin: &WorkspaceAdmin, keys: &[NewKey]) {
 /// The Apps of a workspace, with their keys (masked).
 #[server(prefix = "/api", endpoint = "list-apps")]
 pub async fn list_apps(workspace: String) -> Result<Vec<AppView>, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
-    domain::list(&Context::current()?, m.workspace().id).await
+    let m = Member::require(&workspace).await?.authorize(act::ViewApps)?;
+    domain::list(&Context::current()?, &m).await
 }
 
 /// One App: its keys (masked), the platform public key.
 #[server(prefix = "/api", endpoint = "get-app")]
 pub async fn get_app(workspace: String, id: Uuid) -> Result<AppView, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
-    domain::view(&Context::current()?, m.workspace().id, id).await
+    let m = Member::require(&workspace).await?.authorize(act::ViewApps)?;
+    domain::view(&Context::current()?, &m, id).await
 }
 
 /// The keys an App has had, masked, newest first.
 #[server(prefix = "/api", endpoint = "list-app-keys")]
 pub async fn list_app_keys(workspace: String, id: Uuid) -> Result<Vec<crate::model::apps::KeyView>, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
-    Ok(domain::view(&Context::current()?, m.workspace().id, id).await?.keys)
+    let m = Member::require(&workspace).await?.authorize(act::ViewApps)?;
+    Ok(domain::view(&Context::current()?, &m, id).await?.keys)
 }
 
 /// Keys made for this person's last plain form post, shown once (then forgotten).
 #[server(prefix = "/api", endpoint = "take-new-keys")]
 pub async fn take_new_keys(workspace: String, id: Uuid) -> Result<Vec<NewKey>, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
+    let m = Member::require(&workspace).await?.authorize(act::ViewApps)?;
     let state = AppState::current()?;
     Ok(state.shown_once.take(m.who().account().id, id, state.clock.now()))
 }
@@ -80,7 +79,7 @@ pub async fn create_app(
     #[server(default)] android: Option<String>,
     #[server(default)] android_package: String,
 ) -> Result<CreatedApp, AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ManageApps).await?;
+    let (state, admin, actor) = acting(&workspace, act::ManageApps).await?;
     let form = domain::AppForm {
         name,
         ios: ios.is_some(),
@@ -96,7 +95,7 @@ pub async fn create_app(
 /// Replaces an App's Accessing or Upload Key; the old one works for the grace period.
 #[server(prefix = "/api", endpoint = "rotate-app-key")]
 pub async fn rotate_app_key(workspace: String, app: Uuid, kind: String, grace: String) -> Result<NewKey, AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ManageApps).await?;
+    let (state, admin, actor) = acting(&workspace, act::ManageApps).await?;
     let (kind, grace) = (KeyKind::parse(&kind)?, Grace::parse(&grace)?);
     let key = domain::rotate(&state, &admin, app, kind, grace, actor).await?;
     show_once(&state, &admin, std::slice::from_ref(&key)).await;
@@ -113,7 +112,7 @@ pub async fn revoke_app_key(
     #[server(default)]
     back: Option<String>,
 ) -> Result<(), AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ManageApps).await?;
+    let (state, admin, actor) = acting(&workspace, act::ManageApps).await?;
     domain::revoke(&state, &admin, app, key, actor).await?;
     super::return_to(back);
     Ok(())
@@ -129,15 +128,15 @@ pub async fn set_upload_key_scope(
     #[server(default)] mini_programs: Vec<Uuid>,
     #[server(default)] networks: String,
 ) -> Result<(), AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ManageApps).await?;
+    let (state, admin, actor) = acting(&workspace, act::ManageApps).await?;
     domain::set_upload_scope(&state, &admin, app, domain::ScopeForm { mini_programs, networks }, actor).await
 }
 
 /// The blocked and former members who were shown Upload Keys that still work, with those keys.
 #[server(prefix = "/api", endpoint = "exposed-upload-keys")]
 pub async fn exposed_upload_keys(workspace: String) -> Result<Vec<ExposedKeysView>, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewApps)?;
-    domain::exposed_upload_keys(&Context::current()?, m.workspace().id).await
+    let m = Member::require(&workspace).await?.authorize(act::ViewApps)?;
+    domain::exposed_upload_keys(&Context::current()?, &m).await
 }
 
 /// Rotates, in one step and with no grace period, the Upload Keys `account` was shown that still
@@ -150,7 +149,7 @@ pub async fn rotate_exposed_upload_keys(
     #[server(default)]
     back: Option<String>,
 ) -> Result<Vec<NewKey>, AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ManageApps).await?;
+    let (state, admin, actor) = acting(&workspace, act::ManageApps).await?;
     let keys = domain::rotate_keys_shown_to(&state, &admin, account, actor).await?;
     let _ = back;
     show_once(&state, &admin, &keys).await;

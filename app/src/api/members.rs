@@ -12,56 +12,33 @@ use crate::model::AppError;
 use crate::model::page::Sort;
 #[cfg(feature = "ssr")]
 use crate::server::{
-    guard::{Member, SignedIn},
+    guard::{act, Member, SignedIn},
     domain::{members as domain, workspaces::actor},
-    policy::WorkspaceAction,
     state::AppState,
 };
 
 #[cfg(feature = "ssr")]
-use super::admin_for;
+use super::acting;
 
 /// A workspace's home: what any member sees.
 #[server(prefix = "/api", endpoint = "workspace-home")]
 pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppError> {
     let m = Member::require(&workspace)
         .await?
-        .authorize(WorkspaceAction::ViewWorkspace)?;
-    let members = if crate::server::policy::allows(m.membership().role, WorkspaceAction::ViewMembers) {
-        let state = AppState::current()?;
-        let id = m.workspace().id;
-        let now = state.clock.now();
-        Some(
-            state
-                .store
-                .read(move |tx| {
-                    use crate::server::store::{invitations, members, workspaces};
-                    Ok(crate::model::workspace::MemberCounts {
-                        members: members::count(tx, id, None, None)?,
-                        blocked: members::count(tx, id, None, Some(false))?,
-                        invitations: invitations::pending(tx, id, now)?
-                            .iter()
-                            .filter(|i| !i.expired)
-                            .count() as u64,
-                        waiting_admissions: workspaces::pending_admissions(tx, id)?.len() as u64,
-                    })
-                })
-                .await?,
-        )
-    } else {
-        None
+        .authorize(act::ViewWorkspace)?;
+    let cx = crate::server::Context::current()?;
+    let members = match m.also(act::ViewMembers) {
+        Ok(admin) => Some(domain::counts(&cx, &admin).await?),
+        Err(_) => None,
     };
     let assignment = {
         let (id, me) = (m.workspace().id, m.who().account().id);
-        AppState::current()?
-            .store
-            .read(move |tx| crate::server::store::minis::assignment_text(tx, id, me))
+        cx.store.read(move |tx| crate::server::store::minis::assignment_text(tx, id, me))
             .await?
     };
-    let pending_approvals = if crate::server::policy::allows(m.membership().role, WorkspaceAction::ViewApprovals) {
-        Some(crate::server::domain::approvals::pending_count(&crate::server::Context::current()?, &m).await?)
-    } else {
-        None
+    let pending_approvals = match m.also(act::ViewApprovals) {
+        Ok(approver) => Some(crate::server::domain::approvals::pending_count(&cx, &approver).await?),
+        Err(_) => None,
     };
     Ok(WorkspaceHomeView {
         pending_approvals,
@@ -87,29 +64,13 @@ pub async fn list_members(
 ) -> Result<Page<MemberView>, AppError> {
     let m = Member::require(&workspace)
         .await?
-        .authorize(WorkspaceAction::ViewMembers)?;
+        .authorize(act::ViewMembers)?;
     use crate::model::page::FilterWord;
     use crate::model::workspace::{MemberStatus, Role};
     let role = Role::parse_filter(&role)?;
     let active = MemberStatus::parse_filter(&status)?.map(|s| s == MemberStatus::Active);
-    let state = AppState::current()?;
-    let id = m.workspace().id;
-    state
-        .store
-        .read(move |tx| {
-            crate::server::store::members::list(
-                tx,
-                id,
-                &q,
-                role,
-                active,
-                Sort::parse(&sort, crate::server::store::members::SORTS, "email")?,
-                &cursor,
-                crate::model::workspace::PER_PAGE,
-            )
-            .map(|listed| listed.page)
-        })
-        .await
+    let sort = Sort::parse(&sort, crate::server::store::members::SORTS, "email")?;
+    domain::list(&crate::server::Context::current()?, &m, q, role, active, sort, cursor).await
 }
 
 /// Pending invitations of the workspace.
@@ -117,13 +78,8 @@ pub async fn list_members(
 pub async fn list_invitations(workspace: String) -> Result<Vec<InvitationView>, AppError> {
     let m = Member::require(&workspace)
         .await?
-        .authorize(WorkspaceAction::ViewMembers)?;
-    let state = AppState::current()?;
-    let id = m.workspace().id;
-    state
-        .store
-        .read({ let now = state.clock.now(); move |tx| crate::server::store::invitations::pending(tx, id, now) })
-        .await
+        .authorize(act::ViewMembers)?;
+    domain::invitations(&crate::server::Context::current()?, &m).await
 }
 
 /// Admissions waiting for the address to be verified (representatives named at generation or
@@ -132,23 +88,14 @@ pub async fn list_invitations(workspace: String) -> Result<Vec<InvitationView>, 
 pub async fn list_admissions(workspace: String) -> Result<Vec<AdmissionView>, AppError> {
     let m = Member::require(&workspace)
         .await?
-        .authorize(WorkspaceAction::ViewMembers)?;
-    let state = AppState::current()?;
-    let id = m.workspace().id;
-    let rows = state
-        .store
-        .read(move |tx| crate::server::store::workspaces::pending_admissions(tx, id))
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(email, role, added)| AdmissionView { email, role, added })
-        .collect())
+        .authorize(act::ViewMembers)?;
+    domain::admissions(&crate::server::Context::current()?, &m).await
 }
 
 /// Withdraws a waiting admission.
 #[server(prefix = "/api", endpoint = "revoke-admission")]
 pub async fn revoke_admission(workspace: String, email: String) -> Result<(), AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::InviteMembers).await?;
+    let (state, admin, actor) = acting(&workspace, act::InviteMembers).await?;
     domain::revoke_admission(&state, &admin, &email, actor).await
 }
 
@@ -159,7 +106,7 @@ pub async fn invite_members(
     emails: String,
     role: String,
 ) -> Result<Vec<InviteRow>, AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::InviteMembers).await?;
+    let (state, admin, actor) = acting(&workspace, act::InviteMembers).await?;
     let role = crate::model::workspace::Role::parse("Role", &role)?;
     let addresses = domain::parse_address_list(&emails)?;
     domain::invite(&state, &admin, addresses, role, actor).await
@@ -167,13 +114,13 @@ pub async fn invite_members(
 
 #[server(prefix = "/api", endpoint = "resend-invitation")]
 pub async fn resend_invitation(workspace: String, email: String) -> Result<(), AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::InviteMembers).await?;
+    let (state, admin, actor) = acting(&workspace, act::InviteMembers).await?;
     domain::resend(&state, &admin, &email, actor).await
 }
 
 #[server(prefix = "/api", endpoint = "revoke-invitation")]
 pub async fn revoke_invitation(workspace: String, email: String) -> Result<(), AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::InviteMembers).await?;
+    let (state, admin, actor) = acting(&workspace, act::InviteMembers).await?;
     domain::revoke(&state, &admin, &email, actor).await
 }
 
@@ -183,7 +130,7 @@ pub async fn set_member_role(
     account: Uuid,
     role: String,
 ) -> Result<(), AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::ChangeRoles).await?;
+    let (state, admin, actor) = acting(&workspace, act::ChangeRoles).await?;
     let role = crate::model::workspace::Role::parse("Role", &role)?;
     domain::set_role(&state, &admin, account, role, actor).await
 }
@@ -195,7 +142,7 @@ pub async fn block_member(
     /// The page to return to after a plain form post from the confirmation page.
     back: Option<String>,
 ) -> Result<(), AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::BlockMembers).await?;
+    let (state, admin, actor) = acting(&workspace, act::BlockMembers).await?;
     domain::set_blocked(&state, &admin, account, true, actor).await?;
     super::return_to(back);
     Ok(())
@@ -208,7 +155,7 @@ pub async fn unblock_member(
     /// The page to return to after a plain form post from the confirmation page.
     back: Option<String>,
 ) -> Result<(), AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::BlockMembers).await?;
+    let (state, admin, actor) = acting(&workspace, act::BlockMembers).await?;
     domain::set_blocked(&state, &admin, account, false, actor).await?;
     super::return_to(back);
     Ok(())
@@ -221,7 +168,7 @@ pub async fn remove_member(
     /// The page to return to after a plain form post from the confirmation page.
     back: Option<String>,
 ) -> Result<(), AppError> {
-    let (state, admin, actor) = admin_for(&workspace, WorkspaceAction::RemoveMembers).await?;
+    let (state, admin, actor) = acting(&workspace, act::RemoveMembers).await?;
     domain::remove(&state, &admin, account, actor).await?;
     super::return_to(back);
     Ok(())
@@ -232,7 +179,7 @@ pub async fn remove_member(
 pub async fn leave_workspace(workspace: String) -> Result<(), AppError> {
     let m = Member::require(&workspace)
         .await?
-        .authorize(WorkspaceAction::Leave)?;
+        .authorize(act::Leave)?;
     let state = AppState::current()?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
     domain::leave(&state, &m, actor).await?;

@@ -11,23 +11,22 @@ use crate::model::AppError;
 use crate::model::minis::MiniRole;
 #[cfg(feature = "ssr")]
 use crate::server::{
-    guard::Member,
+    guard::{act, Member},
     domain::{minis as domain, workspaces::actor},
-    policy::WorkspaceAction,
     state::AppState, Context,
 };
 
 /// The mini programs the person may see (a Workspace Developer: those assigned to them).
 #[server(prefix = "/api", endpoint = "list-mini-programs")]
 pub async fn list_mini_programs(workspace: String) -> Result<Vec<MiniProgramView>, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::ViewMiniPrograms)?;
     domain::list(&Context::current()?, &m).await
 }
 
 /// One mini program, with its members.
 #[server(prefix = "/api", endpoint = "get-mini-program")]
 pub async fn get_mini_program(workspace: String, id: Uuid) -> Result<MiniProgramView, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::ViewMiniPrograms)?;
     domain::get(&Context::current()?, &m, id).await
 }
 
@@ -39,7 +38,7 @@ pub async fn list_versions(
     #[server(default)] sort: String,
     #[server(default)] cursor: String,
 ) -> Result<Page<VersionView>, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::ViewMiniPrograms)?;
     domain::versions(&Context::current()?, &m, id, &sort, cursor).await
 }
 
@@ -54,7 +53,7 @@ pub async fn retire_version(
     #[server(default)]
     back: Option<String>,
 ) -> Result<(), AppError> {
-    let (state, admin, actor) = super::admin_for(&workspace, WorkspaceAction::RetireVersions).await?;
+    let (state, admin, actor) = super::acting(&workspace, act::RetireVersions).await?;
     domain::retire_version(&state, &admin, id, version, actor).await?;
     super::return_to(back);
     Ok(())
@@ -64,7 +63,7 @@ pub async fn retire_version(
 #[server(prefix = "/api", endpoint = "mini-program-icon")]
 pub async fn mini_program_icon(workspace: String, id: Uuid) -> Result<String, AppError> {
     use base64::Engine;
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::ViewMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::ViewMiniPrograms)?;
     let bytes = domain::icon(&Context::current()?, &m, id).await?;
     let kind = match imagesize::image_type(&bytes) {
         Ok(imagesize::ImageType::Png) => "image/png",
@@ -84,7 +83,7 @@ pub async fn create_mini_program(
     category: String,
     #[server(default)] icon: String,
 ) -> Result<Uuid, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::CreateMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::CreateMiniPrograms)?;
     let state = AppState::current()?;
     let icon = icon_bytes(&icon)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
@@ -120,7 +119,7 @@ pub async fn edit_mini_program(
     category: String,
     #[server(default)] icon: String,
 ) -> Result<(), AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::AssignMiniPrograms)?;
     let icon = icon_bytes(&icon)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
     let form = domain::MiniForm { name, description, category };
@@ -130,14 +129,14 @@ pub async fn edit_mini_program(
 /// The workspace's active members, to assign to a mini program.
 #[server(prefix = "/api", endpoint = "assignable-members")]
 pub async fn assignable_members(workspace: String) -> Result<Vec<Assignable>, AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::AssignMiniPrograms)?;
     domain::assignable(&Context::current()?, &m).await
 }
 
 /// Assigns a member to a mini program as admin or developer.
 #[server(prefix = "/api", endpoint = "assign-mini-program")]
 pub async fn assign_mini_program(workspace: String, id: Uuid, account: Uuid, role: String) -> Result<(), AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::AssignMiniPrograms)?;
     let role = MiniRole::parse(&role)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
     domain::assign(&Context::current()?, &m, id, account, role, actor).await
@@ -153,7 +152,7 @@ pub async fn unassign_mini_program(
     #[server(default)]
     back: Option<String>,
 ) -> Result<(), AppError> {
-    let m = Member::require(&workspace).await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
+    let m = Member::require(&workspace).await?.authorize(act::AssignMiniPrograms)?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
     domain::unassign(&Context::current()?, &m, id, account, actor).await?;
     super::return_to(back);

@@ -28,20 +28,20 @@ pub(crate) fn client_addr_of_request() -> impl std::future::Future<Output = Opti
     }
 }
 
-/// A Workspace Admin of `workspace` allowed `action` (by the policy table), with the state and
-/// the audit actor a change needs.
+/// A member of `workspace` whom the policy table allows `action`, with the state and the audit
+/// actor a change needs.
 #[cfg(feature = "ssr")]
-pub(crate) async fn admin_for(
+pub(crate) async fn acting<A: crate::server::guard::Action>(
     workspace: &str,
-    action: crate::server::policy::WorkspaceAction,
+    action: A,
 ) -> Result<
-    (crate::server::state::AppState, crate::server::guard::WorkspaceAdmin, crate::server::store::audit::Actor),
+    (crate::server::state::AppState, crate::server::guard::Authorized<A>, crate::server::store::audit::Actor),
     crate::model::AppError,
 > {
     use crate::server::guard::Member;
-    let admin = Member::require(workspace).await?.admin(action)?;
-    let actor = crate::server::domain::workspaces::actor(&admin.member().who(), client_addr_of_request().await);
-    Ok((crate::server::state::AppState::current()?, admin, actor))
+    let m = Member::require(workspace).await?.authorize(action)?;
+    let actor = crate::server::domain::workspaces::actor(m.who(), client_addr_of_request().await);
+    Ok((crate::server::state::AppState::current()?, m, actor))
 }
 
 /// Percent-encodes a query value.

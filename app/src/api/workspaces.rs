@@ -4,10 +4,6 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-#[cfg(feature = "ssr")]
-use crate::model::page::Sort;
-#[cfg(feature = "ssr")]
-use crate::model::workspace::PER_PAGE;
 use crate::model::workspace::{
     ApplicationView, AuditEventView, MyWorkspace, Page, Role, WorkspaceView,
 };
@@ -15,9 +11,8 @@ use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
 use crate::server::{
-    guard::{Member, SignedIn},
+    guard::{act, Member, SignedIn},
     domain::workspaces as domain,
-    policy::WorkspaceAction,
     state::AppState,
 };
 
@@ -133,7 +128,7 @@ pub async fn my_workspaces() -> Result<Vec<MyWorkspace>, AppError> {
 pub async fn workspace_general(workspace: String) -> Result<(WorkspaceView, Role), AppError> {
     let member = Member::require(&workspace)
         .await?
-        .authorize(WorkspaceAction::ViewGeneral)?;
+        .authorize(act::ViewGeneral)?;
     Ok(domain::general(&member))
 }
 
@@ -144,15 +139,11 @@ pub async fn request_workspace_change(
     what: String,
     why: String,
 ) -> Result<(), AppError> {
-    let state = AppState::current()?;
-    let admin = Member::require(&workspace)
-        .await?
-        .admin(WorkspaceAction::RequestInfoChange)?;
-    let actor = domain::actor(&admin.member().who(), super::client_addr_of_request().await);
+    let (state, admin, actor) = super::acting(&workspace, act::RequestInfoChange).await?;
     domain::request_change(&state, &admin, &what, &why, actor).await?;
     leptos_axum::redirect(&format!(
         "/w/{}/general?requested=1",
-        admin.member().workspace().name
+        admin.workspace().name
     ));
     Ok(())
 }
@@ -166,15 +157,6 @@ pub async fn workspace_audit(
     #[server(default)] sort: String,
     #[server(default)] cursor: String,
 ) -> Result<Page<AuditEventView>, AppError> {
-    let state = AppState::current()?;
-    let member = Member::require(&workspace)
-        .await?
-        .authorize(WorkspaceAction::ViewAudit)?;
-    let id = member.workspace().id;
-    state
-        .store
-        .read(move |tx| {
-            crate::server::store::audit::list(tx, Some(id), &action, &q, Sort::parse(&sort, crate::server::store::audit::SORTS, "-time")?, &cursor, PER_PAGE).map(|l| l.page)
-        })
-        .await
+    let member = Member::require(&workspace).await?.authorize(act::ViewAudit)?;
+    domain::audit_log(&crate::server::Context::current()?, &member, action, q, &sort, cursor).await
 }

@@ -8,9 +8,42 @@ use crate::model::approvals::Category;
 use crate::model::minis::MiniRole;
 use crate::model::workspace::Role;
 
-/// Everything a member can try to do in a workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkspaceAction {
+/// Declares the workspace actions once: the enum the table is written over, the list of all of
+/// them, and one type per action ([`act`]) for the guard that proves it (`Authorized<act::X>`).
+macro_rules! workspace_actions {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// Everything a member can try to do in a workspace.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum WorkspaceAction {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl WorkspaceAction {
+            /// Every action, in declaration order.
+            pub const ALL: &'static [WorkspaceAction] = &[$(WorkspaceAction::$name),*];
+        }
+
+        /// One type per [`WorkspaceAction`]: a guard names the action it proved with one of them,
+        /// and a use case names the one it needs.
+        pub mod act {
+            $(
+                #[doc = concat!("The action [`super::WorkspaceAction::", stringify!($name), "`].")]
+                #[derive(Debug, Clone, Copy)]
+                pub struct $name;
+                impl super::Action for $name {
+                    const ACTION: super::WorkspaceAction = super::WorkspaceAction::$name;
+                }
+            )*
+        }
+    };
+}
+
+/// An action as a type (see [`act`]).
+pub trait Action: Copy + Send + Sync + 'static {
+    const ACTION: WorkspaceAction;
+}
+
+workspace_actions! {
     /// The workspace's home page: name, status, your role.
     ViewWorkspace,
     ViewGeneral,
@@ -154,28 +187,6 @@ impl MiniNeed {
 mod tests {
     use super::*;
 
-    const ALL_ACTIONS: [WorkspaceAction; 20] = [
-        ViewWorkspace,
-        ViewGeneral,
-        RequestInfoChange,
-        ViewAudit,
-        ViewMembers,
-        InviteMembers,
-        ChangeRoles,
-        BlockMembers,
-        RemoveMembers,
-        Leave,
-        ViewMiniPrograms,
-        CreateMiniPrograms,
-        AssignMiniPrograms,
-        UploadVersions,
-        RetireVersions,
-        ViewApps,
-        ManageApps,
-        ApplyForMiniPrograms,
-        ViewApprovals,
-        DecideApprovals,
-    ];
 
     #[test]
     fn the_mini_program_table_and_who_decides_each_category() {
@@ -199,7 +210,7 @@ mod tests {
 
     #[test]
     fn every_action_has_a_row_and_a_workspace_admin_may_do_it() {
-        for a in ALL_ACTIONS {
+        for &a in WorkspaceAction::ALL {
             assert!(!roles(a).is_empty(), "{a:?}");
             assert!(allows(WorkspaceAdmin, a), "{a:?}");
         }

@@ -1,8 +1,12 @@
 //! Guards: a value of these types exists only when the check passed, so a function that takes one
 //! is authorized by having it.
 
+use std::marker::PhantomData;
+
 use tower_sessions::Session;
 use uuid::Uuid;
+
+pub use crate::server::policy::{act, Action, WorkspaceAction};
 
 use crate::model::AppError;
 use crate::server::store::accounts::{self, Account};
@@ -25,6 +29,7 @@ fn session_error(e: tower_sessions::session::Error) -> AppError {
 
 /// A signed-in person, checked against the store on this request.
 /// Its fields are private: it is made only from a session checked against the store.
+#[derive(Clone)]
 pub struct SignedIn {
     account: Account,
     session: Session,
@@ -198,6 +203,7 @@ impl Operator {
 /// workspaces — gets 404, so workspace names are not revealed.
 /// Its fields are private: a `Member` is made only by [`Member::check`], and read through its
 /// accessors.
+#[derive(Clone)]
 pub struct Member {
     who: SignedIn,
     workspace: crate::server::store::workspaces::Workspace,
@@ -254,27 +260,17 @@ impl Member {
         }
     }
 
-    /// Passes only if the policy table lets this member's role do `action` (and, for a change,
-    /// the workspace is not suspended).
-    pub fn authorize(
-        self,
-        action: crate::server::policy::WorkspaceAction,
-    ) -> Result<Member, AppError> {
+    /// Passes only if the policy table lets this member's role do the action `A` (and, for a
+    /// change, the workspace is not suspended): the one way to an [`Authorized`] guard.
+    pub fn authorize<A: Action>(self, _action: A) -> Result<Authorized<A>, AppError> {
+        let action = A::ACTION;
         if !crate::server::policy::allows(self.membership.role, action) {
             return Err(AppError::Forbidden(action.refusal().into()));
         }
-        if action.is_change() {
-            return self.for_change();
-        }
-        Ok(self)
-    }
-
-    /// Refuses changes while the workspace is suspended.
-    pub fn for_change(self) -> Result<Member, AppError> {
-        if self.workspace.status == crate::model::workspace::WorkspaceStatus::Suspended {
+        if action.is_change() && self.workspace.status == crate::model::workspace::WorkspaceStatus::Suspended {
             return Err(Member::suspended(&self.workspace.name));
         }
-        Ok(self)
+        Ok(Authorized { member: self, action: PhantomData })
     }
 
     /// The refusal for a blocked member of `workspace`.
@@ -290,62 +286,77 @@ impl Member {
             "The workspace {workspace} is suspended: nothing in it can be changed until the platform operator reactivates it."
         ))
     }
+}
 
-    /// Authorized for `action`, which only Workspace Admins may do.
-    pub fn admin(
-        self,
-        action: crate::server::policy::WorkspaceAction,
-    ) -> Result<WorkspaceAdmin, AppError> {
-        let member = self.authorize(action)?;
-        // The guard proves the role, whatever the action's row allows.
-        if member.membership.role != crate::model::workspace::Role::WorkspaceAdmin {
-            return Err(AppError::Forbidden(action.refusal().into()));
-        }
-        Ok(WorkspaceAdmin(member, action))
+/// A member whom the policy table allows the action `A` (for a change, in a workspace that is not
+/// suspended), made only by [`Member::authorize`]. A use case names the action it needs in its
+/// parameter (`&Authorized<act::InviteMembers>`), so it can't be called with a weaker proof, and
+/// proves it again in the write transaction that acts ([`Authorized::standing`]).
+pub struct Authorized<A: Action> {
+    member: Member,
+    action: PhantomData<A>,
+}
+
+impl<A: Action> std::ops::Deref for Authorized<A> {
+    type Target = Member;
+
+    fn deref(&self) -> &Member {
+        &self.member
     }
 }
 
-/// A Workspace Admin of one workspace, for one action (made only by [`Member::admin`]).
-pub struct WorkspaceAdmin(Member, crate::server::policy::WorkspaceAction);
-
-impl WorkspaceAdmin {
-    pub fn member(&self) -> &Member {
-        &self.0
-    }
-
-    /// The admin's standing, to re-check inside a write transaction ([`MemberScope::recheck`]).
+impl<A: Action> Authorized<A> {
+    /// The member's standing, for checks in the caller's transaction ([`MiniProgramAccess`]).
     pub fn scope(&self) -> MemberScope {
-        MemberScope::of(&self.0)
+        MemberScope::of(&self.member)
     }
 
     /// What this guard proved, to be proved again in the write transaction that acts
-    /// ([`AdminStanding::recheck`]).
-    pub fn standing(&self) -> AdminStanding {
-        AdminStanding { scope: self.scope(), action: self.1 }
+    /// ([`Standing::recheck`]).
+    pub fn standing(&self) -> Standing {
+        Standing { scope: self.scope(), action: A::ACTION }
+    }
+
+    /// A guard as a test sets it up, without the request's check: the use case's own write
+    /// transaction must then refuse what the policy does not allow.
+    #[cfg(test)]
+    pub fn for_tests(member: Member) -> Authorized<A> {
+        Authorized { member, action: PhantomData }
+    }
+
+    /// The same member, authorized for another action too (or refused it).
+    pub fn also<B: Action>(&self, action: B) -> Result<Authorized<B>, AppError> {
+        self.member.clone().authorize(action)
     }
 }
 
-/// A Workspace Admin's standing for one action, cut loose from the request so the write
-/// transaction that acts can check it again: a block, a demotion or a suspension committed since
+/// A member's authorization for one action, cut loose from the request so the write transaction
+/// that acts can check it again: a block, a role change, a removal or a suspension committed since
 /// the request's check is refused there.
 #[derive(Clone)]
-pub struct AdminStanding {
+pub struct Standing {
     scope: MemberScope,
-    action: crate::server::policy::WorkspaceAction,
+    action: WorkspaceAction,
 }
 
-impl AdminStanding {
-    pub fn recheck(&self, tx: &redb::WriteTransaction) -> Result<(), AppError> {
-        let now = self.scope.recheck(tx, self.action)?;
-        if now.role != crate::model::workspace::Role::WorkspaceAdmin {
-            return Err(AppError::Forbidden(self.action.refusal().into()));
-        }
-        Ok(())
+impl Standing {
+    /// Re-reads, in the write transaction that acts, what the guard checked on the request: the
+    /// member is still an active member whose role the policy table allows the action, and, for
+    /// a change, the workspace is not suspended. Returns the member's standing as it is now (their
+    /// role may have changed to another that the action also allows).
+    pub fn recheck(&self, tx: &redb::WriteTransaction) -> Result<MemberScope, AppError> {
+        self.scope.recheck(tx, self.action)
+    }
+
+    /// The standing as the request's check saw it.
+    pub fn scope(&self) -> &MemberScope {
+        &self.scope
     }
 }
 
 /// A member's standing in their workspace, cut loose from the request so a store transaction can
-/// take it along. Its fields are private: it is made only from a checked [`Member`].
+/// take it along. Its fields are private: it is made only from an [`Authorized`] guard (or
+/// re-read by [`Standing::recheck`]).
 #[derive(Clone)]
 pub struct MemberScope {
     workspace: Uuid,
@@ -355,7 +366,7 @@ pub struct MemberScope {
 }
 
 impl MemberScope {
-    pub fn of(m: &Member) -> MemberScope {
+    fn of(m: &Member) -> MemberScope {
         MemberScope {
             workspace: m.workspace.id,
             workspace_name: m.workspace.name.clone(),
@@ -385,7 +396,7 @@ impl MemberScope {
     /// change, the workspace is not suspended — so a block, a role change or a suspension
     /// committed since the check can't slip between the check and the write.
     /// Returns the scope with the member's role as it is now.
-    pub fn recheck(&self, tx: &redb::WriteTransaction, action: crate::server::policy::WorkspaceAction) -> Result<MemberScope, AppError> {
+    fn recheck(&self, tx: &redb::WriteTransaction, action: WorkspaceAction) -> Result<MemberScope, AppError> {
         use crate::server::store::workspaces as ws;
         let gone = || AppError::NotFound(format!("There is no workspace named {} that you are a member of.", self.workspace_name));
         let m = crate::server::store::members::membership(tx, self.workspace, self.account)?.ok_or_else(gone)?;
@@ -533,30 +544,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_admin_guard_proves_the_role_whatever_the_action_allows() {
+    async fn a_guard_is_made_only_for_an_action_the_role_may_do_and_changes_wait_out_a_suspension() {
         use crate::model::workspace::{Role, WorkspaceStatus};
-        use crate::server::policy::WorkspaceAction;
         let (state, account) = setup().await;
-        let workspace = crate::server::store::workspaces::Workspace {
-            id: Uuid::now_v7(),
+        let workspace = |status| crate::server::store::workspaces::Workspace {
+            id: Uuid::nil(),
             name: "Acme".into(),
             mcc: "5812".into(),
             address: "1 Road".into(),
             representatives: vec![],
-            status: WorkspaceStatus::Active,
+            status,
             status_reason: None,
             created: chrono::Utc::now(),
-            application: Uuid::now_v7(),
+            application: Uuid::nil(),
         };
-        let member = |role| {
-            let membership = crate::server::store::members::Membership { workspace: workspace.id, account: account.id, role, active: true, joined: chrono::Utc::now() };
-            Member::for_tests(SignedIn::for_tests(account.clone(), session(&state)), workspace.clone(), membership)
+        let member = |role, status| {
+            let membership = crate::server::store::members::Membership { workspace: Uuid::nil(), account: account.id, role, active: true, joined: chrono::Utc::now() };
+            Member::for_tests(SignedIn::for_tests(account.clone(), session(&state)), workspace(status), membership)
         };
-        // A Mini Program Admin may create mini programs, but is no Workspace Admin.
-        assert!(member(Role::MiniProgramAdmin).authorize(WorkspaceAction::CreateMiniPrograms).is_ok());
-        let refused = member(Role::MiniProgramAdmin).admin(WorkspaceAction::CreateMiniPrograms).err().unwrap();
-        assert_eq!(refused.status(), 403);
-        assert!(member(Role::WorkspaceAdmin).admin(WorkspaceAction::CreateMiniPrograms).is_ok());
+        let status = |r: Result<(), AppError>| r.err().map(|e| e.status()).unwrap_or(200);
+        let mpa = member(Role::MiniProgramAdmin, WorkspaceStatus::Active);
+        assert_eq!(status(mpa.clone().authorize(act::CreateMiniPrograms).map(drop)), 200);
+        assert_eq!(status(mpa.clone().authorize(act::InviteMembers).map(drop)), 403, "not a Workspace Admin");
+        let created = mpa.authorize(act::CreateMiniPrograms).unwrap();
+        assert_eq!(status(created.also(act::ViewMiniPrograms).map(drop)), 200);
+        assert_eq!(status(created.also(act::ManageApps).map(drop)), 403);
+        let suspended = member(Role::WorkspaceAdmin, WorkspaceStatus::Suspended);
+        assert_eq!(status(suspended.clone().authorize(act::ViewMembers).map(drop)), 200, "reading goes on");
+        assert_eq!(status(suspended.authorize(act::InviteMembers).map(drop)), 403, "changes wait");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::model::workspace::{RepresentativeRow, Role};
 use crate::model::AppError;
 use crate::server::guard::{Member, Operator, SignedIn};
 use crate::server::domain::{accounts, approvals, apps, members, minis, workspaces};
-use crate::server::policy::WorkspaceAction;
+use crate::server::guard::act;
 use crate::server::store::accounts::Account;
 use crate::server::store::audit::Actor;
 use crate::server::store::sessions::RedbSessionStore;
@@ -183,13 +183,13 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
         let admin_member = || async { Member::check(&state, signed_in(&state, &accounts_of[0]).await?, &name).await };
         // Everyone else is invited with their role and accepts the link from the mail.
         for ((username, role), account) in people.iter().zip(&accounts_of).skip(1) {
-            let admin = admin_member().await?.admin(WorkspaceAction::InviteMembers)?;
+            let admin = admin_member().await?.authorize(act::InviteMembers)?;
             members::invite(&state, &admin, vec![account.email.clone()], *role, actor(&people[0].0)).await?;
             let token = newest_token_to(&state, &account.email).await?;
             members::accept(&state, &signed_in(&state, account).await?, token, actor(username)).await?;
         }
         // An App with its two keys.
-        let admin = admin_member().await?.admin(WorkspaceAction::ManageApps)?;
+        let admin = admin_member().await?.authorize(act::ManageApps)?;
         let created = apps::create(
             &state,
             &admin,
@@ -205,18 +205,18 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
         let mut mini_ids = Vec::new();
         let mut released_sha = String::new();
         for p in 1..=MINI_PROGRAMS {
-            let m = admin_member().await?.authorize(WorkspaceAction::CreateMiniPrograms)?;
+            let m = admin_member().await?.authorize(act::CreateMiniPrograms)?;
             let form = minis::MiniForm { name: format!("Mini {w}-{p}"), description: format!("Seeded mini program {p} of {name}"), category: "Shopping".into() };
             let mp = minis::create(&state, &m, form, None, actor(&people[0].0)).await?;
             if let Some(i) = mini_admin {
-                let m = admin_member().await?.authorize(WorkspaceAction::AssignMiniPrograms)?;
+                let m = admin_member().await?.authorize(act::AssignMiniPrograms)?;
                 minis::assign(&state, &m, mp, accounts_of[i].id, crate::model::minis::MiniRole::Admin, actor(&people[0].0)).await?;
             }
             let sha = upload(&state, &upload_key, mp, "1.0.0", bundle(plan.bundle_kib, (w * 100 + p) as u64)).await?;
             if let Some(r) = reviewer {
-                let m = admin_member().await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
+                let m = admin_member().await?.authorize(act::ApplyForMiniPrograms)?;
                 let id = approvals::apply_publishing(&state, &m, mp, "1.0.0".into(), vec![created.app], "first release".into(), actor(&people[0].0)).await?;
-                let rm = Member::check(&state, signed_in(&state, &accounts_of[r]).await?, &name).await?.authorize(WorkspaceAction::DecideApprovals)?;
+                let rm = Member::check(&state, signed_in(&state, &accounts_of[r]).await?, &name).await?.authorize(act::DecideApprovals)?;
                 approvals::decide(&state, &rm, id, true, String::new(), actor(&people[r].0)).await?;
                 if released_sha.is_empty() {
                     released_sha = sha;
@@ -240,7 +240,7 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
             // Mini programs without versions yet, for the applications to be about.
             let mut drafts = Vec::new();
             for p in 1..=DRAFTS {
-                let m = admin_member().await?.authorize(WorkspaceAction::CreateMiniPrograms)?;
+                let m = admin_member().await?.authorize(act::CreateMiniPrograms)?;
                 let form = minis::MiniForm { name: format!("Draft {p}"), description: format!("Seeded draft {p}"), category: "Utilities".into() };
                 drafts.push(minis::create(&state, &m, form, None, actor(&people[0].0)).await?);
             }
@@ -254,15 +254,16 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
             let mut filed = 0;
             while filed < plan.approvals {
                 let n = BATCH.min(plan.approvals - filed);
-                let am = admin_member().await?.authorize(WorkspaceAction::ApplyForMiniPrograms)?;
-                let rm = Member::check(&state, signed_in(&state, &accounts_of[reviewer]).await?, &name).await?.authorize(WorkspaceAction::DecideApprovals)?;
-                let (viewer, template, decider) = (crate::server::guard::MemberScope::of(&am), approvals::feature_template(&am), approvals::Decider::of(&rm)?);
+                let am = admin_member().await?.authorize(act::ApplyForMiniPrograms)?;
+                let rm = Member::check(&state, signed_in(&state, &accounts_of[reviewer]).await?, &name).await?.authorize(act::DecideApprovals)?;
+                let (standing, template, decider) = (am.standing(), approvals::feature_template(&am), approvals::Decider::of(&rm));
                 let (applicant, decider_actor) = (actor(&people[0].0), actor(&people[reviewer].0));
                 let rejection = approvals::decision_reason(false, "Seeded: not needed yet")?;
                 let (pairs, total, url) = (pairs.clone(), plan.approvals, state.config.public_url.clone());
                 state
                     .store
                     .write(move |tx| {
+                        let viewer = standing.recheck(tx)?;
                         for i in filed..filed + n {
                             let (mp, f) = pairs[i % pairs.len()];
                             let id = approvals::apply_feature_in(tx, &viewer, &template, mp, f, format!("Seeded request {i}"), &applicant, &url)?;
@@ -279,7 +280,7 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
             lines.push(("APPLICATIONS".into(), plan.approvals.to_string()));
             lines.push(("FILING_SECONDS".into(), format!("{:.2}", filing.elapsed().as_secs_f64())));
             // A page deep in the list: the middle, reached by following "next" as a reader would.
-            let m = admin_member().await?.authorize(WorkspaceAction::ViewApprovals)?;
+            let m = admin_member().await?.authorize(act::ViewApprovals)?;
             let mut cursor = String::new();
             let mut offset = 0u64;
             let target = (plan.approvals as u64 / 2).saturating_sub(1);

@@ -149,16 +149,6 @@ fn signature(headers: &HeaderMap) -> Result<SignatureHeader, ApiError> {
     SignatureHeader::parse(text).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "signature_malformed", format!("The MPDP-Signature header is malformed: {e}.")))
 }
 
-/// The key of a signature, with its scope: known, an Upload Key, not revoked, within its grace
-/// period.
-async fn upload_key(state: &Studio, id: &str) -> Result<KeyRecord, ApiError> {
-    let id = id.to_string();
-    let record = state.store.read(move |tx| app_store::key_record(tx, &id)).await?;
-    let record = record.ok_or_else(unknown_key)?;
-    key_usable(&record.key, state.clock.now())?;
-    Ok(record)
-}
-
 fn unknown_key() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unknown_key", "The key that signed this request is not known to this server.")
 }
@@ -200,11 +190,15 @@ struct Verified {
     _nonce: NonceHold,
 }
 
-/// Authenticates a signed request before anything else is read: the key, the clock, the
-/// signature over `message`, then the nonce (a point read, and a hold against the same nonce
-/// in flight). Nothing is written.
+/// Authenticates a signed request before anything else is read, in one read of the key and its
+/// nonce: the key (known, an Upload Key, not revoked, within its grace period), the clock, the
+/// signature over `message`, then the nonce (unused, and held against the same nonce in flight).
+/// Nothing is written; the write that acts consumes the nonce.
 async fn authenticate(state: &Studio, sig: SignatureHeader, message: impl FnOnce(&SignatureHeader) -> String) -> Result<Verified, ApiError> {
-    let key = upload_key(state, &sig.key).await?;
+    let (k, n) = (sig.key.clone(), sig.nonce.clone());
+    let (key, used) = state.store.read(move |tx| Ok((app_store::key_record(tx, &k)?, store::nonce_used(tx, &k, &n)?))).await?;
+    let key = key.ok_or_else(unknown_key)?;
+    key_usable(&key.key, state.clock.now())?;
     if (state.clock.timestamp() - sig.ts).abs() > CLOCK_SKEW_SECS {
         return Err(stale());
     }
@@ -212,8 +206,7 @@ async fn authenticate(state: &Studio, sig: SignatureHeader, message: impl FnOnce
         return Err(bad_signature());
     }
     let hold = state.limits.in_flight.hold(&sig.key, &sig.nonce).ok_or_else(replayed)?;
-    let (k, n) = (sig.key.clone(), sig.nonce.clone());
-    if state.store.read(move |tx| store::nonce_used(tx, &k, &n)).await? {
+    if used {
         return Err(replayed());
     }
     Ok(Verified { key, sig, _nonce: hold })
@@ -341,21 +334,33 @@ fn removed() -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "mini_program_removed", "This mini program has been removed; nothing more can be uploaded to it.")
 }
 
-/// The mini program, in the key's workspace, which is active.
-async fn mini_program_of(state: &Studio, key: &Key, id: Uuid) -> Result<(store::MiniProgram, ws::Workspace), ApiError> {
-    let wid = key.workspace;
+/// What a signed request about a mini program is checked against before its body is read, in
+/// one read: the mini program in the key's workspace, which is active; its versions; the key's
+/// App's name. (The write that acts checks them again.)
+struct Target {
+    mini_program: store::MiniProgram,
+    workspace: ws::Workspace,
+    versions: Vec<Version>,
+    app_name: String,
+}
+
+async fn target_of(state: &Studio, key: &Key, id: Uuid) -> Result<Target, ApiError> {
+    let (wid, app) = (key.workspace, key.app);
     let found = state
         .store
-        .read(move |tx| Ok((store::by_id(tx, id)?, ws::get_workspace(tx, wid)?)))
+        .read(move |tx| {
+            let mp = store::by_id(tx, id)?.filter(|mp| mp.workspace == wid);
+            let Some(mp) = mp else { return Ok(None) };
+            let Some(w) = ws::get_workspace(tx, wid)? else { return Ok(None) };
+            let app_name = app_store::app_of(tx, wid, app)?.map(|a| a.name).unwrap_or_default();
+            Ok(Some(Target { versions: store::versions(tx, id)?, mini_program: mp, workspace: w, app_name }))
+        })
         .await?;
-    let (Some(mp), Some(w)) = found else { return Err(not_found_in_key_workspace()) };
-    if mp.workspace != key.workspace {
-        return Err(not_found_in_key_workspace());
+    let target = found.ok_or_else(not_found_in_key_workspace)?;
+    if target.workspace.status == WorkspaceStatus::Suspended {
+        return Err(suspended(&target.workspace.name));
     }
-    if w.status == WorkspaceStatus::Suspended {
-        return Err(suspended(&w.name));
-    }
-    Ok((mp, w))
+    Ok(target)
 }
 
 /// A semantic version higher than every earlier one of the mini program that is not retired.
@@ -534,12 +539,11 @@ pub(crate) async fn upload_checked(state: &Studio, id: &str, headers: &HeaderMap
     let (record, sig) = (&verified.key, &verified.sig);
     let key = &record.key;
     let _slot = state.limits.uploads.take(&key.id, client)?;
-    let (mp, workspace) = mini_program_of(state, key, mp_id).await?;
+    let Target { mini_program: mp, workspace, versions: earlier, app_name } = target_of(state, key, mp_id).await?;
     in_scope(record, mp.id, client)?;
     if mp.removed {
         return Err(removed());
     }
-    let earlier = state.store.read(move |tx| store::versions(tx, mp_id)).await?;
     check_version(&version_text, &earlier)?;
     let note = match header(headers, "mpdp-note") {
         Some(n) => {
@@ -562,10 +566,6 @@ pub(crate) async fn upload_checked(state: &Studio, id: &str, headers: &HeaderMap
     if received.uploaded_sha256 != claimed_sha || received.uploaded_size != claimed_size {
         return Err(bundle_mismatch());
     }
-    let app_name = {
-        let (app, wid) = (key.app, key.workspace);
-        state.store.read(move |tx| app_store::app_of(tx, wid, app)).await?.map(|a| a.name).unwrap_or_default()
-    };
     let record = Version {
         mini_program: mp.id,
         version: version_text.clone(),
@@ -603,7 +603,7 @@ enum Uploader {
     /// An Upload Key: still usable and in scope; its nonce is consumed here.
     Key { id: String, nonce: String, client: Option<IpAddr> },
     /// A member in the console: still an active member, allowed to upload to the mini program.
-    Member(crate::server::guard::MemberScope),
+    Member(crate::server::guard::Standing),
 }
 
 /// Stores a checked bundle and its version record: the file first (durable), then the record.
@@ -653,9 +653,9 @@ async fn store_version(state: &Studio, temp: TempFile, record: Version, workspac
                         return Ok(Err(replayed()));
                     }
                 }
-                Uploader::Member(scope) => {
+                Uploader::Member(standing) => {
                     // Blocked, demoted or unassigned since the request was checked: refused.
-                    let now = scope.recheck(tx, crate::server::policy::WorkspaceAction::UploadVersions)?;
+                    let now = standing.recheck(tx)?;
                     crate::server::guard::MiniProgramAccess::check(tx, &now, record.mini_program, crate::server::guard::MiniNeed::Upload)?;
                 }
             }
@@ -714,20 +714,20 @@ pub async fn console_upload(
 }
 
 async fn console_upload_checked(state: &Studio, session: tower_sessions::Session, name: &str, id: &str, client: Option<IpAddr>, mut form: axum::extract::Multipart) -> Result<String, ApiError> {
-    use crate::server::guard::{Member, MemberScope, MiniNeed, MiniProgramAccess, SignedIn};
-    use crate::server::policy::WorkspaceAction;
+    use crate::server::guard::{act, Member, MiniNeed, MiniProgramAccess, SignedIn};
     let who = SignedIn::from_session(state, session)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "signed_out", "Please log in."))?;
-    let m = Member::check(state, who, name).await?.authorize(WorkspaceAction::UploadVersions)?;
+    let m = Member::check(state, who, name).await?.authorize(act::UploadVersions)?;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No such mini program in this workspace.");
     let mp_id = Uuid::parse_str(id).map_err(|_| not_found())?;
     let (wid, me) = (m.workspace().id, m.who().account().id);
-    let scope = MemberScope::of(&m);
-    let read_scope = scope.clone();
-    let (access, platform) = state
+    let (standing, scope) = (m.standing(), m.scope());
+    // One read before the body: the mini program and the member's part in it, the workspace's
+    // platform key, the versions so far. (The write that stores the version checks them again.)
+    let (access, platform, earlier) = state
         .store
-        .read(move |tx| Ok((MiniProgramAccess::check(tx, &read_scope, mp_id, MiniNeed::Upload), app_store::platform_key(tx, wid)?)))
+        .read(move |tx| Ok((MiniProgramAccess::check(tx, &scope, mp_id, MiniNeed::Upload), app_store::platform_key(tx, wid)?, store::versions(tx, mp_id)?)))
         .await?;
     let mp = match access {
         Ok(a) => a.into_mini_program(),
@@ -760,7 +760,6 @@ async fn console_upload_checked(state: &Studio, session: tower_sessions::Session
             _ => {}
         }
     }
-    let earlier = state.store.read(move |tx| store::versions(tx, mp_id)).await?;
     check_version(&version, &earlier)?;
     let note = validate_note(&note).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note_invalid", e.to_string()).field("note"))?;
     let received = received.ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bundle_missing", "Choose the bundle file (.tar.gz) to upload.").field("bundle"))?;
@@ -785,7 +784,7 @@ async fn console_upload_checked(state: &Studio, session: tower_sessions::Session
         created: state.clock.now(),
     };
     let actor = crate::server::domain::workspaces::actor(m.who(), client);
-    store_version(state, received.temp, record, (wid, m.workspace().name.clone()), mp.name.clone(), actor, Uploader::Member(scope)).await?;
+    store_version(state, received.temp, record, (wid, m.workspace().name.clone()), mp.name.clone(), actor, Uploader::Member(standing)).await?;
     Ok(version)
 }
 
@@ -802,13 +801,20 @@ async fn list_versions(
         let sig = signature(&headers)?;
         let mp_id = Uuid::parse_str(&id).map_err(|_| not_found_in_key_workspace())?;
         let verified = authenticate(&state, sig, |sig| keys::list_message(&mp_id.to_string(), sig.ts, &sig.nonce)).await?;
-        let (mp, _) = mini_program_of(&state, &verified.key.key, mp_id).await?;
-        in_scope(&verified.key, mp.id, client)?;
+        let target = target_of(&state, &verified.key.key, mp_id).await?;
+        in_scope(&verified.key, target.mini_program.id, client)?;
         let (k, n) = (verified.sig.key.clone(), verified.sig.nonce.clone());
-        if !state.store.write(move |tx| store::use_nonce(tx, &k, &n, crate::server::store::now().timestamp(), 2 * CLOCK_SKEW_SECS)).await? {
-            return Err(replayed());
-        }
-        let versions = state.store.read(move |tx| store::versions(tx, mp_id)).await?;
+        // The nonce is consumed and the list read in one write.
+        let listed = state
+            .store
+            .write(move |tx| {
+                if !store::use_nonce(tx, &k, &n, crate::server::store::now().timestamp(), 2 * CLOCK_SKEW_SECS)? {
+                    return Ok(None);
+                }
+                Ok(Some(store::versions(tx, mp_id)?))
+            })
+            .await?;
+        let versions = listed.ok_or_else(replayed)?;
         state.last_used.touch(&verified.key.key.id, state.clock.now());
         Ok(Versions { versions: versions.iter().map(Version::view).collect() })
     }

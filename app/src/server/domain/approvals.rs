@@ -20,7 +20,7 @@ use crate::model::page::{Page, Sort, PER_PAGE};
 use crate::model::workspace::{Role, WorkspaceStatus};
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::guard::{Member, SignedIn};
+use crate::server::guard::{act, Authorized, Member, SignedIn, Standing};
 use crate::server::guard::{MemberScope as Viewer, MiniNeed, MiniProgramAccess};
 use crate::server::domain::minis::visible;
 use crate::server::policy::{allows, decide_refusal, may_decide, WorkspaceAction};
@@ -172,7 +172,7 @@ fn file_announced(tx: &redb::WriteTransaction, mut a: Application, actor: &Actor
 /// workspace's Apps. The version becomes In review.
 pub async fn apply_publishing(
     cx: &Context,
-    m: &Member,
+    m: &Authorized<act::ApplyForMiniPrograms>,
     mp: Uuid,
     version: String,
     apps: Vec<Uuid>,
@@ -184,12 +184,13 @@ pub async fn apply_publishing(
     if apps.is_empty() {
         return Err(AppError::invalid("Apps", "choose at least one App to release to"));
     }
-    let viewer = Viewer::of(m);
+    let standing = m.standing();
     let mut a = new_application(m, Category::Publishing, None, note);
     let url = cx.config.public_url.clone();
     cx
         .store
         .write(move |tx| {
+            let viewer = standing.recheck(tx)?;
             let p = require_mini_admin(tx, &viewer, mp)?;
             if p.removed {
                 return Err(AppError::conflict("Mini program", "has been removed; it can't be published again"));
@@ -224,14 +225,15 @@ pub async fn apply_publishing(
 }
 
 /// "Apply for removal": for a mini program released to at least one App, with a reason.
-pub async fn apply_removal(cx: &Context, m: &Member, mp: Uuid, reason: String, actor: Actor) -> Result<Uuid, AppError> {
+pub async fn apply_removal(cx: &Context, m: &Authorized<act::ApplyForMiniPrograms>, mp: Uuid, reason: String, actor: Actor) -> Result<Uuid, AppError> {
     let reason = validate_reason(&reason)?;
-    let viewer = Viewer::of(m);
+    let standing = m.standing();
     let a = new_application(m, Category::Removal, None, reason);
     let url = cx.config.public_url.clone();
     cx
         .store
         .write(move |tx| {
+            let viewer = standing.recheck(tx)?;
             let p = require_mini_admin(tx, &viewer, mp)?;
             if p.removed {
                 return Err(AppError::conflict("Mini program", "has already been removed"));
@@ -246,24 +248,27 @@ pub async fn apply_removal(cx: &Context, m: &Member, mp: Uuid, reason: String, a
 }
 
 /// "Apply for feature activation": one capability from the documented list, for one mini program.
-pub async fn apply_feature(cx: &Context, m: &Member, mp: Uuid, code: String, note: String, actor: Actor) -> Result<Uuid, AppError> {
+pub async fn apply_feature(cx: &Context, m: &Authorized<act::ApplyForMiniPrograms>, mp: Uuid, code: String, note: String, actor: Actor) -> Result<Uuid, AppError> {
     let mut ids = apply_features(cx, m, vec![(mp, code, note)], actor).await?;
     Ok(ids.remove(0))
 }
 
 /// Several feature applications by one member, each checked and filed as [`apply_feature`] does,
 /// in one write transaction (all or none).
-pub async fn apply_features(cx: &Context, m: &Member, items: Vec<(Uuid, String, String)>, actor: Actor) -> Result<Vec<Uuid>, AppError> {
+pub async fn apply_features(cx: &Context, m: &Authorized<act::ApplyForMiniPrograms>, items: Vec<(Uuid, String, String)>, actor: Actor) -> Result<Vec<Uuid>, AppError> {
     let mut checked = Vec::with_capacity(items.len());
     for (mp, code, note) in items {
         checked.push((mp, feature(&code)?, validate_apply_note(&note)?));
     }
-    let viewer = Viewer::of(m);
+    let standing = m.standing();
     let template = feature_template(m);
     let url = cx.config.public_url.clone();
     cx
         .store
-        .write(move |tx| checked.into_iter().map(|(mp, f, note)| apply_feature_in(tx, &viewer, &template, mp, f, note, &actor, &url)).collect())
+        .write(move |tx| {
+            let viewer = standing.recheck(tx)?;
+            checked.into_iter().map(|(mp, f, note)| apply_feature_in(tx, &viewer, &template, mp, f, note, &actor, &url)).collect()
+        })
         .await
 }
 
@@ -518,18 +523,13 @@ pub(crate) fn changes_container(category: Category) -> bool {
 /// for anyone but a Workspace Admin, an application no longer pending (409).
 /// Who decides, as [`decide_in`] needs it: a member whose role may decide applications.
 pub(crate) struct Decider {
-    workspace: Uuid,
-    account: Uuid,
+    standing: Standing,
     name: String,
-    role: Role,
 }
 
 impl Decider {
-    pub(crate) fn of(m: &Member) -> Result<Decider, AppError> {
-        if !allows(m.membership().role, WorkspaceAction::DecideApprovals) {
-            return Err(AppError::Forbidden(WorkspaceAction::DecideApprovals.refusal().into()));
-        }
-        Ok(Decider { workspace: m.workspace().id, account: m.who().account().id, name: m.who().account().username.clone(), role: m.membership().role })
+    pub(crate) fn of(m: &Authorized<act::DecideApprovals>) -> Decider {
+        Decider { standing: m.standing(), name: m.who().account().username.clone() }
     }
 }
 
@@ -543,9 +543,9 @@ pub(crate) fn decision_reason(approve: bool, reason: &str) -> Result<Option<Stri
     }
 }
 
-pub async fn decide(cx: &Context, m: &Member, id: Uuid, approve: bool, reason: String, actor: Actor) -> Result<(), AppError> {
+pub async fn decide(cx: &Context, m: &Authorized<act::DecideApprovals>, id: Uuid, approve: bool, reason: String, actor: Actor) -> Result<(), AppError> {
     let reason = decision_reason(approve, &reason)?;
-    let decider = Decider::of(m)?;
+    let decider = Decider::of(m);
     let url = cx.config.public_url.clone();
     cx.store.write(move |tx| decide_in(tx, &decider, id, approve, reason, &actor, &url)).await?;
     Ok(())
@@ -555,7 +555,8 @@ pub async fn decide(cx: &Context, m: &Member, id: Uuid, approve: bool, reason: S
 /// (`reason` from [`decision_reason`]). What an approval changes for containers is a commit
 /// effect (see [`crate::server::store::effects`]).
 pub(crate) fn decide_in(tx: &redb::WriteTransaction, d: &Decider, id: Uuid, approve: bool, reason: Option<String>, actor: &Actor, url: &str) -> Result<Category, AppError> {
-    let (wid, me, my_name, role) = (d.workspace, d.account, &d.name, d.role);
+    let scope = d.standing.recheck(tx)?;
+    let (wid, me, my_name, role) = (scope.workspace(), scope.account(), &d.name, scope.role());
     let before = store::get(tx, id)?.filter(|a| a.workspace == wid).ok_or_else(not_found)?;
     if before.applicant == me {
         return Err(AppError::Forbidden(
@@ -648,7 +649,7 @@ pub struct ListFilter {
 }
 
 /// A page of `m`'s workspace's applications.
-pub async fn list(cx: &Context, m: &Member, f: ListFilter) -> Result<Page<ApplicationRow>, AppError> {
+pub async fn list(cx: &Context, m: &Authorized<act::ViewApprovals>, f: ListFilter) -> Result<Page<ApplicationRow>, AppError> {
     let q = Query {
         workspace: m.workspace().id,
         category: crate::model::page::FilterWord::parse_filter(&f.category)?,
@@ -731,8 +732,8 @@ pub async fn unread(cx: &Context, who: &SignedIn) -> Result<u64, AppError> {
 }
 
 /// What `m` can apply for on a mini program they may see, and where it is released.
-pub async fn of_mini_program(cx: &Context, m: &Member, mp: Uuid) -> Result<MiniApprovals, AppError> {
-    let viewer = Viewer::of(m);
+pub async fn of_mini_program(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, mp: Uuid) -> Result<MiniApprovals, AppError> {
+    let viewer = m.scope();
     cx
         .store
         .read(move |tx| {
@@ -783,7 +784,7 @@ pub async fn of_mini_program(cx: &Context, m: &Member, mp: Uuid) -> Result<MiniA
 }
 
 /// How many applications of the workspace are pending (for the overview).
-pub async fn pending_count(cx: &Context, m: &Member) -> Result<u64, AppError> {
+pub async fn pending_count(cx: &Context, m: &Authorized<act::ViewApprovals>) -> Result<u64, AppError> {
     let wid = m.workspace().id;
     cx.store.read(move |tx| store::count(tx, wid, None, Some(Status::Pending))).await
 }
@@ -808,6 +809,12 @@ mod tests {
         workspace: Workspace,
         mp: Uuid,
         app: Uuid,
+    }
+
+    /// A member's guard for the action the use case needs, unchecked: the use case's own write
+    /// transaction must refuse what the policy does not allow.
+    fn acts<A: crate::server::guard::Action>(m: &Member) -> Authorized<A> {
+        Authorized::for_tests(m.clone())
     }
 
     async fn member(w: &World, name: &str, role: Role) -> Member {
@@ -875,53 +882,53 @@ mod tests {
         let (mia, dev_id, wid) = (mpa.who().account().id, dev.who().account().id, w.workspace.id);
         s.store.write(move |tx| { minis::assign(tx, wid, mp, mia, MiniRole::Admin)?; minis::assign(tx, wid, mp, dev_id, MiniRole::Developer) }).await.unwrap();
         // Nothing to publish yet; nothing released to remove.
-        assert_eq!(apply_publishing(s, &mpa, mp, "1.0.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 422);
-        assert_eq!(apply_removal(s, &mpa, mp, "old".into(), nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(apply_publishing(s, &acts(&mpa), mp, "1.0.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 422);
+        assert_eq!(apply_removal(s, &acts(&mpa), mp, "old".into(), nobody()).await.unwrap_err().status(), 409);
         upload(&w, "1.0.0").await;
         upload(&w, "1.1.0").await;
         // Only the newest, and only to this workspace's Apps; a developer may not apply.
-        assert_eq!(apply_publishing(s, &mpa, mp, "1.0.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 409);
-        assert_eq!(apply_publishing(s, &mpa, mp, "1.1.0".into(), vec![Uuid::now_v7()], String::new(), nobody()).await.unwrap_err().field(), Some("Apps"));
-        assert_eq!(apply_publishing(s, &mpa, mp, "1.1.0".into(), vec![], String::new(), nobody()).await.unwrap_err().field(), Some("Apps"));
-        assert_eq!(apply_publishing(s, &dev, mp, "1.1.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 403);
-        let first = apply_publishing(s, &mpa, mp, "1.1.0".into(), vec![app], "first".into(), nobody()).await.unwrap();
+        assert_eq!(apply_publishing(s, &acts(&mpa), mp, "1.0.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(apply_publishing(s, &acts(&mpa), mp, "1.1.0".into(), vec![Uuid::now_v7()], String::new(), nobody()).await.unwrap_err().field(), Some("Apps"));
+        assert_eq!(apply_publishing(s, &acts(&mpa), mp, "1.1.0".into(), vec![], String::new(), nobody()).await.unwrap_err().field(), Some("Apps"));
+        assert_eq!(apply_publishing(s, &acts(&dev), mp, "1.1.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 403);
+        let first = apply_publishing(s, &acts(&mpa), mp, "1.1.0".into(), vec![app], "first".into(), nobody()).await.unwrap();
         assert_eq!(state_of(&w, "1.1.0").await, VersionState::InReview);
         // Once in review it can't be sent again.
-        assert_eq!(apply_publishing(s, &admin, mp, "1.1.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(apply_publishing(s, &acts(&admin), mp, "1.1.0".into(), vec![app], String::new(), nobody()).await.unwrap_err().status(), 409);
         // Two-person rule, and a reason for a rejection.
-        assert_eq!(decide(s, &mpa, first, true, String::new(), nobody()).await.unwrap_err().status(), 403);
-        assert_eq!(decide(s, &reviewer, first, false, "  ".into(), nobody()).await.unwrap_err().field(), Some("Reason"));
-        decide(s, &reviewer, first, false, "Crashes on start".into(), nobody()).await.unwrap();
+        assert_eq!(decide(s, &acts(&mpa), first, true, String::new(), nobody()).await.unwrap_err().status(), 403);
+        assert_eq!(decide(s, &acts(&reviewer), first, false, "  ".into(), nobody()).await.unwrap_err().field(), Some("Reason"));
+        decide(s, &acts(&reviewer), first, false, "Crashes on start".into(), nobody()).await.unwrap();
         assert_eq!(state_of(&w, "1.1.0").await, VersionState::Rejected);
-        assert_eq!(decide(s, &admin, first, true, String::new(), nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(decide(s, &acts(&admin), first, true, String::new(), nobody()).await.unwrap_err().status(), 409);
         assert_eq!(withdraw(s, &mpa.who(), first, nobody()).await.unwrap_err().status(), 409);
         // A new version, applied for and withdrawn: Uploaded again; withdrawn can't be decided.
         upload(&w, "1.2.0").await;
-        let second = apply_publishing(s, &mpa, mp, "1.2.0".into(), vec![app], String::new(), nobody()).await.unwrap();
+        let second = apply_publishing(s, &acts(&mpa), mp, "1.2.0".into(), vec![app], String::new(), nobody()).await.unwrap();
         assert_eq!(withdraw(s, &reviewer.who(), second, nobody()).await.unwrap_err().status(), 404, "only the applicant withdraws");
         withdraw(s, &mpa.who(), second, nobody()).await.unwrap();
         assert_eq!(state_of(&w, "1.2.0").await, VersionState::Uploaded);
-        assert_eq!(decide(s, &reviewer, second, true, String::new(), nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(decide(s, &acts(&reviewer), second, true, String::new(), nobody()).await.unwrap_err().status(), 409);
         // Applied again and approved: Released; the next release supersedes it.
-        let third = apply_publishing(s, &mpa, mp, "1.2.0".into(), vec![app], String::new(), nobody()).await.unwrap();
-        decide(s, &reviewer, third, true, String::new(), nobody()).await.unwrap();
+        let third = apply_publishing(s, &acts(&mpa), mp, "1.2.0".into(), vec![app], String::new(), nobody()).await.unwrap();
+        decide(s, &acts(&reviewer), third, true, String::new(), nobody()).await.unwrap();
         assert_eq!(state_of(&w, "1.2.0").await, VersionState::Released);
         assert_eq!(released(&w).await, vec!["1.2.0"]);
         upload(&w, "2.0.0").await;
-        let fourth = apply_publishing(s, &admin, mp, "2.0.0".into(), vec![app], String::new(), nobody()).await.unwrap();
-        assert_eq!(decide(s, &admin, fourth, true, String::new(), nobody()).await.unwrap_err().status(), 403, "a Workspace Admin does not decide their own");
-        decide(s, &mpa, fourth, true, String::new(), nobody()).await.unwrap_err();
-        decide(s, &reviewer, fourth, true, String::new(), nobody()).await.unwrap();
+        let fourth = apply_publishing(s, &acts(&admin), mp, "2.0.0".into(), vec![app], String::new(), nobody()).await.unwrap();
+        assert_eq!(decide(s, &acts(&admin), fourth, true, String::new(), nobody()).await.unwrap_err().status(), 403, "a Workspace Admin does not decide their own");
+        decide(s, &acts(&mpa), fourth, true, String::new(), nobody()).await.unwrap_err();
+        decide(s, &acts(&reviewer), fourth, true, String::new(), nobody()).await.unwrap();
         assert_eq!((state_of(&w, "1.2.0").await, state_of(&w, "2.0.0").await), (VersionState::Superseded, VersionState::Released));
         // Removal: applied, approved → removed, off every App, nothing more can be applied for.
-        let removal = apply_removal(s, &mpa, mp, "Campaign over".into(), nobody()).await.unwrap();
-        let asked = apply_feature(s, &mpa, mp, "camera".into(), String::new(), nobody()).await.unwrap();
-        assert_eq!(apply_removal(s, &admin, mp, "again".into(), nobody()).await.unwrap_err().status(), 409);
-        decide(s, &admin, removal, true, String::new(), nobody()).await.unwrap();
+        let removal = apply_removal(s, &acts(&mpa), mp, "Campaign over".into(), nobody()).await.unwrap();
+        let asked = apply_feature(s, &acts(&mpa), mp, "camera".into(), String::new(), nobody()).await.unwrap();
+        assert_eq!(apply_removal(s, &acts(&admin), mp, "again".into(), nobody()).await.unwrap_err().status(), 409);
+        decide(s, &acts(&admin), removal, true, String::new(), nobody()).await.unwrap();
         assert!(released(&w).await.is_empty());
         assert_eq!(state_of(&w, "2.0.0").await, VersionState::Removed);
-        assert_eq!(apply_removal(s, &mpa, mp, "again".into(), nobody()).await.unwrap_err().status(), 409);
-        assert_eq!(apply_feature(s, &mpa, mp, "camera".into(), String::new(), nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(apply_removal(s, &acts(&mpa), mp, "again".into(), nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(apply_feature(s, &acts(&mpa), mp, "camera".into(), String::new(), nobody()).await.unwrap_err().status(), 409);
         // What was still pending about it is closed, with the reason.
         let closed = s.store.read(move |tx| store::get(tx, asked)).await.unwrap().unwrap();
         assert_eq!(closed.status, Status::Rejected);
@@ -937,13 +944,13 @@ mod tests {
         let admin = member(&w, "ann", Role::WorkspaceAdmin).await;
         let reviewer = member(&w, "rex", Role::WorkspaceReviewer).await;
         let (mp, s) = (w.mp, &w.state);
-        assert_eq!(apply_feature(s, &admin, mp, "teleport".into(), String::new(), nobody()).await.unwrap_err().field(), Some("Feature"));
-        let f = apply_feature(s, &admin, mp, "location".into(), String::new(), nobody()).await.unwrap();
-        assert_eq!(apply_feature(s, &admin, mp, "location".into(), String::new(), nobody()).await.unwrap_err().status(), 409);
-        decide(s, &reviewer, f, true, String::new(), nobody()).await.unwrap();
+        assert_eq!(apply_feature(s, &acts(&admin), mp, "teleport".into(), String::new(), nobody()).await.unwrap_err().field(), Some("Feature"));
+        let f = apply_feature(s, &acts(&admin), mp, "location".into(), String::new(), nobody()).await.unwrap();
+        assert_eq!(apply_feature(s, &acts(&admin), mp, "location".into(), String::new(), nobody()).await.unwrap_err().status(), 409);
+        decide(s, &acts(&reviewer), f, true, String::new(), nobody()).await.unwrap();
         let features = s.store.read(move |tx| minis::by_id(tx, mp)).await.unwrap().unwrap().features;
         assert_eq!(features, vec!["location"]);
-        assert_eq!(apply_feature(s, &admin, mp, "location".into(), String::new(), nobody()).await.unwrap_err().status(), 409);
+        assert_eq!(apply_feature(s, &acts(&admin), mp, "location".into(), String::new(), nobody()).await.unwrap_err().status(), 409);
 
         // A member request: the same answer for a name that does not exist; only an admin decides.
         let zed = verified_account(s, "zed").await;
@@ -955,8 +962,8 @@ mod tests {
         let mine = mine(s, &zed, String::new(), String::new()).await.unwrap();
         assert_eq!(mine.total, 1, "one request, in the workspace that exists");
         let req = mine.items[0].id;
-        assert_eq!(decide(s, &reviewer, req, true, String::new(), nobody()).await.unwrap_err().status(), 403);
-        decide(s, &admin, req, true, String::new(), nobody()).await.unwrap();
+        assert_eq!(decide(s, &acts(&reviewer), req, true, String::new(), nobody()).await.unwrap_err().status(), 403);
+        decide(s, &acts(&admin), req, true, String::new(), nobody()).await.unwrap();
         let (wid, zid) = (w.workspace.id, zed.account().id);
         let joined = s.store.read(move |tx| crate::server::store::members::membership(tx, wid, zid)).await.unwrap().unwrap();
         assert_eq!((joined.role, joined.active), (Role::WorkspaceDeveloper, true));
@@ -1019,14 +1026,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_guard_checked_on_the_request_is_proved_again_in_the_transaction_that_acts() {
+        let w = world().await;
+        let admin = member(&w, "ann", Role::WorkspaceAdmin).await;
+        let rex = member(&w, "rex", Role::WorkspaceReviewer).await;
+        let s = &w.state;
+        let (wid, rex_id) = (w.workspace.id, rex.who().account().id);
+        // Both guards pass the request's check.
+        let applicant = admin.clone().authorize(act::ApplyForMiniPrograms).unwrap();
+        let decider = rex.clone().authorize(act::DecideApprovals).unwrap();
+        let id = apply_feature(s, &applicant, w.mp, FEATURES[0].code.into(), String::new(), nobody()).await.unwrap();
+        let set = |role: Role, active: bool| {
+            let m = Membership { workspace: wid, account: rex_id, role, active, joined: Utc::now() };
+            async move { s.store.write(move |tx| crate::server::store::members::put_membership(tx, &m)).await.unwrap() }
+        };
+        // Then, before the decision commits, the reviewer is demoted, or blocked, or the
+        // workspace suspended: each refused in the write transaction, and nothing changes.
+        set(Role::WorkspaceDeveloper, true).await;
+        assert_eq!(decide(s, &decider, id, true, String::new(), nobody()).await.unwrap_err().status(), 403, "demoted");
+        set(Role::WorkspaceReviewer, false).await;
+        assert_eq!(decide(s, &decider, id, true, String::new(), nobody()).await.unwrap_err().status(), 403, "blocked");
+        s.store.write(move |tx| crate::server::store::members::remove(tx, wid, rex_id)).await.unwrap();
+        assert_eq!(decide(s, &decider, id, true, String::new(), nobody()).await.unwrap_err().status(), 404, "removed");
+        set(Role::WorkspaceReviewer, true).await;
+        let mut suspended = w.workspace.clone();
+        suspended.status = WorkspaceStatus::Suspended;
+        s.store.write(move |tx| ws::update_workspace(tx, &suspended)).await.unwrap();
+        assert_eq!(decide(s, &decider, id, true, String::new(), nobody()).await.unwrap_err().status(), 403, "suspended");
+        assert_eq!(apply_feature(s, &applicant, w.mp, FEATURES[1].code.into(), String::new(), nobody()).await.unwrap_err().status(), 403, "suspended");
+        assert_eq!(s.store.read(move |tx| store::get(tx, id)).await.unwrap().unwrap().status, Status::Pending, "nothing decided");
+        // Reactivated, the same guard acts.
+        let active = w.workspace.clone();
+        s.store.write(move |tx| ws::update_workspace(tx, &active)).await.unwrap();
+        decide(s, &decider, id, true, String::new(), nobody()).await.unwrap();
+    }
+
+    #[tokio::test]
     async fn of_two_concurrent_decisions_exactly_one_stands() {
         let w = world().await;
         let admin = member(&w, "ann", Role::WorkspaceAdmin).await;
         let rex = member(&w, "rex", Role::WorkspaceReviewer).await;
         let ray = member(&w, "ray", Role::WorkspaceReviewer).await;
         let s = &w.state;
+        let (rex, ray) = (acts(&rex), acts(&ray));
         for (i, f) in FEATURES.iter().enumerate() {
-            let id = apply_feature(s, &admin, w.mp, f.code.into(), String::new(), nobody()).await.unwrap();
+            let id = apply_feature(s, &acts(&admin), w.mp, f.code.into(), String::new(), nobody()).await.unwrap();
             let (a, b) = tokio::join!(
                 decide(s, &rex, id, true, String::new(), nobody()),
                 decide(s, &ray, id, false, format!("no {i}"), nobody())

@@ -15,7 +15,7 @@ use crate::model::apps::{
 };
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::guard::WorkspaceAdmin;
+use crate::server::guard::{act, Authorized};
 use crate::server::keys;
 use crate::server::store::apps::{self as store, App, Key, KeyRecord, UploadScope};
 use crate::server::store::audit::{self, Actor};
@@ -85,10 +85,10 @@ fn end_live_keys(tx: &redb::WriteTransaction, app: Uuid, kind: KeyKind, now: Dat
 }
 
 /// Adds an App with both its keys, shown once. One transaction, audited.
-pub async fn create(cx: &Context, admin: &WorkspaceAdmin, form: AppForm, actor: Actor) -> Result<CreatedApp, AppError> {
+pub async fn create(cx: &Context, admin: &Authorized<act::ManageApps>, form: AppForm, actor: Actor) -> Result<CreatedApp, AppError> {
     let (name, ios_bundle_id, android_package) =
         check_app(&form.name, form.ios, &form.ios_bundle_id, form.android, &form.android_package)?;
-    let m = &admin.member();
+    let m = admin;
     let (wid, wname, me, standing) = (m.workspace().id, m.workspace().name.clone(), m.who().account().id, admin.standing());
     let app = App {
         id: Uuid::now_v7(),
@@ -195,8 +195,8 @@ fn platform_public(tx: &redb::ReadTransaction, workspace: Uuid) -> Result<String
 }
 
 /// One App with its keys and the workspace's platform public key.
-pub async fn view(cx: &Context, workspace: Uuid, id: Uuid) -> Result<AppView, AppError> {
-    let now = cx.clock.now();
+pub async fn view(cx: &Context, m: &Authorized<act::ViewApps>, id: Uuid) -> Result<AppView, AppError> {
+    let (workspace, now) = (m.workspace().id, cx.clock.now());
     cx
         .store
         .read(move |tx| {
@@ -207,8 +207,8 @@ pub async fn view(cx: &Context, workspace: Uuid, id: Uuid) -> Result<AppView, Ap
 }
 
 /// The Apps of a workspace, each with its keys (one read).
-pub async fn list(cx: &Context, workspace: Uuid) -> Result<Vec<AppView>, AppError> {
-    let now = cx.clock.now();
+pub async fn list(cx: &Context, m: &Authorized<act::ViewApps>) -> Result<Vec<AppView>, AppError> {
+    let (workspace, now) = (m.workspace().id, cx.clock.now());
     cx
         .store
         .read(move |tx| {
@@ -222,14 +222,14 @@ pub async fn list(cx: &Context, workspace: Uuid) -> Result<Vec<AppView>, AppErro
 /// the grace period (none: it stops at once).
 pub async fn rotate(
     cx: &Context,
-    admin: &WorkspaceAdmin,
+    admin: &Authorized<act::ManageApps>,
     app: Uuid,
     kind: KeyKind,
     grace: Grace,
     actor: Actor,
 ) -> Result<NewKey, AppError> {
-    let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
-    let (me, standing) = (admin.member().who().account().id, admin.standing());
+    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
+    let (me, standing) = (admin.who().account().id, admin.standing());
     let new = cx
         .store
         .write(move |tx| {
@@ -258,8 +258,8 @@ pub async fn rotate(
 }
 
 /// Revokes a key at once.
-pub async fn revoke(cx: &Context, admin: &WorkspaceAdmin, app: Uuid, key: String, actor: Actor) -> Result<(), AppError> {
-    let (wid, wname, standing) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.standing());
+pub async fn revoke(cx: &Context, admin: &Authorized<act::ManageApps>, app: Uuid, key: String, actor: Actor) -> Result<(), AppError> {
+    let (wid, wname, standing) = (admin.workspace().id, admin.workspace().name.clone(), admin.standing());
     cx
         .store
         .write(move |tx| {
@@ -288,7 +288,7 @@ pub struct ScopeForm {
 /// Limits the App's Upload Key — every live one, the current key and any still in its grace
 /// period — to the chosen mini programs of the workspace (none: all of them) and client address
 /// ranges (none: any). A rotation carries the scope to the new key. Audited with what changed.
-pub async fn set_upload_scope(cx: &Context, admin: &WorkspaceAdmin, app: Uuid, form: ScopeForm, actor: Actor) -> Result<(), AppError> {
+pub async fn set_upload_scope(cx: &Context, admin: &Authorized<act::ManageApps>, app: Uuid, form: ScopeForm, actor: Actor) -> Result<(), AppError> {
     let networks = parse_networks(&form.networks)?;
     let mut chosen: Vec<Uuid> = Vec::new();
     for id in form.mini_programs {
@@ -296,7 +296,7 @@ pub async fn set_upload_scope(cx: &Context, admin: &WorkspaceAdmin, app: Uuid, f
             chosen.push(id);
         }
     }
-    let (wid, wname, standing) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.standing());
+    let (wid, wname, standing) = (admin.workspace().id, admin.workspace().name.clone(), admin.standing());
     cx
         .store
         .write(move |tx| {
@@ -357,7 +357,8 @@ pub async fn set_upload_scope(cx: &Context, admin: &WorkspaceAdmin, app: Uuid, f
 /// The blocked and former members of a workspace who were shown, in full, Upload Keys that
 /// still work — keys they could have copied — by username. (One read over the workspace's Apps
 /// and their keys: a workspace has few.)
-pub async fn exposed_upload_keys(cx: &Context, workspace: Uuid) -> Result<Vec<ExposedKeysView>, AppError> {
+pub async fn exposed_upload_keys(cx: &Context, m: &Authorized<act::ViewApps>) -> Result<Vec<ExposedKeysView>, AppError> {
+    let workspace = m.workspace().id;
     cx
         .store
         .read(move |tx| {
@@ -401,9 +402,9 @@ pub async fn exposed_upload_keys(cx: &Context, workspace: Uuid) -> Result<Vec<Ex
 /// still works: each App gets a new Upload Key (same scope; shown once, to this admin), and the
 /// keys in use stop at once — no grace period, since a copy may be in the wrong hands. One
 /// transaction, audited per App.
-pub async fn rotate_keys_shown_to(cx: &Context, admin: &WorkspaceAdmin, account: Uuid, actor: Actor) -> Result<Vec<NewKey>, AppError> {
-    let (wid, wname, standing) = (admin.member().workspace().id, admin.member().workspace().name.clone(), admin.standing());
-    let me = admin.member().who().account().id;
+pub async fn rotate_keys_shown_to(cx: &Context, admin: &Authorized<act::ManageApps>, account: Uuid, actor: Actor) -> Result<Vec<NewKey>, AppError> {
+    let (wid, wname, standing) = (admin.workspace().id, admin.workspace().name.clone(), admin.standing());
+    let me = admin.who().account().id;
     let made = cx
         .store
         .write(move |tx| {

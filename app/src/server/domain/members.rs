@@ -7,7 +7,7 @@ use crate::model::account::{email_key, validate_email};
 use crate::model::workspace::{InviteRow, Role, INVITATION_DAYS, INVITE_BULK_MAX};
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::guard::{Member, SignedIn, WorkspaceAdmin};
+use crate::server::guard::{act, Authorized, SignedIn};
 use crate::server::policy::{allows, WorkspaceAction};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::invitations::{self as inv, Invitation, InvitationState};
@@ -93,12 +93,12 @@ pub fn parse_address_list(text: &str) -> Result<Vec<String>, AppError> {
 /// Invites every address; each gets its own result. One transaction; mail only for the invited.
 pub async fn invite(
     cx: &Context,
-    admin: &WorkspaceAdmin,
+    admin: &Authorized<act::InviteMembers>,
     addresses: Vec<String>,
     role: Role,
     actor: Actor,
 ) -> Result<Vec<InviteRow>, AppError> {
-    let m = &admin.member();
+    let m = admin;
     let (wid, wname, inviter, inviter_id) = (
         m.workspace().id,
         m.workspace().name.clone(),
@@ -179,11 +179,11 @@ pub async fn invite(
 /// Sends a pending invitation again, with a new link and a new expiry (the old link stops).
 pub async fn resend(
     cx: &Context,
-    admin: &WorkspaceAdmin,
+    admin: &Authorized<act::InviteMembers>,
     email: &str,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let m = &admin.member();
+    let m = admin;
     let (wid, wname, inviter) = (
         m.workspace().id,
         m.workspace().name.clone(),
@@ -239,11 +239,11 @@ pub async fn resend(
 
 pub async fn revoke(
     cx: &Context,
-    admin: &WorkspaceAdmin,
+    admin: &Authorized<act::InviteMembers>,
     email: &str,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
+    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     let email = email.to_string();
     let standing = admin.standing();
     cx
@@ -405,11 +405,11 @@ fn revoke_invitations_sent_by(
 /// Withdraws an admission still waiting for its address to be verified.
 pub async fn revoke_admission(
     cx: &Context,
-    admin: &WorkspaceAdmin,
+    admin: &Authorized<act::InviteMembers>,
     email: &str,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
+    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     let email = email.trim().to_string();
     let standing = admin.standing();
     cx
@@ -446,12 +446,12 @@ fn is_last_admin(tx: &redb::WriteTransaction, m: &Membership) -> Result<bool, Ap
 
 pub async fn set_role(
     cx: &Context,
-    admin: &WorkspaceAdmin,
+    admin: &Authorized<act::ChangeRoles>,
     account: Uuid,
     role: Role,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let (wid, wname) = (admin.member().workspace().id, admin.member().workspace().name.clone());
+    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     let standing = admin.standing();
     cx
         .store
@@ -491,15 +491,15 @@ pub async fn set_role(
 
 pub async fn set_blocked(
     cx: &Context,
-    admin: &WorkspaceAdmin,
+    admin: &Authorized<act::BlockMembers>,
     account: Uuid,
     blocked: bool,
     actor: Actor,
 ) -> Result<(), AppError> {
     let (wid, wname, me) = (
-        admin.member().workspace().id,
-        admin.member().workspace().name.clone(),
-        admin.member().who().account().id,
+        admin.workspace().id,
+        admin.workspace().name.clone(),
+        admin.who().account().id,
     );
     if blocked && account == me {
         return Err(AppError::invalid("Member", "you can't block yourself"));
@@ -541,14 +541,14 @@ pub async fn set_blocked(
 
 pub async fn remove(
     cx: &Context,
-    admin: &WorkspaceAdmin,
+    admin: &Authorized<act::RemoveMembers>,
     account: Uuid,
     actor: Actor,
 ) -> Result<(), AppError> {
     let (wid, wname, me) = (
-        admin.member().workspace().id,
-        admin.member().workspace().name.clone(),
-        admin.member().who().account().id,
+        admin.workspace().id,
+        admin.workspace().name.clone(),
+        admin.who().account().id,
     );
     if account == me {
         return Err(AppError::invalid(
@@ -583,15 +583,63 @@ pub async fn remove(
         .await
 }
 
-pub async fn leave(cx: &Context, member: &Member, actor: Actor) -> Result<(), AppError> {
+/// The members list: a page of the workspace's members, searched by `q`, filtered by role and
+/// status.
+#[allow(clippy::too_many_arguments)]
+pub async fn list(
+    cx: &Context,
+    m: &Authorized<act::ViewMembers>,
+    q: String,
+    role: Option<Role>,
+    active: Option<bool>,
+    sort: crate::model::page::Sort,
+    cursor: String,
+) -> Result<crate::model::page::Page<crate::model::workspace::MemberView>, AppError> {
+    let id = m.workspace().id;
+    cx.store
+        .read(move |tx| members::list(tx, id, &q, role, active, sort, &cursor, crate::model::workspace::PER_PAGE).map(|listed| listed.page))
+        .await
+}
+
+/// The workspace's pending invitations.
+pub async fn invitations(cx: &Context, m: &Authorized<act::ViewMembers>) -> Result<Vec<crate::model::workspace::InvitationView>, AppError> {
+    let (id, now) = (m.workspace().id, cx.clock.now());
+    cx.store.read(move |tx| inv::pending(tx, id, now)).await
+}
+
+/// Admissions waiting for their address to be verified: (address, role, when added).
+pub async fn admissions(cx: &Context, m: &Authorized<act::ViewMembers>) -> Result<Vec<crate::model::workspace::AdmissionView>, AppError> {
+    let id = m.workspace().id;
+    let rows = cx.store.read(move |tx| ws::pending_admissions(tx, id)).await?;
+    Ok(rows.into_iter().map(|(email, role, added)| crate::model::workspace::AdmissionView { email, role, added }).collect())
+}
+
+/// The workspace home's counts: members, blocked members, open invitations, waiting admissions.
+pub async fn counts(cx: &Context, m: &Authorized<act::ViewMembers>) -> Result<crate::model::workspace::MemberCounts, AppError> {
+    let (id, now) = (m.workspace().id, cx.clock.now());
+    cx.store
+        .read(move |tx| {
+            Ok(crate::model::workspace::MemberCounts {
+                members: members::count(tx, id, None, None)?,
+                blocked: members::count(tx, id, None, Some(false))?,
+                invitations: inv::pending(tx, id, now)?.iter().filter(|i| !i.expired).count() as u64,
+                waiting_admissions: ws::pending_admissions(tx, id)?.len() as u64,
+            })
+        })
+        .await
+}
+
+pub async fn leave(cx: &Context, member: &Authorized<act::Leave>, actor: Actor) -> Result<(), AppError> {
     let (wid, wname, me) = (
         member.workspace().id,
         member.workspace().name.clone(),
         member.who().account().id,
     );
+    let standing = member.standing();
     cx
         .store
         .write(move |tx| {
+            standing.recheck(tx)?;
             let (m, a) = target(tx, wid, me)?;
             if is_last_admin(tx, &m)? {
                 return Err(AppError::conflict(

@@ -12,7 +12,7 @@ use crate::model::page::{Page, Sort};
 use crate::model::workspace::Role;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::guard::{Member, MemberScope as Viewer, MiniNeed, MiniProgramAccess, WorkspaceAdmin};
+use crate::server::guard::{act, Authorized, MemberScope as Viewer, MiniNeed, MiniProgramAccess};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::minis::{self as store, MiniProgram};
 use crate::server::store::{accounts, members};
@@ -94,7 +94,7 @@ fn view_of(tx: &redb::ReadTransaction, m: &Viewer, mp: MiniProgram) -> Result<Mi
 }
 
 /// Creates a mini program; its creator becomes its admin. Audited.
-pub async fn create(cx: &Context, m: &Member, form: MiniForm, icon: Option<Vec<u8>>, actor: Actor) -> Result<Uuid, AppError> {
+pub async fn create(cx: &Context, m: &Authorized<act::CreateMiniPrograms>, form: MiniForm, icon: Option<Vec<u8>>, actor: Actor) -> Result<Uuid, AppError> {
     let name = validate_mini_name(&form.name)?;
     let description = validate_description(&form.description)?;
     let category = validate_category(&form.category)?;
@@ -114,9 +114,11 @@ pub async fn create(cx: &Context, m: &Member, form: MiniForm, icon: Option<Vec<u
         created_by: m.who().account().username.clone(),
         features: Vec::new(),
     };
+    let standing = m.standing();
     cx
         .store
         .write(move |tx| {
+            standing.recheck(tx)?;
             if store::names_taken(tx, wid, &mp.name)? {
                 return Err(AppError::conflict("Mini Program Name", "is already the name of a mini program in this workspace"));
             }
@@ -132,8 +134,8 @@ pub async fn create(cx: &Context, m: &Member, form: MiniForm, icon: Option<Vec<u
 }
 
 /// The mini programs `m` may see, by name.
-pub async fn list(cx: &Context, m: &Member) -> Result<Vec<MiniProgramView>, AppError> {
-    let m = Viewer::of(m);
+pub async fn list(cx: &Context, m: &Authorized<act::ViewMiniPrograms>) -> Result<Vec<MiniProgramView>, AppError> {
+    let m = m.scope();
     cx
         .store
         .read(move |tx| {
@@ -149,8 +151,8 @@ pub async fn list(cx: &Context, m: &Member) -> Result<Vec<MiniProgramView>, AppE
 }
 
 /// One mini program, if `m` may see it.
-pub async fn get(cx: &Context, m: &Member, id: Uuid) -> Result<MiniProgramView, AppError> {
-    let m = Viewer::of(m);
+pub async fn get(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, id: Uuid) -> Result<MiniProgramView, AppError> {
+    let m = m.scope();
     let server = cx.config.public_url.trim_end_matches('/').to_string();
     let mut view = cx
         .store
@@ -164,8 +166,8 @@ pub async fn get(cx: &Context, m: &Member, id: Uuid) -> Result<MiniProgramView, 
 }
 
 /// A page of a mini program's versions, newest first.
-pub async fn versions(cx: &Context, m: &Member, id: Uuid, sort: &str, cursor: String) -> Result<Page<VersionView>, AppError> {
-    let m = Viewer::of(m);
+pub async fn versions(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, id: Uuid, sort: &str, cursor: String) -> Result<Page<VersionView>, AppError> {
+    let m = m.scope();
     let sort = Sort::parse(sort, VERSION_SORTS, "-created")?;
     cx
         .store
@@ -180,7 +182,7 @@ pub async fn versions(cx: &Context, m: &Member, id: Uuid, sort: &str, cursor: St
 /// Rejected in review): it leaves every version list and no longer counts for "higher than every
 /// earlier version", so a lower one can be uploaded; its record, its bundle and the audit log
 /// keep it, and its number is not used again. Checked and done in one transaction, audited.
-pub async fn retire_version(cx: &Context, admin: &WorkspaceAdmin, mp: Uuid, version: String, actor: Actor) -> Result<(), AppError> {
+pub async fn retire_version(cx: &Context, admin: &Authorized<act::RetireVersions>, mp: Uuid, version: String, actor: Actor) -> Result<(), AppError> {
     let (scope, standing) = (admin.scope(), admin.standing());
     cx
         .store
@@ -217,8 +219,8 @@ pub async fn retire_version(cx: &Context, admin: &WorkspaceAdmin, mp: Uuid, vers
 }
 
 /// The icon of a mini program `m` may see.
-pub async fn icon(cx: &Context, m: &Member, id: Uuid) -> Result<Vec<u8>, AppError> {
-    let m = Viewer::of(m);
+pub async fn icon(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, id: Uuid) -> Result<Vec<u8>, AppError> {
+    let m = m.scope();
     cx
         .store
         .read(move |tx| {
@@ -236,17 +238,18 @@ fn require_manager(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Result<
 
 /// Changes a mini program's name, description, category and (when given) icon. Audited with
 /// what changed.
-pub async fn edit(cx: &Context, m: &Member, id: Uuid, form: MiniForm, icon: Option<Vec<u8>>, actor: Actor) -> Result<(), AppError> {
+pub async fn edit(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, id: Uuid, form: MiniForm, icon: Option<Vec<u8>>, actor: Actor) -> Result<(), AppError> {
     let name = validate_mini_name(&form.name)?;
     let description = validate_description(&form.description)?;
     let category = validate_category(&form.category)?;
     if let Some(bytes) = &icon {
         check_icon(bytes)?;
     }
-    let m = Viewer::of(m);
+    let standing = m.standing();
     cx
         .store
         .write(move |tx| {
+            let m = standing.recheck(tx)?;
             let mut p = require_manager(tx, &m, id)?;
             if p.name.to_lowercase() != name.to_lowercase() && store::names_taken(tx, m.workspace(), &name)? {
                 return Err(AppError::conflict("Mini Program Name", "is already the name of a mini program in this workspace"));
@@ -281,11 +284,12 @@ pub async fn edit(cx: &Context, m: &Member, id: Uuid, form: MiniForm, icon: Opti
 
 /// Assigns an active member of the workspace to a mini program as admin or developer (or
 /// changes their part). Audited.
-pub async fn assign(cx: &Context, m: &Member, mp: Uuid, account: Uuid, role: MiniRole, actor: Actor) -> Result<(), AppError> {
-    let m = Viewer::of(m);
+pub async fn assign(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, mp: Uuid, account: Uuid, role: MiniRole, actor: Actor) -> Result<(), AppError> {
+    let standing = m.standing();
     cx
         .store
         .write(move |tx| {
+            let m = standing.recheck(tx)?;
             let p = require_manager(tx, &m, mp)?;
             let wid = m.workspace();
             let member = members::membership(tx, wid, account)?
@@ -300,11 +304,12 @@ pub async fn assign(cx: &Context, m: &Member, mp: Uuid, account: Uuid, role: Min
 }
 
 /// Takes a member off a mini program. Audited.
-pub async fn unassign(cx: &Context, m: &Member, mp: Uuid, account: Uuid, actor: Actor) -> Result<(), AppError> {
-    let m = Viewer::of(m);
+pub async fn unassign(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, mp: Uuid, account: Uuid, actor: Actor) -> Result<(), AppError> {
+    let standing = m.standing();
     cx
         .store
         .write(move |tx| {
+            let m = standing.recheck(tx)?;
             let p = require_manager(tx, &m, mp)?;
             let wid = m.workspace();
             if !store::unassign(tx, wid, mp, account)? {
@@ -318,7 +323,7 @@ pub async fn unassign(cx: &Context, m: &Member, mp: Uuid, account: Uuid, actor: 
 }
 
 /// The workspace's active members, who can be assigned to a mini program.
-pub async fn assignable(cx: &Context, m: &Member) -> Result<Vec<crate::model::minis::Assignable>, AppError> {
+pub async fn assignable(cx: &Context, m: &Authorized<act::AssignMiniPrograms>) -> Result<Vec<crate::model::minis::Assignable>, AppError> {
     let wid = m.workspace().id;
     cx
         .store
@@ -346,9 +351,8 @@ pub async fn assignable(cx: &Context, m: &Member) -> Result<Vec<crate::model::mi
 mod tests {
     use chrono::Utc;
     use super::*;
-    use crate::server::policy::WorkspaceAction;
     use crate::model::minis::VersionState;
-    use crate::server::guard::SignedIn;
+    use crate::server::guard::{Member, SignedIn};
     use crate::server::domain::accounts::verified_account;
     use crate::server::store::minis::Version;
     use crate::server::store::members::Membership;
@@ -412,7 +416,7 @@ mod tests {
             let state = state.clone();
             async move { state.store.write(move |tx| members::put_membership(tx, &m)).await.unwrap() }
         };
-        let admin = ann.admin(WorkspaceAction::RetireVersions).unwrap();
+        let admin = ann.authorize(act::RetireVersions).unwrap();
         put(Role::WorkspaceReviewer, true).await;
         assert_eq!(retire_version(&state, &admin, mp, "1.6.0".into(), nobody()).await.unwrap_err().status(), 403, "demoted");
         put(Role::WorkspaceAdmin, false).await;
@@ -430,7 +434,7 @@ mod tests {
     async fn only_a_never_released_version_is_retired_and_then_leaves_the_lists() {
         let (state, workspace, mp) = world().await;
         let ann = member_of(&state, &workspace, "ann", Role::WorkspaceAdmin).await;
-        let admin = ann.admin(WorkspaceAction::RetireVersions).unwrap();
+        let admin = ann.authorize(act::RetireVersions).unwrap();
         // Released, superseded, approved, in review, removed: refused, and nothing changes.
         for (v, state_label) in [("1.0.0", "Released"), ("1.1.0", "Superseded"), ("1.2.0", "Approved"), ("1.3.0", "In review"), ("1.4.0", "Removed")] {
             let e = retire_version(&state, &admin, mp, v.into(), nobody()).await.unwrap_err();
@@ -451,11 +455,11 @@ mod tests {
         // Twice: refused.
         assert!(retire_version(&state, &admin, mp, "1.6.0".into(), nobody()).await.unwrap_err().to_string().contains("already retired"));
         // The console's list and "latest" leave them out; the audit log keeps them.
-        let ann = admin.member();
-        let page = versions(&state, ann, mp, "", String::new()).await.unwrap();
+        let ann = admin.also(act::ViewMiniPrograms).unwrap();
+        let page = versions(&state, &ann, mp, "", String::new()).await.unwrap();
         assert_eq!(page.items.len(), 5);
-        assert_eq!(get(&state, ann, mp).await.unwrap().latest.as_deref(), Some("1.4.0"));
-        assert!(get(&state, ann, mp).await.unwrap().can_retire);
+        assert_eq!(get(&state, &ann, mp).await.unwrap().latest.as_deref(), Some("1.4.0"));
+        assert!(get(&state, &ann, mp).await.unwrap().can_retire);
         let wid = workspace.id;
         let log = state
             .store
@@ -473,9 +477,9 @@ mod tests {
     async fn a_blocked_or_demoted_admin_cannot_retire_with_a_guard_checked_before() {
         let (state, workspace, mp) = world().await;
         let ann = member_of(&state, &workspace, "ann", Role::WorkspaceAdmin).await;
-        let admin = ann.admin(WorkspaceAction::RetireVersions).unwrap();
+        let admin = ann.authorize(act::RetireVersions).unwrap();
         // Blocked after the guard was made (a request in flight): the write re-checks.
-        let (wid, aid) = (workspace.id, admin.member().who().account().id);
+        let (wid, aid) = (workspace.id, admin.who().account().id);
         state
             .store
             .write(move |tx| {
@@ -502,7 +506,7 @@ mod tests {
         // Nor can a Mini Program Admin or a Developer get the guard at all.
         for (name, role) in [("mia", Role::MiniProgramAdmin), ("dev", Role::WorkspaceDeveloper)] {
             let m = member_of(&state, &workspace, name, role).await;
-            assert_eq!(m.admin(WorkspaceAction::RetireVersions).err().map(|e| e.status()), Some(403));
+            assert_eq!(m.authorize(act::RetireVersions).err().map(|e| e.status()), Some(403));
         }
         assert_eq!(state.store.read(move |tx| store::versions(tx, mp)).await.unwrap().len(), 7, "nothing retired");
     }

@@ -7,7 +7,7 @@ use crate::model::account::email_key;
 use crate::model::workspace::*;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::guard::{Member, Operator, SignedIn, WorkspaceAdmin};
+use crate::server::guard::{act, Authorized, Operator, SignedIn};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::workspaces::{
     self as ws, ChangeRequest, Workspace, WorkspaceApplication,
@@ -263,14 +263,14 @@ pub async fn reject(
 /// A Workspace Admin asks the operator to change the registered information.
 pub async fn request_change(
     cx: &Context,
-    admin: &WorkspaceAdmin,
+    admin: &Authorized<act::RequestInfoChange>,
     what: &str,
     why: &str,
     actor: Actor,
 ) -> Result<(), AppError> {
     let what = validate_reason("What to change", what)?;
     let why = validate_reason("Why", why)?;
-    let m = &admin.member();
+    let m = admin;
     let request = ChangeRequest {
         id: Uuid::now_v7(),
         workspace: m.workspace().id,
@@ -445,8 +445,22 @@ pub async fn set_status(
 }
 
 /// The General page's view of a member's workspace.
-pub fn general(member: &Member) -> (WorkspaceView, Role) {
+pub fn general(member: &Authorized<act::ViewGeneral>) -> (WorkspaceView, Role) {
     (member.workspace().view(), member.membership().role)
+}
+
+/// A page of the workspace's audit log, filtered by action and searched by `q`.
+pub async fn audit_log(
+    cx: &Context,
+    m: &Authorized<act::ViewAudit>,
+    action: String,
+    q: String,
+    sort: &str,
+    cursor: String,
+) -> Result<crate::model::page::Page<crate::model::workspace::AuditEventView>, AppError> {
+    let id = m.workspace().id;
+    let sort = crate::model::page::Sort::parse(sort, audit::SORTS, "-time")?;
+    cx.store.read(move |tx| audit::list(tx, Some(id), &action, &q, sort, &cursor, PER_PAGE).map(|l| l.page)).await
 }
 
 #[cfg(test)]
