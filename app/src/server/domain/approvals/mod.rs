@@ -1,0 +1,96 @@
+//! Approvals (SPEC §7): applying, deciding, withdrawing, and what a decision does — a release, a
+//! removal, a new member, an activated feature. Each use case is one write transaction: the
+//! application, its effect, its audit events and its notifications commit together or not at all,
+//! and two decisions of one application can never both stand (redb serialises write
+//! transactions; the second finds it decided and gets 409).
+//!
+//! **Two-person rule:** nobody decides their own application, whatever their role — a Workspace
+//! Admin who applies needs another Workspace Admin or a Workspace Reviewer to decide.
+
+use uuid::Uuid;
+
+use crate::model::approvals::{feature, Category, HistoryEntry, Status};
+use crate::model::AppError;
+use crate::server::guard::Member;
+use crate::server::guard::{MemberScope as Viewer, MiniNeed, MiniProgramAccess};
+use crate::server::store::approvals::Application;
+use crate::server::store::minis;
+
+mod apply;
+mod decide;
+mod effects;
+mod notify;
+mod read;
+#[cfg(test)]
+mod tests;
+
+pub use apply::*;
+pub use decide::*;
+pub use read::*;
+use effects::*;
+use notify::*;
+
+pub(super) fn not_found() -> AppError {
+    AppError::NotFound("No such application.".into())
+}
+
+pub(super) fn mini_not_found() -> AppError {
+    AppError::NotFound("No such mini program in this workspace.".into())
+}
+
+/// The console's address of an application.
+pub(super) fn path_of(a: &Application) -> String {
+    format!("/w/{}/approvals/{}", crate::model::url_encode(&a.workspace_name), a.id)
+}
+
+/// "Coupons 1.2.0", "Coupons", or "" — what an application is about, for messages.
+pub(super) fn subject_of(a: &Application) -> String {
+    let mut s = a.mini_program_name.clone().unwrap_or_default();
+    if let Some(v) = &a.version {
+        s = format!("{s} {v}");
+    }
+    if let Some(f) = &a.feature {
+        let label = feature(f).map(|f| f.label).unwrap_or(f);
+        s = format!("{s}: {label}");
+    }
+    if a.category == Category::MemberRequest {
+        s = format!("{} joining {}", a.applicant_name, a.workspace_name);
+    }
+    s
+}
+
+pub(super) fn step(who: &str, what: &str, text: String) -> HistoryEntry {
+    HistoryEntry { at: crate::server::store::now(), who: who.into(), what: what.into(), text }
+}
+
+/// The mini program, if `m` may apply for it: its admin, or a Workspace Admin (the
+/// mini-program-scoped guard). Others who can see it are refused; those who can't see it get 404.
+pub(super) fn require_mini_admin(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Result<minis::MiniProgram, AppError> {
+    Ok(MiniProgramAccess::check(tx, m, mp, MiniNeed::Manage)?.into_mini_program())
+}
+
+pub(super) fn new_application(m: &Member, category: Category, mp: Option<&minis::MiniProgram>, note: String) -> Application {
+    let now = crate::server::store::now();
+    Application {
+        id: Uuid::now_v7(),
+        workspace: m.workspace().id,
+        workspace_name: m.workspace().name.clone(),
+        category,
+        status: Status::Pending,
+        applicant: m.who().account().id,
+        applicant_name: m.who().account().username.clone(),
+        applicant_email: m.who().account().email.clone(),
+        mini_program: mp.map(|p| p.id),
+        mini_program_name: mp.map(|p| p.name.clone()),
+        version: None,
+        apps: Vec::new(),
+        feature: None,
+        note,
+        created: now,
+        finished: None,
+        decided_by: None,
+        reason: None,
+        history: Vec::new(),
+    }
+}
+
