@@ -35,7 +35,7 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
             state
                 .store
                 .read(move |tx| {
-                    use crate::server::store::{invitations, members, workspaces};
+                    use crate::server::store::{admissions, invitations, members};
                     Ok(crate::model::workspace::MemberCounts {
                         members: members::count(tx, id, None, None)?,
                         blocked: members::count(tx, id, None, Some(false))?,
@@ -43,7 +43,7 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
                             .iter()
                             .filter(|i| !i.expired)
                             .count() as u64,
-                        waiting_admissions: workspaces::pending_admissions(tx, id)?.len() as u64,
+                        waiting_admissions: admissions::pending_admissions(tx, id)?.len() as u64,
                     })
                 })
                 .await?,
@@ -137,7 +137,7 @@ pub async fn list_admissions(workspace: String) -> Result<Vec<AdmissionView>, Ap
     let id = m.workspace().id;
     let rows = state
         .store
-        .read(move |tx| crate::server::store::workspaces::pending_admissions(tx, id))
+        .read(move |tx| crate::server::store::admissions::pending_admissions(tx, id))
         .await?;
     Ok(rows
         .into_iter()

@@ -17,7 +17,7 @@ use crate::server::auth::ratelimit::Subject;
 use crate::server::store::accounts::{self, Account};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::tokens::{self, Purpose};
-use crate::server::store::{outbox, sessions, workspaces as ws, Store};
+use crate::server::store::{admissions, outbox, sessions, Store};
 use crate::server::Context;
 
 /// How long a verification link works.
@@ -251,7 +251,7 @@ pub async fn verify_email(
                     audit::record_security(tx, &actor, account.id, AuditAction::AccountEmailVerified, &account.email, "")?;
                 }
             }
-            for (workspace, name, role) in ws::admit_pending(tx, account.id, &account.email)? {
+            for (workspace, name, role) in admissions::admit_pending(tx, account.id, &account.email)? {
                 audit::record(
                     tx,
                     &actor,
@@ -401,7 +401,7 @@ pub async fn reset_password(
             let actor = who_acts(&account, client);
             audit::record_security(tx, &actor, account.id, AuditAction::AccountPasswordReset, &account.email, &format!("{ended} session(s) signed out"))?;
             if account.email_verified {
-                for (workspace, name, role) in ws::admit_pending(tx, account.id, &account.email)? {
+                for (workspace, name, role) in admissions::admit_pending(tx, account.id, &account.email)? {
                     audit::record(tx, &actor, Some((workspace, &name)), AuditAction::MemberAdmitted, &account.email, &format!("as {} (address proven by a reset link)", role.label()))?;
                 }
             }
@@ -653,7 +653,7 @@ pub async fn mark_verified(
             accounts::update(tx, &a)?;
             tokens::retire(tx, a.id, Purpose::VerifyEmail)?;
             audit::record_security(tx, &actor, a.id, AuditAction::AccountMarkedVerified, &a.email, "by the platform operator")?;
-            for (workspace, name, role) in ws::admit_pending(tx, a.id, &a.email)? {
+            for (workspace, name, role) in admissions::admit_pending(tx, a.id, &a.email)? {
                 audit::record(tx, &actor, Some((workspace, &name)), AuditAction::MemberAdmitted, &a.email, &format!("as {} (address marked verified by the operator)", role.label()))?;
             }
             Ok(())
@@ -730,6 +730,7 @@ pub async fn last_link_token(cx: &Context, to: &str) -> String {
 mod tests {
     use chrono::Utc;
     use super::*;
+    use crate::server::store::workspaces as ws;
     use crate::server::Config;
 
     fn state() -> Context {
@@ -848,7 +849,7 @@ mod tests {
         let impostor = log_in(&s, "impostor", "blue harbour 42".into(), None, None).await.unwrap();
         let admitted = s
             .store
-            .write(move |tx| ws::admit(tx, w, "ceo@victim.example", crate::model::workspace::Role::WorkspaceAdmin))
+            .write(move |tx| admissions::admit(tx, w, "ceo@victim.example", crate::model::workspace::Role::WorkspaceAdmin))
             .await
             .unwrap();
         assert_eq!(admitted, None, "an unverified address admits nobody");

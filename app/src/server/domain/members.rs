@@ -13,7 +13,7 @@ use crate::server::store::audit::{self, Actor};
 use crate::server::store::invitations::{self as inv, Invitation, InvitationState};
 use crate::server::store::members::Membership;
 use crate::server::store::workspaces as ws;
-use crate::server::store::{accounts, members, outbox};
+use crate::server::store::{accounts, admissions, members, outbox};
 use crate::server::Context;
 
 const LAST_ADMIN: &str = "is the last active Workspace Admin of this workspace; make another member Workspace Admin first";
@@ -416,7 +416,7 @@ pub async fn revoke_admission(
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            if !ws::revoke_admission(tx, wid, &email)? {
+            if !admissions::revoke_admission(tx, wid, &email)? {
                 return Err(AppError::NotFound(format!(
                     "There is no admission waiting for {email}."
                 )));
