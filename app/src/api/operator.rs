@@ -17,7 +17,7 @@ use crate::model::AppError;
 use crate::server::{
     guard::Operator,
     domain::workspaces as domain,
-    store::{self, audit, outbox, workspaces as ws},
+    store::{self, audit, change_requests, outbox, workspace_applications, workspaces as ws},
     state::AppState,
 };
 
@@ -41,7 +41,7 @@ pub async fn operator_overview() -> Result<OverviewFigures, AppError> {
         .store
         .read(|tx| {
             let pending =
-                ws::count_applications(tx, Some(ApplicationStatus::Pending))?;
+                workspace_applications::count_applications(tx, Some(ApplicationStatus::Pending))?;
             Ok((
                 store::accounts::count(tx)?,
                 store::accounts::count_operators(tx)?,
@@ -84,7 +84,7 @@ pub async fn list_workspace_applications(
     let state = AppState::current()?;
     state
         .store
-        .read(move |tx| ws::list_applications(tx, status, &q, Sort::parse(&sort, ws::APPLICATION_SORTS, "-created")?, &cursor, PER_PAGE).map(|l| l.page))
+        .read(move |tx| workspace_applications::list_applications(tx, status, &q, Sort::parse(&sort, workspace_applications::APPLICATION_SORTS, "-created")?, &cursor, PER_PAGE).map(|l| l.page))
         .await
 }
 
@@ -95,7 +95,7 @@ pub async fn get_workspace_application(id: Uuid) -> Result<ApplicationView, AppE
     let state = AppState::current()?;
     let a = state
         .store
-        .read(move |tx| ws::get_application(tx, id))
+        .read(move |tx| workspace_applications::get_application(tx, id))
         .await?;
     match a {
         Some(a) if who.account().is_operator || a.applicant == who.account().id => Ok(a.view()),
@@ -195,7 +195,7 @@ pub async fn list_change_requests(
     let state = AppState::current()?;
     state
         .store
-        .read(move |tx| ws::list_change_requests(tx, Sort::parse(&sort, ws::CHANGE_REQUEST_SORTS, "-created")?, &cursor, PER_PAGE).map(|l| l.page))
+        .read(move |tx| change_requests::list_change_requests(tx, Sort::parse(&sort, change_requests::CHANGE_REQUEST_SORTS, "-created")?, &cursor, PER_PAGE).map(|l| l.page))
         .await
 }
 

@@ -75,7 +75,7 @@ pub async fn home_summary() -> Result<crate::model::workspace::HomeSummary, AppE
             };
             Ok(HomeSummary {
                 workspaces: crate::server::store::workspaces::workspaces_of(tx, id)?,
-                applications: crate::server::store::workspaces::applications_of(tx, id)?
+                applications: crate::server::store::workspace_applications::applications_of(tx, id)?
                     .iter()
                     .map(|a| a.view())
                     .collect(),
@@ -93,7 +93,7 @@ pub async fn my_workspace_applications() -> Result<Vec<ApplicationView>, AppErro
     let id = who.account().id;
     let apps = state
         .store
-        .read(move |tx| crate::server::store::workspaces::applications_of(tx, id))
+        .read(move |tx| crate::server::store::workspace_applications::applications_of(tx, id))
         .await?;
     Ok(apps.iter().map(|a| a.view()).collect())
 }

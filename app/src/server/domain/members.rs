@@ -13,7 +13,7 @@ use crate::server::store::audit::{self, Actor};
 use crate::server::store::invitations::{self as inv, Invitation, InvitationState};
 use crate::server::store::members::Membership;
 use crate::server::store::workspaces as ws;
-use crate::server::store::{accounts, members, outbox};
+use crate::server::store::{accounts, admissions, members, outbox};
 use crate::server::Context;
 
 const LAST_ADMIN: &str = "is the last active Workspace Admin of this workspace; make another member Workspace Admin first";
@@ -416,7 +416,7 @@ pub async fn revoke_admission(
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            if !ws::revoke_admission(tx, wid, &email)? {
+            if !admissions::revoke_admission(tx, wid, &email)? {
                 return Err(AppError::NotFound(format!(
                     "There is no admission waiting for {email}."
                 )));
@@ -610,7 +610,7 @@ pub async fn invitations(cx: &Context, m: &Authorized<act::ViewMembers>) -> Resu
 /// Admissions waiting for their address to be verified: (address, role, when added).
 pub async fn admissions(cx: &Context, m: &Authorized<act::ViewMembers>) -> Result<Vec<crate::model::workspace::AdmissionView>, AppError> {
     let id = m.workspace().id;
-    let rows = cx.store.read(move |tx| ws::pending_admissions(tx, id)).await?;
+    let rows = cx.store.read(move |tx| crate::server::store::admissions::pending_admissions(tx, id)).await?;
     Ok(rows.into_iter().map(|(email, role, added)| crate::model::workspace::AdmissionView { email, role, added }).collect())
 }
 
@@ -623,7 +623,7 @@ pub async fn counts(cx: &Context, m: &Authorized<act::ViewMembers>) -> Result<cr
                 members: members::count(tx, id, None, None)?,
                 blocked: members::count(tx, id, None, Some(false))?,
                 invitations: inv::pending(tx, id, now)?.iter().filter(|i| !i.expired).count() as u64,
-                waiting_admissions: ws::pending_admissions(tx, id)?.len() as u64,
+                waiting_admissions: crate::server::store::admissions::pending_admissions(tx, id)?.len() as u64,
             })
         })
         .await

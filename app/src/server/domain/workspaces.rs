@@ -9,9 +9,10 @@ use crate::model::AppError;
 use crate::model::audit::AuditAction;
 use crate::server::guard::{act, Authorized, Operator, SignedIn};
 use crate::server::store::audit::{self, Actor};
-use crate::server::store::workspaces::{
-    self as ws, ChangeRequest, Workspace, WorkspaceApplication,
-};
+use crate::server::store::admissions;
+use crate::server::store::change_requests::{self, ChangeRequest};
+use crate::server::store::workspace_applications::{self, WorkspaceApplication};
+use crate::server::store::workspaces::{self as ws, Workspace};
 use crate::server::store::{accounts, outbox};
 use crate::server::Context;
 
@@ -45,7 +46,7 @@ pub fn check_application(
 /// Applies for a workspace: only with a verified email address, at most
 /// `PENDING_APPLICATIONS_MAX` pending at a time. The name is refused when a workspace has it, or
 /// the applicant already asked for it; another account's pending application for it is not
-/// revealed (see `store::workspaces::insert_application`).
+/// revealed (see `store::workspace_applications::insert_application`).
 pub async fn apply(
     cx: &Context,
     who: &SignedIn,
@@ -77,7 +78,7 @@ pub async fn apply(
     cx
         .store
         .write(move |tx| {
-            ws::insert_application(tx, &stored)?;
+            workspace_applications::insert_application(tx, &stored)?;
             audit::record(
                 tx,
                 &actor,
@@ -102,7 +103,7 @@ pub async fn withdraw(
     cx
         .store
         .write(move |tx| {
-            let mut a = ws::get_application(tx, id)?
+            let mut a = workspace_applications::get_application(tx, id)?
                 .filter(|a| a.applicant == applicant)
                 .ok_or_else(|| AppError::NotFound("No such application of yours.".into()))?;
             if a.status != ApplicationStatus::Pending {
@@ -116,7 +117,7 @@ pub async fn withdraw(
             }
             a.status = ApplicationStatus::Withdrawn;
             a.decided = Some(crate::server::store::now());
-            ws::decide_application(tx, &a)?;
+            workspace_applications::decide_application(tx, &a)?;
             audit::record(
                 tx,
                 &actor,
@@ -143,7 +144,7 @@ pub async fn generate(
     let workspace = cx
         .store
         .write(move |tx| {
-            let mut a = ws::get_application(tx, id)?
+            let mut a = workspace_applications::get_application(tx, id)?
                 .ok_or_else(|| AppError::NotFound("No such application.".into()))?;
             if a.status != ApplicationStatus::Pending {
                 return Err(AppError::conflict(
@@ -165,12 +166,12 @@ pub async fn generate(
             a.status = ApplicationStatus::Generated;
             a.decided = Some(workspace.created);
             a.workspace_id = Some(workspace.id);
-            ws::decide_application(tx, &a)?;
+            workspace_applications::decide_application(tx, &a)?;
             ws::insert_workspace(tx, &workspace)?;
             crate::server::store::apps::ensure_platform_key(tx, workspace.id)?;
             for rep in &workspace.representatives {
                 let has_account =
-                    ws::admit(tx, workspace.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
+                    admissions::admit(tx, workspace.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
                 let body = generation_email(&console, &workspace, rep, has_account);
                 outbox::enqueue(
                     tx,
@@ -236,14 +237,14 @@ pub async fn reject(
     cx
         .store
         .write(move |tx| {
-            let mut a = ws::get_application(tx, id)?.ok_or_else(|| AppError::NotFound("No such application.".into()))?;
+            let mut a = workspace_applications::get_application(tx, id)?.ok_or_else(|| AppError::NotFound("No such application.".into()))?;
             if a.status != ApplicationStatus::Pending {
                 return Err(AppError::conflict("Application", format!("has already been decided ({})", a.status.label())));
             }
             a.status = ApplicationStatus::Rejected;
             a.reason = Some(reason.clone());
             a.decided = Some(crate::server::store::now());
-            ws::decide_application(tx, &a)?;
+            workspace_applications::decide_application(tx, &a)?;
             let applicant = accounts::get(tx, a.applicant)?;
             if let Some(applicant) = applicant {
                 let body = format!(
@@ -286,7 +287,7 @@ pub async fn request_change(
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            ws::insert_change_request(tx, &request)?;
+            change_requests::insert_change_request(tx, &request)?;
             audit::record(
                 tx,
                 &actor,
@@ -361,7 +362,7 @@ pub async fn edit_info(
             w.representatives = reps;
             ws::update_workspace(tx, &w)?;
             for rep in &added {
-                let member = ws::admit(tx, w.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
+                let member = admissions::admit(tx, w.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
                 let body = generation_email(&console, &w, rep, member);
                 outbox::enqueue(
                     tx,
@@ -374,7 +375,7 @@ pub async fn edit_info(
             // that was waiting for them (a membership they already have stays, for the admins
             // to manage on the Members page).
             for rep in &removed {
-                if ws::revoke_admission(tx, w.id, &rep.email)? {
+                if admissions::revoke_admission(tx, w.id, &rep.email)? {
                     audit::record(tx, &actor, Some((w.id, &w.name)), AuditAction::MemberAdmissionRevoked, &email_key(&rep.email), "no longer a representative")?;
                 }
             }
@@ -431,9 +432,9 @@ pub async fn set_status(
             )?;
             if !suspend {
                 // Admissions that waited only because the workspace was suspended happen now.
-                for (email, role, _) in ws::pending_admissions_of(tx, w.id)? {
-                    if ws::admit(tx, w.id, &email, role)?.is_some() {
-                        ws::revoke_admission(tx, w.id, &email)?;
+                for (email, role, _) in admissions::pending_admissions_of(tx, w.id)? {
+                    if admissions::admit(tx, w.id, &email, role)?.is_some() {
+                        admissions::revoke_admission(tx, w.id, &email)?;
                         audit::record(tx, &actor, Some((w.id, &w.name)), AuditAction::MemberAdmitted, &email, &format!("as {} on reactivation", role.label()))?;
                     }
                 }
@@ -592,7 +593,7 @@ mod tests {
         set_status(&state, &op, w.id, false, "paid", nobody()).await.unwrap();
         let m = state.store.read(move |tx| crate::server::store::members::membership(tx, wid, zid)).await.unwrap();
         assert_eq!(m.map(|m| m.role), Some(Role::WorkspaceAdmin));
-        assert!(state.store.read(move |tx| ws::pending_admissions(tx, wid)).await.unwrap().is_empty());
+        assert!(state.store.read(move |tx| admissions::pending_admissions(tx, wid)).await.unwrap().is_empty());
     }
 
     #[tokio::test]
@@ -603,7 +604,7 @@ mod tests {
             async move {
                 state
                     .store
-                    .read(|tx| ws::list_applications(tx, Some(ApplicationStatus::Pending), "", crate::model::page::Sort::parse("", ws::APPLICATION_SORTS, "-created")?, "", 10))
+                    .read(|tx| workspace_applications::list_applications(tx, Some(ApplicationStatus::Pending), "", crate::model::page::Sort::parse("", workspace_applications::APPLICATION_SORTS, "-created")?, "", 10))
                     .await
                     .unwrap()
                     .total

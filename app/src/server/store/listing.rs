@@ -444,7 +444,7 @@ mod tests {
     #[test]
     fn every_list_reads_only_its_page() {
         use super::super::golden as g;
-        use super::super::{accounts, approvals, audit, members, minis, outbox, workspaces};
+        use super::super::{accounts, approvals, audit, change_requests, members, minis, outbox, workspace_applications, workspaces};
         use crate::model::audit::AuditAction;
         use uuid::Uuid;
         const N: u128 = 60;
@@ -469,13 +469,13 @@ mod tests {
                     outbox::enqueue(tx, vec![a.email.clone()], "Hi", "Body")?;
                     let mut wa = g::workspace_application();
                     (wa.id, wa.applicant, wa.name) = (Uuid::from_u128(2000 + i), a.id, format!("Ws{i}"));
-                    workspaces::insert_application(tx, &wa)?;
+                    workspace_applications::insert_application(tx, &wa)?;
                     let mut w = g::workspace();
                     (w.id, w.name) = (Uuid::from_u128(3000 + i), format!("Ws{i}"));
                     workspaces::insert_workspace(tx, &w)?;
                     let mut c = g::change_request();
                     (c.id, c.created) = (Uuid::from_u128(4000 + i), c.created + later);
-                    workspaces::insert_change_request(tx, &c)?;
+                    change_requests::insert_change_request(tx, &c)?;
                     let mut ap = g::approval();
                     (ap.id, ap.workspace, ap.applicant, ap.version, ap.created) =
                         (Uuid::from_u128(5000 + i), ws, applicant, Some(format!("1.0.{i}")), ap.created + later);
@@ -495,9 +495,9 @@ mod tests {
             (audit::LIST, ws.as_u128(), N as u64),
             (audit::SECURITY_LIST, applicant.as_u128(), N as u64),
             (outbox::LIST, 0, N as u64),
-            (workspaces::APPLICATION_LIST, 0, N as u64),
+            (workspace_applications::APPLICATION_LIST, 0, N as u64),
             (workspaces::WORKSPACE_LIST, 0, N as u64),
-            (workspaces::CHANGE_REQUEST_LIST, 0, N as u64),
+            (change_requests::CHANGE_REQUEST_LIST, 0, N as u64),
             (approvals::LIST, ws.as_u128(), N as u64),
             (approvals::MINE, applicant.as_u128(), N as u64),
             (minis::VERSION_LIST, mp.as_u128(), N as u64),
@@ -527,9 +527,9 @@ mod tests {
                     audit::list(tx, None, "", "", s(audit::SORTS), "", 20)?.entries_read,
                     audit::list(tx, Some(ws), "workspace_application.submitted", "", s(audit::SORTS), "", 20)?.entries_read,
                     outbox::list(tx, None, "", s(outbox::SORTS), "", 20)?.entries_read,
-                    workspaces::list_applications(tx, None, "", s(workspaces::APPLICATION_SORTS), "", 20)?.entries_read,
+                    workspace_applications::list_applications(tx, None, "", s(workspace_applications::APPLICATION_SORTS), "", 20)?.entries_read,
                     workspaces::list_workspaces(tx, "", s(workspaces::WORKSPACE_SORTS), "", 20)?.entries_read,
-                    workspaces::list_change_requests(tx, s(workspaces::CHANGE_REQUEST_SORTS), "", 20)?.entries_read,
+                    change_requests::list_change_requests(tx, s(change_requests::CHANGE_REQUEST_SORTS), "", 20)?.entries_read,
                     minis::versions_page(tx, mp, s(minis::VERSION_LIST.sorts), "", 20)?.entries_read,
                 ])
             })

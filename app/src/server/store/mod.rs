@@ -13,10 +13,12 @@
 //! concurrent requests share fsyncs instead of queueing one each.
 
 pub mod accounts;
+pub mod admissions;
 pub mod approvals;
 pub mod apps;
 pub mod audit;
 pub mod bundles;
+pub mod change_requests;
 pub mod codec;
 pub mod effects;
 pub mod files;
@@ -35,6 +37,7 @@ pub mod sessions;
 pub mod secrets;
 pub mod tables;
 pub mod tokens;
+pub mod workspace_applications;
 pub mod workspaces;
 
 use std::path::Path;
@@ -705,7 +708,7 @@ mod tests {
         }
         let store = Store::init_with(db, migrations::MIGRATIONS_LIST).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-        let mine = store.write_blocking(|tx| workspaces::pending_of_applicant(tx, ann)).unwrap();
+        let mine = store.write_blocking(|tx| workspace_applications::pending_of_applicant(tx, ann)).unwrap();
         assert_eq!(mine, vec![("acme".to_string(), pending)]);
         let tx = store.db.begin_read().unwrap();
         assert!(tx.open_table(tables::PENDING_NAMES).is_err(), "the name reservations are gone");

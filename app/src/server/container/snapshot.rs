@@ -1,33 +1,20 @@
-//! The container API (`/api/container/v1/…`): what a host App's container SDK reads — the mini
-//! programs released to that App, each as a signed [manifest](crate::server::manifest), their
-//! icons and their bundle bytes. A machine API on its own router (no session, no origin check),
-//! authorised by `Authorization: Bearer mpak_…`, the App's Accessing Key.
-//!
-//! This is the hot path, so nothing here reads or writes the database: every answer comes from an
-//! immutable [`Snapshot`] of pre-serialised bodies and their ETags per App, looked up by the
-//! Accessing Key's SHA-256, and swapped in whole by [`Container::refresh`] after each commit that
-//! changes what is served (releases, removals, features, keys, workspace status). A key's grace
-//! end is kept in the snapshot and compared with the clock on each request, so a grace period
-//! ends on time without a rebuild. "Last used" is noted in memory ([`LastUsed::touch`]).
-//!
-//! [`LastUsed::touch`]: crate::server::domain::apps::LastUsed::touch
+//! What the container API serves, as one immutable snapshot: every Accessing Key with its App's
+//! signed list, manifests, icons and bundles, built in one read transaction and swapped in whole
+//! after each commit that changes it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use axum::body::{Body, Bytes};
-use axum::extract::{Path as UrlPath, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Router;
+use axum::http::StatusCode;
 use chrono::{DateTime, SecondsFormat, Utc};
 use redb::ReadTransaction;
 use serde::Serialize;
-use tower_http::services::ServeFile;
 use uuid::Uuid;
 
+use super::served::Served;
+use super::{bundle_url, icon_url};
 use crate::model::workspace::WorkspaceStatus;
 use crate::model::AppError;
 use crate::server::keys;
@@ -37,75 +24,6 @@ use crate::server::store::minis::{self as mini_store, MiniProgram};
 use crate::server::store::workspaces as ws;
 use crate::server::store::{releases, Store};
 use crate::server::http_error::ApiError;
-use crate::server::routes::Routes;
-
-/// Where the container API lives.
-pub const PREFIX: &str = "/api/container/v1";
-/// Lists, manifests and icons change with releases: a cache keeps them but asks again each time.
-const REVALIDATE: &str = "no-cache";
-/// A bundle is named by its content, so it never changes; the answer was authorised by a
-/// bearer key, so only the client's own cache keeps it, never a shared one.
-const IMMUTABLE: &str = "private, max-age=31536000, immutable";
-
-/// The path of a mini program's icon.
-pub fn icon_url(id: Uuid) -> String {
-    format!("{PREFIX}/mini-programs/{id}/icon")
-}
-
-/// The path of a bundle.
-pub fn bundle_url(sha256: &str) -> String {
-    format!("{PREFIX}/bundles/{sha256}")
-}
-
-/// A prebuilt answer: its bytes, their type and their ETag (the SHA-256 of the bytes, quoted).
-#[derive(Clone)]
-struct Served {
-    body: Bytes,
-    content_type: HeaderValue,
-    etag: HeaderValue,
-}
-
-impl Served {
-    fn new(body: Vec<u8>, content_type: &'static str) -> Result<Served, AppError> {
-        let etag = HeaderValue::try_from(format!("\"{}\"", keys::sha256_hex(&body))).map_err(|_| AppError::Internal)?;
-        Ok(Served { body: Bytes::from(body), content_type: HeaderValue::from_static(content_type), etag })
-    }
-
-    fn json(value: &impl Serialize) -> Result<Served, AppError> {
-        let body = serde_json::to_vec(value).map_err(|e| {
-            tracing::error!(error = %e, "could not serialise a container API answer");
-            AppError::Internal
-        })?;
-        Served::new(body, "application/json")
-    }
-
-    /// 200 with the bytes, or 304 when the request's `If-None-Match` names them.
-    fn respond(&self, request: &HeaderMap) -> Response {
-        let mut response = if not_modified(request, &self.etag) {
-            StatusCode::NOT_MODIFIED.into_response()
-        } else {
-            let mut r = Body::from(self.body.clone()).into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, self.content_type.clone());
-            r
-        };
-        let headers = response.headers_mut();
-        headers.insert(header::ETAG, self.etag.clone());
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(REVALIDATE));
-        response
-    }
-}
-
-/// Whether `If-None-Match` names `etag` (a quoted tag), so the client's copy is current: the
-/// header is `*` or a comma-separated list of entity tags, compared weakly (`W/"x"` matches
-/// `"x"`), as RFC 9110 §13.1.2 says. (The `headers` crate's `IfNoneMatch` would do, but its
-/// `EntityTag` debug-asserts on client bytes: a space inside a tag panics the request in a
-/// debug build.)
-fn not_modified(request: &HeaderMap, etag: &HeaderValue) -> bool {
-    let Ok(etag) = etag.to_str() else { return false };
-    request.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).any(|list| {
-        list.split(',').map(str::trim).any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
-    })
-}
 
 /// The body of `GET /api/container/v1/mini-programs`: signed like a manifest (see
 /// [`crate::server::manifest::SignedList`]), with a sequence that only rises and an expiry, so
@@ -130,9 +48,9 @@ pub struct Stamp {
 
 /// What one App's container is served.
 pub struct AppContent {
-    list: Served,
-    manifests: HashMap<Uuid, Served>,
-    icons: HashMap<Uuid, Arc<Served>>,
+    pub(super) list: Served,
+    pub(super) manifests: HashMap<Uuid, Served>,
+    pub(super) icons: HashMap<Uuid, Arc<Served>>,
     bundles: HashSet<String>,
 }
 
@@ -167,7 +85,7 @@ pub struct Snapshot {
     keys: HashMap<[u8; 32], Grant>,
 }
 
-fn unauthorized(code: &'static str, message: &str) -> ApiError {
+pub(super) fn unauthorized(code: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
@@ -189,7 +107,7 @@ impl Snapshot {
 
 /// The container API's snapshot and what keeps it current.
 pub struct Container {
-    snapshot: ArcSwap<Snapshot>,
+    pub(super) snapshot: ArcSwap<Snapshot>,
     /// Refresh calls so far; each call takes the next number.
     requested: AtomicU64,
     /// Held while rebuilding; holds the highest call number whose commit the current snapshot's
@@ -423,172 +341,6 @@ fn app_content(app: Uuid, mut entries: Vec<Entry>, platform_seed: &[u8; 32], sta
         bundles.insert(e.manifest.bundle.sha256.clone());
     }
     Ok(AppContent { list, manifests, icons, bundles })
-}
-
-/// What the container API's handlers are given: the snapshot they serve, the bundle files, the
-/// clock, and where key uses are noted.
-#[derive(Clone)]
-pub struct Serving {
-    pub container: Arc<Container>,
-    pub bundles: crate::server::store::bundles::Bundles,
-    pub clock: crate::server::clock::Clock,
-    pub last_used: Arc<crate::server::domain::apps::LastUsed>,
-}
-
-/// The container API's routes.
-pub fn routes() -> Routes<Serving> {
-    Routes::default()
-        .get("/api/container/v1/mini-programs", list)
-        .get("/api/container/v1/mini-programs/{id}", manifest)
-        .get("/api/container/v1/mini-programs/{id}/icon", icon)
-        .get("/api/container/v1/bundles/{sha256}", bundle)
-}
-
-pub fn router(state: Serving) -> Router {
-    routes().into_router().with_state(state)
-}
-
-/// A refusal, with `WWW-Authenticate` on a 401 (RFC 6750).
-fn refuse(e: ApiError) -> Response {
-    let unauthorized = e.status == StatusCode::UNAUTHORIZED;
-    let mut r = e.into_response();
-    if unauthorized {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"mpdp-container\""));
-    }
-    r
-}
-
-/// The Accessing Key of `Authorization: Bearer mpak_…`.
-fn bearer(request: &HeaderMap) -> Result<&str, ApiError> {
-    let malformed = || {
-        unauthorized("authorization_malformed", "The Authorization header must be `Bearer mpak_…`, with the App's Mini Program Accessing Key.")
-    };
-    let value = request.get(header::AUTHORIZATION).ok_or_else(|| {
-        unauthorized("authorization_missing", "The Authorization header is missing: send `Authorization: Bearer mpak_…` with the App's Mini Program Accessing Key.")
-    })?;
-    let (scheme, token) = value.to_str().map_err(|_| malformed())?.trim().split_once(' ').ok_or_else(malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(malformed());
-    }
-    let token = token.trim();
-    if token.starts_with(keys::UPLOAD_PREFIX) {
-        return Err(unauthorized("wrong_key_kind", "This is the App's Upload Key (mpuk_…), which signs uploads and must stay with the developers; the container API takes the App's Accessing Key (mpak_…)."));
-    }
-    if !token.starts_with(keys::ACCESS_PREFIX) {
-        return Err(malformed());
-    }
-    Ok(token)
-}
-
-/// What the request's Accessing Key may read; notes the key's use.
-fn admitted(state: &Serving, request: &HeaderMap) -> Result<Arc<AppContent>, ApiError> {
-    let token = bearer(request)?;
-    let snapshot = state.container.snapshot.load();
-    let (key_id, content) = snapshot.authorize(token, state.clock.now())?;
-    state.last_used.touch(key_id, state.clock.now());
-    Ok(content.clone())
-}
-
-fn unknown_mini_program() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No mini program with this id is released to this App.")
-}
-
-/// `GET /api/container/v1/mini-programs`: every manifest released to the App.
-async fn list(State(state): State<Serving>, request: HeaderMap) -> Response {
-    match admitted(&state, &request) {
-        Ok(content) => content.list.respond(&request),
-        Err(e) => refuse(e),
-    }
-}
-
-/// `GET /api/container/v1/mini-programs/{id}`: one manifest.
-async fn manifest(State(state): State<Serving>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
-    let content = match admitted(&state, &request) {
-        Ok(c) => c,
-        Err(e) => return refuse(e),
-    };
-    match Uuid::parse_str(&id).ok().and_then(|id| content.manifests.get(&id)) {
-        Some(m) => m.respond(&request),
-        None => refuse(unknown_mini_program()),
-    }
-}
-
-/// `GET /api/container/v1/mini-programs/{id}/icon`: the icon's bytes.
-async fn icon(State(state): State<Serving>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
-    let content = match admitted(&state, &request) {
-        Ok(c) => c,
-        Err(e) => return refuse(e),
-    };
-    let Some(id) = Uuid::parse_str(&id).ok().filter(|id| content.manifests.contains_key(id)) else {
-        return refuse(unknown_mini_program());
-    };
-    match content.icons.get(&id) {
-        Some(icon) => icon.respond(&request),
-        None => refuse(ApiError::new(StatusCode::NOT_FOUND, "no_icon", "This mini program has no icon.")),
-    }
-}
-
-/// `GET /api/container/v1/bundles/{sha256}`: a bundle released to the App, streamed from its
-/// file, with single byte ranges (tower-http's `ServeFile`) and its sha256 as ETag.
-async fn bundle(State(state): State<Serving>, UrlPath(sha256): UrlPath<String>, request: Request) -> Response {
-    let content = match admitted(&state, request.headers()) {
-        Ok(c) => c,
-        Err(e) => return refuse(e),
-    };
-    if !content.has_bundle(&sha256) {
-        return refuse(ApiError::new(StatusCode::NOT_FOUND, "unknown_bundle", "No bundle with this sha256 is released to this App."));
-    }
-    drop(content);
-    let Ok(etag) = HeaderValue::try_from(format!("\"{sha256}\"")) else {
-        return refuse(ApiError::internal());
-    };
-    let immutable = |headers: &mut HeaderMap| {
-        headers.insert(header::ETAG, etag.clone());
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
-        headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    };
-    if not_modified(request.headers(), &etag) {
-        let mut r = StatusCode::NOT_MODIFIED.into_response();
-        immutable(r.headers_mut());
-        return r;
-    }
-    // The bytes never change, so a date precondition always holds: left to `ServeFile`, which
-    // compares it with the file's time on disk, it could refuse a valid request.
-    let mut request = request;
-    for date in [header::IF_UNMODIFIED_SINCE, header::IF_MODIFIED_SINCE] {
-        request.headers_mut().remove(date);
-    }
-    let file = match ServeFile::new(state.bundles.path(&sha256)).try_call(request).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, %sha256, "could not read a released bundle");
-            return refuse(ApiError::internal());
-        }
-    };
-    let (mut parts, body) = file.into_parts();
-    match parts.status {
-        StatusCode::OK | StatusCode::PARTIAL_CONTENT => {
-            parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/gzip"));
-            immutable(&mut parts.headers);
-            Response::from_parts(parts, Body::new(body))
-        }
-        StatusCode::RANGE_NOT_SATISFIABLE => {
-            let mut r = refuse(ApiError::new(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                "range_not_satisfiable",
-                "The Range header asks for bytes outside the bundle (or for several ranges): ask for one range within Content-Range's length.",
-            ));
-            if let Some(range) = parts.headers.get(header::CONTENT_RANGE) {
-                r.headers_mut().insert(header::CONTENT_RANGE, range.clone());
-            }
-            r
-        }
-        StatusCode::NOT_MODIFIED => Response::from_parts(parts, Body::new(body)),
-        status => {
-            tracing::error!(%status, %sha256, "a released bundle's file could not be served (is it missing from the bundles directory?)");
-            refuse(ApiError::internal())
-        }
-    }
 }
 
 /// A JSON body, for the tests' reading of served answers.
@@ -893,39 +645,5 @@ mod tests {
         let after = sequence(&container);
         container.refresh(&w.store).await;
         assert!(sequence(&container) > after);
-    }
-
-    #[test]
-    fn bearer_tokens_are_read_strictly() {
-        let h = |v: &str| {
-            let mut m = HeaderMap::new();
-            m.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
-            m
-        };
-        assert_eq!(bearer(&HeaderMap::new()).unwrap_err().code, "authorization_missing");
-        assert_eq!(bearer(&h("mpak_x")).unwrap_err().code, "authorization_malformed");
-        assert_eq!(bearer(&h("Basic mpak_x")).unwrap_err().code, "authorization_malformed");
-        assert_eq!(bearer(&h("Bearer abc")).unwrap_err().code, "authorization_malformed");
-        assert_eq!(bearer(&h("Bearer mpuk_x")).unwrap_err().code, "wrong_key_kind");
-        assert_eq!(bearer(&h("bearer  mpak_x ")).unwrap(), "mpak_x");
-    }
-
-    #[test]
-    fn if_none_match_names_the_current_etag() {
-        let s = Served::new(b"{}".to_vec(), "application/json").unwrap();
-        let with = |v: &str| {
-            let mut m = HeaderMap::new();
-            m.insert(header::IF_NONE_MATCH, HeaderValue::from_str(v).unwrap());
-            m
-        };
-        assert_eq!(s.respond(&HeaderMap::new()).status(), StatusCode::OK);
-        let current = s.respond(&HeaderMap::new()).headers()[header::ETAG].to_str().unwrap().to_string();
-        assert_eq!(s.respond(&with(&current)).status(), StatusCode::NOT_MODIFIED);
-        assert_eq!(s.respond(&with(&format!("\"old\", {current}"))).status(), StatusCode::NOT_MODIFIED);
-        assert_eq!(s.respond(&with(&format!("W/{current}"))).status(), StatusCode::NOT_MODIFIED);
-        assert_eq!(s.respond(&with("*")).status(), StatusCode::NOT_MODIFIED);
-        assert_eq!(s.respond(&with("\"old\"")).status(), StatusCode::OK);
-        assert_eq!(s.respond(&with("\"with a space\"")).status(), StatusCode::OK);
-        assert_eq!(s.respond(&with("")).status(), StatusCode::OK);
     }
 }

@@ -1,0 +1,184 @@
+//! The container API's handlers: the bearer Accessing Key read strictly, then each answer taken
+//! from the snapshot, and bundles streamed from their files.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tower_http::services::ServeFile;
+use uuid::Uuid;
+
+use super::served::not_modified;
+use super::snapshot::{unauthorized, AppContent};
+use super::Serving;
+use crate::server::http_error::ApiError;
+use crate::server::keys;
+
+/// A bundle is named by its content, so it never changes; the answer was authorised by a
+/// bearer key, so only the client's own cache keeps it, never a shared one.
+const IMMUTABLE: &str = "private, max-age=31536000, immutable";
+
+/// A refusal, with `WWW-Authenticate` on a 401 (RFC 6750).
+fn refuse(e: ApiError) -> Response {
+    let unauthorized = e.status == StatusCode::UNAUTHORIZED;
+    let mut r = e.into_response();
+    if unauthorized {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"mpdp-container\""));
+    }
+    r
+}
+
+/// The Accessing Key of `Authorization: Bearer mpak_…`.
+fn bearer(request: &HeaderMap) -> Result<&str, ApiError> {
+    let malformed = || {
+        unauthorized("authorization_malformed", "The Authorization header must be `Bearer mpak_…`, with the App's Mini Program Accessing Key.")
+    };
+    let value = request.get(header::AUTHORIZATION).ok_or_else(|| {
+        unauthorized("authorization_missing", "The Authorization header is missing: send `Authorization: Bearer mpak_…` with the App's Mini Program Accessing Key.")
+    })?;
+    let (scheme, token) = value.to_str().map_err(|_| malformed())?.trim().split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(malformed());
+    }
+    let token = token.trim();
+    if token.starts_with(keys::UPLOAD_PREFIX) {
+        return Err(unauthorized("wrong_key_kind", "This is the App's Upload Key (mpuk_…), which signs uploads and must stay with the developers; the container API takes the App's Accessing Key (mpak_…)."));
+    }
+    if !token.starts_with(keys::ACCESS_PREFIX) {
+        return Err(malformed());
+    }
+    Ok(token)
+}
+
+/// What the request's Accessing Key may read; notes the key's use.
+fn admitted(state: &Serving, request: &HeaderMap) -> Result<Arc<AppContent>, ApiError> {
+    let token = bearer(request)?;
+    let snapshot = state.container.snapshot.load();
+    let (key_id, content) = snapshot.authorize(token, state.clock.now())?;
+    state.last_used.touch(key_id, state.clock.now());
+    Ok(content.clone())
+}
+
+fn unknown_mini_program() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No mini program with this id is released to this App.")
+}
+
+/// `GET /api/container/v1/mini-programs`: every manifest released to the App.
+pub(super) async fn list(State(state): State<Serving>, request: HeaderMap) -> Response {
+    match admitted(&state, &request) {
+        Ok(content) => content.list.respond(&request),
+        Err(e) => refuse(e),
+    }
+}
+
+/// `GET /api/container/v1/mini-programs/{id}`: one manifest.
+pub(super) async fn manifest(State(state): State<Serving>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
+    let content = match admitted(&state, &request) {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
+    };
+    match Uuid::parse_str(&id).ok().and_then(|id| content.manifests.get(&id)) {
+        Some(m) => m.respond(&request),
+        None => refuse(unknown_mini_program()),
+    }
+}
+
+/// `GET /api/container/v1/mini-programs/{id}/icon`: the icon's bytes.
+pub(super) async fn icon(State(state): State<Serving>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
+    let content = match admitted(&state, &request) {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
+    };
+    let Some(id) = Uuid::parse_str(&id).ok().filter(|id| content.manifests.contains_key(id)) else {
+        return refuse(unknown_mini_program());
+    };
+    match content.icons.get(&id) {
+        Some(icon) => icon.respond(&request),
+        None => refuse(ApiError::new(StatusCode::NOT_FOUND, "no_icon", "This mini program has no icon.")),
+    }
+}
+
+/// `GET /api/container/v1/bundles/{sha256}`: a bundle released to the App, streamed from its
+/// file, with single byte ranges (tower-http's `ServeFile`) and its sha256 as ETag.
+pub(super) async fn bundle(State(state): State<Serving>, UrlPath(sha256): UrlPath<String>, request: Request) -> Response {
+    let content = match admitted(&state, request.headers()) {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
+    };
+    if !content.has_bundle(&sha256) {
+        return refuse(ApiError::new(StatusCode::NOT_FOUND, "unknown_bundle", "No bundle with this sha256 is released to this App."));
+    }
+    drop(content);
+    let Ok(etag) = HeaderValue::try_from(format!("\"{sha256}\"")) else {
+        return refuse(ApiError::internal());
+    };
+    let immutable = |headers: &mut HeaderMap| {
+        headers.insert(header::ETAG, etag.clone());
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+        headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    };
+    if not_modified(request.headers(), &etag) {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        immutable(r.headers_mut());
+        return r;
+    }
+    // The bytes never change, so a date precondition always holds: left to `ServeFile`, which
+    // compares it with the file's time on disk, it could refuse a valid request.
+    let mut request = request;
+    for date in [header::IF_UNMODIFIED_SINCE, header::IF_MODIFIED_SINCE] {
+        request.headers_mut().remove(date);
+    }
+    let file = match ServeFile::new(state.bundles.path(&sha256)).try_call(request).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, %sha256, "could not read a released bundle");
+            return refuse(ApiError::internal());
+        }
+    };
+    let (mut parts, body) = file.into_parts();
+    match parts.status {
+        StatusCode::OK | StatusCode::PARTIAL_CONTENT => {
+            parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/gzip"));
+            immutable(&mut parts.headers);
+            Response::from_parts(parts, Body::new(body))
+        }
+        StatusCode::RANGE_NOT_SATISFIABLE => {
+            let mut r = refuse(ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                "The Range header asks for bytes outside the bundle (or for several ranges): ask for one range within Content-Range's length.",
+            ));
+            if let Some(range) = parts.headers.get(header::CONTENT_RANGE) {
+                r.headers_mut().insert(header::CONTENT_RANGE, range.clone());
+            }
+            r
+        }
+        StatusCode::NOT_MODIFIED => Response::from_parts(parts, Body::new(body)),
+        status => {
+            tracing::error!(%status, %sha256, "a released bundle's file could not be served (is it missing from the bundles directory?)");
+            refuse(ApiError::internal())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_strictly() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+            m
+        };
+        assert_eq!(bearer(&HeaderMap::new()).unwrap_err().code, "authorization_missing");
+        assert_eq!(bearer(&h("mpak_x")).unwrap_err().code, "authorization_malformed");
+        assert_eq!(bearer(&h("Basic mpak_x")).unwrap_err().code, "authorization_malformed");
+        assert_eq!(bearer(&h("Bearer abc")).unwrap_err().code, "authorization_malformed");
+        assert_eq!(bearer(&h("Bearer mpuk_x")).unwrap_err().code, "wrong_key_kind");
+        assert_eq!(bearer(&h("bearer  mpak_x ")).unwrap(), "mpak_x");
+    }
+}

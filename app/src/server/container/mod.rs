@@ -1,0 +1,63 @@
+//! The container API (`/api/container/v1/…`): what a host App's container SDK reads — the mini
+//! programs released to that App, each as a signed [manifest](crate::server::manifest), their
+//! icons and their bundle bytes. A machine API on its own router (no session, no origin check),
+//! authorised by `Authorization: Bearer mpak_…`, the App's Accessing Key.
+//!
+//! This is the hot path, so nothing here reads or writes the database: every answer comes from an
+//! immutable [`Snapshot`] of pre-serialised bodies and their ETags per App, looked up by the
+//! Accessing Key's SHA-256, and swapped in whole by [`Container::refresh`] after each commit that
+//! changes what is served (releases, removals, features, keys, workspace status). A key's grace
+//! end is kept in the snapshot and compared with the clock on each request, so a grace period
+//! ends on time without a rebuild. "Last used" is noted in memory ([`LastUsed::touch`]).
+//!
+//! [`LastUsed::touch`]: crate::server::domain::apps::LastUsed::touch
+
+mod handlers;
+mod served;
+mod snapshot;
+
+use std::sync::Arc;
+
+use axum::Router;
+use uuid::Uuid;
+
+use crate::server::routes::Routes;
+use handlers::{bundle, icon, list, manifest};
+
+pub use snapshot::{build, build_at, AppContent, Container, Snapshot, Stamp};
+
+/// Where the container API lives.
+pub const PREFIX: &str = "/api/container/v1";
+
+/// The path of a mini program's icon.
+pub fn icon_url(id: Uuid) -> String {
+    format!("{PREFIX}/mini-programs/{id}/icon")
+}
+
+/// The path of a bundle.
+pub fn bundle_url(sha256: &str) -> String {
+    format!("{PREFIX}/bundles/{sha256}")
+}
+
+/// What the container API's handlers are given: the snapshot they serve, the bundle files, the
+/// clock, and where key uses are noted.
+#[derive(Clone)]
+pub struct Serving {
+    pub container: Arc<Container>,
+    pub bundles: crate::server::store::bundles::Bundles,
+    pub clock: crate::server::clock::Clock,
+    pub last_used: Arc<crate::server::domain::apps::LastUsed>,
+}
+
+/// The container API's routes.
+pub fn routes() -> Routes<Serving> {
+    Routes::default()
+        .get("/api/container/v1/mini-programs", list)
+        .get("/api/container/v1/mini-programs/{id}", manifest)
+        .get("/api/container/v1/mini-programs/{id}/icon", icon)
+        .get("/api/container/v1/bundles/{sha256}", bundle)
+}
+
+pub fn router(state: Serving) -> Router {
+    routes().into_router().with_state(state)
+}

@@ -1,0 +1,136 @@
+//! Email change: the account moves to a new address only when a link sent there is opened.
+
+use std::net::IpAddr;
+
+use redb::ReadableTable;
+
+use super::password::check_current_password;
+use super::{console, send_verification, who_acts};
+use crate::model::account::{email_key, validate_email};
+use crate::model::AppError;
+use crate::model::audit::AuditAction;
+use crate::server::guard::SignedIn;
+use crate::server::store::audit;
+use crate::server::store::outbox;
+use crate::server::store::tokens::Purpose;
+use crate::server::Context;
+
+/// Asks to move the signed-in account to `new_email`: a link goes to the new address, and the
+/// change happens only when it is opened. The answer is the same when another account already
+/// has the address: then no link is made, and the owner of that address gets a note instead.
+pub async fn request_email_change(
+    cx: &Context,
+    who: &SignedIn,
+    new_email: &str,
+    password: String,
+    client: Option<IpAddr>,
+) -> Result<String, AppError> {
+    let new_email = validate_email("New email", new_email)?;
+    if email_key(&new_email) == email_key(&who.account().email) {
+        return Err(AppError::invalid("New email", "is already your email address"));
+    }
+    if password.is_empty() {
+        return Err(AppError::invalid("Password", "is required"));
+    }
+    check_current_password(cx, who, password, client)
+        .await
+        .map_err(|e| match e {
+            AppError::Invalid { message, .. } => AppError::invalid("Password", message),
+            other => other,
+        })?;
+    cx.mails_per_target.check(&email_key(&new_email))?;
+    let account = who.account().clone();
+    let console = console(cx);
+    let sent_to = new_email.clone();
+    cx
+        .store
+        .write(move |tx| {
+            let taken = tx
+                .open_table(crate::server::store::tables::ACCOUNTS_BY_EMAIL)?
+                .get(email_key(&new_email).as_str())?
+                .is_some();
+            // Quietly: a refusal here would tell the caller the address is registered.
+            if taken {
+                let body = format!(
+                    "Hello,\n\nSomeone signed in to another MPDP account asked to use {new_email} as its \
+                     address. This address already belongs to your account, so nothing was changed \
+                     and no link was sent. You can ignore this message; if you are worried, change \
+                     your password at {console}/account.\n"
+                );
+                outbox::enqueue(tx, vec![new_email.clone()], "Someone tried to use your email address", &body)?;
+            } else {
+                send_verification(tx, &console, &account, &new_email, Purpose::ChangeEmail, None)?;
+            }
+            let details = if taken { "not sent: the address belongs to another account" } else { "" };
+            audit::record_security(tx, &who_acts(&account, client), account.id, AuditAction::AccountEmailChangeRequested, &new_email, details)?;
+            Ok(())
+        })
+        .await?;
+    Ok(sent_to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use super::super::test_support::{current, signed_in, state};
+    use super::super::{last_link_token, log_in, request_password_reset, reset_password, verified_account, verify_email};
+
+    #[tokio::test]
+    async fn email_change_happens_only_when_the_new_address_is_verified() {
+        let s = state();
+        let ann = verified_account(&s, "ann").await;
+        verified_account(&s, "bob").await;
+        let session = tower_sessions::Session::new(
+            None,
+            std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(s.store.clone())),
+            None,
+        );
+        let who = SignedIn::for_tests(ann.clone(), session);
+        // A taken address is answered like a free one; its owner is told, and no link is made.
+        let sent = request_email_change(&s, &who, "BOB@example.com", "amber otter 17".into(), None)
+            .await
+            .unwrap();
+        assert_eq!(sent, "BOB@example.com");
+        let mail = s.store.read(|tx| outbox::list(tx, None, "bob@example.com", crate::model::page::Sort::parse("", outbox::SORTS, "-created").unwrap(), "", 10)).await.unwrap();
+        assert!(mail.items[0].subject.contains("tried to use your email address"), "{:?}", mail.items[0].subject);
+        let live = s
+            .store
+            .write(move |tx| Ok(tx.open_table(crate::server::store::tables::ACCOUNT_TOKENS_BY_ACCOUNT)?.get((ann.id.as_u128(), Purpose::ChangeEmail.code()))?.is_some()))
+            .await
+            .unwrap();
+        assert!(!live, "no email-change link exists for a taken address");
+        let e = request_email_change(&s, &who, "ann2@example.com", "wrong password".into(), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.field(), Some("Password"));
+        request_email_change(&s, &who, "ann2@example.com", "amber otter 17".into(), None)
+            .await
+            .unwrap();
+        let still = log_in(&s, "ann@example.com", "amber otter 17".into(), None, None).await.unwrap();
+        assert_eq!(still.email, "ann@example.com", "nothing changes before the link");
+        let token = last_link_token(&s, "ann2@example.com").await;
+        let moved = verify_email(&s, token, Some(ann.id), None).await.unwrap();
+        assert_eq!((moved.email.as_str(), moved.email_verified), ("ann2@example.com", true));
+        assert!(log_in(&s, "ann2@example.com", "amber otter 17".into(), None, None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_reset_link_stops_working_once_the_email_is_changed() {
+        let s = state();
+        let ann = verified_account(&s, "ann").await;
+        request_password_reset(&s, "ann@example.com", None).await.unwrap();
+        let reset = last_link_token(&s, "ann@example.com").await;
+        request_email_change(&s, &signed_in(&s, &ann), "ann.new@example.com", "amber otter 17".into(), None)
+            .await
+            .unwrap();
+        let change = last_link_token(&s, "ann.new@example.com").await;
+        verify_email(&s, change, Some(ann.id), None).await.unwrap();
+        let before = current(&s, ann.id).await;
+        let e = reset_password(&s, reset, "taken over 123".into(), "taken over 123".into(), None)
+            .await
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (422, Some("Reset link")), "{e}");
+        assert_eq!(current(&s, ann.id).await, before, "a refused link changes nothing");
+        assert!(log_in(&s, "ann.new@example.com", "amber otter 17".into(), None, None).await.is_ok());
+    }
+}

@@ -1,0 +1,104 @@
+//! Accounts: sign-up with a proven email address, login under limits that hold, password change
+//! and reset, email change, sessions, and the first operator.
+
+mod email_change;
+mod login;
+mod operator;
+mod password;
+mod sessions;
+mod sign_up;
+#[cfg(test)]
+mod test_support;
+
+use std::net::IpAddr;
+
+use uuid::Uuid;
+
+use crate::model::AppError;
+use crate::server::store::accounts::Account;
+use crate::server::store::audit::Actor;
+use crate::server::store::outbox;
+use crate::server::store::tokens::{self, Purpose};
+use crate::server::Context;
+
+pub use email_change::request_email_change;
+pub use login::log_in;
+pub use operator::{create_operator_blocking, mark_verified};
+pub use password::{change_password, request_password_reset, reset_password, RESET_HOURS};
+pub use sessions::{record_sign_out, revoke_other_sessions, revoke_session};
+pub use sign_up::{check_sign_up, resend_verification, sign_up, verify_email, SignUp};
+#[cfg(test)]
+pub use test_support::{last_link_token, verified_account};
+
+/// How long a verification link works.
+pub const VERIFY_HOURS: i64 = 24;
+
+/// A path inside the console to go to after verification (`/invitations/…`); anything else is
+/// dropped.
+pub use crate::model::local_path;
+
+fn console(cx: &Context) -> String {
+    cx.config.public_url.trim_end_matches('/').to_string()
+}
+
+fn who_acts(account: &Account, client: Option<IpAddr>) -> Actor {
+    Actor {
+        id: Some(account.id),
+        name: account.username.clone(),
+        client: client.map(|c| c.to_string()),
+    }
+}
+
+/// Queues the verification mail for `email` (the account's address, or the one it moves to).
+fn send_verification(
+    tx: &redb::WriteTransaction,
+    console: &str,
+    account: &Account,
+    email: &str,
+    purpose: Purpose,
+    next: Option<&str>,
+) -> Result<(), AppError> {
+    let token = tokens::issue(tx, account.id, purpose, email, chrono::Duration::hours(VERIFY_HOURS))?;
+    let mut link = format!("{console}/verify-email/{token}");
+    if let Some(next) = next {
+        link.push_str(&format!("?next={}", crate::model::url_encode(next)));
+    }
+    let name = &account.username;
+    let (subject, intro) = match purpose {
+        Purpose::ChangeEmail => (
+            "Confirm your new MPDP email address",
+            format!("The MPDP account \"{name}\" asked to use {email} as its address."),
+        ),
+        _ => (
+            "Verify your MPDP email address",
+            format!("Someone — we hope you — created the MPDP account \"{name}\" with {email}."),
+        ),
+    };
+    let body = format!(
+        "{intro}\n\nTo confirm the address, log in as {name} and open: {link}\n\n\
+         The link works once, for {VERIFY_HOURS} hours. Until the address is verified, no \
+         workspace admits the account.\n\n\
+         If you did not create the account \"{name}\", do not verify it. The address is yours, \
+         so you can take the account over by resetting its password: {console}/forgot-password\n"
+    );
+    outbox::enqueue_with_secret(tx, vec![email.to_string()], subject, &body, Some(&token))?;
+    Ok(())
+}
+
+fn new_account(
+    email: String,
+    username: String,
+    password_hash: String,
+    is_operator: bool,
+) -> Account {
+    Account {
+        id: Uuid::new_v4(),
+        email,
+        username,
+        password_hash,
+        is_operator,
+        created: crate::server::store::now(),
+        session_epoch: 0,
+        email_verified: is_operator,
+    }
+}

@@ -1,0 +1,65 @@
+//! Requests for changes to a workspace's information, and the operator's list of them.
+
+use chrono::{DateTime, Utc};
+use redb::{ReadTransaction, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::codec::{decode, encode};
+use super::tables::*;
+use super::listing::{self, List, Listed, Row};
+use crate::model::page::{KeyValue, Sort};
+use crate::model::workspace::*;
+use crate::model::AppError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRequest {
+    pub id: Uuid,
+    pub workspace: Uuid,
+    pub workspace_name: String,
+    pub requester: Uuid,
+    pub requester_name: String,
+    pub what: String,
+    pub why: String,
+    pub created: DateTime<Utc>,
+}
+
+/// The operator's list of requests for changes to workspaces' information.
+pub const CHANGE_REQUEST_LIST: List = List { code: 8, sorts: &["created"] };
+
+/// How change requests can be sorted.
+pub const CHANGE_REQUEST_SORTS: &[&str] = CHANGE_REQUEST_LIST.sorts;
+
+pub(super) fn index_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), AppError> {
+    let row = Row::new(&[], vec![KeyValue::Int(c.created.timestamp_micros())]);
+    listing::set(tx, CHANGE_REQUEST_LIST, 0, c.id.as_u128(), Some(&row))
+}
+
+/// Requests for changes to workspaces' information; only the page's are read.
+pub fn list_change_requests(
+    tx: &ReadTransaction,
+    sort: Sort,
+    cursor: &str,
+    per_page: u32,
+) -> Result<Listed<ChangeRequestView>, AppError> {
+    let t = tx.open_table(CHANGE_REQUESTS)?;
+    let query = listing::Query { scope: 0, filter: 0, sort, cursor, per_page };
+    listing::page(tx, CHANGE_REQUEST_LIST, &query, |id| {
+        let Some(v) = t.get(id)? else { return Ok(None) };
+        let c: ChangeRequest = decode(v.value())?;
+        Ok(Some(ChangeRequestView {
+            id: c.id,
+            workspace: c.workspace_name,
+            requester: c.requester_name,
+            what: c.what,
+            why: c.why,
+            created: c.created,
+        }))
+    })
+}
+
+pub fn insert_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), AppError> {
+    tx.open_table(CHANGE_REQUESTS)?
+        .insert(c.id.as_u128(), encode(c)?.as_slice())?;
+    index_change_request(tx, c)
+}

@@ -1,0 +1,158 @@
+//! Check: a stopped server's data directory verified, its file and its bundles.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use redb::ReadableDatabase;
+use sha2::{Digest, Sha256};
+
+use super::{cannot_open, open_data_file, schema_version, versions, MaintenanceError, BUNDLE_DIR, DATA_FILE};
+use crate::server::store::bundles::Bundles;
+
+/// What `check` found.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    pub schema_version: u64,
+    pub versions: u64,
+    pub bundles_verified: u64,
+    /// Faults: a missing or altered bundle, a record that cannot be read, a damaged file.
+    pub problems: Vec<String>,
+    /// Bundle files no version names (left by an upload that did not commit): harmless.
+    pub orphans: Vec<PathBuf>,
+    /// Unfinished uploads in the bundle directory's `tmp/`: harmless.
+    pub temp_files: Vec<PathBuf>,
+}
+
+/// SHA-256 (hex) and length of a file's bytes.
+fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), len))
+}
+
+/// Verifies a stopped server's data directory: the file opens and passes redb's integrity check,
+/// every version's bundle exists with its sha256; lists orphan bundle files and unfinished
+/// uploads. Errors only when the data file cannot be opened at all.
+pub fn check(data_dir: &Path) -> Result<CheckReport, MaintenanceError> {
+    let mut db = open_data_file(data_dir)?;
+    let mut report = CheckReport::default();
+    match db.check_integrity() {
+        Ok(true) => {}
+        Ok(false) => report
+            .problems
+            .push("the data file was damaged and has been repaired by redb; compare it with the latest backup".into()),
+        Err(e) => report
+            .problems
+            .push(format!("the data file fails redb's integrity check: {e}")),
+    }
+    let tx = db
+        .begin_read()
+        .map_err(|e| cannot_open(&data_dir.join(DATA_FILE), data_dir, &e.to_string()))?;
+    report.schema_version = schema_version(&tx)?;
+    let versions = match versions(&tx) {
+        Ok(v) => v,
+        Err(e) => {
+            report.problems.push(e.to_string());
+            Vec::new()
+        }
+    };
+    drop(tx);
+    report.versions = versions.len() as u64;
+    let bundles = Bundles::new(data_dir.join(BUNDLE_DIR));
+    let mut named = BTreeSet::new();
+    for v in &versions {
+        let path = bundles.path(&v.sha256);
+        named.insert(path.clone());
+        match hash_file(&path) {
+            Ok((sha, len)) if sha == v.sha256 && len == v.size => report.bundles_verified += 1,
+            Ok((sha, len)) => report.problems.push(format!(
+                "version {} of mini program {}: its bundle {} has sha256 {sha} and {len} bytes, the record says {} and {} bytes",
+                v.version, v.mini_program, path.display(), v.sha256, v.size
+            )),
+            Err(e) => report.problems.push(format!(
+                "version {} of mini program {}: its bundle {} cannot be read: {e}",
+                v.version, v.mini_program, path.display()
+            )),
+        }
+    }
+    let root = data_dir.join(BUNDLE_DIR);
+    if let Ok(dirs) = std::fs::read_dir(&root) {
+        for dir in dirs.flatten() {
+            let is_tmp = dir.file_name() == "tmp";
+            let Ok(files) = std::fs::read_dir(dir.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                let path = file.path();
+                if is_tmp {
+                    report.temp_files.push(path);
+                } else if !named.contains(&path) {
+                    report.orphans.push(path);
+                }
+            }
+        }
+    }
+    report.orphans.sort();
+    report.temp_files.sort();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use super::super::fixtures::temp_dir;
+    use crate::server::store::{files, Store};
+
+    #[test]
+    fn a_damaged_file_gets_a_message_that_says_what_to_do() {
+        let dir = temp_dir("bad");
+        std::fs::write(dir.join(DATA_FILE), b"not a database at all, just some bytes").unwrap();
+        let e = check(&dir).unwrap_err().to_string();
+        assert!(e.contains("mpdp restore") && e.contains("mpdp check"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_loose_data_file_is_tightened_when_it_is_opened() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = temp_dir("loose-file");
+        let path = dir.join(DATA_FILE);
+        drop(Store::open(&path).unwrap());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Store::open(&path).unwrap());
+        assert_eq!(files::mode_of(&path).unwrap(), 0o600);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let report = check(&dir).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(files::mode_of(&path).unwrap(), 0o600);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_data_file_that_is_a_symbolic_link_is_refused() {
+        let dir = temp_dir("linked");
+        let real_dir = temp_dir("linked-real");
+        let real = real_dir.join(DATA_FILE);
+        drop(Store::open(&real).unwrap());
+        std::os::unix::fs::symlink(&real, dir.join(DATA_FILE)).unwrap();
+        let e = Store::open(&dir.join(DATA_FILE)).err().unwrap().to_string();
+        assert!(e.contains("is a symbolic link"), "{e}");
+        let e = check(&dir).unwrap_err().to_string();
+        assert!(e.contains("is a symbolic link"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(real.parent().unwrap());
+    }
+
+}

@@ -1,0 +1,287 @@
+//! Workspace applications: an account's request for a workspace, pending until the operator
+//! decides it, and the operator's queue of them.
+
+use chrono::{DateTime, Utc};
+use super::Reads;
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::codec::{decode, encode};
+use super::tables::*;
+use super::workspaces::workspace_name_taken;
+use crate::model::mcc::mcc_description;
+use super::listing::{self, List, Listed, Row};
+use crate::model::page::{KeyValue, Sort};
+use crate::model::workspace::*;
+use crate::model::AppError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkspaceApplication {
+    pub id: Uuid,
+    pub applicant: Uuid,
+    pub applicant_name: String,
+    pub name: String,
+    pub mcc: String,
+    pub address: String,
+    pub representatives: Vec<Representative>,
+    pub status: ApplicationStatus,
+    pub reason: Option<String>,
+    pub created: DateTime<Utc>,
+    pub decided: Option<DateTime<Utc>>,
+    pub workspace_id: Option<Uuid>,
+}
+
+impl WorkspaceApplication {
+    pub fn view(&self) -> ApplicationView {
+        ApplicationView {
+            id: self.id,
+            applicant: self.applicant_name.clone(),
+            name: self.name.clone(),
+            mcc: self.mcc.clone(),
+            mcc_description: mcc_description(&self.mcc).unwrap_or("").into(),
+            address: self.address.clone(),
+            representatives: self.representatives.clone(),
+            status: self.status,
+            reason: self.reason.clone(),
+            created: self.created,
+            decided: self.decided,
+            workspace_id: self.workspace_id,
+        }
+    }
+}
+
+/// The pending applications of `applicant`: (case-folded name, application id).
+pub fn pending_of_applicant(tx: &WriteTransaction, applicant: Uuid) -> Result<Vec<(String, Uuid)>, AppError> {
+    let a = applicant.as_u128();
+    let mut out = Vec::new();
+    for row in tx.open_table(PENDING_APPLICATIONS)?.range((a, "")..)? {
+        let (k, v) = row?;
+        let (who, name) = k.value();
+        if who != a {
+            break;
+        }
+        out.push((name.to_string(), Uuid::from_u128(v.value())));
+    }
+    Ok(out)
+}
+
+/// Stores a pending application. Refused (409): a name a workspace has; a name the applicant
+/// already has a pending application for; more than `PENDING_APPLICATIONS_MAX` pending.
+///
+/// A pending application of *another* account does not keep the name from anyone: refusing it
+/// would tell every applicant which names others have asked for, before anything is generated.
+/// Two applications may then ask for one name; the operator generates at most one of them (the
+/// name is unique among workspaces) and rejects the other.
+pub fn insert_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
+    let key = workspace_name_key(&a.name);
+    if workspace_name_taken(tx, &a.name)? {
+        return Err(AppError::conflict("Workspace Name", "is already the name of a workspace"));
+    }
+    let mine = pending_of_applicant(tx, a.applicant)?;
+    if mine.iter().any(|(name, _)| *name == key) {
+        return Err(AppError::conflict(
+            "Workspace Name",
+            "you already have a pending application for this name; wait for the operator's decision or withdraw it",
+        ));
+    }
+    if mine.len() >= PENDING_APPLICATIONS_MAX {
+        return Err(AppError::conflict(
+            "Workspace application",
+            format!(
+                "you already have {PENDING_APPLICATIONS_MAX} pending applications, the most one account may have; wait for the operator's decisions or withdraw one"
+            ),
+        ));
+    }
+    tx.open_table(PENDING_APPLICATIONS)?
+        .insert((a.applicant.as_u128(), key.as_str()), a.id.as_u128())?;
+    let created = a.created.timestamp_millis();
+    tx.open_table(APPLICATIONS_BY_APPLICANT)?
+        .insert((a.applicant.as_u128(), created, a.id.as_u128()), ())?;
+    tx.open_table(APPLICATIONS_BY_STATUS)?
+        .insert((a.status.code(), created, a.id.as_u128()), ())?;
+    tx.open_table(APPLICATIONS)?
+        .insert(a.id.as_u128(), encode(a)?.as_slice())?;
+    index_application(tx, a)
+}
+
+pub fn get_application(
+    tx: &impl Reads,
+    id: Uuid,
+) -> Result<Option<WorkspaceApplication>, AppError> {
+    let t = tx.open(APPLICATIONS)?;
+    let v = t.get(id.as_u128())?;
+    v.map(|v| decode(v.value())).transpose()
+}
+
+/// Moves a pending application to its decided state; it no longer counts among its applicant's
+/// pending ones.
+pub fn decide_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
+    let created = a.created.timestamp_millis();
+    let mut by_status = tx.open_table(APPLICATIONS_BY_STATUS)?;
+    by_status.remove((ApplicationStatus::Pending.code(), created, a.id.as_u128()))?;
+    by_status.insert((a.status.code(), created, a.id.as_u128()), ())?;
+    let mut pending = tx.open_table(PENDING_APPLICATIONS)?;
+    let key = (a.applicant.as_u128(), workspace_name_key(&a.name));
+    if pending.get((key.0, key.1.as_str()))?.is_some_and(|v| v.value() == a.id.as_u128()) {
+        pending.remove((key.0, key.1.as_str()))?;
+    }
+    drop(pending);
+    tx.open_table(APPLICATIONS)?
+        .insert(a.id.as_u128(), encode(a)?.as_slice())?;
+    index_application(tx, a)
+}
+
+pub fn applications_of(
+    tx: &ReadTransaction,
+    applicant: Uuid,
+) -> Result<Vec<WorkspaceApplication>, AppError> {
+    let index = tx.open_table(APPLICATIONS_BY_APPLICANT)?;
+    let id = applicant.as_u128();
+    let mut out = Vec::new();
+    for row in index
+        .range((id, i64::MIN, 0)..=(id, i64::MAX, u128::MAX))?
+        .rev()
+    {
+        let (_, _, app) = row?.0.value();
+        if let Some(a) = get_application(tx, Uuid::from_u128(app))? {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// The operator's queue of workspace applications, filtered by status.
+pub const APPLICATION_LIST: List = List { code: 6, sorts: &["created", "name"] };
+
+/// How the operator's queue can be sorted.
+pub const APPLICATION_SORTS: &[&str] = APPLICATION_LIST.sorts;
+
+pub(super) fn index_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
+    let row = Row::new(
+        &[u32::from(a.status.code()) + 1],
+        vec![KeyValue::Int(a.created.timestamp_micros()), KeyValue::Text(a.name.clone())],
+    );
+    listing::set(tx, APPLICATION_LIST, 0, a.id.as_u128(), Some(&row))
+}
+
+/// How many workspace applications have `status` (`None`: any).
+pub fn count_applications(tx: &ReadTransaction, status: Option<ApplicationStatus>) -> Result<u64, AppError> {
+    listing::count(tx, APPLICATION_LIST, 0, listing::filter(&[status.map(|s| u32::from(s.code()) + 1)]))
+}
+
+/// The operator's queue: by status, searched by name. Without a search only the page's
+/// applications are read.
+pub fn list_applications(
+    tx: &ReadTransaction,
+    status: Option<ApplicationStatus>,
+    query: &str,
+    sort: Sort,
+    cursor: &str,
+    per_page: u32,
+) -> Result<Listed<ApplicationView>, AppError> {
+    let t = tx.open_table(APPLICATIONS)?;
+    let q = query.trim().to_lowercase();
+    let filter = listing::filter(&[status.map(|s| u32::from(s.code()) + 1)]);
+    let query = listing::Query { scope: 0, filter, sort, cursor, per_page };
+    let application = |id: u128| t.get(id)?.map(|v| decode::<WorkspaceApplication>(v.value())).transpose();
+    if q.is_empty() {
+        return listing::page(tx, APPLICATION_LIST, &query, |id| Ok(application(id)?.map(|a| a.view())));
+    }
+    listing::search(tx, APPLICATION_LIST, &query, |id| {
+        Ok(application(id)?.filter(|a| a.name.to_lowercase().contains(&q)).map(|a| a.view()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::workspaces::{fixtures::workspace, insert_workspace};
+    use super::super::Store;
+    use super::*;
+
+    fn newest() -> Sort {
+        Sort::parse("", APPLICATION_SORTS, "-created").unwrap()
+    }
+
+    fn application(name: &str) -> WorkspaceApplication {
+        WorkspaceApplication {
+            id: Uuid::new_v4(),
+            applicant: Uuid::new_v4(),
+            applicant_name: "ann".into(),
+            name: name.into(),
+            mcc: "5812".into(),
+            address: "1 Main St".into(),
+            representatives: vec![Representative {
+                name: "Ann".into(),
+                email: "ann@example.com".into(),
+            }],
+            status: ApplicationStatus::Pending,
+            reason: None,
+            created: Utc::now(),
+            decided: None,
+            workspace_id: None,
+        }
+    }
+
+    #[test]
+    fn a_pending_name_is_kept_only_from_its_own_applicant_until_decided() {
+        let store = Store::memory();
+        let mut first = application("Acme");
+        store
+            .write_blocking(|tx| insert_application(tx, &first))
+            .unwrap();
+        // The same applicant, same name in other case: refused.
+        let again = WorkspaceApplication { id: Uuid::new_v4(), name: "ACME".into(), ..first.clone() };
+        let e = store
+            .write_blocking(|tx| insert_application(tx, &again))
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (409, Some("Workspace Name")));
+        assert!(e.to_string().contains("you already have a pending application"), "{e}");
+        // Another account: the name is answered as free.
+        store
+            .write_blocking(|tx| insert_application(tx, &application("ACME")))
+            .unwrap();
+        first.status = ApplicationStatus::Withdrawn;
+        store
+            .write_blocking(|tx| decide_application(tx, &first))
+            .unwrap();
+        store
+            .write_blocking(|tx| insert_application(tx, &again))
+            .unwrap();
+        let page = store
+            .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", newest(), "", 10))
+            .unwrap();
+        assert_eq!(page.total, 2);
+        let all = store
+            .read_blocking(|tx| list_applications(tx, None, "ACM", newest(), "", 10))
+            .unwrap();
+        assert_eq!(all.total, 3);
+    }
+
+    #[test]
+    fn a_workspace_name_is_refused_to_everyone_and_pending_applications_are_capped() {
+        let store = Store::memory();
+        store
+            .write_blocking(|tx| insert_workspace(tx, &workspace("Acme", WorkspaceStatus::Active)))
+            .unwrap();
+        let e = store
+            .write_blocking(|tx| insert_application(tx, &application("aCmE")))
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (409, Some("Workspace Name")));
+        assert!(e.to_string().contains("is already the name of a workspace"), "{e}");
+        let first = application("One");
+        let mine = |name: &str| WorkspaceApplication { id: Uuid::new_v4(), name: name.into(), ..first.clone() };
+        for name in ["One", "Two", "Three"] {
+            store.write_blocking(|tx| insert_application(tx, &mine(name))).unwrap();
+        }
+        let e = store
+            .write_blocking(|tx| insert_application(tx, &mine("Four")))
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (409, Some("Workspace application")));
+        assert!(e.to_string().contains("3 pending applications"), "{e}");
+        let pending = store
+            .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", newest(), "", 10))
+            .unwrap();
+        assert_eq!(pending.total, 3, "a refusal stores nothing");
+    }
+}
