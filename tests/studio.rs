@@ -682,24 +682,37 @@ async fn parallel_uploads_of_one_key_are_capped() {
         let up = Upload::new(&s, v, body.clone());
         let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
         let head = format!(
-            "POST /api/studio/v1/mini-programs/{}/versions HTTP/1.1\r\nHost: {addr}\r\nMPDP-Version: {v}\r\nMPDP-Signature: {}\r\nContent-Length: {}\r\n\r\n",
+            "POST /api/studio/v1/mini-programs/{}/versions HTTP/1.1\r\nHost: {addr}\r\nMPDP-Version: {v}\r\nMPDP-Signature: {}\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
             s.mp,
             up.header(),
             body.len()
         );
         sock.write_all(head.as_bytes()).await.unwrap();
+        // The server takes the upload slot before it reads the body, and asks for the body
+        // (`100 Continue`) when it first reads it: from then on the slot is held.
+        let mut answered = Vec::new();
+        while !answered.windows(4).any(|w| w == b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            let n = tokio::time::timeout(std::time::Duration::from_secs(30), sock.read(&mut byte))
+                .await
+                .expect("the server asks for the body within 30 s")
+                .unwrap();
+            assert_eq!(n, 1, "the server closed the upload of {v} before asking for its body: {}", String::from_utf8_lossy(&answered));
+            answered.push(byte[0]);
+        }
+        let answered = String::from_utf8_lossy(&answered);
+        assert!(answered.starts_with("HTTP/1.1 100 Continue\r\n"), "upload of {v}: {answered}");
         sock.write_all(&body[..10]).await.unwrap();
         open.push(sock);
     }
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     refused(&Upload::new(&s, "1.0.2", body.clone()).send(&s.server).await, 429, "too_many_uploads");
-    // When they end, the key uploads again.
+    // When they end, the key uploads again: a held-open upload's connection ends only after its
+    // handler has returned, which frees its slot.
     for mut sock in open {
         sock.shutdown().await.unwrap();
         let mut rest = Vec::new();
         let _ = sock.read_to_end(&mut rest).await;
     }
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let r = Upload::new(&s, "1.0.2", body).send(&s.server).await;
     assert_eq!(r.status, 201, "{}", r.body);
 }
