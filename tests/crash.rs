@@ -4,13 +4,13 @@
 //! kill, `mpdp check` (the file opens without manual repair; every version's bundle is there with
 //! its sha256, so no record exists without its file) must pass, and after every restart every
 //! write that was acknowledged with 2xx must be found. Rounds: `MPDP_CRASH_ROUNDS` (default 20);
-//! the random moments come from `MPDP_CRASH_SEED` (printed, so a failing run can be repeated).
+//! the random moments — each a number of writes acknowledged after the round's load began, from 1
+//! to 40 — come from `MPDP_CRASH_SEED` (printed, so a failing run can be repeated).
 
 mod common;
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use common::load::*;
 use common::*;
@@ -19,7 +19,8 @@ use common::*;
 struct Moments(u64);
 
 impl Moments {
-    fn next_ms(&mut self, from: u64, to: u64) -> u64 {
+    /// A number from `from` up to (not including) `to`.
+    fn next(&mut self, from: u64, to: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -58,13 +59,18 @@ async fn kill_9_at_random_moments_loses_no_acknowledged_write() {
             Some(s) => s,
             None => Server::start(&dir, &[]),
         };
-        let mut chains = Vec::new();
+        let mut nexts = Vec::new();
         for mp in &team.mps {
-            let next = resume(&team, &s.base, mp, &ledger).await;
+            nexts.push(resume(&team, &s.base, mp, &ledger).await);
+        }
+        // The moment: once this many more writes have been acknowledged since the chains began.
+        let moment = moments.next(1, 41) as usize;
+        let began = ledger.lock().unwrap().acknowledged();
+        let mut chains = Vec::new();
+        for (mp, next) in team.mps.iter().zip(nexts) {
             chains.push(tokio::spawn(chain(team.clone(), s.base.clone(), mp.clone(), next, u64::MAX, ledger.clone())));
         }
-        let moment = moments.next_ms(200, 1500);
-        tokio::time::sleep(Duration::from_millis(moment)).await;
+        acknowledged_at_least(&ledger, began + moment).await;
         tokio::task::spawn_blocking(move || s.kill9()).await.unwrap();
         let mut unanswered = 0;
         for c in chains {
@@ -88,9 +94,9 @@ async fn kill_9_at_random_moments_loses_no_acknowledged_write() {
         let fresh = since(&snapshot, verified);
         verified = (snapshot.uploads.len(), snapshot.applications.len(), snapshot.decisions.len());
         let lost = lost(&team, &s.base, dir.path(), &fresh).await;
-        assert!(lost.is_empty(), "round {round} (killed after {moment} ms): acknowledged writes lost:\n{}", lost.join("\n"));
+        assert!(lost.is_empty(), "round {round} (killed after {moment} more writes acknowledged): acknowledged writes lost:\n{}", lost.join("\n"));
         println!(
-            "round {round:>3}: killed after {moment:>4} ms, {unanswered} writes in flight; {} acknowledged so far, all found",
+            "round {round:>3}: killed after {moment:>2} more writes acknowledged, {unanswered} writes in flight; {} acknowledged so far, all found",
             snapshot.acknowledged()
         );
         server = Some(s);

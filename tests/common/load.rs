@@ -44,13 +44,24 @@ impl Ledger {
 
 /// Waits until the load has had more than `count` writes acknowledged (a minute at most).
 pub async fn acknowledged_past(ledger: &std::sync::Mutex<Ledger>, count: usize) {
-    for _ in 0..1200 {
-        if ledger.lock().unwrap().acknowledged() > count {
+    acknowledged_at_least(ledger, count + 1).await
+}
+
+/// Waits until the load has had `count` writes acknowledged, looking every few milliseconds;
+/// panics when it has not within a minute (the load stalled).
+pub async fn acknowledged_at_least(ledger: &std::sync::Mutex<Ledger>, count: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let now = ledger.lock().unwrap().acknowledged();
+        if now >= count {
             return;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load stalled: {now} writes acknowledged after a minute, waiting for {count}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    panic!("the load had no more than {count} writes acknowledged within a minute");
 }
 
 /// POSTs a server function; `Err` when the server did not answer (it was killed).
