@@ -1,0 +1,119 @@
+//! The console's upload form: a signed-in member's browser, signed by the workspace's platform
+//! key on the member's behalf.
+
+use std::net::IpAddr;
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use crate::model::minis::{validate_note, VersionState};
+use crate::server::http_error::ApiError;
+use crate::server::keys;
+use crate::server::store::apps::{self as app_store};
+use crate::server::store::minis::{self as store, Version};
+
+use super::*;
+
+/// The console's upload (`POST /w/{name}/mini-programs/{id}/versions/upload`, a multipart form
+/// with `version`, `note` and `bundle`): for a member assigned to the mini program, or a
+/// Workspace Admin. The server computes the hash and signs it with the workspace's platform key
+/// as "uploaded from the console by <person>". Answers with a redirect to the mini program's page
+/// saying what happened, so it works without JavaScript.
+pub async fn console_upload(
+    State(state): State<Studio>,
+    session: tower_sessions::Session,
+    UrlPath((name, id)): UrlPath<(String, String)>,
+    client: Option<axum::Extension<crate::server::auth::client::ClientAddr>>,
+    multipart: axum::extract::Multipart,
+) -> Response {
+    use axum::response::Redirect;
+    let page = format!("/w/{}/mini-programs/{}", crate::model::url_encode(&name), crate::model::url_encode(&id));
+    let client = client.map(|c| c.0 .0);
+    match console_upload_checked(&state, session, &name, &id, client, multipart).await {
+        Ok(version) => Redirect::to(&format!("{page}?uploaded={}", crate::model::url_encode(&version))).into_response(),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => Redirect::to(&format!("/login?next={}", crate::model::url_encode(&page))).into_response(),
+        Err(e) => {
+            let mut r = Redirect::to(&format!("{page}?upload_error={}", crate::model::url_encode(&e.message))).into_response();
+            // Scripts and tests read the refusal's status too.
+            r.headers_mut().insert("mpdp-refusal", axum::http::HeaderValue::from(e.status.as_u16()));
+            r
+        }
+    }
+}
+
+pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessions::Session, name: &str, id: &str, client: Option<IpAddr>, mut form: axum::extract::Multipart) -> Result<String, ApiError> {
+    use crate::server::guard::{act, Member, MiniNeed, MiniProgramAccess, SignedIn};
+    let who = SignedIn::from_session(state, session)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "signed_out", "Please log in."))?;
+    let m = Member::check(state, who, name).await?.authorize(act::UploadVersions)?;
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No such mini program in this workspace.");
+    let mp_id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    let (wid, me) = (m.workspace().id, m.who().account().id);
+    let (standing, scope) = (m.standing(), m.scope());
+    // One read before the body: the mini program and the member's part in it, the workspace's
+    // platform key, the versions so far. (The write that stores the version checks them again.)
+    let (access, platform, earlier) = state
+        .store
+        .read(move |tx| Ok((MiniProgramAccess::check(tx, &scope, mp_id, MiniNeed::Upload), app_store::platform_key(tx, wid)?, store::versions(tx, mp_id)?)))
+        .await?;
+    let mp = match access {
+        Ok(a) => a.into_mini_program(),
+        Err(crate::model::AppError::NotFound(_)) => return Err(not_found()),
+        Err(crate::model::AppError::Forbidden(message)) => return Err(ApiError::new(StatusCode::FORBIDDEN, "not_assigned", message)),
+        Err(e) => return Err(e.into()),
+    };
+    if mp.removed {
+        return Err(removed());
+    }
+    let platform = platform.ok_or_else(ApiError::internal)?;
+    let _slot = state.limits.uploads.take(&format!("account:{me}"), client)?;
+    let bad_form = |e: axum::extract::multipart::MultipartError| ApiError::new(StatusCode::BAD_REQUEST, "form_malformed", format!("The upload form could not be read: {e}"));
+    let (mut version, mut note, mut received) = (String::new(), String::new(), None);
+    while let Some(field) = form.next_field().await.map_err(bad_form)? {
+        match field.name() {
+            Some("version") => version = field.text().await.map_err(bad_form)?.trim().to_string(),
+            Some("note") => note = field.text().await.map_err(bad_form)?,
+            Some("bundle") => {
+                let limit = state.config.max_bundle_bytes;
+                let mut empty = true;
+                let mut field = futures::StreamExt::peekable(field);
+                if std::pin::Pin::new(&mut field).peek().await.is_some() {
+                    empty = false;
+                }
+                if !empty {
+                    received = Some(receive_canonical(&state.bundles, field, limit).await?);
+                }
+            }
+            _ => {}
+        }
+    }
+    check_version(&version, &earlier)?;
+    let note = validate_note(&note).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note_invalid", e.to_string()).field("note"))?;
+    let received = received.ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bundle_missing", "Choose the bundle file (.tar.gz) to upload.").field("bundle"))?;
+    let (ts, nonce) = (state.clock.timestamp(), keys::new_nonce());
+    let signature = keys::sign(&platform.seed, keys::upload_message(&mp.id.to_string(), &version, &received.uploaded_sha256, received.uploaded_size, ts, &nonce).as_bytes());
+    let person = m.who().account().username.clone();
+    let record = Version {
+        mini_program: mp.id,
+        version: version.clone(),
+        state: VersionState::Uploaded,
+        size: received.size,
+        sha256: received.sha256.clone(),
+        uploaded_sha256: received.uploaded_sha256.clone(),
+        uploaded_size: received.uploaded_size,
+        uploader: format!("uploaded from the console by {person}"),
+        key: None,
+        account: Some(me),
+        signature,
+        signed_ts: ts,
+        signed_nonce: nonce,
+        note,
+        created: state.clock.now(),
+    };
+    let actor = crate::server::domain::workspaces::actor(m.who(), client);
+    store_version(state, received.temp, record, (wid, m.workspace().name.clone()), mp.name.clone(), actor, Uploader::Member(standing)).await?;
+    Ok(version)
+}

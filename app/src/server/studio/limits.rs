@@ -1,0 +1,125 @@
+//! What the Studio API holds in memory against abuse: nonces in flight, uploads in progress per
+//! key and per address, and late answers to repeated refusals.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use crate::server::http_error::ApiError;
+use crate::server::auth::ratelimit::Tarpit;
+
+use super::*;
+
+/// What the Studio API keeps in memory: nonces in flight, uploads in progress and recent
+/// refusals per address.
+pub struct StudioLimits {
+    pub(super) in_flight: Arc<InFlight>,
+    pub(super) uploads: Arc<UploadSlots>,
+    pub(super) refusals: Arc<Tarpit>,
+}
+
+impl StudioLimits {
+    /// The limits, with refusal windows on `clock`.
+    pub fn new(clock: crate::server::clock::Clock) -> Self {
+        StudioLimits {
+            in_flight: Arc::default(),
+            uploads: Arc::default(),
+            refusals: Arc::new(Tarpit::new(REFUSALS_PER_ADDRESS, std::time::Duration::from_secs(60), REFUSAL_DELAY, REFUSAL_DELAY_MAX, REFUSALS_HELD_PER_ADDRESS, clock)),
+        }
+    }
+
+    /// Forgets refusal windows that have ended (run from a timer).
+    pub fn forget_expired(&self) {
+        self.refusals.forget_expired();
+    }
+}
+
+/// Answers a refused authentication (401) late once its client address is past
+/// [`REFUSALS_PER_ADDRESS`] a minute, later with each one: a client sending forged uploads in a
+/// loop soon gets one answer per connection every ten seconds, and the server spends a timer on
+/// each, not a worker. The body of a refused
+/// upload is never read, so while the answer waits the client's bytes stop in its own socket.
+pub(super) async fn slow_refusals(State(state): State<Studio>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let client = request.extensions().get::<crate::server::auth::client::ClientAddr>().map(|c| c.0);
+    let response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        if let Some(hold) = client.and_then(|ip| state.limits.refusals.refused(ip)) {
+            tokio::time::sleep(hold.delay).await;
+        }
+    }
+    response
+}
+
+/// Nonces of verified requests not yet finished, so a replay sent while the original is still
+/// being received is refused at once.
+#[derive(Default)]
+pub(super) struct InFlight(pub(super) Mutex<HashSet<(String, String)>>);
+
+pub(super) struct NonceHold(pub(super) Arc<InFlight>, pub(super) (String, String));
+
+impl InFlight {
+    pub(super) fn hold(self: &Arc<Self>, key: &str, nonce: &str) -> Option<NonceHold> {
+        let id = (key.to_string(), nonce.to_string());
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(id.clone()).then(|| NonceHold(self.clone(), id))
+    }
+}
+
+impl Drop for NonceHold {
+    fn drop(&mut self) {
+        self.0 .0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.1);
+    }
+}
+
+/// Uploads in progress per key and per client address; entries leave the maps when their count
+/// falls to zero, so the maps hold only what is in flight.
+#[derive(Default)]
+pub(super) struct UploadSlots(pub(super) Mutex<(HashMap<String, usize>, HashMap<String, usize>)>);
+
+pub(super) struct UploadSlot(pub(super) Arc<UploadSlots>, pub(super) String, pub(super) Option<String>);
+
+impl UploadSlots {
+    pub(super) fn take(self: &Arc<Self>, key: &str, client: Option<IpAddr>) -> Result<UploadSlot, ApiError> {
+        let busy = |what: &str, n: usize| {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_uploads", format!("{n} uploads {what} are already in progress: wait for one to finish, then try again."))
+        };
+        // Counted as the login limits count addresses: IPv4 itself, IPv6 by its /64.
+        let bucket = client.map(crate::server::auth::ratelimit::address_key);
+        let mut maps = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if maps.0.get(key).copied().unwrap_or(0) >= UPLOADS_PER_KEY {
+            return Err(busy("with this Upload Key", UPLOADS_PER_KEY));
+        }
+        if let Some(b) = &bucket {
+            if maps.1.get(b).copied().unwrap_or(0) >= UPLOADS_PER_ADDRESS {
+                return Err(busy("from your network address", UPLOADS_PER_ADDRESS));
+            }
+            *maps.1.entry(b.clone()).or_default() += 1;
+        }
+        *maps.0.entry(key.to_string()).or_default() += 1;
+        Ok(UploadSlot(self.clone(), key.to_string(), bucket))
+    }
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut maps = self.0 .0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = maps.0.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                maps.0.remove(&self.1);
+            }
+        }
+        if let Some(b) = &self.2 {
+            if let Some(n) = maps.1.get_mut(b) {
+                *n -= 1;
+                if *n == 0 {
+                    maps.1.remove(b);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The Studio API's refusals and bundle files, without a server.
+
+use uuid::Uuid;
+
+use crate::model::minis::VersionState;
+use crate::server::http_error::ApiError;
+pub use crate::server::store::bundles::Bundles;
+use crate::server::store::minis::Version;
+
+use super::*;
+use super::upload::*;
+
+#[test]
+fn a_use_case_refusal_keeps_its_kind_status_and_field() {
+    use crate::model::AppError;
+    let cases = [
+        (AppError::conflict("Version", "was retired"), 409, "conflict", Some("Version")),
+        (AppError::Forbidden("blocked".into()), 403, "forbidden", None),
+        (AppError::NotFound("gone".into()), 404, "not_found", None),
+        (AppError::invalid("note", "too long"), 422, "invalid", Some("note")),
+        (AppError::Internal, 500, "internal", None),
+    ];
+    for (e, status, code, field) in cases {
+        let api = ApiError::from(e.clone());
+        assert_eq!((api.status.as_u16(), api.code, api.field.as_deref()), (status, code, field), "{e:?}");
+        assert_eq!(api.message, e.to_string());
+    }
+}
+
+#[test]
+fn start_up_removes_unfinished_uploads_and_keeps_stored_bundles() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundles = Bundles::new(dir.path().to_path_buf());
+    assert_eq!(bundles.remove_unfinished().unwrap(), 0, "no tmp/ yet");
+    std::fs::create_dir_all(bundles.temp_dir()).unwrap();
+    std::fs::write(bundles.temp_dir().join("upload-1"), b"half").unwrap();
+    std::fs::write(bundles.temp_dir().join("upload-2"), b"").unwrap();
+    let sha = "ab".repeat(32);
+    let stored = bundles.temp_dir().join("complete");
+    std::fs::write(&stored, b"whole").unwrap();
+    assert!(bundles.commit(&stored, &sha).unwrap());
+    let kept = bundles.path(&sha);
+    assert_eq!(bundles.remove_unfinished().unwrap(), 2);
+    assert_eq!(std::fs::read_dir(bundles.temp_dir()).unwrap().count(), 0);
+    assert_eq!(std::fs::read(kept).unwrap(), b"whole");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn versions_must_be_semantic_and_rise() {
+    let v = |s: &str| Version::for_test(Uuid::nil(), s, VersionState::Uploaded);
+    assert!(check_version("1.2.3", &[]).is_ok());
+    for bad in ["1.2", "01.0.0", "1.0.0.0", "v1.0.0", ""] {
+        assert_eq!(check_version(bad, &[]).unwrap_err().code, "version_invalid", "{bad}");
+    }
+    let earlier = [v("1.2.3"), v("1.10.0")];
+    assert_eq!(check_version("1.9.9", &earlier).unwrap_err().code, "version_not_higher");
+    assert_eq!(check_version("1.10.0", &earlier).unwrap_err().code, "version_not_higher");
+    assert!(check_version("1.10.1-beta.1", &earlier).is_ok());
+    // Build metadata has no precedence (SemVer §10): 4.2.0+build.2 is not higher than +build.1.
+    assert_eq!(check_version("1.10.0+build.2", &[v("1.10.0+build.1")]).unwrap_err().code, "version_not_higher");
+    assert!(check_version("1.10.1+build.1", &[v("1.10.0+build.2")]).is_ok());
+    assert_eq!(percent_decode("caf%C3%A9%20ok").as_deref(), Some("café ok"));
+    assert_eq!(percent_decode("%zz"), None);
+}

@@ -1,0 +1,299 @@
+//! The signed upload and the signed version listing: checked against the mini program before the
+//! body is read, and stored in the one write that checks everything again.
+
+use std::net::IpAddr;
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use uuid::Uuid;
+
+use crate::model::minis::{validate_note, VersionState};
+use crate::model::workspace::WorkspaceStatus;
+use crate::model::audit::AuditAction;
+use crate::server::http_error::ApiError;
+use crate::server::keys;
+use crate::server::store::apps::{self as app_store, Key, KeyRecord};
+use crate::server::store::audit::{self, Actor};
+use crate::server::store::minis::{self as store, Version};
+use crate::server::store::workspaces as ws;
+
+use super::*;
+
+pub(super) fn not_found_in_key_workspace() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No such mini program in the workspace of this key.")
+}
+
+pub(super) fn suspended(name: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "workspace_suspended", format!("The workspace {name} is suspended: nothing can be uploaded until the platform operator reactivates it."))
+}
+
+pub(super) fn removed() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "mini_program_removed", "This mini program has been removed; nothing more can be uploaded to it.")
+}
+
+/// What a signed request about a mini program is checked against before its body is read, in
+/// one read: the mini program in the key's workspace, which is active; its versions; the key's
+/// App's name. (The write that acts checks them again.)
+pub(super) struct Target {
+    pub(super) mini_program: store::MiniProgram,
+    pub(super) workspace: ws::Workspace,
+    pub(super) versions: Vec<Version>,
+    pub(super) app_name: String,
+}
+
+pub(super) async fn target_of(state: &Studio, key: &Key, id: Uuid) -> Result<Target, ApiError> {
+    let (wid, app) = (key.workspace, key.app);
+    let found = state
+        .store
+        .read(move |tx| {
+            let mp = store::by_id(tx, id)?.filter(|mp| mp.workspace == wid);
+            let Some(mp) = mp else { return Ok(None) };
+            let Some(w) = ws::get_workspace(tx, wid)? else { return Ok(None) };
+            let app_name = app_store::app_of(tx, wid, app)?.map(|a| a.name).unwrap_or_default();
+            Ok(Some(Target { versions: store::versions(tx, id)?, mini_program: mp, workspace: w, app_name }))
+        })
+        .await?;
+    let target = found.ok_or_else(not_found_in_key_workspace)?;
+    if target.workspace.status == WorkspaceStatus::Suspended {
+        return Err(suspended(&target.workspace.name));
+    }
+    Ok(target)
+}
+
+/// A semantic version higher than every earlier one of the mini program that is not retired.
+/// Precedence is SemVer's (§11): build metadata does not count, so `1.0.0+b2` is not higher than
+/// `1.0.0+b1`.
+pub(super) fn check_version(text: &str, earlier: &[Version]) -> Result<semver::Version, ApiError> {
+    let v = semver::Version::parse(text.trim()).map_err(|_| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "version_invalid", format!("“{}” is not a semantic version like 1.2.3 (three numbers, no leading zeros).", text.trim())).field("version")
+    })?;
+    let highest = store::highest_live_version(earlier);
+    if let Some(h) = highest {
+        if v.cmp_precedence(&h) != std::cmp::Ordering::Greater {
+            return Err(ApiError::new(StatusCode::CONFLICT, "version_not_higher", format!("Version {v} must be higher than {h}, the highest uploaded so far (build metadata after + does not count).")).field("version"));
+        }
+    }
+    Ok(v)
+}
+
+/// `POST /api/studio/v1/mini-programs/{id}/versions`: a signed upload.
+pub(super) async fn upload(
+    State(state): State<Studio>,
+    UrlPath(id): UrlPath<String>,
+    client: Option<axum::Extension<crate::server::auth::client::ClientAddr>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let client = client.map(|c| c.0 .0);
+    match upload_checked(&state, &id, &headers, client, body).await {
+        Ok(done) => (StatusCode::CREATED, Json(done)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The Upload Key's scope: its mini programs and client address ranges.
+pub(super) fn in_scope(key: &KeyRecord, mini_program: Uuid, client: Option<IpAddr>) -> Result<(), ApiError> {
+    app_store::upload_scope_allows(key, mini_program, client).map_err(|r| ApiError::new(StatusCode::FORBIDDEN, r.code(), r.message()))
+}
+
+pub(crate) async fn upload_checked(state: &Studio, id: &str, headers: &HeaderMap, client: Option<IpAddr>, body: Body) -> Result<Uploaded, ApiError> {
+    let sig = signature(headers)?;
+    let (Some(claimed_sha), Some(claimed_size)) = (sig.sha256.clone(), sig.size) else {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "signature_malformed", "The MPDP-Signature header of an upload needs sha256= and size=."));
+    };
+    let version_text = header(headers, "mpdp-version")
+        .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "version_missing", "The MPDP-Version header is missing (the version, like 1.2.3).").field("version"))?
+        .trim()
+        .to_string();
+    let mp_id = Uuid::parse_str(id).map_err(|_| not_found_in_key_workspace())?;
+    // Authenticate first: nothing below runs for a request the key did not sign.
+    let verified = authenticate(state, sig, |sig| keys::upload_message(&mp_id.to_string(), &version_text, &claimed_sha, claimed_size, sig.ts, &sig.nonce)).await?;
+    let (record, sig) = (&verified.key, &verified.sig);
+    let key = &record.key;
+    let _slot = state.limits.uploads.take(&key.id, client)?;
+    let Target { mini_program: mp, workspace, versions: earlier, app_name } = target_of(state, key, mp_id).await?;
+    in_scope(record, mp.id, client)?;
+    if mp.removed {
+        return Err(removed());
+    }
+    check_version(&version_text, &earlier)?;
+    let note = match header(headers, "mpdp-note") {
+        Some(n) => {
+            let decoded = percent_decode(n).ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note_invalid", "The MPDP-Note header must be percent-encoded UTF-8.").field("note"))?;
+            validate_note(&decoded).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note_invalid", e.to_string()).field("note"))?
+        }
+        None => String::new(),
+    };
+    let limit = state.config.max_bundle_bytes;
+    if claimed_size > limit {
+        return Err(too_large(limit));
+    }
+    if header(headers, "content-length").is_some_and(|l| l.parse::<u64>().ok() != Some(claimed_size)) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "size_mismatch", "Content-Length differs from the size= the signature names: nothing was read.").field("bundle"));
+    }
+    let received = receive_canonical(&state.bundles, body.into_data_stream(), claimed_size).await.map_err(|e| {
+        // More bytes than signed is not "too large for the server": the body is not what was signed.
+        if e.code == "bundle_too_large" { bundle_mismatch() } else { e }
+    })?;
+    if received.uploaded_sha256 != claimed_sha || received.uploaded_size != claimed_size {
+        return Err(bundle_mismatch());
+    }
+    let record = Version {
+        mini_program: mp.id,
+        version: version_text.clone(),
+        state: VersionState::Uploaded,
+        size: received.size,
+        sha256: received.sha256.clone(),
+        uploaded_sha256: received.uploaded_sha256.clone(),
+        uploaded_size: received.uploaded_size,
+        uploader: format!("Upload Key {} ({app_name})", key.id),
+        key: Some(key.id.clone()),
+        account: None,
+        signature: sig.sig.clone(),
+        signed_ts: sig.ts,
+        signed_nonce: sig.nonce.clone(),
+        note,
+        created: state.clock.now(),
+    };
+    let actor = Actor { id: None, name: format!("Upload Key {}", key.id), client: client.map(|c| c.to_string()) };
+    let view = record.view();
+    let uploader = Uploader::Key { id: key.id.clone(), nonce: sig.nonce.clone(), client };
+    store_version(state, received.temp, record, (workspace.id, workspace.name.clone()), mp.name.clone(), actor, uploader).await?;
+    state.last_used.touch(&key.id, state.clock.now());
+    Ok(Uploaded {
+        version: view,
+        console_url: format!("{}/w/{}/mini-programs/{}", state.config.public_url.trim_end_matches('/'), workspace.name, mp.id),
+    })
+}
+
+pub(super) fn bundle_mismatch() -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bundle_mismatch", "The bytes received are not the ones signed (their sha256 or size differs from the signature's): nothing was stored.").field("bundle")
+}
+
+/// Who stores a version, re-checked in the transaction that stores it.
+pub(super) enum Uploader {
+    /// An Upload Key: still usable and in scope; its nonce is consumed here.
+    Key { id: String, nonce: String, client: Option<IpAddr> },
+    /// A member in the console: still an active member, allowed to upload to the mini program.
+    Member(crate::server::guard::Standing),
+}
+
+/// Stores a checked bundle and its version record: the file first (durable), then the record.
+/// The record's transaction re-checks what the upload was allowed on (the key or the member, the
+/// workspace, the mini program, the version), so of two at once one wins; a loser removes the
+/// file it put in place unless a record names it.
+pub(super) async fn store_version(state: &Studio, temp: TempFile, record: Version, workspace: (uuid::Uuid, String), mp_name: String, actor: Actor, uploader: Uploader) -> Result<(), ApiError> {
+    let temp_path = temp.path()?;
+    let bundles = state.bundles.clone();
+    let sha = record.sha256.clone();
+    let held = tokio::task::spawn_blocking(move || {
+        let held = bundles.hold(&sha);
+        bundles.commit(&temp_path, &sha).map(|created| (held, created))
+    })
+    .await
+    .map_err(|_| ApiError::internal())?
+    .map_err(|e| {
+        tracing::error!(error = %e, "could not store a bundle");
+        ApiError::internal()
+    })?;
+    std::mem::forget(temp);
+    let (held, created) = held;
+    let (wid, wname) = workspace;
+    let how = match &uploader {
+        Uploader::Key { id, .. } => format!("signed by Upload Key {id}"),
+        Uploader::Member(_) => format!("uploaded from the console by {}", actor.name),
+    };
+    // Refusals come back as `Ok(Err(_))`: what the transaction wrote before (a consumed nonce)
+    // commits, the version does not.
+    let written: Result<Result<(), ApiError>, crate::model::AppError> = state
+        .store
+        .write(move |tx| {
+            use crate::model::AppError;
+            let w = ws::get_workspace(tx, wid)?.ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+            if w.status == WorkspaceStatus::Suspended {
+                return Ok(Err(suspended(&w.name)));
+            }
+            match &uploader {
+                Uploader::Key { id, nonce, client } => {
+                    let Some(key) = app_store::key_record(tx, id)? else {
+                        return Ok(Err(unknown_key()));
+                    };
+                    if let Err(e) = key_usable(&key.key, crate::server::store::now()).and_then(|_| in_scope(&key, record.mini_program, *client)) {
+                        return Ok(Err(e));
+                    }
+                    if !store::use_nonce(tx, id, nonce, crate::server::store::now().timestamp(), 2 * CLOCK_SKEW_SECS)? {
+                        return Ok(Err(replayed()));
+                    }
+                }
+                Uploader::Member(standing) => {
+                    // Blocked, demoted or unassigned since the request was checked: refused.
+                    let now = standing.recheck(tx)?;
+                    crate::server::guard::MiniProgramAccess::check(tx, &now, record.mini_program, crate::server::guard::MiniNeed::Upload)?;
+                }
+            }
+            let mp = store::get(tx, wid, record.mini_program)?.ok_or_else(|| AppError::NotFound("No such mini program.".into()))?;
+            if mp.removed {
+                return Ok(Err(removed()));
+            }
+            let earlier = store::versions(tx, record.mini_program)?;
+            if let Err(e) = check_version(&record.version, &earlier) {
+                return Ok(Err(e));
+            }
+            match store::put_version(tx, &record) {
+                Ok(()) => {}
+                Err(AppError::Conflict { message, .. }) => return Ok(Err(ApiError::new(StatusCode::CONFLICT, "version_retired", message).field("version"))),
+                Err(e) => return Err(e),
+            }
+            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MiniProgramVersionUploaded, &mp_name, &format!("{} ({} bytes, sha256 {}) {how}", record.version, record.size, record.sha256))?;
+            Ok(Ok(()))
+        })
+        .await;
+    let stored = matches!(written, Ok(Ok(())));
+    if !stored && created {
+        // No record names the file: this upload put it there and holds its address.
+        let path = state.bundles.path(&held.sha256);
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
+    }
+    drop(held);
+    written?
+}
+
+/// `GET /api/studio/v1/mini-programs/{id}/versions`: a signed listing. The nonce is consumed by
+/// one small write after the signature verified.
+pub(super) async fn list_versions(
+    State(state): State<Studio>,
+    UrlPath(id): UrlPath<String>,
+    client: Option<axum::Extension<crate::server::auth::client::ClientAddr>>,
+    headers: HeaderMap,
+) -> Response {
+    let client = client.map(|c| c.0 .0);
+    let result: Result<Versions, ApiError> = async {
+        let sig = signature(&headers)?;
+        let mp_id = Uuid::parse_str(&id).map_err(|_| not_found_in_key_workspace())?;
+        let verified = authenticate(&state, sig, |sig| keys::list_message(&mp_id.to_string(), sig.ts, &sig.nonce)).await?;
+        let target = target_of(&state, &verified.key.key, mp_id).await?;
+        in_scope(&verified.key, target.mini_program.id, client)?;
+        let (k, n) = (verified.sig.key.clone(), verified.sig.nonce.clone());
+        // The nonce is consumed and the list read in one write.
+        let listed = state
+            .store
+            .write(move |tx| {
+                if !store::use_nonce(tx, &k, &n, crate::server::store::now().timestamp(), 2 * CLOCK_SKEW_SECS)? {
+                    return Ok(None);
+                }
+                Ok(Some(store::versions(tx, mp_id)?))
+            })
+            .await?;
+        let versions = listed.ok_or_else(replayed)?;
+        state.last_used.touch(&verified.key.key.id, state.clock.now());
+        Ok(Versions { versions: versions.iter().map(Version::view).collect() })
+    }
+    .await;
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
