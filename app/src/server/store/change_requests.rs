@@ -30,7 +30,7 @@ pub const CHANGE_REQUEST_LIST: List = List { code: 8, sorts: &["created"] };
 /// How change requests can be sorted.
 pub const CHANGE_REQUEST_SORTS: &[&str] = CHANGE_REQUEST_LIST.sorts;
 
-pub(super) fn index_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), AppError> {
+fn index_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), AppError> {
     let row = Row::new(&[], vec![KeyValue::Int(c.created.timestamp_micros())]);
     listing::set(tx, CHANGE_REQUEST_LIST, 0, c.id.as_u128(), Some(&row))
 }
@@ -62,4 +62,10 @@ pub fn insert_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result
     tx.open_table(CHANGE_REQUESTS)?
         .insert(c.id.as_u128(), encode(c)?.as_slice())?;
     index_change_request(tx, c)
+}
+
+/// Lists every change request again (a migration's job).
+pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
+    listing::clear(tx, CHANGE_REQUEST_LIST)?;
+    listing::records::<_, ChangeRequest>(tx, CHANGE_REQUESTS)?.iter().try_for_each(|r| index_change_request(tx, r))
 }

@@ -35,6 +35,8 @@ fn reindex_all(tx: &WriteTransaction) -> Result<(), crate::model::AppError> {
     super::audit::reindex(tx)?;
     super::outbox::reindex(tx)?;
     super::workspaces::reindex(tx)?;
+    super::workspace_applications::reindex(tx)?;
+    super::change_requests::reindex(tx)?;
     super::approvals::reindex(tx)?;
     super::minis::reindex(tx)?;
     Ok(())

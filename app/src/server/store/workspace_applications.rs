@@ -157,7 +157,7 @@ pub const APPLICATION_LIST: List = List { code: 6, sorts: &["created", "name"] }
 /// How the operator's queue can be sorted.
 pub const APPLICATION_SORTS: &[&str] = APPLICATION_LIST.sorts;
 
-pub(super) fn index_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
+fn index_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
     let row = Row::new(
         &[u32::from(a.status.code()) + 1],
         vec![KeyValue::Int(a.created.timestamp_micros()), KeyValue::Text(a.name.clone())],
@@ -191,6 +191,12 @@ pub fn list_applications(
     listing::search(tx, APPLICATION_LIST, &query, |id| {
         Ok(application(id)?.filter(|a| a.name.to_lowercase().contains(&q)).map(|a| a.view()))
     })
+}
+
+/// Lists every workspace application again (a migration's job).
+pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
+    listing::clear(tx, APPLICATION_LIST)?;
+    listing::records::<_, WorkspaceApplication>(tx, APPLICATIONS)?.iter().try_for_each(|r| index_application(tx, r))
 }
 
 #[cfg(test)]

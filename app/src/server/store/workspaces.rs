@@ -7,12 +7,10 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::change_requests::{index_change_request, ChangeRequest, CHANGE_REQUEST_LIST};
 use super::codec::{decode, encode};
 use super::members::membership;
 use super::effects::{caused, Effect};
 use super::tables::*;
-use super::workspace_applications::{index_application, WorkspaceApplication, APPLICATION_LIST};
 use crate::model::mcc::mcc_description;
 use super::listing::{self, List, Listed, Row};
 use crate::model::page::{KeyValue, Sort};
@@ -94,14 +92,10 @@ pub fn list_workspaces(
     })
 }
 
-/// Lists every workspace application, workspace and change request again (a migration's job).
+/// Lists every workspace again (a migration's job).
 pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
-    for list in [APPLICATION_LIST, WORKSPACE_LIST, CHANGE_REQUEST_LIST] {
-        listing::clear(tx, list)?;
-    }
-    listing::records::<_, WorkspaceApplication>(tx, APPLICATIONS)?.iter().try_for_each(|a| index_application(tx, a))?;
-    listing::records::<_, Workspace>(tx, WORKSPACES)?.iter().try_for_each(|w| index_workspace(tx, w))?;
-    listing::records::<_, ChangeRequest>(tx, CHANGE_REQUESTS)?.iter().try_for_each(|c| index_change_request(tx, c))
+    listing::clear(tx, WORKSPACE_LIST)?;
+    listing::records::<_, Workspace>(tx, WORKSPACES)?.iter().try_for_each(|w| index_workspace(tx, w))
 }
 
 // ---- workspaces -----------------------------------------------------------------------------
