@@ -352,6 +352,36 @@ macro_rules! every {
     }};
 }
 
+/// The numbers and words stored inside keys and values in place of a variant, and the lists'
+/// codes and sorts, which the keyset index's keys hold: each pinned by name.
+fn stored_codes() -> std::collections::BTreeMap<String, Vec<(String, serde_json::Value)>> {
+    use crate::model::audit::AuditAction;
+    use crate::model::minis::MiniRole;
+    let named = |pairs: Vec<(String, serde_json::Value)>| pairs;
+    let mut codes = std::collections::BTreeMap::new();
+    codes.insert("approval_category".into(), named(every!(Category: Publishing, Removal, MemberRequest, Feature).into_iter().map(|c| (format!("{c:?}"), c.code().into())).collect()));
+    codes.insert("approval_status".into(), named(every!(Status: Pending, Approved, Rejected, Withdrawn).into_iter().map(|c| (format!("{c:?}"), c.code().into())).collect()));
+    codes.insert("application_status".into(), named(every!(ApplicationStatus: Pending, Generated, Rejected, Withdrawn).into_iter().map(|c| (format!("{c:?}"), c.code().into())).collect()));
+    codes.insert("token_purpose".into(), named(every!(Purpose: VerifyEmail, ChangeEmail, ResetPassword).into_iter().map(|c| (format!("{c:?}"), c.code().into())).collect()));
+    codes.insert("mini_role".into(), named(every!(MiniRole: Admin, Developer).into_iter().map(|c| (format!("{c:?}"), super::minis::role_code(c).into())).collect()));
+    codes.insert("audit_action".into(), AuditAction::ALL.iter().map(|a| (format!("{a:?}"), a.code().into())).collect());
+    let lists = [
+        ("accounts", super::accounts::LIST),
+        ("members", super::members::LIST),
+        ("audit", super::audit::LIST),
+        ("security_audit", super::audit::SECURITY_LIST),
+        ("outbox", super::outbox::LIST),
+        ("workspace_applications", super::workspace_applications::APPLICATION_LIST),
+        ("workspaces", super::workspaces::WORKSPACE_LIST),
+        ("change_requests", super::change_requests::CHANGE_REQUEST_LIST),
+        ("approvals", super::approvals::LIST),
+        ("my_requests", super::approvals::MINE),
+        ("versions", super::minis::VERSION_LIST),
+    ];
+    codes.insert("list".into(), lists.iter().map(|(name, l)| (name.to_string(), serde_json::json!({ "code": l.code, "sorts": l.sorts }))).collect());
+    codes
+}
+
 /// Whether this run writes the kept files instead of comparing with them.
 fn blessing() -> bool {
     let asked = std::env::var("MPDP_BLESS_GOLDEN").is_ok_and(|v| v == "1");
@@ -455,6 +485,8 @@ golden! {
         every!(Status: Pending, Approved, Rejected, Withdrawn) => "approval_status.json", equal;
     token_purposes_are_kept: Vec<Purpose> =
         every!(Purpose: VerifyEmail, ChangeEmail, ResetPassword) => "token_purpose.json", equal;
+    stored_codes_are_kept: std::collections::BTreeMap<String, Vec<(String, serde_json::Value)>> =
+        stored_codes() => "stored_codes.json", equal;
 }
 
 /// Sessions are stored as their expiry (8 bytes, big-endian) followed by their data as JSON.

@@ -118,7 +118,8 @@ impl Version {
     }
 }
 
-fn role_code(r: MiniRole) -> u8 {
+/// The number stored for a part in a mini program (pinned in `golden.rs`).
+pub(super) fn role_code(r: MiniRole) -> u8 {
     match r {
         MiniRole::Admin => 1,
         MiniRole::Developer => 2,
