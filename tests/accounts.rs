@@ -12,12 +12,7 @@ use std::time::Duration;
 const NEW_PASSWORD: &str = "violet canyon 88";
 
 fn sign_up_form<'a>(email: &'a str, username: &'a str) -> [(&'static str, &'a str); 4] {
-    [
-        ("email", email),
-        ("username", username),
-        ("password", PASSWORD),
-        ("password_confirm", PASSWORD),
-    ]
+    sign_up_values(email, username, PASSWORD, PASSWORD)
 }
 
 #[tokio::test]
@@ -34,7 +29,7 @@ async fn sign_up_answers_the_same_for_a_registered_email_and_tells_its_owner() {
     assert_eq!(fresh.headers["location"], "/sign-up?sent=bob@example.com");
     // No second account for the address; its owner is told someone tried.
     assert_eq!(log_in(&client(), &server, "annie", PASSWORD).await.status, 401);
-    let r = call(&op, &server, "list-outbox", &[("state", ""), ("q", "ann@example.com")]).await;
+    let r = list_outbox(&op, &server, "", "ann@example.com").await;
     let subjects: Vec<String> = r.json()["items"].as_array().unwrap().iter().map(|m| m["subject"].as_str().unwrap().to_string()).collect();
     assert!(subjects.iter().any(|s| s.contains("Someone tried to sign up")), "{subjects:?}");
     assert_eq!(subjects.iter().filter(|s| s.contains("Verify your MPDP email")).count(), 1, "{subjects:?}");
@@ -120,7 +115,7 @@ async fn sign_up_and_reset_requests_are_throttled_per_client_address() {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
     assert!(r.headers.get("retry-after").is_some());
     assert_eq!(log_in(&client(), &server, "user9", PASSWORD).await.status, 401, "nothing was created");
-    let r = call(&client(), &server, "request-password-reset", &[("email", "u0@example.com")]).await;
+    let r = request_password_reset(&client(), &server, "u0@example.com").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
     // Logins are not starved by it.
     assert_eq!(log_in(&client(), &server, "user0", PASSWORD).await.status, 200);
@@ -135,31 +130,31 @@ async fn password_reset_answers_alike_then_sets_the_password_and_ends_every_sess
     assert_eq!(log_in(&phone, &server, "ann", PASSWORD).await.status, 200);
 
     // Refusals: a malformed address, bad links, a weak password — nothing changes.
-    let r = call(&client(), &server, "request-password-reset", &[("email", "not-an-address")]).await;
+    let r = request_password_reset(&client(), &server, "not-an-address").await;
     assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Email")));
-    let known = call(&client(), &server, "request-password-reset", &[("email", "ann@example.com")]).await;
-    let unknown = call(&client(), &server, "request-password-reset", &[("email", "nobody@example.com")]).await;
+    let known = request_password_reset(&client(), &server, "ann@example.com").await;
+    let unknown = request_password_reset(&client(), &server, "nobody@example.com").await;
     assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
     assert_eq!(known.headers["location"], unknown.headers["location"]);
     let token = mailed_token(&op, &server, "ann@example.com", "/reset-password/").await;
-    let r = call(&op, &server, "list-outbox", &[("state", ""), ("q", "nobody@example.com")]).await;
+    let r = list_outbox(&op, &server, "", "nobody@example.com").await;
     assert_eq!(r.json()["total"], 0, "no mail to an address without an account");
     for (t, says) in [("abc", "malformed"), (&"cd".repeat(32)[..], "not valid")] {
-        let r = call(&client(), &server, "reset-password", &[("token", t), ("new_password", NEW_PASSWORD), ("new_password_confirm", NEW_PASSWORD)]).await;
+        let r = reset_password(&client(), &server, t, NEW_PASSWORD, NEW_PASSWORD).await;
         assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Reset link")), "{}", r.body);
         assert!(r.body.contains(says), "{}", r.body);
     }
-    let r = call(&client(), &server, "reset-password", &[("token", &token), ("new_password", "password1"), ("new_password_confirm", "password1")]).await;
+    let r = reset_password(&client(), &server, &token, "password1", "password1").await;
     assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("New password")));
     assert_eq!(me(&laptop, &server).await["username"], "ann", "still signed in");
 
-    let r = call(&client(), &server, "reset-password", &[("token", &token), ("new_password", NEW_PASSWORD), ("new_password_confirm", NEW_PASSWORD)]).await;
+    let r = reset_password(&client(), &server, &token, NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(me(&laptop, &server).await.is_null(), "every session ended");
     assert!(me(&phone, &server).await.is_null(), "every session ended");
     assert_eq!(log_in(&client(), &server, "ann", PASSWORD).await.status, 401);
     assert_eq!(log_in(&client(), &server, "ann", NEW_PASSWORD).await.status, 200);
-    let r = call(&client(), &server, "reset-password", &[("token", &token), ("new_password", "another phrase 77"), ("new_password_confirm", "another phrase 77")]).await;
+    let r = reset_password(&client(), &server, &token, "another phrase 77", "another phrase 77").await;
     assert_eq!(r.status, 422, "a link works once: {}", r.body);
 }
 
@@ -170,10 +165,10 @@ async fn reset_requests_are_limited_per_target_address_whether_or_not_it_exists(
     signed_up(&client(), &server, "ann@example.com", "ann").await;
     for email in ["ann@example.com", "nobody@example.com"] {
         for _ in 0..5 {
-            let r = call(&client(), &server, "request-password-reset", &[("email", email)]).await;
+            let r = request_password_reset(&client(), &server, email).await;
             assert_eq!(r.status, 200, "{}", r.body);
         }
-        let r = call(&client(), &server, "request-password-reset", &[("email", email)]).await;
+        let r = request_password_reset(&client(), &server, email).await;
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{email}: {}", r.body);
     }
 }
@@ -417,7 +412,7 @@ async fn sessions_are_listed_and_a_revoked_one_is_refused_on_its_next_request() 
 
 /// The bodies of the messages in the outbox to `to`, newest first.
 async fn mail_to(op: &reqwest::Client, server: &Server, to: &str) -> Vec<(String, String)> {
-    let r = call(op, server, "list-outbox", &[("state", ""), ("q", to)]).await;
+    let r = list_outbox(op, server, "", to).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()["items"]
         .as_array()
@@ -462,7 +457,7 @@ async fn email_change_waits_for_the_new_address_and_answers_alike_for_a_taken_on
     assert_eq!((now["email"].as_str(), now["email_verified"].as_bool()), (Some("ann.new@example.com"), Some(true)));
     assert_eq!(log_in(&client(), &server, "ann.new@example.com", PASSWORD).await.status, 200);
     assert_eq!(log_in(&client(), &server, "ann@example.com", PASSWORD).await.status, 401);
-    let r = call(&op, &server, "list-outbox", &[("state", ""), ("q", "ann@example.com")]).await;
+    let r = list_outbox(&op, &server, "", "ann@example.com").await;
     assert!(r.body.contains("Your MPDP email address was changed"), "the old address is told");
 }
 
@@ -533,7 +528,7 @@ async fn a_known_browser_counts_for_nothing_after_a_password_change_a_reset_or_s
     assert!(device_cookie(&log_in(&old, &server, "ann", PASSWORD).await).is_some());
     let laptop = client();
     assert_eq!(log_in(&laptop, &server, "ann", PASSWORD).await.status, 200);
-    let r = call(&laptop, &server, "change-password", &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD), ("new_password_confirm", NEW_PASSWORD)]).await;
+    let r = change_password(&laptop, &server, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(device_cookie(&r).is_some(), "this browser's cookie moves to the new epoch");
     call(&laptop, &server, "log-out", &[]).await;
@@ -544,9 +539,9 @@ async fn a_known_browser_counts_for_nothing_after_a_password_change_a_reset_or_s
     assert_eq!(r.status, 200, "{}", r.body);
 
     // Reset: every cookie issued before counts for nothing, the laptop's too.
-    call(&client(), &server, "request-password-reset", &[("email", "ann@example.com")]).await;
+    request_password_reset(&client(), &server, "ann@example.com").await;
     let token = mailed_token(&op, &server, "ann@example.com", "/reset-password/").await;
-    let r = call(&client(), &server, "reset-password", &[("token", &token), ("new_password", "amber harbour 5"), ("new_password_confirm", "amber harbour 5")]).await;
+    let r = reset_password(&client(), &server, &token, "amber harbour 5", "amber harbour 5").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = log_in(&laptop, &server, "ann", "amber harbour 5").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "a cookie from before the reset: {}", r.body);
@@ -620,7 +615,7 @@ async fn a_sent_link_is_cut_out_of_the_outbox_and_reaches_its_owner() {
     // The stored copy no longer holds it (wait for the worker to record the delivery).
     let mut stored = String::new();
     for _ in 0..100 {
-        let r = call(&op, &server, "list-outbox", &[("state", "Sent"), ("q", "ann@example.com")]).await;
+        let r = list_outbox(&op, &server, "Sent", "ann@example.com").await;
         if let Some(m) = r.json()["items"].as_array().unwrap().first() {
             assert_eq!(m["redacted"], true);
             stored = m["body"].as_str().unwrap().to_string();

@@ -6,6 +6,7 @@
 mod common;
 
 use app::server::keys;
+use common::workspace::*;
 use common::*;
 use serde_json::{json, Value};
 
@@ -45,11 +46,11 @@ async fn workspace(server: &Server, op: &reqwest::Client, admin: &reqwest::Clien
 async fn join(server: &Server, admin: &reqwest::Client, workspace: &str, name: &str, role: &str) -> reqwest::Client {
     let op = server.op.as_ref().expect("a server with an operator");
     let email = format!("{name}@example.com");
-    let r = call(admin, server, "invite-members", &[("workspace", workspace), ("emails", &email), ("role", role)]).await;
+    let r = invite_members(admin, server, workspace, &email, role).await;
     expect(&r, 200, "invite");
     let token = mailed_token(op, server, &email, "/invitations/").await;
     let c = person(server, name).await;
-    expect(&call(&c, server, "accept-invitation", &[("token", &token)]).await, 200, "accept the invitation");
+    expect(&accept_invitation(&c, server, &token).await, 200, "accept the invitation");
     c
 }
 
@@ -200,14 +201,14 @@ impl Acme {
     }
 
     async fn audit(&self, action: &str) -> Vec<Value> {
-        let r = call(&self.ann, &self.server, "workspace-audit", &[("workspace", "Acme"), ("action", action), ("q", "")]).await;
+        let r = workspace_audit(&self.ann, &self.server, "Acme", action, "").await;
         expect(&r, 200, "workspace-audit");
         r.json()["items"].as_array().unwrap().clone()
     }
 
     /// How many events of `action` the audit log holds.
     async fn audit_total(&self, action: &str) -> u64 {
-        let r = call(&self.ann, &self.server, "workspace-audit", &[("workspace", "Acme"), ("action", action), ("q", "")]).await;
+        let r = workspace_audit(&self.ann, &self.server, "Acme", action, "").await;
         expect(&r, 200, "workspace-audit");
         r.json()["total"].as_u64().unwrap()
     }
@@ -236,8 +237,8 @@ impl Acme {
                 None => break,
             }
         }
-        let audit = call(&self.ann, &self.server, "workspace-audit", &[("workspace", "Acme"), ("action", ""), ("q", "")]).await.json();
-        let outbox = call(&self.op, &self.server, "list-outbox", &[("state", ""), ("q", "")]).await.json();
+        let audit = workspace_audit(&self.ann, &self.server, "Acme", "", "").await.json();
+        let outbox = list_outbox(&self.op, &self.server, "", "").await.json();
         json!({
             "applications": rows,
             "versions": self.versions(&self.mp).await,
@@ -425,9 +426,9 @@ async fn every_refused_transition_has_its_status_and_changes_nothing() {
     // Nor does someone whose role changed since they applied: mpa, now a Reviewer.
     s.upload(&s.mp, "1.4.0").await;
     let id = id_of(&s.publish(&s.mpa, &s.mp, "1.4.0", &[&s.app]).await, "apply for 1.4.0");
-    let members = call(&s.ann, &s.server, "list-members", &[("workspace", "Acme"), ("q", "mpa"), ("role", ""), ("status", "")]).await.json();
+    let members = list_members(&s.ann, &s.server, "Acme", "mpa", "", "").await.json();
     let mpa_id = members["items"][0]["account_id"].as_str().unwrap().to_string();
-    let r = call(&s.ann, &s.server, "set-member-role", &[("workspace", "Acme"), ("account", &mpa_id), ("role", "WorkspaceReviewer")]).await;
+    let r = set_member_role(&s.ann, &s.server, "Acme", &mpa_id, "WorkspaceReviewer").await;
     expect(&r, 200, "mpa becomes a Reviewer");
     let before = s.snapshot().await;
     refused(&s.approve(&s.mpa, &id, "").await, 403, None, two_person, "the applicant, now a Reviewer");
@@ -562,7 +563,7 @@ async fn member_requests_reveal_no_workspace_and_only_a_workspace_admin_decides_
     refused(&s.approve(&s.dev, &id, "").await, 403, None, "Only a Workspace Admin or a Workspace Reviewer", "a Developer");
     refused(&s.approve(&joe, &id, "").await, 404, None, "no workspace named Acme", "the applicant, not a member");
     assert_eq!(s.snapshot().await, before, "nothing changed");
-    expect(&call(&joe, &s.server, "workspace-home", &[("workspace", "Acme")]).await, 404, "not a member yet");
+    expect(&workspace_home(&joe, &s.server, "Acme").await, 404, "not a member yet");
     let a = s.application(&joe, &id).await;
     assert_eq!((a["can_withdraw"].as_bool(), a["can_decide"].as_bool()), (Some(true), Some(false)), "the applicant sees it");
 
@@ -571,7 +572,7 @@ async fn member_requests_reveal_no_workspace_and_only_a_workspace_admin_decides_
     let ws = call(&joe, &s.server, "my-workspaces", &[]).await.json();
     assert_eq!(ws.as_array().unwrap().len(), 1, "{ws}");
     assert_eq!((ws[0]["name"].as_str(), ws[0]["role"].as_str()), (Some("Acme"), Some("WorkspaceDeveloper")));
-    let home = call(&joe, &s.server, "workspace-home", &[("workspace", "Acme")]).await.json();
+    let home = workspace_home(&joe, &s.server, "Acme").await.json();
     assert_eq!((home["role"].as_str(), home["assignment"].as_str()), (Some("WorkspaceDeveloper"), Some("unassigned")));
     assert_eq!(history(&s.application(&joe, &id).await), ["Applied", "Approved", "Joined"]);
     assert_eq!(s.unread(&joe).await, 1);
@@ -598,7 +599,7 @@ async fn asking_to_join_then_withdrawing_again_and_again_is_capped_per_account()
     let s = acme().await;
     let joe = person(&s.server, "joe").await;
     let mails_to_ann = || async {
-        let r = call(&s.op, &s.server, "list-outbox", &[("state", ""), ("q", "New application in Acme")]).await;
+        let r = list_outbox(&s.op, &s.server, "", "New application in Acme").await;
         r.json()["total"].as_u64().unwrap()
     };
     // Five rounds of ask → withdraw: each asks, and each mails the Workspace Admin.
@@ -859,7 +860,7 @@ async fn decisions_notify_the_applicant_and_applications_notify_the_approvers_wi
     assert_eq!((n["link"].as_str(), n["read"].as_bool()), (Some(link.as_str()), Some(false)));
     assert!(n["text"].as_str().unwrap().contains("mpa applied: Apply for feature activation — Coupons: Camera"), "{n}");
     assert_eq!(s.unread(&s.rev).await, 0, "opening resets the count");
-    let outbox = call(&s.op, &s.server, "list-outbox", &[("state", ""), ("q", "New application in Acme")]).await.json();
+    let outbox = list_outbox(&s.op, &s.server, "", "New application in Acme").await.json();
     let mut to: Vec<String> = outbox["items"].as_array().unwrap().iter().map(|m| m["to"][0].as_str().unwrap().to_string()).collect();
     to.sort();
     assert_eq!(to, ["ann@example.com", "rev@example.com"]);
@@ -878,7 +879,7 @@ async fn decisions_notify_the_applicant_and_applications_notify_the_approvers_wi
     assert_eq!(s.unread(&s.mpa).await, 0);
     let again = call(&s.mpa, &s.server, "open-notifications", &[]).await.json();
     assert_eq!(again[0]["read"], true, "read now");
-    let mail = call(&s.op, &s.server, "list-outbox", &[("state", ""), ("q", "Your application was approved")]).await.json();
+    let mail = list_outbox(&s.op, &s.server, "", "Your application was approved").await.json();
     assert_eq!(mail["total"], 1, "{mail}");
     assert_eq!(mail["items"][0]["to"], json!(["mpa@example.com"]));
     assert!(mail["items"][0]["body"].as_str().unwrap().contains(&link));
@@ -890,7 +891,7 @@ async fn decisions_notify_the_applicant_and_applications_notify_the_approvers_wi
     let list = call(&s.mpa, &s.server, "open-notifications", &[]).await.json();
     assert!(list[0]["text"].as_str().unwrap().contains("was rejected by ann: Explain why first"), "{list}");
     assert_eq!(list[0]["link"], format!("/w/Acme/approvals/{loc}"));
-    let mail = call(&s.op, &s.server, "list-outbox", &[("state", ""), ("q", "Your application was rejected")]).await.json();
+    let mail = list_outbox(&s.op, &s.server, "", "Your application was rejected").await.json();
     assert_eq!(mail["items"][0]["to"], json!(["mpa@example.com"]));
     assert!(mail["items"][0]["body"].as_str().unwrap().contains("Explain why first"), "{mail}");
     // A withdrawal tells nobody.
@@ -1055,11 +1056,11 @@ async fn a_suspended_workspace_or_a_blocked_member_changes_no_application() {
     let s = acme().await;
     s.upload(&s.mp, "1.0.0").await;
     let id = id_of(&s.publish(&s.mpa, &s.mp, "1.0.0", &[&s.app]).await, "apply");
-    let wid = call(&s.ann, &s.server, "workspace-general", &[("workspace", "Acme")]).await.json()[0]["id"].as_str().unwrap().to_string();
+    let wid = workspace_general(&s.ann, &s.server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
     let status = |action: &'static str| {
         let (s, wid) = (&s, wid.clone());
         async move {
-            let r = call(&s.op, &s.server, "set-workspace-status", &[("id", &wid), ("action", action), ("reason", "Unpaid invoice")]).await;
+            let r = set_workspace_status(&s.op, &s.server, &wid, action, "Unpaid invoice").await;
             expect(&r, 200, action);
         }
     };
@@ -1083,12 +1084,12 @@ async fn a_suspended_workspace_or_a_blocked_member_changes_no_application() {
     status("reactivate").await;
 
     // A blocked applicant neither withdraws nor reads it; a blocked approver does not decide.
-    let members = call(&s.ann, &s.server, "list-members", &[("workspace", "Acme"), ("q", ""), ("role", ""), ("status", "")]).await.json();
+    let members = list_members(&s.ann, &s.server, "Acme", "", "", "").await.json();
     let account = |name: &str| {
         members["items"].as_array().unwrap().iter().find(|m| m["username"] == name).unwrap()["account_id"].as_str().unwrap().to_string()
     };
     for name in ["mpa", "rev"] {
-        expect(&call(&s.ann, &s.server, "block-member", &[("workspace", "Acme"), ("account", &account(name))]).await, 200, "block");
+        expect(&block_member(&s.ann, &s.server, "Acme", &account(name)).await, 200, "block");
     }
     let before = s.snapshot().await;
     let blocked = "has been blocked";
@@ -1100,7 +1101,7 @@ async fn a_suspended_workspace_or_a_blocked_member_changes_no_application() {
     let mine = call(&s.mpa, &s.server, "my-requests", &[]).await;
     expect(&mine, 200, "my-requests still lists it");
     for name in ["mpa", "rev"] {
-        expect(&call(&s.ann, &s.server, "unblock-member", &[("workspace", "Acme"), ("account", &account(name))]).await, 200, "unblock");
+        expect(&unblock_member(&s.ann, &s.server, "Acme", &account(name)).await, 200, "unblock");
     }
     expect(&s.withdraw(&s.mpa, &id).await, 200, "unblocked, mpa withdraws");
     assert_eq!(s.state_of(&s.mp, "1.0.0").await, "Uploaded");

@@ -3,22 +3,15 @@
 
 mod common;
 
+use common::workspace::*;
 use common::*;
 
 /// Acme, with ann (verified) as its Workspace Admin; returns (server, operator, ann, Acme's id).
 async fn acme(dir: &DataDir) -> (Server, reqwest::Client, reqwest::Client, String) {
     let (server, op) = server_with_operator(dir, &[]).await;
     let ann = person(&server, "ann").await;
-    let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>").await.json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = call(&op, &server, "generate-workspace", &[("id", &id)]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let wid = call(&ann, &server, "workspace-general", &[("workspace", "Acme")]).await.json()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
+    let wid = workspace_general(&ann, &server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
     (server, op, ann, wid)
 }
 
@@ -141,7 +134,7 @@ async fn rotation_keeps_the_old_key_for_its_grace_and_revocation_is_at_once() {
     expect(&r, 409, "revoked twice");
 
     // Every change is in the audit log.
-    let log = call(&ann, &server, "workspace-audit", &[("workspace", "Acme"), ("action", ""), ("q", "")]).await.json();
+    let log = workspace_audit(&ann, &server, "Acme", "", "").await.json();
     let actions: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     for a in ["app.created", "app.key_created", "app.key_rotated", "app.key_revoked"] {
         assert!(actions.contains(&a), "{a} in {actions:?}");
@@ -188,8 +181,7 @@ async fn another_workspace_cannot_see_or_touch_an_app_and_a_suspended_one_change
     let (server, op, ann, wid) = acme(&dir).await;
     let app = create_app(&ann, &server, "Acme").await["app"].as_str().unwrap().to_string();
     let bob = person(&server, "bob").await;
-    let oid = apply(&bob, &server, "Other", "Bob <bob@example.com>").await.json()["id"].as_str().unwrap().to_string();
-    expect(&call(&op, &server, "generate-workspace", &[("id", &oid)]).await, 200, "generate Other");
+    apply_and_generate(&op, &server, &bob, "Other", "Bob <bob@example.com>").await;
     // Bob, admin of Other, names Acme's App in his own workspace: not found.
     for (endpoint, form) in [
         ("get-app", vec![("workspace", "Other"), ("id", app.as_str())]),
@@ -199,7 +191,7 @@ async fn another_workspace_cannot_see_or_touch_an_app_and_a_suspended_one_change
         expect(&call(&bob, &server, endpoint, &form).await, 404, endpoint);
     }
     // Suspended: readable, not changeable.
-    expect(&call(&op, &server, "set-workspace-status", &[("id", &wid), ("action", "suspend"), ("reason", "audit")]).await, 200, "suspend");
+    expect(&set_workspace_status(&op, &server, &wid, "suspend", "audit").await, 200, "suspend");
     expect(&call(&ann, &server, "list-apps", &[("workspace", "Acme")]).await, 200, "read while suspended");
     let r = call(&ann, &server, "rotate-app-key", &[("workspace", "Acme"), ("app", &app), ("kind", "upload"), ("grace", "none")]).await;
     expect(&r, 403, "rotate while suspended");
@@ -216,11 +208,11 @@ async fn mini_program(ann: &reqwest::Client, server: &Server, name: &str) -> Str
 /// `name` joins Acme by invitation as `role`; returns the client and the account id.
 async fn join(server: &Server, op: &reqwest::Client, ann: &reqwest::Client, name: &str, role: &str) -> (reqwest::Client, String) {
     let email = format!("{name}@example.com");
-    expect(&call(ann, server, "invite-members", &[("workspace", "Acme"), ("emails", email.as_str()), ("role", role)]).await, 200, "invite");
+    expect(&invite_members(ann, server, "Acme", email.as_str(), role).await, 200, "invite");
     let token = mailed_token(op, server, &email, "/invitations/").await;
     let c = person(server, name).await;
-    expect(&call(&c, server, "accept-invitation", &[("token", &token)]).await, 200, "accept");
-    let list = call(ann, server, "list-members", &[("workspace", "Acme"), ("q", name), ("role", ""), ("status", "")]).await.json();
+    expect(&accept_invitation(&c, server, &token).await, 200, "accept");
+    let list = list_members(ann, server, "Acme", name, "", "").await.json();
     (c, list["items"][0]["account_id"].as_str().unwrap().to_string())
 }
 
@@ -293,7 +285,7 @@ async fn an_upload_key_scope_is_checked_field_by_field_audited_and_kept_by_a_rot
     }
 
     // The audit log says what changed.
-    let log = call(&ann, &server, "workspace-audit", &[("workspace", "Acme"), ("action", "app.upload_scope_changed"), ("q", "")]).await.json();
+    let log = workspace_audit(&ann, &server, "Acme", "app.upload_scope_changed", "").await.json();
     let details: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["details"].as_str().unwrap()).collect();
     assert_eq!(details.len(), 2, "{details:?}");
     assert!(details.iter().any(|d| d.contains("mini programs Coupons (was all); client address ranges 203.0.113.0/24, 2001:db8::/32 (was any)")), "{details:?}");
@@ -324,7 +316,7 @@ async fn the_upload_keys_a_blocked_member_was_shown_are_listed_and_rotated_in_on
     assert_eq!(exposed().await, serde_json::json!([]), "bob is an active member");
 
     // Blocked: the console lists the Upload Keys he could have copied (not ann's, still in grace).
-    expect(&call(&ann, &server, "block-member", &[("workspace", "Acme"), ("account", &bob_id)]).await, 200, "block bob");
+    expect(&block_member(&ann, &server, "Acme", &bob_id).await, 200, "block bob");
     let list = exposed().await;
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!((list[0]["username"].as_str(), list[0]["standing"].as_str()), (Some("bob"), Some("Blocked")));
@@ -354,13 +346,13 @@ async fn the_upload_keys_a_blocked_member_was_shown_are_listed_and_rotated_in_on
     assert_eq!(accessing["live"], true, "the container's Accessing Key is not touched");
     assert_eq!(exposed().await, serde_json::json!([]));
     expect(&call(&ann, &server, "rotate-exposed-upload-keys", &[("workspace", "Acme"), ("account", &bob_id)]).await, 409, "nothing left to rotate");
-    let log = call(&ann, &server, "workspace-audit", &[("workspace", "Acme"), ("action", "app.key_rotated"), ("q", "bob had been shown it")]).await.json();
+    let log = workspace_audit(&ann, &server, "Acme", "app.key_rotated", "bob had been shown it").await.json();
     assert_eq!(log["items"].as_array().unwrap().len(), 2, "{log}");
 
     // A removed member's keys are listed too; without JavaScript the new key waits on its App's page.
     let (cy, cy_id) = join(&server, &op, &ann, "cyd", "WorkspaceAdmin").await;
     expect(&call(&cy, &server, "rotate-app-key", &[("workspace", "Acme"), ("app", &second), ("kind", "upload"), ("grace", "none")]).await, 200, "cy rotates");
-    expect(&call(&ann, &server, "remove-member", &[("workspace", "Acme"), ("account", &cy_id)]).await, 200, "remove cy");
+    expect(&remove_member(&ann, &server, "Acme", &cy_id).await, 200, "remove cy");
     assert_eq!(exposed().await[0]["standing"], "No longer a member");
     let r = ann
         .post(server.url("/api/rotate-exposed-upload-keys"))

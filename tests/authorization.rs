@@ -200,34 +200,10 @@ async fn member_endpoints_authorization_matrix() {
     let dev = join(&server, &ann, "dev", "WorkspaceDeveloper").await;
     let blk = join(&server, &ann, "blk", "WorkspaceDeveloper").await;
     let blk_id = member_id(&ann, &server, "blk").await;
-    expect(
-        &call(
-            &ann,
-            &server,
-            "block-member",
-            &[("workspace", "Acme"), ("account", &blk_id)],
-        )
-        .await,
-        200,
-        "block blk",
-    );
+    expect(&block_member(&ann, &server, "Acme", &blk_id).await, 200, "block blk");
     let other = person(&server, "other").await;
-    let oid = apply(&other, &server, "Other", "Other <other@example.com>")
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    expect(
-        &call(&op, &server, "generate-workspace", &[("id", &oid)]).await,
-        200,
-        "generate Other",
-    );
-    expect(
-        &call(&other, &server, "workspace-home", &[("workspace", "Other")]).await,
-        200,
-        "other is Other's admin",
-    );
+    apply_and_generate(&op, &server, &other, "Other", "Other <other@example.com>").await;
+    expect(&workspace_home(&other, &server, "Other").await, 200, "other is Other's admin");
 
     let rows = workspace_rows();
     assert_eq!(
@@ -278,17 +254,9 @@ async fn member_endpoints_authorization_matrix() {
 
     // Each member but the last admin has left.
     for (who, c) in &members[1..] {
-        expect(
-            &call(c, &server, "workspace-home", &[("workspace", "Acme")]).await,
-            404,
-            &format!("the {who} has left"),
-        );
+        expect(&workspace_home(c, &server, "Acme").await, 404, &format!("the {who} has left"));
     }
-    expect(
-        &call(&ann, &server, "workspace-general", &[("workspace", "Acme")]).await,
-        200,
-        "the last admin stayed",
-    );
+    expect(&workspace_general(&ann, &server, "Acme").await, 200, "the last admin stayed");
     assert_eq!(
         members_total(&ann, &server).await,
         2,

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use app::server::{keys, manifest};
+use common::workspace::*;
 use common::*;
 
 struct Setup {
@@ -32,9 +33,8 @@ async fn setup() -> Setup {
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, &[]).await;
     let ann = person(&server, "ann").await;
-    let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>").await.json()["id"].as_str().unwrap().to_string();
-    expect(&call(&op, &server, "generate-workspace", &[("id", &id)]).await, 200, "generate Acme");
-    let wid = call(&ann, &server, "workspace-general", &[("workspace", "Acme")]).await.json()[0]["id"].as_str().unwrap().to_string();
+    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
+    let wid = workspace_general(&ann, &server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
     let add_app = |name: &'static str, package: &'static str| {
         let (ann, server) = (&ann, &server);
         async move {
@@ -173,11 +173,11 @@ async fn a_release_reaches_the_container_signed_and_leaves_when_it_must() {
     let s = setup().await;
     let op = s.server.op.as_ref().unwrap();
     // Bob joins as Workspace Reviewer: the second person of the two-person rule.
-    let r = call(&s.ann, &s.server, "invite-members", &[("workspace", "Acme"), ("emails", "bob@example.com"), ("role", "WorkspaceReviewer")]).await;
+    let r = invite_members(&s.ann, &s.server, "Acme", "bob@example.com", "WorkspaceReviewer").await;
     expect(&r, 200, "invite Bob");
     let token = mailed_token(op, &s.server, "bob@example.com", "/invitations/").await;
     let bob = person(&s.server, "bob").await;
-    expect(&call(&bob, &s.server, "accept-invitation", &[("token", &token)]).await, 200, "Bob joins");
+    expect(&accept_invitation(&bob, &s.server, &token).await, 200, "Bob joins");
 
     let src = bundle_dir();
     let out = studio(&["upload", "--server", &s.server.base, "--key", &s.upload_key, "--mini-program", &s.mp, "--version", "1.0.0", src.path().to_str().unwrap()]);

@@ -22,17 +22,7 @@ async fn sign_up_log_in_protected_call_log_out_then_refused() {
     let c = client();
 
     // Signed out: the protected call is refused and nobody is signed in.
-    let r = call(
-        &c,
-        &server,
-        "change-password",
-        &[
-            ("current_password", PASSWORD),
-            ("new_password", "x"),
-            ("new_password_confirm", "x"),
-        ],
-    )
-    .await;
+    let r = change_password(&c, &server, PASSWORD, "x", "x").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
     assert_eq!(r.kind(), "unauthenticated");
     assert!(me(&c, &server).await.is_null());
@@ -71,33 +61,13 @@ async fn sign_up_log_in_protected_call_log_out_then_refused() {
     assert_eq!(me(&c2, &server).await["email"], "ann@example.com");
 
     // The session cookie reaches a protected server function.
-    let r = call(
-        &c2,
-        &server,
-        "change-password",
-        &[
-            ("current_password", "wrong one!"),
-            ("new_password", "violet canyon 88"),
-            ("new_password_confirm", "violet canyon 88"),
-        ],
-    )
-    .await;
+    let r = change_password(&c2, &server, "wrong one!", "violet canyon 88", "violet canyon 88").await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.field().as_deref(), Some("Current password"));
 
     let r = call(&c2, &server, "log-out", &[]).await;
     assert_eq!(r.status, 200);
-    let r = call(
-        &c2,
-        &server,
-        "change-password",
-        &[
-            ("current_password", PASSWORD),
-            ("new_password", "violet canyon 88"),
-            ("new_password_confirm", "violet canyon 88"),
-        ],
-    )
-    .await;
+    let r = change_password(&c2, &server, PASSWORD, "violet canyon 88", "violet canyon 88").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
 }
 
@@ -351,17 +321,7 @@ async fn password_change_signs_out_other_sessions_and_the_new_password_works() {
     let phone = client();
     assert_eq!(log_in(&phone, &server, "ann", PASSWORD).await.status, 200);
 
-    let r = call(
-        &laptop,
-        &server,
-        "change-password",
-        &[
-            ("current_password", PASSWORD),
-            ("new_password", "violet canyon 88"),
-            ("new_password_confirm", "violet canyon 88"),
-        ],
-    )
-    .await;
+    let r = change_password(&laptop, &server, PASSWORD, "violet canyon 88", "violet canyon 88").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         me(&laptop, &server).await["username"],
@@ -395,86 +355,14 @@ async fn bad_sign_ups_name_the_field_and_change_nothing() {
     );
     let long = "a".repeat(300);
     let cases: Vec<([(&str, &str); 4], u16, &str)> = vec![
-        (
-            [
-                ("email", "bob@example.com"),
-                ("username", "Ann"),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ],
-            409,
-            "Username",
-        ),
-        (
-            [
-                ("email", "bob-at-example.com"),
-                ("username", "bob"),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ],
-            422,
-            "Email",
-        ),
-        (
-            [
-                ("email", "bob@example.com"),
-                ("username", "b"),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ],
-            422,
-            "Username",
-        ),
-        (
-            [
-                ("email", "bob@example.com"),
-                ("username", "bob"),
-                ("password", "password1"),
-                ("password_confirm", "password1"),
-            ],
-            422,
-            "Password",
-        ),
-        (
-            [
-                ("email", "bob@example.com"),
-                ("username", "bob"),
-                ("password", "short"),
-                ("password_confirm", "short"),
-            ],
-            422,
-            "Password",
-        ),
-        (
-            [
-                ("email", "bob@example.com"),
-                ("username", "bob"),
-                ("password", PASSWORD),
-                ("password_confirm", "different 123"),
-            ],
-            422,
-            "Confirm password",
-        ),
-        (
-            [
-                ("email", &long),
-                ("username", "bob"),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ],
-            422,
-            "Email",
-        ),
-        (
-            [
-                ("email", "bob@example.com"),
-                ("username", &long),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ],
-            422,
-            "Username",
-        ),
+        (sign_up_values("bob@example.com", "Ann", PASSWORD, PASSWORD), 409, "Username"),
+        (sign_up_values("bob-at-example.com", "bob", PASSWORD, PASSWORD), 422, "Email"),
+        (sign_up_values("bob@example.com", "b", PASSWORD, PASSWORD), 422, "Username"),
+        (sign_up_values("bob@example.com", "bob", "password1", "password1"), 422, "Password"),
+        (sign_up_values("bob@example.com", "bob", "short", "short"), 422, "Password"),
+        (sign_up_values("bob@example.com", "bob", PASSWORD, "different 123"), 422, "Confirm password"),
+        (sign_up_values(&long, "bob", PASSWORD, PASSWORD), 422, "Email"),
+        (sign_up_values("bob@example.com", &long, PASSWORD, PASSWORD), 422, "Username"),
     ];
     for (form, status, field) in cases {
         let fresh = client();

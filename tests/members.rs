@@ -50,17 +50,7 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
     let dir = DataDir::new();
     let (server, op, ann) = acme(&dir).await;
     let list = "email\nnew1@example.com\nnot-an-address\nNEW1@example.com\nann@example.com\nnew2@example.com";
-    let r = call(
-        &ann,
-        &server,
-        "invite-members",
-        &[
-            ("workspace", "Acme"),
-            ("emails", list),
-            ("role", "WorkspaceDeveloper"),
-        ],
-    )
-    .await;
+    let r = invite_members(&ann, &server, "Acme", list, "WorkspaceDeveloper").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let rows: Vec<(String, String)> = r
         .json()
@@ -79,28 +69,10 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
     assert_eq!(rows[2].1, "duplicate in the list");
     assert_eq!(rows[3].1, "already a member");
     assert_eq!(rows[4].1, "invited");
-    let again = call(
-        &ann,
-        &server,
-        "invite-members",
-        &[
-            ("workspace", "Acme"),
-            ("emails", "new2@example.com"),
-            ("role", "WorkspaceDeveloper"),
-        ],
-    )
-    .await
-    .json();
+    let again = invite_members(&ann, &server, "Acme", "new2@example.com", "WorkspaceDeveloper").await.json();
     assert_eq!(again[0]["outcome"], "already invited");
 
-    let outbox = call(
-        &op,
-        &server,
-        "list-outbox",
-        &[("state", ""), ("q", "invited")],
-    )
-    .await
-    .json();
+    let outbox = list_outbox(&op, &server, "", "invited").await.json();
     let mut to: Vec<String> = outbox["items"]
         .as_array()
         .unwrap()
@@ -116,17 +88,7 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
 
     // Too many, malformed, or a bad role: refused, nothing sent.
     let many: String = (0..501).map(|i| format!("u{i}@example.com\n")).collect();
-    let r = call(
-        &ann,
-        &server,
-        "invite-members",
-        &[
-            ("workspace", "Acme"),
-            ("emails", &many),
-            ("role", "WorkspaceDeveloper"),
-        ],
-    )
-    .await;
+    let r = invite_members(&ann, &server, "Acme", &many, "WorkspaceDeveloper").await;
     assert_eq!(
         (r.status.as_u16(), r.field().as_deref()),
         (422, Some("Email addresses"))
@@ -135,17 +97,7 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
         .as_str()
         .unwrap()
         .contains("at most 500"));
-    let r = call(
-        &ann,
-        &server,
-        "invite-members",
-        &[
-            ("workspace", "Acme"),
-            ("emails", "a@example.com,\"b@example.com\nc"),
-            ("role", "WorkspaceDeveloper"),
-        ],
-    )
-    .await;
+    let r = invite_members(&ann, &server, "Acme", "a@example.com,\"b@example.com\nc", "WorkspaceDeveloper").await;
     assert_eq!(r.status, 200, "a quoted cell is still read: {}", r.body);
     let r = log_in(&client(), &server, "ann", PASSWORD).await;
     let cookie = session_cookie(&r.headers).expect("a session cookie");
@@ -155,17 +107,7 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
         413,
         "an oversized list is refused before it is read"
     );
-    let r = call(
-        &ann,
-        &server,
-        "invite-members",
-        &[
-            ("workspace", "Acme"),
-            ("emails", "x@example.com"),
-            ("role", "King"),
-        ],
-    )
-    .await;
+    let r = invite_members(&ann, &server, "Acme", "x@example.com", "King").await;
     assert_eq!(
         (r.status.as_u16(), r.field().as_deref()),
         (422, Some("Role"))
@@ -201,7 +143,7 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
 
     // Someone else cannot use it, even with a verified address.
     let bob = person(&server, "bob").await;
-    let r = call(&bob, &server, "accept-invitation", &[("token", &token)]).await;
+    let r = accept_invitation(&bob, &server, &token).await;
     expect(&r, 403, "another account");
     assert!(
         message(&r).contains("This invitation is for dev@example.com"),
@@ -231,7 +173,7 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
     assert!(me(&dev, &server).await.is_null(), "sign-up signs nobody in");
     assert_eq!(invitation_state(&server, &token).await, "pending");
     expect(&log_in(&dev, &server, "dev", PASSWORD).await, 200, "log-in");
-    let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
+    let r = accept_invitation(&dev, &server, &token).await;
     expect(&r, 403, "unverified");
     assert!(
         message(&r).starts_with("Verify your email address"),
@@ -240,14 +182,7 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
     );
 
     let verification = mailed_token(&op, &server, "dev@example.com", "/verify-email/").await;
-    let outbox = call(
-        &op,
-        &server,
-        "list-outbox",
-        &[("state", ""), ("q", "dev@example.com")],
-    )
-    .await
-    .json();
+    let outbox = list_outbox(&op, &server, "", "dev@example.com").await.json();
     let mail = outbox["items"]
         .as_array()
         .unwrap()
@@ -275,19 +210,17 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
         "back to the invitation"
     );
 
-    let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
+    let r = accept_invitation(&dev, &server, &token).await;
     expect(&r, 200, "verified, the invitee accepts");
     assert_eq!(r.headers["location"], "/w/Acme?joined=1");
-    let home = call(&dev, &server, "workspace-home", &[("workspace", "Acme")])
-        .await
-        .json();
+    let home = workspace_home(&dev, &server, "Acme").await.json();
     assert_eq!(
         (home["role"].as_str(), home["assignment"].as_str()),
         (Some("WorkspaceDeveloper"), Some("unassigned"))
     );
 
     // The link works once.
-    let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
+    let r = accept_invitation(&dev, &server, &token).await;
     expect(&r, 409, "used twice");
     assert!(message(&r).contains("already been used"), "{}", r.body);
     assert_eq!(invitation_state(&server, &token).await, "accepted");
@@ -336,15 +269,11 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
     // A withdrawn link can't be used, even by the verified owner of the address.
     let late = person(&server, "late").await;
     for t in [&first, &second] {
-        let r = call(&late, &server, "accept-invitation", &[("token", t)]).await;
+        let r = accept_invitation(&late, &server, t).await;
         expect(&r, 409, "a revoked link");
         assert!(message(&r).contains("has been withdrawn"), "{}", r.body);
     }
-    expect(
-        &call(&late, &server, "workspace-home", &[("workspace", "Acme")]).await,
-        404,
-        "and it admitted nobody",
-    );
+    expect(&workspace_home(&late, &server, "Acme").await, 404, "and it admitted nobody");
     assert_eq!(members_total(&ann, &server).await, 2);
 }
 
@@ -357,7 +286,7 @@ async fn an_unverified_account_cannot_accept_an_invitation_and_nothing_changes()
     let newdev = unverified_person(&server, "newdev").await;
     assert_eq!(me(&newdev, &server).await["email_verified"], false);
 
-    let r = call(&newdev, &server, "accept-invitation", &[("token", &token)]).await;
+    let r = accept_invitation(&newdev, &server, &token).await;
     expect(&r, 403, "unverified");
     assert!(
         message(&r).starts_with("Verify your email address"),
@@ -367,11 +296,7 @@ async fn an_unverified_account_cannot_accept_an_invitation_and_nothing_changes()
 
     // Nothing changed: not a member anywhere, the invitation still pending and listed, no join
     // in the audit log.
-    expect(
-        &call(&newdev, &server, "workspace-home", &[("workspace", "Acme")]).await,
-        404,
-        "not a member",
-    );
+    expect(&workspace_home(&newdev, &server, "Acme").await, 404, "not a member");
     assert_eq!(
         call(&newdev, &server, "my-workspaces", &[]).await.json(),
         serde_json::json!([])
@@ -389,7 +314,7 @@ async fn an_unverified_account_cannot_accept_an_invitation_and_nothing_changes()
 
     // Verifying is all that was missing.
     verify(&op, &server, "newdev@example.com").await;
-    let r = call(&newdev, &server, "accept-invitation", &[("token", &token)]).await;
+    let r = accept_invitation(&newdev, &server, &token).await;
     expect(&r, 200, "verified");
     assert_eq!(members_total(&ann, &server).await, 2);
     assert_eq!(
@@ -404,71 +329,28 @@ async fn an_unverified_account_cannot_accept_an_invitation_and_nothing_changes()
 async fn accepting_an_invitation_in_a_suspended_workspace_is_refused() {
     let dir = DataDir::new();
     let (server, op, ann) = acme(&dir).await;
-    let ws = call(&ann, &server, "workspace-general", &[("workspace", "Acme")])
-        .await
-        .json()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ws = workspace_general(&ann, &server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
     invite(&ann, &server, "dev@example.com", "WorkspaceDeveloper").await;
     let token = invitation_token(&op, &server, "dev@example.com").await;
     let dev = person(&server, "dev").await;
-    expect(
-        &call(
-            &op,
-            &server,
-            "set-workspace-status",
-            &[
-                ("id", &ws),
-                ("action", "suspend"),
-                ("reason", "Unpaid invoice"),
-            ],
-        )
-        .await,
-        200,
-        "suspend",
-    );
+    expect(&set_workspace_status(&op, &server, &ws, "suspend", "Unpaid invoice").await, 200, "suspend");
 
-    let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
+    let r = accept_invitation(&dev, &server, &token).await;
     expect(&r, 403, "suspended");
     assert!(message(&r).contains("is suspended"), "{}", r.body);
     assert_eq!(invitation_state(&server, &token).await, "pending");
-    expect(
-        &call(&dev, &server, "workspace-home", &[("workspace", "Acme")]).await,
-        404,
-        "not a member",
-    );
+    expect(&workspace_home(&dev, &server, "Acme").await, 404, "not a member");
     assert_eq!(members_total(&ann, &server).await, 1);
     assert!(audit_events(&ann, &server, "member.joined", "")
         .await
         .is_empty());
     // Nor can anyone be invited meanwhile.
-    let r = call(
-        &ann,
-        &server,
-        "invite-members",
-        &[
-            ("workspace", "Acme"),
-            ("emails", "other@example.com"),
-            ("role", "WorkspaceDeveloper"),
-        ],
-    )
-    .await;
+    let r = invite_members(&ann, &server, "Acme", "other@example.com", "WorkspaceDeveloper").await;
     expect(&r, 403, "invite while suspended");
 
     // Once reactivated, the same link works.
-    expect(
-        &call(
-            &op,
-            &server,
-            "set-workspace-status",
-            &[("id", &ws), ("action", "reactivate"), ("reason", "Paid")],
-        )
-        .await,
-        200,
-        "reactivate",
-    );
-    let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
+    expect(&set_workspace_status(&op, &server, &ws, "reactivate", "Paid").await, 200, "reactivate");
+    let r = accept_invitation(&dev, &server, &token).await;
     expect(&r, 200, "reactivated");
     assert_eq!(members_total(&ann, &server).await, 2);
 }
@@ -494,31 +376,17 @@ async fn blocking_an_admin_revokes_the_invitations_they_sent() {
     }
 
     let bob_id = member_id(&ann, &server, "bob").await;
-    expect(
-        &call(
-            &ann,
-            &server,
-            "block-member",
-            &[("workspace", "Acme"), ("account", &bob_id)],
-        )
-        .await,
-        200,
-        "block bob",
-    );
+    expect(&block_member(&ann, &server, "Acme", &bob_id).await, 200, "block bob");
 
     // What bob sent no longer lets anyone in; ann's invitation is untouched.
     assert_eq!(invitation_state(&server, &t1).await, "revoked");
     assert_eq!(invitation_state(&server, &t2).await, "revoked");
     assert_eq!(invitation_state(&server, &t3).await, "pending");
     let x1 = person(&server, "xy1").await;
-    let r = call(&x1, &server, "accept-invitation", &[("token", &t1)]).await;
+    let r = accept_invitation(&x1, &server, &t1).await;
     expect(&r, 409, "an invitation from a blocked admin");
     assert!(message(&r).contains("has been withdrawn"), "{}", r.body);
-    expect(
-        &call(&x1, &server, "workspace-home", &[("workspace", "Acme")]).await,
-        404,
-        "x1 is not a member",
-    );
+    expect(&workspace_home(&x1, &server, "Acme").await, 404, "x1 is not a member");
     let pending = call(&ann, &server, "list-invitations", &[("workspace", "Acme")])
         .await
         .json();
@@ -550,24 +418,10 @@ async fn blocking_an_admin_revokes_the_invitations_they_sent() {
     }
 
     // Unblocking bob does not bring the links back.
-    expect(
-        &call(
-            &ann,
-            &server,
-            "unblock-member",
-            &[("workspace", "Acme"), ("account", &bob_id)],
-        )
-        .await,
-        200,
-        "unblock bob",
-    );
+    expect(&unblock_member(&ann, &server, "Acme", &bob_id).await, 200, "unblock bob");
     assert_eq!(invitation_state(&server, &t1).await, "revoked");
     let x3 = person(&server, "xy3").await;
-    expect(
-        &call(&x3, &server, "accept-invitation", &[("token", &t3)]).await,
-        200,
-        "ann's invitation still works",
-    );
+    expect(&accept_invitation(&x3, &server, &t3).await, 200, "ann's invitation still works");
 }
 
 #[tokio::test]
@@ -582,7 +436,7 @@ async fn demoting_an_admin_revokes_the_invitations_they_sent() {
     let bob_id = member_id(&ann, &server, "bob").await;
     let set_role = |role: &'static str| {
         let (ann, server, bob_id) = (&ann, &server, bob_id.clone());
-        async move { call(ann, server, "set-member-role", &[("workspace", "Acme"), ("account", &bob_id), ("role", role)]).await }
+        async move { set_member_role(ann, server, "Acme", &bob_id, role).await }
     };
 
     // Refused first: a change to the role bob has already changes nothing.
@@ -595,10 +449,10 @@ async fn demoting_an_admin_revokes_the_invitations_they_sent() {
     assert_eq!(invitation_state(&server, &t1).await, "revoked");
     assert_eq!(invitation_state(&server, &t2).await, "pending", "ann's invitation is untouched");
     let x1 = person(&server, "dm1").await;
-    let r = call(&x1, &server, "accept-invitation", &[("token", &t1)]).await;
+    let r = accept_invitation(&x1, &server, &t1).await;
     expect(&r, 409, "an invitation from a demoted admin");
     assert!(message(&r).contains("has been withdrawn"), "{}", r.body);
-    expect(&call(&x1, &server, "workspace-home", &[("workspace", "Acme")]).await, 404, "dm1 is not a member");
+    expect(&workspace_home(&x1, &server, "Acme").await, 404, "dm1 is not a member");
     let revoked = audit_events(&ann, &server, "member.invitation_revoked", "").await;
     assert_eq!(revoked.len(), 1, "{revoked:?}");
     assert!(revoked[0]["details"].as_str().unwrap().contains("sent by bob, who was made Workspace Reviewer"), "{revoked:?}");
@@ -607,7 +461,7 @@ async fn demoting_an_admin_revokes_the_invitations_they_sent() {
     expect(&set_role("WorkspaceAdmin").await, 200, "promote bob");
     assert_eq!(invitation_state(&server, &t1).await, "revoked");
     let x2 = person(&server, "dm2").await;
-    expect(&call(&x2, &server, "accept-invitation", &[("token", &t2)]).await, 200, "ann's invitation works");
+    expect(&accept_invitation(&x2, &server, &t2).await, 200, "ann's invitation works");
 }
 
 #[tokio::test]
@@ -616,48 +470,18 @@ async fn blocking_takes_effect_on_an_open_session_and_unblocking_restores_it() {
     let (server, op, ann) = acme(&dir).await;
     let rev = join(&server, &ann, "rev", "WorkspaceReviewer").await;
     // rev also has a workspace of their own, which blocking in Acme must not touch.
-    let bid = apply(&rev, &server, "Bravo", "Rev <rev@example.com>")
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    expect(
-        &call(&op, &server, "generate-workspace", &[("id", &bid)]).await,
-        200,
-        "generate Bravo",
-    );
-    expect(
-        &call(&rev, &server, "workspace-home", &[("workspace", "Acme")]).await,
-        200,
-        "rev in Acme",
-    );
+    apply_and_generate(&op, &server, &rev, "Bravo", "Rev <rev@example.com>").await;
+    expect(&workspace_home(&rev, &server, "Acme").await, 200, "rev in Acme");
 
     let rev_id = member_id(&ann, &server, "rev").await;
     let ann_id = member_id(&ann, &server, "ann").await;
-    let r = call(
-        &ann,
-        &server,
-        "block-member",
-        &[("workspace", "Acme"), ("account", &ann_id)],
-    )
-    .await;
+    let r = block_member(&ann, &server, "Acme", &ann_id).await;
     expect(&r, 422, "not yourself");
     assert_eq!(r.field().as_deref(), Some("Member"));
-    expect(
-        &call(
-            &ann,
-            &server,
-            "block-member",
-            &[("workspace", "Acme"), ("account", &rev_id)],
-        )
-        .await,
-        200,
-        "block rev",
-    );
+    expect(&block_member(&ann, &server, "Acme", &rev_id).await, 200, "block rev");
 
     // The same open session is refused from the next request on, with a clear message.
-    let r = call(&rev, &server, "workspace-home", &[("workspace", "Acme")]).await;
+    let r = workspace_home(&rev, &server, "Acme").await;
     expect(&r, 403, "blocked");
     assert!(message(&r).contains("blocked"), "{}", r.body);
     let page = rev.get(server.url("/w/Acme")).send().await.unwrap();
@@ -672,48 +496,12 @@ async fn blocking_takes_effect_on_an_open_session_and_unblocking_restores_it() {
         me(&rev, &server).await["username"] == "rev",
         "still signed in to the console"
     );
-    expect(
-        &call(
-            &rev,
-            &server,
-            "workspace-general",
-            &[("workspace", "Bravo")],
-        )
-        .await,
-        200,
-        "other workspaces unaffected",
-    );
-    let inactive = call(
-        &ann,
-        &server,
-        "list-members",
-        &[
-            ("workspace", "Acme"),
-            ("q", ""),
-            ("role", ""),
-            ("status", "Inactive"),
-        ],
-    )
-    .await
-    .json();
+    expect(&workspace_general(&rev, &server, "Bravo").await, 200, "other workspaces unaffected");
+    let inactive = list_members(&ann, &server, "Acme", "", "", "Inactive").await.json();
     assert_eq!(inactive["total"], 1);
 
-    expect(
-        &call(
-            &ann,
-            &server,
-            "unblock-member",
-            &[("workspace", "Acme"), ("account", &rev_id)],
-        )
-        .await,
-        200,
-        "unblock",
-    );
-    expect(
-        &call(&rev, &server, "workspace-home", &[("workspace", "Acme")]).await,
-        200,
-        "rev is back",
-    );
+    expect(&unblock_member(&ann, &server, "Acme", &rev_id).await, 200, "unblock");
+    expect(&workspace_home(&rev, &server, "Acme").await, 200, "rev is back");
     let actions: Vec<String> = audit_events(&ann, &server, "", "rev@")
         .await
         .iter()
@@ -735,17 +523,7 @@ async fn the_last_admin_stays_and_roles_change() {
     let (server, _op, ann) = acme(&dir).await;
     let ann_id = member_id(&ann, &server, "ann").await;
     // The last admin can't step down, and nobody removes themselves (they leave instead).
-    let r = call(
-        &ann,
-        &server,
-        "set-member-role",
-        &[
-            ("workspace", "Acme"),
-            ("account", &ann_id),
-            ("role", "WorkspaceReviewer"),
-        ],
-    )
-    .await;
+    let r = set_member_role(&ann, &server, "Acme", &ann_id, "WorkspaceReviewer").await;
     expect(&r, 409, "the last admin steps down");
     assert_eq!(r.field().as_deref(), Some("Role"));
     assert!(
@@ -753,107 +531,29 @@ async fn the_last_admin_stays_and_roles_change() {
         "{}",
         r.body
     );
-    let r = call(
-        &ann,
-        &server,
-        "remove-member",
-        &[("workspace", "Acme"), ("account", &ann_id)],
-    )
-    .await;
+    let r = remove_member(&ann, &server, "Acme", &ann_id).await;
     expect(&r, 422, "removing oneself");
     assert_eq!(r.field().as_deref(), Some("Member"));
     let r = call(&ann, &server, "leave-workspace", &[("workspace", "Acme")]).await;
     expect(&r, 409, "the last admin leaves");
     assert_eq!(r.field().as_deref(), Some("Member"));
     // Setting the role someone already has is a conflict too.
-    let r = call(
-        &ann,
-        &server,
-        "set-member-role",
-        &[
-            ("workspace", "Acme"),
-            ("account", &ann_id),
-            ("role", "WorkspaceAdmin"),
-        ],
-    )
-    .await;
+    let r = set_member_role(&ann, &server, "Acme", &ann_id, "WorkspaceAdmin").await;
     expect(&r, 409, "same role");
 
     let bo = join(&server, &ann, "boris", "WorkspaceDeveloper").await;
     let bo_id = member_id(&ann, &server, "boris").await;
-    expect(
-        &call(
-            &bo,
-            &server,
-            "list-members",
-            &[
-                ("workspace", "Acme"),
-                ("q", ""),
-                ("role", ""),
-                ("status", ""),
-            ],
-        )
-        .await,
-        403,
-        "a developer lists members",
-    );
-    expect(
-        &call(
-            &ann,
-            &server,
-            "set-member-role",
-            &[
-                ("workspace", "Acme"),
-                ("account", &bo_id),
-                ("role", "WorkspaceAdmin"),
-            ],
-        )
-        .await,
-        200,
-        "boris made admin",
-    );
-    assert_eq!(
-        call(
-            &bo,
-            &server,
-            "list-members",
-            &[
-                ("workspace", "Acme"),
-                ("q", ""),
-                ("role", "workspace-admin"),
-                ("status", "")
-            ]
-        )
-        .await
-        .json()["total"],
-        2
-    );
+    expect(&list_members(&bo, &server, "Acme", "", "", "").await, 403, "a developer lists members");
+    expect(&set_member_role(&ann, &server, "Acme", &bo_id, "WorkspaceAdmin").await, 200, "boris made admin");
+    assert_eq!(list_members(&bo, &server, "Acme", "", "workspace-admin", "").await.json()["total"], 2);
     // Now ann is not the last admin: she may step down, and leave.
-    expect(
-        &call(
-            &ann,
-            &server,
-            "set-member-role",
-            &[
-                ("workspace", "Acme"),
-                ("account", &ann_id),
-                ("role", "WorkspaceReviewer"),
-            ],
-        )
-        .await,
-        200,
-        "ann steps down",
-    );
+    expect(&set_member_role(&ann, &server, "Acme", &ann_id, "WorkspaceReviewer").await, 200, "ann steps down");
     expect(
         &call(&ann, &server, "leave-workspace", &[("workspace", "Acme")]).await,
         200,
         "ann leaves",
     );
-    expect(
-        &call(&ann, &server, "workspace-home", &[("workspace", "Acme")]).await,
-        404,
-        "ann is gone",
-    );
+    expect(&workspace_home(&ann, &server, "Acme").await, 404, "ann is gone");
 }
 
 #[tokio::test]
@@ -870,7 +570,7 @@ async fn removing_or_leaving_revokes_the_invitations_the_member_sent() {
     let from_ann = invitation_token(&op, &server, "fromAnn@example.com").await;
 
     let bob_id = member_id(&ann, &server, "bob").await;
-    let r = call(&ann, &server, "remove-member", &[("workspace", "Acme"), ("account", &bob_id)]).await;
+    let r = remove_member(&ann, &server, "Acme", &bob_id).await;
     expect(&r, 200, "remove bob");
     expect(&call(&cat, &server, "leave-workspace", &[("workspace", "Acme")]).await, 200, "cat leaves");
 
@@ -878,7 +578,7 @@ async fn removing_or_leaving_revokes_the_invitations_the_member_sent() {
     assert_eq!(invitation_state(&server, &from_cat).await, "revoked");
     assert_eq!(invitation_state(&server, &from_ann).await, "pending");
     let invitee = person(&server, "fromBob").await;
-    let r = call(&invitee, &server, "accept-invitation", &[("token", &from_bob)]).await;
+    let r = accept_invitation(&invitee, &server, &from_bob).await;
     expect(&r, 409, "an invitation from a removed admin");
     let revoked = audit_events(&ann, &server, "member.invitation_revoked", "").await;
     let details: Vec<&str> = revoked.iter().map(|e| e["details"].as_str().unwrap()).collect();
@@ -937,13 +637,13 @@ async fn the_overview_shows_admins_what_needs_attention_and_others_only_their_pl
     let dev = join(&server, &ann, "dev", "WorkspaceDeveloper").await;
     invite(&ann, &server, "later@example.com", "WorkspaceDeveloper").await;
     let dev_id = member_id(&ann, &server, "dev").await;
-    expect(&call(&ann, &server, "block-member", &[("workspace", "Acme"), ("account", &dev_id)]).await, 200, "block dev");
-    let home = call(&ann, &server, "workspace-home", &[("workspace", "Acme")]).await;
+    expect(&block_member(&ann, &server, "Acme", &dev_id).await, 200, "block dev");
+    let home = workspace_home(&ann, &server, "Acme").await;
     expect(&home, 200, "admin's overview");
     let counts = &home.json()["members"];
     assert_eq!((counts["members"].as_u64(), counts["blocked"].as_u64(), counts["invitations"].as_u64()), (Some(2), Some(1), Some(1)), "{counts}");
-    expect(&call(&ann, &server, "unblock-member", &[("workspace", "Acme"), ("account", &dev_id)]).await, 200, "unblock dev");
-    let home = call(&dev, &server, "workspace-home", &[("workspace", "Acme")]).await;
+    expect(&unblock_member(&ann, &server, "Acme", &dev_id).await, 200, "unblock dev");
+    let home = workspace_home(&dev, &server, "Acme").await;
     expect(&home, 200, "developer's overview");
     assert!(home.json()["members"].is_null(), "{}", home.body);
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use app::server::keys;
+use common::workspace::*;
 use common::*;
 
 struct Setup {
@@ -26,9 +27,8 @@ async fn setup(extra: &[&str]) -> Setup {
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, extra).await;
     let ann = person(&server, "ann").await;
-    let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>").await.json()["id"].as_str().unwrap().to_string();
-    assert_eq!(call(&op, &server, "generate-workspace", &[("id", &id)]).await.status, 200);
-    let wid = call(&ann, &server, "workspace-general", &[("workspace", "Acme")]).await.json()[0]["id"].as_str().unwrap().to_string();
+    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
+    let wid = workspace_general(&ann, &server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
     let created = call(
         &ann,
         &server,
@@ -236,7 +236,7 @@ async fn the_cli_uploads_a_signed_bundle_and_lists_it() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Accessing Key"));
 
     // The audit log names the key.
-    let log = call(&s.ann, &s.server, "workspace-audit", &[("workspace", "Acme"), ("action", "mini_program.version_uploaded"), ("q", "")]).await.json();
+    let log = workspace_audit(&s.ann, &s.server, "Acme", "mini_program.version_uploaded", "").await.json();
     assert_eq!(log["total"], 2, "{log}");
     let _ = (&s.op, &s.wid, &s.app);
 }
@@ -347,7 +347,7 @@ async fn every_refusal_has_its_status_and_code_and_stores_nothing() {
     // A suspended workspace takes nothing; reactivated, it does again.
     let status = |action: &'static str| {
         let (op, server, wid) = (&s.op, &s.server, s.wid.clone());
-        async move { call(op, server, "set-workspace-status", &[("id", wid.as_str()), ("action", action), ("reason", "audit")]).await }
+        async move { set_workspace_status(op, server, wid.as_str(), action, "audit").await }
     };
     assert_eq!(status("suspend").await.status, 200);
     refused(&Upload::new(&s, "3.0.0", good_bundle()).send(&s.server).await, 403, "workspace_suspended");
@@ -382,12 +382,12 @@ fn now() -> i64 {
 /// `name` joins Acme by invitation as `role`; returns the client and the account id.
 async fn join(s: &Setup, name: &str, role: &str) -> (reqwest::Client, String) {
     let email = format!("{name}@example.com");
-    let r = call(&s.ann, &s.server, "invite-members", &[("workspace", "Acme"), ("emails", email.as_str()), ("role", role)]).await;
+    let r = invite_members(&s.ann, &s.server, "Acme", email.as_str(), role).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let token = mailed_token(&s.op, &s.server, &email, "/invitations/").await;
     let c = person(&s.server, name).await;
-    assert_eq!(call(&c, &s.server, "accept-invitation", &[("token", &token)]).await.status, 200);
-    let list = call(&s.ann, &s.server, "list-members", &[("workspace", "Acme"), ("q", name), ("role", ""), ("status", "")]).await.json();
+    assert_eq!(accept_invitation(&c, &s.server, &token).await.status, 200);
+    let list = list_members(&s.ann, &s.server, "Acme", name, "", "").await.json();
     (c, list["items"][0]["account_id"].as_str().unwrap().to_string())
 }
 
@@ -419,7 +419,7 @@ async fn an_assigned_member_uploads_from_the_browser_and_others_are_refused() {
         let r = call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", id), ("role", "developer")]).await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
-    assert_eq!(call(&s.ann, &s.server, "block-member", &[("workspace", "Acme"), ("account", &blk_id)]).await.status, 200);
+    assert_eq!(block_member(&s.ann, &s.server, "Acme", &blk_id).await.status, 200);
 
     // The assigned developer: stored, signed by the platform, named as the uploader.
     let to = browser_upload(&dev, &s, "1.0.0", good_bundle()).await;
@@ -481,7 +481,7 @@ async fn a_mini_program_is_edited_by_its_admins_only_and_by_its_rules() {
     assert_eq!(r.status, 200, "{}", r.body);
     let p = call(&s.ann, &s.server, "get-mini-program", &[("workspace", "Acme"), ("id", &s.mp)]).await.json();
     assert_eq!((p["name"].as_str(), p["category"].as_str(), p["description"].as_str()), (Some("Coupons Plus"), Some("Finance"), Some("Save on every order")));
-    let log = call(&s.ann, &s.server, "workspace-audit", &[("workspace", "Acme"), ("action", "mini_program.edited"), ("q", "")]).await.json();
+    let log = workspace_audit(&s.ann, &s.server, "Acme", "mini_program.edited", "").await.json();
     assert!(log["items"][0]["details"].as_str().unwrap().contains("name Coupons → Coupons Plus"), "{log}");
     // A developer of it, and a Mini Program Admin who is not its admin: refused.
     assert_eq!(edit(&dev, "Mine", "Finance", "").await.status, 403);

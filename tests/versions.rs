@@ -7,6 +7,7 @@ mod common;
 
 use std::process::Command;
 
+use common::workspace::*;
 use common::*;
 
 struct Setup {
@@ -23,8 +24,7 @@ async fn setup() -> Setup {
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, &[]).await;
     let ann = person(&server, "ann").await;
-    let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>").await.json()["id"].as_str().unwrap().to_string();
-    expect(&call(&op, &server, "generate-workspace", &[("id", &id)]).await, 200, "generate Acme");
+    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
     let r = call(&ann, &server, "create-app", &[("workspace", "Acme"), ("name", "Super"), ("android", "on"), ("android_package", "com.acme.super")]).await;
     expect(&r, 200, "create an App");
     let created = r.json();
@@ -39,11 +39,11 @@ async fn setup() -> Setup {
 /// `name` joins Acme by invitation as `role`; returns the client and the account id.
 async fn join(s: &Setup, name: &str, role: &str) -> (reqwest::Client, String) {
     let email = format!("{name}@example.com");
-    expect(&call(&s.ann, &s.server, "invite-members", &[("workspace", "Acme"), ("emails", email.as_str()), ("role", role)]).await, 200, "invite");
+    expect(&invite_members(&s.ann, &s.server, "Acme", email.as_str(), role).await, 200, "invite");
     let token = mailed_token(&s.op, &s.server, &email, "/invitations/").await;
     let c = person(&s.server, name).await;
-    expect(&call(&c, &s.server, "accept-invitation", &[("token", &token)]).await, 200, "accept");
-    let list = call(&s.ann, &s.server, "list-members", &[("workspace", "Acme"), ("q", name), ("role", ""), ("status", "")]).await.json();
+    expect(&accept_invitation(&c, &s.server, &token).await, 200, "accept");
+    let list = list_members(&s.ann, &s.server, "Acme", name, "", "").await.json();
     (c, list["items"][0]["account_id"].as_str().unwrap().to_string())
 }
 
@@ -88,7 +88,7 @@ async fn a_retired_version_leaves_the_lists_and_a_lower_one_uploads_after_it() {
     for (id, part) in [(&mpa_id, "admin"), (&dev_id, "developer")] {
         expect(&call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", id), ("role", part)]).await, 200, "assign");
     }
-    expect(&call(&s.ann, &s.server, "block-member", &[("workspace", "Acme"), ("account", &blk_id)]).await, 200, "block blk");
+    expect(&block_member(&s.ann, &s.server, "Acme", &blk_id).await, 200, "block blk");
 
     // 1.0.0, then a version so high that nothing could ever be uploaded after it.
     assert!(browser_upload(&dev, &s, "1.0.0").await.ends_with("?uploaded=1.0.0"));
@@ -138,7 +138,7 @@ async fn a_retired_version_leaves_the_lists_and_a_lower_one_uploads_after_it() {
     expect(&retire(&s.ann, &s, "9.9.9").await, 404, "no such version");
 
     // The audit log keeps what was retired.
-    let log = call(&s.ann, &s.server, "workspace-audit", &[("workspace", "Acme"), ("action", "mini_program.version_retired"), ("q", "")]).await.json();
+    let log = workspace_audit(&s.ann, &s.server, "Acme", "mini_program.version_retired", "").await.json();
     let details: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["details"].as_str().unwrap()).collect();
     assert_eq!(details.len(), 2, "{details:?}");
     assert!(details.iter().any(|d| d.starts_with(blocking) && d.contains("was Uploaded")), "{details:?}");

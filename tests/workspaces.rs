@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::workspace::*;
 use common::*;
 use std::time::Duration;
 
@@ -68,13 +69,7 @@ async fn outbox_when(
 ) -> serde_json::Value {
     let mut page = serde_json::Value::Null;
     for _ in 0..200 {
-        let r = call(
-            op,
-            server,
-            "list-outbox",
-            &[("state", state), ("q", q)],
-        )
-        .await;
+        let r = list_outbox(op, server, state, q).await;
         assert_eq!(r.status, 200, "{}", r.body);
         page = r.json();
         if page["total"] == n {
@@ -87,7 +82,7 @@ async fn outbox_when(
 
 /// The id of the workspace `name`, as its admin sees it.
 async fn workspace_id(admin: &reqwest::Client, server: &Server, name: &str) -> String {
-    let r = call(admin, server, "workspace-general", &[("workspace", name)]).await;
+    let r = workspace_general(admin, server, name).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()[0]["id"].as_str().unwrap().to_string()
 }
@@ -414,18 +409,9 @@ async fn representatives_become_admins_and_see_general_others_get_404() {
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, &[]).await;
     let ann = person(&server, "ann").await;
-    let id = apply(&ann, &server, "Acme", REPS).await.json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        call(&op, &server, "generate-workspace", &[("id", &id)])
-            .await
-            .status,
-        200
-    );
+    apply_and_generate(&op, &server, &ann, "Acme", REPS).await;
 
-    let general = call(&ann, &server, "workspace-general", &[("workspace", "acme")]).await;
+    let general = workspace_general(&ann, &server, "acme").await;
     assert_eq!(general.status, 200, "{}", general.body);
     let g = general.json();
     assert_eq!(g[0]["name"], "Acme");
@@ -437,7 +423,7 @@ async fn representatives_become_admins_and_see_general_others_get_404() {
 
     // zed had no account: signing up with that email admits nobody until the address is
     // verified; then zed is a Workspace Admin.
-    let waiting = call(&ann, &server, "list-admissions", &[("workspace", "Acme")]).await;
+    let waiting = list_admissions(&ann, &server, "Acme").await;
     assert_eq!(waiting.status, 200, "{}", waiting.body);
     assert_eq!(
         waiting.json().as_array().unwrap().len(),
@@ -448,7 +434,7 @@ async fn representatives_become_admins_and_see_general_others_get_404() {
     assert_eq!(waiting.json()[0]["email"], "zed@example.com");
     assert_eq!(waiting.json()[0]["role"], "WorkspaceAdmin");
     let zed = unverified_person(&server, "zed").await;
-    let r = call(&zed, &server, "workspace-general", &[("workspace", "Acme")]).await;
+    let r = workspace_general(&zed, &server, "Acme").await;
     assert_eq!(
         r.status, 404,
         "not before the address is verified: {}",
@@ -459,40 +445,18 @@ async fn representatives_become_admins_and_see_general_others_get_404() {
         serde_json::json!([])
     );
     verify(&op, &server, "zed@example.com").await;
-    let r = call(&zed, &server, "workspace-general", &[("workspace", "Acme")]).await;
+    let r = workspace_general(&zed, &server, "Acme").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()[1], "WorkspaceAdmin");
-    assert_eq!(
-        call(&ann, &server, "list-admissions", &[("workspace", "Acme")])
-            .await
-            .json(),
-        serde_json::json!([]),
-        "no longer waiting"
-    );
+    assert_eq!(list_admissions(&ann, &server, "Acme").await.json(), serde_json::json!([]), "no longer waiting");
 
     // A stranger, and a signed-out visitor, learn nothing.
     let bob = person(&server, "bob").await;
-    let r = call(&bob, &server, "workspace-general", &[("workspace", "Acme")]).await;
+    let r = workspace_general(&bob, &server, "Acme").await;
     assert_eq!(r.status, 404);
-    let r2 = call(
-        &bob,
-        &server,
-        "workspace-general",
-        &[("workspace", "NoSuchOne")],
-    )
-    .await;
+    let r2 = workspace_general(&bob, &server, "NoSuchOne").await;
     assert_eq!(r2.status, 404);
-    assert_eq!(
-        call(
-            &client(),
-            &server,
-            "workspace-general",
-            &[("workspace", "Acme")]
-        )
-        .await
-        .status,
-        401
-    );
+    assert_eq!(workspace_general(&client(), &server, "Acme").await.status, 401);
     let page = bob.get(server.url("/w/Acme/general")).send().await.unwrap();
     assert_eq!(page.status(), 404);
     let page = ann.get(server.url("/w/Acme/general")).send().await.unwrap();
@@ -504,43 +468,11 @@ async fn representatives_become_admins_and_see_general_others_get_404() {
     );
 
     // An admin of workspace B cannot read or change workspace A.
-    let bid = apply(&bob, &server, "Bravo", "Bob <bob@example.com>")
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    call(&op, &server, "generate-workspace", &[("id", &bid)]).await;
-    assert_eq!(
-        call(
-            &bob,
-            &server,
-            "workspace-general",
-            &[("workspace", "Bravo")]
-        )
-        .await
-        .status,
-        200
-    );
-    let r = call(
-        &bob,
-        &server,
-        "request-workspace-change",
-        &[("workspace", "Acme"), ("what", "x"), ("why", "y")],
-    )
-    .await;
+    apply_and_generate(&op, &server, &bob, "Bravo", "Bob <bob@example.com>").await;
+    assert_eq!(workspace_general(&bob, &server, "Bravo").await.status, 200);
+    let r = request_workspace_change(&bob, &server, "Acme", "x", "y").await;
     assert_eq!(r.status, 404);
-    let r = call(
-        &bob,
-        &server,
-        "workspace-audit",
-        &[
-            ("workspace", "Acme"),
-            ("action", ""),
-            ("q", ""),
-        ],
-    )
-    .await;
+    let r = workspace_audit(&bob, &server, "Acme", "", "").await;
     assert_eq!(r.status, 404);
 }
 
@@ -549,42 +481,15 @@ async fn suspension_makes_a_workspace_read_only_and_edits_are_audited() {
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, &[]).await;
     let ann = person(&server, "ann").await;
-    let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>")
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    call(&op, &server, "generate-workspace", &[("id", &id)]).await;
-    let ws = call(&ann, &server, "workspace-general", &[("workspace", "Acme")])
-        .await
-        .json()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
+    let ws = workspace_general(&ann, &server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
 
-    let r = call(
-        &ann,
-        &server,
-        "request-workspace-change",
-        &[("workspace", "Acme"), ("what", "Address"), ("why", "")],
-    )
-    .await;
+    let r = request_workspace_change(&ann, &server, "Acme", "Address", "").await;
     assert_eq!(
         (r.status.as_u16(), r.field().as_deref()),
         (422, Some("Why"))
     );
-    let r = call(
-        &ann,
-        &server,
-        "request-workspace-change",
-        &[
-            ("workspace", "Acme"),
-            ("what", "New address: 2 Bay Rd"),
-            ("why", "We moved"),
-        ],
-    )
-    .await;
+    let r = request_workspace_change(&ann, &server, "Acme", "New address: 2 Bay Rd", "We moved").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let requests = call(&op, &server, "list-change-requests", &[])
         .await
@@ -592,44 +497,14 @@ async fn suspension_makes_a_workspace_read_only_and_edits_are_audited() {
     assert_eq!(requests["items"][0]["why"], "We moved");
 
     // The operator edits (not the name), refuses bad values, and suspends.
-    let edit = |mcc: &'static str, address: &'static str| {
-        [
-            ("id", ws.clone()),
-            ("mcc", mcc.to_string()),
-            ("address", address.to_string()),
-            ("representatives", "Ann Lee <ann@example.com>".to_string()),
-        ]
-    };
-    let form = edit("9999", "2 Bay Rd");
-    let r = call(
-        &op,
-        &server,
-        "edit-workspace-info",
-        &form
-            .iter()
-            .map(|(k, v)| (*k, v.as_str()))
-            .collect::<Vec<_>>(),
-    )
-    .await;
+    let r = edit_workspace_info(&op, &server, &ws, "9999", "2 Bay Rd", "Ann Lee <ann@example.com>").await;
     assert_eq!(
         (r.status.as_u16(), r.field().as_deref()),
         (422, Some("Scope of Business"))
     );
-    let form = edit("5814", "2 Bay Rd");
-    let r = call(
-        &op,
-        &server,
-        "edit-workspace-info",
-        &form
-            .iter()
-            .map(|(k, v)| (*k, v.as_str()))
-            .collect::<Vec<_>>(),
-    )
-    .await;
+    let r = edit_workspace_info(&op, &server, &ws, "5814", "2 Bay Rd", "Ann Lee <ann@example.com>").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let g = call(&ann, &server, "workspace-general", &[("workspace", "Acme")])
-        .await
-        .json();
+    let g = workspace_general(&ann, &server, "Acme").await.json();
     assert_eq!(
         (
             g[0]["address"].as_str(),
@@ -638,84 +513,25 @@ async fn suspension_makes_a_workspace_read_only_and_edits_are_audited() {
         ),
         (Some("2 Bay Rd"), Some("5814"), Some("Acme"))
     );
-    assert_eq!(
-        call(
-            &ann,
-            &server,
-            "edit-workspace-info",
-            &[
-                ("id", ws.as_str()),
-                ("mcc", "5812"),
-                ("address", "x"),
-                ("representatives", "A <a@example.com>")
-            ]
-        )
-        .await
-        .status,
-        403
-    );
+    assert_eq!(edit_workspace_info(&ann, &server, ws.as_str(), "5812", "x", "A <a@example.com>").await.status, 403);
 
-    let r = call(
-        &op,
-        &server,
-        "set-workspace-status",
-        &[("id", &ws), ("action", "suspend"), ("reason", "")],
-    )
-    .await;
+    let r = set_workspace_status(&op, &server, &ws, "suspend", "").await;
     assert_eq!(
         (r.status.as_u16(), r.field().as_deref()),
         (422, Some("Reason"))
     );
-    let r = call(
-        &op,
-        &server,
-        "set-workspace-status",
-        &[("id", &ws), ("action", "delete"), ("reason", "x")],
-    )
-    .await;
+    let r = set_workspace_status(&op, &server, &ws, "delete", "x").await;
     assert_eq!(
         (r.status.as_u16(), r.field().as_deref()),
         (422, Some("Action"))
     );
-    assert_eq!(
-        call(
-            &op,
-            &server,
-            "set-workspace-status",
-            &[
-                ("id", &ws),
-                ("action", "suspend"),
-                ("reason", "Unpaid invoice")
-            ]
-        )
-        .await
-        .status,
-        200
-    );
-    assert_eq!(
-        call(
-            &op,
-            &server,
-            "set-workspace-status",
-            &[("id", &ws), ("action", "suspend"), ("reason", "again")]
-        )
-        .await
-        .status,
-        409
-    );
+    assert_eq!(set_workspace_status(&op, &server, &ws, "suspend", "Unpaid invoice").await.status, 200);
+    assert_eq!(set_workspace_status(&op, &server, &ws, "suspend", "again").await.status, 409);
 
     // Suspended: readable, with the status shown, but nothing can be changed by members.
-    let g = call(&ann, &server, "workspace-general", &[("workspace", "Acme")])
-        .await
-        .json();
+    let g = workspace_general(&ann, &server, "Acme").await.json();
     assert_eq!(g[0]["status"], "Suspended");
-    let r = call(
-        &ann,
-        &server,
-        "request-workspace-change",
-        &[("workspace", "Acme"), ("what", "x"), ("why", "y")],
-    )
-    .await;
+    let r = request_workspace_change(&ann, &server, "Acme", "x", "y").await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.json()["message"].as_str().unwrap().contains("suspended"));
     let before = call(&op, &server, "list-change-requests", &[])
@@ -723,17 +539,7 @@ async fn suspension_makes_a_workspace_read_only_and_edits_are_audited() {
         .json()["total"]
         .clone();
     assert_eq!(before, 1, "the refused request stored nothing");
-    assert_eq!(
-        call(
-            &op,
-            &server,
-            "set-workspace-status",
-            &[("id", &ws), ("action", "reactivate"), ("reason", "Paid")]
-        )
-        .await
-        .status,
-        200
-    );
+    assert_eq!(set_workspace_status(&op, &server, &ws, "reactivate", "Paid").await.status, 200);
 
     // The audit log has every step, with who and from where; the admin sees their workspace's.
     let audit = call(
@@ -762,18 +568,7 @@ async fn suspension_makes_a_workspace_read_only_and_edits_are_audited() {
     }
     assert_eq!(audit["items"][0]["client"], "127.0.0.1");
     assert_eq!(audit["items"][0]["actor"], "operator");
-    let theirs = call(
-        &ann,
-        &server,
-        "workspace-audit",
-        &[
-            ("workspace", "Acme"),
-            ("action", "workspace.info_edited"),
-            ("q", ""),
-        ],
-    )
-    .await
-    .json();
+    let theirs = workspace_audit(&ann, &server, "Acme", "workspace.info_edited", "").await.json();
     assert_eq!(theirs["total"], 1);
     assert!(theirs["items"][0]["details"]
         .as_str()
@@ -812,16 +607,7 @@ async fn the_confirmation_email_reaches_every_representative_over_smtp() {
     .await;
     server.op = None;
     let ann = smtp_person(&server, &sink, "ann").await;
-    let id = apply(&ann, &server, "Acme", REPS).await.json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        call(&op, &server, "generate-workspace", &[("id", &id)])
-            .await
-            .status,
-        200
-    );
+    apply_and_generate(&op, &server, &ann, "Acme", REPS).await;
     let ws = workspace_id(&ann, &server, "Acme").await;
 
     let subject = "Subject: Your MPDP workspace Acme is ready";
@@ -895,30 +681,12 @@ async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivere
     let (server, op) = server_with_operator(&dir, &["--smtp-url", &dead]).await;
     // Nothing leaves, so the verification link is still in the outbox for `person`.
     let ann = person(&server, "ann").await;
-    let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>")
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        call(&op, &server, "generate-workspace", &[("id", &id)])
-            .await
-            .status,
-        200
-    );
+    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
 
     // The first attempt fails; the second comes after a backoff of 2 s, on the server's clock.
     let (mut attempts, mut waited) = (0, false);
     for _ in 0..100 {
-        let outbox = call(
-            &op,
-            &server,
-            "list-outbox",
-            &[("state", ""), ("q", "is ready")],
-        )
-        .await
-        .json();
+        let outbox = list_outbox(&op, &server, "", "is ready").await.json();
         assert_eq!(outbox["total"], 1, "{outbox}");
         let m = &outbox["items"][0];
         assert_eq!(m["state"], "Queued", "{m}");
@@ -937,14 +705,7 @@ async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivere
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(attempts >= 2, "the worker retried");
-    let queued = call(
-        &op,
-        &server,
-        "list-outbox",
-        &[("state", "Queued"), ("q", "")],
-    )
-    .await
-    .json();
+    let queued = list_outbox(&op, &server, "Queued", "").await.json();
     assert_eq!(
         queued["total"], 2,
         "ann's verification and the ready mail: {queued}"
@@ -986,21 +747,8 @@ async fn without_smtp_the_outbox_keeps_every_message_for_the_operator() {
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, &[]).await;
     let ann = person(&server, "ann").await;
-    let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>")
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    call(&op, &server, "generate-workspace", &[("id", &id)]).await;
-    let outbox = call(
-        &op,
-        &server,
-        "list-outbox",
-        &[("state", "Queued"), ("q", "ann@")],
-    )
-    .await
-    .json();
+    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
+    let outbox = list_outbox(&op, &server, "Queued", "ann@").await.json();
     assert_eq!(
         outbox["total"], 2,
         "the verification and the ready mail: {outbox}"
@@ -1123,32 +871,14 @@ async fn an_impostor_with_a_representatives_email_is_not_admitted_until_the_addr
     let impostor = client();
     signed_up(&impostor, &server, "ceo@example.com", "impostor").await;
     let eve = unverified_person(&server, "eve").await;
-    let id = apply(
-        &ann,
-        &server,
-        "Acme",
-        "Ann Lee <ann@example.com>\nCeo Real <ceo@example.com>\nEve Ng <eve@example.com>",
-    )
-    .await
-    .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = call(&op, &server, "generate-workspace", &[("id", &id)]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>\nCeo Real <ceo@example.com>\nEve Ng <eve@example.com>").await;
 
     // The impostor is admitted nowhere, and can neither see nor touch the waiting admissions.
     for endpoint in ["workspace-home", "workspace-general", "list-admissions"] {
         let r = call(&impostor, &server, endpoint, &[("workspace", "Acme")]).await;
         assert_eq!(r.status, 404, "{endpoint}: {}", r.body);
     }
-    let r = call(
-        &impostor,
-        &server,
-        "revoke-admission",
-        &[("workspace", "Acme"), ("email", "eve@example.com")],
-    )
-    .await;
+    let r = revoke_admission(&impostor, &server, "Acme", "eve@example.com").await;
     assert_eq!(r.status, 404, "{}", r.body);
     assert_eq!(
         call(&impostor, &server, "my-workspaces", &[]).await.json(),
@@ -1160,23 +890,10 @@ async fn an_impostor_with_a_representatives_email_is_not_admitted_until_the_addr
         .await
         .unwrap();
     assert_eq!(page.status(), 404);
-    let r = call(
-        &client(),
-        &server,
-        "list-admissions",
-        &[("workspace", "Acme")],
-    )
-    .await;
+    let r = list_admissions(&client(), &server, "Acme").await;
     assert_eq!(r.status, 401, "{}", r.body);
     // The CEO is told to prove the address.
-    let outbox = call(
-        &op,
-        &server,
-        "list-outbox",
-        &[("state", ""), ("q", "is ready")],
-    )
-    .await
-    .json();
+    let outbox = list_outbox(&op, &server, "", "is ready").await.json();
     let to_ceo = outbox["items"]
         .as_array()
         .unwrap()
@@ -1192,7 +909,7 @@ async fn an_impostor_with_a_representatives_email_is_not_admitted_until_the_addr
     );
 
     // Ann, the Workspace Admin, sees both admissions waiting, and only herself as a member.
-    let r = call(&ann, &server, "list-admissions", &[("workspace", "Acme")]).await;
+    let r = list_admissions(&ann, &server, "Acme").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let mut waiting: Vec<(String, String)> = r
         .json()
@@ -1214,54 +931,22 @@ async fn an_impostor_with_a_representatives_email_is_not_admitted_until_the_addr
             ("eve@example.com".to_string(), "WorkspaceAdmin".to_string()),
         ]
     );
-    let members = call(
-        &ann,
-        &server,
-        "list-members",
-        &[
-            ("workspace", "Acme"),
-            ("q", ""),
-            ("role", ""),
-            ("status", ""),
-        ],
-    )
-    .await
-    .json();
+    let members = list_members(&ann, &server, "Acme", "", "", "").await.json();
     assert_eq!(members["total"], 1, "{members}");
 
     // Revoking: an unknown address is 404; eve's admission goes, and her verifying later
     // admits her nowhere.
-    let r = call(
-        &ann,
-        &server,
-        "revoke-admission",
-        &[("workspace", "Acme"), ("email", "nobody@example.com")],
-    )
-    .await;
+    let r = revoke_admission(&ann, &server, "Acme", "nobody@example.com").await;
     assert_eq!(r.status, 404, "{}", r.body);
-    let r = call(
-        &ann,
-        &server,
-        "revoke-admission",
-        &[("workspace", "Acme"), ("email", "eve@example.com")],
-    )
-    .await;
+    let r = revoke_admission(&ann, &server, "Acme", "eve@example.com").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = call(
-        &ann,
-        &server,
-        "revoke-admission",
-        &[("workspace", "Acme"), ("email", "EVE@example.com")],
-    )
-    .await;
+    let r = revoke_admission(&ann, &server, "Acme", "EVE@example.com").await;
     assert_eq!(r.status, 404, "only once, whatever the case: {}", r.body);
-    let waiting = call(&ann, &server, "list-admissions", &[("workspace", "Acme")])
-        .await
-        .json();
+    let waiting = list_admissions(&ann, &server, "Acme").await.json();
     assert_eq!(waiting.as_array().unwrap().len(), 1, "{waiting}");
     assert_eq!(waiting[0]["email"], "ceo@example.com");
     verify(&op, &server, "eve@example.com").await;
-    let r = call(&eve, &server, "workspace-home", &[("workspace", "Acme")]).await;
+    let r = workspace_home(&eve, &server, "Acme").await;
     assert_eq!(
         r.status, 404,
         "a revoked admission admits nobody: {}",
@@ -1270,26 +955,10 @@ async fn an_impostor_with_a_representatives_email_is_not_admitted_until_the_addr
 
     // The real owner proves the address with a password reset link, which only their mailbox
     // receives: the account becomes theirs, the impostor is out, and the admission happens.
-    let r = call(
-        &client(),
-        &server,
-        "request-password-reset",
-        &[("email", "ceo@example.com")],
-    )
-    .await;
+    let r = request_password_reset(&client(), &server, "ceo@example.com").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let token = mailed_token(&op, &server, "ceo@example.com", "/reset-password/").await;
-    let r = call(
-        &client(),
-        &server,
-        "reset-password",
-        &[
-            ("token", &token),
-            ("new_password", "silver heron 58"),
-            ("new_password_confirm", "silver heron 58"),
-        ],
-    )
-    .await;
+    let r = reset_password(&client(), &server, &token, "silver heron 58", "silver heron 58").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
         me(&impostor, &server).await.is_null(),
@@ -1309,33 +978,11 @@ async fn an_impostor_with_a_representatives_email_is_not_admitted_until_the_addr
             .status,
         200
     );
-    let r = call(
-        &owner,
-        &server,
-        "workspace-general",
-        &[("workspace", "Acme")],
-    )
-    .await;
+    let r = workspace_general(&owner, &server, "Acme").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()[1], "WorkspaceAdmin");
-    assert_eq!(
-        call(&ann, &server, "list-admissions", &[("workspace", "Acme")])
-            .await
-            .json(),
-        serde_json::json!([])
-    );
-    let audit = call(
-        &ann,
-        &server,
-        "workspace-audit",
-        &[
-            ("workspace", "Acme"),
-            ("action", ""),
-            ("q", ""),
-        ],
-    )
-    .await
-    .json();
+    assert_eq!(list_admissions(&ann, &server, "Acme").await.json(), serde_json::json!([]));
+    let audit = workspace_audit(&ann, &server, "Acme", "", "").await.json();
     let events: Vec<(&str, &str)> = audit["items"]
         .as_array()
         .unwrap()
@@ -1361,28 +1008,9 @@ async fn admissions_wait_while_the_workspace_is_suspended_and_happen_on_reactiva
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, &[]).await;
     let ann = person(&server, "ann").await;
-    let id = apply(&ann, &server, "Acme", REPS).await.json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        call(&op, &server, "generate-workspace", &[("id", &id)])
-            .await
-            .status,
-        200
-    );
+    apply_and_generate(&op, &server, &ann, "Acme", REPS).await;
     let ws = workspace_id(&ann, &server, "Acme").await;
-    let r = call(
-        &op,
-        &server,
-        "set-workspace-status",
-        &[
-            ("id", &ws),
-            ("action", "suspend"),
-            ("reason", "Unpaid invoice"),
-        ],
-    )
-    .await;
+    let r = set_workspace_status(&op, &server, &ws, "suspend", "Unpaid invoice").await;
     assert_eq!(r.status, 200, "{}", r.body);
 
     // zed proves the address, and bob (verified already) is named a representative by the
@@ -1390,24 +1018,11 @@ async fn admissions_wait_while_the_workspace_is_suspended_and_happen_on_reactiva
     let zed = unverified_person(&server, "zed").await;
     verify(&op, &server, "zed@example.com").await;
     let bob = person(&server, "bob").await;
-    let r = call(
-        &op,
-        &server,
-        "edit-workspace-info",
-        &[
-            ("id", ws.as_str()),
-            ("mcc", "5812"),
-            ("address", "1 Harbour Road, Singapore"),
-            (
-                "representatives",
-                &format!("{REPS}\nBob Tan <bob@example.com>"),
-            ),
-        ],
-    )
-    .await;
+    let r = edit_workspace_info(&op, &server, ws.as_str(), "5812", "1 Harbour Road, Singapore", &format!("{REPS}\nBob Tan <bob@example.com>"))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     for (who, c) in [("zed", &zed), ("bob", &bob)] {
-        let r = call(c, &server, "workspace-home", &[("workspace", "Acme")]).await;
+        let r = workspace_home(c, &server, "Acme").await;
         assert_eq!(
             r.status, 404,
             "{who} is not admitted while suspended: {}",
@@ -1420,7 +1035,7 @@ async fn admissions_wait_while_the_workspace_is_suspended_and_happen_on_reactiva
         );
     }
     // Still waiting, readable by the admin; revoking is a change, refused while suspended.
-    let waiting = call(&ann, &server, "list-admissions", &[("workspace", "Acme")]).await;
+    let waiting = list_admissions(&ann, &server, "Acme").await;
     assert_eq!(waiting.status, 200, "{}", waiting.body);
     let mut emails: Vec<String> = waiting
         .json()
@@ -1431,13 +1046,7 @@ async fn admissions_wait_while_the_workspace_is_suspended_and_happen_on_reactiva
         .collect();
     emails.sort();
     assert_eq!(emails, vec!["bob@example.com", "zed@example.com"]);
-    let r = call(
-        &ann,
-        &server,
-        "revoke-admission",
-        &[("workspace", "Acme"), ("email", "zed@example.com")],
-    )
-    .await;
+    let r = revoke_admission(&ann, &server, "Acme", "zed@example.com").await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(
         r.json()["message"].as_str().unwrap().contains("suspended"),
@@ -1446,37 +1055,15 @@ async fn admissions_wait_while_the_workspace_is_suspended_and_happen_on_reactiva
     );
 
     // Reactivated: both join as Workspace Admins, and nothing waits any more.
-    let r = call(
-        &op,
-        &server,
-        "set-workspace-status",
-        &[("id", &ws), ("action", "reactivate"), ("reason", "Paid")],
-    )
-    .await;
+    let r = set_workspace_status(&op, &server, &ws, "reactivate", "Paid").await;
     assert_eq!(r.status, 200, "{}", r.body);
     for (who, c) in [("zed", &zed), ("bob", &bob)] {
-        let r = call(c, &server, "workspace-general", &[("workspace", "Acme")]).await;
+        let r = workspace_general(c, &server, "Acme").await;
         assert_eq!(r.status, 200, "{who}: {}", r.body);
         assert_eq!(r.json()[1], "WorkspaceAdmin", "{who}");
     }
-    assert_eq!(
-        call(&ann, &server, "list-admissions", &[("workspace", "Acme")])
-            .await
-            .json(),
-        serde_json::json!([])
-    );
-    let admitted = call(
-        &ann,
-        &server,
-        "workspace-audit",
-        &[
-            ("workspace", "Acme"),
-            ("action", "member.admitted"),
-            ("q", ""),
-        ],
-    )
-    .await
-    .json();
+    assert_eq!(list_admissions(&ann, &server, "Acme").await.json(), serde_json::json!([]));
+    let admitted = workspace_audit(&ann, &server, "Acme", "member.admitted", "").await.json();
     assert_eq!(admitted["total"], 2, "{admitted}");
 }
 
@@ -1487,29 +1074,8 @@ async fn a_sent_invitation_link_is_cut_from_the_outbox_once_delivered_over_smtp(
     let (mut server, op) = server_with_operator(&dir, &["--smtp-url", &sink.url()]).await;
     server.op = None;
     let ann = smtp_person(&server, &sink, "ann").await;
-    let id = apply(&ann, &server, "Acme", "Ann Lee <ann@example.com>")
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        call(&op, &server, "generate-workspace", &[("id", &id)])
-            .await
-            .status,
-        200
-    );
-    let r = call(
-        &ann,
-        &server,
-        "invite-members",
-        &[
-            ("workspace", "Acme"),
-            ("emails", "dev@example.com"),
-            ("role", "WorkspaceDeveloper"),
-        ],
-    )
-    .await;
+    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
+    let r = invite_members(&ann, &server, "Acme", "dev@example.com", "WorkspaceDeveloper").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()[0]["outcome"], "invited");
 
@@ -1572,7 +1138,7 @@ async fn a_sent_invitation_link_is_cut_from_the_outbox_once_delivered_over_smtp(
     .json();
     assert_eq!(info["state"], "pending");
     let dev = smtp_person(&server, &sink, "dev").await;
-    let r = call(&dev, &server, "accept-invitation", &[("token", &token)]).await;
+    let r = accept_invitation(&dev, &server, &token).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -1581,24 +1147,15 @@ async fn a_representative_taken_off_the_list_is_not_admitted_later() {
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, &[]).await;
     let ann = person(&server, "ann").await;
-    let r = apply(&ann, &server, "Acme", "Ann <ann@example.com>\nZed <zed@example.com>").await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    let r = call(&op, &server, "generate-workspace", &[("id", &id)]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    apply_and_generate(&op, &server, &ann, "Acme", "Ann <ann@example.com>\nZed <zed@example.com>").await;
     let wid = workspace_id(&ann, &server, "Acme").await;
-    let admissions = call(&ann, &server, "list-admissions", &[("workspace", "Acme")]).await.json();
+    let admissions = list_admissions(&ann, &server, "Acme").await.json();
     assert_eq!(admissions.as_array().unwrap().len(), 1, "{admissions}");
     // The operator edits zed off the list; a new representative gets the news by mail.
-    let r = call(
-        &op,
-        &server,
-        "edit-workspace-info",
-        &[("id", &wid), ("mcc", "5812"), ("address", "1 Harbour Road, Singapore"), ("representatives", "Ann <ann@example.com>\nYan <yan@example.com>")],
-    )
-    .await;
+    let r = edit_workspace_info(&op, &server, &wid, "5812", "1 Harbour Road, Singapore", "Ann <ann@example.com>\nYan <yan@example.com>")
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let waiting: Vec<String> = call(&ann, &server, "list-admissions", &[("workspace", "Acme")])
+    let waiting: Vec<String> = list_admissions(&ann, &server, "Acme")
         .await
         .json()
         .as_array()
@@ -1607,12 +1164,12 @@ async fn a_representative_taken_off_the_list_is_not_admitted_later() {
         .map(|a| a["email"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(waiting, vec!["yan@example.com"]);
-    let r = call(&op, &server, "list-outbox", &[("state", ""), ("q", "yan@example.com")]).await;
+    let r = list_outbox(&op, &server, "", "yan@example.com").await;
     assert!(r.body.contains("You are a Workspace Admin of Acme"), "{}", r.body);
     // zed signs up and verifies: not admitted.
     let zed = person(&server, "zed").await;
     assert_eq!(me(&zed, &server).await["email_verified"], true);
-    let r = call(&zed, &server, "workspace-home", &[("workspace", "Acme")]).await;
+    let r = workspace_home(&zed, &server, "Acme").await;
     assert_eq!(r.status, 404, "{}", r.body);
 }
 
@@ -1628,7 +1185,7 @@ async fn the_home_summary_lists_workspaces_applications_and_invitations_for_a_ve
     assert_eq!(s["applications"][0]["status"], "Pending", "{s}");
     assert_eq!(s["workspaces"].as_array().unwrap().len(), 0);
     call(&op, &server, "generate-workspace", &[("id", &id)]).await;
-    let r = call(&ann, &server, "invite-members", &[("workspace", "Acme"), ("emails", "bob@example.com"), ("role", "WorkspaceDeveloper")]).await;
+    let r = invite_members(&ann, &server, "Acme", "bob@example.com", "WorkspaceDeveloper").await;
     assert_eq!(r.status, 200, "{}", r.body);
     // bob, unverified, is shown no invitation; verified, he is.
     let bob = unverified_person(&server, "bob").await;

@@ -245,24 +245,13 @@ pub fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
 
 pub const PASSWORD: &str = "amber otter 17";
 
-pub async fn sign_up(
-    client: &reqwest::Client,
-    server: &Server,
-    email: &str,
-    username: &str,
-) -> Reply {
-    call(
-        client,
-        server,
-        "sign-up",
-        &[
-            ("email", email),
-            ("username", username),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-        ],
-    )
-    .await
+/// A sign-up form with these values.
+pub fn sign_up_values<'a>(email: &'a str, username: &'a str, password: &'a str, confirm: &'a str) -> [(&'static str, &'a str); 4] {
+    [("email", email), ("username", username), ("password", password), ("password_confirm", confirm)]
+}
+
+pub async fn sign_up(c: &reqwest::Client, server: &Server, email: &str, username: &str) -> Reply {
+    call(c, server, "sign-up", &sign_up_values(email, username, PASSWORD, PASSWORD)).await
 }
 
 pub async fn log_in(
@@ -278,6 +267,21 @@ pub async fn log_in(
         &[("login", login), ("password", password)],
     )
     .await
+}
+
+/// `c` changes its password from `current` to `new`, confirmed as `confirm`.
+pub async fn change_password(c: &reqwest::Client, server: &Server, current: &str, new: &str, confirm: &str) -> Reply {
+    call(c, server, "change-password", &[("current_password", current), ("new_password", new), ("new_password_confirm", confirm)]).await
+}
+
+/// `c` asks for a password reset link for `email`.
+pub async fn request_password_reset(c: &reqwest::Client, server: &Server, email: &str) -> Reply {
+    call(c, server, "request-password-reset", &[("email", email)]).await
+}
+
+/// `c` sets a new password `new`, confirmed as `confirm`, with the reset link's `token`.
+pub async fn reset_password(c: &reqwest::Client, server: &Server, token: &str, new: &str, confirm: &str) -> Reply {
+    call(c, server, "reset-password", &[("token", token), ("new_password", new), ("new_password_confirm", confirm)]).await
 }
 
 /// The signed-in account's JSON, or null.
@@ -444,6 +448,26 @@ pub async fn apply(c: &reqwest::Client, server: &Server, name: &str, reps: &str)
         ],
     )
     .await
+}
+
+/// `applicant` applies for the workspace `name` with the representatives `reps`, and the
+/// operator `op` generates it; returns the application's id.
+pub async fn apply_and_generate(op: &reqwest::Client, server: &Server, applicant: &reqwest::Client, name: &str, reps: &str) -> String {
+    let r = apply(applicant, server, name, reps).await;
+    expect(&r, 200, &format!("apply for {name}"));
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    expect(&call(op, server, "generate-workspace", &[("id", &id)]).await, 200, &format!("generate {name}"));
+    id
+}
+
+/// The operator's outbox: the messages in `state` (empty: any) matching `q`.
+pub async fn list_outbox(op: &reqwest::Client, server: &Server, state: &str, q: &str) -> Reply {
+    call(op, server, "list-outbox", &[("state", state), ("q", q)]).await
+}
+
+/// The text of the page at `url`, as `c` gets it.
+pub async fn page_text(c: &reqwest::Client, url: &str) -> String {
+    c.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// A signed-in client for a new account `name@example.com`. With an operator on the server
