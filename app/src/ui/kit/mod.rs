@@ -37,6 +37,20 @@ pub fn Panel(
     }
 }
 
+/// A page's list (its search, filters, table and pages) in a panel named for screen readers.
+#[component]
+pub fn ListPanel(
+    /// What the list is, as a screen reader announces the region.
+    label: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class="panel" aria-label=label>
+            {children()}
+        </section>
+    }
+}
+
 /// A page title with breadcrumbs above it.
 #[component]
 pub fn PageHeader(

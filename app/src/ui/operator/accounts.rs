@@ -3,14 +3,13 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use super::OperatorNav;
+use super::OperatorShell;
 use crate::api::operator::{list_accounts, operator_overview, MarkAccountVerified};
 use crate::model::account::AccountView;
-use crate::ui::kit::{
+use crate::ui::kit::{ListPanel,
     action_error, fmt_time, notice_from_query, list_position, query_param, Badge, DataTable,
-    FormError, ListControls, Loading, Notice, PageHeader, StatusBadge,
+    FormError, ListControls, Loading, Notice, StatusBadge,
 };
 
 #[component]
@@ -32,12 +31,10 @@ pub fn AccountsPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Accounts" />
-        <PageHeader title="Accounts" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />
-        <OperatorNav active="accounts" />
+        <OperatorShell title="Accounts" active="accounts">
         <Notice message=done />
         <FormError error />
-        <section class="panel">
+        <ListPanel label="Accounts">
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     let smtp = overview.await.map(|o| o.smtp_configured).unwrap_or(true);
@@ -81,6 +78,7 @@ pub fn AccountsPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </section>
+        </ListPanel>
+        </OperatorShell>
     }
 }

@@ -2,10 +2,9 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use uuid::Uuid;
 
-use super::OperatorNav;
+use super::OperatorShell;
 use crate::api::operator::{
     get_workspace_application, GenerateWorkspace, RejectWorkspaceApplication,
 };
@@ -15,7 +14,7 @@ use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     Panel,
     action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading,
-    Notice, PageHeader, StatusBadge,
+    Notice, StatusBadge,
 };
 
 #[component]
@@ -42,9 +41,7 @@ pub fn ApplicationPage() -> impl IntoView {
     let gen_error = action_error(generate);
     let rej_error = action_error(reject);
     view! {
-        <Title text="Workspace application" />
-        <PageHeader title="Workspace application" crumbs=vec![("Home", "/"), ("Operator", "/operator"), ("Applications", "/operator/applications")] />
-        <OperatorNav active="applications" />
+        <OperatorShell title="Workspace application" active="applications" up=("Applications", "/operator/applications")>
         <Notice message=generated />
         <Notice message=rejected />
         <FormError error=gen_error />
@@ -89,5 +86,6 @@ pub fn ApplicationPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </OperatorShell>
     }
 }

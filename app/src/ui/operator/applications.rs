@@ -1,13 +1,12 @@
 //! `/operator/applications`: the queue of workspace applications.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use super::OperatorNav;
+use super::OperatorShell;
 use crate::api::operator::list_workspace_applications;
 use crate::model::page::FilterWord;
 use crate::model::workspace::{ApplicationStatus, ApplicationView};
-use crate::ui::kit::{fmt_time, list_position, query_param, DataTable, ListControls, PageHeader, StatusBadge};
+use crate::ui::kit::{ListPanel, fmt_time, list_position, query_param, DataTable, ListControls, StatusBadge};
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
@@ -17,10 +16,8 @@ pub fn ApplicationsPage() -> impl IntoView {
         |(s, q, p)| list_workspace_applications(s, q, p.0, p.1),
     );
     view! {
-        <Title text="Workspace applications" />
-        <PageHeader title="Workspace applications" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />
-        <OperatorNav active="applications" />
-        <section class="panel">
+        <OperatorShell title="Workspace applications" active="applications">
+        <ListPanel label="Workspace applications">
             <ListControls
                 search_label="Search by Workspace Name"
                 filters=vec![("status", "Status", ApplicationStatus::options("All"))]
@@ -41,6 +38,7 @@ pub fn ApplicationsPage() -> impl IntoView {
                     </tr>
                 }.into_any()
             />
-        </section>
+        </ListPanel>
+        </OperatorShell>
     }
 }

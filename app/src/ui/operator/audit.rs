@@ -1,12 +1,11 @@
 //! `/operator/audit`: the audit log of every workspace and of the platform.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use super::OperatorNav;
+use super::OperatorShell;
 use crate::api::operator::platform_audit;
 use crate::ui::audit_table::{AuditTable, audit_actions};
-use crate::ui::kit::{list_position, query_param, ListControls, PageHeader};
+use crate::ui::kit::{ListPanel, list_position, query_param, ListControls};
 
 #[component]
 pub fn PlatformAuditPage() -> impl IntoView {
@@ -21,16 +20,15 @@ pub fn PlatformAuditPage() -> impl IntoView {
         |(w, a, q, p)| platform_audit(w, a, q, p.0, p.1),
     );
     view! {
-        <Title text="Audit log" />
-        <PageHeader title="Audit log" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />
-        <OperatorNav active="audit" />
-        <section class="panel">
+        <OperatorShell title="Audit log" active="audit">
+        <ListPanel label="Audit log">
             <ListControls
                 search_label="Search who, target or details"
                 texts=vec![("workspace", "Workspace Name")]
                 filters=vec![("action", "Action", audit_actions())]
             />
             <AuditTable data show_workspace=true />
-        </section>
+        </ListPanel>
+        </OperatorShell>
     }
 }

@@ -1,22 +1,19 @@
 //! `/operator/change-requests`: what Workspace Admins asked to change.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use super::OperatorNav;
+use super::OperatorShell;
 use crate::api::operator::list_change_requests;
 use crate::model::workspace::ChangeRequestView;
-use crate::ui::kit::{fmt_time, list_position, DataTable, PageHeader};
+use crate::ui::kit::{ListPanel, fmt_time, list_position, DataTable};
 
 #[component]
 pub fn ChangeRequestsPage() -> impl IntoView {
     let page = list_position();
     let data = Resource::new(move || page.get(), |(s, c)| list_change_requests(s, c));
     view! {
-        <Title text="Change requests" />
-        <PageHeader title="Change requests" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />
-        <OperatorNav active="change-requests" />
-        <section class="panel">
+        <OperatorShell title="Change requests" active="change-requests">
+        <ListPanel label="Change requests">
             <DataTable
                 label="Change requests"
                 columns=vec!["Received", "Workspace", "From", "What", "Why"]
@@ -33,6 +30,7 @@ pub fn ChangeRequestsPage() -> impl IntoView {
                     </tr>
                 }.into_any()
             />
-        </section>
+        </ListPanel>
+        </OperatorShell>
     }
 }

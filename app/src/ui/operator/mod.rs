@@ -41,13 +41,37 @@ pub fn OperatorNav(active: &'static str) -> impl IntoView {
     }
 }
 
+/// The frame of every operator page: its title, the breadcrumbs (Home, Operator, and for a page
+/// about one thing the list it belongs to), the operator tabs, then the page.
+#[component]
+pub fn OperatorShell(
+    /// The page's title.
+    title: &'static str,
+    /// The tab the page belongs to ("" for the overview).
+    active: &'static str,
+    /// For a page about one thing: the list it belongs to (label, link).
+    #[prop(optional)]
+    up: Option<(&'static str, &'static str)>,
+    children: Children,
+) -> impl IntoView {
+    let mut crumbs = vec![("Home", "/")];
+    if !active.is_empty() {
+        crumbs.push(("Operator", "/operator"));
+    }
+    crumbs.extend(up);
+    view! {
+        <Title text=title />
+        <PageHeader title=title crumbs=crumbs />
+        <OperatorNav active=active />
+        {children()}
+    }
+}
+
 #[component]
 pub fn OperatorPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| operator_overview());
     view! {
-        <Title text="Operator" />
-        <PageHeader title="Operator" crumbs=vec![("Home", "/")] />
-        <OperatorNav active="" />
+        <OperatorShell title="Operator" active="">
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match overview.await {
@@ -70,5 +94,6 @@ pub fn OperatorPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </OperatorShell>
     }
 }

@@ -1,17 +1,16 @@
 //! `/operator/outbox`: every email, its delivery state, and each message in full.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use uuid::Uuid;
 
-use super::OperatorNav;
+use super::OperatorShell;
 use crate::api::operator::{get_outbox_message, list_outbox};
 use crate::model::AppError;
 use crate::model::page::FilterWord;
 use crate::model::workspace::{MailState, OutboxView};
-use crate::ui::kit::{
+use crate::ui::kit::{ListPanel,
     fmt_time, list_position, query_param, route_param, Badge, DataTable, ErrorPanel, ListControls,
-    Loading, PageHeader, StatusBadge,
+    Loading, StatusBadge,
 };
 
 #[component]
@@ -22,10 +21,8 @@ pub fn OutboxPage() -> impl IntoView {
         |(s, q, p)| list_outbox(s, q, p.0, p.1),
     );
     view! {
-        <Title text="Outbox" />
-        <PageHeader title="Outbox" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />
-        <OperatorNav active="outbox" />
-        <section class="panel">
+        <OperatorShell title="Outbox" active="outbox">
+        <ListPanel label="Outbox">
             <ListControls
                 search_label="Search recipient or subject"
                 filters=vec![("state", "State", MailState::options("All"))]
@@ -47,7 +44,8 @@ pub fn OutboxPage() -> impl IntoView {
                     </tr>
                 }.into_any()
             />
-        </section>
+        </ListPanel>
+        </OperatorShell>
     }
 }
 
@@ -63,9 +61,7 @@ pub fn OutboxMessagePage() -> impl IntoView {
         },
     );
     view! {
-        <Title text="Message" />
-        <PageHeader title="Message" crumbs=vec![("Home", "/"), ("Operator", "/operator"), ("Outbox", "/operator/outbox")] />
-        <OperatorNav active="outbox" />
+        <OperatorShell title="Message" active="outbox" up=("Outbox", "/operator/outbox")>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match data.await {
@@ -93,5 +89,6 @@ pub fn OutboxMessagePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </OperatorShell>
     }
 }

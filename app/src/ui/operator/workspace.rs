@@ -2,10 +2,9 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use uuid::Uuid;
 
-use super::OperatorNav;
+use super::OperatorShell;
 use crate::api::operator::{get_workspace, EditWorkspaceInfo, SetWorkspaceStatus};
 use crate::model::workspace::{format_representatives, WorkspaceStatus};
 use crate::model::AppError;
@@ -13,7 +12,7 @@ use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     Panel,
     action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
-    Notice, PageHeader, StatusBadge,
+    Notice, StatusBadge,
 };
 
 #[component]
@@ -38,9 +37,7 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
     let edit_error = action_error(edit);
     let status_error = action_error(status);
     view! {
-        <Title text="Workspace" />
-        <PageHeader title="Workspace" crumbs=vec![("Home", "/"), ("Operator", "/operator"), ("Workspaces", "/operator/workspaces")] />
-        <OperatorNav active="workspaces" />
+        <OperatorShell title="Workspace" active="workspaces" up=("Workspaces", "/operator/workspaces")>
         <Notice message=saved />
         <Notice message=suspended />
         <Notice message=reactivated />
@@ -108,5 +105,6 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </OperatorShell>
     }
 }

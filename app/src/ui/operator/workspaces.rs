@@ -1,12 +1,11 @@
 //! `/operator/workspaces`: every workspace.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use super::OperatorNav;
+use super::OperatorShell;
 use crate::api::operator::list_workspaces;
 use crate::model::workspace::WorkspaceView;
-use crate::ui::kit::{fmt_time, list_position, query_param, DataTable, ListControls, PageHeader, StatusBadge};
+use crate::ui::kit::{ListPanel, fmt_time, list_position, query_param, DataTable, ListControls, StatusBadge};
 
 #[component]
 pub fn WorkspacesAdminPage() -> impl IntoView {
@@ -16,10 +15,8 @@ pub fn WorkspacesAdminPage() -> impl IntoView {
         |(q, p)| list_workspaces(q, p.0, p.1),
     );
     view! {
-        <Title text="Workspaces" />
-        <PageHeader title="Workspaces" crumbs=vec![("Home", "/"), ("Operator", "/operator")] />
-        <OperatorNav active="workspaces" />
-        <section class="panel">
+        <OperatorShell title="Workspaces" active="workspaces">
+        <ListPanel label="Workspaces">
             <ListControls search_label="Search by Workspace Name" />
             <DataTable
                 label="Workspaces"
@@ -37,6 +34,7 @@ pub fn WorkspacesAdminPage() -> impl IntoView {
                     </tr>
                 }.into_any()
             />
-        </section>
+        </ListPanel>
+        </OperatorShell>
     }
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::WorkspaceShell;
 use crate::api::workspaces::workspace_audit;
 use crate::ui::audit_table::{AuditTable, audit_actions};
-use crate::ui::kit::{
+use crate::ui::kit::{ListPanel,
     list_position, query_param, route_param, ListControls, };
 
 #[component]
@@ -18,10 +18,10 @@ pub fn WorkspaceAuditPage() -> impl IntoView {
     );
     view! {
         <WorkspaceShell active="audit" title="Audit log">
-        <section class="panel">
+        <ListPanel label="Audit log">
             <ListControls search_label="Search who, target or details" filters=vec![("action", "Action", audit_actions())] />
             <AuditTable data />
-        </section>
+        </ListPanel>
         </WorkspaceShell>
     }
 }
