@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue};
 use rand::RngCore;
 use uuid::Uuid;
 
@@ -127,12 +126,14 @@ async fn upload(state: &AppState, upload_key: &str, mp: Uuid, version: &str, byt
     let key = crate::server::keys::parse_upload_key(upload_key).ok_or_else(|| AppError::Internal)?;
     let sha = crate::server::keys::sha256_hex(&bytes);
     let sig = crate::server::keys::sign_upload(&key, &mp.to_string(), version, &sha, bytes.len() as u64, chrono::Utc::now().timestamp());
-    let mut headers = HeaderMap::new();
-    let value = |s: &str| HeaderValue::from_str(s).map_err(|_| AppError::Internal);
-    headers.insert("mpdp-signature", value(&sig)?);
-    headers.insert("mpdp-version", value(version)?);
-    headers.insert("content-length", value(&bytes.len().to_string())?);
-    let uploaded = crate::server::studio::upload_checked(&state.studio_api(), &mp.to_string(), &headers, None, Body::from(bytes))
+    let request = crate::server::studio::SignedUpload {
+        mini_program: mp.to_string(),
+        signature: Some(sig),
+        version: Some(version.to_string()),
+        note: None,
+        content_length: Some(bytes.len().to_string()),
+    };
+    let uploaded = crate::server::studio::upload_checked(&state.studio_api(), request, None, Body::from(bytes))
         .await
         .map_err(|e| AppError::invalid("bundle", format!("the seeded upload was refused: {}", e.message)))?;
     // What is stored and served: the canonical archive re-packed from the upload.

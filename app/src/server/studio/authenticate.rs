@@ -2,7 +2,7 @@
 //! the clock, the signature, the nonce.
 
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use chrono::Utc;
 
 use crate::model::apps::KeyKind;
@@ -14,8 +14,8 @@ use crate::server::store::minis::{self as store};
 use super::*;
 
 /// The signature header, well-formed.
-pub(super) fn signature(headers: &HeaderMap) -> Result<SignatureHeader, ApiError> {
-    let text = header(headers, keys::SIGNATURE_HEADER).ok_or_else(|| {
+pub(super) fn signature(text: Option<&str>) -> Result<SignatureHeader, ApiError> {
+    let text = text.ok_or_else(|| {
         ApiError::new(StatusCode::UNAUTHORIZED, "signature_missing", "The MPDP-Signature header is missing: sign the request with the App's Upload Key (mpdp studio does this for you).")
     })?;
     SignatureHeader::parse(text).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "signature_malformed", format!("The MPDP-Signature header is malformed: {e}.")))

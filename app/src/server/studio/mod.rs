@@ -44,7 +44,7 @@ use console::*;
 pub use limits::StudioLimits;
 use limits::*;
 use receive::*;
-pub(crate) use upload::upload_checked;
+pub(crate) use upload::{upload_checked, SignedUpload};
 use upload::*;
 
 /// How far a signed request's clock may be from the server's.

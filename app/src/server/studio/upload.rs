@@ -88,7 +88,7 @@ pub(super) async fn upload(
     body: Body,
 ) -> Response {
     let client = client.map(|c| c.0 .0);
-    match upload_checked(&state, &id, &headers, client, body).await {
+    match upload_checked(&state, SignedUpload::of(id, &headers), client, body).await {
         Ok(done) => (StatusCode::CREATED, Json(done)).into_response(),
         Err(e) => e.into_response(),
     }
@@ -99,16 +99,44 @@ pub(super) fn in_scope(key: &KeyRecord, mini_program: Uuid, client: Option<IpAdd
     app_store::upload_scope_allows(key, mini_program, client).map_err(|r| ApiError::new(StatusCode::FORBIDDEN, r.code(), r.message()))
 }
 
-pub(crate) async fn upload_checked(state: &Studio, id: &str, headers: &HeaderMap, client: Option<IpAddr>, body: Body) -> Result<Uploaded, ApiError> {
-    let sig = signature(headers)?;
+/// A signed upload as its request states it, each part as sent (checked by [`upload_checked`],
+/// in its order: nothing but the signature is looked at before the key's signature verifies).
+pub(crate) struct SignedUpload {
+    /// The mini program's id, from the path.
+    pub mini_program: String,
+    /// `MPDP-Signature`.
+    pub signature: Option<String>,
+    /// `MPDP-Version`.
+    pub version: Option<String>,
+    /// `MPDP-Note`, percent-encoded.
+    pub note: Option<String>,
+    /// `Content-Length`.
+    pub content_length: Option<String>,
+}
+
+impl SignedUpload {
+    pub(super) fn of(mini_program: String, headers: &HeaderMap) -> SignedUpload {
+        let text = |name: &str| header(headers, name).map(str::to_string);
+        SignedUpload {
+            mini_program,
+            signature: text(keys::SIGNATURE_HEADER),
+            version: text("mpdp-version"),
+            note: text("mpdp-note"),
+            content_length: text("content-length"),
+        }
+    }
+}
+
+pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client: Option<IpAddr>, body: Body) -> Result<Uploaded, ApiError> {
+    let sig = signature(request.signature.as_deref())?;
     let (Some(claimed_sha), Some(claimed_size)) = (sig.sha256.clone(), sig.size) else {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "signature_malformed", "The MPDP-Signature header of an upload needs sha256= and size=."));
     };
-    let version_text = header(headers, "mpdp-version")
+    let version_text = request.version.as_deref()
         .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "version_missing", "The MPDP-Version header is missing (the version, like 1.2.3).").field("version"))?
         .trim()
         .to_string();
-    let mp_id = Uuid::parse_str(id).map_err(|_| not_found_in_key_workspace())?;
+    let mp_id = Uuid::parse_str(&request.mini_program).map_err(|_| not_found_in_key_workspace())?;
     // Authenticate first: nothing below runs for a request the key did not sign.
     let verified = authenticate(state, sig, |sig| keys::upload_message(&mp_id.to_string(), &version_text, &claimed_sha, claimed_size, sig.ts, &sig.nonce)).await?;
     let (record, sig) = (&verified.key, &verified.sig);
@@ -120,7 +148,7 @@ pub(crate) async fn upload_checked(state: &Studio, id: &str, headers: &HeaderMap
         return Err(removed());
     }
     check_version(&version_text, &earlier)?;
-    let note = match header(headers, "mpdp-note") {
+    let note = match request.note.as_deref() {
         Some(n) => {
             let decoded = percent_decode(n).ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note_invalid", "The MPDP-Note header must be percent-encoded UTF-8.").field("note"))?;
             validate_note(&decoded).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note_invalid", e.to_string()).field("note"))?
@@ -131,7 +159,7 @@ pub(crate) async fn upload_checked(state: &Studio, id: &str, headers: &HeaderMap
     if claimed_size > limit {
         return Err(too_large(limit));
     }
-    if header(headers, "content-length").is_some_and(|l| l.parse::<u64>().ok() != Some(claimed_size)) {
+    if request.content_length.as_deref().is_some_and(|l| l.parse::<u64>().ok() != Some(claimed_size)) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "size_mismatch", "Content-Length differs from the size= the signature names: nothing was read.").field("bundle"));
     }
     let received = receive_canonical(&state.bundles, body.into_data_stream(), claimed_size).await.map_err(|e| {
@@ -271,7 +299,7 @@ pub(super) async fn list_versions(
 ) -> Response {
     let client = client.map(|c| c.0 .0);
     let result: Result<Versions, ApiError> = async {
-        let sig = signature(&headers)?;
+        let sig = signature(header(&headers, keys::SIGNATURE_HEADER))?;
         let mp_id = Uuid::parse_str(&id).map_err(|_| not_found_in_key_workspace())?;
         let verified = authenticate(&state, sig, |sig| keys::list_message(&mp_id.to_string(), sig.ts, &sig.nonce)).await?;
         let target = target_of(&state, &verified.key.key, mp_id).await?;
