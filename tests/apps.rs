@@ -78,13 +78,13 @@ async fn an_admin_adds_an_app_whose_keys_are_shown_once_and_never_stored() {
         .unwrap();
     assert_eq!(r.status(), 302);
     assert_eq!(r.headers()["location"], format!("/w/Acme/apps/{app}"));
-    let page = ann.get(server.url(&format!("/w/Acme/apps/{app}"))).send().await.unwrap().text().await.unwrap();
+    let page = page_text(&ann, &server.url(&format!("/w/Acme/apps/{app}"))).await;
     // (The page carries it twice: in the field, and in the data the page hydrates from.)
     let shown: std::collections::BTreeSet<&str> =
         page.split("mpak_").skip(1).filter(|s| !s.starts_with('…')).map(|s| &s[..43]).collect();
     assert_eq!(shown.len(), 1, "the new key, in full: {page}");
     assert!(!shown.contains(&access_key[5..]), "a new key, not the first one");
-    let again = ann.get(server.url(&format!("/w/Acme/apps/{app}"))).send().await.unwrap().text().await.unwrap();
+    let again = page_text(&ann, &server.url(&format!("/w/Acme/apps/{app}"))).await;
     assert!(again.split("mpak_").skip(1).all(|s| s.starts_with('…')), "shown once only");
 
     // The data file holds no key and no private seed.
@@ -325,7 +325,7 @@ async fn the_upload_keys_a_blocked_member_was_shown_are_listed_and_rotated_in_on
     let mut want = vec![bobs_first.as_str(), bobs_second.as_str()];
     want.sort();
     assert_eq!(ids, want, "{list}");
-    let page = ann.get(server.url("/w/Acme/members")).send().await.unwrap().text().await.unwrap();
+    let page = page_text(&ann, &server.url("/w/Acme/members")).await;
     assert!(page.contains("Rotate the Upload Keys bob was shown") && page.contains(r#"action="/confirm/rotate-exposed-upload-keys""#), "{page}");
 
     // One step: each App gets a new Upload Key, shown once to ann; bob's copies stop at once.

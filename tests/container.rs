@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use app::server::{keys, manifest};
+use common::minis::*;
 use common::workspace::*;
 use common::*;
 
@@ -31,27 +32,14 @@ struct Setup {
 /// program "Coupons".
 async fn setup() -> Setup {
     let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
-    let ann = person(&server, "ann").await;
-    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
+    let (server, op, ann) = acme(&dir).await;
     let wid = workspace_general(&ann, &server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
-    let add_app = |name: &'static str, package: &'static str| {
-        let (ann, server) = (&ann, &server);
-        async move {
-            let r = call(ann, server, "create-app", &[("workspace", "Acme"), ("name", name), ("android", "on"), ("android_package", package)]).await;
-            expect(&r, 200, "create an App");
-            let created = r.json();
-            let key = |kind: &str| created["keys"].as_array().unwrap().iter().find(|k| k["kind"] == kind).unwrap()["key"].as_str().unwrap().to_string();
-            (created["app"].as_str().unwrap().to_string(), key("Accessing"), key("Upload"))
-        }
-    };
-    let (app, access_key, upload_key) = add_app("Super", "com.acme.super").await;
-    let (_, other_access_key, _) = add_app("Other", "com.acme.other").await;
-    let platform_key = call(&ann, &server, "get-app", &[("workspace", "Acme"), ("id", &app)]).await.json()["platform_public_key"].as_str().unwrap().to_string();
-    let r = call(&ann, &server, "create-mini-program", &[("workspace", "Acme"), ("name", "Coupons"), ("category", "Shopping")]).await;
-    expect(&r, 200, "create a mini program");
-    let mp = r.json().as_str().unwrap().to_string();
-    Setup { server, _dir: dir, op, ann, wid, app, access_key, upload_key, other_access_key, platform_key, mp }
+    let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
+    let other = create_android_app(&ann, &server, "Other", "com.acme.other").await;
+    let platform_key = call(&ann, &server, "get-app", &[("workspace", "Acme"), ("id", &app.id)]).await.json()["platform_public_key"].as_str().unwrap().to_string();
+    let mp = create_mini_program(&ann, &server, "Coupons", "Shopping").await;
+    let (access_key, upload_key, other_access_key) = (app.access_key, app.upload_key, other.access_key);
+    Setup { server, _dir: dir, op, ann, wid, app: app.id, access_key, upload_key, other_access_key, platform_key, mp }
 }
 
 /// A GET of the container API with `key` as the bearer token and any other headers.

@@ -74,50 +74,30 @@ async fn sign_up_log_in_protected_call_log_out_then_refused() {
 #[tokio::test]
 async fn the_session_id_changes_at_login_and_the_old_one_is_dead_after_logout() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
-    let c = client();
-    signed_up(&c, &server, "ann@example.com", "ann").await;
+    let (server, c) = server_with_ann(&dir).await;
     call(&c, &server, "log-out", &[]).await;
 
     // A visitor holding a session id from before login (fixation) ends up with a different one:
     // give the visitor a session first (a failed login stores the attempt in no session, so use
     // a first login), then log in again with that cookie and compare.
     let first = log_in(&c, &server, "ann", PASSWORD).await;
-    let before = session_cookie(&first.headers).unwrap().split(';').next().unwrap().to_string();
+    let before = session_pair(&first.headers);
     assert!(before.len() > "mpdp_session=".len(), "{before}");
     let r = log_in(&c, &server, "ann", PASSWORD).await;
-    let id = session_cookie(&r.headers).unwrap().split(';').next().unwrap().to_string();
+    let id = session_pair(&r.headers);
     assert_ne!(id, before, "the id changes at login");
     // The id held before this login no longer signs anyone in.
-    let stale = reqwest::Client::new()
-        .post(server.url("/api/current-account"))
-        .header("cookie", &before)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stale.text().await.unwrap(), "null");
+    assert_eq!(account_by_cookie(&server, &before).await.1, "null");
 
     // Replaying that cookie after logout does not sign anyone in.
     call(&c, &server, "log-out", &[]).await;
-    let replay = reqwest::Client::new();
-    let r = replay
-        .post(server.url("/api/current-account"))
-        .header("cookie", &id)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.text().await.unwrap(), "null");
+    assert_eq!(account_by_cookie(&server, &id).await, (StatusCode::OK, "null".to_string()));
 }
 
 #[tokio::test]
 async fn unknown_user_and_wrong_password_look_the_same() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
-    let c = client();
-    signed_up(&c, &server, "ann@example.com", "ann").await;
+    let (server, _ann) = server_with_ann(&dir).await;
     let wrong = log_in(&client(), &server, "ann", "not the password").await;
     let unknown = log_in(&client(), &server, "nobody@example.com", "not the password").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -194,53 +174,30 @@ async fn failed_logins_are_rate_limited_per_address() {
 #[tokio::test]
 async fn cross_site_posts_are_refused() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
-    let c = client();
-    signed_up(&c, &server, "ann@example.com", "ann").await;
+    let (server, c) = server_with_ann(&dir).await;
     let change = [
         ("current_password", PASSWORD),
         ("new_password", "violet canyon 88"),
         ("new_password_confirm", "violet canyon 88"),
     ];
 
-    let r = call_with(
-        &c,
-        &server,
-        "change-password",
-        &change,
-        headers(&[("origin", "https://evil.example")]),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    assert!(r.body.contains("another site"), "{}", r.body);
-    let r = call_with(
-        &c,
-        &server,
-        "change-password",
-        &change,
-        headers(&[("sec-fetch-site", "cross-site")]),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = call_with(
-        &c,
-        &server,
-        "log-out",
-        &[],
-        headers(&[("sec-fetch-site", "same-site")]),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    // A cross-site login attempt (login CSRF) is refused too.
-    let r = call_with(
-        &client(),
-        &server,
-        "log-in",
-        &[("login", "ann"), ("password", PASSWORD)],
-        headers(&[("origin", "null")]),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // From another site, by its Origin or by Sec-Fetch-Site: refused, and so is a cross-site
+    // login attempt (login CSRF).
+    let stranger = client();
+    let log_in_form = [("login", "ann"), ("password", PASSWORD)];
+    let cross_site: [(&reqwest::Client, &str, &[(&str, &str)], (&'static str, &str), Option<&str>); 4] = [
+        (&c, "change-password", &change, ("origin", "https://evil.example"), Some("another site")),
+        (&c, "change-password", &change, ("sec-fetch-site", "cross-site"), None),
+        (&c, "log-out", &[], ("sec-fetch-site", "same-site"), None),
+        (&stranger, "log-in", &log_in_form, ("origin", "null"), None),
+    ];
+    for (who, endpoint, form, header, says) in cross_site {
+        let r = call_with(who, &server, endpoint, form, headers(&[header])).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{endpoint} with {header:?}: {}", r.body);
+        if let Some(says) = says {
+            assert!(r.body.contains(says), "{}", r.body);
+        }
+    }
     // Nothing changed: the old password still works.
     assert_eq!(
         log_in(&client(), &server, "ann", PASSWORD).await.status,
@@ -263,34 +220,19 @@ async fn cross_site_posts_are_refused() {
 #[tokio::test]
 async fn sessions_survive_a_restart() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
-    let c = client();
-    signed_up(&c, &server, "ann@example.com", "ann").await;
+    let (server, c) = server_with_ann(&dir).await;
     let cookie = {
         let r = call(&c, &server, "log-out", &[]).await;
         assert_eq!(r.status, 200);
-        let r = log_in(&c, &server, "ann", PASSWORD).await;
-        session_cookie(&r.headers)
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string()
+        session_pair(&log_in(&c, &server, "ann", PASSWORD).await.headers)
     };
     let (ok, log) = server.stop();
     assert!(ok, "clean exit: {log}");
     assert!(log.contains("stopped cleanly"), "{log}");
 
     let server = Server::start(&dir, &[]);
-    let r = reqwest::Client::new()
-        .post(server.url("/api/current-account"))
-        .header("cookie", &cookie)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["username"], "ann");
+    let (_, body) = account_by_cookie(&server, &cookie).await;
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["username"], "ann");
     assert!(
         !server.log().contains("repairing"),
         "a clean shutdown needs no repair: {}",
@@ -315,9 +257,7 @@ async fn a_second_server_on_the_same_data_directory_is_refused() {
 #[tokio::test]
 async fn password_change_signs_out_other_sessions_and_the_new_password_works() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
-    let laptop = client();
-    signed_up(&laptop, &server, "ann@example.com", "ann").await;
+    let (server, laptop) = server_with_ann(&dir).await;
     let phone = client();
     assert_eq!(log_in(&phone, &server, "ann", PASSWORD).await.status, 200);
 
@@ -424,15 +364,7 @@ async fn a_garbage_session_cookie_is_treated_as_signed_out() {
         "mpdp_session=%%%",
         "mpdp_session=AAAAAAAAAAAAAAAAAAAAAA",
     ] {
-        let r = reqwest::Client::new()
-            .post(server.url("/api/current-account"))
-            .header("cookie", cookie)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{cookie}");
-        assert_eq!(r.text().await.unwrap(), "null");
+        assert_eq!(account_by_cookie(&server, cookie).await, (StatusCode::OK, "null".to_string()), "{cookie}");
         let page = client()
             .get(server.url("/account"))
             .header("accept", "text/html")
@@ -466,7 +398,7 @@ async fn plain_form_posts_work_without_javascript() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
     assert_eq!(r.headers()["location"], "/sign-up?sent=ann@example.com");
-    let page = c.get(server.url("/sign-up?sent=ann@example.com")).send().await.unwrap().text().await.unwrap();
+    let page = page_text(&c, &server.url("/sign-up?sent=ann@example.com")).await;
     assert!(page.contains("Check your inbox"), "{page}");
     let r = c
         .post(server.url("/api/log-in"))
@@ -478,7 +410,7 @@ async fn plain_form_posts_work_without_javascript() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
     assert_eq!(r.headers()["location"], "/");
-    let page = c.get(&home).send().await.unwrap().text().await.unwrap();
+    let page = page_text(&c, &home).await;
     assert!(page.contains("Welcome, ann"), "{page}");
 
     // An error comes back to the form's page, which shows it.
@@ -493,14 +425,7 @@ async fn plain_form_posts_work_without_javascript() {
     assert_eq!(r.status(), StatusCode::FOUND);
     let back = r.headers()["location"].to_str().unwrap().to_string();
     assert!(back.starts_with(&home) && back.contains("__err="), "{back}");
-    let page = client()
-        .get(&back)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&client(), &back).await;
     assert!(page.contains("do not match an account"), "{page}");
 }
 
@@ -550,14 +475,12 @@ async fn https_public_url_makes_cookies_secure_and_host_bound() {
     let server = Server::start(&dir, &["--public-url", "https://console.example.com"]);
     let r = sign_up(&client(), &server, "ann@example.com", "ann").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = call_with(
-        &client(),
-        &server,
-        "log-in",
-        &[("login", "ann"), ("password", PASSWORD)],
-        headers(&[("origin", "https://console.example.com")]),
-    )
-    .await;
+    // Logging in from the public origin.
+    let log_in_there = || async {
+        let form = [("login", "ann"), ("password", PASSWORD)];
+        call_with(&client(), &server, "log-in", &form, headers(&[("origin", "https://console.example.com")])).await
+    };
+    let r = log_in_there().await;
     let cookie = session_cookie(&r.headers).expect("a session cookie");
     assert!(cookie.starts_with("__Host-mpdp_session="), "{cookie}");
     assert!(cookie.contains("Secure"), "{cookie}");
@@ -566,35 +489,21 @@ async fn https_public_url_makes_cookies_secure_and_host_bound() {
     // Over https, browsers are told to keep to https.
     assert!(r.headers["strict-transport-security"].to_str().unwrap().contains("max-age="));
     // The public origin is accepted as this site's.
-    let r = call_with(
-        &client(),
-        &server,
-        "log-in",
-        &[("login", "ann"), ("password", PASSWORD)],
-        headers(&[("origin", "https://console.example.com")]),
-    )
-    .await;
+    let r = log_in_there().await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
 #[tokio::test]
 async fn the_operator_area_is_for_operators_only() {
     let dir = DataDir::new();
-    let out = create_operator(&dir, "op@example.com", "operator", "steady lantern 7");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = create_operator(&dir, "op@example.com", OPERATOR.0, OPERATOR.1);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Created platform operator operator"));
     // A second operator with the same email is refused and says why.
     let again = create_operator(&dir, "OP@example.com", "operator2", "steady lantern 7");
     assert!(!again.status.success());
-    assert!(
-        String::from_utf8_lossy(&again.stderr).contains("Email: is already registered"),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("Email: is already registered"), "{err}");
     let weak = create_operator(&dir, "op2@example.com", "operator2", "password");
     assert!(String::from_utf8_lossy(&weak.stderr).contains("Password"));
 
@@ -602,11 +511,8 @@ async fn the_operator_area_is_for_operators_only() {
     // The operator command refuses to run beside the server.
     let busy = create_operator(&dir, "op3@example.com", "operator3", "steady lantern 7");
     assert!(!busy.status.success());
-    assert!(
-        String::from_utf8_lossy(&busy.stderr).contains("in use"),
-        "{}",
-        String::from_utf8_lossy(&busy.stderr)
-    );
+    let err = String::from_utf8_lossy(&busy.stderr);
+    assert!(err.contains("in use"), "{err}");
 
     let signed_out = call(&client(), &server, "operator-overview", &[]).await;
     assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
@@ -616,37 +522,17 @@ async fn the_operator_area_is_for_operators_only() {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(me(&user, &server).await["is_operator"], false);
 
-    let op = client();
-    assert_eq!(
-        log_in(&op, &server, "operator", "steady lantern 7")
-            .await
-            .status,
-        200
-    );
+    let op = operator(&server).await;
     let r = call(&op, &server, "operator-overview", &[]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["accounts"], 2);
     assert_eq!(r.json()["operators"], 1);
-    let page = op
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&op, &server.url("/")).await;
     assert!(
         page.contains(r#"href="/operator""#),
         "operators see the Operator area in the navigation"
     );
-    let page = user
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&user, &server.url("/")).await;
     assert!(!page.contains(r#"href="/operator""#));
 }
 

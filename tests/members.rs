@@ -100,10 +100,9 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
     let r = invite_members(&ann, &server, "Acme", "a@example.com,\"b@example.com\nc", "WorkspaceDeveloper").await;
     assert_eq!(r.status, 200, "a quoted cell is still read: {}", r.body);
     let r = log_in(&client(), &server, "ann", PASSWORD).await;
-    let cookie = session_cookie(&r.headers).expect("a session cookie");
-    let cookie = cookie.split(';').next().unwrap();
+    let cookie = session_pair(&r.headers);
     assert_eq!(
-        status_of_announced_body(&server, "invite-members", cookie, 100 * 1024),
+        status_of_announced_body(&server, "invite-members", &cookie, 100 * 1024),
         413,
         "an oversized list is refused before it is read"
     );
@@ -593,14 +592,7 @@ async fn a_plain_form_post_from_the_confirmation_page_returns_to_the_page_that_a
     join(&server, &ann, "bob", "WorkspaceDeveloper").await;
     let bob_id = member_id(&ann, &server, "bob").await;
     // The confirmation page states the consequence in the seed's words, from its own table.
-    let page = ann
-        .get(server.url(&format!("/confirm/block-member?workspace=Acme&account={bob_id}&back=%2Fw%2FAcme%2Fmembers")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&ann, &server.url(&format!("/confirm/block-member?workspace=Acme&account={bob_id}&back=%2Fw%2FAcme%2Fmembers"))).await;
     assert!(page.contains("If the member has been blocked, he/she will not be able to view or operate all mini programs he/she has been joined."), "{page}");
     assert!(page.contains(r#"action="/api/block-member""#), "{page}");
     let r = ann

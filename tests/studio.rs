@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use app::server::keys;
+use common::minis::{self, create_android_app, create_mini_program};
 use common::workspace::*;
 use common::*;
 
@@ -25,24 +26,11 @@ struct Setup {
 
 async fn setup(extra: &[&str]) -> Setup {
     let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, extra).await;
-    let ann = person(&server, "ann").await;
-    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
+    let (server, op, ann) = acme_with(&dir, extra).await;
     let wid = workspace_general(&ann, &server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
-    let created = call(
-        &ann,
-        &server,
-        "create-app",
-        &[("workspace", "Acme"), ("name", "Super"), ("android", "on"), ("android_package", "com.acme.super")],
-    )
-    .await
-    .json();
-    let app = created["app"].as_str().unwrap().to_string();
-    let upload_key = created["keys"].as_array().unwrap().iter().find(|k| k["kind"] == "Upload").unwrap()["key"].as_str().unwrap().to_string();
-    let r = call(&ann, &server, "create-mini-program", &[("workspace", "Acme"), ("name", "Coupons"), ("category", "Shopping")]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let mp = r.json().as_str().unwrap().to_string();
-    Setup { server, dir, op, ann, wid, app, upload_key, mp }
+    let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
+    let mp = create_mini_program(&ann, &server, "Coupons", "Shopping").await;
+    Setup { server, dir, op, ann, wid, app: app.id, upload_key: app.upload_key, mp }
 }
 
 /// A bundle directory with an app.json.
@@ -381,31 +369,12 @@ fn now() -> i64 {
 
 /// `name` joins Acme by invitation as `role`; returns the client and the account id.
 async fn join(s: &Setup, name: &str, role: &str) -> (reqwest::Client, String) {
-    let email = format!("{name}@example.com");
-    let r = invite_members(&s.ann, &s.server, "Acme", email.as_str(), role).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let token = mailed_token(&s.op, &s.server, &email, "/invitations/").await;
-    let c = person(&s.server, name).await;
-    assert_eq!(accept_invitation(&c, &s.server, &token).await.status, 200);
-    let list = list_members(&s.ann, &s.server, "Acme", name, "", "").await.json();
-    (c, list["items"][0]["account_id"].as_str().unwrap().to_string())
+    join_with_id(&s.server, &s.ann, name, role).await
 }
 
 /// Uploads from the console's form; returns where the browser is sent.
 async fn browser_upload(c: &reqwest::Client, s: &Setup, version: &str, bundle: Vec<u8>) -> String {
-    let form = reqwest::multipart::Form::new()
-        .text("version", version.to_string())
-        .text("note", "from the browser")
-        .part("bundle", reqwest::multipart::Part::bytes(bundle).file_name("bundle.tar.gz"));
-    let r = c
-        .post(s.server.url(&format!("/w/Acme/mini-programs/{}/versions/upload", s.mp)))
-        .header("origin", s.server.base.clone())
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "{:?}", r.headers());
-    r.headers()["location"].to_str().unwrap().to_string()
+    minis::browser_upload(c, &s.server, &s.mp, version, "from the browser", bundle).await
 }
 
 #[tokio::test]

@@ -7,13 +7,13 @@ mod common;
 
 use std::process::Command;
 
+use common::minis::{self, create_android_app, create_mini_program};
 use common::workspace::*;
 use common::*;
 
 struct Setup {
     server: Server,
     _dir: DataDir,
-    op: reqwest::Client,
     ann: reqwest::Client,
     app: String,
     upload_key: String,
@@ -22,29 +22,15 @@ struct Setup {
 
 async fn setup() -> Setup {
     let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
-    let ann = person(&server, "ann").await;
-    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
-    let r = call(&ann, &server, "create-app", &[("workspace", "Acme"), ("name", "Super"), ("android", "on"), ("android_package", "com.acme.super")]).await;
-    expect(&r, 200, "create an App");
-    let created = r.json();
-    let app = created["app"].as_str().unwrap().to_string();
-    let upload_key = created["keys"].as_array().unwrap().iter().find(|k| k["kind"] == "Upload").unwrap()["key"].as_str().unwrap().to_string();
-    let r = call(&ann, &server, "create-mini-program", &[("workspace", "Acme"), ("name", "Coupons"), ("category", "Shopping")]).await;
-    expect(&r, 200, "create a mini program");
-    let mp = r.json().as_str().unwrap().to_string();
-    Setup { server, _dir: dir, op, ann, app, upload_key, mp }
+    let (server, _op, ann) = acme(&dir).await;
+    let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
+    let mp = create_mini_program(&ann, &server, "Coupons", "Shopping").await;
+    Setup { server, _dir: dir, ann, app: app.id, upload_key: app.upload_key, mp }
 }
 
 /// `name` joins Acme by invitation as `role`; returns the client and the account id.
 async fn join(s: &Setup, name: &str, role: &str) -> (reqwest::Client, String) {
-    let email = format!("{name}@example.com");
-    expect(&invite_members(&s.ann, &s.server, "Acme", email.as_str(), role).await, 200, "invite");
-    let token = mailed_token(&s.op, &s.server, &email, "/invitations/").await;
-    let c = person(&s.server, name).await;
-    expect(&accept_invitation(&c, &s.server, &token).await, 200, "accept");
-    let list = list_members(&s.ann, &s.server, "Acme", name, "", "").await.json();
-    (c, list["items"][0]["account_id"].as_str().unwrap().to_string())
+    join_with_id(&s.server, &s.ann, name, role).await
 }
 
 /// A bundle with an app.json at its root, packed as the Studio packs.
@@ -54,19 +40,7 @@ fn bundle(marker: &str) -> Vec<u8> {
 
 /// Uploads from the console's form; returns where the browser is sent.
 async fn browser_upload(c: &reqwest::Client, s: &Setup, version: &str) -> String {
-    let form = reqwest::multipart::Form::new()
-        .text("version", version.to_string())
-        .text("note", "")
-        .part("bundle", reqwest::multipart::Part::bytes(bundle(version)).file_name("bundle.tar.gz"));
-    let r = c
-        .post(s.server.url(&format!("/w/Acme/mini-programs/{}/versions/upload", s.mp)))
-        .header("origin", s.server.base.clone())
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "{:?}", r.headers());
-    r.headers()["location"].to_str().unwrap().to_string()
+    minis::browser_upload(c, &s.server, &s.mp, version, "", bundle(version)).await
 }
 
 async fn listed(s: &Setup) -> Vec<String> {
@@ -152,22 +126,14 @@ async fn the_version_page_offers_retire_to_a_workspace_admin_only() {
     assert!(browser_upload(&mpa, &s, "1.0.0").await.ends_with("?uploaded=1.0.0"));
     let page = |c: &reqwest::Client| {
         let (c, url) = (c.clone(), s.server.url(&format!("/w/Acme/mini-programs/{}", s.mp)));
-        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+        async move { page_text(&c, &url).await }
     };
     let admin = page(&s.ann).await;
     assert!(admin.contains(r#"action="/confirm/retire-version""#), "{admin}");
     assert!(admin.contains("Retire version 1.0.0"), "{admin}");
     assert!(!page(&mpa).await.contains("/confirm/retire-version"));
     // Without JavaScript: the confirmation page, then a plain form post back to the page.
-    let confirm = s
-        .ann
-        .get(s.server.url(&format!("/confirm/retire-version?workspace=Acme&id={}&version=1.0.0&back=/w/Acme/mini-programs/{}", s.mp, s.mp)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let confirm = page_text(&s.ann, &s.server.url(&format!("/confirm/retire-version?workspace=Acme&id={}&version=1.0.0&back=/w/Acme/mini-programs/{}", s.mp, s.mp))).await;
     assert!(confirm.contains("a lower version can be uploaded after it") && confirm.contains(r#"action="/api/retire-version""#), "{confirm}");
     let back = format!("/w/Acme/mini-programs/{}", s.mp);
     let r = s

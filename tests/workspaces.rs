@@ -728,13 +728,7 @@ async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivere
         verification.contains("Subject: Verify your MPDP email address"),
         "{verification}"
     );
-    let op = client();
-    assert_eq!(
-        log_in(&op, &server, "operator", "steady lantern 7")
-            .await
-            .status,
-        200
-    );
+    let op = operator(&server).await;
     let sent = outbox_when(&op, &server, "Sent", "", 2).await;
     for m in sent["items"].as_array().unwrap() {
         assert_eq!(m["to"][0], "ann@example.com", "{m}");
@@ -793,14 +787,7 @@ async fn without_smtp_the_outbox_keeps_every_message_for_the_operator() {
             .status,
         403
     );
-    let page = op
-        .get(server.url(&format!("/operator/outbox/{mid}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&op, &server.url(&format!("/operator/outbox/{mid}"))).await;
     assert!(page.contains("Workspace Name: Acme"));
 }
 
@@ -1102,14 +1089,7 @@ async fn a_sent_invitation_link_is_cut_from_the_outbox_once_delivered_over_smtp(
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(!r.body.contains(&token), "{}", r.body);
     assert_eq!(r.json()["redacted"], true);
-    let page = op
-        .get(server.url(&format!("/operator/outbox/{mid}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&op, &server.url(&format!("/operator/outbox/{mid}"))).await;
     assert!(
         page.contains("/invitations/[removed after sending]"),
         "{page}"

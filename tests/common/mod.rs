@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod load;
+pub mod minis;
 pub mod workspace;
 
 use std::io::{BufRead, BufReader};
@@ -414,24 +415,25 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The platform operator's username and password (`server_with_operator` creates it).
+pub const OPERATOR: (&str, &str) = ("operator", "steady lantern 7");
+
 /// Creates an operator (server stopped), then starts the server and logs the operator in.
 pub async fn server_with_operator(dir: &DataDir, extra: &[&str]) -> (Server, reqwest::Client) {
-    let out = create_operator(dir, "op@example.com", "operator", "steady lantern 7");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = create_operator(dir, "op@example.com", OPERATOR.0, OPERATOR.1);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mut server = Server::start(dir, extra);
-    let op = client();
-    assert_eq!(
-        log_in(&op, &server, "operator", "steady lantern 7")
-            .await
-            .status,
-        200
-    );
+    let op = operator(&server).await;
     server.op = Some(op.clone());
     (server, op)
+}
+
+/// A new client, signed in as the platform operator.
+pub async fn operator(server: &Server) -> reqwest::Client {
+    let op = client();
+    let r = log_in(&op, server, OPERATOR.0, OPERATOR.1).await;
+    assert_eq!(r.status, 200, "the operator logs in: {}", r.body);
+    op
 }
 
 /// Applies for a workspace; returns the reply.
@@ -535,6 +537,32 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with("mpdp_session=") || v.starts_with("__Host-mpdp_session="))
         .map(str::to_string)
+}
+
+/// The `mpdp_session=…` pair of a reply's session cookie, as a browser sends it back.
+pub fn session_pair(headers: &HeaderMap) -> String {
+    session_cookie(headers).expect("a session cookie").split(';').next().unwrap().to_string()
+}
+
+/// Who is signed in, asked with nothing but `cookie` (a cookie kept, replayed or forged): the
+/// answer's status and body.
+pub async fn account_by_cookie(server: &Server, cookie: &str) -> (StatusCode, String) {
+    let r = reqwest::Client::new()
+        .post(server.url("/api/current-account"))
+        .header("cookie", cookie)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// A server on `dir` with ann (ann@example.com) signed up, and a client signed in as her.
+pub async fn server_with_ann(dir: &DataDir) -> (Server, reqwest::Client) {
+    let server = Server::start(dir, &[]);
+    let c = client();
+    signed_up(&c, &server, "ann@example.com", "ann").await;
+    (server, c)
 }
 
 /// Signs up with `c` and logs it in (sign-up itself signs nobody in).

@@ -8,7 +8,12 @@ pub const NOBODY: &str = "0190d2a4-0000-7000-8000-000000000000";
 
 /// A workspace "Acme" with ann (verified) as its Workspace Admin; returns (server, operator, ann).
 pub async fn acme(dir: &DataDir) -> (Server, reqwest::Client, reqwest::Client) {
-    let (server, op) = server_with_operator(dir, &[]).await;
+    acme_with(dir, &[]).await
+}
+
+/// `acme` on a server started with the flags `extra`.
+pub async fn acme_with(dir: &DataDir, extra: &[&str]) -> (Server, reqwest::Client, reqwest::Client) {
+    let (server, op) = server_with_operator(dir, extra).await;
     let ann = person(&server, "ann").await;
     apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
     (server, op, ann)
@@ -45,6 +50,12 @@ pub async fn join(server: &Server, admin: &reqwest::Client, name: &str, role: &s
 pub async fn member_id(admin: &reqwest::Client, server: &Server, q: &str) -> String {
     let page = list_members(admin, server, "Acme", q, "", "").await.json();
     page["items"][0]["account_id"].as_str().unwrap_or_else(|| panic!("{page}")).to_string()
+}
+
+/// `join`, and the new member's account id.
+pub async fn join_with_id(server: &Server, admin: &reqwest::Client, name: &str, role: &str) -> (reqwest::Client, String) {
+    let c = join(server, admin, name, role).await;
+    (c, member_id(admin, server, name).await)
 }
 
 /// How many members (active or blocked) Acme has, as its admin sees.
