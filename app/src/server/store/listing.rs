@@ -159,8 +159,15 @@ pub fn records<K: redb::Key + 'static, T: serde::de::DeserializeOwned>(
 }
 
 /// How many rows of `list` in `scope` match `filter`.
-pub fn count(tx: &ReadTransaction, list: List, scope: u128, filter: u64) -> Result<u64, AppError> {
-    Ok(tx.open_table(LISTING_COUNTS)?.get((list.code, scope, filter))?.map(|v| v.value()).unwrap_or(0))
+pub fn count(tx: &impl super::Reads, list: List, scope: u128, filter: u64) -> Result<u64, AppError> {
+    Ok(tx.open(LISTING_COUNTS)?.get((list.code, scope, filter))?.map(|v| v.value()).unwrap_or(0))
+}
+
+/// The ids of every row of `list` in `scope` that matches `filter`, in the list's first sort:
+/// as many index entries read as there are such rows, whatever else the list holds.
+pub fn ids(tx: &impl super::Reads, list: List, scope: u128, filter: u64) -> Result<Vec<u128>, AppError> {
+    let mut read = 0;
+    Ok(scan(&tx.open(LISTINGS)?, (list.code, scope, filter, 0), None, true, usize::MAX, &mut read)?.into_iter().map(|(_, id)| id).collect())
 }
 
 /// How many rows of `list` in `scope` under `filter` have a `column` value of `from` or more (in

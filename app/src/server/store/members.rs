@@ -136,7 +136,7 @@ pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
 }
 
 /// How many members of a workspace have the role and status asked for (`None`: any).
-pub fn count(tx: &ReadTransaction, workspace: Uuid, role: Option<Role>, active: Option<bool>) -> Result<u64, AppError> {
+pub fn count(tx: &impl Reads, workspace: Uuid, role: Option<Role>, active: Option<bool>) -> Result<u64, AppError> {
     listing::count(tx, LIST, workspace.as_u128(), listing::filter(&[role.map(role_code), active.map(status_code)]))
 }
 
@@ -185,18 +185,24 @@ pub fn list(
     Ok(listing::Listed { page: found.page.try_map(|(m, a)| view(tx, workspace, m, a))?, entries_read: found.entries_read })
 }
 
-/// Active Workspace Admins of a workspace, in the caller's write transaction.
+/// Active Workspace Admins of a workspace, in the caller's write transaction (from the list's
+/// counts: one read).
 pub fn active_admins(tx: &WriteTransaction, workspace: Uuid) -> Result<u64, AppError> {
-    let memberships = tx.open_table(MEMBERSHIPS)?;
-    let ws = workspace.as_u128();
-    let mut n = 0;
-    for row in memberships.range((ws, 0)..=(ws, u128::MAX))? {
-        let m: Membership = decode(row?.1.value())?;
-        if m.active && m.role == Role::WorkspaceAdmin {
-            n += 1;
+    count(tx, workspace, Some(Role::WorkspaceAdmin), Some(true))
+}
+
+/// The active members of a workspace with `role`: only they are read, however many members the
+/// workspace has.
+pub fn active_with_role(tx: &impl Reads, workspace: Uuid, role: Role) -> Result<Vec<Membership>, AppError> {
+    let filter = listing::filter(&[Some(role_code(role)), Some(status_code(true))]);
+    let table = tx.open(MEMBERSHIPS)?;
+    let mut out = Vec::new();
+    for account in listing::ids(tx, LIST, workspace.as_u128(), filter)? {
+        if let Some(v) = table.get((workspace.as_u128(), account))? {
+            out.push(decode::<Membership>(v.value())?);
         }
     }
-    Ok(n)
+    Ok(out)
 }
 
 /// Removes a membership.
@@ -207,4 +213,46 @@ pub fn remove(tx: &WriteTransaction, workspace: Uuid, account: Uuid) -> Result<(
     tx.open_table(super::tables::MEMBERSHIPS_BY_ACCOUNT)?
         .remove((account.as_u128(), workspace.as_u128()))?;
     super::minis::unassign_member(tx, workspace, account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::store::Store;
+
+    #[test]
+    fn the_approvers_of_a_workspace_are_read_without_its_other_members() {
+        let store = Store::memory();
+        let workspace = Uuid::now_v7();
+        let people: Vec<(Role, bool)> = (0..300)
+            .map(|i| match i {
+                0 | 1 => (Role::WorkspaceAdmin, true),
+                2 => (Role::WorkspaceAdmin, false),
+                3 => (Role::WorkspaceReviewer, true),
+                _ => (Role::WorkspaceDeveloper, true),
+            })
+            .collect();
+        let ids = store
+            .write_blocking(|tx| {
+                let mut ids = Vec::new();
+                for (i, (role, active)) in people.iter().enumerate() {
+                    let a = Account { id: Uuid::now_v7(), email: format!("p{i}@example.com"), username: format!("p{i}"), ..crate::server::store::golden::account() };
+                    accounts::insert(tx, &a)?;
+                    put_membership(tx, &Membership { workspace, account: a.id, role: *role, active: *active, joined: Utc::now() })?;
+                    ids.push(a.id);
+                }
+                Ok(ids)
+            })
+            .unwrap();
+        let (admins, reviewers, counted) = store
+            .write_blocking(|tx| Ok((active_with_role(tx, workspace, Role::WorkspaceAdmin)?, active_with_role(tx, workspace, Role::WorkspaceReviewer)?, active_admins(tx, workspace)?)))
+            .unwrap();
+        let mut admin_ids: Vec<Uuid> = admins.iter().map(|m| m.account).collect();
+        admin_ids.sort();
+        let mut expected = vec![ids[0], ids[1]];
+        expected.sort();
+        assert_eq!(admin_ids, expected, "the blocked admin is not among them");
+        assert_eq!(reviewers.iter().map(|m| m.account).collect::<Vec<_>>(), vec![ids[3]]);
+        assert_eq!(counted, 2);
+    }
 }

@@ -1,6 +1,7 @@
 //! Who is told of an application and of its decision, in the console and by email, and what the
 //! message says.
 
+use crate::model::workspace::Role;
 use crate::model::AppError;
 use crate::server::policy::may_decide;
 use crate::server::store::approvals::Application;
@@ -21,9 +22,10 @@ pub(super) enum Announce {
 pub(super) fn tell_approvers(tx: &redb::WriteTransaction, a: &Application, public_url: &str, how: Announce) -> Result<(), AppError> {
     let path = path_of(a);
     let text = format!("{} applied: {} — {}", a.applicant_name, a.category.title(), subject_of(a));
-    for m in crate::server::store::members::memberships_of(tx, a.workspace)? {
-        let approver = may_decide(m.role, a.category);
-        if !m.active || !approver || m.account == a.applicant {
+    let roles = Role::ALL.into_iter().filter(|r| may_decide(*r, a.category));
+    let approvers = roles.map(|r| crate::server::store::members::active_with_role(tx, a.workspace, r)).collect::<Result<Vec<_>, _>>()?;
+    for m in approvers.into_iter().flatten() {
+        if m.account == a.applicant {
             continue;
         }
         notifications::notify(tx, m.account, &text, &path)?;
