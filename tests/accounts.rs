@@ -30,12 +30,12 @@ async fn sign_up_answers_the_same_for_a_registered_email_and_tells_its_owner() {
     // No second account for the address; its owner is told someone tried.
     assert_eq!(log_in(&client(), &server, "annie", PASSWORD).await.status, 401);
     let r = list_outbox(&op, &server, "", "ann@example.com").await;
-    let subjects: Vec<String> = r.json()["items"].as_array().unwrap().iter().map(|m| m["subject"].as_str().unwrap().to_string()).collect();
+    let subjects: Vec<String> = strings(&r.json()["items"], "subject");
     assert!(subjects.iter().any(|s| s.contains("Someone tried to sign up")), "{subjects:?}");
     assert_eq!(subjects.iter().filter(|s| s.contains("Verify your MPDP email")).count(), 1, "{subjects:?}");
     // Usernames may still be reported as taken.
     let r = call(&client(), &server, "sign-up", &sign_up_form("carol@example.com", "ANN")).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Username")));
+    expect_field(&r, 409, "Username");
 }
 
 #[tokio::test]
@@ -47,7 +47,7 @@ async fn a_verification_link_expires_after_a_day_on_the_servers_clock() {
     // A day and a minute later the link is refused, and nothing changes.
     server.advance(Duration::from_secs(24 * 3600 + 60));
     let r = call(&ann, &server, "verify-email", &[("token", &token)]).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Verification link")), "{}", r.body);
+    expect_field(&r, 422, "Verification link");
     assert!(r.body.contains("has expired; ask for a new one"), "{}", r.body);
     assert_eq!(me(&ann, &server).await["email_verified"], false);
     // A new link, used within the day, verifies.
@@ -100,7 +100,7 @@ async fn a_verification_link_works_once_and_bad_links_are_refused() {
     let r = call(&ann, &server, "verify-email", &[("token", &new)]).await;
     assert_eq!(r.status, 422, "used once: {}", r.body);
     let r = call(&ann, &server, "resend-verification", &[]).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Email")));
+    expect_field(&r, 409, "Email");
 }
 
 #[tokio::test]
@@ -131,7 +131,7 @@ async fn password_reset_answers_alike_then_sets_the_password_and_ends_every_sess
 
     // Refusals: a malformed address, bad links, a weak password — nothing changes.
     let r = request_password_reset(&client(), &server, "not-an-address").await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Email")));
+    expect_field(&r, 422, "Email");
     let known = request_password_reset(&client(), &server, "ann@example.com").await;
     let unknown = request_password_reset(&client(), &server, "nobody@example.com").await;
     assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
@@ -141,11 +141,11 @@ async fn password_reset_answers_alike_then_sets_the_password_and_ends_every_sess
     assert_eq!(r.json()["total"], 0, "no mail to an address without an account");
     for (t, says) in [("abc", "malformed"), (&"cd".repeat(32)[..], "not valid")] {
         let r = reset_password(&client(), &server, t, NEW_PASSWORD, NEW_PASSWORD).await;
-        assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Reset link")), "{}", r.body);
+        expect_field(&r, 422, "Reset link");
         assert!(r.body.contains(says), "{}", r.body);
     }
     let r = reset_password(&client(), &server, &token, "password1", "password1").await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("New password")));
+    expect_field(&r, 422, "New password");
     assert_eq!(me(&laptop, &server).await["username"], "ann", "still signed in");
 
     let r = reset_password(&client(), &server, &token, NEW_PASSWORD, NEW_PASSWORD).await;
@@ -392,7 +392,7 @@ async fn sessions_are_listed_and_a_revoked_one_is_refused_on_its_next_request() 
     let r = call(&bob, &server, "revoke-session", &[("session", &handle)]).await;
     assert_eq!(r.status, 404, "bob can't end ann's session: {}", r.body);
     let r = call(&laptop, &server, "revoke-session", &[("session", "not-hex")]).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Session")));
+    expect_field(&r, 422, "Session");
     assert_eq!(me(&phone, &server).await["username"], "ann");
 
     let r = call(&laptop, &server, "revoke-session", &[("session", &handle)]).await;
@@ -405,7 +405,7 @@ async fn sessions_are_listed_and_a_revoked_one_is_refused_on_its_next_request() 
     assert_eq!(me(&laptop, &server).await["username"], "ann", "this one stays");
     assert_eq!(me(&bob, &server).await["username"], "bob", "other accounts untouched");
     let r = call(&laptop, &server, "my-security-events", &[]).await;
-    let actions: Vec<String> = r.json()["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
+    let actions: Vec<String> = strings(&r.json()["items"], "action");
     assert!(actions.iter().filter(|a| *a == "account.session_revoked").count() == 2, "{actions:?}");
     assert!(actions.contains(&"account.signed_in".to_string()), "{actions:?}");
 }
@@ -414,12 +414,7 @@ async fn sessions_are_listed_and_a_revoked_one_is_refused_on_its_next_request() 
 async fn mail_to(op: &reqwest::Client, server: &Server, to: &str) -> Vec<(String, String)> {
     let r = list_outbox(op, server, "", to).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["subject"].as_str().unwrap().to_string(), m["body"].as_str().unwrap().to_string()))
-        .collect()
+    string_pairs(&r.json()["items"], "subject", "body")
 }
 
 #[tokio::test]
@@ -429,9 +424,9 @@ async fn email_change_waits_for_the_new_address_and_answers_alike_for_a_taken_on
     let ann = person(&server, "ann").await;
     person(&server, "bob").await;
     let r = call(&ann, &server, "change-email", &[("new_email", "ann.new@example.com"), ("password", "wrong password")]).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Password")), "{}", r.body);
+    expect_field(&r, 422, "Password");
     let r = call(&ann, &server, "change-email", &[("new_email", "nonsense"), ("password", PASSWORD)]).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("New email")));
+    expect_field(&r, 422, "New email");
     assert_eq!(call(&client(), &server, "change-email", &[("new_email", "x@example.com"), ("password", PASSWORD)]).await.status, 401);
 
     // An address another account has is answered exactly like a free one; no link is made for
@@ -473,7 +468,7 @@ async fn a_failed_login_is_answered_and_recorded_alike_whether_or_not_the_accoun
     // Both wrote the same durable record, so neither answer comes back sooner.
     let r = call(&op, &server, "platform-audit", &[("workspace", ""), ("action", "account.sign_in_failed"), ("q", "")]).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let mut targets: Vec<String> = r.json()["items"].as_array().unwrap().iter().map(|e| e["target"].as_str().unwrap().to_string()).collect();
+    let mut targets: Vec<String> = strings(&r.json()["items"], "target");
     targets.sort();
     assert_eq!(targets, vec!["ann", "nobody"]);
 }
@@ -591,7 +586,7 @@ async fn the_operator_marks_an_address_verified_only_without_smtp() {
     let bob = unverified_person(&server, "bob").await;
     let id = me(&bob, &server).await["id"].as_str().unwrap().to_string();
     let r = call(&op, &server, "mark-account-verified", &[("account", &id)]).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Verified")), "{}", r.body);
+    expect_field(&r, 409, "Verified");
     assert_eq!(me(&bob, &server).await["email_verified"], false);
 }
 

@@ -38,7 +38,7 @@ async fn workspace(server: &Server, op: &reqwest::Client, admin: &reqwest::Clien
     let r = apply(admin, server, name, rep).await;
     expect(&r, 200, "apply for a workspace");
     let id = r.json()["id"].as_str().unwrap().to_string();
-    expect(&call(op, server, "generate-workspace", &[("id", &id)]).await, 200, "generate the workspace");
+    expect(&generate_workspace(op, server, &id).await, 200, "generate the workspace");
 }
 
 /// `name@example.com`, invited to `workspace` by `admin` as `role`, signs up, verifies and
@@ -166,12 +166,7 @@ impl Acme {
     async fn versions(&self, mp: &str) -> Vec<(String, String)> {
         let r = call(&self.ann, &self.server, "list-versions", &[("workspace", "Acme"), ("id", mp)]).await;
         expect(&r, 200, "list-versions");
-        r.json()["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| (v["version"].as_str().unwrap().to_string(), v["state"].as_str().unwrap().to_string()))
-            .collect()
+        string_pairs(&r.json()["items"], "version", "state")
     }
 
     async fn state_of(&self, mp: &str, version: &str) -> String {
@@ -259,11 +254,11 @@ impl Acme {
 }
 
 fn ids(page: &Value) -> Vec<String> {
-    page["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect()
+    strings(&page["items"], "id")
 }
 
 fn history(a: &Value) -> Vec<String> {
-    a["history"].as_array().unwrap().iter().map(|h| h["what"].as_str().unwrap().to_string()).collect()
+    strings(&a["history"], "what")
 }
 
 #[tokio::test]
@@ -338,12 +333,7 @@ async fn publishing_goes_to_review_and_is_released_superseded_rejected_or_withdr
     let fifth = id_of(&s.publish(&s.ann, &s.mp, "1.3.0", &[&other_app]).await, "ann applies for 1.3.0");
     assert_eq!(s.state_of(&s.mp, "1.3.0").await, "InReview");
     expect(&s.approve(&s.rev, &fifth, "").await, 200, "rev approves ann's");
-    let mut released: Vec<(String, String)> = s.mini_approvals(&s.mp).await["releases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["app"].as_str().unwrap().to_string(), r["version"].as_str().unwrap().to_string()))
-        .collect();
+    let mut released: Vec<(String, String)> = string_pairs(&s.mini_approvals(&s.mp).await["releases"], "app", "version");
     released.sort();
     assert_eq!(released, [("Lite".to_string(), "1.3.0".to_string()), ("Super".into(), "1.1.0".into())]);
     assert_eq!(s.state_of(&s.mp, "1.1.0").await, "Released", "still released to Super");
@@ -1056,7 +1046,7 @@ async fn a_suspended_workspace_or_a_blocked_member_changes_no_application() {
     let s = acme().await;
     s.upload(&s.mp, "1.0.0").await;
     let id = id_of(&s.publish(&s.mpa, &s.mp, "1.0.0", &[&s.app]).await, "apply");
-    let wid = workspace_general(&s.ann, &s.server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
+    let wid = workspace_id(&s.ann, &s.server, "Acme").await;
     let status = |action: &'static str| {
         let (s, wid) = (&s, wid.clone());
         async move {

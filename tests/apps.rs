@@ -11,7 +11,7 @@ async fn acme(dir: &DataDir) -> (Server, reqwest::Client, reqwest::Client, Strin
     let (server, op) = server_with_operator(dir, &[]).await;
     let ann = person(&server, "ann").await;
     apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
-    let wid = workspace_general(&ann, &server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
+    let wid = workspace_id(&ann, &server, "Acme").await;
     (server, op, ann, wid)
 }
 

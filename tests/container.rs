@@ -33,7 +33,7 @@ struct Setup {
 async fn setup() -> Setup {
     let dir = DataDir::new();
     let (server, op, ann) = acme(&dir).await;
-    let wid = workspace_general(&ann, &server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
+    let wid = workspace_id(&ann, &server, "Acme").await;
     let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
     let other = create_android_app(&ann, &server, "Other", "com.acme.other").await;
     let platform_key = call(&ann, &server, "get-app", &[("workspace", "Acme"), ("id", &app.id)]).await.json()["platform_public_key"].as_str().unwrap().to_string();

@@ -52,18 +52,7 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
     let list = "email\nnew1@example.com\nnot-an-address\nNEW1@example.com\nann@example.com\nnew2@example.com";
     let r = invite_members(&ann, &server, "Acme", list, "WorkspaceDeveloper").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let rows: Vec<(String, String)> = r
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| {
-            (
-                x["email"].as_str().unwrap().into(),
-                x["outcome"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let rows: Vec<(String, String)> = string_pairs(&r.json(), "email", "outcome");
     assert_eq!(rows[0], ("new1@example.com".into(), "invited".into()));
     assert!(rows[1].1.starts_with("invalid address"), "{rows:?}");
     assert_eq!(rows[2].1, "duplicate in the list");
@@ -89,10 +78,7 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
     // Too many, malformed, or a bad role: refused, nothing sent.
     let many: String = (0..501).map(|i| format!("u{i}@example.com\n")).collect();
     let r = invite_members(&ann, &server, "Acme", &many, "WorkspaceDeveloper").await;
-    assert_eq!(
-        (r.status.as_u16(), r.field().as_deref()),
-        (422, Some("Email addresses"))
-    );
+    expect_field(&r, 422, "Email addresses");
     assert!(r.json()["message"]
         .as_str()
         .unwrap()
@@ -107,10 +93,7 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
         "an oversized list is refused before it is read"
     );
     let r = invite_members(&ann, &server, "Acme", "x@example.com", "King").await;
-    assert_eq!(
-        (r.status.as_u16(), r.field().as_deref()),
-        (422, Some("Role"))
-    );
+    expect_field(&r, 422, "Role");
     let pending = call(&ann, &server, "list-invitations", &[("workspace", "Acme")])
         .await
         .json();
@@ -328,7 +311,7 @@ async fn an_unverified_account_cannot_accept_an_invitation_and_nothing_changes()
 async fn accepting_an_invitation_in_a_suspended_workspace_is_refused() {
     let dir = DataDir::new();
     let (server, op, ann) = acme(&dir).await;
-    let ws = workspace_general(&ann, &server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
+    let ws = workspace_id(&ann, &server, "Acme").await;
     invite(&ann, &server, "dev@example.com", "WorkspaceDeveloper").await;
     let token = invitation_token(&op, &server, "dev@example.com").await;
     let dev = person(&server, "dev").await;
@@ -702,7 +685,7 @@ async fn lists_page_by_cursor_sort_by_a_column_and_refuse_changed_links() {
     // Members sort by any of their columns.
     let _bob = join(&server, &ann, "bob", "WorkspaceDeveloper").await;
     let names = |r: &Reply| -> Vec<String> {
-        r.json()["items"].as_array().unwrap().iter().map(|m| m["username"].as_str().unwrap().to_string()).collect()
+        strings(&r.json()["items"], "username")
     };
     let list = |sort: &'static str| {
         let (ann, server) = (&ann, &server);

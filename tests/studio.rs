@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use app::server::keys;
-use common::minis::{self, create_android_app, create_mini_program};
+use common::minis::{self, create_android_app, create_mini_program, studio_versions};
 use common::workspace::*;
 use common::*;
 
@@ -26,8 +26,8 @@ struct Setup {
 
 async fn setup(extra: &[&str]) -> Setup {
     let dir = DataDir::new();
-    let (server, op, ann) = acme_with(&dir, extra).await;
-    let wid = workspace_general(&ann, &server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
+    let (server, op, ann) = acme_with(&dir, extra, "Ann Lee <ann@example.com>").await;
+    let wid = workspace_id(&ann, &server, "Acme").await;
     let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
     let mp = create_mini_program(&ann, &server, "Coupons", "Shopping").await;
     Setup { server, dir, op, ann, wid, app: app.id, upload_key: app.upload_key, mp }
@@ -206,13 +206,7 @@ async fn the_cli_uploads_a_signed_bundle_and_lists_it() {
     assert!(stderr.contains("must be higher than 1.0.1") && stderr.contains("version_not_higher"), "{stderr}");
 
     // Listing, with the key from the environment.
-    let out = Command::new(bin())
-        .args(["studio", "versions", "--server", &s.server.base, "--mini-program", &s.mp])
-        .env("MPDP_UPLOAD_KEY", &s.upload_key)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = studio_versions(&s.server, &s.mp, &s.upload_key);
     assert!(stdout.contains("1.0.1") && stdout.contains("1.0.0") && stdout.contains("Uploaded"), "{stdout}");
 
     // An Accessing Key can't upload: the CLI says so before sending anything.
@@ -327,7 +321,7 @@ async fn every_refusal_has_its_status_and_code_and_stores_nothing() {
     // A key of another workspace: its mini programs are not this key's.
     let bob = person(&s.server, "bob").await;
     let oid = apply(&bob, &s.server, "Other", "Bob <bob@example.com>").await.json()["id"].as_str().unwrap().to_string();
-    assert_eq!(call(&s.op, &s.server, "generate-workspace", &[("id", &oid)]).await.status, 200);
+    assert_eq!(generate_workspace(&s.op, &s.server, &oid).await.status, 200);
     let other = call(&bob, &s.server, "create-app", &[("workspace", "Other"), ("name", "B"), ("ios", "on"), ("ios_bundle_id", "com.b.b")]).await.json();
     let other_key = other["keys"].as_array().unwrap().iter().find(|k| k["kind"] == "Upload").unwrap()["key"].as_str().unwrap().to_string();
     refused(&Upload { key: &other_key, ..Upload::new(&s, "3.0.0", good_bundle()) }.send(&s.server).await, 404, "unknown_mini_program");

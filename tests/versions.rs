@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::minis::{self, create_android_app, create_mini_program};
+use common::minis::{self, create_android_app, create_mini_program, studio_versions};
 use common::workspace::*;
 use common::*;
 
@@ -46,7 +44,7 @@ async fn browser_upload(c: &reqwest::Client, s: &Setup, version: &str) -> String
 async fn listed(s: &Setup) -> Vec<String> {
     let r = call(&s.ann, &s.server, "list-versions", &[("workspace", "Acme"), ("id", &s.mp)]).await;
     expect(&r, 200, "list versions");
-    r.json()["items"].as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap().to_string()).collect()
+    strings(&r.json()["items"], "version")
 }
 
 async fn retire(c: &reqwest::Client, s: &Setup, version: &str) -> Reply {
@@ -84,13 +82,7 @@ async fn a_retired_version_leaves_the_lists_and_a_lower_one_uploads_after_it() {
     assert_eq!(listed(&s).await, vec!["1.0.0"]);
     let p = call(&s.ann, &s.server, "get-mini-program", &[("workspace", "Acme"), ("id", &s.mp)]).await.json();
     assert_eq!(p["latest"], "1.0.0");
-    let out = Command::new(bin())
-        .args(["studio", "versions", "--server", &s.server.base, "--mini-program", &s.mp])
-        .env("MPDP_UPLOAD_KEY", &s.upload_key)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = studio_versions(&s.server, &s.mp, &s.upload_key);
     assert!(stdout.contains("1.0.0") && !stdout.contains(blocking), "{stdout}");
     expect(&retire(&s.ann, &s, blocking).await, 409, "retired twice");
 

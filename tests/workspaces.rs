@@ -80,23 +80,18 @@ async fn outbox_when(
     panic!("expected {n} {state} messages for {q:?}: {page}");
 }
 
-/// The id of the workspace `name`, as its admin sees it.
-async fn workspace_id(admin: &reqwest::Client, server: &Server, name: &str) -> String {
-    let r = workspace_general(admin, server, name).await;
+/// The addresses of the admissions waiting in Acme, as its admin `c` lists them.
+async fn admission_emails(c: &reqwest::Client, server: &Server) -> Vec<String> {
+    let r = list_admissions(c, server, "Acme").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    r.json()[0]["id"].as_str().unwrap().to_string()
+    strings(&r.json(), "email")
 }
 
 /// The (name, status) of `c`'s workspace applications, newest first.
 async fn my_applications(c: &reqwest::Client, server: &Server) -> Vec<(String, String)> {
     let r = call(c, server, "my-workspace-applications", &[]).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    r.json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| (a["name"].as_str().unwrap().to_string(), a["status"].as_str().unwrap().to_string()))
-        .collect()
+    string_pairs(&r.json(), "name", "status")
 }
 
 #[tokio::test]
@@ -125,7 +120,7 @@ async fn applying_needs_a_verified_address_keeps_others_pending_names_private_an
     assert_eq!(taken.json()["status"], free.json()["status"]);
     // Her own pending name is refused to her.
     let r = apply(&ann, &server, "acme", REPS).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Workspace Name")), "{}", r.body);
+    expect_field(&r, 409, "Workspace Name");
     assert!(r.body.contains("you already have a pending application for this name"), "{}", r.body);
 
     // At most three pending at a time; the fourth is refused and stores nothing.
@@ -134,23 +129,23 @@ async fn applying_needs_a_verified_address_keeps_others_pending_names_private_an
     }
     let before = (my_applications(&ann, &server).await, pending_total().await);
     let r = apply(&ann, &server, "Four", REPS).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Workspace application")), "{}", r.body);
+    expect_field(&r, 409, "Workspace application");
     assert!(r.body.contains("you already have 3 pending applications"), "{}", r.body);
     assert_eq!((my_applications(&ann, &server).await, pending_total().await), before, "nothing changed");
     let two = call(&ann, &server, "my-workspace-applications", &[]).await.json().as_array().unwrap().iter().find(|a| a["name"] == "Two").unwrap()["id"].as_str().unwrap().to_string();
-    assert_eq!(call(&ann, &server, "withdraw-workspace-application", &[("id", &two)]).await.status, 200);
+    assert_eq!(withdraw_workspace_application(&ann, &server, &two).await.status, 200);
     assert_eq!(apply(&ann, &server, "Four", REPS).await.status, 200, "a withdrawn one no longer counts");
 
     // The operator generates ann's Acme; bob's can then not be generated, and stays pending.
-    let r = call(&op, &server, "generate-workspace", &[("id", a.json()["id"].as_str().unwrap())]).await;
+    let r = generate_workspace(&op, &server, a.json()["id"].as_str().unwrap()).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = call(&op, &server, "generate-workspace", &[("id", taken.json()["id"].as_str().unwrap())]).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Workspace Name")), "{}", r.body);
+    let r = generate_workspace(&op, &server, taken.json()["id"].as_str().unwrap()).await;
+    expect_field(&r, 409, "Workspace Name");
     assert!(my_applications(&bob, &server).await.contains(&("ACME".to_string(), "Pending".to_string())));
     // A workspace's name is refused to everyone.
     let cat = person(&server, "cat").await;
     let r = apply(&cat, &server, "aCme", REPS).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (409, Some("Workspace Name")), "{}", r.body);
+    expect_field(&r, 409, "Workspace Name");
     assert!(r.body.contains("is already the name of a workspace"), "{}", r.body);
 }
 
@@ -232,7 +227,7 @@ async fn workspace_name_rules_are_checked_on_the_server() {
         ]
     };
     let r = call(&ann, &server, "apply-for-workspace", &rows("")).await;
-    assert_eq!((r.status.as_u16(), r.field().as_deref()), (422, Some("Business Representatives")), "{}", r.body);
+    expect_field(&r, 422, "Business Representatives");
     assert!(r.body.contains("representative 2 needs a name"), "{}", r.body);
     let r = call(&ann, &server, "apply-for-workspace", &rows("Li Wei")).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -357,59 +352,24 @@ async fn only_operators_decide_and_nobody_decides_twice() {
         &[("status", "Nonsense"), ("q", "")],
     )
     .await;
-    assert_eq!(
-        (r.status.as_u16(), r.field().as_deref()),
-        (422, Some("Status"))
-    );
+    expect_field(&r, 422, "Status");
 
-    let r = call(
-        &op,
-        &server,
-        "reject-workspace-application",
-        &[("id", &id), ("reason", " ")],
-    )
-    .await;
-    assert_eq!(
-        (r.status.as_u16(), r.field().as_deref()),
-        (422, Some("Reason"))
-    );
-    assert_eq!(
-        call(&op, &server, "generate-workspace", &[("id", &id)])
-            .await
-            .status,
-        200
-    );
-    let r = call(&op, &server, "generate-workspace", &[("id", &id)]).await;
+    let r = reject_workspace_application(&op, &server, &id, " ").await;
+    expect_field(&r, 422, "Reason");
+    assert_eq!(generate_workspace(&op, &server, &id).await.status, 200);
+    let r = generate_workspace(&op, &server, &id).await;
     assert_eq!(r.status, 409, "{}", r.body);
-    let r = call(
-        &op,
-        &server,
-        "reject-workspace-application",
-        &[("id", &id), ("reason", "late")],
-    )
-    .await;
+    let r = reject_workspace_application(&op, &server, &id, "late").await;
     assert_eq!(r.status, 409);
-    assert_eq!(
-        call(
-            &ann,
-            &server,
-            "withdraw-workspace-application",
-            &[("id", &id)]
-        )
-        .await
-        .status,
-        409
-    );
-    let r = call(&op, &server, "generate-workspace", &[("id", "not-a-uuid")]).await;
+    assert_eq!(withdraw_workspace_application(&ann, &server, &id).await.status, 409);
+    let r = generate_workspace(&op, &server, "not-a-uuid").await;
     assert_eq!(r.status, 400, "{}", r.body);
 }
 
 #[tokio::test]
 async fn representatives_become_admins_and_see_general_others_get_404() {
     let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
-    let ann = person(&server, "ann").await;
-    apply_and_generate(&op, &server, &ann, "Acme", REPS).await;
+    let (server, op, ann) = acme_with(&dir, &[], REPS).await;
 
     let general = workspace_general(&ann, &server, "acme").await;
     assert_eq!(general.status, 200, "{}", general.body);
@@ -479,16 +439,11 @@ async fn representatives_become_admins_and_see_general_others_get_404() {
 #[tokio::test]
 async fn suspension_makes_a_workspace_read_only_and_edits_are_audited() {
     let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
-    let ann = person(&server, "ann").await;
-    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
-    let ws = workspace_general(&ann, &server, "Acme").await.json()[0]["id"].as_str().unwrap().to_string();
+    let (server, op, ann) = acme(&dir).await;
+    let ws = workspace_id(&ann, &server, "Acme").await;
 
     let r = request_workspace_change(&ann, &server, "Acme", "Address", "").await;
-    assert_eq!(
-        (r.status.as_u16(), r.field().as_deref()),
-        (422, Some("Why"))
-    );
+    expect_field(&r, 422, "Why");
     let r = request_workspace_change(&ann, &server, "Acme", "New address: 2 Bay Rd", "We moved").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let requests = call(&op, &server, "list-change-requests", &[])
@@ -498,10 +453,7 @@ async fn suspension_makes_a_workspace_read_only_and_edits_are_audited() {
 
     // The operator edits (not the name), refuses bad values, and suspends.
     let r = edit_workspace_info(&op, &server, &ws, "9999", "2 Bay Rd", "Ann Lee <ann@example.com>").await;
-    assert_eq!(
-        (r.status.as_u16(), r.field().as_deref()),
-        (422, Some("Scope of Business"))
-    );
+    expect_field(&r, 422, "Scope of Business");
     let r = edit_workspace_info(&op, &server, &ws, "5814", "2 Bay Rd", "Ann Lee <ann@example.com>").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let g = workspace_general(&ann, &server, "Acme").await.json();
@@ -516,15 +468,9 @@ async fn suspension_makes_a_workspace_read_only_and_edits_are_audited() {
     assert_eq!(edit_workspace_info(&ann, &server, ws.as_str(), "5812", "x", "A <a@example.com>").await.status, 403);
 
     let r = set_workspace_status(&op, &server, &ws, "suspend", "").await;
-    assert_eq!(
-        (r.status.as_u16(), r.field().as_deref()),
-        (422, Some("Reason"))
-    );
+    expect_field(&r, 422, "Reason");
     let r = set_workspace_status(&op, &server, &ws, "delete", "x").await;
-    assert_eq!(
-        (r.status.as_u16(), r.field().as_deref()),
-        (422, Some("Action"))
-    );
+    expect_field(&r, 422, "Action");
     assert_eq!(set_workspace_status(&op, &server, &ws, "suspend", "Unpaid invoice").await.status, 200);
     assert_eq!(set_workspace_status(&op, &server, &ws, "suspend", "again").await.status, 409);
 
@@ -585,10 +531,7 @@ async fn suspension_makes_a_workspace_read_only_and_edits_are_audited() {
         ],
     )
     .await;
-    assert_eq!(
-        (r.status.as_u16(), r.field().as_deref()),
-        (422, Some("Workspace"))
-    );
+    expect_field(&r, 422, "Workspace");
 }
 
 #[tokio::test]
@@ -646,20 +589,7 @@ async fn the_confirmation_email_reaches_every_representative_over_smtp() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(
-        call(
-            &op,
-            &server,
-            "reject-workspace-application",
-            &[
-                ("id", &id2),
-                ("reason", "Scope does not match the business"),
-            ],
-        )
-        .await
-        .status,
-        200
-    );
+    assert_eq!(reject_workspace_application(&op, &server, &id2, "Scope does not match the business").await.status, 200);
     let rejection = delivered(&sink, "ann@example.com", "was rejected").await;
     assert!(
         rejection.contains("Scope does not match the business"),
@@ -739,9 +669,7 @@ async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivere
 #[tokio::test]
 async fn without_smtp_the_outbox_keeps_every_message_for_the_operator() {
     let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
-    let ann = person(&server, "ann").await;
-    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
+    let (server, op, ann) = acme(&dir).await;
     let outbox = list_outbox(&op, &server, "Queued", "ann@").await.json();
     assert_eq!(
         outbox["total"], 2,
@@ -801,28 +729,8 @@ async fn applicants_withdraw_their_own_pending_applications() {
         .unwrap()
         .to_string();
     let bob = person(&server, "bob").await;
-    assert_eq!(
-        call(
-            &bob,
-            &server,
-            "withdraw-workspace-application",
-            &[("id", &id)]
-        )
-        .await
-        .status,
-        404
-    );
-    assert_eq!(
-        call(
-            &ann,
-            &server,
-            "withdraw-workspace-application",
-            &[("id", &id)]
-        )
-        .await
-        .status,
-        200
-    );
+    assert_eq!(withdraw_workspace_application(&bob, &server, &id).await.status, 404);
+    assert_eq!(withdraw_workspace_application(&ann, &server, &id).await.status, 200);
     let mine = call(&ann, &server, "my-workspace-applications", &[])
         .await
         .json();
@@ -898,18 +806,7 @@ async fn an_impostor_with_a_representatives_email_is_not_admitted_until_the_addr
     // Ann, the Workspace Admin, sees both admissions waiting, and only herself as a member.
     let r = list_admissions(&ann, &server, "Acme").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let mut waiting: Vec<(String, String)> = r
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            (
-                a["email"].as_str().unwrap().to_string(),
-                a["role"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let mut waiting: Vec<(String, String)> = string_pairs(&r.json(), "email", "role");
     waiting.sort();
     assert_eq!(
         waiting,
@@ -993,9 +890,7 @@ async fn an_impostor_with_a_representatives_email_is_not_admitted_until_the_addr
 #[tokio::test]
 async fn admissions_wait_while_the_workspace_is_suspended_and_happen_on_reactivation() {
     let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
-    let ann = person(&server, "ann").await;
-    apply_and_generate(&op, &server, &ann, "Acme", REPS).await;
+    let (server, op, ann) = acme_with(&dir, &[], REPS).await;
     let ws = workspace_id(&ann, &server, "Acme").await;
     let r = set_workspace_status(&op, &server, &ws, "suspend", "Unpaid invoice").await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -1022,15 +917,7 @@ async fn admissions_wait_while_the_workspace_is_suspended_and_happen_on_reactiva
         );
     }
     // Still waiting, readable by the admin; revoking is a change, refused while suspended.
-    let waiting = list_admissions(&ann, &server, "Acme").await;
-    assert_eq!(waiting.status, 200, "{}", waiting.body);
-    let mut emails: Vec<String> = waiting
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["email"].as_str().unwrap().to_string())
-        .collect();
+    let mut emails = admission_emails(&ann, &server).await;
     emails.sort();
     assert_eq!(emails, vec!["bob@example.com", "zed@example.com"]);
     let r = revoke_admission(&ann, &server, "Acme", "zed@example.com").await;
@@ -1125,9 +1012,7 @@ async fn a_sent_invitation_link_is_cut_from_the_outbox_once_delivered_over_smtp(
 #[tokio::test]
 async fn a_representative_taken_off_the_list_is_not_admitted_later() {
     let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
-    let ann = person(&server, "ann").await;
-    apply_and_generate(&op, &server, &ann, "Acme", "Ann <ann@example.com>\nZed <zed@example.com>").await;
+    let (server, op, ann) = acme_with(&dir, &[], "Ann <ann@example.com>\nZed <zed@example.com>").await;
     let wid = workspace_id(&ann, &server, "Acme").await;
     let admissions = list_admissions(&ann, &server, "Acme").await.json();
     assert_eq!(admissions.as_array().unwrap().len(), 1, "{admissions}");
@@ -1135,15 +1020,7 @@ async fn a_representative_taken_off_the_list_is_not_admitted_later() {
     let r = edit_workspace_info(&op, &server, &wid, "5812", "1 Harbour Road, Singapore", "Ann <ann@example.com>\nYan <yan@example.com>")
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let waiting: Vec<String> = list_admissions(&ann, &server, "Acme")
-        .await
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["email"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(waiting, vec!["yan@example.com"]);
+    assert_eq!(admission_emails(&ann, &server).await, vec!["yan@example.com"]);
     let r = list_outbox(&op, &server, "", "yan@example.com").await;
     assert!(r.body.contains("You are a Workspace Admin of Acme"), "{}", r.body);
     // zed signs up and verifies: not admitted.
@@ -1164,7 +1041,7 @@ async fn the_home_summary_lists_workspaces_applications_and_invitations_for_a_ve
     let s = call(&ann, &server, "home-summary", &[]).await.json();
     assert_eq!(s["applications"][0]["status"], "Pending", "{s}");
     assert_eq!(s["workspaces"].as_array().unwrap().len(), 0);
-    call(&op, &server, "generate-workspace", &[("id", &id)]).await;
+    generate_workspace(&op, &server, &id).await;
     let r = invite_members(&ann, &server, "Acme", "bob@example.com", "WorkspaceDeveloper").await;
     assert_eq!(r.status, 200, "{}", r.body);
     // bob, unverified, is shown no invitation; verified, he is.

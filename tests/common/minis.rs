@@ -44,3 +44,15 @@ pub async fn browser_upload(c: &reqwest::Client, server: &Server, mp: &str, vers
     assert_eq!(r.status(), 303, "{:?}", r.headers());
     r.headers()["location"].to_str().unwrap().to_string()
 }
+
+/// What `mpdp studio versions` lists for the mini program `mp`, with the Upload Key `key` from
+/// the environment; the command must succeed.
+pub fn studio_versions(server: &Server, mp: &str, key: &str) -> String {
+    let out = std::process::Command::new(bin())
+        .args(["studio", "versions", "--server", &server.base, "--mini-program", mp])
+        .env("MPDP_UPLOAD_KEY", key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}

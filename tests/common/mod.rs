@@ -179,6 +179,21 @@ pub fn expect(r: &Reply, status: u16, what: &str) {
     assert_eq!(r.status, status, "{what}: {}", r.body);
 }
 
+/// The string `field` of each item of the JSON array `items`.
+pub fn strings(items: &serde_json::Value, field: &str) -> Vec<String> {
+    items.as_array().unwrap().iter().map(|x| x[field].as_str().unwrap().to_string()).collect()
+}
+
+/// The string fields `a` and `b` of each item of the JSON array `items`.
+pub fn string_pairs(items: &serde_json::Value, a: &str, b: &str) -> Vec<(String, String)> {
+    items.as_array().unwrap().iter().map(|x| (x[a].as_str().unwrap().to_string(), x[b].as_str().unwrap().to_string())).collect()
+}
+
+/// A refusal with `status` that names `field` (the form field at fault).
+pub fn expect_field(r: &Reply, status: u16, field: &str) {
+    assert_eq!((r.status.as_u16(), r.field().as_deref()), (status, Some(field)), "{}", r.body);
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -458,8 +473,23 @@ pub async fn apply_and_generate(op: &reqwest::Client, server: &Server, applicant
     let r = apply(applicant, server, name, reps).await;
     expect(&r, 200, &format!("apply for {name}"));
     let id = r.json()["id"].as_str().unwrap().to_string();
-    expect(&call(op, server, "generate-workspace", &[("id", &id)]).await, 200, &format!("generate {name}"));
+    expect(&generate_workspace(op, server, &id).await, 200, &format!("generate {name}"));
     id
+}
+
+/// The operator `op` generates the workspace applied for by the application `id`.
+pub async fn generate_workspace(op: &reqwest::Client, server: &Server, id: &str) -> Reply {
+    call(op, server, "generate-workspace", &[("id", id)]).await
+}
+
+/// The operator `op` rejects the workspace application `id`, because `reason`.
+pub async fn reject_workspace_application(op: &reqwest::Client, server: &Server, id: &str, reason: &str) -> Reply {
+    call(op, server, "reject-workspace-application", &[("id", id), ("reason", reason)]).await
+}
+
+/// The applicant `c` withdraws its workspace application `id`.
+pub async fn withdraw_workspace_application(c: &reqwest::Client, server: &Server, id: &str) -> Reply {
+    call(c, server, "withdraw-workspace-application", &[("id", id)]).await
 }
 
 /// The operator's outbox: the messages in `state` (empty: any) matching `q`.

@@ -8,15 +8,23 @@ pub const NOBODY: &str = "0190d2a4-0000-7000-8000-000000000000";
 
 /// A workspace "Acme" with ann (verified) as its Workspace Admin; returns (server, operator, ann).
 pub async fn acme(dir: &DataDir) -> (Server, reqwest::Client, reqwest::Client) {
-    acme_with(dir, &[]).await
+    acme_with(dir, &[], "Ann Lee <ann@example.com>").await
 }
 
-/// `acme` on a server started with the flags `extra`.
-pub async fn acme_with(dir: &DataDir, extra: &[&str]) -> (Server, reqwest::Client, reqwest::Client) {
+/// `acme` on a server started with the flags `extra`, applied for with the representatives
+/// `reps` (ann among them).
+pub async fn acme_with(dir: &DataDir, extra: &[&str], reps: &str) -> (Server, reqwest::Client, reqwest::Client) {
     let (server, op) = server_with_operator(dir, extra).await;
     let ann = person(&server, "ann").await;
-    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
+    apply_and_generate(&op, &server, &ann, "Acme", reps).await;
     (server, op, ann)
+}
+
+/// The id of the workspace `name`, as its admin sees it.
+pub async fn workspace_id(admin: &reqwest::Client, server: &Server, name: &str) -> String {
+    let r = workspace_general(admin, server, name).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()[0]["id"].as_str().unwrap().to_string()
 }
 
 /// The token in the newest invitation email to `email` (read from the outbox as the operator).
