@@ -18,98 +18,21 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
     const ADMIN_ONLY_UNKNOWN: [u16; 4] = [404, 403, 403, 403];
     const ADMIN_ONLY_INVALID: [u16; 4] = [422, 403, 403, 403];
     vec![
-        (
-            "workspace-home",
-            vec![("workspace", "Acme")],
-            [200, 200, 200, 200],
-        ),
-        (
-            "workspace-general",
-            vec![("workspace", "Acme")],
-            ADMIN_ONLY_READ,
-        ),
-        (
-            "workspace-audit",
-            vec![
-                ("workspace", "Acme"),
-                ("action", ""),
-                ("q", ""),
-            ],
-            ADMIN_ONLY_READ,
-        ),
-        (
-            "request-workspace-change",
-            vec![("workspace", "Acme"), ("what", ""), ("why", "")],
-            ADMIN_ONLY_INVALID,
-        ),
-        (
-            "list-members",
-            vec![
-                ("workspace", "Acme"),
-                ("q", ""),
-                ("role", ""),
-                ("status", ""),
-            ],
-            ADMIN_ONLY_READ,
-        ),
-        (
-            "list-invitations",
-            vec![("workspace", "Acme")],
-            ADMIN_ONLY_READ,
-        ),
-        (
-            "list-admissions",
-            vec![("workspace", "Acme")],
-            ADMIN_ONLY_READ,
-        ),
-        (
-            "revoke-admission",
-            vec![("workspace", "Acme"), ("email", "none@example.com")],
-            ADMIN_ONLY_UNKNOWN,
-        ),
-        (
-            "invite-members",
-            vec![
-                ("workspace", "Acme"),
-                ("emails", ""),
-                ("role", "WorkspaceDeveloper"),
-            ],
-            ADMIN_ONLY_INVALID,
-        ),
-        (
-            "resend-invitation",
-            vec![("workspace", "Acme"), ("email", "none@example.com")],
-            ADMIN_ONLY_UNKNOWN,
-        ),
-        (
-            "revoke-invitation",
-            vec![("workspace", "Acme"), ("email", "none@example.com")],
-            ADMIN_ONLY_UNKNOWN,
-        ),
-        (
-            "set-member-role",
-            vec![
-                ("workspace", "Acme"),
-                ("account", NOBODY),
-                ("role", "WorkspaceDeveloper"),
-            ],
-            ADMIN_ONLY_UNKNOWN,
-        ),
-        (
-            "block-member",
-            vec![("workspace", "Acme"), ("account", NOBODY)],
-            ADMIN_ONLY_UNKNOWN,
-        ),
-        (
-            "unblock-member",
-            vec![("workspace", "Acme"), ("account", NOBODY)],
-            ADMIN_ONLY_UNKNOWN,
-        ),
-        (
-            "remove-member",
-            vec![("workspace", "Acme"), ("account", NOBODY)],
-            ADMIN_ONLY_UNKNOWN,
-        ),
+        ("workspace-home", vec![("workspace", "Acme")], [200, 200, 200, 200]),
+        ("workspace-general", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
+        ("workspace-audit", vec![("workspace", "Acme"), ("action", ""), ("q", "")], ADMIN_ONLY_READ),
+        ("request-workspace-change", vec![("workspace", "Acme"), ("what", ""), ("why", "")], ADMIN_ONLY_INVALID),
+        ("list-members", vec![("workspace", "Acme"), ("q", ""), ("role", ""), ("status", "")], ADMIN_ONLY_READ),
+        ("list-invitations", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
+        ("list-admissions", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
+        ("revoke-admission", vec![("workspace", "Acme"), ("email", "none@example.com")], ADMIN_ONLY_UNKNOWN),
+        ("invite-members", vec![("workspace", "Acme"), ("emails", ""), ("role", "WorkspaceDeveloper")], ADMIN_ONLY_INVALID),
+        ("resend-invitation", vec![("workspace", "Acme"), ("email", "none@example.com")], ADMIN_ONLY_UNKNOWN),
+        ("revoke-invitation", vec![("workspace", "Acme"), ("email", "none@example.com")], ADMIN_ONLY_UNKNOWN),
+        ("set-member-role", vec![("workspace", "Acme"), ("account", NOBODY), ("role", "WorkspaceDeveloper")], ADMIN_ONLY_UNKNOWN),
+        ("block-member", vec![("workspace", "Acme"), ("account", NOBODY)], ADMIN_ONLY_UNKNOWN),
+        ("unblock-member", vec![("workspace", "Acme"), ("account", NOBODY)], ADMIN_ONLY_UNKNOWN),
+        ("remove-member", vec![("workspace", "Acme"), ("account", NOBODY)], ADMIN_ONLY_UNKNOWN),
         ("list-mini-programs", vec![("workspace", "Acme")], [200, 200, 200, 200]),
         ("get-mini-program", vec![("workspace", "Acme"), ("id", NOBODY)], [404, 404, 404, 404]),
         ("list-versions", vec![("workspace", "Acme"), ("id", NOBODY)], [404, 404, 404, 404]),
@@ -126,11 +49,7 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
             vec![("workspace", "Acme"), ("id", NOBODY), ("account", NOBODY), ("role", "developer")],
             [404, 403, 404, 403],
         ),
-        (
-            "unassign-mini-program",
-            vec![("workspace", "Acme"), ("id", NOBODY), ("account", NOBODY)],
-            [404, 403, 404, 403],
-        ),
+        ("unassign-mini-program", vec![("workspace", "Acme"), ("id", NOBODY), ("account", NOBODY)], [404, 403, 404, 403]),
         ("list-apps", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
         ("get-app", vec![("workspace", "Acme"), ("id", NOBODY)], ADMIN_ONLY_UNKNOWN),
         ("list-app-keys", vec![("workspace", "Acme"), ("id", NOBODY)], ADMIN_ONLY_UNKNOWN),
@@ -141,11 +60,7 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
             vec![("workspace", "Acme"), ("app", NOBODY), ("kind", "upload"), ("grace", "none")],
             ADMIN_ONLY_UNKNOWN,
         ),
-        (
-            "revoke-app-key",
-            vec![("workspace", "Acme"), ("app", NOBODY), ("key", "0000000000000000")],
-            ADMIN_ONLY_UNKNOWN,
-        ),
+        ("revoke-app-key", vec![("workspace", "Acme"), ("app", NOBODY), ("key", "0000000000000000")], ADMIN_ONLY_UNKNOWN),
         (
             "set-upload-key-scope",
             vec![("workspace", "Acme"), ("app", NOBODY), ("mini_programs[0]", NOBODY), ("networks", "10.0.0.0/8")],
@@ -153,16 +68,8 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
         ),
         ("exposed-upload-keys", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
         // Nobody was shown a key that still works: nothing to rotate.
-        (
-            "rotate-exposed-upload-keys",
-            vec![("workspace", "Acme"), ("account", NOBODY)],
-            [409, 403, 403, 403],
-        ),
-        (
-            "retire-version",
-            vec![("workspace", "Acme"), ("id", NOBODY), ("version", "1.0.0")],
-            ADMIN_ONLY_UNKNOWN,
-        ),
+        ("rotate-exposed-upload-keys", vec![("workspace", "Acme"), ("account", NOBODY)], [409, 403, 403, 403]),
+        ("retire-version", vec![("workspace", "Acme"), ("id", NOBODY), ("version", "1.0.0")], ADMIN_ONLY_UNKNOWN),
         // Approvals: Workspace Admins and Reviewers list and decide (member requests, and one's
         // own application, are refused by the domain: tests/approvals.rs); mini program admins
         // and Workspace Admins apply.
@@ -181,11 +88,7 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
         ("apply-removal", vec![("workspace", "Acme"), ("id", NOBODY), ("reason", "Retired")], [404, 403, 404, 403]),
         ("apply-feature", vec![("workspace", "Acme"), ("id", NOBODY), ("feature", "camera")], [404, 403, 404, 403]),
         ("mini-program-approvals", vec![("workspace", "Acme"), ("id", NOBODY)], [404, 404, 404, 404]),
-        (
-            "leave-workspace",
-            vec![("workspace", "Acme")],
-            [409, 200, 200, 200],
-        ),
+        ("leave-workspace", vec![("workspace", "Acme")], [409, 200, 200, 200]),
     ]
 }
 
@@ -304,54 +207,15 @@ async fn every_endpoint_has_an_authorization_row() {
         ("GET /api/container/v1/bundles/{sha256}", Public, vec![], 401),
         // The console's bundle upload takes a multipart form only (who may: tests/studio.rs).
         ("POST /w/{name}/mini-programs/{id}/versions/upload", Public, vec![], 400),
-        (
-            "POST /api/sign-up",
-            Public,
-            vec![
-                ("email", ""),
-                ("username", ""),
-                ("password", ""),
-                ("password_confirm", ""),
-            ],
-            422,
-        ),
-        (
-            "POST /api/log-in",
-            Public,
-            vec![("login", "someone"), ("password", "")],
-            422,
-        ),
+        ("POST /api/sign-up", Public, vec![("email", ""), ("username", ""), ("password", ""), ("password_confirm", "")], 422),
+        ("POST /api/log-in", Public, vec![("login", "someone"), ("password", "")], 422),
         ("POST /api/log-out", Public, vec![], 200),
         ("POST /api/current-account", Public, vec![], 200),
         ("POST /api/my-workspaces", Public, vec![], 200),
-        (
-            "POST /api/invitation-details",
-            Public,
-            vec![("token", "nope")],
-            404,
-        ),
-        (
-            "POST /api/verify-email",
-            Public,
-            vec![("token", "nope")],
-            422,
-        ),
-        (
-            "POST /api/request-password-reset",
-            Public,
-            vec![("email", "")],
-            422,
-        ),
-        (
-            "POST /api/reset-password",
-            Public,
-            vec![
-                ("token", "nope"),
-                ("new_password", "x"),
-                ("new_password_confirm", "x"),
-            ],
-            422,
-        ),
+        ("POST /api/invitation-details", Public, vec![("token", "nope")], 404),
+        ("POST /api/verify-email", Public, vec![("token", "nope")], 422),
+        ("POST /api/request-password-reset", Public, vec![("email", "")], 422),
+        ("POST /api/reset-password", Public, vec![("token", "nope"), ("new_password", "x"), ("new_password_confirm", "x")], 422),
         (
             "POST /api/change-password",
             SignedIn,
@@ -362,29 +226,14 @@ async fn every_endpoint_has_an_authorization_row() {
             ],
             422,
         ),
-        (
-            "POST /api/change-email",
-            SignedIn,
-            vec![("new_email", ""), ("password", "")],
-            422,
-        ),
+        ("POST /api/change-email", SignedIn, vec![("new_email", ""), ("password", "")], 422),
         // The user is verified already.
         ("POST /api/resend-verification", SignedIn, vec![], 409),
         ("POST /api/my-sessions", SignedIn, vec![], 200),
-        (
-            "POST /api/revoke-session",
-            SignedIn,
-            vec![("session", "nope")],
-            422,
-        ),
+        ("POST /api/revoke-session", SignedIn, vec![("session", "nope")], 422),
         // The user has no other session.
         ("POST /api/revoke-other-sessions", SignedIn, vec![], 200),
-        (
-            "POST /api/my-security-events",
-            SignedIn,
-            vec![],
-            200,
-        ),
+        ("POST /api/my-security-events", SignedIn, vec![], 200),
         (
             "POST /api/apply-for-workspace",
             SignedIn,
@@ -398,55 +247,15 @@ async fn every_endpoint_has_an_authorization_row() {
         ),
         ("POST /api/my-workspace-applications", SignedIn, vec![], 200),
         ("POST /api/home-summary", SignedIn, vec![], 200),
-        (
-            "POST /api/withdraw-workspace-application",
-            SignedIn,
-            vec![("id", NOBODY)],
-            404,
-        ),
-        (
-            "POST /api/get-workspace-application",
-            SignedIn,
-            vec![("id", NOBODY)],
-            404,
-        ),
-        (
-            "POST /api/accept-invitation",
-            SignedIn,
-            vec![("token", "nope")],
-            404,
-        ),
+        ("POST /api/withdraw-workspace-application", SignedIn, vec![("id", NOBODY)], 404),
+        ("POST /api/get-workspace-application", SignedIn, vec![("id", NOBODY)], 404),
+        ("POST /api/accept-invitation", SignedIn, vec![("token", "nope")], 404),
         ("POST /api/operator-overview", Operator, vec![], 200),
-        (
-            "POST /api/list-workspace-applications",
-            Operator,
-            vec![("status", ""), ("q", "")],
-            200,
-        ),
-        (
-            "POST /api/generate-workspace",
-            Operator,
-            vec![("id", NOBODY)],
-            404,
-        ),
-        (
-            "POST /api/reject-workspace-application",
-            Operator,
-            vec![("id", NOBODY), ("reason", "x")],
-            404,
-        ),
-        (
-            "POST /api/list-workspaces",
-            Operator,
-            vec![("q", "")],
-            200,
-        ),
-        (
-            "POST /api/get-workspace",
-            Operator,
-            vec![("id", NOBODY)],
-            404,
-        ),
+        ("POST /api/list-workspace-applications", Operator, vec![("status", ""), ("q", "")], 200),
+        ("POST /api/generate-workspace", Operator, vec![("id", NOBODY)], 404),
+        ("POST /api/reject-workspace-application", Operator, vec![("id", NOBODY), ("reason", "x")], 404),
+        ("POST /api/list-workspaces", Operator, vec![("q", "")], 200),
+        ("POST /api/get-workspace", Operator, vec![("id", NOBODY)], 404),
         (
             "POST /api/edit-workspace-info",
             Operator,
@@ -458,74 +267,24 @@ async fn every_endpoint_has_an_authorization_row() {
             ],
             404,
         ),
-        (
-            "POST /api/set-workspace-status",
-            Operator,
-            vec![("id", NOBODY), ("action", "suspend"), ("reason", "x")],
-            404,
-        ),
-        (
-            "POST /api/list-change-requests",
-            Operator,
-            vec![],
-            200,
-        ),
-        (
-            "POST /api/list-outbox",
-            Operator,
-            vec![("state", ""), ("q", "")],
-            200,
-        ),
-        (
-            "POST /api/get-outbox-message",
-            Operator,
-            vec![("id", NOBODY)],
-            404,
-        ),
-        (
-            "POST /api/platform-audit",
-            Operator,
-            vec![("workspace", ""), ("action", ""), ("q", "")],
-            200,
-        ),
-        (
-            "POST /api/list-accounts",
-            Operator,
-            vec![("q", "")],
-            200,
-        ),
+        ("POST /api/set-workspace-status", Operator, vec![("id", NOBODY), ("action", "suspend"), ("reason", "x")], 404),
+        ("POST /api/list-change-requests", Operator, vec![], 200),
+        ("POST /api/list-outbox", Operator, vec![("state", ""), ("q", "")], 200),
+        ("POST /api/get-outbox-message", Operator, vec![("id", NOBODY)], 404),
+        ("POST /api/platform-audit", Operator, vec![("workspace", ""), ("action", ""), ("q", "")], 200),
+        ("POST /api/list-accounts", Operator, vec![("q", "")], 200),
         // Approvals outside one workspace's guard: the applicant need not be a member (a member
         // request), so an application they can't see is 404, whoever asks.
-        (
-            "POST /api/get-application",
-            SignedIn,
-            vec![("workspace", "Acme"), ("id", NOBODY)],
-            404,
-        ),
-        (
-            "POST /api/withdraw-application",
-            SignedIn,
-            vec![("id", NOBODY)],
-            404,
-        ),
+        ("POST /api/get-application", SignedIn, vec![("workspace", "Acme"), ("id", NOBODY)], 404),
+        ("POST /api/withdraw-application", SignedIn, vec![("id", NOBODY)], 404),
         // The user is verified; no name is a validation error (a name, known or not, is 200).
-        (
-            "POST /api/apply-join",
-            SignedIn,
-            vec![("workspace", "")],
-            422,
-        ),
+        ("POST /api/apply-join", SignedIn, vec![("workspace", "")], 422),
         ("POST /api/my-requests", SignedIn, vec![], 200),
         ("POST /api/open-notifications", SignedIn, vec![], 200),
         // 0 when signed out.
         ("POST /api/unread-notifications", Public, vec![], 200),
         // No SMTP on this server, so the operator may; the account does not exist.
-        (
-            "POST /api/mark-account-verified",
-            Operator,
-            vec![("account", NOBODY)],
-            404,
-        ),
+        ("POST /api/mark-account-verified", Operator, vec![("account", NOBODY)], 404),
     ];
     let mut inventory: Vec<String> = rows.iter().map(|(r, ..)| r.to_string()).collect();
     inventory.extend(

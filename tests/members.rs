@@ -108,16 +108,8 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
 async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_link_then_stops() {
     let dir = DataDir::new();
     let (server, op, ann) = acme(&dir).await;
-    invite(&ann, &server, "dev@example.com", "WorkspaceDeveloper").await;
-    let token = invitation_token(&op, &server, "dev@example.com").await;
-    let info = call(
-        &client(),
-        &server,
-        "invitation-details",
-        &[("token", &token)],
-    )
-    .await
-    .json();
+    let token = invited(&server, &ann, "dev@example.com", "WorkspaceDeveloper").await;
+    let info = invitation_details(&server, &token).await.json();
     assert_eq!(
         (info["workspace"].as_str(), info["state"].as_str()),
         (Some("Acme"), Some("pending"))
@@ -206,46 +198,15 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
     expect(&r, 409, "used twice");
     assert!(message(&r).contains("already been used"), "{}", r.body);
     assert_eq!(invitation_state(&server, &token).await, "accepted");
-    expect(
-        &call(
-            &client(),
-            &server,
-            "invitation-details",
-            &[("token", "0".repeat(64).as_str())],
-        )
-        .await,
-        404,
-        "unknown token",
-    );
+    expect(&invitation_details(&server, "0".repeat(64).as_str()).await, 404, "unknown token");
 
     // Resend gives a new link and kills the old; revoke kills it too.
-    invite(&ann, &server, "late@example.com", "WorkspaceReviewer").await;
-    let first = invitation_token(&op, &server, "late@example.com").await;
-    expect(
-        &call(
-            &ann,
-            &server,
-            "resend-invitation",
-            &[("workspace", "Acme"), ("email", "late@example.com")],
-        )
-        .await,
-        200,
-        "resend",
-    );
+    let first = invited(&server, &ann, "late@example.com", "WorkspaceReviewer").await;
+    expect(&resend_invitation(&ann, &server, "Acme", "late@example.com").await, 200, "resend");
     let second = invitation_token(&op, &server, "late@example.com").await;
     assert_ne!(first, second);
     assert_eq!(invitation_state(&server, &first).await, "revoked");
-    expect(
-        &call(
-            &ann,
-            &server,
-            "revoke-invitation",
-            &[("workspace", "Acme"), ("email", "late@example.com")],
-        )
-        .await,
-        200,
-        "revoke",
-    );
+    expect(&revoke_invitation(&ann, &server, "Acme", "late@example.com").await, 200, "revoke");
     assert_eq!(invitation_state(&server, &second).await, "revoked");
 
     // A withdrawn link can't be used, even by the verified owner of the address.
@@ -263,8 +224,7 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
 async fn an_unverified_account_cannot_accept_an_invitation_and_nothing_changes() {
     let dir = DataDir::new();
     let (server, op, ann) = acme(&dir).await;
-    invite(&ann, &server, "newdev@example.com", "WorkspaceDeveloper").await;
-    let token = invitation_token(&op, &server, "newdev@example.com").await;
+    let token = invited(&server, &ann, "newdev@example.com", "WorkspaceDeveloper").await;
     let newdev = unverified_person(&server, "newdev").await;
     assert_eq!(me(&newdev, &server).await["email_verified"], false);
 
@@ -312,8 +272,7 @@ async fn accepting_an_invitation_in_a_suspended_workspace_is_refused() {
     let dir = DataDir::new();
     let (server, op, ann) = acme(&dir).await;
     let ws = workspace_id(&ann, &server, "Acme").await;
-    invite(&ann, &server, "dev@example.com", "WorkspaceDeveloper").await;
-    let token = invitation_token(&op, &server, "dev@example.com").await;
+    let token = invited(&server, &ann, "dev@example.com", "WorkspaceDeveloper").await;
     let dev = person(&server, "dev").await;
     expect(&set_workspace_status(&op, &server, &ws, "suspend", "Unpaid invoice").await, 200, "suspend");
 
@@ -578,27 +537,11 @@ async fn a_plain_form_post_from_the_confirmation_page_returns_to_the_page_that_a
     let page = page_text(&ann, &server.url(&format!("/confirm/block-member?workspace=Acme&account={bob_id}&back=%2Fw%2FAcme%2Fmembers"))).await;
     assert!(page.contains("If the member has been blocked, he/she will not be able to view or operate all mini programs he/she has been joined."), "{page}");
     assert!(page.contains(r#"action="/api/block-member""#), "{page}");
-    let r = ann
-        .post(server.url("/api/block-member"))
-        .header("accept", "text/html")
-        .header("referer", server.url("/confirm/block-member"))
-        .form(&[("workspace", "Acme"), ("account", bob_id.as_str()), ("back", "/w/Acme/members")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 302);
-    assert_eq!(r.headers()["location"], "/w/Acme/members");
+    let (status, to) = confirmed_form_post(&ann, &server, "block-member", &[("workspace", "Acme"), ("account", &bob_id), ("back", "/w/Acme/members")]).await;
+    assert_eq!((status, to.as_str()), (302, "/w/Acme/members"));
     // A foreign return target is not followed.
-    let r = ann
-        .post(server.url("/api/unblock-member"))
-        .header("accept", "text/html")
-        .header("referer", server.url("/confirm/unblock-member"))
-        .form(&[("workspace", "Acme"), ("account", bob_id.as_str()), ("back", "//evil.example/")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 302);
-    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let (status, to) = confirmed_form_post(&ann, &server, "unblock-member", &[("workspace", "Acme"), ("account", &bob_id), ("back", "//evil.example/")]).await;
+    assert_eq!(status, 302);
     assert!(!to.contains("evil.example"), "{to}");
     // An unknown confirmation is a 404 page.
     let r = ann.get(server.url("/confirm/format-disk")).send().await.unwrap();
@@ -621,6 +564,20 @@ async fn the_overview_shows_admins_what_needs_attention_and_others_only_their_pl
     let home = workspace_home(&dev, &server, "Acme").await;
     expect(&home, 200, "developer's overview");
     assert!(home.json()["members"].is_null(), "{}", home.body);
+}
+
+/// Posts `form` to `/api/{action}` as the confirmation page's plain HTML form does; returns the
+/// status and where the browser is sent.
+async fn confirmed_form_post(c: &reqwest::Client, server: &Server, action: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let r = c
+        .post(server.url(&format!("/api/{action}")))
+        .header("accept", "text/html")
+        .header("referer", server.url(&format!("/confirm/{action}")))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.headers()["location"].to_str().unwrap().to_string())
 }
 
 /// One page of Acme's audit log as its admin asks for it.

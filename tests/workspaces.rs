@@ -995,14 +995,7 @@ async fn a_sent_invitation_link_is_cut_from_the_outbox_once_delivered_over_smtp(
     );
 
     // The delivered link still works for its owner.
-    let info = call(
-        &client(),
-        &server,
-        "invitation-details",
-        &[("token", &token)],
-    )
-    .await
-    .json();
+    let info = invitation_details(&server, &token).await.json();
     assert_eq!(info["state"], "pending");
     let dev = smtp_person(&server, &sink, "dev").await;
     let r = accept_invitation(&dev, &server, &token).await;

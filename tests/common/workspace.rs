@@ -41,13 +41,27 @@ pub async fn invite(admin: &reqwest::Client, server: &Server, emails: &str, role
     }
 }
 
+/// `admin` invites `email` to Acme as `role`; returns the token of the link mailed to it.
+pub async fn invited(server: &Server, admin: &reqwest::Client, email: &str, role: &str) -> String {
+    let op = server.op.as_ref().expect("a server with an operator");
+    invite(admin, server, email, role).await;
+    invitation_token(op, server, email).await
+}
+
+/// `c` sends the pending invitation of `email` to `workspace` again, with a new link.
+pub async fn resend_invitation(c: &reqwest::Client, server: &Server, workspace: &str, email: &str) -> Reply {
+    call(c, server, "resend-invitation", &[("workspace", workspace), ("email", email)]).await
+}
+
+/// `c` revokes the pending invitation of `email` to `workspace`.
+pub async fn revoke_invitation(c: &reqwest::Client, server: &Server, workspace: &str, email: &str) -> Reply {
+    call(c, server, "revoke-invitation", &[("workspace", workspace), ("email", email)]).await
+}
+
 /// `name@example.com`, invited to Acme by `admin` as `role`, signs up, logs in, verifies the
 /// address and accepts: the only way in by invitation.
 pub async fn join(server: &Server, admin: &reqwest::Client, name: &str, role: &str) -> reqwest::Client {
-    let op = server.op.as_ref().expect("a server with an operator");
-    let email = format!("{name}@example.com");
-    invite(admin, server, &email, role).await;
-    let token = invitation_token(op, server, &email).await;
+    let token = invited(server, admin, &format!("{name}@example.com"), role).await;
     let c = person(server, name).await;
     let r = accept_invitation(&c, server, &token).await;
     assert_eq!(r.status, 200, "{name} accepts: {}", r.body);
@@ -73,9 +87,14 @@ pub async fn members_total(admin: &reqwest::Client, server: &Server) -> u64 {
     r.json()["total"].as_u64().unwrap()
 }
 
+/// What the invitation link with `token` shows a signed-out visitor.
+pub async fn invitation_details(server: &Server, token: &str) -> Reply {
+    call(&client(), server, "invitation-details", &[("token", token)]).await
+}
+
 /// What an invitation link shows now: pending, accepted, revoked or expired.
 pub async fn invitation_state(server: &Server, token: &str) -> String {
-    let r = call(&client(), server, "invitation-details", &[("token", token)]).await;
+    let r = invitation_details(server, token).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()["state"].as_str().unwrap().to_string()
 }
