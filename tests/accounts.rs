@@ -176,9 +176,7 @@ async fn reset_requests_are_limited_per_target_address_whether_or_not_it_exists(
 #[tokio::test]
 async fn a_hundred_parallel_wrong_passwords_verify_at_most_the_limit() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &["--login-failures-per-account", "5", "--login-failures-per-address", "1000"]);
-    let owner = client();
-    signed_up(&owner, &server, "ann@example.com", "ann").await;
+    let (server, owner) = server_with_ann(&dir, &["--login-failures-per-account", "5", "--login-failures-per-address", "1000"]).await;
     // Half by username, half by email: one account, one budget of checks. Each spelling is
     // answered 401 until its own budget is spent (as a login naming nobody would be), but only
     // the account's budget is checked against the password.
@@ -231,9 +229,7 @@ where
 #[tokio::test]
 async fn a_known_browser_gets_in_while_strangers_have_spent_the_account_budget() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &["--login-failures-per-account", "3"]);
-    let owner = client();
-    signed_up(&owner, &server, "ann@example.com", "ann").await;
+    let (server, owner) = server_with_ann(&dir, &["--login-failures-per-account", "3"]).await;
     let device = {
         let r = log_in(&owner, &server, "ann", PASSWORD).await;
         r.headers
@@ -278,9 +274,7 @@ async fn forwarded_headers_count_only_from_a_trusted_proxy() {
 
     // Trusted proxy: each forwarded client has its own budget, and the audit shows it.
     let dir = DataDir::new();
-    let server = Server::start(&dir, &["--login-failures-per-address", "3", "--trusted-proxies", "127.0.0.1, ::1"]);
-    let ann = client();
-    signed_up(&ann, &server, "ann@example.com", "ann").await;
+    let (server, ann) = server_with_ann(&dir, &["--login-failures-per-address", "3", "--trusted-proxies", "127.0.0.1, ::1"]).await;
     for _ in 0..3 {
         let r = call_with(&client(), &server, "log-in", &[("login", "ann"), ("password", "nope nope")], headers(&[("x-forwarded-for", "203.0.113.5")])).await;
         assert_eq!(r.status, 401);
@@ -339,9 +333,7 @@ async fn session_pages_and_answers_are_not_cached() {
 #[tokio::test]
 async fn idle_expiry_slides_with_activity_and_the_absolute_lifetime_caps_it() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &["--session-idle", "3s", "--session-max", "9s"]);
-    let ann = client();
-    signed_up(&ann, &server, "ann@example.com", "ann").await;
+    let (server, ann) = server_with_ann(&dir, &["--session-idle", "3s", "--session-max", "9s"]).await;
     // Active for 6 s, twice the idle timeout: still signed in.
     for _ in 0..6 {
         server.advance(Duration::from_secs(1));
@@ -365,9 +357,7 @@ async fn idle_expiry_slides_with_activity_and_the_absolute_lifetime_caps_it() {
 #[tokio::test]
 async fn sessions_are_listed_and_a_revoked_one_is_refused_on_its_next_request() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
-    let laptop = client();
-    signed_up(&laptop, &server, "ann@example.com", "ann").await;
+    let (server, laptop) = server_with_ann(&dir, &[]).await;
     let phone = client();
     let r = call_with(&phone, &server, "log-in", &[("login", "ann"), ("password", PASSWORD)], headers(&[("user-agent", "PhoneBrowser/1.0")])).await;
     assert_eq!(r.status, 200);

@@ -74,7 +74,7 @@ async fn sign_up_log_in_protected_call_log_out_then_refused() {
 #[tokio::test]
 async fn the_session_id_changes_at_login_and_the_old_one_is_dead_after_logout() {
     let dir = DataDir::new();
-    let (server, c) = server_with_ann(&dir).await;
+    let (server, c) = server_with_ann(&dir, &[]).await;
     call(&c, &server, "log-out", &[]).await;
 
     // A visitor holding a session id from before login (fixation) ends up with a different one:
@@ -97,7 +97,7 @@ async fn the_session_id_changes_at_login_and_the_old_one_is_dead_after_logout() 
 #[tokio::test]
 async fn unknown_user_and_wrong_password_look_the_same() {
     let dir = DataDir::new();
-    let (server, _ann) = server_with_ann(&dir).await;
+    let (server, _ann) = server_with_ann(&dir, &[]).await;
     let wrong = log_in(&client(), &server, "ann", "not the password").await;
     let unknown = log_in(&client(), &server, "nobody@example.com", "not the password").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -174,7 +174,7 @@ async fn failed_logins_are_rate_limited_per_address() {
 #[tokio::test]
 async fn cross_site_posts_are_refused() {
     let dir = DataDir::new();
-    let (server, c) = server_with_ann(&dir).await;
+    let (server, c) = server_with_ann(&dir, &[]).await;
     let change = [
         ("current_password", PASSWORD),
         ("new_password", "violet canyon 88"),
@@ -220,7 +220,7 @@ async fn cross_site_posts_are_refused() {
 #[tokio::test]
 async fn sessions_survive_a_restart() {
     let dir = DataDir::new();
-    let (server, c) = server_with_ann(&dir).await;
+    let (server, c) = server_with_ann(&dir, &[]).await;
     let cookie = {
         let r = call(&c, &server, "log-out", &[]).await;
         assert_eq!(r.status, 200);
@@ -257,7 +257,7 @@ async fn a_second_server_on_the_same_data_directory_is_refused() {
 #[tokio::test]
 async fn password_change_signs_out_other_sessions_and_the_new_password_works() {
     let dir = DataDir::new();
-    let (server, laptop) = server_with_ann(&dir).await;
+    let (server, laptop) = server_with_ann(&dir, &[]).await;
     let phone = client();
     assert_eq!(log_in(&phone, &server, "ann", PASSWORD).await.status, 200);
 

@@ -275,14 +275,8 @@ async fn every_refusal_has_its_status_and_code_and_stores_nothing() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let body = good_bundle();
         let up = Upload::new(&s, "1.0.0", body.clone());
-        let addr = s.server.base.trim_start_matches("http://").to_string();
-        let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
-        let head = format!(
-            "POST /api/studio/v1/mini-programs/{}/versions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/gzip\r\nMPDP-Version: 1.0.0\r\nMPDP-Signature: {}\r\nContent-Length: {}\r\n\r\n",
-            s.mp,
-            up.header(),
-            body.len() + 100
-        );
+        let rest = format!("Content-Type: application/gzip\r\nContent-Length: {}\r\n", body.len() + 100);
+        let (mut sock, head) = raw_upload(&s, "1.0.0", &up.header(), &rest).await;
         // Whether the server refuses at the headers or at the missing bytes, it may have closed
         // the connection before this write ends: what matters is that nothing is stored.
         let mut request = head.into_bytes();
@@ -364,6 +358,19 @@ fn now() -> i64 {
 /// `name` joins Acme by invitation as `role`; returns the client and the account id.
 async fn join(s: &Setup, name: &str, role: &str) -> (reqwest::Client, String) {
     join_with_id(&s.server, &s.ann, name, role).await
+}
+
+/// A connection to the server, and the head of a Studio upload of `version` signed with
+/// `signature`, its other header lines `rest` (each ending in CRLF) last: what to send, and
+/// when, is the caller's.
+async fn raw_upload(s: &Setup, version: &str, signature: &str, rest: &str) -> (tokio::net::TcpStream, String) {
+    let addr = s.server.base.trim_start_matches("http://").to_string();
+    let sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/studio/v1/mini-programs/{}/versions HTTP/1.1\r\nHost: {addr}\r\nMPDP-Version: {version}\r\nMPDP-Signature: {signature}\r\n{rest}\r\n",
+        s.mp
+    );
+    (sock, head)
 }
 
 /// Uploads from the console's form; returns where the browser is sent.
@@ -582,14 +589,7 @@ async fn a_forged_signature_is_refused_before_the_body_is_read() {
     // a body announced far larger than the limit that is never sent: the answer comes anyway.
     let real = keys::SignatureHeader::parse(&Upload::new(&s, "1.0.0", good_bundle()).header()).unwrap();
     let forged = keys::SignatureHeader { sha256: Some("00".repeat(32)), size: Some(64 << 20), sig: "A".repeat(86), ..real };
-    let addr = s.server.base.trim_start_matches("http://").to_string();
-    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let head = format!(
-        "POST /api/studio/v1/mini-programs/{}/versions HTTP/1.1\r\nHost: {addr}\r\nMPDP-Version: 1.0.0\r\nMPDP-Signature: {}\r\nContent-Length: {}\r\n\r\n",
-        s.mp,
-        forged.render(),
-        64u64 << 20
-    );
+    let (mut sock, head) = raw_upload(&s, "1.0.0", &forged.render(), &format!("Content-Length: {}\r\n", 64u64 << 20)).await;
     // The head and the first bytes of the body in one write; the server may answer and close
     // before it would take more, so a failed write is not the test's concern: the answer is.
     let mut request = head.into_bytes();
@@ -610,12 +610,7 @@ async fn a_forged_signature_is_refused_before_the_body_is_read() {
     let up = Upload::new(&s, "1.0.0", body.clone());
     let mut padded = body;
     padded.extend_from_slice(&[0u8; 4096]);
-    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let head = format!(
-        "POST /api/studio/v1/mini-programs/{}/versions HTTP/1.1\r\nHost: {addr}\r\nMPDP-Version: 1.0.0\r\nMPDP-Signature: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
-        s.mp,
-        up.header()
-    );
+    let (mut sock, head) = raw_upload(&s, "1.0.0", &up.header(), "Transfer-Encoding: chunked\r\nConnection: close\r\n").await;
     // The whole request in one write: the server answers as soon as it has read past the signed
     // size, and may close before the last chunks are taken — the answer is what is checked.
     let mut request = head.into_bytes();
@@ -638,18 +633,12 @@ async fn parallel_uploads_of_one_key_are_capped() {
     let s = setup(&[]).await;
     // Hold two uploads open (headers sent, body pending); the third is refused at once.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = s.server.base.trim_start_matches("http://").to_string();
     let body = good_bundle();
     let mut open = Vec::new();
     for v in ["1.0.0", "1.0.1"] {
         let up = Upload::new(&s, v, body.clone());
-        let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
-        let head = format!(
-            "POST /api/studio/v1/mini-programs/{}/versions HTTP/1.1\r\nHost: {addr}\r\nMPDP-Version: {v}\r\nMPDP-Signature: {}\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
-            s.mp,
-            up.header(),
-            body.len()
-        );
+        let rest = format!("Content-Length: {}\r\nExpect: 100-continue\r\n", body.len());
+        let (mut sock, head) = raw_upload(&s, v, &up.header(), &rest).await;
         sock.write_all(head.as_bytes()).await.unwrap();
         // The server takes the upload slot before it reads the body, and asks for the body
         // (`100 Continue`) when it first reads it: from then on the slot is held.

@@ -587,9 +587,10 @@ pub async fn account_by_cookie(server: &Server, cookie: &str) -> (StatusCode, St
     (r.status(), r.text().await.unwrap())
 }
 
-/// A server on `dir` with ann (ann@example.com) signed up, and a client signed in as her.
-pub async fn server_with_ann(dir: &DataDir) -> (Server, reqwest::Client) {
-    let server = Server::start(dir, &[]);
+/// A server on `dir`, started with the flags `extra`, with ann (ann@example.com) signed up, and
+/// a client signed in as her.
+pub async fn server_with_ann(dir: &DataDir, extra: &[&str]) -> (Server, reqwest::Client) {
+    let server = Server::start(dir, extra);
     let c = client();
     signed_up(&c, &server, "ann@example.com", "ann").await;
     (server, c)
