@@ -1,17 +1,14 @@
 import { Page, TestInfo } from "@playwright/test";
 import {
   addApp,
-  applyAndWait,
   bundleDir,
   createMiniProgram,
   confirmAction,
   expect,
-  generateWorkspace,
   jsEnabled,
-  logInAsOperator,
   newMember,
   open,
-  OPERATOR,
+  operatorsOwnWorkspace,
   signUpVerified,
   studioUpload,
   test,
@@ -34,9 +31,7 @@ async function openApplication(page: Page, info: TestInfo, workspace: string, te
 test("a version is published through review, a removal is withdrawn and rejected, and a member request lets a person in", async ({ page, newPage }, info) => {
   test.setTimeout(180_000);
   const workspace = `Review${uniqueName()}`;
-  await logInAsOperator(page, info);
-  await applyAndWait(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
-  await generateWorkspace(page, info, workspace);
+  await operatorsOwnWorkspace(page, info, workspace);
   const [mia] = await newMember(page, newPage, info, workspace, "Mini Program Admin");
   const [rex, rexName] = await newMember(page, newPage, info, workspace, "Workspace Reviewer");
 

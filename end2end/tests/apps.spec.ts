@@ -1,12 +1,8 @@
 import {
-  applyAndWait,
-  applyForWorkspace,
   expect,
-  generateWorkspace,
   jsEnabled,
-  logInAsOperator,
   open,
-  OPERATOR,
+  operatorsOwnWorkspace,
   rowActions,
   test,
   uniqueName,
@@ -14,9 +10,7 @@ import {
 
 test("an admin adds an App, sees both keys once and masked after, rotates the Upload Key and revokes a key", async ({ page }, info) => {
   const workspace = `Apps${uniqueName()}`;
-  await logInAsOperator(page, info);
-  await applyAndWait(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
-  await generateWorkspace(page, info, workspace);
+  await operatorsOwnWorkspace(page, info, workspace);
 
   // App Manage is in the workspace's navigation.
   await open(page, info, `/w/${workspace}`);

@@ -222,6 +222,16 @@ export async function generateWorkspace(operator: Page, info: TestInfo, workspac
   await expect(operator.getByRole("status").filter({ hasText: "Workspace generated" })).toBeVisible();
 }
 
+/**
+ * The operator logs in, applies for `workspace` naming themselves its representative, and
+ * generates it: they are its Workspace Admin.
+ */
+export async function operatorsOwnWorkspace(page: Page, info: TestInfo, workspace: string) {
+  await logInAsOperator(page, info);
+  await applyAndWait(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
+  await generateWorkspace(page, info, workspace);
+}
+
 /** Opens "Invite members" (a dialog; without JavaScript the same dialog shown in the page). */
 export async function openInviteDialog(page: Page): Promise<Locator> {
   await page.getByRole("button", { name: "Invite members" }).click();

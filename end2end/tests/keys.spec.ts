@@ -1,16 +1,13 @@
 import {
   addApp,
-  applyAndWait,
   bundleDir,
   confirmAction,
   createMiniProgram,
   expect,
-  generateWorkspace,
   jsEnabled,
-  logInAsOperator,
   newMember,
   open,
-  OPERATOR,
+  operatorsOwnWorkspace,
   rowActions,
   studioUpload,
   test,
@@ -30,9 +27,7 @@ async function scopeSaved(page: Page, info: TestInfo) {
 test("an Upload Key is limited to a mini program and an address range, the keys a blocked admin was shown are rotated in one step, and an unreleased version is retired", async ({ page, newPage }, info) => {
   test.setTimeout(180_000);
   const workspace = `Keys${uniqueName()}`;
-  await logInAsOperator(page, info);
-  await applyAndWait(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
-  await generateWorkspace(page, info, workspace);
+  await operatorsOwnWorkspace(page, info, workspace);
 
   // A second Workspace Admin makes the App, so they are shown its Upload Key.
   const [kim, kimName] = await newMember(page, newPage, info, workspace, "Workspace Admin");

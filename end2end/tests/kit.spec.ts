@@ -1,5 +1,4 @@
 import {
-  applyAndWait,
   applyForWorkspace,
   expect,
   generateWorkspace,
@@ -9,6 +8,7 @@ import {
   MAIL,
   open,
   OPERATOR,
+  operatorsOwnWorkspace,
   readMail,
   signUpVerified,
   test,
@@ -159,9 +159,7 @@ test("by keyboard alone: invite, join, block through the confirmation, unblock",
 
 test("a table's sort, filter and pages live in the URL; a changed page link is refused with a way back", async ({ page }, info) => {
   const workspace = `Pages${uniqueName()}`;
-  await logInAsOperator(page, info);
-  await applyAndWait(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
-  await generateWorkspace(page, info, workspace);
+  await operatorsOwnWorkspace(page, info, workspace);
   await open(page, info, `/w/${workspace}/members`);
   const emails = Array.from({ length: 24 }, (_, i) => `p${String(i).padStart(2, "0")}-${workspace.toLowerCase()}@example.com`);
   await inviteMembers(page, emails.join("\n"));

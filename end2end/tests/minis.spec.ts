@@ -3,16 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   addApp,
-  applyAndWait,
   bundleDir,
-  applyForWorkspace,
   expect,
-  generateWorkspace,
   jsEnabled,
-  logInAsOperator,
   newMember,
   open,
-  OPERATOR,
+  operatorsOwnWorkspace,
   studioUpload,
   test,
   uniqueName,
@@ -20,9 +16,7 @@ import {
 
 test("a mini program is created, a developer assigned, a version uploaded with the Studio appears, and the Members page shows the assignment", async ({ page, newPage }, info) => {
   const workspace = `Minis${uniqueName()}`;
-  await logInAsOperator(page, info);
-  await applyAndWait(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
-  await generateWorkspace(page, info, workspace);
+  await operatorsOwnWorkspace(page, info, workspace);
 
   // A developer joins.
   const [member, dev] = await newMember(page, newPage, info, workspace, "Workspace Developer");
