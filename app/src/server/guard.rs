@@ -347,11 +347,6 @@ impl Standing {
     pub fn recheck(&self, tx: &redb::WriteTransaction) -> Result<MemberScope, AppError> {
         self.scope.recheck(tx, self.action)
     }
-
-    /// The standing as the request's check saw it.
-    pub fn scope(&self) -> &MemberScope {
-        &self.scope
-    }
 }
 
 /// A member's standing in their workspace, cut loose from the request so a store transaction can
