@@ -8,10 +8,6 @@ use crate::model::workspace::{AuditEventView, Page};
 use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::model::page::Sort;
-#[cfg(feature = "ssr")]
-use crate::server::store::audit;
-#[cfg(feature = "ssr")]
 use crate::server::{guard::SignedIn, domain::accounts as domain, state::AppState};
 
 #[cfg(feature = "ssr")]
@@ -105,7 +101,7 @@ pub async fn log_in(
 /// Makes this browser a known device of `account` at its current session epoch (keeping the
 /// device id `keep`, if it has one).
 #[cfg(feature = "ssr")]
-fn make_known(state: &AppState, account: &crate::server::store::accounts::Account, keep: Option<String>) {
+fn make_known(state: &AppState, account: &domain::Account, keep: Option<String>) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         if let Ok(v) = http::HeaderValue::from_str(&state.devices.issue(account.id, account.session_epoch, keep)) {
             response.append_header(http::header::SET_COOKIE, v);
@@ -212,34 +208,9 @@ pub async fn current_account() -> Result<Option<AccountView>, AppError> {
 /// The signed-in person's live sessions, this one first.
 #[server(prefix = "/api", endpoint = "my-sessions")]
 pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
-    use crate::server::guard::{AGENT, CLIENT, LAST_SEEN, LOGIN_AT};
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
-    let current = who.session().id().map(|i| crate::server::store::sessions::handle(&i));
-    let id = who.account().id;
-    let now = state.clock.timestamp();
-    let list = state
-        .store
-        .read(move |tx| crate::server::store::sessions::of_account(tx, id, now))
-        .await?;
-    let time = |v: Option<&serde_json::Value>| {
-        v.and_then(|v| v.as_i64())
-            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-    };
-    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or("").to_string();
-    let mut out: Vec<SessionView> = list
-        .into_iter()
-        .map(|s| SessionView {
-            handle: format!("{:032x}", s.handle),
-            started: time(s.data.get(LOGIN_AT)),
-            last_seen: time(s.data.get(LAST_SEEN)),
-            client: text(s.data.get(CLIENT)),
-            agent: text(s.data.get(AGENT)),
-            current: Some(s.handle) == current,
-        })
-        .collect();
-    out.sort_by(|a, b| b.current.cmp(&a.current).then(b.last_seen.cmp(&a.last_seen)));
-    Ok(out)
+    domain::live_sessions(&state, &who).await
 }
 
 /// Signs out one of the signed-in person's sessions (from this browser or another).
@@ -275,12 +246,5 @@ pub async fn my_security_events(
 ) -> Result<Page<AuditEventView>, AppError> {
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
-    let id = who.account().id;
-    state
-        .store
-        .read(move |tx| {
-            let sort = Sort::parse(&sort, audit::SORTS, "-time")?;
-            audit::of_account(tx, id, sort, &cursor, 10)
-        })
-        .await
+    domain::security_events(&state, &who, sort, cursor).await
 }

@@ -9,8 +9,6 @@ use crate::model::workspace::{
 use crate::model::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::model::page::Sort;
-#[cfg(feature = "ssr")]
 use crate::server::{
     guard::{act, Member, SignedIn},
     domain::{members as domain, workspaces::actor},
@@ -26,29 +24,7 @@ pub async fn workspace_home(workspace: String) -> Result<WorkspaceHomeView, AppE
     let m = Member::require(&workspace)
         .await?
         .authorize(act::ViewWorkspace)?;
-    let cx = crate::server::Context::current()?;
-    let members = match m.also(act::ViewMembers) {
-        Ok(admin) => Some(domain::counts(&cx, &admin).await?),
-        Err(_) => None,
-    };
-    let assignment = {
-        let (id, me) = (m.workspace().id, m.who().account().id);
-        cx.store.read(move |tx| crate::server::store::minis::assignment_text(tx, id, me))
-            .await?
-    };
-    let pending_approvals = match m.also(act::ViewApprovals) {
-        Ok(approver) => Some(crate::server::domain::approvals::pending_count(&cx, &approver).await?),
-        Err(_) => None,
-    };
-    Ok(WorkspaceHomeView {
-        pending_approvals,
-        name: m.workspace().name.clone(),
-        status: m.workspace().status,
-        role: m.membership().role,
-        assignment,
-        joined: m.membership().joined,
-        members,
-    })
+    crate::server::domain::workspaces::workspace_home(&crate::server::Context::current()?, &m).await
 }
 
 /// Members: search by email or username, filter by role (`workspace-admin` …) and status
@@ -69,8 +45,7 @@ pub async fn list_members(
     use crate::model::workspace::{MemberStatus, Role};
     let role = Role::parse_filter(&role)?;
     let active = MemberStatus::parse_filter(&status)?.map(|s| s == MemberStatus::Active);
-    let sort = Sort::parse(&sort, crate::server::store::members::SORTS, "email")?;
-    domain::list(&crate::server::Context::current()?, &m, q, role, active, sort, cursor).await
+    domain::list(&crate::server::Context::current()?, &m, q, role, active, &sort, cursor).await
 }
 
 /// Pending invitations of the workspace.
@@ -190,27 +165,7 @@ pub async fn leave_workspace(workspace: String) -> Result<(), AppError> {
 /// What an invitation link shows. The token is the secret; no sign-in is needed to read it.
 #[server(prefix = "/api", endpoint = "invitation-details")]
 pub async fn invitation_details(token: String) -> Result<InvitationInfo, AppError> {
-    use crate::server::store::invitations::{self as inv, InvitationState};
-    let state = AppState::current()?;
-    let i = state
-        .store
-        .read(move |tx| inv::by_token(tx, &token))
-        .await?
-        .ok_or_else(|| AppError::NotFound("This invitation link is not valid.".into()))?;
-    let s = match i.state {
-        InvitationState::Accepted => "accepted",
-        InvitationState::Revoked => "revoked",
-        InvitationState::Pending if i.expired(state.clock.now()) => "expired",
-        InvitationState::Pending => "pending",
-    };
-    Ok(InvitationInfo {
-        workspace: i.workspace_name,
-        email: i.email,
-        role: i.role,
-        inviter: i.inviter,
-        expires: i.expires,
-        state: s.into(),
-    })
+    domain::invitation_details(&crate::server::Context::current()?, token).await
 }
 
 /// Accepts an invitation as the signed-in account (whose email must match).

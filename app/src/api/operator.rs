@@ -4,10 +4,6 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[cfg(feature = "ssr")]
-use crate::model::page::Sort;
-#[cfg(feature = "ssr")]
-use crate::model::workspace::{ApplicationStatus, PER_PAGE};
 use crate::model::workspace::{
     ApplicationView, AuditEventView, ChangeRequestView, OutboxView, Page, WorkspaceView,
 };
@@ -16,9 +12,9 @@ use crate::model::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::{
     guard::Operator,
-    domain::workspaces as domain,
-    store::{self, audit, change_requests, outbox, workspace_applications, workspaces as ws},
+    domain::{operator, workspaces as domain},
     state::AppState,
+    Context,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,37 +31,12 @@ pub struct OverviewFigures {
 /// Figures for the operator's overview page.
 #[server(prefix = "/api", endpoint = "operator-overview")]
 pub async fn operator_overview() -> Result<OverviewFigures, AppError> {
-    Operator::require().await?;
-    let state = AppState::current()?;
-    let (accounts, operators, pending_applications, unverified_accounts) = state
-        .store
-        .read(|tx| {
-            let pending =
-                workspace_applications::count_applications(tx, Some(ApplicationStatus::Pending))?;
-            Ok((
-                store::accounts::count(tx)?,
-                store::accounts::count_operators(tx)?,
-                pending,
-                store::accounts::count_unverified(tx)?,
-            ))
-        })
-        .await?;
-    let sessions = store::sessions::RedbSessionStore::new(state.store.clone())
-        .count()
-        .await?;
-    Ok(OverviewFigures {
-        accounts,
-        operators,
-        sessions,
-        schema_version: store::SCHEMA_VERSION,
-        pending_applications,
-        smtp_configured: state.config.smtp_configured,
-        unverified_accounts,
-    })
+    let op = Operator::require().await?;
+    operator::overview(&Context::current()?, &op).await
 }
 
 #[cfg(feature = "ssr")]
-async fn operator_actor() -> Result<(Operator, store::audit::Actor), AppError> {
+async fn operator_actor() -> Result<(Operator, crate::server::store::audit::Actor), AppError> {
     let op = Operator::require().await?;
     let actor = domain::actor(&op.signed_in(), super::client_addr_of_request().await);
     Ok((op, actor))
@@ -79,28 +50,15 @@ pub async fn list_workspace_applications(
     #[server(default)] sort: String,
     #[server(default)] cursor: String,
 ) -> Result<Page<ApplicationView>, AppError> {
-    Operator::require().await?;
-    let status = <ApplicationStatus as crate::model::page::FilterWord>::parse_filter(&status)?;
-    let state = AppState::current()?;
-    state
-        .store
-        .read(move |tx| workspace_applications::list_applications(tx, status, &q, Sort::parse(&sort, workspace_applications::APPLICATION_SORTS, "-created")?, &cursor, PER_PAGE).map(|l| l.page))
-        .await
+    let op = Operator::require().await?;
+    domain::applications(&Context::current()?, &op, &status, q, &sort, cursor).await
 }
 
 /// One application in full: for the operator, or for its applicant.
 #[server(prefix = "/api", endpoint = "get-workspace-application")]
 pub async fn get_workspace_application(id: Uuid) -> Result<ApplicationView, AppError> {
     let who = crate::server::guard::SignedIn::require().await?;
-    let state = AppState::current()?;
-    let a = state
-        .store
-        .read(move |tx| workspace_applications::get_application(tx, id))
-        .await?;
-    match a {
-        Some(a) if who.account().is_operator || a.applicant == who.account().id => Ok(a.view()),
-        _ => Err(AppError::NotFound("No such application.".into())),
-    }
+    domain::application(&Context::current()?, &who, id).await
 }
 
 /// Generates the workspace of a pending application.
@@ -130,25 +88,15 @@ pub async fn list_workspaces(
     #[server(default)] sort: String,
     #[server(default)] cursor: String,
 ) -> Result<Page<WorkspaceView>, AppError> {
-    Operator::require().await?;
-    let state = AppState::current()?;
-    state
-        .store
-        .read(move |tx| ws::list_workspaces(tx, &q, Sort::parse(&sort, ws::WORKSPACE_SORTS, "name")?, &cursor, PER_PAGE).map(|l| l.page))
-        .await
+    let op = Operator::require().await?;
+    domain::workspaces(&Context::current()?, &op, q, &sort, cursor).await
 }
 
 /// One workspace, for the operator.
 #[server(prefix = "/api", endpoint = "get-workspace")]
 pub async fn get_workspace(id: Uuid) -> Result<WorkspaceView, AppError> {
-    Operator::require().await?;
-    let state = AppState::current()?;
-    state
-        .store
-        .read(move |tx| ws::get_workspace(tx, id))
-        .await?
-        .map(|w| w.view())
-        .ok_or_else(|| AppError::NotFound("No such workspace.".into()))
+    let op = Operator::require().await?;
+    domain::workspace(&Context::current()?, &op, id).await
 }
 
 /// Edits a workspace's registered information (never its name).
@@ -191,12 +139,8 @@ pub async fn list_change_requests(
     #[server(default)] sort: String,
     #[server(default)] cursor: String,
 ) -> Result<Page<ChangeRequestView>, AppError> {
-    Operator::require().await?;
-    let state = AppState::current()?;
-    state
-        .store
-        .read(move |tx| change_requests::list_change_requests(tx, Sort::parse(&sort, change_requests::CHANGE_REQUEST_SORTS, "-created")?, &cursor, PER_PAGE).map(|l| l.page))
-        .await
+    let op = Operator::require().await?;
+    domain::change_requests(&Context::current()?, &op, &sort, cursor).await
 }
 
 /// Every account, by username, searched by username or email.
@@ -206,12 +150,8 @@ pub async fn list_accounts(
     #[server(default)] sort: String,
     #[server(default)] cursor: String,
 ) -> Result<Page<crate::model::account::AccountView>, AppError> {
-    Operator::require().await?;
-    let state = AppState::current()?;
-    state
-        .store
-        .read(move |tx| store::accounts::list(tx, &q, Sort::parse(&sort, store::accounts::SORTS, "username")?, &cursor, PER_PAGE).map(|l| l.page))
-        .await
+    let op = Operator::require().await?;
+    operator::accounts(&Context::current()?, &op, q, &sort, cursor).await
 }
 
 /// Marks an account's email address verified — only while no SMTP server is configured.
@@ -242,25 +182,15 @@ pub async fn list_outbox(
     #[server(default)] sort: String,
     #[server(default)] cursor: String,
 ) -> Result<Page<OutboxView>, AppError> {
-    Operator::require().await?;
-    let filter = <outbox::MailState as crate::model::page::FilterWord>::parse_filter(&state)?;
-    let app = AppState::current()?;
-    app.store
-        .read(move |tx| outbox::list(tx, filter, &q, Sort::parse(&sort, outbox::SORTS, "-created")?, &cursor, PER_PAGE).map(|l| l.page))
-        .await
+    let op = Operator::require().await?;
+    operator::outbox(&Context::current()?, &op, &state, q, &sort, cursor).await
 }
 
 /// One outbox message in full.
 #[server(prefix = "/api", endpoint = "get-outbox-message")]
 pub async fn get_outbox_message(id: Uuid) -> Result<OutboxView, AppError> {
-    Operator::require().await?;
-    let state = AppState::current()?;
-    state
-        .store
-        .read(move |tx| outbox::get(tx, id))
-        .await?
-        .map(|m| m.view())
-        .ok_or_else(|| AppError::NotFound("No such message.".into()))
+    let op = Operator::require().await?;
+    operator::outbox_message(&Context::current()?, &op, id).await
 }
 
 /// The audit log of the whole platform, or of one workspace (by name).
@@ -272,26 +202,6 @@ pub async fn platform_audit(
     #[server(default)] sort: String,
     #[server(default)] cursor: String,
 ) -> Result<Page<AuditEventView>, AppError> {
-    Operator::require().await?;
-    let state = AppState::current()?;
-    state
-        .store
-        .read(move |tx| {
-            let scope = if workspace.trim().is_empty() {
-                None
-            } else {
-                Some(
-                    ws::workspace_by_name(tx, &workspace)?
-                        .ok_or_else(|| {
-                            AppError::invalid(
-                                "Workspace",
-                                format!("there is no workspace named {workspace}"),
-                            )
-                        })?
-                        .id,
-                )
-            };
-            audit::list(tx, scope, &action, &q, Sort::parse(&sort, audit::SORTS, "-time")?, &cursor, PER_PAGE).map(|l| l.page)
-        })
-        .await
+    let op = Operator::require().await?;
+    operator::platform_audit(&Context::current()?, &op, workspace, action, q, &sort, cursor).await
 }

@@ -51,38 +51,9 @@ pub async fn apply_for_workspace(
 /// The signed-in person's home: their workspaces, applications and waiting invitations.
 #[server(prefix = "/api", endpoint = "home-summary")]
 pub async fn home_summary() -> Result<crate::model::workspace::HomeSummary, AppError> {
-    use crate::model::workspace::{HomeSummary, MyInvitation};
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
-    let (id, email, verified) = (who.account().id, who.account().email.clone(), who.account().email_verified);
-    let now = state.clock.now();
-    state
-        .store
-        .read(move |tx| {
-            // An unproven address shows no invitations: they could not be accepted anyway.
-            let invitations = if verified {
-                crate::server::store::invitations::pending_for_email(tx, &email, now)?
-                    .into_iter()
-                    .map(|i| MyInvitation {
-                        workspace: i.workspace_name,
-                        role: i.role,
-                        inviter: i.inviter,
-                        expires: i.expires,
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            Ok(HomeSummary {
-                workspaces: crate::server::store::workspaces::workspaces_of(tx, id)?,
-                applications: crate::server::store::workspace_applications::applications_of(tx, id)?
-                    .iter()
-                    .map(|a| a.view())
-                    .collect(),
-                invitations,
-            })
-        })
-        .await
+    domain::home_summary(&state, &who).await
 }
 
 /// The signed-in person's workspace applications, newest first.
@@ -90,12 +61,7 @@ pub async fn home_summary() -> Result<crate::model::workspace::HomeSummary, AppE
 pub async fn my_workspace_applications() -> Result<Vec<ApplicationView>, AppError> {
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
-    let id = who.account().id;
-    let apps = state
-        .store
-        .read(move |tx| crate::server::store::workspace_applications::applications_of(tx, id))
-        .await?;
-    Ok(apps.iter().map(|a| a.view()).collect())
+    domain::my_applications(&state, &who).await
 }
 
 /// Withdraws one's own pending application.
@@ -116,11 +82,7 @@ pub async fn my_workspaces() -> Result<Vec<MyWorkspace>, AppError> {
     let Some(who) = SignedIn::optional().await? else {
         return Ok(Vec::new());
     };
-    let id = who.account().id;
-    state
-        .store
-        .read(move |tx| crate::server::store::workspaces::workspaces_of(tx, id))
-        .await
+    domain::my_workspaces(&state, &who).await
 }
 
 /// Workspace – General: the registered information, for a Workspace Admin.

@@ -592,10 +592,11 @@ pub async fn list(
     q: String,
     role: Option<Role>,
     active: Option<bool>,
-    sort: crate::model::page::Sort,
+    sort: &str,
     cursor: String,
 ) -> Result<crate::model::page::Page<crate::model::workspace::MemberView>, AppError> {
     let id = m.workspace().id;
+    let sort = crate::model::page::Sort::parse(sort, members::SORTS, "email")?;
     cx.store
         .read(move |tx| members::list(tx, id, &q, role, active, sort, &cursor, crate::model::workspace::PER_PAGE).map(|listed| listed.page))
         .await
@@ -627,6 +628,30 @@ pub async fn counts(cx: &Context, m: &Authorized<act::ViewMembers>) -> Result<cr
             })
         })
         .await
+}
+
+/// What an invitation link shows: the workspace, the address, the role and whether it can still
+/// be accepted. The token is the secret, so no sign-in is needed.
+pub async fn invitation_details(cx: &Context, token: String) -> Result<crate::model::workspace::InvitationInfo, AppError> {
+    let i = cx
+        .store
+        .read(move |tx| inv::by_token(tx, &token))
+        .await?
+        .ok_or_else(|| AppError::NotFound("This invitation link is not valid.".into()))?;
+    let s = match i.state {
+        InvitationState::Accepted => "accepted",
+        InvitationState::Revoked => "revoked",
+        InvitationState::Pending if i.expired(cx.clock.now()) => "expired",
+        InvitationState::Pending => "pending",
+    };
+    Ok(crate::model::workspace::InvitationInfo {
+        workspace: i.workspace_name,
+        email: i.email,
+        role: i.role,
+        inviter: i.inviter,
+        expires: i.expires,
+        state: s.into(),
+    })
 }
 
 pub async fn leave(cx: &Context, member: &Authorized<act::Leave>, actor: Actor) -> Result<(), AppError> {

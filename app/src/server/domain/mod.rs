@@ -7,4 +7,5 @@ pub mod apps;
 pub mod mail;
 pub mod members;
 pub mod minis;
+pub mod operator;
 pub mod workspaces;

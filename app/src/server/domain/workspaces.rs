@@ -464,6 +464,151 @@ pub async fn audit_log(
     cx.store.read(move |tx| audit::list(tx, Some(id), &action, &q, sort, &cursor, PER_PAGE).map(|l| l.page)).await
 }
 
+/// A workspace's home: what any member sees, with the member counts for those who manage
+/// members and the pending applications for those who decide them.
+pub async fn workspace_home(cx: &Context, m: &Authorized<act::ViewWorkspace>) -> Result<WorkspaceHomeView, AppError> {
+    let members = match m.also(act::ViewMembers) {
+        Ok(admin) => Some(super::members::counts(cx, &admin).await?),
+        Err(_) => None,
+    };
+    let assignment = {
+        let (id, me) = (m.workspace().id, m.who().account().id);
+        cx.store.read(move |tx| crate::server::store::minis::assignment_text(tx, id, me))
+            .await?
+    };
+    let pending_approvals = match m.also(act::ViewApprovals) {
+        Ok(approver) => Some(super::approvals::pending_count(cx, &approver).await?),
+        Err(_) => None,
+    };
+    Ok(WorkspaceHomeView {
+        pending_approvals,
+        name: m.workspace().name.clone(),
+        status: m.workspace().status,
+        role: m.membership().role,
+        assignment,
+        joined: m.membership().joined,
+        members,
+    })
+}
+
+/// The signed-in person's home: their workspaces, applications and waiting invitations.
+pub async fn home_summary(cx: &Context, who: &SignedIn) -> Result<HomeSummary, AppError> {
+    let (id, email, verified) = (who.account().id, who.account().email.clone(), who.account().email_verified);
+    let now = cx.clock.now();
+    cx.store
+        .read(move |tx| {
+            // An unproven address shows no invitations: they could not be accepted anyway.
+            let invitations = if verified {
+                crate::server::store::invitations::pending_for_email(tx, &email, now)?
+                    .into_iter()
+                    .map(|i| MyInvitation {
+                        workspace: i.workspace_name,
+                        role: i.role,
+                        inviter: i.inviter,
+                        expires: i.expires,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok(HomeSummary {
+                workspaces: ws::workspaces_of(tx, id)?,
+                applications: workspace_applications::applications_of(tx, id)?
+                    .iter()
+                    .map(|a| a.view())
+                    .collect(),
+                invitations,
+            })
+        })
+        .await
+}
+
+/// The signed-in person's workspace applications, newest first.
+pub async fn my_applications(cx: &Context, who: &SignedIn) -> Result<Vec<ApplicationView>, AppError> {
+    let id = who.account().id;
+    let apps = cx
+        .store
+        .read(move |tx| workspace_applications::applications_of(tx, id))
+        .await?;
+    Ok(apps.iter().map(|a| a.view()).collect())
+}
+
+/// The workspaces the signed-in person belongs to.
+pub async fn my_workspaces(cx: &Context, who: &SignedIn) -> Result<Vec<MyWorkspace>, AppError> {
+    let id = who.account().id;
+    cx.store.read(move |tx| ws::workspaces_of(tx, id)).await
+}
+
+/// One application in full: for the operator, or for its applicant; anyone else is told there is
+/// no such application.
+pub async fn application(cx: &Context, who: &SignedIn, id: Uuid) -> Result<ApplicationView, AppError> {
+    let a = cx
+        .store
+        .read(move |tx| workspace_applications::get_application(tx, id))
+        .await?;
+    match a {
+        Some(a) if who.account().is_operator || a.applicant == who.account().id => Ok(a.view()),
+        _ => Err(AppError::NotFound("No such application.".into())),
+    }
+}
+
+/// The operator's queue of workspace applications: filtered by status ("" for all), searched by
+/// name.
+pub async fn applications(
+    cx: &Context,
+    op: &Operator,
+    status: &str,
+    q: String,
+    sort: &str,
+    cursor: String,
+) -> Result<crate::model::page::Page<ApplicationView>, AppError> {
+    let _ = op;
+    let status = <ApplicationStatus as crate::model::page::FilterWord>::parse_filter(status)?;
+    let sort = crate::model::page::Sort::parse(sort, workspace_applications::APPLICATION_SORTS, "-created")?;
+    cx.store
+        .read(move |tx| workspace_applications::list_applications(tx, status, &q, sort, &cursor, PER_PAGE).map(|l| l.page))
+        .await
+}
+
+/// Every workspace, for the operator, searched by name.
+pub async fn workspaces(
+    cx: &Context,
+    op: &Operator,
+    q: String,
+    sort: &str,
+    cursor: String,
+) -> Result<crate::model::page::Page<WorkspaceView>, AppError> {
+    let _ = op;
+    let sort = crate::model::page::Sort::parse(sort, ws::WORKSPACE_SORTS, "name")?;
+    cx.store
+        .read(move |tx| ws::list_workspaces(tx, &q, sort, &cursor, PER_PAGE).map(|l| l.page))
+        .await
+}
+
+/// One workspace, for the operator.
+pub async fn workspace(cx: &Context, op: &Operator, id: Uuid) -> Result<WorkspaceView, AppError> {
+    let _ = op;
+    cx.store
+        .read(move |tx| ws::get_workspace(tx, id))
+        .await?
+        .map(|w| w.view())
+        .ok_or_else(|| AppError::NotFound("No such workspace.".into()))
+}
+
+/// The Workspace Admins' change requests, for the operator, newest first.
+pub async fn change_requests(
+    cx: &Context,
+    op: &Operator,
+    sort: &str,
+    cursor: String,
+) -> Result<crate::model::page::Page<ChangeRequestView>, AppError> {
+    let _ = op;
+    let sort = crate::model::page::Sort::parse(sort, change_requests::CHANGE_REQUEST_SORTS, "-created")?;
+    cx.store
+        .read(move |tx| change_requests::list_change_requests(tx, sort, &cursor, PER_PAGE).map(|l| l.page))
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,6 +643,32 @@ mod tests {
             name: "test".into(),
             client: None,
         }
+    }
+
+    #[tokio::test]
+    async fn an_application_is_read_by_its_applicant_and_the_operator_only() {
+        let state = Context::new(Store::memory(), Config::default());
+        let ann = person(&state, "ann").await;
+        let bob = person(&state, "bob").await;
+        let op = person(&state, "operator").await;
+        let mut account = op.account().clone();
+        account.is_operator = true;
+        let op = Operator::for_tests(SignedIn::for_tests(account, op.session().clone()));
+        let app = apply(&state, &ann, form("Acme", "Ann <ann@example.com>"), nobody()).await.unwrap();
+
+        assert_eq!(application(&state, &ann, app.id).await.unwrap().id, app.id);
+        assert_eq!(application(&state, op.signed_in(), app.id).await.unwrap().id, app.id);
+        assert_eq!(application(&state, &bob, app.id).await.unwrap_err().status(), 404);
+
+        let queue = applications(&state, &op, "pending", String::new(), "", String::new()).await.unwrap();
+        assert_eq!(queue.items.len(), 1);
+        let e = applications(&state, &op, "lost", String::new(), "", String::new()).await.unwrap_err();
+        assert_eq!((e.status(), e.field()), (422, Some("Status")));
+
+        assert_eq!(my_applications(&state, &ann).await.unwrap().len(), 1);
+        assert!(my_applications(&state, &bob).await.unwrap().is_empty());
+        let home = home_summary(&state, &ann).await.unwrap();
+        assert_eq!((home.applications.len(), home.workspaces.len()), (1, 0));
     }
 
     #[tokio::test]

@@ -15,7 +15,8 @@ use std::net::IpAddr;
 use uuid::Uuid;
 
 use crate::model::AppError;
-use crate::server::store::accounts::Account;
+/// The account the use cases answer with (after a password change, or signing out everywhere).
+pub use crate::server::store::accounts::Account;
 use crate::server::store::audit::Actor;
 use crate::server::store::outbox;
 use crate::server::store::tokens::{self, Purpose};
@@ -25,10 +26,10 @@ pub use email_change::request_email_change;
 pub use login::log_in;
 pub use operator::{create_operator_blocking, mark_verified};
 pub use password::{change_password, request_password_reset, reset_password, RESET_HOURS};
-pub use sessions::{record_sign_out, revoke_other_sessions, revoke_session};
+pub use sessions::{live_sessions, record_sign_out, revoke_other_sessions, revoke_session, security_events};
 pub use sign_up::{check_sign_up, resend_verification, sign_up, verify_email, SignUp};
 #[cfg(test)]
-pub use test_support::{last_link_token, verified_account};
+pub use test_support::{last_link_token, signed_in, verified_account};
 
 /// How long a verification link works.
 pub const VERIFY_HOURS: i64 = 24;

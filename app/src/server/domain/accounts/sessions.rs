@@ -1,8 +1,10 @@
-//! The signed-in person's sessions: a sign-out recorded, one session ended, or all but this one.
+//! The signed-in person's sessions and security events: the live sessions listed, a sign-out
+//! recorded, one session ended, or all but this one.
 
 use std::net::IpAddr;
 
 use super::who_acts;
+use crate::model::account::SessionView;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
 use crate::server::guard::SignedIn;
@@ -10,6 +12,53 @@ use crate::server::store::accounts::{self, Account};
 use crate::server::store::audit;
 use crate::server::store::sessions;
 use crate::server::Context;
+
+/// The signed-in person's live sessions, this one first, then the most recently seen.
+pub async fn live_sessions(cx: &Context, who: &SignedIn) -> Result<Vec<SessionView>, AppError> {
+    use crate::server::guard::{AGENT, CLIENT, LAST_SEEN, LOGIN_AT};
+    let current = who.session().id().map(|i| sessions::handle(&i));
+    let id = who.account().id;
+    let now = cx.clock.timestamp();
+    let list = cx
+        .store
+        .read(move |tx| sessions::of_account(tx, id, now))
+        .await?;
+    let time = |v: Option<&serde_json::Value>| {
+        v.and_then(|v| v.as_i64())
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+    };
+    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let mut out: Vec<SessionView> = list
+        .into_iter()
+        .map(|s| SessionView {
+            handle: format!("{:032x}", s.handle),
+            started: time(s.data.get(LOGIN_AT)),
+            last_seen: time(s.data.get(LAST_SEEN)),
+            client: text(s.data.get(CLIENT)),
+            agent: text(s.data.get(AGENT)),
+            current: Some(s.handle) == current,
+        })
+        .collect();
+    out.sort_by(|a, b| b.current.cmp(&a.current).then(b.last_seen.cmp(&a.last_seen)));
+    Ok(out)
+}
+
+/// The signed-in person's security events (sign-ins, password and email changes, sessions
+/// ended), newest first.
+pub async fn security_events(
+    cx: &Context,
+    who: &SignedIn,
+    sort: String,
+    cursor: String,
+) -> Result<crate::model::page::Page<crate::model::workspace::AuditEventView>, AppError> {
+    let id = who.account().id;
+    cx.store
+        .read(move |tx| {
+            let sort = crate::model::page::Sort::parse(&sort, audit::SORTS, "-time")?;
+            audit::of_account(tx, id, sort, &cursor, 10)
+        })
+        .await
+}
 
 /// Records a sign-out (the session itself is ended by the guard).
 pub async fn record_sign_out(cx: &Context, who: &SignedIn, addr: Option<IpAddr>) -> Result<(), AppError> {

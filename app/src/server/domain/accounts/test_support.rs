@@ -73,7 +73,8 @@ pub(super) async fn count_accounts(s: &Context) -> u64 {
     s.store.read(|tx| accounts::count(tx)).await.unwrap()
 }
 
-pub(super) fn signed_in(s: &Context, account: &Account) -> SignedIn {
+/// Test support: `account` signed in on a new session.
+pub fn signed_in(s: &Context, account: &Account) -> SignedIn {
     let session = tower_sessions::Session::new(
         None,
         std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(s.store.clone())),

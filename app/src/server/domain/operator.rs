@@ -1,0 +1,145 @@
+//! What the platform operator reads: the overview's figures, every account, the outbox and the
+//! platform's audit log.
+
+use uuid::Uuid;
+
+// The overview's figures are a type both sides share, declared beside its server function.
+use crate::api::operator::OverviewFigures;
+use crate::model::account::AccountView;
+use crate::model::page::{FilterWord, Sort};
+use crate::model::workspace::{ApplicationStatus, AuditEventView, OutboxView, Page, PER_PAGE};
+use crate::model::AppError;
+use crate::server::guard::Operator;
+use crate::server::store::{self, accounts, audit, outbox, workspace_applications, workspaces as ws};
+use crate::server::Context;
+
+/// How many accounts, operators, sessions and pending applications the platform has, and how it
+/// is set up.
+pub async fn overview(cx: &Context, op: &Operator) -> Result<OverviewFigures, AppError> {
+    let _ = op;
+    let (accounts, operators, pending_applications, unverified_accounts) = cx
+        .store
+        .read(|tx| {
+            let pending =
+                workspace_applications::count_applications(tx, Some(ApplicationStatus::Pending))?;
+            Ok((
+                accounts::count(tx)?,
+                accounts::count_operators(tx)?,
+                pending,
+                accounts::count_unverified(tx)?,
+            ))
+        })
+        .await?;
+    let sessions = store::sessions::RedbSessionStore::new(cx.store.clone())
+        .count()
+        .await?;
+    Ok(OverviewFigures {
+        accounts,
+        operators,
+        sessions,
+        schema_version: store::SCHEMA_VERSION,
+        pending_applications,
+        smtp_configured: cx.config.smtp_configured,
+        unverified_accounts,
+    })
+}
+
+/// Every account, by username, searched by username or email.
+pub async fn accounts(
+    cx: &Context,
+    op: &Operator,
+    q: String,
+    sort: &str,
+    cursor: String,
+) -> Result<Page<AccountView>, AppError> {
+    let _ = op;
+    let sort = Sort::parse(sort, accounts::SORTS, "username")?;
+    cx.store
+        .read(move |tx| accounts::list(tx, &q, sort, &cursor, PER_PAGE).map(|l| l.page))
+        .await
+}
+
+/// The outbox: every email the platform has queued, filtered by delivery state ("" for all).
+pub async fn outbox(
+    cx: &Context,
+    op: &Operator,
+    state: &str,
+    q: String,
+    sort: &str,
+    cursor: String,
+) -> Result<Page<OutboxView>, AppError> {
+    let _ = op;
+    let filter = outbox::MailState::parse_filter(state)?;
+    let sort = Sort::parse(sort, outbox::SORTS, "-created")?;
+    cx.store
+        .read(move |tx| outbox::list(tx, filter, &q, sort, &cursor, PER_PAGE).map(|l| l.page))
+        .await
+}
+
+/// One outbox message in full.
+pub async fn outbox_message(cx: &Context, op: &Operator, id: Uuid) -> Result<OutboxView, AppError> {
+    let _ = op;
+    cx.store
+        .read(move |tx| outbox::get(tx, id))
+        .await?
+        .map(|m| m.view())
+        .ok_or_else(|| AppError::NotFound("No such message.".into()))
+}
+
+/// The audit log of the whole platform, or of one workspace named by the operator.
+pub async fn platform_audit(
+    cx: &Context,
+    op: &Operator,
+    workspace: String,
+    action: String,
+    q: String,
+    sort: &str,
+    cursor: String,
+) -> Result<Page<AuditEventView>, AppError> {
+    let _ = op;
+    let sort = sort.to_string();
+    cx.store
+        .read(move |tx| {
+            let scope = if workspace.trim().is_empty() {
+                None
+            } else {
+                Some(
+                    ws::workspace_by_name(tx, &workspace)?
+                        .ok_or_else(|| {
+                            AppError::invalid(
+                                "Workspace",
+                                format!("there is no workspace named {workspace}"),
+                            )
+                        })?
+                        .id,
+                )
+            };
+            audit::list(tx, scope, &action, &q, Sort::parse(&sort, audit::SORTS, "-time")?, &cursor, PER_PAGE).map(|l| l.page)
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::domain::accounts::{signed_in, verified_account};
+    use crate::server::store::Store;
+    use crate::server::Config;
+
+    #[tokio::test]
+    async fn the_operator_reads_every_account_and_is_told_of_an_unknown_workspace_or_state() {
+        let cx = Context::new(Store::memory(), Config::default());
+        let mut account = verified_account(&cx, "operator").await;
+        account.is_operator = true;
+        let op = Operator::for_tests(signed_in(&cx, &account));
+
+        assert_eq!(accounts(&cx, &op, String::new(), "", String::new()).await.unwrap().items.len(), 1);
+
+        let e = platform_audit(&cx, &op, "Nowhere".into(), String::new(), String::new(), "", String::new())
+            .await
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (422, Some("Workspace")));
+        let e = outbox(&cx, &op, "lost", String::new(), "", String::new()).await.unwrap_err();
+        assert_eq!(e.status(), 422);
+    }
+}
