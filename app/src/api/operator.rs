@@ -1,11 +1,10 @@
 //! The operator area: workspace applications, workspaces, change requests, outbox, audit log.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::workspace::{
-    ApplicationView, AuditEventView, ChangeRequestView, OutboxView, Page, WorkspaceView,
+    ApplicationView, AuditEventView, ChangeRequestView, OutboxView, OverviewFigures, Page, WorkspaceView,
 };
 use crate::model::AppError;
 
@@ -16,17 +15,6 @@ use crate::server::{
     state::AppState,
     Context,
 };
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OverviewFigures {
-    pub accounts: u64,
-    pub operators: u64,
-    pub sessions: u64,
-    pub schema_version: u64,
-    pub pending_applications: u64,
-    pub smtp_configured: bool,
-    pub unverified_accounts: u64,
-}
 
 /// Figures for the operator's overview page.
 #[server(prefix = "/api", endpoint = "operator-overview")]

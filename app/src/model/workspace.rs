@@ -660,3 +660,15 @@ impl crate::model::page::FilterWord for MailState {
         }
     }
 }
+
+/// The figures of the operator's overview page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverviewFigures {
+    pub accounts: u64,
+    pub operators: u64,
+    pub sessions: u64,
+    pub schema_version: u64,
+    pub pending_applications: u64,
+    pub smtp_configured: bool,
+    pub unverified_accounts: u64,
+}

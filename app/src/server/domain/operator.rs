@@ -3,11 +3,9 @@
 
 use uuid::Uuid;
 
-// The overview's figures are a type both sides share, declared beside its server function.
-use crate::api::operator::OverviewFigures;
 use crate::model::account::AccountView;
 use crate::model::page::{FilterWord, Sort};
-use crate::model::workspace::{ApplicationStatus, AuditEventView, OutboxView, Page, PER_PAGE};
+use crate::model::workspace::{ApplicationStatus, AuditEventView, OutboxView, OverviewFigures, Page, PER_PAGE};
 use crate::model::AppError;
 use crate::server::guard::Operator;
 use crate::server::store::{self, accounts, audit, outbox, workspace_applications, workspaces as ws};
@@ -15,8 +13,7 @@ use crate::server::Context;
 
 /// How many accounts, operators, sessions and pending applications the platform has, and how it
 /// is set up.
-pub async fn overview(cx: &Context, op: &Operator) -> Result<OverviewFigures, AppError> {
-    let _ = op;
+pub async fn overview(cx: &Context, _op: &Operator) -> Result<OverviewFigures, AppError> {
     let (accounts, operators, pending_applications, unverified_accounts) = cx
         .store
         .read(|tx| {
@@ -47,12 +44,11 @@ pub async fn overview(cx: &Context, op: &Operator) -> Result<OverviewFigures, Ap
 /// Every account, by username, searched by username or email.
 pub async fn accounts(
     cx: &Context,
-    op: &Operator,
+    _op: &Operator,
     q: String,
     sort: &str,
     cursor: String,
 ) -> Result<Page<AccountView>, AppError> {
-    let _ = op;
     let sort = Sort::parse(sort, accounts::SORTS, "username")?;
     cx.store
         .read(move |tx| accounts::list(tx, &q, sort, &cursor, PER_PAGE).map(|l| l.page))
@@ -62,13 +58,12 @@ pub async fn accounts(
 /// The outbox: every email the platform has queued, filtered by delivery state ("" for all).
 pub async fn outbox(
     cx: &Context,
-    op: &Operator,
+    _op: &Operator,
     state: &str,
     q: String,
     sort: &str,
     cursor: String,
 ) -> Result<Page<OutboxView>, AppError> {
-    let _ = op;
     let filter = outbox::MailState::parse_filter(state)?;
     let sort = Sort::parse(sort, outbox::SORTS, "-created")?;
     cx.store
@@ -77,8 +72,7 @@ pub async fn outbox(
 }
 
 /// One outbox message in full.
-pub async fn outbox_message(cx: &Context, op: &Operator, id: Uuid) -> Result<OutboxView, AppError> {
-    let _ = op;
+pub async fn outbox_message(cx: &Context, _op: &Operator, id: Uuid) -> Result<OutboxView, AppError> {
     cx.store
         .read(move |tx| outbox::get(tx, id))
         .await?
@@ -89,14 +83,13 @@ pub async fn outbox_message(cx: &Context, op: &Operator, id: Uuid) -> Result<Out
 /// The audit log of the whole platform, or of one workspace named by the operator.
 pub async fn platform_audit(
     cx: &Context,
-    op: &Operator,
+    _op: &Operator,
     workspace: String,
     action: String,
     q: String,
     sort: &str,
     cursor: String,
 ) -> Result<Page<AuditEventView>, AppError> {
-    let _ = op;
     let sort = sort.to_string();
     cx.store
         .read(move |tx| {

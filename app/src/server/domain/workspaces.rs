@@ -135,11 +135,10 @@ pub async fn withdraw(
 /// Admin (or admitted on sign-up), each told by email. One transaction.
 pub async fn generate(
     cx: &Context,
-    op: &Operator,
+    _op: &Operator,
     id: Uuid,
     actor: Actor,
 ) -> Result<Workspace, AppError> {
-    let _ = op;
     let console = cx.config.public_url.trim_end_matches('/').to_string();
     let workspace = cx
         .store
@@ -227,12 +226,11 @@ fn generation_email(
 
 pub async fn reject(
     cx: &Context,
-    op: &Operator,
+    _op: &Operator,
     id: Uuid,
     reason: &str,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let _ = op;
     let reason = validate_reason("Reason", reason)?;
     cx
         .store
@@ -305,14 +303,13 @@ pub async fn request_change(
 /// representatives become Workspace Admins like the first ones.
 pub async fn edit_info(
     cx: &Context,
-    op: &Operator,
+    _op: &Operator,
     id: Uuid,
     mcc: &str,
     address: &str,
     representatives: &str,
     actor: Actor,
 ) -> Result<Workspace, AppError> {
-    let _ = op;
     let mcc = validate_mcc(mcc)?;
     let address = validate_address(address)?;
     let reps = parse_representatives(representatives)?;
@@ -395,13 +392,12 @@ pub async fn edit_info(
 
 pub async fn set_status(
     cx: &Context,
-    op: &Operator,
+    _op: &Operator,
     id: Uuid,
     suspend: bool,
     reason: &str,
     actor: Actor,
 ) -> Result<Workspace, AppError> {
-    let _ = op;
     let reason = validate_reason("Reason", reason)?;
     let w = cx
         .store
@@ -556,13 +552,12 @@ pub async fn application(cx: &Context, who: &SignedIn, id: Uuid) -> Result<Appli
 /// name.
 pub async fn applications(
     cx: &Context,
-    op: &Operator,
+    _op: &Operator,
     status: &str,
     q: String,
     sort: &str,
     cursor: String,
 ) -> Result<crate::model::page::Page<ApplicationView>, AppError> {
-    let _ = op;
     let status = <ApplicationStatus as crate::model::page::FilterWord>::parse_filter(status)?;
     let sort = crate::model::page::Sort::parse(sort, workspace_applications::APPLICATION_SORTS, "-created")?;
     cx.store
@@ -573,12 +568,11 @@ pub async fn applications(
 /// Every workspace, for the operator, searched by name.
 pub async fn workspaces(
     cx: &Context,
-    op: &Operator,
+    _op: &Operator,
     q: String,
     sort: &str,
     cursor: String,
 ) -> Result<crate::model::page::Page<WorkspaceView>, AppError> {
-    let _ = op;
     let sort = crate::model::page::Sort::parse(sort, ws::WORKSPACE_SORTS, "name")?;
     cx.store
         .read(move |tx| ws::list_workspaces(tx, &q, sort, &cursor, PER_PAGE).map(|l| l.page))
@@ -586,8 +580,7 @@ pub async fn workspaces(
 }
 
 /// One workspace, for the operator.
-pub async fn workspace(cx: &Context, op: &Operator, id: Uuid) -> Result<WorkspaceView, AppError> {
-    let _ = op;
+pub async fn workspace(cx: &Context, _op: &Operator, id: Uuid) -> Result<WorkspaceView, AppError> {
     cx.store
         .read(move |tx| ws::get_workspace(tx, id))
         .await?
@@ -598,11 +591,10 @@ pub async fn workspace(cx: &Context, op: &Operator, id: Uuid) -> Result<Workspac
 /// The Workspace Admins' change requests, for the operator, newest first.
 pub async fn change_requests(
     cx: &Context,
-    op: &Operator,
+    _op: &Operator,
     sort: &str,
     cursor: String,
 ) -> Result<crate::model::page::Page<ChangeRequestView>, AppError> {
-    let _ = op;
     let sort = crate::model::page::Sort::parse(sort, change_requests::CHANGE_REQUEST_SORTS, "-created")?;
     cx.store
         .read(move |tx| change_requests::list_change_requests(tx, sort, &cursor, PER_PAGE).map(|l| l.page))
