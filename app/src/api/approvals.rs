@@ -37,6 +37,16 @@ pub async fn get_application(workspace: String, id: Uuid) -> Result<ApplicationD
     domain::get(&Context::current()?, &who, workspace, id).await
 }
 
+/// Decides a pending application of `workspace` as a member allowed to decide applications, then
+/// returns a plain form post to the page that asked.
+#[cfg(feature = "ssr")]
+async fn decide(workspace: String, id: Uuid, approve: bool, reason: String, back: Option<String>) -> Result<(), AppError> {
+    let (state, m, actor) = super::acting(&workspace, act::DecideApprovals).await?;
+    domain::decide(&state, &m, id, approve, reason, actor).await?;
+    super::return_to(back);
+    Ok(())
+}
+
 /// Approves a pending application (not one's own).
 #[server(prefix = "/api", endpoint = "approve-application")]
 pub async fn approve_application(
@@ -45,11 +55,7 @@ pub async fn approve_application(
     #[server(default)] reason: String,
     #[server(default)] back: Option<String>,
 ) -> Result<(), AppError> {
-    let m = Member::require(&workspace).await?.authorize(act::DecideApprovals)?;
-    let actor = actor(&m.who(), super::client_addr_of_request().await);
-    domain::decide(&Context::current()?, &m, id, true, reason, actor).await?;
-    super::return_to(back);
-    Ok(())
+    decide(workspace, id, true, reason, back).await
 }
 
 /// Rejects a pending application (not one's own) with a reason the applicant reads.
@@ -60,11 +66,7 @@ pub async fn reject_application(
     #[server(default)] reason: String,
     #[server(default)] back: Option<String>,
 ) -> Result<(), AppError> {
-    let m = Member::require(&workspace).await?.authorize(act::DecideApprovals)?;
-    let actor = actor(&m.who(), super::client_addr_of_request().await);
-    domain::decide(&Context::current()?, &m, id, false, reason, actor).await?;
-    super::return_to(back);
-    Ok(())
+    decide(workspace, id, false, reason, back).await
 }
 
 /// The applicant withdraws their pending application.
@@ -87,9 +89,8 @@ pub async fn apply_publishing(
     #[server(default)] apps: Vec<Uuid>,
     #[server(default)] note: String,
 ) -> Result<Uuid, AppError> {
-    let m = Member::require(&workspace).await?.authorize(act::ApplyForMiniPrograms)?;
-    let actor = actor(&m.who(), super::client_addr_of_request().await);
-    let app = domain::apply_publishing(&Context::current()?, &m, id, version, apps, note, actor).await?;
+    let (state, m, actor) = super::acting(&workspace, act::ApplyForMiniPrograms).await?;
+    let app = domain::apply_publishing(&state, &m, id, version, apps, note, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
     Ok(app)
 }
@@ -97,9 +98,8 @@ pub async fn apply_publishing(
 /// "Apply for removal" of a released mini program, with a reason.
 #[server(prefix = "/api", endpoint = "apply-removal")]
 pub async fn apply_removal(workspace: String, id: Uuid, #[server(default)] reason: String) -> Result<Uuid, AppError> {
-    let m = Member::require(&workspace).await?.authorize(act::ApplyForMiniPrograms)?;
-    let actor = actor(&m.who(), super::client_addr_of_request().await);
-    let app = domain::apply_removal(&Context::current()?, &m, id, reason, actor).await?;
+    let (state, m, actor) = super::acting(&workspace, act::ApplyForMiniPrograms).await?;
+    let app = domain::apply_removal(&state, &m, id, reason, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
     Ok(app)
 }
@@ -112,9 +112,8 @@ pub async fn apply_feature(
     #[server(default)] feature: String,
     #[server(default)] note: String,
 ) -> Result<Uuid, AppError> {
-    let m = Member::require(&workspace).await?.authorize(act::ApplyForMiniPrograms)?;
-    let actor = actor(&m.who(), super::client_addr_of_request().await);
-    let app = domain::apply_feature(&Context::current()?, &m, id, feature, note, actor).await?;
+    let (state, m, actor) = super::acting(&workspace, act::ApplyForMiniPrograms).await?;
+    let app = domain::apply_feature(&state, &m, id, feature, note, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
     Ok(app)
 }

@@ -152,9 +152,8 @@ pub async fn unassign_mini_program(
     #[server(default)]
     back: Option<String>,
 ) -> Result<(), AppError> {
-    let m = Member::require(&workspace).await?.authorize(act::AssignMiniPrograms)?;
-    let actor = actor(&m.who(), super::client_addr_of_request().await);
-    domain::unassign(&Context::current()?, &m, id, account, actor).await?;
+    let (state, m, actor) = super::acting(&workspace, act::AssignMiniPrograms).await?;
+    domain::unassign(&state, &m, id, account, actor).await?;
     super::return_to(back);
     Ok(())
 }
