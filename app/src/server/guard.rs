@@ -542,17 +542,7 @@ mod tests {
     async fn a_guard_is_made_only_for_an_action_the_role_may_do_and_changes_wait_out_a_suspension() {
         use crate::model::workspace::{Role, WorkspaceStatus};
         let (state, account) = setup().await;
-        let workspace = |status| crate::server::store::workspaces::Workspace {
-            id: Uuid::nil(),
-            name: "Acme".into(),
-            mcc: "5812".into(),
-            address: "1 Road".into(),
-            representatives: vec![],
-            status,
-            status_reason: None,
-            created: chrono::Utc::now(),
-            application: Uuid::nil(),
-        };
+        let workspace = |status| crate::server::store::workspaces::Workspace { id: Uuid::nil(), ..crate::server::store::workspaces::fixtures::workspace("Acme", status) };
         let member = |role, status| {
             let membership = crate::server::store::members::Membership { workspace: Uuid::nil(), account: account.id, role, active: true, joined: chrono::Utc::now() };
             Member::for_tests(SignedIn::for_tests(account.clone(), session(&state)), workspace(status), membership)

@@ -358,7 +358,7 @@ mod tests {
     use crate::server::store::apps::{App, Key};
     use crate::server::store::minis::Version;
     use crate::server::store::releases::Release;
-    use crate::server::store::workspaces::Workspace;
+    use crate::server::store::workspaces::fixtures;
     use chrono::Duration;
 
     /// A workspace with an App (its Accessing Key returned), a mini program with a version
@@ -406,18 +406,8 @@ mod tests {
     fn world() -> World {
         let store = Store::memory();
         let now = Utc::now();
-        let workspace = Uuid::now_v7();
-        let w = Workspace {
-            id: workspace,
-            name: "Acme".into(),
-            mcc: "5812".into(),
-            address: "1 Road".into(),
-            representatives: vec![],
-            status: WorkspaceStatus::Active,
-            status_reason: None,
-            created: now,
-            application: Uuid::now_v7(),
-        };
+        let w = fixtures::workspace("Acme", WorkspaceStatus::Active);
+        let workspace = w.id;
         store
             .write_blocking(|tx| {
                 ws::insert_workspace(tx, &w)?;

@@ -7,7 +7,7 @@ use crate::model::account::{email_key, validate_email};
 use crate::model::workspace::{InviteRow, Role, INVITATION_DAYS, INVITE_BULK_MAX};
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::guard::{act, Authorized, SignedIn};
+use crate::server::guard::{act, Action, Authorized, SignedIn};
 use crate::server::policy::{allows, WorkspaceAction};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::invitations::{self as inv, Invitation, InvitationState};
@@ -440,8 +440,44 @@ fn target(
     Ok((m, a))
 }
 
+/// Refuses a change that would leave the workspace without an active Workspace Admin.
+fn keep_an_admin(tx: &redb::WriteTransaction, m: &Membership, a: &accounts::Account, field: &str) -> Result<(), AppError> {
+    if is_last_admin(tx, m)? {
+        return Err(AppError::conflict(field, format!("{} {LAST_ADMIN}", a.username)));
+    }
+    Ok(())
+}
+
 fn is_last_admin(tx: &redb::WriteTransaction, m: &Membership) -> Result<bool, AppError> {
     Ok(m.active && m.role == Role::WorkspaceAdmin && members::active_admins(tx, m.workspace)? <= 1)
+}
+
+/// What a change to another member is given: the write, the workspace (id, name), the target's
+/// membership and account.
+struct MemberChange<'t> {
+    tx: &'t redb::WriteTransaction,
+    workspace: (Uuid, &'t str),
+    membership: Membership,
+    account: accounts::Account,
+}
+
+/// Applies one change to another member in one write: the admin's standing re-checked, the
+/// target loaded (404 when not a member), then `change`.
+async fn change_member<A: Action>(
+    cx: &Context,
+    admin: &Authorized<A>,
+    account: Uuid,
+    change: impl FnOnce(MemberChange<'_>) -> Result<(), AppError> + Send + 'static,
+) -> Result<(), AppError> {
+    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
+    let standing = admin.standing();
+    cx.store
+        .write(move |tx| {
+            standing.recheck(tx)?;
+            let (membership, account) = target(tx, wid, account)?;
+            change(MemberChange { tx, workspace: (wid, &wname), membership, account })
+        })
+        .await
 }
 
 pub async fn set_role(
@@ -451,42 +487,25 @@ pub async fn set_role(
     role: Role,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
-    let standing = admin.standing();
-    cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
-            let (mut m, a) = target(tx, wid, account)?;
-            if m.role == role {
-                return Err(AppError::conflict(
-                    "Role",
-                    format!("{} is already {}", a.username, role.label()),
-                ));
-            }
-            if role != Role::WorkspaceAdmin && is_last_admin(tx, &m)? {
-                return Err(AppError::conflict(
-                    "Role",
-                    format!("{} {LAST_ADMIN}", a.username),
-                ));
-            }
-            let from = m.role;
-            m.role = role;
-            crate::server::store::members::put_membership(tx, &m)?;
-            audit::record(
-                tx,
-                &actor,
-                Some((wid, &wname)),
-                AuditAction::MemberRoleChanged,
-                &a.email,
-                &format!("{} → {}", from.label(), role.label()),
-            )?;
-            if allows(from, WorkspaceAction::InviteMembers) && !allows(role, WorkspaceAction::InviteMembers) {
-                revoke_invitations_sent_by(tx, &actor, (wid, &wname), &a, &format!("was made {}", role.label()))?;
-            }
-            Ok(())
-        })
-        .await
+    change_member(cx, admin, account, move |c| {
+        let MemberChange { tx, workspace, membership: mut m, account: a } = c;
+        if m.role == role {
+            return Err(AppError::conflict("Role", format!("{} is already {}", a.username, role.label())));
+        }
+        if role != Role::WorkspaceAdmin {
+            keep_an_admin(tx, &m, &a, "Role")?;
+        }
+        let from = m.role;
+        m.role = role;
+        members::put_membership(tx, &m)?;
+        let change = format!("{} → {}", from.label(), role.label());
+        audit::record(tx, &actor, Some(workspace), AuditAction::MemberRoleChanged, &a.email, &change)?;
+        if allows(from, WorkspaceAction::InviteMembers) && !allows(role, WorkspaceAction::InviteMembers) {
+            revoke_invitations_sent_by(tx, &actor, workspace, &a, &format!("was made {}", role.label()))?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub async fn set_blocked(
@@ -496,47 +515,28 @@ pub async fn set_blocked(
     blocked: bool,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let (wid, wname, me) = (
-        admin.workspace().id,
-        admin.workspace().name.clone(),
-        admin.who().account().id,
-    );
-    if blocked && account == me {
+    if blocked && account == admin.who().account().id {
         return Err(AppError::invalid("Member", "you can't block yourself"));
     }
-    let standing = admin.standing();
-    cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
-            let (mut m, a) = target(tx, wid, account)?;
-            if m.active != blocked {
-                let now = if blocked { "blocked" } else { "active" };
-                return Err(AppError::conflict(
-                    "Status",
-                    format!("{} is already {now}", a.username),
-                ));
-            }
-            if blocked && is_last_admin(tx, &m)? {
-                return Err(AppError::conflict(
-                    "Member",
-                    format!("{} {LAST_ADMIN}", a.username),
-                ));
-            }
-            m.active = !blocked;
-            crate::server::store::members::put_membership(tx, &m)?;
-            let action = if blocked {
-                AuditAction::MemberBlocked
-            } else {
-                AuditAction::MemberUnblocked
-            };
-            audit::record(tx, &actor, Some((wid, &wname)), action, &a.email, "")?;
-            if blocked {
-                revoke_invitations_sent_by(tx, &actor, (wid, &wname), &a, "was blocked")?;
-            }
-            Ok(())
-        })
-        .await
+    change_member(cx, admin, account, move |c| {
+        let MemberChange { tx, workspace, membership: mut m, account: a } = c;
+        if m.active != blocked {
+            let now = if blocked { "blocked" } else { "active" };
+            return Err(AppError::conflict("Status", format!("{} is already {now}", a.username)));
+        }
+        if blocked {
+            keep_an_admin(tx, &m, &a, "Member")?;
+        }
+        m.active = !blocked;
+        members::put_membership(tx, &m)?;
+        let action = if blocked { AuditAction::MemberBlocked } else { AuditAction::MemberUnblocked };
+        audit::record(tx, &actor, Some(workspace), action, &a.email, "")?;
+        if blocked {
+            revoke_invitations_sent_by(tx, &actor, workspace, &a, "was blocked")?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub async fn remove(
@@ -545,42 +545,18 @@ pub async fn remove(
     account: Uuid,
     actor: Actor,
 ) -> Result<(), AppError> {
-    let (wid, wname, me) = (
-        admin.workspace().id,
-        admin.workspace().name.clone(),
-        admin.who().account().id,
-    );
-    if account == me {
-        return Err(AppError::invalid(
-            "Member",
-            "to remove yourself, use Leave workspace",
-        ));
+    if account == admin.who().account().id {
+        return Err(AppError::invalid("Member", "to remove yourself, use Leave workspace"));
     }
-    let standing = admin.standing();
-    cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
-            let (m, a) = target(tx, wid, account)?;
-            if is_last_admin(tx, &m)? {
-                return Err(AppError::conflict(
-                    "Member",
-                    format!("{} {LAST_ADMIN}", a.username),
-                ));
-            }
-            members::remove(tx, wid, account)?;
-            audit::record(
-                tx,
-                &actor,
-                Some((wid, &wname)),
-                AuditAction::MemberRemoved,
-                &a.email,
-                &format!("was {}", m.role.label()),
-            )?;
-            revoke_invitations_sent_by(tx, &actor, (wid, &wname), &a, "was removed")?;
-            Ok(())
-        })
-        .await
+    change_member(cx, admin, account, move |c| {
+        let MemberChange { tx, workspace, membership: m, account: a } = c;
+        keep_an_admin(tx, &m, &a, "Member")?;
+        members::remove(tx, workspace.0, a.id)?;
+        audit::record(tx, &actor, Some(workspace), AuditAction::MemberRemoved, &a.email, &format!("was {}", m.role.label()))?;
+        revoke_invitations_sent_by(tx, &actor, workspace, &a, "was removed")?;
+        Ok(())
+    })
+    .await
 }
 
 /// The members list: a page of the workspace's members, searched by `q`, filtered by role and
@@ -655,29 +631,19 @@ pub async fn invitation_details(cx: &Context, token: String) -> Result<crate::mo
 }
 
 pub async fn leave(cx: &Context, member: &Authorized<act::Leave>, actor: Actor) -> Result<(), AppError> {
-    let (wid, wname, me) = (
-        member.workspace().id,
-        member.workspace().name.clone(),
-        member.who().account().id,
-    );
-    let standing = member.standing();
-    cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
-            let (m, a) = target(tx, wid, me)?;
-            if is_last_admin(tx, &m)? {
-                return Err(AppError::conflict(
-                    "Member",
-                    format!("you {}", LAST_ADMIN.replacen("is the", "are the", 1)),
-                ));
-            }
-            members::remove(tx, wid, me)?;
-            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MemberLeft, &a.email, "")?;
-            revoke_invitations_sent_by(tx, &actor, (wid, &wname), &a, "left")?;
-            Ok(())
-        })
-        .await
+    let me = member.who().account().id;
+    change_member(cx, member, me, move |c| {
+        let MemberChange { tx, workspace, membership: m, account: a } = c;
+        if is_last_admin(tx, &m)? {
+            let message = format!("you {}", LAST_ADMIN.replacen("is the", "are the", 1));
+            return Err(AppError::conflict("Member", message));
+        }
+        members::remove(tx, workspace.0, me)?;
+        audit::record(tx, &actor, Some(workspace), AuditAction::MemberLeft, &a.email, "")?;
+        revoke_invitations_sent_by(tx, &actor, workspace, &a, "left")?;
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -733,17 +699,7 @@ mod tests {
     #[test]
     fn an_invitation_lets_nobody_in_once_its_sender_may_no_longer_invite() {
         let store = Store::memory();
-        let workspace = crate::server::store::workspaces::Workspace {
-            id: Uuid::new_v4(),
-            name: "Acme".into(),
-            mcc: "5812".into(),
-            address: "1 Road".into(),
-            representatives: vec![],
-            status: crate::model::workspace::WorkspaceStatus::Active,
-            status_reason: None,
-            created: Utc::now(),
-            application: Uuid::new_v4(),
-        };
+        let workspace = crate::server::store::workspaces::fixtures::workspace("Acme", crate::model::workspace::WorkspaceStatus::Active);
         let w = workspace.id;
         let bob = Uuid::new_v4();
         let membership = |role, active| Membership { workspace: w, account: bob, role, active, joined: Utc::now() };

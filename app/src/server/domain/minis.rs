@@ -376,17 +376,7 @@ mod tests {
     /// A workspace with a mini program holding one version in each state.
     async fn world() -> (Context, Workspace, Uuid) {
         let state = Context::new(Store::memory(), Config::default());
-        let workspace = Workspace {
-            id: Uuid::now_v7(),
-            name: "Acme".into(),
-            mcc: "5812".into(),
-            address: "1 Harbour Road".into(),
-            representatives: vec![],
-            status: crate::model::workspace::WorkspaceStatus::Active,
-            status_reason: None,
-            created: Utc::now(),
-            application: Uuid::now_v7(),
-        };
+        let workspace = crate::server::store::workspaces::fixtures::workspace("Acme", crate::model::workspace::WorkspaceStatus::Active);
         let mp = Uuid::now_v7();
         let w = workspace.clone();
         state

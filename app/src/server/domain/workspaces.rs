@@ -604,20 +604,12 @@ pub async fn change_requests(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::domain::accounts::verified_account;
+    use crate::server::domain::accounts::{signed_in, unverified_account, verified_account};
     use crate::server::store::Store;
     use crate::server::Config;
 
     async fn person(state: &Context, name: &str) -> SignedIn {
-        let account = verified_account(state, name).await;
-        let session = tower_sessions::Session::new(
-            None,
-            std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(
-                state.store.clone(),
-            )),
-            None,
-        );
-        SignedIn::for_tests(account, session)
+        signed_in(state, &verified_account(state, name).await)
     }
 
     fn form(name: &str, reps: &str) -> ApplicationForm {
@@ -774,22 +766,7 @@ mod tests {
             }
         };
         // Unverified: refused, nothing stored.
-        crate::server::domain::accounts::sign_up(
-            &state,
-            crate::server::domain::accounts::SignUp {
-                email: "cat@example.com".into(),
-                username: "cat".into(),
-                password: "amber otter 17".into(),
-                password_confirm: "amber otter 17".into(),
-            },
-            None,
-            None,
-        )
-        .await
-        .unwrap();
-        let cat = crate::server::domain::accounts::log_in(&state, "cat", "amber otter 17".into(), None, None).await.unwrap();
-        let session = tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(state.store.clone())), None);
-        let cat = SignedIn::for_tests(cat, session);
+        let cat = signed_in(&state, &unverified_account(&state, "cat").await);
         let e = apply(&state, &cat, form("Acme", "Cat <cat@example.com>"), nobody()).await.unwrap_err();
         assert_eq!(e.status(), 403);
         assert!(e.to_string().contains("Verify your email address cat@example.com"), "{e}");
@@ -821,48 +798,17 @@ mod tests {
         let state = Context::new(Store::memory(), Config::default());
         let ann = person(&state, "ann").await;
         let op = Operator::for_tests(person(&state, "operator").await);
-        let a = apply(
-            &state,
-            &ann,
-            form("Acme", "Ann <ann@example.com>"),
-            nobody(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            reject(&state, &op, a.id, "  ", nobody())
-                .await
-                .unwrap_err()
-                .field(),
-            Some("Reason")
-        );
-        reject(&state, &op, a.id, "Incomplete address", nobody())
-            .await
-            .unwrap();
-        assert_eq!(
-            withdraw(&state, &ann, a.id, nobody())
-                .await
-                .unwrap_err()
-                .status(),
-            409
-        );
-        let b = apply(
-            &state,
-            &ann,
-            form("Acme", "Ann <ann@example.com>"),
-            nobody(),
-        )
-        .await
-        .unwrap();
+        let acme = || form("Acme", "Ann <ann@example.com>");
+        let a = apply(&state, &ann, acme(), nobody()).await.unwrap();
+        let e = reject(&state, &op, a.id, "  ", nobody()).await.unwrap_err();
+        assert_eq!(e.field(), Some("Reason"));
+        reject(&state, &op, a.id, "Incomplete address", nobody()).await.unwrap();
+        let e = withdraw(&state, &ann, a.id, nobody()).await.unwrap_err();
+        assert_eq!(e.status(), 409);
+        let b = apply(&state, &ann, acme(), nobody()).await.unwrap();
         let bob = person(&state, "bob").await;
-        assert_eq!(
-            withdraw(&state, &bob, b.id, nobody())
-                .await
-                .unwrap_err()
-                .status(),
-            404,
-            "not bob's"
-        );
+        let e = withdraw(&state, &bob, b.id, nobody()).await.unwrap_err();
+        assert_eq!(e.status(), 404, "not bob's");
         withdraw(&state, &ann, b.id, nobody()).await.unwrap();
         let events = state
             .store

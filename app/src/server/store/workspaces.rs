@@ -170,11 +170,11 @@ pub fn workspaces_of(tx: &ReadTransaction, account: Uuid) -> Result<Vec<MyWorksp
 }
 
 #[cfg(test)]
-pub(super) mod fixtures {
+pub(crate) mod fixtures {
     use super::*;
 
-    /// A workspace named `name` in `status`, for the store's tests.
-    pub(in crate::server::store) fn workspace(name: &str, status: WorkspaceStatus) -> Workspace {
+    /// A workspace named `name` in `status`, for the tests.
+    pub(crate) fn workspace(name: &str, status: WorkspaceStatus) -> Workspace {
         Workspace {
             id: Uuid::new_v4(),
             name: name.into(),

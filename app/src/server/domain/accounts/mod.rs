@@ -29,7 +29,7 @@ pub use password::{change_password, request_password_reset, reset_password, RESE
 pub use sessions::{live_sessions, record_sign_out, revoke_other_sessions, revoke_session, security_events};
 pub use sign_up::{check_sign_up, resend_verification, sign_up, verify_email, SignUp};
 #[cfg(test)]
-pub use test_support::{last_link_token, signed_in, verified_account};
+pub use test_support::{last_link_token, signed_in, unverified_account, verified_account};
 
 /// How long a verification link works.
 pub const VERIFY_HOURS: i64 = 24;

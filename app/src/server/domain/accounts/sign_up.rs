@@ -209,7 +209,7 @@ pub async fn verify_email(
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
+    
     use super::*;
     use super::super::test_support::{count_accounts, form, state};
     use super::super::{last_link_token, log_in, request_password_reset, reset_password};
@@ -292,17 +292,7 @@ mod tests {
         let w = Uuid::new_v4();
         s.store
             .write(move |tx| {
-                ws::insert_workspace(tx, &ws::Workspace {
-                    id: w,
-                    name: "Acme".into(),
-                    mcc: "5812".into(),
-                    address: "1 Road".into(),
-                    representatives: vec![],
-                    status: crate::model::workspace::WorkspaceStatus::Active,
-                    status_reason: None,
-                    created: Utc::now(),
-                    application: Uuid::new_v4(),
-                })
+                ws::insert_workspace(tx, &crate::server::store::workspaces::Workspace { id: w, ..crate::server::store::workspaces::fixtures::workspace("Acme", crate::model::workspace::WorkspaceStatus::Active) })
             })
             .await
             .unwrap();

@@ -11,24 +11,20 @@ use crate::server::store::{outbox, Store};
 use crate::server::Config;
 use crate::server::Context;
 
+/// Test support: signs up `name@example.com` (password "amber otter 17") and signs in, the
+/// address not yet verified.
+pub async fn unverified_account(cx: &Context, name: &str) -> Account {
+    sign_up(cx, form(&format!("{name}@example.com"), name, "amber otter 17"), None, None)
+        .await
+        .unwrap();
+    log_in(cx, name, "amber otter 17".into(), None, None).await.unwrap()
+}
+
 /// Test support: signs up `name@example.com` and verifies it through the emailed link, as a
 /// person would.
 pub async fn verified_account(cx: &Context, name: &str) -> Account {
-    sign_up(
-        cx,
-        SignUp {
-            email: format!("{name}@example.com"),
-            username: name.into(),
-            password: "amber otter 17".into(),
-            password_confirm: "amber otter 17".into(),
-        },
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let id = unverified_account(cx, name).await.id;
     let token = last_link_token(cx, &format!("{name}@example.com")).await;
-    let id = log_in(cx, name, "amber otter 17".into(), None, None).await.unwrap().id;
     verify_email(cx, token, Some(id), None).await.unwrap()
 }
 
@@ -60,7 +56,7 @@ pub(super) fn state() -> Context {
     Context::new(Store::memory(), config)
 }
 
-pub(super) fn form(email: &str, username: &str, password: &str) -> SignUp {
+pub(crate) fn form(email: &str, username: &str, password: &str) -> SignUp {
     SignUp {
         email: email.into(),
         username: username.into(),

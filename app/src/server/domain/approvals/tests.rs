@@ -54,17 +54,7 @@ async fn member(w: &World, name: &str, role: Role) -> Member {
 /// A workspace with one App and one mini program (owned by nobody yet).
 async fn world() -> World {
     let state = Context::new(Store::memory(), Config::default());
-    let workspace = Workspace {
-        id: Uuid::now_v7(),
-        name: "Acme".into(),
-        mcc: "5812".into(),
-        address: "1 Harbour Road".into(),
-        representatives: vec![],
-        status: WorkspaceStatus::Active,
-        status_reason: None,
-        created: Utc::now(),
-        application: Uuid::now_v7(),
-    };
+    let workspace = crate::server::store::workspaces::fixtures::workspace("Acme", crate::model::workspace::WorkspaceStatus::Active);
     let (mp, app) = (Uuid::now_v7(), Uuid::now_v7());
     let w = workspace.clone();
     state
