@@ -86,24 +86,14 @@ enum Command {
 #[derive(Args)]
 struct DataDir {
     /// Directory holding the data file (created if missing).
-    #[arg(
-        long,
-        env = "MPDP_DATA_DIR",
-        default_value = "./mpdp-data",
-        value_name = "DIR"
-    )]
+    #[arg(long, env = "MPDP_DATA_DIR", default_value = "./mpdp-data", value_name = "DIR")]
     data_dir: PathBuf,
 }
 
 #[derive(Args)]
 struct ServeArgs {
     /// Address and port to listen on.
-    #[arg(
-        long,
-        env = "MPDP_LISTEN",
-        default_value = "127.0.0.1:3000",
-        value_name = "ADDR:PORT"
-    )]
+    #[arg(long, env = "MPDP_LISTEN", default_value = "127.0.0.1:3000", value_name = "ADDR:PORT")]
     listen: SocketAddr,
     #[command(flatten)]
     data: DataDir,

@@ -274,54 +274,25 @@ mod tests {
     #[test]
     fn the_command_line_takes_the_documented_flags() {
         let (key, _) = keys::new_upload_key();
-        let command = parse(&[
-            "upload",
-            "--server",
-            "http://h",
-            "--key",
-            &key,
-            "--mini-program",
-            ID,
-            "--version",
-            "1.2.3",
-            "--note",
-            "n",
-            "bundle",
-        ])
-        .unwrap();
+        let target = ["--server", "http://h", "--key", key.as_str(), "--mini-program", ID];
+        let with = |command: &'static str, rest: &[&'static str]| {
+            let mut args = vec![command];
+            args.extend(target.iter().copied());
+            args.extend(rest.iter().copied());
+            parse(&args)
+        };
+        let command = with("upload", &["--version", "1.2.3", "--note", "n", "bundle"]).unwrap();
         let StudioCommand::Upload(args) = command else {
             panic!("not an upload")
         };
-        assert_eq!(
-            (args.version.as_str(), args.note.as_deref()),
-            ("1.2.3", Some("n"))
-        );
+        assert_eq!((args.version.as_str(), args.note.as_deref()), ("1.2.3", Some("n")));
         assert_eq!(args.dir, PathBuf::from("bundle"));
         assert_eq!(args.target.mini_program, ID);
-        let StudioCommand::Versions(args) = parse(&[
-            "versions",
-            "--server",
-            "http://h",
-            "--key",
-            &key,
-            "--mini-program",
-            ID,
-        ])
-        .unwrap() else {
+        let StudioCommand::Versions(args) = with("versions", &[]).unwrap() else {
             panic!("not a listing")
         };
         assert_eq!(args.target.server, "http://h");
-        assert!(parse(&[
-            "upload",
-            "--server",
-            "http://h",
-            "--key",
-            &key,
-            "--mini-program",
-            ID,
-            "bundle"
-        ])
-        .is_err());
+        assert!(with("upload", &["bundle"]).is_err());
         let help = {
             use clap::CommandFactory;
             let mut cli = Cli::command();

@@ -375,18 +375,7 @@ mod tests {
 
     fn access_key(app: &App, now: DateTime<Utc>) -> (String, Key) {
         let (text, material) = keys::new_access_key();
-        let key = Key {
-            id: keys::key_id(&material),
-            kind: KeyKind::Accessing,
-            app: app.id,
-            workspace: app.workspace,
-            material,
-            tail: keys::key_tail(&text),
-            created: now,
-            expires: None,
-            revoked: None,
-            last_used: None,
-        };
+        let key = Key::new(app, KeyKind::Accessing, &text, material, now);
         (text, key)
     }
 

@@ -43,18 +43,7 @@ fn make_key(tx: &redb::WriteTransaction, app: &App, kind: KeyKind, now: DateTime
         if store::key_exists(tx, &id)? {
             continue;
         }
-        let key = Key {
-            id: id.clone(),
-            kind,
-            app: app.id,
-            workspace: app.workspace,
-            material,
-            tail: keys::key_tail(&text),
-            created: now,
-            expires: None,
-            revoked: None,
-            last_used: None,
-        };
+        let key = Key::new(app, kind, &text, material, now);
         store::put_key_record(tx, &KeyRecord::new(key, scope, by))?;
         return Ok(NewKey { app: app.id, app_name: app.name.clone(), kind, id, key: text });
     }
@@ -218,6 +207,30 @@ pub async fn list(cx: &Context, m: &Authorized<act::ViewApps>) -> Result<Vec<App
         .await
 }
 
+/// Ends the App's live keys of `kind` after `grace` and makes their successor (an Upload Key
+/// keeps the scope of the keys it replaces), audited with `why` after the standard details.
+#[allow(clippy::too_many_arguments)]
+fn replace_keys(
+    tx: &redb::WriteTransaction,
+    workspace: (Uuid, &str),
+    app: &App,
+    kind: KeyKind,
+    grace: Grace,
+    now: DateTime<Utc>,
+    (actor, me): (&Actor, Uuid),
+    why: &str,
+) -> Result<NewKey, AppError> {
+    let limits = match kind {
+        KeyKind::Upload => inherited_scope(tx, app.id)?,
+        KeyKind::Accessing => UploadScope::default(),
+    };
+    let old = end_live_keys(tx, app.id, kind, now, now + Duration::seconds(grace.seconds()))?;
+    let new = make_key(tx, app, kind, now, limits, me)?;
+    let details = format!("{}: {} replaced by {}; grace {}{why}", kind.label(), old.join(", "), new.id, grace.label());
+    audit::record(tx, actor, Some(workspace), AuditAction::AppKeyRotated, &app.name, &details)?;
+    Ok(new)
+}
+
 /// Replaces the live key of `kind` with a new one, shown once. The old key keeps working for
 /// the grace period (none: it stops at once).
 pub async fn rotate(
@@ -235,23 +248,8 @@ pub async fn rotate(
         .write(move |tx| {
             standing.recheck(tx)?;
             let app = store::app_of(tx, wid, app)?.ok_or_else(not_found)?;
-            let now = crate::server::store::now();
-            let until = now + Duration::seconds(grace.seconds());
-            let limits = match kind {
-                KeyKind::Upload => inherited_scope(tx, app.id)?,
-                KeyKind::Accessing => UploadScope::default(),
-            };
-            let old = end_live_keys(tx, app.id, kind, now, until)?;
-            let new = make_key(tx, &app, kind, now, limits, me)?;
-            audit::record(
-                tx,
-                &actor,
-                Some((wid, &wname)),
-                AuditAction::AppKeyRotated,
-                &app.name,
-                &format!("{}: {} replaced by {}; grace {}", kind.label(), old.join(", "), new.id, grace.label()),
-            )?;
-            Ok(new)
+            let (now, by) = (crate::server::store::now(), (&actor, me));
+            replace_keys(tx, (wid, &wname), &app, kind, grace, now, by, "")
         })
         .await?;
     Ok(new)
@@ -419,18 +417,8 @@ pub async fn rotate_keys_shown_to(cx: &Context, admin: &Authorized<act::ManageAp
                 if !exposed {
                     continue;
                 }
-                let limits = inherited_scope(tx, app.id)?;
-                let old = end_live_keys(tx, app.id, KeyKind::Upload, now, now)?;
-                let new = make_key(tx, &app, KeyKind::Upload, now, limits, me)?;
-                audit::record(
-                    tx,
-                    &actor,
-                    Some((wid, &wname)),
-                    AuditAction::AppKeyRotated,
-                    &app.name,
-                    &format!("{}: {} replaced by {}; grace {}; {who} had been shown it", KeyKind::Upload.label(), old.join(", "), new.id, Grace::None.label()),
-                )?;
-                made.push(new);
+                let why = format!("; {who} had been shown it");
+                made.push(replace_keys(tx, (wid, &wname), &app, KeyKind::Upload, Grace::None, now, (&actor, me), &why)?);
             }
             if made.is_empty() {
                 return Err(AppError::conflict("Member", format!("{who} was not shown any Upload Key that still works")));

@@ -230,10 +230,22 @@ pub async fn icon(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, id: Uuid)
         .await
 }
 
-/// Refuses unless `m` manages mini program `mp` (its admin, or a Workspace Admin) — the
-/// mini-program-scoped guard, in the caller's write transaction.
-fn require_manager(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Result<MiniProgram, AppError> {
-    Ok(MiniProgramAccess::check(tx, m, mp, MiniNeed::Manage)?.into_mini_program())
+/// Runs `change` on mini program `mp` in one write, once the member's standing is re-checked
+/// and they manage it (its admin, or a Workspace Admin) — the mini-program-scoped guard.
+async fn manage<T: Send + 'static>(
+    cx: &Context,
+    m: &Authorized<act::AssignMiniPrograms>,
+    mp: Uuid,
+    change: impl FnOnce(&redb::WriteTransaction, &Viewer, MiniProgram) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    let standing = m.standing();
+    cx.store
+        .write(move |tx| {
+            let m = standing.recheck(tx)?;
+            let p = MiniProgramAccess::check(tx, &m, mp, MiniNeed::Manage)?.into_mini_program();
+            change(tx, &m, p)
+        })
+        .await
 }
 
 /// Changes a mini program's name, description, category and (when given) icon. Audited with
@@ -245,81 +257,66 @@ pub async fn edit(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, id: Uui
     if let Some(bytes) = &icon {
         check_icon(bytes)?;
     }
-    let standing = m.standing();
-    cx
-        .store
-        .write(move |tx| {
-            let m = standing.recheck(tx)?;
-            let mut p = require_manager(tx, &m, id)?;
-            if p.name.to_lowercase() != name.to_lowercase() && store::names_taken(tx, m.workspace(), &name)? {
-                return Err(AppError::conflict("Mini Program Name", "is already the name of a mini program in this workspace"));
-            }
-            let mut changed = Vec::new();
-            if p.name != name {
-                changed.push(format!("name {} → {name}", p.name));
-            }
-            if p.description != description {
-                changed.push("description".to_string());
-            }
-            if p.category != category {
-                changed.push(format!("category {} → {category}", p.category));
-            }
-            if icon.is_some() {
-                changed.push("icon".to_string());
-            }
-            if changed.is_empty() {
-                return Err(AppError::invalid("Mini Program Name", "nothing was changed"));
-            }
-            (p.name, p.description, p.category) = (name, description, category);
-            if let Some(bytes) = &icon {
-                store::put_icon(tx, p.id, bytes)?;
-                p.has_icon = true;
-            }
-            store::put(tx, &p)?;
-            audit::record(tx, &actor, Some((m.workspace(), &m.workspace_name())), AuditAction::MiniProgramEdited, &p.name, &changed.join("; "))
-        })
-        .await?;
+    manage(cx, m, id, move |tx, m, mut p| {
+        if p.name.to_lowercase() != name.to_lowercase() && store::names_taken(tx, m.workspace(), &name)? {
+            return Err(AppError::conflict("Mini Program Name", "is already the name of a mini program in this workspace"));
+        }
+        let mut changed = Vec::new();
+        if p.name != name {
+            changed.push(format!("name {} → {name}", p.name));
+        }
+        if p.description != description {
+            changed.push("description".to_string());
+        }
+        if p.category != category {
+            changed.push(format!("category {} → {category}", p.category));
+        }
+        if icon.is_some() {
+            changed.push("icon".to_string());
+        }
+        if changed.is_empty() {
+            return Err(AppError::invalid("Mini Program Name", "nothing was changed"));
+        }
+        (p.name, p.description, p.category) = (name, description, category);
+        if let Some(bytes) = &icon {
+            store::put_icon(tx, p.id, bytes)?;
+            p.has_icon = true;
+        }
+        store::put(tx, &p)?;
+        audit::record(tx, &actor, Some((m.workspace(), &m.workspace_name())), AuditAction::MiniProgramEdited, &p.name, &changed.join("; "))
+    })
+    .await?;
     Ok(())
 }
 
 /// Assigns an active member of the workspace to a mini program as admin or developer (or
 /// changes their part). Audited.
 pub async fn assign(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, mp: Uuid, account: Uuid, role: MiniRole, actor: Actor) -> Result<(), AppError> {
-    let standing = m.standing();
-    cx
-        .store
-        .write(move |tx| {
-            let m = standing.recheck(tx)?;
-            let p = require_manager(tx, &m, mp)?;
-            let wid = m.workspace();
-            let member = members::membership(tx, wid, account)?
-                .filter(|x| x.active)
-                .ok_or_else(|| AppError::invalid("Member", "must be an active member of this workspace"))?;
-            let who = accounts::get(tx, member.account)?.ok_or(AppError::Internal)?;
-            store::assign(tx, wid, mp, account, role)?;
-            audit::record(tx, &actor, Some((wid, &m.workspace_name())), AuditAction::MiniProgramAssigned, &p.name, &format!("{} as {}", who.username, role.label()))
-        })
-        .await
-        .map(|_| ())
+    manage(cx, m, mp, move |tx, m, p| {
+        let wid = m.workspace();
+        let member = members::membership(tx, wid, account)?
+            .filter(|x| x.active)
+            .ok_or_else(|| AppError::invalid("Member", "must be an active member of this workspace"))?;
+        let who = accounts::get(tx, member.account)?.ok_or(AppError::Internal)?;
+        store::assign(tx, wid, mp, account, role)?;
+        audit::record(tx, &actor, Some((wid, &m.workspace_name())), AuditAction::MiniProgramAssigned, &p.name, &format!("{} as {}", who.username, role.label()))
+    })
+    .await
+    .map(|_| ())
 }
 
 /// Takes a member off a mini program. Audited.
 pub async fn unassign(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, mp: Uuid, account: Uuid, actor: Actor) -> Result<(), AppError> {
-    let standing = m.standing();
-    cx
-        .store
-        .write(move |tx| {
-            let m = standing.recheck(tx)?;
-            let p = require_manager(tx, &m, mp)?;
-            let wid = m.workspace();
-            if !store::unassign(tx, wid, mp, account)? {
-                return Err(AppError::NotFound("That member is not assigned to this mini program.".into()));
-            }
-            let who = accounts::get(tx, account)?.map(|a| a.username).unwrap_or_default();
-            audit::record(tx, &actor, Some((wid, &m.workspace_name())), AuditAction::MiniProgramUnassigned, &p.name, &who)
-        })
-        .await
-        .map(|_| ())
+    manage(cx, m, mp, move |tx, m, p| {
+        let wid = m.workspace();
+        if !store::unassign(tx, wid, mp, account)? {
+            return Err(AppError::NotFound("That member is not assigned to this mini program.".into()));
+        }
+        let who = accounts::get(tx, account)?.map(|a| a.username).unwrap_or_default();
+        audit::record(tx, &actor, Some((wid, &m.workspace_name())), AuditAction::MiniProgramUnassigned, &p.name, &who)
+    })
+    .await
+    .map(|_| ())
 }
 
 /// The workspace's active members, who can be assigned to a mini program.

@@ -44,6 +44,23 @@ pub struct Key {
 }
 
 impl Key {
+    /// A new key of `app` made at `now`: `text` is what its holder is given once, `material`
+    /// what the server keeps.
+    pub fn new(app: &App, kind: KeyKind, text: &str, material: [u8; 32], now: DateTime<Utc>) -> Key {
+        Key {
+            id: crate::server::keys::key_id(&material),
+            kind,
+            app: app.id,
+            workspace: app.workspace,
+            material,
+            tail: crate::server::keys::key_tail(text),
+            created: now,
+            expires: None,
+            revoked: None,
+            last_used: None,
+        }
+    }
+
     /// Whether the key may be used at `now`.
     pub fn live(&self, now: DateTime<Utc>) -> bool {
         self.revoked.is_none() && self.expires.is_none_or(|e| now < e)

@@ -79,6 +79,23 @@ pub fn signed_in(s: &Context, account: &Account) -> SignedIn {
     SignedIn::for_tests(account.clone(), session)
 }
 
+/// Test support: asks for a password reset of `name@example.com`; the link's token.
+pub(super) async fn reset_link(s: &Context, name: &str) -> String {
+    let to = format!("{name}@example.com");
+    super::request_password_reset(s, &to, None).await.unwrap();
+    last_link_token(s, &to).await
+}
+
+/// Test support: the reset link `token` is refused (422 on the link) and changes nothing.
+pub(super) async fn assert_reset_link_refused(s: &Context, account: Uuid, token: String) {
+    let before = current(s, account).await;
+    let e = super::reset_password(s, token, "taken over 123".into(), "taken over 123".into(), None)
+        .await
+        .unwrap_err();
+    assert_eq!((e.status(), e.field()), (422, Some("Reset link")), "{e}");
+    assert_eq!(current(s, account).await, before, "a refused link changes nothing");
+}
+
 pub(super) async fn current(s: &Context, id: Uuid) -> Account {
     s.store.read(move |tx| accounts::get(tx, id)).await.unwrap().unwrap()
 }

@@ -66,10 +66,7 @@ pub async fn apply_publishing(
         .store
         .write(move |tx| {
             let viewer = standing.recheck(tx)?;
-            let p = require_mini_admin(tx, &viewer, mp)?;
-            if p.removed {
-                return Err(AppError::conflict("Mini program", "has been removed; it can't be published again"));
-            }
+            let p = applicable(tx, &viewer, mp, "has been removed; it can't be published again")?;
             let versions = minis::versions(tx, mp)?;
             let newest = versions.first().ok_or_else(|| AppError::invalid("Version", "this mini program has no versions yet: upload one first"))?;
             let mut v = versions
@@ -109,10 +106,7 @@ pub async fn apply_removal(cx: &Context, m: &Authorized<act::ApplyForMiniProgram
         .store
         .write(move |tx| {
             let viewer = standing.recheck(tx)?;
-            let p = require_mini_admin(tx, &viewer, mp)?;
-            if p.removed {
-                return Err(AppError::conflict("Mini program", "has already been removed"));
-            }
+            let p = applicable(tx, &viewer, mp, "has already been removed")?;
             if releases::of_mini_program(tx, mp)?.is_empty() {
                 return Err(AppError::conflict("Mini program", "is not released to any App, so there is nothing to remove"));
             }
@@ -166,10 +160,7 @@ pub(crate) fn apply_feature_in(
     actor: &Actor,
     url: &str,
 ) -> Result<Uuid, AppError> {
-    let p = require_mini_admin(tx, viewer, mp)?;
-    if p.removed {
-        return Err(AppError::conflict("Mini program", "has been removed"));
-    }
+    let p = applicable(tx, viewer, mp, "has been removed")?;
     if p.features.iter().any(|x| x == f.code) {
         return Err(AppError::conflict("Feature", format!("{} is already activated for this mini program", f.label)));
     }

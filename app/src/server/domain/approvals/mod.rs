@@ -65,8 +65,14 @@ pub(super) fn step(who: &str, what: &str, text: String) -> HistoryEntry {
 
 /// The mini program, if `m` may apply for it: its admin, or a Workspace Admin (the
 /// mini-program-scoped guard). Others who can see it are refused; those who can't see it get 404.
-pub(super) fn require_mini_admin(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid) -> Result<minis::MiniProgram, AppError> {
-    Ok(MiniProgramAccess::check(tx, m, mp, MiniNeed::Manage)?.into_mini_program())
+/// The mini program `mp` as an application about it needs it: managed by the applicant and not
+/// removed (409 naming `removed`, the rule that applies to this kind of application).
+pub(super) fn applicable(tx: &redb::WriteTransaction, m: &Viewer, mp: Uuid, removed: &str) -> Result<minis::MiniProgram, AppError> {
+    let p = MiniProgramAccess::check(tx, m, mp, MiniNeed::Manage)?.into_mini_program();
+    if p.removed {
+        return Err(AppError::conflict("Mini program", removed));
+    }
+    Ok(p)
 }
 
 pub(super) fn new_application(m: &Member, category: Category, mp: Option<&minis::MiniProgram>, note: String) -> Application {
