@@ -311,6 +311,17 @@ impl<A: Action> Authorized<A> {
         MemberScope::of(&self.member)
     }
 
+    /// Runs `change` in one write transaction after proving there again what this guard proved
+    /// ([`Standing::recheck`]); `change` is given the member's standing as it is now.
+    pub async fn write<T, F>(&self, cx: &Context, change: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&redb::WriteTransaction, &MemberScope) -> Result<T, AppError> + Send + 'static,
+    {
+        let standing = self.standing();
+        cx.store.write(move |tx| change(tx, &standing.recheck(tx)?)).await
+    }
+
     /// What this guard proved, to be proved again in the write transaction that acts
     /// ([`Standing::recheck`]).
     pub fn standing(&self) -> Standing {

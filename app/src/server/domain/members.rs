@@ -191,11 +191,8 @@ pub async fn resend(
     );
     let console = cx.config.public_url.trim_end_matches('/').to_string();
     let email = email.to_string();
-    let standing = admin.standing();
-    cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
+    admin
+        .write(cx, move |tx, _| {
             let now = crate::server::store::now();
             let key = email_key(&email);
             let hash = tx
@@ -245,11 +242,8 @@ pub async fn revoke(
 ) -> Result<(), AppError> {
     let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     let email = email.to_string();
-    let standing = admin.standing();
-    cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
+    admin
+        .write(cx, move |tx, _| {
             let (hash, mut invitation) =
                 inv::live_for(tx, wid, &email, crate::server::store::now())?.ok_or_else(|| {
                     AppError::NotFound(format!("There is no pending invitation for {email}."))
@@ -411,11 +405,8 @@ pub async fn revoke_admission(
 ) -> Result<(), AppError> {
     let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     let email = email.trim().to_string();
-    let standing = admin.standing();
-    cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
+    admin
+        .write(cx, move |tx, _| {
             if !admissions::revoke_admission(tx, wid, &email)? {
                 return Err(AppError::NotFound(format!(
                     "There is no admission waiting for {email}."
@@ -470,23 +461,15 @@ async fn change_member<A: Action>(
     change: impl FnOnce(MemberChange<'_>) -> Result<(), AppError> + Send + 'static,
 ) -> Result<(), AppError> {
     let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
-    let standing = admin.standing();
-    cx.store
-        .write(move |tx| {
-            standing.recheck(tx)?;
+    admin
+        .write(cx, move |tx, _| {
             let (membership, account) = target(tx, wid, account)?;
             change(MemberChange { tx, workspace: (wid, &wname), membership, account })
         })
         .await
 }
 
-pub async fn set_role(
-    cx: &Context,
-    admin: &Authorized<act::ChangeRoles>,
-    account: Uuid,
-    role: Role,
-    actor: Actor,
-) -> Result<(), AppError> {
+pub async fn set_role(cx: &Context, admin: &Authorized<act::ChangeRoles>, account: Uuid, role: Role, actor: Actor) -> Result<(), AppError> {
     change_member(cx, admin, account, move |c| {
         let MemberChange { tx, workspace, membership: mut m, account: a } = c;
         if m.role == role {
@@ -508,13 +491,7 @@ pub async fn set_role(
     .await
 }
 
-pub async fn set_blocked(
-    cx: &Context,
-    admin: &Authorized<act::BlockMembers>,
-    account: Uuid,
-    blocked: bool,
-    actor: Actor,
-) -> Result<(), AppError> {
+pub async fn set_blocked(cx: &Context, admin: &Authorized<act::BlockMembers>, account: Uuid, blocked: bool, actor: Actor) -> Result<(), AppError> {
     if blocked && account == admin.who().account().id {
         return Err(AppError::invalid("Member", "you can't block yourself"));
     }
@@ -539,12 +516,7 @@ pub async fn set_blocked(
     .await
 }
 
-pub async fn remove(
-    cx: &Context,
-    admin: &Authorized<act::RemoveMembers>,
-    account: Uuid,
-    actor: Actor,
-) -> Result<(), AppError> {
+pub async fn remove(cx: &Context, admin: &Authorized<act::RemoveMembers>, account: Uuid, actor: Actor) -> Result<(), AppError> {
     if account == admin.who().account().id {
         return Err(AppError::invalid("Member", "to remove yourself, use Leave workspace"));
     }

@@ -114,11 +114,8 @@ pub async fn create(cx: &Context, m: &Authorized<act::CreateMiniPrograms>, form:
         created_by: m.who().account().username.clone(),
         features: Vec::new(),
     };
-    let standing = m.standing();
-    cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
+    m
+        .write(cx, move |tx, _| {
             if store::names_taken(tx, wid, &mp.name)? {
                 return Err(AppError::conflict("Mini Program Name", "is already the name of a mini program in this workspace"));
             }
@@ -238,14 +235,11 @@ async fn manage<T: Send + 'static>(
     mp: Uuid,
     change: impl FnOnce(&redb::WriteTransaction, &Viewer, MiniProgram) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
-    let standing = m.standing();
-    cx.store
-        .write(move |tx| {
-            let m = standing.recheck(tx)?;
-            let p = MiniProgramAccess::check(tx, &m, mp, MiniNeed::Manage)?.into_mini_program();
-            change(tx, &m, p)
-        })
-        .await
+    m.write(cx, move |tx, m| {
+        let p = MiniProgramAccess::check(tx, m, mp, MiniNeed::Manage)?.into_mini_program();
+        change(tx, m, p)
+    })
+    .await
 }
 
 /// Changes a mini program's name, description, category and (when given) icon. Audited with

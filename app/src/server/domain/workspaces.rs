@@ -280,11 +280,8 @@ pub async fn request_change(
         why,
         created: cx.clock.now(),
     };
-    let standing = admin.standing();
-    cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
+    admin
+        .write(cx, move |tx, _| {
             change_requests::insert_change_request(tx, &request)?;
             audit::record(
                 tx,

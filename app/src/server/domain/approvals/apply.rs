@@ -59,13 +59,10 @@ pub async fn apply_publishing(
     if apps.is_empty() {
         return Err(AppError::invalid("Apps", "choose at least one App to release to"));
     }
-    let standing = m.standing();
     let mut a = new_application(m, Category::Publishing, None, note);
     let url = cx.config.public_url.clone();
-    cx
-        .store
-        .write(move |tx| {
-            let viewer = standing.recheck(tx)?;
+    m
+        .write(cx, move |tx, viewer| {
             let p = applicable(tx, &viewer, mp, "has been removed; it can't be published again")?;
             let versions = minis::versions(tx, mp)?;
             let newest = versions.first().ok_or_else(|| AppError::invalid("Version", "this mini program has no versions yet: upload one first"))?;
@@ -99,13 +96,10 @@ pub async fn apply_publishing(
 /// "Apply for removal": for a mini program released to at least one App, with a reason.
 pub async fn apply_removal(cx: &Context, m: &Authorized<act::ApplyForMiniPrograms>, mp: Uuid, reason: String, actor: Actor) -> Result<Uuid, AppError> {
     let reason = validate_reason(&reason)?;
-    let standing = m.standing();
     let a = new_application(m, Category::Removal, None, reason);
     let url = cx.config.public_url.clone();
-    cx
-        .store
-        .write(move |tx| {
-            let viewer = standing.recheck(tx)?;
+    m
+        .write(cx, move |tx, viewer| {
             let p = applicable(tx, &viewer, mp, "has already been removed")?;
             if releases::of_mini_program(tx, mp)?.is_empty() {
                 return Err(AppError::conflict("Mini program", "is not released to any App, so there is nothing to remove"));
@@ -129,13 +123,10 @@ pub async fn apply_features(cx: &Context, m: &Authorized<act::ApplyForMiniProgra
     for (mp, code, note) in items {
         checked.push((mp, feature(&code)?, validate_apply_note(&note)?));
     }
-    let standing = m.standing();
     let template = feature_template(m);
     let url = cx.config.public_url.clone();
-    cx
-        .store
-        .write(move |tx| {
-            let viewer = standing.recheck(tx)?;
+    m
+        .write(cx, move |tx, viewer| {
             checked.into_iter().map(|(mp, f, note)| apply_feature_in(tx, &viewer, &template, mp, f, note, &actor, &url)).collect()
         })
         .await
