@@ -177,87 +177,41 @@ pub async fn invite(
 }
 
 /// Sends a pending invitation again, with a new link and a new expiry (the old link stops).
-pub async fn resend(
-    cx: &Context,
-    admin: &Authorized<act::InviteMembers>,
-    email: &str,
-    actor: Actor,
-) -> Result<(), AppError> {
-    let m = admin;
-    let (wid, wname, inviter) = (
-        m.workspace().id,
-        m.workspace().name.clone(),
-        m.who().account().username.clone(),
-    );
+pub async fn resend(cx: &Context, admin: &Authorized<act::InviteMembers>, email: &str, actor: Actor) -> Result<(), AppError> {
+    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
+    let inviter = admin.who().account().username.clone();
     let console = cx.config.public_url.trim_end_matches('/').to_string();
     let email = email.to_string();
     admin
         .write(cx, move |tx, _| {
             let now = crate::server::store::now();
-            let key = email_key(&email);
-            let hash = tx
-                .open_table(crate::server::store::tables::INVITATIONS_BY_WORKSPACE)?
-                .get((wid.as_u128(), key.as_str()))?
-                .map(|v| *v.value());
-            let current = match hash {
-                Some(h) => {
-                    let t = tx.open_table(crate::server::store::tables::INVITATIONS)?;
-                    let v = t.get(&h)?;
-                    v.map(|v| crate::server::store::codec::decode::<Invitation>(v.value()))
-                        .transpose()?
-                }
-                None => None,
-            };
-            let mut invitation = current
-                .filter(|i| i.state == InvitationState::Pending)
-                .ok_or_else(|| {
-                    AppError::NotFound(format!("There is no pending invitation for {email}."))
-                })?;
+            let (_, mut invitation) = inv::pending_for(tx, wid, &email)?.ok_or_else(|| no_invitation(&email))?;
             let (token, new_hash) = inv::new_token();
             invitation.created = now;
             invitation.expires = now + chrono::Duration::days(INVITATION_DAYS);
             inv::put(tx, &new_hash, &invitation)?;
-            let (subject, body) =
-                invitation_email(&console, &wname, &inviter, invitation.role, &token);
+            let (subject, body) = invitation_email(&console, &wname, &inviter, invitation.role, &token);
             outbox::enqueue_with_secret(tx, vec![invitation.email.clone()], &subject, &body, Some(&token))?;
-            audit::record(
-                tx,
-                &actor,
-                Some((wid, &wname)),
-                AuditAction::MemberInvitationResent,
-                &invitation.email,
-                "",
-            )?;
+            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MemberInvitationResent, &invitation.email, "")?;
             Ok(())
         })
-        .await?;
-    Ok(())
+        .await
 }
 
-pub async fn revoke(
-    cx: &Context,
-    admin: &Authorized<act::InviteMembers>,
-    email: &str,
-    actor: Actor,
-) -> Result<(), AppError> {
+fn no_invitation(email: &str) -> AppError {
+    AppError::NotFound(format!("There is no pending invitation for {email}."))
+}
+
+pub async fn revoke(cx: &Context, admin: &Authorized<act::InviteMembers>, email: &str, actor: Actor) -> Result<(), AppError> {
     let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     let email = email.to_string();
     admin
         .write(cx, move |tx, _| {
-            let (hash, mut invitation) =
-                inv::live_for(tx, wid, &email, crate::server::store::now())?.ok_or_else(|| {
-                    AppError::NotFound(format!("There is no pending invitation for {email}."))
-                })?;
+            let now = crate::server::store::now();
+            let (hash, mut invitation) = inv::live_for(tx, wid, &email, now)?.ok_or_else(|| no_invitation(&email))?;
             invitation.state = InvitationState::Revoked;
             inv::update(tx, &hash, &invitation)?;
-            audit::record(
-                tx,
-                &actor,
-                Some((wid, &wname)),
-                AuditAction::MemberInvitationRevoked,
-                &invitation.email,
-                "",
-            )?;
+            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MemberInvitationRevoked, &invitation.email, "")?;
             Ok(())
         })
         .await
@@ -397,20 +351,13 @@ fn revoke_invitations_sent_by(
 }
 
 /// Withdraws an admission still waiting for its address to be verified.
-pub async fn revoke_admission(
-    cx: &Context,
-    admin: &Authorized<act::InviteMembers>,
-    email: &str,
-    actor: Actor,
-) -> Result<(), AppError> {
+pub async fn revoke_admission(cx: &Context, admin: &Authorized<act::InviteMembers>, email: &str, actor: Actor) -> Result<(), AppError> {
     let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     let email = email.trim().to_string();
     admin
         .write(cx, move |tx, _| {
             if !admissions::revoke_admission(tx, wid, &email)? {
-                return Err(AppError::NotFound(format!(
-                    "There is no admission waiting for {email}."
-                )));
+                return Err(AppError::NotFound(format!("There is no admission waiting for {email}.")));
             }
             audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MemberAdmissionRevoked, &email_key(&email), "")?;
             Ok(())

@@ -60,6 +60,11 @@ pub fn live_for(
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<([u8; 32], Invitation)>, AppError> {
+    Ok(pending_for(tx, workspace, email)?.filter(|(_, i)| !i.expired(now)))
+}
+
+/// The pending invitation of `email` to `workspace` (expired or not), if any.
+pub fn pending_for(tx: &WriteTransaction, workspace: Uuid, email: &str) -> Result<Option<([u8; 32], Invitation)>, AppError> {
     let key = email_key(email);
     let hash = tx
         .open_table(INVITATIONS_BY_WORKSPACE)?
@@ -71,9 +76,7 @@ pub fn live_for(
         let v = t.get(&hash)?;
         v.map(|v| decode(v.value())).transpose()?
     };
-    Ok(inv
-        .filter(|i| i.state == InvitationState::Pending && !i.expired(now))
-        .map(|i| (hash, i)))
+    Ok(inv.filter(|i| i.state == InvitationState::Pending).map(|i| (hash, i)))
 }
 
 /// Stores an invitation under `hash`, replacing the address's previous one in this workspace.
