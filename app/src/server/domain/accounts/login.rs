@@ -90,21 +90,14 @@ pub async fn log_in(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use super::super::sign_up;
-    use super::super::test_support::{form, state};
+    use super::super::test_support::{state, unverified_account};
 
     #[tokio::test]
     async fn unknown_user_and_wrong_password_look_the_same() {
         let s = state();
-        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"), None, None)
-            .await
-            .unwrap();
-        let wrong = log_in(&s, "ann", "blue harbour 43".into(), None, None)
-            .await
-            .unwrap_err();
-        let unknown = log_in(&s, "bob", "blue harbour 42".into(), None, None)
-            .await
-            .unwrap_err();
+        unverified_account(&s, "ann").await;
+        let wrong = log_in(&s, "ann", "amber otter 18".into(), None, None).await.unwrap_err();
+        let unknown = log_in(&s, "bob", "amber otter 17".into(), None, None).await.unwrap_err();
         assert_eq!(wrong, unknown);
         assert_eq!(wrong, AppError::InvalidCredentials);
     }
@@ -112,33 +105,27 @@ mod tests {
     #[tokio::test]
     async fn username_and_email_share_one_budget_quietly_and_a_known_device_has_its_own() {
         let s = state();
-        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"), None, None)
-            .await
-            .unwrap();
-        let ann = log_in(&s, "ann", "blue harbour 42".into(), None, None).await.unwrap();
+        unverified_account(&s, "ann").await;
+        let ann = log_in(&s, "ann", "amber otter 17".into(), None, None).await.unwrap();
         log_in(&s, "ann", "wrong password".into(), None, None).await.unwrap_err();
         log_in(&s, "ann@example.com", "wrong password".into(), None, None).await.unwrap_err();
         // The email's failure spent the account's budget for the username too: even the right
         // password is not checked — and is answered as a wrong one, not 429, which would tell
         // that both spellings name one account.
-        let e = log_in(&s, "ann", "blue harbour 42".into(), None, None)
-            .await
-            .unwrap_err();
+        let e = log_in(&s, "ann", "amber otter 17".into(), None, None).await.unwrap_err();
         assert_eq!(e, AppError::InvalidCredentials);
         // A device cookie from another session epoch (before a password change) counts for
         // nothing; the current one has its own budget.
         let stale = Some((ann.id, ann.session_epoch + 1, "0".repeat(32)));
-        assert!(log_in(&s, "ann", "blue harbour 42".into(), None, stale).await.is_err());
+        assert!(log_in(&s, "ann", "amber otter 17".into(), None, stale).await.is_err());
         let device = Some((ann.id, ann.session_epoch, "0".repeat(32)));
-        log_in(&s, "ann", "blue harbour 42".into(), None, device).await.unwrap();
+        log_in(&s, "ann", "amber otter 17".into(), None, device).await.unwrap();
     }
 
     #[tokio::test]
     async fn the_answer_to_a_login_does_not_tell_whether_another_spelling_names_the_same_account() {
         let s = state();
-        sign_up(&s, form("bob@example.com", "bob", "blue harbour 42"), None, None)
-            .await
-            .unwrap();
+        unverified_account(&s, "bob").await;
         // The same story for a linked pair (bob's email, then his username) and for two logins
         // naming nobody: two failures on the first spelling, then the second is tried.
         let mut answers = Vec::new();
@@ -159,9 +146,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_login_is_recorded_alike_whether_or_not_the_account_exists() {
         let s = state();
-        sign_up(&s, form("ann@example.com", "ann", "blue harbour 42"), None, None)
-            .await
-            .unwrap();
+        unverified_account(&s, "ann").await;
         let failures = |s: Context| async move {
             s.store
                 .read(|tx| audit::list(tx, None, "account.sign_in_failed", "", crate::model::page::Sort::parse("", audit::SORTS, "-time")?, "", 10))
