@@ -227,9 +227,60 @@ pub struct NotificationView {
 /// Where a mini program is released, for its page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseView {
+    pub app_id: Uuid,
     pub app: String,
+    /// The stable version, which every install gets (`None`: only the candidate's share).
+    pub version: Option<String>,
+    pub released: Option<DateTime<Utc>>,
+    pub candidate: Option<CandidateView>,
+    /// Versions that were the stable before, newest first: what a rollback may return to.
+    pub earlier: Vec<String>,
+}
+
+/// A version rolling out to a share of an App's installs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateView {
     pub version: String,
     pub released: DateTime<Utc>,
+    /// The share, in per-mille.
+    pub rollout: u16,
+    /// Who paused it and why (`None`: rolling out).
+    pub paused: Option<(String, String)>,
+}
+
+/// The full rollout, in per-mille: everyone.
+pub const FULL_ROLLOUT: u16 = 1000;
+
+/// A rollout as a person types it: a percentage from 0 to 100, with at most one decimal
+/// (0.1 % is one cohort in a thousand); empty is 100 %. The answer is in per-mille.
+pub fn parse_rollout(text: &str) -> Result<u16, AppError> {
+    let t = text.trim().trim_end_matches('%').trim();
+    if t.is_empty() {
+        return Ok(FULL_ROLLOUT);
+    }
+    let bad = || AppError::invalid("Rollout", "must be a percentage from 0 to 100, with at most one decimal (such as 1, 12.5 or 100)");
+    let (whole, tenth) = match t.split_once('.') {
+        Some((w, f)) if f.len() == 1 => (w, f),
+        Some(_) => return Err(bad()),
+        None => (t, "0"),
+    };
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !tenth.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 3 {
+        return Err(bad());
+    }
+    let per_mille = whole.parse::<u16>().map_err(|_| bad())? * 10 + tenth.parse::<u16>().map_err(|_| bad())?;
+    if per_mille > FULL_ROLLOUT {
+        return Err(bad());
+    }
+    Ok(per_mille)
+}
+
+/// A per-mille share as a percentage: "12.5 %", "100 %".
+pub fn rollout_label(per_mille: u16) -> String {
+    if per_mille % 10 == 0 {
+        format!("{} %", per_mille / 10)
+    } else {
+        format!("{}.{} %", per_mille / 10, per_mille % 10)
+    }
 }
 
 /// What a mini program's admin can apply for now, and what is in place.
@@ -254,6 +305,20 @@ pub struct MiniApprovals {
 mod tests {
     use crate::model::page::FilterWord;
     use super::*;
+
+    #[test]
+    fn rollouts_are_read_as_percentages_and_shown_back() {
+        assert_eq!(parse_rollout("").unwrap(), 1000);
+        assert_eq!(parse_rollout("10").unwrap(), 100);
+        assert_eq!(parse_rollout(" 12.5 % ").unwrap(), 125);
+        assert_eq!(parse_rollout("0").unwrap(), 0);
+        assert_eq!(parse_rollout("100.0").unwrap(), 1000);
+        for bad in ["100.1", "-1", "1.25", "abc", "1e2", ".5", "1000"] {
+            assert_eq!(parse_rollout(bad).unwrap_err().field(), Some("Rollout"), "{bad}");
+        }
+        assert_eq!(rollout_label(125), "12.5 %");
+        assert_eq!(rollout_label(1000), "100 %");
+    }
 
     #[test]
     fn filters_and_fields_name_their_rule() {

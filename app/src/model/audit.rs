@@ -72,6 +72,12 @@ audit_actions! {
     MiniProgramReleased => "mini_program.released", "Version released";
     MiniProgramRemoved => "mini_program.removed", "Mini program removed";
     MiniProgramFeatureActivated => "mini_program.feature_activated", "Feature activated";
+    ReleaseRaised => "release.raised", "Rollout raised";
+    ReleasePaused => "release.paused", "Rollout paused";
+    ReleaseResumed => "release.resumed", "Rollout resumed";
+    ReleaseCompleted => "release.completed", "Rollout completed";
+    ReleaseAborted => "release.aborted", "Rollout aborted";
+    ReleaseRolledBack => "release.rolled_back", "Rolled back";
     ApprovalApplied => "approval.applied", "Applied for review";
     ApprovalWithdrawn => "approval.withdrawn", "Application withdrawn";
     ApprovalApproved => "approval.approved", "Application approved";

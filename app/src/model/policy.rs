@@ -80,6 +80,9 @@ workspace_actions! {
     /// Approving or rejecting applications (member requests further limited to Workspace Admins;
     /// nobody decides their own — the two-person rule).
     DecideApprovals,
+    /// Raising, pausing, resuming, completing and aborting a rollout, and rolling back (further
+    /// limited to the mini program's admins and Workspace Admins).
+    ControlReleases,
 }
 
 use Role::*;
@@ -94,7 +97,7 @@ pub fn roles(action: WorkspaceAction) -> &'static [Role] {
         ViewWorkspace | ViewMiniPrograms | Leave => EVERY_ROLE,
         ViewGeneral | RequestInfoChange | ViewAudit => &[WorkspaceAdmin],
         ViewMembers | InviteMembers | ChangeRoles | BlockMembers | RemoveMembers => &[WorkspaceAdmin],
-        CreateMiniPrograms | AssignMiniPrograms | ApplyForMiniPrograms => &[WorkspaceAdmin, MiniProgramAdmin],
+        CreateMiniPrograms | AssignMiniPrograms | ApplyForMiniPrograms | ControlReleases => &[WorkspaceAdmin, MiniProgramAdmin],
         UploadVersions => &[WorkspaceAdmin, MiniProgramAdmin, WorkspaceDeveloper],
         RetireVersions | ViewApps | ManageApps => &[WorkspaceAdmin],
         ViewApprovals | DecideApprovals => &[WorkspaceAdmin, WorkspaceReviewer],
@@ -121,6 +124,7 @@ impl WorkspaceAction {
             RetireVersions => "Only a Workspace Admin may retire a version.",
             ViewApps | ManageApps => "Only a Workspace Admin may see and manage the workspace's Apps and their keys.",
             ApplyForMiniPrograms => "Only a mini program's admin or a Workspace Admin may apply for its publishing, removal or features.",
+            ControlReleases => "Only a mini program's admin or a Workspace Admin may change its rollout or roll it back.",
             ViewApprovals | DecideApprovals => "Only a Workspace Admin or a Workspace Reviewer may see and decide the workspace's applications.",
         }
     }

@@ -11,10 +11,11 @@ use tower_http::services::ServeFile;
 use uuid::Uuid;
 
 use super::served::not_modified;
-use super::snapshot::{unauthorized, AppContent};
+use super::snapshot::{unauthorized, AppContent, Selection};
 use super::Serving;
 use crate::server::http_error::ApiError;
 use crate::server::keys;
+use crate::server::rollout::{check_install_id, INSTALL_HEADER};
 
 /// A bundle is named by its content, so it never changes; the answer was authorised by a
 /// bearer key, so only the client's own cache keeps it, never a shared one.
@@ -61,25 +62,48 @@ fn admitted(state: &Serving, request: &HeaderMap) -> Result<Arc<AppContent>, Api
     Ok(content.clone())
 }
 
+/// The install the request names (`MPDP-Install-Id`), checked; `None` when it names none (it
+/// then gets the stable versions only).
+fn install(request: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = request.get(INSTALL_HEADER) else { return Ok(None) };
+    let bad = |rule: &str| {
+        ApiError::new(StatusCode::BAD_REQUEST, "install_id_invalid", format!("The MPDP-Install-Id header {rule}: send the opaque id the host app generated once for this install, 8 to 128 characters.")).field("MPDP-Install-Id")
+    };
+    let text = value.to_str().map_err(|_| bad("must be visible ASCII"))?;
+    check_install_id(text).map(Some).map_err(bad)
+}
+
+/// What the request's Accessing Key may read, and which candidates its install gets.
+fn admitted_install(state: &Serving, request: &HeaderMap) -> Result<(Arc<AppContent>, Selection), ApiError> {
+    let content = admitted(state, request)?;
+    let selection = content.select(install(request)?);
+    Ok((content, selection))
+}
+
 fn unknown_mini_program() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No mini program with this id is released to this App.")
 }
 
-/// `GET /api/container/v1/mini-programs`: every manifest released to the App.
+/// `GET /api/container/v1/mini-programs`: every manifest released to the App, the candidates
+/// the install gets in place of the stable versions.
 pub(super) async fn list(State(state): State<Serving>, request: HeaderMap) -> Response {
-    match admitted(&state, &request) {
-        Ok(content) => content.list.respond(&request),
+    match admitted_install(&state, &request) {
+        Ok((content, 0)) => content.list.respond(&request),
+        Ok((content, selection)) => match content.list_for(selection) {
+            Ok(list) => list.respond(&request),
+            Err(_) => refuse(ApiError::internal()),
+        },
         Err(e) => refuse(e),
     }
 }
 
 /// `GET /api/container/v1/mini-programs/{id}`: one manifest.
 pub(super) async fn manifest(State(state): State<Serving>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
-    let content = match admitted(&state, &request) {
+    let (content, selection) = match admitted_install(&state, &request) {
         Ok(c) => c,
         Err(e) => return refuse(e),
     };
-    match Uuid::parse_str(&id).ok().and_then(|id| content.manifests.get(&id)) {
+    match Uuid::parse_str(&id).ok().and_then(|id| content.manifest_for(id, selection)) {
         Some(m) => m.respond(&request),
         None => refuse(unknown_mini_program()),
     }
@@ -91,7 +115,7 @@ pub(super) async fn icon(State(state): State<Serving>, UrlPath(id): UrlPath<Stri
         Ok(c) => c,
         Err(e) => return refuse(e),
     };
-    let Some(id) = Uuid::parse_str(&id).ok().filter(|id| content.manifests.contains_key(id)) else {
+    let Some(id) = Uuid::parse_str(&id).ok().filter(|id| content.has_mini_program(*id)) else {
         return refuse(unknown_mini_program());
     };
     match content.icons.get(&id) {

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use arc_swap::ArcSwap;
 use axum::http::StatusCode;
@@ -22,7 +22,9 @@ use crate::server::manifest::{BundleRef, IconRef, Manifest, Uploader, CONSOLE_UP
 use crate::server::store::apps::{self as app_store, PlatformKey};
 use crate::server::store::minis::{self as mini_store, MiniProgram};
 use crate::server::store::workspaces as ws;
-use crate::server::store::{releases, Store};
+use crate::server::rollout::{cohort, Order};
+use crate::server::store::releases::{self, Shipped};
+use crate::server::store::Store;
 use crate::server::http_error::ApiError;
 
 /// The body of `GET /api/container/v1/mini-programs`: signed like a manifest (see
@@ -46,27 +48,90 @@ pub struct Stamp {
     pub issued: DateTime<Utc>,
 }
 
-/// What one App's container is served.
+/// A candidate as the snapshot serves it: who is in, and what they get.
+struct Rolling {
+    mini_program: Uuid,
+    order: Order,
+    rollout: u16,
+    manifest: Served,
+}
+
+/// Which candidates an install gets: bit `i` for the App's `i`-th candidate.
+pub type Selection = u64;
+
+/// The most candidates one App serves at once (one bit each in a [`Selection`]); further ones
+/// are not served until one ends.
+const MAX_CANDIDATES: usize = 64;
+
+/// What one App's container is served: the stable list and manifests, which every install gets,
+/// and the candidates, each with its order of the cohorts. A list with candidates in it is
+/// signed the first time an install of that selection asks, then kept.
 pub struct AppContent {
+    app: Uuid,
     pub(super) list: Served,
     pub(super) manifests: HashMap<Uuid, Served>,
     pub(super) icons: HashMap<Uuid, Arc<Served>>,
     bundles: HashSet<String>,
+    candidates: Vec<Rolling>,
+    /// The list's entries in order: (mini program, stable manifest).
+    entries: Vec<(Uuid, Option<Manifest>)>,
+    candidate_manifests: Vec<Manifest>,
+    lists: RwLock<HashMap<Selection, Arc<Served>>>,
+    seed: [u8; 32],
+    stamp: Stamp,
 }
 
 impl AppContent {
-    /// The ids of the mini programs released to the App, in the list's order.
+    /// The ids of the mini programs released to every install of the App, in the list's order.
     pub fn mini_programs(&self) -> Vec<Uuid> {
-        let list: serde_json::Value = serde_json::from_slice(&self.list.body).unwrap_or_default();
-        list["mini_programs"]
-            .as_array()
-            .map(|l| l.iter().filter_map(|m| m["id"].as_str().and_then(|id| Uuid::parse_str(id).ok())).collect())
-            .unwrap_or_default()
+        self.entries.iter().filter(|(_, m)| m.is_some()).map(|(id, _)| *id).collect()
     }
 
-    /// Whether the bundle with this sha256 is released to the App.
+    /// Whether the bundle with this sha256 is served to the App (as a stable or a candidate).
     pub fn has_bundle(&self, sha256: &str) -> bool {
         self.bundles.contains(sha256)
+    }
+
+    /// Whether the mini program is served to some install of the App.
+    pub fn has_mini_program(&self, id: Uuid) -> bool {
+        self.entries.iter().any(|(e, _)| *e == id)
+    }
+
+    /// The candidates an install gets: none without an install id; with one, those whose
+    /// rollout includes the install's cohort (see [`crate::server::rollout`]).
+    pub fn select(&self, install: Option<&str>) -> Selection {
+        let Some(install) = install.filter(|_| !self.candidates.is_empty()) else { return 0 };
+        let c = cohort(self.app, install);
+        self.candidates.iter().enumerate().filter(|(_, r)| r.order.includes(c, r.rollout)).fold(0, |s, (i, _)| s | (1 << i))
+    }
+
+    /// The list an install of `selection` gets.
+    pub(super) fn list_for(&self, selection: Selection) -> Result<Arc<Served>, AppError> {
+        if selection == 0 {
+            return Ok(Arc::new(self.list.clone()));
+        }
+        if let Some(l) = self.lists.read().map_err(|_| AppError::Internal)?.get(&selection) {
+            return Ok(l.clone());
+        }
+        let chosen: Vec<&Manifest> = self
+            .entries
+            .iter()
+            .filter_map(|(id, stable)| match self.candidates.iter().position(|r| r.mini_program == *id) {
+                Some(i) if selection & (1 << i) != 0 => Some(&self.candidate_manifests[i]),
+                _ => stable.as_ref(),
+            })
+            .collect();
+        let list = Arc::new(signed_list(self.app, chosen, &self.seed, self.stamp)?);
+        self.lists.write().map_err(|_| AppError::Internal)?.insert(selection, list.clone());
+        Ok(list)
+    }
+
+    /// The manifest of mini program `id` an install of `selection` gets.
+    pub(super) fn manifest_for(&self, id: Uuid, selection: Selection) -> Option<&Served> {
+        match self.candidates.iter().position(|r| r.mini_program == id) {
+            Some(i) if selection & (1 << i) != 0 => Some(&self.candidates[i].manifest),
+            _ => self.manifests.get(&id),
+        }
     }
 }
 
@@ -164,10 +229,13 @@ impl Container {
     }
 }
 
-/// One mini program released to an App, ready to serve.
+/// One mini program released to an App, ready to serve: what every install gets, and the
+/// candidate that a share of them gets (not while paused).
 struct Entry {
     id: Uuid,
-    manifest: Manifest,
+    name: String,
+    stable: Option<Manifest>,
+    candidate: Option<(Manifest, Order, u16)>,
     icon: Option<Arc<Served>>,
 }
 
@@ -231,6 +299,52 @@ pub fn build(tx: &ReadTransaction) -> Result<Snapshot, AppError> {
     build_at(tx, Stamp { sequence: u64::try_from(issued.timestamp_millis()).unwrap_or(0), issued })
 }
 
+/// The signed manifest of `shipped`, a version of `mp` released to `app`; `None` (logged) when
+/// its version or the Upload Key that signed it is not stored.
+fn manifest_of(tx: &ReadTransaction, mp: &MiniProgram, app: Uuid, shipped: &Shipped, icon: &Option<Arc<Served>>, platform: &PlatformKey) -> Result<Option<Manifest>, AppError> {
+    let Some(version) = mini_store::version(tx, mp.id, &shipped.version)? else {
+        tracing::warn!(mini_program = %mp.id, version = %shipped.version, "a release names a version that is not stored; not served");
+        return Ok(None);
+    };
+    let (key, public_key) = match &version.key {
+        Some(id) => match app_store::key(tx, id)? {
+            Some(k) => (id.clone(), keys::public_key_text(&k.material)),
+            None => {
+                tracing::warn!(mini_program = %mp.id, version = %shipped.version, key = %id, "the Upload Key that signed a released version is not stored; not served");
+                return Ok(None);
+            }
+        },
+        None => (CONSOLE_UPLOADER.to_string(), keys::public_key_text(&platform.public)),
+    };
+    let manifest = Manifest {
+        format: FORMAT.to_string(),
+        app: app.to_string(),
+        id: mp.id.to_string(),
+        name: mp.name.clone(),
+        icon: icon.as_ref().map(|i| IconRef { url: icon_url(mp.id), sha256: keys::sha256_hex(&i.body) }),
+        version: version.version.clone(),
+        bundle: BundleRef { url: bundle_url(&version.sha256), sha256: version.sha256.clone(), size: version.size },
+        features: mp.features.clone(),
+        released: shipped.released.to_rfc3339_opts(SecondsFormat::Secs, true),
+        uploader: Uploader {
+            key,
+            public_key,
+            sha256: version.uploaded().0.to_string(),
+            size: version.uploaded().1,
+            signed_ts: version.signed_ts,
+            signed_nonce: version.signed_nonce.clone(),
+            signature: version.signature.clone(),
+        },
+        platform_signature: String::new(),
+    }
+    .signed(&platform.seed)
+    .map_err(|e| {
+        tracing::error!(error = %e, "could not sign a manifest");
+        AppError::Internal
+    })?;
+    Ok(Some(manifest))
+}
+
 /// [`build`], its lists stamped with `stamp`.
 pub fn build_at(tx: &ReadTransaction, stamp: Stamp) -> Result<Snapshot, AppError> {
     let mut reads = Reads::default();
@@ -238,48 +352,19 @@ pub fn build_at(tx: &ReadTransaction, stamp: Stamp) -> Result<Snapshot, AppError
     for r in releases::all(tx)? {
         let Some(mp) = reads.mini_program(tx, r.mini_program)? else { continue };
         let Some(platform) = reads.workspace(tx, mp.workspace)? else { continue };
-        let Some(version) = mini_store::version(tx, mp.id, &r.version)? else {
-            tracing::warn!(mini_program = %mp.id, version = %r.version, "a release names a version that is not stored; not served");
-            continue;
-        };
-        let (key, public_key) = match &version.key {
-            Some(id) => match app_store::key(tx, id)? {
-                Some(k) => (id.clone(), keys::public_key_text(&k.material)),
-                None => {
-                    tracing::warn!(mini_program = %mp.id, version = %r.version, key = %id, "the Upload Key that signed a released version is not stored; not served");
-                    continue;
-                }
-            },
-            None => (CONSOLE_UPLOADER.to_string(), keys::public_key_text(&platform.public)),
-        };
         let icon = if mp.has_icon { reads.icon(tx, mp.id)? } else { None };
-        let manifest = Manifest {
-            format: FORMAT.to_string(),
-            app: r.app.to_string(),
-            id: mp.id.to_string(),
-            name: mp.name.clone(),
-            icon: icon.as_ref().map(|i| IconRef { url: icon_url(mp.id), sha256: keys::sha256_hex(&i.body) }),
-            version: version.version.clone(),
-            bundle: BundleRef { url: bundle_url(&version.sha256), sha256: version.sha256.clone(), size: version.size },
-            features: mp.features.clone(),
-            released: r.released.to_rfc3339_opts(SecondsFormat::Secs, true),
-            uploader: Uploader {
-                key,
-                public_key,
-                sha256: version.uploaded().0.to_string(),
-                size: version.uploaded().1,
-                signed_ts: version.signed_ts,
-                signed_nonce: version.signed_nonce.clone(),
-                signature: version.signature.clone(),
-            },
-            platform_signature: String::new(),
+        let stable = match &r.stable {
+            Some(s) => manifest_of(tx, &mp, r.app, s, &icon, &platform)?,
+            None => None,
+        };
+        let candidate = match r.candidate.as_ref().filter(|c| c.paused.is_none()) {
+            Some(c) => manifest_of(tx, &mp, r.app, &c.shipped, &icon, &platform)?.map(|m| (m, Order::of(&c.seed), c.rollout)),
+            None => None,
+        };
+        if stable.is_none() && candidate.is_none() {
+            continue;
         }
-        .signed(&platform.seed)
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not sign a manifest");
-            AppError::Internal
-        })?;
-        per_app.entry(r.app).or_default().push(Entry { id: mp.id, manifest, icon });
+        per_app.entry(r.app).or_default().push(Entry { id: mp.id, name: mp.name.to_lowercase(), stable, candidate, icon });
     }
     let mut contents: HashMap<Uuid, Arc<AppContent>> = HashMap::new();
     let mut snapshot = Snapshot::default();
@@ -311,16 +396,15 @@ pub fn build_at(tx: &ReadTransaction, stamp: Stamp) -> Result<Snapshot, AppError
     Ok(snapshot)
 }
 
-/// One App's answers, the list sorted by name.
-fn app_content(app: Uuid, mut entries: Vec<Entry>, platform_seed: &[u8; 32], stamp: Stamp) -> Result<AppContent, AppError> {
-    entries.sort_by(|a, b| a.manifest.name.to_lowercase().cmp(&b.manifest.name.to_lowercase()).then(a.id.cmp(&b.id)));
+/// A list of `manifests` for `app`, signed with the platform key's `seed`.
+fn signed_list(app: Uuid, manifests: Vec<&Manifest>, seed: &[u8; 32], stamp: Stamp) -> Result<Served, AppError> {
     let mut list = List {
         format: LIST_FORMAT,
         app: app.to_string(),
         sequence: stamp.sequence,
         issued: stamp.issued.to_rfc3339_opts(SecondsFormat::Secs, true),
         expires: (stamp.issued + chrono::Duration::from_std(LIST_VALIDITY).unwrap_or_default()).to_rfc3339_opts(SecondsFormat::Secs, true),
-        mini_programs: entries.iter().map(|e| &e.manifest).collect(),
+        mini_programs: manifests,
         platform_signature: String::new(),
     };
     let unsigned = serde_json::to_value(&list).map_err(|_| AppError::Internal)?;
@@ -328,19 +412,40 @@ fn app_content(app: Uuid, mut entries: Vec<Entry>, platform_seed: &[u8; 32], sta
         tracing::error!(error = %e, "could not sign a container list");
         AppError::Internal
     })?;
-    list.platform_signature = keys::sign(platform_seed, &bytes);
-    let list = Served::json(&list)?;
+    list.platform_signature = keys::sign(seed, &bytes);
+    Served::json(&list)
+}
+
+/// One App's answers, the list sorted by name.
+fn app_content(app: Uuid, mut entries: Vec<Entry>, platform_seed: &[u8; 32], stamp: Stamp) -> Result<AppContent, AppError> {
+    entries.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    let list = signed_list(app, entries.iter().filter_map(|e| e.stable.as_ref()).collect(), platform_seed, stamp)?;
     let mut manifests = HashMap::new();
     let mut icons = HashMap::new();
     let mut bundles = HashSet::new();
-    for e in &entries {
-        manifests.insert(e.id, Served::json(&e.manifest)?);
+    let mut candidates = Vec::new();
+    let mut candidate_manifests = Vec::new();
+    let mut order = Vec::with_capacity(entries.len());
+    for e in entries {
+        if let Some(stable) = &e.stable {
+            manifests.insert(e.id, Served::json(stable)?);
+            bundles.insert(stable.bundle.sha256.clone());
+        }
+        if let Some((manifest, o, rollout)) = e.candidate {
+            if candidates.len() < MAX_CANDIDATES {
+                bundles.insert(manifest.bundle.sha256.clone());
+                candidates.push(Rolling { mini_program: e.id, order: o, rollout, manifest: Served::json(&manifest)? });
+                candidate_manifests.push(manifest);
+            } else {
+                tracing::warn!(%app, mini_program = %e.id, "more candidates than one App serves at once; this one waits");
+            }
+        }
         if let Some(icon) = &e.icon {
             icons.insert(e.id, icon.clone());
         }
-        bundles.insert(e.manifest.bundle.sha256.clone());
+        order.push((e.id, e.stable));
     }
-    Ok(AppContent { list, manifests, icons, bundles })
+    Ok(AppContent { app, list, manifests, icons, bundles, candidates, entries: order, candidate_manifests, lists: RwLock::new(HashMap::new()), seed: *platform_seed, stamp })
 }
 
 /// A JSON body, for the tests' reading of served answers.
@@ -357,7 +462,6 @@ mod tests {
     use crate::server::manifest;
     use crate::server::store::apps::{App, Key};
     use crate::server::store::minis::Version;
-    use crate::server::store::releases::Release;
     use crate::server::store::workspaces::fixtures;
     use chrono::Duration;
 
@@ -447,8 +551,7 @@ mod tests {
                 app_store::put_key(tx, &upload_key)?;
                 mini_store::put(tx, &mini)?;
                 mini_store::put_version(tx, &version)?;
-                releases::put(tx, &Release { mini_program: mp, app: app.id, version: "1.0.0".into(), sha256: sha.clone(), size: bundle.len() as u64, released: now, application: Uuid::now_v7() })
-                    .map(|_| ())
+                releases::put(tx, &releases::fixtures::stable(mp, app.id, "1.0.0", &sha, bundle.len() as u64)).map(|_| ())
             })
             .unwrap();
         World { store, workspace, app: app.id, access, access_id: access_key.id, mp, platform }

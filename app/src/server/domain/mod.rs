@@ -8,4 +8,5 @@ pub mod mail;
 pub mod members;
 pub mod minis;
 pub mod operator;
+pub mod releases;
 pub mod workspaces;

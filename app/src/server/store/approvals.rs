@@ -52,6 +52,10 @@ pub struct Application {
     pub version: Option<String>,
     /// The target Apps of a publishing application: (id, name).
     pub apps: Vec<(Uuid, String)>,
+    /// The share of installs a publishing application releases to at first, in per-mille
+    /// (1000: everyone, the version becomes the stable at once).
+    #[serde(default = "full_rollout", skip_serializing_if = "is_full_rollout")]
+    pub rollout: u16,
     pub feature: Option<String>,
     /// The applicant's note, or a removal's reason.
     pub note: String,
@@ -61,6 +65,14 @@ pub struct Application {
     /// A rejection's reason.
     pub reason: Option<String>,
     pub history: Vec<HistoryEntry>,
+}
+
+fn full_rollout() -> u16 {
+    crate::model::approvals::FULL_ROLLOUT
+}
+
+fn is_full_rollout(r: &u16) -> bool {
+    *r == crate::model::approvals::FULL_ROLLOUT
 }
 
 impl Application {
@@ -345,6 +357,7 @@ mod tests {
             mini_program_name: Some("Coupons".into()),
             version: Some(format!("1.0.{n}")),
             apps: vec![],
+            rollout: crate::model::approvals::FULL_ROLLOUT,
             feature: None,
             note: String::new(),
             created: DateTime::from_timestamp(1_700_000_000 + n as i64, 0).unwrap(),

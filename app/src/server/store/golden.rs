@@ -42,7 +42,7 @@ use super::listing::Row;
 use super::minis::{MiniProgram, Version};
 use super::notifications::Notification;
 use super::outbox::{MailState, OutboxMessage};
-use super::releases::Release;
+use super::releases::{Candidate, Pause, Release, Shipped};
 use super::sessions;
 use super::tokens::{AccountToken, Purpose};
 use super::members::Membership;
@@ -285,6 +285,7 @@ pub(super) fn approval() -> Application {
         mini_program_name: Some("Acme Pay".into()),
         version: Some("1.2.0".into()),
         apps: vec![(id(6), "Acme Wallet iOS".into())],
+        rollout: 100,
         feature: Some("location".into()),
         note: "First release".into(),
         created: at("2026-03-04T09:05:00Z"),
@@ -299,14 +300,24 @@ pub(super) fn approval() -> Application {
 }
 
 fn release() -> Release {
+    let shipped = |version: &str, released: &str, application: u128| Shipped {
+        version: version.into(),
+        sha256: SHA_A.into(),
+        size: 2048,
+        released: at(released),
+        application: id(application),
+    };
     Release {
         mini_program: id(7),
         app: id(6),
-        version: "1.2.0".into(),
-        sha256: SHA_A.into(),
-        size: 2048,
-        released: at("2026-03-04T11:00:00Z"),
-        application: id(8),
+        stable: Some(shipped("1.2.0", "2026-03-04T11:00:00Z", 8)),
+        candidate: Some(Candidate {
+            shipped: shipped("1.3.0", "2026-03-05T11:00:00Z", 9),
+            rollout: 125,
+            seed: "00112233445566778899aabbccddeeff".into(),
+            paused: Some(Pause { at: at("2026-03-05T12:00:00Z"), by: "health rule".into(), reason: "failure rate above 2 %".into() }),
+        }),
+        earlier: vec![shipped("1.1.0", "2026-03-01T11:00:00Z", 5)],
     }
 }
 

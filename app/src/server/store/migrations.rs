@@ -25,7 +25,14 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0008-pending-applications-by-applicant", pending_applications_by_applicant),
     ("0009-signed-nonces-by-time", signed_nonces_by_time),
     ("0010-listings", listings),
+    ("0011-release-control", release_control),
 ];
+
+/// A release holds a stable version, a candidate rolling out and the versions released before:
+/// each release of the first shape (one version per App) becomes a stable.
+fn release_control(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    super::releases::to_release_control(tx).map_err(|e| redb::Error::Corrupted(format!("release control: {e}")))
+}
 
 /// Lists every row of every list again from the tables that hold them (each list's module knows
 /// its rows; the listing index knows none of them).

@@ -785,15 +785,7 @@ mod tests {
             record.lock().unwrap().push(e);
             Box::pin(async {})
         }));
-        let release = releases::Release {
-            mini_program: uuid::Uuid::new_v4(),
-            app: uuid::Uuid::new_v4(),
-            version: "1.0.0".into(),
-            sha256: "00".repeat(32),
-            size: 1,
-            released: chrono::Utc::now(),
-            application: uuid::Uuid::new_v4(),
-        };
+        let release = releases::fixtures::stable(uuid::Uuid::new_v4(), uuid::Uuid::new_v4(), "1.0.0", &"00".repeat(32), 1);
         let r = release.clone();
         store.write(move |tx| releases::put(tx, &r).map(|_| ())).await.unwrap();
         store.write(|tx| outbox::enqueue(tx, vec!["a@example.com".into()], "Hello", "Hi").map(|_| ())).await.unwrap();

@@ -1,4 +1,6 @@
-//! What is released to which App: one version of a mini program per App.
+//! What is released to which App: per mini program and App, a stable version that every install
+//! gets, at most one candidate that a share of the installs gets, and the versions released
+//! there before (what a rollback may return to).
 
 use chrono::{DateTime, Utc};
 use super::Reads;
@@ -11,11 +13,9 @@ use super::effects::{caused, Effect};
 use super::tables::RELEASES;
 use crate::model::AppError;
 
-/// The version of a mini program an App's container gets.
+/// A version as it was released to an App.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Release {
-    pub mini_program: Uuid,
-    pub app: Uuid,
+pub struct Shipped {
     pub version: String,
     pub sha256: String,
     pub size: u64,
@@ -24,14 +24,107 @@ pub struct Release {
     pub application: Uuid,
 }
 
+/// Who paused a candidate, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    pub at: DateTime<Utc>,
+    /// The person's name, or "health rule".
+    pub by: String,
+    pub reason: String,
+}
+
+/// A version rolling out to a share of an App's installs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub shipped: Shipped,
+    /// The share of installs that get it, in per-mille (0–1000).
+    pub rollout: u16,
+    /// The release's permutation seed (16 bytes, hex): which cohorts come first.
+    pub seed: String,
+    /// Set while paused: then no install gets it.
+    pub paused: Option<Pause>,
+}
+
+/// The release of one mini program to one App.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub mini_program: Uuid,
+    pub app: Uuid,
+    /// What every install gets (`None`: only the candidate's share gets the mini program).
+    pub stable: Option<Shipped>,
+    pub candidate: Option<Candidate>,
+    /// Versions that were the stable before, newest first.
+    pub earlier: Vec<Shipped>,
+}
+
+impl Release {
+    /// Nothing released yet.
+    pub fn new(mini_program: Uuid, app: Uuid) -> Release {
+        Release { mini_program, app, stable: None, candidate: None, earlier: Vec::new() }
+    }
+
+    /// The versions this release serves: the stable's and the candidate's.
+    pub fn served(&self) -> impl Iterator<Item = &Shipped> {
+        self.stable.iter().chain(self.candidate.iter().map(|c| &c.shipped))
+    }
+
+    /// Makes `shipped` the stable; the stable it replaces goes first in `earlier` (a version
+    /// appears there once, at its latest place).
+    pub fn make_stable(&mut self, shipped: Shipped) {
+        self.earlier.retain(|e| e.version != shipped.version);
+        if let Some(old) = self.stable.take().filter(|o| o.version != shipped.version) {
+            self.earlier.retain(|e| e.version != old.version);
+            self.earlier.insert(0, old);
+        }
+        self.stable = Some(shipped);
+    }
+}
+
+/// The release as stored before release control: one version per App.
+#[derive(Deserialize)]
+struct FirstShape {
+    mini_program: Uuid,
+    app: Uuid,
+    version: String,
+    sha256: String,
+    size: u64,
+    released: DateTime<Utc>,
+    application: Uuid,
+}
+
+/// Rewrites every release stored in the first shape as a stable (migration 0011).
+pub fn to_release_control(tx: &WriteTransaction) -> Result<(), AppError> {
+    let mut t = tx.open_table(RELEASES)?;
+    let mut rows = Vec::new();
+    for row in t.iter()? {
+        let (k, v) = row?;
+        if let Ok(old) = serde_json::from_slice::<FirstShape>(v.value()) {
+            rows.push((k.value(), old));
+        }
+    }
+    for (k, old) in rows {
+        let shipped = Shipped { version: old.version, sha256: old.sha256, size: old.size, released: old.released, application: old.application };
+        let r = Release { stable: Some(shipped), ..Release::new(old.mini_program, old.app) };
+        t.insert(k, encode(&r)?.as_slice())?;
+    }
+    Ok(())
+}
+
+/// Stores the release of `r.mini_program` to `r.app` (a release serving nothing is deleted,
+/// its earlier versions kept only while something is served); returns the one it replaces.
 pub fn put(tx: &WriteTransaction, r: &Release) -> Result<Option<Release>, AppError> {
     caused(Effect::Served);
     let mut t = tx.open_table(RELEASES)?;
-    let old = t
-        .insert((r.mini_program.as_u128(), r.app.as_u128()), encode(r)?.as_slice())?
-        .map(|v| decode::<Release>(v.value()))
-        .transpose()?;
-    Ok(old)
+    let key = (r.mini_program.as_u128(), r.app.as_u128());
+    let old = if r.served().next().is_none() { t.remove(key)? } else { t.insert(key, encode(r)?.as_slice())? };
+    old.map(|v| decode::<Release>(v.value())).transpose()
+}
+
+/// The release of mini program `mp` to `app`, if any.
+pub fn get(tx: &impl Reads, mp: Uuid, app: Uuid) -> Result<Option<Release>, AppError> {
+    let t = tx.open(RELEASES)?;
+    let v = t.get((mp.as_u128(), app.as_u128()))?;
+    v.map(|v| decode(v.value())).transpose()
 }
 
 fn of_in(t: &impl ReadableTable<(u128, u128), &'static [u8]>, mp: Uuid) -> Result<Vec<Release>, AppError> {
@@ -46,6 +139,11 @@ fn of_in(t: &impl ReadableTable<(u128, u128), &'static [u8]>, mp: Uuid) -> Resul
 /// Where a mini program is released.
 pub fn of_mini_program(tx: &impl Reads, mp: Uuid) -> Result<Vec<Release>, AppError> {
     of_in(&tx.open(RELEASES)?, mp)
+}
+
+/// Whether `version` of `mp` is served to any App (as stable or candidate).
+pub fn serves(tx: &impl Reads, mp: Uuid, version: &str) -> Result<bool, AppError> {
+    Ok(of_mini_program(tx, mp)?.iter().any(|r| r.served().any(|s| s.version == version)))
 }
 
 /// Takes a mini program off every App (a removal); returns what was released.
@@ -70,26 +168,76 @@ pub fn all(tx: &ReadTransaction) -> Result<Vec<Release>, AppError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::Store;
+pub(crate) mod fixtures {
     use super::*;
 
-    fn release(mp: Uuid, app: Uuid, version: &str) -> Release {
-        Release { mini_program: mp, app, version: version.into(), sha256: "ab".repeat(32), size: 3, released: Utc::now(), application: Uuid::now_v7() }
+    /// `version` of `mp` released to `app` as its stable, for the tests.
+    pub(crate) fn stable(mp: Uuid, app: Uuid, version: &str, sha256: &str, size: u64) -> Release {
+        let shipped = Shipped { version: version.into(), sha256: sha256.into(), size, released: Utc::now(), application: Uuid::now_v7() };
+        Release { stable: Some(shipped), ..Release::new(mp, app) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::fixtures::stable;
+    use super::*;
+
+    fn version_of(r: &Release) -> String {
+        r.stable.as_ref().map(|s| s.version.clone()).unwrap_or_default()
     }
 
     #[test]
     fn a_release_replaces_the_one_before_for_its_app_and_a_removal_takes_all() {
         let store = Store::memory();
         let (mp, a, b) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-        assert_eq!(store.write_blocking(|tx| put(tx, &release(mp, a, "1.0.0"))).unwrap(), None);
-        store.write_blocking(|tx| put(tx, &release(mp, b, "1.0.0"))).unwrap();
-        let old = store.write_blocking(|tx| put(tx, &release(mp, a, "1.1.0"))).unwrap().unwrap();
-        assert_eq!(old.version, "1.0.0");
-        let now: Vec<String> = store.read_blocking(|tx| of_mini_program(tx, mp)).unwrap().into_iter().map(|r| r.version).collect();
+        let sha = "ab".repeat(32);
+        assert_eq!(store.write_blocking(|tx| put(tx, &stable(mp, a, "1.0.0", &sha, 3))).unwrap(), None);
+        store.write_blocking(|tx| put(tx, &stable(mp, b, "1.0.0", &sha, 3))).unwrap();
+        let old = store.write_blocking(|tx| put(tx, &stable(mp, a, "1.1.0", &sha, 3))).unwrap().unwrap();
+        assert_eq!(version_of(&old), "1.0.0");
+        let now: Vec<String> = store.read_blocking(|tx| of_mini_program(tx, mp)).unwrap().iter().map(version_of).collect();
         assert_eq!(now.len(), 2);
         assert!(now.contains(&"1.1.0".to_string()) && now.contains(&"1.0.0".to_string()));
+        assert!(store.read_blocking(|tx| serves(tx, mp, "1.1.0")).unwrap());
         assert_eq!(store.write_blocking(|tx| remove_mini_program(tx, mp)).unwrap().len(), 2);
         assert!(store.read_blocking(all).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_new_stable_keeps_the_one_before_first_among_the_earlier_ones_once() {
+        let (mp, app) = (Uuid::now_v7(), Uuid::now_v7());
+        let sha = "ab".repeat(32);
+        let mut r = stable(mp, app, "1.0.0", &sha, 3);
+        for v in ["1.1.0", "1.2.0", "1.0.0"] {
+            r.make_stable(stable(mp, app, v, &sha, 3).stable.unwrap());
+        }
+        assert_eq!(version_of(&r), "1.0.0");
+        let earlier: Vec<&str> = r.earlier.iter().map(|e| e.version.as_str()).collect();
+        assert_eq!(earlier, ["1.2.0", "1.1.0"]);
+    }
+
+    #[test]
+    fn a_release_of_the_first_shape_is_read_as_a_stable() {
+        let store = Store::memory();
+        let (mp, app) = (Uuid::now_v7(), Uuid::now_v7());
+        let first = format!(
+            r#"{{"mini_program":"{mp}","app":"{app}","version":"1.2.0","sha256":"{}","size":2048,"released":"2026-03-04T11:00:00Z","application":"{}"}}"#,
+            "ab".repeat(32),
+            Uuid::nil()
+        );
+        store
+            .write_blocking(move |tx| {
+                tx.open_table(RELEASES)?.insert((mp.as_u128(), app.as_u128()), first.as_bytes())?;
+                to_release_control(tx)
+            })
+            .unwrap();
+        let r = store.read_blocking(move |tx| get(tx, mp, app)).unwrap().unwrap();
+        assert_eq!(version_of(&r), "1.2.0");
+        assert!(r.candidate.is_none() && r.earlier.is_empty());
+        // Applied again, it changes nothing.
+        store.write_blocking(to_release_control).unwrap();
+        assert_eq!(store.read_blocking(move |tx| get(tx, mp, app)).unwrap().unwrap(), r);
     }
 }

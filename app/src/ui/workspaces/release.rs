@@ -136,7 +136,7 @@ pub fn ReleasePanel(
                                     } else {
                                         view! {
                                             <ul class="plain">
-                                                {r.releases.iter().map(|x| view! { <li>{format!("{}: version {} (since {})", x.app, x.version, fmt_time(&x.released))}</li> }).collect_view()}
+                                                {r.releases.iter().map(|x| view! { <li>{format!("{}: version {} (since {})", x.app, x.version.as_deref().unwrap_or("none"), x.released.as_ref().map(fmt_time).unwrap_or_default())}</li> }).collect_view()}
                                             </ul>
                                         }.into_any()
                                     }}

@@ -44,7 +44,8 @@ pub(super) fn file_announced(tx: &redb::WriteTransaction, mut a: Application, ac
 }
 
 /// "Apply for publishing review": the newest version, when Uploaded, to one or more of the
-/// workspace's Apps. The version becomes In review.
+/// workspace's Apps, released to all of their installs once approved. The version becomes In
+/// review.
 pub async fn apply_publishing(
     cx: &Context,
     m: &Authorized<act::ApplyForMiniPrograms>,
@@ -54,12 +55,32 @@ pub async fn apply_publishing(
     note: String,
     actor: Actor,
 ) -> Result<Uuid, AppError> {
+    let to = Publishing { version, apps, rollout: crate::model::approvals::FULL_ROLLOUT, note };
+    apply_publishing_to(cx, m, mp, to, actor).await
+}
+
+/// What a publishing application asks for.
+pub struct Publishing {
+    pub version: String,
+    pub apps: Vec<Uuid>,
+    /// The share of installs the version goes to once approved, in per-mille (below 1000 it is
+    /// released as a candidate).
+    pub rollout: u16,
+    pub note: String,
+}
+
+/// [`apply_publishing`], released at first to the share of installs `to.rollout` says.
+pub async fn apply_publishing_to(cx: &Context, m: &Authorized<act::ApplyForMiniPrograms>, mp: Uuid, to: Publishing, actor: Actor) -> Result<Uuid, AppError> {
+    let Publishing { version, apps, rollout, note } = to;
+    if rollout > crate::model::approvals::FULL_ROLLOUT {
+        return Err(AppError::invalid("Rollout", "must be a percentage from 0 to 100"));
+    }
     let note = validate_apply_note(&note)?;
     let apps: BTreeSet<Uuid> = apps.into_iter().collect();
     if apps.is_empty() {
         return Err(AppError::invalid("Apps", "choose at least one App to release to"));
     }
-    let mut a = new_application(m, Category::Publishing, None, note);
+    let mut a = Application { rollout, ..new_application(m, Category::Publishing, None, note) };
     let url = cx.config.public_url.clone();
     m
         .write(cx, move |tx, viewer| {
@@ -227,6 +248,7 @@ pub async fn apply_join(cx: &Context, who: &SignedIn, workspace: String, note: S
                 mini_program_name: None,
                 version: None,
                 apps: Vec::new(),
+                rollout: crate::model::approvals::FULL_ROLLOUT,
                 feature: None,
                 note,
                 created: crate::server::store::now(),

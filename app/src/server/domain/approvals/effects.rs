@@ -5,21 +5,23 @@ use std::collections::BTreeSet;
 
 use uuid::Uuid;
 
-use crate::model::approvals::{feature, Category, HistoryEntry, Status};
+use crate::model::approvals::{feature, rollout_label, Category, HistoryEntry, Status, FULL_ROLLOUT};
 use crate::model::minis::VersionState;
 use crate::model::workspace::Role;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
 use crate::server::store::approvals::{self as store, Application};
 use crate::server::store::audit::{self, Actor};
-use crate::server::store::releases::{self, Release};
+use crate::server::store::releases::{self, Candidate, Release, Shipped};
 use crate::server::store::members::Membership;
 use crate::server::store::{apps as app_store, minis};
 
 use super::*;
 
-/// Releases a publishing application's version to its Apps: each App's previous release of the
-/// mini program is replaced, and a version no longer released anywhere becomes Superseded.
+/// Releases a publishing application's version to its Apps, to all of their installs (it becomes
+/// the stable, the stable before kept among the earlier versions) or, when the application asked
+/// for less, as the candidate at that share. A candidate already rolling out there is replaced;
+/// a version no longer served anywhere becomes Superseded.
 pub(super) fn release(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
     let (mp_id, version) = (a.mini_program.ok_or(AppError::Internal)?, a.version.clone().unwrap_or_default());
     let p = minis::get(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
@@ -31,35 +33,46 @@ pub(super) fn release(tx: &redb::WriteTransaction, a: &Application, history: &mu
         return Err(AppError::conflict("Version", format!("{} is {}, not In review", v.version, v.state.label())));
     }
     let new = semver::Version::parse(&v.version).map_err(|_| AppError::Internal)?;
-    let current = releases::of_mini_program(tx, mp_id)?;
-    let now = crate::server::store::now();
+    let shipped = Shipped { version: v.version.clone(), sha256: v.sha256.clone(), size: v.size, released: crate::server::store::now(), application: a.id };
     let mut replaced = BTreeSet::new();
     let mut to = Vec::new();
     for (app_id, app_name) in &a.apps {
         if app_store::app_of(tx, a.workspace, *app_id)?.is_none() {
             continue;
         }
-        if let Some(old) = current.iter().find(|r| r.app == *app_id) {
-            if semver::Version::parse(&old.version).is_ok_and(|o| o > new) {
-                return Err(AppError::conflict("Version", format!("{} is already released to {app_name}; an older version can't replace it", old.version)));
-            }
+        let mut r = releases::get(tx, mp_id, *app_id)?.unwrap_or_else(|| Release::new(mp_id, *app_id));
+        if let Some(old) = r.served().find(|s| semver::Version::parse(&s.version).is_ok_and(|o| o > new)) {
+            return Err(AppError::conflict("Version", format!("{} is already released to {app_name}; an older version can't replace it", old.version)));
         }
-        let old = releases::put(tx, &Release { mini_program: mp_id, app: *app_id, version: v.version.clone(), sha256: v.sha256.clone(), size: v.size, released: now, application: a.id })?;
-        if let Some(old) = old.filter(|o| o.version != v.version) {
-            replaced.insert(old.version);
+        replaced.extend(r.served().map(|s| s.version.clone()));
+        if a.rollout >= FULL_ROLLOUT {
+            r.candidate = None;
+            r.make_stable(shipped.clone());
+        } else {
+            r.candidate = Some(Candidate { shipped: shipped.clone(), rollout: a.rollout, seed: crate::server::rollout::new_seed(), paused: None });
         }
+        releases::put(tx, &r)?;
         to.push(app_name.clone());
     }
     v.state = VersionState::Released;
     minis::put_version(tx, &v)?;
-    let still: BTreeSet<String> = releases::of_mini_program(tx, mp_id)?.into_iter().map(|r| r.version).collect();
-    for old in replaced.iter().filter(|o| !still.contains(*o)) {
-        if let Some(mut ov) = minis::version(tx, mp_id, old)? {
+    supersede_unserved(tx, mp_id, replaced.iter().filter(|o| **o != v.version))?;
+    let share = if a.rollout >= FULL_ROLLOUT { String::new() } else { format!(" as a candidate for {} of installs", rollout_label(a.rollout)) };
+    history.push(step("MPDP", "Released", format!("{} {} released to {}{share}", p.name, v.version, to.join(", "))));
+    Ok(())
+}
+
+/// Marks Superseded each of `versions` of `mp` that no App is served any longer.
+pub(crate) fn supersede_unserved<'a>(tx: &redb::WriteTransaction, mp: Uuid, versions: impl Iterator<Item = &'a String>) -> Result<(), AppError> {
+    for old in versions {
+        if releases::serves(tx, mp, old)? {
+            continue;
+        }
+        if let Some(mut ov) = minis::version(tx, mp, old)?.filter(|v| v.state == VersionState::Released) {
             ov.state = VersionState::Superseded;
             minis::put_version(tx, &ov)?;
         }
     }
-    history.push(step("MPDP", "Released", format!("{} {} released to {}", p.name, v.version, to.join(", "))));
     Ok(())
 }
 
@@ -73,9 +86,11 @@ pub(super) fn remove(tx: &redb::WriteTransaction, a: &Application, history: &mut
     p.removed = true;
     minis::put(tx, &p)?;
     for r in releases::remove_mini_program(tx, mp_id)? {
-        if let Some(mut v) = minis::version(tx, mp_id, &r.version)? {
-            v.state = VersionState::Removed;
-            minis::put_version(tx, &v)?;
+        for s in r.served() {
+            if let Some(mut v) = minis::version(tx, mp_id, &s.version)? {
+                v.state = VersionState::Removed;
+                minis::put_version(tx, &v)?;
+            }
         }
     }
     history.push(step("MPDP", "Removed", format!("{} was taken off every App", p.name)));

@@ -23,11 +23,14 @@ mod notify;
 mod read;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) use tests::support as tests_support;
 
 pub use apply::*;
 pub use decide::*;
 pub use read::*;
 use effects::*;
+pub(crate) use effects::supersede_unserved;
 use notify::*;
 
 pub(super) fn not_found() -> AppError {
@@ -90,6 +93,7 @@ pub(super) fn new_application(m: &Member, category: Category, mp: Option<&minis:
         mini_program_name: mp.map(|p| p.name.clone()),
         version: None,
         apps: Vec::new(),
+        rollout: crate::model::approvals::FULL_ROLLOUT,
         feature: None,
         note,
         created: now,

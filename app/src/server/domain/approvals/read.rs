@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::model::approvals::{
     feature, ApplicationDetail, ApplicationRow, MiniApprovals,
-    NotificationView, ReleaseView, Status, FEATURES,
+    NotificationView, CandidateView, ReleaseView, Status, FEATURES,
 };
 use crate::model::minis::VersionState;
 use crate::model::page::{Page, Sort, PER_PAGE};
@@ -148,9 +148,17 @@ pub async fn of_mini_program(cx: &Context, m: &Authorized<act::ViewMiniPrograms>
             let releases = released
                 .iter()
                 .map(|r| ReleaseView {
+                    app_id: r.app,
                     app: apps.iter().find(|(id, _)| *id == r.app).map(|(_, n)| n.clone()).unwrap_or_default(),
-                    version: r.version.clone(),
-                    released: r.released,
+                    version: r.stable.as_ref().map(|s| s.version.clone()),
+                    released: r.stable.as_ref().map(|s| s.released),
+                    candidate: r.candidate.as_ref().map(|c| CandidateView {
+                        version: c.shipped.version.clone(),
+                        released: c.shipped.released,
+                        rollout: c.rollout,
+                        paused: c.paused.as_ref().map(|p| (p.by.clone(), p.reason.clone())),
+                    }),
+                    earlier: r.earlier.iter().map(|e| e.version.clone()).collect(),
                 })
                 .collect();
             Ok(MiniApprovals {

@@ -83,7 +83,7 @@ async fn state_of(w: &World, version: &str) -> VersionState {
 
 async fn released(w: &World) -> Vec<String> {
     let mp = w.mp;
-    w.state.store.read(move |tx| releases::of_mini_program(tx, mp)).await.unwrap().into_iter().map(|r| r.version).collect()
+    w.state.store.read(move |tx| releases::of_mini_program(tx, mp)).await.unwrap().into_iter().filter_map(|r| r.stable.map(|s| s.version)).collect()
 }
 
 #[tokio::test]
@@ -365,4 +365,57 @@ async fn a_hundred_thousand_applications_are_paged_without_scanning() {
     let pending = page("created", String::new(), Some(Status::Pending)).await;
     assert_eq!(pending.page.total, N as u64);
     assert!(pending.entries_read <= 21);
+}
+
+/// A released mini program, for the release-control tests.
+pub(crate) mod support {
+    use super::*;
+    use crate::server::policy::act::ControlReleases;
+
+    /// A mini program with versions released to one App in turn, the last at `rollout`
+    /// (per-mille); guards for its admin, an assigned developer and a Mini Program Admin of
+    /// another mini program.
+    pub(crate) struct ReleaseWorld {
+        pub state: Context,
+        pub mp: Uuid,
+        pub app: Uuid,
+        pub admin: Authorized<ControlReleases>,
+        pub developer: Authorized<ControlReleases>,
+        pub other_admin: Authorized<ControlReleases>,
+    }
+
+    impl ReleaseWorld {
+        pub fn actor(&self) -> Actor {
+            nobody()
+        }
+
+        pub async fn state_of(&self, version: &str) -> VersionState {
+            let (mp, v) = (self.mp, version.to_string());
+            self.state.store.read(move |tx| minis::version(tx, mp, &v)).await.unwrap().unwrap().state
+        }
+
+        pub async fn audit_actions(&self) -> Vec<String> {
+            let sort = Sort::parse("", crate::server::store::audit::SORTS, "-time").unwrap();
+            let page = self.state.store.read(move |tx| crate::server::store::audit::list(tx, None, "", "", sort, "", 100)).await.unwrap();
+            page.items.iter().map(|e| e.action.clone()).collect()
+        }
+    }
+
+    pub(crate) async fn release_world(versions: &[&str], rollout: u16) -> ReleaseWorld {
+        let w = world().await;
+        let mpa = member(&w, "mia", Role::MiniProgramAdmin).await;
+        let reviewer = member(&w, "rex", Role::WorkspaceReviewer).await;
+        let dev = member(&w, "dev", Role::WorkspaceDeveloper).await;
+        let other = member(&w, "oli", Role::MiniProgramAdmin).await;
+        let (mp, wid, mia, dev_id) = (w.mp, w.workspace.id, mpa.who().account().id, dev.who().account().id);
+        w.state.store.write(move |tx| { minis::assign(tx, wid, mp, mia, MiniRole::Admin)?; minis::assign(tx, wid, mp, dev_id, MiniRole::Developer) }).await.unwrap();
+        for (i, v) in versions.iter().enumerate() {
+            upload(&w, v).await;
+            let share = if i + 1 == versions.len() { rollout } else { crate::model::approvals::FULL_ROLLOUT };
+            let to = Publishing { version: v.to_string(), apps: vec![w.app], rollout: share, note: String::new() };
+            let id = apply_publishing_to(&w.state, &acts(&mpa), w.mp, to, nobody()).await.unwrap();
+            decide(&w.state, &acts(&reviewer), id, true, String::new(), nobody()).await.unwrap();
+        }
+        ReleaseWorld { mp: w.mp, app: w.app, admin: acts(&mpa), developer: acts(&dev), other_admin: acts(&other), state: w.state }
+    }
 }

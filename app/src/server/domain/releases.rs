@@ -1,0 +1,241 @@
+//! Release control: what a mini program's admins (and the Workspace Admins) do with a release
+//! once it was approved — raise, pause, resume, complete or abort the candidate's rollout, and
+//! roll the stable back to a version released there before. No new review: each version was
+//! reviewed when it was first released. Each change is audited, in the transaction that makes it.
+
+use uuid::Uuid;
+
+use crate::model::approvals::{rollout_label, validate_reason, FULL_ROLLOUT};
+use crate::model::audit::AuditAction;
+use crate::model::minis::VersionState;
+use crate::model::AppError;
+use crate::server::guard::{act, Authorized, MiniNeed, MiniProgramAccess};
+use crate::server::store::audit::{self, Actor};
+use crate::server::store::releases::{self, Pause, Release};
+use crate::server::store::{apps as app_store, minis};
+use crate::server::Context;
+
+use super::approvals::supersede_unserved;
+
+/// A change to a candidate's rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// To a larger share, in per-mille.
+    Raise(u16),
+    Pause,
+    Resume,
+    /// The candidate becomes the stable.
+    Complete,
+    /// The candidate is withdrawn; the stable stays.
+    Abort,
+}
+
+fn no_candidate(app: &str) -> AppError {
+    AppError::conflict("Release", format!("nothing is rolling out to {app}: there is no candidate"))
+}
+
+/// Applies `change` to the release of `mp` to `app`, in one write: the member's standing
+/// re-checked, the mini program managed by them (its admin, or a Workspace Admin), then `apply`
+/// given the release (404 when the mini program is not released to that App) and the App's name;
+/// it returns the audit action and its details.
+async fn change(
+    cx: &Context,
+    m: &Authorized<act::ControlReleases>,
+    mp: Uuid,
+    app: Uuid,
+    actor: Actor,
+    apply: impl FnOnce(&redb::WriteTransaction, &mut Release, &str) -> Result<(AuditAction, String), AppError> + Send + 'static,
+) -> Result<(), AppError> {
+    m.write(cx, move |tx, viewer| {
+        let p = MiniProgramAccess::check(tx, viewer, mp, MiniNeed::Manage)?.into_mini_program();
+        let not_released = || AppError::NotFound("This mini program is not released to that App.".into());
+        let a = app_store::app_of(tx, viewer.workspace(), app)?.ok_or_else(not_released)?;
+        let mut r = releases::get(tx, mp, app)?.ok_or_else(not_released)?;
+        let before: Vec<String> = r.served().map(|s| s.version.clone()).collect();
+        let (action, details) = apply(tx, &mut r, &a.name)?;
+        releases::put(tx, &r)?;
+        supersede_unserved(tx, mp, before.iter())?;
+        audit::record(tx, &actor, Some((viewer.workspace(), &viewer.workspace_name())), action, &p.name, &format!("{}: {details}", a.name))?;
+        Ok(())
+    })
+    .await
+}
+
+/// Raises, pauses, resumes, completes or aborts the candidate of `mp` on `app`.
+pub async fn control(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uuid, app: Uuid, what: Control, actor: Actor) -> Result<(), AppError> {
+    if let Control::Raise(to) = what {
+        if to > FULL_ROLLOUT {
+            return Err(AppError::invalid("Rollout", "must be a percentage from 0 to 100"));
+        }
+    }
+    let by = m.who().account().username.clone();
+    change(cx, m, mp, app, actor, move |_, r, app_name| {
+        let c = r.candidate.as_mut().ok_or_else(|| no_candidate(app_name))?;
+        let version = c.shipped.version.clone();
+        Ok(match what {
+            Control::Raise(to) => {
+                if c.paused.is_some() {
+                    return Err(AppError::conflict("Release", format!("{version} is paused on {app_name}: resume it before raising its rollout")));
+                }
+                if to <= c.rollout {
+                    return Err(AppError::invalid("Rollout", format!("must be above the current {}; to give fewer installs {version}, pause or abort it", rollout_label(c.rollout))));
+                }
+                let from = c.rollout;
+                c.rollout = to;
+                (AuditAction::ReleaseRaised, format!("{version} from {} to {}", rollout_label(from), rollout_label(to)))
+            }
+            Control::Pause => {
+                if c.paused.is_some() {
+                    return Err(AppError::conflict("Release", format!("{version} is already paused on {app_name}")));
+                }
+                c.paused = Some(Pause { at: crate::server::store::now(), by, reason: "paused from the console".into() });
+                (AuditAction::ReleasePaused, format!("{version} at {}", rollout_label(c.rollout)))
+            }
+            Control::Resume => {
+                if c.paused.take().is_none() {
+                    return Err(AppError::conflict("Release", format!("{version} is not paused on {app_name}")));
+                }
+                (AuditAction::ReleaseResumed, format!("{version} at {}", rollout_label(c.rollout)))
+            }
+            Control::Complete => {
+                let done = r.candidate.take().ok_or(AppError::Internal)?;
+                let details = format!("{version} from {} to every install", rollout_label(done.rollout));
+                r.make_stable(done.shipped);
+                (AuditAction::ReleaseCompleted, details)
+            }
+            Control::Abort => {
+                let gone = r.candidate.take().ok_or(AppError::Internal)?;
+                let stays = r.stable.as_ref().map_or("nothing else".to_string(), |s| s.version.clone());
+                (AuditAction::ReleaseAborted, format!("{version} at {} withdrawn; {stays} stays", rollout_label(gone.rollout)))
+            }
+        })
+    })
+    .await
+}
+
+/// Makes `version`, released to `app` before, the stable again at once, with a reason; the
+/// stable it replaces is kept among the earlier versions (it can be rolled back to in turn), and
+/// a candidate rolling out there is withdrawn.
+pub async fn rollback(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uuid, app: Uuid, version: String, reason: String, actor: Actor) -> Result<(), AppError> {
+    let reason = validate_reason(&reason)?;
+    let version = version.trim().to_string();
+    change(cx, m, mp, app, actor, move |tx, r, app_name| {
+        if r.stable.as_ref().is_some_and(|s| s.version == version) && r.candidate.is_none() {
+            return Err(AppError::conflict("Version", format!("{version} is already what every install of {app_name} gets")));
+        }
+        let mut target = r
+            .earlier
+            .iter()
+            .chain(r.stable.iter())
+            .find(|e| e.version == version)
+            .cloned()
+            .ok_or_else(|| AppError::invalid("Version", format!("{version} was never the stable of this mini program on {app_name}: choose one of the versions released there before")))?;
+        let mut v = minis::version(tx, r.mini_program, &version)?.ok_or_else(|| AppError::invalid("Version", format!("{version} is no longer stored")))?;
+        if matches!(v.state, VersionState::Removed | VersionState::Retired) {
+            return Err(AppError::conflict("Version", format!("{version} is {}; it can't be released again", v.state.label())));
+        }
+        let from = r.served().map(|s| s.version.clone()).collect::<Vec<_>>().join(" and ");
+        r.candidate = None;
+        target.released = crate::server::store::now();
+        r.make_stable(target);
+        v.state = VersionState::Released;
+        minis::put_version(tx, &v)?;
+        Ok((AuditAction::ReleaseRolledBack, format!("{from} → {version}: {reason}")))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::domain::approvals::tests_support::{release_world, ReleaseWorld};
+
+    fn at(w: &ReleaseWorld) -> Release {
+        let (mp, app) = (w.mp, w.app);
+        w.state.store.read_blocking(move |tx| releases::get(tx, mp, app)).unwrap().unwrap()
+    }
+
+    fn stable(r: &Release) -> &str {
+        r.stable.as_ref().map_or("", |s| s.version.as_str())
+    }
+
+    #[tokio::test]
+    async fn a_candidate_is_raised_paused_resumed_and_completed_and_each_step_is_refused_out_of_turn() {
+        let w = release_world(&["1.0.0", "1.1.0"], 100).await;
+        let (cx, admin, mp, app) = (&w.state, &w.admin, w.mp, w.app);
+        let r = at(&w);
+        assert_eq!((stable(&r), r.candidate.as_ref().unwrap().rollout), ("1.0.0", 100));
+        let e = control(cx, admin, mp, app, Control::Raise(100), w.actor()).await.unwrap_err();
+        assert_eq!((e.status(), e.field()), (422, Some("Rollout")));
+        let e = control(cx, admin, mp, app, Control::Raise(1001), w.actor()).await.unwrap_err();
+        assert_eq!(e.field(), Some("Rollout"));
+        control(cx, admin, mp, app, Control::Raise(250), w.actor()).await.unwrap();
+        assert_eq!(at(&w).candidate.unwrap().rollout, 250);
+        assert_eq!(control(cx, admin, mp, app, Control::Resume, w.actor()).await.unwrap_err().status(), 409);
+        control(cx, admin, mp, app, Control::Pause, w.actor()).await.unwrap();
+        assert_eq!(control(cx, admin, mp, app, Control::Pause, w.actor()).await.unwrap_err().status(), 409);
+        let before = at(&w);
+        assert_eq!(control(cx, admin, mp, app, Control::Raise(500), w.actor()).await.unwrap_err().status(), 409);
+        assert_eq!(at(&w), before, "a refusal changes nothing");
+        control(cx, admin, mp, app, Control::Resume, w.actor()).await.unwrap();
+        control(cx, admin, mp, app, Control::Complete, w.actor()).await.unwrap();
+        let r = at(&w);
+        assert_eq!(stable(&r), "1.1.0");
+        assert!(r.candidate.is_none());
+        assert_eq!(r.earlier.iter().map(|e| e.version.as_str()).collect::<Vec<_>>(), ["1.0.0"]);
+        assert_eq!(w.state_of("1.0.0").await, VersionState::Superseded);
+        assert_eq!(control(cx, admin, mp, app, Control::Complete, w.actor()).await.unwrap_err().status(), 409);
+        let actions = w.audit_actions().await;
+        for a in ["release.raised", "release.paused", "release.resumed", "release.completed"] {
+            assert!(actions.contains(&a.to_string()), "{a} not audited: {actions:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_abort_withdraws_the_candidate_and_keeps_the_stable() {
+        let w = release_world(&["1.0.0", "1.1.0"], 50).await;
+        control(&w.state, &w.admin, w.mp, w.app, Control::Abort, w.actor()).await.unwrap();
+        let r = at(&w);
+        assert_eq!(stable(&r), "1.0.0");
+        assert!(r.candidate.is_none());
+        assert_eq!(w.state_of("1.1.0").await, VersionState::Superseded);
+        assert_eq!(control(&w.state, &w.admin, w.mp, w.app, Control::Abort, w.actor()).await.unwrap_err().status(), 409);
+    }
+
+    #[tokio::test]
+    async fn a_rollback_returns_to_an_earlier_stable_at_once_and_can_be_undone() {
+        let w = release_world(&["1.0.0", "1.1.0", "1.2.0"], 1000).await;
+        let (cx, admin, mp, app) = (&w.state, &w.admin, w.mp, w.app);
+        assert_eq!(stable(&at(&w)), "1.2.0");
+        let e = rollback(cx, admin, mp, app, "1.1.0".into(), " ".into(), w.actor()).await.unwrap_err();
+        assert_eq!(e.field(), Some("Reason"));
+        let e = rollback(cx, admin, mp, app, "0.9.0".into(), "crashes".into(), w.actor()).await.unwrap_err();
+        assert_eq!((e.status(), e.field()), (422, Some("Version")));
+        let e = rollback(cx, admin, mp, app, "1.2.0".into(), "crashes".into(), w.actor()).await.unwrap_err();
+        assert_eq!(e.status(), 409);
+        rollback(cx, admin, mp, app, "1.0.0".into(), "crashes on start".into(), w.actor()).await.unwrap();
+        let r = at(&w);
+        assert_eq!(stable(&r), "1.0.0");
+        assert_eq!(r.earlier.iter().map(|e| e.version.as_str()).collect::<Vec<_>>(), ["1.2.0", "1.1.0"]);
+        assert_eq!((w.state_of("1.0.0").await, w.state_of("1.2.0").await), (VersionState::Released, VersionState::Superseded));
+        // The version rolled back from can be released again the same way.
+        rollback(cx, admin, mp, app, "1.2.0".into(), "fixed on the server".into(), w.actor()).await.unwrap();
+        assert_eq!(stable(&at(&w)), "1.2.0");
+        assert!(w.audit_actions().await.contains(&"release.rolled_back".to_string()));
+    }
+
+    #[tokio::test]
+    async fn only_a_manager_of_the_mini_program_controls_its_release() {
+        let w = release_world(&["1.0.0", "1.1.0"], 100).await;
+        let before = at(&w);
+        for other in [&w.developer, &w.other_admin] {
+            let e = control(&w.state, other, w.mp, w.app, Control::Raise(500), w.actor()).await.unwrap_err();
+            assert!(matches!(e.status(), 403 | 404), "{e}");
+            let e = rollback(&w.state, other, w.mp, w.app, "1.0.0".into(), "why".into(), w.actor()).await.unwrap_err();
+            assert!(matches!(e.status(), 403 | 404), "{e}");
+        }
+        let e = control(&w.state, &w.admin, w.mp, Uuid::now_v7(), Control::Pause, w.actor()).await.unwrap_err();
+        assert_eq!(e.status(), 404);
+        assert_eq!(at(&w), before);
+    }
+}
