@@ -80,7 +80,8 @@ pub async fn withdraw_application(id: Uuid, #[server(default)] back: Option<Stri
 }
 
 /// "Apply for publishing review": the newest Uploaded version, to the chosen Apps (`apps[0]`,
-/// `apps[1]`, … in a form).
+/// `apps[1]`, … in a form), released once approved to `rollout` percent of their installs
+/// (empty: all of them).
 #[server(prefix = "/api", endpoint = "apply-publishing")]
 pub async fn apply_publishing(
     workspace: String,
@@ -88,9 +89,12 @@ pub async fn apply_publishing(
     #[server(default)] version: String,
     #[server(default)] apps: Vec<Uuid>,
     #[server(default)] note: String,
+    #[server(default)] rollout: String,
 ) -> Result<Uuid, AppError> {
+    let rollout = crate::model::approvals::parse_rollout(&rollout)?;
     let (state, m, actor) = super::acting(&workspace, act::ApplyForMiniPrograms).await?;
-    let app = domain::apply_publishing(&state, &m, id, version, apps, note, actor).await?;
+    let to = domain::Publishing { version, apps, rollout, note };
+    let app = domain::apply_publishing_to(&state, &m, id, to, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
     Ok(app)
 }

@@ -7,6 +7,7 @@ pub mod apps;
 pub mod members;
 pub mod minis;
 pub mod operator;
+pub mod releases;
 pub mod workspaces;
 
 /// The client address of the current request, as the middleware resolved it (trusted proxies'

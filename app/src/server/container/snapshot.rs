@@ -707,6 +707,71 @@ mod tests {
         assert_eq!(read.icon.unwrap(), IconRef { url: icon_url(mp), sha256: keys::sha256_hex(&png) });
     }
 
+    /// Adds version `v` of the world's mini program (signed by the platform key, as a console
+    /// upload) and makes it the candidate at `rollout`, paused or not.
+    fn add_candidate(w: &World, v: &str, rollout: u16, paused: bool) -> String {
+        let (wid, mp, app) = (w.workspace, w.mp, w.app);
+        let (v, bundle) = (v.to_string(), format!("bundle of {v}"));
+        let sha = keys::sha256_hex(bundle.as_bytes());
+        let sha2 = sha.clone();
+        let platform = w.store.read_blocking(move |tx| app_store::platform_key(tx, wid)).unwrap().unwrap();
+        w.store
+            .write_blocking(move |tx| {
+                let mut version = mini_store::version(tx, mp, "1.0.0")?.unwrap();
+                (version.version, version.sha256, version.size, version.key) = (v.clone(), sha2.clone(), bundle.len() as u64, None);
+                version.signature = keys::sign(&platform.seed, keys::upload_message(&mp.to_string(), &v, &sha2, version.size, version.signed_ts, &version.signed_nonce).as_bytes());
+                mini_store::put_version(tx, &version)?;
+                let mut r = releases::get(tx, mp, app)?.unwrap();
+                let shipped = Shipped { version: v.clone(), sha256: sha2.clone(), size: version.size, released: Utc::now(), application: Uuid::now_v7() };
+                let pause = paused.then(|| releases::Pause { at: Utc::now(), by: "ann".into(), reason: "test".into() });
+                r.candidate = Some(releases::Candidate { shipped, rollout, seed: crate::server::rollout::new_seed(), paused: pause });
+                releases::put(tx, &r).map(|_| ())
+            })
+            .unwrap();
+        sha
+    }
+
+    fn version_in(content: &AppContent, selection: Selection) -> String {
+        let list = content.list_for(selection).unwrap();
+        served_json(&list)["mini_programs"][0]["version"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn a_candidate_goes_to_the_installs_its_rollout_includes_with_a_signed_list_of_their_own() {
+        let w = world();
+        let sha = add_candidate(&w, "1.1.0", 100, false);
+        let s = snapshot(&w);
+        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        assert_eq!(content.select(None), 0, "no install id: the stable");
+        let installs: Vec<String> = (0..2_000).map(|i| format!("install-{i:05}")).collect();
+        let chosen: Vec<&String> = installs.iter().filter(|i| content.select(Some(i)) != 0).collect();
+        assert!((140..=260).contains(&chosen.len()), "10 % gave {} of 2 000", chosen.len());
+        let (inside, outside) = (chosen[0].as_str(), installs.iter().find(|i| content.select(Some(i)) == 0).unwrap().as_str());
+        assert_eq!(version_in(content, content.select(Some(inside))), "1.1.0");
+        assert_eq!(version_in(content, content.select(Some(outside))), "1.0.0");
+        // The candidate's list is signed like the stable one, and kept once made.
+        let list = content.list_for(content.select(Some(inside))).unwrap();
+        manifest::verify_list(&list.body, &w.platform, chrono::DateTime::parse_from_rfc3339("2026-01-02T04:00:00Z").unwrap().to_utc()).unwrap();
+        assert!(Arc::ptr_eq(&list, &content.list_for(content.select(Some(inside))).unwrap()));
+        let one = content.manifest_for(w.mp, content.select(Some(inside))).unwrap();
+        let read = manifest::verify_platform(&one.body, &w.platform).unwrap();
+        assert_eq!((read.version.as_str(), read.bundle.sha256.as_str()), ("1.1.0", sha.as_str()));
+        assert_eq!(manifest::verify_uploader(&read, &w.platform).unwrap(), manifest::SignedBy::Console);
+        assert!(content.has_bundle(&sha) && content.has_mini_program(w.mp));
+        assert_eq!(content.mini_programs(), vec![w.mp]);
+    }
+
+    #[test]
+    fn a_paused_candidate_goes_to_nobody() {
+        let w = world();
+        let sha = add_candidate(&w, "1.1.0", 1000, true);
+        let s = snapshot(&w);
+        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        assert!((0..100).all(|i| content.select(Some(&format!("install-{i:05}"))) == 0));
+        assert!(!content.has_bundle(&sha));
+        assert_eq!(version_in(content, 0), "1.0.0");
+    }
+
     #[tokio::test]
     async fn refresh_swaps_in_what_was_committed_before_it_was_called() {
         let w = world();

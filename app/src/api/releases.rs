@@ -1,0 +1,77 @@
+//! Release control: raising, pausing, resuming, completing and aborting a candidate's rollout on
+//! one App, and rolling the stable back. Each returns a plain form post to the page that asked.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::model::AppError;
+
+#[cfg(feature = "ssr")]
+use crate::server::domain::releases::{self as domain, Control};
+#[cfg(feature = "ssr")]
+use crate::server::guard::act;
+
+/// One change to the candidate of mini program `id` on `app`.
+#[cfg(feature = "ssr")]
+async fn control(workspace: String, id: Uuid, app: Uuid, what: Control, back: Option<String>) -> Result<(), AppError> {
+    let (state, m, actor) = super::acting(&workspace, act::ControlReleases).await?;
+    domain::control(&state, &m, id, app, what, actor).await?;
+    super::return_to(back);
+    Ok(())
+}
+
+/// Raises the candidate's rollout to a larger share (`rollout`: a percentage, such as 25 or 12.5).
+#[server(prefix = "/api", endpoint = "raise-rollout")]
+pub async fn raise_rollout(
+    workspace: String,
+    id: Uuid,
+    app: Uuid,
+    #[server(default)] rollout: String,
+    #[server(default)] back: Option<String>,
+) -> Result<(), AppError> {
+    if rollout.trim().is_empty() {
+        return Err(AppError::invalid("Rollout", "is required: the percentage of installs to give the candidate"));
+    }
+    let to = crate::model::approvals::parse_rollout(&rollout)?;
+    control(workspace, id, app, Control::Raise(to), back).await
+}
+
+/// Pauses the candidate: no install gets it until it is resumed.
+#[server(prefix = "/api", endpoint = "pause-rollout")]
+pub async fn pause_rollout(workspace: String, id: Uuid, app: Uuid, #[server(default)] back: Option<String>) -> Result<(), AppError> {
+    control(workspace, id, app, Control::Pause, back).await
+}
+
+/// Resumes a paused candidate at the share it had.
+#[server(prefix = "/api", endpoint = "resume-rollout")]
+pub async fn resume_rollout(workspace: String, id: Uuid, app: Uuid, #[server(default)] back: Option<String>) -> Result<(), AppError> {
+    control(workspace, id, app, Control::Resume, back).await
+}
+
+/// Completes the rollout: the candidate becomes what every install gets.
+#[server(prefix = "/api", endpoint = "complete-rollout")]
+pub async fn complete_rollout(workspace: String, id: Uuid, app: Uuid, #[server(default)] back: Option<String>) -> Result<(), AppError> {
+    control(workspace, id, app, Control::Complete, back).await
+}
+
+/// Aborts the rollout: the candidate is withdrawn and the stable stays.
+#[server(prefix = "/api", endpoint = "abort-rollout")]
+pub async fn abort_rollout(workspace: String, id: Uuid, app: Uuid, #[server(default)] back: Option<String>) -> Result<(), AppError> {
+    control(workspace, id, app, Control::Abort, back).await
+}
+
+/// Makes `version`, released to `app` before, what every install gets again, at once.
+#[server(prefix = "/api", endpoint = "rollback-release")]
+pub async fn rollback_release(
+    workspace: String,
+    id: Uuid,
+    app: Uuid,
+    #[server(default)] version: String,
+    #[server(default)] reason: String,
+    #[server(default)] back: Option<String>,
+) -> Result<(), AppError> {
+    let (state, m, actor) = super::acting(&workspace, act::ControlReleases).await?;
+    domain::rollback(&state, &m, id, app, version, reason, actor).await?;
+    super::return_to(back);
+    Ok(())
+}

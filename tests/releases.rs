@@ -1,0 +1,149 @@
+//! Release control with the real binary: a version approved for 10 % of installs reaches about
+//! that share of them (by `MPDP-Install-Id`), a raise only adds installs, a pause takes it from
+//! everyone on the next request, completing makes it everyone's, and a rollback returns every
+//! install to the version before on the very next request. Each refusal changes nothing.
+
+mod common;
+
+use common::minis::{browser_upload, create_android_app, create_mini_program};
+use common::workspace::*;
+use common::*;
+
+struct Setup {
+    server: Server,
+    _dir: DataDir,
+    ann: reqwest::Client,
+    rev: reqwest::Client,
+    dev: reqwest::Client,
+    app: String,
+    access_key: String,
+    mp: String,
+}
+
+async fn setup() -> Setup {
+    let dir = DataDir::new();
+    let (server, _op, ann) = acme(&dir).await;
+    let rev = join(&server, &ann, "rev", "WorkspaceReviewer").await;
+    let dev = join(&server, &ann, "dev", "WorkspaceDeveloper").await;
+    let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
+    let mp = create_mini_program(&ann, &server, "Coupons", "Shopping").await;
+    Setup { server, _dir: dir, ann, rev, dev, app: app.id, access_key: app.access_key, mp }
+}
+
+/// Ann uploads `version` from the console and applies to release it to `rollout` percent; Rex
+/// approves.
+async fn release(s: &Setup, version: &str, rollout: &str) {
+    browser_upload(&s.ann, &s.server, &s.mp, version, "", load::bundle(&s.mp, version)).await;
+    let form = [("workspace", "Acme"), ("id", s.mp.as_str()), ("version", version), ("apps[0]", s.app.as_str()), ("rollout", rollout)];
+    let r = call(&s.ann, &s.server, "apply-publishing", &form).await;
+    assert!(r.status == 200 || r.status == 302, "{} {}", r.status, r.body);
+    let id = r.json().as_str().unwrap().to_string();
+    expect(&call(&s.rev, &s.server, "approve-application", &[("workspace", "Acme"), ("id", &id)]).await, 200, "Rex approves");
+}
+
+/// The version of Coupons the list gives `install` (`None`: sent without an install id), or
+/// `None` when the list does not hold it.
+async fn version_for(s: &Setup, install: Option<&str>) -> Option<String> {
+    let mut req = client().get(s.server.url("/api/container/v1/mini-programs")).bearer_auth(&s.access_key);
+    if let Some(i) = install {
+        req = req.header("mpdp-install-id", i);
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let list: serde_json::Value = r.json().await.unwrap();
+    list["mini_programs"].as_array().unwrap().iter().find(|m| m["name"] == "Coupons").map(|m| m["version"].as_str().unwrap().to_string())
+}
+
+/// The installs of `installs` that get `version`.
+async fn getting(s: &Setup, installs: &[String], version: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in installs {
+        if version_for(s, Some(i)).await.as_deref() == Some(version) {
+            out.push(i.clone());
+        }
+    }
+    out
+}
+
+async fn control(s: &Setup, c: &reqwest::Client, endpoint: &str, extra: &[(&str, &str)]) -> Reply {
+    let mut form = vec![("workspace", "Acme"), ("id", s.mp.as_str()), ("app", s.app.as_str())];
+    form.extend_from_slice(extra);
+    call(c, &s.server, endpoint, &form).await
+}
+
+#[tokio::test]
+async fn a_staged_release_is_raised_paused_completed_and_rolled_back_as_the_fleet_sees_it() {
+    let s = setup().await;
+    release(&s, "1.0.0", "").await;
+    release(&s, "1.1.0", "10").await;
+    let installs: Vec<String> = (0..2_000).map(|i| format!("install-{i:05}")).collect();
+
+    // About 10 % get the candidate; a request without an install id gets the stable.
+    let ten = getting(&s, &installs, "1.1.0").await;
+    assert!((150..=250).contains(&ten.len()), "10 % reached {} of 2 000", ten.len());
+    assert_eq!(version_for(&s, None).await.as_deref(), Some("1.0.0"));
+    // The same install asks again: the same answer.
+    assert_eq!(version_for(&s, Some(&ten[0])).await.as_deref(), Some("1.1.0"));
+
+    // A raise only adds installs.
+    expect(&control(&s, &s.ann, "raise-rollout", &[("rollout", "25")]).await, 200, "raise to 25 %");
+    let quarter = getting(&s, &installs, "1.1.0").await;
+    assert!((420..=580).contains(&quarter.len()), "25 % reached {} of 2 000", quarter.len());
+    assert!(ten.iter().all(|i| quarter.contains(i)), "an install of the 10 % lost the candidate");
+
+    // Refusals change nothing.
+    expect_field(&control(&s, &s.ann, "raise-rollout", &[("rollout", "20")]).await, 422, "Rollout");
+    expect_field(&control(&s, &s.ann, "raise-rollout", &[("rollout", "150")]).await, 422, "Rollout");
+    expect_field(&control(&s, &s.ann, "raise-rollout", &[("rollout", "")]).await, 422, "Rollout");
+    expect(&control(&s, &s.dev, "raise-rollout", &[("rollout", "50")]).await, 403, "a developer");
+    expect(&control(&s, &s.rev, "pause-rollout", &[]).await, 403, "a reviewer");
+    expect_field(&control(&s, &s.ann, "rollback-release", &[("version", "0.9.0"), ("reason", "x")]).await, 422, "Version");
+    assert_eq!(getting(&s, &installs[..400], "1.1.0").await, getting(&s, &installs[..400], "1.1.0").await);
+    assert_eq!(getting(&s, &quarter, "1.1.0").await.len(), quarter.len());
+
+    // A malformed install id is refused, naming the header.
+    let r = client().get(s.server.url("/api/container/v1/mini-programs")).bearer_auth(&s.access_key).header("mpdp-install-id", "short").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!((body["error"]["code"].as_str(), body["error"]["field"].as_str()), (Some("install_id_invalid"), Some("MPDP-Install-Id")));
+
+    // Paused: nobody gets it on the next request; resumed: the same installs again.
+    expect(&control(&s, &s.ann, "pause-rollout", &[]).await, 200, "pause");
+    assert!(getting(&s, &quarter, "1.0.0").await.len() == quarter.len(), "a paused candidate was still served");
+    expect(&control(&s, &s.ann, "pause-rollout", &[]).await, 409, "pause twice");
+    expect(&control(&s, &s.ann, "resume-rollout", &[]).await, 200, "resume");
+    assert_eq!(getting(&s, &quarter, "1.1.0").await.len(), quarter.len());
+
+    // Completed: everyone gets it; rolled back: everyone gets the version before, at once.
+    expect(&control(&s, &s.ann, "complete-rollout", &[]).await, 200, "complete");
+    assert_eq!(version_for(&s, None).await.as_deref(), Some("1.1.0"));
+    assert_eq!(version_for(&s, Some(&installs[1_999])).await.as_deref(), Some("1.1.0"));
+    expect(&control(&s, &s.ann, "complete-rollout", &[]).await, 409, "nothing left to complete");
+    expect_field(&control(&s, &s.ann, "rollback-release", &[("version", "1.0.0"), ("reason", "")]).await, 422, "Reason");
+    expect(&control(&s, &s.ann, "rollback-release", &[("version", "1.0.0"), ("reason", "Crashes on start")]).await, 200, "roll back");
+    assert_eq!(version_for(&s, None).await.as_deref(), Some("1.0.0"));
+    assert!(getting(&s, &quarter, "1.0.0").await.len() == quarter.len());
+
+    let events = audit_events(&s.ann, &s.server, "release.rolled_back", "").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(events[0]["details"].as_str().unwrap().contains("Crashes on start"), "{events:?}");
+    for action in ["release.raised", "release.paused", "release.resumed", "release.completed"] {
+        assert_eq!(audit_events(&s.ann, &s.server, action, "").await.len(), 1, "{action}");
+    }
+}
+
+#[tokio::test]
+async fn two_releases_start_with_different_slices_and_an_abort_keeps_the_stable() {
+    let s = setup().await;
+    release(&s, "1.0.0", "").await;
+    release(&s, "1.1.0", "10").await;
+    let installs: Vec<String> = (0..1_000).map(|i| format!("device-{i:04}")).collect();
+    let first = getting(&s, &installs, "1.1.0").await;
+    expect(&control(&s, &s.ann, "abort-rollout", &[]).await, 200, "abort");
+    assert!(getting(&s, &installs, "1.0.0").await.len() == installs.len(), "the aborted candidate was still served");
+    expect(&control(&s, &s.ann, "abort-rollout", &[]).await, 409, "abort twice");
+    release(&s, "1.2.0", "10").await;
+    let second = getting(&s, &installs, "1.2.0").await;
+    let shared = first.iter().filter(|i| second.contains(i)).count();
+    assert!(shared * 2 < first.len().min(second.len()), "two releases shared {shared} of about 100 installs");
+}
