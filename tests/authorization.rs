@@ -67,6 +67,7 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
             ADMIN_ONLY_UNKNOWN,
         ),
         ("exposed-upload-keys", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
+        ("set-test-devices", vec![("workspace", "Acme"), ("app", NOBODY), ("devices", "qa-device-0001")], ADMIN_ONLY_UNKNOWN),
         // Nobody was shown a key that still works: nothing to rotate.
         ("rotate-exposed-upload-keys", vec![("workspace", "Acme"), ("account", NOBODY)], [409, 403, 403, 403]),
         ("retire-version", vec![("workspace", "Acme"), ("id", NOBODY), ("version", "1.0.0")], ADMIN_ONLY_UNKNOWN),

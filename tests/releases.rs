@@ -132,6 +132,30 @@ async fn a_staged_release_is_raised_paused_completed_and_rolled_back_as_the_flee
     }
 }
 
+async fn set_test_devices(s: &Setup, c: &reqwest::Client, devices: &str) -> Reply {
+    call(c, &s.server, "set-test-devices", &[("workspace", "Acme"), ("app", &s.app), ("devices", devices)]).await
+}
+
+#[tokio::test]
+async fn test_devices_get_the_candidate_before_anyone_else() {
+    let s = setup().await;
+    release(&s, "1.0.0", "").await;
+    release(&s, "1.1.0", "0").await;
+    let installs: Vec<String> = (0..300).map(|i| format!("install-{i:05}")).collect();
+    assert!(getting(&s, &installs, "1.0.0").await.len() == installs.len(), "0 %: nobody gets the candidate");
+    expect_field(&set_test_devices(&s, &s.ann, "short").await, 422, "Test devices");
+    expect(&set_test_devices(&s, &s.dev, "qa-device-0001").await, 403, "a developer");
+    expect(&set_test_devices(&s, &s.ann, "qa-device-0001\nqa-device-0002\nqa-device-0001").await, 200, "two test devices");
+    expect_field(&set_test_devices(&s, &s.ann, "qa-device-0002, qa-device-0001").await, 422, "Test devices");
+    for qa in ["qa-device-0001", "qa-device-0002"] {
+        assert_eq!(version_for(&s, Some(qa)).await.as_deref(), Some("1.1.0"), "{qa}");
+    }
+    assert!(getting(&s, &installs, "1.0.0").await.len() == installs.len(), "a test device's list went to others");
+    let app = call(&s.ann, &s.server, "get-app", &[("workspace", "Acme"), ("id", &s.app)]).await.json();
+    assert_eq!(app["test_devices"], serde_json::json!(["qa-device-0001", "qa-device-0002"]));
+    assert_eq!(audit_events(&s.ann, &s.server, "app.test_devices_changed", "").await.len(), 1);
+}
+
 #[tokio::test]
 async fn two_releases_start_with_different_slices_and_an_abort_keeps_the_stable() {
     let s = setup().await;

@@ -132,6 +132,14 @@ pub async fn set_upload_key_scope(
     domain::set_upload_scope(&state, &admin, app, domain::ScopeForm { mini_programs, networks }, actor).await
 }
 
+/// Replaces the App's test devices: install ids (one per line) that get every candidate rolling
+/// out to the App, whatever its share.
+#[server(prefix = "/api", endpoint = "set-test-devices")]
+pub async fn set_test_devices(workspace: String, app: Uuid, #[server(default)] devices: String) -> Result<(), AppError> {
+    let (state, admin, actor) = acting(&workspace, act::ManageApps).await?;
+    domain::set_test_devices(&state, &admin, app, devices, actor).await
+}
+
 /// The blocked and former members who were shown Upload Keys that still work, with those keys.
 #[server(prefix = "/api", endpoint = "exposed-upload-keys")]
 pub async fn exposed_upload_keys(workspace: String) -> Result<Vec<ExposedKeysView>, AppError> {

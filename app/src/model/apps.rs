@@ -365,6 +365,36 @@ pub struct AppView {
     /// The workspace's mini programs (id, name), to choose an Upload Key's scope from.
     #[serde(default)]
     pub mini_programs: Vec<(Uuid, String)>,
+    /// Install ids that get every candidate rolling out to the App.
+    #[serde(default)]
+    pub test_devices: Vec<String>,
+}
+
+/// The most test devices an App lists.
+pub const TEST_DEVICES_MAX: usize = 100;
+
+/// The field that lists an App's test devices.
+pub const TEST_DEVICES_FIELD: &str = "Test devices";
+
+/// Reads a list of test devices as typed: one install id per line (or separated by commas),
+/// each 8 to 128 characters without control characters, at most [`TEST_DEVICES_MAX`]; repeats
+/// are dropped, and the list is sorted.
+pub fn parse_test_devices(text: &str) -> Result<Vec<String>, AppError> {
+    let mut out: Vec<String> = Vec::new();
+    for id in text.split(['\n', ',']).map(str::trim).filter(|s| !s.is_empty()) {
+        let n = id.chars().count();
+        if !(8..=128).contains(&n) || id.chars().any(char::is_control) {
+            return Err(AppError::invalid(TEST_DEVICES_FIELD, format!("\"{id}\" is not an install id: each must be 8 to 128 characters")));
+        }
+        if !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    if out.len() > TEST_DEVICES_MAX {
+        return Err(AppError::invalid(TEST_DEVICES_FIELD, format!("at most {TEST_DEVICES_MAX} install ids")));
+    }
+    out.sort();
+    Ok(out)
 }
 
 impl AppView {
@@ -403,6 +433,15 @@ pub struct CreatedApp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_devices_are_read_one_per_line_checked_and_sorted() {
+        assert_eq!(parse_test_devices("qa-b-000001\n qa-a-000001 ,qa-b-000001\n\n").unwrap(), ["qa-a-000001", "qa-b-000001"]);
+        assert_eq!(parse_test_devices("").unwrap(), Vec::<String>::new());
+        assert_eq!(parse_test_devices("short").unwrap_err().field(), Some(TEST_DEVICES_FIELD));
+        let many: Vec<String> = (0..=TEST_DEVICES_MAX).map(|i| format!("device-{i:04}")).collect();
+        assert!(parse_test_devices(&many.join("\n")).unwrap_err().to_string().contains("at most 100"));
+    }
 
     #[test]
     fn app_forms_are_checked_field_by_field() {

@@ -63,6 +63,7 @@ audit_actions! {
     AppKeyRotated => "app.key_rotated", "Key rotated";
     AppKeyRevoked => "app.key_revoked", "Key revoked";
     AppUploadScopeChanged => "app.upload_scope_changed", "Upload Key scope changed";
+    AppTestDevicesChanged => "app.test_devices_changed", "Test devices changed";
     MiniProgramCreated => "mini_program.created", "Mini program created";
     MiniProgramEdited => "mini_program.edited", "Mini program edited";
     MiniProgramAssigned => "mini_program.assigned", "Member assigned";

@@ -76,6 +76,8 @@ pub struct AppContent {
     /// The list's entries in order: (mini program, stable manifest).
     entries: Vec<(Uuid, Option<Manifest>)>,
     candidate_manifests: Vec<Manifest>,
+    /// Install ids that get every candidate.
+    test_devices: HashSet<String>,
     lists: RwLock<HashMap<Selection, Arc<Served>>>,
     seed: [u8; 32],
     stamp: Stamp,
@@ -98,9 +100,13 @@ impl AppContent {
     }
 
     /// The candidates an install gets: none without an install id; with one, those whose
-    /// rollout includes the install's cohort (see [`crate::server::rollout`]).
+    /// rollout includes the install's cohort (see [`crate::server::rollout`]), or all of them for
+    /// one of the App's test devices.
     pub fn select(&self, install: Option<&str>) -> Selection {
         let Some(install) = install.filter(|_| !self.candidates.is_empty()) else { return 0 };
+        if self.test_devices.contains(install) {
+            return (0..self.candidates.len()).fold(0, |s, i| s | (1 << i));
+        }
         let c = cohort(self.app, install);
         self.candidates.iter().enumerate().filter(|(_, r)| r.order.includes(c, r.rollout)).fold(0, |s, (i, _)| s | (1 << i))
     }
@@ -386,7 +392,8 @@ pub fn build_at(tx: &ReadTransaction, stamp: Stamp) -> Result<Snapshot, AppError
                     tracing::warn!(workspace = %key.workspace, "a workspace has no platform key; its Apps are not served");
                     continue;
                 };
-                let c = Arc::new(app_content(key.app, per_app.remove(&key.app).unwrap_or_default(), &platform.seed, stamp)?);
+                let test_devices = app_store::app_of(tx, key.workspace, key.app)?.map(|a| a.test_devices).unwrap_or_default();
+                let c = Arc::new(app_content(key.app, per_app.remove(&key.app).unwrap_or_default(), test_devices, &platform.seed, stamp)?);
                 contents.insert(key.app, c.clone());
                 c
             }
@@ -417,7 +424,7 @@ fn signed_list(app: Uuid, manifests: Vec<&Manifest>, seed: &[u8; 32], stamp: Sta
 }
 
 /// One App's answers, the list sorted by name.
-fn app_content(app: Uuid, mut entries: Vec<Entry>, platform_seed: &[u8; 32], stamp: Stamp) -> Result<AppContent, AppError> {
+fn app_content(app: Uuid, mut entries: Vec<Entry>, test_devices: Vec<String>, platform_seed: &[u8; 32], stamp: Stamp) -> Result<AppContent, AppError> {
     entries.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     let list = signed_list(app, entries.iter().filter_map(|e| e.stable.as_ref()).collect(), platform_seed, stamp)?;
     let mut manifests = HashMap::new();
@@ -445,7 +452,7 @@ fn app_content(app: Uuid, mut entries: Vec<Entry>, platform_seed: &[u8; 32], sta
         }
         order.push((e.id, e.stable));
     }
-    Ok(AppContent { app, list, manifests, icons, bundles, candidates, entries: order, candidate_manifests, lists: RwLock::new(HashMap::new()), seed: *platform_seed, stamp })
+    Ok(AppContent { app, list, manifests, icons, bundles, candidates, entries: order, candidate_manifests, test_devices: test_devices.into_iter().collect(), lists: RwLock::new(HashMap::new()), seed: *platform_seed, stamp })
 }
 
 /// A JSON body, for the tests' reading of served answers.
@@ -485,7 +492,7 @@ mod tests {
 
     fn add_app(store: &Store, workspace: Uuid, name: &str) -> (App, String, Key) {
         let now = Utc::now();
-        let app = App { id: Uuid::now_v7(), workspace, name: name.into(), ios_bundle_id: None, android_package: Some("com.acme".into()), created: now, created_by: "ann".into() };
+        let app = App { id: Uuid::now_v7(), workspace, name: name.into(), ios_bundle_id: None, android_package: Some("com.acme".into()), created: now, created_by: "ann".into(), test_devices: vec![] };
         let (text, key) = access_key(&app, now);
         store
             .write_blocking(|tx| {
@@ -759,6 +766,24 @@ mod tests {
         assert_eq!(manifest::verify_uploader(&read, &w.platform).unwrap(), manifest::SignedBy::Console);
         assert!(content.has_bundle(&sha) && content.has_mini_program(w.mp));
         assert_eq!(content.mini_programs(), vec![w.mp]);
+    }
+
+    #[test]
+    fn a_test_device_gets_the_candidate_at_any_share() {
+        let w = world();
+        add_candidate(&w, "1.1.0", 0, false);
+        let app = w.app;
+        w.store
+            .write_blocking(move |tx| {
+                let mut a = app_store::apps_of(tx, w.workspace)?.into_iter().find(|a| a.id == app).unwrap();
+                a.test_devices = vec!["qa-device-0001".into()];
+                app_store::update_app(tx, &a)
+            })
+            .unwrap();
+        let s = snapshot(&w);
+        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        assert_eq!(version_in(content, content.select(Some("qa-device-0001"))), "1.1.0");
+        assert!((0..200).all(|i| content.select(Some(&format!("install-{i:05}"))) == 0), "0 %: nobody else");
     }
 
     #[test]

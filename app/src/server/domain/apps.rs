@@ -87,6 +87,7 @@ pub async fn create(cx: &Context, admin: &Authorized<act::ManageApps>, form: App
         android_package,
         created: cx.clock.now(),
         created_by: m.who().account().username.clone(),
+        test_devices: Vec::new(),
     };
     let created = cx
         .store
@@ -174,6 +175,7 @@ fn view_in(tx: &redb::ReadTransaction, app: App, platform: &str, now: DateTime<U
         platform_public_key: platform.to_string(),
         upload_scope,
         mini_programs,
+        test_devices: app.test_devices,
     })
 }
 
@@ -253,6 +255,26 @@ pub async fn rotate(
         })
         .await?;
     Ok(new)
+}
+
+/// Replaces the App's test devices: install ids that get every candidate rolling out to it,
+/// whatever its share. Audited with the count before and after.
+pub async fn set_test_devices(cx: &Context, admin: &Authorized<act::ManageApps>, app: Uuid, text: String, actor: Actor) -> Result<(), AppError> {
+    let devices = crate::model::apps::parse_test_devices(&text)?;
+    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
+    admin
+        .write(cx, move |tx, _| {
+            let mut a = store::app_of(tx, wid, app)?.ok_or_else(not_found)?;
+            if a.test_devices == devices {
+                return Err(AppError::invalid(crate::model::apps::TEST_DEVICES_FIELD, "nothing was changed"));
+            }
+            let details = format!("{} → {} install ids", a.test_devices.len(), devices.len());
+            a.test_devices = devices;
+            store::update_app(tx, &a)?;
+            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::AppTestDevicesChanged, &a.name, &details)?;
+            Ok(())
+        })
+        .await
 }
 
 /// Revokes a key at once.

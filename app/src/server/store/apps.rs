@@ -23,6 +23,9 @@ pub struct App {
     pub android_package: Option<String>,
     pub created: DateTime<Utc>,
     pub created_by: String,
+    /// Install ids that get every candidate rolling out to the App, whatever its share.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_devices: Vec<String>,
 }
 
 /// A key of an App. `material` is what the server keeps: the SHA-256 of an Accessing Key, the
@@ -194,6 +197,13 @@ pub fn insert_app(tx: &WriteTransaction, app: &App) -> Result<(), AppError> {
     tx.open_table(APPS)?.insert(app.id.as_u128(), encode(app)?.as_slice())?;
     tx.open_table(APPS_BY_WORKSPACE)?
         .insert((app.workspace.as_u128(), app.id.as_u128()), ())?;
+    Ok(())
+}
+
+/// Replaces a stored App (what it serves may change: its test devices).
+pub fn update_app(tx: &WriteTransaction, app: &App) -> Result<(), AppError> {
+    caused(Effect::Served);
+    tx.open_table(APPS)?.insert(app.id.as_u128(), encode(app)?.as_slice())?;
     Ok(())
 }
 

@@ -205,6 +205,7 @@ fn app() -> App {
         android_package: Some("com.acme.wallet.android".into()),
         created: at("2026-03-03T10:00:00Z"),
         created_by: "ann".into(),
+        test_devices: vec!["qa-pixel-8-0001".into()],
     }
 }
 

@@ -61,7 +61,7 @@ async fn world() -> World {
         .store
         .write(move |tx| {
             ws::insert_workspace(tx, &w)?;
-            app_store::insert_app(tx, &app_store::App { id: app, workspace: w.id, name: "Wallet".into(), ios_bundle_id: Some("com.acme.wallet".into()), android_package: None, created: Utc::now(), created_by: "ann".into() })?;
+            app_store::insert_app(tx, &app_store::App { id: app, workspace: w.id, name: "Wallet".into(), ios_bundle_id: Some("com.acme.wallet".into()), android_package: None, created: Utc::now(), created_by: "ann".into(), test_devices: vec![] })?;
             minis::put(tx, &minis::MiniProgram { id: mp, workspace: w.id, name: "Coupons".into(), description: String::new(), category: "Shopping".into(), has_icon: false, removed: false, created: Utc::now(), created_by: "ann".into(), features: vec![] })
         })
         .await
