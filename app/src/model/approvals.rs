@@ -248,6 +248,68 @@ pub struct CandidateView {
     pub paused: Option<(String, String)>,
 }
 
+/// When the fleet's reports stop a candidate: the lower bound of the Wilson 95 % interval of its
+/// failure rate (failed launches and crashes over launches) at or above `threshold_bp` (basis
+/// points: 200 = 2 %), once it has `min_launches` launches. It is then paused, or withdrawn when
+/// `roll_back` (the stable stays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthRule {
+    pub threshold_bp: u32,
+    pub min_launches: u64,
+    pub roll_back: bool,
+}
+
+impl Default for HealthRule {
+    fn default() -> Self {
+        HealthRule { threshold_bp: 200, min_launches: 200, roll_back: false }
+    }
+}
+
+impl HealthRule {
+    /// Reads the rule as a person types it: the threshold as a percentage (0.1–100, at most two
+    /// decimals), the minimum launches (1–10 000 000), and whether to roll back.
+    pub fn parse(threshold: &str, min_launches: &str, roll_back: bool) -> Result<HealthRule, AppError> {
+        let t = threshold.trim().trim_end_matches('%').trim();
+        let bad = || AppError::invalid("Failure threshold", "must be a percentage from 0.1 to 100, with at most two decimals (such as 2 or 0.5)");
+        let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+        if whole.is_empty() || whole.len() > 3 || frac.len() > 2 || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let bp = whole.parse::<u32>().map_err(|_| bad())? * 100 + format!("{frac:0<2}").parse::<u32>().map_err(|_| bad())?;
+        if !(10..=10_000).contains(&bp) {
+            return Err(bad());
+        }
+        let min = min_launches.trim().parse::<u64>().ok().filter(|n| (1..=10_000_000).contains(n)).ok_or_else(|| AppError::invalid("Minimum launches", "must be a whole number from 1 to 10000000"))?;
+        Ok(HealthRule { threshold_bp: bp, min_launches: min, roll_back })
+    }
+
+    /// The threshold as a percentage: "2 %", "0.5 %".
+    pub fn threshold_label(&self) -> String {
+        let (w, f) = (self.threshold_bp / 100, self.threshold_bp % 100);
+        match f {
+            0 => format!("{w} %"),
+            f if f % 10 == 0 => format!("{w}.{} %", f / 10),
+            f => format!("{w}.{f:02} %"),
+        }
+    }
+
+    /// Whether `failures` of `launches` break the rule.
+    pub fn broken(&self, failures: u64, launches: u64) -> bool {
+        launches >= self.min_launches && wilson_lower(failures, launches) * 10_000.0 >= f64::from(self.threshold_bp)
+    }
+}
+
+/// The lower bound of the Wilson score interval at 95 % (z = 1.96) of `failures` in `trials`.
+pub fn wilson_lower(failures: u64, trials: u64) -> f64 {
+    if trials == 0 {
+        return 0.0;
+    }
+    let (n, z) = (trials as f64, 1.96_f64);
+    let p = failures.min(trials) as f64 / n;
+    let z2 = z * z;
+    ((p + z2 / (2.0 * n)) - z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt()) / (1.0 + z2 / n)
+}
+
 /// The full rollout, in per-mille: everyone.
 pub const FULL_ROLLOUT: u16 = 1000;
 
@@ -305,6 +367,28 @@ pub struct MiniApprovals {
 mod tests {
     use crate::model::page::FilterWord;
     use super::*;
+
+    #[test]
+    fn the_health_rule_reads_its_fields_and_judges_by_the_wilson_bound() {
+        let r = HealthRule::default();
+        assert_eq!((r.threshold_label(), r.min_launches, r.roll_back), ("2 %".to_string(), 200, false));
+        assert_eq!(HealthRule::parse("0.5", "1000", true).unwrap(), HealthRule { threshold_bp: 50, min_launches: 1000, roll_back: true });
+        assert_eq!(HealthRule::parse("12.25 %", "1", false).unwrap().threshold_label(), "12.25 %");
+        for bad in ["0", "0.05", "101", "2.125", "x", ""] {
+            assert_eq!(HealthRule::parse(bad, "200", false).unwrap_err().field(), Some("Failure threshold"), "{bad}");
+        }
+        for bad in ["0", "-1", "x", "20000000"] {
+            assert_eq!(HealthRule::parse("2", bad, false).unwrap_err().field(), Some("Minimum launches"), "{bad}");
+        }
+        // 10 % failing of 300 launches: the bound is about 7 %, above 2 %.
+        assert!(r.broken(30, 300));
+        // Too few launches to judge, however bad.
+        assert!(!r.broken(100, 199));
+        // 2 % failing exactly: the bound is below 2 %, so not yet.
+        assert!(!r.broken(20, 1000));
+        assert!((wilson_lower(30, 300) - 0.0709).abs() < 0.001, "{}", wilson_lower(30, 300));
+        assert_eq!(wilson_lower(0, 0), 0.0);
+    }
 
     #[test]
     fn rollouts_are_read_as_percentages_and_shown_back() {

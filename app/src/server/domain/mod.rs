@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod approvals;
 pub mod apps;
+pub mod fleet;
 pub mod mail;
 pub mod members;
 pub mod minis;

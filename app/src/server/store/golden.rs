@@ -319,6 +319,7 @@ fn release() -> Release {
             paused: Some(Pause { at: at("2026-03-05T12:00:00Z"), by: "health rule".into(), reason: "failure rate above 2 %".into() }),
         }),
         earlier: vec![shipped("1.1.0", "2026-03-01T11:00:00Z", 5)],
+        health: crate::model::approvals::HealthRule { threshold_bp: 150, min_launches: 500, roll_back: true },
     }
 }
 

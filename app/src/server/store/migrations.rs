@@ -26,7 +26,15 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0009-signed-nonces-by-time", signed_nonces_by_time),
     ("0010-listings", listings),
     ("0011-release-control", release_control),
+    ("0012-fleet-health", fleet_health),
 ];
+
+/// What installs report about the versions they run, by hour and by day.
+fn fleet_health(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(FLEET_HOURS)?;
+    tx.open_table(FLEET_DAYS)?;
+    Ok(())
+}
 
 /// A release holds a stable version, a candidate rolling out and the versions released before:
 /// each release of the first shape (one version per App) becomes a stable.

@@ -153,8 +153,8 @@ pub fn get(tx: &impl Reads, workspace: Uuid, id: Uuid) -> Result<Option<MiniProg
 }
 
 /// A mini program by id alone (for the Studio, which learns the workspace from the key).
-pub fn by_id(tx: &ReadTransaction, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
-    let t = tx.open_table(MINI_PROGRAMS)?;
+pub fn by_id(tx: &impl Reads, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
+    let t = tx.open(MINI_PROGRAMS)?;
     let v = t.get(id.as_u128())?;
     v.map(|v| decode(v.value())).transpose()
 }
@@ -245,8 +245,8 @@ pub fn role(tx: &impl Reads, mp: Uuid, account: Uuid) -> Result<Option<MiniRole>
 }
 
 /// Who is assigned to a mini program: (account, role).
-pub fn members(tx: &ReadTransaction, mp: Uuid) -> Result<Vec<(Uuid, MiniRole)>, AppError> {
-    let t = tx.open_table(ASSIGNMENTS)?;
+pub fn members(tx: &impl Reads, mp: Uuid) -> Result<Vec<(Uuid, MiniRole)>, AppError> {
+    let t = tx.open(ASSIGNMENTS)?;
     let m = mp.as_u128();
     let mut out = Vec::new();
     for row in t.range((m, 0)..=(m, u128::MAX))? {

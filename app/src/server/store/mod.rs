@@ -22,6 +22,7 @@ pub mod change_requests;
 pub mod codec;
 pub mod effects;
 pub mod files;
+pub mod fleet;
 #[cfg(test)]
 mod golden;
 pub mod invitations;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::codec::{decode, encode};
 use super::effects::{caused, Effect};
 use super::tables::RELEASES;
+use crate::model::approvals::HealthRule;
 use crate::model::AppError;
 
 /// A version as it was released to an App.
@@ -55,12 +56,15 @@ pub struct Release {
     pub candidate: Option<Candidate>,
     /// Versions that were the stable before, newest first.
     pub earlier: Vec<Shipped>,
+    /// When the fleet's reports stop a candidate.
+    #[serde(default)]
+    pub health: HealthRule,
 }
 
 impl Release {
     /// Nothing released yet.
     pub fn new(mini_program: Uuid, app: Uuid) -> Release {
-        Release { mini_program, app, stable: None, candidate: None, earlier: Vec::new() }
+        Release { mini_program, app, stable: None, candidate: None, earlier: Vec::new(), health: HealthRule::default() }
     }
 
     /// The versions this release serves: the stable's and the candidate's.

@@ -218,6 +218,14 @@ tables! {
     /// Key: (mini program id, App id). Value: `Release` as JSON — the version released to that App.
     RELEASES: (u128, u128) => &[u8] = "releases-1";
 
+    /// Key: (App id, mini program id, version, hour since the Unix epoch). Value: the launches,
+    /// failed launches and crashes the App's installs reported for that version in that hour.
+    FLEET_HOURS: (u128, u128, &str, i64) => (u64, u64, u64) = "fleet-hours-1";
+
+    /// Key: (App id, mini program id, version, day since the Unix epoch). Value: the estimator of
+    /// the distinct installs that reported that version that day, as JSON (HyperLogLog++).
+    FLEET_DAYS: (u128, u128, &str, i64) => &[u8] = "fleet-days-1";
+
     /// Key: (account id, notification id (UUIDv7)). Value: `Notification` as JSON.
     NOTIFICATIONS: (u128, u128) => &[u8] = "notifications-1";
 
