@@ -26,7 +26,8 @@ pub fn Panel(
     /// The heading's id, unique on the page.
     id: &'static str,
     /// The heading.
-    title: &'static str,
+    #[prop(into)]
+    title: String,
     children: Children,
 ) -> impl IntoView {
     view! {
@@ -127,7 +128,7 @@ pub fn Field(
     let id = id.unwrap_or_else(|| format!("field-{name}"));
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
-    let mine = move || error.get().filter(|e| e.field() == Some(label));
+    let mine = error_about(error, label);
     let has_hint = hint.is_some();
     let described = {
         let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
@@ -192,10 +193,7 @@ pub fn Field(
         <div class="field" class:field-invalid=move || mine().is_some()>
             <label for=id>{label}</label>
             {control}
-            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
-            <p class="field-error" id=error_id role="alert">
-                {move || mine().map(|e| e.to_string())}
-            </p>
+            <HintAndError hint hint_id error_id mine=Signal::derive(mine) />
         </div>
     }
 }
@@ -219,7 +217,7 @@ pub fn CheckGroup(
 ) -> impl IntoView {
     register_field(label);
     let (hint_id, error_id) = (format!("group-{name}-hint"), format!("group-{name}-error"));
-    let mine = move || error.get().filter(|e| e.field() == Some(label));
+    let mine = error_about(error, label);
     let described = {
         let ids = [hint.as_ref().map(|_| hint_id.clone()), Some(error_id.clone())];
         ids.into_iter().flatten().collect::<Vec<_>>().join(" ")
@@ -246,12 +244,31 @@ pub fn CheckGroup(
         <fieldset class="field" class:field-invalid=move || mine().is_some() aria-describedby=described>
             <legend>{label}</legend>
             {boxes}
-            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
-            <p class="field-error" id=error_id role="alert">
-                {move || mine().map(|e| e.to_string())}
-            </p>
+            <HintAndError hint hint_id error_id mine=Signal::derive(mine) />
         </fieldset>
     }
+}
+
+/// The end of a field or group: its hint, if any, and the error that names it (announced).
+#[component]
+fn HintAndError(
+    hint: Option<String>,
+    hint_id: String,
+    error_id: String,
+    /// The form's error when it is about this field.
+    mine: Signal<Option<AppError>>,
+) -> impl IntoView {
+    view! {
+        {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
+        <p class="field-error" id=error_id role="alert">
+            {move || mine.get().map(|e| e.to_string())}
+        </p>
+    }
+}
+
+/// The error of a form when it names the field `label`.
+fn error_about(error: Signal<Option<AppError>>, label: &'static str) -> impl Fn() -> Option<AppError> + Copy {
+    move || error.get().filter(|e| e.field() == Some(label))
 }
 
 /// "New password" and "Confirm new password", as every form that sets a password asks them.
@@ -463,6 +480,16 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         return view! { <LogInFirst /> }.into_any();
     }
     view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }.into_any()
+}
+
+/// An error in place of a whole page's content, also given as the status of the server's response.
+#[component]
+pub fn PageError(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+        r.set_status(axum::http::StatusCode::from_u16(error.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+    }
+    view! { <ErrorPanel error /> }
 }
 
 /// Sends a signed-out visitor of a page for signed-in people to `/login`, which returns here.

@@ -8,7 +8,7 @@ use crate::api::operator::{get_outbox_message, list_outbox};
 use crate::model::AppError;
 use crate::model::page::FilterWord;
 use crate::model::workspace::{MailState, OutboxView};
-use crate::ui::kit::{ListPanel,
+use crate::ui::kit::{ListPanel, Panel,
     fmt_time, list_position, query_param, route_param, Badge, DataTable, ErrorPanel, ListControls,
     Loading, StatusBadge,
 };
@@ -66,8 +66,7 @@ pub fn OutboxMessagePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(m) => view! {
-                        <section class="panel" aria-labelledby="subject">
-                            <h2 id="subject">{m.subject.clone()}</h2>
+                        <Panel id="subject" title=m.subject.clone()>
                             <dl class="facts">
                                 <dt>"To"</dt><dd>{m.to.join(", ")}</dd>
                                 <dt>"State"</dt><dd><StatusBadge status=Badge::mail(&m.state) /></dd>
@@ -83,7 +82,7 @@ pub fn OutboxMessagePage() -> impl IntoView {
                                 <p class="alert alert-info" role="note">"This message holds a secret link (verification, password reset or invitation). It is removed from this copy as soon as the message is sent. With no SMTP server configured, this outbox is how the message reaches its recipient: pass the link on only to them."</p>
                             })}
                             <pre class="mail-body">{m.body.clone()}</pre>
-                        </section>
+                        </Panel>
                     }.into_any(),
                     Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
                 }

@@ -12,7 +12,7 @@ use crate::model::AppError;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     Panel,
-    action_error, fmt_time, list_position, query_param, route_param, successes, toast_action, DataTable, ErrorPanel, FormError,
+    action_error, fmt_time, list_position, query_param, route_param, successes, toast_action, DataTable, FormError, PageError,
     ListControls, Loading, StatusBadge,
 };
 
@@ -102,13 +102,7 @@ pub fn ApplicationPage() -> impl IntoView {
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) => {
-                            #[cfg(feature = "ssr")]
-                            if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-                                r.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
-                            }
-                            view! { <ErrorPanel error=e /> }.into_any()
-                        }
+                        Err(e) => view! { <PageError error=e /> }.into_any(),
                         Ok(a) => {
                             let ws = name.get_untracked();
                             let fields = vec![("workspace", ws.clone()), ("id", a.row.id.to_string())];

@@ -8,7 +8,7 @@ use crate::api::workspaces::{workspace_general, RequestWorkspaceChange};
 use crate::model::workspace::WorkspaceStatus;
 use crate::ui::kit::{
     Panel,
-    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
+    action_error, fmt_time, notice_from_query, route_param, PageError, Field, FormError, Loading,
     Notice, StatusBadge, SubmitButton,
 };
 
@@ -66,13 +66,7 @@ pub fn GeneralPage() -> impl IntoView {
                             })}
                         }.into_any()
                     }
-                    Err(e) => {
-                        #[cfg(feature = "ssr")]
-                        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-                            r.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
-                        }
-                        view! { <ErrorPanel error=e /> }.into_any()
-                    }
+                    Err(e) => view! { <PageError error=e /> }.into_any(),
                 }
             })}
         </Suspense>
