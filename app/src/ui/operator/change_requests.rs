@@ -2,35 +2,31 @@
 
 use leptos::prelude::*;
 
-use super::OperatorShell;
+use super::OperatorList;
 use crate::api::operator::list_change_requests;
 use crate::model::workspace::ChangeRequestView;
-use crate::ui::kit::{ListPanel, fmt_time, list_position, DataTable};
+use crate::ui::kit::{fmt_time, list_position};
 
 #[component]
 pub fn ChangeRequestsPage() -> impl IntoView {
     let page = list_position();
     let data = Resource::new(move || page.get(), |(s, c)| list_change_requests(s, c));
     view! {
-        <OperatorShell title="Change requests" active="change-requests">
-        <ListPanel label="Change requests">
-            <DataTable
-                label="Change requests"
-                columns=vec!["Received", "Workspace", "From", "What", "Why"]
-                sortable=vec![("Received", "created")]
-                data
-                empty="No change requests yet."
-                row=|c: ChangeRequestView| view! {
-                    <tr>
-                        <td class="nowrap">{fmt_time(&c.created)}</td>
-                        <td>{c.workspace.clone()}</td>
-                        <td>{c.requester.clone()}</td>
-                        <td>{c.what.clone()}</td>
-                        <td>{c.why.clone()}</td>
-                    </tr>
-                }.into_any()
-            />
-        </ListPanel>
-        </OperatorShell>
+        <OperatorList
+            title="Change requests" active="change-requests"
+            columns=vec!["Received", "Workspace", "From", "What", "Why"]
+            sortable=vec![("Received", "created")]
+            data
+            empty="No change requests yet."
+            row=|c: ChangeRequestView| view! {
+                <tr>
+                    <td class="nowrap">{fmt_time(&c.created)}</td>
+                    <td>{c.workspace.clone()}</td>
+                    <td>{c.requester.clone()}</td>
+                    <td>{c.what.clone()}</td>
+                    <td>{c.why.clone()}</td>
+                </tr>
+            }.into_any()
+        />
     }
 }

@@ -10,12 +10,19 @@ pub mod outbox;
 pub mod workspace;
 pub mod workspaces;
 
-use leptos::prelude::*;
-use crate::ui::kit::Panel;
-use leptos_meta::Title;
+use std::future::Future;
 
-use super::kit::{ErrorPanel, Loading, PageHeader};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::kit::table::Rows;
+use super::kit::{
+    fmt_time, list_position, query_param, Badge, DataTable, ErrorPanel, ListControls, ListPanel,
+    Loading, PageHeader, Panel, StatusBadge,
+};
 use crate::api::operator::operator_overview;
+use crate::model::AppError;
 
 /// Tabs of the operator area.
 #[component]
@@ -64,6 +71,74 @@ pub fn OperatorShell(
         <PageHeader title=title crumbs=crumbs />
         <OperatorNav active=active />
         {children()}
+    }
+}
+
+/// A select filter of a list: (parameter, label, options as (value, text)).
+type Filter = (&'static str, &'static str, Vec<(&'static str, &'static str)>);
+
+/// An operator page that is one list: the page, the region and the table all carry `title`; above
+/// the table, the search box (labelled `search`) and the select filters, when the list has them.
+#[component]
+pub fn OperatorList<D, R>(
+    title: &'static str,
+    active: &'static str,
+    /// The search box's label; a list without one has no search and no filters.
+    #[prop(optional)]
+    search: Option<&'static str>,
+    #[prop(optional)] filters: Vec<Filter>,
+    columns: Vec<&'static str>,
+    #[prop(optional)] sortable: Vec<(&'static str, &'static str)>,
+    data: Resource<Result<D, AppError>>,
+    row: R,
+    empty: &'static str,
+) -> impl IntoView
+where
+    D: Rows + Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    R: Fn(D::Item) -> AnyView + Clone + Send + Sync + 'static,
+{
+    view! {
+        <OperatorShell title active>
+        <ListPanel label=title>
+            {search.map(|search_label| view! { <ListControls search_label filters /> })}
+            <DataTable label=title columns sortable data empty row />
+        </ListPanel>
+        </OperatorShell>
+    }
+}
+
+/// A list's rows as the URL asks for them — the select filter `filter`, the search and the
+/// position — loaded again whenever one of them changes.
+fn filtered_rows<T, L, Fut>(filter: &'static str, load: L) -> Resource<Result<T, AppError>>
+where
+    T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    L: Fn(String, String, String, String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    let (value, q, page) = (query_param(filter), query_param("q"), list_position());
+    Resource::new(move || (value.get(), q.get(), page.get()), move |(v, q, p)| load(v, q, p.0, p.1))
+}
+
+/// A row of a list of workspaces, applied for or generated: the name (a link to `href`), the
+/// cell given as children, the scope of business, when, and the status.
+#[component]
+fn WorkspaceRow(
+    href: String,
+    name: String,
+    mcc: String,
+    mcc_description: String,
+    created: chrono::DateTime<chrono::Utc>,
+    #[prop(into)] status: Badge,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <tr>
+            <td><a href=href>{name}</a></td>
+            <td>{children()}</td>
+            <td>{format!("{mcc} — {mcc_description}")}</td>
+            <td class="nowrap">{fmt_time(&created)}</td>
+            <td><StatusBadge status /></td>
+        </tr>
     }
 }
 

@@ -3,49 +3,36 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::OperatorShell;
+use super::{filtered_rows, OperatorList, OperatorShell};
 use crate::api::operator::{get_outbox_message, list_outbox};
 use crate::model::AppError;
 use crate::model::page::FilterWord;
 use crate::model::workspace::{MailState, OutboxView};
-use crate::ui::kit::{ListPanel, Panel,
-    fmt_time, list_position, query_param, route_param, Badge, DataTable, ErrorPanel, ListControls,
-    Loading, StatusBadge,
-};
+use crate::ui::kit::{fmt_time, route_param, Badge, ErrorPanel, Loading, Panel, StatusBadge};
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {
-    let (state, q, page) = (query_param("state"), query_param("q"), list_position());
-    let data = Resource::new(
-        move || (state.get(), q.get(), page.get()),
-        |(s, q, p)| list_outbox(s, q, p.0, p.1),
-    );
+    let data = filtered_rows("state", list_outbox);
     view! {
-        <OperatorShell title="Outbox" active="outbox">
-        <ListPanel label="Outbox">
-            <ListControls
-                search_label="Search recipient or subject"
-                filters=vec![("state", "State", MailState::options("All"))]
-            />
-            <DataTable
-                label="Outbox"
-                columns=vec!["Queued", "To", "Subject", "State", "Attempts", "Last error"]
-                sortable=vec![("Queued", "created")]
-                data
-                empty="No messages match."
-                row=|m: OutboxView| view! {
-                    <tr>
-                        <td class="nowrap">{fmt_time(&m.created)}</td>
-                        <td>{m.to.join(", ")}</td>
-                        <td><a href=format!("/operator/outbox/{}", m.id)>{m.subject.clone()}</a></td>
-                        <td><StatusBadge status=Badge::mail(&m.state) /></td>
-                        <td>{m.attempts}</td>
-                        <td class="details">{m.last_error.clone().unwrap_or_default()}</td>
-                    </tr>
-                }.into_any()
-            />
-        </ListPanel>
-        </OperatorShell>
+        <OperatorList
+            title="Outbox" active="outbox"
+            search="Search recipient or subject"
+            filters=vec![("state", "State", MailState::options("All"))]
+            columns=vec!["Queued", "To", "Subject", "State", "Attempts", "Last error"]
+            sortable=vec![("Queued", "created")]
+            data
+            empty="No messages match."
+            row=|m: OutboxView| view! {
+                <tr>
+                    <td class="nowrap">{fmt_time(&m.created)}</td>
+                    <td>{m.to.join(", ")}</td>
+                    <td><a href=format!("/operator/outbox/{}", m.id)>{m.subject.clone()}</a></td>
+                    <td><StatusBadge status=Badge::mail(&m.state) /></td>
+                    <td>{m.attempts}</td>
+                    <td class="details">{m.last_error.clone().unwrap_or_default()}</td>
+                </tr>
+            }.into_any()
+        />
     }
 }
 
