@@ -362,6 +362,17 @@ where
     })
 }
 
+/// How many times any of several actions has succeeded (each counted by `successes`): what a page
+/// whose lists any of them changes reloads on.
+pub fn all_successes<const N: usize>(counts: [Memo<usize>; N]) -> impl Fn() -> usize + Copy + Send + Sync + 'static {
+    move || counts.iter().map(|c| c.get()).sum()
+}
+
+/// The id in a page's address; one that can't be an id is "not found", saying `missing`.
+pub fn parse_id(id: &str, missing: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(id).map_err(|_| AppError::NotFound(missing.into()))
+}
+
 /// A button that shows it is working while its action is pending.
 #[component]
 pub fn SubmitButton(label: &'static str, #[prop(into)] pending: Signal<bool>) -> impl IntoView {

@@ -2,18 +2,16 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use uuid::Uuid;
 
 use super::OperatorShell;
 use crate::api::operator::{
     get_workspace_application, GenerateWorkspace, RejectWorkspaceApplication,
 };
 use crate::model::workspace::ApplicationStatus;
-use crate::model::AppError;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     Panel,
-    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading,
+    action_error, fmt_time, notice_from_query, parse_id, route_param, ErrorPanel, FormError, Loading,
     Notice, StatusBadge,
 };
 
@@ -25,9 +23,7 @@ pub fn ApplicationPage() -> impl IntoView {
     let data = Resource::new(
         move || (id.get(), generate.version().get(), reject.version().get()),
         |(id, _, _)| async move {
-            let id = Uuid::parse_str(&id)
-                .map_err(|_| AppError::NotFound("No such application.".into()))?;
-            get_workspace_application(id).await
+            get_workspace_application(parse_id(&id, "No such application.")?).await
         },
     );
     let generated = notice_from_query(

@@ -1,14 +1,12 @@
 //! `/operator/outbox`: every email, its delivery state, and each message in full.
 
 use leptos::prelude::*;
-use uuid::Uuid;
 
 use super::{filtered_rows, OperatorList, OperatorShell};
 use crate::api::operator::{get_outbox_message, list_outbox};
-use crate::model::AppError;
 use crate::model::page::FilterWord;
 use crate::model::workspace::{MailState, OutboxView};
-use crate::ui::kit::{fmt_time, route_param, Badge, ErrorPanel, Loading, Panel, StatusBadge};
+use crate::ui::kit::{fmt_time, parse_id, route_param, Badge, ErrorPanel, Loading, Panel, StatusBadge};
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {
@@ -42,9 +40,7 @@ pub fn OutboxMessagePage() -> impl IntoView {
     let data = Resource::new(
         move || id.get(),
         |id| async move {
-            let id =
-                Uuid::parse_str(&id).map_err(|_| AppError::NotFound("No such message.".into()))?;
-            get_outbox_message(id).await
+            get_outbox_message(parse_id(&id, "No such message.")?).await
         },
     );
     view! {

@@ -2,16 +2,14 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use uuid::Uuid;
 
 use super::OperatorShell;
 use crate::api::operator::{get_workspace, EditWorkspaceInfo, SetWorkspaceStatus};
 use crate::model::workspace::{format_representatives, WorkspaceStatus};
-use crate::model::AppError;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     Panel,
-    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
+    action_error, fmt_time, notice_from_query, parse_id, route_param, ErrorPanel, Field, FormError, Loading,
     Notice, StatusBadge,
 };
 
@@ -23,9 +21,7 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
     let data = Resource::new(
         move || (id.get(), edit.version().get(), status.version().get()),
         |(id, _, _)| async move {
-            let id = Uuid::parse_str(&id)
-                .map_err(|_| AppError::NotFound("No such workspace.".into()))?;
-            get_workspace(id).await
+            get_workspace(parse_id(&id, "No such workspace.")?).await
         },
     );
     let saved = notice_from_query("saved", "Registered information saved.");

@@ -8,11 +8,10 @@ use super::WorkspaceShell;
 use crate::api::approvals::{get_application, list_approvals, ApproveApplication, RejectApplication, WithdrawApplication};
 use crate::model::approvals::{ApplicationRow, Category, Status};
 use crate::model::page::FilterWord;
-use crate::model::AppError;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     Panel,
-    action_error, fmt_time, list_position, query_param, route_param, successes, toast_action, DataTable, FormError, PageError,
+    action_error, all_successes, fmt_time, list_position, parse_id, query_param, route_param, successes, toast_action, DataTable, FormError, PageError,
     ListControls, Loading, StatusBadge,
 };
 
@@ -74,13 +73,11 @@ pub fn ApplicationPage() -> impl IntoView {
     let approve = ServerAction::<ApproveApplication>::new();
     let reject = ServerAction::<RejectApplication>::new();
     let withdraw = ServerAction::<WithdrawApplication>::new();
-    let done = [successes(approve), successes(reject), successes(withdraw)];
-    let changes = move || done.iter().map(|d| d.get()).sum::<usize>();
+    let changes = all_successes([successes(approve), successes(reject), successes(withdraw)]);
     let data = Resource::new(
         move || (name.get(), id.get(), changes()),
         |(n, id, _)| async move {
-            let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound("No such application.".into()))?;
-            get_application(n, id).await
+            get_application(n, parse_id(&id, "No such application.")?).await
         },
     );
     let title = Resource::new(

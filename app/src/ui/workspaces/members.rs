@@ -16,7 +16,7 @@ use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
     Panel,
     action_error, fmt_time, list_position, query_param, route_param, Badge, DataTable, Field,
-    FormError, ListControls, RowMenu, StatusBadge, Tone, successes, toast_action,
+    FormError, ListControls, RowMenu, StatusBadge, Tone, all_successes, successes, toast_action,
 };
 
 fn role_options(selected: Option<Role>) -> impl IntoView {
@@ -45,7 +45,7 @@ pub fn MembersPage() -> impl IntoView {
     let revoke_admission = ServerAction::<RevokeAdmission>::new();
     let rotate_exposed = ServerAction::<RotateExposedUploadKeys>::new();
     // Any completed action reloads the lists.
-    let done = [
+    let changes = all_successes([
         successes(invite),
         successes(resend),
         successes(revoke),
@@ -55,8 +55,7 @@ pub fn MembersPage() -> impl IntoView {
         successes(remove),
         successes(revoke_admission),
         successes(rotate_exposed),
-    ];
-    let changes = move || done.iter().map(|d| d.get()).sum::<usize>();
+    ]);
     let members = Resource::new(
         move || {
             (

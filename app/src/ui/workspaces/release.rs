@@ -9,7 +9,7 @@ use crate::api::approvals::{mini_program_approvals, ApplyFeature, ApplyPublishin
 use crate::model::approvals::{MiniApprovals, FEATURES, REASON_MAX};
 use crate::model::AppError;
 use crate::ui::kit::dialog::FormDialog;
-use crate::ui::kit::{Panel, action_error, fmt_time, successes, CheckGroup, ErrorPanel, Field, FormError, Loading};
+use crate::ui::kit::{Panel, action_error, all_successes, fmt_time, successes, CheckGroup, ErrorPanel, Field, FormError, Loading};
 
 /// A mini program's release data, and the applications that change it. The page makes it in its
 /// body: the panel is rendered inside the page's Suspense, which the server may run twice (once
@@ -29,8 +29,7 @@ impl Release {
         let publish = ServerAction::<ApplyPublishing>::new();
         let removal = ServerAction::<ApplyRemoval>::new();
         let feature = ServerAction::<ApplyFeature>::new();
-        let done = [successes(publish), successes(removal), successes(feature)];
-        let changes = move || done.iter().map(|d| d.get()).sum::<usize>();
+        let changes = all_successes([successes(publish), successes(removal), successes(feature)]);
         let data = Resource::new(
             move || (workspace.get(), id.get(), changes()),
             |(ws, id, _)| async move {
