@@ -373,6 +373,37 @@ pub fn parse_id(id: &str, missing: &str) -> Result<uuid::Uuid, AppError> {
     uuid::Uuid::parse_str(id).map_err(|_| AppError::NotFound(missing.into()))
 }
 
+/// The form of `action` about one thing: the form's error first, then the hidden `fields` (name,
+/// value) naming the thing, then the rest of the form (children).
+#[component]
+pub fn ServerForm<S, OutputProtocol>(
+    action: ServerAction<S>,
+    fields: Vec<(&'static str, String)>,
+    #[prop(into)] error: Signal<Option<AppError>>,
+    children: Children,
+) -> impl IntoView
+where
+    S: ServerFn<Error = AppError, Protocol = leptos::server_fn::Http<leptos::server_fn::codec::PostUrl, OutputProtocol>>
+        + serde::de::DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <<S::Client as leptos::server_fn::client::Client<AppError>>::Request as leptos::server_fn::request::ClientReq<AppError>>::FormData:
+        From<leptos::web_sys::FormData>,
+    S::Client: leptos::server_fn::client::Client<AppError>,
+    S::Output: Clone + Send + Sync + 'static,
+    OutputProtocol: 'static,
+{
+    view! {
+        <leptos::form::ActionForm action>
+            <FormError error />
+            {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
+            {children()}
+        </leptos::form::ActionForm>
+    }
+}
+
 /// A button that shows it is working while its action is pending.
 #[component]
 pub fn SubmitButton(label: &'static str, #[prop(into)] pending: Signal<bool>) -> impl IntoView {

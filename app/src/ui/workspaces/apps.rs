@@ -13,7 +13,7 @@ use crate::model::apps::{
 };
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
-    Panel,
+    Panel, ServerForm,
     action_error, fmt_time, route_param, toast_action, use_toasts, Badge, CheckGroup, DataTable, ErrorPanel,
     Field, FormError, Loading, RowMenu, StatusBadge, Tone, successes,
 };
@@ -308,11 +308,7 @@ fn RotateKey(
     view! {
         <FormDialog title param>
             <p>"A new key is made and shown once. The key in use now keeps working for the grace period you choose, so you can roll the new one out; then it stops."</p>
-            <ActionForm action=rotate>
-                <FormError error />
-                <input type="hidden" name="workspace" value=ws />
-                <input type="hidden" name="app" value=app />
-                <input type="hidden" name="kind" value=kind.code() />
+            <ServerForm action=rotate fields=vec![("workspace", ws), ("app", app), ("kind", kind.code().to_string())] error>
                 <Field
                     label="Grace period"
                     name="grace"
@@ -323,7 +319,7 @@ fn RotateKey(
                     error
                 />
                 <button type="submit" class="button button-primary">"Rotate"</button>
-            </ActionForm>
+            </ServerForm>
         </FormDialog>
     }
 }
@@ -357,10 +353,7 @@ fn UploadScope(
         </dl>
         <FormDialog title="Edit Upload Key scope" param="upload-scope">
             <p>"The App's Upload Key — and a key still in its grace period — may upload only to the mini programs ticked, and only from the address ranges listed. A rotation keeps the scope."</p>
-            <ActionForm action=limit>
-                <FormError error />
-                <input type="hidden" name="workspace" value=ws />
-                <input type="hidden" name="app" value=app />
+            <ServerForm action=limit fields=vec![("workspace", ws), ("app", app)] error>
                 <CheckGroup
                     label=SCOPE_MINI_PROGRAMS_FIELD
                     name="mini_programs"
@@ -378,7 +371,7 @@ fn UploadScope(
                     error
                 />
                 <button type="submit" class="button button-primary">"Save scope"</button>
-            </ActionForm>
+            </ServerForm>
         </FormDialog>
     }
     .into_any()

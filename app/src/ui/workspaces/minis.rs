@@ -12,7 +12,7 @@ use crate::api::minis::{
 use crate::model::minis::{AssignmentView, MiniProgramView, MiniRole, VersionView, CATEGORIES, MINI_DESCRIPTION_MAX, MINI_NAME_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
-    Panel,
+    Panel, ServerForm,
     action_error, fmt_time, list_position, query_param, route_param, Notice, toast_action, Badge, DataTable, ErrorPanel, Field, FormError,
     Loading, RowMenu, StatusBadge, Tone, successes,
 };
@@ -214,13 +214,10 @@ pub fn MiniProgramPage() -> impl IntoView {
                                             let (ws, id_text) = (ws.clone(), id_text.clone());
                                             view! {
                                                 <FormDialog title="Edit mini program" param="edit">
-                                                    <ActionForm action=edit>
-                                                        <FormError error=edit_error />
-                                                        <input type="hidden" name="workspace" value=ws />
-                                                        <input type="hidden" name="id" value=id_text />
+                                                    <ServerForm action=edit fields=vec![("workspace", ws), ("id", id_text)] error=edit_error>
                                                         <MiniFields icon=edit_icon current error=edit_error />
                                                         <button type="submit" class="button button-primary">"Save"</button>
-                                                    </ActionForm>
+                                                    </ServerForm>
                                                 </FormDialog>
                                             }
                                         })}

@@ -1,7 +1,6 @@
 //! A mini program's release panel: where it is released, its activated features, its pending
 //! applications, and — for its admins — applying for publishing review, removal or a feature.
 
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -9,7 +8,7 @@ use crate::api::approvals::{mini_program_approvals, ApplyFeature, ApplyPublishin
 use crate::model::approvals::{MiniApprovals, FEATURES, REASON_MAX};
 use crate::model::AppError;
 use crate::ui::kit::dialog::FormDialog;
-use crate::ui::kit::{Panel, action_error, all_successes, fmt_time, successes, CheckGroup, ErrorPanel, Field, FormError, Loading};
+use crate::ui::kit::{action_error, all_successes, fmt_time, successes, CheckGroup, ErrorPanel, Field, Loading, Panel, ServerForm};
 
 /// A mini program's release data, and the applications that change it. The page makes it in its
 /// body: the panel is rendered inside the page's Suspense, which the server may run twice (once
@@ -69,10 +68,7 @@ pub fn ReleasePanel(
                             let apps = r.apps.clone();
                             view! {
                                 <FormDialog title="Apply for publishing review" param="publish">
-                                    <ActionForm action=publish>
-                                        <FormError error=publish_error />
-                                        <input type="hidden" name="workspace" value=ws />
-                                        <input type="hidden" name="id" value=id_text />
+                                    <ServerForm action=publish fields=vec![("workspace", ws), ("id", id_text)] error=publish_error>
                                         <div class="field">
                                             <label for="publish-version">"Version"</label>
                                             <input id="publish-version" name="version" value=version readonly aria-describedby="publish-version-hint" />
@@ -87,7 +83,7 @@ pub fn ReleasePanel(
                                         />
                                         <Field label="Note" name="note" kind="textarea" maxlength=REASON_MAX hint="What changed, for the reviewer (optional)." error=publish_error />
                                         <button type="submit" class="button button-primary">"Apply for publishing review"</button>
-                                    </ActionForm>
+                                    </ServerForm>
                                 </FormDialog>
                             }
                         });
@@ -95,14 +91,11 @@ pub fn ReleasePanel(
                             let (ws, id_text) = (workspace.clone(), id_text.clone());
                             view! {
                                 <FormDialog title="Apply for removal" param="removal">
-                                    <ActionForm action=removal>
-                                        <FormError error=removal_error />
-                                        <input type="hidden" name="workspace" value=ws />
-                                        <input type="hidden" name="id" value=id_text />
+                                    <ServerForm action=removal fields=vec![("workspace", ws), ("id", id_text)] error=removal_error>
                                         <p>"Once approved, the mini program is taken off every App at once and can't be published again."</p>
                                         <Field label="Reason" name="reason" kind="textarea" required=true maxlength=REASON_MAX error=removal_error />
                                         <button type="submit" class="button button-danger">"Apply for removal"</button>
-                                    </ActionForm>
+                                    </ServerForm>
                                 </FormDialog>
                             }
                         });
@@ -111,14 +104,11 @@ pub fn ReleasePanel(
                             let options = r.requestable.clone();
                             view! {
                                 <FormDialog title="Apply for feature activation" param="feature">
-                                    <ActionForm action=feature>
-                                        <FormError error=feature_error />
-                                        <input type="hidden" name="workspace" value=ws />
-                                        <input type="hidden" name="id" value=id_text />
+                                    <ServerForm action=feature fields=vec![("workspace", ws), ("id", id_text)] error=feature_error>
                                         <Field label="Feature" name="feature" kind="select" required=true options hint="One capability per application; once approved it is in the mini program's manifest." error=feature_error />
                                         <Field label="Note" name="note" kind="textarea" maxlength=REASON_MAX hint="Why the mini program needs it (optional)." error=feature_error />
                                         <button type="submit" class="button button-primary">"Apply for feature activation"</button>
-                                    </ActionForm>
+                                    </ServerForm>
                                 </FormDialog>
                             }
                         });
