@@ -373,13 +373,14 @@ pub fn parse_id(id: &str, missing: &str) -> Result<uuid::Uuid, AppError> {
     uuid::Uuid::parse_str(id).map_err(|_| AppError::NotFound(missing.into()))
 }
 
-/// The form of `action` about one thing: the form's error first, then the hidden `fields` (name,
-/// value) naming the thing, then the rest of the form (children).
+/// The form of `action` about one thing: the form's error first (when it shows one), then the
+/// hidden `fields` (name, value) naming the thing, then the rest of the form (children) — for a
+/// button in a table row, just the button.
 #[component]
 pub fn ServerForm<S, OutputProtocol>(
     action: ServerAction<S>,
-    fields: Vec<(&'static str, String)>,
-    #[prop(into)] error: Signal<Option<AppError>>,
+    #[prop(optional)] fields: Vec<(&'static str, String)>,
+    #[prop(optional, into)] error: Option<Signal<Option<AppError>>>,
     children: Children,
 ) -> impl IntoView
 where
@@ -397,11 +398,17 @@ where
 {
     view! {
         <leptos::form::ActionForm action>
-            <FormError error />
-            {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
+            {error.map(|error| view! { <FormError error /> })}
+            <HiddenFields fields />
             {children()}
         </leptos::form::ActionForm>
     }
+}
+
+/// Hidden inputs (name, value): what a form is about.
+#[component]
+fn HiddenFields(fields: Vec<(&'static str, String)>) -> impl IntoView {
+    fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()
 }
 
 /// A button that shows it is working while its action is pending.

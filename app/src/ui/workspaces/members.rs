@@ -13,7 +13,7 @@ use crate::model::apps::ExposedKeysView;
 use crate::model::page::FilterWord;
 use crate::model::workspace::{AdmissionView, InvitationView, MemberStatus, MemberView, Role, INVITE_BULK_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
-use crate::ui::kit::{
+use crate::ui::kit::{ServerForm, 
     Panel,
     action_error, fmt_time, list_position, query_param, route_param, Badge, DataTable, Field,
     FormError, ListControls, RowMenu, StatusBadge, Tone, all_successes, successes, toast_action,
@@ -144,13 +144,11 @@ pub fn MembersPage() -> impl IntoView {
                                                     <td class="nowrap">{m.joined.format("%Y-%m-%d").to_string()}</td>
                                                     <td class="row-actions">
                                                         <RowMenu label=format!("Actions for {who}")>
-                                                        <ActionForm action=set_role>
-                                                            <input type="hidden" name="workspace" value=move || name.get() />
-                                                            <input type="hidden" name="account" value=id1 />
+                                                        <ServerForm action=set_role fields=vec![("workspace", name.get_untracked()), ("account", id1)]>
                                                             <label class="visually-hidden" for=format!("role-{id}")>{format!("Role of {who}")}</label>
                                                             <select id=format!("role-{id}") name="role">{role_options(Some(m.role))}</select>
                                                             <button type="submit" class="button">"Set role"</button>
-                                                        </ActionForm>
+                                                        </ServerForm>
                                                         {if m.active {
                                                             view! { <ConfirmDialog action=block kind=Confirm::BlockMember opener="Block…" opener_label=block_label fields=vec![("workspace", name.get_untracked()), ("account", id2.clone())] error=block_error /> }.into_any()
                                                         } else {
@@ -213,16 +211,12 @@ pub fn MembersPage() -> impl IntoView {
                                                 <td>{i.inviter.clone()}</td>
                                                 <td>{if i.expired { view! { <StatusBadge status=Badge::new("Expired", Tone::Negative) /> }.into_any() } else { fmt_time(&i.expires).into_any() }}</td>
                                                 <td class="row-actions">
-                                                    <ActionForm action=resend>
-                                                        <input type="hidden" name="workspace" value=move || name.get() />
-                                                        <input type="hidden" name="email" value=e1 />
+                                                    <ServerForm action=resend fields=vec![("workspace", name.get_untracked()), ("email", e1)]>
                                                         <button type="submit" class="button">"Resend"</button>
-                                                    </ActionForm>
-                                                    <ActionForm action=revoke>
-                                                        <input type="hidden" name="workspace" value=move || name.get() />
-                                                        <input type="hidden" name="email" value=e2 />
+                                                    </ServerForm>
+                                                    <ServerForm action=revoke fields=vec![("workspace", name.get_untracked()), ("email", e2)]>
                                                         <button type="submit" class="button">"Revoke"</button>
-                                                    </ActionForm>
+                                                    </ServerForm>
                                                 </td>
                                             </tr>
                     }.into_any()
@@ -244,11 +238,9 @@ pub fn MembersPage() -> impl IntoView {
                                                 <td>{a.role.label()}</td>
                                                 <td class="nowrap">{fmt_time(&a.added)}</td>
                                                 <td class="row-actions">
-                                                    <ActionForm action=revoke_admission>
-                                                        <input type="hidden" name="workspace" value=move || name.get() />
-                                                        <input type="hidden" name="email" value=a.email.clone() />
+                                                    <ServerForm action=revoke_admission fields=vec![("workspace", name.get_untracked()), ("email", a.email.clone())]>
                                                         <button type="submit" class="button" aria-label=label>"Revoke"</button>
-                                                    </ActionForm>
+                                                    </ServerForm>
                                                 </td>
                                             </tr>
                                         }.into_any()
