@@ -120,15 +120,10 @@ pub fn ReleasePanel(
                             <dl class="facts">
                                 <dt>"Released to"</dt>
                                 <dd>
-                                    {if r.releases.is_empty() {
-                                        view! { "Not released to any App." }.into_any()
-                                    } else {
-                                        view! {
-                                            <ul class="plain">
-                                                {r.releases.iter().map(|x| view! { <li>{format!("{}: version {} (since {})", x.app, x.version.as_deref().unwrap_or("none"), x.released.as_ref().map(fmt_time).unwrap_or_default())}</li> }).collect_view()}
-                                            </ul>
-                                        }.into_any()
-                                    }}
+                                    {plain_list_or(
+                                        "Not released to any App.",
+                                        r.releases.iter().map(|x| view! { <li>{format!("{}: version {} (since {})", x.app, x.version.as_deref().unwrap_or("none"), x.released.as_ref().map(fmt_time).unwrap_or_default())}</li> }.into_any()).collect(),
+                                    )}
                                 </dd>
                                 <dt>"Activated features"</dt>
                                 <dd>
@@ -140,18 +135,13 @@ pub fn ReleasePanel(
                                 </dd>
                                 <dt>"Pending applications"</dt>
                                 <dd>
-                                    {if r.pending.is_empty() {
-                                        view! { "None" }.into_any()
-                                    } else {
-                                        view! {
-                                            <ul class="plain">
-                                                {r.pending.iter().map(|(app, title)| {
-                                                    let href = format!("/w/{}/approvals/{app}", crate::model::url_encode(&workspace));
-                                                    view! { <li><a href=href>{title.clone()}</a></li> }
-                                                }).collect_view()}
-                                            </ul>
-                                        }.into_any()
-                                    }}
+                                    {plain_list_or(
+                                        "None",
+                                        r.pending.iter().map(|(app, title)| {
+                                            let href = format!("/w/{}/approvals/{app}", crate::model::url_encode(&workspace));
+                                            view! { <li><a href=href>{title.clone()}</a></li> }.into_any()
+                                        }).collect(),
+                                    )}
                                 </dd>
                             </dl>
                             <h3 class="hint">"Features that can be activated"</h3>
@@ -163,5 +153,14 @@ pub fn ReleasePanel(
                 }}
             </Suspense>
         </Panel>
+    }
+}
+
+/// The items (`<li>`s) as a plain list, or the words `none` when there are none.
+fn plain_list_or(none: &'static str, items: Vec<AnyView>) -> AnyView {
+    if items.is_empty() {
+        none.into_any()
+    } else {
+        view! { <ul class="plain">{items}</ul> }.into_any()
     }
 }
