@@ -3,7 +3,7 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use super::OperatorShell;
+use super::{by_address_id, OperatorShell};
 use crate::api::operator::{
     get_workspace_application, GenerateWorkspace, RejectWorkspaceApplication,
 };
@@ -11,20 +11,18 @@ use crate::model::workspace::ApplicationStatus;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     Panel,
-    action_error, fmt_time, notice_from_query, parse_id, route_param, ErrorPanel, FormError, Loading,
+    action_error, fmt_time, notice_from_query, ErrorPanel, FormError, Loading,
     Notice, StatusBadge,
 };
 
 #[component]
 pub fn ApplicationPage() -> impl IntoView {
-    let id = route_param("id");
     let generate = ServerAction::<GenerateWorkspace>::new();
     let reject = ServerAction::<RejectWorkspaceApplication>::new();
-    let data = Resource::new(
-        move || (id.get(), generate.version().get(), reject.version().get()),
-        |(id, _, _)| async move {
-            get_workspace_application(parse_id(&id, "No such application.")?).await
-        },
+    let data = by_address_id(
+        "No such application.",
+        move || (generate.version().get(), reject.version().get()),
+        get_workspace_application,
     );
     let generated = notice_from_query(
         "generated",

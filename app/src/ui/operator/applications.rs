@@ -6,6 +6,7 @@ use super::{filtered_rows, OperatorList, WorkspaceRow};
 use crate::api::operator::list_workspace_applications;
 use crate::model::page::FilterWord;
 use crate::model::workspace::{ApplicationStatus, ApplicationView};
+use crate::ui::kit::DataTable;
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
@@ -15,15 +16,19 @@ pub fn ApplicationsPage() -> impl IntoView {
             title="Workspace applications" active="applications"
             search="Search by Workspace Name"
             filters=vec![("status", "Status", ApplicationStatus::options("All"))]
-            columns=vec!["Workspace Name", "Applicant", "Scope of Business", "Submitted", "Status"]
-            sortable=vec![("Workspace Name", "name"), ("Submitted", "created")]
-            data
-            empty="No applications match."
-            row=|a: ApplicationView| view! {
-                <WorkspaceRow href=format!("/operator/applications/{}", a.id) name=a.name mcc=a.mcc mcc_description=a.mcc_description created=a.created status=a.status>
-                    {a.applicant}
-                </WorkspaceRow>
-            }.into_any()
-        />
+        >
+            <DataTable
+                label="Workspace applications"
+                columns=vec!["Workspace Name", "Applicant", "Scope of Business", "Submitted", "Status"]
+                sortable=vec![("Workspace Name", "name"), ("Submitted", "created")]
+                data
+                empty="No applications match."
+                row=|a: ApplicationView| view! {
+                    <WorkspaceRow href=format!("/operator/applications/{}", a.id) name=a.name mcc=a.mcc mcc_description=a.mcc_description created=a.created status=a.status>
+                        {a.applicant}
+                    </WorkspaceRow>
+                }.into_any()
+            />
+        </OperatorList>
     }
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::OperatorList;
 use crate::api::operator::list_change_requests;
 use crate::model::workspace::ChangeRequestView;
-use crate::ui::kit::{fmt_time, list_position};
+use crate::ui::kit::{fmt_time, list_position, DataTable};
 
 #[component]
 pub fn ChangeRequestsPage() -> impl IntoView {
@@ -14,19 +14,23 @@ pub fn ChangeRequestsPage() -> impl IntoView {
     view! {
         <OperatorList
             title="Change requests" active="change-requests"
-            columns=vec!["Received", "Workspace", "From", "What", "Why"]
-            sortable=vec![("Received", "created")]
-            data
-            empty="No change requests yet."
-            row=|c: ChangeRequestView| view! {
-                <tr>
-                    <td class="nowrap">{fmt_time(&c.created)}</td>
-                    <td>{c.workspace.clone()}</td>
-                    <td>{c.requester.clone()}</td>
-                    <td>{c.what.clone()}</td>
-                    <td>{c.why.clone()}</td>
-                </tr>
-            }.into_any()
-        />
+        >
+            <DataTable
+                label="Change requests"
+                columns=vec!["Received", "Workspace", "From", "What", "Why"]
+                sortable=vec![("Received", "created")]
+                data
+                empty="No change requests yet."
+                row=|c: ChangeRequestView| view! {
+                    <tr>
+                        <td class="nowrap">{fmt_time(&c.created)}</td>
+                        <td>{c.workspace.clone()}</td>
+                        <td>{c.requester.clone()}</td>
+                        <td>{c.what.clone()}</td>
+                        <td>{c.why.clone()}</td>
+                    </tr>
+                }.into_any()
+            />
+        </OperatorList>
     }
 }

@@ -16,9 +16,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::kit::table::Rows;
 use super::kit::{
-    fmt_time, list_position, query_param, Badge, DataTable, ErrorPanel, ListControls, ListPanel,
+    fmt_time, list_position, parse_id, query_param, route_param, Badge, ErrorPanel, ListControls, ListPanel,
     Loading, PageHeader, Panel, StatusBadge,
 };
 use crate::api::operator::operator_overview;
@@ -77,31 +76,23 @@ pub fn OperatorShell(
 /// A select filter of a list: (parameter, label, options as (value, text)).
 type Filter = (&'static str, &'static str, Vec<(&'static str, &'static str)>);
 
-/// An operator page that is one list: the page, the region and the table all carry `title`; above
-/// the table, the search box (labelled `search`) and the select filters, when the list has them.
+/// An operator page that is one list: the page and the region carry `title`; above the list's
+/// table (children), the search box (labelled `search`) and the select filters, when it has them.
 #[component]
-pub fn OperatorList<D, R>(
+pub fn OperatorList(
     title: &'static str,
     active: &'static str,
     /// The search box's label; a list without one has no search and no filters.
     #[prop(optional)]
     search: Option<&'static str>,
     #[prop(optional)] filters: Vec<Filter>,
-    columns: Vec<&'static str>,
-    #[prop(optional)] sortable: Vec<(&'static str, &'static str)>,
-    data: Resource<Result<D, AppError>>,
-    row: R,
-    empty: &'static str,
-) -> impl IntoView
-where
-    D: Rows + Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
-    R: Fn(D::Item) -> AnyView + Clone + Send + Sync + 'static,
-{
+    children: Children,
+) -> impl IntoView {
     view! {
         <OperatorShell title active>
         <ListPanel label=title>
             {search.map(|search_label| view! { <ListControls search_label filters /> })}
-            <DataTable label=title columns sortable data empty row />
+            {children()}
         </ListPanel>
         </OperatorShell>
     }
@@ -117,6 +108,26 @@ where
 {
     let (value, q, page) = (query_param(filter), query_param("q"), list_position());
     Resource::new(move || (value.get(), q.get(), page.get()), move |(v, q, p)| load(v, q, p.0, p.1))
+}
+
+/// What an operator page is about, by the `id` in its address (one that can't be an id is "not
+/// found", saying `missing`), loaded again whenever `reload` changes.
+fn by_address_id<T, V, L, Fut>(
+    missing: &'static str,
+    reload: impl Fn() -> V + Send + Sync + 'static,
+    load: L,
+) -> Resource<Result<T, AppError>>
+where
+    T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    V: PartialEq + Clone + Send + Sync + 'static,
+    L: Fn(uuid::Uuid) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    let id = route_param("id");
+    Resource::new(move || (id.get(), reload()), move |(id, _)| {
+        let loading = parse_id(&id, missing).map(&load);
+        async move { loading?.await }
+    })
 }
 
 /// A row of a list of workspaces, applied for or generated: the name (a link to `href`), the

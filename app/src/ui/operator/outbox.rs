@@ -2,11 +2,11 @@
 
 use leptos::prelude::*;
 
-use super::{filtered_rows, OperatorList, OperatorShell};
+use super::{by_address_id, filtered_rows, OperatorList, OperatorShell};
 use crate::api::operator::{get_outbox_message, list_outbox};
 use crate::model::page::FilterWord;
 use crate::model::workspace::{MailState, OutboxView};
-use crate::ui::kit::{fmt_time, parse_id, route_param, Badge, ErrorPanel, Loading, Panel, StatusBadge};
+use crate::ui::kit::{fmt_time, Badge, DataTable, ErrorPanel, Loading, Panel, StatusBadge};
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {
@@ -16,33 +16,31 @@ pub fn OutboxPage() -> impl IntoView {
             title="Outbox" active="outbox"
             search="Search recipient or subject"
             filters=vec![("state", "State", MailState::options("All"))]
-            columns=vec!["Queued", "To", "Subject", "State", "Attempts", "Last error"]
-            sortable=vec![("Queued", "created")]
-            data
-            empty="No messages match."
-            row=|m: OutboxView| view! {
-                <tr>
-                    <td class="nowrap">{fmt_time(&m.created)}</td>
-                    <td>{m.to.join(", ")}</td>
-                    <td><a href=format!("/operator/outbox/{}", m.id)>{m.subject.clone()}</a></td>
-                    <td><StatusBadge status=Badge::mail(&m.state) /></td>
-                    <td>{m.attempts}</td>
-                    <td class="details">{m.last_error.clone().unwrap_or_default()}</td>
-                </tr>
-            }.into_any()
-        />
+        >
+            <DataTable
+                label="Outbox"
+                columns=vec!["Queued", "To", "Subject", "State", "Attempts", "Last error"]
+                sortable=vec![("Queued", "created")]
+                data
+                empty="No messages match."
+                row=|m: OutboxView| view! {
+                    <tr>
+                        <td class="nowrap">{fmt_time(&m.created)}</td>
+                        <td>{m.to.join(", ")}</td>
+                        <td><a href=format!("/operator/outbox/{}", m.id)>{m.subject.clone()}</a></td>
+                        <td><StatusBadge status=Badge::mail(&m.state) /></td>
+                        <td>{m.attempts}</td>
+                        <td class="details">{m.last_error.clone().unwrap_or_default()}</td>
+                    </tr>
+                }.into_any()
+            />
+        </OperatorList>
     }
 }
 
 #[component]
 pub fn OutboxMessagePage() -> impl IntoView {
-    let id = route_param("id");
-    let data = Resource::new(
-        move || id.get(),
-        |id| async move {
-            get_outbox_message(parse_id(&id, "No such message.")?).await
-        },
-    );
+    let data = by_address_id("No such message.", || (), get_outbox_message);
     view! {
         <OperatorShell title="Message" active="outbox" up=("Outbox", "/operator/outbox")>
         <Suspense fallback=Loading>

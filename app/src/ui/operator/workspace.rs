@@ -3,26 +3,24 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use super::OperatorShell;
+use super::{by_address_id, OperatorShell};
 use crate::api::operator::{get_workspace, EditWorkspaceInfo, SetWorkspaceStatus};
 use crate::model::workspace::{format_representatives, WorkspaceStatus};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     Panel,
-    action_error, fmt_time, notice_from_query, parse_id, route_param, ErrorPanel, Field, FormError, Loading,
+    action_error, fmt_time, notice_from_query, ErrorPanel, Field, FormError, Loading,
     Notice, StatusBadge,
 };
 
 #[component]
 pub fn WorkspaceAdminPage() -> impl IntoView {
-    let id = route_param("id");
     let edit = ServerAction::<EditWorkspaceInfo>::new();
     let status = ServerAction::<SetWorkspaceStatus>::new();
-    let data = Resource::new(
-        move || (id.get(), edit.version().get(), status.version().get()),
-        |(id, _, _)| async move {
-            get_workspace(parse_id(&id, "No such workspace.")?).await
-        },
+    let data = by_address_id(
+        "No such workspace.",
+        move || (edit.version().get(), status.version().get()),
+        get_workspace,
     );
     let saved = notice_from_query("saved", "Registered information saved.");
     let suspended = notice_from_query(

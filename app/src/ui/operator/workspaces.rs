@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::{OperatorList, WorkspaceRow};
 use crate::api::operator::list_workspaces;
 use crate::model::workspace::WorkspaceView;
-use crate::ui::kit::{list_position, query_param};
+use crate::ui::kit::{list_position, query_param, DataTable};
 
 #[component]
 pub fn WorkspacesAdminPage() -> impl IntoView {
@@ -18,15 +18,19 @@ pub fn WorkspacesAdminPage() -> impl IntoView {
         <OperatorList
             title="Workspaces" active="workspaces"
             search="Search by Workspace Name"
-            columns=vec!["Workspace Name", "Workspace ID", "Scope of Business", "Generated", "Status"]
-            sortable=vec![("Workspace Name", "name"), ("Generated", "created")]
-            data
-            empty="No workspaces match."
-            row=|w: WorkspaceView| view! {
-                <WorkspaceRow href=format!("/operator/workspaces/{}", w.id) name=w.name mcc=w.mcc mcc_description=w.mcc_description created=w.created status=w.status>
-                    <code>{w.id.to_string()}</code>
-                </WorkspaceRow>
-            }.into_any()
-        />
+        >
+            <DataTable
+                label="Workspaces"
+                columns=vec!["Workspace Name", "Workspace ID", "Scope of Business", "Generated", "Status"]
+                sortable=vec![("Workspace Name", "name"), ("Generated", "created")]
+                data
+                empty="No workspaces match."
+                row=|w: WorkspaceView| view! {
+                    <WorkspaceRow href=format!("/operator/workspaces/{}", w.id) name=w.name mcc=w.mcc mcc_description=w.mcc_description created=w.created status=w.status>
+                        <code>{w.id.to_string()}</code>
+                    </WorkspaceRow>
+                }.into_any()
+            />
+        </OperatorList>
     }
 }
