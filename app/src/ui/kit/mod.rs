@@ -20,22 +20,35 @@ use leptos_router::hooks::use_query_map;
 
 use crate::model::AppError;
 
-/// A titled section of a page: its heading (an h2) names the section for screen readers.
+/// A titled section of a page: its heading (an h2) names the section for screen readers; with
+/// `PanelActions`, the buttons for the section (opening its dialogs) stand beside the heading.
 #[component]
 pub fn Panel(
     /// The heading's id, unique on the page.
-    id: &'static str,
+    #[prop(into)]
+    id: String,
     /// The heading.
     #[prop(into)]
     title: String,
+    #[prop(optional)] panel_actions: Option<PanelActions>,
     children: Children,
 ) -> impl IntoView {
+    let heading = view! { <h2 id=id.clone()>{title}</h2> };
     view! {
         <section class="panel" aria-labelledby=id>
-            <h2 id=id>{title}</h2>
+            {match panel_actions {
+                Some(actions) => view! { <div class="section-header">{heading}{(actions.children)()}</div> }.into_any(),
+                None => heading.into_any(),
+            }}
             {children()}
         </section>
     }
+}
+
+/// What stands beside a `Panel`'s heading.
+#[slot]
+pub struct PanelActions {
+    children: Children,
 }
 
 /// A page's list (its search, filters, table and pages) in a panel named for screen readers.

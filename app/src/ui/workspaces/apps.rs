@@ -13,7 +13,7 @@ use crate::model::apps::{
 };
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
-    Panel, ServerForm,
+    Panel, PanelActions, ServerForm,
     action_error, fmt_time, route_param, toast_action, use_toasts, Badge, CheckGroup, DataTable, ErrorPanel,
     Field, FormError, Loading, RowMenu, StatusBadge, Tone, successes,
 };
@@ -28,9 +28,8 @@ pub fn AppsPage() -> impl IntoView {
     let error = action_error(create);
     view! {
         <WorkspaceShell active="apps" title="App Manage">
-            <section class="panel" aria-labelledby="apps-title">
-                <div class="section-header">
-                    <h2 id="apps-title">"Apps"</h2>
+            <Panel id="apps-title" title="Apps">
+                <PanelActions slot>
                     <FormDialog title="Add App" param="add">
                         <ActionForm action=create>
                             <FormError error />
@@ -51,7 +50,7 @@ pub fn AppsPage() -> impl IntoView {
                             }
                         })}
                     </FormDialog>
-                </div>
+                </PanelActions>
                 <p class="hint">"An App is a host application whose container SDK runs this workspace's mini programs. Each App has a Mini Program Accessing Key for its container and a Mini Program Upload Key for your build tools."</p>
                 <DataTable
                     label="Apps"
@@ -73,7 +72,7 @@ pub fn AppsPage() -> impl IntoView {
                         }.into_any()
                     }
                 />
-            </section>
+            </Panel>
         </WorkspaceShell>
     }
 }
@@ -235,14 +234,13 @@ pub fn AppPage() -> impl IntoView {
                                         <UploadScope scope=a.upload_scope.clone() choices=a.mini_programs.clone() ws=ws.clone() app=app_text.clone() limit error=limit_error />
                                     });
                                     view! {
-                                        <section class="panel" aria-labelledby=section.clone()>
-                                            <div class="section-header">
-                                                <h2 id=section.clone()>{kind.label()}</h2>
+                                        <Panel id=section title=kind.label()>
+                                            <PanelActions slot>
                                                 <RotateKey kind ws=ws.clone() app=app_text.clone() rotate error=rotate_error />
-                                            </div>
+                                            </PanelActions>
                                             <p class="hint">{kind.description()}</p>
                                             {scope}
-                                        </section>
+                                        </Panel>
                                     }
                                 }).collect_view()}
                                 <Panel id="keys-title" title="Keys">

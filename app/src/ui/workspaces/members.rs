@@ -14,7 +14,7 @@ use crate::model::page::FilterWord;
 use crate::model::workspace::{AdmissionView, InvitationView, MemberStatus, MemberView, Role, INVITE_BULK_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{ServerForm, 
-    Panel,
+    Panel, PanelActions,
     action_error, fmt_time, list_position, query_param, route_param, Badge, DataTable, Field,
     FormError, ListControls, RowMenu, StatusBadge, Tone, all_successes, successes, toast_action,
 };
@@ -109,13 +109,12 @@ pub fn MembersPage() -> impl IntoView {
     view! {
         <WorkspaceShell active="members" title="Members">
         <FormError error=action_failure />
-        <section class="panel" aria-labelledby="members">
-            <div class="section-header">
-                <h2 id="members">"Members"</h2>
+        <Panel id="members" title="Members">
+            <PanelActions slot>
                 <FormDialog title="Invite members" param="invite">
                     <InviteForm invite name />
                 </FormDialog>
-            </div>
+            </PanelActions>
             <ListControls
                 search_label="Search email or username"
                 filters=vec![
@@ -161,7 +160,7 @@ pub fn MembersPage() -> impl IntoView {
                                             }.into_any()
                 }
             />
-        </section>
+        </Panel>
         <Panel id="exposed-keys" title="Upload Keys a blocked or former member could have copied">
             <p class="hint">"An Upload Key belongs to its App, not to a person: blocking a member doesn't stop a copy of a key they were shown. Each Upload Key is shown once, in full, to whoever made it; these still work. Rotate them to stop the copies. (Keys made before MPDP recorded who saw them are listed on their App's page as \"not recorded\".)"</p>
             {move || rotate_exposed.value().get().and_then(Result::ok).map(|keys| view! { <super::apps::NewKeys keys /> })}
