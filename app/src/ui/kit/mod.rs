@@ -570,6 +570,35 @@ pub fn LogInFirst() -> impl IntoView {
     view! { <p class="alert alert-info" role="status">"Please log in to see this page. " <a href=to>"Log in"</a></p> }
 }
 
+/// What `show` makes of `data` once it has loaded — the loading line until then, and the error
+/// in its place if it failed (with `whole_page`, the error also gives the response its status).
+#[component]
+pub fn Loaded<T, F, V>(
+    data: Resource<Result<T, AppError>>,
+    show: F,
+    #[prop(optional)] whole_page: bool,
+) -> impl IntoView
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=Loading>
+            {move || {
+                let show = show.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(value) => show(value).into_any(),
+                        Err(e) if whole_page => view! { <PageError error=e /> }.into_any(),
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
 /// A loading line for Suspense fallbacks.
 #[component]
 pub fn Loading() -> impl IntoView {

@@ -17,8 +17,7 @@ use leptos_meta::Title;
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::kit::{
-    fmt_time, list_position, parse_id, query_param, route_param, Badge, ErrorPanel, ListControls, ListPanel,
-    Loading, PageHeader, Panel, StatusBadge,
+    fmt_time, list_position, parse_id, query_param, route_param, Badge, ListControls, ListPanel, Loaded, PageHeader, Panel, StatusBadge,
 };
 use crate::api::operator::operator_overview;
 use crate::model::AppError;
@@ -158,28 +157,22 @@ pub fn OperatorPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| operator_overview());
     view! {
         <OperatorShell title="Operator" active="">
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match overview.await {
-                    Ok(o) => view! {
-                        <Panel id="instance" title="This instance">
-                            <dl class="facts">
-                                <dt>"Pending workspace applications"</dt>
-                                <dd><a href="/operator/applications?status=pending">{o.pending_applications}</a></dd>
-                                <dt>"Accounts"</dt><dd><a href="/operator/accounts">{o.accounts}</a></dd>
-                                <dt>"Accounts with an unverified email address"</dt><dd>{o.unverified_accounts}</dd>
-                                <dt>"Platform operators"</dt><dd>{o.operators}</dd>
-                                <dt>"Stored sessions"</dt><dd>{o.sessions}</dd>
-                                <dt>"Outgoing mail"</dt>
-                                <dd>{if o.smtp_configured { "Sent through the configured SMTP server" } else { "No SMTP server configured: messages are kept in the outbox" }}</dd>
-                                <dt>"Data schema version"</dt><dd>{o.schema_version}</dd>
-                            </dl>
-                        </Panel>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=overview show=move |o| view! {
+            <Panel id="instance" title="This instance">
+                <dl class="facts">
+                    <dt>"Pending workspace applications"</dt>
+                    <dd><a href="/operator/applications?status=pending">{o.pending_applications}</a></dd>
+                    <dt>"Accounts"</dt><dd><a href="/operator/accounts">{o.accounts}</a></dd>
+                    <dt>"Accounts with an unverified email address"</dt><dd>{o.unverified_accounts}</dd>
+                    <dt>"Platform operators"</dt><dd>{o.operators}</dd>
+                    <dt>"Stored sessions"</dt><dd>{o.sessions}</dd>
+                    <dt>"Outgoing mail"</dt>
+                    <dd>{if o.smtp_configured { "Sent through the configured SMTP server" } else { "No SMTP server configured: messages are kept in the outbox" }}</dd>
+                    <dt>"Data schema version"</dt><dd>{o.schema_version}</dd>
+                </dl>
+            </Panel>
+        }.into_any()
+        />
         </OperatorShell>
     }
 }
