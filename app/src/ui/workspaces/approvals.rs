@@ -100,8 +100,7 @@ pub fn ApplicationPage() -> impl IntoView {
                 let mp_link = a.mini_program_id.map(|mp| format!("/w/{}/mini-programs/{mp}", crate::model::url_encode(&ws)));
                 let note_label = if a.row.category == Category::Removal { "Reason for removal" } else { "Note" };
                 view! {
-                    <section class="panel" aria-labelledby="application">
-                        <h2 id="application">{a.row.title.clone()}</h2>
+                    <Panel id="application" title=a.row.title.clone()>
                         <dl class="facts">
                             <dt>"Status"</dt><dd><StatusBadge status=a.row.status /></dd>
                             <dt>"Category"</dt><dd>{a.row.category.label()}</dd>
@@ -120,7 +119,7 @@ pub fn ApplicationPage() -> impl IntoView {
                             {a.decided_by.clone().map(|d| view! { <dt>"Decided by"</dt><dd>{d}</dd> })}
                             {a.reason.clone().map(|r| view! { <dt>"Reason"</dt><dd class="pre">{r}</dd> })}
                         </dl>
-                    </section>
+                    </Panel>
                     {(a.can_decide || a.decide_refusal.is_some()).then(|| view! {
                         <Panel id="decide" title="Decide">
                             {a.decide_refusal.clone().map(|r| view! { <p class="alert alert-info" role="note">{r}</p> })}
