@@ -110,20 +110,19 @@ where
 }
 
 /// What an operator page is about, by the `id` in its address (one that can't be an id is "not
-/// found", saying `missing`), loaded again whenever `reload` changes.
-fn by_address_id<T, V, L, Fut>(
+/// found", saying `missing`), loaded again after each run of the page's actions (their `versions`).
+fn by_address_id<T, L, Fut, const N: usize>(
     missing: &'static str,
-    reload: impl Fn() -> V + Send + Sync + 'static,
+    versions: [RwSignal<usize>; N],
     load: L,
 ) -> Resource<Result<T, AppError>>
 where
     T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
-    V: PartialEq + Clone + Send + Sync + 'static,
     L: Fn(uuid::Uuid) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<T, AppError>> + Send + 'static,
 {
     let id = route_param("id");
-    Resource::new(move || (id.get(), reload()), move |(id, _)| {
+    Resource::new(move || (id.get(), versions.map(|v| v.get())), move |(id, _)| {
         let loading = parse_id(&id, missing).map(&load);
         async move { loading?.await }
     })
