@@ -37,8 +37,7 @@ pub fn ApplicationPage() -> impl IntoView {
             let pending = a.status == ApplicationStatus::Pending;
             let (id_generate, id_reject) = (a.id.to_string(), a.id.to_string());
             view! {
-                <section class="panel" aria-labelledby="details">
-                    <h2 id="details">{a.name.clone()}</h2>
+                <Panel id="details" title=a.name.clone()>
                     <dl class="facts">
                         <dt>"Status"</dt><dd><StatusBadge status=a.status /></dd>
                         <dt>"Workspace Name"</dt><dd>{a.name.clone()}</dd>
@@ -52,7 +51,7 @@ pub fn ApplicationPage() -> impl IntoView {
                         {a.reason.clone().map(|r| view! { <dt>"Reason"</dt><dd>{r}</dd> })}
                         {a.workspace_id.map(|w| view! { <dt>"Workspace"</dt><dd><a href=format!("/operator/workspaces/{w}")>{w.to_string()}</a></dd> })}
                     </dl>
-                </section>
+                </Panel>
                 {pending.then(|| view! {
                     <Panel id="decide" title="Decide">
                         <div class="decide">

@@ -39,14 +39,13 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
                 ("reactivate", "Reactivate workspace", "The workspace becomes Active again: its members can make changes and its released mini programs are served again.")
             };
             view! {
-                <section class="panel" aria-labelledby="ws-name">
-                    <h2 id="ws-name">{w.name.clone()}</h2>
+                <Panel id="ws-name" title=w.name.clone()>
                     <dl class="facts">
                         <dt>"Workspace ID"</dt><dd><code>{id}</code></dd>
                         <dt>"Status"</dt><dd><StatusBadge status=w.status />{w.status_reason.clone().map(|r| format!(" — {r}"))}</dd>
                         <dt>"Generated"</dt><dd>{fmt_time(&w.created)}</dd>
                     </dl>
-                </section>
+                </Panel>
                 <Panel id="edit" title="Registered information">
                     <p class="hint">"The Workspace Name can't be changed. Every edit is recorded in the audit log."</p>
                     <ActionForm action=edit>
