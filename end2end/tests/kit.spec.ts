@@ -122,10 +122,15 @@ test("by keyboard alone: invite, join, block through the confirmation, unblock",
   // Block: Enter opens the confirmation, Tab reaches "Block", Enter confirms.
   await open(admin, info, `/w/${workspace}/members`);
   const row = () => admin.getByRole("table", { name: "Members" }).getByRole("row").filter({ hasText: email });
-  await row().getByRole("button", { name: `Actions for ${name}` }).focus();
-  if (!(await row().getByRole("button", { name: `Actions for ${name}` }).evaluate((s) => (s.parentElement as HTMLDetailsElement).open))) {
-    await admin.keyboard.press("Enter");
-  }
+  // Opens the row's actions menu from the keyboard, unless it is open already.
+  const openActions = async () => {
+    const actions = row().getByRole("button", { name: `Actions for ${name}` });
+    await actions.focus();
+    if (!(await actions.evaluate((s) => (s.parentElement as HTMLDetailsElement).open))) {
+      await admin.keyboard.press("Enter");
+    }
+  };
+  await openActions();
   await row().getByRole("button", { name: `Block ${name}` }).focus();
   await admin.keyboard.press("Enter");
   if (jsEnabled(info)) {
@@ -141,10 +146,7 @@ test("by keyboard alone: invite, join, block through the confirmation, unblock",
   await expect(row().getByText("Inactive", { exact: true })).toBeVisible();
 
   // Unblock the same way.
-  await row().getByRole("button", { name: `Actions for ${name}` }).focus();
-  if (!(await row().getByRole("button", { name: `Actions for ${name}` }).evaluate((s) => (s.parentElement as HTMLDetailsElement).open))) {
-    await admin.keyboard.press("Enter");
-  }
+  await openActions();
   await row().getByRole("button", { name: `Unblock ${name}` }).focus();
   await admin.keyboard.press("Enter");
   if (jsEnabled(info)) {

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::ui::kit::Panel;
 use leptos_meta::Title;
 
-use super::kit::{
+use super::kit::{ServerForm, 
     action_error, fmt_time, list_position, query_param, Badge, DataTable, Field, FormError, Notice,
     NewPasswordFields, PageHeader, StatusBadge, SubmitButton, Tone,
 };
@@ -174,19 +174,18 @@ fn AccountDetails(
                             <td class="nowrap">{s.last_seen.map(|t| fmt_time(&t)).unwrap_or_default()}</td>
                             <td class="row-actions">
                                 {(!s.current).then(|| view! {
-                                    <ActionForm action=actions.revoke>
-                                        <input type="hidden" name="session" value=s.handle.clone() />
+                                    <ServerForm action=actions.revoke fields=vec![("session", s.handle.clone())]>
                                         <button type="submit" class="button" aria-label=label>"Sign out"</button>
-                                    </ActionForm>
+                                    </ServerForm>
                                 })}
                             </td>
                         </tr>
                     }.into_any()
                 }
             />
-            <ActionForm action=actions.revoke_others>
+            <ServerForm action=actions.revoke_others>
                 <button type="submit" class="button">"Sign out everywhere else"</button>
-            </ActionForm>
+            </ServerForm>
         </Panel>
         <Panel id="events-title" title="Security events">
             <p class="hint">"Sign-ins, failed sign-ins, password and email changes, and sessions signed out, newest first."</p>

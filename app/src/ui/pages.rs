@@ -84,333 +84,139 @@ fn preload_chunks(function: &str) {
     }
 }
 
-/// The home page (the login form for visitors, the dashboard for the signed-in) and the login page.
-#[derive(Clone, Copy)]
-pub enum HomePage {
-    Home,
-    Login,
+/// An area of lazy routes: the enum `$pages` of its pages, its lazy function `$area` that shows
+/// each (`$preload`, made by `#[lazy]`, fetches its chunks), and a route per page (`page_route!`).
+macro_rules! lazy_area {
+    (
+        $(#[$doc:meta])*
+        $pages:ident, $area:ident, $preload:ident:
+        $($(#[$route_doc:meta])* $route:ident: $page:ident => $view:expr,)+
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub enum $pages {
+            $($page,)+
+        }
+
+        #[lazy]
+        fn $area(page: $pages) -> AnyView {
+            match page {
+                $($pages::$page => $view.into_any(),)+
+            }
+        }
+
+        $(page_route!($(#[$route_doc])* $route => $area($pages::$page), $preload);)+
+    };
 }
 
-#[lazy]
-fn home_pages(page: HomePage) -> AnyView {
-    match page {
-        HomePage::Home => view! { <home::HomePage /> }.into_any(),
-        HomePage::Login => view! { <home::LoginPage /> }.into_any(),
-    }
-}
-
-page_route!(
+lazy_area! {
+    /// The home page (the login form for visitors, the dashboard for the signed-in) and the login page.
+    HomePage, home_pages, __preload_home_pages:
     /// `/`
-    Home => home_pages(HomePage::Home), __preload_home_pages
-);
-
-page_route!(
+    Home: Home => view! { <home::HomePage /> },
     /// `/login`
-    Login => home_pages(HomePage::Login), __preload_home_pages
-);
-
-/// The pages of a person's own account and the links sent by email (signing up, verifying the
-/// address, resetting the password) and the confirmation page without JavaScript.
-#[derive(Clone, Copy)]
-pub enum AccountPage {
-    SignUp,
-    VerifyEmail,
-    ForgotPassword,
-    ResetPassword,
-    Account,
-    Confirm,
+    Login: Login => view! { <home::LoginPage /> },
 }
 
-#[lazy]
-fn account_pages(page: AccountPage) -> AnyView {
-    match page {
-        AccountPage::SignUp => view! { <sign_up::SignUpPage /> }.into_any(),
-        AccountPage::VerifyEmail => view! { <email_links::VerifyEmailPage /> }.into_any(),
-        AccountPage::ForgotPassword => view! { <email_links::ForgotPasswordPage /> }.into_any(),
-        AccountPage::ResetPassword => view! { <email_links::ResetPasswordPage /> }.into_any(),
-        AccountPage::Account => view! { <account::AccountPage /> }.into_any(),
-        AccountPage::Confirm => view! { <kit::dialog::ConfirmPage /> }.into_any(),
-    }
-}
-
-page_route!(
+lazy_area! {
+    /// The pages of a person's own account and the links sent by email (signing up, verifying the
+    /// address, resetting the password) and the confirmation page without JavaScript.
+    AccountPage, account_pages, __preload_account_pages:
     /// `/sign-up`
-    SignUp => account_pages(AccountPage::SignUp), __preload_account_pages
-);
-
-page_route!(
+    SignUp: SignUp => view! { <sign_up::SignUpPage /> },
     /// `/verify-email/{token}`
-    VerifyEmail => account_pages(AccountPage::VerifyEmail), __preload_account_pages
-);
-
-page_route!(
+    VerifyEmail: VerifyEmail => view! { <email_links::VerifyEmailPage /> },
     /// `/forgot-password`
-    ForgotPassword => account_pages(AccountPage::ForgotPassword), __preload_account_pages
-);
-
-page_route!(
+    ForgotPassword: ForgotPassword => view! { <email_links::ForgotPasswordPage /> },
     /// `/reset-password/{token}`
-    ResetPassword => account_pages(AccountPage::ResetPassword), __preload_account_pages
-);
-
-page_route!(
+    ResetPassword: ResetPassword => view! { <email_links::ResetPasswordPage /> },
     /// `/account`
-    Account => account_pages(AccountPage::Account), __preload_account_pages
-);
-
-page_route!(
+    Account: Account => view! { <account::AccountPage /> },
     /// `/confirm/{kind}`
-    Confirm => account_pages(AccountPage::Confirm), __preload_account_pages
-);
-
-/// The pages of the operator area.
-#[derive(Clone, Copy)]
-pub enum OperatorPage {
-    Overview,
-    Accounts,
-    Applications,
-    Application,
-    Workspaces,
-    Workspace,
-    ChangeRequests,
-    Outbox,
-    OutboxMessage,
-    Audit,
+    Confirm: Confirm => view! { <kit::dialog::ConfirmPage /> },
 }
 
-#[lazy]
-fn operator_pages(page: OperatorPage) -> AnyView {
-    match page {
-        OperatorPage::Overview => view! { <operator::OperatorPage /> }.into_any(),
-        OperatorPage::Accounts => view! { <operator::accounts::AccountsPage /> }.into_any(),
-        OperatorPage::Applications => view! { <operator::applications::ApplicationsPage /> }.into_any(),
-        OperatorPage::Application => view! { <operator::application::ApplicationPage /> }.into_any(),
-        OperatorPage::Workspaces => view! { <operator::workspaces::WorkspacesAdminPage /> }.into_any(),
-        OperatorPage::Workspace => view! { <operator::workspace::WorkspaceAdminPage /> }.into_any(),
-        OperatorPage::ChangeRequests => view! { <operator::change_requests::ChangeRequestsPage /> }.into_any(),
-        OperatorPage::Outbox => view! { <operator::outbox::OutboxPage /> }.into_any(),
-        OperatorPage::OutboxMessage => view! { <operator::outbox::OutboxMessagePage /> }.into_any(),
-        OperatorPage::Audit => view! { <operator::audit::PlatformAuditPage /> }.into_any(),
-    }
-}
-
-page_route!(
+lazy_area! {
+    /// The pages of the operator area.
+    OperatorPage, operator_pages, __preload_operator_pages:
     /// `/operator`
-    Operator => operator_pages(OperatorPage::Overview), __preload_operator_pages
-);
-
-page_route!(
+    Operator: Overview => view! { <operator::OperatorPage /> },
     /// `/operator/accounts`
-    OperatorAccounts => operator_pages(OperatorPage::Accounts), __preload_operator_pages
-);
-
-page_route!(
+    OperatorAccounts: Accounts => view! { <operator::accounts::AccountsPage /> },
     /// `/operator/applications`
-    OperatorApplications => operator_pages(OperatorPage::Applications), __preload_operator_pages
-);
-
-page_route!(
+    OperatorApplications: Applications => view! { <operator::applications::ApplicationsPage /> },
     /// `/operator/applications/{id}`
-    OperatorApplication => operator_pages(OperatorPage::Application), __preload_operator_pages
-);
-
-page_route!(
+    OperatorApplication: Application => view! { <operator::application::ApplicationPage /> },
     /// `/operator/workspaces`
-    OperatorWorkspaces => operator_pages(OperatorPage::Workspaces), __preload_operator_pages
-);
-
-page_route!(
+    OperatorWorkspaces: Workspaces => view! { <operator::workspaces::WorkspacesAdminPage /> },
     /// `/operator/workspaces/{id}`
-    OperatorWorkspace => operator_pages(OperatorPage::Workspace), __preload_operator_pages
-);
-
-page_route!(
+    OperatorWorkspace: Workspace => view! { <operator::workspace::WorkspaceAdminPage /> },
     /// `/operator/change-requests`
-    OperatorChangeRequests => operator_pages(OperatorPage::ChangeRequests), __preload_operator_pages
-);
-
-page_route!(
+    OperatorChangeRequests: ChangeRequests => view! { <operator::change_requests::ChangeRequestsPage /> },
     /// `/operator/outbox`
-    OperatorOutbox => operator_pages(OperatorPage::Outbox), __preload_operator_pages
-);
-
-page_route!(
+    OperatorOutbox: Outbox => view! { <operator::outbox::OutboxPage /> },
     /// `/operator/outbox/{id}`
-    OperatorOutboxMessage => operator_pages(OperatorPage::OutboxMessage), __preload_operator_pages
-);
-
-page_route!(
+    OperatorOutboxMessage: OutboxMessage => view! { <operator::outbox::OutboxMessagePage /> },
     /// `/operator/audit`
-    OperatorAudit => operator_pages(OperatorPage::Audit), __preload_operator_pages
-);
-
-/// The pages of a person's workspaces, applications, invitations and notifications.
-#[derive(Clone, Copy)]
-pub enum MyPage {
-    Workspaces,
-    Apply,
-    Invitation,
-    Requests,
-    Notifications,
+    OperatorAudit: Audit => view! { <operator::audit::PlatformAuditPage /> },
 }
 
-#[lazy]
-fn mine_pages(page: MyPage) -> AnyView {
-    match page {
-        MyPage::Workspaces => view! { <workspaces::list::WorkspacesPage /> }.into_any(),
-        MyPage::Apply => view! { <workspaces::apply::ApplyPage /> }.into_any(),
-        MyPage::Invitation => view! { <workspaces::invitation::InvitationPage /> }.into_any(),
-        MyPage::Requests => view! { <requests::MyRequestsPage /> }.into_any(),
-        MyPage::Notifications => view! { <requests::NotificationsPage /> }.into_any(),
-    }
-}
-
-page_route!(
+lazy_area! {
+    /// The pages of a person's workspaces, applications, invitations and notifications.
+    MyPage, mine_pages, __preload_mine_pages:
     /// `/workspaces`
-    Workspaces => mine_pages(MyPage::Workspaces), __preload_mine_pages
-);
-
-page_route!(
+    Workspaces: Workspaces => view! { <workspaces::list::WorkspacesPage /> },
     /// `/workspaces/apply`
-    ApplyWorkspace => mine_pages(MyPage::Apply), __preload_mine_pages
-);
-
-page_route!(
+    ApplyWorkspace: Apply => view! { <workspaces::apply::ApplyPage /> },
     /// `/invitations/{token}`
-    Invitation => mine_pages(MyPage::Invitation), __preload_mine_pages
-);
-
-page_route!(
+    Invitation: Invitation => view! { <workspaces::invitation::InvitationPage /> },
     /// `/requests`
-    MyRequests => mine_pages(MyPage::Requests), __preload_mine_pages
-);
-
-page_route!(
+    MyRequests: Requests => view! { <requests::MyRequestsPage /> },
     /// `/notifications`
-    Notifications => mine_pages(MyPage::Notifications), __preload_mine_pages
-);
-
-/// The pages of a workspace's overview, General settings and audit log.
-#[derive(Clone, Copy)]
-pub enum WorkspacePage {
-    Overview,
-    General,
-    Audit,
+    Notifications: Notifications => view! { <requests::NotificationsPage /> },
 }
 
-#[lazy]
-fn workspace_pages(page: WorkspacePage) -> AnyView {
-    match page {
-        WorkspacePage::Overview => view! { <workspaces::home::WorkspaceHomePage /> }.into_any(),
-        WorkspacePage::General => view! { <workspaces::general::GeneralPage /> }.into_any(),
-        WorkspacePage::Audit => view! { <workspaces::audit::WorkspaceAuditPage /> }.into_any(),
-    }
-}
-
-page_route!(
+lazy_area! {
+    /// The pages of a workspace's overview, General settings and audit log.
+    WorkspacePage, workspace_pages, __preload_workspace_pages:
     /// `/w/{name}`
-    WorkspaceHome => workspace_pages(WorkspacePage::Overview), __preload_workspace_pages
-);
-
-page_route!(
+    WorkspaceHome: Overview => view! { <workspaces::home::WorkspaceHomePage /> },
     /// `/w/{name}/general`
-    General => workspace_pages(WorkspacePage::General), __preload_workspace_pages
-);
-
-page_route!(
+    General: General => view! { <workspaces::general::GeneralPage /> },
     /// `/w/{name}/audit`
-    WorkspaceAudit => workspace_pages(WorkspacePage::Audit), __preload_workspace_pages
-);
-
-/// The pages of a workspace's members.
-#[derive(Clone, Copy)]
-pub enum MembersPage {
-    Members,
+    WorkspaceAudit: Audit => view! { <workspaces::audit::WorkspaceAuditPage /> },
 }
 
-#[lazy]
-fn members_pages(page: MembersPage) -> AnyView {
-    match page {
-        MembersPage::Members => view! { <workspaces::members::MembersPage /> }.into_any(),
-    }
-}
-
-page_route!(
+lazy_area! {
+    /// The pages of a workspace's members.
+    MembersPage, members_pages, __preload_members_pages:
     /// `/w/{name}/members`
-    Members => members_pages(MembersPage::Members), __preload_members_pages
-);
-
-/// The pages of App Manage.
-#[derive(Clone, Copy)]
-pub enum AppsPage {
-    List,
-    App,
+    Members: Members => view! { <workspaces::members::MembersPage /> },
 }
 
-#[lazy]
-fn apps_pages(page: AppsPage) -> AnyView {
-    match page {
-        AppsPage::List => view! { <workspaces::apps::AppsPage /> }.into_any(),
-        AppsPage::App => view! { <workspaces::apps::AppPage /> }.into_any(),
-    }
-}
-
-page_route!(
+lazy_area! {
+    /// The pages of App Manage.
+    AppsPage, apps_pages, __preload_apps_pages:
     /// `/w/{name}/apps`
-    Apps => apps_pages(AppsPage::List), __preload_apps_pages
-);
-
-page_route!(
+    Apps: List => view! { <workspaces::apps::AppsPage /> },
     /// `/w/{name}/apps/{id}`
-    WorkspaceApp => apps_pages(AppsPage::App), __preload_apps_pages
-);
-
-/// The pages of Mini Programs.
-#[derive(Clone, Copy)]
-pub enum MinisPage {
-    List,
-    MiniProgram,
+    WorkspaceApp: App => view! { <workspaces::apps::AppPage /> },
 }
 
-#[lazy]
-fn minis_pages(page: MinisPage) -> AnyView {
-    match page {
-        MinisPage::List => view! { <workspaces::minis::MiniProgramsPage /> }.into_any(),
-        MinisPage::MiniProgram => view! { <workspaces::minis::MiniProgramPage /> }.into_any(),
-    }
-}
-
-page_route!(
+lazy_area! {
+    /// The pages of Mini Programs.
+    MinisPage, minis_pages, __preload_minis_pages:
     /// `/w/{name}/mini-programs`
-    MiniPrograms => minis_pages(MinisPage::List), __preload_minis_pages
-);
-
-page_route!(
+    MiniPrograms: List => view! { <workspaces::minis::MiniProgramsPage /> },
     /// `/w/{name}/mini-programs/{id}`
-    MiniProgram => minis_pages(MinisPage::MiniProgram), __preload_minis_pages
-);
-
-/// The pages of a workspace's approvals.
-#[derive(Clone, Copy)]
-pub enum ApprovalsPage {
-    List,
-    Application,
+    MiniProgram: MiniProgram => view! { <workspaces::minis::MiniProgramPage /> },
 }
 
-#[lazy]
-fn approvals_pages(page: ApprovalsPage) -> AnyView {
-    match page {
-        ApprovalsPage::List => view! { <workspaces::approvals::ApprovalsPage /> }.into_any(),
-        ApprovalsPage::Application => view! { <workspaces::approvals::ApplicationPage /> }.into_any(),
-    }
-}
-
-page_route!(
+lazy_area! {
+    /// The pages of a workspace's approvals.
+    ApprovalsPage, approvals_pages, __preload_approvals_pages:
     /// `/w/{name}/approvals`
-    Approvals => approvals_pages(ApprovalsPage::List), __preload_approvals_pages
-);
-
-page_route!(
+    Approvals: List => view! { <workspaces::approvals::ApprovalsPage /> },
     /// `/w/{name}/approvals/{id}`
-    WorkspaceApplication => approvals_pages(ApprovalsPage::Application), __preload_approvals_pages
-);
+    WorkspaceApplication: Application => view! { <workspaces::approvals::ApplicationPage /> },
+}

@@ -72,39 +72,25 @@ impl Badge {
     }
 }
 
-impl From<WorkspaceStatus> for Badge {
-    fn from(s: WorkspaceStatus) -> Badge {
-        let tone = match s {
-            WorkspaceStatus::Active => Tone::Positive,
-            WorkspaceStatus::Suspended => Tone::Negative,
-        };
-        Badge::new(s.label(), tone)
-    }
+/// A typed status's badge: its own label, with the tone each of its variants means.
+macro_rules! status_tones {
+    ($($status:ty { $($variant:ident => $tone:ident),+ $(,)? })+) => {$(
+        impl From<$status> for Badge {
+            fn from(s: $status) -> Badge {
+                type Status = $status;
+                let tone = match s {
+                    $(Status::$variant => Tone::$tone,)+
+                };
+                Badge::new(s.label(), tone)
+            }
+        }
+    )+};
 }
 
-impl From<ApplicationStatus> for Badge {
-    fn from(s: ApplicationStatus) -> Badge {
-        let tone = match s {
-            ApplicationStatus::Pending => Tone::Waiting,
-            ApplicationStatus::Generated => Tone::Positive,
-            ApplicationStatus::Rejected => Tone::Negative,
-            ApplicationStatus::Withdrawn => Tone::Neutral,
-        };
-        Badge::new(s.label(), tone)
-    }
-}
-
-impl From<crate::model::approvals::Status> for Badge {
-    fn from(s: crate::model::approvals::Status) -> Badge {
-        use crate::model::approvals::Status;
-        let tone = match s {
-            Status::Pending => Tone::Waiting,
-            Status::Approved => Tone::Positive,
-            Status::Rejected => Tone::Negative,
-            Status::Withdrawn => Tone::Neutral,
-        };
-        Badge::new(s.label(), tone)
-    }
+status_tones! {
+    WorkspaceStatus { Active => Positive, Suspended => Negative }
+    ApplicationStatus { Pending => Waiting, Generated => Positive, Rejected => Negative, Withdrawn => Neutral }
+    crate::model::approvals::Status { Pending => Waiting, Approved => Positive, Rejected => Negative, Withdrawn => Neutral }
 }
 
 #[component]

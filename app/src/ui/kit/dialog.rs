@@ -6,13 +6,12 @@
 //! What each confirmation says lives once, in [`Confirm`]: the page never takes its words from
 //! the URL, so a crafted link can't put other words in front of the action.
 
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_query_map};
 
-use super::{route_param, Field, FormError, PageHeader};
+use super::{route_param, Field, FormError, HiddenFields, PageHeader, ServerForm};
 use crate::model::AppError;
 
 const BLOCK_TEXT: &str = "If the member has been blocked, he/she will not be able to view or operate all mini programs he/she has been joined. Are you sure you want to block the member?";
@@ -294,22 +293,20 @@ where
     let hidden = fields.clone();
     view! {
         <form method="get" action=format!("/confirm/{}", kind.slug()) class="inline-form" on:submit=open>
-            {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
+            <HiddenFields fields />
             <input type="hidden" name="back" value=here() />
             <button type="submit" class="button" node_ref=opener_ref aria-haspopup="dialog" aria-label=opener_label>{opener}</button>
         </form>
         <Modal dialog opener=opener_ref labelledby=title_ref describedby=text_ref>
             <h2 id=title_id>{kind.title()}</h2>
             <p id=text_id>{kind.consequence()}</p>
-            <ActionForm action>
-                <FormError error />
-                {hidden.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
+            <ServerForm action fields=hidden error>
                 {kind.input().map(|i| view! { <Field label=i.label name=i.name kind="textarea" required=true maxlength=i.maxlength hint=i.hint error /> })}
                 <div class="dialog-actions">
                     <button type="button" class="button" autofocus on:click=move |_| close()>"Cancel"</button>
                     <button type="submit" class=if kind.danger() { "button button-danger" } else { "button button-primary" }>{kind.confirm_label()}</button>
                 </div>
-            </ActionForm>
+            </ServerForm>
         </Modal>
     }
 }

@@ -20,21 +20,35 @@ use leptos_router::hooks::use_query_map;
 
 use crate::model::AppError;
 
-/// A titled section of a page: its heading (an h2) names the section for screen readers.
+/// A titled section of a page: its heading (an h2) names the section for screen readers; with
+/// `PanelActions`, the buttons for the section (opening its dialogs) stand beside the heading.
 #[component]
 pub fn Panel(
     /// The heading's id, unique on the page.
-    id: &'static str,
+    #[prop(into)]
+    id: String,
     /// The heading.
-    title: &'static str,
+    #[prop(into)]
+    title: String,
+    #[prop(optional)] panel_actions: Option<PanelActions>,
     children: Children,
 ) -> impl IntoView {
+    let heading = view! { <h2 id=id.clone()>{title}</h2> };
     view! {
         <section class="panel" aria-labelledby=id>
-            <h2 id=id>{title}</h2>
+            {match panel_actions {
+                Some(actions) => view! { <div class="section-header">{heading}{(actions.children)()}</div> }.into_any(),
+                None => heading.into_any(),
+            }}
             {children()}
         </section>
     }
+}
+
+/// What stands beside a `Panel`'s heading.
+#[slot]
+pub struct PanelActions {
+    children: Children,
 }
 
 /// A page's list (its search, filters, table and pages) in a panel named for screen readers.
@@ -127,7 +141,7 @@ pub fn Field(
     let id = id.unwrap_or_else(|| format!("field-{name}"));
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
-    let mine = move || error.get().filter(|e| e.field() == Some(label));
+    let mine = error_about(error, label);
     let has_hint = hint.is_some();
     let described = {
         let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
@@ -192,10 +206,7 @@ pub fn Field(
         <div class="field" class:field-invalid=move || mine().is_some()>
             <label for=id>{label}</label>
             {control}
-            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
-            <p class="field-error" id=error_id role="alert">
-                {move || mine().map(|e| e.to_string())}
-            </p>
+            <HintAndError hint hint_id error_id mine=Signal::derive(mine) />
         </div>
     }
 }
@@ -219,7 +230,7 @@ pub fn CheckGroup(
 ) -> impl IntoView {
     register_field(label);
     let (hint_id, error_id) = (format!("group-{name}-hint"), format!("group-{name}-error"));
-    let mine = move || error.get().filter(|e| e.field() == Some(label));
+    let mine = error_about(error, label);
     let described = {
         let ids = [hint.as_ref().map(|_| hint_id.clone()), Some(error_id.clone())];
         ids.into_iter().flatten().collect::<Vec<_>>().join(" ")
@@ -246,12 +257,31 @@ pub fn CheckGroup(
         <fieldset class="field" class:field-invalid=move || mine().is_some() aria-describedby=described>
             <legend>{label}</legend>
             {boxes}
-            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
-            <p class="field-error" id=error_id role="alert">
-                {move || mine().map(|e| e.to_string())}
-            </p>
+            <HintAndError hint hint_id error_id mine=Signal::derive(mine) />
         </fieldset>
     }
+}
+
+/// The end of a field or group: its hint, if any, and the error that names it (announced).
+#[component]
+fn HintAndError(
+    hint: Option<String>,
+    hint_id: String,
+    error_id: String,
+    /// The form's error when it is about this field.
+    mine: Signal<Option<AppError>>,
+) -> impl IntoView {
+    view! {
+        {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
+        <p class="field-error" id=error_id role="alert">
+            {move || mine.get().map(|e| e.to_string())}
+        </p>
+    }
+}
+
+/// The error of a form when it names the field `label`.
+fn error_about(error: Signal<Option<AppError>>, label: &'static str) -> impl Fn() -> Option<AppError> + Copy {
+    move || error.get().filter(|e| e.field() == Some(label))
 }
 
 /// "New password" and "Confirm new password", as every form that sets a password asks them.
@@ -343,6 +373,55 @@ where
             before
         }
     })
+}
+
+/// How many times any of several actions has succeeded (each counted by `successes`): what a page
+/// whose lists any of them changes reloads on.
+pub fn all_successes<const N: usize>(counts: [Memo<usize>; N]) -> impl Fn() -> usize + Copy + Send + Sync + 'static {
+    move || counts.iter().map(|c| c.get()).sum()
+}
+
+/// The id in a page's address; one that can't be an id is "not found", saying `missing`.
+pub fn parse_id(id: &str, missing: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(id).map_err(|_| AppError::NotFound(missing.into()))
+}
+
+/// The form of `action` about one thing: the form's error first (when it shows one), then the
+/// hidden `fields` (name, value) naming the thing, then the rest of the form (children) — for a
+/// button in a table row, just the button.
+#[component]
+pub fn ServerForm<S, OutputProtocol>(
+    action: ServerAction<S>,
+    #[prop(optional)] fields: Vec<(&'static str, String)>,
+    #[prop(optional, into)] error: Option<Signal<Option<AppError>>>,
+    children: Children,
+) -> impl IntoView
+where
+    S: ServerFn<Error = AppError, Protocol = leptos::server_fn::Http<leptos::server_fn::codec::PostUrl, OutputProtocol>>
+        + serde::de::DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <<S::Client as leptos::server_fn::client::Client<AppError>>::Request as leptos::server_fn::request::ClientReq<AppError>>::FormData:
+        From<leptos::web_sys::FormData>,
+    S::Client: leptos::server_fn::client::Client<AppError>,
+    S::Output: Clone + Send + Sync + 'static,
+    OutputProtocol: 'static,
+{
+    view! {
+        <leptos::form::ActionForm action>
+            {error.map(|error| view! { <FormError error /> })}
+            <HiddenFields fields />
+            {children()}
+        </leptos::form::ActionForm>
+    }
+}
+
+/// Hidden inputs (name, value): what a form is about.
+#[component]
+fn HiddenFields(fields: Vec<(&'static str, String)>) -> impl IntoView {
+    fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()
 }
 
 /// A button that shows it is working while its action is pending.
@@ -465,6 +544,16 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
     view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }.into_any()
 }
 
+/// An error in place of a whole page's content, also given as the status of the server's response.
+#[component]
+pub fn PageError(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+        r.set_status(axum::http::StatusCode::from_u16(error.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+    }
+    view! { <ErrorPanel error /> }
+}
+
 /// Sends a signed-out visitor of a page for signed-in people to `/login`, which returns here.
 #[component]
 pub fn LogInFirst() -> impl IntoView {
@@ -479,6 +568,35 @@ pub fn LogInFirst() -> impl IntoView {
         Effect::new(move |_| navigate(&target, Default::default()));
     }
     view! { <p class="alert alert-info" role="status">"Please log in to see this page. " <a href=to>"Log in"</a></p> }
+}
+
+/// What `show` makes of `data` once it has loaded — the loading line until then, and the error
+/// in its place if it failed (with `whole_page`, the error also gives the response its status).
+#[component]
+pub fn Loaded<T, F, V>(
+    data: Resource<Result<T, AppError>>,
+    show: F,
+    #[prop(optional)] whole_page: bool,
+) -> impl IntoView
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=Loading>
+            {move || {
+                let show = show.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(value) => show(value).into_any(),
+                        Err(e) if whole_page => view! { <PageError error=e /> }.into_any(),
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
 }
 
 /// A loading line for Suspense fallbacks.

@@ -1,13 +1,12 @@
 //! `/operator/accounts`: every account, and — while no SMTP server is configured — marking an
 //! address verified for a person who can't receive the link.
 
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use super::OperatorShell;
 use crate::api::operator::{list_accounts, operator_overview, MarkAccountVerified};
 use crate::model::account::AccountView;
-use crate::ui::kit::{ListPanel,
+use crate::ui::kit::{ServerForm, ListPanel,
     action_error, fmt_time, notice_from_query, list_position, query_param, Badge, DataTable,
     FormError, ListControls, Loading, Notice, StatusBadge,
 };
@@ -64,11 +63,9 @@ pub fn AccountsPage() -> impl IntoView {
                                         <td class="nowrap">{fmt_time(&a.created)}</td>
                                         <td class="row-actions">
                                             {(!a.email_verified && !smtp).then(|| view! {
-                                                <ActionForm action=mark>
-                                                    <input type="hidden" name="account" value=id />
-                                                    <input type="hidden" name="back" value=crate::ui::kit::dialog::here() />
+                                                <ServerForm action=mark fields=vec![("account", id), ("back", crate::ui::kit::dialog::here())]>
                                                     <button type="submit" class="button" aria-label=label>"Mark verified"</button>
-                                                </ActionForm>
+                                                </ServerForm>
                                             })}
                                         </td>
                                     </tr>

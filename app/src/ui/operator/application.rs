@@ -2,34 +2,22 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use uuid::Uuid;
 
-use super::OperatorShell;
+use super::{by_address_id, OperatorShell};
 use crate::api::operator::{
     get_workspace_application, GenerateWorkspace, RejectWorkspaceApplication,
 };
 use crate::model::workspace::ApplicationStatus;
-use crate::model::AppError;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
-    Panel,
-    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading,
-    Notice, StatusBadge,
+    action_error, fmt_time, notice_from_query, FormError, Loaded, Notice, Panel, StatusBadge,
 };
 
 #[component]
 pub fn ApplicationPage() -> impl IntoView {
-    let id = route_param("id");
     let generate = ServerAction::<GenerateWorkspace>::new();
     let reject = ServerAction::<RejectWorkspaceApplication>::new();
-    let data = Resource::new(
-        move || (id.get(), generate.version().get(), reject.version().get()),
-        |(id, _, _)| async move {
-            let id = Uuid::parse_str(&id)
-                .map_err(|_| AppError::NotFound("No such application.".into()))?;
-            get_workspace_application(id).await
-        },
-    );
+    let data = by_address_id("No such application.", [generate.version(), reject.version()], get_workspace_application);
     let generated = notice_from_query(
         "generated",
         "Workspace generated. The representatives have been emailed.",
@@ -45,47 +33,40 @@ pub fn ApplicationPage() -> impl IntoView {
         <Notice message=generated />
         <Notice message=rejected />
         <FormError error=gen_error />
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(a) => {
-                        let pending = a.status == ApplicationStatus::Pending;
-                        let (id_generate, id_reject) = (a.id.to_string(), a.id.to_string());
-                        view! {
-                            <section class="panel" aria-labelledby="details">
-                                <h2 id="details">{a.name.clone()}</h2>
-                                <dl class="facts">
-                                    <dt>"Status"</dt><dd><StatusBadge status=a.status /></dd>
-                                    <dt>"Workspace Name"</dt><dd>{a.name.clone()}</dd>
-                                    <dt>"Applicant"</dt><dd>{a.applicant.clone()}</dd>
-                                    <dt>"Scope of Business"</dt><dd>{format!("{} — {}", a.mcc, a.mcc_description)}</dd>
-                                    <dt>"Business Address"</dt><dd class="pre">{a.address.clone()}</dd>
-                                    <dt>"Business Representatives"</dt>
-                                    <dd><ul class="plain">{a.representatives.iter().map(|r| view! { <li>{format!("{} <{}>", r.name, r.email)}</li> }).collect_view()}</ul></dd>
-                                    <dt>"Submitted"</dt><dd>{fmt_time(&a.created)}</dd>
-                                    {a.decided.map(|d| view! { <dt>"Decided"</dt><dd>{fmt_time(&d)}</dd> })}
-                                    {a.reason.clone().map(|r| view! { <dt>"Reason"</dt><dd>{r}</dd> })}
-                                    {a.workspace_id.map(|w| view! { <dt>"Workspace"</dt><dd><a href=format!("/operator/workspaces/{w}")>{w.to_string()}</a></dd> })}
-                                </dl>
-                            </section>
-                            {pending.then(|| view! {
-                                <Panel id="decide" title="Decide">
-                                    <div class="decide">
-                                        <ActionForm action=generate>
-                                            <input type="hidden" name="id" value=id_generate />
-                                            <p>"Generate the workspace: it becomes Active, and every representative becomes a Workspace Admin and is emailed."</p>
-                                            <button type="submit" class="button button-primary">"Generate workspace"</button>
-                                        </ActionForm>
-                                        <ConfirmDialog action=reject kind=Confirm::RejectApplication opener="Reject…" fields=vec![("id", id_reject.clone())] error=rej_error />
-                                    </div>
-                                </Panel>
-                            })}
-                        }.into_any()
-                    }
-                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=data show=move |a| {
+            let pending = a.status == ApplicationStatus::Pending;
+            let (id_generate, id_reject) = (a.id.to_string(), a.id.to_string());
+            view! {
+                <Panel id="details" title=a.name.clone()>
+                    <dl class="facts">
+                        <dt>"Status"</dt><dd><StatusBadge status=a.status /></dd>
+                        <dt>"Workspace Name"</dt><dd>{a.name.clone()}</dd>
+                        <dt>"Applicant"</dt><dd>{a.applicant.clone()}</dd>
+                        <dt>"Scope of Business"</dt><dd>{format!("{} — {}", a.mcc, a.mcc_description)}</dd>
+                        <dt>"Business Address"</dt><dd class="pre">{a.address.clone()}</dd>
+                        <dt>"Business Representatives"</dt>
+                        <dd><ul class="plain">{a.representatives.iter().map(|r| view! { <li>{format!("{} <{}>", r.name, r.email)}</li> }).collect_view()}</ul></dd>
+                        <dt>"Submitted"</dt><dd>{fmt_time(&a.created)}</dd>
+                        {a.decided.map(|d| view! { <dt>"Decided"</dt><dd>{fmt_time(&d)}</dd> })}
+                        {a.reason.clone().map(|r| view! { <dt>"Reason"</dt><dd>{r}</dd> })}
+                        {a.workspace_id.map(|w| view! { <dt>"Workspace"</dt><dd><a href=format!("/operator/workspaces/{w}")>{w.to_string()}</a></dd> })}
+                    </dl>
+                </Panel>
+                {pending.then(|| view! {
+                    <Panel id="decide" title="Decide">
+                        <div class="decide">
+                            <ActionForm action=generate>
+                                <input type="hidden" name="id" value=id_generate />
+                                <p>"Generate the workspace: it becomes Active, and every representative becomes a Workspace Admin and is emailed."</p>
+                                <button type="submit" class="button button-primary">"Generate workspace"</button>
+                            </ActionForm>
+                            <ConfirmDialog action=reject kind=Confirm::RejectApplication opener="Reject…" fields=vec![("id", id_reject.clone())] error=rej_error />
+                        </div>
+                    </Panel>
+                })}
+            }.into_any()
+        }
+        />
         </OperatorShell>
     }
 }

@@ -4,8 +4,8 @@ use leptos::prelude::*;
 
 use super::OperatorShell;
 use crate::api::operator::platform_audit;
-use crate::ui::audit_table::{AuditTable, audit_actions};
-use crate::ui::kit::{ListPanel, list_position, query_param, ListControls};
+use crate::ui::audit_table::AuditLog;
+use crate::ui::kit::{list_position, query_param};
 
 #[component]
 pub fn PlatformAuditPage() -> impl IntoView {
@@ -21,14 +21,7 @@ pub fn PlatformAuditPage() -> impl IntoView {
     );
     view! {
         <OperatorShell title="Audit log" active="audit">
-        <ListPanel label="Audit log">
-            <ListControls
-                search_label="Search who, target or details"
-                texts=vec![("workspace", "Workspace Name")]
-                filters=vec![("action", "Action", audit_actions())]
-            />
-            <AuditTable data show_workspace=true />
-        </ListPanel>
+            <AuditLog data show_workspace=true />
         </OperatorShell>
     }
 }

@@ -2,18 +2,19 @@
 
 use leptos::prelude::*;
 
-use super::OperatorShell;
+use super::OperatorList;
 use crate::api::operator::list_change_requests;
 use crate::model::workspace::ChangeRequestView;
-use crate::ui::kit::{ListPanel, fmt_time, list_position, DataTable};
+use crate::ui::kit::{fmt_time, list_position, DataTable};
 
 #[component]
 pub fn ChangeRequestsPage() -> impl IntoView {
     let page = list_position();
     let data = Resource::new(move || page.get(), |(s, c)| list_change_requests(s, c));
     view! {
-        <OperatorShell title="Change requests" active="change-requests">
-        <ListPanel label="Change requests">
+        <OperatorList
+            title="Change requests" active="change-requests"
+        >
             <DataTable
                 label="Change requests"
                 columns=vec!["Received", "Workspace", "From", "What", "Why"]
@@ -30,7 +31,6 @@ pub fn ChangeRequestsPage() -> impl IntoView {
                     </tr>
                 }.into_any()
             />
-        </ListPanel>
-        </OperatorShell>
+        </OperatorList>
     }
 }

@@ -10,12 +10,17 @@ pub mod outbox;
 pub mod workspace;
 pub mod workspaces;
 
-use leptos::prelude::*;
-use crate::ui::kit::Panel;
-use leptos_meta::Title;
+use std::future::Future;
 
-use super::kit::{ErrorPanel, Loading, PageHeader};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::kit::{
+    fmt_time, list_position, parse_id, query_param, route_param, Badge, ListControls, ListPanel, Loaded, PageHeader, Panel, StatusBadge,
+};
 use crate::api::operator::operator_overview;
+use crate::model::AppError;
 
 /// Tabs of the operator area.
 #[component]
@@ -67,33 +72,106 @@ pub fn OperatorShell(
     }
 }
 
+/// A select filter of a list: (parameter, label, options as (value, text)).
+type Filter = (&'static str, &'static str, Vec<(&'static str, &'static str)>);
+
+/// An operator page that is one list: the page and the region carry `title`; above the list's
+/// table (children), the search box (labelled `search`) and the select filters, when it has them.
+#[component]
+pub fn OperatorList(
+    title: &'static str,
+    active: &'static str,
+    /// The search box's label; a list without one has no search and no filters.
+    #[prop(optional)]
+    search: Option<&'static str>,
+    #[prop(optional)] filters: Vec<Filter>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <OperatorShell title active>
+        <ListPanel label=title>
+            {search.map(|search_label| view! { <ListControls search_label filters /> })}
+            {children()}
+        </ListPanel>
+        </OperatorShell>
+    }
+}
+
+/// A list's rows as the URL asks for them — the select filter `filter`, the search and the
+/// position — loaded again whenever one of them changes.
+fn filtered_rows<T, L, Fut>(filter: &'static str, load: L) -> Resource<Result<T, AppError>>
+where
+    T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    L: Fn(String, String, String, String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    let (value, q, page) = (query_param(filter), query_param("q"), list_position());
+    Resource::new(move || (value.get(), q.get(), page.get()), move |(v, q, p)| load(v, q, p.0, p.1))
+}
+
+/// What an operator page is about, by the `id` in its address (one that can't be an id is "not
+/// found", saying `missing`), loaded again after each run of the page's actions (their `versions`).
+fn by_address_id<T, L, Fut, const N: usize>(
+    missing: &'static str,
+    versions: [RwSignal<usize>; N],
+    load: L,
+) -> Resource<Result<T, AppError>>
+where
+    T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    L: Fn(uuid::Uuid) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    let id = route_param("id");
+    Resource::new(move || (id.get(), versions.map(|v| v.get())), move |(id, _)| {
+        let loading = parse_id(&id, missing).map(&load);
+        async move { loading?.await }
+    })
+}
+
+/// A row of a list of workspaces, applied for or generated: the name (a link to `href`), the
+/// cell given as children, the scope of business, when, and the status.
+#[component]
+fn WorkspaceRow(
+    href: String,
+    name: String,
+    mcc: String,
+    mcc_description: String,
+    created: chrono::DateTime<chrono::Utc>,
+    #[prop(into)] status: Badge,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <tr>
+            <td><a href=href>{name}</a></td>
+            <td>{children()}</td>
+            <td>{format!("{mcc} — {mcc_description}")}</td>
+            <td class="nowrap">{fmt_time(&created)}</td>
+            <td><StatusBadge status /></td>
+        </tr>
+    }
+}
+
 #[component]
 pub fn OperatorPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| operator_overview());
     view! {
         <OperatorShell title="Operator" active="">
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match overview.await {
-                    Ok(o) => view! {
-                        <Panel id="instance" title="This instance">
-                            <dl class="facts">
-                                <dt>"Pending workspace applications"</dt>
-                                <dd><a href="/operator/applications?status=pending">{o.pending_applications}</a></dd>
-                                <dt>"Accounts"</dt><dd><a href="/operator/accounts">{o.accounts}</a></dd>
-                                <dt>"Accounts with an unverified email address"</dt><dd>{o.unverified_accounts}</dd>
-                                <dt>"Platform operators"</dt><dd>{o.operators}</dd>
-                                <dt>"Stored sessions"</dt><dd>{o.sessions}</dd>
-                                <dt>"Outgoing mail"</dt>
-                                <dd>{if o.smtp_configured { "Sent through the configured SMTP server" } else { "No SMTP server configured: messages are kept in the outbox" }}</dd>
-                                <dt>"Data schema version"</dt><dd>{o.schema_version}</dd>
-                            </dl>
-                        </Panel>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=overview show=move |o| view! {
+            <Panel id="instance" title="This instance">
+                <dl class="facts">
+                    <dt>"Pending workspace applications"</dt>
+                    <dd><a href="/operator/applications?status=pending">{o.pending_applications}</a></dd>
+                    <dt>"Accounts"</dt><dd><a href="/operator/accounts">{o.accounts}</a></dd>
+                    <dt>"Accounts with an unverified email address"</dt><dd>{o.unverified_accounts}</dd>
+                    <dt>"Platform operators"</dt><dd>{o.operators}</dd>
+                    <dt>"Stored sessions"</dt><dd>{o.sessions}</dd>
+                    <dt>"Outgoing mail"</dt>
+                    <dd>{if o.smtp_configured { "Sent through the configured SMTP server" } else { "No SMTP server configured: messages are kept in the outbox" }}</dd>
+                    <dt>"Data schema version"</dt><dd>{o.schema_version}</dd>
+                </dl>
+            </Panel>
+        }.into_any()
+        />
         </OperatorShell>
     }
 }

@@ -1,32 +1,22 @@
 //! `/operator/outbox`: every email, its delivery state, and each message in full.
 
 use leptos::prelude::*;
-use uuid::Uuid;
 
-use super::OperatorShell;
+use super::{by_address_id, filtered_rows, OperatorList, OperatorShell};
 use crate::api::operator::{get_outbox_message, list_outbox};
-use crate::model::AppError;
 use crate::model::page::FilterWord;
 use crate::model::workspace::{MailState, OutboxView};
-use crate::ui::kit::{ListPanel,
-    fmt_time, list_position, query_param, route_param, Badge, DataTable, ErrorPanel, ListControls,
-    Loading, StatusBadge,
-};
+use crate::ui::kit::{fmt_time, Badge, DataTable, Loaded, Panel, StatusBadge};
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {
-    let (state, q, page) = (query_param("state"), query_param("q"), list_position());
-    let data = Resource::new(
-        move || (state.get(), q.get(), page.get()),
-        |(s, q, p)| list_outbox(s, q, p.0, p.1),
-    );
+    let data = filtered_rows("state", list_outbox);
     view! {
-        <OperatorShell title="Outbox" active="outbox">
-        <ListPanel label="Outbox">
-            <ListControls
-                search_label="Search recipient or subject"
-                filters=vec![("state", "State", MailState::options("All"))]
-            />
+        <OperatorList
+            title="Outbox" active="outbox"
+            search="Search recipient or subject"
+            filters=vec![("state", "State", MailState::options("All"))]
+        >
             <DataTable
                 label="Outbox"
                 columns=vec!["Queued", "To", "Subject", "State", "Attempts", "Last error"]
@@ -44,51 +34,35 @@ pub fn OutboxPage() -> impl IntoView {
                     </tr>
                 }.into_any()
             />
-        </ListPanel>
-        </OperatorShell>
+        </OperatorList>
     }
 }
 
 #[component]
 pub fn OutboxMessagePage() -> impl IntoView {
-    let id = route_param("id");
-    let data = Resource::new(
-        move || id.get(),
-        |id| async move {
-            let id =
-                Uuid::parse_str(&id).map_err(|_| AppError::NotFound("No such message.".into()))?;
-            get_outbox_message(id).await
-        },
-    );
+    let data = by_address_id("No such message.", [], get_outbox_message);
     view! {
         <OperatorShell title="Message" active="outbox" up=("Outbox", "/operator/outbox")>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(m) => view! {
-                        <section class="panel" aria-labelledby="subject">
-                            <h2 id="subject">{m.subject.clone()}</h2>
-                            <dl class="facts">
-                                <dt>"To"</dt><dd>{m.to.join(", ")}</dd>
-                                <dt>"State"</dt><dd><StatusBadge status=Badge::mail(&m.state) /></dd>
-                                <dt>"Queued"</dt><dd>{fmt_time(&m.created)}</dd>
-                                <dt>"Sent"</dt><dd>{m.sent.map(|t| fmt_time(&t)).unwrap_or_else(|| "—".into())}</dd>
-                                <dt>"Attempts"</dt><dd>{m.attempts}</dd>
-                                <dt>"Last error"</dt><dd>{m.last_error.clone().unwrap_or_else(|| "—".into())}</dd>
-                            </dl>
-                            {m.redacted.then(|| view! {
-                                <p class="alert alert-info" role="note">"The secret link in this message was removed from the stored copy after it was sent, so the outbox can't be used to open it."</p>
-                            })}
-                            {m.carries_link.then(|| view! {
-                                <p class="alert alert-info" role="note">"This message holds a secret link (verification, password reset or invitation). It is removed from this copy as soon as the message is sent. With no SMTP server configured, this outbox is how the message reaches its recipient: pass the link on only to them."</p>
-                            })}
-                            <pre class="mail-body">{m.body.clone()}</pre>
-                        </section>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=data show=move |m| view! {
+            <Panel id="subject" title=m.subject.clone()>
+                <dl class="facts">
+                    <dt>"To"</dt><dd>{m.to.join(", ")}</dd>
+                    <dt>"State"</dt><dd><StatusBadge status=Badge::mail(&m.state) /></dd>
+                    <dt>"Queued"</dt><dd>{fmt_time(&m.created)}</dd>
+                    <dt>"Sent"</dt><dd>{m.sent.map(|t| fmt_time(&t)).unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Attempts"</dt><dd>{m.attempts}</dd>
+                    <dt>"Last error"</dt><dd>{m.last_error.clone().unwrap_or_else(|| "—".into())}</dd>
+                </dl>
+                {m.redacted.then(|| view! {
+                    <p class="alert alert-info" role="note">"The secret link in this message was removed from the stored copy after it was sent, so the outbox can't be used to open it."</p>
+                })}
+                {m.carries_link.then(|| view! {
+                    <p class="alert alert-info" role="note">"This message holds a secret link (verification, password reset or invitation). It is removed from this copy as soon as the message is sent. With no SMTP server configured, this outbox is how the message reaches its recipient: pass the link on only to them."</p>
+                })}
+                <pre class="mail-body">{m.body.clone()}</pre>
+            </Panel>
+        }.into_any()
+        />
         </OperatorShell>
     }
 }

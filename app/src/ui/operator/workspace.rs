@@ -2,32 +2,20 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use uuid::Uuid;
 
-use super::OperatorShell;
+use super::{by_address_id, OperatorShell};
 use crate::api::operator::{get_workspace, EditWorkspaceInfo, SetWorkspaceStatus};
 use crate::model::workspace::{format_representatives, WorkspaceStatus};
-use crate::model::AppError;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
-    Panel,
-    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, Field, FormError, Loading,
-    Notice, StatusBadge,
+    action_error, fmt_time, notice_from_query, Field, FormError, Loaded, Notice, Panel, StatusBadge,
 };
 
 #[component]
 pub fn WorkspaceAdminPage() -> impl IntoView {
-    let id = route_param("id");
     let edit = ServerAction::<EditWorkspaceInfo>::new();
     let status = ServerAction::<SetWorkspaceStatus>::new();
-    let data = Resource::new(
-        move || (id.get(), edit.version().get(), status.version().get()),
-        |(id, _, _)| async move {
-            let id = Uuid::parse_str(&id)
-                .map_err(|_| AppError::NotFound("No such workspace.".into()))?;
-            get_workspace(id).await
-        },
-    );
+    let data = by_address_id("No such workspace.", [edit.version(), status.version()], get_workspace);
     let saved = notice_from_query("saved", "Registered information saved.");
     let suspended = notice_from_query(
         "suspended",
@@ -41,70 +29,63 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
         <Notice message=saved />
         <Notice message=suspended />
         <Notice message=reactivated />
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(w) => {
-                        let id = w.id.to_string();
-                        let (id_edit, id_status) = (id.clone(), id.clone());
-                        let is_active = w.status == WorkspaceStatus::Active;
-                        let (verb, label, consequence) = if is_active {
-                            ("suspend", "Suspend workspace", "While suspended, nothing in the workspace can be changed and its mini programs are no longer served to host apps. Members can still read it.")
-                        } else {
-                            ("reactivate", "Reactivate workspace", "The workspace becomes Active again: its members can make changes and its released mini programs are served again.")
-                        };
-                        view! {
-                            <section class="panel" aria-labelledby="ws-name">
-                                <h2 id="ws-name">{w.name.clone()}</h2>
-                                <dl class="facts">
-                                    <dt>"Workspace ID"</dt><dd><code>{id}</code></dd>
-                                    <dt>"Status"</dt><dd><StatusBadge status=w.status />{w.status_reason.clone().map(|r| format!(" — {r}"))}</dd>
-                                    <dt>"Generated"</dt><dd>{fmt_time(&w.created)}</dd>
-                                </dl>
-                            </section>
-                            <Panel id="edit" title="Registered information">
-                                <p class="hint">"The Workspace Name can't be changed. Every edit is recorded in the audit log."</p>
-                                <ActionForm action=edit>
-                                    <FormError error=edit_error />
-                                    {crate::ui::kit::register_field("Scope of Business")}
-                                    <input type="hidden" name="id" value=id_edit />
-                                    <div class="field">
-                                        <label for="edit-mcc">"Scope of Business"</label>
-                                        <input id="edit-mcc" name="mcc" list="mcc-options-edit" required value=format!("{} — {}", w.mcc, w.mcc_description) />
-                                        <datalist id="mcc-options-edit">
-                                            {crate::model::mcc::MCC_LIST.iter().map(|(c, d)| view! { <option value=format!("{c} — {d}")></option> }).collect_view()}
-                                        </datalist>
-                                        <p class="field-error" role="alert">{move || edit_error.get().filter(|e| e.field() == Some("Scope of Business")).map(|e| e.to_string())}</p>
-                                    </div>
-                                    <Field label="Business Address" name="address" kind="textarea" required=true value=Signal::derive({ let a = w.address.clone(); move || a.clone() }) error=edit_error />
-                                    <Field
-                                        label="Business Representatives"
-                                        name="representatives"
-                                        kind="textarea"
-                                        required=true
-                                        value=Signal::derive({ let r = format_representatives(&w.representatives); move || r.clone() })
-                                        hint="One per line, as: Jane Doe <jane@example.com>. Added representatives become Workspace Admins."
-                                        error=edit_error
-                                    />
-                                    <button type="submit" class="button button-primary">"Save changes"</button>
-                                </ActionForm>
-                            </Panel>
-                            <Panel id="status" title="Status">
-                                <p>{consequence}</p>
-                                <ConfirmDialog
-                                    action=status
-                                    kind=if is_active { Confirm::SuspendWorkspace } else { Confirm::ReactivateWorkspace }
-                                    opener=format!("{label}…")
-                                    fields=vec![("id", id_status.clone()), ("action", verb.to_string())]
-                                    error=status_error
-                                />
-                            </Panel>
-                        }.into_any()
-                    }
-                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=data show=move |w| {
+            let id = w.id.to_string();
+            let (id_edit, id_status) = (id.clone(), id.clone());
+            let is_active = w.status == WorkspaceStatus::Active;
+            let (verb, label, consequence) = if is_active {
+                ("suspend", "Suspend workspace", "While suspended, nothing in the workspace can be changed and its mini programs are no longer served to host apps. Members can still read it.")
+            } else {
+                ("reactivate", "Reactivate workspace", "The workspace becomes Active again: its members can make changes and its released mini programs are served again.")
+            };
+            view! {
+                <Panel id="ws-name" title=w.name.clone()>
+                    <dl class="facts">
+                        <dt>"Workspace ID"</dt><dd><code>{id}</code></dd>
+                        <dt>"Status"</dt><dd><StatusBadge status=w.status />{w.status_reason.clone().map(|r| format!(" — {r}"))}</dd>
+                        <dt>"Generated"</dt><dd>{fmt_time(&w.created)}</dd>
+                    </dl>
+                </Panel>
+                <Panel id="edit" title="Registered information">
+                    <p class="hint">"The Workspace Name can't be changed. Every edit is recorded in the audit log."</p>
+                    <ActionForm action=edit>
+                        <FormError error=edit_error />
+                        {crate::ui::kit::register_field("Scope of Business")}
+                        <input type="hidden" name="id" value=id_edit />
+                        <div class="field">
+                            <label for="edit-mcc">"Scope of Business"</label>
+                            <input id="edit-mcc" name="mcc" list="mcc-options-edit" required value=format!("{} — {}", w.mcc, w.mcc_description) />
+                            <datalist id="mcc-options-edit">
+                                {crate::model::mcc::MCC_LIST.iter().map(|(c, d)| view! { <option value=format!("{c} — {d}")></option> }).collect_view()}
+                            </datalist>
+                            <p class="field-error" role="alert">{move || edit_error.get().filter(|e| e.field() == Some("Scope of Business")).map(|e| e.to_string())}</p>
+                        </div>
+                        <Field label="Business Address" name="address" kind="textarea" required=true value=Signal::derive({ let a = w.address.clone(); move || a.clone() }) error=edit_error />
+                        <Field
+                            label="Business Representatives"
+                            name="representatives"
+                            kind="textarea"
+                            required=true
+                            value=Signal::derive({ let r = format_representatives(&w.representatives); move || r.clone() })
+                            hint="One per line, as: Jane Doe <jane@example.com>. Added representatives become Workspace Admins."
+                            error=edit_error
+                        />
+                        <button type="submit" class="button button-primary">"Save changes"</button>
+                    </ActionForm>
+                </Panel>
+                <Panel id="status" title="Status">
+                    <p>{consequence}</p>
+                    <ConfirmDialog
+                        action=status
+                        kind=if is_active { Confirm::SuspendWorkspace } else { Confirm::ReactivateWorkspace }
+                        opener=format!("{label}…")
+                        fields=vec![("id", id_status.clone()), ("action", verb.to_string())]
+                        error=status_error
+                    />
+                </Panel>
+            }.into_any()
+        }
+        />
         </OperatorShell>
     }
 }

@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 
-use super::OperatorShell;
+use super::{OperatorList, WorkspaceRow};
 use crate::api::operator::list_workspaces;
 use crate::model::workspace::WorkspaceView;
-use crate::ui::kit::{ListPanel, fmt_time, list_position, query_param, DataTable, ListControls, StatusBadge};
+use crate::ui::kit::{list_position, query_param, DataTable};
 
 #[component]
 pub fn WorkspacesAdminPage() -> impl IntoView {
@@ -15,9 +15,10 @@ pub fn WorkspacesAdminPage() -> impl IntoView {
         |(q, p)| list_workspaces(q, p.0, p.1),
     );
     view! {
-        <OperatorShell title="Workspaces" active="workspaces">
-        <ListPanel label="Workspaces">
-            <ListControls search_label="Search by Workspace Name" />
+        <OperatorList
+            title="Workspaces" active="workspaces"
+            search="Search by Workspace Name"
+        >
             <DataTable
                 label="Workspaces"
                 columns=vec!["Workspace Name", "Workspace ID", "Scope of Business", "Generated", "Status"]
@@ -25,16 +26,11 @@ pub fn WorkspacesAdminPage() -> impl IntoView {
                 data
                 empty="No workspaces match."
                 row=|w: WorkspaceView| view! {
-                    <tr>
-                        <td><a href=format!("/operator/workspaces/{}", w.id)>{w.name.clone()}</a></td>
-                        <td><code>{w.id.to_string()}</code></td>
-                        <td>{format!("{} — {}", w.mcc, w.mcc_description)}</td>
-                        <td class="nowrap">{fmt_time(&w.created)}</td>
-                        <td><StatusBadge status=w.status /></td>
-                    </tr>
+                    <WorkspaceRow href=format!("/operator/workspaces/{}", w.id) name=w.name mcc=w.mcc mcc_description=w.mcc_description created=w.created status=w.status>
+                        <code>{w.id.to_string()}</code>
+                    </WorkspaceRow>
                 }.into_any()
             />
-        </ListPanel>
-        </OperatorShell>
+        </OperatorList>
     }
 }

@@ -8,12 +8,9 @@ use super::WorkspaceShell;
 use crate::api::approvals::{get_application, list_approvals, ApproveApplication, RejectApplication, WithdrawApplication};
 use crate::model::approvals::{ApplicationRow, Category, Status};
 use crate::model::page::FilterWord;
-use crate::model::AppError;
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
-    Panel,
-    action_error, fmt_time, list_position, query_param, route_param, successes, toast_action, DataTable, ErrorPanel, FormError,
-    ListControls, Loading, StatusBadge,
+    action_error, all_successes, fmt_time, list_position, parse_id, query_param, route_param, successes, toast_action, DataTable, FormError, ListControls, Loaded, Panel, StatusBadge,
 };
 
 /// One row of an applications table (the Approvals list, "My requests").
@@ -74,13 +71,11 @@ pub fn ApplicationPage() -> impl IntoView {
     let approve = ServerAction::<ApproveApplication>::new();
     let reject = ServerAction::<RejectApplication>::new();
     let withdraw = ServerAction::<WithdrawApplication>::new();
-    let done = [successes(approve), successes(reject), successes(withdraw)];
-    let changes = move || done.iter().map(|d| d.get()).sum::<usize>();
+    let changes = all_successes([successes(approve), successes(reject), successes(withdraw)]);
     let data = Resource::new(
         move || (name.get(), id.get(), changes()),
         |(n, id, _)| async move {
-            let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound("No such application.".into()))?;
-            get_application(n, id).await
+            get_application(n, parse_id(&id, "No such application.")?).await
         },
     );
     let title = Resource::new(
@@ -99,75 +94,62 @@ pub fn ApplicationPage() -> impl IntoView {
     view! {
         <WorkspaceShell active="approvals" title="Approvals" detail=title>
             <FormError error=withdraw_error />
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => {
-                            #[cfg(feature = "ssr")]
-                            if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-                                r.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
-                            }
-                            view! { <ErrorPanel error=e /> }.into_any()
-                        }
-                        Ok(a) => {
-                            let ws = name.get_untracked();
-                            let fields = vec![("workspace", ws.clone()), ("id", a.row.id.to_string())];
-                            let mp_link = a.mini_program_id.map(|mp| format!("/w/{}/mini-programs/{mp}", crate::model::url_encode(&ws)));
-                            let note_label = if a.row.category == Category::Removal { "Reason for removal" } else { "Note" };
-                            view! {
-                                <section class="panel" aria-labelledby="application">
-                                    <h2 id="application">{a.row.title.clone()}</h2>
-                                    <dl class="facts">
-                                        <dt>"Status"</dt><dd><StatusBadge status=a.row.status /></dd>
-                                        <dt>"Category"</dt><dd>{a.row.category.label()}</dd>
-                                        {a.row.mini_program.clone().map(|n| view! {
-                                            <dt>"Mini program"</dt>
-                                            <dd>{match mp_link.clone() { Some(href) => view! { <a href=href>{n}</a> }.into_any(), None => n.into_any() }}</dd>
-                                        })}
-                                        {a.row.version.clone().map(|v| view! { <dt>"Version"</dt><dd>{v}</dd> })}
-                                        {(!a.apps.is_empty()).then(|| view! { <dt>"Release to"</dt><dd>{a.apps.join(", ")}</dd> })}
-                                        {a.feature.clone().map(|(label, description)| view! { <dt>"Feature"</dt><dd>{label}<br /><span class="hint">{description}</span></dd> })}
-                                        {(a.row.category == Category::MemberRequest).then(|| view! { <dt>"Joins as"</dt><dd>"Workspace Developer, unassigned"</dd> })}
-                                        <dt>"Applicant"</dt><dd>{a.row.applicant.clone()}</dd>
-                                        {(!a.note.is_empty()).then(|| view! { <dt>{note_label}</dt><dd class="pre">{a.note.clone()}</dd> })}
-                                        <dt>"Created"</dt><dd>{fmt_time(&a.row.created)}</dd>
-                                        <dt>"Finish time"</dt><dd>{a.row.finished.as_ref().map(fmt_time).unwrap_or_else(|| "—".into())}</dd>
-                                        {a.decided_by.clone().map(|d| view! { <dt>"Decided by"</dt><dd>{d}</dd> })}
-                                        {a.reason.clone().map(|r| view! { <dt>"Reason"</dt><dd class="pre">{r}</dd> })}
-                                    </dl>
-                                </section>
-                                {(a.can_decide || a.decide_refusal.is_some()).then(|| view! {
-                                    <Panel id="decide" title="Decide">
-                                        {a.decide_refusal.clone().map(|r| view! { <p class="alert alert-info" role="note">{r}</p> })}
-                                        {a.can_decide.then(|| view! {
-                                            <div class="decide">
-                                                <ConfirmDialog action=approve kind=Confirm::ApproveApproval opener="Approve…" fields=fields.clone() error=approve_error />
-                                                <ConfirmDialog action=reject kind=Confirm::RejectApproval opener="Reject…" fields=fields.clone() error=reject_error />
-                                            </div>
-                                        })}
-                                    </Panel>
-                                })}
-                                {a.can_withdraw.then(|| view! {
-                                    <Panel id="withdraw" title="Your application">
-                                        <p>"It waits for a Workspace Admin or a Workspace Reviewer. You can withdraw it while it is pending."</p>
-                                        <ConfirmDialog action=withdraw kind=Confirm::WithdrawApproval opener="Withdraw…" fields=vec![("id", a.row.id.to_string())] error=withdraw_error />
-                                    </Panel>
-                                })}
-                                <Panel id="history" title="History">
-                                    <ol class="history">
-                                        {a.history.iter().map(|h| view! {
-                                            <li>
-                                                <span class="nowrap">{fmt_time(&h.at)}</span>" · "<strong>{h.what.clone()}</strong>" · "{h.who.clone()}
-                                                {(!h.text.is_empty()).then(|| view! { <p class="pre">{h.text.clone()}</p> })}
-                                            </li>
-                                        }).collect_view()}
-                                    </ol>
-                                </Panel>
-                            }.into_any()
-                        }
-                    }
-                })}
-            </Suspense>
+            <Loaded data=data whole_page=true show=move |a| {
+                let ws = name.get_untracked();
+                let fields = vec![("workspace", ws.clone()), ("id", a.row.id.to_string())];
+                let mp_link = a.mini_program_id.map(|mp| format!("/w/{}/mini-programs/{mp}", crate::model::url_encode(&ws)));
+                let note_label = if a.row.category == Category::Removal { "Reason for removal" } else { "Note" };
+                view! {
+                    <Panel id="application" title=a.row.title.clone()>
+                        <dl class="facts">
+                            <dt>"Status"</dt><dd><StatusBadge status=a.row.status /></dd>
+                            <dt>"Category"</dt><dd>{a.row.category.label()}</dd>
+                            {a.row.mini_program.clone().map(|n| view! {
+                                <dt>"Mini program"</dt>
+                                <dd>{match mp_link.clone() { Some(href) => view! { <a href=href>{n}</a> }.into_any(), None => n.into_any() }}</dd>
+                            })}
+                            {a.row.version.clone().map(|v| view! { <dt>"Version"</dt><dd>{v}</dd> })}
+                            {(!a.apps.is_empty()).then(|| view! { <dt>"Release to"</dt><dd>{a.apps.join(", ")}</dd> })}
+                            {a.feature.clone().map(|(label, description)| view! { <dt>"Feature"</dt><dd>{label}<br /><span class="hint">{description}</span></dd> })}
+                            {(a.row.category == Category::MemberRequest).then(|| view! { <dt>"Joins as"</dt><dd>"Workspace Developer, unassigned"</dd> })}
+                            <dt>"Applicant"</dt><dd>{a.row.applicant.clone()}</dd>
+                            {(!a.note.is_empty()).then(|| view! { <dt>{note_label}</dt><dd class="pre">{a.note.clone()}</dd> })}
+                            <dt>"Created"</dt><dd>{fmt_time(&a.row.created)}</dd>
+                            <dt>"Finish time"</dt><dd>{a.row.finished.as_ref().map(fmt_time).unwrap_or_else(|| "—".into())}</dd>
+                            {a.decided_by.clone().map(|d| view! { <dt>"Decided by"</dt><dd>{d}</dd> })}
+                            {a.reason.clone().map(|r| view! { <dt>"Reason"</dt><dd class="pre">{r}</dd> })}
+                        </dl>
+                    </Panel>
+                    {(a.can_decide || a.decide_refusal.is_some()).then(|| view! {
+                        <Panel id="decide" title="Decide">
+                            {a.decide_refusal.clone().map(|r| view! { <p class="alert alert-info" role="note">{r}</p> })}
+                            {a.can_decide.then(|| view! {
+                                <div class="decide">
+                                    <ConfirmDialog action=approve kind=Confirm::ApproveApproval opener="Approve…" fields=fields.clone() error=approve_error />
+                                    <ConfirmDialog action=reject kind=Confirm::RejectApproval opener="Reject…" fields=fields.clone() error=reject_error />
+                                </div>
+                            })}
+                        </Panel>
+                    })}
+                    {a.can_withdraw.then(|| view! {
+                        <Panel id="withdraw" title="Your application">
+                            <p>"It waits for a Workspace Admin or a Workspace Reviewer. You can withdraw it while it is pending."</p>
+                            <ConfirmDialog action=withdraw kind=Confirm::WithdrawApproval opener="Withdraw…" fields=vec![("id", a.row.id.to_string())] error=withdraw_error />
+                        </Panel>
+                    })}
+                    <Panel id="history" title="History">
+                        <ol class="history">
+                            {a.history.iter().map(|h| view! {
+                                <li>
+                                    <span class="nowrap">{fmt_time(&h.at)}</span>" · "<strong>{h.what.clone()}</strong>" · "{h.who.clone()}
+                                    {(!h.text.is_empty()).then(|| view! { <p class="pre">{h.text.clone()}</p> })}
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    </Panel>
+                }.into_any()
+            }
+            />
         </WorkspaceShell>
     }
 }

@@ -13,7 +13,7 @@ use crate::model::apps::{
 };
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
-    Panel,
+    Panel, PanelActions, ServerForm,
     action_error, fmt_time, route_param, toast_action, use_toasts, Badge, CheckGroup, DataTable, ErrorPanel,
     Field, FormError, Loading, RowMenu, StatusBadge, Tone, successes,
 };
@@ -28,9 +28,8 @@ pub fn AppsPage() -> impl IntoView {
     let error = action_error(create);
     view! {
         <WorkspaceShell active="apps" title="App Manage">
-            <section class="panel" aria-labelledby="apps-title">
-                <div class="section-header">
-                    <h2 id="apps-title">"Apps"</h2>
+            <Panel id="apps-title" title="Apps">
+                <PanelActions slot>
                     <FormDialog title="Add App" param="add">
                         <ActionForm action=create>
                             <FormError error />
@@ -51,7 +50,7 @@ pub fn AppsPage() -> impl IntoView {
                             }
                         })}
                     </FormDialog>
-                </div>
+                </PanelActions>
                 <p class="hint">"An App is a host application whose container SDK runs this workspace's mini programs. Each App has a Mini Program Accessing Key for its container and a Mini Program Upload Key for your build tools."</p>
                 <DataTable
                     label="Apps"
@@ -73,7 +72,7 @@ pub fn AppsPage() -> impl IntoView {
                         }.into_any()
                     }
                 />
-            </section>
+            </Panel>
         </WorkspaceShell>
     }
 }
@@ -235,14 +234,13 @@ pub fn AppPage() -> impl IntoView {
                                         <UploadScope scope=a.upload_scope.clone() choices=a.mini_programs.clone() ws=ws.clone() app=app_text.clone() limit error=limit_error />
                                     });
                                     view! {
-                                        <section class="panel" aria-labelledby=section.clone()>
-                                            <div class="section-header">
-                                                <h2 id=section.clone()>{kind.label()}</h2>
+                                        <Panel id=section title=kind.label()>
+                                            <PanelActions slot>
                                                 <RotateKey kind ws=ws.clone() app=app_text.clone() rotate error=rotate_error />
-                                            </div>
+                                            </PanelActions>
                                             <p class="hint">{kind.description()}</p>
                                             {scope}
-                                        </section>
+                                        </Panel>
                                     }
                                 }).collect_view()}
                                 <Panel id="keys-title" title="Keys">
@@ -308,11 +306,7 @@ fn RotateKey(
     view! {
         <FormDialog title param>
             <p>"A new key is made and shown once. The key in use now keeps working for the grace period you choose, so you can roll the new one out; then it stops."</p>
-            <ActionForm action=rotate>
-                <FormError error />
-                <input type="hidden" name="workspace" value=ws />
-                <input type="hidden" name="app" value=app />
-                <input type="hidden" name="kind" value=kind.code() />
+            <ServerForm action=rotate fields=vec![("workspace", ws), ("app", app), ("kind", kind.code().to_string())] error>
                 <Field
                     label="Grace period"
                     name="grace"
@@ -323,7 +317,7 @@ fn RotateKey(
                     error
                 />
                 <button type="submit" class="button button-primary">"Rotate"</button>
-            </ActionForm>
+            </ServerForm>
         </FormDialog>
     }
 }
@@ -357,10 +351,7 @@ fn UploadScope(
         </dl>
         <FormDialog title="Edit Upload Key scope" param="upload-scope">
             <p>"The App's Upload Key — and a key still in its grace period — may upload only to the mini programs ticked, and only from the address ranges listed. A rotation keeps the scope."</p>
-            <ActionForm action=limit>
-                <FormError error />
-                <input type="hidden" name="workspace" value=ws />
-                <input type="hidden" name="app" value=app />
+            <ServerForm action=limit fields=vec![("workspace", ws), ("app", app)] error>
                 <CheckGroup
                     label=SCOPE_MINI_PROGRAMS_FIELD
                     name="mini_programs"
@@ -378,7 +369,7 @@ fn UploadScope(
                     error
                 />
                 <button type="submit" class="button button-primary">"Save scope"</button>
-            </ActionForm>
+            </ServerForm>
         </FormDialog>
     }
     .into_any()

@@ -4,9 +4,8 @@ use leptos::prelude::*;
 
 use super::WorkspaceShell;
 use crate::api::workspaces::workspace_audit;
-use crate::ui::audit_table::{AuditTable, audit_actions};
-use crate::ui::kit::{ListPanel,
-    list_position, query_param, route_param, ListControls, };
+use crate::ui::audit_table::AuditLog;
+use crate::ui::kit::{list_position, query_param, route_param};
 
 #[component]
 pub fn WorkspaceAuditPage() -> impl IntoView {
@@ -18,10 +17,7 @@ pub fn WorkspaceAuditPage() -> impl IntoView {
     );
     view! {
         <WorkspaceShell active="audit" title="Audit log">
-        <ListPanel label="Audit log">
-            <ListControls search_label="Search who, target or details" filters=vec![("action", "Action", audit_actions())] />
-            <AuditTable data />
-        </ListPanel>
+            <AuditLog data />
         </WorkspaceShell>
     }
 }

@@ -6,9 +6,7 @@ use super::WorkspaceShell;
 use crate::api::members::{workspace_home, LeaveWorkspace};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
-    Panel,
-    action_error, fmt_time, notice_from_query, route_param, ErrorPanel, FormError, Loading, Notice,
-    StatusBadge,
+    action_error, fmt_time, notice_from_query, route_param, FormError, Loaded, Notice, Panel, StatusBadge,
 };
 
 #[component]
@@ -22,70 +20,60 @@ pub fn WorkspaceHomePage() -> impl IntoView {
         <WorkspaceShell active="" title="Overview">
         <Notice message=joined />
         <FormError error />
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(h) => view! {
-                        <section class="panel" aria-labelledby="ws">
-                            <h2 id="ws">{h.name.clone()}</h2>
-                            <dl class="facts">
-                                <dt>"Status"</dt><dd><StatusBadge status=h.status /></dd>
-                                <dt>"Your role"</dt><dd>{format!("{} · Assigned to Mini Program: {}", h.role.label(), h.assignment)}</dd>
-                                <dt>"Member since"</dt><dd>{fmt_time(&h.joined)}</dd>
-                            </dl>
-                        </section>
-                        {h.pending_approvals.map(|n| {
-                            let href = format!("/w/{}/approvals?status=pending", h.name);
-                            view! {
-                                <Panel id="to-decide" title="Approvals">
-                                    <p>
-                                        {if n == 0 { "No application is waiting for a decision.".to_string() } else { format!("{n} application(s) waiting for a decision. ") }}
-                                        {(n > 0).then(|| view! { <a href=href>"Review pending applications"</a> })}
-                                    </p>
-                                </Panel>
-                            }
-                        })}
-                        {(h.role == crate::model::workspace::Role::WorkspaceDeveloper).then(|| {
-                            let href = format!("/w/{}/mini-programs", h.name);
-                            view! {
-                                <Panel id="assigned" title="Your mini programs">
-                                    <p>
-                                        {if h.assignment == "unassigned" { "You are not assigned to any mini program yet: a Mini Program Admin assigns you.".to_string() } else { format!("Assigned to: {}. ", h.assignment) }}
-                                        {(h.assignment != "unassigned").then(|| view! { <a href=href>"Open your mini programs"</a> })}
-                                    </p>
-                                </Panel>
-                            }
-                        })}
-                        {h.members.clone().map(|c| {
-                            let members = format!("/w/{}/members", h.name);
-                            view! {
-                                <Panel id="attention" title="Needs your attention">
-                                    <ul class="steps">
-                                        <li>{format!("{} member(s), {} of them blocked. ", c.members, c.blocked)} <a href=members.clone()>"Manage members"</a></li>
-                                        {(c.invitations > 0).then(|| view! { <li>{format!("{} invitation(s) waiting to be accepted.", c.invitations)}</li> })}
-                                        {(c.waiting_admissions > 0).then(|| view! { <li>{format!("{} representative(s) waiting for a verified address.", c.waiting_admissions)}</li> })}
-                                        {(h.status == crate::model::workspace::WorkspaceStatus::Suspended).then(|| view! {
-                                            <li>"The workspace is suspended: nothing in it can be changed until the platform operator reactivates it."</li>
-                                        })}
-                                    </ul>
-                                </Panel>
-                            }
-                        })}
-                        <Panel id="leave" title="Leave this workspace">
-                            <p>{format!("You will lose access to {} and its mini programs. A Workspace Admin can invite you again.", h.name)}</p>
-                            <ConfirmDialog action=leave kind=Confirm::LeaveWorkspace opener="Leave workspace…" fields=vec![("workspace", h.name.clone())] error />
+        <Loaded data=data whole_page=true show=move |h| {
+            let role = format!("{} · Assigned to Mini Program: {}", h.role.label(), h.assignment);
+            view! {
+                <Panel id="ws" title=h.name.clone()>
+                    <dl class="facts">
+                        <dt>"Status"</dt><dd><StatusBadge status=h.status /></dd>
+                        <dt>"Your role"</dt><dd>{role}</dd>
+                        <dt>"Member since"</dt><dd>{fmt_time(&h.joined)}</dd>
+                    </dl>
+                </Panel>
+                {h.pending_approvals.map(|n| {
+                    let href = format!("/w/{}/approvals?status=pending", h.name);
+                    view! {
+                        <Panel id="to-decide" title="Approvals">
+                            <p>
+                                {if n == 0 { "No application is waiting for a decision.".to_string() } else { format!("{n} application(s) waiting for a decision. ") }}
+                                {(n > 0).then(|| view! { <a href=href>"Review pending applications"</a> })}
+                            </p>
                         </Panel>
-                    }.into_any(),
-                    Err(e) => {
-                        #[cfg(feature = "ssr")]
-                        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-                            r.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
-                        }
-                        view! { <ErrorPanel error=e /> }.into_any()
                     }
-                }
-            })}
-        </Suspense>
+                })}
+                {(h.role == crate::model::workspace::Role::WorkspaceDeveloper).then(|| {
+                    let href = format!("/w/{}/mini-programs", h.name);
+                    view! {
+                        <Panel id="assigned" title="Your mini programs">
+                            <p>
+                                {if h.assignment == "unassigned" { "You are not assigned to any mini program yet: a Mini Program Admin assigns you.".to_string() } else { format!("Assigned to: {}. ", h.assignment) }}
+                                {(h.assignment != "unassigned").then(|| view! { <a href=href>"Open your mini programs"</a> })}
+                            </p>
+                        </Panel>
+                    }
+                })}
+                {h.members.clone().map(|c| {
+                    let members = format!("/w/{}/members", h.name);
+                    view! {
+                        <Panel id="attention" title="Needs your attention">
+                            <ul class="steps">
+                                <li>{format!("{} member(s), {} of them blocked. ", c.members, c.blocked)} <a href=members.clone()>"Manage members"</a></li>
+                                {(c.invitations > 0).then(|| view! { <li>{format!("{} invitation(s) waiting to be accepted.", c.invitations)}</li> })}
+                                {(c.waiting_admissions > 0).then(|| view! { <li>{format!("{} representative(s) waiting for a verified address.", c.waiting_admissions)}</li> })}
+                                {(h.status == crate::model::workspace::WorkspaceStatus::Suspended).then(|| view! {
+                                    <li>"The workspace is suspended: nothing in it can be changed until the platform operator reactivates it."</li>
+                                })}
+                            </ul>
+                        </Panel>
+                    }
+                })}
+                <Panel id="leave" title="Leave this workspace">
+                    <p>{format!("You will lose access to {} and its mini programs. A Workspace Admin can invite you again.", h.name)}</p>
+                    <ConfirmDialog action=leave kind=Confirm::LeaveWorkspace opener="Leave workspace…" fields=vec![("workspace", h.name.clone())] error />
+                </Panel>
+            }.into_any()
+        }
+        />
         </WorkspaceShell>
     }
 }

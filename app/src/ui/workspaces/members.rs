@@ -13,10 +13,10 @@ use crate::model::apps::ExposedKeysView;
 use crate::model::page::FilterWord;
 use crate::model::workspace::{AdmissionView, InvitationView, MemberStatus, MemberView, Role, INVITE_BULK_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
-use crate::ui::kit::{
-    Panel,
+use crate::ui::kit::{ServerForm, 
+    Panel, PanelActions,
     action_error, fmt_time, list_position, query_param, route_param, Badge, DataTable, Field,
-    FormError, ListControls, RowMenu, StatusBadge, Tone, successes, toast_action,
+    FormError, ListControls, RowMenu, StatusBadge, Tone, all_successes, successes, toast_action,
 };
 
 fn role_options(selected: Option<Role>) -> impl IntoView {
@@ -45,7 +45,7 @@ pub fn MembersPage() -> impl IntoView {
     let revoke_admission = ServerAction::<RevokeAdmission>::new();
     let rotate_exposed = ServerAction::<RotateExposedUploadKeys>::new();
     // Any completed action reloads the lists.
-    let done = [
+    let changes = all_successes([
         successes(invite),
         successes(resend),
         successes(revoke),
@@ -55,8 +55,7 @@ pub fn MembersPage() -> impl IntoView {
         successes(remove),
         successes(revoke_admission),
         successes(rotate_exposed),
-    ];
-    let changes = move || done.iter().map(|d| d.get()).sum::<usize>();
+    ]);
     let members = Resource::new(
         move || {
             (
@@ -110,13 +109,12 @@ pub fn MembersPage() -> impl IntoView {
     view! {
         <WorkspaceShell active="members" title="Members">
         <FormError error=action_failure />
-        <section class="panel" aria-labelledby="members">
-            <div class="section-header">
-                <h2 id="members">"Members"</h2>
+        <Panel id="members" title="Members">
+            <PanelActions slot>
                 <FormDialog title="Invite members" param="invite">
                     <InviteForm invite name />
                 </FormDialog>
-            </div>
+            </PanelActions>
             <ListControls
                 search_label="Search email or username"
                 filters=vec![
@@ -145,13 +143,11 @@ pub fn MembersPage() -> impl IntoView {
                                                     <td class="nowrap">{m.joined.format("%Y-%m-%d").to_string()}</td>
                                                     <td class="row-actions">
                                                         <RowMenu label=format!("Actions for {who}")>
-                                                        <ActionForm action=set_role>
-                                                            <input type="hidden" name="workspace" value=move || name.get() />
-                                                            <input type="hidden" name="account" value=id1 />
+                                                        <ServerForm action=set_role fields=vec![("workspace", name.get_untracked()), ("account", id1)]>
                                                             <label class="visually-hidden" for=format!("role-{id}")>{format!("Role of {who}")}</label>
                                                             <select id=format!("role-{id}") name="role">{role_options(Some(m.role))}</select>
                                                             <button type="submit" class="button">"Set role"</button>
-                                                        </ActionForm>
+                                                        </ServerForm>
                                                         {if m.active {
                                                             view! { <ConfirmDialog action=block kind=Confirm::BlockMember opener="Block…" opener_label=block_label fields=vec![("workspace", name.get_untracked()), ("account", id2.clone())] error=block_error /> }.into_any()
                                                         } else {
@@ -164,7 +160,7 @@ pub fn MembersPage() -> impl IntoView {
                                             }.into_any()
                 }
             />
-        </section>
+        </Panel>
         <Panel id="exposed-keys" title="Upload Keys a blocked or former member could have copied">
             <p class="hint">"An Upload Key belongs to its App, not to a person: blocking a member doesn't stop a copy of a key they were shown. Each Upload Key is shown once, in full, to whoever made it; these still work. Rotate them to stop the copies. (Keys made before MPDP recorded who saw them are listed on their App's page as \"not recorded\".)"</p>
             {move || rotate_exposed.value().get().and_then(Result::ok).map(|keys| view! { <super::apps::NewKeys keys /> })}
@@ -214,16 +210,12 @@ pub fn MembersPage() -> impl IntoView {
                                                 <td>{i.inviter.clone()}</td>
                                                 <td>{if i.expired { view! { <StatusBadge status=Badge::new("Expired", Tone::Negative) /> }.into_any() } else { fmt_time(&i.expires).into_any() }}</td>
                                                 <td class="row-actions">
-                                                    <ActionForm action=resend>
-                                                        <input type="hidden" name="workspace" value=move || name.get() />
-                                                        <input type="hidden" name="email" value=e1 />
+                                                    <ServerForm action=resend fields=vec![("workspace", name.get_untracked()), ("email", e1)]>
                                                         <button type="submit" class="button">"Resend"</button>
-                                                    </ActionForm>
-                                                    <ActionForm action=revoke>
-                                                        <input type="hidden" name="workspace" value=move || name.get() />
-                                                        <input type="hidden" name="email" value=e2 />
+                                                    </ServerForm>
+                                                    <ServerForm action=revoke fields=vec![("workspace", name.get_untracked()), ("email", e2)]>
                                                         <button type="submit" class="button">"Revoke"</button>
-                                                    </ActionForm>
+                                                    </ServerForm>
                                                 </td>
                                             </tr>
                     }.into_any()
@@ -245,11 +237,9 @@ pub fn MembersPage() -> impl IntoView {
                                                 <td>{a.role.label()}</td>
                                                 <td class="nowrap">{fmt_time(&a.added)}</td>
                                                 <td class="row-actions">
-                                                    <ActionForm action=revoke_admission>
-                                                        <input type="hidden" name="workspace" value=move || name.get() />
-                                                        <input type="hidden" name="email" value=a.email.clone() />
+                                                    <ServerForm action=revoke_admission fields=vec![("workspace", name.get_untracked()), ("email", a.email.clone())]>
                                                         <button type="submit" class="button" aria-label=label>"Revoke"</button>
-                                                    </ActionForm>
+                                                    </ServerForm>
                                                 </td>
                                             </tr>
                                         }.into_any()

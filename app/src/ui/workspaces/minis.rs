@@ -12,7 +12,7 @@ use crate::api::minis::{
 use crate::model::minis::{AssignmentView, MiniProgramView, MiniRole, VersionView, CATEGORIES, MINI_DESCRIPTION_MAX, MINI_NAME_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
-    Panel,
+    Panel, PanelActions, ServerForm,
     action_error, fmt_time, list_position, query_param, route_param, Notice, toast_action, Badge, DataTable, ErrorPanel, Field, FormError,
     Loading, RowMenu, StatusBadge, Tone, successes,
 };
@@ -27,9 +27,8 @@ pub fn MiniProgramsPage() -> impl IntoView {
     let icon = RwSignal::new(String::new());
     view! {
         <WorkspaceShell active="mini-programs" title="Mini Programs">
-            <section class="panel" aria-labelledby="minis-title">
-                <div class="section-header">
-                    <h2 id="minis-title">"Mini Programs"</h2>
+            <Panel id="minis-title" title="Mini Programs">
+                <PanelActions slot>
                     <FormDialog title="Create mini program" param="create">
                         <ActionForm action=create>
                             <FormError error />
@@ -38,7 +37,7 @@ pub fn MiniProgramsPage() -> impl IntoView {
                             <button type="submit" class="button button-primary">"Create"</button>
                         </ActionForm>
                     </FormDialog>
-                </div>
+                </PanelActions>
                 <p class="hint">"You become the admin of a mini program you create, and assign members to it as admins or developers. Workspace Developers see the mini programs they are assigned to."</p>
                 <DataTable
                     label="Mini programs"
@@ -59,7 +58,7 @@ pub fn MiniProgramsPage() -> impl IntoView {
                         }.into_any()
                     }
                 />
-            </section>
+            </Panel>
         </WorkspaceShell>
     }
 }
@@ -205,37 +204,34 @@ pub fn MiniProgramPage() -> impl IntoView {
                             let (can_retire, mp_uuid) = (p.can_retire, p.id);
                             let upload_action = format!("/w/{}/mini-programs/{}/versions/upload", ws, id_text);
                             let cli = format!("MPDP_UPLOAD_KEY=mpuk_… mpdp studio upload --server {} --mini-program {} --version 1.0.0 ./dist", p.server, id_text);
+                            let edit_dialog = manage.then(|| {
+                                let current = p.clone();
+                                let (ws, id_text) = (ws.clone(), id_text.clone());
+                                view! {
+                                    <FormDialog title="Edit mini program" param="edit">
+                                        <ServerForm action=edit fields=vec![("workspace", ws), ("id", id_text)] error=edit_error>
+                                            <MiniFields icon=edit_icon current error=edit_error />
+                                            <button type="submit" class="button button-primary">"Save"</button>
+                                        </ServerForm>
+                                    </FormDialog>
+                                }
+                            });
                             view! {
-                                <section class="panel" aria-labelledby="mp-details">
-                                    <div class="section-header">
-                                        <h2 id="mp-details">"Details"</h2>
-                                        {manage.then(|| {
-                                            let current = p.clone();
-                                            let (ws, id_text) = (ws.clone(), id_text.clone());
-                                            view! {
-                                                <FormDialog title="Edit mini program" param="edit">
-                                                    <ActionForm action=edit>
-                                                        <FormError error=edit_error />
-                                                        <input type="hidden" name="workspace" value=ws />
-                                                        <input type="hidden" name="id" value=id_text />
-                                                        <MiniFields icon=edit_icon current error=edit_error />
-                                                        <button type="submit" class="button button-primary">"Save"</button>
-                                                    </ActionForm>
-                                                </FormDialog>
-                                            }
-                                        })}
-                                    </div>
+                                <Panel id="mp-details" title="Details">
+                                    <PanelActions slot>
+                                        {edit_dialog}
+                                    </PanelActions>
                                     <div class="mp-summary">
                                         {icon.map(|src| view! { <img class="mp-icon" src=src alt=format!("Icon of {}", p.name) width="64" height="64" /> })}
                                         <dl class="details">
                                             <dt>"Category"</dt><dd>{p.category.clone()}</dd>
                                             <dt>"Description"</dt><dd>{if p.description.is_empty() { "—".to_string() } else { p.description.clone() }}</dd>
-                                            <dt>"Mini program ID"</dt><dd><code>{id_text.clone()}</code></dd>
+                                            <dt>"Mini program ID"</dt><dd><code>{p.id.to_string()}</code></dd>
                                             <dt>"Created"</dt><dd>{format!("{} by {}", fmt_time(&p.created), p.created_by)}</dd>
                                             <dt>"Your part"</dt><dd>{p.my_role.map(|r| r.label()).unwrap_or(if manage { "Workspace Admin" } else { "—" })}</dd>
                                         </dl>
                                     </div>
-                                </section>
+                                </Panel>
                                 <Panel id="mp-members" title="Members">
                                     <FormError error=unassign_error />
                                     <DataTable

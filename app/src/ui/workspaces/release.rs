@@ -1,7 +1,6 @@
 //! A mini program's release panel: where it is released, its activated features, its pending
 //! applications, and — for its admins — applying for publishing review, removal or a feature.
 
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -9,7 +8,7 @@ use crate::api::approvals::{mini_program_approvals, ApplyFeature, ApplyPublishin
 use crate::model::approvals::{MiniApprovals, FEATURES, REASON_MAX};
 use crate::model::AppError;
 use crate::ui::kit::dialog::FormDialog;
-use crate::ui::kit::{Panel, action_error, fmt_time, successes, CheckGroup, ErrorPanel, Field, FormError, Loading};
+use crate::ui::kit::{action_error, all_successes, fmt_time, successes, CheckGroup, ErrorPanel, Field, Loading, Panel, ServerForm};
 
 /// A mini program's release data, and the applications that change it. The page makes it in its
 /// body: the panel is rendered inside the page's Suspense, which the server may run twice (once
@@ -29,8 +28,7 @@ impl Release {
         let publish = ServerAction::<ApplyPublishing>::new();
         let removal = ServerAction::<ApplyRemoval>::new();
         let feature = ServerAction::<ApplyFeature>::new();
-        let done = [successes(publish), successes(removal), successes(feature)];
-        let changes = move || done.iter().map(|d| d.get()).sum::<usize>();
+        let changes = all_successes([successes(publish), successes(removal), successes(feature)]);
         let data = Resource::new(
             move || (workspace.get(), id.get(), changes()),
             |(ws, id, _)| async move {
@@ -70,10 +68,7 @@ pub fn ReleasePanel(
                             let apps = r.apps.clone();
                             view! {
                                 <FormDialog title="Apply for publishing review" param="publish">
-                                    <ActionForm action=publish>
-                                        <FormError error=publish_error />
-                                        <input type="hidden" name="workspace" value=ws />
-                                        <input type="hidden" name="id" value=id_text />
+                                    <ServerForm action=publish fields=vec![("workspace", ws), ("id", id_text)] error=publish_error>
                                         <div class="field">
                                             <label for="publish-version">"Version"</label>
                                             <input id="publish-version" name="version" value=version readonly aria-describedby="publish-version-hint" />
@@ -88,7 +83,7 @@ pub fn ReleasePanel(
                                         />
                                         <Field label="Note" name="note" kind="textarea" maxlength=REASON_MAX hint="What changed, for the reviewer (optional)." error=publish_error />
                                         <button type="submit" class="button button-primary">"Apply for publishing review"</button>
-                                    </ActionForm>
+                                    </ServerForm>
                                 </FormDialog>
                             }
                         });
@@ -96,14 +91,11 @@ pub fn ReleasePanel(
                             let (ws, id_text) = (workspace.clone(), id_text.clone());
                             view! {
                                 <FormDialog title="Apply for removal" param="removal">
-                                    <ActionForm action=removal>
-                                        <FormError error=removal_error />
-                                        <input type="hidden" name="workspace" value=ws />
-                                        <input type="hidden" name="id" value=id_text />
+                                    <ServerForm action=removal fields=vec![("workspace", ws), ("id", id_text)] error=removal_error>
                                         <p>"Once approved, the mini program is taken off every App at once and can't be published again."</p>
                                         <Field label="Reason" name="reason" kind="textarea" required=true maxlength=REASON_MAX error=removal_error />
                                         <button type="submit" class="button button-danger">"Apply for removal"</button>
-                                    </ActionForm>
+                                    </ServerForm>
                                 </FormDialog>
                             }
                         });
@@ -112,14 +104,11 @@ pub fn ReleasePanel(
                             let options = r.requestable.clone();
                             view! {
                                 <FormDialog title="Apply for feature activation" param="feature">
-                                    <ActionForm action=feature>
-                                        <FormError error=feature_error />
-                                        <input type="hidden" name="workspace" value=ws />
-                                        <input type="hidden" name="id" value=id_text />
+                                    <ServerForm action=feature fields=vec![("workspace", ws), ("id", id_text)] error=feature_error>
                                         <Field label="Feature" name="feature" kind="select" required=true options hint="One capability per application; once approved it is in the mini program's manifest." error=feature_error />
                                         <Field label="Note" name="note" kind="textarea" maxlength=REASON_MAX hint="Why the mini program needs it (optional)." error=feature_error />
                                         <button type="submit" class="button button-primary">"Apply for feature activation"</button>
-                                    </ActionForm>
+                                    </ServerForm>
                                 </FormDialog>
                             }
                         });
@@ -131,15 +120,10 @@ pub fn ReleasePanel(
                             <dl class="facts">
                                 <dt>"Released to"</dt>
                                 <dd>
-                                    {if r.releases.is_empty() {
-                                        view! { "Not released to any App." }.into_any()
-                                    } else {
-                                        view! {
-                                            <ul class="plain">
-                                                {r.releases.iter().map(|x| view! { <li>{format!("{}: version {} (since {})", x.app, x.version.as_deref().unwrap_or("none"), x.released.as_ref().map(fmt_time).unwrap_or_default())}</li> }).collect_view()}
-                                            </ul>
-                                        }.into_any()
-                                    }}
+                                    {plain_list_or(
+                                        "Not released to any App.",
+                                        r.releases.iter().map(|x| view! { <li>{format!("{}: version {} (since {})", x.app, x.version.as_deref().unwrap_or("none"), x.released.as_ref().map(fmt_time).unwrap_or_default())}</li> }.into_any()).collect(),
+                                    )}
                                 </dd>
                                 <dt>"Activated features"</dt>
                                 <dd>
@@ -151,18 +135,13 @@ pub fn ReleasePanel(
                                 </dd>
                                 <dt>"Pending applications"</dt>
                                 <dd>
-                                    {if r.pending.is_empty() {
-                                        view! { "None" }.into_any()
-                                    } else {
-                                        view! {
-                                            <ul class="plain">
-                                                {r.pending.iter().map(|(app, title)| {
-                                                    let href = format!("/w/{}/approvals/{app}", crate::model::url_encode(&workspace));
-                                                    view! { <li><a href=href>{title.clone()}</a></li> }
-                                                }).collect_view()}
-                                            </ul>
-                                        }.into_any()
-                                    }}
+                                    {plain_list_or(
+                                        "None",
+                                        r.pending.iter().map(|(app, title)| {
+                                            let href = format!("/w/{}/approvals/{app}", crate::model::url_encode(&workspace));
+                                            view! { <li><a href=href>{title.clone()}</a></li> }.into_any()
+                                        }).collect(),
+                                    )}
                                 </dd>
                             </dl>
                             <h3 class="hint">"Features that can be activated"</h3>
@@ -174,5 +153,14 @@ pub fn ReleasePanel(
                 }}
             </Suspense>
         </Panel>
+    }
+}
+
+/// The items (`<li>`s) as a plain list, or the words `none` when there are none.
+fn plain_list_or(none: &'static str, items: Vec<AnyView>) -> AnyView {
+    if items.is_empty() {
+        none.into_any()
+    } else {
+        view! { <ul class="plain">{items}</ul> }.into_any()
     }
 }
