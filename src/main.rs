@@ -142,6 +142,16 @@ struct ServeArgs {
     /// The largest bundle an upload may carry, in MiB.
     #[arg(long, env = "MPDP_MAX_BUNDLE_MIB", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=2048))]
     max_bundle_mib: u64,
+    /// How often the fleet's reported events are written and each candidate judged by its
+    /// release's health rule, in milliseconds.
+    #[arg(long, env = "MPDP_FLEET_FLUSH_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(50..=600_000))]
+    fleet_flush_ms: u64,
+    /// Event batches (`POST /api/container/v1/events`) accepted per Accessing Key per hour.
+    #[arg(long, env = "MPDP_EVENT_BATCHES_PER_KEY", default_value_t = 360_000, value_parser = clap::value_parser!(u32).range(1..))]
+    event_batches_per_key: u32,
+    /// Event batches accepted per client address per hour (IPv6: per /64).
+    #[arg(long, env = "MPDP_EVENT_BATCHES_PER_ADDRESS", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..))]
+    event_batches_per_address: u32,
     /// Connections served at once; more wait in the listen backlog until one closes. Each takes
     /// a file descriptor, so keep it under the process's limit (`ulimit -n`).
     #[arg(long, env = "MPDP_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -418,6 +428,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         account_requests_per_address: args.account_requests_per_address,
         max_bundle_bytes: args.max_bundle_mib * 1024 * 1024,
         bundle_dir: args.data.data_dir.join("bundles"),
+        fleet_flush: Duration::from_millis(args.fleet_flush_ms),
+        event_batches_per_key: args.event_batches_per_key,
+        event_batches_per_address: args.event_batches_per_address,
     };
     let public_url = config.public_url.clone();
     let state = AppState::new(app::server::Context::with_clock(store.clone(), config, clock.clone()));
@@ -433,6 +446,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     state.container.refresh(&store).await;
     let purge = tokio::spawn(http::purge_expired_sessions(store.clone()));
     let last_used = tokio::spawn(http::flush_key_uses(state.clone()));
+    let fleet = tokio::spawn(http::flush_fleet_events(state.clone()));
     let lists = tokio::spawn(http::issue_lists_anew(state.clone()));
     let login_windows = tokio::spawn(http::forget_expired_login_windows(state.clone()));
     let mail = match mailer {
@@ -476,6 +490,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     mail.abort();
     last_used.abort();
     lists.abort();
+    fleet.abort();
+    if let Err(e) = state.fleet.flush(&state).await {
+        tracing::warn!(error = %e, "could not write the fleet's last events");
+    }
     if let Err(e) = state.last_used.flush(&state).await {
         tracing::warn!(error = %e, "could not record when keys were last used");
     }

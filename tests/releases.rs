@@ -21,8 +21,12 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with(&[]).await
+}
+
+async fn setup_with(extra: &[&str]) -> Setup {
     let dir = DataDir::new();
-    let (server, _op, ann) = acme(&dir).await;
+    let (server, _op, ann) = acme_with(&dir, extra, "Ann Lee <ann@example.com>").await;
     let rev = join(&server, &ann, "rev", "WorkspaceReviewer").await;
     let dev = join(&server, &ann, "dev", "WorkspaceDeveloper").await;
     let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
@@ -170,4 +174,86 @@ async fn two_releases_start_with_different_slices_and_an_abort_keeps_the_stable(
     let second = getting(&s, &installs, "1.2.0").await;
     let shared = first.iter().filter(|i| second.contains(i)).count();
     assert!(shared * 2 < first.len().min(second.len()), "two releases shared {shared} of about 100 installs");
+}
+
+/// Posts `body` to the events API with the App's Accessing Key.
+async fn post_events(s: &Setup, body: String) -> (u16, serde_json::Value) {
+    let r = client()
+        .post(s.server.url("/api/container/v1/events"))
+        .bearer_auth(&s.access_key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_default())
+}
+
+/// `n` launches of `version` by `installs` in turn, every `crash_every`-th followed by a crash.
+fn launches(s: &Setup, installs: &[String], version: &str, n: usize, crash_every: usize) -> Vec<serde_json::Value> {
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut out = Vec::new();
+    for i in 0..n {
+        let install = &installs[i % installs.len()];
+        out.push(serde_json::json!({"install": install, "mini_program": s.mp, "version": version, "kind": "launched", "at": now}));
+        if i % crash_every == 0 {
+            out.push(serde_json::json!({"install": install, "mini_program": s.mp, "version": version, "kind": "crashed", "at": now}));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_failing_candidate_is_paused_by_the_health_rule_and_the_next_poll_gets_the_stable() {
+    let s = setup_with(&["--fleet-flush-ms", "100"]).await;
+    release(&s, "1.0.0", "").await;
+    release(&s, "1.1.0", "10").await;
+    let installs: Vec<String> = (0..2_000).map(|i| format!("install-{i:05}")).collect();
+    let inside = getting(&s, &installs, "1.1.0").await;
+    assert!(!inside.is_empty());
+
+    // Refusals count nothing.
+    let r = client().post(s.server.url("/api/container/v1/events")).body("{}").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let (status, body) = post_events(&s, "not json".into()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("batch_malformed")));
+    let too_many = serde_json::json!({"events": launches(&s, &inside, "1.1.0", 1_001, 1_000_000)});
+    assert_eq!(post_events(&s, too_many.to_string()).await.0, 413);
+    let huge = serde_json::json!({"events": [], "padding": "x".repeat(300_000)});
+    assert_eq!(post_events(&s, huge.to_string()).await.0, 413);
+    let foreign = serde_json::json!({"events": [{"install": "install-00001", "mini_program": "0190f5a8-0000-7000-8000-000000000099", "version": "1.1.0", "kind": "crashed", "at": chrono::Utc::now().to_rfc3339()}]});
+    let (status, body) = post_events(&s, foreign.to_string()).await;
+    assert_eq!((status, body["accepted"].as_u64(), body["rejected"].as_u64()), (202, Some(0), Some(1)));
+
+    // The stable's failures are not the candidate's; a healthy candidate goes on.
+    let stable = serde_json::json!({"events": launches(&s, &installs, "1.0.0", 400, 2)});
+    assert_eq!(post_events(&s, stable.to_string()).await.0, 202);
+    let healthy = serde_json::json!({"events": launches(&s, &inside, "1.1.0", 300, 1_000)});
+    let (status, body) = post_events(&s, healthy.to_string()).await;
+    assert_eq!((status, body["accepted"].as_u64()), (202, Some(301)));
+    // Failing: 10 % crash. The next flush pauses it, and every install's next poll gets 1.0.0.
+    let failing = serde_json::json!({"events": launches(&s, &inside, "1.1.0", 300, 5)});
+    assert_eq!(post_events(&s, failing.to_string()).await.0, 202);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while version_for(&s, Some(&inside[0])).await.as_deref() == Some("1.1.0") {
+        assert!(std::time::Instant::now() < deadline, "the candidate was not paused\n{}", s.server.log());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(getting(&s, &inside, "1.0.0").await.len() == inside.len(), "a paused candidate was still served");
+    let events = audit_events(&s.ann, &s.server, "release.paused", "").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["actor"], "health rule");
+    assert!(events[0]["details"].as_str().unwrap().contains("61 crashes in 600 launches"), "{events:?}");
+}
+
+#[tokio::test]
+async fn event_batches_are_limited_per_address() {
+    let s = setup_with(&["--event-batches-per-address", "2"]).await;
+    release(&s, "1.0.0", "").await;
+    let batch = serde_json::json!({"events": launches(&s, &["install-00001".to_string()], "1.0.0", 1, 1_000)}).to_string();
+    assert_eq!(post_events(&s, batch.clone()).await.0, 202);
+    assert_eq!(post_events(&s, batch.clone()).await.0, 202);
+    let (status, body) = post_events(&s, batch).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
 }

@@ -156,6 +156,19 @@ pub async fn flush_key_uses(state: AppState) {
     }
 }
 
+/// Writes the fleet's events and judges the candidates they concern, every `--fleet-flush-ms`.
+pub async fn flush_fleet_events(state: AppState) {
+    let mut tick = tokio::time::interval(state.config.fleet_flush);
+    loop {
+        tick.tick().await;
+        match state.fleet.flush(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(candidates = n, "the health rule stopped candidates"),
+            Err(e) => tracing::warn!(error = %e, "could not write the fleet's events; they are counted again at the next flush"),
+        }
+    }
+}
+
 /// Issues the container lists anew (a new sequence, a new expiry) every hour, so a list that
 /// is current never expires even when nothing changes.
 pub async fn issue_lists_anew(state: AppState) {

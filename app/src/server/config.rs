@@ -29,6 +29,12 @@ pub struct Config {
     pub max_bundle_bytes: u64,
     /// Where bundles are kept (content-addressed): `bundles/` beside the data file.
     pub bundle_dir: std::path::PathBuf,
+    /// How often the fleet's events are written and candidates judged by their health rule.
+    pub fleet_flush: Duration,
+    /// Event batches allowed per Accessing Key per hour.
+    pub event_batches_per_key: u32,
+    /// Event batches allowed per client address per hour.
+    pub event_batches_per_address: u32,
 }
 
 /// Verification and reset mails allowed per target address per hour.
@@ -84,6 +90,9 @@ impl Default for Config {
             account_requests_per_address: 20,
             max_bundle_bytes: 50 * 1024 * 1024,
             bundle_dir: std::env::temp_dir().join(format!("mpdp-bundles-{}", std::process::id())),
+            fleet_flush: Duration::from_secs(5),
+            event_batches_per_key: 360_000,
+            event_batches_per_address: 600,
         }
     }
 }

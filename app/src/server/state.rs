@@ -28,6 +28,10 @@ pub struct AppState {
     pub container: Arc<super::container::Container>,
     /// The Studio API's nonces in flight and uploads in progress (memory only).
     pub studio: Arc<super::studio::StudioLimits>,
+    /// The fleet's events counted since the last flush (memory only).
+    pub fleet: Arc<super::domain::fleet::Fleet>,
+    /// Event batches per Accessing Key and per client address.
+    pub event_limits: Arc<super::container::EventLimits>,
 }
 
 /// A handler reads the context's parts (`state.store`, `state.clock` …) as its own, and hands
@@ -58,6 +62,8 @@ impl AppState {
             shown_once: Arc::default(),
             container,
             studio: Arc::new(super::studio::StudioLimits::new(cx.clock.clone())),
+            fleet: Arc::default(),
+            event_limits: Arc::new(super::container::EventLimits::new(&cx.config, cx.clock.clone())),
             cx,
         }
     }
@@ -79,6 +85,8 @@ impl AppState {
             bundles: self.bundles.clone(),
             clock: self.cx.clock.clone(),
             last_used: self.last_used.clone(),
+            fleet: self.fleet.clone(),
+            event_limits: self.event_limits.clone(),
         }
     }
 

@@ -14,6 +14,7 @@ use super::served::not_modified;
 use super::snapshot::{unauthorized, AppContent, Selection};
 use super::Serving;
 use crate::server::http_error::ApiError;
+use crate::server::domain::fleet::{EventBatch, MAX_BATCH_BYTES, MAX_EVENTS};
 use crate::server::keys;
 use crate::server::rollout::{check_install_id, INSTALL_HEADER};
 
@@ -185,6 +186,41 @@ pub(super) async fn bundle(State(state): State<Serving>, UrlPath(sha256): UrlPat
             refuse(ApiError::internal())
         }
     }
+}
+
+/// `POST /api/container/v1/events`: a batch of the installs' events (`{"events": [...]}`, at most
+/// 1 000, at most 256 KiB), counted for the flush; 202 with how many were accepted and rejected.
+/// An oversized batch is 413, a malformed one 400, and neither counts anything.
+pub(super) async fn events(State(state): State<Serving>, client: Option<axum::Extension<crate::server::auth::client::ClientAddr>>, request: Request) -> Response {
+    let content = match admitted(&state, request.headers()) {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
+    };
+    let limited = |e: crate::model::AppError| refuse(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string()));
+    if let Some(ip) = client.map(|c| c.0 .0) {
+        if let Err(e) = state.event_limits.per_address.check_address(ip) {
+            return limited(e);
+        }
+    }
+    let key = keys::sha256_hex(bearer(request.headers()).unwrap_or_default().as_bytes());
+    if let Err(e) = state.event_limits.per_key.check(&key) {
+        return limited(e);
+    }
+    let too_large = || refuse(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large", format!("An event batch holds at most {MAX_EVENTS} events in at most {} KiB: send fewer at a time.", MAX_BATCH_BYTES / 1024)));
+    let Ok(bytes) = axum::body::to_bytes(request.into_body(), MAX_BATCH_BYTES).await else {
+        return too_large();
+    };
+    let batch: EventBatch = match serde_json::from_slice(&bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            return refuse(ApiError::new(StatusCode::BAD_REQUEST, "batch_malformed", format!("The body must be {{\"events\": [{{\"install\", \"mini_program\", \"version\", \"kind\": \"launched\" | \"launch_failed\" | \"crashed\", \"at\"}}]}}: {e}")))
+        }
+    };
+    if batch.events.len() > MAX_EVENTS {
+        return too_large();
+    }
+    let counted = state.fleet.ingest(content.app(), |mp| content.has_mini_program(mp), batch.events, state.clock.now());
+    (StatusCode::ACCEPTED, axum::Json(counted)).into_response()
 }
 
 #[cfg(test)]

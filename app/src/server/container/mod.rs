@@ -22,7 +22,7 @@ use axum::Router;
 use uuid::Uuid;
 
 use crate::server::routes::Routes;
-use handlers::{bundle, icon, list, manifest};
+use handlers::{bundle, events, icon, list, manifest};
 
 pub use snapshot::{build, build_at, AppContent, Container, Snapshot, Stamp};
 
@@ -47,6 +47,24 @@ pub struct Serving {
     pub bundles: crate::server::store::bundles::Bundles,
     pub clock: crate::server::clock::Clock,
     pub last_used: Arc<crate::server::domain::apps::LastUsed>,
+    pub fleet: Arc<crate::server::domain::fleet::Fleet>,
+    pub event_limits: Arc<EventLimits>,
+}
+
+/// How many event batches an Accessing Key, and a client address, may send per hour.
+pub struct EventLimits {
+    per_key: crate::server::auth::ratelimit::Throttle,
+    per_address: crate::server::auth::ratelimit::Throttle,
+}
+
+impl EventLimits {
+    pub fn new(config: &crate::server::Config, clock: crate::server::clock::Clock) -> EventLimits {
+        use crate::server::auth::ratelimit::Throttle;
+        EventLimits {
+            per_key: Throttle::per_hour(config.event_batches_per_key, "of events with this Accessing Key", clock.clone()),
+            per_address: Throttle::per_hour(config.event_batches_per_address, "of events from your network address", clock),
+        }
+    }
 }
 
 /// The container API's routes.
@@ -56,6 +74,7 @@ pub fn routes() -> Routes<Serving> {
         .get("/api/container/v1/mini-programs/{id}", manifest)
         .get("/api/container/v1/mini-programs/{id}/icon", icon)
         .get("/api/container/v1/bundles/{sha256}", bundle)
+        .post("/api/container/v1/events", events)
 }
 
 pub fn router(state: Serving) -> Router {

@@ -94,6 +94,11 @@ impl AppContent {
         self.bundles.contains(sha256)
     }
 
+    /// The App this content is served to.
+    pub fn app(&self) -> Uuid {
+        self.app
+    }
+
     /// Whether the mini program is served to some install of the App.
     pub fn has_mini_program(&self, id: Uuid) -> bool {
         self.entries.iter().any(|(e, _)| *e == id)
