@@ -96,6 +96,12 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
         ("complete-rollout", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY)], [404, 403, 404, 403]),
         ("abort-rollout", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY)], [404, 403, 404, 403]),
         (
+            "set-health-rule",
+            vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY), ("threshold", "2"), ("min_launches", "200")],
+            [404, 403, 404, 403],
+        ),
+        ("release-figures", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY)], [404, 404, 404, 404]),
+        (
             "rollback-release",
             vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY), ("version", "1.0.0"), ("reason", "Crashes")],
             [404, 403, 404, 403],

@@ -245,6 +245,26 @@ async fn a_failing_candidate_is_paused_by_the_health_rule_and_the_next_poll_gets
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["actor"], "health rule");
     assert!(events[0]["details"].as_str().unwrap().contains("61 crashes in 600 launches"), "{events:?}");
+    // The release page's figures: per version and day.
+    let figures = control(&s, &s.rev, "release-figures", &[]).await.json();
+    let row = |v: &str| figures.as_array().unwrap().iter().find(|r| r["version"] == v).cloned().unwrap_or_default();
+    assert_eq!((row("1.1.0")["launches"].as_u64(), row("1.1.0")["crashes"].as_u64()), (Some(600), Some(61)), "{figures}");
+    assert_eq!(row("1.0.0")["launches"].as_u64(), Some(400));
+}
+
+#[tokio::test]
+async fn the_health_rule_is_set_by_a_manager_within_its_bounds() {
+    let s = setup().await;
+    release(&s, "1.0.0", "").await;
+    expect_field(&control(&s, &s.ann, "set-health-rule", &[("threshold", "0"), ("min_launches", "200")]).await, 422, "Failure threshold");
+    expect_field(&control(&s, &s.ann, "set-health-rule", &[("threshold", "2"), ("min_launches", "none")]).await, 422, "Minimum launches");
+    expect_field(&control(&s, &s.ann, "set-health-rule", &[("threshold", "2"), ("min_launches", "200")]).await, 422, "Failure threshold");
+    expect(&control(&s, &s.dev, "set-health-rule", &[("threshold", "5"), ("min_launches", "50")]).await, 403, "a developer");
+    expect(&control(&s, &s.ann, "set-health-rule", &[("threshold", "0.5"), ("min_launches", "1000"), ("roll_back", "on")]).await, 200, "set");
+    let r = call(&s.ann, &s.server, "mini-program-approvals", &[("workspace", "Acme"), ("id", &s.mp)]).await.json();
+    assert_eq!(r["releases"][0]["health"], serde_json::json!({"threshold_bp": 50, "min_launches": 1000, "roll_back": true}));
+    let events = audit_events(&s.ann, &s.server, "release.health_rule_changed", "").await;
+    assert!(events[0]["details"].as_str().unwrap().contains("withdraw a candidate at a failure rate of 0.5 % after 1000 launches"), "{events:?}");
 }
 
 #[tokio::test]

@@ -60,6 +60,36 @@ pub async fn abort_rollout(workspace: String, id: Uuid, app: Uuid, #[server(defa
     control(workspace, id, app, Control::Abort, back).await
 }
 
+/// Replaces the release's health rule: the failure rate (percent) and minimum launches at which
+/// the fleet's reports stop a candidate, and whether they withdraw it rather than pause it.
+#[server(prefix = "/api", endpoint = "set-health-rule")]
+pub async fn set_health_rule(
+    workspace: String,
+    id: Uuid,
+    app: Uuid,
+    #[server(default)] threshold: String,
+    #[server(default)] min_launches: String,
+    #[server(default)] roll_back: Option<String>,
+    #[server(default)] back: Option<String>,
+) -> Result<(), AppError> {
+    let rule = crate::model::approvals::HealthRule::parse(&threshold, &min_launches, roll_back.is_some())?;
+    let (state, m, actor) = super::acting(&workspace, act::ControlReleases).await?;
+    domain::set_health_rule(&state, &m, id, app, rule, actor).await?;
+    super::return_to(back);
+    Ok(())
+}
+
+/// What the installs of mini program `id` on `app` reported per version and day, over the last
+/// 14 days.
+#[server(prefix = "/api", endpoint = "release-figures")]
+pub async fn release_figures(workspace: String, id: Uuid, app: Uuid) -> Result<Vec<crate::model::approvals::DayFigures>, AppError> {
+    let m = crate::server::guard::Member::require(&workspace).await?.authorize(act::ViewMiniPrograms)?;
+    domain::daily_figures(&crate::server::Context::current()?, &m, id, app, FIGURE_DAYS).await
+}
+
+/// How many days of figures the release page shows.
+pub const FIGURE_DAYS: i64 = 14;
+
 /// Makes `version`, released to `app` before, what every install gets again, at once.
 #[server(prefix = "/api", endpoint = "rollback-release")]
 pub async fn rollback_release(

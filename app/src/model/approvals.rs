@@ -235,6 +235,29 @@ pub struct ReleaseView {
     pub candidate: Option<CandidateView>,
     /// Versions that were the stable before, newest first: what a rollback may return to.
     pub earlier: Vec<String>,
+    /// When the fleet's reports stop a candidate.
+    pub health: HealthRule,
+}
+
+/// What one version's installs reported on one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayFigures {
+    pub version: String,
+    pub day: chrono::NaiveDate,
+    pub launches: u64,
+    pub failed: u64,
+    pub crashes: u64,
+}
+
+impl DayFigures {
+    /// Failed launches and crashes over launches, in percent (0 without launches).
+    pub fn failure_rate(&self) -> f64 {
+        if self.launches == 0 {
+            0.0
+        } else {
+            (self.failed + self.crashes) as f64 * 100.0 / self.launches as f64
+        }
+    }
 }
 
 /// A version rolling out to a share of an App's installs.

@@ -79,6 +79,7 @@ audit_actions! {
     ReleaseCompleted => "release.completed", "Rollout completed";
     ReleaseAborted => "release.aborted", "Rollout aborted";
     ReleaseRolledBack => "release.rolled_back", "Rolled back";
+    ReleaseHealthRuleChanged => "release.health_rule_changed", "Health rule changed";
     ApprovalApplied => "approval.applied", "Applied for review";
     ApprovalWithdrawn => "approval.withdrawn", "Application withdrawn";
     ApprovalApproved => "approval.approved", "Application approved";

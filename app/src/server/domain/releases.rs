@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use crate::model::approvals::{rollout_label, validate_reason, FULL_ROLLOUT};
+use crate::model::approvals::{rollout_label, validate_reason, DayFigures, HealthRule, FULL_ROLLOUT};
 use crate::model::audit::AuditAction;
 use crate::model::minis::VersionState;
 use crate::model::AppError;
@@ -111,6 +111,37 @@ pub async fn control(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uui
         })
     })
     .await
+}
+
+/// Replaces the health rule of the release of `mp` to `app`.
+pub async fn set_health_rule(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uuid, app: Uuid, rule: HealthRule, actor: Actor) -> Result<(), AppError> {
+    change(cx, m, mp, app, actor, move |_, r, _| {
+        if r.health == rule {
+            return Err(AppError::invalid("Failure threshold", "nothing was changed"));
+        }
+        r.health = rule;
+        let how = if rule.roll_back { "withdraw" } else { "pause" };
+        Ok((AuditAction::ReleaseHealthRuleChanged, format!("{how} a candidate at a failure rate of {} after {} launches", rule.threshold_label(), rule.min_launches)))
+    })
+    .await
+}
+
+/// Per version, the launches and failure rate of mini program `mp` on `app` over the last
+/// `days` days: (version, day since the Unix epoch, launches, failed launches, crashes).
+pub async fn daily_figures(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, mp: Uuid, app: Uuid, days: i64) -> Result<Vec<DayFigures>, AppError> {
+    let viewer = m.scope();
+    let now = cx.clock.now();
+    cx.store
+        .read(move |tx| {
+            MiniProgramAccess::check(tx, &viewer, mp, MiniNeed::See)?;
+            app_store::app_of(tx, viewer.workspace(), app)?.ok_or_else(|| AppError::NotFound("No such App in this workspace.".into()))?;
+            let rows = crate::server::domain::fleet::daily(tx, app, mp, days, now)?;
+            Ok(rows
+                .into_iter()
+                .map(|(version, day, c)| DayFigures { version, day: chrono::DateTime::from_timestamp(day * 86_400, 0).unwrap_or_default().date_naive(), launches: c.launches, failed: c.failed, crashes: c.crashes })
+                .collect())
+        })
+        .await
 }
 
 /// Makes `version`, released to `app` before, the stable again at once, with a reason; the

@@ -159,6 +159,7 @@ pub async fn of_mini_program(cx: &Context, m: &Authorized<act::ViewMiniPrograms>
                         paused: c.paused.as_ref().map(|p| (p.by.clone(), p.reason.clone())),
                     }),
                     earlier: r.earlier.iter().map(|e| e.version.clone()).collect(),
+                    health: r.health,
                 })
                 .collect();
             Ok(MiniApprovals {
