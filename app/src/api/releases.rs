@@ -84,11 +84,8 @@ pub async fn set_health_rule(
 #[server(prefix = "/api", endpoint = "release-figures")]
 pub async fn release_figures(workspace: String, id: Uuid, app: Uuid) -> Result<Vec<crate::model::approvals::DayFigures>, AppError> {
     let m = crate::server::guard::Member::require(&workspace).await?.authorize(act::ViewMiniPrograms)?;
-    domain::daily_figures(&crate::server::Context::current()?, &m, id, app, FIGURE_DAYS).await
+    domain::daily_figures(&crate::server::Context::current()?, &m, id, app, crate::server::domain::approvals::FIGURE_DAYS).await
 }
-
-/// How many days of figures the release page shows.
-pub const FIGURE_DAYS: i64 = 14;
 
 /// Makes `version`, released to `app` before, what every install gets again, at once.
 #[server(prefix = "/api", endpoint = "rollback-release")]

@@ -237,6 +237,8 @@ pub struct ReleaseView {
     pub earlier: Vec<String>,
     /// When the fleet's reports stop a candidate.
     pub health: HealthRule,
+    /// What the installs reported per version and day, over the last days.
+    pub figures: Vec<DayFigures>,
 }
 
 /// What one version's installs reported on one day.

@@ -217,6 +217,21 @@ fn tell_managers(tx: &redb::WriteTransaction, r: &Release, stop: &Stop, public_u
     Ok(())
 }
 
+/// What the installs of mini program `mp` on `app` reported per version and day over the last
+/// `days` days, oldest first.
+pub fn figures(tx: &redb::ReadTransaction, app: Uuid, mp: Uuid, days: i64, now: DateTime<Utc>) -> Result<Vec<crate::model::approvals::DayFigures>, AppError> {
+    Ok(daily(tx, app, mp, days, now)?
+        .into_iter()
+        .map(|(version, day, c)| crate::model::approvals::DayFigures {
+            version,
+            day: DateTime::from_timestamp(day * 86_400, 0).unwrap_or_default().date_naive(),
+            launches: c.launches,
+            failed: c.failed,
+            crashes: c.crashes,
+        })
+        .collect())
+}
+
 /// The launches and failure rate of mini program `mp` on `app` per version and day, over the last
 /// `days` days (oldest first), for the release page's chart.
 pub fn daily(tx: &redb::ReadTransaction, app: Uuid, mp: Uuid, days: i64, now: DateTime<Utc>) -> Result<Vec<(String, i64, Counts)>, AppError> {

@@ -135,11 +135,7 @@ pub async fn daily_figures(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, 
         .read(move |tx| {
             MiniProgramAccess::check(tx, &viewer, mp, MiniNeed::See)?;
             app_store::app_of(tx, viewer.workspace(), app)?.ok_or_else(|| AppError::NotFound("No such App in this workspace.".into()))?;
-            let rows = crate::server::domain::fleet::daily(tx, app, mp, days, now)?;
-            Ok(rows
-                .into_iter()
-                .map(|(version, day, c)| DayFigures { version, day: chrono::DateTime::from_timestamp(day * 86_400, 0).unwrap_or_default().date_naive(), launches: c.launches, failed: c.failed, crashes: c.crashes })
-                .collect())
+            crate::server::domain::fleet::figures(tx, app, mp, days, now)
         })
         .await
 }

@@ -35,6 +35,11 @@ pub enum Confirm {
     WithdrawApproval,
     RetireVersion,
     RotateExposedKeys,
+    PauseRollout,
+    ResumeRollout,
+    CompleteRollout,
+    AbortRollout,
+    RollbackRelease,
 }
 
 /// A text input the confirmation asks for (a reason).
@@ -57,6 +62,12 @@ const DECISION_REASON: Input = Input {
     hint: "Required. The applicant reads it in the console and by email (at most 2 000 characters).",
     maxlength: crate::model::approvals::REASON_MAX,
 };
+const REASON_FOR_ROLLBACK: Input = Input {
+    label: "Reason",
+    name: "reason",
+    hint: "Required. Recorded in the audit log with the rollback (at most 2 000 characters).",
+    maxlength: crate::model::approvals::REASON_MAX,
+};
 const REASON_FOR_STATUS: Input = Input {
     label: "Reason",
     name: "reason",
@@ -65,7 +76,7 @@ const REASON_FOR_STATUS: Input = Input {
 };
 
 impl Confirm {
-    pub const ALL: [Confirm; 15] = [
+    pub const ALL: [Confirm; 20] = [
         Confirm::BlockMember,
         Confirm::UnblockMember,
         Confirm::RemoveMember,
@@ -81,6 +92,11 @@ impl Confirm {
         Confirm::WithdrawApproval,
         Confirm::RetireVersion,
         Confirm::RotateExposedKeys,
+        Confirm::PauseRollout,
+        Confirm::ResumeRollout,
+        Confirm::CompleteRollout,
+        Confirm::AbortRollout,
+        Confirm::RollbackRelease,
     ];
 
     /// The `/confirm/{slug}` of the page used without JavaScript.
@@ -101,6 +117,11 @@ impl Confirm {
             Confirm::WithdrawApproval => "withdraw-approval",
             Confirm::RetireVersion => "retire-version",
             Confirm::RotateExposedKeys => "rotate-exposed-upload-keys",
+            Confirm::PauseRollout => "pause-rollout",
+            Confirm::ResumeRollout => "resume-rollout",
+            Confirm::CompleteRollout => "complete-rollout",
+            Confirm::AbortRollout => "abort-rollout",
+            Confirm::RollbackRelease => "rollback-release",
         }
     }
 
@@ -125,6 +146,11 @@ impl Confirm {
             Confirm::WithdrawApproval => "Withdraw application",
             Confirm::RetireVersion => "Retire version",
             Confirm::RotateExposedKeys => "Rotate the Upload Keys they were shown",
+            Confirm::PauseRollout => "Pause rollout",
+            Confirm::ResumeRollout => "Resume rollout",
+            Confirm::CompleteRollout => "Complete rollout",
+            Confirm::AbortRollout => "Abort rollout",
+            Confirm::RollbackRelease => "Roll back",
         }
     }
 
@@ -145,6 +171,11 @@ impl Confirm {
             Confirm::WithdrawApproval => "The application is withdrawn and nobody can decide it any more; a version in review becomes Uploaded again. You can apply again later. Are you sure?",
             Confirm::RevokeKey => "The key stops working at once, with no grace period: a container or a build tool still using it is refused from its next request. Are you sure you want to revoke it?",
             Confirm::RetireVersion => "The version leaves the version lists and no longer counts as the highest: a lower version can be uploaded after it. Its number can't be used again, and the audit log keeps it. A retired version can't be brought back. Are you sure you want to retire it?",
+            Confirm::PauseRollout => "No install gets the candidate from its next request: they all get the stable version until you resume the rollout. Are you sure you want to pause it?",
+            Confirm::ResumeRollout => "The candidate goes again to the same share of installs it had when it was paused. Are you sure you want to resume it?",
+            Confirm::CompleteRollout => "The candidate becomes the stable version: every install of this App gets it from its next request. The version it replaces can be rolled back to. Are you sure?",
+            Confirm::AbortRollout => "The candidate is withdrawn: every install gets the stable version from its next request. It can't be resumed; a new version needs a new application. Are you sure you want to abort it?",
+            Confirm::RollbackRelease => "Every install of this App gets this version from its next request, and a candidate rolling out is withdrawn. The version served now is kept and can be rolled back to in turn. Are you sure you want to roll back?",
             Confirm::RotateExposedKeys => "Each App whose Upload Key this person was shown gets a new Upload Key, with the same scope, shown to you once. The keys in use stop working at once, with no grace period: build tools must switch to the new keys. Are you sure you want to rotate them?",
         }
     }
@@ -167,16 +198,21 @@ impl Confirm {
             Confirm::WithdrawApproval => "Withdraw",
             Confirm::RetireVersion => "Retire",
             Confirm::RotateExposedKeys => "Rotate now",
+            Confirm::PauseRollout => "Pause",
+            Confirm::ResumeRollout => "Resume",
+            Confirm::CompleteRollout => "Complete",
+            Confirm::AbortRollout => "Abort",
+            Confirm::RollbackRelease => "Roll back",
         }
     }
 
     fn danger(self) -> bool {
-        !matches!(self, Confirm::UnblockMember | Confirm::ReactivateWorkspace | Confirm::ApproveApproval)
+        !matches!(self, Confirm::UnblockMember | Confirm::ReactivateWorkspace | Confirm::ApproveApproval | Confirm::ResumeRollout | Confirm::CompleteRollout)
     }
 
     /// The server function that acts.
     fn path(self) -> &'static str {
-        use crate::api::{approvals, apps, members, minis, operator, workspaces};
+        use crate::api::{approvals, apps, members, minis, operator, releases, workspaces};
         match self {
             Confirm::BlockMember => members::BlockMember::PATH,
             Confirm::UnblockMember => members::UnblockMember::PATH,
@@ -194,6 +230,11 @@ impl Confirm {
             Confirm::WithdrawApproval => approvals::WithdrawApplication::PATH,
             Confirm::RetireVersion => minis::RetireVersion::PATH,
             Confirm::RotateExposedKeys => apps::RotateExposedUploadKeys::PATH,
+            Confirm::PauseRollout => releases::PauseRollout::PATH,
+            Confirm::ResumeRollout => releases::ResumeRollout::PATH,
+            Confirm::CompleteRollout => releases::CompleteRollout::PATH,
+            Confirm::AbortRollout => releases::AbortRollout::PATH,
+            Confirm::RollbackRelease => releases::RollbackRelease::PATH,
         }
     }
 
@@ -212,6 +253,8 @@ impl Confirm {
             Confirm::WithdrawApproval => &["id"],
             Confirm::RetireVersion => &["workspace", "id", "version"],
             Confirm::RotateExposedKeys => &["workspace", "account"],
+            Confirm::PauseRollout | Confirm::ResumeRollout | Confirm::CompleteRollout | Confirm::AbortRollout => &["workspace", "id", "app"],
+            Confirm::RollbackRelease => &["workspace", "id", "app", "version"],
         }
     }
 
@@ -220,6 +263,7 @@ impl Confirm {
             Confirm::RejectApplication => Some(&REASON_TO_APPLICANT),
             Confirm::RejectApproval => Some(&DECISION_REASON),
             Confirm::SuspendWorkspace | Confirm::ReactivateWorkspace => Some(&REASON_FOR_STATUS),
+            Confirm::RollbackRelease => Some(&REASON_FOR_ROLLBACK),
             _ => None,
         }
     }
@@ -375,14 +419,18 @@ pub fn Modal(
 pub fn FormDialog(
     /// The button's text and the dialog's title.
     title: &'static str,
-    /// The query parameter that shows the dialog without JavaScript.
-    param: &'static str,
+    /// The query parameter that shows the dialog without JavaScript (unique on the page).
+    #[prop(into)]
+    param: String,
+    /// The opening button's accessible name when its text is ambiguous (one of several alike).
+    #[prop(optional, into)]
+    opener_label: Option<String>,
     children: Children,
 ) -> impl IntoView {
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     let opener = NodeRef::<leptos::html::Button>::new();
     let query = use_query_map();
-    let shown = query.read_untracked().get(param).is_some();
+    let shown = query.read_untracked().get(&param).is_some();
     let id = format!("dialog-{param}");
     let title_id = format!("{id}-title");
     let open = move |ev: leptos::ev::SubmitEvent| {
@@ -399,11 +447,11 @@ pub fn FormDialog(
             d.close();
         }
     };
-    let without = super::table::query_with(&[(param, None)]);
+    let without = super::table::query_with(&[(param.as_str(), None)]);
     view! {
         <form method="get" class="inline-form" on:submit=open>
             <input type="hidden" name=param value="1" />
-            <button type="submit" class="button button-primary" node_ref=opener aria-haspopup="dialog">{title}</button>
+            <button type="submit" class="button button-primary" node_ref=opener aria-haspopup="dialog" aria-label=opener_label>{title}</button>
         </form>
         <Modal dialog opener labelledby=title_id.clone() open=shown>
             <div class="dialog-header">

@@ -2,6 +2,7 @@
 //! dialogs.
 
 pub mod badge;
+pub mod chart;
 pub mod combobox;
 pub mod dialog;
 pub mod menu;

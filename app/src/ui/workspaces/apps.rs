@@ -6,7 +6,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use super::WorkspaceShell;
-use crate::api::apps::{get_app, list_app_keys, list_apps, take_new_keys, CreateApp, RevokeAppKey, RotateAppKey, SetUploadKeyScope};
+use crate::api::apps::{get_app, list_app_keys, list_apps, take_new_keys, CreateApp, RevokeAppKey, RotateAppKey, SetTestDevices, SetUploadKeyScope};
 use crate::model::apps::{
     AppView, Grace, KeyKind, KeyView, NewKey, UploadScopeView, APP_NAME_MAX, BUNDLE_ID_MAX, SCOPE_MINI_PROGRAMS_FIELD,
     SCOPE_NETWORKS_FIELD,
@@ -150,12 +150,14 @@ pub fn AppPage() -> impl IntoView {
     let rotate = ServerAction::<RotateAppKey>::new();
     let revoke = ServerAction::<RevokeAppKey>::new();
     let limit = ServerAction::<SetUploadKeyScope>::new();
+    let devices = ServerAction::<SetTestDevices>::new();
+    toast_action(devices, |_| "Test devices saved.".into());
     toast_action(rotate, |k| format!("New {} made. Copy it now: it is shown only once.", k.kind.label()));
     toast_action(revoke, |_| "Key revoked.".into());
     toast_action(limit, |_| "Upload Key scope saved.".into());
     let app_id = Memo::new(move |_| id.get().parse::<uuid::Uuid>().ok());
-    let (rotated, revoked, limited) = (successes(rotate), successes(revoke), successes(limit));
-    let changed = Memo::new(move |_| rotated.get() + revoked.get() + limited.get());
+    let (rotated, revoked, limited, listed) = (successes(rotate), successes(revoke), successes(limit), successes(devices));
+    let changed = Memo::new(move |_| rotated.get() + revoked.get() + limited.get() + listed.get());
     let app = Resource::new(
         move || (name.get(), app_id.get(), changed.get()),
         |(n, id, _)| async move {
@@ -243,6 +245,7 @@ pub fn AppPage() -> impl IntoView {
                                         </Panel>
                                     }
                                 }).collect_view()}
+                                <TestDevices devices=a.test_devices.clone() ws=ws.clone() app=app_text.clone() action=devices />
                                 <Panel id="keys-title" title="Keys">
                                     <DataTable
                                         label="Keys"
@@ -373,4 +376,38 @@ fn UploadScope(
         </FormDialog>
     }
     .into_any()
+}
+
+/// The App's test devices — install ids that get every candidate rolling out to it, whatever its
+/// share — and "Edit test devices…".
+#[component]
+fn TestDevices(devices: Vec<String>, ws: String, app: String, action: ServerAction<SetTestDevices>) -> impl IntoView {
+    let error = action_error(action);
+    let text = devices.join("\n");
+    view! {
+        <Panel id="test-devices" title="Test devices">
+            <PanelActions slot>
+                <FormDialog title="Edit test devices" param="test-devices">
+                    <ServerForm action fields=vec![("workspace", ws), ("app", app)] error>
+                        <Field
+                            label="Test devices"
+                            name="devices"
+                            kind="textarea"
+                            rows=6
+                            value=Signal::stored(text)
+                            hint="One install id per line (the MPDP-Install-Id the host app sends), at most 100. Empty: none."
+                            error
+                        />
+                        <button type="submit" class="button button-primary">"Save test devices"</button>
+                    </ServerForm>
+                </FormDialog>
+            </PanelActions>
+            <p class="hint">"These installs get every candidate that is not paused, whatever its share (0 % included), so QA sees a release before anyone else."</p>
+            {if devices.is_empty() {
+                view! { <p>"None."</p> }.into_any()
+            } else {
+                view! { <ul class="plain">{devices.into_iter().map(|d| view! { <li><code>{d}</code></li> }).collect_view()}</ul> }.into_any()
+            }}
+        </Panel>
+    }
 }

@@ -11,6 +11,7 @@ pub mod list;
 pub mod members;
 pub mod minis;
 pub mod release;
+pub mod rollout;
 
 use leptos::prelude::*;
 

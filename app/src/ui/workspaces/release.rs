@@ -8,7 +8,9 @@ use crate::api::approvals::{mini_program_approvals, ApplyFeature, ApplyPublishin
 use crate::model::approvals::{MiniApprovals, FEATURES, REASON_MAX};
 use crate::model::AppError;
 use crate::ui::kit::dialog::FormDialog;
-use crate::ui::kit::{action_error, all_successes, fmt_time, successes, CheckGroup, ErrorPanel, Field, Loading, Panel, ServerForm};
+use crate::ui::kit::{action_error, all_successes, successes, CheckGroup, ErrorPanel, Field, Loading, Panel, ServerForm};
+
+use super::rollout::{AppRelease, Controls};
 
 /// A mini program's release data, and the applications that change it. The page makes it in its
 /// body: the panel is rendered inside the page's Suspense, which the server may run twice (once
@@ -19,6 +21,7 @@ pub struct Release {
     publish: ServerAction<ApplyPublishing>,
     removal: ServerAction<ApplyRemoval>,
     feature: ServerAction<ApplyFeature>,
+    controls: Controls,
     data: Resource<Result<MiniApprovals, AppError>>,
 }
 
@@ -28,7 +31,9 @@ impl Release {
         let publish = ServerAction::<ApplyPublishing>::new();
         let removal = ServerAction::<ApplyRemoval>::new();
         let feature = ServerAction::<ApplyFeature>::new();
-        let changes = all_successes([successes(publish), successes(removal), successes(feature)]);
+        let controls = Controls::new();
+        let [raised, paused, resumed, completed, aborted, rolled_back, ruled] = controls.successes();
+        let changes = all_successes([successes(publish), successes(removal), successes(feature), raised, paused, resumed, completed, aborted, rolled_back, ruled]);
         let data = Resource::new(
             move || (workspace.get(), id.get(), changes()),
             |(ws, id, _)| async move {
@@ -38,7 +43,7 @@ impl Release {
                 }
             },
         );
-        Release { publish, removal, feature, data }
+        Release { publish, removal, feature, controls, data }
     }
 }
 
@@ -50,7 +55,7 @@ pub fn ReleasePanel(
     /// Whether the person may apply (the mini program's admin, or a Workspace Admin).
     manage: bool,
 ) -> impl IntoView {
-    let Release { publish, removal, feature, data } = release;
+    let Release { publish, removal, feature, controls, data } = release;
     let (publish_error, removal_error, feature_error) = (action_error(publish), action_error(removal), action_error(feature));
     view! {
         <Panel id="mp-release" title="Release">
@@ -81,6 +86,7 @@ pub fn ReleasePanel(
                                             empty="This workspace has no Apps yet: a Workspace Admin adds them in App Manage."
                                             error=publish_error
                                         />
+                                        <Field label="Rollout" name="rollout" hint="The percentage of each App's installs that get it once approved, such as 10 or 12.5 (empty: 100 %). Below 100 % it rolls out as a candidate beside the stable version, and its managers raise, pause, complete or abort it without a new review." error=publish_error />
                                         <Field label="Note" name="note" kind="textarea" maxlength=REASON_MAX hint="What changed, for the reviewer (optional)." error=publish_error />
                                         <button type="submit" class="button button-primary">"Apply for publishing review"</button>
                                     </ServerForm>
@@ -117,14 +123,14 @@ pub fn ReleasePanel(
                             {(manage && r.publishable.is_none()).then(|| view! {
                                 <p class="hint">"To apply for publishing review, upload a new version: only the newest version, while Uploaded, can be sent."</p>
                             })}
+                            {if r.releases.is_empty() {
+                                view! { <p>"Not released to any App."</p> }.into_any()
+                            } else {
+                                r.releases.iter().cloned().enumerate().map(|(n, release)| {
+                                    view! { <AppRelease controls workspace=workspace.clone() id n release manage /> }
+                                }).collect_view().into_any()
+                            }}
                             <dl class="facts">
-                                <dt>"Released to"</dt>
-                                <dd>
-                                    {plain_list_or(
-                                        "Not released to any App.",
-                                        r.releases.iter().map(|x| view! { <li>{format!("{}: version {} (since {})", x.app, x.version.as_deref().unwrap_or("none"), x.released.as_ref().map(fmt_time).unwrap_or_default())}</li> }.into_any()).collect(),
-                                    )}
-                                </dd>
                                 <dt>"Activated features"</dt>
                                 <dd>
                                     {if r.features.is_empty() {

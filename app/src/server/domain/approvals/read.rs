@@ -114,9 +114,13 @@ pub async fn unread(cx: &Context, who: &SignedIn) -> Result<u64, AppError> {
     cx.store.read(move |tx| notifications::unread(tx, me)).await
 }
 
+/// How many days of the fleet's figures a release shows.
+pub const FIGURE_DAYS: i64 = 14;
+
 /// What `m` can apply for on a mini program they may see, and where it is released.
 pub async fn of_mini_program(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, mp: Uuid) -> Result<MiniApprovals, AppError> {
     let viewer = m.scope();
+    let now = cx.clock.now();
     cx
         .store
         .read(move |tx| {
@@ -147,21 +151,24 @@ pub async fn of_mini_program(cx: &Context, m: &Authorized<act::ViewMiniPrograms>
             }
             let releases = released
                 .iter()
-                .map(|r| ReleaseView {
-                    app_id: r.app,
-                    app: apps.iter().find(|(id, _)| *id == r.app).map(|(_, n)| n.clone()).unwrap_or_default(),
-                    version: r.stable.as_ref().map(|s| s.version.clone()),
-                    released: r.stable.as_ref().map(|s| s.released),
-                    candidate: r.candidate.as_ref().map(|c| CandidateView {
-                        version: c.shipped.version.clone(),
-                        released: c.shipped.released,
-                        rollout: c.rollout,
-                        paused: c.paused.as_ref().map(|p| (p.by.clone(), p.reason.clone())),
-                    }),
-                    earlier: r.earlier.iter().map(|e| e.version.clone()).collect(),
-                    health: r.health,
+                .map(|r| {
+                    Ok(ReleaseView {
+                        app_id: r.app,
+                        app: apps.iter().find(|(id, _)| *id == r.app).map(|(_, n)| n.clone()).unwrap_or_default(),
+                        version: r.stable.as_ref().map(|s| s.version.clone()),
+                        released: r.stable.as_ref().map(|s| s.released),
+                        candidate: r.candidate.as_ref().map(|c| CandidateView {
+                            version: c.shipped.version.clone(),
+                            released: c.shipped.released,
+                            rollout: c.rollout,
+                            paused: c.paused.as_ref().map(|p| (p.by.clone(), p.reason.clone())),
+                        }),
+                        earlier: r.earlier.iter().map(|e| e.version.clone()).collect(),
+                        health: r.health,
+                        figures: crate::server::domain::fleet::figures(tx, r.app, mp, FIGURE_DAYS, now)?,
+                    })
                 })
-                .collect();
+                .collect::<Result<Vec<_>, AppError>>()?;
             Ok(MiniApprovals {
                 publishable: newest.filter(|v| v.state == VersionState::Uploaded && !p.removed).map(|v| v.version),
                 apps,
