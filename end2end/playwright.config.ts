@@ -40,7 +40,7 @@ export default defineConfig({
     command:
       `sh -c 'echo "${OPERATOR_PASSWORD}" | ../target/release/mpdp operator create --email operator@example.com ` +
       `--username operator --data-dir ${dataDir} && ` +
-      `MPDP_LOG=warn MPDP_ACCOUNT_REQUESTS_PER_ADDRESS=1000 exec ../target/release/mpdp serve --listen 127.0.0.1:${port} --data-dir ${dataDir}'`,
+      `MPDP_LOG=warn MPDP_ACCOUNT_REQUESTS_PER_ADDRESS=1000 MPDP_FLEET_FLUSH_MS=200 exec ../target/release/mpdp serve --listen 127.0.0.1:${port} --data-dir ${dataDir}'`,
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -77,7 +77,7 @@ test("a version is published through review, a removal is withdrawn and rejected
   await expect(mia.getByRole("link", { name: /Your application “Apply for publishing review” \(Coupons 1\.0\.0\) was approved/ })).toBeVisible();
   await open(mia, info, mpPath);
   await expect(mia.getByRole("table", { name: "Versions" }).getByRole("row").filter({ hasText: "1.0.0" })).toContainText("Released");
-  await expect(mia.getByRole("region", { name: "Release" })).toContainText("Super App: version 1.0.0");
+  await expect(mia.getByRole("region", { name: "Release" }).getByRole("region", { name: "Super App" })).toContainText("1.0.0 (since");
 
   // A removal: applied for, withdrawn, applied for again, rejected with a reason she reads.
   form = await releaseForm(mia, "Apply for removal");
