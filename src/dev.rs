@@ -30,6 +30,10 @@ pub enum DevCommand {
     /// --mib MiB to the Studio API under a forged signature (the App's real key id, signed by
     /// another key), over and over, for --duration. Prints `uploads=… refused=… seconds=…`.
     Junk(JunkArgs),
+    /// A fleet of a host App's installs: each polls the container list with its own install id,
+    /// launches what it got and reports launches (and crashes, at --fail VERSION=RATE) to the
+    /// events API. Prints `round=… mini_program=… version=… installs=…` per version and round.
+    Fleet(crate::fleet::FleetArgs),
 }
 
 #[derive(Args)]
@@ -146,6 +150,7 @@ pub fn run(command: DevCommand) -> anyhow::Result<()> {
         DevCommand::Load(args) => rt.block_on(load(args)),
         DevCommand::Writes(args) => rt.block_on(writes(args)),
         DevCommand::Junk(args) => rt.block_on(junk(args)),
+        DevCommand::Fleet(args) => rt.block_on(crate::fleet::run(args)),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod admin;
 mod dev;
+mod fleet;
 mod http;
 mod studio;
 

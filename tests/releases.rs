@@ -9,6 +9,8 @@ use common::minis::{browser_upload, create_android_app, create_mini_program};
 use common::workspace::*;
 use common::*;
 
+use std::collections::BTreeMap;
+
 struct Setup {
     server: Server,
     _dir: DataDir,
@@ -276,4 +278,53 @@ async fn event_batches_are_limited_per_address() {
     assert_eq!(post_events(&s, batch.clone()).await.0, 202);
     let (status, body) = post_events(&s, batch).await;
     assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
+}
+
+/// Runs `mpdp dev fleet` against the server with the App's key: the installs per version of its
+/// last round.
+fn fleet(s: &Setup, extra: &[&str]) -> BTreeMap<String, u64> {
+    let out = std::process::Command::new(bin())
+        .args(["dev", "fleet", "--server", &s.server.base, "--installs", "10000", "--concurrency", "16"])
+        .args(extra)
+        .env("MPDP_ACCESS_KEY", &s.access_key)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let mut counts = BTreeMap::new();
+    for line in text.lines() {
+        let field = |name: &str| line.split(' ').find_map(|f| f.strip_prefix(&format!("{name}="))).map(str::to_string);
+        if let (Some(version), Some(n)) = (field("version"), field("installs")) {
+            counts.insert(version, n.parse().unwrap());
+        }
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_fleet_of_ten_thousand_installs_sees_the_share_grow_and_a_failing_candidate_stop() {
+    let s = setup_with(&["--fleet-flush-ms", "100"]).await;
+    release(&s, "1.0.0", "").await;
+    release(&s, "1.1.0", "10").await;
+    let at = |c: &BTreeMap<String, u64>, v: &str| c.get(v).copied().unwrap_or(0);
+    let ten = fleet(&s, &["--no-events"]);
+    assert!((900..=1_100).contains(&at(&ten, "1.1.0")), "10 % reached {ten:?}");
+    assert_eq!(at(&ten, "1.0.0") + at(&ten, "1.1.0"), 10_000);
+    expect(&control(&s, &s.ann, "raise-rollout", &[("rollout", "25")]).await, 200, "raise to 25 %");
+    let quarter = fleet(&s, &["--no-events"]);
+    assert!((2_400..=2_600).contains(&at(&quarter, "1.1.0")), "25 % reached {quarter:?}");
+    // The candidate's installs crash one launch in ten: the next flush pauses it, and every
+    // install's next poll gets the stable.
+    fleet(&s, &["--fail", "1.1.0=0.1"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let after = fleet(&s, &["--no-events"]);
+        if at(&after, "1.0.0") == 10_000 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still served: {after:?}\n{}", s.server.log());
+    }
+    let paused = audit_events(&s.ann, &s.server, "release.paused", "").await;
+    assert_eq!(paused.len(), 1, "{paused:?}");
+    assert_eq!(paused[0]["actor"], "health rule");
 }

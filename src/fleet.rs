@@ -1,0 +1,150 @@
+//! `mpdp dev fleet`: a simulated fleet of a host App's installs. Each install polls the container
+//! list with its own `MPDP-Install-Id` (and the ETag it last got), "launches" every mini program
+//! it was given, and reports the launches — and, at the chosen failure rate of each version,
+//! crashes — to the events API. Prints, per round, how many installs got each version.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use sha2::{Digest, Sha256};
+
+#[derive(Args)]
+pub struct FleetArgs {
+    /// The server, e.g. http://127.0.0.1:3000.
+    #[arg(long)]
+    server: String,
+    /// The App's Mini Program Accessing Key.
+    #[arg(long, env = "MPDP_ACCESS_KEY", hide_env_values = true)]
+    key: String,
+    /// How many installs (each with its own install id).
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    installs: u32,
+    /// How many times each install polls and launches.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    rounds: u32,
+    /// The share of launches of VERSION that crash, as VERSION=RATE (0 to 1); repeat for several.
+    #[arg(long = "fail", value_name = "VERSION=RATE", value_parser = parse_failure)]
+    failures: Vec<(String, f64)>,
+    /// What every install id starts with (the rest is its number).
+    #[arg(long, default_value = "fleet-install-")]
+    prefix: String,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    concurrency: u32,
+    /// Only poll: report no events.
+    #[arg(long)]
+    no_events: bool,
+}
+
+fn parse_failure(text: &str) -> Result<(String, f64), String> {
+    let (version, rate) = text.split_once('=').ok_or("must be VERSION=RATE, such as 1.1.0=0.1")?;
+    let rate: f64 = rate.trim().parse().map_err(|_| format!("{rate} is not a number from 0 to 1"))?;
+    if !(0.0..=1.0).contains(&rate) || version.trim().is_empty() {
+        return Err("must be VERSION=RATE with a rate from 0 to 1".into());
+    }
+    Ok((version.trim().to_string(), rate))
+}
+
+/// A number in [0, 1) from `text`, the same on every run: whether a launch crashes.
+fn draw(text: &str) -> f64 {
+    let d = Sha256::digest(text.as_bytes());
+    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]) as f64 / (u64::MAX as f64 + 1.0)
+}
+
+/// What one install keeps between rounds: the ETag of the list it holds, and the list's
+/// (mini program, version) pairs.
+#[derive(Default, Clone)]
+struct Install {
+    etag: Option<String>,
+    running: Vec<(String, String)>,
+}
+
+pub async fn run(args: FleetArgs) -> anyhow::Result<()> {
+    if !args.key.starts_with("mpak_") {
+        bail!("--key must be the App's Mini Program Accessing Key (mpak_…)");
+    }
+    let client = reqwest::Client::builder().build().context("could not make an HTTP client")?;
+    let base = args.server.trim_end_matches('/').to_string();
+    let failures: HashMap<String, f64> = args.failures.iter().cloned().collect();
+    let installs: Arc<Vec<Mutex<Install>>> = Arc::new((0..args.installs).map(|_| Mutex::new(Install::default())).collect());
+    for round in 1..=args.rounds {
+        let gate = Arc::new(tokio::sync::Semaphore::new(args.concurrency as usize));
+        let mut tasks = Vec::with_capacity(args.installs as usize);
+        for n in 0..args.installs as usize {
+            let (client, base, key, installs, gate) = (client.clone(), base.clone(), args.key.clone(), installs.clone(), gate.clone());
+            let id = format!("{}{n:07}", args.prefix);
+            tasks.push(tokio::spawn(async move {
+                let _slot = gate.acquire_owned().await.context("the fleet stopped")?;
+                let etag = installs[n].lock().map_err(|_| anyhow::anyhow!("poisoned"))?.etag.clone();
+                let mut req = client.get(format!("{base}/api/container/v1/mini-programs")).bearer_auth(&key).header("mpdp-install-id", &id);
+                if let Some(tag) = &etag {
+                    req = req.header("if-none-match", tag);
+                }
+                let r = req.send().await.context("the server did not answer a poll")?;
+                let status = r.status();
+                if status == reqwest::StatusCode::NOT_MODIFIED {
+                    return Ok::<bool, anyhow::Error>(true);
+                }
+                if !status.is_success() {
+                    bail!("a poll was answered {status}: {}", r.text().await.unwrap_or_default());
+                }
+                let tag = r.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
+                let list: serde_json::Value = r.json().await.context("a list that is not JSON")?;
+                let running = list["mini_programs"]
+                    .as_array()
+                    .map(|l| l.iter().map(|m| (m["id"].as_str().unwrap_or_default().to_string(), m["version"].as_str().unwrap_or_default().to_string())).collect())
+                    .unwrap_or_default();
+                *installs[n].lock().map_err(|_| anyhow::anyhow!("poisoned"))? = Install { etag: tag, running };
+                Ok(false)
+            }));
+        }
+        let mut not_modified = 0;
+        for t in tasks {
+            if t.await.context("a poll panicked")?? {
+                not_modified += 1;
+            }
+        }
+        // What each install runs now, counted; and what it reports.
+        let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut events = Vec::new();
+        let at = chrono::Utc::now().to_rfc3339();
+        for (n, install) in installs.iter().enumerate() {
+            let install = install.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            let id = format!("{}{n:07}", args.prefix);
+            for (mp, version) in &install.running {
+                *counts.entry((mp.clone(), version.clone())).or_default() += 1;
+                events.push(serde_json::json!({"install": id, "mini_program": mp, "version": version, "kind": "launched", "at": at}));
+                let rate = failures.get(version).copied().unwrap_or(0.0);
+                if draw(&format!("{id} {mp} {version} {round}")) < rate {
+                    events.push(serde_json::json!({"install": id, "mini_program": mp, "version": version, "kind": "crashed", "at": at}));
+                }
+            }
+        }
+        for ((mp, version), n) in &counts {
+            println!("round={round} mini_program={mp} version={version} installs={n}");
+        }
+        let (mut accepted, mut rejected) = (0u64, 0u64);
+        if !args.no_events {
+            for batch in events.chunks(1_000) {
+                let r = client
+                    .post(format!("{base}/api/container/v1/events"))
+                    .bearer_auth(&args.key)
+                    .json(&serde_json::json!({ "events": batch }))
+                    .send()
+                    .await
+                    .context("the server did not answer an event batch")?;
+                let status = r.status();
+                let body: serde_json::Value = r.json().await.unwrap_or_default();
+                if status != reqwest::StatusCode::ACCEPTED {
+                    bail!("an event batch was answered {status}: {body}");
+                }
+                accepted += body["accepted"].as_u64().unwrap_or(0);
+                rejected += body["rejected"].as_u64().unwrap_or(0);
+            }
+        }
+        println!("round={round} polled={} not_modified={not_modified} events_accepted={accepted} events_rejected={rejected}", args.installs);
+    }
+    Ok(())
+}
