@@ -96,6 +96,11 @@ async fn a_staged_release_is_raised_paused_completed_and_rolled_back_as_the_flee
     let quarter = getting(&s, &installs, "1.1.0").await;
     assert!((420..=580).contains(&quarter.len()), "25 % reached {} of 2 000", quarter.len());
     assert!(ten.iter().all(|i| quarter.contains(i)), "an install of the 10 % lost the candidate");
+    // The versions list says where each version is served, and to what share.
+    let versions = call(&s.ann, &s.server, "list-versions", &[("workspace", "Acme"), ("id", &s.mp)]).await.json();
+    let served = |v: &str| versions["items"].as_array().unwrap().iter().find(|x| x["version"] == v).unwrap()["released_to"].clone();
+    assert_eq!(served("1.1.0"), serde_json::json!(["Super (candidate, 25 %)"]));
+    assert_eq!(served("1.0.0"), serde_json::json!(["Super (stable)"]));
 
     // Refusals change nothing.
     expect_field(&control(&s, &s.ann, "raise-rollout", &[("rollout", "20")]).await, 422, "Rollout");

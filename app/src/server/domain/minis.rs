@@ -170,7 +170,22 @@ pub async fn versions(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, id: U
         .store
         .read(move |tx| {
             visible(tx, &m, id)?;
-            Ok(store::versions_page(tx, id, sort, &cursor, crate::model::page::PER_PAGE)?.page)
+            let mut page = store::versions_page(tx, id, sort, &cursor, crate::model::page::PER_PAGE)?.page;
+            let releases = crate::server::store::releases::of_mini_program(tx, id)?;
+            let apps = crate::server::store::apps::apps_of(tx, m.workspace())?;
+            let name = |app: Uuid| apps.iter().find(|a| a.id == app).map_or_else(|| "an App".to_string(), |a| a.name.clone());
+            for v in &mut page.items {
+                for r in &releases {
+                    if r.stable.as_ref().is_some_and(|s| s.version == v.version) {
+                        v.released_to.push(format!("{} (stable)", name(r.app)));
+                    }
+                    if let Some(c) = r.candidate.as_ref().filter(|c| c.shipped.version == v.version) {
+                        let state = if c.paused.is_some() { ", paused" } else { "" };
+                        v.released_to.push(format!("{} (candidate, {}{state})", name(r.app), crate::model::approvals::rollout_label(c.rollout)));
+                    }
+                }
+            }
+            Ok(page)
         })
         .await
 }

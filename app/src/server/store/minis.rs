@@ -114,6 +114,7 @@ impl Version {
             uploader: self.uploader.clone(),
             note: self.note.clone(),
             created: self.created,
+            released_to: Vec::new(),
         }
     }
 }

@@ -320,7 +320,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                                     <pre class="mono wrap"><code>{cli}</code></pre>
                                     <DataTable
                                         label="Versions"
-                                        columns=vec!["Version", "State", "Size", "SHA-256", "Uploaded by", "Note", "Uploaded", "Actions"]
+                                        columns=vec!["Version", "State", "Released to", "Size", "SHA-256", "Uploaded by", "Note", "Uploaded", "Actions"]
                                         sortable=vec![("Uploaded", "created")]
                                         data=versions
                                         empty="No versions uploaded yet."
@@ -341,6 +341,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                                                 <tr>
                                                     <td>{v.version.clone()}</td>
                                                     <td><StatusBadge status /></td>
+                                                    <td>{if v.released_to.is_empty() { "—".to_string() } else { v.released_to.join(", ") }}</td>
                                                     <td class="nowrap">{format!("{} bytes", v.size)}</td>
                                                     <td><code title=v.sha256.clone()>{short}"…"</code></td>
                                                     <td>{v.uploader.clone()}</td>
