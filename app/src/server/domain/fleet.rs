@@ -123,7 +123,9 @@ impl Fleet {
             return Ok(0);
         }
         let url = cx.config.public_url.clone();
-        cx.store
+        let kept = batch.clone();
+        let written = cx
+            .store
             .write(move |tx| {
                 fleet::add(tx, &batch)?;
                 let touched: BTreeSet<&Subject> = batch.hours.keys().map(|(s, _)| s).collect();
@@ -135,7 +137,14 @@ impl Fleet {
                 }
                 Ok(stopped)
             })
-            .await
+            .await;
+        if written.is_err() {
+            // Not written: counted again with the next flush's.
+            if let Ok(mut p) = self.pending.lock() {
+                p.merge(kept);
+            }
+        }
+        written
     }
 }
 

@@ -47,10 +47,22 @@ pub struct Subject {
 }
 
 /// Reports gathered in memory, written in one transaction.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Batch {
     pub hours: BTreeMap<(Subject, i64), Counts>,
     pub days: BTreeMap<(Subject, i64), Installs>,
+}
+
+impl Batch {
+    /// Adds `other`'s reports to these.
+    pub fn merge(&mut self, other: Batch) {
+        for (k, c) in other.hours {
+            self.hours.entry(k).or_default().add(c);
+        }
+        for (k, i) in other.days {
+            self.days.entry(k).or_insert_with(Installs::new).merge(&i);
+        }
+    }
 }
 
 /// Adds a batch to what is stored.

@@ -70,7 +70,14 @@ pub fn LineChart(
     let legend = series
         .iter()
         .enumerate()
-        .map(|(k, s)| view! { <li><span class="chart-key" style=format!("background:{}", COLOURS[k % COLOURS.len()])></span>{s.name.clone()}</li> })
+        .map(|(k, s)| {
+            view! {
+                <li>
+                    <svg class="chart-key" viewBox="0 0 12 12" aria-hidden="true"><rect width="12" height="12" rx="2" fill=COLOURS[k % COLOURS.len()] /></svg>
+                    {s.name.clone()}
+                </li>
+            }
+        })
         .collect_view();
     let rows = points
         .iter()

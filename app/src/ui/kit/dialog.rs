@@ -313,7 +313,7 @@ where
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     let opener_ref = NodeRef::<leptos::html::Button>::new();
     let id = format!("confirm-{}-{}", kind.slug(), fields.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("-"));
-    let (title_id, text_id) = (format!("{id}-title"), format!("{id}-text"));
+    let (title_id, text_id, input_id) = (format!("{id}-title"), format!("{id}-text"), format!("{id}-input"));
     let (title_ref, text_ref) = (title_id.clone(), text_id.clone());
     let open = move |ev: leptos::ev::SubmitEvent| {
         if let Some(d) = dialog.get() {
@@ -345,7 +345,7 @@ where
             <h2 id=title_id>{kind.title()}</h2>
             <p id=text_id>{kind.consequence()}</p>
             <ServerForm action fields=hidden error>
-                {kind.input().map(|i| view! { <Field label=i.label name=i.name kind="textarea" required=true maxlength=i.maxlength hint=i.hint error /> })}
+                {kind.input().map(|i| view! { <Field label=i.label name=i.name id=input_id kind="textarea" required=true maxlength=i.maxlength hint=i.hint error /> })}
                 <div class="dialog-actions">
                     <button type="button" class="button" autofocus on:click=move |_| close()>"Cancel"</button>
                     <button type="submit" class=if kind.danger() { "button button-danger" } else { "button button-primary" }>{kind.confirm_label()}</button>
