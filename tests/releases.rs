@@ -232,6 +232,9 @@ async fn a_failing_candidate_is_paused_by_the_health_rule_and_the_next_poll_gets
     let foreign = serde_json::json!({"events": [{"install": "install-00001", "mini_program": "0190f5a8-0000-7000-8000-000000000099", "version": "1.1.0", "kind": "crashed", "at": chrono::Utc::now().to_rfc3339()}]});
     let (status, body) = post_events(&s, foreign.to_string()).await;
     assert_eq!((status, body["accepted"].as_u64(), body["rejected"].as_u64()), (202, Some(0), Some(1)));
+    let unserved = serde_json::json!({"events": launches(&s, &inside, "0.9.0", 3, 1)});
+    let (status, body) = post_events(&s, unserved.to_string()).await;
+    assert_eq!((status, body["accepted"].as_u64(), body["rejected"].as_u64()), (202, Some(0), Some(6)), "a version the App is not served");
 
     // The stable's failures are not the candidate's; a healthy candidate goes on.
     let stable = serde_json::json!({"events": launches(&s, &installs, "1.0.0", 400, 2)});

@@ -99,6 +99,13 @@ impl AppContent {
         self.app
     }
 
+    /// Whether `version` of mini program `mp` is served to some install of the App: its stable,
+    /// or a candidate rolling out.
+    pub fn serves(&self, mp: Uuid, version: &str) -> bool {
+        self.entries.iter().any(|(id, m)| *id == mp && m.as_ref().is_some_and(|m| m.version == version))
+            || self.candidates.iter().zip(&self.candidate_manifests).any(|(r, m)| r.mini_program == mp && m.version == version)
+    }
+
     /// Whether the mini program is served to some install of the App.
     pub fn has_mini_program(&self, id: Uuid) -> bool {
         self.entries.iter().any(|(e, _)| *e == id)
@@ -770,6 +777,7 @@ mod tests {
         assert_eq!((read.version.as_str(), read.bundle.sha256.as_str()), ("1.1.0", sha.as_str()));
         assert_eq!(manifest::verify_uploader(&read, &w.platform).unwrap(), manifest::SignedBy::Console);
         assert!(content.has_bundle(&sha) && content.has_mini_program(w.mp));
+        assert!(content.serves(w.mp, "1.1.0") && content.serves(w.mp, "1.0.0") && !content.serves(w.mp, "0.9.0"));
         assert_eq!(content.mini_programs(), vec![w.mp]);
     }
 
@@ -798,7 +806,7 @@ mod tests {
         let s = snapshot(&w);
         let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
         assert!((0..100).all(|i| content.select(Some(&format!("install-{i:05}"))) == 0));
-        assert!(!content.has_bundle(&sha));
+        assert!(!content.has_bundle(&sha) && !content.serves(w.mp, "1.1.0"));
         assert_eq!(version_in(content, 0), "1.0.0");
     }
 

@@ -80,10 +80,12 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// Counts a batch for `app`: an event is rejected (and not counted) when its install id,
-    /// version or time is malformed, when its time is more than a week old or five minutes
-    /// ahead, or when `released(mini program)` says the mini program is not released to the App.
-    pub fn ingest(&self, app: Uuid, released: impl Fn(Uuid) -> bool, events: Vec<Event>, now: DateTime<Utc>) -> Ingested {
+    /// Counts a batch for `app`: an event is rejected (and not counted) when its install id or
+    /// time is malformed, when its time is more than a week old or five minutes ahead, or when
+    /// `served(mini program, version)` says the App is not served that version (its stable or a
+    /// candidate rolling out) — so what is counted, in memory and in the store, stays bounded by
+    /// what was released.
+    pub fn ingest(&self, app: Uuid, served: impl Fn(Uuid, &str) -> bool, events: Vec<Event>, now: DateTime<Utc>) -> Ingested {
         let mut out = Ingested::default();
         let Ok(mut pending) = self.pending.lock() else { return Ingested { accepted: 0, rejected: events.len() } };
         for e in events {
@@ -93,7 +95,7 @@ impl Fleet {
                 && !e.version.is_empty()
                 && e.version.len() <= 64
                 && at.is_some_and(|t| t > now - Duration::days(OLDEST_DAYS) && t < now + Duration::minutes(NEWEST_MINUTES))
-                && mp.is_some_and(&released);
+                && mp.is_some_and(|mp| served(mp, &e.version));
             let (Some(at), Some(mp), true) = (at, mp, ok) else {
                 out.rejected += 1;
                 continue;
@@ -274,11 +276,12 @@ mod tests {
             event("short", mp, "1.0.0", EventKind::Launched, now),
             event("install-0001", other, "1.0.0", EventKind::Launched, now),
             event("install-0001", mp, "", EventKind::Launched, now),
+            event("install-0001", mp, "9.9.9", EventKind::Launched, now),
             event("install-0001", mp, "1.0.0", EventKind::Crashed, now - Duration::days(8)),
             event("install-0001", mp, "1.0.0", EventKind::Crashed, now + Duration::hours(1)),
             Event { at: "yesterday".into(), ..event("install-0001", mp, "1.0.0", EventKind::Crashed, now) },
         ];
-        assert_eq!(fleet.ingest(app, |m| m == mp, events, now), Ingested { accepted: 1, rejected: 6 });
+        assert_eq!(fleet.ingest(app, |m, v| m == mp && v == "1.0.0", events, now), Ingested { accepted: 1, rejected: 7 });
         let pending = fleet.pending.lock().unwrap();
         assert_eq!(pending.hours.values().map(|c| c.launches + c.failures()).sum::<u64>(), 1);
     }
@@ -300,9 +303,9 @@ mod tests {
         }
         // Below the minimum launches, nothing happens yet.
         let (first, rest) = events.split_at(300);
-        fleet.ingest(w.app, |_| true, first.to_vec(), now);
+        fleet.ingest(w.app, |_, _| true, first.to_vec(), now);
         assert_eq!(fleet.flush(&w.state).await.unwrap(), 0);
-        fleet.ingest(w.app, |_| true, rest.to_vec(), now);
+        fleet.ingest(w.app, |_, _| true, rest.to_vec(), now);
         assert_eq!(fleet.flush(&w.state).await.unwrap(), 1);
         let (mp, app) = (w.mp, w.app);
         let r = w.state.store.read(move |tx| releases::get(tx, mp, app)).await.unwrap().unwrap();
@@ -311,7 +314,7 @@ mod tests {
         assert!(pause.reason.contains("30 crashes in 300 launches"), "{}", pause.reason);
         assert!(w.audit_actions().await.contains(&"release.paused".to_string()));
         // Nothing more to judge: the next flush stops nothing.
-        fleet.ingest(w.app, |_| true, vec![event("install-0001", w.mp, "1.1.0", EventKind::Crashed, now)], now);
+        fleet.ingest(w.app, |_, _| true, vec![event("install-0001", w.mp, "1.1.0", EventKind::Crashed, now)], now);
         assert_eq!(fleet.flush(&w.state).await.unwrap(), 0);
         let s = Subject { app, mini_program: mp, version: "1.1.0".into() };
         let installs = w.state.store.read(move |tx| fleet::installs_on(tx, &s, hour_and_day(now).1)).await.unwrap();
