@@ -1,7 +1,9 @@
 //! `mpdp dev fleet`: a simulated fleet of a host App's installs. Each install polls the container
 //! list with its own `MPDP-Install-Id` (and the ETag it last got), "launches" every mini program
 //! it was given, and reports the launches — and, at the chosen failure rate of each version,
-//! crashes — to the events API. Prints, per round, how many installs got each version.
+//! crashes — to the events API. Prints, per round, how many installs got each version. With
+//! `--container-version` every install says it runs that container version; the fleet stops
+//! with an error if any install is given a bundle whose minimum container version is higher.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -36,6 +38,26 @@ pub struct FleetArgs {
     /// Only poll: report no events.
     #[arg(long)]
     no_events: bool,
+    /// The container version every install runs (SemVer), sent as `MPDP-Container-Version`.
+    /// Without it none is sent, and only bundles that need no minimum may be served.
+    #[arg(long, value_name = "SEMVER", value_parser = parse_container_version)]
+    container_version: Option<semver::Version>,
+}
+
+fn parse_container_version(text: &str) -> Result<semver::Version, String> {
+    semver::Version::parse(text.trim()).map_err(|e| format!("must be a semantic version such as 2.4.1 ({e})"))
+}
+
+/// Why an install could not run `manifest`, if it could not: its minimum container version is
+/// above `container` (or the install sent none).
+fn cannot_run(manifest: &serde_json::Value, container: Option<&semver::Version>) -> Option<String> {
+    let needs = manifest["min_container_version"].as_str()?;
+    let fits = match (semver::Version::parse(needs), container) {
+        (Ok(needs), Some(have)) => needs.cmp_precedence(have).is_le(),
+        _ => false,
+    };
+    let have = container.map_or_else(|| "no container version".to_string(), |v| format!("container {v}"));
+    (!fits).then(|| format!("an install with {have} was given version {} of {}, which needs container {needs}", manifest["version"].as_str().unwrap_or("?"), manifest["name"].as_str().unwrap_or("?")))
 }
 
 fn parse_failure(text: &str) -> Result<(String, f64), String> {
@@ -73,7 +95,7 @@ pub async fn run(args: FleetArgs) -> anyhow::Result<()> {
         let gate = Arc::new(tokio::sync::Semaphore::new(args.concurrency as usize));
         let mut tasks = Vec::with_capacity(args.installs as usize);
         for n in 0..args.installs as usize {
-            let (client, base, key, installs, gate) = (client.clone(), base.clone(), args.key.clone(), installs.clone(), gate.clone());
+            let (client, base, key, installs, gate, container) = (client.clone(), base.clone(), args.key.clone(), installs.clone(), gate.clone(), args.container_version.clone());
             let id = format!("{}{n:07}", args.prefix);
             tasks.push(tokio::spawn(async move {
                 let _slot = gate.acquire_owned().await.context("the fleet stopped")?;
@@ -81,6 +103,9 @@ pub async fn run(args: FleetArgs) -> anyhow::Result<()> {
                 let mut req = client.get(format!("{base}/api/container/v1/mini-programs")).bearer_auth(&key).header("mpdp-install-id", &id);
                 if let Some(tag) = &etag {
                     req = req.header("if-none-match", tag);
+                }
+                if let Some(v) = &container {
+                    req = req.header("mpdp-container-version", v.to_string());
                 }
                 let r = req.send().await.context("the server did not answer a poll")?;
                 let status = r.status();
@@ -92,6 +117,9 @@ pub async fn run(args: FleetArgs) -> anyhow::Result<()> {
                 }
                 let tag = r.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
                 let list: serde_json::Value = r.json().await.context("a list that is not JSON")?;
+                if let Some(why) = list["mini_programs"].as_array().into_iter().flatten().find_map(|m| cannot_run(m, container.as_ref())) {
+                    bail!("{why}");
+                }
                 let running = list["mini_programs"]
                     .as_array()
                     .map(|l| l.iter().map(|m| (m["id"].as_str().unwrap_or_default().to_string(), m["version"].as_str().unwrap_or_default().to_string())).collect())
@@ -147,4 +175,22 @@ pub async fn run(args: FleetArgs) -> anyhow::Result<()> {
         println!("round={round} polled={} not_modified={not_modified} events_accepted={accepted} events_rejected={rejected}", args.installs);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_install_can_run_only_what_its_container_version_meets() {
+        let needs = |v: Option<&str>| serde_json::json!({"name": "Coupons", "version": "1.1.0", "min_container_version": v});
+        let v = |t: &str| semver::Version::parse(t).unwrap();
+        assert_eq!(cannot_run(&needs(None), None), None);
+        assert_eq!(cannot_run(&needs(Some("2.0.0")), Some(&v("2.0.0"))), None);
+        assert_eq!(cannot_run(&needs(Some("2.0.0")), Some(&v("2.0.1-rc.1"))), None);
+        let why = cannot_run(&needs(Some("2.0.0")), Some(&v("2.0.0-rc.1"))).unwrap();
+        assert!(why.contains("container 2.0.0-rc.1") && why.contains("version 1.1.0 of Coupons"), "{why}");
+        assert!(cannot_run(&needs(Some("2.0.0")), None).unwrap().contains("no container version"));
+        assert!(parse_container_version("2.4").is_err());
+    }
 }

@@ -39,7 +39,12 @@ async fn setup_with(extra: &[&str]) -> Setup {
 /// Ann uploads `version` from the console and applies to release it to `rollout` percent; Rex
 /// approves.
 async fn release(s: &Setup, version: &str, rollout: &str) {
-    browser_upload(&s.ann, &s.server, &s.mp, version, "", load::bundle(&s.mp, version)).await;
+    release_bundle(s, version, rollout, load::bundle(&s.mp, version)).await
+}
+
+/// [`release`] with a bundle of its own.
+async fn release_bundle(s: &Setup, version: &str, rollout: &str, bundle: Vec<u8>) {
+    browser_upload(&s.ann, &s.server, &s.mp, version, "", bundle).await;
     let form = [("workspace", "Acme"), ("id", s.mp.as_str()), ("version", version), ("apps[0]", s.app.as_str()), ("rollout", rollout)];
     let r = call(&s.ann, &s.server, "apply-publishing", &form).await;
     assert!(r.status == 200 || r.status == 302, "{} {}", r.status, r.body);
@@ -50,9 +55,17 @@ async fn release(s: &Setup, version: &str, rollout: &str) {
 /// The version of Coupons the list gives `install` (`None`: sent without an install id), or
 /// `None` when the list does not hold it.
 async fn version_for(s: &Setup, install: Option<&str>) -> Option<String> {
+    version_in_container(s, install, None).await
+}
+
+/// [`version_for`] from a container that sends its version (`None`: sends none).
+async fn version_in_container(s: &Setup, install: Option<&str>, container: Option<&str>) -> Option<String> {
     let mut req = client().get(s.server.url("/api/container/v1/mini-programs")).bearer_auth(&s.access_key);
     if let Some(i) = install {
         req = req.header("mpdp-install-id", i);
+    }
+    if let Some(v) = container {
+        req = req.header("mpdp-container-version", v);
     }
     let r = req.send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -335,4 +348,51 @@ async fn a_fleet_of_ten_thousand_installs_sees_the_share_grow_and_a_failing_cand
     let paused = audit_events(&s.ann, &s.server, "release.paused", "").await;
     assert_eq!(paused.len(), 1, "{paused:?}");
     assert_eq!(paused[0]["actor"], "health rule");
+}
+
+/// A bundle whose app.json names the oldest container version that can run it.
+fn needing(container: &str, marker: &str) -> Vec<u8> {
+    let app_json = format!(r#"{{"pages":["index"],"minContainerVersion":"{container}"}}"#);
+    app::server::archive::pack(&[("app.json", app_json.as_bytes()), ("index.js", marker.as_bytes())]).unwrap()
+}
+
+#[tokio::test]
+async fn an_old_container_gets_the_newest_released_version_it_can_run_and_never_one_it_cannot() {
+    let s = setup().await;
+    release(&s, "1.0.0", "").await;
+    release_bundle(&s, "1.1.0", "", needing("2.0.0", "1.1.0")).await;
+    release_bundle(&s, "1.2.0", "50", needing("3.0.0", "1.2.0")).await;
+    // The version page's list says what each version needs.
+    let r = call(&s.ann, &s.server, "list-versions", &[("workspace", "Acme"), ("id", &s.mp)]).await;
+    let needs: BTreeMap<String, serde_json::Value> = r.json()["items"].as_array().unwrap().iter().map(|v| (v["version"].as_str().unwrap().to_string(), v["min_container"].clone())).collect();
+    assert_eq!((&needs["1.0.0"], &needs["1.1.0"], &needs["1.2.0"]), (&serde_json::Value::Null, &serde_json::json!("2.0.0"), &serde_json::json!("3.0.0")), "{needs:?}");
+    // Without a container version only what needs none; then by what each container meets.
+    assert_eq!(version_in_container(&s, None, None).await.as_deref(), Some("1.0.0"));
+    assert_eq!(version_in_container(&s, Some("install-00000001"), Some("1.9.0")).await.as_deref(), Some("1.0.0"));
+    assert_eq!(version_in_container(&s, Some("install-00000001"), Some("2.0.0")).await.as_deref(), Some("1.1.0"));
+    // The manifest endpoint agrees, under the platform signature.
+    let m = client()
+        .get(s.server.url(&format!("/api/container/v1/mini-programs/{}", s.mp)))
+        .bearer_auth(&s.access_key)
+        .header("mpdp-container-version", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    let m: serde_json::Value = m.json().await.unwrap();
+    assert_eq!((m["version"].as_str(), m.get("min_container_version")), (Some("1.0.0"), None));
+    // A malformed container version is refused, naming the header.
+    let bad = client().get(s.server.url("/api/container/v1/mini-programs")).bearer_auth(&s.access_key).header("mpdp-container-version", "two").send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!((body["error"]["code"].as_str(), body["error"]["field"].as_str()), (Some("container_version_invalid"), Some("MPDP-Container-Version")), "{body}");
+    // A fleet of 10 000 installs on container 2.5.0: nobody gets the candidate they cannot run
+    // (the fleet stops with an error if one does); on 3.1.0 half of them get it.
+    let at = |c: &BTreeMap<String, u64>, v: &str| c.get(v).copied().unwrap_or(0);
+    let old = fleet(&s, &["--no-events", "--container-version", "2.5.0"]);
+    assert_eq!(at(&old, "1.1.0"), 10_000, "{old:?}");
+    let older = fleet(&s, &["--no-events", "--container-version", "1.0.0", "--prefix", "older-"]);
+    assert_eq!(at(&older, "1.0.0"), 10_000, "{older:?}");
+    let new = fleet(&s, &["--no-events", "--container-version", "3.1.0", "--prefix", "new-"]);
+    assert!((4_800..=5_200).contains(&at(&new, "1.2.0")), "{new:?}");
+    assert_eq!(at(&new, "1.1.0") + at(&new, "1.2.0"), 10_000, "{new:?}");
 }

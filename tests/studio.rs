@@ -256,7 +256,8 @@ async fn every_refusal_has_its_status_and_code_and_stores_nothing() {
     }
     // Over the size limit (1 MiB on this server).
     refused(&Upload::new(&s, "1.0.0", vec![7u8; 1024 * 1024 + 10]).send(&s.server).await, 413, "bundle_too_large");
-    // Archives: malformed, escaping, linking, special, a bomb, no app.json.
+    // Archives: malformed, escaping, linking, special, a bomb, no app.json, an app.json that is
+    // not JSON or names a minimum container version that is not a semantic version.
     for (body, code) in [
         (b"not a gzip file at all".to_vec(), "archive_malformed"),
         (gz(b"gzip, but not a tar archive, and far too short to be one"), "archive_malformed"),
@@ -266,6 +267,8 @@ async fn every_refusal_has_its_status_and_code_and_stores_nothing() {
         (tgz(&[("app.json", b"{}", b'0'), ("tty", b"", b'3')]), "archive_special_file"),
         (bomb(201 * 1024 * 1024), "archive_too_large_unpacked"),
         (tgz(&[("index.js", b"x", b'0')]), "archive_no_app_json"),
+        (tgz(&[("app.json", b"pages: [index]", b'0')]), "archive_app_json_invalid"),
+        (tgz(&[("app.json", br#"{"minContainerVersion":"2.4"}"#, b'0')]), "archive_app_json_invalid"),
     ] {
         assert!(body.len() < 1024 * 1024, "{code}: the test bundle itself is small ({} bytes)", body.len());
         refused(&Upload::new(&s, "1.0.0", body).send(&s.server).await, 422, code);

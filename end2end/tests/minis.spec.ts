@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -67,15 +68,28 @@ test("a mini program is created, a developer assigned, a version uploaded with t
   // The developer uploads the next version from the browser.
   const file = join(tmpdir(), `mpdp-bundle-${uniqueName()}.tar.gz`);
   execFileSync("tar", ["-czf", file, "-C", src, "."]);
-  await member.getByLabel("Version", { exact: true }).fill("1.1.0");
-  await member.getByLabel("Note", { exact: true }).fill("From the browser");
-  await member.getByLabel("Bundle", { exact: true }).setInputFiles(file);
-  await member.getByRole("button", { name: "Upload version" }).click();
+  // The versions come first; uploading is a dialog after them.
+  await expect(versions).toBeVisible();
+  await member.getByRole("button", { name: "Upload a version" }).click();
+  const upload = member.getByRole("dialog", { name: "Upload a version" });
+  await expect(upload).toBeVisible();
+  await upload.getByLabel("Version", { exact: true }).fill("1.1.0");
+  await upload.getByLabel("Note", { exact: true }).fill("From the browser");
+  await upload.getByLabel("Bundle", { exact: true }).setInputFiles(file);
+  await upload.getByRole("button", { name: "Upload version" }).click();
   await expect(member.getByRole("status").filter({ hasText: "Version 1.1.0 uploaded." })).toBeVisible();
   await expect(versions.getByRole("row").filter({ hasText: "1.1.0" })).toContainText(`uploaded from the console by ${dev}`);
+  await expect(versions.getByRole("row").filter({ hasText: "1.1.0" })).toContainText("Any");
   // A version that is not higher is refused, with the rule.
-  await member.getByLabel("Version", { exact: true }).fill("1.0.5");
-  await member.getByLabel("Bundle", { exact: true }).setInputFiles(file);
-  await member.getByRole("button", { name: "Upload version" }).click();
+  await member.getByRole("button", { name: "Upload a version" }).click();
+  await upload.getByLabel("Version", { exact: true }).fill("1.0.5");
+  await upload.getByLabel("Bundle", { exact: true }).setInputFiles(file);
+  await upload.getByRole("button", { name: "Upload version" }).click();
   await expect(member.getByRole("alert").filter({ hasText: "must be higher than 1.1.0" })).toBeVisible();
+  // A bundle that names the oldest container able to run it says so in the list.
+  const needs = bundleDir();
+  writeFileSync(join(needs, "app.json"), '{"pages":["index"],"minContainerVersion":"2.4.0"}');
+  expect(studioUpload(base, key, id, "1.2.0", needs).out).toContain("Uploaded 1.2.0");
+  await open(member, info, `/w/${workspace}/mini-programs/${id}`);
+  await expect(versions.getByRole("row").filter({ hasText: "1.2.0" })).toContainText("2.4.0 or later");
 });

@@ -273,6 +273,16 @@ pub struct CandidateView {
     pub paused: Option<(String, String)>,
 }
 
+impl CandidateView {
+    /// "rolling out", or who paused it and why.
+    pub fn state(&self) -> String {
+        match &self.paused {
+            None => "rolling out".to_string(),
+            Some((by, why)) => format!("paused by {by}: {why}"),
+        }
+    }
+}
+
 /// When the fleet's reports stop a candidate: the lower bound of the Wilson 95 % interval of its
 /// failure rate (failed launches and crashes over launches) at or above `threshold_bp` (basis
 /// points: 200 = 2 %), once it has `min_launches` launches. It is then paused, or withdrawn when

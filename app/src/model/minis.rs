@@ -187,6 +187,9 @@ pub struct VersionView {
     pub uploader: String,
     pub note: String,
     pub created: DateTime<Utc>,
+    /// The oldest container version that can run it; `None`: any container.
+    #[serde(default)]
+    pub min_container: Option<String>,
     /// Where it is served: "Super App (stable)", "Super App (candidate, 10 %)".
     #[serde(default)]
     pub released_to: Vec<String>,

@@ -559,6 +559,74 @@ pub struct WorkspaceHomeView {
     pub members: Option<MemberCounts>,
     /// For those who decide applications: how many are pending.
     pub pending_approvals: Option<u64>,
+    /// For those who manage a mini program (its admin, or a Workspace Admin): what waits on them.
+    pub needs_you: Option<NeedsYou>,
+}
+
+/// What waits on a member in the mini programs they manage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeedsYou {
+    /// Candidates rolling out or paused, paused ones first.
+    pub rollouts: Few<RolloutNote>,
+    /// The newest version of a mini program, uploaded and not yet applied for.
+    pub unapplied: Few<UnappliedNote>,
+    /// Applications about the mini programs waiting for a reviewer, oldest first.
+    pub waiting: Few<WaitingNote>,
+}
+
+/// The first few of a list, and how long the whole list is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Few<T> {
+    pub shown: Vec<T>,
+    pub total: usize,
+}
+
+impl<T> Default for Few<T> {
+    fn default() -> Self {
+        Few { shown: Vec::new(), total: 0 }
+    }
+}
+
+impl<T> Few<T> {
+    /// At most this many are shown of each list.
+    pub const SHOWN: usize = 10;
+
+    /// The first [`Few::SHOWN`] of `all`.
+    pub fn of(mut all: Vec<T>) -> Few<T> {
+        let total = all.len();
+        all.truncate(Self::SHOWN);
+        Few { shown: all, total }
+    }
+}
+
+/// A candidate of a mini program rolling out to an App.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutNote {
+    pub mini_program: Uuid,
+    pub name: String,
+    pub app: String,
+    pub candidate: super::approvals::CandidateView,
+}
+
+/// A version uploaded and not yet applied for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnappliedNote {
+    pub mini_program: Uuid,
+    pub name: String,
+    pub version: String,
+    pub uploaded: DateTime<Utc>,
+}
+
+/// An application waiting for a reviewer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingNote {
+    pub id: Uuid,
+    /// The reviewing category ("Mini Program Publishing").
+    pub title: String,
+    pub mini_program: Uuid,
+    pub name: String,
+    pub version: Option<String>,
+    pub since: DateTime<Utc>,
 }
 
 /// The counts a Workspace Admin's overview shows.

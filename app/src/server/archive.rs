@@ -72,7 +72,14 @@ pub struct Checked {
     pub files: usize,
     /// The files' bytes.
     pub bytes: u64,
+    /// The oldest container version that can run the bundle, as its `app.json` declares it.
+    pub min_container: Option<String>,
 }
+
+/// The `app.json` field that names the oldest container version able to run the bundle.
+pub const MIN_CONTAINER_FIELD: &str = "minContainerVersion";
+/// At most this many bytes in `app.json`, which the check reads whole.
+pub const MAX_APP_JSON: u64 = 1024 * 1024;
 
 /// A bundle path, checked and normalised (`./a//b` is `a/b`); `None` for the root itself (`./`).
 pub fn normalise_path(raw: &[u8]) -> Result<Option<String>, Refusal> {
@@ -462,12 +469,21 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
             parent = up;
         }
     }
-    if !items.get("app.json").is_some_and(|i| !i.dir) {
+    let Some(app_json) = items.get("app.json").filter(|i| !i.dir) else {
         return Err(Refusal::new("archive_no_app_json", "The bundle has no app.json at its root: a mini program bundle needs one."));
-    }
+    };
+    let io_failure = |e: io::Error| Refusal::new("archive_io", format!("The bundle could not be re-packed ({e})."));
+    let min_container = {
+        if app_json.size > MAX_APP_JSON {
+            return Err(app_json_invalid(format!("is larger than {} KiB", MAX_APP_JSON / 1024)));
+        }
+        let mut text = Vec::with_capacity(app_json.size as usize);
+        spool.seek(SeekFrom::Start(app_json.offset)).map_err(io_failure)?;
+        (&mut *spool).take(app_json.size).read_to_end(&mut text).map_err(io_failure)?;
+        min_container_version(&text)?
+    };
     let paths: Vec<&str> = items.iter().filter(|(_, i)| !i.dir).map(|(p, _)| p.as_str()).collect();
     let dirs: Vec<&str> = items.iter().filter(|(_, i)| i.dir).map(|(p, _)| p.as_str()).collect();
-    let io_failure = |e: io::Error| Refusal::new("archive_io", format!("The bundle could not be re-packed ({e})."));
     let mut canonical = Canonical::new(out);
     let (mut files, mut bytes) = (0usize, 0u64);
     for (path, file) in canonical_entries(&paths, &dirs) {
@@ -488,7 +504,26 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
         }
     }
     let out = canonical.finish().map_err(io_failure)?;
-    Ok((out, Checked { files, bytes }))
+    Ok((out, Checked { files, bytes, min_container }))
+}
+
+fn app_json_invalid(rule: impl std::fmt::Display) -> Refusal {
+    Refusal::new("archive_app_json_invalid", format!("The bundle's app.json {rule}."))
+}
+
+/// The `minContainerVersion` an `app.json` declares, as a semantic version without build
+/// metadata; `None` when it declares none. The file must be a JSON object.
+pub fn min_container_version(app_json: &[u8]) -> Result<Option<String>, Refusal> {
+    let value: serde_json::Value = serde_json::from_slice(app_json).map_err(|e| app_json_invalid(format_args!("is not JSON ({e})")))?;
+    let Some(object) = value.as_object() else {
+        return Err(app_json_invalid("is not a JSON object"));
+    };
+    let Some(declared) = object.get(MIN_CONTAINER_FIELD) else { return Ok(None) };
+    let rule = "must be a semantic version such as 2.4.0 (the oldest container version that can run the bundle)";
+    let text = declared.as_str().ok_or_else(|| app_json_invalid(format_args!("has a {MIN_CONTAINER_FIELD} that is not a string: it {rule}")))?;
+    let mut v = semver::Version::parse(text.trim()).map_err(|e| app_json_invalid(format_args!("has {MIN_CONTAINER_FIELD} \"{text}\" ({e}): it {rule}")))?;
+    v.build = semver::BuildMetadata::EMPTY;
+    Ok(Some(v.to_string()))
 }
 
 /// The fields of a PAX header that could make unpackers disagree.
@@ -586,7 +621,7 @@ pub(crate) mod tests {
     fn a_bundle_is_repacked_sorted_with_its_parents_and_nothing_else() {
         let upload = gzip(&end(tar_of(&[(b"pages/b/index.js", b'0', b"b"), (b"./app.json", b'0', b"{}"), (b"./", b'5', b""), (b"pages/a.js", b'0', b"a")])));
         let (canonical, checked) = check(&upload).unwrap();
-        assert_eq!(checked, Checked { files: 3, bytes: 4 });
+        assert_eq!(checked, Checked { files: 3, bytes: 4, min_container: None });
         assert_eq!(
             listing(&canonical),
             vec![
@@ -664,6 +699,28 @@ pub(crate) mod tests {
         let mut tar = tar_of(&[(b"app.json", b'0', b"{}")]);
         tar.extend_from_slice(h.as_bytes());
         assert_eq!(code(&gzip(&end(tar))), "archive_too_deep");
+    }
+
+    #[test]
+    fn app_json_must_be_an_object_and_its_min_container_version_a_semantic_version() {
+        let with = |json: &[u8]| check(&gzip(&end(tar_of(&[(b"app.json", b'0', json)]))));
+        assert_eq!(with(br#"{"pages":[]}"#).unwrap().1.min_container, None);
+        assert_eq!(with(br#"{"minContainerVersion":"2.4.0"}"#).unwrap().1.min_container.as_deref(), Some("2.4.0"));
+        assert_eq!(with(br#"{"minContainerVersion":" 3.0.0-beta.1+build.7 "}"#).unwrap().1.min_container.as_deref(), Some("3.0.0-beta.1"), "build metadata has no precedence");
+        for (json, says) in [
+            (&b"not json"[..], "is not JSON"),
+            (b"[1,2]", "is not a JSON object"),
+            (br#"{"minContainerVersion":2}"#, "not a string"),
+            (br#"{"minContainerVersion":"2.4"}"#, "minContainerVersion \"2.4\""),
+        ] {
+            let r = with(json).unwrap_err();
+            assert_eq!(r.code, "archive_app_json_invalid", "{json:?}");
+            assert!(r.message.contains("app.json") && r.message.contains(says), "{}", r.message);
+        }
+        let mut big = br#"{"pad":""#.to_vec();
+        big.resize(MAX_APP_JSON as usize + 10, b'x');
+        big.extend_from_slice(br#""}"#);
+        assert!(with(&big).unwrap_err().message.contains("larger than"));
     }
 
     #[test]

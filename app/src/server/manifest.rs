@@ -105,6 +105,9 @@ pub struct Manifest {
     /// The released version.
     pub version: String,
     pub bundle: BundleRef,
+    /// The oldest container version that can run the bundle (SemVer); absent: any container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_container_version: Option<String>,
     /// Activated features, in activation order.
     pub features: Vec<String>,
     /// When this version was released to the App (RFC 3339, UTC).
@@ -368,6 +371,7 @@ mod tests {
             icon: Some(IconRef { url: format!("/api/container/v1/mini-programs/{MP}/icon"), sha256: "ab".repeat(32) }),
             version: "1.2.3".into(),
             bundle: BundleRef { url: format!("/api/container/v1/bundles/{sha}"), sha256: sha, size: bundle.len() as u64 },
+            min_container_version: None,
             features: vec!["location".into(), "payment".into()],
             released: "2025-01-02T03:04:05Z".into(),
             uploader: Uploader {

@@ -18,6 +18,9 @@ pub const COHORTS: u16 = 1000;
 /// The header a container names its install with.
 pub const INSTALL_HEADER: &str = "mpdp-install-id";
 
+/// The header a container names its own version with (SemVer), to get only bundles it can run.
+pub const CONTAINER_HEADER: &str = "mpdp-container-version";
+
 /// The install's cohort for `app`, 1–1000.
 pub fn cohort(app: Uuid, install: &str) -> u16 {
     let mut h = Sha256::new();

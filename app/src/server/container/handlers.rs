@@ -16,7 +16,7 @@ use super::Serving;
 use crate::server::http_error::ApiError;
 use crate::server::domain::fleet::{EventBatch, MAX_BATCH_BYTES, MAX_EVENTS};
 use crate::server::keys;
-use crate::server::rollout::{check_install_id, INSTALL_HEADER};
+use crate::server::rollout::{check_install_id, CONTAINER_HEADER, INSTALL_HEADER};
 
 /// A bundle is named by its content, so it never changes; the answer was authorised by a
 /// bearer key, so only the client's own cache keeps it, never a shared one.
@@ -74,10 +74,21 @@ fn install(request: &HeaderMap) -> Result<Option<&str>, ApiError> {
     check_install_id(text).map(Some).map_err(bad)
 }
 
-/// What the request's Accessing Key may read, and which candidates its install gets.
+/// The container's version (`MPDP-Container-Version`), checked; `None` when it names none (it
+/// then gets only bundles that declare no minimum container version).
+fn container_version(request: &HeaderMap) -> Result<Option<semver::Version>, ApiError> {
+    let Some(value) = request.get(CONTAINER_HEADER) else { return Ok(None) };
+    let bad = || {
+        ApiError::new(StatusCode::BAD_REQUEST, "container_version_invalid", "The MPDP-Container-Version header must be the container's semantic version, such as 2.4.1.").field("MPDP-Container-Version")
+    };
+    let text = value.to_str().map_err(|_| bad())?;
+    semver::Version::parse(text.trim()).map(Some).map_err(|_| bad())
+}
+
+/// What the request's Accessing Key may read, and what its install and container get.
 fn admitted_install(state: &Serving, request: &HeaderMap) -> Result<(Arc<AppContent>, Selection), ApiError> {
     let content = admitted(state, request)?;
-    let selection = content.select(install(request)?);
+    let selection = content.select(install(request)?, container_version(request)?.as_ref());
     Ok((content, selection))
 }
 
@@ -89,7 +100,7 @@ fn unknown_mini_program() -> ApiError {
 /// the install gets in place of the stable versions.
 pub(super) async fn list(State(state): State<Serving>, request: HeaderMap) -> Response {
     match admitted_install(&state, &request) {
-        Ok((content, 0)) => content.list.respond(&request),
+        Ok((content, selection)) if selection == content.everything_stable() => content.list.respond(&request),
         Ok((content, selection)) => match content.list_for(selection) {
             Ok(list) => list.respond(&request),
             Err(_) => refuse(ApiError::internal()),

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::served::Served;
 use super::{bundle_url, icon_url};
+use crate::model::minis::VersionState;
 use crate::model::workspace::WorkspaceStatus;
 use crate::model::AppError;
 use crate::server::keys;
@@ -53,11 +54,35 @@ struct Rolling {
     mini_program: Uuid,
     order: Order,
     rollout: u16,
+    /// The lowest tier that can run it (see [`Selection::tier`]).
+    needs: u16,
     manifest: Served,
 }
 
-/// Which candidates an install gets: bit `i` for the App's `i`-th candidate.
-pub type Selection = u64;
+/// One mini program in an App's list: the stable version, then, for containers too old for
+/// it, older versions released to the App, each needing an older container than the one before.
+struct Line {
+    id: Uuid,
+    chain: Vec<Runnable>,
+}
+
+/// A manifest and the lowest tier that can run it.
+struct Runnable {
+    needs: u16,
+    manifest: Manifest,
+    served: Served,
+}
+
+/// Which answers an install gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Selection {
+    /// The container's tier: how many of the App's distinct minimum container versions its
+    /// version meets (0 without `MPDP-Container-Version`). A manifest whose minimum is the
+    /// `k`-th lowest needs tier `k`; one without a minimum needs none.
+    pub tier: u16,
+    /// Bit `i`: the install gets the App's `i`-th candidate.
+    pub candidates: u64,
+}
 
 /// The most candidates one App serves at once (one bit each in a [`Selection`]); further ones
 /// are not served until one ends.
@@ -68,14 +93,18 @@ const MAX_CANDIDATES: usize = 64;
 /// signed the first time an install of that selection asks, then kept.
 pub struct AppContent {
     app: Uuid,
+    /// The list a container that meets every minimum gets without candidates.
     pub(super) list: Served,
-    pub(super) manifests: HashMap<Uuid, Served>,
     pub(super) icons: HashMap<Uuid, Arc<Served>>,
     bundles: HashSet<String>,
     candidates: Vec<Rolling>,
-    /// The list's entries in order: (mini program, stable manifest).
-    entries: Vec<(Uuid, Option<Manifest>)>,
+    /// The list's entries in order.
+    lines: Vec<Line>,
+    /// Where each mini program is in `lines`.
+    index: HashMap<Uuid, usize>,
     candidate_manifests: Vec<Manifest>,
+    /// The distinct minimum container versions of what is served, lowest first.
+    thresholds: Vec<semver::Version>,
     /// Install ids that get every candidate.
     test_devices: HashSet<String>,
     lists: RwLock<HashMap<Selection, Arc<Served>>>,
@@ -84,9 +113,10 @@ pub struct AppContent {
 }
 
 impl AppContent {
-    /// The ids of the mini programs released to every install of the App, in the list's order.
+    /// The ids of the mini programs with a stable version released to the App, in the list's
+    /// order.
     pub fn mini_programs(&self) -> Vec<Uuid> {
-        self.entries.iter().filter(|(_, m)| m.is_some()).map(|(id, _)| *id).collect()
+        self.lines.iter().filter(|l| !l.chain.is_empty()).map(|l| l.id).collect()
     }
 
     /// Whether the bundle with this sha256 is served to the App (as a stable or a candidate).
@@ -102,41 +132,73 @@ impl AppContent {
     /// Whether `version` of mini program `mp` is served to some install of the App: its stable,
     /// or a candidate rolling out.
     pub fn serves(&self, mp: Uuid, version: &str) -> bool {
-        self.entries.iter().any(|(id, m)| *id == mp && m.as_ref().is_some_and(|m| m.version == version))
+        self.index.get(&mp).is_some_and(|i| self.lines[*i].chain.iter().any(|r| r.manifest.version == version))
             || self.candidates.iter().zip(&self.candidate_manifests).any(|(r, m)| r.mini_program == mp && m.version == version)
     }
 
     /// Whether the mini program is served to some install of the App.
     pub fn has_mini_program(&self, id: Uuid) -> bool {
-        self.entries.iter().any(|(e, _)| *e == id)
+        self.index.contains_key(&id)
     }
 
-    /// The candidates an install gets: none without an install id; with one, those whose
+    /// The selection of a container that meets every minimum and gets no candidate: the one
+    /// [`AppContent::list`] answers.
+    pub fn everything_stable(&self) -> Selection {
+        Selection { tier: self.top_tier(), candidates: 0 }
+    }
+
+    fn top_tier(&self) -> u16 {
+        u16::try_from(self.thresholds.len()).unwrap_or(u16::MAX)
+    }
+
+    /// What an install gets. Its tier comes from its container version (see
+    /// [`Selection::tier`]). Its candidates: none without an install id; with one, those whose
     /// rollout includes the install's cohort (see [`crate::server::rollout`]), or all of them for
-    /// one of the App's test devices.
-    pub fn select(&self, install: Option<&str>) -> Selection {
-        let Some(install) = install.filter(|_| !self.candidates.is_empty()) else { return 0 };
-        if self.test_devices.contains(install) {
-            return (0..self.candidates.len()).fold(0, |s, i| s | (1 << i));
-        }
+    /// one of the App's test devices — in each case only those its container can run.
+    pub fn select(&self, install: Option<&str>, container: Option<&semver::Version>) -> Selection {
+        let tier = match container {
+            Some(v) => u16::try_from(self.thresholds.partition_point(|t| t.cmp_precedence(v) != std::cmp::Ordering::Greater)).unwrap_or(u16::MAX),
+            None => 0,
+        };
+        let Some(install) = install.filter(|_| !self.candidates.is_empty()) else { return Selection { tier, candidates: 0 } };
+        let test_device = self.test_devices.contains(install);
         let c = cohort(self.app, install);
-        self.candidates.iter().enumerate().filter(|(_, r)| r.order.includes(c, r.rollout)).fold(0, |s, (i, _)| s | (1 << i))
+        let candidates = self
+            .candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.needs <= tier && (test_device || r.order.includes(c, r.rollout)))
+            .fold(0, |s, (i, _)| s | (1 << i));
+        Selection { tier, candidates }
+    }
+
+    /// What a container of `tier` runs of `line` when it does not get the candidate.
+    fn runnable(line: &Line, tier: u16) -> Option<&Runnable> {
+        line.chain.iter().find(|r| r.needs <= tier)
+    }
+
+    /// The index of mini program `id`'s candidate, when `selection` gets it.
+    fn chosen_candidate(&self, id: Uuid, selection: Selection) -> Option<usize> {
+        if selection.candidates == 0 {
+            return None;
+        }
+        self.candidates.iter().position(|r| r.mini_program == id).filter(|i| selection.candidates & (1 << i) != 0)
     }
 
     /// The list an install of `selection` gets.
     pub(super) fn list_for(&self, selection: Selection) -> Result<Arc<Served>, AppError> {
-        if selection == 0 {
+        if selection == self.everything_stable() {
             return Ok(Arc::new(self.list.clone()));
         }
         if let Some(l) = self.lists.read().map_err(|_| AppError::Internal)?.get(&selection) {
             return Ok(l.clone());
         }
         let chosen: Vec<&Manifest> = self
-            .entries
+            .lines
             .iter()
-            .filter_map(|(id, stable)| match self.candidates.iter().position(|r| r.mini_program == *id) {
-                Some(i) if selection & (1 << i) != 0 => Some(&self.candidate_manifests[i]),
-                _ => stable.as_ref(),
+            .filter_map(|line| match self.chosen_candidate(line.id, selection) {
+                Some(i) => Some(&self.candidate_manifests[i]),
+                None => Self::runnable(line, selection.tier).map(|r| &r.manifest),
             })
             .collect();
         let list = Arc::new(signed_list(self.app, chosen, &self.seed, self.stamp)?);
@@ -146,9 +208,9 @@ impl AppContent {
 
     /// The manifest of mini program `id` an install of `selection` gets.
     pub(super) fn manifest_for(&self, id: Uuid, selection: Selection) -> Option<&Served> {
-        match self.candidates.iter().position(|r| r.mini_program == id) {
-            Some(i) if selection & (1 << i) != 0 => Some(&self.candidates[i].manifest),
-            _ => self.manifests.get(&id),
+        match self.chosen_candidate(id, selection) {
+            Some(i) => Some(&self.candidates[i].manifest),
+            None => Self::runnable(&self.lines[*self.index.get(&id)?], selection.tier).map(|r| &r.served),
         }
     }
 }
@@ -252,9 +314,43 @@ impl Container {
 struct Entry {
     id: Uuid,
     name: String,
-    stable: Option<Manifest>,
+    /// The stable, then the fallbacks for older containers (see [`fallbacks`]).
+    chain: Vec<Manifest>,
     candidate: Option<(Manifest, Order, u16)>,
     icon: Option<Arc<Served>>,
+}
+
+/// A manifest's minimum container version; one that does not parse (never stored so) is taken
+/// as higher than any container, so its bundle goes to none.
+fn minimum(m: &Manifest) -> Option<semver::Version> {
+    m.min_container_version.as_deref().map(|t| semver::Version::parse(t).unwrap_or_else(|_| semver::Version::new(u64::MAX, 0, 0)))
+}
+
+/// The versions released to the App before `stable` that older containers fall back to: older
+/// than the stable, newest first, each needing an older container than every one before it,
+/// ending with the first that needs none. A version rolled back from (newer than the stable) is
+/// never a fallback.
+fn fallbacks(tx: &ReadTransaction, mp: &MiniProgram, r: &releases::Release, stable: &Manifest, icon: &Option<Arc<Served>>, platform: &PlatformKey) -> Result<Vec<Manifest>, AppError> {
+    let Some(mut floor) = minimum(stable) else { return Ok(Vec::new()) };
+    let Ok(top) = semver::Version::parse(&stable.version) else { return Ok(Vec::new()) };
+    let mut older: Vec<(semver::Version, &Shipped)> = r.earlier.iter().filter_map(|s| Some((semver::Version::parse(&s.version).ok()?, s))).filter(|(v, _)| v.cmp_precedence(&top).is_lt()).collect();
+    older.sort_by(|a, b| b.0.cmp_precedence(&a.0));
+    let mut chain = Vec::new();
+    for (_, shipped) in older {
+        let Some(m) = manifest_of(tx, mp, r.app, shipped, icon, platform)? else { continue };
+        match minimum(&m) {
+            None => {
+                chain.push(m);
+                break;
+            }
+            Some(needs) if needs.cmp_precedence(&floor).is_lt() => {
+                floor = needs;
+                chain.push(m);
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(chain)
 }
 
 /// What the build remembers per workspace and mini program, so each is read once.
@@ -324,6 +420,9 @@ fn manifest_of(tx: &ReadTransaction, mp: &MiniProgram, app: Uuid, shipped: &Ship
         tracing::warn!(mini_program = %mp.id, version = %shipped.version, "a release names a version that is not stored; not served");
         return Ok(None);
     };
+    if matches!(version.state, VersionState::Removed | VersionState::Retired) {
+        return Ok(None);
+    }
     let (key, public_key) = match &version.key {
         Some(id) => match app_store::key(tx, id)? {
             Some(k) => (id.clone(), keys::public_key_text(&k.material)),
@@ -342,6 +441,7 @@ fn manifest_of(tx: &ReadTransaction, mp: &MiniProgram, app: Uuid, shipped: &Ship
         icon: icon.as_ref().map(|i| IconRef { url: icon_url(mp.id), sha256: keys::sha256_hex(&i.body) }),
         version: version.version.clone(),
         bundle: BundleRef { url: bundle_url(&version.sha256), sha256: version.sha256.clone(), size: version.size },
+        min_container_version: version.min_container.clone(),
         features: mp.features.clone(),
         released: shipped.released.to_rfc3339_opts(SecondsFormat::Secs, true),
         uploader: Uploader {
@@ -371,18 +471,25 @@ pub fn build_at(tx: &ReadTransaction, stamp: Stamp) -> Result<Snapshot, AppError
         let Some(mp) = reads.mini_program(tx, r.mini_program)? else { continue };
         let Some(platform) = reads.workspace(tx, mp.workspace)? else { continue };
         let icon = if mp.has_icon { reads.icon(tx, mp.id)? } else { None };
-        let stable = match &r.stable {
-            Some(s) => manifest_of(tx, &mp, r.app, s, &icon, &platform)?,
-            None => None,
+        let chain = match &r.stable {
+            Some(s) => match manifest_of(tx, &mp, r.app, s, &icon, &platform)? {
+                Some(stable) => {
+                    let mut chain = fallbacks(tx, &mp, &r, &stable, &icon, &platform)?;
+                    chain.insert(0, stable);
+                    chain
+                }
+                None => Vec::new(),
+            },
+            None => Vec::new(),
         };
         let candidate = match r.candidate.as_ref().filter(|c| c.paused.is_none()) {
             Some(c) => manifest_of(tx, &mp, r.app, &c.shipped, &icon, &platform)?.map(|m| (m, Order::of(&c.seed), c.rollout)),
             None => None,
         };
-        if stable.is_none() && candidate.is_none() {
+        if chain.is_empty() && candidate.is_none() {
             continue;
         }
-        per_app.entry(r.app).or_default().push(Entry { id: mp.id, name: mp.name.to_lowercase(), stable, candidate, icon });
+        per_app.entry(r.app).or_default().push(Entry { id: mp.id, name: mp.name.to_lowercase(), chain, candidate, icon });
     }
     let mut contents: HashMap<Uuid, Arc<AppContent>> = HashMap::new();
     let mut snapshot = Snapshot::default();
@@ -438,22 +545,31 @@ fn signed_list(app: Uuid, manifests: Vec<&Manifest>, seed: &[u8; 32], stamp: Sta
 /// One App's answers, the list sorted by name.
 fn app_content(app: Uuid, mut entries: Vec<Entry>, test_devices: Vec<String>, platform_seed: &[u8; 32], stamp: Stamp) -> Result<AppContent, AppError> {
     entries.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    let list = signed_list(app, entries.iter().filter_map(|e| e.stable.as_ref()).collect(), platform_seed, stamp)?;
-    let mut manifests = HashMap::new();
+    let mut thresholds: Vec<semver::Version> = entries.iter().flat_map(|e| e.chain.iter().chain(e.candidate.iter().map(|c| &c.0))).filter_map(minimum).collect();
+    thresholds.sort_by(semver::Version::cmp_precedence);
+    thresholds.dedup_by(|a, b| a.cmp_precedence(b).is_eq());
+    // A manifest needs the tier just above its minimum's place among the thresholds.
+    let needs = |m: &Manifest| match minimum(m) {
+        Some(v) => u16::try_from(thresholds.partition_point(|t| t.cmp_precedence(&v).is_lt()) + 1).unwrap_or(u16::MAX),
+        None => 0,
+    };
+    let list = signed_list(app, entries.iter().filter_map(|e| e.chain.first()).collect(), platform_seed, stamp)?;
     let mut icons = HashMap::new();
     let mut bundles = HashSet::new();
     let mut candidates = Vec::new();
     let mut candidate_manifests = Vec::new();
-    let mut order = Vec::with_capacity(entries.len());
+    let mut lines = Vec::with_capacity(entries.len());
+    let mut index = HashMap::with_capacity(entries.len());
     for e in entries {
-        if let Some(stable) = &e.stable {
-            manifests.insert(e.id, Served::json(stable)?);
-            bundles.insert(stable.bundle.sha256.clone());
+        let mut chain = Vec::with_capacity(e.chain.len());
+        for manifest in e.chain {
+            bundles.insert(manifest.bundle.sha256.clone());
+            chain.push(Runnable { needs: needs(&manifest), served: Served::json(&manifest)?, manifest });
         }
         if let Some((manifest, o, rollout)) = e.candidate {
             if candidates.len() < MAX_CANDIDATES {
                 bundles.insert(manifest.bundle.sha256.clone());
-                candidates.push(Rolling { mini_program: e.id, order: o, rollout, manifest: Served::json(&manifest)? });
+                candidates.push(Rolling { mini_program: e.id, order: o, rollout, needs: needs(&manifest), manifest: Served::json(&manifest)? });
                 candidate_manifests.push(manifest);
             } else {
                 tracing::warn!(%app, mini_program = %e.id, "more candidates than one App serves at once; this one waits");
@@ -462,9 +578,24 @@ fn app_content(app: Uuid, mut entries: Vec<Entry>, test_devices: Vec<String>, pl
         if let Some(icon) = &e.icon {
             icons.insert(e.id, icon.clone());
         }
-        order.push((e.id, e.stable));
+        index.insert(e.id, lines.len());
+        lines.push(Line { id: e.id, chain });
     }
-    Ok(AppContent { app, list, manifests, icons, bundles, candidates, entries: order, candidate_manifests, test_devices: test_devices.into_iter().collect(), lists: RwLock::new(HashMap::new()), seed: *platform_seed, stamp })
+    Ok(AppContent {
+        app,
+        list,
+        icons,
+        bundles,
+        candidates,
+        lines,
+        index,
+        candidate_manifests,
+        thresholds,
+        test_devices: test_devices.into_iter().collect(),
+        lists: RwLock::new(HashMap::new()),
+        seed: *platform_seed,
+        stamp,
+    })
 }
 
 /// A JSON body, for the tests' reading of served answers.
@@ -556,6 +687,7 @@ mod tests {
             sha256: sha.clone(),
             uploaded_sha256: String::new(),
             uploaded_size: 0,
+            min_container: None,
             uploader: "ci".into(),
             key: Some(header.key.clone()),
             account: None,
@@ -602,7 +734,7 @@ mod tests {
         assert_eq!((m["name"].as_str(), m["version"].as_str()), (Some("Coupons"), Some("1.0.0")));
         assert_eq!(m["features"], serde_json::json!(["location"]));
         assert!(m.get("icon").is_none(), "no icon, no icon field");
-        let one = &content.manifests[&w.mp];
+        let one = content.manifest_for(w.mp, content.everything_stable()).unwrap();
         assert_eq!(&served_json(one), m, "the list holds the same manifests");
         let read = manifest::verify_platform(&one.body, &w.platform).unwrap();
         assert!(matches!(manifest::verify_uploader(&read, &w.platform).unwrap(), manifest::SignedBy::UploadKey(_)));
@@ -623,7 +755,7 @@ mod tests {
         let s = snapshot(&w);
         let (_, content) = s.authorize(&other, Utc::now()).unwrap();
         assert!(content.mini_programs().is_empty());
-        assert!(content.manifests.is_empty() && content.bundles.is_empty());
+        assert!(content.lines.is_empty() && content.bundles.is_empty());
         assert_eq!(served_json(&content.list)["mini_programs"], serde_json::json!([]));
     }
 
@@ -718,7 +850,7 @@ mod tests {
             .unwrap();
         let s = snapshot(&w);
         let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
-        let read = manifest::verify_platform(&content.manifests[&mp].body, &w.platform).unwrap();
+        let read = manifest::verify_platform(&content.manifest_for(mp, content.everything_stable()).unwrap().body, &w.platform).unwrap();
         assert_eq!(read.uploader.key, "console");
         assert_eq!(manifest::verify_uploader(&read, &w.platform).unwrap(), manifest::SignedBy::Console);
         let icon = &content.icons[&mp];
@@ -726,27 +858,44 @@ mod tests {
         assert_eq!(read.icon.unwrap(), IconRef { url: icon_url(mp), sha256: keys::sha256_hex(&png) });
     }
 
-    /// Adds version `v` of the world's mini program (signed by the platform key, as a console
-    /// upload) and makes it the candidate at `rollout`, paused or not.
-    fn add_candidate(w: &World, v: &str, rollout: u16, paused: bool) -> String {
-        let (wid, mp, app) = (w.workspace, w.mp, w.app);
-        let (v, bundle) = (v.to_string(), format!("bundle of {v}"));
+    /// Adds version `v` of the world's mini program, signed by the platform key (as a console
+    /// upload), needing container version `min`; returns what it was released as.
+    fn add_version(w: &World, v: &str, min: Option<&str>) -> Shipped {
+        let (wid, mp) = (w.workspace, w.mp);
+        let (v, bundle, min) = (v.to_string(), format!("bundle of {v}"), min.map(str::to_string));
         let sha = keys::sha256_hex(bundle.as_bytes());
-        let sha2 = sha.clone();
         let platform = w.store.read_blocking(move |tx| app_store::platform_key(tx, wid)).unwrap().unwrap();
+        let shipped = Shipped { version: v.clone(), sha256: sha.clone(), size: bundle.len() as u64, released: Utc::now(), application: Uuid::now_v7() };
         w.store
             .write_blocking(move |tx| {
                 let mut version = mini_store::version(tx, mp, "1.0.0")?.unwrap();
-                (version.version, version.sha256, version.size, version.key) = (v.clone(), sha2.clone(), bundle.len() as u64, None);
-                version.signature = keys::sign(&platform.seed, keys::upload_message(&mp.to_string(), &v, &sha2, version.size, version.signed_ts, &version.signed_nonce).as_bytes());
-                mini_store::put_version(tx, &version)?;
+                (version.version, version.sha256, version.size, version.key, version.min_container) = (v.clone(), sha.clone(), bundle.len() as u64, None, min);
+                version.signature = keys::sign(&platform.seed, keys::upload_message(&mp.to_string(), &v, &sha, version.size, version.signed_ts, &version.signed_nonce).as_bytes());
+                mini_store::put_version(tx, &version)
+            })
+            .unwrap();
+        shipped
+    }
+
+    /// Changes the world's release.
+    fn release(w: &World, change: impl FnOnce(&mut releases::Release) + Send + 'static) {
+        let (mp, app) = (w.mp, w.app);
+        w.store
+            .write_blocking(move |tx| {
                 let mut r = releases::get(tx, mp, app)?.unwrap();
-                let shipped = Shipped { version: v.clone(), sha256: sha2.clone(), size: version.size, released: Utc::now(), application: Uuid::now_v7() };
-                let pause = paused.then(|| releases::Pause { at: Utc::now(), by: "ann".into(), reason: "test".into() });
-                r.candidate = Some(releases::Candidate { shipped, rollout, seed: crate::server::rollout::new_seed(), paused: pause });
+                change(&mut r);
                 releases::put(tx, &r).map(|_| ())
             })
             .unwrap();
+    }
+
+    /// Adds version `v` of the world's mini program (signed by the platform key, as a console
+    /// upload) and makes it the candidate at `rollout`, paused or not.
+    fn add_candidate(w: &World, v: &str, rollout: u16, paused: bool) -> String {
+        let shipped = add_version(w, v, None);
+        let sha = shipped.sha256.clone();
+        let pause = paused.then(|| releases::Pause { at: Utc::now(), by: "ann".into(), reason: "test".into() });
+        release(w, move |r| r.candidate = Some(releases::Candidate { shipped, rollout, seed: crate::server::rollout::new_seed(), paused: pause }));
         sha
     }
 
@@ -761,24 +910,73 @@ mod tests {
         let sha = add_candidate(&w, "1.1.0", 100, false);
         let s = snapshot(&w);
         let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
-        assert_eq!(content.select(None), 0, "no install id: the stable");
+        assert_eq!(content.select(None, None), content.everything_stable(), "no install id: the stable");
         let installs: Vec<String> = (0..2_000).map(|i| format!("install-{i:05}")).collect();
-        let chosen: Vec<&String> = installs.iter().filter(|i| content.select(Some(i)) != 0).collect();
+        let chosen: Vec<&String> = installs.iter().filter(|i| content.select(Some(i), None).candidates != 0).collect();
         assert!((140..=260).contains(&chosen.len()), "10 % gave {} of 2 000", chosen.len());
-        let (inside, outside) = (chosen[0].as_str(), installs.iter().find(|i| content.select(Some(i)) == 0).unwrap().as_str());
-        assert_eq!(version_in(content, content.select(Some(inside))), "1.1.0");
-        assert_eq!(version_in(content, content.select(Some(outside))), "1.0.0");
+        let (inside, outside) = (chosen[0].as_str(), installs.iter().find(|i| content.select(Some(i), None).candidates == 0).unwrap().as_str());
+        assert_eq!(version_in(content, content.select(Some(inside), None)), "1.1.0");
+        assert_eq!(version_in(content, content.select(Some(outside), None)), "1.0.0");
         // The candidate's list is signed like the stable one, and kept once made.
-        let list = content.list_for(content.select(Some(inside))).unwrap();
+        let list = content.list_for(content.select(Some(inside), None)).unwrap();
         manifest::verify_list(&list.body, &w.platform, chrono::DateTime::parse_from_rfc3339("2026-01-02T04:00:00Z").unwrap().to_utc()).unwrap();
-        assert!(Arc::ptr_eq(&list, &content.list_for(content.select(Some(inside))).unwrap()));
-        let one = content.manifest_for(w.mp, content.select(Some(inside))).unwrap();
+        assert!(Arc::ptr_eq(&list, &content.list_for(content.select(Some(inside), None)).unwrap()));
+        let one = content.manifest_for(w.mp, content.select(Some(inside), None)).unwrap();
         let read = manifest::verify_platform(&one.body, &w.platform).unwrap();
         assert_eq!((read.version.as_str(), read.bundle.sha256.as_str()), ("1.1.0", sha.as_str()));
         assert_eq!(manifest::verify_uploader(&read, &w.platform).unwrap(), manifest::SignedBy::Console);
         assert!(content.has_bundle(&sha) && content.has_mini_program(w.mp));
         assert!(content.serves(w.mp, "1.1.0") && content.serves(w.mp, "1.0.0") && !content.serves(w.mp, "0.9.0"));
         assert_eq!(content.mini_programs(), vec![w.mp]);
+    }
+
+    fn versions_in(content: &AppContent, selection: Selection) -> Vec<String> {
+        let list = content.list_for(selection).unwrap();
+        served_json(&list)["mini_programs"].as_array().unwrap().iter().map(|m| m["version"].as_str().unwrap().to_string()).collect()
+    }
+
+    #[test]
+    fn a_container_gets_the_newest_released_version_it_can_run_or_nothing() {
+        let w = world();
+        let v = |t: &str| semver::Version::parse(t).unwrap();
+        // 1.0.0 (any container) was the stable before 1.1.0 (containers 2.0.0 and up); 1.2.0
+        // (3.0.0 and up) rolls out to everyone; 1.3.0 (any) was rolled back from.
+        let (v11, v12, v13) = (add_version(&w, "1.1.0", Some("2.0.0")), add_version(&w, "1.2.0", Some("3.0.0")), add_version(&w, "1.3.0", None));
+        release(&w, move |r| {
+            r.make_stable(v13);
+            r.make_stable(v11);
+            r.candidate = Some(releases::Candidate { shipped: v12, rollout: 1000, seed: crate::server::rollout::new_seed(), paused: None });
+        });
+        let s = snapshot(&w);
+        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        let install = Some("install-00001");
+        let (none, old, mid, new) = (content.select(install, None), content.select(install, Some(&v("1.9.9"))), content.select(install, Some(&v("2.5.0"))), content.select(install, Some(&v("3.0.0"))));
+        assert_eq!(versions_in(content, none), ["1.0.0"], "no container version: only what needs none");
+        assert_eq!(versions_in(content, old), ["1.0.0"]);
+        assert_eq!(versions_in(content, mid), ["1.1.0"], "too old for the candidate: the stable");
+        assert_eq!(versions_in(content, new), ["1.2.0"]);
+        assert_eq!(versions_in(content, content.select(install, Some(&v("3.0.0-rc.1")))), ["1.1.0"], "a pre-release comes before its release");
+        assert_eq!(versions_in(content, content.select(None, Some(&v("9.0.0")))), ["1.1.0"]);
+        let version_of = |sel: Selection| manifest::verify_platform(&content.manifest_for(w.mp, sel).unwrap().body, &w.platform).unwrap();
+        assert_eq!(version_of(old).version, "1.0.0");
+        let needs = version_of(new);
+        assert_eq!((needs.version.as_str(), needs.min_container_version.as_deref()), ("1.2.0", Some("3.0.0")), "the manifest says what it needs, under the signature");
+        assert!(content.serves(w.mp, "1.0.0") && !content.serves(w.mp, "1.3.0"), "a version rolled back from is no fallback");
+        // Once 1.0.0 needs 1.5.0 too, a 1.0 container gets nothing at all.
+        let mp = w.mp;
+        w.store
+            .write_blocking(move |tx| {
+                let mut old = mini_store::version(tx, mp, "1.0.0")?.unwrap();
+                old.min_container = Some("1.5.0".into());
+                mini_store::put_version(tx, &old)
+            })
+            .unwrap();
+        let s = snapshot(&w);
+        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        let old = content.select(install, Some(&v("1.0.0")));
+        assert!(versions_in(content, old).is_empty());
+        assert!(content.manifest_for(w.mp, old).is_none());
+        assert_eq!(versions_in(content, content.select(install, Some(&v("1.6.0")))), ["1.0.0"]);
     }
 
     #[test]
@@ -795,8 +993,8 @@ mod tests {
             .unwrap();
         let s = snapshot(&w);
         let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
-        assert_eq!(version_in(content, content.select(Some("qa-device-0001"))), "1.1.0");
-        assert!((0..200).all(|i| content.select(Some(&format!("install-{i:05}"))) == 0), "0 %: nobody else");
+        assert_eq!(version_in(content, content.select(Some("qa-device-0001"), None)), "1.1.0");
+        assert!((0..200).all(|i| content.select(Some(&format!("install-{i:05}")), None).candidates == 0), "0 %: nobody else");
     }
 
     #[test]
@@ -805,9 +1003,9 @@ mod tests {
         let sha = add_candidate(&w, "1.1.0", 1000, true);
         let s = snapshot(&w);
         let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
-        assert!((0..100).all(|i| content.select(Some(&format!("install-{i:05}"))) == 0));
+        assert!((0..100).all(|i| content.select(Some(&format!("install-{i:05}")), None).candidates == 0));
         assert!(!content.has_bundle(&sha) && !content.serves(w.mp, "1.1.0"));
-        assert_eq!(version_in(content, 0), "1.0.0");
+        assert_eq!(version_in(content, content.everything_stable()), "1.0.0");
     }
 
     #[tokio::test]

@@ -9,5 +9,6 @@ pub mod mail;
 pub mod members;
 pub mod minis;
 pub mod operator;
+pub mod overview;
 pub mod releases;
 pub mod workspaces;

@@ -464,9 +464,10 @@ pub async fn workspace_home(cx: &Context, m: &Authorized<act::ViewWorkspace>) ->
         Ok(admin) => Some(super::members::counts(cx, &admin).await?),
         Err(_) => None,
     };
-    let assignment = {
-        let (id, me) = (m.workspace().id, m.who().account().id);
-        cx.store.read(move |tx| crate::server::store::minis::assignment_text(tx, id, me))
+    let (assignment, needs_you) = {
+        let (id, me, role) = (m.workspace().id, m.who().account().id, m.membership().role);
+        cx.store
+            .read(move |tx| Ok((crate::server::store::minis::assignment_text(tx, id, me)?, super::overview::needs_you(tx, id, role, me)?)))
             .await?
     };
     let pending_approvals = match m.also(act::ViewApprovals) {
@@ -481,6 +482,7 @@ pub async fn workspace_home(cx: &Context, m: &Authorized<act::ViewWorkspace>) ->
         assignment,
         joined: m.membership().joined,
         members,
+        needs_you,
     })
 }
 

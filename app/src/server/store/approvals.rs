@@ -226,8 +226,8 @@ pub fn pending(tx: &impl Reads, key: &str) -> Result<Option<Uuid>, AppError> {
 }
 
 /// The pending applications whose keys start with `prefix` (`version:<mp>:`, `feature:<mp>:`).
-pub fn pending_with_prefix(tx: &WriteTransaction, prefix: &str) -> Result<Vec<Uuid>, AppError> {
-    let t = tx.open_table(APPROVALS_PENDING)?;
+pub fn pending_with_prefix(tx: &impl Reads, prefix: &str) -> Result<Vec<Uuid>, AppError> {
+    let t = tx.open(APPROVALS_PENDING)?;
     let mut out = Vec::new();
     for row in t.range(prefix..)? {
         let (k, v) = row?;

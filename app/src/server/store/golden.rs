@@ -261,6 +261,7 @@ pub(super) fn version() -> Version {
         sha256: SHA_A.into(),
         uploaded_sha256: SHA_B.into(),
         uploaded_size: 2100,
+        min_container: Some("2.4.0".into()),
         uploader: "Upload Key 00000000000000a2 (Acme Wallet iOS)".into(),
         key: Some("00000000000000a2".into()),
         account: Some(id(1)),

@@ -46,6 +46,9 @@ pub struct Version {
     pub uploaded_sha256: String,
     #[serde(default)]
     pub uploaded_size: u64,
+    /// The oldest container version that can run it (`minContainerVersion` in its `app.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_container: Option<String>,
     /// Who uploaded it, as people read it.
     pub uploader: String,
     /// The Upload Key that signed it, if it came from the Studio.
@@ -77,6 +80,7 @@ impl Version {
             sha256: "ab".repeat(32),
             uploaded_sha256: String::new(),
             uploaded_size: 0,
+            min_container: None,
             uploader: "test".into(),
             key: None,
             account: None,
@@ -114,6 +118,7 @@ impl Version {
             uploader: self.uploader.clone(),
             note: self.note.clone(),
             created: self.created,
+            min_container: self.min_container.clone(),
             released_to: Vec::new(),
         }
     }

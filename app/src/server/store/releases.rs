@@ -46,6 +46,18 @@ pub struct Candidate {
     pub paused: Option<Pause>,
 }
 
+impl Candidate {
+    /// The candidate as the console shows it.
+    pub fn view(&self) -> crate::model::approvals::CandidateView {
+        crate::model::approvals::CandidateView {
+            version: self.shipped.version.clone(),
+            released: self.shipped.released,
+            rollout: self.rollout,
+            paused: self.paused.as_ref().map(|p| (p.by.clone(), p.reason.clone())),
+        }
+    }
+}
+
 /// The release of one mini program to one App.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Release {

@@ -104,6 +104,7 @@ pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessio
         sha256: received.sha256.clone(),
         uploaded_sha256: received.uploaded_sha256.clone(),
         uploaded_size: received.uploaded_size,
+        min_container: received.min_container.clone(),
         uploader: format!("uploaded from the console by {person}"),
         key: None,
         account: Some(me),

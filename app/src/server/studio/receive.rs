@@ -53,6 +53,8 @@ pub(super) struct Received {
     pub(super) size: u64,
     pub(super) uploaded_sha256: String,
     pub(super) uploaded_size: u64,
+    /// The oldest container version that can run it, as its `app.json` declares.
+    pub(super) min_container: Option<String>,
 }
 
 /// Reads the body's chunks on a blocking thread, hashing and counting them.
@@ -125,7 +127,7 @@ where
         std::fs::remove_file(&spool_path).map_err(internal)?;
         let mut reader = ChannelReader { chunks: rx, current: Bytes::new(), hasher: Sha256::new(), size: 0 };
         let writer = HashingWriter { file: out, hasher: Sha256::new(), size: 0 };
-        let (writer, _) = archive::canonicalise(std::io::BufReader::with_capacity(64 * 1024, &mut reader), &mut spool, writer)?;
+        let (writer, checked) = archive::canonicalise(std::io::BufReader::with_capacity(64 * 1024, &mut reader), &mut spool, writer)?;
         writer.file.sync_all().map_err(internal)?;
         Ok(Received {
             temp,
@@ -133,6 +135,7 @@ where
             size: writer.size,
             uploaded_sha256: keys::hex(&reader.hasher.finalize()),
             uploaded_size: reader.size,
+            min_container: checked.min_container,
         })
     });
     let mut size = 0u64;

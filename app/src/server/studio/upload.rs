@@ -177,6 +177,7 @@ pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client
         sha256: received.sha256.clone(),
         uploaded_sha256: received.uploaded_sha256.clone(),
         uploaded_size: received.uploaded_size,
+        min_container: received.min_container.clone(),
         uploader: format!("Upload Key {} ({app_name})", key.id),
         key: Some(key.id.clone()),
         account: None,

@@ -4,6 +4,9 @@ use leptos::prelude::*;
 
 use super::WorkspaceShell;
 use crate::api::members::{workspace_home, LeaveWorkspace};
+use crate::model::approvals::rollout_label;
+use crate::model::url_encode;
+use crate::model::workspace::{Few, NeedsYou};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{
     action_error, fmt_time, notice_from_query, route_param, FormError, Loaded, Notice, Panel, StatusBadge,
@@ -52,6 +55,7 @@ pub fn WorkspaceHomePage() -> impl IntoView {
                         </Panel>
                     }
                 })}
+                {h.needs_you.clone().map(|n| view! { <WaitingOnYou workspace=h.name.clone() needs=n /> })}
                 {h.members.clone().map(|c| {
                     let members = format!("/w/{}/members", h.name);
                     view! {
@@ -75,5 +79,51 @@ pub fn WorkspaceHomePage() -> impl IntoView {
         }
         />
         </WorkspaceShell>
+    }
+}
+
+/// One list of what waits on the member: its heading, the first few items, how many more.
+fn few<T: Clone + Send + Sync + 'static>(heading: &'static str, list: Few<T>, empty: &'static str, item: impl Fn(T) -> AnyView) -> impl IntoView {
+    let more = list.total.saturating_sub(list.shown.len());
+    view! {
+        <h3>{heading}</h3>
+        {if list.shown.is_empty() {
+            view! { <p class="hint">{empty}</p> }.into_any()
+        } else {
+            view! {
+                <ul class="steps">
+                    {list.shown.into_iter().map(|x| view! { <li>{item(x)}</li> }).collect_view()}
+                    {(more > 0).then(|| view! { <li class="hint">{format!("and {more} more")}</li> })}
+                </ul>
+            }.into_any()
+        }}
+    }
+}
+
+/// What waits on a member in the mini programs they manage: rollouts in progress or paused,
+/// versions not yet applied for, applications waiting for a reviewer.
+#[component]
+fn WaitingOnYou(workspace: String, needs: NeedsYou) -> impl IntoView {
+    let ws = url_encode(&workspace);
+    let page = move |mp: uuid::Uuid| format!("/w/{ws}/mini-programs/{mp}");
+    let (p1, p2) = (page.clone(), page.clone());
+    let ws2 = url_encode(&workspace);
+    view! {
+        <Panel id="waiting-on-you" title="Waiting on you">
+            {few("Rollouts", needs.rollouts, "No candidate is rolling out.", move |r| {
+                let text = format!(" {} to {}: {} of installs, {}", r.candidate.version, r.app, rollout_label(r.candidate.rollout), r.candidate.state());
+                view! { <a href=p1(r.mini_program)>{r.name}</a>{text} }.into_any()
+            })}
+            {few("Versions not yet applied for", needs.unapplied, "Every uploaded version has been applied for.", move |v| {
+                let text = format!(" {}, uploaded {}: apply for its publishing from the mini program's page.", v.version, fmt_time(&v.uploaded));
+                view! { <a href=p2(v.mini_program)>{v.name}</a>{text} }.into_any()
+            })}
+            {few("Waiting for a reviewer", needs.waiting, "No application about these mini programs is waiting for a reviewer.", move |w| {
+                let href = format!("/w/{ws2}/approvals/{}", w.id);
+                let what = match &w.version { Some(v) => format!("{}: {} {v}", w.title, w.name), None => format!("{}: {}", w.title, w.name) };
+                let since = format!(", since {}", fmt_time(&w.since));
+                view! { <a href=href>{what}</a>{since} }.into_any()
+            })}
+        </Panel>
     }
 }

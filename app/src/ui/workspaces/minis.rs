@@ -290,37 +290,9 @@ pub fn MiniProgramPage() -> impl IntoView {
                                         let e = upload_error.get();
                                         (!e.is_empty()).then(|| view! { <p class="alert alert-error" role="alert">{format!("The upload was refused: {e}")}</p> })
                                     }}
-                                    {p.can_upload.then(|| view! {
-                                        <form method="post" enctype="multipart/form-data" class="upload-form"
-                                            action=upload_action on:submit=move |ev| send_with_progress(ev, progress)>
-                                            <div class="field">
-                                                <label for="upload-version">"Version"</label>
-                                                <input id="upload-version" name="version" required maxlength="64" aria-describedby="upload-version-hint" />
-                                                <p class="hint" id="upload-version-hint">"A semantic version higher than every earlier one, like 1.2.3."</p>
-                                            </div>
-                                            <div class="field">
-                                                <label for="upload-note">"Note"</label>
-                                                <textarea id="upload-note" name="note" rows="2" maxlength="2000"></textarea>
-                                            </div>
-                                            <div class="field">
-                                                <label for="upload-bundle">"Bundle"</label>
-                                                <input id="upload-bundle" type="file" name="bundle" required accept=".tar.gz,.tgz,application/gzip" aria-describedby="upload-bundle-hint" />
-                                                <p class="hint" id="upload-bundle-hint">"A gzip-compressed tar with app.json at its root, as mpdp studio packs it. The server hashes it and signs it with the workspace's platform key as uploaded from the console by you."</p>
-                                            </div>
-                                            <button type="submit" class="button button-primary" aria-busy=move || progress.get().is_some().then_some("true")>"Upload version"</button>
-                                            {move || progress.get().map(|pct| view! {
-                                                <div class="upload-progress">
-                                                    <progress max="100" value=pct aria-label="Upload progress">{format!("{pct}%")}</progress>
-                                                    <span role="status">{if pct < 100 { format!("Uploading… {pct}%") } else { "Checking the bundle…".to_string() }}</span>
-                                                </div>
-                                            })}
-                                        </form>
-                                    })}
-                                    <p class="hint">"Or upload with the Mini Program Studio and the App's Upload Key, for example:"</p>
-                                    <pre class="mono wrap"><code>{cli}</code></pre>
                                     <DataTable
                                         label="Versions"
-                                        columns=vec!["Version", "State", "Released to", "Size", "SHA-256", "Uploaded by", "Note", "Uploaded", "Actions"]
+                                        columns=vec!["Version", "State", "Released to", "Needs container", "Size", "SHA-256", "Uploaded by", "Note", "Uploaded", "Actions"]
                                         sortable=vec![("Uploaded", "created")]
                                         data=versions
                                         empty="No versions uploaded yet."
@@ -342,6 +314,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                                                     <td>{v.version.clone()}</td>
                                                     <td><StatusBadge status /></td>
                                                     <td>{if v.released_to.is_empty() { "—".to_string() } else { v.released_to.join(", ") }}</td>
+                                                    <td class="nowrap">{v.min_container.as_ref().map_or_else(|| "Any".to_string(), |m| format!("{m} or later"))}</td>
                                                     <td class="nowrap">{format!("{} bytes", v.size)}</td>
                                                     <td><code title=v.sha256.clone()>{short}"…"</code></td>
                                                     <td>{v.uploader.clone()}</td>
@@ -352,6 +325,36 @@ pub fn MiniProgramPage() -> impl IntoView {
                                             }.into_any()
                                         }
                                     />
+                                    {p.can_upload.then(|| view! {
+                                        <FormDialog title="Upload a version" param="upload">
+                                            <form method="post" enctype="multipart/form-data" class="upload-form"
+                                                action=upload_action on:submit=move |ev| send_with_progress(ev, progress)>
+                                                <div class="field">
+                                                    <label for="upload-version">"Version"</label>
+                                                    <input id="upload-version" name="version" required maxlength="64" aria-describedby="upload-version-hint" />
+                                                    <p class="hint" id="upload-version-hint">"A semantic version higher than every earlier one, like 1.2.3."</p>
+                                                </div>
+                                                <div class="field">
+                                                    <label for="upload-note">"Note"</label>
+                                                    <textarea id="upload-note" name="note" rows="2" maxlength="2000"></textarea>
+                                                </div>
+                                                <div class="field">
+                                                    <label for="upload-bundle">"Bundle"</label>
+                                                    <input id="upload-bundle" type="file" name="bundle" required accept=".tar.gz,.tgz,application/gzip" aria-describedby="upload-bundle-hint" />
+                                                    <p class="hint" id="upload-bundle-hint">"A gzip-compressed tar with app.json at its root, as mpdp studio packs it; app.json may name the oldest container version that can run it (minContainerVersion). The server hashes it and signs it with the workspace's platform key as uploaded from the console by you."</p>
+                                                </div>
+                                                <button type="submit" class="button button-primary" aria-busy=move || progress.get().is_some().then_some("true")>"Upload version"</button>
+                                                {move || progress.get().map(|pct| view! {
+                                                    <div class="upload-progress">
+                                                        <progress max="100" value=pct aria-label="Upload progress">{format!("{pct}%")}</progress>
+                                                        <span role="status">{if pct < 100 { format!("Uploading… {pct}%") } else { "Checking the bundle…".to_string() }}</span>
+                                                    </div>
+                                                })}
+                                            </form>
+                                        </FormDialog>
+                                    })}
+                                    <p class="hint">{if p.can_upload { "Or upload with" } else { "Upload with" }}" the Mini Program Studio and the App's Upload Key, for example:"</p>
+                                    <pre class="mono wrap"><code>{cli}</code></pre>
                                 </Panel>
                             }.into_any()
                         }

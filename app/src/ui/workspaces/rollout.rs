@@ -60,13 +60,7 @@ impl Default for Controls {
 fn candidate_text(r: &ReleaseView) -> String {
     match &r.candidate {
         None => "None: every install gets the stable version.".into(),
-        Some(c) => {
-            let state = match &c.paused {
-                None => "rolling out".to_string(),
-                Some((by, why)) => format!("paused by {by}: {why}"),
-            };
-            format!("{} to {} of installs (since {}), {state}", c.version, rollout_label(c.rollout), fmt_time(&c.released))
-        }
+        Some(c) => format!("{} to {} of installs (since {}), {}", c.version, rollout_label(c.rollout), fmt_time(&c.released), c.state()),
     }
 }
 

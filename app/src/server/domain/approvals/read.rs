@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::model::approvals::{
     feature, ApplicationDetail, ApplicationRow, MiniApprovals,
-    NotificationView, CandidateView, ReleaseView, Status, FEATURES,
+    NotificationView, ReleaseView, Status, FEATURES,
 };
 use crate::model::minis::VersionState;
 use crate::model::page::{Page, Sort, PER_PAGE};
@@ -157,12 +157,7 @@ pub async fn of_mini_program(cx: &Context, m: &Authorized<act::ViewMiniPrograms>
                         app: apps.iter().find(|(id, _)| *id == r.app).map(|(_, n)| n.clone()).unwrap_or_default(),
                         version: r.stable.as_ref().map(|s| s.version.clone()),
                         released: r.stable.as_ref().map(|s| s.released),
-                        candidate: r.candidate.as_ref().map(|c| CandidateView {
-                            version: c.shipped.version.clone(),
-                            released: c.shipped.released,
-                            rollout: c.rollout,
-                            paused: c.paused.as_ref().map(|p| (p.by.clone(), p.reason.clone())),
-                        }),
+                        candidate: r.candidate.as_ref().map(|c| c.view()),
                         earlier: r.earlier.iter().map(|e| e.version.clone()).collect(),
                         health: r.health,
                         figures: crate::server::domain::fleet::figures(tx, r.app, mp, FIGURE_DAYS, now)?,
