@@ -78,6 +78,16 @@ test("a Mini Program Admin raises, pauses and rolls back a staged release, and r
   await open(mia, info, mpPath);
   await expect(app).toContainText(`paused by ${miaName}`);
   await expect(app.getByRole("button", { name: "Resume rollout on Super App" })).toBeVisible();
+  // The overview shows the Mini Program Admin what waits on them: the paused rollout, and a
+  // version uploaded and not yet applied for.
+  expect(studioUpload(base, key, id, "1.2.0", src).ok).toBe(true);
+  await open(mia, info, `/w/${workspace}`);
+  const waiting = mia.getByRole("region", { name: "Waiting on you" });
+  await expect(waiting).toContainText(`Coupons 1.1.0 to Super App: 25 % of installs, paused by ${miaName}`);
+  await expect(waiting).toContainText("Coupons 1.2.0, uploaded");
+  await expect(waiting).toContainText("No application about these mini programs is waiting for a reviewer.");
+  await waiting.getByRole("link", { name: "Coupons" }).first().click();
+  await expect(mia).toHaveURL(new RegExp(`${mpPath}$`));
 
   // The fleet reports launches; the chart and its table show them.
   const now = new Date().toISOString();

@@ -3,11 +3,9 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tower_http::services::ServeFile;
 use uuid::Uuid;
 
 use super::served::not_modified;
@@ -136,10 +134,10 @@ pub(super) async fn icon(State(state): State<Serving>, UrlPath(id): UrlPath<Stri
     }
 }
 
-/// `GET /api/container/v1/bundles/{sha256}`: a bundle released to the App, streamed from its
-/// file, with single byte ranges (tower-http's `ServeFile`) and its sha256 as ETag.
-pub(super) async fn bundle(State(state): State<Serving>, UrlPath(sha256): UrlPath<String>, request: Request) -> Response {
-    let content = match admitted(&state, request.headers()) {
+/// `GET /api/container/v1/bundles/{sha256}`: a bundle released to the App, from its mapped file
+/// (see [`super::bundles`]), whole or one byte range, with its sha256 as ETag.
+pub(super) async fn bundle(State(state): State<Serving>, UrlPath(sha256): UrlPath<String>, request: HeaderMap) -> Response {
+    let content = match admitted(&state, &request) {
         Ok(c) => c,
         Err(e) => return refuse(e),
     };
@@ -155,46 +153,36 @@ pub(super) async fn bundle(State(state): State<Serving>, UrlPath(sha256): UrlPat
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
         headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     };
-    if not_modified(request.headers(), &etag) {
+    // The bytes never change, so date preconditions always hold and are not read.
+    if not_modified(&request, &etag) {
         let mut r = StatusCode::NOT_MODIFIED.into_response();
         immutable(r.headers_mut());
         return r;
     }
-    // The bytes never change, so a date precondition always holds: left to `ServeFile`, which
-    // compares it with the file's time on disk, it could refuse a valid request.
-    let mut request = request;
-    for date in [header::IF_UNMODIFIED_SINCE, header::IF_MODIFIED_SINCE] {
-        request.headers_mut().remove(date);
-    }
-    let file = match ServeFile::new(state.bundles.path(&sha256)).try_call(request).await {
-        Ok(r) => r,
+    let bytes = match state.container.mapped.get(&state.bundles, &sha256) {
+        Ok(b) => b,
         Err(e) => {
-            tracing::error!(error = %e, %sha256, "could not read a released bundle");
+            tracing::error!(error = %e, %sha256, "could not read a released bundle (is it missing from the bundles directory?)");
             return refuse(ApiError::internal());
         }
     };
-    let (mut parts, body) = file.into_parts();
-    match parts.status {
-        StatusCode::OK | StatusCode::PARTIAL_CONTENT => {
-            parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/gzip"));
-            immutable(&mut parts.headers);
-            Response::from_parts(parts, Body::new(body))
+    let len = bytes.len();
+    match super::bundles::respond(bytes, &request, &etag) {
+        Some(mut r) => {
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/gzip"));
+            immutable(r.headers_mut());
+            r
         }
-        StatusCode::RANGE_NOT_SATISFIABLE => {
+        None => {
             let mut r = refuse(ApiError::new(
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "range_not_satisfiable",
                 "The Range header asks for bytes outside the bundle (or for several ranges): ask for one range within Content-Range's length.",
             ));
-            if let Some(range) = parts.headers.get(header::CONTENT_RANGE) {
-                r.headers_mut().insert(header::CONTENT_RANGE, range.clone());
+            if let Ok(range) = HeaderValue::try_from(format!("bytes */{len}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, range);
             }
             r
-        }
-        StatusCode::NOT_MODIFIED => Response::from_parts(parts, Body::new(body)),
-        status => {
-            tracing::error!(%status, %sha256, "a released bundle's file could not be served (is it missing from the bundles directory?)");
-            refuse(ApiError::internal())
         }
     }
 }

@@ -8,10 +8,12 @@
 //! Accessing Key's SHA-256, and swapped in whole by [`Container::refresh`] after each commit that
 //! changes what is served (releases, removals, features, keys, workspace status). A key's grace
 //! end is kept in the snapshot and compared with the clock on each request, so a grace period
-//! ends on time without a rebuild. "Last used" is noted in memory ([`LastUsed::touch`]).
+//! ends on time without a rebuild. "Last used" is noted in memory ([`LastUsed::touch`]). Bundle
+//! files are mapped into memory once each ([`bundles::Mapped`]) and served as slices of it.
 //!
 //! [`LastUsed::touch`]: crate::server::domain::apps::LastUsed::touch
 
+mod bundles;
 mod handlers;
 mod served;
 mod snapshot;

@@ -235,6 +235,11 @@ pub(super) fn unauthorized(code: &'static str, message: &str) -> ApiError {
 }
 
 impl Snapshot {
+    /// Whether some App is served the bundle with this sha256.
+    pub fn serves_bundle(&self, sha256: &str) -> bool {
+        self.keys.values().any(|g| g.content.has_bundle(sha256))
+    }
+
     /// The content an Accessing Key may read at `now`, or why it may not.
     pub fn authorize(&self, token: &str, now: DateTime<Utc>) -> Result<(&str, &Arc<AppContent>), ApiError> {
         let grant = self.keys.get(&keys::access_key_hash(token)).ok_or_else(|| {
@@ -260,6 +265,8 @@ pub struct Container {
     covered: tokio::sync::Mutex<u64>,
     /// The last lists' sequence.
     sequence: AtomicU64,
+    /// The bundle files mapped so far; those no longer served are dropped at each rebuild.
+    pub(super) mapped: super::bundles::Mapped,
 }
 
 impl Default for Container {
@@ -271,7 +278,13 @@ impl Default for Container {
 impl Container {
     /// An empty snapshot (nothing served) until the first [`Container::refresh`].
     pub fn new() -> Container {
-        Container { snapshot: ArcSwap::from_pointee(Snapshot::default()), requested: AtomicU64::new(0), covered: tokio::sync::Mutex::new(0), sequence: AtomicU64::new(0) }
+        Container {
+            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            requested: AtomicU64::new(0),
+            covered: tokio::sync::Mutex::new(0),
+            sequence: AtomicU64::new(0),
+            mapped: super::bundles::Mapped::default(),
+        }
     }
 
     /// The snapshot being served.
@@ -301,7 +314,9 @@ impl Container {
         let stamp = Stamp { sequence, issued };
         match store.read(move |tx| build_at(tx, stamp)).await {
             Ok(snapshot) => {
-                self.snapshot.store(Arc::new(snapshot));
+                let snapshot = Arc::new(snapshot);
+                self.snapshot.store(snapshot.clone());
+                self.mapped.retain(|sha| snapshot.serves_bundle(sha));
                 *covered = upto;
             }
             Err(e) => tracing::error!(error = %e, "could not rebuild the container API's snapshot; it keeps serving the previous one"),

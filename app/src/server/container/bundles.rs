@@ -1,0 +1,148 @@
+//! Bundles as the container API serves them. A bundle is named by its content and written once,
+//! so its bytes never change: each file is mapped into memory the first time it is asked for, and
+//! a download or a range is then a slice of that mapping handed to the socket — no open, read,
+//! copy or blocking task per request. A mapping costs address space, not memory: its pages are
+//! the kernel's page cache, shared with every other reader. Mappings of bundles no longer served
+//! are dropped when the snapshot is rebuilt, so a collected file's space is freed.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::server::store::bundles::Bundles;
+
+/// The bundles mapped so far, by sha256.
+#[derive(Default)]
+pub struct Mapped {
+    maps: RwLock<HashMap<String, Bytes>>,
+}
+
+impl Mapped {
+    /// The bytes of bundle `sha256`, mapped from its file the first time.
+    pub fn get(&self, store: &Bundles, sha256: &str) -> std::io::Result<Bytes> {
+        if let Some(b) = self.maps.read().map_err(|_| std::io::Error::other("a poisoned lock"))?.get(sha256) {
+            return Ok(b.clone());
+        }
+        let file = std::fs::File::open(store.path(sha256))?;
+        let bytes = if file.metadata()?.len() == 0 {
+            Bytes::new()
+        } else {
+            // SAFETY: a bundle's file is written whole under a temporary name, renamed into place
+            // and never written again (its name is its content's hash); it is only ever unlinked,
+            // which leaves a mapping valid. So the mapped bytes cannot change under a reader.
+            let map = unsafe { memmap2::Mmap::map(&file)? };
+            Bytes::from_owner(map)
+        };
+        let mut maps = self.maps.write().map_err(|_| std::io::Error::other("a poisoned lock"))?;
+        Ok(maps.entry(sha256.to_string()).or_insert(bytes).clone())
+    }
+
+    /// Drops the mappings of the bundles `served` says are no longer served.
+    pub fn retain(&self, served: impl Fn(&str) -> bool) {
+        if let Ok(mut maps) = self.maps.write() {
+            maps.retain(|sha, _| served(sha));
+        }
+    }
+
+    /// How many bundles are mapped.
+    pub fn len(&self) -> usize {
+        self.maps.read().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// What a request's `Range` asks of `len` bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Part {
+    Whole,
+    /// One range, first and last byte included.
+    Range(u64, u64),
+    /// Malformed, outside the bytes, or several ranges.
+    Unsatisfiable,
+}
+
+/// The part of `len` bytes tagged `etag` a request asks for. `If-Range` with another entity tag
+/// (or a weak one) asks for the whole; with a date it holds, as the bytes never change.
+pub(super) fn part(request: &HeaderMap, len: u64, etag: &HeaderValue) -> Part {
+    let Some(range) = request.get(header::RANGE) else { return Part::Whole };
+    if let Some(tag) = request.get(header::IF_RANGE).and_then(|v| v.to_str().ok()).map(str::trim) {
+        if (tag.starts_with('"') || tag.starts_with("W/")) && tag.as_bytes() != etag.as_bytes() {
+            return Part::Whole;
+        }
+    }
+    let ranges = range.to_str().ok().and_then(|r| http_range_header::parse_range_header(r).ok()).and_then(|r| r.validate(len).ok());
+    match ranges.as_deref() {
+        Some([one]) => Part::Range(*one.start(), *one.end()),
+        _ => Part::Unsatisfiable,
+    }
+}
+
+/// The answer to a request for `bytes`: the whole (200) or one range of them (206); `None` when
+/// the range cannot be satisfied (the caller answers 416 with `Content-Range: bytes */len`).
+pub(super) fn respond(bytes: Bytes, request: &HeaderMap, etag: &HeaderValue) -> Option<Response> {
+    let len = bytes.len() as u64;
+    match part(request, len, etag) {
+        Part::Whole => Some(Body::from(bytes).into_response()),
+        Part::Range(first, last) => {
+            let slice = bytes.slice(usize::try_from(first).ok()?..=usize::try_from(last).ok()?);
+            let mut r = (StatusCode::PARTIAL_CONTENT, Body::from(slice)).into_response();
+            r.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::try_from(format!("bytes {first}-{last}/{len}")).ok()?);
+            Some(r)
+        }
+        Part::Unsatisfiable => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asking(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(header::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn one_range_is_served_and_several_or_none_within_are_not() {
+        let etag = HeaderValue::from_static("\"abc\"");
+        let part = |pairs: &[(&str, &str)]| part(&asking(pairs), 100, &etag);
+        assert_eq!(part(&[]), Part::Whole);
+        assert_eq!(part(&[("range", "bytes=10-19")]), Part::Range(10, 19));
+        assert_eq!(part(&[("range", "bytes=-5")]), Part::Range(95, 99));
+        assert_eq!(part(&[("range", "bytes=90-")]), Part::Range(90, 99));
+        assert_eq!(part(&[("range", "bytes=90-500")]), Part::Range(90, 99), "an end past the last byte is the last byte");
+        assert_eq!(part(&[("range", "bytes=100-")]), Part::Unsatisfiable);
+        assert_eq!(part(&[("range", "bytes=0-1,5-6")]), Part::Unsatisfiable);
+        assert_eq!(part(&[("range", "pages=1")]), Part::Unsatisfiable);
+        // If-Range: the same strong tag or a date keeps the range; another tag asks for the whole.
+        assert_eq!(part(&[("range", "bytes=0-9"), ("if-range", "\"abc\"")]), Part::Range(0, 9));
+        assert_eq!(part(&[("range", "bytes=0-9"), ("if-range", "Thu, 01 Jan 1970 00:00:00 GMT")]), Part::Range(0, 9));
+        assert_eq!(part(&[("range", "bytes=0-9"), ("if-range", "\"old\"")]), Part::Whole);
+        assert_eq!(part(&[("range", "bytes=0-9"), ("if-range", "W/\"abc\"")]), Part::Whole);
+    }
+
+    #[test]
+    fn a_mapped_bundle_is_read_once_and_dropped_when_no_longer_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Bundles::new(dir.path().to_path_buf());
+        let sha = "ab".repeat(32);
+        std::fs::create_dir_all(store.path(&sha).parent().unwrap()).unwrap();
+        std::fs::write(store.path(&sha), b"the bundle's bytes").unwrap();
+        let mapped = Mapped::default();
+        let first = mapped.get(&store, &sha).unwrap();
+        assert_eq!(&first[..], b"the bundle's bytes");
+        // Unlinked while mapped, it is still served from the mapping until dropped.
+        std::fs::remove_file(store.path(&sha)).unwrap();
+        assert_eq!(mapped.get(&store, &sha).unwrap(), first);
+        let r = respond(first, &asking(&[("range", "bytes=4-9")]), &HeaderValue::from_static("\"x\"")).unwrap();
+        assert_eq!((r.status(), r.headers()[header::CONTENT_RANGE].to_str().unwrap()), (StatusCode::PARTIAL_CONTENT, "bytes 4-9/18"));
+        mapped.retain(|_| false);
+        assert_eq!(mapped.len(), 0);
+        assert!(mapped.get(&store, &sha).is_err(), "gone from disk and from the map");
+    }
+}
