@@ -48,6 +48,7 @@ impl Mapped {
     }
 
     /// How many bundles are mapped.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.maps.read().map(|m| m.len()).unwrap_or(0)
     }

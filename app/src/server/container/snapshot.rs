@@ -235,9 +235,17 @@ pub(super) fn unauthorized(code: &'static str, message: &str) -> ApiError {
 }
 
 impl Snapshot {
-    /// Whether some App is served the bundle with this sha256.
-    pub fn serves_bundle(&self, sha256: &str) -> bool {
-        self.keys.values().any(|g| g.content.has_bundle(sha256))
+    /// The sha256 of every bundle served to some App (each App's content read once, however
+    /// many keys share it).
+    pub fn bundles(&self) -> HashSet<&str> {
+        let mut seen: HashSet<*const AppContent> = HashSet::new();
+        let mut out = HashSet::new();
+        for g in self.keys.values() {
+            if seen.insert(Arc::as_ptr(&g.content)) {
+                out.extend(g.content.bundles.iter().map(String::as_str));
+            }
+        }
+        out
     }
 
     /// The content an Accessing Key may read at `now`, or why it may not.
@@ -316,7 +324,8 @@ impl Container {
             Ok(snapshot) => {
                 let snapshot = Arc::new(snapshot);
                 self.snapshot.store(snapshot.clone());
-                self.mapped.retain(|sha| snapshot.serves_bundle(sha));
+                let served = snapshot.bundles();
+                self.mapped.retain(|sha| served.contains(sha));
                 *covered = upto;
             }
             Err(e) => tracing::error!(error = %e, "could not rebuild the container API's snapshot; it keeps serving the previous one"),
