@@ -521,7 +521,8 @@ pub fn min_container_version(app_json: &[u8]) -> Result<Option<String>, Refusal>
     let Some(declared) = object.get(MIN_CONTAINER_FIELD) else { return Ok(None) };
     let rule = "must be a semantic version such as 2.4.0 (the oldest container version that can run the bundle)";
     let text = declared.as_str().ok_or_else(|| app_json_invalid(format_args!("has a {MIN_CONTAINER_FIELD} that is not a string: it {rule}")))?;
-    let mut v = semver::Version::parse(text.trim()).map_err(|e| app_json_invalid(format_args!("has {MIN_CONTAINER_FIELD} \"{text}\" ({e}): it {rule}")))?;
+    let shown: String = text.chars().take(40).collect();
+    let mut v = semver::Version::parse(text.trim()).map_err(|e| app_json_invalid(format_args!("has {MIN_CONTAINER_FIELD} \"{shown}\" ({e}): it {rule}")))?;
     v.build = semver::BuildMetadata::EMPTY;
     Ok(Some(v.to_string()))
 }
@@ -717,6 +718,8 @@ pub(crate) mod tests {
             assert_eq!(r.code, "archive_app_json_invalid", "{json:?}");
             assert!(r.message.contains("app.json") && r.message.contains(says), "{}", r.message);
         }
+        let long = format!(r#"{{"minContainerVersion":"{}"}}"#, "9".repeat(5000));
+        assert!(with(long.as_bytes()).unwrap_err().message.len() < 400, "the refusal shows a short part of what was declared");
         let mut big = br#"{"pad":""#.to_vec();
         big.resize(MAX_APP_JSON as usize + 10, b'x');
         big.extend_from_slice(br#""}"#);
