@@ -571,7 +571,7 @@ pub struct NeedsYou {
     /// The newest version of a mini program, uploaded and not yet applied for.
     pub unapplied: Few<UnappliedNote>,
     /// Applications about the mini programs waiting for a reviewer, oldest first.
-    pub waiting: Few<WaitingNote>,
+    pub waiting: Few<super::approvals::ApplicationRow>,
 }
 
 /// The first few of a list, and how long the whole list is.
@@ -617,17 +617,6 @@ pub struct UnappliedNote {
     pub uploaded: DateTime<Utc>,
 }
 
-/// An application waiting for a reviewer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WaitingNote {
-    pub id: Uuid,
-    /// The reviewing category ("Mini Program Publishing").
-    pub title: String,
-    pub mini_program: Uuid,
-    pub name: String,
-    pub version: Option<String>,
-    pub since: DateTime<Utc>,
-}
 
 /// The counts a Workspace Admin's overview shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

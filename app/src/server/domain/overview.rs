@@ -5,9 +5,10 @@
 use redb::ReadTransaction;
 use uuid::Uuid;
 
+use crate::model::approvals::ApplicationRow;
 use crate::model::minis::VersionState;
 use crate::model::policy::{mini_allows, MiniNeed};
-use crate::model::workspace::{Few, NeedsYou, RolloutNote, Role, UnappliedNote, WaitingNote};
+use crate::model::workspace::{Few, NeedsYou, RolloutNote, Role, UnappliedNote};
 use crate::model::AppError;
 use crate::server::store::{approvals, apps as app_store, minis, releases};
 
@@ -37,14 +38,15 @@ pub fn needs_you(tx: &ReadTransaction, workspace: Uuid, role: Role, account: Uui
         for prefix in [format!("version:{}:", mp.id), format!("removal:{}", mp.id), format!("feature:{}:", mp.id)] {
             for id in approvals::pending_with_prefix(tx, &prefix)? {
                 if let Some(a) = approvals::get(tx, id)? {
-                    waiting.push(WaitingNote { id, title: a.category.label().to_string(), mini_program: mp.id, name: mp.name.clone(), version: a.version.clone(), since: a.created });
+                    // Named as the mini program is named now, like the other lists.
+                    waiting.push(ApplicationRow { mini_program: Some(mp.name.clone()), ..a.row() });
                 }
             }
         }
     }
     rollouts.sort_by_key(|r| (r.candidate.paused.is_none(), r.name.to_lowercase(), r.app.to_lowercase()));
     unapplied.sort_by(|a, b| b.uploaded.cmp(&a.uploaded));
-    waiting.sort_by_key(|w| w.since);
+    waiting.sort_by_key(|w| w.created);
     Ok(Some(NeedsYou { rollouts: Few::of(rollouts), unapplied: Few::of(unapplied), waiting: Few::of(waiting) }))
 }
 
@@ -126,7 +128,7 @@ mod tests {
         assert_eq!((r.name.as_str(), r.app.as_str(), r.candidate.version.as_str(), r.candidate.rollout), ("Coupons", "Super", "1.1.0", 100));
         assert_eq!(r.candidate.state(), "paused by health rule: too many crashes");
         assert_eq!(n.unapplied.shown.iter().map(|v| (v.name.as_str(), v.version.as_str())).collect::<Vec<_>>(), [("Coupons", "1.2.0")]);
-        assert_eq!(n.waiting.shown.iter().map(|w| (w.id, w.title.as_str(), w.version.as_deref())).collect::<Vec<_>>(), [(application.id, "Mini Program Publishing", Some("2.0.0"))]);
+        assert_eq!(n.waiting.shown.iter().map(|w| (w.id, w.category.label(), w.version.as_deref())).collect::<Vec<_>>(), [(application.id, "Mini Program Publishing", Some("2.0.0"))]);
         // A Workspace Admin manages every mini program; a developer none.
         let admin = read(Role::WorkspaceAdmin, Uuid::now_v7()).unwrap();
         assert_eq!(admin.unapplied.total, 2, "{admin:?}");

@@ -120,8 +120,9 @@ fn WaitingOnYou(workspace: String, needs: NeedsYou) -> impl IntoView {
             })}
             {few("Waiting for a reviewer", needs.waiting, "No application about these mini programs is waiting for a reviewer.", move |w| {
                 let href = format!("/w/{ws2}/approvals/{}", w.id);
-                let what = match &w.version { Some(v) => format!("{}: {} {v}", w.title, w.name), None => format!("{}: {}", w.title, w.name) };
-                let since = format!(", since {}", fmt_time(&w.since));
+                let name = w.mini_program.unwrap_or_default();
+                let what = match &w.version { Some(v) => format!("{}: {name} {v}", w.category.label()), None => format!("{}: {name}", w.category.label()) };
+                let since = format!(", since {}", fmt_time(&w.created));
                 view! { <a href=href>{what}</a>{since} }.into_any()
             })}
         </Panel>
