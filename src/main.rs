@@ -77,6 +77,11 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Check or repair what is published to the release target (--publish-to).
+    Publish {
+        #[command(subcommand)]
+        command: PublishCommand,
+    },
     /// For developing and benchmarking MPDP: seed a data directory; generate load.
     Dev {
         #[command(subcommand)]
@@ -165,11 +170,60 @@ struct ServeArgs {
         value_name = "MAILBOX"
     )]
     mail_from: String,
+    #[command(flatten)]
+    publish: PublishTo,
     /// For tests: the server's clock moves forward as told on standard input, a line
     /// `advance <milliseconds>` at a time (each answered `clock advanced <milliseconds>` on
     /// standard output), so rules about time are tested without waiting for it.
     #[arg(long, hide = true)]
     test_clock: bool,
+}
+
+/// Where releases are published for a CDN.
+#[derive(Args, Clone)]
+struct PublishTo {
+    /// Publish bundles, icons and each App's signed release document after every change, for a
+    /// CDN to serve containers from: s3://BUCKET/PREFIX (any S3-compatible storage; credentials
+    /// and region from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION …) or
+    /// file:///ABSOLUTE/DIRECTORY (for a plain web server).
+    #[arg(long, env = "MPDP_PUBLISH_TO", value_name = "URL")]
+    publish_to: Option<String>,
+    /// The S3 endpoint for storage other than AWS (MinIO, SeaweedFS, R2 …), e.g.
+    /// http://127.0.0.1:8333; http:// is allowed.
+    #[arg(long, env = "MPDP_S3_ENDPOINT", value_name = "URL", requires = "publish_to")]
+    s3_endpoint: Option<String>,
+}
+
+impl PublishTo {
+    /// The target, when one is configured; a malformed one is refused with the rule it breaks.
+    fn target(&self) -> anyhow::Result<Option<app::server::publish::Target>> {
+        match &self.publish_to {
+            None => Ok(None),
+            Some(url) => app::server::publish::Target::parse(url, self.s3_endpoint.as_deref())
+                .map(Some)
+                .map_err(anyhow::Error::msg),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum PublishCommand {
+    /// Compare the release target with what should be there: objects missing, changed by
+    /// someone else, or there when they should not be. Exits non-zero when anything differs.
+    Check(PublishArgs),
+    /// Repair the release target: write what is missing or changed, delete what should not be
+    /// there, publish what is behind. Running it again changes nothing.
+    Sync(PublishArgs),
+}
+
+#[derive(Args)]
+struct PublishArgs {
+    #[command(flatten)]
+    data: DataDir,
+    /// With the server running, its own --publish-to is used (through its admin socket); with
+    /// it stopped, give the target here.
+    #[command(flatten)]
+    publish: PublishTo,
 }
 
 #[derive(Subcommand)]
@@ -243,6 +297,11 @@ fn main() -> std::process::ExitCode {
         Command::Check { data } => check(&data.data_dir),
         Command::Compact { data } => compact(&data.data_dir),
         Command::Dev { command } => dev::run(command),
+        Command::Publish { command } => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("could not start the async runtime")
+            .and_then(|rt| rt.block_on(publish(command))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -319,6 +378,47 @@ fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<()> {
     let summary = maintenance::backup_database(&db, data_dir, &out)?;
     drop(db);
     println!("{} (offline: no server was running)", admin::describe(&summary, &out));
+    Ok(())
+}
+
+/// `mpdp publish check` and `mpdp publish sync`: through the running server's admin socket, or
+/// with the target given when none runs.
+async fn publish(command: PublishCommand) -> anyhow::Result<()> {
+    let (args, repair) = match command {
+        PublishCommand::Check(a) => (a, false),
+        PublishCommand::Sync(a) => (a, true),
+    };
+    let data_dir = args.data.data_dir.clone();
+    let answer = match tokio::task::spawn_blocking(move || admin::request_publish(&data_dir, repair)).await? {
+        Some(answer) => {
+            if args.publish.publish_to.is_some() {
+                eprintln!("note: the running server publishes to its own --publish-to; the one given here is not used");
+            }
+            answer?
+        }
+        None => {
+            let _lock = lock_data_dir(&args.data.data_dir).with_context(|| {
+                format!(
+                    "a server holds {} but its admin socket ({}) cannot be reached",
+                    args.data.data_dir.display(),
+                    args.data.data_dir.join(admin::SOCKET).display()
+                )
+            })?;
+            let Some(target) = args.publish.target()? else {
+                bail!("no server is running on {}: give the target with --publish-to (and --s3-endpoint)", args.data.data_dir.display());
+            };
+            let store = open_store(&args.data.data_dir)?;
+            let bundles = app::server::store::bundles::Bundles::new(args.data.data_dir.join("bundles"));
+            let publisher = app::server::publish::Publisher::new(store.clone(), target, bundles, Clock::system());
+            let answer = admin::publish(&publisher, repair).await;
+            store.close(Duration::from_secs(5)).map_err(|e| anyhow::anyhow!("{e}"))?;
+            answer?
+        }
+    };
+    print!("{}", answer.text);
+    if !repair && !answer.findings.is_empty() {
+        bail!("{} differences between the release target and the data file; `mpdp publish sync` repairs them", answer.findings.len());
+    }
     Ok(())
 }
 
@@ -404,6 +504,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let target = args.publish.target()?;
     let lock = lock_data_dir(&args.data.data_dir)?;
     let clock = Clock::system();
     let store = open_store(&args.data.data_dir)?.with_clock(clock.clone());
@@ -432,6 +533,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         fleet_flush: Duration::from_millis(args.fleet_flush_ms),
         event_batches_per_key: args.event_batches_per_key,
         event_batches_per_address: args.event_batches_per_address,
+        publish_target: target.as_ref().map(|t| t.url().to_string()),
     };
     let public_url = config.public_url.clone();
     let state = AppState::new(app::server::Context::with_clock(store.clone(), config, clock.clone()));
@@ -461,7 +563,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tokio::spawn(async {})
         }
     };
-    let admin = match admin::listen(&args.data.data_dir, store.clone()) {
+    let publisher = target.map(|t| {
+        std::sync::Arc::new(app::server::publish::Publisher::new(store.clone(), t, state.bundles.clone(), state.clock.clone()))
+    });
+    let publishing = match &publisher {
+        Some(p) => {
+            tracing::info!(target = %p.target().url(), "publishing releases after every change");
+            tokio::spawn(p.clone().run(state.publish_wake.clone()))
+        }
+        None => tokio::spawn(async {}),
+    };
+    let admin = match admin::listen(&args.data.data_dir, store.clone(), publisher.clone()) {
         Ok((task, path)) => Some((task, path)),
         Err(e) => {
             tracing::warn!(error = %format!("{e:#}"), "no admin socket: `mpdp backup` cannot reach this server while it runs");
@@ -487,6 +599,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(path);
     }
     purge.abort();
+    publishing.abort();
     login_windows.abort();
     mail.abort();
     last_used.abort();

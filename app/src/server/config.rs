@@ -35,6 +35,8 @@ pub struct Config {
     pub event_batches_per_key: u32,
     /// Event batches allowed per client address per hour.
     pub event_batches_per_address: u32,
+    /// Where releases are published for a CDN (`--publish-to`), when they are.
+    pub publish_target: Option<String>,
 }
 
 /// Verification and reset mails allowed per target address per hour.
@@ -93,6 +95,7 @@ impl Default for Config {
             fleet_flush: Duration::from_secs(5),
             event_batches_per_key: 360_000,
             event_batches_per_address: 600,
+            publish_target: None,
         }
     }
 }

@@ -171,6 +171,10 @@ pub enum ManifestError {
     ListFormat(String),
     #[error("the list expired at {0}: it is an old list, not the current one (ask the server again)")]
     ListExpired(String),
+    #[error("the release document's format is {0:?}; this build reads mpdp-release-1")]
+    DocumentFormat(String),
+    #[error("the release document expired at {0}: it is an old one, not the current one (fetch it again)")]
+    DocumentExpired(String),
     #[error("app is {0}, not the App {1} this was checked for")]
     WrongApp(String, String),
     #[error("the manifest of {0} is not in the list, or differs from the list's")]

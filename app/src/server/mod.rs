@@ -12,6 +12,7 @@ pub mod http_error;
 pub mod keys;
 pub mod manifest;
 pub mod policy;
+pub mod publish;
 pub mod rollout;
 pub mod routes;
 pub mod seed;

@@ -15,6 +15,8 @@ pub struct AppState {
     pub cx: Context,
     /// Wakes the mail worker when a commit has queued a message (see [`after_commit`]).
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the release publisher when a commit changed what containers are served.
+    pub publish_wake: Arc<tokio::sync::Notify>,
     /// Signs and reads "known device" cookies.
     pub devices: DeviceCookies,
     /// When App keys were last used, written in batches.
@@ -53,11 +55,13 @@ impl AppState {
         .expect("the data file accepts the server's secret on first start");
         let container: Arc<super::container::Container> = Arc::default();
         let mail_wake = Arc::new(tokio::sync::Notify::new());
-        cx.store.on_commit(after_commit(container.clone(), mail_wake.clone()));
+        let publish_wake = Arc::new(tokio::sync::Notify::new());
+        cx.store.on_commit(after_commit(container.clone(), mail_wake.clone(), publish_wake.clone()));
         AppState {
             bundles: super::store::bundles::Bundles::new(cx.config.bundle_dir.clone()),
             devices: DeviceCookies::new(&secret, cx.config.is_https()),
             mail_wake,
+            publish_wake,
             last_used: Arc::default(),
             shown_once: Arc::default(),
             container,
@@ -101,16 +105,18 @@ impl AppState {
 
 /// The server's one dispatcher of commit effects (see [`super::store::effects`]): a commit that
 /// queued mail wakes the mail worker; one that changed what containers are served rebuilds the
-/// container API's snapshot before the use case returns.
-fn after_commit(container: Arc<super::container::Container>, mail_wake: Arc<tokio::sync::Notify>) -> super::store::effects::Dispatcher {
+/// container API's snapshot before the use case returns, and wakes the release publisher (the
+/// commit itself recorded what it owes the release target).
+fn after_commit(container: Arc<super::container::Container>, mail_wake: Arc<tokio::sync::Notify>, publish_wake: Arc<tokio::sync::Notify>) -> super::store::effects::Dispatcher {
     Arc::new(move |store, effects| {
-        let (container, mail_wake) = (container.clone(), mail_wake.clone());
+        let (container, mail_wake, publish_wake) = (container.clone(), mail_wake.clone(), publish_wake.clone());
         Box::pin(async move {
             if effects.mail {
                 mail_wake.notify_one();
             }
             if effects.served {
                 container.refresh(&store).await;
+                publish_wake.notify_one();
             }
         })
     })

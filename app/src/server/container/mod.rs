@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::server::routes::Routes;
 use handlers::{bundle, events, icon, list, manifest};
 
-pub use snapshot::{build, build_at, AppContent, Container, Snapshot, Stamp};
+pub use snapshot::{build, build_at, AppContent, Container, LiveGrant, Snapshot, Stamp};
 
 /// Where the container API lives.
 pub const PREFIX: &str = "/api/container/v1";

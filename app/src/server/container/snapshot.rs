@@ -27,6 +27,7 @@ use crate::server::rollout::{cohort, Order};
 use crate::server::store::releases::{self, Shipped};
 use crate::server::store::Store;
 use crate::server::http_error::ApiError;
+use crate::server::publish::document::{Candidate, Entry as DocumentEntry, ReleaseBody};
 
 /// The body of `GET /api/container/v1/mini-programs`: signed like a manifest (see
 /// [`crate::server::manifest::SignedList`]), with a sequence that only rises and an expiry, so
@@ -53,6 +54,8 @@ pub struct Stamp {
 struct Rolling {
     mini_program: Uuid,
     order: Order,
+    /// The release's seed, which gives `order`.
+    seed: String,
     rollout: u16,
     /// The lowest tier that can run it (see [`Selection::tier`]).
     needs: u16,
@@ -110,6 +113,9 @@ pub struct AppContent {
     lists: RwLock<HashMap<Selection, Arc<Served>>>,
     seed: [u8; 32],
     stamp: Stamp,
+    /// Whether the App's workspace is active (a suspended one's Apps get an empty list, and
+    /// nothing of theirs is published).
+    active: bool,
 }
 
 impl AppContent {
@@ -206,6 +212,47 @@ impl AppContent {
         Ok(list)
     }
 
+    /// What the App's release document says (see [`crate::server::publish::document`]): the
+    /// same manifests, candidates and test devices the origin's answers are chosen from.
+    pub fn release_body(&self) -> ReleaseBody {
+        let mut test_devices: Vec<String> = self.test_devices.iter().map(|i| keys::sha256_hex(i.as_bytes())).collect();
+        test_devices.sort_unstable();
+        let mini_programs = self
+            .lines
+            .iter()
+            .map(|line| DocumentEntry {
+                id: line.id.to_string(),
+                stable: line.chain.iter().map(|r| r.manifest.clone()).collect(),
+                candidate: self.candidates.iter().position(|r| r.mini_program == line.id).map(|i| Candidate {
+                    rollout: self.candidates[i].rollout,
+                    seed: self.candidates[i].seed.clone(),
+                    manifest: self.candidate_manifests[i].clone(),
+                }),
+            })
+            .collect();
+        ReleaseBody { app: self.app.to_string(), test_devices, mini_programs }
+    }
+
+    /// The platform key's seed, which signs what the App is served.
+    pub(crate) fn signing_seed(&self) -> &[u8; 32] {
+        &self.seed
+    }
+
+    /// Whether the App's workspace is active.
+    pub fn active(&self) -> bool {
+        self.active
+    }
+
+    /// The bundles served to the App, by sha256.
+    pub fn bundle_hashes(&self) -> impl Iterator<Item = &str> {
+        self.bundles.iter().map(String::as_str)
+    }
+
+    /// The icons served to the App: (sha256, content type, bytes).
+    pub fn icon_files(&self) -> impl Iterator<Item = (String, &str, &[u8])> {
+        self.icons.values().map(|i| (keys::sha256_hex(&i.body), i.content_type.to_str().unwrap_or("application/octet-stream"), &i.body[..]))
+    }
+
     /// The manifest of mini program `id` an install of `selection` gets.
     pub(super) fn manifest_for(&self, id: Uuid, selection: Selection) -> Option<&Served> {
         match self.chosen_candidate(id, selection) {
@@ -234,7 +281,26 @@ pub(super) fn unauthorized(code: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
+/// An Accessing Key that may read its App's content at some moment (see [`Snapshot::grants`]).
+pub struct LiveGrant<'a> {
+    /// The SHA-256 of the key.
+    pub key_hash: &'a [u8; 32],
+    /// The end of its grace period, after a rotation.
+    pub expires: Option<DateTime<Utc>>,
+    pub content: &'a Arc<AppContent>,
+}
+
 impl Snapshot {
+    /// Every key that may read at `now` (not revoked, not past its grace), of an App whose
+    /// workspace is active.
+    pub fn grants(&self, now: DateTime<Utc>) -> Vec<LiveGrant<'_>> {
+        self.keys
+            .iter()
+            .filter(|(_, g)| !g.revoked && !g.expires.is_some_and(|end| now >= end) && g.content.active)
+            .map(|(k, g)| LiveGrant { key_hash: k, expires: g.expires, content: &g.content })
+            .collect()
+    }
+
     /// The sha256 of every bundle served to some App (each App's content read once, however
     /// many keys share it).
     pub fn bundles(&self) -> HashSet<&str> {
@@ -340,7 +406,7 @@ struct Entry {
     name: String,
     /// The stable, then the fallbacks for older containers (see [`fallbacks`]).
     chain: Vec<Manifest>,
-    candidate: Option<(Manifest, Order, u16)>,
+    candidate: Option<(Manifest, String, u16)>,
     icon: Option<Arc<Served>>,
 }
 
@@ -507,7 +573,7 @@ pub fn build_at(tx: &ReadTransaction, stamp: Stamp) -> Result<Snapshot, AppError
             None => Vec::new(),
         };
         let candidate = match r.candidate.as_ref().filter(|c| c.paused.is_none()) {
-            Some(c) => manifest_of(tx, &mp, r.app, &c.shipped, &icon, &platform)?.map(|m| (m, Order::of(&c.seed), c.rollout)),
+            Some(c) => manifest_of(tx, &mp, r.app, &c.shipped, &icon, &platform)?.map(|m| (m, c.seed.clone(), c.rollout)),
             None => None,
         };
         if chain.is_empty() && candidate.is_none() {
@@ -536,7 +602,8 @@ pub fn build_at(tx: &ReadTransaction, stamp: Stamp) -> Result<Snapshot, AppError
                     continue;
                 };
                 let test_devices = app_store::app_of(tx, key.workspace, key.app)?.map(|a| a.test_devices).unwrap_or_default();
-                let c = Arc::new(app_content(key.app, per_app.remove(&key.app).unwrap_or_default(), test_devices, &platform.seed, stamp)?);
+                let active = reads.workspace(tx, key.workspace)?.is_some();
+                let c = Arc::new(app_content(key.app, per_app.remove(&key.app).unwrap_or_default(), test_devices, &platform.seed, stamp, active)?);
                 contents.insert(key.app, c.clone());
                 c
             }
@@ -567,7 +634,7 @@ fn signed_list(app: Uuid, manifests: Vec<&Manifest>, seed: &[u8; 32], stamp: Sta
 }
 
 /// One App's answers, the list sorted by name.
-fn app_content(app: Uuid, mut entries: Vec<Entry>, test_devices: Vec<String>, platform_seed: &[u8; 32], stamp: Stamp) -> Result<AppContent, AppError> {
+fn app_content(app: Uuid, mut entries: Vec<Entry>, test_devices: Vec<String>, platform_seed: &[u8; 32], stamp: Stamp, active: bool) -> Result<AppContent, AppError> {
     entries.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     let mut thresholds: Vec<semver::Version> = entries.iter().flat_map(|e| e.chain.iter().chain(e.candidate.iter().map(|c| &c.0))).filter_map(minimum).collect();
     thresholds.sort_by(semver::Version::cmp_precedence);
@@ -590,10 +657,10 @@ fn app_content(app: Uuid, mut entries: Vec<Entry>, test_devices: Vec<String>, pl
             bundles.insert(manifest.bundle.sha256.clone());
             chain.push(Runnable { needs: needs(&manifest), served: Served::json(&manifest)?, manifest });
         }
-        if let Some((manifest, o, rollout)) = e.candidate {
+        if let Some((manifest, seed, rollout)) = e.candidate {
             if candidates.len() < MAX_CANDIDATES {
                 bundles.insert(manifest.bundle.sha256.clone());
-                candidates.push(Rolling { mini_program: e.id, order: o, rollout, needs: needs(&manifest), manifest: Served::json(&manifest)? });
+                candidates.push(Rolling { mini_program: e.id, order: Order::of(&seed), seed, rollout, needs: needs(&manifest), manifest: Served::json(&manifest)? });
                 candidate_manifests.push(manifest);
             } else {
                 tracing::warn!(%app, mini_program = %e.id, "more candidates than one App serves at once; this one waits");
@@ -619,6 +686,7 @@ fn app_content(app: Uuid, mut entries: Vec<Entry>, test_devices: Vec<String>, pl
         lists: RwLock::new(HashMap::new()),
         seed: *platform_seed,
         stamp,
+        active,
     })
 }
 

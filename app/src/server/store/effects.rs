@@ -68,6 +68,11 @@ pub fn caused(effect: Effect) {
     });
 }
 
+/// What the write transaction running on this thread has caused so far.
+pub(super) fn so_far() -> Effects {
+    COLLECTING.with(|c| c.get()).unwrap_or_default()
+}
+
 /// Runs `f` (one write transaction, from begin to commit or abort) and returns what it caused.
 pub(super) fn collect<T>(f: impl FnOnce() -> T) -> (T, Effects) {
     struct Reset(Option<Effects>);

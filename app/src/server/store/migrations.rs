@@ -27,7 +27,15 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0010-listings", listings),
     ("0011-release-control", release_control),
     ("0012-fleet-health", fleet_health),
+    ("0013-publish-queue", publish_queue),
 ];
+
+/// What is owed to the release target, and what it holds.
+fn publish_queue(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(PUBLISH)?;
+    tx.open_table(PUBLISHED)?;
+    Ok(())
+}
 
 /// What installs report about the versions they run, by hour and by day.
 fn fleet_health(tx: &WriteTransaction) -> Result<(), redb::Error> {

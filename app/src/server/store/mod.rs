@@ -33,6 +33,7 @@ pub mod migrations;
 pub mod minis;
 pub mod notifications;
 pub mod outbox;
+pub mod publish;
 pub mod releases;
 pub mod sessions;
 pub mod secrets;
@@ -380,7 +381,13 @@ impl Store {
         f: impl FnOnce(&WriteTransaction) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
         let mut tx = self.db.begin_write()?;
-        match f(&tx) {
+        match f(&tx).and_then(|value| {
+            // What containers are served changed: owed to the release target, in this commit.
+            if effects::so_far().served {
+                publish::note_change(&tx)?;
+            }
+            Ok(value)
+        }) {
             Ok(value) => {
                 let Some(group) = &self.group else {
                     tx.commit()?;

@@ -245,6 +245,14 @@ tables! {
     /// Key: (list code, scope, filter code). Value: how many rows are listed under it. Kept in the
     /// transaction of every write, so a list's count is one lookup.
     LISTING_COUNTS: (u8, u128, u64) => u64 = "listing-counts-1";
+
+    /// Key: `"state"`. Value: `PublishState` as JSON — what is owed to the release target
+    /// (raised in every commit that changes what containers are served) and how publishing goes.
+    PUBLISH: &str => &[u8] = "publish-1";
+
+    /// Key: an object's path under the release target's prefix. Value: `PublishedObject` as
+    /// JSON — what the publisher wrote there.
+    PUBLISHED: &str => &[u8] = "published-1";
 }
 
 #[cfg(test)]
