@@ -4,6 +4,11 @@
 //! crashes — to the events API. Prints, per round, how many installs got each version. With
 //! `--container-version` every install says it runs that container version; the fleet stops
 //! with an error if any install is given a bundle whose minimum container version is higher.
+//!
+//! With `--cdn URL` the installs poll the App's published release document instead (see
+//! `app::server::publish::document`): each computes the document's path from the key, fetches it
+//! with `If-None-Match`, checks the platform's signature (`--platform-key`), and decides what to
+//! run with the same function the origin follows.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -42,6 +47,41 @@ pub struct FleetArgs {
     /// Without it none is sent, and only bundles that need no minimum may be served.
     #[arg(long, value_name = "SEMVER", value_parser = parse_container_version)]
     container_version: Option<semver::Version>,
+    /// Poll the published release documents here instead of the origin: the base URL the
+    /// release target is served at, its prefix included (e.g. https://cdn.example.com/mpdp).
+    /// Events still go to --server.
+    #[arg(long, value_name = "URL", requires = "platform_key")]
+    cdn: Option<String>,
+    /// The workspace's platform public key (the App page shows it), to check each document's
+    /// signature with.
+    #[arg(long, value_name = "KEY", value_parser = parse_platform_key)]
+    platform_key: Option<[u8; 32]>,
+}
+
+fn parse_platform_key(text: &str) -> Result<[u8; 32], String> {
+    app::server::keys::parse_public_key(text.trim()).ok_or_else(|| "must be the platform public key as the App page shows it (43 base64url characters)".to_string())
+}
+
+/// One poll of the published release document: `None` when the install's copy is current.
+async fn poll_document(client: &reqwest::Client, url: &str, etag: Option<&str>, platform: &[u8; 32], install: &str, container: Option<&semver::Version>) -> anyhow::Result<Option<(Option<String>, Vec<serde_json::Value>)>> {
+    let mut req = client.get(url);
+    if let Some(tag) = etag {
+        req = req.header("if-none-match", tag);
+    }
+    let r = req.send().await.context("the CDN did not answer a poll")?;
+    let status = r.status();
+    if status == reqwest::StatusCode::NOT_MODIFIED {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        bail!("a poll of {url} was answered {status}");
+    }
+    let tag = r.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let raw = r.bytes().await.context("the CDN's answer was cut short")?;
+    let doc = app::server::publish::document::verify(&raw, platform, chrono::Utc::now()).context("the release document does not verify")?;
+    let chosen = app::server::publish::document::choose(&doc.body, Some(install), container);
+    let manifests = chosen.into_iter().map(|m| serde_json::to_value(m).unwrap_or_default()).collect();
+    Ok(Some((tag, manifests)))
 }
 
 fn parse_container_version(text: &str) -> Result<semver::Version, String> {
@@ -91,15 +131,28 @@ pub async fn run(args: FleetArgs) -> anyhow::Result<()> {
     let base = args.server.trim_end_matches('/').to_string();
     let failures: HashMap<String, f64> = args.failures.iter().cloned().collect();
     let installs: Arc<Vec<Mutex<Install>>> = Arc::new((0..args.installs).map(|_| Mutex::new(Install::default())).collect());
+    let document = args.cdn.as_ref().map(|cdn| format!("{}/{}", cdn.trim_end_matches('/'), app::server::publish::document::path_for_key(&args.key)));
     for round in 1..=args.rounds {
         let gate = Arc::new(tokio::sync::Semaphore::new(args.concurrency as usize));
         let mut tasks = Vec::with_capacity(args.installs as usize);
         for n in 0..args.installs as usize {
             let (client, base, key, installs, gate, container) = (client.clone(), base.clone(), args.key.clone(), installs.clone(), gate.clone(), args.container_version.clone());
+            let (document, platform) = (document.clone(), args.platform_key);
             let id = format!("{}{n:07}", args.prefix);
             tasks.push(tokio::spawn(async move {
                 let _slot = gate.acquire_owned().await.context("the fleet stopped")?;
                 let etag = installs[n].lock().map_err(|_| anyhow::anyhow!("poisoned"))?.etag.clone();
+                if let (Some(url), Some(platform)) = (&document, &platform) {
+                    let Some((tag, manifests)) = poll_document(&client, url, etag.as_deref(), platform, &id, container.as_ref()).await? else {
+                        return Ok::<bool, anyhow::Error>(true);
+                    };
+                    if let Some(why) = manifests.iter().find_map(|m| cannot_run(m, container.as_ref())) {
+                        bail!("{why}");
+                    }
+                    let running = manifests.iter().map(|m| (m["id"].as_str().unwrap_or_default().to_string(), m["version"].as_str().unwrap_or_default().to_string())).collect();
+                    *installs[n].lock().map_err(|_| anyhow::anyhow!("poisoned"))? = Install { etag: tag, running };
+                    return Ok(false);
+                }
                 let mut req = client.get(format!("{base}/api/container/v1/mini-programs")).bearer_auth(&key).header("mpdp-install-id", &id);
                 if let Some(tag) = &etag {
                     req = req.header("if-none-match", tag);

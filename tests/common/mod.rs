@@ -5,6 +5,7 @@
 
 pub mod load;
 pub mod minis;
+pub mod seaweed;
 pub mod workspace;
 
 use std::io::{BufRead, BufReader};
@@ -64,6 +65,11 @@ impl Server {
 
 impl Server {
     pub fn start(dir: &DataDir, extra: &[&str]) -> Server {
+        Server::start_with_env(dir, extra, &[])
+    }
+
+    /// [`Server::start`] with these environment variables set for the server.
+    pub fn start_with_env(dir: &DataDir, extra: &[&str], env: &[(String, String)]) -> Server {
         let log = dir.path().join(format!("server-{}.log", rand_suffix()));
         // Tests sign many people up from 127.0.0.1; a test of that limit passes its own value
         // (a later flag wins).
@@ -73,6 +79,7 @@ impl Server {
             .args(["--account-requests-per-address", "10000", "--test-clock"])
             .args(extra)
             .env_remove("MPDP_PUBLIC_URL")
+            .envs(env.iter().cloned())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -437,9 +444,14 @@ pub const OPERATOR: (&str, &str) = ("operator", "steady lantern 7");
 
 /// Creates an operator (server stopped), then starts the server and logs the operator in.
 pub async fn server_with_operator(dir: &DataDir, extra: &[&str]) -> (Server, reqwest::Client) {
+    server_with_operator_env(dir, extra, &[]).await
+}
+
+/// [`server_with_operator`] with these environment variables set for the server.
+pub async fn server_with_operator_env(dir: &DataDir, extra: &[&str], env: &[(String, String)]) -> (Server, reqwest::Client) {
     let out = create_operator(dir, "op@example.com", OPERATOR.0, OPERATOR.1);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut server = Server::start(dir, extra);
+    let mut server = Server::start_with_env(dir, extra, env);
     let op = operator(&server).await;
     server.op = Some(op.clone());
     (server, op)

@@ -728,4 +728,24 @@ pub struct OverviewFigures {
     pub pending_applications: u64,
     pub smtp_configured: bool,
     pub unverified_accounts: u64,
+    /// How publishing to the release target goes; `None` when none is configured.
+    pub publishing: Option<PublishingView>,
+}
+
+/// The release target's state, as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishingView {
+    /// The target as configured (`s3://…` or `file:///…`).
+    pub target: String,
+    /// Committed changes not yet published.
+    pub pending: u64,
+    /// When the oldest of them was committed: the lag.
+    pub owed_since: Option<DateTime<Utc>>,
+    pub published_at: Option<DateTime<Utc>>,
+    /// Failed attempts since the last success, and why the last one failed.
+    pub failures: u32,
+    pub last_error: Option<String>,
+    pub last_attempt: Option<DateTime<Utc>>,
+    /// Objects the publisher wrote that are there now.
+    pub objects: u64,
 }

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::model::account::AccountView;
 use crate::model::page::{FilterWord, Sort};
-use crate::model::workspace::{ApplicationStatus, AuditEventView, OutboxView, OverviewFigures, Page, PER_PAGE};
+use crate::model::workspace::{ApplicationStatus, AuditEventView, OutboxView, OverviewFigures, Page, PublishingView, PER_PAGE};
 use crate::model::AppError;
 use crate::server::guard::Operator;
 use crate::server::store::{self, accounts, audit, outbox, workspace_applications, workspaces as ws};
@@ -14,16 +14,35 @@ use crate::server::Context;
 /// How many accounts, operators, sessions and pending applications the platform has, and how it
 /// is set up.
 pub async fn overview(cx: &Context, _op: &Operator) -> Result<OverviewFigures, AppError> {
-    let (accounts, operators, pending_applications, unverified_accounts) = cx
+    let target = cx.config.publish_target.clone();
+    let (accounts, operators, pending_applications, unverified_accounts, publishing) = cx
         .store
-        .read(|tx| {
+        .read(move |tx| {
             let pending =
                 workspace_applications::count_applications(tx, Some(ApplicationStatus::Pending))?;
+            let publishing = match target {
+                Some(target) => {
+                    let s = store::publish::state(tx)?;
+                    let objects = if s.target.as_deref() == Some(target.as_str()) { store::publish::objects(tx)?.len() as u64 } else { 0 };
+                    Some(PublishingView {
+                        target,
+                        pending: s.pending(),
+                        owed_since: s.owed_since,
+                        published_at: s.published_at,
+                        failures: s.failures,
+                        last_error: s.last_error,
+                        last_attempt: s.last_attempt,
+                        objects,
+                    })
+                }
+                None => None,
+            };
             Ok((
                 accounts::count(tx)?,
                 accounts::count_operators(tx)?,
                 pending,
                 accounts::count_unverified(tx)?,
+                publishing,
             ))
         })
         .await?;
@@ -38,6 +57,7 @@ pub async fn overview(cx: &Context, _op: &Operator) -> Result<OverviewFigures, A
         pending_applications,
         smtp_configured: cx.config.smtp_configured,
         unverified_accounts,
+        publishing,
     })
 }
 

@@ -42,6 +42,7 @@ use super::listing::Row;
 use super::minis::{MiniProgram, Version};
 use super::notifications::Notification;
 use super::outbox::{MailState, OutboxMessage};
+use super::publish::{ObjectKind, PublishState, PublishedObject};
 use super::releases::{Candidate, Pause, Release, Shipped};
 use super::sessions;
 use super::tokens::{AccountToken, Purpose};
@@ -165,6 +166,32 @@ fn outbox_message() -> OutboxMessage {
         sent: None,
         secrets: vec!["tok_abc".into()],
         redacted: false,
+    }
+}
+
+fn publish_state() -> PublishState {
+    PublishState {
+        wanted: 12,
+        owed_since: Some(at("2026-03-05T08:00:00.000001Z")),
+        published: 10,
+        published_at: Some(at("2026-03-05T07:59:00Z")),
+        target: Some("s3://releases/mpdp".into()),
+        failures: 2,
+        last_error: Some("the release target refused or could not be reached: 403 Forbidden".into()),
+        last_attempt: Some(at("2026-03-05T08:00:04Z")),
+    }
+}
+
+fn published_object() -> PublishedObject {
+    PublishedObject {
+        kind: ObjectKind::Document,
+        sha256: SHA_A.into(),
+        size: 2048,
+        e_tag: Some("\"0cc175b9c0f1b6a831c399e269772661\"".into()),
+        digest: Some(SHA_B.into()),
+        sequence: Some(1_772_697_600_000),
+        issued: Some(at("2026-03-05T08:00:00Z")),
+        retired: Some(at("2026-03-05T09:00:00Z")),
     }
 }
 
@@ -479,6 +506,8 @@ golden! {
     notification_is_kept: Notification = notification() => "notification.json", equal;
     account_token_is_kept: AccountToken = account_token() => "account_token.json", equal;
     listing_row_is_kept: Row = listing_row() => "listing_row.json", equal;
+    publish_state_is_kept: PublishState = publish_state() => "publish_state.json", equal;
+    published_object_is_kept: PublishedObject = published_object() => "published_object.json", equal;
 
     application_statuses_are_kept: Vec<ApplicationStatus> =
         every!(ApplicationStatus: Pending, Generated, Rejected, Withdrawn) => "application_status.json", equal;
@@ -490,6 +519,7 @@ golden! {
     invitation_states_are_kept: Vec<InvitationState> =
         every!(InvitationState: Pending, Accepted, Revoked) => "invitation_state.json", equal;
     key_kinds_are_kept: Vec<KeyKind> = every!(KeyKind: Accessing, Upload) => "key_kind.json", equal;
+    object_kinds_are_kept: Vec<ObjectKind> = every!(ObjectKind: Bundle, Icon, Document) => "object_kind.json", equal;
     version_states_are_kept: Vec<VersionState> = every!(
         VersionState: Uploaded, InReview, Approved, Released, Rejected, Superseded, Removed, Retired
     ) => "version_state.json", equal;

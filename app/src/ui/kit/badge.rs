@@ -44,6 +44,15 @@ impl Badge {
     }
 
     /// A member: Active or Inactive (blocked).
+    /// The release target's state: up to date, changes waiting, or failing.
+    pub fn publishing(p: &crate::model::workspace::PublishingView) -> Badge {
+        match (p.failures, p.pending) {
+            (0, 0) => Badge::new("Up to date", Tone::Positive),
+            (0, n) => Badge::new(format!("{n} {} waiting", if n == 1 { "change" } else { "changes" }), Tone::Waiting),
+            (f, _) => Badge::new(format!("Failing ({f} {})", if f == 1 { "attempt" } else { "attempts" }), Tone::Negative),
+        }
+    }
+
     pub fn member(active: bool) -> Badge {
         if active {
             Badge::new("Active", Tone::Positive)

@@ -170,6 +170,30 @@ pub fn OperatorPage() -> impl IntoView {
                     <dt>"Data schema version"</dt><dd>{o.schema_version}</dd>
                 </dl>
             </Panel>
+            <Panel id="publishing" title="Release publishing">
+                {match o.publishing {
+                    None => view! {
+                        <p>"Not configured: containers read releases from this server only. Start the server with "
+                        <code>"--publish-to s3://BUCKET/PREFIX"</code>" (or "<code>"file:///DIR"</code>") to publish them for a CDN."</p>
+                    }.into_any(),
+                    Some(p) => {
+                        let never = || "—".to_string();
+                        view! {
+                            <dl class="facts">
+                                <dt>"Target"</dt><dd><code>{p.target.clone()}</code></dd>
+                                <dt>"State"</dt><dd><StatusBadge status=Badge::publishing(&p) /></dd>
+                                <dt>"Oldest unpublished change"</dt><dd>{p.owed_since.map(|t| fmt_time(&t)).unwrap_or_else(never)}</dd>
+                                <dt>"Last published"</dt><dd>{p.published_at.map(|t| fmt_time(&t)).unwrap_or_else(never)}</dd>
+                                <dt>"Last attempt"</dt><dd>{p.last_attempt.map(|t| fmt_time(&t)).unwrap_or_else(never)}</dd>
+                                <dt>"Objects published"</dt><dd>{p.objects}</dd>
+                            </dl>
+                            {p.last_error.clone().map(|e| view! {
+                                <p class="alert alert-error" role="alert">"The last attempt failed; it is tried again with backoff: "{e}</p>
+                            })}
+                        }.into_any()
+                    }
+                }}
+            </Panel>
         }.into_any()
         />
         </OperatorShell>
