@@ -1,8 +1,11 @@
 import { defineConfig } from "@playwright/test";
+import { resolve } from "node:path";
 
 // The console under test: the release binary, on its own port and a fresh data directory.
 const port = Number(process.env.MPDP_E2E_PORT ?? 3310);
 const dataDir = `.data/run-${Date.now()}`;
+// Releases are published to a directory beside it, as a CDN's origin would be.
+const publishDir = resolve(`${dataDir}-published`);
 export const OPERATOR_PASSWORD = "steady lantern 7";
 
 export default defineConfig({
@@ -40,7 +43,7 @@ export default defineConfig({
     command:
       `sh -c 'echo "${OPERATOR_PASSWORD}" | ../target/release/mpdp operator create --email operator@example.com ` +
       `--username operator --data-dir ${dataDir} && ` +
-      `MPDP_LOG=warn MPDP_ACCOUNT_REQUESTS_PER_ADDRESS=1000 MPDP_FLEET_FLUSH_MS=200 exec ../target/release/mpdp serve --listen 127.0.0.1:${port} --data-dir ${dataDir}'`,
+      `MPDP_LOG=warn MPDP_ACCOUNT_REQUESTS_PER_ADDRESS=1000 MPDP_FLEET_FLUSH_MS=200 exec ../target/release/mpdp serve --listen 127.0.0.1:${port} --data-dir ${dataDir} --publish-to file://${publishDir}'`,
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

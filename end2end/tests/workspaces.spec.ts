@@ -65,6 +65,13 @@ test("an unverified user is told to verify first; verified, they apply, the oper
   // The operator generates it.
   await logInAsOperator(page, info);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Operator" }).click();
+  // The overview says where releases are published, and that nothing waits.
+  const publishing = page.getByRole("region", { name: "Release publishing" });
+  await expect(publishing.getByText(/^file:\/\/.*-published$/)).toBeVisible();
+  await expect(async () => {
+    await page.reload();
+    await expect(publishing.getByText("Up to date")).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
   await page.getByRole("navigation", { name: "Operator" }).getByRole("link", { name: "Applications" }).click();
   await page.getByLabel("Search by Workspace Name").fill(workspace);
   await page.getByRole("button", { name: "Apply" }).click();
