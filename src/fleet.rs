@@ -6,7 +6,7 @@
 //! with an error if any install is given a bundle whose minimum container version is higher.
 //!
 //! With `--cdn URL` the installs poll the App's published release document instead (see
-//! `app::server::publish::document`): each computes the document's path from the key, fetches it
+//! `app::server::release_document`): each computes the document's path from the key, fetches it
 //! with `If-None-Match`, checks the platform's signature (`--platform-key`), and decides what to
 //! run with the same function the origin follows.
 
@@ -78,8 +78,8 @@ async fn poll_document(client: &reqwest::Client, url: &str, etag: Option<&str>, 
     }
     let tag = r.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
     let raw = r.bytes().await.context("the CDN's answer was cut short")?;
-    let doc = app::server::publish::document::verify(&raw, platform, chrono::Utc::now()).context("the release document does not verify")?;
-    let chosen = app::server::publish::document::choose(&doc.body, Some(install), container);
+    let doc = app::server::release_document::verify(&raw, platform, chrono::Utc::now()).context("the release document does not verify")?;
+    let chosen = app::server::release_document::choose(&doc.body, Some(install), container);
     let manifests = chosen.into_iter().map(|m| serde_json::to_value(m).unwrap_or_default()).collect();
     Ok(Some((tag, manifests)))
 }
@@ -131,7 +131,7 @@ pub async fn run(args: FleetArgs) -> anyhow::Result<()> {
     let base = args.server.trim_end_matches('/').to_string();
     let failures: HashMap<String, f64> = args.failures.iter().cloned().collect();
     let installs: Arc<Vec<Mutex<Install>>> = Arc::new((0..args.installs).map(|_| Mutex::new(Install::default())).collect());
-    let document = args.cdn.as_ref().map(|cdn| format!("{}/{}", cdn.trim_end_matches('/'), app::server::publish::document::path_for_key(&args.key)));
+    let document = args.cdn.as_ref().map(|cdn| format!("{}/{}", cdn.trim_end_matches('/'), app::server::release_document::path_for_key(&args.key)));
     for round in 1..=args.rounds {
         let gate = Arc::new(tokio::sync::Semaphore::new(args.concurrency as usize));
         let mut tasks = Vec::with_capacity(args.installs as usize);

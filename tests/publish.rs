@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use app::server::keys;
-use app::server::publish::document::{self, ReleaseDocument};
+use app::server::release_document::{self as document, ReleaseDocument};
 use common::minis::{browser_upload, create_android_app, create_mini_program, CreatedApp};
 use common::seaweed::{CdnCache, Seaweed, BUCKET};
 use common::workspace::*;

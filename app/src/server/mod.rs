@@ -13,6 +13,7 @@ pub mod keys;
 pub mod manifest;
 pub mod policy;
 pub mod publish;
+pub mod release_document;
 pub mod rollout;
 pub mod routes;
 pub mod seed;

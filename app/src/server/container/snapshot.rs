@@ -27,7 +27,7 @@ use crate::server::rollout::{cohort, Order};
 use crate::server::store::releases::{self, Shipped};
 use crate::server::store::Store;
 use crate::server::http_error::ApiError;
-use crate::server::publish::document::{Candidate, Entry as DocumentEntry, ReleaseBody};
+use crate::server::release_document::{Candidate, Entry as DocumentEntry, ReleaseBody};
 
 /// The body of `GET /api/container/v1/mini-programs`: signed like a manifest (see
 /// [`crate::server::manifest::SignedList`]), with a sequence that only rises and an expiry, so
@@ -212,7 +212,7 @@ impl AppContent {
         Ok(list)
     }
 
-    /// What the App's release document says (see [`crate::server::publish::document`]): the
+    /// What the App's release document says (see [`crate::server::release_document`]): the
     /// same manifests, candidates and test devices the origin's answers are chosen from.
     pub fn release_body(&self) -> ReleaseBody {
         let mut test_devices: Vec<String> = self.test_devices.iter().map(|i| keys::sha256_hex(i.as_bytes())).collect();

@@ -20,7 +20,8 @@
 //! holds up a console request. `mpdp publish check` compares the target with what should be
 //! there and `mpdp publish sync` repairs it.
 
-pub mod document;
+/// The release document lives below the snapshot that builds it; here under its short name.
+pub use crate::server::release_document as document;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

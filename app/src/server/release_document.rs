@@ -1,5 +1,6 @@
 //! The release document: everything a container needs to decide what to run without asking the
-//! origin, published per App and Accessing Key to the release target (see [`super`]), and read
+//! origin, published per App and Accessing Key to the release target (see
+//! [`crate::server::publish`]), and read
 //! by containers from a CDN. The server writes it; `mpdp dev fleet --cdn` reads it as a
 //! container does, with the same [`choose`] the server's own answers follow.
 //!
