@@ -238,11 +238,6 @@ impl AppContent {
         &self.seed
     }
 
-    /// Whether the App's workspace is active.
-    pub fn active(&self) -> bool {
-        self.active
-    }
-
     /// The bundles served to the App, by sha256.
     pub fn bundle_hashes(&self) -> impl Iterator<Item = &str> {
         self.bundles.iter().map(String::as_str)

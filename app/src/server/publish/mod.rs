@@ -189,9 +189,11 @@ struct Desired {
 }
 
 impl Desired {
-    fn of(store: &Store, now: DateTime<Utc>) -> Result<(u64, Desired, Vec<(String, PublishedObject)>), AppError> {
+    /// What should be there at `now`, with the queue's state and the records, all read in one
+    /// transaction.
+    fn of(store: &Store, now: DateTime<Utc>) -> Result<(queue::PublishState, Desired, Vec<(String, PublishedObject)>), AppError> {
         store.read_blocking(|tx| {
-            let wanted = queue::state(tx)?.wanted;
+            let state = queue::state(tx)?;
             let snapshot = build(tx)?;
             let mut blobs = BTreeMap::new();
             let mut documents = BTreeMap::new();
@@ -218,7 +220,7 @@ impl Desired {
                 };
                 documents.insert(document::path_for_key_hash(grant.key_hash), Document { body, digest, seed: *content.signing_seed(), until: grant.expires });
             }
-            Ok((wanted, Desired { blobs, documents }, queue::objects(tx)?))
+            Ok((state, Desired { blobs, documents }, queue::objects(tx)?))
         })
     }
 }
@@ -310,9 +312,10 @@ impl Publisher {
         self.store.write(move |tx| queue::use_target(tx, &url)).await?;
         let now = self.clock.now();
         let store = self.store.clone();
-        let (wanted, desired, records) = tokio::task::spawn_blocking(move || Desired::of(&store, now))
+        let (state, desired, records) = tokio::task::spawn_blocking(move || Desired::of(&store, now))
             .await
             .map_err(|_| AppError::Internal)??;
+        let wanted = state.wanted;
         let records: HashMap<String, PublishedObject> = records.into_iter().collect();
         let mut pass = Pass::default();
         let mut due = |t: DateTime<Utc>| pass_due(&mut pass.next_due, t);
@@ -467,8 +470,7 @@ impl Publisher {
     pub async fn check(&self) -> Result<Vec<Finding>, PublishError> {
         let now = self.clock.now();
         let store = self.store.clone();
-        let (_, desired, records) = tokio::task::spawn_blocking(move || Desired::of(&store, now)).await.map_err(|_| AppError::Internal)??;
-        let state = self.store.read(|tx| queue::state(tx)).await?;
+        let (state, desired, records) = tokio::task::spawn_blocking(move || Desired::of(&store, now)).await.map_err(|_| AppError::Internal)??;
         let records: HashMap<String, PublishedObject> = if state.target.as_deref() == Some(self.target.url.as_str()) { records.into_iter().collect() } else { HashMap::new() };
         let mut present: HashMap<String, Option<String>> = HashMap::new();
         for dir in ["bundles", "icons", document::DIRECTORY] {
