@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::account::{AccountView, SessionView};
+use crate::model::account::{AccountView, SecondFactorView, SessionView};
 use crate::model::workspace::{AuditEventView, Page};
 use crate::model::AppError;
 
@@ -85,16 +85,127 @@ pub async fn log_in(
     let headers = request_headers().await;
     let device = state.devices.read(&headers);
     let account = domain::log_in(&state, &login, password, addr, device.clone()).await?;
-    let agent = headers
+    if account.second_factor.is_some() {
+        SignedIn::begin_second_step(&state.clock, &session, &account).await?;
+        let mut to = "/login/code".to_string();
+        if let Some(next) = crate::model::local_path(next.as_deref()) {
+            to.push_str(&format!("?next={}", super::query_escape(&next)));
+        }
+        leptos_axum::redirect(&to);
+        return Ok(());
+    }
+    let method = crate::model::account::SignInMethod::Password;
+    signed_in_now(&state, &session, &account, device, method, next).await
+}
+
+/// The second step of a login: a code from the authenticator app, or a recovery code, after the
+/// right password in this browser (less than five minutes ago).
+#[server(prefix = "/api", endpoint = "log-in-code")]
+pub async fn log_in_code(
+    code: String,
+    /// Where to go afterwards: a path in this console (anything else goes home).
+    next: Option<String>,
+) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let session = crate::server::guard::current_session().await?;
+    let Some((account, epoch)) = SignedIn::second_step(&state.clock, &session).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    let addr = super::client_addr_of_request().await;
+    let (account, method) = domain::second_factor::complete_login(&state, account, epoch, code, addr).await?;
+    let device = state.devices.read(&request_headers().await);
+    signed_in_now(&state, &session, &account, device, method, next).await
+}
+
+/// The login waiting for its second factor in this browser: the account's username, if any.
+#[server(prefix = "/api", endpoint = "login-in-progress")]
+pub async fn login_in_progress() -> Result<Option<String>, AppError> {
+    let state = AppState::current()?;
+    let session = crate::server::guard::current_session().await?;
+    let Some((id, _)) = SignedIn::second_step(&state.clock, &session).await? else {
+        return Ok(None);
+    };
+    let account = state.store.read(move |tx| crate::server::store::accounts::get(tx, id)).await?;
+    Ok(account.map(|a| a.username))
+}
+
+/// Starts the signed-in session of a login that passed every step, makes this browser a known
+/// device, and goes on to `next`.
+#[cfg(feature = "ssr")]
+async fn signed_in_now(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    account: &domain::Account,
+    device: Option<(uuid::Uuid, u64, String)>,
+    method: crate::model::account::SignInMethod,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    let addr = super::client_addr_of_request().await;
+    let agent = request_headers()
+        .await
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    SignedIn::start(&state.clock, &session, &account, addr, agent).await?;
+    SignedIn::start(&state.clock, session, account, addr, agent, method).await?;
     let keep = device
         .filter(|(a, epoch, _)| *a == account.id && *epoch == account.session_epoch)
         .map(|(_, _, d)| d);
-    make_known(&state, &account, keep);
+    make_known(state, account, keep);
     leptos_axum::redirect(&crate::model::local_path(next.as_deref()).unwrap_or_else(|| "/".into()));
+    Ok(())
+}
+
+/// Where the recovery codes just made wait for the account page to show them, once.
+#[cfg(feature = "ssr")]
+const FRESH_CODES: &str = "fresh_recovery_codes";
+
+/// The signed-in person's second factor: on or off, recovery codes left, an enrolment under way,
+/// and recovery codes just made (shown this once).
+#[server(prefix = "/api", endpoint = "my-second-factor")]
+pub async fn my_second_factor() -> Result<SecondFactorView, AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let fresh: Vec<String> = who
+        .session()
+        .remove(FRESH_CODES)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    domain::second_factor::status(&state, &who, fresh).await
+}
+
+/// Begins two-factor authentication: a new secret for an authenticator app, shown as a QR code.
+#[server(prefix = "/api", endpoint = "begin-second-factor")]
+pub async fn begin_second_factor() -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    domain::second_factor::begin(&state, &who).await?;
+    leptos_axum::redirect("/account?two_factor=setup#two-factor");
+    Ok(())
+}
+
+/// Turns two-factor authentication on with a code from the app; the recovery codes are shown
+/// once on the account page.
+#[server(prefix = "/api", endpoint = "confirm-second-factor")]
+pub async fn confirm_second_factor(code: String) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let addr = super::client_addr_of_request().await;
+    let codes = domain::second_factor::confirm(&state, &who, &code, addr).await?;
+    who.session().insert(FRESH_CODES, codes).await.map_err(|_| AppError::Internal)?;
+    leptos_axum::redirect("/account?two_factor=on#two-factor");
+    Ok(())
+}
+
+/// Turns two-factor authentication off, with a current code or a recovery code.
+#[server(prefix = "/api", endpoint = "disable-second-factor")]
+pub async fn disable_second_factor(code: String) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let addr = super::client_addr_of_request().await;
+    domain::second_factor::disable(&state, &who, code, addr).await?;
+    leptos_axum::redirect("/account?two_factor=off#two-factor");
     Ok(())
 }
 

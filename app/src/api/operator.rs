@@ -154,11 +154,34 @@ pub async fn mark_account_verified(
     let state = AppState::current()?;
     let actor = domain::actor(&op.signed_in(), super::client_addr_of_request().await);
     crate::server::domain::accounts::mark_verified(&state, &op, account, actor).await?;
+    back_to_accounts(back, "verified");
+    Ok(())
+}
+
+/// After a plain form post: back to the accounts list as it was (`back`), saying `done`.
+#[cfg(feature = "ssr")]
+fn back_to_accounts(back: Option<String>, done: &str) {
     let list = crate::model::local_path(back.as_deref())
         .filter(|p| p.starts_with("/operator/accounts"))
         .unwrap_or_else(|| "/operator/accounts".into());
     let sep = if list.contains('?') { '&' } else { '?' };
-    leptos_axum::redirect(&format!("{list}{sep}verified=1"));
+    leptos_axum::redirect(&format!("{list}{sep}{done}=1"));
+}
+
+/// Resets a person's second factor (who lost both their authenticator and their recovery codes):
+/// login asks for the password alone again. Audited; the person is emailed.
+#[server(prefix = "/api", endpoint = "reset-second-factor")]
+pub async fn reset_second_factor(
+    account: Uuid,
+    /// The list as it was (search, sort, page), to return to after a plain form post.
+    #[server(default)]
+    back: Option<String>,
+) -> Result<(), AppError> {
+    let op = Operator::require().await?;
+    let state = AppState::current()?;
+    let actor = domain::actor(&op.signed_in(), super::client_addr_of_request().await);
+    crate::server::domain::accounts::second_factor::reset_by_operator(&state, &op, account, actor).await?;
+    back_to_accounts(back, "second_factor_reset");
     Ok(())
 }
 

@@ -21,6 +21,8 @@ pub struct AccountView {
     pub created: chrono::DateTime<chrono::Utc>,
     /// Whether the email address has been proven by its emailed link.
     pub email_verified: bool,
+    /// Whether login asks for a code from an authenticator app after the password.
+    pub second_factor: bool,
 }
 
 /// One signed-in session, as its owner sees it on the account page.
@@ -32,8 +34,54 @@ pub struct SessionView {
     pub last_seen: Option<chrono::DateTime<chrono::Utc>>,
     pub client: String,
     pub agent: String,
+    /// How the session was signed in ([`SignInMethod::label`]).
+    pub method: String,
     /// The session of the browser asking.
     pub current: bool,
+}
+
+/// How a session was signed in: shown in the person's list of sessions and in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInMethod {
+    Password,
+    /// The password, then a code from the authenticator app.
+    PasswordAndCode,
+    /// The password, then one of the account's recovery codes.
+    PasswordAndRecoveryCode,
+}
+
+impl SignInMethod {
+    pub fn label(self) -> &'static str {
+        match self {
+            SignInMethod::Password => "Password",
+            SignInMethod::PasswordAndCode => "Password and authenticator code",
+            SignInMethod::PasswordAndRecoveryCode => "Password and recovery code",
+        }
+    }
+}
+
+/// The signed-in person's second factor, as the account page shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorView {
+    /// Since when login asks for an authenticator code; `None` while it is off.
+    pub on_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recovery codes not yet used.
+    pub recovery_left: usize,
+    /// An enrolment begun and not yet confirmed with a code.
+    pub setup: Option<TotpSetup>,
+    /// Recovery codes made just now: shown this once, never again.
+    pub fresh_codes: Vec<String>,
+}
+
+/// What a person needs to add MPDP to an authenticator app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpSetup {
+    /// The secret in base32, in groups of four, for typing it in.
+    pub key: String,
+    /// The `otpauth://` URI the QR code holds.
+    pub uri: String,
+    /// The QR code as an SVG document, made on the server.
+    pub qr_svg: String,
 }
 
 /// Checks an email address and returns it trimmed. Deliberately simple: one `@`, a local part,

@@ -96,6 +96,10 @@ audit_actions! {
     AccountEmailChanged => "account.email_changed", "Email address changed";
     AccountSessionRevoked => "account.session_revoked", "Session signed out";
     AccountMarkedVerified => "account.marked_verified", "Email marked verified by the operator";
+    AccountSecondFactorEnabled => "account.second_factor_enabled", "Two-factor authentication turned on";
+    AccountSecondFactorDisabled => "account.second_factor_disabled", "Two-factor authentication turned off";
+    AccountSecondFactorReset => "account.second_factor_reset", "Two-factor authentication reset by the operator";
+    AccountSecondFactorFailed => "account.second_factor_failed", "Wrong authentication code";
 }
 
 impl AuditAction {

@@ -21,6 +21,10 @@ pub(crate) const LOGIN_AT: &str = sessions::LOGIN_AT_KEY;
 pub(crate) const LAST_SEEN: &str = sessions::LAST_SEEN_KEY;
 pub(crate) const CLIENT: &str = sessions::CLIENT_KEY;
 pub(crate) const AGENT: &str = sessions::AGENT_KEY;
+pub(crate) const METHOD: &str = sessions::METHOD_KEY;
+const SECOND_STEP: &str = sessions::SECOND_STEP_KEY;
+/// How long the second step of a login may wait after the password.
+pub const SECOND_STEP_SECS: i64 = 5 * 60;
 
 fn session_error(e: tower_sessions::session::Error) -> AppError {
     tracing::error!(error = %e, "session store failure");
@@ -100,17 +104,20 @@ impl SignedIn {
         }
     }
 
-    /// Starts a signed-in session for `account` under a fresh session id, noting where from (for
-    /// the person's list of sessions).
+    /// Starts a signed-in session for `account` under a fresh session id, noting where from and
+    /// how (for the person's list of sessions).
     pub async fn start(
         clock: &crate::server::clock::Clock,
         session: &Session,
         account: &Account,
         client: Option<std::net::IpAddr>,
         agent: Option<String>,
+        method: crate::model::account::SignInMethod,
     ) -> Result<(), AppError> {
         session.cycle_id().await.map_err(session_error)?;
+        let _ = session.remove_value(SECOND_STEP).await.map_err(session_error)?;
         let now = clock.timestamp();
+        session.insert(METHOD, method.label()).await.map_err(session_error)?;
         session.insert(LAST_SEEN, now).await.map_err(session_error)?;
         if let Some(c) = client {
             session.insert(CLIENT, c.to_string()).await.map_err(session_error)?;
@@ -132,6 +139,34 @@ impl SignedIn {
             .await
             .map_err(session_error)?;
         Ok(())
+    }
+
+    /// The password of `account` was right and its second factor is asked next: the session
+    /// (under a fresh id) remembers that for [`SECOND_STEP_SECS`], and grants nothing.
+    pub async fn begin_second_step(
+        clock: &crate::server::clock::Clock,
+        session: &Session,
+        account: &Account,
+    ) -> Result<(), AppError> {
+        session.cycle_id().await.map_err(session_error)?;
+        session
+            .insert(SECOND_STEP, (account.id, account.session_epoch, clock.timestamp()))
+            .await
+            .map_err(session_error)
+    }
+
+    /// The login waiting for its second factor in this session: (account, session epoch), if one
+    /// was begun less than [`SECOND_STEP_SECS`] ago.
+    pub async fn second_step(clock: &crate::server::clock::Clock, session: &Session) -> Result<Option<(Uuid, u64)>, AppError> {
+        let Ok(Some((id, epoch, at))) = session.get::<(Uuid, u64, i64)>(SECOND_STEP).await else {
+            return Ok(None);
+        };
+        let age = clock.timestamp() - at;
+        if !(0..=SECOND_STEP_SECS).contains(&age) {
+            let _ = session.remove_value(SECOND_STEP).await.map_err(session_error)?;
+            return Ok(None);
+        }
+        Ok(Some((id, epoch)))
     }
 
     /// Ends this session: its record is deleted and the cookie cleared.
@@ -503,7 +538,7 @@ mod tests {
     async fn a_started_session_resolves_to_its_account() {
         let (state, account) = setup().await;
         let s = session(&state);
-        SignedIn::start(&state.clock, &s, &account, None, None).await.unwrap();
+        SignedIn::start(&state.clock, &s, &account, None, None, crate::model::account::SignInMethod::Password).await.unwrap();
         let who = SignedIn::from_session(&state, s).await.unwrap().unwrap();
         assert_eq!(who.account.id, account.id);
     }
@@ -512,7 +547,7 @@ mod tests {
     async fn a_session_past_its_absolute_lifetime_is_ended() {
         let (state, account) = setup().await;
         let s = session(&state);
-        SignedIn::start(&state.clock, &s, &account, None, None).await.unwrap();
+        SignedIn::start(&state.clock, &s, &account, None, None, crate::model::account::SignInMethod::Password).await.unwrap();
         s.insert(LOGIN_AT, chrono::Utc::now().timestamp() - 61)
             .await
             .unwrap();
@@ -530,7 +565,7 @@ mod tests {
     async fn a_session_from_before_a_password_change_is_ended() {
         let (state, account) = setup().await;
         let s = session(&state);
-        SignedIn::start(&state.clock, &s, &account, None, None).await.unwrap();
+        SignedIn::start(&state.clock, &s, &account, None, None, crate::model::account::SignInMethod::Password).await.unwrap();
         let mut changed = account.clone();
         changed.session_epoch += 1;
         state

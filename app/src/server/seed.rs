@@ -58,7 +58,7 @@ fn actor(name: &str) -> Actor {
 /// `account` signed in through a real session, resolved by the same check every request makes.
 async fn signed_in(state: &AppState, account: &Account) -> Result<SignedIn, AppError> {
     let session = tower_sessions::Session::new(None, Arc::new(RedbSessionStore::new(state.store.clone())), None);
-    SignedIn::start(&state.clock, &session, account, None, None).await?;
+    SignedIn::start(&state.clock, &session, account, None, None, crate::model::account::SignInMethod::Password).await?;
     session.save().await.map_err(|_| AppError::Internal)?;
     SignedIn::from_session(state, session).await?.ok_or(AppError::Unauthenticated)
 }
@@ -319,6 +319,7 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
                                 created: now,
                                 session_epoch: 0,
                                 email_verified: true,
+                                second_factor: None,
                             };
                             crate::server::store::accounts::insert(tx, &account)?;
                             let m = crate::server::store::members::Membership {

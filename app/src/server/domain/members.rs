@@ -581,6 +581,7 @@ mod tests {
             created: Utc::now(),
             session_epoch: 0,
             email_verified: true,
+            second_factor: None,
         }
     }
 

@@ -29,6 +29,10 @@ pub struct Account {
     /// Absent in records written before verification existed: those read as unverified.
     #[serde(default)]
     pub email_verified: bool,
+    /// Since when a second factor (an authenticator app) is required at login; its secret and
+    /// recovery codes are in `second_factor`. Absent in records written before two factors existed.
+    #[serde(default)]
+    pub second_factor: Option<DateTime<Utc>>,
 }
 
 impl Account {
@@ -40,6 +44,7 @@ impl Account {
             is_operator: self.is_operator,
             created: self.created,
             email_verified: self.email_verified,
+            second_factor: self.second_factor.is_some(),
         }
     }
 }
@@ -198,6 +203,7 @@ mod tests {
             created: Utc::now(),
             session_epoch: 0,
             email_verified: false,
+            second_factor: None,
         }
     }
 

@@ -43,6 +43,7 @@ use super::minis::{MiniProgram, Version};
 use super::notifications::Notification;
 use super::outbox::{MailState, OutboxMessage};
 use super::publish::{ObjectKind, PublishState, PublishedObject};
+use super::second_factor::{SecondFactor, TotpSecret};
 use super::releases::{Candidate, Pause, Release, Shipped};
 use super::sessions;
 use super::tokens::{AccountToken, Purpose};
@@ -91,6 +92,7 @@ pub(super) fn account() -> Account {
         created: at("2026-03-01T09:15:30.123456789Z"),
         session_epoch: 3,
         email_verified: true,
+        second_factor: Some(at("2026-03-01T10:00:00Z")),
     }
 }
 
@@ -179,6 +181,16 @@ fn publish_state() -> PublishState {
         failures: 2,
         last_error: Some("the release target refused or could not be reached: 403 Forbidden".into()),
         last_attempt: Some(at("2026-03-05T08:00:04Z")),
+    }
+}
+
+fn second_factor() -> SecondFactor {
+    SecondFactor {
+        totp: Some(TotpSecret { secret: "3132333435363738393031323334353637383930".into(), created: at("2026-03-01T10:00:00Z"), last_step: 59_034_000 }),
+        pending: Some(TotpSecret { secret: "0102030405060708090a0b0c0d0e0f1011121314".into(), created: at("2026-03-02T10:00:00Z"), last_step: 0 }),
+        recovery: vec![SHA_A.into(), SHA_B.into()],
+        failures: 2,
+        failing_since: Some(at("2026-03-05T08:00:00Z")),
     }
 }
 
@@ -508,6 +520,7 @@ golden! {
     listing_row_is_kept: Row = listing_row() => "listing_row.json", equal;
     publish_state_is_kept: PublishState = publish_state() => "publish_state.json", equal;
     published_object_is_kept: PublishedObject = published_object() => "published_object.json", equal;
+    second_factor_is_kept: SecondFactor = second_factor() => "second_factor.json", equal;
 
     application_statuses_are_kept: Vec<ApplicationStatus> =
         every!(ApplicationStatus: Pending, Generated, Rejected, Withdrawn) => "application_status.json", equal;

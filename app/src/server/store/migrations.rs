@@ -28,7 +28,14 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0011-release-control", release_control),
     ("0012-fleet-health", fleet_health),
     ("0013-publish-queue", publish_queue),
+    ("0014-second-factors", second_factors),
 ];
+
+/// Authenticator secrets and recovery codes, one record per account that has them.
+fn second_factors(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(SECOND_FACTORS)?;
+    Ok(())
+}
 
 /// What is owed to the release target, and what it holds.
 fn publish_queue(tx: &WriteTransaction) -> Result<(), redb::Error> {

@@ -35,6 +35,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod publish;
 pub mod releases;
+pub mod second_factor;
 pub mod sessions;
 pub mod secrets;
 pub mod tables;

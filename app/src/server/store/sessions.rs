@@ -31,6 +31,11 @@ pub const LAST_SEEN_KEY: &str = "last_seen";
 pub const CLIENT_KEY: &str = "client";
 /// The browser's User-Agent at sign-in, for their list of sessions.
 pub const AGENT_KEY: &str = "agent";
+/// How the person signed in (`SignInMethod`), for their list of sessions.
+pub const METHOD_KEY: &str = "method";
+/// A login whose password was right and whose second factor is still to come: the account, its
+/// session epoch and when the password was given. It grants nothing.
+pub const SECOND_STEP_KEY: &str = "second_step";
 
 #[derive(Debug, Clone)]
 pub struct RedbSessionStore {

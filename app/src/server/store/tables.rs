@@ -253,6 +253,10 @@ tables! {
     /// Key: an object's path under the release target's prefix. Value: `PublishedObject` as
     /// JSON — what the publisher wrote there.
     PUBLISHED: &str => &[u8] = "published-1";
+
+    /// Key: account id. Value: `SecondFactor` as JSON — the account's authenticator secret (or
+    /// one being enrolled), the hashes of its unused recovery codes, and its recent failures.
+    SECOND_FACTORS: u128 => &[u8] = "second-factors-1";
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use crate::server::store::accounts::{self, Account};
 use crate::server::store::audit::{self, Actor};
 use crate::server::Context;
 
-/// Checks a login. Unknown account and wrong password give the same error after the same work —
+/// Checks a login's password. For an account with a second factor this is only the first step:
+/// the caller asks for the code next, and nothing is granted yet. Unknown account and wrong password give the same error after the same work —
 /// a password check and one recorded failure either way. The attempt is counted before the
 /// password is checked (see `ratelimit`); `device` is the (account, session epoch, device id) of
 /// the browser's known-device cookie, if genuine.
@@ -56,6 +57,12 @@ pub async fn log_in(
         .await?;
     if let (Some(account), true) = (&account, ok) {
         cx.limiter.succeeded(attempt);
+        if account.second_factor.is_some() {
+            // Only half a login: the sign-in is recorded once the second factor is given
+            // (`second_factor::complete_login`).
+            tracing::info!(account = %account.id, "password accepted, second factor asked");
+            return Ok(account.clone());
+        }
         let (id, actor) = (account.id, who_acts(account, addr));
         let known = matches!(subject, Subject::KnownDevice { .. });
         cx

@@ -5,6 +5,7 @@ mod email_change;
 mod login;
 mod operator;
 mod password;
+pub mod second_factor;
 mod sessions;
 mod sign_up;
 #[cfg(test)]
@@ -101,5 +102,6 @@ fn new_account(
         created: crate::server::store::now(),
         session_epoch: 0,
         email_verified: is_operator,
+        second_factor: None,
     }
 }

@@ -15,7 +15,7 @@ use crate::server::Context;
 
 /// The signed-in person's live sessions, this one first, then the most recently seen.
 pub async fn live_sessions(cx: &Context, who: &SignedIn) -> Result<Vec<SessionView>, AppError> {
-    use crate::server::guard::{AGENT, CLIENT, LAST_SEEN, LOGIN_AT};
+    use crate::server::guard::{AGENT, CLIENT, LAST_SEEN, LOGIN_AT, METHOD};
     let current = who.session().id().map(|i| sessions::handle(&i));
     let id = who.account().id;
     let now = cx.clock.timestamp();
@@ -36,6 +36,11 @@ pub async fn live_sessions(cx: &Context, who: &SignedIn) -> Result<Vec<SessionVi
             last_seen: time(s.data.get(LAST_SEEN)),
             client: text(s.data.get(CLIENT)),
             agent: text(s.data.get(AGENT)),
+            method: match text(s.data.get(METHOD)) {
+                // Sessions begun before the method was noted were signed in with a password.
+                m if m.is_empty() => crate::model::account::SignInMethod::Password.label().to_string(),
+                m => m,
+            },
             current: Some(s.handle) == current,
         })
         .collect();
