@@ -615,3 +615,172 @@ async fn a_sent_link_is_cut_out_of_the_outbox_and_reaches_its_owner() {
     let r = call(&ann, &server, "verify-email", &[("token", &token)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+/// The code an authenticator app holding `key` (base32, as shown) shows at Unix time `at`.
+fn authenticator_code(key: &str, at: u64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(key.replace(' ', "")).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    totp.generate(at).to_string()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+#[tokio::test]
+async fn two_factor_authentication_from_enrolment_to_login_replay_recovery_and_turning_off() {
+    let dir = DataDir::new();
+    let (server, ann) = server_with_ann(&dir, &[]).await;
+    // The server's clock runs `ahead` seconds ahead of this one once the test moves it.
+    let mut ahead = 0u64;
+    let mut step = |server: &Server, ahead: &mut u64| {
+        server.advance(Duration::from_secs(30));
+        *ahead += 30;
+    };
+
+    // Enrolment: a secret shown as a QR code and a key, confirmed with a typed code.
+    assert_eq!(call(&client(), &server, "begin-second-factor", &[]).await.status, 401);
+    let r = call(&ann, &server, "confirm-second-factor", &[("code", "123456")]).await;
+    expect_field(&r, 422, "Code");
+    assert_eq!(call(&ann, &server, "begin-second-factor", &[]).await.status, 200);
+    let state = call(&ann, &server, "my-second-factor", &[]).await.json();
+    let key = state["setup"]["key"].as_str().unwrap().to_string();
+    assert!(state["setup"]["qr_svg"].as_str().unwrap().starts_with("<?xml"), "{state}");
+    assert!(state["setup"]["uri"].as_str().unwrap().starts_with("otpauth://totp/MPDP:ann?"));
+    assert_eq!(state["on_since"], serde_json::Value::Null);
+    for bad in ["", "12345", "abcdef", "000000"] {
+        let r = call(&ann, &server, "confirm-second-factor", &[("code", bad)]).await;
+        expect_field(&r, 422, "Code");
+    }
+    let enrolled_at = unix_now() + ahead;
+    let r = call(&ann, &server, "confirm-second-factor", &[("code", &authenticator_code(&key, enrolled_at))]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let state = call(&ann, &server, "my-second-factor", &[]).await.json();
+    let codes: Vec<String> = state["fresh_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    assert_eq!(codes.len(), 10, "{state}");
+    assert_eq!(state["recovery_left"], 10);
+    assert!(state["on_since"].is_string());
+    let again = call(&ann, &server, "my-second-factor", &[]).await.json();
+    assert_eq!(again["fresh_codes"].as_array().unwrap().len(), 0, "recovery codes are shown once");
+    assert_eq!(call(&ann, &server, "begin-second-factor", &[]).await.status, 409);
+    let events = call(&ann, &server, "my-security-events", &[]).await.json();
+    assert_eq!(events["items"][0]["action"], "account.second_factor_enabled", "{events}");
+
+    // The password alone grants nothing now.
+    let phone = client();
+    let r = log_in(&phone, &server, "ann", PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(me(&phone, &server).await.is_null(), "the password step signs nobody in");
+    assert_eq!(call(&phone, &server, "my-sessions", &[]).await.status, 401);
+    assert_eq!(call(&phone, &server, "login-in-progress", &[]).await.json(), "ann");
+    // A wrong code, and the enrolment's code again (replay), are refused.
+    let r = call(&phone, &server, "log-in-code", &[("code", "000000")]).await;
+    expect_field(&r, 422, "Code");
+    let r = call(&phone, &server, "log-in-code", &[("code", &authenticator_code(&key, enrolled_at))]).await;
+    expect_field(&r, 422, "Code");
+    assert!(r.body.contains("used already"), "{}", r.body);
+    assert!(me(&phone, &server).await.is_null());
+    // Fifty tries at once with the next code, from ten browsers: exactly one is let in.
+    step(&server, &mut ahead);
+    let code = authenticator_code(&key, unix_now() + ahead);
+    let browsers: Vec<reqwest::Client> = (0..10).map(|_| client()).collect();
+    for b in &browsers {
+        assert_eq!(log_in(b, &server, "ann", PASSWORD).await.status, 200);
+    }
+    let tries = (0..50).map(|i| {
+        let (b, server, code) = (&browsers[i % 10], &server, code.as_str());
+        async move { call(b, server, "log-in-code", &[("code", code)]).await.status }
+    });
+    let answers: Vec<u16> = futures_join_all(tries).await.iter().map(|s| s.as_u16()).collect();
+    assert_eq!(answers.iter().filter(|s| **s == 200).count(), 1, "{answers:?}");
+    // The others: the code was used (422), or — after five wrong codes — refused unchecked (429).
+    assert!(answers.iter().all(|s| [200, 401, 422, 429].contains(s)), "{answers:?}");
+    assert!(answers.contains(&429), "fifty wrong codes are not all checked: {answers:?}");
+    // One session was made (a browser's cookie jar may have lost it to a parallel refusal of
+    // its own, which clears the cookie of a session it found empty).
+    let sessions = call(&ann, &server, "my-sessions", &[]).await.json();
+    let by_code = sessions.as_array().unwrap().iter().filter(|s| s["method"] == "Password and authenticator code").count();
+    assert_eq!(by_code, 1, "{sessions}");
+
+    // Once the window of those failures has passed, the next code signs the phone in, and its
+    // session says how.
+    server.advance(Duration::from_secs(15 * 60 + 1));
+    ahead += 15 * 60 + 1;
+    log_in(&phone, &server, "ann", PASSWORD).await;
+    let r = call_with(&phone, &server, "log-in-code", &[("code", &authenticator_code(&key, unix_now() + ahead))], headers(&[("user-agent", "PhoneBrowser/2.0")])).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(me(&phone, &server).await["username"], "ann");
+    assert_eq!(call(&phone, &server, "login-in-progress", &[]).await.json(), serde_json::Value::Null);
+    let sessions = call(&phone, &server, "my-sessions", &[]).await.json();
+    let mine = sessions.as_array().unwrap().iter().find(|s| s["current"] == true).unwrap().clone();
+    assert_eq!(mine["method"], "Password and authenticator code", "{sessions}");
+    assert!(sessions.as_array().unwrap().iter().any(|s| s["method"] == "Password"), "the first session, before two factors: {sessions}");
+
+    // A recovery code works once, in any case.
+    let tablet = client();
+    log_in(&tablet, &server, "ann", PASSWORD).await;
+    let r = call(&tablet, &server, "log-in-code", &[("code", &codes[0].to_uppercase())]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sessions = call(&tablet, &server, "my-sessions", &[]).await.json();
+    assert!(sessions.as_array().unwrap().iter().any(|s| s["current"] == true && s["method"] == "Password and recovery code"), "{sessions}");
+    let other = client();
+    log_in(&other, &server, "ann", PASSWORD).await;
+    let r = call(&other, &server, "log-in-code", &[("code", &codes[0])]).await;
+    expect_field(&r, 422, "Code");
+    assert_eq!(call(&ann, &server, "my-second-factor", &[]).await.json()["recovery_left"], 9);
+
+    // The code step waits five minutes for the code, no longer.
+    server.advance(Duration::from_secs(5 * 60 + 1));
+    ahead += 5 * 60 + 1;
+    let r = call(&other, &server, "log-in-code", &[("code", &codes[1])]).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(me(&other, &server).await.is_null());
+    // Without a password step first, a code is refused too.
+    assert_eq!(call(&client(), &server, "log-in-code", &[("code", &codes[1])]).await.status, 401);
+
+    // Turning it off needs a code; then the password alone signs in again.
+    let r = call(&ann, &server, "disable-second-factor", &[("code", "999999")]).await;
+    expect_field(&r, 422, "Code");
+    let r = call(&ann, &server, "disable-second-factor", &[("code", &codes[1])]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(call(&ann, &server, "disable-second-factor", &[("code", &codes[2])]).await.status, 409);
+    let later = client();
+    log_in(&later, &server, "ann", PASSWORD).await;
+    assert_eq!(me(&later, &server).await["username"], "ann");
+    let events = call(&ann, &server, "my-security-events", &[]).await.json();
+    let actions = strings(&events["items"], "action");
+    for a in ["account.second_factor_disabled", "account.second_factor_failed"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+    let _ = ahead;
+}
+
+#[tokio::test]
+async fn the_operator_resets_a_second_factor_and_the_person_is_told() {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &[]).await;
+    let ann = person(&server, "ann").await;
+    assert_eq!(call(&ann, &server, "begin-second-factor", &[]).await.status, 200);
+    let key = call(&ann, &server, "my-second-factor", &[]).await.json()["setup"]["key"].as_str().unwrap().to_string();
+    let r = call(&ann, &server, "confirm-second-factor", &[("code", &authenticator_code(&key, unix_now()))]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = me(&ann, &server).await["id"].as_str().unwrap().to_string();
+    let list = call(&op, &server, "list-accounts", &[("q", "ann")]).await.json();
+    assert_eq!(list["items"][0]["second_factor"], true, "{list}");
+
+    // Only the operator may; an account without a second factor, or none, is refused.
+    assert_eq!(call(&ann, &server, "reset-second-factor", &[("account", &id)]).await.status, 403);
+    let r = call(&op, &server, "reset-second-factor", &[("account", &id)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(call(&op, &server, "reset-second-factor", &[("account", &id)]).await.status, 409);
+    let r = call(&op, &server, "reset-second-factor", &[("account", "not-an-id")]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    let phone = client();
+    log_in(&phone, &server, "ann", PASSWORD).await;
+    assert_eq!(me(&phone, &server).await["username"], "ann", "the password alone again");
+    let mail = list_outbox(&op, &server, "", "ann@example.com").await.json();
+    assert!(strings(&mail["items"], "subject").iter().any(|s| s == "Two-factor authentication was turned off"), "{mail}");
+    let audit = call(&op, &server, "platform-audit", &[("workspace", ""), ("action", "account.second_factor_reset"), ("q", "")]).await.json();
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
+}

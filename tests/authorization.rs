@@ -253,6 +253,16 @@ async fn every_endpoint_has_an_authorization_row() {
         // The user has no other session.
         ("POST /api/revoke-other-sessions", SignedIn, vec![], 200),
         ("POST /api/my-security-events", SignedIn, vec![], 200),
+        // No password step came first in this browser.
+        ("POST /api/log-in-code", Public, vec![("code", "123456")], 401),
+        ("POST /api/login-in-progress", Public, vec![], 200),
+        ("POST /api/my-second-factor", SignedIn, vec![], 200),
+        // Shows a new secret; nothing is required until a code confirms it.
+        ("POST /api/begin-second-factor", SignedIn, vec![], 200),
+        ("POST /api/confirm-second-factor", SignedIn, vec![("code", "")], 422),
+        // The user has no second factor to turn off.
+        ("POST /api/disable-second-factor", SignedIn, vec![("code", "")], 409),
+        ("POST /api/reset-second-factor", Operator, vec![("account", NOBODY)], 404),
         (
             "POST /api/apply-for-workspace",
             SignedIn,

@@ -181,7 +181,7 @@ pub async fn begin_second_factor() -> Result<(), AppError> {
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
     domain::second_factor::begin(&state, &who).await?;
-    leptos_axum::redirect("/account?two_factor=setup#two-factor");
+    leptos_axum::redirect("/account#two-factor");
     Ok(())
 }
 
@@ -194,7 +194,7 @@ pub async fn confirm_second_factor(code: String) -> Result<(), AppError> {
     let addr = super::client_addr_of_request().await;
     let codes = domain::second_factor::confirm(&state, &who, &code, addr).await?;
     who.session().insert(FRESH_CODES, codes).await.map_err(|_| AppError::Internal)?;
-    leptos_axum::redirect("/account?two_factor=on#two-factor");
+    leptos_axum::redirect("/account?second_factor_on=1#two-factor");
     Ok(())
 }
 
@@ -205,7 +205,7 @@ pub async fn disable_second_factor(code: String) -> Result<(), AppError> {
     let who = SignedIn::require().await?;
     let addr = super::client_addr_of_request().await;
     domain::second_factor::disable(&state, &who, code, addr).await?;
-    leptos_axum::redirect("/account?two_factor=off#two-factor");
+    leptos_axum::redirect("/account?second_factor_off=1#two-factor");
     Ok(())
 }
 

@@ -6,16 +6,17 @@ use leptos::prelude::*;
 use crate::ui::kit::Panel;
 use leptos_meta::Title;
 
-use super::kit::{ServerForm, 
-    action_error, fmt_time, list_position, query_param, Badge, DataTable, Field, FormError, Notice,
+use super::kit::{ServerForm, done_notice, 
+    action_error, fmt_time, list_position, Badge, DataTable, Field, FormError, Notice,
     NewPasswordFields, PageHeader, StatusBadge, SubmitButton, Tone,
 };
 use super::use_auth;
 use crate::api::account::{
-    my_security_events, my_sessions, ChangeEmail, ResendVerification, RevokeOtherSessions,
+    my_second_factor, my_security_events, my_sessions, BeginSecondFactor, ChangeEmail,
+    ConfirmSecondFactor, DisableSecondFactor, ResendVerification, RevokeOtherSessions,
     RevokeSession,
 };
-use crate::model::account::{AccountView, SessionView};
+use crate::model::account::{AccountView, SecondFactorView, SessionView};
 use crate::model::workspace::{AuditEventView, Page};
 use crate::model::AppError;
 
@@ -29,6 +30,9 @@ struct AccountActions {
     change_email: ServerAction<ChangeEmail>,
     revoke: ServerAction<RevokeSession>,
     revoke_others: ServerAction<RevokeOtherSessions>,
+    begin_second: ServerAction<BeginSecondFactor>,
+    confirm_second: ServerAction<ConfirmSecondFactor>,
+    disable_second: ServerAction<DisableSecondFactor>,
 }
 
 #[component]
@@ -39,6 +43,9 @@ pub fn AccountPage() -> impl IntoView {
         change_email: ServerAction::new(),
         revoke: ServerAction::new(),
         revoke_others: ServerAction::new(),
+        begin_second: ServerAction::new(),
+        confirm_second: ServerAction::new(),
+        disable_second: ServerAction::new(),
     };
     let page = list_position();
     let changes = move || {
@@ -46,14 +53,18 @@ pub fn AccountPage() -> impl IntoView {
             + actions.revoke_others.version().get()
             + actions.change_email.version().get()
             + auth.change_password.version().get()
+            + actions.begin_second.version().get()
+            + actions.confirm_second.version().get()
+            + actions.disable_second.version().get()
     };
     let sessions = Resource::new(changes, |_| my_sessions());
     let events = Resource::new(move || (page.get(), changes()), |(p, _)| my_security_events(p.0, p.1));
+    let second = Resource::new(changes, |_| my_second_factor());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match auth.me.await {
-                    Ok(Some(me)) => view! { <AccountDetails me actions sessions events /> }.into_any(),
+                    Ok(Some(me)) => view! { <AccountDetails me actions sessions events second /> }.into_any(),
                     Ok(None) => view! { <SignInRequired /> }.into_any(),
                     Err(e) => view! { <p class="alert alert-error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
@@ -62,29 +73,13 @@ pub fn AccountPage() -> impl IntoView {
     }
 }
 
-/// A notice shown after a plain form post (the server redirects here with `param`) or after the
-/// action succeeded in the browser.
-fn done_notice<S>(action: ServerAction<S>, param: &'static str, message: &'static str) -> Signal<Option<String>>
-where
-    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-{
-    let q = query_param(param);
-    Signal::derive(move || {
-        let done = match action.value().with(|v| v.as_ref().map(|r| r.is_ok())) {
-            Some(ok) => ok,
-            None => !q.get().is_empty(),
-        };
-        done.then(|| message.to_string())
-    })
-}
-
 #[component]
 fn AccountDetails(
     me: AccountView,
     actions: AccountActions,
     sessions: Resource<Result<Vec<crate::model::account::SessionView>, AppError>>,
     events: Resource<Result<Page<AuditEventView>, AppError>>,
+    second: Resource<Result<SecondFactorView, AppError>>,
 ) -> impl IntoView {
     let auth = use_auth();
     let action = auth.change_password;
@@ -155,12 +150,13 @@ fn AccountDetails(
                 <SubmitButton label="Change password" pending=action.pending() />
             </ActionForm>
         </Panel>
+        <TwoFactorPanel actions second />
         <Panel id="sessions-title" title="Where you are signed in">
             <Notice message=session_done />
             <FormError error=session_error />
             <DataTable
                 label="Your sessions"
-                columns=vec!["Browser", "Client address", "Started", "Last seen", "Actions"]
+                columns=vec!["Browser", "Client address", "Signed in with", "Started", "Last seen", "Actions"]
                 data=sessions
                 empty="No sessions."
                 row=move |s: SessionView| {
@@ -170,6 +166,7 @@ fn AccountDetails(
                             <td>{if s.agent.is_empty() { "Unknown browser".to_string() } else { s.agent.clone() }}
                                 {s.current.then(|| view! { " " <StatusBadge status=Badge::new("This browser", Tone::Info) /> })}</td>
                             <td>{s.client.clone()}</td>
+                            <td>{s.method.clone()}</td>
                             <td class="nowrap">{s.started.map(|t| fmt_time(&t)).unwrap_or_default()}</td>
                             <td class="nowrap">{s.last_seen.map(|t| fmt_time(&t)).unwrap_or_default()}</td>
                             <td class="row-actions">
@@ -204,6 +201,79 @@ fn AccountDetails(
                     </tr>
                 }.into_any()
             />
+        </Panel>
+    }
+}
+
+/// Two-factor authentication: set up with an authenticator app (QR code, then a typed code), the
+/// recovery codes shown once, turned off with a code.
+#[component]
+fn TwoFactorPanel(actions: AccountActions, second: Resource<Result<SecondFactorView, AppError>>) -> impl IntoView {
+    let begin_error = action_error(actions.begin_second);
+    let confirm_error = action_error(actions.confirm_second);
+    let disable_error = action_error(actions.disable_second);
+    let on = done_notice(actions.confirm_second, "second_factor_on", "Two-factor authentication is on: login now asks for a code from your app after your password.");
+    let off = done_notice(actions.disable_second, "second_factor_off", "Two-factor authentication is off: login asks for your password alone.");
+    let done = Signal::derive(move || on.get().or_else(|| off.get()));
+    view! {
+        <Panel id="two-factor" title="Two-factor authentication">
+            <Notice message=done />
+            <FormError error=begin_error />
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let state = match second.await {
+                        Ok(s) => s,
+                        Err(e) => return view! { <super::kit::ErrorPanel error=e /> }.into_any(),
+                    };
+                    let fresh = (!state.fresh_codes.is_empty()).then(|| view! {
+                        <div class="alert alert-success" role="status">
+                            <p><strong>"Save these recovery codes now."</strong> " Each one signs you in once if you lose your phone. They are not shown again."</p>
+                            <ul class="recovery-codes" aria-label="Recovery codes">
+                                {state.fresh_codes.iter().map(|c| view! { <li><code>{c.clone()}</code></li> }).collect_view()}
+                            </ul>
+                        </div>
+                    });
+                    let body = match (state.on_since, state.setup) {
+                        (Some(since), _) => view! {
+                            <dl class="facts">
+                                <dt>"Status"</dt>
+                                <dd><StatusBadge status=Badge::second_factor(true) /></dd>
+                                <dt>"Since"</dt>
+                                <dd>{fmt_time(&since)}</dd>
+                                <dt>"Recovery codes left"</dt>
+                                <dd>{state.recovery_left}</dd>
+                            </dl>
+                            <h3>"Turn off two-factor authentication"</h3>
+                            <ActionForm action=actions.disable_second>
+                                <FormError error=disable_error />
+                                <Field label="Authentication code" name="code" autocomplete="one-time-code" required=true maxlength=20
+                                    hint="A current code from your authenticator app, or one of your recovery codes." error=disable_error />
+                                <SubmitButton label="Turn off" pending=actions.disable_second.pending() />
+                            </ActionForm>
+                        }.into_any(),
+                        (None, Some(setup)) => view! {
+                            <ol class="steps">
+                                <li>"Scan this QR code with an authenticator app on your phone (any app for time-based codes)."</li>
+                                <li>"Type the six-digit code the app shows for MPDP."</li>
+                            </ol>
+                            <div class="qr" role="img" aria-label="QR code for your authenticator app" inner_html=setup.qr_svg></div>
+                            <p class="hint">"Can't scan it? Type this key into the app: " <code class="secret-key">{setup.key}</code></p>
+                            <ActionForm action=actions.confirm_second>
+                                <FormError error=confirm_error />
+                                <Field label="Code from the app" name="code" autocomplete="one-time-code" required=true maxlength=20 error=confirm_error />
+                                <SubmitButton label="Turn on" pending=actions.confirm_second.pending() />
+                            </ActionForm>
+                        }.into_any(),
+                        (None, None) => view! {
+                            <p class="hint">"Login asks for your password only. With two-factor authentication it also asks for a code from an authenticator app on your phone, so a stolen password alone does not open your account."</p>
+                            <ServerForm action=actions.begin_second>
+                                <button type="submit" class="button button-primary">"Set up an authenticator app"</button>
+                            </ServerForm>
+                        }.into_any(),
+                    };
+                    view! { {fresh} {body} }.into_any()
+                })}
+            </Suspense>
         </Panel>
     }
 }

@@ -90,6 +90,43 @@ fn LoginPanel() -> impl IntoView {
     }
 }
 
+/// `/login/code`: the second step of a login, for an account with two-factor authentication.
+#[component]
+pub fn LoginCodePage() -> impl IntoView {
+    let auth = use_auth();
+    let error = action_error(auth.log_in_code);
+    let next = query_param("next");
+    let pending = Resource::new(|| (), |_| crate::api::account::login_in_progress());
+    view! {
+        <Title text="Two-factor authentication" />
+        <section class="auth-panel" aria-labelledby="code-title">
+            <h1 id="code-title">"Two-factor authentication"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match pending.await {
+                        Ok(Some(name)) => view! {
+                            <p class="lede">{format!("Signing in as {name}. Open your authenticator app and type the code it shows for MPDP.")}</p>
+                            <ActionForm action=auth.log_in_code>
+                                <input type="hidden" name="next" value=move || crate::model::local_path(Some(&next.get())).unwrap_or_default() />
+                                <FormError error />
+                                <Field label="Authentication code" name="code" autocomplete="one-time-code" required=true maxlength=20
+                                    hint="Six digits from your authenticator app, or one of your recovery codes if you don't have the app at hand." error />
+                                <SubmitButton label="Verify" pending=auth.log_in_code.pending() />
+                            </ActionForm>
+                            <p class="aside"><a href="/login">"Start again"</a></p>
+                        }.into_any(),
+                        Ok(None) => view! {
+                            <p>"There is no sign-in waiting for a code in this browser: it has expired (after five minutes) or was never begun."</p>
+                            <p><a class="button" href="/login">"Log in"</a></p>
+                        }.into_any(),
+                        Err(e) => view! { <p class="alert alert-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
 #[component]
 fn Dashboard(
     me: AccountView,

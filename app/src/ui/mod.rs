@@ -19,7 +19,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, Lazy, SsrMode, StaticSegment};
 
 use crate::api::account::{
-    current_account, ChangePassword, LogIn, LogOut, ResetPassword, SignUp, VerifyEmail,
+    current_account, ChangePassword, LogIn, LogInCode, LogOut, ResetPassword, SignUp, VerifyEmail,
 };
 use crate::model::account::AccountView;
 use crate::model::AppError;
@@ -55,6 +55,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[derive(Clone, Copy)]
 pub struct Auth {
     pub log_in: ServerAction<LogIn>,
+    /// The second step of a login: the authenticator code.
+    pub log_in_code: ServerAction<LogInCode>,
     pub log_out: ServerAction<LogOut>,
     pub sign_up: ServerAction<SignUp>,
     pub change_password: ServerAction<ChangePassword>,
@@ -74,6 +76,7 @@ pub fn use_auth() -> Auth {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let log_in = ServerAction::<LogIn>::new();
+    let log_in_code = ServerAction::<LogInCode>::new();
     let log_out = ServerAction::<LogOut>::new();
     let sign_up = ServerAction::<SignUp>::new();
     let change_password = ServerAction::<ChangePassword>::new();
@@ -82,6 +85,7 @@ pub fn App() -> impl IntoView {
     let who_changed = move || {
         (
             log_in.version().get(),
+            log_in_code.version().get(),
             log_out.version().get(),
             sign_up.version().get(),
             verify_email.version().get(),
@@ -94,6 +98,7 @@ pub fn App() -> impl IntoView {
     let workspaces = Resource::new(who_changed, |_| crate::api::workspaces::my_workspaces());
     provide_context(Auth {
         log_in,
+        log_in_code,
         log_out,
         sign_up,
         change_password,
@@ -116,6 +121,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view={Lazy::<pages::Home>::new()} ssr=SsrMode::Async />
                     <Route path=StaticSegment("sign-up") view={Lazy::<pages::SignUp>::new()} ssr=SsrMode::Async />
                     <Route path=StaticSegment("login") view={Lazy::<pages::Login>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/login/code") view={Lazy::<pages::LoginCode>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/confirm/:kind") view={Lazy::<pages::Confirm>::new()} ssr=SsrMode::Async />
                     <Route path=StaticSegment("account") view={Lazy::<pages::Account>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/verify-email/:token") view={Lazy::<pages::VerifyEmail>::new()} ssr=SsrMode::Async />

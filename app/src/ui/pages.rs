@@ -116,6 +116,8 @@ lazy_area! {
     Home: Home => view! { <home::HomePage /> },
     /// `/login`
     Login: Login => view! { <home::LoginPage /> },
+    /// `/login/code`
+    LoginCode: LoginCode => view! { <home::LoginCodePage /> },
 }
 
 lazy_area! {

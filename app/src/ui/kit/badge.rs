@@ -70,6 +70,15 @@ impl Badge {
         }
     }
 
+    /// Whether login asks for a second factor.
+    pub fn second_factor(on: bool) -> Badge {
+        if on {
+            Badge::new("On", Tone::Positive)
+        } else {
+            Badge::new("Off", Tone::Neutral)
+        }
+    }
+
     /// An outbox message's delivery state.
     pub fn mail(state: &str) -> Badge {
         let tone = match state {

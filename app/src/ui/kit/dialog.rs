@@ -40,6 +40,7 @@ pub enum Confirm {
     CompleteRollout,
     AbortRollout,
     RollbackRelease,
+    ResetSecondFactor,
 }
 
 /// A text input the confirmation asks for (a reason).
@@ -76,7 +77,7 @@ const REASON_FOR_STATUS: Input = Input {
 };
 
 impl Confirm {
-    pub const ALL: [Confirm; 20] = [
+    pub const ALL: [Confirm; 21] = [
         Confirm::BlockMember,
         Confirm::UnblockMember,
         Confirm::RemoveMember,
@@ -97,6 +98,7 @@ impl Confirm {
         Confirm::CompleteRollout,
         Confirm::AbortRollout,
         Confirm::RollbackRelease,
+        Confirm::ResetSecondFactor,
     ];
 
     /// The `/confirm/{slug}` of the page used without JavaScript.
@@ -122,6 +124,7 @@ impl Confirm {
             Confirm::CompleteRollout => "complete-rollout",
             Confirm::AbortRollout => "abort-rollout",
             Confirm::RollbackRelease => "rollback-release",
+            Confirm::ResetSecondFactor => "reset-second-factor",
         }
     }
 
@@ -151,6 +154,7 @@ impl Confirm {
             Confirm::CompleteRollout => "Complete rollout",
             Confirm::AbortRollout => "Abort rollout",
             Confirm::RollbackRelease => "Roll back",
+            Confirm::ResetSecondFactor => "Reset two-factor authentication",
         }
     }
 
@@ -176,6 +180,7 @@ impl Confirm {
             Confirm::CompleteRollout => "The candidate becomes the stable version: every install of this App gets it from its next request. The version it replaces can be rolled back to. Are you sure?",
             Confirm::AbortRollout => "The candidate is withdrawn: every install gets the stable version from its next request. It can't be resumed; a new version needs a new application. Are you sure you want to abort it?",
             Confirm::RollbackRelease => "Every install of this App gets this version from its next request, and a candidate rolling out is withdrawn. The version served now is kept and can be rolled back to in turn. Are you sure you want to roll back?",
+            Confirm::ResetSecondFactor => "The person's authenticator app and recovery codes stop working, and login asks for their password alone until they turn two-factor authentication on again. They are told by email, and the reset is audited. Do this only once you are sure who is asking. Are you sure?",
             Confirm::RotateExposedKeys => "Each App whose Upload Key this person was shown gets a new Upload Key, with the same scope, shown to you once. The keys in use stop working at once, with no grace period: build tools must switch to the new keys. Are you sure you want to rotate them?",
         }
     }
@@ -203,6 +208,7 @@ impl Confirm {
             Confirm::CompleteRollout => "Complete",
             Confirm::AbortRollout => "Abort",
             Confirm::RollbackRelease => "Roll back",
+            Confirm::ResetSecondFactor => "Reset",
         }
     }
 
@@ -235,6 +241,7 @@ impl Confirm {
             Confirm::CompleteRollout => releases::CompleteRollout::PATH,
             Confirm::AbortRollout => releases::AbortRollout::PATH,
             Confirm::RollbackRelease => releases::RollbackRelease::PATH,
+            Confirm::ResetSecondFactor => operator::ResetSecondFactor::PATH,
         }
     }
 
@@ -255,6 +262,7 @@ impl Confirm {
             Confirm::RotateExposedKeys => &["workspace", "account"],
             Confirm::PauseRollout | Confirm::ResumeRollout | Confirm::CompleteRollout | Confirm::AbortRollout => &["workspace", "id", "app"],
             Confirm::RollbackRelease => &["workspace", "id", "app", "version"],
+            Confirm::ResetSecondFactor => &["account"],
         }
     }
 

@@ -606,6 +606,23 @@ pub fn Loading() -> impl IntoView {
     view! { <p class="loading">"Loading…"</p> }
 }
 
+/// A notice shown after a plain form post (the server redirects here with `param`) or after the
+/// action succeeded in the browser.
+pub fn done_notice<S>(action: ServerAction<S>, param: &'static str, message: &'static str) -> Signal<Option<String>>
+where
+    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let q = query_param(param);
+    Signal::derive(move || {
+        let done = match action.value().with(|v| v.as_ref().map(|r| r.is_ok())) {
+            Some(ok) => ok,
+            None => !q.get().is_empty(),
+        };
+        done.then(|| message.to_string())
+    })
+}
+
 /// A notice shown when the URL carries `param` (set by the server's redirect after a change).
 pub fn notice_from_query(param: &'static str, message: &'static str) -> Signal<Option<String>> {
     let p = query_param(param);

@@ -4,10 +4,11 @@
 use leptos::prelude::*;
 
 use super::OperatorShell;
-use crate::api::operator::{list_accounts, operator_overview, MarkAccountVerified};
+use crate::api::operator::{list_accounts, operator_overview, MarkAccountVerified, ResetSecondFactor};
 use crate::model::account::AccountView;
+use crate::ui::kit::dialog::{Confirm, ConfirmDialog};
 use crate::ui::kit::{ServerForm, ListPanel,
-    action_error, fmt_time, notice_from_query, list_position, query_param, Badge, DataTable,
+    action_error, done_notice, fmt_time, list_position, query_param, Badge, DataTable,
     FormError, ListControls, Loading, Notice, StatusBadge,
 };
 
@@ -15,20 +16,17 @@ use crate::ui::kit::{ServerForm, ListPanel,
 pub fn AccountsPage() -> impl IntoView {
     let (q, page) = (query_param("q"), list_position());
     let mark = ServerAction::<MarkAccountVerified>::new();
+    let reset = ServerAction::<ResetSecondFactor>::new();
     let data = Resource::new(
-        move || (q.get(), page.get(), mark.version().get()),
+        move || (q.get(), page.get(), mark.version().get() + reset.version().get()),
         |(q, p, _)| list_accounts(q, p.0, p.1),
     );
     let overview = Resource::new(|| (), |_| operator_overview());
     let error = action_error(mark);
-    let done = Signal::derive({
-        let from_url = notice_from_query("verified", "The address is marked verified.");
-        move || match mark.value().get() {
-            Some(Ok(())) => Some("The address is marked verified.".to_string()),
-            Some(Err(_)) => None,
-            None => from_url.get(),
-        }
-    });
+    let reset_error = action_error(reset);
+    let marked = done_notice(mark, "verified", "The address is marked verified.");
+    let was_reset = done_notice(reset, "second_factor_reset", "Two-factor authentication is reset. The person is told by email.");
+    let done = Signal::derive(move || marked.get().or_else(|| was_reset.get()));
     view! {
         <OperatorShell title="Accounts" active="accounts">
         <Notice message=done />
@@ -47,25 +45,30 @@ pub fn AccountsPage() -> impl IntoView {
                         <ListControls search_label="Search username or email" />
                         <DataTable
                             label="Accounts"
-                            columns=vec!["Username", "Email", "Email status", "Operator", "Created", "Actions"]
+                            columns=vec!["Username", "Email", "Email status", "Two-factor", "Operator", "Created", "Actions"]
                             sortable=vec![("Username", "username"), ("Email", "email"), ("Created", "created")]
                             data
                             empty="No accounts match."
                             row=move |a: AccountView| {
                                 let id = a.id.to_string();
                                 let label = format!("Mark verified: {}", a.email);
+                                let reset_label = format!("Reset two-factor authentication of {}", a.username);
                                 view! {
                                     <tr>
                                         <td>{a.username.clone()}</td>
                                         <td>{a.email.clone()}</td>
                                         <td><StatusBadge status=Badge::email(a.email_verified) /></td>
+                                        <td><StatusBadge status=Badge::second_factor(a.second_factor) /></td>
                                         <td>{if a.is_operator { "Yes" } else { "No" }}</td>
                                         <td class="nowrap">{fmt_time(&a.created)}</td>
                                         <td class="row-actions">
                                             {(!a.email_verified && !smtp).then(|| view! {
-                                                <ServerForm action=mark fields=vec![("account", id), ("back", crate::ui::kit::dialog::here())]>
+                                                <ServerForm action=mark fields=vec![("account", id.clone()), ("back", crate::ui::kit::dialog::here())]>
                                                     <button type="submit" class="button" aria-label=label>"Mark verified"</button>
                                                 </ServerForm>
+                                            })}
+                                            {a.second_factor.then(|| view! {
+                                                <ConfirmDialog action=reset kind=Confirm::ResetSecondFactor opener="Reset two-factor…" opener_label=reset_label fields=vec![("account", id)] error=reset_error />
                                             })}
                                         </td>
                                     </tr>
