@@ -172,6 +172,10 @@ struct ServeArgs {
     mail_from: String,
     #[command(flatten)]
     publish: PublishTo,
+    /// Require two-factor authentication of platform operators: an operator without it is
+    /// refused the operator area until they turn it on on their account page.
+    #[arg(long, env = "MPDP_REQUIRE_OPERATOR_SECOND_FACTOR")]
+    require_operator_second_factor: bool,
     /// For tests: the server's clock moves forward as told on standard input, a line
     /// `advance <milliseconds>` at a time (each answered `clock advanced <milliseconds>` on
     /// standard output), so rules about time are tested without waiting for it.
@@ -534,6 +538,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         event_batches_per_key: args.event_batches_per_key,
         event_batches_per_address: args.event_batches_per_address,
         publish_target: target.as_ref().map(|t| t.url().to_string()),
+        operators_need_second_factor: args.require_operator_second_factor,
     };
     let public_url = config.public_url.clone();
     let state = AppState::new(app::server::Context::with_clock(store.clone(), config, clock.clone()));

@@ -616,24 +616,13 @@ async fn a_sent_link_is_cut_out_of_the_outbox_and_reaches_its_owner() {
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
-/// The code an authenticator app holding `key` (base32, as shown) shows at Unix time `at`.
-fn authenticator_code(key: &str, at: u64) -> String {
-    let secret = totp_rs::Secret::try_from_base32(key.replace(' ', "")).unwrap();
-    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
-    totp.generate(at).to_string()
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-}
-
 #[tokio::test]
 async fn two_factor_authentication_from_enrolment_to_login_replay_recovery_and_turning_off() {
     let dir = DataDir::new();
     let (server, ann) = server_with_ann(&dir, &[]).await;
     // The server's clock runs `ahead` seconds ahead of this one once the test moves it.
     let mut ahead = 0u64;
-    let mut step = |server: &Server, ahead: &mut u64| {
+    let step = |server: &Server, ahead: &mut u64| {
         server.advance(Duration::from_secs(30));
         *ahead += 30;
     };
@@ -760,10 +749,7 @@ async fn the_operator_resets_a_second_factor_and_the_person_is_told() {
     let dir = DataDir::new();
     let (server, op) = server_with_operator(&dir, &[]).await;
     let ann = person(&server, "ann").await;
-    assert_eq!(call(&ann, &server, "begin-second-factor", &[]).await.status, 200);
-    let key = call(&ann, &server, "my-second-factor", &[]).await.json()["setup"]["key"].as_str().unwrap().to_string();
-    let r = call(&ann, &server, "confirm-second-factor", &[("code", &authenticator_code(&key, unix_now()))]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    turn_on_second_factor(&ann, &server).await;
     let id = me(&ann, &server).await["id"].as_str().unwrap().to_string();
     let list = call(&op, &server, "list-accounts", &[("q", "ann")]).await.json();
     assert_eq!(list["items"][0]["second_factor"], true, "{list}");

@@ -20,6 +20,8 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
     vec![
         ("workspace-home", vec![("workspace", "Acme")], [200, 200, 200, 200]),
         ("workspace-general", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
+        // Already not required: nothing changes.
+        ("set-sign-in-policy", vec![("workspace", "Acme"), ("require_second_factor", "false")], ADMIN_ONLY_READ),
         ("workspace-audit", vec![("workspace", "Acme"), ("action", ""), ("q", "")], ADMIN_ONLY_READ),
         ("request-workspace-change", vec![("workspace", "Acme"), ("what", ""), ("why", "")], ADMIN_ONLY_INVALID),
         ("list-members", vec![("workspace", "Acme"), ("q", ""), ("role", ""), ("status", "")], ADMIN_ONLY_READ),
@@ -393,4 +395,50 @@ async fn every_endpoint_has_an_authorization_row() {
     }
     // The user's own session survived every call (revoke-other-sessions kept it).
     assert_eq!(me(&user, &server).await["username"], "user");
+}
+
+/// The "no second factor" column: once a workspace requires two factors, a member without one is
+/// refused every endpoint of the workspace (403 `second_factor_required`) until they turn one on;
+/// and a server that requires them of operators refuses the operator area alike.
+#[tokio::test]
+async fn a_required_second_factor_refuses_every_workspace_endpoint_to_a_member_without_one() {
+    let dir = DataDir::new();
+    let (server, _, ann) = acme(&dir).await;
+    let dev = join(&server, &ann, "dev", "WorkspaceDeveloper").await;
+    let require = |c, on: &'static str| {
+        let server = &server;
+        async move { call(c, server, "set-sign-in-policy", &[("workspace", "Acme"), ("require_second_factor", on)]).await }
+    };
+    // An admin without a second factor can't require one (it would shut them out too); a
+    // developer may not at all.
+    expect_field(&require(&ann, "true").await, 409, "Two-factor authentication");
+    expect(&require(&dev, "true").await, 403, "a developer sets the policy");
+    turn_on_second_factor(&ann, &server).await;
+    expect(&require(&ann, "true").await, 200, "require two factors");
+    assert_eq!(workspace_general(&ann, &server, "Acme").await.json()[0]["require_second_factor"], true);
+    assert_eq!(audit_events(&ann, &server, "workspace.sign_in_policy_changed", "").await.len(), 1);
+
+    for (endpoint, form, _) in workspace_rows() {
+        let r = call(&dev, &server, endpoint, &form).await;
+        expect(&r, 403, &format!("{endpoint} without a second factor"));
+        assert_eq!(r.json()["kind"], "second_factor_required", "{endpoint}: {}", r.body);
+        assert!(message(&r).contains("Acme requires two-factor authentication"), "{endpoint}: {}", r.body);
+    }
+    // The console's pages say so, with the way to the account page.
+    let page = page_text(&dev, &server.url("/w/Acme/mini-programs")).await;
+    assert!(page.contains("requires two-factor authentication") && page.contains("/account#two-factor"), "{page}");
+    expect(&workspace_home(&ann, &server, "Acme").await, 200, "the admin has one");
+    turn_on_second_factor(&dev, &server).await;
+    expect(&workspace_home(&dev, &server, "Acme").await, 200, "once the developer has one");
+    expect(&require(&ann, "false").await, 200, "stop requiring");
+    assert_eq!(audit_events(&ann, &server, "workspace.sign_in_policy_changed", "").await.len(), 2);
+
+    // Operators, on a server that requires two factors of them.
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator(&dir, &["--require-operator-second-factor"]).await;
+    let r = call(&op, &server, "operator-overview", &[]).await;
+    expect(&r, 403, "an operator without a second factor");
+    assert_eq!(r.json()["kind"], "second_factor_required", "{}", r.body);
+    turn_on_second_factor(&op, &server).await;
+    expect(&call(&op, &server, "operator-overview", &[]).await, 200, "once the operator has one");
 }

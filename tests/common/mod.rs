@@ -617,3 +617,29 @@ pub async fn signed_up(c: &reqwest::Client, server: &Server, email: &str, userna
     let r = log_in(c, server, username, PASSWORD).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+/// The code an authenticator app holding `key` (base32, as the account page shows it) shows at
+/// Unix time `at`.
+#[allow(dead_code)]
+pub fn authenticator_code(key: &str, at: u64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(key.replace(' ', "")).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    totp.generate(at).to_string()
+}
+
+#[allow(dead_code)]
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// `c` turns two-factor authentication on, as a person would with an authenticator app (the
+/// server's clock not moved); the app's key.
+#[allow(dead_code)]
+pub async fn turn_on_second_factor(c: &reqwest::Client, server: &Server) -> String {
+    let r = call(c, server, "begin-second-factor", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let key = call(c, server, "my-second-factor", &[]).await.json()["setup"]["key"].as_str().unwrap().to_string();
+    let r = call(c, server, "confirm-second-factor", &[("code", &authenticator_code(&key, unix_now()))]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    key
+}

@@ -94,6 +94,16 @@ pub async fn workspace_general(workspace: String) -> Result<(WorkspaceView, Role
     Ok(domain::general(&member))
 }
 
+/// A Workspace Admin requires two factors of every member (`require_second_factor` = `true`), or
+/// stops requiring them.
+#[server(prefix = "/api", endpoint = "set-sign-in-policy")]
+pub async fn set_sign_in_policy(workspace: String, require_second_factor: bool) -> Result<(), AppError> {
+    let (state, admin, actor) = super::acting(&workspace, act::SetSignInPolicy).await?;
+    domain::set_sign_in_policy(&state, &admin, require_second_factor, actor).await?;
+    leptos_axum::redirect(&format!("/w/{}/general?sign_in_policy=1", admin.workspace().name));
+    Ok(())
+}
+
 /// A Workspace Admin asks the operator to change the registered information.
 #[server(prefix = "/api", endpoint = "request-workspace-change")]
 pub async fn request_workspace_change(

@@ -47,6 +47,7 @@ audit_actions! {
     WorkspaceChangeRequested => "workspace.change_requested", "Change requested";
     WorkspaceSuspended => "workspace.suspended", "Workspace suspended";
     WorkspaceReactivated => "workspace.reactivated", "Workspace reactivated";
+    WorkspaceSignInPolicyChanged => "workspace.sign_in_policy_changed", "Sign-in requirement changed";
     MemberInvited => "member.invited", "Member invited";
     MemberInvitationResent => "member.invitation_resent", "Invitation resent";
     MemberInvitationRevoked => "member.invitation_revoked", "Invitation revoked";

@@ -24,6 +24,10 @@ pub enum AppError {
     /// Signed in, but not allowed: 403.
     #[error("{0}")]
     Forbidden(String),
+    /// Signed in, but the place asks for two-factor authentication, which the person has not
+    /// turned on: 403.
+    #[error("{0}")]
+    SecondFactorRequired(String),
     /// Does not exist, or must not be revealed: 404.
     #[error("{0}")]
     NotFound(String),
@@ -62,7 +66,7 @@ impl AppError {
             AppError::Invalid { .. } => 422,
             AppError::Conflict { .. } => 409,
             AppError::Unauthenticated | AppError::InvalidCredentials => 401,
-            AppError::Forbidden(_) => 403,
+            AppError::Forbidden(_) | AppError::SecondFactorRequired(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::RateLimited { .. } => 429,
             AppError::BadRequest(_) => 400,
@@ -71,7 +75,8 @@ impl AppError {
     }
 
     /// The error's stable code, the same in every API's JSON (`invalid`, `conflict`,
-    /// `unauthenticated`, `invalid_credentials`, `forbidden`, `not_found`, `rate_limited`,
+    /// `unauthenticated`, `invalid_credentials`, `forbidden`, `second_factor_required`,
+    /// `not_found`, `rate_limited`,
     /// `bad_request`, `internal`).
     pub fn code(&self) -> &'static str {
         match self {
@@ -80,6 +85,7 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::Forbidden(_) => "forbidden",
+            AppError::SecondFactorRequired(_) => "second_factor_required",
             AppError::NotFound(_) => "not_found",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::BadRequest(_) => "bad_request",
@@ -115,7 +121,7 @@ impl From<AppError> for WireError {
         let (field, message, retry_after_secs) = match e {
             AppError::Invalid { field, message } | AppError::Conflict { field, message } => (Some(field), message, None),
             AppError::Unauthenticated | AppError::InvalidCredentials | AppError::Internal => (None, text, None),
-            AppError::Forbidden(m) | AppError::NotFound(m) | AppError::BadRequest(m) => (None, m, None),
+            AppError::Forbidden(m) | AppError::SecondFactorRequired(m) | AppError::NotFound(m) | AppError::BadRequest(m) => (None, m, None),
             AppError::RateLimited { message, retry_after_secs } => (None, message, Some(retry_after_secs)),
         };
         WireError {
@@ -142,6 +148,7 @@ impl From<WireError> for AppError {
             "unauthenticated" => AppError::Unauthenticated,
             "invalid_credentials" => AppError::InvalidCredentials,
             "forbidden" => AppError::Forbidden(w.message),
+            "second_factor_required" => AppError::SecondFactorRequired(w.message),
             "not_found" => AppError::NotFound(w.message),
             "rate_limited" => AppError::RateLimited {
                 message: w.message,
@@ -228,6 +235,7 @@ mod tests {
             AppError::Unauthenticated,
             AppError::InvalidCredentials,
             AppError::Forbidden("no".into()),
+            AppError::SecondFactorRequired("two factors".into()),
             AppError::NotFound("gone".into()),
             AppError::RateLimited {
                 message: "slow down".into(),
@@ -237,7 +245,7 @@ mod tests {
             AppError::Internal,
         ];
         let statuses: Vec<u16> = all.iter().map(AppError::status).collect();
-        assert_eq!(statuses, vec![422, 409, 401, 401, 403, 404, 429, 400, 500]);
+        assert_eq!(statuses, vec![422, 409, 401, 401, 403, 403, 404, 429, 400, 500]);
         for e in all {
             let back = AppError::de(e.ser());
             assert_eq!(back, e);

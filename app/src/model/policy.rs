@@ -80,6 +80,8 @@ workspace_actions! {
     /// Approving or rejecting applications (member requests further limited to Workspace Admins;
     /// nobody decides their own — the two-person rule).
     DecideApprovals,
+    /// Requiring two factors of every member (or no longer).
+    SetSignInPolicy,
     /// Raising, pausing, resuming, completing and aborting a rollout, and rolling back (further
     /// limited to the mini program's admins and Workspace Admins).
     ControlReleases,
@@ -95,7 +97,7 @@ const EVERY_ROLE: &[Role] = &[WorkspaceAdmin, WorkspaceReviewer, MiniProgramAdmi
 pub fn roles(action: WorkspaceAction) -> &'static [Role] {
     match action {
         ViewWorkspace | ViewMiniPrograms | Leave => EVERY_ROLE,
-        ViewGeneral | RequestInfoChange | ViewAudit => &[WorkspaceAdmin],
+        ViewGeneral | RequestInfoChange | ViewAudit | SetSignInPolicy => &[WorkspaceAdmin],
         ViewMembers | InviteMembers | ChangeRoles | BlockMembers | RemoveMembers => &[WorkspaceAdmin],
         CreateMiniPrograms | AssignMiniPrograms | ApplyForMiniPrograms | ControlReleases => &[WorkspaceAdmin, MiniProgramAdmin],
         UploadVersions => &[WorkspaceAdmin, MiniProgramAdmin, WorkspaceDeveloper],
@@ -115,6 +117,7 @@ impl WorkspaceAction {
         match self {
             ViewGeneral | RequestInfoChange => "Only a Workspace Admin may see and request changes to the workspace's registered information.",
             ViewAudit => "Only a Workspace Admin may read the workspace's audit log.",
+            SetSignInPolicy => "Only a Workspace Admin may change how the workspace's members sign in.",
             ViewMembers | InviteMembers | ChangeRoles | BlockMembers | RemoveMembers => "Only a Workspace Admin may manage the workspace's members.",
             Leave | ViewWorkspace => "You are not a member of this workspace.",
             ViewMiniPrograms => "You are not a member of this workspace.",

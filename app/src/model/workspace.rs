@@ -299,6 +299,8 @@ pub struct WorkspaceView {
     pub mcc_description: String,
     pub representatives: Vec<Representative>,
     pub created: DateTime<Utc>,
+    /// Whether every member must sign in with two factors.
+    pub require_second_factor: bool,
 }
 
 /// A workspace as seen by one of its members.

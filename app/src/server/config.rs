@@ -37,6 +37,9 @@ pub struct Config {
     pub event_batches_per_address: u32,
     /// Where releases are published for a CDN (`--publish-to`), when they are.
     pub publish_target: Option<String>,
+    /// Whether platform operators must have two-factor authentication on to use the operator
+    /// area (`--require-operator-second-factor`).
+    pub operators_need_second_factor: bool,
 }
 
 /// Verification and reset mails allowed per target address per hour.
@@ -96,6 +99,7 @@ impl Default for Config {
             event_batches_per_key: 360_000,
             event_batches_per_address: 600,
             publish_target: None,
+            operators_need_second_factor: false,
         }
     }
 }

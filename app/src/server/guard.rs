@@ -218,8 +218,16 @@ impl Operator {
         Operator(who)
     }
 
+    /// The signed-in operator of the current request. Where operators must use two factors
+    /// (`--require-operator-second-factor`), one without is refused until they turn it on.
     pub async fn require() -> Result<Operator, AppError> {
-        Operator::check(SignedIn::require().await?)
+        let op = Operator::check(SignedIn::require().await?)?;
+        if Context::current()?.config.operators_need_second_factor && op.0.account.second_factor.is_none() {
+            return Err(AppError::SecondFactorRequired(
+                "The operator area requires two-factor authentication on this server. Turn it on on your account page, then come back.".into(),
+            ));
+        }
+        Ok(op)
     }
 
     /// Passes only for a platform operator's account (also used by `mpdp dev seed`, which signs
@@ -289,7 +297,12 @@ impl Member {
             })
             .await?;
         match found {
-            Some((workspace, membership)) if membership.active => Ok(Member { who, workspace, membership }),
+            Some((workspace, membership)) if membership.active => {
+                if workspace.require_second_factor && who.account.second_factor.is_none() {
+                    return Err(Member::second_factor_required(&workspace.name));
+                }
+                Ok(Member { who, workspace, membership })
+            }
             Some((workspace, _)) => Err(Member::blocked(&workspace.name)),
             None => Err(AppError::NotFound(format!("There is no workspace named {workspace_name} that you are a member of."))),
         }
@@ -312,6 +325,13 @@ impl Member {
     pub fn blocked(workspace: &str) -> AppError {
         AppError::Forbidden(format!(
             "Your access to the workspace {workspace} has been blocked by its Workspace Admin. Your other workspaces are not affected."
+        ))
+    }
+
+    /// The refusal of a member without a second factor in a workspace that requires one.
+    pub fn second_factor_required(workspace: &str) -> AppError {
+        AppError::SecondFactorRequired(format!(
+            "{workspace} requires two-factor authentication. Turn it on on your account page, then come back."
         ))
     }
 
@@ -447,11 +467,12 @@ impl MemberScope {
         if !crate::server::policy::allows(m.role, action) {
             return Err(AppError::Forbidden(action.refusal().into()));
         }
-        if action.is_change() {
-            let w = ws::get_workspace(tx, self.workspace)?.ok_or_else(gone)?;
-            if w.status == crate::model::workspace::WorkspaceStatus::Suspended {
-                return Err(Member::suspended(&self.workspace_name));
-            }
+        let w = ws::get_workspace(tx, self.workspace)?.ok_or_else(gone)?;
+        if action.is_change() && w.status == crate::model::workspace::WorkspaceStatus::Suspended {
+            return Err(Member::suspended(&self.workspace_name));
+        }
+        if w.require_second_factor && !accounts::get(tx, self.account)?.is_some_and(|a| a.second_factor.is_some()) {
+            return Err(Member::second_factor_required(&self.workspace_name));
         }
         Ok(MemberScope { role: m.role, ..self.clone() })
     }
@@ -603,6 +624,40 @@ mod tests {
         let suspended = member(Role::WorkspaceAdmin, WorkspaceStatus::Suspended);
         assert_eq!(status(suspended.clone().authorize(act::ViewMembers).map(drop)), 200, "reading goes on");
         assert_eq!(status(suspended.authorize(act::InviteMembers).map(drop)), 403, "changes wait");
+    }
+
+    #[tokio::test]
+    async fn a_second_factor_required_after_the_request_was_checked_is_refused_in_the_write() {
+        use crate::model::workspace::{Role, WorkspaceStatus};
+        use crate::server::store::{members, workspaces as ws};
+        let (state, account) = setup().await;
+        let w = ws::fixtures::workspace("Acme", WorkspaceStatus::Active);
+        let id = w.id;
+        let m = members::Membership { workspace: id, account: account.id, role: Role::WorkspaceAdmin, active: true, joined: chrono::Utc::now() };
+        state.store.write(move |tx| { ws::insert_workspace(tx, &w)?; members::put_membership(tx, &m) }).await.unwrap();
+        let who = SignedIn::for_tests(account.clone(), session(&state));
+        let admin = Member::check(&state, who.clone(), "Acme").await.unwrap().authorize(act::InviteMembers).unwrap();
+        // The workspace comes to require two factors between the request's check and its write.
+        state
+            .store
+            .write(move |tx| {
+                let mut w = ws::get_workspace(tx, id)?.unwrap();
+                w.require_second_factor = true;
+                ws::update_workspace(tx, &w)
+            })
+            .await
+            .unwrap();
+        let e = admin.write(&state, |_, _| Ok(())).await.unwrap_err();
+        assert_eq!((e.status(), e.code()), (403, "second_factor_required"));
+        let e = Member::check(&state, who, "Acme").await.err().unwrap();
+        assert_eq!(e.code(), "second_factor_required");
+        // With a second factor, both pass.
+        let mut with = account.clone();
+        with.second_factor = Some(chrono::Utc::now());
+        let stored = with.clone();
+        state.store.write(move |tx| crate::server::store::accounts::update(tx, &stored)).await.unwrap();
+        let admin = Member::check(&state, SignedIn::for_tests(with, session(&state)), "Acme").await.unwrap().authorize(act::InviteMembers).unwrap();
+        admin.write(&state, |_, _| Ok(())).await.unwrap();
     }
 
     #[test]

@@ -161,6 +161,7 @@ pub async fn generate(
                 status_reason: None,
                 created: crate::server::store::now(),
                 application: a.id,
+                require_second_factor: false,
             };
             a.status = ApplicationStatus::Generated;
             a.decided = Some(workspace.created);
@@ -291,6 +292,40 @@ pub async fn request_change(
                 &request.workspace_name,
                 &format!("what: {}; why: {}", request.what, request.why),
             )?;
+            Ok(())
+        })
+        .await
+}
+
+/// A Workspace Admin requires two factors of every member, or stops requiring them. Requiring
+/// them is refused to an admin without a second factor (it would shut them out too).
+pub async fn set_sign_in_policy(
+    cx: &Context,
+    admin: &Authorized<act::SetSignInPolicy>,
+    require_second_factor: bool,
+    actor: Actor,
+) -> Result<(), AppError> {
+    if require_second_factor && admin.who().account().second_factor.is_none() {
+        return Err(AppError::conflict(
+            "Two-factor authentication",
+            "must be on for your own account before you require it of every member",
+        ));
+    }
+    admin
+        .write(cx, move |tx, scope| {
+            let mut w = ws::get_workspace(tx, scope.workspace())?
+                .ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+            if w.require_second_factor == require_second_factor {
+                return Ok(());
+            }
+            w.require_second_factor = require_second_factor;
+            ws::update_workspace(tx, &w)?;
+            let details = if require_second_factor {
+                "two-factor authentication required of every member"
+            } else {
+                "two-factor authentication no longer required"
+            };
+            audit::record(tx, &actor, Some((w.id, &w.name)), AuditAction::WorkspaceSignInPolicyChanged, &w.name, details)?;
             Ok(())
         })
         .await

@@ -124,6 +124,7 @@ pub(super) fn workspace() -> Workspace {
         status_reason: Some("Unpaid invoice".into()),
         created: at("2026-03-02T14:00:00Z"),
         application: id(2),
+        require_second_factor: true,
     }
 }
 

@@ -28,6 +28,11 @@ pub struct Workspace {
     pub status_reason: Option<String>,
     pub created: DateTime<Utc>,
     pub application: Uuid,
+    /// Whether every member must sign in with two factors: a member without a second factor is
+    /// refused every page and action of the workspace until they turn one on. Absent in records
+    /// written before the setting existed: not required.
+    #[serde(default)]
+    pub require_second_factor: bool,
 }
 
 impl Workspace {
@@ -42,6 +47,7 @@ impl Workspace {
             mcc_description: mcc_description(&self.mcc).unwrap_or("").into(),
             representatives: self.representatives.clone(),
             created: self.created,
+            require_second_factor: self.require_second_factor,
         }
     }
 }
@@ -185,6 +191,7 @@ pub(crate) mod fixtures {
             status_reason: None,
             created: Utc::now(),
             application: Uuid::new_v4(),
+            require_second_factor: false,
         }
     }
 }

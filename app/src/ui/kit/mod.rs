@@ -542,6 +542,15 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
     if error == AppError::Unauthenticated {
         return view! { <LogInFirst /> }.into_any();
     }
+    if let AppError::SecondFactorRequired(message) = &error {
+        return view! {
+            <div class="alert alert-error" role="alert">
+                <p>{message.clone()}</p>
+                <p><a class="button" href="/account#two-factor">"Set up two-factor authentication"</a></p>
+            </div>
+        }
+        .into_any();
+    }
     view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }.into_any()
 }
 

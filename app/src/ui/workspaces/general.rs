@@ -1,20 +1,24 @@
-//! `/w/{name}/general`: Workspace – General, read-only, with "Request a change".
+//! `/w/{name}/general`: Workspace – General, read-only, with "Request a change", and how the
+//! workspace's members must sign in.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use super::WorkspaceShell;
-use crate::api::workspaces::{workspace_general, RequestWorkspaceChange};
+use crate::api::workspaces::{workspace_general, RequestWorkspaceChange, SetSignInPolicy};
 use crate::model::workspace::WorkspaceStatus;
 use crate::ui::kit::{
-    action_error, fmt_time, notice_from_query, route_param, Field, FormError, Loaded, Notice, Panel, StatusBadge, SubmitButton,
+    action_error, done_notice, fmt_time, notice_from_query, route_param, Field, ServerForm, FormError, Loaded, Notice, Panel, StatusBadge, SubmitButton,
 };
 
 #[component]
 pub fn GeneralPage() -> impl IntoView {
     let name = route_param("name");
     let request = ServerAction::<RequestWorkspaceChange>::new();
-    let data = Resource::new(move || name.get(), workspace_general);
+    let policy = ServerAction::<SetSignInPolicy>::new();
+    let data = Resource::new(move || (name.get(), policy.version().get()), |(name, _)| workspace_general(name));
+    let policy_error = action_error(policy);
+    let policy_done = done_notice(policy, "sign_in_policy", "The sign-in requirement is changed.");
     let requested = notice_from_query(
         "requested",
         "Your change request has been sent to the platform operator.",
@@ -44,6 +48,25 @@ pub fn GeneralPage() -> impl IntoView {
                             <dd><ul class="plain">{w.representatives.iter().map(|r| view! { <li>{r.email.clone()}</li> }).collect_view()}</ul></dd>
                             <dt>"Generated"</dt><dd>{fmt_time(&w.created)}</dd>
                         </dl>
+                    </Panel>
+                } }
+                { let (required, name) = (w.require_second_factor, w.name.clone()); view! {
+                    <Panel id="sign-in" title="Sign-in requirements">
+                        <Notice message=policy_done />
+                        <dl class="facts">
+                            <dt>"Two-factor authentication"</dt>
+                            <dd>{if required { "Required of every member" } else { "Not required" }}</dd>
+                        </dl>
+                        <p class="hint">{if required {
+                            "Members without a second factor are refused every page and action of this workspace until they turn one on on their account page."
+                        } else {
+                            "When required, members without a second factor are refused every page and action of this workspace until they turn one on on their account page. Turn it on for your own account first."
+                        }}</p>
+                        {(!suspended).then(|| view! {
+                            <ServerForm action=policy error=policy_error fields=vec![("workspace", name), ("require_second_factor", (!required).to_string())]>
+                                <button type="submit" class="button">{if required { "Stop requiring two-factor authentication" } else { "Require two-factor authentication" }}</button>
+                            </ServerForm>
+                        })}
                     </Panel>
                 } }
                 {(!suspended).then(|| view! {
