@@ -265,6 +265,10 @@ async fn every_endpoint_has_an_authorization_row() {
         // The user has no second factor to turn off.
         ("POST /api/disable-second-factor", SignedIn, vec![("code", "")], 409),
         ("POST /api/reset-second-factor", Operator, vec![("account", NOBODY)], 404),
+        ("POST /api/my-access-tokens", SignedIn, vec![], 200),
+        ("POST /api/new-access-token", SignedIn, vec![], 200),
+        ("POST /api/create-access-token", SignedIn, vec![("name", ""), ("workspace", ""), ("days", "")], 422),
+        ("POST /api/revoke-access-token", SignedIn, vec![("id", NOBODY)], 404),
         (
             "POST /api/apply-for-workspace",
             SignedIn,

@@ -703,3 +703,125 @@ async fn forged_uploads_past_the_budget_are_answered_late_and_signed_ones_are_no
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(versions(&s).await.len(), 1);
 }
+
+/// `c` makes a personal access token named `name` for `workspace` with `scopes`, expiring in
+/// `days`; the token, as the account page shows it once.
+async fn access_token(c: &reqwest::Client, s: &Setup, workspace: &str, scopes: &[&str], days: &str) -> String {
+    let names: Vec<String> = (0..scopes.len()).map(|i| format!("scopes[{i}]")).collect();
+    let mut form: Vec<(&str, &str)> = vec![("name", "ci"), ("workspace", workspace), ("days", days)];
+    form.extend(names.iter().map(String::as_str).zip(scopes.iter().copied()));
+    let r = call(c, &s.server, "create-access-token", &form).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = call(c, &s.server, "new-access-token", &[]).await.json();
+    assert_eq!(call(c, &s.server, "new-access-token", &[]).await.json(), serde_json::Value::Null, "shown once");
+    token.as_str().unwrap().to_string()
+}
+
+fn studio_with_token(s: &Setup, command: &str, token: &str, version: &str, dir: &str) -> std::process::Output {
+    let mut args = vec![command, "--server", &s.server.base, "--key", &s.upload_key, "--mini-program", &s.mp];
+    if command == "upload" {
+        args.extend(["--version", version, dir]);
+    }
+    Command::new(bin()).arg("studio").args(&args).env("MPDP_TOKEN", token).output().unwrap()
+}
+
+fn refused_with(out: &std::process::Output, code: &str) {
+    assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(code), "{code}: {stderr}");
+}
+
+#[tokio::test]
+async fn a_personal_access_token_names_the_uploader_beside_the_key_and_is_checked_with_it() {
+    let s = setup(&[]).await;
+    let src = bundle_dir();
+    let dir = src.path().to_str().unwrap();
+    let (dev, dev_id) = join(&s, "dev", "WorkspaceDeveloper").await;
+    let r = call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", &dev_id), ("role", "developer")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (eve, _) = join(&s, "eve", "WorkspaceDeveloper").await;
+
+    // Made on the account page: refusals name the field.
+    let r = call(&dev, &s.server, "create-access-token", &[("name", "ci"), ("workspace", "Acme"), ("days", "400"), ("scopes[0]", "upload")]).await;
+    expect_field(&r, 422, "Expires in");
+    let r = call(&dev, &s.server, "create-access-token", &[("name", "ci"), ("workspace", "Other"), ("days", "30"), ("scopes[0]", "upload")]).await;
+    expect_field(&r, 422, "Workspace");
+    assert_eq!(call(&dev, &s.server, "my-access-tokens", &[]).await.json(), serde_json::json!([]));
+
+    // The upload is signed by the App's key and names dev; the version and the audit log say so.
+    let token = access_token(&dev, &s, "Acme", &["upload", "read"], "30").await;
+    assert!(token.starts_with("mppat_"));
+    let out = studio_with_token(&s, "upload", &token, "1.0.0", dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed = versions(&s).await;
+    assert!(listed[0]["uploader"].as_str().unwrap().starts_with("dev with Upload Key"), "{listed:?}");
+    let log = workspace_audit(&s.ann, &s.server, "Acme", "mini_program.version_uploaded", "").await.json();
+    assert_eq!(log["items"][0]["actor"], "dev", "{log}");
+    assert!(log["items"][0]["details"].as_str().unwrap().contains("personal access token"), "{log}");
+    let mine = call(&dev, &s.server, "my-access-tokens", &[]).await.json();
+    assert!(mine[0]["last_used"].is_string(), "{mine}");
+    let out = studio_with_token(&s, "versions", &token, "", "");
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1.0.0"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Out of scope, out of its workspace, for a member who may not upload: refused, nothing stored.
+    let read_only = access_token(&dev, &s, "Acme", &["read"], "30").await;
+    refused_with(&studio_with_token(&s, "upload", &read_only, "1.1.0", dir), "token_scope");
+    let upload_only = access_token(&dev, &s, "Acme", &["upload"], "30").await;
+    refused_with(&studio_with_token(&s, "versions", &upload_only, "", ""), "token_scope");
+    apply_and_generate(&s.op, &s.server, &s.ann, "Other", "Ann Lee <ann@example.com>").await;
+    let elsewhere = access_token(&s.ann, &s, "Other", &["upload"], "30").await;
+    refused_with(&studio_with_token(&s, "upload", &elsewhere, "1.1.0", dir), "token_workspace");
+    let unassigned = access_token(&eve, &s, "Acme", &["upload"], "30").await;
+    refused_with(&studio_with_token(&s, "upload", &unassigned, "1.1.0", dir), "not_found");
+    refused_with(&studio_with_token(&s, "upload", "mppat_nonsense", "1.1.0", dir), "--token");
+    let forged = format!("mppat_{}", "A".repeat(43));
+    refused_with(&studio_with_token(&s, "upload", &forged, "1.1.0", dir), "token_invalid");
+    // A header that is not a bearer token is refused before anything else.
+    let sig = keys::sign_upload(&keys::parse_upload_key(&s.upload_key).unwrap(), &s.mp, "1.1.0", &"0".repeat(64), 10, now());
+    let r = client()
+        .post(s.server.url(&format!("/api/studio/v1/mini-programs/{}/versions", s.mp)))
+        .header("mpdp-signature", sig)
+        .header("mpdp-version", "1.1.0")
+        .header("authorization", "Basic ZGV2OnB3")
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("token_malformed"));
+
+    // Revoked: at once. Expired: after its days. Blocked: at once, whatever the token.
+    let revoked = access_token(&dev, &s, "Acme", &["upload"], "30").await;
+    let id = call(&dev, &s.server, "my-access-tokens", &[]).await.json()[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(call(&eve, &s.server, "revoke-access-token", &[("id", &id)]).await.status, 404, "not eve's");
+    assert_eq!(call(&dev, &s.server, "revoke-access-token", &[("id", &id)]).await.status, 200);
+    refused_with(&studio_with_token(&s, "upload", &revoked, "1.1.0", dir), "token_invalid");
+    let short = access_token(&dev, &s, "Acme", &["upload"], "1").await;
+    let (blk, _) = join(&s, "blk", "WorkspaceDeveloper").await;
+    let blk_id = member_id(&s.ann, &s.server, "blk").await;
+    call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", &blk_id), ("role", "developer")]).await;
+    let blocked = access_token(&blk, &s, "Acme", &["upload"], "30").await;
+    expect(&block_member(&s.ann, &s.server, "Acme", &blk_id).await, 200, "block blk");
+    refused_with(&studio_with_token(&s, "upload", &blocked, "1.1.0", dir), "blocked");
+    assert_eq!(versions(&s).await.len(), 1, "only the first upload was stored");
+    // Without a token, the key alone still uploads, as before.
+    let out = studio(&["upload", "--server", &s.server.base, "--key", &s.upload_key, "--mini-program", &s.mp, "--version", "1.1.0", dir]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A day later the one-day token has expired (signed by hand at the server's moved clock).
+    let day = 86_400 + 60;
+    s.server.advance(std::time::Duration::from_secs(day));
+    let sig = keys::sign_upload(&keys::parse_upload_key(&s.upload_key).unwrap(), &s.mp, "1.2.0", &"0".repeat(64), 10, now() + day as i64);
+    let r = client()
+        .post(s.server.url(&format!("/api/studio/v1/mini-programs/{}/versions", s.mp)))
+        .header("mpdp-signature", sig)
+        .header("mpdp-version", "1.2.0")
+        .header("authorization", format!("Bearer {short}"))
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("token_invalid") && body.contains("expired"), "{body}");
+    let _ = token;
+}

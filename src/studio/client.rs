@@ -119,6 +119,9 @@ pub(super) async fn upload(args: UploadArgs) -> anyhow::Result<()> {
     if let Some(note) = note {
         request = request.header(NOTE_HEADER, note);
     }
+    if let Some(token) = &target.authorization {
+        request = request.header(reqwest::header::AUTHORIZATION, token);
+    }
     let sent = request
         .body(reqwest::Body::wrap_stream(stream))
         .send()
@@ -150,9 +153,13 @@ pub(super) async fn upload(args: UploadArgs) -> anyhow::Result<()> {
 pub(super) async fn versions(args: VersionsArgs) -> anyhow::Result<()> {
     let target = args.target.check("list versions")?;
     let signature = keys::sign_list(&target.key, &target.mini_program, unix_now());
-    let response = client()?
+    let mut request = client()?
         .get(versions_url(&target.server, &target.mini_program))
-        .header(keys::SIGNATURE_HEADER, signature)
+        .header(keys::SIGNATURE_HEADER, signature);
+    if let Some(token) = &target.authorization {
+        request = request.header(reqwest::header::AUTHORIZATION, token);
+    }
+    let response = request
         .timeout(Duration::from_secs(120))
         .send()
         .await
@@ -306,6 +313,7 @@ mod tests {
                 server: server.into(),
                 key: key.into(),
                 mini_program: ID.to_uppercase(),
+                token: None,
             },
             version: "1.2.3".into(),
             note: note.map(str::to_string),
@@ -383,6 +391,7 @@ mod tests {
             server,
             key,
             mini_program: ID.into(),
+            token: None,
         };
         versions(VersionsArgs { target }).await.unwrap();
     }

@@ -40,6 +40,11 @@ pub struct Target {
     /// The mini program's id (a UUID, shown on its page in the console).
     #[arg(long, value_name = "ID")]
     pub(super) mini_program: String,
+    /// A personal access token (mppat_…, from your account page in the console) naming you: the
+    /// upload is then both signed by the App's Upload Key and attributed to you, and refused if
+    /// you may not upload to the mini program. Prefer the environment variable.
+    #[arg(long, env = "MPDP_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub(super) token: Option<String>,
 }
 
 #[derive(Args)]
@@ -92,6 +97,8 @@ pub(super) struct Checked {
     pub(super) server: String,
     pub(super) key: SigningKey,
     pub(super) mini_program: String,
+    /// `Authorization: Bearer mppat_…`, when a token was given.
+    pub(super) authorization: Option<String>,
 }
 
 impl Target {
@@ -101,8 +108,20 @@ impl Target {
             server: check_server(&self.server)?,
             key: check_key(&self.key, action)?,
             mini_program: check_mini_program(&self.mini_program)?,
+            authorization: self.token.as_deref().map(check_token).transpose()?,
         })
     }
+}
+
+/// `--token`: a personal access token; the header that carries it. Never echoes the token.
+pub fn check_token(raw: &str) -> anyhow::Result<String> {
+    let text = raw.trim();
+    let prefix = app::server::domain::accounts::access_tokens::TOKEN_PREFIX;
+    let body = text.strip_prefix(prefix).unwrap_or("");
+    if body.len() != 43 || !body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        bail!("--token: not a personal access token: it must be {prefix} followed by 43 base64url characters, as the console showed it");
+    }
+    Ok(format!("Bearer {text}"))
 }
 
 /// `--server`: an http:// or https:// address of a host, without a trailing slash.

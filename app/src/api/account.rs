@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::account::{AccountView, SecondFactorView, SessionView};
+use crate::model::account::{AccessTokenView, AccountView, SecondFactorView, SessionView};
 use crate::model::workspace::{AuditEventView, Page};
 use crate::model::AppError;
 
@@ -152,6 +152,55 @@ async fn signed_in_now(
         .map(|(_, _, d)| d);
     make_known(state, account, keep);
     leptos_axum::redirect(&crate::model::local_path(next.as_deref()).unwrap_or_else(|| "/".into()));
+    Ok(())
+}
+
+/// Where a personal access token just made waits for the account page to show it, once.
+#[cfg(feature = "ssr")]
+const FRESH_TOKEN: &str = "fresh_access_token";
+
+/// The signed-in person's personal access tokens, newest first.
+#[server(prefix = "/api", endpoint = "my-access-tokens")]
+pub async fn my_access_tokens() -> Result<Vec<AccessTokenView>, AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    domain::access_tokens::list(&state, &who).await
+}
+
+/// The personal access token the signed-in person made just now, once: asked again, `None`.
+#[server(prefix = "/api", endpoint = "new-access-token")]
+pub async fn new_access_token() -> Result<Option<String>, AppError> {
+    let who = SignedIn::require().await?;
+    Ok(who.session().remove(FRESH_TOKEN).await.ok().flatten())
+}
+
+/// Makes a personal access token for one workspace, with scopes and an expiry; the token is
+/// shown once on the account page.
+#[server(prefix = "/api", endpoint = "create-access-token")]
+pub async fn create_access_token(
+    name: String,
+    workspace: String,
+    #[server(default)] scopes: Vec<String>,
+    days: String,
+) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let addr = super::client_addr_of_request().await;
+    let form = domain::access_tokens::TokenForm { name, workspace, scopes, days };
+    let made = domain::access_tokens::create(&state, &who, form, addr).await?;
+    who.session().insert(FRESH_TOKEN, made.token).await.map_err(|_| AppError::Internal)?;
+    leptos_axum::redirect("/account?token_created=1#tokens");
+    Ok(())
+}
+
+/// Revokes one of the signed-in person's tokens: it stops working at once.
+#[server(prefix = "/api", endpoint = "revoke-access-token")]
+pub async fn revoke_access_token(id: uuid::Uuid) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let addr = super::client_addr_of_request().await;
+    domain::access_tokens::revoke(&state, &who, id, addr).await?;
+    leptos_axum::redirect("/account?token_revoked=1#tokens");
     Ok(())
 }
 

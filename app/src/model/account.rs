@@ -60,6 +60,61 @@ impl SignInMethod {
     }
 }
 
+/// What a personal access token may do. Stored: the names never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenScope {
+    /// Upload versions (`mpdp studio upload`), beside the App's Upload Key.
+    Upload,
+    /// List a mini program's versions (`mpdp studio versions`).
+    Read,
+}
+
+impl TokenScope {
+    pub const ALL: [TokenScope; 2] = [TokenScope::Upload, TokenScope::Read];
+
+    /// The scope's name in forms and messages.
+    pub fn code(self) -> &'static str {
+        match self {
+            TokenScope::Upload => "upload",
+            TokenScope::Read => "read",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenScope::Upload => "Upload versions",
+            TokenScope::Read => "Read versions",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<TokenScope> {
+        TokenScope::ALL.into_iter().find(|s| s.code() == code.trim())
+    }
+}
+
+/// A personal access token as its owner sees it (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokenView {
+    pub id: Uuid,
+    pub name: String,
+    /// The workspace it acts in.
+    pub workspace: String,
+    pub scopes: Vec<TokenScope>,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub expires: chrono::DateTime<chrono::Utc>,
+    pub last_used: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked: Option<chrono::DateTime<chrono::Utc>>,
+    /// Neither revoked nor expired.
+    pub live: bool,
+}
+
+/// A token just made: the token itself, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAccessToken {
+    pub token: String,
+    pub view: AccessTokenView,
+}
+
 /// The signed-in person's second factor, as the account page shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecondFactorView {

@@ -101,6 +101,8 @@ audit_actions! {
     AccountSecondFactorDisabled => "account.second_factor_disabled", "Two-factor authentication turned off";
     AccountSecondFactorReset => "account.second_factor_reset", "Two-factor authentication reset by the operator";
     AccountSecondFactorFailed => "account.second_factor_failed", "Wrong authentication code";
+    AccountTokenCreated => "account.token_created", "Access token created";
+    AccountTokenRevoked => "account.token_revoked", "Access token revoked";
 }
 
 impl AuditAction {

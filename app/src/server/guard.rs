@@ -452,12 +452,32 @@ impl MemberScope {
         self.role
     }
 
+    /// The standing of `account` in the workspace, read in `tx`, for a request that names its
+    /// person by a personal access token rather than a session: an active member (with a second
+    /// factor where the workspace requires one) whose role the policy table allows `action`, and,
+    /// for a change, the workspace not suspended — the same checks as [`Standing::recheck`].
+    pub fn for_account(
+        tx: &impl crate::server::store::Reads,
+        workspace: Uuid,
+        workspace_name: &str,
+        account: Uuid,
+        action: WorkspaceAction,
+    ) -> Result<MemberScope, AppError> {
+        let unchecked = MemberScope {
+            workspace,
+            workspace_name: workspace_name.to_string(),
+            account,
+            role: crate::model::workspace::Role::WorkspaceDeveloper,
+        };
+        unchecked.recheck(tx, action)
+    }
+
     /// Re-reads, in the write transaction that acts, what the guard checked on the request: the
     /// member is still an active member whose role the policy table allows `action`, and, for a
     /// change, the workspace is not suspended — so a block, a role change or a suspension
     /// committed since the check can't slip between the check and the write.
     /// Returns the scope with the member's role as it is now.
-    fn recheck(&self, tx: &redb::WriteTransaction, action: WorkspaceAction) -> Result<MemberScope, AppError> {
+    fn recheck(&self, tx: &impl crate::server::store::Reads, action: WorkspaceAction) -> Result<MemberScope, AppError> {
         use crate::server::store::workspaces as ws;
         let gone = || AppError::NotFound(format!("There is no workspace named {} that you are a member of.", self.workspace_name));
         let m = crate::server::store::members::membership(tx, self.workspace, self.account)?.ok_or_else(gone)?;

@@ -132,6 +132,7 @@ async fn upload(state: &AppState, upload_key: &str, mp: Uuid, version: &str, byt
         version: Some(version.to_string()),
         note: None,
         content_length: Some(bytes.len().to_string()),
+        authorization: None,
     };
     let uploaded = crate::server::studio::upload_checked(&state.studio_api(), request, None, Body::from(bytes))
         .await

@@ -6,17 +6,18 @@ use leptos::prelude::*;
 use crate::ui::kit::Panel;
 use leptos_meta::Title;
 
-use super::kit::{ServerForm, done_notice, 
+use super::kit::{ServerForm, done_notice, CheckGroup, 
     action_error, fmt_time, list_position, Badge, DataTable, Field, FormError, Notice,
     NewPasswordFields, PageHeader, StatusBadge, SubmitButton, Tone,
 };
 use super::use_auth;
 use crate::api::account::{
-    my_second_factor, my_security_events, my_sessions, BeginSecondFactor, ChangeEmail,
-    ConfirmSecondFactor, DisableSecondFactor, ResendVerification, RevokeOtherSessions,
-    RevokeSession,
+    my_access_tokens, my_second_factor, new_access_token, my_security_events, my_sessions, BeginSecondFactor,
+    ChangeEmail, ConfirmSecondFactor, CreateAccessToken, DisableSecondFactor, ResendVerification,
+    RevokeAccessToken, RevokeOtherSessions, RevokeSession,
 };
-use crate::model::account::{AccountView, SecondFactorView, SessionView};
+use crate::model::account::{AccessTokenView, AccountView, SecondFactorView, SessionView, TokenScope};
+use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::model::workspace::{AuditEventView, Page};
 use crate::model::AppError;
 
@@ -33,6 +34,8 @@ struct AccountActions {
     begin_second: ServerAction<BeginSecondFactor>,
     confirm_second: ServerAction<ConfirmSecondFactor>,
     disable_second: ServerAction<DisableSecondFactor>,
+    create_token: ServerAction<CreateAccessToken>,
+    revoke_token: ServerAction<RevokeAccessToken>,
 }
 
 #[component]
@@ -46,6 +49,8 @@ pub fn AccountPage() -> impl IntoView {
         begin_second: ServerAction::new(),
         confirm_second: ServerAction::new(),
         disable_second: ServerAction::new(),
+        create_token: ServerAction::new(),
+        revoke_token: ServerAction::new(),
     };
     let page = list_position();
     let changes = move || {
@@ -56,15 +61,19 @@ pub fn AccountPage() -> impl IntoView {
             + actions.begin_second.version().get()
             + actions.confirm_second.version().get()
             + actions.disable_second.version().get()
+            + actions.create_token.version().get()
+            + actions.revoke_token.version().get()
     };
     let sessions = Resource::new(changes, |_| my_sessions());
     let events = Resource::new(move || (page.get(), changes()), |(p, _)| my_security_events(p.0, p.1));
     let second = Resource::new(changes, |_| my_second_factor());
+    let tokens = Resource::new(changes, |_| my_access_tokens());
+    let fresh_token = Resource::new(move || actions.create_token.version().get(), |_| new_access_token());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match auth.me.await {
-                    Ok(Some(me)) => view! { <AccountDetails me actions sessions events second /> }.into_any(),
+                    Ok(Some(me)) => view! { <AccountDetails me actions sessions events second tokens fresh_token /> }.into_any(),
                     Ok(None) => view! { <SignInRequired /> }.into_any(),
                     Err(e) => view! { <p class="alert alert-error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
@@ -80,6 +89,8 @@ fn AccountDetails(
     sessions: Resource<Result<Vec<crate::model::account::SessionView>, AppError>>,
     events: Resource<Result<Page<AuditEventView>, AppError>>,
     second: Resource<Result<SecondFactorView, AppError>>,
+    tokens: Resource<Result<Vec<AccessTokenView>, AppError>>,
+    fresh_token: Resource<Result<Option<String>, AppError>>,
 ) -> impl IntoView {
     let auth = use_auth();
     let action = auth.change_password;
@@ -151,6 +162,7 @@ fn AccountDetails(
             </ActionForm>
         </Panel>
         <TwoFactorPanel actions second />
+        <TokensPanel actions tokens fresh_token />
         <Panel id="sessions-title" title="Where you are signed in">
             <Notice message=session_done />
             <FormError error=session_error />
@@ -274,6 +286,80 @@ fn TwoFactorPanel(actions: AccountActions, second: Resource<Result<SecondFactorV
                     view! { {fresh} {body} }.into_any()
                 })}
             </Suspense>
+        </Panel>
+    }
+}
+
+/// Personal access tokens for CI and the command line: made for one workspace with scopes and an
+/// expiry, shown once, listed with when they were last used, revoked behind a confirmation.
+#[component]
+fn TokensPanel(
+    actions: AccountActions,
+    tokens: Resource<Result<Vec<AccessTokenView>, AppError>>,
+    fresh_token: Resource<Result<Option<String>, AppError>>,
+) -> impl IntoView {
+    let create_error = action_error(actions.create_token);
+    let revoke_error = action_error(actions.revoke_token);
+    let revoked = done_notice(actions.revoke_token, "token_revoked", "The token is revoked.");
+    let workspaces = super::use_auth().workspaces;
+    view! {
+        <Panel id="tokens" title="Personal access tokens">
+            <p class="hint">"For CI and the command line: " <code>"mpdp studio upload --token …"</code> " signs with the App's Upload Key as before, and the token names you, so the audit log shows who uploaded. A token acts in one workspace, with the scopes you choose, only while you are an active member there, until it expires or you revoke it."</p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    fresh_token.await.ok().flatten().map(|token| view! {
+                        <div class="alert alert-success" role="status">
+                            <p><strong>"Copy your new token now."</strong> " It is not shown again."</p>
+                            <p><code class="secret-key" aria-label="New access token">{token}</code></p>
+                        </div>
+                    })
+                })}
+            </Suspense>
+            <Notice message=revoked />
+            <FormError error=revoke_error />
+            <DataTable
+                label="Your access tokens"
+                columns=vec!["Name", "Workspace", "Scopes", "Expires", "Last used", "State", "Actions"]
+                data=tokens
+                empty="No tokens yet."
+                row=move |t: AccessTokenView| {
+                    let scopes = t.scopes.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ");
+                    let state = if t.revoked.is_some() { "Revoked" } else if t.live { "Active" } else { "Expired" };
+                    let tone = if t.live { Tone::Positive } else { Tone::Negative };
+                    let label = format!("Revoke the token {}", t.name);
+                    view! {
+                        <tr>
+                            <td>{t.name.clone()}</td>
+                            <td>{t.workspace.clone()}</td>
+                            <td>{scopes}</td>
+                            <td class="nowrap">{fmt_time(&t.expires)}</td>
+                            <td class="nowrap">{t.last_used.map(|u| fmt_time(&u)).unwrap_or_else(|| "Never".into())}</td>
+                            <td><StatusBadge status=Badge::new(state, tone) /></td>
+                            <td class="row-actions">
+                                {t.live.then(|| view! {
+                                    <ConfirmDialog action=actions.revoke_token kind=Confirm::RevokeToken opener="Revoke…" opener_label=label fields=vec![("id", t.id.to_string())] error=revoke_error />
+                                })}
+                            </td>
+                        </tr>
+                    }.into_any()
+                }
+            />
+            <FormDialog title="Create a token" param="new-token">
+                <ServerForm action=actions.create_token error=create_error>
+                    <Field label="Name" name="name" required=true maxlength=100 hint="What the token is for, such as the CI job that uses it." error=create_error />
+                    <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            let options: Vec<(String, String)> = workspaces.await.unwrap_or_default().into_iter().map(|w| (w.name.clone(), w.name)).collect();
+                            view! {
+                                <Field label="Workspace" name="workspace" kind="select" options required=true hint="The one workspace the token acts in." error=create_error />
+                            }
+                        })}
+                    </Suspense>
+                    <CheckGroup label="Scopes" name="scopes" options=TokenScope::ALL.iter().map(|s| (s.code().to_string(), s.label().to_string(), false)).collect() hint="What the token may do." error=create_error />
+                    <Field label="Expires in" name="days" kind="number" required=true value=Signal::derive(|| "90".to_string()) hint="Days, from 1 to 365." error=create_error />
+                    <button type="submit" class="button button-primary">"Create token"</button>
+                </ServerForm>
+            </FormDialog>
         </Panel>
     }
 }

@@ -44,6 +44,8 @@ use super::notifications::Notification;
 use super::outbox::{MailState, OutboxMessage};
 use super::publish::{ObjectKind, PublishState, PublishedObject};
 use super::second_factor::{SecondFactor, TotpSecret};
+use super::access_tokens::AccessToken;
+use crate::model::account::TokenScope;
 use super::releases::{Candidate, Pause, Release, Shipped};
 use super::sessions;
 use super::tokens::{AccountToken, Purpose};
@@ -182,6 +184,21 @@ fn publish_state() -> PublishState {
         failures: 2,
         last_error: Some("the release target refused or could not be reached: 403 Forbidden".into()),
         last_attempt: Some(at("2026-03-05T08:00:04Z")),
+    }
+}
+
+fn access_token() -> AccessToken {
+    AccessToken {
+        id: id(40),
+        account: id(1),
+        name: "release pipeline".into(),
+        workspace: id(3),
+        workspace_name: "Acme Wallet".into(),
+        scopes: vec![TokenScope::Upload, TokenScope::Read],
+        created: at("2026-03-01T10:00:00Z"),
+        expires: at("2026-05-30T10:00:00Z"),
+        last_used: Some(at("2026-03-05T08:00:00Z")),
+        revoked: Some(at("2026-03-06T08:00:00Z")),
     }
 }
 
@@ -522,6 +539,7 @@ golden! {
     publish_state_is_kept: PublishState = publish_state() => "publish_state.json", equal;
     published_object_is_kept: PublishedObject = published_object() => "published_object.json", equal;
     second_factor_is_kept: SecondFactor = second_factor() => "second_factor.json", equal;
+    access_token_is_kept: AccessToken = access_token() => "access_token.json", equal;
 
     application_statuses_are_kept: Vec<ApplicationStatus> =
         every!(ApplicationStatus: Pending, Generated, Rejected, Withdrawn) => "application_status.json", equal;
@@ -533,6 +551,7 @@ golden! {
     invitation_states_are_kept: Vec<InvitationState> =
         every!(InvitationState: Pending, Accepted, Revoked) => "invitation_state.json", equal;
     key_kinds_are_kept: Vec<KeyKind> = every!(KeyKind: Accessing, Upload) => "key_kind.json", equal;
+    token_scopes_are_kept: Vec<TokenScope> = every!(TokenScope: Upload, Read) => "token_scope.json", equal;
     object_kinds_are_kept: Vec<ObjectKind> = every!(ObjectKind: Bundle, Icon, Document) => "object_kind.json", equal;
     version_states_are_kept: Vec<VersionState> = every!(
         VersionState: Uploaded, InReview, Approved, Released, Rejected, Superseded, Removed, Retired

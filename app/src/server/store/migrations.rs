@@ -29,7 +29,15 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0012-fleet-health", fleet_health),
     ("0013-publish-queue", publish_queue),
     ("0014-second-factors", second_factors),
+    ("0015-access-tokens", access_tokens),
 ];
+
+/// Personal access tokens, by hash and by account.
+fn access_tokens(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(ACCESS_TOKENS)?;
+    tx.open_table(ACCESS_TOKENS_BY_ACCOUNT)?;
+    Ok(())
+}
 
 /// Authenticator secrets and recovery codes, one record per account that has them.
 fn second_factors(tx: &WriteTransaction) -> Result<(), redb::Error> {

@@ -12,6 +12,7 @@
 //! request is acknowledged) only once its data is on disk, so nothing acknowledged is lost, and
 //! concurrent requests share fsyncs instead of queueing one each.
 
+pub mod access_tokens;
 pub mod accounts;
 pub mod admissions;
 pub mod approvals;

@@ -257,6 +257,13 @@ tables! {
     /// Key: account id. Value: `SecondFactor` as JSON — the account's authenticator secret (or
     /// one being enrolled), the hashes of its unused recovery codes, and its recent failures.
     SECOND_FACTORS: u128 => &[u8] = "second-factors-1";
+
+    /// Key: hex SHA-256 of a personal access token (the token itself is shown once, never
+    /// stored). Value: `AccessToken` as JSON.
+    ACCESS_TOKENS: &str => &[u8] = "access-tokens-1";
+
+    /// Key: (account id, token id). Value: the token's hash. A person's tokens, oldest first.
+    ACCESS_TOKENS_BY_ACCOUNT: (u128, u128) => &str = "access-tokens-by-account-1";
 }
 
 #[cfg(test)]

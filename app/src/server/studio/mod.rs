@@ -34,6 +34,7 @@ use crate::server::context::Context;
 mod authenticate;
 mod console;
 mod limits;
+mod person;
 mod receive;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use uuid::Uuid;
 
+use crate::model::account::TokenScope;
 use crate::model::minis::{validate_note, VersionState};
+use crate::server::guard::MiniNeed;
 use crate::model::workspace::WorkspaceStatus;
 use crate::model::audit::AuditAction;
 use crate::server::http_error::ApiError;
@@ -112,6 +114,8 @@ pub(crate) struct SignedUpload {
     pub note: Option<String>,
     /// `Content-Length`.
     pub content_length: Option<String>,
+    /// `Authorization: Bearer mppat_…`: the person uploading, when they say.
+    pub authorization: Option<String>,
 }
 
 impl SignedUpload {
@@ -123,6 +127,7 @@ impl SignedUpload {
             version: text("mpdp-version"),
             note: text("mpdp-note"),
             content_length: text("content-length"),
+            authorization: super::person::authorization(headers).map(str::to_string),
         }
     }
 }
@@ -137,6 +142,7 @@ pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client
         .trim()
         .to_string();
     let mp_id = Uuid::parse_str(&request.mini_program).map_err(|_| not_found_in_key_workspace())?;
+    let token = super::person::presented(request.authorization.as_deref())?;
     // Authenticate first: nothing below runs for a request the key did not sign.
     let verified = authenticate(state, sig, |sig| keys::upload_message(&mp_id.to_string(), &version_text, &claimed_sha, claimed_size, sig.ts, &sig.nonce)).await?;
     let (record, sig) = (&verified.key, &verified.sig);
@@ -147,6 +153,16 @@ pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client
     if mp.removed {
         return Err(removed());
     }
+    // The person named by a token, checked before the body is read (and again when it is stored).
+    let person = match &token {
+        Some(t) => {
+            let (t, wid, wname, now) = (t.clone(), workspace.id, workspace.name.clone(), state.clock.now());
+            let mp = mp.id;
+            let checked = state.store.read(move |tx| super::person::check(tx, &t, TokenScope::Upload, (wid, &wname), mp, MiniNeed::Upload, now)).await??;
+            Some(checked.0)
+        }
+        None => None,
+    };
     check_version(&version_text, &earlier)?;
     let note = match request.note.as_deref() {
         Some(n) => {
@@ -178,18 +194,24 @@ pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client
         uploaded_sha256: received.uploaded_sha256.clone(),
         uploaded_size: received.uploaded_size,
         min_container: received.min_container.clone(),
-        uploader: format!("Upload Key {} ({app_name})", key.id),
+        uploader: match &person {
+            Some(p) => format!("{} with Upload Key {} ({app_name})", p.username, key.id),
+            None => format!("Upload Key {} ({app_name})", key.id),
+        },
         key: Some(key.id.clone()),
-        account: None,
+        account: person.as_ref().map(|p| p.id),
         signature: sig.sig.clone(),
         signed_ts: sig.ts,
         signed_nonce: sig.nonce.clone(),
         note,
         created: state.clock.now(),
     };
-    let actor = Actor { id: None, name: format!("Upload Key {}", key.id), client: client.map(|c| c.to_string()) };
+    let actor = match &person {
+        Some(p) => Actor { id: Some(p.id), name: p.username.clone(), client: client.map(|c| c.to_string()) },
+        None => Actor { id: None, name: format!("Upload Key {}", key.id), client: client.map(|c| c.to_string()) },
+    };
     let view = record.view();
-    let uploader = Uploader::Key { id: key.id.clone(), nonce: sig.nonce.clone(), client };
+    let uploader = Uploader::Key { id: key.id.clone(), nonce: sig.nonce.clone(), client, token };
     store_version(state, received.temp, record, (workspace.id, workspace.name.clone()), mp.name.clone(), actor, uploader).await?;
     state.last_used.touch(&key.id, state.clock.now());
     Ok(Uploaded {
@@ -204,8 +226,9 @@ pub(super) fn bundle_mismatch() -> ApiError {
 
 /// Who stores a version, re-checked in the transaction that stores it.
 pub(super) enum Uploader {
-    /// An Upload Key: still usable and in scope; its nonce is consumed here.
-    Key { id: String, nonce: String, client: Option<IpAddr> },
+    /// An Upload Key: still usable and in scope; its nonce is consumed here. With a personal
+    /// access token, its person too: still allowed to upload to the mini program.
+    Key { id: String, nonce: String, client: Option<IpAddr>, token: Option<super::person::Presented> },
     /// A member in the console: still an active member, allowed to upload to the mini program.
     Member(crate::server::guard::Standing),
 }
@@ -232,7 +255,8 @@ pub(super) async fn store_version(state: &Studio, temp: TempFile, record: Versio
     let (held, created) = held;
     let (wid, wname) = workspace;
     let how = match &uploader {
-        Uploader::Key { id, .. } => format!("signed by Upload Key {id}"),
+        Uploader::Key { id, token: None, .. } => format!("signed by Upload Key {id}"),
+        Uploader::Key { id, token: Some(_), .. } => format!("signed by Upload Key {id}, by {} with a personal access token", actor.name),
         Uploader::Member(_) => format!("uploaded from the console by {}", actor.name),
     };
     // Refusals come back as `Ok(Err(_))`: what the transaction wrote before (a consumed nonce)
@@ -246,12 +270,19 @@ pub(super) async fn store_version(state: &Studio, temp: TempFile, record: Versio
                 return Ok(Err(suspended(&w.name)));
             }
             match &uploader {
-                Uploader::Key { id, nonce, client } => {
+                Uploader::Key { id, nonce, client, token } => {
                     let Some(key) = app_store::key_record(tx, id)? else {
                         return Ok(Err(unknown_key()));
                     };
                     if let Err(e) = key_usable(&key.key, crate::server::store::now()).and_then(|_| in_scope(&key, record.mini_program, *client)) {
                         return Ok(Err(e));
+                    }
+                    if let Some(t) = token {
+                        let now = crate::server::store::now();
+                        match super::person::check(tx, t, TokenScope::Upload, (wid, &wname), record.mini_program, MiniNeed::Upload, now)? {
+                            Ok((_, held)) => super::person::used(tx, t, held, now)?,
+                            Err(e) => return Ok(Err(e)),
+                        }
                     }
                     if !store::use_nonce(tx, id, nonce, crate::server::store::now().timestamp(), 2 * CLOCK_SKEW_SECS)? {
                         return Ok(Err(replayed()));
@@ -302,21 +333,30 @@ pub(super) async fn list_versions(
     let result: Result<Versions, ApiError> = async {
         let sig = signature(header(&headers, keys::SIGNATURE_HEADER))?;
         let mp_id = Uuid::parse_str(&id).map_err(|_| not_found_in_key_workspace())?;
+        let token = super::person::presented(super::person::authorization(&headers))?;
         let verified = authenticate(&state, sig, |sig| keys::list_message(&mp_id.to_string(), sig.ts, &sig.nonce)).await?;
         let target = target_of(&state, &verified.key.key, mp_id).await?;
         in_scope(&verified.key, target.mini_program.id, client)?;
         let (k, n) = (verified.sig.key.clone(), verified.sig.nonce.clone());
-        // The nonce is consumed and the list read in one write.
+        let (wid, wname) = (target.workspace.id, target.workspace.name.clone());
+        // The nonce is consumed, the token (if any) checked and the list read in one write.
         let listed = state
             .store
             .write(move |tx| {
                 if !store::use_nonce(tx, &k, &n, crate::server::store::now().timestamp(), 2 * CLOCK_SKEW_SECS)? {
-                    return Ok(None);
+                    return Ok(Err(replayed()));
                 }
-                Ok(Some(store::versions(tx, mp_id)?))
+                if let Some(t) = &token {
+                    let now = crate::server::store::now();
+                    match super::person::check(tx, t, TokenScope::Read, (wid, &wname), mp_id, MiniNeed::See, now)? {
+                        Ok((_, held)) => super::person::used(tx, t, held, now)?,
+                        Err(e) => return Ok(Err(e)),
+                    }
+                }
+                Ok(Ok(store::versions(tx, mp_id)?))
             })
             .await?;
-        let versions = listed.ok_or_else(replayed)?;
+        let versions = listed?;
         state.last_used.touch(&verified.key.key.id, state.clock.now());
         Ok(Versions { versions: versions.iter().map(Version::view).collect() })
     }

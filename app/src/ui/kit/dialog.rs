@@ -41,6 +41,7 @@ pub enum Confirm {
     AbortRollout,
     RollbackRelease,
     ResetSecondFactor,
+    RevokeToken,
 }
 
 /// A text input the confirmation asks for (a reason).
@@ -77,7 +78,7 @@ const REASON_FOR_STATUS: Input = Input {
 };
 
 impl Confirm {
-    pub const ALL: [Confirm; 21] = [
+    pub const ALL: [Confirm; 22] = [
         Confirm::BlockMember,
         Confirm::UnblockMember,
         Confirm::RemoveMember,
@@ -99,6 +100,7 @@ impl Confirm {
         Confirm::AbortRollout,
         Confirm::RollbackRelease,
         Confirm::ResetSecondFactor,
+        Confirm::RevokeToken,
     ];
 
     /// The `/confirm/{slug}` of the page used without JavaScript.
@@ -125,6 +127,7 @@ impl Confirm {
             Confirm::AbortRollout => "abort-rollout",
             Confirm::RollbackRelease => "rollback-release",
             Confirm::ResetSecondFactor => "reset-second-factor",
+            Confirm::RevokeToken => "revoke-access-token",
         }
     }
 
@@ -155,6 +158,7 @@ impl Confirm {
             Confirm::AbortRollout => "Abort rollout",
             Confirm::RollbackRelease => "Roll back",
             Confirm::ResetSecondFactor => "Reset two-factor authentication",
+            Confirm::RevokeToken => "Revoke access token",
         }
     }
 
@@ -181,6 +185,7 @@ impl Confirm {
             Confirm::AbortRollout => "The candidate is withdrawn: every install gets the stable version from its next request. It can't be resumed; a new version needs a new application. Are you sure you want to abort it?",
             Confirm::RollbackRelease => "Every install of this App gets this version from its next request, and a candidate rolling out is withdrawn. The version served now is kept and can be rolled back to in turn. Are you sure you want to roll back?",
             Confirm::ResetSecondFactor => "The person's authenticator app and recovery codes stop working, and login asks for their password alone until they turn two-factor authentication on again. They are told by email, and the reset is audited. Do this only once you are sure who is asking. Are you sure?",
+            Confirm::RevokeToken => "The token stops working at once: a CI job or a command line still using it is refused from its next request. It can't be brought back; make a new one if you need it. Are you sure?",
             Confirm::RotateExposedKeys => "Each App whose Upload Key this person was shown gets a new Upload Key, with the same scope, shown to you once. The keys in use stop working at once, with no grace period: build tools must switch to the new keys. Are you sure you want to rotate them?",
         }
     }
@@ -209,6 +214,7 @@ impl Confirm {
             Confirm::AbortRollout => "Abort",
             Confirm::RollbackRelease => "Roll back",
             Confirm::ResetSecondFactor => "Reset",
+            Confirm::RevokeToken => "Revoke",
         }
     }
 
@@ -218,7 +224,7 @@ impl Confirm {
 
     /// The server function that acts.
     fn path(self) -> &'static str {
-        use crate::api::{approvals, apps, members, minis, operator, releases, workspaces};
+        use crate::api::{account, approvals, apps, members, minis, operator, releases, workspaces};
         match self {
             Confirm::BlockMember => members::BlockMember::PATH,
             Confirm::UnblockMember => members::UnblockMember::PATH,
@@ -242,6 +248,7 @@ impl Confirm {
             Confirm::AbortRollout => releases::AbortRollout::PATH,
             Confirm::RollbackRelease => releases::RollbackRelease::PATH,
             Confirm::ResetSecondFactor => operator::ResetSecondFactor::PATH,
+            Confirm::RevokeToken => account::RevokeAccessToken::PATH,
         }
     }
 
@@ -263,6 +270,7 @@ impl Confirm {
             Confirm::PauseRollout | Confirm::ResumeRollout | Confirm::CompleteRollout | Confirm::AbortRollout => &["workspace", "id", "app"],
             Confirm::RollbackRelease => &["workspace", "id", "app", "version"],
             Confirm::ResetSecondFactor => &["account"],
+            Confirm::RevokeToken => &["id"],
         }
     }
 

@@ -1,6 +1,7 @@
 //! Accounts: sign-up with a proven email address, login under limits that hold, password change
 //! and reset, email change, sessions, and the first operator.
 
+pub mod access_tokens;
 mod email_change;
 mod login;
 mod operator;

@@ -1,0 +1,226 @@
+//! Personal access tokens for CI and the command line: named, limited to one workspace and to
+//! the scopes chosen, expiring within a year, shown once and stored as a hash, revocable. A token
+//! acts for its person only while they are an active member of its workspace.
+
+use std::net::IpAddr;
+
+use rand::RngCore;
+use uuid::Uuid;
+
+use super::who_acts;
+use crate::model::account::{AccessTokenView, NewAccessToken, TokenScope};
+use crate::model::audit::AuditAction;
+use crate::model::AppError;
+use crate::server::guard::SignedIn;
+use crate::server::keys::sha256_hex;
+use crate::server::store::access_tokens::{self, AccessToken};
+use crate::server::store::audit;
+use crate::server::store::{members, workspaces as ws};
+use crate::server::Context;
+
+/// What every token starts with, so that a leaked one is recognised (and a key is not taken for
+/// a token, or a token for a key).
+pub const TOKEN_PREFIX: &str = "mppat_";
+/// A token lives at most this many days.
+pub const MAX_DAYS: i64 = 365;
+/// Tokens a person may have that are neither revoked nor expired.
+pub const MAX_LIVE: usize = 50;
+pub const NAME_MAX: usize = 100;
+
+/// The hash a token is stored under.
+pub fn hash_of(token: &str) -> String {
+    sha256_hex(token.as_bytes())
+}
+
+fn view(t: &AccessToken, now: chrono::DateTime<chrono::Utc>) -> AccessTokenView {
+    AccessTokenView {
+        id: t.id,
+        name: t.name.clone(),
+        workspace: t.workspace_name.clone(),
+        scopes: t.scopes.clone(),
+        created: t.created,
+        expires: t.expires,
+        last_used: t.last_used,
+        revoked: t.revoked,
+        live: t.live(now),
+    }
+}
+
+/// The signed-in person's tokens, newest first.
+pub async fn list(cx: &Context, who: &SignedIn) -> Result<Vec<AccessTokenView>, AppError> {
+    let id = who.account().id;
+    let now = cx.clock.now();
+    let mut tokens = cx.store.read(move |tx| access_tokens::of_account(tx, id)).await?;
+    tokens.reverse();
+    Ok(tokens.iter().map(|(_, t)| view(t, now)).collect())
+}
+
+/// What the form to create a token sends.
+pub struct TokenForm {
+    pub name: String,
+    pub workspace: String,
+    pub scopes: Vec<String>,
+    /// Days until it expires, 1 to [`MAX_DAYS`].
+    pub days: String,
+}
+
+/// Creates a token; the token itself is in the answer and nowhere else.
+pub async fn create(cx: &Context, who: &SignedIn, form: TokenForm, addr: Option<IpAddr>) -> Result<NewAccessToken, AppError> {
+    let name = form.name.trim().to_string();
+    if name.is_empty() {
+        return Err(AppError::invalid("Name", "is required"));
+    }
+    if name.chars().count() > NAME_MAX {
+        return Err(AppError::invalid("Name", format!("must be at most {NAME_MAX} characters")));
+    }
+    let mut scopes = Vec::new();
+    for s in &form.scopes {
+        let scope = TokenScope::parse(s).ok_or_else(|| AppError::invalid("Scopes", format!("has no scope named {s:?}")))?;
+        if !scopes.contains(&scope) {
+            scopes.push(scope);
+        }
+    }
+    if scopes.is_empty() {
+        return Err(AppError::invalid("Scopes", "needs at least one scope"));
+    }
+    scopes.sort_by_key(|s| TokenScope::ALL.iter().position(|x| x == s));
+    let days: i64 = form
+        .days
+        .trim()
+        .parse()
+        .ok()
+        .filter(|d| (1..=MAX_DAYS).contains(d))
+        .ok_or_else(|| AppError::invalid("Expires in", format!("must be a whole number of days from 1 to {MAX_DAYS}")))?;
+    let workspace_name = form.workspace.trim().to_string();
+    if workspace_name.is_empty() {
+        return Err(AppError::invalid("Workspace", "is required"));
+    }
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    use base64::Engine as _;
+    let token = format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
+    let hash = hash_of(&token);
+    let now = cx.clock.now();
+    let (account, actor) = (who.account().id, who_acts(who.account(), addr));
+    let record = cx
+        .store
+        .write(move |tx| {
+            let w = ws::workspace_by_name(tx, &workspace_name)?;
+            let member = match &w {
+                Some(w) => members::membership(tx, w.id, account)?.filter(|m| m.active),
+                None => None,
+            };
+            let (Some(w), Some(_)) = (w, member) else {
+                return Err(AppError::invalid("Workspace", format!("must be a workspace you are an active member of ({workspace_name} is not)")));
+            };
+            let live = access_tokens::of_account(tx, account)?.iter().filter(|(_, t)| t.live(now)).count();
+            if live >= MAX_LIVE {
+                return Err(AppError::conflict("Name", format!("can't be added: you have {MAX_LIVE} live tokens; revoke one first")));
+            }
+            let record = AccessToken {
+                id: Uuid::now_v7(),
+                account,
+                name,
+                workspace: w.id,
+                workspace_name: w.name.clone(),
+                scopes,
+                created: now,
+                expires: now + chrono::Duration::days(days),
+                last_used: None,
+                revoked: None,
+            };
+            access_tokens::insert(tx, &hash, &record)?;
+            let scopes = record.scopes.iter().map(|s| s.code()).collect::<Vec<_>>().join(", ");
+            audit::record_security(tx, &actor, account, AuditAction::AccountTokenCreated, &record.name, &format!("for {} ({scopes}), expires {}", w.name, record.expires.format("%Y-%m-%d")))?;
+            Ok(record)
+        })
+        .await?;
+    Ok(NewAccessToken { token, view: view(&record, now) })
+}
+
+/// Revokes one of the signed-in person's tokens (named by its id): it stops at once.
+pub async fn revoke(cx: &Context, who: &SignedIn, id: Uuid, addr: Option<IpAddr>) -> Result<(), AppError> {
+    let (account, actor) = (who.account().id, who_acts(who.account(), addr));
+    let now = cx.clock.now();
+    cx.store
+        .write(move |tx| {
+            let found = access_tokens::of_account(tx, account)?.into_iter().find(|(_, t)| t.id == id);
+            let Some((hash, mut token)) = found else {
+                return Err(AppError::NotFound("You have no such token.".into()));
+            };
+            if token.revoked.is_some() {
+                return Err(AppError::conflict("Token", "is already revoked"));
+            }
+            token.revoked = Some(now);
+            access_tokens::update(tx, &hash, &token)?;
+            audit::record_security(tx, &actor, account, AuditAction::AccountTokenRevoked, &token.name, &format!("for {}", token.workspace_name))?;
+            Ok(())
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{signed_in, state, verified_account};
+    use super::*;
+    use crate::model::workspace::{Role, WorkspaceStatus};
+
+    fn form(name: &str, workspace: &str, scopes: &[&str], days: &str) -> TokenForm {
+        TokenForm { name: name.into(), workspace: workspace.into(), scopes: scopes.iter().map(|s| s.to_string()).collect(), days: days.into() }
+    }
+
+    async fn member_of_acme(cx: &Context, account: Uuid, active: bool) {
+        let w = ws::fixtures::workspace("Acme", WorkspaceStatus::Active);
+        let m = members::Membership { workspace: w.id, account, role: Role::WorkspaceDeveloper, active, joined: chrono::Utc::now() };
+        cx.store.write(move |tx| { ws::insert_workspace(tx, &w)?; members::put_membership(tx, &m) }).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_token_is_shown_once_stored_as_a_hash_listed_and_revoked() {
+        let cx = state();
+        let ann = verified_account(&cx, "ann").await;
+        member_of_acme(&cx, ann.id, true).await;
+        let who = signed_in(&cx, &ann);
+        let made = create(&cx, &who, form(" CI ", "acme", &["read", "upload", "upload"], "30"), None).await.unwrap();
+        assert!(made.token.starts_with(TOKEN_PREFIX) && made.token.len() == TOKEN_PREFIX.len() + 43, "{}", made.token);
+        assert_eq!((made.view.name.as_str(), made.view.workspace.as_str()), ("CI", "Acme"));
+        assert_eq!(made.view.scopes, vec![TokenScope::Upload, TokenScope::Read]);
+        assert_eq!((made.view.expires - made.view.created).num_days(), 30);
+        let stored = cx.store.read({ let h = hash_of(&made.token); move |tx| access_tokens::by_hash(tx, &h) }).await.unwrap().unwrap();
+        assert_eq!(stored.id, made.view.id);
+        let raw = cx.store.read(move |tx| access_tokens::of_account(tx, ann.id)).await.unwrap();
+        assert!(!serde_json::to_string(&raw).unwrap().contains(&made.token), "only the hash is kept");
+        assert_eq!(list(&cx, &who).await.unwrap(), vec![made.view.clone()]);
+        revoke(&cx, &who, made.view.id, None).await.unwrap();
+        assert!(!list(&cx, &who).await.unwrap()[0].live);
+        assert_eq!(revoke(&cx, &who, made.view.id, None).await.unwrap_err().status(), 409);
+        // Someone else can't revoke it, or even tell it exists.
+        let bob = verified_account(&cx, "bob").await;
+        assert_eq!(revoke(&cx, &signed_in(&cx, &bob), made.view.id, None).await.unwrap_err().status(), 404);
+    }
+
+    #[tokio::test]
+    async fn refusals_name_the_field_and_change_nothing() {
+        let cx = state();
+        let ann = verified_account(&cx, "ann").await;
+        member_of_acme(&cx, ann.id, false).await;
+        let who = signed_in(&cx, &ann);
+        for (f, field) in [
+            (form("", "Acme", &["upload"], "30"), "Name"),
+            (form(&"x".repeat(101), "Acme", &["upload"], "30"), "Name"),
+            (form("ci", "Acme", &[], "30"), "Scopes"),
+            (form("ci", "Acme", &["admin"], "30"), "Scopes"),
+            (form("ci", "Acme", &["upload"], "0"), "Expires in"),
+            (form("ci", "Acme", &["upload"], "366"), "Expires in"),
+            (form("ci", "Acme", &["upload"], "a week"), "Expires in"),
+            (form("ci", "", &["upload"], "30"), "Workspace"),
+            (form("ci", "Nowhere", &["upload"], "30"), "Workspace"),
+            // A blocked member gets no token for that workspace.
+            (form("ci", "Acme", &["upload"], "30"), "Workspace"),
+        ] {
+            let e = create(&cx, &who, f, None).await.unwrap_err();
+            assert_eq!((e.status(), e.field()), (422, Some(field)), "{e}");
+        }
+        assert!(list(&cx, &who).await.unwrap().is_empty());
+    }
+}

@@ -1,0 +1,101 @@
+//! The person behind a Studio request: a personal access token (`Authorization: Bearer
+//! mppat_…`) sent beside the Upload Key's signature. The key proves the App; the token proves the
+//! person and their standing — known, neither revoked nor expired, holding the scope, for the
+//! key's workspace, an active member there (with a second factor where the workspace requires
+//! one) who may do this to the mini program. Checked before the body is read and again in the
+//! transaction that acts, which also notes when the token was last used.
+
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::model::account::TokenScope;
+use crate::model::AppError;
+use crate::server::domain::accounts::access_tokens::{hash_of, TOKEN_PREFIX};
+use crate::server::guard::{MemberScope, MiniNeed, MiniProgramAccess, WorkspaceAction};
+use crate::server::http_error::ApiError;
+use crate::server::store::access_tokens;
+use crate::server::store::accounts::{self, Account};
+use crate::server::store::Reads;
+
+/// A token as the request presents it: the hash it is stored under.
+#[derive(Clone, Debug)]
+pub(crate) struct Presented {
+    pub hash: String,
+}
+
+fn token_invalid(why: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "token_invalid", format!("The personal access token {why}: make a new one on your account page (or run mpdp studio login)."))
+}
+
+/// The token of `Authorization: Bearer mppat_…`, if the request has one.
+pub(crate) fn presented(authorization: Option<&str>) -> Result<Option<Presented>, ApiError> {
+    let Some(value) = authorization else { return Ok(None) };
+    let token = value
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| t.starts_with(TOKEN_PREFIX))
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "token_malformed", format!("The Authorization header must be \"Bearer {TOKEN_PREFIX}…\": a personal access token.")))?;
+    Ok(Some(Presented { hash: hash_of(token) }))
+}
+
+/// The authorization header of a request.
+pub(crate) fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+}
+
+/// Checks the token in `tx` for `scope` on the mini program `mini_program` of `workspace`
+/// (`need`, as a member would need it); the person's account. A refusal is `Ok(Err(_))`, so a
+/// caller's transaction may still commit what it wrote before.
+pub(crate) fn check(
+    tx: &impl Reads,
+    token: &Presented,
+    scope: TokenScope,
+    workspace: (Uuid, &str),
+    mini_program: Uuid,
+    need: MiniNeed,
+    now: DateTime<Utc>,
+) -> Result<Result<(Account, access_tokens::AccessToken), ApiError>, AppError> {
+    let Some(t) = access_tokens::by_hash(tx, &token.hash)? else {
+        return Ok(Err(token_invalid("is not known to this server")));
+    };
+    if t.revoked.is_some() {
+        return Ok(Err(token_invalid("has been revoked")));
+    }
+    if now >= t.expires {
+        return Ok(Err(token_invalid(&format!("expired on {}", t.expires.format("%Y-%m-%d")))));
+    }
+    if !t.scopes.contains(&scope) {
+        return Ok(Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "token_scope",
+            format!("This personal access token lacks the {} scope (it has: {}).", scope.code(), t.scopes.iter().map(|s| s.code()).collect::<Vec<_>>().join(", ")),
+        )));
+    }
+    if t.workspace != workspace.0 {
+        return Ok(Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "token_workspace",
+            format!("This personal access token is for the workspace {}, not for {}, whose Upload Key signed the request.", t.workspace_name, workspace.1),
+        )));
+    }
+    let Some(account) = accounts::get(tx, t.account)? else {
+        return Ok(Err(token_invalid("belongs to an account that no longer exists")));
+    };
+    let action = match need {
+        MiniNeed::Upload => WorkspaceAction::UploadVersions,
+        _ => WorkspaceAction::ViewMiniPrograms,
+    };
+    let standing = MemberScope::for_account(tx, workspace.0, workspace.1, account.id, action)
+        .and_then(|scope| MiniProgramAccess::check(tx, &scope, mini_program, need).map(drop));
+    match standing {
+        Ok(()) => Ok(Ok((account, t))),
+        Err(e) => Ok(Err(e.into())),
+    }
+}
+
+/// Notes that the token under `hash` was used now (in the caller's write).
+pub(crate) fn used(tx: &redb::WriteTransaction, token: &Presented, mut t: access_tokens::AccessToken, now: DateTime<Utc>) -> Result<(), AppError> {
+    t.last_used = Some(now);
+    access_tokens::update(tx, &token.hash, &t)
+}
