@@ -5,11 +5,13 @@ import {
   confirmAction,
   expect,
   generateWorkspace,
+  jsEnabled,
   logIn,
   logInAsOperator,
   logOut,
   newMember,
   open,
+  operatorsOwnWorkspace,
   signUpVerified,
   test,
   uniqueName,
@@ -144,4 +146,41 @@ test("a workspace that requires two factors sends a member without one to set it
   await turnOnSecondFactor(member, info);
   await open(member, info, `/w/${workspace}`);
   await expect(member.getByRole("heading", { level: 1, name: workspace })).toBeVisible();
+});
+
+test("personal access tokens: made for a workspace with scopes, shown once, listed, revoked", async ({ page }, info) => {
+  const workspace = `Tok${uniqueName()}`;
+  await operatorsOwnWorkspace(page, info, workspace);
+  await open(page, info, "/account");
+  const panel = page.getByRole("region", { name: "Personal access tokens" });
+  // (The operator is shared by the tests: other tokens of theirs may be listed.)
+  await panel.getByRole("button", { name: "Create a token" }).click();
+  const dialog = jsEnabled(info) ? page.getByRole("dialog", { name: "Create a token" }) : panel;
+  await dialog.getByLabel("Name").fill(`release ${workspace}`);
+  await dialog.getByLabel("Workspace").selectOption(workspace);
+  await dialog.getByLabel("Expires in").fill("400");
+  await dialog.getByRole("button", { name: "Create token" }).click();
+  await expect(dialog.getByRole("alert")).toContainText("Scopes");
+  await dialog.getByLabel("Upload versions").check();
+  await dialog.getByLabel("Expires in").fill("30");
+  await dialog.getByRole("button", { name: "Create token" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Copy your new token now." })).toBeVisible();
+  await expect(page.getByLabel("New access token")).toHaveText(/^mppat_[A-Za-z0-9_-]{43}$/);
+
+  // Shown once: loaded again, the page lists the token but no longer shows it.
+  await open(page, info, "/account");
+  await expect(page.getByLabel("New access token")).toHaveCount(0);
+  const row = page.getByRole("table", { name: "Your access tokens" }).getByRole("row").filter({ hasText: `release ${workspace}` });
+  await expect(row.getByRole("cell", { name: "Upload versions" })).toBeVisible();
+  await expect(row.getByText("Active", { exact: true })).toBeVisible();
+  await confirmAction(
+    page,
+    info,
+    row.getByRole("button", { name: `Revoke the token release ${workspace}` }),
+    "Revoke access token",
+    "The token stops working at once",
+    "Revoke",
+  );
+  await expect(page.getByRole("status").filter({ hasText: "The token is revoked." })).toBeVisible();
+  await expect(row.getByText("Revoked", { exact: true })).toBeVisible();
 });

@@ -180,14 +180,18 @@ pub async fn issue_lists_anew(state: AppState) {
     }
 }
 
-/// Deletes expired sessions every ten minutes.
+/// Deletes expired sessions, and secrets left unshown, every ten minutes.
 pub async fn purge_expired_sessions(store: Store) {
-    let sessions = RedbSessionStore::new(store);
+    let sessions = RedbSessionStore::new(store.clone());
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
         if let Err(e) = sessions.delete_expired().await {
             tracing::warn!(error = %e, "could not purge expired sessions");
+        }
+        let now = store.clock().timestamp();
+        if let Err(e) = store.write(move |tx| app::server::store::shown_once::purge(tx, now)).await {
+            tracing::warn!(error = %e, "could not purge secrets left unshown");
         }
     }
 }

@@ -15,6 +15,15 @@ async fn request_headers() -> http::HeaderMap {
     leptos_axum::extract::<http::HeaderMap>().await.unwrap_or_default()
 }
 
+/// The state, the signed-in person (or 401) and the client address of the current request: what
+/// a change to one's own account starts from.
+#[cfg(feature = "ssr")]
+async fn me_acting() -> Result<(AppState, SignedIn, Option<std::net::IpAddr>), AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    Ok((state, who, super::client_addr_of_request().await))
+}
+
 /// Creates an account and mails a link to prove the address. The answer is the same whether or
 /// not the email is already registered, and nobody is signed in.
 #[server(prefix = "/api", endpoint = "sign-up")]
@@ -155,9 +164,25 @@ async fn signed_in_now(
     Ok(())
 }
 
-/// Where a personal access token just made waits for the account page to show it, once.
+/// Keeps secrets just made for this session's next page to show once (see `store::shown_once`).
 #[cfg(feature = "ssr")]
-const FRESH_TOKEN: &str = "fresh_access_token";
+async fn show_once(state: &AppState, who: &SignedIn, kind: crate::server::store::shown_once::Kind, values: Vec<String>) -> Result<(), AppError> {
+    let Some(handle) = who.session().id().map(|i| crate::server::store::sessions::handle(&i)) else {
+        return Ok(());
+    };
+    let now = state.clock.timestamp();
+    state.store.write(move |tx| crate::server::store::shown_once::put(tx, handle, kind, values, now)).await
+}
+
+/// Takes what waits to be shown once to this session.
+#[cfg(feature = "ssr")]
+async fn shown_once(state: &AppState, who: &SignedIn, kind: crate::server::store::shown_once::Kind) -> Result<Vec<String>, AppError> {
+    let Some(handle) = who.session().id().map(|i| crate::server::store::sessions::handle(&i)) else {
+        return Ok(Vec::new());
+    };
+    let now = state.clock.timestamp();
+    state.store.write(move |tx| crate::server::store::shown_once::take(tx, handle, kind, now)).await
+}
 
 /// The signed-in person's personal access tokens, newest first.
 #[server(prefix = "/api", endpoint = "my-access-tokens")]
@@ -170,8 +195,9 @@ pub async fn my_access_tokens() -> Result<Vec<AccessTokenView>, AppError> {
 /// The personal access token the signed-in person made just now, once: asked again, `None`.
 #[server(prefix = "/api", endpoint = "new-access-token")]
 pub async fn new_access_token() -> Result<Option<String>, AppError> {
+    let state = AppState::current()?;
     let who = SignedIn::require().await?;
-    Ok(who.session().remove(FRESH_TOKEN).await.ok().flatten())
+    Ok(shown_once(&state, &who, crate::server::store::shown_once::Kind::AccessToken).await?.pop())
 }
 
 /// Makes a personal access token for one workspace, with scopes and an expiry; the token is
@@ -183,12 +209,10 @@ pub async fn create_access_token(
     #[server(default)] scopes: Vec<String>,
     days: String,
 ) -> Result<(), AppError> {
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
-    let addr = super::client_addr_of_request().await;
+    let (state, who, addr) = me_acting().await?;
     let form = domain::access_tokens::TokenForm { name, workspace, scopes, days };
     let made = domain::access_tokens::create(&state, &who, form, addr).await?;
-    who.session().insert(FRESH_TOKEN, made.token).await.map_err(|_| AppError::Internal)?;
+    show_once(&state, &who, crate::server::store::shown_once::Kind::AccessToken, vec![made.token]).await?;
     leptos_axum::redirect("/account?token_created=1#tokens");
     Ok(())
 }
@@ -196,17 +220,11 @@ pub async fn create_access_token(
 /// Revokes one of the signed-in person's tokens: it stops working at once.
 #[server(prefix = "/api", endpoint = "revoke-access-token")]
 pub async fn revoke_access_token(id: uuid::Uuid) -> Result<(), AppError> {
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
-    let addr = super::client_addr_of_request().await;
+    let (state, who, addr) = me_acting().await?;
     domain::access_tokens::revoke(&state, &who, id, addr).await?;
     leptos_axum::redirect("/account?token_revoked=1#tokens");
     Ok(())
 }
-
-/// Where the recovery codes just made wait for the account page to show them, once.
-#[cfg(feature = "ssr")]
-const FRESH_CODES: &str = "fresh_recovery_codes";
 
 /// The signed-in person's second factor: on or off, recovery codes left, an enrolment under way,
 /// and recovery codes just made (shown this once).
@@ -214,13 +232,7 @@ const FRESH_CODES: &str = "fresh_recovery_codes";
 pub async fn my_second_factor() -> Result<SecondFactorView, AppError> {
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
-    let fresh: Vec<String> = who
-        .session()
-        .remove(FRESH_CODES)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let fresh = shown_once(&state, &who, crate::server::store::shown_once::Kind::RecoveryCodes).await?;
     domain::second_factor::status(&state, &who, fresh).await
 }
 
@@ -238,11 +250,9 @@ pub async fn begin_second_factor() -> Result<(), AppError> {
 /// once on the account page.
 #[server(prefix = "/api", endpoint = "confirm-second-factor")]
 pub async fn confirm_second_factor(code: String) -> Result<(), AppError> {
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
-    let addr = super::client_addr_of_request().await;
+    let (state, who, addr) = me_acting().await?;
     let codes = domain::second_factor::confirm(&state, &who, &code, addr).await?;
-    who.session().insert(FRESH_CODES, codes).await.map_err(|_| AppError::Internal)?;
+    show_once(&state, &who, crate::server::store::shown_once::Kind::RecoveryCodes, codes).await?;
     leptos_axum::redirect("/account?second_factor_on=1#two-factor");
     Ok(())
 }
@@ -250,9 +260,7 @@ pub async fn confirm_second_factor(code: String) -> Result<(), AppError> {
 /// Turns two-factor authentication off, with a current code or a recovery code.
 #[server(prefix = "/api", endpoint = "disable-second-factor")]
 pub async fn disable_second_factor(code: String) -> Result<(), AppError> {
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
-    let addr = super::client_addr_of_request().await;
+    let (state, who, addr) = me_acting().await?;
     domain::second_factor::disable(&state, &who, code, addr).await?;
     leptos_axum::redirect("/account?second_factor_off=1#two-factor");
     Ok(())
@@ -302,9 +310,7 @@ pub async fn change_password(
     new_password: String,
     new_password_confirm: String,
 ) -> Result<(), AppError> {
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
-    let addr = super::client_addr_of_request().await;
+    let (state, who, addr) = me_acting().await?;
     let keep = own_device(&state, &who).await;
     let account = domain::change_password(
         &state,
@@ -324,9 +330,7 @@ pub async fn change_password(
 /// Asks to change the signed-in person's email address: a link goes to the new address.
 #[server(prefix = "/api", endpoint = "change-email")]
 pub async fn change_email(new_email: String, password: String) -> Result<String, AppError> {
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
-    let addr = super::client_addr_of_request().await;
+    let (state, who, addr) = me_acting().await?;
     let to = domain::request_email_change(&state, &who, &new_email, password, addr).await?;
     leptos_axum::redirect("/account?email_change_sent=1");
     Ok(to)
@@ -376,9 +380,7 @@ pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
 /// Signs out one of the signed-in person's sessions (from this browser or another).
 #[server(prefix = "/api", endpoint = "revoke-session")]
 pub async fn revoke_session(session: String) -> Result<(), AppError> {
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
-    let addr = super::client_addr_of_request().await;
+    let (state, who, addr) = me_acting().await?;
     domain::revoke_session(&state, &who, &session, addr).await?;
     leptos_axum::redirect("/account?session_revoked=1");
     Ok(())
@@ -387,9 +389,7 @@ pub async fn revoke_session(session: String) -> Result<(), AppError> {
 /// Signs out every session of the signed-in person but this one.
 #[server(prefix = "/api", endpoint = "revoke-other-sessions")]
 pub async fn revoke_other_sessions() -> Result<usize, AppError> {
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
-    let addr = super::client_addr_of_request().await;
+    let (state, who, addr) = me_acting().await?;
     let keep = own_device(&state, &who).await;
     let (n, account) = domain::revoke_other_sessions(&state, &who, addr).await?;
     who.renew(&account).await?;

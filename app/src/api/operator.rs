@@ -150,9 +150,8 @@ pub async fn mark_account_verified(
     #[server(default)]
     back: Option<String>,
 ) -> Result<(), AppError> {
-    let op = Operator::require().await?;
+    let (op, actor) = operator_actor().await?;
     let state = AppState::current()?;
-    let actor = domain::actor(&op.signed_in(), super::client_addr_of_request().await);
     crate::server::domain::accounts::mark_verified(&state, &op, account, actor).await?;
     back_to_accounts(back, "verified");
     Ok(())
@@ -171,17 +170,11 @@ fn back_to_accounts(back: Option<String>, done: &str) {
 /// Resets a person's second factor (who lost both their authenticator and their recovery codes):
 /// login asks for the password alone again. Audited; the person is emailed.
 #[server(prefix = "/api", endpoint = "reset-second-factor")]
-pub async fn reset_second_factor(
-    account: Uuid,
-    /// The list as it was (search, sort, page), to return to after a plain form post.
-    #[server(default)]
-    back: Option<String>,
-) -> Result<(), AppError> {
-    let op = Operator::require().await?;
+pub async fn reset_second_factor(account: Uuid) -> Result<(), AppError> {
+    let (op, actor) = operator_actor().await?;
     let state = AppState::current()?;
-    let actor = domain::actor(&op.signed_in(), super::client_addr_of_request().await);
     crate::server::domain::accounts::second_factor::reset_by_operator(&state, &op, account, actor).await?;
-    back_to_accounts(back, "second_factor_reset");
+    back_to_accounts(None, "second_factor_reset");
     Ok(())
 }
 

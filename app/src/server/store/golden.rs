@@ -45,6 +45,7 @@ use super::outbox::{MailState, OutboxMessage};
 use super::publish::{ObjectKind, PublishState, PublishedObject};
 use super::second_factor::{SecondFactor, TotpSecret};
 use super::access_tokens::AccessToken;
+use super::shown_once::ShownOnce;
 use crate::model::account::TokenScope;
 use super::releases::{Candidate, Pause, Release, Shipped};
 use super::sessions;
@@ -540,6 +541,7 @@ golden! {
     published_object_is_kept: PublishedObject = published_object() => "published_object.json", equal;
     second_factor_is_kept: SecondFactor = second_factor() => "second_factor.json", equal;
     access_token_is_kept: AccessToken = access_token() => "access_token.json", equal;
+    shown_once_is_kept: ShownOnce = ShownOnce { at: 1_772_697_600, values: vec!["abcde-fghjk".into(), "mnpqr-stuvw".into()] } => "shown_once.json", equal;
 
     application_statuses_are_kept: Vec<ApplicationStatus> =
         every!(ApplicationStatus: Pending, Generated, Rejected, Withdrawn) => "application_status.json", equal;

@@ -30,7 +30,14 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0013-publish-queue", publish_queue),
     ("0014-second-factors", second_factors),
     ("0015-access-tokens", access_tokens),
+    ("0016-shown-once", shown_once),
 ];
+
+/// Secrets waiting to be shown once.
+fn shown_once(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(SHOWN_ONCE)?;
+    Ok(())
+}
 
 /// Personal access tokens, by hash and by account.
 fn access_tokens(tx: &WriteTransaction) -> Result<(), redb::Error> {

@@ -38,6 +38,7 @@ pub mod publish;
 pub mod releases;
 pub mod second_factor;
 pub mod sessions;
+pub mod shown_once;
 pub mod secrets;
 pub mod tables;
 pub mod tokens;

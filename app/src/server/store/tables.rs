@@ -264,6 +264,10 @@ tables! {
 
     /// Key: (account id, token id). Value: the token's hash. A person's tokens, oldest first.
     ACCESS_TOKENS_BY_ACCOUNT: (u128, u128) => &str = "access-tokens-by-account-1";
+
+    /// Key: (session handle, kind). Value: `ShownOnce` as JSON — secrets just made (recovery
+    /// codes, an access token) waiting, at most ten minutes, for that session's next page.
+    SHOWN_ONCE: (u128, u8) => &[u8] = "shown-once-1";
 }
 
 #[cfg(test)]
