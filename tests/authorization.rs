@@ -269,6 +269,12 @@ async fn every_endpoint_has_an_authorization_row() {
         ("POST /api/new-access-token", SignedIn, vec![], 200),
         ("POST /api/create-access-token", SignedIn, vec![("name", ""), ("workspace", ""), ("days", "")], 422),
         ("POST /api/revoke-access-token", SignedIn, vec![("id", NOBODY)], 404),
+        ("POST /api/device-request", SignedIn, vec![("code", "")], 422),
+        ("POST /api/approve-device", SignedIn, vec![("code", ""), ("name", "x"), ("workspace", "Acme"), ("days", "1")], 422),
+        ("POST /api/deny-device", SignedIn, vec![("code", "")], 422),
+        // `mpdp studio login` (RFC 8628): no client_id, no grant_type.
+        ("POST /api/device/v1/code", Public, vec![], 401),
+        ("POST /api/device/v1/token", Public, vec![], 400),
         (
             "POST /api/apply-for-workspace",
             SignedIn,

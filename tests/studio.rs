@@ -825,3 +825,95 @@ async fn a_personal_access_token_names_the_uploader_beside_the_key_and_is_checke
     assert!(body.contains("token_invalid") && body.contains("expired"), "{body}");
     let _ = token;
 }
+
+/// `mpdp studio login` against the server, its config directory `config`: the child, and the
+/// user code it shows once it asks for approval.
+fn studio_login(s: &Setup, config: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(bin())
+        .args(["studio", "login", "--server", &s.server.base])
+        .env("MPDP_CONFIG_DIR", config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let code = loop {
+        let line = lines.next().expect("the login shows a code").unwrap();
+        if let Some(rest) = line.split("enter the code ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, code)
+}
+
+#[tokio::test]
+async fn studio_login_gets_a_token_approved_in_the_browser_and_uploads_name_the_person() {
+    let s = setup(&[]).await;
+    let src = bundle_dir();
+    let dir = src.path().to_str().unwrap();
+    let (dev, dev_id) = join(&s, "dev", "WorkspaceDeveloper").await;
+    call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", &dev_id), ("role", "developer")]).await;
+    let config = DataDir::new();
+
+    // Denied in the browser: the command line says so and keeps nothing.
+    let (child, code) = studio_login(&s, config.path());
+    assert_eq!(call(&dev, &s.server, "device-request", &[("code", &code.to_lowercase())]).await.json()["user_code"], code.as_str());
+    assert_eq!(call(&dev, &s.server, "deny-device", &[("code", &code)]).await.status, 200);
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(!config.path().join("credentials.json").exists());
+
+    // Approved: the token is kept, readable by the user only, and uploads name dev.
+    let (child, code) = studio_login(&s, config.path());
+    let approve = |workspace: &'static str, code: String| {
+        let (dev, server) = (dev.clone(), &s.server);
+        async move { call(&dev, server, "approve-device", &[("code", &code), ("name", "laptop"), ("workspace", workspace), ("scopes[0]", "upload"), ("scopes[1]", "read"), ("days", "30")]).await }
+    };
+    expect_field(&approve("Nowhere", code.clone()).await, 422, "Workspace");
+    assert_eq!(approve("Acme", code.clone()).await.status, 200);
+    expect_field(&approve("Acme", code.clone()).await, 422, "Code");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("for the workspace Acme (upload read)"));
+    let file = config.path().join("credentials.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(kept[&s.server.base].as_str().unwrap().starts_with("mppat_"), "{kept}");
+    let out = Command::new(bin())
+        .args(["studio", "upload", "--server", &s.server.base, "--key", &s.upload_key, "--mini-program", &s.mp, "--version", "1.0.0", dir])
+        .env("MPDP_CONFIG_DIR", config.path())
+        .env_remove("MPDP_TOKEN")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = workspace_audit(&s.ann, &s.server, "Acme", "mini_program.version_uploaded", "").await.json();
+    assert_eq!(log["items"][0]["actor"], "dev", "{log}");
+    let mine = call(&dev, &s.server, "my-access-tokens", &[]).await.json();
+    assert_eq!(mine[0]["name"], "laptop");
+
+    // The endpoints' own refusals (RFC 8628 / RFC 6749 error codes).
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let url = s.server.url(path);
+        async move {
+            let r = client().post(url).form(&form).send().await.unwrap();
+            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, body) = post("/api/device/v1/code", vec![("client_id", "someone".into())]).await;
+    assert_eq!((status, body["error"].as_str().unwrap()), (401, "invalid_client"));
+    let (_, started) = post("/api/device/v1/code", vec![("client_id", "mpdp-cli".into())]).await;
+    let device_code = started["device_code"].as_str().unwrap().to_string();
+    let poll = |device_code: String| post("/api/device/v1/token", vec![("grant_type", "urn:ietf:params:oauth:grant-type:device_code".into()), ("device_code", device_code), ("client_id", "mpdp-cli".into())]);
+    assert_eq!(poll(device_code.clone()).await.1["error"], "authorization_pending");
+    assert_eq!(poll(device_code.clone()).await.1["error"], "slow_down", "asked again at once");
+    assert_eq!(poll("mpdc_unknown".into()).await.1["error"], "invalid_grant");
+    let (status, body) = post("/api/device/v1/token", vec![("grant_type", "password".into())]).await;
+    assert_eq!((status, body["error"].as_str().unwrap()), (400, "unsupported_grant_type"));
+    s.server.advance(std::time::Duration::from_secs(601));
+    assert_eq!(poll(device_code.clone()).await.1["error"], "expired_token");
+    let user_code = started["user_code"].as_str().unwrap().to_string();
+    expect_field(&call(&dev, &s.server, "device-request", &[("code", &user_code)]).await, 422, "Code");
+}

@@ -20,6 +20,18 @@ pub enum StudioCommand {
     /// Check a manifest from the container API and its bundle as a container does: the
     /// platform's signature, the uploader's signature, the bundle's sha256 and size.
     Verify(VerifyArgs),
+    /// Sign in from this machine: approve the code it shows in the console, in a browser where
+    /// you are signed in, and a personal access token for the server is kept in your config
+    /// directory (readable by you only). `upload` and `versions` then name you with it unless
+    /// --token says otherwise.
+    Login(LoginArgs),
+}
+
+#[derive(Args)]
+pub struct LoginArgs {
+    /// The platform's address, e.g. https://mpdp.example.com (http:// or https://).
+    #[arg(long, value_name = "URL")]
+    pub(super) server: String,
 }
 
 /// Where to, and as whom: the flags every Studio command needs.
@@ -108,7 +120,10 @@ impl Target {
             server: check_server(&self.server)?,
             key: check_key(&self.key, action)?,
             mini_program: check_mini_program(&self.mini_program)?,
-            authorization: self.token.as_deref().map(check_token).transpose()?,
+            authorization: match self.token.as_deref() {
+                Some(t) => Some(check_token(t)?),
+                None => super::login::stored_token(&check_server(&self.server)?)?.map(|t| format!("Bearer {t}")),
+            },
         })
     }
 }

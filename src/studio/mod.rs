@@ -12,6 +12,7 @@ mod client;
 #[cfg(test)]
 mod fixtures;
 mod flags;
+mod login;
 mod verify;
 mod wire;
 
@@ -29,5 +30,6 @@ pub async fn run(command: StudioCommand) -> anyhow::Result<()> {
             print!("{}", verify(&args)?);
             Ok(())
         }
+        StudioCommand::Login(args) => login::login(args).await,
     }
 }

@@ -164,6 +164,43 @@ async fn signed_in_now(
     Ok(())
 }
 
+/// The sign-in of the command line that `code` (the user code it shows) names, for the signed-in
+/// person to approve or deny.
+#[server(prefix = "/api", endpoint = "device-request")]
+pub async fn device_request(code: String) -> Result<crate::model::account::DeviceRequestView, AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    domain::device::request(&state, &who, &code).await
+}
+
+/// Approves the command line's sign-in: when it next asks, it gets a personal access token with
+/// these terms.
+#[server(prefix = "/api", endpoint = "approve-device")]
+pub async fn approve_device(
+    code: String,
+    name: String,
+    workspace: String,
+    #[server(default)] scopes: Vec<String>,
+    days: String,
+) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    let form = domain::access_tokens::TokenForm { name, workspace, scopes, days };
+    domain::device::decide(&state, &who, &code, Some(form)).await?;
+    leptos_axum::redirect("/device?approved=1");
+    Ok(())
+}
+
+/// Denies the command line's sign-in: it gets no token.
+#[server(prefix = "/api", endpoint = "deny-device")]
+pub async fn deny_device(code: String) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    domain::device::decide(&state, &who, &code, None).await?;
+    leptos_axum::redirect("/device?denied=1");
+    Ok(())
+}
+
 /// Keeps secrets just made for this session's next page to show once (see `store::shown_once`).
 #[cfg(feature = "ssr")]
 async fn show_once(state: &AppState, who: &SignedIn, kind: crate::server::store::shown_once::Kind, values: Vec<String>) -> Result<(), AppError> {

@@ -92,6 +92,26 @@ impl TokenScope {
     }
 }
 
+/// A sign-in of the command line waiting for the person's decision, as the `/device` page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRequestView {
+    pub user_code: String,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub expires: chrono::DateTime<chrono::Utc>,
+    /// The address the command line asked from.
+    pub client: String,
+}
+
+/// A token's terms, checked: its name, its workspace (by name; membership is checked where the
+/// token is made), its scopes and how many days it lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenTerms {
+    pub name: String,
+    pub workspace: String,
+    pub scopes: Vec<TokenScope>,
+    pub days: i64,
+}
+
 /// A personal access token as its owner sees it (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessTokenView {

@@ -301,7 +301,6 @@ fn TokensPanel(
     let create_error = action_error(actions.create_token);
     let revoke_error = action_error(actions.revoke_token);
     let revoked = done_notice(actions.revoke_token, "token_revoked", "The token is revoked.");
-    let workspaces = super::use_auth().workspaces;
     view! {
         <Panel id="tokens" title="Personal access tokens">
             <p class="hint">"For CI and the command line: " <code>"mpdp studio upload --token …"</code> " signs with the App's Upload Key as before, and the token names you, so the audit log shows who uploaded. A token acts in one workspace, with the scopes you choose, only while you are an active member there, until it expires or you revoke it."</p>
@@ -346,21 +345,103 @@ fn TokensPanel(
             />
             <FormDialog title="Create a token" param="new-token">
                 <ServerForm action=actions.create_token error=create_error>
-                    <Field label="Name" name="name" required=true maxlength=100 hint="What the token is for, such as the CI job that uses it." error=create_error />
-                    <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                        {move || Suspend::new(async move {
-                            let options: Vec<(String, String)> = workspaces.await.unwrap_or_default().into_iter().map(|w| (w.name.clone(), w.name)).collect();
-                            view! {
-                                <Field label="Workspace" name="workspace" kind="select" options required=true hint="The one workspace the token acts in." error=create_error />
-                            }
-                        })}
-                    </Suspense>
-                    <CheckGroup label="Scopes" name="scopes" options=TokenScope::ALL.iter().map(|s| (s.code().to_string(), s.label().to_string(), false)).collect() hint="What the token may do." error=create_error />
-                    <Field label="Expires in" name="days" kind="number" required=true value=Signal::derive(|| "90".to_string()) hint="Days, from 1 to 365." error=create_error />
+                    <TokenTermsFields name="" error=create_error />
                     <button type="submit" class="button button-primary">"Create token"</button>
                 </ServerForm>
             </FormDialog>
         </Panel>
+    }
+}
+
+/// The terms of a personal access token, as the person chooses them: name, workspace, scopes,
+/// lifetime.
+#[component]
+fn TokenTermsFields(
+    /// The name filled in already.
+    name: &'static str,
+    #[prop(into)] error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let workspaces = super::use_auth().workspaces;
+    view! {
+        <Field label="Name" name="name" required=true maxlength=100 value=Signal::derive(move || name.to_string()) hint="What the token is for, such as the CI job that uses it." error />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let options: Vec<(String, String)> = workspaces.await.unwrap_or_default().into_iter().map(|w| (w.name.clone(), w.name)).collect();
+                view! {
+                    <Field label="Workspace" name="workspace" kind="select" options required=true hint="The one workspace the token acts in." error />
+                }
+            })}
+        </Suspense>
+        <CheckGroup label="Scopes" name="scopes" options=TokenScope::ALL.iter().map(|s| (s.code().to_string(), s.label().to_string(), false)).collect() hint="What the token may do." error />
+        <Field label="Expires in" name="days" kind="number" required=true value=Signal::derive(|| "90".to_string()) hint="Days, from 1 to 365." error />
+    }
+}
+
+/// `/device`: the person approves (or denies) the sign-in of `mpdp studio login` that shows the
+/// code they type, choosing the terms of the token it gets.
+#[component]
+pub fn DevicePage() -> impl IntoView {
+    let auth = use_auth();
+    let code = super::kit::query_param("code");
+    let approve = ServerAction::<crate::api::account::ApproveDevice>::new();
+    let deny = ServerAction::<crate::api::account::DenyDevice>::new();
+    let request = Resource::new(move || code.get(), |c| async move {
+        if c.trim().is_empty() { Ok(None) } else { crate::api::account::device_request(c).await.map(Some) }
+    });
+    let approve_error = action_error(approve);
+    let deny_error = action_error(deny);
+    let approved = done_notice(approve, "approved", "Approved: the command line gets its token within a few seconds. You can close this page.");
+    let denied = done_notice(deny, "denied", "Denied: the command line gets no token.");
+    let done = Signal::derive(move || approved.get().or_else(|| denied.get()));
+    view! {
+        <Title text="Sign in the command line" />
+        <PageHeader title="Sign in the command line" crumbs=vec![("Home", "/")] />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match auth.me.await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return view! { <SignInRequired /> }.into_any(),
+                    Err(e) => return view! { <super::kit::ErrorPanel error=e /> }.into_any(),
+                }
+                let found = request.await;
+                let typed = code.get_untracked();
+                let code_error = Signal::derive({
+                    let e = found.as_ref().err().cloned();
+                    move || e.clone()
+                });
+                view! {
+                    <Notice message=done />
+                    <Panel id="device-code" title="The code">
+                        <p class="hint">"Run " <code>"mpdp studio login --server …"</code> " and type the code it shows. Approve only a request you made yourself, just now."</p>
+                        <form method="get" action="/device">
+                            <FormError error=code_error />
+                            <Field label="Code" name="code" required=true maxlength=12 value=Signal::derive(move || typed.clone()) hint="Eight letters, like BCDF-GHJK." error=code_error />
+                            <button type="submit" class="button">"Continue"</button>
+                        </form>
+                    </Panel>
+                    {found.ok().flatten().map(|r| {
+                        let (c1, c2) = (r.user_code.clone(), r.user_code.clone());
+                        view! {
+                            <Panel id="device-approve" title="Approve this sign-in">
+                                <dl class="facts">
+                                    <dt>"Code"</dt><dd><code>{r.user_code.clone()}</code></dd>
+                                    <dt>"Asked from"</dt><dd>{if r.client.is_empty() { "an unknown address".to_string() } else { r.client.clone() }}</dd>
+                                    <dt>"Asked at"</dt><dd>{fmt_time(&r.created)}</dd>
+                                    <dt>"Waits until"</dt><dd>{fmt_time(&r.expires)}</dd>
+                                </dl>
+                                <ServerForm action=approve error=approve_error fields=vec![("code", c1)]>
+                                    <TokenTermsFields name="mpdp studio login" error=approve_error />
+                                    <button type="submit" class="button button-primary">"Approve"</button>
+                                </ServerForm>
+                                <ServerForm action=deny error=deny_error fields=vec![("code", c2)]>
+                                    <button type="submit" class="button">"Deny"</button>
+                                </ServerForm>
+                            </Panel>
+                        }
+                    })}
+                }.into_any()
+            })}
+        </Suspense>
     }
 }
 

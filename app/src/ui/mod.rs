@@ -124,6 +124,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login/code") view={Lazy::<pages::LoginCode>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/confirm/:kind") view={Lazy::<pages::Confirm>::new()} ssr=SsrMode::Async />
                     <Route path=StaticSegment("account") view={Lazy::<pages::Account>::new()} ssr=SsrMode::Async />
+                    <Route path=StaticSegment("device") view={Lazy::<pages::Device>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/verify-email/:token") view={Lazy::<pages::VerifyEmail>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/forgot-password") view={Lazy::<pages::ForgotPassword>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/reset-password/:token") view={Lazy::<pages::ResetPassword>::new()} ssr=SsrMode::Async />

@@ -134,6 +134,8 @@ lazy_area! {
     ResetPassword: ResetPassword => view! { <email_links::ResetPasswordPage /> },
     /// `/account`
     Account: Account => view! { <account::AccountPage /> },
+    /// `/device`
+    Device: Device => view! { <account::DevicePage /> },
     /// `/confirm/{kind}`
     Confirm: Confirm => view! { <kit::dialog::ConfirmPage /> },
 }

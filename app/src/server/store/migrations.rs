@@ -31,7 +31,15 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0014-second-factors", second_factors),
     ("0015-access-tokens", access_tokens),
     ("0016-shown-once", shown_once),
+    ("0017-device-grants", device_grants),
 ];
+
+/// Device authorization grants of `mpdp studio login`.
+fn device_grants(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(DEVICE_GRANTS)?;
+    tx.open_table(DEVICE_GRANTS_BY_USER_CODE)?;
+    Ok(())
+}
 
 /// Secrets waiting to be shown once.
 fn shown_once(tx: &WriteTransaction) -> Result<(), redb::Error> {

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod bundles;
 pub mod change_requests;
 pub mod codec;
+pub mod device_grants;
 pub mod effects;
 pub mod files;
 pub mod fleet;

@@ -268,6 +268,13 @@ tables! {
     /// Key: (session handle, kind). Value: `ShownOnce` as JSON — secrets just made (recovery
     /// codes, an access token) waiting, at most ten minutes, for that session's next page.
     SHOWN_ONCE: (u128, u8) => &[u8] = "shown-once-1";
+
+    /// Key: hex SHA-256 of a device code of `mpdp studio login` (RFC 8628). Value:
+    /// `DeviceGrant` as JSON — the request, and the person's decision once made.
+    DEVICE_GRANTS: &str => &[u8] = "device-grants-1";
+
+    /// Key: a device grant's user code (`XXXX-XXXX`). Value: the hash its grant is kept under.
+    DEVICE_GRANTS_BY_USER_CODE: &str => &str = "device-grants-by-user-code-1";
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ use crate::server::context::Context;
 
 mod authenticate;
 mod console;
+mod device;
 mod limits;
 mod person;
 mod receive;
@@ -105,6 +106,8 @@ pub fn routes() -> Routes<Studio> {
     Routes::default()
         .post("/api/studio/v1/mini-programs/{id}/versions", upload)
         .get("/api/studio/v1/mini-programs/{id}/versions", list_versions)
+        .post("/api/device/v1/code", device::device_code)
+        .post("/api/device/v1/token", device::device_token)
 }
 
 /// The console's own upload form (a signed-in member's browser, not a Studio key).

@@ -64,8 +64,10 @@ pub struct TokenForm {
     pub days: String,
 }
 
-/// Creates a token; the token itself is in the answer and nowhere else.
-pub async fn create(cx: &Context, who: &SignedIn, form: TokenForm, addr: Option<IpAddr>) -> Result<NewAccessToken, AppError> {
+pub use crate::model::account::TokenTerms as Terms;
+
+/// Checks the form, each refusal naming its field.
+pub fn check_form(form: TokenForm) -> Result<Terms, AppError> {
     let name = form.name.trim().to_string();
     if name.is_empty() {
         return Err(AppError::invalid("Name", "is required"));
@@ -91,50 +93,70 @@ pub async fn create(cx: &Context, who: &SignedIn, form: TokenForm, addr: Option<
         .ok()
         .filter(|d| (1..=MAX_DAYS).contains(d))
         .ok_or_else(|| AppError::invalid("Expires in", format!("must be a whole number of days from 1 to {MAX_DAYS}")))?;
-    let workspace_name = form.workspace.trim().to_string();
-    if workspace_name.is_empty() {
+    let workspace = form.workspace.trim().to_string();
+    if workspace.is_empty() {
         return Err(AppError::invalid("Workspace", "is required"));
     }
+    Ok(Terms { name, workspace, scopes, days })
+}
+
+/// A new random token.
+pub fn new_token() -> String {
     let mut raw = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut raw);
     use base64::Engine as _;
-    let token = format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
-    let hash = hash_of(&token);
+    format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+}
+
+/// The workspace named `name`, if `account` is an active member of it; otherwise a refusal that
+/// names the field (the same whether the workspace does not exist or is not theirs).
+pub fn member_workspace(tx: &impl crate::server::store::Reads, account: Uuid, name: &str) -> Result<ws::Workspace, AppError> {
+    let w = ws::workspace_by_name(tx, name)?;
+    let member = match &w {
+        Some(w) => members::membership(tx, w.id, account)?.filter(|m| m.active),
+        None => None,
+    };
+    match (w, member) {
+        (Some(w), Some(_)) => Ok(w),
+        _ => Err(AppError::invalid("Workspace", format!("must be a workspace you are an active member of ({name} is not)"))),
+    }
+}
+
+/// Stores a token with `terms` for `account` under the hash of `token`, in the caller's write:
+/// the workspace must be one the account is an active member of, and the account may have at
+/// most [`MAX_LIVE`] live tokens. Audited.
+pub fn issue(tx: &redb::WriteTransaction, actor: &crate::server::store::audit::Actor, account: Uuid, terms: Terms, token: &str, now: chrono::DateTime<chrono::Utc>) -> Result<AccessToken, AppError> {
+    let w = member_workspace(tx, account, &terms.workspace)?;
+    let live = access_tokens::of_account(tx, account)?.iter().filter(|(_, t)| t.live(now)).count();
+    if live >= MAX_LIVE {
+        return Err(AppError::conflict("Name", format!("can't be added: you have {MAX_LIVE} live tokens; revoke one first")));
+    }
+    let record = AccessToken {
+        id: Uuid::now_v7(),
+        account,
+        name: terms.name,
+        workspace: w.id,
+        workspace_name: w.name.clone(),
+        scopes: terms.scopes,
+        created: now,
+        expires: now + chrono::Duration::days(terms.days),
+        last_used: None,
+        revoked: None,
+    };
+    access_tokens::insert(tx, &hash_of(token), &record)?;
+    let scopes = record.scopes.iter().map(|s| s.code()).collect::<Vec<_>>().join(", ");
+    audit::record_security(tx, actor, account, AuditAction::AccountTokenCreated, &record.name, &format!("for {} ({scopes}), expires {}", w.name, record.expires.format("%Y-%m-%d")))?;
+    Ok(record)
+}
+
+/// Creates a token; the token itself is in the answer and nowhere else.
+pub async fn create(cx: &Context, who: &SignedIn, form: TokenForm, addr: Option<IpAddr>) -> Result<NewAccessToken, AppError> {
+    let terms = check_form(form)?;
+    let token = new_token();
     let now = cx.clock.now();
     let (account, actor) = (who.account().id, who_acts(who.account(), addr));
-    let record = cx
-        .store
-        .write(move |tx| {
-            let w = ws::workspace_by_name(tx, &workspace_name)?;
-            let member = match &w {
-                Some(w) => members::membership(tx, w.id, account)?.filter(|m| m.active),
-                None => None,
-            };
-            let (Some(w), Some(_)) = (w, member) else {
-                return Err(AppError::invalid("Workspace", format!("must be a workspace you are an active member of ({workspace_name} is not)")));
-            };
-            let live = access_tokens::of_account(tx, account)?.iter().filter(|(_, t)| t.live(now)).count();
-            if live >= MAX_LIVE {
-                return Err(AppError::conflict("Name", format!("can't be added: you have {MAX_LIVE} live tokens; revoke one first")));
-            }
-            let record = AccessToken {
-                id: Uuid::now_v7(),
-                account,
-                name,
-                workspace: w.id,
-                workspace_name: w.name.clone(),
-                scopes,
-                created: now,
-                expires: now + chrono::Duration::days(days),
-                last_used: None,
-                revoked: None,
-            };
-            access_tokens::insert(tx, &hash, &record)?;
-            let scopes = record.scopes.iter().map(|s| s.code()).collect::<Vec<_>>().join(", ");
-            audit::record_security(tx, &actor, account, AuditAction::AccountTokenCreated, &record.name, &format!("for {} ({scopes}), expires {}", w.name, record.expires.format("%Y-%m-%d")))?;
-            Ok(record)
-        })
-        .await?;
+    let issued = token.clone();
+    let record = cx.store.write(move |tx| issue(tx, &actor, account, terms, &issued, now)).await?;
     Ok(NewAccessToken { token, view: view(&record, now) })
 }
 

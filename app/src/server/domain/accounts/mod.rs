@@ -2,6 +2,7 @@
 //! and reset, email change, sessions, and the first operator.
 
 pub mod access_tokens;
+pub mod device;
 mod email_change;
 mod login;
 mod operator;

@@ -184,3 +184,37 @@ test("personal access tokens: made for a workspace with scopes, shown once, list
   await expect(page.getByRole("status").filter({ hasText: "The token is revoked." })).toBeVisible();
   await expect(row.getByText("Revoked", { exact: true })).toBeVisible();
 });
+
+test("the command line's sign-in is approved on /device with the token's terms, and its code works once", async ({ page, request }, info) => {
+  const workspace = `Dev${uniqueName()}`;
+  await operatorsOwnWorkspace(page, info, workspace);
+  // What `mpdp studio login` does: ask for a code, then poll.
+  const started = await (await request.post("/api/device/v1/code", { form: { client_id: "mpdp-cli" } })).json();
+  const poll = async () =>
+    request.post("/api/device/v1/token", {
+      form: { grant_type: "urn:ietf:params:oauth:grant-type:device_code", device_code: started.device_code, client_id: "mpdp-cli" },
+    });
+  expect((await (await poll()).json()).error).toBe("authorization_pending");
+
+  await open(page, info, "/device");
+  await page.getByLabel("Code").fill("AAAA-AAAA");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.getByRole("alert").first()).toContainText("must be the eight letters");
+  await page.getByLabel("Code").fill(started.user_code.toLowerCase());
+  await page.getByRole("button", { name: "Continue" }).click();
+  const approval = page.getByRole("region", { name: "Approve this sign-in" });
+  await expect(approval.getByText(started.user_code, { exact: true })).toBeVisible();
+  await approval.getByLabel("Workspace").selectOption(workspace);
+  await approval.getByLabel("Upload versions").check();
+  await approval.getByRole("button", { name: "Approve" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Approved: the command line gets its token" })).toBeVisible();
+
+  await new Promise((r) => setTimeout(r, 5_100));
+  const answer = await (await poll()).json();
+  expect(answer.access_token).toMatch(/^mppat_/);
+  expect(answer.workspace).toBe(workspace);
+  await new Promise((r) => setTimeout(r, 5_100));
+  expect((await (await poll()).json()).error).toBe("invalid_grant");
+  await open(page, info, "/account");
+  await expect(page.getByRole("table", { name: "Your access tokens" }).getByRole("row").filter({ hasText: workspace })).toBeVisible();
+});
