@@ -220,6 +220,8 @@ async fn every_endpoint_has_an_authorization_row() {
         // The Studio API: signed by an Upload Key, never by a session; unsigned is 401.
         ("GET /api/studio/v1/mini-programs/{id}/versions", Public, vec![], 401),
         ("POST /api/studio/v1/mini-programs/{id}/versions", Public, vec![], 401),
+        // Applying for review from CI: a personal access token, never a session.
+        ("POST /api/studio/v1/mini-programs/{id}/publishing", Public, vec![], 401),
         // The container API: the App's Accessing Key as a bearer token, never a session.
         ("GET /api/container/v1/mini-programs", Public, vec![], 401),
         ("GET /api/container/v1/mini-programs/{id}", Public, vec![], 401),

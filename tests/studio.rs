@@ -917,3 +917,52 @@ async fn studio_login_gets_a_token_approved_in_the_browser_and_uploads_name_the_
     let user_code = started["user_code"].as_str().unwrap().to_string();
     expect_field(&call(&dev, &s.server, "device-request", &[("code", &user_code)]).await, 422, "Code");
 }
+
+#[tokio::test]
+async fn studio_publish_applies_for_review_with_a_token_as_the_person_could_in_the_console() {
+    let s = setup(&[]).await;
+    let src = bundle_dir();
+    let dir = src.path().to_str().unwrap();
+    let out = studio(&["upload", "--server", &s.server.base, "--key", &s.upload_key, "--mini-program", &s.mp, "--version", "1.0.0", dir]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (dev, dev_id) = join(&s, "dev", "WorkspaceDeveloper").await;
+    call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", &dev_id), ("role", "developer")]).await;
+    let publish = |token: &str, version: &str, app: &str| {
+        Command::new(bin())
+            .args(["studio", "publish", "--server", &s.server.base, "--mini-program", &s.mp, "--version", version, "--app", app, "--rollout", "10", "--note", "from CI"])
+            .env("MPDP_TOKEN", token)
+            .env("MPDP_CONFIG_DIR", s.dir.path())
+            .output()
+            .unwrap()
+    };
+    // Refused: a token without the scope; a developer (only a mini program's admin or a
+    // Workspace Admin applies); an App of no workspace; a version that is not the newest.
+    let upload_only = access_token(&s.ann, &s, "Acme", &["upload"], "30").await;
+    refused_with(&publish(&upload_only, "1.0.0", &s.app), "token_scope");
+    let dev_token = access_token(&dev, &s, "Acme", &["publish"], "30").await;
+    refused_with(&publish(&dev_token, "1.0.0", &s.app), "forbidden");
+    let ann_token = access_token(&s.ann, &s, "Acme", &["publish"], "30").await;
+    refused_with(&publish(&ann_token, "1.0.0", "00000000-0000-7000-8000-000000000000"), "Apps");
+    refused_with(&publish(&ann_token, "0.9.0", &s.app), "Version");
+    let r = client().post(s.server.url(&format!("/api/studio/v1/mini-programs/{}/publishing", s.mp))).body("{}").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401, "no token");
+    let r = client()
+        .post(s.server.url(&format!("/api/studio/v1/mini-programs/{}/publishing", s.mp)))
+        .header("authorization", format!("Bearer {ann_token}"))
+        .body(vec![b'x'; 70_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413, "a body past the limit is not read");
+    const LIST: &[(&str, &str)] = &[("workspace", "Acme"), ("category", ""), ("status", ""), ("q", ""), ("sort", ""), ("cursor", "")];
+    assert_eq!(call(&s.ann, &s.server, "list-approvals", LIST).await.json()["items"].as_array().unwrap().len(), 0, "nothing was filed");
+
+    // Ann's token applies, as ann: the application is hers, at 10 % rollout, in review.
+    let out = publish(&ann_token, "1.0.0", &s.app);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/w/Acme/approvals/"), "{}", String::from_utf8_lossy(&out.stdout));
+    let list = call(&s.ann, &s.server, "list-approvals", LIST).await.json();
+    assert_eq!(list["items"][0]["applicant"], "ann", "{list}");
+    assert_eq!(versions(&s).await[0]["state"], "InReview");
+    refused_with(&publish(&ann_token, "1.0.0", &s.app), "Version");
+}

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::bundle::{list_bundle, pack_to_temp, Packed};
-use super::flags::{check_note, check_version, UploadArgs, VersionsArgs};
+use super::flags::{authorization, check_mini_program, check_note, check_server, check_version, PublishArgs, UploadArgs, VersionsArgs};
 use super::wire::{
     ErrorAnswer, UploadAnswer, VersionInfo, VersionsAnswer, NOTE_HEADER, VERSION_HEADER,
 };
@@ -68,6 +68,37 @@ async fn answer<T: DeserializeOwned>(
         );
     }
     bail!("{server} (--server) answered {status} without a Studio API error; is it the MPDP platform's address?")
+}
+
+/// `mpdp studio publish`: applies for publishing review with a personal access token.
+pub(super) async fn publish(args: PublishArgs) -> anyhow::Result<()> {
+    let server = check_server(&args.server)?;
+    let mini_program = check_mini_program(&args.mini_program)?;
+    let version = check_version(&args.version)?;
+    let apps = args
+        .apps
+        .iter()
+        .map(|a| uuid::Uuid::parse_str(a.trim()).map_err(|_| anyhow!("--app: {a:?} is not an App id (a UUID)")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let note = match &args.note {
+        Some(n) if n.chars().count() > super::flags::MAX_NOTE_CHARS => bail!("--note: at most {} characters", super::flags::MAX_NOTE_CHARS),
+        Some(n) => n.clone(),
+        None => String::new(),
+    };
+    let token = authorization(args.token.as_deref(), &server)?
+        .ok_or_else(|| anyhow!("--token: a personal access token with the publish scope is needed (or run mpdp studio login)"))?;
+    let body = serde_json::json!({ "version": version, "apps": apps, "rollout_percent": args.rollout, "note": note });
+    let response = client()?
+        .post(format!("{server}/api/studio/v1/mini-programs/{mini_program}/publishing"))
+        .header(reqwest::header::AUTHORIZATION, token)
+        .json(&body)
+        .timeout(Duration::from_secs(120))
+        .send()
+        .await
+        .with_context(|| connection_error(&server))?;
+    let applied: super::wire::Applied = answer(&server, response).await?;
+    println!("Applied for publishing review of {version}: {}", applied.console_url);
+    Ok(())
 }
 
 fn connection_error(server: &str) -> String {

@@ -25,6 +25,36 @@ pub enum StudioCommand {
     /// directory (readable by you only). `upload` and `versions` then name you with it unless
     /// --token says otherwise.
     Login(LoginArgs),
+    /// Apply for publishing review of the newest uploaded version, to be released to the Apps
+    /// named once approved — as "Apply for publishing review" in the console. Needs a personal
+    /// access token with the publish scope (--token, MPDP_TOKEN, or mpdp studio login); no key.
+    Publish(PublishArgs),
+}
+
+#[derive(Args)]
+pub struct PublishArgs {
+    /// The platform's address, e.g. https://mpdp.example.com (http:// or https://).
+    #[arg(long, value_name = "URL")]
+    pub(super) server: String,
+    /// The mini program's id (a UUID, shown on its page in the console).
+    #[arg(long, value_name = "ID")]
+    pub(super) mini_program: String,
+    /// The version to apply for: the newest one uploaded, e.g. 1.2.0.
+    #[arg(long = "version", value_name = "X.Y.Z")]
+    pub(super) version: String,
+    /// An App to release it to once approved (its id); repeat for several.
+    #[arg(long = "app", value_name = "ID", required = true)]
+    pub(super) apps: Vec<String>,
+    /// The share of the Apps' installs it goes to at first, in percent (0–100; default 100).
+    #[arg(long, value_name = "PERCENT")]
+    pub(super) rollout: Option<String>,
+    /// A note for the reviewers (at most 2000 characters).
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub(super) note: Option<String>,
+    /// A personal access token with the publish scope (mppat_…). Prefer the environment
+    /// variable; without either, the one `mpdp studio login` kept for the server.
+    #[arg(long, env = "MPDP_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub(super) token: Option<String>,
 }
 
 #[derive(Args)]
@@ -120,11 +150,17 @@ impl Target {
             server: check_server(&self.server)?,
             key: check_key(&self.key, action)?,
             mini_program: check_mini_program(&self.mini_program)?,
-            authorization: match self.token.as_deref() {
-                Some(t) => Some(check_token(t)?),
-                None => super::login::stored_token(&check_server(&self.server)?)?.map(|t| format!("Bearer {t}")),
-            },
+            authorization: authorization(self.token.as_deref(), &check_server(&self.server)?)?,
         })
+    }
+}
+
+/// The `Authorization` header for `--token` (or `MPDP_TOKEN`), else for the token `mpdp studio
+/// login` kept for `server`, if any.
+pub(super) fn authorization(token: Option<&str>, server: &str) -> anyhow::Result<Option<String>> {
+    match token {
+        Some(t) => Ok(Some(check_token(t)?)),
+        None => Ok(super::login::stored_token(server)?.map(|t| format!("Bearer {t}"))),
     }
 }
 

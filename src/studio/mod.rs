@@ -16,7 +16,7 @@ mod login;
 mod verify;
 mod wire;
 
-use client::{upload, versions};
+use client::{publish, upload, versions};
 use verify::verify;
 
 pub use flags::StudioCommand;
@@ -31,5 +31,6 @@ pub async fn run(command: StudioCommand) -> anyhow::Result<()> {
             Ok(())
         }
         StudioCommand::Login(args) => login::login(args).await,
+        StudioCommand::Publish(args) => publish(args).await,
     }
 }

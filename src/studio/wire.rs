@@ -29,6 +29,12 @@ pub(super) struct UploadAnswer {
     pub(super) console_url: String,
 }
 
+/// The answer to `mpdp studio publish`: the application filed.
+#[derive(Deserialize)]
+pub(super) struct Applied {
+    pub console_url: String,
+}
+
 #[derive(Deserialize)]
 pub(super) struct VersionsAnswer {
     pub(super) versions: Vec<VersionInfo>,

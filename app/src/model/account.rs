@@ -67,16 +67,19 @@ pub enum TokenScope {
     Upload,
     /// List a mini program's versions (`mpdp studio versions`).
     Read,
+    /// Apply for publishing review (`mpdp studio publish`), as the person may in the console.
+    Publish,
 }
 
 impl TokenScope {
-    pub const ALL: [TokenScope; 2] = [TokenScope::Upload, TokenScope::Read];
+    pub const ALL: [TokenScope; 3] = [TokenScope::Upload, TokenScope::Read, TokenScope::Publish];
 
     /// The scope's name in forms and messages.
     pub fn code(self) -> &'static str {
         match self {
             TokenScope::Upload => "upload",
             TokenScope::Read => "read",
+            TokenScope::Publish => "publish",
         }
     }
 
@@ -84,6 +87,7 @@ impl TokenScope {
         match self {
             TokenScope::Upload => "Upload versions",
             TokenScope::Read => "Read versions",
+            TokenScope::Publish => "Apply for publishing review",
         }
     }
 

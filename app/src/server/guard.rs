@@ -169,6 +169,14 @@ impl SignedIn {
         Ok(Some((id, epoch)))
     }
 
+    /// The person a personal access token names (checked by the caller against the store in
+    /// this request), for a request that has no session: the session is a fresh one of this
+    /// request only, never saved.
+    pub fn by_token(state: &Context, account: Account) -> SignedIn {
+        let store = std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(state.store.clone()));
+        SignedIn { account, session: Session::new(None, store, None) }
+    }
+
     /// Ends this session: its record is deleted and the cookie cleared.
     pub async fn end(session: &Session) -> Result<(), AppError> {
         session.flush().await.map_err(session_error)

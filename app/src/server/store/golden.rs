@@ -46,6 +46,8 @@ use super::publish::{ObjectKind, PublishState, PublishedObject};
 use super::second_factor::{SecondFactor, TotpSecret};
 use super::access_tokens::AccessToken;
 use super::shown_once::ShownOnce;
+use super::device_grants::{Decision, DeviceGrant};
+use crate::model::account::TokenTerms;
 use crate::model::account::TokenScope;
 use super::releases::{Candidate, Pause, Release, Shipped};
 use super::sessions;
@@ -200,6 +202,24 @@ fn access_token() -> AccessToken {
         expires: at("2026-05-30T10:00:00Z"),
         last_used: Some(at("2026-03-05T08:00:00Z")),
         revoked: Some(at("2026-03-06T08:00:00Z")),
+    }
+}
+
+fn approved() -> Decision {
+    Decision::Approved {
+        account: id(1),
+        terms: TokenTerms { name: "mpdp studio login".into(), workspace: "Acme Wallet".into(), scopes: vec![TokenScope::Upload, TokenScope::Publish], days: 90 },
+    }
+}
+
+fn device_grant() -> DeviceGrant {
+    DeviceGrant {
+        user_code: "BCDF-GHJK".into(),
+        created: at("2026-03-05T08:00:00Z"),
+        expires: at("2026-03-05T08:10:00Z"),
+        client: Some("203.0.113.7".into()),
+        last_poll: Some(at("2026-03-05T08:00:05Z")),
+        decision: Some(approved()),
     }
 }
 
@@ -541,6 +561,8 @@ golden! {
     published_object_is_kept: PublishedObject = published_object() => "published_object.json", equal;
     second_factor_is_kept: SecondFactor = second_factor() => "second_factor.json", equal;
     access_token_is_kept: AccessToken = access_token() => "access_token.json", equal;
+    device_grant_is_kept: DeviceGrant = device_grant() => "device_grant.json", equal;
+    device_decisions_are_kept: Vec<Decision> = vec![approved(), Decision::Denied] => "device_decision.json", equal;
     shown_once_is_kept: ShownOnce = ShownOnce { at: 1_772_697_600, values: vec!["abcde-fghjk".into(), "mnpqr-stuvw".into()] } => "shown_once.json", equal;
 
     application_statuses_are_kept: Vec<ApplicationStatus> =
@@ -553,7 +575,7 @@ golden! {
     invitation_states_are_kept: Vec<InvitationState> =
         every!(InvitationState: Pending, Accepted, Revoked) => "invitation_state.json", equal;
     key_kinds_are_kept: Vec<KeyKind> = every!(KeyKind: Accessing, Upload) => "key_kind.json", equal;
-    token_scopes_are_kept: Vec<TokenScope> = every!(TokenScope: Upload, Read) => "token_scope.json", equal;
+    token_scopes_are_kept: Vec<TokenScope> = every!(TokenScope: Upload, Read, Publish) => "token_scope.json", equal;
     object_kinds_are_kept: Vec<ObjectKind> = every!(ObjectKind: Bundle, Icon, Document) => "object_kind.json", equal;
     version_states_are_kept: Vec<VersionState> = every!(
         VersionState: Uploaded, InReview, Approved, Released, Rejected, Superseded, Removed, Retired

@@ -36,6 +36,7 @@ mod console;
 mod device;
 mod limits;
 mod person;
+mod publish;
 mod receive;
 #[cfg(test)]
 mod tests;
@@ -106,6 +107,7 @@ pub fn routes() -> Routes<Studio> {
     Routes::default()
         .post("/api/studio/v1/mini-programs/{id}/versions", upload)
         .get("/api/studio/v1/mini-programs/{id}/versions", list_versions)
+        .post("/api/studio/v1/mini-programs/{id}/publishing", publish::publish)
         .post("/api/device/v1/code", device::device_code)
         .post("/api/device/v1/token", device::device_token)
 }

@@ -44,6 +44,39 @@ pub(crate) fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok())
 }
 
+/// A token that acts alone (no key signs the request): known, live, holding `scope`; its record
+/// and its person's account. What the person may do is then checked as for a signed-in member.
+pub(crate) fn holder(tx: &impl Reads, token: &Presented, scope: TokenScope, now: DateTime<Utc>) -> Result<Result<(Account, access_tokens::AccessToken), ApiError>, AppError> {
+    let Some(t) = access_tokens::by_hash(tx, &token.hash)? else {
+        return Ok(Err(token_invalid("is not known to this server")));
+    };
+    if let Err(e) = usable(&t, scope, now) {
+        return Ok(Err(e));
+    }
+    match accounts::get(tx, t.account)? {
+        Some(a) => Ok(Ok((a, t))),
+        None => Ok(Err(token_invalid("belongs to an account that no longer exists"))),
+    }
+}
+
+/// Neither revoked nor expired, and holding `scope`.
+fn usable(t: &access_tokens::AccessToken, scope: TokenScope, now: DateTime<Utc>) -> Result<(), ApiError> {
+    if t.revoked.is_some() {
+        return Err(token_invalid("has been revoked"));
+    }
+    if now >= t.expires {
+        return Err(token_invalid(&format!("expired on {}", t.expires.format("%Y-%m-%d"))));
+    }
+    if !t.scopes.contains(&scope) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "token_scope",
+            format!("This personal access token lacks the {} scope (it has: {}).", scope.code(), t.scopes.iter().map(|s| s.code()).collect::<Vec<_>>().join(", ")),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the token in `tx` for `scope` on the mini program `mini_program` of `workspace`
 /// (`need`, as a member would need it); the person's account. A refusal is `Ok(Err(_))`, so a
 /// caller's transaction may still commit what it wrote before.
@@ -59,18 +92,8 @@ pub(crate) fn check(
     let Some(t) = access_tokens::by_hash(tx, &token.hash)? else {
         return Ok(Err(token_invalid("is not known to this server")));
     };
-    if t.revoked.is_some() {
-        return Ok(Err(token_invalid("has been revoked")));
-    }
-    if now >= t.expires {
-        return Ok(Err(token_invalid(&format!("expired on {}", t.expires.format("%Y-%m-%d")))));
-    }
-    if !t.scopes.contains(&scope) {
-        return Ok(Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "token_scope",
-            format!("This personal access token lacks the {} scope (it has: {}).", scope.code(), t.scopes.iter().map(|s| s.code()).collect::<Vec<_>>().join(", ")),
-        )));
+    if let Err(e) = usable(&t, scope, now) {
+        return Ok(Err(e));
     }
     if t.workspace != workspace.0 {
         return Ok(Err(ApiError::new(
