@@ -28,35 +28,18 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0011-release-control", release_control),
     ("0012-fleet-health", fleet_health),
     ("0013-publish-queue", publish_queue),
-    ("0014-second-factors", second_factors),
-    ("0015-access-tokens", access_tokens),
-    ("0016-shown-once", shown_once),
-    ("0017-device-grants", device_grants),
+    ("0014-identity", identity),
 ];
 
-/// Device authorization grants of `mpdp studio login`.
-fn device_grants(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(DEVICE_GRANTS)?;
-    tx.open_table(DEVICE_GRANTS_BY_USER_CODE)?;
-    Ok(())
-}
-
-/// Secrets waiting to be shown once.
-fn shown_once(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(SHOWN_ONCE)?;
-    Ok(())
-}
-
-/// Personal access tokens, by hash and by account.
-fn access_tokens(tx: &WriteTransaction) -> Result<(), redb::Error> {
+/// Second factors, personal access tokens, secrets waiting to be shown once, and the device
+/// grants of `mpdp studio login`.
+fn identity(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(SECOND_FACTORS)?;
     tx.open_table(ACCESS_TOKENS)?;
     tx.open_table(ACCESS_TOKENS_BY_ACCOUNT)?;
-    Ok(())
-}
-
-/// Authenticator secrets and recovery codes, one record per account that has them.
-fn second_factors(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(SECOND_FACTORS)?;
+    tx.open_table(SHOWN_ONCE)?;
+    tx.open_table(DEVICE_GRANTS)?;
+    tx.open_table(DEVICE_GRANTS_BY_USER_CODE)?;
     Ok(())
 }
 
