@@ -440,7 +440,11 @@ async fn a_required_second_factor_refuses_every_workspace_endpoint_to_a_member_w
     let page = page_text(&dev, &server.url("/w/Acme/mini-programs")).await;
     assert!(page.contains("requires two-factor authentication") && page.contains("/account#two-factor"), "{page}");
     expect(&workspace_home(&ann, &server, "Acme").await, 200, "the admin has one");
+    // The Members list shows who has one.
+    let two_factor = |list: serde_json::Value, who: &str| list["items"].as_array().unwrap().iter().find(|m| m["username"] == who).unwrap()["second_factor"].clone();
+    assert_eq!(two_factor(list_members(&ann, &server, "Acme", "dev", "", "").await.json(), "dev"), false);
     turn_on_second_factor(&dev, &server).await;
+    assert_eq!(two_factor(list_members(&ann, &server, "Acme", "dev", "", "").await.json(), "dev"), true);
     expect(&workspace_home(&dev, &server, "Acme").await, 200, "once the developer has one");
     expect(&require(&ann, "false").await, 200, "stop requiring");
     assert_eq!(audit_events(&ann, &server, "workspace.sign_in_policy_changed", "").await.len(), 2);

@@ -465,6 +465,8 @@ pub struct MemberView {
     pub joined: DateTime<Utc>,
     /// "Assigned to Mini Program: …": the mini programs' names, or "unassigned".
     pub assignment: String,
+    /// Whether the member signs in with two factors.
+    pub second_factor: bool,
 }
 
 /// A pending invitation as the Members page shows it.

@@ -149,6 +149,7 @@ fn view(tx: &ReadTransaction, workspace: Uuid, m: Membership, account: Account) 
         active: m.active,
         joined: m.joined,
         assignment: super::minis::assignment_text(tx, workspace, account.id)?,
+        second_factor: account.second_factor.is_some(),
     })
 }
 

@@ -124,7 +124,7 @@ pub fn MembersPage() -> impl IntoView {
             />
             <DataTable
                 label="Members"
-                columns=vec!["Login email", "Username", "Role", "Status", "Start date", "Actions"]
+                columns=vec!["Login email", "Username", "Role", "Status", "Two-factor", "Start date", "Actions"]
                 sortable=vec![("Login email", "email"), ("Username", "username"), ("Role", "role"), ("Start date", "joined")]
                 data=members
                 empty="No members match."
@@ -140,6 +140,7 @@ pub fn MembersPage() -> impl IntoView {
                                                     <td>{m.username.clone()}</td>
                                                     <td>{m.role.label()}<br /><span class="hint">{format!("Assigned to Mini Program: {}", m.assignment)}</span></td>
                                                     <td><StatusBadge status=Badge::member(m.active) /></td>
+                                                    <td><StatusBadge status=Badge::second_factor(m.second_factor) /></td>
                                                     <td class="nowrap">{m.joined.format("%Y-%m-%d").to_string()}</td>
                                                     <td class="row-actions">
                                                         <RowMenu label=format!("Actions for {who}")>
