@@ -16,13 +16,17 @@ use super::flags::{check_server, LoginArgs};
 const CLIENT_ID: &str = "mpdp-cli";
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-/// Where tokens are kept.
-fn credentials_file() -> anyhow::Result<PathBuf> {
+/// Where tokens are kept, if this user has a config directory.
+fn credentials_path() -> Option<PathBuf> {
     let dir = match std::env::var_os("MPDP_CONFIG_DIR") {
         Some(d) => PathBuf::from(d),
-        None => dirs::config_dir().ok_or_else(|| anyhow!("no config directory for this user: set MPDP_CONFIG_DIR"))?.join("mpdp"),
+        None => dirs::config_dir()?.join("mpdp"),
     };
-    Ok(dir.join("credentials.json"))
+    Some(dir.join("credentials.json"))
+}
+
+fn credentials_file() -> anyhow::Result<PathBuf> {
+    credentials_path().ok_or_else(|| anyhow!("no config directory for this user: set MPDP_CONFIG_DIR"))
 }
 
 fn read_credentials(path: &PathBuf) -> anyhow::Result<BTreeMap<String, String>> {
@@ -35,7 +39,10 @@ fn read_credentials(path: &PathBuf) -> anyhow::Result<BTreeMap<String, String>> 
 
 /// The token `mpdp studio login` kept for `server`, if any.
 pub(super) fn stored_token(server: &str) -> anyhow::Result<Option<String>> {
-    Ok(read_credentials(&credentials_file()?)?.get(server).cloned())
+    match credentials_path() {
+        Some(path) => Ok(read_credentials(&path)?.get(server).cloned()),
+        None => Ok(None),
+    }
 }
 
 /// Keeps `token` for `server`, readable by this user only (written to a new file, then renamed).
