@@ -29,7 +29,7 @@ async function expectAccessible(page: Page, info: TestInfo, path: string) {
 const ZEROS = "0".repeat(64);
 
 test("every page a visitor can open passes axe-core", async ({ page }, info) => {
-  for (const path of ["/", "/login", "/sign-up", "/forgot-password", `/verify-email/${ZEROS}`, `/reset-password/${ZEROS}`, `/invitations/${ZEROS}`, "/confirm/block-member", "/no/such/page"]) {
+  for (const path of ["/", "/login", "/sign-up", "/forgot-password", `/verify-email/${ZEROS}`, `/reset-password/${ZEROS}`, `/invitations/${ZEROS}`, "/confirm/block-member", "/login/code", "/no/such/page"]) {
     await expectAccessible(page, info, path);
   }
 });
@@ -70,6 +70,9 @@ test("every page of an operator who is also a Workspace Admin passes axe-core", 
     "/notifications",
     "/",
     "/account",
+    "/account?new-token=1",
+    "/device",
+    "/device?code=BCDF-GHJK",
     "/workspaces",
     "/workspaces/apply",
     `/w/${workspace}`,
