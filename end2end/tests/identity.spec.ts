@@ -161,6 +161,9 @@ test("personal access tokens: made for a workspace with scopes, shown once, list
   await dialog.getByLabel("Expires in").fill("400");
   await dialog.getByRole("button", { name: "Create token" }).click();
   await expect(dialog.getByRole("alert")).toContainText("Scopes");
+  // (Without JavaScript the form comes back empty with its error: filled again.)
+  await dialog.getByLabel("Name").fill(`release ${workspace}`);
+  await dialog.getByLabel("Workspace").selectOption(workspace);
   await dialog.getByLabel("Upload versions").check();
   await dialog.getByLabel("Expires in").fill("30");
   await dialog.getByRole("button", { name: "Create token" }).click();

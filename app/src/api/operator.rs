@@ -170,11 +170,16 @@ fn back_to_accounts(back: Option<String>, done: &str) {
 /// Resets a person's second factor (who lost both their authenticator and their recovery codes):
 /// login asks for the password alone again. Audited; the person is emailed.
 #[server(prefix = "/api", endpoint = "reset-second-factor")]
-pub async fn reset_second_factor(account: Uuid) -> Result<(), AppError> {
+pub async fn reset_second_factor(
+    account: Uuid,
+    /// The list as it was (search, sort, page), to return to after a plain form post.
+    #[server(default)]
+    back: Option<String>,
+) -> Result<(), AppError> {
     let (op, actor) = operator_actor().await?;
     let state = AppState::current()?;
     crate::server::domain::accounts::second_factor::reset_by_operator(&state, &op, account, actor).await?;
-    back_to_accounts(None, "second_factor_reset");
+    back_to_accounts(back, "second_factor_reset");
     Ok(())
 }
 
