@@ -200,10 +200,11 @@ test("the command line's sign-in is approved on /device with the token's terms, 
   expect((await (await poll()).json()).error).toBe("authorization_pending");
 
   await open(page, info, "/device");
-  await page.getByLabel("Code").fill("AAAA-AAAA");
+  const code = page.getByRole("textbox", { name: "Code" });
+  await code.fill("AAAA-AAAA");
   await page.getByRole("button", { name: "Continue" }).click();
   await expect(page.getByRole("alert").first()).toContainText("must be the eight letters");
-  await page.getByLabel("Code").fill(started.user_code.toLowerCase());
+  await code.fill(started.user_code.toLowerCase());
   await page.getByRole("button", { name: "Continue" }).click();
   const approval = page.getByRole("region", { name: "Approve this sign-in" });
   await expect(approval.getByText(started.user_code, { exact: true })).toBeVisible();
