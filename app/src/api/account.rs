@@ -201,10 +201,16 @@ pub async fn deny_device(code: String) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The handle this session is kept under (none before it is saved).
+#[cfg(feature = "ssr")]
+fn session_handle(who: &SignedIn) -> Option<u128> {
+    who.session().id().map(|i| crate::server::store::sessions::handle(&i))
+}
+
 /// Keeps secrets just made for this session's next page to show once (see `store::shown_once`).
 #[cfg(feature = "ssr")]
 async fn show_once(state: &AppState, who: &SignedIn, kind: crate::server::store::shown_once::Kind, values: Vec<String>) -> Result<(), AppError> {
-    let Some(handle) = who.session().id().map(|i| crate::server::store::sessions::handle(&i)) else {
+    let Some(handle) = session_handle(who) else {
         return Ok(());
     };
     let now = state.clock.timestamp();
@@ -214,7 +220,7 @@ async fn show_once(state: &AppState, who: &SignedIn, kind: crate::server::store:
 /// Takes what waits to be shown once to this session.
 #[cfg(feature = "ssr")]
 async fn shown_once(state: &AppState, who: &SignedIn, kind: crate::server::store::shown_once::Kind) -> Result<Vec<String>, AppError> {
-    let Some(handle) = who.session().id().map(|i| crate::server::store::sessions::handle(&i)) else {
+    let Some(handle) = session_handle(who) else {
         return Ok(Vec::new());
     };
     let now = state.clock.timestamp();

@@ -89,12 +89,10 @@ pub(crate) fn check(
     need: MiniNeed,
     now: DateTime<Utc>,
 ) -> Result<Result<(Account, access_tokens::AccessToken), ApiError>, AppError> {
-    let Some(t) = access_tokens::by_hash(tx, &token.hash)? else {
-        return Ok(Err(token_invalid("is not known to this server")));
+    let (account, t) = match holder(tx, token, scope, now)? {
+        Ok(held) => held,
+        Err(e) => return Ok(Err(e)),
     };
-    if let Err(e) = usable(&t, scope, now) {
-        return Ok(Err(e));
-    }
     if t.workspace != workspace.0 {
         return Ok(Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -102,9 +100,6 @@ pub(crate) fn check(
             format!("This personal access token is for the workspace {}, not for {}, whose Upload Key signed the request.", t.workspace_name, workspace.1),
         )));
     }
-    let Some(account) = accounts::get(tx, t.account)? else {
-        return Ok(Err(token_invalid("belongs to an account that no longer exists")));
-    };
     let action = match need {
         MiniNeed::Upload => WorkspaceAction::UploadVersions,
         _ => WorkspaceAction::ViewMiniPrograms,
