@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::disable())
                 .with_state(state.studio_api()),
         )
+        .merge(app::server::sso::routes().into_router().with_state(state.cx.clone()))
         .layer(axum::middleware::from_fn_with_state(state.config.max_bundle_bytes, middleware::body_limit))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(origin, middleware::refuse_cross_site));
@@ -126,6 +127,7 @@ pub fn endpoints() -> Vec<String> {
     out.extend_from_slice(health().endpoints());
     out.extend_from_slice(app::server::studio::routes().endpoints());
     out.extend_from_slice(app::server::studio::console_routes().endpoints());
+    out.extend_from_slice(app::server::sso::routes().endpoints());
     out.extend_from_slice(app::server::container::routes().endpoints());
     out.sort();
     out

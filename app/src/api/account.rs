@@ -107,6 +107,12 @@ pub async fn log_in(
     signed_in_now(&state, &session, &account, device, method, next).await
 }
 
+/// The single sign-on providers the login page offers.
+#[server(prefix = "/api", endpoint = "sign-in-providers")]
+pub async fn sign_in_providers() -> Result<Vec<crate::model::account::SsoButton>, AppError> {
+    crate::server::domain::accounts::sso::buttons(&crate::server::Context::current()?).await
+}
+
 /// The second step of a login: a code from the authenticator app, or a recovery code, after the
 /// right password in this browser (less than five minutes ago).
 #[server(prefix = "/api", endpoint = "log-in-code")]

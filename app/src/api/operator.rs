@@ -183,6 +183,43 @@ pub async fn reset_second_factor(
     Ok(())
 }
 
+/// The single sign-on providers, for the operator (never their secrets).
+#[server(prefix = "/api", endpoint = "sso-providers")]
+pub async fn sso_providers() -> Result<Vec<crate::model::account::SsoProviderView>, AppError> {
+    let op = Operator::require().await?;
+    crate::server::domain::accounts::sso::providers(&Context::current()?, &op).await
+}
+
+/// Adds a single sign-on provider (`create`), or edits the one with this `id` (a blank
+/// `client_secret` keeps the saved one).
+#[server(prefix = "/api", endpoint = "save-sso-provider")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_sso_provider(
+    id: String,
+    label: String,
+    issuer: String,
+    client_id: String,
+    #[server(default)] client_secret: String,
+    #[server(default)] allowed_domains: String,
+    #[server(default)] scopes: String,
+    #[server(default)] create: bool,
+) -> Result<(), AppError> {
+    let (op, actor) = operator_actor().await?;
+    let form = crate::server::domain::accounts::sso::ProviderForm { id, label, issuer, client_id, client_secret, allowed_domains, scopes };
+    crate::server::domain::accounts::sso::save_provider(&Context::current()?, &op, form, create, actor).await?;
+    leptos_axum::redirect("/operator/sign-in?saved=1");
+    Ok(())
+}
+
+/// Deletes a single sign-on provider that no workspace uses.
+#[server(prefix = "/api", endpoint = "delete-sso-provider")]
+pub async fn delete_sso_provider(id: String) -> Result<(), AppError> {
+    let (op, actor) = operator_actor().await?;
+    crate::server::domain::accounts::sso::delete_provider(&Context::current()?, &op, id, actor).await?;
+    leptos_axum::redirect("/operator/sign-in?deleted=1");
+    Ok(())
+}
+
 /// The outbox: every email the platform has queued, with its delivery state.
 #[server(prefix = "/api", endpoint = "list-outbox")]
 pub async fn list_outbox(

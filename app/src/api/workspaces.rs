@@ -104,6 +104,21 @@ pub async fn set_sign_in_policy(workspace: String, require_second_factor: bool) 
     Ok(())
 }
 
+/// A Workspace Admin chooses the workspace's single sign-on provider (`provider` blank for
+/// none), whether members must sign in with it, and its group roles (`group = role` lines).
+#[server(prefix = "/api", endpoint = "set-workspace-sso")]
+pub async fn set_workspace_sso(
+    workspace: String,
+    #[server(default)] provider: String,
+    #[server(default)] required: bool,
+    #[server(default)] groups: String,
+) -> Result<(), AppError> {
+    let (state, admin, actor) = super::acting(&workspace, act::SetSignInPolicy).await?;
+    domain::set_single_sign_on(&state, &admin, &provider, required, &groups, actor).await?;
+    leptos_axum::redirect(&format!("/w/{}/general?single_sign_on=1", admin.workspace().name));
+    Ok(())
+}
+
 /// A Workspace Admin asks the operator to change the registered information.
 #[server(prefix = "/api", endpoint = "request-workspace-change")]
 pub async fn request_workspace_change(

@@ -48,6 +48,8 @@ pub enum SignInMethod {
     PasswordAndCode,
     /// The password, then one of the account's recovery codes.
     PasswordAndRecoveryCode,
+    /// At a single sign-on provider (its label is noted beside: [`SignInMethod::single_sign_on`]).
+    SingleSignOn,
 }
 
 impl SignInMethod {
@@ -56,7 +58,13 @@ impl SignInMethod {
             SignInMethod::Password => "Password",
             SignInMethod::PasswordAndCode => "Password and authenticator code",
             SignInMethod::PasswordAndRecoveryCode => "Password and recovery code",
+            SignInMethod::SingleSignOn => "Single sign-on",
         }
+    }
+
+    /// How a session made at the single sign-on provider labelled `provider` is described.
+    pub fn single_sign_on(provider: &str) -> String {
+        format!("Single sign-on ({provider})")
     }
 }
 
@@ -312,5 +320,109 @@ mod tests {
         assert!(validate_password_length("Password", &"x".repeat(129)).is_err());
         // characters, not bytes
         assert!(validate_password_length("Password", &"é".repeat(8)).is_ok());
+    }
+}
+
+/// A single sign-on provider as the login page offers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoButton {
+    pub id: String,
+    pub label: String,
+}
+
+/// A single sign-on provider as the operator sees it (never its client secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoProviderView {
+    /// Names it in addresses (`/sso/{id}`): lowercase letters, digits and '-'.
+    pub id: String,
+    pub label: String,
+    pub issuer: String,
+    pub client_id: String,
+    /// The email domains whose people may sign in with it; empty for any.
+    pub allowed_domains: Vec<String>,
+    /// Scopes asked beside `openid email profile`.
+    pub scopes: Vec<String>,
+    pub created: chrono::DateTime<chrono::Utc>,
+    /// The workspaces that use it.
+    pub workspaces: Vec<String>,
+    /// The address to register at the provider as the client's redirect URI.
+    pub redirect_uri: String,
+}
+
+/// Why a single sign-on came back refused: named in the login page's address (`refused=`), so
+/// the page says what went wrong without echoing anything the request carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SsoRefusal {
+    /// No such provider (deleted, or a mistyped address).
+    UnknownProvider,
+    /// The provider could not be reached, or answered something that is not OpenID Connect.
+    Unreachable,
+    /// The answer names no sign-in this browser began, or another one (`state`).
+    State,
+    /// The person declined, or the provider refused them.
+    Denied,
+    /// The authorization response names another issuer than the provider's (`iss`).
+    Issuer,
+    /// The code was refused at the provider's token endpoint (used already, expired, or not
+    /// issued for this sign-in).
+    Code,
+    /// The ID token failed a check: signature, issuer, audience, expiry or nonce.
+    Token,
+    /// The provider gave no email address.
+    NoEmail,
+    /// The provider has not verified the email address, and an account already uses it.
+    Unverified,
+    /// The email address is outside the domains allowed for this provider.
+    Domain,
+}
+
+impl SsoRefusal {
+    pub const ALL: [SsoRefusal; 10] = [
+        SsoRefusal::UnknownProvider,
+        SsoRefusal::Unreachable,
+        SsoRefusal::State,
+        SsoRefusal::Denied,
+        SsoRefusal::Issuer,
+        SsoRefusal::Code,
+        SsoRefusal::Token,
+        SsoRefusal::NoEmail,
+        SsoRefusal::Unverified,
+        SsoRefusal::Domain,
+    ];
+
+    /// Its name in the login page's address.
+    pub fn code(self) -> &'static str {
+        match self {
+            SsoRefusal::UnknownProvider => "unknown_provider",
+            SsoRefusal::Unreachable => "unreachable",
+            SsoRefusal::State => "state",
+            SsoRefusal::Denied => "denied",
+            SsoRefusal::Issuer => "issuer",
+            SsoRefusal::Code => "code",
+            SsoRefusal::Token => "token",
+            SsoRefusal::NoEmail => "no_email",
+            SsoRefusal::Unverified => "unverified",
+            SsoRefusal::Domain => "domain",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<SsoRefusal> {
+        SsoRefusal::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// What the person reads. Nothing was signed in, created or changed.
+    pub fn message(self) -> &'static str {
+        match self {
+            SsoRefusal::UnknownProvider => "There is no such single sign-on provider on this server. Nothing was signed in.",
+            SsoRefusal::Unreachable => "The single sign-on provider could not be reached or gave an answer that could not be used. Try again later, or ask the platform operator. Nothing was signed in.",
+            SsoRefusal::State => "This sign-in was not started in this browser, was started again since, or took longer than ten minutes. Start again from the login page. Nothing was signed in.",
+            SsoRefusal::Denied => "The sign-in was declined at the single sign-on provider. Nothing was signed in.",
+            SsoRefusal::Issuer => "The answer came from another issuer than the single sign-on provider's. Nothing was signed in.",
+            SsoRefusal::Code => "The single sign-on provider refused the sign-in's code: it was used already, expired, or was not issued for this sign-in. Start again from the login page. Nothing was signed in.",
+            SsoRefusal::Token => "The single sign-on provider's ID token failed a check (signature, issuer, audience, expiry or nonce). Nothing was signed in.",
+            SsoRefusal::NoEmail => "The single sign-on provider gave no email address for you. Nothing was signed in.",
+            SsoRefusal::Unverified => "The single sign-on provider has not verified your email address, and an account already uses it. Verify the address at the provider, or log in with your password. Nothing was signed in.",
+            SsoRefusal::Domain => "Your email address is not in a domain this single sign-on provider may sign in. Nothing was signed in.",
+        }
     }
 }

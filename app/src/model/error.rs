@@ -28,6 +28,10 @@ pub enum AppError {
     /// turned on: 403.
     #[error("{0}")]
     SecondFactorRequired(String),
+    /// Signed in, but the workspace admits only sessions signed in with its single sign-on
+    /// provider, and this one was not: 403.
+    #[error("{0}")]
+    SingleSignOnRequired(String),
     /// Does not exist, or must not be revealed: 404.
     #[error("{0}")]
     NotFound(String),
@@ -66,7 +70,7 @@ impl AppError {
             AppError::Invalid { .. } => 422,
             AppError::Conflict { .. } => 409,
             AppError::Unauthenticated | AppError::InvalidCredentials => 401,
-            AppError::Forbidden(_) | AppError::SecondFactorRequired(_) => 403,
+            AppError::Forbidden(_) | AppError::SecondFactorRequired(_) | AppError::SingleSignOnRequired(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::RateLimited { .. } => 429,
             AppError::BadRequest(_) => 400,
@@ -86,6 +90,7 @@ impl AppError {
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::Forbidden(_) => "forbidden",
             AppError::SecondFactorRequired(_) => "second_factor_required",
+            AppError::SingleSignOnRequired(_) => "sso_required",
             AppError::NotFound(_) => "not_found",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::BadRequest(_) => "bad_request",
@@ -121,7 +126,7 @@ impl From<AppError> for WireError {
         let (field, message, retry_after_secs) = match e {
             AppError::Invalid { field, message } | AppError::Conflict { field, message } => (Some(field), message, None),
             AppError::Unauthenticated | AppError::InvalidCredentials | AppError::Internal => (None, text, None),
-            AppError::Forbidden(m) | AppError::SecondFactorRequired(m) | AppError::NotFound(m) | AppError::BadRequest(m) => (None, m, None),
+            AppError::Forbidden(m) | AppError::SecondFactorRequired(m) | AppError::SingleSignOnRequired(m) | AppError::NotFound(m) | AppError::BadRequest(m) => (None, m, None),
             AppError::RateLimited { message, retry_after_secs } => (None, message, Some(retry_after_secs)),
         };
         WireError {
@@ -149,6 +154,7 @@ impl From<WireError> for AppError {
             "invalid_credentials" => AppError::InvalidCredentials,
             "forbidden" => AppError::Forbidden(w.message),
             "second_factor_required" => AppError::SecondFactorRequired(w.message),
+            "sso_required" => AppError::SingleSignOnRequired(w.message),
             "not_found" => AppError::NotFound(w.message),
             "rate_limited" => AppError::RateLimited {
                 message: w.message,
@@ -236,6 +242,7 @@ mod tests {
             AppError::InvalidCredentials,
             AppError::Forbidden("no".into()),
             AppError::SecondFactorRequired("two factors".into()),
+            AppError::SingleSignOnRequired("single sign-on".into()),
             AppError::NotFound("gone".into()),
             AppError::RateLimited {
                 message: "slow down".into(),

@@ -301,6 +301,64 @@ pub struct WorkspaceView {
     pub created: DateTime<Utc>,
     /// Whether every member must sign in with two factors.
     pub require_second_factor: bool,
+    /// The single sign-on provider the workspace uses, if any.
+    pub single_sign_on: Option<WorkspaceSso>,
+}
+
+/// A workspace's single sign-on: its provider, whether members must sign in with it, and which
+/// of the provider's groups make someone a member, in which role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceSso {
+    /// The provider's id.
+    pub provider: String,
+    /// Whether a session not signed in with the provider is refused every page and action of
+    /// the workspace (password logins included).
+    pub required: bool,
+    /// (group, role): whoever signs in with the provider while in the group becomes an active
+    /// member in that role (the highest, for several).
+    pub groups: Vec<(String, Role)>,
+}
+
+impl WorkspaceSso {
+    /// The role that the `groups` someone is in give them here, if any.
+    pub fn role_for(&self, groups: &[String]) -> Option<Role> {
+        self.groups
+            .iter()
+            .filter(|(g, _)| groups.iter().any(|x| x == g))
+            .map(|(_, r)| *r)
+            .max_by_key(|r| r.rank())
+    }
+}
+
+/// Reads the group mappings a Workspace Admin types: one `group = role` per line (role by its
+/// label or code), blank lines ignored.
+pub fn parse_group_roles(raw: &str) -> Result<Vec<(String, Role)>, AppError> {
+    let mut out: Vec<(String, Role)> = Vec::new();
+    for (n, line) in raw.lines().enumerate().map(|(n, l)| (n + 1, l.trim())) {
+        if line.is_empty() {
+            continue;
+        }
+        let Some((group, role)) = line.rsplit_once('=') else {
+            return Err(AppError::invalid("Group roles", format!("line {n} must read \"group = role\"")));
+        };
+        let group = group.trim();
+        if group.is_empty() || group.chars().count() > 200 {
+            return Err(AppError::invalid("Group roles", format!("line {n}: the group must be 1–200 characters")));
+        }
+        let role = role.trim();
+        let role = Role::ALL
+            .into_iter()
+            .find(|r| r.code() == role || r.label().eq_ignore_ascii_case(role))
+            .ok_or_else(|| AppError::invalid("Group roles", format!("line {n}: the role must be Workspace Admin, Workspace Reviewer, Mini Program Admin or Workspace Developer")))?;
+        if out.iter().any(|(g, _)| g == group) {
+            return Err(AppError::invalid("Group roles", format!("line {n}: the group {group} is mapped twice")));
+        }
+        out.push((group.to_string(), role));
+    }
+    if out.len() > 50 {
+        return Err(AppError::invalid("Group roles", "may map at most 50 groups"));
+    }
+    Ok(out)
 }
 
 /// A workspace as seen by one of its members.

@@ -23,6 +23,8 @@ pub(crate) const CLIENT: &str = sessions::CLIENT_KEY;
 pub(crate) const AGENT: &str = sessions::AGENT_KEY;
 pub(crate) const METHOD: &str = sessions::METHOD_KEY;
 const SECOND_STEP: &str = sessions::SECOND_STEP_KEY;
+const SSO: &str = sessions::SSO_KEY;
+const SSO_PENDING: &str = sessions::SSO_PENDING_KEY;
 /// How long the second step of a login may wait after the password.
 pub const SECOND_STEP_SECS: i64 = 5 * 60;
 
@@ -37,6 +39,8 @@ fn session_error(e: tower_sessions::session::Error) -> AppError {
 pub struct SignedIn {
     account: Account,
     session: Session,
+    /// Made from a personal access token rather than a browser's session.
+    token: bool,
 }
 
 impl SignedIn {
@@ -51,7 +55,7 @@ impl SignedIn {
     /// A signed-in person as a test sets it up.
     #[cfg(test)]
     pub fn for_tests(account: Account, session: Session) -> SignedIn {
-        SignedIn { account, session }
+        SignedIn { account, session, token: false }
     }
 
     /// The signed-in person of the current server function's request, or 401.
@@ -95,7 +99,7 @@ impl SignedIn {
                 if now - seen >= interval {
                     session.insert(LAST_SEEN, now).await.map_err(session_error)?;
                 }
-                Ok(Some(SignedIn { account, session }))
+                Ok(Some(SignedIn { account, session, token: false }))
             }
             _ => {
                 session.flush().await.map_err(session_error)?;
@@ -116,6 +120,8 @@ impl SignedIn {
     ) -> Result<(), AppError> {
         session.cycle_id().await.map_err(session_error)?;
         let _ = session.remove_value(SECOND_STEP).await.map_err(session_error)?;
+        let _ = session.remove_value(SSO).await.map_err(session_error)?;
+        let _ = session.remove_value(SSO_PENDING).await.map_err(session_error)?;
         let now = clock.timestamp();
         session.insert(METHOD, method.label()).await.map_err(session_error)?;
         session.insert(LAST_SEEN, now).await.map_err(session_error)?;
@@ -139,6 +145,35 @@ impl SignedIn {
             .await
             .map_err(session_error)?;
         Ok(())
+    }
+
+    /// Starts a signed-in session made at the single sign-on provider `provider` (labelled
+    /// `label`), which the workspaces that require that provider admit.
+    pub async fn start_single_sign_on(
+        clock: &crate::server::clock::Clock,
+        session: &Session,
+        account: &Account,
+        client: Option<std::net::IpAddr>,
+        agent: Option<String>,
+        provider: &str,
+        label: &str,
+    ) -> Result<(), AppError> {
+        SignedIn::start(clock, session, account, client, agent, crate::model::account::SignInMethod::SingleSignOn).await?;
+        session
+            .insert(METHOD, crate::model::account::SignInMethod::single_sign_on(label))
+            .await
+            .map_err(session_error)?;
+        session.insert(SSO, provider).await.map_err(session_error)
+    }
+
+    /// Keeps a single sign-on begun in this browser until the provider sends it back.
+    pub async fn keep_pending_sso<T: serde::Serialize>(session: &Session, pending: &T) -> Result<(), AppError> {
+        session.insert(SSO_PENDING, pending).await.map_err(session_error)
+    }
+
+    /// Takes out the single sign-on begun in this browser: an answer is used once.
+    pub async fn take_pending_sso<T: serde::de::DeserializeOwned>(session: &Session) -> Result<Option<T>, AppError> {
+        Ok(session.remove::<T>(SSO_PENDING).await.ok().flatten())
     }
 
     /// The password of `account` was right and its second factor is asked next: the session
@@ -174,7 +209,7 @@ impl SignedIn {
     /// request only, never saved.
     pub fn by_token(state: &Context, account: Account) -> SignedIn {
         let store = std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(state.store.clone()));
-        SignedIn { account, session: Session::new(None, store, None) }
+        SignedIn { account, session: Session::new(None, store, None), token: true }
     }
 
     /// Ends this session: its record is deleted and the cookie cleared.
@@ -309,6 +344,14 @@ impl Member {
                 if workspace.require_second_factor && who.account.second_factor.is_none() {
                     return Err(Member::second_factor_required(&workspace.name));
                 }
+                // A personal access token was made by a member admitted then; a browser's session
+                // must have been signed in with the workspace's provider.
+                if let Some(sso) = workspace.single_sign_on.as_ref().filter(|s| s.required) {
+                    let provider = who.session.get::<String>(SSO).await.ok().flatten();
+                    if !who.token && provider.as_deref() != Some(sso.provider.as_str()) {
+                        return Err(Member::single_sign_on_required(&workspace.name));
+                    }
+                }
                 Ok(Member { who, workspace, membership })
             }
             Some((workspace, _)) => Err(Member::blocked(&workspace.name)),
@@ -340,6 +383,13 @@ impl Member {
     pub fn second_factor_required(workspace: &str) -> AppError {
         AppError::SecondFactorRequired(format!(
             "{workspace} requires two-factor authentication. Turn it on on your account page, then come back."
+        ))
+    }
+
+    /// The refusal of a session not signed in with the single sign-on a workspace requires.
+    pub fn single_sign_on_required(workspace: &str) -> AppError {
+        AppError::SingleSignOnRequired(format!(
+            "{workspace} requires single sign-on: sign in with its provider to use it. Your other workspaces are not affected."
         ))
     }
 

@@ -17,6 +17,7 @@ pub mod release_document;
 pub mod rollout;
 pub mod routes;
 pub mod seed;
+pub mod sso;
 pub mod state;
 pub mod store;
 pub mod studio;

@@ -162,6 +162,7 @@ pub async fn generate(
                 created: crate::server::store::now(),
                 application: a.id,
                 require_second_factor: false,
+                single_sign_on: None,
             };
             a.status = ApplicationStatus::Generated;
             a.decided = Some(workspace.created);
@@ -326,6 +327,64 @@ pub async fn set_sign_in_policy(
                 "two-factor authentication no longer required"
             };
             audit::record(tx, &actor, Some((w.id, &w.name)), AuditAction::WorkspaceSignInPolicyChanged, &w.name, details)?;
+            Ok(())
+        })
+        .await
+}
+
+/// A Workspace Admin sets the workspace's single sign-on: its provider (blank for none), whether
+/// members must sign in with it, and which of the provider's groups make members in which role.
+/// Requiring it is refused to an admin whose own session was not signed in with that provider
+/// (it would shut them out at once).
+pub async fn set_single_sign_on(
+    cx: &Context,
+    admin: &Authorized<act::SetSignInPolicy>,
+    provider: &str,
+    required: bool,
+    groups: &str,
+    actor: Actor,
+) -> Result<(), AppError> {
+    use crate::server::store::sso;
+    let provider = provider.trim().to_string();
+    let groups = crate::model::workspace::parse_group_roles(groups)?;
+    if provider.is_empty() && (required || !groups.is_empty()) {
+        return Err(AppError::invalid("Provider", "is required to require single sign-on or map groups"));
+    }
+    if required {
+        let mine = admin.who().session().get::<String>(crate::server::store::sessions::SSO_KEY).await.ok().flatten();
+        if mine.as_deref() != Some(provider.as_str()) {
+            return Err(AppError::conflict(
+                "Require single sign-on",
+                "needs your own session to be signed in with that provider first: sign in with it, then come back",
+            ));
+        }
+    }
+    admin
+        .write(cx, move |tx, scope| {
+            let mut w = ws::get_workspace(tx, scope.workspace())?
+                .ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+            let label = if provider.is_empty() {
+                None
+            } else {
+                Some(sso::get(tx, &provider)?.ok_or_else(|| AppError::invalid("Provider", "is not a single sign-on provider of this server"))?.label)
+            };
+            let next = label.as_ref().map(|_| crate::model::workspace::WorkspaceSso { provider: provider.clone(), required, groups: groups.clone() });
+            if w.single_sign_on == next {
+                return Ok(());
+            }
+            let from = w.single_sign_on.as_ref().map(|s| s.provider.clone());
+            sso::set_workspace(tx, w.id, from.as_deref(), next.as_ref().map(|s| s.provider.as_str()))?;
+            w.single_sign_on = next;
+            ws::update_workspace(tx, &w)?;
+            let details = match &label {
+                None => "no single sign-on".to_string(),
+                Some(l) => format!(
+                    "{l}{}; {} group role(s)",
+                    if required { ", required of every member" } else { ", optional" },
+                    groups.len()
+                ),
+            };
+            audit::record(tx, &actor, Some((w.id, &w.name)), AuditAction::WorkspaceSingleSignOnChanged, &w.name, &details)?;
             Ok(())
         })
         .await

@@ -135,13 +135,13 @@ pub fn get(tx: &impl Reads, id: Uuid) -> Result<Option<Account>, AppError> {
 }
 
 /// Finds an account by email (when `login` contains `@`) or by username, ignoring case.
-pub fn find_by_login(tx: &ReadTransaction, login: &str) -> Result<Option<Account>, AppError> {
+pub fn find_by_login(tx: &impl Reads, login: &str) -> Result<Option<Account>, AppError> {
     let id = if login.contains('@') {
-        tx.open_table(ACCOUNTS_BY_EMAIL)?
+        tx.open(ACCOUNTS_BY_EMAIL)?
             .get(email_key(login).as_str())?
             .map(|v| v.value())
     } else {
-        tx.open_table(ACCOUNTS_BY_USERNAME)?
+        tx.open(ACCOUNTS_BY_USERNAME)?
             .get(username_key(login).as_str())?
             .map(|v| v.value())
     };

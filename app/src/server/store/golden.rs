@@ -130,6 +130,24 @@ pub(super) fn workspace() -> Workspace {
         created: at("2026-03-02T14:00:00Z"),
         application: id(2),
         require_second_factor: true,
+        single_sign_on: Some(crate::model::workspace::WorkspaceSso {
+            provider: "acme-okta".into(),
+            required: true,
+            groups: vec![("mpdp-admins".into(), Role::WorkspaceAdmin), ("staff".into(), Role::WorkspaceDeveloper)],
+        }),
+    }
+}
+
+fn sso_provider() -> super::sso::SsoProvider {
+    super::sso::SsoProvider {
+        id: "acme-okta".into(),
+        label: "Acme Okta".into(),
+        issuer: "https://acme.okta.example/oauth2/default".into(),
+        client_id: "0oa1b2c3".into(),
+        client_secret: "s3cret".into(),
+        allowed_domains: vec!["acme.example".into()],
+        scopes: vec!["groups".into()],
+        created: at("2026-12-06T10:00:00Z"),
     }
 }
 
@@ -562,6 +580,7 @@ golden! {
     second_factor_is_kept: SecondFactor = second_factor() => "second_factor.json", equal;
     access_token_is_kept: AccessToken = access_token() => "access_token.json", equal;
     device_grant_is_kept: DeviceGrant = device_grant() => "device_grant.json", equal;
+    sso_provider_is_kept: super::sso::SsoProvider = sso_provider() => "sso_provider.json", equal;
     device_decisions_are_kept: Vec<Decision> = vec![approved(), Decision::Denied] => "device_decision.json", equal;
     shown_once_is_kept: ShownOnce = ShownOnce { at: 1_772_697_600, values: vec!["abcde-fghjk".into(), "mnpqr-stuvw".into()] } => "shown_once.json", equal;
 

@@ -29,7 +29,16 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0012-fleet-health", fleet_health),
     ("0013-publish-queue", publish_queue),
     ("0014-identity", identity),
+    ("0015-single-sign-on", single_sign_on),
 ];
+
+/// Single sign-on providers, the identities they sign in, and the workspaces that use them.
+fn single_sign_on(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(SSO_PROVIDERS)?;
+    tx.open_table(SSO_IDENTITIES)?;
+    tx.open_table(SSO_WORKSPACES)?;
+    Ok(())
+}
 
 /// Second factors, personal access tokens, secrets waiting to be shown once, and the device
 /// grants of `mpdp studio login`.

@@ -40,6 +40,7 @@ pub mod releases;
 pub mod second_factor;
 pub mod sessions;
 pub mod shown_once;
+pub mod sso;
 pub mod secrets;
 pub mod tables;
 pub mod tokens;

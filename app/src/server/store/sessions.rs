@@ -36,6 +36,10 @@ pub const METHOD_KEY: &str = "method";
 /// A login whose password was right and whose second factor is still to come: the account, its
 /// session epoch and when the password was given. It grants nothing.
 pub const SECOND_STEP_KEY: &str = "second_step";
+/// The single sign-on provider the session was signed in with, if any.
+pub const SSO_KEY: &str = "sso";
+/// A single sign-on begun in this browser and not yet back from the provider.
+pub const SSO_PENDING_KEY: &str = "sso_pending";
 
 #[derive(Debug, Clone)]
 pub struct RedbSessionStore {

@@ -275,6 +275,15 @@ tables! {
 
     /// Key: a device grant's user code (`XXXX-XXXX`). Value: the hash its grant is kept under.
     DEVICE_GRANTS_BY_USER_CODE: &str => &str = "device-grants-by-user-code-1";
+
+    /// Key: a single sign-on provider's id. Value: `SsoProvider` as JSON.
+    SSO_PROVIDERS: &str => &[u8] = "sso-providers-1";
+
+    /// Key: (provider id, the provider's subject identifier). Value: the account it signs in.
+    SSO_IDENTITIES: (&str, &str) => u128 = "sso-identities-1";
+
+    /// Key: (provider id, workspace id): the workspaces that use a provider.
+    SSO_WORKSPACES: (&str, u128) => () = "sso-workspaces-1";
 }
 
 #[cfg(test)]

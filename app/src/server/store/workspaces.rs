@@ -33,6 +33,10 @@ pub struct Workspace {
     /// written before the setting existed: not required.
     #[serde(default)]
     pub require_second_factor: bool,
+    /// The workspace's single sign-on provider, whether it is required, and its group roles.
+    /// Absent in records written before single sign-on existed: none.
+    #[serde(default)]
+    pub single_sign_on: Option<crate::model::workspace::WorkspaceSso>,
 }
 
 impl Workspace {
@@ -48,6 +52,7 @@ impl Workspace {
             representatives: self.representatives.clone(),
             created: self.created,
             require_second_factor: self.require_second_factor,
+            single_sign_on: self.single_sign_on.clone(),
         }
     }
 }
@@ -192,6 +197,7 @@ pub(crate) mod fixtures {
             created: Utc::now(),
             application: Uuid::new_v4(),
             require_second_factor: false,
+            single_sign_on: None,
         }
     }
 }

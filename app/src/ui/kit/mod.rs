@@ -551,6 +551,16 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         }
         .into_any();
     }
+    if let AppError::SingleSignOnRequired(message) = &error {
+        let to = format!("/login?next={}", urlencode(&dialog::here()));
+        return view! {
+            <div class="alert alert-error" role="alert">
+                <p>{message.clone()}</p>
+                <p><a class="button" href=to>"Sign in with single sign-on"</a></p>
+            </div>
+        }
+        .into_any();
+    }
     view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }.into_any()
 }
 

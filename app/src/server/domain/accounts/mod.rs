@@ -8,6 +8,7 @@ mod login;
 mod operator;
 mod password;
 pub mod second_factor;
+pub mod sso;
 mod sessions;
 mod sign_up;
 #[cfg(test)]
