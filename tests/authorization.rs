@@ -22,6 +22,8 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
         ("workspace-general", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
         // Already not required: nothing changes.
         ("set-sign-in-policy", vec![("workspace", "Acme"), ("require_second_factor", "false")], ADMIN_ONLY_READ),
+        // No provider, as already: nothing changes.
+        ("set-workspace-sso", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
         ("workspace-audit", vec![("workspace", "Acme"), ("action", ""), ("q", "")], ADMIN_ONLY_READ),
         ("request-workspace-change", vec![("workspace", "Acme"), ("what", ""), ("why", "")], ADMIN_ONLY_INVALID),
         ("list-members", vec![("workspace", "Acme"), ("q", ""), ("role", ""), ("status", "")], ADMIN_ONLY_READ),
@@ -267,6 +269,15 @@ async fn every_endpoint_has_an_authorization_row() {
         // The user has no second factor to turn off.
         ("POST /api/disable-second-factor", SignedIn, vec![("code", "")], 409),
         ("POST /api/reset-second-factor", Operator, vec![("account", NOBODY)], 404),
+        // Single sign-on: the browser's way to and back from a provider (no such provider here:
+        // back to the login page, which says so), the login page's buttons, and the operator's
+        // providers.
+        ("GET /sso/{id}", Public, vec![], 303),
+        ("GET /sso/{id}/callback", Public, vec![], 303),
+        ("POST /api/sign-in-providers", Public, vec![], 200),
+        ("POST /api/sso-providers", Operator, vec![], 200),
+        ("POST /api/save-sso-provider", Operator, vec![("id", ""), ("label", ""), ("issuer", ""), ("client_id", ""), ("create", "true")], 422),
+        ("POST /api/delete-sso-provider", Operator, vec![("id", "nope")], 404),
         ("POST /api/my-access-tokens", SignedIn, vec![], 200),
         ("POST /api/new-access-token", SignedIn, vec![], 200),
         ("POST /api/create-access-token", SignedIn, vec![("name", ""), ("workspace", ""), ("days", "")], 422),

@@ -46,6 +46,7 @@ pub fn LoginPage() -> impl IntoView {
                             <section class="auth-panel" aria-labelledby="login-title">
                                 <h1 id="login-title">"You are logged in"</h1>
                                 <p>{format!("You are logged in as {}. ", me.username)} <a href=to>"Continue"</a></p>
+                                <SsoButtons heading="A workspace that requires single sign-on needs a session made with its provider:" />
                             </section>
                         }.into_any()
                     }
@@ -77,6 +78,7 @@ fn LoginPanel() -> impl IntoView {
             <h1 id="login-title">"Log in to MPDP"</h1>
             <p class="lede">"The console for your workspaces, mini programs and host apps."</p>
             <Notice message=notice />
+            <SsoRefused />
             <ActionForm action=auth.log_in>
                 <input type="hidden" name="next" value=move || crate::model::local_path(Some(&next.get())).unwrap_or_default() />
                 <FormError error />
@@ -85,8 +87,45 @@ fn LoginPanel() -> impl IntoView {
                 <SubmitButton label="Log in" pending=auth.log_in.pending() />
             </ActionForm>
             <p class="aside"><a href="/forgot-password">"Forgot password?"</a></p>
+            <SsoButtons heading="Or sign in with your organisation's account:" />
             <p class="aside">"New here? " <a href="/sign-up">"Create an account"</a></p>
         </section>
+    }
+}
+
+/// Why a single sign-on came back refused (`?refused=`), in the login page's words.
+#[component]
+fn SsoRefused() -> impl IntoView {
+    let refused = query_param("refused");
+    move || {
+        crate::model::account::SsoRefusal::parse(&refused.get())
+            .map(|r| view! { <p class="alert alert-error" role="alert">{r.message()}</p> })
+    }
+}
+
+/// A button for each single sign-on provider, which returns to `next` afterwards; nothing when
+/// there are none.
+#[component]
+fn SsoButtons(heading: &'static str) -> impl IntoView {
+    let next = query_param("next");
+    let providers = Resource::new(|| (), |_| crate::api::account::sign_in_providers());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = providers.await.unwrap_or_default();
+                let back = crate::model::local_path(Some(&next.get_untracked()))
+                    .map(|n| format!("?next={}", crate::model::url_encode(&n)))
+                    .unwrap_or_default();
+                (!list.is_empty()).then(|| view! {
+                    <div class="sso" role="group" aria-label="Single sign-on">
+                        <p class="aside">{heading}</p>
+                        {list.into_iter().map(|p| view! {
+                            <a class="button" href=format!("/sso/{}{back}", p.id)>{format!("Sign in with {}", p.label)}</a>
+                        }).collect_view()}
+                    </div>
+                })
+            })}
+        </Suspense>
     }
 }
 

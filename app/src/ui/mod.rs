@@ -129,6 +129,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/forgot-password") view={Lazy::<pages::ForgotPassword>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/reset-password/:token") view={Lazy::<pages::ResetPassword>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operator/accounts") view={Lazy::<pages::OperatorAccounts>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operator/sign-in") view={Lazy::<pages::OperatorSignIn>::new()} ssr=SsrMode::Async />
                     <Route path=StaticSegment("operator") view={Lazy::<pages::Operator>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operator/applications") view={Lazy::<pages::OperatorApplications>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operator/applications/:id") view={Lazy::<pages::OperatorApplication>::new()} ssr=SsrMode::Async />

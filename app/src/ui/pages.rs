@@ -147,6 +147,8 @@ lazy_area! {
     Operator: Overview => view! { <operator::OperatorPage /> },
     /// `/operator/accounts`
     OperatorAccounts: Accounts => view! { <operator::accounts::AccountsPage /> },
+    /// `/operator/sign-in`
+    OperatorSignIn: SignIn => view! { <operator::sign_in::SignInPage /> },
     /// `/operator/applications`
     OperatorApplications: Applications => view! { <operator::applications::ApplicationsPage /> },
     /// `/operator/applications/{id}`

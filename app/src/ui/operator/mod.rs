@@ -7,6 +7,7 @@ pub mod applications;
 pub mod audit;
 pub mod change_requests;
 pub mod outbox;
+pub mod sign_in;
 pub mod workspace;
 pub mod workspaces;
 
@@ -41,6 +42,7 @@ pub fn OperatorNav(active: &'static str) -> impl IntoView {
             {tab("accounts", "Accounts")}
             {tab("change-requests", "Change requests")}
             {tab("outbox", "Outbox")}
+            {tab("sign-in", "Single sign-on")}
             {tab("audit", "Audit log")}
         </nav>
     }

@@ -5,8 +5,8 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use super::WorkspaceShell;
-use crate::api::workspaces::{workspace_general, RequestWorkspaceChange, SetSignInPolicy};
-use crate::model::workspace::WorkspaceStatus;
+use crate::api::workspaces::{workspace_general, RequestWorkspaceChange, SetSignInPolicy, SetWorkspaceSso};
+use crate::model::workspace::{WorkspaceSso, WorkspaceStatus};
 use crate::ui::kit::{
     action_error, done_notice, fmt_time, notice_from_query, route_param, Field, ServerForm, FormError, Loaded, Notice, Panel, StatusBadge, SubmitButton,
 };
@@ -16,7 +16,8 @@ pub fn GeneralPage() -> impl IntoView {
     let name = route_param("name");
     let request = ServerAction::<RequestWorkspaceChange>::new();
     let policy = ServerAction::<SetSignInPolicy>::new();
-    let data = Resource::new(move || (name.get(), policy.version().get()), |(name, _)| workspace_general(name));
+    let sso = ServerAction::<SetWorkspaceSso>::new();
+    let data = Resource::new(move || (name.get(), policy.version().get() + sso.version().get()), |(name, _)| workspace_general(name));
     let policy_error = action_error(policy);
     let policy_done = done_notice(policy, "sign_in_policy", "The sign-in requirement is changed.");
     let requested = notice_from_query(
@@ -69,6 +70,7 @@ pub fn GeneralPage() -> impl IntoView {
                         })}
                     </Panel>
                 } }
+                <SingleSignOnPanel workspace=w.name.clone() current=w.single_sign_on.clone() suspended action=sso />
                 {(!suspended).then(|| view! {
                     <Panel id="change" title="Request a change">
                         <p class="hint">"This information is kept by the platform operator. Say what should change and why; the operator makes the change. The Workspace Name can't be changed."</p>
@@ -86,5 +88,60 @@ pub fn GeneralPage() -> impl IntoView {
         }
         />
         </WorkspaceShell>
+    }
+}
+
+/// The workspace's single sign-on: which provider, whether it is required, and the roles its
+/// groups give.
+#[component]
+fn SingleSignOnPanel(workspace: String, current: Option<WorkspaceSso>, suspended: bool, action: ServerAction<SetWorkspaceSso>) -> impl IntoView {
+    let providers = Resource::new(|| (), |_| crate::api::account::sign_in_providers());
+    let error = action_error(action);
+    let done = done_notice(action, "single_sign_on", "Single sign-on is saved.");
+    view! {
+        <Panel id="single-sign-on" title="Single sign-on">
+            <Notice message=done />
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || {
+                    let (workspace, current) = (workspace.clone(), current.clone());
+                    Suspend::new(async move {
+                        let list = providers.await.unwrap_or_default();
+                        let label = current.as_ref().map(|c| list.iter().find(|p| p.id == c.provider).map(|p| p.label.clone()).unwrap_or_else(|| c.provider.clone()));
+                        let required = current.as_ref().is_some_and(|c| c.required);
+                        let groups = current.as_ref().map(|c| c.groups.iter().map(|(g, r)| format!("{g} = {}", r.label())).collect::<Vec<_>>().join("\n")).unwrap_or_default();
+                        let chosen = current.as_ref().map(|c| c.provider.clone()).unwrap_or_default();
+                        let mut options = vec![(String::new(), "None".to_string())];
+                        options.extend(list.iter().map(|p| (p.id.clone(), p.label.clone())));
+                        view! {
+                            <dl class="facts">
+                                <dt>"Provider"</dt><dd>{label.unwrap_or_else(|| "None".into())}</dd>
+                                <dt>"Required"</dt><dd>{if required { "Yes: members must sign in with the provider" } else { "No: members may also sign in with a password" }}</dd>
+                                <dt>"Group roles"</dt><dd class="pre">{if groups.is_empty() { "None".to_string() } else { groups.clone() }}</dd>
+                            </dl>
+                            {if list.is_empty() {
+                                view! { <p class="hint">"No single sign-on provider is configured on this server: the platform operator adds them."</p> }.into_any()
+                            } else if suspended {
+                                ().into_any()
+                            } else {
+                                view! {
+                                    <p class="hint">"When required, a session not signed in with the provider is refused every page and action of this workspace (personal access tokens made before keep working). Sign in with the provider yourself before you require it. Group roles make whoever signs in while in a group an active member in its role, or raise their role; lowering roles, blocking and removing stay yours."</p>
+                                    <ActionForm action>
+                                        <FormError error />
+                                        <input type="hidden" name="workspace" value=workspace />
+                                        <Field label="Provider" name="provider" kind="select" options value=Signal::derive(move || chosen.clone()) error />
+                                        <div class="field">
+                                            <label class="check"><input type="checkbox" id="sso-required" name="required" value="true" checked=required />" Require single sign-on of every member"</label>
+                                        </div>
+                                        <Field label="Group roles" name="groups" kind="textarea" rows=4 maxlength=10000 value=Signal::derive(move || groups.clone()) error
+                                            hint="One per line: group = role (Workspace Admin, Workspace Reviewer, Mini Program Admin or Workspace Developer). The provider must send a groups claim (ask for the groups scope)." />
+                                        <SubmitButton label="Save single sign-on" pending=action.pending() />
+                                    </ActionForm>
+                                }.into_any()
+                            }}
+                        }
+                    })
+                }}
+            </Suspense>
+        </Panel>
     }
 }
