@@ -94,7 +94,7 @@ pub async fn log_in(
     let headers = request_headers().await;
     let device = state.devices.read(&headers);
     let account = domain::log_in(&state, &login, password, addr, device.clone()).await?;
-    if account.second_factor.is_some() {
+    if account.has_second_factor() {
         SignedIn::begin_second_step(&state.clock, &session, &account).await?;
         let mut to = "/login/code".to_string();
         if let Some(next) = crate::model::local_path(next.as_deref()) {
@@ -132,16 +132,119 @@ pub async fn log_in_code(
     signed_in_now(&state, &session, &account, device, method, next).await
 }
 
-/// The login waiting for its second factor in this browser: the account's username, if any.
+/// The login waiting for its second factor in this browser: the account's username, and what
+/// the step may be answered with (an authenticator code, a passkey), if any.
 #[server(prefix = "/api", endpoint = "login-in-progress")]
-pub async fn login_in_progress() -> Result<Option<String>, AppError> {
+pub async fn login_in_progress() -> Result<Option<crate::model::account::SecondStepView>, AppError> {
     let state = AppState::current()?;
     let session = crate::server::guard::current_session().await?;
     let Some((id, _)) = SignedIn::second_step(&state.clock, &session).await? else {
         return Ok(None);
     };
     let account = state.store.read(move |tx| crate::server::store::accounts::get(tx, id)).await?;
-    Ok(account.map(|a| a.username))
+    Ok(account.map(|a| crate::model::account::SecondStepView { code: a.second_factor.is_some(), passkey: a.passkeys > 0, username: a.username }))
+}
+
+/// The signed-in person's passkeys.
+#[server(prefix = "/api", endpoint = "my-passkeys")]
+pub async fn my_passkeys() -> Result<Vec<crate::model::account::PasskeyView>, AppError> {
+    let state = AppState::current()?;
+    let who = SignedIn::require().await?;
+    domain::passkeys::list(&state, &who).await
+}
+
+/// Begins adding a passkey named `name`: the options for `navigator.credentials.create()`, as
+/// JSON. The browser's answer goes to `finish-passkey` within five minutes.
+#[server(prefix = "/api", endpoint = "begin-passkey")]
+pub async fn begin_passkey(name: String) -> Result<String, AppError> {
+    let (state, who, _) = me_acting().await?;
+    let (ceremony, options) = domain::passkeys::begin_registration(&state, &who, &name).await?;
+    SignedIn::keep_ceremony(who.session(), &ceremony).await?;
+    Ok(options)
+}
+
+/// Adds the passkey the browser made (`credential` is its `toJSON()`).
+#[server(prefix = "/api", endpoint = "finish-passkey")]
+pub async fn finish_passkey(credential: String) -> Result<crate::model::account::PasskeyView, AppError> {
+    let (state, who, client) = me_acting().await?;
+    let ceremony = SignedIn::ceremony(who.session()).await?;
+    domain::passkeys::finish_registration(&state, &who, ceremony, &credential, client).await
+}
+
+/// Renames one of the signed-in person's passkeys.
+#[server(prefix = "/api", endpoint = "rename-passkey")]
+pub async fn rename_passkey(id: uuid::Uuid, name: String) -> Result<(), AppError> {
+    let (state, who, _) = me_acting().await?;
+    domain::passkeys::rename(&state, &who, id, &name).await?;
+    leptos_axum::redirect("/account?passkey_renamed=1#passkeys");
+    Ok(())
+}
+
+/// Deletes one of the signed-in person's passkeys.
+#[server(prefix = "/api", endpoint = "delete-passkey")]
+pub async fn delete_passkey(id: uuid::Uuid) -> Result<(), AppError> {
+    let (state, who, client) = me_acting().await?;
+    domain::passkeys::delete(&state, &who, id, client).await?;
+    leptos_axum::redirect("/account?passkey_deleted=1#passkeys");
+    Ok(())
+}
+
+/// Begins a sign-in with a passkey alone: the options for `navigator.credentials.get()`.
+#[server(prefix = "/api", endpoint = "begin-passkey-sign-in")]
+pub async fn begin_passkey_sign_in() -> Result<String, AppError> {
+    let state = AppState::current()?;
+    let session = crate::server::guard::current_session().await?;
+    let (ceremony, options) = domain::passkeys::begin_sign_in(&state).await?;
+    SignedIn::keep_ceremony(&session, &ceremony).await?;
+    Ok(options)
+}
+
+/// Signs in with the passkey that answered (`credential` is the browser's `toJSON()`).
+#[server(prefix = "/api", endpoint = "finish-passkey-sign-in")]
+pub async fn finish_passkey_sign_in(
+    credential: String,
+    /// Where to go afterwards: a path in this console (anything else goes home).
+    next: Option<String>,
+) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let session = crate::server::guard::current_session().await?;
+    let ceremony = SignedIn::ceremony(&session).await?;
+    let addr = super::client_addr_of_request().await;
+    let (account, method) = domain::passkeys::finish_sign_in(&state, ceremony, &credential, addr).await?;
+    let device = state.devices.read(&request_headers().await);
+    signed_in_now(&state, &session, &account, device, method, next).await
+}
+
+/// Begins the second step of a login with one of the account's passkeys.
+#[server(prefix = "/api", endpoint = "begin-passkey-second-step")]
+pub async fn begin_passkey_second_step() -> Result<String, AppError> {
+    let state = AppState::current()?;
+    let session = crate::server::guard::current_session().await?;
+    let Some((account, _)) = SignedIn::second_step(&state.clock, &session).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    let (ceremony, options) = domain::passkeys::begin_second_step(&state, account).await?;
+    SignedIn::keep_ceremony(&session, &ceremony).await?;
+    Ok(options)
+}
+
+/// The second step of a login with a passkey, after the right password in this browser.
+#[server(prefix = "/api", endpoint = "finish-passkey-second-step")]
+pub async fn finish_passkey_second_step(
+    credential: String,
+    /// Where to go afterwards: a path in this console (anything else goes home).
+    next: Option<String>,
+) -> Result<(), AppError> {
+    let state = AppState::current()?;
+    let session = crate::server::guard::current_session().await?;
+    let Some((account, epoch)) = SignedIn::second_step(&state.clock, &session).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    let ceremony = SignedIn::ceremony(&session).await?;
+    let addr = super::client_addr_of_request().await;
+    let (account, method) = domain::passkeys::finish_second_step(&state, ceremony, account, epoch, &credential, addr).await?;
+    let device = state.devices.read(&request_headers().await);
+    signed_in_now(&state, &session, &account, device, method, next).await
 }
 
 /// Starts the signed-in session of a login that passed every step, makes this browser a known

@@ -48,6 +48,10 @@ pub enum SignInMethod {
     PasswordAndCode,
     /// The password, then one of the account's recovery codes.
     PasswordAndRecoveryCode,
+    /// With a passkey alone (it proves possession and the person, by PIN or biometrics).
+    Passkey,
+    /// The password, then a passkey.
+    PasswordAndPasskey,
     /// At a single sign-on provider (its label is noted beside: [`SignInMethod::single_sign_on`]).
     SingleSignOn,
 }
@@ -58,6 +62,8 @@ impl SignInMethod {
             SignInMethod::Password => "Password",
             SignInMethod::PasswordAndCode => "Password and authenticator code",
             SignInMethod::PasswordAndRecoveryCode => "Password and recovery code",
+            SignInMethod::Passkey => "Passkey",
+            SignInMethod::PasswordAndPasskey => "Password and passkey",
             SignInMethod::SingleSignOn => "Single sign-on",
         }
     }
@@ -425,4 +431,23 @@ impl SsoRefusal {
             SsoRefusal::Domain => "Your email address is not in a domain this single sign-on provider may sign in. Nothing was signed in.",
         }
     }
+}
+
+/// One of a person's passkeys, as their account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyView {
+    pub id: Uuid,
+    pub name: String,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub last_used: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What the second step of a login may be answered with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondStepView {
+    pub username: String,
+    /// A code from the authenticator app (or a recovery code).
+    pub code: bool,
+    /// One of the account's passkeys.
+    pub passkey: bool,
 }

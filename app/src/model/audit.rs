@@ -103,6 +103,8 @@ audit_actions! {
     AccountSecondFactorFailed => "account.second_factor_failed", "Wrong authentication code";
     AccountTokenCreated => "account.token_created", "Access token created";
     AccountTokenRevoked => "account.token_revoked", "Access token revoked";
+    AccountPasskeyAdded => "account.passkey_added", "Passkey added";
+    AccountPasskeyRemoved => "account.passkey_removed", "Passkey deleted";
     SsoProviderSaved => "sso.provider_saved", "Single sign-on provider saved";
     SsoProviderDeleted => "sso.provider_deleted", "Single sign-on provider deleted";
     WorkspaceSingleSignOnChanged => "workspace.single_sign_on_changed", "Single sign-on changed";

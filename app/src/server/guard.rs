@@ -25,6 +25,7 @@ pub(crate) const METHOD: &str = sessions::METHOD_KEY;
 const SECOND_STEP: &str = sessions::SECOND_STEP_KEY;
 const SSO: &str = sessions::SSO_KEY;
 const SSO_PENDING: &str = sessions::SSO_PENDING_KEY;
+const PASSKEY_CEREMONY: &str = sessions::PASSKEY_CEREMONY_KEY;
 /// How long the second step of a login may wait after the password.
 pub const SECOND_STEP_SECS: i64 = 5 * 60;
 
@@ -176,6 +177,16 @@ impl SignedIn {
         Ok(session.remove::<T>(SSO_PENDING).await.ok().flatten())
     }
 
+    /// Notes the passkey ceremony this browser began (its challenge waits in the store).
+    pub async fn keep_ceremony(session: &Session, id: &str) -> Result<(), AppError> {
+        session.insert(PASSKEY_CEREMONY, id).await.map_err(session_error)
+    }
+
+    /// The passkey ceremony this browser began last, if any.
+    pub async fn ceremony(session: &Session) -> Result<Option<String>, AppError> {
+        Ok(session.get::<String>(PASSKEY_CEREMONY).await.ok().flatten())
+    }
+
     /// The password of `account` was right and its second factor is asked next: the session
     /// (under a fresh id) remembers that for [`SECOND_STEP_SECS`], and grants nothing.
     pub async fn begin_second_step(
@@ -265,7 +276,7 @@ impl Operator {
     /// (`--require-operator-second-factor`), one without is refused until they turn it on.
     pub async fn require() -> Result<Operator, AppError> {
         let op = Operator::check(SignedIn::require().await?)?;
-        if Context::current()?.config.operators_need_second_factor && op.0.account.second_factor.is_none() {
+        if Context::current()?.config.operators_need_second_factor && !op.0.account.has_second_factor() {
             return Err(AppError::SecondFactorRequired(
                 "The operator area requires two-factor authentication on this server. Turn it on on your account page, then come back.".into(),
             ));
@@ -341,7 +352,7 @@ impl Member {
             .await?;
         match found {
             Some((workspace, membership)) if membership.active => {
-                if workspace.require_second_factor && who.account.second_factor.is_none() {
+                if workspace.require_second_factor && !who.account.has_second_factor() {
                     return Err(Member::second_factor_required(&workspace.name));
                 }
                 // A personal access token was made by a member admitted then; a browser's session
@@ -549,7 +560,7 @@ impl MemberScope {
         if action.is_change() && w.status == crate::model::workspace::WorkspaceStatus::Suspended {
             return Err(Member::suspended(&self.workspace_name));
         }
-        if w.require_second_factor && !accounts::get(tx, self.account)?.is_some_and(|a| a.second_factor.is_some()) {
+        if w.require_second_factor && !accounts::get(tx, self.account)?.is_some_and(|a| a.has_second_factor()) {
             return Err(Member::second_factor_required(&self.workspace_name));
         }
         Ok(MemberScope { role: m.role, ..self.clone() })

@@ -321,6 +321,7 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
                                 session_epoch: 0,
                                 email_verified: true,
                                 second_factor: None,
+                                passkeys: 0,
                             };
                             crate::server::store::accounts::insert(tx, &account)?;
                             let m = crate::server::store::members::Membership {

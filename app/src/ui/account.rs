@@ -162,6 +162,7 @@ fn AccountDetails(
             </ActionForm>
         </Panel>
         <TwoFactorPanel actions second />
+        <super::passkeys::PasskeysPanel />
         <TokensPanel actions tokens fresh_token />
         <Panel id="sessions-title" title="Where you are signed in">
             <Notice message=session_done />

@@ -87,6 +87,7 @@ fn LoginPanel() -> impl IntoView {
                 <SubmitButton label="Log in" pending=auth.log_in.pending() />
             </ActionForm>
             <p class="aside"><a href="/forgot-password">"Forgot password?"</a></p>
+            <super::passkeys::PasskeySignIn next />
             <SsoButtons heading="Or sign in with your organisation's account:" />
             <p class="aside">"New here? " <a href="/sign-up">"Create an account"</a></p>
         </section>
@@ -143,8 +144,14 @@ pub fn LoginCodePage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match pending.await {
-                        Ok(Some(name)) => view! {
-                            <p class="lede">{format!("Signing in as {name}. Open your authenticator app and type the code it shows for MPDP.")}</p>
+                        Ok(Some(step)) => view! {
+                            <p class="lede">{format!("Signing in as {}. {}", step.username, match (step.code, step.passkey) {
+                                (true, true) => "Type the code your authenticator app shows for MPDP, or use a passkey.",
+                                (false, true) => "Use one of your passkeys.",
+                                _ => "Open your authenticator app and type the code it shows for MPDP.",
+                            })}</p>
+                            {step.passkey.then(|| view! { <super::passkeys::PasskeySecondStep next primary=!step.code /> })}
+                            {step.code.then(|| view! {
                             <ActionForm action=auth.log_in_code>
                                 <input type="hidden" name="next" value=move || crate::model::local_path(Some(&next.get())).unwrap_or_default() />
                                 <FormError error />
@@ -152,6 +159,7 @@ pub fn LoginCodePage() -> impl IntoView {
                                     hint="Six digits from your authenticator app, or one of your recovery codes if you don't have the app at hand." error />
                                 <SubmitButton label="Verify" pending=auth.log_in_code.pending() />
                             </ActionForm>
+                            })}
                             <p class="aside"><a href="/login">"Start again"</a></p>
                         }.into_any(),
                         Ok(None) => view! {

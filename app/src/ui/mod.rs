@@ -8,6 +8,7 @@ pub mod kit;
 pub mod layout;
 pub mod not_found;
 pub mod operator;
+pub mod passkeys;
 pub mod pages;
 pub mod requests;
 pub mod sign_up;

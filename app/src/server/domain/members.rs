@@ -582,6 +582,7 @@ mod tests {
             session_epoch: 0,
             email_verified: true,
             second_factor: None,
+            passkeys: 0,
         }
     }
 

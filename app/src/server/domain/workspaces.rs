@@ -306,7 +306,7 @@ pub async fn set_sign_in_policy(
     require_second_factor: bool,
     actor: Actor,
 ) -> Result<(), AppError> {
-    if require_second_factor && admin.who().account().second_factor.is_none() {
+    if require_second_factor && !admin.who().account().has_second_factor() {
         return Err(AppError::conflict(
             "Two-factor authentication",
             "must be on for your own account before you require it of every member",

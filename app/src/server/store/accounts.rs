@@ -33,9 +33,18 @@ pub struct Account {
     /// recovery codes are in `second_factor`. Absent in records written before two factors existed.
     #[serde(default)]
     pub second_factor: Option<DateTime<Utc>>,
+    /// How many passkeys the account has (they are in `passkeys`). Absent in records written
+    /// before passkeys existed: none.
+    #[serde(default)]
+    pub passkeys: u32,
 }
 
 impl Account {
+    /// Whether the account has a second factor: an authenticator app or a passkey.
+    pub fn has_second_factor(&self) -> bool {
+        self.second_factor.is_some() || self.passkeys > 0
+    }
+
     pub fn view(&self) -> AccountView {
         AccountView {
             id: self.id,
@@ -44,7 +53,7 @@ impl Account {
             is_operator: self.is_operator,
             created: self.created,
             email_verified: self.email_verified,
-            second_factor: self.second_factor.is_some(),
+            second_factor: self.has_second_factor(),
         }
     }
 }
@@ -204,6 +213,7 @@ mod tests {
             session_epoch: 0,
             email_verified: false,
             second_factor: None,
+            passkeys: 0,
         }
     }
 

@@ -98,6 +98,7 @@ pub(super) fn account() -> Account {
         session_epoch: 3,
         email_verified: true,
         second_factor: Some(at("2026-03-01T10:00:00Z")),
+        passkeys: 2,
     }
 }
 

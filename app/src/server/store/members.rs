@@ -141,6 +141,7 @@ pub fn count(tx: &impl Reads, workspace: Uuid, role: Option<Role>, active: Optio
 }
 
 fn view(tx: &ReadTransaction, workspace: Uuid, m: Membership, account: Account) -> Result<MemberView, AppError> {
+    let second_factor = account.has_second_factor();
     Ok(MemberView {
         account_id: account.id,
         email: account.email,
@@ -149,7 +150,7 @@ fn view(tx: &ReadTransaction, workspace: Uuid, m: Membership, account: Account) 
         active: m.active,
         joined: m.joined,
         assignment: super::minis::assignment_text(tx, workspace, account.id)?,
-        second_factor: account.second_factor.is_some(),
+        second_factor,
     })
 }
 

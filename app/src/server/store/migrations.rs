@@ -30,7 +30,15 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0013-publish-queue", publish_queue),
     ("0014-identity", identity),
     ("0015-single-sign-on", single_sign_on),
+    ("0016-passkeys", passkeys),
 ];
+
+/// Passkeys, and the ceremonies waiting for a browser's answer.
+fn passkeys(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(PASSKEYS)?;
+    tx.open_table(PASSKEY_CEREMONIES)?;
+    Ok(())
+}
 
 /// Single sign-on providers, the identities they sign in, and the workspaces that use them.
 fn single_sign_on(tx: &WriteTransaction) -> Result<(), redb::Error> {

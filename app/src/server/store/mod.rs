@@ -41,6 +41,7 @@ pub mod second_factor;
 pub mod sessions;
 pub mod shown_once;
 pub mod sso;
+pub mod passkeys;
 pub mod secrets;
 pub mod tables;
 pub mod tokens;

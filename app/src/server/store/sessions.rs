@@ -40,6 +40,8 @@ pub const SECOND_STEP_KEY: &str = "second_step";
 pub const SSO_KEY: &str = "sso";
 /// A single sign-on begun in this browser and not yet back from the provider.
 pub const SSO_PENDING_KEY: &str = "sso_pending";
+/// The passkey ceremony (registration or sign-in) this browser began last.
+pub const PASSKEY_CEREMONY_KEY: &str = "passkey_ceremony";
 
 #[derive(Debug, Clone)]
 pub struct RedbSessionStore {

@@ -284,6 +284,14 @@ tables! {
 
     /// Key: (provider id, workspace id): the workspaces that use a provider.
     SSO_WORKSPACES: (&str, u128) => () = "sso-workspaces-1";
+
+    /// Key: (account id, passkey id). Value: `StoredPasskey` as JSON — the credential's public
+    /// key and signature counter, its name, and when it was last used.
+    PASSKEYS: (u128, u128) => &[u8] = "passkeys-1";
+
+    /// Key: a passkey ceremony's id (kept in the browser's session). Value: `Ceremony` as JSON —
+    /// the challenge a registration or sign-in is waiting to be answered, taken out once.
+    PASSKEY_CEREMONIES: &str => &[u8] = "passkey-ceremonies-1";
 }
 
 #[cfg(test)]

@@ -43,6 +43,7 @@ pub enum Confirm {
     ResetSecondFactor,
     RevokeToken,
     DeleteSsoProvider,
+    DeletePasskey,
 }
 
 /// A text input the confirmation asks for (a reason).
@@ -79,7 +80,7 @@ const REASON_FOR_STATUS: Input = Input {
 };
 
 impl Confirm {
-    pub const ALL: [Confirm; 23] = [
+    pub const ALL: [Confirm; 24] = [
         Confirm::BlockMember,
         Confirm::UnblockMember,
         Confirm::RemoveMember,
@@ -103,6 +104,7 @@ impl Confirm {
         Confirm::ResetSecondFactor,
         Confirm::RevokeToken,
         Confirm::DeleteSsoProvider,
+        Confirm::DeletePasskey,
     ];
 
     /// The `/confirm/{slug}` of the page used without JavaScript.
@@ -131,6 +133,7 @@ impl Confirm {
             Confirm::ResetSecondFactor => "reset-second-factor",
             Confirm::RevokeToken => "revoke-access-token",
             Confirm::DeleteSsoProvider => "delete-sso-provider",
+            Confirm::DeletePasskey => "delete-passkey",
         }
     }
 
@@ -163,6 +166,7 @@ impl Confirm {
             Confirm::ResetSecondFactor => "Reset two-factor authentication",
             Confirm::RevokeToken => "Revoke access token",
             Confirm::DeleteSsoProvider => "Delete single sign-on provider",
+            Confirm::DeletePasskey => "Delete passkey",
         }
     }
 
@@ -190,6 +194,7 @@ impl Confirm {
             Confirm::RollbackRelease => "Every install of this App gets this version from its next request, and a candidate rolling out is withdrawn. The version served now is kept and can be rolled back to in turn. Are you sure you want to roll back?",
             Confirm::ResetSecondFactor => "The person's authenticator app and recovery codes stop working, and login asks for their password alone until they turn two-factor authentication on again. They are told by email, and the reset is audited. Do this only once you are sure who is asking. Are you sure?",
             Confirm::RevokeToken => "The token stops working at once: a CI job or a command line still using it is refused from its next request. It can't be brought back; make a new one if you need it. Are you sure?",
+            Confirm::DeletePasskey => "The passkey stops working at once: it no longer signs you in or counts as your second factor. The device may still list it; remove it there too. Are you sure?",
             Confirm::DeleteSsoProvider => "Its button leaves the login page, and nobody can sign in with it any more. People who signed in with it keep their accounts and can set a password with \"Forgot password?\". Are you sure?",
             Confirm::RotateExposedKeys => "Each App whose Upload Key this person was shown gets a new Upload Key, with the same scope, shown to you once. The keys in use stop working at once, with no grace period: build tools must switch to the new keys. Are you sure you want to rotate them?",
         }
@@ -221,6 +226,7 @@ impl Confirm {
             Confirm::ResetSecondFactor => "Reset",
             Confirm::RevokeToken => "Revoke",
             Confirm::DeleteSsoProvider => "Delete",
+            Confirm::DeletePasskey => "Delete",
         }
     }
 
@@ -256,6 +262,7 @@ impl Confirm {
             Confirm::ResetSecondFactor => operator::ResetSecondFactor::PATH,
             Confirm::RevokeToken => account::RevokeAccessToken::PATH,
             Confirm::DeleteSsoProvider => operator::DeleteSsoProvider::PATH,
+            Confirm::DeletePasskey => account::DeletePasskey::PATH,
         }
     }
 
@@ -279,6 +286,7 @@ impl Confirm {
             Confirm::ResetSecondFactor => &["account"],
             Confirm::RevokeToken => &["id"],
             Confirm::DeleteSsoProvider => &["id"],
+            Confirm::DeletePasskey => &["id"],
         }
     }
 

@@ -57,7 +57,7 @@ pub async fn log_in(
         .await?;
     if let (Some(account), true) = (&account, ok) {
         cx.limiter.succeeded(attempt);
-        if account.second_factor.is_some() {
+        if account.has_second_factor() {
             // Only half a login: the sign-in is recorded once the second factor is given
             // (`second_factor::complete_login`).
             tracing::info!(account = %account.id, "password accepted, second factor asked");

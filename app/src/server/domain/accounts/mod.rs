@@ -7,6 +7,7 @@ mod email_change;
 mod login;
 mod operator;
 mod password;
+pub mod passkeys;
 pub mod second_factor;
 pub mod sso;
 mod sessions;
@@ -106,5 +107,6 @@ fn new_account(
         session_epoch: 0,
         email_verified: is_operator,
         second_factor: None,
+        passkeys: 0,
     }
 }
