@@ -7,6 +7,9 @@ const dataDir = `.data/run-${Date.now()}`;
 // Releases are published to a directory beside it, as a CDN's origin would be.
 const publishDir = resolve(`${dataDir}-published`);
 export const OPERATOR_PASSWORD = "steady lantern 7";
+// Passkeys belong to a domain name, never an IP address: a second console, at localhost.
+export const PASSKEY_PORT = port + 1;
+export const PASSKEY_BASE = `http://localhost:${PASSKEY_PORT}`;
 
 export default defineConfig({
   testDir: "./tests",
@@ -38,7 +41,7 @@ export default defineConfig({
     { name: "javascript", use: { browserName: "chromium", javaScriptEnabled: true } },
     { name: "no-javascript", use: { browserName: "chromium", javaScriptEnabled: false } },
   ],
-  webServer: {
+  webServer: [{
     // A platform operator first (password on stdin, as the README shows), then the console.
     command:
       `sh -c 'echo "${OPERATOR_PASSWORD}" | ../target/release/mpdp operator create --email operator@example.com ` +
@@ -49,5 +52,14 @@ export default defineConfig({
     timeout: 60_000,
     stdout: "ignore",
     stderr: "pipe",
-  },
+  }, {
+    command:
+      `sh -c 'MPDP_LOG=warn MPDP_ACCOUNT_REQUESTS_PER_ADDRESS=1000 exec ../target/release/mpdp serve ` +
+      `--listen 127.0.0.1:${PASSKEY_PORT} --public-url ${PASSKEY_BASE} --data-dir ${dataDir}-passkeys'`,
+    url: `http://127.0.0.1:${PASSKEY_PORT}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore",
+    stderr: "pipe",
+  }],
 });

@@ -198,34 +198,6 @@ async fn a_hundred_parallel_wrong_passwords_verify_at_most_the_limit() {
     assert_eq!(failed.iter().filter(|d| *d == "wrong password").count(), 5, "only the budget is checked against the password: {failed:?}");
 }
 
-/// Runs futures concurrently (no extra crate: spawn each on the test runtime).
-async fn futures_join_all<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
-where
-    F: std::future::Future<Output = T>,
-    T: Clone,
-{
-    // Borrowed futures can't be spawned; poll them together instead.
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
-    let mut out: Vec<Option<T>> = vec![None; pinned.len()];
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().map(Option::unwrap).collect()
-}
 
 #[tokio::test]
 async fn a_known_browser_gets_in_while_strangers_have_spent_the_account_budget() {

@@ -269,6 +269,18 @@ async fn every_endpoint_has_an_authorization_row() {
         // The user has no second factor to turn off.
         ("POST /api/disable-second-factor", SignedIn, vec![("code", "")], 409),
         ("POST /api/reset-second-factor", Operator, vec![("account", NOBODY)], 404),
+        // Passkeys. This server is at an IP address, where passkeys can't work: beginning one
+        // says so (409); the other steps refuse before that.
+        ("POST /api/my-passkeys", SignedIn, vec![], 200),
+        ("POST /api/begin-passkey", SignedIn, vec![("name", "")], 422),
+        ("POST /api/finish-passkey", SignedIn, vec![("credential", "")], 422),
+        ("POST /api/rename-passkey", SignedIn, vec![("id", NOBODY), ("name", "x")], 404),
+        ("POST /api/delete-passkey", SignedIn, vec![("id", NOBODY)], 404),
+        ("POST /api/begin-passkey-sign-in", Public, vec![], 409),
+        ("POST /api/finish-passkey-sign-in", Public, vec![("credential", "")], 422),
+        // No password step came first in this browser.
+        ("POST /api/begin-passkey-second-step", Public, vec![], 401),
+        ("POST /api/finish-passkey-second-step", Public, vec![("credential", "")], 401),
         // Single sign-on: the browser's way to and back from a provider (no such provider here:
         // back to the login page, which says so), the login page's buttons, and the operator's
         // providers.

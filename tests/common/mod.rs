@@ -643,3 +643,32 @@ pub async fn turn_on_second_factor(c: &reqwest::Client, server: &Server) -> Stri
     assert_eq!(r.status, 200, "{}", r.body);
     key
 }
+
+/// Runs futures concurrently (no extra crate: spawn each on the test runtime).
+pub async fn futures_join_all<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T>,
+    T: Clone,
+{
+    // Borrowed futures can't be spawned; poll them together instead.
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<T>> = vec![None; pinned.len()];
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
+}
