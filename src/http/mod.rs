@@ -182,7 +182,8 @@ pub async fn issue_lists_anew(state: AppState) {
     }
 }
 
-/// Deletes expired sessions, and secrets left unshown, every ten minutes.
+/// Deletes expired sessions, secrets left unshown and passkey ceremonies never answered, every
+/// ten minutes.
 pub async fn purge_expired_sessions(store: Store) {
     let sessions = RedbSessionStore::new(store.clone());
     let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -194,6 +195,10 @@ pub async fn purge_expired_sessions(store: Store) {
         let now = store.clock().timestamp();
         if let Err(e) = store.write(move |tx| app::server::store::shown_once::purge(tx, now)).await {
             tracing::warn!(error = %e, "could not purge secrets left unshown");
+        }
+        let now = store.clock().now();
+        if let Err(e) = store.write(move |tx| app::server::store::passkeys::purge_ceremonies(tx, now)).await {
+            tracing::warn!(error = %e, "could not purge passkey ceremonies");
         }
     }
 }

@@ -139,6 +139,25 @@ pub(super) fn workspace() -> Workspace {
     }
 }
 
+fn stored_passkey() -> super::passkeys::StoredPasskey {
+    super::passkeys::StoredPasskey {
+        id: id(9),
+        name: "Work laptop".into(),
+        credential: serde_json::json!({ "cred": { "cred_id": "AAEC", "counter": 7 } }),
+        created: at("2026-12-06T10:00:00Z"),
+        last_used: Some(at("2026-12-06T11:00:00Z")),
+    }
+}
+
+fn ceremony() -> super::passkeys::Ceremony {
+    super::passkeys::Ceremony {
+        kind: super::passkeys::CeremonyKind::Register { name: "Work laptop".into() },
+        account: Some(id(1)),
+        state: serde_json::json!({ "rs": { "challenge": "AAEC" } }),
+        expires: at("2026-12-06T10:05:00Z"),
+    }
+}
+
 fn sso_provider() -> super::sso::SsoProvider {
     super::sso::SsoProvider {
         id: "acme-okta".into(),
@@ -582,6 +601,8 @@ golden! {
     access_token_is_kept: AccessToken = access_token() => "access_token.json", equal;
     device_grant_is_kept: DeviceGrant = device_grant() => "device_grant.json", equal;
     sso_provider_is_kept: super::sso::SsoProvider = sso_provider() => "sso_provider.json", equal;
+    stored_passkey_is_kept: super::passkeys::StoredPasskey = stored_passkey() => "stored_passkey.json", equal;
+    ceremony_is_kept: super::passkeys::Ceremony = ceremony() => "ceremony.json", equal;
     device_decisions_are_kept: Vec<Decision> = vec![approved(), Decision::Denied] => "device_decision.json", equal;
     shown_once_is_kept: ShownOnce = ShownOnce { at: 1_772_697_600, values: vec!["abcde-fghjk".into(), "mnpqr-stuvw".into()] } => "shown_once.json", equal;
 

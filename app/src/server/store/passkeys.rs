@@ -15,7 +15,7 @@ use crate::model::AppError;
 /// At most this many passkeys per account.
 pub const MAX_PER_ACCOUNT: usize = 20;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredPasskey {
     pub id: Uuid,
     pub name: String,
@@ -36,7 +36,7 @@ pub enum CeremonyKind {
     SecondStep,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ceremony {
     pub kind: CeremonyKind,
     /// The account it is for (none for a sign-in with a passkey alone).
