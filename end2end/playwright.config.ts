@@ -10,6 +10,12 @@ export const OPERATOR_PASSWORD = "steady lantern 7";
 // Passkeys belong to a domain name, never an IP address: a second console, at localhost.
 export const PASSKEY_PORT = port + 1;
 export const PASSKEY_BASE = `http://localhost:${PASSKEY_PORT}`;
+// A real OpenID Connect provider (tests/oidc: panva's oidc-provider) for single sign-on, with a
+// redirect URI for each project's provider in the console.
+export const OIDC_PORT = port + 2;
+export const OIDC_ISSUER = `http://127.0.0.1:${OIDC_PORT}`;
+export const OIDC_CLIENT = { id: "mpdp-e2e", secret: "e2e provider secret" };
+const oidcRedirects = ["javascript", "no-javascript"].map((p) => `http://127.0.0.1:${port}/sso/e2e-${p}/callback`).join(",");
 
 export default defineConfig({
   testDir: "./tests",
@@ -61,5 +67,15 @@ export default defineConfig({
     timeout: 60_000,
     stdout: "ignore",
     stderr: "pipe",
+  }, {
+    command:
+      `sh -c 'cd ../tests/oidc && (test -d node_modules/oidc-provider || npm ci --no-audit --no-fund --loglevel=error) && ` +
+      `OIDC_PORT=${OIDC_PORT} OIDC_CLIENT_ID=${OIDC_CLIENT.id} OIDC_CLIENT_SECRET="${OIDC_CLIENT.secret}" ` +
+      `OIDC_REDIRECT_URIS=${oidcRedirects} OIDC_IGNORE_STDIN=1 exec node provider.mjs'`,
+    url: `${OIDC_ISSUER}/.well-known/openid-configuration`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: "ignore",
+    stderr: "ignore",
   }],
 });

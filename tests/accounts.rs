@@ -642,7 +642,7 @@ async fn two_factor_authentication_from_enrolment_to_login_replay_recovery_and_t
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(me(&phone, &server).await.is_null(), "the password step signs nobody in");
     assert_eq!(call(&phone, &server, "my-sessions", &[]).await.status, 401);
-    assert_eq!(call(&phone, &server, "login-in-progress", &[]).await.json(), "ann");
+    assert_eq!(call(&phone, &server, "login-in-progress", &[]).await.json(), serde_json::json!({ "username": "ann", "code": true, "passkey": false }));
     // A wrong code, and the enrolment's code again (replay), are refused.
     let r = call(&phone, &server, "log-in-code", &[("code", "000000")]).await;
     expect_field(&r, 422, "Code");

@@ -252,7 +252,7 @@ mod tests {
             AppError::Internal,
         ];
         let statuses: Vec<u16> = all.iter().map(AppError::status).collect();
-        assert_eq!(statuses, vec![422, 409, 401, 401, 403, 403, 404, 429, 400, 500]);
+        assert_eq!(statuses, vec![422, 409, 401, 401, 403, 403, 403, 404, 429, 400, 500]);
         for e in all {
             let back = AppError::de(e.ser());
             assert_eq!(back, e);

@@ -67,7 +67,7 @@ pub fn SignInPage() -> impl IntoView {
                     <ActionForm action=save>
                         <FormError error />
                         <ProviderFields provider=None error />
-                        <button type="submit" class="button button-primary">"Add provider"</button>
+                        <button type="submit" class="button button-primary">"Save provider"</button>
                     </ActionForm>
                 </FormDialog>
             </PanelActions>

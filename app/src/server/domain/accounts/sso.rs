@@ -278,16 +278,20 @@ async fn discover(cx: &Context, p: &SsoProvider) -> Result<(Discovered, String),
     Ok((client, issuer))
 }
 
-/// Begins a sign-in at the provider `id`: the address to send the browser to, and what its
-/// session keeps until the provider sends it back.
-pub async fn begin(cx: &Context, id: &str, next: Option<String>) -> Result<(String, Pending), SsoRefusal> {
+/// The provider `id`.
+async fn provider(cx: &Context, id: &str) -> Result<SsoProvider, SsoRefusal> {
     let id = id.to_string();
-    let p = cx
-        .store
+    cx.store
         .read(move |tx| sso::get(tx, &id))
         .await
         .map_err(|_| SsoRefusal::Unreachable)?
-        .ok_or(SsoRefusal::UnknownProvider)?;
+        .ok_or(SsoRefusal::UnknownProvider)
+}
+
+/// Begins a sign-in at the provider `id`: the address to send the browser to, and what its
+/// session keeps until the provider sends it back.
+pub async fn begin(cx: &Context, id: &str, next: Option<String>) -> Result<(String, Pending), SsoRefusal> {
+    let p = provider(cx, id).await?;
     let (client, _) = discover(cx, &p).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
@@ -336,13 +340,7 @@ pub async fn finish(
     answer: Callback,
     client: Option<IpAddr>,
 ) -> Result<(Account, String, Option<String>), SsoRefusal> {
-    let id = provider.to_string();
-    let p = cx
-        .store
-        .read(move |tx| sso::get(tx, &id))
-        .await
-        .map_err(|_| SsoRefusal::Unreachable)?
-        .ok_or(SsoRefusal::UnknownProvider)?;
+    let p = self::provider(cx, provider).await?;
     let age = pending.as_ref().map(|x| cx.clock.timestamp() - x.at);
     let pending = match (pending, age) {
         (Some(x), Some(age)) if x.provider == p.id && (0..=PENDING_SECS).contains(&age) => x,
