@@ -35,10 +35,10 @@ test("passkeys: added on the account page, sign in with one alone or after the p
   await expect(panel.getByText("No passkeys yet.")).toBeVisible();
   if (!jsEnabled(info)) {
     // Without JavaScript the browser can't be asked for a passkey, and the page says so.
-    await expect(panel.getByText("Passkeys need JavaScript.")).toBeVisible();
+    await expect(panel.getByText("this needs JavaScript")).toBeVisible();
     await logOut(page);
     await expect(page.getByRole("button", { name: "Sign in with a passkey" })).toBeVisible();
-    await expect(page.getByText("Passkeys need JavaScript.")).toBeVisible();
+    await expect(page.getByText("this needs JavaScript")).toBeVisible();
     return;
   }
   const { cdp, authenticatorId } = await virtualAuthenticator(page);

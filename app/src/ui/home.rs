@@ -121,7 +121,7 @@ fn SsoButtons(heading: &'static str) -> impl IntoView {
                     <div class="sso" role="group" aria-label="Single sign-on">
                         <p class="aside">{heading}</p>
                         {list.into_iter().map(|p| view! {
-                            <a class="button" href=format!("/sso/{}{back}", p.id)>{format!("Sign in with {}", p.label)}</a>
+                            <a class="button" rel="external" href=format!("/sso/{}{back}", p.id)>{format!("Sign in with {}", p.label)}</a>
                         }).collect_view()}
                     </div>
                 })

@@ -96,7 +96,7 @@ where
     view! {
         <div class="passkey-action">
             <button type="button" class=if primary { "button button-primary" } else { "button" } on:click=click aria-busy=move || busy.get().then_some("true")>{label}</button>
-            <noscript><p class="hint">"Passkeys need JavaScript."</p></noscript>
+            <p class="hint">"Your browser asks your device for the passkey (this needs JavaScript)."</p>
             <div role="alert">{move || error.get().map(|e| view! { <p class="alert alert-error">{e}</p> })}</div>
         </div>
     }

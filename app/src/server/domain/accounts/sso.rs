@@ -257,14 +257,38 @@ fn http() -> &'static reqwest::Client {
     })
 }
 
-/// Reads the provider's discovery document (its issuer must be the one configured) and makes
-/// its client.
-async fn discover(cx: &Context, p: &SsoProvider) -> Result<(Discovered, String), SsoRefusal> {
+/// How long a provider's discovery document (and its keys) is used before it is read again.
+const DISCOVERY_SECS: u64 = 5 * 60;
+
+/// The discovery documents read lately, by issuer: a burst of sign-ins (or of requests to
+/// `/sso/{id}` from anyone) reads the provider once, not once each.
+fn discovered() -> &'static std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, CoreProviderMetadata)>> {
+    static CACHE: OnceLock<std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, CoreProviderMetadata)>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The provider's discovery document (its issuer must be the one configured), read at most
+/// every [`DISCOVERY_SECS`].
+async fn metadata(p: &SsoProvider) -> Result<CoreProviderMetadata, SsoRefusal> {
+    let fresh = |at: &std::time::Instant| at.elapsed() < Duration::from_secs(DISCOVERY_SECS);
+    if let Some((_, meta)) = discovered().lock().ok().and_then(|c| c.get(&p.issuer).filter(|(at, _)| fresh(at)).cloned()) {
+        return Ok(meta);
+    }
     let issuer = IssuerUrl::new(p.issuer.clone()).map_err(|_| SsoRefusal::Unreachable)?;
     let meta = CoreProviderMetadata::discover_async(issuer, http()).await.map_err(|e| {
         tracing::warn!(provider = %p.id, error = %e, "single sign-on discovery failed");
         SsoRefusal::Unreachable
     })?;
+    if let Ok(mut c) = discovered().lock() {
+        c.retain(|_, (at, _)| fresh(at));
+        c.insert(p.issuer.clone(), (std::time::Instant::now(), meta.clone()));
+    }
+    Ok(meta)
+}
+
+/// Makes the provider's client from its discovery document.
+async fn discover(cx: &Context, p: &SsoProvider) -> Result<(Discovered, String), SsoRefusal> {
+    let meta = metadata(p).await?;
     let issuer = meta.issuer().to_string();
     let post_only = meta
         .token_endpoint_auth_methods_supported()
@@ -344,7 +368,8 @@ pub async fn finish(
     let age = pending.as_ref().map(|x| cx.clock.timestamp() - x.at);
     let pending = match (pending, age) {
         (Some(x), Some(age)) if x.provider == p.id && (0..=PENDING_SECS).contains(&age) => x,
-        _ => return Err(refused(cx, &p, None, SsoRefusal::State, "no sign-in of this provider was begun in this browser").await),
+        // Nothing was begun here: anyone can send this, so it is not recorded.
+        _ => return Err(SsoRefusal::State),
     };
     let same_state = answer
         .state
