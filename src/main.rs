@@ -91,7 +91,7 @@ enum Command {
 
 #[derive(Args)]
 struct DataDir {
-    /// Directory holding the data file (created if missing).
+    /// Directory holding the data file, mpdp.redb.
     #[arg(long, env = "MPDP_DATA_DIR", default_value = "./mpdp-data", value_name = "DIR")]
     data_dir: PathBuf,
 }

@@ -586,3 +586,31 @@ fn bad_command_line_values_are_refused_with_the_flag_named() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--email"));
 }
+
+/// The help of a flag is its own: each of `serve`'s flags has a line of its own text, and a
+/// command that never creates the data directory does not say it does.
+#[test]
+fn help_says_what_each_flag_is() {
+    let help = |args: &[&str]| {
+        let out = std::process::Command::new(bin()).args(args).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let serve = help(&["serve", "--help"]);
+    let text_of = |flag: &str| {
+        let mut lines = serve.lines().skip_while(|l| l.split_whitespace().next() != Some(flag));
+        lines.next().unwrap_or_else(|| panic!("{flag} is not in the help"));
+        lines.next().unwrap_or_default().trim().to_string()
+    };
+    assert!(text_of("--max-bundle-mib").starts_with("The largest bundle an upload may carry"));
+    assert!(text_of("--mail-from").starts_with("Sender address of outgoing mail"));
+    let mut seen = std::collections::HashSet::new();
+    for flag in serve.lines().filter_map(|l| l.trim_start().strip_prefix("--")).map(|l| l.split_whitespace().next().unwrap().to_string()) {
+        let text = text_of(&format!("--{flag}"));
+        assert!(!text.is_empty() && !text.starts_with('-'), "--{flag} has no text of its own");
+        assert!(seen.insert(text.clone()) || flag == "help", "--{flag} repeats another flag's text: {text}");
+    }
+    for command in ["check", "compact", "backup"] {
+        assert!(!help(&[command, "--help"]).contains("created if missing"), "{command}");
+    }
+}
