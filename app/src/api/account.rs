@@ -194,7 +194,8 @@ pub async fn delete_passkey(id: uuid::Uuid) -> Result<(), AppError> {
 pub async fn begin_passkey_sign_in() -> Result<String, AppError> {
     let state = AppState::current()?;
     let session = crate::server::guard::current_session().await?;
-    let (ceremony, options) = domain::passkeys::begin_sign_in(&state).await?;
+    let addr = super::client_addr_of_request().await;
+    let (ceremony, options) = domain::passkeys::begin_sign_in(&state, addr).await?;
     SignedIn::keep_ceremony(&session, &ceremony).await?;
     Ok(options)
 }

@@ -380,10 +380,12 @@ pub enum SsoRefusal {
     Unverified,
     /// The email address is outside the domains allowed for this provider.
     Domain,
+    /// Too many sign-ins were begun from the client's address lately.
+    TooMany,
 }
 
 impl SsoRefusal {
-    pub const ALL: [SsoRefusal; 10] = [
+    pub const ALL: [SsoRefusal; 11] = [
         SsoRefusal::UnknownProvider,
         SsoRefusal::Unreachable,
         SsoRefusal::State,
@@ -394,6 +396,7 @@ impl SsoRefusal {
         SsoRefusal::NoEmail,
         SsoRefusal::Unverified,
         SsoRefusal::Domain,
+        SsoRefusal::TooMany,
     ];
 
     /// Its name in the login page's address.
@@ -409,6 +412,7 @@ impl SsoRefusal {
             SsoRefusal::NoEmail => "no_email",
             SsoRefusal::Unverified => "unverified",
             SsoRefusal::Domain => "domain",
+            SsoRefusal::TooMany => "too_many",
         }
     }
 
@@ -429,6 +433,7 @@ impl SsoRefusal {
             SsoRefusal::NoEmail => "The single sign-on provider gave no email address for you. Nothing was signed in.",
             SsoRefusal::Unverified => "The single sign-on provider has not verified your email address, and an account already uses it. Verify the address at the provider, or log in with your password. Nothing was signed in.",
             SsoRefusal::Domain => "Your email address is not in a domain this single sign-on provider may sign in. Nothing was signed in.",
+            SsoRefusal::TooMany => "Too many sign-ins were begun from your network address in the last hour. Wait a while and try again.",
         }
     }
 }

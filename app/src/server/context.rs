@@ -11,6 +11,10 @@ use super::config::{Config, MAILS_PER_TARGET_PER_HOUR};
 use super::store::Store;
 use crate::model::AppError;
 
+/// Sign-ins begun without an account (passkey, single sign-on) allowed per client address and
+/// hour, for each account request allowed (`--account-requests-per-address`).
+pub const SIGN_IN_STARTS_PER_ACCOUNT_REQUEST: u32 = 5;
+
 #[derive(Clone)]
 pub struct Context {
     pub store: Store,
@@ -23,6 +27,9 @@ pub struct Context {
     pub account_requests: Arc<Throttle>,
     /// Verification and reset mails per target address.
     pub mails_per_target: Arc<Throttle>,
+    /// Sign-ins begun by someone not signed in (a passkey alone, single sign-on) per client
+    /// address: each keeps a challenge until it is answered, so their number is bounded.
+    pub sign_in_starts: Arc<Throttle>,
 }
 
 impl Context {
@@ -43,6 +50,11 @@ impl Context {
         Context {
             account_requests: Arc::new(Throttle::per_hour(
                 config.account_requests_per_address,
+                "from your network address",
+                clock.clone(),
+            )),
+            sign_in_starts: Arc::new(Throttle::per_hour(
+                config.account_requests_per_address.saturating_mul(SIGN_IN_STARTS_PER_ACCOUNT_REQUEST),
                 "from your network address",
                 clock.clone(),
             )),

@@ -37,9 +37,15 @@ fn refused(id: &str, r: SsoRefusal) -> Response {
     Redirect::to(&format!("/login?sso={id}&refused={}", r.code())).into_response()
 }
 
-async fn start(State(cx): State<Context>, Path(id): Path<String>, RawQuery(raw): RawQuery, session: Session) -> Response {
+async fn start(
+    State(cx): State<Context>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    session: Session,
+    client: Option<Extension<ClientAddr>>,
+) -> Response {
     let next = query(raw).remove("next");
-    match sso::begin(&cx, &id, next).await {
+    match sso::begin(&cx, &id, next, client.map(|c| c.0 .0)).await {
         Ok((url, pending)) => match SignedIn::keep_pending_sso(&session, &pending).await {
             Ok(()) => Redirect::to(&url).into_response(),
             Err(_) => refused(&id, SsoRefusal::Unreachable),

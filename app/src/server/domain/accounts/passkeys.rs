@@ -241,7 +241,10 @@ pub async fn delete(cx: &Context, who: &SignedIn, id: Uuid, client: Option<IpAdd
 
 /// Begins a sign-in with a passkey alone: the options for `navigator.credentials.get()` (no
 /// account named: the browser offers the passkeys it keeps for this console).
-pub async fn begin_sign_in(cx: &Context) -> Result<(String, String), AppError> {
+pub async fn begin_sign_in(cx: &Context, client: Option<IpAddr>) -> Result<(String, String), AppError> {
+    if let Some(c) = client {
+        cx.sign_in_starts.check_address(c)?;
+    }
     let (mut options, auth) = relying_party(cx)?.start_discoverable_authentication().map_err(refusal)?;
     options.public_key.extensions = None;
     let ceremony = keep(cx, CeremonyKind::SignIn, None, to_value::<DiscoverableAuthentication>(&auth)?).await?;
@@ -365,6 +368,22 @@ async fn accept(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn sign_ins_begun_without_an_account_are_limited_per_address_and_need_a_domain_name() {
+        use crate::server::{store::Store, Config};
+        // At an IP address there is no relying party.
+        let at_ip = Context::new(Store::memory(), Config::default());
+        assert!(matches!(begin_sign_in(&at_ip, None).await, Err(AppError::Conflict { field, .. }) if field == "Passkeys"));
+        let config = Config { public_url: "http://localhost:3000".into(), account_requests_per_address: 1, ..Config::default() };
+        let cx = Context::new(Store::memory(), config);
+        let (a, b) = (Some("192.0.2.1".parse().unwrap()), Some("192.0.2.2".parse().unwrap()));
+        for _ in 0..crate::server::context::SIGN_IN_STARTS_PER_ACCOUNT_REQUEST {
+            begin_sign_in(&cx, a).await.unwrap();
+        }
+        assert!(matches!(begin_sign_in(&cx, a).await, Err(AppError::RateLimited { .. })));
+        begin_sign_in(&cx, b).await.unwrap();
+    }
 
     #[test]
     fn names_are_checked() {

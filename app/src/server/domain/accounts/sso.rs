@@ -314,8 +314,11 @@ async fn provider(cx: &Context, id: &str) -> Result<SsoProvider, SsoRefusal> {
 
 /// Begins a sign-in at the provider `id`: the address to send the browser to, and what its
 /// session keeps until the provider sends it back.
-pub async fn begin(cx: &Context, id: &str, next: Option<String>) -> Result<(String, Pending), SsoRefusal> {
+pub async fn begin(cx: &Context, id: &str, next: Option<String>, client: Option<IpAddr>) -> Result<(String, Pending), SsoRefusal> {
     let p = provider(cx, id).await?;
+    if let Some(c) = client {
+        cx.sign_in_starts.check_address(c).map_err(|_| SsoRefusal::TooMany)?;
+    }
     let (client, _) = discover(cx, &p).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
