@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::bundle::{list_bundle, pack_to_temp, Packed};
-use super::flags::{authorization, check_mini_program, check_note, check_server, check_version, PublishArgs, UploadArgs, VersionsArgs};
+use super::flags::{authorization, check_access_key, check_mini_program, check_note, check_server, check_version, PlatformKeyArgs, PublishArgs, UploadArgs, VersionsArgs};
 use super::wire::{
     ErrorAnswer, UploadAnswer, VersionInfo, VersionsAnswer, NOTE_HEADER, VERSION_HEADER,
 };
@@ -98,6 +98,27 @@ pub(super) async fn publish(args: PublishArgs) -> anyhow::Result<()> {
         .with_context(|| connection_error(&server))?;
     let applied: super::wire::Applied = answer(&server, response).await?;
     println!("Applied for publishing review of {version}: {}", applied.console_url);
+    Ok(())
+}
+
+/// `mpdp studio platform-key`: the platform public key of the App whose Accessing Key is given.
+pub(super) async fn platform_key(args: PlatformKeyArgs) -> anyhow::Result<()> {
+    use app::server::manifest::{PlatformKey, PLATFORM_KEY_FORMAT};
+    let server = check_server(&args.server)?;
+    let key = check_access_key(&args.key)?;
+    let response = client()?
+        .get(format!("{server}/api/container/v1/platform-key"))
+        .bearer_auth(key)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .with_context(|| connection_error(&server))?;
+    let answer: PlatformKey = answer(&server, response).await?;
+    if answer.format != PLATFORM_KEY_FORMAT || answer.algorithm != "Ed25519" || keys::parse_public_key(&answer.platform_key).is_none() {
+        bail!("{server} (--server) answered a platform key this build does not read ({}, {}); is it the MPDP platform?", answer.format, answer.algorithm);
+    }
+    eprintln!("The platform public key (Ed25519, unpadded base64url) of App {}. Ship it in the host app: a container trusts no key it is sent.", answer.app);
+    println!("{}", answer.platform_key);
     Ok(())
 }
 

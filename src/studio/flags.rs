@@ -29,6 +29,22 @@ pub enum StudioCommand {
     /// named once approved — as "Apply for publishing review" in the console. Needs a personal
     /// access token with the publish scope (--token, MPDP_TOKEN, or mpdp studio login); no key.
     Publish(PublishArgs),
+    /// Print the platform public key that signs what an App is served (its lists and
+    /// manifests), asked with the App's Accessing Key: to copy into the host app's build once.
+    /// A container ships this key and never fetches it at run time — whoever answered could then
+    /// sign for the platform. The key alone goes to standard output.
+    PlatformKey(PlatformKeyArgs),
+}
+
+#[derive(Args)]
+pub struct PlatformKeyArgs {
+    /// The platform's address, e.g. https://mpdp.example.com (http:// or https://).
+    #[arg(long, value_name = "URL")]
+    pub(super) server: String,
+    /// The App's Mini Program Accessing Key (mpak_…) as the console showed it. Prefer the
+    /// environment variable: a flag's value is visible to other users of this machine.
+    #[arg(long, env = "MPDP_ACCESS_KEY", hide_env_values = true, value_name = "KEY")]
+    pub(super) key: String,
 }
 
 #[derive(Args)]
@@ -192,6 +208,18 @@ pub fn check_server(raw: &str) -> anyhow::Result<String> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         bail!("--server: must be the platform's address, without ?query or #fragment");
+    }
+    Ok(text.to_string())
+}
+
+/// `--key`: an Accessing Key. Never echoes the key: it is a secret.
+pub fn check_access_key(raw: &str) -> anyhow::Result<String> {
+    let text = raw.trim();
+    if text.starts_with(keys::UPLOAD_PREFIX) {
+        bail!("--key: this is an Upload Key (mpuk_…), which signs uploads; this needs the App's Accessing Key (mpak_…)");
+    }
+    if !text.starts_with(keys::ACCESS_PREFIX) || text.len() == keys::ACCESS_PREFIX.len() || !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        bail!("--key: must be the App's Accessing Key as the console showed it, mpak_ followed by base64url characters");
     }
     Ok(text.to_string())
 }

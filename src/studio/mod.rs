@@ -16,7 +16,7 @@ mod login;
 mod verify;
 mod wire;
 
-use client::{publish, upload, versions};
+use client::{platform_key, publish, upload, versions};
 use verify::verify;
 
 pub use flags::StudioCommand;
@@ -32,5 +32,6 @@ pub async fn run(command: StudioCommand) -> anyhow::Result<()> {
         }
         StudioCommand::Login(args) => login::login(args).await,
         StudioCommand::Publish(args) => publish(args).await,
+        StudioCommand::PlatformKey(args) => platform_key(args).await,
     }
 }

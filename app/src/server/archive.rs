@@ -45,6 +45,10 @@ pub const MAX_DEPTH: usize = 32;
 /// At most this many bytes in a PAX extension header.
 pub const MAX_PAX_BYTES: u64 = 8 * 1024;
 
+/// The code of a [`Refusal`] that is the server's own failure to read or write its temporary
+/// files, not the archive's: answered as an internal error.
+pub const IO_FAILURE: &str = "archive_io";
+
 /// Why an archive is refused: a stable code (`archive_…`) and a message naming the entry and the
 /// rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -472,7 +476,7 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
     let Some(app_json) = items.get("app.json").filter(|i| !i.dir) else {
         return Err(Refusal::new("archive_no_app_json", "The bundle has no app.json at its root: a mini program bundle needs one."));
     };
-    let io_failure = |e: io::Error| Refusal::new("archive_io", format!("The bundle could not be re-packed ({e})."));
+    let io_failure = |e: io::Error| Refusal::new(IO_FAILURE, format!("The bundle could not be re-packed ({e})."));
     let min_container = {
         if app_json.size > MAX_APP_JSON {
             return Err(app_json_invalid(format!("is larger than {} KiB", MAX_APP_JSON / 1024)));

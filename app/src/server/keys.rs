@@ -55,8 +55,12 @@ pub fn access_key_hash(key: &str) -> [u8; 32] {
 /// A new Upload Key: (the key as shown once, its public key).
 pub fn new_upload_key() -> (String, [u8; 32]) {
     let seed = random32();
-    let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
-    (format!("{UPLOAD_PREFIX}{}", B64.encode(seed)), public)
+    (upload_key_text(&seed), public_key_of(&seed))
+}
+
+/// An Upload Key's text: `mpuk_` and the seed in unpadded base64url (48 characters).
+pub fn upload_key_text(seed: &[u8; 32]) -> String {
+    format!("{UPLOAD_PREFIX}{}", B64.encode(seed))
 }
 
 /// The signing key of an `mpuk_…` text.
@@ -79,8 +83,12 @@ pub fn key_tail(key: &str) -> String {
 /// A new workspace signing key pair: (seed, public key).
 pub fn new_platform_key() -> ([u8; 32], [u8; 32]) {
     let seed = random32();
-    let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
-    (seed, public)
+    (seed, public_key_of(&seed))
+}
+
+/// The Ed25519 public key of a 32-byte seed (RFC 8032's private key).
+pub fn public_key_of(seed: &[u8; 32]) -> [u8; 32] {
+    SigningKey::from_bytes(seed).verifying_key().to_bytes()
 }
 
 /// Signs `message` with a seed; base64url.

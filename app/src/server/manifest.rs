@@ -33,6 +33,8 @@ use crate::server::keys;
 pub const FORMAT: &str = "mpdp-manifest-2";
 /// The `format` of container lists this build writes and reads.
 pub const LIST_FORMAT: &str = "mpdp-list-1";
+/// The `format` of the platform-key answer (`GET /api/container/v1/platform-key`).
+pub const PLATFORM_KEY_FORMAT: &str = "mpdp-platform-key-1";
 /// How long a container list is valid after it was issued; the server issues a new one well
 /// before (see [`LIST_RESIGN`]).
 pub const LIST_VALIDITY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
@@ -55,6 +57,31 @@ pub struct SignedList {
     pub expires: String,
     pub mini_programs: Vec<Manifest>,
     pub platform_signature: String,
+}
+
+/// The answer of `GET /api/container/v1/platform-key`: the public half of the platform key that
+/// signs what the App is served. For bootstrapping only — a host app ships this key and trusts
+/// no key it is sent, or whoever answers could sign for the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformKey {
+    pub format: String,
+    /// The App the Accessing Key belongs to.
+    pub app: String,
+    /// Always `Ed25519`.
+    pub algorithm: String,
+    /// The 32-byte public key, unpadded base64url (43 characters).
+    pub platform_key: String,
+}
+
+impl PlatformKey {
+    pub fn new(app: uuid::Uuid, seed: &[u8; 32]) -> PlatformKey {
+        PlatformKey {
+            format: PLATFORM_KEY_FORMAT.into(),
+            app: app.to_string(),
+            algorithm: "Ed25519".into(),
+            platform_key: keys::public_key_text(&keys::public_key_of(seed)),
+        }
+    }
 }
 
 /// Checks a container list as received: the platform's signature (over every field it has),
@@ -211,7 +238,9 @@ pub fn canonical_bytes(manifest: &Value) -> Result<Vec<u8>, ManifestError> {
 
 fn write_object(fields: &serde_json::Map<String, Value>, out: &mut String, top: bool) -> Result<(), ManifestError> {
     let mut keys: Vec<&String> = fields.keys().filter(|k| !(top && k.as_str() == SIGNATURE_FIELD)).collect();
-    keys.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    // RFC 8785 §3.2.3: by UTF-16 code units (as JavaScript's sort), which differs from byte
+    // order only for keys mixing characters above U+FFFF with ones in U+E000–U+FFFF.
+    keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
     out.push('{');
     for (i, key) in keys.into_iter().enumerate() {
         if i > 0 {
@@ -412,6 +441,14 @@ mod tests {
         assert_eq!(canonical_bytes(&reordered).unwrap(), canonical_bytes(&value).unwrap());
         assert_eq!(canonical_bytes(&serde_json::json!({"n": 1.5})).unwrap_err(), ManifestError::NotAnInteger("n".into()));
         assert_eq!(canonical_bytes(&serde_json::json!([1])).unwrap_err(), ManifestError::NotAnObject);
+    }
+
+    #[test]
+    fn keys_sort_by_utf16_code_units_as_rfc_8785_and_javascript_do() {
+        // U+1F600 is D83D DE00 in UTF-16, so it sorts before U+FB01 (FB01), although its UTF-8
+        // (F0 …) sorts after (EF …); RFC 8785's example (§3.2.3) puts U+1F600 before U+FB33 so.
+        let value = serde_json::json!({"\u{fb01}": 1, "\u{1f600}": 2, "a": 3, "\u{e9}": 4});
+        assert_eq!(String::from_utf8(canonical_bytes(&value).unwrap()).unwrap(), "{\"a\":3,\"\u{e9}\":4,\"\u{1f600}\":2,\"\u{fb01}\":1}");
     }
 
     #[test]

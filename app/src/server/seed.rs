@@ -235,6 +235,11 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
             lines.push(("OPERATOR_LOGIN".into(), "operator".into()));
             lines.push(("ACCESSING_KEY".into(), accessing));
             lines.push(("UPLOAD_KEY".into(), upload_key));
+            // What a host App's container ships: its App id and the platform public key.
+            lines.push(("APP".into(), created.app.to_string()));
+            let wid = admin_member().await?.workspace().id;
+            let platform = state.store.read(move |tx| crate::server::store::apps::platform_key(tx, wid)).await?.ok_or(AppError::Internal)?;
+            lines.push(("PLATFORM_KEY".into(), crate::server::keys::public_key_text(&platform.public)));
             lines.push(("MINI_PROGRAM".into(), mini_ids[0].to_string()));
             lines.push(("FEATURES".into(), FEATURES.iter().map(|f| f.code).collect::<Vec<_>>().join(",")));
             lines.push(("BUNDLE_SHA256".into(), released_sha));

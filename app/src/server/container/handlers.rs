@@ -134,6 +134,16 @@ pub(super) async fn icon(State(state): State<Serving>, UrlPath(id): UrlPath<Stri
     }
 }
 
+/// `GET /api/container/v1/platform-key`: the public key that signs the App's lists and
+/// manifests — for bootstrapping a host app's build, which must ship the key rather than fetch
+/// it (a container trusts no key it is sent).
+pub(super) async fn platform_key(State(state): State<Serving>, request: HeaderMap) -> Response {
+    match admitted(&state, &request) {
+        Ok(content) => content.platform_key.respond(&request),
+        Err(e) => refuse(e),
+    }
+}
+
 /// `GET /api/container/v1/bundles/{sha256}`: a bundle released to the App, from its mapped file
 /// (see [`super::bundles`]), whole or one byte range, with its sha256 as ETag.
 pub(super) async fn bundle(State(state): State<Serving>, UrlPath(sha256): UrlPath<String>, request: HeaderMap) -> Response {

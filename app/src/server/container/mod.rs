@@ -24,7 +24,7 @@ use axum::Router;
 use uuid::Uuid;
 
 use crate::server::routes::Routes;
-use handlers::{bundle, events, icon, list, manifest};
+use handlers::{bundle, events, icon, list, manifest, platform_key};
 
 pub use snapshot::{build, build_at, AppContent, Container, LiveGrant, Snapshot, Stamp};
 
@@ -77,6 +77,7 @@ pub fn routes() -> Routes<Serving> {
         .get("/api/container/v1/mini-programs/{id}/icon", icon)
         .get("/api/container/v1/bundles/{sha256}", bundle)
         .post("/api/container/v1/events", events)
+        .get("/api/container/v1/platform-key", platform_key)
 }
 
 pub fn router(state: Serving) -> Router {

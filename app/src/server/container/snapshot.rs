@@ -99,6 +99,8 @@ pub struct AppContent {
     /// The list a container that meets every minimum gets without candidates.
     pub(super) list: Served,
     pub(super) icons: HashMap<Uuid, Arc<Served>>,
+    /// The platform public key that signs the App's answers (bootstrap only).
+    pub(super) platform_key: Served,
     bundles: HashSet<String>,
     candidates: Vec<Rolling>,
     /// The list's entries in order.
@@ -670,6 +672,7 @@ fn app_content(app: Uuid, mut entries: Vec<Entry>, test_devices: Vec<String>, pl
     Ok(AppContent {
         app,
         list,
+        platform_key: Served::json(&crate::server::manifest::PlatformKey::new(app, platform_seed))?,
         icons,
         bundles,
         candidates,

@@ -41,6 +41,11 @@ pub(super) fn truncated() -> ApiError {
 
 impl From<archive::Refusal> for ApiError {
     fn from(r: archive::Refusal) -> ApiError {
+        if r.code == archive::IO_FAILURE {
+            // The server's own spool or temporary file failed: not the bundle's fault.
+            tracing::error!(error = %r.message, "an upload could not be re-packed");
+            return ApiError::internal();
+        }
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code, r.message).field("bundle")
     }
 }
