@@ -172,6 +172,15 @@ struct ServeArgs {
     mail_from: String,
     #[command(flatten)]
     publish: PublishTo,
+    /// Serve /metrics (Prometheus text format) on this address, e.g. 127.0.0.1:9300: a listener
+    /// of its own, never --listen, so keep it where only your monitoring reaches it. Without it
+    /// nothing is measured.
+    #[arg(long, env = "MPDP_METRICS_LISTEN", value_name = "ADDR:PORT")]
+    metrics_listen: Option<SocketAddr>,
+    /// How log lines are written to standard error: text, for people, or json, one JSON object
+    /// a line for a log collector (MPDP_LOG still chooses which lines).
+    #[arg(long, env = "MPDP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    log_format: LogFormat,
     /// Require two-factor authentication of platform operators: an operator without it is
     /// refused the operator area until they turn it on on their account page.
     #[arg(long, env = "MPDP_REQUIRE_OPERATOR_SECOND_FACTOR")]
@@ -269,8 +278,11 @@ fn parse_public_url(raw: &str) -> Result<String, String> {
 }
 
 fn main() -> std::process::ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    init_tracing(match &cli.command {
+        Command::Serve(args) => args.log_format,
+        _ => LogFormat::Text,
+    });
     let result = match cli.command {
         Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -316,14 +328,27 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_tracing() {
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, the message and its fields at
+    /// the top level, and the request's span.
+    Json,
+}
+
+fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("MPDP_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }
 
 /// Holds the data directory for this process: a second `mpdp` on the same directory is refused.
@@ -509,6 +534,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let target = args.publish.target()?;
+    if args.metrics_listen.is_some_and(|m| m == args.listen && m.port() != 0) {
+        bail!("--metrics-listen must differ from --listen: /metrics is never served to the console's visitors");
+    }
     let lock = lock_data_dir(&args.data.data_dir)?;
     let clock = Clock::system();
     let store = open_store(&args.data.data_dir)?.with_clock(clock.clone());
@@ -592,7 +620,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "client addresses are read from this header of requests from the trusted proxies only"
         );
     }
-    let router = http::router(state.clone());
+    let mut router = http::router(state.clone());
+    let metrics = match args.metrics_listen {
+        Some(at) => {
+            let handle = http::metrics::install()?;
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("could not listen on {at} (--metrics-listen / MPDP_METRICS_LISTEN)"))?;
+            let bound = listener.local_addr()?;
+            let scrape = http::metrics::Scrape { handle: handle.clone(), store: store.clone(), publishing: publisher.is_some() };
+            router = router.layer(axum::middleware::from_fn(http::metrics::measure));
+            tracing::info!(addr = %bound, "serving /metrics");
+            println!("MPDP metrics listening on http://{bound}");
+            let serving = tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, http::metrics::router(scrape)).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            });
+            Some((serving, tokio::spawn(http::metrics::upkeep(handle))))
+        }
+        None => None,
+    };
     tracing::info!(%addr, %public_url, data_dir = %args.data.data_dir.display(), "MPDP is serving");
     println!("MPDP console listening on http://{addr}");
 
@@ -602,6 +650,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         task.abort();
         let _ = task.await;
         let _ = std::fs::remove_file(path);
+    }
+    if let Some((serving, upkeep)) = metrics {
+        serving.abort();
+        upkeep.abort();
     }
     purge.abort();
     publishing.abort();

@@ -3,6 +3,7 @@
 
 mod assets;
 mod middleware;
+pub mod metrics;
 pub mod serve;
 
 use std::sync::Arc;

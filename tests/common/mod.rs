@@ -49,6 +49,8 @@ pub struct Server {
     /// The server's standard input and output, to move its clock (`--test-clock`).
     clock: std::sync::Mutex<(std::process::ChildStdin, std::io::Lines<BufReader<std::process::ChildStdout>>)>,
     pub base: String,
+    /// Where `/metrics` is served, when the server was started with `--metrics-listen`.
+    pub metrics: Option<String>,
     pub log: PathBuf,
     /// A signed-in platform operator (set by `server_with_operator`), which `person` uses to
     /// read verification links from the outbox.
@@ -87,9 +89,13 @@ impl Server {
             .expect("start mpdp");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
+        let mut metrics = None;
         let base = loop {
             match lines.next() {
                 Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("MPDP metrics listening on ") {
+                        metrics = Some(url.trim().to_string());
+                    }
                     if let Some(url) = line.strip_prefix("MPDP console listening on ") {
                         break url.trim().to_string();
                     }
@@ -104,7 +110,7 @@ impl Server {
             }
         };
         let stdin = child.stdin.take().unwrap();
-        Server { child, clock: std::sync::Mutex::new((stdin, lines)), base, log, op: None }
+        Server { child, clock: std::sync::Mutex::new((stdin, lines)), base, metrics, log, op: None }
     }
 
     /// Moves the server's clock forward by `by`, as if that much time had passed; returns once

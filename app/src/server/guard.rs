@@ -145,6 +145,7 @@ impl SignedIn {
             .insert(LOGIN_AT, now)
             .await
             .map_err(session_error)?;
+        crate::server::metrics::sign_in(method.label());
         Ok(())
     }
 

@@ -11,6 +11,7 @@ pub mod guard;
 pub mod http_error;
 pub mod keys;
 pub mod manifest;
+pub mod metrics;
 pub mod policy;
 pub mod publish;
 pub mod release_document;

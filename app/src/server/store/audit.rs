@@ -43,6 +43,9 @@ pub fn record(
     target: &str,
     details: &str,
 ) -> Result<u64, AppError> {
+    if action == AuditAction::AccountSignInFailed {
+        super::effects::caused(super::effects::Effect::SignInFailed);
+    }
     let mut meta = tx.open_table(META)?;
     let seq = meta.get("audit_seq")?.map(|v| v.value()).unwrap_or(0) + 1;
     meta.insert("audit_seq", seq)?;

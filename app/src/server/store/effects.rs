@@ -27,6 +27,8 @@ pub enum Effect {
     Served,
     /// A message was queued in the outbox: the mail worker should look now.
     Mail,
+    /// A refused sign-in was recorded: counted in the metrics (by the store, once committed).
+    SignInFailed,
 }
 
 /// The consequences of one commit.
@@ -34,6 +36,7 @@ pub enum Effect {
 pub struct Effects {
     pub served: bool,
     pub mail: bool,
+    pub sign_in_failed: bool,
 }
 
 impl Effects {
@@ -45,6 +48,7 @@ impl Effects {
         match effect {
             Effect::Served => self.served = true,
             Effect::Mail => self.mail = true,
+            Effect::SignInFailed => self.sign_in_failed = true,
         }
         self
     }
@@ -97,12 +101,12 @@ mod tests {
     fn effects_are_collected_per_transaction_and_nowhere_else() {
         caused(Effect::Mail); // no transaction collecting: nothing happens
         let ((), e) = collect(|| caused(Effect::Served));
-        assert_eq!(e, Effects { served: true, mail: false });
+        assert_eq!(e, Effects { served: true, ..Effects::default() });
         let ((), e) = collect(|| {
             caused(Effect::Mail);
             caused(Effect::Mail);
         });
-        assert_eq!(e, Effects { served: false, mail: true });
+        assert_eq!(e, Effects { mail: true, ..Effects::default() });
         let ((), e) = collect(|| {});
         assert!(e.is_empty());
         // A panic inside leaves the thread as it was.

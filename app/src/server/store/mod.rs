@@ -378,7 +378,11 @@ impl Store {
             }
         }
         let _reset = Reset(WRITE_TIME.with(|t| t.replace(Some(self.clock.now()))));
-        let (outcome, effects) = effects::collect(|| self.commit_unobserved(f));
+        let (outcome, mut effects) = effects::collect(|| self.commit_unobserved(f));
+        // What only the metrics are told is counted here, once the commit holds.
+        if outcome.is_ok() && std::mem::take(&mut effects.sign_in_failed) {
+            crate::server::metrics::sign_in_failed();
+        }
         outcome.map(|value| (value, effects))
     }
 
@@ -403,9 +407,11 @@ impl Store {
                     tracing::error!(error = %e, "storage failure");
                     AppError::Internal
                 })?;
+                let started = std::time::Instant::now();
                 let seq = group.committed.fetch_add(1, Ordering::SeqCst) + 1;
                 tx.commit()?;
                 group.wait_durable(&self.db, seq)?;
+                crate::server::metrics::commit(started.elapsed());
                 Ok(value)
             }
             Err(e) => {
@@ -815,7 +821,7 @@ mod tests {
         assert!(failed.is_err());
         assert_eq!(
             *seen.lock().unwrap(),
-            vec![Effects { served: true, mail: false }, Effects { served: false, mail: true }],
+            vec![Effects { served: true, ..Effects::default() }, Effects { mail: true, ..Effects::default() }],
             "a commit without effects and a failed one tell nobody"
         );
         // The command line's blocking writes return nothing to a dispatcher.

@@ -1,7 +1,7 @@
 //! The email outbox: every message is stored before it is sent, and stays as the record.
 
 use chrono::{DateTime, Utc};
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -116,6 +116,11 @@ pub fn enqueue_with_secret(
     tx.open_table(OUTBOX_QUEUE)?
         .insert((now.timestamp_millis(), message.id.as_u128()), ())?;
     Ok(message.id)
+}
+
+/// How many messages wait to be sent (now or at a later attempt).
+pub fn queued(tx: &ReadTransaction) -> Result<u64, AppError> {
+    Ok(tx.open_table(OUTBOX_QUEUE)?.len()?)
 }
 
 /// Messages whose next attempt is due, oldest first.

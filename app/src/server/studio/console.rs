@@ -32,9 +32,13 @@ pub async fn console_upload(
     let page = format!("/w/{}/mini-programs/{}", crate::model::url_encode(&name), crate::model::url_encode(&id));
     let client = client.map(|c| c.0 .0);
     match console_upload_checked(&state, session, &name, &id, client, multipart).await {
-        Ok(version) => Redirect::to(&format!("{page}?uploaded={}", crate::model::url_encode(&version))).into_response(),
+        Ok((version, size)) => {
+            crate::server::metrics::upload_stored("console", size);
+            Redirect::to(&format!("{page}?uploaded={}", crate::model::url_encode(&version))).into_response()
+        }
         Err(e) if e.status == StatusCode::UNAUTHORIZED => Redirect::to(&format!("/login?next={}", crate::model::url_encode(&page))).into_response(),
         Err(e) => {
+            crate::server::metrics::upload_refused("console", e.code);
             let mut r = Redirect::to(&format!("{page}?upload_error={}", crate::model::url_encode(&e.message))).into_response();
             // Scripts and tests read the refusal's status too.
             r.headers_mut().insert("mpdp-refusal", axum::http::HeaderValue::from(e.status.as_u16()));
@@ -43,7 +47,7 @@ pub async fn console_upload(
     }
 }
 
-pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessions::Session, name: &str, id: &str, client: Option<IpAddr>, mut form: axum::extract::Multipart) -> Result<String, ApiError> {
+pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessions::Session, name: &str, id: &str, client: Option<IpAddr>, mut form: axum::extract::Multipart) -> Result<(String, u64), ApiError> {
     use crate::server::guard::{act, Member, MiniNeed, MiniProgramAccess, SignedIn};
     let who = SignedIn::from_session(state, session)
         .await?
@@ -115,6 +119,7 @@ pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessio
         created: state.clock.now(),
     };
     let actor = crate::server::domain::workspaces::actor(m.who(), client);
+    let size = record.size;
     store_version(state, received.temp, record, (wid, m.workspace().name.clone()), mp.name.clone(), actor, Uploader::Member(standing)).await?;
-    Ok(version)
+    Ok((version, size))
 }

@@ -91,8 +91,14 @@ pub(super) async fn upload(
 ) -> Response {
     let client = client.map(|c| c.0 .0);
     match upload_checked(&state, SignedUpload::of(id, &headers), client, body).await {
-        Ok(done) => (StatusCode::CREATED, Json(done)).into_response(),
-        Err(e) => e.into_response(),
+        Ok(done) => {
+            crate::server::metrics::upload_stored("studio", done.version.size);
+            (StatusCode::CREATED, Json(done)).into_response()
+        }
+        Err(e) => {
+            crate::server::metrics::upload_refused("studio", e.code);
+            e.into_response()
+        }
     }
 }
 
