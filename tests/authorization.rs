@@ -231,6 +231,8 @@ async fn every_endpoint_has_an_authorization_row() {
         ("GET /api/container/v1/bundles/{sha256}", Public, vec![], 401),
         ("POST /api/container/v1/events", Public, vec![], 401),
         ("GET /api/container/v1/platform-key", Public, vec![], 401),
+        // The APIs' description, for anyone.
+        ("GET /api/openapi.json", Public, vec![], 200),
         // The console's bundle upload takes a multipart form only (who may: tests/studio.rs).
         ("POST /w/{name}/mini-programs/{id}/versions/upload", Public, vec![], 400),
         ("POST /api/sign-up", Public, vec![("email", ""), ("username", ""), ("password", ""), ("password_confirm", "")], 422),

@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
     // The machine APIs: no session, no origin check, their own limits and authorisation.
     Router::new()
         .merge(health().into_router().with_state(state.store.clone()))
+        .merge(app::server::openapi::routes().into_router())
         .merge(app::server::studio::router(state.studio_api()))
         .merge(app::server::container::router(state.container_api()))
         .merge(console)
@@ -126,6 +127,7 @@ pub fn endpoints() -> Vec<String> {
         .map(|(path, method)| format!("{method} {path}"))
         .collect();
     out.extend_from_slice(health().endpoints());
+    out.extend_from_slice(app::server::openapi::routes().endpoints());
     out.extend_from_slice(app::server::studio::routes().endpoints());
     out.extend_from_slice(app::server::studio::console_routes().endpoints());
     out.extend_from_slice(app::server::sso::routes().endpoints());

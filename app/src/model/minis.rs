@@ -62,6 +62,7 @@ impl MiniRole {
 /// Where a version is in its life (SPEC §6). Stored by variant name (serde's default), so a
 /// variant is never renamed; the golden test (`server::store::golden`) holds every name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum VersionState {
     Uploaded,
     InReview,
@@ -178,6 +179,7 @@ pub struct MiniProgramView {
 
 /// A version of a mini program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VersionView {
     pub version: String,
     pub state: VersionState,
@@ -187,7 +189,7 @@ pub struct VersionView {
     pub uploader: String,
     pub note: String,
     pub created: DateTime<Utc>,
-    /// The oldest container version that can run it; `None`: any container.
+    /// The oldest container version that can run it; null: any container.
     #[serde(default)]
     pub min_container: Option<String>,
     /// Where it is served: "Super App (stable)", "Super App (candidate, 10 %)".

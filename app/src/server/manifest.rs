@@ -44,25 +44,31 @@ pub const LIST_RESIGN: std::time::Duration = std::time::Duration::from_secs(3600
 /// A container list as signed: `GET /api/container/v1/mini-programs` answers it. Its
 /// `platform_signature` covers the canonical bytes of everything else, like a manifest's.
 /// `sequence` rises with every list the server issues, and `expires` is `issued` plus
-/// [`LIST_VALIDITY`]: a container keeps the highest sequence it accepted and refuses a lower one
+/// 24 hours: a container keeps the highest sequence it accepted and refuses a lower one
 /// or an expired list, so an old list can't be replayed as the current one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignedList {
+    /// Always `mpdp-list-1`.
     pub format: String,
+    /// The App the list was made for.
     pub app: String,
+    /// Rises with every list the server issues.
     pub sequence: u64,
     /// RFC 3339, UTC.
     pub issued: String,
     /// RFC 3339, UTC.
     pub expires: String,
+    /// The manifests the install gets, sorted by name.
     pub mini_programs: Vec<Manifest>,
+    /// The platform key's Ed25519 signature of the canonical bytes of every other field
+    /// (unpadded base64url).
     pub platform_signature: String,
 }
 
 /// The answer of `GET /api/container/v1/platform-key`: the public half of the platform key that
 /// signs what the App is served. For bootstrapping only — a host app ships this key and trusts
 /// no key it is sent, or whoever answers could sign for the platform.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlatformKey {
     pub format: String,
     /// The App the Accessing Key belongs to.
@@ -117,9 +123,9 @@ pub const SIGNATURE_FIELD: &str = "platform_signature";
 pub const CONSOLE_UPLOADER: &str = "console";
 
 /// What a container needs to fetch, check and run one mini program.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Manifest {
-    /// Always [`FORMAT`].
+    /// Always `mpdp-manifest-2`.
     pub format: String,
     /// The App this manifest was made for.
     pub app: String,
@@ -146,7 +152,7 @@ pub struct Manifest {
 }
 
 /// Where the icon is and what it hashes to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IconRef {
     /// A path on the platform's server.
     pub url: String,
@@ -154,7 +160,7 @@ pub struct IconRef {
 }
 
 /// Where the bundle is and what it must hash to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BundleRef {
     /// A path on the platform's server.
     pub url: String,
@@ -163,9 +169,9 @@ pub struct BundleRef {
 }
 
 /// Who signed the upload, and the signature with what it signed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Uploader {
-    /// The Upload Key's id (16 hex digits), or [`CONSOLE_UPLOADER`].
+    /// The Upload Key's id (16 hex digits), or `console` for a bundle uploaded in the console.
     pub key: String,
     /// The public key that made `signature`.
     pub public_key: String,

@@ -12,6 +12,7 @@ pub mod http_error;
 pub mod keys;
 pub mod manifest;
 pub mod metrics;
+pub mod openapi;
 pub mod policy;
 pub mod publish;
 pub mod release_document;

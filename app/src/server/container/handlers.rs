@@ -96,6 +96,26 @@ fn unknown_mini_program() -> ApiError {
 
 /// `GET /api/container/v1/mini-programs`: every manifest released to the App, the candidates
 /// the install gets in place of the stable versions.
+#[utoipa::path(
+    get,
+    path = "/api/container/v1/mini-programs",
+    tag = "container",
+    operation_id = "list_mini_programs",
+    summary = "Every mini program released to the App, as a signed list",
+    params(
+        ("MPDP-Install-Id" = Option<String>, Header, description = "The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only."),
+        ("MPDP-Container-Version" = Option<String>, Header, description = "The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum."),
+        ("If-None-Match" = Option<String>, Header, description = "A tag the server gave (or `*`): 304 when it still holds."),
+    ),
+    responses(
+        (status = 200, description = "The list, signed by the platform key; a container keeps the highest `sequence` it accepted and refuses a lower one or one past `expires`.", body = crate::server::manifest::SignedList, headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
+        (status = 304, description = "`If-None-Match` names the current list.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
+        (status = 400, description = "`install_id_invalid`, `container_version_invalid` (with `field`).", body = crate::server::openapi::ApiErrorBody),
+        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::openapi::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+    ),
+    security(("accessingKey" = []))
+)]
 pub(super) async fn list(State(state): State<Serving>, request: HeaderMap) -> Response {
     match admitted_install(&state, &request) {
         Ok((content, selection)) if selection == content.everything_stable() => content.list.respond(&request),
@@ -108,6 +128,28 @@ pub(super) async fn list(State(state): State<Serving>, request: HeaderMap) -> Re
 }
 
 /// `GET /api/container/v1/mini-programs/{id}`: one manifest.
+#[utoipa::path(
+    get,
+    path = "/api/container/v1/mini-programs/{id}",
+    tag = "container",
+    operation_id = "get_manifest",
+    summary = "One mini program's manifest",
+    params(
+        ("id" = String, Path, description = "The mini program's id."),
+        ("MPDP-Install-Id" = Option<String>, Header, description = "The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only."),
+        ("MPDP-Container-Version" = Option<String>, Header, description = "The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum."),
+        ("If-None-Match" = Option<String>, Header, description = "A tag the server gave (or `*`): 304 when it still holds."),
+    ),
+    responses(
+        (status = 200, description = "The manifest the install gets, signed by the platform key.", body = crate::server::manifest::Manifest, headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
+        (status = 304, description = "`If-None-Match` names the current manifest.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
+        (status = 400, description = "`install_id_invalid`, `container_version_invalid` (with `field`).", body = crate::server::openapi::ApiErrorBody),
+        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::openapi::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        (status = 404, description = "`unknown_mini_program`: none with this id is released to the App (or none the container can run).", body = crate::server::openapi::ApiErrorBody),
+        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+    ),
+    security(("accessingKey" = []))
+)]
 pub(super) async fn manifest(State(state): State<Serving>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
     let (content, selection) = match admitted_install(&state, &request) {
         Ok(c) => c,
@@ -120,6 +162,27 @@ pub(super) async fn manifest(State(state): State<Serving>, UrlPath(id): UrlPath<
 }
 
 /// `GET /api/container/v1/mini-programs/{id}/icon`: the icon's bytes.
+#[utoipa::path(
+    get,
+    path = "/api/container/v1/mini-programs/{id}/icon",
+    tag = "container",
+    operation_id = "get_icon",
+    summary = "A mini program's icon",
+    params(
+        ("id" = String, Path, description = "The mini program's id."),
+        ("If-None-Match" = Option<String>, Header, description = "A tag the server gave (or `*`): 304 when it still holds."),
+    ),
+    responses(
+        (status = 200, description = "The icon: its sha256 is the manifest's `icon.sha256`.", content(
+            (crate::server::openapi::Bytes = "image/png"), (crate::server::openapi::Bytes = "image/jpeg"), (crate::server::openapi::Bytes = "image/webp"),
+        ), headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
+        (status = 304, description = "`If-None-Match` names this icon.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
+        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::openapi::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        (status = 404, description = "`unknown_mini_program`, `no_icon`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+    ),
+    security(("accessingKey" = []))
+)]
 pub(super) async fn icon(State(state): State<Serving>, UrlPath(id): UrlPath<String>, request: HeaderMap) -> Response {
     let content = match admitted(&state, &request) {
         Ok(c) => c,
@@ -137,6 +200,22 @@ pub(super) async fn icon(State(state): State<Serving>, UrlPath(id): UrlPath<Stri
 /// `GET /api/container/v1/platform-key`: the public key that signs the App's lists and
 /// manifests — for bootstrapping a host app's build, which must ship the key rather than fetch
 /// it (a container trusts no key it is sent).
+#[utoipa::path(
+    get,
+    path = "/api/container/v1/platform-key",
+    tag = "container",
+    operation_id = "get_platform_key",
+    summary = "The platform public key that signs the App's lists and manifests (bootstrap only)",
+    description = "To copy into the host app's build once: a container ships this key and never fetches it at run time.",
+    params(("If-None-Match" = Option<String>, Header, description = "A tag the server gave (or `*`): 304.")),
+    responses(
+        (status = 200, description = "The key.", body = crate::server::manifest::PlatformKey, headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
+        (status = 304, description = "`If-None-Match` names it.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
+        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::openapi::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+    ),
+    security(("accessingKey" = []))
+)]
 pub(super) async fn platform_key(State(state): State<Serving>, request: HeaderMap) -> Response {
     match admitted(&state, &request) {
         Ok(content) => content.platform_key.respond(&request),
@@ -146,6 +225,36 @@ pub(super) async fn platform_key(State(state): State<Serving>, request: HeaderMa
 
 /// `GET /api/container/v1/bundles/{sha256}`: a bundle released to the App, from its mapped file
 /// (see [`super::bundles`]), whole or one byte range, with its sha256 as ETag.
+#[utoipa::path(
+    get,
+    path = "/api/container/v1/bundles/{sha256}",
+    tag = "container",
+    operation_id = "get_bundle",
+    summary = "A bundle released to the App, whole or one byte range",
+    params(
+        ("sha256" = String, Path, description = "The bundle's sha256, as the manifest's `bundle.sha256` (64 lowercase hex digits)."),
+        ("Range" = Option<String>, Header, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`."),
+        ("If-Range" = Option<String>, Header, description = "The bundle's ETag or a date: the range is served; another tag: the whole bundle."),
+        ("If-None-Match" = Option<String>, Header, description = "The bundle's tag (or `*`): 304."),
+    ),
+    responses(
+        (status = 200, description = "The bundle (the canonical archive).", body = crate::server::openapi::Bytes, content_type = "application/gzip", headers(
+            ("ETag" = String, description = "The quoted sha256 of the bundle."),
+            ("Cache-Control" = String, description = "`private, max-age=31536000, immutable`."),
+            ("Accept-Ranges" = String, description = "`bytes`."),
+        )),
+        (status = 206, description = "The range asked for.", body = crate::server::openapi::Bytes, content_type = "application/gzip", headers(
+            ("Content-Range" = String, description = "`bytes a-b/length`."),
+            ("ETag" = String, description = "The quoted sha256 of the bundle."),
+        )),
+        (status = 304, description = "`If-None-Match` names this bundle.", headers(("ETag" = String, description = "The quoted sha256 of the bundle."))),
+        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::openapi::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        (status = 404, description = "`unknown_bundle`: no bundle with this sha256 is released to the App.", body = crate::server::openapi::ApiErrorBody),
+        (status = 416, description = "`range_not_satisfiable`: beyond the end, malformed, or several ranges.", body = crate::server::openapi::ApiErrorBody, headers(("Content-Range" = String, description = "`bytes */length`."))),
+        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+    ),
+    security(("accessingKey" = []))
+)]
 pub(super) async fn bundle(State(state): State<Serving>, UrlPath(sha256): UrlPath<String>, request: HeaderMap) -> Response {
     let content = match admitted(&state, &request) {
         Ok(c) => c,
@@ -200,6 +309,25 @@ pub(super) async fn bundle(State(state): State<Serving>, UrlPath(sha256): UrlPat
 /// `POST /api/container/v1/events`: a batch of the installs' events (`{"events": [...]}`, at most
 /// 1 000, at most 256 KiB), counted for the flush; 202 with how many were accepted and rejected.
 /// An oversized batch is 413, a malformed one 400, and neither counts anything.
+#[utoipa::path(
+    post,
+    path = "/api/container/v1/events",
+    tag = "container",
+    operation_id = "report_events",
+    summary = "Report what installs did with the versions they run",
+    description = "At most 1 000 events in at most 256 KiB. An event is rejected (counted in `rejected`, not in the figures) when its install id is malformed, \
+                   its time is more than 7 days old or 5 minutes ahead, or the App is not served that version of that mini program.",
+    request_body(content = crate::server::domain::fleet::EventBatch, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Counted.", body = crate::server::domain::fleet::Ingested),
+        (status = 400, description = "`batch_malformed`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::openapi::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        (status = 413, description = "`batch_too_large`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 429, description = "`rate_limited`: too many batches with this key or from this address.", body = crate::server::openapi::ApiErrorBody),
+        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+    ),
+    security(("accessingKey" = []))
+)]
 pub(super) async fn events(State(state): State<Serving>, client: Option<axum::Extension<crate::server::auth::client::ClientAddr>>, request: Request) -> Response {
     let content = match admitted(&state, request.headers()) {
         Ok(c) => c,

@@ -69,6 +69,11 @@ impl EventLimits {
     }
 }
 
+/// The container API's description (see [`crate::server::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(handlers::list, handlers::manifest, handlers::icon, handlers::bundle, handlers::events, handlers::platform_key))]
+pub struct ContainerApi;
+
 /// The container API's routes.
 pub fn routes() -> Routes<Serving> {
     Routes::default()

@@ -34,7 +34,7 @@ const OLDEST_DAYS: i64 = 7;
 const NEWEST_MINUTES: i64 = 5;
 
 /// One event as a container reports it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Event {
     pub install: String,
@@ -45,7 +45,7 @@ pub struct Event {
     pub at: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Launched,
@@ -54,14 +54,14 @@ pub enum EventKind {
 }
 
 /// A batch as a container sends it: `{"events": [...]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventBatch {
     pub events: Vec<Event>,
 }
 
 /// What an ingested batch counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct Ingested {
     pub accepted: usize,
     pub rejected: usize,

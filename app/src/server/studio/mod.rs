@@ -74,15 +74,18 @@ pub const REFUSAL_DELAY_MAX: std::time::Duration = std::time::Duration::from_sec
 pub const REFUSALS_HELD_PER_ADDRESS: usize = 32;
 
 /// The answer to an upload.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Uploaded {
     pub version: VersionView,
+    /// The mini program's page in the console (its versions list).
     pub console_url: String,
 }
 
-/// The answer to a version listing.
-#[derive(Serialize)]
-pub struct Versions {pub versions: Vec<VersionView>}
+/// The answer to a version listing: every version that was not retired, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Versions {
+    pub versions: Vec<VersionView>,
+}
 
 /// What the Studio API's handlers are given: the use cases' context, the bundle files, the
 /// Studio's limits kept in memory, and where key uses are noted.
@@ -101,6 +104,11 @@ impl std::ops::Deref for Studio {
         &self.cx
     }
 }
+
+/// The Studio API's description (see [`crate::server::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(upload::upload, upload::list_versions, publish::publish, device::device_code, device::device_token))]
+pub struct StudioApi;
 
 /// The Studio API's routes.
 pub fn routes() -> Routes<Studio> {

@@ -24,7 +24,7 @@ use super::Studio;
 const BODY_LIMIT: usize = 64 * 1024;
 
 /// What the request asks for.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PublishRequest {
     /// The version: the newest one uploaded, not yet applied for.
@@ -39,12 +39,35 @@ pub(crate) struct PublishRequest {
 }
 
 /// The answer: the application filed, and where reviewers find it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Applied {
     pub application: Uuid,
     pub console_url: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/studio/v1/mini-programs/{id}/publishing",
+    tag = "studio",
+    operation_id = "apply_for_publishing",
+    summary = "Apply for publishing review",
+    description = "As \"Apply for publishing review\" in the console: the newest Uploaded version, to be released to these Apps once another person approves. \
+                   A personal access token with the `publish` scope; its person must be the mini program's admin or a Workspace Admin.",
+    params(("id" = String, Path, description = "The mini program's id (a UUID).")),
+    request_body(content = PublishRequest, content_type = "application/json", description = "At most 64 KiB."),
+    responses(
+        (status = 201, description = "Filed: the application and its page in the console.", body = Applied),
+        (status = 400, description = "`token_malformed`, `body_malformed`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 401, description = "`token_missing`, `token_invalid`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 403, description = "`token_scope`, `forbidden`, `second_factor_required`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 404, description = "`not_found`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 409, description = "`conflict` (`field: \"Version\"`): not the newest version, or not Uploaded.", body = crate::server::openapi::ApiErrorBody),
+        (status = 413, description = "`body_too_large`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 422, description = "`invalid`, with `field`: `Version`, `Apps` or `Rollout`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+    ),
+    security(("personalToken" = []))
+)]
 pub(super) async fn publish(
     State(state): State<Studio>,
     UrlPath(id): UrlPath<String>,

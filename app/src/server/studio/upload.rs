@@ -82,6 +82,35 @@ pub(super) fn check_version(text: &str, earlier: &[Version]) -> Result<semver::V
 }
 
 /// `POST /api/studio/v1/mini-programs/{id}/versions`: a signed upload.
+#[utoipa::path(
+    post,
+    path = "/api/studio/v1/mini-programs/{id}/versions",
+    tag = "studio",
+    operation_id = "upload_version",
+    summary = "Upload a version of a mini program",
+    description = "Authenticated before a byte of the body is read; the body is then read strictly as a gzip-compressed tar archive, re-packed into the \
+                   platform's canonical archive and stored with the version, Uploaded. With a personal access token (`upload` scope) the version names its person.",
+    params(
+        ("id" = String, Path, description = "The mini program's id (a UUID; its lowercase hyphenated form is what is signed)."),
+        ("MPDP-Version" = String, Header, description = "The version: a semantic version higher, by SemVer precedence (build metadata does not count), than every version not retired."),
+        ("MPDP-Note" = Option<String>, Header, description = "What changed, percent-encoded UTF-8, at most 2 000 characters."),
+        ("Content-Length" = Option<u64>, Header, description = "When sent, equal to the signature's `size=`."),
+    ),
+    request_body(content = crate::server::openapi::Bytes, content_type = "application/gzip", description = "The bundle: a gzip-compressed tar archive with `app.json` at its root, exactly the bytes signed (`sha256=`, `size=`)."),
+    responses(
+        (status = 201, description = "Stored: the version as stored (its `sha256` and `size` are the canonical archive's) and the mini program's page in the console.", body = super::Uploaded),
+        (status = 400, description = "`signature_malformed`, `token_malformed`, `size_mismatch`, `bundle_mismatch`, `upload_truncated`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 401, description = "`signature_missing`, `unknown_key`, `wrong_key_kind`, `key_revoked`, `key_expired`, `stale_timestamp`, `bad_signature`, `replayed`, `token_invalid`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 403, description = "`key_scope_mini_program`, `key_scope_address`, `workspace_suspended`, `token_scope`, `token_workspace`, `forbidden`, `second_factor_required`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 404, description = "`unknown_mini_program`; `not_found` (the token's person is not assigned to it).", body = crate::server::openapi::ApiErrorBody),
+        (status = 409, description = "`mini_program_removed`, `version_not_higher`, `version_retired`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 413, description = "`bundle_too_large`: the signed size is over the server's limit.", body = crate::server::openapi::ApiErrorBody),
+        (status = 422, description = "`version_missing`, `version_invalid`, `note_invalid`, and the bundle's `archive_…` codes (`field: \"bundle\"`).", body = crate::server::openapi::ApiErrorBody),
+        (status = 429, description = "`too_many_uploads`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+    ),
+    security(("uploadSignature" = []), ("uploadSignature" = [], "personalToken" = []))
+)]
 pub(super) async fn upload(
     State(state): State<Studio>,
     UrlPath(id): UrlPath<String>,
@@ -329,6 +358,24 @@ pub(super) async fn store_version(state: &Studio, temp: TempFile, record: Versio
 
 /// `GET /api/studio/v1/mini-programs/{id}/versions`: a signed listing. The nonce is consumed by
 /// one small write after the signature verified.
+#[utoipa::path(
+    get,
+    path = "/api/studio/v1/mini-programs/{id}/versions",
+    tag = "studio",
+    operation_id = "list_versions",
+    summary = "List a mini program's versions",
+    description = "Every version that was not retired, newest first, in one answer. Signed like an upload, without `sha256=` and `size=`; with a personal access token, its `read` scope.",
+    params(("id" = String, Path, description = "The mini program's id (a UUID).")),
+    responses(
+        (status = 200, description = "The versions.", body = super::Versions),
+        (status = 400, description = "`signature_malformed`, `token_malformed`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 401, description = "`signature_missing`, `unknown_key`, `wrong_key_kind`, `key_revoked`, `key_expired`, `stale_timestamp`, `bad_signature`, `replayed`, `token_invalid`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 403, description = "`key_scope_mini_program`, `key_scope_address`, `token_scope`, `token_workspace`, `forbidden`, `second_factor_required`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 404, description = "`unknown_mini_program`; `not_found`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+    ),
+    security(("uploadSignature" = []), ("uploadSignature" = [], "personalToken" = []))
+)]
 pub(super) async fn list_versions(
     State(state): State<Studio>,
     UrlPath(id): UrlPath<String>,

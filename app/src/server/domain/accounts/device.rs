@@ -30,7 +30,7 @@ pub const INTERVAL_SECS: i64 = 5;
 const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
 
 /// The answer to a device authorization request (RFC 8628 §3.2).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeviceCode {
     pub device_code: String,
     pub user_code: String,
@@ -41,7 +41,7 @@ pub struct DeviceCode {
 }
 
 /// The token answer (RFC 8628 §3.5, RFC 6749 §5.1).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenAnswer {
     pub access_token: String,
     pub token_type: &'static str,
