@@ -51,11 +51,38 @@ pub struct GrantErrorBody {
 #[allow(dead_code)]
 pub struct Bytes(Vec<u8>);
 
+/// A semantic version (SemVer 2.0.0): `1.2.3`, `2.0.0-beta.1`, `1.0.0+build.7`. (The server reads
+/// numbers up to 2^64 − 1; the pattern keeps to nine digits.)
+#[derive(ToSchema)]
+#[schema(value_type = String, example = "1.2.3",
+    pattern = r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})(-(0|[1-9][0-9]{0,8}|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(\.(0|[1-9][0-9]{0,8}|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*)?(\+[0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*)?$")]
+#[allow(dead_code)]
+pub struct SemVer(String);
+
+/// An install's opaque id: 8 to 128 visible ASCII characters (spaces inside only).
+#[derive(ToSchema)]
+#[schema(value_type = String, pattern = r"^[!-~][ -~]{6,126}[!-~]$", example = "8c1e5f0a-install")]
+#[allow(dead_code)]
+pub struct InstallId(String);
+
+/// A SHA-256 as 64 lowercase hex digits.
+#[derive(ToSchema)]
+#[schema(value_type = String, pattern = r"^[0-9a-f]{64}$")]
+#[allow(dead_code)]
+pub struct Sha256(String);
+
+/// One byte range: `bytes=a-b`, `bytes=a-` or `bytes=-n`.
+#[derive(ToSchema)]
+#[schema(value_type = String, pattern = r"^bytes=([0-9]{1,15}-[0-9]{0,15}|-[0-9]{1,15})$", example = "bytes=0-1023")]
+#[allow(dead_code)]
+pub struct ByteRange(String);
+
 /// A form of the device endpoints (`application/x-www-form-urlencoded`).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct DeviceCodeForm {
     /// Always `mpdp-cli`.
+    #[schema(pattern = "^mpdp-cli$")]
     client_id: String,
 }
 
@@ -64,10 +91,12 @@ pub struct DeviceCodeForm {
 #[allow(dead_code)]
 pub struct DeviceTokenForm {
     /// Always `urn:ietf:params:oauth:grant-type:device_code`.
+    #[schema(pattern = "^urn:ietf:params:oauth:grant-type:device_code$")]
     grant_type: String,
     /// The `device_code` of the code's answer.
     device_code: String,
     /// Always `mpdp-cli`.
+    #[schema(pattern = "^mpdp-cli$")]
     client_id: String,
 }
 
@@ -119,7 +148,7 @@ impl Modify for Schemes {
                        the container API serves a host App's container what is released to it (with the App's Accessing Key), each list and manifest signed with \
                        the workspace's platform key. Refusals are `{\"error\": {\"code\", \"message\", \"field\"?}}` with the status of the refusal.",
     ),
-    components(schemas(ApiErrorBody, ApiErrorDetail, GrantErrorBody, Bytes, DeviceCodeForm, DeviceTokenForm)),
+    components(schemas(ApiErrorBody, ApiErrorDetail, GrantErrorBody, Bytes, DeviceCodeForm, DeviceTokenForm, SemVer, InstallId, Sha256, ByteRange)),
     modifiers(&Schemes),
     tags(
         (name = "studio", description = "Uploads, version lists and publishing, for developers' tooling and CI."),

@@ -103,9 +103,9 @@ fn unknown_mini_program() -> ApiError {
     operation_id = "list_mini_programs",
     summary = "Every mini program released to the App, as a signed list",
     params(
-        ("MPDP-Install-Id" = Option<String>, Header, description = "The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only."),
-        ("MPDP-Container-Version" = Option<String>, Header, description = "The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum."),
-        ("If-None-Match" = Option<String>, Header, description = "A tag the server gave (or `*`): 304 when it still holds."),
+        ("MPDP-Install-Id" = Option<crate::server::openapi::InstallId>, Header, nullable = false, description = "The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only."),
+        ("MPDP-Container-Version" = Option<crate::server::openapi::SemVer>, Header, nullable = false, description = "The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum."),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "A tag the server gave (or `*`): 304 when it still holds."),
     ),
     responses(
         (status = 200, description = "The list, signed by the platform key; a container keeps the highest `sequence` it accepted and refuses a lower one or one past `expires`.", body = crate::server::manifest::SignedList, headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
@@ -135,10 +135,10 @@ pub(super) async fn list(State(state): State<Serving>, request: HeaderMap) -> Re
     operation_id = "get_manifest",
     summary = "One mini program's manifest",
     params(
-        ("id" = String, Path, description = "The mini program's id."),
-        ("MPDP-Install-Id" = Option<String>, Header, description = "The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only."),
-        ("MPDP-Container-Version" = Option<String>, Header, description = "The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum."),
-        ("If-None-Match" = Option<String>, Header, description = "A tag the server gave (or `*`): 304 when it still holds."),
+        ("id" = uuid::Uuid, Path, description = "The mini program's id."),
+        ("MPDP-Install-Id" = Option<crate::server::openapi::InstallId>, Header, nullable = false, description = "The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only."),
+        ("MPDP-Container-Version" = Option<crate::server::openapi::SemVer>, Header, nullable = false, description = "The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum."),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "A tag the server gave (or `*`): 304 when it still holds."),
     ),
     responses(
         (status = 200, description = "The manifest the install gets, signed by the platform key.", body = crate::server::manifest::Manifest, headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
@@ -169,8 +169,8 @@ pub(super) async fn manifest(State(state): State<Serving>, UrlPath(id): UrlPath<
     operation_id = "get_icon",
     summary = "A mini program's icon",
     params(
-        ("id" = String, Path, description = "The mini program's id."),
-        ("If-None-Match" = Option<String>, Header, description = "A tag the server gave (or `*`): 304 when it still holds."),
+        ("id" = uuid::Uuid, Path, description = "The mini program's id."),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "A tag the server gave (or `*`): 304 when it still holds."),
     ),
     responses(
         (status = 200, description = "The icon: its sha256 is the manifest's `icon.sha256`.", content(
@@ -207,7 +207,7 @@ pub(super) async fn icon(State(state): State<Serving>, UrlPath(id): UrlPath<Stri
     operation_id = "get_platform_key",
     summary = "The platform public key that signs the App's lists and manifests (bootstrap only)",
     description = "To copy into the host app's build once: a container ships this key and never fetches it at run time.",
-    params(("If-None-Match" = Option<String>, Header, description = "A tag the server gave (or `*`): 304.")),
+    params(("If-None-Match" = Option<String>, Header, nullable = false, description = "A tag the server gave (or `*`): 304.")),
     responses(
         (status = 200, description = "The key.", body = crate::server::manifest::PlatformKey, headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
         (status = 304, description = "`If-None-Match` names it.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
@@ -232,10 +232,10 @@ pub(super) async fn platform_key(State(state): State<Serving>, request: HeaderMa
     operation_id = "get_bundle",
     summary = "A bundle released to the App, whole or one byte range",
     params(
-        ("sha256" = String, Path, description = "The bundle's sha256, as the manifest's `bundle.sha256` (64 lowercase hex digits)."),
-        ("Range" = Option<String>, Header, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`."),
-        ("If-Range" = Option<String>, Header, description = "The bundle's ETag or a date: the range is served; another tag: the whole bundle."),
-        ("If-None-Match" = Option<String>, Header, description = "The bundle's tag (or `*`): 304."),
+        ("sha256" = crate::server::openapi::Sha256, Path, description = "The bundle's sha256, as the manifest's `bundle.sha256`."),
+        ("Range" = Option<crate::server::openapi::ByteRange>, Header, nullable = false, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`."),
+        ("If-Range" = Option<String>, Header, nullable = false, description = "The bundle's ETag or a date: the range is served; another tag: the whole bundle."),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "The bundle's tag (or `*`): 304."),
     ),
     responses(
         (status = 200, description = "The bundle (the canonical archive).", body = crate::server::openapi::Bytes, content_type = "application/gzip", headers(

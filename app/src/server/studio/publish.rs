@@ -53,7 +53,7 @@ pub struct Applied {
     summary = "Apply for publishing review",
     description = "As \"Apply for publishing review\" in the console: the newest Uploaded version, to be released to these Apps once another person approves. \
                    A personal access token with the `publish` scope; its person must be the mini program's admin or a Workspace Admin.",
-    params(("id" = String, Path, description = "The mini program's id (a UUID).")),
+    params(("id" = uuid::Uuid, Path, description = "The mini program's id.")),
     request_body(content = PublishRequest, content_type = "application/json", description = "At most 64 KiB."),
     responses(
         (status = 201, description = "Filed: the application and its page in the console.", body = Applied),

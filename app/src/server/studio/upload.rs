@@ -91,12 +91,11 @@ pub(super) fn check_version(text: &str, earlier: &[Version]) -> Result<semver::V
     description = "Authenticated before a byte of the body is read; the body is then read strictly as a gzip-compressed tar archive, re-packed into the \
                    platform's canonical archive and stored with the version, Uploaded. With a personal access token (`upload` scope) the version names its person.",
     params(
-        ("id" = String, Path, description = "The mini program's id (a UUID; its lowercase hyphenated form is what is signed)."),
-        ("MPDP-Version" = String, Header, description = "The version: a semantic version higher, by SemVer precedence (build metadata does not count), than every version not retired."),
-        ("MPDP-Note" = Option<String>, Header, description = "What changed, percent-encoded UTF-8, at most 2 000 characters."),
-        ("Content-Length" = Option<u64>, Header, description = "When sent, equal to the signature's `size=`."),
+        ("id" = uuid::Uuid, Path, description = "The mini program's id (its lowercase hyphenated form is what is signed)."),
+        ("MPDP-Version" = crate::server::openapi::SemVer, Header, description = "The version: a semantic version higher, by SemVer precedence (build metadata does not count), than every version not retired."),
+        ("MPDP-Note" = Option<String>, Header, nullable = false, description = "What changed, percent-encoded UTF-8, at most 2 000 characters."),
     ),
-    request_body(content = crate::server::openapi::Bytes, content_type = "application/gzip", description = "The bundle: a gzip-compressed tar archive with `app.json` at its root, exactly the bytes signed (`sha256=`, `size=`)."),
+    request_body(content = crate::server::openapi::Bytes, content_type = "application/gzip", description = "The bundle: a gzip-compressed tar archive with `app.json` at its root, exactly the bytes signed (`sha256=`, `size=`; a `Content-Length` must equal `size=`)."),
     responses(
         (status = 201, description = "Stored: the version as stored (its `sha256` and `size` are the canonical archive's) and the mini program's page in the console.", body = super::Uploaded),
         (status = 400, description = "`signature_malformed`, `token_malformed`, `size_mismatch`, `bundle_mismatch`, `upload_truncated`.", body = crate::server::openapi::ApiErrorBody),
@@ -365,7 +364,7 @@ pub(super) async fn store_version(state: &Studio, temp: TempFile, record: Versio
     operation_id = "list_versions",
     summary = "List a mini program's versions",
     description = "Every version that was not retired, newest first, in one answer. Signed like an upload, without `sha256=` and `size=`; with a personal access token, its `read` scope.",
-    params(("id" = String, Path, description = "The mini program's id (a UUID).")),
+    params(("id" = uuid::Uuid, Path, description = "The mini program's id.")),
     responses(
         (status = 200, description = "The versions.", body = super::Versions),
         (status = 400, description = "`signature_malformed`, `token_malformed`.", body = crate::server::openapi::ApiErrorBody),
