@@ -13,6 +13,7 @@ pub mod keys;
 pub mod manifest;
 pub mod metrics;
 pub mod openapi;
+pub mod schemas;
 pub mod policy;
 pub mod publish;
 pub mod release_document;

@@ -3,102 +3,19 @@
 //! their handlers' `#[utoipa::path]` attributes and their bodies' types, served at
 //! `GET /api/openapi.json` and kept in `app/openapi.json`, which a test holds equal to what this
 //! build generates. How requests are signed is in the security schemes' descriptions and, with a
-//! worked example, in the README ("Writing a client of your own").
+//! worked example, in the README ("Writing a client of your own"). It sits above the APIs it
+//! describes; the shapes they share are in [`crate::server::schemas`], below them.
 
 use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 use crate::server::routes::Routes;
+use crate::server::schemas::*;
 
 /// Where the description is served.
 pub const PATH: &str = "/api/openapi.json";
-
-/// A refusal of the Studio or container API.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ApiErrorBody {
-    error: ApiErrorDetail,
-}
-
-/// What was refused and why.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ApiErrorDetail {
-    /// A stable code (`signature_malformed`, `version_not_higher`, `archive_link` …): every code
-    /// is listed, with its status, in the response descriptions and the README.
-    code: String,
-    /// What to do, for people; not for matching.
-    message: String,
-    /// The field or header the refusal is about, when there is one.
-    field: Option<String>,
-}
-
-/// A refusal of the device endpoints, in the words of RFC 6749 §5.2 and RFC 8628 §3.5.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct GrantErrorBody {
-    /// `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`,
-    /// `invalid_request`, `invalid_client`, `unsupported_grant_type` or `server_error`.
-    error: String,
-    error_description: String,
-}
-
-/// Bytes: a bundle (`application/gzip`) or an icon (`image/png`, `image/jpeg`, `image/webp`).
-#[derive(ToSchema)]
-#[schema(value_type = String, format = Binary)]
-#[allow(dead_code)]
-pub struct Bytes(Vec<u8>);
-
-/// A semantic version (SemVer 2.0.0): `1.2.3`, `2.0.0-beta.1`, `1.0.0+build.7`. (The server reads
-/// numbers up to 2^64 − 1; the pattern keeps to nine digits.)
-#[derive(ToSchema)]
-#[schema(value_type = String, example = "1.2.3",
-    pattern = r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})(-(0|[1-9][0-9]{0,8}|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(\.(0|[1-9][0-9]{0,8}|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*)?(\+[0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*)?$")]
-#[allow(dead_code)]
-pub struct SemVer(String);
-
-/// An install's opaque id: 8 to 128 visible ASCII characters (spaces inside only).
-#[derive(ToSchema)]
-#[schema(value_type = String, pattern = r"^[!-~][ -~]{6,126}[!-~]$", example = "8c1e5f0a-install")]
-#[allow(dead_code)]
-pub struct InstallId(String);
-
-/// A SHA-256 as 64 lowercase hex digits.
-#[derive(ToSchema)]
-#[schema(value_type = String, pattern = r"^[0-9a-f]{64}$")]
-#[allow(dead_code)]
-pub struct Sha256(String);
-
-/// One byte range: `bytes=a-b`, `bytes=a-` or `bytes=-n`.
-#[derive(ToSchema)]
-#[schema(value_type = String, pattern = r"^bytes=([0-9]{1,15}-[0-9]{0,15}|-[0-9]{1,15})$", example = "bytes=0-1023")]
-#[allow(dead_code)]
-pub struct ByteRange(String);
-
-/// A form of the device endpoints (`application/x-www-form-urlencoded`).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct DeviceCodeForm {
-    /// Always `mpdp-cli`.
-    #[schema(pattern = "^mpdp-cli$")]
-    client_id: String,
-}
-
-/// The command line's poll for its token.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct DeviceTokenForm {
-    /// Always `urn:ietf:params:oauth:grant-type:device_code`.
-    #[schema(pattern = "^urn:ietf:params:oauth:grant-type:device_code$")]
-    grant_type: String,
-    /// The `device_code` of the code's answer.
-    device_code: String,
-    /// Always `mpdp-cli`.
-    #[schema(pattern = "^mpdp-cli$")]
-    client_id: String,
-}
 
 /// The security schemes: the Upload Key's signature, the Accessing Key, personal access tokens.
 struct Schemes;

@@ -103,16 +103,16 @@ fn unknown_mini_program() -> ApiError {
     operation_id = "list_mini_programs",
     summary = "Every mini program released to the App, as a signed list",
     params(
-        ("MPDP-Install-Id" = Option<crate::server::openapi::InstallId>, Header, nullable = false, description = "The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only."),
-        ("MPDP-Container-Version" = Option<crate::server::openapi::SemVer>, Header, nullable = false, description = "The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum."),
+        ("MPDP-Install-Id" = Option<crate::server::schemas::InstallId>, Header, nullable = false, description = "The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only."),
+        ("MPDP-Container-Version" = Option<crate::server::schemas::SemVer>, Header, nullable = false, description = "The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum."),
         ("If-None-Match" = Option<String>, Header, nullable = false, description = "A tag the server gave (or `*`): 304 when it still holds."),
     ),
     responses(
         (status = 200, description = "The list, signed by the platform key; a container keeps the highest `sequence` it accepted and refuses a lower one or one past `expires`.", body = crate::server::manifest::SignedList, headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
         (status = 304, description = "`If-None-Match` names the current list.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
-        (status = 400, description = "`install_id_invalid`, `container_version_invalid` (with `field`).", body = crate::server::openapi::ApiErrorBody),
-        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::openapi::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
-        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 400, description = "`install_id_invalid`, `container_version_invalid` (with `field`).", body = crate::server::schemas::ApiErrorBody),
+        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::schemas::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
     ),
     security(("accessingKey" = []))
 )]
@@ -136,17 +136,17 @@ pub(super) async fn list(State(state): State<Serving>, request: HeaderMap) -> Re
     summary = "One mini program's manifest",
     params(
         ("id" = uuid::Uuid, Path, description = "The mini program's id."),
-        ("MPDP-Install-Id" = Option<crate::server::openapi::InstallId>, Header, nullable = false, description = "The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only."),
-        ("MPDP-Container-Version" = Option<crate::server::openapi::SemVer>, Header, nullable = false, description = "The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum."),
+        ("MPDP-Install-Id" = Option<crate::server::schemas::InstallId>, Header, nullable = false, description = "The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only."),
+        ("MPDP-Container-Version" = Option<crate::server::schemas::SemVer>, Header, nullable = false, description = "The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum."),
         ("If-None-Match" = Option<String>, Header, nullable = false, description = "A tag the server gave (or `*`): 304 when it still holds."),
     ),
     responses(
         (status = 200, description = "The manifest the install gets, signed by the platform key.", body = crate::server::manifest::Manifest, headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
         (status = 304, description = "`If-None-Match` names the current manifest.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
-        (status = 400, description = "`install_id_invalid`, `container_version_invalid` (with `field`).", body = crate::server::openapi::ApiErrorBody),
-        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::openapi::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
-        (status = 404, description = "`unknown_mini_program`: none with this id is released to the App (or none the container can run).", body = crate::server::openapi::ApiErrorBody),
-        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 400, description = "`install_id_invalid`, `container_version_invalid` (with `field`).", body = crate::server::schemas::ApiErrorBody),
+        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::schemas::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        (status = 404, description = "`unknown_mini_program`: none with this id is released to the App (or none the container can run).", body = crate::server::schemas::ApiErrorBody),
+        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
     ),
     security(("accessingKey" = []))
 )]
@@ -174,12 +174,12 @@ pub(super) async fn manifest(State(state): State<Serving>, UrlPath(id): UrlPath<
     ),
     responses(
         (status = 200, description = "The icon: its sha256 is the manifest's `icon.sha256`.", content(
-            (crate::server::openapi::Bytes = "image/png"), (crate::server::openapi::Bytes = "image/jpeg"), (crate::server::openapi::Bytes = "image/webp"),
+            (crate::server::schemas::Bytes = "image/png"), (crate::server::schemas::Bytes = "image/jpeg"), (crate::server::schemas::Bytes = "image/webp"),
         ), headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
         (status = 304, description = "`If-None-Match` names this icon.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
-        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::openapi::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
-        (status = 404, description = "`unknown_mini_program`, `no_icon`.", body = crate::server::openapi::ApiErrorBody),
-        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::schemas::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        (status = 404, description = "`unknown_mini_program`, `no_icon`.", body = crate::server::schemas::ApiErrorBody),
+        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
     ),
     security(("accessingKey" = []))
 )]
@@ -211,8 +211,8 @@ pub(super) async fn icon(State(state): State<Serving>, UrlPath(id): UrlPath<Stri
     responses(
         (status = 200, description = "The key.", body = crate::server::manifest::PlatformKey, headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
         (status = 304, description = "`If-None-Match` names it.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
-        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::openapi::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
-        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::schemas::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
     ),
     security(("accessingKey" = []))
 )]
@@ -232,26 +232,26 @@ pub(super) async fn platform_key(State(state): State<Serving>, request: HeaderMa
     operation_id = "get_bundle",
     summary = "A bundle released to the App, whole or one byte range",
     params(
-        ("sha256" = crate::server::openapi::Sha256, Path, description = "The bundle's sha256, as the manifest's `bundle.sha256`."),
-        ("Range" = Option<crate::server::openapi::ByteRange>, Header, nullable = false, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`."),
+        ("sha256" = crate::server::schemas::Sha256, Path, description = "The bundle's sha256, as the manifest's `bundle.sha256`."),
+        ("Range" = Option<crate::server::schemas::ByteRange>, Header, nullable = false, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`."),
         ("If-Range" = Option<String>, Header, nullable = false, description = "The bundle's ETag or a date: the range is served; another tag: the whole bundle."),
         ("If-None-Match" = Option<String>, Header, nullable = false, description = "The bundle's tag (or `*`): 304."),
     ),
     responses(
-        (status = 200, description = "The bundle (the canonical archive).", body = crate::server::openapi::Bytes, content_type = "application/gzip", headers(
+        (status = 200, description = "The bundle (the canonical archive).", body = crate::server::schemas::Bytes, content_type = "application/gzip", headers(
             ("ETag" = String, description = "The quoted sha256 of the bundle."),
             ("Cache-Control" = String, description = "`private, max-age=31536000, immutable`."),
             ("Accept-Ranges" = String, description = "`bytes`."),
         )),
-        (status = 206, description = "The range asked for.", body = crate::server::openapi::Bytes, content_type = "application/gzip", headers(
+        (status = 206, description = "The range asked for.", body = crate::server::schemas::Bytes, content_type = "application/gzip", headers(
             ("Content-Range" = String, description = "`bytes a-b/length`."),
             ("ETag" = String, description = "The quoted sha256 of the bundle."),
         )),
         (status = 304, description = "`If-None-Match` names this bundle.", headers(("ETag" = String, description = "The quoted sha256 of the bundle."))),
-        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::openapi::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
-        (status = 404, description = "`unknown_bundle`: no bundle with this sha256 is released to the App.", body = crate::server::openapi::ApiErrorBody),
-        (status = 416, description = "`range_not_satisfiable`: beyond the end, malformed, or several ranges.", body = crate::server::openapi::ApiErrorBody, headers(("Content-Range" = String, description = "`bytes */length`."))),
-        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::schemas::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        (status = 404, description = "`unknown_bundle`: no bundle with this sha256 is released to the App.", body = crate::server::schemas::ApiErrorBody),
+        (status = 416, description = "`range_not_satisfiable`: beyond the end, malformed, or several ranges.", body = crate::server::schemas::ApiErrorBody, headers(("Content-Range" = String, description = "`bytes */length`."))),
+        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
     ),
     security(("accessingKey" = []))
 )]
@@ -320,11 +320,11 @@ pub(super) async fn bundle(State(state): State<Serving>, UrlPath(sha256): UrlPat
     request_body(content = crate::server::domain::fleet::EventBatch, content_type = "application/json"),
     responses(
         (status = 202, description = "Counted.", body = crate::server::domain::fleet::Ingested),
-        (status = 400, description = "`batch_malformed`.", body = crate::server::openapi::ApiErrorBody),
-        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::openapi::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
-        (status = 413, description = "`batch_too_large`.", body = crate::server::openapi::ApiErrorBody),
-        (status = 429, description = "`rate_limited`: too many batches with this key or from this address.", body = crate::server::openapi::ApiErrorBody),
-        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 400, description = "`batch_malformed`.", body = crate::server::schemas::ApiErrorBody),
+        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::schemas::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        (status = 413, description = "`batch_too_large`.", body = crate::server::schemas::ApiErrorBody),
+        (status = 429, description = "`rate_limited`: too many batches with this key or from this address.", body = crate::server::schemas::ApiErrorBody),
+        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
     ),
     security(("accessingKey" = []))
 )]

@@ -37,14 +37,14 @@ fn too_large() -> Response {
     tag = "device",
     operation_id = "device_code",
     summary = "Begin a sign-in of the command line (RFC 8628 §3.1)",
-    request_body(content = crate::server::openapi::DeviceCodeForm, content_type = "application/x-www-form-urlencoded", description = "At most 4 096 bytes."),
+    request_body(content = crate::server::schemas::DeviceCodeForm, content_type = "application/x-www-form-urlencoded", description = "At most 4 096 bytes."),
     responses(
         (status = 200, description = "The codes: the person types `user_code` on `verification_uri`.", body = device::DeviceCode),
-        (status = 400, description = "`invalid_request`.", body = crate::server::openapi::GrantErrorBody),
-        (status = 401, description = "`invalid_client`: not `mpdp-cli`.", body = crate::server::openapi::GrantErrorBody),
-        (status = 413, description = "`invalid_request`: the form is too large.", body = crate::server::openapi::GrantErrorBody),
-        (status = 429, description = "`slow_down` or `server_error`: too many requests from this address.", body = crate::server::openapi::GrantErrorBody),
-        (status = 500, description = "`server_error`.", body = crate::server::openapi::GrantErrorBody),
+        (status = 400, description = "`invalid_request`.", body = crate::server::schemas::GrantErrorBody),
+        (status = 401, description = "`invalid_client`: not `mpdp-cli`.", body = crate::server::schemas::GrantErrorBody),
+        (status = 413, description = "`invalid_request`: the form is too large.", body = crate::server::schemas::GrantErrorBody),
+        (status = 429, description = "`slow_down` or `server_error`: too many requests from this address.", body = crate::server::schemas::GrantErrorBody),
+        (status = 500, description = "`server_error`.", body = crate::server::schemas::GrantErrorBody),
     ),
     security(())
 )]
@@ -65,14 +65,14 @@ pub(super) async fn device_code(State(state): State<Studio>, client: Option<axum
     operation_id = "device_token",
     summary = "Ask for the token (RFC 8628 §3.4)",
     description = "Asked every `interval` seconds until the person approves or denies the code in the console, or it expires. The token is made when it is given, once.",
-    request_body(content = crate::server::openapi::DeviceTokenForm, content_type = "application/x-www-form-urlencoded", description = "At most 4 096 bytes."),
+    request_body(content = crate::server::schemas::DeviceTokenForm, content_type = "application/x-www-form-urlencoded", description = "At most 4 096 bytes."),
     responses(
         (status = 200, description = "The personal access token.", body = device::TokenAnswer),
-        (status = 400, description = "`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`, `invalid_request`, `unsupported_grant_type`.", body = crate::server::openapi::GrantErrorBody),
-        (status = 401, description = "`invalid_client`.", body = crate::server::openapi::GrantErrorBody),
-        (status = 413, description = "`invalid_request`: the form is too large.", body = crate::server::openapi::GrantErrorBody),
-        (status = 429, description = "`slow_down`, `server_error`.", body = crate::server::openapi::GrantErrorBody),
-        (status = 500, description = "`server_error`.", body = crate::server::openapi::GrantErrorBody),
+        (status = 400, description = "`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`, `invalid_request`, `unsupported_grant_type`.", body = crate::server::schemas::GrantErrorBody),
+        (status = 401, description = "`invalid_client`.", body = crate::server::schemas::GrantErrorBody),
+        (status = 413, description = "`invalid_request`: the form is too large.", body = crate::server::schemas::GrantErrorBody),
+        (status = 429, description = "`slow_down`, `server_error`.", body = crate::server::schemas::GrantErrorBody),
+        (status = 500, description = "`server_error`.", body = crate::server::schemas::GrantErrorBody),
     ),
     security(())
 )]

@@ -57,14 +57,14 @@ pub struct Applied {
     request_body(content = PublishRequest, content_type = "application/json", description = "At most 64 KiB."),
     responses(
         (status = 201, description = "Filed: the application and its page in the console.", body = Applied),
-        (status = 400, description = "`token_malformed`, `body_malformed`.", body = crate::server::openapi::ApiErrorBody),
-        (status = 401, description = "`token_missing`, `token_invalid`.", body = crate::server::openapi::ApiErrorBody),
-        (status = 403, description = "`token_scope`, `forbidden`, `second_factor_required`.", body = crate::server::openapi::ApiErrorBody),
-        (status = 404, description = "`not_found`.", body = crate::server::openapi::ApiErrorBody),
-        (status = 409, description = "`conflict` (`field: \"Version\"`): not the newest version, or not Uploaded.", body = crate::server::openapi::ApiErrorBody),
-        (status = 413, description = "`body_too_large`.", body = crate::server::openapi::ApiErrorBody),
-        (status = 422, description = "`invalid`, with `field`: `Version`, `Apps` or `Rollout`.", body = crate::server::openapi::ApiErrorBody),
-        (status = 500, description = "`internal`.", body = crate::server::openapi::ApiErrorBody),
+        (status = 400, description = "`token_malformed`, `body_malformed`.", body = crate::server::schemas::ApiErrorBody),
+        (status = 401, description = "`token_missing`, `token_invalid`.", body = crate::server::schemas::ApiErrorBody),
+        (status = 403, description = "`token_scope`, `forbidden`, `second_factor_required`.", body = crate::server::schemas::ApiErrorBody),
+        (status = 404, description = "`not_found`.", body = crate::server::schemas::ApiErrorBody),
+        (status = 409, description = "`conflict` (`field: \"Version\"`): not the newest version, or not Uploaded.", body = crate::server::schemas::ApiErrorBody),
+        (status = 413, description = "`body_too_large`.", body = crate::server::schemas::ApiErrorBody),
+        (status = 422, description = "`invalid`, with `field`: `Version`, `Apps` or `Rollout`.", body = crate::server::schemas::ApiErrorBody),
+        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
     ),
     security(("personalToken" = []))
 )]
