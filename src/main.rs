@@ -549,6 +549,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
+    // Bound now, so an address in use stops the start before anything else begins.
+    let metrics_listener = match args.metrics_listen {
+        Some(at) => Some(
+            tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("could not listen on {at} (--metrics-listen / MPDP_METRICS_LISTEN)"))?,
+        ),
+        None => None,
+    };
     let config = Config {
         public_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")),
         session_idle: args.session_idle,
@@ -621,12 +630,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let mut router = http::router(state.clone());
-    let metrics = match args.metrics_listen {
-        Some(at) => {
+    let metrics = match metrics_listener {
+        Some(listener) => {
             let handle = http::metrics::install()?;
-            let listener = tokio::net::TcpListener::bind(at)
-                .await
-                .with_context(|| format!("could not listen on {at} (--metrics-listen / MPDP_METRICS_LISTEN)"))?;
             let bound = listener.local_addr()?;
             let scrape = http::metrics::Scrape { handle: handle.clone(), store: store.clone(), publishing: publisher.is_some() };
             router = router.layer(axum::middleware::from_fn(http::metrics::measure));
