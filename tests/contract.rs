@@ -230,6 +230,11 @@ async fn a_client_written_from_the_readme_uploads_and_reads_the_platform_key() {
     // The same request again is a replay; a ts 301 s off is stale.
     let r = send(&example).await.unwrap();
     assert_eq!((r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap()["error"]["code"].clone()), (401, "replayed".into()));
+    // Build metadata has no precedence (SemVer §10): 1.2.3+build.2 is not higher than 1.2.3.
+    example.version = "1.2.3+build.2".into();
+    example.nonce = keys::new_nonce();
+    let r = send(&example).await.unwrap();
+    assert_eq!((r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap()["error"]["code"].clone()), (409, "version_not_higher".into()));
     example.version = "1.2.4".into();
     example.nonce = keys::new_nonce();
     example.ts = unix_now() as i64 - 301;
