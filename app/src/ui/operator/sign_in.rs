@@ -78,7 +78,7 @@ pub fn SignInPage() -> impl IntoView {
                 data
                 empty="No providers yet: people sign in with their password."
                 row=move |p: SsoProviderView| {
-                    let edit_label = format!("Edit {}", p.label);
+                    let edit_label = format!("Edit provider {}", p.label);
                     let delete_label = format!("Delete {}", p.label);
                     let id = p.id.clone();
                     view! {

@@ -151,7 +151,7 @@ pub fn AppRelease(controls: Controls, workspace: String, id: Uuid, n: usize, rel
                 {confirm(Confirm::CompleteRollout, has_candidate)}
                 {confirm(Confirm::AbortRollout, has_candidate)}
                 {rollbacks}
-                <FormDialog title="Edit health rule" param=format!("health-{n}") opener_label=format!("Edit the health rule on {}", r.app)>
+                <FormDialog title="Edit health rule" param=format!("health-{n}") opener_label=format!("Edit health rule on {}", r.app)>
                     <ServerForm action=health fields=fields.clone() error=action_error(health)>
                         <Field label="Failure threshold" name="threshold" id=format!("health-{n}-threshold") required=true value=Signal::stored(threshold) hint="A percentage (0.1 to 100): failed launches and crashes over launches, at the lower bound of its 95 % interval." error=action_error(health) />
                         <Field label="Minimum launches" name="min_launches" id=format!("health-{n}-min") kind="number" required=true value=Signal::stored(min) hint="The candidate is judged once it has had this many launches." error=action_error(health) />
