@@ -185,6 +185,11 @@ struct ServeArgs {
     /// refused the operator area until they turn it on on their account page.
     #[arg(long, env = "MPDP_REQUIRE_OPERATOR_SECOND_FACTOR")]
     require_operator_second_factor: bool,
+    /// Let webhook endpoints be on private, loopback or link-local addresses, and use plain
+    /// http:// (for receivers inside your own network). Off: only https:// to public addresses,
+    /// checked when an endpoint is saved and again at every delivery.
+    #[arg(long, env = "MPDP_WEBHOOKS_ALLOW_PRIVATE_NETWORKS")]
+    webhooks_allow_private_networks: bool,
     /// For tests: the server's clock moves forward as told on standard input, a line
     /// `advance <milliseconds>` at a time (each answered `clock advanced <milliseconds>` on
     /// standard output), so rules about time are tested without waiting for it.
@@ -576,6 +581,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         event_batches_per_address: args.event_batches_per_address,
         publish_target: target.as_ref().map(|t| t.url().to_string()),
         operators_need_second_factor: args.require_operator_second_factor,
+        webhooks_allow_private: args.webhooks_allow_private_networks,
     };
     let public_url = config.public_url.clone();
     let state = AppState::new(app::server::Context::with_clock(store.clone(), config, clock.clone()));
@@ -605,6 +611,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tokio::spawn(async {})
         }
     };
+    let webhooks = tokio::spawn(app::server::domain::webhooks::run_worker(
+        store.clone(),
+        app::server::domain::webhooks::Sender::new(state.config.webhooks_allow_private)?,
+        state.webhook_wake.clone(),
+    ));
     let publisher = target.map(|t| {
         std::sync::Arc::new(app::server::publish::Publisher::new(store.clone(), t, state.bundles.clone(), state.clock.clone()))
     });
@@ -665,6 +676,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     publishing.abort();
     login_windows.abort();
     mail.abort();
+    webhooks.abort();
     last_used.abort();
     lists.abort();
     fleet.abort();

@@ -46,13 +46,15 @@ async fn render(State(scrape): State<Scrape>) -> Response {
         .store
         .read(move |tx| {
             let mail = app::server::store::outbox::queued(tx)?;
+            let webhooks = app::server::store::webhooks::queued(tx)?;
             let publisher = if publishing { Some(app::server::store::publish::state(tx)?.pending()) } else { None };
-            Ok((mail, publisher))
+            Ok((mail, webhooks, publisher))
         })
         .await;
     match queues {
-        Ok((mail, publisher)) => {
+        Ok((mail, webhooks, publisher)) => {
             metrics::queue("mail", mail);
+            metrics::queue("webhooks", webhooks);
             if let Some(p) = publisher {
                 metrics::queue("publisher", p);
             }

@@ -20,7 +20,7 @@ use crate::server::{
 /// Whether the request is a plain form post from a browser without JavaScript (which follows a
 /// redirect and never sees the answer's body).
 #[cfg(feature = "ssr")]
-async fn plain_form_post() -> bool {
+pub(crate) async fn plain_form_post() -> bool {
     leptos_axum::extract::<axum::http::HeaderMap>()
         .await
         .ok()

@@ -8,6 +8,7 @@ pub mod members;
 pub mod minis;
 pub mod operator;
 pub mod releases;
+pub mod webhooks;
 pub mod workspaces;
 
 /// The client address of the current request, as the middleware resolved it (trusted proxies'

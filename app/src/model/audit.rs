@@ -108,6 +108,9 @@ audit_actions! {
     SsoProviderSaved => "sso.provider_saved", "Single sign-on provider saved";
     SsoProviderDeleted => "sso.provider_deleted", "Single sign-on provider deleted";
     WorkspaceSingleSignOnChanged => "workspace.single_sign_on_changed", "Single sign-on changed";
+    WebhookEndpointAdded => "webhook.endpoint_added", "Webhook endpoint added";
+    WebhookEndpointChanged => "webhook.endpoint_changed", "Webhook endpoint changed";
+    WebhookEndpointDeleted => "webhook.endpoint_deleted", "Webhook endpoint deleted";
 }
 
 impl AuditAction {

@@ -10,6 +10,7 @@ pub mod mcc;
 pub mod minis;
 pub mod page;
 pub mod policy;
+pub mod webhooks;
 pub mod workspace;
 
 pub use error::AppError;

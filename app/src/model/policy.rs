@@ -85,6 +85,11 @@ workspace_actions! {
     /// Raising, pausing, resuming, completing and aborting a rollout, and rolling back (further
     /// limited to the mini program's admins and Workspace Admins).
     ControlReleases,
+    /// The workspace's webhook endpoints and their deliveries.
+    ViewWebhooks,
+    /// Adding, changing and deleting webhook endpoints, sending test events, re-sending
+    /// deliveries.
+    ManageWebhooks,
 }
 
 use Role::*;
@@ -101,7 +106,7 @@ pub fn roles(action: WorkspaceAction) -> &'static [Role] {
         ViewMembers | InviteMembers | ChangeRoles | BlockMembers | RemoveMembers => &[WorkspaceAdmin],
         CreateMiniPrograms | AssignMiniPrograms | ApplyForMiniPrograms | ControlReleases => &[WorkspaceAdmin, MiniProgramAdmin],
         UploadVersions => &[WorkspaceAdmin, MiniProgramAdmin, WorkspaceDeveloper],
-        RetireVersions | ViewApps | ManageApps => &[WorkspaceAdmin],
+        RetireVersions | ViewApps | ManageApps | ViewWebhooks | ManageWebhooks => &[WorkspaceAdmin],
         ViewApprovals | DecideApprovals => &[WorkspaceAdmin, WorkspaceReviewer],
     }
 }
@@ -109,7 +114,7 @@ pub fn roles(action: WorkspaceAction) -> &'static [Role] {
 impl WorkspaceAction {
     /// Whether the action changes something (refused while the workspace is suspended).
     pub fn is_change(self) -> bool {
-        !matches!(self, ViewWorkspace | ViewGeneral | ViewAudit | ViewMembers | ViewApps | ViewMiniPrograms | ViewApprovals)
+        !matches!(self, ViewWorkspace | ViewGeneral | ViewAudit | ViewMembers | ViewApps | ViewMiniPrograms | ViewApprovals | ViewWebhooks)
     }
 
     /// What the refusal says.
@@ -126,6 +131,7 @@ impl WorkspaceAction {
             UploadVersions => "Only members assigned to this mini program, or a Workspace Admin, may upload its versions.",
             RetireVersions => "Only a Workspace Admin may retire a version.",
             ViewApps | ManageApps => "Only a Workspace Admin may see and manage the workspace's Apps and their keys.",
+            ViewWebhooks | ManageWebhooks => "Only a Workspace Admin may see and manage the workspace's webhooks.",
             ApplyForMiniPrograms => "Only a mini program's admin or a Workspace Admin may apply for its publishing, removal or features.",
             ControlReleases => "Only a mini program's admin or a Workspace Admin may change its rollout or roll it back.",
             ViewApprovals | DecideApprovals => "Only a Workspace Admin or a Workspace Reviewer may see and decide the workspace's applications.",

@@ -40,6 +40,9 @@ pub struct Config {
     /// Whether platform operators must have two-factor authentication on to use the operator
     /// area (`--require-operator-second-factor`).
     pub operators_need_second_factor: bool,
+    /// Whether webhook endpoints may be on private, loopback or link-local addresses and use
+    /// plain `http://` (`--webhooks-allow-private-networks`).
+    pub webhooks_allow_private: bool,
 }
 
 /// Verification and reset mails allowed per target address per hour.
@@ -100,6 +103,7 @@ impl Default for Config {
             event_batches_per_address: 600,
             publish_target: None,
             operators_need_second_factor: false,
+            webhooks_allow_private: false,
         }
     }
 }

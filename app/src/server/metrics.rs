@@ -22,8 +22,11 @@ pub const UPLOADS_REFUSED: &str = "mpdp_uploads_refused_total";
 pub const UPLOAD_BYTES: &str = "mpdp_upload_bytes_total";
 /// How long a write transaction's commit took until durable (group commit included).
 pub const COMMIT_DURATION: &str = "mpdp_store_commit_duration_seconds";
-/// Messages waiting in a queue (mail outbox, the release target's changes not yet published).
+/// Messages waiting in a queue (mail outbox, webhook deliveries, the release target's changes not
+/// yet published).
 pub const QUEUE_LENGTH: &str = "mpdp_queue_length";
+/// Webhook delivery attempts, by outcome.
+pub const WEBHOOK_ATTEMPTS: &str = "mpdp_webhook_attempts_total";
 /// Sessions started, by how the person signed in.
 pub const SIGN_INS: &str = "mpdp_sign_ins_total";
 /// Sign-ins refused (wrong password or code, a refused passkey or single sign-on answer).
@@ -42,7 +45,8 @@ pub fn describe() {
     describe_counter!(UPLOADS_REFUSED, "Bundle uploads refused, by where they came from and the refusal's code.");
     describe_counter!(UPLOAD_BYTES, Unit::Bytes, "Bytes of the bundles stored (their canonical archives), by where they came from.");
     describe_histogram!(COMMIT_DURATION, Unit::Seconds, "Time for a write transaction's commit to be durable (group commit included).");
-    describe_gauge!(QUEUE_LENGTH, "Work waiting: mail not yet sent (mail), changes not yet published to the release target (publisher).");
+    describe_gauge!(QUEUE_LENGTH, "Work waiting: mail not yet sent (mail), webhook deliveries not yet delivered (webhooks), changes not yet published to the release target (publisher).");
+    describe_counter!(WEBHOOK_ATTEMPTS, "Webhook delivery attempts, by outcome (delivered: a 2xx answer; failed: anything else, to be retried).");
     describe_counter!(SIGN_INS, "Sessions started, by sign-in method.");
     describe_counter!(SIGN_IN_FAILURES, "Sign-ins refused: a wrong password or code, a refused passkey or single sign-on answer.");
 }
@@ -105,6 +109,11 @@ pub fn commit(took: Duration) {
 /// A queue's length, as read now.
 pub fn queue(name: &'static str, length: u64) {
     metrics::gauge!(QUEUE_LENGTH, "queue" => name).set(length as f64);
+}
+
+/// One webhook delivery attempt.
+pub fn webhook_attempt(delivered: bool) {
+    metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => if delivered { "delivered" } else { "failed" }).increment(1);
 }
 
 /// A session started by `method` (its label: "Password", "Passkey", "Single sign-on" …).

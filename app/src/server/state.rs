@@ -17,6 +17,8 @@ pub struct AppState {
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// Wakes the release publisher when a commit changed what containers are served.
     pub publish_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the webhook worker when a commit has queued a delivery.
+    pub webhook_wake: Arc<tokio::sync::Notify>,
     /// Signs and reads "known device" cookies.
     pub devices: DeviceCookies,
     /// When App keys were last used, written in batches.
@@ -56,12 +58,15 @@ impl AppState {
         let container: Arc<super::container::Container> = Arc::default();
         let mail_wake = Arc::new(tokio::sync::Notify::new());
         let publish_wake = Arc::new(tokio::sync::Notify::new());
-        cx.store.on_commit(after_commit(container.clone(), mail_wake.clone(), publish_wake.clone()));
+        let webhook_wake = Arc::new(tokio::sync::Notify::new());
+        let wakes = Wakes { mail: mail_wake.clone(), publish: publish_wake.clone(), webhooks: webhook_wake.clone() };
+        cx.store.on_commit(after_commit(container.clone(), wakes));
         AppState {
             bundles: super::store::bundles::Bundles::new(cx.config.bundle_dir.clone()),
             devices: DeviceCookies::new(&secret, cx.config.is_https()),
             mail_wake,
             publish_wake,
+            webhook_wake,
             last_used: Arc::default(),
             shown_once: Arc::default(),
             container,
@@ -103,16 +108,28 @@ impl AppState {
     }
 }
 
+/// The workers a commit can wake.
+#[derive(Clone)]
+struct Wakes {
+    mail: Arc<tokio::sync::Notify>,
+    publish: Arc<tokio::sync::Notify>,
+    webhooks: Arc<tokio::sync::Notify>,
+}
+
 /// The server's one dispatcher of commit effects (see [`super::store::effects`]): a commit that
-/// queued mail wakes the mail worker; one that changed what containers are served rebuilds the
+/// queued mail wakes the mail worker, one that queued a webhook delivery the webhook worker; one that changed what containers are served rebuilds the
 /// container API's snapshot before the use case returns, and wakes the release publisher (the
 /// commit itself recorded what it owes the release target).
-fn after_commit(container: Arc<super::container::Container>, mail_wake: Arc<tokio::sync::Notify>, publish_wake: Arc<tokio::sync::Notify>) -> super::store::effects::Dispatcher {
+fn after_commit(container: Arc<super::container::Container>, wakes: Wakes) -> super::store::effects::Dispatcher {
     Arc::new(move |store, effects| {
-        let (container, mail_wake, publish_wake) = (container.clone(), mail_wake.clone(), publish_wake.clone());
+        let (container, wakes) = (container.clone(), wakes.clone());
+        let publish_wake = wakes.publish.clone();
         Box::pin(async move {
             if effects.mail {
-                mail_wake.notify_one();
+                wakes.mail.notify_one();
+            }
+            if effects.webhook {
+                wakes.webhooks.notify_one();
             }
             if effects.served {
                 container.refresh(&store).await;

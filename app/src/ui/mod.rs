@@ -148,6 +148,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/w/:name/mini-programs") view={Lazy::<pages::MiniPrograms>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/mini-programs/:id") view={Lazy::<pages::MiniProgram>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/apps/:id") view={Lazy::<pages::WorkspaceApp>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/webhooks") view={Lazy::<pages::Webhooks>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/w/:name/webhooks/:id") view={Lazy::<pages::WorkspaceWebhook>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/invitations/:token") view={Lazy::<pages::Invitation>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/general") view={Lazy::<pages::General>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/w/:name/audit") view={Lazy::<pages::WorkspaceAudit>::new()} ssr=SsrMode::Async />

@@ -210,6 +210,15 @@ lazy_area! {
 }
 
 lazy_area! {
+    /// The pages of Webhooks.
+    WebhooksPage, webhooks_pages, __preload_webhooks_pages:
+    /// `/w/{name}/webhooks`
+    Webhooks: List => view! { <workspaces::webhooks::WebhooksPage /> },
+    /// `/w/{name}/webhooks/{id}`
+    WorkspaceWebhook: Webhook => view! { <workspaces::webhooks::WebhookPage /> },
+}
+
+lazy_area! {
     /// The pages of Mini Programs.
     MinisPage, minis_pages, __preload_minis_pages:
     /// `/w/{name}/mini-programs`

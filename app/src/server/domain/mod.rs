@@ -11,4 +11,5 @@ pub mod minis;
 pub mod operator;
 pub mod overview;
 pub mod releases;
+pub mod webhooks;
 pub mod workspaces;

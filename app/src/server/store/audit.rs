@@ -12,6 +12,7 @@ use crate::model::page::{KeyValue, Page, Sort};
 use crate::model::workspace::AuditEventView;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
+use crate::model::webhooks::WebhookEvent;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
@@ -34,7 +35,9 @@ pub struct Actor {
     pub client: Option<String>,
 }
 
-/// Appends an event in the caller's transaction, so it commits exactly when the change does.
+/// Appends an event in the caller's transaction, so it commits exactly when the change does; an
+/// event of a workspace that its webhook endpoints subscribe to is queued for them in the same
+/// transaction.
 pub fn record(
     tx: &WriteTransaction,
     actor: &Actor,
@@ -67,7 +70,25 @@ pub fn record(
             .insert((id.as_u128(), seq), ())?;
     }
     index(tx, seq, &event)?;
+    if let (Some((id, _)), Some(hook)) = (workspace, WebhookEvent::of(action)) {
+        super::webhooks::raise(tx, id, hook, &webhook_data(seq, action, &event))?;
+    }
     Ok(seq)
+}
+
+/// What a webhook delivery of an audited event says (its `data`): the workspace, what was done
+/// to what, by whom, and the entry's number in the audit log.
+fn webhook_data(seq: u64, action: AuditAction, e: &AuditEvent) -> serde_json::Value {
+    serde_json::json!({
+        "workspace": { "id": e.workspace, "name": e.workspace_name },
+        "action": action.code(),
+        "summary": action.label(),
+        "target": e.target,
+        "details": e.details,
+        "actor": { "id": e.actor, "name": e.actor_name },
+        "audit_seq": seq,
+        "at": e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    })
 }
 
 /// The audit logs: a workspace's (scope: the workspace) and the platform's (scope 0), filtered

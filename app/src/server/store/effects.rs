@@ -3,7 +3,7 @@
 //! The store functions that write what has consequences elsewhere say so in the transaction
 //! ([`caused`]): a write to what the container API serves (releases, keys, platform keys, mini
 //! programs, icons, workspaces) causes [`Effect::Served`]; a message put in the mail
-//! outbox causes [`Effect::Mail`]. [`super::Store::write`] collects them while its closure runs,
+//! outbox causes [`Effect::Mail`]; a webhook delivery queued, [`Effect::Webhook`]. [`super::Store::write`] collects them while its closure runs,
 //! commits, waits until the commit is on disk, and only then hands them to the one
 //! [`Dispatcher`] the server registered ([`super::Store::on_commit`]), awaiting it before the use
 //! case returns — so a request that released a version answers after the container API serves
@@ -27,6 +27,8 @@ pub enum Effect {
     Served,
     /// A message was queued in the outbox: the mail worker should look now.
     Mail,
+    /// A webhook delivery was queued: the webhook worker should look now.
+    Webhook,
     /// A refused sign-in was recorded: counted in the metrics (by the store, once committed).
     SignInFailed,
 }
@@ -37,6 +39,7 @@ pub struct Effects {
     pub served: bool,
     pub mail: bool,
     pub sign_in_failed: bool,
+    pub webhook: bool,
 }
 
 impl Effects {
@@ -49,6 +52,7 @@ impl Effects {
             Effect::Served => self.served = true,
             Effect::Mail => self.mail = true,
             Effect::SignInFailed => self.sign_in_failed = true,
+            Effect::Webhook => self.webhook = true,
         }
         self
     }

@@ -58,6 +58,7 @@ use super::change_requests::ChangeRequest;
 use super::workspace_applications::WorkspaceApplication;
 use super::workspaces::Workspace;
 use crate::model::approvals::{Category, HistoryEntry, Status};
+use crate::model::webhooks::{Attempt, DeliveryState, WebhookEvent};
 use crate::model::apps::KeyKind;
 use crate::model::minis::VersionState;
 use crate::model::workspace::{ApplicationStatus, Representative, Role, WorkspaceStatus};
@@ -155,6 +156,41 @@ fn ceremony() -> super::passkeys::Ceremony {
         account: Some(id(1)),
         state: serde_json::json!({ "rs": { "challenge": "AAEC" } }),
         expires: at("2026-12-06T10:05:00Z"),
+    }
+}
+
+fn webhook_endpoint() -> super::webhooks::WebhookEndpoint {
+    super::webhooks::WebhookEndpoint {
+        id: id(40),
+        workspace: id(3),
+        url: "https://hooks.acme.example/mpdp".into(),
+        description: "Release bot".into(),
+        events: vec![WebhookEvent::VersionUploaded, WebhookEvent::ReleasePaused],
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        enabled: false,
+        created: at("2026-12-06T10:00:00Z"),
+        created_by: "ada".into(),
+    }
+}
+
+fn webhook_delivery() -> super::webhooks::WebhookDelivery {
+    super::webhooks::WebhookDelivery {
+        id: id(41),
+        workspace: id(3),
+        endpoint: id(40),
+        event: "release.paused".into(),
+        payload: r#"{"data":{},"timestamp":"2026-12-06T10:00:00.000Z","type":"release.paused"}"#.into(),
+        state: DeliveryState::Queued,
+        tries: 1,
+        next_attempt: at("2026-12-06T10:00:02Z"),
+        attempts: vec![Attempt {
+            at: at("2026-12-06T10:00:00Z"),
+            status: Some(500),
+            answer: "oops".into(),
+            error: Some("Internal Server Error".into()),
+            millis: 12,
+        }],
+        created: at("2026-12-06T10:00:00Z"),
     }
 }
 
@@ -494,6 +530,7 @@ fn stored_codes() -> std::collections::BTreeMap<String, Vec<(String, serde_json:
     codes.insert("application_status".into(), named(every!(ApplicationStatus: Pending, Generated, Rejected, Withdrawn).into_iter().map(|c| (format!("{c:?}"), c.code().into())).collect()));
     codes.insert("token_purpose".into(), named(every!(Purpose: VerifyEmail, ChangeEmail, ResetPassword).into_iter().map(|c| (format!("{c:?}"), c.code().into())).collect()));
     codes.insert("mini_role".into(), named(every!(MiniRole: Admin, Developer).into_iter().map(|c| (format!("{c:?}"), super::minis::role_code(c).into())).collect()));
+    codes.insert("delivery_state".into(), named(every!(DeliveryState: Queued, Delivered, Failed).into_iter().map(|c| (format!("{c:?}"), super::webhooks::state_code(c).into())).collect()));
     codes.insert("audit_action".into(), AuditAction::ALL.iter().map(|a| (format!("{a:?}"), a.code().into())).collect());
     let lists = [
         ("accounts", super::accounts::LIST),
@@ -507,6 +544,7 @@ fn stored_codes() -> std::collections::BTreeMap<String, Vec<(String, serde_json:
         ("approvals", super::approvals::LIST),
         ("my_requests", super::approvals::MINE),
         ("versions", super::minis::VERSION_LIST),
+        ("webhook_deliveries", super::webhooks::LIST),
     ];
     codes.insert("list".into(), lists.iter().map(|(name, l)| (name.to_string(), serde_json::json!({ "code": l.code, "sorts": l.sorts }))).collect());
     codes
@@ -603,6 +641,8 @@ golden! {
     sso_provider_is_kept: super::sso::SsoProvider = sso_provider() => "sso_provider.json", equal;
     stored_passkey_is_kept: super::passkeys::StoredPasskey = stored_passkey() => "stored_passkey.json", equal;
     ceremony_is_kept: super::passkeys::Ceremony = ceremony() => "ceremony.json", equal;
+    webhook_endpoint_is_kept: super::webhooks::WebhookEndpoint = webhook_endpoint() => "webhook_endpoint.json", equal;
+    webhook_delivery_is_kept: super::webhooks::WebhookDelivery = webhook_delivery() => "webhook_delivery.json", equal;
     device_decisions_are_kept: Vec<Decision> = vec![approved(), Decision::Denied] => "device_decision.json", equal;
     shown_once_is_kept: ShownOnce = ShownOnce { at: 1_772_697_600, values: vec!["abcde-fghjk".into(), "mnpqr-stuvw".into()] } => "shown_once.json", equal;
 
@@ -613,6 +653,8 @@ golden! {
     roles_are_kept: Vec<Role> =
         every!(Role: WorkspaceAdmin, WorkspaceReviewer, MiniProgramAdmin, WorkspaceDeveloper) => "role.json", equal;
     mail_states_are_kept: Vec<MailState> = every!(MailState: Queued, Sent, Failed) => "mail_state.json", equal;
+    delivery_states_are_kept: Vec<DeliveryState> = every!(DeliveryState: Queued, Delivered, Failed) => "delivery_state.json", equal;
+    webhook_events_are_kept: Vec<WebhookEvent> = WebhookEvent::ALL.to_vec() => "webhook_event.json", equal;
     invitation_states_are_kept: Vec<InvitationState> =
         every!(InvitationState: Pending, Accepted, Revoked) => "invitation_state.json", equal;
     key_kinds_are_kept: Vec<KeyKind> = every!(KeyKind: Accessing, Upload) => "key_kind.json", equal;

@@ -31,7 +31,17 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0014-identity", identity),
     ("0015-single-sign-on", single_sign_on),
     ("0016-passkeys", passkeys),
+    ("0017-webhooks", webhooks),
 ];
+
+/// Webhook endpoints, their deliveries, and the queue of deliveries waiting.
+fn webhooks(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(WEBHOOK_ENDPOINTS)?;
+    tx.open_table(WEBHOOK_ENDPOINTS_BY_WORKSPACE)?;
+    tx.open_table(WEBHOOK_DELIVERIES)?;
+    tx.open_table(WEBHOOK_QUEUE)?;
+    Ok(())
+}
 
 /// Passkeys, and the ceremonies waiting for a browser's answer.
 fn passkeys(tx: &WriteTransaction) -> Result<(), redb::Error> {

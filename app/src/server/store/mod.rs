@@ -42,6 +42,7 @@ pub mod sessions;
 pub mod shown_once;
 pub mod sso;
 pub mod passkeys;
+pub mod webhooks;
 pub mod secrets;
 pub mod tables;
 pub mod tokens;

@@ -75,6 +75,12 @@ impl OutboxMessage {
     }
 }
 
+/// How long after its `attempts`-th failed attempt something is tried again: 2 s, 4 s, 8 s …
+/// up to an hour.
+pub fn retry_after(attempts: u32) -> chrono::Duration {
+    chrono::Duration::seconds(2i64.saturating_pow(attempts).min(3600))
+}
+
 /// Stores a message for sending, in the caller's transaction.
 pub fn enqueue(
     tx: &WriteTransaction,
@@ -174,9 +180,7 @@ pub fn record_attempt(
                 m.state = MailState::Failed;
                 m.redact();
             } else {
-                // 2 s, 4 s, 8 s … up to an hour between attempts.
-                let wait = 2i64.saturating_pow(m.attempts).min(3600);
-                m.next_attempt = now + chrono::Duration::seconds(wait);
+                m.next_attempt = now + retry_after(m.attempts);
                 queue.insert((m.next_attempt.timestamp_millis(), id.as_u128()), ())?;
             }
         }

@@ -292,6 +292,21 @@ tables! {
     /// Key: a passkey ceremony's id (kept in the browser's session). Value: `Ceremony` as JSON —
     /// the challenge a registration or sign-in is waiting to be answered, taken out once.
     PASSKEY_CEREMONIES: &str => &[u8] = "passkey-ceremonies-1";
+
+    /// Key: a webhook endpoint's id. Value: `WebhookEndpoint` as JSON — its URL, events and
+    /// signing secret.
+    WEBHOOK_ENDPOINTS: u128 => &[u8] = "webhook-endpoints-1";
+
+    /// Key: (workspace id, endpoint id): a workspace's webhook endpoints.
+    WEBHOOK_ENDPOINTS_BY_WORKSPACE: (u128, u128) => () = "webhook-endpoints-by-workspace-1";
+
+    /// Key: a delivery's id. Value: `WebhookDelivery` as JSON — the event's body, its state and
+    /// the record of its attempts.
+    WEBHOOK_DELIVERIES: u128 => &[u8] = "webhook-deliveries-1";
+
+    /// Key: (when the next attempt is due, Unix milliseconds; delivery id): the deliveries
+    /// waiting to be sent.
+    WEBHOOK_QUEUE: (i64, u128) => () = "webhook-queue-1";
 }
 
 #[cfg(test)]

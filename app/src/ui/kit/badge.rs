@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::model::workspace::{ApplicationStatus, WorkspaceStatus};
+use crate::model::page::FilterWord;
 
 /// What a status means to the reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +110,7 @@ status_tones! {
     WorkspaceStatus { Active => Positive, Suspended => Negative }
     ApplicationStatus { Pending => Waiting, Generated => Positive, Rejected => Negative, Withdrawn => Neutral }
     crate::model::approvals::Status { Pending => Waiting, Approved => Positive, Rejected => Negative, Withdrawn => Neutral }
+    crate::model::webhooks::DeliveryState { Queued => Waiting, Delivered => Positive, Failed => Negative }
 }
 
 #[component]

@@ -44,6 +44,8 @@ pub enum Confirm {
     RevokeToken,
     DeleteSsoProvider,
     DeletePasskey,
+    DeleteWebhook,
+    RotateWebhookSecret,
 }
 
 /// A text input the confirmation asks for (a reason).
@@ -80,7 +82,7 @@ const REASON_FOR_STATUS: Input = Input {
 };
 
 impl Confirm {
-    pub const ALL: [Confirm; 24] = [
+    pub const ALL: [Confirm; 26] = [
         Confirm::BlockMember,
         Confirm::UnblockMember,
         Confirm::RemoveMember,
@@ -105,6 +107,8 @@ impl Confirm {
         Confirm::RevokeToken,
         Confirm::DeleteSsoProvider,
         Confirm::DeletePasskey,
+        Confirm::DeleteWebhook,
+        Confirm::RotateWebhookSecret,
     ];
 
     /// The `/confirm/{slug}` of the page used without JavaScript.
@@ -134,6 +138,8 @@ impl Confirm {
             Confirm::RevokeToken => "revoke-access-token",
             Confirm::DeleteSsoProvider => "delete-sso-provider",
             Confirm::DeletePasskey => "delete-passkey",
+            Confirm::DeleteWebhook => "delete-webhook",
+            Confirm::RotateWebhookSecret => "rotate-webhook-secret",
         }
     }
 
@@ -167,6 +173,8 @@ impl Confirm {
             Confirm::RevokeToken => "Revoke access token",
             Confirm::DeleteSsoProvider => "Delete single sign-on provider",
             Confirm::DeletePasskey => "Delete passkey",
+            Confirm::DeleteWebhook => "Delete webhook endpoint",
+            Confirm::RotateWebhookSecret => "Replace the signing secret",
         }
     }
 
@@ -195,6 +203,8 @@ impl Confirm {
             Confirm::ResetSecondFactor => "The person's authenticator app and recovery codes stop working, and login asks for their password alone until they turn two-factor authentication on again. They are told by email, and the reset is audited. Do this only once you are sure who is asking. Are you sure?",
             Confirm::RevokeToken => "The token stops working at once: a CI job or a command line still using it is refused from its next request. It can't be brought back; make a new one if you need it. Are you sure?",
             Confirm::DeletePasskey => "The passkey stops working at once: it no longer signs you in or counts as your second factor. The device may still list it; remove it there too. Are you sure?",
+            Confirm::DeleteWebhook => "No more events are sent to this endpoint, deliveries still queued are dropped, and its record of deliveries is deleted. Are you sure?",
+            Confirm::RotateWebhookSecret => "A new secret signs every delivery from now on, retries included; the receiver must switch to it, or it will reject them. Are you sure?",
             Confirm::DeleteSsoProvider => "Its button leaves the login page, and nobody can sign in with it any more. People who signed in with it keep their accounts and can set a password with \"Forgot password?\". Are you sure?",
             Confirm::RotateExposedKeys => "Each App whose Upload Key this person was shown gets a new Upload Key, with the same scope, shown to you once. The keys in use stop working at once, with no grace period: build tools must switch to the new keys. Are you sure you want to rotate them?",
         }
@@ -227,6 +237,8 @@ impl Confirm {
             Confirm::RevokeToken => "Revoke",
             Confirm::DeleteSsoProvider => "Delete",
             Confirm::DeletePasskey => "Delete",
+            Confirm::DeleteWebhook => "Delete",
+            Confirm::RotateWebhookSecret => "Replace",
         }
     }
 
@@ -236,7 +248,7 @@ impl Confirm {
 
     /// The server function that acts.
     fn path(self) -> &'static str {
-        use crate::api::{account, approvals, apps, members, minis, operator, releases, workspaces};
+        use crate::api::{account, approvals, apps, members, minis, operator, releases, webhooks, workspaces};
         match self {
             Confirm::BlockMember => members::BlockMember::PATH,
             Confirm::UnblockMember => members::UnblockMember::PATH,
@@ -263,6 +275,8 @@ impl Confirm {
             Confirm::RevokeToken => account::RevokeAccessToken::PATH,
             Confirm::DeleteSsoProvider => operator::DeleteSsoProvider::PATH,
             Confirm::DeletePasskey => account::DeletePasskey::PATH,
+            Confirm::DeleteWebhook => webhooks::DeleteWebhook::PATH,
+            Confirm::RotateWebhookSecret => webhooks::RotateWebhookSecret::PATH,
         }
     }
 
@@ -287,6 +301,7 @@ impl Confirm {
             Confirm::RevokeToken => &["id"],
             Confirm::DeleteSsoProvider => &["id"],
             Confirm::DeletePasskey => &["id"],
+            Confirm::DeleteWebhook | Confirm::RotateWebhookSecret => &["workspace", "id"],
         }
     }
 

@@ -12,6 +12,7 @@ pub mod members;
 pub mod minis;
 pub mod release;
 pub mod rollout;
+pub mod webhooks;
 
 use leptos::prelude::*;
 
@@ -27,6 +28,7 @@ const AREAS: &[(&str, &str, WorkspaceAction)] = &[
     ("apps", "App Manage", WorkspaceAction::ViewApps),
     ("approvals", "Approvals", WorkspaceAction::ViewApprovals),
     ("members", "Members", WorkspaceAction::ViewMembers),
+    ("webhooks", "Webhooks", WorkspaceAction::ViewWebhooks),
     ("general", "General", WorkspaceAction::ViewGeneral),
     ("audit", "Audit log", WorkspaceAction::ViewAudit),
 ];

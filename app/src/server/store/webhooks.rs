@@ -1,0 +1,395 @@
+//! Webhooks: a workspace's endpoints, and the deliveries of its events to them — stored in the
+//! transaction that records the event ([`raise`], called by the audit log), then sent by the
+//! webhook worker with retries and backoff, like the mail outbox. A delivery stays as the record
+//! of its attempts and the receiver's answers.
+
+use chrono::{DateTime, Utc};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::codec::{decode, encode};
+use super::effects::{caused, Effect};
+use super::listing::{self, List, Listed, Row};
+use super::tables::{WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS, WEBHOOK_ENDPOINTS_BY_WORKSPACE, WEBHOOK_QUEUE};
+use super::Reads;
+use crate::model::page::{KeyValue, Sort};
+use crate::model::webhooks::{Attempt, DeliveryState, DeliveryView, EndpointView, WebhookEvent, ATTEMPTS_KEPT};
+use crate::model::AppError;
+
+/// After this many failed attempts in a row a delivery is marked failed and no longer retried
+/// (about 17 minutes after the first, with the outbox's backoff).
+pub const MAX_ATTEMPTS: u32 = super::outbox::MAX_ATTEMPTS;
+
+/// A workspace's endpoint: where its events are posted, which ones, and the secret they are
+/// signed with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    pub id: Uuid,
+    pub workspace: Uuid,
+    pub url: String,
+    pub description: String,
+    pub events: Vec<WebhookEvent>,
+    /// `whsec_` and the base64 of the key (Standard Webhooks).
+    pub secret: String,
+    pub enabled: bool,
+    pub created: DateTime<Utc>,
+    pub created_by: String,
+}
+
+impl WebhookEndpoint {
+    pub fn view(&self) -> EndpointView {
+        EndpointView {
+            id: self.id,
+            url: self.url.clone(),
+            description: self.description.clone(),
+            events: self.events.clone(),
+            enabled: self.enabled,
+            secret: self.secret.clone(),
+            created: self.created,
+            created_by: self.created_by.clone(),
+        }
+    }
+}
+
+/// One event on its way to one endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub id: Uuid,
+    pub workspace: Uuid,
+    pub endpoint: Uuid,
+    /// The event's `type`.
+    pub event: String,
+    /// The body every attempt posts.
+    pub payload: String,
+    pub state: DeliveryState,
+    /// Attempts since it was queued or last re-sent.
+    pub tries: u32,
+    pub next_attempt: DateTime<Utc>,
+    /// The newest attempts, oldest first.
+    pub attempts: Vec<Attempt>,
+    pub created: DateTime<Utc>,
+}
+
+impl WebhookDelivery {
+    /// The `webhook-id` header: the same for every attempt, so a receiver can drop repeats.
+    pub fn message_id(&self) -> String {
+        format!("msg_{}", self.id.simple())
+    }
+
+    pub fn view(&self) -> DeliveryView {
+        DeliveryView {
+            id: self.id,
+            endpoint: self.endpoint,
+            event: self.event.clone(),
+            state: self.state,
+            created: self.created,
+            next_attempt: (self.state == DeliveryState::Queued).then_some(self.next_attempt),
+            attempts: self.attempts.clone(),
+            payload: self.payload.clone(),
+        }
+    }
+}
+
+/// A workspace's endpoints, oldest first.
+pub fn endpoints_of(tx: &impl Reads, workspace: Uuid) -> Result<Vec<WebhookEndpoint>, AppError> {
+    let by_workspace = tx.open(WEBHOOK_ENDPOINTS_BY_WORKSPACE)?;
+    let endpoints = tx.open(WEBHOOK_ENDPOINTS)?;
+    let w = workspace.as_u128();
+    let mut out = Vec::new();
+    for row in by_workspace.range((w, 0)..=(w, u128::MAX))? {
+        let (_, id) = row?.0.value();
+        if let Some(v) = endpoints.get(id)? {
+            out.push(decode(v.value())?);
+        }
+    }
+    Ok(out)
+}
+
+/// One endpoint of `workspace` (`None` for an endpoint of another workspace).
+pub fn endpoint(tx: &impl Reads, workspace: Uuid, id: Uuid) -> Result<Option<WebhookEndpoint>, AppError> {
+    let e: Option<WebhookEndpoint> = tx.open(WEBHOOK_ENDPOINTS)?.get(id.as_u128())?.map(|v| decode(v.value())).transpose()?;
+    Ok(e.filter(|e| e.workspace == workspace))
+}
+
+/// Adds or replaces an endpoint.
+pub fn put_endpoint(tx: &WriteTransaction, e: &WebhookEndpoint) -> Result<(), AppError> {
+    tx.open_table(WEBHOOK_ENDPOINTS)?.insert(e.id.as_u128(), encode(e)?.as_slice())?;
+    tx.open_table(WEBHOOK_ENDPOINTS_BY_WORKSPACE)?.insert((e.workspace.as_u128(), e.id.as_u128()), ())?;
+    Ok(())
+}
+
+/// Deletes an endpoint and every delivery to it (queued ones are not sent).
+pub fn delete_endpoint(tx: &WriteTransaction, e: &WebhookEndpoint) -> Result<(), AppError> {
+    for id in listing::ids(tx, LIST, e.id.as_u128(), 0)? {
+        if let Some(d) = delivery(tx, Uuid::from_u128(id))? {
+            tx.open_table(WEBHOOK_QUEUE)?.remove((d.next_attempt.timestamp_millis(), id))?;
+            tx.open_table(WEBHOOK_DELIVERIES)?.remove(id)?;
+        }
+        listing::set(tx, LIST, e.id.as_u128(), id, None)?;
+    }
+    tx.open_table(WEBHOOK_ENDPOINTS)?.remove(e.id.as_u128())?;
+    tx.open_table(WEBHOOK_ENDPOINTS_BY_WORKSPACE)?.remove((e.workspace.as_u128(), e.id.as_u128()))?;
+    Ok(())
+}
+
+/// The body of a delivery: the Standard Webhooks envelope around `data`.
+fn envelope(event: &str, at: DateTime<Utc>, data: &serde_json::Value) -> Result<String, AppError> {
+    let body = serde_json::json!({
+        "type": event,
+        "timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": data,
+    });
+    serde_json::to_string(&body).map_err(|_| AppError::Internal)
+}
+
+/// Queues `event` with `data` for every enabled endpoint of `workspace` that subscribes to it,
+/// in the caller's transaction (the one that records the event): it is sent only if that
+/// transaction commits. Returns how many deliveries were queued.
+pub fn raise(tx: &WriteTransaction, workspace: Uuid, event: WebhookEvent, data: &serde_json::Value) -> Result<usize, AppError> {
+    let endpoints: Vec<WebhookEndpoint> =
+        endpoints_of(tx, workspace)?.into_iter().filter(|e| e.enabled && e.events.contains(&event)).collect();
+    if endpoints.is_empty() {
+        return Ok(0);
+    }
+    let body = envelope(event.code(), super::now(), data)?;
+    for e in &endpoints {
+        enqueue(tx, e, event.code(), body.clone())?;
+    }
+    Ok(endpoints.len())
+}
+
+/// Queues a test event for one endpoint, whatever it subscribes to.
+pub fn raise_test(tx: &WriteTransaction, e: &WebhookEndpoint, data: &serde_json::Value) -> Result<Uuid, AppError> {
+    let body = envelope(crate::model::webhooks::TEST_EVENT, super::now(), data)?;
+    enqueue(tx, e, crate::model::webhooks::TEST_EVENT, body)
+}
+
+fn enqueue(tx: &WriteTransaction, e: &WebhookEndpoint, event: &str, payload: String) -> Result<Uuid, AppError> {
+    caused(Effect::Webhook);
+    let now = super::now();
+    let d = WebhookDelivery {
+        id: Uuid::now_v7(),
+        workspace: e.workspace,
+        endpoint: e.id,
+        event: event.into(),
+        payload,
+        state: DeliveryState::Queued,
+        tries: 0,
+        next_attempt: now,
+        attempts: Vec::new(),
+        created: now,
+    };
+    put(tx, &d)?;
+    tx.open_table(WEBHOOK_QUEUE)?.insert((now.timestamp_millis(), d.id.as_u128()), ())?;
+    Ok(d.id)
+}
+
+fn put(tx: &WriteTransaction, d: &WebhookDelivery) -> Result<(), AppError> {
+    tx.open_table(WEBHOOK_DELIVERIES)?.insert(d.id.as_u128(), encode(d)?.as_slice())?;
+    index(tx, d)
+}
+
+pub fn delivery(tx: &impl Reads, id: Uuid) -> Result<Option<WebhookDelivery>, AppError> {
+    tx.open(WEBHOOK_DELIVERIES)?.get(id.as_u128())?.map(|v| decode(v.value())).transpose()
+}
+
+/// How many deliveries wait (for their first attempt or a retry).
+pub fn queued(tx: &ReadTransaction) -> Result<u64, AppError> {
+    Ok(tx.open_table(WEBHOOK_QUEUE)?.len()?)
+}
+
+/// Deliveries whose next attempt is due, oldest first.
+pub fn due(tx: &ReadTransaction, now: DateTime<Utc>, limit: usize) -> Result<Vec<WebhookDelivery>, AppError> {
+    let queue = tx.open_table(WEBHOOK_QUEUE)?;
+    let deliveries = tx.open_table(WEBHOOK_DELIVERIES)?;
+    let mut out = Vec::new();
+    for row in queue.range((i64::MIN, 0)..=(now.timestamp_millis(), u128::MAX))?.take(limit) {
+        let (_, id) = row?.0.value();
+        if let Some(v) = deliveries.get(id)? {
+            out.push(decode(v.value())?);
+        }
+    }
+    Ok(out)
+}
+
+/// Records one attempt: delivered (the receiver answered 2xx), or due again after a backoff,
+/// or failed after [`MAX_ATTEMPTS`]. `None` if the delivery is gone (its endpoint was deleted).
+pub fn record_attempt(
+    tx: &WriteTransaction,
+    id: Uuid,
+    attempt: Attempt,
+    delivered: bool,
+) -> Result<Option<WebhookDelivery>, AppError> {
+    let Some(mut d) = delivery(tx, id)? else {
+        return Ok(None);
+    };
+    let now = attempt.at;
+    tx.open_table(WEBHOOK_QUEUE)?.remove((d.next_attempt.timestamp_millis(), id.as_u128()))?;
+    d.tries += 1;
+    d.attempts.push(attempt);
+    if d.attempts.len() > ATTEMPTS_KEPT {
+        d.attempts.drain(..d.attempts.len() - ATTEMPTS_KEPT);
+    }
+    if delivered {
+        d.state = DeliveryState::Delivered;
+    } else if d.tries >= MAX_ATTEMPTS {
+        d.state = DeliveryState::Failed;
+    } else {
+        d.state = DeliveryState::Queued;
+        d.next_attempt = now + super::outbox::retry_after(d.tries);
+        tx.open_table(WEBHOOK_QUEUE)?.insert((d.next_attempt.timestamp_millis(), id.as_u128()), ())?;
+    }
+    put(tx, &d)?;
+    Ok(Some(d))
+}
+
+/// Queues a delivery again, due now, with a fresh count of attempts (the record of earlier
+/// attempts stays). A delivery still queued is brought forward.
+pub fn resend(tx: &WriteTransaction, d: &mut WebhookDelivery) -> Result<(), AppError> {
+    caused(Effect::Webhook);
+    let now = super::now();
+    let mut queue = tx.open_table(WEBHOOK_QUEUE)?;
+    queue.remove((d.next_attempt.timestamp_millis(), d.id.as_u128()))?;
+    d.state = DeliveryState::Queued;
+    d.tries = 0;
+    d.next_attempt = now;
+    queue.insert((now.timestamp_millis(), d.id.as_u128()), ())?;
+    drop(queue);
+    put(tx, d)
+}
+
+/// An endpoint's deliveries (scope: the endpoint), filtered by state, by when they were made.
+pub const LIST: List = List { code: 12, sorts: &["created"] };
+
+/// How the deliveries can be sorted.
+pub const SORTS: &[&str] = LIST.sorts;
+
+/// A state's code in the deliveries' index (stored: never change one).
+pub fn state_code(s: DeliveryState) -> u32 {
+    match s {
+        DeliveryState::Queued => 1,
+        DeliveryState::Delivered => 2,
+        DeliveryState::Failed => 3,
+    }
+}
+
+fn index(tx: &WriteTransaction, d: &WebhookDelivery) -> Result<(), AppError> {
+    let row = Row::new(&[state_code(d.state)], vec![KeyValue::Int(d.created.timestamp_micros())]);
+    listing::set(tx, LIST, d.endpoint.as_u128(), d.id.as_u128(), Some(&row))
+}
+
+/// A page of an endpoint's deliveries, optionally only those in `state` or of an event whose
+/// `type` holds `query`. Without a search only the page's deliveries are read.
+pub fn list(
+    tx: &ReadTransaction,
+    endpoint: Uuid,
+    state: Option<DeliveryState>,
+    search: &str,
+    sort: Sort,
+    cursor: &str,
+    per_page: u32,
+) -> Result<Listed<DeliveryView>, AppError> {
+    let deliveries = tx.open_table(WEBHOOK_DELIVERIES)?;
+    let query = listing::Query { scope: endpoint.as_u128(), filter: listing::filter(&[state.map(state_code)]), sort, cursor, per_page };
+    let q = search.trim().to_lowercase();
+    let delivery = |id: u128| deliveries.get(id)?.map(|v| decode::<WebhookDelivery>(v.value())).transpose();
+    if q.is_empty() {
+        return listing::page(tx, LIST, &query, |id| Ok(delivery(id)?.map(|d| d.view())));
+    }
+    listing::search(tx, LIST, &query, |id| Ok(delivery(id)?.filter(|d| d.event.contains(&q)).map(|d| d.view())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::*;
+
+    fn endpoint_of(workspace: Uuid, events: Vec<WebhookEvent>, enabled: bool) -> WebhookEndpoint {
+        WebhookEndpoint {
+            id: Uuid::now_v7(),
+            workspace,
+            url: "https://hooks.example.com/mpdp".into(),
+            description: String::new(),
+            events,
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            enabled,
+            created: Utc::now(),
+            created_by: "ada".into(),
+        }
+    }
+
+    fn attempt(status: u16) -> Attempt {
+        Attempt { at: Utc::now(), status: Some(status), answer: String::new(), error: None, millis: 3 }
+    }
+
+    #[test]
+    fn an_event_reaches_the_enabled_endpoints_that_subscribe_to_it_only() {
+        let store = Store::memory();
+        let (ws, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let blocked = endpoint_of(ws, vec![WebhookEvent::MemberBlocked], true);
+        let all = endpoint_of(ws, WebhookEvent::ALL.to_vec(), true);
+        let off = endpoint_of(ws, WebhookEvent::ALL.to_vec(), false);
+        let elsewhere = endpoint_of(other, WebhookEvent::ALL.to_vec(), true);
+        store
+            .write_blocking(|tx| [&blocked, &all, &off, &elsewhere].into_iter().try_for_each(|e| put_endpoint(tx, e)))
+            .unwrap();
+        let data = serde_json::json!({"target": "bob@example.com"});
+        let n = store.write_blocking(|tx| raise(tx, ws, WebhookEvent::MemberBlocked, &data)).unwrap();
+        assert_eq!(n, 2);
+        let n = store.write_blocking(|tx| raise(tx, ws, WebhookEvent::VersionUploaded, &data)).unwrap();
+        assert_eq!(n, 1);
+        let due = store.read_blocking(|tx| due(tx, Utc::now(), 10)).unwrap();
+        assert_eq!(due.len(), 3);
+        let body: serde_json::Value = serde_json::from_str(&due[0].payload).unwrap();
+        assert_eq!(body["type"], "member.blocked");
+        assert_eq!(body["data"]["target"], "bob@example.com");
+        assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
+        assert!(due.iter().all(|d| d.endpoint != off.id && d.endpoint != elsewhere.id));
+        assert_eq!(store.read_blocking(|tx| Ok(endpoints_of(tx, ws)?.len())).unwrap(), 3);
+        assert_eq!(store.read_blocking(|tx| endpoint(tx, other, all.id)).unwrap(), None, "another workspace's");
+    }
+
+    #[test]
+    fn failures_back_off_then_give_up_and_a_resend_starts_again() {
+        let store = Store::memory();
+        let ws = Uuid::now_v7();
+        let e = endpoint_of(ws, vec![WebhookEvent::ReleasePaused], true);
+        store.write_blocking(|tx| put_endpoint(tx, &e)).unwrap();
+        store.write_blocking(|tx| raise(tx, ws, WebhookEvent::ReleasePaused, &serde_json::json!({}))).unwrap();
+        let id = store.read_blocking(|tx| due(tx, Utc::now(), 10)).unwrap()[0].id;
+        let d = store.write_blocking(|tx| record_attempt(tx, id, attempt(500), false)).unwrap().unwrap();
+        assert_eq!((d.state, d.tries, d.attempts.len()), (DeliveryState::Queued, 1, 1));
+        assert!(store.read_blocking(|tx| due(tx, Utc::now(), 10)).unwrap().is_empty(), "not due until the backoff passes");
+        assert_eq!(store.read_blocking(|tx| due(tx, Utc::now() + chrono::Duration::seconds(3), 10)).unwrap().len(), 1);
+        for _ in 1..MAX_ATTEMPTS {
+            store.write_blocking(|tx| record_attempt(tx, id, attempt(503), false)).unwrap();
+        }
+        let d = store.read_blocking(|tx| delivery(tx, id)).unwrap().unwrap();
+        assert_eq!(d.state, DeliveryState::Failed);
+        assert_eq!(store.read_blocking(queued).unwrap(), 0);
+        let failed = store
+            .read_blocking(|tx| list(tx, e.id, Some(DeliveryState::Failed), "", Sort::parse("", SORTS, "-created").unwrap(), "", 10))
+            .unwrap();
+        assert_eq!(failed.total, 1);
+
+        store
+            .write_blocking(|tx| {
+                let mut d = delivery(tx, id)?.unwrap();
+                resend(tx, &mut d)
+            })
+            .unwrap();
+        assert_eq!(store.read_blocking(|tx| due(tx, Utc::now(), 10)).unwrap().len(), 1);
+        let d = store.write_blocking(|tx| record_attempt(tx, id, attempt(204), true)).unwrap().unwrap();
+        assert_eq!((d.state, d.tries), (DeliveryState::Delivered, 1));
+        assert_eq!(d.attempts.len(), MAX_ATTEMPTS as usize + 1, "the earlier attempts stay on record");
+        assert_eq!(store.read_blocking(queued).unwrap(), 0);
+
+        // Deleting the endpoint takes its deliveries with it.
+        store.write_blocking(|tx| raise(tx, ws, WebhookEvent::ReleasePaused, &serde_json::json!({}))).unwrap();
+        store.write_blocking(|tx| delete_endpoint(tx, &e)).unwrap();
+        assert_eq!(store.read_blocking(queued).unwrap(), 0);
+        assert!(store.read_blocking(|tx| delivery(tx, id)).unwrap().is_none());
+        assert!(store.write_blocking(|tx| record_attempt(tx, id, attempt(200), true)).unwrap().is_none());
+    }
+}
