@@ -110,6 +110,20 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
             vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY), ("version", "1.0.0"), ("reason", "Crashes")],
             [404, 403, 404, 403],
         ),
+        // Webhooks: Workspace Admins only (tests/webhooks.rs).
+        ("list-webhooks", vec![("workspace", "Acme")], ADMIN_ONLY_READ),
+        ("get-webhook", vec![("workspace", "Acme"), ("id", NOBODY)], ADMIN_ONLY_UNKNOWN),
+        ("create-webhook", vec![("workspace", "Acme"), ("url", "http://10.0.0.1/hook"), ("events[0]", "member.joined")], ADMIN_ONLY_INVALID),
+        (
+            "update-webhook",
+            vec![("workspace", "Acme"), ("id", NOBODY), ("url", "https://93.184.215.14/hook"), ("events[0]", "member.joined")],
+            ADMIN_ONLY_UNKNOWN,
+        ),
+        ("rotate-webhook-secret", vec![("workspace", "Acme"), ("id", NOBODY)], ADMIN_ONLY_UNKNOWN),
+        ("delete-webhook", vec![("workspace", "Acme"), ("id", NOBODY)], ADMIN_ONLY_UNKNOWN),
+        ("send-test-webhook", vec![("workspace", "Acme"), ("id", NOBODY)], ADMIN_ONLY_UNKNOWN),
+        ("list-webhook-deliveries", vec![("workspace", "Acme"), ("id", NOBODY)], ADMIN_ONLY_UNKNOWN),
+        ("resend-webhook-delivery", vec![("workspace", "Acme"), ("delivery", NOBODY)], ADMIN_ONLY_UNKNOWN),
         ("leave-workspace", vec![("workspace", "Acme")], [409, 200, 200, 200]),
     ]
 }
