@@ -35,7 +35,7 @@ test("every page a visitor can open passes axe-core", async ({ page }, info) => 
 });
 
 test("every page of an operator who is also a Workspace Admin passes axe-core", async ({ page }, info) => {
-  test.setTimeout(180_000); // some thirty pages, each analysed by axe-core
+  test.setTimeout(240_000); // some forty pages, each analysed by axe-core
   const workspace = `Ally${uniqueName()}`;
   await logInAsOperator(page, info);
   await applyForWorkspace(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
@@ -60,6 +60,23 @@ test("every page of an operator who is also a Workspace Admin passes axe-core", 
   await feature.getByRole("button", { name: "Apply for feature activation" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Apply for feature activation" })).toBeVisible();
   const applicationPage = new URL(page.url()).pathname;
+  // A webhook endpoint, with a test event queued for it.
+  await open(page, info, `/w/${workspace}/webhooks?add=1`);
+  const add = page.getByRole("dialog", { name: "Add endpoint" });
+  await add.getByLabel("Endpoint URL").fill("https://93.184.215.14/a11y-hook");
+  await add.getByLabel("A member joined (member.joined)").check();
+  await add.getByRole("button", { name: "Add endpoint" }).click();
+  if (jsEnabled(info)) {
+    await page.getByRole("link", { name: "Open the endpoint" }).click();
+  }
+  await expect(page.getByRole("heading", { level: 1, name: "https://93.184.215.14/a11y-hook" })).toBeVisible();
+  const webhookPage = new URL(page.url()).pathname;
+  await page.getByRole("button", { name: "Send test event" }).click();
+  if (jsEnabled(info)) {
+    await expect(page.getByRole("status").filter({ hasText: "Test event queued." })).toBeVisible();
+  }
+  await open(page, info, webhookPage);
+  await expect(page.getByRole("table", { name: "Deliveries" }).getByRole("row").filter({ hasText: "webhook.test" })).toHaveCount(1);
   for (const path of [
     miniProgram,
     `${miniProgram}?feature=1`,
@@ -83,6 +100,10 @@ test("every page of an operator who is also a Workspace Admin passes axe-core", 
     `/w/${workspace}/mini-programs?create=1`,
     `/w/${workspace}/apps`,
     `/w/${workspace}/apps?add=1`,
+    `/w/${workspace}/webhooks`,
+    `/w/${workspace}/webhooks?add=1`,
+    webhookPage,
+    `${webhookPage}?edit=1`,
     `/w/${workspace}/general`,
     `/w/${workspace}/audit`,
     "/operator",
@@ -110,7 +131,7 @@ for (const role of ["Workspace Reviewer", "Mini Program Admin", "Workspace Devel
     await expect(admin.getByRole("status").filter({ hasText: "Application submitted" })).toBeVisible();
     await generateWorkspace(admin, info, workspace);
     const [member] = await newMember(admin, newPage, info, workspace, role);
-    for (const path of ["/", "/account", "/workspaces", "/workspaces/apply", `/w/${workspace}`, `/w/${workspace}/members`, `/w/${workspace}/general`, `/w/${workspace}/audit`, `/w/${workspace}/mini-programs`, `/w/${workspace}/apps`, `/w/${workspace}/approvals`, "/requests", "/notifications"]) {
+    for (const path of ["/", "/account", "/workspaces", "/workspaces/apply", `/w/${workspace}`, `/w/${workspace}/members`, `/w/${workspace}/general`, `/w/${workspace}/audit`, `/w/${workspace}/mini-programs`, `/w/${workspace}/apps`, `/w/${workspace}/webhooks`, `/w/${workspace}/approvals`, "/requests", "/notifications"]) {
       await expectAccessible(member, info, path);
     }
   });
