@@ -121,6 +121,9 @@ async fn metrics_count_each_class_of_request_and_a_real_prometheus_scrapes_them(
 
     let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
     let mp = create_mini_program(&ann, &server, "Coupons", "Shopping").await;
+    // A webhook endpoint for uploads, at a public address nothing here answers: its delivery waits.
+    let hook = [("workspace", "Acme"), ("url", "https://93.184.215.14/hook"), ("events[0]", "version.uploaded")];
+    expect(&call(&ann, &server, "create-webhook", &hook).await, 200, "a webhook endpoint");
     // Sign-ins: one refused (a wrong password), one accepted.
     let stranger = client();
     expect(&log_in(&stranger, &server, "ann", "not her password").await, 401, "a wrong password");
@@ -175,6 +178,8 @@ async fn metrics_count_each_class_of_request_and_a_real_prometheus_scrapes_them(
     assert!(value(&s, "mpdp_upload_bytes_total", &[("via", "studio")]) > 100.0, "{text}");
     // The mail outbox holds what nobody sent (no SMTP server here): its queue is measured.
     assert!(value(&s, "mpdp_queue_length", &[("queue", "mail")]) >= 1.0, "{text}");
+    // So does the webhook delivery of the upload, which no receiver took (queued until it does).
+    assert_eq!(value(&s, "mpdp_queue_length", &[("queue", "webhooks")]), 1.0, "{text}");
     // Histograms, with their buckets.
     assert!(text.contains("# TYPE mpdp_http_request_duration_seconds histogram"), "{text}");
     assert!(text.contains("mpdp_http_request_duration_seconds_bucket{class=\"container\",le=\"+Inf\"}"), "{text}");

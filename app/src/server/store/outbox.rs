@@ -135,15 +135,24 @@ pub fn due(
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<OutboxMessage>, AppError> {
-    let queue = tx.open_table(OUTBOX_QUEUE)?;
-    let outbox = tx.open_table(OUTBOX)?;
+    due_in(tx, OUTBOX_QUEUE, OUTBOX, now, limit)
+}
+
+/// The records of `records` whose entry in `queue` — keyed by (when due, Unix milliseconds; id)
+/// — is due by `now`, oldest first: how the mail and webhook workers find their work.
+pub(super) fn due_in<T: serde::de::DeserializeOwned>(
+    tx: &ReadTransaction,
+    queue: redb::TableDefinition<(i64, u128), ()>,
+    records: redb::TableDefinition<u128, &[u8]>,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<T>, AppError> {
+    let queue = tx.open_table(queue)?;
+    let records = tx.open_table(records)?;
     let mut out = Vec::new();
-    for row in queue
-        .range((i64::MIN, 0)..=(now.timestamp_millis(), u128::MAX))?
-        .take(limit)
-    {
+    for row in queue.range((i64::MIN, 0)..=(now.timestamp_millis(), u128::MAX))?.take(limit) {
         let (_, id) = row?.0.value();
-        if let Some(v) = outbox.get(id)? {
+        if let Some(v) = records.get(id)? {
             out.push(decode(v.value())?);
         }
     }

@@ -201,16 +201,7 @@ pub fn queued(tx: &ReadTransaction) -> Result<u64, AppError> {
 
 /// Deliveries whose next attempt is due, oldest first.
 pub fn due(tx: &ReadTransaction, now: DateTime<Utc>, limit: usize) -> Result<Vec<WebhookDelivery>, AppError> {
-    let queue = tx.open_table(WEBHOOK_QUEUE)?;
-    let deliveries = tx.open_table(WEBHOOK_DELIVERIES)?;
-    let mut out = Vec::new();
-    for row in queue.range((i64::MIN, 0)..=(now.timestamp_millis(), u128::MAX))?.take(limit) {
-        let (_, id) = row?.0.value();
-        if let Some(v) = deliveries.get(id)? {
-            out.push(decode(v.value())?);
-        }
-    }
-    Ok(out)
+    super::outbox::due_in(tx, WEBHOOK_QUEUE, WEBHOOK_DELIVERIES, now, limit)
 }
 
 /// Records one attempt: delivered (the receiver answered 2xx), or due again after a backoff,
