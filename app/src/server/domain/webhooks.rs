@@ -7,7 +7,7 @@
 //! HMAC-SHA256(key, "{webhook-id}.{webhook-timestamp}.{body}")>`, where the key is the base64
 //! after `whsec_` in the endpoint's secret.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,6 +38,10 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Deliveries sent at once: a slow receiver holds one of them, never the others.
 const IN_FLIGHT: usize = 16;
+
+/// Deliveries sent at once to one endpoint: a slow receiver with many deliveries waiting takes
+/// no more than these of the [`IN_FLIGHT`].
+const IN_FLIGHT_PER_ENDPOINT: usize = 4;
 
 /// A new signing secret: `whsec_` and the base64 of 32 random bytes.
 pub fn new_secret() -> String {
@@ -464,20 +468,24 @@ async fn read_start(mut answer: reqwest::Response) -> String {
     String::from_utf8_lossy(&kept).into_owned()
 }
 
-/// Sends due deliveries until the process ends, [`IN_FLIGHT`] at a time, each in its own task so
-/// a slow receiver delays only its own; woken early by `wake` when a commit queued one.
+/// Sends due deliveries until the process ends, [`IN_FLIGHT`] at a time (at most
+/// [`IN_FLIGHT_PER_ENDPOINT`] to one endpoint), each in its own task so a slow receiver delays
+/// only its own; woken early by `wake` when a commit queued one.
 pub async fn run_worker(store: Store, sender: Sender, wake: Arc<Notify>) {
-    let in_flight: Arc<Mutex<HashSet<Uuid>>> = Arc::default();
+    // The deliveries being sent, and the endpoint of each.
+    let in_flight: Arc<Mutex<HashMap<Uuid, Uuid>>> = Arc::default();
     loop {
         let now = store.clock().now();
-        match store.read(move |tx| store::due(tx, now, IN_FLIGHT * 4)).await {
+        match store.read(move |tx| store::due(tx, now, IN_FLIGHT * 16)).await {
             Ok(due) => {
                 for d in due {
                     {
                         let mut busy = in_flight.lock().unwrap_or_else(|p| p.into_inner());
-                        if busy.len() >= IN_FLIGHT || !busy.insert(d.id) {
+                        let to_endpoint = busy.values().filter(|e| **e == d.endpoint).count();
+                        if busy.len() >= IN_FLIGHT || to_endpoint >= IN_FLIGHT_PER_ENDPOINT || busy.contains_key(&d.id) {
                             continue;
                         }
+                        busy.insert(d.id, d.endpoint);
                     }
                     let (store, sender, in_flight, wake) = (store.clone(), sender.clone(), in_flight.clone(), wake.clone());
                     tokio::spawn(async move {
