@@ -70,7 +70,7 @@ test("an admin adds a webhook endpoint, reads its secret, sends a test event, re
     await expect(page.getByRole("status").filter({ hasText: "Endpoint saved." })).toBeVisible();
   }
   await open(page, info, endpointPage);
-  await expect(page.locator("dl.details")).toContainText("Disabled");
+  await expect(page.locator("dl.facts")).toContainText("Disabled");
 
   // Deleted, after the confirmation: the list is empty again.
   await page.getByRole("button", { name: "Delete endpoint" }).click();

@@ -162,7 +162,7 @@ pub fn WebhookPage() -> impl IntoView {
                                         <ConfirmDialog action=rotate kind=Confirm::RotateWebhookSecret opener="Replace secret…" fields=fields.clone() error=rotate_error />
                                         <ConfirmDialog action=delete kind=Confirm::DeleteWebhook opener="Delete…" opener_label="Delete endpoint" fields=fields.clone() error=delete_error />
                                     </PanelActions>
-                                    <dl class="details">
+                                    <dl class="facts">
                                         <dt>"Endpoint URL"</dt><dd><code class="wrap">{e.url.clone()}</code></dd>
                                         <dt>"Description"</dt><dd>{if e.description.is_empty() { "—".to_string() } else { e.description.clone() }}</dd>
                                         <dt>"Events"</dt><dd><code>{e.events_text()}</code></dd>
@@ -201,7 +201,8 @@ pub fn WebhookPage() -> impl IntoView {
 
 /// One delivery: its outcome so far, each attempt under a disclosure, and "Re-send".
 fn delivery_row(d: DeliveryView, ws: String, resend: ServerAction<ResendWebhookDelivery>, error: Signal<Option<crate::model::AppError>>) -> AnyView {
-    let last = d.attempts.last().map(|a| a.summary()).unwrap_or_else(|| "—".into());
+    // The newest outcome, cut short: the attempts' list below has each in full.
+    let last = d.attempts.last().map(|a| shorten(&a.summary(), 80)).unwrap_or_else(|| "—".into());
     let count = d.attempts.len();
     let label = format!("Re-send delivery {} of {}", d.event, fmt_time(&d.created));
     view! {
@@ -216,7 +217,7 @@ fn delivery_row(d: DeliveryView, ws: String, resend: ServerAction<ResendWebhookD
                     view! {
                         <details>
                             <summary>{format!("{count} {}", if count == 1 { "attempt" } else { "attempts" })}</summary>
-                            <ol class="attempts">
+                            <ol class="attempts pre">
                                 {d.attempts.iter().map(|a| view! {
                                     <li>
                                         <span class="nowrap">{fmt_time(&a.at)}</span>": "{a.summary()}{format!(" ({} ms)", a.millis)}
@@ -240,6 +241,14 @@ fn delivery_row(d: DeliveryView, ws: String, resend: ServerAction<ResendWebhookD
         </tr>
     }
     .into_any()
+}
+
+/// `text` cut to `max` characters, with an ellipsis when it was longer.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 /// "Edit…": the endpoint's URL, description, events, and whether it is enabled.
