@@ -117,9 +117,10 @@ struct Wakes {
 }
 
 /// The server's one dispatcher of commit effects (see [`super::store::effects`]): a commit that
-/// queued mail wakes the mail worker, one that queued a webhook delivery the webhook worker; one that changed what containers are served rebuilds the
-/// container API's snapshot before the use case returns, and wakes the release publisher (the
-/// commit itself recorded what it owes the release target).
+/// queued mail wakes the mail worker, one that queued a webhook delivery the webhook worker; one
+/// that changed what containers are served rebuilds the container API's snapshot before the use
+/// case returns, and wakes the release publisher (the commit itself recorded what it owes the
+/// release target).
 fn after_commit(container: Arc<super::container::Container>, wakes: Wakes) -> super::store::effects::Dispatcher {
     Arc::new(move |store, effects| {
         let (container, wakes) = (container.clone(), wakes.clone());

@@ -3,7 +3,8 @@
 //! The store functions that write what has consequences elsewhere say so in the transaction
 //! ([`caused`]): a write to what the container API serves (releases, keys, platform keys, mini
 //! programs, icons, workspaces) causes [`Effect::Served`]; a message put in the mail
-//! outbox causes [`Effect::Mail`]; a webhook delivery queued, [`Effect::Webhook`]. [`super::Store::write`] collects them while its closure runs,
+//! outbox causes [`Effect::Mail`]; a webhook delivery queued, [`Effect::Webhook`].
+//! [`super::Store::write`] collects them while its closure runs,
 //! commits, waits until the commit is on disk, and only then hands them to the one
 //! [`Dispatcher`] the server registered ([`super::Store::on_commit`]), awaiting it before the use
 //! case returns — so a request that released a version answers after the container API serves
