@@ -3,7 +3,8 @@
 //! signed as Standard Webhooks (checked by the receiver with its own HMAC); a receiver answering
 //! 500 is retried until it takes the delivery, one answering slowly holds up nobody else, a
 //! redirect is not followed; deliveries are listed with every attempt and answer and re-sent on
-//! request. And the refusals: plain http and private addresses without the operator's flag,
+//! request, and a delivery queued when the server stops is sent after it starts again. And the
+//! refusals: plain http and private addresses without the operator's flag,
 //! unknown events, other workspaces' endpoints and deliveries, the endpoint limit under
 //! concurrent requests.
 
@@ -27,11 +28,16 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Receiver {
+        Receiver::start_on(0)
+    }
+
+    /// A receiver on `port` (0: any free one).
+    fn start_on(port: u16) -> Receiver {
         let dir = DataDir::new();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/webhook_receiver.py");
         let mut child = Command::new("python3")
             .arg(script)
-            .arg("0")
+            .arg(port.to_string())
             .arg(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -332,4 +338,32 @@ async fn endpoints_are_https_to_public_hosts_for_known_events_and_kept_to_their_
     // Unknown states and cursors are refused by name.
     let r = call(&ann, &server, "list-webhook-deliveries", &[("workspace", "Acme"), ("id", endpoint), ("state", "lost")]).await;
     expect_field(&r, 422, "State");
+}
+
+#[tokio::test]
+async fn a_delivery_waiting_for_its_receiver_is_sent_after_a_restart() {
+    // The receiver is not there yet: its address refuses connections.
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/ok");
+    let dir = DataDir::new();
+    let flags = ["--webhooks-allow-private-networks"];
+    let (server, _op, ann) = acme_with(&dir, &flags, "Ann Lee <ann@example.com>").await;
+    let (endpoint_id, secret) = endpoint(&ann, &server, &url, &["member.joined"]).await;
+    join_with_id(&server, &ann, "dev", "WorkspaceDeveloper").await;
+    let refused = wait_until(&ann, &server, &endpoint_id, Duration::ZERO, |d| d.first().is_some_and(|d| !d["attempts"].as_array().unwrap().is_empty())).await;
+    assert_eq!(refused[0]["state"], "Queued");
+    assert!(refused[0]["attempts"][0]["error"].as_str().unwrap().starts_with("could not connect"), "{refused:?}");
+    let (ok, log) = server.stop();
+    assert!(ok, "clean exit: {log}");
+
+    // The receiver comes up; the server starts again on the same data and sends what waited.
+    let receiver = Receiver::start_on(port);
+    receiver.trust(&[&secret]);
+    let server = Server::start(&dir, &flags);
+    server.advance(Duration::from_secs(60));
+    let got = receiver.wait_for("received", "/ok", 1).await;
+    assert_eq!(got[0]["verified"], true);
+    assert!(got[0]["body"].as_str().unwrap().contains("\"type\":\"member.joined\""));
+    let done = wait_until(&ann, &server, &endpoint_id, Duration::ZERO, |d| d.first().is_some_and(|d| d["state"] == "Delivered")).await;
+    assert_eq!(done[0]["attempts"].as_array().unwrap().len(), 2);
 }
