@@ -46,6 +46,21 @@ pub fn Panel(
     }
 }
 
+/// A disclosure: `summary` shown, the children revealed when it is opened (no script needed).
+#[component]
+pub fn Disclosure(
+    #[prop(into)] summary: String,
+    #[prop(optional)] class: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <details class=class>
+            <summary>{summary}</summary>
+            {children()}
+        </details>
+    }
+}
+
 /// What stands beside a `Panel`'s heading.
 #[slot]
 pub struct PanelActions {

@@ -16,7 +16,7 @@ use crate::model::webhooks::{
 };
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
-    action_error, all_successes, fmt_time, list_position, query_param, route_param, successes, toast_action, Badge, CheckGroup, DataTable,
+    action_error, all_successes, fmt_time, Disclosure, list_position, query_param, route_param, successes, toast_action, Badge, CheckGroup, DataTable,
     ErrorPanel, Field, FormError, ListControls, ListPanel, Loading, Panel, PanelActions, ServerForm, StatusBadge, Tone,
 };
 
@@ -169,10 +169,9 @@ pub fn WebhookPage() -> impl IntoView {
                                         <dt>"Status"</dt><dd><StatusBadge status=enabled_badge(e.enabled) /></dd>
                                         <dt>"Signing secret"</dt>
                                         <dd>
-                                            <details class="secret">
-                                                <summary>"Show the signing secret"</summary>
+                                            <Disclosure summary="Show the signing secret" class="secret">
                                                 <code class="mono wrap">{e.secret.clone()}</code>
-                                            </details>
+                                            </Disclosure>
                                             <p class="hint">"Each delivery carries webhook-id, webhook-timestamp and webhook-signature headers: v1, then the base64 HMAC-SHA256 of id.timestamp.body, keyed with the bytes after whsec_ (Standard Webhooks)."</p>
                                         </dd>
                                         <dt>"Created"</dt><dd>{format!("{} by {}", fmt_time(&e.created), e.created_by)}</dd>
@@ -215,8 +214,7 @@ fn delivery_row(d: DeliveryView, ws: String, resend: ServerAction<ResendWebhookD
                     view! { "0" }.into_any()
                 } else {
                     view! {
-                        <details>
-                            <summary>{format!("{count} {}", if count == 1 { "attempt" } else { "attempts" })}</summary>
+                        <Disclosure summary=format!("{count} {}", if count == 1 { "attempt" } else { "attempts" })>
                             <ol class="attempts pre">
                                 {d.attempts.iter().map(|a| view! {
                                     <li>
@@ -227,7 +225,7 @@ fn delivery_row(d: DeliveryView, ws: String, resend: ServerAction<ResendWebhookD
                             </ol>
                             <p class="hint">"Body sent:"</p>
                             <pre class="answer">{d.payload.clone()}</pre>
-                        </details>
+                        </Disclosure>
                     }.into_any()
                 }}
             </td>
