@@ -6,10 +6,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use common::*;
 
@@ -20,7 +20,8 @@ fn provider_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oidc")
 }
 
-/// Installs the provider's packages once (from its lock file), unless already there.
+/// Installs the provider's packages once (from its lock file), unless already there
+/// (`.ci/setup --browser` installs them), giving npm five minutes.
 fn install() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
@@ -28,12 +29,13 @@ fn install() {
         if dir.join("node_modules/oidc-provider/package.json").exists() {
             return;
         }
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        let ok = Command::new("timeout")
+            .args(["300", "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"])
             .current_dir(&dir)
-            .output()
+            .stdin(Stdio::null())
+            .status()
             .expect("npm runs");
-        assert!(out.status.success(), "npm ci in tests/oidc: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(ok.success(), "npm ci in tests/oidc failed or took over five minutes: {ok}");
     });
 }
 
@@ -61,12 +63,11 @@ fn start_provider(redirect_uri: &str) -> Provider {
         .env("OIDC_REDIRECT_URIS", redirect_uri)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("node runs the test provider");
     let stdin = child.stdin.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let line = first_line(&mut child, Duration::from_secs(60)).unwrap_or_default();
     let issuer = line.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("the provider did not start: {line:?}")).to_string();
     Provider { child, _stdin: stdin, issuer }
 }

@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -43,8 +42,7 @@ impl Receiver {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("python3 runs the webhook receiver");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let line = first_line(&mut child, Duration::from_secs(60)).unwrap_or_default();
         let port = line.trim().strip_prefix("listening ").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("receiver said {line:?}"));
         Receiver { child, port, dir }
     }

@@ -46,8 +46,9 @@ fn rand_suffix() -> String {
 
 pub struct Server {
     child: Child,
-    /// The server's standard input and output, to move its clock (`--test-clock`).
-    clock: std::sync::Mutex<(std::process::ChildStdin, std::io::Lines<BufReader<std::process::ChildStdout>>)>,
+    /// The server's standard input, and the lines of its standard output (read by a thread of
+    /// their own, so every wait for one has a deadline): to move its clock (`--test-clock`).
+    clock: std::sync::Mutex<(std::process::ChildStdin, std::sync::mpsc::Receiver<String>)>,
     pub base: String,
     /// Where `/metrics` is served, when the server was started with `--metrics-listen`.
     pub metrics: Option<String>,
@@ -87,12 +88,12 @@ impl Server {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("start mpdp");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
+        let lines = lines_of(child.stdout.take().unwrap());
         let mut metrics = None;
+        let deadline = std::time::Instant::now() + START_WITHIN;
         let base = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
+            match lines.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+                Ok(line) => {
                     if let Some(url) = line.strip_prefix("MPDP metrics listening on ") {
                         metrics = Some(url.trim().to_string());
                     }
@@ -100,10 +101,12 @@ impl Server {
                         break url.trim().to_string();
                     }
                 }
-                _ => {
+                Err(e) => {
+                    let _ = child.kill();
                     let _ = child.wait();
                     panic!(
-                        "mpdp did not start: {}",
+                        "mpdp did not start ({}): {}",
+                        if matches!(e, std::sync::mpsc::RecvTimeoutError::Timeout) { "nothing within the deadline" } else { "it exited" },
                         std::fs::read_to_string(&log).unwrap_or_default()
                     );
                 }
@@ -122,10 +125,10 @@ impl Server {
         writeln!(io.0, "advance {ms}").unwrap();
         io.0.flush().unwrap();
         loop {
-            match io.1.next() {
-                Some(Ok(line)) if line.trim() == format!("clock advanced {ms}") => return,
-                Some(Ok(_)) => continue,
-                other => panic!("the server did not advance its clock: {other:?}\n{}", self.log()),
+            match io.1.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) if line.trim() == format!("clock advanced {ms}") => return,
+                Ok(_) => continue,
+                Err(e) => panic!("the server did not advance its clock: {e:?}\n{}", self.log()),
             }
         }
     }
@@ -156,6 +159,33 @@ impl Server {
     }
 }
 
+/// How long a server has to say where it listens.
+const START_WITHIN: Duration = Duration::from_secs(120);
+
+/// The lines `out` prints, read by a thread of their own (it ends when `out` closes).
+pub fn lines_of(out: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The first line a helper process prints on its standard output (its "ready" line), or `None`
+/// if it prints none within `within` or exits first; the rest of its output is read and dropped.
+pub fn first_line(child: &mut Child, within: Duration) -> Option<String> {
+    let lines = lines_of(child.stdout.take().expect("the helper's standard output is piped"));
+    let line = lines.recv_timeout(within).ok();
+    // Keep reading, so a helper that prints more never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    line
+}
+
 fn wait_with_timeout(child: &mut Child, timeout: Duration) -> bool {
     let deadline = std::time::Instant::now() + timeout;
     loop {
@@ -177,6 +207,9 @@ impl Drop for Server {
     }
 }
 
+/// The longest any request of a test may take.
+pub const REQUEST_WITHIN: Duration = Duration::from_secs(120);
+
 /// A browser-like client: keeps cookies, does not follow redirects, and drops a kept-alive
 /// connection before the server closes it for idling (it waits 10 s for the next request).
 pub fn client() -> reqwest::Client {
@@ -184,6 +217,8 @@ pub fn client() -> reqwest::Client {
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(std::time::Duration::from_secs(5))
+        // A server or provider that stops answering fails the test, not the whole run.
+        .timeout(REQUEST_WITHIN)
         .build()
         .unwrap()
 }
@@ -376,10 +411,7 @@ impl SmtpSink {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("python3 for the SMTP sink");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let line = first_line(&mut child, Duration::from_secs(60)).unwrap_or_default();
         assert_eq!(
             line.trim(),
             "ready",
