@@ -3,10 +3,10 @@
 //! signed as Standard Webhooks (checked by the receiver with its own HMAC); a receiver answering
 //! 500 is retried until it takes the delivery, one answering slowly holds up nobody else, a
 //! redirect is not followed; deliveries are listed with every attempt and answer and re-sent on
-//! request, and a delivery queued when the server stops is sent after it starts again. And the
-//! refusals: plain http and private addresses without the operator's flag,
-//! unknown events, other workspaces' endpoints and deliveries, the endpoint limit under
-//! concurrent requests.
+//! request, a disabled endpoint is sent nothing more, and a delivery queued when the server stops
+//! is sent after it starts again. And the refusals: plain http and private addresses without the
+//! operator's flag, unknown events, other workspaces' endpoints and deliveries, the endpoint limit
+//! under concurrent requests.
 
 mod common;
 
@@ -93,6 +93,15 @@ async fn create(c: &reqwest::Client, server: &Server, workspace: &str, url: &str
     let mut form: Vec<(&str, &str)> = vec![("workspace", workspace), ("url", url), ("description", "test receiver")];
     form.extend(names.iter().map(String::as_str).zip(events.iter().copied()));
     call(c, server, "create-webhook", &form).await
+}
+
+/// Saves an endpoint of Acme's as hearing `member.blocked` only, enabled or not.
+async fn save(c: &reqwest::Client, server: &Server, id: &str, url: &str, enabled: bool) -> Reply {
+    let mut form = vec![("workspace", "Acme"), ("id", id), ("url", url), ("events[0]", "member.blocked")];
+    if enabled {
+        form.push(("enabled", "on"));
+    }
+    call(c, server, "update-webhook", &form).await
 }
 
 /// Creates an endpoint; its id and signing secret.
@@ -200,6 +209,19 @@ async fn endpoints_get_the_events_they_chose_signed_and_retried_and_a_slow_one_h
     assert_eq!(slow_done[0]["state"], "Queued");
     assert!(slow_done[0]["attempts"][0]["error"].as_str().unwrap().contains("no answer within 10 seconds"), "{slow_done:?}");
 
+    // Disabled, /slow is sent nothing more: its waiting delivery ends failed (held back, or —
+    // if an attempt was on its way — with that attempt's outcome and no retry), and a re-send is
+    // refused until it is enabled again.
+    let r = save(&ann, &server, &slow, &receiver.url("/slow"), false).await;
+    expect(&r, 200, "disable /slow");
+    let held = wait_until(&ann, &server, &slow, Duration::ZERO, |d| d[0]["state"] == "Failed").await;
+    assert!(held[0]["next_attempt"].is_null());
+    let r = call(&ann, &server, "resend-webhook-delivery", &[("workspace", "Acme"), ("delivery", held[0]["id"].as_str().unwrap())]).await;
+    expect_field(&r, 409, "Enabled");
+    let r = call(&ann, &server, "send-test-webhook", &[("workspace", "Acme"), ("id", &slow)]).await;
+    expect_field(&r, 409, "Enabled");
+    let slow_requests = receiver.requests("received", "/slow").len();
+
     // Re-sending a delivered event posts it again under the same webhook-id.
     let delivered = deliveries(&ann, &server, &ok, "delivered").await;
     assert_eq!(delivered.len(), 2);
@@ -218,13 +240,7 @@ async fn endpoints_get_the_events_they_chose_signed_and_retried_and_a_slow_one_h
     assert!(failed[0]["next_attempt"].is_null());
 
     // Disabled, an endpoint hears nothing; a test event is sent whatever it chose.
-    let r = call(
-        &ann,
-        &server,
-        "update-webhook",
-        &[("workspace", "Acme"), ("id", &ok), ("url", &receiver.url("/ok")), ("events[0]", "member.blocked")],
-    )
-    .await;
+    let r = save(&ann, &server, &ok, &receiver.url("/ok"), false).await;
     expect(&r, 200, "disable /ok");
     assert_eq!(r.json()["enabled"], false);
     let r = call(&ann, &server, "unblock-member", &[("workspace", "Acme"), ("account", &dev_id)]).await;
@@ -233,13 +249,18 @@ async fn endpoints_get_the_events_they_chose_signed_and_retried_and_a_slow_one_h
     expect(&r, 200, "block again");
     receiver.wait_for("received", "/fail-twice", 4).await;
     assert_eq!(receiver.requests("received", "/ok").len(), 3, "a disabled endpoint is not told");
+    assert_eq!(receiver.requests("received", "/slow").len(), slow_requests, "nor retried, hours of server time later");
 
-    // A new secret signs from now on.
+    // A new secret signs from now on; enabled again, /ok takes a test event, sent whatever it chose.
     let r = call(&ann, &server, "rotate-webhook-secret", &[("workspace", "Acme"), ("id", &ok)]).await;
     expect(&r, 200, "rotate");
     let new_secret = r.json()["secret"].as_str().unwrap().to_string();
     assert_ne!(new_secret, ok_secret);
     receiver.trust(&[&new_secret]);
+    let r = call(&ann, &server, "send-test-webhook", &[("workspace", "Acme"), ("id", &ok)]).await;
+    expect_field(&r, 409, "Enabled");
+    let r = save(&ann, &server, &ok, &receiver.url("/ok"), true).await;
+    expect(&r, 200, "enable /ok");
     let r = call(&ann, &server, "send-test-webhook", &[("workspace", "Acme"), ("id", &ok)]).await;
     expect(&r, 200, "test event");
     let tested = receiver.wait_for("received", "/ok", 4).await;
@@ -248,7 +269,10 @@ async fn endpoints_get_the_events_they_chose_signed_and_retried_and_a_slow_one_h
 
     // Every change is in the audit log.
     assert_eq!(audit_events(&ann, &server, "webhook.endpoint_added", "").await.len(), 5);
-    assert_eq!(audit_events(&ann, &server, "webhook.endpoint_changed", "").await.len(), 2);
+    assert_eq!(audit_events(&ann, &server, "webhook.endpoint_changed", "").await.len(), 4);
+    // So are test events and re-sends (the refused ones changed nothing).
+    assert_eq!(audit_events(&ann, &server, "webhook.test_sent", "").await.len(), 1);
+    assert_eq!(audit_events(&ann, &server, "webhook.delivery_resent", "").await.len(), 1);
 
     // Deleted: its deliveries go with it.
     let r = call(&ann, &server, "delete-webhook", &[("workspace", "Acme"), ("id", &uploads)]).await;

@@ -71,6 +71,14 @@ test("an admin adds a webhook endpoint, reads its secret, sends a test event, re
   }
   await open(page, info, endpointPage);
   await expect(page.locator("dl.facts")).toContainText("Disabled");
+  // Nothing is sent to it now: no test event; the waiting delivery ended failed, and a re-send
+  // is refused, naming the rule.
+  await expect(page.getByRole("button", { name: "Send test event" })).toHaveCount(0);
+  await open(page, info, `${endpointPage}?state=failed`);
+  await expect(deliveries.getByRole("row").filter({ hasText: "webhook.test" })).toHaveCount(1);
+  await deliveries.getByRole("button", { name: /^Re-send delivery webhook\.test/ }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Enabled: the endpoint is disabled" }).first()).toBeVisible();
+  await open(page, info, endpointPage);
 
   // Deleted, after the confirmation: the list is empty again.
   await page.getByRole("button", { name: "Delete endpoint" }).click();

@@ -185,8 +185,8 @@ pub async fn issue_lists_anew(state: AppState) {
     }
 }
 
-/// Deletes expired sessions, secrets left unshown and passkey ceremonies never answered, every
-/// ten minutes.
+/// Deletes expired sessions, secrets left unshown, passkey ceremonies never answered and webhook
+/// deliveries past their keeping, every ten minutes.
 pub async fn purge_expired_sessions(store: Store) {
     let sessions = RedbSessionStore::new(store.clone());
     let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -202,6 +202,19 @@ pub async fn purge_expired_sessions(store: Store) {
         let now = store.clock().now();
         if let Err(e) = store.write(move |tx| app::server::store::passkeys::purge_ceremonies(tx, now)).await {
             tracing::warn!(error = %e, "could not purge passkey ceremonies");
+        }
+        // A thousand at a time, so no one write holds the store for long.
+        const BATCH: usize = 1000;
+        let before = store.clock().now() - chrono::Duration::days(app::server::store::webhooks::KEPT_FOR_DAYS);
+        loop {
+            match store.write(move |tx| app::server::store::webhooks::purge(tx, before, BATCH)).await {
+                Ok(n) if n == BATCH => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not purge old webhook deliveries");
+                    break;
+                }
+            }
         }
     }
 }

@@ -99,8 +99,8 @@ pub async fn delete_webhook(
 /// Queues a `webhook.test` event for the endpoint.
 #[server(prefix = "/api", endpoint = "send-test-webhook")]
 pub async fn send_test_webhook(workspace: String, id: Uuid) -> Result<Uuid, AppError> {
-    let (state, admin, _) = acting(&workspace, act::ManageWebhooks).await?;
-    domain::send_test(&state, &admin, id).await
+    let (state, admin, actor) = acting(&workspace, act::ManageWebhooks).await?;
+    domain::send_test(&state, &admin, id, actor).await
 }
 
 /// A page of an endpoint's deliveries, filtered by state (`queued`, `delivered`, `failed`) and
@@ -121,6 +121,6 @@ pub async fn list_webhook_deliveries(
 /// Queues a delivery again, due now (the record of its earlier attempts stays).
 #[server(prefix = "/api", endpoint = "resend-webhook-delivery")]
 pub async fn resend_webhook_delivery(workspace: String, delivery: Uuid) -> Result<DeliveryView, AppError> {
-    let (state, admin, _) = acting(&workspace, act::ManageWebhooks).await?;
-    domain::resend(&state, &admin, delivery).await
+    let (state, admin, actor) = acting(&workspace, act::ManageWebhooks).await?;
+    domain::resend(&state, &admin, delivery, actor).await
 }

@@ -111,6 +111,8 @@ audit_actions! {
     WebhookEndpointAdded => "webhook.endpoint_added", "Webhook endpoint added";
     WebhookEndpointChanged => "webhook.endpoint_changed", "Webhook endpoint changed";
     WebhookEndpointDeleted => "webhook.endpoint_deleted", "Webhook endpoint deleted";
+    WebhookTestSent => "webhook.test_sent", "Webhook test event sent";
+    WebhookDeliveryResent => "webhook.delivery_resent", "Webhook delivery re-sent";
 }
 
 impl AuditAction {

@@ -92,7 +92,7 @@ impl WebhookEvent {
             | AccountSecondFactorEnabled | AccountSecondFactorDisabled | AccountSecondFactorReset
             | AccountSecondFactorFailed | AccountTokenCreated | AccountTokenRevoked | AccountPasskeyAdded
             | AccountPasskeyRemoved | SsoProviderSaved | SsoProviderDeleted | WorkspaceSingleSignOnChanged
-            | WebhookEndpointAdded | WebhookEndpointChanged | WebhookEndpointDeleted => None,
+            | WebhookEndpointAdded | WebhookEndpointChanged | WebhookEndpointDeleted | WebhookTestSent | WebhookDeliveryResent => None,
         }
     }
 }
@@ -101,6 +101,7 @@ impl WebhookEvent {
 pub const URL_FIELD: &str = "Endpoint URL";
 pub const EVENTS_FIELD: &str = "Events";
 pub const DESCRIPTION_FIELD: &str = "Description";
+pub const ENABLED_FIELD: &str = "Enabled";
 
 /// The longest endpoint URL.
 pub const URL_MAX: usize = 2000;

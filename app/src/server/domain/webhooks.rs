@@ -24,7 +24,7 @@ use crate::model::audit::AuditAction;
 use crate::model::page::{FilterWord, Page, Sort, PER_PAGE};
 use crate::model::webhooks::{
     check_description, parse_events, Attempt, DeliveryState, DeliveryView, EndpointView, NewSecret, ANSWER_MAX,
-    ENDPOINTS_MAX, URL_FIELD, URL_MAX,
+    ENABLED_FIELD, ENDPOINTS_MAX, URL_FIELD, URL_MAX,
 };
 use crate::model::AppError;
 use crate::server::guard::{act, Authorized};
@@ -242,15 +242,19 @@ pub async fn update(
     actor: Actor,
 ) -> Result<EndpointView, AppError> {
     let (url, description, events) = check_form(cx, &form).await?;
-    let (w, wname) = (admin.workspace().id, admin.workspace().name.clone());
+    let (w, wname, now) = (admin.workspace().id, admin.workspace().name.clone(), cx.clock.now());
     admin
         .write(cx, move |tx, _| {
             let mut e = store::endpoint(tx, w, id)?.ok_or_else(no_such_endpoint)?;
             if store::endpoints_of(tx, w)?.iter().any(|x| x.id != id && x.url == url) {
                 return Err(AppError::conflict(URL_FIELD, "is already an endpoint of this workspace"));
             }
+            let disabling = e.enabled && !enabled;
             (e.url, e.description, e.events, e.enabled) = (url, description, events, enabled);
             store::put_endpoint(tx, &e)?;
+            if disabling {
+                store::hold_back(tx, e.id, now)?;
+            }
             let details = format!("{}{}", audit_details(&e), if e.enabled { "" } else { ", disabled" });
             audit::record(tx, &actor, Some((w, &wname)), AuditAction::WebhookEndpointChanged, &e.url, &details)?;
             Ok(e.view())
@@ -287,17 +291,20 @@ pub async fn delete(cx: &Context, admin: &Authorized<act::ManageWebhooks>, id: U
 }
 
 /// Queues a `webhook.test` event for one endpoint.
-pub async fn send_test(cx: &Context, admin: &Authorized<act::ManageWebhooks>, id: Uuid) -> Result<Uuid, AppError> {
+pub async fn send_test(cx: &Context, admin: &Authorized<act::ManageWebhooks>, id: Uuid, actor: Actor) -> Result<Uuid, AppError> {
     let (w, wname, who) = (admin.workspace().id, admin.workspace().name.clone(), admin.who().account().username.clone());
     admin
         .write(cx, move |tx, _| {
             let e = store::endpoint(tx, w, id)?.ok_or_else(no_such_endpoint)?;
+            refuse_if_disabled(&e)?;
             let data = serde_json::json!({
-                "workspace": { "id": w, "name": wname },
+                "workspace": { "id": w, "name": &wname },
                 "endpoint": e.id,
                 "summary": format!("A test event sent by {who}"),
             });
-            store::raise_test(tx, &e, &data)
+            let sent = store::raise_test(tx, &e, &data)?;
+            audit::record(tx, &actor, Some((w, &wname)), AuditAction::WebhookTestSent, &e.url, "")?;
+            Ok(sent)
         })
         .await
 }
@@ -324,17 +331,28 @@ pub async fn deliveries(
 }
 
 /// Queues a delivery again, due now.
-pub async fn resend(cx: &Context, admin: &Authorized<act::ManageWebhooks>, delivery: Uuid) -> Result<DeliveryView, AppError> {
-    let w = admin.workspace().id;
+pub async fn resend(cx: &Context, admin: &Authorized<act::ManageWebhooks>, delivery: Uuid, actor: Actor) -> Result<DeliveryView, AppError> {
+    let (w, wname) = (admin.workspace().id, admin.workspace().name.clone());
     admin
         .write(cx, move |tx, _| {
             let mut d = store::delivery(tx, delivery)?
                 .filter(|d| d.workspace == w)
                 .ok_or_else(|| AppError::NotFound("No such delivery in this workspace.".into()))?;
+            let e = store::endpoint(tx, w, d.endpoint)?.ok_or_else(no_such_endpoint)?;
+            refuse_if_disabled(&e)?;
             store::resend(tx, &mut d)?;
+            audit::record(tx, &actor, Some((w, &wname)), AuditAction::WebhookDeliveryResent, &e.url, &format!("{} of {}", d.event, d.created.to_rfc3339()))?;
             Ok(d.view())
         })
         .await
+}
+
+/// Nothing is sent to a disabled endpoint, a test or a re-send included.
+fn refuse_if_disabled(e: &store::WebhookEndpoint) -> Result<(), AppError> {
+    if e.enabled {
+        return Ok(());
+    }
+    Err(AppError::conflict(ENABLED_FIELD, "the endpoint is disabled: enable it (Edit…) before sending to it"))
 }
 
 /// Resolves a receiver's name to its public addresses only (unless private networks are
@@ -509,6 +527,15 @@ pub async fn run_worker(store: Store, sender: Sender, wake: Arc<Notify>) {
 async fn deliver(store: &Store, sender: &Sender, d: store::WebhookDelivery) {
     let (w, endpoint) = (d.workspace, d.endpoint);
     let e = match store.read(move |tx| store::endpoint(tx, w, endpoint)).await {
+        // Disabled meanwhile (the write that disabled it held back what was queued then, but
+        // this one was already read): not sent either.
+        Ok(Some(e)) if !e.enabled => {
+            let (id, now) = (d.id, store.clock().now());
+            if let Err(e) = store.write(move |tx| store::hold_back_one(tx, id, now)).await {
+                tracing::error!(error = %e, "could not hold back a webhook delivery");
+            }
+            return;
+        }
         Ok(Some(e)) => e,
         // Deleted meanwhile: its deliveries went with it.
         Ok(None) => return,

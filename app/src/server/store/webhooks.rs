@@ -222,9 +222,11 @@ pub fn record_attempt(
     if d.attempts.len() > ATTEMPTS_KEPT {
         d.attempts.drain(..d.attempts.len() - ATTEMPTS_KEPT);
     }
+    // An endpoint disabled while this attempt was on its way gets no retry.
+    let disabled = !endpoint(tx, d.workspace, d.endpoint)?.is_some_and(|e| e.enabled);
     if delivered {
         d.state = DeliveryState::Delivered;
-    } else if d.tries >= MAX_ATTEMPTS {
+    } else if d.tries >= MAX_ATTEMPTS || disabled {
         d.state = DeliveryState::Failed;
     } else {
         d.state = DeliveryState::Queued;
@@ -233,6 +235,64 @@ pub fn record_attempt(
     }
     put(tx, &d)?;
     Ok(Some(d))
+}
+
+/// How long a delivery is kept after it was made, once it is delivered or failed.
+pub const KEPT_FOR_DAYS: i64 = 30;
+
+/// Deletes at most `limit` deliveries made before `before` that are delivered or failed, oldest
+/// first (ids are time-ordered), with their rows in the list; returns how many.
+pub fn purge(tx: &WriteTransaction, before: DateTime<Utc>, limit: usize) -> Result<usize, AppError> {
+    let old: Vec<WebhookDelivery> = {
+        let deliveries = tx.open_table(WEBHOOK_DELIVERIES)?;
+        let mut old = Vec::new();
+        for row in deliveries.iter()? {
+            let d: WebhookDelivery = decode(row?.1.value())?;
+            if d.created >= before || old.len() >= limit {
+                break;
+            }
+            if d.state != DeliveryState::Queued {
+                old.push(d);
+            }
+        }
+        old
+    };
+    let mut deliveries = tx.open_table(WEBHOOK_DELIVERIES)?;
+    for d in &old {
+        deliveries.remove(d.id.as_u128())?;
+        listing::set(tx, LIST, d.endpoint.as_u128(), d.id.as_u128(), None)?;
+    }
+    Ok(old.len())
+}
+
+/// What a queued delivery's last attempt says when its endpoint was disabled before it was sent.
+pub const HELD_BACK: &str = "not sent: the endpoint was disabled";
+
+/// Ends every queued delivery of `endpoint` as failed, with an attempt saying it was not sent
+/// because the endpoint was disabled (in the transaction that disables it); each can be re-sent
+/// once the endpoint is enabled again. Returns how many.
+pub fn hold_back(tx: &WriteTransaction, endpoint: Uuid, now: DateTime<Utc>) -> Result<usize, AppError> {
+    let queued = listing::ids(tx, LIST, endpoint.as_u128(), listing::filter(&[Some(state_code(DeliveryState::Queued))]))?;
+    for id in &queued {
+        hold_back_one(tx, Uuid::from_u128(*id), now)?;
+    }
+    Ok(queued.len())
+}
+
+/// Ends one queued delivery as failed without sending it (see [`hold_back`]): what the worker
+/// does with a delivery it finds due for a disabled endpoint.
+pub fn hold_back_one(tx: &WriteTransaction, id: Uuid, now: DateTime<Utc>) -> Result<(), AppError> {
+    let Some(mut d) = delivery(tx, id)? else { return Ok(()) };
+    if d.state != DeliveryState::Queued {
+        return Ok(());
+    }
+    tx.open_table(WEBHOOK_QUEUE)?.remove((d.next_attempt.timestamp_millis(), id.as_u128()))?;
+    d.attempts.push(Attempt { at: now, status: None, answer: String::new(), error: Some(HELD_BACK.into()), millis: 0 });
+    if d.attempts.len() > ATTEMPTS_KEPT {
+        d.attempts.drain(..d.attempts.len() - ATTEMPTS_KEPT);
+    }
+    d.state = DeliveryState::Failed;
+    put(tx, &d)
 }
 
 /// Queues a delivery again, due now, with a fresh count of attempts (the record of earlier
@@ -310,6 +370,20 @@ mod tests {
         }
     }
 
+    /// A store with one endpoint of a new workspace, hearing `event`, raised `n` times: the
+    /// store, the workspace, the endpoint and the deliveries' ids.
+    fn raised(event: WebhookEvent, n: usize) -> (Store, Uuid, WebhookEndpoint, Vec<Uuid>) {
+        let store = Store::memory();
+        let ws = Uuid::now_v7();
+        let e = endpoint_of(ws, vec![event], true);
+        store.write_blocking(|tx| put_endpoint(tx, &e)).unwrap();
+        for _ in 0..n {
+            store.write_blocking(|tx| raise(tx, ws, event, &serde_json::json!({}))).unwrap();
+        }
+        let ids = store.read_blocking(|tx| due(tx, Utc::now(), 10)).unwrap().into_iter().map(|d| d.id).collect();
+        (store, ws, e, ids)
+    }
+
     fn attempt(status: u16) -> Attempt {
         Attempt { at: Utc::now(), status: Some(status), answer: String::new(), error: None, millis: 3 }
     }
@@ -343,12 +417,8 @@ mod tests {
 
     #[test]
     fn failures_back_off_then_give_up_and_a_resend_starts_again() {
-        let store = Store::memory();
-        let ws = Uuid::now_v7();
-        let e = endpoint_of(ws, vec![WebhookEvent::ReleasePaused], true);
-        store.write_blocking(|tx| put_endpoint(tx, &e)).unwrap();
-        store.write_blocking(|tx| raise(tx, ws, WebhookEvent::ReleasePaused, &serde_json::json!({}))).unwrap();
-        let id = store.read_blocking(|tx| due(tx, Utc::now(), 10)).unwrap()[0].id;
+        let (store, ws, e, ids) = raised(WebhookEvent::ReleasePaused, 1);
+        let id = ids[0];
         let d = store.write_blocking(|tx| record_attempt(tx, id, attempt(500), false)).unwrap().unwrap();
         assert_eq!((d.state, d.tries, d.attempts.len()), (DeliveryState::Queued, 1, 1));
         assert!(store.read_blocking(|tx| due(tx, Utc::now(), 10)).unwrap().is_empty(), "not due until the backoff passes");
@@ -382,5 +452,65 @@ mod tests {
         assert_eq!(store.read_blocking(queued).unwrap(), 0);
         assert!(store.read_blocking(|tx| delivery(tx, id)).unwrap().is_none());
         assert!(store.write_blocking(|tx| record_attempt(tx, id, attempt(200), true)).unwrap().is_none());
+    }
+
+    #[test]
+    fn old_deliveries_are_purged_once_they_ended() {
+        let (store, _, e, ids) = raised(WebhookEvent::MemberJoined, 4);
+        store.write_blocking(|tx| record_attempt(tx, ids[0], attempt(200), true)).unwrap();
+        store.write_blocking(|tx| { for _ in 0..MAX_ATTEMPTS { record_attempt(tx, ids[1], attempt(500), false)?; } Ok(()) }).unwrap();
+        store.write_blocking(|tx| record_attempt(tx, ids[3], attempt(200), true)).unwrap();
+        let listed = |state| store.read_blocking(move |tx| Ok(list(tx, e.id, state, "", Sort::parse("", SORTS, "-created").unwrap(), "", 10)?.total)).unwrap();
+        assert_eq!(listed(None), 4);
+
+        // Nothing is old enough yet.
+        assert_eq!(store.write_blocking(|tx| purge(tx, Utc::now() - chrono::Duration::hours(1), 100)).unwrap(), 0);
+        // Made before the cut-off: the delivered and the failed one go, the queued one stays;
+        // at most `limit` at a time.
+        let cut = Utc::now() + chrono::Duration::seconds(1);
+        assert_eq!(store.write_blocking(|tx| purge(tx, cut, 1)).unwrap(), 1);
+        assert_eq!(store.write_blocking(|tx| purge(tx, cut, 100)).unwrap(), 2);
+        assert_eq!(store.write_blocking(|tx| purge(tx, cut, 100)).unwrap(), 0);
+        let left: Vec<_> = ids.iter().map(|id| store.read_blocking(|tx| delivery(tx, *id)).unwrap().map(|d| d.state)).collect();
+        assert_eq!(left, [None, None, Some(DeliveryState::Queued), None]);
+        assert_eq!((listed(None), listed(Some(DeliveryState::Queued))), (1, 1));
+        assert_eq!(store.read_blocking(queued).unwrap(), 1);
+    }
+
+    #[test]
+    fn disabling_holds_back_the_queued_deliveries_only() {
+        let store = Store::memory();
+        let ws = Uuid::now_v7();
+        let (e, other) = (endpoint_of(ws, vec![WebhookEvent::MemberJoined], true), endpoint_of(ws, vec![WebhookEvent::MemberJoined], true));
+        store.write_blocking(|tx| [&e, &other].into_iter().try_for_each(|x| put_endpoint(tx, x))).unwrap();
+        for _ in 0..3 {
+            store.write_blocking(|tx| raise(tx, ws, WebhookEvent::MemberJoined, &serde_json::json!({}))).unwrap();
+        }
+        let mine: Vec<Uuid> = store.read_blocking(|tx| due(tx, Utc::now(), 10)).unwrap().into_iter().filter(|d| d.endpoint == e.id).map(|d| d.id).collect();
+        assert_eq!(mine.len(), 3);
+        // One was delivered already, one waits for a retry, one was never tried.
+        store.write_blocking(|tx| record_attempt(tx, mine[0], attempt(200), true)).unwrap();
+        store.write_blocking(|tx| record_attempt(tx, mine[1], attempt(500), false)).unwrap();
+
+        let off = WebhookEndpoint { enabled: false, ..e.clone() };
+        assert_eq!(store.write_blocking(|tx| { put_endpoint(tx, &off)?; hold_back(tx, e.id, Utc::now()) }).unwrap(), 2);
+        let states: Vec<_> = mine.iter().map(|id| store.read_blocking(|tx| delivery(tx, *id)).unwrap().unwrap()).collect();
+        assert_eq!(states.iter().map(|d| d.state).collect::<Vec<_>>(), [DeliveryState::Delivered, DeliveryState::Failed, DeliveryState::Failed]);
+        assert_eq!(states[1].attempts.last().unwrap().summary(), HELD_BACK);
+        assert_eq!((states[2].tries, states[2].attempts.len()), (0, 1), "recorded, never sent");
+        let due_now = store.read_blocking(|tx| due(tx, Utc::now() + chrono::Duration::hours(2), 10)).unwrap();
+        assert!(due_now.iter().all(|d| d.endpoint == other.id) && due_now.len() == 3, "the other endpoint's stay queued");
+        assert_eq!(store.write_blocking(|tx| hold_back(tx, e.id, Utc::now())).unwrap(), 0, "nothing left to hold back");
+        // An attempt that was on its way when the endpoint was disabled: recorded, no retry.
+        let d = store.write_blocking(|tx| record_attempt(tx, mine[2], attempt(500), false)).unwrap().unwrap();
+        assert_eq!((d.state, d.tries), (DeliveryState::Failed, 1));
+        assert_eq!(store.read_blocking(queued).unwrap(), 3, "only the other endpoint's");
+        // A delivery found due for a disabled endpoint is held back, once.
+        store.write_blocking(|tx| raise_test(tx, &e, &serde_json::json!({}))).unwrap();
+        let test = store.read_blocking(|tx| due(tx, Utc::now(), 10)).unwrap().into_iter().find(|d| d.endpoint == e.id).unwrap();
+        store.write_blocking(|tx| hold_back_one(tx, test.id, Utc::now())).unwrap();
+        store.write_blocking(|tx| hold_back_one(tx, test.id, Utc::now())).unwrap();
+        let held = store.read_blocking(|tx| delivery(tx, test.id)).unwrap().unwrap();
+        assert_eq!((held.state, held.attempts.len()), (DeliveryState::Failed, 1));
     }
 }

@@ -156,9 +156,11 @@ pub fn WebhookPage() -> impl IntoView {
                                 <Panel id="endpoint-details" title="Details">
                                     <PanelActions slot>
                                         <EditEndpoint endpoint=editing.clone() ws=ws.clone() update error=update_error />
-                                        <ServerForm action=test fields=fields.clone() error=test_error>
-                                            <button type="submit" class="button">"Send test event"</button>
-                                        </ServerForm>
+                                        {e.enabled.then(|| view! {
+                                            <ServerForm action=test fields=fields.clone() error=test_error>
+                                                <button type="submit" class="button">"Send test event"</button>
+                                            </ServerForm>
+                                        })}
                                         <ConfirmDialog action=rotate kind=Confirm::RotateWebhookSecret opener="Replace secret…" fields=fields.clone() error=rotate_error />
                                         <ConfirmDialog action=delete kind=Confirm::DeleteWebhook opener="Delete…" opener_label="Delete endpoint" fields=fields.clone() error=delete_error />
                                     </PanelActions>
@@ -166,7 +168,13 @@ pub fn WebhookPage() -> impl IntoView {
                                         <dt>"Endpoint URL"</dt><dd><code class="wrap">{e.url.clone()}</code></dd>
                                         <dt>"Description"</dt><dd>{if e.description.is_empty() { "—".to_string() } else { e.description.clone() }}</dd>
                                         <dt>"Events"</dt><dd><code>{e.events_text()}</code></dd>
-                                        <dt>"Status"</dt><dd><StatusBadge status=enabled_badge(e.enabled) /></dd>
+                                        <dt>"Status"</dt>
+                                        <dd>
+                                            <StatusBadge status=enabled_badge(e.enabled) />
+                                            {(!e.enabled).then(|| view! {
+                                                <p class="hint">"Nothing is sent to a disabled endpoint: deliveries that were waiting ended as failed, and can be re-sent once it is enabled again."</p>
+                                            })}
+                                        </dd>
                                         <dt>"Signing secret"</dt>
                                         <dd>
                                             <Disclosure summary="Show the signing secret" class="secret">
