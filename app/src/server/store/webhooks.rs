@@ -218,10 +218,7 @@ pub fn record_attempt(
     let now = attempt.at;
     tx.open_table(WEBHOOK_QUEUE)?.remove((d.next_attempt.timestamp_millis(), id.as_u128()))?;
     d.tries += 1;
-    d.attempts.push(attempt);
-    if d.attempts.len() > ATTEMPTS_KEPT {
-        d.attempts.drain(..d.attempts.len() - ATTEMPTS_KEPT);
-    }
+    keep_attempt(&mut d, attempt);
     // An endpoint disabled while this attempt was on its way gets no retry.
     let disabled = !endpoint(tx, d.workspace, d.endpoint)?.is_some_and(|e| e.enabled);
     if delivered {
@@ -287,12 +284,17 @@ pub fn hold_back_one(tx: &WriteTransaction, id: Uuid, now: DateTime<Utc>) -> Res
         return Ok(());
     }
     tx.open_table(WEBHOOK_QUEUE)?.remove((d.next_attempt.timestamp_millis(), id.as_u128()))?;
-    d.attempts.push(Attempt { at: now, status: None, answer: String::new(), error: Some(HELD_BACK.into()), millis: 0 });
+    keep_attempt(&mut d, Attempt { at: now, status: None, answer: String::new(), error: Some(HELD_BACK.into()), millis: 0 });
+    d.state = DeliveryState::Failed;
+    put(tx, &d)
+}
+
+/// Adds `attempt` to the delivery's record, which keeps the last [`ATTEMPTS_KEPT`].
+fn keep_attempt(d: &mut WebhookDelivery, attempt: Attempt) {
+    d.attempts.push(attempt);
     if d.attempts.len() > ATTEMPTS_KEPT {
         d.attempts.drain(..d.attempts.len() - ATTEMPTS_KEPT);
     }
-    d.state = DeliveryState::Failed;
-    put(tx, &d)
 }
 
 /// Queues a delivery again, due now, with a fresh count of attempts (the record of earlier
