@@ -1,10 +1,9 @@
 //! The console's static files (WASM, JS, CSS, `public/`), embedded in the binary by the release
 //! build, served precompressed, and under a per-build path so they can be cached for a year.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -20,11 +19,6 @@ use sha2::{Digest, Sha256};
 struct Site;
 
 const OUTPUT: &str = "mpdp";
-
-/// What `cargo leptos --split` writes next to the main WASM: which chunk files each lazy
-/// function needs (the chunks and their loader, `__wasm_split.*.js`, are in `pkg/` too).
-const SPLIT_MANIFEST: &str = "pkg/__wasm_split_manifest.json";
-const SPLIT_LOADER: &str = "__wasm_split.______________________.js";
 
 /// A short fingerprint of this build's front end; it names the asset directory in URLs.
 /// Every file in `pkg/` counts (the main JS and WASM, the CSS, and with WASM splitting every
@@ -45,24 +39,6 @@ fn build_id() -> &'static str {
             }
         }
         hash.finalize()[..9].iter().map(|b| format!("{b:02x}")).collect()
-    })
-}
-
-/// The chunk files of each lazy function (from the split manifest), for the server to preload a
-/// page's chunks with the main WASM. `None` for a build without WASM splitting.
-pub fn split_chunks(options: &LeptosOptions) -> Option<app::ui::pages::SplitChunks> {
-    let file = Site::get(SPLIT_MANIFEST)?;
-    let chunks: HashMap<String, Vec<String>> = match serde_json::from_slice(&file.data) {
-        Ok(chunks) => chunks,
-        Err(e) => {
-            tracing::error!("{SPLIT_MANIFEST} is not a valid WASM split manifest: {e}");
-            return None;
-        }
-    };
-    Some(app::ui::pages::SplitChunks {
-        pkg: format!("/{}", options.site_pkg_dir),
-        loader: SPLIT_LOADER.to_string(),
-        chunks: Arc::new(chunks),
     })
 }
 

@@ -33,15 +33,11 @@ pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn router(state: AppState) -> Router {
     let options = assets::leptos_options();
     let routes = generate_route_list(App);
-    let split_chunks = assets::split_chunks(&options);
     let context = {
         let state = state.clone();
         move || {
             provide_context(state.clone());
             provide_context(state.cx.clone());
-            if let Some(chunks) = split_chunks.clone() {
-                provide_context(chunks);
-            }
         }
     };
     let render_shell = {

@@ -25,14 +25,11 @@ use crate::api::account::{
 use crate::model::account::AccountView;
 use crate::model::AppError;
 
-/// The HTML document around the app (server only).
+/// The HTML document around the app (server only). Its head asks for the stylesheet and nothing
+/// else: the WASM is fetched once the page has been painted (`HydrationScript`), and a lazy
+/// route's chunks when it hydrates.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let css = format!("/{}/mpdp.css", options.site_pkg_dir);
-    // Every page is a lazy route: the main JS imports the chunk loader right away.
-    #[cfg(feature = "ssr")]
-    let loader = use_context::<pages::SplitChunks>().map(|split| format!("{}/{}", split.pkg, split.loader));
-    #[cfg(not(feature = "ssr"))]
-    let loader: Option<String> = None;
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -41,8 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="stylesheet" href=css />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <HydrationScripts options />
-                {loader.map(|href| view! { <link rel="modulepreload" href=href /> })}
+                <HydrationScript options />
                 <MetaTags />
             </head>
             <body>
@@ -50,6 +46,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The script that loads the console's WASM and hydrates the page (`hydrate.js`), in place of
+/// Leptos's `HydrationScripts`, which preloads the WASM (and, with splitting, every chunk of the
+/// page) in the head, where it competes with the stylesheet for the first paint.
+#[component]
+fn HydrationScript(options: LeptosOptions) -> impl IntoView {
+    let pkg = format!("/{}", options.site_pkg_dir);
+    let name = options.output_name.to_string();
+    let script = format!("{}({pkg:?}, {name:?});", include_str!("hydrate.js"));
+    view! { <script type="module" nonce=leptos::nonce::use_nonce()>{script}</script> }
 }
 
 /// Who is signed in, and the actions that change it, shared by every page.

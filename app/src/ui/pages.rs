@@ -1,12 +1,14 @@
 //! The pages loaded on demand, as lazy routes. With `cargo leptos --split` the code of each area
-//! below (and whatever only it uses) goes into WASM chunks of its own, which the browser fetches
-//! when a page of the area is first shown: on a direct visit before the page hydrates, on a
-//! navigation before it renders. Code that areas share goes into chunks of its own. The server
-//! renders these pages like any other. Only the frame (top bar, banner, toasts, the page for
-//! addresses that lead nowhere) and what it uses stay in the main WASM, which every page needs.
+//! below (and whatever only it uses) goes into a WASM chunk of its own, which the browser fetches
+//! when a page of the area is first shown: on a direct visit as the page hydrates, on a
+//! navigation before it renders. Code that areas share goes into chunks of its own, one for each
+//! set of areas that shares it. The server renders these pages like any other. Only the frame
+//! (top bar, banner, toasts, the page for addresses that lead nowhere) and what it uses stay in
+//! the main WASM, which every page needs.
 //!
-//! One lazy function per area rather than per page: a chunk per page meant hundreds of small
-//! chunk files, dozens of them to fetch for one page.
+//! Three areas, so that a first page fetches at most five WASM files: the main one, its area's,
+//! and the chunks its area shares with one or both of the others. A lazy function per page (or
+//! per group of pages) meant hundreds of chunk files, dozens of them for one page.
 
 use leptos::prelude::*;
 use leptos_router::LazyRoute;
@@ -26,8 +28,6 @@ macro_rules! page_route {
             }
 
             async fn view(_this: Self) -> AnyView {
-                #[cfg(feature = "ssr")]
-                preload_chunks(stringify!($area));
                 $area($page).await
             }
 
@@ -37,51 +37,6 @@ macro_rules! page_route {
             }
         }
     };
-}
-
-/// For the server: the chunk files of each lazy function, from the split manifest of the front
-/// end it serves (provided as context when that was built with WASM splitting).
-#[cfg(feature = "ssr")]
-#[derive(Clone, Debug)]
-pub struct SplitChunks {
-    /// Where the front end's files are served: `/pkg/<build id>`.
-    pub pkg: String,
-    /// The chunk loader, which the main JS imports.
-    pub loader: String,
-    /// The chunk files (without `.wasm`) that each lazy function needs, by the function's name
-    /// in the manifest (its name, `_`, a number).
-    pub chunks: std::sync::Arc<std::collections::HashMap<String, Vec<String>>>,
-}
-
-#[cfg(feature = "ssr")]
-impl SplitChunks {
-    fn of(&self, function: &str) -> &[String] {
-        self.chunks
-            .iter()
-            .find(|(name, _)| {
-                name.strip_prefix(function)
-                    .and_then(|rest| rest.strip_prefix('_'))
-                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            })
-            .map(|(_, files)| files.as_slice())
-            .unwrap_or_default()
-    }
-}
-
-/// Adds `<link rel="preload">` to the page's head for the chunks of an area's lazy function, so
-/// that the browser fetches them along with the main WASM rather than after it.
-#[cfg(feature = "ssr")]
-fn preload_chunks(function: &str) {
-    use leptos_meta::Link;
-
-    let Some(split) = use_context::<SplitChunks>() else {
-        return;
-    };
-    for file in split.of(function) {
-        // Registers the link with the page's head; renders nothing in the body.
-        let href = format!("{}/{file}.wasm", split.pkg);
-        let _ = view! { <Link rel="preload" href as_="fetch" type_="application/wasm" crossorigin="anonymous" /> }.to_html();
-    }
 }
 
 /// An area of lazy routes: the enum `$pages` of its pages, its lazy function `$area` that shows
@@ -110,20 +65,17 @@ macro_rules! lazy_area {
 }
 
 lazy_area! {
-    /// The home page (the login form for visitors, the dashboard for the signed-in) and the login page.
-    HomePage, home_pages, __preload_home_pages:
+    /// The pages outside workspaces and the operator area: the home page (the login form for
+    /// visitors, the dashboard for the signed-in), logging in and signing up, the links sent by
+    /// email, a person's own account, workspaces, applications, invitations and notifications,
+    /// and the confirmation page without JavaScript.
+    PublicPage, public_pages, __preload_public_pages:
     /// `/`
     Home: Home => view! { <home::HomePage /> },
     /// `/login`
     Login: Login => view! { <home::LoginPage /> },
     /// `/login/code`
     LoginCode: LoginCode => view! { <home::LoginCodePage /> },
-}
-
-lazy_area! {
-    /// The pages of a person's own account and the links sent by email (signing up, verifying the
-    /// address, resetting the password) and the confirmation page without JavaScript.
-    AccountPage, account_pages, __preload_account_pages:
     /// `/sign-up`
     SignUp: SignUp => view! { <sign_up::SignUpPage /> },
     /// `/verify-email/{token}`
@@ -138,100 +90,71 @@ lazy_area! {
     Device: Device => view! { <account::DevicePage /> },
     /// `/confirm/{kind}`
     Confirm: Confirm => view! { <kit::dialog::ConfirmPage /> },
+    /// `/workspaces`
+    Workspaces: Workspaces => view! { <workspaces::list::WorkspacesPage /> },
+    /// `/workspaces/apply`
+    ApplyWorkspace: ApplyWorkspace => view! { <workspaces::apply::ApplyPage /> },
+    /// `/invitations/{token}`
+    Invitation: Invitation => view! { <workspaces::invitation::InvitationPage /> },
+    /// `/requests`
+    MyRequests: MyRequests => view! { <requests::MyRequestsPage /> },
+    /// `/notifications`
+    Notifications: Notifications => view! { <requests::NotificationsPage /> },
+}
+
+lazy_area! {
+    /// The pages of a workspace: its overview, General settings and audit log, members, App Manage,
+    /// Webhooks, Mini Programs and approvals.
+    WorkspacePage, workspace_pages, __preload_workspace_pages:
+    /// `/w/{name}`
+    WorkspaceHome: WorkspaceHome => view! { <workspaces::home::WorkspaceHomePage /> },
+    /// `/w/{name}/general`
+    General: General => view! { <workspaces::general::GeneralPage /> },
+    /// `/w/{name}/audit`
+    WorkspaceAudit: WorkspaceAudit => view! { <workspaces::audit::WorkspaceAuditPage /> },
+    /// `/w/{name}/members`
+    Members: Members => view! { <workspaces::members::MembersPage /> },
+    /// `/w/{name}/apps`
+    Apps: Apps => view! { <workspaces::apps::AppsPage /> },
+    /// `/w/{name}/apps/{id}`
+    WorkspaceApp: WorkspaceApp => view! { <workspaces::apps::AppPage /> },
+    /// `/w/{name}/webhooks`
+    Webhooks: Webhooks => view! { <workspaces::webhooks::WebhooksPage /> },
+    /// `/w/{name}/webhooks/{id}`
+    WorkspaceWebhook: WorkspaceWebhook => view! { <workspaces::webhooks::WebhookPage /> },
+    /// `/w/{name}/mini-programs`
+    MiniPrograms: MiniPrograms => view! { <workspaces::minis::MiniProgramsPage /> },
+    /// `/w/{name}/mini-programs/{id}`
+    MiniProgram: MiniProgram => view! { <workspaces::minis::MiniProgramPage /> },
+    /// `/w/{name}/approvals`
+    Approvals: Approvals => view! { <workspaces::approvals::ApprovalsPage /> },
+    /// `/w/{name}/approvals/{id}`
+    WorkspaceApplication: WorkspaceApplication => view! { <workspaces::approvals::ApplicationPage /> },
 }
 
 lazy_area! {
     /// The pages of the operator area.
     OperatorPage, operator_pages, __preload_operator_pages:
     /// `/operator`
-    Operator: Overview => view! { <operator::OperatorPage /> },
+    Operator: Operator => view! { <operator::OperatorPage /> },
     /// `/operator/accounts`
-    OperatorAccounts: Accounts => view! { <operator::accounts::AccountsPage /> },
+    OperatorAccounts: OperatorAccounts => view! { <operator::accounts::AccountsPage /> },
     /// `/operator/sign-in`
-    OperatorSignIn: SignIn => view! { <operator::sign_in::SignInPage /> },
+    OperatorSignIn: OperatorSignIn => view! { <operator::sign_in::SignInPage /> },
     /// `/operator/applications`
-    OperatorApplications: Applications => view! { <operator::applications::ApplicationsPage /> },
+    OperatorApplications: OperatorApplications => view! { <operator::applications::ApplicationsPage /> },
     /// `/operator/applications/{id}`
-    OperatorApplication: Application => view! { <operator::application::ApplicationPage /> },
+    OperatorApplication: OperatorApplication => view! { <operator::application::ApplicationPage /> },
     /// `/operator/workspaces`
-    OperatorWorkspaces: Workspaces => view! { <operator::workspaces::WorkspacesAdminPage /> },
+    OperatorWorkspaces: OperatorWorkspaces => view! { <operator::workspaces::WorkspacesAdminPage /> },
     /// `/operator/workspaces/{id}`
-    OperatorWorkspace: Workspace => view! { <operator::workspace::WorkspaceAdminPage /> },
+    OperatorWorkspace: OperatorWorkspace => view! { <operator::workspace::WorkspaceAdminPage /> },
     /// `/operator/change-requests`
-    OperatorChangeRequests: ChangeRequests => view! { <operator::change_requests::ChangeRequestsPage /> },
+    OperatorChangeRequests: OperatorChangeRequests => view! { <operator::change_requests::ChangeRequestsPage /> },
     /// `/operator/outbox`
-    OperatorOutbox: Outbox => view! { <operator::outbox::OutboxPage /> },
+    OperatorOutbox: OperatorOutbox => view! { <operator::outbox::OutboxPage /> },
     /// `/operator/outbox/{id}`
-    OperatorOutboxMessage: OutboxMessage => view! { <operator::outbox::OutboxMessagePage /> },
+    OperatorOutboxMessage: OperatorOutboxMessage => view! { <operator::outbox::OutboxMessagePage /> },
     /// `/operator/audit`
-    OperatorAudit: Audit => view! { <operator::audit::PlatformAuditPage /> },
-}
-
-lazy_area! {
-    /// The pages of a person's workspaces, applications, invitations and notifications.
-    MyPage, mine_pages, __preload_mine_pages:
-    /// `/workspaces`
-    Workspaces: Workspaces => view! { <workspaces::list::WorkspacesPage /> },
-    /// `/workspaces/apply`
-    ApplyWorkspace: Apply => view! { <workspaces::apply::ApplyPage /> },
-    /// `/invitations/{token}`
-    Invitation: Invitation => view! { <workspaces::invitation::InvitationPage /> },
-    /// `/requests`
-    MyRequests: Requests => view! { <requests::MyRequestsPage /> },
-    /// `/notifications`
-    Notifications: Notifications => view! { <requests::NotificationsPage /> },
-}
-
-lazy_area! {
-    /// The pages of a workspace's overview, General settings and audit log.
-    WorkspacePage, workspace_pages, __preload_workspace_pages:
-    /// `/w/{name}`
-    WorkspaceHome: Overview => view! { <workspaces::home::WorkspaceHomePage /> },
-    /// `/w/{name}/general`
-    General: General => view! { <workspaces::general::GeneralPage /> },
-    /// `/w/{name}/audit`
-    WorkspaceAudit: Audit => view! { <workspaces::audit::WorkspaceAuditPage /> },
-}
-
-lazy_area! {
-    /// The pages of a workspace's members.
-    MembersPage, members_pages, __preload_members_pages:
-    /// `/w/{name}/members`
-    Members: Members => view! { <workspaces::members::MembersPage /> },
-}
-
-lazy_area! {
-    /// The pages of App Manage.
-    AppsPage, apps_pages, __preload_apps_pages:
-    /// `/w/{name}/apps`
-    Apps: List => view! { <workspaces::apps::AppsPage /> },
-    /// `/w/{name}/apps/{id}`
-    WorkspaceApp: App => view! { <workspaces::apps::AppPage /> },
-}
-
-lazy_area! {
-    /// The pages of Webhooks.
-    WebhooksPage, webhooks_pages, __preload_webhooks_pages:
-    /// `/w/{name}/webhooks`
-    Webhooks: List => view! { <workspaces::webhooks::WebhooksPage /> },
-    /// `/w/{name}/webhooks/{id}`
-    WorkspaceWebhook: Webhook => view! { <workspaces::webhooks::WebhookPage /> },
-}
-
-lazy_area! {
-    /// The pages of Mini Programs.
-    MinisPage, minis_pages, __preload_minis_pages:
-    /// `/w/{name}/mini-programs`
-    MiniPrograms: List => view! { <workspaces::minis::MiniProgramsPage /> },
-    /// `/w/{name}/mini-programs/{id}`
-    MiniProgram: MiniProgram => view! { <workspaces::minis::MiniProgramPage /> },
-}
-
-lazy_area! {
-    /// The pages of a workspace's approvals.
-    ApprovalsPage, approvals_pages, __preload_approvals_pages:
-    /// `/w/{name}/approvals`
-    Approvals: List => view! { <workspaces::approvals::ApprovalsPage /> },
-    /// `/w/{name}/approvals/{id}`
-    WorkspaceApplication: Application => view! { <workspaces::approvals::ApplicationPage /> },
+    OperatorAudit: OperatorAudit => view! { <operator::audit::PlatformAuditPage /> },
 }
