@@ -66,11 +66,16 @@ test("moving between the areas of the console", async ({ page }, info) => {
 // build's fingerprint: cached for good, with their type, compressed.
 test("the WASM, its lazy chunks and their loader are served under the build's id", async ({ request }) => {
   const home = await (await request.get("/")).text();
-  const js = home.match(/href="(\/pkg\/([0-9a-f]+)\/)mpdp\.js"/);
-  expect(js, "the main script in the page").not.toBeNull();
-  const [, dir, id] = js!;
-  const chunks = [...home.matchAll(/href="\/pkg\/[0-9a-f]+\/((?:split|chunk)_[^"]+\.wasm)"/g)].map((m) => m[1]);
-  expect(chunks.length, "preloaded chunks of the home page").toBeGreaterThan(0);
+  const js = home.match(/"\/pkg\/([0-9a-f]+)", "mpdp"\)/);
+  expect(js, "the build's directory in the page's script").not.toBeNull();
+  const id = js![1];
+  const dir = `/pkg/${id}/`;
+  const manifest = await request.get(`${dir}__wasm_split_manifest.json`);
+  expect(manifest.status(), "the split manifest").toBe(200);
+  const chunks = [...new Set(Object.values((await manifest.json()) as Record<string, string[]>).flat())].map(
+    (c) => `${c}.wasm`,
+  );
+  expect(chunks.length, "the lazy areas' chunks").toBeGreaterThan(0);
   const main = await (await request.get(`${dir}mpdp.js`)).text();
   const loader = main.match(/["']\.\/(__wasm_split[^"']*\.js)["']/);
   expect(loader, "the chunk loader imported by the main script").not.toBeNull();
@@ -89,3 +94,27 @@ test("the WASM, its lazy chunks and their loader are served under the build's id
   // Another build's id finds nothing, so a browser never mixes files of two builds.
   expect((await request.get(`/pkg/not-${id}/${chunks[0]}`)).status()).toBe(404);
 });
+
+// A page's head asks for the stylesheet only: nothing the first paint does not need competes
+// with it. The WASM starts once the page is painted, and a first page fetches at most five WASM
+// files (the main one, its area's, the chunks its area shares with the others).
+for (const [path, operator] of [["/", false], ["/operator/accounts", true]] as const) {
+  test(`${path} preloads nothing and fetches at most five WASM files`, async ({ page, newPage }, info) => {
+    if (operator) {
+      // Logged in elsewhere, so that this page's browser has fetched nothing yet.
+      const other = await newPage();
+      await logInAsOperator(other, info);
+      await page.context().addCookies(await other.context().cookies());
+    }
+    const head = (await (await page.request.get(path)).text()).split("</head>")[0];
+    expect(head.match(/<link[^>]*rel="(?:preload|modulepreload|prefetch)"[^>]*>/g) ?? [], "preloads in the head").toEqual([]);
+    if (!jsEnabled(info)) return;
+    const wasm: string[] = [];
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname.endsWith(".wasm")) wasm.push(new URL(r.url()).pathname);
+    });
+    await open(page, info, path);
+    expect(wasm.length, `WASM files fetched: ${wasm.join(", ")}`).toBeGreaterThan(0);
+    expect(wasm.length, `WASM files fetched: ${wasm.join(", ")}`).toBeLessThanOrEqual(5);
+  });
+}
