@@ -435,6 +435,34 @@ async fn an_assigned_member_uploads_from_the_browser_and_others_are_refused() {
     assert!(bundle_files(s.dir.path()).iter().all(|f| !f.starts_with("tmp/")));
 }
 
+/// The assign form's members come from `assignable-members`: a page by username, narrowed by `q`
+/// (username or email), blocked members never; only those who may assign can ask.
+#[tokio::test]
+async fn the_members_to_assign_are_a_page_narrowed_by_a_search() {
+    let s = setup(&[]).await;
+    let (dev, _) = join(&s, "dev", "WorkspaceDeveloper").await;
+    join(&s, "mpa", "MiniProgramAdmin").await;
+    let ask = |q: &str| {
+        let (c, server, q) = (s.ann.clone(), &s.server, q.to_string());
+        async move { call(&c, server, "assignable-members", &[("workspace", "Acme"), ("q", q.as_str())]).await }
+    };
+    let all = ask("").await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    let all = all.json();
+    let labels: Vec<&str> = all["members"].as_array().unwrap().iter().map(|m| m["label"].as_str().unwrap()).collect();
+    assert_eq!(labels.iter().map(|l| l.split(' ').next().unwrap()).collect::<Vec<_>>(), ["ann", "dev", "mpa"], "{all}");
+    assert_eq!(all["more"], false);
+    let found = ask("  MPA@ ").await.json();
+    assert_eq!(found["members"].as_array().unwrap().len(), 1, "{found}");
+    assert!(found["members"][0]["label"].as_str().unwrap().starts_with("mpa ("), "{found}");
+    assert_eq!(ask("nobody").await.json()["members"].as_array().unwrap().len(), 0);
+    // Without q: the same as an empty search.
+    let r = call(&s.ann, &s.server, "assignable-members", &[("workspace", "Acme")]).await;
+    assert_eq!(r.json()["members"].as_array().unwrap().len(), 3);
+    // A developer may not assign, so may not list them either.
+    assert_eq!(call(&dev, &s.server, "assignable-members", &[("workspace", "Acme"), ("q", "ann")]).await.status, 403);
+}
+
 #[tokio::test]
 async fn a_mini_program_is_edited_by_its_admins_only_and_by_its_rules() {
     let s = setup(&[]).await;

@@ -41,6 +41,19 @@ test("a mini program is created, a developer assigned, a version uploaded with t
   await open(member, info, `/w/${workspace}/mini-programs/${id}`);
   await expect(member.getByRole("alert").filter({ hasText: "No such mini program" })).toBeVisible();
 
+  // The assign form offers a page of the workspace's members; a search (the page's address here,
+  // the form shows it once a workspace has more members than a page) narrows it.
+  await open(page, info, `/w/${workspace}/mini-programs/${id}?member=${encodeURIComponent(dev.toUpperCase())}`);
+  const find = page.getByRole("search", { name: "Find a member to assign" });
+  await expect(find.getByLabel("Find a member")).toHaveValue(dev.toUpperCase());
+  await expect(page.getByLabel("Member", { exact: true }).locator("option")).toHaveText([`${dev} (${email}) — Workspace Developer`]);
+  await find.getByLabel("Find a member").fill("no-such-member");
+  await find.getByRole("button", { name: "Find" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "No active member's username or email contains “no-such-member”." })).toBeVisible();
+  await expect(page.getByLabel("Member", { exact: true }).locator("option")).toHaveCount(0);
+  await open(page, info, `/w/${workspace}/mini-programs/${id}`);
+  await expect(page.getByRole("search", { name: "Find a member to assign" })).toHaveCount(0);
+
   // Assigned as developer.
   await page.getByLabel("Member", { exact: true }).selectOption({ label: `${dev} (${email}) — Workspace Developer` });
   await page.getByLabel("Part", { exact: true }).selectOption({ label: "Developer" });

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::model::minis::{Assignable, MiniProgramView, VersionView};
+use crate::model::minis::{Assignables, MiniProgramView, VersionView};
 use crate::model::page::Page;
 use crate::model::AppError;
 
@@ -126,11 +126,12 @@ pub async fn edit_mini_program(
     domain::edit(&Context::current()?, &m, id, form, icon, actor).await
 }
 
-/// The workspace's active members, to assign to a mini program.
+/// The workspace's active members to assign to a mini program: those whose username or email
+/// contains `q`, at most [`ASSIGNABLE_SHOWN`](crate::model::minis::ASSIGNABLE_SHOWN).
 #[server(prefix = "/api", endpoint = "assignable-members")]
-pub async fn assignable_members(workspace: String) -> Result<Vec<Assignable>, AppError> {
+pub async fn assignable_members(workspace: String, #[server(default)] q: String) -> Result<Assignables, AppError> {
     let m = Member::require(&workspace).await?.authorize(act::AssignMiniPrograms)?;
-    domain::assignable(&Context::current()?, &m).await
+    domain::assignable(&Context::current()?, &m, q).await
 }
 
 /// Assigns a member to a mini program as admin or developer.

@@ -142,6 +142,19 @@ pub struct Assignable {
     pub label: String,
 }
 
+/// How many members the assign form offers at once: a workspace of thousands is searched, not
+/// listed.
+pub const ASSIGNABLE_SHOWN: u32 = 50;
+
+/// The active members the assign form offers: those whose username or email contains the search
+/// (all, without one), the first [`ASSIGNABLE_SHOWN`] by username.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignables {
+    pub members: Vec<Assignable>,
+    /// More members match than are offered: a narrower search finds them.
+    pub more: bool,
+}
+
 /// A member of a mini program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssignmentView {

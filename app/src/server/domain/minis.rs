@@ -328,30 +328,27 @@ pub async fn unassign(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, mp:
     .map(|_| ())
 }
 
-/// The workspace's active members, who can be assigned to a mini program.
-pub async fn assignable(cx: &Context, m: &Authorized<act::AssignMiniPrograms>) -> Result<Vec<crate::model::minis::Assignable>, AppError> {
+/// The workspace's active members who can be assigned to a mini program: those whose username
+/// or email contains `q`, the first [`ASSIGNABLE_SHOWN`](crate::model::minis::ASSIGNABLE_SHOWN)
+/// by username, read from the members list's index (a page's worth, whatever the workspace's size).
+pub async fn assignable(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, q: String) -> Result<crate::model::minis::Assignables, AppError> {
+    use crate::model::minis::{Assignable, Assignables, ASSIGNABLE_SHOWN};
     let wid = m.workspace().id;
-    cx
-        .store
+    let sort = Sort::parse("username", members::SORTS, "username")?;
+    cx.store
         .read(move |tx| {
-            let mut out = Vec::new();
-            for row in members::memberships_of(tx, wid)? {
-                if !row.active {
-                    continue;
-                }
-                if let Some(a) = accounts::get(tx, row.account)? {
-                    out.push(crate::model::minis::Assignable {
-                        account: a.id,
-                        label: format!("{} ({}) — {}", a.username, a.email, row.role.label()),
-                    });
-                }
-            }
-            out.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
-            Ok(out)
+            let page = members::list(tx, wid, &q, None, Some(true), sort, "", ASSIGNABLE_SHOWN)?.page;
+            Ok(Assignables {
+                more: page.next.is_some(),
+                members: page
+                    .items
+                    .into_iter()
+                    .map(|v| Assignable { account: v.account_id, label: format!("{} ({}) — {}", v.username, v.email, v.role.label()) })
+                    .collect(),
+            })
         })
         .await
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -525,5 +522,36 @@ mod tests {
         let mut big = png(64, 64);
         big.resize(ICON_MAX_BYTES + 1, 0);
         assert!(check_icon(&big).unwrap_err().to_string().contains("256 KiB"));
+    }
+
+    /// The assign form offers at most a page of active members, by username; a search finds the
+    /// others; blocked members are never offered.
+    #[tokio::test]
+    async fn the_assign_form_offers_a_page_of_active_members_and_finds_the_rest() {
+        use crate::model::minis::ASSIGNABLE_SHOWN;
+        let (state, workspace, _) = world().await;
+        let ann = member_of(&state, &workspace, "ann", Role::WorkspaceAdmin).await;
+        for i in 0..ASSIGNABLE_SHOWN + 5 {
+            member_of(&state, &workspace, &format!("dev{i:03}"), Role::WorkspaceDeveloper).await;
+        }
+        let blocked = member_of(&state, &workspace, "dev-blocked", Role::WorkspaceDeveloper).await;
+        let mut m = blocked.membership().clone();
+        m.active = false;
+        state.store.write(move |tx| members::put_membership(tx, &m)).await.unwrap();
+        let admin = ann.authorize(act::AssignMiniPrograms).unwrap();
+
+        let first = assignable(&state, &admin, String::new()).await.unwrap();
+        assert_eq!(first.members.len(), ASSIGNABLE_SHOWN as usize);
+        assert!(first.more, "more members than are offered");
+        assert!(first.members[0].label.starts_with("ann ("), "by username: {}", first.members[0].label);
+        assert!(first.members[1].label.starts_with("dev000 (") && first.members[1].label.ends_with("— Workspace Developer"));
+
+        let found = assignable(&state, &admin, " DEV054 ".into()).await.unwrap();
+        assert_eq!(found.members.iter().map(|a| a.label.split(' ').next().unwrap()).collect::<Vec<_>>(), ["dev054"]);
+        assert!(!found.more);
+        let by_email = assignable(&state, &admin, "dev05".into()).await.unwrap();
+        assert_eq!(by_email.members.len(), 5);
+        assert!(assignable(&state, &admin, "dev-blocked".into()).await.unwrap().members.is_empty(), "blocked: not offered");
+        assert!(assignable(&state, &admin, "nobody-here".into()).await.unwrap().members.is_empty());
     }
 }

@@ -9,7 +9,7 @@ use crate::api::minis::{
     assignable_members, get_mini_program, list_mini_programs, list_versions, mini_program_icon, AssignMiniProgram,
     CreateMiniProgram, EditMiniProgram, RetireVersion, UnassignMiniProgram,
 };
-use crate::model::minis::{AssignmentView, MiniProgramView, MiniRole, VersionView, CATEGORIES, MINI_DESCRIPTION_MAX, MINI_NAME_MAX};
+use crate::model::minis::{Assignables, AssignmentView, MiniProgramView, ASSIGNABLE_SHOWN, MiniRole, VersionView, CATEGORIES, MINI_DESCRIPTION_MAX, MINI_NAME_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
     Panel, PanelActions, ServerForm,
@@ -178,7 +178,9 @@ pub fn MiniProgramPage() -> impl IntoView {
             None => None,
         }
     });
-    let candidates = Resource::new(move || name.get(), |n| async move { assignable_members(n).await.unwrap_or_default() });
+    // Whom the assign form offers: a page of the active members, or those the search finds.
+    let member_q = query_param("member");
+    let candidates = Resource::new(move || (name.get(), member_q.get()), |(n, q)| async move { assignable_members(n, q).await.unwrap_or_default() });
     let release = super::release::Release::new(name, mp_id);
     let (assign_error, unassign_error) = (action_error(assign), action_error(unassign));
     // How much of a browser upload has been sent (with JavaScript), in percent.
@@ -259,28 +261,49 @@ pub fn MiniProgramPage() -> impl IntoView {
                                             }.into_any()
                                         }
                                     />
-                                    {manage.then(|| view! {
-                                        <ActionForm action=assign attr:class="inline-fields">
-                                            <FormError error=assign_error />
-                                            <input type="hidden" name="workspace" value=ws.clone() />
-                                            <input type="hidden" name="id" value=id_text.clone() />
-                                            <Field
-                                                label="Member"
-                                                name="account"
-                                                kind="select"
-                                                required=true
-                                                options=candidates.iter().map(|c| (c.account.to_string(), c.label.clone())).collect()
-                                                error=assign_error
-                                            />
-                                            <Field
-                                                label="Part"
-                                                name="role"
-                                                kind="select"
-                                                options=[MiniRole::Developer, MiniRole::Admin].into_iter().map(|r| (r.code().to_string(), r.label().to_string())).collect()
-                                                error=assign_error
-                                            />
-                                            <button type="submit" class="button button-primary">"Assign"</button>
-                                        </ActionForm>
+                                    {manage.then(|| {
+                                        let q = member_q.get_untracked();
+                                        let Assignables { members: offered, more } = candidates;
+                                        let none_found = (!q.is_empty() && offered.is_empty()).then(|| view! {
+                                            <p class="hint" role="status">{format!("No active member's username or email contains “{}”.", q.trim())}</p>
+                                        });
+                                        view! {
+                                            {(more || !q.is_empty()).then(|| view! {
+                                                <form method="get" class="inline-fields" role="search" aria-label="Find a member to assign">
+                                                    <Field
+                                                        label="Find a member"
+                                                        name="member"
+                                                        kind="search"
+                                                        value=member_q
+                                                        hint=format!("The form offers {ASSIGNABLE_SHOWN} members at most, by username: search by username or email for the others.")
+                                                        error=Signal::derive(|| None::<crate::model::AppError>)
+                                                    />
+                                                    <button type="submit" class="button">"Find"</button>
+                                                </form>
+                                            })}
+                                            {none_found}
+                                            <ActionForm action=assign attr:class="inline-fields">
+                                                <FormError error=assign_error />
+                                                <input type="hidden" name="workspace" value=ws.clone() />
+                                                <input type="hidden" name="id" value=id_text.clone() />
+                                                <Field
+                                                    label="Member"
+                                                    name="account"
+                                                    kind="select"
+                                                    required=true
+                                                    options=offered.into_iter().map(|c| (c.account.to_string(), c.label)).collect()
+                                                    error=assign_error
+                                                />
+                                                <Field
+                                                    label="Part"
+                                                    name="role"
+                                                    kind="select"
+                                                    options=[MiniRole::Developer, MiniRole::Admin].into_iter().map(|r| (r.code().to_string(), r.label().to_string())).collect()
+                                                    error=assign_error
+                                                />
+                                                <button type="submit" class="button button-primary">"Assign"</button>
+                                            </ActionForm>
+                                        }
                                     })}
                                 </Panel>
                                 <super::release::ReleasePanel release workspace=name.get_untracked() id=p.id manage />
