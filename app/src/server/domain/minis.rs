@@ -337,15 +337,11 @@ pub async fn assignable(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, q
     let sort = Sort::parse("username", members::SORTS, "username")?;
     cx.store
         .read(move |tx| {
-            let page = members::list(tx, wid, &q, None, Some(true), sort, "", ASSIGNABLE_SHOWN)?.page;
-            Ok(Assignables {
-                more: page.next.is_some(),
-                members: page
-                    .items
-                    .into_iter()
-                    .map(|v| Assignable { account: v.account_id, label: format!("{} ({}) — {}", v.username, v.email, v.role.label()) })
-                    .collect(),
-            })
+            let page = members::list_with(tx, wid, &q, None, Some(true), sort, "", ASSIGNABLE_SHOWN, |m, a| {
+                Ok(Assignable { account: a.id, label: format!("{} ({}) — {}", a.username, a.email, m.role.label()) })
+            })?
+            .page;
+            Ok(Assignables { more: page.next.is_some(), members: page.items })
         })
         .await
 }

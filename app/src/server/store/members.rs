@@ -167,6 +167,23 @@ pub fn list(
     cursor: &str,
     per_page: u32,
 ) -> Result<listing::Listed<MemberView>, AppError> {
+    list_with(tx, workspace, query, role, active, sort, cursor, per_page, |m, a| view(tx, workspace, m, a))
+}
+
+/// [`list`], each of the page's members made by `make` from its membership and account (for a
+/// caller that needs less than the Members page's view).
+#[allow(clippy::too_many_arguments)]
+pub fn list_with<T>(
+    tx: &ReadTransaction,
+    workspace: Uuid,
+    query: &str,
+    role: Option<Role>,
+    active: Option<bool>,
+    sort: Sort,
+    cursor: &str,
+    per_page: u32,
+    make: impl Fn(Membership, Account) -> Result<T, AppError>,
+) -> Result<listing::Listed<T>, AppError> {
     let memberships = tx.open_table(MEMBERSHIPS)?;
     let ws = workspace.as_u128();
     let q = query.trim().to_lowercase();
@@ -178,13 +195,13 @@ pub fn list(
         Ok(accounts::get(tx, m.account)?.map(|a| (m, a)))
     };
     if q.is_empty() {
-        return listing::page(tx, LIST, &query, |id| member(id)?.map(|(m, a)| view(tx, workspace, m, a)).transpose());
+        return listing::page(tx, LIST, &query, |id| member(id)?.map(|(m, a)| make(m, a)).transpose());
     }
     // A search keeps the members whose email or username matches, and builds only the page's.
     let found = listing::search(tx, LIST, &query, |id| {
         Ok(member(id)?.filter(|(_, a)| a.email.to_lowercase().contains(&q) || a.username.to_lowercase().contains(&q)))
     })?;
-    Ok(listing::Listed { page: found.page.try_map(|(m, a)| view(tx, workspace, m, a))?, entries_read: found.entries_read })
+    Ok(listing::Listed { page: found.page.try_map(|(m, a)| make(m, a))?, entries_read: found.entries_read })
 }
 
 /// Active Workspace Admins of a workspace, in the caller's write transaction (from the list's
