@@ -493,7 +493,7 @@ pub async fn list(
     let id = m.workspace().id;
     let sort = crate::model::page::Sort::parse(sort, members::SORTS, "email")?;
     cx.store
-        .read(move |tx| members::list(tx, id, &q, role, active, sort, &cursor, crate::model::workspace::PER_PAGE).map(|listed| listed.page))
+        .read(move |tx| members::list(tx, id, &q, role, active, sort, &cursor, crate::model::workspace::PER_PAGE, members::member_view(tx, id)).map(|listed| listed.page))
         .await
 }
 

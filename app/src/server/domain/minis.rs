@@ -337,7 +337,7 @@ pub async fn assignable(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, q
     let sort = Sort::parse("username", members::SORTS, "username")?;
     cx.store
         .read(move |tx| {
-            let page = members::list_with(tx, wid, &q, None, Some(true), sort, "", ASSIGNABLE_SHOWN, |m, a| {
+            let page = members::list(tx, wid, &q, None, Some(true), sort, "", ASSIGNABLE_SHOWN, |m, a| {
                 Ok(Assignable { account: a.id, label: format!("{} ({}) — {}", a.username, a.email, m.role.label()) })
             })?
             .page;

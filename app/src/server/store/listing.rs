@@ -530,7 +530,7 @@ mod tests {
             .read_blocking(|tx| {
                 Ok(vec![
                     accounts::list(tx, "", s(accounts::SORTS), "", 20)?.entries_read,
-                    members::list(tx, ws, "", None, None, s(members::SORTS), "", 20)?.entries_read,
+                    members::list(tx, ws, "", None, None, s(members::SORTS), "", 20, members::member_view(tx, ws))?.entries_read,
                     audit::list(tx, None, "", "", s(audit::SORTS), "", 20)?.entries_read,
                     audit::list(tx, Some(ws), "workspace_application.submitted", "", s(audit::SORTS), "", 20)?.entries_read,
                     outbox::list(tx, None, "", s(outbox::SORTS), "", 20)?.entries_read,

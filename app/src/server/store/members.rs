@@ -140,6 +140,11 @@ pub fn count(tx: &impl Reads, workspace: Uuid, role: Option<Role>, active: Optio
     listing::count(tx, LIST, workspace.as_u128(), listing::filter(&[role.map(role_code), active.map(status_code)]))
 }
 
+/// What the Members page shows of a member of `workspace`, for [`list`].
+pub fn member_view(tx: &ReadTransaction, workspace: Uuid) -> impl Fn(Membership, Account) -> Result<MemberView, AppError> + '_ {
+    move |m, a| view(tx, workspace, m, a)
+}
+
 fn view(tx: &ReadTransaction, workspace: Uuid, m: Membership, account: Account) -> Result<MemberView, AppError> {
     let second_factor = account.has_second_factor();
     Ok(MemberView {
@@ -155,25 +160,11 @@ fn view(tx: &ReadTransaction, workspace: Uuid, m: Membership, account: Account) 
 }
 
 /// A page of members: searched by email or username, filtered by role and by status (active =
-/// not blocked), sorted by one of [`SORTS`]. Without a search only the page's members are read.
+/// not blocked), sorted by one of [`SORTS`], each of the page's members made by `make` from its
+/// membership and account ([`member_view`] for the Members page). Without a search only the
+/// page's members are read.
 #[allow(clippy::too_many_arguments)]
-pub fn list(
-    tx: &ReadTransaction,
-    workspace: Uuid,
-    query: &str,
-    role: Option<Role>,
-    active: Option<bool>,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
-) -> Result<listing::Listed<MemberView>, AppError> {
-    list_with(tx, workspace, query, role, active, sort, cursor, per_page, |m, a| view(tx, workspace, m, a))
-}
-
-/// [`list`], each of the page's members made by `make` from its membership and account (for a
-/// caller that needs less than the Members page's view).
-#[allow(clippy::too_many_arguments)]
-pub fn list_with<T>(
+pub fn list<T>(
     tx: &ReadTransaction,
     workspace: Uuid,
     query: &str,

@@ -766,7 +766,7 @@ mod tests {
                 Ok((
                     accounts::list(tx, "", Sort::parse("", accounts::SORTS, "username")?, "", 20)?.page.items,
                     accounts::count_unverified(tx)?,
-                    members::list(tx, ws, "", None, Some(true), Sort::parse("", members::SORTS, "email")?, "", 20)?.page.items,
+                    members::list(tx, ws, "", None, Some(true), Sort::parse("", members::SORTS, "email")?, "", 20, members::member_view(tx, ws))?.page.items,
                     audit::list(tx, Some(ws), "member.invited", "", Sort::parse("", audit::SORTS, "-time")?, "", 20)?.page.items,
                 ))
             })
