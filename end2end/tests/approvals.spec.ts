@@ -5,6 +5,7 @@ import {
   createMiniProgram,
   confirmAction,
   expect,
+  goToSection,
   jsEnabled,
   newMember,
   open,
@@ -62,8 +63,7 @@ test("a version is published through review, a removal is withdrawn and rejected
   // The Reviewer has a notification, finds it on the Approvals page, and approves it.
   await open(rex, info, `/w/${workspace}`);
   await expect(rex.getByRole("link", { name: /Notifications\s*1 unread/ })).toBeVisible();
-  await rex.getByRole("navigation", { name: "Workspace" }).getByRole("link", { name: "Approvals" }).click();
-  await expect(rex.getByRole("heading", { level: 1, name: "Approvals" })).toBeVisible();
+  await goToSection(rex, "Approvals");
   const rows = rex.getByRole("table", { name: "Applications" }).getByRole("row");
   await expect(rows.filter({ hasText: "Coupons" })).toContainText("Pending");
   await rows.filter({ hasText: "Coupons" }).getByRole("link", { name: "Apply for publishing review" }).click();

@@ -1,5 +1,6 @@
 import {
   expect,
+  goToSection,
   jsEnabled,
   open,
   operatorsOwnWorkspace,
@@ -14,8 +15,7 @@ test("an admin adds an App, sees both keys once and masked after, rotates the Up
 
   // App Manage is in the workspace's navigation.
   await open(page, info, `/w/${workspace}`);
-  await page.getByRole("navigation", { name: "Workspace" }).getByRole("link", { name: "App Manage" }).click();
-  await expect(page.getByRole("heading", { level: 1, name: "App Manage" })).toBeVisible();
+  await goToSection(page, "App Manage");
   await expect(page.getByText("No Apps yet.")).toBeVisible();
 
   // Add: a refusal names the field; then the App, with both keys shown once.

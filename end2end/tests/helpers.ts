@@ -232,6 +232,12 @@ export async function operatorsOwnWorkspace(page: Page, info: TestInfo, workspac
   await generateWorkspace(page, info, workspace);
 }
 
+/** Follows the workspace's navigation (from any of its pages) to `section`, whose page is headed so. */
+export async function goToSection(page: Page, section: string) {
+  await page.getByRole("navigation", { name: "Workspace" }).getByRole("link", { name: section }).click();
+  await expect(page.getByRole("heading", { level: 1, name: section })).toBeVisible();
+}
+
 /** Opens "Invite members" (a dialog; without JavaScript the same dialog shown in the page). */
 export async function openInviteDialog(page: Page): Promise<Locator> {
   await page.getByRole("button", { name: "Invite members" }).click();

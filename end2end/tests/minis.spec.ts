@@ -6,6 +6,7 @@ import {
   addApp,
   bundleDir,
   expect,
+  goToSection,
   jsEnabled,
   newMember,
   open,
@@ -25,8 +26,7 @@ test("a mini program is created, a developer assigned, a version uploaded with t
 
   // The admin creates a mini program (a refusal first names the field).
   await open(page, info, `/w/${workspace}`);
-  await page.getByRole("navigation", { name: "Workspace" }).getByRole("link", { name: "Mini Programs" }).click();
-  await expect(page.getByRole("heading", { level: 1, name: "Mini Programs" })).toBeVisible();
+  await goToSection(page, "Mini Programs");
   await page.getByRole("button", { name: "Create mini program" }).click();
   const dialog = page.getByRole("dialog", { name: "Create mini program" });
   await dialog.getByLabel("Mini Program Name").fill("Coupons");

@@ -1,4 +1,4 @@
-import { expect, jsEnabled, open, operatorsOwnWorkspace, test, uniqueName } from "./helpers";
+import { expect, goToSection, jsEnabled, open, operatorsOwnWorkspace, test, uniqueName } from "./helpers";
 
 // A public address that nothing here answers: saving it contacts nobody; a delivery to it fails
 // and is retried, as a receiver that is down would be.
@@ -10,8 +10,7 @@ test("an admin adds a webhook endpoint, reads its secret, sends a test event, re
 
   // Webhooks is in the workspace's navigation.
   await open(page, info, `/w/${workspace}`);
-  await page.getByRole("navigation", { name: "Workspace" }).getByRole("link", { name: "Webhooks" }).click();
-  await expect(page.getByRole("heading", { level: 1, name: "Webhooks" })).toBeVisible();
+  await goToSection(page, "Webhooks");
   await expect(page.getByText("No endpoints yet.")).toBeVisible();
 
   // A plain http:// URL is refused, naming the field and the rule; nothing is added.
