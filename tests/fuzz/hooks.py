@@ -52,6 +52,13 @@ def gzip_body(ctx, value):
     return _bytes(value)
 
 
+def _headers(case):
+    """The case's headers, made an empty dict first if it has none."""
+    if case.headers is None:
+        case.headers = {}
+    return case.headers
+
+
 def _canonical_id(raw):
     try:
         return str(uuid.UUID(str(raw)))
@@ -78,9 +85,7 @@ _ADDRESSES = itertools.count(1)
 def before_call(context, case, kwargs):
     """Each request from an address of its own (198.18.0.0/15, for benchmarks)."""
     n = next(_ADDRESSES) % (2 * 65536 - 2) + 1
-    if case.headers is None:
-        case.headers = {}
-    case.headers["X-Forwarded-For"] = "198.%d.%d.%d" % (18 + n // 65536, (n // 256) % 256, n % 256)
+    _headers(case)["X-Forwarded-For"] = "198.%d.%d.%d" % (18 + n // 65536, (n // 256) % 256, n % 256)
 
 
 @schemathesis.auth().apply_to(path_regex="^/api/container/")
@@ -91,9 +96,7 @@ class AccessingKey:
         return ACCESS_KEY
 
     def set(self, case, data, ctx):
-        if case.headers is None:
-            case.headers = {}
-        case.headers["Authorization"] = "Bearer " + data
+        _headers(case)["Authorization"] = "Bearer " + data
 
 
 @schemathesis.auth(refresh_interval=None).apply_to(path_regex="/versions$")
@@ -104,9 +107,7 @@ class UploadSignature:
         return _KEY
 
     def set(self, case, data, ctx):
-        if case.headers is None:
-            case.headers = {}
-        _sign(case, case.headers)
+        _sign(case, _headers(case))
 
 
 def _sign(case, headers):
