@@ -23,6 +23,7 @@ use crate::server::store::audit::Actor;
 use crate::server::store::sessions::RedbSessionStore;
 use crate::server::store::{tables, Store};
 use crate::server::{state::AppState, Config, Context};
+use crate::server::store::listing::Window;
 
 /// The password of every seeded account.
 pub const PASSWORD: &str = "bench otter 42";
@@ -350,11 +351,11 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
                 async move {
                     store
                         .read(move |tx| {
-                            let sort = crate::model::page::Sort::parse(sort, list.sorts, sort)?;
                             let total = crate::server::store::listing::count(tx, list, scope, 0)?;
                             let (mut cursor, mut offset) = (String::new(), 0u64);
                             loop {
-                                let q = crate::server::store::listing::Query { scope, filter: 0, sort, cursor: &cursor, per_page: crate::model::page::PER_PAGE };
+                                let window = Window::parse(list, sort, &cursor, crate::model::page::PER_PAGE)?;
+                                let q = crate::server::store::listing::Query { scope, filter: 0, window: &window };
                                 let page = crate::server::store::listing::page(tx, list, &q, |id| Ok(Some(id)))?.page;
                                 match page.next {
                                     Some(next) if offset + page.items.len() as u64 <= middle(total) => {

@@ -15,6 +15,7 @@ use crate::server::store::members::Membership;
 use crate::server::store::workspaces as ws;
 use crate::server::store::{accounts, admissions, members, outbox};
 use crate::server::Context;
+use crate::server::store::listing::Window;
 
 const LAST_ADMIN: &str = "is the last active Workspace Admin of this workspace; make another member Workspace Admin first";
 
@@ -491,9 +492,9 @@ pub async fn list(
     cursor: String,
 ) -> Result<crate::model::page::Page<crate::model::workspace::MemberView>, AppError> {
     let id = m.workspace().id;
-    let sort = crate::model::page::Sort::parse(sort, members::SORTS, "email")?;
+    let window = Window::parse(members::LIST, sort, &cursor, crate::model::workspace::PER_PAGE)?;
     cx.store
-        .read(move |tx| members::list(tx, id, &q, role, active, sort, &cursor, crate::model::workspace::PER_PAGE, members::member_view(tx, id)).map(|listed| listed.page))
+        .read(move |tx| members::list(tx, id, &q, role, active, &window, members::member_view(tx, id)).map(|listed| listed.page))
         .await
 }
 

@@ -8,7 +8,8 @@ use crate::model::minis::{
     validate_category, validate_description, validate_mini_name, AssignmentView, MiniProgramView, MiniRole, VersionView,
     ICON_MAX_BYTES,
 };
-use crate::model::page::{Page, Sort};
+use crate::model::page::Page;
+use crate::server::store::listing::Window;
 use crate::model::workspace::Role;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
@@ -19,7 +20,6 @@ use crate::server::store::{accounts, members};
 use crate::server::Context;
 
 /// How a version list can be sorted.
-pub const VERSION_SORTS: &[&str] = store::VERSION_LIST.sorts;
 
 /// An icon's sides, in pixels.
 const ICON_MIN_PX: usize = 16;
@@ -165,12 +165,12 @@ pub async fn get(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, id: Uuid) 
 /// A page of a mini program's versions, newest first.
 pub async fn versions(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, id: Uuid, sort: &str, cursor: String) -> Result<Page<VersionView>, AppError> {
     let m = m.scope();
-    let sort = Sort::parse(sort, VERSION_SORTS, "-created")?;
+    let window = Window::parse(store::VERSION_LIST, sort, &cursor, crate::model::page::PER_PAGE)?;
     cx
         .store
         .read(move |tx| {
             visible(tx, &m, id)?;
-            let mut page = store::versions_page(tx, id, sort, &cursor, crate::model::page::PER_PAGE)?.page;
+            let mut page = store::versions_page(tx, id, &window)?.page;
             let releases = crate::server::store::releases::of_mini_program(tx, id)?;
             let apps = crate::server::store::apps::apps_of(tx, m.workspace())?;
             let name = |app: Uuid| apps.iter().find(|a| a.id == app).map_or_else(|| "an App".to_string(), |a| a.name.clone());
@@ -334,10 +334,10 @@ pub async fn unassign(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, mp:
 pub async fn assignable(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, q: String) -> Result<crate::model::minis::Assignables, AppError> {
     use crate::model::minis::{Assignable, Assignables, ASSIGNABLE_SHOWN};
     let wid = m.workspace().id;
-    let sort = Sort::parse("username", members::SORTS, "username")?;
+    let window = Window::parse(members::LIST, "username", "", ASSIGNABLE_SHOWN)?;
     cx.store
         .read(move |tx| {
-            let page = members::list(tx, wid, &q, None, Some(true), sort, "", ASSIGNABLE_SHOWN, |m, a| {
+            let page = members::list(tx, wid, &q, None, Some(true), &window, |m, a| {
                 Ok(Assignable { account: a.id, label: format!("{} ({}) — {}", a.username, a.email, m.role.label()) })
             })?
             .page;
@@ -454,7 +454,7 @@ mod tests {
             .store
             .read(move |tx| {
                 use crate::server::store::audit;
-                audit::list(tx, Some(wid), "mini_program.version_retired", "", Sort::parse("", audit::SORTS, "-time")?, "", 50)
+                audit::list(tx, Some(wid), "mini_program.version_retired", "", &Window::first(audit::LIST, 50))
             })
             .await
             .unwrap();

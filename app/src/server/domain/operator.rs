@@ -4,7 +4,8 @@
 use uuid::Uuid;
 
 use crate::model::account::AccountView;
-use crate::model::page::{FilterWord, Sort};
+use crate::model::page::FilterWord;
+use crate::server::store::listing::Window;
 use crate::model::workspace::{ApplicationStatus, AuditEventView, OutboxView, OverviewFigures, Page, PublishingView, PER_PAGE};
 use crate::model::AppError;
 use crate::server::guard::Operator;
@@ -69,9 +70,9 @@ pub async fn accounts(
     sort: &str,
     cursor: String,
 ) -> Result<Page<AccountView>, AppError> {
-    let sort = Sort::parse(sort, accounts::SORTS, "username")?;
+    let window = Window::parse(accounts::LIST, sort, &cursor, PER_PAGE)?;
     cx.store
-        .read(move |tx| accounts::list(tx, &q, sort, &cursor, PER_PAGE).map(|l| l.page))
+        .read(move |tx| accounts::list(tx, &q, &window).map(|l| l.page))
         .await
 }
 
@@ -85,9 +86,9 @@ pub async fn outbox(
     cursor: String,
 ) -> Result<Page<OutboxView>, AppError> {
     let filter = outbox::MailState::parse_filter(state)?;
-    let sort = Sort::parse(sort, outbox::SORTS, "-created")?;
+    let window = Window::parse(outbox::LIST, sort, &cursor, PER_PAGE)?;
     cx.store
-        .read(move |tx| outbox::list(tx, filter, &q, sort, &cursor, PER_PAGE).map(|l| l.page))
+        .read(move |tx| outbox::list(tx, filter, &q, &window).map(|l| l.page))
         .await
 }
 
@@ -127,7 +128,7 @@ pub async fn platform_audit(
                         .id,
                 )
             };
-            audit::list(tx, scope, &action, &q, Sort::parse(&sort, audit::SORTS, "-time")?, &cursor, PER_PAGE).map(|l| l.page)
+            audit::list(tx, scope, &action, &q, &Window::parse(audit::LIST, &sort, &cursor, PER_PAGE)?).map(|l| l.page)
         })
         .await
 }

@@ -21,7 +21,8 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::model::audit::AuditAction;
-use crate::model::page::{FilterWord, Page, Sort, PER_PAGE};
+use crate::model::page::{FilterWord, Page, PER_PAGE};
+use crate::server::store::listing::Window;
 use crate::model::webhooks::{
     check_description, parse_events, Attempt, DeliveryState, DeliveryView, EndpointView, NewSecret, ANSWER_MAX,
     ENABLED_FIELD, ENDPOINTS_MAX, URL_FIELD, URL_MAX,
@@ -320,12 +321,12 @@ pub async fn deliveries(
     cursor: String,
 ) -> Result<Page<DeliveryView>, AppError> {
     let state = DeliveryState::parse_filter(state)?;
-    let sort = Sort::parse(sort, store::SORTS, "-created")?;
+    let window = Window::parse(store::LIST, sort, &cursor, PER_PAGE)?;
     let w = m.workspace().id;
     cx.store
         .read(move |tx| {
             store::endpoint(tx, w, id)?.ok_or_else(no_such_endpoint)?;
-            Ok(store::list(tx, id, state, &q, sort, &cursor, PER_PAGE)?.page)
+            Ok(store::list(tx, id, state, &q, &window)?.page)
         })
         .await
 }

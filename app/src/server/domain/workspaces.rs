@@ -15,6 +15,7 @@ use crate::server::store::workspace_applications::{self, WorkspaceApplication};
 use crate::server::store::workspaces::{self as ws, Workspace};
 use crate::server::store::{accounts, outbox};
 use crate::server::Context;
+use crate::server::store::listing::Window;
 
 pub fn actor(who: &SignedIn, client: Option<std::net::IpAddr>) -> Actor {
     Actor {
@@ -547,8 +548,8 @@ pub async fn audit_log(
     cursor: String,
 ) -> Result<crate::model::page::Page<crate::model::workspace::AuditEventView>, AppError> {
     let id = m.workspace().id;
-    let sort = crate::model::page::Sort::parse(sort, audit::SORTS, "-time")?;
-    cx.store.read(move |tx| audit::list(tx, Some(id), &action, &q, sort, &cursor, PER_PAGE).map(|l| l.page)).await
+    let window = Window::parse(audit::LIST, sort, &cursor, PER_PAGE)?;
+    cx.store.read(move |tx| audit::list(tx, Some(id), &action, &q, &window).map(|l| l.page)).await
 }
 
 /// A workspace's home: what any member sees, with the member counts for those who manage
@@ -652,9 +653,9 @@ pub async fn applications(
     cursor: String,
 ) -> Result<crate::model::page::Page<ApplicationView>, AppError> {
     let status = <ApplicationStatus as crate::model::page::FilterWord>::parse_filter(status)?;
-    let sort = crate::model::page::Sort::parse(sort, workspace_applications::APPLICATION_SORTS, "-created")?;
+    let window = Window::parse(workspace_applications::APPLICATION_LIST, sort, &cursor, PER_PAGE)?;
     cx.store
-        .read(move |tx| workspace_applications::list_applications(tx, status, &q, sort, &cursor, PER_PAGE).map(|l| l.page))
+        .read(move |tx| workspace_applications::list_applications(tx, status, &q, &window).map(|l| l.page))
         .await
 }
 
@@ -666,9 +667,9 @@ pub async fn workspaces(
     sort: &str,
     cursor: String,
 ) -> Result<crate::model::page::Page<WorkspaceView>, AppError> {
-    let sort = crate::model::page::Sort::parse(sort, ws::WORKSPACE_SORTS, "name")?;
+    let window = Window::parse(ws::WORKSPACE_LIST, sort, &cursor, PER_PAGE)?;
     cx.store
-        .read(move |tx| ws::list_workspaces(tx, &q, sort, &cursor, PER_PAGE).map(|l| l.page))
+        .read(move |tx| ws::list_workspaces(tx, &q, &window).map(|l| l.page))
         .await
 }
 
@@ -688,9 +689,9 @@ pub async fn change_requests(
     sort: &str,
     cursor: String,
 ) -> Result<crate::model::page::Page<ChangeRequestView>, AppError> {
-    let sort = crate::model::page::Sort::parse(sort, change_requests::CHANGE_REQUEST_SORTS, "-created")?;
+    let window = Window::parse(change_requests::CHANGE_REQUEST_LIST, sort, &cursor, PER_PAGE)?;
     cx.store
-        .read(move |tx| change_requests::list_change_requests(tx, sort, &cursor, PER_PAGE).map(|l| l.page))
+        .read(move |tx| change_requests::list_change_requests(tx, &window).map(|l| l.page))
         .await
 }
 
@@ -809,7 +810,7 @@ mod tests {
 
         let mail = state
             .store
-            .read(|tx| outbox::list(tx, None, "is ready", crate::model::page::Sort::parse("", outbox::SORTS, "-created").unwrap(), "", 10))
+            .read(|tx| outbox::list(tx, None, "is ready", &Window::first(outbox::LIST, 10)))
             .await
             .unwrap();
         assert_eq!(mail.total, 2);
@@ -852,7 +853,7 @@ mod tests {
             async move {
                 state
                     .store
-                    .read(|tx| workspace_applications::list_applications(tx, Some(ApplicationStatus::Pending), "", crate::model::page::Sort::parse("", workspace_applications::APPLICATION_SORTS, "-created")?, "", 10))
+                    .read(|tx| workspace_applications::list_applications(tx, Some(ApplicationStatus::Pending), "", &Window::first(workspace_applications::APPLICATION_LIST, 10)))
                     .await
                     .unwrap()
                     .total
@@ -905,7 +906,7 @@ mod tests {
         withdraw(&state, &ann, b.id, nobody()).await.unwrap();
         let events = state
             .store
-            .read(|tx| audit::list(tx, None, "", "", crate::model::page::Sort::parse("", audit::SORTS, "-time").unwrap(), "", 50))
+            .read(|tx| audit::list(tx, None, "", "", &Window::first(audit::LIST, 50)))
             .await
             .unwrap();
         let actions: Vec<_> = events.items.iter().map(|e| e.action.as_str()).collect();

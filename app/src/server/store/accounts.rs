@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
-use super::listing::{self, List, Listed, Row};
+use super::listing::{self, List, Listed, Row, Window};
 use super::tables::{ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME};
 use crate::model::account::{email_key, username_key, AccountView};
-use crate::model::page::{KeyValue, Sort};
+use crate::model::page::KeyValue;
 use crate::model::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,10 +81,9 @@ pub fn insert(tx: &WriteTransaction, account: &Account) -> Result<(), AppError> 
 }
 
 /// The operator's accounts list, sorted by username, email or when the account was made.
-pub const LIST: List = List { code: 1, sorts: &["username", "email", "created"] };
+pub const LIST: List = List { code: 1, sorts: &["username", "email", "created"], default_sort: "username" };
 
 /// How the accounts list can be sorted.
-pub const SORTS: &[&str] = LIST.sorts;
 
 fn flag(on: bool) -> u32 {
     if on { 1 } else { 2 }
@@ -169,13 +168,11 @@ pub fn count(tx: &ReadTransaction) -> Result<u64, AppError> {
 pub fn list(
     tx: &ReadTransaction,
     query: &str,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
+    window: &Window,
 ) -> Result<Listed<AccountView>, AppError> {
     let q = query.trim().to_lowercase();
     let accounts = tx.open_table(ACCOUNTS)?;
-    let query = listing::Query { scope: 0, filter: 0, sort, cursor, per_page };
+    let query = listing::Query { scope: 0, filter: 0, window };
     let account = |id: u128| accounts.get(id)?.map(|v| decode::<Account>(v.value())).transpose();
     if q.is_empty() {
         return listing::page(tx, LIST, &query, |id| Ok(account(id)?.map(|a| a.view())));

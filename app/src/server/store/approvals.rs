@@ -9,25 +9,24 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
-use super::listing::{self, List, Row};
+use super::listing::{self, List, Row, Window};
 pub use super::listing::Listed;
 use super::tables::{
     APPROVALS, APPROVALS_BY_APPLICANT, APPROVALS_BY_SUBJECT, APPROVALS_PENDING, APPROVAL_APPLICANTS, MINI_PROGRAMS,
     MINI_PROGRAMS_BY_WORKSPACE,
 };
 use crate::model::approvals::{ApplicationRow, Category, HistoryEntry, Status};
-use crate::model::page::{window, KeyValue, Page, Sort};
+use crate::model::page::{window, KeyValue, Page};
 use crate::model::AppError;
 
 /// A workspace's Approvals list, filtered by category and status, by when an application was
 /// filed or finished.
-pub const LIST: List = List { code: 9, sorts: &["created", "finished"] };
+pub const LIST: List = List { code: 9, sorts: &["created", "finished"], default_sort: "-created" };
 
 /// "My requests": one applicant's applications in every workspace.
-pub const MINE: List = List { code: 10, sorts: &["created"] };
+pub const MINE: List = List { code: 10, sorts: &["created"], default_sort: "-created" };
 
 /// How the Approvals list can be sorted.
-pub const SORTS: &[&str] = LIST.sorts;
 
 fn category_code(c: Category) -> u32 {
     u32::from(c.code())
@@ -252,9 +251,7 @@ pub struct Query {
     pub status: Option<Status>,
     /// Matched against mini program names and applicants' usernames and emails.
     pub search: String,
-    pub sort: Sort,
-    pub cursor: String,
-    pub per_page: u32,
+    pub window: Window,
 }
 
 fn load(tx: &ReadTransaction, ids: &[u128]) -> Result<Vec<Application>, AppError> {
@@ -276,7 +273,7 @@ pub fn list(tx: &ReadTransaction, q: &Query) -> Result<Listed<Application>, AppE
     }
     let t = tx.open_table(APPROVALS)?;
     let filter = listing::filter(&[q.category.map(category_code), q.status.map(status_code)]);
-    let query = listing::Query { scope: q.workspace.as_u128(), filter, sort: q.sort, cursor: &q.cursor, per_page: q.per_page };
+    let query = listing::Query { scope: q.workspace.as_u128(), filter, window: &q.window };
     listing::page(tx, LIST, &query, |id| get_in(&t, Uuid::from_u128(id)))
 }
 
@@ -317,12 +314,12 @@ fn search(tx: &ReadTransaction, q: &Query) -> Result<Listed<Application>, AppErr
             let (_, _, created, id) = k.value();
             let (c, status, finished) = v.value();
             if (cat == 0 || c == cat) && (st == 0 || status == st) && seen.insert(id) {
-                let time = if q.sort.column == "finished" { finished } else { created };
+                let time = if q.window.sort.column == "finished" { finished } else { created };
                 rows.push((KeyValue::Int(time), id, id));
             }
         }
     }
-    let page = window(rows, q.sort, &q.cursor, q.per_page)?;
+    let page = window(rows, q.window.sort, &q.window.cursor, q.window.per_page)?;
     let items = load(tx, &page.items)?;
     Ok(Listed {
         page: Page { items, total: page.total, offset: page.offset, prev: page.prev, next: page.next, sort: page.sort },
@@ -331,9 +328,9 @@ fn search(tx: &ReadTransaction, q: &Query) -> Result<Listed<Application>, AppErr
 }
 
 /// The applications of one applicant, in every workspace (only the page's are read).
-pub fn of_applicant(tx: &ReadTransaction, account: Uuid, sort: Sort, cursor: &str, per_page: u32) -> Result<Page<Application>, AppError> {
+pub fn of_applicant(tx: &ReadTransaction, account: Uuid, window: &Window) -> Result<Page<Application>, AppError> {
     let t = tx.open_table(APPROVALS)?;
-    let query = listing::Query { scope: account.as_u128(), filter: 0, sort, cursor, per_page };
+    let query = listing::Query { scope: account.as_u128(), filter: 0, window };
     Ok(listing::page(tx, MINE, &query, |id| get_in(&t, Uuid::from_u128(id)))?.page)
 }
 
@@ -374,9 +371,7 @@ mod tests {
             category: None,
             status: None,
             search: String::new(),
-            sort: Sort::parse(sort, SORTS, "-created").unwrap(),
-            cursor: cursor.into(),
-            per_page: 10,
+            window: Window::parse(LIST, sort, cursor, 10).unwrap(),
         }
     }
 
@@ -434,8 +429,8 @@ mod tests {
         // The row the second page ends with, as a "next" cursor.
         let last = p2.page.items.last().unwrap();
         use crate::model::page::Cursor;
-        let (newest, oldest) = (Sort::parse("", SORTS, "-created").unwrap(), Sort::parse("created", SORTS, "").unwrap());
-        let cursor = |sort: &Sort, offset: u64, time: i64, id: u128| {
+        let (newest, oldest) = (LIST.default(), Window::parse(LIST, "created", "", 10).unwrap().sort);
+        let cursor = |sort: &crate::model::page::Sort, offset: u64, time: i64, id: u128| {
             Cursor { after: true, offset, key: (KeyValue::Int(time).bytes(), id) }.encode(sort)
         };
         let at_last = cursor(&newest, 20, last.created.timestamp_micros(), last.id.as_u128());

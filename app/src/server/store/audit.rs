@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, encode};
-use super::listing::{self, List, Listed, Row};
+use super::listing::{self, List, Listed, Row, Window};
 use super::tables::{AUDIT, AUDIT_BY_ACCOUNT, AUDIT_BY_WORKSPACE, META};
-use crate::model::page::{KeyValue, Page, Sort};
+use crate::model::page::{KeyValue, Page};
 use crate::model::workspace::AuditEventView;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
@@ -93,13 +93,12 @@ fn webhook_data(seq: u64, action: AuditAction, e: &AuditEvent) -> serde_json::Va
 
 /// The audit logs: a workspace's (scope: the workspace) and the platform's (scope 0), filtered
 /// by action, newest or oldest first.
-pub const LIST: List = List { code: 3, sorts: &["time"] };
+pub const LIST: List = List { code: 3, sorts: &["time"], default_sort: "-time" };
 
 /// An account's security events (scope: the account).
-pub const SECURITY_LIST: List = List { code: 4, sorts: &["time"] };
+pub const SECURITY_LIST: List = List { code: 4, sorts: &["time"], default_sort: "-time" };
 
 /// How audit lists can be sorted: by time (the event's sequence number).
-pub const SORTS: &[&str] = LIST.sorts;
 
 fn time_key(seq: u64) -> Vec<KeyValue> {
     vec![KeyValue::Int(seq as i64)]
@@ -165,12 +164,10 @@ pub fn record_security(
 pub fn of_account(
     tx: &ReadTransaction,
     account: Uuid,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
+    window: &Window,
 ) -> Result<Page<AuditEventView>, AppError> {
     let events = tx.open_table(AUDIT)?;
-    let query = listing::Query { scope: account.as_u128(), filter: 0, sort, cursor, per_page };
+    let query = listing::Query { scope: account.as_u128(), filter: 0, window };
     Ok(listing::page(tx, SECURITY_LIST, &query, |seq| load(&events, seq as u64).map(Some))?.page)
 }
 
@@ -202,16 +199,14 @@ pub fn list(
     workspace: Option<Uuid>,
     action: &str,
     query: &str,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
+    window: &Window,
 ) -> Result<Listed<AuditEventView>, AppError> {
     let events = tx.open_table(AUDIT)?;
     let scope = workspace.map_or(0, |w| w.as_u128());
     let filter = listing::filter(&[(!action.is_empty()).then(|| listing::text_code(action))]);
     let q = query.trim().to_lowercase();
     if q.is_empty() {
-        let query = listing::Query { scope, filter, sort, cursor, per_page };
+        let query = listing::Query { scope, filter, window };
         return listing::page(tx, LIST, &query, |seq| {
             let event = load(&events, seq as u64)?;
             // Two actions whose codes share 32 bits are told apart here.
@@ -219,7 +214,7 @@ pub fn list(
         });
     }
     // A search reads the scope's events of that action and keeps the matches.
-    let query = listing::Query { scope, filter, sort, cursor, per_page };
+    let query = listing::Query { scope, filter, window };
     listing::search(tx, LIST, &query, |seq| {
         let Some(v) = events.get(seq as u64)? else { return Ok(None) };
         let e: AuditEvent = decode(v.value())?;
@@ -261,28 +256,28 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        let newest = Sort::parse("", SORTS, "-time").unwrap();
+        let at = |cursor: &str, per_page| Window { cursor: cursor.to_string(), ..Window::first(LIST, per_page) };
         let all = store
-            .read_blocking(|tx| list(tx, None, "", "", newest, "", 4))
+            .read_blocking(|tx| list(tx, None, "", "", &at("", 4)))
             .unwrap();
         assert_eq!(all.total, 6);
         assert_eq!(all.items.len(), 4);
         assert_eq!(all.items[0].action, "workspace_application.submitted");
         let first = store
-            .read_blocking(|tx| list(tx, Some(ws), "", "", newest, "", 4))
+            .read_blocking(|tx| list(tx, Some(ws), "", "", &at("", 4)))
             .unwrap();
         let next = first.page.next.clone().unwrap();
         let mine = store
-            .read_blocking(|tx| list(tx, Some(ws), "", "", newest, &next, 4))
+            .read_blocking(|tx| list(tx, Some(ws), "", "", &at(&next, 4)))
             .unwrap();
         assert_eq!((mine.total, mine.items.len()), (5, 1));
         assert_eq!(mine.items[0].target, "t0");
         let filtered = store
-            .read_blocking(|tx| list(tx, None, "workspace_application.submitted", "", newest, "", 10))
+            .read_blocking(|tx| list(tx, None, "workspace_application.submitted", "", &at("", 10)))
             .unwrap();
         assert_eq!(filtered.total, 1);
         let searched = store
-            .read_blocking(|tx| list(tx, Some(ws), "", "T3", newest, "", 10))
+            .read_blocking(|tx| list(tx, Some(ws), "", "T3", &at("", 10)))
             .unwrap();
         assert_eq!(searched.items.len(), 1);
         assert_eq!(searched.items[0].client, "10.0.0.1");
@@ -293,7 +288,7 @@ mod tests {
         let store = Store::memory();
         let (ann, bob) = (Uuid::new_v4(), Uuid::new_v4());
         let actor = Actor { id: Some(ann), name: "ann".into(), client: None };
-        let newest = Sort::parse("", SORTS, "-time").unwrap();
+        let newest = Window::first(SECURITY_LIST, 10);
         store
             .write_blocking(|tx| {
                 record_security(tx, &actor, ann, AuditAction::AccountSignedIn, "ann", "")?;
@@ -302,9 +297,9 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        let mine = store.read_blocking(|tx| of_account(tx, ann, newest, "", 10)).unwrap();
+        let mine = store.read_blocking(|tx| of_account(tx, ann, &newest)).unwrap();
         assert_eq!(mine.total, 2);
         assert_eq!(mine.items[0].action, "account.password_changed");
-        assert_eq!(store.read_blocking(|tx| of_account(tx, bob, newest, "", 10)).unwrap().total, 1);
+        assert_eq!(store.read_blocking(|tx| of_account(tx, bob, &newest)).unwrap().total, 1);
     }
 }

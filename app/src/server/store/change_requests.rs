@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode};
 use super::tables::*;
-use super::listing::{self, List, Listed, Row};
-use crate::model::page::{KeyValue, Sort};
+use super::listing::{self, List, Listed, Row, Window};
+use crate::model::page::KeyValue;
 use crate::model::workspace::*;
 use crate::model::AppError;
 
@@ -25,10 +25,9 @@ pub struct ChangeRequest {
 }
 
 /// The operator's list of requests for changes to workspaces' information.
-pub const CHANGE_REQUEST_LIST: List = List { code: 8, sorts: &["created"] };
+pub const CHANGE_REQUEST_LIST: List = List { code: 8, sorts: &["created"], default_sort: "-created" };
 
 /// How change requests can be sorted.
-pub const CHANGE_REQUEST_SORTS: &[&str] = CHANGE_REQUEST_LIST.sorts;
 
 fn index_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), AppError> {
     let row = Row::new(&[], vec![KeyValue::Int(c.created.timestamp_micros())]);
@@ -38,12 +37,10 @@ fn index_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), 
 /// Requests for changes to workspaces' information; only the page's are read.
 pub fn list_change_requests(
     tx: &ReadTransaction,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
+    window: &Window,
 ) -> Result<Listed<ChangeRequestView>, AppError> {
     let t = tx.open_table(CHANGE_REQUESTS)?;
-    let query = listing::Query { scope: 0, filter: 0, sort, cursor, per_page };
+    let query = listing::Query { scope: 0, filter: 0, window };
     listing::page(tx, CHANGE_REQUEST_LIST, &query, |id| {
         let Some(v) = t.get(id)? else { return Ok(None) };
         let c: ChangeRequest = decode(v.value())?;

@@ -28,6 +28,8 @@ use crate::model::AppError;
 pub struct List {
     pub code: u8,
     pub sorts: &'static [&'static str],
+    /// The sort a page asked for without one (`-column` for descending).
+    pub default_sort: &'static str,
 }
 
 /// Bits of the filter code each dimension has.
@@ -193,14 +195,43 @@ pub fn entries(tx: &ReadTransaction) -> Result<u64, AppError> {
     Ok(tx.open_table(LISTINGS)?.len()?)
 }
 
-/// What a page of a list asks for.
+/// Which page of a list is asked for: its sort, the cursor an earlier page gave (empty for the
+/// first page) and how many rows. Every list takes one, made from the request's `sort` and
+/// `cursor` parameters by [`Window::parse`].
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub sort: Sort,
+    pub cursor: String,
+    pub per_page: u32,
+}
+
+impl Window {
+    /// The page of `list` that the `sort` (empty: the list's default) and `cursor` parameters
+    /// name. A sort the list does not have is refused here, naming "Sort"; a malformed cursor
+    /// is refused when the page is read, naming "cursor".
+    pub fn parse(list: List, sort: &str, cursor: &str, per_page: u32) -> Result<Window, AppError> {
+        Ok(Window { sort: Sort::parse(sort, list.sorts, list.default_sort)?, cursor: cursor.to_string(), per_page })
+    }
+
+    /// The first page of `list` in its default order.
+    pub fn first(list: List, per_page: u32) -> Window {
+        Window { sort: list.default(), cursor: String::new(), per_page }
+    }
+}
+
+impl List {
+    /// The list's default sort.
+    pub fn default(self) -> Sort {
+        Sort { column: self.default_sort.trim_start_matches('-'), desc: self.default_sort.starts_with('-') }
+    }
+}
+
+/// What a page of a list asks for: the rows of one scope and filter, and the window.
 #[derive(Debug, Clone)]
 pub struct Query<'a> {
     pub scope: u128,
     pub filter: u64,
-    pub sort: Sort,
-    pub cursor: &'a str,
-    pub per_page: u32,
+    pub window: &'a Window,
 }
 
 /// A page, and how many index entries were read to make it.
@@ -267,17 +298,18 @@ pub fn page_keyed<T>(
     q: &Query,
     mut load: impl FnMut(&[u8], u128) -> Result<Option<T>, AppError>,
 ) -> Result<Listed<T>, AppError> {
-    let Some(order) = list.sorts.iter().position(|c| *c == q.sort.column) else {
-        tracing::error!(list = list.code, sort = q.sort.column, "a sort the list does not have");
+    let w = q.window;
+    let Some(order) = list.sorts.iter().position(|c| *c == w.sort.column) else {
+        tracing::error!(list = list.code, sort = w.sort.column, "a sort the list does not have");
         return Err(AppError::Internal);
     };
-    let cursor = Cursor::decode(&q.sort, q.cursor)?;
+    let cursor = Cursor::decode(&w.sort, &w.cursor)?;
     let prefix = (list.code, q.scope, q.filter, order as u8);
     let total = count(tx, list, q.scope, q.filter)?;
     let index = tx.open_table(LISTINGS)?;
-    let per = q.per_page.max(1) as usize;
+    let per = w.per_page.max(1) as usize;
     // Display order is key order when ascending, its reverse when descending.
-    let forward = !q.sort.desc;
+    let forward = !w.sort.desc;
     let mut read = 0;
     let first_page = |read: &mut usize| -> Result<_, AppError> {
         let mut keys = scan(&index, prefix, None, forward, per + 1, read)?;
@@ -311,13 +343,13 @@ pub fn page_keyed<T>(
     };
     let prev = match keys.first() {
         Some(first) if has_prev => Some(
-            Cursor { after: false, offset: offset.saturating_sub(per as u64), key: first.clone() }.encode(&q.sort),
+            Cursor { after: false, offset: offset.saturating_sub(per as u64), key: first.clone() }.encode(&w.sort),
         ),
         _ => None,
     };
     let next = match keys.last() {
         Some(last) if has_next => {
-            Some(Cursor { after: true, offset: offset + keys.len() as u64, key: last.clone() }.encode(&q.sort))
+            Some(Cursor { after: true, offset: offset + keys.len() as u64, key: last.clone() }.encode(&w.sort))
         }
         _ => None,
     };
@@ -327,7 +359,7 @@ pub fn page_keyed<T>(
             items.push(t);
         }
     }
-    Ok(Listed { page: Page { items, total, offset, prev, next, sort: q.sort.param() }, entries_read: read })
+    Ok(Listed { page: Page { items, total, offset, prev, next, sort: w.sort.param() }, entries_read: read })
 }
 
 /// A searched page of `list`: every row listed under the query's filter is offered to `hit`, in
@@ -339,8 +371,9 @@ pub fn search<T>(
     q: &Query,
     mut hit: impl FnMut(u128) -> Result<Option<T>, AppError>,
 ) -> Result<Listed<T>, AppError> {
-    let Some(order) = list.sorts.iter().position(|c| *c == q.sort.column) else {
-        tracing::error!(list = list.code, sort = q.sort.column, "a sort the list does not have");
+    let w = q.window;
+    let Some(order) = list.sorts.iter().position(|c| *c == w.sort.column) else {
+        tracing::error!(list = list.code, sort = w.sort.column, "a sort the list does not have");
         return Err(AppError::Internal);
     };
     let index = tx.open_table(LISTINGS)?;
@@ -352,7 +385,7 @@ pub fn search<T>(
             rows.push((key, t));
         }
     }
-    Ok(Listed { page: window_keyed(rows, q.sort, q.cursor, q.per_page)?, entries_read: read })
+    Ok(Listed { page: window_keyed(rows, w.sort, &w.cursor, w.per_page)?, entries_read: read })
 }
 
 #[cfg(test)]
@@ -360,18 +393,22 @@ mod tests {
     use super::super::Store;
     use super::*;
 
-    const PEOPLE: List = List { code: 250, sorts: &["name", "joined"] };
+    const PEOPLE: List = List { code: 250, sorts: &["name", "joined"], default_sort: "name" };
 
     fn person(name: &str, joined: i64, role: u32) -> Row {
         Row::new(&[role], vec![KeyValue::Text(name.into()), KeyValue::Int(joined)])
     }
 
-    fn q<'a>(sort: &str, filter: u64, cursor: &'a str) -> Query<'a> {
-        Query { scope: 7, filter, sort: Sort::parse(sort, PEOPLE.sorts, "name").unwrap(), cursor, per_page: 3 }
+    fn q(sort: &str, filter: u64, cursor: &str) -> (u64, Window) {
+        (filter, Window::parse(PEOPLE, sort, cursor, 3).unwrap())
     }
 
-    fn names(store: &Store, q: &Query) -> (Vec<u128>, Listed<u128>) {
-        let listed = store.read_blocking(|tx| page(tx, PEOPLE, q, |id| Ok(Some(id)))).unwrap();
+    fn query((filter, window): &(u64, Window)) -> Query<'_> {
+        Query { scope: 7, filter: *filter, window }
+    }
+
+    fn names(store: &Store, q: &(u64, Window)) -> (Vec<u128>, Listed<u128>) {
+        let listed = store.read_blocking(|tx| page(tx, PEOPLE, &query(q), |id| Ok(Some(id)))).unwrap();
         (listed.page.items.clone(), listed)
     }
 
@@ -408,7 +445,7 @@ mod tests {
         let (newest, listed) = names(&store, &q("-joined", filter(&[Some(2)]), ""));
         assert_eq!((newest, listed.page.total, listed.entries_read), (vec![99, 97, 95], 50, 4));
         // A cursor made for another sort is refused.
-        let e = store.read_blocking(|tx| page(tx, PEOPLE, &q("joined", 0, &next), |id| Ok(Some(id)))).unwrap_err();
+        let e = store.read_blocking(|tx| page(tx, PEOPLE, &query(&q("joined", 0, &next)), |id| Ok(Some(id)))).unwrap_err();
         assert_eq!(e.field(), Some("cursor"));
     }
 
@@ -439,10 +476,10 @@ mod tests {
             .write_blocking(|tx| (0..30u128).try_for_each(|i| set(tx, PEOPLE, 7, i, Some(&person(&format!("p{i:02}"), i as i64, 1)))))
             .unwrap();
         let even = |id: u128| Ok((id % 2 == 0).then_some(id));
-        let first = store.read_blocking(|tx| search(tx, PEOPLE, &q("-name", 0, ""), even)).unwrap();
+        let first = store.read_blocking(|tx| search(tx, PEOPLE, &query(&q("-name", 0, "")), even)).unwrap();
         assert_eq!((first.page.items.clone(), first.page.total, first.entries_read), (vec![28, 26, 24], 15, 30));
         let next = first.page.next.unwrap();
-        let second = store.read_blocking(|tx| search(tx, PEOPLE, &q("-name", 0, &next), even)).unwrap();
+        let second = store.read_blocking(|tx| search(tx, PEOPLE, &query(&q("-name", 0, &next)), even)).unwrap();
         assert_eq!((second.page.items, second.page.offset), (vec![22, 20, 18], 3));
     }
 
@@ -509,35 +546,39 @@ mod tests {
             (approvals::MINE, applicant.as_u128(), N as u64),
             (minis::VERSION_LIST, mp.as_u128(), N as u64),
         ];
+        for (list, _, _) in &lists {
+            // Every list's default sort is one of its own, so `Window::first` pages it.
+            assert_eq!(Sort::parse("", list.sorts, list.default_sort).ok(), Some(list.default()), "list {}", list.code);
+        }
         for (list, scope, total) in lists {
             for column in list.sorts {
-                let sort = Sort { column, desc: true };
+                let window = Window { sort: Sort { column, desc: true }, cursor: String::new(), per_page: 20 };
                 let first = store
-                    .read_blocking(|tx| page(tx, list, &Query { scope, filter: 0, sort, cursor: "", per_page: 20 }, |id| Ok(Some(id))))
+                    .read_blocking(|tx| page(tx, list, &Query { scope, filter: 0, window: &window }, |id| Ok(Some(id))))
                     .unwrap();
                 assert_eq!((first.page.total, first.page.items.len(), first.entries_read), (total, 20, 21), "list {} by {column}", list.code);
-                let next = first.page.next.clone().unwrap();
+                let window = Window { cursor: first.page.next.clone().unwrap(), ..window };
                 let second = store
-                    .read_blocking(|tx| page(tx, list, &Query { scope, filter: 0, sort, cursor: &next, per_page: 20 }, |id| Ok(Some(id))))
+                    .read_blocking(|tx| page(tx, list, &Query { scope, filter: 0, window: &window }, |id| Ok(Some(id))))
                     .unwrap();
                 assert_eq!((second.page.offset, second.entries_read), (20, 21), "list {} by {column}", list.code);
                 assert!(first.page.items.iter().all(|id| !second.page.items.contains(id)));
             }
         }
         // The module's own list functions read the same way.
-        let s = |cols: &'static [&'static str]| Sort { column: cols[0], desc: false };
+        let w = |list: List| Window { sort: Sort { column: list.sorts[0], desc: false }, cursor: String::new(), per_page: 20 };
         let read = store
             .read_blocking(|tx| {
                 Ok(vec![
-                    accounts::list(tx, "", s(accounts::SORTS), "", 20)?.entries_read,
-                    members::list(tx, ws, "", None, None, s(members::SORTS), "", 20, members::member_view(tx, ws))?.entries_read,
-                    audit::list(tx, None, "", "", s(audit::SORTS), "", 20)?.entries_read,
-                    audit::list(tx, Some(ws), "workspace_application.submitted", "", s(audit::SORTS), "", 20)?.entries_read,
-                    outbox::list(tx, None, "", s(outbox::SORTS), "", 20)?.entries_read,
-                    workspace_applications::list_applications(tx, None, "", s(workspace_applications::APPLICATION_SORTS), "", 20)?.entries_read,
-                    workspaces::list_workspaces(tx, "", s(workspaces::WORKSPACE_SORTS), "", 20)?.entries_read,
-                    change_requests::list_change_requests(tx, s(change_requests::CHANGE_REQUEST_SORTS), "", 20)?.entries_read,
-                    minis::versions_page(tx, mp, s(minis::VERSION_LIST.sorts), "", 20)?.entries_read,
+                    accounts::list(tx, "", &w(accounts::LIST))?.entries_read,
+                    members::list(tx, ws, "", None, None, &w(members::LIST), members::member_view(tx, ws))?.entries_read,
+                    audit::list(tx, None, "", "", &w(audit::LIST))?.entries_read,
+                    audit::list(tx, Some(ws), "workspace_application.submitted", "", &w(audit::LIST))?.entries_read,
+                    outbox::list(tx, None, "", &w(outbox::LIST))?.entries_read,
+                    workspace_applications::list_applications(tx, None, "", &w(workspace_applications::APPLICATION_LIST))?.entries_read,
+                    workspaces::list_workspaces(tx, "", &w(workspaces::WORKSPACE_LIST))?.entries_read,
+                    change_requests::list_change_requests(tx, &w(change_requests::CHANGE_REQUEST_LIST))?.entries_read,
+                    minis::versions_page(tx, mp, &w(minis::VERSION_LIST))?.entries_read,
                 ])
             })
             .unwrap();

@@ -10,18 +10,17 @@ use super::accounts::{self, Account};
 use super::codec::encode;
 use super::Reads;
 use super::codec::decode;
-use super::listing::{self, List, Row};
+use super::listing::{self, List, Row, Window};
 use super::tables::{MEMBERSHIPS, MEMBERSHIPS_BY_ACCOUNT};
-use crate::model::page::{KeyValue, Sort};
+use crate::model::page::KeyValue;
 use crate::model::workspace::{MemberView, Role};
 use crate::model::AppError;
 
 /// The members list: per workspace, filtered by role and status, sorted by email, username, role
 /// or the day they joined.
-pub const LIST: List = List { code: 2, sorts: &["email", "username", "role", "joined"] };
+pub const LIST: List = List { code: 2, sorts: &["email", "username", "role", "joined"], default_sort: "email" };
 
 /// How the members list can be sorted.
-pub const SORTS: &[&str] = LIST.sorts;
 
 /// Stored in index keys: explicit numbers, fixed forever (never the declaration order).
 fn role_code(role: Role) -> u32 {
@@ -160,26 +159,23 @@ fn view(tx: &ReadTransaction, workspace: Uuid, m: Membership, account: Account) 
 }
 
 /// A page of members: searched by email or username, filtered by role and by status (active =
-/// not blocked), sorted by one of [`SORTS`], each of the page's members made by `make` from its
+/// not blocked), sorted by one of [`LIST`]'s sorts, each of the page's members made by `make` from its
 /// membership and account ([`member_view`] for the Members page). Without a search only the
 /// page's members are read.
-#[allow(clippy::too_many_arguments)]
 pub fn list<T>(
     tx: &ReadTransaction,
     workspace: Uuid,
     query: &str,
     role: Option<Role>,
     active: Option<bool>,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
+    window: &Window,
     make: impl Fn(Membership, Account) -> Result<T, AppError>,
 ) -> Result<listing::Listed<T>, AppError> {
     let memberships = tx.open_table(MEMBERSHIPS)?;
     let ws = workspace.as_u128();
     let q = query.trim().to_lowercase();
     let filter = listing::filter(&[role.map(role_code), active.map(status_code)]);
-    let query = listing::Query { scope: ws, filter, sort, cursor, per_page };
+    let query = listing::Query { scope: ws, filter, window };
     let member = |id: u128| -> Result<Option<(Membership, Account)>, AppError> {
         let Some(v) = memberships.get((ws, id))? else { return Ok(None) };
         let m: Membership = decode(v.value())?;

@@ -8,10 +8,9 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode};
 use super::effects::{caused, Effect};
-use super::listing::{self, List, Listed, Row};
+use super::listing::{self, List, Listed, Row, Window};
 use super::tables::{ASSIGNMENTS, ASSIGNMENTS_BY_MEMBER, MINI_ICONS, MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE, SIGNED_NONCES, SIGNED_NONCES_BY_TIME, VERSIONS};
 use crate::model::minis::{MiniRole, VersionState, VersionView};
-use crate::model::page::Sort;
 use crate::model::AppError;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -301,7 +300,7 @@ pub fn put_version(tx: &WriteTransaction, v: &Version) -> Result<(), AppError> {
 }
 
 /// A mini program's versions as the console lists them (retired ones left out), newest first.
-pub const VERSION_LIST: List = List { code: 11, sorts: &["created"] };
+pub const VERSION_LIST: List = List { code: 11, sorts: &["created"], default_sort: "-created" };
 
 /// A version's place in its list: its upload time, then its number (so the key names the
 /// version); its row id is the first 16 bytes of the SHA-256 of the number.
@@ -328,9 +327,9 @@ pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
 
 /// A page of a mini program's versions that count (retired ones left out): only the page's are
 /// read.
-pub fn versions_page(tx: &ReadTransaction, mp: Uuid, sort: Sort, cursor: &str, per_page: u32) -> Result<Listed<VersionView>, AppError> {
+pub fn versions_page(tx: &ReadTransaction, mp: Uuid, window: &Window) -> Result<Listed<VersionView>, AppError> {
     let t = tx.open_table(VERSIONS)?;
-    let query = listing::Query { scope: mp.as_u128(), filter: 0, sort, cursor, per_page };
+    let query = listing::Query { scope: mp.as_u128(), filter: 0, window };
     listing::page_keyed(tx, VERSION_LIST, &query, |key, _| {
         let Some(number) = key.get(8..).and_then(|n| std::str::from_utf8(n).ok()) else { return Ok(None) };
         t.get((mp.as_u128(), number))?.map(|v| decode::<Version>(v.value()).map(|v| v.view())).transpose()

@@ -740,7 +740,6 @@ mod tests {
     /// old index is deleted.
     #[test]
     fn a_schema_9_file_lists_every_row_it_has() {
-        use crate::model::page::Sort;
         let db = memory_db();
         migrations::run(&db, &migrations::MIGRATIONS_LIST[..9]).unwrap();
         let (ann, ws) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
@@ -764,10 +763,10 @@ mod tests {
         let (accounts, unverified, members, events) = store
             .read_blocking(|tx| {
                 Ok((
-                    accounts::list(tx, "", Sort::parse("", accounts::SORTS, "username")?, "", 20)?.page.items,
+                    accounts::list(tx, "", &listing::Window::first(accounts::LIST, 20))?.page.items,
                     accounts::count_unverified(tx)?,
-                    members::list(tx, ws, "", None, Some(true), Sort::parse("", members::SORTS, "email")?, "", 20, members::member_view(tx, ws))?.page.items,
-                    audit::list(tx, Some(ws), "member.invited", "", Sort::parse("", audit::SORTS, "-time")?, "", 20)?.page.items,
+                    members::list(tx, ws, "", None, Some(true), &listing::Window::first(members::LIST, 20), members::member_view(tx, ws))?.page.items,
+                    audit::list(tx, Some(ws), "member.invited", "", &listing::Window::first(audit::LIST, 20))?.page.items,
                 ))
             })
             .unwrap();

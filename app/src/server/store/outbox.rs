@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode};
 use super::effects::{caused, Effect};
-use super::listing::{self, List, Listed, Row};
+use super::listing::{self, List, Listed, Row, Window};
 use super::tables::{OUTBOX, OUTBOX_QUEUE};
-use crate::model::page::{KeyValue, Sort};
+use crate::model::page::KeyValue;
 use crate::model::workspace::OutboxView;
 use crate::model::AppError;
 
@@ -207,10 +207,9 @@ pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<OutboxMessage>, AppE
 }
 
 /// The outbox as the operator lists it: every message, filtered by state, by when it was queued.
-pub const LIST: List = List { code: 5, sorts: &["created"] };
+pub const LIST: List = List { code: 5, sorts: &["created"], default_sort: "-created" };
 
 /// How the outbox can be sorted.
-pub const SORTS: &[&str] = LIST.sorts;
 
 fn state_code(s: MailState) -> u32 {
     match s {
@@ -238,13 +237,11 @@ pub fn list(
     tx: &ReadTransaction,
     state: Option<MailState>,
     query: &str,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
+    window: &Window,
 ) -> Result<Listed<OutboxView>, AppError> {
     let outbox = tx.open_table(OUTBOX)?;
     let q = query.trim().to_lowercase();
-    let query = listing::Query { scope: 0, filter: listing::filter(&[state.map(state_code)]), sort, cursor, per_page };
+    let query = listing::Query { scope: 0, filter: listing::filter(&[state.map(state_code)]), window };
     let message = |id: u128| outbox.get(id)?.map(|v| decode::<OutboxMessage>(v.value())).transpose();
     if q.is_empty() {
         return listing::page(tx, LIST, &query, |id| Ok(message(id)?.map(|m| m.view())));
@@ -311,7 +308,7 @@ mod tests {
             .unwrap()
             .is_empty());
         let page = store
-            .read_blocking(|tx| list(tx, Some(MailState::Failed), "", Sort::parse("", SORTS, "-created").unwrap(), "", 10))
+            .read_blocking(|tx| list(tx, Some(MailState::Failed), "", &Window::first(LIST, 10)))
             .unwrap();
         assert_eq!(page.total, 1);
     }

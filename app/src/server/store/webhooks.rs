@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode};
 use super::effects::{caused, Effect};
-use super::listing::{self, List, Listed, Row};
+use super::listing::{self, List, Listed, Row, Window};
 use super::tables::{WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS, WEBHOOK_ENDPOINTS_BY_WORKSPACE, WEBHOOK_QUEUE};
 use super::Reads;
-use crate::model::page::{KeyValue, Sort};
+use crate::model::page::KeyValue;
 use crate::model::webhooks::{Attempt, DeliveryState, DeliveryView, EndpointView, WebhookEvent, ATTEMPTS_KEPT};
 use crate::model::AppError;
 
@@ -313,10 +313,9 @@ pub fn resend(tx: &WriteTransaction, d: &mut WebhookDelivery) -> Result<(), AppE
 }
 
 /// An endpoint's deliveries (scope: the endpoint), filtered by state, by when they were made.
-pub const LIST: List = List { code: 12, sorts: &["created"] };
+pub const LIST: List = List { code: 12, sorts: &["created"], default_sort: "-created" };
 
 /// How the deliveries can be sorted.
-pub const SORTS: &[&str] = LIST.sorts;
 
 /// A state's code in the deliveries' index (stored: never change one).
 pub fn state_code(s: DeliveryState) -> u32 {
@@ -339,12 +338,10 @@ pub fn list(
     endpoint: Uuid,
     state: Option<DeliveryState>,
     search: &str,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
+    window: &Window,
 ) -> Result<Listed<DeliveryView>, AppError> {
     let deliveries = tx.open_table(WEBHOOK_DELIVERIES)?;
-    let query = listing::Query { scope: endpoint.as_u128(), filter: listing::filter(&[state.map(state_code)]), sort, cursor, per_page };
+    let query = listing::Query { scope: endpoint.as_u128(), filter: listing::filter(&[state.map(state_code)]), window };
     let q = search.trim().to_lowercase();
     let delivery = |id: u128| deliveries.get(id)?.map(|v| decode::<WebhookDelivery>(v.value())).transpose();
     if q.is_empty() {
@@ -432,7 +429,7 @@ mod tests {
         assert_eq!(d.state, DeliveryState::Failed);
         assert_eq!(store.read_blocking(queued).unwrap(), 0);
         let failed = store
-            .read_blocking(|tx| list(tx, e.id, Some(DeliveryState::Failed), "", Sort::parse("", SORTS, "-created").unwrap(), "", 10))
+            .read_blocking(|tx| list(tx, e.id, Some(DeliveryState::Failed), "", &Window::first(LIST, 10)))
             .unwrap();
         assert_eq!(failed.total, 1);
 
@@ -462,7 +459,7 @@ mod tests {
         store.write_blocking(|tx| record_attempt(tx, ids[0], attempt(200), true)).unwrap();
         store.write_blocking(|tx| { for _ in 0..MAX_ATTEMPTS { record_attempt(tx, ids[1], attempt(500), false)?; } Ok(()) }).unwrap();
         store.write_blocking(|tx| record_attempt(tx, ids[3], attempt(200), true)).unwrap();
-        let listed = |state| store.read_blocking(move |tx| Ok(list(tx, e.id, state, "", Sort::parse("", SORTS, "-created").unwrap(), "", 10)?.total)).unwrap();
+        let listed = |state| store.read_blocking(move |tx| Ok(list(tx, e.id, state, "", &Window::first(LIST, 10))?.total)).unwrap();
         assert_eq!(listed(None), 4);
 
         // Nothing is old enough yet.

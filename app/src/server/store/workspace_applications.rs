@@ -11,8 +11,8 @@ use super::codec::{decode, encode};
 use super::tables::*;
 use super::workspaces::workspace_name_taken;
 use crate::model::mcc::mcc_description;
-use super::listing::{self, List, Listed, Row};
-use crate::model::page::{KeyValue, Sort};
+use super::listing::{self, List, Listed, Row, Window};
+use crate::model::page::KeyValue;
 use crate::model::workspace::*;
 use crate::model::AppError;
 
@@ -152,10 +152,9 @@ pub fn applications_of(
 }
 
 /// The operator's queue of workspace applications, filtered by status.
-pub const APPLICATION_LIST: List = List { code: 6, sorts: &["created", "name"] };
+pub const APPLICATION_LIST: List = List { code: 6, sorts: &["created", "name"], default_sort: "-created" };
 
 /// How the operator's queue can be sorted.
-pub const APPLICATION_SORTS: &[&str] = APPLICATION_LIST.sorts;
 
 fn index_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
     let row = Row::new(
@@ -176,14 +175,12 @@ pub fn list_applications(
     tx: &ReadTransaction,
     status: Option<ApplicationStatus>,
     query: &str,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
+    window: &Window,
 ) -> Result<Listed<ApplicationView>, AppError> {
     let t = tx.open_table(APPLICATIONS)?;
     let q = query.trim().to_lowercase();
     let filter = listing::filter(&[status.map(|s| u32::from(s.code()) + 1)]);
-    let query = listing::Query { scope: 0, filter, sort, cursor, per_page };
+    let query = listing::Query { scope: 0, filter, window };
     let application = |id: u128| t.get(id)?.map(|v| decode::<WorkspaceApplication>(v.value())).transpose();
     if q.is_empty() {
         return listing::page(tx, APPLICATION_LIST, &query, |id| Ok(application(id)?.map(|a| a.view())));
@@ -205,8 +202,8 @@ mod tests {
     use super::super::Store;
     use super::*;
 
-    fn newest() -> Sort {
-        Sort::parse("", APPLICATION_SORTS, "-created").unwrap()
+    fn newest() -> Window {
+        Window::first(APPLICATION_LIST, 10)
     }
 
     fn application(name: &str) -> WorkspaceApplication {
@@ -255,11 +252,11 @@ mod tests {
             .write_blocking(|tx| insert_application(tx, &again))
             .unwrap();
         let page = store
-            .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", newest(), "", 10))
+            .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", &newest()))
             .unwrap();
         assert_eq!(page.total, 2);
         let all = store
-            .read_blocking(|tx| list_applications(tx, None, "ACM", newest(), "", 10))
+            .read_blocking(|tx| list_applications(tx, None, "ACM", &newest()))
             .unwrap();
         assert_eq!(all.total, 3);
     }
@@ -286,7 +283,7 @@ mod tests {
         assert_eq!((e.status(), e.field()), (409, Some("Workspace application")));
         assert!(e.to_string().contains("3 pending applications"), "{e}");
         let pending = store
-            .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", newest(), "", 10))
+            .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", &newest()))
             .unwrap();
         assert_eq!(pending.total, 3, "a refusal stores nothing");
     }

@@ -12,8 +12,8 @@ use super::members::membership;
 use super::effects::{caused, Effect};
 use super::tables::*;
 use crate::model::mcc::mcc_description;
-use super::listing::{self, List, Listed, Row};
-use crate::model::page::{KeyValue, Sort};
+use super::listing::{self, List, Listed, Row, Window};
+use crate::model::page::KeyValue;
 use crate::model::workspace::*;
 use crate::model::AppError;
 
@@ -68,10 +68,9 @@ pub fn workspace_name_taken(tx: &WriteTransaction, name: &str) -> Result<bool, A
 }
 
 /// The operator's list of workspaces, searched by name.
-pub const WORKSPACE_LIST: List = List { code: 7, sorts: &["name", "created"] };
+pub const WORKSPACE_LIST: List = List { code: 7, sorts: &["name", "created"], default_sort: "name" };
 
 /// How the operator's workspace list can be sorted.
-pub const WORKSPACE_SORTS: &[&str] = WORKSPACE_LIST.sorts;
 
 fn index_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError> {
     let status = match w.status {
@@ -87,13 +86,11 @@ fn index_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError>
 pub fn list_workspaces(
     tx: &ReadTransaction,
     query: &str,
-    sort: Sort,
-    cursor: &str,
-    per_page: u32,
+    window: &Window,
 ) -> Result<Listed<WorkspaceView>, AppError> {
     let t = tx.open_table(WORKSPACES)?;
     let q = query.trim().to_lowercase();
-    let query = listing::Query { scope: 0, filter: 0, sort, cursor, per_page };
+    let query = listing::Query { scope: 0, filter: 0, window };
     let workspace = |id: u128| t.get(id)?.map(|v| decode::<Workspace>(v.value())).transpose();
     if q.is_empty() {
         return listing::page(tx, WORKSPACE_LIST, &query, |id| Ok(workspace(id)?.map(|w| w.view())));

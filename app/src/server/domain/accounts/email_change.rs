@@ -71,6 +71,7 @@ pub async fn request_email_change(
 
 #[cfg(test)]
 mod tests {
+    use crate::server::store::listing::Window;
     use super::*;
     use super::super::test_support::{assert_reset_link_refused, reset_link, signed_in, state};
     use super::super::{last_link_token, log_in, verified_account, verify_email};
@@ -91,7 +92,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(sent, "BOB@example.com");
-        let mail = s.store.read(|tx| outbox::list(tx, None, "bob@example.com", crate::model::page::Sort::parse("", outbox::SORTS, "-created").unwrap(), "", 10)).await.unwrap();
+        let mail = s.store.read(|tx| outbox::list(tx, None, "bob@example.com", &Window::first(outbox::LIST, 10))).await.unwrap();
         assert!(mail.items[0].subject.contains("tried to use your email address"), "{:?}", mail.items[0].subject);
         let live = s
             .store

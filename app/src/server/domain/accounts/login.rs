@@ -96,6 +96,7 @@ pub async fn log_in(
 
 #[cfg(test)]
 mod tests {
+    use crate::server::store::listing::Window;
     use super::*;
     use super::super::test_support::{state, unverified_account};
 
@@ -156,7 +157,7 @@ mod tests {
         unverified_account(&s, "ann").await;
         let failures = |s: Context| async move {
             s.store
-                .read(|tx| audit::list(tx, None, "account.sign_in_failed", "", crate::model::page::Sort::parse("", audit::SORTS, "-time")?, "", 10))
+                .read(|tx| audit::list(tx, None, "account.sign_in_failed", "", &Window::first(audit::LIST, 10)))
                 .await
                 .unwrap()
                 .page.items

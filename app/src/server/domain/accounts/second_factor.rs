@@ -367,6 +367,7 @@ fn turn_off(
 
 #[cfg(test)]
 mod tests {
+    use crate::server::store::listing::Window;
     use super::super::test_support::{signed_in, state as ticking, verified_account};
     use super::*;
 
@@ -447,7 +448,7 @@ mod tests {
         complete_login(&cx, id, epoch, codes[2].clone(), None).await.unwrap();
         let failed = cx
             .store
-            .read(move |tx| audit::of_account(tx, id, crate::model::page::Sort::parse("", audit::SORTS, "-time")?, "", 100))
+            .read(move |tx| audit::of_account(tx, id, &Window::first(audit::LIST, 100)))
             .await
             .unwrap()
             .items

@@ -12,6 +12,7 @@ use crate::server::store::accounts::{self, Account};
 use crate::server::store::audit;
 use crate::server::store::sessions;
 use crate::server::Context;
+use crate::server::store::listing::Window;
 
 /// The signed-in person's live sessions, this one first, then the most recently seen.
 pub async fn live_sessions(cx: &Context, who: &SignedIn) -> Result<Vec<SessionView>, AppError> {
@@ -58,10 +59,7 @@ pub async fn security_events(
 ) -> Result<crate::model::page::Page<crate::model::workspace::AuditEventView>, AppError> {
     let id = who.account().id;
     cx.store
-        .read(move |tx| {
-            let sort = crate::model::page::Sort::parse(&sort, audit::SORTS, "-time")?;
-            audit::of_account(tx, id, sort, &cursor, 10)
-        })
+        .read(move |tx| audit::of_account(tx, id, &Window::parse(audit::SECURITY_LIST, &sort, &cursor, 10)?))
         .await
 }
 

@@ -209,6 +209,7 @@ pub async fn verify_email(
 
 #[cfg(test)]
 mod tests {
+    use crate::server::store::listing::Window;
     
     use super::*;
     use super::super::test_support::{count_accounts, form, state};
@@ -278,7 +279,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(count_accounts(&s).await, 1);
-        let mail = s.store.read(|tx| outbox::list(tx, None, "", crate::model::page::Sort::parse("", outbox::SORTS, "-created").unwrap(), "", 10)).await.unwrap();
+        let mail = s.store.read(|tx| outbox::list(tx, None, "", &Window::first(outbox::LIST, 10))).await.unwrap();
         assert!(mail.items.iter().any(|m| m.subject.contains("tried to sign up")));
         let e = sign_up(&s, form("ann2@example.com", "Ann", "blue harbour 42"), None, None)
             .await

@@ -8,7 +8,8 @@ use crate::model::approvals::{
     NotificationView, ReleaseView, Status, FEATURES,
 };
 use crate::model::minis::VersionState;
-use crate::model::page::{Page, Sort, PER_PAGE};
+use crate::model::page::{Page, PER_PAGE};
+use crate::server::store::listing::Window;
 use crate::model::workspace::WorkspaceStatus;
 use crate::model::AppError;
 use crate::server::guard::{act, Authorized, Member, SignedIn};
@@ -38,9 +39,7 @@ pub async fn list(cx: &Context, m: &Authorized<act::ViewApprovals>, f: ListFilte
         category: crate::model::page::FilterWord::parse_filter(&f.category)?,
         status: crate::model::page::FilterWord::parse_filter(&f.status)?,
         search: f.search.chars().take(100).collect(),
-        sort: Sort::parse(&f.sort, store::SORTS, "-created")?,
-        cursor: f.cursor,
-        per_page: PER_PAGE,
+        window: Window::parse(store::LIST, &f.sort, &f.cursor, PER_PAGE)?,
     };
     let listed = cx.store.read(move |tx| store::list(tx, &q)).await?;
     listed.page.try_map(|a| Ok(a.row()))
@@ -96,8 +95,8 @@ pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> R
 /// "My requests": the person's applications in every workspace.
 pub async fn mine(cx: &Context, who: &SignedIn, sort: String, cursor: String) -> Result<Page<ApplicationRow>, AppError> {
     let me = who.account().id;
-    let sort = Sort::parse(&sort, &["created"], "-created")?;
-    let page = cx.store.read(move |tx| store::of_applicant(tx, me, sort, &cursor, PER_PAGE)).await?;
+    let window = Window::parse(store::MINE, &sort, &cursor, PER_PAGE)?;
+    let page = cx.store.read(move |tx| store::of_applicant(tx, me, &window)).await?;
     page.try_map(|a| Ok(a.row()))
 }
 

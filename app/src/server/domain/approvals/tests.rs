@@ -4,7 +4,8 @@ use uuid::Uuid;
 
 use crate::model::approvals::{Category, Status, FEATURES};
 use crate::model::minis::VersionState;
-use crate::model::page::{Sort, PER_PAGE};
+use crate::model::page::PER_PAGE;
+use crate::server::store::listing::Window;
 use crate::model::workspace::{Role, WorkspaceStatus};
 use crate::model::AppError;
 use crate::server::guard::{act, Authorized, Member, SignedIn};
@@ -200,7 +201,7 @@ async fn member_requests_are_capped_per_account_and_past_a_workspace_s_hourly_bu
     };
     let mails_to_ann = || async move {
         s.store
-            .read(|tx| outbox::list(tx, None, "New application in Acme", Sort::parse("", outbox::SORTS, "-created")?, "", 50))
+            .read(|tx| outbox::list(tx, None, "New application in Acme", &Window::first(outbox::LIST, 50)))
             .await
             .unwrap()
             .total
@@ -338,7 +339,7 @@ async fn a_hundred_thousand_applications_are_paged_without_scanning() {
         async move {
             s.store
                 .read(move |tx| {
-                    store::list(tx, &Query { workspace: wid, category: None, status, search: String::new(), sort: Sort::parse(sort, store::SORTS, "-created")?, cursor, per_page: PER_PAGE })
+                    store::list(tx, &Query { workspace: wid, category: None, status, search: String::new(), window: Window::parse(store::LIST, sort, &cursor, PER_PAGE)? })
                 })
                 .await
                 .unwrap()
@@ -395,8 +396,8 @@ pub(crate) mod support {
         }
 
         pub async fn audit_actions(&self) -> Vec<String> {
-            let sort = Sort::parse("", crate::server::store::audit::SORTS, "-time").unwrap();
-            let page = self.state.store.read(move |tx| crate::server::store::audit::list(tx, None, "", "", sort, "", 100)).await.unwrap();
+            let window = Window::first(crate::server::store::audit::LIST, 100);
+            let page = self.state.store.read(move |tx| crate::server::store::audit::list(tx, None, "", "", &window)).await.unwrap();
             page.items.iter().map(|e| e.action.clone()).collect()
         }
     }
