@@ -8,11 +8,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use crate::model::minis::{validate_note, VersionState};
+use crate::model::minis::validate_note;
 use crate::server::http_error::ApiError;
 use crate::server::keys;
 use crate::server::store::apps::{self as app_store};
-use crate::server::store::minis::{self as store, Version};
+use crate::server::store::minis as store;
 
 use super::*;
 
@@ -100,15 +100,7 @@ pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessio
     let (ts, nonce) = (state.clock.timestamp(), keys::new_nonce());
     let signature = keys::sign(&platform.seed, keys::upload_message(&mp.id.to_string(), &version, &received.uploaded_sha256, received.uploaded_size, ts, &nonce).as_bytes());
     let person = m.who().account().username.clone();
-    let record = Version {
-        mini_program: mp.id,
-        version: version.clone(),
-        state: VersionState::Uploaded,
-        size: received.size,
-        sha256: received.sha256.clone(),
-        uploaded_sha256: received.uploaded_sha256.clone(),
-        uploaded_size: received.uploaded_size,
-        min_container: received.min_container.clone(),
+    let upload = Upload {
         uploader: format!("uploaded from the console by {person}"),
         key: None,
         account: Some(me),
@@ -116,8 +108,8 @@ pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessio
         signed_ts: ts,
         signed_nonce: nonce,
         note,
-        created: state.clock.now(),
     };
+    let record = received.version(mp.id, version.clone(), upload, state.clock.now());
     let actor = crate::server::domain::workspaces::actor(m.who(), client);
     let size = record.size;
     store_version(state, received.temp, record, (wid, m.workspace().name.clone()), mp.name.clone(), actor, Uploader::Member(standing)).await?;

@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use crate::server::archive;
 use crate::server::http_error::ApiError;
+use crate::model::minis::VersionState;
 use crate::server::keys;
+use crate::server::store::minis::Version;
 pub use crate::server::store::bundles::Bundles;
 
 /// Removes the temporary file when an upload is refused or fails.
@@ -60,6 +62,43 @@ pub(super) struct Received {
     pub(super) uploaded_size: u64,
     /// The oldest container version that can run it, as its `app.json` declares.
     pub(super) min_container: Option<String>,
+}
+
+/// Who uploaded a version and the signature over its upload: what its record holds besides the
+/// bundle ([`Received::version`]).
+pub(super) struct Upload {
+    pub(super) uploader: String,
+    pub(super) key: Option<String>,
+    pub(super) account: Option<Uuid>,
+    pub(super) signature: String,
+    pub(super) signed_ts: i64,
+    pub(super) signed_nonce: String,
+    pub(super) note: String,
+}
+
+impl Received {
+    /// The record of `version` of mini program `mp`, uploaded as this bundle, not yet submitted.
+    pub(super) fn version(&self, mp: Uuid, version: String, upload: Upload, created: chrono::DateTime<chrono::Utc>) -> Version {
+        let Upload { uploader, key, account, signature, signed_ts, signed_nonce, note } = upload;
+        Version {
+            mini_program: mp,
+            version,
+            state: VersionState::Uploaded,
+            size: self.size,
+            sha256: self.sha256.clone(),
+            uploaded_sha256: self.uploaded_sha256.clone(),
+            uploaded_size: self.uploaded_size,
+            min_container: self.min_container.clone(),
+            uploader,
+            key,
+            account,
+            signature,
+            signed_ts,
+            signed_nonce,
+            note,
+            created,
+        }
+    }
 }
 
 /// Reads the body's chunks on a blocking thread, hashing and counting them.

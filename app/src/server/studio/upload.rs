@@ -11,7 +11,7 @@ use axum::Json;
 use uuid::Uuid;
 
 use crate::model::account::TokenScope;
-use crate::model::minis::{validate_note, VersionState};
+use crate::model::minis::validate_note;
 use crate::server::guard::MiniNeed;
 use crate::model::workspace::WorkspaceStatus;
 use crate::model::audit::AuditAction;
@@ -219,15 +219,7 @@ pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client
     if received.uploaded_sha256 != claimed_sha || received.uploaded_size != claimed_size {
         return Err(bundle_mismatch());
     }
-    let record = Version {
-        mini_program: mp.id,
-        version: version_text.clone(),
-        state: VersionState::Uploaded,
-        size: received.size,
-        sha256: received.sha256.clone(),
-        uploaded_sha256: received.uploaded_sha256.clone(),
-        uploaded_size: received.uploaded_size,
-        min_container: received.min_container.clone(),
+    let upload = Upload {
         uploader: match &person {
             Some(p) => format!("{} with Upload Key {} ({app_name})", p.username, key.id),
             None => format!("Upload Key {} ({app_name})", key.id),
@@ -238,8 +230,8 @@ pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client
         signed_ts: sig.ts,
         signed_nonce: sig.nonce.clone(),
         note,
-        created: state.clock.now(),
     };
+    let record = received.version(mp.id, version_text.clone(), upload, state.clock.now());
     let actor = match &person {
         Some(p) => Actor { id: Some(p.id), name: p.username.clone(), client: client.map(|c| c.to_string()) },
         None => Actor { id: None, name: format!("Upload Key {}", key.id), client: client.map(|c| c.to_string()) },
