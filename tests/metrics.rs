@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::minis::*;
@@ -45,7 +45,7 @@ async fn scrape(url: &str) -> (reqwest::StatusCode, String, String) {
 
 /// Prometheus scraping `target` (host:port) every second, on a free port of 127.0.0.1.
 struct Prometheus {
-    child: Child,
+    _child: KillOnDrop,
     port: u16,
     _dir: DataDir,
 }
@@ -69,7 +69,7 @@ impl Prometheus {
             .stderr(std::fs::File::create(dir.path().join("prometheus.log")).unwrap())
             .spawn()
             .expect("start prometheus");
-        Prometheus { child, port, _dir: dir }
+        Prometheus { _child: KillOnDrop(child), port, _dir: dir }
     }
 
     fn log(&self) -> String {
@@ -91,13 +91,6 @@ impl Prometheus {
             assert!(Instant::now() < deadline, "Prometheus never answered {query}:\n{}", self.log());
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -10,8 +10,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::minis::*;
@@ -20,7 +20,7 @@ use common::*;
 
 /// The receiver, on a free port of 127.0.0.1, recording into its own directory.
 struct Receiver {
-    child: Child,
+    _child: KillOnDrop,
     port: u16,
     dir: DataDir,
 }
@@ -33,18 +33,9 @@ impl Receiver {
     /// A receiver on `port` (0: any free one).
     fn start_on(port: u16) -> Receiver {
         let dir = DataDir::new();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/webhook_receiver.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(port.to_string())
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 runs the webhook receiver");
-        let line = first_line(&mut child, Duration::from_secs(60)).unwrap_or_default();
+        let (child, line) = start_python_helper("webhook_receiver.py", port, &dir, Stdio::inherit(), "python3 runs the webhook receiver");
         let port = line.trim().strip_prefix("listening ").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("receiver said {line:?}"));
-        Receiver { child, port, dir }
+        Receiver { _child: child, port, dir }
     }
 
     fn url(&self, path: &str) -> String {
@@ -78,13 +69,6 @@ impl Receiver {
             assert!(Instant::now() < deadline, "{path} had {} requests {stage}, not {n}", got.len());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

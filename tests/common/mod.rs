@@ -186,6 +186,34 @@ pub fn first_line(child: &mut Child, within: Duration) -> Option<String> {
     line
 }
 
+/// A helper process a test started (an SMTP sink, a webhook receiver, Prometheus), killed and
+/// reaped when dropped.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `python3 tests/{script} {port} {dir}`, a helper of these tests, with `stdin` and its
+/// standard output piped (`what` is the panic's message if python3 can't be run): the process,
+/// and the first line it prints (empty if none within 60 s).
+pub fn start_python_helper(script: &str, port: u16, dir: &DataDir, stdin: Stdio, what: &str) -> (KillOnDrop, String) {
+    let mut child = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(script))
+        .arg(port.to_string())
+        .arg(dir.path())
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect(what);
+    let line = first_line(&mut child, Duration::from_secs(60)).unwrap_or_default();
+    (KillOnDrop(child), line)
+}
+
 fn wait_with_timeout(child: &mut Child, timeout: Duration) -> bool {
     let deadline = std::time::Instant::now() + timeout;
     loop {
@@ -392,7 +420,7 @@ pub fn create_operator(
 
 /// A real SMTP server on 127.0.0.1 (Python's aiosmtpd) that stores what it receives.
 pub struct SmtpSink {
-    child: Child,
+    _child: KillOnDrop,
     pub port: u16,
     pub dir: DataDir,
 }
@@ -401,23 +429,13 @@ impl SmtpSink {
     pub fn start() -> SmtpSink {
         let port = free_port();
         let dir = DataDir::new();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(port.to_string())
-            .arg(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 for the SMTP sink");
-        let line = first_line(&mut child, Duration::from_secs(60)).unwrap_or_default();
+        let (child, line) = start_python_helper("smtp_sink.py", port, &dir, Stdio::piped(), "python3 for the SMTP sink");
         assert_eq!(
             line.trim(),
             "ready",
             "the SMTP sink did not start (is aiosmtpd installed? `bash .ci/setup` installs it)"
         );
-        SmtpSink { child, port, dir }
+        SmtpSink { _child: child, port, dir }
     }
 
     pub fn url(&self) -> String {
@@ -459,13 +477,6 @@ impl SmtpSink {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("expected {n} messages, got {:?}", self.messages());
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
