@@ -296,6 +296,24 @@ async fn accepting_an_invitation_in_a_suspended_workspace_is_refused() {
     assert_eq!(members_total(&ann, &server).await, 2);
 }
 
+/// `name@example.com`, a new verified person, opens the withdrawn invitation `token` (`what`: whose
+/// it was): refused as withdrawn, and not let in.
+async fn withdrawn_link_admits_nobody(server: &Server, name: &str, token: &str, what: &str) {
+    let c = person(server, name).await;
+    let r = accept_invitation(&c, server, token).await;
+    expect(&r, 409, what);
+    assert!(message(&r).contains("has been withdrawn"), "{}", r.body);
+    expect(&workspace_home(&c, server, "Acme").await, 404, &format!("{name} is not a member"));
+}
+
+/// Once bob is an admin in good standing again, the link `revoked` he sent stays revoked, and
+/// `name@example.com` still joins by ann's invitation `anns`.
+async fn still_revoked_and_anns_admits(server: &Server, revoked: &str, name: &str, anns: &str) {
+    assert_eq!(invitation_state(server, revoked).await, "revoked");
+    let c = person(server, name).await;
+    expect(&accept_invitation(&c, server, anns).await, 200, "ann's invitation still works");
+}
+
 #[tokio::test]
 async fn blocking_an_admin_revokes_the_invitations_they_sent() {
     let dir = DataDir::new();
@@ -323,11 +341,7 @@ async fn blocking_an_admin_revokes_the_invitations_they_sent() {
     assert_eq!(invitation_state(&server, &t1).await, "revoked");
     assert_eq!(invitation_state(&server, &t2).await, "revoked");
     assert_eq!(invitation_state(&server, &t3).await, "pending");
-    let x1 = person(&server, "xy1").await;
-    let r = accept_invitation(&x1, &server, &t1).await;
-    expect(&r, 409, "an invitation from a blocked admin");
-    assert!(message(&r).contains("has been withdrawn"), "{}", r.body);
-    expect(&workspace_home(&x1, &server, "Acme").await, 404, "x1 is not a member");
+    withdrawn_link_admits_nobody(&server, "xy1", &t1, "an invitation from a blocked admin").await;
     let pending = call(&ann, &server, "list-invitations", &[("workspace", "Acme")])
         .await
         .json();
@@ -360,9 +374,7 @@ async fn blocking_an_admin_revokes_the_invitations_they_sent() {
 
     // Unblocking bob does not bring the links back.
     expect(&unblock_member(&ann, &server, "Acme", &bob_id).await, 200, "unblock bob");
-    assert_eq!(invitation_state(&server, &t1).await, "revoked");
-    let x3 = person(&server, "xy3").await;
-    expect(&accept_invitation(&x3, &server, &t3).await, 200, "ann's invitation still works");
+    still_revoked_and_anns_admits(&server, &t1, "xy3", &t3).await;
 }
 
 #[tokio::test]
@@ -389,20 +401,14 @@ async fn demoting_an_admin_revokes_the_invitations_they_sent() {
     expect(&set_role("WorkspaceReviewer").await, 200, "demote bob");
     assert_eq!(invitation_state(&server, &t1).await, "revoked");
     assert_eq!(invitation_state(&server, &t2).await, "pending", "ann's invitation is untouched");
-    let x1 = person(&server, "dm1").await;
-    let r = accept_invitation(&x1, &server, &t1).await;
-    expect(&r, 409, "an invitation from a demoted admin");
-    assert!(message(&r).contains("has been withdrawn"), "{}", r.body);
-    expect(&workspace_home(&x1, &server, "Acme").await, 404, "dm1 is not a member");
+    withdrawn_link_admits_nobody(&server, "dm1", &t1, "an invitation from a demoted admin").await;
     let revoked = audit_events(&ann, &server, "member.invitation_revoked", "").await;
     assert_eq!(revoked.len(), 1, "{revoked:?}");
     assert!(revoked[0]["details"].as_str().unwrap().contains("sent by bob, who was made Workspace Reviewer"), "{revoked:?}");
 
     // Made Workspace Admin again, bob does not bring the link back.
     expect(&set_role("WorkspaceAdmin").await, 200, "promote bob");
-    assert_eq!(invitation_state(&server, &t1).await, "revoked");
-    let x2 = person(&server, "dm2").await;
-    expect(&accept_invitation(&x2, &server, &t2).await, 200, "ann's invitation works");
+    still_revoked_and_anns_admits(&server, &t1, "dm2", &t2).await;
 }
 
 #[tokio::test]
