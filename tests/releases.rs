@@ -36,6 +36,20 @@ async fn setup_with(extra: &[&str]) -> Setup {
     Setup { server, _dir: dir, ann, rev, dev, app: app.id, access_key: app.access_key, mp }
 }
 
+/// [`setup_with`] `extra`, with 1.0.0 released to every install and 1.1.0 to `rollout` percent of
+/// them.
+async fn staged(extra: &[&str], rollout: &str) -> Setup {
+    let s = setup_with(extra).await;
+    release(&s, "1.0.0", "").await;
+    release(&s, "1.1.0", rollout).await;
+    s
+}
+
+/// `n` install ids, `install-00000` on.
+fn install_ids(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("install-{i:05}")).collect()
+}
+
 /// Ann uploads `version` from the console and applies to release it to `rollout` percent; Rex
 /// approves.
 async fn release(s: &Setup, version: &str, rollout: &str) {
@@ -92,10 +106,8 @@ async fn control(s: &Setup, c: &reqwest::Client, endpoint: &str, extra: &[(&str,
 
 #[tokio::test]
 async fn a_staged_release_is_raised_paused_completed_and_rolled_back_as_the_fleet_sees_it() {
-    let s = setup().await;
-    release(&s, "1.0.0", "").await;
-    release(&s, "1.1.0", "10").await;
-    let installs: Vec<String> = (0..2_000).map(|i| format!("install-{i:05}")).collect();
+    let s = staged(&[], "10").await;
+    let installs = install_ids(2_000);
 
     // About 10 % get the candidate; a request without an install id gets the stable.
     let ten = getting(&s, &installs, "1.1.0").await;
@@ -162,10 +174,8 @@ async fn set_test_devices(s: &Setup, c: &reqwest::Client, devices: &str) -> Repl
 
 #[tokio::test]
 async fn test_devices_get_the_candidate_before_anyone_else() {
-    let s = setup().await;
-    release(&s, "1.0.0", "").await;
-    release(&s, "1.1.0", "0").await;
-    let installs: Vec<String> = (0..300).map(|i| format!("install-{i:05}")).collect();
+    let s = staged(&[], "0").await;
+    let installs = install_ids(300);
     assert!(getting(&s, &installs, "1.0.0").await.len() == installs.len(), "0 %: nobody gets the candidate");
     expect_field(&set_test_devices(&s, &s.ann, "short").await, 422, "Test devices");
     expect(&set_test_devices(&s, &s.dev, "qa-device-0001").await, 403, "a developer");
@@ -182,9 +192,7 @@ async fn test_devices_get_the_candidate_before_anyone_else() {
 
 #[tokio::test]
 async fn two_releases_start_with_different_slices_and_an_abort_keeps_the_stable() {
-    let s = setup().await;
-    release(&s, "1.0.0", "").await;
-    release(&s, "1.1.0", "10").await;
+    let s = staged(&[], "10").await;
     let installs: Vec<String> = (0..1_000).map(|i| format!("device-{i:04}")).collect();
     let first = getting(&s, &installs, "1.1.0").await;
     expect(&control(&s, &s.ann, "abort-rollout", &[]).await, 200, "abort");
@@ -226,10 +234,8 @@ fn launches(s: &Setup, installs: &[String], version: &str, n: usize, crash_every
 
 #[tokio::test]
 async fn a_failing_candidate_is_paused_by_the_health_rule_and_the_next_poll_gets_the_stable() {
-    let s = setup_with(&["--fleet-flush-ms", "100"]).await;
-    release(&s, "1.0.0", "").await;
-    release(&s, "1.1.0", "10").await;
-    let installs: Vec<String> = (0..2_000).map(|i| format!("install-{i:05}")).collect();
+    let s = staged(&["--fleet-flush-ms", "100"], "10").await;
+    let installs = install_ids(2_000);
     let inside = getting(&s, &installs, "1.1.0").await;
     assert!(!inside.is_empty());
 
@@ -324,9 +330,7 @@ fn fleet(s: &Setup, extra: &[&str]) -> BTreeMap<String, u64> {
 
 #[tokio::test]
 async fn a_fleet_of_ten_thousand_installs_sees_the_share_grow_and_a_failing_candidate_stop() {
-    let s = setup_with(&["--fleet-flush-ms", "100"]).await;
-    release(&s, "1.0.0", "").await;
-    release(&s, "1.1.0", "10").await;
+    let s = staged(&["--fleet-flush-ms", "100"], "10").await;
     let at = |c: &BTreeMap<String, u64>, v: &str| c.get(v).copied().unwrap_or(0);
     let ten = fleet(&s, &["--no-events"]);
     assert!((900..=1_100).contains(&at(&ten, "1.1.0")), "10 % reached {ten:?}");
