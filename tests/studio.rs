@@ -363,6 +363,15 @@ async fn join(s: &Setup, name: &str, role: &str) -> (reqwest::Client, String) {
     join_with_id(&s.server, &s.ann, name, role).await
 }
 
+/// `name` joins Acme as a Workspace Developer and Ann assigns them Coupons as its developer;
+/// returns the client and the account id.
+async fn assigned_developer(s: &Setup, name: &str) -> (reqwest::Client, String) {
+    let (c, id) = join(s, name, "WorkspaceDeveloper").await;
+    let r = call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", &id), ("role", "developer")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    (c, id)
+}
+
 /// A connection to the server, and the head of a Studio upload of `version` signed with
 /// `signature`, its other header lines `rest` (each ending in CRLF) last: what to send, and
 /// when, is the caller's.
@@ -764,9 +773,7 @@ async fn a_personal_access_token_names_the_uploader_beside_the_key_and_is_checke
     let s = setup(&[]).await;
     let src = bundle_dir();
     let dir = src.path().to_str().unwrap();
-    let (dev, dev_id) = join(&s, "dev", "WorkspaceDeveloper").await;
-    let r = call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", &dev_id), ("role", "developer")]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    let (dev, _) = assigned_developer(&s, "dev").await;
     let (eve, _) = join(&s, "eve", "WorkspaceDeveloper").await;
 
     // Made on the account page: refusals name the field.
@@ -825,9 +832,7 @@ async fn a_personal_access_token_names_the_uploader_beside_the_key_and_is_checke
     assert_eq!(call(&dev, &s.server, "revoke-access-token", &[("id", &id)]).await.status, 200);
     refused_with(&studio_with_token(&s, "upload", &revoked, "1.1.0", dir), "token_invalid");
     let short = access_token(&dev, &s, "Acme", &["upload"], "1").await;
-    let (blk, _) = join(&s, "blk", "WorkspaceDeveloper").await;
-    let blk_id = member_id(&s.ann, &s.server, "blk").await;
-    call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", &blk_id), ("role", "developer")]).await;
+    let (blk, blk_id) = assigned_developer(&s, "blk").await;
     let blocked = access_token(&blk, &s, "Acme", &["upload"], "30").await;
     expect(&block_member(&s.ann, &s.server, "Acme", &blk_id).await, 200, "block blk");
     refused_with(&studio_with_token(&s, "upload", &blocked, "1.1.0", dir), "blocked");
@@ -881,8 +886,7 @@ async fn studio_login_gets_a_token_approved_in_the_browser_and_uploads_name_the_
     let s = setup(&[]).await;
     let src = bundle_dir();
     let dir = src.path().to_str().unwrap();
-    let (dev, dev_id) = join(&s, "dev", "WorkspaceDeveloper").await;
-    call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", &dev_id), ("role", "developer")]).await;
+    let (dev, _) = assigned_developer(&s, "dev").await;
     let config = DataDir::new();
 
     // Denied in the browser: the command line says so and keeps nothing.
@@ -953,8 +957,7 @@ async fn studio_publish_applies_for_review_with_a_token_as_the_person_could_in_t
     let dir = src.path().to_str().unwrap();
     let out = studio(&["upload", "--server", &s.server.base, "--key", &s.upload_key, "--mini-program", &s.mp, "--version", "1.0.0", dir]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (dev, dev_id) = join(&s, "dev", "WorkspaceDeveloper").await;
-    call(&s.ann, &s.server, "assign-mini-program", &[("workspace", "Acme"), ("id", &s.mp), ("account", &dev_id), ("role", "developer")]).await;
+    let (dev, _) = assigned_developer(&s, "dev").await;
     let publish = |token: &str, version: &str, app: &str| {
         Command::new(bin())
             .args(["studio", "publish", "--server", &s.server.base, "--mini-program", &s.mp, "--version", version, "--app", app, "--rollout", "10", "--note", "from CI"])
