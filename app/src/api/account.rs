@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::model::page::Position;
 use crate::model::account::{AccessTokenView, AccountView, SecondFactorView, SessionView};
 use crate::model::workspace::{AuditEventView, Page};
 use crate::model::AppError;
@@ -554,10 +555,9 @@ pub async fn revoke_other_sessions() -> Result<usize, AppError> {
 /// The signed-in person's security events, newest first.
 #[server(prefix = "/api", endpoint = "my-security-events")]
 pub async fn my_security_events(
-    #[server(default)] sort: String,
-    #[server(default)] cursor: String,
+    #[server(flatten)] at: Position,
 ) -> Result<Page<AuditEventView>, AppError> {
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
-    domain::security_events(&state, &who, sort, cursor).await
+    domain::security_events(&state, &who, at).await
 }

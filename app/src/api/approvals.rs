@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::model::page::Position;
 use crate::model::approvals::{ApplicationDetail, ApplicationRow, MiniApprovals, NotificationView};
 use crate::model::page::Page;
 use crate::model::AppError;
@@ -22,11 +23,10 @@ pub async fn list_approvals(
     #[server(default)] category: String,
     #[server(default)] status: String,
     #[server(default)] q: String,
-    #[server(default)] sort: String,
-    #[server(default)] cursor: String,
+    #[server(flatten)] at: Position,
 ) -> Result<Page<ApplicationRow>, AppError> {
     let m = Member::require(&workspace).await?.authorize(act::ViewApprovals)?;
-    let filter = domain::ListFilter { category, status, search: q, sort, cursor };
+    let filter = domain::ListFilter { category, status, search: q, at };
     domain::list(&Context::current()?, &m, filter).await
 }
 
@@ -135,9 +135,9 @@ pub async fn apply_join(#[server(default)] workspace: String, #[server(default)]
 
 /// "My requests": the person's applications in every workspace.
 #[server(prefix = "/api", endpoint = "my-requests")]
-pub async fn my_requests(#[server(default)] sort: String, #[server(default)] cursor: String) -> Result<Page<ApplicationRow>, AppError> {
+pub async fn my_requests(#[server(flatten)] at: Position) -> Result<Page<ApplicationRow>, AppError> {
     let who = SignedIn::require().await?;
-    domain::mine(&Context::current()?, &who, sort, cursor).await
+    domain::mine(&Context::current()?, &who, at).await
 }
 
 /// The person's notifications; opening them marks them read.

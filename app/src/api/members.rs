@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::model::page::Position;
 use crate::model::workspace::{
     AdmissionView, InvitationInfo, InvitationView, InviteRow, MemberView, Page, WorkspaceHomeView,
 };
@@ -35,8 +36,7 @@ pub async fn list_members(
     q: String,
     role: String,
     status: String,
-    #[server(default)] sort: String,
-    #[server(default)] cursor: String,
+    #[server(flatten)] at: Position,
 ) -> Result<Page<MemberView>, AppError> {
     let m = Member::require(&workspace)
         .await?
@@ -45,7 +45,7 @@ pub async fn list_members(
     use crate::model::workspace::{MemberStatus, Role};
     let role = Role::parse_filter(&role)?;
     let active = MemberStatus::parse_filter(&status)?.map(|s| s == MemberStatus::Active);
-    domain::list(&crate::server::Context::current()?, &m, q, role, active, &sort, cursor).await
+    domain::list(&crate::server::Context::current()?, &m, q, role, active, at).await
 }
 
 /// Pending invitations of the workspace.

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::model::page::Position;
 use crate::model::minis::{Assignables, MiniProgramView, VersionView};
 use crate::model::page::Page;
 use crate::model::AppError;
@@ -35,11 +36,10 @@ pub async fn get_mini_program(workspace: String, id: Uuid) -> Result<MiniProgram
 pub async fn list_versions(
     workspace: String,
     id: Uuid,
-    #[server(default)] sort: String,
-    #[server(default)] cursor: String,
+    #[server(flatten)] at: Position,
 ) -> Result<Page<VersionView>, AppError> {
     let m = Member::require(&workspace).await?.authorize(act::ViewMiniPrograms)?;
-    domain::versions(&Context::current()?, &m, id, &sort, cursor).await
+    domain::versions(&Context::current()?, &m, id, at).await
 }
 
 /// Retires a version that was uploaded and never released (Workspace Admins): it leaves the

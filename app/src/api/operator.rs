@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::model::page::Position;
 use crate::model::workspace::{
     ApplicationView, AuditEventView, ChangeRequestView, OutboxView, OverviewFigures, Page, WorkspaceView,
 };
@@ -35,11 +36,10 @@ async fn operator_actor() -> Result<(Operator, crate::server::store::audit::Acto
 pub async fn list_workspace_applications(
     status: String,
     q: String,
-    #[server(default)] sort: String,
-    #[server(default)] cursor: String,
+    #[server(flatten)] at: Position,
 ) -> Result<Page<ApplicationView>, AppError> {
     let op = Operator::require().await?;
-    domain::applications(&Context::current()?, &op, &status, q, &sort, cursor).await
+    domain::applications(&Context::current()?, &op, &status, q, at).await
 }
 
 /// One application in full: for the operator, or for its applicant.
@@ -73,11 +73,10 @@ pub async fn reject_workspace_application(id: Uuid, reason: String) -> Result<()
 #[server(prefix = "/api", endpoint = "list-workspaces")]
 pub async fn list_workspaces(
     q: String,
-    #[server(default)] sort: String,
-    #[server(default)] cursor: String,
+    #[server(flatten)] at: Position,
 ) -> Result<Page<WorkspaceView>, AppError> {
     let op = Operator::require().await?;
-    domain::workspaces(&Context::current()?, &op, q, &sort, cursor).await
+    domain::workspaces(&Context::current()?, &op, q, at).await
 }
 
 /// One workspace, for the operator.
@@ -124,22 +123,20 @@ pub async fn set_workspace_status(
 /// Change requests from Workspace Admins, newest first.
 #[server(prefix = "/api", endpoint = "list-change-requests")]
 pub async fn list_change_requests(
-    #[server(default)] sort: String,
-    #[server(default)] cursor: String,
+    #[server(flatten)] at: Position,
 ) -> Result<Page<ChangeRequestView>, AppError> {
     let op = Operator::require().await?;
-    domain::change_requests(&Context::current()?, &op, &sort, cursor).await
+    domain::change_requests(&Context::current()?, &op, at).await
 }
 
 /// Every account, by username, searched by username or email.
 #[server(prefix = "/api", endpoint = "list-accounts")]
 pub async fn list_accounts(
     q: String,
-    #[server(default)] sort: String,
-    #[server(default)] cursor: String,
+    #[server(flatten)] at: Position,
 ) -> Result<Page<crate::model::account::AccountView>, AppError> {
     let op = Operator::require().await?;
-    operator::accounts(&Context::current()?, &op, q, &sort, cursor).await
+    operator::accounts(&Context::current()?, &op, q, at).await
 }
 
 /// Marks an account's email address verified — only while no SMTP server is configured.
@@ -225,11 +222,10 @@ pub async fn delete_sso_provider(id: String) -> Result<(), AppError> {
 pub async fn list_outbox(
     state: String,
     q: String,
-    #[server(default)] sort: String,
-    #[server(default)] cursor: String,
+    #[server(flatten)] at: Position,
 ) -> Result<Page<OutboxView>, AppError> {
     let op = Operator::require().await?;
-    operator::outbox(&Context::current()?, &op, &state, q, &sort, cursor).await
+    operator::outbox(&Context::current()?, &op, &state, q, at).await
 }
 
 /// One outbox message in full.
@@ -245,9 +241,8 @@ pub async fn platform_audit(
     workspace: String,
     action: String,
     q: String,
-    #[server(default)] sort: String,
-    #[server(default)] cursor: String,
+    #[server(flatten)] at: Position,
 ) -> Result<Page<AuditEventView>, AppError> {
     let op = Operator::require().await?;
-    operator::platform_audit(&Context::current()?, &op, workspace, action, q, &sort, cursor).await
+    operator::platform_audit(&Context::current()?, &op, workspace, action, q, at).await
 }

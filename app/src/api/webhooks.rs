@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::model::page::Position;
 use crate::model::webhooks::{DeliveryView, EndpointView, NewSecret};
 use crate::model::workspace::Page;
 use crate::model::AppError;
@@ -111,11 +112,10 @@ pub async fn list_webhook_deliveries(
     id: Uuid,
     #[server(default)] state: String,
     #[server(default)] q: String,
-    #[server(default)] sort: String,
-    #[server(default)] cursor: String,
+    #[server(flatten)] at: Position,
 ) -> Result<Page<DeliveryView>, AppError> {
     let m = Member::require(&workspace).await?.authorize(act::ViewWebhooks)?;
-    domain::deliveries(&Context::current()?, &m, id, &state, q, &sort, cursor).await
+    domain::deliveries(&Context::current()?, &m, id, &state, q, at).await
 }
 
 /// Queues a delivery again, due now (the record of its earlier attempts stays).

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::model::page::Position;
 use crate::model::workspace::{
     ApplicationView, AuditEventView, MyWorkspace, Page, Role, WorkspaceView,
 };
@@ -141,9 +142,8 @@ pub async fn workspace_audit(
     workspace: String,
     action: String,
     q: String,
-    #[server(default)] sort: String,
-    #[server(default)] cursor: String,
+    #[server(flatten)] at: Position,
 ) -> Result<Page<AuditEventView>, AppError> {
     let member = Member::require(&workspace).await?.authorize(act::ViewAudit)?;
-    domain::audit_log(&crate::server::Context::current()?, &member, action, q, &sort, cursor).await
+    domain::audit_log(&crate::server::Context::current()?, &member, action, q, at).await
 }

@@ -57,6 +57,17 @@ pub trait FilterWord: Copy + Sized + 'static {
     }
 }
 
+/// Which page of a list a request asks for: its `sort` and `cursor` query parameters, both empty
+/// for the first page in the list's default order. List server functions take it flattened, so
+/// on the wire it is those two plain parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub cursor: String,
+}
+
 /// A sort: a column of the list, ascending or (`-column`) descending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sort {

@@ -293,7 +293,7 @@ pub async fn seed(store: Store, bundle_dir: std::path::PathBuf, plan: &Plan, mut
             let mut offset = 0u64;
             let target = (plan.approvals as u64 / 2).saturating_sub(1);
             loop {
-                let page = approvals::list(&state, &m, approvals::ListFilter { category: String::new(), status: String::new(), search: String::new(), sort: String::new(), cursor: cursor.clone() }).await?;
+                let page = approvals::list(&state, &m, approvals::ListFilter { category: String::new(), status: String::new(), search: String::new(), at: crate::model::page::Position { cursor: cursor.clone(), ..Default::default() } }).await?;
                 match page.next {
                     Some(next) if offset + (page.items.len() as u64) <= target => {
                         offset += page.items.len() as u64;

@@ -65,7 +65,7 @@ pub fn AccountPage() -> impl IntoView {
             + actions.revoke_token.version().get()
     };
     let sessions = Resource::new(changes, |_| my_sessions());
-    let events = Resource::new(move || (page.get(), changes()), |(p, _)| my_security_events(p.0, p.1));
+    let events = Resource::new(move || (page.get(), changes()), |(p, _)| my_security_events(p));
     let second = Resource::new(changes, |_| my_second_factor());
     let tokens = Resource::new(changes, |_| my_access_tokens());
     let fresh_token = Resource::new(move || actions.create_token.version().get(), |_| new_access_token());

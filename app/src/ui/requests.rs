@@ -19,7 +19,7 @@ pub fn MyRequestsPage() -> impl IntoView {
     let join = ServerAction::<ApplyJoin>::new();
     let joined = successes(join);
     let page = list_position();
-    let rows = Resource::new(move || (page.get(), joined.get()), |(p, _)| my_requests(p.0, p.1));
+    let rows = Resource::new(move || (page.get(), joined.get()), |(p, _)| my_requests(p));
     let asked = query_param("asked");
     let notice = Signal::derive(move || {
         let name = asked.get();

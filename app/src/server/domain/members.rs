@@ -3,6 +3,7 @@
 use redb::ReadableTable;
 use uuid::Uuid;
 
+use crate::model::page::Position;
 use crate::model::account::{email_key, validate_email};
 use crate::model::workspace::{InviteRow, Role, INVITATION_DAYS, INVITE_BULK_MAX};
 use crate::model::AppError;
@@ -488,11 +489,10 @@ pub async fn list(
     q: String,
     role: Option<Role>,
     active: Option<bool>,
-    sort: &str,
-    cursor: String,
+    at: Position,
 ) -> Result<crate::model::page::Page<crate::model::workspace::MemberView>, AppError> {
     let id = m.workspace().id;
-    let window = Window::parse(members::LIST, sort, &cursor, crate::model::workspace::PER_PAGE)?;
+    let window = Window::at(members::LIST, &at, crate::model::workspace::PER_PAGE)?;
     cx.store
         .read(move |tx| members::list(tx, id, &q, role, active, &window, members::member_view(tx, id)).map(|listed| listed.page))
         .await

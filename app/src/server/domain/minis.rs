@@ -4,6 +4,7 @@
 
 use uuid::Uuid;
 
+use crate::model::page::Position;
 use crate::model::minis::{
     validate_category, validate_description, validate_mini_name, AssignmentView, MiniProgramView, MiniRole, VersionView,
     ICON_MAX_BYTES,
@@ -163,9 +164,9 @@ pub async fn get(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, id: Uuid) 
 }
 
 /// A page of a mini program's versions, newest first.
-pub async fn versions(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, id: Uuid, sort: &str, cursor: String) -> Result<Page<VersionView>, AppError> {
+pub async fn versions(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, id: Uuid, at: Position) -> Result<Page<VersionView>, AppError> {
     let m = m.scope();
-    let window = Window::parse(store::VERSION_LIST, sort, &cursor, crate::model::page::PER_PAGE)?;
+    let window = Window::at(store::VERSION_LIST, &at, crate::model::page::PER_PAGE)?;
     cx
         .store
         .read(move |tx| {
@@ -445,7 +446,7 @@ mod tests {
         assert!(retire_version(&state, &admin, mp, "1.6.0".into(), nobody()).await.unwrap_err().to_string().contains("already retired"));
         // The console's list and "latest" leave them out; the audit log keeps them.
         let ann = admin.also(act::ViewMiniPrograms).unwrap();
-        let page = versions(&state, &ann, mp, "", String::new()).await.unwrap();
+        let page = versions(&state, &ann, mp, Default::default()).await.unwrap();
         assert_eq!(page.items.len(), 5);
         assert_eq!(get(&state, &ann, mp).await.unwrap().latest.as_deref(), Some("1.4.0"));
         assert!(get(&state, &ann, mp).await.unwrap().can_retire);

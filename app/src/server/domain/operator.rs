@@ -3,6 +3,7 @@
 
 use uuid::Uuid;
 
+use crate::model::page::Position;
 use crate::model::account::AccountView;
 use crate::model::page::FilterWord;
 use crate::server::store::listing::Window;
@@ -67,10 +68,9 @@ pub async fn accounts(
     cx: &Context,
     _op: &Operator,
     q: String,
-    sort: &str,
-    cursor: String,
+    at: Position,
 ) -> Result<Page<AccountView>, AppError> {
-    let window = Window::parse(accounts::LIST, sort, &cursor, PER_PAGE)?;
+    let window = Window::at(accounts::LIST, &at, PER_PAGE)?;
     cx.store
         .read(move |tx| accounts::list(tx, &q, &window).map(|l| l.page))
         .await
@@ -82,11 +82,10 @@ pub async fn outbox(
     _op: &Operator,
     state: &str,
     q: String,
-    sort: &str,
-    cursor: String,
+    at: Position,
 ) -> Result<Page<OutboxView>, AppError> {
     let filter = outbox::MailState::parse_filter(state)?;
-    let window = Window::parse(outbox::LIST, sort, &cursor, PER_PAGE)?;
+    let window = Window::at(outbox::LIST, &at, PER_PAGE)?;
     cx.store
         .read(move |tx| outbox::list(tx, filter, &q, &window).map(|l| l.page))
         .await
@@ -108,10 +107,9 @@ pub async fn platform_audit(
     workspace: String,
     action: String,
     q: String,
-    sort: &str,
-    cursor: String,
+    at: Position,
 ) -> Result<Page<AuditEventView>, AppError> {
-    let sort = sort.to_string();
+    let window = Window::at(audit::LIST, &at, PER_PAGE)?;
     cx.store
         .read(move |tx| {
             let scope = if workspace.trim().is_empty() {
@@ -128,7 +126,7 @@ pub async fn platform_audit(
                         .id,
                 )
             };
-            audit::list(tx, scope, &action, &q, &Window::parse(audit::LIST, &sort, &cursor, PER_PAGE)?).map(|l| l.page)
+            audit::list(tx, scope, &action, &q, &window).map(|l| l.page)
         })
         .await
 }
@@ -147,13 +145,13 @@ mod tests {
         account.is_operator = true;
         let op = Operator::for_tests(signed_in(&cx, &account));
 
-        assert_eq!(accounts(&cx, &op, String::new(), "", String::new()).await.unwrap().items.len(), 1);
+        assert_eq!(accounts(&cx, &op, String::new(), Default::default()).await.unwrap().items.len(), 1);
 
-        let e = platform_audit(&cx, &op, "Nowhere".into(), String::new(), String::new(), "", String::new())
+        let e = platform_audit(&cx, &op, "Nowhere".into(), String::new(), String::new(), Default::default())
             .await
             .unwrap_err();
         assert_eq!((e.status(), e.field()), (422, Some("Workspace")));
-        let e = outbox(&cx, &op, "lost", String::new(), "", String::new()).await.unwrap_err();
+        let e = outbox(&cx, &op, "lost", String::new(), Default::default()).await.unwrap_err();
         assert_eq!(e.status(), 422);
     }
 }

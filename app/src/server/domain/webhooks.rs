@@ -20,6 +20,7 @@ use sha2::Sha256;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::model::page::Position;
 use crate::model::audit::AuditAction;
 use crate::model::page::{FilterWord, Page, PER_PAGE};
 use crate::server::store::listing::Window;
@@ -317,11 +318,10 @@ pub async fn deliveries(
     id: Uuid,
     state: &str,
     q: String,
-    sort: &str,
-    cursor: String,
+    at: Position,
 ) -> Result<Page<DeliveryView>, AppError> {
     let state = DeliveryState::parse_filter(state)?;
-    let window = Window::parse(store::LIST, sort, &cursor, PER_PAGE)?;
+    let window = Window::at(store::LIST, &at, PER_PAGE)?;
     let w = m.workspace().id;
     cx.store
         .read(move |tx| {

@@ -3,6 +3,7 @@
 
 use uuid::Uuid;
 
+use crate::model::page::Position;
 use crate::model::account::email_key;
 use crate::model::workspace::*;
 use crate::model::AppError;
@@ -544,11 +545,10 @@ pub async fn audit_log(
     m: &Authorized<act::ViewAudit>,
     action: String,
     q: String,
-    sort: &str,
-    cursor: String,
+    at: Position,
 ) -> Result<crate::model::page::Page<crate::model::workspace::AuditEventView>, AppError> {
     let id = m.workspace().id;
-    let window = Window::parse(audit::LIST, sort, &cursor, PER_PAGE)?;
+    let window = Window::at(audit::LIST, &at, PER_PAGE)?;
     cx.store.read(move |tx| audit::list(tx, Some(id), &action, &q, &window).map(|l| l.page)).await
 }
 
@@ -649,11 +649,10 @@ pub async fn applications(
     _op: &Operator,
     status: &str,
     q: String,
-    sort: &str,
-    cursor: String,
+    at: Position,
 ) -> Result<crate::model::page::Page<ApplicationView>, AppError> {
     let status = <ApplicationStatus as crate::model::page::FilterWord>::parse_filter(status)?;
-    let window = Window::parse(workspace_applications::APPLICATION_LIST, sort, &cursor, PER_PAGE)?;
+    let window = Window::at(workspace_applications::APPLICATION_LIST, &at, PER_PAGE)?;
     cx.store
         .read(move |tx| workspace_applications::list_applications(tx, status, &q, &window).map(|l| l.page))
         .await
@@ -664,10 +663,9 @@ pub async fn workspaces(
     cx: &Context,
     _op: &Operator,
     q: String,
-    sort: &str,
-    cursor: String,
+    at: Position,
 ) -> Result<crate::model::page::Page<WorkspaceView>, AppError> {
-    let window = Window::parse(ws::WORKSPACE_LIST, sort, &cursor, PER_PAGE)?;
+    let window = Window::at(ws::WORKSPACE_LIST, &at, PER_PAGE)?;
     cx.store
         .read(move |tx| ws::list_workspaces(tx, &q, &window).map(|l| l.page))
         .await
@@ -686,10 +684,9 @@ pub async fn workspace(cx: &Context, _op: &Operator, id: Uuid) -> Result<Workspa
 pub async fn change_requests(
     cx: &Context,
     _op: &Operator,
-    sort: &str,
-    cursor: String,
+    at: Position,
 ) -> Result<crate::model::page::Page<ChangeRequestView>, AppError> {
-    let window = Window::parse(change_requests::CHANGE_REQUEST_LIST, sort, &cursor, PER_PAGE)?;
+    let window = Window::at(change_requests::CHANGE_REQUEST_LIST, &at, PER_PAGE)?;
     cx.store
         .read(move |tx| change_requests::list_change_requests(tx, &window).map(|l| l.page))
         .await
@@ -738,9 +735,9 @@ mod tests {
         assert_eq!(application(&state, op.signed_in(), app.id).await.unwrap().id, app.id);
         assert_eq!(application(&state, &bob, app.id).await.unwrap_err().status(), 404);
 
-        let queue = applications(&state, &op, "pending", String::new(), "", String::new()).await.unwrap();
+        let queue = applications(&state, &op, "pending", String::new(), Default::default()).await.unwrap();
         assert_eq!(queue.items.len(), 1);
-        let e = applications(&state, &op, "lost", String::new(), "", String::new()).await.unwrap_err();
+        let e = applications(&state, &op, "lost", String::new(), Default::default()).await.unwrap_err();
         assert_eq!((e.status(), e.field()), (422, Some("Status")));
 
         assert_eq!(my_applications(&state, &ann).await.unwrap().len(), 1);

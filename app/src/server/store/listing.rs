@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{decode, encode};
 use super::tables::{LISTINGS, LISTING_COUNTS, LISTING_ROWS};
-use crate::model::page::{window_keyed, Cursor, KeyValue, Page, Sort};
+use crate::model::page::{window_keyed, Cursor, KeyValue, Page, Position, Sort};
 use crate::model::AppError;
 
 /// A list of the console: its code in the index (never reused) and the columns it can be sorted
@@ -211,6 +211,11 @@ impl Window {
     /// is refused when the page is read, naming "cursor".
     pub fn parse(list: List, sort: &str, cursor: &str, per_page: u32) -> Result<Window, AppError> {
         Ok(Window { sort: Sort::parse(sort, list.sorts, list.default_sort)?, cursor: cursor.to_string(), per_page })
+    }
+
+    /// The page of `list` a request's [`Position`] names (as [`Window::parse`]).
+    pub fn at(list: List, position: &Position, per_page: u32) -> Result<Window, AppError> {
+        Window::parse(list, &position.sort, &position.cursor, per_page)
     }
 
     /// The first page of `list` in its default order.

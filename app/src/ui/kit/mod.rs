@@ -456,12 +456,12 @@ pub fn query_param(name: &'static str) -> Memo<String> {
     Memo::new(move |_| query.read().get(name).unwrap_or_default())
 }
 
-/// The list position in the URL query: (`sort`, `cursor`), both "" when absent.
-pub fn list_position() -> Memo<(String, String)> {
+/// The list position in the URL query: `sort` and `cursor`, both "" when absent.
+pub fn list_position() -> Memo<crate::model::page::Position> {
     let query = use_query_map();
     Memo::new(move |_| {
         let q = query.read();
-        (q.get("sort").unwrap_or_default(), q.get("cursor").unwrap_or_default())
+        crate::model::page::Position { sort: q.get("sort").unwrap_or_default(), cursor: q.get("cursor").unwrap_or_default() }
     })
 }
 

@@ -19,7 +19,7 @@ pub fn AccountsPage() -> impl IntoView {
     let reset = ServerAction::<ResetSecondFactor>::new();
     let data = Resource::new(
         move || (q.get(), page.get(), mark.version().get() + reset.version().get()),
-        |(q, p, _)| list_accounts(q, p.0, p.1),
+        |(q, p, _)| list_accounts(q, p),
     );
     let overview = Resource::new(|| (), |_| operator_overview());
     let error = action_error(mark);

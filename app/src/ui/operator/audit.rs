@@ -17,7 +17,7 @@ pub fn PlatformAuditPage() -> impl IntoView {
     );
     let data = Resource::new(
         move || (workspace.get(), action.get(), q.get(), page.get()),
-        |(w, a, q, p)| platform_audit(w, a, q, p.0, p.1),
+        |(w, a, q, p)| platform_audit(w, a, q, p),
     );
     view! {
         <OperatorShell title="Audit log" active="audit">

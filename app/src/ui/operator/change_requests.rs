@@ -10,7 +10,7 @@ use crate::ui::kit::{fmt_time, list_position, DataTable};
 #[component]
 pub fn ChangeRequestsPage() -> impl IntoView {
     let page = list_position();
-    let data = Resource::new(move || page.get(), |(s, c)| list_change_requests(s, c));
+    let data = Resource::new(move || page.get(), list_change_requests);
     view! {
         <OperatorList
             title="Change requests" active="change-requests"

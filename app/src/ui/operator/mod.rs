@@ -104,11 +104,11 @@ pub fn OperatorList(
 fn filtered_rows<T, L, Fut>(filter: &'static str, load: L) -> Resource<Result<T, AppError>>
 where
     T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
-    L: Fn(String, String, String, String) -> Fut + Send + Sync + 'static,
+    L: Fn(String, String, crate::model::page::Position) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<T, AppError>> + Send + 'static,
 {
     let (value, q, page) = (query_param(filter), query_param("q"), list_position());
-    Resource::new(move || (value.get(), q.get(), page.get()), move |(v, q, p)| load(v, q, p.0, p.1))
+    Resource::new(move || (value.get(), q.get(), page.get()), move |(v, q, p)| load(v, q, p))
 }
 
 /// What an operator page is about, by the `id` in its address (one that can't be an id is "not

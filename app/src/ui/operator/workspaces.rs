@@ -12,7 +12,7 @@ pub fn WorkspacesAdminPage() -> impl IntoView {
     let (q, page) = (query_param("q"), list_position());
     let data = Resource::new(
         move || (q.get(), page.get()),
-        |(q, p)| list_workspaces(q, p.0, p.1),
+        |(q, p)| list_workspaces(q, p),
     );
     view! {
         <OperatorList

@@ -38,7 +38,7 @@ pub fn ApprovalsPage() -> impl IntoView {
     let (q, category, status, page) = (query_param("q"), query_param("category"), query_param("status"), list_position());
     let rows = Resource::new(
         move || (name.get(), category.get(), status.get(), q.get(), page.get()),
-        |(n, c, s, q, p)| list_approvals(n, c, s, q, p.0, p.1),
+        |(n, c, s, q, p)| list_approvals(n, c, s, q, p),
     );
     view! {
         <WorkspaceShell active="approvals" title="Approvals">

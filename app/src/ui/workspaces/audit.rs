@@ -13,7 +13,7 @@ pub fn WorkspaceAuditPage() -> impl IntoView {
     let (action, q, page) = (query_param("action"), query_param("q"), list_position());
     let data = Resource::new(
         move || (name.get(), action.get(), q.get(), page.get()),
-        |(n, a, q, p)| workspace_audit(n, a, q, p.0, p.1),
+        |(n, a, q, p)| workspace_audit(n, a, q, p),
     );
     view! {
         <WorkspaceShell active="audit" title="Audit log">

@@ -67,7 +67,7 @@ pub fn MembersPage() -> impl IntoView {
                 changes(),
             )
         },
-        |(n, q, r, s, p, _)| list_members(n, q, r, s, p.0, p.1),
+        |(n, q, r, s, p, _)| list_members(n, q, r, s, p),
     );
     let invitations = Resource::new(
         move || (name.get(), changes()),

@@ -168,7 +168,7 @@ pub fn MiniProgramPage() -> impl IntoView {
     let position = list_position();
     let versions = Resource::new(move || (name.get(), mp_id.get(), position.get(), retired.get()), move |(n, id, p, _)| async move {
         match id {
-            Some(id) => list_versions(n, id, p.0, p.1).await,
+            Some(id) => list_versions(n, id, p).await,
             None => Err(missing()),
         }
     });

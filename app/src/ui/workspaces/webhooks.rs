@@ -135,7 +135,7 @@ pub fn WebhookPage() -> impl IntoView {
         move || (name.get(), endpoint_id.get(), state.get(), q.get(), page.get(), changed()),
         |(n, id, s, q, p, _)| async move {
             match id {
-                Some(id) => list_webhook_deliveries(n, id, s, q, p.0, p.1).await,
+                Some(id) => list_webhook_deliveries(n, id, s, q, p).await,
                 None => Err(crate::model::AppError::NotFound("No such webhook endpoint in this workspace.".into())),
             }
         },

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use super::who_acts;
+use crate::model::page::Position;
 use crate::model::account::SessionView;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
@@ -54,12 +55,11 @@ pub async fn live_sessions(cx: &Context, who: &SignedIn) -> Result<Vec<SessionVi
 pub async fn security_events(
     cx: &Context,
     who: &SignedIn,
-    sort: String,
-    cursor: String,
+    at: Position,
 ) -> Result<crate::model::page::Page<crate::model::workspace::AuditEventView>, AppError> {
     let id = who.account().id;
     cx.store
-        .read(move |tx| audit::of_account(tx, id, &Window::parse(audit::SECURITY_LIST, &sort, &cursor, 10)?))
+        .read(move |tx| audit::of_account(tx, id, &Window::at(audit::SECURITY_LIST, &at, 10)?))
         .await
 }
 

@@ -3,6 +3,7 @@
 
 use uuid::Uuid;
 
+use crate::model::page::Position;
 use crate::model::approvals::{
     feature, ApplicationDetail, ApplicationRow, MiniApprovals,
     NotificationView, ReleaseView, Status, FEATURES,
@@ -28,8 +29,7 @@ pub struct ListFilter {
     pub category: String,
     pub status: String,
     pub search: String,
-    pub sort: String,
-    pub cursor: String,
+    pub at: Position,
 }
 
 /// A page of `m`'s workspace's applications.
@@ -39,7 +39,7 @@ pub async fn list(cx: &Context, m: &Authorized<act::ViewApprovals>, f: ListFilte
         category: crate::model::page::FilterWord::parse_filter(&f.category)?,
         status: crate::model::page::FilterWord::parse_filter(&f.status)?,
         search: f.search.chars().take(100).collect(),
-        window: Window::parse(store::LIST, &f.sort, &f.cursor, PER_PAGE)?,
+        window: Window::at(store::LIST, &f.at, PER_PAGE)?,
     };
     let listed = cx.store.read(move |tx| store::list(tx, &q)).await?;
     listed.page.try_map(|a| Ok(a.row()))
@@ -93,9 +93,9 @@ pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> R
 }
 
 /// "My requests": the person's applications in every workspace.
-pub async fn mine(cx: &Context, who: &SignedIn, sort: String, cursor: String) -> Result<Page<ApplicationRow>, AppError> {
+pub async fn mine(cx: &Context, who: &SignedIn, at: Position) -> Result<Page<ApplicationRow>, AppError> {
     let me = who.account().id;
-    let window = Window::parse(store::MINE, &sort, &cursor, PER_PAGE)?;
+    let window = Window::at(store::MINE, &at, PER_PAGE)?;
     let page = cx.store.read(move |tx| store::of_applicant(tx, me, &window)).await?;
     page.try_map(|a| Ok(a.row()))
 }

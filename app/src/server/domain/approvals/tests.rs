@@ -175,7 +175,7 @@ async fn features_and_member_requests_follow_their_rules() {
     apply_join(s, &zed, "Nowhere".into(), String::new(), nobody()).await.unwrap();
     apply_join(s, &zed, "acme".into(), "I build the coupons".into(), nobody()).await.unwrap();
     apply_join(s, &zed, "Acme".into(), String::new(), nobody()).await.unwrap();
-    let mine = mine(s, &zed, String::new(), String::new()).await.unwrap();
+    let mine = mine(s, &zed, Default::default()).await.unwrap();
     assert_eq!(mine.total, 1, "one request, in the workspace that exists");
     let req = mine.items[0].id;
     assert_eq!(decide(s, &acts(&reviewer), req, true, String::new(), nobody()).await.unwrap_err().status(), 403);
@@ -185,7 +185,7 @@ async fn features_and_member_requests_follow_their_rules() {
     assert_eq!((joined.role, joined.active), (Role::WorkspaceDeveloper, true));
     // Now a member: asking again files nothing.
     apply_join(s, &zed, "Acme".into(), String::new(), nobody()).await.unwrap();
-    assert_eq!(super::mine(s, &zed, String::new(), String::new()).await.unwrap().total, 1);
+    assert_eq!(super::mine(s, &zed, Default::default()).await.unwrap().total, 1);
 }
 
 #[tokio::test]
@@ -210,14 +210,14 @@ async fn member_requests_are_capped_per_account_and_past_a_workspace_s_hourly_bu
     let loop_until_refused = |who: SignedIn| async move {
         for _ in 0..MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY {
             apply_join(s, &who, "Acme".into(), String::new(), nobody()).await.unwrap();
-            let id = mine(s, &who, String::new(), String::new()).await.unwrap().items[0].id;
+            let id = mine(s, &who, Default::default()).await.unwrap().items[0].id;
             withdraw(s, &who, id, nobody()).await.unwrap();
         }
         who
     };
     let joe = loop_until_refused(signed_in("joe").await).await;
     assert_eq!(mails_to_ann().await, MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY as u64);
-    let (filed, unread) = (mine(s, &joe, String::new(), String::new()).await.unwrap().total, s.store.read(move |tx| notifications::unread(tx, ann_id)).await.unwrap());
+    let (filed, unread) = (mine(s, &joe, Default::default()).await.unwrap().total, s.store.read(move |tx| notifications::unread(tx, ann_id)).await.unwrap());
     // The next request is refused, whatever the name — and changes nothing.
     for name in ["Acme", "Nowhere"] {
         let e = apply_join(s, &joe, name.into(), String::new(), nobody()).await.unwrap_err();
@@ -225,7 +225,7 @@ async fn member_requests_are_capped_per_account_and_past_a_workspace_s_hourly_bu
         assert!(e.to_string().contains("at most 5 times a day"), "{e}");
         assert!(matches!(e, AppError::RateLimited { retry_after_secs, .. } if retry_after_secs > 23 * 3600), "{e:?}");
     }
-    assert_eq!(mine(s, &joe, String::new(), String::new()).await.unwrap().total, filed);
+    assert_eq!(mine(s, &joe, Default::default()).await.unwrap().total, filed);
     assert_eq!(s.store.read(move |tx| notifications::unread(tx, ann_id)).await.unwrap(), unread);
     assert_eq!(mails_to_ann().await, MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY as u64);
 
@@ -235,7 +235,7 @@ async fn member_requests_are_capped_per_account_and_past_a_workspace_s_hourly_bu
     assert_eq!(mails_to_ann().await, MEMBER_REQUEST_MAILS_PER_WORKSPACE_PER_HOUR as u64);
     let lee = signed_in("lee").await;
     apply_join(s, &lee, "Acme".into(), String::new(), nobody()).await.unwrap();
-    assert_eq!(mine(s, &lee, String::new(), String::new()).await.unwrap().total, 1);
+    assert_eq!(mine(s, &lee, Default::default()).await.unwrap().total, 1);
     assert_eq!(mails_to_ann().await, MEMBER_REQUEST_MAILS_PER_WORKSPACE_PER_HOUR as u64);
     let texts: Vec<String> = open_notifications(s, admin.who()).await.unwrap().into_iter().map(|n| n.text).collect();
     assert!(texts[0].starts_with("lee applied"), "{texts:?}");
