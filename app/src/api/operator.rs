@@ -246,3 +246,25 @@ pub async fn platform_audit(
     let op = Operator::require().await?;
     operator::platform_audit(&Context::current()?, &op, workspace, action, q, at).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A list's position is two plain parameters on the wire, `sort` and `cursor`, each of which
+    /// may be left out — as a link or a plain form sends them — however the call is made.
+    #[test]
+    fn a_list_position_travels_as_plain_sort_and_cursor_parameters() {
+        let at = Position { sort: "-created".into(), cursor: "a.x".into() };
+        let args = ListOutbox { state: "queued".into(), q: "ann".into(), at: at.clone() };
+        let wire = serde_qs::to_string(&args).unwrap();
+        assert_eq!(wire, "state=queued&q=ann&sort=-created&cursor=a.x");
+        let codec = serde_qs::Config::new(5, false);
+        let back: ListOutbox = codec.deserialize_str(&wire).unwrap();
+        assert_eq!((back.state, back.q, back.at), ("queued".to_string(), "ann".to_string(), at));
+        let bare: ListOutbox = codec.deserialize_str("state=&q=").unwrap();
+        assert_eq!(bare.at, Position::default());
+        let changes: ListChangeRequests = codec.deserialize_str("cursor=b.y").unwrap();
+        assert_eq!(changes.at, Position { sort: String::new(), cursor: "b.y".into() });
+    }
+}
