@@ -145,23 +145,12 @@ pub fn feature(code: &str) -> Result<&'static Feature, AppError> {
 
 /// A required reason (rejection, removal): 1–2 000 characters.
 pub fn validate_reason(raw: &str) -> Result<String, AppError> {
-    let r = raw.trim();
-    if r.is_empty() {
-        return Err(AppError::invalid("Reason", "is required"));
-    }
-    if r.chars().count() > REASON_MAX {
-        return Err(AppError::invalid("Reason", format!("must be at most {REASON_MAX} characters")));
-    }
-    Ok(r.to_string())
+    super::text::required("Reason", raw, REASON_MAX)
 }
 
 /// An optional note to the approvers: at most 2 000 characters.
 pub fn validate_apply_note(raw: &str) -> Result<String, AppError> {
-    let n = raw.trim();
-    if n.chars().count() > REASON_MAX {
-        return Err(AppError::invalid("Note", format!("must be at most {REASON_MAX} characters")));
-    }
-    Ok(n.to_string())
+    super::text::at_most("Note", raw, REASON_MAX)
 }
 
 /// A row of the Approvals list and of "My requests".

@@ -123,17 +123,7 @@ impl Grace {
 
 /// An App's name: 1–64 characters, no control characters.
 pub fn validate_app_name(raw: &str) -> Result<String, AppError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(AppError::invalid("App Name", "is required"));
-    }
-    if name.chars().count() > APP_NAME_MAX {
-        return Err(AppError::invalid("App Name", format!("must be at most {APP_NAME_MAX} characters")));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(AppError::invalid("App Name", "must not contain control characters"));
-    }
-    Ok(name.to_string())
+    super::text::name("App Name", raw, APP_NAME_MAX)
 }
 
 /// A bundle id (iOS) or package name (Android): dot-separated parts of letters, digits, `_` and

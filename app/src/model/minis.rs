@@ -98,25 +98,11 @@ impl VersionState {
 }
 
 pub fn validate_mini_name(raw: &str) -> Result<String, AppError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(AppError::invalid("Mini Program Name", "is required"));
-    }
-    if name.chars().count() > MINI_NAME_MAX {
-        return Err(AppError::invalid("Mini Program Name", format!("must be at most {MINI_NAME_MAX} characters")));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(AppError::invalid("Mini Program Name", "must not contain control characters"));
-    }
-    Ok(name.to_string())
+    super::text::name("Mini Program Name", raw, MINI_NAME_MAX)
 }
 
 pub fn validate_description(raw: &str) -> Result<String, AppError> {
-    let d = raw.trim();
-    if d.chars().count() > MINI_DESCRIPTION_MAX {
-        return Err(AppError::invalid("Description", format!("must be at most {MINI_DESCRIPTION_MAX} characters")));
-    }
-    Ok(d.to_string())
+    super::text::at_most("Description", raw, MINI_DESCRIPTION_MAX)
 }
 
 pub fn validate_category(raw: &str) -> Result<String, AppError> {
@@ -128,11 +114,7 @@ pub fn validate_category(raw: &str) -> Result<String, AppError> {
 }
 
 pub fn validate_note(raw: &str) -> Result<String, AppError> {
-    let n = raw.trim();
-    if n.chars().count() > VERSION_NOTE_MAX {
-        return Err(AppError::invalid("Note", format!("must be at most {VERSION_NOTE_MAX} characters")));
-    }
-    Ok(n.to_string())
+    super::text::at_most("Note", raw, VERSION_NOTE_MAX)
 }
 
 /// A member who can be assigned to a mini program.

@@ -1,6 +1,45 @@
 //! Types and rules shared by the browser and the server. A rule lives here once; the form and
 //! the server both call it.
 
+/// Declares an enum whose every variant has a stable code (stored, or on the wire) and words for
+/// people, once: the enum, `ALL` in declaration order, `code`, `label`, and `parse` (the variant a
+/// code names, `None` for a code this build does not know).
+macro_rules! coded_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $code:literal, $label:literal;)* }) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($variant,)*
+        }
+
+        impl $name {
+            /// Every variant, in declaration order (the order forms and filters list them).
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The stable code, such as `member.blocked`.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $($name::$variant => $code,)*
+                }
+            }
+
+            /// In words, for people.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label,)*
+                }
+            }
+
+            /// The variant a code names (`None` for a code this build does not know).
+            pub fn parse(code: &str) -> Option<$name> {
+                match code {
+                    $($code => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 pub mod account;
 pub mod approvals;
 pub mod audit;
@@ -10,6 +49,7 @@ pub mod mcc;
 pub mod minis;
 pub mod page;
 pub mod policy;
+pub mod text;
 pub mod webhooks;
 pub mod workspace;
 

@@ -12,53 +12,19 @@ use uuid::Uuid;
 use super::audit::AuditAction;
 use super::AppError;
 
-/// Declares the events once: the enum, its wire names and its words.
-macro_rules! webhook_events {
-    ($($variant:ident => $code:literal, $label:literal;)*) => {
-        /// What an endpoint can be told about.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum WebhookEvent {
-            $($variant,)*
-        }
-
-        impl WebhookEvent {
-            /// Every event an endpoint can subscribe to, in the order the form lists them.
-            pub const ALL: &'static [WebhookEvent] = &[$(WebhookEvent::$variant,)*];
-
-            /// The event's `type` in a delivery, such as `release.paused`.
-            pub fn code(self) -> &'static str {
-                match self {
-                    $(WebhookEvent::$variant => $code,)*
-                }
-            }
-
-            /// The event in words.
-            pub fn label(self) -> &'static str {
-                match self {
-                    $(WebhookEvent::$variant => $label,)*
-                }
-            }
-
-            /// The event a `type` names (`None` for one this build does not know).
-            pub fn parse(code: &str) -> Option<WebhookEvent> {
-                match code {
-                    $($code => Some(WebhookEvent::$variant),)*
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-webhook_events! {
-    VersionUploaded => "version.uploaded", "A version was uploaded";
-    ApplicationFiled => "application.filed", "An application was filed for review";
-    ApplicationDecided => "application.decided", "An application was approved or rejected";
-    ReleaseChanged => "release.changed", "A release changed (released, raised, resumed, completed)";
-    ReleasePaused => "release.paused", "A rollout was paused";
-    ReleaseRolledBack => "release.rolled_back", "A release was rolled back or its rollout aborted";
-    MemberJoined => "member.joined", "A member joined";
-    MemberBlocked => "member.blocked", "A member was blocked";
+coded_enum! {
+    /// What an endpoint can be told about.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    WebhookEvent {
+        VersionUploaded => "version.uploaded", "A version was uploaded";
+        ApplicationFiled => "application.filed", "An application was filed for review";
+        ApplicationDecided => "application.decided", "An application was approved or rejected";
+        ReleaseChanged => "release.changed", "A release changed (released, raised, resumed, completed)";
+        ReleasePaused => "release.paused", "A rollout was paused";
+        ReleaseRolledBack => "release.rolled_back", "A release was rolled back or its rollout aborted";
+        MemberJoined => "member.joined", "A member joined";
+        MemberBlocked => "member.blocked", "A member was blocked";
+    }
 }
 
 /// The `type` of the event "Send a test event" delivers (not one an endpoint subscribes to).
@@ -132,14 +98,11 @@ pub fn parse_events(codes: &[String]) -> Result<Vec<WebhookEvent>, AppError> {
 
 /// Checks a description: at most [`DESCRIPTION_MAX`] characters, no control characters.
 pub fn check_description(text: &str) -> Result<String, AppError> {
-    let t = text.trim();
-    if t.chars().count() > DESCRIPTION_MAX {
-        return Err(AppError::invalid(DESCRIPTION_FIELD, format!("must be at most {DESCRIPTION_MAX} characters")));
-    }
+    let t = super::text::at_most(DESCRIPTION_FIELD, text, DESCRIPTION_MAX)?;
     if t.chars().any(char::is_control) {
         return Err(AppError::invalid(DESCRIPTION_FIELD, "must be one line of text"));
     }
-    Ok(t.to_string())
+    Ok(t)
 }
 
 /// An endpoint as the console shows it to a Workspace Admin (who may read its signing secret, as

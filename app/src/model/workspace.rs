@@ -62,31 +62,11 @@ pub fn validate_mcc(raw: &str) -> Result<String, AppError> {
 }
 
 pub fn validate_address(raw: &str) -> Result<String, AppError> {
-    let address = raw.trim();
-    if address.is_empty() {
-        return Err(AppError::invalid("Business Address", "is required"));
-    }
-    if address.chars().count() > ADDRESS_MAX {
-        return Err(AppError::invalid(
-            "Business Address",
-            format!("must be at most {ADDRESS_MAX} characters"),
-        ));
-    }
-    Ok(address.to_string())
+    super::text::required("Business Address", raw, ADDRESS_MAX)
 }
 
 pub fn validate_reason(field: &str, raw: &str) -> Result<String, AppError> {
-    let reason = raw.trim();
-    if reason.is_empty() {
-        return Err(AppError::invalid(field, "is required"));
-    }
-    if reason.chars().count() > REASON_MAX {
-        return Err(AppError::invalid(
-            field,
-            format!("must be at most {REASON_MAX} characters"),
-        ));
-    }
-    Ok(reason.to_string())
+    super::text::required(field, raw, REASON_MAX)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
