@@ -165,23 +165,11 @@ pub fn count(tx: &ReadTransaction) -> Result<u64, AppError> {
 
 /// A page of accounts, those whose username or email contains `query`. Without a search only
 /// the page's accounts are read.
-pub fn list(
-    tx: &ReadTransaction,
-    query: &str,
-    window: &Window,
-) -> Result<Listed<AccountView>, AppError> {
-    let q = query.trim().to_lowercase();
+pub fn list(tx: &ReadTransaction, query: &str, window: &Window) -> Result<Listed<AccountView>, AppError> {
     let accounts = tx.open_table(ACCOUNTS)?;
-    let query = listing::Query { scope: 0, filter: 0, window };
-    let account = |id: u128| accounts.get(id)?.map(|v| decode::<Account>(v.value())).transpose();
-    if q.is_empty() {
-        return listing::page(tx, LIST, &query, |id| Ok(account(id)?.map(|a| a.view())));
-    }
-    listing::search(tx, LIST, &query, |id| {
-        Ok(account(id)?
-            .filter(|a| a.username.to_lowercase().contains(&q) || a.email.to_lowercase().contains(&q))
-            .map(|a| a.view()))
-    })
+    let load = |id| accounts.get(id)?.map(|v| decode::<Account>(v.value())).transpose();
+    let matches = |a: &Account, q: &str| a.username.to_lowercase().contains(q) || a.email.to_lowercase().contains(q);
+    listing::find(tx, LIST, &listing::Query { scope: 0, filter: 0, window }, query, load, matches, Account::view)
 }
 
 /// Accounts whose email address is not verified yet.

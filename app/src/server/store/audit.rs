@@ -161,11 +161,7 @@ pub fn record_security(
 }
 
 /// A page of one account's security events (reads only that page's events).
-pub fn of_account(
-    tx: &ReadTransaction,
-    account: Uuid,
-    window: &Window,
-) -> Result<Page<AuditEventView>, AppError> {
+pub fn of_account(tx: &ReadTransaction, account: Uuid, window: &Window) -> Result<Page<AuditEventView>, AppError> {
     let events = tx.open_table(AUDIT)?;
     let query = listing::Query { scope: account.as_u128(), filter: 0, window };
     Ok(listing::page(tx, SECURITY_LIST, &query, |seq| load(&events, seq as u64).map(Some))?.page)

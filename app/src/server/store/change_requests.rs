@@ -35,10 +35,7 @@ fn index_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), 
 }
 
 /// Requests for changes to workspaces' information; only the page's are read.
-pub fn list_change_requests(
-    tx: &ReadTransaction,
-    window: &Window,
-) -> Result<Listed<ChangeRequestView>, AppError> {
+pub fn list_change_requests(tx: &ReadTransaction, window: &Window) -> Result<Listed<ChangeRequestView>, AppError> {
     let t = tx.open_table(CHANGE_REQUESTS)?;
     let query = listing::Query { scope: 0, filter: 0, window };
     listing::page(tx, CHANGE_REQUEST_LIST, &query, |id| {

@@ -393,6 +393,25 @@ pub fn search<T>(
     Ok(Listed { page: window_keyed(rows, w.sort, &w.cursor, w.per_page)?, entries_read: read })
 }
 
+/// A page of `list`, searched or not: without a search (`search` blank) one range of the index,
+/// as [`page`]; with one, the rows `matches` keeps for the lower-cased search, as [`search`]. Each
+/// row is read by `load` and shown as `view` makes it.
+pub fn find<R, T>(
+    tx: &ReadTransaction,
+    list: List,
+    q: &Query,
+    search: &str,
+    load: impl Fn(u128) -> Result<Option<R>, AppError>,
+    matches: impl Fn(&R, &str) -> bool,
+    view: impl Fn(&R) -> T,
+) -> Result<Listed<T>, AppError> {
+    let needle = search.trim().to_lowercase();
+    if needle.is_empty() {
+        return page(tx, list, q, |id| Ok(load(id)?.map(|r| view(&r))));
+    }
+    self::search(tx, list, q, |id| Ok(load(id)?.filter(|r| matches(r, &needle)).map(|r| view(&r))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::Store;

@@ -240,17 +240,10 @@ pub fn list(
     window: &Window,
 ) -> Result<Listed<OutboxView>, AppError> {
     let outbox = tx.open_table(OUTBOX)?;
-    let q = query.trim().to_lowercase();
-    let query = listing::Query { scope: 0, filter: listing::filter(&[state.map(state_code)]), window };
-    let message = |id: u128| outbox.get(id)?.map(|v| decode::<OutboxMessage>(v.value())).transpose();
-    if q.is_empty() {
-        return listing::page(tx, LIST, &query, |id| Ok(message(id)?.map(|m| m.view())));
-    }
-    listing::search(tx, LIST, &query, |id| {
-        Ok(message(id)?
-            .filter(|m| m.subject.to_lowercase().contains(&q) || m.to.iter().any(|t| t.to_lowercase().contains(&q)))
-            .map(|m| m.view()))
-    })
+    let load = |id| outbox.get(id)?.map(|v| decode::<OutboxMessage>(v.value())).transpose();
+    let matches = |m: &OutboxMessage, q: &str| m.subject.to_lowercase().contains(q) || m.to.iter().any(|t| t.to_lowercase().contains(q));
+    let page = listing::Query { scope: 0, filter: listing::filter(&[state.map(state_code)]), window };
+    listing::find(tx, LIST, &page, query, load, matches, OutboxMessage::view)
 }
 
 #[cfg(test)]

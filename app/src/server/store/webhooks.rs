@@ -341,13 +341,10 @@ pub fn list(
     window: &Window,
 ) -> Result<Listed<DeliveryView>, AppError> {
     let deliveries = tx.open_table(WEBHOOK_DELIVERIES)?;
-    let query = listing::Query { scope: endpoint.as_u128(), filter: listing::filter(&[state.map(state_code)]), window };
-    let q = search.trim().to_lowercase();
-    let delivery = |id: u128| deliveries.get(id)?.map(|v| decode::<WebhookDelivery>(v.value())).transpose();
-    if q.is_empty() {
-        return listing::page(tx, LIST, &query, |id| Ok(delivery(id)?.map(|d| d.view())));
-    }
-    listing::search(tx, LIST, &query, |id| Ok(delivery(id)?.filter(|d| d.event.contains(&q)).map(|d| d.view())))
+    let load = |id| deliveries.get(id)?.map(|v| decode::<WebhookDelivery>(v.value())).transpose();
+    let matches = |d: &WebhookDelivery, q: &str| d.event.contains(q);
+    let page = listing::Query { scope: endpoint.as_u128(), filter: listing::filter(&[state.map(state_code)]), window };
+    listing::find(tx, LIST, &page, search, load, matches, WebhookDelivery::view)
 }
 
 #[cfg(test)]

@@ -178,16 +178,10 @@ pub fn list_applications(
     window: &Window,
 ) -> Result<Listed<ApplicationView>, AppError> {
     let t = tx.open_table(APPLICATIONS)?;
-    let q = query.trim().to_lowercase();
-    let filter = listing::filter(&[status.map(|s| u32::from(s.code()) + 1)]);
-    let query = listing::Query { scope: 0, filter, window };
-    let application = |id: u128| t.get(id)?.map(|v| decode::<WorkspaceApplication>(v.value())).transpose();
-    if q.is_empty() {
-        return listing::page(tx, APPLICATION_LIST, &query, |id| Ok(application(id)?.map(|a| a.view())));
-    }
-    listing::search(tx, APPLICATION_LIST, &query, |id| {
-        Ok(application(id)?.filter(|a| a.name.to_lowercase().contains(&q)).map(|a| a.view()))
-    })
+    let load = |id| t.get(id)?.map(|v| decode::<WorkspaceApplication>(v.value())).transpose();
+    let matches = |a: &WorkspaceApplication, q: &str| a.name.to_lowercase().contains(q);
+    let page = listing::Query { scope: 0, filter: listing::filter(&[status.map(|s| u32::from(s.code()) + 1)]), window };
+    listing::find(tx, APPLICATION_LIST, &page, query, load, matches, WorkspaceApplication::view)
 }
 
 /// Lists every workspace application again (a migration's job).

@@ -83,21 +83,11 @@ fn index_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError>
 
 /// All workspaces, those whose name contains `query`. Without a search only the page's
 /// workspaces are read.
-pub fn list_workspaces(
-    tx: &ReadTransaction,
-    query: &str,
-    window: &Window,
-) -> Result<Listed<WorkspaceView>, AppError> {
+pub fn list_workspaces(tx: &ReadTransaction, query: &str, window: &Window) -> Result<Listed<WorkspaceView>, AppError> {
     let t = tx.open_table(WORKSPACES)?;
-    let q = query.trim().to_lowercase();
-    let query = listing::Query { scope: 0, filter: 0, window };
-    let workspace = |id: u128| t.get(id)?.map(|v| decode::<Workspace>(v.value())).transpose();
-    if q.is_empty() {
-        return listing::page(tx, WORKSPACE_LIST, &query, |id| Ok(workspace(id)?.map(|w| w.view())));
-    }
-    listing::search(tx, WORKSPACE_LIST, &query, |id| {
-        Ok(workspace(id)?.filter(|w| w.name.to_lowercase().contains(&q)).map(|w| w.view()))
-    })
+    let load = |id| t.get(id)?.map(|v| decode::<Workspace>(v.value())).transpose();
+    let matches = |w: &Workspace, q: &str| w.name.to_lowercase().contains(q);
+    listing::find(tx, WORKSPACE_LIST, &listing::Query { scope: 0, filter: 0, window }, query, load, matches, Workspace::view)
 }
 
 /// Lists every workspace again (a migration's job).
