@@ -222,14 +222,7 @@ fn apps_in(
     apps: &impl ReadableTable<u128, &'static [u8]>,
     workspace: Uuid,
 ) -> Result<Vec<App>, AppError> {
-    let ws = workspace.as_u128();
-    let mut out = Vec::new();
-    for row in index.range((ws, 0)..=(ws, u128::MAX))? {
-        let id = row?.0.value().1;
-        if let Some(v) = apps.get(id)? {
-            out.push(decode::<App>(v.value())?);
-        }
-    }
+    let mut out: Vec<App> = super::codec::indexed(index, apps, workspace.as_u128())?;
     out.sort_by_key(|a| a.name.to_lowercase());
     Ok(out)
 }

@@ -1,5 +1,7 @@
-//! Encoding of stored values: JSON bytes, decoded with an error rather than a panic.
+//! Encoding of stored values: JSON bytes, decoded with an error rather than a panic; and the
+//! reads that decode many rows at once (a whole table, one scope, the rows an index lists).
 
+use redb::ReadableTable;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::model::AppError;
@@ -16,4 +18,38 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         tracing::error!(error = %e, "a stored value could not be decoded");
         AppError::Internal
     })
+}
+
+/// Every value of `table`, decoded, in key order.
+pub fn all<K: redb::Key + 'static, T: DeserializeOwned>(table: &impl ReadableTable<K, &'static [u8]>) -> Result<Vec<T>, AppError> {
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        out.push(decode(row?.1.value())?);
+    }
+    Ok(out)
+}
+
+/// The values of one scope of a table keyed by (scope, id), decoded, in id order.
+pub fn in_scope<T: DeserializeOwned>(table: &impl ReadableTable<(u128, u128), &'static [u8]>, scope: u128) -> Result<Vec<T>, AppError> {
+    let mut out = Vec::new();
+    for row in table.range((scope, 0)..=(scope, u128::MAX))? {
+        out.push(decode(row?.1.value())?);
+    }
+    Ok(out)
+}
+
+/// The rows of `table` that `index` lists under `scope` (an index keyed by (scope, id)), decoded,
+/// in id order; an id the table no longer holds is left out.
+pub fn indexed<T: DeserializeOwned>(
+    index: &impl ReadableTable<(u128, u128), ()>,
+    table: &impl ReadableTable<u128, &'static [u8]>,
+    scope: u128,
+) -> Result<Vec<T>, AppError> {
+    let mut out = Vec::new();
+    for row in index.range((scope, 0)..=(scope, u128::MAX))? {
+        if let Some(v) = table.get(row?.0.value().1)? {
+            out.push(decode(v.value())?);
+        }
+    }
+    Ok(out)
 }

@@ -152,12 +152,7 @@ pub fn records<K: redb::Key + 'static, T: serde::de::DeserializeOwned>(
     tx: &WriteTransaction,
     def: redb::TableDefinition<K, &'static [u8]>,
 ) -> Result<Vec<T>, AppError> {
-    let t = tx.open_table(def)?;
-    let mut out = Vec::new();
-    for r in t.iter()? {
-        out.push(decode(r?.1.value())?);
-    }
-    Ok(out)
+    super::codec::all(&tx.open_table(def)?)
 }
 
 /// How many rows of `list` in `scope` match `filter`.

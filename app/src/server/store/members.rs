@@ -75,12 +75,7 @@ pub fn memberships_of(tx: &impl Reads, workspace: Uuid) -> Result<Vec<Membership
 }
 
 fn memberships_in(t: &impl ReadableTable<(u128, u128), &'static [u8]>, workspace: Uuid) -> Result<Vec<Membership>, AppError> {
-    let ws = workspace.as_u128();
-    let mut out = Vec::new();
-    for row in t.range((ws, 0)..=(ws, u128::MAX))? {
-        out.push(decode::<Membership>(row?.1.value())?);
-    }
-    Ok(out)
+    super::codec::in_scope(t, workspace.as_u128())
 }
 
 pub fn membership(

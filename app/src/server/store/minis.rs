@@ -168,13 +168,7 @@ pub fn by_id(tx: &impl Reads, id: Uuid) -> Result<Option<MiniProgram>, AppError>
 pub fn of_workspace(tx: &ReadTransaction, workspace: Uuid) -> Result<Vec<MiniProgram>, AppError> {
     let index = tx.open_table(MINI_PROGRAMS_BY_WORKSPACE)?;
     let table = tx.open_table(MINI_PROGRAMS)?;
-    let ws = workspace.as_u128();
-    let mut out = Vec::new();
-    for row in index.range((ws, 0)..=(ws, u128::MAX))? {
-        if let Some(v) = table.get(row?.0.value().1)? {
-            out.push(decode::<MiniProgram>(v.value())?);
-        }
-    }
+    let mut out: Vec<MiniProgram> = super::codec::indexed(&index, &table, workspace.as_u128())?;
     out.sort_by_key(|m| m.name.to_lowercase());
     Ok(out)
 }

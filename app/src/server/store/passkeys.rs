@@ -65,11 +65,7 @@ pub fn get(tx: &impl Reads, account: Uuid, id: Uuid) -> Result<Option<StoredPass
 /// The account's passkeys, oldest first (few: at most [`MAX_PER_ACCOUNT`]).
 pub fn of_account(tx: &impl Reads, account: Uuid) -> Result<Vec<StoredPasskey>, AppError> {
     let t = tx.open(PASSKEYS)?;
-    let a = account.as_u128();
-    let mut out: Vec<StoredPasskey> = Vec::new();
-    for row in t.range((a, 0u128)..=(a, u128::MAX))? {
-        out.push(decode(row?.1.value())?);
-    }
+    let mut out: Vec<StoredPasskey> = super::codec::in_scope(&t, account.as_u128())?;
     out.sort_by_key(|p| p.created);
     Ok(out)
 }

@@ -144,12 +144,7 @@ pub fn get(tx: &impl Reads, mp: Uuid, app: Uuid) -> Result<Option<Release>, AppE
 }
 
 fn of_in(t: &impl ReadableTable<(u128, u128), &'static [u8]>, mp: Uuid) -> Result<Vec<Release>, AppError> {
-    let m = mp.as_u128();
-    let mut out = Vec::new();
-    for row in t.range((m, 0)..=(m, u128::MAX))? {
-        out.push(decode::<Release>(row?.1.value())?);
-    }
-    Ok(out)
+    super::codec::in_scope(t, mp.as_u128())
 }
 
 /// Where a mini program is released.
@@ -175,12 +170,7 @@ pub fn remove_mini_program(tx: &WriteTransaction, mp: Uuid) -> Result<Vec<Releas
 
 /// Every release, for the container API's snapshot.
 pub fn all(tx: &ReadTransaction) -> Result<Vec<Release>, AppError> {
-    let t = tx.open_table(RELEASES)?;
-    let mut out = Vec::new();
-    for row in t.iter()? {
-        out.push(decode::<Release>(row?.1.value())?);
-    }
-    Ok(out)
+    super::codec::all(&tx.open_table(RELEASES)?)
 }
 
 #[cfg(test)]

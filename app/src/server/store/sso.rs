@@ -54,12 +54,7 @@ pub fn get(tx: &impl Reads, id: &str) -> Result<Option<SsoProvider>, AppError> {
 
 /// Every provider, by id (few: at most [`MAX_PROVIDERS`]).
 pub fn list(tx: &impl Reads) -> Result<Vec<SsoProvider>, AppError> {
-    let t = tx.open(SSO_PROVIDERS)?;
-    let mut out = Vec::new();
-    for row in t.iter()? {
-        out.push(decode(row?.1.value())?);
-    }
-    Ok(out)
+    super::codec::all(&tx.open(SSO_PROVIDERS)?)
 }
 
 /// Deletes a provider and the identities it signed in (their accounts stay).

@@ -95,15 +95,7 @@ impl WebhookDelivery {
 pub fn endpoints_of(tx: &impl Reads, workspace: Uuid) -> Result<Vec<WebhookEndpoint>, AppError> {
     let by_workspace = tx.open(WEBHOOK_ENDPOINTS_BY_WORKSPACE)?;
     let endpoints = tx.open(WEBHOOK_ENDPOINTS)?;
-    let w = workspace.as_u128();
-    let mut out = Vec::new();
-    for row in by_workspace.range((w, 0)..=(w, u128::MAX))? {
-        let (_, id) = row?.0.value();
-        if let Some(v) = endpoints.get(id)? {
-            out.push(decode(v.value())?);
-        }
-    }
-    Ok(out)
+    super::codec::indexed(&by_workspace, &endpoints, workspace.as_u128())
 }
 
 /// One endpoint of `workspace` (`None` for an endpoint of another workspace).
