@@ -593,7 +593,7 @@ pub async fn unverified_person(server: &Server, name: &str) -> reqwest::Client {
 /// The token of the newest link `…{path}{token}` mailed to `to`, read from the outbox by the
 /// operator `op`.
 pub async fn mailed_token(op: &reqwest::Client, server: &Server, to: &str, path: &str) -> String {
-    let r = call(op, server, "list-outbox", &[("state", ""), ("q", to), ("page", "1")]).await;
+    let r = list_outbox(op, server, "", to).await;
     assert_eq!(r.status, 200, "{}", r.body);
     for m in r.json()["items"].as_array().unwrap() {
         let body = m["body"].as_str().unwrap();
