@@ -176,7 +176,7 @@ impl Target {
 pub(super) fn authorization(token: Option<&str>, server: &str) -> anyhow::Result<Option<String>> {
     match token {
         Some(t) => Ok(Some(check_token(t)?)),
-        None => Ok(super::login::stored_token(server)?.map(|t| format!("Bearer {t}"))),
+        None => Ok(super::credentials::stored_token(server)?.map(|t| format!("Bearer {t}"))),
     }
 }
 

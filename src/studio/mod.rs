@@ -9,6 +9,7 @@
 
 mod bundle;
 mod client;
+mod credentials;
 #[cfg(test)]
 mod fixtures;
 mod flags;
