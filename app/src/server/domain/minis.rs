@@ -20,8 +20,6 @@ use crate::server::store::minis::{self as store, MiniProgram};
 use crate::server::store::{accounts, members};
 use crate::server::Context;
 
-/// How a version list can be sorted.
-
 /// An icon's sides, in pixels.
 const ICON_MIN_PX: usize = 16;
 const ICON_MAX_PX: usize = 1024;

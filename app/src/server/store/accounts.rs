@@ -83,8 +83,6 @@ pub fn insert(tx: &WriteTransaction, account: &Account) -> Result<(), AppError> 
 /// The operator's accounts list, sorted by username, email or when the account was made.
 pub const LIST: List = List { code: 1, sorts: &["username", "email", "created"], default_sort: "username" };
 
-/// How the accounts list can be sorted.
-
 fn flag(on: bool) -> u32 {
     if on { 1 } else { 2 }
 }

@@ -26,8 +26,6 @@ pub const LIST: List = List { code: 9, sorts: &["created", "finished"], default_
 /// "My requests": one applicant's applications in every workspace.
 pub const MINE: List = List { code: 10, sorts: &["created"], default_sort: "-created" };
 
-/// How the Approvals list can be sorted.
-
 fn category_code(c: Category) -> u32 {
     u32::from(c.code())
 }
@@ -429,7 +427,7 @@ mod tests {
         // The row the second page ends with, as a "next" cursor.
         let last = p2.page.items.last().unwrap();
         use crate::model::page::Cursor;
-        let (newest, oldest) = (LIST.default(), Window::parse(LIST, "created", "", 10).unwrap().sort);
+        let (newest, oldest) = (LIST.default_order(), Window::parse(LIST, "created", "", 10).unwrap().sort);
         let cursor = |sort: &crate::model::page::Sort, offset: u64, time: i64, id: u128| {
             Cursor { after: true, offset, key: (KeyValue::Int(time).bytes(), id) }.encode(sort)
         };

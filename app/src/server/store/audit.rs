@@ -98,8 +98,6 @@ pub const LIST: List = List { code: 3, sorts: &["time"], default_sort: "-time" }
 /// An account's security events (scope: the account).
 pub const SECURITY_LIST: List = List { code: 4, sorts: &["time"], default_sort: "-time" };
 
-/// How audit lists can be sorted: by time (the event's sequence number).
-
 fn time_key(seq: u64) -> Vec<KeyValue> {
     vec![KeyValue::Int(seq as i64)]
 }

@@ -27,8 +27,6 @@ pub struct ChangeRequest {
 /// The operator's list of requests for changes to workspaces' information.
 pub const CHANGE_REQUEST_LIST: List = List { code: 8, sorts: &["created"], default_sort: "-created" };
 
-/// How change requests can be sorted.
-
 fn index_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), AppError> {
     let row = Row::new(&[], vec![KeyValue::Int(c.created.timestamp_micros())]);
     listing::set(tx, CHANGE_REQUEST_LIST, 0, c.id.as_u128(), Some(&row))

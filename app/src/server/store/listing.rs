@@ -215,13 +215,13 @@ impl Window {
 
     /// The first page of `list` in its default order.
     pub fn first(list: List, per_page: u32) -> Window {
-        Window { sort: list.default(), cursor: String::new(), per_page }
+        Window { sort: list.default_order(), cursor: String::new(), per_page }
     }
 }
 
 impl List {
     /// The list's default sort.
-    pub fn default(self) -> Sort {
+    pub fn default_order(self) -> Sort {
         Sort { column: self.default_sort.trim_start_matches('-'), desc: self.default_sort.starts_with('-') }
     }
 }
@@ -567,7 +567,7 @@ mod tests {
         ];
         for (list, _, _) in &lists {
             // Every list's default sort is one of its own, so `Window::first` pages it.
-            assert_eq!(Sort::parse("", list.sorts, list.default_sort).ok(), Some(list.default()), "list {}", list.code);
+            assert_eq!(Sort::parse("", list.sorts, list.default_sort).ok(), Some(list.default_order()), "list {}", list.code);
         }
         for (list, scope, total) in lists {
             for column in list.sorts {

@@ -20,8 +20,6 @@ use crate::model::AppError;
 /// or the day they joined.
 pub const LIST: List = List { code: 2, sorts: &["email", "username", "role", "joined"], default_sort: "email" };
 
-/// How the members list can be sorted.
-
 /// Stored in index keys: explicit numbers, fixed forever (never the declaration order).
 fn role_code(role: Role) -> u32 {
     match role {

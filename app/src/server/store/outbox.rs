@@ -209,8 +209,6 @@ pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<OutboxMessage>, AppE
 /// The outbox as the operator lists it: every message, filtered by state, by when it was queued.
 pub const LIST: List = List { code: 5, sorts: &["created"], default_sort: "-created" };
 
-/// How the outbox can be sorted.
-
 fn state_code(s: MailState) -> u32 {
     match s {
         MailState::Queued => 1,

@@ -307,8 +307,6 @@ pub fn resend(tx: &WriteTransaction, d: &mut WebhookDelivery) -> Result<(), AppE
 /// An endpoint's deliveries (scope: the endpoint), filtered by state, by when they were made.
 pub const LIST: List = List { code: 12, sorts: &["created"], default_sort: "-created" };
 
-/// How the deliveries can be sorted.
-
 /// A state's code in the deliveries' index (stored: never change one).
 pub fn state_code(s: DeliveryState) -> u32 {
     match s {

@@ -154,8 +154,6 @@ pub fn applications_of(
 /// The operator's queue of workspace applications, filtered by status.
 pub const APPLICATION_LIST: List = List { code: 6, sorts: &["created", "name"], default_sort: "-created" };
 
-/// How the operator's queue can be sorted.
-
 fn index_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
     let row = Row::new(
         &[u32::from(a.status.code()) + 1],

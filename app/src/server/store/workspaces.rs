@@ -70,8 +70,6 @@ pub fn workspace_name_taken(tx: &WriteTransaction, name: &str) -> Result<bool, A
 /// The operator's list of workspaces, searched by name.
 pub const WORKSPACE_LIST: List = List { code: 7, sorts: &["name", "created"], default_sort: "name" };
 
-/// How the operator's workspace list can be sorted.
-
 fn index_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError> {
     let status = match w.status {
         WorkspaceStatus::Active => 1,
