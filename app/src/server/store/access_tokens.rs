@@ -6,7 +6,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{decode, put};
 use super::tables::{ACCESS_TOKENS, ACCESS_TOKENS_BY_ACCOUNT};
 use super::Reads;
 use crate::model::account::TokenScope;
@@ -36,7 +36,7 @@ impl AccessToken {
 
 /// Stores a new token under `hash` (hex SHA-256 of the token).
 pub fn insert(tx: &WriteTransaction, hash: &str, token: &AccessToken) -> Result<(), AppError> {
-    tx.open_table(ACCESS_TOKENS)?.insert(hash, encode(token)?.as_slice())?;
+    put(tx, ACCESS_TOKENS, hash, token)?;
     tx.open_table(ACCESS_TOKENS_BY_ACCOUNT)?
         .insert((token.account.as_u128(), token.id.as_u128()), hash)?;
     Ok(())
@@ -44,15 +44,12 @@ pub fn insert(tx: &WriteTransaction, hash: &str, token: &AccessToken) -> Result<
 
 /// Replaces the token stored under `hash` (last used, revoked).
 pub fn update(tx: &WriteTransaction, hash: &str, token: &AccessToken) -> Result<(), AppError> {
-    tx.open_table(ACCESS_TOKENS)?.insert(hash, encode(token)?.as_slice())?;
-    Ok(())
+    put(tx, ACCESS_TOKENS, hash, token)
 }
 
 /// The token whose SHA-256 is `hash`.
 pub fn by_hash(tx: &impl Reads, hash: &str) -> Result<Option<AccessToken>, AppError> {
-    let t = tx.open(ACCESS_TOKENS)?;
-    let v = t.get(hash)?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(ACCESS_TOKENS, hash)
 }
 
 /// Every token of `account` with its hash, oldest first (ids are UUIDv7).

@@ -6,7 +6,7 @@ use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransacti
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{decode, encode, put};
 use super::listing::{self, List, Listed, Row, Window};
 use super::tables::{ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME};
 use crate::model::account::{email_key, username_key, AccountView};
@@ -75,8 +75,7 @@ pub fn insert(tx: &WriteTransaction, account: &Account) -> Result<(), AppError> 
     }
     by_email.insert(ekey.as_str(), account.id.as_u128())?;
     by_username.insert(ukey.as_str(), account.id.as_u128())?;
-    tx.open_table(ACCOUNTS)?
-        .insert(account.id.as_u128(), encode(account)?.as_slice())?;
+    put(tx, ACCOUNTS, account.id.as_u128(), account)?;
     index(tx, account)
 }
 
@@ -135,9 +134,7 @@ pub fn change_email(tx: &WriteTransaction, account: &mut Account, new_email: &st
 }
 
 pub fn get(tx: &impl Reads, id: Uuid) -> Result<Option<Account>, AppError> {
-    let accounts = tx.open(ACCOUNTS)?;
-    let value = accounts.get(id.as_u128())?;
-    value.map(|v| decode(v.value())).transpose()
+    tx.row(ACCOUNTS, id.as_u128())
 }
 
 /// Finds an account by email (when `login` contains `@`) or by username, ignoring case.

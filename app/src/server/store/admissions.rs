@@ -6,7 +6,7 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{decode, put};
 use super::members::{membership, put_membership, Membership};
 use super::tables::*;
 use super::workspaces::get_workspace;
@@ -67,8 +67,7 @@ pub fn admit(
                 role,
                 added: super::now(),
             };
-            tx.open_table(PENDING_ADMISSIONS)?
-                .insert((key.as_str(), workspace.as_u128()), encode(&p)?.as_slice())?;
+            put(tx, PENDING_ADMISSIONS, (key.as_str(), workspace.as_u128()), &p)?;
             Ok(None)
         }
     }

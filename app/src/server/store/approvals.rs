@@ -8,7 +8,7 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{decode, one, put};
 use super::listing::{self, List, Row, Window};
 pub use super::listing::Listed;
 use super::tables::{
@@ -142,7 +142,7 @@ pub fn insert(tx: &WriteTransaction, a: &Application) -> Result<(), AppError> {
         }
         pending.insert(key.as_str(), a.id.as_u128())?;
     }
-    tx.open_table(APPROVALS)?.insert(a.id.as_u128(), encode(a)?.as_slice())?;
+    put(tx, APPROVALS, a.id.as_u128(), a)?;
     index(tx, a)?;
     let (w, created) = (a.workspace.as_u128(), a.created.timestamp_micros());
     {
@@ -161,7 +161,7 @@ pub fn insert(tx: &WriteTransaction, a: &Application) -> Result<(), AppError> {
 /// Writes a changed application (a decision, a withdrawal), moving its index entries and counts
 /// and freeing its pending key when it is no longer pending.
 pub fn update(tx: &WriteTransaction, before: &Application, after: &Application) -> Result<(), AppError> {
-    tx.open_table(APPROVALS)?.insert(after.id.as_u128(), encode(after)?.as_slice())?;
+    put(tx, APPROVALS, after.id.as_u128(), after)?;
     if before.status == after.status && before.finished == after.finished {
         return Ok(());
     }
@@ -184,7 +184,7 @@ pub fn update(tx: &WriteTransaction, before: &Application, after: &Application) 
 }
 
 fn get_in(t: &impl ReadableTable<u128, &'static [u8]>, id: Uuid) -> Result<Option<Application>, AppError> {
-    t.get(id.as_u128())?.map(|v| decode(v.value())).transpose()
+    one(t, id.as_u128())
 }
 
 pub fn get(tx: &impl Reads, id: Uuid) -> Result<Option<Application>, AppError> {

@@ -8,7 +8,7 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{decode, encode, one, put};
 use super::effects::{caused, Effect};
 use super::tables::{ACCESS_KEYS_BY_HASH, APPS, APPS_BY_WORKSPACE, APP_KEYS, APP_KEYS_BY_APP, PLATFORM_KEYS};
 use crate::model::apps::{Cidr, KeyKind, KeyView};
@@ -194,7 +194,7 @@ pub struct PlatformKey {
 }
 
 pub fn insert_app(tx: &WriteTransaction, app: &App) -> Result<(), AppError> {
-    tx.open_table(APPS)?.insert(app.id.as_u128(), encode(app)?.as_slice())?;
+    put(tx, APPS, app.id.as_u128(), app)?;
     tx.open_table(APPS_BY_WORKSPACE)?
         .insert((app.workspace.as_u128(), app.id.as_u128()), ())?;
     Ok(())
@@ -203,12 +203,11 @@ pub fn insert_app(tx: &WriteTransaction, app: &App) -> Result<(), AppError> {
 /// Replaces a stored App (what it serves may change: its test devices).
 pub fn update_app(tx: &WriteTransaction, app: &App) -> Result<(), AppError> {
     caused(Effect::Served);
-    tx.open_table(APPS)?.insert(app.id.as_u128(), encode(app)?.as_slice())?;
-    Ok(())
+    put(tx, APPS, app.id.as_u128(), app)
 }
 
 fn app_in(table: &impl ReadableTable<u128, &'static [u8]>, workspace: Uuid, id: Uuid) -> Result<Option<App>, AppError> {
-    let app: Option<App> = table.get(id.as_u128())?.map(|v| decode(v.value())).transpose()?;
+    let app: Option<App> = one(table, id.as_u128())?;
     Ok(app.filter(|a| a.workspace == workspace))
 }
 
@@ -236,7 +235,7 @@ pub fn apps_of(tx: &impl Reads, workspace: Uuid) -> Result<Vec<App>, AppError> {
 pub fn put_key_record(tx: &WriteTransaction, record: &KeyRecord) -> Result<(), AppError> {
     caused(Effect::Served);
     let key = &record.key;
-    tx.open_table(APP_KEYS)?.insert(key.id.as_str(), encode(record)?.as_slice())?;
+    put(tx, APP_KEYS, key.id.as_str(), record)?;
     tx.open_table(APP_KEYS_BY_APP)?
         .insert((key.app.as_u128(), key.id.as_str()), ())?;
     if key.kind == KeyKind::Accessing {
@@ -262,11 +261,11 @@ pub fn key_exists(tx: &WriteTransaction, id: &str) -> Result<bool, AppError> {
 }
 
 fn key_in(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<Option<Key>, AppError> {
-    table.get(id)?.map(|v| decode(v.value())).transpose()
+    one(table, id)
 }
 
 fn record_in(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<Option<KeyRecord>, AppError> {
-    table.get(id)?.map(|v| decode(v.value())).transpose()
+    one(table, id)
 }
 
 /// A key with its scope and holders (for the Studio API: [`upload_scope_allows`]).
@@ -349,14 +348,11 @@ pub fn record_last_used(tx: &WriteTransaction, uses: &[(String, DateTime<Utc>)])
 
 pub fn put_platform_key(tx: &WriteTransaction, workspace: Uuid, key: &PlatformKey) -> Result<(), AppError> {
     caused(Effect::Served);
-    tx.open_table(PLATFORM_KEYS)?
-        .insert(workspace.as_u128(), encode(key)?.as_slice())?;
-    Ok(())
+    put(tx, PLATFORM_KEYS, workspace.as_u128(), key)
 }
 
 pub fn platform_key(tx: &ReadTransaction, workspace: Uuid) -> Result<Option<PlatformKey>, AppError> {
-    let v = tx.open_table(PLATFORM_KEYS)?.get(workspace.as_u128())?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(PLATFORM_KEYS, workspace.as_u128())
 }
 
 /// Creates the workspace's platform signing key (at generation, or by the migration for older

@@ -5,7 +5,7 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{decode, put};
 use super::listing::{self, List, Listed, Row, Window};
 use super::tables::{AUDIT, AUDIT_BY_ACCOUNT, AUDIT_BY_WORKSPACE, META};
 use crate::model::page::{KeyValue, Page};
@@ -63,8 +63,7 @@ pub fn record(
         details: details.into(),
         client: actor.client.clone(),
     };
-    tx.open_table(AUDIT)?
-        .insert(seq, encode(&event)?.as_slice())?;
+    put(tx, AUDIT, seq, &event)?;
     if let Some((id, _)) = workspace {
         tx.open_table(AUDIT_BY_WORKSPACE)?
             .insert((id.as_u128(), seq), ())?;

@@ -5,7 +5,7 @@ use redb::{ReadTransaction, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{decode, put};
 use super::tables::*;
 use super::listing::{self, List, Listed, Row, Window};
 use crate::model::page::KeyValue;
@@ -51,8 +51,7 @@ pub fn list_change_requests(tx: &ReadTransaction, window: &Window) -> Result<Lis
 }
 
 pub fn insert_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), AppError> {
-    tx.open_table(CHANGE_REQUESTS)?
-        .insert(c.id.as_u128(), encode(c)?.as_slice())?;
+    put(tx, CHANGE_REQUESTS, c.id.as_u128(), c)?;
     index_change_request(tx, c)
 }
 

@@ -1,7 +1,9 @@
 //! Encoding of stored values: JSON bytes, decoded with an error rather than a panic; and the
 //! reads that decode many rows at once (a whole table, one scope, the rows an index lists).
 
-use redb::ReadableTable;
+use std::borrow::Borrow;
+
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::model::AppError;
@@ -18,6 +20,25 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         tracing::error!(error = %e, "a stored value could not be decoded");
         AppError::Internal
     })
+}
+
+/// The value of `table` under `key`, decoded; `None` when it holds none.
+pub fn one<'k, K: redb::Key + 'static, T: DeserializeOwned>(
+    table: &impl ReadableTable<K, &'static [u8]>,
+    key: impl Borrow<K::SelfType<'k>>,
+) -> Result<Option<T>, AppError> {
+    table.get(key)?.map(|v| decode(v.value())).transpose()
+}
+
+/// Stores `value` under `key` in the table `def`, encoded, replacing what was there.
+pub fn put<'k, K: redb::Key + 'static, T: Serialize>(
+    tx: &WriteTransaction,
+    def: TableDefinition<K, &'static [u8]>,
+    key: impl Borrow<K::SelfType<'k>>,
+    value: &T,
+) -> Result<(), AppError> {
+    tx.open_table(def)?.insert(key, encode(value)?.as_slice())?;
+    Ok(())
 }
 
 /// Every value of `table`, decoded, in key order.

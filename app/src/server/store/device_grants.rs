@@ -7,7 +7,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{decode, put};
 use super::tables::{DEVICE_GRANTS, DEVICE_GRANTS_BY_USER_CODE};
 use super::Reads;
 use crate::model::AppError;
@@ -40,19 +40,15 @@ pub fn insert(tx: &WriteTransaction, device_hash: &str, grant: &DeviceGrant) -> 
         return Err(AppError::conflict("User code", "is in use: ask for a new one"));
     }
     by_user.insert(grant.user_code.as_str(), device_hash)?;
-    tx.open_table(DEVICE_GRANTS)?.insert(device_hash, encode(grant)?.as_slice())?;
-    Ok(())
+    put(tx, DEVICE_GRANTS, device_hash, grant)
 }
 
 pub fn update(tx: &WriteTransaction, device_hash: &str, grant: &DeviceGrant) -> Result<(), AppError> {
-    tx.open_table(DEVICE_GRANTS)?.insert(device_hash, encode(grant)?.as_slice())?;
-    Ok(())
+    put(tx, DEVICE_GRANTS, device_hash, grant)
 }
 
 pub fn get(tx: &impl Reads, device_hash: &str) -> Result<Option<DeviceGrant>, AppError> {
-    let t = tx.open(DEVICE_GRANTS)?;
-    let v = t.get(device_hash)?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(DEVICE_GRANTS, device_hash)
 }
 
 /// The grant a user code names: its device hash and the grant.

@@ -6,8 +6,9 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{self, decode, encode, one};
 use super::tables::{INVITATIONS, INVITATIONS_BY_WORKSPACE};
+use super::Reads;
 use crate::model::account::email_key;
 use crate::model::workspace::{InvitationView, Role};
 use crate::model::AppError;
@@ -71,11 +72,7 @@ pub fn pending_for(tx: &WriteTransaction, workspace: Uuid, email: &str) -> Resul
         .get((workspace.as_u128(), key.as_str()))?
         .map(|v| *v.value());
     let Some(hash) = hash else { return Ok(None) };
-    let inv: Option<Invitation> = {
-        let t = tx.open_table(INVITATIONS)?;
-        let v = t.get(&hash)?;
-        v.map(|v| decode(v.value())).transpose()?
-    };
+    let inv: Option<Invitation> = tx.row(INVITATIONS, &hash)?;
     Ok(inv.filter(|i| i.state == InvitationState::Pending).map(|i| (hash, i)))
 }
 
@@ -89,23 +86,19 @@ pub fn put(tx: &WriteTransaction, hash: &[u8; 32], inv: &Invitation) -> Result<(
     if let Some(old) = old.filter(|o| o != hash) {
         // The old link stops working.
         let mut t = tx.open_table(INVITATIONS)?;
-        let prev: Option<Invitation> = t.get(&old)?.map(|v| decode(v.value())).transpose()?;
+        let prev: Option<Invitation> = one(&t, &old)?;
         if let Some(mut prev) = prev.filter(|p| p.state == InvitationState::Pending) {
             prev.state = InvitationState::Revoked;
             t.insert(&old, encode(&prev)?.as_slice())?;
         }
     }
     by_ws.insert((inv.workspace.as_u128(), key.as_str()), hash)?;
-    tx.open_table(INVITATIONS)?
-        .insert(hash, encode(inv)?.as_slice())?;
-    Ok(())
+    codec::put(tx, INVITATIONS, hash, inv)
 }
 
 /// Updates an invitation in place (accepted, revoked).
 pub fn update(tx: &WriteTransaction, hash: &[u8; 32], inv: &Invitation) -> Result<(), AppError> {
-    tx.open_table(INVITATIONS)?
-        .insert(hash, encode(inv)?.as_slice())?;
-    Ok(())
+    codec::put(tx, INVITATIONS, hash, inv)
 }
 
 /// The pending invitations of `workspace` sent by `inviter` (id, or username for old records),
@@ -146,9 +139,7 @@ pub fn pending_sent_by(
 }
 
 pub fn by_token(tx: &impl super::Reads, token: &str) -> Result<Option<Invitation>, AppError> {
-    let t = tx.open(INVITATIONS)?;
-    let v = t.get(&hash_token(token))?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(INVITATIONS, &hash_token(token))
 }
 
 /// The live invitations addressed to `email`, in every workspace. (A scan of the live

@@ -17,7 +17,7 @@ use std::ops::Bound;
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::codec::{decode, encode};
+use super::codec::{encode, one};
 use super::tables::{LISTINGS, LISTING_COUNTS, LISTING_ROWS};
 use crate::model::page::{window_keyed, Cursor, KeyValue, Page, Position, Sort};
 use crate::model::AppError;
@@ -85,7 +85,7 @@ type IndexKey<'a> = (u8, u128, u64, u8, &'a [u8], u128);
 /// its index entries and counts. Called in the transaction that writes the row.
 pub fn set(tx: &WriteTransaction, list: List, scope: u128, id: u128, row: Option<&Row>) -> Result<(), AppError> {
     let mut rows = tx.open_table(LISTING_ROWS)?;
-    let old: Option<Row> = rows.get((list.code, scope, id))?.map(|v| decode(v.value())).transpose()?;
+    let old: Option<Row> = one(&rows, (list.code, scope, id))?;
     if old.as_ref() == row {
         return Ok(());
     }

@@ -81,9 +81,7 @@ pub fn membership(
     workspace: Uuid,
     account: Uuid,
 ) -> Result<Option<Membership>, AppError> {
-    let t = tx.open(MEMBERSHIPS)?;
-    let v = t.get((workspace.as_u128(), account.as_u128()))?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(MEMBERSHIPS, (workspace.as_u128(), account.as_u128()))
 }
 
 /// Sorts an account's entries of the members lists again after its email changed (they are

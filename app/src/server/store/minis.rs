@@ -6,7 +6,7 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{self, decode, encode, one};
 use super::effects::{caused, Effect};
 use super::listing::{self, List, Listed, Row, Window};
 use super::tables::{ASSIGNMENTS, ASSIGNMENTS_BY_MEMBER, MINI_ICONS, MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE, SIGNED_NONCES, SIGNED_NONCES_BY_TIME, VERSIONS};
@@ -141,14 +141,14 @@ fn role_of(code: u8) -> MiniRole {
 
 pub fn put(tx: &WriteTransaction, mp: &MiniProgram) -> Result<(), AppError> {
     caused(Effect::Served);
-    tx.open_table(MINI_PROGRAMS)?.insert(mp.id.as_u128(), encode(mp)?.as_slice())?;
+    codec::put(tx, MINI_PROGRAMS, mp.id.as_u128(), mp)?;
     tx.open_table(MINI_PROGRAMS_BY_WORKSPACE)?
         .insert((mp.workspace.as_u128(), mp.id.as_u128()), ())?;
     Ok(())
 }
 
 fn get_in(table: &impl ReadableTable<u128, &'static [u8]>, workspace: Uuid, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
-    let mp: Option<MiniProgram> = table.get(id.as_u128())?.map(|v| decode(v.value())).transpose()?;
+    let mp: Option<MiniProgram> = one(table, id.as_u128())?;
     Ok(mp.filter(|m| m.workspace == workspace))
 }
 
@@ -159,9 +159,7 @@ pub fn get(tx: &impl Reads, workspace: Uuid, id: Uuid) -> Result<Option<MiniProg
 
 /// A mini program by id alone (for the Studio, which learns the workspace from the key).
 pub fn by_id(tx: &impl Reads, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
-    let t = tx.open(MINI_PROGRAMS)?;
-    let v = t.get(id.as_u128())?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(MINI_PROGRAMS, id.as_u128())
 }
 
 /// The mini programs of a workspace, by name.
@@ -268,9 +266,7 @@ pub fn assigned_to(tx: &ReadTransaction, workspace: Uuid, account: Uuid) -> Resu
 
 /// One version of a mini program.
 pub fn version(tx: &impl Reads, mp: Uuid, version: &str) -> Result<Option<Version>, AppError> {
-    let t = tx.open(VERSIONS)?;
-    let v = t.get((mp.as_u128(), version))?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(VERSIONS, (mp.as_u128(), version))
 }
 
 /// Stores a version's record. A retired version's record is final: a version number, once
@@ -281,7 +277,7 @@ pub fn put_version(tx: &WriteTransaction, v: &Version) -> Result<(), AppError> {
     // digests and size) never changes after the upload; `releases::put` causes the effect.
     let mut table = tx.open_table(VERSIONS)?;
     let key = (v.mini_program.as_u128(), v.version.as_str());
-    let before: Option<Version> = table.get(key)?.map(|old| decode(old.value())).transpose()?;
+    let before: Option<Version> = one(&table, key)?;
     if before.is_some_and(|b| b.is_retired() && !v.is_retired()) {
         return Err(AppError::conflict(
             "Version",

@@ -104,6 +104,15 @@ pub trait Reads {
         Self: 't;
 
     fn open<K: redb::Key + 'static, V: redb::Value + 'static>(&self, def: redb::TableDefinition<K, V>) -> Result<Self::Table<'_, K, V>, AppError>;
+
+    /// The row of the table `def` under `key`, decoded; `None` when it holds none.
+    fn row<'k, K: redb::Key + 'static, T: serde::de::DeserializeOwned>(
+        &self,
+        def: redb::TableDefinition<K, &'static [u8]>,
+        key: impl std::borrow::Borrow<K::SelfType<'k>>,
+    ) -> Result<Option<T>, AppError> {
+        codec::one(&self.open(def)?, key)
+    }
 }
 
 impl Reads for ReadTransaction {

@@ -1,13 +1,14 @@
 //! The email outbox: every message is stored before it is sent, and stays as the record.
 
 use chrono::{DateTime, Utc};
-use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadTransaction, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{decode, encode, one, put};
 use super::effects::{caused, Effect};
 use super::listing::{self, List, Listed, Row, Window};
+use super::Reads;
 use super::tables::{OUTBOX, OUTBOX_QUEUE};
 use crate::model::page::KeyValue;
 use crate::model::workspace::OutboxView;
@@ -116,8 +117,7 @@ pub fn enqueue_with_secret(
         secrets: secret.map(|s| vec![s.to_string()]).unwrap_or_default(),
         redacted: false,
     };
-    tx.open_table(OUTBOX)?
-        .insert(message.id.as_u128(), encode(&message)?.as_slice())?;
+    put(tx, OUTBOX, message.id.as_u128(), &message)?;
     index(tx, &message)?;
     tx.open_table(OUTBOX_QUEUE)?
         .insert((now.timestamp_millis(), message.id.as_u128()), ())?;
@@ -168,12 +168,7 @@ pub fn record_attempt(
 ) -> Result<OutboxMessage, AppError> {
     let mut outbox = tx.open_table(OUTBOX)?;
     let mut queue = tx.open_table(OUTBOX_QUEUE)?;
-    let mut m: OutboxMessage = {
-        let v = outbox
-            .get(id.as_u128())?
-            .ok_or_else(|| AppError::NotFound("No such message.".into()))?;
-        decode(v.value())?
-    };
+    let mut m: OutboxMessage = one(&outbox, id.as_u128())?.ok_or_else(|| AppError::NotFound("No such message.".into()))?;
     queue.remove((m.next_attempt.timestamp_millis(), id.as_u128()))?;
     m.attempts += 1;
     match result {
@@ -201,9 +196,7 @@ pub fn record_attempt(
 }
 
 pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<OutboxMessage>, AppError> {
-    let outbox = tx.open_table(OUTBOX)?;
-    let v = outbox.get(id.as_u128())?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(OUTBOX, id.as_u128())
 }
 
 /// The outbox as the operator lists it: every message, filtered by state, by when it was queued.

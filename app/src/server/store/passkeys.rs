@@ -7,7 +7,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{self, decode};
 use super::tables::{PASSKEYS, PASSKEY_CEREMONIES};
 use super::Reads;
 use crate::model::AppError;
@@ -51,15 +51,11 @@ fn key(account: Uuid, id: Uuid) -> (u128, u128) {
 }
 
 pub fn put(tx: &WriteTransaction, account: Uuid, p: &StoredPasskey) -> Result<(), AppError> {
-    tx.open_table(PASSKEYS)?.insert(key(account, p.id), encode(p)?.as_slice())?;
-    Ok(())
+    codec::put(tx, PASSKEYS, key(account, p.id), p)
 }
 
 pub fn get(tx: &impl Reads, account: Uuid, id: Uuid) -> Result<Option<StoredPasskey>, AppError> {
-    match tx.open(PASSKEYS)?.get(key(account, id))? {
-        Some(v) => Ok(Some(decode(v.value())?)),
-        None => Ok(None),
-    }
+    tx.row(PASSKEYS, key(account, id))
 }
 
 /// The account's passkeys, oldest first (few: at most [`MAX_PER_ACCOUNT`]).
@@ -75,25 +71,18 @@ pub fn remove(tx: &WriteTransaction, account: Uuid, id: Uuid) -> Result<bool, Ap
 }
 
 pub fn put_ceremony(tx: &WriteTransaction, id: &str, c: &Ceremony) -> Result<(), AppError> {
-    tx.open_table(PASSKEY_CEREMONIES)?.insert(id, encode(c)?.as_slice())?;
-    Ok(())
+    codec::put(tx, PASSKEY_CEREMONIES, id, c)
 }
 
 pub fn ceremony(tx: &impl Reads, id: &str) -> Result<Option<Ceremony>, AppError> {
-    match tx.open(PASSKEY_CEREMONIES)?.get(id)? {
-        Some(v) => Ok(Some(decode(v.value())?)),
-        None => Ok(None),
-    }
+    tx.row(PASSKEY_CEREMONIES, id)
 }
 
 /// Takes the ceremony out: `None` when another request took it first (or it never was).
 pub fn take_ceremony(tx: &WriteTransaction, id: &str) -> Result<Option<Ceremony>, AppError> {
     let mut t = tx.open_table(PASSKEY_CEREMONIES)?;
     let taken = t.remove(id)?;
-    match taken {
-        Some(v) => Ok(Some(decode(v.value())?)),
-        None => Ok(None),
-    }
+    taken.map(|v| decode(v.value())).transpose()
 }
 
 /// Deletes the ceremonies past their time; returns how many.

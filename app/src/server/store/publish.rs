@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::codec::{decode, encode};
+use super::codec::{decode, encode, one, put};
 use super::tables::{PUBLISH, PUBLISHED};
 use crate::model::AppError;
 
@@ -83,10 +83,7 @@ pub struct PublishedObject {
 }
 
 fn read_state(table: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<PublishState, AppError> {
-    match table.get(STATE)? {
-        Some(v) => decode(v.value()),
-        None => Ok(PublishState::default()),
-    }
+    Ok(one(table, STATE)?.unwrap_or_default())
 }
 
 /// Raises `wanted`: this transaction changes what containers are served.
@@ -149,8 +146,7 @@ pub fn objects(tx: &ReadTransaction) -> Result<Vec<(String, PublishedObject)>, A
 }
 
 pub fn record(tx: &WriteTransaction, path: &str, object: &PublishedObject) -> Result<(), AppError> {
-    tx.open_table(PUBLISHED)?.insert(path, encode(object)?.as_slice())?;
-    Ok(())
+    put(tx, PUBLISHED, path, object)
 }
 
 pub fn forget(tx: &WriteTransaction, path: &str) -> Result<(), AppError> {

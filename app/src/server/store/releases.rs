@@ -138,9 +138,7 @@ pub fn put(tx: &WriteTransaction, r: &Release) -> Result<Option<Release>, AppErr
 
 /// The release of mini program `mp` to `app`, if any.
 pub fn get(tx: &impl Reads, mp: Uuid, app: Uuid) -> Result<Option<Release>, AppError> {
-    let t = tx.open(RELEASES)?;
-    let v = t.get((mp.as_u128(), app.as_u128()))?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(RELEASES, (mp.as_u128(), app.as_u128()))
 }
 
 fn of_in(t: &impl ReadableTable<(u128, u128), &'static [u8]>, mp: Uuid) -> Result<Vec<Release>, AppError> {

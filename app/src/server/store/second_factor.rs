@@ -2,11 +2,11 @@
 //! hashes of its unused recovery codes, and its recent failed codes.
 
 use chrono::{DateTime, Utc};
-use redb::{ReadableTable, WriteTransaction};
+use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{self};
 use super::tables::SECOND_FACTORS;
 use super::Reads;
 use crate::model::AppError;
@@ -37,15 +37,11 @@ pub struct TotpSecret {
 }
 
 pub fn get(tx: &impl Reads, account: Uuid) -> Result<Option<SecondFactor>, AppError> {
-    let t = tx.open(SECOND_FACTORS)?;
-    let v = t.get(account.as_u128())?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(SECOND_FACTORS, account.as_u128())
 }
 
 pub fn put(tx: &WriteTransaction, account: Uuid, record: &SecondFactor) -> Result<(), AppError> {
-    tx.open_table(SECOND_FACTORS)?
-        .insert(account.as_u128(), encode(record)?.as_slice())?;
-    Ok(())
+    codec::put(tx, SECOND_FACTORS, account.as_u128(), record)
 }
 
 /// Removes the account's second factor; whether it had a record.

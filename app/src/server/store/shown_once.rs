@@ -6,7 +6,7 @@
 use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
-use super::codec::{decode, encode};
+use super::codec::{self, decode};
 use super::tables::SHOWN_ONCE;
 use crate::model::AppError;
 
@@ -30,9 +30,7 @@ pub struct ShownOnce {
 
 /// Keeps `values` for the session `session` (its handle) to show once.
 pub fn put(tx: &WriteTransaction, session: u128, kind: Kind, values: Vec<String>, now: i64) -> Result<(), AppError> {
-    tx.open_table(SHOWN_ONCE)?
-        .insert((session, kind as u8), encode(&ShownOnce { at: now, values })?.as_slice())?;
-    Ok(())
+    codec::put(tx, SHOWN_ONCE, (session, kind as u8), &ShownOnce { at: now, values })
 }
 
 /// Takes what waits for `session` (nothing when it waited too long).

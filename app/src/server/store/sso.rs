@@ -6,7 +6,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec;
 use super::tables::{SSO_IDENTITIES, SSO_PROVIDERS, SSO_WORKSPACES};
 use super::Reads;
 use crate::model::AppError;
@@ -41,15 +41,11 @@ impl SsoProvider {
 }
 
 pub fn put(tx: &WriteTransaction, p: &SsoProvider) -> Result<(), AppError> {
-    tx.open_table(SSO_PROVIDERS)?.insert(p.id.as_str(), encode(p)?.as_slice())?;
-    Ok(())
+    codec::put(tx, SSO_PROVIDERS, p.id.as_str(), p)
 }
 
 pub fn get(tx: &impl Reads, id: &str) -> Result<Option<SsoProvider>, AppError> {
-    match tx.open(SSO_PROVIDERS)?.get(id)? {
-        Some(v) => Ok(Some(decode(v.value())?)),
-        None => Ok(None),
-    }
+    tx.row(SSO_PROVIDERS, id)
 }
 
 /// Every provider, by id (few: at most [`MAX_PROVIDERS`]).

@@ -7,8 +7,9 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{encode, one};
 use super::tables::{ACCOUNT_TOKENS, ACCOUNT_TOKENS_BY_ACCOUNT};
+use super::Reads;
 use crate::model::AppError;
 use crate::server::tokens::{hash_token, new_token, well_formed};
 
@@ -104,10 +105,7 @@ pub fn consume(
     }
     let hash = hash_token(token);
     let mut tokens = tx.open_table(ACCOUNT_TOKENS)?;
-    let found: Option<AccountToken> = {
-        let v = tokens.get(&hash)?;
-        v.map(|v| decode(v.value())).transpose()?
-    };
+    let found: Option<AccountToken> = one(&tokens, &hash)?;
     let record = found.filter(|r| r.purpose == purpose).ok_or_else(invalid)?;
     tokens.remove(&hash)?;
     tx.open_table(ACCOUNT_TOKENS_BY_ACCOUNT)?
@@ -126,9 +124,7 @@ pub fn peek(tx: &WriteTransaction, token: &str) -> Result<Option<AccountToken>, 
     if !well_formed(token) {
         return Ok(None);
     }
-    let t = tx.open_table(ACCOUNT_TOKENS)?;
-    let v = t.get(&hash_token(token))?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(ACCOUNT_TOKENS, &hash_token(token))
 }
 
 /// Retires the live token of `account` for `purpose`, if any.

@@ -8,7 +8,7 @@ use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransacti
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{self, decode};
 use super::effects::{caused, Effect};
 use super::listing::{self, List, Listed, Row, Window};
 use super::tables::{WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS, WEBHOOK_ENDPOINTS_BY_WORKSPACE, WEBHOOK_QUEUE};
@@ -100,13 +100,13 @@ pub fn endpoints_of(tx: &impl Reads, workspace: Uuid) -> Result<Vec<WebhookEndpo
 
 /// One endpoint of `workspace` (`None` for an endpoint of another workspace).
 pub fn endpoint(tx: &impl Reads, workspace: Uuid, id: Uuid) -> Result<Option<WebhookEndpoint>, AppError> {
-    let e: Option<WebhookEndpoint> = tx.open(WEBHOOK_ENDPOINTS)?.get(id.as_u128())?.map(|v| decode(v.value())).transpose()?;
+    let e: Option<WebhookEndpoint> = tx.row(WEBHOOK_ENDPOINTS, id.as_u128())?;
     Ok(e.filter(|e| e.workspace == workspace))
 }
 
 /// Adds or replaces an endpoint.
 pub fn put_endpoint(tx: &WriteTransaction, e: &WebhookEndpoint) -> Result<(), AppError> {
-    tx.open_table(WEBHOOK_ENDPOINTS)?.insert(e.id.as_u128(), encode(e)?.as_slice())?;
+    codec::put(tx, WEBHOOK_ENDPOINTS, e.id.as_u128(), e)?;
     tx.open_table(WEBHOOK_ENDPOINTS_BY_WORKSPACE)?.insert((e.workspace.as_u128(), e.id.as_u128()), ())?;
     Ok(())
 }
@@ -178,12 +178,12 @@ fn enqueue(tx: &WriteTransaction, e: &WebhookEndpoint, event: &str, payload: Str
 }
 
 fn put(tx: &WriteTransaction, d: &WebhookDelivery) -> Result<(), AppError> {
-    tx.open_table(WEBHOOK_DELIVERIES)?.insert(d.id.as_u128(), encode(d)?.as_slice())?;
+    codec::put(tx, WEBHOOK_DELIVERIES, d.id.as_u128(), d)?;
     index(tx, d)
 }
 
 pub fn delivery(tx: &impl Reads, id: Uuid) -> Result<Option<WebhookDelivery>, AppError> {
-    tx.open(WEBHOOK_DELIVERIES)?.get(id.as_u128())?.map(|v| decode(v.value())).transpose()
+    tx.row(WEBHOOK_DELIVERIES, id.as_u128())
 }
 
 /// How many deliveries wait (for their first attempt or a retry).

@@ -7,7 +7,7 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{decode, put};
 use super::tables::*;
 use super::workspaces::workspace_name_taken;
 use crate::model::mcc::mcc_description;
@@ -100,8 +100,7 @@ pub fn insert_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Re
         .insert((a.applicant.as_u128(), created, a.id.as_u128()), ())?;
     tx.open_table(APPLICATIONS_BY_STATUS)?
         .insert((a.status.code(), created, a.id.as_u128()), ())?;
-    tx.open_table(APPLICATIONS)?
-        .insert(a.id.as_u128(), encode(a)?.as_slice())?;
+    put(tx, APPLICATIONS, a.id.as_u128(), a)?;
     index_application(tx, a)
 }
 
@@ -109,9 +108,7 @@ pub fn get_application(
     tx: &impl Reads,
     id: Uuid,
 ) -> Result<Option<WorkspaceApplication>, AppError> {
-    let t = tx.open(APPLICATIONS)?;
-    let v = t.get(id.as_u128())?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(APPLICATIONS, id.as_u128())
 }
 
 /// Moves a pending application to its decided state; it no longer counts among its applicant's
@@ -127,8 +124,7 @@ pub fn decide_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Re
         pending.remove((key.0, key.1.as_str()))?;
     }
     drop(pending);
-    tx.open_table(APPLICATIONS)?
-        .insert(a.id.as_u128(), encode(a)?.as_slice())?;
+    put(tx, APPLICATIONS, a.id.as_u128(), a)?;
     index_application(tx, a)
 }
 

@@ -7,7 +7,7 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode};
+use super::codec::{decode, one, put};
 use super::members::membership;
 use super::effects::{caused, Effect};
 use super::tables::*;
@@ -106,22 +106,18 @@ pub fn insert_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppE
         ));
     }
     by_name.insert(key.as_str(), w.id.as_u128())?;
-    tx.open_table(WORKSPACES)?
-        .insert(w.id.as_u128(), encode(w)?.as_slice())?;
+    put(tx, WORKSPACES, w.id.as_u128(), w)?;
     index_workspace(tx, w)
 }
 
 pub fn update_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError> {
     caused(Effect::Served);
-    tx.open_table(WORKSPACES)?
-        .insert(w.id.as_u128(), encode(w)?.as_slice())?;
+    put(tx, WORKSPACES, w.id.as_u128(), w)?;
     index_workspace(tx, w)
 }
 
 pub fn get_workspace(tx: &impl Reads, id: Uuid) -> Result<Option<Workspace>, AppError> {
-    let t = tx.open(WORKSPACES)?;
-    let v = t.get(id.as_u128())?;
-    v.map(|v| decode(v.value())).transpose()
+    tx.row(WORKSPACES, id.as_u128())
 }
 
 pub fn workspace_by_name(tx: &impl Reads, name: &str) -> Result<Option<Workspace>, AppError> {
@@ -136,8 +132,7 @@ fn by_name_in(
     let Some(id) = names.get(workspace_name_key(name).as_str())?.map(|v| v.value()) else {
         return Ok(None);
     };
-    let v = workspaces.get(id)?;
-    v.map(|v| decode(v.value())).transpose()
+    one(workspaces, id)
 }
 
 // ---- memberships (the records are the members list's: see `members`) -----------------------
