@@ -42,16 +42,6 @@ impl Category {
         }
     }
 
-    /// The value of the `category` filter in the URL.
-    pub fn param(self) -> &'static str {
-        match self {
-            Category::Publishing => "publishing",
-            Category::Removal => "removal",
-            Category::MemberRequest => "member",
-            Category::Feature => "feature",
-        }
-    }
-
     /// The code stored in index keys (0 means "any").
     pub fn code(self) -> u8 {
         match self {
@@ -82,15 +72,6 @@ impl Status {
             Status::Approved => "Approved",
             Status::Rejected => "Rejected",
             Status::Withdrawn => "Withdrawn",
-        }
-    }
-
-    pub fn param(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Approved => "approved",
-            Status::Rejected => "rejected",
-            Status::Withdrawn => "withdrawn",
         }
     }
 
@@ -449,12 +430,8 @@ mod tests {
 
 impl crate::model::page::FilterWord for Category {
     const FIELD: &'static str = "Category";
-    fn all() -> &'static [Self] {
-        &Self::ALL
-    }
-    fn word(self) -> &'static str {
-        self.param()
-    }
+    const WORDS: &'static [(Self, &'static str)] =
+        &[(Self::Publishing, "publishing"), (Self::Removal, "removal"), (Self::MemberRequest, "member"), (Self::Feature, "feature")];
     fn label(self) -> &'static str {
         Category::label(self)
     }
@@ -462,12 +439,8 @@ impl crate::model::page::FilterWord for Category {
 
 impl crate::model::page::FilterWord for Status {
     const FIELD: &'static str = "Status";
-    fn all() -> &'static [Self] {
-        &Self::ALL
-    }
-    fn word(self) -> &'static str {
-        self.param()
-    }
+    const WORDS: &'static [(Self, &'static str)] =
+        &[(Self::Pending, "pending"), (Self::Approved, "approved"), (Self::Rejected, "rejected"), (Self::Withdrawn, "withdrawn")];
     fn label(self) -> &'static str {
         Status::label(self)
     }

@@ -29,15 +29,23 @@ pub struct Page<T> {
 /// One filter vocabulary for every list: a filter's values are lower-case words (`pending`,
 /// `active`, `queued`) in the URL and the server functions; `""` or `all` means no filter; a word
 /// is read whatever its case; anything else is refused naming the words.
-pub trait FilterWord: Copy + Sized + 'static {
+pub trait FilterWord: Copy + PartialEq + Sized + 'static {
     /// The field a refusal names ("Status").
     const FIELD: &'static str;
-    /// Every value, in menu order.
-    fn all() -> &'static [Self];
-    /// The value's word in a URL (`pending`).
-    fn word(self) -> &'static str;
+    /// Every value with its word in a URL (`pending`), in menu order.
+    const WORDS: &'static [(Self, &'static str)];
     /// The value as a menu shows it ("Pending").
     fn label(self) -> &'static str;
+
+    /// Every value, in menu order.
+    fn all() -> impl Iterator<Item = Self> {
+        Self::WORDS.iter().map(|(v, _)| *v)
+    }
+
+    /// The value's word in a URL.
+    fn word(self) -> &'static str {
+        Self::WORDS.iter().find(|(v, _)| *v == self).map_or("", |(_, w)| w)
+    }
 
     /// Reads a filter parameter.
     fn parse_filter(text: &str) -> Result<Option<Self>, AppError> {
@@ -45,15 +53,15 @@ pub trait FilterWord: Copy + Sized + 'static {
         if t.is_empty() || t.eq_ignore_ascii_case("all") {
             return Ok(None);
         }
-        Self::all().iter().copied().find(|v| v.word().eq_ignore_ascii_case(t)).map(Some).ok_or_else(|| {
-            let words: Vec<&str> = Self::all().iter().map(|v| v.word()).collect();
+        Self::WORDS.iter().find(|(_, w)| w.eq_ignore_ascii_case(t)).map(|(v, _)| Some(*v)).ok_or_else(|| {
+            let words: Vec<&str> = Self::WORDS.iter().map(|(_, w)| *w).collect();
             AppError::invalid(Self::FIELD, format!("must be one of {}", words.join(", ")))
         })
     }
 
     /// The choices of the filter's menu: `any` ("All statuses"), then every value.
     fn options(any: &'static str) -> Vec<(&'static str, &'static str)> {
-        std::iter::once(("", any)).chain(Self::all().iter().map(|v| (v.word(), v.label()))).collect()
+        std::iter::once(("", any)).chain(Self::WORDS.iter().map(|(v, w)| (*w, v.label()))).collect()
     }
 }
 
@@ -255,6 +263,30 @@ impl<T> Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every value has one word, distinct from the others', that reads back as the value; the
+    /// menu lists them all after "any".
+    fn words_hold<T: FilterWord + std::fmt::Debug>(every: &[T]) {
+        assert_eq!(T::WORDS.len(), every.len(), "{}: a value without its word", T::FIELD);
+        for v in every {
+            assert!(!v.word().is_empty() && v.word() != "all", "{v:?}");
+            assert_eq!(T::parse_filter(&v.word().to_uppercase()).unwrap(), Some(*v));
+        }
+        assert_eq!(T::options("Any").len(), every.len() + 1);
+        assert_eq!(T::parse_filter("nope").unwrap_err().field(), Some(T::FIELD));
+    }
+
+    #[test]
+    fn every_filter_value_has_one_word_that_reads_back() {
+        use crate::model::{approvals, webhooks::DeliveryState, workspace::*};
+        words_hold(&Role::ALL);
+        words_hold(&ApplicationStatus::ALL);
+        words_hold(&approvals::Category::ALL);
+        words_hold(&approvals::Status::ALL);
+        words_hold(&[MemberStatus::Active, MemberStatus::Inactive]);
+        words_hold(&[MailState::Queued, MailState::Sent, MailState::Failed]);
+        words_hold(&[DeliveryState::Queued, DeliveryState::Delivered, DeliveryState::Failed]);
+    }
 
     fn rows(n: u128) -> Vec<(KeyValue, u128, u128)> {
         (1..=n).map(|i| (KeyValue::Int(i as i64 * 10), i, i)).collect()

@@ -143,16 +143,7 @@ pub enum DeliveryState {
 
 impl super::page::FilterWord for DeliveryState {
     const FIELD: &'static str = "State";
-    fn all() -> &'static [Self] {
-        &[Self::Queued, Self::Delivered, Self::Failed]
-    }
-    fn word(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-        }
-    }
+    const WORDS: &'static [(Self, &'static str)] = &[(Self::Queued, "queued"), (Self::Delivered, "delivered"), (Self::Failed, "failed")];
     fn label(self) -> &'static str {
         match self {
             Self::Queued => "Queued",

@@ -671,17 +671,12 @@ pub struct MemberCounts {
 
 impl crate::model::page::FilterWord for Role {
     const FIELD: &'static str = "Role";
-    fn all() -> &'static [Self] {
-        &Self::ALL
-    }
-    fn word(self) -> &'static str {
-        match self {
-            Self::WorkspaceAdmin => "workspace-admin",
-            Self::WorkspaceReviewer => "workspace-reviewer",
-            Self::MiniProgramAdmin => "mini-program-admin",
-            Self::WorkspaceDeveloper => "workspace-developer",
-        }
-    }
+    const WORDS: &'static [(Self, &'static str)] = &[
+        (Self::WorkspaceAdmin, "workspace-admin"),
+        (Self::WorkspaceReviewer, "workspace-reviewer"),
+        (Self::MiniProgramAdmin, "mini-program-admin"),
+        (Self::WorkspaceDeveloper, "workspace-developer"),
+    ];
     fn label(self) -> &'static str {
         Role::label(self)
     }
@@ -689,17 +684,8 @@ impl crate::model::page::FilterWord for Role {
 
 impl crate::model::page::FilterWord for ApplicationStatus {
     const FIELD: &'static str = "Status";
-    fn all() -> &'static [Self] {
-        &Self::ALL
-    }
-    fn word(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Generated => "generated",
-            Self::Rejected => "rejected",
-            Self::Withdrawn => "withdrawn",
-        }
-    }
+    const WORDS: &'static [(Self, &'static str)] =
+        &[(Self::Pending, "pending"), (Self::Generated, "generated"), (Self::Rejected, "rejected"), (Self::Withdrawn, "withdrawn")];
     fn label(self) -> &'static str {
         ApplicationStatus::label(self)
     }
@@ -714,15 +700,7 @@ pub enum MemberStatus {
 
 impl crate::model::page::FilterWord for MemberStatus {
     const FIELD: &'static str = "Status";
-    fn all() -> &'static [Self] {
-        &[Self::Active, Self::Inactive]
-    }
-    fn word(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Inactive => "inactive",
-        }
-    }
+    const WORDS: &'static [(Self, &'static str)] = &[(Self::Active, "active"), (Self::Inactive, "inactive")];
     fn label(self) -> &'static str {
         match self {
             Self::Active => "Active",
@@ -741,16 +719,7 @@ pub enum MailState {
 
 impl crate::model::page::FilterWord for MailState {
     const FIELD: &'static str = "State";
-    fn all() -> &'static [Self] {
-        &[Self::Queued, Self::Sent, Self::Failed]
-    }
-    fn word(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-        }
-    }
+    const WORDS: &'static [(Self, &'static str)] = &[(Self::Queued, "queued"), (Self::Sent, "sent"), (Self::Failed, "failed")];
     fn label(self) -> &'static str {
         match self {
             Self::Queued => "Queued",
