@@ -51,8 +51,7 @@ pub async fn sign_up(
         client,
     )
     .await?;
-    leptos_axum::redirect(&format!("/sign-up?sent={}", super::query_escape(&shown)));
-    Ok(())
+    super::done(&format!("/sign-up?sent={}", super::query_escape(&shown)))
 }
 
 /// Proves an email address with the token from its link (sent at sign-up or for an email
@@ -65,8 +64,7 @@ pub async fn verify_email(token: String, next: Option<String>) -> Result<(), App
     let who = SignedIn::optional().await?.map(|w| w.account().id);
     domain::verify_email(&state, token, who, client).await?;
     let to = domain::local_path(next.as_deref()).unwrap_or_else(|| "/?verified=1".into());
-    leptos_axum::redirect(&to);
-    Ok(())
+    super::done(&to)
 }
 
 /// Sends the signed-in person a new verification link.
@@ -101,8 +99,7 @@ pub async fn log_in(
         if let Some(next) = crate::model::local_path(next.as_deref()) {
             to.push_str(&format!("?next={}", super::query_escape(&next)));
         }
-        leptos_axum::redirect(&to);
-        return Ok(());
+        return super::done(&to);
     }
     let method = crate::model::account::SignInMethod::Password;
     signed_in_now(&state, &session, &account, device, method, next).await
@@ -177,8 +174,7 @@ pub async fn finish_passkey(credential: String) -> Result<crate::model::account:
 pub async fn rename_passkey(id: uuid::Uuid, name: String) -> Result<(), AppError> {
     let (state, who, _) = me_acting().await?;
     domain::passkeys::rename(&state, &who, id, &name).await?;
-    leptos_axum::redirect("/account?passkey_renamed=1#passkeys");
-    Ok(())
+    super::done("/account?passkey_renamed=1#passkeys")
 }
 
 /// Deletes one of the signed-in person's passkeys.
@@ -186,8 +182,7 @@ pub async fn rename_passkey(id: uuid::Uuid, name: String) -> Result<(), AppError
 pub async fn delete_passkey(id: uuid::Uuid) -> Result<(), AppError> {
     let (state, who, client) = me_acting().await?;
     domain::passkeys::delete(&state, &who, id, client).await?;
-    leptos_axum::redirect("/account?passkey_deleted=1#passkeys");
-    Ok(())
+    super::done("/account?passkey_deleted=1#passkeys")
 }
 
 /// Begins a sign-in with a passkey alone: the options for `navigator.credentials.get()`.
@@ -271,8 +266,7 @@ async fn signed_in_now(
         .filter(|(a, epoch, _)| *a == account.id && *epoch == account.session_epoch)
         .map(|(_, _, d)| d);
     make_known(state, account, keep);
-    leptos_axum::redirect(&crate::model::local_path(next.as_deref()).unwrap_or_else(|| "/".into()));
-    Ok(())
+    super::done(&crate::model::local_path(next.as_deref()).unwrap_or_else(|| "/".into()))
 }
 
 /// The sign-in of the command line that `code` (the user code it shows) names, for the signed-in
@@ -298,8 +292,7 @@ pub async fn approve_device(
     let who = SignedIn::require().await?;
     let form = domain::access_tokens::TokenForm { name, workspace, scopes, days };
     domain::device::decide(&state, &who, &code, Some(form)).await?;
-    leptos_axum::redirect("/device?approved=1");
-    Ok(())
+    super::done("/device?approved=1")
 }
 
 /// Denies the command line's sign-in: it gets no token.
@@ -308,8 +301,7 @@ pub async fn deny_device(code: String) -> Result<(), AppError> {
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
     domain::device::decide(&state, &who, &code, None).await?;
-    leptos_axum::redirect("/device?denied=1");
-    Ok(())
+    super::done("/device?denied=1")
 }
 
 /// The handle this session is kept under (none before it is saved).
@@ -367,8 +359,7 @@ pub async fn create_access_token(
     let form = domain::access_tokens::TokenForm { name, workspace, scopes, days };
     let made = domain::access_tokens::create(&state, &who, form, addr).await?;
     show_once(&state, &who, crate::server::store::shown_once::Kind::AccessToken, vec![made.token]).await?;
-    leptos_axum::redirect("/account?token_created=1#tokens");
-    Ok(())
+    super::done("/account?token_created=1#tokens")
 }
 
 /// Revokes one of the signed-in person's tokens: it stops working at once.
@@ -376,8 +367,7 @@ pub async fn create_access_token(
 pub async fn revoke_access_token(id: uuid::Uuid) -> Result<(), AppError> {
     let (state, who, addr) = me_acting().await?;
     domain::access_tokens::revoke(&state, &who, id, addr).await?;
-    leptos_axum::redirect("/account?token_revoked=1#tokens");
-    Ok(())
+    super::done("/account?token_revoked=1#tokens")
 }
 
 /// The signed-in person's second factor: on or off, recovery codes left, an enrolment under way,
@@ -396,8 +386,7 @@ pub async fn begin_second_factor() -> Result<(), AppError> {
     let state = AppState::current()?;
     let who = SignedIn::require().await?;
     domain::second_factor::begin(&state, &who).await?;
-    leptos_axum::redirect("/account#two-factor");
-    Ok(())
+    super::done("/account#two-factor")
 }
 
 /// Turns two-factor authentication on with a code from the app; the recovery codes are shown
@@ -407,8 +396,7 @@ pub async fn confirm_second_factor(code: String) -> Result<(), AppError> {
     let (state, who, addr) = me_acting().await?;
     let codes = domain::second_factor::confirm(&state, &who, &code, addr).await?;
     show_once(&state, &who, crate::server::store::shown_once::Kind::RecoveryCodes, codes).await?;
-    leptos_axum::redirect("/account?second_factor_on=1#two-factor");
-    Ok(())
+    super::done("/account?second_factor_on=1#two-factor")
 }
 
 /// Turns two-factor authentication off, with a current code or a recovery code.
@@ -416,8 +404,7 @@ pub async fn confirm_second_factor(code: String) -> Result<(), AppError> {
 pub async fn disable_second_factor(code: String) -> Result<(), AppError> {
     let (state, who, addr) = me_acting().await?;
     domain::second_factor::disable(&state, &who, code, addr).await?;
-    leptos_axum::redirect("/account?second_factor_off=1#two-factor");
-    Ok(())
+    super::done("/account?second_factor_off=1#two-factor")
 }
 
 /// Makes this browser a known device of `account` at its current session epoch (keeping the
@@ -453,8 +440,7 @@ pub async fn log_out() -> Result<(), AppError> {
     }
     let session = crate::server::guard::current_session().await?;
     SignedIn::end(&session).await?;
-    leptos_axum::redirect("/");
-    Ok(())
+    super::done("/")
 }
 
 /// Changes the signed-in person's password; every other session of theirs is signed out.
@@ -477,8 +463,7 @@ pub async fn change_password(
     .await?;
     who.renew(&account).await?;
     make_known(&state, &account, keep);
-    leptos_axum::redirect("/account?password_changed=1");
-    Ok(())
+    super::done("/account?password_changed=1")
 }
 
 /// Asks to change the signed-in person's email address: a link goes to the new address.
@@ -496,8 +481,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     let state = AppState::current()?;
     let addr = super::client_addr_of_request().await;
     domain::request_password_reset(&state, &email, addr).await?;
-    leptos_axum::redirect("/forgot-password?sent=1");
-    Ok(())
+    super::done("/forgot-password?sent=1")
 }
 
 /// Sets a new password with the token of a reset link; every session of the account ends.
@@ -513,8 +497,7 @@ pub async fn reset_password(
     // Whatever session this browser had is over too.
     let session = crate::server::guard::current_session().await?;
     SignedIn::end(&session).await?;
-    leptos_axum::redirect("/?password_reset=1");
-    Ok(())
+    super::done("/?password_reset=1")
 }
 
 /// The signed-in person, or `None`.
@@ -536,8 +519,7 @@ pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
 pub async fn revoke_session(session: String) -> Result<(), AppError> {
     let (state, who, addr) = me_acting().await?;
     domain::revoke_session(&state, &who, &session, addr).await?;
-    leptos_axum::redirect("/account?session_revoked=1");
-    Ok(())
+    super::done("/account?session_revoked=1")
 }
 
 /// Signs out every session of the signed-in person but this one.

@@ -43,8 +43,7 @@ pub async fn get_application(workspace: String, id: Uuid) -> Result<ApplicationD
 async fn decide(workspace: String, id: Uuid, approve: bool, reason: String, back: Option<String>) -> Result<(), AppError> {
     let (state, m, actor) = super::acting(&workspace, act::DecideApprovals).await?;
     domain::decide(&state, &m, id, approve, reason, actor).await?;
-    super::return_to(back);
-    Ok(())
+    super::return_to(back)
 }
 
 /// Approves a pending application (not one's own).
@@ -75,8 +74,7 @@ pub async fn withdraw_application(id: Uuid, #[server(default)] back: Option<Stri
     let who = SignedIn::require().await?;
     let actor = actor(&who, super::client_addr_of_request().await);
     domain::withdraw(&Context::current()?, &who, id, actor).await?;
-    super::return_to(back);
-    Ok(())
+    super::return_to(back)
 }
 
 /// "Apply for publishing review": the newest Uploaded version, to the chosen Apps (`apps[0]`,
@@ -129,8 +127,7 @@ pub async fn apply_join(#[server(default)] workspace: String, #[server(default)]
     let actor = actor(&who, super::client_addr_of_request().await);
     let shown = workspace.trim().to_string();
     domain::apply_join(&Context::current()?, &who, workspace, note, actor).await?;
-    super::return_to(Some(format!("/requests?asked={}", crate::model::url_encode(&shown))));
-    Ok(())
+    super::return_to(Some(format!("/requests?asked={}", crate::model::url_encode(&shown))))
 }
 
 /// "My requests": the person's applications in every workspace.

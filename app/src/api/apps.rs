@@ -114,8 +114,7 @@ pub async fn revoke_app_key(
 ) -> Result<(), AppError> {
     let (state, admin, actor) = acting(&workspace, act::ManageApps).await?;
     domain::revoke(&state, &admin, app, key, actor).await?;
-    super::return_to(back);
-    Ok(())
+    super::return_to(back)
 }
 
 /// Limits the App's Upload Key to chosen mini programs of the workspace (`mini_programs[0]`,

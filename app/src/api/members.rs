@@ -119,8 +119,7 @@ pub async fn block_member(
 ) -> Result<(), AppError> {
     let (state, admin, actor) = acting(&workspace, act::BlockMembers).await?;
     domain::set_blocked(&state, &admin, account, true, actor).await?;
-    super::return_to(back);
-    Ok(())
+    super::return_to(back)
 }
 
 #[server(prefix = "/api", endpoint = "unblock-member")]
@@ -132,8 +131,7 @@ pub async fn unblock_member(
 ) -> Result<(), AppError> {
     let (state, admin, actor) = acting(&workspace, act::BlockMembers).await?;
     domain::set_blocked(&state, &admin, account, false, actor).await?;
-    super::return_to(back);
-    Ok(())
+    super::return_to(back)
 }
 
 #[server(prefix = "/api", endpoint = "remove-member")]
@@ -145,8 +143,7 @@ pub async fn remove_member(
 ) -> Result<(), AppError> {
     let (state, admin, actor) = acting(&workspace, act::RemoveMembers).await?;
     domain::remove(&state, &admin, account, actor).await?;
-    super::return_to(back);
-    Ok(())
+    super::return_to(back)
 }
 
 /// Leaves a workspace (the last active Workspace Admin can't).
@@ -158,8 +155,7 @@ pub async fn leave_workspace(workspace: String) -> Result<(), AppError> {
     let state = AppState::current()?;
     let actor = actor(&m.who(), super::client_addr_of_request().await);
     domain::leave(&state, &m, actor).await?;
-    leptos_axum::redirect("/workspaces?left=1");
-    Ok(())
+    super::done("/workspaces?left=1")
 }
 
 /// What an invitation link shows. The token is the secret; no sign-in is needed to read it.
@@ -175,6 +171,5 @@ pub async fn accept_invitation(token: String) -> Result<(), AppError> {
     let state = AppState::current()?;
     let actor = actor(&who, super::client_addr_of_request().await);
     let name = domain::accept(&state, &who, token, actor).await?;
-    leptos_axum::redirect(&format!("/w/{name}?joined=1"));
-    Ok(())
+    super::done(&format!("/w/{name}?joined=1"))
 }

@@ -55,8 +55,7 @@ pub async fn retire_version(
 ) -> Result<(), AppError> {
     let (state, admin, actor) = super::acting(&workspace, act::RetireVersions).await?;
     domain::retire_version(&state, &admin, id, version, actor).await?;
-    super::return_to(back);
-    Ok(())
+    super::return_to(back)
 }
 
 /// A mini program's icon, as a `data:` URL for an `<img>`.
@@ -155,6 +154,5 @@ pub async fn unassign_mini_program(
 ) -> Result<(), AppError> {
     let (state, m, actor) = super::acting(&workspace, act::AssignMiniPrograms).await?;
     domain::unassign(&state, &m, id, account, actor).await?;
-    super::return_to(back);
-    Ok(())
+    super::return_to(back)
 }

@@ -55,8 +55,17 @@ pub(crate) fn query_escape(s: &str) -> String {
 
 /// After a plain form post from a confirmation page (`/confirm/…`): back to the page that asked.
 #[cfg(feature = "ssr")]
-pub(crate) fn return_to(back: Option<String>) {
-    if let Some(path) = crate::model::local_path(back.as_deref()) {
-        leptos_axum::redirect(&path);
+pub(crate) fn return_to(back: Option<String>) -> Result<(), crate::model::AppError> {
+    match crate::model::local_path(back.as_deref()) {
+        Some(path) => done(&path),
+        None => Ok(()),
     }
+}
+
+/// The end of a server function that changed something: a plain form post (without JavaScript)
+/// is sent on to `path`; a call from the page just gets `Ok`.
+#[cfg(feature = "ssr")]
+pub(crate) fn done(path: &str) -> Result<(), crate::model::AppError> {
+    leptos_axum::redirect(path);
+    Ok(())
 }

@@ -55,8 +55,7 @@ pub async fn generate_workspace(id: Uuid) -> Result<(), AppError> {
     let (op, actor) = operator_actor().await?;
     let state = AppState::current()?;
     domain::generate(&state, &op, id, actor).await?;
-    leptos_axum::redirect(&format!("/operator/applications/{id}?generated=1"));
-    Ok(())
+    super::done(&format!("/operator/applications/{id}?generated=1"))
 }
 
 /// Rejects a pending application with a reason.
@@ -65,8 +64,7 @@ pub async fn reject_workspace_application(id: Uuid, reason: String) -> Result<()
     let (op, actor) = operator_actor().await?;
     let state = AppState::current()?;
     domain::reject(&state, &op, id, &reason, actor).await?;
-    leptos_axum::redirect(&format!("/operator/applications/{id}?rejected=1"));
-    Ok(())
+    super::done(&format!("/operator/applications/{id}?rejected=1"))
 }
 
 /// All workspaces, searched by name.
@@ -97,8 +95,7 @@ pub async fn edit_workspace_info(
     let (op, actor) = operator_actor().await?;
     let state = AppState::current()?;
     domain::edit_info(&state, &op, id, &mcc, &address, &representatives, actor).await?;
-    leptos_axum::redirect(&format!("/operator/workspaces/{id}?saved=1"));
-    Ok(())
+    super::done(&format!("/operator/workspaces/{id}?saved=1"))
 }
 
 /// Suspends (`action` = "suspend") or reactivates ("reactivate") a workspace, with a reason.
@@ -116,8 +113,7 @@ pub async fn set_workspace_status(
     };
     let state = AppState::current()?;
     domain::set_status(&state, &op, id, suspend, &reason, actor).await?;
-    leptos_axum::redirect(&format!("/operator/workspaces/{id}?{action}ed=1"));
-    Ok(())
+    super::done(&format!("/operator/workspaces/{id}?{action}ed=1"))
 }
 
 /// Change requests from Workspace Admins, newest first.
@@ -204,8 +200,7 @@ pub async fn save_sso_provider(
     let (op, actor) = operator_actor().await?;
     let form = crate::server::domain::accounts::sso::ProviderForm { id, label, issuer, client_id, client_secret, allowed_domains, scopes };
     crate::server::domain::accounts::sso::save_provider(&Context::current()?, &op, form, create, actor).await?;
-    leptos_axum::redirect("/operator/sign-in?saved=1");
-    Ok(())
+    super::done("/operator/sign-in?saved=1")
 }
 
 /// Deletes a single sign-on provider that no workspace uses.
@@ -213,8 +208,7 @@ pub async fn save_sso_provider(
 pub async fn delete_sso_provider(id: String) -> Result<(), AppError> {
     let (op, actor) = operator_actor().await?;
     crate::server::domain::accounts::sso::delete_provider(&Context::current()?, &op, id, actor).await?;
-    leptos_axum::redirect("/operator/sign-in?deleted=1");
-    Ok(())
+    super::done("/operator/sign-in?deleted=1")
 }
 
 /// The outbox: every email the platform has queued, with its delivery state.

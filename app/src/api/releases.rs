@@ -16,8 +16,7 @@ use crate::server::guard::act;
 async fn control(workspace: String, id: Uuid, app: Uuid, what: Control, back: Option<String>) -> Result<(), AppError> {
     let (state, m, actor) = super::acting(&workspace, act::ControlReleases).await?;
     domain::control(&state, &m, id, app, what, actor).await?;
-    super::return_to(back);
-    Ok(())
+    super::return_to(back)
 }
 
 /// Raises the candidate's rollout to a larger share (`rollout`: a percentage, such as 25 or 12.5).
@@ -75,8 +74,7 @@ pub async fn set_health_rule(
     let rule = crate::model::approvals::HealthRule::parse(&threshold, &min_launches, roll_back.is_some())?;
     let (state, m, actor) = super::acting(&workspace, act::ControlReleases).await?;
     domain::set_health_rule(&state, &m, id, app, rule, actor).await?;
-    super::return_to(back);
-    Ok(())
+    super::return_to(back)
 }
 
 /// What the installs of mini program `id` on `app` reported per version and day, over the last
@@ -99,6 +97,5 @@ pub async fn rollback_release(
 ) -> Result<(), AppError> {
     let (state, m, actor) = super::acting(&workspace, act::ControlReleases).await?;
     domain::rollback(&state, &m, id, app, version, reason, actor).await?;
-    super::return_to(back);
-    Ok(())
+    super::return_to(back)
 }

@@ -76,7 +76,7 @@ pub async fn rotate_webhook_secret(
 ) -> Result<NewSecret, AppError> {
     let (state, admin, actor) = acting(&workspace, act::ManageWebhooks).await?;
     let made = domain::rotate_secret(&state, &admin, id, actor).await?;
-    super::return_to(back);
+    super::return_to(back)?;
     Ok(made)
 }
 

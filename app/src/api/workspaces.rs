@@ -72,8 +72,7 @@ pub async fn withdraw_workspace_application(id: Uuid) -> Result<(), AppError> {
     let who = SignedIn::require().await?;
     let actor = domain::actor(&who, super::client_addr_of_request().await);
     domain::withdraw(&state, &who, id, actor).await?;
-    leptos_axum::redirect("/workspaces?withdrawn=1");
-    Ok(())
+    super::done("/workspaces?withdrawn=1")
 }
 
 /// The workspaces the signed-in person belongs to (for the switcher).
@@ -101,8 +100,7 @@ pub async fn workspace_general(workspace: String) -> Result<(WorkspaceView, Role
 pub async fn set_sign_in_policy(workspace: String, require_second_factor: bool) -> Result<(), AppError> {
     let (state, admin, actor) = super::acting(&workspace, act::SetSignInPolicy).await?;
     domain::set_sign_in_policy(&state, &admin, require_second_factor, actor).await?;
-    leptos_axum::redirect(&format!("/w/{}/general?sign_in_policy=1", admin.workspace().name));
-    Ok(())
+    super::done(&format!("/w/{}/general?sign_in_policy=1", admin.workspace().name))
 }
 
 /// A Workspace Admin chooses the workspace's single sign-on provider (`provider` blank for
@@ -116,8 +114,7 @@ pub async fn set_workspace_sso(
 ) -> Result<(), AppError> {
     let (state, admin, actor) = super::acting(&workspace, act::SetSignInPolicy).await?;
     domain::set_single_sign_on(&state, &admin, &provider, required, &groups, actor).await?;
-    leptos_axum::redirect(&format!("/w/{}/general?single_sign_on=1", admin.workspace().name));
-    Ok(())
+    super::done(&format!("/w/{}/general?single_sign_on=1", admin.workspace().name))
 }
 
 /// A Workspace Admin asks the operator to change the registered information.
