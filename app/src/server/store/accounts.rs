@@ -6,7 +6,7 @@ use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransacti
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, encode, put};
+use super::codec::{encode, one, put};
 use super::listing::{self, List, Listed, Row, Window};
 use super::tables::{ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME};
 use crate::model::account::{email_key, username_key, AccountView};
@@ -162,7 +162,7 @@ pub fn count(tx: &ReadTransaction) -> Result<u64, AppError> {
 /// the page's accounts are read.
 pub fn list(tx: &ReadTransaction, query: &str, window: &Window) -> Result<Listed<AccountView>, AppError> {
     let accounts = tx.open_table(ACCOUNTS)?;
-    let load = |id| accounts.get(id)?.map(|v| decode::<Account>(v.value())).transpose();
+    let load = |id| one::<_, Account>(&accounts, id);
     let matches = |a: &Account, q: &str| a.username.to_lowercase().contains(q) || a.email.to_lowercase().contains(q);
     listing::find(tx, LIST, &listing::Query { scope: 0, filter: 0, window }, query, load, matches, Account::view)
 }
@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn accounts_written_by_an_earlier_build_still_decode() {
-        let a: Account = decode(WRITTEN_BEFORE_VERIFICATION.as_bytes()).unwrap();
+        let a: Account = super::super::codec::decode(WRITTEN_BEFORE_VERIFICATION.as_bytes()).unwrap();
         assert_eq!(a.username, "ann");
         assert_eq!(a.session_epoch, 2);
         assert!(!a.email_verified, "unknown means unverified");

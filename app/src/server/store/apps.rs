@@ -206,14 +206,15 @@ pub fn update_app(tx: &WriteTransaction, app: &App) -> Result<(), AppError> {
     put(tx, APPS, app.id.as_u128(), app)
 }
 
-fn app_in(table: &impl ReadableTable<u128, &'static [u8]>, workspace: Uuid, id: Uuid) -> Result<Option<App>, AppError> {
-    let app: Option<App> = one(table, id.as_u128())?;
-    Ok(app.filter(|a| a.workspace == workspace))
+impl super::OfWorkspace for App {
+    fn workspace(&self) -> Uuid {
+        self.workspace
+    }
 }
 
 /// An App of `workspace` (an App of another workspace is `None`).
 pub fn app_of(tx: &impl Reads, workspace: Uuid, id: Uuid) -> Result<Option<App>, AppError> {
-    app_in(&tx.open(APPS)?, workspace, id)
+    tx.row_of(APPS, workspace, id)
 }
 
 fn apps_in(
@@ -335,7 +336,7 @@ pub fn key_records_of(tx: &impl Reads, app: Uuid) -> Result<Vec<KeyRecord>, AppE
 pub fn record_last_used(tx: &WriteTransaction, uses: &[(String, DateTime<Utc>)]) -> Result<(), AppError> {
     let mut table = tx.open_table(APP_KEYS)?;
     for (id, at) in uses {
-        let current = table.get(id.as_str())?.map(|v| decode::<KeyRecord>(v.value())).transpose()?;
+        let current = one::<_, KeyRecord>(&table, id.as_str())?;
         if let Some(mut r) = current {
             if r.key.last_used.is_none_or(|l| l < *at) {
                 r.key.last_used = Some(*at);

@@ -41,6 +41,16 @@ pub fn put<'k, K: redb::Key + 'static, T: Serialize>(
     Ok(())
 }
 
+/// Removes the row of the table `def` under `key`, and gives it decoded; `None` when there was
+/// none (another request took it first, or it never was).
+pub fn take<'k, K: redb::Key + 'static, T: DeserializeOwned>(
+    tx: &WriteTransaction,
+    def: TableDefinition<K, &'static [u8]>,
+    key: impl Borrow<K::SelfType<'k>>,
+) -> Result<Option<T>, AppError> {
+    tx.open_table(def)?.remove(key)?.map(|v| decode(v.value())).transpose()
+}
+
 /// Every value of `table`, decoded, in key order.
 pub fn all<K: redb::Key + 'static, T: DeserializeOwned>(table: &impl ReadableTable<K, &'static [u8]>) -> Result<Vec<T>, AppError> {
     let mut out = Vec::new();

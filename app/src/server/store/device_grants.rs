@@ -7,7 +7,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, put};
+use super::codec::{self, decode, put};
 use super::tables::{DEVICE_GRANTS, DEVICE_GRANTS_BY_USER_CODE};
 use super::Reads;
 use crate::model::AppError;
@@ -62,7 +62,7 @@ pub fn by_user_code(tx: &impl Reads, user_code: &str) -> Result<Option<(String, 
 
 /// Removes a grant (delivered, or expired).
 pub fn remove(tx: &WriteTransaction, device_hash: &str) -> Result<(), AppError> {
-    if let Some(g) = tx.open_table(DEVICE_GRANTS)?.remove(device_hash)?.map(|v| decode::<DeviceGrant>(v.value())).transpose()? {
+    if let Some(g) = codec::take::<_, DeviceGrant>(tx, DEVICE_GRANTS, device_hash)? {
         tx.open_table(DEVICE_GRANTS_BY_USER_CODE)?.remove(g.user_code.as_str())?;
     }
     Ok(())

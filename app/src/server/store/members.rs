@@ -7,9 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::{self, Account};
-use super::codec::encode;
+use super::codec::{decode, encode};
 use super::Reads;
-use super::codec::decode;
 use super::listing::{self, List, Row, Window};
 use super::tables::{MEMBERSHIPS, MEMBERSHIPS_BY_ACCOUNT};
 use crate::model::page::KeyValue;

@@ -147,14 +147,15 @@ pub fn put(tx: &WriteTransaction, mp: &MiniProgram) -> Result<(), AppError> {
     Ok(())
 }
 
-fn get_in(table: &impl ReadableTable<u128, &'static [u8]>, workspace: Uuid, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
-    let mp: Option<MiniProgram> = one(table, id.as_u128())?;
-    Ok(mp.filter(|m| m.workspace == workspace))
+impl super::OfWorkspace for MiniProgram {
+    fn workspace(&self) -> Uuid {
+        self.workspace
+    }
 }
 
 /// A mini program of `workspace` (one of another workspace is `None`).
 pub fn get(tx: &impl Reads, workspace: Uuid, id: Uuid) -> Result<Option<MiniProgram>, AppError> {
-    get_in(&tx.open(MINI_PROGRAMS)?, workspace, id)
+    tx.row_of(MINI_PROGRAMS, workspace, id)
 }
 
 /// A mini program by id alone (for the Studio, which learns the workspace from the key).

@@ -113,6 +113,22 @@ pub trait Reads {
     ) -> Result<Option<T>, AppError> {
         codec::one(&self.open(def)?, key)
     }
+
+    /// The row of the table `def` under `id` when it belongs to `workspace`: a row of another
+    /// workspace is `None`, as if there were none.
+    fn row_of<T: serde::de::DeserializeOwned + OfWorkspace>(
+        &self,
+        def: redb::TableDefinition<u128, &'static [u8]>,
+        workspace: uuid::Uuid,
+        id: uuid::Uuid,
+    ) -> Result<Option<T>, AppError> {
+        Ok(self.row::<u128, T>(def, id.as_u128())?.filter(|r| r.workspace() == workspace))
+    }
+}
+
+/// A stored row that belongs to one workspace, read with [`Reads::row_of`].
+pub trait OfWorkspace {
+    fn workspace(&self) -> uuid::Uuid;
 }
 
 impl Reads for ReadTransaction {

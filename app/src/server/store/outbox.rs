@@ -231,7 +231,7 @@ pub fn list(
     window: &Window,
 ) -> Result<Listed<OutboxView>, AppError> {
     let outbox = tx.open_table(OUTBOX)?;
-    let load = |id| outbox.get(id)?.map(|v| decode::<OutboxMessage>(v.value())).transpose();
+    let load = |id| one::<_, OutboxMessage>(&outbox, id);
     let matches = |m: &OutboxMessage, q: &str| m.subject.to_lowercase().contains(q) || m.to.iter().any(|t| t.to_lowercase().contains(q));
     let page = listing::Query { scope: 0, filter: listing::filter(&[state.map(state_code)]), window };
     listing::find(tx, LIST, &page, query, load, matches, OutboxMessage::view)

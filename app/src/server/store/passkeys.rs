@@ -80,9 +80,7 @@ pub fn ceremony(tx: &impl Reads, id: &str) -> Result<Option<Ceremony>, AppError>
 
 /// Takes the ceremony out: `None` when another request took it first (or it never was).
 pub fn take_ceremony(tx: &WriteTransaction, id: &str) -> Result<Option<Ceremony>, AppError> {
-    let mut t = tx.open_table(PASSKEY_CEREMONIES)?;
-    let taken = t.remove(id)?;
-    taken.map(|v| decode(v.value())).transpose()
+    codec::take(tx, PASSKEY_CEREMONIES, id)
 }
 
 /// Deletes the ceremonies past their time; returns how many.

@@ -6,7 +6,7 @@ use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{self};
+use super::codec;
 use super::tables::SECOND_FACTORS;
 use super::Reads;
 use crate::model::AppError;

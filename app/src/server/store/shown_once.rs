@@ -35,7 +35,7 @@ pub fn put(tx: &WriteTransaction, session: u128, kind: Kind, values: Vec<String>
 
 /// Takes what waits for `session` (nothing when it waited too long).
 pub fn take(tx: &WriteTransaction, session: u128, kind: Kind, now: i64) -> Result<Vec<String>, AppError> {
-    let held = tx.open_table(SHOWN_ONCE)?.remove((session, kind as u8))?.map(|v| decode::<ShownOnce>(v.value())).transpose()?;
+    let held: Option<ShownOnce> = codec::take(tx, SHOWN_ONCE, (session, kind as u8))?;
     Ok(held.filter(|h| now - h.at <= KEEP_SECS).map(|h| h.values).unwrap_or_default())
 }
 

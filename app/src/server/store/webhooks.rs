@@ -8,7 +8,7 @@ use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransacti
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{self, decode};
+use super::codec::{self, decode, one};
 use super::effects::{caused, Effect};
 use super::listing::{self, List, Listed, Row, Window};
 use super::tables::{WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS, WEBHOOK_ENDPOINTS_BY_WORKSPACE, WEBHOOK_QUEUE};
@@ -100,8 +100,13 @@ pub fn endpoints_of(tx: &impl Reads, workspace: Uuid) -> Result<Vec<WebhookEndpo
 
 /// One endpoint of `workspace` (`None` for an endpoint of another workspace).
 pub fn endpoint(tx: &impl Reads, workspace: Uuid, id: Uuid) -> Result<Option<WebhookEndpoint>, AppError> {
-    let e: Option<WebhookEndpoint> = tx.row(WEBHOOK_ENDPOINTS, id.as_u128())?;
-    Ok(e.filter(|e| e.workspace == workspace))
+    tx.row_of(WEBHOOK_ENDPOINTS, workspace, id)
+}
+
+impl super::OfWorkspace for WebhookEndpoint {
+    fn workspace(&self) -> Uuid {
+        self.workspace
+    }
 }
 
 /// Adds or replaces an endpoint.
@@ -331,7 +336,7 @@ pub fn list(
     window: &Window,
 ) -> Result<Listed<DeliveryView>, AppError> {
     let deliveries = tx.open_table(WEBHOOK_DELIVERIES)?;
-    let load = |id| deliveries.get(id)?.map(|v| decode::<WebhookDelivery>(v.value())).transpose();
+    let load = |id| one::<_, WebhookDelivery>(&deliveries, id);
     let matches = |d: &WebhookDelivery, q: &str| d.event.contains(q);
     let page = listing::Query { scope: endpoint.as_u128(), filter: listing::filter(&[state.map(state_code)]), window };
     listing::find(tx, LIST, &page, search, load, matches, WebhookDelivery::view)

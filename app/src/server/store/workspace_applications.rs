@@ -7,7 +7,7 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, put};
+use super::codec::{one, put};
 use super::tables::*;
 use super::workspaces::workspace_name_taken;
 use crate::model::mcc::mcc_description;
@@ -172,7 +172,7 @@ pub fn list_applications(
     window: &Window,
 ) -> Result<Listed<ApplicationView>, AppError> {
     let t = tx.open_table(APPLICATIONS)?;
-    let load = |id| t.get(id)?.map(|v| decode::<WorkspaceApplication>(v.value())).transpose();
+    let load = |id| one::<_, WorkspaceApplication>(&t, id);
     let matches = |a: &WorkspaceApplication, q: &str| a.name.to_lowercase().contains(q);
     let page = listing::Query { scope: 0, filter: listing::filter(&[status.map(|s| u32::from(s.code()) + 1)]), window };
     listing::find(tx, APPLICATION_LIST, &page, query, load, matches, WorkspaceApplication::view)

@@ -7,7 +7,7 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{decode, one, put};
+use super::codec::{one, put};
 use super::members::membership;
 use super::effects::{caused, Effect};
 use super::tables::*;
@@ -83,7 +83,7 @@ fn index_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError>
 /// workspaces are read.
 pub fn list_workspaces(tx: &ReadTransaction, query: &str, window: &Window) -> Result<Listed<WorkspaceView>, AppError> {
     let t = tx.open_table(WORKSPACES)?;
-    let load = |id| t.get(id)?.map(|v| decode::<Workspace>(v.value())).transpose();
+    let load = |id| one::<_, Workspace>(&t, id);
     let matches = |w: &Workspace, q: &str| w.name.to_lowercase().contains(q);
     listing::find(tx, WORKSPACE_LIST, &listing::Query { scope: 0, filter: 0, window }, query, load, matches, Workspace::view)
 }
