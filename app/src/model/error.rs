@@ -49,6 +49,58 @@ pub enum AppError {
     Internal,
 }
 
+/// What a request can name that may not exist (or must not be revealed to the asker), each with
+/// the one message its 404 says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Account,
+    App,
+    Application,
+    Invitation,
+    Member,
+    Message,
+    MiniProgram,
+    Passkey,
+    SsoProvider,
+    WebhookEndpoint,
+    Workspace,
+}
+
+impl Missing {
+    pub fn message(self) -> &'static str {
+        match self {
+            Missing::Account => "No such account.",
+            Missing::App => "No such App in this workspace.",
+            Missing::Application => "No such application.",
+            Missing::Invitation => "This invitation link is not valid.",
+            Missing::Member => "No such member in this workspace.",
+            Missing::Message => "No such message.",
+            Missing::MiniProgram => "No such mini program in this workspace.",
+            Missing::Passkey => "You have no such passkey.",
+            Missing::SsoProvider => "There is no such single sign-on provider.",
+            Missing::WebhookEndpoint => "No such webhook endpoint in this workspace.",
+            Missing::Workspace => "No such workspace.",
+        }
+    }
+}
+
+impl From<Missing> for AppError {
+    fn from(what: Missing) -> Self {
+        AppError::NotFound(what.message().into())
+    }
+}
+
+/// A read that found nothing, as the 404 of what it names.
+pub trait OrMissing<T> {
+    fn or_missing(self, what: Missing) -> Result<T, AppError>;
+}
+
+impl<T> OrMissing<T> for Option<T> {
+    fn or_missing(self, what: Missing) -> Result<T, AppError> {
+        self.ok_or(AppError::from(what))
+    }
+}
+
 impl AppError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Invalid {
@@ -232,6 +284,15 @@ fn answer_status(e: &AppError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_thing_is_a_404_that_says_what_is_missing() {
+        let e = AppError::from(Missing::App);
+        assert_eq!((e.status(), e.code()), (404, "not_found"));
+        assert_eq!(e.to_string(), "No such App in this workspace.");
+        assert_eq!(None::<u8>.or_missing(Missing::Workspace), Err(AppError::NotFound("No such workspace.".into())));
+        assert_eq!(Some(7).or_missing(Missing::Workspace), Ok(7));
+    }
 
     #[test]
     fn every_variant_has_a_status_and_round_trips() {

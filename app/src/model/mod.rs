@@ -53,7 +53,7 @@ pub mod text;
 pub mod webhooks;
 pub mod workspace;
 
-pub use error::AppError;
+pub use error::{AppError, Missing, OrMissing};
 
 /// Percent-encodes a URL query value: everything but the unreserved characters of RFC 3986.
 pub fn url_encode(s: &str) -> String {

@@ -1,6 +1,7 @@
 //! Guards: a value of these types exists only when the check passed, so a function that takes one
 //! is authorized by having it.
 
+use crate::model::{Missing, OrMissing};
 use std::marker::PhantomData;
 
 use tower_sessions::Session;
@@ -593,10 +594,9 @@ impl MiniProgramAccess {
         need: MiniNeed,
     ) -> Result<MiniProgramAccess, AppError> {
         use crate::server::policy::mini_allows;
-        let not_found = || AppError::NotFound("No such mini program in this workspace.".into());
-        let mini_program = found.ok_or_else(not_found)?;
+        let mini_program = found.or_missing(Missing::MiniProgram)?;
         if !mini_allows(scope.role, part, MiniNeed::See) {
-            return Err(not_found());
+            return Err(Missing::MiniProgram.into());
         }
         if !mini_allows(scope.role, part, need) {
             return Err(AppError::Forbidden(need.refusal().into()));

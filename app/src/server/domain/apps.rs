@@ -3,6 +3,7 @@
 //! client address ranges); who made each key and was shown it, and rotating in one step the
 //! Upload Keys a blocked or former member could have copied.
 
+use crate::model::{Missing, OrMissing};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -125,10 +126,6 @@ fn app_details(app: &App) -> String {
     parts.join(", ")
 }
 
-fn not_found() -> AppError {
-    AppError::NotFound("No such App in this workspace.".into())
-}
-
 /// A person's username, for the console ("a former account" when it is gone).
 fn username(tx: &redb::ReadTransaction, account: Uuid) -> Result<String, AppError> {
     Ok(accounts::get(tx, account)?.map(|a| a.username).unwrap_or_else(|| "a deleted account".into()))
@@ -191,7 +188,7 @@ pub async fn view(cx: &Context, m: &Authorized<act::ViewApps>, id: Uuid) -> Resu
     cx
         .store
         .read(move |tx| {
-            let app = store::app_of(tx, workspace, id)?.ok_or_else(not_found)?;
+            let app = store::app_of(tx, workspace, id)?.or_missing(Missing::App)?;
             view_in(tx, app, &platform_public(tx, workspace)?, now)
         })
         .await
@@ -249,7 +246,7 @@ pub async fn rotate(
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            let app = store::app_of(tx, wid, app)?.ok_or_else(not_found)?;
+            let app = store::app_of(tx, wid, app)?.or_missing(Missing::App)?;
             let (now, by) = (crate::server::store::now(), (&actor, me));
             replace_keys(tx, (wid, &wname), &app, kind, grace, now, by, "")
         })
@@ -264,7 +261,7 @@ pub async fn set_test_devices(cx: &Context, admin: &Authorized<act::ManageApps>,
     let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     admin
         .write(cx, move |tx, _| {
-            let mut a = store::app_of(tx, wid, app)?.ok_or_else(not_found)?;
+            let mut a = store::app_of(tx, wid, app)?.or_missing(Missing::App)?;
             if a.test_devices == devices {
                 return Err(AppError::invalid(crate::model::apps::TEST_DEVICES_FIELD, "nothing was changed"));
             }
@@ -284,7 +281,7 @@ pub async fn revoke(cx: &Context, admin: &Authorized<act::ManageApps>, app: Uuid
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            let app = store::app_of(tx, wid, app)?.ok_or_else(not_found)?;
+            let app = store::app_of(tx, wid, app)?.or_missing(Missing::App)?;
             let mut k = store::key(tx, &key)?
                 .filter(|k| k.app == app.id)
                 .ok_or_else(|| AppError::NotFound("No such key for this App.".into()))?;
@@ -321,7 +318,7 @@ pub async fn set_upload_scope(cx: &Context, admin: &Authorized<act::ManageApps>,
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            let app = store::app_of(tx, wid, app)?.ok_or_else(not_found)?;
+            let app = store::app_of(tx, wid, app)?.or_missing(Missing::App)?;
             let mut names = Vec::new();
             for id in &chosen {
                 let p = minis::get(tx, wid, *id)?.ok_or_else(|| {

@@ -1,5 +1,6 @@
 //! Members: invitations (one or many), roles, block / unblock, removal and leaving.
 
+use crate::model::{Missing, OrMissing};
 use redb::ReadableTable;
 use uuid::Uuid;
 
@@ -228,7 +229,7 @@ pub fn accept_in(
 ) -> Result<String, AppError> {
     let hash = inv::hash_token(token);
     let mut invitation = inv::by_token(tx, token)?
-        .ok_or_else(|| AppError::NotFound("This invitation link is not valid.".into()))?;
+        .or_missing(Missing::Invitation)?;
     match invitation.state {
         InvitationState::Accepted => {
             return Err(AppError::conflict("Invitation", "has already been used"))
@@ -374,9 +375,9 @@ fn target(
     account: Uuid,
 ) -> Result<(Membership, accounts::Account), AppError> {
     let m = crate::server::store::members::membership(tx, workspace, account)?
-        .ok_or_else(|| AppError::NotFound("No such member in this workspace.".into()))?;
+        .or_missing(Missing::Member)?;
     let a = accounts::get(tx, account)?
-        .ok_or_else(|| AppError::NotFound("No such member in this workspace.".into()))?;
+        .or_missing(Missing::Member)?;
     Ok((m, a))
 }
 
@@ -533,7 +534,7 @@ pub async fn invitation_details(cx: &Context, token: String) -> Result<crate::mo
         .store
         .read(move |tx| inv::by_token(tx, &token))
         .await?
-        .ok_or_else(|| AppError::NotFound("This invitation link is not valid.".into()))?;
+        .or_missing(Missing::Invitation)?;
     let s = match i.state {
         InvitationState::Accepted => "accepted",
         InvitationState::Revoked => "revoked",

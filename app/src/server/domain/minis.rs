@@ -2,6 +2,7 @@
 //! members assigned to it as admin or developer; versions, listed newest first; a Workspace Admin
 //! retires a version that was never released.
 
+use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
 use crate::model::page::Position;
@@ -200,7 +201,7 @@ pub async fn retire_version(cx: &Context, admin: &Authorized<act::RetireVersions
         .write(move |tx| {
             standing.recheck(tx)?;
             let p = store::get(tx, scope.workspace(), mp)?
-                .ok_or_else(|| AppError::NotFound("No such mini program in this workspace.".into()))?;
+                .or_missing(Missing::MiniProgram)?;
             let text = version.trim();
             let mut v = store::version(tx, mp, text)?
                 .ok_or_else(|| AppError::NotFound(format!("{} has no version {text}.", p.name)))?;

@@ -1,6 +1,7 @@
 //! What the platform operator reads: the overview's figures, every account, the outbox and the
 //! platform's audit log.
 
+use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
 use crate::model::page::Position;
@@ -97,7 +98,7 @@ pub async fn outbox_message(cx: &Context, _op: &Operator, id: Uuid) -> Result<Ou
         .read(move |tx| outbox::get(tx, id))
         .await?
         .map(|m| m.view())
-        .ok_or_else(|| AppError::NotFound("No such message.".into()))
+        .or_missing(Missing::Message)
 }
 
 /// The audit log of the whole platform, or of one workspace named by the operator.

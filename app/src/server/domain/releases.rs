@@ -3,6 +3,7 @@
 //! roll the stable back to a version released there before. No new review: each version was
 //! reviewed when it was first released. Each change is audited, in the transaction that makes it.
 
+use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
 use crate::model::approvals::{rollout_label, validate_reason, DayFigures, HealthRule, FULL_ROLLOUT};
@@ -134,7 +135,7 @@ pub async fn daily_figures(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, 
     cx.store
         .read(move |tx| {
             MiniProgramAccess::check(tx, &viewer, mp, MiniNeed::See)?;
-            app_store::app_of(tx, viewer.workspace(), app)?.ok_or_else(|| AppError::NotFound("No such App in this workspace.".into()))?;
+            app_store::app_of(tx, viewer.workspace(), app)?.or_missing(Missing::App)?;
             crate::server::domain::fleet::figures(tx, app, mp, days, now)
         })
         .await

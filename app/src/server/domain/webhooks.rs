@@ -7,6 +7,7 @@
 //! HMAC-SHA256(key, "{webhook-id}.{webhook-timestamp}.{body}")>`, where the key is the base64
 //! after `whsec_` in the endpoint's secret.
 
+use crate::model::{Missing, OrMissing};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -167,11 +168,6 @@ pub async fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, AppEr
     Ok(url)
 }
 
-/// A refusal for an endpoint this workspace does not have.
-fn no_such_endpoint() -> AppError {
-    AppError::NotFound("No such webhook endpoint in this workspace.".into())
-}
-
 /// The workspace's endpoints, oldest first.
 pub async fn list(cx: &Context, m: &Authorized<act::ViewWebhooks>) -> Result<Vec<EndpointView>, AppError> {
     let w = m.workspace().id;
@@ -181,7 +177,7 @@ pub async fn list(cx: &Context, m: &Authorized<act::ViewWebhooks>) -> Result<Vec
 /// One endpoint.
 pub async fn view(cx: &Context, m: &Authorized<act::ViewWebhooks>, id: Uuid) -> Result<EndpointView, AppError> {
     let w = m.workspace().id;
-    cx.store.read(move |tx| store::endpoint(tx, w, id)?.map(|e| e.view()).ok_or_else(no_such_endpoint)).await
+    cx.store.read(move |tx| store::endpoint(tx, w, id)?.map(|e| e.view()).or_missing(Missing::WebhookEndpoint)).await
 }
 
 /// What the endpoint form sends.
@@ -247,7 +243,7 @@ pub async fn update(
     let (w, wname, now) = (admin.workspace().id, admin.workspace().name.clone(), cx.clock.now());
     admin
         .write(cx, move |tx, _| {
-            let mut e = store::endpoint(tx, w, id)?.ok_or_else(no_such_endpoint)?;
+            let mut e = store::endpoint(tx, w, id)?.or_missing(Missing::WebhookEndpoint)?;
             if store::endpoints_of(tx, w)?.iter().any(|x| x.id != id && x.url == url) {
                 return Err(AppError::conflict(URL_FIELD, "is already an endpoint of this workspace"));
             }
@@ -270,7 +266,7 @@ pub async fn rotate_secret(cx: &Context, admin: &Authorized<act::ManageWebhooks>
     let secret = new_secret();
     admin
         .write(cx, move |tx, _| {
-            let mut e = store::endpoint(tx, w, id)?.ok_or_else(no_such_endpoint)?;
+            let mut e = store::endpoint(tx, w, id)?.or_missing(Missing::WebhookEndpoint)?;
             e.secret = secret;
             store::put_endpoint(tx, &e)?;
             audit::record(tx, &actor, Some((w, &wname)), AuditAction::WebhookEndpointChanged, &e.url, "signing secret replaced")?;
@@ -284,7 +280,7 @@ pub async fn delete(cx: &Context, admin: &Authorized<act::ManageWebhooks>, id: U
     let (w, wname) = (admin.workspace().id, admin.workspace().name.clone());
     admin
         .write(cx, move |tx, _| {
-            let e = store::endpoint(tx, w, id)?.ok_or_else(no_such_endpoint)?;
+            let e = store::endpoint(tx, w, id)?.or_missing(Missing::WebhookEndpoint)?;
             store::delete_endpoint(tx, &e)?;
             audit::record(tx, &actor, Some((w, &wname)), AuditAction::WebhookEndpointDeleted, &e.url, &audit_details(&e))
                 .map(|_| ())
@@ -297,7 +293,7 @@ pub async fn send_test(cx: &Context, admin: &Authorized<act::ManageWebhooks>, id
     let (w, wname, who) = (admin.workspace().id, admin.workspace().name.clone(), admin.who().account().username.clone());
     admin
         .write(cx, move |tx, _| {
-            let e = store::endpoint(tx, w, id)?.ok_or_else(no_such_endpoint)?;
+            let e = store::endpoint(tx, w, id)?.or_missing(Missing::WebhookEndpoint)?;
             refuse_if_disabled(&e)?;
             let data = serde_json::json!({
                 "workspace": { "id": w, "name": &wname },
@@ -325,7 +321,7 @@ pub async fn deliveries(
     let w = m.workspace().id;
     cx.store
         .read(move |tx| {
-            store::endpoint(tx, w, id)?.ok_or_else(no_such_endpoint)?;
+            store::endpoint(tx, w, id)?.or_missing(Missing::WebhookEndpoint)?;
             Ok(store::list(tx, id, state, &q, &window)?.page)
         })
         .await
@@ -339,7 +335,7 @@ pub async fn resend(cx: &Context, admin: &Authorized<act::ManageWebhooks>, deliv
             let mut d = store::delivery(tx, delivery)?
                 .filter(|d| d.workspace == w)
                 .ok_or_else(|| AppError::NotFound("No such delivery in this workspace.".into()))?;
-            let e = store::endpoint(tx, w, d.endpoint)?.ok_or_else(no_such_endpoint)?;
+            let e = store::endpoint(tx, w, d.endpoint)?.or_missing(Missing::WebhookEndpoint)?;
             refuse_if_disabled(&e)?;
             store::resend(tx, &mut d)?;
             audit::record(tx, &actor, Some((w, &wname)), AuditAction::WebhookDeliveryResent, &e.url, &format!("{} of {}", d.event, d.created.to_rfc3339()))?;

@@ -1,6 +1,7 @@
 //! Workspace applications, their generation or rejection by the operator, Workspace – General,
 //! change requests, suspension.
 
+use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
 use crate::model::page::Position;
@@ -146,7 +147,7 @@ pub async fn generate(
         .store
         .write(move |tx| {
             let mut a = workspace_applications::get_application(tx, id)?
-                .ok_or_else(|| AppError::NotFound("No such application.".into()))?;
+                .or_missing(Missing::Application)?;
             if a.status != ApplicationStatus::Pending {
                 return Err(AppError::conflict(
                     "Application",
@@ -239,7 +240,7 @@ pub async fn reject(
     cx
         .store
         .write(move |tx| {
-            let mut a = workspace_applications::get_application(tx, id)?.ok_or_else(|| AppError::NotFound("No such application.".into()))?;
+            let mut a = workspace_applications::get_application(tx, id)?.or_missing(Missing::Application)?;
             if a.status != ApplicationStatus::Pending {
                 return Err(AppError::conflict("Application", format!("has already been decided ({})", a.status.label())));
             }
@@ -317,7 +318,7 @@ pub async fn set_sign_in_policy(
     admin
         .write(cx, move |tx, scope| {
             let mut w = ws::get_workspace(tx, scope.workspace())?
-                .ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+                .or_missing(Missing::Workspace)?;
             if w.require_second_factor == require_second_factor {
                 return Ok(());
             }
@@ -364,7 +365,7 @@ pub async fn set_single_sign_on(
     admin
         .write(cx, move |tx, scope| {
             let mut w = ws::get_workspace(tx, scope.workspace())?
-                .ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+                .or_missing(Missing::Workspace)?;
             let label = if provider.is_empty() {
                 None
             } else {
@@ -411,7 +412,7 @@ pub async fn edit_info(
         .store
         .write(move |tx| {
             let mut w = ws::get_workspace(tx, id)?
-                .ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+                .or_missing(Missing::Workspace)?;
             let mut changes = Vec::new();
             if w.mcc != mcc {
                 changes.push(format!("scope {} → {}", w.mcc, mcc));
@@ -496,7 +497,7 @@ pub async fn set_status(
         .store
         .write(move |tx| {
             let mut w = ws::get_workspace(tx, id)?
-                .ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+                .or_missing(Missing::Workspace)?;
             let (target, action) = if suspend {
                 (WorkspaceStatus::Suspended, AuditAction::WorkspaceSuspended)
             } else {
@@ -638,7 +639,7 @@ pub async fn application(cx: &Context, who: &SignedIn, id: Uuid) -> Result<Appli
         .await?;
     match a {
         Some(a) if who.account().is_operator || a.applicant == who.account().id => Ok(a.view()),
-        _ => Err(AppError::NotFound("No such application.".into())),
+        _ => Err(Missing::Application.into()),
     }
 }
 
@@ -677,7 +678,7 @@ pub async fn workspace(cx: &Context, _op: &Operator, id: Uuid) -> Result<Workspa
         .read(move |tx| ws::get_workspace(tx, id))
         .await?
         .map(|w| w.view())
-        .ok_or_else(|| AppError::NotFound("No such workspace.".into()))
+        .or_missing(Missing::Workspace)
 }
 
 /// The Workspace Admins' change requests, for the operator, newest first.

@@ -1,5 +1,6 @@
 //! Account records and their unique indexes.
 
+use crate::model::Missing;
 use chrono::{DateTime, Utc};
 use super::Reads;
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
@@ -105,7 +106,7 @@ pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
 pub fn update(tx: &WriteTransaction, account: &Account) -> Result<(), AppError> {
     let mut accounts = tx.open_table(ACCOUNTS)?;
     if accounts.get(account.id.as_u128())?.is_none() {
-        return Err(AppError::NotFound("No such account.".into()));
+        return Err(Missing::Account.into());
     }
     accounts.insert(account.id.as_u128(), encode(account)?.as_slice())?;
     drop(accounts);

@@ -1,5 +1,6 @@
 //! The email outbox: every message is stored before it is sent, and stays as the record.
 
+use crate::model::{Missing, OrMissing};
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -168,7 +169,7 @@ pub fn record_attempt(
 ) -> Result<OutboxMessage, AppError> {
     let mut outbox = tx.open_table(OUTBOX)?;
     let mut queue = tx.open_table(OUTBOX_QUEUE)?;
-    let mut m: OutboxMessage = one(&outbox, id.as_u128())?.ok_or_else(|| AppError::NotFound("No such message.".into()))?;
+    let mut m: OutboxMessage = one(&outbox, id.as_u128())?.or_missing(Missing::Message)?;
     queue.remove((m.next_attempt.timestamp_millis(), id.as_u128()))?;
     m.attempts += 1;
     match result {

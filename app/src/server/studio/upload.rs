@@ -1,6 +1,7 @@
 //! The signed upload and the signed version listing: checked against the mini program before the
 //! body is read, and stored in the one write that checks everything again.
 
+use crate::model::{Missing, OrMissing};
 use std::net::IpAddr;
 
 use axum::body::Body;
@@ -291,7 +292,7 @@ pub(super) async fn store_version(state: &Studio, temp: TempFile, record: Versio
         .store
         .write(move |tx| {
             use crate::model::AppError;
-            let w = ws::get_workspace(tx, wid)?.ok_or_else(|| AppError::NotFound("No such workspace.".into()))?;
+            let w = ws::get_workspace(tx, wid)?.or_missing(Missing::Workspace)?;
             if w.status == WorkspaceStatus::Suspended {
                 return Ok(Err(suspended(&w.name)));
             }

@@ -397,9 +397,9 @@ pub fn all_successes<const N: usize>(counts: [Memo<usize>; N]) -> impl Fn() -> u
     move || counts.iter().map(|c| c.get()).sum()
 }
 
-/// The id in a page's address; one that can't be an id is "not found", saying `missing`.
-pub fn parse_id(id: &str, missing: &str) -> Result<uuid::Uuid, AppError> {
-    uuid::Uuid::parse_str(id).map_err(|_| AppError::NotFound(missing.into()))
+/// The id in a page's address; one that can't be an id is the 404 of what it names.
+pub fn parse_id(id: &str, missing: crate::model::Missing) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(id).map_err(|_| missing.into())
 }
 
 /// The form of `action` about one thing: the form's error first (when it shows one), then the

@@ -17,7 +17,7 @@ use crate::ui::kit::{
 pub fn ApplicationPage() -> impl IntoView {
     let generate = ServerAction::<GenerateWorkspace>::new();
     let reject = ServerAction::<RejectWorkspaceApplication>::new();
-    let data = by_address_id("No such application.", [generate.version(), reject.version()], get_workspace_application);
+    let data = by_address_id(crate::model::Missing::Application, [generate.version(), reject.version()], get_workspace_application);
     let generated = notice_from_query(
         "generated",
         "Workspace generated. The representatives have been emailed.",

@@ -114,7 +114,7 @@ where
 /// What an operator page is about, by the `id` in its address (one that can't be an id is "not
 /// found", saying `missing`), loaded again after each run of the page's actions (their `versions`).
 fn by_address_id<T, L, Fut, const N: usize>(
-    missing: &'static str,
+    missing: crate::model::Missing,
     versions: [RwSignal<usize>; N],
     load: L,
 ) -> Resource<Result<T, AppError>>

@@ -40,7 +40,7 @@ pub fn OutboxPage() -> impl IntoView {
 
 #[component]
 pub fn OutboxMessagePage() -> impl IntoView {
-    let data = by_address_id("No such message.", [], get_outbox_message);
+    let data = by_address_id(crate::model::Missing::Message, [], get_outbox_message);
     view! {
         <OperatorShell title="Message" active="outbox" up=("Outbox", "/operator/outbox")>
         <Loaded data=data show=move |m| view! {

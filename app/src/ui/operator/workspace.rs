@@ -15,7 +15,7 @@ use crate::ui::kit::{
 pub fn WorkspaceAdminPage() -> impl IntoView {
     let edit = ServerAction::<EditWorkspaceInfo>::new();
     let status = ServerAction::<SetWorkspaceStatus>::new();
-    let data = by_address_id("No such workspace.", [edit.version(), status.version()], get_workspace);
+    let data = by_address_id(crate::model::Missing::Workspace, [edit.version(), status.version()], get_workspace);
     let saved = notice_from_query("saved", "Registered information saved.");
     let suspended = notice_from_query(
         "suspended",

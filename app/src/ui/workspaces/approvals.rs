@@ -75,7 +75,7 @@ pub fn ApplicationPage() -> impl IntoView {
     let data = Resource::new(
         move || (name.get(), id.get(), changes()),
         |(n, id, _)| async move {
-            get_application(n, parse_id(&id, "No such application.")?).await
+            get_application(n, parse_id(&id, crate::model::Missing::Application)?).await
         },
     );
     let title = Resource::new(

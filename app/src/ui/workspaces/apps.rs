@@ -163,7 +163,7 @@ pub fn AppPage() -> impl IntoView {
         |(n, id, _)| async move {
             match id {
                 Some(id) => get_app(n, id).await,
-                None => Err(crate::model::AppError::NotFound("No such App in this workspace.".into())),
+                None => Err(crate::model::Missing::App.into()),
             }
         },
     );

@@ -144,7 +144,7 @@ pub fn MiniProgramPage() -> impl IntoView {
     toast_action(assign, |_| "Member assigned.".into());
     toast_action(unassign, |_| "Member unassigned.".into());
     let mp_id = Memo::new(move |_| id.get().parse::<uuid::Uuid>().ok());
-    let missing = || crate::model::AppError::NotFound("No such mini program in this workspace.".into());
+    let missing = || crate::model::AppError::from(crate::model::Missing::MiniProgram);
     let (assigned, unassigned, edited) = (successes(assign), successes(unassign), successes(edit));
     let changes = move || assigned.get() + unassigned.get() + edited.get();
     let mp = Resource::new(move || (name.get(), mp_id.get(), changes()), move |(n, id, _)| async move {

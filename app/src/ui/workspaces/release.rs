@@ -39,7 +39,7 @@ impl Release {
             |(ws, id, _)| async move {
                 match id {
                     Some(id) => mini_program_approvals(ws, id).await,
-                    None => Err(AppError::NotFound("No such mini program in this workspace.".into())),
+                    None => Err(crate::model::Missing::MiniProgram.into()),
                 }
             },
         );

@@ -111,7 +111,7 @@ pub fn WebhookPage() -> impl IntoView {
         |(n, id, _)| async move {
             match id {
                 Some(id) => get_webhook(n, id).await,
-                None => Err(crate::model::AppError::NotFound("No such webhook endpoint in this workspace.".into())),
+                None => Err(crate::model::Missing::WebhookEndpoint.into()),
             }
         },
     );
@@ -136,7 +136,7 @@ pub fn WebhookPage() -> impl IntoView {
         |(n, id, s, q, p, _)| async move {
             match id {
                 Some(id) => list_webhook_deliveries(n, id, s, q, p).await,
-                None => Err(crate::model::AppError::NotFound("No such webhook endpoint in this workspace.".into())),
+                None => Err(crate::model::Missing::WebhookEndpoint.into()),
             }
         },
     );

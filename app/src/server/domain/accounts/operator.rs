@@ -1,6 +1,7 @@
 //! The platform operator's part: the first operator made from the command line, and an address
 //! marked verified while no mail server is configured.
 
+use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
 use super::{check_sign_up, new_account, SignUp};
@@ -32,7 +33,7 @@ pub async fn mark_verified(
         .store
         .write(move |tx| {
             let mut a = accounts::get(tx, account)?
-                .ok_or_else(|| AppError::NotFound("No such account.".into()))?;
+                .or_missing(Missing::Account)?;
             if a.email_verified {
                 return Err(AppError::conflict("Verified", format!("{} is already verified", a.email)));
             }

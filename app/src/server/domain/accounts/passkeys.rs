@@ -5,6 +5,7 @@
 //! the store for five minutes and taken out in the write that accepts its answer, so an answer is
 //! accepted once; a signature counter that goes backwards (a copied authenticator) is refused.
 
+use crate::model::{Missing, OrMissing};
 use std::net::IpAddr;
 
 use chrono::Duration;
@@ -215,7 +216,7 @@ pub async fn rename(cx: &Context, who: &SignedIn, id: Uuid, name: &str) -> Resul
     let account = who.account().id;
     cx.store
         .write(move |tx| {
-            let mut p = store::get(tx, account, id)?.ok_or_else(|| AppError::NotFound("You have no such passkey.".into()))?;
+            let mut p = store::get(tx, account, id)?.or_missing(Missing::Passkey)?;
             p.name = name;
             store::put(tx, account, &p)
         })
@@ -228,7 +229,7 @@ pub async fn delete(cx: &Context, who: &SignedIn, id: Uuid, client: Option<IpAdd
     let actor = who_acts(&account, client);
     cx.store
         .write(move |tx| {
-            let p = store::get(tx, account.id, id)?.ok_or_else(|| AppError::NotFound("You have no such passkey.".into()))?;
+            let p = store::get(tx, account.id, id)?.or_missing(Missing::Passkey)?;
             store::remove(tx, account.id, id)?;
             let mut a = accounts::get(tx, account.id)?.ok_or(AppError::Unauthenticated)?;
             a.passkeys = store::of_account(tx, a.id)?.len() as u32;

@@ -7,6 +7,7 @@
 //! fifty requests at once with one code accept it at most once, and a burst of guesses counts
 //! every guess.
 
+use crate::model::{Missing, OrMissing};
 use std::net::IpAddr;
 
 use rand::Rng;
@@ -332,7 +333,7 @@ pub async fn reset_by_operator(cx: &Context, op: &Operator, account: Uuid, actor
     let console = super::console(cx);
     cx.store
         .write(move |tx| {
-            let a = accounts::get(tx, account)?.ok_or_else(|| AppError::NotFound("No such account.".into()))?;
+            let a = accounts::get(tx, account)?.or_missing(Missing::Account)?;
             if a.second_factor.is_none() {
                 return Err(AppError::conflict("Two-factor authentication", format!("is not on for {}", a.username)));
             }

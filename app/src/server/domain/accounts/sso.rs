@@ -4,6 +4,7 @@
 //! subject, else by a verified email address, else given a new account. A workspace that uses the
 //! provider may make the provider's groups members in chosen roles.
 
+use crate::model::{Missing, OrMissing};
 use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -143,7 +144,7 @@ pub async fn save_provider(cx: &Context, _op: &Operator, form: ProviderForm, cre
             let existing = sso::get(tx, form.id.trim())?;
             match (&existing, create) {
                 (Some(_), true) => return Err(AppError::conflict("ID", "is taken by another provider")),
-                (None, false) => return Err(AppError::NotFound("There is no such single sign-on provider.".into())),
+                (None, false) => return Err(Missing::SsoProvider.into()),
                 _ => {}
             }
             if create && sso::list(tx)?.len() >= MAX_PROVIDERS {
@@ -163,7 +164,7 @@ pub async fn save_provider(cx: &Context, _op: &Operator, form: ProviderForm, cre
 pub async fn delete_provider(cx: &Context, _op: &Operator, id: String, actor: Actor) -> Result<(), AppError> {
     cx.store
         .write(move |tx| {
-            let p = sso::get(tx, &id)?.ok_or_else(|| AppError::NotFound("There is no such single sign-on provider.".into()))?;
+            let p = sso::get(tx, &id)?.or_missing(Missing::SsoProvider)?;
             let using = sso::workspaces_using(tx, &id)?;
             if !using.is_empty() {
                 return Err(AppError::conflict(

@@ -1,6 +1,7 @@
 //! Deciding an application (two-person rule, who may decide which category) and withdrawing
 //! one.
 
+use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
 use crate::model::approvals::{validate_apply_note, validate_reason, Category, Status};
@@ -56,7 +57,7 @@ pub async fn decide(cx: &Context, m: &Authorized<act::DecideApprovals>, id: Uuid
 pub(crate) fn decide_in(tx: &redb::WriteTransaction, d: &Decider, id: Uuid, approve: bool, reason: Option<String>, actor: &Actor, url: &str) -> Result<Category, AppError> {
     let scope = d.standing.recheck(tx)?;
     let (wid, me, my_name, role) = (scope.workspace(), scope.account(), &d.name, scope.role());
-    let before = store::get(tx, id)?.filter(|a| a.workspace == wid).ok_or_else(not_found)?;
+    let before = store::get(tx, id)?.filter(|a| a.workspace == wid).or_missing(Missing::Application)?;
     if before.applicant == me {
         return Err(AppError::Forbidden(
             "Nobody decides their own application (two-person rule): another Workspace Admin or a Workspace Reviewer must decide it.".into(),
@@ -112,8 +113,8 @@ pub async fn withdraw(cx: &Context, who: &SignedIn, id: Uuid, actor: Actor) -> R
     cx
         .store
         .write(move |tx| {
-            let before = store::get(tx, id)?.filter(|a| a.applicant == me).ok_or_else(not_found)?;
-            let w = ws::get_workspace(tx, before.workspace)?.ok_or_else(not_found)?;
+            let before = store::get(tx, id)?.filter(|a| a.applicant == me).or_missing(Missing::Application)?;
+            let w = ws::get_workspace(tx, before.workspace)?.or_missing(Missing::Application)?;
             if crate::server::store::members::membership(tx, w.id, me)?.is_some_and(|m| !m.active) {
                 return Err(Member::blocked(&w.name));
             }

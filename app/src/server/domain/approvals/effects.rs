@@ -1,6 +1,7 @@
 //! What an approval does: a release, a removal, an activated feature, a new member; and what
 //! ends a review.
 
+use crate::model::{Missing, OrMissing};
 use std::collections::BTreeSet;
 
 use uuid::Uuid;
@@ -24,7 +25,7 @@ use super::*;
 /// a version no longer served anywhere becomes Superseded.
 pub(super) fn release(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
     let (mp_id, version) = (a.mini_program.ok_or(AppError::Internal)?, a.version.clone().unwrap_or_default());
-    let p = minis::get(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
+    let p = minis::get(tx, a.workspace, mp_id)?.or_missing(Missing::MiniProgram)?;
     if p.removed {
         return Err(AppError::conflict("Mini program", "has been removed; it can't be released"));
     }
@@ -79,7 +80,7 @@ pub(crate) fn supersede_unserved<'a>(tx: &redb::WriteTransaction, mp: Uuid, vers
 /// Takes a mini program off every App: it is Removed, and so are its released versions.
 pub(super) fn remove(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
     let mp_id = a.mini_program.ok_or(AppError::Internal)?;
-    let mut p = minis::get(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
+    let mut p = minis::get(tx, a.workspace, mp_id)?.or_missing(Missing::MiniProgram)?;
     if p.removed {
         return Err(AppError::conflict("Mini program", "has already been removed"));
     }
@@ -134,7 +135,7 @@ pub(super) fn close_pending_of_removed(tx: &redb::WriteTransaction, removal: &Ap
 
 pub(super) fn activate(tx: &redb::WriteTransaction, a: &Application, history: &mut Vec<HistoryEntry>) -> Result<(), AppError> {
     let mp_id = a.mini_program.ok_or(AppError::Internal)?;
-    let mut p = minis::get(tx, a.workspace, mp_id)?.ok_or_else(mini_not_found)?;
+    let mut p = minis::get(tx, a.workspace, mp_id)?.or_missing(Missing::MiniProgram)?;
     let code = a.feature.clone().unwrap_or_default();
     if !p.features.contains(&code) {
         p.features.push(code.clone());

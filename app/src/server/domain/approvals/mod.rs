@@ -33,14 +33,6 @@ use effects::*;
 pub(crate) use effects::supersede_unserved;
 use notify::*;
 
-pub(super) fn not_found() -> AppError {
-    AppError::NotFound("No such application.".into())
-}
-
-pub(super) fn mini_not_found() -> AppError {
-    AppError::NotFound("No such mini program in this workspace.".into())
-}
-
 /// The console's address of an application.
 pub(super) fn path_of(a: &Application) -> String {
     format!("/w/{}/approvals/{}", crate::model::url_encode(&a.workspace_name), a.id)

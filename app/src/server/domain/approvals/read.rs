@@ -1,6 +1,7 @@
 //! What the console reads: the Approvals list, one application, My requests, notifications, a
 //! mini program's applications and releases.
 
+use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
 use crate::model::page::Position;
@@ -52,16 +53,16 @@ pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> R
     cx
         .store
         .read(move |tx| {
-            let w = ws::workspace_by_name(tx, &workspace)?.ok_or_else(not_found)?;
+            let w = ws::workspace_by_name(tx, &workspace)?.or_missing(Missing::Application)?;
             let membership = crate::server::store::members::membership(tx, w.id, me)?;
             if membership.as_ref().is_some_and(|m| !m.active) {
                 return Err(Member::blocked(&w.name));
             }
-            let a = store::get(tx, id)?.filter(|a| a.workspace == w.id).ok_or_else(not_found)?;
+            let a = store::get(tx, id)?.filter(|a| a.workspace == w.id).or_missing(Missing::Application)?;
             let role = membership.map(|m| m.role);
             let approver = role.is_some_and(|r| allows(r, WorkspaceAction::ViewApprovals));
             if a.applicant != me && !approver {
-                return Err(not_found());
+                return Err(Missing::Application.into());
             }
             let pending = a.status == Status::Pending;
             let refusal = if !approver || !pending {
