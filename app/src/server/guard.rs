@@ -1,7 +1,6 @@
 //! Guards: a value of these types exists only when the check passed, so a function that takes one
 //! is authorized by having it.
 
-use crate::model::{Missing, OrMissing};
 use std::marker::PhantomData;
 
 use tower_sessions::Session;
@@ -9,6 +8,7 @@ use uuid::Uuid;
 
 pub use crate::server::policy::{act, Action, WorkspaceAction};
 
+use crate::model::{Missing, OrMissing};
 use crate::model::AppError;
 use crate::server::store::accounts::{self, Account};
 use crate::server::store::sessions;

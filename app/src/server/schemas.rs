@@ -35,6 +35,31 @@ pub struct GrantErrorBody {
     error_description: String,
 }
 
+/// The refusals several endpoints share, each described once: a failure of the server.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+#[response(status = 500, description = "`internal`.")]
+pub struct InternalError(ApiErrorBody);
+
+/// The Studio's refusal of an upload signature (or of the personal access token beside it).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+#[response(
+    status = 401,
+    description = "`signature_missing`, `unknown_key`, `wrong_key_kind`, `key_revoked`, `key_expired`, `stale_timestamp`, `bad_signature`, `replayed`, `token_invalid`."
+)]
+pub struct SignatureRefused(ApiErrorBody);
+
+/// The device endpoints' refusals of a form too large, and their failure.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum GrantRefusals {
+    #[response(status = 413, description = "`invalid_request`: the form is too large.")]
+    TooLarge(GrantErrorBody),
+    #[response(status = 500, description = "`server_error`.")]
+    ServerError(GrantErrorBody),
+}
+
 /// Bytes: a bundle (`application/gzip`) or an icon (`image/png`, `image/jpeg`, `image/webp`).
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]

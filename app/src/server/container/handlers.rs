@@ -94,6 +94,40 @@ fn unknown_mini_program() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "unknown_mini_program", "No mini program with this id is released to this App.")
 }
 
+/// The refusal of a missing or unknown Accessing Key, which every container endpoint may answer
+/// (described for OpenAPI).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+#[response(
+    status = 401,
+    description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.",
+    headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))
+)]
+pub(super) struct KeyRefused(crate::server::schemas::ApiErrorBody);
+
+/// The refusal of an install's headers that can't be read (described for OpenAPI).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+#[response(status = 400, description = "`install_id_invalid`, `container_version_invalid` (with `field`).")]
+pub(super) struct BadAsk(crate::server::schemas::ApiErrorBody);
+
+/// The headers with which an install asks for what it should get (described for OpenAPI; the
+/// handlers read them from the request's headers).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub(super) struct InstallAsks {
+    /// The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only.
+    #[param(rename = "MPDP-Install-Id", value_type = Option<crate::server::schemas::InstallId>, nullable = false)]
+    install_id: Option<String>,
+    /// The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum.
+    #[param(rename = "MPDP-Container-Version", value_type = Option<crate::server::schemas::SemVer>, nullable = false)]
+    container_version: Option<String>,
+    /// A tag the server gave (or `*`): 304 when it still holds.
+    #[param(rename = "If-None-Match", nullable = false)]
+    if_none_match: Option<String>,
+}
+
 /// `GET /api/container/v1/mini-programs`: every manifest released to the App, the candidates
 /// the install gets in place of the stable versions.
 #[utoipa::path(
@@ -102,17 +136,13 @@ fn unknown_mini_program() -> ApiError {
     tag = "container",
     operation_id = "list_mini_programs",
     summary = "Every mini program released to the App, as a signed list",
-    params(
-        ("MPDP-Install-Id" = Option<crate::server::schemas::InstallId>, Header, nullable = false, description = "The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only."),
-        ("MPDP-Container-Version" = Option<crate::server::schemas::SemVer>, Header, nullable = false, description = "The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum."),
-        ("If-None-Match" = Option<String>, Header, nullable = false, description = "A tag the server gave (or `*`): 304 when it still holds."),
-    ),
+    params(InstallAsks),
     responses(
         (status = 200, description = "The list, signed by the platform key; a container keeps the highest `sequence` it accepted and refuses a lower one or one past `expires`.", body = crate::server::manifest::SignedList, headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
         (status = 304, description = "`If-None-Match` names the current list.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
-        (status = 400, description = "`install_id_invalid`, `container_version_invalid` (with `field`).", body = crate::server::schemas::ApiErrorBody),
-        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::schemas::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
-        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
+        BadAsk,
+        KeyRefused,
+        crate::server::schemas::InternalError,
     ),
     security(("accessingKey" = []))
 )]
@@ -136,17 +166,15 @@ pub(super) async fn list(State(state): State<Serving>, request: HeaderMap) -> Re
     summary = "One mini program's manifest",
     params(
         ("id" = uuid::Uuid, Path, description = "The mini program's id."),
-        ("MPDP-Install-Id" = Option<crate::server::schemas::InstallId>, Header, nullable = false, description = "The install's opaque id, 8 to 128 characters without control characters: candidates rolling out are chosen by it. Without it, stable versions only."),
-        ("MPDP-Container-Version" = Option<crate::server::schemas::SemVer>, Header, nullable = false, description = "The container's semantic version: only bundles it can run are given. Without it, only bundles that name no minimum."),
-        ("If-None-Match" = Option<String>, Header, nullable = false, description = "A tag the server gave (or `*`): 304 when it still holds."),
+        InstallAsks,
     ),
     responses(
         (status = 200, description = "The manifest the install gets, signed by the platform key.", body = crate::server::manifest::Manifest, headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
         (status = 304, description = "`If-None-Match` names the current manifest.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
-        (status = 400, description = "`install_id_invalid`, `container_version_invalid` (with `field`).", body = crate::server::schemas::ApiErrorBody),
-        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::schemas::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
+        BadAsk,
         (status = 404, description = "`unknown_mini_program`: none with this id is released to the App (or none the container can run).", body = crate::server::schemas::ApiErrorBody),
-        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
+        KeyRefused,
+        crate::server::schemas::InternalError,
     ),
     security(("accessingKey" = []))
 )]
@@ -177,9 +205,9 @@ pub(super) async fn manifest(State(state): State<Serving>, UrlPath(id): UrlPath<
             (crate::server::schemas::Bytes = "image/png"), (crate::server::schemas::Bytes = "image/jpeg"), (crate::server::schemas::Bytes = "image/webp"),
         ), headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
         (status = 304, description = "`If-None-Match` names this icon.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
-        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::schemas::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
         (status = 404, description = "`unknown_mini_program`, `no_icon`.", body = crate::server::schemas::ApiErrorBody),
-        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
+        KeyRefused,
+        crate::server::schemas::InternalError,
     ),
     security(("accessingKey" = []))
 )]
@@ -211,8 +239,8 @@ pub(super) async fn icon(State(state): State<Serving>, UrlPath(id): UrlPath<Stri
     responses(
         (status = 200, description = "The key.", body = crate::server::manifest::PlatformKey, headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
         (status = 304, description = "`If-None-Match` names it.", headers(("ETag" = String, description = "The quoted sha256 of the answer's bytes."), ("Cache-Control" = String, description = "`no-cache`: keep it, ask again."))),
-        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::schemas::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
-        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
+        KeyRefused,
+        crate::server::schemas::InternalError,
     ),
     security(("accessingKey" = []))
 )]
@@ -248,10 +276,10 @@ pub(super) async fn platform_key(State(state): State<Serving>, request: HeaderMa
             ("ETag" = String, description = "The quoted sha256 of the bundle."),
         )),
         (status = 304, description = "`If-None-Match` names this bundle.", headers(("ETag" = String, description = "The quoted sha256 of the bundle."))),
-        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::schemas::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
         (status = 404, description = "`unknown_bundle`: no bundle with this sha256 is released to the App.", body = crate::server::schemas::ApiErrorBody),
         (status = 416, description = "`range_not_satisfiable`: beyond the end, malformed, or several ranges.", body = crate::server::schemas::ApiErrorBody, headers(("Content-Range" = String, description = "`bytes */length`."))),
-        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
+        KeyRefused,
+        crate::server::schemas::InternalError,
     ),
     security(("accessingKey" = []))
 )]
@@ -321,10 +349,10 @@ pub(super) async fn bundle(State(state): State<Serving>, UrlPath(sha256): UrlPat
     responses(
         (status = 202, description = "Counted.", body = crate::server::domain::fleet::Ingested),
         (status = 400, description = "`batch_malformed`.", body = crate::server::schemas::ApiErrorBody),
-        (status = 401, description = "`authorization_missing`, `authorization_malformed` (not `Bearer mpak_…`), `wrong_key_kind` (the Upload Key), `unknown_key`, `key_revoked`, `key_expired`; with `WWW-Authenticate: Bearer`.", body = crate::server::schemas::ApiErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"mpdp-container\"`"))),
         (status = 413, description = "`batch_too_large`.", body = crate::server::schemas::ApiErrorBody),
         (status = 429, description = "`rate_limited`: too many batches with this key or from this address.", body = crate::server::schemas::ApiErrorBody),
-        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
+        KeyRefused,
+        crate::server::schemas::InternalError,
     ),
     security(("accessingKey" = []))
 )]

@@ -3,13 +3,13 @@
 //! client address ranges); who made each key and was shown it, and rotating in one step the
 //! Upload Keys a blocked or former member could have copied.
 
-use crate::model::{Missing, OrMissing};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+use crate::model::{Missing, OrMissing};
 use crate::model::apps::{
     check_app, parse_networks, AppView, CreatedApp, ExposedKey, ExposedKeysView, Grace, KeyKind, KeyView, NewKey, UploadScopeView,
     SCOPE_MINI_PROGRAMS_FIELD,

@@ -1,9 +1,9 @@
 //! Members: invitations (one or many), roles, block / unblock, removal and leaving.
 
-use crate::model::{Missing, OrMissing};
 use redb::ReadableTable;
 use uuid::Uuid;
 
+use crate::model::{Missing, OrMissing};
 use crate::model::page::Position;
 use crate::model::account::{email_key, validate_email};
 use crate::model::workspace::{InviteRow, Role, INVITATION_DAYS, INVITE_BULK_MAX};

@@ -2,9 +2,9 @@
 //! members assigned to it as admin or developer; versions, listed newest first; a Workspace Admin
 //! retires a version that was never released.
 
-use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
+use crate::model::{Missing, OrMissing};
 use crate::model::page::Position;
 use crate::model::minis::{
     validate_category, validate_description, validate_mini_name, AssignmentView, MiniProgramView, MiniRole, VersionView,

@@ -1,9 +1,9 @@
 //! What the platform operator reads: the overview's figures, every account, the outbox and the
 //! platform's audit log.
 
-use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
+use crate::model::{Missing, OrMissing};
 use crate::model::page::Position;
 use crate::model::account::AccountView;
 use crate::model::page::FilterWord;

@@ -3,9 +3,9 @@
 //! roll the stable back to a version released there before. No new review: each version was
 //! reviewed when it was first released. Each change is audited, in the transaction that makes it.
 
-use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
+use crate::model::{Missing, OrMissing};
 use crate::model::approvals::{rollout_label, validate_reason, DayFigures, HealthRule, FULL_ROLLOUT};
 use crate::model::audit::AuditAction;
 use crate::model::minis::VersionState;

@@ -7,7 +7,6 @@
 //! HMAC-SHA256(key, "{webhook-id}.{webhook-timestamp}.{body}")>`, where the key is the base64
 //! after `whsec_` in the endpoint's secret.
 
-use crate::model::{Missing, OrMissing};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -21,6 +20,7 @@ use sha2::Sha256;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::model::{Missing, OrMissing};
 use crate::model::page::Position;
 use crate::model::audit::AuditAction;
 use crate::model::page::{FilterWord, Page, PER_PAGE};

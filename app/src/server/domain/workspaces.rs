@@ -1,9 +1,9 @@
 //! Workspace applications, their generation or rejection by the operator, Workspace – General,
 //! change requests, suspension.
 
-use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
+use crate::model::{Missing, OrMissing};
 use crate::model::page::Position;
 use crate::model::account::email_key;
 use crate::model::workspace::*;

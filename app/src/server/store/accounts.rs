@@ -1,6 +1,5 @@
 //! Account records and their unique indexes.
 
-use crate::model::Missing;
 use chrono::{DateTime, Utc};
 use super::Reads;
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
@@ -10,6 +9,7 @@ use uuid::Uuid;
 use super::codec::{encode, one, put};
 use super::listing::{self, List, Listed, Row, Window};
 use super::tables::{ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME};
+use crate::model::Missing;
 use crate::model::account::{email_key, username_key, AccountView};
 use crate::model::page::KeyValue;
 use crate::model::AppError;

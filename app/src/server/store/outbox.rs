@@ -1,6 +1,5 @@
 //! The email outbox: every message is stored before it is sent, and stays as the record.
 
-use crate::model::{Missing, OrMissing};
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -11,6 +10,7 @@ use super::effects::{caused, Effect};
 use super::listing::{self, List, Listed, Row, Window};
 use super::Reads;
 use super::tables::{OUTBOX, OUTBOX_QUEUE};
+use crate::model::{Missing, OrMissing};
 use crate::model::page::KeyValue;
 use crate::model::workspace::OutboxView;
 use crate::model::AppError;

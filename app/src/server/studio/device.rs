@@ -42,9 +42,8 @@ fn too_large() -> Response {
         (status = 200, description = "The codes: the person types `user_code` on `verification_uri`.", body = device::DeviceCode),
         (status = 400, description = "`invalid_request`.", body = crate::server::schemas::GrantErrorBody),
         (status = 401, description = "`invalid_client`: not `mpdp-cli`.", body = crate::server::schemas::GrantErrorBody),
-        (status = 413, description = "`invalid_request`: the form is too large.", body = crate::server::schemas::GrantErrorBody),
         (status = 429, description = "`slow_down` or `server_error`: too many requests from this address.", body = crate::server::schemas::GrantErrorBody),
-        (status = 500, description = "`server_error`.", body = crate::server::schemas::GrantErrorBody),
+        crate::server::schemas::GrantRefusals,
     ),
     security(())
 )]
@@ -70,9 +69,8 @@ pub(super) async fn device_code(State(state): State<Studio>, client: Option<axum
         (status = 200, description = "The personal access token.", body = device::TokenAnswer),
         (status = 400, description = "`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`, `invalid_request`, `unsupported_grant_type`.", body = crate::server::schemas::GrantErrorBody),
         (status = 401, description = "`invalid_client`.", body = crate::server::schemas::GrantErrorBody),
-        (status = 413, description = "`invalid_request`: the form is too large.", body = crate::server::schemas::GrantErrorBody),
         (status = 429, description = "`slow_down`, `server_error`.", body = crate::server::schemas::GrantErrorBody),
-        (status = 500, description = "`server_error`.", body = crate::server::schemas::GrantErrorBody),
+        crate::server::schemas::GrantRefusals,
     ),
     security(())
 )]

@@ -1,7 +1,6 @@
 //! The signed upload and the signed version listing: checked against the mini program before the
 //! body is read, and stored in the one write that checks everything again.
 
-use crate::model::{Missing, OrMissing};
 use std::net::IpAddr;
 
 use axum::body::Body;
@@ -11,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use uuid::Uuid;
 
+use crate::model::{Missing, OrMissing};
 use crate::model::account::TokenScope;
 use crate::model::minis::validate_note;
 use crate::server::guard::MiniNeed;
@@ -100,14 +100,14 @@ pub(super) fn check_version(text: &str, earlier: &[Version]) -> Result<semver::V
     responses(
         (status = 201, description = "Stored: the version as stored (its `sha256` and `size` are the canonical archive's) and the mini program's page in the console.", body = super::Uploaded),
         (status = 400, description = "`signature_malformed`, `token_malformed`, `size_mismatch`, `bundle_mismatch`, `upload_truncated`.", body = crate::server::schemas::ApiErrorBody),
-        (status = 401, description = "`signature_missing`, `unknown_key`, `wrong_key_kind`, `key_revoked`, `key_expired`, `stale_timestamp`, `bad_signature`, `replayed`, `token_invalid`.", body = crate::server::schemas::ApiErrorBody),
+        crate::server::schemas::SignatureRefused,
         (status = 403, description = "`key_scope_mini_program`, `key_scope_address`, `workspace_suspended`, `token_scope`, `token_workspace`, `forbidden`, `second_factor_required`.", body = crate::server::schemas::ApiErrorBody),
         (status = 404, description = "`unknown_mini_program`; `not_found` (the token's person is not assigned to it).", body = crate::server::schemas::ApiErrorBody),
         (status = 409, description = "`mini_program_removed`, `version_not_higher`, `version_retired`.", body = crate::server::schemas::ApiErrorBody),
         (status = 413, description = "`bundle_too_large`: the signed size is over the server's limit.", body = crate::server::schemas::ApiErrorBody),
         (status = 422, description = "`version_missing`, `version_invalid`, `note_invalid`, and the bundle's `archive_…` codes (`field: \"bundle\"`).", body = crate::server::schemas::ApiErrorBody),
         (status = 429, description = "`too_many_uploads`.", body = crate::server::schemas::ApiErrorBody),
-        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
+        crate::server::schemas::InternalError,
     ),
     security(("uploadSignature" = []), ("uploadSignature" = [], "personalToken" = []))
 )]
@@ -361,10 +361,10 @@ pub(super) async fn store_version(state: &Studio, temp: TempFile, record: Versio
     responses(
         (status = 200, description = "The versions.", body = super::Versions),
         (status = 400, description = "`signature_malformed`, `token_malformed`.", body = crate::server::schemas::ApiErrorBody),
-        (status = 401, description = "`signature_missing`, `unknown_key`, `wrong_key_kind`, `key_revoked`, `key_expired`, `stale_timestamp`, `bad_signature`, `replayed`, `token_invalid`.", body = crate::server::schemas::ApiErrorBody),
+        crate::server::schemas::SignatureRefused,
         (status = 403, description = "`key_scope_mini_program`, `key_scope_address`, `token_scope`, `token_workspace`, `forbidden`, `second_factor_required`.", body = crate::server::schemas::ApiErrorBody),
         (status = 404, description = "`unknown_mini_program`; `not_found`.", body = crate::server::schemas::ApiErrorBody),
-        (status = 500, description = "`internal`.", body = crate::server::schemas::ApiErrorBody),
+        crate::server::schemas::InternalError,
     ),
     security(("uploadSignature" = []), ("uploadSignature" = [], "personalToken" = []))
 )]

@@ -1,10 +1,10 @@
 //! The platform operator's part: the first operator made from the command line, and an address
 //! marked verified while no mail server is configured.
 
-use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
 use super::{check_sign_up, new_account, SignUp};
+use crate::model::{Missing, OrMissing};
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
 use crate::server::auth::password::hash_blocking;

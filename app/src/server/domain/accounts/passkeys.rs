@@ -5,7 +5,6 @@
 //! the store for five minutes and taken out in the write that accepts its answer, so an answer is
 //! accepted once; a signature counter that goes backwards (a copied authenticator) is refused.
 
-use crate::model::{Missing, OrMissing};
 use std::net::IpAddr;
 
 use chrono::Duration;
@@ -16,6 +15,7 @@ use webauthn_rs::prelude::{
 };
 
 use super::who_acts;
+use crate::model::{Missing, OrMissing};
 use crate::model::account::{PasskeyView, SignInMethod};
 use crate::model::audit::AuditAction;
 use crate::model::AppError;

@@ -7,13 +7,13 @@
 //! fifty requests at once with one code accept it at most once, and a burst of guesses counts
 //! every guess.
 
-use crate::model::{Missing, OrMissing};
 use std::net::IpAddr;
 
 use rand::Rng;
 use uuid::Uuid;
 
 use super::who_acts;
+use crate::model::{Missing, OrMissing};
 use crate::model::account::{SecondFactorView, SignInMethod, TotpSetup};
 use crate::model::audit::AuditAction;
 use crate::model::AppError;

@@ -4,7 +4,6 @@
 //! subject, else by a verified email address, else given a new account. A workspace that uses the
 //! provider may make the provider's groups members in chosen roles.
 
-use crate::model::{Missing, OrMissing};
 use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -22,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{new_account, who_acts};
+use crate::model::{Missing, OrMissing};
 use crate::model::account::{email_key, validate_email, username_key, SsoButton, SsoProviderView, SsoRefusal};
 use crate::model::audit::AuditAction;
 use crate::model::workspace::WorkspaceStatus;

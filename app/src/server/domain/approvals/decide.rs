@@ -1,9 +1,9 @@
 //! Deciding an application (two-person rule, who may decide which category) and withdrawing
 //! one.
 
-use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
+use crate::model::{Missing, OrMissing};
 use crate::model::approvals::{validate_apply_note, validate_reason, Category, Status};
 use crate::model::minis::VersionState;
 use crate::model::workspace::WorkspaceStatus;

@@ -1,11 +1,11 @@
 //! What an approval does: a release, a removal, an activated feature, a new member; and what
 //! ends a review.
 
-use crate::model::{Missing, OrMissing};
 use std::collections::BTreeSet;
 
 use uuid::Uuid;
 
+use crate::model::{Missing, OrMissing};
 use crate::model::approvals::{feature, rollout_label, Category, HistoryEntry, Status, FULL_ROLLOUT};
 use crate::model::minis::VersionState;
 use crate::model::workspace::Role;

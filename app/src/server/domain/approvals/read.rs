@@ -1,9 +1,9 @@
 //! What the console reads: the Approvals list, one application, My requests, notifications, a
 //! mini program's applications and releases.
 
-use crate::model::{Missing, OrMissing};
 use uuid::Uuid;
 
+use crate::model::{Missing, OrMissing};
 use crate::model::page::Position;
 use crate::model::approvals::{
     feature, ApplicationDetail, ApplicationRow, MiniApprovals,
