@@ -11,7 +11,7 @@ use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_query_map};
 
-use super::{route_param, Field, FormError, HiddenFields, PageHeader, ServerForm};
+use super::{route_param, Field, FormAction, FormError, HiddenFields, PageHeader, ServerForm};
 use crate::model::AppError;
 
 const BLOCK_TEXT: &str = "If the member has been blocked, he/she will not be able to view or operate all mini programs he/she has been joined. Are you sure you want to block the member?";
@@ -330,8 +330,8 @@ pub fn here() -> String {
 
 /// A button that asks before `action` runs with `fields` (name, value).
 #[component]
-pub fn ConfirmDialog<S, OutputProtocol>(
-    action: ServerAction<S>,
+pub fn ConfirmDialog(
+    action: impl FormAction,
     kind: Confirm,
     /// The opening button's text, e.g. "Block…".
     #[prop(into)]
@@ -343,20 +343,7 @@ pub fn ConfirmDialog<S, OutputProtocol>(
     /// The error of `action`, shown inside the dialog.
     #[prop(into)]
     error: Signal<Option<AppError>>,
-) -> impl IntoView
-where
-    S: ServerFn<Error = AppError, Protocol = leptos::server_fn::Http<leptos::server_fn::codec::PostUrl, OutputProtocol>>
-        + serde::de::DeserializeOwned
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    <<S::Client as leptos::server_fn::client::Client<AppError>>::Request as leptos::server_fn::request::ClientReq<AppError>>::FormData:
-        From<leptos::web_sys::FormData>,
-    S::Client: leptos::server_fn::client::Client<AppError>,
-    S::Output: Clone + Send + Sync + 'static,
-    OutputProtocol: 'static,
-{
+) -> impl IntoView {
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     let opener_ref = NodeRef::<leptos::html::Button>::new();
     let id = format!("confirm-{}-{}", kind.slug(), fields.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("-"));
@@ -375,8 +362,8 @@ where
     };
     // A successful action closes the dialog.
     Effect::new(move |seen: Option<usize>| {
-        let version = action.version().get();
-        if seen.is_some_and(|s| s != version) && action.value().with_untracked(|v| matches!(v, Some(Ok(_)))) {
+        let version = action.answers().get();
+        if seen.is_some_and(|s| s != version) && action.last_succeeded() {
             close();
         }
         version

@@ -402,16 +402,19 @@ pub fn parse_id(id: &str, missing: crate::model::Missing) -> Result<uuid::Uuid, 
     uuid::Uuid::parse_str(id).map_err(|_| missing.into())
 }
 
-/// The form of `action` about one thing: the form's error first (when it shows one), then the
-/// hidden `fields` (name, value) naming the thing, then the rest of the form (children) — for a
-/// button in a table row, just the button.
-#[component]
-pub fn ServerForm<S, OutputProtocol>(
-    action: ServerAction<S>,
-    #[prop(optional)] fields: Vec<(&'static str, String)>,
-    #[prop(optional, into)] error: Option<Signal<Option<AppError>>>,
-    children: Children,
-) -> impl IntoView
+/// A server action a form posts to: the `ServerAction` of a server function that takes a
+/// URL-encoded form and refuses with an [`AppError`]. What `ActionForm` asks of such a function
+/// is written here once, for every component that takes an action.
+pub trait FormAction: Copy + Send + Sync + 'static {
+    /// The form that posts to the action, around `children`.
+    fn form(self, children: Children) -> AnyView;
+    /// Counts the action's answers (read to react to each).
+    fn answers(self) -> RwSignal<usize>;
+    /// Whether the last answer was a success (not tracked).
+    fn last_succeeded(self) -> bool;
+}
+
+impl<S, OutputProtocol> FormAction for ServerAction<S>
 where
     S: ServerFn<Error = AppError, Protocol = leptos::server_fn::Http<leptos::server_fn::codec::PostUrl, OutputProtocol>>
         + serde::de::DeserializeOwned
@@ -425,13 +428,37 @@ where
     S::Output: Clone + Send + Sync + 'static,
     OutputProtocol: 'static,
 {
-    view! {
-        <leptos::form::ActionForm action>
+    fn form(self, children: Children) -> AnyView {
+        view! { <leptos::form::ActionForm action=self>{children()}</leptos::form::ActionForm> }.into_any()
+    }
+
+    fn answers(self) -> RwSignal<usize> {
+        self.version()
+    }
+
+    fn last_succeeded(self) -> bool {
+        self.value().with_untracked(|v| matches!(v, Some(Ok(_))))
+    }
+}
+
+/// The form of `action` about one thing: the form's error first (when it shows one), then the
+/// hidden `fields` (name, value) naming the thing, then the rest of the form (children) — for a
+/// button in a table row, just the button.
+#[component]
+pub fn ServerForm(
+    action: impl FormAction,
+    #[prop(optional)] fields: Vec<(&'static str, String)>,
+    #[prop(optional, into)] error: Option<Signal<Option<AppError>>>,
+    children: Children,
+) -> impl IntoView {
+    action.form(Box::new(move || {
+        view! {
             {error.map(|error| view! { <FormError error /> })}
             <HiddenFields fields />
             {children()}
-        </leptos::form::ActionForm>
-    }
+        }
+        .into_any()
+    }))
 }
 
 /// Hidden inputs (name, value): what a form is about.
