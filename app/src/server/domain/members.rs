@@ -228,8 +228,7 @@ pub fn accept_in(
     actor: &Actor,
 ) -> Result<String, AppError> {
     let hash = inv::hash_token(token);
-    let mut invitation = inv::by_token(tx, token)?
-        .or_missing(Missing::Invitation)?;
+    let mut invitation = inv::by_token(tx, token)?.or_missing(Missing::Invitation)?;
     match invitation.state {
         InvitationState::Accepted => {
             return Err(AppError::conflict("Invitation", "has already been used"))
@@ -374,10 +373,8 @@ fn target(
     workspace: Uuid,
     account: Uuid,
 ) -> Result<(Membership, accounts::Account), AppError> {
-    let m = crate::server::store::members::membership(tx, workspace, account)?
-        .or_missing(Missing::Member)?;
-    let a = accounts::get(tx, account)?
-        .or_missing(Missing::Member)?;
+    let m = crate::server::store::members::membership(tx, workspace, account)?.or_missing(Missing::Member)?;
+    let a = accounts::get(tx, account)?.or_missing(Missing::Member)?;
     Ok((m, a))
 }
 
@@ -533,8 +530,7 @@ pub async fn invitation_details(cx: &Context, token: String) -> Result<crate::mo
     let i = cx
         .store
         .read(move |tx| inv::by_token(tx, &token))
-        .await?
-        .or_missing(Missing::Invitation)?;
+        .await?.or_missing(Missing::Invitation)?;
     let s = match i.state {
         InvitationState::Accepted => "accepted",
         InvitationState::Revoked => "revoked",

@@ -200,8 +200,7 @@ pub async fn retire_version(cx: &Context, admin: &Authorized<act::RetireVersions
         .store
         .write(move |tx| {
             standing.recheck(tx)?;
-            let p = store::get(tx, scope.workspace(), mp)?
-                .or_missing(Missing::MiniProgram)?;
+            let p = store::get(tx, scope.workspace(), mp)?.or_missing(Missing::MiniProgram)?;
             let text = version.trim();
             let mut v = store::version(tx, mp, text)?
                 .ok_or_else(|| AppError::NotFound(format!("{} has no version {text}.", p.name)))?;

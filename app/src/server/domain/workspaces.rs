@@ -146,8 +146,7 @@ pub async fn generate(
     let workspace = cx
         .store
         .write(move |tx| {
-            let mut a = workspace_applications::get_application(tx, id)?
-                .or_missing(Missing::Application)?;
+            let mut a = workspace_applications::get_application(tx, id)?.or_missing(Missing::Application)?;
             if a.status != ApplicationStatus::Pending {
                 return Err(AppError::conflict(
                     "Application",
@@ -317,8 +316,7 @@ pub async fn set_sign_in_policy(
     }
     admin
         .write(cx, move |tx, scope| {
-            let mut w = ws::get_workspace(tx, scope.workspace())?
-                .or_missing(Missing::Workspace)?;
+            let mut w = ws::get_workspace(tx, scope.workspace())?.or_missing(Missing::Workspace)?;
             if w.require_second_factor == require_second_factor {
                 return Ok(());
             }
@@ -364,8 +362,7 @@ pub async fn set_single_sign_on(
     }
     admin
         .write(cx, move |tx, scope| {
-            let mut w = ws::get_workspace(tx, scope.workspace())?
-                .or_missing(Missing::Workspace)?;
+            let mut w = ws::get_workspace(tx, scope.workspace())?.or_missing(Missing::Workspace)?;
             let label = if provider.is_empty() {
                 None
             } else {
@@ -411,8 +408,7 @@ pub async fn edit_info(
     let w = cx
         .store
         .write(move |tx| {
-            let mut w = ws::get_workspace(tx, id)?
-                .or_missing(Missing::Workspace)?;
+            let mut w = ws::get_workspace(tx, id)?.or_missing(Missing::Workspace)?;
             let mut changes = Vec::new();
             if w.mcc != mcc {
                 changes.push(format!("scope {} → {}", w.mcc, mcc));
@@ -496,8 +492,7 @@ pub async fn set_status(
     let w = cx
         .store
         .write(move |tx| {
-            let mut w = ws::get_workspace(tx, id)?
-                .or_missing(Missing::Workspace)?;
+            let mut w = ws::get_workspace(tx, id)?.or_missing(Missing::Workspace)?;
             let (target, action) = if suspend {
                 (WorkspaceStatus::Suspended, AuditAction::WorkspaceSuspended)
             } else {

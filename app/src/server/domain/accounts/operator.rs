@@ -32,8 +32,7 @@ pub async fn mark_verified(
     cx
         .store
         .write(move |tx| {
-            let mut a = accounts::get(tx, account)?
-                .or_missing(Missing::Account)?;
+            let mut a = accounts::get(tx, account)?.or_missing(Missing::Account)?;
             if a.email_verified {
                 return Err(AppError::conflict("Verified", format!("{} is already verified", a.email)));
             }
