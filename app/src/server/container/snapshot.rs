@@ -803,6 +803,13 @@ mod tests {
         w.store.read_blocking(move |tx| build_at(tx, stamp)).unwrap()
     }
 
+    /// What the world's App is served now, by a snapshot built from its store.
+    fn served(w: &World) -> Arc<AppContent> {
+        let s = snapshot(w);
+        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        content.clone()
+    }
+
     fn code(r: Result<(&str, &Arc<AppContent>), ApiError>) -> &'static str {
         r.map(|_| "ok").unwrap_or_else(|e| e.code)
     }
@@ -892,8 +899,7 @@ mod tests {
                 ws::update_workspace(tx, &ws_)
             })
             .unwrap();
-        let s = snapshot(&w);
-        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        let content = &served(&w);
         assert!(content.mini_programs().is_empty() && content.bundles.is_empty());
     }
 
@@ -908,8 +914,7 @@ mod tests {
                 mini_store::put(tx, &m)
             })
             .unwrap();
-        let s = snapshot(&w);
-        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        let content = &served(&w);
         assert!(content.mini_programs().is_empty() && content.bundles.is_empty());
     }
 
@@ -938,8 +943,7 @@ mod tests {
                 mini_store::put_icon(tx, mp, &png)
             })
             .unwrap();
-        let s = snapshot(&w);
-        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        let content = &served(&w);
         let read = manifest::verify_platform(&content.manifest_for(mp, content.everything_stable()).unwrap().body, &w.platform).unwrap();
         assert_eq!(read.uploader.key, "console");
         assert_eq!(manifest::verify_uploader(&read, &w.platform).unwrap(), manifest::SignedBy::Console);
@@ -998,8 +1002,7 @@ mod tests {
     fn a_candidate_goes_to_the_installs_its_rollout_includes_with_a_signed_list_of_their_own() {
         let w = world();
         let sha = add_candidate(&w, "1.1.0", 100, false);
-        let s = snapshot(&w);
-        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        let content = &served(&w);
         assert_eq!(content.select(None, None), content.everything_stable(), "no install id: the stable");
         let installs: Vec<String> = (0..2_000).map(|i| format!("install-{i:05}")).collect();
         let chosen: Vec<&String> = installs.iter().filter(|i| content.select(Some(i), None).candidates != 0).collect();
@@ -1037,8 +1040,7 @@ mod tests {
             r.make_stable(v11);
             r.candidate = Some(releases::Candidate { shipped: v12, rollout: 1000, seed: crate::server::rollout::new_seed(), paused: None });
         });
-        let s = snapshot(&w);
-        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        let content = &served(&w);
         let install = Some("install-00001");
         let (none, old, mid, new) = (content.select(install, None), content.select(install, Some(&v("1.9.9"))), content.select(install, Some(&v("2.5.0"))), content.select(install, Some(&v("3.0.0"))));
         assert_eq!(versions_in(content, none), ["1.0.0"], "no container version: only what needs none");
@@ -1061,8 +1063,7 @@ mod tests {
                 mini_store::put_version(tx, &old)
             })
             .unwrap();
-        let s = snapshot(&w);
-        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        let content = &served(&w);
         let old = content.select(install, Some(&v("1.0.0")));
         assert!(versions_in(content, old).is_empty());
         assert!(content.manifest_for(w.mp, old).is_none());
@@ -1081,8 +1082,7 @@ mod tests {
                 app_store::update_app(tx, &a)
             })
             .unwrap();
-        let s = snapshot(&w);
-        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        let content = &served(&w);
         assert_eq!(version_in(content, content.select(Some("qa-device-0001"), None)), "1.1.0");
         assert!((0..200).all(|i| content.select(Some(&format!("install-{i:05}")), None).candidates == 0), "0 %: nobody else");
     }
@@ -1091,8 +1091,7 @@ mod tests {
     fn a_paused_candidate_goes_to_nobody() {
         let w = world();
         let sha = add_candidate(&w, "1.1.0", 1000, true);
-        let s = snapshot(&w);
-        let (_, content) = s.authorize(&w.access, Utc::now()).unwrap();
+        let content = &served(&w);
         assert!((0..100).all(|i| content.select(Some(&format!("install-{i:05}")), None).candidates == 0));
         assert!(!content.has_bundle(&sha) && !content.serves(w.mp, "1.1.0"));
         assert_eq!(version_in(content, content.everything_stable()), "1.0.0");
