@@ -201,6 +201,11 @@ mod tests {
     /// Bytes of an account as the build before email verification wrote them.
     const WRITTEN_BEFORE_VERIFICATION: &str = r#"{"id":"0193a1c2-7d4e-7c1a-9d2b-3f4e5a6b7c8d","email":"ann@example.com","username":"ann","password_hash":"$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA","is_operator":false,"created":"2026-10-01T08:30:00Z","session_epoch":2}"#;
 
+    fn found(store: &Store, login: &str) -> Option<Account> {
+        let login = login.to_string();
+        store.read_blocking(move |tx| find_by_login(tx, &login)).unwrap()
+    }
+
     #[test]
     fn accounts_written_by_an_earlier_build_still_decode() {
         let a: Account = super::super::codec::decode(WRITTEN_BEFORE_VERIFICATION.as_bytes()).unwrap();
@@ -226,9 +231,9 @@ mod tests {
             .unwrap_err();
         assert_eq!((e.status(), e.field()), (409, Some("New email")));
         store.write_blocking(|tx| change_email(tx, &mut ann, "ann@new.example")).unwrap();
-        assert!(store.read_blocking(|tx| find_by_login(tx, "ann@example.com")).unwrap().is_none());
+        assert!(found(&store, "ann@example.com").is_none());
         assert_eq!(
-            store.read_blocking(|tx| find_by_login(tx, "ANN@new.example")).unwrap().map(|a| a.email),
+            found(&store, "ANN@new.example").map(|a| a.email),
             Some("ann@new.example".to_string())
         );
     }
@@ -249,10 +254,7 @@ mod tests {
         assert_eq!(same_name.field(), Some("Username"));
         // the refused inserts left nothing behind
         assert_eq!(store.read_blocking(count).unwrap(), 1);
-        assert!(store
-            .read_blocking(|tx| find_by_login(tx, "bob@example.com"))
-            .unwrap()
-            .is_none());
+        assert!(found(&store, "bob@example.com").is_none());
     }
 
     #[test]
@@ -261,13 +263,9 @@ mod tests {
         let ann = account("Ann@Example.com", "Ann.Lee");
         store.write_blocking(|tx| insert(tx, &ann)).unwrap();
         for login in ["ann@example.com", "ANN@EXAMPLE.COM", "ann.lee", "Ann.Lee"] {
-            let found = store.read_blocking(|tx| find_by_login(tx, login)).unwrap();
-            assert_eq!(found.as_ref().map(|a| a.id), Some(ann.id), "{login}");
+            assert_eq!(found(&store, login).map(|a| a.id), Some(ann.id), "{login}");
         }
-        assert!(store
-            .read_blocking(|tx| find_by_login(tx, "nobody"))
-            .unwrap()
-            .is_none());
+        assert!(found(&store, "nobody").is_none());
     }
 
     #[test]

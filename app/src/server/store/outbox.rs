@@ -243,6 +243,11 @@ mod tests {
     use super::super::Store;
     use super::*;
 
+    /// How many messages are due at `at`.
+    fn due_at(store: &Store, at: DateTime<Utc>) -> usize {
+        store.read_blocking(move |tx| due(tx, at, 10)).unwrap().len()
+    }
+
     #[test]
     fn failures_back_off_then_give_up_and_success_dequeues() {
         let store = Store::memory();
@@ -250,33 +255,18 @@ mod tests {
             .write_blocking(|tx| enqueue(tx, vec!["a@example.com".into()], "Hi", "Body"))
             .unwrap();
         let now = Utc::now();
-        assert_eq!(store.read_blocking(|tx| due(tx, now, 10)).unwrap().len(), 1);
+        assert_eq!(due_at(&store, now), 1);
         let m = store
             .write_blocking(|tx| record_attempt(tx, id, Err("connection refused".into()), now))
             .unwrap();
         assert_eq!((m.state, m.attempts), (MailState::Queued, 1));
-        assert!(
-            store
-                .read_blocking(|tx| due(tx, now, 10))
-                .unwrap()
-                .is_empty(),
-            "not due until the backoff passes"
-        );
-        assert_eq!(
-            store
-                .read_blocking(|tx| due(tx, now + chrono::Duration::seconds(3), 10))
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(due_at(&store, now), 0, "not due until the backoff passes");
+        assert_eq!(due_at(&store, now + chrono::Duration::seconds(3)), 1);
         let m = store
             .write_blocking(|tx| record_attempt(tx, id, Ok(()), now))
             .unwrap();
         assert_eq!(m.state, MailState::Sent);
-        assert!(store
-            .read_blocking(|tx| due(tx, now + chrono::Duration::days(1), 10))
-            .unwrap()
-            .is_empty());
+        assert_eq!(due_at(&store, now + chrono::Duration::days(1)), 0);
 
         let id2 = store
             .write_blocking(|tx| enqueue(tx, vec!["b@example.com".into()], "Hi", "Body"))
@@ -288,10 +278,7 @@ mod tests {
         }
         let m = store.read_blocking(|tx| get(tx, id2)).unwrap().unwrap();
         assert_eq!(m.state, MailState::Failed);
-        assert!(store
-            .read_blocking(|tx| due(tx, now + chrono::Duration::days(1), 10))
-            .unwrap()
-            .is_empty());
+        assert_eq!(due_at(&store, now + chrono::Duration::days(1)), 0);
         let page = store
             .read_blocking(|tx| list(tx, Some(MailState::Failed), "", &Window::first(LIST, 10)))
             .unwrap();
