@@ -463,8 +463,7 @@ mod tests {
 
     #[test]
     fn parallel_attempts_never_exceed_the_budget() {
-        let clock = Clock::system();
-        let l = std::sync::Arc::new(LoginLimiter::new(5, 1000, Duration::from_secs(60), clock.clone()));
+        let l = std::sync::Arc::new(LoginLimiter::new(5, 1000, Duration::from_secs(60), Clock::system()));
         let handles: Vec<_> = (0..100)
             .map(|_| {
                 let l = l.clone();
@@ -477,8 +476,7 @@ mod tests {
 
     #[test]
     fn address_limit_covers_every_account() {
-        let clock = Clock::system();
-        let l = LoginLimiter::new(100, 2, Duration::from_secs(60), clock.clone());
+        let l = LoginLimiter::new(100, 2, Duration::from_secs(60), Clock::system());
         let ip: IpAddr = "10.0.0.9".parse().unwrap();
         let _ = l.reserve(&acct("a"), Some(ip)).unwrap();
         let _ = l.reserve(&acct("b"), Some(ip)).unwrap();
@@ -489,8 +487,7 @@ mod tests {
 
     #[test]
     fn success_is_refunded_and_a_known_device_has_its_own_budget() {
-        let clock = Clock::system();
-        let l = LoginLimiter::new(2, 100, Duration::from_secs(60), clock.clone());
+        let l = LoginLimiter::new(2, 100, Duration::from_secs(60), Clock::system());
         let ok = l.reserve(&acct("ann"), None).unwrap();
         l.succeeded(ok);
         let _f1 = l.reserve(&acct("ann"), None).unwrap();
@@ -505,8 +502,7 @@ mod tests {
 
     #[test]
     fn a_spent_account_budget_is_kept_quietly_so_a_429_never_links_two_spellings() {
-        let clock = Clock::system();
-        let l = LoginLimiter::new(2, 100, Duration::from_secs(60), clock.clone());
+        let l = LoginLimiter::new(2, 100, Duration::from_secs(60), Clock::system());
         // Two failures by email spend ann's shared budget (and that spelling's).
         for _ in 0..2 {
             let a = l.reserve(&spelling("ann@example.com", Some("id-ann")), None).unwrap();
@@ -528,8 +524,7 @@ mod tests {
 
     #[test]
     fn throttle_refuses_past_the_rate_per_key() {
-        let clock = Clock::system();
-        let t = Throttle::per_hour(2, "to sign up from your network address", clock.clone());
+        let t = Throttle::per_hour(2, "to sign up from your network address", Clock::system());
         t.check("10.0.0.1").unwrap();
         t.check("10.0.0.1").unwrap();
         let e = t.check("10.0.0.1").unwrap_err();
@@ -554,8 +549,7 @@ mod tests {
 
     #[test]
     fn two_addresses_in_one_64_share_a_login_budget() {
-        let clock = Clock::system();
-        let l = LoginLimiter::new(100, 2, Duration::from_secs(60), clock.clone());
+        let l = LoginLimiter::new(100, 2, Duration::from_secs(60), Clock::system());
         let _ = l.reserve(&acct("a"), Some(ip("2001:db8:0:1::1"))).unwrap();
         let _ = l.reserve(&acct("b"), Some(ip("2001:db8:0:1:dead:beef:0:7"))).unwrap();
         let e = l.reserve(&acct("c"), Some(ip("2001:db8:0:1:ffff::"))).err().unwrap();
@@ -567,8 +561,7 @@ mod tests {
 
     #[test]
     fn a_mapped_ipv4_address_shares_the_budget_of_the_ipv4_address() {
-        let clock = Clock::system();
-        let l = LoginLimiter::new(100, 2, Duration::from_secs(60), clock.clone());
+        let l = LoginLimiter::new(100, 2, Duration::from_secs(60), Clock::system());
         let _ = l.reserve(&acct("a"), Some(ip("203.0.113.5"))).unwrap();
         let _ = l.reserve(&acct("b"), Some(ip("::ffff:203.0.113.5"))).unwrap();
         assert!(l.reserve(&acct("c"), Some(ip("203.0.113.5"))).is_err());
@@ -579,8 +572,7 @@ mod tests {
 
     #[test]
     fn the_throttle_counts_a_64_once_and_a_mapped_address_as_ipv4() {
-        let clock = Clock::system();
-        let t = Throttle::per_hour(2, "from your network address", clock.clone());
+        let t = Throttle::per_hour(2, "from your network address", Clock::system());
         t.check_address(ip("2001:db8:5:5::1")).unwrap();
         t.check_address(ip("2001:db8:5:5::2")).unwrap();
         let e = t.check_address(ip("2001:db8:5:5:1:2:3:4")).unwrap_err();
@@ -595,8 +587,7 @@ mod tests {
 
     #[test]
     fn the_login_limiter_holds_at_most_its_cap_of_keys() {
-        let clock = Clock::system();
-        let l = LoginLimiter::with_capacity(5, 5, Duration::from_secs(600), 1000, clock.clone());
+        let l = LoginLimiter::with_capacity(5, 5, Duration::from_secs(600), 1000, Clock::system());
         let busy = ip("198.51.100.1");
         for n in 0..50_000u32 {
             let _ = l.reserve(&acct(&format!("guess{n}")), Some(IpAddr::from(n.to_be_bytes())));
@@ -613,8 +604,7 @@ mod tests {
 
     #[test]
     fn the_throttle_holds_at_most_its_cap_of_keys() {
-        let clock = Clock::system();
-        let t = Throttle::per_hour_with_capacity(1, "to sign up from your network address", 1000, clock.clone());
+        let t = Throttle::per_hour_with_capacity(1, "to sign up from your network address", 1000, Clock::system());
         t.check("kept").unwrap();
         for n in 0..50_000u32 {
             t.check_address(IpAddr::from(n.to_be_bytes())).unwrap();
