@@ -191,18 +191,19 @@ mod tests {
         TokenForm { name: name.into(), workspace: workspace.into(), scopes: scopes.iter().map(|s| s.to_string()).collect(), days: days.into() }
     }
 
-    async fn member_of_acme(cx: &Context, account: Uuid, active: bool) {
+    /// Ann, signed in, a Workspace Developer of Acme (`active`, or blocked).
+    async fn ann_of_acme(cx: &Context, active: bool) -> SignedIn {
+        let ann = verified_account(cx, "ann").await;
         let w = ws::fixtures::workspace("Acme", WorkspaceStatus::Active);
-        let m = members::Membership { workspace: w.id, account, role: Role::WorkspaceDeveloper, active, joined: chrono::Utc::now() };
+        let m = members::Membership { workspace: w.id, account: ann.id, role: Role::WorkspaceDeveloper, active, joined: chrono::Utc::now() };
         cx.store.write(move |tx| { ws::insert_workspace(tx, &w)?; members::put_membership(tx, &m) }).await.unwrap();
+        signed_in(cx, &ann)
     }
 
     #[tokio::test]
     async fn a_token_is_shown_once_stored_as_a_hash_listed_and_revoked() {
         let cx = state();
-        let ann = verified_account(&cx, "ann").await;
-        member_of_acme(&cx, ann.id, true).await;
-        let who = signed_in(&cx, &ann);
+        let who = ann_of_acme(&cx, true).await;
         let made = create(&cx, &who, form(" CI ", "acme", &["read", "upload", "upload"], "30"), None).await.unwrap();
         assert!(made.token.starts_with(TOKEN_PREFIX) && made.token.len() == TOKEN_PREFIX.len() + 43, "{}", made.token);
         assert_eq!((made.view.name.as_str(), made.view.workspace.as_str()), ("CI", "Acme"));
@@ -210,7 +211,8 @@ mod tests {
         assert_eq!((made.view.expires - made.view.created).num_days(), 30);
         let stored = cx.store.read({ let h = hash_of(&made.token); move |tx| access_tokens::by_hash(tx, &h) }).await.unwrap().unwrap();
         assert_eq!(stored.id, made.view.id);
-        let raw = cx.store.read(move |tx| access_tokens::of_account(tx, ann.id)).await.unwrap();
+        let ann = who.account().id;
+        let raw = cx.store.read(move |tx| access_tokens::of_account(tx, ann)).await.unwrap();
         assert!(!serde_json::to_string(&raw).unwrap().contains(&made.token), "only the hash is kept");
         assert_eq!(list(&cx, &who).await.unwrap(), vec![made.view.clone()]);
         revoke(&cx, &who, made.view.id, None).await.unwrap();
@@ -224,9 +226,7 @@ mod tests {
     #[tokio::test]
     async fn refusals_name_the_field_and_change_nothing() {
         let cx = state();
-        let ann = verified_account(&cx, "ann").await;
-        member_of_acme(&cx, ann.id, false).await;
-        let who = signed_in(&cx, &ann);
+        let who = ann_of_acme(&cx, false).await;
         for (f, field) in [
             (form("", "Acme", &["upload"], "30"), "Name"),
             (form(&"x".repeat(101), "Acme", &["upload"], "30"), "Name"),
