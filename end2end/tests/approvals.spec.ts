@@ -31,8 +31,7 @@ async function openApplication(page: Page, info: TestInfo, workspace: string, te
 
 test("a version is published through review, a removal is withdrawn and rejected, and a member request lets a person in", async ({ page, newPage }, info) => {
   test.setTimeout(180_000);
-  const workspace = `Review${uniqueName()}`;
-  await operatorsOwnWorkspace(page, info, workspace);
+  const workspace = await operatorsOwnWorkspace(page, info, "Review");
   const [mia] = await newMember(page, newPage, info, workspace, "Mini Program Admin");
   const [rex, rexName] = await newMember(page, newPage, info, workspace, "Workspace Reviewer");
 

@@ -6,12 +6,10 @@ import {
   operatorsOwnWorkspace,
   rowActions,
   test,
-  uniqueName,
 } from "./helpers";
 
 test("an admin adds an App, sees both keys once and masked after, rotates the Upload Key and revokes a key", async ({ page }, info) => {
-  const workspace = `Apps${uniqueName()}`;
-  await operatorsOwnWorkspace(page, info, workspace);
+  const workspace = await operatorsOwnWorkspace(page, info, "Apps");
 
   // App Manage is in the workspace's navigation.
   await open(page, info, `/w/${workspace}`);

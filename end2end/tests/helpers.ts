@@ -223,13 +223,15 @@ export async function generateWorkspace(operator: Page, info: TestInfo, workspac
 }
 
 /**
- * The operator logs in, applies for `workspace` naming themselves its representative, and
- * generates it: they are its Workspace Admin.
+ * The operator logs in, applies for a workspace named `prefix` and a unique suffix, naming
+ * themselves its representative, and generates it: they are its Workspace Admin. Returns its name.
  */
-export async function operatorsOwnWorkspace(page: Page, info: TestInfo, workspace: string) {
+export async function operatorsOwnWorkspace(page: Page, info: TestInfo, prefix: string): Promise<string> {
+  const workspace = `${prefix}${uniqueName()}`;
   await logInAsOperator(page, info);
   await applyAndWait(page, info, workspace, [`Operator <${OPERATOR.email}>`]);
   await generateWorkspace(page, info, workspace);
+  return workspace;
 }
 
 /** Follows the workspace's navigation (from any of its pages) to `section`, whose page is headed so. */

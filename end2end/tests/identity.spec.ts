@@ -149,8 +149,7 @@ test("a workspace that requires two factors sends a member without one to set it
 });
 
 test("personal access tokens: made for a workspace with scopes, shown once, listed, revoked", async ({ page }, info) => {
-  const workspace = `Tok${uniqueName()}`;
-  await operatorsOwnWorkspace(page, info, workspace);
+  const workspace = await operatorsOwnWorkspace(page, info, "Tok");
   await open(page, info, "/account");
   const panel = page.getByRole("region", { name: "Personal access tokens" });
   // (The operator is shared by the tests: other tokens of theirs may be listed.)
@@ -189,8 +188,7 @@ test("personal access tokens: made for a workspace with scopes, shown once, list
 });
 
 test("the command line's sign-in is approved on /device with the token's terms, and its code works once", async ({ page, request }, info) => {
-  const workspace = `Dev${uniqueName()}`;
-  await operatorsOwnWorkspace(page, info, workspace);
+  const workspace = await operatorsOwnWorkspace(page, info, "Dev");
   // What `mpdp studio login` does: ask for a code, then poll.
   const started = await (await request.post("/api/device/v1/code", { form: { client_id: "mpdp-cli" } })).json();
   const poll = async () =>

@@ -11,7 +11,6 @@ import {
   rowActions,
   studioUpload,
   test,
-  uniqueName,
 } from "./helpers";
 import { Page, TestInfo } from "@playwright/test";
 
@@ -26,8 +25,7 @@ async function scopeSaved(page: Page, info: TestInfo) {
 
 test("an Upload Key is limited to a mini program and an address range, the keys a blocked admin was shown are rotated in one step, and an unreleased version is retired", async ({ page, newPage }, info) => {
   test.setTimeout(180_000);
-  const workspace = `Keys${uniqueName()}`;
-  await operatorsOwnWorkspace(page, info, workspace);
+  const workspace = await operatorsOwnWorkspace(page, info, "Keys");
 
   // A second Workspace Admin makes the App, so they are shown its Upload Key.
   const [kim, kimName] = await newMember(page, newPage, info, workspace, "Workspace Admin");

@@ -160,8 +160,7 @@ test("by keyboard alone: invite, join, block through the confirmation, unblock",
 });
 
 test("a table's sort, filter and pages live in the URL; a changed page link is refused with a way back", async ({ page }, info) => {
-  const workspace = `Pages${uniqueName()}`;
-  await operatorsOwnWorkspace(page, info, workspace);
+  const workspace = await operatorsOwnWorkspace(page, info, "Pages");
   await open(page, info, `/w/${workspace}/members`);
   const emails = Array.from({ length: 24 }, (_, i) => `p${String(i).padStart(2, "0")}-${workspace.toLowerCase()}@example.com`);
   await inviteMembers(page, emails.join("\n"));

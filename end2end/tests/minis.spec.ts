@@ -17,8 +17,7 @@ import {
 } from "./helpers";
 
 test("a mini program is created, a developer assigned, a version uploaded with the Studio appears, and the Members page shows the assignment", async ({ page, newPage }, info) => {
-  const workspace = `Minis${uniqueName()}`;
-  await operatorsOwnWorkspace(page, info, workspace);
+  const workspace = await operatorsOwnWorkspace(page, info, "Minis");
 
   // A developer joins.
   const [member, dev] = await newMember(page, newPage, info, workspace, "Workspace Developer");

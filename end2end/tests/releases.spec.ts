@@ -36,8 +36,7 @@ async function apply(mia: Page, info: TestInfo, path: string, rollout: string) {
 
 test("a Mini Program Admin raises, pauses and rolls back a staged release, and reads the fleet's figures", async ({ page, newPage }, info) => {
   test.setTimeout(240_000);
-  const workspace = `Rollout${uniqueName()}`;
-  await operatorsOwnWorkspace(page, info, workspace);
+  const workspace = await operatorsOwnWorkspace(page, info, "Rollout");
   const [mia, miaName] = await newMember(page, newPage, info, workspace, "Mini Program Admin");
   const [rex] = await newMember(page, newPage, info, workspace, "Workspace Reviewer");
   const key = await addApp(page, info, workspace, "Super App", "com.example.super");

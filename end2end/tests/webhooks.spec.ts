@@ -1,12 +1,11 @@
-import { expect, goToSection, jsEnabled, open, operatorsOwnWorkspace, test, uniqueName } from "./helpers";
+import { expect, goToSection, jsEnabled, open, operatorsOwnWorkspace, test } from "./helpers";
 
 // A public address that nothing here answers: saving it contacts nobody; a delivery to it fails
 // and is retried, as a receiver that is down would be.
 const RECEIVER = "https://93.184.215.14/mpdp-hook";
 
 test("an admin adds a webhook endpoint, reads its secret, sends a test event, re-sends it, disables and deletes the endpoint", async ({ page }, info) => {
-  const workspace = `Hooks${uniqueName()}`;
-  await operatorsOwnWorkspace(page, info, workspace);
+  const workspace = await operatorsOwnWorkspace(page, info, "Hooks");
 
   // Webhooks is in the workspace's navigation.
   await open(page, info, `/w/${workspace}`);
