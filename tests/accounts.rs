@@ -17,8 +17,7 @@ fn sign_up_form<'a>(email: &'a str, username: &'a str) -> [(&'static str, &'a st
 
 #[tokio::test]
 async fn sign_up_answers_the_same_for_a_registered_email_and_tells_its_owner() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator(&[]).await;
     let first = call(&client(), &server, "sign-up", &sign_up_form("ann@example.com", "ann")).await;
     let again = call(&client(), &server, "sign-up", &sign_up_form("ANN@example.com", "annie")).await;
     let fresh = call(&client(), &server, "sign-up", &sign_up_form("bob@example.com", "bob")).await;
@@ -40,8 +39,7 @@ async fn sign_up_answers_the_same_for_a_registered_email_and_tells_its_owner() {
 
 #[tokio::test]
 async fn a_verification_link_expires_after_a_day_on_the_servers_clock() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &["--session-idle", "3d"]).await;
+    let (server, op) = server_with_operator(&["--session-idle", "3d"]).await;
     let ann = unverified_person(&server, "ann").await;
     let token = mailed_token(&op, &server, "ann@example.com", "/verify-email/").await;
     // A day and a minute later the link is refused, and nothing changes.
@@ -61,8 +59,7 @@ async fn a_verification_link_expires_after_a_day_on_the_servers_clock() {
 
 #[tokio::test]
 async fn a_verification_link_works_once_and_bad_links_are_refused() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator(&[]).await;
     let ann = unverified_person(&server, "ann").await;
     assert_eq!(me(&ann, &server).await["email_verified"], false);
 
@@ -105,8 +102,7 @@ async fn a_verification_link_works_once_and_bad_links_are_refused() {
 
 #[tokio::test]
 async fn sign_up_and_reset_requests_are_throttled_per_client_address() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &["--account-requests-per-address", "3"]);
+    let server = Server::start(&["--account-requests-per-address", "3"]);
     for i in 0..3 {
         let r = call(&client(), &server, "sign-up", &sign_up_form(&format!("u{i}@example.com"), &format!("user{i}"))).await;
         assert_eq!(r.status, 200, "{}", r.body);
@@ -123,8 +119,7 @@ async fn sign_up_and_reset_requests_are_throttled_per_client_address() {
 
 #[tokio::test]
 async fn password_reset_answers_alike_then_sets_the_password_and_ends_every_session() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator(&[]).await;
     let laptop = person(&server, "ann").await;
     let phone = client();
     assert_eq!(log_in(&phone, &server, "ann", PASSWORD).await.status, 200);
@@ -160,8 +155,7 @@ async fn password_reset_answers_alike_then_sets_the_password_and_ends_every_sess
 
 #[tokio::test]
 async fn reset_requests_are_limited_per_target_address_whether_or_not_it_exists() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
+    let server = Server::start(&[]);
     signed_up(&client(), &server, "ann@example.com", "ann").await;
     for email in ["ann@example.com", "nobody@example.com"] {
         for _ in 0..5 {
@@ -175,8 +169,7 @@ async fn reset_requests_are_limited_per_target_address_whether_or_not_it_exists(
 
 #[tokio::test]
 async fn a_hundred_parallel_wrong_passwords_verify_at_most_the_limit() {
-    let dir = DataDir::new();
-    let (server, owner) = server_with_ann(&dir, &["--login-failures-per-account", "5", "--login-failures-per-address", "1000"]).await;
+    let (server, owner) = server_with_ann(&["--login-failures-per-account", "5", "--login-failures-per-address", "1000"]).await;
     // Half by username, half by email: one account, one budget of checks. Each spelling is
     // answered 401 until its own budget is spent (as a login naming nobody would be), but only
     // the account's budget is checked against the password.
@@ -201,8 +194,7 @@ async fn a_hundred_parallel_wrong_passwords_verify_at_most_the_limit() {
 
 #[tokio::test]
 async fn a_known_browser_gets_in_while_strangers_have_spent_the_account_budget() {
-    let dir = DataDir::new();
-    let (server, owner) = server_with_ann(&dir, &["--login-failures-per-account", "3"]).await;
+    let (server, owner) = server_with_ann(&["--login-failures-per-account", "3"]).await;
     let device = {
         let r = log_in(&owner, &server, "ann", PASSWORD).await;
         r.headers
@@ -235,8 +227,7 @@ async fn a_known_browser_gets_in_while_strangers_have_spent_the_account_budget()
 #[tokio::test]
 async fn forwarded_headers_count_only_from_a_trusted_proxy() {
     // Untrusted peer: spoofed X-Forwarded-For does not spread failures over many addresses.
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &["--login-failures-per-address", "3"]);
+    let server = Server::start(&["--login-failures-per-address", "3"]);
     for i in 0..3 {
         let r = call_with(&client(), &server, "log-in", &[("login", &format!("u{i}")), ("password", "nope nope")], headers(&[("x-forwarded-for", &format!("198.51.100.{i}"))])).await;
         assert_eq!(r.status, 401);
@@ -246,8 +237,7 @@ async fn forwarded_headers_count_only_from_a_trusted_proxy() {
     drop(server);
 
     // Trusted proxy: each forwarded client has its own budget, and the audit shows it.
-    let dir = DataDir::new();
-    let (server, ann) = server_with_ann(&dir, &["--login-failures-per-address", "3", "--trusted-proxies", "127.0.0.1, ::1"]).await;
+    let (server, ann) = server_with_ann(&["--login-failures-per-address", "3", "--trusted-proxies", "127.0.0.1, ::1"]).await;
     for _ in 0..3 {
         let r = call_with(&client(), &server, "log-in", &[("login", "ann"), ("password", "nope nope")], headers(&[("x-forwarded-for", "203.0.113.5")])).await;
         assert_eq!(r.status, 401);
@@ -265,8 +255,7 @@ async fn forwarded_headers_count_only_from_a_trusted_proxy() {
 async fn only_the_configured_client_address_header_is_believed() {
     // X-Forwarded-For (the default): a Forwarded the client wrote itself, passed on by a proxy
     // that only appends to X-Forwarded-For, spreads nothing.
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &["--login-failures-per-address", "2", "--trusted-proxies", "127.0.0.1, ::1"]);
+    let server = Server::start(&["--login-failures-per-address", "2", "--trusted-proxies", "127.0.0.1, ::1"]);
     for i in 0..2 {
         let forged = format!("for=198.51.100.{i}");
         let r = call_with(&client(), &server, "log-in", &[("login", &format!("u{i}")), ("password", "nope nope")], headers(&[("forwarded", &forged), ("x-forwarded-for", "203.0.113.5")])).await;
@@ -277,8 +266,7 @@ async fn only_the_configured_client_address_header_is_believed() {
     drop(server);
 
     // X-Real-IP: the proxy sets it; X-Forwarded-For and Forwarded from the client are ignored.
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &["--login-failures-per-address", "2", "--trusted-proxies", "127.0.0.1, ::1", "--client-address-header", "X-Real-IP"]);
+    let server = Server::start(&["--login-failures-per-address", "2", "--trusted-proxies", "127.0.0.1, ::1", "--client-address-header", "X-Real-IP"]);
     for i in 0..2 {
         let forged = format!("198.51.100.{i}");
         let r = call_with(&client(), &server, "log-in", &[("login", &format!("u{i}")), ("password", "nope nope")], headers(&[("x-forwarded-for", &forged), ("forwarded", &format!("for={forged}")), ("x-real-ip", "203.0.113.7")])).await;
@@ -292,8 +280,7 @@ async fn only_the_configured_client_address_header_is_believed() {
 
 #[tokio::test]
 async fn session_pages_and_answers_are_not_cached() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
+    let server = Server::start(&[]);
     let r = reqwest::get(server.url("/")).await.unwrap();
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert!(r.headers().get("strict-transport-security").is_none(), "plain http: no HSTS");
@@ -305,8 +292,7 @@ async fn session_pages_and_answers_are_not_cached() {
 
 #[tokio::test]
 async fn idle_expiry_slides_with_activity_and_the_absolute_lifetime_caps_it() {
-    let dir = DataDir::new();
-    let (server, ann) = server_with_ann(&dir, &["--session-idle", "3s", "--session-max", "9s"]).await;
+    let (server, ann) = server_with_ann(&["--session-idle", "3s", "--session-max", "9s"]).await;
     // Active for 6 s, twice the idle timeout: still signed in.
     for _ in 0..6 {
         server.advance(Duration::from_secs(1));
@@ -329,8 +315,7 @@ async fn idle_expiry_slides_with_activity_and_the_absolute_lifetime_caps_it() {
 
 #[tokio::test]
 async fn sessions_are_listed_and_a_revoked_one_is_refused_on_its_next_request() {
-    let dir = DataDir::new();
-    let (server, laptop) = server_with_ann(&dir, &[]).await;
+    let (server, laptop) = server_with_ann(&[]).await;
     let phone = client();
     let r = call_with(&phone, &server, "log-in", &[("login", "ann"), ("password", PASSWORD)], headers(&[("user-agent", "PhoneBrowser/1.0")])).await;
     assert_eq!(r.status, 200);
@@ -382,8 +367,7 @@ async fn mail_to(op: &reqwest::Client, server: &Server, to: &str) -> Vec<(String
 
 #[tokio::test]
 async fn email_change_waits_for_the_new_address_and_answers_alike_for_a_taken_one() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator(&[]).await;
     let ann = person(&server, "ann").await;
     person(&server, "bob").await;
     let r = call(&ann, &server, "change-email", &[("new_email", "ann.new@example.com"), ("password", "wrong password")]).await;
@@ -421,8 +405,7 @@ async fn email_change_waits_for_the_new_address_and_answers_alike_for_a_taken_on
 
 #[tokio::test]
 async fn a_failed_login_is_answered_and_recorded_alike_whether_or_not_the_account_exists() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator(&[]).await;
     person(&server, "ann").await;
     let known = log_in(&client(), &server, "ann", "not the password").await;
     let unknown = log_in(&client(), &server, "nobody", "not the password").await;
@@ -438,8 +421,7 @@ async fn a_failed_login_is_answered_and_recorded_alike_whether_or_not_the_accoun
 
 #[tokio::test]
 async fn a_spent_account_budget_does_not_tell_that_a_username_and_an_email_are_one_account() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &["--login-failures-per-account", "2"]);
+    let server = Server::start(&["--login-failures-per-account", "2"]);
     signed_up(&client(), &server, "ann@example.com", "ann").await;
     // Strangers spend ann's budget by email, then try her username with the right password; the
     // same is done for an email and a username that name nobody. The answers must match.
@@ -477,8 +459,7 @@ async fn strangers_spend(server: &Server, login: &str) {
 
 #[tokio::test]
 async fn a_known_browser_counts_for_nothing_after_a_password_change_a_reset_or_signing_out_everywhere() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &["--login-failures-per-account", "3"]).await;
+    let (server, op) = server_with_operator(&["--login-failures-per-account", "3"]).await;
 
     // Password change: the browser that changed it stays known, the others do not.
     let old = client();
@@ -522,8 +503,7 @@ async fn a_known_browser_counts_for_nothing_after_a_password_change_a_reset_or_s
 
 #[tokio::test]
 async fn the_operator_marks_an_address_verified_only_without_smtp() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator(&[]).await;
     let ann = unverified_person(&server, "ann").await;
     let id = me(&ann, &server).await["id"].as_str().unwrap().to_string();
     assert_eq!(call(&ann, &server, "mark-account-verified", &[("account", &id)]).await.status, 403);
@@ -544,8 +524,7 @@ async fn the_operator_marks_an_address_verified_only_without_smtp() {
     drop(server);
 
     let sink = SmtpSink::start();
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &["--smtp-url", &sink.url()]).await;
+    let (server, op) = server_with_operator(&["--smtp-url", &sink.url()]).await;
     let bob = unverified_person(&server, "bob").await;
     let id = me(&bob, &server).await["id"].as_str().unwrap().to_string();
     let r = call(&op, &server, "mark-account-verified", &[("account", &id)]).await;
@@ -560,8 +539,7 @@ fn uuid_like() -> String {
 #[tokio::test]
 async fn a_sent_link_is_cut_out_of_the_outbox_and_reaches_its_owner() {
     let sink = SmtpSink::start();
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &["--smtp-url", &sink.url()]).await;
+    let (server, op) = server_with_operator(&["--smtp-url", &sink.url()]).await;
     let ann = client();
     signed_up(&ann, &server, "ann@example.com", "ann").await;
     let mail = sink.wait_for(1);
@@ -591,8 +569,7 @@ async fn a_sent_link_is_cut_out_of_the_outbox_and_reaches_its_owner() {
 
 #[tokio::test]
 async fn two_factor_authentication_from_enrolment_to_login_replay_recovery_and_turning_off() {
-    let dir = DataDir::new();
-    let (server, ann) = server_with_ann(&dir, &[]).await;
+    let (server, ann) = server_with_ann(&[]).await;
     // The server's clock runs `ahead` seconds ahead of this one once the test moves it.
     let mut ahead = 0u64;
     let step = |server: &Server, ahead: &mut u64| {
@@ -727,8 +704,7 @@ async fn two_factor_authentication_from_enrolment_to_login_replay_recovery_and_t
 
 #[tokio::test]
 async fn the_operator_resets_a_second_factor_and_the_person_is_told() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator(&[]).await;
     let ann = person(&server, "ann").await;
     turn_on_second_factor(&ann, &server).await;
     let id = me(&ann, &server).await["id"].as_str().unwrap().to_string();

@@ -71,7 +71,7 @@ async fn create_app(c: &reqwest::Client, server: &Server, workspace: &str, name:
 
 async fn acme() -> Acme {
     let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator_in(&dir, &[]).await;
     let ann = person(&server, "ann").await;
     workspace(&server, &op, &ann, "Acme", "Ann Lee <ann@example.com>").await;
     let rev = join(&server, &ann, "Acme", "rev", "WorkspaceReviewer").await;

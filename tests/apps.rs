@@ -6,16 +6,6 @@ mod common;
 use common::workspace::*;
 use common::*;
 
-/// Acme, with ann (verified) as its Workspace Admin; returns (server, operator, ann, Acme's id).
-async fn acme(dir: &DataDir) -> (Server, reqwest::Client, reqwest::Client, String) {
-    let (server, op) = server_with_operator(dir, &[]).await;
-    let ann = person(&server, "ann").await;
-    apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
-    let wid = workspace_id(&ann, &server, "Acme").await;
-    (server, op, ann, wid)
-}
-
-
 async fn create_app(ann: &reqwest::Client, server: &Server, name: &str) -> serde_json::Value {
     let r = call(
         ann,
@@ -41,7 +31,7 @@ fn key_of<'a>(keys: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value 
 #[tokio::test]
 async fn an_admin_adds_an_app_whose_keys_are_shown_once_and_never_stored() {
     let dir = DataDir::new();
-    let (server, _op, ann, _) = acme(&dir).await;
+    let (server, _op, ann) = acme_in(&dir).await;
     let created = create_app(&ann, &server, "Acme Super App").await;
     let app = created["app"].as_str().unwrap().to_string();
     let made = created["keys"].as_array().unwrap();
@@ -97,8 +87,7 @@ async fn an_admin_adds_an_app_whose_keys_are_shown_once_and_never_stored() {
 
 #[tokio::test]
 async fn rotation_keeps_the_old_key_for_its_grace_and_revocation_is_at_once() {
-    let dir = DataDir::new();
-    let (server, _op, ann, _) = acme(&dir).await;
+    let (server, _op, ann) = acme().await;
     let created = create_app(&ann, &server, "Acme").await;
     let app = created["app"].as_str().unwrap().to_string();
     let first_upload = created["keys"].as_array().unwrap().iter().find(|k| k["kind"] == "Upload").unwrap()["id"].as_str().unwrap().to_string();
@@ -143,8 +132,7 @@ async fn rotation_keeps_the_old_key_for_its_grace_and_revocation_is_at_once() {
 
 #[tokio::test]
 async fn bad_app_forms_name_the_field_and_change_nothing() {
-    let dir = DataDir::new();
-    let (server, _op, ann, _) = acme(&dir).await;
+    let (server, _op, ann) = acme().await;
     let long = "x".repeat(65);
     for (form, field) in [
         (vec![("name", ""), ("ios", "on"), ("ios_bundle_id", "com.a.b")], "App Name"),
@@ -177,8 +165,8 @@ async fn bad_app_forms_name_the_field_and_change_nothing() {
 
 #[tokio::test]
 async fn another_workspace_cannot_see_or_touch_an_app_and_a_suspended_one_changes_nothing() {
-    let dir = DataDir::new();
-    let (server, op, ann, wid) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
+    let wid = workspace_id(&ann, &server, "Acme").await;
     let app = create_app(&ann, &server, "Acme").await["app"].as_str().unwrap().to_string();
     let bob = person(&server, "bob").await;
     apply_and_generate(&op, &server, &bob, "Other", "Bob <bob@example.com>").await;
@@ -222,8 +210,7 @@ fn upload_key_of(keys: &[serde_json::Value]) -> &serde_json::Value {
 
 #[tokio::test]
 async fn an_upload_key_scope_is_checked_field_by_field_audited_and_kept_by_a_rotation() {
-    let dir = DataDir::new();
-    let (server, _op, ann, _) = acme(&dir).await;
+    let (server, _op, ann) = acme().await;
     let app = create_app(&ann, &server, "Acme").await["app"].as_str().unwrap().to_string();
     let coupons = mini_program(&ann, &server, "Coupons").await;
     let parking = mini_program(&ann, &server, "Parking").await;
@@ -301,8 +288,7 @@ async fn an_upload_key_scope_is_checked_field_by_field_audited_and_kept_by_a_rot
 
 #[tokio::test]
 async fn the_upload_keys_a_blocked_member_was_shown_are_listed_and_rotated_in_one_step() {
-    let dir = DataDir::new();
-    let (server, op, ann, _) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let (bob, bob_id) = join(&server, &op, &ann, "bob", "WorkspaceAdmin").await;
     let first = create_app(&ann, &server, "First").await["app"].as_str().unwrap().to_string();
     // Bob adds an App (shown both its keys) and rotates First's Upload Key (shown the new one).

@@ -132,8 +132,7 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
 /// member), a blocked member, and each role — each with the exact status it must get.
 #[tokio::test]
 async fn member_endpoints_authorization_matrix() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let rev = join(&server, &ann, "rev", "WorkspaceReviewer").await;
     let mpa = join(&server, &ann, "mpa", "MiniProgramAdmin").await;
     let dev = join(&server, &ann, "dev", "WorkspaceDeveloper").await;
@@ -401,8 +400,7 @@ async fn every_endpoint_has_an_authorization_row() {
         assert!(routes.contains(r), "{r} is in the table but not served");
     }
 
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator(&[]).await;
     let user = person(&server, "user").await;
     for (route, class, form, status) in &rows {
         let path = route.split_once(' ').unwrap().1;
@@ -454,8 +452,7 @@ async fn every_endpoint_has_an_authorization_row() {
 /// and a server that requires them of operators refuses the operator area alike.
 #[tokio::test]
 async fn a_required_second_factor_refuses_every_workspace_endpoint_to_a_member_without_one() {
-    let dir = DataDir::new();
-    let (server, _, ann) = acme(&dir).await;
+    let (server, _, ann) = acme().await;
     let dev = join(&server, &ann, "dev", "WorkspaceDeveloper").await;
     let require = |c, on: &'static str| {
         let server = &server;
@@ -490,8 +487,7 @@ async fn a_required_second_factor_refuses_every_workspace_endpoint_to_a_member_w
     assert_eq!(audit_events(&ann, &server, "workspace.sign_in_policy_changed", "").await.len(), 2);
 
     // Operators, on a server that requires two factors of them.
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &["--require-operator-second-factor"]).await;
+    let (server, op) = server_with_operator(&["--require-operator-second-factor"]).await;
     let r = call(&op, &server, "operator-overview", &[]).await;
     expect(&r, 403, "an operator without a second factor");
     assert_eq!(r.json()["kind"], "second_factor_required", "{}", r.body);

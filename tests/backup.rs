@@ -34,7 +34,7 @@ fn count_before(out: &str, label: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_under_write_load_restores_whole_and_checks_clean() {
     let dir = DataDir::new();
-    let (server, _op) = server_with_operator(&dir, &[]).await;
+    let (server, _op) = server_with_operator_in(&dir, &[]).await;
     let team = Arc::new(team(&server, 3).await);
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     // Some history first, then a load that runs through the backup.
@@ -89,7 +89,7 @@ async fn a_backup_under_write_load_restores_whole_and_checks_clean() {
 
     // A server on the restored directory has everything acknowledged before the backup began,
     // and exactly as many versions as the backup reported — none half there.
-    let copy = Server::start(&restored, &[]);
+    let copy = Server::start_in(&restored, &[]);
     let missing = lost(&team, &copy.base, restored.path(), &acknowledged_before).await;
     assert!(missing.is_empty(), "missing from the restored copy:\n{}", missing.join("\n"));
     let mut listed = 0;

@@ -32,7 +32,7 @@ struct Setup {
 /// program "Coupons".
 async fn setup() -> Setup {
     let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme_in(&dir).await;
     let wid = workspace_id(&ann, &server, "Acme").await;
     let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
     let other = create_android_app(&ann, &server, "Other", "com.acme.other").await;

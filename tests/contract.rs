@@ -197,8 +197,7 @@ fn every_code_the_apis_answer_is_in_the_readme() {
 /// the README's way of signing is the server's.
 #[tokio::test]
 async fn a_client_written_from_the_readme_uploads_and_reads_the_platform_key() {
-    let dir = DataDir::new();
-    let (server, _op, ann) = acme(&dir).await;
+    let (server, _op, ann) = acme().await;
     let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
     let mp = create_mini_program(&ann, &server, "Coupons", "Shopping").await;
     // The README's steps, with the App's own Upload Key, the current time and a new nonce.
@@ -286,7 +285,7 @@ async fn dev_seed_prints_the_app_and_its_platform_key() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let value = |name: &str| stdout.lines().find_map(|l| l.strip_prefix(&format!("{name}="))).unwrap_or_else(|| panic!("no {name}= in {stdout}")).to_string();
     let (app, platform_key, access_key) = (value("APP"), value("PLATFORM_KEY"), value("ACCESSING_KEY"));
-    let server = Server::start(&dir, &[]);
+    let server = Server::start_in(&dir, &[]);
     let r = client().get(server.url("/api/container/v1/mini-programs")).bearer_auth(&access_key).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let list = r.bytes().await.unwrap();

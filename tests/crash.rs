@@ -47,7 +47,7 @@ async fn kill_9_at_random_moments_loses_no_acknowledged_write() {
     println!("crash loop: {rounds} rounds, MPDP_CRASH_SEED={seed}");
     let mut moments = Moments(seed);
     let dir = DataDir::new();
-    let (first, _op) = server_with_operator(&dir, &[]).await;
+    let (first, _op) = server_with_operator_in(&dir, &[]).await;
     let team = Arc::new(team(&first, 4).await);
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let mut server = Some(first);
@@ -57,7 +57,7 @@ async fn kill_9_at_random_moments_loses_no_acknowledged_write() {
     for round in 1..=rounds {
         let s = match server.take() {
             Some(s) => s,
-            None => Server::start(&dir, &[]),
+            None => Server::start_in(&dir, &[]),
         };
         let mut nexts = Vec::new();
         for mp in &team.mps {
@@ -86,7 +86,7 @@ async fn kill_9_at_random_moments_loses_no_acknowledged_write() {
         temp_files += report.lines().filter(|l| l.starts_with("unfinished upload")).count();
 
         // Restarted on the same directory: what was acknowledged is there.
-        let s = Server::start(&dir, &[]);
+        let s = Server::start_in(&dir, &[]);
         let left = std::fs::read_dir(dir.path().join("bundles").join("tmp"))
             .map(|d| d.count())
             .unwrap_or(0);

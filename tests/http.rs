@@ -8,8 +8,7 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn healthz_answers_when_the_database_is_readable() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
+    let server = Server::start(&[]);
     let r = reqwest::get(server.url("/healthz")).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "ok\n");
@@ -17,8 +16,7 @@ async fn healthz_answers_when_the_database_is_readable() {
 
 #[tokio::test]
 async fn sign_up_log_in_protected_call_log_out_then_refused() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
+    let server = Server::start(&[]);
     let c = client();
 
     // Signed out: the protected call is refused and nobody is signed in.
@@ -73,8 +71,7 @@ async fn sign_up_log_in_protected_call_log_out_then_refused() {
 
 #[tokio::test]
 async fn the_session_id_changes_at_login_and_the_old_one_is_dead_after_logout() {
-    let dir = DataDir::new();
-    let (server, c) = server_with_ann(&dir, &[]).await;
+    let (server, c) = server_with_ann(&[]).await;
     call(&c, &server, "log-out", &[]).await;
 
     // A visitor holding a session id from before login (fixation) ends up with a different one:
@@ -96,8 +93,7 @@ async fn the_session_id_changes_at_login_and_the_old_one_is_dead_after_logout() 
 
 #[tokio::test]
 async fn unknown_user_and_wrong_password_look_the_same() {
-    let dir = DataDir::new();
-    let (server, _ann) = server_with_ann(&dir, &[]).await;
+    let (server, _ann) = server_with_ann(&[]).await;
     let wrong = log_in(&client(), &server, "ann", "not the password").await;
     let unknown = log_in(&client(), &server, "nobody@example.com", "not the password").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -111,16 +107,7 @@ async fn unknown_user_and_wrong_password_look_the_same() {
 
 #[tokio::test]
 async fn failed_logins_are_rate_limited_and_the_window_reopens() {
-    let dir = DataDir::new();
-    let server = Server::start(
-        &dir,
-        &[
-            "--login-failures-per-account",
-            "3",
-            "--login-window-secs",
-            "900",
-        ],
-    );
+    let server = Server::start(&["--login-failures-per-account", "3", "--login-window-secs", "900"]);
     let c = client();
     signed_up(&c, &server, "ann@example.com", "ann").await;
     for _ in 0..3 {
@@ -160,8 +147,7 @@ async fn failed_logins_are_rate_limited_and_the_window_reopens() {
 
 #[tokio::test]
 async fn failed_logins_are_rate_limited_per_address() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &["--login-failures-per-address", "4"]);
+    let server = Server::start(&["--login-failures-per-address", "4"]);
     for i in 0..4 {
         let r = log_in(&client(), &server, &format!("user{i}"), "not the password").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -173,8 +159,7 @@ async fn failed_logins_are_rate_limited_per_address() {
 
 #[tokio::test]
 async fn cross_site_posts_are_refused() {
-    let dir = DataDir::new();
-    let (server, c) = server_with_ann(&dir, &[]).await;
+    let (server, c) = server_with_ann(&[]).await;
     let change = [
         ("current_password", PASSWORD),
         ("new_password", "violet canyon 88"),
@@ -220,7 +205,7 @@ async fn cross_site_posts_are_refused() {
 #[tokio::test]
 async fn sessions_survive_a_restart() {
     let dir = DataDir::new();
-    let (server, c) = server_with_ann(&dir, &[]).await;
+    let (server, c) = server_with_ann_in(&dir, &[]).await;
     let cookie = {
         let r = call(&c, &server, "log-out", &[]).await;
         assert_eq!(r.status, 200);
@@ -230,7 +215,7 @@ async fn sessions_survive_a_restart() {
     assert!(ok, "clean exit: {log}");
     assert!(log.contains("stopped cleanly"), "{log}");
 
-    let server = Server::start(&dir, &[]);
+    let server = Server::start_in(&dir, &[]);
     let (_, body) = account_by_cookie(&server, &cookie).await;
     assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["username"], "ann");
     assert!(
@@ -243,7 +228,7 @@ async fn sessions_survive_a_restart() {
 #[tokio::test]
 async fn a_second_server_on_the_same_data_directory_is_refused() {
     let dir = DataDir::new();
-    let _first = Server::start(&dir, &[]);
+    let _first = Server::start_in(&dir, &[]);
     let out = std::process::Command::new(bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
@@ -256,8 +241,7 @@ async fn a_second_server_on_the_same_data_directory_is_refused() {
 
 #[tokio::test]
 async fn password_change_signs_out_other_sessions_and_the_new_password_works() {
-    let dir = DataDir::new();
-    let (server, laptop) = server_with_ann(&dir, &[]).await;
+    let (server, laptop) = server_with_ann(&[]).await;
     let phone = client();
     assert_eq!(log_in(&phone, &server, "ann", PASSWORD).await.status, 200);
 
@@ -286,8 +270,7 @@ async fn password_change_signs_out_other_sessions_and_the_new_password_works() {
 
 #[tokio::test]
 async fn bad_sign_ups_name_the_field_and_change_nothing() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
+    let server = Server::start(&[]);
     let c = client();
     assert_eq!(
         sign_up(&c, &server, "ann@example.com", "ann").await.status,
@@ -342,8 +325,7 @@ async fn bad_sign_ups_name_the_field_and_change_nothing() {
 
 #[tokio::test]
 async fn oversized_bodies_are_refused() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
+    let server = Server::start(&[]);
     let huge = "x".repeat(200 * 1024);
     let r = call(
         &client(),
@@ -357,8 +339,7 @@ async fn oversized_bodies_are_refused() {
 
 #[tokio::test]
 async fn a_garbage_session_cookie_is_treated_as_signed_out() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
+    let server = Server::start(&[]);
     for cookie in [
         "mpdp_session=garbage",
         "mpdp_session=%%%",
@@ -379,8 +360,7 @@ async fn a_garbage_session_cookie_is_treated_as_signed_out() {
 
 #[tokio::test]
 async fn plain_form_posts_work_without_javascript() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
+    let server = Server::start(&[]);
     let c = client();
     let home = server.url("/");
     let r = c
@@ -431,8 +411,7 @@ async fn plain_form_posts_work_without_javascript() {
 
 #[tokio::test]
 async fn pages_render_and_unknown_paths_get_the_404_page() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
+    let server = Server::start(&[]);
     let r = reqwest::get(server.url("/")).await.unwrap();
     assert_eq!(r.status(), 200);
     let headers = r.headers().clone();
@@ -471,8 +450,7 @@ async fn pages_render_and_unknown_paths_get_the_404_page() {
 
 #[tokio::test]
 async fn https_public_url_makes_cookies_secure_and_host_bound() {
-    let dir = DataDir::new();
-    let server = Server::start(&dir, &["--public-url", "https://console.example.com"]);
+    let server = Server::start(&["--public-url", "https://console.example.com"]);
     let r = sign_up(&client(), &server, "ann@example.com", "ann").await;
     assert_eq!(r.status, 200, "{}", r.body);
     // Logging in from the public origin.
@@ -507,7 +485,7 @@ async fn the_operator_area_is_for_operators_only() {
     let weak = create_operator(&dir, "op2@example.com", "operator2", "password");
     assert!(String::from_utf8_lossy(&weak.stderr).contains("Password"));
 
-    let server = Server::start(&dir, &[]);
+    let server = Server::start_in(&dir, &[]);
     // The operator command refuses to run beside the server.
     let busy = create_operator(&dir, "op3@example.com", "operator3", "steady lantern 7");
     assert!(!busy.status.success());

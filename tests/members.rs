@@ -47,8 +47,7 @@ fn status_of_announced_body(server: &Server, endpoint: &str, cookie: &str, len: 
 
 #[tokio::test]
 async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let list = "email\nnew1@example.com\nnot-an-address\nNEW1@example.com\nann@example.com\nnew2@example.com";
     let r = invite_members(&ann, &server, "Acme", list, "WorkspaceDeveloper").await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -106,8 +105,7 @@ async fn bulk_invite_gives_a_result_per_row_and_mails_only_the_invited() {
 
 #[tokio::test]
 async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_link_then_stops() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let token = invited(&server, &ann, "dev@example.com", "WorkspaceDeveloper").await;
     let info = invitation_details(&server, &token).await.json();
     assert_eq!(
@@ -222,8 +220,7 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
 
 #[tokio::test]
 async fn an_unverified_account_cannot_accept_an_invitation_and_nothing_changes() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let token = invited(&server, &ann, "newdev@example.com", "WorkspaceDeveloper").await;
     let newdev = unverified_person(&server, "newdev").await;
     assert_eq!(me(&newdev, &server).await["email_verified"], false);
@@ -269,8 +266,7 @@ async fn an_unverified_account_cannot_accept_an_invitation_and_nothing_changes()
 
 #[tokio::test]
 async fn accepting_an_invitation_in_a_suspended_workspace_is_refused() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let ws = workspace_id(&ann, &server, "Acme").await;
     let token = invited(&server, &ann, "dev@example.com", "WorkspaceDeveloper").await;
     let dev = person(&server, "dev").await;
@@ -316,8 +312,7 @@ async fn still_revoked_and_anns_admits(server: &Server, revoked: &str, name: &st
 
 #[tokio::test]
 async fn blocking_an_admin_revokes_the_invitations_they_sent() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let bob = join(&server, &ann, "bob", "WorkspaceAdmin").await;
     invite(
         &bob,
@@ -379,8 +374,7 @@ async fn blocking_an_admin_revokes_the_invitations_they_sent() {
 
 #[tokio::test]
 async fn demoting_an_admin_revokes_the_invitations_they_sent() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let bob = join(&server, &ann, "bob", "WorkspaceAdmin").await;
     invite(&bob, &server, "dm1@example.com", "WorkspaceDeveloper").await;
     invite(&ann, &server, "dm2@example.com", "WorkspaceDeveloper").await;
@@ -413,8 +407,7 @@ async fn demoting_an_admin_revokes_the_invitations_they_sent() {
 
 #[tokio::test]
 async fn blocking_takes_effect_on_an_open_session_and_unblocking_restores_it() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let rev = join(&server, &ann, "rev", "WorkspaceReviewer").await;
     // rev also has a workspace of their own, which blocking in Acme must not touch.
     apply_and_generate(&op, &server, &rev, "Bravo", "Rev <rev@example.com>").await;
@@ -466,8 +459,7 @@ async fn blocking_takes_effect_on_an_open_session_and_unblocking_restores_it() {
 
 #[tokio::test]
 async fn the_last_admin_stays_and_roles_change() {
-    let dir = DataDir::new();
-    let (server, _op, ann) = acme(&dir).await;
+    let (server, _op, ann) = acme().await;
     let ann_id = member_id(&ann, &server, "ann").await;
     // The last admin can't step down, and nobody removes themselves (they leave instead).
     let r = set_member_role(&ann, &server, "Acme", &ann_id, "WorkspaceReviewer").await;
@@ -505,8 +497,7 @@ async fn the_last_admin_stays_and_roles_change() {
 
 #[tokio::test]
 async fn removing_or_leaving_revokes_the_invitations_the_member_sent() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let bob = join(&server, &ann, "bob", "WorkspaceAdmin").await;
     let cat = join(&server, &ann, "cat", "WorkspaceAdmin").await;
     invite(&bob, &server, "fromBob@example.com", "WorkspaceDeveloper").await;
@@ -535,8 +526,7 @@ async fn removing_or_leaving_revokes_the_invitations_the_member_sent() {
 
 #[tokio::test]
 async fn a_plain_form_post_from_the_confirmation_page_returns_to_the_page_that_asked() {
-    let dir = DataDir::new();
-    let (server, _op, ann) = acme(&dir).await;
+    let (server, _op, ann) = acme().await;
     join(&server, &ann, "bob", "WorkspaceDeveloper").await;
     let bob_id = member_id(&ann, &server, "bob").await;
     // The confirmation page states the consequence in the seed's words, from its own table.
@@ -556,8 +546,7 @@ async fn a_plain_form_post_from_the_confirmation_page_returns_to_the_page_that_a
 
 #[tokio::test]
 async fn the_overview_shows_admins_what_needs_attention_and_others_only_their_place() {
-    let dir = DataDir::new();
-    let (server, _op, ann) = acme(&dir).await;
+    let (server, _op, ann) = acme().await;
     let dev = join(&server, &ann, "dev", "WorkspaceDeveloper").await;
     invite(&ann, &server, "later@example.com", "WorkspaceDeveloper").await;
     let dev_id = member_id(&ann, &server, "dev").await;
@@ -597,8 +586,7 @@ fn seqs(r: &Reply) -> Vec<u64> {
 
 #[tokio::test]
 async fn lists_page_by_cursor_sort_by_a_column_and_refuse_changed_links() {
-    let dir = DataDir::new();
-    let (server, _op, ann) = acme(&dir).await;
+    let (server, _op, ann) = acme().await;
     let emails: Vec<String> = (0..25).map(|i| format!("p{i:02}@example.com")).collect();
     invite(&ann, &server, &emails.join("\n"), "WorkspaceDeveloper").await;
 

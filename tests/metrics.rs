@@ -102,8 +102,7 @@ fn bundle_dir() -> DataDir {
 
 #[tokio::test]
 async fn metrics_count_each_class_of_request_and_a_real_prometheus_scrapes_them() {
-    let dir = DataDir::new();
-    let (server, _op, ann) = acme_with(&dir, &["--metrics-listen", "127.0.0.1:0"], "Ann Lee <ann@example.com>").await;
+    let (server, _op, ann) = acme_with(&["--metrics-listen", "127.0.0.1:0"], "Ann Lee <ann@example.com>").await;
     let metrics = format!("{}/metrics", server.metrics.clone().expect("the server says where /metrics is"));
     // Not on the console's address: the console's own 404.
     let r = client().get(server.url("/metrics")).send().await.unwrap();
@@ -189,7 +188,7 @@ async fn metrics_count_each_class_of_request_and_a_real_prometheus_scrapes_them(
 #[tokio::test]
 async fn without_the_flag_nothing_is_served_and_the_flag_refuses_the_console_address() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &[]);
+    let server = Server::start_in(&dir, &[]);
     assert!(server.metrics.is_none());
     let r = client().get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 404);
@@ -208,7 +207,7 @@ async fn without_the_flag_nothing_is_served_and_the_flag_refuses_the_console_add
 #[tokio::test]
 async fn json_logs_are_one_object_a_line() {
     let dir = DataDir::new();
-    let server = Server::start(&dir, &["--log-format", "json"]);
+    let server = Server::start_in(&dir, &["--log-format", "json"]);
     let r = client().get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let (_, log) = server.stop();

@@ -19,7 +19,7 @@ async fn localhost_server(dir: &DataDir) -> (Server, reqwest::Client, Url) {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let public = format!("http://localhost:{port}");
-    let (server, op) = server_with_operator(dir, &["--listen", &listen, "--public-url", &public]).await;
+    let (server, op) = server_with_operator_in(dir, &["--listen", &listen, "--public-url", &public]).await;
     (server, op, Url::parse(&public).unwrap())
 }
 

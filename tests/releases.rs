@@ -28,7 +28,7 @@ async fn setup() -> Setup {
 
 async fn setup_with(extra: &[&str]) -> Setup {
     let dir = DataDir::new();
-    let (server, _op, ann) = acme_with(&dir, extra, "Ann Lee <ann@example.com>").await;
+    let (server, _op, ann) = acme_with_in(&dir, extra, "Ann Lee <ann@example.com>").await;
     let rev = join(&server, &ann, "rev", "WorkspaceReviewer").await;
     let dev = join(&server, &ann, "dev", "WorkspaceDeveloper").await;
     let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;

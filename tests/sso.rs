@@ -165,7 +165,7 @@ async fn account_count(op: &reqwest::Client, server: &Server, q: &str) -> usize 
 #[tokio::test]
 async fn single_sign_on_with_a_real_provider() {
     let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator_in(&dir, &[]).await;
     let p = start_provider(&server.url("/sso/test/callback"));
 
     // The operator adds the provider; the form is checked field by field.
@@ -337,7 +337,7 @@ async fn single_sign_on_with_a_real_provider() {
     // Survives a restart: the provider, the workspaces using it and the workspace's setting.
     let (ok, _) = server.stop();
     assert!(ok);
-    let server = Server::start(&dir, &[]);
+    let server = Server::start_in(&dir, &[]);
     let op = operator(&server).await;
     let listed = call(&op, &server, "sso-providers", &[]).await;
     assert_eq!(listed.json()[0]["workspaces"], serde_json::json!(["Acme"]));

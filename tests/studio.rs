@@ -26,7 +26,7 @@ struct Setup {
 
 async fn setup(extra: &[&str]) -> Setup {
     let dir = DataDir::new();
-    let (server, op, ann) = acme_with(&dir, extra, "Ann Lee <ann@example.com>").await;
+    let (server, op, ann) = acme_with_in(&dir, extra, "Ann Lee <ann@example.com>").await;
     let wid = workspace_id(&ann, &server, "Acme").await;
     let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
     let mp = create_mini_program(&ann, &server, "Coupons", "Shopping").await;

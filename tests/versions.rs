@@ -20,7 +20,7 @@ struct Setup {
 
 async fn setup() -> Setup {
     let dir = DataDir::new();
-    let (server, _op, ann) = acme(&dir).await;
+    let (server, _op, ann) = acme_in(&dir).await;
     let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
     let mp = create_mini_program(&ann, &server, "Coupons", "Shopping").await;
     Setup { server, _dir: dir, ann, app: app.id, upload_key: app.upload_key, mp }

@@ -131,8 +131,7 @@ async fn wait_until(
 #[tokio::test]
 async fn endpoints_get_the_events_they_chose_signed_and_retried_and_a_slow_one_holds_up_nobody() {
     let receiver = Receiver::start();
-    let dir = DataDir::new();
-    let (server, _op, ann) = acme_with(&dir, &["--webhooks-allow-private-networks"], "Ann Lee <ann@example.com>").await;
+    let (server, _op, ann) = acme_with(&["--webhooks-allow-private-networks"], "Ann Lee <ann@example.com>").await;
     let (ok, ok_secret) = endpoint(&ann, &server, &receiver.url("/ok"), &["member.blocked", "member.joined"]).await;
     let (flaky, flaky_secret) = endpoint(&ann, &server, &receiver.url("/fail-twice"), &["member.blocked"]).await;
     let (slow, _) = endpoint(&ann, &server, &receiver.url("/slow"), &["member.blocked"]).await;
@@ -269,8 +268,7 @@ async fn endpoints_get_the_events_they_chose_signed_and_retried_and_a_slow_one_h
 
 #[tokio::test]
 async fn endpoints_are_https_to_public_hosts_for_known_events_and_kept_to_their_workspace() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let before = call(&ann, &server, "list-webhooks", &[("workspace", "Acme")]).await;
     assert_eq!(before.json(), serde_json::json!([]));
 
@@ -353,7 +351,7 @@ async fn a_delivery_waiting_for_its_receiver_is_sent_after_a_restart() {
     let url = format!("http://127.0.0.1:{port}/ok");
     let dir = DataDir::new();
     let flags = ["--webhooks-allow-private-networks"];
-    let (server, _op, ann) = acme_with(&dir, &flags, "Ann Lee <ann@example.com>").await;
+    let (server, _op, ann) = acme_with_in(&dir, &flags, "Ann Lee <ann@example.com>").await;
     let (endpoint_id, secret) = endpoint(&ann, &server, &url, &["member.joined"]).await;
     join_with_id(&server, &ann, "dev", "WorkspaceDeveloper").await;
     let refused = wait_until(&ann, &server, &endpoint_id, Duration::ZERO, |d| d.first().is_some_and(|d| !d["attempts"].as_array().unwrap().is_empty())).await;
@@ -365,7 +363,7 @@ async fn a_delivery_waiting_for_its_receiver_is_sent_after_a_restart() {
     // The receiver comes up; the server starts again on the same data and sends what waited.
     let receiver = Receiver::start_on(port);
     receiver.trust(&[&secret]);
-    let server = Server::start(&dir, &flags);
+    let server = Server::start_in(&dir, &flags);
     server.advance(Duration::from_secs(60));
     let got = receiver.wait_for("received", "/ok", 1).await;
     assert_eq!(got[0]["verified"], true);

@@ -96,8 +96,7 @@ async fn my_applications(c: &reqwest::Client, server: &Server) -> Vec<(String, S
 
 #[tokio::test]
 async fn applying_needs_a_verified_address_keeps_others_pending_names_private_and_is_capped() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator(&[]).await;
     let pending_total = || async {
         call(&op, &server, "list-workspace-applications", &[("status", "Pending"), ("q", "")]).await.json()["total"].as_u64().unwrap()
     };
@@ -151,8 +150,7 @@ async fn applying_needs_a_verified_address_keeps_others_pending_names_private_an
 
 #[tokio::test]
 async fn workspace_name_rules_are_checked_on_the_server() {
-    let dir = DataDir::new();
-    let (server, _op) = server_with_operator(&dir, &[]).await;
+    let (server, _op) = server_with_operator(&[]).await;
     let ann = person(&server, "ann").await;
     let long = "a".repeat(33);
     for (name, why) in [
@@ -246,8 +244,7 @@ async fn workspace_name_rules_are_checked_on_the_server() {
 
 #[tokio::test]
 async fn only_operators_decide_and_nobody_decides_twice() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator(&[]).await;
     let ann = person(&server, "ann").await;
     let app = apply(&ann, &server, "Acme", REPS).await.json();
     let id = app["id"].as_str().unwrap().to_string();
@@ -368,8 +365,7 @@ async fn only_operators_decide_and_nobody_decides_twice() {
 
 #[tokio::test]
 async fn representatives_become_admins_and_see_general_others_get_404() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme_with(&dir, &[], REPS).await;
+    let (server, op, ann) = acme_with(&[], REPS).await;
 
     let general = workspace_general(&ann, &server, "acme").await;
     assert_eq!(general.status, 200, "{}", general.body);
@@ -438,8 +434,7 @@ async fn representatives_become_admins_and_see_general_others_get_404() {
 
 #[tokio::test]
 async fn suspension_makes_a_workspace_read_only_and_edits_are_audited() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let ws = workspace_id(&ann, &server, "Acme").await;
 
     let r = request_workspace_change(&ann, &server, "Acme", "Address", "").await;
@@ -537,17 +532,7 @@ async fn suspension_makes_a_workspace_read_only_and_edits_are_audited() {
 #[tokio::test]
 async fn the_confirmation_email_reaches_every_representative_over_smtp() {
     let sink = SmtpSink::start();
-    let dir = DataDir::new();
-    let (mut server, op) = server_with_operator(
-        &dir,
-        &[
-            "--smtp-url",
-            &sink.url(),
-            "--mail-from",
-            "MPDP <console@example.com>",
-        ],
-    )
-    .await;
+    let (mut server, op) = server_with_operator(&["--smtp-url", &sink.url(), "--mail-from", "MPDP <console@example.com>"]).await;
     server.op = None;
     let ann = smtp_person(&server, &sink, "ann").await;
     apply_and_generate(&op, &server, &ann, "Acme", REPS).await;
@@ -608,7 +593,7 @@ async fn the_confirmation_email_reaches_every_representative_over_smtp() {
 async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivered() {
     let dir = DataDir::new();
     let dead = format!("smtp://127.0.0.1:{}", free_port());
-    let (server, op) = server_with_operator(&dir, &["--smtp-url", &dead]).await;
+    let (server, op) = server_with_operator_in(&dir, &["--smtp-url", &dead]).await;
     // Nothing leaves, so the verification link is still in the outbox for `person`.
     let ann = person(&server, "ann").await;
     apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
@@ -645,7 +630,7 @@ async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivere
     let (ok, _) = server.stop();
     assert!(ok);
     let sink = SmtpSink::start();
-    let server = Server::start(&dir, &["--smtp-url", &sink.url()]);
+    let server = Server::start_in(&dir, &["--smtp-url", &sink.url()]);
     let ready = delivered(
         &sink,
         "ann@example.com",
@@ -668,8 +653,7 @@ async fn an_unreachable_smtp_server_leaves_mail_queued_and_retried_then_delivere
 
 #[tokio::test]
 async fn without_smtp_the_outbox_keeps_every_message_for_the_operator() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme(&dir).await;
+    let (server, op, ann) = acme().await;
     let outbox = list_outbox(&op, &server, "Queued", "ann@").await.json();
     assert_eq!(
         outbox["total"], 2,
@@ -721,8 +705,7 @@ async fn without_smtp_the_outbox_keeps_every_message_for_the_operator() {
 
 #[tokio::test]
 async fn applicants_withdraw_their_own_pending_applications() {
-    let dir = DataDir::new();
-    let (server, _op) = server_with_operator(&dir, &[]).await;
+    let (server, _op) = server_with_operator(&[]).await;
     let ann = person(&server, "ann").await;
     let id = apply(&ann, &server, "Acme", REPS).await.json()["id"]
         .as_str()
@@ -757,8 +740,7 @@ async fn applicants_withdraw_their_own_pending_applications() {
 
 #[tokio::test]
 async fn an_impostor_with_a_representatives_email_is_not_admitted_until_the_address_is_proven() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator(&[]).await;
     let ann = person(&server, "ann").await;
     // Before the workspace exists, someone signs up with the CEO's address. They can log in, but
     // cannot verify it: the link goes to the CEO's mailbox. Eve, another representative, has
@@ -889,8 +871,7 @@ async fn an_impostor_with_a_representatives_email_is_not_admitted_until_the_addr
 
 #[tokio::test]
 async fn admissions_wait_while_the_workspace_is_suspended_and_happen_on_reactivation() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme_with(&dir, &[], REPS).await;
+    let (server, op, ann) = acme_with(&[], REPS).await;
     let ws = workspace_id(&ann, &server, "Acme").await;
     let r = set_workspace_status(&op, &server, &ws, "suspend", "Unpaid invoice").await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -944,8 +925,7 @@ async fn admissions_wait_while_the_workspace_is_suspended_and_happen_on_reactiva
 #[tokio::test]
 async fn a_sent_invitation_link_is_cut_from_the_outbox_once_delivered_over_smtp() {
     let sink = SmtpSink::start();
-    let dir = DataDir::new();
-    let (mut server, op) = server_with_operator(&dir, &["--smtp-url", &sink.url()]).await;
+    let (mut server, op) = server_with_operator(&["--smtp-url", &sink.url()]).await;
     server.op = None;
     let ann = smtp_person(&server, &sink, "ann").await;
     apply_and_generate(&op, &server, &ann, "Acme", "Ann Lee <ann@example.com>").await;
@@ -1004,8 +984,7 @@ async fn a_sent_invitation_link_is_cut_from_the_outbox_once_delivered_over_smtp(
 
 #[tokio::test]
 async fn a_representative_taken_off_the_list_is_not_admitted_later() {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme_with(&dir, &[], "Ann <ann@example.com>\nZed <zed@example.com>").await;
+    let (server, op, ann) = acme_with(&[], "Ann <ann@example.com>\nZed <zed@example.com>").await;
     let wid = workspace_id(&ann, &server, "Acme").await;
     let admissions = list_admissions(&ann, &server, "Acme").await.json();
     assert_eq!(admissions.as_array().unwrap().len(), 1, "{admissions}");
@@ -1025,8 +1004,7 @@ async fn a_representative_taken_off_the_list_is_not_admitted_later() {
 
 #[tokio::test]
 async fn the_home_summary_lists_workspaces_applications_and_invitations_for_a_verified_address() {
-    let dir = DataDir::new();
-    let (server, op) = server_with_operator(&dir, &[]).await;
+    let (server, op) = server_with_operator(&[]).await;
     assert_eq!(call(&client(), &server, "home-summary", &[]).await.status, 401);
     let ann = person(&server, "ann").await;
     let r = apply(&ann, &server, "Acme", "Ann <ann@example.com>").await;

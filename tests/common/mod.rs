@@ -56,6 +56,9 @@ pub struct Server {
     /// A signed-in platform operator (set by `server_with_operator`), which `person` uses to
     /// read verification links from the outbox.
     pub op: Option<reqwest::Client>,
+    /// The data directory of a server started on one of its own (deleted after the server has
+    /// stopped, when it is dropped).
+    own_dir: Option<DataDir>,
 }
 
 impl Server {
@@ -67,8 +70,21 @@ impl Server {
 }
 
 impl Server {
-    pub fn start(dir: &DataDir, extra: &[&str]) -> Server {
+    /// A server on a data directory of its own: for a test that does not look into it or start
+    /// another server on it.
+    pub fn start(extra: &[&str]) -> Server {
+        let dir = DataDir::new();
+        Server::start_in(&dir, extra).owning(dir)
+    }
+
+    /// A server on `dir`.
+    pub fn start_in(dir: &DataDir, extra: &[&str]) -> Server {
         Server::start_with_env(dir, extra, &[])
+    }
+
+    pub fn owning(mut self, dir: DataDir) -> Server {
+        self.own_dir = Some(dir);
+        self
     }
 
     /// [`Server::start`] with these environment variables set for the server.
@@ -113,7 +129,7 @@ impl Server {
             }
         };
         let stdin = child.stdin.take().unwrap();
-        Server { child, clock: std::sync::Mutex::new((stdin, lines)), base, metrics, log, op: None }
+        Server { child, clock: std::sync::Mutex::new((stdin, lines)), base, metrics, log, op: None, own_dir: None }
     }
 
     /// Moves the server's clock forward by `by`, as if that much time had passed; returns once
@@ -492,7 +508,14 @@ pub fn free_port() -> u16 {
 pub const OPERATOR: (&str, &str) = ("operator", "steady lantern 7");
 
 /// Creates an operator (server stopped), then starts the server and logs the operator in.
-pub async fn server_with_operator(dir: &DataDir, extra: &[&str]) -> (Server, reqwest::Client) {
+pub async fn server_with_operator(extra: &[&str]) -> (Server, reqwest::Client) {
+    let dir = DataDir::new();
+    let (server, op) = server_with_operator_in(&dir, extra).await;
+    (server.owning(dir), op)
+}
+
+/// [`server_with_operator`] on `dir`.
+pub async fn server_with_operator_in(dir: &DataDir, extra: &[&str]) -> (Server, reqwest::Client) {
     server_with_operator_env(dir, extra, &[]).await
 }
 
@@ -650,10 +673,17 @@ pub async fn account_by_cookie(server: &Server, cookie: &str) -> (StatusCode, St
     (r.status(), r.text().await.unwrap())
 }
 
-/// A server on `dir`, started with the flags `extra`, with ann (ann@example.com) signed up, and
-/// a client signed in as her.
-pub async fn server_with_ann(dir: &DataDir, extra: &[&str]) -> (Server, reqwest::Client) {
-    let server = Server::start(dir, extra);
+/// A server on a data directory of its own, started with the flags `extra`, with ann
+/// (ann@example.com) signed up, and a client signed in as her.
+pub async fn server_with_ann(extra: &[&str]) -> (Server, reqwest::Client) {
+    let dir = DataDir::new();
+    let (server, c) = server_with_ann_in(&dir, extra).await;
+    (server.owning(dir), c)
+}
+
+/// [`server_with_ann`] on `dir`.
+pub async fn server_with_ann_in(dir: &DataDir, extra: &[&str]) -> (Server, reqwest::Client) {
+    let server = Server::start_in(dir, extra);
     let c = client();
     signed_up(&c, &server, "ann@example.com", "ann").await;
     (server, c)

@@ -7,14 +7,26 @@ use super::*;
 pub const NOBODY: &str = "0190d2a4-0000-7000-8000-000000000000";
 
 /// A workspace "Acme" with ann (verified) as its Workspace Admin; returns (server, operator, ann).
-pub async fn acme(dir: &DataDir) -> (Server, reqwest::Client, reqwest::Client) {
-    acme_with(dir, &[], "Ann Lee <ann@example.com>").await
+pub async fn acme() -> (Server, reqwest::Client, reqwest::Client) {
+    acme_with(&[], "Ann Lee <ann@example.com>").await
+}
+
+/// [`acme`] on `dir`.
+pub async fn acme_in(dir: &DataDir) -> (Server, reqwest::Client, reqwest::Client) {
+    acme_with_in(dir, &[], "Ann Lee <ann@example.com>").await
 }
 
 /// `acme` on a server started with the flags `extra`, applied for with the representatives
 /// `reps` (ann among them).
-pub async fn acme_with(dir: &DataDir, extra: &[&str], reps: &str) -> (Server, reqwest::Client, reqwest::Client) {
-    let (server, op) = server_with_operator(dir, extra).await;
+pub async fn acme_with(extra: &[&str], reps: &str) -> (Server, reqwest::Client, reqwest::Client) {
+    let dir = DataDir::new();
+    let (server, op, ann) = acme_with_in(&dir, extra, reps).await;
+    (server.owning(dir), op, ann)
+}
+
+/// [`acme_with`] on `dir`.
+pub async fn acme_with_in(dir: &DataDir, extra: &[&str], reps: &str) -> (Server, reqwest::Client, reqwest::Client) {
+    let (server, op) = server_with_operator_in(dir, extra).await;
     let ann = person(&server, "ann").await;
     apply_and_generate(&op, &server, &ann, "Acme", reps).await;
     (server, op, ann)
