@@ -1,5 +1,7 @@
-//! Encoding of stored values: JSON bytes, decoded with an error rather than a panic; and the
-//! reads that decode many rows at once (a whole table, one scope, the rows an index lists).
+//! Encoding of stored values: JSON bytes, decoded with an error rather than a panic; one row
+//! read, written or taken (`one`, `put`, `take`; `Reads::row` reads one in either kind of
+//! transaction); and the reads that decode many rows at once (a whole table, one scope, the rows
+//! an index lists).
 
 use std::borrow::Borrow;
 
