@@ -82,12 +82,13 @@ impl Server {
         Server::start_with_env(dir, extra, &[])
     }
 
+    /// Keeps `dir` with the server: deleted when the server is dropped, after it has stopped.
     pub fn owning(mut self, dir: DataDir) -> Server {
         self.own_dir = Some(dir);
         self
     }
 
-    /// [`Server::start`] with these environment variables set for the server.
+    /// [`Server::start_in`] with these environment variables set for the server.
     pub fn start_with_env(dir: &DataDir, extra: &[&str], env: &[(String, String)]) -> Server {
         let log = dir.path().join(format!("server-{}.log", rand_suffix()));
         // Tests sign many people up from 127.0.0.1; a test of that limit passes its own value

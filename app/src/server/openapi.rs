@@ -36,25 +36,21 @@ impl Modify for Schemes {
         );
         components.add_security_scheme(
             "accessingKey",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("mpak_ and 43 base64url characters")
-                    .description(Some("The App's Mini Program Accessing Key: `Authorization: Bearer mpak_…`."))
-                    .build(),
-            ),
+            bearer("mpak_ and 43 base64url characters", "The App's Mini Program Accessing Key: `Authorization: Bearer mpak_…`."),
         );
         components.add_security_scheme(
             "personalToken",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("mppat_…")
-                    .description(Some("A personal access token (account page, or `mpdp studio login`): it names the person; with the Upload Key's signature on uploads and listings, alone for publishing."))
-                    .build(),
+            bearer(
+                "mppat_…",
+                "A personal access token (account page, or `mpdp studio login`): it names the person; with the Upload Key's signature on uploads and listings, alone for publishing.",
             ),
         );
     }
+}
+
+/// A bearer token in `Authorization`, of this format.
+fn bearer(format: &str, description: &str) -> SecurityScheme {
+    SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format(format).description(Some(description)).build())
 }
 
 #[derive(OpenApi)]
