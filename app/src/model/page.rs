@@ -120,6 +120,13 @@ pub enum KeyValue {
     Text(String),
 }
 
+/// A moment sorts by its microseconds since 1970.
+impl From<chrono::DateTime<chrono::Utc>> for KeyValue {
+    fn from(at: chrono::DateTime<chrono::Utc>) -> Self {
+        KeyValue::Int(at.timestamp_micros())
+    }
+}
+
 impl KeyValue {
     /// The value as index key bytes, whose byte order is the value's order: a number as 8
     /// big-endian bytes with the sign bit flipped, a text as its lower-case UTF-8 (code-point

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{encode, one, put};
-use super::listing::{self, List, Listed, Row, Window};
+use super::listing::{self, Dimension, List, Listed, Row, Window};
 use super::tables::{ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME};
 use crate::model::Missing;
 use crate::model::account::{email_key, username_key, AccountView};
@@ -83,14 +83,10 @@ pub fn insert(tx: &WriteTransaction, account: &Account) -> Result<(), AppError> 
 /// The operator's accounts list, sorted by username, email or when the account was made.
 pub const LIST: List = List { code: 1, sorts: &["username", "email", "created"], default_sort: "username" };
 
-fn flag(on: bool) -> u32 {
-    if on { 1 } else { 2 }
-}
-
 fn index(tx: &WriteTransaction, a: &Account) -> Result<(), AppError> {
     let row = Row::new(
-        &[flag(a.email_verified), flag(a.is_operator)],
-        vec![KeyValue::Text(a.username.clone()), KeyValue::Text(a.email.clone()), KeyValue::Int(a.created.timestamp_micros())],
+        &[a.email_verified.code_in_index(), a.is_operator.code_in_index()],
+        vec![KeyValue::Text(a.username.clone()), KeyValue::Text(a.email.clone()), a.created.into()],
     );
     listing::set(tx, LIST, 0, a.id.as_u128(), Some(&row))
 }
@@ -170,12 +166,12 @@ pub fn list(tx: &ReadTransaction, query: &str, window: &Window) -> Result<Listed
 
 /// Accounts whose email address is not verified yet.
 pub fn count_unverified(tx: &ReadTransaction) -> Result<u64, AppError> {
-    listing::count(tx, LIST, 0, listing::filter(&[Some(flag(false)), None]))
+    listing::count(tx, LIST, 0, listing::filter(&[Some(false.code_in_index()), None]))
 }
 
 /// Accounts of platform operators.
 pub fn count_operators(tx: &ReadTransaction) -> Result<u64, AppError> {
-    listing::count(tx, LIST, 0, listing::filter(&[None, Some(flag(true))]))
+    listing::count(tx, LIST, 0, listing::filter(&[None, Some(true.code_in_index())]))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::{decode, one, put};
-use super::listing::{self, List, Row, Window};
+use super::listing::{self, Dimension, List, Row, Window};
 pub use super::listing::Listed;
 use super::tables::{
     APPROVALS, APPROVALS_BY_APPLICANT, APPROVALS_BY_SUBJECT, APPROVALS_PENDING, APPROVAL_APPLICANTS, MINI_PROGRAMS,
@@ -26,12 +26,18 @@ pub const LIST: List = List { code: 9, sorts: &["created", "finished"], default_
 /// "My requests": one applicant's applications in every workspace.
 pub const MINE: List = List { code: 10, sorts: &["created"], default_sort: "-created" };
 
-fn category_code(c: Category) -> u32 {
-    u32::from(c.code())
+/// The same numbers as the subjects table keeps (`Category::code`).
+impl Dimension for Category {
+    fn code_in_index(self) -> u32 {
+        u32::from(self.code())
+    }
 }
 
-fn status_code(s: Status) -> u32 {
-    u32::from(s.code())
+/// The same numbers as the subjects table keeps (`Status::code`).
+impl Dimension for Status {
+    fn code_in_index(self) -> u32 {
+        u32::from(self.code())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,9 +120,9 @@ impl Application {
 
 /// Lists an application on its workspace's Approvals list and on its applicant's requests.
 fn index(tx: &WriteTransaction, a: &Application) -> Result<(), AppError> {
-    let created = KeyValue::Int(a.created.timestamp_micros());
+    let created = KeyValue::from(a.created);
     let row = Row::new(
-        &[category_code(a.category), status_code(a.status)],
+        &[a.category.code_in_index(), a.status.code_in_index()],
         vec![created.clone(), KeyValue::Int(a.finished_micros())],
     );
     listing::set(tx, LIST, a.workspace.as_u128(), a.id.as_u128(), Some(&row))?;
@@ -213,8 +219,8 @@ pub fn member_requests_by_since(tx: &WriteTransaction, applicant: Uuid, since: D
 /// How many member requests `workspace` has had since `since`, whatever became of them (one
 /// range of the index, no application read).
 pub fn member_requests_to_since(tx: &WriteTransaction, workspace: Uuid, since: DateTime<Utc>) -> Result<usize, AppError> {
-    let filter = listing::filter(&[Some(category_code(Category::MemberRequest)), None]);
-    listing::entries_from(tx, LIST, workspace.as_u128(), filter, "created", &KeyValue::Int(since.timestamp_micros()))
+    let filter = listing::filter(&[Some(Category::MemberRequest.code_in_index()), None]);
+    listing::entries_from(tx, LIST, workspace.as_u128(), filter, "created", &KeyValue::from(since))
 }
 
 /// The pending application about `key` (see [`Application::pending_key`]), if any.
@@ -238,7 +244,7 @@ pub fn pending_with_prefix(tx: &impl Reads, prefix: &str) -> Result<Vec<Uuid>, A
 
 /// How many applications of a workspace match a category and status (`None`: any).
 pub fn count(tx: &ReadTransaction, workspace: Uuid, category: Option<Category>, status: Option<Status>) -> Result<u64, AppError> {
-    listing::count(tx, LIST, workspace.as_u128(), listing::filter(&[category.map(category_code), status.map(status_code)]))
+    listing::count(tx, LIST, workspace.as_u128(), listing::filter(&[category.map(Dimension::code_in_index), status.map(Dimension::code_in_index)]))
 }
 
 /// What the Approvals list asks for.
@@ -270,7 +276,7 @@ pub fn list(tx: &ReadTransaction, q: &Query) -> Result<Listed<Application>, AppE
         return search(tx, q);
     }
     let t = tx.open_table(APPROVALS)?;
-    let filter = listing::filter(&[q.category.map(category_code), q.status.map(status_code)]);
+    let filter = listing::filter(&[q.category.map(Dimension::code_in_index), q.status.map(Dimension::code_in_index)]);
     let query = listing::Query { scope: q.workspace.as_u128(), filter, window: &q.window };
     listing::page(tx, LIST, &query, |id| get_in(&t, Uuid::from_u128(id)))
 }

@@ -8,7 +8,6 @@ use uuid::Uuid;
 use super::codec::{decode, put};
 use super::tables::*;
 use super::listing::{self, List, Listed, Row, Window};
-use crate::model::page::KeyValue;
 use crate::model::workspace::*;
 use crate::model::AppError;
 
@@ -28,8 +27,7 @@ pub struct ChangeRequest {
 pub const CHANGE_REQUEST_LIST: List = List { code: 8, sorts: &["created"], default_sort: "-created" };
 
 fn index_change_request(tx: &WriteTransaction, c: &ChangeRequest) -> Result<(), AppError> {
-    let row = Row::new(&[], vec![KeyValue::Int(c.created.timestamp_micros())]);
-    listing::set(tx, CHANGE_REQUEST_LIST, 0, c.id.as_u128(), Some(&row))
+    listing::set(tx, CHANGE_REQUEST_LIST, 0, c.id.as_u128(), Some(&Row::new(&[], vec![c.created.into()])))
 }
 
 /// Requests for changes to workspaces' information; only the page's are read.

@@ -518,20 +518,33 @@ macro_rules! every {
     }};
 }
 
+/// Each value's name with what is stored for it.
+fn pinned<T: Copy + Debug, C: Into<serde_json::Value>>(all: Vec<T>, code: impl Fn(T) -> C) -> Vec<(String, serde_json::Value)> {
+    all.into_iter().map(|v| (format!("{v:?}"), code(v).into())).collect()
+}
+
 /// The numbers and words stored inside keys and values in place of a variant, and the lists'
 /// codes and sorts, which the keyset index's keys hold: each pinned by name.
 fn stored_codes() -> std::collections::BTreeMap<String, Vec<(String, serde_json::Value)>> {
     use crate::model::audit::AuditAction;
     use crate::model::minis::MiniRole;
-    let named = |pairs: Vec<(String, serde_json::Value)>| pairs;
+    use super::listing::Dimension;
     let mut codes = std::collections::BTreeMap::new();
-    codes.insert("approval_category".into(), named(every!(Category: Publishing, Removal, MemberRequest, Feature).into_iter().map(|c| (format!("{c:?}"), c.code().into())).collect()));
-    codes.insert("approval_status".into(), named(every!(Status: Pending, Approved, Rejected, Withdrawn).into_iter().map(|c| (format!("{c:?}"), c.code().into())).collect()));
-    codes.insert("application_status".into(), named(every!(ApplicationStatus: Pending, Generated, Rejected, Withdrawn).into_iter().map(|c| (format!("{c:?}"), c.code().into())).collect()));
-    codes.insert("token_purpose".into(), named(every!(Purpose: VerifyEmail, ChangeEmail, ResetPassword).into_iter().map(|c| (format!("{c:?}"), c.code().into())).collect()));
-    codes.insert("mini_role".into(), named(every!(MiniRole: Admin, Developer).into_iter().map(|c| (format!("{c:?}"), super::minis::role_code(c).into())).collect()));
-    codes.insert("delivery_state".into(), named(every!(DeliveryState: Queued, Delivered, Failed).into_iter().map(|c| (format!("{c:?}"), super::webhooks::state_code(c).into())).collect()));
-    codes.insert("audit_action".into(), AuditAction::ALL.iter().map(|a| (format!("{a:?}"), a.code().into())).collect());
+    codes.insert("approval_category".into(), pinned(every!(Category: Publishing, Removal, MemberRequest, Feature), |c| c.code()));
+    codes.insert("approval_status".into(), pinned(every!(Status: Pending, Approved, Rejected, Withdrawn), |c| c.code()));
+    codes.insert("application_status".into(), pinned(every!(ApplicationStatus: Pending, Generated, Rejected, Withdrawn), |c| c.code()));
+    codes.insert("token_purpose".into(), pinned(every!(Purpose: VerifyEmail, ChangeEmail, ResetPassword), |c| c.code()));
+    codes.insert("mini_role".into(), pinned(every!(MiniRole: Admin, Developer), |c| super::minis::role_code(c)));
+    codes.insert("delivery_state".into(), pinned(every!(DeliveryState: Queued, Delivered, Failed), Dimension::code_in_index));
+    // The lists' filter dimensions (`listing::Dimension`).
+    codes.insert("in_index.approval_category".into(), pinned(every!(Category: Publishing, Removal, MemberRequest, Feature), Dimension::code_in_index));
+    codes.insert("in_index.approval_status".into(), pinned(every!(Status: Pending, Approved, Rejected, Withdrawn), Dimension::code_in_index));
+    codes.insert("in_index.application_status".into(), pinned(every!(ApplicationStatus: Pending, Generated, Rejected, Withdrawn), Dimension::code_in_index));
+    codes.insert("in_index.mail_state".into(), pinned(every!(MailState: Queued, Sent, Failed), Dimension::code_in_index));
+    codes.insert("in_index.role".into(), pinned(every!(Role: WorkspaceAdmin, WorkspaceReviewer, MiniProgramAdmin, WorkspaceDeveloper), Dimension::code_in_index));
+    codes.insert("in_index.workspace_status".into(), pinned(every!(WorkspaceStatus: Active, Suspended), Dimension::code_in_index));
+    codes.insert("in_index.yes_or_no".into(), pinned(vec![true, false], Dimension::code_in_index));
+    codes.insert("audit_action".into(), pinned(AuditAction::ALL.to_vec(), |a| a.code()));
     let lists = [
         ("accounts", super::accounts::LIST),
         ("members", super::members::LIST),

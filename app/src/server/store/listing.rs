@@ -10,7 +10,8 @@
 //!
 //! Filters are dimensions (a member's role, their status …), each a small non-zero code: a row
 //! is listed under every combination of its codes and "any" ([`Row::new`]), and a query names
-//! the combination it wants ([`filter`]).
+//! the combination it wants ([`filter`]). A value a list is filtered by has its code by
+//! [`Dimension`], written once per type.
 
 use std::ops::Bound;
 
@@ -34,6 +35,20 @@ pub struct List {
 
 /// Bits of the filter code each dimension has.
 const DIMENSION_BITS: u32 = 32;
+
+/// A value a list is filtered by (a mail's state, a member's role, whether an account is an
+/// operator …): the code its rows are indexed under. Codes are explicit numbers, never 0 (which
+/// means "any") and fixed forever, never the declaration order: `golden.rs` pins each.
+pub trait Dimension: Copy {
+    fn code_in_index(self) -> u32;
+}
+
+/// A yes-or-no dimension (verified, an operator, active): 1 for yes, 2 for no.
+impl Dimension for bool {
+    fn code_in_index(self) -> u32 {
+        if self { 1 } else { 2 }
+    }
+}
 
 /// What one row is listed under: its filter codes and its sort keys (one per sort of the list,
 /// in the list's order).
@@ -64,7 +79,7 @@ impl Row {
 }
 
 /// The filter code of a query: per dimension (in the order [`Row::new`] took them) the code
-/// wanted, or `None` for any.
+/// wanted ([`Dimension::code_in_index`]), or `None` for any.
 pub fn filter(dims: &[Option<u32>]) -> u64 {
     dims.iter()
         .enumerate()

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::accounts::{self, Account};
 use super::codec::{decode, encode};
 use super::Reads;
-use super::listing::{self, List, Row, Window};
+use super::listing::{self, Dimension, List, Row, Window};
 use super::tables::{MEMBERSHIPS, MEMBERSHIPS_BY_ACCOUNT};
 use crate::model::page::KeyValue;
 use crate::model::workspace::{MemberView, Role};
@@ -19,28 +19,25 @@ use crate::model::AppError;
 /// or the day they joined.
 pub const LIST: List = List { code: 2, sorts: &["email", "username", "role", "joined"], default_sort: "email" };
 
-/// Stored in index keys: explicit numbers, fixed forever (never the declaration order).
-fn role_code(role: Role) -> u32 {
-    match role {
-        Role::WorkspaceAdmin => 1,
-        Role::WorkspaceReviewer => 2,
-        Role::MiniProgramAdmin => 3,
-        Role::WorkspaceDeveloper => 4,
+impl Dimension for Role {
+    fn code_in_index(self) -> u32 {
+        match self {
+            Role::WorkspaceAdmin => 1,
+            Role::WorkspaceReviewer => 2,
+            Role::MiniProgramAdmin => 3,
+            Role::WorkspaceDeveloper => 4,
+        }
     }
-}
-
-fn status_code(active: bool) -> u32 {
-    if active { 1 } else { 2 }
 }
 
 fn row(m: &Membership, a: &Account) -> Row {
     Row::new(
-        &[role_code(m.role), status_code(m.active)],
+        &[m.role.code_in_index(), m.active.code_in_index()],
         vec![
             KeyValue::Text(a.email.clone()),
             KeyValue::Text(a.username.clone()),
-            KeyValue::Int(i64::from(role_code(m.role))),
-            KeyValue::Int(m.joined.timestamp_micros()),
+            KeyValue::Int(i64::from(m.role.code_in_index())),
+            m.joined.into(),
         ],
     )
 }
@@ -126,7 +123,7 @@ pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
 
 /// How many members of a workspace have the role and status asked for (`None`: any).
 pub fn count(tx: &impl Reads, workspace: Uuid, role: Option<Role>, active: Option<bool>) -> Result<u64, AppError> {
-    listing::count(tx, LIST, workspace.as_u128(), listing::filter(&[role.map(role_code), active.map(status_code)]))
+    listing::count(tx, LIST, workspace.as_u128(), listing::filter(&[role.map(Dimension::code_in_index), active.map(Dimension::code_in_index)]))
 }
 
 /// What the Members page shows of a member of `workspace`, for [`list`].
@@ -164,7 +161,7 @@ pub fn list<T>(
     let memberships = tx.open_table(MEMBERSHIPS)?;
     let ws = workspace.as_u128();
     let q = query.trim().to_lowercase();
-    let filter = listing::filter(&[role.map(role_code), active.map(status_code)]);
+    let filter = listing::filter(&[role.map(Dimension::code_in_index), active.map(Dimension::code_in_index)]);
     let query = listing::Query { scope: ws, filter, window };
     let member = |id: u128| -> Result<Option<(Membership, Account)>, AppError> {
         let Some(v) = memberships.get((ws, id))? else { return Ok(None) };
@@ -190,7 +187,7 @@ pub fn active_admins(tx: &WriteTransaction, workspace: Uuid) -> Result<u64, AppE
 /// The active members of a workspace with `role`: only they are read, however many members the
 /// workspace has.
 pub fn active_with_role(tx: &impl Reads, workspace: Uuid, role: Role) -> Result<Vec<Membership>, AppError> {
-    let filter = listing::filter(&[Some(role_code(role)), Some(status_code(true))]);
+    let filter = listing::filter(&[Some(role.code_in_index()), Some(true.code_in_index())]);
     let table = tx.open(MEMBERSHIPS)?;
     let mut out = Vec::new();
     for account in listing::ids(tx, LIST, workspace.as_u128(), filter)? {

@@ -7,11 +7,10 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode, one, put};
 use super::effects::{caused, Effect};
-use super::listing::{self, List, Listed, Row, Window};
+use super::listing::{self, Dimension, List, Listed, Row, Window};
 use super::Reads;
 use super::tables::{OUTBOX, OUTBOX_QUEUE};
 use crate::model::{Missing, OrMissing};
-use crate::model::page::KeyValue;
 use crate::model::workspace::OutboxView;
 use crate::model::AppError;
 
@@ -203,17 +202,18 @@ pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<OutboxMessage>, AppE
 /// The outbox as the operator lists it: every message, filtered by state, by when it was queued.
 pub const LIST: List = List { code: 5, sorts: &["created"], default_sort: "-created" };
 
-fn state_code(s: MailState) -> u32 {
-    match s {
-        MailState::Queued => 1,
-        MailState::Sent => 2,
-        MailState::Failed => 3,
+impl Dimension for MailState {
+    fn code_in_index(self) -> u32 {
+        match self {
+            MailState::Queued => 1,
+            MailState::Sent => 2,
+            MailState::Failed => 3,
+        }
     }
 }
 
 fn index(tx: &WriteTransaction, m: &OutboxMessage) -> Result<(), AppError> {
-    let row = Row::new(&[state_code(m.state)], vec![KeyValue::Int(m.created.timestamp_micros())]);
-    listing::set(tx, LIST, 0, m.id.as_u128(), Some(&row))
+    listing::set(tx, LIST, 0, m.id.as_u128(), Some(&Row::new(&[m.state.code_in_index()], vec![m.created.into()])))
 }
 
 /// Lists every message again (a migration's job).
@@ -234,7 +234,7 @@ pub fn list(
     let outbox = tx.open_table(OUTBOX)?;
     let load = |id| one::<_, OutboxMessage>(&outbox, id);
     let matches = |m: &OutboxMessage, q: &str| m.subject.to_lowercase().contains(q) || m.to.iter().any(|t| t.to_lowercase().contains(q));
-    let page = listing::Query { scope: 0, filter: listing::filter(&[state.map(state_code)]), window };
+    let page = listing::Query { scope: 0, filter: listing::filter(&[state.map(Dimension::code_in_index)]), window };
     listing::find(tx, LIST, &page, query, load, matches, OutboxMessage::view)
 }
 

@@ -10,10 +10,9 @@ use uuid::Uuid;
 
 use super::codec::{self, decode, one};
 use super::effects::{caused, Effect};
-use super::listing::{self, List, Listed, Row, Window};
+use super::listing::{self, Dimension, List, Listed, Row, Window};
 use super::tables::{WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS, WEBHOOK_ENDPOINTS_BY_WORKSPACE, WEBHOOK_QUEUE};
 use super::Reads;
-use crate::model::page::KeyValue;
 use crate::model::webhooks::{Attempt, DeliveryState, DeliveryView, EndpointView, WebhookEvent, ATTEMPTS_KEPT};
 use crate::model::AppError;
 
@@ -266,7 +265,7 @@ pub const HELD_BACK: &str = "not sent: the endpoint was disabled";
 /// because the endpoint was disabled (in the transaction that disables it); each can be re-sent
 /// once the endpoint is enabled again. Returns how many.
 pub fn hold_back(tx: &WriteTransaction, endpoint: Uuid, now: DateTime<Utc>) -> Result<usize, AppError> {
-    let queued = listing::ids(tx, LIST, endpoint.as_u128(), listing::filter(&[Some(state_code(DeliveryState::Queued))]))?;
+    let queued = listing::ids(tx, LIST, endpoint.as_u128(), listing::filter(&[Some(DeliveryState::Queued.code_in_index())]))?;
     for id in &queued {
         hold_back_one(tx, Uuid::from_u128(*id), now)?;
     }
@@ -312,17 +311,18 @@ pub fn resend(tx: &WriteTransaction, d: &mut WebhookDelivery) -> Result<(), AppE
 /// An endpoint's deliveries (scope: the endpoint), filtered by state, by when they were made.
 pub const LIST: List = List { code: 12, sorts: &["created"], default_sort: "-created" };
 
-/// A state's code in the deliveries' index (stored: never change one).
-pub fn state_code(s: DeliveryState) -> u32 {
-    match s {
-        DeliveryState::Queued => 1,
-        DeliveryState::Delivered => 2,
-        DeliveryState::Failed => 3,
+impl Dimension for DeliveryState {
+    fn code_in_index(self) -> u32 {
+        match self {
+            DeliveryState::Queued => 1,
+            DeliveryState::Delivered => 2,
+            DeliveryState::Failed => 3,
+        }
     }
 }
 
 fn index(tx: &WriteTransaction, d: &WebhookDelivery) -> Result<(), AppError> {
-    let row = Row::new(&[state_code(d.state)], vec![KeyValue::Int(d.created.timestamp_micros())]);
+    let row = Row::new(&[d.state.code_in_index()], vec![d.created.into()]);
     listing::set(tx, LIST, d.endpoint.as_u128(), d.id.as_u128(), Some(&row))
 }
 
@@ -338,7 +338,7 @@ pub fn list(
     let deliveries = tx.open_table(WEBHOOK_DELIVERIES)?;
     let load = |id| one::<_, WebhookDelivery>(&deliveries, id);
     let matches = |d: &WebhookDelivery, q: &str| d.event.contains(q);
-    let page = listing::Query { scope: endpoint.as_u128(), filter: listing::filter(&[state.map(state_code)]), window };
+    let page = listing::Query { scope: endpoint.as_u128(), filter: listing::filter(&[state.map(Dimension::code_in_index)]), window };
     listing::find(tx, LIST, &page, search, load, matches, WebhookDelivery::view)
 }
 

@@ -11,7 +11,7 @@ use super::codec::{one, put};
 use super::tables::*;
 use super::workspaces::workspace_name_taken;
 use crate::model::mcc::mcc_description;
-use super::listing::{self, List, Listed, Row, Window};
+use super::listing::{self, Dimension, List, Listed, Row, Window};
 use crate::model::page::KeyValue;
 use crate::model::workspace::*;
 use crate::model::AppError;
@@ -150,17 +150,21 @@ pub fn applications_of(
 /// The operator's queue of workspace applications, filtered by status.
 pub const APPLICATION_LIST: List = List { code: 6, sorts: &["created", "name"], default_sort: "-created" };
 
+/// One more than the number the record keeps (`ApplicationStatus::code`, which starts at 0).
+impl Dimension for ApplicationStatus {
+    fn code_in_index(self) -> u32 {
+        u32::from(self.code()) + 1
+    }
+}
+
 fn index_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Result<(), AppError> {
-    let row = Row::new(
-        &[u32::from(a.status.code()) + 1],
-        vec![KeyValue::Int(a.created.timestamp_micros()), KeyValue::Text(a.name.clone())],
-    );
+    let row = Row::new(&[a.status.code_in_index()], vec![a.created.into(), KeyValue::Text(a.name.clone())]);
     listing::set(tx, APPLICATION_LIST, 0, a.id.as_u128(), Some(&row))
 }
 
 /// How many workspace applications have `status` (`None`: any).
 pub fn count_applications(tx: &ReadTransaction, status: Option<ApplicationStatus>) -> Result<u64, AppError> {
-    listing::count(tx, APPLICATION_LIST, 0, listing::filter(&[status.map(|s| u32::from(s.code()) + 1)]))
+    listing::count(tx, APPLICATION_LIST, 0, listing::filter(&[status.map(Dimension::code_in_index)]))
 }
 
 /// The operator's queue: by status, searched by name. Without a search only the page's
@@ -174,7 +178,7 @@ pub fn list_applications(
     let t = tx.open_table(APPLICATIONS)?;
     let load = |id| one::<_, WorkspaceApplication>(&t, id);
     let matches = |a: &WorkspaceApplication, q: &str| a.name.to_lowercase().contains(q);
-    let page = listing::Query { scope: 0, filter: listing::filter(&[status.map(|s| u32::from(s.code()) + 1)]), window };
+    let page = listing::Query { scope: 0, filter: listing::filter(&[status.map(Dimension::code_in_index)]), window };
     listing::find(tx, APPLICATION_LIST, &page, query, load, matches, WorkspaceApplication::view)
 }
 

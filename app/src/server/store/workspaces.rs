@@ -12,7 +12,7 @@ use super::members::membership;
 use super::effects::{caused, Effect};
 use super::tables::*;
 use crate::model::mcc::mcc_description;
-use super::listing::{self, List, Listed, Row, Window};
+use super::listing::{self, Dimension, List, Listed, Row, Window};
 use crate::model::page::KeyValue;
 use crate::model::workspace::*;
 use crate::model::AppError;
@@ -70,12 +70,17 @@ pub fn workspace_name_taken(tx: &WriteTransaction, name: &str) -> Result<bool, A
 /// The operator's list of workspaces, searched by name.
 pub const WORKSPACE_LIST: List = List { code: 7, sorts: &["name", "created"], default_sort: "name" };
 
+impl Dimension for WorkspaceStatus {
+    fn code_in_index(self) -> u32 {
+        match self {
+            WorkspaceStatus::Active => 1,
+            WorkspaceStatus::Suspended => 2,
+        }
+    }
+}
+
 fn index_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError> {
-    let status = match w.status {
-        WorkspaceStatus::Active => 1,
-        WorkspaceStatus::Suspended => 2,
-    };
-    let row = Row::new(&[status], vec![KeyValue::Text(w.name.clone()), KeyValue::Int(w.created.timestamp_micros())]);
+    let row = Row::new(&[w.status.code_in_index()], vec![KeyValue::Text(w.name.clone()), w.created.into()]);
     listing::set(tx, WORKSPACE_LIST, 0, w.id.as_u128(), Some(&row))
 }
 
