@@ -158,6 +158,51 @@ pub fn check_representatives(rows: &[RepresentativeRow]) -> Result<Vec<Represent
     Ok(reps)
 }
 
+/// A workspace's registered information: its scope of business (an MCC), its address and its
+/// Business Representatives. Applied for with the workspace's name; afterwards only the operator
+/// edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredInfo {
+    pub mcc: String,
+    pub address: String,
+    pub representatives: Vec<Representative>,
+}
+
+impl RegisteredInfo {
+    /// What an applicant or the operator entered, checked: a refusal names the field and the rule.
+    pub fn check(mcc: &str, address: &str, representatives: &[RepresentativeRow]) -> Result<Self, AppError> {
+        Ok(RegisteredInfo {
+            mcc: validate_mcc(mcc)?,
+            address: validate_address(address)?,
+            representatives: check_representatives(representatives)?,
+        })
+    }
+
+    /// The scope of business as the console shows it: the code, then what it means.
+    pub fn scope(&self) -> String {
+        format!("{} — {}", self.mcc, mcc_description(&self.mcc).unwrap_or(""))
+    }
+
+    /// What differs from `old`, a line per field, as the audit log says it.
+    pub fn changes_from(&self, old: &RegisteredInfo) -> Vec<String> {
+        let mut changes = Vec::new();
+        if old.mcc != self.mcc {
+            changes.push(format!("scope {} → {}", old.mcc, self.mcc));
+        }
+        if old.address != self.address {
+            changes.push(format!("address {:?} → {:?}", old.address, self.address));
+        }
+        if old.representatives != self.representatives {
+            changes.push(format!(
+                "representatives {:?} → {:?}",
+                format_representatives(&old.representatives),
+                format_representatives(&self.representatives)
+            ));
+        }
+        changes
+    }
+}
+
 /// Business Representatives, one per line as `Name <email>`.
 pub fn parse_representatives(raw: &str) -> Result<Vec<Representative>, AppError> {
     check_representatives(&representative_lines(raw)?)
@@ -257,10 +302,11 @@ pub struct ApplicationView {
     pub id: Uuid,
     pub applicant: String,
     pub name: String,
-    pub mcc: String,
-    pub mcc_description: String,
-    pub address: String,
-    pub representatives: Vec<Representative>,
+    /// On the wire as the view's own fields (`mcc`, `address`, `representatives`).
+    #[serde(flatten)]
+    pub info: RegisteredInfo,
+    /// `RegisteredInfo::scope`.
+    pub scope: String,
     pub status: ApplicationStatus,
     pub reason: Option<String>,
     pub created: DateTime<Utc>,
@@ -274,10 +320,11 @@ pub struct WorkspaceView {
     pub name: String,
     pub status: WorkspaceStatus,
     pub status_reason: Option<String>,
-    pub address: String,
-    pub mcc: String,
-    pub mcc_description: String,
-    pub representatives: Vec<Representative>,
+    /// On the wire as the view's own fields (`mcc`, `address`, `representatives`).
+    #[serde(flatten)]
+    pub info: RegisteredInfo,
+    /// `RegisteredInfo::scope`.
+    pub scope: String,
     pub created: DateTime<Utc>,
     /// Whether every member must sign in with two factors.
     pub require_second_factor: bool,
@@ -422,6 +469,23 @@ mod tests {
             assert_eq!(e.field(), Some("Workspace Name"), "{bad:?}");
         }
         assert_eq!(workspace_name_key("AcMe"), workspace_name_key("acme"));
+    }
+
+    #[test]
+    fn registered_information_is_checked_shown_and_compared_field_by_field() {
+        let rows = |e: &str| vec![RepresentativeRow { name: "Jane Doe".into(), email: e.into() }];
+        let info = RegisteredInfo::check("5812", " 1 Main St ", &rows("jane@example.com")).unwrap();
+        assert_eq!(info.address, "1 Main St");
+        assert_eq!(info.scope(), format!("5812 — {}", mcc_description("5812").unwrap()));
+        assert_eq!(RegisteredInfo::check("0000", "1 Main St", &rows("jane@example.com")).unwrap_err().field(), Some("Scope of Business"));
+        assert_eq!(RegisteredInfo::check("5812", "1 Main St", &rows("jane")).unwrap_err().field(), Some(REPS_FIELD));
+        assert!(info.changes_from(&info).is_empty());
+        let moved = RegisteredInfo { address: "2 Bay Rd".into(), ..info.clone() };
+        assert_eq!(moved.changes_from(&info), vec![r#"address "1 Main St" → "2 Bay Rd""#.to_string()]);
+        let other = RegisteredInfo::check("5814", "2 Bay Rd", &rows("li@example.com")).unwrap();
+        let said = other.changes_from(&info);
+        assert_eq!(said.len(), 3, "{said:?}");
+        assert!(said[0].starts_with("scope 5812 → 5814") && said[2].contains("li@example.com"), "{said:?}");
     }
 
     #[test]

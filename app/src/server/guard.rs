@@ -515,6 +515,11 @@ impl MemberScope {
         &self.workspace_name
     }
 
+    /// The workspace as the audit log names it (`audit::record`).
+    pub fn audited(&self) -> Option<(Uuid, &str)> {
+        Some((self.workspace, &self.workspace_name))
+    }
+
     pub fn account(&self) -> Uuid {
         self.account
     }

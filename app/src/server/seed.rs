@@ -53,7 +53,7 @@ pub struct Seeded {
 }
 
 fn actor(name: &str) -> Actor {
-    Actor { id: None, name: format!("{name} (mpdp dev seed)"), client: None }
+    Actor::named(format!("{name} (mpdp dev seed)"))
 }
 
 /// `account` signed in through a real session, resolved by the same check every request makes.

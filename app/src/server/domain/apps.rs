@@ -78,37 +78,34 @@ fn end_live_keys(tx: &redb::WriteTransaction, app: Uuid, kind: KeyKind, now: Dat
 pub async fn create(cx: &Context, admin: &Authorized<act::ManageApps>, form: AppForm, actor: Actor) -> Result<CreatedApp, AppError> {
     let (name, ios_bundle_id, android_package) =
         check_app(&form.name, form.ios, &form.ios_bundle_id, form.android, &form.android_package)?;
-    let m = admin;
-    let (wid, wname, me, standing) = (m.workspace().id, m.workspace().name.clone(), m.who().account().id, admin.standing());
+    let me = admin.who().account().id;
     let app = App {
         id: Uuid::now_v7(),
-        workspace: wid,
+        workspace: admin.workspace().id,
         name,
         ios_bundle_id,
         android_package,
         created: cx.clock.now(),
-        created_by: m.who().account().username.clone(),
+        created_by: admin.who().account().username.clone(),
         test_devices: Vec::new(),
     };
-    let created = cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
-            if store::apps_of(tx, wid)?
+    let created = admin
+        .write(cx, move |tx, s| {
+            if store::apps_of(tx, s.workspace())?
                 .iter()
                 .any(|a| a.name.to_lowercase() == app.name.to_lowercase())
             {
                 return Err(AppError::conflict("App Name", "is already the name of an App in this workspace"));
             }
             store::insert_app(tx, &app)?;
-            store::ensure_platform_key(tx, wid)?;
+            store::ensure_platform_key(tx, s.workspace())?;
             let mut made = Vec::new();
             for kind in [KeyKind::Accessing, KeyKind::Upload] {
                 let k = make_key(tx, &app, kind, app.created, UploadScope::default(), me)?;
-                audit::record(tx, &actor, Some((wid, &wname)), AuditAction::AppKeyCreated, &app.name, &format!("{} {}", kind.label(), k.id))?;
+                audit::record(tx, &actor, s.audited(), AuditAction::AppKeyCreated, &app.name, &format!("{} {}", kind.label(), k.id))?;
                 made.push(k);
             }
-            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::AppCreated, &app.name, &app_details(&app))?;
+            audit::record(tx, &actor, s.audited(), AuditAction::AppCreated, &app.name, &app_details(&app))?;
             Ok(CreatedApp { app: app.id, keys: made })
         })
         .await?;
@@ -240,15 +237,12 @@ pub async fn rotate(
     grace: Grace,
     actor: Actor,
 ) -> Result<NewKey, AppError> {
-    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
-    let (me, standing) = (admin.who().account().id, admin.standing());
-    let new = cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
-            let app = store::app_of(tx, wid, app)?.or_missing(Missing::App)?;
+    let me = admin.who().account().id;
+    let new = admin
+        .write(cx, move |tx, s| {
+            let app = store::app_of(tx, s.workspace(), app)?.or_missing(Missing::App)?;
             let (now, by) = (crate::server::store::now(), (&actor, me));
-            replace_keys(tx, (wid, &wname), &app, kind, grace, now, by, "")
+            replace_keys(tx, (s.workspace(), s.workspace_name()), &app, kind, grace, now, by, "")
         })
         .await?;
     Ok(new)
@@ -258,17 +252,16 @@ pub async fn rotate(
 /// whatever its share. Audited with the count before and after.
 pub async fn set_test_devices(cx: &Context, admin: &Authorized<act::ManageApps>, app: Uuid, text: String, actor: Actor) -> Result<(), AppError> {
     let devices = crate::model::apps::parse_test_devices(&text)?;
-    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     admin
-        .write(cx, move |tx, _| {
-            let mut a = store::app_of(tx, wid, app)?.or_missing(Missing::App)?;
+        .write(cx, move |tx, s| {
+            let mut a = store::app_of(tx, s.workspace(), app)?.or_missing(Missing::App)?;
             if a.test_devices == devices {
                 return Err(AppError::invalid(crate::model::apps::TEST_DEVICES_FIELD, "nothing was changed"));
             }
             let details = format!("{} → {} install ids", a.test_devices.len(), devices.len());
             a.test_devices = devices;
             store::update_app(tx, &a)?;
-            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::AppTestDevicesChanged, &a.name, &details)?;
+            audit::record(tx, &actor, s.audited(), AuditAction::AppTestDevicesChanged, &a.name, &details)?;
             Ok(())
         })
         .await
@@ -276,21 +269,18 @@ pub async fn set_test_devices(cx: &Context, admin: &Authorized<act::ManageApps>,
 
 /// Revokes a key at once.
 pub async fn revoke(cx: &Context, admin: &Authorized<act::ManageApps>, app: Uuid, key: String, actor: Actor) -> Result<(), AppError> {
-    let (wid, wname, standing) = (admin.workspace().id, admin.workspace().name.clone(), admin.standing());
-    cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
-            let app = store::app_of(tx, wid, app)?.or_missing(Missing::App)?;
+    admin
+        .write(cx, move |tx, s| {
+            let app = store::app_of(tx, s.workspace(), app)?.or_missing(Missing::App)?;
             let mut k = store::key(tx, &key)?
                 .filter(|k| k.app == app.id)
-                .ok_or_else(|| AppError::NotFound("No such key for this App.".into()))?;
+                .or_missing(Missing::Key)?;
             if k.revoked.is_some() {
                 return Err(AppError::conflict("Key", "is already revoked"));
             }
             k.revoked = Some(crate::server::store::now());
             store::put_key(tx, &k)?;
-            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::AppKeyRevoked, &app.name, &format!("{} {}", k.kind.label(), k.id))
+            audit::record(tx, &actor, s.audited(), AuditAction::AppKeyRevoked, &app.name, &format!("{} {}", k.kind.label(), k.id))
         })
         .await?;
     Ok(())
@@ -313,15 +303,12 @@ pub async fn set_upload_scope(cx: &Context, admin: &Authorized<act::ManageApps>,
             chosen.push(id);
         }
     }
-    let (wid, wname, standing) = (admin.workspace().id, admin.workspace().name.clone(), admin.standing());
-    cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
-            let app = store::app_of(tx, wid, app)?.or_missing(Missing::App)?;
+    admin
+        .write(cx, move |tx, s| {
+            let app = store::app_of(tx, s.workspace(), app)?.or_missing(Missing::App)?;
             let mut names = Vec::new();
             for id in &chosen {
-                let p = minis::get(tx, wid, *id)?.ok_or_else(|| {
+                let p = minis::get(tx, s.workspace(), *id)?.ok_or_else(|| {
                     AppError::invalid(SCOPE_MINI_PROGRAMS_FIELD, format!("{id} is not a mini program of this workspace: choose from the list"))
                 })?;
                 names.push(p.name);
@@ -349,12 +336,12 @@ pub async fn set_upload_scope(cx: &Context, admin: &Authorized<act::ManageApps>,
             let ranges = |n: &[String]| if n.is_empty() { "any".to_string() } else { n.join(", ") };
             let mut before_names = Vec::new();
             for id in &before.mini_programs {
-                before_names.push(minis::get(tx, wid, *id)?.map(|p| p.name).unwrap_or_else(|| id.to_string()));
+                before_names.push(minis::get(tx, s.workspace(), *id)?.map(|p| p.name).unwrap_or_else(|| id.to_string()));
             }
             audit::record(
                 tx,
                 &actor,
-                Some((wid, &wname)),
+                s.audited(),
                 AuditAction::AppUploadScopeChanged,
                 &app.name,
                 &format!(
@@ -420,16 +407,13 @@ pub async fn exposed_upload_keys(cx: &Context, m: &Authorized<act::ViewApps>) ->
 /// keys in use stop at once — no grace period, since a copy may be in the wrong hands. One
 /// transaction, audited per App.
 pub async fn rotate_keys_shown_to(cx: &Context, admin: &Authorized<act::ManageApps>, account: Uuid, actor: Actor) -> Result<Vec<NewKey>, AppError> {
-    let (wid, wname, standing) = (admin.workspace().id, admin.workspace().name.clone(), admin.standing());
     let me = admin.who().account().id;
-    let made = cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
+    let made = admin
+        .write(cx, move |tx, s| {
             let now = crate::server::store::now();
             let who = accounts::get(tx, account)?.map(|a| a.username).unwrap_or_else(|| "a deleted account".into());
             let mut made = Vec::new();
-            for app in store::apps_of(tx, wid)? {
+            for app in store::apps_of(tx, s.workspace())? {
                 let exposed = store::key_records_of(tx, app.id)?
                     .iter()
                     .any(|r| r.key.kind == KeyKind::Upload && r.key.live(now) && r.shown(account));
@@ -437,7 +421,7 @@ pub async fn rotate_keys_shown_to(cx: &Context, admin: &Authorized<act::ManageAp
                     continue;
                 }
                 let why = format!("; {who} had been shown it");
-                made.push(replace_keys(tx, (wid, &wname), &app, KeyKind::Upload, Grace::None, now, (&actor, me), &why)?);
+                made.push(replace_keys(tx, (s.workspace(), s.workspace_name()), &app, KeyKind::Upload, Grace::None, now, (&actor, me), &why)?);
             }
             if made.is_empty() {
                 return Err(AppError::conflict("Member", format!("{who} was not shown any Upload Key that still works")));

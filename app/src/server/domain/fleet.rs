@@ -152,7 +152,7 @@ impl Fleet {
 
 /// Who stops a candidate by the health rule, in the audit log.
 fn health_rule() -> Actor {
-    Actor { id: None, name: "health rule".into(), client: None }
+    Actor::named("health rule")
 }
 
 /// Judges the candidate `s` names (if it is the App's candidate, rolling out) by its release's

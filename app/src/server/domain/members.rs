@@ -101,19 +101,10 @@ pub async fn invite(
     role: Role,
     actor: Actor,
 ) -> Result<Vec<InviteRow>, AppError> {
-    let m = admin;
-    let (wid, wname, inviter, inviter_id) = (
-        m.workspace().id,
-        m.workspace().name.clone(),
-        m.who().account().username.clone(),
-        m.who().account().id,
-    );
+    let (inviter, inviter_id) = (admin.who().account().username.clone(), admin.who().account().id);
     let console = cx.config.public_url.trim_end_matches('/').to_string();
-    let standing = admin.standing();
-    let rows = cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
+    let rows = admin
+        .write(cx, move |tx, s| {
             let now = crate::server::store::now();
             let mut seen = std::collections::HashSet::new();
             let mut rows = Vec::new();
@@ -130,20 +121,20 @@ pub async fn invite(
                             id
                         };
                         let member = match existing {
-                            Some(a) => crate::server::store::members::membership(tx, wid, a)?.is_some(),
+                            Some(a) => crate::server::store::members::membership(tx, s.workspace(), a)?.is_some(),
                             None => false,
                         };
                         if !seen.insert(key.clone()) {
                             "duplicate in the list".to_string()
                         } else if member {
                             "already a member".to_string()
-                        } else if inv::live_for(tx, wid, &email, now)?.is_some() {
+                        } else if inv::live_for(tx, s.workspace(), &email, now)?.is_some() {
                             "already invited".to_string()
                         } else {
                             let (token, hash) = inv::new_token();
                             let invitation = Invitation {
-                                workspace: wid,
-                                workspace_name: wname.clone(),
+                                workspace: s.workspace(),
+                                workspace_name: s.workspace_name().to_string(),
                                 email: email.clone(),
                                 role,
                                 inviter: inviter.clone(),
@@ -154,12 +145,12 @@ pub async fn invite(
                             };
                             inv::put(tx, &hash, &invitation)?;
                             let (subject, body) =
-                                invitation_email(&console, &wname, &inviter, role, &token);
+                                invitation_email(&console, s.workspace_name(), &inviter, role, &token);
                             outbox::enqueue_with_secret(tx, vec![email.clone()], &subject, &body, Some(&token))?;
                             audit::record(
                                 tx,
                                 &actor,
-                                Some((wid, &wname)),
+                                s.audited(),
                                 AuditAction::MemberInvited,
                                 &email,
                                 &format!("as {}", role.label()),
@@ -181,21 +172,20 @@ pub async fn invite(
 
 /// Sends a pending invitation again, with a new link and a new expiry (the old link stops).
 pub async fn resend(cx: &Context, admin: &Authorized<act::InviteMembers>, email: &str, actor: Actor) -> Result<(), AppError> {
-    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     let inviter = admin.who().account().username.clone();
     let console = cx.config.public_url.trim_end_matches('/').to_string();
     let email = email.to_string();
     admin
-        .write(cx, move |tx, _| {
+        .write(cx, move |tx, s| {
             let now = crate::server::store::now();
-            let (_, mut invitation) = inv::pending_for(tx, wid, &email)?.ok_or_else(|| no_invitation(&email))?;
+            let (_, mut invitation) = inv::pending_for(tx, s.workspace(), &email)?.ok_or_else(|| no_invitation(&email))?;
             let (token, new_hash) = inv::new_token();
             invitation.created = now;
             invitation.expires = now + chrono::Duration::days(INVITATION_DAYS);
             inv::put(tx, &new_hash, &invitation)?;
-            let (subject, body) = invitation_email(&console, &wname, &inviter, invitation.role, &token);
+            let (subject, body) = invitation_email(&console, s.workspace_name(), &inviter, invitation.role, &token);
             outbox::enqueue_with_secret(tx, vec![invitation.email.clone()], &subject, &body, Some(&token))?;
-            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MemberInvitationResent, &invitation.email, "")?;
+            audit::record(tx, &actor, s.audited(), AuditAction::MemberInvitationResent, &invitation.email, "")?;
             Ok(())
         })
         .await
@@ -206,15 +196,14 @@ fn no_invitation(email: &str) -> AppError {
 }
 
 pub async fn revoke(cx: &Context, admin: &Authorized<act::InviteMembers>, email: &str, actor: Actor) -> Result<(), AppError> {
-    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     let email = email.to_string();
     admin
-        .write(cx, move |tx, _| {
+        .write(cx, move |tx, s| {
             let now = crate::server::store::now();
-            let (hash, mut invitation) = inv::live_for(tx, wid, &email, now)?.ok_or_else(|| no_invitation(&email))?;
+            let (hash, mut invitation) = inv::live_for(tx, s.workspace(), &email, now)?.ok_or_else(|| no_invitation(&email))?;
             invitation.state = InvitationState::Revoked;
             inv::update(tx, &hash, &invitation)?;
-            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MemberInvitationRevoked, &invitation.email, "")?;
+            audit::record(tx, &actor, s.audited(), AuditAction::MemberInvitationRevoked, &invitation.email, "")?;
             Ok(())
         })
         .await
@@ -354,14 +343,13 @@ fn revoke_invitations_sent_by(
 
 /// Withdraws an admission still waiting for its address to be verified.
 pub async fn revoke_admission(cx: &Context, admin: &Authorized<act::InviteMembers>, email: &str, actor: Actor) -> Result<(), AppError> {
-    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     let email = email.trim().to_string();
     admin
-        .write(cx, move |tx, _| {
-            if !admissions::revoke_admission(tx, wid, &email)? {
+        .write(cx, move |tx, s| {
+            if !admissions::revoke_admission(tx, s.workspace(), &email)? {
                 return Err(AppError::NotFound(format!("There is no admission waiting for {email}.")));
             }
-            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MemberAdmissionRevoked, &email_key(&email), "")?;
+            audit::record(tx, &actor, s.audited(), AuditAction::MemberAdmissionRevoked, &email_key(&email), "")?;
             Ok(())
         })
         .await
@@ -407,11 +395,10 @@ async fn change_member<A: Action>(
     account: Uuid,
     change: impl FnOnce(MemberChange<'_>) -> Result<(), AppError> + Send + 'static,
 ) -> Result<(), AppError> {
-    let (wid, wname) = (admin.workspace().id, admin.workspace().name.clone());
     admin
-        .write(cx, move |tx, _| {
-            let (membership, account) = target(tx, wid, account)?;
-            change(MemberChange { tx, workspace: (wid, &wname), membership, account })
+        .write(cx, move |tx, s| {
+            let (membership, account) = target(tx, s.workspace(), account)?;
+            change(MemberChange { tx, workspace: (s.workspace(), s.workspace_name()), membership, account })
         })
         .await
 }
@@ -601,7 +588,7 @@ mod tests {
             state: InvitationState::Pending,
         };
         store.write_blocking(|tx| inv::put(tx, &hash, &invitation)).unwrap();
-        let actor = Actor { id: None, name: "dev".into(), client: None };
+        let actor = Actor::named("dev");
         let dev = account("dev@example.com");
         let e = store.write_blocking(|tx| accept_in(tx, &token, &dev, &actor)).unwrap_err();
         assert_eq!(e.status(), 409);
@@ -636,7 +623,7 @@ mod tests {
             state: InvitationState::Pending,
         };
         store.write_blocking(|tx| inv::put(tx, &hash, &invitation)).unwrap();
-        let actor = Actor { id: None, name: "dev".into(), client: None };
+        let actor = Actor::named("dev");
         let dev = account("dev@example.com");
         // Bob demoted, blocked, or gone — with his invitation still pending — lets nobody in.
         for sender in [Some(membership(Role::WorkspaceDeveloper, true)), Some(membership(Role::WorkspaceAdmin, false)), None] {

@@ -101,10 +101,10 @@ pub async fn create(cx: &Context, m: &Authorized<act::CreateMiniPrograms>, form:
     if let Some(bytes) = &icon {
         check_icon(bytes)?;
     }
-    let (wid, wname, me) = (m.workspace().id, m.workspace().name.clone(), m.who().account().id);
+    let me = m.who().account().id;
     let mp = MiniProgram {
         id: Uuid::now_v7(),
-        workspace: wid,
+        workspace: m.workspace().id,
         name,
         description,
         category,
@@ -115,16 +115,16 @@ pub async fn create(cx: &Context, m: &Authorized<act::CreateMiniPrograms>, form:
         features: Vec::new(),
     };
     m
-        .write(cx, move |tx, _| {
-            if store::names_taken(tx, wid, &mp.name)? {
+        .write(cx, move |tx, s| {
+            if store::names_taken(tx, s.workspace(), &mp.name)? {
                 return Err(AppError::conflict("Mini Program Name", "is already the name of a mini program in this workspace"));
             }
             store::put(tx, &mp)?;
             if let Some(bytes) = &icon {
                 store::put_icon(tx, mp.id, bytes)?;
             }
-            store::assign(tx, wid, mp.id, me, MiniRole::Admin)?;
-            audit::record(tx, &actor, Some((wid, &wname)), AuditAction::MiniProgramCreated, &mp.name, &format!("category {}", mp.category))?;
+            store::assign(tx, s.workspace(), mp.id, me, MiniRole::Admin)?;
+            audit::record(tx, &actor, s.audited(), AuditAction::MiniProgramCreated, &mp.name, &format!("category {}", mp.category))?;
             Ok(mp.id)
         })
         .await
@@ -195,12 +195,9 @@ pub async fn versions(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, id: U
 /// earlier version", so a lower one can be uploaded; its record, its bundle and the audit log
 /// keep it, and its number is not used again. Checked and done in one transaction, audited.
 pub async fn retire_version(cx: &Context, admin: &Authorized<act::RetireVersions>, mp: Uuid, version: String, actor: Actor) -> Result<(), AppError> {
-    let (scope, standing) = (admin.scope(), admin.standing());
-    cx
-        .store
-        .write(move |tx| {
-            standing.recheck(tx)?;
-            let p = store::get(tx, scope.workspace(), mp)?.or_missing(Missing::MiniProgram)?;
+    admin
+        .write(cx, move |tx, s| {
+            let p = store::get(tx, s.workspace(), mp)?.or_missing(Missing::MiniProgram)?;
             let text = version.trim();
             let mut v = store::version(tx, mp, text)?
                 .ok_or_else(|| AppError::NotFound(format!("{} has no version {text}.", p.name)))?;
@@ -219,7 +216,7 @@ pub async fn retire_version(cx: &Context, admin: &Authorized<act::RetireVersions
             audit::record(
                 tx,
                 &actor,
-                Some((scope.workspace(), scope.workspace_name())),
+                s.audited(),
                 AuditAction::MiniProgramVersionRetired,
                 &p.name,
                 &format!("{} ({} bytes, sha256 {}) was {}; uploaded by {}", v.version, v.size, v.sha256, was.label(), v.uploader),
@@ -291,7 +288,7 @@ pub async fn edit(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, id: Uui
             p.has_icon = true;
         }
         store::put(tx, &p)?;
-        audit::record(tx, &actor, Some((m.workspace(), &m.workspace_name())), AuditAction::MiniProgramEdited, &p.name, &changed.join("; "))
+        audit::record(tx, &actor, m.audited(), AuditAction::MiniProgramEdited, &p.name, &changed.join("; "))
     })
     .await?;
     Ok(())
@@ -307,7 +304,7 @@ pub async fn assign(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, mp: U
             .ok_or_else(|| AppError::invalid("Member", "must be an active member of this workspace"))?;
         let who = accounts::get(tx, member.account)?.ok_or(AppError::Internal)?;
         store::assign(tx, wid, mp, account, role)?;
-        audit::record(tx, &actor, Some((wid, &m.workspace_name())), AuditAction::MiniProgramAssigned, &p.name, &format!("{} as {}", who.username, role.label()))
+        audit::record(tx, &actor, m.audited(), AuditAction::MiniProgramAssigned, &p.name, &format!("{} as {}", who.username, role.label()))
     })
     .await
     .map(|_| ())
@@ -321,7 +318,7 @@ pub async fn unassign(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, mp:
             return Err(AppError::NotFound("That member is not assigned to this mini program.".into()));
         }
         let who = accounts::get(tx, account)?.map(|a| a.username).unwrap_or_default();
-        audit::record(tx, &actor, Some((wid, &m.workspace_name())), AuditAction::MiniProgramUnassigned, &p.name, &who)
+        audit::record(tx, &actor, m.audited(), AuditAction::MiniProgramUnassigned, &p.name, &who)
     })
     .await
     .map(|_| ())
@@ -359,7 +356,7 @@ mod tests {
     use crate::server::Config;
 
     fn nobody() -> Actor {
-        Actor { id: None, name: "test".into(), client: None }
+        Actor::named("test")
     }
 
     async fn member_of(state: &Context, workspace: &Workspace, name: &str, role: Role) -> Member {

@@ -56,7 +56,7 @@ async fn change(
         let (action, details) = apply(tx, &mut r, &a.name)?;
         releases::put(tx, &r)?;
         supersede_unserved(tx, mp, before.iter())?;
-        audit::record(tx, &actor, Some((viewer.workspace(), &viewer.workspace_name())), action, &p.name, &format!("{}: {details}", a.name))?;
+        audit::record(tx, &actor, viewer.audited(), action, &p.name, &format!("{}: {details}", a.name))?;
         Ok(())
     })
     .await

@@ -202,10 +202,9 @@ fn audit_details(e: &WebhookEndpoint) -> String {
 /// Adds an endpoint; its signing secret is shown this once.
 pub async fn create(cx: &Context, admin: &Authorized<act::ManageWebhooks>, form: EndpointForm, actor: Actor) -> Result<NewSecret, AppError> {
     let (url, description, events) = check_form(cx, &form).await?;
-    let (w, wname) = (admin.workspace().id, admin.workspace().name.clone());
     let e = WebhookEndpoint {
         id: Uuid::now_v7(),
-        workspace: w,
+        workspace: admin.workspace().id,
         url,
         description,
         events,
@@ -215,8 +214,8 @@ pub async fn create(cx: &Context, admin: &Authorized<act::ManageWebhooks>, form:
         created_by: admin.who().account().username.clone(),
     };
     admin
-        .write(cx, move |tx, _| {
-            let existing = store::endpoints_of(tx, w)?;
+        .write(cx, move |tx, s| {
+            let existing = store::endpoints_of(tx, s.workspace())?;
             if existing.len() >= ENDPOINTS_MAX {
                 return Err(AppError::conflict(URL_FIELD, format!("a workspace has at most {ENDPOINTS_MAX} endpoints; delete one first")));
             }
@@ -224,7 +223,7 @@ pub async fn create(cx: &Context, admin: &Authorized<act::ManageWebhooks>, form:
                 return Err(AppError::conflict(URL_FIELD, "is already an endpoint of this workspace"));
             }
             store::put_endpoint(tx, &e)?;
-            audit::record(tx, &actor, Some((w, &wname)), AuditAction::WebhookEndpointAdded, &e.url, &audit_details(&e))?;
+            audit::record(tx, &actor, s.audited(), AuditAction::WebhookEndpointAdded, &e.url, &audit_details(&e))?;
             Ok(NewSecret { endpoint: e.id, secret: e.secret.clone() })
         })
         .await
@@ -240,11 +239,11 @@ pub async fn update(
     actor: Actor,
 ) -> Result<EndpointView, AppError> {
     let (url, description, events) = check_form(cx, &form).await?;
-    let (w, wname, now) = (admin.workspace().id, admin.workspace().name.clone(), cx.clock.now());
+    let now = cx.clock.now();
     admin
-        .write(cx, move |tx, _| {
-            let mut e = store::endpoint(tx, w, id)?.or_missing(Missing::WebhookEndpoint)?;
-            if store::endpoints_of(tx, w)?.iter().any(|x| x.id != id && x.url == url) {
+        .write(cx, move |tx, s| {
+            let mut e = store::endpoint(tx, s.workspace(), id)?.or_missing(Missing::WebhookEndpoint)?;
+            if store::endpoints_of(tx, s.workspace())?.iter().any(|x| x.id != id && x.url == url) {
                 return Err(AppError::conflict(URL_FIELD, "is already an endpoint of this workspace"));
             }
             let disabling = e.enabled && !enabled;
@@ -254,7 +253,7 @@ pub async fn update(
                 store::hold_back(tx, e.id, now)?;
             }
             let details = format!("{}{}", audit_details(&e), if e.enabled { "" } else { ", disabled" });
-            audit::record(tx, &actor, Some((w, &wname)), AuditAction::WebhookEndpointChanged, &e.url, &details)?;
+            audit::record(tx, &actor, s.audited(), AuditAction::WebhookEndpointChanged, &e.url, &details)?;
             Ok(e.view())
         })
         .await
@@ -262,14 +261,13 @@ pub async fn update(
 
 /// Replaces an endpoint's signing secret at once; the new one is shown this once.
 pub async fn rotate_secret(cx: &Context, admin: &Authorized<act::ManageWebhooks>, id: Uuid, actor: Actor) -> Result<NewSecret, AppError> {
-    let (w, wname) = (admin.workspace().id, admin.workspace().name.clone());
     let secret = new_secret();
     admin
-        .write(cx, move |tx, _| {
-            let mut e = store::endpoint(tx, w, id)?.or_missing(Missing::WebhookEndpoint)?;
+        .write(cx, move |tx, s| {
+            let mut e = store::endpoint(tx, s.workspace(), id)?.or_missing(Missing::WebhookEndpoint)?;
             e.secret = secret;
             store::put_endpoint(tx, &e)?;
-            audit::record(tx, &actor, Some((w, &wname)), AuditAction::WebhookEndpointChanged, &e.url, "signing secret replaced")?;
+            audit::record(tx, &actor, s.audited(), AuditAction::WebhookEndpointChanged, &e.url, "signing secret replaced")?;
             Ok(NewSecret { endpoint: e.id, secret: e.secret })
         })
         .await
@@ -277,12 +275,11 @@ pub async fn rotate_secret(cx: &Context, admin: &Authorized<act::ManageWebhooks>
 
 /// Deletes an endpoint and its deliveries.
 pub async fn delete(cx: &Context, admin: &Authorized<act::ManageWebhooks>, id: Uuid, actor: Actor) -> Result<(), AppError> {
-    let (w, wname) = (admin.workspace().id, admin.workspace().name.clone());
     admin
-        .write(cx, move |tx, _| {
-            let e = store::endpoint(tx, w, id)?.or_missing(Missing::WebhookEndpoint)?;
+        .write(cx, move |tx, s| {
+            let e = store::endpoint(tx, s.workspace(), id)?.or_missing(Missing::WebhookEndpoint)?;
             store::delete_endpoint(tx, &e)?;
-            audit::record(tx, &actor, Some((w, &wname)), AuditAction::WebhookEndpointDeleted, &e.url, &audit_details(&e))
+            audit::record(tx, &actor, s.audited(), AuditAction::WebhookEndpointDeleted, &e.url, &audit_details(&e))
                 .map(|_| ())
         })
         .await
@@ -290,18 +287,18 @@ pub async fn delete(cx: &Context, admin: &Authorized<act::ManageWebhooks>, id: U
 
 /// Queues a `webhook.test` event for one endpoint.
 pub async fn send_test(cx: &Context, admin: &Authorized<act::ManageWebhooks>, id: Uuid, actor: Actor) -> Result<Uuid, AppError> {
-    let (w, wname, who) = (admin.workspace().id, admin.workspace().name.clone(), admin.who().account().username.clone());
+    let who = admin.who().account().username.clone();
     admin
-        .write(cx, move |tx, _| {
-            let e = store::endpoint(tx, w, id)?.or_missing(Missing::WebhookEndpoint)?;
+        .write(cx, move |tx, s| {
+            let e = store::endpoint(tx, s.workspace(), id)?.or_missing(Missing::WebhookEndpoint)?;
             refuse_if_disabled(&e)?;
             let data = serde_json::json!({
-                "workspace": { "id": w, "name": &wname },
+                "workspace": { "id": s.workspace(), "name": s.workspace_name() },
                 "endpoint": e.id,
                 "summary": format!("A test event sent by {who}"),
             });
             let sent = store::raise_test(tx, &e, &data)?;
-            audit::record(tx, &actor, Some((w, &wname)), AuditAction::WebhookTestSent, &e.url, "")?;
+            audit::record(tx, &actor, s.audited(), AuditAction::WebhookTestSent, &e.url, "")?;
             Ok(sent)
         })
         .await
@@ -329,16 +326,13 @@ pub async fn deliveries(
 
 /// Queues a delivery again, due now.
 pub async fn resend(cx: &Context, admin: &Authorized<act::ManageWebhooks>, delivery: Uuid, actor: Actor) -> Result<DeliveryView, AppError> {
-    let (w, wname) = (admin.workspace().id, admin.workspace().name.clone());
     admin
-        .write(cx, move |tx, _| {
-            let mut d = store::delivery(tx, delivery)?
-                .filter(|d| d.workspace == w)
-                .ok_or_else(|| AppError::NotFound("No such delivery in this workspace.".into()))?;
-            let e = store::endpoint(tx, w, d.endpoint)?.or_missing(Missing::WebhookEndpoint)?;
+        .write(cx, move |tx, s| {
+            let mut d = store::delivery(tx, delivery)?.filter(|d| d.workspace == s.workspace()).or_missing(Missing::Delivery)?;
+            let e = store::endpoint(tx, s.workspace(), d.endpoint)?.or_missing(Missing::WebhookEndpoint)?;
             refuse_if_disabled(&e)?;
             store::resend(tx, &mut d)?;
-            audit::record(tx, &actor, Some((w, &wname)), AuditAction::WebhookDeliveryResent, &e.url, &format!("{} of {}", d.event, d.created.to_rfc3339()))?;
+            audit::record(tx, &actor, s.audited(), AuditAction::WebhookDeliveryResent, &e.url, &format!("{} of {}", d.event, d.created.to_rfc3339()))?;
             Ok(d.view())
         })
         .await

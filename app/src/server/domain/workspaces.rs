@@ -9,7 +9,7 @@ use crate::model::account::email_key;
 use crate::model::workspace::*;
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
-use crate::server::guard::{act, Authorized, Operator, SignedIn};
+use crate::server::guard::{act, Action, Authorized, Operator, SignedIn};
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::admissions;
 use crate::server::store::change_requests::{self, ChangeRequest};
@@ -35,15 +35,9 @@ pub struct ApplicationForm {
     pub representatives: Vec<RepresentativeRow>,
 }
 
-pub fn check_application(
-    form: &ApplicationForm,
-) -> Result<(String, String, String, Vec<Representative>), AppError> {
-    Ok((
-        validate_workspace_name(&form.name)?,
-        validate_mcc(&form.mcc)?,
-        validate_address(&form.address)?,
-        check_representatives(&form.representatives)?,
-    ))
+/// The workspace's name and its registered information, checked.
+pub fn check_application(form: &ApplicationForm) -> Result<(String, RegisteredInfo), AppError> {
+    Ok((validate_workspace_name(&form.name)?, RegisteredInfo::check(&form.mcc, &form.address, &form.representatives)?))
 }
 
 /// Applies for a workspace: only with a verified email address, at most
@@ -62,15 +56,13 @@ pub async fn apply(
             who.account().email
         )));
     }
-    let (name, mcc, address, representatives) = check_application(&form)?;
+    let (name, info) = check_application(&form)?;
     let application = WorkspaceApplication {
         id: Uuid::now_v7(),
         applicant: who.account().id,
         applicant_name: who.account().username.clone(),
         name,
-        mcc,
-        address,
-        representatives,
+        info,
         status: ApplicationStatus::Pending,
         reason: None,
         created: cx.clock.now(),
@@ -156,9 +148,7 @@ pub async fn generate(
             let workspace = Workspace {
                 id: Uuid::now_v7(),
                 name: a.name.clone(),
-                mcc: a.mcc.clone(),
-                address: a.address.clone(),
-                representatives: a.representatives.clone(),
+                info: a.info.clone(),
                 status: WorkspaceStatus::Active,
                 status_reason: None,
                 created: crate::server::store::now(),
@@ -172,7 +162,7 @@ pub async fn generate(
             workspace_applications::decide_application(tx, &a)?;
             ws::insert_workspace(tx, &workspace)?;
             crate::server::store::apps::ensure_platform_key(tx, workspace.id)?;
-            for rep in &workspace.representatives {
+            for rep in &workspace.info.representatives {
                 let has_account =
                     admissions::admit(tx, workspace.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
                 let body = generation_email(&console, &workspace, rep, has_account);
@@ -193,6 +183,7 @@ pub async fn generate(
                     "from application {}; admins: {}",
                     a.id,
                     workspace
+                        .info
                         .representatives
                         .iter()
                         .map(|r| r.email.as_str())
@@ -273,13 +264,12 @@ pub async fn request_change(
 ) -> Result<(), AppError> {
     let what = validate_reason("What to change", what)?;
     let why = validate_reason("Why", why)?;
-    let m = admin;
     let request = ChangeRequest {
         id: Uuid::now_v7(),
-        workspace: m.workspace().id,
-        workspace_name: m.workspace().name.clone(),
-        requester: m.who().account().id,
-        requester_name: m.who().account().username.clone(),
+        workspace: admin.workspace().id,
+        workspace_name: admin.workspace().name.clone(),
+        requester: admin.who().account().id,
+        requester_name: admin.who().account().username.clone(),
         what,
         why,
         created: cx.clock.now(),
@@ -314,20 +304,35 @@ pub async fn set_sign_in_policy(
             "must be on for your own account before you require it of every member",
         ));
     }
+    change_setting(cx, admin, actor, move |_, w| {
+        if w.require_second_factor == require_second_factor {
+            return Ok(None);
+        }
+        w.require_second_factor = require_second_factor;
+        let details = if require_second_factor {
+            "two-factor authentication required of every member"
+        } else {
+            "two-factor authentication no longer required"
+        };
+        Ok(Some((AuditAction::WorkspaceSignInPolicyChanged, details.to_string())))
+    })
+    .await
+}
+
+/// Changes a setting of the admin's workspace in one write: `change` edits the record and says
+/// what the audit log records, or `None` when nothing changed (then nothing is written).
+async fn change_setting<A: Action>(
+    cx: &Context,
+    admin: &Authorized<A>,
+    actor: Actor,
+    change: impl FnOnce(&redb::WriteTransaction, &mut Workspace) -> Result<Option<(AuditAction, String)>, AppError> + Send + 'static,
+) -> Result<(), AppError> {
     admin
         .write(cx, move |tx, scope| {
             let mut w = ws::get_workspace(tx, scope.workspace())?.or_missing(Missing::Workspace)?;
-            if w.require_second_factor == require_second_factor {
-                return Ok(());
-            }
-            w.require_second_factor = require_second_factor;
+            let Some((action, details)) = change(tx, &mut w)? else { return Ok(()) };
             ws::update_workspace(tx, &w)?;
-            let details = if require_second_factor {
-                "two-factor authentication required of every member"
-            } else {
-                "two-factor authentication no longer required"
-            };
-            audit::record(tx, &actor, Some((w.id, &w.name)), AuditAction::WorkspaceSignInPolicyChanged, &w.name, details)?;
+            audit::record(tx, &actor, scope.audited(), action, &w.name, &details)?;
             Ok(())
         })
         .await
@@ -360,34 +365,30 @@ pub async fn set_single_sign_on(
             ));
         }
     }
-    admin
-        .write(cx, move |tx, scope| {
-            let mut w = ws::get_workspace(tx, scope.workspace())?.or_missing(Missing::Workspace)?;
-            let label = if provider.is_empty() {
-                None
-            } else {
-                Some(sso::get(tx, &provider)?.ok_or_else(|| AppError::invalid("Provider", "is not a single sign-on provider of this server"))?.label)
-            };
-            let next = label.as_ref().map(|_| crate::model::workspace::WorkspaceSso { provider: provider.clone(), required, groups: groups.clone() });
-            if w.single_sign_on == next {
-                return Ok(());
-            }
-            let from = w.single_sign_on.as_ref().map(|s| s.provider.clone());
-            sso::set_workspace(tx, w.id, from.as_deref(), next.as_ref().map(|s| s.provider.as_str()))?;
-            w.single_sign_on = next;
-            ws::update_workspace(tx, &w)?;
-            let details = match &label {
-                None => "no single sign-on".to_string(),
-                Some(l) => format!(
-                    "{l}{}; {} group role(s)",
-                    if required { ", required of every member" } else { ", optional" },
-                    groups.len()
-                ),
-            };
-            audit::record(tx, &actor, Some((w.id, &w.name)), AuditAction::WorkspaceSingleSignOnChanged, &w.name, &details)?;
-            Ok(())
-        })
-        .await
+    change_setting(cx, admin, actor, move |tx, w| {
+        let label = if provider.is_empty() {
+            None
+        } else {
+            Some(sso::get(tx, &provider)?.ok_or_else(|| AppError::invalid("Provider", "is not a single sign-on provider of this server"))?.label)
+        };
+        let next = label.as_ref().map(|_| crate::model::workspace::WorkspaceSso { provider: provider.clone(), required, groups: groups.clone() });
+        if w.single_sign_on == next {
+            return Ok(None);
+        }
+        let from = w.single_sign_on.as_ref().map(|s| s.provider.clone());
+        sso::set_workspace(tx, w.id, from.as_deref(), next.as_ref().map(|s| s.provider.as_str()))?;
+        w.single_sign_on = next;
+        let details = match &label {
+            None => "no single sign-on".to_string(),
+            Some(l) => format!(
+                "{l}{}; {} group role(s)",
+                if required { ", required of every member" } else { ", optional" },
+                groups.len()
+            ),
+        };
+        Ok(Some((AuditAction::WorkspaceSingleSignOnChanged, details)))
+    })
+    .await
 }
 
 /// The operator edits a workspace's registered information (never its name). New
@@ -401,52 +402,23 @@ pub async fn edit_info(
     representatives: &str,
     actor: Actor,
 ) -> Result<Workspace, AppError> {
-    let mcc = validate_mcc(mcc)?;
-    let address = validate_address(address)?;
-    let reps = parse_representatives(representatives)?;
+    let info = RegisteredInfo::check(mcc, address, &representative_lines(representatives)?)?;
     let console = cx.config.public_url.trim_end_matches('/').to_string();
     let w = cx
         .store
         .write(move |tx| {
             let mut w = ws::get_workspace(tx, id)?.or_missing(Missing::Workspace)?;
-            let mut changes = Vec::new();
-            if w.mcc != mcc {
-                changes.push(format!("scope {} → {}", w.mcc, mcc));
-            }
-            if w.address != address {
-                changes.push(format!("address {:?} → {:?}", w.address, address));
-            }
-            if w.representatives != reps {
-                changes.push(format!(
-                    "representatives {:?} → {:?}",
-                    format_representatives(&w.representatives),
-                    format_representatives(&reps)
-                ));
-            }
+            let changes = info.changes_from(&w.info);
             if changes.is_empty() {
                 return Err(AppError::invalid(
                     "Registered information",
                     "is unchanged; edit a field first",
                 ));
             }
-            let added: Vec<Representative> = reps
-                .iter()
-                .filter(|r| {
-                    !w.representatives
-                        .iter()
-                        .any(|o| email_key(&o.email) == email_key(&r.email))
-                })
-                .cloned()
-                .collect();
-            let removed: Vec<Representative> = w
-                .representatives
-                .iter()
-                .filter(|o| !reps.iter().any(|r| email_key(&o.email) == email_key(&r.email)))
-                .cloned()
-                .collect();
-            w.mcc = mcc;
-            w.address = address;
-            w.representatives = reps;
+            let listed = |reps: &[Representative], r: &Representative| reps.iter().any(|o| email_key(&o.email) == email_key(&r.email));
+            let added: Vec<Representative> = info.representatives.iter().filter(|r| !listed(&w.info.representatives, r)).cloned().collect();
+            let removed: Vec<Representative> = w.info.representatives.iter().filter(|o| !listed(&info.representatives, o)).cloned().collect();
+            w.info = info;
             ws::update_workspace(tx, &w)?;
             for rep in &added {
                 let member = admissions::admit(tx, w.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
@@ -709,11 +681,7 @@ mod tests {
     }
 
     fn nobody() -> Actor {
-        Actor {
-            id: None,
-            name: "test".into(),
-            client: None,
-        }
+        Actor::named("test")
     }
 
     #[tokio::test]

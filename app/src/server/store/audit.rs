@@ -35,6 +35,13 @@ pub struct Actor {
     pub client: Option<String>,
 }
 
+impl Actor {
+    /// An actor that is no account and has no address: the health rule, the dev seed, a test.
+    pub fn named(name: impl Into<String>) -> Actor {
+        Actor { id: None, name: name.into(), client: None }
+    }
+}
+
 /// Appends an event in the caller's transaction, so it commits exactly when the change does; an
 /// event of a workspace that its webhook endpoints subscribe to is queued for them in the same
 /// transaction.

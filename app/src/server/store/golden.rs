@@ -76,6 +76,10 @@ fn at(text: &str) -> DateTime<Utc> {
 const SHA_A: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 const SHA_B: &str = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
 
+fn registered_info() -> crate::model::workspace::RegisteredInfo {
+    crate::model::workspace::RegisteredInfo { mcc: "5411".into(), address: "1 Main Street, Springfield".into(), representatives: representatives() }
+}
+
 fn representatives() -> Vec<Representative> {
     vec![
         Representative { name: "Ann Lee".into(), email: "ann@example.com".into() },
@@ -109,9 +113,7 @@ pub(super) fn workspace_application() -> WorkspaceApplication {
         applicant: id(1),
         applicant_name: "ann".into(),
         name: "Acme Wallet".into(),
-        mcc: "5411".into(),
-        address: "1 Main Street, Springfield".into(),
-        representatives: representatives(),
+        info: registered_info(),
         status: ApplicationStatus::Generated,
         reason: Some("Documents complete".into()),
         created: at("2026-03-01T09:20:00.5Z"),
@@ -124,9 +126,7 @@ pub(super) fn workspace() -> Workspace {
     Workspace {
         id: id(3),
         name: "Acme Wallet".into(),
-        mcc: "5411".into(),
-        address: "1 Main Street, Springfield".into(),
-        representatives: representatives(),
+        info: registered_info(),
         status: WorkspaceStatus::Suspended,
         status_reason: Some("Unpaid invoice".into()),
         created: at("2026-03-02T14:00:00Z"),

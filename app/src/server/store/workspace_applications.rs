@@ -10,7 +10,6 @@ use uuid::Uuid;
 use super::codec::{one, put};
 use super::tables::*;
 use super::workspaces::workspace_name_taken;
-use crate::model::mcc::mcc_description;
 use super::listing::{self, Dimension, List, Listed, Row, Window};
 use crate::model::page::KeyValue;
 use crate::model::workspace::*;
@@ -22,9 +21,9 @@ pub struct WorkspaceApplication {
     pub applicant: Uuid,
     pub applicant_name: String,
     pub name: String,
-    pub mcc: String,
-    pub address: String,
-    pub representatives: Vec<Representative>,
+    /// Stored as the record's own fields (`mcc`, `address`, `representatives`).
+    #[serde(flatten)]
+    pub info: RegisteredInfo,
     pub status: ApplicationStatus,
     pub reason: Option<String>,
     pub created: DateTime<Utc>,
@@ -38,10 +37,8 @@ impl WorkspaceApplication {
             id: self.id,
             applicant: self.applicant_name.clone(),
             name: self.name.clone(),
-            mcc: self.mcc.clone(),
-            mcc_description: mcc_description(&self.mcc).unwrap_or("").into(),
-            address: self.address.clone(),
-            representatives: self.representatives.clone(),
+            info: self.info.clone(),
+            scope: self.info.scope(),
             status: self.status,
             reason: self.reason.clone(),
             created: self.created,
@@ -204,12 +201,11 @@ mod tests {
             applicant: Uuid::new_v4(),
             applicant_name: "ann".into(),
             name: name.into(),
-            mcc: "5812".into(),
-            address: "1 Main St".into(),
-            representatives: vec![Representative {
-                name: "Ann".into(),
-                email: "ann@example.com".into(),
-            }],
+            info: RegisteredInfo {
+                mcc: "5812".into(),
+                address: "1 Main St".into(),
+                representatives: vec![Representative { name: "Ann".into(), email: "ann@example.com".into() }],
+            },
             status: ApplicationStatus::Pending,
             reason: None,
             created: Utc::now(),

@@ -11,7 +11,6 @@ use super::codec::{one, put};
 use super::members::membership;
 use super::effects::{caused, Effect};
 use super::tables::*;
-use crate::model::mcc::mcc_description;
 use super::listing::{self, Dimension, List, Listed, Row, Window};
 use crate::model::page::KeyValue;
 use crate::model::workspace::*;
@@ -21,9 +20,9 @@ use crate::model::AppError;
 pub struct Workspace {
     pub id: Uuid,
     pub name: String,
-    pub mcc: String,
-    pub address: String,
-    pub representatives: Vec<Representative>,
+    /// Stored as the record's own fields (`mcc`, `address`, `representatives`).
+    #[serde(flatten)]
+    pub info: RegisteredInfo,
     pub status: WorkspaceStatus,
     pub status_reason: Option<String>,
     pub created: DateTime<Utc>,
@@ -46,10 +45,8 @@ impl Workspace {
             name: self.name.clone(),
             status: self.status,
             status_reason: self.status_reason.clone(),
-            address: self.address.clone(),
-            mcc: self.mcc.clone(),
-            mcc_description: mcc_description(&self.mcc).unwrap_or("").into(),
-            representatives: self.representatives.clone(),
+            info: self.info.clone(),
+            scope: self.info.scope(),
             created: self.created,
             require_second_factor: self.require_second_factor,
             single_sign_on: self.single_sign_on.clone(),
@@ -174,9 +171,7 @@ pub(crate) mod fixtures {
         Workspace {
             id: Uuid::new_v4(),
             name: name.into(),
-            mcc: "5812".into(),
-            address: "1 Main St".into(),
-            representatives: vec![],
+            info: RegisteredInfo { mcc: "5812".into(), address: "1 Main St".into(), representatives: vec![] },
             status,
             status_reason: None,
             created: Utc::now(),

@@ -42,10 +42,10 @@ pub fn ApplicationPage() -> impl IntoView {
                         <dt>"Status"</dt><dd><StatusBadge status=a.status /></dd>
                         <dt>"Workspace Name"</dt><dd>{a.name.clone()}</dd>
                         <dt>"Applicant"</dt><dd>{a.applicant.clone()}</dd>
-                        <dt>"Scope of Business"</dt><dd>{format!("{} — {}", a.mcc, a.mcc_description)}</dd>
-                        <dt>"Business Address"</dt><dd class="pre">{a.address.clone()}</dd>
+                        <dt>"Scope of Business"</dt><dd>{a.scope.clone()}</dd>
+                        <dt>"Business Address"</dt><dd class="pre">{a.info.address.clone()}</dd>
                         <dt>"Business Representatives"</dt>
-                        <dd><ul class="plain">{a.representatives.iter().map(|r| view! { <li>{format!("{} <{}>", r.name, r.email)}</li> }).collect_view()}</ul></dd>
+                        <dd><ul class="plain">{a.info.representatives.iter().map(|r| view! { <li>{format!("{} <{}>", r.name, r.email)}</li> }).collect_view()}</ul></dd>
                         <dt>"Submitted"</dt><dd>{fmt_time(&a.created)}</dd>
                         {a.decided.map(|d| view! { <dt>"Decided"</dt><dd>{fmt_time(&d)}</dd> })}
                         {a.reason.clone().map(|r| view! { <dt>"Reason"</dt><dd>{r}</dd> })}

@@ -24,7 +24,7 @@ pub fn ApplicationsPage() -> impl IntoView {
                 data
                 empty="No applications match."
                 row=|a: ApplicationView| view! {
-                    <WorkspaceRow href=format!("/operator/applications/{}", a.id) name=a.name mcc=a.mcc mcc_description=a.mcc_description created=a.created status=a.status>
+                    <WorkspaceRow href=format!("/operator/applications/{}", a.id) name=a.name scope=a.scope created=a.created status=a.status>
                         {a.applicant}
                     </WorkspaceRow>
                 }.into_any()

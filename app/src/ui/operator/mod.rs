@@ -136,8 +136,7 @@ where
 fn WorkspaceRow(
     href: String,
     name: String,
-    mcc: String,
-    mcc_description: String,
+    scope: String,
     created: chrono::DateTime<chrono::Utc>,
     #[prop(into)] status: Badge,
     children: Children,
@@ -146,7 +145,7 @@ fn WorkspaceRow(
         <tr>
             <td><a href=href>{name}</a></td>
             <td>{children()}</td>
-            <td>{format!("{mcc} — {mcc_description}")}</td>
+            <td>{scope}</td>
             <td class="nowrap">{fmt_time(&created)}</td>
             <td><StatusBadge status /></td>
         </tr>

@@ -54,19 +54,19 @@ pub fn WorkspaceAdminPage() -> impl IntoView {
                         <input type="hidden" name="id" value=id_edit />
                         <div class="field">
                             <label for="edit-mcc">"Scope of Business"</label>
-                            <input id="edit-mcc" name="mcc" list="mcc-options-edit" required value=format!("{} — {}", w.mcc, w.mcc_description) />
+                            <input id="edit-mcc" name="mcc" list="mcc-options-edit" required value=w.scope.clone() />
                             <datalist id="mcc-options-edit">
                                 {crate::model::mcc::MCC_LIST.iter().map(|(c, d)| view! { <option value=format!("{c} — {d}")></option> }).collect_view()}
                             </datalist>
                             <p class="field-error" role="alert">{move || edit_error.get().filter(|e| e.field() == Some("Scope of Business")).map(|e| e.to_string())}</p>
                         </div>
-                        <Field label="Business Address" name="address" kind="textarea" required=true value=Signal::derive({ let a = w.address.clone(); move || a.clone() }) error=edit_error />
+                        <Field label="Business Address" name="address" kind="textarea" required=true value=Signal::derive({ let a = w.info.address.clone(); move || a.clone() }) error=edit_error />
                         <Field
                             label="Business Representatives"
                             name="representatives"
                             kind="textarea"
                             required=true
-                            value=Signal::derive({ let r = format_representatives(&w.representatives); move || r.clone() })
+                            value=Signal::derive({ let r = format_representatives(&w.info.representatives); move || r.clone() })
                             hint="One per line, as: Jane Doe <jane@example.com>. Added representatives become Workspace Admins."
                             error=edit_error
                         />

@@ -26,7 +26,7 @@ pub fn WorkspacesAdminPage() -> impl IntoView {
                 data
                 empty="No workspaces match."
                 row=|w: WorkspaceView| view! {
-                    <WorkspaceRow href=format!("/operator/workspaces/{}", w.id) name=w.name mcc=w.mcc mcc_description=w.mcc_description created=w.created status=w.status>
+                    <WorkspaceRow href=format!("/operator/workspaces/{}", w.id) name=w.name scope=w.scope created=w.created status=w.status>
                         <code>{w.id.to_string()}</code>
                     </WorkspaceRow>
                 }.into_any()

@@ -41,12 +41,12 @@ pub fn GeneralPage() -> impl IntoView {
                             <dt>"Workspace ID"</dt><dd><code>{w.id.to_string()}</code></dd>
                             <dt>"Workspace Name"</dt><dd>{w.name.clone()}</dd>
                             <dt>"Status"</dt><dd><StatusBadge status=w.status /></dd>
-                            <dt>"Business Address"</dt><dd class="pre">{w.address.clone()}</dd>
-                            <dt>"Scope of Business"</dt><dd>{format!("{} — {}", w.mcc, w.mcc_description)}</dd>
+                            <dt>"Business Address"</dt><dd class="pre">{w.info.address.clone()}</dd>
+                            <dt>"Scope of Business"</dt><dd>{w.scope.clone()}</dd>
                             <dt>"Business Representative(s)"</dt>
-                            <dd><ul class="plain">{w.representatives.iter().map(|r| view! { <li>{r.name.clone()}</li> }).collect_view()}</ul></dd>
+                            <dd><ul class="plain">{w.info.representatives.iter().map(|r| view! { <li>{r.name.clone()}</li> }).collect_view()}</ul></dd>
                             <dt>"Representative email(s)"</dt>
-                            <dd><ul class="plain">{w.representatives.iter().map(|r| view! { <li>{r.email.clone()}</li> }).collect_view()}</ul></dd>
+                            <dd><ul class="plain">{w.info.representatives.iter().map(|r| view! { <li>{r.email.clone()}</li> }).collect_view()}</ul></dd>
                             <dt>"Generated"</dt><dd>{fmt_time(&w.created)}</dd>
                         </dl>
                     </Panel>

@@ -63,7 +63,7 @@ pub fn WorkspacesPage() -> impl IntoView {
                     view! {
                         <tr>
                             <td>{a.name.clone()}</td>
-                            <td>{format!("{} — {}", a.mcc, a.mcc_description)}</td>
+                            <td>{a.scope.clone()}</td>
                             <td>{fmt_time(&a.created)}</td>
                             <td><StatusBadge status=a.status /></td>
                             <td>{a.reason.clone().unwrap_or_default()}</td>

@@ -489,7 +489,7 @@ mod tests {
 
         let (bob, _) = enrolled(&cx, "bob").await;
         let op = Operator::for_tests(who.clone());
-        let actor = Actor { id: None, name: "operator".into(), client: None };
+        let actor = Actor::named("operator");
         assert_eq!(reset_by_operator(&cx, &op, bob.account().id, actor.clone()).await.unwrap(), "bob");
         let e = reset_by_operator(&cx, &op, bob.account().id, actor.clone()).await.unwrap_err();
         assert_eq!(e.status(), 409);

@@ -470,7 +470,7 @@ async fn refused(cx: &Context, p: &SsoProvider, email: Option<&str>, r: SsoRefus
     let _ = cx
         .store
         .write(move |tx| {
-            let actor = Actor { id: None, name, client: None };
+            let actor = Actor::named(name);
             audit::record(tx, &actor, None, AuditAction::AccountSignInFailed, &target, &details)
         })
         .await;

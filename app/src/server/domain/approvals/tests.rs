@@ -27,7 +27,7 @@ use crate::server::store::Store;
 use crate::server::Config;
 
 fn nobody() -> Actor {
-    Actor { id: None, name: "test".into(), client: None }
+    Actor::named("test")
 }
 
 struct World {
