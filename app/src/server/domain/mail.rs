@@ -61,8 +61,10 @@ impl Mailer {
     }
 }
 
-/// Sends due messages until the process ends; woken early by `wake` when a message is queued.
+/// Sends due messages until the process ends; woken early by `wake` when a message is queued,
+/// or when the clock moved (a retry may be due).
 pub async fn run_worker(store: Store, mailer: Mailer, wake: Arc<Notify>) {
+    let mut moved = store.clock().moved();
     loop {
         match store.read({ let now = store.clock().now(); move |tx| outbox::due(tx, now, 20) }).await {
             Ok(due) => {
@@ -86,6 +88,7 @@ pub async fn run_worker(store: Store, mailer: Mailer, wake: Arc<Notify>) {
         }
         tokio::select! {
             _ = wake.notified() => {}
+            Ok(()) = moved.changed() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }

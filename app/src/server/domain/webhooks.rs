@@ -479,10 +479,11 @@ async fn read_start(mut answer: reqwest::Response) -> String {
 
 /// Sends due deliveries until the process ends, [`IN_FLIGHT`] at a time (at most
 /// [`IN_FLIGHT_PER_ENDPOINT`] to one endpoint), each in its own task so a slow receiver delays
-/// only its own; woken early by `wake` when a commit queued one.
+/// only its own; woken early by `wake` when a commit queued one, or when the clock moved.
 pub async fn run_worker(store: Store, sender: Sender, wake: Arc<Notify>) {
     // The deliveries being sent, and the endpoint of each.
     let in_flight: Arc<Mutex<HashMap<Uuid, Uuid>>> = Arc::default();
+    let mut moved = store.clock().moved();
     loop {
         let now = store.clock().now();
         match store.read(move |tx| store::due(tx, now, IN_FLIGHT * 16)).await {
@@ -509,6 +510,7 @@ pub async fn run_worker(store: Store, sender: Sender, wake: Arc<Notify>) {
         }
         tokio::select! {
             _ = wake.notified() => {}
+            Ok(()) = moved.changed() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }

@@ -551,9 +551,11 @@ impl Publisher {
         Ok((findings, pass))
     }
 
-    /// Publishes whenever a commit owes it or a pass is due, until the task is aborted; a failed
-    /// pass is retried after 1 s, 2 s, 4 s … (at most [`MAX_BACKOFF`]), whatever wakes it.
+    /// Publishes whenever a commit owes it or a pass is due (looked at every [`LOOK_EVERY`], and
+    /// whenever the clock moves), until the task is aborted; a failed pass is retried after 1 s,
+    /// 2 s, 4 s … (at most [`MAX_BACKOFF`]), whatever wakes it.
     pub async fn run(self: Arc<Self>, wake: Arc<tokio::sync::Notify>) {
+        let mut moved = self.clock.moved();
         let mut failures: u32 = 0;
         let mut next_due: Option<DateTime<Utc>> = None;
         let mut first = true;
@@ -590,7 +592,11 @@ impl Publisher {
                 Some(backoff) => tokio::time::sleep(backoff).await,
                 None => {
                     let until_due = next_due.and_then(|d| (d - self.clock.now()).to_std().ok()).unwrap_or(LOOK_EVERY);
-                    let _ = tokio::time::timeout(until_due.min(LOOK_EVERY), wake.notified()).await;
+                    tokio::select! {
+                        _ = wake.notified() => {}
+                        Ok(()) = moved.changed() => {}
+                        _ = tokio::time::sleep(until_due.min(LOOK_EVERY)) => {}
+                    }
                 }
             }
         }
