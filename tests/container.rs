@@ -16,7 +16,6 @@ use common::*;
 
 struct Setup {
     server: Server,
-    _dir: DataDir,
     op: reqwest::Client,
     ann: reqwest::Client,
     wid: String,
@@ -31,15 +30,14 @@ struct Setup {
 /// The Acme workspace (Ann is its Workspace Admin), Apps "Super" and "Other", and the mini
 /// program "Coupons".
 async fn setup() -> Setup {
-    let dir = DataDir::new();
-    let (server, op, ann) = acme_in(&dir).await;
+    let (server, op, ann) = acme().await;
     let wid = workspace_id(&ann, &server, "Acme").await;
     let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
     let other = create_android_app(&ann, &server, "Other", "com.acme.other").await;
     let platform_key = call(&ann, &server, "get-app", &[("workspace", "Acme"), ("id", &app.id)]).await.json()["platform_public_key"].as_str().unwrap().to_string();
     let mp = create_mini_program(&ann, &server, "Coupons", "Shopping").await;
     let (access_key, upload_key, other_access_key) = (app.access_key, app.upload_key, other.access_key);
-    Setup { server, _dir: dir, op, ann, wid, app: app.id, access_key, upload_key, other_access_key, platform_key, mp }
+    Setup { server, op, ann, wid, app: app.id, access_key, upload_key, other_access_key, platform_key, mp }
 }
 
 /// A GET of the container API with `key` as the bearer token and any other headers.

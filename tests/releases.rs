@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 
 struct Setup {
     server: Server,
-    _dir: DataDir,
     ann: reqwest::Client,
     rev: reqwest::Client,
     dev: reqwest::Client,
@@ -27,13 +26,12 @@ async fn setup() -> Setup {
 }
 
 async fn setup_with(extra: &[&str]) -> Setup {
-    let dir = DataDir::new();
-    let (server, _op, ann) = acme_with_in(&dir, extra, "Ann Lee <ann@example.com>").await;
+    let (server, _op, ann) = acme_with(extra, "Ann Lee <ann@example.com>").await;
     let rev = join(&server, &ann, "rev", "WorkspaceReviewer").await;
     let dev = join(&server, &ann, "dev", "WorkspaceDeveloper").await;
     let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
     let mp = create_mini_program(&ann, &server, "Coupons", "Shopping").await;
-    Setup { server, _dir: dir, ann, rev, dev, app: app.id, access_key: app.access_key, mp }
+    Setup { server, ann, rev, dev, app: app.id, access_key: app.access_key, mp }
 }
 
 /// [`setup_with`] `extra`, with 1.0.0 released to every install and 1.1.0 to `rollout` percent of

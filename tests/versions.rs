@@ -11,7 +11,6 @@ use common::*;
 
 struct Setup {
     server: Server,
-    _dir: DataDir,
     ann: reqwest::Client,
     app: String,
     upload_key: String,
@@ -19,11 +18,10 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let dir = DataDir::new();
-    let (server, _op, ann) = acme_in(&dir).await;
+    let (server, _op, ann) = acme().await;
     let app = create_android_app(&ann, &server, "Super", "com.acme.super").await;
     let mp = create_mini_program(&ann, &server, "Coupons", "Shopping").await;
-    Setup { server, _dir: dir, ann, app: app.id, upload_key: app.upload_key, mp }
+    Setup { server, ann, app: app.id, upload_key: app.upload_key, mp }
 }
 
 /// `name` joins Acme by invitation as `role`; returns the client and the account id.
