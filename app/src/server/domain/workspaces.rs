@@ -402,7 +402,9 @@ pub async fn edit_info(
     representatives: &str,
     actor: Actor,
 ) -> Result<Workspace, AppError> {
-    let info = RegisteredInfo::check(mcc, address, &representative_lines(representatives)?)?;
+    // Field by field in the form's order, so the first refusal names the first bad field.
+    let (mcc, address) = (validate_mcc(mcc)?, validate_address(address)?);
+    let info = RegisteredInfo { mcc, address, representatives: parse_representatives(representatives)? };
     let console = cx.config.public_url.trim_end_matches('/').to_string();
     let w = cx
         .store

@@ -297,7 +297,7 @@ pub const VERSION_LIST: List = List { code: 11, sorts: &["created"], default_sor
 /// version); its row id is the first 16 bytes of the SHA-256 of the number.
 fn version_key(v: &Version) -> (Vec<u8>, u128) {
     use sha2::{Digest, Sha256};
-    let mut key = crate::model::page::KeyValue::Int(v.created.timestamp_micros()).bytes();
+    let mut key = crate::model::page::KeyValue::from(v.created).bytes();
     key.extend_from_slice(v.version.as_bytes());
     let h = Sha256::digest(v.version.as_bytes());
     (key, u128::from_be_bytes(h[..16].try_into().expect("16 bytes")))
