@@ -995,6 +995,8 @@ async fn a_representative_taken_off_the_list_is_not_admitted_later() {
     assert_eq!(admission_emails(&ann, &server).await, vec!["yan@example.com"]);
     let r = list_outbox(&op, &server, "", "yan@example.com").await;
     assert!(r.body.contains("You are a Workspace Admin of Acme"), "{}", r.body);
+    assert!(r.body.contains("You have been named a representative of the workspace Acme"), "{}", r.body);
+    assert!(!r.body.contains("has been generated"), "the workspace is not new: {}", r.body);
     // zed signs up and verifies: not admitted.
     let zed = person(&server, "zed").await;
     assert_eq!(me(&zed, &server).await["email_verified"], true);

@@ -163,15 +163,7 @@ pub async fn generate(
             ws::insert_workspace(tx, &workspace)?;
             crate::server::store::apps::ensure_platform_key(tx, workspace.id)?;
             for rep in &workspace.info.representatives {
-                let has_account =
-                    admissions::admit(tx, workspace.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
-                let body = generation_email(&console, &workspace, rep, has_account);
-                outbox::enqueue(
-                    tx,
-                    vec![rep.email.clone()],
-                    &format!("Your MPDP workspace {} is ready", workspace.name),
-                    &body,
-                )?;
+                admit_representative(tx, &console, &workspace, rep, true)?;
             }
             audit::record(
                 tx,
@@ -197,16 +189,26 @@ pub async fn generate(
     Ok(workspace)
 }
 
-fn generation_email(
+/// Admits a representative of `w` as its Workspace Admin (at once if their address is a verified
+/// account's, else when it becomes one) and mails them the workspace's particulars: as its
+/// generation (`generated`), or as their being named on an existing workspace.
+fn admit_representative(
+    tx: &redb::WriteTransaction,
     console: &str,
     w: &Workspace,
     rep: &Representative,
-    has_account: bool,
-) -> String {
+    generated: bool,
+) -> Result<(), AppError> {
+    let has_account = admissions::admit(tx, w.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
+    let (subject, news) = if generated {
+        (format!("Your MPDP workspace {} is ready", w.name), format!("The workspace {} has been generated on MPDP", w.name))
+    } else {
+        (format!("You are a Workspace Admin of {} on MPDP", w.name), format!("You have been named a representative of the workspace {} on MPDP", w.name))
+    };
     let mut body = format!(
-        "Hello {},\n\nThe workspace {} has been generated on MPDP, with you as a Workspace Admin.\n\n\
-         Workspace ID: {}\nWorkspace Name: {}\nConsole: {}/w/{}/general\n",
-        rep.name, w.name, w.id, w.name, console, w.name
+        "Hello {},\n\n{news}, with you as a Workspace Admin.\n\n\
+         Workspace ID: {}\nWorkspace Name: {}\nConsole: {console}/w/{}/general\n",
+        rep.name, w.id, w.name, w.name
     );
     if !has_account {
         body.push_str(&format!(
@@ -216,7 +218,8 @@ fn generation_email(
             rep.email
         ));
     }
-    body
+    outbox::enqueue(tx, vec![rep.email.clone()], &subject, &body)?;
+    Ok(())
 }
 
 pub async fn reject(
@@ -423,14 +426,7 @@ pub async fn edit_info(
             w.info = info;
             ws::update_workspace(tx, &w)?;
             for rep in &added {
-                let member = admissions::admit(tx, w.id, &rep.email, Role::WorkspaceAdmin)?.is_some();
-                let body = generation_email(&console, &w, rep, member);
-                outbox::enqueue(
-                    tx,
-                    vec![rep.email.clone()],
-                    &format!("You are a Workspace Admin of {} on MPDP", w.name),
-                    &body,
-                )?;
+                admit_representative(tx, &console, &w, rep, false)?;
             }
             // A representative taken off the list must not be admitted later by the admission
             // that was waiting for them (a membership they already have stays, for the admins

@@ -6,7 +6,7 @@ use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransacti
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{encode, one, put};
+use super::codec::{encode, put};
 use super::listing::{self, Dimension, List, Listed, Row, Window};
 use super::tables::{ACCOUNTS, ACCOUNTS_BY_EMAIL, ACCOUNTS_BY_USERNAME};
 use crate::model::Missing;
@@ -158,10 +158,8 @@ pub fn count(tx: &ReadTransaction) -> Result<u64, AppError> {
 /// A page of accounts, those whose username or email contains `query`. Without a search only
 /// the page's accounts are read.
 pub fn list(tx: &ReadTransaction, query: &str, window: &Window) -> Result<Listed<AccountView>, AppError> {
-    let accounts = tx.open_table(ACCOUNTS)?;
-    let load = |id| one::<_, Account>(&accounts, id);
     let matches = |a: &Account, q: &str| a.username.to_lowercase().contains(q) || a.email.to_lowercase().contains(q);
-    listing::find(tx, LIST, &listing::Query { scope: 0, filter: 0, window }, query, load, matches, Account::view)
+    listing::find(tx, LIST, ACCOUNTS, &listing::Query { scope: 0, filter: 0, window }, query, matches, Account::view)
 }
 
 /// Accounts whose email address is not verified yet.

@@ -15,7 +15,8 @@
 
 use std::ops::Bound;
 
-use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::codec::{encode, one};
@@ -403,18 +404,21 @@ pub fn search<T>(
     Ok(Listed { page: window_keyed(rows, w.sort, &w.cursor, w.per_page)?, entries_read: read })
 }
 
-/// A page of `list`, searched or not: without a search (`search` blank) one range of the index,
-/// as [`page`]; with one, the rows `matches` keeps for the lower-cased search, as [`search`]. Each
-/// row is read by `load` and shown as `view` makes it.
-pub fn find<R, T>(
+/// A page of `list`, whose rows are the records of `records` keyed by their ids, searched or
+/// not: without a search (`search` blank) one range of the index, as [`page`]; with one, the
+/// records `matches` keeps for the lower-cased search, as [`search`]. Each is shown as `view`
+/// makes it.
+pub fn find<R: DeserializeOwned, T>(
     tx: &ReadTransaction,
     list: List,
+    records: TableDefinition<u128, &'static [u8]>,
     q: &Query,
     search: &str,
-    load: impl Fn(u128) -> Result<Option<R>, AppError>,
     matches: impl Fn(&R, &str) -> bool,
     view: impl Fn(&R) -> T,
 ) -> Result<Listed<T>, AppError> {
+    let table = tx.open_table(records)?;
+    let load = |id: u128| one::<_, R>(&table, id);
     let needle = search.trim().to_lowercase();
     if needle.is_empty() {
         return page(tx, list, q, |id| Ok(load(id)?.map(|r| view(&r))));

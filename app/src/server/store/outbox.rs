@@ -231,11 +231,9 @@ pub fn list(
     query: &str,
     window: &Window,
 ) -> Result<Listed<OutboxView>, AppError> {
-    let outbox = tx.open_table(OUTBOX)?;
-    let load = |id| one::<_, OutboxMessage>(&outbox, id);
     let matches = |m: &OutboxMessage, q: &str| m.subject.to_lowercase().contains(q) || m.to.iter().any(|t| t.to_lowercase().contains(q));
     let page = listing::Query { scope: 0, filter: listing::filter(&[state.map(Dimension::code_in_index)]), window };
-    listing::find(tx, LIST, &page, query, load, matches, OutboxMessage::view)
+    listing::find(tx, LIST, OUTBOX, &page, query, matches, OutboxMessage::view)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransacti
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{self, decode, one};
+use super::codec::{self, decode};
 use super::effects::{caused, Effect};
 use super::listing::{self, Dimension, List, Listed, Row, Window};
 use super::tables::{WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS, WEBHOOK_ENDPOINTS_BY_WORKSPACE, WEBHOOK_QUEUE};
@@ -335,11 +335,9 @@ pub fn list(
     search: &str,
     window: &Window,
 ) -> Result<Listed<DeliveryView>, AppError> {
-    let deliveries = tx.open_table(WEBHOOK_DELIVERIES)?;
-    let load = |id| one::<_, WebhookDelivery>(&deliveries, id);
     let matches = |d: &WebhookDelivery, q: &str| d.event.contains(q);
     let page = listing::Query { scope: endpoint.as_u128(), filter: listing::filter(&[state.map(Dimension::code_in_index)]), window };
-    listing::find(tx, LIST, &page, search, load, matches, WebhookDelivery::view)
+    listing::find(tx, LIST, WEBHOOK_DELIVERIES, &page, search, matches, WebhookDelivery::view)
 }
 
 #[cfg(test)]

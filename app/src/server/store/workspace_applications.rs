@@ -7,7 +7,7 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::codec::{one, put};
+use super::codec::put;
 use super::tables::*;
 use super::workspaces::workspace_name_taken;
 use super::listing::{self, Dimension, List, Listed, Row, Window};
@@ -172,11 +172,9 @@ pub fn list_applications(
     query: &str,
     window: &Window,
 ) -> Result<Listed<ApplicationView>, AppError> {
-    let t = tx.open_table(APPLICATIONS)?;
-    let load = |id| one::<_, WorkspaceApplication>(&t, id);
     let matches = |a: &WorkspaceApplication, q: &str| a.name.to_lowercase().contains(q);
     let page = listing::Query { scope: 0, filter: listing::filter(&[status.map(Dimension::code_in_index)]), window };
-    listing::find(tx, APPLICATION_LIST, &page, query, load, matches, WorkspaceApplication::view)
+    listing::find(tx, APPLICATION_LIST, APPLICATIONS, &page, query, matches, WorkspaceApplication::view)
 }
 
 /// Lists every workspace application again (a migration's job).

@@ -84,10 +84,8 @@ fn index_workspace(tx: &WriteTransaction, w: &Workspace) -> Result<(), AppError>
 /// All workspaces, those whose name contains `query`. Without a search only the page's
 /// workspaces are read.
 pub fn list_workspaces(tx: &ReadTransaction, query: &str, window: &Window) -> Result<Listed<WorkspaceView>, AppError> {
-    let t = tx.open_table(WORKSPACES)?;
-    let load = |id| one::<_, Workspace>(&t, id);
     let matches = |w: &Workspace, q: &str| w.name.to_lowercase().contains(q);
-    listing::find(tx, WORKSPACE_LIST, &listing::Query { scope: 0, filter: 0, window }, query, load, matches, Workspace::view)
+    listing::find(tx, WORKSPACE_LIST, WORKSPACES, &listing::Query { scope: 0, filter: 0, window }, query, matches, Workspace::view)
 }
 
 /// Lists every workspace again (a migration's job).
