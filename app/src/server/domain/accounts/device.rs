@@ -274,7 +274,8 @@ mod tests {
         assert_eq!(decide(&cx, &who, &typed, Some(form("Nowhere"))).await.unwrap_err().field(), Some("Workspace"));
         decide(&cx, &who, &typed, Some(form("Acme"))).await.unwrap();
         assert_eq!(decide(&cx, &who, &typed, None).await.unwrap_err().field(), Some("Code"), "decided once");
-        cx.clock.advance(std::time::Duration::from_secs(INTERVAL_SECS as u64));
+        // Decided, the code is answered at the next poll however soon: only a pending one is told
+        // to slow down.
         let answer = poll(&cx, GRANT_TYPE, &code.device_code, CLIENT_ID, None).await.unwrap();
         assert!(answer.access_token.starts_with(access_tokens::TOKEN_PREFIX));
         assert_eq!((answer.workspace.as_str(), answer.scope.as_str()), ("Acme", "upload"));
