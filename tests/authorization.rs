@@ -174,16 +174,10 @@ async fn member_endpoints_authorization_matrix() {
             ("the operator (not a member)", &op),
         ] {
             let r = call(c, &server, endpoint, form).await;
-            expect(&r, 404, &format!("{endpoint} as {who}"));
-            assert!(
-                message(&r).contains("no workspace named Acme"),
-                "{endpoint} as {who}: {}",
-                r.body
-            );
+            refused_with(&r, 404, &format!("{endpoint} as {who}"), "no workspace named Acme");
         }
         let r = call(&blk, &server, endpoint, form).await;
-        expect(&r, 403, &format!("{endpoint} as a blocked member"));
-        assert!(message(&r).contains("blocked"), "{endpoint}: {}", r.body);
+        refused_with(&r, 403, &format!("{endpoint} as a blocked member"), "blocked");
         for ((who, c), status) in members.iter().zip(expected) {
             let r = call(c, &server, endpoint, form).await;
             expect(&r, *status, &format!("{endpoint} as {who}"));

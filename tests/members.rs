@@ -116,12 +116,7 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
     // Someone else cannot use it, even with a verified address.
     let bob = person(&server, "bob").await;
     let r = accept_invitation(&bob, &server, &token).await;
-    expect(&r, 403, "another account");
-    assert!(
-        message(&r).contains("This invitation is for dev@example.com"),
-        "{}",
-        r.body
-    );
+    refused_with(&r, 403, "another account", "This invitation is for dev@example.com");
 
     // Signing up from the link neither signs in nor joins; the verification link it mails leads
     // back to the invitation.
@@ -146,12 +141,7 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
     assert_eq!(invitation_state(&server, &token).await, "pending");
     expect(&log_in(&dev, &server, "dev", PASSWORD).await, 200, "log-in");
     let r = accept_invitation(&dev, &server, &token).await;
-    expect(&r, 403, "unverified");
-    assert!(
-        message(&r).starts_with("Verify your email address"),
-        "{}",
-        r.body
-    );
+    refused_with(&r, 403, "unverified", "Verify your email address");
 
     let verification = mailed_token(&op, &server, "dev@example.com", "/verify-email/").await;
     let outbox = list_outbox(&op, &server, "", "dev@example.com").await.json();
@@ -193,8 +183,7 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
 
     // The link works once.
     let r = accept_invitation(&dev, &server, &token).await;
-    expect(&r, 409, "used twice");
-    assert!(message(&r).contains("already been used"), "{}", r.body);
+    refused_with(&r, 409, "used twice", "already been used");
     assert_eq!(invitation_state(&server, &token).await, "accepted");
     expect(&invitation_details(&server, "0".repeat(64).as_str()).await, 404, "unknown token");
 
@@ -211,8 +200,7 @@ async fn an_invitation_is_accepted_after_sign_up_and_verification_once_and_the_l
     let late = person(&server, "late").await;
     for t in [&first, &second] {
         let r = accept_invitation(&late, &server, t).await;
-        expect(&r, 409, "a revoked link");
-        assert!(message(&r).contains("has been withdrawn"), "{}", r.body);
+        refused_with(&r, 409, "a revoked link", "has been withdrawn");
     }
     expect(&workspace_home(&late, &server, "Acme").await, 404, "and it admitted nobody");
     assert_eq!(members_total(&ann, &server).await, 2);
@@ -226,12 +214,7 @@ async fn an_unverified_account_cannot_accept_an_invitation_and_nothing_changes()
     assert_eq!(me(&newdev, &server).await["email_verified"], false);
 
     let r = accept_invitation(&newdev, &server, &token).await;
-    expect(&r, 403, "unverified");
-    assert!(
-        message(&r).starts_with("Verify your email address"),
-        "{}",
-        r.body
-    );
+    refused_with(&r, 403, "unverified", "Verify your email address");
 
     // Nothing changed: not a member anywhere, the invitation still pending and listed, no join
     // in the audit log.
@@ -273,8 +256,7 @@ async fn accepting_an_invitation_in_a_suspended_workspace_is_refused() {
     expect(&set_workspace_status(&op, &server, &ws, "suspend", "Unpaid invoice").await, 200, "suspend");
 
     let r = accept_invitation(&dev, &server, &token).await;
-    expect(&r, 403, "suspended");
-    assert!(message(&r).contains("is suspended"), "{}", r.body);
+    refused_with(&r, 403, "suspended", "is suspended");
     assert_eq!(invitation_state(&server, &token).await, "pending");
     expect(&workspace_home(&dev, &server, "Acme").await, 404, "not a member");
     assert_eq!(members_total(&ann, &server).await, 1);
@@ -297,8 +279,7 @@ async fn accepting_an_invitation_in_a_suspended_workspace_is_refused() {
 async fn withdrawn_link_admits_nobody(server: &Server, name: &str, token: &str, what: &str) {
     let c = person(server, name).await;
     let r = accept_invitation(&c, server, token).await;
-    expect(&r, 409, what);
-    assert!(message(&r).contains("has been withdrawn"), "{}", r.body);
+    refused_with(&r, 409, what, "has been withdrawn");
     expect(&workspace_home(&c, server, "Acme").await, 404, &format!("{name} is not a member"));
 }
 
@@ -422,8 +403,7 @@ async fn blocking_takes_effect_on_an_open_session_and_unblocking_restores_it() {
 
     // The same open session is refused from the next request on, with a clear message.
     let r = workspace_home(&rev, &server, "Acme").await;
-    expect(&r, 403, "blocked");
-    assert!(message(&r).contains("blocked"), "{}", r.body);
+    refused_with(&r, 403, "blocked", "blocked");
     let page = rev.get(server.url("/w/Acme")).send().await.unwrap();
     assert_eq!(page.status(), 403);
     assert!(page.text().await.unwrap().contains("has been blocked"));

@@ -123,6 +123,12 @@ pub fn message(r: &Reply) -> String {
     r.json()["message"].as_str().unwrap_or_default().to_string()
 }
 
+/// A refusal with `status` whose message holds `text` (`what`: which refusal, for the failure).
+pub fn refused_with(r: &Reply, status: u16, what: &str, text: &str) {
+    super::expect(r, status, what);
+    assert!(message(r).contains(text), "{what}: the message should say {text:?}: {}", r.body);
+}
+
 /// The General page of `workspace` (its record and the caller's role), as `c` reads it.
 pub async fn workspace_general(c: &reqwest::Client, server: &Server, workspace: &str) -> Reply {
     call(c, server, "workspace-general", &[("workspace", workspace)]).await
