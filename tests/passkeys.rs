@@ -173,6 +173,10 @@ async fn passkeys_are_added_used_after_the_password_and_refused_when_anything_is
     expect(&call(&bob, &server, "delete-passkey", &[("id", &id)]).await, 404, "someone else's passkey");
     expect(&call(&ann, &server, "delete-passkey", &[("id", &id)]).await, 200, "delete");
     assert_eq!(passkey_count(&ann, &server).await, 0);
+    // She was told of both by email, in the writes that made them.
+    let told = list_outbox(&op, &server, "", "passkey").await.json();
+    let subjects: Vec<&str> = told["items"].as_array().unwrap().iter().filter(|m| m["to"][0] == "ann@example.com").map(|m| m["subject"].as_str().unwrap()).collect();
+    assert!(subjects.contains(&"A passkey was added to your account") && subjects.contains(&"A passkey was removed from your account"), "{told}");
     let c = client();
     expect(&log_in(&c, &server, "ann", PASSWORD).await, 200, "password");
     assert_eq!(me(&c, &server).await["username"], "ann");

@@ -236,6 +236,9 @@ async fn every_refusal_has_its_status_and_code_and_stores_nothing() {
     refused(&Upload { key: &stranger, ..Upload::new(&s, "1.0.0", good_bundle()) }.send(&s.server).await, 401, "unknown_key");
     // A stale timestamp.
     refused(&Upload { ts: now() - 3600, ..Upload::new(&s, "1.0.0", good_bundle()) }.send(&s.server).await, 401, "stale_timestamp");
+    // The farthest timestamps there are: stale too (the server's distance to them does not overflow).
+    refused(&Upload { ts: i64::MIN, ..Upload::new(&s, "1.0.0", good_bundle()) }.send(&s.server).await, 401, "stale_timestamp");
+    refused(&Upload { ts: i64::MAX, ..Upload::new(&s, "1.0.0", good_bundle()) }.send(&s.server).await, 401, "stale_timestamp");
     // A bad signature: right key id, signed by another key.
     let mut forged = keys::SignatureHeader::parse(&base.header()).unwrap();
     forged.sig = keys::SignatureHeader::parse(&Upload { key: &stranger, ..Upload::new(&s, "1.0.0", good_bundle()) }.header()).unwrap().sig;
@@ -996,4 +999,56 @@ async fn studio_publish_applies_for_review_with_a_token_as_the_person_could_in_t
     assert_eq!(list["items"][0]["applicant"], "ann", "{list}");
     assert_eq!(versions(&s).await[0]["state"], "InReview");
     refused_with(&publish(&ann_token, "1.0.0", &s.app), "Version");
+}
+
+/// A token revoked while its publish request is still being sent files nothing, and stays
+/// revoked: the token is checked again in the transaction that files the application. The
+/// request asks `Expect: 100-continue`, so the server says when it has checked the token and
+/// begins to read the body; the token is revoked then, before the body is sent.
+#[tokio::test]
+async fn a_token_revoked_while_its_publish_request_is_read_files_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = setup(&[]).await;
+    let src = bundle_dir();
+    let out = studio(&["upload", "--server", &s.server.base, "--key", &s.upload_key, "--mini-program", &s.mp, "--version", "1.0.0", src.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = access_token(&s.ann, &s, "Acme", &["publish"], "30").await;
+    let id = call(&s.ann, &s.server, "my-access-tokens", &[]).await.json()[0]["id"].as_str().unwrap().to_string();
+
+    let body = serde_json::json!({ "version": "1.0.0", "apps": [s.app] }).to_string();
+    let addr = s.server.base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/studio/v1/mini-programs/{}/publishing HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        s.mp,
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the server closed the connection: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let interim = String::from_utf8_lossy(&seen).to_string();
+    assert!(interim.starts_with("HTTP/1.1 100"), "the token held, so the body is asked for: {interim}");
+
+    assert_eq!(call(&s.ann, &s.server, "revoke-access-token", &[("id", &id)]).await.status, 200);
+    conn.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    while !String::from_utf8_lossy(&answer).contains("token_invalid") && !String::from_utf8_lossy(&answer).contains("application") {
+        let n = conn.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    assert!(answer.starts_with("HTTP/1.1 401") && answer.contains("token_invalid"), "{answer}");
+    const LIST: &[(&str, &str)] = &[("workspace", "Acme"), ("category", ""), ("status", ""), ("q", ""), ("sort", ""), ("cursor", "")];
+    assert_eq!(call(&s.ann, &s.server, "list-approvals", LIST).await.json()["items"].as_array().unwrap().len(), 0, "nothing was filed");
+    assert_eq!(versions(&s).await[0]["state"], "Uploaded");
+    let mine = call(&s.ann, &s.server, "my-access-tokens", &[]).await.json();
+    assert!(mine[0]["revoked"].is_string(), "the token stays revoked: {mine}");
 }

@@ -30,7 +30,15 @@ pub struct Context {
     /// Sign-ins begun by someone not signed in (a passkey alone, single sign-on) per client
     /// address: each keeps a challenge until it is answered, so their number is bounded.
     pub sign_in_starts: Arc<Throttle>,
+    /// Device codes a signed-in person names (to see or decide the request) per account, so the
+    /// codes cannot be guessed (see [`DEVICE_CODES_PER_ACCOUNT_PER_HOUR`]).
+    pub device_codes: Arc<Throttle>,
 }
+
+/// Device codes one account may name in an hour, right or wrong: a person signing in a command
+/// line names a code twice (to see the request, then to decide it); a guesser of the 20⁸ codes
+/// gets nowhere.
+pub const DEVICE_CODES_PER_ACCOUNT_PER_HOUR: u32 = 30;
 
 impl Context {
     /// A context on the system clock.
@@ -61,6 +69,11 @@ impl Context {
             mails_per_target: Arc::new(Throttle::per_hour(
                 MAILS_PER_TARGET_PER_HOUR,
                 "for this email address",
+                clock.clone(),
+            )),
+            device_codes: Arc::new(Throttle::per_hour(
+                DEVICE_CODES_PER_ACCOUNT_PER_HOUR,
+                "naming a device's code from your account",
                 clock.clone(),
             )),
             limiter: Arc::new(limiter),

@@ -54,6 +54,19 @@ impl SignedIn {
         &self.session
     }
 
+    /// Refuses a browser's session in `workspace` where the workspace requires single sign-on and
+    /// the session was not signed in with its provider. A personal access token passes: it was
+    /// made by a session that was (tokens are made only after this check).
+    pub async fn single_sign_on_admits(&self, workspace: &crate::server::store::workspaces::Workspace) -> Result<(), AppError> {
+        if let Some(sso) = workspace.single_sign_on.as_ref().filter(|s| s.required) {
+            let provider = self.session.get::<String>(SSO).await.ok().flatten();
+            if !self.token && provider.as_deref() != Some(sso.provider.as_str()) {
+                return Err(Member::single_sign_on_required(&workspace.name));
+            }
+        }
+        Ok(())
+    }
+
     /// A signed-in person as a test sets it up.
     #[cfg(test)]
     pub fn for_tests(account: Account, session: Session) -> SignedIn {
@@ -357,14 +370,7 @@ impl Member {
                 if workspace.require_second_factor && !who.account.has_second_factor() {
                     return Err(Member::second_factor_required(&workspace.name));
                 }
-                // A personal access token was made by a member admitted then; a browser's session
-                // must have been signed in with the workspace's provider.
-                if let Some(sso) = workspace.single_sign_on.as_ref().filter(|s| s.required) {
-                    let provider = who.session.get::<String>(SSO).await.ok().flatten();
-                    if !who.token && provider.as_deref() != Some(sso.provider.as_str()) {
-                        return Err(Member::single_sign_on_required(&workspace.name));
-                    }
-                }
+                who.single_sign_on_admits(&workspace).await?;
                 Ok(Member { who, workspace, membership })
             }
             Some((workspace, _)) => Err(Member::blocked(&workspace.name)),

@@ -60,7 +60,7 @@ pub(super) enum Part {
     Whole,
     /// One range, first and last byte included.
     Range(u64, u64),
-    /// Malformed, outside the bytes, or several ranges.
+    /// Malformed bytes, outside the bytes, or several ranges.
     Unsatisfiable,
 }
 
@@ -73,7 +73,12 @@ pub(super) fn part(request: &HeaderMap, len: u64, etag: &HeaderValue) -> Part {
             return Part::Whole;
         }
     }
-    let ranges = range.to_str().ok().and_then(|r| http_range_header::parse_range_header(r).ok()).and_then(|r| r.validate(len).ok());
+    // A unit other than bytes is not understood, so the header is ignored (RFC 9110 §14.2);
+    // unit names are case-insensitive.
+    let Some(spec) = range.to_str().ok().and_then(|r| r.trim_start().split_once('=')).and_then(|(unit, spec)| unit.trim().eq_ignore_ascii_case("bytes").then_some(spec)) else {
+        return if range.as_bytes().contains(&b'=') { Part::Whole } else { Part::Unsatisfiable };
+    };
+    let ranges = http_range_header::parse_range_header(&format!("bytes={spec}")).ok().and_then(|r| r.validate(len).ok());
     match ranges.as_deref() {
         Some([one]) => Part::Range(*one.start(), *one.end()),
         _ => Part::Unsatisfiable,
@@ -119,7 +124,11 @@ mod tests {
         assert_eq!(part(&[("range", "bytes=90-500")]), Part::Range(90, 99), "an end past the last byte is the last byte");
         assert_eq!(part(&[("range", "bytes=100-")]), Part::Unsatisfiable);
         assert_eq!(part(&[("range", "bytes=0-1,5-6")]), Part::Unsatisfiable);
-        assert_eq!(part(&[("range", "pages=1")]), Part::Unsatisfiable);
+        assert_eq!(part(&[("range", "bytes")]), Part::Unsatisfiable, "malformed");
+        assert_eq!(part(&[("range", "bytes=x-y")]), Part::Unsatisfiable, "malformed");
+        // Another unit is not understood, so the header is ignored; `Bytes` is bytes.
+        assert_eq!(part(&[("range", "pages=1")]), Part::Whole);
+        assert_eq!(part(&[("range", "Bytes=10-19")]), Part::Range(10, 19));
         // If-Range: the same strong tag or a date keeps the range; another tag asks for the whole.
         assert_eq!(part(&[("range", "bytes=0-9"), ("if-range", "\"abc\"")]), Part::Range(0, 9));
         assert_eq!(part(&[("range", "bytes=0-9"), ("if-range", "Thu, 01 Jan 1970 00:00:00 GMT")]), Part::Range(0, 9));

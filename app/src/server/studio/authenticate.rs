@@ -71,7 +71,7 @@ pub(super) async fn authenticate(state: &Studio, sig: SignatureHeader, message: 
     let (key, used) = state.store.read(move |tx| Ok((app_store::key_record(tx, &k)?, store::nonce_used(tx, &k, &n)?))).await?;
     let key = key.ok_or_else(unknown_key)?;
     key_usable(&key.key, state.clock.now())?;
-    if (state.clock.timestamp() - sig.ts).abs() > CLOCK_SKEW_SECS {
+    if state.clock.timestamp().abs_diff(sig.ts) > CLOCK_SKEW_SECS.unsigned_abs() {
         return Err(stale());
     }
     if !keys::verify(&key.key.material, message(&sig).as_bytes(), &sig.sig) {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::account::TokenScope;
-use crate::server::domain::approvals::{apply_publishing_to, Publishing};
+use crate::server::domain::approvals::{apply_publishing_after, Publishing};
 use crate::server::guard::{act, Member, SignedIn};
 use crate::server::http_error::ApiError;
 use crate::server::store::audit::Actor;
@@ -95,9 +95,14 @@ pub(super) async fn publish(
         let who = SignedIn::by_token(&state, account);
         let member = Member::check(&state, who, &record.workspace_name).await?.authorize(act::ApplyForMiniPrograms)?;
         let to = Publishing { version: request.version, apps: request.apps, rollout, note: request.note };
-        let application = apply_publishing_to(&state, &member, mp, to, actor).await?;
+        // The token is checked again where the application is filed: one revoked meanwhile (while
+        // the body was read) files nothing.
         let t = token.clone();
-        state.store.write(move |tx| used(tx, &t, record, now)).await?;
+        let application = apply_publishing_after(&state, &member, mp, to, actor, move |tx| match holder(tx, &t, TokenScope::Publish, now)? {
+            Ok((_, held)) => used(tx, &t, held, now).map(Ok),
+            Err(refused) => Ok(Err(refused)),
+        })
+        .await??;
         Ok(Applied {
             application,
             console_url: format!("{}/w/{}/approvals/{application}", state.config.public_url.trim_end_matches('/'), member.workspace().name),

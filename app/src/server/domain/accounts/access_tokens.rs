@@ -149,9 +149,21 @@ pub fn issue(tx: &redb::WriteTransaction, actor: &crate::server::store::audit::A
     Ok(record)
 }
 
+/// Refuses terms for a workspace that requires single sign-on when `who`'s session was not
+/// signed in with its provider: a token must not let a person around the workspace's rule.
+/// (Whether they are an active member is checked in the write that makes the token.)
+pub async fn single_sign_on_admits(cx: &Context, who: &SignedIn, terms: &Terms) -> Result<(), AppError> {
+    let name = terms.workspace.clone();
+    if let Some(w) = cx.store.read(move |tx| ws::workspace_by_name(tx, &name)).await? {
+        who.single_sign_on_admits(&w).await?;
+    }
+    Ok(())
+}
+
 /// Creates a token; the token itself is in the answer and nowhere else.
 pub async fn create(cx: &Context, who: &SignedIn, form: TokenForm, addr: Option<IpAddr>) -> Result<NewAccessToken, AppError> {
     let terms = check_form(form)?;
+    single_sign_on_admits(cx, who, &terms).await?;
     let token = new_token();
     let now = cx.clock.now();
     let (account, actor) = (who.account().id, who_acts(who.account(), addr));
@@ -221,6 +233,35 @@ mod tests {
         // Someone else can't revoke it, or even tell it exists.
         let bob = verified_account(&cx, "bob").await;
         assert_eq!(revoke(&cx, &signed_in(&cx, &bob), made.view.id, None).await.unwrap_err().status(), 404);
+    }
+
+    /// Where the workspace requires single sign-on, only a session signed in with its provider
+    /// makes a token for it, on the account page or by approving a device's code.
+    #[tokio::test]
+    async fn a_workspace_that_requires_single_sign_on_gets_tokens_only_from_its_providers_sessions() {
+        let cx = state();
+        let who = ann_of_acme(&cx, true).await;
+        cx.store
+            .write(|tx| {
+                let mut w = ws::workspace_by_name(tx, "Acme")?.unwrap();
+                w.single_sign_on = Some(crate::model::workspace::WorkspaceSso { provider: "acme-okta".into(), required: true, groups: vec![] });
+                ws::update_workspace(tx, &w)
+            })
+            .await
+            .unwrap();
+        let e = create(&cx, &who, form("ci", "Acme", &["upload"], "30"), None).await.unwrap_err();
+        assert_eq!((e.status(), e.code()), (403, "sso_required"), "{e}");
+        let device = super::super::device::start(&cx, super::super::device::CLIENT_ID, None).await.unwrap();
+        let approve = || Some(form("laptop", "Acme", &["upload"], "30"));
+        let e = super::super::device::decide(&cx, &who, &device.user_code, approve()).await.unwrap_err();
+        assert_eq!(e.code(), "sso_required", "{e}");
+        assert!(list(&cx, &who).await.unwrap().is_empty(), "no token was made");
+        // Signed in with another provider: still refused. With Acme's: made.
+        who.session().insert(crate::server::store::sessions::SSO_KEY, "other-idp").await.unwrap();
+        assert_eq!(create(&cx, &who, form("ci", "Acme", &["upload"], "30"), None).await.unwrap_err().code(), "sso_required");
+        who.session().insert(crate::server::store::sessions::SSO_KEY, "acme-okta").await.unwrap();
+        create(&cx, &who, form("ci", "Acme", &["upload"], "30"), None).await.unwrap();
+        super::super::device::decide(&cx, &who, &device.user_code, approve()).await.unwrap();
     }
 
     #[tokio::test]

@@ -199,11 +199,18 @@ pub async fn poll(cx: &Context, grant_type: &str, device_code: &str, client_id: 
     Ok(TokenAnswer { access_token: token, ..answer })
 }
 
+/// Counts a code named by `who`, right or wrong, against the account's hourly budget
+/// ([`DEVICE_CODES_PER_ACCOUNT_PER_HOUR`](crate::server::context::DEVICE_CODES_PER_ACCOUNT_PER_HOUR)),
+/// before the code is looked up: past it, the code is not looked up at all.
+fn counted(cx: &Context, who: &SignedIn) -> Result<(), AppError> {
+    cx.device_codes.check(&format!("account:{}", who.account().id))
+}
+
 /// The request a user code names, for the signed-in person to decide; one that is unknown or
 /// expired (or decided) is refused, naming the field.
 pub async fn request(cx: &Context, who: &SignedIn, typed: &str) -> Result<DeviceRequestView, AppError> {
-    let _ = who;
     let code = user_code_of(typed)?;
+    counted(cx, who)?;
     let now = cx.clock.now();
     let found = cx.store.read(move |tx| device_grants::by_user_code(tx, &code)).await?;
     match found {
@@ -221,10 +228,12 @@ pub async fn request(cx: &Context, who: &SignedIn, typed: &str) -> Result<Device
 /// made), or denied.
 pub async fn decide(cx: &Context, who: &SignedIn, typed: &str, approve: Option<TokenForm>) -> Result<(), AppError> {
     let code = user_code_of(typed)?;
+    counted(cx, who)?;
     let account = who.account().id;
     let decision = match approve {
         Some(form) => {
             let terms = check_form(form)?;
+            access_tokens::single_sign_on_admits(cx, who, &terms).await?;
             Decision::Approved { account, terms }
         }
         None => Decision::Denied,
@@ -290,5 +299,28 @@ mod tests {
         cx.clock.advance(std::time::Duration::from_secs(EXPIRES_SECS as u64));
         assert_eq!(request(&cx, &who, &late.user_code).await.unwrap_err().field(), Some("Code"));
         assert_eq!(poll(&cx, GRANT_TYPE, &late.device_code, CLIENT_ID, None).await.unwrap_err().error, "expired_token");
+    }
+
+    /// Naming codes, right or wrong, is counted per account: past the hour's budget the code is
+    /// not looked up at all (a right one included), and another account is not affected.
+    #[tokio::test]
+    async fn the_codes_a_person_names_are_counted_so_they_cannot_be_guessed() {
+        let cx = state();
+        let (ann, bob) = (verified_account(&cx, "ann").await, verified_account(&cx, "bob").await);
+        let (ann, bob) = (signed_in(&cx, &ann), signed_in(&cx, &bob));
+        let code = start(&cx, CLIENT_ID, None).await.unwrap();
+        let budget = crate::server::context::DEVICE_CODES_PER_ACCOUNT_PER_HOUR;
+        for _ in 1..budget {
+            assert_eq!(request(&cx, &ann, "BCDF-GHJK").await.unwrap_err().field(), Some("Code"));
+        }
+        assert!(request(&cx, &ann, &code.user_code).await.is_ok(), "the last of the budget");
+        for e in [request(&cx, &ann, &code.user_code).await.unwrap_err(), decide(&cx, &ann, &code.user_code, None).await.unwrap_err()] {
+            assert_eq!(e.status(), 429, "{e}");
+        }
+        assert!(request(&cx, &bob, &code.user_code).await.is_ok(), "bob has a budget of his own");
+        // An hour on, her budget is whole again (the code itself expired meanwhile).
+        cx.clock.advance(std::time::Duration::from_secs(3600));
+        let next = start(&cx, CLIENT_ID, None).await.unwrap();
+        decide(&cx, &ann, &next.user_code, None).await.unwrap();
     }
 }

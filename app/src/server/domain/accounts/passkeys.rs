@@ -187,6 +187,7 @@ pub async fn finish_registration(cx: &Context, who: &SignedIn, ceremony: Option<
     let stored = StoredPasskey { id: Uuid::now_v7(), name, credential: to_value(&pk)?, created: cx.clock.now(), last_used: None };
     let actor = who_acts(&account, client);
     let out = view(&stored);
+    let console = super::console(cx);
     cx.store
         .write(move |tx| {
             store::take_ceremony(tx, &id)?.ok_or_else(expired)?;
@@ -204,7 +205,7 @@ pub async fn finish_registration(cx: &Context, who: &SignedIn, ceremony: Option<
             a.passkeys = mine.len() as u32 + 1;
             accounts::update(tx, &a)?;
             audit::record_security(tx, &actor, a.id, AuditAction::AccountPasskeyAdded, &stored.name, "")?;
-            Ok(())
+            tell_owner(tx, &a, &console, "A passkey was added to your account", &format!("The passkey \"{}\" was added to", stored.name), "")
         })
         .await?;
     Ok(out)
@@ -227,6 +228,7 @@ pub async fn rename(cx: &Context, who: &SignedIn, id: Uuid, name: &str) -> Resul
 pub async fn delete(cx: &Context, who: &SignedIn, id: Uuid, client: Option<IpAddr>) -> Result<(), AppError> {
     let account = who.account().clone();
     let actor = who_acts(&account, client);
+    let console = super::console(cx);
     cx.store
         .write(move |tx| {
             let p = store::get(tx, account.id, id)?.or_missing(Missing::Passkey)?;
@@ -234,10 +236,23 @@ pub async fn delete(cx: &Context, who: &SignedIn, id: Uuid, client: Option<IpAdd
             let mut a = accounts::get(tx, account.id)?.ok_or(AppError::Unauthenticated)?;
             a.passkeys = store::of_account(tx, a.id)?.len() as u32;
             accounts::update(tx, &a)?;
-            audit::record_security(tx, &actor, a.id, AuditAction::AccountPasskeyRemoved, &p.name, "")
+            audit::record_security(tx, &actor, a.id, AuditAction::AccountPasskeyRemoved, &p.name, "")?;
+            let alone = if a.passkeys == 0 && a.second_factor.is_none() { " Login now asks for the password alone." } else { "" };
+            tell_owner(tx, &a, &console, "A passkey was removed from your account", &format!("The passkey \"{}\" was removed from", p.name), alone)
         })
-        .await?;
-    Ok(())
+        .await
+}
+
+/// Emails the account's owner that a passkey was added or removed (`what` … "the MPDP account"),
+/// in the write that did it: a session in other hands must not change how the account signs in
+/// unseen.
+fn tell_owner(tx: &redb::WriteTransaction, a: &Account, console: &str, subject: &str, what: &str, then: &str) -> Result<(), AppError> {
+    let body = format!(
+        "{what} the MPDP account \"{}\".{then}\n\nIf this was not you, change your password, sign out \
+         your other sessions and check your passkeys and tokens: {console}/account\n",
+        a.username
+    );
+    crate::server::store::outbox::enqueue(tx, vec![a.email.clone()], subject, &body).map(drop)
 }
 
 /// Begins a sign-in with a passkey alone: the options for `navigator.credentials.get()` (no

@@ -71,6 +71,25 @@ pub struct Publishing {
 
 /// [`apply_publishing`], released at first to the share of installs `to.rollout` says.
 pub async fn apply_publishing_to(cx: &Context, m: &Authorized<act::ApplyForMiniPrograms>, mp: Uuid, to: Publishing, actor: Actor) -> Result<Uuid, AppError> {
+    let filed = apply_publishing_after(cx, m, mp, to, actor, |_| Ok(Ok::<(), std::convert::Infallible>(()))).await?;
+    Ok(filed.unwrap_or_else(|never| match never {}))
+}
+
+/// [`apply_publishing_to`], with `first` run in the write transaction that files it, before
+/// anything is written: a refusal it returns (`Ok(Err(_))`) files nothing. The Studio API checks
+/// the personal access token there, so a token revoked while its request was read does not apply.
+pub async fn apply_publishing_after<E, F>(
+    cx: &Context,
+    m: &Authorized<act::ApplyForMiniPrograms>,
+    mp: Uuid,
+    to: Publishing,
+    actor: Actor,
+    first: F,
+) -> Result<Result<Uuid, E>, AppError>
+where
+    E: Send + 'static,
+    F: FnOnce(&redb::WriteTransaction) -> Result<Result<(), E>, AppError> + Send + 'static,
+{
     let Publishing { version, apps, rollout, note } = to;
     if rollout > crate::model::approvals::FULL_ROLLOUT {
         return Err(AppError::invalid("Rollout", "must be a percentage from 0 to 100"));
@@ -84,6 +103,9 @@ pub async fn apply_publishing_to(cx: &Context, m: &Authorized<act::ApplyForMiniP
     let url = cx.config.public_url.clone();
     m
         .write(cx, move |tx, viewer| {
+            if let Err(refused) = first(tx)? {
+                return Ok(Err(refused));
+            }
             let p = applicable(tx, &viewer, mp, "has been removed; it can't be published again")?;
             let versions = minis::versions(tx, mp)?;
             let newest = versions.first().ok_or_else(|| AppError::invalid("Version", "this mini program has no versions yet: upload one first"))?;
@@ -109,7 +131,7 @@ pub async fn apply_publishing_to(cx: &Context, m: &Authorized<act::ApplyForMiniP
             let id = file(tx, a, &actor, &url)?;
             v.state = VersionState::InReview;
             minis::put_version(tx, &v)?;
-            Ok(id)
+            Ok(Ok(id))
         })
         .await
 }
