@@ -137,6 +137,18 @@ async fn endpoints_get_the_events_they_chose_signed_and_retried_and_a_slow_one_h
     let (moved, _) = endpoint(&ann, &server, &receiver.url("/redirect"), &["member.joined"]).await;
     receiver.trust(&[&ok_secret, &flaky_secret]);
 
+    // The list carries no endpoint's secret, nor does the list page; the endpoint's own does.
+    let r = call(&ann, &server, "list-webhooks", &[("workspace", "Acme")]).await;
+    expect(&r, 200, "list endpoints");
+    assert_eq!(r.json().as_array().unwrap().len(), 5);
+    assert!(r.json().as_array().unwrap().iter().all(|e| e.get("secret").is_none()), "{}", r.body);
+    assert!(!r.body.contains("whsec_"), "no secret in the list: {}", r.body);
+    let html = page_text(&ann, &server.url("/w/Acme/webhooks")).await;
+    assert!(html.contains(&receiver.url("/fail-twice")) && !html.contains("whsec_"), "the list page: {html}");
+    let r = call(&ann, &server, "get-webhook", &[("workspace", "Acme"), ("id", &ok)]).await;
+    expect(&r, 200, "get an endpoint");
+    assert_eq!(r.json()["secret"], ok_secret.as_str());
+
     // A member joins: only the endpoints of member.joined hear of it.
     let (_dev, dev_id) = join_with_id(&server, &ann, "dev", "WorkspaceDeveloper").await;
     let joined = receiver.wait_for("received", "/ok", 1).await;
@@ -190,9 +202,9 @@ async fn endpoints_get_the_events_they_chose_signed_and_retried_and_a_slow_one_h
     assert_eq!(slow_done[0]["state"], "Queued");
     assert!(slow_done[0]["attempts"][0]["error"].as_str().unwrap().contains("no answer within 10 seconds"), "{slow_done:?}");
 
-    // Disabled, /slow is sent nothing more: its waiting delivery ends failed (held back, or —
-    // if an attempt was on its way — with that attempt's outcome and no retry), and a re-send is
-    // refused until it is enabled again.
+    // Disabled, /slow is sent nothing more: its waiting delivery ends failed, held back (an
+    // attempt on its way then is not recorded over that, nor retried), and a re-send is refused
+    // until it is enabled again.
     let r = save(&ann, &server, &slow, &receiver.url("/slow"), false).await;
     expect(&r, 200, "disable /slow");
     let held = wait_until(&ann, &server, &slow, Duration::ZERO, |d| d[0]["state"] == "Failed").await;
@@ -224,6 +236,7 @@ async fn endpoints_get_the_events_they_chose_signed_and_retried_and_a_slow_one_h
     let r = save(&ann, &server, &ok, &receiver.url("/ok"), false).await;
     expect(&r, 200, "disable /ok");
     assert_eq!(r.json()["enabled"], false);
+    assert_eq!(r.json()["secret"], ok_secret.as_str(), "the endpoint's page, as saved");
     let r = call(&ann, &server, "unblock-member", &[("workspace", "Acme"), ("account", &dev_id)]).await;
     expect(&r, 200, "unblock");
     let r = block_member(&ann, &server, "Acme", &dev_id).await;
@@ -262,6 +275,7 @@ async fn endpoints_get_the_events_they_chose_signed_and_retried_and_a_slow_one_h
     expect(&r, 404, "a deleted endpoint's deliveries");
     let r = call(&ann, &server, "list-webhooks", &[("workspace", "Acme")]).await;
     assert_eq!(r.json().as_array().unwrap().len(), 4);
+    assert!(!r.body.contains("whsec_"), "{}", r.body);
 }
 
 #[tokio::test]

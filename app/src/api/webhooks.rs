@@ -17,14 +17,14 @@ use crate::server::{
     Context,
 };
 
-/// The workspace's webhook endpoints, oldest first (secrets masked).
+/// The workspace's webhook endpoints, oldest first, without their signing secrets.
 #[server(prefix = "/api", endpoint = "list-webhooks")]
 pub async fn list_webhooks(workspace: String) -> Result<Vec<EndpointView>, AppError> {
     let m = Member::require(&workspace).await?.authorize(act::ViewWebhooks)?;
     domain::list(&Context::current()?, &m).await
 }
 
-/// One webhook endpoint.
+/// One webhook endpoint, with its signing secret (Workspace Admins only).
 #[server(prefix = "/api", endpoint = "get-webhook")]
 pub async fn get_webhook(workspace: String, id: Uuid) -> Result<EndpointView, AppError> {
     let m = Member::require(&workspace).await?.authorize(act::ViewWebhooks)?;

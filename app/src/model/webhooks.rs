@@ -75,6 +75,17 @@ pub const URL_MAX: usize = 2000;
 pub const DESCRIPTION_MAX: usize = 200;
 /// Endpoints per workspace.
 pub const ENDPOINTS_MAX: usize = 20;
+/// Deliveries one endpoint may have waiting (queued for their first attempt or a retry): an
+/// event beyond them is recorded as failed, not queued, and a test event or a re-send is refused.
+pub const WAITING_MAX: u64 = 1000;
+/// What a refusal for too many waiting deliveries names.
+pub const DELIVERIES_FIELD: &str = "Deliveries";
+
+/// Why an event was not queued, or a test event or re-send refused: the endpoint already has
+/// [`WAITING_MAX`] deliveries waiting.
+pub fn too_many_waiting() -> String {
+    format!("the endpoint has {WAITING_MAX} deliveries waiting, the most one endpoint may have; wait until they are delivered or fail")
+}
 
 /// Reads the events ticked in a form: at least one, each known, none twice (kept in the order of
 /// [`WebhookEvent::ALL`]).
@@ -105,8 +116,9 @@ pub fn check_description(text: &str) -> Result<String, AppError> {
     Ok(t)
 }
 
-/// An endpoint as the console shows it to a Workspace Admin (who may read its signing secret, as
-/// the receiver's developers need it).
+/// An endpoint as the console shows it to a Workspace Admin. The endpoint's own page (read or
+/// just saved) carries its signing secret, which a Workspace Admin may read as the receiver's
+/// developers need it; the list of endpoints carries none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointView {
     pub id: Uuid,
@@ -114,8 +126,10 @@ pub struct EndpointView {
     pub description: String,
     pub events: Vec<WebhookEvent>,
     pub enabled: bool,
-    /// The signing secret (`whsec_…`).
-    pub secret: String,
+    /// The signing secret (`whsec_…`) on the endpoint's own page; `None` (and absent from the
+    /// JSON) in the list of endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
     pub created: DateTime<Utc>,
     pub created_by: String,
 }

@@ -1,7 +1,17 @@
 //! Webhooks: a Workspace Admin's endpoints (HTTPS, public addresses unless the operator allows
-//! private ones), each with the events it hears and a signing secret shown once; the deliveries,
+//! private ones), each with the events it hears and a signing secret, which the endpoint's own
+//! page shows to Workspace Admins (the list of endpoints carries no secret); the deliveries,
 //! queued in the transaction that records their event, sent by [`run_worker`] with retries and
 //! backoff, listed with every attempt and answer, and re-sent on request.
+//!
+//! No workspace holds up another's deliveries: [`IN_FLIGHT`] are sent at once, at most
+//! [`IN_FLIGHT_PER_WORKSPACE`] of them for one workspace and [`IN_FLIGHT_PER_ENDPOINT`] to one
+//! endpoint; an endpoint has at most [`WAITING_MAX`] deliveries waiting (beyond them an event is
+//! recorded as failed, and a test event or a re-send is refused); and the worker reads the queue
+//! with [`store::pick`], which skips what the limits hold back and reads at most [`SCAN`] rows
+//! at a time, going on where it stopped, so a backlog never hides the deliveries behind it. Each
+//! delivery is read again once it is in flight, and its attempt recorded only if nobody recorded
+//! one meanwhile, so a stale read never sends a delivery twice nor re-queues a delivered one.
 //!
 //! A delivery is signed as Standard Webhooks says: `webhook-signature: v1,<base64 of
 //! HMAC-SHA256(key, "{webhook-id}.{webhook-timestamp}.{body}")>`, where the key is the base64
@@ -26,13 +36,13 @@ use crate::model::audit::AuditAction;
 use crate::model::page::{FilterWord, Page, PER_PAGE};
 use crate::server::store::listing::Window;
 use crate::model::webhooks::{
-    check_description, parse_events, Attempt, DeliveryState, DeliveryView, EndpointView, NewSecret, ANSWER_MAX,
-    ENABLED_FIELD, ENDPOINTS_MAX, URL_FIELD, URL_MAX,
+    check_description, parse_events, too_many_waiting, Attempt, DeliveryState, DeliveryView, EndpointView, NewSecret,
+    ANSWER_MAX, DELIVERIES_FIELD, ENABLED_FIELD, ENDPOINTS_MAX, URL_FIELD, URL_MAX, WAITING_MAX,
 };
 use crate::model::AppError;
 use crate::server::guard::{act, Authorized};
 use crate::server::store::audit::{self, Actor};
-use crate::server::store::webhooks::{self as store, WebhookEndpoint};
+use crate::server::store::webhooks::{self as store, Sending, WebhookEndpoint};
 use crate::server::store::Store;
 use crate::server::Context;
 
@@ -40,11 +50,25 @@ use crate::server::Context;
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Deliveries sent at once: a slow receiver holds one of them, never the others.
-const IN_FLIGHT: usize = 16;
+pub const IN_FLIGHT: usize = 16;
+
+/// Deliveries sent at once for one workspace: however many it has due, to receivers however
+/// slow, a workspace takes no more than these of the [`IN_FLIGHT`].
+pub const IN_FLIGHT_PER_WORKSPACE: usize = 4;
 
 /// Deliveries sent at once to one endpoint: a slow receiver with many deliveries waiting takes
-/// no more than these of the [`IN_FLIGHT`].
-const IN_FLIGHT_PER_ENDPOINT: usize = 4;
+/// no more than these of its workspace's [`IN_FLIGHT_PER_WORKSPACE`], so the workspace's other
+/// endpoints still get theirs.
+pub const IN_FLIGHT_PER_ENDPOINT: usize = 2;
+
+/// Rows of the queue the worker reads at most at a time (see [`store::pick`]): with at most
+/// [`WAITING_MAX`] waiting per endpoint, even the longest backlog of a workspace is read past in
+/// a few dozen looks.
+pub const SCAN: usize = 1024;
+
+/// The worker's limits.
+const LIMITS: store::Limits =
+    store::Limits { in_flight: IN_FLIGHT, per_workspace: IN_FLIGHT_PER_WORKSPACE, per_endpoint: IN_FLIGHT_PER_ENDPOINT, scan: SCAN };
 
 /// A new signing secret: `whsec_` and the base64 of 32 random bytes.
 pub fn new_secret() -> String {
@@ -63,9 +87,10 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result<String
     Ok(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
 }
 
-/// Whether an address is on the public internet: not loopback, private, link-local, shared
-/// (CGNAT), documentation, benchmarking, multicast, reserved or unspecified, including IPv4
-/// addresses written as IPv6 (mapped, or NAT64).
+/// Whether an address is on the public internet: not loopback, private, link-local, site-local,
+/// shared (CGNAT), documentation, benchmarking, multicast, discard-only, reserved or unspecified,
+/// including IPv4 addresses written as IPv6 (mapped, NAT64 or 6to4: judged by the IPv4 address);
+/// never a Teredo tunnel or local-use NAT64.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -88,18 +113,35 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let s = v6.segments();
+            let v4_in = |hi: u16, lo: u16| {
+                let ([a, b], [c, d]) = (hi.to_be_bytes(), lo.to_be_bytes());
+                IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d))
+            };
+            // NAT64, well-known prefix: judged by the IPv4 address it carries.
             if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-                let [a, b] = s[6].to_be_bytes();
-                let [c, d] = s[7].to_be_bytes();
-                return is_public(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)));
+                return is_public(v4_in(s[6], s[7]));
+            }
+            // 6to4 (2002::/16): judged by the IPv4 address in segments 1 and 2.
+            if s[0] == 0x2002 {
+                return is_public(v4_in(s[1], s[2]));
             }
             !(v6.is_unspecified()
                 || v6.is_loopback()
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
+                // site-local (fec0::/10, deprecated but routed inside some networks)
+                || (s[0] & 0xffc0) == 0xfec0
+                // local-use NAT64 (64:ff9b:1::/48)
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1)
+                // Teredo (2001:0::/32): a tunnel to an address that cannot be judged
+                || (s[0] == 0x2001 && s[1] == 0)
+                // documentation, benchmarking (2001:2::/48)
                 || (s[0] == 0x2001 && s[1] == 0x0db8)
-                || s[0] == 0 )
+                || (s[0] == 0x2001 && s[1] == 2 && s[2] == 0)
+                // discard-only (100::/64)
+                || (s[0] == 0x100 && s[1..4] == [0, 0, 0])
+                || s[0] == 0)
         }
     }
 }
@@ -168,16 +210,16 @@ pub async fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, AppEr
     Ok(url)
 }
 
-/// The workspace's endpoints, oldest first.
+/// The workspace's endpoints, oldest first, without their secrets.
 pub async fn list(cx: &Context, m: &Authorized<act::ViewWebhooks>) -> Result<Vec<EndpointView>, AppError> {
     let w = m.workspace().id;
     cx.store.read(move |tx| Ok(store::endpoints_of(tx, w)?.iter().map(WebhookEndpoint::view).collect())).await
 }
 
-/// One endpoint.
+/// One endpoint, with its signing secret (only Workspace Admins view webhooks).
 pub async fn view(cx: &Context, m: &Authorized<act::ViewWebhooks>, id: Uuid) -> Result<EndpointView, AppError> {
     let w = m.workspace().id;
-    cx.store.read(move |tx| store::endpoint(tx, w, id)?.map(|e| e.view()).or_missing(Missing::WebhookEndpoint)).await
+    cx.store.read(move |tx| store::endpoint(tx, w, id)?.map(|e| e.view_with_secret()).or_missing(Missing::WebhookEndpoint)).await
 }
 
 /// What the endpoint form sends.
@@ -199,7 +241,8 @@ fn audit_details(e: &WebhookEndpoint) -> String {
     format!("{} ({})", e.url, e.events.iter().map(|e| e.code()).collect::<Vec<_>>().join(", "))
 }
 
-/// Adds an endpoint; its signing secret is shown this once.
+/// Adds an endpoint; gives its id and signing secret (which the endpoint's page also shows to
+/// Workspace Admins, for as long as it signs).
 pub async fn create(cx: &Context, admin: &Authorized<act::ManageWebhooks>, form: EndpointForm, actor: Actor) -> Result<NewSecret, AppError> {
     let (url, description, events) = check_form(cx, &form).await?;
     let e = WebhookEndpoint {
@@ -229,7 +272,8 @@ pub async fn create(cx: &Context, admin: &Authorized<act::ManageWebhooks>, form:
         .await
 }
 
-/// Changes an endpoint's URL, description, events, and whether it is enabled.
+/// Changes an endpoint's URL, description, events, and whether it is enabled; gives it as its
+/// page shows it (with its secret).
 pub async fn update(
     cx: &Context,
     admin: &Authorized<act::ManageWebhooks>,
@@ -254,12 +298,13 @@ pub async fn update(
             }
             let details = format!("{}{}", audit_details(&e), if e.enabled { "" } else { ", disabled" });
             audit::record(tx, &actor, s.audited(), AuditAction::WebhookEndpointChanged, &e.url, &details)?;
-            Ok(e.view())
+            Ok(e.view_with_secret())
         })
         .await
 }
 
-/// Replaces an endpoint's signing secret at once; the new one is shown this once.
+/// Replaces an endpoint's signing secret at once; gives the new one (which the endpoint's page
+/// also shows to Workspace Admins from now on).
 pub async fn rotate_secret(cx: &Context, admin: &Authorized<act::ManageWebhooks>, id: Uuid, actor: Actor) -> Result<NewSecret, AppError> {
     let secret = new_secret();
     admin
@@ -285,13 +330,15 @@ pub async fn delete(cx: &Context, admin: &Authorized<act::ManageWebhooks>, id: U
         .await
 }
 
-/// Queues a `webhook.test` event for one endpoint.
+/// Queues a `webhook.test` event for one endpoint (refused while it has [`WAITING_MAX`]
+/// deliveries waiting).
 pub async fn send_test(cx: &Context, admin: &Authorized<act::ManageWebhooks>, id: Uuid, actor: Actor) -> Result<Uuid, AppError> {
     let who = admin.who().account().username.clone();
     admin
         .write(cx, move |tx, s| {
             let e = store::endpoint(tx, s.workspace(), id)?.or_missing(Missing::WebhookEndpoint)?;
             refuse_if_disabled(&e)?;
+            refuse_if_crowded(tx, &e)?;
             let data = serde_json::json!({
                 "workspace": { "id": s.workspace(), "name": s.workspace_name() },
                 "endpoint": e.id,
@@ -324,13 +371,17 @@ pub async fn deliveries(
         .await
 }
 
-/// Queues a delivery again, due now.
+/// Queues a delivery again, due now (one not queued is refused while its endpoint has
+/// [`WAITING_MAX`] deliveries waiting).
 pub async fn resend(cx: &Context, admin: &Authorized<act::ManageWebhooks>, delivery: Uuid, actor: Actor) -> Result<DeliveryView, AppError> {
     admin
         .write(cx, move |tx, s| {
             let mut d = store::delivery(tx, delivery)?.filter(|d| d.workspace == s.workspace()).or_missing(Missing::Delivery)?;
             let e = store::endpoint(tx, s.workspace(), d.endpoint)?.or_missing(Missing::WebhookEndpoint)?;
             refuse_if_disabled(&e)?;
+            if d.state != DeliveryState::Queued {
+                refuse_if_crowded(tx, &e)?;
+            }
             store::resend(tx, &mut d)?;
             audit::record(tx, &actor, s.audited(), AuditAction::WebhookDeliveryResent, &e.url, &format!("{} of {}", d.event, d.created.to_rfc3339()))?;
             Ok(d.view())
@@ -344,6 +395,14 @@ fn refuse_if_disabled(e: &store::WebhookEndpoint) -> Result<(), AppError> {
         return Ok(());
     }
     Err(AppError::conflict(ENABLED_FIELD, "the endpoint is disabled: enable it (Edit…) before sending to it"))
+}
+
+/// No more is queued for an endpoint that has [`WAITING_MAX`] deliveries waiting.
+fn refuse_if_crowded(tx: &redb::WriteTransaction, e: &store::WebhookEndpoint) -> Result<(), AppError> {
+    if store::waiting(tx, e.id)? < WAITING_MAX {
+        return Ok(());
+    }
+    Err(AppError::conflict(DELIVERIES_FIELD, too_many_waiting()))
 }
 
 /// Resolves a receiver's name to its public addresses only (unless private networks are
@@ -478,29 +537,34 @@ async fn read_start(mut answer: reqwest::Response) -> String {
 }
 
 /// Sends due deliveries until the process ends, [`IN_FLIGHT`] at a time (at most
-/// [`IN_FLIGHT_PER_ENDPOINT`] to one endpoint), each in its own task so a slow receiver delays
-/// only its own; woken early by `wake` when a commit queued one, or when the clock moved.
+/// [`IN_FLIGHT_PER_WORKSPACE`] for one workspace and [`IN_FLIGHT_PER_ENDPOINT`] to one endpoint,
+/// as [`store::pick`] chooses them), each in its own task so a slow receiver delays only its
+/// own; woken early by `wake` when a commit queued one or a send ended, or when the clock moved.
 pub async fn run_worker(store: Store, sender: Sender, wake: Arc<Notify>) {
-    // The deliveries being sent, and the endpoint of each.
-    let in_flight: Arc<Mutex<HashMap<Uuid, Uuid>>> = Arc::default();
+    // The deliveries being sent, and whose each is. Only this loop adds to it, so what a pick
+    // chose from a copy still keeps to the limits when it is added.
+    let in_flight: Arc<Mutex<HashMap<Uuid, Sending>>> = Arc::default();
+    // Where the next pick goes on reading the queue.
+    let mut resume = None;
     let mut moved = store.clock().moved();
     loop {
         let now = store.clock().now();
-        match store.read(move |tx| store::due(tx, now, IN_FLIGHT * 16)).await {
-            Ok(due) => {
-                for d in due {
+        let sending = in_flight.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match store.read(move |tx| store::pick(tx, now, &sending, LIMITS, resume)).await {
+            Ok(picked) => {
+                resume = picked.resume;
+                for d in picked.due {
                     {
                         let mut busy = in_flight.lock().unwrap_or_else(|p| p.into_inner());
-                        let to_endpoint = busy.values().filter(|e| **e == d.endpoint).count();
-                        if busy.len() >= IN_FLIGHT || to_endpoint >= IN_FLIGHT_PER_ENDPOINT || busy.contains_key(&d.id) {
+                        if busy.len() >= IN_FLIGHT || busy.contains_key(&d.id) {
                             continue;
                         }
-                        busy.insert(d.id, d.endpoint);
+                        busy.insert(d.id, Sending { workspace: d.workspace, endpoint: d.endpoint });
                     }
                     let (store, sender, in_flight, wake) = (store.clone(), sender.clone(), in_flight.clone(), wake.clone());
                     tokio::spawn(async move {
                         let id = d.id;
-                        deliver(&store, &sender, d).await;
+                        deliver(&store, &sender, id).await;
                         in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                         wake.notify_one();
                     });
@@ -516,24 +580,34 @@ pub async fn run_worker(store: Store, sender: Sender, wake: Arc<Notify>) {
     }
 }
 
-/// One attempt of one delivery, recorded.
-async fn deliver(store: &Store, sender: &Sender, d: store::WebhookDelivery) {
-    let (w, endpoint) = (d.workspace, d.endpoint);
-    let e = match store.read(move |tx| store::endpoint(tx, w, endpoint)).await {
+/// One attempt of one delivery (marked in flight by the caller), recorded.
+async fn deliver(store: &Store, sender: &Sender, id: Uuid) {
+    // Read afresh, now that it is in flight: the worker's read of the queue may have been made
+    // before an earlier attempt was recorded (and the delivery delivered, or queued for later).
+    let now = store.clock().now();
+    let found = store
+        .read(move |tx| {
+            let Some(d) = store::delivery(tx, id)? else { return Ok(None) };
+            let e = store::endpoint(tx, d.workspace, d.endpoint)?;
+            Ok(Some((d, e)))
+        })
+        .await;
+    let (d, e) = match found {
+        // Delivered, failed or not due (any more): nothing to send.
+        Ok(Some((d, _))) if d.state != DeliveryState::Queued || d.next_attempt > now => return,
         // Disabled meanwhile (the write that disabled it held back what was queued then, but
         // this one was already read): not sent either.
-        Ok(Some(e)) if !e.enabled => {
-            let (id, now) = (d.id, store.clock().now());
+        Ok(Some((_, Some(e)))) if !e.enabled => {
             if let Err(e) = store.write(move |tx| store::hold_back_one(tx, id, now)).await {
                 tracing::error!(error = %e, "could not hold back a webhook delivery");
             }
             return;
         }
-        Ok(Some(e)) => e,
-        // Deleted meanwhile: its deliveries went with it.
-        Ok(None) => return,
+        Ok(Some((d, Some(e)))) => (d, e),
+        // Deleted meanwhile (its endpoint with it).
+        Ok(Some((_, None)) | None) => return,
         Err(e) => {
-            tracing::error!(error = %e, "could not read a webhook endpoint");
+            tracing::error!(error = %e, "could not read a webhook delivery");
             return;
         }
     };
@@ -544,8 +618,9 @@ async fn deliver(store: &Store, sender: &Sender, d: store::WebhookDelivery) {
         tracing::warn!(delivery = %d.id, event = %d.event, attempt = d.tries + 1, outcome = %attempt.summary(), "webhook not delivered; will retry");
     }
     crate::server::metrics::webhook_attempt(delivered);
-    let id = d.id;
-    if let Err(e) = store.write(move |tx| store::record_attempt(tx, id, attempt, delivered)).await {
+    // Recorded only if nobody recorded an attempt of it meanwhile.
+    let tries = d.tries;
+    if let Err(e) = store.write(move |tx| store::record_attempt(tx, id, tries, attempt, delivered)).await {
         tracing::error!(error = %e, "could not record a webhook attempt");
     }
 }
@@ -576,10 +651,18 @@ mod tests {
             "224.0.0.1", "192.0.2.1", "198.51.100.7", "203.0.113.9", "198.18.0.1", "240.0.0.1", "192.0.0.8",
             "::1", "::", "fc00::1", "fd12::1", "fe80::1", "ff02::1", "2001:db8::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
             "64:ff9b::a00:1", "::127.0.0.1",
+            // site-local, local-use NAT64 (whatever it carries), 6to4 of private IPv4, Teredo,
+            // benchmarking, discard-only
+            "fec0::1", "feff::1", "64:ff9b:1::a00:1", "64:ff9b:1::101:101", "2002:a00:1::1", "2002:7f00:1::",
+            "2002:c0a8:101::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001::1", "2001:2::1", "100::1", "100::ffff:ffff:ffff:ffff",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.215.14", "1.1.1.1", "8.8.8.8", "2606:4700::1111", "::ffff:1.1.1.1", "64:ff9b::101:101"] {
+        for public in [
+            "93.184.215.14", "1.1.1.1", "8.8.8.8", "2606:4700::1111", "::ffff:1.1.1.1", "64:ff9b::101:101",
+            // 6to4 of a public IPv4 address; next to Teredo, site-local and discard-only, not in them
+            "2002:101:101::1", "2001:4860:4860::8888", "2a00:1450:4001::1", "100:0:0:1::1",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

@@ -177,9 +177,11 @@ pub fn WebhookPage() -> impl IntoView {
                                         </dd>
                                         <dt>"Signing secret"</dt>
                                         <dd>
-                                            <Disclosure summary="Show the signing secret" class="secret">
-                                                <code class="mono wrap">{e.secret.clone()}</code>
-                                            </Disclosure>
+                                            {e.secret.clone().map(|secret| view! {
+                                                <Disclosure summary="Show the signing secret" class="secret">
+                                                    <code class="mono wrap">{secret}</code>
+                                                </Disclosure>
+                                            })}
                                             <p class="hint">"Each delivery carries webhook-id, webhook-timestamp and webhook-signature headers: v1, then the base64 HMAC-SHA256 of id.timestamp.body, keyed with the bytes after whsec_ (Standard Webhooks)."</p>
                                         </dd>
                                         <dt>"Created"</dt><dd>{format!("{} by {}", fmt_time(&e.created), e.created_by)}</dd>
