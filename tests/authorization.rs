@@ -94,11 +94,11 @@ fn workspace_rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, [u1
         ("apply-feature", vec![("workspace", "Acme"), ("id", NOBODY), ("feature", "camera")], [404, 403, 404, 403]),
         ("mini-program-approvals", vec![("workspace", "Acme"), ("id", NOBODY)], [404, 404, 404, 404]),
         // Release control: a mini program's admins and Workspace Admins (tests/releases.rs).
-        ("raise-rollout", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY), ("rollout", "50")], [404, 403, 404, 403]),
-        ("pause-rollout", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY)], [404, 403, 404, 403]),
-        ("resume-rollout", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY)], [404, 403, 404, 403]),
-        ("complete-rollout", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY)], [404, 403, 404, 403]),
-        ("abort-rollout", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY)], [404, 403, 404, 403]),
+        ("raise-rollout", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY), ("version", "1.1.0"), ("rollout", "50")], [404, 403, 404, 403]),
+        ("pause-rollout", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY), ("version", "1.1.0")], [404, 403, 404, 403]),
+        ("resume-rollout", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY), ("version", "1.1.0")], [404, 403, 404, 403]),
+        ("complete-rollout", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY), ("version", "1.1.0")], [404, 403, 404, 403]),
+        ("abort-rollout", vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY), ("version", "1.1.0")], [404, 403, 404, 403]),
         (
             "set-health-rule",
             vec![("workspace", "Acme"), ("id", NOBODY), ("app", NOBODY), ("threshold", "2"), ("min_launches", "200")],

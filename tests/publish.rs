@@ -172,13 +172,13 @@ async fn every_change_containers_see_is_published_to_the_bucket() {
     let doc = until(&s3, &w, &w.app.access_key, "a candidate at 10 %", |d| versions(d) == Some((vec!["1.0.0".into()], Some(("1.1.0".into(), 100))))).await.unwrap();
     let seed = doc.body.mini_programs[0].candidate.as_ref().unwrap().seed.clone();
     assert_eq!(seed.len(), 32);
-    w.control("raise-rollout", &[("rollout", "25")]).await;
+    w.control("raise-rollout", &[("version", "1.1.0"), ("rollout", "25")]).await;
     until(&s3, &w, &w.app.access_key, "raised to 25 %", |d| versions(d) == Some((vec!["1.0.0".into()], Some(("1.1.0".into(), 250))))).await;
-    w.control("pause-rollout", &[]).await;
+    w.control("pause-rollout", &[("version", "1.1.0")]).await;
     until(&s3, &w, &w.app.access_key, "paused", |d| versions(d) == stable("1.0.0")).await;
-    w.control("resume-rollout", &[]).await;
+    w.control("resume-rollout", &[("version", "1.1.0")]).await;
     until(&s3, &w, &w.app.access_key, "resumed", |d| versions(d) == Some((vec!["1.0.0".into()], Some(("1.1.0".into(), 250))))).await;
-    w.control("complete-rollout", &[]).await;
+    w.control("complete-rollout", &[("version", "1.1.0")]).await;
     until(&s3, &w, &w.app.access_key, "completed", |d| versions(d) == stable("1.1.0")).await;
     w.control("rollback-release", &[("version", "1.0.0"), ("reason", "Crashes on start")]).await;
     let before = until(&s3, &w, &w.app.access_key, "rolled back", |d| versions(d) == stable("1.0.0")).await.unwrap();

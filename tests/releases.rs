@@ -115,7 +115,7 @@ async fn a_staged_release_is_raised_paused_completed_and_rolled_back_as_the_flee
     assert_eq!(version_for(&s, Some(&ten[0])).await.as_deref(), Some("1.1.0"));
 
     // A raise only adds installs.
-    expect(&control(&s, &s.ann, "raise-rollout", &[("rollout", "25")]).await, 200, "raise to 25 %");
+    expect(&control(&s, &s.ann, "raise-rollout", &[("version", "1.1.0"), ("rollout", "25")]).await, 200, "raise to 25 %");
     let quarter = getting(&s, &installs, "1.1.0").await;
     assert!((420..=580).contains(&quarter.len()), "25 % reached {} of 2 000", quarter.len());
     assert!(ten.iter().all(|i| quarter.contains(i)), "an install of the 10 % lost the candidate");
@@ -126,11 +126,11 @@ async fn a_staged_release_is_raised_paused_completed_and_rolled_back_as_the_flee
     assert_eq!(served("1.0.0"), serde_json::json!(["Super (stable)"]));
 
     // Refusals change nothing.
-    expect_field(&control(&s, &s.ann, "raise-rollout", &[("rollout", "20")]).await, 422, "Rollout");
-    expect_field(&control(&s, &s.ann, "raise-rollout", &[("rollout", "150")]).await, 422, "Rollout");
-    expect_field(&control(&s, &s.ann, "raise-rollout", &[("rollout", "")]).await, 422, "Rollout");
-    expect(&control(&s, &s.dev, "raise-rollout", &[("rollout", "50")]).await, 403, "a developer");
-    expect(&control(&s, &s.rev, "pause-rollout", &[]).await, 403, "a reviewer");
+    expect_field(&control(&s, &s.ann, "raise-rollout", &[("version", "1.1.0"), ("rollout", "20")]).await, 422, "Rollout");
+    expect_field(&control(&s, &s.ann, "raise-rollout", &[("version", "1.1.0"), ("rollout", "150")]).await, 422, "Rollout");
+    expect_field(&control(&s, &s.ann, "raise-rollout", &[("version", "1.1.0"), ("rollout", "")]).await, 422, "Rollout");
+    expect(&control(&s, &s.dev, "raise-rollout", &[("version", "1.1.0"), ("rollout", "50")]).await, 403, "a developer");
+    expect(&control(&s, &s.rev, "pause-rollout", &[("version", "1.1.0")]).await, 403, "a reviewer");
     expect_field(&control(&s, &s.ann, "rollback-release", &[("version", "0.9.0"), ("reason", "x")]).await, 422, "Version");
     assert_eq!(getting(&s, &installs[..400], "1.1.0").await, getting(&s, &installs[..400], "1.1.0").await);
     assert_eq!(getting(&s, &quarter, "1.1.0").await.len(), quarter.len());
@@ -142,17 +142,17 @@ async fn a_staged_release_is_raised_paused_completed_and_rolled_back_as_the_flee
     assert_eq!((body["error"]["code"].as_str(), body["error"]["field"].as_str()), (Some("install_id_invalid"), Some("MPDP-Install-Id")));
 
     // Paused: nobody gets it on the next request; resumed: the same installs again.
-    expect(&control(&s, &s.ann, "pause-rollout", &[]).await, 200, "pause");
+    expect(&control(&s, &s.ann, "pause-rollout", &[("version", "1.1.0")]).await, 200, "pause");
     assert!(getting(&s, &quarter, "1.0.0").await.len() == quarter.len(), "a paused candidate was still served");
-    expect(&control(&s, &s.ann, "pause-rollout", &[]).await, 409, "pause twice");
-    expect(&control(&s, &s.ann, "resume-rollout", &[]).await, 200, "resume");
+    expect(&control(&s, &s.ann, "pause-rollout", &[("version", "1.1.0")]).await, 409, "pause twice");
+    expect(&control(&s, &s.ann, "resume-rollout", &[("version", "1.1.0")]).await, 200, "resume");
     assert_eq!(getting(&s, &quarter, "1.1.0").await.len(), quarter.len());
 
     // Completed: everyone gets it; rolled back: everyone gets the version before, at once.
-    expect(&control(&s, &s.ann, "complete-rollout", &[]).await, 200, "complete");
+    expect(&control(&s, &s.ann, "complete-rollout", &[("version", "1.1.0")]).await, 200, "complete");
     assert_eq!(version_for(&s, None).await.as_deref(), Some("1.1.0"));
     assert_eq!(version_for(&s, Some(&installs[1_999])).await.as_deref(), Some("1.1.0"));
-    expect(&control(&s, &s.ann, "complete-rollout", &[]).await, 409, "nothing left to complete");
+    expect(&control(&s, &s.ann, "complete-rollout", &[("version", "1.1.0")]).await, 409, "nothing left to complete");
     expect_field(&control(&s, &s.ann, "rollback-release", &[("version", "1.0.0"), ("reason", "")]).await, 422, "Reason");
     expect(&control(&s, &s.ann, "rollback-release", &[("version", "1.0.0"), ("reason", "Crashes on start")]).await, 200, "roll back");
     assert_eq!(version_for(&s, None).await.as_deref(), Some("1.0.0"));
@@ -193,13 +193,61 @@ async fn two_releases_start_with_different_slices_and_an_abort_keeps_the_stable(
     let s = staged(&[], "10").await;
     let installs: Vec<String> = (0..1_000).map(|i| format!("device-{i:04}")).collect();
     let first = getting(&s, &installs, "1.1.0").await;
-    expect(&control(&s, &s.ann, "abort-rollout", &[]).await, 200, "abort");
+    expect(&control(&s, &s.ann, "abort-rollout", &[("version", "1.1.0")]).await, 200, "abort");
     assert!(getting(&s, &installs, "1.0.0").await.len() == installs.len(), "the aborted candidate was still served");
-    expect(&control(&s, &s.ann, "abort-rollout", &[]).await, 409, "abort twice");
+    expect(&control(&s, &s.ann, "abort-rollout", &[("version", "1.1.0")]).await, 409, "abort twice");
     release(&s, "1.2.0", "10").await;
     let second = getting(&s, &installs, "1.2.0").await;
     let shared = first.iter().filter(|i| second.contains(i)).count();
     assert!(shared * 2 < first.len().min(second.len()), "two releases shared {shared} of about 100 installs");
+}
+
+/// The release of Coupons to Super as the console shows it.
+async fn shown(s: &Setup) -> serde_json::Value {
+    let r = call(&s.ann, &s.server, "mini-program-approvals", &[("workspace", "Acme"), ("id", &s.mp)]).await;
+    expect(&r, 200, "the release panel");
+    r.json()["releases"][0].clone()
+}
+
+#[tokio::test]
+async fn a_control_meant_for_a_candidate_since_replaced_is_refused_and_changes_nothing() {
+    let s = staged(&[], "10").await;
+    // Ann's page shows 1.1.0 at 10 %; meanwhile 1.2.0 is approved and replaces it.
+    release(&s, "1.2.0", "10").await;
+    let before = shown(&s).await;
+    assert_eq!((before["version"].as_str(), before["candidate"]["version"].as_str()), (Some("1.0.0"), Some("1.2.0")), "{before}");
+    // The page's controls name the candidate they show, with JavaScript and without.
+    let page = page_text(&s.ann, &s.server.url(&format!("/w/Acme/mini-programs/{}", s.mp))).await;
+    assert!(page.contains(r#"action="/confirm/pause-rollout""#) && page.contains(r#"name="version" value="1.2.0""#), "{page}");
+    let confirm = page_text(&s.ann, &s.server.url(&format!("/confirm/complete-rollout?workspace=Acme&id={}&app={}&version=1.2.0", s.mp, s.app))).await;
+    assert!(confirm.contains(r#"action="/api/complete-rollout""#) && confirm.contains(r#"name="version" value="1.2.0""#), "{confirm}");
+    let installs = install_ids(400);
+    let served = getting(&s, &installs, "1.2.0").await;
+    for (endpoint, extra) in [
+        ("raise-rollout", vec![("version", "1.1.0"), ("rollout", "50")]),
+        ("pause-rollout", vec![("version", "1.1.0")]),
+        ("resume-rollout", vec![("version", "1.1.0")]),
+        ("complete-rollout", vec![("version", "1.1.0")]),
+        ("abort-rollout", vec![("version", "1.1.0")]),
+    ] {
+        let r = control(&s, &s.ann, endpoint, &extra).await;
+        expect_field(&r, 409, "Version");
+        assert!(r.body.contains("1.1.0 is no longer the candidate on Super: 1.2.0 is; reload the page"), "{endpoint}: {}", r.body);
+    }
+    // Naming no version is refused too, naming the field.
+    expect_field(&control(&s, &s.ann, "complete-rollout", &[]).await, 422, "Version");
+    assert_eq!(shown(&s).await, before, "a refused control changed the release");
+    assert_eq!(getting(&s, &installs, "1.2.0").await, served);
+    for action in ["release.raised", "release.paused", "release.resumed", "release.completed", "release.aborted"] {
+        assert!(audit_events(&s.ann, &s.server, action, "").await.is_empty(), "{action}");
+    }
+    // Naming the candidate shown now, it is done.
+    expect(&control(&s, &s.ann, "complete-rollout", &[("version", "1.2.0")]).await, 200, "complete 1.2.0");
+    let after = shown(&s).await;
+    assert_eq!((after["version"].as_str(), &after["candidate"]), (Some("1.2.0"), &serde_json::Value::Null), "{after}");
+    assert_eq!(version_for(&s, None).await.as_deref(), Some("1.2.0"));
+    // Sent again from the same page, it finds nothing rolling out.
+    expect_field(&control(&s, &s.ann, "complete-rollout", &[("version", "1.2.0")]).await, 409, "Version");
 }
 
 /// Posts `body` to the events API with the App's Accessing Key.
@@ -277,6 +325,27 @@ async fn a_failing_candidate_is_paused_by_the_health_rule_and_the_next_poll_gets
     let row = |v: &str| figures.as_array().unwrap().iter().find(|r| r["version"] == v).cloned().unwrap_or_default();
     assert_eq!((row("1.1.0")["launches"].as_u64(), row("1.1.0")["crashes"].as_u64()), (Some(600), Some(61)), "{figures}");
     assert_eq!(row("1.0.0")["launches"].as_u64(), Some(400));
+
+    // Resumed, the candidate is judged on what is reported from then on: the failures that
+    // paused it do not pause it again.
+    expect(&control(&s, &s.ann, "resume-rollout", &[("version", "1.1.0")]).await, 200, "resume");
+    let one = serde_json::json!({"events": [{"install": inside[0], "mini_program": s.mp, "version": "1.1.0", "kind": "launched", "at": chrono::Utc::now().to_rfc3339()}]});
+    let (status, body) = post_events(&s, one.to_string()).await;
+    assert_eq!((status, body["accepted"].as_u64()), (202, Some(1)), "{body}");
+    // The flush that counts the launch judges the candidate in the same write: once the figures
+    // show it, the rule has spoken.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let figures = control(&s, &s.rev, "release-figures", &[]).await.json();
+        let launches: u64 = figures.as_array().unwrap().iter().filter(|r| r["version"] == "1.1.0").filter_map(|r| r["launches"].as_u64()).sum();
+        if launches == 601 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the launch was not counted: {figures}\n{}", s.server.log());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(version_for(&s, Some(&inside[0])).await.as_deref(), Some("1.1.0"), "paused again by the failures judged before\n{}", s.server.log());
+    assert_eq!(audit_events(&s.ann, &s.server, "release.paused", "").await.len(), 1);
 }
 
 #[tokio::test]
@@ -333,7 +402,7 @@ async fn a_fleet_of_ten_thousand_installs_sees_the_share_grow_and_a_failing_cand
     let ten = fleet(&s, &["--no-events"]);
     assert!((900..=1_100).contains(&at(&ten, "1.1.0")), "10 % reached {ten:?}");
     assert_eq!(at(&ten, "1.0.0") + at(&ten, "1.1.0"), 10_000);
-    expect(&control(&s, &s.ann, "raise-rollout", &[("rollout", "25")]).await, 200, "raise to 25 %");
+    expect(&control(&s, &s.ann, "raise-rollout", &[("version", "1.1.0"), ("rollout", "25")]).await, 200, "raise to 25 %");
     let quarter = fleet(&s, &["--no-events"]);
     assert!((2_400..=2_600).contains(&at(&quarter, "1.1.0")), "25 % reached {quarter:?}");
     // The candidate's installs crash one launch in ten: the next flush pauses it, and every

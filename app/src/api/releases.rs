@@ -11,20 +11,24 @@ use crate::server::domain::releases::{self as domain, Control};
 #[cfg(feature = "ssr")]
 use crate::server::guard::act;
 
-/// One change to the candidate of mini program `id` on `app`.
+/// One change to the candidate of mini program `id` on `app`, which must still be `version` (the
+/// candidate the page showed): otherwise it is refused (409, naming the Version) and nothing
+/// changes.
 #[cfg(feature = "ssr")]
-async fn control(workspace: String, id: Uuid, app: Uuid, what: Control, back: Option<String>) -> Result<(), AppError> {
+async fn control(workspace: String, id: Uuid, app: Uuid, version: String, what: Control, back: Option<String>) -> Result<(), AppError> {
     let (state, m, actor) = super::acting(&workspace, act::ControlReleases).await?;
-    domain::control(&state, &m, id, app, what, actor).await?;
+    domain::control(&state, &m, id, app, &version, what, actor).await?;
     super::return_to(back)
 }
 
-/// Raises the candidate's rollout to a larger share (`rollout`: a percentage, such as 25 or 12.5).
+/// Raises the candidate `version`'s rollout to a larger share (`rollout`: a percentage, such as
+/// 25 or 12.5).
 #[server(prefix = "/api", endpoint = "raise-rollout")]
 pub async fn raise_rollout(
     workspace: String,
     id: Uuid,
     app: Uuid,
+    #[server(default)] version: String,
     #[server(default)] rollout: String,
     #[server(default)] back: Option<String>,
 ) -> Result<(), AppError> {
@@ -32,31 +36,56 @@ pub async fn raise_rollout(
         return Err(AppError::invalid("Rollout", "is required: the percentage of installs to give the candidate"));
     }
     let to = crate::model::approvals::parse_rollout(&rollout)?;
-    control(workspace, id, app, Control::Raise(to), back).await
+    control(workspace, id, app, version, Control::Raise(to), back).await
 }
 
-/// Pauses the candidate: no install gets it until it is resumed.
+/// Pauses the candidate `version`: no install gets it until it is resumed.
 #[server(prefix = "/api", endpoint = "pause-rollout")]
-pub async fn pause_rollout(workspace: String, id: Uuid, app: Uuid, #[server(default)] back: Option<String>) -> Result<(), AppError> {
-    control(workspace, id, app, Control::Pause, back).await
+pub async fn pause_rollout(
+    workspace: String,
+    id: Uuid,
+    app: Uuid,
+    #[server(default)] version: String,
+    #[server(default)] back: Option<String>,
+) -> Result<(), AppError> {
+    control(workspace, id, app, version, Control::Pause, back).await
 }
 
-/// Resumes a paused candidate at the share it had.
+/// Resumes the paused candidate `version` at the share it had; the health rule judges what its
+/// installs report from then on.
 #[server(prefix = "/api", endpoint = "resume-rollout")]
-pub async fn resume_rollout(workspace: String, id: Uuid, app: Uuid, #[server(default)] back: Option<String>) -> Result<(), AppError> {
-    control(workspace, id, app, Control::Resume, back).await
+pub async fn resume_rollout(
+    workspace: String,
+    id: Uuid,
+    app: Uuid,
+    #[server(default)] version: String,
+    #[server(default)] back: Option<String>,
+) -> Result<(), AppError> {
+    control(workspace, id, app, version, Control::Resume, back).await
 }
 
-/// Completes the rollout: the candidate becomes what every install gets.
+/// Completes the rollout of the candidate `version`: it becomes what every install gets.
 #[server(prefix = "/api", endpoint = "complete-rollout")]
-pub async fn complete_rollout(workspace: String, id: Uuid, app: Uuid, #[server(default)] back: Option<String>) -> Result<(), AppError> {
-    control(workspace, id, app, Control::Complete, back).await
+pub async fn complete_rollout(
+    workspace: String,
+    id: Uuid,
+    app: Uuid,
+    #[server(default)] version: String,
+    #[server(default)] back: Option<String>,
+) -> Result<(), AppError> {
+    control(workspace, id, app, version, Control::Complete, back).await
 }
 
-/// Aborts the rollout: the candidate is withdrawn and the stable stays.
+/// Aborts the rollout of the candidate `version`: it is withdrawn and the stable stays.
 #[server(prefix = "/api", endpoint = "abort-rollout")]
-pub async fn abort_rollout(workspace: String, id: Uuid, app: Uuid, #[server(default)] back: Option<String>) -> Result<(), AppError> {
-    control(workspace, id, app, Control::Abort, back).await
+pub async fn abort_rollout(
+    workspace: String,
+    id: Uuid,
+    app: Uuid,
+    #[server(default)] version: String,
+    #[server(default)] back: Option<String>,
+) -> Result<(), AppError> {
+    control(workspace, id, app, version, Control::Abort, back).await
 }
 
 /// Replaces the release's health rule: the failure rate (percent) and minimum launches at which

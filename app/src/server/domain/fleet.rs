@@ -17,7 +17,7 @@ use crate::model::workspace::Role;
 use crate::model::AppError;
 use crate::server::store::audit::{self, Actor};
 use crate::server::store::fleet::{self, Batch, Counts, Installs, Subject};
-use crate::server::store::releases::{self, Pause, Release};
+use crate::server::store::releases::{self, Candidate, Pause, Release};
 use crate::server::store::{accounts, members, minis, notifications, outbox};
 use crate::server::Context;
 
@@ -155,20 +155,32 @@ fn health_rule() -> Actor {
     Actor::named("health rule")
 }
 
+/// What the installs of `r`'s candidate `c` reported since it was released (stored, not what
+/// is still counted in memory).
+pub fn reported_since_release(tx: &impl crate::server::store::Reads, r: &Release, c: &Candidate) -> Result<Counts, AppError> {
+    let s = Subject { app: r.app, mini_program: r.mini_program, version: c.shipped.version.clone() };
+    fleet::since(tx, &s, hour_and_day(c.shipped.released).0)
+}
+
 /// Judges the candidate `s` names (if it is the App's candidate, rolling out) by its release's
-/// health rule, on what its installs reported since it was released; stops it when it breaks the
-/// rule. Returns whether it was stopped.
+/// health rule, on what its installs reported since it was last resumed (or, never resumed,
+/// since it was released): what was reported before a resumption was judged already, and the
+/// person who resumed it decided to go on despite it. Stops it when it breaks the rule. Returns
+/// whether it was stopped.
 fn judge(tx: &redb::WriteTransaction, s: &Subject, public_url: &str) -> Result<bool, AppError> {
     let Some(mut r) = releases::get(tx, s.mini_program, s.app)? else { return Ok(false) };
     let Some(c) = r.candidate.as_ref().filter(|c| c.paused.is_none() && c.shipped.version == s.version) else { return Ok(false) };
-    let since = hour_and_day(c.shipped.released).0;
-    let counts = fleet::since(tx, s, since)?;
+    // Counts are kept by the hour the events happened in, so a resumption within an hour is
+    // told apart by what had been reported by then, not by the hour.
+    let resumed = r.judged_after();
+    let counts = reported_since_release(tx, &r, c)?.less(resumed.map(|x| x.reported).unwrap_or_default());
     if !r.health.broken(counts.failures(), counts.launches) {
         return Ok(false);
     }
     let rate = crate::model::approvals::wilson_lower(counts.failures(), counts.launches) * 100.0;
+    let since = if resumed.is_some() { " since it was resumed" } else { "" };
     let figures = format!(
-        "{} failed launches and {} crashes in {} launches (failure rate at least {rate:.1} % at 95 % confidence; the rule stops at {} after {} launches)",
+        "{} failed launches and {} crashes in {} launches{since} (failure rate at least {rate:.1} % at 95 % confidence; the rule stops at {} after {} launches)",
         counts.failed,
         counts.crashes,
         counts.launches,
@@ -178,6 +190,7 @@ fn judge(tx: &redb::WriteTransaction, s: &Subject, public_url: &str) -> Result<b
     let (version, share) = (c.shipped.version.clone(), rollout_label(c.rollout));
     let (action, what) = if r.health.roll_back {
         r.candidate = None;
+        r.resumed = None;
         (AuditAction::ReleaseAborted, "withdrawn")
     } else {
         if let Some(c) = r.candidate.as_mut() {
@@ -319,5 +332,29 @@ mod tests {
         let s = Subject { app, mini_program: mp, version: "1.1.0".into() };
         let installs = w.state.store.read(move |tx| fleet::installs_on(tx, &s, hour_and_day(now).1)).await.unwrap();
         assert!((290..=310).contains(&installs), "{installs}");
+
+        // Resumed, it is judged on what is reported from then on: the failures that paused it
+        // (and the crash reported while paused) do not pause it again at the next flush…
+        use crate::server::domain::releases::{control, Control};
+        control(&w.state, &w.admin, mp, app, "1.1.0", Control::Resume, w.actor()).await.unwrap();
+        let candidate = || async { w.state.store.read(move |tx| releases::get(tx, mp, app)).await.unwrap().unwrap().candidate.unwrap() };
+        fleet.ingest(w.app, |_, _| true, vec![event("install-0001", w.mp, "1.1.0", EventKind::Launched, now)], now);
+        assert_eq!(fleet.flush(&w.state).await.unwrap(), 0);
+        assert!(candidate().await.paused.is_none(), "paused again by the failures judged before the resumption");
+        // … but enough new failures do.
+        let mut events = Vec::new();
+        for i in 0..200 {
+            let install = format!("install-{i:04}");
+            events.push(event(&install, w.mp, "1.1.0", EventKind::Launched, now));
+            if i % 10 == 0 {
+                events.push(event(&install, w.mp, "1.1.0", EventKind::LaunchFailed, now));
+            }
+        }
+        fleet.ingest(w.app, |_, _| true, events, now);
+        assert_eq!(fleet.flush(&w.state).await.unwrap(), 1);
+        let pause = candidate().await.paused.unwrap();
+        assert_eq!(pause.by, "health rule");
+        assert!(pause.reason.contains("20 failed launches and 0 crashes in 201 launches since it was resumed"), "{}", pause.reason);
+        assert_eq!(w.audit_actions().await.iter().filter(|a| *a == "release.paused").count(), 2);
     }
 }

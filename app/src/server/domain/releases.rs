@@ -12,7 +12,7 @@ use crate::model::minis::VersionState;
 use crate::model::AppError;
 use crate::server::guard::{act, Authorized, MiniNeed, MiniProgramAccess};
 use crate::server::store::audit::{self, Actor};
-use crate::server::store::releases::{self, Pause, Release};
+use crate::server::store::releases::{self, Pause, Release, Resumed};
 use crate::server::store::{apps as app_store, minis};
 use crate::server::Context;
 
@@ -31,8 +31,22 @@ pub enum Control {
     Abort,
 }
 
-fn no_candidate(app: &str) -> AppError {
-    AppError::conflict("Release", format!("nothing is rolling out to {app}: there is no candidate"))
+/// The candidate's version a control names, as sent: required, so that it acts on the candidate
+/// the person saw and not on one released since.
+fn meant_version(version: &str) -> Result<String, AppError> {
+    let v = version.trim();
+    if v.is_empty() {
+        return Err(AppError::invalid("Version", "is required: the version of the candidate to change"));
+    }
+    Ok(v.to_string())
+}
+
+fn no_candidate(app: &str, meant: &str) -> AppError {
+    AppError::conflict("Version", format!("{meant} is no longer rolling out to {app}: there is no candidate; reload the page"))
+}
+
+fn not_the_candidate(app: &str, meant: &str, current: &str) -> AppError {
+    AppError::conflict("Version", format!("{meant} is no longer the candidate on {app}: {current} is; reload the page to see it before changing its rollout"))
 }
 
 /// Applies `change` to the release of `mp` to `app`, in one write: the member's standing
@@ -54,6 +68,7 @@ async fn change(
         let mut r = releases::get(tx, mp, app)?.ok_or_else(not_released)?;
         let before: Vec<String> = r.served().map(|s| s.version.clone()).collect();
         let (action, details) = apply(tx, &mut r, &a.name)?;
+        r.forget_old_resumption();
         releases::put(tx, &r)?;
         supersede_unserved(tx, mp, before.iter())?;
         audit::record(tx, &actor, viewer.audited(), action, &p.name, &format!("{}: {details}", a.name))?;
@@ -62,16 +77,22 @@ async fn change(
     .await
 }
 
-/// Raises, pauses, resumes, completes or aborts the candidate of `mp` on `app`.
-pub async fn control(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uuid, app: Uuid, what: Control, actor: Actor) -> Result<(), AppError> {
+/// Raises, pauses, resumes, completes or aborts the candidate of `mp` on `app`, which must be
+/// `version` (the one the person saw: approving another release replaces the candidate, and a
+/// control meant for the one before is refused, 409, changing nothing).
+pub async fn control(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uuid, app: Uuid, version: &str, what: Control, actor: Actor) -> Result<(), AppError> {
+    let meant = meant_version(version)?;
     if let Control::Raise(to) = what {
         if to > FULL_ROLLOUT {
             return Err(AppError::invalid("Rollout", "must be a percentage from 0 to 100"));
         }
     }
     let by = m.who().account().username.clone();
-    change(cx, m, mp, app, actor, move |_, r, app_name| {
-        let c = r.candidate.as_mut().ok_or_else(|| no_candidate(app_name))?;
+    change(cx, m, mp, app, actor, move |tx, r, app_name| {
+        let c = r.candidate.as_mut().ok_or_else(|| no_candidate(app_name, &meant))?;
+        if c.shipped.version != meant {
+            return Err(not_the_candidate(app_name, &meant, &c.shipped.version));
+        }
         let version = c.shipped.version.clone();
         Ok(match what {
             Control::Raise(to) => {
@@ -96,7 +117,14 @@ pub async fn control(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uui
                 if c.paused.take().is_none() {
                     return Err(AppError::conflict("Release", format!("{version} is not paused on {app_name}")));
                 }
-                (AuditAction::ReleaseResumed, format!("{version} at {}", rollout_label(c.rollout)))
+                let details = format!("{version} at {}", rollout_label(c.rollout));
+                // The health rule judges what is reported from now on: what was reported before
+                // was judged already (it may be why the candidate was paused).
+                let (at, released) = (crate::server::store::now(), c.shipped.released);
+                let c = r.candidate.as_ref().ok_or(AppError::Internal)?;
+                let reported = crate::server::domain::fleet::reported_since_release(tx, r, c)?;
+                r.resumed = Some(Resumed { version: version.clone(), released, at, reported });
+                (AuditAction::ReleaseResumed, details)
             }
             Control::Complete => {
                 let done = r.candidate.take().ok_or(AppError::Internal)?;
@@ -193,26 +221,26 @@ mod tests {
         let (cx, admin, mp, app) = (&w.state, &w.admin, w.mp, w.app);
         let r = at(&w);
         assert_eq!((stable(&r), r.candidate.as_ref().unwrap().rollout), ("1.0.0", 100));
-        let e = control(cx, admin, mp, app, Control::Raise(100), w.actor()).await.unwrap_err();
+        let e = control(cx, admin, mp, app, "1.1.0", Control::Raise(100), w.actor()).await.unwrap_err();
         assert_eq!((e.status(), e.field()), (422, Some("Rollout")));
-        let e = control(cx, admin, mp, app, Control::Raise(1001), w.actor()).await.unwrap_err();
+        let e = control(cx, admin, mp, app, "1.1.0", Control::Raise(1001), w.actor()).await.unwrap_err();
         assert_eq!(e.field(), Some("Rollout"));
-        control(cx, admin, mp, app, Control::Raise(250), w.actor()).await.unwrap();
+        control(cx, admin, mp, app, "1.1.0", Control::Raise(250), w.actor()).await.unwrap();
         assert_eq!(at(&w).candidate.unwrap().rollout, 250);
-        assert_eq!(control(cx, admin, mp, app, Control::Resume, w.actor()).await.unwrap_err().status(), 409);
-        control(cx, admin, mp, app, Control::Pause, w.actor()).await.unwrap();
-        assert_eq!(control(cx, admin, mp, app, Control::Pause, w.actor()).await.unwrap_err().status(), 409);
+        assert_eq!(control(cx, admin, mp, app, "1.1.0", Control::Resume, w.actor()).await.unwrap_err().status(), 409);
+        control(cx, admin, mp, app, "1.1.0", Control::Pause, w.actor()).await.unwrap();
+        assert_eq!(control(cx, admin, mp, app, "1.1.0", Control::Pause, w.actor()).await.unwrap_err().status(), 409);
         let before = at(&w);
-        assert_eq!(control(cx, admin, mp, app, Control::Raise(500), w.actor()).await.unwrap_err().status(), 409);
+        assert_eq!(control(cx, admin, mp, app, "1.1.0", Control::Raise(500), w.actor()).await.unwrap_err().status(), 409);
         assert_eq!(at(&w), before, "a refusal changes nothing");
-        control(cx, admin, mp, app, Control::Resume, w.actor()).await.unwrap();
-        control(cx, admin, mp, app, Control::Complete, w.actor()).await.unwrap();
+        control(cx, admin, mp, app, "1.1.0", Control::Resume, w.actor()).await.unwrap();
+        control(cx, admin, mp, app, "1.1.0", Control::Complete, w.actor()).await.unwrap();
         let r = at(&w);
         assert_eq!(stable(&r), "1.1.0");
         assert!(r.candidate.is_none());
         assert_eq!(r.earlier.iter().map(|e| e.version.as_str()).collect::<Vec<_>>(), ["1.0.0"]);
         assert_eq!(w.state_of("1.0.0").await, VersionState::Superseded);
-        assert_eq!(control(cx, admin, mp, app, Control::Complete, w.actor()).await.unwrap_err().status(), 409);
+        assert_eq!(control(cx, admin, mp, app, "1.1.0", Control::Complete, w.actor()).await.unwrap_err().status(), 409);
         let actions = w.audit_actions().await;
         for a in ["release.raised", "release.paused", "release.resumed", "release.completed"] {
             assert!(actions.contains(&a.to_string()), "{a} not audited: {actions:?}");
@@ -220,14 +248,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_control_naming_another_version_than_the_candidate_is_refused_and_changes_nothing() {
+        let w = release_world(&["1.0.0", "1.1.0"], 100).await;
+        let (cx, admin, mp, app) = (&w.state, &w.admin, w.mp, w.app);
+        let before = at(&w);
+        for what in [Control::Raise(500), Control::Pause, Control::Resume, Control::Complete, Control::Abort] {
+            let e = control(cx, admin, mp, app, "1.0.0", what, w.actor()).await.unwrap_err();
+            assert_eq!((e.status(), e.field()), (409, Some("Version")), "{what:?}");
+            assert!(e.to_string().contains("1.0.0 is no longer the candidate on") && e.to_string().contains("1.1.0 is; reload the page"), "{e}");
+            let e = control(cx, admin, mp, app, " ", what, w.actor()).await.unwrap_err();
+            assert_eq!((e.status(), e.field()), (422, Some("Version")), "{what:?}");
+        }
+        assert_eq!(at(&w), before, "a refusal changes nothing");
+        control(cx, admin, mp, app, " 1.1.0 ", Control::Complete, w.actor()).await.unwrap();
+        let e = control(cx, admin, mp, app, "1.1.0", Control::Abort, w.actor()).await.unwrap_err();
+        assert_eq!((e.status(), e.field()), (409, Some("Version")));
+        assert!(e.to_string().contains("1.1.0 is no longer rolling out"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_resumption_is_remembered_for_its_candidate_only() {
+        let w = release_world(&["1.0.0", "1.1.0"], 100).await;
+        let (cx, admin, mp, app) = (&w.state, &w.admin, w.mp, w.app);
+        control(cx, admin, mp, app, "1.1.0", Control::Pause, w.actor()).await.unwrap();
+        control(cx, admin, mp, app, "1.1.0", Control::Resume, w.actor()).await.unwrap();
+        let r = at(&w);
+        let resumed = r.judged_after().expect("the resumption of 1.1.0");
+        assert_eq!((resumed.version.as_str(), resumed.reported), ("1.1.0", Default::default()));
+        control(cx, admin, mp, app, "1.1.0", Control::Complete, w.actor()).await.unwrap();
+        assert_eq!(at(&w).resumed, None, "a completed candidate's resumption is forgotten");
+    }
+
+    #[tokio::test]
     async fn an_abort_withdraws_the_candidate_and_keeps_the_stable() {
         let w = release_world(&["1.0.0", "1.1.0"], 50).await;
-        control(&w.state, &w.admin, w.mp, w.app, Control::Abort, w.actor()).await.unwrap();
+        control(&w.state, &w.admin, w.mp, w.app, "1.1.0", Control::Abort, w.actor()).await.unwrap();
         let r = at(&w);
         assert_eq!(stable(&r), "1.0.0");
         assert!(r.candidate.is_none());
         assert_eq!(w.state_of("1.1.0").await, VersionState::Superseded);
-        assert_eq!(control(&w.state, &w.admin, w.mp, w.app, Control::Abort, w.actor()).await.unwrap_err().status(), 409);
+        assert_eq!(control(&w.state, &w.admin, w.mp, w.app, "1.1.0", Control::Abort, w.actor()).await.unwrap_err().status(), 409);
     }
 
     #[tokio::test]
@@ -257,12 +317,12 @@ mod tests {
         let w = release_world(&["1.0.0", "1.1.0"], 100).await;
         let before = at(&w);
         for other in [&w.developer, &w.other_admin] {
-            let e = control(&w.state, other, w.mp, w.app, Control::Raise(500), w.actor()).await.unwrap_err();
+            let e = control(&w.state, other, w.mp, w.app, "1.1.0", Control::Raise(500), w.actor()).await.unwrap_err();
             assert!(matches!(e.status(), 403 | 404), "{e}");
             let e = rollback(&w.state, other, w.mp, w.app, "1.0.0".into(), "why".into(), w.actor()).await.unwrap_err();
             assert!(matches!(e.status(), 403 | 404), "{e}");
         }
-        let e = control(&w.state, &w.admin, w.mp, Uuid::now_v7(), Control::Pause, w.actor()).await.unwrap_err();
+        let e = control(&w.state, &w.admin, w.mp, Uuid::now_v7(), "1.1.0", Control::Pause, w.actor()).await.unwrap_err();
         assert_eq!(e.status(), 404);
         assert_eq!(at(&w), before);
     }

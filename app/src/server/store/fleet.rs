@@ -36,6 +36,15 @@ impl Counts {
     pub fn failures(&self) -> u64 {
         self.failed + self.crashes
     }
+
+    /// These counts without `before`, counted earlier among them (none below zero).
+    pub fn less(self, before: Counts) -> Counts {
+        Counts {
+            launches: self.launches.saturating_sub(before.launches),
+            failed: self.failed.saturating_sub(before.failed),
+            crashes: self.crashes.saturating_sub(before.crashes),
+        }
+    }
 }
 
 /// One version of one mini program on one App.

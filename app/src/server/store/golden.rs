@@ -49,7 +49,7 @@ use super::shown_once::ShownOnce;
 use super::device_grants::{Decision, DeviceGrant};
 use crate::model::account::TokenTerms;
 use crate::model::account::TokenScope;
-use super::releases::{Candidate, Pause, Release, Shipped};
+use super::releases::{Candidate, Pause, Release, Resumed, Shipped};
 use super::sessions;
 use super::tokens::{AccountToken, Purpose};
 use super::members::Membership;
@@ -473,6 +473,12 @@ fn release() -> Release {
         }),
         earlier: vec![shipped("1.1.0", "2026-03-01T11:00:00Z", 5)],
         health: crate::model::approvals::HealthRule { threshold_bp: 150, min_launches: 500, roll_back: true },
+        resumed: Some(Resumed {
+            version: "1.3.0".into(),
+            released: at("2026-03-05T11:00:00Z"),
+            at: at("2026-03-05T11:30:00Z"),
+            reported: super::fleet::Counts { launches: 480, failed: 3, crashes: 9 },
+        }),
     }
 }
 

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode};
 use super::effects::{caused, Effect};
+use super::fleet::Counts;
 use super::tables::RELEASES;
 use crate::model::approvals::HealthRule;
 use crate::model::AppError;
@@ -58,6 +59,27 @@ impl Candidate {
     }
 }
 
+/// A candidate resumed after a pause: what its installs had reported by then, which the health
+/// rule no longer counts against it (it judges what they report from the resumption on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumed {
+    /// The candidate resumed: its version and when it was released (a candidate released later
+    /// is judged afresh).
+    pub version: String,
+    pub released: DateTime<Utc>,
+    /// When it was resumed.
+    pub at: DateTime<Utc>,
+    /// What its installs had reported from its release until it was resumed.
+    pub reported: Counts,
+}
+
+impl Resumed {
+    /// Whether it is about `c`.
+    pub fn of(&self, c: &Candidate) -> bool {
+        self.version == c.shipped.version && self.released == c.shipped.released
+    }
+}
+
 /// The release of one mini program to one App.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Release {
@@ -71,12 +93,31 @@ pub struct Release {
     /// When the fleet's reports stop a candidate.
     #[serde(default)]
     pub health: HealthRule,
+    /// When the candidate was last resumed, and what was reported of it by then (`None`, or
+    /// about another candidate: it was never resumed).
+    #[serde(default)]
+    pub resumed: Option<Resumed>,
 }
 
 impl Release {
     /// Nothing released yet.
     pub fn new(mini_program: Uuid, app: Uuid) -> Release {
-        Release { mini_program, app, stable: None, candidate: None, earlier: Vec::new(), health: HealthRule::default() }
+        Release { mini_program, app, stable: None, candidate: None, earlier: Vec::new(), health: HealthRule::default(), resumed: None }
+    }
+
+    /// The current candidate's last resumption (`None`: it was never resumed): what its installs
+    /// reported before it, the health rule no longer counts against it.
+    pub fn judged_after(&self) -> Option<&Resumed> {
+        let c = self.candidate.as_ref()?;
+        self.resumed.as_ref().filter(|r| r.of(c))
+    }
+
+    /// Forgets a resumption that is not the current candidate's (it was completed, withdrawn or
+    /// replaced).
+    pub fn forget_old_resumption(&mut self) {
+        if self.judged_after().is_none() {
+            self.resumed = None;
+        }
     }
 
     /// The versions this release serves: the stable's and the candidate's.
@@ -220,6 +261,21 @@ mod tests {
         assert_eq!(version_of(&r), "1.0.0");
         let earlier: Vec<&str> = r.earlier.iter().map(|e| e.version.as_str()).collect();
         assert_eq!(earlier, ["1.2.0", "1.1.0"]);
+    }
+
+    #[test]
+    fn a_release_stored_before_resumptions_were_remembered_reads_as_never_resumed() {
+        let (mp, app) = (Uuid::now_v7(), Uuid::now_v7());
+        let sha = "ab".repeat(32);
+        let shipped = |v: &str| format!(r#"{{"version":"{v}","sha256":"{sha}","size":2048,"released":"2026-03-05T11:00:00Z","application":"{}"}}"#, Uuid::nil());
+        let stored = format!(
+            r#"{{"mini_program":"{mp}","app":"{app}","stable":{},"candidate":{{"shipped":{},"rollout":125,"seed":"00112233445566778899aabbccddeeff","paused":null}},"earlier":[],"health":{{"threshold_bp":150,"min_launches":500,"roll_back":true}}}}"#,
+            shipped("1.2.0"),
+            shipped("1.3.0")
+        );
+        let r: Release = decode(stored.as_bytes()).unwrap();
+        assert_eq!((r.resumed.as_ref(), r.judged_after()), (None, None));
+        assert_eq!(r.candidate.unwrap().rollout, 125);
     }
 
     #[test]

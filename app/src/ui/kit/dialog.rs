@@ -295,7 +295,7 @@ impl Confirm {
             Confirm::WithdrawApproval => &["id"],
             Confirm::RetireVersion => &["workspace", "id", "version"],
             Confirm::RotateExposedKeys => &["workspace", "account"],
-            Confirm::PauseRollout | Confirm::ResumeRollout | Confirm::CompleteRollout | Confirm::AbortRollout => &["workspace", "id", "app"],
+            Confirm::PauseRollout | Confirm::ResumeRollout | Confirm::CompleteRollout | Confirm::AbortRollout => &["workspace", "id", "app", "version"],
             Confirm::RollbackRelease => &["workspace", "id", "app", "version"],
             Confirm::ResetSecondFactor => &["account"],
             Confirm::RevokeToken => &["id"],

@@ -106,7 +106,10 @@ pub fn AppRelease(controls: Controls, workspace: String, id: Uuid, n: usize, rel
         let paused = r.candidate.as_ref().is_some_and(|c| c.paused.is_some());
         let has_candidate = r.candidate.is_some();
         let app = r.app.clone();
-        let raise_fields = fields.clone();
+        // Each control names the candidate shown here: one released since is not changed by it.
+        let mut candidate_fields = fields.clone();
+        candidate_fields.extend(r.candidate.as_ref().map(|c| ("version", c.version.clone())));
+        let raise_fields = candidate_fields.clone();
         let raise_form = rolling.map(move |share| {
             let hint = format!("A percentage above the current {}, such as 25 or 12.5. Raising only adds installs.", rollout_label(share));
             view! {
@@ -119,7 +122,7 @@ pub fn AppRelease(controls: Controls, workspace: String, id: Uuid, n: usize, rel
             }
         });
         let confirm = |kind: Confirm, shown: bool| {
-            let f = fields.clone();
+            let f = candidate_fields.clone();
             let label = format!("{} on {}", kind.title(), r.app);
             let opener = format!("{}…", kind.confirm_label());
             shown.then(move || match kind {
