@@ -41,50 +41,26 @@ pub async fn raise_rollout(
 
 /// Pauses the candidate `version`: no install gets it until it is resumed.
 #[server(prefix = "/api", endpoint = "pause-rollout")]
-pub async fn pause_rollout(
-    workspace: String,
-    id: Uuid,
-    app: Uuid,
-    #[server(default)] version: String,
-    #[server(default)] back: Option<String>,
-) -> Result<(), AppError> {
+pub async fn pause_rollout(workspace: String, id: Uuid, app: Uuid, #[server(default)] version: String, #[server(default)] back: Option<String>) -> Result<(), AppError> {
     control(workspace, id, app, version, Control::Pause, back).await
 }
 
 /// Resumes the paused candidate `version` at the share it had; the health rule judges what its
 /// installs report from then on.
 #[server(prefix = "/api", endpoint = "resume-rollout")]
-pub async fn resume_rollout(
-    workspace: String,
-    id: Uuid,
-    app: Uuid,
-    #[server(default)] version: String,
-    #[server(default)] back: Option<String>,
-) -> Result<(), AppError> {
+pub async fn resume_rollout(workspace: String, id: Uuid, app: Uuid, #[server(default)] version: String, #[server(default)] back: Option<String>) -> Result<(), AppError> {
     control(workspace, id, app, version, Control::Resume, back).await
 }
 
 /// Completes the rollout of the candidate `version`: it becomes what every install gets.
 #[server(prefix = "/api", endpoint = "complete-rollout")]
-pub async fn complete_rollout(
-    workspace: String,
-    id: Uuid,
-    app: Uuid,
-    #[server(default)] version: String,
-    #[server(default)] back: Option<String>,
-) -> Result<(), AppError> {
+pub async fn complete_rollout(workspace: String, id: Uuid, app: Uuid, #[server(default)] version: String, #[server(default)] back: Option<String>) -> Result<(), AppError> {
     control(workspace, id, app, version, Control::Complete, back).await
 }
 
 /// Aborts the rollout of the candidate `version`: it is withdrawn and the stable stays.
 #[server(prefix = "/api", endpoint = "abort-rollout")]
-pub async fn abort_rollout(
-    workspace: String,
-    id: Uuid,
-    app: Uuid,
-    #[server(default)] version: String,
-    #[server(default)] back: Option<String>,
-) -> Result<(), AppError> {
+pub async fn abort_rollout(workspace: String, id: Uuid, app: Uuid, #[server(default)] version: String, #[server(default)] back: Option<String>) -> Result<(), AppError> {
     control(workspace, id, app, version, Control::Abort, back).await
 }
 
