@@ -300,6 +300,10 @@ async fn a_failing_candidate_is_paused_by_the_health_rule_and_the_next_poll_gets
     let unserved = serde_json::json!({"events": launches(&s, &inside, "0.9.0", 3, 1)});
     let (status, body) = post_events(&s, unserved.to_string()).await;
     assert_eq!((status, body["accepted"].as_u64(), body["rejected"].as_u64()), (202, Some(0), Some(6)), "a version the App is not served");
+    let outside: Vec<String> = installs.iter().filter(|i| !inside.contains(i)).take(3).cloned().collect();
+    let elsewhere = serde_json::json!({"events": launches(&s, &outside, "1.1.0", 3, 1)});
+    let (status, body) = post_events(&s, elsewhere.to_string()).await;
+    assert_eq!((status, body["accepted"].as_u64(), body["rejected"].as_u64()), (202, Some(0), Some(6)), "the candidate, from installs outside its share");
 
     // The stable's failures are not the candidate's; a healthy candidate goes on.
     let stable = serde_json::json!({"events": launches(&s, &installs, "1.0.0", 400, 2)});

@@ -384,7 +384,7 @@ pub(super) async fn events(State(state): State<Serving>, client: Option<axum::Ex
     if batch.events.len() > MAX_EVENTS {
         return too_large();
     }
-    let counted = state.fleet.ingest(content.app(), |mp, version| content.serves(mp, version), batch.events, state.clock.now());
+    let counted = state.fleet.ingest(content.app(), |install, mp, version| content.may_run(install, mp, version), batch.events, state.clock.now());
     (StatusCode::ACCEPTED, axum::Json(counted)).into_response()
 }
 

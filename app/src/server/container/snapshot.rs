@@ -144,6 +144,19 @@ impl AppContent {
             || self.candidates.iter().zip(&self.candidate_manifests).any(|(r, m)| r.mini_program == mp && m.version == version)
     }
 
+    /// Whether `install` may be running `version` of mini program `mp`, so its reports of that
+    /// version count: a stable version served to the App, or the candidate when the install gets
+    /// it (its cohort is within the rollout, or it is one of the App's test devices). A report of
+    /// the candidate from an install outside its share comes from no install that ran it.
+    pub fn may_run(&self, install: &str, mp: Uuid, version: &str) -> bool {
+        self.index.get(&mp).is_some_and(|i| self.lines[*i].chain.iter().any(|r| r.manifest.version == version))
+            || self.candidates.iter().zip(&self.candidate_manifests).any(|(r, m)| {
+                r.mini_program == mp
+                    && m.version == version
+                    && (self.test_devices.contains(install) || r.order.includes(cohort(self.app, install), r.rollout))
+            })
+    }
+
     /// Whether the mini program is served to some install of the App.
     pub fn has_mini_program(&self, id: Uuid) -> bool {
         self.index.contains_key(&id)
@@ -1020,6 +1033,10 @@ mod tests {
         assert_eq!(manifest::verify_uploader(&read, &w.platform).unwrap(), manifest::SignedBy::Console);
         assert!(content.has_bundle(&sha) && content.has_mini_program(w.mp));
         assert!(content.serves(w.mp, "1.1.0") && content.serves(w.mp, "1.0.0") && !content.serves(w.mp, "0.9.0"));
+        // Reports: the stable from any install, the candidate only from an install that gets it.
+        assert!(content.may_run(inside, w.mp, "1.1.0") && content.may_run(inside, w.mp, "1.0.0"));
+        assert!(!content.may_run(outside, w.mp, "1.1.0") && content.may_run(outside, w.mp, "1.0.0"));
+        assert!(!content.may_run(inside, w.mp, "0.9.0") && !content.may_run(inside, Uuid::now_v7(), "1.1.0"));
         assert_eq!(content.mini_programs(), vec![w.mp]);
     }
 

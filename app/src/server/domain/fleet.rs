@@ -82,10 +82,11 @@ pub struct Fleet {
 impl Fleet {
     /// Counts a batch for `app`: an event is rejected (and not counted) when its install id or
     /// time is malformed, when its time is more than a week old or five minutes ahead, or when
-    /// `served(mini program, version)` says the App is not served that version (its stable or a
-    /// candidate rolling out) — so what is counted, in memory and in the store, stays bounded by
-    /// what was released.
-    pub fn ingest(&self, app: Uuid, served: impl Fn(Uuid, &str) -> bool, events: Vec<Event>, now: DateTime<Utc>) -> Ingested {
+    /// `runs(install, mini program, version)` says the install cannot be running that version
+    /// (neither a stable of the App nor a candidate rolling out to the install) — so what is
+    /// counted, in memory and in the store, stays bounded by what was released, and a candidate
+    /// is judged only on reports from installs within its share.
+    pub fn ingest(&self, app: Uuid, runs: impl Fn(&str, Uuid, &str) -> bool, events: Vec<Event>, now: DateTime<Utc>) -> Ingested {
         let mut out = Ingested::default();
         let Ok(mut pending) = self.pending.lock() else { return Ingested { accepted: 0, rejected: events.len() } };
         for e in events {
@@ -95,7 +96,7 @@ impl Fleet {
                 && !e.version.is_empty()
                 && e.version.len() <= 64
                 && at.is_some_and(|t| t > now - Duration::days(OLDEST_DAYS) && t < now + Duration::minutes(NEWEST_MINUTES))
-                && mp.is_some_and(|mp| served(mp, &e.version));
+                && mp.is_some_and(|mp| runs(&e.install, mp, &e.version));
             let (Some(at), Some(mp), true) = (at, mp, ok) else {
                 out.rejected += 1;
                 continue;
@@ -294,7 +295,7 @@ mod tests {
             event("install-0001", mp, "1.0.0", EventKind::Crashed, now + Duration::hours(1)),
             Event { at: "yesterday".into(), ..event("install-0001", mp, "1.0.0", EventKind::Crashed, now) },
         ];
-        assert_eq!(fleet.ingest(app, |m, v| m == mp && v == "1.0.0", events, now), Ingested { accepted: 1, rejected: 7 });
+        assert_eq!(fleet.ingest(app, |_, m, v| m == mp && v == "1.0.0", events, now), Ingested { accepted: 1, rejected: 7 });
         let pending = fleet.pending.lock().unwrap();
         assert_eq!(pending.hours.values().map(|c| c.launches + c.failures()).sum::<u64>(), 1);
     }
@@ -316,9 +317,9 @@ mod tests {
         }
         // Below the minimum launches, nothing happens yet.
         let (first, rest) = events.split_at(300);
-        fleet.ingest(w.app, |_, _| true, first.to_vec(), now);
+        fleet.ingest(w.app, |_, _, _| true, first.to_vec(), now);
         assert_eq!(fleet.flush(&w.state).await.unwrap(), 0);
-        fleet.ingest(w.app, |_, _| true, rest.to_vec(), now);
+        fleet.ingest(w.app, |_, _, _| true, rest.to_vec(), now);
         assert_eq!(fleet.flush(&w.state).await.unwrap(), 1);
         let (mp, app) = (w.mp, w.app);
         let r = w.state.store.read(move |tx| releases::get(tx, mp, app)).await.unwrap().unwrap();
@@ -327,7 +328,7 @@ mod tests {
         assert!(pause.reason.contains("30 crashes in 300 launches"), "{}", pause.reason);
         assert!(w.audit_actions().await.contains(&"release.paused".to_string()));
         // Nothing more to judge: the next flush stops nothing.
-        fleet.ingest(w.app, |_, _| true, vec![event("install-0001", w.mp, "1.1.0", EventKind::Crashed, now)], now);
+        fleet.ingest(w.app, |_, _, _| true, vec![event("install-0001", w.mp, "1.1.0", EventKind::Crashed, now)], now);
         assert_eq!(fleet.flush(&w.state).await.unwrap(), 0);
         let s = Subject { app, mini_program: mp, version: "1.1.0".into() };
         let installs = w.state.store.read(move |tx| fleet::installs_on(tx, &s, hour_and_day(now).1)).await.unwrap();
@@ -338,7 +339,7 @@ mod tests {
         use crate::server::domain::releases::{control, Control};
         control(&w.state, &w.admin, mp, app, "1.1.0", Control::Resume, w.actor()).await.unwrap();
         let candidate = || async { w.state.store.read(move |tx| releases::get(tx, mp, app)).await.unwrap().unwrap().candidate.unwrap() };
-        fleet.ingest(w.app, |_, _| true, vec![event("install-0001", w.mp, "1.1.0", EventKind::Launched, now)], now);
+        fleet.ingest(w.app, |_, _, _| true, vec![event("install-0001", w.mp, "1.1.0", EventKind::Launched, now)], now);
         assert_eq!(fleet.flush(&w.state).await.unwrap(), 0);
         assert!(candidate().await.paused.is_none(), "paused again by the failures judged before the resumption");
         // … but enough new failures do.
@@ -350,7 +351,7 @@ mod tests {
                 events.push(event(&install, w.mp, "1.1.0", EventKind::LaunchFailed, now));
             }
         }
-        fleet.ingest(w.app, |_, _| true, events, now);
+        fleet.ingest(w.app, |_, _, _| true, events, now);
         assert_eq!(fleet.flush(&w.state).await.unwrap(), 1);
         let pause = candidate().await.paused.unwrap();
         assert_eq!(pause.by, "health rule");
