@@ -86,9 +86,10 @@ pub struct InstallId(String);
 #[allow(dead_code)]
 pub struct Sha256(String);
 
-/// One byte range: `bytes=a-b`, `bytes=a-` or `bytes=-n`.
+/// A `Range` header: `unit=…` (RFC 9110 §14.1); of bytes, one range: `bytes=a-b`, `bytes=a-` or
+/// `bytes=-n`. Another unit is ignored.
 #[derive(ToSchema)]
-#[schema(value_type = String, pattern = r"^bytes=([0-9]{1,15}-[0-9]{0,15}|-[0-9]{1,15})$", example = "bytes=0-1023")]
+#[schema(value_type = String, pattern = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+=[\t -~]*$", example = "bytes=0-1023")]
 #[allow(dead_code)]
 pub struct ByteRange(String);
 

@@ -73,11 +73,16 @@ pub(super) fn part(request: &HeaderMap, len: u64, etag: &HeaderValue) -> Part {
             return Part::Whole;
         }
     }
-    // A unit other than bytes is not understood, so the header is ignored (RFC 9110 §14.2);
-    // unit names are case-insensitive.
-    let Some(spec) = range.to_str().ok().and_then(|r| r.trim_start().split_once('=')).and_then(|(unit, spec)| unit.trim().eq_ignore_ascii_case("bytes").then_some(spec)) else {
-        return if range.as_bytes().contains(&b'=') { Part::Whole } else { Part::Unsatisfiable };
-    };
+    // `unit=…`, the unit a token (RFC 9110 §14.1, case-insensitive). A unit other than bytes is
+    // not understood, so the header is ignored (§14.2); one that is no token is malformed.
+    let Some((unit, spec)) = range.to_str().ok().and_then(|r| r.split_once('=')) else { return Part::Unsatisfiable };
+    let token = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c);
+    if unit.is_empty() || !unit.bytes().all(token) {
+        return Part::Unsatisfiable;
+    }
+    if !unit.eq_ignore_ascii_case("bytes") {
+        return Part::Whole;
+    }
     let ranges = http_range_header::parse_range_header(&format!("bytes={spec}")).ok().and_then(|r| r.validate(len).ok());
     match ranges.as_deref() {
         Some([one]) => Part::Range(*one.start(), *one.end()),
@@ -126,6 +131,8 @@ mod tests {
         assert_eq!(part(&[("range", "bytes=0-1,5-6")]), Part::Unsatisfiable);
         assert_eq!(part(&[("range", "bytes")]), Part::Unsatisfiable, "malformed");
         assert_eq!(part(&[("range", "bytes=x-y")]), Part::Unsatisfiable, "malformed");
+        assert_eq!(part(&[("range", "am^>wXlx=d")]), Part::Unsatisfiable, "a unit that is no token");
+        assert_eq!(part(&[("range", "=0-1")]), Part::Unsatisfiable, "no unit");
         // Another unit is not understood, so the header is ignored; `Bytes` is bytes.
         assert_eq!(part(&[("range", "pages=1")]), Part::Whole);
         assert_eq!(part(&[("range", "Bytes=10-19")]), Part::Range(10, 19));

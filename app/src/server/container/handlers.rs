@@ -261,7 +261,7 @@ pub(super) async fn platform_key(State(state): State<Serving>, request: HeaderMa
     summary = "A bundle released to the App, whole or one byte range",
     params(
         ("sha256" = crate::server::schemas::Sha256, Path, description = "The bundle's sha256, as the manifest's `bundle.sha256`."),
-        ("Range" = Option<crate::server::schemas::ByteRange>, Header, nullable = false, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`."),
+        ("Range" = Option<crate::server::schemas::ByteRange>, Header, nullable = false, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`. Another unit is ignored (the whole bundle, 200)."),
         ("If-Range" = Option<String>, Header, nullable = false, description = "The bundle's ETag or a date: the range is served; another tag: the whole bundle."),
         ("If-None-Match" = Option<String>, Header, nullable = false, description = "The bundle's tag (or `*`): 304."),
     ),
@@ -277,7 +277,7 @@ pub(super) async fn platform_key(State(state): State<Serving>, request: HeaderMa
         )),
         (status = 304, description = "`If-None-Match` names this bundle.", headers(("ETag" = String, description = "The quoted sha256 of the bundle."))),
         (status = 404, description = "`unknown_bundle`: no bundle with this sha256 is released to the App.", body = crate::server::schemas::ApiErrorBody),
-        (status = 416, description = "`range_not_satisfiable`: beyond the end, malformed, or several ranges.", body = crate::server::schemas::ApiErrorBody, headers(("Content-Range" = String, description = "`bytes */length`."))),
+        (status = 416, description = "`range_not_satisfiable`: beyond the end, malformed (a unit that is no token, or bytes not written `a-b`, `a-` or `-n`), or several ranges.", body = crate::server::schemas::ApiErrorBody, headers(("Content-Range" = String, description = "`bytes */length`."))),
         KeyRefused,
         crate::server::schemas::InternalError,
     ),
