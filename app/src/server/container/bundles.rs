@@ -64,15 +64,12 @@ pub(super) enum Part {
     Unsatisfiable,
 }
 
-/// The part of `len` bytes tagged `etag` a request asks for. `If-Range` with another entity tag
-/// (or a weak one) asks for the whole; with a date it holds, as the bytes never change.
+/// The part of `len` bytes tagged `etag` a request asks for. A malformed `Range` is refused
+/// whatever else the request says; a unit other than bytes is ignored (the whole). `If-Range`
+/// with another entity tag (or a weak one) asks for the whole; with a date it holds, as the
+/// bytes never change.
 pub(super) fn part(request: &HeaderMap, len: u64, etag: &HeaderValue) -> Part {
     let Some(range) = request.get(header::RANGE) else { return Part::Whole };
-    if let Some(tag) = request.get(header::IF_RANGE).and_then(|v| v.to_str().ok()).map(str::trim) {
-        if (tag.starts_with('"') || tag.starts_with("W/")) && tag.as_bytes() != etag.as_bytes() {
-            return Part::Whole;
-        }
-    }
     // `unit=…`, the unit a token (RFC 9110 §14.1, case-insensitive). A unit other than bytes is
     // not understood, so the header is ignored (§14.2); one that is no token is malformed.
     let Some((unit, spec)) = range.to_str().ok().and_then(|r| r.split_once('=')) else { return Part::Unsatisfiable };
@@ -83,8 +80,13 @@ pub(super) fn part(request: &HeaderMap, len: u64, etag: &HeaderValue) -> Part {
     if !unit.eq_ignore_ascii_case("bytes") {
         return Part::Whole;
     }
-    let ranges = http_range_header::parse_range_header(&format!("bytes={spec}")).ok().and_then(|r| r.validate(len).ok());
-    match ranges.as_deref() {
+    let Ok(asked) = http_range_header::parse_range_header(&format!("bytes={spec}")) else { return Part::Unsatisfiable };
+    if let Some(tag) = request.get(header::IF_RANGE).and_then(|v| v.to_str().ok()).map(str::trim) {
+        if (tag.starts_with('"') || tag.starts_with("W/")) && tag.as_bytes() != etag.as_bytes() {
+            return Part::Whole;
+        }
+    }
+    match asked.validate(len).ok().as_deref() {
         Some([one]) => Part::Range(*one.start(), *one.end()),
         _ => Part::Unsatisfiable,
     }
@@ -141,6 +143,9 @@ mod tests {
         assert_eq!(part(&[("range", "bytes=0-9"), ("if-range", "Thu, 01 Jan 1970 00:00:00 GMT")]), Part::Range(0, 9));
         assert_eq!(part(&[("range", "bytes=0-9"), ("if-range", "\"old\"")]), Part::Whole);
         assert_eq!(part(&[("range", "bytes=0-9"), ("if-range", "W/\"abc\"")]), Part::Whole);
+        // A malformed Range is refused even when If-Range would ask for the whole.
+        assert_eq!(part(&[("range", ""), ("if-range", "\"old\"")]), Part::Unsatisfiable);
+        assert_eq!(part(&[("range", "bytes=x"), ("if-range", "\"old\"")]), Part::Unsatisfiable);
     }
 
     #[test]
