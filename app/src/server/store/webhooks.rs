@@ -234,7 +234,8 @@ pub fn queued(tx: &ReadTransaction) -> Result<u64, AppError> {
 }
 
 /// Deliveries whose next attempt is due, oldest first, at most `limit` (whoever they are for: the
-/// worker uses [`pick`]).
+/// tests' view of the queue; the worker uses [`pick`]).
+#[cfg(test)]
 pub fn due(tx: &ReadTransaction, now: DateTime<Utc>, limit: usize) -> Result<Vec<WebhookDelivery>, AppError> {
     super::outbox::due_in(tx, WEBHOOK_QUEUE, WEBHOOK_DELIVERIES, now, limit)
 }
