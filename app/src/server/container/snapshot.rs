@@ -91,9 +91,41 @@ pub struct Selection {
 /// are not served until one ends.
 const MAX_CANDIDATES: usize = 64;
 
+/// How many bytes of signed lists one App keeps (see [`Kept`]).
+const KEPT_LIST_BYTES: usize = 4 << 20;
+
+/// The lists signed for selections other than the stable one, kept so that the next install of
+/// the same selection costs no signature. A client chooses its selection (install id and
+/// container version), so what is kept has a budget: a list that would take the total past it
+/// starts the keeping over (the lists in use are signed again as they are asked for), and the
+/// memory one App's content holds stays under the budget, or one list when a list is larger.
+struct Kept {
+    lists: HashMap<Selection, Arc<Served>>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl Kept {
+    fn new(budget: usize) -> Kept {
+        Kept { lists: HashMap::new(), bytes: 0, budget }
+    }
+
+    fn keep(&mut self, selection: Selection, list: Arc<Served>) {
+        let size = list.body.len();
+        if self.bytes + size > self.budget {
+            self.lists.clear();
+            self.bytes = 0;
+        }
+        if let Some(old) = self.lists.insert(selection, list) {
+            self.bytes -= old.body.len();
+        }
+        self.bytes += size;
+    }
+}
+
 /// What one App's container is served: the stable list and manifests, which every install gets,
 /// and the candidates, each with its order of the cohorts. A list with candidates in it is
-/// signed the first time an install of that selection asks, then kept.
+/// signed the first time an install of that selection asks, then kept (see [`Kept`]).
 pub struct AppContent {
     app: Uuid,
     /// The list a container that meets every minimum gets without candidates.
@@ -112,7 +144,7 @@ pub struct AppContent {
     thresholds: Vec<semver::Version>,
     /// Install ids that get every candidate.
     test_devices: HashSet<String>,
-    lists: RwLock<HashMap<Selection, Arc<Served>>>,
+    lists: RwLock<Kept>,
     seed: [u8; 32],
     stamp: Stamp,
     /// Whether the App's workspace is active (a suspended one's Apps get an empty list, and
@@ -211,7 +243,7 @@ impl AppContent {
         if selection == self.everything_stable() {
             return Ok(Arc::new(self.list.clone()));
         }
-        if let Some(l) = self.lists.read().map_err(|_| AppError::Internal)?.get(&selection) {
+        if let Some(l) = self.lists.read().map_err(|_| AppError::Internal)?.lists.get(&selection) {
             return Ok(l.clone());
         }
         let chosen: Vec<&Manifest> = self
@@ -223,7 +255,7 @@ impl AppContent {
             })
             .collect();
         let list = Arc::new(signed_list(self.app, chosen, &self.seed, self.stamp)?);
-        self.lists.write().map_err(|_| AppError::Internal)?.insert(selection, list.clone());
+        self.lists.write().map_err(|_| AppError::Internal)?.keep(selection, list.clone());
         Ok(list)
     }
 
@@ -694,7 +726,7 @@ fn app_content(app: Uuid, mut entries: Vec<Entry>, test_devices: Vec<String>, pl
         candidate_manifests,
         thresholds,
         test_devices: test_devices.into_iter().collect(),
-        lists: RwLock::new(HashMap::new()),
+        lists: RwLock::new(Kept::new(KEPT_LIST_BYTES)),
         seed: *platform_seed,
         stamp,
         active,
@@ -1038,6 +1070,33 @@ mod tests {
         assert!(!content.may_run(outside, w.mp, "1.1.0") && content.may_run(outside, w.mp, "1.0.0"));
         assert!(!content.may_run(inside, w.mp, "0.9.0") && !content.may_run(inside, Uuid::now_v7(), "1.1.0"));
         assert_eq!(content.mini_programs(), vec![w.mp]);
+    }
+
+    #[test]
+    fn the_lists_kept_for_selections_stay_within_their_budget_whatever_clients_ask() {
+        let w = world();
+        add_candidate(&w, "1.1.0", 1000, false);
+        let content = served(&w);
+        let size = content.list_for(Selection { tier: 0, candidates: 1 }).unwrap().body.len();
+        *content.lists.write().unwrap() = Kept::new(size * 7 / 2);
+        // A client cycling container versions (tiers) asks for one selection after another.
+        let at = chrono::DateTime::parse_from_rfc3339("2026-01-02T04:00:00Z").unwrap().to_utc();
+        for tier in 0..40 {
+            let list = content.list_for(Selection { tier, candidates: 1 }).unwrap();
+            manifest::verify_list(&list.body, &w.platform, at).unwrap();
+            let kept = content.lists.read().unwrap();
+            assert!(kept.bytes <= size * 7 / 2 && kept.lists.len() <= 3, "tier {tier}: {} lists, {} bytes kept", kept.lists.len(), kept.bytes);
+            assert_eq!(kept.bytes, kept.lists.values().map(|l| l.body.len()).sum::<usize>());
+        }
+        // What is in use is still kept: the same selection again costs no signature.
+        let last = content.list_for(Selection { tier: 39, candidates: 1 }).unwrap();
+        assert!(Arc::ptr_eq(&last, &content.list_for(Selection { tier: 39, candidates: 1 }).unwrap()));
+        assert_eq!(version_in(&content, Selection { tier: 0, candidates: 1 }), "1.1.0");
+        // A list larger than the whole budget is kept alone.
+        *content.lists.write().unwrap() = Kept::new(size / 2);
+        content.list_for(Selection { tier: 0, candidates: 1 }).unwrap();
+        content.list_for(Selection { tier: 1, candidates: 1 }).unwrap();
+        assert_eq!(content.lists.read().unwrap().lists.len(), 1);
     }
 
     fn versions_in(content: &AppContent, selection: Selection) -> Vec<String> {
