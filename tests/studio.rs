@@ -862,6 +862,63 @@ async fn a_personal_access_token_names_the_uploader_beside_the_key_and_is_checke
     let _ = token;
 }
 
+/// A token outlives the session that makes it, so a session that signed in more than two hours
+/// ago (a stolen cookie, say) makes none until the person signs in again; the login page lets a
+/// signed-in person do that, and approving a device's code waits for it too.
+#[tokio::test]
+async fn a_session_that_signed_in_hours_ago_signs_in_again_before_it_makes_a_token() {
+    let s = setup(&[]).await;
+    let (dev, _) = assigned_developer(&s, "dev").await;
+    s.server.advance(std::time::Duration::from_secs(2 * 3600 + 60));
+    let form = [("name", "ci"), ("workspace", "Acme"), ("days", "30"), ("scopes[0]", "upload")];
+    let r = call(&dev, &s.server, "create-access-token", &form).await;
+    assert_eq!((r.status.as_u16(), r.kind()), (403, "sign_in_again".to_string()), "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap().starts_with("To make a personal access token, sign in again first"), "{}", r.body);
+    assert_eq!(call(&dev, &s.server, "my-access-tokens", &[]).await.json(), serde_json::json!([]), "nothing made");
+    // The session itself still works for everything else.
+    assert_eq!(call(&dev, &s.server, "my-passkeys", &[]).await.status, 200);
+    // Approving a device's code waits for the fresh sign-in too.
+    let started: serde_json::Value = client()
+        .post(s.server.url("/api/device/v1/code"))
+        .form(&[("client_id", "mpdp-cli")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = started["user_code"].as_str().unwrap();
+    let approve = [("code", code), ("name", "laptop"), ("workspace", "Acme"), ("days", "30"), ("scopes[0]", "upload")];
+    let r = call(&dev, &s.server, "approve-device", &approve).await;
+    assert_eq!((r.status.as_u16(), r.kind()), (403, "sign_in_again".to_string()), "{}", r.body);
+    // Without JavaScript the form's page shows the refusal with the way on.
+    let r = dev
+        .post(s.server.url("/api/create-access-token"))
+        .header("accept", "text/html")
+        .header("referer", s.server.url("/account"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let back = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(back.contains("__err="), "{back}");
+    let shown = dev.get(if back.starts_with('/') { s.server.url(&back) } else { back }).send().await.unwrap().text().await.unwrap();
+    assert!(shown.contains("sign in again first") && shown.contains(r#"href="/login?again=1&amp;next=%2Faccount"#), "{shown}");
+    // The login page: to a signed-in person it says so, unless it was sent to sign in again.
+    let page = |path: &'static str| {
+        let dev = dev.clone();
+        let url = s.server.url(path);
+        async move { dev.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(page("/login?next=%2Faccount").await.contains("You are logged in"));
+    let again = page("/login?again=1&next=%2Faccount%23tokens").await;
+    assert!(again.contains("Sign in again to confirm it is you") && again.contains(r#"name="password""#), "{again}");
+    // Signed in again, in the same browser: a fresh session, which may.
+    expect(&log_in(&dev, &s.server, "dev", PASSWORD).await, 200, "dev signs in again");
+    access_token(&dev, &s, "Acme", &["upload"], "30").await;
+    expect(&call(&dev, &s.server, "approve-device", &approve).await, 200, "approve the device");
+}
+
 /// `mpdp studio login` against the server, its config directory `config`: the child, and the
 /// user code it shows once it asks for approval.
 fn studio_login(s: &Setup, config: &Path) -> (std::process::Child, String) {

@@ -32,6 +32,10 @@ pub enum AppError {
     /// provider, and this one was not: 403.
     #[error("{0}")]
     SingleSignOnRequired(String),
+    /// Signed in, but the action makes a lasting way into the account (a personal access token,
+    /// a passkey) and this session signed in too long ago: the person signs in again first: 403.
+    #[error("{0}")]
+    SignInAgain(String),
     /// Does not exist, or must not be revealed: 404.
     #[error("{0}")]
     NotFound(String),
@@ -126,7 +130,7 @@ impl AppError {
             AppError::Invalid { .. } => 422,
             AppError::Conflict { .. } => 409,
             AppError::Unauthenticated | AppError::InvalidCredentials => 401,
-            AppError::Forbidden(_) | AppError::SecondFactorRequired(_) | AppError::SingleSignOnRequired(_) => 403,
+            AppError::Forbidden(_) | AppError::SecondFactorRequired(_) | AppError::SingleSignOnRequired(_) | AppError::SignInAgain(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::RateLimited { .. } => 429,
             AppError::BadRequest(_) => 400,
@@ -136,7 +140,7 @@ impl AppError {
 
     /// The error's stable code, the same in every API's JSON (`invalid`, `conflict`,
     /// `unauthenticated`, `invalid_credentials`, `forbidden`, `second_factor_required`,
-    /// `not_found`, `rate_limited`,
+    /// `sso_required`, `sign_in_again`, `not_found`, `rate_limited`,
     /// `bad_request`, `internal`).
     pub fn code(&self) -> &'static str {
         match self {
@@ -147,6 +151,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::SecondFactorRequired(_) => "second_factor_required",
             AppError::SingleSignOnRequired(_) => "sso_required",
+            AppError::SignInAgain(_) => "sign_in_again",
             AppError::NotFound(_) => "not_found",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::BadRequest(_) => "bad_request",
@@ -182,7 +187,7 @@ impl From<AppError> for WireError {
         let (field, message, retry_after_secs) = match e {
             AppError::Invalid { field, message } | AppError::Conflict { field, message } => (Some(field), message, None),
             AppError::Unauthenticated | AppError::InvalidCredentials | AppError::Internal => (None, text, None),
-            AppError::Forbidden(m) | AppError::SecondFactorRequired(m) | AppError::SingleSignOnRequired(m) | AppError::NotFound(m) | AppError::BadRequest(m) => (None, m, None),
+            AppError::Forbidden(m) | AppError::SecondFactorRequired(m) | AppError::SingleSignOnRequired(m) | AppError::SignInAgain(m) | AppError::NotFound(m) | AppError::BadRequest(m) => (None, m, None),
             AppError::RateLimited { message, retry_after_secs } => (None, message, Some(retry_after_secs)),
         };
         WireError {
@@ -211,6 +216,7 @@ impl From<WireError> for AppError {
             "forbidden" => AppError::Forbidden(w.message),
             "second_factor_required" => AppError::SecondFactorRequired(w.message),
             "sso_required" => AppError::SingleSignOnRequired(w.message),
+            "sign_in_again" => AppError::SignInAgain(w.message),
             "not_found" => AppError::NotFound(w.message),
             "rate_limited" => AppError::RateLimited {
                 message: w.message,
@@ -308,6 +314,7 @@ mod tests {
             AppError::Forbidden("no".into()),
             AppError::SecondFactorRequired("two factors".into()),
             AppError::SingleSignOnRequired("single sign-on".into()),
+            AppError::SignInAgain("again".into()),
             AppError::NotFound("gone".into()),
             AppError::RateLimited {
                 message: "slow down".into(),
@@ -317,7 +324,7 @@ mod tests {
             AppError::Internal,
         ];
         let statuses: Vec<u16> = all.iter().map(AppError::status).collect();
-        assert_eq!(statuses, vec![422, 409, 401, 401, 403, 403, 403, 404, 429, 400, 500]);
+        assert_eq!(statuses, vec![422, 409, 401, 401, 403, 403, 403, 403, 404, 429, 400, 500]);
         for e in all {
             let back = AppError::de(e.ser());
             assert_eq!(back, e);

@@ -29,6 +29,10 @@ const SSO_PENDING: &str = sessions::SSO_PENDING_KEY;
 const PASSKEY_CEREMONY: &str = sessions::PASSKEY_CEREMONY_KEY;
 /// How long the second step of a login may wait after the password.
 pub const SECOND_STEP_SECS: i64 = 5 * 60;
+/// How long after signing in a session may make a lasting way into the account (a personal
+/// access token, a passkey); later, the person signs in again first (see
+/// [`SignedIn::signed_in_recently`]).
+pub const RECENT_SIGN_IN_SECS: i64 = 2 * 3600;
 
 fn session_error(e: tower_sessions::session::Error) -> AppError {
     tracing::error!(error = %e, "session store failure");
@@ -43,6 +47,8 @@ pub struct SignedIn {
     session: Session,
     /// Made from a personal access token rather than a browser's session.
     token: bool,
+    /// When the session signed in (Unix seconds); `i64::MIN` for a token.
+    signed_in_at: i64,
 }
 
 impl SignedIn {
@@ -67,10 +73,32 @@ impl SignedIn {
         Ok(())
     }
 
-    /// A signed-in person as a test sets it up.
+    /// A signed-in person as a test sets it up: a session signed in by the system clock's now.
     #[cfg(test)]
     pub fn for_tests(account: Account, session: Session) -> SignedIn {
-        SignedIn { account, session, token: false }
+        SignedIn { account, session, token: false, signed_in_at: chrono::Utc::now().timestamp() }
+    }
+
+    /// The same person, as a session that signed in at `at` (Unix seconds).
+    #[cfg(test)]
+    pub fn signed_in_at(self, at: i64) -> SignedIn {
+        SignedIn { signed_in_at: at, ..self }
+    }
+
+    /// Refuses a session that signed in more than [`RECENT_SIGN_IN_SECS`] ago, and a personal
+    /// access token, for an action that makes a lasting way into the account (`to`, as in "To
+    /// make a token, …"): someone who holds a stolen session cookie must not be able to turn it
+    /// into a credential that outlives the session. Signing in again (by any means the account
+    /// has) starts a fresh session, which may.
+    pub fn signed_in_recently(&self, clock: &crate::server::clock::Clock, to: &str) -> Result<(), AppError> {
+        let age = clock.timestamp().saturating_sub(self.signed_in_at);
+        if self.token || !(0..=RECENT_SIGN_IN_SECS).contains(&age) {
+            return Err(AppError::SignInAgain(format!(
+                "To {to}, sign in again first: this session signed in more than {} hours ago.",
+                RECENT_SIGN_IN_SECS / 3600
+            )));
+        }
+        Ok(())
     }
 
     /// The signed-in person of the current server function's request, or 401.
@@ -114,7 +142,7 @@ impl SignedIn {
                 if now - seen >= interval {
                     session.insert(LAST_SEEN, now).await.map_err(session_error)?;
                 }
-                Ok(Some(SignedIn { account, session, token: false }))
+                Ok(Some(SignedIn { account, session, token: false, signed_in_at: login_at }))
             }
             _ => {
                 session.flush().await.map_err(session_error)?;
@@ -235,7 +263,7 @@ impl SignedIn {
     /// request only, never saved.
     pub fn by_token(state: &Context, account: Account) -> SignedIn {
         let store = std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(state.store.clone()));
-        SignedIn { account, session: Session::new(None, store, None), token: true }
+        SignedIn { account, session: Session::new(None, store, None), token: true, signed_in_at: i64::MIN }
     }
 
     /// Ends this session: its record is deleted and the cookie cleared.

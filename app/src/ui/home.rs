@@ -30,15 +30,17 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// `/login`: the login form, which returns to `next` (a path of this console) afterwards.
+/// `/login`: the login form, which returns to `next` (a path of this console) afterwards. With
+/// `again`, a signed-in person signs in afresh (an action that needs a recent sign-in sent them).
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let auth = use_auth();
-    let next = query_param("next");
+    let (next, again) = (query_param("next"), query_param("again"));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match auth.me.await {
+                    Ok(Some(_)) if !again.get_untracked().is_empty() => view! { <LoginPanel /> }.into_any(),
                     Ok(Some(me)) => {
                         let to = crate::model::local_path(Some(&next.get_untracked())).unwrap_or_else(|| "/".into());
                         view! {
@@ -62,9 +64,11 @@ pub fn LoginPage() -> impl IntoView {
 fn LoginPanel() -> impl IntoView {
     let auth = use_auth();
     let error = action_error(auth.log_in);
-    let (verified, reset, next) = (query_param("verified"), query_param("password_reset"), query_param("next"));
+    let (verified, reset, next, again) = (query_param("verified"), query_param("password_reset"), query_param("next"), query_param("again"));
     let notice = Signal::derive(move || {
-        if !reset.get().is_empty() {
+        if !again.get().is_empty() {
+            Some("Sign in again to confirm it is you. You come back to the page you were on.".to_string())
+        } else if !reset.get().is_empty() {
             Some("Your password has been changed and every session signed out. Log in with the new password.".to_string())
         } else if !verified.get().is_empty() {
             Some("Your email address is verified. Log in to continue.".to_string())

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 use super::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
-use super::kit::{action_error, done_notice, fmt_time, DataTable, Field, FormError, Notice, Panel, ServerForm};
+use super::kit::{action_error, done_notice, fmt_time, DataTable, ErrorMessage, Field, FormError, Notice, Panel, ServerForm};
 use crate::api::account::{
     begin_passkey, begin_passkey_second_step, begin_passkey_sign_in, finish_passkey, finish_passkey_second_step,
     finish_passkey_sign_in, my_passkeys, DeletePasskey, RenamePasskey,
@@ -72,15 +72,22 @@ fn go(to: &str) {
     let _ = to;
 }
 
+/// Why a passkey ceremony stopped: the server refused, or the browser did not answer.
+#[derive(Clone)]
+enum Stopped {
+    Server(AppError),
+    Browser(String),
+}
+
 /// A button that runs a passkey ceremony: `run` asks the server, then the browser, then the
 /// server again; its error is shown beside the button.
 #[component]
 fn CeremonyButton<F, Fut>(label: &'static str, #[prop(optional)] primary: bool, run: F) -> impl IntoView
 where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), String>> + 'static,
+    Fut: std::future::Future<Output = Result<(), Stopped>> + 'static,
 {
-    let (error, set_error) = signal(None::<String>);
+    let (error, set_error) = signal(None::<Stopped>);
     let (busy, set_busy) = signal(false);
     let click = move |_| {
         let run = run.clone();
@@ -97,13 +104,14 @@ where
         <div class="passkey-action">
             <button type="button" class=if primary { "button button-primary" } else { "button" } on:click=click aria-busy=move || busy.get().then_some("true")>{label}</button>
             <p class="hint">"Your browser asks your device for the passkey (this needs JavaScript)."</p>
-            <div role="alert">{move || error.get().map(|e| view! { <p class="alert alert-error">{e}</p> })}</div>
+            <div role="alert">
+                {move || error.get().map(|e| match e {
+                    Stopped::Server(error) => view! { <ErrorMessage error /> }.into_any(),
+                    Stopped::Browser(said) => view! { <p class="alert alert-error">{said}</p> }.into_any(),
+                })}
+            </div>
         </div>
     }
-}
-
-fn said(e: AppError) -> String {
-    e.to_string()
 }
 
 /// "Sign in with a passkey" (the login page): the browser offers the passkeys it keeps for this
@@ -111,10 +119,10 @@ fn said(e: AppError) -> String {
 #[component]
 pub fn PasskeySignIn(next: Memo<String>) -> impl IntoView {
     let run = move || async move {
-        let options = begin_passkey_sign_in().await.map_err(said)?;
-        let answer = ask_browser(false, &options).await?;
+        let options = begin_passkey_sign_in().await.map_err(Stopped::Server)?;
+        let answer = ask_browser(false, &options).await.map_err(Stopped::Browser)?;
         let to = crate::model::local_path(Some(&next.get_untracked())).unwrap_or_else(|| "/".into());
-        finish_passkey_sign_in(answer, Some(to.clone())).await.map_err(said)?;
+        finish_passkey_sign_in(answer, Some(to.clone())).await.map_err(Stopped::Server)?;
         go(&to);
         Ok(())
     };
@@ -125,10 +133,10 @@ pub fn PasskeySignIn(next: Memo<String>) -> impl IntoView {
 #[component]
 pub fn PasskeySecondStep(next: Memo<String>, #[prop(optional)] primary: bool) -> impl IntoView {
     let run = move || async move {
-        let options = begin_passkey_second_step().await.map_err(said)?;
-        let answer = ask_browser(false, &options).await?;
+        let options = begin_passkey_second_step().await.map_err(Stopped::Server)?;
+        let answer = ask_browser(false, &options).await.map_err(Stopped::Browser)?;
         let to = crate::model::local_path(Some(&next.get_untracked())).unwrap_or_else(|| "/".into());
-        finish_passkey_second_step(answer, Some(to.clone())).await.map_err(said)?;
+        finish_passkey_second_step(answer, Some(to.clone())).await.map_err(Stopped::Server)?;
         go(&to);
         Ok(())
     };
@@ -151,9 +159,9 @@ pub fn PasskeysPanel() -> impl IntoView {
     let (added_notice, set_added_notice) = signal(None::<String>);
     let done = Signal::derive(move || added_notice.get().or_else(|| renamed.get()).or_else(|| deleted.get()));
     let run = move || async move {
-        let options = begin_passkey(name.get_untracked()).await.map_err(said)?;
-        let answer = ask_browser(true, &options).await?;
-        let made = finish_passkey(answer).await.map_err(said)?;
+        let options = begin_passkey(name.get_untracked()).await.map_err(Stopped::Server)?;
+        let answer = ask_browser(true, &options).await.map_err(Stopped::Browser)?;
+        let made = finish_passkey(answer).await.map_err(Stopped::Server)?;
         set_added_notice.set(Some(format!("The passkey {} is added: you can sign in with it, or use it after your password.", made.name)));
         set_added.update(|n| *n += 1);
         Ok(())

@@ -345,7 +345,7 @@ pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
                 error
                     .get()
                     .filter(|e| e.field().is_none_or(|f| !labels.with_value(|l| l.contains(&f))))
-                    .map(|e| view! { <p class="alert alert-error">{e.to_string()}</p> })
+                    .map(|error| view! { <ErrorMessage error /> })
             }}
         </div>
     }
@@ -577,6 +577,30 @@ pub fn ListControls(
 /// Percent-encodes a query value.
 pub use crate::model::url_encode as urlencode;
 
+/// An error's message, with the way on where there is one: setting up two factors, signing in
+/// with the workspace's single sign-on, or signing in again for an action that needs a recent
+/// sign-in (each comes back here afterwards).
+#[component]
+pub fn ErrorMessage(error: AppError) -> impl IntoView {
+    let back = || urlencode(&dialog::here());
+    let way_on = match &error {
+        AppError::SecondFactorRequired(_) => Some(("/account#two-factor".to_string(), "Set up two-factor authentication")),
+        AppError::SingleSignOnRequired(_) => Some((format!("/login?next={}", back()), "Sign in with single sign-on")),
+        AppError::SignInAgain(_) => Some((format!("/login?again=1&next={}", back()), "Sign in again")),
+        _ => None,
+    };
+    match way_on {
+        Some((to, label)) => view! {
+            <div class="alert alert-error">
+                <p>{error.to_string()}</p>
+                <p><a class="button" href=to>{label}</a></p>
+            </div>
+        }
+        .into_any(),
+        None => view! { <p class="alert alert-error">{error.to_string()}</p> }.into_any(),
+    }
+}
+
 /// An error in place of a page's content. "Not signed in" sends the visitor to log in, and back
 /// to this page afterwards.
 #[component]
@@ -584,26 +608,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
     if error == AppError::Unauthenticated {
         return view! { <LogInFirst /> }.into_any();
     }
-    if let AppError::SecondFactorRequired(message) = &error {
-        return view! {
-            <div class="alert alert-error" role="alert">
-                <p>{message.clone()}</p>
-                <p><a class="button" href="/account#two-factor">"Set up two-factor authentication"</a></p>
-            </div>
-        }
-        .into_any();
-    }
-    if let AppError::SingleSignOnRequired(message) = &error {
-        let to = format!("/login?next={}", urlencode(&dialog::here()));
-        return view! {
-            <div class="alert alert-error" role="alert">
-                <p>{message.clone()}</p>
-                <p><a class="button" href=to>"Sign in with single sign-on"</a></p>
-            </div>
-        }
-        .into_any();
-    }
-    view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }.into_any()
+    view! { <div role="alert"><ErrorMessage error /></div> }.into_any()
 }
 
 /// An error in place of a whole page's content, also given as the status of the server's response.

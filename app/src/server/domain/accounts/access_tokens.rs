@@ -162,6 +162,7 @@ pub async fn single_sign_on_admits(cx: &Context, who: &SignedIn, terms: &Terms) 
 
 /// Creates a token; the token itself is in the answer and nowhere else.
 pub async fn create(cx: &Context, who: &SignedIn, form: TokenForm, addr: Option<IpAddr>) -> Result<NewAccessToken, AppError> {
+    who.signed_in_recently(&cx.clock, "make a personal access token")?;
     let terms = check_form(form)?;
     single_sign_on_admits(cx, who, &terms).await?;
     let token = new_token();
@@ -262,6 +263,31 @@ mod tests {
         who.session().insert(crate::server::store::sessions::SSO_KEY, "acme-okta").await.unwrap();
         create(&cx, &who, form("ci", "Acme", &["upload"], "30"), None).await.unwrap();
         super::super::device::decide(&cx, &who, &device.user_code, approve()).await.unwrap();
+    }
+
+    /// A token outlives the session that makes it, so a session that signed in long ago (a
+    /// stolen cookie, say) makes none, on the account page or by approving a device's code; a
+    /// fresh sign-in does.
+    #[tokio::test]
+    async fn a_session_that_signed_in_long_ago_makes_no_token_until_it_signs_in_again() {
+        let cx = state();
+        let who = ann_of_acme(&cx, true).await;
+        cx.clock.advance(std::time::Duration::from_secs(crate::server::guard::RECENT_SIGN_IN_SECS as u64 - 60));
+        create(&cx, &who, form("early", "Acme", &["upload"], "30"), None).await.unwrap();
+        cx.clock.advance(std::time::Duration::from_secs(61));
+        let e = create(&cx, &who, form("ci", "Acme", &["upload"], "30"), None).await.unwrap_err();
+        assert_eq!((e.status(), e.code()), (403, "sign_in_again"), "{e}");
+        assert!(e.to_string().starts_with("To make a personal access token, sign in again first"), "{e}");
+        let device = super::super::device::start(&cx, super::super::device::CLIENT_ID, None).await.unwrap();
+        let approve = || Some(form("laptop", "Acme", &["upload"], "30"));
+        let e = super::super::device::decide(&cx, &who, &device.user_code, approve()).await.unwrap_err();
+        assert_eq!(e.code(), "sign_in_again", "{e}");
+        assert_eq!(list(&cx, &who).await.unwrap().len(), 1, "only the token made in time");
+        // Denying needs no fresh sign-in: it makes nothing.
+        super::super::device::decide(&cx, &who, &device.user_code, None).await.unwrap();
+        // A session signed in now (the clock's now) may.
+        let again = signed_in(&cx, who.account());
+        create(&cx, &again, form("ci", "Acme", &["upload"], "30"), None).await.unwrap();
     }
 
     #[tokio::test]

@@ -232,6 +232,7 @@ pub async fn decide(cx: &Context, who: &SignedIn, typed: &str, approve: Option<T
     let account = who.account().id;
     let decision = match approve {
         Some(form) => {
+            who.signed_in_recently(&cx.clock, "approve a sign-in of the command line")?;
             let terms = check_form(form)?;
             access_tokens::single_sign_on_admits(cx, who, &terms).await?;
             Decision::Approved { account, terms }

@@ -148,9 +148,13 @@ pub async fn list(cx: &Context, who: &SignedIn) -> Result<Vec<PasskeyView>, AppE
     Ok(all.iter().map(view).collect())
 }
 
+/// What adding a passkey is called where a session signed in too long ago is refused it.
+const ADD: &str = "add a passkey";
+
 /// Begins adding a passkey named `name`: the options for the browser's
 /// `navigator.credentials.create()` (as JSON), and the ceremony's id.
 pub async fn begin_registration(cx: &Context, who: &SignedIn, name: &str) -> Result<(String, String), AppError> {
+    who.signed_in_recently(&cx.clock, ADD)?;
     let name = check_name(name)?;
     let wa = relying_party(cx)?;
     let account = who.account().clone();
@@ -176,6 +180,7 @@ pub async fn begin_registration(cx: &Context, who: &SignedIn, name: &str) -> Res
 
 /// Finishes adding a passkey with the browser's answer (`credential.toJSON()`).
 pub async fn finish_registration(cx: &Context, who: &SignedIn, ceremony: Option<String>, answer: &str, client: Option<IpAddr>) -> Result<PasskeyView, AppError> {
+    who.signed_in_recently(&cx.clock, ADD)?;
     let reg: RegisterPublicKeyCredential = parse(answer)?;
     let (id, c) = waiting(cx, ceremony, |k| matches!(k, CeremonyKind::Register { .. })).await?;
     let account = who.account().clone();
@@ -399,6 +404,24 @@ mod tests {
         }
         assert!(matches!(begin_sign_in(&cx, a).await, Err(AppError::RateLimited { .. })));
         begin_sign_in(&cx, b).await.unwrap();
+    }
+
+    /// A passkey outlives the session that adds it: a session that signed in long ago adds none.
+    #[tokio::test]
+    async fn a_session_that_signed_in_long_ago_adds_no_passkey() {
+        use super::super::test_support::{signed_in, verified_account};
+        use crate::server::{guard::RECENT_SIGN_IN_SECS, store::Store, Config};
+        let cx = Context::new(Store::memory(), Config { public_url: "http://localhost:3000".into(), ..Config::default() });
+        let ann = verified_account(&cx, "ann").await;
+        let old = signed_in(&cx, &ann).signed_in_at(cx.clock.timestamp() - RECENT_SIGN_IN_SECS - 1);
+        let e = begin_registration(&cx, &old, "Laptop").await.unwrap_err();
+        assert_eq!((e.status(), e.code()), (403, "sign_in_again"), "{e}");
+        assert!(e.to_string().starts_with("To add a passkey, sign in again first"), "{e}");
+        let e = finish_registration(&cx, &old, None, "{}", None).await.unwrap_err();
+        assert_eq!(e.code(), "sign_in_again", "{e}");
+        let (ceremony, options) = begin_registration(&cx, &signed_in(&cx, &ann), "Laptop").await.unwrap();
+        assert!(!ceremony.is_empty() && options.contains("publicKey"), "{options}");
+        assert!(list(&cx, &signed_in(&cx, &ann)).await.unwrap().is_empty());
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub fn signed_in(s: &Context, account: &Account) -> SignedIn {
         std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(s.store.clone())),
         None,
     );
-    SignedIn::for_tests(account.clone(), session)
+    SignedIn::for_tests(account.clone(), session).signed_in_at(s.clock.timestamp())
 }
 
 /// Test support: asks for a password reset of `name@example.com`; the link's token.
