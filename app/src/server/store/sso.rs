@@ -87,6 +87,24 @@ pub fn unlink(tx: &WriteTransaction, provider: &str, subject: &str) -> Result<()
     Ok(())
 }
 
+/// Unlinks every identity that signs `account` in; how many there were. It reads every linked
+/// identity: it runs only when an account's address is proven by someone else (rare).
+pub fn unlink_account(tx: &WriteTransaction, account: Uuid) -> Result<usize, AppError> {
+    let mut identities = tx.open_table(SSO_IDENTITIES)?;
+    let mut theirs: Vec<(String, String)> = Vec::new();
+    for row in identities.iter()? {
+        let (k, v) = row?;
+        if v.value() == account.as_u128() {
+            let (p, subject) = k.value();
+            theirs.push((p.to_string(), subject.to_string()));
+        }
+    }
+    for (p, subject) in &theirs {
+        identities.remove((p.as_str(), subject.as_str()))?;
+    }
+    Ok(theirs.len())
+}
+
 /// The workspaces that use `provider`.
 pub fn workspaces_using(tx: &impl Reads, provider: &str) -> Result<Vec<Uuid>, AppError> {
     let t = tx.open(SSO_WORKSPACES)?;

@@ -55,6 +55,60 @@ fn who_acts(account: &Account, client: Option<IpAddr>) -> Actor {
     }
 }
 
+/// What was removed from an account whose address someone proved while it was unverified.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Evicted {
+    sessions: usize,
+    passkeys: usize,
+    second_factor: bool,
+    tokens: usize,
+    identities: usize,
+}
+
+impl Evicted {
+    /// For the audit log: what the unproven holder lost.
+    fn details(&self) -> String {
+        format!(
+            "what was set up before the address was proven was removed: {} session(s), {} passkey(s), {}, {} access token(s), {} single sign-on identit{}",
+            self.sessions,
+            self.passkeys,
+            if self.second_factor { "the authenticator app" } else { "no authenticator app" },
+            self.tokens,
+            self.identities,
+            if self.identities == 1 { "y" } else { "ies" },
+        )
+    }
+}
+
+/// Anyone may sign up with any address, and an account that has not proven its address signs in
+/// all the same. When someone proves the address (a password reset link, or a single sign-on
+/// provider vouching for it), the account becomes theirs: every way in its unproven holder set up
+/// goes — sessions, links in flight, passkeys, the authenticator app, personal access tokens and
+/// linked single sign-on identities — in the same write. The caller sets the password and the
+/// verified flag, and stores `account`.
+fn evict_unproven_holder(tx: &redb::WriteTransaction, account: &mut Account, now: chrono::DateTime<chrono::Utc>) -> Result<Evicted, AppError> {
+    use crate::server::store::{access_tokens, passkeys, second_factor, sessions, sso};
+    account.session_epoch += 1;
+    let mut gone = Evicted { sessions: sessions::revoke_all(tx, account.id, None)?, ..Evicted::default() };
+    tokens::retire_credential_links(tx, account.id)?;
+    for p in passkeys::of_account(tx, account.id)? {
+        passkeys::remove(tx, account.id, p.id)?;
+        gone.passkeys += 1;
+    }
+    account.passkeys = 0;
+    gone.second_factor = second_factor::remove(tx, account.id)? || account.second_factor.is_some();
+    account.second_factor = None;
+    for (hash, mut t) in access_tokens::of_account(tx, account.id)? {
+        if t.revoked.is_none() {
+            t.revoked = Some(now);
+            access_tokens::update(tx, &hash, &t)?;
+            gone.tokens += 1;
+        }
+    }
+    gone.identities = sso::unlink_account(tx, account.id)?;
+    Ok(gone)
+}
+
 /// Queues the verification mail for `email` (the account's address, or the one it moves to).
 fn send_verification(
     tx: &redb::WriteTransaction,

@@ -84,31 +84,44 @@ pub async fn reset_password(
     }
     let hash = cx.hasher.hash(new).await?;
     let console = console(cx);
+    let now = cx.clock.now();
     let account = cx
         .store
         .write(move |tx| {
             let record = tokens::consume(tx, &token, Purpose::ResetPassword, LINK)?;
             let mut account = accounts::get(tx, record.account)?
                 .ok_or_else(|| AppError::invalid(LINK, "belongs to an account that no longer exists"))?;
+            let proves = email_key(&record.email) == email_key(&account.email);
+            // The link proves the address: an account that had not proven it becomes the prover's.
+            let evicted = if proves && !account.email_verified { Some(super::evict_unproven_holder(tx, &mut account, now)?) } else { None };
             account.password_hash = hash;
-            account.session_epoch += 1;
-            if email_key(&record.email) == email_key(&account.email) {
-                account.email_verified = true;
-            }
+            account.email_verified |= proves;
+            let details = match &evicted {
+                Some(gone) => gone.details(),
+                None => {
+                    account.session_epoch += 1;
+                    tokens::retire_credential_links(tx, account.id)?;
+                    format!("{} session(s) signed out", sessions::revoke_all(tx, account.id, None)?)
+                }
+            };
             accounts::update(tx, &account)?;
-            tokens::retire_credential_links(tx, account.id)?;
-            let ended = sessions::revoke_all(tx, account.id, None)?;
             let actor = who_acts(&account, client);
-            audit::record_security(tx, &actor, account.id, AuditAction::AccountPasswordReset, &account.email, &format!("{ended} session(s) signed out"))?;
+            audit::record_security(tx, &actor, account.id, AuditAction::AccountPasswordReset, &account.email, &details)?;
             if account.email_verified {
                 for (workspace, name, role) in admissions::admit_pending(tx, account.id, &account.email)? {
                     audit::record(tx, &actor, Some((workspace, &name)), AuditAction::MemberAdmitted, &account.email, &format!("as {} (address proven by a reset link)", role.label()))?;
                 }
             }
+            let removed = if evicted.is_some_and(|g| g.passkeys + g.tokens + g.identities > 0 || g.second_factor) {
+                "\n\nThe account had not proven this address before: the passkeys, authenticator app, \
+                 access tokens and single sign-on identities set up on it until now were removed.\n"
+            } else {
+                ""
+            };
             let body = format!(
                 "Hello {},\n\nThe password of your MPDP account was reset, and every session was \
                  signed out. If you did not do this, reset it again at {console}/forgot-password and \
-                 contact your platform operator.\n",
+                 contact your platform operator.\n{removed}",
                 account.username
             );
             outbox::enqueue(tx, vec![account.email.clone()], "Your MPDP password was reset", &body)?;
@@ -194,6 +207,29 @@ mod tests {
     use super::*;
     use super::super::test_support::{assert_reset_link_refused, current, reset_link, signed_in, state};
     use super::super::{last_link_token, log_in, request_email_change, verified_account, verify_email};
+
+    /// Anyone may sign up with any address; the owner of the mailbox takes the account back with
+    /// a reset link, and whoever registered it keeps no way in.
+    #[tokio::test]
+    async fn a_reset_that_proves_the_address_takes_the_account_from_whoever_registered_it() {
+        use super::super::test_support::{last_mail_body, plant_ways_in, unverified_account, ways_in};
+        let s = state();
+        let held = unverified_account(&s, "ann").await;
+        plant_ways_in(&s, held.id).await;
+        assert_eq!(ways_in(&s, held.id).await, (1, true, 1, true));
+        let link = reset_link(&s, "ann").await;
+        let a = reset_password(&s, link, "the owner's own 42".into(), "the owner's own 42".into(), None).await.unwrap();
+        assert!(a.email_verified && a.session_epoch > held.session_epoch);
+        assert_eq!(ways_in(&s, held.id).await, (0, false, 0, false), "passkey, authenticator app, token and identity are gone");
+        assert!(last_mail_body(&s, "ann@example.com").await.contains("were removed"));
+        // An account that had proven its address is its owner's: a reset leaves the rest alone.
+        let bob = verified_account(&s, "bob").await;
+        plant_ways_in(&s, bob.id).await;
+        let link = reset_link(&s, "bob").await;
+        reset_password(&s, link, "bob forgot it 42".into(), "bob forgot it 42".into(), None).await.unwrap();
+        assert_eq!(ways_in(&s, bob.id).await, (1, true, 1, true));
+        assert!(!last_mail_body(&s, "bob@example.com").await.contains("were removed"));
+    }
 
     #[tokio::test]
     async fn reset_answers_alike_for_unknown_addresses_and_refuses_bad_links() {

@@ -400,10 +400,10 @@ pub async fn finish(
     if !p.admits(&vouched.email) {
         return Err(refused(cx, &p, Some(&vouched.email), SsoRefusal::Domain, "outside the allowed email domains").await);
     }
-    let (label, next) = (p.label.clone(), pending.next.clone());
+    let (label, next, now) = (p.label.clone(), pending.next.clone(), cx.clock.now());
     let outcome = cx
         .store
-        .write(move |tx| sign_in(tx, &p, &vouched, client))
+        .write(move |tx| sign_in(tx, &p, &vouched, client, now))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "single sign-on could not be recorded");
@@ -479,7 +479,7 @@ async fn refused(cx: &Context, p: &SsoProvider, email: Option<&str>, r: SsoRefus
 
 /// In one write: finds or makes the account, links the identity, admits it to the workspaces
 /// whose group roles it has, and records the sign-in.
-fn sign_in(tx: &redb::WriteTransaction, p: &SsoProvider, v: &Vouched, client: Option<IpAddr>) -> Result<Result<Account, SsoRefusal>, AppError> {
+fn sign_in(tx: &redb::WriteTransaction, p: &SsoProvider, v: &Vouched, client: Option<IpAddr>, now: chrono::DateTime<chrono::Utc>) -> Result<Result<Account, SsoRefusal>, AppError> {
     let linked = match sso::identity(tx, &p.id, &v.subject)? {
         Some(id) => match accounts::get(tx, id)? {
             Some(a) => Some(a),
@@ -491,10 +491,18 @@ fn sign_in(tx: &redb::WriteTransaction, p: &SsoProvider, v: &Vouched, client: Op
         None => None,
     };
     let mut created = false;
+    let mut evicted = None;
     let mut account = match linked {
         Some(a) => a,
         None => match accounts::find_by_login(tx, &v.email)? {
-            Some(a) if v.verified => {
+            Some(mut a) if v.verified => {
+                // The provider proves the address: an account that had not proven it becomes this
+                // person's, and whoever registered it loses every way in (the password too).
+                if !a.email_verified && email_key(&a.email) == email_key(&v.email) {
+                    evicted = Some(super::evict_unproven_holder(tx, &mut a, now)?);
+                    a.password_hash = String::new();
+                    accounts::update(tx, &a)?;
+                }
                 sso::link(tx, &p.id, &v.subject, a.id)?;
                 a
             }
@@ -522,7 +530,11 @@ fn sign_in(tx: &redb::WriteTransaction, p: &SsoProvider, v: &Vouched, client: Op
     if v.verified && !account.email_verified && email_key(&account.email) == email_key(&v.email) {
         account.email_verified = true;
         accounts::update(tx, &account)?;
-        audit::record_security(tx, &actor, account.id, AuditAction::AccountEmailVerified, &account.email, &format!("by {}", p.label))?;
+        let details = match &evicted {
+            Some(gone) => format!("by {}; the password and {}", p.label, gone.details()),
+            None => format!("by {}", p.label),
+        };
+        audit::record_security(tx, &actor, account.id, AuditAction::AccountEmailVerified, &account.email, &details)?;
     }
     if account.email_verified {
         for (workspace, name, role) in admissions::admit_pending(tx, account.id, &account.email)? {
@@ -592,6 +604,43 @@ fn free_username(tx: &redb::WriteTransaction, v: &Vouched) -> Result<String, App
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn vouched(email: &str, verified: bool) -> Vouched {
+        Vouched { subject: "sub-9".into(), email: email.into(), verified, preferred: None, groups: vec![] }
+    }
+
+    /// A provider vouching for an address proves it: an account registered with it but never
+    /// proven becomes the provider's person's, and its registrant keeps no way in — not even
+    /// the password. An account that had proven its address keeps everything.
+    #[tokio::test]
+    async fn a_provider_proving_the_address_takes_the_account_from_whoever_registered_it() {
+        use super::super::test_support::{plant_ways_in, state, unverified_account, verified_account, ways_in};
+        let cx = state();
+        let p = check_form(form(), None, cx.clock.now()).unwrap();
+        let held = unverified_account(&cx, "ann").await;
+        plant_ways_in(&cx, held.id).await;
+        let now = cx.clock.now();
+        let (pp, v) = (p.clone(), vouched("ann@example.com", true));
+        let a = cx.store.write(move |tx| sign_in(tx, &pp, &v, None, now)).await.unwrap().unwrap();
+        assert_eq!(a.id, held.id);
+        assert!(a.email_verified && a.password_hash.is_empty() && a.session_epoch > held.session_epoch);
+        assert_eq!(ways_in(&cx, held.id).await, (0, false, 0, false));
+        let linked = cx.store.read(|tx| sso::identity(tx, "acme", "sub-9")).await.unwrap();
+        assert_eq!(linked, Some(held.id), "the provider's identity is linked instead");
+        // An unverified answer links nothing and takes nothing.
+        let bob = unverified_account(&cx, "bob").await;
+        let (pp, v) = (p.clone(), Vouched { subject: "sub-8".into(), ..vouched("bob@example.com", false) });
+        assert!(cx.store.write(move |tx| sign_in(tx, &pp, &v, None, now)).await.unwrap().is_err());
+        let kept = cx.store.read(move |tx| accounts::get(tx, bob.id)).await.unwrap().unwrap();
+        assert_eq!(kept.password_hash, bob.password_hash);
+        // A proven account is linked as it is.
+        let cy = verified_account(&cx, "cyd").await;
+        plant_ways_in(&cx, cy.id).await;
+        let (pp, v) = (p, Vouched { subject: "sub-7".into(), ..vouched("cyd@example.com", true) });
+        let a = cx.store.write(move |tx| sign_in(tx, &pp, &v, None, now)).await.unwrap().unwrap();
+        assert_eq!((a.id, a.password_hash.as_str()), (cy.id, cy.password_hash.as_str()));
+        assert_eq!(ways_in(&cx, cy.id).await, (1, true, 1, true));
+    }
 
     fn form() -> ProviderForm {
         ProviderForm {

@@ -50,6 +50,25 @@ pub async fn last_link_token(cx: &Context, to: &str) -> String {
         .unwrap()
 }
 
+/// Test support: the body of the newest mail to `to`.
+pub(super) async fn last_mail_body(cx: &Context, to: &str) -> String {
+    let to = to.to_string();
+    cx.store
+        .read(move |tx| {
+            let t = tx.open_table(crate::server::store::tables::OUTBOX)?;
+            use redb::ReadableTable;
+            for row in t.iter()?.rev() {
+                let m: outbox::OutboxMessage = crate::server::store::codec::decode(row?.1.value())?;
+                if m.to.iter().any(|t| email_key(t) == email_key(&to)) {
+                    return Ok(m.body);
+                }
+            }
+            Err(AppError::NotFound("no mail".into()))
+        })
+        .await
+        .unwrap()
+}
+
 pub(super) fn state() -> Context {
     let mut config = Config::default();
     config.login_failures_per_account = 2;
@@ -98,4 +117,46 @@ pub(super) async fn assert_reset_link_refused(s: &Context, account: Uuid, token:
 
 pub(super) async fn current(s: &Context, id: Uuid) -> Account {
     s.store.read(move |tx| accounts::get(tx, id)).await.unwrap().unwrap()
+}
+
+/// Test support: gives `account` one of each way in that outlives a session — a passkey, the
+/// authenticator app, a personal access token and a single sign-on identity (`idp`/`sub-1`) — as
+/// its holder could have set up; the token's hash.
+pub(super) async fn plant_ways_in(cx: &Context, account: uuid::Uuid) -> String {
+    use crate::server::store::{access_tokens, passkeys, second_factor, sso};
+    let now = cx.clock.now();
+    cx.store
+        .write(move |tx| {
+            passkeys::put(tx, account, &passkeys::StoredPasskey { id: uuid::Uuid::now_v7(), name: "Laptop".into(), credential: serde_json::json!({}), created: now, last_used: None })?;
+            second_factor::put(tx, account, &second_factor::SecondFactor { totp: None, pending: None, recovery: vec![], failures: 0, failing_since: None })?;
+            let token = access_tokens::AccessToken { id: uuid::Uuid::now_v7(), account, name: "ci".into(), workspace: uuid::Uuid::now_v7(), workspace_name: "Acme".into(), scopes: vec![], created: now, expires: now + chrono::Duration::days(30), last_used: None, revoked: None };
+            access_tokens::insert(tx, "planted", &token)?;
+            sso::link(tx, "idp", "sub-1", account)?;
+            let mut a = accounts::get(tx, account)?.unwrap();
+            a.passkeys = 1;
+            a.second_factor = Some(now);
+            accounts::update(tx, &a)
+        })
+        .await
+        .unwrap();
+    "planted".into()
+}
+
+/// Test support: the ways in `account` still has — (passkeys, authenticator app, live tokens,
+/// linked identity `idp`/`sub-1`).
+pub(super) async fn ways_in(cx: &Context, account: uuid::Uuid) -> (usize, bool, usize, bool) {
+    use crate::server::store::{access_tokens, passkeys, second_factor, sso};
+    let now = cx.clock.now();
+    cx.store
+        .read(move |tx| {
+            let a = accounts::get(tx, account)?.unwrap();
+            let keys = passkeys::of_account(tx, account)?.len();
+            assert_eq!(keys, a.passkeys as usize, "the count kept on the account agrees");
+            let app = second_factor::get(tx, account)?.is_some();
+            assert_eq!(app, a.second_factor.is_some(), "the flag kept on the account agrees");
+            let live = access_tokens::of_account(tx, account)?.iter().filter(|(_, t)| t.live(now)).count();
+            Ok((keys, app, live, sso::identity(tx, "idp", "sub-1")? == Some(account)))
+        })
+        .await
+        .unwrap()
 }
