@@ -424,6 +424,11 @@ async fn an_assigned_member_uploads_from_the_browser_and_others_are_refused() {
     assert!(to.contains("upload_error=") && to.contains("higher"), "{to}");
     let to = browser_upload(&dev, &s, "3.0.0", tgz(&[("index.js", b"x", b'0')])).await;
     assert!(to.contains("app.json"), "{to}");
+    // A version past 64 characters, or a field past its cap, is refused without being echoed.
+    let to = browser_upload(&dev, &s, &format!("3.0.0-{}", "a".repeat(60)), good_bundle()).await;
+    assert!(to.contains("upload_error=") && to.contains("64%20characters") && to.len() < 400, "{to}");
+    let to = browser_upload(&dev, &s, &format!("3.0.0-{}", "a".repeat(200_000)), good_bundle()).await;
+    assert!(to.contains("upload_error=") && to.contains("1024%20bytes") && to.len() < 400, "{to}");
     // Signed out: to log in, and back.
     let to = browser_upload(&client(), &s, "3.0.0", good_bundle()).await;
     assert!(to.starts_with("/login?next="), "{to}");

@@ -113,6 +113,9 @@ pub fn validate_category(raw: &str) -> Result<String, AppError> {
         .ok_or_else(|| AppError::invalid("Category", "must be one of the listed categories"))
 }
 
+/// The longest version a mini program may have, in characters (SemVer sets no limit).
+pub const VERSION_MAX: usize = 64;
+
 pub fn validate_note(raw: &str) -> Result<String, AppError> {
     super::text::at_most("Note", raw, VERSION_NOTE_MAX)
 }

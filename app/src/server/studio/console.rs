@@ -47,6 +47,19 @@ pub async fn console_upload(
     }
 }
 
+/// A text field of the upload form, read up to `max` bytes: a longer one is refused (422 on
+/// `name`) before the rest of it is read.
+async fn small_text(mut field: axum::extract::multipart::Field<'_>, name: &'static str, code: &'static str, max: usize) -> Result<String, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "form_malformed", format!("The upload form could not be read: {e}")))? {
+        if bytes.len() + chunk.len() > max {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, format!("The {name} is longer than {max} bytes.")).field(name));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, format!("The {name} is not UTF-8 text.")).field(name))
+}
+
 pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessions::Session, name: &str, id: &str, client: Option<IpAddr>, mut form: axum::extract::Multipart) -> Result<(String, u64), ApiError> {
     use crate::server::guard::{act, Member, MiniNeed, MiniProgramAccess, SignedIn};
     let who = SignedIn::from_session(state, session)
@@ -78,8 +91,8 @@ pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessio
     let (mut version, mut note, mut received) = (String::new(), String::new(), None);
     while let Some(field) = form.next_field().await.map_err(bad_form)? {
         match field.name() {
-            Some("version") => version = field.text().await.map_err(bad_form)?.trim().to_string(),
-            Some("note") => note = field.text().await.map_err(bad_form)?,
+            Some("version") => version = small_text(field, "version", "version_invalid", 1024).await?.trim().to_string(),
+            Some("note") => note = small_text(field, "note", "note_invalid", 4 * crate::model::minis::VERSION_NOTE_MAX).await?,
             Some("bundle") => {
                 let limit = state.config.max_bundle_bytes;
                 let mut empty = true;

@@ -53,6 +53,13 @@ fn versions_must_be_semantic_and_rise() {
     for bad in ["1.2", "01.0.0", "1.0.0.0", "v1.0.0", ""] {
         assert_eq!(check_version(bad, &[]).unwrap_err().code, "version_invalid", "{bad}");
     }
+    // SemVer sets no length; a version is at most 64 characters, and a longer one is not echoed.
+    let long = format!("1.0.0-{}", "a".repeat(58));
+    assert!(check_version(&long, &[]).is_ok());
+    let longer = format!("1.0.0-{}", "a".repeat(100_000));
+    let e = check_version(&longer, &[]).unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), ("version_invalid", Some("version")));
+    assert!(e.message.len() < 120, "{}", e.message);
     let earlier = [v("1.2.3"), v("1.10.0")];
     assert_eq!(check_version("1.9.9", &earlier).unwrap_err().code, "version_not_higher");
     assert_eq!(check_version("1.10.0", &earlier).unwrap_err().code, "version_not_higher");

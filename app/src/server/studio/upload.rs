@@ -70,8 +70,13 @@ pub(super) async fn target_of(state: &Studio, key: &Key, id: Uuid) -> Result<Tar
 /// Precedence is SemVer's (§11): build metadata does not count, so `1.0.0+b2` is not higher than
 /// `1.0.0+b1`.
 pub(super) fn check_version(text: &str, earlier: &[Version]) -> Result<semver::Version, ApiError> {
-    let v = semver::Version::parse(text.trim()).map_err(|_| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "version_invalid", format!("“{}” is not a semantic version like 1.2.3 (three numbers, no leading zeros).", text.trim())).field("version")
+    let text = text.trim();
+    if text.chars().count() > crate::model::minis::VERSION_MAX {
+        let shown: String = text.chars().take(40).collect();
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "version_invalid", format!("“{shown}…” is longer than {} characters.", crate::model::minis::VERSION_MAX)).field("version"));
+    }
+    let v = semver::Version::parse(text).map_err(|_| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "version_invalid", format!("“{text}” is not a semantic version like 1.2.3 (three numbers, no leading zeros).")).field("version")
     })?;
     let highest = store::highest_live_version(earlier);
     if let Some(h) = highest {
