@@ -129,6 +129,14 @@ pub fn check_representatives(rows: &[RepresentativeRow]) -> Result<Vec<Represent
                 format!("representative {n}: the name must be at most {PERSON_NAME_MAX} characters"),
             ));
         }
+        // A name is written back as "Name <email>", one per line: what would read as another
+        // line or another address is refused, so the text always parses to the same people.
+        if name.chars().any(|c| c.is_control() || c == '<' || c == '>') {
+            return Err(AppError::invalid(
+                REPS_FIELD,
+                format!("representative {n}: the name must not contain line breaks, control characters, < or >"),
+            ));
+        }
         let email = validate_email(REPS_FIELD, row.email.trim()).map_err(|e| match e {
             AppError::Invalid { message, .. } => {
                 AppError::invalid(REPS_FIELD, format!("representative {n}: the email {message}"))
@@ -543,6 +551,14 @@ mod tests {
         assert!(check_representatives(&[row("", "")]).is_err());
         let many: Vec<_> = (0..=MAX_REPRESENTATIVES).map(|i| row("R", &format!("r{i}@example.com"))).collect();
         assert!(check_representatives(&many).is_err());
+        // A name that would read back as another line or another address is refused, so the
+        // operator's edit form (the text written back) always parses to the same people.
+        for smuggled in ["Jane Doe <mal@evil.example>\nJane Doe", "Jane\rDoe", "Jane <x>", "Jane >", "Tab\there"] {
+            let e = check_representatives(&[row(smuggled, "jane@example.com")]).unwrap_err();
+            assert!(e.to_string().contains("representative 1: the name must not contain"), "{smuggled:?}: {e}");
+        }
+        let reps = check_representatives(&[row("Jane O'Neil-Smith (CFO)", "jane@example.com")]).unwrap();
+        assert_eq!(parse_representatives(&format_representatives(&reps)).unwrap(), reps);
     }
 
     #[test]
