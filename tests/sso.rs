@@ -307,8 +307,11 @@ async fn single_sign_on_with_a_real_provider() {
         422,
         "Provider",
     );
-    // Requiring it from a password session would shut its admin out at once.
+    // Requiring it from a password session would shut its admin out at once; mapping groups from
+    // one would enrol the provider's people in a workspace of someone who is not one of them.
     expect_field(&call(&alice_pw, &server, "set-workspace-sso", &sso_form("true", "staff = Workspace Developer")).await, 409, "Require single sign-on");
+    expect_field(&call(&alice_pw, &server, "set-workspace-sso", &sso_form("false", "staff = Workspace Developer")).await, 409, "Group roles");
+    expect(&call(&alice_pw, &server, "set-workspace-sso", &sso_form("false", "")).await, 200, "choose the provider, optional, no groups");
     expect(&call(&alice, &server, "set-workspace-sso", &sso_form("true", "staff = Workspace Developer")).await, 200, "require single sign-on");
     // Her password session is now refused every page and action of the workspace; other
     // sessions, and her other places, are not.

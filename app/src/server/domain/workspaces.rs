@@ -344,7 +344,9 @@ async fn change_setting<A: Action>(
 /// A Workspace Admin sets the workspace's single sign-on: its provider (blank for none), whether
 /// members must sign in with it, and which of the provider's groups make members in which role.
 /// Requiring it is refused to an admin whose own session was not signed in with that provider
-/// (it would shut them out at once).
+/// (it would shut them out at once), and so are group roles: they make members of whoever signs
+/// in with the provider, so only an admin who is one of the provider's people may map them (a
+/// provider is the operator's, shared by every workspace).
 pub async fn set_single_sign_on(
     cx: &Context,
     admin: &Authorized<act::SetSignInPolicy>,
@@ -359,14 +361,14 @@ pub async fn set_single_sign_on(
     if provider.is_empty() && (required || !groups.is_empty()) {
         return Err(AppError::invalid("Provider", "is required to require single sign-on or map groups"));
     }
-    if required {
-        let mine = admin.who().session().get::<String>(crate::server::store::sessions::SSO_KEY).await.ok().flatten();
-        if mine.as_deref() != Some(provider.as_str()) {
-            return Err(AppError::conflict(
-                "Require single sign-on",
-                "needs your own session to be signed in with that provider first: sign in with it, then come back",
-            ));
-        }
+    let mine = admin.who().session().get::<String>(crate::server::store::sessions::SSO_KEY).await.ok().flatten();
+    let signed_in_with_it = mine.as_deref() == Some(provider.as_str());
+    let first = "needs your own session to be signed in with that provider first: sign in with it, then come back";
+    if required && !signed_in_with_it {
+        return Err(AppError::conflict("Require single sign-on", first));
+    }
+    if !groups.is_empty() && !signed_in_with_it {
+        return Err(AppError::conflict("Group roles", first));
     }
     change_setting(cx, admin, actor, move |tx, w| {
         let label = if provider.is_empty() {

@@ -124,7 +124,7 @@ fn SingleSignOnPanel(workspace: String, current: Option<WorkspaceSso>, suspended
                                 ().into_any()
                             } else {
                                 view! {
-                                    <p class="hint">"When required, a session not signed in with the provider is refused every page and action of this workspace (personal access tokens made before keep working). Sign in with the provider yourself before you require it. Group roles make whoever signs in while in a group an active member in its role, or raise their role; lowering roles, blocking and removing stay yours."</p>
+                                    <p class="hint">"When required, a session not signed in with the provider is refused every page and action of this workspace (personal access tokens made before keep working). Sign in with the provider yourself before you require it or map groups. Group roles make whoever signs in while in a group an active member in its role, or raise their role; lowering roles, blocking and removing stay yours."</p>
                                     <ActionForm action>
                                         <FormError error />
                                         <input type="hidden" name="workspace" value=workspace />
