@@ -122,20 +122,16 @@ impl Hasher {
         self.run(move || hash_blocking(&password)).await?
     }
 
-    /// Checks `password` against `hash`; with no hash (unknown account) it still spends the time
-    /// of a real check and answers `false`.
+    /// Checks `password` against `hash`; with no hash (unknown account), or one without a
+    /// password, it still spends the time of a real check and answers `false`.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, AppError> {
         let dummy = self.dummy_hash.clone();
         self.run(move || {
-            let (hash, real) = match hash {
-                Some(h) => (h, true),
-                None => (
-                    dummy
-                        .get_or_init(|| hash_blocking("not a real password").unwrap_or_default())
-                        .clone(),
-                    false,
-                ),
-            };
+            let (hash, real) = checked_against(hash, || {
+                dummy
+                    .get_or_init(|| hash_blocking("not a real password").unwrap_or_default())
+                    .clone()
+            });
             let Ok(parsed) = PasswordHash::new(&hash) else {
                 tracing::error!("a stored password hash could not be parsed");
                 return false;
@@ -146,6 +142,23 @@ impl Hasher {
                 && real
         })
         .await
+    }
+}
+
+/// The hash a login is checked against, and whether a match counts: the account's own, or —
+/// for an unknown account, or one with no password (made by single sign-on, or taken back from
+/// its registrant) — the dummy's, so that every refusal costs one Argon2 check and the time of
+/// the answer tells nothing of the account.
+fn checked_against(hash: Option<String>, dummy: impl FnOnce() -> String) -> (String, bool) {
+    match hash {
+        Some(h) if PasswordHash::new(&h).is_ok() => (h, true),
+        Some(h) => {
+            if !h.is_empty() {
+                tracing::error!("a stored password hash could not be parsed");
+            }
+            (dummy(), false)
+        }
+        None => (dummy(), false),
     }
 }
 
@@ -203,6 +216,16 @@ pub fn validate_new_password(field: &str, password: &str) -> Result<(), AppError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_without_a_password_is_checked_against_the_dummy_hash() {
+        let own = hash_blocking("amber otter 17").unwrap();
+        let dummy = || "the dummy".to_string();
+        assert_eq!(checked_against(Some(own.clone()), dummy), (own, true));
+        for none in [None, Some(String::new()), Some("not a hash".to_string())] {
+            assert_eq!(checked_against(none.clone(), dummy), ("the dummy".to_string(), false), "{none:?}");
+        }
+    }
 
     #[test]
     fn common_passwords_are_refused_ignoring_case() {
