@@ -337,6 +337,22 @@ async fn single_sign_on_with_a_real_provider() {
     let members = call(&alice, &server, "list-members", &[("workspace", "Acme"), ("q", "dave"), ("role", ""), ("status", "")]).await;
     assert!(members.body.contains("dave@example.com"), "{}", members.body);
 
+    // Dave turns on an authenticator app: the provider vouches for his address, not for his
+    // second factor, so its answer alone no longer signs him in. After the code the session
+    // counts as made with the provider (Acme requires it).
+    let key = turn_on_second_factor(&dave3, &server).await;
+    let dave4 = client();
+    assert_eq!(sign_in_as(&dave4, &server, &p, "dave").await, "/login/code?next=%2Faccount");
+    expect(&call(&dave4, &server, "list-mini-programs", &[("workspace", "Acme")]).await, 401, "nothing before the code");
+    server.advance(Duration::from_secs(30));
+    let code = authenticator_code(&key, unix_now() + 30);
+    expect(&call(&dave4, &server, "log-in-code", &[("code", code.as_str())]).await, 200, "the code");
+    expect(&call(&dave4, &server, "list-mini-programs", &[("workspace", "Acme")]).await, 200, "Acme, which requires single sign-on");
+    let sessions = call(&dave4, &server, "my-sessions", &[]).await;
+    assert!(sessions.body.contains("Single sign-on (Test IdP) and authenticator code"), "{}", sessions.body);
+    let audit = call(&op, &server, "platform-audit", &[("workspace", ""), ("action", "account.signed_in"), ("q", "")]).await;
+    assert!(audit.body.contains("with single sign-on (Test IdP) and authenticator code"), "{}", audit.body);
+
     // Survives a restart: the provider, the workspaces using it and the workspace's setting.
     let (ok, _) = server.stop();
     assert!(ok);

@@ -102,7 +102,7 @@ pub async fn log_in(
         return super::done(&to);
     }
     let method = crate::model::account::SignInMethod::Password;
-    signed_in_now(&state, &session, &account, device, method, next).await
+    signed_in_now(&state, &session, &account, device, method, next, None).await
 }
 
 /// The single sign-on providers the login page offers.
@@ -124,10 +124,11 @@ pub async fn log_in_code(
     let Some((account, epoch)) = SignedIn::second_step(&state.clock, &session).await? else {
         return Err(AppError::Unauthenticated);
     };
+    let after = SignedIn::second_step_after(&session, account).await;
     let addr = super::client_addr_of_request().await;
-    let (account, method) = domain::second_factor::complete_login(&state, account, epoch, code, addr).await?;
+    let (account, method) = domain::second_factor::complete_login(&state, account, epoch, code, addr, &first_step(&after)).await?;
     let device = state.devices.read(&request_headers().await);
-    signed_in_now(&state, &session, &account, device, method, next).await
+    signed_in_now(&state, &session, &account, device, method, next, after).await
 }
 
 /// The login waiting for its second factor in this browser: the account's username, and what
@@ -209,7 +210,7 @@ pub async fn finish_passkey_sign_in(
     let addr = super::client_addr_of_request().await;
     let (account, method) = domain::passkeys::finish_sign_in(&state, ceremony, &credential, addr).await?;
     let device = state.devices.read(&request_headers().await);
-    signed_in_now(&state, &session, &account, device, method, next).await
+    signed_in_now(&state, &session, &account, device, method, next, None).await
 }
 
 /// Begins the second step of a login with one of the account's passkeys.
@@ -238,14 +239,26 @@ pub async fn finish_passkey_second_step(
         return Err(AppError::Unauthenticated);
     };
     let ceremony = SignedIn::ceremony(&session).await?;
+    let after = SignedIn::second_step_after(&session, account).await;
     let addr = super::client_addr_of_request().await;
-    let (account, method) = domain::passkeys::finish_second_step(&state, ceremony, account, epoch, &credential, addr).await?;
+    let (account, method) = domain::passkeys::finish_second_step(&state, ceremony, account, epoch, &credential, addr, &first_step(&after)).await?;
     let device = state.devices.read(&request_headers().await);
-    signed_in_now(&state, &session, &account, device, method, next).await
+    signed_in_now(&state, &session, &account, device, method, next, after).await
+}
+
+/// How the first step of a login waiting for its second one was passed, in the audit log's
+/// words: the password, or at the single sign-on provider (id, label) it began at.
+#[cfg(feature = "ssr")]
+fn first_step(after: &Option<(String, String)>) -> String {
+    match after {
+        Some((_, label)) => format!("single sign-on ({label})"),
+        None => "password".into(),
+    }
 }
 
 /// Starts the signed-in session of a login that passed every step, makes this browser a known
-/// device, and goes on to `next`.
+/// device, and goes on to `next`. A login whose first step was at a single sign-on provider
+/// (`after`: its id and label) counts as signed in with it.
 #[cfg(feature = "ssr")]
 async fn signed_in_now(
     state: &AppState,
@@ -254,6 +267,7 @@ async fn signed_in_now(
     device: Option<(uuid::Uuid, u64, String)>,
     method: crate::model::account::SignInMethod,
     next: Option<String>,
+    after: Option<(String, String)>,
 ) -> Result<(), AppError> {
     let addr = super::client_addr_of_request().await;
     let agent = request_headers()
@@ -262,6 +276,9 @@ async fn signed_in_now(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     SignedIn::start(&state.clock, session, account, addr, agent, method).await?;
+    if let (Some((provider, label)), Some(second)) = (after, method.second_factor()) {
+        SignedIn::signed_in_with_provider_and(session, &provider, &label, second).await?;
+    }
     let keep = device
         .filter(|(a, epoch, _)| *a == account.id && *epoch == account.session_epoch)
         .map(|(_, _, d)| d);

@@ -68,6 +68,17 @@ impl SignInMethod {
         }
     }
 
+    /// The second factor a login took after its first step, in words ("authenticator code"), if
+    /// it took one.
+    pub fn second_factor(self) -> Option<&'static str> {
+        match self {
+            SignInMethod::PasswordAndCode => Some("authenticator code"),
+            SignInMethod::PasswordAndRecoveryCode => Some("recovery code"),
+            SignInMethod::PasswordAndPasskey => Some("passkey"),
+            SignInMethod::Password | SignInMethod::Passkey | SignInMethod::SingleSignOn => None,
+        }
+    }
+
     /// How a session made at the single sign-on provider labelled `provider` is described.
     pub fn single_sign_on(provider: &str) -> String {
         format!("Single sign-on ({provider})")

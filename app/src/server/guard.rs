@@ -26,6 +26,7 @@ pub(crate) const METHOD: &str = sessions::METHOD_KEY;
 const SECOND_STEP: &str = sessions::SECOND_STEP_KEY;
 const SSO: &str = sessions::SSO_KEY;
 const SSO_PENDING: &str = sessions::SSO_PENDING_KEY;
+const SSO_SECOND_STEP: &str = sessions::SSO_SECOND_STEP_KEY;
 const PASSKEY_CEREMONY: &str = sessions::PASSKEY_CEREMONY_KEY;
 /// How long the second step of a login may wait after the password.
 pub const SECOND_STEP_SECS: i64 = 5 * 60;
@@ -165,6 +166,7 @@ impl SignedIn {
         let _ = session.remove_value(SECOND_STEP).await.map_err(session_error)?;
         let _ = session.remove_value(SSO).await.map_err(session_error)?;
         let _ = session.remove_value(SSO_PENDING).await.map_err(session_error)?;
+        let _ = session.remove_value(SSO_SECOND_STEP).await.map_err(session_error)?;
         let now = clock.timestamp();
         session.insert(METHOD, method.label()).await.map_err(session_error)?;
         session.insert(LAST_SEEN, now).await.map_err(session_error)?;
@@ -238,10 +240,45 @@ impl SignedIn {
         account: &Account,
     ) -> Result<(), AppError> {
         session.cycle_id().await.map_err(session_error)?;
+        let _ = session.remove_value(SSO_SECOND_STEP).await.map_err(session_error)?;
         session
             .insert(SECOND_STEP, (account.id, account.session_epoch, clock.timestamp()))
             .await
             .map_err(session_error)
+    }
+
+    /// A single sign-on answered for `account`, which has a second factor: its second step is
+    /// asked next, as after a password, and once passed the session counts as signed in with the
+    /// provider `provider` (labelled `label`).
+    pub async fn begin_second_step_after_single_sign_on(
+        clock: &crate::server::clock::Clock,
+        session: &Session,
+        account: &Account,
+        provider: &str,
+        label: &str,
+    ) -> Result<(), AppError> {
+        SignedIn::begin_second_step(clock, session, account).await?;
+        session.insert(SSO_SECOND_STEP, (account.id, provider, label)).await.map_err(session_error)
+    }
+
+    /// The provider (id, label) at which the login of `account` waiting for its second step began,
+    /// or `None` when it began with the password.
+    pub async fn second_step_after(session: &Session, account: Uuid) -> Option<(String, String)> {
+        match session.get::<(Uuid, String, String)>(SSO_SECOND_STEP).await {
+            Ok(Some((a, provider, label))) if a == account => Some((provider, label)),
+            _ => None,
+        }
+    }
+
+    /// A session just started (by [`SignedIn::start`]) after a second step that followed the
+    /// single sign-on provider `provider` (labelled `label`): it counts as signed in with it, and
+    /// says so with the second factor it took (`second`).
+    pub async fn signed_in_with_provider_and(session: &Session, provider: &str, label: &str, second: &str) -> Result<(), AppError> {
+        session
+            .insert(METHOD, format!("{} and {second}", crate::model::account::SignInMethod::single_sign_on(label)))
+            .await
+            .map_err(session_error)?;
+        session.insert(SSO, provider).await.map_err(session_error)
     }
 
     /// The login waiting for its second factor in this session: (account, session epoch), if one

@@ -67,6 +67,17 @@ async fn callback(
     let pending = SignedIn::take_pending_sso::<Pending>(&session).await.ok().flatten();
     let client = client.map(|c| c.0 .0);
     match sso::finish(&cx, &id, pending, answer, client).await {
+        // An account with a second factor is asked for it next, as after a password: the
+        // provider vouches for the address, not for the person's own second factor.
+        Ok((account, label, next)) if account.has_second_factor() => {
+            match SignedIn::begin_second_step_after_single_sign_on(&cx.clock, &session, &account, &id, &label).await {
+                Ok(()) => {
+                    let back = next.map(|n| format!("?next={}", crate::model::url_encode(&n))).unwrap_or_default();
+                    Redirect::to(&format!("/login/code{back}")).into_response()
+                }
+                Err(_) => refused(&id, SsoRefusal::Unreachable),
+            }
+        }
         Ok((account, label, next)) => {
             let agent = headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
             match SignedIn::start_single_sign_on(&cx.clock, &session, &account, client, agent, &id, &label).await {

@@ -38,6 +38,10 @@ pub const METHOD_KEY: &str = "method";
 pub const SECOND_STEP_KEY: &str = "second_step";
 /// The single sign-on provider the session was signed in with, if any.
 pub const SSO_KEY: &str = "sso";
+/// A login waiting for its second step that began at a single sign-on provider (the account
+/// has a second factor): the account, and the provider's id and label, which the session counts
+/// as signed in with once the second step is passed.
+pub const SSO_SECOND_STEP_KEY: &str = "sso_second_step";
 /// A single sign-on begun in this browser and not yet back from the provider.
 pub const SSO_PENDING_KEY: &str = "sso_pending";
 /// The passkey ceremony (registration or sign-in) this browser began last.

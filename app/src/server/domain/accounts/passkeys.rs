@@ -299,7 +299,7 @@ pub async fn finish_sign_in(cx: &Context, ceremony: Option<String>, answer: &str
         Ok(r) => r,
         Err(e) => return Err(failed(cx, &account, e, client).await),
     };
-    accept(cx, id, account, stored.id, result, client, SignInMethod::Passkey, "with a passkey").await
+    accept(cx, id, account, stored.id, result, client, SignInMethod::Passkey, "with a passkey".into()).await
 }
 
 /// Begins the second step of a login with one of the account's passkeys.
@@ -315,9 +315,9 @@ pub async fn begin_second_step(cx: &Context, account: Uuid) -> Result<(String, S
     Ok((ceremony, serde_json::to_string(&options).map_err(|_| AppError::Internal)?))
 }
 
-/// Finishes the second step of the login of `account` (whose password was right at session
-/// epoch `epoch`) with a passkey.
-pub async fn finish_second_step(cx: &Context, ceremony: Option<String>, account: Uuid, epoch: u64, answer: &str, client: Option<IpAddr>) -> Result<(Account, SignInMethod), AppError> {
+/// Finishes the second step of the login of `account` (whose first step, `first` — "password",
+/// or a single sign-on — passed at session epoch `epoch`) with a passkey.
+pub async fn finish_second_step(cx: &Context, ceremony: Option<String>, account: Uuid, epoch: u64, answer: &str, client: Option<IpAddr>, first: &str) -> Result<(Account, SignInMethod), AppError> {
     let cred: PublicKeyCredential = parse(answer)?;
     let (id, c) = waiting(cx, ceremony, |k| *k == CeremonyKind::SecondStep).await?;
     if c.account != Some(account) {
@@ -338,7 +338,7 @@ pub async fn finish_second_step(cx: &Context, ceremony: Option<String>, account:
         Ok(r) => r,
         Err(e) => return Err(failed(cx, &account, e, client).await),
     };
-    accept(cx, id, account, stored.id, result, client, SignInMethod::PasswordAndPasskey, "with password and passkey").await
+    accept(cx, id, account, stored.id, result, client, SignInMethod::PasswordAndPasskey, format!("with {first} and passkey")).await
 }
 
 /// Records a refused answer in the person's security events, and returns the refusal.
@@ -364,11 +364,12 @@ async fn accept(
     result: webauthn_rs::prelude::AuthenticationResult,
     client: Option<IpAddr>,
     method: SignInMethod,
-    how: &'static str,
+    how: String,
 ) -> Result<(Account, SignInMethod), AppError> {
     let now = cx.clock.now();
     let actor = who_acts(&account, client);
     let id = account.id;
+    let recorded = how.clone();
     cx.store
         .write(move |tx| {
             store::take_ceremony(tx, &ceremony)?.ok_or_else(expired)?;
@@ -378,7 +379,7 @@ async fn accept(
             p.credential = to_value(&k)?;
             p.last_used = Some(now);
             store::put(tx, id, &p)?;
-            audit::record_security(tx, &actor, id, AuditAction::AccountSignedIn, &actor.name, how)?;
+            audit::record_security(tx, &actor, id, AuditAction::AccountSignedIn, &actor.name, &recorded)?;
             Ok(())
         })
         .await?;

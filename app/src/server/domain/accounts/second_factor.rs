@@ -284,15 +284,18 @@ async fn check<T: Send + 'static>(
         .await?
 }
 
-/// The second step of a login: the password of `account` was right at session epoch `epoch`;
-/// `code` decides. Records the sign-in with how it was made.
+/// The second step of a login: its first step (`first`: "password", or a single sign-on) passed
+/// for `account` at session epoch `epoch`; `code` decides. Records the sign-in with how it was
+/// made.
 pub async fn complete_login(
     cx: &Context,
     account: Uuid,
     epoch: u64,
     code: String,
     addr: Option<IpAddr>,
+    first: &str,
 ) -> Result<(Account, SignInMethod), AppError> {
+    let first = first.to_string();
     let actor = Actor { id: Some(account), name: String::new(), client: addr.map(|a| a.to_string()) };
     check(cx, account, code, actor, move |tx, a, accepted| {
         if a.session_epoch != epoch || a.second_factor.is_none() {
@@ -300,10 +303,10 @@ pub async fn complete_login(
             return Err(AppError::Unauthenticated);
         }
         let (method, details) = match accepted {
-            Accepted::Code => (SignInMethod::PasswordAndCode, "with password and authenticator code".to_string()),
+            Accepted::Code => (SignInMethod::PasswordAndCode, format!("with {first} and authenticator code")),
             Accepted::Recovery { left } => (
                 SignInMethod::PasswordAndRecoveryCode,
-                format!("with password and a recovery code ({left} left)"),
+                format!("with {first} and a recovery code ({left} left)"),
             ),
         };
         audit::record_security(tx, &who_acts(a, addr), a.id, AuditAction::AccountSignedIn, &a.username, &details)?;
@@ -423,30 +426,30 @@ mod tests {
         let epoch = who.account().session_epoch;
         // The enrolment used its step's code: it is refused at login (replay).
         let used = secret_of(&cx, id).last_step as i64 * 30;
-        let e = complete_login(&cx, id, epoch, code_at(&cx, id, used), None).await.unwrap_err();
+        let e = complete_login(&cx, id, epoch, code_at(&cx, id, used), None, "password").await.unwrap_err();
         assert!(e.to_string().contains("used already"), "{e}");
         // The next step's code works once.
         let next = code_at(&cx, id, used + 30);
         cx.clock.advance(std::time::Duration::from_secs(30));
-        let (_, method) = complete_login(&cx, id, epoch, next.clone(), None).await.unwrap();
+        let (_, method) = complete_login(&cx, id, epoch, next.clone(), None, "password").await.unwrap();
         assert_eq!(method, SignInMethod::PasswordAndCode);
-        assert!(complete_login(&cx, id, epoch, next, None).await.is_err());
+        assert!(complete_login(&cx, id, epoch, next, None, "password").await.is_err());
         // A recovery code works once, in any case and spacing.
-        let (_, method) = complete_login(&cx, id, epoch, codes[0].to_uppercase().replace('-', " "), None).await.unwrap();
+        let (_, method) = complete_login(&cx, id, epoch, codes[0].to_uppercase().replace('-', " "), None, "password").await.unwrap();
         assert_eq!(method, SignInMethod::PasswordAndRecoveryCode);
-        assert!(complete_login(&cx, id, epoch, codes[0].clone(), None).await.is_err());
+        assert!(complete_login(&cx, id, epoch, codes[0].clone(), None, "password").await.is_err());
         // A session epoch from before a password change is refused.
-        assert_eq!(complete_login(&cx, id, epoch + 1, codes[1].clone(), None).await.unwrap_err(), AppError::Unauthenticated);
+        assert_eq!(complete_login(&cx, id, epoch + 1, codes[1].clone(), None, "password").await.unwrap_err(), AppError::Unauthenticated);
         // An accepted code clears the failures before it: one failure since (the reused recovery
         // code), four more wrong codes make five, and then even a right code is refused
         // unchecked until the window ends.
         for _ in 1..FAILURES_ALLOWED {
-            assert_eq!(complete_login(&cx, id, epoch, "wrong-code!".into(), None).await.unwrap_err().status(), 422);
+            assert_eq!(complete_login(&cx, id, epoch, "wrong-code!".into(), None, "password").await.unwrap_err().status(), 422);
         }
-        let e = complete_login(&cx, id, epoch, codes[2].clone(), None).await.unwrap_err();
+        let e = complete_login(&cx, id, epoch, codes[2].clone(), None, "password").await.unwrap_err();
         assert_eq!(e.status(), 429);
         cx.clock.advance(std::time::Duration::from_secs(FAILURE_WINDOW_SECS as u64));
-        complete_login(&cx, id, epoch, codes[2].clone(), None).await.unwrap();
+        complete_login(&cx, id, epoch, codes[2].clone(), None, "password").await.unwrap();
         let failed = cx
             .store
             .read(move |tx| audit::of_account(tx, id, &Window::first(audit::LIST, 100)))
@@ -470,7 +473,7 @@ mod tests {
         let code = code_at(&cx, id, cx.clock.timestamp());
         let tries = (0..50).map(|_| {
             let (cx, code) = (cx.clone(), code.clone());
-            tokio::spawn(async move { complete_login(&cx, id, epoch, code, None).await.is_ok() })
+            tokio::spawn(async move { complete_login(&cx, id, epoch, code, None, "password").await.is_ok() })
         });
         let ok = futures::future::join_all(tries).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
         assert_eq!(ok, 1);

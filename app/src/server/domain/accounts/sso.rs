@@ -542,7 +542,10 @@ fn sign_in(tx: &redb::WriteTransaction, p: &SsoProvider, v: &Vouched, client: Op
         }
     }
     apply_group_roles(tx, p, &account, &v.groups, &actor)?;
-    audit::record_security(tx, &actor, account.id, AuditAction::AccountSignedIn, &actor.name, &format!("with single sign-on ({})", p.label))?;
+    // With a second factor, only half a login: it is recorded once the second step is passed.
+    if !account.has_second_factor() {
+        audit::record_security(tx, &actor, account.id, AuditAction::AccountSignedIn, &actor.name, &format!("with single sign-on ({})", p.label))?;
+    }
     Ok(Ok(account))
 }
 
