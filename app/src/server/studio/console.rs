@@ -86,7 +86,7 @@ pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessio
         return Err(removed());
     }
     let platform = platform.ok_or_else(ApiError::internal)?;
-    let _slot = state.limits.uploads.take(&format!("account:{me}"), client)?;
+    let slot = std::sync::Arc::new(state.limits.uploads.take(&format!("account:{me}"), client)?);
     let bad_form = |e: axum::extract::multipart::MultipartError| ApiError::new(StatusCode::BAD_REQUEST, "form_malformed", format!("The upload form could not be read: {e}"));
     let (mut version, mut note, mut received) = (String::new(), String::new(), None);
     while let Some(field) = form.next_field().await.map_err(bad_form)? {
@@ -101,7 +101,7 @@ pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessio
                     empty = false;
                 }
                 if !empty {
-                    received = Some(receive_canonical(&state.bundles, field, limit).await?);
+                    received = Some(receive_canonical(&state.bundles, field, limit, slot.clone()).await?);
                 }
             }
             _ => {}

@@ -3,6 +3,8 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
@@ -101,16 +103,47 @@ impl Received {
     }
 }
 
+/// Set when the request a receive belongs to is gone — its client closed the connection and its
+/// handler was dropped while the blocking side still had bytes to unpack: that side stops at its
+/// next read or write instead of finishing work whose answer nobody takes.
+#[derive(Clone, Default)]
+pub(super) struct Abandoned(Arc<AtomicBool>);
+
+impl Abandoned {
+    /// The request is gone.
+    pub(super) fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn check(&self) -> std::io::Result<()> {
+        if self.0.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("the upload's request is gone"));
+        }
+        Ok(())
+    }
+}
+
+/// Marks the receive abandoned when dropped: held by the async side, so a dropped handler drops it.
+struct OnDrop(Abandoned);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        self.0.set();
+    }
+}
+
 /// Reads the body's chunks on a blocking thread, hashing and counting them.
 pub(super) struct ChannelReader {
     pub(super) chunks: tokio::sync::mpsc::Receiver<Bytes>,
     pub(super) current: Bytes,
     pub(super) hasher: Sha256,
     pub(super) size: u64,
+    pub(super) abandoned: Abandoned,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.abandoned.check()?;
         while self.current.is_empty() {
             match self.chunks.blocking_recv() {
                 Some(chunk) => self.current = chunk,
@@ -131,10 +164,12 @@ pub(super) struct HashingWriter {
     pub(super) file: std::fs::File,
     pub(super) hasher: Sha256,
     pub(super) size: u64,
+    pub(super) abandoned: Abandoned,
 }
 
 impl Write for HashingWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.abandoned.check()?;
         let n = self.file.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.size += n as u64;
@@ -149,14 +184,21 @@ impl Write for HashingWriter {
 /// Streams a body (at most `limit` bytes) to a blocking thread that checks it as an archive and
 /// writes its canonical archive to a temporary file under `bundles/tmp`. The async side only
 /// forwards chunks: hashing, decompressing and writing never run on the runtime's workers.
-pub(super) async fn receive_canonical<S, E>(bundles: &Bundles, mut stream: S, limit: u64) -> Result<Received, ApiError>
+///
+/// `hold` (the upload's slot) is kept by the blocking side until it ends, so the limits on
+/// uploads at once count the work that really runs; and when the request is dropped (its client
+/// went away) the blocking side stops at its next read or write.
+pub(super) async fn receive_canonical<S, E>(bundles: &Bundles, mut stream: S, limit: u64, hold: impl Send + 'static) -> Result<Received, ApiError>
 where
     S: futures::Stream<Item = Result<Bytes, E>> + Unpin,
 {
     use futures::StreamExt;
     let dir = bundles.temp_dir();
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let abandoned = Abandoned::default();
+    let _on_drop = OnDrop(abandoned.clone());
     let worker = tokio::task::spawn_blocking(move || -> Result<Received, ApiError> {
+        let _hold = hold;
         let internal = |e: std::io::Error| {
             tracing::error!(error = %e, "could not write a bundle's temporary files");
             ApiError::internal()
@@ -169,9 +211,11 @@ where
         let spool_path = dir.join(format!("{}.spool", Uuid::new_v4()));
         let mut spool = crate::server::store::files::create_private(&spool_path).map_err(internal)?;
         std::fs::remove_file(&spool_path).map_err(internal)?;
-        let mut reader = ChannelReader { chunks: rx, current: Bytes::new(), hasher: Sha256::new(), size: 0 };
-        let writer = HashingWriter { file: out, hasher: Sha256::new(), size: 0 };
-        let (writer, checked) = archive::canonicalise(std::io::BufReader::with_capacity(64 * 1024, &mut reader), &mut spool, writer)?;
+        let mut reader = ChannelReader { chunks: rx, current: Bytes::new(), hasher: Sha256::new(), size: 0, abandoned: abandoned.clone() };
+        let writer = HashingWriter { file: out, hasher: Sha256::new(), size: 0, abandoned };
+        // A small buffer, so that the reader (and its look at `abandoned`) is asked at least
+        // every 8 KiB of gzip: at most some 8 MiB unpacked between two looks.
+        let (writer, checked) = archive::canonicalise(std::io::BufReader::with_capacity(8 * 1024, &mut reader), &mut spool, writer)?;
         writer.file.sync_all().map_err(internal)?;
         Ok(Received {
             temp,

@@ -70,3 +70,62 @@ fn versions_must_be_semantic_and_rise() {
     assert_eq!(percent_decode("caf%C3%A9%20ok").as_deref(), Some("café ok"));
     assert_eq!(percent_decode("%zz"), None);
 }
+
+/// A receive whose request is dropped (its client went away) keeps the upload's slot until its
+/// blocking side has stopped, so the limits on uploads at once count the work that really runs:
+/// the slot is let go on the blocking thread, not where the request's future was dropped.
+#[tokio::test]
+async fn a_dropped_receive_holds_its_slot_until_its_blocking_side_stops() {
+    use super::receive::receive_canonical;
+    use futures::StreamExt;
+    use std::sync::{Arc, Mutex};
+    /// Notes the thread it is let go on.
+    struct Slot(Arc<Mutex<Option<std::thread::ThreadId>>>);
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            *self.0.lock().unwrap() = Some(std::thread::current().id());
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bundles = Bundles::new(dir.path().to_path_buf());
+    let upload = crate::server::archive::pack(&[("app.json", b"{}"), ("index.js", &[7u8; 200_000])]).unwrap();
+    // The first half of the body, then nothing more: the blocking side waits for the rest.
+    let first: Vec<Result<axum::body::Bytes, std::io::Error>> = vec![Ok(axum::body::Bytes::copy_from_slice(&upload[..upload.len() / 2]))];
+    let stream = futures::stream::iter(first).chain(futures::stream::pending());
+    let released = Arc::new(Mutex::new(None));
+    let slot = Slot(released.clone());
+    let receiving = tokio::spawn(async move { receive_canonical(&bundles, Box::pin(stream), u64::MAX, slot).await.map(|_| ()) });
+    tokio::task::yield_now().await;
+    receiving.abort();
+    assert!(receiving.await.unwrap_err().is_cancelled());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let on = loop {
+        if let Some(t) = *released.lock().unwrap() {
+            break t;
+        }
+        assert!(std::time::Instant::now() < deadline, "the blocking side never stopped");
+        tokio::task::yield_now().await;
+    };
+    assert_ne!(on, std::thread::current().id(), "let go by the blocking side, not by the dropped request");
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("tmp")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "its temporary files are gone: {left:?}");
+}
+
+/// Once the request is gone, the body's reader and the canonical archive's writer refuse to go
+/// on: the blocking side stops at its next read or write.
+#[test]
+fn an_abandoned_receive_reads_and_writes_nothing_more() {
+    use super::receive::{Abandoned, ChannelReader, HashingWriter};
+    use sha2::Digest;
+    use std::io::{Read, Write};
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tx.try_send(axum::body::Bytes::from_static(b"abcdef")).unwrap();
+    let abandoned = Abandoned::default();
+    let mut reader = ChannelReader { chunks: rx, current: axum::body::Bytes::new(), hasher: sha2::Sha256::new(), size: 0, abandoned: abandoned.clone() };
+    let mut writer = HashingWriter { file: tempfile::tempfile().unwrap(), hasher: sha2::Sha256::new(), size: 0, abandoned: abandoned.clone() };
+    let mut buf = [0u8; 3];
+    assert_eq!(reader.read(&mut buf).unwrap(), 3);
+    assert_eq!(writer.write(&buf).unwrap(), 3);
+    abandoned.set();
+    assert!(reader.read(&mut buf).is_err() && writer.write(&buf).is_err());
+}

@@ -187,7 +187,7 @@ pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client
     let verified = authenticate(state, sig, |sig| keys::upload_message(&mp_id.to_string(), &version_text, &claimed_sha, claimed_size, sig.ts, &sig.nonce)).await?;
     let (record, sig) = (&verified.key, &verified.sig);
     let key = &record.key;
-    let _slot = state.limits.uploads.take(&key.id, client)?;
+    let slot = std::sync::Arc::new(state.limits.uploads.take(&key.id, client)?);
     let Target { mini_program: mp, workspace, versions: earlier, app_name } = target_of(state, key, mp_id).await?;
     in_scope(record, mp.id, client)?;
     if mp.removed {
@@ -218,7 +218,7 @@ pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client
     if request.content_length.as_deref().is_some_and(|l| l.parse::<u64>().ok() != Some(claimed_size)) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "size_mismatch", "Content-Length differs from the size= the signature names: nothing was read.").field("bundle"));
     }
-    let received = receive_canonical(&state.bundles, body.into_data_stream(), claimed_size).await.map_err(|e| {
+    let received = receive_canonical(&state.bundles, body.into_data_stream(), claimed_size, slot.clone()).await.map_err(|e| {
         // More bytes than signed is not "too large for the server": the body is not what was signed.
         if e.code == "bundle_too_large" { bundle_mismatch() } else { e }
     })?;
