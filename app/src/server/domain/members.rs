@@ -341,6 +341,24 @@ fn revoke_invitations_sent_by(
     Ok(())
 }
 
+/// Revokes the invitation still pending for `member`'s address (they joined by another way: a
+/// request, a group of the single sign-on provider, as a representative): once they are removed
+/// or leave, its link must not bring them back without an admin.
+fn revoke_invitation_to(
+    tx: &redb::WriteTransaction,
+    actor: &Actor,
+    workspace: (Uuid, &str),
+    member: &accounts::Account,
+    why: &str,
+) -> Result<(), AppError> {
+    if let Some((hash, mut invitation)) = inv::pending_for(tx, workspace.0, &member.email)? {
+        invitation.state = InvitationState::Revoked;
+        inv::update(tx, &hash, &invitation)?;
+        audit::record(tx, actor, Some(workspace), AuditAction::MemberInvitationRevoked, &invitation.email, &format!("its addressee {why}"))?;
+    }
+    Ok(())
+}
+
 /// Withdraws an admission still waiting for its address to be verified.
 pub async fn revoke_admission(cx: &Context, admin: &Authorized<act::InviteMembers>, email: &str, actor: Actor) -> Result<(), AppError> {
     let email = email.trim().to_string();
@@ -460,6 +478,7 @@ pub async fn remove(cx: &Context, admin: &Authorized<act::RemoveMembers>, accoun
         members::remove(tx, workspace.0, a.id)?;
         audit::record(tx, &actor, Some(workspace), AuditAction::MemberRemoved, &a.email, &format!("was {}", m.role.label()))?;
         revoke_invitations_sent_by(tx, &actor, workspace, &a, "was removed")?;
+        revoke_invitation_to(tx, &actor, workspace, &a, "was removed")?;
         Ok(())
     })
     .await
@@ -545,6 +564,7 @@ pub async fn leave(cx: &Context, member: &Authorized<act::Leave>, actor: Actor) 
         members::remove(tx, workspace.0, me)?;
         audit::record(tx, &actor, Some(workspace), AuditAction::MemberLeft, &a.email, "")?;
         revoke_invitations_sent_by(tx, &actor, workspace, &a, "left")?;
+        revoke_invitation_to(tx, &actor, workspace, &a, "left")?;
         Ok(())
     })
     .await
@@ -568,6 +588,58 @@ mod tests {
             email_verified: true,
             second_factor: None,
             passkeys: 0,
+        }
+    }
+
+    /// Someone invited who joined by another way (a request, a group, as a representative) and is
+    /// then removed, or leaves, cannot come back through the invitation still addressed to them.
+    #[tokio::test]
+    async fn a_member_removed_or_gone_cannot_come_back_by_an_invitation_still_pending() {
+        use crate::server::domain::accounts::verified_account;
+        use crate::server::guard::{Member, SignedIn};
+        let cx = Context::new(Store::memory(), crate::server::Config::default());
+        let w = crate::server::store::workspaces::fixtures::workspace("Acme", crate::model::workspace::WorkspaceStatus::Active);
+        let wc = w.clone();
+        cx.store.write(move |tx| ws::insert_workspace(tx, &wc)).await.unwrap();
+        let session = || tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(cx.store.clone())), None);
+        let join = |account: &accounts::Account, role| {
+            let m = Membership { workspace: w.id, account: account.id, role, active: true, joined: Utc::now() };
+            let put = m.clone();
+            let store = cx.store.clone();
+            async move {
+                store.write(move |tx| members::put_membership(tx, &put)).await.unwrap();
+                m
+            }
+        };
+        let ann = verified_account(&cx, "ann").await;
+        let admin = Member::for_tests(SignedIn::for_tests(ann.clone(), session()), w.clone(), join(&ann, Role::WorkspaceAdmin).await);
+        for (name, leaves) in [("dev", false), ("eve", true)] {
+            let someone = verified_account(&cx, name).await;
+            let (token, hash) = inv::new_token();
+            let invitation = Invitation {
+                workspace: w.id,
+                workspace_name: "Acme".into(),
+                email: someone.email.clone(),
+                role: Role::WorkspaceAdmin,
+                inviter: "ann".into(),
+                inviter_id: Some(ann.id),
+                created: Utc::now(),
+                expires: Utc::now() + chrono::Duration::days(7),
+                state: InvitationState::Pending,
+            };
+            cx.store.write(move |tx| inv::put(tx, &hash, &invitation)).await.unwrap();
+            let membership = join(&someone, Role::WorkspaceDeveloper).await;
+            if leaves {
+                let me = Member::for_tests(SignedIn::for_tests(someone.clone(), session()), w.clone(), membership);
+                leave(&cx, &Authorized::for_tests(me), Actor::named(name)).await.unwrap();
+            } else {
+                remove(&cx, &Authorized::for_tests(admin.clone()), someone.id, Actor::named("ann")).await.unwrap();
+            }
+            let (t, a) = (token.clone(), someone.clone());
+            let e = cx.store.write(move |tx| accept_in(tx, &t, &a, &Actor::named("x"))).await.unwrap_err();
+            assert_eq!(e.status(), 409, "{name}: {e}");
+            let id = someone.id;
+            assert!(cx.store.read(move |tx| members::membership(tx, w.id, id)).await.unwrap().is_none(), "{name} stays out");
         }
     }
 
