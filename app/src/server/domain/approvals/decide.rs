@@ -106,17 +106,31 @@ pub(crate) fn decide_in(tx: &redb::WriteTransaction, d: &Decider, id: Uuid, appr
 }
 
 /// The applicant withdraws their pending application; a version in review is Uploaded again.
-/// Refused, like every change there, to a blocked member of its workspace and while the workspace
-/// is suspended.
+/// Refused, like every change there, to a blocked member of its workspace, to a member whose
+/// session does not meet what the workspace asks (two factors, its single sign-on), and while the
+/// workspace is suspended; an application about the workspace's things (all but a request to
+/// join) only while the applicant is still a member.
 pub async fn withdraw(cx: &Context, who: &SignedIn, id: Uuid, actor: Actor) -> Result<(), AppError> {
     let me = who.account().id;
+    let member_of = cx
+        .store
+        .read(move |tx| {
+            let Some(a) = store::get(tx, id)?.filter(|a| a.applicant == me) else { return Ok(None) };
+            let Some(w) = ws::get_workspace(tx, a.workspace)? else { return Ok(None) };
+            Ok(crate::server::store::members::membership(tx, w.id, me)?.map(|_| w))
+        })
+        .await?;
+    if let Some(w) = member_of {
+        who.single_sign_on_admits(&w).await?;
+    }
     cx
         .store
         .write(move |tx| {
             let before = store::get(tx, id)?.filter(|a| a.applicant == me).or_missing(Missing::Application)?;
             let w = ws::get_workspace(tx, before.workspace)?.or_missing(Missing::Application)?;
-            if crate::server::store::members::membership(tx, w.id, me)?.is_some_and(|m| !m.active) {
-                return Err(Member::blocked(&w.name));
+            let membership = crate::server::store::members::membership(tx, w.id, me)?;
+            if membership.is_some() || before.category != Category::MemberRequest {
+                crate::server::guard::MemberScope::for_account(tx, w.id, &w.name, me, crate::server::policy::WorkspaceAction::ViewWorkspace)?;
             }
             if w.status == WorkspaceStatus::Suspended {
                 return Err(Member::suspended(&w.name));

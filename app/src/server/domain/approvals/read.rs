@@ -14,7 +14,7 @@ use crate::model::page::{Page, PER_PAGE};
 use crate::server::store::listing::Window;
 use crate::model::workspace::WorkspaceStatus;
 use crate::model::AppError;
-use crate::server::guard::{act, Authorized, Member, SignedIn};
+use crate::server::guard::{act, Authorized, SignedIn};
 use crate::server::domain::minis::visible;
 use crate::server::policy::{allows, decide_refusal, may_decide, WorkspaceAction};
 use crate::server::store::approvals::{self as store, Query};
@@ -47,17 +47,19 @@ pub async fn list(cx: &Context, m: &Authorized<act::ViewApprovals>, f: ListFilte
 }
 
 /// An application, for its applicant or the workspace's approvers (a blocked member of the workspace:
-/// 403, like everywhere in it; anyone else: 404).
+/// 403, like everywhere in it; anyone else: 404). A member is held to what the workspace asks of
+/// every member's session (two factors, its single sign-on), as on every page of it.
 pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> Result<ApplicationDetail, AppError> {
     let me = who.account().id;
-    cx
+    let (detail, member_of) = cx
         .store
         .read(move |tx| {
             let w = ws::workspace_by_name(tx, &workspace)?.or_missing(Missing::Application)?;
             let membership = crate::server::store::members::membership(tx, w.id, me)?;
-            if membership.as_ref().is_some_and(|m| !m.active) {
-                return Err(Member::blocked(&w.name));
+            if membership.is_some() {
+                crate::server::guard::MemberScope::for_account(tx, w.id, &w.name, me, WorkspaceAction::ViewWorkspace)?;
             }
+            let member_of = membership.is_some().then(|| w.clone());
             let a = store::get(tx, id)?.filter(|a| a.workspace == w.id).or_missing(Missing::Application)?;
             let role = membership.map(|m| m.role);
             let approver = role.is_some_and(|r| allows(r, WorkspaceAction::ViewApprovals));
@@ -76,7 +78,7 @@ pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> R
             } else {
                 None
             };
-            Ok(ApplicationDetail {
+            Ok((ApplicationDetail {
                 row: a.row(),
                 mini_program_id: a.mini_program,
                 apps: a.apps.iter().map(|(_, n)| n.clone()).collect(),
@@ -88,9 +90,13 @@ pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> R
                 can_decide: approver && pending && refusal.is_none(),
                 decide_refusal: refusal,
                 can_withdraw: a.applicant == me && pending,
-            })
+            }, member_of))
         })
-        .await
+        .await?;
+    if let Some(w) = member_of {
+        who.single_sign_on_admits(&w).await?;
+    }
+    Ok(detail)
 }
 
 /// "My requests": the person's applications in every workspace.

@@ -420,3 +420,42 @@ pub(crate) mod support {
         ReleaseWorld { mp: w.mp, app: w.app, admin: acts(&mpa), developer: acts(&dev), other_admin: acts(&other), state: w.state }
     }
 }
+
+/// Reading or withdrawing an application holds a member to what the workspace asks of every
+/// member's session, as its pages do; and an application about the workspace's things is
+/// withdrawn only by someone still a member.
+#[tokio::test]
+async fn reading_and_withdrawing_hold_a_member_to_the_workspace_rules() {
+    let w = world().await;
+    let mpa = member(&w, "mia", Role::MiniProgramAdmin).await;
+    let reviewer = member(&w, "rex", Role::WorkspaceReviewer).await;
+    let (mp, app, s) = (w.mp, w.app, &w.state);
+    let (mia, wid) = (mpa.who().account().id, w.workspace.id);
+    s.store.write(move |tx| minis::assign(tx, wid, mp, mia, MiniRole::Admin)).await.unwrap();
+    upload(&w, "1.0.0").await;
+    let id = apply_publishing(s, &acts(&mpa), mp, "1.0.0".into(), vec![app], String::new(), nobody()).await.unwrap();
+    get(s, reviewer.who(), "Acme".into(), id).await.unwrap();
+    // The workspace comes to require two factors, which neither has.
+    s.store
+        .write(move |tx| {
+            let mut ws_ = ws::get_workspace(tx, wid)?.unwrap();
+            ws_.require_second_factor = true;
+            ws::update_workspace(tx, &ws_)
+        })
+        .await
+        .unwrap();
+    assert_eq!(get(s, reviewer.who(), "Acme".into(), id).await.unwrap_err().code(), "second_factor_required");
+    assert_eq!(withdraw(s, mpa.who(), id, nobody()).await.unwrap_err().code(), "second_factor_required");
+    s.store
+        .write(move |tx| {
+            let mut ws_ = ws::get_workspace(tx, wid)?.unwrap();
+            ws_.require_second_factor = false;
+            ws::update_workspace(tx, &ws_)
+        })
+        .await
+        .unwrap();
+    // Removed from the workspace, the applicant withdraws nothing: the version stays in review.
+    s.store.write(move |tx| crate::server::store::members::remove(tx, wid, mia)).await.unwrap();
+    assert_eq!(withdraw(s, mpa.who(), id, nobody()).await.unwrap_err().status(), 404);
+    assert_eq!(state_of(&w, "1.0.0").await, VersionState::InReview);
+}
