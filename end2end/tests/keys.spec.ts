@@ -81,6 +81,7 @@ test("an Upload Key is limited to a mini program and an address range, the keys 
   await expect(page.getByText("No blocked or former member was shown an Upload Key that still works.")).toBeVisible();
   const kimRow = page.getByRole("table", { name: "Members" }).getByRole("row").filter({ hasText: `${kimName}@example.com` });
   await confirmAction(page, info, (await rowActions(kimRow, kimName)).getByRole("button", { name: `Block ${kimName}` }), "Block member", "Are you sure you want to block the member?", "Block");
+  await expect(kimRow.getByText("Inactive")).toBeVisible();
   await open(page, info, `/w/${workspace}/members`);
   const row = exposed.getByRole("row").filter({ hasText: kimName });
   await expect(row).toContainText("Blocked");
@@ -117,6 +118,9 @@ test("an Upload Key is limited to a mini program and an address range, the keys 
     "A retired version can't be brought back",
     "Retire",
   );
+  // The list drops it once the retirement is done; only then is the page opened again (opening
+  // it earlier would cancel the request still on its way).
+  await expect(versions.getByRole("row").filter({ hasText: "1.1.0" })).toHaveCount(0);
   await open(page, info, `/w/${workspace}/mini-programs/${coupons}`);
   await expect(versions.getByRole("row").filter({ hasText: "1.1.0" })).toHaveCount(0);
   await expect(versions.getByRole("row").filter({ hasText: "1.0.0" })).toBeVisible();

@@ -69,11 +69,13 @@ test("a Mini Program Admin raises, pauses and rolls back a staged release, and r
   raise = mia.getByRole("dialog", { name: "Raise rollout" });
   await raise.getByLabel("Rollout").fill("25");
   await raise.getByRole("button", { name: "Raise", exact: true }).click();
+  await expect(app).toContainText("1.1.0 to 25 % of installs");
   await open(mia, info, mpPath);
   await expect(app).toContainText("1.1.0 to 25 % of installs");
 
   // Pause, behind a confirmation.
   await confirmAction(mia, info, app.getByRole("button", { name: "Pause rollout on Super App" }), "Pause rollout", "No install gets the candidate", "Pause");
+  await expect(app).toContainText(`paused by ${miaName}`);
   await open(mia, info, mpPath);
   await expect(app).toContainText(`paused by ${miaName}`);
   await expect(app.getByRole("button", { name: "Resume rollout on Super App" })).toBeVisible();
