@@ -295,6 +295,23 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// The spool as `io::copy` writes to it, noting a write that failed (so that it is told apart
+/// from a read of the bundle that failed).
+struct Spooled<'a> {
+    inner: &'a mut std::fs::File,
+    failed: Option<io::Error>,
+}
+
+impl Write for Spooled<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).inspect_err(|e| self.failed = Some(io::Error::new(e.kind(), e.to_string())))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// One checked entry, its data kept in the spool file.
 struct Item {
     dir: bool,
@@ -418,7 +435,16 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
             }
             let start = offset;
             if !dir {
-                let copied = io::copy(&mut entry, spool).map_err(|e| malformed(e, &exceeded))?;
+                // A read that fails is the bundle's fault; a write to the spool that fails (a
+                // full disk) is the server's, and is answered as one.
+                let mut spooled = Spooled { inner: &mut *spool, failed: None };
+                let copied = match io::copy(&mut entry, &mut spooled) {
+                    Ok(n) => n,
+                    Err(e) => match spooled.failed.take() {
+                        Some(w) => return Err(Refusal::new(IO_FAILURE, format!("The bundle's files could not be kept while it was checked ({w})."))),
+                        None => return Err(malformed(e, &exceeded)),
+                    },
+                };
                 if copied != declared {
                     return Err(Refusal::new("archive_malformed", format!("The bundle ends inside {name}.")));
                 }
@@ -599,6 +625,20 @@ pub(crate) mod tests {
 
     pub fn tempfile_spool() -> std::fs::File {
         tempfile::tempfile().unwrap()
+    }
+
+    /// A spool the server cannot write (a full disk, say) is the server's failure, not a
+    /// malformed bundle: the upload is answered as an internal error and logged.
+    #[test]
+    fn a_spool_that_cannot_be_written_is_the_servers_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool");
+        std::fs::write(&path, b"").unwrap();
+        let mut read_only = std::fs::File::open(&path).unwrap();
+        let bundle = super::pack(&[("app.json", b"{}"), ("index.js", b"console.log(1)")]).unwrap();
+        let refused = canonicalise(io::BufReader::new(&bundle[..]), &mut read_only, Vec::new()).unwrap_err();
+        assert_eq!(refused.code, IO_FAILURE, "{}", refused.message);
+        assert!(check(&bundle).is_ok(), "the same bundle with a spool that works");
     }
 
     fn code(bytes: &[u8]) -> &'static str {
