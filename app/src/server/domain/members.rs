@@ -317,44 +317,31 @@ pub async fn accept(
         .await
 }
 
-/// Revokes the pending invitations `inviter` sent in a workspace: what a demoted, blocked or
-/// departed admin sent must not let anyone in later.
-fn revoke_invitations_sent_by(
-    tx: &redb::WriteTransaction,
-    actor: &Actor,
-    workspace: (Uuid, &str),
-    inviter: &accounts::Account,
-    why: &str,
-) -> Result<(), AppError> {
-    for (hash, mut invitation) in inv::pending_sent_by(tx, workspace.0, inviter.id, &inviter.username)? {
-        invitation.state = InvitationState::Revoked;
-        inv::update(tx, &hash, &invitation)?;
-        audit::record(
-            tx,
-            actor,
-            Some(workspace),
-            AuditAction::MemberInvitationRevoked,
-            &invitation.email,
-            &format!("sent by {}, who {why}", inviter.username),
-        )?;
-    }
-    Ok(())
-}
-
-/// Revokes the invitation still pending for `member`'s address (they joined by another way: a
-/// request, a group of the single sign-on provider, as a representative): once they are removed
-/// or leave, its link must not bring them back without an admin.
-fn revoke_invitation_to(
+/// Revokes the invitations `member` sent, pending in the workspace, since they may no longer
+/// invite (`why`); with `to_them`, also the one still pending for their own address (they joined
+/// by another way — a request, a group of the single sign-on provider, as a representative), so
+/// that once they are removed or leave, its link cannot bring them back without an admin.
+fn revoke_invitations(
     tx: &redb::WriteTransaction,
     actor: &Actor,
     workspace: (Uuid, &str),
     member: &accounts::Account,
     why: &str,
+    to_them: bool,
 ) -> Result<(), AppError> {
-    if let Some((hash, mut invitation)) = inv::pending_for(tx, workspace.0, &member.email)? {
+    let mut revoked = Vec::new();
+    for (hash, invitation) in inv::pending_sent_by(tx, workspace.0, member.id, &member.username)? {
+        revoked.push((hash, invitation, format!("sent by {}, who {why}", member.username)));
+    }
+    if to_them {
+        if let Some((hash, invitation)) = inv::pending_for(tx, workspace.0, &member.email)? {
+            revoked.push((hash, invitation, format!("its addressee {why}")));
+        }
+    }
+    for (hash, mut invitation, details) in revoked {
         invitation.state = InvitationState::Revoked;
         inv::update(tx, &hash, &invitation)?;
-        audit::record(tx, actor, Some(workspace), AuditAction::MemberInvitationRevoked, &invitation.email, &format!("its addressee {why}"))?;
+        audit::record(tx, actor, Some(workspace), AuditAction::MemberInvitationRevoked, &invitation.email, &details)?;
     }
     Ok(())
 }
@@ -436,7 +423,7 @@ pub async fn set_role(cx: &Context, admin: &Authorized<act::ChangeRoles>, accoun
         let change = format!("{} → {}", from.label(), role.label());
         audit::record(tx, &actor, Some(workspace), AuditAction::MemberRoleChanged, &a.email, &change)?;
         if allows(from, WorkspaceAction::InviteMembers) && !allows(role, WorkspaceAction::InviteMembers) {
-            revoke_invitations_sent_by(tx, &actor, workspace, &a, &format!("was made {}", role.label()))?;
+            revoke_invitations(tx, &actor, workspace, &a, &format!("was made {}", role.label()), false)?;
         }
         Ok(())
     })
@@ -461,7 +448,7 @@ pub async fn set_blocked(cx: &Context, admin: &Authorized<act::BlockMembers>, ac
         let action = if blocked { AuditAction::MemberBlocked } else { AuditAction::MemberUnblocked };
         audit::record(tx, &actor, Some(workspace), action, &a.email, "")?;
         if blocked {
-            revoke_invitations_sent_by(tx, &actor, workspace, &a, "was blocked")?;
+            revoke_invitations(tx, &actor, workspace, &a, "was blocked", false)?;
         }
         Ok(())
     })
@@ -477,8 +464,7 @@ pub async fn remove(cx: &Context, admin: &Authorized<act::RemoveMembers>, accoun
         keep_an_admin(tx, &m, &a, "Member")?;
         members::remove(tx, workspace.0, a.id)?;
         audit::record(tx, &actor, Some(workspace), AuditAction::MemberRemoved, &a.email, &format!("was {}", m.role.label()))?;
-        revoke_invitations_sent_by(tx, &actor, workspace, &a, "was removed")?;
-        revoke_invitation_to(tx, &actor, workspace, &a, "was removed")?;
+        revoke_invitations(tx, &actor, workspace, &a, "was removed", true)?;
         Ok(())
     })
     .await
@@ -563,8 +549,7 @@ pub async fn leave(cx: &Context, member: &Authorized<act::Leave>, actor: Actor) 
         }
         members::remove(tx, workspace.0, me)?;
         audit::record(tx, &actor, Some(workspace), AuditAction::MemberLeft, &a.email, "")?;
-        revoke_invitations_sent_by(tx, &actor, workspace, &a, "left")?;
-        revoke_invitation_to(tx, &actor, workspace, &a, "left")?;
+        revoke_invitations(tx, &actor, workspace, &a, "left", true)?;
         Ok(())
     })
     .await

@@ -435,25 +435,18 @@ async fn reading_and_withdrawing_hold_a_member_to_the_workspace_rules() {
     upload(&w, "1.0.0").await;
     let id = apply_publishing(s, &acts(&mpa), mp, "1.0.0".into(), vec![app], String::new(), nobody()).await.unwrap();
     get(s, reviewer.who(), "Acme".into(), id).await.unwrap();
-    // The workspace comes to require two factors, which neither has.
-    s.store
-        .write(move |tx| {
-            let mut ws_ = ws::get_workspace(tx, wid)?.unwrap();
-            ws_.require_second_factor = true;
-            ws::update_workspace(tx, &ws_)
+    let require_two_factors = |on: bool| {
+        s.store.write(move |tx| {
+            let mut changed = ws::get_workspace(tx, wid)?.unwrap();
+            changed.require_second_factor = on;
+            ws::update_workspace(tx, &changed)
         })
-        .await
-        .unwrap();
+    };
+    // The workspace comes to require two factors, which neither has.
+    require_two_factors(true).await.unwrap();
     assert_eq!(get(s, reviewer.who(), "Acme".into(), id).await.unwrap_err().code(), "second_factor_required");
     assert_eq!(withdraw(s, mpa.who(), id, nobody()).await.unwrap_err().code(), "second_factor_required");
-    s.store
-        .write(move |tx| {
-            let mut ws_ = ws::get_workspace(tx, wid)?.unwrap();
-            ws_.require_second_factor = false;
-            ws::update_workspace(tx, &ws_)
-        })
-        .await
-        .unwrap();
+    require_two_factors(false).await.unwrap();
     // Removed from the workspace, the applicant withdraws nothing: the version stays in review.
     s.store.write(move |tx| crate::server::store::members::remove(tx, wid, mia)).await.unwrap();
     assert_eq!(withdraw(s, mpa.who(), id, nobody()).await.unwrap_err().status(), 404);
