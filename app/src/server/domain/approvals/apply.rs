@@ -212,7 +212,9 @@ pub(crate) fn apply_feature_in(
 
 /// "Apply to join the workspace": any signed-in account with a verified email. The answer is the
 /// same whether or not the workspace exists, and whether or not the person is already a member
-/// or has asked before — the name of a workspace is not revealed this way.
+/// or has asked before. Names are not secret all the same: a request filed for a workspace that
+/// exists is listed in the person's "My requests", and a workspace application refuses a name a
+/// workspace has.
 ///
 /// Limits, read in the transaction that files the request: an account files at most
 /// [`MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY`] (429, whatever name is asked for — the count is of
