@@ -15,9 +15,9 @@
 //! - entries are regular files or directories with relative UTF-8 paths: no `..`, no absolute
 //!   path, no backslash or control character, at most [`MAX_DEPTH`] levels, at most
 //!   [`MAX_PATH_BYTES`] bytes, no file whose name ends with `/` (unpackers make it a directory),
-//!   no two entries with the same path ignoring case (they would overwrite each other on a
-//!   case-insensitive file system) nor two directories that differ only in case, no file where a
-//!   directory is needed;
+//!   no two entries with the same path ignoring case and Unicode normalisation (they would
+//!   overwrite each other on a case-insensitive or normalising file system, such as APFS) nor two
+//!   directories that differ only so, no file where a directory is needed;
 //! - at most [`MAX_ENTRIES`] entries, and a regular file `app.json` at the root.
 //!
 //! What passes is re-packed as the **canonical archive**: ustar headers only (no extension
@@ -295,6 +295,15 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// A path as the file systems devices unpack to compare it: in Unicode's NFC and folded to lower
+/// case (APFS and HFS+ treat "café" written with a combining accent and with a precomposed one,
+/// and often "Café", as one name), so that two entries one device would write to one file are
+/// refused rather than one silently overwriting the other.
+fn folded_path(path: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    path.nfc().collect::<String>().to_lowercase().nfc().collect()
+}
+
 /// The spool as `io::copy` writes to it, noting a write that failed (so that it is told apart
 /// from a read of the bundle that failed).
 struct Spooled<'a> {
@@ -344,7 +353,7 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
     };
     let counting = Counting { inner: flate2::bufread::GzDecoder::new(upload), count: 0, exceeded: exceeded.clone() };
     let mut archive = tar::Archive::new(counting);
-    // By path as written; the key is the path folded to lower case, to find case collisions.
+    // By path as written; the key is the path folded ([`folded_path`]), to find collisions.
     let mut items: BTreeMap<String, Item> = BTreeMap::new();
     let mut folded: HashMap<String, String> = HashMap::new();
     let (mut entries, mut offset) = (0usize, 0u64);
@@ -425,11 +434,11 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
             if offset.saturating_add(declared) > MAX_UNPACKED {
                 return Err(too_large());
             }
-            let key = path.to_lowercase();
+            let key = folded_path(&path);
             match (folded.get(&key), items.get(&path)) {
                 (_, Some(seen)) if seen.dir && dir => continue, // the same directory twice
                 (Some(other), _) => {
-                    return Err(Refusal::new("archive_duplicate_path", format!("The bundle has two entries for {path} ({other} and {name}), ignoring case; one would overwrite the other.")));
+                    return Err(Refusal::new("archive_duplicate_path", format!("The bundle has two entries for {path} ({other} and {name}), ignoring case and Unicode normalisation; one would overwrite the other.")));
                 }
                 (None, _) => {}
             }
@@ -484,12 +493,12 @@ pub fn canonicalise<R: BufRead, W: Write>(upload: R, spool: &mut std::fs::File, 
     for path in items.keys() {
         let mut parent = path.as_str();
         while let Some((up, _)) = parent.rsplit_once('/') {
-            if items.get(up).is_some_and(|i| !i.dir) || folded.get(&up.to_lowercase()).is_some_and(|p| items.get(p).is_some_and(|i| !i.dir)) {
+            if items.get(up).is_some_and(|i| !i.dir) || folded.get(&folded_path(up)).is_some_and(|p| items.get(p).is_some_and(|i| !i.dir)) {
                 return Err(Refusal::new("archive_path_conflict", format!("The bundle has {up} as a file and as the directory of {path}.")));
             }
-            match folded.entry(up.to_lowercase()) {
+            match folded.entry(folded_path(up)) {
                 std::collections::hash_map::Entry::Occupied(other) if other.get() != up => {
-                    return Err(Refusal::new("archive_duplicate_path", format!("The bundle has two directories {} and {up}, ignoring case; their files would mix.", other.get())));
+                    return Err(Refusal::new("archive_duplicate_path", format!("The bundle has two directories {} and {up}, ignoring case and Unicode normalisation; their files would mix.", other.get())));
                 }
                 std::collections::hash_map::Entry::Occupied(_) => {}
                 std::collections::hash_map::Entry::Vacant(v) => {
@@ -774,6 +783,11 @@ pub(crate) mod tests {
     fn duplicates_conflicts_and_missing_app_json_are_refused() {
         assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"a.js", b'0', b"1"), (b"./a.js", b'0', b"2")])))), "archive_duplicate_path");
         assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"A.js", b'0', b"1"), (b"a.js", b'0', b"2")])))), "archive_duplicate_path");
+        // "café.js" precomposed (NFC) and with a combining accent (NFD): one name on APFS.
+        let (nfc, nfd) = ("caf\u{e9}.js".as_bytes(), "cafe\u{301}.js".as_bytes());
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (nfc, b'0', b"1"), (nfd, b'0', b"2")])))), "archive_duplicate_path");
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), ("caf\u{e9}/x.js".as_bytes(), b'0', b"1"), ("CAFE\u{301}/y.js".as_bytes(), b'0', b"2")])))), "archive_duplicate_path");
+        assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (nfc, b'0', b"1")])))), "ok", "one of them alone is fine");
         assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'0', b"{}"), (b"a", b'0', b"1"), (b"a/b.js", b'0', b"2")])))), "archive_path_conflict");
         assert_eq!(code(&gzip(&end(tar_of(&[(b"app.json", b'5', b"")])))), "archive_no_app_json");
         assert_eq!(code(&gzip(&end(tar_of(&[(b"sub/app.json", b'0', b"{}")])))), "archive_no_app_json");
