@@ -453,12 +453,13 @@ async fn an_assigned_member_uploads_from_the_browser_and_others_are_refused() {
 }
 
 /// The assign form's members come from `assignable-members`: a page by username, narrowed by `q`
-/// (username or email), blocked members never; only those who may assign can ask.
+/// (username or email), blocked members never; only those who may assign can ask, and only those
+/// who may view the members see, or search, their emails.
 #[tokio::test]
 async fn the_members_to_assign_are_a_page_narrowed_by_a_search() {
     let s = setup(&[]).await;
     let (dev, _) = join(&s, "dev", "WorkspaceDeveloper").await;
-    join(&s, "mpa", "MiniProgramAdmin").await;
+    let (mpa, _) = join(&s, "mpa", "MiniProgramAdmin").await;
     let ask = |q: &str| {
         let (c, server, q) = (s.ann.clone(), &s.server, q.to_string());
         async move { call(&c, server, "assignable-members", &[("workspace", "Acme"), ("q", q.as_str())]).await }
@@ -476,6 +477,15 @@ async fn the_members_to_assign_are_a_page_narrowed_by_a_search() {
     // Without q: the same as an empty search.
     let r = call(&s.ann, &s.server, "assignable-members", &[("workspace", "Acme")]).await;
     assert_eq!(r.json()["members"].as_array().unwrap().len(), 3);
+    assert_eq!(all["by_email"], true);
+    // A Mini Program Admin assigns, but may not view the members: usernames and roles only,
+    // and a search by email finds nobody.
+    let seen = call(&mpa, &s.server, "assignable-members", &[("workspace", "Acme"), ("q", "")]).await.json();
+    assert_eq!(seen["by_email"], false);
+    assert!(!seen.to_string().contains("@example.com"), "{seen}");
+    assert_eq!(seen["members"][1]["label"], "dev — Workspace Developer", "{seen}");
+    let by_email = call(&mpa, &s.server, "assignable-members", &[("workspace", "Acme"), ("q", "dev@")]).await.json();
+    assert_eq!(by_email["members"].as_array().unwrap().len(), 0, "{by_email}");
     // A developer may not assign, so may not list them either.
     assert_eq!(call(&dev, &s.server, "assignable-members", &[("workspace", "Acme"), ("q", "ann")]).await.status, 403);
 }

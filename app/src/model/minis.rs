@@ -131,13 +131,15 @@ pub struct Assignable {
 /// listed.
 pub const ASSIGNABLE_SHOWN: u32 = 50;
 
-/// The active members the assign form offers: those whose username or email contains the search
-/// (all, without one), the first [`ASSIGNABLE_SHOWN`] by username.
+/// The active members the assign form offers: those whose username (or email, see `by_email`)
+/// contains the search (all, without one), the first [`ASSIGNABLE_SHOWN`] by username.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignables {
     pub members: Vec<Assignable>,
     /// More members match than are offered: a narrower search finds them.
     pub more: bool,
+    /// The search matches emails too, and the labels show them (the asker may view the members).
+    pub by_email: bool,
 }
 
 /// A member of a mini program.

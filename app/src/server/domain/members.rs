@@ -484,7 +484,7 @@ pub async fn list(
     let id = m.workspace().id;
     let window = Window::at(members::LIST, &at, crate::model::workspace::PER_PAGE)?;
     cx.store
-        .read(move |tx| members::list(tx, id, &q, role, active, &window, members::member_view(tx, id)).map(|listed| listed.page))
+        .read(move |tx| members::list(tx, id, &q, true, role, active, &window, members::member_view(tx, id)).map(|listed| listed.page))
         .await
 }
 

@@ -325,19 +325,23 @@ pub async fn unassign(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, mp:
 }
 
 /// The workspace's active members who can be assigned to a mini program: those whose username
-/// or email contains `q`, the first [`ASSIGNABLE_SHOWN`](crate::model::minis::ASSIGNABLE_SHOWN)
-/// by username, read from the members list's index (a page's worth, whatever the workspace's size).
+/// (or, for one who may view the members, email) contains `q`, the first
+/// [`ASSIGNABLE_SHOWN`](crate::model::minis::ASSIGNABLE_SHOWN) by username, read from the members
+/// list's index (a page's worth, whatever the workspace's size). Emails are shown, and searched,
+/// only to those the policy lets view the members: a Mini Program Admin sees usernames.
 pub async fn assignable(cx: &Context, m: &Authorized<act::AssignMiniPrograms>, q: String) -> Result<crate::model::minis::Assignables, AppError> {
     use crate::model::minis::{Assignable, Assignables, ASSIGNABLE_SHOWN};
     let wid = m.workspace().id;
+    let by_email = crate::server::policy::allows(m.membership().role, crate::server::policy::WorkspaceAction::ViewMembers);
     let window = Window::parse(members::LIST, "username", "", ASSIGNABLE_SHOWN)?;
     cx.store
         .read(move |tx| {
-            let page = members::list(tx, wid, &q, None, Some(true), &window, |m, a| {
-                Ok(Assignable { account: a.id, label: format!("{} ({}) — {}", a.username, a.email, m.role.label()) })
+            let page = members::list(tx, wid, &q, by_email, None, Some(true), &window, |m, a| {
+                let label = if by_email { format!("{} ({}) — {}", a.username, a.email, m.role.label()) } else { format!("{} — {}", a.username, m.role.label()) };
+                Ok(Assignable { account: a.id, label })
             })?
             .page;
-            Ok(Assignables { more: page.next.is_some(), members: page.items })
+            Ok(Assignables { more: page.next.is_some(), members: page.items, by_email })
         })
         .await
 }

@@ -609,7 +609,7 @@ mod tests {
             .read_blocking(|tx| {
                 Ok(vec![
                     accounts::list(tx, "", &w(accounts::LIST))?.entries_read,
-                    members::list(tx, ws, "", None, None, &w(members::LIST), members::member_view(tx, ws))?.entries_read,
+                    members::list(tx, ws, "", true, None, None, &w(members::LIST), members::member_view(tx, ws))?.entries_read,
                     audit::list(tx, None, "", "", &w(audit::LIST))?.entries_read,
                     audit::list(tx, Some(ws), "workspace_application.submitted", "", &w(audit::LIST))?.entries_read,
                     outbox::list(tx, None, "", &w(outbox::LIST))?.entries_read,

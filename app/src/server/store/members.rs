@@ -145,14 +145,16 @@ fn view(tx: &ReadTransaction, workspace: Uuid, m: Membership, account: Account) 
     })
 }
 
-/// A page of members: searched by email or username, filtered by role and by status (active =
-/// not blocked), sorted by one of [`LIST`]'s sorts, each of the page's members made by `make` from its
-/// membership and account ([`member_view`] for the Members page). Without a search only the
-/// page's members are read.
+/// A page of members: searched by username (and email, with `by_email`), filtered by role and by
+/// status (active = not blocked), sorted by one of [`LIST`]'s sorts, each of the page's members
+/// made by `make` from its membership and account ([`member_view`] for the Members page). Without
+/// a search only the page's members are read.
+#[allow(clippy::too_many_arguments)]
 pub fn list<T>(
     tx: &ReadTransaction,
     workspace: Uuid,
     query: &str,
+    by_email: bool,
     role: Option<Role>,
     active: Option<bool>,
     window: &Window,
@@ -171,9 +173,9 @@ pub fn list<T>(
     if q.is_empty() {
         return listing::page(tx, LIST, &query, |id| member(id)?.map(|(m, a)| make(m, a)).transpose());
     }
-    // A search keeps the members whose email or username matches, and builds only the page's.
+    // A search keeps the members whose username (or email) matches, and builds only the page's.
     let found = listing::search(tx, LIST, &query, |id| {
-        Ok(member(id)?.filter(|(_, a)| a.email.to_lowercase().contains(&q) || a.username.to_lowercase().contains(&q)))
+        Ok(member(id)?.filter(|(_, a)| (by_email && a.email.to_lowercase().contains(&q)) || a.username.to_lowercase().contains(&q)))
     })?;
     Ok(listing::Listed { page: found.page.try_map(|(m, a)| make(m, a))?, entries_read: found.entries_read })
 }

@@ -790,7 +790,7 @@ mod tests {
                 Ok((
                     accounts::list(tx, "", &listing::Window::first(accounts::LIST, 20))?.page.items,
                     accounts::count_unverified(tx)?,
-                    members::list(tx, ws, "", None, Some(true), &listing::Window::first(members::LIST, 20), members::member_view(tx, ws))?.page.items,
+                    members::list(tx, ws, "", true, None, Some(true), &listing::Window::first(members::LIST, 20), members::member_view(tx, ws))?.page.items,
                     audit::list(tx, Some(ws), "member.invited", "", &listing::Window::first(audit::LIST, 20))?.page.items,
                 ))
             })

@@ -263,9 +263,10 @@ pub fn MiniProgramPage() -> impl IntoView {
                                     />
                                     {manage.then(|| {
                                         let q = member_q.get_untracked();
-                                        let Assignables { members: offered, more } = candidates;
+                                        let Assignables { members: offered, more, by_email } = candidates;
+                                        let searched = if by_email { "username or email" } else { "username" };
                                         let none_found = (!q.is_empty() && offered.is_empty()).then(|| view! {
-                                            <p class="hint" role="status">{format!("No active member's username or email contains “{}”.", q.trim())}</p>
+                                            <p class="hint" role="status">{format!("No active member's {searched} contains “{}”.", q.trim())}</p>
                                         });
                                         view! {
                                             {(more || !q.is_empty()).then(|| view! {
@@ -275,7 +276,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                                                         name="member"
                                                         kind="search"
                                                         value=member_q
-                                                        hint=format!("The form offers {ASSIGNABLE_SHOWN} members at most, by username: search by username or email for the others.")
+                                                        hint=format!("The form offers {ASSIGNABLE_SHOWN} members at most, by username: search by {searched} for the others.")
                                                         error=Signal::derive(|| None::<crate::model::AppError>)
                                                     />
                                                     <button type="submit" class="button">"Find"</button>
