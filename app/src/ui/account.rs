@@ -346,6 +346,7 @@ fn TokensPanel(
             />
             <FormDialog title="Create a token" param="new-token">
                 <ServerForm action=actions.create_token error=create_error>
+                    <SignInAgainLink error=create_error />
                     <TokenTermsFields name="" error=create_error />
                     <button type="submit" class="button button-primary">"Create token"</button>
                 </ServerForm>
@@ -431,6 +432,7 @@ pub fn DevicePage() -> impl IntoView {
                                     <dt>"Waits until"</dt><dd>{fmt_time(&r.expires)}</dd>
                                 </dl>
                                 <ServerForm action=approve error=approve_error fields=vec![("code", c1)]>
+                                    <SignInAgainLink error=approve_error />
                                     <TokenTermsFields name="mpdp studio login" error=approve_error />
                                     <button type="submit" class="button button-primary">"Approve"</button>
                                 </ServerForm>
@@ -449,4 +451,17 @@ pub fn DevicePage() -> impl IntoView {
 /// A security event's action code in words.
 fn event_label(action: &str) -> String {
     crate::model::audit::AuditAction::parse(action).map_or(action, |a| a.label()).to_string()
+}
+
+/// The way on from a form's refusal that asks for a fresh sign-in (`sign_in_again`): a link that
+/// signs in again and comes back to this page. Kept beside the forms that can get it, so that the
+/// form error every page shares stays small.
+#[component]
+fn SignInAgainLink(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        matches!(error.get(), Some(AppError::SignInAgain(_))).then(|| {
+            let to = format!("/login?again=1&next={}", crate::ui::kit::urlencode(&crate::ui::kit::dialog::here()));
+            view! { <p><a class="button" href=to>"Sign in again"</a></p> }
+        })
+    }
 }

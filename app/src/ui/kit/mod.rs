@@ -345,7 +345,7 @@ pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
                 error
                     .get()
                     .filter(|e| e.field().is_none_or(|f| !labels.with_value(|l| l.contains(&f))))
-                    .map(|error| view! { <ErrorMessage error /> })
+                    .map(|e| view! { <p class="alert alert-error">{e.to_string()}</p> })
             }}
         </div>
     }
