@@ -40,6 +40,7 @@ pub async fn list(cx: &Context, m: &Authorized<act::ViewApprovals>, f: ListFilte
         category: crate::model::page::FilterWord::parse_filter(&f.category)?,
         status: crate::model::page::FilterWord::parse_filter(&f.status)?,
         search: f.search.chars().take(100).collect(),
+        by_email: allows(m.membership().role, WorkspaceAction::ViewMembers),
         window: Window::at(store::LIST, &f.at, PER_PAGE)?,
     };
     let listed = cx.store.read(move |tx| store::list(tx, &q)).await?;

@@ -339,7 +339,7 @@ async fn a_hundred_thousand_applications_are_paged_without_scanning() {
         async move {
             s.store
                 .read(move |tx| {
-                    store::list(tx, &Query { workspace: wid, category: None, status, search: String::new(), window: Window::parse(store::LIST, sort, &cursor, PER_PAGE)? })
+                    store::list(tx, &Query { workspace: wid, category: None, status, search: String::new(), by_email: true, window: Window::parse(store::LIST, sort, &cursor, PER_PAGE)? })
                 })
                 .await
                 .unwrap()
