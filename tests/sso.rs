@@ -312,7 +312,19 @@ async fn single_sign_on_with_a_real_provider() {
     expect_field(&call(&alice_pw, &server, "set-workspace-sso", &sso_form("true", "staff = Workspace Developer")).await, 409, "Require single sign-on");
     expect_field(&call(&alice_pw, &server, "set-workspace-sso", &sso_form("false", "staff = Workspace Developer")).await, 409, "Group roles");
     expect(&call(&alice_pw, &server, "set-workspace-sso", &sso_form("false", "")).await, 200, "choose the provider, optional, no groups");
+    let before_the_rule = access_token(&alice_pw, &server, "Acme").await;
     expect(&call(&alice, &server, "set-workspace-sso", &sso_form("true", "staff = Workspace Developer")).await, 200, "require single sign-on");
+    // A token made by her password session before the rule stops, as that session did; one her
+    // single sign-on session makes acts (and finds no such mini program).
+    let with_the_provider = access_token(&alice, &server, "Acme").await;
+    let publishing = |token: String| {
+        let url = server.url("/api/studio/v1/mini-programs/nope/publishing");
+        async move { client().post(url).bearer_auth(token).json(&serde_json::json!({"version": "1.0.0", "apps": []})).send().await.unwrap() }
+    };
+    let r = publishing(before_the_rule.clone()).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("token_single_sign_on"));
+    assert_eq!(publishing(with_the_provider).await.status(), 404);
     // Her password session is now refused every page and action of the workspace; other
     // sessions, and her other places, are not.
     for (endpoint, form) in [
@@ -365,4 +377,12 @@ async fn single_sign_on_with_a_real_provider() {
     let r = call(&alice, &server, "workspace-general", &[("workspace", "Acme")]).await;
     expect(&r, 200, "her single sign-on session after the restart");
     assert_eq!(r.json()[0]["single_sign_on"]["groups"], serde_json::json!([["staff", "WorkspaceDeveloper"]]));
+}
+
+/// `c` makes a personal access token for `workspace` with the publish scope; the token, as the
+/// account page shows it once.
+async fn access_token(c: &reqwest::Client, server: &Server, workspace: &str) -> String {
+    let r = call(c, server, "create-access-token", &[("name", "ci"), ("workspace", workspace), ("days", "30"), ("scopes[0]", "publish")]).await;
+    expect(&r, 200, "create-access-token");
+    call(c, server, "new-access-token", &[]).await.json().as_str().unwrap().to_string()
 }

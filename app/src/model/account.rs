@@ -139,6 +139,11 @@ pub struct TokenTerms {
     pub workspace: String,
     pub scopes: Vec<TokenScope>,
     pub days: i64,
+    /// The single sign-on provider the session that asked for the token signed in with (`None`:
+    /// another way). A workspace that requires single sign-on admits only tokens made with its
+    /// provider.
+    #[serde(default)]
+    pub signed_in_with: Option<String>,
 }
 
 /// A personal access token as its owner sees it (never the token itself).

@@ -74,6 +74,15 @@ impl SignedIn {
         Ok(())
     }
 
+    /// The single sign-on provider the browser's session signed in with; `None` for another way
+    /// and for a personal access token.
+    pub async fn single_sign_on_provider(&self) -> Option<String> {
+        if self.token {
+            return None;
+        }
+        self.session.get::<String>(SSO).await.ok().flatten()
+    }
+
     /// A signed-in person as a test sets it up: a session signed in by the system clock's now.
     #[cfg(test)]
     pub fn for_tests(account: Account, session: Session) -> SignedIn {

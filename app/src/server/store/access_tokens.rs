@@ -25,6 +25,10 @@ pub struct AccessToken {
     pub expires: DateTime<Utc>,
     pub last_used: Option<DateTime<Utc>>,
     pub revoked: Option<DateTime<Utc>>,
+    /// The single sign-on provider the session that made it signed in with (`None`: another
+    /// way, or a token made before this was kept).
+    #[serde(default)]
+    pub signed_in_with: Option<String>,
 }
 
 impl AccessToken {
@@ -87,6 +91,7 @@ mod tests {
             expires: Utc::now() + chrono::Duration::days(1),
             last_used: None,
             revoked: None,
+            signed_in_with: None,
         };
         let (a1, a2, b1) = (token(ann, "ci"), token(ann, "laptop"), token(bob, "ci"));
         let (x1, x2, y1) = (a1.clone(), a2.clone(), b1.clone());

@@ -276,13 +276,14 @@ fn access_token() -> AccessToken {
         expires: at("2026-05-30T10:00:00Z"),
         last_used: Some(at("2026-03-05T08:00:00Z")),
         revoked: Some(at("2026-03-06T08:00:00Z")),
+        signed_in_with: Some("acme-okta".into()),
     }
 }
 
 fn approved() -> Decision {
     Decision::Approved {
         account: id(1),
-        terms: TokenTerms { name: "mpdp studio login".into(), workspace: "Acme Wallet".into(), scopes: vec![TokenScope::Upload, TokenScope::Publish], days: 90 },
+        terms: TokenTerms { name: "mpdp studio login".into(), workspace: "Acme Wallet".into(), scopes: vec![TokenScope::Upload, TokenScope::Publish], days: 90, signed_in_with: None },
     }
 }
 

@@ -53,9 +53,28 @@ pub(crate) fn holder(tx: &impl Reads, token: &Presented, scope: TokenScope, now:
     if let Err(e) = usable(&t, scope, now) {
         return Ok(Err(e));
     }
+    if let Some(w) = crate::server::store::workspaces::get_workspace(tx, t.workspace)? {
+        if let Err(e) = single_sign_on_admits(&t, &w) {
+            return Ok(Err(e));
+        }
+    }
     match accounts::get(tx, t.account)? {
         Some(a) => Ok(Ok((a, t))),
         None => Ok(Err(token_invalid("belongs to an account that no longer exists"))),
+    }
+}
+
+/// Where the token's workspace requires single sign-on, only a token made by a session signed in
+/// with its provider acts: one made before the rule, or by a password's session, stops, as that
+/// session would.
+fn single_sign_on_admits(t: &access_tokens::AccessToken, w: &crate::server::store::workspaces::Workspace) -> Result<(), ApiError> {
+    match w.single_sign_on.as_ref().filter(|s| s.required) {
+        Some(sso) if t.signed_in_with.as_deref() != Some(sso.provider.as_str()) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "token_single_sign_on",
+            format!("The workspace {} requires single sign-on, and this personal access token was not made by a session signed in with it: sign in with single sign-on, then make a new token (or run mpdp studio login).", w.name),
+        )),
+        _ => Ok(()),
     }
 }
 

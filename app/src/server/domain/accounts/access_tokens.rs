@@ -97,7 +97,7 @@ pub fn check_form(form: TokenForm) -> Result<Terms, AppError> {
     if workspace.is_empty() {
         return Err(AppError::invalid("Workspace", "is required"));
     }
-    Ok(Terms { name, workspace, scopes, days })
+    Ok(Terms { name, workspace, scopes, days, signed_in_with: None })
 }
 
 /// A new random token.
@@ -142,6 +142,7 @@ pub fn issue(tx: &redb::WriteTransaction, actor: &crate::server::store::audit::A
         expires: now + chrono::Duration::days(terms.days),
         last_used: None,
         revoked: None,
+        signed_in_with: terms.signed_in_with,
     };
     access_tokens::insert(tx, &hash_of(token), &record)?;
     let scopes = record.scopes.iter().map(|s| s.code()).collect::<Vec<_>>().join(", ");
@@ -163,8 +164,9 @@ pub async fn single_sign_on_admits(cx: &Context, who: &SignedIn, terms: &Terms) 
 /// Creates a token; the token itself is in the answer and nowhere else.
 pub async fn create(cx: &Context, who: &SignedIn, form: TokenForm, addr: Option<IpAddr>) -> Result<NewAccessToken, AppError> {
     who.signed_in_recently(&cx.clock, "make a personal access token")?;
-    let terms = check_form(form)?;
+    let mut terms = check_form(form)?;
     single_sign_on_admits(cx, who, &terms).await?;
+    terms.signed_in_with = who.single_sign_on_provider().await;
     let token = new_token();
     let now = cx.clock.now();
     let (account, actor) = (who.account().id, who_acts(who.account(), addr));

@@ -143,15 +143,18 @@ pub async fn poll(cx: &Context, grant_type: &str, device_code: &str, client_id: 
         return Err(GrantError::new(400, "invalid_request", "device_code is required"));
     }
     let hash = sha256_hex(device_code.as_bytes());
+    // An unknown code, which anyone may send, is answered from a read: it costs no write.
+    let known = hash.clone();
+    if cx.store.read(move |tx| device_grants::get(tx, &known)).await.map_err(GrantError::from)?.is_none() {
+        return Err(unknown_code());
+    }
     let token = access_tokens::new_token();
     let now = cx.clock.now();
     let issued = token.clone();
     let answer = cx
         .store
         .write(move |tx| {
-            let Some(mut grant) = device_grants::get(tx, &hash)? else {
-                return Ok(Err(GrantError::new(400, "invalid_grant", "This device code is unknown, or its token was already given.")));
-            };
+            let Some(mut grant) = device_grants::get(tx, &hash)? else { return Ok(Err(unknown_code())) };
             if now >= grant.expires {
                 device_grants::remove(tx, &hash)?;
                 return Ok(Err(GrantError::new(400, "expired_token", "The request expired before it was approved: run mpdp studio login again.")));
@@ -199,6 +202,10 @@ pub async fn poll(cx: &Context, grant_type: &str, device_code: &str, client_id: 
     Ok(TokenAnswer { access_token: token, ..answer })
 }
 
+fn unknown_code() -> GrantError {
+    GrantError::new(400, "invalid_grant", "This device code is unknown, or its token was already given.")
+}
+
 /// Counts a code named by `who`, right or wrong, against the account's hourly budget
 /// ([`DEVICE_CODES_PER_ACCOUNT_PER_HOUR`](crate::server::context::DEVICE_CODES_PER_ACCOUNT_PER_HOUR)),
 /// before the code is looked up: past it, the code is not looked up at all.
@@ -233,8 +240,9 @@ pub async fn decide(cx: &Context, who: &SignedIn, typed: &str, approve: Option<T
     let decision = match approve {
         Some(form) => {
             who.signed_in_recently(&cx.clock, "approve a sign-in of the command line")?;
-            let terms = check_form(form)?;
+            let mut terms = check_form(form)?;
             access_tokens::single_sign_on_admits(cx, who, &terms).await?;
+            terms.signed_in_with = who.single_sign_on_provider().await;
             Decision::Approved { account, terms }
         }
         None => Decision::Denied,
@@ -260,6 +268,21 @@ pub async fn decide(cx: &Context, who: &SignedIn, typed: &str, approve: Option<T
 mod tests {
     use super::super::test_support::{signed_in, state, verified_account};
     use super::*;
+
+    /// Anyone may ask with a made-up code: the answer costs no write to the data file.
+    #[tokio::test]
+    async fn an_unknown_device_code_is_refused_without_a_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::server::store::Store::open(&dir.path().join("mpdp.redb")).unwrap();
+        let cx = Context::new(store, crate::server::Config::default());
+        let code = start(&cx, CLIENT_ID, None).await.unwrap();
+        let before = cx.store.durable_commits().unwrap();
+        for _ in 0..20 {
+            assert_eq!(poll(&cx, GRANT_TYPE, "made-up", CLIENT_ID, None).await.unwrap_err().error, "invalid_grant");
+        }
+        assert_eq!(cx.store.durable_commits().unwrap(), before, "unknown codes wrote nothing");
+        assert_eq!(poll(&cx, GRANT_TYPE, &code.device_code, CLIENT_ID, None).await.unwrap_err().error, "authorization_pending");
+    }
 
     #[tokio::test]
     async fn a_request_is_approved_in_the_browser_and_its_token_given_once() {

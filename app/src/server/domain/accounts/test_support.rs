@@ -129,7 +129,7 @@ pub(super) async fn plant_ways_in(cx: &Context, account: uuid::Uuid) -> String {
         .write(move |tx| {
             passkeys::put(tx, account, &passkeys::StoredPasskey { id: uuid::Uuid::now_v7(), name: "Laptop".into(), credential: serde_json::json!({}), created: now, last_used: None })?;
             second_factor::put(tx, account, &second_factor::SecondFactor { totp: None, pending: None, recovery: vec![], failures: 0, failing_since: None })?;
-            let token = access_tokens::AccessToken { id: uuid::Uuid::now_v7(), account, name: "ci".into(), workspace: uuid::Uuid::now_v7(), workspace_name: "Acme".into(), scopes: vec![], created: now, expires: now + chrono::Duration::days(30), last_used: None, revoked: None };
+            let token = access_tokens::AccessToken { id: uuid::Uuid::now_v7(), account, name: "ci".into(), workspace: uuid::Uuid::now_v7(), workspace_name: "Acme".into(), scopes: vec![], created: now, expires: now + chrono::Duration::days(30), last_used: None, revoked: None, signed_in_with: None };
             access_tokens::insert(tx, "planted", &token)?;
             sso::link(tx, "idp", "sub-1", account)?;
             let mut a = accounts::get(tx, account)?.unwrap();
