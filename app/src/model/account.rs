@@ -394,6 +394,9 @@ pub enum SsoRefusal {
     NoEmail,
     /// The provider has not verified the email address, and an account already uses it.
     Unverified,
+    /// An account already uses the address, and the provider does not speak for its domain (the
+    /// operator listed no allowed email domains for it), so its word can't sign in to that account.
+    NotVouched,
     /// The email address is outside the domains allowed for this provider.
     Domain,
     /// Too many sign-ins were begun from the client's address lately.
@@ -401,7 +404,7 @@ pub enum SsoRefusal {
 }
 
 impl SsoRefusal {
-    pub const ALL: [SsoRefusal; 11] = [
+    pub const ALL: [SsoRefusal; 12] = [
         SsoRefusal::UnknownProvider,
         SsoRefusal::Unreachable,
         SsoRefusal::State,
@@ -411,6 +414,7 @@ impl SsoRefusal {
         SsoRefusal::Token,
         SsoRefusal::NoEmail,
         SsoRefusal::Unverified,
+        SsoRefusal::NotVouched,
         SsoRefusal::Domain,
         SsoRefusal::TooMany,
     ];
@@ -427,6 +431,7 @@ impl SsoRefusal {
             SsoRefusal::Token => "token",
             SsoRefusal::NoEmail => "no_email",
             SsoRefusal::Unverified => "unverified",
+            SsoRefusal::NotVouched => "not_vouched",
             SsoRefusal::Domain => "domain",
             SsoRefusal::TooMany => "too_many",
         }
@@ -448,6 +453,7 @@ impl SsoRefusal {
             SsoRefusal::Token => "The single sign-on provider's ID token failed a check (signature, issuer, audience, expiry or nonce). Nothing was signed in.",
             SsoRefusal::NoEmail => "The single sign-on provider gave no email address for you. Nothing was signed in.",
             SsoRefusal::Unverified => "The single sign-on provider has not verified your email address, and an account already uses it. Verify the address at the provider, or log in with your password. Nothing was signed in.",
+            SsoRefusal::NotVouched => "An account already uses your email address, and this single sign-on provider does not speak for its domain, so it can't sign in to that account. Log in another way (password or passkey). Nothing was signed in.",
             SsoRefusal::Domain => "Your email address is not in a domain this single sign-on provider may sign in. Nothing was signed in.",
             SsoRefusal::TooMany => "Too many sign-ins were begun from your network address in the last hour. Wait a while and try again.",
         }

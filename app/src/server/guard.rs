@@ -62,8 +62,9 @@ impl SignedIn {
     }
 
     /// Refuses a browser's session in `workspace` where the workspace requires single sign-on and
-    /// the session was not signed in with its provider. A personal access token passes: it was
-    /// made by a session that was (tokens are made only after this check).
+    /// the session was not signed in with its provider. A personal access token passes here: it
+    /// is held to the rule where it acts, by the provider its session kept on it
+    /// (`studio::person`).
     pub async fn single_sign_on_admits(&self, workspace: &crate::server::store::workspaces::Workspace) -> Result<(), AppError> {
         if let Some(sso) = workspace.single_sign_on.as_ref().filter(|s| s.required) {
             let provider = self.session.get::<String>(SSO).await.ok().flatten();

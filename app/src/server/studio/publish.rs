@@ -59,7 +59,7 @@ pub struct Applied {
         (status = 201, description = "Filed: the application and its page in the console.", body = Applied),
         (status = 400, description = "`token_malformed`, `body_malformed`.", body = crate::server::schemas::ApiErrorBody),
         (status = 401, description = "`token_missing`, `token_invalid`.", body = crate::server::schemas::ApiErrorBody),
-        (status = 403, description = "`token_scope`, `forbidden`, `second_factor_required`.", body = crate::server::schemas::ApiErrorBody),
+        (status = 403, description = "`token_scope`, `token_single_sign_on`, `forbidden`, `second_factor_required`.", body = crate::server::schemas::ApiErrorBody),
         (status = 404, description = "`not_found`.", body = crate::server::schemas::ApiErrorBody),
         (status = 409, description = "`conflict` (`field: \"Version\"`): not the newest version, or not Uploaded.", body = crate::server::schemas::ApiErrorBody),
         (status = 413, description = "`body_too_large`.", body = crate::server::schemas::ApiErrorBody),

@@ -41,7 +41,7 @@ fn ProviderFields(provider: Option<SsoProviderView>, #[prop(into)] error: Signal
         <Field label="Client secret" name="client_secret" id=id_of("client-secret") kind="password" autocomplete="off" required=!editing maxlength=500 error
             hint=if editing { "Leave blank to keep the saved secret." } else { "Kept on this server, never shown again." } />
         <Field label="Allowed email domains" name="allowed_domains" id=id_of("domains") maxlength=2000 value=value(|p| p.allowed_domains.join(", ")) error
-            hint="Only people whose email address is in one of these domains may sign in with it (for example: acme.com, acme.co.uk). Blank for any." />
+            hint="Only people whose email address is in one of these domains may sign in with it (for example: acme.com, acme.co.uk), and for these the provider's word proves the address. Blank for any domain: then its word proves no address, and it can't sign in to an account that already uses one." />
         <Field label="Extra scopes" name="scopes" id=id_of("scopes") maxlength=500 value=value(|p| p.scopes.join(" ")) error
             hint="Asked beside openid, email and profile, separated by spaces — such as groups, for workspaces that give roles by group." />
     }

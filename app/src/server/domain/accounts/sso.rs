@@ -479,7 +479,13 @@ async fn refused(cx: &Context, p: &SsoProvider, email: Option<&str>, r: SsoRefus
 
 /// In one write: finds or makes the account, links the identity, admits it to the workspaces
 /// whose group roles it has, and records the sign-in.
+///
+/// The provider's word that it verified the address proves the address only in the domains the
+/// operator listed for it: a provider allowed for any domain (a tenant's own, say, whose admins
+/// can give anyone any address) could otherwise claim every account on the server, the
+/// operator's included. Its word elsewhere links no existing account and proves no address.
 fn sign_in(tx: &redb::WriteTransaction, p: &SsoProvider, v: &Vouched, client: Option<IpAddr>, now: chrono::DateTime<chrono::Utc>) -> Result<Result<Account, SsoRefusal>, AppError> {
+    let vouches = v.verified && !p.allowed_domains.is_empty() && p.admits(&v.email);
     let linked = match sso::identity(tx, &p.id, &v.subject)? {
         Some(id) => match accounts::get(tx, id)? {
             Some(a) => Some(a),
@@ -495,7 +501,7 @@ fn sign_in(tx: &redb::WriteTransaction, p: &SsoProvider, v: &Vouched, client: Op
     let mut account = match linked {
         Some(a) => a,
         None => match accounts::find_by_login(tx, &v.email)? {
-            Some(mut a) if v.verified => {
+            Some(mut a) if vouches => {
                 // The provider proves the address: an account that had not proven it becomes this
                 // person's, and whoever registered it loses every way in (the password too).
                 if !a.email_verified && email_key(&a.email) == email_key(&v.email) {
@@ -508,13 +514,17 @@ fn sign_in(tx: &redb::WriteTransaction, p: &SsoProvider, v: &Vouched, client: Op
             }
             Some(a) => {
                 let actor = Actor { id: None, name: v.email.clone(), client: client.map(|c| c.to_string()) };
-                let details = format!("single sign-on with {}: the provider has not verified the address", p.label);
-                audit::record_security(tx, &actor, a.id, AuditAction::AccountSignInFailed, &v.email, &details)?;
-                return Ok(Err(SsoRefusal::Unverified));
+                let (why, refusal) = if v.verified {
+                    ("the provider does not speak for the address's domain (no allowed email domains are listed for it)", SsoRefusal::NotVouched)
+                } else {
+                    ("the provider has not verified the address", SsoRefusal::Unverified)
+                };
+                audit::record_security(tx, &actor, a.id, AuditAction::AccountSignInFailed, &v.email, &format!("single sign-on with {}: {why}", p.label))?;
+                return Ok(Err(refusal));
             }
             None => {
                 let mut a = new_account(v.email.clone(), free_username(tx, v)?, String::new(), false);
-                a.email_verified = v.verified;
+                a.email_verified = vouches;
                 accounts::insert(tx, &a)?;
                 sso::link(tx, &p.id, &v.subject, a.id)?;
                 created = true;
@@ -527,7 +537,7 @@ fn sign_in(tx: &redb::WriteTransaction, p: &SsoProvider, v: &Vouched, client: Op
         audit::record_security(tx, &actor, account.id, AuditAction::AccountSignedUp, &account.email, &format!("through single sign-on with {}", p.label))?;
     }
     // The provider proving the account's own address counts as the emailed link would.
-    if v.verified && !account.email_verified && email_key(&account.email) == email_key(&v.email) {
+    if vouches && !account.email_verified && email_key(&account.email) == email_key(&v.email) {
         account.email_verified = true;
         accounts::update(tx, &account)?;
         let details = match &evicted {
@@ -619,7 +629,7 @@ mod tests {
     async fn a_provider_proving_the_address_takes_the_account_from_whoever_registered_it() {
         use super::super::test_support::{plant_ways_in, state, unverified_account, verified_account, ways_in};
         let cx = state();
-        let p = check_form(form(), None, cx.clock.now()).unwrap();
+        let p = check_form(ProviderForm { allowed_domains: "example.com".into(), ..form() }, None, cx.clock.now()).unwrap();
         let held = unverified_account(&cx, "ann").await;
         plant_ways_in(&cx, held.id).await;
         let now = cx.clock.now();
@@ -643,6 +653,42 @@ mod tests {
         let a = cx.store.write(move |tx| sign_in(tx, &pp, &v, None, now)).await.unwrap().unwrap();
         assert_eq!((a.id, a.password_hash.as_str()), (cy.id, cy.password_hash.as_str()));
         assert_eq!(ways_in(&cx, cy.id).await, (1, true, 1, true));
+    }
+
+    /// A provider allowed for any domain speaks for none: its "verified" signs in to no existing
+    /// account (proven or not, the operator's neither), and proves no address of the accounts it
+    /// makes — so the address's owner can still take theirs back by email.
+    #[tokio::test]
+    async fn a_provider_allowed_for_any_domain_claims_no_account_by_its_address() {
+        use super::super::test_support::{plant_ways_in, state, unverified_account, verified_account, ways_in};
+        let cx = state();
+        let any = check_form(ProviderForm { allowed_domains: String::new(), ..form() }, None, cx.clock.now()).unwrap();
+        let listed = check_form(ProviderForm { allowed_domains: "example.com".into(), ..form() }, None, cx.clock.now()).unwrap();
+        let now = cx.clock.now();
+        let mut op = verified_account(&cx, "oper").await;
+        op.is_operator = true;
+        let o = op.clone();
+        cx.store.write(move |tx| accounts::update(tx, &o)).await.unwrap();
+        plant_ways_in(&cx, op.id).await;
+        let ann = unverified_account(&cx, "ann").await;
+        for (n, held) in [op.clone(), ann.clone()].into_iter().enumerate() {
+            let (pp, v) = (any.clone(), Vouched { subject: format!("sub-{n}"), ..vouched(&held.email, true) });
+            let refused = cx.store.write(move |tx| sign_in(tx, &pp, &v, None, now)).await.unwrap();
+            assert_eq!(refused.unwrap_err(), SsoRefusal::NotVouched, "{}", held.email);
+            let kept = cx.store.read({ let id = held.id; move |tx| accounts::get(tx, id) }).await.unwrap().unwrap();
+            assert_eq!((kept.password_hash, kept.email_verified), (held.password_hash.clone(), held.email_verified));
+            let sub = format!("sub-{n}");
+            assert_eq!(cx.store.read(move |tx| sso::identity(tx, "acme", &sub)).await.unwrap(), None, "nothing linked");
+        }
+        assert_eq!(ways_in(&cx, op.id).await, (1, true, 1, true), "the operator keeps every way in");
+        // A new address: an account is made, its address not proven by this provider's word.
+        let (pp, v) = (any.clone(), Vouched { subject: "sub-new".into(), ..vouched("new@example.com", true) });
+        let made = cx.store.write(move |tx| sign_in(tx, &pp, &v, None, now)).await.unwrap().unwrap();
+        assert!(!made.email_verified);
+        // A provider listed for the domain speaks for it.
+        let (pp, v) = (listed, Vouched { subject: "sub-listed".into(), ..vouched("new@example.com", true) });
+        let again = cx.store.write(move |tx| sign_in(tx, &pp, &v, None, now)).await.unwrap().unwrap();
+        assert!(again.id == made.id && again.email_verified);
     }
 
     fn form() -> ProviderForm {
