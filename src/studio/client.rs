@@ -23,7 +23,12 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-fn client() -> anyhow::Result<reqwest::Client> {
+/// The most of an answer read: a hostile or broken server can't fill the memory.
+pub(super) const ANSWER_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The HTTP client of every command: it follows no redirect, so no request (nor the token or
+/// device code it carries) goes anywhere but `--server`.
+pub(super) fn client() -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(concat!("mpdp-studio/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(30))
@@ -31,6 +36,22 @@ fn client() -> anyhow::Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("could not set up the HTTP client")
+}
+
+/// The body of an answer, refused past [`ANSWER_LIMIT`] bytes.
+pub(super) async fn bounded_body(server: &str, mut response: reqwest::Response) -> anyhow::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .with_context(|| format!("could not read the answer of {server} (--server)"))?
+    {
+        if body.len() + chunk.len() > ANSWER_LIMIT {
+            bail!("the answer of {server} (--server) is over {} MiB; is it the MPDP platform?", ANSWER_LIMIT >> 20);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The URL of a mini program's versions.
@@ -49,10 +70,7 @@ async fn answer<T: DeserializeOwned>(
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body = response
-        .bytes()
-        .await
-        .with_context(|| format!("could not read the answer of {server} (--server)"))?;
+    let body = bounded_body(server, response).await?;
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| {
             anyhow!("the answer of {server} (--server) was not understood ({e}); is it the MPDP platform?")
@@ -371,6 +389,27 @@ mod tests {
             note: note.map(str::to_string),
             dir: dir.to_path_buf(),
         }
+    }
+
+    /// A server that answers every request with too much, or with a redirect elsewhere: the
+    /// command reads no more than its limit and follows nothing.
+    #[tokio::test]
+    async fn an_answer_is_read_up_to_the_limit_and_no_redirect_is_followed() {
+        use axum::response::IntoResponse;
+        let app = axum::Router::new()
+            .route("/big", axum::routing::get(|| async { vec![b' '; ANSWER_LIMIT + 1].into_response() }))
+            .route(
+                "/moved",
+                axum::routing::post(|| async { (axum::http::StatusCode::TEMPORARY_REDIRECT, [("location", "https://elsewhere.example/take")]).into_response() }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let big = client().unwrap().get(format!("{server}/big")).send().await.unwrap();
+        let e = bounded_body(&server, big).await.unwrap_err().to_string();
+        assert!(e.contains("over 16 MiB"), "{e}");
+        let moved = client().unwrap().post(format!("{server}/moved")).form(&[("device_code", "secret")]).send().await.unwrap();
+        assert_eq!(moved.status(), StatusCode::TEMPORARY_REDIRECT, "not followed");
     }
 
     #[tokio::test]

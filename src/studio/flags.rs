@@ -209,6 +209,13 @@ pub fn check_server(raw: &str) -> anyhow::Result<String> {
     if url.query().is_some() || url.fragment().is_some() {
         bail!("--server: must be the platform's address, without ?query or #fragment");
     }
+    // Keys' signatures, tokens and bundles cross the network: in clear only to this machine.
+    let host = url.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if url.scheme() == "http" && !loopback {
+        bail!("--server: http:// would send the token and the bundle unencrypted: use https:// (http:// is only for this machine: localhost, 127.0.0.1, [::1])");
+    }
     Ok(text.to_string())
 }
 
@@ -316,7 +323,13 @@ mod tests {
             check_server("http://127.0.0.1:3000").unwrap(),
             "http://127.0.0.1:3000"
         );
-        assert_eq!(check_server("http://h/mpdp/").unwrap(), "http://h/mpdp");
+        assert_eq!(check_server("https://h/mpdp/").unwrap(), "https://h/mpdp");
+        assert_eq!(check_server("http://localhost:3000/").unwrap(), "http://localhost:3000");
+        assert_eq!(check_server("http://[::1]:3000").unwrap(), "http://[::1]:3000");
+        for clear in ["http://mpdp.example.com", "http://10.0.0.5:3000", "http://127.0.0.1.example.com"] {
+            let e = check_server(clear).unwrap_err().to_string();
+            assert!(e.contains("unencrypted"), "{clear}: {e}");
+        }
     }
 
     #[test]

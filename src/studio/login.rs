@@ -39,15 +39,15 @@ struct Refusal {
 
 pub(super) async fn login(args: LoginArgs) -> anyhow::Result<()> {
     let server = check_server(&args.server)?;
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let client = super::client::client()?;
     let unreachable = || format!("could not reach {server} (--server)");
-    let response = client.post(format!("{server}/api/device/v1/code")).form(&[("client_id", CLIENT_ID)]).send().await.with_context(unreachable)?;
+    let response = client.post(format!("{server}/api/device/v1/code")).timeout(Duration::from_secs(30)).form(&[("client_id", CLIENT_ID)]).send().await.with_context(unreachable)?;
     if !response.status().is_success() {
         let status = response.status();
-        let refusal: Refusal = response.json().await.map_err(|_| anyhow!("{server} answered {status}"))?;
+        let refusal: Refusal = read(&server, response).await.map_err(|_| anyhow!("{server} answered {status}"))?;
         bail!("{}: {} ({})", server, refusal.error_description, refusal.error);
     }
-    let code: DeviceCode = response.json().await.context("the server's answer could not be read")?;
+    let code: DeviceCode = read(&server, response).await?;
     eprintln!("To sign in, open {} in a browser where you are signed in to MPDP,", code.verification_uri);
     eprintln!("and enter the code {}  (or open {})", code.user_code, code.verification_uri_complete);
     eprintln!("Waiting for your approval (up to {} minutes) …", code.expires_in / 60);
@@ -56,12 +56,13 @@ pub(super) async fn login(args: LoginArgs) -> anyhow::Result<()> {
         tokio::time::sleep(interval).await;
         let response = client
             .post(format!("{server}/api/device/v1/token"))
+            .timeout(Duration::from_secs(30))
             .form(&[("grant_type", GRANT_TYPE), ("device_code", code.device_code.as_str()), ("client_id", CLIENT_ID)])
             .send()
             .await
             .with_context(unreachable)?;
         if response.status().is_success() {
-            let answer: TokenAnswer = response.json().await.context("the server's answer could not be read")?;
+            let answer: TokenAnswer = read(&server, response).await?;
             let path = store_token(&server, &answer.access_token)?;
             println!(
                 "Signed in: a token for the workspace {} ({}), for {} days, is kept in {}",
@@ -73,7 +74,7 @@ pub(super) async fn login(args: LoginArgs) -> anyhow::Result<()> {
             return Ok(());
         }
         let status = response.status();
-        let refusal: Refusal = response.json().await.map_err(|_| anyhow!("{server} answered {status}"))?;
+        let refusal: Refusal = read(&server, response).await.map_err(|_| anyhow!("{server} answered {status}"))?;
         match refusal.error.as_str() {
             "authorization_pending" => {}
             "slow_down" => interval += Duration::from_secs(5),
@@ -82,4 +83,10 @@ pub(super) async fn login(args: LoginArgs) -> anyhow::Result<()> {
             other => bail!("{server}: {} ({other})", refusal.error_description),
         }
     }
+}
+
+/// An answer of the device endpoints, read up to the limit.
+async fn read<T: serde::de::DeserializeOwned>(server: &str, response: reqwest::Response) -> anyhow::Result<T> {
+    let body = super::client::bounded_body(server, response).await?;
+    serde_json::from_slice(&body).context("the server's answer could not be read")
 }
