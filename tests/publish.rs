@@ -62,6 +62,11 @@ impl World {
     /// Rex approves.
     async fn release(&self, version: &str, rollout: &str) {
         browser_upload(&self.ann, &self.server, &self.mp, version, "", load::bundle(&self.mp, version)).await;
+        self.approve(version, rollout).await;
+    }
+
+    /// Ann applies to release the uploaded `version` to `rollout` percent; Rex approves.
+    async fn approve(&self, version: &str, rollout: &str) {
         let form = [("workspace", "Acme"), ("id", self.mp.as_str()), ("version", version), ("apps[0]", self.app.id.as_str()), ("rollout", rollout)];
         let r = call(&self.ann, &self.server, "apply-publishing", &form).await;
         assert!(r.status == 200 || r.status == 302, "{} {}", r.status, r.body);
@@ -275,6 +280,57 @@ async fn a_store_that_is_down_or_refuses_holds_nothing_up_and_nothing_is_lost_to
         assert!(Instant::now() < deadline, "{state}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The bundle files under a data directory's `bundles/`.
+fn bundle_files(dir: &DataDir) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for shard in std::fs::read_dir(dir.path().join("bundles")).unwrap().flatten() {
+        if shard.file_name() != "tmp" && shard.path().is_dir() {
+            out.extend(std::fs::read_dir(shard.path()).unwrap().flatten().map(|f| f.path()));
+        }
+    }
+    out
+}
+
+/// A bundle that can't be written (its file gone from the data directory) holds up only the
+/// documents that name it: meanwhile another App's new key is published and its old key's
+/// document deleted, and the failure is reported; with the file back, the release follows.
+#[tokio::test]
+async fn a_bundle_that_cannot_be_written_holds_up_only_the_documents_naming_it() {
+    let s3 = Seaweed::start();
+    let w = world(&s3).await;
+    w.release("1.0.0", "").await;
+    until(&s3, &w, &w.app.access_key, "the first release", |d| versions(d) == stable("1.0.0")).await;
+    let other = create_android_app(&w.ann, &w.server, "Other", "com.acme.other").await;
+    until(&s3, &w, &other.access_key, "the other App's document", |d| d.is_some()).await;
+
+    let before = bundle_files(&w.dir);
+    browser_upload(&w.ann, &w.server, &w.mp, "1.1.0", "", load::bundle(&w.mp, "1.1.0")).await;
+    let new: Vec<_> = bundle_files(&w.dir).into_iter().filter(|f| !before.contains(f)).collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    let aside = w.dir.path().join("aside.tar.gz");
+    std::fs::rename(&new[0], &aside).unwrap();
+    w.approve("1.1.0", "").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let state = w.publishing().await;
+        if state["last_error"].as_str().is_some_and(|e| e.contains("is not in the data directory's bundles/")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the missing bundle is not reported: {state}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let r = call(&w.ann, &w.server, "rotate-app-key", &[("workspace", "Acme"), ("app", &other.id), ("kind", "accessing"), ("grace", "none")]).await;
+    expect(&r, 200, "rotate the other App's key at once");
+    let rotated = r.json()["key"].as_str().unwrap().to_string();
+    until(&s3, &w, &rotated, "the other App's new key's document", |d| d.is_some()).await;
+    until(&s3, &w, &other.access_key, "the other App's old key's document is deleted", |d| d.is_none()).await;
+    assert_eq!(versions(published(&s3, &w, &w.app.access_key).as_ref()), stable("1.0.0"), "the document naming the missing bundle waits");
+
+    std::fs::rename(&aside, &new[0]).unwrap();
+    until(&s3, &w, &w.app.access_key, "published once the bundle is back", |d| versions(d) == stable("1.1.0")).await;
 }
 
 /// A page as served (rendered on the server).

@@ -56,6 +56,8 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// documents' `max-age`, so no cached document names it either.
 pub const RETIRE_AFTER: Duration = Duration::from_secs(10 * DOCUMENT_MAX_AGE);
 /// The longest wait between failed attempts.
+/// Bundles and icons a pass may fail to write before it takes the target to be down.
+const BLOB_REFUSALS_PER_PASS: usize = 3;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How often the worker looks even when nothing woke it (a grace period ending, a document due).
 const LOOK_EVERY: Duration = Duration::from_secs(5);
@@ -180,6 +182,8 @@ struct Document {
     seed: [u8; 32],
     /// The end of its key's grace period, when it was rotated.
     until: Option<DateTime<Utc>>,
+    /// The keys of the bundles and icons it names: it is written only once they are there.
+    blobs: Arc<Vec<String>>,
 }
 
 /// Everything that should be at the target at a moment.
@@ -197,10 +201,10 @@ impl Desired {
             let snapshot = build(tx)?;
             let mut blobs = BTreeMap::new();
             let mut documents = BTreeMap::new();
-            let mut bodies: HashMap<*const crate::server::container::AppContent, (Arc<ReleaseBody>, String)> = HashMap::new();
+            let mut bodies: HashMap<*const crate::server::container::AppContent, (Arc<ReleaseBody>, String, Arc<Vec<String>>)> = HashMap::new();
             for grant in snapshot.grants(now) {
                 let content = grant.content;
-                let (body, digest) = match bodies.get(&Arc::as_ptr(content)) {
+                let (body, digest, named) = match bodies.get(&Arc::as_ptr(content)) {
                     Some(known) => known.clone(),
                     None => {
                         let body = Arc::new(content.release_body());
@@ -208,17 +212,21 @@ impl Desired {
                             tracing::error!(error = %e, "could not digest a release document");
                             AppError::Internal
                         })?;
+                        let mut named = Vec::new();
                         for sha in content.bundle_hashes() {
+                            named.push(format!("bundles/{sha}"));
                             blobs.insert(format!("bundles/{sha}"), Blob { kind: ObjectKind::Bundle, sha256: sha.to_string(), content_type: "application/gzip".into(), bytes: None });
                         }
                         for (sha, kind, bytes) in content.icon_files() {
+                            named.push(format!("icons/{sha}"));
                             blobs.insert(format!("icons/{sha}"), Blob { kind: ObjectKind::Icon, sha256: sha, content_type: kind.to_string(), bytes: Some(bytes.to_vec()) });
                         }
-                        bodies.insert(Arc::as_ptr(content), (body.clone(), digest.clone()));
-                        (body, digest)
+                        let named = Arc::new(named);
+                        bodies.insert(Arc::as_ptr(content), (body.clone(), digest.clone(), named.clone()));
+                        (body, digest, named)
                     }
                 };
-                documents.insert(document::path_for_key_hash(grant.key_hash), Document { body, digest, seed: *content.signing_seed(), until: grant.expires });
+                documents.insert(document::path_for_key_hash(grant.key_hash), Document { body, digest, seed: *content.signing_seed(), until: grant.expires, blobs: named });
             }
             Ok((state, Desired { blobs, documents }, queue::objects(tx)?))
         })
@@ -320,9 +328,31 @@ impl Publisher {
         let mut pass = Pass::default();
         let mut due = |t: DateTime<Utc>| pass_due(&mut pass.next_due, t);
 
-        // 1. Bundles and icons, before any document names them.
+        // What went wrong first; the pass goes on with what does not depend on it, and reports it.
+        let mut failed: Option<PublishError> = None;
+
+        // 1. Documents no key reads any more (a revoked or ended key, a suspended workspace, a
+        // deleted App): first, as nothing waits on them and they are what must stop soonest.
         let mut changes: Vec<(String, Option<PublishedObject>)> = Vec::new();
-        let mut result = Ok(());
+        for (key, _) in records.iter().filter(|(k, r)| r.kind == ObjectKind::Document && !desired.documents.contains_key(*k)) {
+            match self.target.store.delete(&self.target.path(key)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                    pass.deleted += 1;
+                    changes.push((key.clone(), None));
+                }
+                Err(e) => {
+                    failed = Some(e.into());
+                    break;
+                }
+            }
+        }
+        self.record(std::mem::take(&mut changes)).await?;
+
+        // 2. Bundles and icons, before any document names them. One that can't be written (its
+        // file gone, the target refusing it) holds up only the documents that name it; after
+        // a few refusals the target is taken to be down and no more are tried this pass.
+        let mut unwritten: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut refusals = 0;
         for (key, blob) in &desired.blobs {
             match records.get(key) {
                 Some(r) if r.retired.is_none() => continue,
@@ -333,22 +363,30 @@ impl Publisher {
                 }
                 None => {}
             }
+            if refusals >= BLOB_REFUSALS_PER_PASS {
+                unwritten.insert(key);
+                continue;
+            }
             match self.put_blob(key, blob).await {
                 Ok(object) => {
                     pass.written += 1;
                     changes.push((key.clone(), Some(object)));
                 }
                 Err(e) => {
-                    result = Err(e);
-                    break;
+                    tracing::warn!(object = %key, error = %e, "could not publish a bundle or icon; the documents naming it wait");
+                    refusals += 1;
+                    unwritten.insert(key);
+                    failed.get_or_insert(e);
                 }
             }
         }
         self.record(std::mem::take(&mut changes)).await?;
-        std::mem::replace(&mut result, Ok(()))?;
 
-        // 2. Documents, replaced whole.
+        // 3. Documents, replaced whole, each once everything it names is there.
         for (key, doc) in &desired.documents {
+            if doc.blobs.iter().any(|b| unwritten.contains(b.as_str())) {
+                continue;
+            }
             let known = records.get(key);
             if let Some(r) = known {
                 let fresh = r.issued.is_some_and(|t| now < t + chrono::Duration::from_std(DOCUMENT_RESIGN).unwrap_or_default());
@@ -387,33 +425,34 @@ impl Publisher {
                     ));
                 }
                 Err(e) => {
-                    result = Err(e.into());
+                    failed.get_or_insert(e.into());
                     break;
                 }
             }
         }
         self.record(std::mem::take(&mut changes)).await?;
-        std::mem::replace(&mut result, Ok(()))?;
+        if let Some(e) = failed {
+            // A document not rewritten may still name what no document wants: nothing is
+            // retired or deleted until a pass goes through.
+            return Err(e);
+        }
 
-        // 3. Deletions: documents no key reads any more, then bundles and icons no document has
-        // named for long enough.
+        // 4. Bundles and icons no document names: retired, then deleted once no cached document
+        // can name them.
         let retire = chrono::Duration::from_std(RETIRE_AFTER).unwrap_or_default();
-        let mut unwanted: Vec<(&String, &PublishedObject)> = records.iter().filter(|(k, _)| !desired.blobs.contains_key(*k) && !desired.documents.contains_key(*k)).collect();
-        unwanted.sort_by_key(|(_, r)| r.kind != ObjectKind::Document);
-        for (key, r) in unwanted {
-            if r.kind != ObjectKind::Document {
-                match r.retired {
-                    None => {
-                        due(now + retire);
-                        changes.push((key.clone(), Some(PublishedObject { retired: Some(now), ..r.clone() })));
-                        continue;
-                    }
-                    Some(t) if now < t + retire => {
-                        due(t + retire);
-                        continue;
-                    }
-                    Some(_) => {}
+        let mut result: Result<(), PublishError> = Ok(());
+        for (key, r) in records.iter().filter(|(k, r)| r.kind != ObjectKind::Document && !desired.blobs.contains_key(*k)) {
+            match r.retired {
+                None => {
+                    due(now + retire);
+                    changes.push((key.clone(), Some(PublishedObject { retired: Some(now), ..r.clone() })));
+                    continue;
                 }
+                Some(t) if now < t + retire => {
+                    due(t + retire);
+                    continue;
+                }
+                Some(_) => {}
             }
             match self.target.store.delete(&self.target.path(key)).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {
@@ -427,7 +466,7 @@ impl Publisher {
             }
         }
         self.record(changes).await?;
-        std::mem::replace(&mut result, Ok(()))?;
+        result?;
         Ok((wanted, pass))
     }
 
