@@ -195,10 +195,16 @@ pub async fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, AppEr
             if name == "localhost" || [".localhost", ".local", ".internal", ".home.arpa"].iter().any(|s| name.ends_with(s)) {
                 return Err(private_refusal("names"));
             }
+            // One label is a name of the server's own network (its search domains would complete
+            // it): refused, so no one learns which such names exist there.
+            if !name.contains('.') {
+                return Err(AppError::invalid(URL_FIELD, "must name its host by its full domain name, like hooks.example.com"));
+            }
             let port = url.port_or_known_default().unwrap_or(443);
             // A name that does not resolve now is accepted (its receiver may come later); one
-            // that resolves to a private address is not.
-            let lookup = tokio::time::timeout(Duration::from_secs(3), tokio::net::lookup_host((name.clone(), port))).await;
+            // that resolves to a private address is not. Looked up as absolute, never completed
+            // by the server's search domains.
+            let lookup = tokio::time::timeout(Duration::from_secs(3), tokio::net::lookup_host((absolute(&name), port))).await;
             if let Ok(Ok(addrs)) = lookup {
                 if addrs.into_iter().any(|a| !is_public(a.ip())) {
                     return Err(private_refusal("resolves to"));
@@ -415,14 +421,26 @@ impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow = self.allow_private;
         Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
-            let usable: Vec<SocketAddr> = found.into_iter().filter(|a| allow || is_public(a.ip())).collect();
+            if allow {
+                let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+                return Ok(Box::new(found.into_iter()) as reqwest::dns::Addrs);
+            }
+            // A name that does not resolve and one that resolves only inside the network read
+            // alike in the delivery log, so the log tells nothing of the server's network.
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((absolute(name.as_str()), 0)).await.map(Iterator::collect).unwrap_or_default();
+            let usable: Vec<SocketAddr> = found.into_iter().filter(|a| is_public(a.ip())).collect();
             if usable.is_empty() {
-                return Err("the receiver's name resolves only to private or loopback addresses".into());
+                return Err("the receiver's name has no public address".into());
             }
             Ok(Box::new(usable.into_iter()) as reqwest::dns::Addrs)
         })
     }
+}
+
+/// `name` as an absolute domain name (ending in a dot), which the resolver never completes with
+/// the server's search domains.
+fn absolute(name: &str) -> String {
+    if name.ends_with('.') { name.to_string() } else { format!("{name}.") }
 }
 
 /// Posts deliveries to their endpoints.
@@ -682,5 +700,24 @@ mod tests {
             assert!(e.starts_with("Endpoint URL: ") && e.contains("--webhooks-allow-private-networks"), "{private}: {e}");
         }
         assert!(check_url("http://127.0.0.1:8080/x", true).await.is_ok(), "the operator allows private receivers");
+        assert!(refused("https://kubernetes/x", false).await.contains("full domain name"), "one label: a name of the server's own network");
+        assert!(check_url("http://receiver:8080/x", true).await.is_ok(), "allowed with private receivers");
+        assert_eq!(absolute("hooks.example.com"), "hooks.example.com.");
+        assert_eq!(absolute("hooks.example.com."), "hooks.example.com.");
+    }
+
+    /// Deliveries tell no difference between a name that does not resolve and one that resolves
+    /// only to private addresses.
+    #[tokio::test]
+    async fn a_receiver_without_a_public_address_reads_alike_whatever_the_reason() {
+        use reqwest::dns::Resolve;
+        let resolver = PublicOnly { allow_private: false };
+        for name in ["localhost", "no-such-name.invalid"] {
+            let e = match resolver.resolve(name.parse().unwrap()).await {
+                Ok(_) => panic!("{name} resolved"),
+                Err(e) => e.to_string(),
+            };
+            assert_eq!(e, "the receiver's name has no public address", "{name}");
+        }
     }
 }
