@@ -118,7 +118,9 @@ impl Target {
                     builder = builder.with_endpoint(e.trim_end_matches('/')).with_allow_http(e_url.scheme() == "http");
                 }
                 let store = builder.build().map_err(|e| format!("--publish-to {url:?}: {e}"))?;
-                Ok(Target { store: Arc::new(store), prefix, url: url.to_string(), attributes: true })
+                // Written one way, so `s3://b/p/` and `s3://b/p` are one target, not a new one.
+                let url = if prefix.is_empty() { format!("s3://{bucket}") } else { format!("s3://{bucket}/{prefix}") };
+                Ok(Target { store: Arc::new(store), prefix, url, attributes: true })
             }
             "file" => {
                 if endpoint.is_some() {
@@ -127,7 +129,9 @@ impl Target {
                 let dir = parsed.to_file_path().map_err(|_| format!("--publish-to {url:?}: a file URL must name an absolute directory, like file:///srv/mpdp"))?;
                 std::fs::create_dir_all(&dir).map_err(|e| format!("--publish-to {url:?}: could not create {}: {e}", dir.display()))?;
                 let store = LocalFileSystem::new_with_prefix(&dir).map_err(|e| format!("--publish-to {url:?}: {e}"))?;
-                Ok(Target { store: Arc::new(store), prefix: String::new(), url: url.to_string(), attributes: false })
+                let shown = dir.to_string_lossy();
+                let url = format!("file://{}", if shown.len() > 1 { shown.trim_end_matches('/') } else { &shown });
+                Ok(Target { store: Arc::new(store), prefix: String::new(), url, attributes: false })
             }
             other => Err(format!("--publish-to {url:?}: the scheme {other:?} is not supported; it {RULE}")),
         }
@@ -644,4 +648,23 @@ impl Publisher {
 
 fn pass_due(next: &mut Option<DateTime<Utc>>, t: DateTime<Utc>) {
     *next = Some(next.map_or(t, |n| n.min(t)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A target is kept written one way, so a trailing slash does not make it a new target (which
+    /// would forget what the old one holds and write everything again).
+    #[test]
+    fn a_target_is_written_one_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = format!("file://{}", dir.path().display());
+        assert_eq!(Target::parse(&format!("{plain}/"), None).unwrap().url(), plain);
+        assert_eq!(Target::parse(&plain, None).unwrap().url(), plain);
+        for given in ["s3://releases/mpdp/", "s3://releases//mpdp", "s3://releases/mpdp"] {
+            assert_eq!(Target::parse(given, Some("http://127.0.0.1:9")).unwrap().url(), "s3://releases/mpdp", "{given}");
+        }
+        assert_eq!(Target::parse("s3://releases/", Some("http://127.0.0.1:9")).unwrap().url(), "s3://releases");
+    }
 }
