@@ -321,30 +321,27 @@ pub async fn deny_device(code: String) -> Result<(), AppError> {
     super::done("/device?denied=1")
 }
 
-/// The handle this session is kept under (none before it is saved).
-#[cfg(feature = "ssr")]
-fn session_handle(who: &SignedIn) -> Option<u128> {
-    who.session().id().map(|i| crate::server::store::sessions::handle(&i))
-}
-
 /// Keeps secrets just made for this session's next page to show once (see `store::shown_once`).
 #[cfg(feature = "ssr")]
 async fn show_once(state: &AppState, who: &SignedIn, kind: crate::server::store::shown_once::Kind, values: Vec<String>) -> Result<(), AppError> {
-    let Some(handle) = session_handle(who) else {
+    let Some(id) = who.session().id() else {
         return Ok(());
     };
+    let (handle, sealed) = (crate::server::store::sessions::handle(&id), crate::server::store::shown_once::seal(&id.to_string(), &values)?);
     let now = state.clock.timestamp();
-    state.store.write(move |tx| crate::server::store::shown_once::put(tx, handle, kind, values, now)).await
+    state.store.write(move |tx| crate::server::store::shown_once::put(tx, handle, kind, sealed, now)).await
 }
 
 /// Takes what waits to be shown once to this session.
 #[cfg(feature = "ssr")]
 async fn shown_once(state: &AppState, who: &SignedIn, kind: crate::server::store::shown_once::Kind) -> Result<Vec<String>, AppError> {
-    let Some(handle) = session_handle(who) else {
+    let Some(id) = who.session().id() else {
         return Ok(Vec::new());
     };
+    let handle = crate::server::store::sessions::handle(&id);
     let now = state.clock.timestamp();
-    state.store.write(move |tx| crate::server::store::shown_once::take(tx, handle, kind, now)).await
+    let sealed = state.store.write(move |tx| crate::server::store::shown_once::take(tx, handle, kind, now)).await?;
+    Ok(sealed.map(|s| crate::server::store::shown_once::open(&id.to_string(), &s)).unwrap_or_default())
 }
 
 /// The signed-in person's personal access tokens, newest first.

@@ -664,7 +664,7 @@ golden! {
     webhook_endpoint_is_kept: super::webhooks::WebhookEndpoint = webhook_endpoint() => "webhook_endpoint.json", equal;
     webhook_delivery_is_kept: super::webhooks::WebhookDelivery = webhook_delivery() => "webhook_delivery.json", equal;
     device_decisions_are_kept: Vec<Decision> = vec![approved(), Decision::Denied] => "device_decision.json", equal;
-    shown_once_is_kept: ShownOnce = ShownOnce { at: 1_772_697_600, values: vec!["abcde-fghjk".into(), "mnpqr-stuvw".into()] } => "shown_once.json", equal;
+    shown_once_is_kept: ShownOnce = ShownOnce { at: 1_772_697_600, sealed: "000102030405060708090a0b5a2f".into() } => "shown_once.json", equal;
 
     application_statuses_are_kept: Vec<ApplicationStatus> =
         every!(ApplicationStatus: Pending, Generated, Rejected, Withdrawn) => "application_status.json", equal;
