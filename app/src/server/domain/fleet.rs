@@ -263,7 +263,7 @@ pub fn daily(tx: &redb::ReadTransaction, app: Uuid, mp: Uuid, days: i64, now: Da
     let (hour, day) = hour_and_day(now);
     let first_day = day - days + 1;
     let mut per: std::collections::BTreeMap<(String, i64), Counts> = std::collections::BTreeMap::new();
-    for (version, h, counts) in fleet::hours_of(tx, app, mp, first_day * 24)? {
+    for (version, h, counts) in fleet::hours_of(tx, app, mp, first_day * 24)?.0 {
         if h <= hour {
             per.entry((version, h.div_euclid(24))).or_default().add(counts);
         }

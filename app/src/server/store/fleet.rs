@@ -116,20 +116,34 @@ pub fn since(tx: &impl Reads, s: &Subject, from: i64) -> Result<Counts, AppError
 }
 
 /// Per version of mini program `mp` on `app`, its counts by hour from hour `from` on:
-/// (version, hour, counts), by version then hour.
-pub fn hours_of(tx: &impl Reads, app: Uuid, mp: Uuid, from: i64) -> Result<Vec<(String, i64, Counts)>, AppError> {
+/// (version, hour, counts), by version then hour. Each version's hours before `from` are skipped
+/// by a seek, not read, so a page's cost follows its window, not the fleet's whole history; the
+/// second value is how many entries were read.
+pub fn hours_of(tx: &impl Reads, app: Uuid, mp: Uuid, from: i64) -> Result<(Vec<(String, i64, Counts)>, usize), AppError> {
     let t = tx.open(FLEET_HOURS)?;
     let (a, m) = (app.as_u128(), mp.as_u128());
     let mut out = Vec::new();
-    for row in t.range((a, m, "", i64::MIN)..=(a, m.saturating_add(1), "", i64::MIN))? {
-        let row = row?;
-        let (ka, km, version, hour) = row.0.value();
-        let (launches, failed, crashes) = row.1.value();
-        if (ka, km) == (a, m) && hour >= from {
+    let mut read = 0;
+    let mut at = (String::new(), i64::MIN);
+    'versions: loop {
+        for row in t.range((a, m, at.0.as_str(), at.1)..=(a, m.saturating_add(1), "", i64::MIN))? {
+            let row = row?;
+            read += 1;
+            let (ka, km, version, hour) = row.0.value();
+            if (ka, km) != (a, m) {
+                break 'versions;
+            }
+            if hour < from {
+                // Into this version's window, in one seek.
+                at = (version.to_string(), from);
+                continue 'versions;
+            }
+            let (launches, failed, crashes) = row.1.value();
             out.push((version.to_string(), hour, Counts { launches, failed, crashes }));
         }
+        break;
     }
-    Ok(out)
+    Ok((out, read))
 }
 
 /// The distinct installs that reported version `s` on day `day`, estimated.
@@ -173,8 +187,29 @@ mod tests {
         let s2 = s.clone();
         let installs = store.read_blocking(move |tx| installs_on(tx, &s2, 0)).unwrap();
         assert!((145..=155).contains(&installs), "150 installs counted as {installs}");
-        let rows = store.read_blocking(move |tx| hours_of(tx, s.app, s.mini_program, 11)).unwrap();
+        let (rows, _) = store.read_blocking(move |tx| hours_of(tx, s.app, s.mini_program, 11)).unwrap();
         let versions: Vec<(&str, i64)> = rows.iter().map(|(v, h, _)| (v.as_str(), *h)).collect();
         assert_eq!(versions, [("1.0.0", 11), ("1.1.0", 11)]);
+    }
+
+    /// A year of hours for three versions: a week's window reads the week, not the year.
+    #[test]
+    fn a_window_of_hours_is_read_without_the_history_before_it() {
+        let store = Store::memory();
+        let (app, mp) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut b = Batch::default();
+        for version in ["1.0.0", "1.1.0", "2.0.0"] {
+            for hour in 0..24 * 365 {
+                b.hours.insert((Subject { app, mini_program: mp, version: version.into() }, hour), Counts { launches: 1, failed: 0, crashes: 0 });
+            }
+        }
+        // Another mini program's hours, after this one's in the key order.
+        b.hours.insert((Subject { app, mini_program: Uuid::from_u128(3), version: "1.0.0".into() }, 5), Counts { launches: 9, failed: 0, crashes: 0 });
+        store.write_blocking(move |tx| add(tx, &b)).unwrap();
+        let from = 24 * 358;
+        let (rows, read) = store.read_blocking(move |tx| hours_of(tx, app, mp, from)).unwrap();
+        assert_eq!(rows.len(), 3 * 24 * 7);
+        assert!(rows.iter().all(|(_, h, c)| *h >= from && c.launches == 1));
+        assert!(read <= rows.len() + 3 + 1, "{read} entries read for {} hours", rows.len());
     }
 }
