@@ -338,17 +338,9 @@ impl Publisher {
         // 1. Documents no key reads any more (a revoked or ended key, a suspended workspace, a
         // deleted App): first, as nothing waits on them and they are what must stop soonest.
         let mut changes: Vec<(String, Option<PublishedObject>)> = Vec::new();
-        for (key, _) in records.iter().filter(|(k, r)| r.kind == ObjectKind::Document && !desired.documents.contains_key(*k)) {
-            match self.target.store.delete(&self.target.path(key)).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {
-                    pass.deleted += 1;
-                    changes.push((key.clone(), None));
-                }
-                Err(e) => {
-                    failed = Some(e.into());
-                    break;
-                }
-            }
+        let unread = records.iter().filter(|(k, r)| r.kind == ObjectKind::Document && !desired.documents.contains_key(*k)).map(|(k, _)| k);
+        if let Err(e) = self.delete(unread, &mut pass.deleted, &mut changes).await {
+            failed = Some(e);
         }
         self.record(std::mem::take(&mut changes)).await?;
 
@@ -444,34 +436,36 @@ impl Publisher {
         // 4. Bundles and icons no document names: retired, then deleted once no cached document
         // can name them.
         let retire = chrono::Duration::from_std(RETIRE_AFTER).unwrap_or_default();
-        let mut result: Result<(), PublishError> = Ok(());
+        let mut gone = Vec::new();
         for (key, r) in records.iter().filter(|(k, r)| r.kind != ObjectKind::Document && !desired.blobs.contains_key(*k)) {
             match r.retired {
                 None => {
                     due(now + retire);
                     changes.push((key.clone(), Some(PublishedObject { retired: Some(now), ..r.clone() })));
-                    continue;
                 }
-                Some(t) if now < t + retire => {
-                    due(t + retire);
-                    continue;
-                }
-                Some(_) => {}
-            }
-            match self.target.store.delete(&self.target.path(key)).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {
-                    pass.deleted += 1;
-                    changes.push((key.clone(), None));
-                }
-                Err(e) => {
-                    result = Err(e.into());
-                    break;
-                }
+                Some(t) if now < t + retire => due(t + retire),
+                Some(_) => gone.push(key),
             }
         }
+        let result = self.delete(gone.into_iter(), &mut pass.deleted, &mut changes).await;
         self.record(changes).await?;
         result?;
         Ok((wanted, pass))
+    }
+
+    /// Deletes `keys` from the target (one already gone counts as deleted), counting them in
+    /// `deleted` and noting each in `changes`; stops at the first the target refuses.
+    async fn delete<'k>(&self, keys: impl Iterator<Item = &'k String>, deleted: &mut usize, changes: &mut Vec<(String, Option<PublishedObject>)>) -> Result<(), PublishError> {
+        for key in keys {
+            match self.target.store.delete(&self.target.path(key)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                    *deleted += 1;
+                    changes.push((key.clone(), None));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 
     async fn put_blob(&self, key: &str, blob: &Blob) -> Result<PublishedObject, PublishError> {
