@@ -44,7 +44,7 @@ pub(super) async fn login(args: LoginArgs) -> anyhow::Result<()> {
     let response = client.post(format!("{server}/api/device/v1/code")).timeout(Duration::from_secs(30)).form(&[("client_id", CLIENT_ID)]).send().await.with_context(unreachable)?;
     if !response.status().is_success() {
         let status = response.status();
-        let refusal: Refusal = read(&server, response).await.map_err(|_| anyhow!("{server} answered {status}"))?;
+        let refusal: Refusal = read(&server, response).await.map_err(|e| if status.is_redirection() { e } else { anyhow!("{server} answered {status}") })?;
         bail!("{}: {} ({})", server, refusal.error_description, refusal.error);
     }
     let code: DeviceCode = read(&server, response).await?;
@@ -74,7 +74,7 @@ pub(super) async fn login(args: LoginArgs) -> anyhow::Result<()> {
             return Ok(());
         }
         let status = response.status();
-        let refusal: Refusal = read(&server, response).await.map_err(|_| anyhow!("{server} answered {status}"))?;
+        let refusal: Refusal = read(&server, response).await.map_err(|e| if status.is_redirection() { e } else { anyhow!("{server} answered {status}") })?;
         match refusal.error.as_str() {
             "authorization_pending" => {}
             "slow_down" => interval += Duration::from_secs(5),
@@ -85,8 +85,34 @@ pub(super) async fn login(args: LoginArgs) -> anyhow::Result<()> {
     }
 }
 
-/// An answer of the device endpoints, read up to the limit.
+/// An answer of the device endpoints, read up to the limit; a redirect is reported, naming where
+/// it points (it is not followed).
 async fn read<T: serde::de::DeserializeOwned>(server: &str, response: reqwest::Response) -> anyhow::Result<T> {
+    if response.status().is_redirection() {
+        let to = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("another address");
+        bail!("{server} (--server) redirects to {to}: give that address as --server");
+    }
     let body = super::client::bounded_body(server, response).await?;
     serde_json::from_slice(&body).context("the server's answer could not be read")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that redirects the sign-in elsewhere: the device code is not sent on, and the
+    /// person is told where it pointed.
+    #[tokio::test]
+    async fn a_redirect_is_reported_not_followed() {
+        use axum::response::IntoResponse;
+        let app = axum::Router::new().route(
+            "/api/device/v1/code",
+            axum::routing::post(|| async { (axum::http::StatusCode::PERMANENT_REDIRECT, [("location", "https://elsewhere.example/code")]).into_response() }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let e = login(LoginArgs { server: server.clone() }).await.unwrap_err().to_string();
+        assert_eq!(e, format!("{server} (--server) redirects to https://elsewhere.example/code: give that address as --server"));
+    }
 }

@@ -156,8 +156,8 @@ fn private_refusal(what: &str) -> AppError {
 
 /// Checks an endpoint URL: absolute, `https://` (or `http://` where the operator allows private
 /// networks), no user name or password, no fragment, and — unless allowed — a host that is not
-/// a private address (an address written in the URL, a name such as `localhost`, or a name that
-/// resolves to one). Deliveries check the address again when they connect.
+/// a private address (an address written in the URL, a name such as `localhost`) and a name that
+/// resolves, to public addresses only. Deliveries check the address again when they connect.
 pub async fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, AppError> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -201,14 +201,20 @@ pub async fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, AppEr
                 return Err(AppError::invalid(URL_FIELD, "must name its host by its full domain name, like hooks.example.com"));
             }
             let port = url.port_or_known_default().unwrap_or(443);
-            // A name that does not resolve now is accepted (its receiver may come later); one
-            // that resolves to a private address is not. Looked up as absolute, never completed
-            // by the server's search domains.
+            // The name must resolve, to public addresses only. One that does not resolve and one
+            // that resolves inside the network are refused alike, so saving tells no one which
+            // names the server's network has. Looked up as absolute, never completed by the
+            // server's search domains.
             let lookup = tokio::time::timeout(Duration::from_secs(3), tokio::net::lookup_host((absolute(&name), port))).await;
-            if let Ok(Ok(addrs)) = lookup {
-                if addrs.into_iter().any(|a| !is_public(a.ip())) {
-                    return Err(private_refusal("resolves to"));
-                }
+            let addrs: Vec<SocketAddr> = match lookup {
+                Ok(Ok(addrs)) => addrs.collect(),
+                _ => Vec::new(),
+            };
+            if addrs.is_empty() || addrs.iter().any(|a| !is_public(a.ip())) {
+                return Err(AppError::invalid(
+                    URL_FIELD,
+                    "names a host with no public address (it does not resolve, or resolves to a private, loopback or otherwise non-public one); the operator can allow private receivers with --webhooks-allow-private-networks",
+                ));
             }
         }
         _ => {}
@@ -701,6 +707,8 @@ mod tests {
         }
         assert!(check_url("http://127.0.0.1:8080/x", true).await.is_ok(), "the operator allows private receivers");
         assert!(refused("https://kubernetes/x", false).await.contains("full domain name"), "one label: a name of the server's own network");
+        // A name that does not resolve reads as one that resolves inside the network.
+        assert!(refused("https://no-such-name.invalid/x", false).await.contains("names a host with no public address"));
         assert!(check_url("http://receiver:8080/x", true).await.is_ok(), "allowed with private receivers");
         assert_eq!(absolute("hooks.example.com"), "hooks.example.com.");
         assert_eq!(absolute("hooks.example.com."), "hooks.example.com.");

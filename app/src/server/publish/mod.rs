@@ -55,9 +55,9 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// How long after no published document names a bundle or icon it is deleted: past the
 /// documents' `max-age`, so no cached document names it either.
 pub const RETIRE_AFTER: Duration = Duration::from_secs(10 * DOCUMENT_MAX_AGE);
-/// The longest wait between failed attempts.
-/// Bundles and icons a pass may fail to write before it takes the target to be down.
+/// Bundles and icons the target may refuse in a pass before it is taken to be down.
 const BLOB_REFUSALS_PER_PASS: usize = 3;
+/// The longest wait between failed attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How often the worker looks even when nothing woke it (a grace period ending, a document due).
 const LOOK_EVERY: Duration = Duration::from_secs(5);
@@ -92,6 +92,22 @@ impl std::fmt::Debug for Target {
     }
 }
 
+/// A target's URL written one way — no trailing or doubled slash — so that `s3://b/p/` and
+/// `s3://b/p` are one target, not a new one.
+fn canonical(url: &url::Url) -> String {
+    let path = url.path().split('/').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("/");
+    let host = url.host_str().unwrap_or_default();
+    if path.is_empty() { format!("{}://{host}", url.scheme()) } else { format!("{}://{host}/{path}", url.scheme()) }
+}
+
+/// Whether `a` and `b` name one target, however each was written.
+fn same_target(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => canonical(&a) == canonical(&b),
+        _ => a == b,
+    }
+}
+
 impl Target {
     /// `s3://BUCKET[/PREFIX]` (credentials and region from the usual `AWS_*` variables; `endpoint`
     /// for storage other than AWS, such as `http://127.0.0.1:8333`) or `file:///ABSOLUTE/DIR`.
@@ -118,9 +134,7 @@ impl Target {
                     builder = builder.with_endpoint(e.trim_end_matches('/')).with_allow_http(e_url.scheme() == "http");
                 }
                 let store = builder.build().map_err(|e| format!("--publish-to {url:?}: {e}"))?;
-                // Written one way, so `s3://b/p/` and `s3://b/p` are one target, not a new one.
-                let url = if prefix.is_empty() { format!("s3://{bucket}") } else { format!("s3://{bucket}/{prefix}") };
-                Ok(Target { store: Arc::new(store), prefix, url, attributes: true })
+                Ok(Target { store: Arc::new(store), prefix, url: canonical(&parsed), attributes: true })
             }
             "file" => {
                 if endpoint.is_some() {
@@ -129,9 +143,7 @@ impl Target {
                 let dir = parsed.to_file_path().map_err(|_| format!("--publish-to {url:?}: a file URL must name an absolute directory, like file:///srv/mpdp"))?;
                 std::fs::create_dir_all(&dir).map_err(|e| format!("--publish-to {url:?}: could not create {}: {e}", dir.display()))?;
                 let store = LocalFileSystem::new_with_prefix(&dir).map_err(|e| format!("--publish-to {url:?}: {e}"))?;
-                let shown = dir.to_string_lossy();
-                let url = format!("file://{}", if shown.len() > 1 { shown.trim_end_matches('/') } else { &shown });
-                Ok(Target { store: Arc::new(store), prefix: String::new(), url, attributes: false })
+                Ok(Target { store: Arc::new(store), prefix: String::new(), url: canonical(&parsed), attributes: false })
             }
             other => Err(format!("--publish-to {url:?}: the scheme {other:?} is not supported; it {RULE}")),
         }
@@ -321,7 +333,7 @@ impl Publisher {
 
     async fn pass(&self) -> Result<(u64, Pass), PublishError> {
         let url = self.target.url.clone();
-        self.store.write(move |tx| queue::use_target(tx, &url)).await?;
+        self.store.write(move |tx| queue::use_target(tx, &url, same_target)).await?;
         let now = self.clock.now();
         let store = self.store.clone();
         let (state, desired, records) = tokio::task::spawn_blocking(move || Desired::of(&store, now))
@@ -370,7 +382,10 @@ impl Publisher {
                 }
                 Err(e) => {
                     tracing::warn!(object = %key, error = %e, "could not publish a bundle or icon; the documents naming it wait");
-                    refusals += 1;
+                    // A file missing here says nothing of the target.
+                    if matches!(e, PublishError::Target(_)) {
+                        refusals += 1;
+                    }
                     unwritten.insert(key);
                     failed.get_or_insert(e);
                 }
@@ -660,5 +675,10 @@ mod tests {
             assert_eq!(Target::parse(given, Some("http://127.0.0.1:9")).unwrap().url(), "s3://releases/mpdp", "{given}");
         }
         assert_eq!(Target::parse("s3://releases/", Some("http://127.0.0.1:9")).unwrap().url(), "s3://releases");
+        // As a data file written before kept it: the same target.
+        assert!(same_target("s3://releases/mpdp/", "s3://releases/mpdp"));
+        assert!(same_target("file:///srv/my%20dir/", "file:///srv/my%20dir"));
+        assert!(!same_target("s3://releases/mpdp", "s3://releases/other"));
+        assert!(!same_target("s3://releases/mpdp", "file:///releases/mpdp"));
     }
 }

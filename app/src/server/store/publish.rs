@@ -154,12 +154,15 @@ pub fn forget(tx: &WriteTransaction, path: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Starts over for `target` when the records describe another one: nothing is known to be
-/// there yet, so everything is written.
-pub fn use_target(tx: &WriteTransaction, target: &str) -> Result<(), AppError> {
+/// Starts over for `target` when the records describe another one (`same` tells whether two
+/// URLs, however written, name one target): nothing is known to be there yet, so everything is
+/// written. The same target written another way keeps the records.
+pub fn use_target(tx: &WriteTransaction, target: &str, same: impl Fn(&str, &str) -> bool) -> Result<(), AppError> {
     let state = read_state(&tx.open_table(PUBLISH)?)?;
-    if state.target.as_deref() == Some(target) {
-        return Ok(());
+    match state.target.as_deref() {
+        Some(known) if known == target => return Ok(()),
+        Some(known) if same(known, target) => return update(tx, |s| s.target = Some(target.to_string())).map(drop),
+        _ => {}
     }
     tx.delete_table(PUBLISHED)?;
     tx.open_table(PUBLISHED)?;
@@ -195,13 +198,17 @@ mod tests {
         let object = PublishedObject { kind: ObjectKind::Bundle, sha256: "ab".into(), size: 2, e_tag: None, digest: None, sequence: None, issued: None, retired: None };
         store
             .write_blocking(|tx| {
-                use_target(tx, "file:///a")?;
+                use_target(tx, "file:///a", |a, b| a == b)?;
                 record(tx, "bundles/ab", &object)
             })
             .unwrap();
-        store.write_blocking(|tx| use_target(tx, "file:///a")).unwrap();
+        store.write_blocking(|tx| use_target(tx, "file:///a", |a, b| a == b)).unwrap();
         assert_eq!(store.read_blocking(|tx| objects(tx)).unwrap().len(), 1);
-        store.write_blocking(|tx| use_target(tx, "s3://b")).unwrap();
+        // The same target written another way keeps what is known to be there.
+        store.write_blocking(|tx| use_target(tx, "file:///a/", |a, b| a.trim_end_matches('/') == b.trim_end_matches('/'))).unwrap();
+        assert_eq!(store.read_blocking(|tx| objects(tx)).unwrap().len(), 1);
+        assert_eq!(store.read_blocking(|tx| state(tx)).unwrap().target.as_deref(), Some("file:///a/"));
+        store.write_blocking(|tx| use_target(tx, "s3://b", |a, b| a == b)).unwrap();
         assert!(store.read_blocking(|tx| objects(tx)).unwrap().is_empty());
         assert_eq!(store.read_blocking(|tx| state(tx)).unwrap().target.as_deref(), Some("s3://b"));
     }
