@@ -510,7 +510,8 @@ async fn a_plain_form_post_from_the_confirmation_page_returns_to_the_page_that_a
     join(&server, &ann, "bob", "WorkspaceDeveloper").await;
     let bob_id = member_id(&ann, &server, "bob").await;
     // The confirmation page states the consequence in the seed's words, from its own table.
-    let page = page_text(&ann, &server.url(&format!("/confirm/block-member?workspace=Acme&account={bob_id}&back=%2Fw%2FAcme%2Fmembers"))).await;
+    let link = server.url(&format!("/confirm/block-member?workspace=Acme&account={bob_id}&back=%2Fw%2FAcme%2Fmembers"));
+    let page = confirmation_page(&ann, &link).await;
     assert!(page.contains("If the member has been blocked, he/she will not be able to view or operate all mini programs he/she has been joined."), "{page}");
     assert!(page.contains(r#"action="/api/block-member""#), "{page}");
     let (status, to) = confirmed_form_post(&ann, &server, "block-member", &[("workspace", "Acme"), ("account", &bob_id), ("back", "/w/Acme/members")]).await;
@@ -522,6 +523,32 @@ async fn a_plain_form_post_from_the_confirmation_page_returns_to_the_page_that_a
     // An unknown confirmation is a 404 page.
     let r = ann.get(server.url("/confirm/format-disk")).send().await.unwrap();
     assert_eq!(r.status(), 404);
+    // A confirmation naming its target is shown only when opened from a console page: a link
+    // from a mail, another site or the address bar sends the person to the page it returns to.
+    let members_page = server.url("/w/Acme/members");
+    for (headers, shown) in [
+        (vec![("sec-fetch-site", "same-origin")], true),
+        (vec![("sec-fetch-site", "cross-site")], false),
+        (vec![("sec-fetch-site", "none")], false),
+        (vec![("sec-fetch-site", "same-site")], false),
+        (vec![("referer", members_page.as_str())], true),
+        (vec![("referer", "https://evil.example/w/Acme")], false),
+        (vec![], false),
+    ] {
+        let mut request = ann.get(&link);
+        for (k, v) in &headers {
+            request = request.header(*k, *v);
+        }
+        let r = request.send().await.unwrap();
+        if shown {
+            assert_eq!(r.status(), 200, "{headers:?}");
+        } else {
+            assert_eq!(r.status(), 303, "{headers:?}");
+            assert_eq!(r.headers()["location"], "/w/Acme/members", "{headers:?}");
+        }
+    }
+    let crafted = ann.get(server.url("/confirm/block-member?account=x&back=%2F%2Fevil.example")).send().await.unwrap();
+    assert_eq!((crafted.status().as_u16(), crafted.headers()["location"].to_str().unwrap()), (303, "/"), "a foreign return target is not followed");
 }
 
 #[tokio::test]

@@ -219,7 +219,7 @@ async fn a_control_meant_for_a_candidate_since_replaced_is_refused_and_changes_n
     // The page's controls name the candidate they show, with JavaScript and without.
     let page = page_text(&s.ann, &s.server.url(&format!("/w/Acme/mini-programs/{}", s.mp))).await;
     assert!(page.contains(r#"action="/confirm/pause-rollout""#) && page.contains(r#"name="version" value="1.2.0""#), "{page}");
-    let confirm = page_text(&s.ann, &s.server.url(&format!("/confirm/complete-rollout?workspace=Acme&id={}&app={}&version=1.2.0", s.mp, s.app))).await;
+    let confirm = confirmation_page(&s.ann, &s.server.url(&format!("/confirm/complete-rollout?workspace=Acme&id={}&app={}&version=1.2.0", s.mp, s.app))).await;
     assert!(confirm.contains(r#"action="/api/complete-rollout""#) && confirm.contains(r#"name="version" value="1.2.0""#), "{confirm}");
     let installs = install_ids(400);
     let served = getting(&s, &installs, "1.2.0").await;

@@ -81,10 +81,17 @@ test("a confirmation asks first — a modal dialog with JavaScript, a page witho
   await expect(page.getByRole("button", { name: "Reactivate workspace…" })).toBeVisible();
 });
 
-test("a crafted confirmation link can't choose the words, and an unknown one is not found", async ({ page }, info) => {
+test("a crafted confirmation link is not shown from outside the console, and an unknown one is not found", async ({ page }, info) => {
+  // Opened from the address bar (or a mail, another site), a link naming a target is not shown:
+  // it goes to the page it would return to — not a foreign one.
   await open(page, info, "/confirm/block-member?workspace=Acme&account=x&back=%2F%2Fevil.example&text=Click%20me");
-  await expect(page.getByRole("heading", { level: 1, name: "Block member" })).toBeVisible();
+  await expect(page).not.toHaveURL(/\/confirm\//);
+  expect(new URL(page.url()).host).toBe(new URL(info.project.use.baseURL ?? page.url()).host);
+  await expect(page.getByRole("heading", { level: 1, name: "Block member" })).toHaveCount(0);
   await expect(page.getByText("Click me")).toHaveCount(0);
+  // Naming nothing, the page says the action in its own words only.
+  await open(page, info, "/confirm/block-member");
+  await expect(page.getByRole("heading", { level: 1, name: "Block member" })).toBeVisible();
   await expect(page.getByRole("link", { name: "Cancel" })).toHaveAttribute("href", "/");
   const response = await page.goto("/confirm/format-disk");
   expect(response?.status()).toBe(404);

@@ -48,6 +48,49 @@ pub async fn refuse_cross_site(
     next.run(req).await
 }
 
+/// `/confirm/{kind}?…` names in its query what its button acts on (a member, an application, a
+/// key …), and shows only the action: opened from outside the console — a link in a mail or on
+/// another site, which may name anyone's account or application — it is not shown, and the person
+/// is sent to the page it would return to, to ask from there. Opened from a console page (or
+/// with nothing named), it is shown.
+pub async fn confirm_from_console(
+    State(policy): State<OriginPolicy>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let uri = req.uri();
+    let names_a_target = req.method() == Method::GET
+        && uri.path().starts_with("/confirm/")
+        && uri.query().is_some_and(|q| !q.is_empty());
+    if names_a_target && !from_console(req.headers(), &policy) {
+        let query = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(uri)
+            .map(|q| q.0)
+            .unwrap_or_default();
+        let back = app::model::local_path(query.get("back").map(String::as_str))
+            .unwrap_or_else(|| "/".into());
+        tracing::info!(path = uri.path(), "a confirmation opened from outside the console was not shown");
+        return axum::response::Redirect::to(&back).into_response();
+    }
+    next.run(req).await
+}
+
+/// Whether the browser says the request was made from a page of this site: `Sec-Fetch-Site:
+/// same-origin`, or, from a browser that sends no `Sec-Fetch-Site`, a `Referer` on this origin.
+fn from_console(headers: &axum::http::HeaderMap, policy: &OriginPolicy) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
+    }
+    let Some(referer) = headers.get(header::REFERER).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut origins = vec![policy.public_origin.to_string()];
+    if !host.is_empty() {
+        origins.extend([format!("http://{host}"), format!("https://{host}")]);
+    }
+    origins.iter().any(|o| referer.strip_prefix(o.as_str()).is_some_and(|rest| rest.starts_with('/')))
+}
+
 fn refuse(why: &str) -> Response {
     tracing::warn!(reason = why, "refused a cross-site request");
     let error = app::model::AppError::Forbidden(

@@ -589,6 +589,12 @@ pub async fn page_text(c: &reqwest::Client, url: &str) -> String {
     c.get(url).send().await.unwrap().text().await.unwrap()
 }
 
+/// A confirmation page (`/confirm/…`) as served when opened from a console page, as a browser
+/// says it was (`Sec-Fetch-Site: same-origin`).
+pub async fn confirmation_page(c: &reqwest::Client, url: &str) -> String {
+    c.get(url).header("sec-fetch-site", "same-origin").send().await.unwrap().text().await.unwrap()
+}
+
 /// A signed-in client for a new account `name@example.com`. With an operator on the server
 /// (`server_with_operator`), the address is verified through the emailed link, as a person would.
 pub async fn person(server: &Server, name: &str) -> reqwest::Client {

@@ -65,7 +65,6 @@ impl Config {
     /// slash.
     pub fn parse_public_url(raw: &str) -> Result<String, String> {
         let raw = raw.trim();
-        let trimmed = raw.trim_end_matches('/');
         let url = url::Url::parse(raw).map_err(|_| {
             if raw.contains("://") {
                 "must name a host, like https://console.example.com".to_string()
@@ -79,7 +78,9 @@ impl Config {
         if url.host_str().is_none_or(str::is_empty) {
             return Err("must name a host, like https://console.example.com".into());
         }
-        Ok(trimmed.to_string())
+        // As the URL parser writes it (scheme and host in lower case, no default port), so that
+        // `HTTPS://Console.example.com` is https — Secure cookies, HSTS — like any other spelling.
+        Ok(url.as_str().trim_end_matches('/').to_string())
     }
 }
 
@@ -127,6 +128,9 @@ mod tests {
     #[test]
     fn a_public_url_is_http_or_https_and_names_a_host() {
         assert_eq!(Config::parse_public_url(" https://console.example.com/mpdp/ ").unwrap(), "https://console.example.com/mpdp");
+        let shouted = Config::parse_public_url("HTTPS://Console.Example.com:443/").unwrap();
+        assert_eq!(shouted, "https://console.example.com");
+        assert!(Config { public_url: shouted, ..Config::default() }.is_https(), "Secure cookies and HSTS");
         for (bad, why) in [
             ("ftp://x", "must start with http:// or https://"),
             ("console.example.com", "must start with http:// or https://"),
