@@ -123,7 +123,7 @@ async fn the_version_page_offers_retire_to_a_workspace_admin_only() {
     assert!(admin.contains("Retire version 1.0.0"), "{admin}");
     assert!(!page(&mpa).await.contains("/confirm/retire-version"));
     // Without JavaScript: the confirmation page, then a plain form post back to the page.
-    let confirm = page_text(&s.ann, &s.server.url(&format!("/confirm/retire-version?workspace=Acme&id={}&version=1.0.0&back=/w/Acme/mini-programs/{}", s.mp, s.mp))).await;
+    let confirm = confirmation_page(&s.ann, &s.server.url(&format!("/confirm/retire-version?workspace=Acme&id={}&version=1.0.0&back=/w/Acme/mini-programs/{}", s.mp, s.mp))).await;
     assert!(confirm.contains("a lower version can be uploaded after it") && confirm.contains(r#"action="/api/retire-version""#), "{confirm}");
     let back = format!("/w/Acme/mini-programs/{}", s.mp);
     let r = s
