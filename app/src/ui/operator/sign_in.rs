@@ -87,7 +87,7 @@ pub fn SignInPage() -> impl IntoView {
                             <td><code>{p.id.clone()}</code></td>
                             <td class="break">{p.issuer.clone()}</td>
                             <td class="break">{p.client_id.clone()}</td>
-                            <td>{if p.allowed_domains.is_empty() { "Any — proves no address".to_string() } else { p.allowed_domains.join(", ") }}</td>
+                            <td>{if p.allowed_domains.is_empty() { "Any".to_string() } else { p.allowed_domains.join(", ") }}</td>
                             <td class="break"><code>{p.redirect_uri.clone()}</code></td>
                             <td>{if p.workspaces.is_empty() { "No workspace".to_string() } else { p.workspaces.join(", ") }}</td>
                             <td class="nowrap">{fmt_time(&p.created)}</td>
