@@ -594,6 +594,11 @@ async fn two_factor_authentication_from_enrolment_to_login_replay_recovery_and_t
     let enrolled_at = unix_now() + ahead;
     let r = call(&ann, &server, "confirm-second-factor", &[("code", &authenticator_code(&key, enrolled_at))]).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    // A page another site opens (a link, or a window it opened just now) takes nothing.
+    for site in ["cross-site", "same-site"] {
+        let r = ann.get(server.url("/account")).header("sec-fetch-site", site).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{site}");
+    }
     // Shown once: of five page loads at once, one gets the codes.
     let loads = (0..5).map(|_| {
         let (ann, server) = (&ann, &server);

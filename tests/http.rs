@@ -405,8 +405,22 @@ async fn plain_form_posts_work_without_javascript() {
     assert_eq!(r.status(), StatusCode::FOUND);
     let back = r.headers()["location"].to_str().unwrap().to_string();
     assert!(back.starts_with(&home) && back.contains("__err="), "{back}");
-    let page = page_text(&client(), &back).await;
+    // The browser follows the redirect from the form's page, and the page shows the error.
+    let page = client().get(&back).header("sec-fetch-site", "same-origin").send().await.unwrap().text().await.unwrap();
     assert!(page.contains("do not match an account"), "{page}");
+    // The same link from outside the console (a mail, another site, the address bar) says nothing
+    // the server did not: the person is sent to the page without it.
+    for headers in [vec![("sec-fetch-site", "cross-site")], vec![("sec-fetch-site", "none")], vec![("referer", "https://evil.example/")], vec![]] {
+        let mut request = client().get(format!("{back}&next=%2Faccount"));
+        for (k, v) in &headers {
+            request = request.header(*k, *v);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{headers:?}");
+        assert_eq!(r.headers()["location"], "/?next=%2Faccount", "{headers:?}");
+    }
+    let r = client().get(&back).header("referer", &home).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "a browser that sends no Sec-Fetch-Site names the form's page");
 }
 
 #[tokio::test]

@@ -767,6 +767,9 @@ async fn access_token(c: &reqwest::Client, s: &Setup, workspace: &str, scopes: &
     form.extend(names.iter().map(String::as_str).zip(scopes.iter().copied()));
     let r = call(c, &s.server, "create-access-token", &form).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    // The account page opened by another site (a link, or a window it opened) does not take it.
+    let r = c.get(s.server.url("/account")).header("sec-fetch-site", "cross-site").send().await.unwrap();
+    assert_eq!(r.status(), 200);
     let token = call(c, &s.server, "new-access-token", &[]).await.json();
     assert_eq!(call(c, &s.server, "new-access-token", &[]).await.json(), serde_json::Value::Null, "shown once");
     token.as_str().unwrap().to_string()
@@ -917,7 +920,8 @@ async fn a_session_that_signed_in_hours_ago_signs_in_again_before_it_makes_a_tok
         .unwrap();
     let back = r.headers()["location"].to_str().unwrap().to_string();
     assert!(back.contains("__err="), "{back}");
-    let shown = dev.get(if back.starts_with('/') { s.server.url(&back) } else { back }).send().await.unwrap().text().await.unwrap();
+    let back = if back.starts_with('/') { s.server.url(&back) } else { back };
+    let shown = dev.get(back).header("sec-fetch-site", "same-origin").send().await.unwrap().text().await.unwrap();
     assert!(shown.contains("sign in again first") && shown.contains(r#"href="/login?again=1&amp;next=%2Faccount"#), "{shown}");
     // The login page: to a signed-in person it says so, unless it was sent to sign in again.
     let page = |path: &'static str| {

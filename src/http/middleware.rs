@@ -48,28 +48,45 @@ pub async fn refuse_cross_site(
     next.run(req).await
 }
 
-/// `/confirm/{kind}?…` names in its query what its button acts on (a member, an application, a
-/// key …), and shows only the action: opened from outside the console — a link in a mail or on
-/// another site, which may name anyone's account or application — it is not shown, and the person
-/// is sent to the page it would return to, to ask from there. Opened from a console page (or
-/// with nothing named), it is shown.
-pub async fn confirm_from_console(
+/// What a link from outside the console — in a mail, on another site, pasted in the address bar
+/// — may not make a page say:
+/// - `/confirm/{kind}?…` names in its query what its button acts on (a member, an application, a
+///   key …), and shows only the action. Such a link, which may name anyone's account or
+///   application, is not shown: the person is sent to the page it would return to, to ask from
+///   there. With nothing named, it is shown.
+/// - `__path` and `__err` carry a refused form's error back to its page when JavaScript is off.
+///   From outside they would put any words in the page's alert: the person is sent to the same
+///   page without them.
+///
+/// Opened from a console page (a redirect after a form post there included), both are shown.
+pub async fn links_from_outside(
     State(policy): State<OriginPolicy>,
     req: Request,
     next: Next,
 ) -> Response {
+    if req.method() != Method::GET || from_console(req.headers(), &policy) {
+        return next.run(req).await;
+    }
     let uri = req.uri();
-    let names_a_target = req.method() == Method::GET
-        && uri.path().starts_with("/confirm/")
-        && uri.query().is_some_and(|q| !q.is_empty());
-    if names_a_target && !from_console(req.headers(), &policy) {
-        let query = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(uri)
-            .map(|q| q.0)
-            .unwrap_or_default();
-        let back = app::model::local_path(query.get("back").map(String::as_str))
-            .unwrap_or_else(|| "/".into());
+    let Some(query) = uri.query().filter(|q| !q.is_empty()) else {
+        return next.run(req).await;
+    };
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    if uri.path().starts_with("/confirm/") {
+        let back = pairs.iter().find(|(k, _)| k == "back").map(|(_, v)| v.as_str());
+        let back = app::model::local_path(back).unwrap_or_else(|| "/".into());
         tracing::info!(path = uri.path(), "a confirmation opened from outside the console was not shown");
         return axum::response::Redirect::to(&back).into_response();
+    }
+    if pairs.iter().any(|(k, _)| k == "__err" || k == "__path") {
+        let kept: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "__err" && k != "__path").collect();
+        let mut to = uri.path().to_string();
+        if !kept.is_empty() {
+            to.push('?');
+            to.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish());
+        }
+        tracing::info!(path = uri.path(), "a form error in a link from outside the console was not shown");
+        return axum::response::Redirect::to(&to).into_response();
     }
     next.run(req).await
 }

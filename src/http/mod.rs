@@ -83,7 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(app::server::sso::routes().into_router().with_state(state.cx.clone()))
         .layer(axum::middleware::from_fn_with_state(state.config.max_bundle_bytes, middleware::body_limit))
         .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(origin.clone(), middleware::confirm_from_console))
+        .layer(axum::middleware::from_fn_with_state(origin.clone(), middleware::links_from_outside))
         .layer(axum::middleware::from_fn_with_state(origin, middleware::refuse_cross_site));
     // The machine APIs: no session, no origin check, their own limits and authorisation.
     Router::new()

@@ -332,12 +332,17 @@ async fn show_once(state: &AppState, who: &SignedIn, kind: crate::server::store:
     state.store.write(move |tx| crate::server::store::shown_once::put(tx, handle, kind, sealed, now)).await
 }
 
-/// Takes what waits to be shown once to this session.
+/// Takes what waits to be shown once to this session. A page another site opened (a link, or a
+/// window it opened just after the secret was made) takes nothing: it would use the secret up
+/// before the person saw it.
 #[cfg(feature = "ssr")]
 async fn shown_once(state: &AppState, who: &SignedIn, kind: crate::server::store::shown_once::Kind) -> Result<Vec<String>, AppError> {
     let Some(id) = who.session().id() else {
         return Ok(Vec::new());
     };
+    if super::from_another_site().await {
+        return Ok(Vec::new());
+    }
     let handle = crate::server::store::sessions::handle(&id);
     let now = state.clock.timestamp();
     let sealed = state.store.write(move |tx| crate::server::store::shown_once::take(tx, handle, kind, now)).await?;

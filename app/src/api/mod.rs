@@ -30,6 +30,16 @@ pub(crate) fn client_addr_of_request() -> impl std::future::Future<Output = Opti
     }
 }
 
+/// Whether the browser says this request came from another site (`Sec-Fetch-Site: cross-site` or
+/// `same-site`): a link there, or a window it opened. A browser that says nothing, a typed
+/// address and a page of this site do not.
+#[cfg(feature = "ssr")]
+pub(crate) async fn from_another_site() -> bool {
+    leptos_axum::extract::<axum::http::HeaderMap>().await.is_ok_and(|h| {
+        matches!(h.get("sec-fetch-site").map(|v| v.as_bytes()), Some(b"cross-site" | b"same-site"))
+    })
+}
+
 /// A member of `workspace` whom the policy table allows `action`, with the state and the audit
 /// actor a change needs.
 #[cfg(feature = "ssr")]
