@@ -430,12 +430,21 @@ async fn pages_render_and_unknown_paths_get_the_404_page() {
     assert_eq!(r.status(), 200);
     let headers = r.headers().clone();
     assert_eq!(headers["x-content-type-options"], "nosniff");
-    assert!(headers["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .contains("frame-ancestors 'none'"));
+    let policy = headers["content-security-policy"].to_str().unwrap().to_string();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
     let page = r.text().await.unwrap();
     assert!(page.contains("Log in to MPDP"));
+    // The page runs only the inline scripts it names: each carries this response's nonce.
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let nonce = policy.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect(&policy).to_string();
+    assert!(nonce.len() >= 16, "{policy}");
+    let scripts = page.matches("<script").count();
+    assert!(scripts >= 1 && page.matches(&format!(r#" nonce="{nonce}""#)).count() >= scripts, "{scripts} scripts: {page}");
+    let again = reqwest::get(server.url("/")).await.unwrap();
+    assert!(!again.headers()["content-security-policy"].to_str().unwrap().contains(&nonce), "a new nonce for each response");
+    let other = reqwest::get(server.url("/healthz")).await.unwrap();
+    let other = other.headers()["content-security-policy"].to_str().unwrap();
+    assert!(other.contains("script-src 'self' 'wasm-unsafe-eval'") && !other.contains("nonce"), "{other}");
     assert!(page.contains(r#"<label for="field-login">Email or username</label>"#));
     let r = reqwest::get(server.url("/sign-up")).await.unwrap();
     assert!(r.text().await.unwrap().contains("Create your MPDP account"));

@@ -106,10 +106,8 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'self'; \
-                 img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-            ),
+            // A console page sets its own, naming its inline scripts by nonce (`app::ui::shell`).
+            HeaderValue::from_str(&app::server::csp::policy(None)).expect("the policy is ASCII"),
         ))
         .layer(axum::middleware::from_fn_with_state(https, middleware::response_headers))
         // A body that stops arriving ends the request (uploads included) rather than holding it.

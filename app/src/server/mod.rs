@@ -5,6 +5,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod container;
+pub mod csp;
 pub mod context;
 pub mod domain;
 pub mod guard;

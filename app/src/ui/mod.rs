@@ -30,6 +30,13 @@ use crate::model::AppError;
 /// route's chunks when it hydrates.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let css = format!("/{}/mpdp.css", options.site_pkg_dir);
+    // The page's inline scripts carry the nonce Leptos made for this response; the policy names it.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(policy) = axum::http::HeaderValue::from_str(&crate::server::csp::policy(Some(&nonce))) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
