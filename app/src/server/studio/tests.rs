@@ -129,3 +129,65 @@ fn an_abandoned_receive_reads_and_writes_nothing_more() {
     abandoned.set();
     assert!(reader.read(&mut buf).is_err() && writer.write(&buf).is_err());
 }
+
+/// A client that goes away once its bytes are in drops its request: the storing goes on to its
+/// end, so the bundle it put in place is named by a record or removed, never left behind.
+#[tokio::test]
+async fn a_dropped_upload_request_leaves_no_bundle_that_nothing_names() {
+    use crate::server::store::audit::Actor;
+    let dir = tempfile::tempdir().unwrap();
+    let cx = crate::server::Context::new(crate::server::store::Store::memory(), crate::server::Config::default());
+    let studio = Studio {
+        bundles: Bundles::new(dir.path().to_path_buf()),
+        limits: std::sync::Arc::new(limits::StudioLimits::new(cx.clock.clone())),
+        last_used: Default::default(),
+        cx,
+    };
+    std::fs::create_dir_all(studio.bundles.temp_dir()).unwrap();
+    let temp = studio.bundles.temp_dir().join("upload-dropped");
+    std::fs::write(&temp, b"a bundle").unwrap();
+    let mp = Uuid::now_v7();
+    let mut record = Version::for_test(mp, "1.0.0", VersionState::Uploaded);
+    record.sha256 = crate::server::keys::sha256_hex(b"a bundle");
+    let sha = record.sha256.clone();
+    // Its workspace is gone, so the record's write refuses and the file must go again.
+    let uploader = Uploader::Key { id: "k".into(), nonce: "n".into(), client: None, token: None };
+    // Writes wait behind one that waits for the test, so the request is dropped while its record's
+    // write is queued.
+    let (started, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let blocker = {
+        let (started, release) = (started.0, release.1);
+        let store = studio.store.clone();
+        tokio::spawn(async move {
+            store
+                .write(move |_| {
+                    let _ = started.send(());
+                    let _ = release.recv();
+                    Ok(())
+                })
+                .await
+        })
+    };
+    let started = started.1;
+    tokio::task::spawn_blocking(move || started.recv()).await.unwrap().unwrap();
+    let request = {
+        let studio = studio.clone();
+        let temp = receive::TempFile(Some(temp.clone()));
+        tokio::spawn(async move { store_version(&studio, temp, record, (Uuid::now_v7(), "Gone".into()), "mp".into(), Actor::named("test"), uploader).await })
+    };
+    // The bundle is in place (its temporary file moved); then the request is dropped.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while temp.exists() {
+        assert!(std::time::Instant::now() < deadline, "the bundle was never put in place");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    request.abort();
+    release.0.send(()).unwrap();
+    blocker.await.unwrap().unwrap();
+    // The storing holds the bundle's address until it has ended.
+    let bundles = studio.bundles.clone();
+    let held = tokio::task::spawn_blocking(move || bundles.hold(&sha)).await.unwrap();
+    assert!(!studio.bundles.path(&held.sha256).exists(), "no record names it, so it is removed");
+    let versions = studio.store.read(move |tx| crate::server::store::minis::versions(tx, mp)).await.unwrap();
+    assert!(versions.is_empty());
+}

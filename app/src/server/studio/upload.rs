@@ -269,7 +269,18 @@ pub(super) enum Uploader {
 /// The record's transaction re-checks what the upload was allowed on (the key or the member, the
 /// workspace, the mini program, the version), so of two at once one wins; a loser removes the
 /// file it put in place unless a record names it.
+///
+/// It runs as a task of its own: a client that goes away once its bytes are in (or a request
+/// dropped for any reason) does not stop it between placing the file and writing the record, so
+/// no bundle file is left that nothing names.
 pub(super) async fn store_version(state: &Studio, temp: TempFile, record: Version, workspace: (uuid::Uuid, String), mp_name: String, actor: Actor, uploader: Uploader) -> Result<(), ApiError> {
+    let state = state.clone();
+    tokio::spawn(async move { store_version_to_the_end(&state, temp, record, workspace, mp_name, actor, uploader).await })
+        .await
+        .map_err(|_| ApiError::internal())?
+}
+
+async fn store_version_to_the_end(state: &Studio, temp: TempFile, record: Version, workspace: (uuid::Uuid, String), mp_name: String, actor: Actor, uploader: Uploader) -> Result<(), ApiError> {
     let temp_path = temp.path()?;
     let bundles = state.bundles.clone();
     let sha = record.sha256.clone();
