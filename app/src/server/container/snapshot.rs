@@ -460,12 +460,12 @@ fn minimum(m: &Manifest) -> Option<semver::Version> {
 
 /// The versions released to the App before `stable` that older containers fall back to: older
 /// than the stable, newest first, each needing an older container than every one before it,
-/// ending with the first that needs none. A version rolled back from (newer than the stable) is
-/// never a fallback.
+/// ending with the first that needs none. A version rolled back from is never a fallback, whether
+/// newer than the stable or (the stable released since) older.
 fn fallbacks(tx: &ReadTransaction, mp: &MiniProgram, r: &releases::Release, stable: &Manifest, icon: &Option<Arc<Served>>, platform: &PlatformKey) -> Result<Vec<Manifest>, AppError> {
     let Some(mut floor) = minimum(stable) else { return Ok(Vec::new()) };
     let Ok(top) = semver::Version::parse(&stable.version) else { return Ok(Vec::new()) };
-    let mut older: Vec<(semver::Version, &Shipped)> = r.earlier.iter().filter_map(|s| Some((semver::Version::parse(&s.version).ok()?, s))).filter(|(v, _)| v.cmp_precedence(&top).is_lt()).collect();
+    let mut older: Vec<(semver::Version, &Shipped)> = r.earlier.iter().filter_map(|s| Some((semver::Version::parse(&s.version).ok()?, s))).filter(|(v, s)| v.cmp_precedence(&top).is_lt() && !r.rolled_back_from.contains(&s.version)).collect();
     older.sort_by(|a, b| b.0.cmp_precedence(&a.0));
     let mut chain = Vec::new();
     for (_, shipped) in older {
@@ -1097,6 +1097,27 @@ mod tests {
         content.list_for(Selection { tier: 0, candidates: 1 }).unwrap();
         content.list_for(Selection { tier: 1, candidates: 1 }).unwrap();
         assert_eq!(content.lists.read().unwrap().lists.len(), 1);
+    }
+
+    #[test]
+    fn a_version_rolled_back_from_is_no_fallback_once_a_newer_stable_is_released() {
+        let w = world();
+        let v = |t: &str| semver::Version::parse(t).unwrap();
+        // 1.0.0 (world's) was the stable; 1.3.0 (any container) crashed and was rolled back from,
+        // to 1.1.0 (any); then 1.4.0 (containers 3.0.0 and up) became the stable.
+        let (v11, v13, v14) = (add_version(&w, "1.1.0", None), add_version(&w, "1.3.0", None), add_version(&w, "1.4.0", Some("3.0.0")));
+        release(&w, move |r| {
+            r.make_stable(v13);
+            r.make_stable(v11);
+            r.rolled_back_from = vec!["1.3.0".into()];
+            r.make_stable(v14);
+        });
+        let content = &served(&w);
+        let install = Some("install-00001");
+        assert_eq!(versions_in(content, content.select(install, Some(&v("2.0.0")))), ["1.1.0"], "an older container falls back past 1.3.0");
+        assert_eq!(versions_in(content, content.select(install, None)), ["1.1.0"]);
+        assert_eq!(versions_in(content, content.select(install, Some(&v("3.0.0")))), ["1.4.0"]);
+        assert!(!content.serves(w.mp, "1.3.0"));
     }
 
     fn versions_in(content: &AppContent, selection: Selection) -> Vec<String> {

@@ -127,6 +127,9 @@ pub async fn control(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uui
                 (AuditAction::ReleaseResumed, details)
             }
             Control::Complete => {
+                if c.paused.is_some() {
+                    return Err(AppError::conflict("Release", format!("{version} is paused on {app_name}: resume it before completing its rollout")));
+                }
                 let done = r.candidate.take().ok_or(AppError::Internal)?;
                 let details = format!("{version} from {} to every install", rollout_label(done.rollout));
                 r.make_stable(done.shipped);
@@ -170,8 +173,8 @@ pub async fn daily_figures(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, 
 }
 
 /// Makes `version`, released to `app` before, the stable again at once, with a reason; the
-/// stable it replaces is kept among the earlier versions (it can be rolled back to in turn), and
-/// a candidate rolling out there is withdrawn.
+/// stable it replaces is kept among the earlier versions (it can be rolled back to in turn, but
+/// is no older container's fallback), and a candidate rolling out there is withdrawn.
 pub async fn rollback(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uuid, app: Uuid, version: String, reason: String, actor: Actor) -> Result<(), AppError> {
     let reason = validate_reason(&reason)?;
     let version = version.trim().to_string();
@@ -190,10 +193,19 @@ pub async fn rollback(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uu
         if matches!(v.state, VersionState::Removed | VersionState::Retired) {
             return Err(AppError::conflict("Version", format!("{version} is {}; it can't be released again", v.state.label())));
         }
+        let replaced: Vec<String> = r.served().map(|s| s.version.clone()).filter(|v| *v != version).collect();
         let from = r.served().map(|s| s.version.clone()).collect::<Vec<_>>().join(" and ");
         r.candidate = None;
         target.released = crate::server::store::now();
         r.make_stable(target);
+        // What it replaced is never an older container's fallback; what it went back to may be.
+        let mut rolled_back_from = replaced;
+        for v in std::mem::take(&mut r.rolled_back_from) {
+            if v != version && !rolled_back_from.contains(&v) {
+                rolled_back_from.push(v);
+            }
+        }
+        r.rolled_back_from = rolled_back_from.into_iter().filter(|v| r.earlier.iter().any(|e| e.version == *v)).collect();
         v.state = VersionState::Released;
         minis::put_version(tx, &v)?;
         Ok((AuditAction::ReleaseRolledBack, format!("{from} → {version}: {reason}")))
@@ -232,6 +244,9 @@ mod tests {
         assert_eq!(control(cx, admin, mp, app, "1.1.0", Control::Pause, w.actor()).await.unwrap_err().status(), 409);
         let before = at(&w);
         assert_eq!(control(cx, admin, mp, app, "1.1.0", Control::Raise(500), w.actor()).await.unwrap_err().status(), 409);
+        // A page shown before the pause (by a person, or the health rule) cannot complete it.
+        let e = control(cx, admin, mp, app, "1.1.0", Control::Complete, w.actor()).await.unwrap_err();
+        assert!(e.status() == 409 && e.to_string().contains("resume it before completing"), "{e}");
         assert_eq!(at(&w), before, "a refusal changes nothing");
         control(cx, admin, mp, app, "1.1.0", Control::Resume, w.actor()).await.unwrap();
         control(cx, admin, mp, app, "1.1.0", Control::Complete, w.actor()).await.unwrap();
@@ -306,9 +321,12 @@ mod tests {
         assert_eq!(stable(&r), "1.0.0");
         assert_eq!(r.earlier.iter().map(|e| e.version.as_str()).collect::<Vec<_>>(), ["1.2.0", "1.1.0"]);
         assert_eq!((w.state_of("1.0.0").await, w.state_of("1.2.0").await), (VersionState::Released, VersionState::Superseded));
+        assert_eq!(r.rolled_back_from, ["1.2.0"], "no older container's fallback");
         // The version rolled back from can be released again the same way.
         rollback(cx, admin, mp, app, "1.2.0".into(), "fixed on the server".into(), w.actor()).await.unwrap();
-        assert_eq!(stable(&at(&w)), "1.2.0");
+        let r = at(&w);
+        assert_eq!(stable(&r), "1.2.0");
+        assert_eq!(r.rolled_back_from, ["1.0.0"], "chosen again, 1.2.0 is no longer marked; what it replaced is");
         assert!(w.audit_actions().await.contains(&"release.rolled_back".to_string()));
     }
 

@@ -480,6 +480,7 @@ fn release() -> Release {
             at: at("2026-03-05T11:30:00Z"),
             reported: super::fleet::Counts { launches: 480, failed: 3, crashes: 9 },
         }),
+        rolled_back_from: Vec::new(),
     }
 }
 

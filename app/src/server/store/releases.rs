@@ -97,12 +97,17 @@ pub struct Release {
     /// about another candidate: it was never resumed).
     #[serde(default)]
     pub resumed: Option<Resumed>,
+    /// Versions among `earlier` that a rollback replaced, newest first: never served again as an
+    /// older container's fallback (only a rollback to one of them, which takes it off, brings it
+    /// back).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rolled_back_from: Vec<String>,
 }
 
 impl Release {
     /// Nothing released yet.
     pub fn new(mini_program: Uuid, app: Uuid) -> Release {
-        Release { mini_program, app, stable: None, candidate: None, earlier: Vec::new(), health: HealthRule::default(), resumed: None }
+        Release { mini_program, app, stable: None, candidate: None, earlier: Vec::new(), health: HealthRule::default(), resumed: None, rolled_back_from: Vec::new() }
     }
 
     /// The current candidate's last resumption (`None`: it was never resumed): what its installs

@@ -151,7 +151,7 @@ pub fn AppRelease(controls: Controls, workspace: String, id: Uuid, n: usize, rel
                 {raise_form}
                 {confirm(Confirm::PauseRollout, rolling.is_some())}
                 {confirm(Confirm::ResumeRollout, paused)}
-                {confirm(Confirm::CompleteRollout, has_candidate)}
+                {confirm(Confirm::CompleteRollout, rolling.is_some())}
                 {confirm(Confirm::AbortRollout, has_candidate)}
                 {rollbacks}
                 <FormDialog title="Edit health rule" param=format!("health-{n}") opener_label=format!("Edit health rule on {}", r.app)>
