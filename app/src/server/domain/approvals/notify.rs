@@ -44,8 +44,13 @@ pub(super) fn tell_approvers(tx: &redb::WriteTransaction, a: &Application, publi
     Ok(())
 }
 
-/// Tells the applicant of a decision (in the console and by email).
+/// Tells the applicant of a decision (in the console and by email). Of an application made as a
+/// member, only an active member is told: one blocked or removed since learns nothing more of
+/// the workspace (who decided, why).
 pub(super) fn tell_applicant(tx: &redb::WriteTransaction, a: &Application, public_url: &str) -> Result<(), AppError> {
+    if a.category != Category::MemberRequest && !crate::server::store::members::membership(tx, a.workspace, a.applicant)?.is_some_and(|m| m.active) {
+        return Ok(());
+    }
     let who = a.decided_by.as_ref().map(|d| d.1.as_str()).unwrap_or("an approver");
     let mut text = format!("Your application “{}” ({}) was {} by {who}", a.category.title(), subject_of(a), a.status.label().to_lowercase());
     if let Some(r) = &a.reason {

@@ -49,7 +49,9 @@ pub async fn list(cx: &Context, m: &Authorized<act::ViewApprovals>, f: ListFilte
 
 /// An application, for its applicant or the workspace's approvers (a blocked member of the workspace:
 /// 403, like everywhere in it; anyone else: 404). A member is held to what the workspace asks of
-/// every member's session (two factors, its single sign-on), as on every page of it.
+/// every member's session (two factors, its single sign-on), as on every page of it. Only a
+/// request to join is shown to an applicant who is no member: one removed from the workspace no
+/// longer reads what became of the applications made there (who decided, why, where it went).
 pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> Result<ApplicationDetail, AppError> {
     let me = who.account().id;
     let (detail, member_of) = cx
@@ -57,11 +59,11 @@ pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> R
         .read(move |tx| {
             let w = ws::workspace_by_name(tx, &workspace)?.or_missing(Missing::Application)?;
             let membership = crate::server::store::members::membership(tx, w.id, me)?;
-            if membership.is_some() {
+            let a = store::get(tx, id)?.filter(|a| a.workspace == w.id).or_missing(Missing::Application)?;
+            if membership.is_some() || a.category != Category::MemberRequest {
                 crate::server::guard::MemberScope::for_account(tx, w.id, &w.name, me, WorkspaceAction::ViewWorkspace)?;
             }
             let member_of = membership.is_some().then(|| w.clone());
-            let a = store::get(tx, id)?.filter(|a| a.workspace == w.id).or_missing(Missing::Application)?;
             let role = membership.map(|m| m.role);
             let approver = role.is_some_and(|r| allows(r, WorkspaceAction::ViewApprovals));
             if a.applicant != me && !approver {

@@ -451,4 +451,11 @@ async fn reading_and_withdrawing_hold_a_member_to_the_workspace_rules() {
     s.store.write(move |tx| crate::server::store::members::remove(tx, wid, mia)).await.unwrap();
     assert_eq!(withdraw(s, mpa.who(), id, nobody()).await.unwrap_err().status(), 404);
     assert_eq!(state_of(&w, "1.0.0").await, VersionState::InReview);
+    // Nor reads it any longer, nor is told who decided it and why.
+    assert_eq!(get(s, mpa.who(), "Acme".into(), id).await.unwrap_err().status(), 404);
+    let told = s.store.read(move |tx| notifications::unread(tx, mia)).await.unwrap();
+    decide(s, &acts(&reviewer), id, false, "Not for the removed".into(), nobody()).await.unwrap();
+    assert_eq!(s.store.read(move |tx| notifications::unread(tx, mia)).await.unwrap(), told);
+    let mails = s.store.read(|tx| outbox::list(tx, None, "Your application was", &Window::first(outbox::LIST, 50))).await.unwrap();
+    assert_eq!(mails.total, 0, "no mail to the removed applicant");
 }
