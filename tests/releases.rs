@@ -61,6 +61,13 @@ async fn release_bundle(s: &Setup, version: &str, rollout: &str, bundle: Vec<u8>
     let r = call(&s.ann, &s.server, "apply-publishing", &form).await;
     assert!(r.status == 200 || r.status == 302, "{} {}", r.status, r.body);
     let id = r.json().as_str().unwrap().to_string();
+    // The approver sees the share the approval releases it to.
+    let detail = call(&s.rev, &s.server, "get-application", &[("workspace", "Acme"), ("id", &id)]).await.json();
+    let share = detail["rollout"].as_str().unwrap_or_default().to_string();
+    match rollout {
+        "" | "100" => assert_eq!(share, "100 %: every install gets it at once", "{detail}"),
+        _ => assert!(share.starts_with(&format!("{rollout} %: a candidate")), "{detail}"),
+    }
     expect(&call(&s.rev, &s.server, "approve-application", &[("workspace", "Acme"), ("id", &id)]).await, 200, "Rex approves");
 }
 

@@ -166,6 +166,9 @@ pub struct ApplicationDetail {
     pub mini_program_id: Option<Uuid>,
     /// The target Apps of a publishing application.
     pub apps: Vec<String>,
+    /// The share of installs a publishing application releases the version to once approved
+    /// ("100 %, every install at once", or a candidate's share), so an approver knows it.
+    pub rollout: Option<String>,
     /// The feature of a feature activation: (label, description).
     pub feature: Option<(String, String)>,
     /// The applicant's note (publishing, feature, member request) or reason (removal).

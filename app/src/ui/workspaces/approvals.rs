@@ -110,6 +110,7 @@ pub fn ApplicationPage() -> impl IntoView {
                             })}
                             {a.row.version.clone().map(|v| view! { <dt>"Version"</dt><dd>{v}</dd> })}
                             {(!a.apps.is_empty()).then(|| view! { <dt>"Release to"</dt><dd>{a.apps.join(", ")}</dd> })}
+                            {a.rollout.clone().map(|r| view! { <dt>"Share of installs"</dt><dd>{r}</dd> })}
                             {a.feature.clone().map(|(label, description)| view! { <dt>"Feature"</dt><dd>{label}<br /><span class="hint">{description}</span></dd> })}
                             {(a.row.category == Category::MemberRequest).then(|| view! { <dt>"Joins as"</dt><dd>"Workspace Developer, unassigned"</dd> })}
                             <dt>"Applicant"</dt><dd>{a.row.applicant.clone()}</dd>

@@ -85,6 +85,7 @@ pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> R
                 row: a.row(),
                 mini_program_id: a.mini_program,
                 apps: a.apps.iter().map(|(_, n)| n.clone()).collect(),
+                rollout: (a.category == Category::Publishing).then(|| rollout_share(a.rollout)),
                 feature: a.feature.as_deref().and_then(|c| feature(c).ok()).map(|f| (f.label.to_string(), f.description.to_string())),
                 note: a.note.clone(),
                 reason: a.reason.clone(),
@@ -100,6 +101,16 @@ pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> R
         who.single_sign_on_admits(&w).await?;
     }
     Ok(detail)
+}
+
+/// The share of installs a publishing application asks for, as its approver reads it.
+fn rollout_share(per_mille: u16) -> String {
+    use crate::model::approvals::{rollout_label, FULL_ROLLOUT};
+    if per_mille >= FULL_ROLLOUT {
+        "100 %: every install gets it at once".into()
+    } else {
+        format!("{}: a candidate beside the stable, raised from the release page", rollout_label(per_mille))
+    }
 }
 
 /// "My requests": the person's applications in every workspace.
