@@ -19,6 +19,7 @@ coded_enum! {
         VersionUploaded => "version.uploaded", "A version was uploaded";
         ApplicationFiled => "application.filed", "An application was filed for review";
         ApplicationDecided => "application.decided", "An application was approved or rejected";
+        ApplicationWithdrawn => "application.withdrawn", "An application was withdrawn by its applicant";
         ReleaseChanged => "release.changed", "A release changed (released, raised, resumed, completed)";
         ReleasePaused => "release.paused", "A rollout was paused";
         ReleaseRolledBack => "release.rolled_back", "A release was rolled back or its rollout aborted";
@@ -39,6 +40,7 @@ impl WebhookEvent {
             MiniProgramVersionUploaded => Some(WebhookEvent::VersionUploaded),
             ApprovalApplied => Some(WebhookEvent::ApplicationFiled),
             ApprovalApproved | ApprovalRejected => Some(WebhookEvent::ApplicationDecided),
+            ApprovalWithdrawn => Some(WebhookEvent::ApplicationWithdrawn),
             MiniProgramReleased | ReleaseRaised | ReleaseResumed | ReleaseCompleted => Some(WebhookEvent::ReleaseChanged),
             ReleasePaused => Some(WebhookEvent::ReleasePaused),
             ReleaseRolledBack | ReleaseAborted => Some(WebhookEvent::ReleaseRolledBack),
@@ -51,7 +53,7 @@ impl WebhookEvent {
             | MemberRemoved | MemberLeft | AppCreated | AppKeyCreated | AppKeyRotated | AppKeyRevoked
             | AppUploadScopeChanged | AppTestDevicesChanged | MiniProgramCreated | MiniProgramEdited
             | MiniProgramAssigned | MiniProgramUnassigned | MiniProgramVersionRetired | MiniProgramRemoved
-            | MiniProgramFeatureActivated | ReleaseHealthRuleChanged | ApprovalWithdrawn | AccountSignedUp
+            | MiniProgramFeatureActivated | ReleaseHealthRuleChanged | AccountSignedUp
             | AccountSignedIn | AccountSignInFailed | AccountSignedOut | AccountPasswordChanged
             | AccountPasswordResetRequested | AccountPasswordReset | AccountEmailVerified
             | AccountEmailChangeRequested | AccountEmailChanged | AccountSessionRevoked | AccountMarkedVerified

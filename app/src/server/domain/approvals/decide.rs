@@ -79,7 +79,7 @@ pub(crate) fn decide_in(tx: &redb::WriteTransaction, d: &Decider, id: Uuid, appr
             Category::Publishing => release(tx, &before, &mut effects)?,
             Category::Removal => {
                 remove(tx, &before, &mut effects)?;
-                close_pending_of_removed(tx, &before, &actor, &url)?;
+                close_pending_of_removed(tx, &before, &url)?;
             }
             Category::Feature => activate(tx, &before, &mut effects)?,
             Category::MemberRequest => join(tx, &before, &actor, &mut effects)?,

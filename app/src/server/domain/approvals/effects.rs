@@ -111,8 +111,10 @@ pub(super) fn end_review(tx: &redb::WriteTransaction, a: &Application, to: Versi
 }
 
 /// After a removal, the mini program's pending publishing and feature applications can't succeed:
-/// they are closed as Rejected, with the reason, and their applicants told.
-pub(super) fn close_pending_of_removed(tx: &redb::WriteTransaction, removal: &Application, actor: &Actor, public_url: &str) -> Result<(), AppError> {
+/// they are closed as Rejected, with the reason, and their applicants told. The platform closes
+/// them, not the person who approved the removal, and the audit log says so.
+pub(super) fn close_pending_of_removed(tx: &redb::WriteTransaction, removal: &Application, public_url: &str) -> Result<(), AppError> {
+    let actor = &Actor::named("MPDP");
     let Some(mp) = removal.mini_program else { return Ok(()) };
     let mut ids = store::pending_with_prefix(tx, &format!("version:{mp}:"))?;
     ids.extend(store::pending_with_prefix(tx, &format!("feature:{mp}:"))?);

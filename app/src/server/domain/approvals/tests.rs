@@ -149,6 +149,11 @@ async fn publishing_moves_versions_through_their_states_and_refuses_every_other_
     let closed = s.store.read(move |tx| store::get(tx, asked)).await.unwrap().unwrap();
     assert_eq!(closed.status, Status::Rejected);
     assert!(closed.reason.unwrap().contains("was removed"));
+    // The platform closed it, not the person who approved the removal.
+    let window = Window::first(crate::server::store::audit::LIST, 100);
+    let log = s.store.read(move |tx| crate::server::store::audit::list(tx, None, "approval.rejected", "", &window)).await.unwrap();
+    let closers: Vec<&str> = log.items.iter().filter(|e| e.details.contains("was removed")).map(|e| e.actor.as_str()).collect();
+    assert_eq!(closers, ["MPDP"], "{:?}", log.items);
     // The applicant was told of each decision.
     let mia_id = mpa.who().account().id;
     assert_eq!(s.store.read(move |tx| notifications::unread(tx, mia_id)).await.unwrap(), 4, "rejected, released, removed, closed");
