@@ -216,6 +216,19 @@ pub fn member_requests_by_since(tx: &WriteTransaction, applicant: Uuid, since: D
     Ok(out)
 }
 
+/// How many applications `applicant` filed since `since` (any workspace, category or outcome),
+/// counted up to `at_most`: one range of the index, no application read.
+pub fn filed_by_since(tx: &WriteTransaction, applicant: Uuid, since: DateTime<Utc>, at_most: usize) -> Result<usize, AppError> {
+    let (a, from) = (applicant.as_u128(), since.timestamp_micros());
+    let index = tx.open_table(APPROVALS_BY_APPLICANT)?;
+    let mut n = 0;
+    for row in index.range((a, from, 0)..=(a, i64::MAX, u128::MAX))?.take(at_most) {
+        row?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// How many member requests `workspace` has had since `since`, whatever became of them (one
 /// range of the index, no application read).
 pub fn member_requests_to_since(tx: &WriteTransaction, workspace: Uuid, since: DateTime<Utc>) -> Result<usize, AppError> {

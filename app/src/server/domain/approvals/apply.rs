@@ -29,9 +29,19 @@ pub const MEMBER_REQUESTS_PER_ACCOUNT_PER_DAY: usize = 5;
 /// Workspace Admins still find them in the console (notifications, Approvals), without mail.
 pub const MEMBER_REQUEST_MAILS_PER_WORKSPACE_PER_HOUR: usize = 10;
 
-/// Stores a new application with its audit event and tells the approvers.
+/// Applications one person files in an hour whose approvers are told by email. Withdrawing lets
+/// a member apply again, so apply → withdraw → apply must not become a way to flood the
+/// approvers' inboxes: past this, they find the applications in the console (notifications,
+/// Approvals), without mail.
+pub const MAILED_APPLICATIONS_PER_APPLICANT_PER_HOUR: usize = 10;
+
+/// Stores a new application with its audit event and tells the approvers (by email too, unless
+/// its applicant filed [`MAILED_APPLICATIONS_PER_APPLICANT_PER_HOUR`] in the last hour).
 pub(super) fn file(tx: &redb::WriteTransaction, a: Application, actor: &Actor, public_url: &str) -> Result<Uuid, AppError> {
-    file_announced(tx, a, actor, public_url, Announce::ConsoleAndMail)
+    let hour_ago = crate::server::store::now() - chrono::Duration::hours(1);
+    let recent = store::filed_by_since(tx, a.applicant, hour_ago, MAILED_APPLICATIONS_PER_APPLICANT_PER_HOUR)?;
+    let how = if recent < MAILED_APPLICATIONS_PER_APPLICANT_PER_HOUR { Announce::ConsoleAndMail } else { Announce::ConsoleOnly };
+    file_announced(tx, a, actor, public_url, how)
 }
 
 pub(super) fn file_announced(tx: &redb::WriteTransaction, mut a: Application, actor: &Actor, public_url: &str, how: Announce) -> Result<Uuid, AppError> {

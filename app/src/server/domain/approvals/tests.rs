@@ -193,6 +193,33 @@ async fn features_and_member_requests_follow_their_rules() {
     assert_eq!(super::mine(s, &zed, Default::default()).await.unwrap().total, 1);
 }
 
+/// Apply → withdraw → apply, again and again: every application is filed, and shown to the
+/// approvers in the console, but their mail stops at the hourly budget.
+#[tokio::test]
+async fn a_member_applying_and_withdrawing_in_a_loop_stops_mailing_the_approvers() {
+    let w = world().await;
+    let admin = member(&w, "ann", Role::WorkspaceAdmin).await;
+    let mpa = member(&w, "mia", Role::MiniProgramAdmin).await;
+    let (mp, wid, mia, s) = (w.mp, w.workspace.id, mpa.who().account().id, &w.state);
+    s.store.write(move |tx| minis::assign(tx, wid, mp, mia, MiniRole::Admin)).await.unwrap();
+    let ann_id = admin.who().account().id;
+    let mails = || async move { s.store.read(|tx| outbox::list(tx, None, "New application in Acme", &Window::first(outbox::LIST, 100))).await.unwrap().total };
+    let (mails_before, unread_before) = (mails().await, s.store.read(move |tx| notifications::unread(tx, ann_id)).await.unwrap());
+    let rounds = MAILED_APPLICATIONS_PER_APPLICANT_PER_HOUR + 5;
+    let mut per_application = 0;
+    for round in 0..rounds {
+        let id = apply_feature(s, &acts(&mpa), mp, "camera".into(), String::new(), nobody()).await.unwrap();
+        if round == 0 {
+            per_application = mails().await - mails_before;
+        }
+        withdraw(s, mpa.who(), id, nobody()).await.unwrap();
+    }
+    assert_eq!(mine(s, mpa.who(), Default::default()).await.unwrap().total, rounds as u64, "each one is filed");
+    assert_eq!(s.store.read(move |tx| notifications::unread(tx, ann_id)).await.unwrap(), unread_before + rounds as u64, "and shown in the console");
+    assert!(per_application >= 1, "each approver is mailed");
+    assert_eq!(mails().await - mails_before, per_application * MAILED_APPLICATIONS_PER_APPLICANT_PER_HOUR as u64, "mail stops at the budget");
+}
+
 #[tokio::test]
 async fn member_requests_are_capped_per_account_and_past_a_workspace_s_hourly_budget_go_unmailed() {
     let w = world().await;
