@@ -68,6 +68,9 @@ async fn an_admin_adds_an_app_whose_keys_are_shown_once_and_never_stored() {
         .unwrap();
     assert_eq!(r.status(), 302);
     assert_eq!(r.headers()["location"], format!("/w/Acme/apps/{app}"));
+    // The page opened by another site (a link, or a window it opened) does not take it.
+    let outside = ann.get(server.url(&format!("/w/Acme/apps/{app}"))).header("sec-fetch-site", "cross-site").send().await.unwrap().text().await.unwrap();
+    assert!(outside.split("mpak_").skip(1).all(|s| s.starts_with('…')), "{outside}");
     let page = page_text(&ann, &server.url(&format!("/w/Acme/apps/{app}"))).await;
     // (The page carries it twice: in the field, and in the data the page hydrates from.)
     let shown: std::collections::BTreeSet<&str> =

@@ -421,6 +421,9 @@ async fn plain_form_posts_work_without_javascript() {
     }
     let r = client().get(&back).header("referer", &home).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "a browser that sends no Sec-Fetch-Site names the form's page");
+    // A path that would name another host is not followed.
+    let r = client().get(server.url("//evil.example/x?__err=AA")).send().await.unwrap();
+    assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/"));
 }
 
 #[tokio::test]

@@ -86,6 +86,8 @@ pub async fn links_from_outside(
             to.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish());
         }
         tracing::info!(path = uri.path(), "a form error in a link from outside the console was not shown");
+        // `//host/…` would leave the site: only a path of this one is followed.
+        let to = app::model::local_path(Some(&to)).unwrap_or_else(|| "/".into());
         return axum::response::Redirect::to(&to).into_response();
     }
     next.run(req).await

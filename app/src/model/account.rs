@@ -269,8 +269,15 @@ pub fn validate_username(raw: &str) -> Result<String, AppError> {
             "must start with a letter or a digit",
         ));
     }
+    if RESERVED_USERNAMES.contains(&username_key(name).as_str()) {
+        return Err(AppError::invalid("Username", format!("{name} is the platform's own name; choose another")));
+    }
     Ok(name.to_string())
 }
+
+/// Names no account may take: the platform signs its own steps in histories and the audit log
+/// with them.
+pub const RESERVED_USERNAMES: [&str; 1] = ["mpdp"];
 
 /// The key under which a username is unique: case-folded, so `Alice` and `alice` are one name.
 pub fn username_key(username: &str) -> String {
@@ -331,6 +338,9 @@ mod tests {
             assert!(validate_username(bad).is_err(), "{bad}");
         }
         assert!(validate_username(&"a".repeat(32)).is_ok());
+        let e = validate_username("Mpdp").unwrap_err();
+        assert!(e.field() == Some("Username") && e.to_string().contains("platform's own name"), "{e}");
+        assert!(validate_username("mpdp-ann").is_ok());
         assert_eq!(username_key("Ann"), "ann");
     }
 

@@ -193,12 +193,17 @@ pub async fn rollback(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uu
         if matches!(v.state, VersionState::Removed | VersionState::Retired) {
             return Err(AppError::conflict("Version", format!("{version} is {}; it can't be released again", v.state.label())));
         }
-        let replaced: Vec<String> = r.served().map(|s| s.version.clone()).filter(|v| *v != version).collect();
+        // What it replaced that is newer than the version gone back to was rolled back from; an
+        // older one (a roll forward) stays an older container's fallback.
+        let newer = |v: &str| match (semver::Version::parse(v), semver::Version::parse(&version)) {
+            (Ok(v), Ok(to)) => v.cmp_precedence(&to).is_gt(),
+            _ => v != version,
+        };
+        let replaced: Vec<String> = r.served().map(|s| s.version.clone()).filter(|v| newer(v)).collect();
         let from = r.served().map(|s| s.version.clone()).collect::<Vec<_>>().join(" and ");
         r.candidate = None;
         target.released = crate::server::store::now();
         r.make_stable(target);
-        // What it replaced is never an older container's fallback; what it went back to may be.
         let mut rolled_back_from = replaced;
         for v in std::mem::take(&mut r.rolled_back_from) {
             if v != version && !rolled_back_from.contains(&v) {
@@ -326,7 +331,7 @@ mod tests {
         rollback(cx, admin, mp, app, "1.2.0".into(), "fixed on the server".into(), w.actor()).await.unwrap();
         let r = at(&w);
         assert_eq!(stable(&r), "1.2.0");
-        assert_eq!(r.rolled_back_from, ["1.0.0"], "chosen again, 1.2.0 is no longer marked; what it replaced is");
+        assert!(r.rolled_back_from.is_empty(), "chosen again, 1.2.0 is no longer marked; 1.0.0, older, was rolled forward from and stays a fallback: {:?}", r.rolled_back_from);
         assert!(w.audit_actions().await.contains(&"release.rolled_back".to_string()));
     }
 

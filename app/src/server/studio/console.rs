@@ -125,6 +125,6 @@ pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessio
     let record = received.version(mp.id, version.clone(), upload, state.clock.now());
     let actor = crate::server::domain::workspaces::actor(m.who(), client);
     let size = record.size;
-    store_version(state, received.temp, record, (wid, m.workspace().name.clone()), mp.name.clone(), actor, Uploader::Member(standing)).await?;
+    store_version(state, received.temp, record, (wid, m.workspace().name.clone()), mp.name.clone(), actor, Uploader::Member(standing), slot).await?;
     Ok((version, size))
 }

@@ -173,7 +173,7 @@ async fn a_dropped_upload_request_leaves_no_bundle_that_nothing_names() {
     let request = {
         let studio = studio.clone();
         let temp = receive::TempFile(Some(temp.clone()));
-        tokio::spawn(async move { store_version(&studio, temp, record, (Uuid::now_v7(), "Gone".into()), "mp".into(), Actor::named("test"), uploader).await })
+        tokio::spawn(async move { store_version(&studio, temp, record, (Uuid::now_v7(), "Gone".into()), "mp".into(), Actor::named("test"), uploader, ()).await })
     };
     // The bundle is in place (its temporary file moved); then the request is dropped.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

@@ -244,7 +244,7 @@ pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client
     };
     let view = record.view();
     let uploader = Uploader::Key { id: key.id.clone(), nonce: sig.nonce.clone(), client, token };
-    store_version(state, received.temp, record, (workspace.id, workspace.name.clone()), mp.name.clone(), actor, uploader).await?;
+    store_version(state, received.temp, record, (workspace.id, workspace.name.clone()), mp.name.clone(), actor, uploader, slot).await?;
     state.last_used.touch(&key.id, state.clock.now());
     Ok(Uploaded {
         version: view,
@@ -272,12 +272,18 @@ pub(super) enum Uploader {
 ///
 /// It runs as a task of its own: a client that goes away once its bytes are in (or a request
 /// dropped for any reason) does not stop it between placing the file and writing the record, so
-/// no bundle file is left that nothing names.
-pub(super) async fn store_version(state: &Studio, temp: TempFile, record: Version, workspace: (uuid::Uuid, String), mp_name: String, actor: Actor, uploader: Uploader) -> Result<(), ApiError> {
+/// no bundle file is left that nothing names. `hold` (the upload's slot) is let go when it ends,
+/// so uploads in progress are counted until then.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn store_version(state: &Studio, temp: TempFile, record: Version, workspace: (uuid::Uuid, String), mp_name: String, actor: Actor, uploader: Uploader, hold: impl Send + 'static) -> Result<(), ApiError> {
+    use tracing::Instrument;
     let state = state.clone();
-    tokio::spawn(async move { store_version_to_the_end(&state, temp, record, workspace, mp_name, actor, uploader).await })
-        .await
-        .map_err(|_| ApiError::internal())?
+    let storing = async move {
+        let stored = store_version_to_the_end(&state, temp, record, workspace, mp_name, actor, uploader).await;
+        drop(hold);
+        stored
+    };
+    tokio::spawn(storing.instrument(tracing::Span::current())).await.map_err(|_| ApiError::internal())?
 }
 
 async fn store_version_to_the_end(state: &Studio, temp: TempFile, record: Version, workspace: (uuid::Uuid, String), mp_name: String, actor: Actor, uploader: Uploader) -> Result<(), ApiError> {

@@ -607,7 +607,8 @@ fn free_username(tx: &redb::WriteTransaction, v: &Vouched) -> Result<String, App
     let taken = tx.open_table(ACCOUNTS_BY_USERNAME)?;
     for n in 1..10_000u32 {
         let candidate = if n == 1 { base.clone() } else { format!("{base}-{n}") };
-        if taken.get(username_key(&candidate).as_str())?.is_none() {
+        let key = username_key(&candidate);
+        if !crate::model::account::RESERVED_USERNAMES.contains(&key.as_str()) && taken.get(key.as_str())?.is_none() {
             return Ok(candidate);
         }
     }

@@ -60,7 +60,10 @@ pub async fn get(cx: &Context, who: &SignedIn, workspace: String, id: Uuid) -> R
             let w = ws::workspace_by_name(tx, &workspace)?.or_missing(Missing::Application)?;
             let membership = crate::server::store::members::membership(tx, w.id, me)?;
             let a = store::get(tx, id)?.filter(|a| a.workspace == w.id).or_missing(Missing::Application)?;
-            if membership.is_some() || a.category != Category::MemberRequest {
+            if membership.is_none() && a.category != Category::MemberRequest {
+                return Err(Missing::Application.into());
+            }
+            if membership.is_some() {
                 crate::server::guard::MemberScope::for_account(tx, w.id, &w.name, me, WorkspaceAction::ViewWorkspace)?;
             }
             let member_of = membership.is_some().then(|| w.clone());
