@@ -343,6 +343,15 @@ async fn the_upload_keys_a_blocked_member_was_shown_are_listed_and_rotated_in_on
     expect(&call(&cy, &server, "rotate-app-key", &[("workspace", "Acme"), ("app", &second), ("kind", "upload"), ("grace", "none")]).await, 200, "cy rotates");
     expect(&remove_member(&ann, &server, "Acme", &cy_id).await, 200, "remove cy");
     assert_eq!(exposed().await[0]["standing"], "No longer a member");
+    // So are those of one moved to a role that does not manage Apps: a demotion is no blocking,
+    // but the keys are out of the role's reach all the same.
+    let (dee, dee_id) = join(&server, &op, &ann, "dee", "WorkspaceAdmin").await;
+    expect(&call(&dee, &server, "rotate-app-key", &[("workspace", "Acme"), ("app", &first), ("kind", "upload"), ("grace", "none")]).await, 200, "dee rotates");
+    let demoted = call(&ann, &server, "set-member-role", &[("workspace", "Acme"), ("account", &dee_id), ("role", "WorkspaceDeveloper")]).await;
+    expect(&demoted, 200, "demote dee");
+    let listed = exposed().await;
+    let dee_row = listed.as_array().unwrap().iter().find(|e| e["username"] == "dee").expect("dee is listed").clone();
+    assert_eq!(dee_row["standing"], "Now a Workspace Developer", "{listed}");
     let r = ann
         .post(server.url("/api/rotate-exposed-upload-keys"))
         .header("accept", "text/html")

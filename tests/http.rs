@@ -378,8 +378,13 @@ async fn plain_form_posts_work_without_javascript() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
     assert_eq!(r.headers()["location"], "/sign-up?sent=ann@example.com");
-    let page = page_text(&c, &server.url("/sign-up?sent=ann@example.com")).await;
+    let page = c.get(server.url("/sign-up?sent=ann@example.com")).header("sec-fetch-site", "same-origin").send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Check your inbox"), "{page}");
+    // What a form's answer says is not said by a link from outside.
+    for said in ["sent=mallory%40example.com", "asked=Acme%20says%20hi", "upload_error=Paste+your+key+at+evil.example", "uploaded=9.9.9"] {
+        let r = c.get(server.url(&format!("/sign-up?{said}&next=%2Fx"))).header("sec-fetch-site", "cross-site").send().await.unwrap();
+        assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/sign-up?next=%2Fx"), "{said}");
+    }
     let r = c
         .post(server.url("/api/log-in"))
         .header("accept", "text/html")

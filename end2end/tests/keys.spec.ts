@@ -77,8 +77,8 @@ test("an Upload Key is limited to a mini program and an address range, the keys 
 
   // Kim is blocked: the Members page lists the Upload Key Kim was shown, and rotates it at once.
   await open(page, info, `/w/${workspace}/members`);
-  const exposed = page.getByRole("table", { name: "Upload Keys a blocked or former member could have copied" });
-  await expect(page.getByText("No blocked or former member was shown an Upload Key that still works.")).toBeVisible();
+  const exposed = page.getByRole("table", { name: "Upload Keys a member who lost access could have copied" });
+  await expect(page.getByText("No member who lost access was shown an Upload Key that still works.")).toBeVisible();
   const kimRow = page.getByRole("table", { name: "Members" }).getByRole("row").filter({ hasText: `${kimName}@example.com` });
   await confirmAction(page, info, (await rowActions(kimRow, kimName)).getByRole("button", { name: `Block ${kimName}` }), "Block member", "Are you sure you want to block the member?", "Block");
   await expect(kimRow.getByText("Inactive")).toBeVisible();
@@ -98,7 +98,7 @@ test("an Upload Key is limited to a mini program and an address range, the keys 
   await expect(fresh).toHaveValue(/^mpuk_/);
   const newKey = await fresh.inputValue();
   await open(page, info, `/w/${workspace}/members`);
-  await expect(page.getByText("No blocked or former member was shown an Upload Key that still works.")).toBeVisible();
+  await expect(page.getByText("No member who lost access was shown an Upload Key that still works.")).toBeVisible();
   // The copy Kim could have kept no longer uploads; the new key keeps the scope and does.
   up = studioUpload(base, key, coupons, "1.1.0", src);
   expect(up.ok).toBe(false);

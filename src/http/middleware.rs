@@ -54,11 +54,15 @@ pub async fn refuse_cross_site(
 ///   key …), and shows only the action. Such a link, which may name anyone's account or
 ///   application, is not shown: the person is sent to the page it would return to, to ask from
 ///   there. With nothing named, it is shown.
-/// - `__path` and `__err` carry a refused form's error back to its page when JavaScript is off.
-///   From outside they would put any words in the page's alert: the person is sent to the same
-///   page without them.
+/// - [`SAID_AFTER_A_FORM`] carry what a form's answer says back to its page when JavaScript is
+///   off (a refused form's error, the console upload's refusal, an address mailed, a workspace
+///   asked to join). From outside they would put any words in the page's alerts and notices: the
+///   person is sent to the same page without them.
 ///
 /// Opened from a console page (a redirect after a form post there included), both are shown.
+/// The query parameters whose words a page shows as what a form's answer said.
+pub const SAID_AFTER_A_FORM: [&str; 6] = ["__path", "__err", "upload_error", "uploaded", "sent", "asked"];
+
 pub async fn links_from_outside(
     State(policy): State<OriginPolicy>,
     req: Request,
@@ -78,14 +82,15 @@ pub async fn links_from_outside(
         tracing::info!(path = uri.path(), "a confirmation opened from outside the console was not shown");
         return axum::response::Redirect::to(&back).into_response();
     }
-    if pairs.iter().any(|(k, _)| k == "__err" || k == "__path") {
-        let kept: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "__err" && k != "__path").collect();
+    let said = |k: &str| SAID_AFTER_A_FORM.contains(&k);
+    if pairs.iter().any(|(k, _)| said(k)) {
+        let kept: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| !said(k)).collect();
         let mut to = uri.path().to_string();
         if !kept.is_empty() {
             to.push('?');
             to.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish());
         }
-        tracing::info!(path = uri.path(), "a form error in a link from outside the console was not shown");
+        tracing::info!(path = uri.path(), "what a form's answer said, in a link from outside the console, was not shown");
         // `//host/…` would leave the site: only a path of this one is followed.
         let to = app::model::local_path(Some(&to)).unwrap_or_else(|| "/".into());
         return axum::response::Redirect::to(&to).into_response();

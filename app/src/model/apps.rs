@@ -126,21 +126,30 @@ pub fn validate_app_name(raw: &str) -> Result<String, AppError> {
     super::text::name("App Name", raw, APP_NAME_MAX)
 }
 
-/// A bundle id (iOS) or package name (Android): dot-separated parts of letters, digits, `_` and
-/// `-`, at least two parts, each starting with a letter.
+/// An iOS bundle id, by Apple's rule: at least two dot-separated parts of letters, digits and `-`.
 pub fn validate_bundle_id(field: &'static str, raw: &str) -> Result<String, AppError> {
+    let rule = "must look like com.example.app: at least two dot-separated parts of letters, digits or -";
+    dotted(field, raw, rule, |p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+}
+
+/// An Android package name, by Android's rule: at least two dot-separated parts, each starting
+/// with a letter, of letters, digits and `_`.
+pub fn validate_package_name(field: &'static str, raw: &str) -> Result<String, AppError> {
+    let rule = "must look like com.example.app: at least two dot-separated parts, each starting with a letter, of letters, digits or _";
+    dotted(field, raw, rule, |p| {
+        p.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+/// `raw` trimmed, if it is at most [`BUNDLE_ID_MAX`] characters of at least two dot-separated
+/// parts that each pass `part`.
+fn dotted(field: &'static str, raw: &str, rule: &str, part: impl Fn(&str) -> bool) -> Result<String, AppError> {
     let id = raw.trim();
-    let rule = "must look like com.example.app: at least two dot-separated parts, each starting with a letter, of letters, digits, _ or -";
     if id.len() > BUNDLE_ID_MAX {
         return Err(AppError::invalid(field, format!("must be at most {BUNDLE_ID_MAX} characters")));
     }
     let parts: Vec<&str> = id.split('.').collect();
-    let ok = parts.len() >= 2
-        && parts.iter().all(|p| {
-            p.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        });
-    if !ok {
+    if parts.len() < 2 || !parts.iter().all(|p| part(p)) {
         return Err(AppError::invalid(field, rule));
     }
     Ok(id.to_string())
@@ -162,7 +171,7 @@ pub fn check_app(
         .then(|| validate_bundle_id("iOS Bundle ID", ios_bundle_id))
         .transpose()?;
     let android = android
-        .then(|| validate_bundle_id("Android Package Name", android_package))
+        .then(|| validate_package_name("Android Package Name", android_package))
         .transpose()?;
     Ok((name, ios, android))
 }
@@ -199,6 +208,13 @@ impl Cidr {
         let network = cidr.network();
         if network != addr {
             return Err(format!("has address bits set past its /{prefix} prefix: write {network}/{prefix}"));
+        }
+        // An IPv4 range written as IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) is that IPv4 range:
+        // IPv4 clients are matched as IPv4 addresses, so kept as IPv6 it would hold none of them.
+        if let (IpAddr::V6(v6), true) = (addr, prefix >= 96) {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return Ok(Cidr { addr: IpAddr::V4(v4), prefix: prefix - 96 });
+            }
         }
         Ok(cidr)
     }
@@ -442,10 +458,13 @@ mod tests {
         assert_eq!(check_app("", true, "com.a.b", false, "").unwrap_err().field(), Some("App Name"));
         assert_eq!(check_app(&"x".repeat(65), true, "com.a.b", false, "").unwrap_err().field(), Some("App Name"));
         assert_eq!(check_app("A", false, "", false, "").unwrap_err().field(), Some("Platforms"));
-        for bad in ["", "com", "com..a", "1com.acme", "com.acme app", "com.acme/x", &format!("a.{}", "b".repeat(200))] {
+        for bad in ["", "com", "com..a", "1com.acme", "com.acme app", "com.acme/x", "com.acme-app", &format!("a.{}", "b".repeat(200))] {
             assert_eq!(check_app("A", false, "", true, bad).unwrap_err().field(), Some("Android Package Name"), "{bad}");
         }
-        assert!(check_app("A", true, "com.acme.app", true, "com.acme.app_2").is_ok());
+        for bad in ["", "com", "com..a", "com.acme_app", "com.acme app", &format!("a.{}", "b".repeat(200))] {
+            assert_eq!(check_app("A", true, bad, false, "").unwrap_err().field(), Some("iOS Bundle ID"), "{bad}");
+        }
+        assert!(check_app("A", true, "com.37signals.acme-app", true, "com.acme.app_2").is_ok(), "each platform's own rule");
     }
 
     #[test]
@@ -485,6 +504,11 @@ mod tests {
         assert!(!Cidr::parse("192.0.2.1").unwrap().contains(ip("192.0.2.2")));
         let v6 = Cidr::parse("2001:db8:1::/48").unwrap();
         assert!(v6.contains(ip("2001:db8:1:ffff::1")) && !v6.contains(ip("2001:db8:2::1")));
+        // Written as IPv4-mapped IPv6, an IPv4 range is that range.
+        let mapped = Cidr::parse("::ffff:10.0.0.0/104").unwrap();
+        assert_eq!(mapped.to_string(), "10.0.0.0/8");
+        assert!(mapped.contains(ip("10.1.2.3")) && mapped.contains(ip("::ffff:10.1.2.3")) && !mapped.contains(ip("11.0.0.1")));
+        assert_eq!(Cidr::parse("::ffff:192.0.2.7").unwrap().to_string(), "192.0.2.7/32");
     }
 
     #[test]

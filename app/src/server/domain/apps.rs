@@ -358,8 +358,9 @@ pub async fn set_upload_scope(cx: &Context, admin: &Authorized<act::ManageApps>,
         .await
 }
 
-/// The blocked and former members of a workspace who were shown, in full, Upload Keys that
-/// still work — keys they could have copied — by username. (One read over the workspace's Apps
+/// The members of a workspace who were shown, in full, Upload Keys that still work — keys they
+/// could have copied — and may no longer see them: blocked, gone, or moved to a role that does
+/// not manage Apps; by username. (One read over the workspace's Apps
 /// and their keys: a workspace has few.)
 pub async fn exposed_upload_keys(cx: &Context, m: &Authorized<act::ViewApps>) -> Result<Vec<ExposedKeysView>, AppError> {
     let workspace = m.workspace().id;
@@ -375,9 +376,10 @@ pub async fn exposed_upload_keys(cx: &Context, m: &Authorized<act::ViewApps>) ->
                     }
                     for account in &r.shown_to {
                         let standing = match members::membership(tx, workspace, *account)? {
-                            Some(m) if m.active => continue,
-                            Some(_) => "Blocked",
-                            None => "No longer a member",
+                            Some(m) if m.active && crate::model::policy::allows(m.role, crate::model::policy::WorkspaceAction::ManageApps) => continue,
+                            Some(m) if m.active => format!("Now a {}", m.role.label()),
+                            Some(_) => "Blocked".to_string(),
+                            None => "No longer a member".to_string(),
                         };
                         let key = ExposedKey { app: app.id, app_name: app.name.clone(), id: r.key.id.clone(), masked: r.key.view(now).masked };
                         match out.iter_mut().find(|e| e.account == *account) {
@@ -388,7 +390,7 @@ pub async fn exposed_upload_keys(cx: &Context, m: &Authorized<act::ViewApps>) ->
                                     account: *account,
                                     username: a.as_ref().map(|a| a.username.clone()).unwrap_or_else(|| "a deleted account".into()),
                                     email: a.map(|a| a.email).unwrap_or_default(),
-                                    standing: standing.into(),
+                                    standing,
                                     keys: vec![key],
                                 });
                             }

@@ -162,14 +162,14 @@ pub fn MembersPage() -> impl IntoView {
                 }
             />
         </Panel>
-        <Panel id="exposed-keys" title="Upload Keys a blocked or former member could have copied">
-            <p class="hint">"An Upload Key belongs to its App, not to a person: blocking a member doesn't stop a copy of a key they were shown. Each Upload Key is shown once, in full, to whoever made it; these still work. Rotate them to stop the copies. (Keys made before MPDP recorded who saw them are listed on their App's page as \"not recorded\".)"</p>
+        <Panel id="exposed-keys" title="Upload Keys a member who lost access could have copied">
+            <p class="hint">"An Upload Key belongs to its App, not to a person: blocking, removing or demoting a member doesn't stop a copy of a key they were shown. Each Upload Key is shown once, in full, to whoever made it; these still work. Rotate them to stop the copies. (Keys made before MPDP recorded who saw them are listed on their App's page as \"not recorded\".)"</p>
             {move || rotate_exposed.value().get().and_then(Result::ok).map(|keys| view! { <super::apps::NewKeys keys /> })}
             <DataTable
-                label="Upload Keys a blocked or former member could have copied"
+                label="Upload Keys a member who lost access could have copied"
                 columns=vec!["Member", "Standing", "Upload Keys they were shown", "Actions"]
                 data=exposed
-                empty="No blocked or former member was shown an Upload Key that still works."
+                empty="No member who lost access was shown an Upload Key that still works."
                 row=move |e: ExposedKeysView| {
                     let label = format!("Actions for the keys {} was shown", e.username);
                     let rotate_label = format!("Rotate the Upload Keys {} was shown", e.username);
