@@ -32,6 +32,14 @@ pub fn application_row(a: ApplicationRow, with_workspace: bool) -> AnyView {
     .into_any()
 }
 
+/// The Apps a publishing application releases to, and the share of installs it asks for.
+fn release_to(apps: &[String], share: Option<&str>) -> String {
+    match share {
+        Some(share) => format!("{} — {share}", apps.join(", ")),
+        None => apps.join(", "),
+    }
+}
+
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
     let name = route_param("name");
@@ -109,8 +117,7 @@ pub fn ApplicationPage() -> impl IntoView {
                                 <dd>{match mp_link.clone() { Some(href) => view! { <a href=href>{n}</a> }.into_any(), None => n.into_any() }}</dd>
                             })}
                             {a.row.version.clone().map(|v| view! { <dt>"Version"</dt><dd>{v}</dd> })}
-                            {(!a.apps.is_empty()).then(|| view! { <dt>"Release to"</dt><dd>{a.apps.join(", ")}</dd> })}
-                            {a.rollout.clone().map(|r| view! { <dt>"Share of installs"</dt><dd>{r}</dd> })}
+                            {(!a.apps.is_empty()).then(|| view! { <dt>"Release to"</dt><dd>{release_to(&a.apps, a.rollout.as_deref())}</dd> })}
                             {a.feature.clone().map(|(label, description)| view! { <dt>"Feature"</dt><dd>{label}<br /><span class="hint">{description}</span></dd> })}
                             {(a.row.category == Category::MemberRequest).then(|| view! { <dt>"Joins as"</dt><dd>"Workspace Developer, unassigned"</dd> })}
                             <dt>"Applicant"</dt><dd>{a.row.applicant.clone()}</dd>
