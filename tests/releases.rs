@@ -68,6 +68,8 @@ async fn release_bundle(s: &Setup, version: &str, rollout: &str, bundle: Vec<u8>
         "" | "100" => assert_eq!(share, "100 %: every install gets it at once", "{detail}"),
         _ => assert!(share.starts_with(&format!("{rollout} %: a candidate")), "{detail}"),
     }
+    let page = page_text(&s.rev, &s.server.url(&format!("/w/Acme/approvals/{id}"))).await;
+    assert!(page.contains(&format!("Super — {share}")), "the page says it beside the App: {page}");
     expect(&call(&s.rev, &s.server, "approve-application", &[("workspace", "Acme"), ("id", &id)]).await, 200, "Rex approves");
 }
 
