@@ -48,6 +48,9 @@ pub async fn refuse_cross_site(
     next.run(req).await
 }
 
+/// The query parameters whose words a page shows as what a form's answer said.
+pub const SAID_AFTER_A_FORM: [&str; 6] = ["__path", "__err", "upload_error", "uploaded", "sent", "asked"];
+
 /// What a link from outside the console — in a mail, on another site, pasted in the address bar
 /// — may not make a page say:
 /// - `/confirm/{kind}?…` names in its query what its button acts on (a member, an application, a
@@ -60,9 +63,6 @@ pub async fn refuse_cross_site(
 ///   person is sent to the same page without them.
 ///
 /// Opened from a console page (a redirect after a form post there included), both are shown.
-/// The query parameters whose words a page shows as what a form's answer said.
-pub const SAID_AFTER_A_FORM: [&str; 6] = ["__path", "__err", "upload_error", "uploaded", "sent", "asked"];
-
 pub async fn links_from_outside(
     State(policy): State<OriginPolicy>,
     req: Request,
