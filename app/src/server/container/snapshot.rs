@@ -87,9 +87,11 @@ pub struct Selection {
     pub candidates: u64,
 }
 
-/// The most candidates one App serves at once (one bit each in a [`Selection`]); further ones
-/// are not served until one ends.
-const MAX_CANDIDATES: usize = 64;
+/// The most candidates one App serves at once (one bit each in a [`Selection`]); releases and
+/// resumptions past it are refused ([`releases::room_for_candidate`]), so any further ones
+/// (none, short of a fault) are not served until one ends.
+const MAX_CANDIDATES: usize = releases::MAX_ROLLING_PER_APP;
+const _: () = assert!(MAX_CANDIDATES <= u64::BITS as usize);
 
 /// How many bytes of signed lists one App keeps (see [`Kept`]).
 const KEPT_LIST_BYTES: usize = 4 << 20;

@@ -114,9 +114,12 @@ pub async fn control(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uui
                 (AuditAction::ReleasePaused, format!("{version} at {}", rollout_label(c.rollout)))
             }
             Control::Resume => {
-                if c.paused.take().is_none() {
+                if c.paused.is_none() {
                     return Err(AppError::conflict("Release", format!("{version} is not paused on {app_name}")));
                 }
+                releases::room_for_candidate(tx, r.app, r.mini_program, app_name)?;
+                let c = r.candidate.as_mut().ok_or(AppError::Internal)?;
+                c.paused = None;
                 let details = format!("{version} at {}", rollout_label(c.rollout));
                 // The health rule judges what is reported from now on: what was reported before
                 // was judged already (it may be why the candidate was paused).
@@ -297,6 +300,28 @@ mod tests {
         assert_eq!((resumed.version.as_str(), resumed.reported), ("1.1.0", Default::default()));
         control(cx, admin, mp, app, "1.1.0", Control::Complete, w.actor()).await.unwrap();
         assert_eq!(at(&w).resumed, None, "a completed candidate's resumption is forgotten");
+    }
+
+    #[tokio::test]
+    async fn a_paused_candidate_resumes_only_while_its_app_serves_fewer_than_the_most_candidates() {
+        let w = release_world(&["1.0.0", "1.1.0"], 100).await;
+        let (cx, admin, mp, app) = (&w.state, &w.admin, w.mp, w.app);
+        control(cx, admin, mp, app, "1.1.0", Control::Pause, w.actor()).await.unwrap();
+        let others = w.state.store.write(move |tx| releases::fixtures::fill_with_candidates(tx, app, releases::MAX_ROLLING_PER_APP)).await.unwrap();
+        let before = at(&w);
+        let e = control(cx, admin, mp, app, "1.1.0", Control::Resume, w.actor()).await.unwrap_err();
+        assert_eq!((e.status(), e.field()), (409, Some("Release")));
+        assert!(e.to_string().contains("Wallet already rolls out 64 candidates"), "{e}");
+        assert_eq!(at(&w), before, "a refusal changes nothing");
+        // A paused one does not count.
+        let first = others[0];
+        w.state.store.write(move |tx| {
+            let mut r = releases::get(tx, first, app)?.ok_or(AppError::Internal)?;
+            r.candidate.as_mut().ok_or(AppError::Internal)?.paused = Some(Pause { at: crate::server::store::now(), by: "ann".into(), reason: "test".into() });
+            releases::put(tx, &r)
+        }).await.unwrap();
+        control(cx, admin, mp, app, "1.1.0", Control::Resume, w.actor()).await.unwrap();
+        assert!(at(&w).candidate.unwrap().paused.is_none());
     }
 
     #[tokio::test]

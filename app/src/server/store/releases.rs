@@ -212,6 +212,37 @@ pub fn remove_mini_program(tx: &WriteTransaction, mp: Uuid) -> Result<Vec<Releas
     Ok(gone)
 }
 
+/// The most candidates one App rolls out at once: the container API gives each install one bit
+/// per candidate. Releasing another to a share of installs, or resuming a paused one, waits
+/// until one ends.
+pub const MAX_ROLLING_PER_APP: usize = 64;
+
+/// Whether `app` has room for `mp`'s candidate to roll out: fewer than
+/// [`MAX_ROLLING_PER_APP`] candidates of other mini programs roll out there (paused ones do not
+/// count: no install gets them). Refused with 409, naming the App as `app_name`. Reads every
+/// release (like the snapshot it guards), once per decision.
+pub fn room_for_candidate(tx: &impl Reads, app: Uuid, mp: Uuid, app_name: &str) -> Result<(), AppError> {
+    let mut rolling = 0;
+    for row in tx.open(RELEASES)?.iter()? {
+        let (k, v) = row?;
+        let (m, a) = k.value();
+        if a != app.as_u128() || m == mp.as_u128() {
+            continue;
+        }
+        let r: Release = decode(v.value())?;
+        if r.candidate.as_ref().is_some_and(|c| c.paused.is_none()) {
+            rolling += 1;
+        }
+    }
+    if rolling >= MAX_ROLLING_PER_APP {
+        return Err(AppError::conflict(
+            "Release",
+            format!("{app_name} already rolls out {rolling} candidates, the most one App serves at once: complete, abort or pause one of them first"),
+        ));
+    }
+    Ok(())
+}
+
 /// Every release, for the container API's snapshot.
 pub fn all(tx: &ReadTransaction) -> Result<Vec<Release>, AppError> {
     super::codec::all(&tx.open_table(RELEASES)?)
@@ -225,6 +256,19 @@ pub(crate) mod fixtures {
     pub(crate) fn stable(mp: Uuid, app: Uuid, version: &str, sha256: &str, size: u64) -> Release {
         let shipped = Shipped { version: version.into(), sha256: sha256.into(), size, released: Utc::now(), application: Uuid::now_v7() };
         Release { stable: Some(shipped), ..Release::new(mp, app) }
+    }
+
+    /// `n` candidates of mini programs of their own rolling out to `app` at 10 %; returns
+    /// their mini programs.
+    pub(crate) fn fill_with_candidates(tx: &WriteTransaction, app: Uuid, n: usize) -> Result<Vec<Uuid>, AppError> {
+        let mut mps = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mp = Uuid::now_v7();
+            let shipped = stable(mp, app, "1.0.0", &"0".repeat(64), 1).stable.ok_or(AppError::Internal)?;
+            put(tx, &Release { candidate: Some(Candidate { shipped, rollout: 100, seed: "00".repeat(16), paused: None }), ..Release::new(mp, app) })?;
+            mps.push(mp);
+        }
+        Ok(mps)
     }
 }
 

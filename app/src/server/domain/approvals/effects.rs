@@ -50,6 +50,7 @@ pub(super) fn release(tx: &redb::WriteTransaction, a: &Application, history: &mu
             r.candidate = None;
             r.make_stable(shipped.clone());
         } else {
+            releases::room_for_candidate(tx, *app_id, mp_id, app_name)?;
             r.candidate = Some(Candidate { shipped: shipped.clone(), rollout: a.rollout, seed: crate::server::rollout::new_seed(), paused: None });
         }
         releases::put(tx, &r)?;

@@ -453,6 +453,34 @@ pub(crate) mod support {
     }
 }
 
+/// An App serves at most [`releases::MAX_ROLLING_PER_APP`] candidates at once: approving one more
+/// at a share of installs is refused and changes nothing; a release to every install is not.
+#[tokio::test]
+async fn a_release_to_a_share_is_refused_while_its_app_serves_the_most_candidates() {
+    let w = world().await;
+    let mpa = member(&w, "mia", Role::MiniProgramAdmin).await;
+    let reviewer = member(&w, "rex", Role::WorkspaceReviewer).await;
+    let (mp, app, s) = (w.mp, w.app, &w.state);
+    let (mia, wid) = (mpa.who().account().id, w.workspace.id);
+    s.store.write(move |tx| minis::assign(tx, wid, mp, mia, MiniRole::Admin)).await.unwrap();
+    s.store.write(move |tx| releases::fixtures::fill_with_candidates(tx, app, releases::MAX_ROLLING_PER_APP)).await.unwrap();
+    upload(&w, "1.0.0").await;
+    let to = |rollout| Publishing { version: "1.0.0".into(), apps: vec![app], rollout, note: String::new() };
+    let id = apply_publishing_to(s, &acts(&mpa), mp, to(100), nobody()).await.unwrap();
+    let e = decide(s, &acts(&reviewer), id, true, String::new(), nobody()).await.unwrap_err();
+    assert_eq!((e.status(), e.field()), (409, Some("Release")));
+    assert!(e.to_string().contains("Wallet already rolls out 64 candidates"), "{e}");
+    let a = s.store.read(move |tx| store::get(tx, id)).await.unwrap().unwrap();
+    assert_eq!(a.status, Status::Pending, "the application waits for a decision");
+    assert_eq!(state_of(&w, "1.0.0").await, VersionState::InReview);
+    assert!(released(&w).await.is_empty() && s.store.read(move |tx| releases::get(tx, mp, app)).await.unwrap().is_none());
+    // To every install, it is released.
+    withdraw(s, &mpa.who(), id, nobody()).await.unwrap();
+    let id = apply_publishing_to(s, &acts(&mpa), mp, to(crate::model::approvals::FULL_ROLLOUT), nobody()).await.unwrap();
+    decide(s, &acts(&reviewer), id, true, String::new(), nobody()).await.unwrap();
+    assert_eq!(released(&w).await, ["1.0.0"]);
+}
+
 /// Reading or withdrawing an application holds a member to what the workspace asks of every
 /// member's session, as its pages do; and an application about the workspace's things is
 /// withdrawn only by someone still a member.
