@@ -23,7 +23,8 @@ use crate::model::AppError;
 /// filed or finished.
 pub const LIST: List = List { code: 9, sorts: &["created", "finished"], default_sort: "-created" };
 
-/// "My requests": one applicant's applications in every workspace.
+/// "My requests": one applicant's applications in every workspace they are a member of, and
+/// their requests to join (see [`follow_membership`]).
 pub const MINE: List = List { code: 10, sorts: &["created"], default_sort: "-created" };
 
 /// The same numbers as the subjects table keeps (`Category::code`).
@@ -118,23 +119,51 @@ impl Application {
     }
 }
 
-/// Lists an application on its workspace's Approvals list and on its applicant's requests.
+/// Lists an application on its workspace's Approvals list.
 fn index(tx: &WriteTransaction, a: &Application) -> Result<(), AppError> {
-    let created = KeyValue::from(a.created);
     let row = Row::new(
         &[a.category.code_in_index(), a.status.code_in_index()],
-        vec![created.clone(), KeyValue::Int(a.finished_micros())],
+        vec![KeyValue::from(a.created), KeyValue::Int(a.finished_micros())],
     );
-    listing::set(tx, LIST, a.workspace.as_u128(), a.id.as_u128(), Some(&row))?;
-    listing::set(tx, MINE, a.applicant.as_u128(), a.id.as_u128(), Some(&Row::new(&[], vec![created])))
+    listing::set(tx, LIST, a.workspace.as_u128(), a.id.as_u128(), Some(&row))
 }
 
-/// Lists every application again (a migration's job).
+/// Lists application `id`, filed by `applicant` at `created` (µs), on their requests, or
+/// (`listed` false) takes it off.
+fn list_mine(tx: &WriteTransaction, applicant: u128, id: u128, created: i64, listed: bool) -> Result<(), AppError> {
+    listing::set(tx, MINE, applicant, id, listed.then(|| Row::new(&[], vec![KeyValue::Int(created)])).as_ref())
+}
+
+/// Lists every application again (a migration's job): on the Approvals lists, and on their
+/// applicants' requests while [`follow_membership`] would keep them there.
 pub fn reindex(tx: &WriteTransaction) -> Result<(), AppError> {
     listing::clear(tx, LIST)?;
     listing::clear(tx, MINE)?;
     let all: Vec<Application> = listing::records(tx, APPROVALS)?;
-    all.iter().try_for_each(|a| index(tx, a))
+    let memberships = tx.open_table(super::tables::MEMBERSHIPS)?;
+    for a in &all {
+        index(tx, a)?;
+        let member = memberships.get((a.workspace.as_u128(), a.applicant.as_u128()))?.is_some();
+        list_mine(tx, a.applicant.as_u128(), a.id.as_u128(), a.created.timestamp_micros(), member || a.category == Category::MemberRequest)?;
+    }
+    Ok(())
+}
+
+/// Keeps an applicant's requests in step with their membership of `workspace`: one who is no
+/// longer a member (removed, or left) no longer lists the applications they filed there — what
+/// became of them is the workspace's to know — and one who joins again lists them again. Requests
+/// to join stay listed either way. Reads only the person's applications in that workspace.
+pub fn follow_membership(tx: &WriteTransaction, workspace: Uuid, account: Uuid, member: bool) -> Result<(), AppError> {
+    let (w, a) = (workspace.as_u128(), account.as_u128());
+    let mut filed = Vec::new();
+    for row in tx.open_table(APPROVALS_BY_SUBJECT)?.range((w, a, i64::MIN, 0)..=(w, a, i64::MAX, u128::MAX))? {
+        let (k, v) = row?;
+        let (_, _, created, id) = k.value();
+        if v.value().0 != Category::MemberRequest.code() {
+            filed.push((created, id));
+        }
+    }
+    filed.into_iter().try_for_each(|(created, id)| list_mine(tx, a, id, created, member))
 }
 
 /// Stores a new (pending) application with its indexes and counts. Refused with 409 when a
@@ -151,6 +180,7 @@ pub fn insert(tx: &WriteTransaction, a: &Application) -> Result<(), AppError> {
     put(tx, APPROVALS, a.id.as_u128(), a)?;
     index(tx, a)?;
     let (w, created) = (a.workspace.as_u128(), a.created.timestamp_micros());
+    list_mine(tx, a.applicant.as_u128(), a.id.as_u128(), created, true)?;
     {
         let mut subjects = tx.open_table(APPROVALS_BY_SUBJECT)?;
         for s in a.subjects() {
@@ -351,7 +381,8 @@ fn search(tx: &ReadTransaction, q: &Query) -> Result<Listed<Application>, AppErr
     })
 }
 
-/// The applications of one applicant, in every workspace (only the page's are read).
+/// The applications of one applicant, in every workspace they are a member of, and their
+/// requests to join (only the page's are read).
 pub fn of_applicant(tx: &ReadTransaction, account: Uuid, window: &Window) -> Result<Page<Application>, AppError> {
     let t = tx.open_table(APPROVALS)?;
     let query = listing::Query { scope: account.as_u128(), filter: 0, window };

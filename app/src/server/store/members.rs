@@ -54,13 +54,17 @@ pub struct Membership {
 }
 
 pub fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), AppError> {
-    tx.open_table(MEMBERSHIPS)?.insert(
-        (m.workspace.as_u128(), m.account.as_u128()),
-        encode(m)?.as_slice(),
-    )?;
+    let joined = tx
+        .open_table(MEMBERSHIPS)?
+        .insert((m.workspace.as_u128(), m.account.as_u128()), encode(m)?.as_slice())?
+        .is_none();
     tx.open_table(MEMBERSHIPS_BY_ACCOUNT)?
         .insert((m.account.as_u128(), m.workspace.as_u128()), ())?;
-    index(tx, m.workspace, m.account, Some(m))
+    index(tx, m.workspace, m.account, Some(m))?;
+    if joined {
+        super::approvals::follow_membership(tx, m.workspace, m.account, true)?;
+    }
+    Ok(())
 }
 
 /// Every membership of a workspace.
@@ -207,6 +211,7 @@ pub fn remove(tx: &WriteTransaction, workspace: Uuid, account: Uuid) -> Result<(
     index(tx, workspace, account, None)?;
     tx.open_table(super::tables::MEMBERSHIPS_BY_ACCOUNT)?
         .remove((account.as_u128(), workspace.as_u128()))?;
+    super::approvals::follow_membership(tx, workspace, account, false)?;
     super::minis::unassign_member(tx, workspace, account)
 }
 

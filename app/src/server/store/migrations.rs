@@ -32,7 +32,14 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0015-single-sign-on", single_sign_on),
     ("0016-passkeys", passkeys),
     ("0017-webhooks", webhooks),
+    ("0018-requests-follow-membership", requests_follow_membership),
 ];
+
+/// A person no longer a member of a workspace no longer lists the applications they filed there
+/// among their requests.
+fn requests_follow_membership(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    super::approvals::reindex(tx).map_err(|e| redb::Error::Corrupted(format!("requests: {e}")))
+}
 
 /// Webhook endpoints, their deliveries, and the queue of deliveries waiting.
 fn webhooks(tx: &WriteTransaction) -> Result<(), redb::Error> {

@@ -518,4 +518,19 @@ async fn reading_and_withdrawing_hold_a_member_to_the_workspace_rules() {
     assert_eq!(s.store.read(move |tx| notifications::unread(tx, mia)).await.unwrap(), told);
     let mails = s.store.read(|tx| outbox::list(tx, None, "Your application was", &Window::first(outbox::LIST, 50))).await.unwrap();
     assert_eq!(mails.total, 0, "no mail to the removed applicant");
+    // Nor lists it among their requests; their request to join again is listed, and once they
+    // are a member again, so is what they filed before.
+    assert_eq!(mine(s, mpa.who(), Default::default()).await.unwrap().total, 0);
+    apply_join(s, mpa.who(), "Acme".into(), String::new(), nobody()).await.unwrap();
+    let listed = mine(s, mpa.who(), Default::default()).await.unwrap();
+    assert_eq!(listed.items.iter().map(|r| r.category).collect::<Vec<_>>(), [Category::MemberRequest]);
+    let admin = member(&w, "ann", Role::WorkspaceAdmin).await;
+    decide(s, &acts(&admin), listed.items[0].id, true, String::new(), nobody()).await.unwrap();
+    let listed = mine(s, mpa.who(), Default::default()).await.unwrap();
+    assert_eq!(listed.items.iter().map(|r| r.id).collect::<Vec<_>>(), [listed.items[0].id, id]);
+    get(s, mpa.who(), "Acme".into(), id).await.unwrap();
+    // A migration lists them the same way.
+    s.store.write(move |tx| crate::server::store::members::remove(tx, wid, mia)).await.unwrap();
+    s.store.write(store::reindex).await.unwrap();
+    assert_eq!(mine(s, mpa.who(), Default::default()).await.unwrap().items.iter().map(|r| r.category).collect::<Vec<_>>(), [Category::MemberRequest]);
 }
