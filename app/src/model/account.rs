@@ -229,12 +229,41 @@ pub fn validate_email(field: &str, raw: &str) -> Result<String, AppError> {
             "must be an address like name@example.com",
         ));
     }
+    let local_ok = local.chars().all(|c| c.is_alphanumeric() || LOCAL_SPECIALS.contains(c))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..");
+    if !local_ok {
+        return Err(AppError::invalid(
+            field,
+            format!("must be an address like name@example.com: before the @ only letters, digits, dots (one at a time, not first or last) and {}", LOCAL_SPECIALS.trim_end_matches('.').chars().map(String::from).collect::<Vec<_>>().join(" ")),
+        ));
+    }
     Ok(email.to_string())
 }
+
+/// What an address may hold before its `@` besides letters and digits: RFC 5322's atom
+/// characters and the dot. No quoted or escaped local parts, nor comments: mail servers read
+/// `"ann"@x`, `"\a\nn"@x` and `ann(1)@x` as `ann@x`, one mailbox under many keys.
+const LOCAL_SPECIALS: &str = "!#$%&'*+-/=?^_`{|}~.";
 
 /// The key under which an email is unique: case-folded.
 pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+/// The key a mail budget counts an address under: case-folded, its local part without a `+tag`
+/// and without dots — `Ann.Lee+1@x` and `annlee@x` reach one mailbox at many providers, so they
+/// share one budget (two distinct mailboxes sharing one is only stricter).
+pub fn mailbox_key(email: &str) -> String {
+    let key = email_key(email);
+    match key.rsplit_once('@') {
+        Some((local, domain)) => {
+            let local = local.split_once('+').map_or(local, |(l, _)| l);
+            format!("{}@{domain}", local.replace('.', ""))
+        }
+        None => key,
+    }
 }
 
 /// Usernames: 3–32 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
@@ -329,6 +358,19 @@ mod tests {
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(validate_email("Email", &long).is_err());
         assert_eq!(email_key(" Ann@Example.COM"), "ann@example.com");
+        // Quoted and escaped local parts and comments name one mailbox many ways: refused.
+        for bad in ["\"ann\"@example.com", "\"a\\nn\"@example.com", "a\\nn@example.com", "ann(1)@example.com", ".ann@example.com", "ann.@example.com", "an..n@example.com", "a,b@example.com", "<ann>@example.com"] {
+            let err = validate_email("Email", bad).unwrap_err();
+            assert!(err.field() == Some("Email") && err.to_string().contains("before the @ only letters"), "{bad}: {err}");
+        }
+        for good in ["ann.lee+mpdp@example.com", "o'neil@example.com", "a_b-c{x}|~^`=?/*%$#!&@example.com", "jörg@example.de"] {
+            assert_eq!(validate_email("Email", good).unwrap(), good);
+        }
+        // One mailbox's variants share one mail budget.
+        for variant in ["Ann.Lee@Example.com", "annlee+1@example.com", "a.n.n.l.e.e+x+y@EXAMPLE.COM"] {
+            assert_eq!(mailbox_key(variant), "annlee@example.com", "{variant}");
+        }
+        assert_ne!(mailbox_key("annlee@example.com"), mailbox_key("annlee@example.org"));
     }
 
     #[test]

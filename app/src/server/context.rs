@@ -25,7 +25,8 @@ pub struct Context {
     pub limiter: Arc<LoginLimiter>,
     /// Sign-ups, verification resends and reset requests per client address.
     pub account_requests: Arc<Throttle>,
-    /// Verification and reset mails per target address.
+    /// Mails to an address its owner may not have asked for (verification, reset, email change,
+    /// invitations, sign-up notices) per mailbox ([`Throttle::check_mailbox`]).
     pub mails_per_target: Arc<Throttle>,
     /// Sign-ins begun by someone not signed in (a passkey alone, single sign-on) per client
     /// address: each keeps a challenge until it is answered, so their number is bounded.

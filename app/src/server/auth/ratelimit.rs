@@ -384,6 +384,12 @@ impl Throttle {
         self.check(&format!("address:{}", address_key(ip)))
     }
 
+    /// Counts a mail to `email` (under [`crate::model::account::mailbox_key`]: the variants of one
+    /// mailbox share a budget), or refuses it with 429.
+    pub fn check_mailbox(&self, email: &str) -> Result<(), AppError> {
+        self.check(&format!("mailbox:{}", crate::model::account::mailbox_key(email)))
+    }
+
     /// How many keys the throttle holds now.
     pub fn tracked_keys(&self) -> usize {
         locked(&self.states).len()

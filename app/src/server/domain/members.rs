@@ -103,6 +103,7 @@ pub async fn invite(
 ) -> Result<Vec<InviteRow>, AppError> {
     let (inviter, inviter_id) = (admin.who().account().username.clone(), admin.who().account().id);
     let console = cx.config.public_url.trim_end_matches('/').to_string();
+    let mails = cx.mails_per_target.clone();
     let rows = admin
         .write(cx, move |tx, s| {
             let now = crate::server::store::now();
@@ -130,6 +131,8 @@ pub async fn invite(
                             "already a member".to_string()
                         } else if inv::live_for(tx, s.workspace(), &email, now)?.is_some() {
                             "already invited".to_string()
+                        } else if mails.check_mailbox(&email).is_err() {
+                            "not sent: this address was mailed too often in the last hour; invite it later".to_string()
                         } else {
                             let (token, hash) = inv::new_token();
                             let invitation = Invitation {
@@ -174,6 +177,7 @@ pub async fn invite(
 pub async fn resend(cx: &Context, admin: &Authorized<act::InviteMembers>, email: &str, actor: Actor) -> Result<(), AppError> {
     let inviter = admin.who().account().username.clone();
     let console = cx.config.public_url.trim_end_matches('/').to_string();
+    cx.mails_per_target.check_mailbox(email)?;
     let email = email.to_string();
     admin
         .write(cx, move |tx, s| {
@@ -626,6 +630,39 @@ mod tests {
             let id = someone.id;
             assert!(cx.store.read(move |tx| members::membership(tx, w.id, id)).await.unwrap().is_none(), "{name} stays out");
         }
+    }
+
+    /// Invite → revoke → invite, or resend, again and again: each mail counts against the
+    /// mailbox's budget, whichever way its address is written.
+    #[tokio::test]
+    async fn invitations_to_one_mailbox_stop_at_its_mail_budget() {
+        use crate::server::domain::accounts::verified_account;
+        use crate::server::guard::{Member, SignedIn};
+        let cx = Context::new(Store::memory(), crate::server::Config::default());
+        let w = crate::server::store::workspaces::fixtures::workspace("Acme", crate::model::workspace::WorkspaceStatus::Active);
+        let wc = w.clone();
+        cx.store.write(move |tx| ws::insert_workspace(tx, &wc)).await.unwrap();
+        let ann = verified_account(&cx, "ann").await;
+        let m = Membership { workspace: w.id, account: ann.id, role: Role::WorkspaceAdmin, active: true, joined: Utc::now() };
+        let put = m.clone();
+        cx.store.write(move |tx| members::put_membership(tx, &put)).await.unwrap();
+        let session = tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(cx.store.clone())), None);
+        let admin = Member::for_tests(SignedIn::for_tests(ann, session), w.clone(), m);
+        let acts = Authorized::for_tests(admin.clone());
+        let invite_one = |email: &str| invite(&cx, &acts, vec![email.to_string()], Role::WorkspaceDeveloper, Actor::named("ann"));
+        let outcome = |rows: Vec<InviteRow>| rows[0].outcome.clone();
+        assert_eq!(outcome(invite_one("vic@example.com").await.unwrap()), "invited");
+        for _ in 1..crate::server::config::MAILS_PER_TARGET_PER_HOUR {
+            resend(&cx, &acts, "vic@example.com", Actor::named("ann")).await.unwrap();
+        }
+        let e = resend(&cx, &acts, "vic@example.com", Actor::named("ann")).await.unwrap_err();
+        assert_eq!(e.status(), 429, "{e}");
+        revoke(&cx, &acts, "vic@example.com", Actor::named("ann")).await.unwrap();
+        let rows = invite_one("Vic+again@example.com").await.unwrap();
+        assert!(outcome(rows).starts_with("not sent: this address was mailed too often"));
+        assert_eq!(outcome(invite_one("someone.else@example.com").await.unwrap()), "invited");
+        let mails = cx.store.read(|tx| outbox::list(tx, None, "vic", &Window::first(outbox::LIST, 50))).await.unwrap();
+        assert_eq!(mails.total, u64::from(crate::server::config::MAILS_PER_TARGET_PER_HOUR));
     }
 
     #[test]

@@ -187,6 +187,11 @@ pub fn revoke(tx: &WriteTransaction, account: Uuid, h: u128) -> Result<bool, App
     remove(tx, h)
 }
 
+/// Whether the session with handle `h` is stored (not signed out, revoked or purged).
+pub fn stands(tx: &WriteTransaction, h: u128) -> Result<bool, AppError> {
+    Ok(tx.open_table(SESSIONS)?.get(h)?.is_some())
+}
+
 /// Ends every session of `account` except `keep`; returns how many ended.
 pub fn revoke_all(tx: &WriteTransaction, account: Uuid, keep: Option<u128>) -> Result<usize, AppError> {
     let a = account.as_u128();

@@ -32,13 +32,18 @@ pub async fn request_email_change(
     if password.is_empty() {
         return Err(AppError::invalid("Password", "is required"));
     }
+    // Each request hashes a password and mails an address the caller names: budgeted per
+    // client address like sign-up and password resets.
+    if let Some(c) = client {
+        cx.account_requests.check_address(c)?;
+    }
     check_current_password(cx, who, password, client)
         .await
         .map_err(|e| match e {
             AppError::Invalid { message, .. } => AppError::invalid("Password", message),
             other => other,
         })?;
-    cx.mails_per_target.check(&email_key(&new_email))?;
+    cx.mails_per_target.check_mailbox(&new_email)?;
     let account = who.account().clone();
     let console = console(cx);
     let sent_to = new_email.clone();
@@ -75,6 +80,30 @@ mod tests {
     use super::*;
     use super::super::test_support::{assert_reset_link_refused, reset_link, signed_in, state};
     use super::super::{last_link_token, log_in, verified_account, verify_email};
+
+    /// Each request hashes a password and mails an address the caller names: past the client
+    /// address's budget, or the mailbox's (however its address is written), it is refused.
+    #[tokio::test]
+    async fn email_change_requests_are_budgeted_per_client_address_and_per_mailbox() {
+        let s = state();
+        let ann = verified_account(&s, "ann").await;
+        let who = signed_in(&s, &ann);
+        let ask = |to: String, from: String| {
+            let (s, who) = (&s, &who);
+            async move { request_email_change(s, who, &to, "amber otter 17".into(), Some(from.parse().unwrap())).await }
+        };
+        for (i, to) in ["vic@example.com", "Vic@example.com", "v.i.c@example.com", "vic+1@example.com", "vic+2@example.com"].into_iter().enumerate() {
+            ask(to.into(), format!("192.0.2.{i}")).await.unwrap();
+        }
+        let e = ask("vic+3@example.com".into(), "192.0.2.99".into()).await.unwrap_err();
+        assert!(e.status() == 429 && e.to_string().contains("for this email address"), "{e}");
+        let per_address = s.config.account_requests_per_address;
+        for i in 0..per_address {
+            let _ = ask(format!("n{i}@example.com"), "198.51.100.7".into()).await;
+        }
+        let e = ask("late@example.com".into(), "198.51.100.7".into()).await.unwrap_err();
+        assert!(e.status() == 429 && e.to_string().contains("from your network address"), "{e}");
+    }
 
     #[tokio::test]
     async fn email_change_happens_only_when_the_new_address_is_verified() {

@@ -32,7 +32,7 @@ pub async fn request_password_reset(
     if let Some(c) = client {
         cx.account_requests.check_address(c)?;
     }
-    cx.mails_per_target.check(&email_key(&email))?;
+    cx.mails_per_target.check_mailbox(&email)?;
     let console = console(cx);
     // One write transaction whether or not the account exists, so both take the same time.
     cx
@@ -183,12 +183,12 @@ pub async fn change_password(
     }
     check_current_password(cx, who, current, addr).await?;
     let hash = cx.hasher.hash(new).await?;
-    let id = who.account().id;
+    let (id, me) = (who.account().id, who.account().clone());
     let keep = who.session().id().map(|i| sessions::handle(&i));
     let account = cx
         .store
         .write(move |tx| {
-            let mut account = accounts::get(tx, id)?.ok_or(AppError::Unauthenticated)?;
+            let mut account = super::sessions::account_of_standing_session(tx, &me, keep)?;
             account.password_hash = hash;
             account.session_epoch += 1;
             accounts::update(tx, &account)?;
@@ -250,6 +250,35 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("not valid"), "{e}");
+    }
+
+    /// A request let in on a session before the owner signed out everywhere (or changed or reset
+    /// the password, or revoked that session), whose write comes after, changes nothing: it would
+    /// otherwise move its own session to the new epoch and outlive the revocation.
+    #[tokio::test]
+    async fn a_request_let_in_before_a_revocation_acts_on_nothing_after_it() {
+        let s = state();
+        let ann = verified_account(&s, "ann").await;
+        let stale = signed_in(&s, &ann);
+        super::super::revoke_other_sessions(&s, &signed_in(&s, &ann), None).await.unwrap();
+        let before = current(&s, ann.id).await;
+        let e = super::super::revoke_other_sessions(&s, &stale, None).await.unwrap_err();
+        assert_eq!(e.status(), 401, "{e}");
+        let e = change_password(&s, &stale, "amber otter 17".into(), "quiet river 88".into(), "quiet river 88".into(), None).await.unwrap_err();
+        assert_eq!(e.status(), 401, "{e}");
+        assert_eq!(current(&s, ann.id).await, before, "a refusal changes nothing");
+        // At the same epoch, a session whose record is gone (signed out, revoked) acts on nothing.
+        let gone = tower_sessions::Session::new(
+            Some(tower_sessions::session::Id::default()),
+            std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(s.store.clone())),
+            None,
+        );
+        let gone = crate::server::guard::SignedIn::for_tests(before.clone(), gone);
+        assert_eq!(super::super::revoke_other_sessions(&s, &gone, None).await.unwrap_err().status(), 401);
+        assert_eq!(current(&s, ann.id).await, before);
+        // The person as the store now knows them acts.
+        super::super::revoke_other_sessions(&s, &signed_in(&s, &before), None).await.unwrap();
+        assert_eq!(current(&s, ann.id).await.session_epoch, before.session_epoch + 1);
     }
 
     #[tokio::test]

@@ -89,16 +89,30 @@ pub async fn revoke_session(cx: &Context, who: &SignedIn, handle: &str, addr: Op
         .await
 }
 
+/// Reads the signed-in person's account in the write that acts for them, proving that their
+/// session still stands there: the account's session epoch is the one the request was let in
+/// on, and the session's record (`keep`, when it has one) is still stored. A request let in
+/// before "sign out everywhere", a password change, a reset or this session's revocation, whose
+/// write comes after it, acts on nothing (401) — else it would move its own session to the new
+/// epoch and outlive the revocation.
+pub(super) fn account_of_standing_session(tx: &redb::WriteTransaction, who: &Account, keep: Option<u128>) -> Result<Account, AppError> {
+    let account = accounts::get(tx, who.id)?.ok_or(AppError::Unauthenticated)?;
+    if account.session_epoch != who.session_epoch || keep.map(|h| sessions::stands(tx, h)).transpose()? == Some(false) {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(account)
+}
+
 /// "Sign out everywhere": ends every session of the signed-in person but this one, and raises
 /// the session epoch, so known-device cookies issued before count for nothing (the caller moves
 /// this session and this browser's cookie to the new epoch).
 pub async fn revoke_other_sessions(cx: &Context, who: &SignedIn, addr: Option<IpAddr>) -> Result<(usize, Account), AppError> {
     let keep = who.session().id().map(|i| sessions::handle(&i));
-    let (id, actor) = (who.account().id, who_acts(&who.account(), addr));
+    let (id, actor, me) = (who.account().id, who_acts(&who.account(), addr), who.account().clone());
     cx
         .store
         .write(move |tx| {
-            let mut account = accounts::get(tx, id)?.ok_or(AppError::Unauthenticated)?;
+            let mut account = account_of_standing_session(tx, &me, keep)?;
             account.session_epoch += 1;
             accounts::update(tx, &account)?;
             let n = sessions::revoke_all(tx, id, keep)?;

@@ -76,7 +76,7 @@ pub async fn sign_up(
                 .is_some();
             if existing {
                 // Quietly: a refusal here would tell the caller the address is registered.
-                if mails_per_target.check(&ekey).is_ok() {
+                if mails_per_target.check_mailbox(&account.email).is_ok() {
                     let body = format!(
                         "Hello,\n\nSomeone tried to create an MPDP account with {email}, which already \
                          has one. If it was you, log in at {console}/ — or, if you forgot your password, \
@@ -88,7 +88,11 @@ pub async fn sign_up(
                 return Ok(None);
             }
             accounts::insert(tx, &account)?;
-            send_verification(tx, &console, &account, &account.email, Purpose::VerifyEmail, next.as_deref())?;
+            // Past the address's mail budget the account is made without a link (the answer is
+            // the same): its owner asks for one again from the console once signed in.
+            if mails_per_target.check_mailbox(&account.email).is_ok() {
+                send_verification(tx, &console, &account, &account.email, Purpose::VerifyEmail, next.as_deref())?;
+            }
             audit::record_security(tx, &who_acts(&account, client), account.id, AuditAction::AccountSignedUp, &account.email, "")?;
             Ok(Some(account))
         })
@@ -111,7 +115,7 @@ pub async fn resend_verification(
     if let Some(c) = client {
         cx.account_requests.check_address(c)?;
     }
-    cx.mails_per_target.check(&email_key(&who.account().email))?;
+    cx.mails_per_target.check_mailbox(&who.account().email)?;
     let account = who.account().clone();
     let console = console(cx);
     let email = cx
