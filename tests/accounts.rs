@@ -157,8 +157,10 @@ async fn password_reset_answers_alike_then_sets_the_password_and_ends_every_sess
 async fn reset_requests_are_limited_per_target_address_whether_or_not_it_exists() {
     let server = Server::start(&[]);
     signed_up(&client(), &server, "ann@example.com", "ann").await;
-    for email in ["ann@example.com", "nobody@example.com"] {
-        for _ in 0..5 {
+    // Ann's sign-up mailed her address once already: that counts in the same budget (as a
+    // sign-up naming an address that has an account counts its notice).
+    for (email, mailed) in [("ann@example.com", 1), ("nobody@example.com", 0)] {
+        for _ in mailed..5 {
             let r = request_password_reset(&client(), &server, email).await;
             assert_eq!(r.status, 200, "{}", r.body);
         }
