@@ -126,8 +126,11 @@ pub async fn log_in_code(
     };
     let after = SignedIn::second_step_after(&session, account).await;
     let addr = super::client_addr_of_request().await;
-    let (account, method) = domain::second_factor::complete_login(&state, account, epoch, code, addr, &first_step(&after)).await?;
     let device = state.devices.read(&request_headers().await);
+    // A browser that signed in to the account before, at its current epoch, has a budget of
+    // wrong codes of its own (as at the password step).
+    let known = device.as_ref().filter(|(a, e, _)| *a == account && *e == epoch).map(|(_, _, d)| d.clone());
+    let (account, method) = domain::second_factor::complete_login(&state, account, epoch, code, addr, &first_step(&after), known).await?;
     signed_in_now(&state, &session, &account, device, method, next, after).await
 }
 

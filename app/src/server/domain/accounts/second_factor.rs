@@ -17,6 +17,7 @@ use crate::model::{Missing, OrMissing};
 use crate::model::account::{SecondFactorView, SignInMethod, TotpSetup};
 use crate::model::audit::AuditAction;
 use crate::model::AppError;
+use crate::server::auth::ratelimit::Subject;
 use crate::server::guard::{Operator, SignedIn};
 use crate::server::keys::sha256_hex;
 use crate::server::store::accounts::{self, Account};
@@ -190,8 +191,10 @@ pub enum Accepted {
 /// Judges `code` (an authenticator code or an unused recovery code) against `record` at `now`,
 /// changing the record as the outcome requires: the step used, the recovery code struck out, or
 /// one failure more. Past [`FAILURES_ALLOWED`] wrong codes within the window, codes are refused
-/// unchecked until it ends.
-fn judge(record: &mut SecondFactor, account_name: &str, code: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Accepted, AppError> {
+/// unchecked until it ends — unless the code comes with a budget of its own (`own_budget`: a
+/// known browser of the account, counted by the login limiter), whose wrong codes are not the
+/// account's: so whoever has the password cannot lock the owner out of their second factor.
+fn judge(record: &mut SecondFactor, account_name: &str, code: &str, now: chrono::DateTime<chrono::Utc>, own_budget: bool) -> Result<Accepted, AppError> {
     let code = code.trim();
     if code.is_empty() {
         return Err(AppError::invalid("Code", "is required"));
@@ -204,7 +207,7 @@ fn judge(record: &mut SecondFactor, account_name: &str, code: &str, now: chrono:
         if now.timestamp() >= ends {
             record.failures = 0;
             record.failing_since = None;
-        } else if record.failures >= FAILURES_ALLOWED {
+        } else if record.failures >= FAILURES_ALLOWED && !own_budget {
             let wait = std::time::Duration::from_secs((ends - now.timestamp()).max(1) as u64);
             return Err(AppError::RateLimited {
                 message: format!(
@@ -236,14 +239,17 @@ fn judge(record: &mut SecondFactor, account_name: &str, code: &str, now: chrono:
         }
     };
     match &outcome {
-        Ok(_) => {
+        // Strangers' wrong codes stay theirs when a known browser gets in.
+        Ok(_) if !own_budget => {
             record.failures = 0;
             record.failing_since = None;
         }
-        Err(_) => {
+        Ok(_) => {}
+        Err(_) if !own_budget => {
             record.failures += 1;
             record.failing_since.get_or_insert(now);
         }
+        Err(_) => {}
     }
     outcome
 }
@@ -256,6 +262,7 @@ async fn check<T: Send + 'static>(
     account: Uuid,
     code: String,
     actor: Actor,
+    own_budget: bool,
     then: impl FnOnce(&redb::WriteTransaction, &Account, Accepted) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     let now = cx.clock.now();
@@ -266,14 +273,15 @@ async fn check<T: Send + 'static>(
             };
             let mut record = second_factor::get(tx, account.id)?.unwrap_or_default();
             let before = record.clone();
-            let outcome = judge(&mut record, &account.username, &code, now);
+            let outcome = judge(&mut record, &account.username, &code, now, own_budget);
             if record != before {
                 second_factor::put(tx, account.id, &record)?;
             }
             match outcome {
                 Ok(accepted) => then(tx, &account, accepted).map(Ok),
                 Err(e) => {
-                    if matches!(e, AppError::Invalid { .. }) && record.failures > before.failures {
+                    let wrong = record.failures > before.failures || (own_budget && e.field() == Some("Code") && !code.trim().is_empty());
+                    if matches!(e, AppError::Invalid { .. }) && wrong {
                         let actor = Actor { id: Some(account.id), ..actor };
                         audit::record_security(tx, &actor, account.id, AuditAction::AccountSecondFactorFailed, &account.username, &e.to_string())?;
                     }
@@ -286,7 +294,8 @@ async fn check<T: Send + 'static>(
 
 /// The second step of a login: its first step (`first`: "password", or a single sign-on) passed
 /// for `account` at session epoch `epoch`; `code` decides. Records the sign-in with how it was
-/// made.
+/// made. `known_device`: the browser is a known device of the account at that epoch (checked by
+/// the caller); its wrong codes then spend a budget of its own, not the account's.
 pub async fn complete_login(
     cx: &Context,
     account: Uuid,
@@ -294,10 +303,15 @@ pub async fn complete_login(
     code: String,
     addr: Option<IpAddr>,
     first: &str,
+    known_device: Option<String>,
 ) -> Result<(Account, SignInMethod), AppError> {
     let first = first.to_string();
     let actor = Actor { id: Some(account), name: String::new(), client: addr.map(|a| a.to_string()) };
-    check(cx, account, code, actor, move |tx, a, accepted| {
+    let attempt = match &known_device {
+        Some(device) => Some(cx.limiter.reserve(&Subject::KnownDevice { account: account.to_string(), device: format!("code:{device}") }, None)?),
+        None => None,
+    };
+    let outcome = check(cx, account, code, actor, attempt.is_some(), move |tx, a, accepted| {
         if a.session_epoch != epoch || a.second_factor.is_none() {
             // The password changed, or the second factor was reset, since the password step.
             return Err(AppError::Unauthenticated);
@@ -312,7 +326,11 @@ pub async fn complete_login(
         audit::record_security(tx, &who_acts(a, addr), a.id, AuditAction::AccountSignedIn, &a.username, &details)?;
         Ok((a.clone(), method))
     })
-    .await
+    .await;
+    if let (Some(attempt), Ok(_)) = (attempt, &outcome) {
+        cx.limiter.succeeded(attempt);
+    }
+    outcome
 }
 
 /// Turns two-factor authentication off: needs a current code or a recovery code. The person is
@@ -323,7 +341,7 @@ pub async fn disable(cx: &Context, who: &SignedIn, code: String, addr: Option<Ip
     }
     let actor = who_acts(who.account(), addr);
     let console = super::console(cx);
-    check(cx, who.account().id, code, actor.clone(), move |tx, a, _| {
+    check(cx, who.account().id, code, actor.clone(), false, move |tx, a, _| {
         turn_off(tx, a, &actor, AuditAction::AccountSecondFactorDisabled, "by the account's owner", &console)
     })
     .await
@@ -426,30 +444,42 @@ mod tests {
         let epoch = who.account().session_epoch;
         // The enrolment used its step's code: it is refused at login (replay).
         let used = secret_of(&cx, id).last_step as i64 * 30;
-        let e = complete_login(&cx, id, epoch, code_at(&cx, id, used), None, "password").await.unwrap_err();
+        let e = complete_login(&cx, id, epoch, code_at(&cx, id, used), None, "password", None).await.unwrap_err();
         assert!(e.to_string().contains("used already"), "{e}");
         // The next step's code works once.
         let next = code_at(&cx, id, used + 30);
         cx.clock.advance(std::time::Duration::from_secs(30));
-        let (_, method) = complete_login(&cx, id, epoch, next.clone(), None, "password").await.unwrap();
+        let (_, method) = complete_login(&cx, id, epoch, next.clone(), None, "password", None).await.unwrap();
         assert_eq!(method, SignInMethod::PasswordAndCode);
-        assert!(complete_login(&cx, id, epoch, next, None, "password").await.is_err());
+        assert!(complete_login(&cx, id, epoch, next, None, "password", None).await.is_err());
         // A recovery code works once, in any case and spacing.
-        let (_, method) = complete_login(&cx, id, epoch, codes[0].to_uppercase().replace('-', " "), None, "password").await.unwrap();
+        let (_, method) = complete_login(&cx, id, epoch, codes[0].to_uppercase().replace('-', " "), None, "password", None).await.unwrap();
         assert_eq!(method, SignInMethod::PasswordAndRecoveryCode);
-        assert!(complete_login(&cx, id, epoch, codes[0].clone(), None, "password").await.is_err());
+        assert!(complete_login(&cx, id, epoch, codes[0].clone(), None, "password", None).await.is_err());
         // A session epoch from before a password change is refused.
-        assert_eq!(complete_login(&cx, id, epoch + 1, codes[1].clone(), None, "password").await.unwrap_err(), AppError::Unauthenticated);
+        assert_eq!(complete_login(&cx, id, epoch + 1, codes[1].clone(), None, "password", None).await.unwrap_err(), AppError::Unauthenticated);
         // An accepted code clears the failures before it: one failure since (the reused recovery
         // code), four more wrong codes make five, and then even a right code is refused
         // unchecked until the window ends.
         for _ in 1..FAILURES_ALLOWED {
-            assert_eq!(complete_login(&cx, id, epoch, "wrong-code!".into(), None, "password").await.unwrap_err().status(), 422);
+            assert_eq!(complete_login(&cx, id, epoch, "wrong-code!".into(), None, "password", None).await.unwrap_err().status(), 422);
         }
-        let e = complete_login(&cx, id, epoch, codes[2].clone(), None, "password").await.unwrap_err();
+        let e = complete_login(&cx, id, epoch, codes[2].clone(), None, "password", None).await.unwrap_err();
         assert_eq!(e.status(), 429);
+        // Whoever has the password locks nobody out: the owner's known browser has a budget of
+        // its own, and its wrong codes are not the account's.
+        let owner = || Some("owner-browser".to_string());
+        for _ in 0..cx.config.login_failures_per_account {
+            let e = complete_login(&cx, id, epoch, "wrong-code!".into(), None, "password", owner()).await.unwrap_err();
+            assert_eq!(e.status(), 422, "{e}");
+        }
+        assert_eq!(complete_login(&cx, id, epoch, codes[2].clone(), None, "password", owner()).await.unwrap_err().status(), 429, "its own budget, spent");
+        let (_, method) = complete_login(&cx, id, epoch, codes[2].clone(), None, "password", Some("another-known-browser".into())).await.unwrap();
+        assert_eq!(method, SignInMethod::PasswordAndRecoveryCode);
+        let e = complete_login(&cx, id, epoch, codes[3].clone(), None, "password", None).await.unwrap_err();
+        assert_eq!(e.status(), 429, "a stranger still waits for the account's window");
         cx.clock.advance(std::time::Duration::from_secs(FAILURE_WINDOW_SECS as u64));
-        complete_login(&cx, id, epoch, codes[2].clone(), None, "password").await.unwrap();
+        complete_login(&cx, id, epoch, codes[3].clone(), None, "password", None).await.unwrap();
         let failed = cx
             .store
             .read(move |tx| audit::of_account(tx, id, &Window::first(audit::LIST, 100)))
@@ -460,8 +490,8 @@ mod tests {
             .filter(|e| e.action == AuditAction::AccountSecondFactorFailed.code())
             .count();
         // two replays, the reused recovery code and four wrong codes (the code refused
-        // unchecked was not judged)
-        assert_eq!(failed, 2 + FAILURES_ALLOWED as usize);
+        // unchecked was not judged), then the known browser's wrong codes
+        assert_eq!(failed, 2 + FAILURES_ALLOWED as usize + cx.config.login_failures_per_account as usize);
     }
 
     #[tokio::test]
@@ -473,7 +503,7 @@ mod tests {
         let code = code_at(&cx, id, cx.clock.timestamp());
         let tries = (0..50).map(|_| {
             let (cx, code) = (cx.clone(), code.clone());
-            tokio::spawn(async move { complete_login(&cx, id, epoch, code, None, "password").await.is_ok() })
+            tokio::spawn(async move { complete_login(&cx, id, epoch, code, None, "password", None).await.is_ok() })
         });
         let ok = futures::future::join_all(tries).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
         assert_eq!(ok, 1);
