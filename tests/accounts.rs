@@ -656,6 +656,23 @@ async fn two_factor_authentication_from_enrolment_to_login_replay_recovery_and_t
     let by_code = sessions.as_array().unwrap().iter().filter(|s| s["method"] == "Password and authenticator code").count();
     assert_eq!(by_code, 1, "{sessions}");
 
+    // The account's budget of wrong codes is spent for strangers; the browser that got in is
+    // now a known device of the account, with a budget of its own: signed out and back, the next
+    // code lets it in before the window ends.
+    let known = &browsers[answers.iter().position(|s| *s == 200).unwrap() % 10];
+    call(known, &server, "log-out", &[]).await;
+    step(&server, &mut ahead);
+    let stranger = client();
+    log_in(&stranger, &server, "ann", PASSWORD).await;
+    let r = call(&stranger, &server, "log-in-code", &[("code", &authenticator_code(&key, unix_now() + ahead))]).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(log_in(known, &server, "ann", PASSWORD).await.status, 200);
+    let r = call(known, &server, "log-in-code", &[("code", "000000")]).await;
+    expect_field(&r, 422, "Code");
+    let r = call(known, &server, "log-in-code", &[("code", &authenticator_code(&key, unix_now() + ahead))]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(me(known, &server).await["username"], "ann");
+
     // Once the window of those failures has passed, the next code signs the phone in, and its
     // session says how.
     server.advance(Duration::from_secs(15 * 60 + 1));
