@@ -142,6 +142,17 @@ mod tests {
         let moved = verify_email(&s, token, Some(ann.id), None).await.unwrap();
         assert_eq!((moved.email.as_str(), moved.email_verified), ("ann2@example.com", true));
         assert!(log_in(&s, "ann2@example.com", "amber otter 17".into(), None, None).await.is_ok());
+        let told = s.store.read(|tx| outbox::list(tx, None, "ann@example.com", &Window::first(outbox::LIST, 10))).await.unwrap();
+        assert!(told.items.iter().any(|m| m.subject.contains("email address was changed")), "the proven old address is told");
+        // An address never proven hears nothing when its account moves away: it may be anyone's
+        // (sign up with it, move away, again and again).
+        let vic = super::super::test_support::unverified_account(&s, "vic").await;
+        let who = signed_in(&s, &vic);
+        request_email_change(&s, &who, "vic.own@example.com", "amber otter 17".into(), None).await.unwrap();
+        let token = last_link_token(&s, "vic.own@example.com").await;
+        verify_email(&s, token, Some(vic.id), None).await.unwrap();
+        let told = s.store.read(|tx| outbox::list(tx, None, "vic@example.com", &Window::first(outbox::LIST, 10))).await.unwrap();
+        assert!(told.items.iter().all(|m| !m.subject.contains("email address was changed")), "{:?}", told.items);
     }
 
     #[tokio::test]

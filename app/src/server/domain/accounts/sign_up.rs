@@ -167,7 +167,7 @@ pub async fn verify_email(
             let actor = who_acts(&account, client);
             match record.purpose {
                 Purpose::ChangeEmail => {
-                    let old = account.email.clone();
+                    let (old, old_proven) = (account.email.clone(), account.email_verified);
                     accounts::change_email(tx, &mut account, &record.email)?;
                     account.email_verified = true;
                     accounts::update(tx, &account)?;
@@ -181,7 +181,11 @@ pub async fn verify_email(
                          contact your platform operator.\n",
                         account.username, account.email
                     );
-                    outbox::enqueue(tx, vec![old], "Your MPDP email address was changed", &body)?;
+                    // Only an address that was proven hears of it: one never proven may be anyone's
+                    // (signing up with it and moving away would otherwise mail it at will).
+                    if old_proven {
+                        outbox::enqueue(tx, vec![old], "Your MPDP email address was changed", &body)?;
+                    }
                 }
                 _ => {
                     if email_key(&record.email) != email_key(&account.email) {
