@@ -416,7 +416,10 @@ pub async fn begin_second_factor() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "confirm-second-factor")]
 pub async fn confirm_second_factor(code: String) -> Result<(), AppError> {
     let (state, who, addr) = me_acting().await?;
-    let codes = domain::second_factor::confirm(&state, &who, &code, addr).await?;
+    let keep = own_device(&state, &who).await;
+    let (codes, account) = domain::second_factor::confirm(&state, &who, &code, addr).await?;
+    who.stay_at(&account).await?;
+    make_known(&state, &account, keep);
     show_once(&state, &who, crate::server::store::shown_once::Kind::RecoveryCodes, codes).await?;
     super::done("/account?second_factor_on=1#two-factor")
 }

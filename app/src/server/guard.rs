@@ -318,6 +318,13 @@ impl SignedIn {
         session.flush().await.map_err(session_error)
     }
 
+    /// After the epoch moves on with this session kept as it is (turning two factors on, whose
+    /// recovery codes wait for this session's id): this session moves to the new epoch (others
+    /// are now stale).
+    pub async fn stay_at(&self, account: &Account) -> Result<(), AppError> {
+        self.session.insert(EPOCH, account.session_epoch).await.map_err(session_error)
+    }
+
     /// After the epoch moves on (password change, "sign out everywhere"): this session moves to
     /// the new epoch (others are now stale).
     pub async fn renew(&self, account: &Account) -> Result<(), AppError> {

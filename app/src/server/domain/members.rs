@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::model::{Missing, OrMissing};
 use crate::model::page::Position;
-use crate::model::account::{email_key, validate_email};
+use crate::model::account::{email_key, validate_new_email};
 use crate::model::workspace::{InviteRow, Role, INVITATION_DAYS, INVITE_BULK_MAX};
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
@@ -110,7 +110,7 @@ pub async fn invite(
             let mut seen = std::collections::HashSet::new();
             let mut rows = Vec::new();
             for raw in addresses {
-                let outcome = match validate_email("Email", &raw) {
+                let outcome = match validate_new_email("Email", &raw) {
                     Err(AppError::Invalid { message, .. }) => format!("invalid address: {message}"),
                     Err(e) => return Err(e),
                     Ok(email) => {
@@ -177,12 +177,13 @@ pub async fn invite(
 pub async fn resend(cx: &Context, admin: &Authorized<act::InviteMembers>, email: &str, actor: Actor) -> Result<(), AppError> {
     let inviter = admin.who().account().username.clone();
     let console = cx.config.public_url.trim_end_matches('/').to_string();
-    cx.mails_per_target.check_mailbox(email)?;
+    let mails = cx.mails_per_target.clone();
     let email = email.to_string();
     admin
         .write(cx, move |tx, s| {
             let now = crate::server::store::now();
             let (_, mut invitation) = inv::pending_for(tx, s.workspace(), &email)?.ok_or_else(|| no_invitation(&email))?;
+            mails.check_mailbox(&invitation.email)?;
             let (token, new_hash) = inv::new_token();
             invitation.created = now;
             invitation.expires = now + chrono::Duration::days(INVITATION_DAYS);

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::model::AppError;
 /// The account the use cases answer with (after a password change, or signing out everywhere).
 pub use crate::server::store::accounts::Account;
+use crate::server::auth::ratelimit::Throttle;
 use crate::server::store::audit::Actor;
 use crate::server::store::outbox;
 use crate::server::store::tokens::{self, Purpose};
@@ -78,6 +79,17 @@ impl Evicted {
             if self.identities == 1 { "y" } else { "ies" },
         )
     }
+}
+
+/// Mails `to` (an account's own address, now or until now) a notice about the account, in the
+/// write that caused it. Anyone may sign up with any address, so one never proven (`proven`
+/// false) may be anyone's: it is told within its mailbox's budget only, else turning a setting on
+/// and off would mail a stranger at will. A proven address hears of every change.
+pub(super) fn tell_account(tx: &redb::WriteTransaction, mails: &Throttle, to: &str, proven: bool, subject: &str, body: &str) -> Result<(), AppError> {
+    if proven || mails.check_mailbox(to).is_ok() {
+        outbox::enqueue(tx, vec![to.to_string()], subject, body)?;
+    }
+    Ok(())
 }
 
 /// Anyone may sign up with any address, and an account that has not proven its address signs in

@@ -192,11 +192,12 @@ pub async fn finish_registration(cx: &Context, who: &SignedIn, ceremony: Option<
     let stored = StoredPasskey { id: Uuid::now_v7(), name, credential: to_value(&pk)?, created: cx.clock.now(), last_used: None };
     let actor = who_acts(&account, client);
     let out = view(&stored);
-    let console = super::console(cx);
+    let (console, mails) = (super::console(cx), cx.mails_per_target.clone());
+    let keep = who.session().id().map(|i| crate::server::store::sessions::handle(&i));
     cx.store
         .write(move |tx| {
             store::take_ceremony(tx, &id)?.ok_or_else(expired)?;
-            let mut a = accounts::get(tx, account.id)?.ok_or(AppError::Unauthenticated)?;
+            let mut a = super::sessions::account_of_standing_session(tx, &account, keep)?;
             let mine = store::of_account(tx, a.id)?;
             if mine.len() >= MAX_PER_ACCOUNT {
                 return Err(AppError::conflict("Passkeys", format!("at most {MAX_PER_ACCOUNT} per account: delete one first")));
@@ -210,7 +211,7 @@ pub async fn finish_registration(cx: &Context, who: &SignedIn, ceremony: Option<
             a.passkeys = mine.len() as u32 + 1;
             accounts::update(tx, &a)?;
             audit::record_security(tx, &actor, a.id, AuditAction::AccountPasskeyAdded, &stored.name, "")?;
-            tell_owner(tx, &a, &console, "A passkey was added to your account", &format!("The passkey \"{}\" was added to", stored.name), "")
+            tell_owner(tx, &mails, &a, &console, "A passkey was added to your account", &format!("The passkey \"{}\" was added to", stored.name), "")
         })
         .await?;
     Ok(out)
@@ -233,7 +234,7 @@ pub async fn rename(cx: &Context, who: &SignedIn, id: Uuid, name: &str) -> Resul
 pub async fn delete(cx: &Context, who: &SignedIn, id: Uuid, client: Option<IpAddr>) -> Result<(), AppError> {
     let account = who.account().clone();
     let actor = who_acts(&account, client);
-    let console = super::console(cx);
+    let (console, mails) = (super::console(cx), cx.mails_per_target.clone());
     cx.store
         .write(move |tx| {
             let p = store::get(tx, account.id, id)?.or_missing(Missing::Passkey)?;
@@ -243,7 +244,7 @@ pub async fn delete(cx: &Context, who: &SignedIn, id: Uuid, client: Option<IpAdd
             accounts::update(tx, &a)?;
             audit::record_security(tx, &actor, a.id, AuditAction::AccountPasskeyRemoved, &p.name, "")?;
             let alone = if a.passkeys == 0 && a.second_factor.is_none() { " Login now asks for the password alone." } else { "" };
-            tell_owner(tx, &a, &console, "A passkey was removed from your account", &format!("The passkey \"{}\" was removed from", p.name), alone)
+            tell_owner(tx, &mails, &a, &console, "A passkey was removed from your account", &format!("The passkey \"{}\" was removed from", p.name), alone)
         })
         .await
 }
@@ -251,13 +252,13 @@ pub async fn delete(cx: &Context, who: &SignedIn, id: Uuid, client: Option<IpAdd
 /// Emails the account's owner that a passkey was added or removed (`what` … "the MPDP account"),
 /// in the write that did it: a session in other hands must not change how the account signs in
 /// unseen.
-fn tell_owner(tx: &redb::WriteTransaction, a: &Account, console: &str, subject: &str, what: &str, then: &str) -> Result<(), AppError> {
+fn tell_owner(tx: &redb::WriteTransaction, mails: &crate::server::auth::ratelimit::Throttle, a: &Account, console: &str, subject: &str, what: &str, then: &str) -> Result<(), AppError> {
     let body = format!(
         "{what} the MPDP account \"{}\".{then}\n\nIf this was not you, change your password, sign out \
          your other sessions and check your passkeys and tokens: {console}/account\n",
         a.username
     );
-    crate::server::store::outbox::enqueue(tx, vec![a.email.clone()], subject, &body).map(drop)
+    super::tell_account(tx, mails, &a.email, a.email_verified, subject, &body)
 }
 
 /// Begins a sign-in with a passkey alone: the options for `navigator.credentials.get()` (no

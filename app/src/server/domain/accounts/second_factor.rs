@@ -138,14 +138,19 @@ pub async fn begin(cx: &Context, who: &SignedIn) -> Result<TotpSetup, AppError> 
 }
 
 /// Confirms enrolment with a code from the app: two factors are required from now on, and the
-/// ten recovery codes are returned, to be shown this once.
-pub async fn confirm(cx: &Context, who: &SignedIn, code: &str, addr: Option<IpAddr>) -> Result<Vec<String>, AppError> {
+/// ten recovery codes are returned, to be shown this once, with the account as it now is. Every
+/// other session ends and the session epoch moves on (the caller moves this session and this
+/// browser to it): a session or a known browser someone got with the password alone, before,
+/// counts for nothing now.
+pub async fn confirm(cx: &Context, who: &SignedIn, code: &str, addr: Option<IpAddr>) -> Result<(Vec<String>, Account), AppError> {
     let code = six_digits(code)?;
     let (id, name, actor) = (who.account().id, who.account().username.clone(), who_acts(who.account(), addr));
+    let (me, keep) = (who.account().clone(), who.session().id().map(|i| crate::server::store::sessions::handle(&i)));
     let (now, secs) = (cx.clock.now(), cx.clock.timestamp().max(0) as u64);
     let (shown, hashes) = recovery_codes();
-    cx.store
+    let account = cx.store
         .write(move |tx| {
+            let mut account = super::sessions::account_of_standing_session(tx, &me, keep)?;
             let mut record = second_factor::get(tx, id)?.unwrap_or_default();
             if record.totp.is_some() {
                 return Err(AppError::conflict("Two-factor authentication", "is already on"));
@@ -159,14 +164,15 @@ pub async fn confirm(cx: &Context, who: &SignedIn, code: &str, addr: Option<IpAd
             pending.last_step = step;
             record = SecondFactor { totp: Some(pending), recovery: hashes, ..Default::default() };
             second_factor::put(tx, id, &record)?;
-            let mut account = accounts::get(tx, id)?.ok_or(AppError::Unauthenticated)?;
             account.second_factor = Some(now);
+            account.session_epoch += 1;
             accounts::update(tx, &account)?;
-            audit::record_security(tx, &actor, id, AuditAction::AccountSecondFactorEnabled, &name, "authenticator app")?;
-            Ok(())
+            let ended = crate::server::store::sessions::revoke_all(tx, id, keep)?;
+            audit::record_security(tx, &actor, id, AuditAction::AccountSecondFactorEnabled, &name, &format!("authenticator app; {ended} other session(s) signed out"))?;
+            Ok(account)
         })
         .await?;
-    Ok(shown)
+    Ok((shown, account))
 }
 
 /// Six digits, spaces allowed between them.
@@ -340,9 +346,9 @@ pub async fn disable(cx: &Context, who: &SignedIn, code: String, addr: Option<Ip
         return Err(AppError::conflict("Two-factor authentication", "is already off"));
     }
     let actor = who_acts(who.account(), addr);
-    let console = super::console(cx);
+    let (console, mails) = (super::console(cx), cx.mails_per_target.clone());
     check(cx, who.account().id, code, actor.clone(), false, move |tx, a, _| {
-        turn_off(tx, a, &actor, AuditAction::AccountSecondFactorDisabled, "by the account's owner", &console)
+        turn_off(tx, &mails, a, &actor, AuditAction::AccountSecondFactorDisabled, "by the account's owner", &console)
     })
     .await
 }
@@ -351,14 +357,14 @@ pub async fn disable(cx: &Context, who: &SignedIn, code: String, addr: Option<Ip
 /// codes): login asks for the password alone again. Audited, and the person is emailed.
 pub async fn reset_by_operator(cx: &Context, op: &Operator, account: Uuid, actor: Actor) -> Result<String, AppError> {
     let _ = op;
-    let console = super::console(cx);
+    let (console, mails) = (super::console(cx), cx.mails_per_target.clone());
     cx.store
         .write(move |tx| {
             let a = accounts::get(tx, account)?.or_missing(Missing::Account)?;
             if a.second_factor.is_none() {
                 return Err(AppError::conflict("Two-factor authentication", format!("is not on for {}", a.username)));
             }
-            turn_off(tx, &a, &actor, AuditAction::AccountSecondFactorReset, "by the platform operator", &console)?;
+            turn_off(tx, &mails, &a, &actor, AuditAction::AccountSecondFactorReset, "by the platform operator", &console)?;
             Ok(a.username)
         })
         .await
@@ -366,6 +372,7 @@ pub async fn reset_by_operator(cx: &Context, op: &Operator, account: Uuid, actor
 
 fn turn_off(
     tx: &redb::WriteTransaction,
+    mails: &crate::server::auth::ratelimit::Throttle,
     account: &Account,
     actor: &Actor,
     action: AuditAction,
@@ -383,8 +390,7 @@ fn turn_off(
          two-factor authentication on again: {console}/account\n",
         a.username
     );
-    outbox::enqueue(tx, vec![a.email.clone()], "Two-factor authentication was turned off", &body)?;
-    Ok(())
+    super::tell_account(tx, mails, &a.email, a.email_verified, "Two-factor authentication was turned off", &body)
 }
 
 #[cfg(test)]
@@ -407,8 +413,7 @@ mod tests {
         let who = signed_in(cx, &account);
         begin(cx, &who).await.unwrap();
         let code = code_at(cx, who.account().id, cx.clock.timestamp());
-        let codes = confirm(cx, &who, &code, None).await.unwrap();
-        let account = cx.store.read({ let id = who.account().id; move |tx| accounts::get(tx, id) }).await.unwrap().unwrap();
+        let (codes, account) = confirm(cx, &who, &code, None).await.unwrap();
         (signed_in(cx, &account), codes)
     }
 
@@ -428,8 +433,11 @@ mod tests {
         let wrong = (code_at(&cx, who.account().id, now).parse::<u32>().unwrap() + 1) % 1_000_000;
         assert!(confirm(&cx, &who, &format!("{wrong:06}"), None).await.is_err());
         assert!(status(&cx, &who, vec![]).await.unwrap().setup.is_some());
-        let codes = confirm(&cx, &who, &code_at(&cx, who.account().id, now), None).await.unwrap();
+        let (codes, account) = confirm(&cx, &who, &code_at(&cx, who.account().id, now), None).await.unwrap();
         assert_eq!(codes.len(), RECOVERY_CODES);
+        // The session epoch moved on: a session or known browser from before counts for nothing.
+        assert_eq!(account.session_epoch, who.account().session_epoch + 1);
+        assert_eq!(confirm(&cx, &who, "123456", None).await.unwrap_err().status(), 401, "a request let in before acts on nothing");
         assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'));
         let stored = cx.store.write_blocking(|tx| second_factor::get(tx, who.account().id)).unwrap().unwrap();
         assert!(stored.recovery.iter().all(|h| !codes.contains(h)), "only hashes are kept");

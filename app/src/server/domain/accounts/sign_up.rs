@@ -6,7 +6,7 @@ use redb::ReadableTable;
 use uuid::Uuid;
 
 use super::{console, local_path, new_account, send_verification, who_acts};
-use crate::model::account::{email_key, username_key, validate_email, validate_username};
+use crate::model::account::{email_key, username_key, validate_new_email, validate_username};
 use crate::model::AppError;
 use crate::model::audit::AuditAction;
 use crate::server::guard::SignedIn;
@@ -27,7 +27,7 @@ pub struct SignUp {
 
 /// Checks a sign-up form; returns (email, username) cleaned.
 pub fn check_sign_up(input: &SignUp) -> Result<(String, String), AppError> {
-    let email = validate_email("Email", &input.email)?;
+    let email = validate_new_email("Email", &input.email)?;
     let username = validate_username(&input.username)?;
     validate_new_password("Password", &input.password)?;
     if input.password != input.password_confirm {
@@ -140,7 +140,7 @@ pub async fn verify_email(
     signed_in: Option<Uuid>,
     client: Option<IpAddr>,
 ) -> Result<Account, AppError> {
-    let console = console(cx);
+    let (console, mails) = (console(cx), cx.mails_per_target.clone());
     let account = cx
         .store
         .write(move |tx| {
@@ -181,11 +181,7 @@ pub async fn verify_email(
                          contact your platform operator.\n",
                         account.username, account.email
                     );
-                    // Only an address that was proven hears of it: one never proven may be anyone's
-                    // (signing up with it and moving away would otherwise mail it at will).
-                    if old_proven {
-                        outbox::enqueue(tx, vec![old], "Your MPDP email address was changed", &body)?;
-                    }
+                    super::tell_account(tx, &mails, &old, old_proven, "Your MPDP email address was changed", &body)?;
                 }
                 _ => {
                     if email_key(&record.email) != email_key(&account.email) {
