@@ -134,6 +134,10 @@ pub async fn start(cx: &Context, client_id: &str, addr: Option<IpAddr>) -> Resul
 
 /// `POST /api/device/v1/token`: the command line asks whether the person decided. Approved, the
 /// token is made now and the grant removed, so its device code works once.
+fn slow_down() -> GrantError {
+    GrantError::new(400, "slow_down", format!("Ask at most every {INTERVAL_SECS} seconds."))
+}
+
 pub async fn poll(cx: &Context, grant_type: &str, device_code: &str, client_id: &str, addr: Option<IpAddr>) -> Result<TokenAnswer, GrantError> {
     if grant_type != GRANT_TYPE {
         return Err(GrantError::new(400, "unsupported_grant_type", format!("grant_type must be {GRANT_TYPE}")));
@@ -143,13 +147,18 @@ pub async fn poll(cx: &Context, grant_type: &str, device_code: &str, client_id: 
         return Err(GrantError::new(400, "invalid_request", "device_code is required"));
     }
     let hash = sha256_hex(device_code.as_bytes());
-    // An unknown code, which anyone may send, is answered from a read: it costs no write.
+    // An unknown code, which anyone may send, is answered from a read: it costs no write. So is
+    // a poll of a pending code sooner than the interval after the last one: a client polling as
+    // fast as it can costs one write per interval, not one per poll.
     let known = hash.clone();
-    if cx.store.read(move |tx| device_grants::get(tx, &known)).await.map_err(GrantError::from)?.is_none() {
+    let now = cx.clock.now();
+    let Some(seen) = cx.store.read(move |tx| device_grants::get(tx, &known)).await.map_err(GrantError::from)? else {
         return Err(unknown_code());
+    };
+    if seen.decision.is_none() && now < seen.expires && seen.last_poll.is_some_and(|last| (now - last).num_seconds() < INTERVAL_SECS) {
+        return Err(slow_down());
     }
     let token = access_tokens::new_token();
-    let now = cx.clock.now();
     let issued = token.clone();
     let answer = cx
         .store
@@ -165,7 +174,7 @@ pub async fn poll(cx: &Context, grant_type: &str, device_code: &str, client_id: 
                 None => {
                     device_grants::update(tx, &hash, &grant)?;
                     Ok(Err(if too_soon {
-                        GrantError::new(400, "slow_down", format!("Ask at most every {INTERVAL_SECS} seconds."))
+                        slow_down()
                     } else {
                         GrantError::new(400, "authorization_pending", "Waiting for the person to approve the request in the browser.")
                     }))
@@ -297,7 +306,15 @@ mod tests {
         assert!(code.verification_uri_complete.ends_with(&format!("/device?code={}", code.user_code)));
         let pending = poll(&cx, GRANT_TYPE, &code.device_code, CLIENT_ID, None).await.unwrap_err();
         assert_eq!(pending.error, "authorization_pending");
-        assert_eq!(poll(&cx, GRANT_TYPE, &code.device_code, CLIENT_ID, None).await.unwrap_err().error, "slow_down");
+        let polled = |c: &str| {
+            let hash = sha256_hex(c.as_bytes());
+            cx.store.read_blocking(move |tx| device_grants::get(tx, &hash)).unwrap().unwrap().last_poll
+        };
+        let first = polled(&code.device_code);
+        for _ in 0..20 {
+            assert_eq!(poll(&cx, GRANT_TYPE, &code.device_code, CLIENT_ID, None).await.unwrap_err().error, "slow_down");
+        }
+        assert_eq!(polled(&code.device_code), first, "a poll too soon is answered from a read, writing nothing");
         assert_eq!(poll(&cx, "password", &code.device_code, CLIENT_ID, None).await.unwrap_err().error, "unsupported_grant_type");
         // Typed in lower case with spaces, it names the request.
         let typed = code.user_code.to_lowercase().replace('-', " ");
