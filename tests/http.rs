@@ -623,3 +623,38 @@ fn help_says_what_each_flag_is() {
         assert!(!help(&[command, "--help"]).contains("created if missing"), "{command}");
     }
 }
+
+/// Sends `head` and then `body` on a connection of its own, the body's last part after the
+/// server's clock has moved on by `wait`; what the server answers before closing.
+async fn trickled(server: &Server, body: &str, wait: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = server.base.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let mut s = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/log-in HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let (first, last) = body.split_at(body.len() - 1);
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(first.as_bytes()).await.unwrap();
+    s.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.advance(wait);
+    s.write_all(last.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut answer)).await.expect("the server answers and closes").unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A body that keeps coming a little at a time, each part within the idle timeout, ends once
+/// the deadline its length sets has passed: a client cannot hold a connection by trickling.
+#[tokio::test]
+async fn a_body_trickled_past_its_deadline_ends_the_request() {
+    let server = Server::start(&[]);
+    let body = "login=ann&password=x";
+    let in_time = trickled(&server, body, Duration::from_secs(20)).await;
+    assert!(in_time.starts_with("HTTP/1.1 401"), "a body within its deadline is read: {in_time}");
+    let too_slow = trickled(&server, body, Duration::from_secs(31)).await;
+    assert!(too_slow.starts_with("HTTP/1.1 4") && !too_slow.starts_with("HTTP/1.1 401"), "{too_slow}");
+    assert!(server.log().contains("a request body came too slowly"), "{}", server.log());
+}

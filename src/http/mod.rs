@@ -2,6 +2,7 @@
 //! files, and the middleware around all of it.
 
 mod assets;
+mod body_deadline;
 mod middleware;
 pub mod metrics;
 pub mod serve;
@@ -110,8 +111,10 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_str(&app::server::csp::policy(None)).expect("the policy is ASCII"),
         ))
         .layer(axum::middleware::from_fn_with_state(https, middleware::response_headers))
-        // A body that stops arriving ends the request (uploads included) rather than holding it.
+        // A body that stops arriving ends the request (uploads included) rather than holding it;
+        // so does one that keeps arriving, a little now and then, for longer than its size needs.
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_IDLE_TIMEOUT))
+        .layer(axum::middleware::from_fn_with_state(state.cx.clock.clone(), body_deadline::body_deadline))
         .layer(TraceLayer::new_for_http())
 }
 

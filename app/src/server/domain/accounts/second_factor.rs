@@ -22,7 +22,6 @@ use crate::server::guard::{Operator, SignedIn};
 use crate::server::keys::sha256_hex;
 use crate::server::store::accounts::{self, Account};
 use crate::server::store::audit::{self, Actor};
-use crate::server::store::outbox;
 use crate::server::store::second_factor::{self, SecondFactor, TotpSecret};
 use crate::server::Context;
 
@@ -542,7 +541,7 @@ mod tests {
                 let t = tx.open_table(crate::server::store::tables::OUTBOX)?;
                 let mut out = Vec::new();
                 for row in t.iter()? {
-                    let m: outbox::OutboxMessage = crate::server::store::codec::decode(row?.1.value())?;
+                    let m: crate::server::store::outbox::OutboxMessage = crate::server::store::codec::decode(row?.1.value())?;
                     if m.subject.contains("Two-factor") {
                         out.push((m.to[0].clone(), m.body.contains("platform operator")));
                     }
