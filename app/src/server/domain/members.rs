@@ -581,16 +581,22 @@ mod tests {
         }
     }
 
+    /// A store holding the workspace Acme.
+    async fn acme() -> (Context, crate::server::store::workspaces::Workspace) {
+        let cx = Context::new(Store::memory(), crate::server::Config::default());
+        let w = crate::server::store::workspaces::fixtures::workspace("Acme", crate::model::workspace::WorkspaceStatus::Active);
+        let wc = w.clone();
+        cx.store.write(move |tx| ws::insert_workspace(tx, &wc)).await.unwrap();
+        (cx, w)
+    }
+
     /// Someone invited who joined by another way (a request, a group, as a representative) and is
     /// then removed, or leaves, cannot come back through the invitation still addressed to them.
     #[tokio::test]
     async fn a_member_removed_or_gone_cannot_come_back_by_an_invitation_still_pending() {
         use crate::server::domain::accounts::verified_account;
         use crate::server::guard::{Member, SignedIn};
-        let cx = Context::new(Store::memory(), crate::server::Config::default());
-        let w = crate::server::store::workspaces::fixtures::workspace("Acme", crate::model::workspace::WorkspaceStatus::Active);
-        let wc = w.clone();
-        cx.store.write(move |tx| ws::insert_workspace(tx, &wc)).await.unwrap();
+        let (cx, w) = acme().await;
         let session = || tower_sessions::Session::new(None, std::sync::Arc::new(crate::server::store::sessions::RedbSessionStore::new(cx.store.clone())), None);
         let join = |account: &accounts::Account, role| {
             let m = Membership { workspace: w.id, account: account.id, role, active: true, joined: Utc::now() };
@@ -639,10 +645,7 @@ mod tests {
     async fn invitations_to_one_mailbox_stop_at_its_mail_budget() {
         use crate::server::domain::accounts::verified_account;
         use crate::server::guard::{Member, SignedIn};
-        let cx = Context::new(Store::memory(), crate::server::Config::default());
-        let w = crate::server::store::workspaces::fixtures::workspace("Acme", crate::model::workspace::WorkspaceStatus::Active);
-        let wc = w.clone();
-        cx.store.write(move |tx| ws::insert_workspace(tx, &wc)).await.unwrap();
+        let (cx, w) = acme().await;
         let ann = verified_account(&cx, "ann").await;
         let m = Membership { workspace: w.id, account: ann.id, role: Role::WorkspaceAdmin, active: true, joined: Utc::now() };
         let put = m.clone();

@@ -453,16 +453,22 @@ pub(crate) mod support {
     }
 }
 
+/// The world with Mia, the mini program's admin, and Rex, a Workspace Reviewer.
+async fn with_admin_and_reviewer() -> (World, Member, Member) {
+    let w = world().await;
+    let mpa = member(&w, "mia", Role::MiniProgramAdmin).await;
+    let reviewer = member(&w, "rex", Role::WorkspaceReviewer).await;
+    let (mp, mia, wid) = (w.mp, mpa.who().account().id, w.workspace.id);
+    w.state.store.write(move |tx| minis::assign(tx, wid, mp, mia, MiniRole::Admin)).await.unwrap();
+    (w, mpa, reviewer)
+}
+
 /// An App serves at most [`releases::MAX_ROLLING_PER_APP`] candidates at once: approving one more
 /// at a share of installs is refused and changes nothing; a release to every install is not.
 #[tokio::test]
 async fn a_release_to_a_share_is_refused_while_its_app_serves_the_most_candidates() {
-    let w = world().await;
-    let mpa = member(&w, "mia", Role::MiniProgramAdmin).await;
-    let reviewer = member(&w, "rex", Role::WorkspaceReviewer).await;
+    let (w, mpa, reviewer) = with_admin_and_reviewer().await;
     let (mp, app, s) = (w.mp, w.app, &w.state);
-    let (mia, wid) = (mpa.who().account().id, w.workspace.id);
-    s.store.write(move |tx| minis::assign(tx, wid, mp, mia, MiniRole::Admin)).await.unwrap();
     s.store.write(move |tx| releases::fixtures::fill_with_candidates(tx, app, releases::MAX_ROLLING_PER_APP)).await.unwrap();
     upload(&w, "1.0.0").await;
     let to = |rollout| Publishing { version: "1.0.0".into(), apps: vec![app], rollout, note: String::new() };
@@ -486,12 +492,9 @@ async fn a_release_to_a_share_is_refused_while_its_app_serves_the_most_candidate
 /// withdrawn only by someone still a member.
 #[tokio::test]
 async fn reading_and_withdrawing_hold_a_member_to_the_workspace_rules() {
-    let w = world().await;
-    let mpa = member(&w, "mia", Role::MiniProgramAdmin).await;
-    let reviewer = member(&w, "rex", Role::WorkspaceReviewer).await;
+    let (w, mpa, reviewer) = with_admin_and_reviewer().await;
     let (mp, app, s) = (w.mp, w.app, &w.state);
     let (mia, wid) = (mpa.who().account().id, w.workspace.id);
-    s.store.write(move |tx| minis::assign(tx, wid, mp, mia, MiniRole::Admin)).await.unwrap();
     upload(&w, "1.0.0").await;
     let id = apply_publishing(s, &acts(&mpa), mp, "1.0.0".into(), vec![app], String::new(), nobody()).await.unwrap();
     get(s, reviewer.who(), "Acme".into(), id).await.unwrap();
