@@ -61,6 +61,12 @@ impl SignedIn {
         &self.session
     }
 
+    /// The handle this session is stored under (none for a token's request, which has no
+    /// stored session).
+    pub fn session_handle(&self) -> Option<u128> {
+        self.session.id().map(|i| sessions::handle(&i))
+    }
+
     /// Refuses a browser's session in `workspace` where the workspace requires single sign-on and
     /// the session was not signed in with its provider. A personal access token passes here: it
     /// is held to the rule where it acts, by the provider its session kept on it

@@ -117,7 +117,7 @@ pub async fn control(cx: &Context, m: &Authorized<act::ControlReleases>, mp: Uui
                 if c.paused.is_none() {
                     return Err(AppError::conflict("Release", format!("{version} is not paused on {app_name}")));
                 }
-                releases::room_for_candidate(tx, r.app, r.mini_program, app_name)?;
+                releases::room_for_candidate(tx, &[(r.app, app_name.to_string())], r.mini_program)?;
                 let c = r.candidate.as_mut().ok_or(AppError::Internal)?;
                 c.paused = None;
                 let details = format!("{version} at {}", rollout_label(c.rollout));

@@ -217,30 +217,28 @@ pub fn remove_mini_program(tx: &WriteTransaction, mp: Uuid) -> Result<Vec<Releas
 /// until one ends.
 pub const MAX_ROLLING_PER_APP: usize = 64;
 
-/// Whether `app` has room for `mp`'s candidate to roll out: fewer than
+/// Whether each of `apps` (id, name) has room for `mp`'s candidate to roll out: fewer than
 /// [`MAX_ROLLING_PER_APP`] candidates of other mini programs roll out there (paused ones do not
-/// count: no install gets them). Refused with 409, naming the App as `app_name`. Reads every
-/// release (like the snapshot it guards), once per decision.
-pub fn room_for_candidate(tx: &impl Reads, app: Uuid, mp: Uuid, app_name: &str) -> Result<(), AppError> {
-    let mut rolling = 0;
+/// count: no install gets them). Refused with 409, naming the first App without room. Reads
+/// every release once (like the snapshot it guards), whatever the number of Apps.
+pub fn room_for_candidate(tx: &impl Reads, apps: &[(Uuid, String)], mp: Uuid) -> Result<(), AppError> {
+    let mut rolling = vec![0usize; apps.len()];
     for row in tx.open(RELEASES)?.iter()? {
         let (k, v) = row?;
         let (m, a) = k.value();
-        if a != app.as_u128() || m == mp.as_u128() {
-            continue;
-        }
+        let Some(i) = apps.iter().position(|(id, _)| id.as_u128() == a).filter(|_| m != mp.as_u128()) else { continue };
         let r: Release = decode(v.value())?;
         if r.candidate.as_ref().is_some_and(|c| c.paused.is_none()) {
-            rolling += 1;
+            rolling[i] += 1;
         }
     }
-    if rolling >= MAX_ROLLING_PER_APP {
-        return Err(AppError::conflict(
+    match apps.iter().zip(rolling).find(|(_, n)| *n >= MAX_ROLLING_PER_APP) {
+        Some(((_, name), n)) => Err(AppError::conflict(
             "Release",
-            format!("{app_name} already rolls out {rolling} candidates, the most one App serves at once: complete, abort or pause one of them first"),
-        ));
+            format!("{name} already rolls out {n} candidates, the most one App serves at once: complete, abort or pause one of them first"),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Every release, for the container API's snapshot.

@@ -134,6 +134,11 @@ pub async fn start(cx: &Context, client_id: &str, addr: Option<IpAddr>) -> Resul
 
 /// `POST /api/device/v1/token`: the command line asks whether the person decided. Approved, the
 /// token is made now and the grant removed, so its device code works once.
+/// Whether `grant` was polled less than the interval before `now`.
+fn polled_too_soon(grant: &device_grants::DeviceGrant, now: chrono::DateTime<chrono::Utc>) -> bool {
+    grant.last_poll.is_some_and(|last| (now - last).num_seconds() < INTERVAL_SECS)
+}
+
 fn slow_down() -> GrantError {
     GrantError::new(400, "slow_down", format!("Ask at most every {INTERVAL_SECS} seconds."))
 }
@@ -155,7 +160,7 @@ pub async fn poll(cx: &Context, grant_type: &str, device_code: &str, client_id: 
     let Some(seen) = cx.store.read(move |tx| device_grants::get(tx, &known)).await.map_err(GrantError::from)? else {
         return Err(unknown_code());
     };
-    if seen.decision.is_none() && now < seen.expires && seen.last_poll.is_some_and(|last| (now - last).num_seconds() < INTERVAL_SECS) {
+    if seen.decision.is_none() && now < seen.expires && polled_too_soon(&seen, now) {
         return Err(slow_down());
     }
     let token = access_tokens::new_token();
@@ -168,7 +173,7 @@ pub async fn poll(cx: &Context, grant_type: &str, device_code: &str, client_id: 
                 device_grants::remove(tx, &hash)?;
                 return Ok(Err(GrantError::new(400, "expired_token", "The request expired before it was approved: run mpdp studio login again.")));
             }
-            let too_soon = grant.last_poll.is_some_and(|last| (now - last).num_seconds() < INTERVAL_SECS);
+            let too_soon = polled_too_soon(&grant, now);
             grant.last_poll = Some(now);
             match grant.decision.clone() {
                 None => {

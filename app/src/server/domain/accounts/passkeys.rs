@@ -193,7 +193,7 @@ pub async fn finish_registration(cx: &Context, who: &SignedIn, ceremony: Option<
     let actor = who_acts(&account, client);
     let out = view(&stored);
     let (console, mails) = (super::console(cx), cx.mails_per_target.clone());
-    let keep = who.session().id().map(|i| crate::server::store::sessions::handle(&i));
+    let keep = who.session_handle();
     cx.store
         .write(move |tx| {
             store::take_ceremony(tx, &id)?.ok_or_else(expired)?;

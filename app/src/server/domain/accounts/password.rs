@@ -184,7 +184,7 @@ pub async fn change_password(
     check_current_password(cx, who, current, addr).await?;
     let hash = cx.hasher.hash(new).await?;
     let (id, me) = (who.account().id, who.account().clone());
-    let keep = who.session().id().map(|i| sessions::handle(&i));
+    let keep = who.session_handle();
     let account = cx
         .store
         .write(move |tx| {

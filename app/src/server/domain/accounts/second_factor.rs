@@ -144,7 +144,7 @@ pub async fn begin(cx: &Context, who: &SignedIn) -> Result<TotpSetup, AppError> 
 pub async fn confirm(cx: &Context, who: &SignedIn, code: &str, addr: Option<IpAddr>) -> Result<(Vec<String>, Account), AppError> {
     let code = six_digits(code)?;
     let (id, name, actor) = (who.account().id, who.account().username.clone(), who_acts(who.account(), addr));
-    let (me, keep) = (who.account().clone(), who.session().id().map(|i| crate::server::store::sessions::handle(&i)));
+    let (me, keep) = (who.account().clone(), who.session_handle());
     let (now, secs) = (cx.clock.now(), cx.clock.timestamp().max(0) as u64);
     let (shown, hashes) = recovery_codes();
     let account = cx.store
@@ -199,13 +199,13 @@ pub enum Accepted {
 /// unchecked until it ends — unless the code comes with a budget of its own (`own_budget`: a
 /// known browser of the account, counted by the login limiter), whose wrong codes are not the
 /// account's: so whoever has the password cannot lock the owner out of their second factor.
-fn judge(record: &mut SecondFactor, account_name: &str, code: &str, now: chrono::DateTime<chrono::Utc>, own_budget: bool) -> Result<Accepted, AppError> {
+fn judge(record: &mut SecondFactor, account_name: &str, code: &str, now: chrono::DateTime<chrono::Utc>, own_budget: bool) -> Result<Accepted, NotAccepted> {
     let code = code.trim();
     if code.is_empty() {
-        return Err(AppError::invalid("Code", "is required"));
+        return Err(NotAccepted::Unchecked(AppError::invalid("Code", "is required")));
     }
     let Some(totp) = record.totp.clone() else {
-        return Err(AppError::invalid("Code", "cannot be checked: this account has no second factor"));
+        return Err(NotAccepted::Unchecked(AppError::invalid("Code", "cannot be checked: this account has no second factor")));
     };
     if let Some(since) = record.failing_since {
         let ends = since.timestamp() + FAILURE_WINDOW_SECS;
@@ -214,17 +214,17 @@ fn judge(record: &mut SecondFactor, account_name: &str, code: &str, now: chrono:
             record.failing_since = None;
         } else if record.failures >= FAILURES_ALLOWED && !own_budget {
             let wait = std::time::Duration::from_secs((ends - now.timestamp()).max(1) as u64);
-            return Err(AppError::RateLimited {
+            return Err(NotAccepted::Unchecked(AppError::RateLimited {
                 message: format!(
                     "Too many wrong codes for this account. Please wait {} and try again.",
                     crate::server::auth::ratelimit::wait_text(wait)
                 ),
                 retry_after_secs: wait.as_secs(),
-            });
+            }));
         }
     }
     let outcome = match six_digits(code) {
-        Ok(digits) => match generator(&totp, account_name)?.check(&digits, now.timestamp().max(0) as u64) {
+        Ok(digits) => match generator(&totp, account_name).map_err(NotAccepted::Unchecked)?.check(&digits, now.timestamp().max(0) as u64) {
             Some(step) if step > totp.last_step => {
                 record.totp = Some(TotpSecret { last_step: step, ..totp });
                 Ok(Accepted::Code)
@@ -243,20 +243,25 @@ fn judge(record: &mut SecondFactor, account_name: &str, code: &str, now: chrono:
             }
         }
     };
-    match &outcome {
-        // Strangers' wrong codes stay theirs when a known browser gets in.
-        Ok(_) if !own_budget => {
+    // A known browser's codes are counted by its own budget: strangers' wrong codes stay theirs
+    // when it gets in, and its wrong codes are not the account's.
+    if !own_budget {
+        if outcome.is_ok() {
             record.failures = 0;
             record.failing_since = None;
-        }
-        Ok(_) => {}
-        Err(_) if !own_budget => {
+        } else {
             record.failures += 1;
             record.failing_since.get_or_insert(now);
         }
-        Err(_) => {}
     }
-    outcome
+    outcome.map_err(NotAccepted::Wrong)
+}
+
+/// Why a code was not accepted: refused before it was compared (none given, no second factor,
+/// too many wrong ones), or compared and wrong.
+enum NotAccepted {
+    Unchecked(AppError),
+    Wrong(AppError),
 }
 
 /// Checks a code of `account` in one write transaction that keeps the outcome (a wrong code is
@@ -284,12 +289,10 @@ async fn check<T: Send + 'static>(
             }
             match outcome {
                 Ok(accepted) => then(tx, &account, accepted).map(Ok),
-                Err(e) => {
-                    let wrong = record.failures > before.failures || (own_budget && e.field() == Some("Code") && !code.trim().is_empty());
-                    if matches!(e, AppError::Invalid { .. }) && wrong {
-                        let actor = Actor { id: Some(account.id), ..actor };
-                        audit::record_security(tx, &actor, account.id, AuditAction::AccountSecondFactorFailed, &account.username, &e.to_string())?;
-                    }
+                Err(NotAccepted::Unchecked(e)) => Ok(Err(e)),
+                Err(NotAccepted::Wrong(e)) => {
+                    let actor = Actor { id: Some(account.id), ..actor };
+                    audit::record_security(tx, &actor, account.id, AuditAction::AccountSecondFactorFailed, &account.username, &e.to_string())?;
                     Ok(Err(e))
                 }
             }

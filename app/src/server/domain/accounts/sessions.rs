@@ -18,7 +18,7 @@ use crate::server::store::listing::Window;
 /// The signed-in person's live sessions, this one first, then the most recently seen.
 pub async fn live_sessions(cx: &Context, who: &SignedIn) -> Result<Vec<SessionView>, AppError> {
     use crate::server::guard::{AGENT, CLIENT, LAST_SEEN, LOGIN_AT, METHOD};
-    let current = who.session().id().map(|i| sessions::handle(&i));
+    let current = who.session_handle();
     let id = who.account().id;
     let now = cx.clock.timestamp();
     let list = cx
@@ -107,7 +107,7 @@ pub(super) fn account_of_standing_session(tx: &redb::WriteTransaction, who: &Acc
 /// the session epoch, so known-device cookies issued before count for nothing (the caller moves
 /// this session and this browser's cookie to the new epoch).
 pub async fn revoke_other_sessions(cx: &Context, who: &SignedIn, addr: Option<IpAddr>) -> Result<(usize, Account), AppError> {
-    let keep = who.session().id().map(|i| sessions::handle(&i));
+    let keep = who.session_handle();
     let (id, actor, me) = (who.account().id, who_acts(&who.account(), addr), who.account().clone());
     cx
         .store

@@ -37,6 +37,16 @@ pub(super) fn release(tx: &redb::WriteTransaction, a: &Application, history: &mu
     let shipped = Shipped { version: v.version.clone(), sha256: v.sha256.clone(), size: v.size, released: crate::server::store::now(), application: a.id };
     let mut replaced = BTreeSet::new();
     let mut to = Vec::new();
+    if a.rollout < FULL_ROLLOUT {
+        // The Apps still there (one removed since the application is passed over below).
+        let mut live = Vec::with_capacity(a.apps.len());
+        for app in &a.apps {
+            if app_store::app_of(tx, a.workspace, app.0)?.is_some() {
+                live.push(app.clone());
+            }
+        }
+        releases::room_for_candidate(tx, &live, mp_id)?;
+    }
     for (app_id, app_name) in &a.apps {
         if app_store::app_of(tx, a.workspace, *app_id)?.is_none() {
             continue;
@@ -50,7 +60,6 @@ pub(super) fn release(tx: &redb::WriteTransaction, a: &Application, history: &mu
             r.candidate = None;
             r.make_stable(shipped.clone());
         } else {
-            releases::room_for_candidate(tx, *app_id, mp_id, app_name)?;
             r.candidate = Some(Candidate { shipped: shipped.clone(), rollout: a.rollout, seed: crate::server::rollout::new_seed(), paused: None });
         }
         releases::put(tx, &r)?;
