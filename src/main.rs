@@ -127,6 +127,11 @@ struct ServeArgs {
     /// per hour.
     #[arg(long, env = "MPDP_ACCOUNT_REQUESTS_PER_ADDRESS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     account_requests_per_address: u32,
+    /// Changes a signed-in person may make to their own account and applications per hour
+    /// (sessions signed out, passkeys, two factors, tokens, password, address, workspace and
+    /// join applications). Each is kept and audited, so this bounds what one account can write.
+    #[arg(long, env = "MPDP_ACCOUNT_CHANGES_PER_HOUR", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    account_changes_per_hour: u32,
     /// Reverse proxies in front of MPDP (addresses or CIDR ranges, comma separated). Only when
     /// the connection comes from one of these is the --client-address-header believed; from
     /// anyone else every forwarding header is ignored.
@@ -148,6 +153,15 @@ struct ServeArgs {
     /// The largest bundle an upload may carry, in MiB.
     #[arg(long, env = "MPDP_MAX_BUNDLE_MIB", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=2048))]
     max_bundle_mib: u64,
+    /// The bundles one workspace may hold, in MiB: every version stored there, retired ones
+    /// too (their bundles stay). An upload past it is refused (507 storage_quota_exceeded).
+    #[arg(long, env = "MPDP_WORKSPACE_BUNDLE_MIB", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
+    workspace_bundle_mib: u64,
+    /// The free space, in MiB, that uploads leave on the bundles' filesystem beyond what the
+    /// uploads in progress may still write: past it they are refused (507 insufficient_storage)
+    /// before their body is read, so the data file always has room to write.
+    #[arg(long, env = "MPDP_MIN_FREE_DISK_MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(0..=16_777_216))]
+    min_free_disk_mib: u64,
     /// How often the fleet's reported events are written and each candidate judged by its
     /// release's health rule, in milliseconds.
     #[arg(long, env = "MPDP_FLEET_FLUSH_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(50..=600_000))]
@@ -574,7 +588,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: args.trusted_proxies.0,
         client_address_header: args.client_address_header,
         account_requests_per_address: args.account_requests_per_address,
+        account_changes_per_hour: args.account_changes_per_hour,
         max_bundle_bytes: args.max_bundle_mib * 1024 * 1024,
+        workspace_bundle_bytes: args.workspace_bundle_mib * 1024 * 1024,
+        min_free_disk_bytes: args.min_free_disk_mib * 1024 * 1024,
         bundle_dir: args.data.data_dir.join("bundles"),
         fleet_flush: Duration::from_millis(args.fleet_flush_ms),
         event_batches_per_key: args.event_batches_per_key,

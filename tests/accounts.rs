@@ -361,6 +361,49 @@ async fn sessions_are_listed_and_a_revoked_one_is_refused_on_its_next_request() 
 }
 
 /// The bodies of the messages in the outbox to `to`, newest first.
+#[tokio::test]
+async fn changes_to_ones_own_account_are_budgeted_per_account_even_in_parallel() {
+    let (server, ann) = server_with_ann(&["--account-changes-per-hour", "5"]).await;
+    let bob = client();
+    signed_up(&bob, &server, "bob@example.com", "bob").await;
+
+    // Ann signs out everywhere five times: each is kept as a security event.
+    for _ in 0..5 {
+        let r = call(&ann, &server, "revoke-other-sessions", &[]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    // The sixth change of any kind is refused before anything is written.
+    for (endpoint, args) in [
+        ("revoke-other-sessions", vec![]),
+        ("begin-second-factor", vec![]),
+        ("apply-join", vec![("workspace", "acme")]),
+        ("change-password", vec![("current_password", PASSWORD), ("new_password", NEW_PASSWORD), ("new_password_confirm", NEW_PASSWORD)]),
+    ] {
+        let r = call(&ann, &server, endpoint, &args).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{endpoint}: {}", r.body);
+        assert!(r.body.contains("Too many requests to change your account"), "{endpoint}: {}", r.body);
+        assert!(r.headers.get("retry-after").is_some(), "{endpoint}");
+    }
+    let events = call(&ann, &server, "my-security-events", &[]).await.json();
+    let revoked = strings(&events["items"], "action").iter().filter(|a| *a == "account.session_revoked").count();
+    assert_eq!(revoked, 5, "the refused changes left nothing");
+    assert_eq!(log_in(&client(), &server, "ann", PASSWORD).await.status, 200, "the password is unchanged");
+    assert!(call(&ann, &server, "my-second-factor", &[]).await.json()["setup"].is_null(), "no enrolment was begun");
+    // Reading is not a change: the account page still answers.
+    assert_eq!(call(&ann, &server, "my-sessions", &[]).await.status, 200);
+
+    // Bob's budget is his own, and twenty changes sent at once spend exactly it.
+    let tries = (0..20).map(|_| async { call(&bob, &server, "begin-second-factor", &[]).await.status.as_u16() });
+    let statuses: Vec<u16> = futures_join_all(tries).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 15, "{statuses:?}");
+
+    // The budget comes back with time on the server's clock: one change each twelve minutes.
+    server.advance(Duration::from_secs(12 * 60 + 1));
+    assert_eq!(call(&ann, &server, "revoke-other-sessions", &[]).await.status, 200);
+    assert_eq!(call(&ann, &server, "revoke-other-sessions", &[]).await.status, 429);
+}
+
 async fn mail_to(op: &reqwest::Client, server: &Server, to: &str) -> Vec<(String, String)> {
     let r = list_outbox(op, server, "", to).await;
     assert_eq!(r.status, 200, "{}", r.body);

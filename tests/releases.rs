@@ -413,11 +413,14 @@ async fn a_fleet_of_ten_thousand_installs_sees_the_share_grow_and_a_failing_cand
     let s = staged(&["--fleet-flush-ms", "100"], "10").await;
     let at = |c: &BTreeMap<String, u64>, v: &str| c.get(v).copied().unwrap_or(0);
     let ten = fleet(&s, &["--no-events"]);
-    assert!((900..=1_100).contains(&at(&ten, "1.1.0")), "10 % reached {ten:?}");
+    // Which installs a release reaches is drawn afresh for each release, so the counts are
+    // binomial: each range is more than four standard deviations either side (30 at 10 %, 43 at
+    // 25 % of 10 000).
+    assert!((870..=1_130).contains(&at(&ten, "1.1.0")), "10 % reached {ten:?}");
     assert_eq!(at(&ten, "1.0.0") + at(&ten, "1.1.0"), 10_000);
     expect(&control(&s, &s.ann, "raise-rollout", &[("version", "1.1.0"), ("rollout", "25")]).await, 200, "raise to 25 %");
     let quarter = fleet(&s, &["--no-events"]);
-    assert!((2_400..=2_600).contains(&at(&quarter, "1.1.0")), "25 % reached {quarter:?}");
+    assert!((2_300..=2_700).contains(&at(&quarter, "1.1.0")), "25 % reached {quarter:?}");
     // The candidate's installs crash one launch in ten: the next flush pauses it, and every
     // install's next poll gets the stable.
     fleet(&s, &["--fail", "1.1.0=0.1"]);

@@ -104,6 +104,20 @@ fn bomb(size: usize) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// A bundle holding `len` bytes that do not compress (xorshift from `seed`): about as large
+/// packed as unpacked, and another for each seed.
+fn noisy_bundle(len: usize, seed: u64) -> Vec<u8> {
+    let mut noise = vec![0u8; len];
+    let mut x = seed;
+    for b in noise.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    tgz(&[("app.json", b"{}", b'0'), ("assets/noise.bin", &noise, b'0')])
+}
+
 fn good_bundle() -> Vec<u8> {
     tgz(&[("app.json", b"{}", b'0'), ("index.js", b"x", b'0')])
 }
@@ -434,15 +448,7 @@ async fn an_assigned_member_uploads_from_the_browser_and_others_are_refused() {
     assert!(to.starts_with("/login?next="), "{to}");
     assert_eq!(versions(&s).await.len(), 1);
     // A bundle of several MiB (over the multipart reader's own 2 MiB default) goes through.
-    let mut noise = vec![0u8; 3 << 20];
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    for b in noise.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
-    }
-    let big = tgz(&[("app.json", b"{}", b'0'), ("assets/noise.bin", &noise, b'0')]);
+    let big = noisy_bundle(3 << 20, 0x2545_f491_4f6c_dd1d);
     assert!(big.len() > 3 << 20, "{}", big.len());
     let to = browser_upload(&dev, &s, "3.0.0", big).await;
     assert!(to.ends_with("?uploaded=3.0.0"), "{to}");
@@ -450,6 +456,54 @@ async fn an_assigned_member_uploads_from_the_browser_and_others_are_refused() {
     assert_eq!(listed.len(), 2);
     assert!(listed[0]["size"].as_u64().unwrap() > 3 << 20, "{}", listed[0]);
     assert!(bundle_files(s.dir.path()).iter().all(|f| !f.starts_with("tmp/")));
+}
+
+/// A workspace holds bundles up to `--workspace-bundle-mib`, checked before the body is read and
+/// again in the write that stores the version (so two uploads at once cannot pass it together),
+/// from the Studio and from the console alike.
+#[tokio::test]
+async fn a_workspace_holds_bundles_up_to_its_quota_even_with_uploads_at_once() {
+    let s = setup(&["--workspace-bundle-mib", "1"]).await;
+    let kib = |n: usize, seed| noisy_bundle(n * 1024, seed);
+    let r = Upload::new(&s, "1.0.0", kib(400, 1)).send(&s.server).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Two at once, each within the quota on its own but not together: one is stored, the other
+    // refused (when it is stored, if both were let in) and its file removed.
+    let (a, b) = (Upload::new(&s, "1.1.0", kib(400, 2)), Upload::new(&s, "1.2.0", kib(400, 3)));
+    let (ra, rb) = tokio::join!(a.send(&s.server), b.send(&s.server));
+    let mut statuses = [ra.status.as_u16(), rb.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 507], "{} / {}", ra.body, rb.body);
+    let loser = if ra.status == 507 { &ra } else { &rb };
+    refused(loser, 507, "storage_quota_exceeded");
+    assert_eq!(versions(&s).await.len(), 2);
+    assert_eq!(bundle_files(s.dir.path()).len(), 2, "the loser's file is gone");
+    // Now about 800 KiB of 1 MiB: 300 KiB more is refused before its body is read.
+    let r = Upload::new(&s, "2.0.0", kib(300, 4)).send(&s.server).await;
+    refused(&r, 507, "storage_quota_exceeded");
+    assert!(r.body.contains("Workspace Acme holds") && r.body.contains("of the 1.0 MiB it may hold"), "{}", r.body);
+    assert_eq!(bundle_files(s.dir.path()).len(), 2, "nothing stored");
+    // A small one still fits.
+    let r = Upload::new(&s, "2.0.0", good_bundle()).send(&s.server).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // From the console: refused when the bundle is stored, and said on the page.
+    let to = browser_upload(&s.ann, &s, "3.0.0", kib(300, 5)).await;
+    assert!(to.contains("upload_error=") && to.contains("Workspace%20Acme%20holds"), "{to}");
+    assert_eq!(versions(&s).await.len(), 3);
+    assert_eq!(bundle_files(s.dir.path()).len(), 3);
+}
+
+/// A disk whose free space is below `--min-free-disk-mib` (beyond what the uploads in progress
+/// may write) takes no upload, from the Studio or the console, and reads nothing of it.
+#[tokio::test]
+async fn a_disk_near_its_floor_refuses_uploads_before_their_body_is_read() {
+    let s = setup(&["--min-free-disk-mib", "16777216"]).await;
+    let r = Upload::new(&s, "1.0.0", good_bundle()).send(&s.server).await;
+    refused(&r, 507, "insufficient_storage");
+    let to = browser_upload(&s.ann, &s, "1.0.0", good_bundle()).await;
+    assert!(to.contains("upload_error=") && to.contains("disk%20is%20nearly%20full"), "{to}");
+    assert!(versions(&s).await.is_empty());
+    assert!(bundle_files(s.dir.path()).is_empty());
 }
 
 /// The assign form's members come from `assignable-members`: a page by username, narrowed by `q`

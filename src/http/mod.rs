@@ -183,8 +183,8 @@ pub async fn issue_lists_anew(state: AppState) {
     }
 }
 
-/// Deletes expired sessions, secrets left unshown, passkey ceremonies never answered and webhook
-/// deliveries past their keeping, every ten minutes.
+/// Deletes expired sessions, secrets left unshown, passkey ceremonies never answered, and webhook
+/// deliveries and mail past their keeping, every ten minutes.
 pub async fn purge_expired_sessions(store: Store) {
     let sessions = RedbSessionStore::new(store.clone());
     let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -201,17 +201,29 @@ pub async fn purge_expired_sessions(store: Store) {
         if let Err(e) = store.write(move |tx| app::server::store::passkeys::purge_ceremonies(tx, now)).await {
             tracing::warn!(error = %e, "could not purge passkey ceremonies");
         }
-        // A thousand at a time, so no one write holds the store for long.
-        const BATCH: usize = 1000;
-        let before = store.clock().now() - chrono::Duration::days(app::server::store::webhooks::KEPT_FOR_DAYS);
-        loop {
-            match store.write(move |tx| app::server::store::webhooks::purge(tx, before, BATCH)).await {
-                Ok(n) if n == BATCH => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not purge old webhook deliveries");
-                    break;
-                }
+        use app::server::store::{outbox, webhooks};
+        let now = store.clock().now();
+        purge_in_batches(&store, now - chrono::Duration::days(webhooks::KEPT_FOR_DAYS), webhooks::purge, "old webhook deliveries").await;
+        purge_in_batches(&store, now - chrono::Duration::days(outbox::KEPT_FOR_DAYS), outbox::purge, "old mail from the outbox").await;
+    }
+}
+
+/// Runs `purge` (what was made before `before`, a thousand at a time, so no one write holds the
+/// store for long) until nothing is left to purge.
+async fn purge_in_batches(
+    store: &Store,
+    before: chrono::DateTime<chrono::Utc>,
+    purge: app::server::store::Purge,
+    what: &str,
+) {
+    const BATCH: usize = 1000;
+    loop {
+        match store.write(move |tx| purge(tx, before, BATCH)).await {
+            Ok(n) if n == BATCH => continue,
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not purge {what}");
+                break;
             }
         }
     }

@@ -16,14 +16,8 @@ async fn request_headers() -> http::HeaderMap {
     leptos_axum::extract::<http::HeaderMap>().await.unwrap_or_default()
 }
 
-/// The state, the signed-in person (or 401) and the client address of the current request: what
-/// a change to one's own account starts from.
 #[cfg(feature = "ssr")]
-async fn me_acting() -> Result<(AppState, SignedIn, Option<std::net::IpAddr>), AppError> {
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
-    Ok((state, who, super::client_addr_of_request().await))
-}
+use super::me_acting;
 
 /// Creates an account and mails a link to prove the address. The answer is the same whether or
 /// not the email is already registered, and nobody is signed in.
@@ -405,8 +399,7 @@ pub async fn my_second_factor() -> Result<SecondFactorView, AppError> {
 /// Begins two-factor authentication: a new secret for an authenticator app, shown as a QR code.
 #[server(prefix = "/api", endpoint = "begin-second-factor")]
 pub async fn begin_second_factor() -> Result<(), AppError> {
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
+    let (state, who, _) = me_acting().await?;
     domain::second_factor::begin(&state, &who).await?;
     super::done("/account#two-factor")
 }

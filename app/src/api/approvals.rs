@@ -71,9 +71,9 @@ pub async fn reject_application(
 /// The applicant withdraws their pending application.
 #[server(prefix = "/api", endpoint = "withdraw-application")]
 pub async fn withdraw_application(id: Uuid, #[server(default)] back: Option<String>) -> Result<(), AppError> {
-    let who = SignedIn::require().await?;
-    let actor = actor(&who, super::client_addr_of_request().await);
-    domain::withdraw(&Context::current()?, &who, id, actor).await?;
+    let (state, who, addr) = super::me_acting().await?;
+    let actor = actor(&who, addr);
+    domain::withdraw(&state, &who, id, actor).await?;
     super::return_to(back)
 }
 
@@ -123,10 +123,10 @@ pub async fn apply_feature(
 /// "Apply to join the workspace" by its name. The answer is the same whether or not it exists.
 #[server(prefix = "/api", endpoint = "apply-join")]
 pub async fn apply_join(#[server(default)] workspace: String, #[server(default)] note: String) -> Result<(), AppError> {
-    let who = SignedIn::require().await?;
-    let actor = actor(&who, super::client_addr_of_request().await);
+    let (state, who, addr) = super::me_acting().await?;
+    let actor = actor(&who, addr);
     let shown = workspace.trim().to_string();
-    domain::apply_join(&Context::current()?, &who, workspace, note, actor).await?;
+    domain::apply_join(&state, &who, workspace, note, actor).await?;
     super::return_to(Some(format!("/requests?asked={}", crate::model::url_encode(&shown))))
 }
 

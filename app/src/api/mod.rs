@@ -40,6 +40,20 @@ pub(crate) async fn from_another_site() -> bool {
     })
 }
 
+/// The state, the signed-in person (or 401) and the client address of the current request: what
+/// a change to one's own account or applications starts from. The change is counted against
+/// the account's budget ([`crate::server::Context::count_change`]: 429 past it).
+#[cfg(feature = "ssr")]
+pub(crate) async fn me_acting() -> Result<
+    (crate::server::state::AppState, crate::server::guard::SignedIn, Option<std::net::IpAddr>),
+    crate::model::AppError,
+> {
+    let state = crate::server::state::AppState::current()?;
+    let who = crate::server::guard::SignedIn::require().await?;
+    state.count_change(who.account().id)?;
+    Ok((state, who, client_addr_of_request().await))
+}
+
 /// A member of `workspace` whom the policy table allows `action`, with the state and the audit
 /// actor a change needs.
 #[cfg(feature = "ssr")]

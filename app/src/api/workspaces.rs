@@ -30,9 +30,8 @@ pub async fn apply_for_workspace(
 ) -> Result<ApplicationView, AppError> {
     let mut rows = crate::model::workspace::representative_lines(&representatives)?;
     rows.extend(rep);
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
-    let actor = domain::actor(&who, super::client_addr_of_request().await);
+    let (state, who, addr) = super::me_acting().await?;
+    let actor = domain::actor(&who, addr);
     let view = domain::apply(
         &state,
         &who,
@@ -68,9 +67,8 @@ pub async fn my_workspace_applications() -> Result<Vec<ApplicationView>, AppErro
 /// Withdraws one's own pending application.
 #[server(prefix = "/api", endpoint = "withdraw-workspace-application")]
 pub async fn withdraw_workspace_application(id: Uuid) -> Result<(), AppError> {
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
-    let actor = domain::actor(&who, super::client_addr_of_request().await);
+    let (state, who, addr) = super::me_acting().await?;
+    let actor = domain::actor(&who, addr);
     domain::withdraw(&state, &who, id, actor).await?;
     super::done("/workspaces?withdrawn=1")
 }

@@ -25,8 +25,18 @@ pub struct Config {
     pub client_address_header: AddressHeader,
     /// Sign-ups, verification resends and reset requests allowed per client address per hour.
     pub account_requests_per_address: u32,
+    /// Changes a signed-in person may make to their own account (sessions, passkeys, two factors,
+    /// tokens, password, address) and their own applications, per hour: each is kept, so their
+    /// number — and the store's growth by one account — is bounded.
+    pub account_changes_per_hour: u32,
     /// The largest bundle an upload may carry.
     pub max_bundle_bytes: u64,
+    /// The bytes of bundles one workspace may hold (`--workspace-bundle-mib`): every version
+    /// stored, retired ones too.
+    pub workspace_bundle_bytes: u64,
+    /// The free space uploads leave on the bundles' filesystem (`--min-free-disk-mib`), beyond
+    /// what the uploads in progress may still write.
+    pub min_free_disk_bytes: u64,
     /// Where bundles are kept (content-addressed): `bundles/` beside the data file.
     pub bundle_dir: std::path::PathBuf,
     /// How often the fleet's events are written and candidates judged by their health rule.
@@ -97,7 +107,10 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             client_address_header: Default::default(),
             account_requests_per_address: 20,
+            account_changes_per_hour: 60,
             max_bundle_bytes: 50 * 1024 * 1024,
+            workspace_bundle_bytes: 4096 * 1024 * 1024,
+            min_free_disk_bytes: 1024 * 1024 * 1024,
             bundle_dir: std::env::temp_dir().join(format!("mpdp-bundles-{}", std::process::id())),
             fleet_flush: Duration::from_secs(5),
             event_batches_per_key: 360_000,

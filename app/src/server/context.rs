@@ -34,6 +34,9 @@ pub struct Context {
     /// Device codes a signed-in person names (to see or decide the request) per account, so the
     /// codes cannot be guessed (see [`DEVICE_CODES_PER_ACCOUNT_PER_HOUR`]).
     pub device_codes: Arc<Throttle>,
+    /// Changes a signed-in person makes to their own account and applications, per account
+    /// (`--account-changes-per-hour`): see [`Context::count_change`].
+    pub account_changes: Arc<Throttle>,
 }
 
 /// Device codes one account may name in an hour, right or wrong: a person signing in a command
@@ -77,12 +80,25 @@ impl Context {
                 "naming a device's code from your account",
                 clock.clone(),
             )),
+            account_changes: Arc::new(Throttle::per_hour(
+                config.account_changes_per_hour,
+                "to change your account",
+                clock.clone(),
+            )),
             limiter: Arc::new(limiter),
             hasher: Hasher::new(),
             config: Arc::new(config),
             store,
             clock,
         }
+    }
+
+    /// Counts a change `account` makes to itself (its sessions, passkeys, two factors, tokens,
+    /// password, address, applications), or refuses it with 429 before anything is read or
+    /// written. Every such change is kept (an audit row, a record), so this bounds how fast one
+    /// account can grow the store.
+    pub fn count_change(&self, account: uuid::Uuid) -> Result<(), AppError> {
+        self.account_changes.check(&format!("account:{account}"))
     }
 
     /// The context of the current server function's request.

@@ -113,6 +113,7 @@ pub async fn withdraw(
             a.status = ApplicationStatus::Withdrawn;
             a.decided = Some(crate::server::store::now());
             workspace_applications::decide_application(tx, &a)?;
+            workspace_applications::forget_withdrawn(tx, applicant)?;
             audit::record(
                 tx,
                 &actor,
@@ -873,5 +874,15 @@ mod tests {
         let actions: Vec<_> = events.items.iter().map(|e| e.action.as_str()).collect();
         assert!(actions.contains(&"workspace_application.rejected"));
         assert!(actions.contains(&"workspace_application.withdrawn"));
+        // Applying and withdrawing in a loop keeps only the newest withdrawn applications.
+        for _ in 0..workspace_applications::KEPT_WITHDRAWN + 2 {
+            let c = apply(&state, &ann, acme(), nobody()).await.unwrap();
+            withdraw(&state, &ann, c.id, nobody()).await.unwrap();
+        }
+        let mine = my_applications(&state, &ann).await.unwrap();
+        let withdrawn = mine.iter().filter(|a| a.status == ApplicationStatus::Withdrawn).count();
+        assert_eq!((mine.len(), withdrawn), (workspace_applications::KEPT_WITHDRAWN + 1, workspace_applications::KEPT_WITHDRAWN));
+        assert!(mine.iter().any(|x| x.id == a.id), "the rejected one is kept");
+        assert!(!mine.iter().any(|x| x.id == b.id), "the oldest withdrawn one went");
     }
 }

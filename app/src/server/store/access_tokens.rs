@@ -51,6 +51,13 @@ pub fn update(tx: &WriteTransaction, hash: &str, token: &AccessToken) -> Result<
     put(tx, ACCESS_TOKENS, hash, token)
 }
 
+/// Deletes the token stored under `hash` (one that has ended: revoked or expired).
+pub fn remove(tx: &WriteTransaction, hash: &str, token: &AccessToken) -> Result<(), AppError> {
+    tx.open_table(ACCESS_TOKENS)?.remove(hash)?;
+    tx.open_table(ACCESS_TOKENS_BY_ACCOUNT)?.remove((token.account.as_u128(), token.id.as_u128()))?;
+    Ok(())
+}
+
 /// The token whose SHA-256 is `hash`.
 pub fn by_hash(tx: &impl Reads, hash: &str) -> Result<Option<AccessToken>, AppError> {
     tx.row(ACCESS_TOKENS, hash)

@@ -25,6 +25,11 @@ impl Bundles {
         self.dir.join(&sha256[..2]).join(format!("{sha256}.tar.gz"))
     }
 
+    /// The directory the bundles live in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn temp_dir(&self) -> PathBuf {
         self.dir.join("tmp")
     }

@@ -60,6 +60,14 @@ pub fn create_private(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
+/// The bytes an unprivileged process may still write on the filesystem that holds `path` (or,
+/// while `path` is not made yet, its nearest ancestor that is).
+pub fn available_bytes(path: &Path) -> io::Result<u64> {
+    let there = path.ancestors().find(|p| p.exists()).unwrap_or(path);
+    let s = rustix::fs::statvfs(there)?;
+    Ok(s.f_bavail.saturating_mul(s.f_frsize))
+}
+
 /// Opens (or creates, 0600) the data directory's lock file, without following a symbolic link.
 pub fn open_lock_file(path: &Path) -> io::Result<File> {
     OpenOptions::new()

@@ -390,7 +390,7 @@ fn platform_key() -> PlatformKey {
     }
 }
 
-fn mini_program() -> MiniProgram {
+pub(super) fn mini_program() -> MiniProgram {
     MiniProgram {
         id: id(7),
         workspace: id(3),

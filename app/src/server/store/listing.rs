@@ -536,6 +536,9 @@ mod tests {
         let mp = Uuid::from_u128(9);
         store
             .write_blocking(|tx| {
+                let mut program = g::mini_program();
+                (program.id, program.workspace) = (mp, ws);
+                minis::put(tx, &program)?;
                 for i in 0..N {
                     let later = chrono::Duration::seconds(i as i64);
                     let mut a = g::account();

@@ -33,7 +33,13 @@ pub const MIGRATIONS_LIST: &[Migration] = &[
     ("0016-passkeys", passkeys),
     ("0017-webhooks", webhooks),
     ("0018-requests-follow-membership", requests_follow_membership),
+    ("0019-bundle-bytes", bundle_bytes),
 ];
+
+/// The bytes of bundles each workspace holds, counted from its versions.
+fn bundle_bytes(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    super::minis::count_bundle_bytes(tx).map_err(|e| redb::Error::Corrupted(format!("bundle bytes: {e}")))
+}
 
 /// A person no longer a member of a workspace no longer lists the applications they filed there
 /// among their requests.

@@ -9,9 +9,9 @@ use uuid::Uuid;
 use super::codec::{self, decode, encode, one};
 use super::effects::{caused, Effect};
 use super::listing::{self, List, Listed, Row, Window};
-use super::tables::{ASSIGNMENTS, ASSIGNMENTS_BY_MEMBER, MINI_ICONS, MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE, SIGNED_NONCES, SIGNED_NONCES_BY_TIME, VERSIONS};
+use super::tables::{ASSIGNMENTS, ASSIGNMENTS_BY_MEMBER, MINI_ICONS, MINI_PROGRAMS, MINI_PROGRAMS_BY_WORKSPACE, SIGNED_NONCES, SIGNED_NONCES_BY_TIME, VERSIONS, BUNDLE_BYTES};
 use crate::model::minis::{MiniRole, VersionState, VersionView};
-use crate::model::AppError;
+use crate::model::{AppError, Missing, OrMissing};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MiniProgram {
@@ -279,7 +279,7 @@ pub fn put_version(tx: &WriteTransaction, v: &Version) -> Result<(), AppError> {
     let mut table = tx.open_table(VERSIONS)?;
     let key = (v.mini_program.as_u128(), v.version.as_str());
     let before: Option<Version> = one(&table, key)?;
-    if before.is_some_and(|b| b.is_retired() && !v.is_retired()) {
+    if before.as_ref().is_some_and(|b| b.is_retired() && !v.is_retired()) {
         return Err(AppError::conflict(
             "Version",
             format!("{} was uploaded before and retired; a version number is never used twice, so choose another", v.version),
@@ -287,7 +287,49 @@ pub fn put_version(tx: &WriteTransaction, v: &Version) -> Result<(), AppError> {
     }
     table.insert(key, encode(v)?.as_slice())?;
     drop(table);
+    if before.is_none() {
+        let mp = by_id(tx, v.mini_program)?.or_missing(Missing::MiniProgram)?;
+        let mut bytes = tx.open_table(BUNDLE_BYTES)?;
+        let held = bytes.get(mp.workspace.as_u128())?.map_or(0, |b| b.value());
+        bytes.insert(mp.workspace.as_u128(), held.saturating_add(v.size))?;
+    }
     index_version(tx, v)
+}
+
+/// The bytes of bundles `workspace`'s versions hold: every version stored there, retired ones
+/// too (their bundles stay).
+pub fn bundle_bytes(tx: &impl Reads, workspace: Uuid) -> Result<u64, AppError> {
+    Ok(tx.open(BUNDLE_BYTES)?.get(workspace.as_u128())?.map_or(0, |b| b.value()))
+}
+
+/// Counts every workspace's bundle bytes again from the versions (a migration's job, and what
+/// `check` compares with).
+pub fn bundle_bytes_by_workspace(tx: &impl Reads) -> Result<std::collections::BTreeMap<u128, u64>, AppError> {
+    let programs = tx.open(MINI_PROGRAMS)?;
+    let mut workspace_of = std::collections::HashMap::new();
+    for row in programs.iter()? {
+        let mp: MiniProgram = decode(row?.1.value())?;
+        workspace_of.insert(mp.id.as_u128(), mp.workspace.as_u128());
+    }
+    let mut held = std::collections::BTreeMap::new();
+    for row in tx.open(VERSIONS)?.iter()? {
+        let v: Version = decode(row?.1.value())?;
+        if let Some(w) = workspace_of.get(&v.mini_program.as_u128()) {
+            *held.entry(*w).or_insert(0u64) += v.size;
+        }
+    }
+    Ok(held)
+}
+
+/// Sets every workspace's bundle bytes from its versions.
+pub fn count_bundle_bytes(tx: &WriteTransaction) -> Result<(), AppError> {
+    let held = bundle_bytes_by_workspace(tx)?;
+    let mut bytes = tx.open_table(BUNDLE_BYTES)?;
+    bytes.retain(|_, _| false)?;
+    for (w, n) in held {
+        bytes.insert(w, n)?;
+    }
+    Ok(())
 }
 
 /// A mini program's versions as the console lists them (retired ones left out), newest first.
@@ -432,6 +474,53 @@ mod tests {
         Version::for_test(mp, text, state)
     }
 
+    /// A mini program of `workspace`, stored.
+    fn program(tx: &WriteTransaction, workspace: Uuid) -> Result<Uuid, AppError> {
+        let mp = MiniProgram {
+            id: Uuid::now_v7(),
+            workspace,
+            name: format!("mp-{}", Uuid::new_v4().simple()),
+            description: String::new(),
+            category: "Shopping".into(),
+            has_icon: false,
+            removed: false,
+            created: Utc::now(),
+            created_by: "test".into(),
+            features: Vec::new(),
+        };
+        put(tx, &mp)?;
+        Ok(mp.id)
+    }
+
+    #[test]
+    fn a_workspace_counts_the_bytes_of_every_version_it_stores_once() {
+        let store = Store::memory();
+        let (acme, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let sized = |mp, text: &str, size| Version { size, ..record(mp, text, VersionState::Uploaded) };
+        store
+            .write_blocking(move |tx| {
+                let (a, b, c) = (program(tx, acme)?, program(tx, acme)?, program(tx, other)?);
+                put_version(tx, &sized(a, "1.0.0", 100))?;
+                put_version(tx, &sized(b, "1.0.0", 20))?;
+                put_version(tx, &sized(c, "1.0.0", 7))?;
+                // A version changing state (released, retired) is not stored again.
+                put_version(tx, &Version { state: VersionState::Retired, ..sized(a, "1.0.0", 100) })?;
+                put_version(tx, &sized(a, "1.1.0", 3))
+            })
+            .unwrap();
+        let held = |w| store.read_blocking(move |tx| bundle_bytes(tx, w)).unwrap();
+        assert_eq!((held(acme), held(other), held(Uuid::new_v4())), (123, 7, 0));
+        // Counted again from the versions (the migration, and what `check` compares): the same.
+        store.write_blocking(|tx| {
+            tx.open_table(BUNDLE_BYTES)?.insert(acme.as_u128(), 1)?;
+            count_bundle_bytes(tx)
+        }).unwrap();
+        assert_eq!((held(acme), held(other)), (123, 7));
+        // A version of no known mini program is refused: it would be counted nowhere.
+        let e = store.write_blocking(|tx| put_version(tx, &record(Uuid::new_v4(), "1.0.0", VersionState::Uploaded))).unwrap_err();
+        assert_eq!(e.status(), 404);
+    }
+
     /// Every state, by the name an earlier build stored it under (and `Retired`, this build's).
     #[test]
     fn version_states_are_stored_by_their_names() {
@@ -459,7 +548,7 @@ mod tests {
     #[test]
     fn retired_versions_are_left_out_of_lists_and_of_the_highest() {
         let store = Store::memory();
-        let mp = Uuid::new_v4();
+        let mp = store.write_blocking(|tx| program(tx, Uuid::new_v4())).unwrap();
         store
             .write_blocking(|tx| {
                 put_version(tx, &record(mp, "1.0.0", VersionState::Released))?;

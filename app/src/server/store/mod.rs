@@ -152,6 +152,10 @@ thread_local! {
     static WRITE_TIME: std::cell::Cell<Option<DateTime<Utc>>> = const { std::cell::Cell::new(None) };
 }
 
+/// A purge of what was made before a time, at most so many records in one write (the webhook
+/// deliveries', the outbox's): it returns how many it deleted.
+pub type Purge = fn(&WriteTransaction, DateTime<Utc>, usize) -> Result<usize, AppError>;
+
 /// The time of the write transaction running on this thread: read once from the store's clock
 /// when the transaction began, so everything one write stamps bears the same time. Outside a
 /// write of a [`Store`] — a unit test on a bare database — it is the system clock.

@@ -195,6 +195,35 @@ pub fn record_attempt(
     Ok(m)
 }
 
+/// How long a message is kept after it was queued, once it is sent or has failed for good.
+pub const KEPT_FOR_DAYS: i64 = 90;
+
+/// Deletes at most `limit` messages queued before `before` that are sent or failed, oldest first
+/// (ids are time-ordered), with their rows in the operator's list; returns how many. A message
+/// still queued stays, however old.
+pub fn purge(tx: &WriteTransaction, before: DateTime<Utc>, limit: usize) -> Result<usize, AppError> {
+    let old: Vec<Uuid> = {
+        let outbox = tx.open_table(OUTBOX)?;
+        let mut old = Vec::new();
+        for row in redb::ReadableTable::iter(&outbox)? {
+            let m: OutboxMessage = decode(row?.1.value())?;
+            if m.created >= before || old.len() >= limit {
+                break;
+            }
+            if m.state != MailState::Queued {
+                old.push(m.id);
+            }
+        }
+        old
+    };
+    let mut outbox = tx.open_table(OUTBOX)?;
+    for id in &old {
+        outbox.remove(id.as_u128())?;
+        listing::set(tx, LIST, 0, id.as_u128(), None)?;
+    }
+    Ok(old.len())
+}
+
 pub fn get(tx: &ReadTransaction, id: Uuid) -> Result<Option<OutboxMessage>, AppError> {
     tx.row(OUTBOX, id.as_u128())
 }
@@ -281,6 +310,34 @@ mod tests {
             .read_blocking(|tx| list(tx, Some(MailState::Failed), "", &Window::first(LIST, 10)))
             .unwrap();
         assert_eq!(page.total, 1);
+    }
+
+    #[test]
+    fn old_messages_are_purged_once_sent_or_failed_and_queued_ones_stay() {
+        let store = Store::memory();
+        let mail = |to: &str| {
+            let to = vec![to.to_string()];
+            store.write_blocking(move |tx| enqueue(tx, to, "Hi", "Body")).unwrap()
+        };
+        let (sent, failed, queued, sent_too) = (mail("a@x.example"), mail("b@x.example"), mail("c@x.example"), mail("d@x.example"));
+        let now = Utc::now();
+        store.write_blocking(|tx| record_attempt(tx, sent, Ok(()), now)).unwrap();
+        store.write_blocking(|tx| record_attempt(tx, sent_too, Ok(()), now)).unwrap();
+        store
+            .write_blocking(|tx| (0..MAX_ATTEMPTS).try_for_each(|_| record_attempt(tx, failed, Err("down".into()), now).map(drop)))
+            .unwrap();
+        let listed = |state| store.read_blocking(move |tx| Ok(list(tx, state, "", &Window::first(LIST, 10))?.total)).unwrap();
+        assert_eq!(listed(None), 4);
+
+        assert_eq!(store.write_blocking(|tx| purge(tx, now - chrono::Duration::hours(1), 100)).unwrap(), 0, "none is old enough");
+        let cut = Utc::now() + chrono::Duration::seconds(1);
+        assert_eq!(store.write_blocking(|tx| purge(tx, cut, 1)).unwrap(), 1, "at most `limit` at a time");
+        assert_eq!(store.write_blocking(|tx| purge(tx, cut, 100)).unwrap(), 2);
+        assert_eq!(store.write_blocking(|tx| purge(tx, cut, 100)).unwrap(), 0);
+        let left: Vec<_> = [sent, failed, queued, sent_too].iter().map(|id| store.read_blocking(|tx| get(tx, *id)).unwrap().map(|m| m.state)).collect();
+        assert_eq!(left, [None, None, Some(MailState::Queued), None]);
+        assert_eq!((listed(None), listed(Some(MailState::Queued)), listed(Some(MailState::Sent))), (1, 1, 0));
+        assert_eq!(store.read_blocking(|tx| super::queued(tx)).unwrap(), 1, "the queue still holds the queued one");
     }
 
     #[test]

@@ -179,6 +179,10 @@ tables! {
     /// by its sha256 under the data directory's `bundles/`.
     VERSIONS: (u128, &str) => &[u8] = "versions-1";
 
+    /// Key: workspace id. Value: the bytes of the bundles its versions hold (every version that
+    /// was stored, retired ones too: their bundles stay), counted in the write that adds one.
+    BUNDLE_BYTES: u128 => u64 = "bundle-bytes-1";
+
     /// Key: (key id, nonce) of a signed Studio request. Value: its time (Unix seconds). A nonce is
     /// accepted once.
     SIGNED_NONCES: (&str, &str) => i64 = "signed-nonces-1";

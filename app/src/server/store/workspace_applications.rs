@@ -125,6 +125,34 @@ pub fn decide_application(tx: &WriteTransaction, a: &WorkspaceApplication) -> Re
     index_application(tx, a)
 }
 
+/// Withdrawn applications kept per applicant, newest first: an older one is deleted when another
+/// is withdrawn (its withdrawal stays in the audit log). An applicant's applications are then
+/// at most the pending ones, the operator's decisions and these, however often they apply and
+/// withdraw.
+pub const KEPT_WITHDRAWN: usize = 20;
+
+/// Deletes `applicant`'s withdrawn applications but the newest [`KEPT_WITHDRAWN`], from the
+/// table and from every index and count. Returns how many went.
+pub fn forget_withdrawn(tx: &WriteTransaction, applicant: Uuid) -> Result<usize, AppError> {
+    let id = applicant.as_u128();
+    let mut withdrawn = Vec::new();
+    for row in tx.open_table(APPLICATIONS_BY_APPLICANT)?.range((id, i64::MIN, 0)..=(id, i64::MAX, u128::MAX))?.rev() {
+        let (_, _, app) = row?.0.value();
+        if let Some(a) = get_application(tx, Uuid::from_u128(app))?.filter(|a| a.status == ApplicationStatus::Withdrawn) {
+            withdrawn.push(a);
+        }
+    }
+    let gone = withdrawn.split_off(withdrawn.len().min(KEPT_WITHDRAWN));
+    for a in &gone {
+        let (created, app) = (a.created.timestamp_millis(), a.id.as_u128());
+        tx.open_table(APPLICATIONS_BY_APPLICANT)?.remove((id, created, app))?;
+        tx.open_table(APPLICATIONS_BY_STATUS)?.remove((a.status.code(), created, app))?;
+        tx.open_table(APPLICATIONS)?.remove(app)?;
+        listing::set(tx, APPLICATION_LIST, 0, app, None)?;
+    }
+    Ok(gone.len())
+}
+
 pub fn applications_of(
     tx: &ReadTransaction,
     applicant: Uuid,
@@ -272,5 +300,63 @@ mod tests {
             .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Pending), "", &newest()))
             .unwrap();
         assert_eq!(pending.total, 3, "a refusal stores nothing");
+    }
+
+    #[test]
+    fn only_an_applicants_newest_withdrawn_applications_are_kept() {
+        let store = Store::memory();
+        let ann = Uuid::new_v4();
+        let start = Utc::now() - chrono::Duration::days(1);
+        let withdraw = |a: &mut WorkspaceApplication| {
+            a.status = ApplicationStatus::Withdrawn;
+            let a = a.clone();
+            store.write_blocking(move |tx| {
+                decide_application(tx, &a)?;
+                forget_withdrawn(tx, a.applicant)
+            })
+        };
+        // Someone else's withdrawn application is not touched.
+        let mut other = application("Other");
+        store.write_blocking(|tx| insert_application(tx, &other)).unwrap();
+        withdraw(&mut other).unwrap();
+        let mut rejected = WorkspaceApplication { applicant: ann, created: start, ..application("Rejected") };
+        store.write_blocking(|tx| insert_application(tx, &rejected)).unwrap();
+        rejected.status = ApplicationStatus::Rejected;
+        store.write_blocking(|tx| decide_application(tx, &rejected)).unwrap();
+        let mut made = Vec::new();
+        for i in 0..KEPT_WITHDRAWN + 5 {
+            let mut a = WorkspaceApplication {
+                applicant: ann,
+                created: start + chrono::Duration::seconds(i as i64 + 1),
+                ..application(&format!("Shop{i}"))
+            };
+            store.write_blocking(|tx| insert_application(tx, &a)).unwrap();
+            let gone = withdraw(&mut a).unwrap();
+            assert_eq!(gone, usize::from(i >= KEPT_WITHDRAWN), "the oldest beyond the kept ones, one each time");
+            made.push(a.id);
+        }
+        let pending = WorkspaceApplication { applicant: ann, created: Utc::now(), ..application("Pending") };
+        store.write_blocking(|tx| insert_application(tx, &pending)).unwrap();
+
+        let mine = store.read_blocking(|tx| applications_of(tx, ann)).unwrap();
+        let names: Vec<&str> = mine.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(mine.len(), KEPT_WITHDRAWN + 2, "{names:?}");
+        assert_eq!((names[0], names[1], names[KEPT_WITHDRAWN]), ("Pending", "Shop24", "Shop5"), "newest first");
+        assert_eq!(names[KEPT_WITHDRAWN + 1], "Rejected", "the operator's decision is kept");
+        for id in &made[..5] {
+            assert!(store.read_blocking(|tx| get_application(tx, *id)).unwrap().is_none());
+        }
+        // The operator's list and its counts lost them too.
+        let withdrawn = store
+            .read_blocking(|tx| list_applications(tx, Some(ApplicationStatus::Withdrawn), "", &Window::first(APPLICATION_LIST, 100)))
+            .unwrap();
+        assert_eq!(withdrawn.total as usize, KEPT_WITHDRAWN + 1);
+        assert_eq!(withdrawn.items.len(), KEPT_WITHDRAWN + 1);
+        assert_eq!(store.read_blocking(|tx| count_applications(tx, None)).unwrap() as usize, KEPT_WITHDRAWN + 3);
+        // Nothing left behind in the status index either.
+        let by_status = store
+            .read_blocking(|tx| Ok(redb::ReadableTableMetadata::len(&tx.open_table(APPLICATIONS_BY_STATUS)?)?))
+            .unwrap();
+        assert_eq!(by_status as usize, KEPT_WITHDRAWN + 3);
     }
 }

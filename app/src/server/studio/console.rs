@@ -72,9 +72,9 @@ pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessio
     let (standing, scope) = (m.standing(), m.scope());
     // One read before the body: the mini program and the member's part in it, the workspace's
     // platform key, the versions so far. (The write that stores the version checks them again.)
-    let (access, platform, earlier) = state
+    let (access, platform, earlier, held) = state
         .store
-        .read(move |tx| Ok((MiniProgramAccess::check(tx, &scope, mp_id, MiniNeed::Upload), app_store::platform_key(tx, wid)?, store::versions(tx, mp_id)?)))
+        .read(move |tx| Ok((MiniProgramAccess::check(tx, &scope, mp_id, MiniNeed::Upload), app_store::platform_key(tx, wid)?, store::versions(tx, mp_id)?, store::bundle_bytes(tx, wid)?)))
         .await?;
     let mp = match access {
         Ok(a) => a.into_mini_program(),
@@ -86,7 +86,12 @@ pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessio
         return Err(removed());
     }
     let platform = platform.ok_or_else(ApiError::internal)?;
-    let slot = std::sync::Arc::new(state.limits.uploads.take(&format!("account:{me}"), client)?);
+    let slot = state.limits.uploads.take(&format!("account:{me}"), client)?;
+    // The form's bundle size is not known before it is read: a full workspace is refused now, the
+    // rest when the bundle is stored; the room reserved is for the largest bundle.
+    within_quota(&m.workspace().name, held, 0, state.config.workspace_bundle_bytes)?;
+    let room = state.limits.room.reserve(state.bundles.dir(), room_for(state.config.max_bundle_bytes), state.config.min_free_disk_bytes)?;
+    let slot = std::sync::Arc::new((slot, room));
     let bad_form = |e: axum::extract::multipart::MultipartError| ApiError::new(StatusCode::BAD_REQUEST, "form_malformed", format!("The upload form could not be read: {e}"));
     let (mut version, mut note, mut received) = (String::new(), String::new(), None);
     while let Some(field) = form.next_field().await.map_err(bad_form)? {

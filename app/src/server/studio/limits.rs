@@ -20,6 +20,7 @@ pub struct StudioLimits {
     pub(super) in_flight: Arc<InFlight>,
     pub(super) uploads: Arc<UploadSlots>,
     pub(super) refusals: Arc<Tarpit>,
+    pub(super) room: Arc<DiskRoom>,
 }
 
 impl StudioLimits {
@@ -28,6 +29,7 @@ impl StudioLimits {
         StudioLimits {
             in_flight: Arc::default(),
             uploads: Arc::default(),
+            room: Arc::default(),
             refusals: Arc::new(Tarpit::new(REFUSALS_PER_ADDRESS, std::time::Duration::from_secs(60), REFUSAL_DELAY, REFUSAL_DELAY_MAX, REFUSALS_HELD_PER_ADDRESS, clock)),
         }
     }
@@ -121,5 +123,48 @@ impl Drop for UploadSlot {
                 }
             }
         }
+    }
+}
+
+/// The disk the uploads in progress may still write (their spool and their bundle), reserved
+/// before a body is read, so that uploads at once cannot together fill the bundles' filesystem.
+#[derive(Default)]
+pub(super) struct DiskRoom(Mutex<u64>);
+
+/// Room reserved for one upload, given back when it is dropped (the upload ended, stored or not).
+pub(super) struct RoomHeld(Arc<DiskRoom>, u64);
+
+impl DiskRoom {
+    /// Reserves `bytes` when the filesystem that holds `dir` keeps at least `floor` bytes free
+    /// beyond them and every reservation held; else 507 `insufficient_storage`.
+    pub(super) fn reserve(self: &Arc<Self>, dir: &std::path::Path, bytes: u64, floor: u64) -> Result<RoomHeld, ApiError> {
+        let free = crate::server::store::files::available_bytes(dir).map_err(|e| {
+            tracing::error!(error = %e, dir = %dir.display(), "could not read the free space of the bundles' filesystem");
+            ApiError::internal()
+        })?;
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if free.saturating_sub(*held).saturating_sub(bytes) < floor {
+            tracing::warn!(free, reserved = *held, floor, "an upload was refused: the bundles' filesystem is nearly full");
+            return Err(ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "insufficient_storage",
+                "The server's disk is nearly full, so uploads are refused until its operator makes room. Nothing was read.",
+            ));
+        }
+        *held += bytes;
+        Ok(RoomHeld(self.clone(), bytes))
+    }
+
+    /// The bytes reserved now.
+    #[cfg(test)]
+    pub(super) fn reserved(&self) -> u64 {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for RoomHeld {
+    fn drop(&mut self) {
+        let mut held = self.0 .0.lock().unwrap_or_else(|e| e.into_inner());
+        *held = held.saturating_sub(self.1);
     }
 }

@@ -191,3 +191,34 @@ async fn a_dropped_upload_request_leaves_no_bundle_that_nothing_names() {
     let versions = studio.store.read(move |tx| crate::server::store::minis::versions(tx, mp)).await.unwrap();
     assert!(versions.is_empty());
 }
+
+#[test]
+fn uploads_at_once_reserve_their_room_above_the_floor() {
+    let dir = std::env::temp_dir().join(format!("mpdp-room-{}", Uuid::new_v4()));
+    let free = crate::server::store::files::available_bytes(&dir).unwrap();
+    // Room above the floor for two reservations, not three.
+    let each = free / 10;
+    let floor = free - each * 5 / 2;
+    let room = std::sync::Arc::new(DiskRoom::default());
+    let a = room.reserve(&dir, each, floor).unwrap();
+    let b = room.reserve(&dir, each, floor).unwrap();
+    let e = room.reserve(&dir, each, floor).err().expect("no room for a third");
+    assert_eq!((e.status.as_u16(), e.code), (507, "insufficient_storage"));
+    assert_eq!(room.reserved(), 2 * each);
+    drop(a);
+    let c = room.reserve(&dir, each, floor).unwrap();
+    drop((b, c));
+    assert_eq!(room.reserved(), 0, "every reservation is given back");
+}
+
+#[test]
+fn a_bundle_past_the_workspace_quota_is_refused_with_what_it_holds() {
+    assert!(within_quota("Acme", 900, 100, 1000).is_ok(), "up to the quota itself");
+    let e = within_quota("Acme", 900, 101, 1000).unwrap_err();
+    assert_eq!((e.status.as_u16(), e.code), (507, "storage_quota_exceeded"));
+    assert!(e.message.contains("Workspace Acme holds 0.0 MiB") && e.message.contains("would pass it"), "{}", e.message);
+    // Size not known yet (the console's form): only a full workspace is refused.
+    assert!(within_quota("Acme", 999, 0, 1000).is_ok());
+    let e = within_quota("Acme", 1000, 0, 1000).unwrap_err();
+    assert!(!e.message.contains("would pass it"), "{}", e.message);
+}

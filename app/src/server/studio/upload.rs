@@ -45,6 +45,8 @@ pub(super) struct Target {
     pub(super) workspace: ws::Workspace,
     pub(super) versions: Vec<Version>,
     pub(super) app_name: String,
+    /// The bytes of bundles the workspace holds (see [`quota_exceeded`]).
+    pub(super) bundle_bytes: u64,
 }
 
 pub(super) async fn target_of(state: &Studio, key: &Key, id: Uuid) -> Result<Target, ApiError> {
@@ -56,7 +58,7 @@ pub(super) async fn target_of(state: &Studio, key: &Key, id: Uuid) -> Result<Tar
             let Some(mp) = mp else { return Ok(None) };
             let Some(w) = ws::get_workspace(tx, wid)? else { return Ok(None) };
             let app_name = app_store::app_of(tx, wid, app)?.map(|a| a.name).unwrap_or_default();
-            Ok(Some(Target { versions: store::versions(tx, id)?, mini_program: mp, workspace: w, app_name }))
+            Ok(Some(Target { versions: store::versions(tx, id)?, mini_program: mp, workspace: w, app_name, bundle_bytes: store::bundle_bytes(tx, wid)? }))
         })
         .await?;
     let target = found.ok_or_else(not_found_in_key_workspace)?;
@@ -64,6 +66,33 @@ pub(super) async fn target_of(state: &Studio, key: &Key, id: Uuid) -> Result<Tar
         return Err(suspended(&target.workspace.name));
     }
     Ok(target)
+}
+
+/// Refuses a bundle of `adding` bytes that would take the bundles workspace `name` holds (`held`)
+/// past `quota` (507 `storage_quota_exceeded`); `adding` is 0 when it is not known yet (the
+/// console's form), and then only a full workspace is refused.
+pub(super) fn within_quota(name: &str, held: u64, adding: u64, quota: u64) -> Result<(), ApiError> {
+    let over = if adding == 0 { held >= quota } else { held.saturating_add(adding) > quota };
+    if !over {
+        return Ok(());
+    }
+    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
+    let this = if adding == 0 { String::new() } else { format!(": this bundle ({}) would pass it", mib(adding)) };
+    Err(ApiError::new(
+        StatusCode::INSUFFICIENT_STORAGE,
+        "storage_quota_exceeded",
+        format!(
+            "Workspace {name} holds {} of bundles, of the {} it may hold{this}. Every version uploaded counts, retired ones too; ask the platform operator for more room. Nothing was stored.",
+            mib(held),
+            mib(quota)
+        ),
+    ))
+}
+
+/// The disk an upload of a bundle of at most `bundle` bytes may write while it is checked: the
+/// bundle itself, and its files' data as the archive is re-packed ([`crate::server::archive::MAX_UNPACKED`]).
+pub(super) fn room_for(bundle: u64) -> u64 {
+    bundle.saturating_add(crate::server::archive::MAX_UNPACKED)
 }
 
 /// A semantic version higher than every earlier one of the mini program that is not retired.
@@ -188,7 +217,7 @@ pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client
     let (record, sig) = (&verified.key, &verified.sig);
     let key = &record.key;
     let slot = std::sync::Arc::new(state.limits.uploads.take(&key.id, client)?);
-    let Target { mini_program: mp, workspace, versions: earlier, app_name } = target_of(state, key, mp_id).await?;
+    let Target { mini_program: mp, workspace, versions: earlier, app_name, bundle_bytes } = target_of(state, key, mp_id).await?;
     in_scope(record, mp.id, client)?;
     if mp.removed {
         return Err(removed());
@@ -218,6 +247,10 @@ pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client
     if request.content_length.as_deref().is_some_and(|l| l.parse::<u64>().ok() != Some(claimed_size)) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "size_mismatch", "Content-Length differs from the size= the signature names: nothing was read.").field("bundle"));
     }
+    // The size signed is the upload's; what is stored is its re-pack, checked again when stored.
+    within_quota(&workspace.name, bundle_bytes, claimed_size, state.config.workspace_bundle_bytes)?;
+    let room = state.limits.room.reserve(state.bundles.dir(), room_for(claimed_size), state.config.min_free_disk_bytes)?;
+    let slot = std::sync::Arc::new((slot, room));
     let received = receive_canonical(&state.bundles, body.into_data_stream(), claimed_size, slot.clone()).await.map_err(|e| {
         // More bytes than signed is not "too large for the server": the body is not what was signed.
         if e.code == "bundle_too_large" { bundle_mismatch() } else { e }
@@ -303,6 +336,7 @@ async fn store_version_to_the_end(state: &Studio, temp: TempFile, record: Versio
     std::mem::forget(temp);
     let (held, created) = held;
     let (wid, wname) = workspace;
+    let quota = state.config.workspace_bundle_bytes;
     let how = match &uploader {
         Uploader::Key { id, token: None, .. } => format!("signed by Upload Key {id}"),
         Uploader::Key { id, token: Some(_), .. } => format!("signed by Upload Key {id}, by {} with a personal access token", actor.name),
@@ -349,6 +383,9 @@ async fn store_version_to_the_end(state: &Studio, temp: TempFile, record: Versio
             }
             let earlier = store::versions(tx, record.mini_program)?;
             if let Err(e) = check_version(&record.version, &earlier) {
+                return Ok(Err(e));
+            }
+            if let Err(e) = within_quota(&w.name, store::bundle_bytes(tx, wid)?, record.size, quota) {
                 return Ok(Err(e));
             }
             match store::put_version(tx, &record) {

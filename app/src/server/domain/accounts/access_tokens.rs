@@ -26,6 +26,10 @@ pub const MAX_DAYS: i64 = 365;
 /// Tokens a person may have that are neither revoked nor expired.
 pub const MAX_LIVE: usize = 50;
 pub const NAME_MAX: usize = 100;
+/// Ended tokens (revoked or expired) kept per person, newest first, so the account page shows
+/// what became of them; an older one is deleted when a new token is made. A person's tokens are
+/// then at most [`MAX_LIVE`] + `KEPT_ENDED`, however many they make and revoke.
+pub const KEPT_ENDED: usize = 50;
 
 /// The hash a token is stored under.
 pub fn hash_of(token: &str) -> String {
@@ -127,9 +131,13 @@ pub fn member_workspace(tx: &impl crate::server::store::Reads, account: Uuid, na
 /// most [`MAX_LIVE`] live tokens. Audited.
 pub fn issue(tx: &redb::WriteTransaction, actor: &crate::server::store::audit::Actor, account: Uuid, terms: Terms, token: &str, now: chrono::DateTime<chrono::Utc>) -> Result<AccessToken, AppError> {
     let w = member_workspace(tx, account, &terms.workspace)?;
-    let live = access_tokens::of_account(tx, account)?.iter().filter(|(_, t)| t.live(now)).count();
-    if live >= MAX_LIVE {
+    let (live, ended): (Vec<_>, Vec<_>) = access_tokens::of_account(tx, account)?.into_iter().partition(|(_, t)| t.live(now));
+    if live.len() >= MAX_LIVE {
         return Err(AppError::conflict("Name", format!("can't be added: you have {MAX_LIVE} live tokens; revoke one first")));
+    }
+    // Oldest first: all but the newest `KEPT_ENDED` go.
+    for (hash, old) in &ended[..ended.len().saturating_sub(KEPT_ENDED)] {
+        access_tokens::remove(tx, hash, old)?;
     }
     let record = AccessToken {
         id: Uuid::now_v7(),
@@ -236,6 +244,37 @@ mod tests {
         // Someone else can't revoke it, or even tell it exists.
         let bob = verified_account(&cx, "bob").await;
         assert_eq!(revoke(&cx, &signed_in(&cx, &bob), made.view.id, None).await.unwrap_err().status(), 404);
+    }
+
+    /// Making and revoking tokens in a loop keeps the newest ended ones only: a person's tokens
+    /// stay at most `MAX_LIVE` + `KEPT_ENDED`.
+    #[tokio::test]
+    async fn only_the_newest_ended_tokens_are_kept() {
+        let cx = state();
+        let who = ann_of_acme(&cx, true).await;
+        let ann = who.account().id;
+        let mut made = Vec::new();
+        for i in 0..KEPT_ENDED + 3 {
+            let t = create(&cx, &who, form(&format!("t{i}"), "acme", &["read"], "30"), None).await.unwrap();
+            revoke(&cx, &who, t.view.id, None).await.unwrap();
+            made.push(t);
+        }
+        let stored = |cx: &Context| {
+            let cx = cx.clone();
+            async move { cx.store.read(move |tx| access_tokens::of_account(tx, ann)).await.unwrap() }
+        };
+        // The newest ended tokens, and none of the two oldest: their hashes no longer find them.
+        assert_eq!(stored(&cx).await.len(), KEPT_ENDED + 1, "the last revoked one waits for the next token");
+        create(&cx, &who, form("live", "acme", &["read"], "30"), None).await.unwrap();
+        let names: Vec<String> = list(&cx, &who).await.unwrap().into_iter().map(|t| t.name).collect();
+        assert_eq!(names.len(), KEPT_ENDED + 1);
+        assert_eq!(names[0], "live", "a live token is never deleted to make room");
+        assert_eq!(names[1], format!("t{}", KEPT_ENDED + 2), "newest first");
+        assert_eq!(names[KEPT_ENDED], "t3", "t0 to t2 are gone");
+        for gone in &made[..3] {
+            let h = hash_of(&gone.token);
+            assert!(cx.store.read(move |tx| access_tokens::by_hash(tx, &h)).await.unwrap().is_none());
+        }
     }
 
     /// Where the workspace requires single sign-on, only a session signed in with its provider

@@ -68,6 +68,7 @@ pub fn check(data_dir: &Path) -> Result<CheckReport, MaintenanceError> {
             Vec::new()
         }
     };
+    bundle_bytes_agree(&tx, &mut report);
     drop(tx);
     report.versions = versions.len() as u64;
     let bundles = Bundles::new(data_dir.join(BUNDLE_DIR));
@@ -109,6 +110,33 @@ pub fn check(data_dir: &Path) -> Result<CheckReport, MaintenanceError> {
     Ok(report)
 }
 
+/// Whether each workspace's count of bundle bytes (what its quota is held to) is what its
+/// versions hold; each that is not is a problem.
+fn bundle_bytes_agree(tx: &redb::ReadTransaction, report: &mut CheckReport) {
+    use crate::server::store::{minis, tables::BUNDLE_BYTES, Reads};
+    use redb::ReadableTable;
+    let counted = || -> Result<Vec<(u128, u64, u64)>, crate::model::AppError> {
+        let held = minis::bundle_bytes_by_workspace(tx)?;
+        let mut kept: std::collections::BTreeMap<u128, u64> = std::collections::BTreeMap::new();
+        for row in tx.open(BUNDLE_BYTES)?.iter()? {
+            let (w, n) = row?;
+            kept.insert(w.value(), n.value());
+        }
+        let workspaces: BTreeSet<u128> = held.keys().chain(kept.keys()).copied().collect();
+        Ok(workspaces
+            .into_iter()
+            .map(|w| (w, kept.get(&w).copied().unwrap_or(0), held.get(&w).copied().unwrap_or(0)))
+            .filter(|(_, kept, held)| kept != held)
+            .collect())
+    };
+    match counted() {
+        Ok(differ) => report.problems.extend(differ.into_iter().map(|(w, kept, held)| {
+            format!("workspace {}: its count of bundle bytes says {kept}, its versions hold {held}", uuid::Uuid::from_u128(w))
+        })),
+        Err(e) => report.problems.push(format!("the bundle bytes per workspace cannot be counted: {e}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +165,26 @@ mod tests {
         let report = check(&dir).unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         assert_eq!(files::mode_of(&path).unwrap(), 0o600);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_workspace_whose_count_of_bundle_bytes_differs_from_its_versions_is_a_problem() {
+        use crate::server::store::{golden, minis, tables::BUNDLE_BYTES};
+        let dir = temp_dir("bundle-bytes");
+        let store = Store::open(&dir.join(DATA_FILE)).unwrap();
+        let (program, version) = (golden::mini_program(), golden::version());
+        let workspace = program.workspace.as_u128();
+        store.write_blocking(move |tx| { minis::put(tx, &program)?; minis::put_version(tx, &version) }).unwrap();
+        let about_counts = |dir: &Path| check(dir).unwrap().problems.into_iter().filter(|p| p.contains("bundle bytes")).collect::<Vec<_>>();
+        drop(store);
+        assert!(about_counts(&dir).is_empty(), "kept in the write that stores the version");
+        let store = Store::open(&dir.join(DATA_FILE)).unwrap();
+        store.write_blocking(move |tx| Ok(tx.open_table(BUNDLE_BYTES)?.insert(workspace, 1).map(drop)?)).unwrap();
+        drop(store);
+        let problems = about_counts(&dir);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("says 1, its versions hold"), "{}", problems[0]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
