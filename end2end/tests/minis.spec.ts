@@ -85,6 +85,8 @@ test("a mini program is created, a developer assigned, a version uploaded with t
   await member.getByRole("button", { name: "Upload a version" }).click();
   const upload = member.getByRole("dialog", { name: "Upload a version" });
   await expect(upload).toBeVisible();
+  // The bundle field says how much of the workspace's room its bundles take.
+  await expect(upload.getByLabel("Bundle", { exact: true })).toHaveAccessibleDescription(/This workspace holds \d+\.\d MiB of bundles, of the 4096\.0 MiB it may hold/);
   await upload.getByLabel("Version", { exact: true }).fill("1.1.0");
   await upload.getByLabel("Note", { exact: true }).fill("From the browser");
   await upload.getByLabel("Bundle", { exact: true }).setInputFiles(file);

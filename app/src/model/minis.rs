@@ -175,6 +175,22 @@ pub struct MiniProgramView {
     pub can_retire: bool,
     /// The console's address, for the Studio command it shows.
     pub server: String,
+    /// What the workspace's bundles take of what it may hold (on the mini program's own page).
+    #[serde(default)]
+    pub bundles: Option<BundleRoom>,
+}
+
+/// The bytes of bundles a workspace holds (every version it stored, retired ones too) and the
+/// most it may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleRoom {
+    pub held: u64,
+    pub quota: u64,
+}
+
+/// Bytes as MiB with one decimal: `812.3 MiB`.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 /// A version of a mini program.

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::model::{Missing, OrMissing};
 use crate::model::page::Position;
 use crate::model::minis::{
+    BundleRoom,
     validate_category, validate_description, validate_mini_name, AssignmentView, MiniProgramView, MiniRole, VersionView,
     ICON_MAX_BYTES,
 };
@@ -90,6 +91,7 @@ fn view_of(tx: &redb::ReadTransaction, m: &Viewer, mp: MiniProgram) -> Result<Mi
         latest,
         can_retire: admin,
         server: String::new(),
+        bundles: None,
     })
 }
 
@@ -151,11 +153,13 @@ pub async fn list(cx: &Context, m: &Authorized<act::ViewMiniPrograms>) -> Result
 pub async fn get(cx: &Context, m: &Authorized<act::ViewMiniPrograms>, id: Uuid) -> Result<MiniProgramView, AppError> {
     let m = m.scope();
     let server = cx.config.public_url.trim_end_matches('/').to_string();
+    let quota = cx.config.workspace_bundle_bytes;
     let mut view = cx
         .store
         .read(move |tx| {
             let mp = visible(tx, &m, id)?;
-            view_of(tx, &m, mp)
+            let held = store::bundle_bytes(tx, mp.workspace)?;
+            Ok(MiniProgramView { bundles: Some(BundleRoom { held, quota }), ..view_of(tx, &m, mp)? })
         })
         .await?;
     view.server = server;
@@ -449,6 +453,10 @@ mod tests {
         assert_eq!(page.items.len(), 5);
         assert_eq!(get(&state, &ann, mp).await.unwrap().latest.as_deref(), Some("1.4.0"));
         assert!(get(&state, &ann, mp).await.unwrap().can_retire);
+        // The page says what the workspace's bundles take of its quota: retired ones still count
+        // (each test version is 1 byte).
+        let quota = state.config.workspace_bundle_bytes;
+        assert_eq!(get(&state, &ann, mp).await.unwrap().bundles, Some(BundleRoom { held: 7, quota }));
         let wid = workspace.id;
         let log = state
             .store

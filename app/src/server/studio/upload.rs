@@ -76,7 +76,7 @@ pub(super) fn within_quota(name: &str, held: u64, adding: u64, quota: u64) -> Re
     if !over {
         return Ok(());
     }
-    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
+    use crate::model::minis::mib;
     let this = if adding == 0 { String::new() } else { format!(": this bundle ({}) would pass it", mib(adding)) };
     Err(ApiError::new(
         StatusCode::INSUFFICIENT_STORAGE,

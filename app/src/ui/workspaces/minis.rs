@@ -9,7 +9,7 @@ use crate::api::minis::{
     assignable_members, get_mini_program, list_mini_programs, list_versions, mini_program_icon, AssignMiniProgram,
     CreateMiniProgram, EditMiniProgram, RetireVersion, UnassignMiniProgram,
 };
-use crate::model::minis::{Assignables, AssignmentView, MiniProgramView, ASSIGNABLE_SHOWN, MiniRole, VersionView, CATEGORIES, MINI_DESCRIPTION_MAX, MINI_NAME_MAX};
+use crate::model::minis::{mib, Assignables, AssignmentView, MiniProgramView, ASSIGNABLE_SHOWN, MiniRole, VersionView, CATEGORIES, MINI_DESCRIPTION_MAX, MINI_NAME_MAX};
 use crate::ui::kit::dialog::{Confirm, ConfirmDialog, FormDialog};
 use crate::ui::kit::{
     Panel, PanelActions, ServerForm,
@@ -205,6 +205,9 @@ pub fn MiniProgramPage() -> impl IntoView {
                             let manage = p.can_manage;
                             let (can_retire, mp_uuid) = (p.can_retire, p.id);
                             let upload_action = format!("/w/{}/mini-programs/{}/versions/upload", ws, id_text);
+                            let room = p.bundles.map_or_else(String::new, |b| {
+                                format!(" This workspace holds {} of bundles, of the {} it may hold (every version uploaded counts, retired ones too).", mib(b.held), mib(b.quota))
+                            });
                             let cli = format!("MPDP_UPLOAD_KEY=mpuk_… mpdp studio upload --server {} --mini-program {} --version 1.0.0 ./dist", p.server, id_text);
                             let edit_dialog = manage.then(|| {
                                 let current = p.clone();
@@ -365,7 +368,7 @@ pub fn MiniProgramPage() -> impl IntoView {
                                                 <div class="field">
                                                     <label for="upload-bundle">"Bundle"</label>
                                                     <input id="upload-bundle" type="file" name="bundle" required accept=".tar.gz,.tgz,application/gzip" aria-describedby="upload-bundle-hint" />
-                                                    <p class="hint" id="upload-bundle-hint">"A gzip-compressed tar with app.json at its root, as mpdp studio packs it; app.json may name the oldest container version that can run it (minContainerVersion). The server hashes it and signs it with the workspace's platform key as uploaded from the console by you."</p>
+                                                    <p class="hint" id="upload-bundle-hint">"A gzip-compressed tar with app.json at its root, as mpdp studio packs it; app.json may name the oldest container version that can run it (minContainerVersion). The server hashes it and signs it with the workspace's platform key as uploaded from the console by you."{room}</p>
                                                 </div>
                                                 <button type="submit" class="button button-primary" aria-busy=move || progress.get().is_some().then_some("true")>"Upload version"</button>
                                                 {move || progress.get().map(|pct| view! {
