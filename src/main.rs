@@ -128,8 +128,9 @@ struct ServeArgs {
     #[arg(long, env = "MPDP_ACCOUNT_REQUESTS_PER_ADDRESS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     account_requests_per_address: u32,
     /// Changes a signed-in person may make to their own account and applications per hour
-    /// (sessions signed out, passkeys, two factors, tokens, password, address, workspace and
-    /// join applications). Each is kept and audited, so this bounds what one account can write.
+    /// (passkeys, two factors, tokens, password, address, workspace and join applications;
+    /// taking something back is not counted). Each is kept and audited, so this bounds what one
+    /// account can write.
     #[arg(long, env = "MPDP_ACCOUNT_CHANGES_PER_HOUR", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     account_changes_per_hour: u32,
     /// Reverse proxies in front of MPDP (addresses or CIDR ranges, comma separated). Only when
@@ -159,7 +160,7 @@ struct ServeArgs {
     workspace_bundle_mib: u64,
     /// The free space, in MiB, that uploads leave on the bundles' filesystem beyond what the
     /// uploads in progress may still write: past it they are refused (507 insufficient_storage)
-    /// before their body is read, so the data file always has room to write.
+    /// before their body is read, so that uploads cannot fill the disk the data file writes to.
     #[arg(long, env = "MPDP_MIN_FREE_DISK_MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(0..=16_777_216))]
     min_free_disk_mib: u64,
     /// How often the fleet's reported events are written and each candidate judged by its

@@ -360,14 +360,14 @@ async fn sessions_are_listed_and_a_revoked_one_is_refused_on_its_next_request() 
     assert!(actions.contains(&"account.signed_in".to_string()), "{actions:?}");
 }
 
-/// The bodies of the messages in the outbox to `to`, newest first.
 #[tokio::test]
 async fn changes_to_ones_own_account_are_budgeted_per_account_even_in_parallel() {
     let (server, ann) = server_with_ann(&["--account-changes-per-hour", "5"]).await;
     let bob = client();
     signed_up(&bob, &server, "bob@example.com", "bob").await;
 
-    // Ann signs out everywhere five times: each is kept as a security event.
+    // Ann signs out everywhere five times with no other session: each only moves the epoch on,
+    // is kept as a security event, and is counted.
     for _ in 0..5 {
         let r = call(&ann, &server, "revoke-other-sessions", &[]).await;
         assert_eq!(r.status, 200, "{}", r.body);
@@ -391,6 +391,13 @@ async fn changes_to_ones_own_account_are_budgeted_per_account_even_in_parallel()
     assert!(call(&ann, &server, "my-second-factor", &[]).await.json()["setup"].is_null(), "no enrolment was begun");
     // Reading is not a change: the account page still answers.
     assert_eq!(call(&ann, &server, "my-sessions", &[]).await.status, 200);
+    // Taking back is never refused: with the budget spent (say, from a stolen session), the
+    // owner still signs the other session out.
+    let thief = client();
+    assert_eq!(log_in(&thief, &server, "ann", PASSWORD).await.status, 200);
+    let r = call(&ann, &server, "revoke-other-sessions", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(me(&thief, &server).await.is_null(), "signed out");
 
     // Bob's budget is his own, and twenty changes sent at once spend exactly it.
     let tries = (0..20).map(|_| async { call(&bob, &server, "begin-second-factor", &[]).await.status.as_u16() });
@@ -404,6 +411,7 @@ async fn changes_to_ones_own_account_are_budgeted_per_account_even_in_parallel()
     assert_eq!(call(&ann, &server, "revoke-other-sessions", &[]).await.status, 429);
 }
 
+/// The bodies of the messages in the outbox to `to`, newest first.
 async fn mail_to(op: &reqwest::Client, server: &Server, to: &str) -> Vec<(String, String)> {
     let r = list_outbox(op, server, "", to).await;
     assert_eq!(r.status, 200, "{}", r.body);

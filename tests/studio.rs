@@ -469,14 +469,15 @@ async fn a_workspace_holds_bundles_up_to_its_quota_even_with_uploads_at_once() {
     assert_eq!(r.status, 201, "{}", r.body);
     // Two at once, each within the quota on its own but not together: one is stored, the other
     // refused (when it is stored, if both were let in) and its file removed.
-    let (a, b) = (Upload::new(&s, "1.1.0", kib(400, 2)), Upload::new(&s, "1.2.0", kib(400, 3)));
+    // (Of two mini programs, so that neither is refused for its version whichever commits first.)
+    let tickets = create_mini_program(&s.ann, &s.server, "Tickets", "Shopping").await;
+    let (a, b) = (Upload::new(&s, "1.1.0", kib(400, 2)), Upload { mp: &tickets, ..Upload::new(&s, "1.0.0", kib(400, 3)) });
     let (ra, rb) = tokio::join!(a.send(&s.server), b.send(&s.server));
     let mut statuses = [ra.status.as_u16(), rb.status.as_u16()];
     statuses.sort();
     assert_eq!(statuses, [201, 507], "{} / {}", ra.body, rb.body);
     let loser = if ra.status == 507 { &ra } else { &rb };
     refused(loser, 507, "storage_quota_exceeded");
-    assert_eq!(versions(&s).await.len(), 2);
     assert_eq!(bundle_files(s.dir.path()).len(), 2, "the loser's file is gone");
     // Now about 800 KiB of 1 MiB: 300 KiB more is refused before its body is read.
     let r = Upload::new(&s, "2.0.0", kib(300, 4)).send(&s.server).await;
@@ -486,11 +487,63 @@ async fn a_workspace_holds_bundles_up_to_its_quota_even_with_uploads_at_once() {
     // A small one still fits.
     let r = Upload::new(&s, "2.0.0", good_bundle()).send(&s.server).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    // From the console: refused when the bundle is stored, and said on the page.
+    // From the console, whose form's size is not known before it is read: refused in the write
+    // that would store it, and said on the page.
     let to = browser_upload(&s.ann, &s, "3.0.0", kib(300, 5)).await;
     assert!(to.contains("upload_error=") && to.contains("Workspace%20Acme%20holds"), "{to}");
-    assert_eq!(versions(&s).await.len(), 3);
     assert_eq!(bundle_files(s.dir.path()).len(), 3);
+    // A form with two bundles is refused at the second: one upload, one bundle.
+    let bundle = |name: &str| reqwest::multipart::Part::bytes(good_bundle()).file_name(name.to_string());
+    let form = reqwest::multipart::Form::new().text("version", "4.0.0").part("bundle", bundle("a.tar.gz")).part("bundle", bundle("b.tar.gz"));
+    let r = s.ann.post(s.server.url(&format!("/w/Acme/mini-programs/{}/versions/upload", s.mp))).header("origin", s.server.base.clone()).multipart(form).send().await.unwrap();
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.contains("more%20than%20one%20bundle"), "{to}");
+}
+
+/// The room an upload reserves on the disk is held while its body is read and given back when
+/// its client goes away: with room above the floor for one upload, a second is refused while the
+/// first hangs, and taken once its connection is gone.
+#[tokio::test]
+async fn the_room_an_upload_reserves_is_given_back_when_its_client_goes_away() {
+    use tokio::io::AsyncWriteExt;
+    let free_mib = app::server::store::files::available_bytes(&std::env::temp_dir()).unwrap() >> 20;
+    assert!(free_mib > 1024, "the test needs a GiB free; {free_mib} MiB are");
+    // Each upload reserves its size and the 200 MiB its files may unpack to: 300 MiB above the
+    // floor hold one, not two.
+    let s = setup(&["--min-free-disk-mib", &(free_mib - 300).to_string()]).await;
+    // A probe signed for one body and sent with another of its size (its gzip trailer changed):
+    // past the room check its body is read and refused (it stores nothing); without room, 507.
+    let probe = || async {
+        let up = Upload::new(&s, "1.0.0", good_bundle());
+        let mut other = up.body.clone();
+        *other.last_mut().unwrap() ^= 1;
+        let r = Upload { body: other, ..Upload::new(&s, "1.0.0", good_bundle()) }.send_with(&s.server, Some(up.header())).await;
+        let code = r.json()["error"]["code"].as_str().unwrap_or_default().to_string();
+        assert!(["archive_malformed", "bundle_mismatch", "insufficient_storage"].contains(&code.as_str()), "{}", r.body);
+        if code == "insufficient_storage" { code } else { "read".to_string() }
+    };
+    assert_eq!(probe().await, "read", "room for one");
+    let hanging = Upload::new(&s, "1.0.0", noisy_bundle(64 * 1024, 7));
+    let (mut sock, head) = raw_upload(&s, "1.0.0", &hanging.header(), &format!("Content-Length: {}\r\n", hanging.body.len())).await;
+    let mut request = head.into_bytes();
+    request.extend_from_slice(&hanging.body[..1024]);
+    sock.write_all(&request).await.unwrap();
+    let until = |want: &'static str| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let got = probe().await;
+            if got == want {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "still {got}, not {want}");
+            tokio::task::yield_now().await;
+        }
+    };
+    until("insufficient_storage").await;
+    drop(sock);
+    until("read").await;
+    assert!(versions(&s).await.is_empty());
+    assert!(bundle_files(s.dir.path()).is_empty(), "{:?}", bundle_files(s.dir.path()));
 }
 
 /// A disk whose free space is below `--min-free-disk-mib` (beyond what the uploads in progress

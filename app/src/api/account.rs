@@ -17,7 +17,7 @@ async fn request_headers() -> http::HeaderMap {
 }
 
 #[cfg(feature = "ssr")]
-use super::me_acting;
+use super::{me_acting, me_undoing};
 
 /// Creates an account and mails a link to prove the address. The answer is the same whether or
 /// not the email is already registered, and nobody is signed in.
@@ -178,7 +178,7 @@ pub async fn rename_passkey(id: uuid::Uuid, name: String) -> Result<(), AppError
 /// Deletes one of the signed-in person's passkeys.
 #[server(prefix = "/api", endpoint = "delete-passkey")]
 pub async fn delete_passkey(id: uuid::Uuid) -> Result<(), AppError> {
-    let (state, who, client) = me_acting().await?;
+    let (state, who, client) = me_undoing().await?;
     domain::passkeys::delete(&state, &who, id, client).await?;
     super::done("/account?passkey_deleted=1#passkeys")
 }
@@ -302,8 +302,7 @@ pub async fn approve_device(
     #[server(default)] scopes: Vec<String>,
     days: String,
 ) -> Result<(), AppError> {
-    let state = AppState::current()?;
-    let who = SignedIn::require().await?;
+    let (state, who, _) = me_acting().await?;
     let form = domain::access_tokens::TokenForm { name, workspace, scopes, days };
     domain::device::decide(&state, &who, &code, Some(form)).await?;
     super::done("/device?approved=1")
@@ -381,7 +380,7 @@ pub async fn create_access_token(
 /// Revokes one of the signed-in person's tokens: it stops working at once.
 #[server(prefix = "/api", endpoint = "revoke-access-token")]
 pub async fn revoke_access_token(id: uuid::Uuid) -> Result<(), AppError> {
-    let (state, who, addr) = me_acting().await?;
+    let (state, who, addr) = me_undoing().await?;
     domain::access_tokens::revoke(&state, &who, id, addr).await?;
     super::done("/account?token_revoked=1#tokens")
 }
@@ -420,7 +419,7 @@ pub async fn confirm_second_factor(code: String) -> Result<(), AppError> {
 /// Turns two-factor authentication off, with a current code or a recovery code.
 #[server(prefix = "/api", endpoint = "disable-second-factor")]
 pub async fn disable_second_factor(code: String) -> Result<(), AppError> {
-    let (state, who, addr) = me_acting().await?;
+    let (state, who, addr) = me_undoing().await?;
     domain::second_factor::disable(&state, &who, code, addr).await?;
     super::done("/account?second_factor_off=1#two-factor")
 }
@@ -535,7 +534,7 @@ pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
 /// Signs out one of the signed-in person's sessions (from this browser or another).
 #[server(prefix = "/api", endpoint = "revoke-session")]
 pub async fn revoke_session(session: String) -> Result<(), AppError> {
-    let (state, who, addr) = me_acting().await?;
+    let (state, who, addr) = me_undoing().await?;
     domain::revoke_session(&state, &who, &session, addr).await?;
     super::done("/account?session_revoked=1")
 }
@@ -543,7 +542,12 @@ pub async fn revoke_session(session: String) -> Result<(), AppError> {
 /// Signs out every session of the signed-in person but this one.
 #[server(prefix = "/api", endpoint = "revoke-other-sessions")]
 pub async fn revoke_other_sessions() -> Result<usize, AppError> {
-    let (state, who, addr) = me_acting().await?;
+    let (state, who, addr) = me_undoing().await?;
+    // Never refused while there are other sessions to sign out; with none it only moves the
+    // epoch on, and is counted like any other change (each is audited).
+    if domain::live_sessions(&state, &who).await?.len() <= 1 {
+        state.count_change(who.account().id)?;
+    }
     let keep = own_device(&state, &who).await;
     let (n, account) = domain::revoke_other_sessions(&state, &who, addr).await?;
     who.renew(&account).await?;

@@ -71,7 +71,7 @@ pub async fn reject_application(
 /// The applicant withdraws their pending application.
 #[server(prefix = "/api", endpoint = "withdraw-application")]
 pub async fn withdraw_application(id: Uuid, #[server(default)] back: Option<String>) -> Result<(), AppError> {
-    let (state, who, addr) = super::me_acting().await?;
+    let (state, who, addr) = super::me_undoing().await?;
     let actor = actor(&who, addr);
     domain::withdraw(&state, &who, id, actor).await?;
     super::return_to(back)

@@ -48,9 +48,22 @@ pub(crate) async fn me_acting() -> Result<
     (crate::server::state::AppState, crate::server::guard::SignedIn, Option<std::net::IpAddr>),
     crate::model::AppError,
 > {
+    let (state, who, addr) = me_undoing().await?;
+    state.count_change(who.account().id)?;
+    Ok((state, who, addr))
+}
+
+/// The same, for taking back what the person made (signing a session out, revoking a token,
+/// deleting a passkey, turning two factors off, withdrawing an application): not counted, so
+/// whoever spent the account's budget from a stolen session cannot keep its owner from undoing
+/// what they did. Each is bounded by what was made before, which was counted.
+#[cfg(feature = "ssr")]
+pub(crate) async fn me_undoing() -> Result<
+    (crate::server::state::AppState, crate::server::guard::SignedIn, Option<std::net::IpAddr>),
+    crate::model::AppError,
+> {
     let state = crate::server::state::AppState::current()?;
     let who = crate::server::guard::SignedIn::require().await?;
-    state.count_change(who.account().id)?;
     Ok((state, who, client_addr_of_request().await))
 }
 

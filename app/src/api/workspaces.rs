@@ -67,7 +67,7 @@ pub async fn my_workspace_applications() -> Result<Vec<ApplicationView>, AppErro
 /// Withdraws one's own pending application.
 #[server(prefix = "/api", endpoint = "withdraw-workspace-application")]
 pub async fn withdraw_workspace_application(id: Uuid) -> Result<(), AppError> {
-    let (state, who, addr) = super::me_acting().await?;
+    let (state, who, addr) = super::me_undoing().await?;
     let actor = domain::actor(&who, addr);
     domain::withdraw(&state, &who, id, actor).await?;
     super::done("/workspaces?withdrawn=1")

@@ -25,9 +25,9 @@ pub struct Config {
     pub client_address_header: AddressHeader,
     /// Sign-ups, verification resends and reset requests allowed per client address per hour.
     pub account_requests_per_address: u32,
-    /// Changes a signed-in person may make to their own account (sessions, passkeys, two factors,
-    /// tokens, password, address) and their own applications, per hour: each is kept, so their
-    /// number — and the store's growth by one account — is bounded.
+    /// Changes a signed-in person may make to their own account (passkeys, two factors, tokens,
+    /// password, address) and their own applications, per hour: each is kept, so their number —
+    /// and the store's growth by one account — is bounded. Taking something back is not counted.
     pub account_changes_per_hour: u32,
     /// The largest bundle an upload may carry.
     pub max_bundle_bytes: u64,

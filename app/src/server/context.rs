@@ -93,9 +93,8 @@ impl Context {
         }
     }
 
-    /// Counts a change `account` makes to itself (its sessions, passkeys, two factors, tokens,
-    /// password, address, applications), or refuses it with 429 before anything is read or
-    /// written. Every such change is kept (an audit row, a record), so this bounds how fast one
+    /// Counts a change `account` makes to itself (its passkeys, two factors, tokens, password,
+    /// address, applications), or refuses it with 429 before anything is read or written. Every such change is kept (an audit row, a record), so this bounds how fast one
     /// account can grow the store.
     pub fn count_change(&self, account: uuid::Uuid) -> Result<(), AppError> {
         self.account_changes.check(&format!("account:{account}"))

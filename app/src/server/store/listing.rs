@@ -201,6 +201,29 @@ pub fn entries_from(
     Ok(tx.open_table(LISTINGS)?.range::<IndexKey>(lo..hi)?.count())
 }
 
+/// The ids of at most `limit` rows of `list` in `scope` under `filter` whose `column` value is
+/// below `before`, lowest first (the oldest, for a purge): as many index entries read as ids.
+pub fn ids_before(
+    tx: &impl super::Reads,
+    list: List,
+    scope: u128,
+    filter: u64,
+    column: &str,
+    before: &KeyValue,
+    limit: usize,
+) -> Result<Vec<u128>, AppError> {
+    let order = list.sorts.iter().position(|c| *c == column).ok_or(AppError::Internal)? as u8;
+    let key = before.bytes();
+    let empty: &[u8] = &[];
+    let lo: IndexKey = (list.code, scope, filter, order, empty, 0);
+    let hi: IndexKey = (list.code, scope, filter, order, key.as_slice(), 0);
+    let mut ids = Vec::new();
+    for row in tx.open(LISTINGS)?.range::<IndexKey>(lo..hi)?.take(limit) {
+        ids.push(row?.0.value().5);
+    }
+    Ok(ids)
+}
+
 /// How many entries the whole index holds (for the data file's statistics and tests).
 pub fn entries(tx: &ReadTransaction) -> Result<u64, AppError> {
     Ok(tx.open_table(LISTINGS)?.len()?)

@@ -198,28 +198,20 @@ pub fn record_attempt(
 /// How long a message is kept after it was queued, once it is sent or has failed for good.
 pub const KEPT_FOR_DAYS: i64 = 90;
 
-/// Deletes at most `limit` messages queued before `before` that are sent or failed, oldest first
-/// (ids are time-ordered), with their rows in the operator's list; returns how many. A message
-/// still queued stays, however old.
+/// Deletes at most `limit` messages queued before `before` that are sent or failed, oldest first,
+/// with their rows in the operator's list; returns how many. Found through the list's index, so
+/// a message still queued — it stays, however old — is never read.
 pub fn purge(tx: &WriteTransaction, before: DateTime<Utc>, limit: usize) -> Result<usize, AppError> {
-    let old: Vec<Uuid> = {
-        let outbox = tx.open_table(OUTBOX)?;
-        let mut old = Vec::new();
-        for row in redb::ReadableTable::iter(&outbox)? {
-            let m: OutboxMessage = decode(row?.1.value())?;
-            if m.created >= before || old.len() >= limit {
-                break;
-            }
-            if m.state != MailState::Queued {
-                old.push(m.id);
-            }
-        }
-        old
-    };
+    let before = crate::model::page::KeyValue::from(before);
+    let mut old = Vec::new();
+    for state in [MailState::Sent, MailState::Failed] {
+        let filter = listing::filter(&[Some(state.code_in_index())]);
+        old.extend(listing::ids_before(tx, LIST, 0, filter, "created", &before, limit - old.len())?);
+    }
     let mut outbox = tx.open_table(OUTBOX)?;
     for id in &old {
-        outbox.remove(id.as_u128())?;
-        listing::set(tx, LIST, 0, id.as_u128(), None)?;
+        outbox.remove(*id)?;
+        listing::set(tx, LIST, 0, *id, None)?;
     }
     Ok(old.len())
 }

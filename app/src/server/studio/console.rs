@@ -86,7 +86,7 @@ pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessio
         return Err(removed());
     }
     let platform = platform.ok_or_else(ApiError::internal)?;
-    let slot = state.limits.uploads.take(&format!("account:{me}"), client)?;
+    let slot = state.limits.uploads.take(&format!("account:{me}"), wid, client)?;
     // The form's bundle size is not known before it is read: a full workspace is refused now, the
     // rest when the bundle is stored; the room reserved is for the largest bundle.
     within_quota(&m.workspace().name, held, 0, state.config.workspace_bundle_bytes)?;
@@ -99,6 +99,9 @@ pub(super) async fn console_upload_checked(state: &Studio, session: tower_sessio
             Some("version") => version = small_text(field, "version", "version_invalid", 1024).await?.trim().to_string(),
             Some("note") => note = small_text(field, "note", "note_invalid", 4 * crate::model::minis::VERSION_NOTE_MAX).await?,
             Some("bundle") => {
+                if received.is_some() {
+                    return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bundle_invalid", "The form carries more than one bundle: choose one file.").field("bundle"));
+                }
                 let limit = state.config.max_bundle_bytes;
                 let mut empty = true;
                 let mut field = futures::StreamExt::peekable(field);

@@ -77,49 +77,47 @@ impl Drop for NonceHold {
     }
 }
 
-/// Uploads in progress per key and per client address; entries leave the maps when their count
-/// falls to zero, so the maps hold only what is in flight.
+/// Uploads in progress per key (or console member), per client address and per workspace;
+/// entries leave the maps when their count falls to zero, so the maps hold only what is in flight.
 #[derive(Default)]
-pub(super) struct UploadSlots(pub(super) Mutex<(HashMap<String, usize>, HashMap<String, usize>)>);
+pub(super) struct UploadSlots(pub(super) Mutex<[HashMap<String, usize>; 3]>);
 
-pub(super) struct UploadSlot(pub(super) Arc<UploadSlots>, pub(super) String, pub(super) Option<String>);
+/// One upload's place in each count it takes: key, address (if known), workspace.
+pub(super) struct UploadSlot(pub(super) Arc<UploadSlots>, pub(super) [Option<String>; 3]);
 
 impl UploadSlots {
-    pub(super) fn take(self: &Arc<Self>, key: &str, client: Option<IpAddr>) -> Result<UploadSlot, ApiError> {
+    pub(super) fn take(self: &Arc<Self>, key: &str, workspace: uuid::Uuid, client: Option<IpAddr>) -> Result<UploadSlot, ApiError> {
         let busy = |what: &str, n: usize| {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_uploads", format!("{n} uploads {what} are already in progress: wait for one to finish, then try again."))
         };
         // Counted as the login limits count addresses: IPv4 itself, IPv6 by its /64.
-        let bucket = client.map(crate::server::auth::ratelimit::address_key);
+        let places = [Some(key.to_string()), client.map(crate::server::auth::ratelimit::address_key), Some(workspace.to_string())];
+        let caps = [(UPLOADS_PER_KEY, "with this Upload Key"), (UPLOADS_PER_ADDRESS, "from your network address"), (UPLOADS_PER_WORKSPACE, "to this workspace")];
         let mut maps = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if maps.0.get(key).copied().unwrap_or(0) >= UPLOADS_PER_KEY {
-            return Err(busy("with this Upload Key", UPLOADS_PER_KEY));
-        }
-        if let Some(b) = &bucket {
-            if maps.1.get(b).copied().unwrap_or(0) >= UPLOADS_PER_ADDRESS {
-                return Err(busy("from your network address", UPLOADS_PER_ADDRESS));
+        for ((map, place), (cap, what)) in maps.iter().zip(&places).zip(caps) {
+            if place.as_ref().is_some_and(|p| map.get(p).copied().unwrap_or(0) >= cap) {
+                return Err(busy(what, cap));
             }
-            *maps.1.entry(b.clone()).or_default() += 1;
         }
-        *maps.0.entry(key.to_string()).or_default() += 1;
-        Ok(UploadSlot(self.clone(), key.to_string(), bucket))
+        for (map, place) in maps.iter_mut().zip(&places) {
+            if let Some(p) = place {
+                *map.entry(p.clone()).or_default() += 1;
+            }
+        }
+        Ok(UploadSlot(self.clone(), places))
     }
 }
 
 impl Drop for UploadSlot {
     fn drop(&mut self) {
         let mut maps = self.0 .0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = maps.0.get_mut(&self.1) {
-            *n -= 1;
-            if *n == 0 {
-                maps.0.remove(&self.1);
-            }
-        }
-        if let Some(b) = &self.2 {
-            if let Some(n) = maps.1.get_mut(b) {
-                *n -= 1;
-                if *n == 0 {
-                    maps.1.remove(b);
+        for (map, place) in maps.iter_mut().zip(&self.1) {
+            if let Some(p) = place {
+                if let Some(n) = map.get_mut(p) {
+                    *n -= 1;
+                    if *n == 0 {
+                        map.remove(p);
+                    }
                 }
             }
         }

@@ -59,6 +59,11 @@ pub const UPLOADS_PER_KEY: usize = 2;
 /// Uploads in progress at once per client address (IPv6: per /64).
 pub const UPLOADS_PER_ADDRESS: usize = 4;
 
+/// Uploads in progress at once per workspace (its keys' and its members' together), so that one
+/// tenant's uploads cannot hold all the disk room reserved above the floor (each reserves its
+/// bundle and the 200 MiB its files may unpack to).
+pub const UPLOADS_PER_WORKSPACE: usize = 8;
+
 /// Refused unauthenticated requests (401) per client address per minute answered at once; past
 /// these, the n-th further one is answered after n × [`REFUSAL_DELAY`], at most
 /// [`REFUSAL_DELAY_MAX`].

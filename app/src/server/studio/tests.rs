@@ -222,3 +222,18 @@ fn a_bundle_past_the_workspace_quota_is_refused_with_what_it_holds() {
     let e = within_quota("Acme", 1000, 0, 1000).unwrap_err();
     assert!(!e.message.contains("would pass it"), "{}", e.message);
 }
+
+#[test]
+fn a_workspace_has_at_most_its_number_of_uploads_in_progress() {
+    let slots = std::sync::Arc::new(UploadSlots::default());
+    let (acme, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut held: Vec<_> = (0..UPLOADS_PER_WORKSPACE).map(|i| slots.take(&format!("key{i}"), acme, None).unwrap()).collect();
+    let e = slots.take("another-key", acme, None).err().expect("the workspace's uploads are all in progress");
+    assert_eq!((e.status.as_u16(), e.code), (429, "too_many_uploads"));
+    assert!(e.message.contains("to this workspace"), "{}", e.message);
+    let elsewhere = slots.take("another-key", other, None).unwrap();
+    held.pop();
+    let again = slots.take("another-key", acme, None).unwrap();
+    drop((held, elsewhere, again));
+    assert!(slots.0.lock().unwrap().iter().all(|m| m.is_empty()), "every count is given back");
+}

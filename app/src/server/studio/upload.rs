@@ -216,7 +216,7 @@ pub(crate) async fn upload_checked(state: &Studio, request: SignedUpload, client
     let verified = authenticate(state, sig, |sig| keys::upload_message(&mp_id.to_string(), &version_text, &claimed_sha, claimed_size, sig.ts, &sig.nonce)).await?;
     let (record, sig) = (&verified.key, &verified.sig);
     let key = &record.key;
-    let slot = std::sync::Arc::new(state.limits.uploads.take(&key.id, client)?);
+    let slot = std::sync::Arc::new(state.limits.uploads.take(&key.id, key.workspace, client)?);
     let Target { mini_program: mp, workspace, versions: earlier, app_name, bundle_bytes } = target_of(state, key, mp_id).await?;
     in_scope(record, mp.id, client)?;
     if mp.removed {
