@@ -613,6 +613,25 @@ async fn asking_to_join_then_withdrawing_again_and_again_is_capped_per_account()
     assert_eq!(mails_to_ann().await, 6);
 }
 
+/// Applying for review is a person's own change, counted against their account's hourly budget
+/// (60), so apply → withdraw cannot loop without end; withdrawing is never refused by it.
+#[tokio::test]
+async fn applying_counts_against_the_applicants_budget_and_withdrawing_never_does() {
+    let s = acme().await;
+    for round in 0..59 {
+        let id = id_of(&s.feature(&s.mpa, &s.mp, "camera").await, &format!("apply {round}"));
+        expect(&s.withdraw(&s.mpa, &id).await, 200, &format!("withdraw {round}"));
+    }
+    let last = id_of(&s.feature(&s.mpa, &s.mp, "camera").await, "the 60th");
+    let before = s.snapshot().await;
+    let r = s.removal(&s.mpa, &s.mp, "Retired").await;
+    expect(&r, 429, "the 61st");
+    assert!(r.body.contains("Too many requests to change your account"), "{}", r.body);
+    assert_eq!(s.snapshot().await, before, "nothing changed");
+    expect(&s.withdraw(&s.mpa, &last).await, 200, "withdrawing is not refused");
+    id_of(&s.feature(&s.ann, &s.mp, "camera").await, "another person still applies");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_approvers_deciding_at_once_one_wins_and_the_other_gets_409() {
     let s = acme().await;

@@ -91,6 +91,7 @@ pub async fn apply_publishing(
 ) -> Result<Uuid, AppError> {
     let rollout = crate::model::approvals::parse_rollout(&rollout)?;
     let (state, m, actor) = super::acting(&workspace, act::ApplyForMiniPrograms).await?;
+    state.count_change(m.who().account().id)?;
     let to = domain::Publishing { version, apps, rollout, note };
     let app = domain::apply_publishing_to(&state, &m, id, to, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
@@ -101,6 +102,7 @@ pub async fn apply_publishing(
 #[server(prefix = "/api", endpoint = "apply-removal")]
 pub async fn apply_removal(workspace: String, id: Uuid, #[server(default)] reason: String) -> Result<Uuid, AppError> {
     let (state, m, actor) = super::acting(&workspace, act::ApplyForMiniPrograms).await?;
+    state.count_change(m.who().account().id)?;
     let app = domain::apply_removal(&state, &m, id, reason, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
     Ok(app)
@@ -115,6 +117,7 @@ pub async fn apply_feature(
     #[server(default)] note: String,
 ) -> Result<Uuid, AppError> {
     let (state, m, actor) = super::acting(&workspace, act::ApplyForMiniPrograms).await?;
+    state.count_change(m.who().account().id)?;
     let app = domain::apply_feature(&state, &m, id, feature, note, actor).await?;
     leptos_axum::redirect(&format!("/w/{}/approvals/{app}", m.workspace().name));
     Ok(app)

@@ -59,9 +59,9 @@ pub const UPLOADS_PER_KEY: usize = 2;
 /// Uploads in progress at once per client address (IPv6: per /64).
 pub const UPLOADS_PER_ADDRESS: usize = 4;
 
-/// Uploads in progress at once per workspace (its keys' and its members' together), so that one
-/// tenant's uploads cannot hold all the disk room reserved above the floor (each reserves its
-/// bundle and the 200 MiB its files may unpack to).
+/// Uploads in progress at once per workspace (its keys' and its members' together): one tenant's
+/// uploads hold at most this many reservations of the disk room above the floor (each its bundle
+/// and the 200 MiB its files may unpack to: about 2 GiB at the largest bundles).
 pub const UPLOADS_PER_WORKSPACE: usize = 8;
 
 /// Refused unauthenticated requests (401) per client address per minute answered at once; past

@@ -94,6 +94,8 @@ pub(super) async fn publish(
         let actor = Actor { id: Some(account.id), name: account.username.clone(), client: client.map(|c| c.to_string()) };
         let who = SignedIn::by_token(&state, account);
         let member = Member::check(&state, who, &record.workspace_name).await?.authorize(act::ApplyForMiniPrograms)?;
+        // An application is the person's own change, counted as in the console.
+        state.count_change(member.who().account().id)?;
         let to = Publishing { version: request.version, apps: request.apps, rollout, note: request.note };
         // The token is checked again where the application is filed: one revoked meanwhile (while
         // the body was read) files nothing.

@@ -116,9 +116,10 @@ pub fn check(data_dir: &Path) -> Result<CheckReport, MaintenanceError> {
 fn bundle_bytes_agree(tx: &redb::ReadTransaction, report: &mut CheckReport) {
     use crate::server::store::{minis, tables::BUNDLE_BYTES};
     use redb::ReadableTable;
+    let counted_since = tx.open_table(crate::server::store::tables::MIGRATIONS).ok().and_then(|m| m.get("0019-bundle-bytes").ok().flatten()).is_some();
     let counts = match tx.open_table(BUNDLE_BYTES) {
         Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return,
+        Err(redb::TableError::TableDoesNotExist(_)) if !counted_since => return,
         Err(e) => return report.problems.push(format!("the bundle bytes per workspace cannot be read: {e}")),
     };
     let counted = || -> Result<Vec<(u128, u64, u64)>, crate::model::AppError> {
@@ -191,10 +192,21 @@ mod tests {
         let problems = about_counts(&dir);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("says 1, its versions hold"), "{}", problems[0]);
-        // A file from before the counts were kept (no table yet) has nothing to compare: a
-        // backup of it restores, and the server counts them when it starts.
+        // Without the table, a file its migration counted is a problem...
         let store = Store::open(&dir.join(DATA_FILE)).unwrap();
         store.write_blocking(|tx| Ok(tx.delete_table(BUNDLE_BYTES).map(drop)?)).unwrap();
+        drop(store);
+        assert_eq!(about_counts(&dir).len(), 1);
+        // ...and a file from before the counts were kept has nothing to compare: a backup of it
+        // restores, and the server counts them when it starts.
+        let store = Store::open(&dir.join(DATA_FILE)).unwrap();
+        store
+            .write_blocking(|tx| {
+                tx.delete_table(BUNDLE_BYTES)?;
+                tx.open_table(crate::server::store::tables::MIGRATIONS)?.remove("0019-bundle-bytes")?;
+                Ok(())
+            })
+            .unwrap();
         drop(store);
         let report = check(&dir).unwrap();
         assert!(about_counts(&dir).is_empty() && report.versions == 1, "{:?}", report.problems);
