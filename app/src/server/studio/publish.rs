@@ -64,6 +64,7 @@ pub struct Applied {
         (status = 409, description = "`conflict` (`field: \"Version\"`): not the newest version, or not Uploaded.", body = crate::server::schemas::ApiErrorBody),
         (status = 413, description = "`body_too_large`.", body = crate::server::schemas::ApiErrorBody),
         (status = 422, description = "`invalid`, with `field`: `Version`, `Apps` or `Rollout`.", body = crate::server::schemas::ApiErrorBody),
+        (status = 429, description = "`rate_limited`: the token's person is past their hourly budget of changes; `Retry-After` says when to try again.", body = crate::server::schemas::ApiErrorBody),
         crate::server::schemas::InternalError,
     ),
     security(("personalToken" = []))

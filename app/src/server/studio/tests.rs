@@ -25,6 +25,11 @@ fn a_use_case_refusal_keeps_its_kind_status_and_field() {
         assert_eq!((api.status.as_u16(), api.code, api.field.as_deref()), (status, code, field), "{e:?}");
         assert_eq!(api.message, e.to_string());
     }
+    // A rate limit's refusal keeps its wait, and says it as `Retry-After`.
+    let limited = AppError::RateLimited { message: "Too many requests to change your account.".into(), retry_after_secs: 42 };
+    let response = axum::response::IntoResponse::into_response(ApiError::from(limited));
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["retry-after"], "42");
 }
 
 #[test]

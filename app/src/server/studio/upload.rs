@@ -140,7 +140,8 @@ pub(super) fn check_version(text: &str, earlier: &[Version]) -> Result<semver::V
         (status = 409, description = "`mini_program_removed`, `version_not_higher`, `version_retired`.", body = crate::server::schemas::ApiErrorBody),
         (status = 413, description = "`bundle_too_large`: the signed size is over the server's limit.", body = crate::server::schemas::ApiErrorBody),
         (status = 422, description = "`version_missing`, `version_invalid`, `note_invalid`, and the bundle's `archive_…` codes (`field: \"bundle\"`).", body = crate::server::schemas::ApiErrorBody),
-        (status = 429, description = "`too_many_uploads`.", body = crate::server::schemas::ApiErrorBody),
+        (status = 429, description = "`too_many_uploads`: over 2 uploads at once with this key, 4 from this address or 8 to this workspace.", body = crate::server::schemas::ApiErrorBody),
+        (status = 507, description = "`storage_quota_exceeded`: the workspace's bundles would pass its quota; `insufficient_storage`: the server's disk is nearly full. Nothing is stored.", body = crate::server::schemas::ApiErrorBody),
         crate::server::schemas::InternalError,
     ),
     security(("uploadSignature" = []), ("uploadSignature" = [], "personalToken" = []))
