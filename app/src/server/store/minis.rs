@@ -476,18 +476,7 @@ mod tests {
 
     /// A mini program of `workspace`, stored.
     fn program(tx: &WriteTransaction, workspace: Uuid) -> Result<Uuid, AppError> {
-        let mp = MiniProgram {
-            id: Uuid::now_v7(),
-            workspace,
-            name: format!("mp-{}", Uuid::new_v4().simple()),
-            description: String::new(),
-            category: "Shopping".into(),
-            has_icon: false,
-            removed: false,
-            created: Utc::now(),
-            created_by: "test".into(),
-            features: Vec::new(),
-        };
+        let mp = MiniProgram { id: Uuid::now_v7(), workspace, name: format!("mp-{}", Uuid::new_v4().simple()), ..super::super::golden::mini_program() };
         put(tx, &mp)?;
         Ok(mp.id)
     }

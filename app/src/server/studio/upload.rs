@@ -45,7 +45,7 @@ pub(super) struct Target {
     pub(super) workspace: ws::Workspace,
     pub(super) versions: Vec<Version>,
     pub(super) app_name: String,
-    /// The bytes of bundles the workspace holds (see [`quota_exceeded`]).
+    /// The bytes of bundles the workspace holds (see [`within_quota`]).
     pub(super) bundle_bytes: u64,
 }
 
